@@ -1,0 +1,143 @@
+# Strata's one Makefile. `make help` lists the targets.
+# Generated code (protoc-c) and every build product live under $(BUILD).
+
+BUILD   ?= build
+CC      ?= cc
+OPT     ?= -O2 -g
+WERROR  ?= -Werror
+SAN     ?=
+PKGS     = libuv libprotobuf-c libzstd
+
+CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) -Wall -Wextra $(WERROR) -Wshadow \
+           -Wstrict-prototypes -Wmissing-prototypes -MMD -MP \
+           -I. -I$(BUILD)/gen $(SAN)
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -luv -lprotobuf-c -lzstd)
+CFLAGS  += $(PKG_CFLAGS)
+LDLIBS  += $(PKG_LIBS) -lpthread -lm
+LDFLAGS += $(SAN)
+
+# ---- sources ----------------------------------------------------------------
+PROTO_SRC   := $(wildcard proto/*.proto)
+PROTO_C     := $(PROTO_SRC:%.proto=$(BUILD)/gen/%.pb-c.c)
+PROTO_H     := $(PROTO_C:.c=.h)
+COMMON_SRC  := $(wildcard common/*.c)
+BROKER_SRC  := $(filter-out broker/main.c,$(wildcard broker/*.c))
+CLIENT_SRC  := $(wildcard client/lib/*.c)
+CLI_SRC     := $(wildcard client/cli/*.c)
+UNIT_SRC    := $(wildcard tests/unit/*_test.c)
+CLUSTER_SRC := $(wildcard tests/cluster/*_test.c)
+TESTLIB_SRC := $(wildcard tests/lib/*.c)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+COMMON_OBJ  := $(call obj,$(COMMON_SRC)) $(PROTO_C:.c=.o)
+BROKER_OBJ  := $(call obj,$(BROKER_SRC))
+CLIENT_OBJ  := $(call obj,$(CLIENT_SRC))
+CLI_OBJ     := $(call obj,$(CLI_SRC))
+TESTLIB_OBJ := $(call obj,$(TESTLIB_SRC))
+
+LIBSTRATA   := $(BUILD)/libstrata.a
+LIBBROKER   := $(BUILD)/libstrata-broker.a
+BROKER_BIN  := $(BUILD)/strata-broker
+CLI_BIN     := $(BUILD)/strata
+UNIT_BINS   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
+CLUSTER_BINS:= $(CLUSTER_SRC:tests/cluster/%.c=$(BUILD)/tests/cluster/%)
+
+.PHONY: all help deps test unit asan bench demo fuzz clean format
+all: $(LIBSTRATA) $(BROKER_BIN) $(CLI_BIN)
+
+help:
+	@echo "make            build strata-broker, strata (CLI) and libstrata.a into $(BUILD)/"
+	@echo "make deps       install the Debian packages Strata needs (as root)"
+	@echo "make test       build and run every test; ends with 'N passed, N failed'"
+	@echo "make unit       unit tests only"
+	@echo "make asan       every test under AddressSanitizer + UndefinedBehaviorSanitizer"
+	@echo "make bench      produce/consume benchmark on one local broker"
+	@echo "make demo       start a local broker and stream IoT sensor records through it"
+	@echo "make fuzz       libFuzzer on the frame decoder and batch validator (FUZZ_SECONDS=60)"
+	@echo "make clean      remove $(BUILD)/ and the sanitizer/fuzz build dirs"
+
+deps:
+	@scripts/deps.sh --install
+
+# Checks the packages once per build dir; installs them when root, else says how.
+$(BUILD)/.deps-ok: scripts/deps.sh
+	@scripts/deps.sh --check-or-install
+	@mkdir -p $(@D) && touch $@
+
+# ---- generated protocol code --------------------------------------------------
+$(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: %.proto | $(BUILD)/.deps-ok
+	@mkdir -p $(@D)
+	protoc-c --c_out=$(BUILD)/gen $<
+
+$(BUILD)/gen/%.pb-c.o: $(BUILD)/gen/%.pb-c.c
+	$(CC) $(filter-out -Wmissing-prototypes,$(CFLAGS)) -c -o $@ $<
+
+$(BUILD)/obj/%.o: %.c $(PROTO_H) | $(BUILD)/.deps-ok
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+# ---- libraries and programs ---------------------------------------------------
+$(LIBSTRATA): $(COMMON_OBJ) $(CLIENT_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(LIBBROKER): $(BROKER_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BROKER_BIN): $(call obj,broker/main.c) $(LIBBROKER) $(LIBSTRATA)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(CLI_BIN): $(CLI_OBJ) $(LIBSTRATA)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# ---- tests --------------------------------------------------------------------
+$(BUILD)/tests/unit/%: $(call obj,tests/unit/%.c) $(TESTLIB_OBJ) $(LIBBROKER) $(LIBSTRATA)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
+
+$(BUILD)/tests/cluster/%: $(call obj,tests/cluster/%.c) $(TESTLIB_OBJ) $(LIBBROKER) $(LIBSTRATA)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
+
+unit: $(UNIT_BINS)
+	@scripts/run-tests.sh $(UNIT_BINS)
+
+test: all $(UNIT_BINS) $(CLUSTER_BINS)
+	@STRATA_BUILD=$(BUILD) scripts/run-tests.sh $(UNIT_BINS) $(CLUSTER_BINS) $(wildcard tests/cluster/*.sh)
+
+asan:
+	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
+	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" test
+
+bench: all
+	@STRATA_BUILD=$(BUILD) scripts/bench.sh
+
+demo: all
+	@STRATA_BUILD=$(BUILD) scripts/demo.sh
+
+# ---- fuzzing (clang + libFuzzer) ---------------------------------------------
+FUZZ_SRC     := $(wildcard tests/fuzz/*_fuzz.c)
+FUZZ_SECONDS ?= 60
+fuzz: $(BUILD)/.deps-ok
+	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang OPT="-O1 -g" \
+	  SAN="-fsanitize=fuzzer-no-link,address,undefined" $(LIBSTRATA)
+	@mkdir -p build-fuzz/fuzz
+	@set -e; for f in $(FUZZ_SRC); do \
+	  n=$$(basename $$f .c); \
+	  clang -std=c11 -D_GNU_SOURCE -O1 -g -I. -Ibuild-fuzz/gen -fsanitize=fuzzer,address,undefined \
+	    -o build-fuzz/fuzz/$$n $$f build-fuzz/libstrata.a $(LDLIBS); \
+	  mkdir -p build-fuzz/corpus/$$n; \
+	  echo "== $$n for $(FUZZ_SECONDS)s"; \
+	  build-fuzz/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    build-fuzz/corpus/$$n tests/fuzz/seeds/$$n 2>&1 | tail -n 12; \
+	done
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD) build-asan build-fuzz
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

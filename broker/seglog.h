@@ -1,0 +1,115 @@
+/* A partition replica's log on disk: segment files named by base offset
+ * (<20-digit base>.log), a sparse offset index (.index: u32 relative offset,
+ * u32 file position, big-endian) and a time index (.timeindex: i64
+ * timestamp, u32 relative offset) beside each, as in Kafka. Appends assign
+ * offsets by rewriting only batch headers. Reads return file ranges that the
+ * server copies out without decoding records. Durability is explicit and can
+ * run off the event loop: sync_begin hands out an fd to fdatasync, sync_end
+ * reports it done. The clock is an argument (now_ms), never read here.
+ *
+ * On open the active (last) segment is scanned batch by batch (header +
+ * CRC32C) and a torn or corrupt tail is truncated; data before it is never
+ * touched. Indexes are rebuilt when missing or inconsistent. The format and
+ * crash windows are in docs/storage.md. Not thread-safe: one owner. */
+#ifndef STRATA_SEGLOG_H
+#define STRATA_SEGLOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SEGLOG_INDEX_ENTRY_SIZE 8
+#define SEGLOG_TIMEINDEX_ENTRY_SIZE 12
+/* A segment's positions and relative offsets are u32. */
+#define SEGLOG_SEGMENT_BYTES_MAX (1ull << 31)
+#define SEGLOG_SEGMENT_BYTES_MIN (64u << 10)
+
+struct seglog_config {
+  uint64_t segment_bytes;        /* roll before an append would pass this (default 1 GiB) */
+  int64_t segment_ms;            /* roll when the active segment's first batch is older (default 7 days) */
+  uint32_t index_interval_bytes; /* bytes between sparse index entries (default 4096) */
+  int64_t retention_ms;          /* -1: keep forever (default 7 days) */
+  int64_t retention_bytes;       /* -1: no size limit (default) */
+};
+
+void seglog_config_defaults(struct seglog_config *c);
+
+struct seglog;
+
+/* Open (creating the directory if missing) and recover. Returns NULL and sets
+ * *err on failure. now_ms is used only for timing decisions. */
+struct seglog *seglog_open(const char *dir, const struct seglog_config *cfg,
+                           int64_t now_ms, int *err);
+/* Closes fds and frees memory; does not fsync (call seglog_sync first for a
+ * clean shutdown). */
+void seglog_close(struct seglog *log);
+
+int64_t seglog_start_offset(const struct seglog *log); /* first offset kept */
+int64_t seglog_end_offset(const struct seglog *log);   /* log end offset (next offset) */
+int64_t seglog_durable_offset(const struct seglog *log); /* offsets below are fsynced */
+uint64_t seglog_size_bytes(const struct seglog *log);  /* all segments */
+unsigned seglog_segment_count(const struct seglog *log);
+/* Bytes cut from the active segment by the last recovery (0 when its tail was
+ * intact): lets the caller log what recovery did. */
+uint64_t seglog_recovered_truncated_bytes(const struct seglog *log);
+
+/* Leader append: `batches` holds len bytes of whole, already validated
+ * batches. Assigns consecutive offsets from the log end by rewriting each
+ * batch's baseOffset (and partitionLeaderEpoch to leader_epoch unless it is
+ * -1), in place, then writes them (no fsync). Rolls first when needed. Sets
+ * *base_offset to the first assigned offset. Returns 0 or a negative
+ * STRATA_E*; on error nothing is visible (the log end does not move). */
+int seglog_append(struct seglog *log, uint8_t *batches, size_t len,
+                  int32_t leader_epoch, int64_t now_ms, int64_t *base_offset);
+
+/* Follower append: batches keep their offsets; the first must start at the
+ * log end offset and they must be contiguous, else STRATA_EINVALID_RECORD. */
+int seglog_append_replica(struct seglog *log, const uint8_t *batches,
+                          size_t len, int64_t now_ms);
+
+/* Remove every record at offset >= `offset` (must be >= start offset);
+ * truncation is at a batch boundary: the batch containing `offset` goes too
+ * if `offset` is not its base. Durable offset is clamped. */
+int seglog_truncate(struct seglog *log, int64_t offset);
+
+/* A range of one segment file holding whole batches, starting with the batch
+ * that contains the requested offset. The fd stays valid until the next call
+ * that changes the log (append, truncate, retention, close); read it at once. */
+struct seglog_slice {
+  int fd;
+  uint64_t pos;
+  uint32_t len;
+  int64_t first_offset; /* baseOffset of the first batch in the slice */
+};
+
+/* Read from `offset` up to max_bytes, never past the end of the last batch
+ * whose records are all below max_offset (the high watermark; pass the log end
+ * for everything). The first batch is returned whole even when larger than
+ * max_bytes, so a reader always progresses; later batches may be cut at
+ * max_bytes (the reader drops a partial last batch, as Kafka clients do).
+ * offset == max_offset gives len 0. A slice never spans segments.
+ * STRATA_EOFFSET_OUT_OF_RANGE when offset < start or offset > end. */
+int seglog_read(struct seglog *log, int64_t offset, uint32_t max_bytes,
+                int64_t max_offset, struct seglog_slice *out);
+
+/* First offset whose record timestamp is >= ts (exact, to the record), and
+ * that record's timestamp; *offset = -1 when there is none. */
+int seglog_offset_for_time(struct seglog *log, int64_t ts, int64_t *offset,
+                           int64_t *found_ts);
+
+/* Delete whole old segments (never the active one) past retention_ms (by
+ * their largest timestamp) or while the log is over retention_bytes. Returns
+ * the number of segments deleted or a negative STRATA_E*. */
+int seglog_apply_retention(struct seglog *log, int64_t now_ms);
+
+/* Durability in two steps so the fsync can run on another thread:
+ * seglog_sync_begin gives a dup()ed fd of the active segment (caller
+ * fdatasyncs and closes it) and the end offset it covers; *fd = -1 when all
+ * is durable. seglog_sync_end(log, end, 0) then advances the durable offset
+ * (a failed fsync passes its error and changes nothing). Rolling a segment
+ * fsyncs the finished one and the directory synchronously. */
+int seglog_sync_begin(struct seglog *log, int *fd, int64_t *end_offset);
+void seglog_sync_end(struct seglog *log, int64_t end_offset, int status);
+/* begin + fdatasync + end, on the calling thread. */
+int seglog_sync(struct seglog *log);
+
+#endif

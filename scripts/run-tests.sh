@@ -1,0 +1,51 @@
+#!/bin/bash
+# Runs test programs and prints one summary over all of them, last line:
+#   N passed, N failed
+# A criterion binary counts its own tests (from its "Synthesis" line); any
+# other program or script counts as one test, passed when it exits 0. A
+# program that crashes or prints no synthesis counts as one failure, so a run
+# that tested nothing cannot look green.
+set -u
+passed=0
+failed=0
+failed_names=()
+timeout_s=${TEST_TIMEOUT:-600}
+for t in "$@"; do
+  name=${t#*/tests/}
+  echo "== $name"
+  log=$(mktemp)
+  case "$t" in
+    */tests/cluster/*) jobs=1 ;;
+    *) jobs=${TEST_JOBS:-2} ;;
+  esac
+  if [[ "$t" == *.sh ]]; then
+    timeout -k 10 "$timeout_s" bash "$t" >"$log" 2>&1
+    rc=$?
+    tail -n 20 "$log"
+    if [ $rc -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); failed_names+=("$name (exit $rc)"); fi
+  else
+    timeout -k 10 "$timeout_s" "$t" --jobs "$jobs" --ascii >"$log" 2>&1
+    rc=$?
+    grep -E '^\[(FAIL|----|====)\]|Assertion|ERROR|Sanitizer|runtime error' "$log" | tail -n 40
+    syn=$(grep -a 'Synthesis:' "$log" | tail -n 1)
+    if [ -z "$syn" ]; then
+      tail -n 30 "$log"
+      failed=$((failed + 1)); failed_names+=("$name (no result, exit $rc)")
+    else
+      p=$(echo "$syn" | sed -n 's/.*Passing: \([0-9]*\).*/\1/p')
+      f=$(echo "$syn" | sed -n 's/.*Failing: \([0-9]*\).*/\1/p')
+      c=$(echo "$syn" | sed -n 's/.*Crashing: \([0-9]*\).*/\1/p')
+      passed=$((passed + ${p:-0}))
+      failed=$((failed + ${f:-0}))
+      [ "${f:-0}" -gt 0 ] && failed_names+=("$name (${f} failing, ${c:-0} crashing)")
+      if [ $rc -ne 0 ] && [ "${f:-0}" -eq 0 ]; then
+        failed=$((failed + 1)); failed_names+=("$name (exit $rc)")
+      fi
+    fi
+  fi
+  rm -f "$log"
+done
+echo
+for n in "${failed_names[@]+"${failed_names[@]}"}"; do echo "FAILED: $n"; done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
