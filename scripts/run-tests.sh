@@ -24,7 +24,7 @@ for t in "$@"; do
     tail -n 20 "$log"
     if [ $rc -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); failed_names+=("$name (exit $rc)"); fi
   else
-    timeout -k 10 "$timeout_s" "$t" --jobs "$jobs" --ascii >"$log" 2>&1
+    timeout -k 10 "$timeout_s" "$t" --jobs "$jobs" --color=never >"$log" 2>&1
     rc=$?
     grep -E '^\[(FAIL|----|====)\]|Assertion|ERROR|Sanitizer|runtime error' "$log" | tail -n 40
     syn=$(grep -a 'Synthesis:' "$log" | tail -n 1)

@@ -1,0 +1,46 @@
+#!/bin/bash
+# `make bench`: one broker, one partition, loopback. Produce throughput for
+# 100 B and 1 KiB records (acks=1; no compression and zstd), consume
+# throughput, and produce latency at a fixed moderate rate.
+#   BENCH_RECORDS_100  records per 100 B run (default 5000000)
+#   BENCH_RECORDS_1K   records per 1 KiB run (default 1000000)
+#   BENCH_FLUSH        broker log.flush.policy (default always)
+#   BENCH_PORT         broker port (default 19192)
+#   BENCH_PEERS=1      also run ../shared/peers/redis-streams-bench.sh
+set -eu
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+port=${BENCH_PORT:-19192}
+flush=${BENCH_FLUSH:-always}
+n100=${BENCH_RECORDS_100:-5000000}
+n1k=${BENCH_RECORDS_1K:-1000000}
+dir=$(mktemp -d /tmp/strata-bench.XXXXXX)
+trap 'strata_stop_all; rm -rf "$dir"' EXIT
+trap 'exit 130' INT TERM
+export STRATA_BOOTSTRAP=127.0.0.1:$port
+
+run() { echo "\$ strata $*"; "$STRATA_BIN" "$@"; echo; }
+
+echo "== Strata bench: 1 broker, log.flush.policy=$flush, $(nproc) cores, $(date -u +%FT%TZ)"
+strata_start_broker "$dir" "$port" --set log.flush.policy="$flush" --set log.level=warn
+i=0
+for spec in "100 none $n100" "100 zstd $n100" "1024 none $n1k" "1024 zstd $n1k"; do
+  set -- $spec
+  i=$((i + 1))
+  t=bench-$i
+  "$STRATA_BIN" topic create "$t" --partitions 1 >/dev/null
+  run bench produce --topic "$t" --record-size "$1" --records "$3" --acks 1 --compression "$2"
+  if [ "$1" = 1024 ] && [ "$2" = none ]; then
+    run bench consume --topic "$t" --records "$3"
+  fi
+  if [ "$1" = 100 ] && [ "$2" = none ]; then
+    run bench consume --topic "$t" --records "$3"
+  fi
+done
+"$STRATA_BIN" topic create bench-latency --partitions 1 >/dev/null
+run bench produce --topic bench-latency --record-size 1024 --duration 10 --rate 20000 --acks 1
+if [ "${BENCH_PEERS:-0}" = 1 ]; then
+  strata_stop_all
+  peers=../shared/peers/redis-streams-bench.sh
+  if [ -f "$peers" ]; then echo "== Redis Streams, same machine, same run"; bash "$peers"; else echo "no $peers here"; fi
+fi
