@@ -24,7 +24,7 @@ PROTO_H     := $(PROTO_C:.c=.h)
 COMMON_SRC  := $(wildcard common/*.c)
 BROKER_SRC  := $(filter-out broker/main.c,$(wildcard broker/*.c))
 CLIENT_SRC  := $(wildcard client/lib/*.c)
-CLI_SRC     := $(wildcard client/cli/*.c)
+CLI_SRC     := $(filter-out client/cli/main.c,$(wildcard client/cli/*.c))
 UNIT_SRC    := $(wildcard tests/unit/*_test.c)
 CLUSTER_SRC := $(wildcard tests/cluster/*_test.c)
 TESTLIB_SRC := $(wildcard tests/lib/*.c)
@@ -38,6 +38,7 @@ TESTLIB_OBJ := $(call obj,$(TESTLIB_SRC))
 
 LIBSTRATA   := $(BUILD)/libstrata.a
 LIBBROKER   := $(BUILD)/libstrata-broker.a
+LIBCLI      := $(BUILD)/libstrata-cli.a
 BROKER_BIN  := $(BUILD)/strata-broker
 CLI_BIN     := $(BUILD)/strata
 UNIT_BINS   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
@@ -89,11 +90,15 @@ $(LIBBROKER): $(BROKER_OBJ)
 $(BROKER_BIN): $(call obj,broker/main.c) $(LIBBROKER) $(LIBSTRATA)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(CLI_BIN): $(CLI_OBJ) $(LIBSTRATA)
+$(LIBCLI): $(CLI_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(CLI_BIN): $(call obj,client/cli/main.c) $(LIBCLI) $(LIBSTRATA)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # ---- tests --------------------------------------------------------------------
-$(BUILD)/tests/unit/%: $(call obj,tests/unit/%.c) $(TESTLIB_OBJ) $(LIBBROKER) $(LIBSTRATA)
+$(BUILD)/tests/unit/%: $(call obj,tests/unit/%.c) $(TESTLIB_OBJ) $(LIBBROKER) $(LIBCLI) $(LIBSTRATA)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
 

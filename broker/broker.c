@@ -1,0 +1,154 @@
+#include "broker.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/config.h"
+#include "common/errors.h"
+#include "common/trace.h"
+
+/* A random id from the kernel, for a data directory's cluster.id. */
+static void new_cluster_id(char *out, size_t n) {
+  unsigned char r[16] = {0};
+  int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    if (read(fd, r, sizeof r) != (ssize_t)sizeof r) memset(r, 7, sizeof r);
+    close(fd);
+  }
+  static const char hex[] = "0123456789abcdef";
+  size_t k = 0;
+  for (size_t i = 0; i < sizeof r && k + 2 < n; i++) {
+    out[k++] = hex[r[i] >> 4];
+    out[k++] = hex[r[i] & 15];
+  }
+  out[k] = 0;
+}
+
+/* log.dir/meta.properties ties a data directory to one broker id and
+ * cluster: starting broker 2 on broker 1's directory is refused. */
+static int load_meta(struct broker *b, char *err, size_t err_len) {
+  char path[PATH_MAX + 32];
+  snprintf(path, sizeof path, "%s/meta.properties", b->cfg.log_dir);
+  struct config *c = config_new();
+  if (!c) return STRATA_ENOMEM;
+  int rc = 0;
+  if (access(path, F_OK) == 0) {
+    rc = config_load_file(c, path, err, err_len);
+    int64_t id = -1;
+    if (!rc) rc = config_get_int64(c, "broker.id", -1, -1, INT32_MAX, &id, err, err_len);
+    const char *cid = config_get(c, "cluster.id");
+    if (!rc && (!cid || id < 0)) {
+      snprintf(err, err_len, "%s lacks broker.id or cluster.id", path);
+      rc = STRATA_ECORRUPT;
+    }
+    if (!rc && id != b->cfg.id) {
+      snprintf(err, err_len,
+               "%s belongs to broker.id=%" PRId64 ", not %" PRId32
+               " (wrong log.dir?)", path, id, b->cfg.id);
+      rc = STRATA_EINVALID_CONFIG;
+    }
+    if (!rc) snprintf(b->cluster_id, sizeof b->cluster_id, "%s", cid);
+  } else {
+    new_cluster_id(b->cluster_id, sizeof b->cluster_id);
+    char tmp[PATH_MAX + 40];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+      snprintf(err, err_len, "cannot write %s: %s", tmp, strerror(errno));
+      rc = STRATA_EIO;
+    } else {
+      fprintf(f, "# written by strata-broker on first start\nbroker.id=%" PRId32
+                 "\ncluster.id=%s\nversion=1\n", b->cfg.id, b->cluster_id);
+      if (fflush(f) || fsync(fileno(f))) rc = STRATA_EIO;
+      if (fclose(f)) rc = STRATA_EIO;
+      if (!rc && rename(tmp, path)) rc = STRATA_EIO;
+      if (rc) snprintf(err, err_len, "cannot write %s: %s", path, strerror(errno));
+    }
+  }
+  config_free(c);
+  return rc;
+}
+
+int broker_open(struct broker *b, const struct broker_config *cfg,
+                int64_t now_ms, char *err, size_t err_len) {
+  memset(b, 0, sizeof *b);
+  b->cfg = *cfg;
+  b->now_ms = now_ms;
+  if (mkdir(cfg->log_dir, 0755) && errno != EEXIST) {
+    snprintf(err, err_len, "cannot create log.dir %s: %s", cfg->log_dir, strerror(errno));
+    return STRATA_EIO;
+  }
+  int rc = load_meta(b, err, err_len);
+  if (rc) return rc;
+  return topics_open(&b->topics, cfg->log_dir, &cfg->seg, cfg->message_max_bytes,
+                     now_ms, err, err_len);
+}
+
+void broker_close(struct broker *b) {
+  while (b->dirty) {
+    struct partition *p = b->dirty;
+    b->dirty = p->dirty_next;
+    p->on_dirty_list = 0;
+    partition_unref(p);
+  }
+  for (size_t i = 0; i < b->topics.n; i++) {
+    struct topic *tp = b->topics.v[i];
+    for (uint32_t k = 0; k < tp->npart; k++) seglog_sync(tp->parts[k]->log);
+  }
+  topics_close(&b->topics);
+}
+
+int64_t broker_high_watermark(const struct broker *b, const struct partition *p) {
+  if (b->cfg.flush == FLUSH_ALWAYS) return seglog_durable_offset(p->log);
+  return seglog_end_offset(p->log);
+}
+
+void broker_mark_dirty(struct broker *b, struct partition *p) {
+  if (p->on_dirty_list) return;
+  p->on_dirty_list = 1;
+  partition_ref(p);
+  p->dirty_next = b->dirty;
+  b->dirty = p;
+}
+
+int broker_response_ready(const struct broker *b, const struct response *r) {
+  (void)b;
+  for (size_t i = 0; i < r->nwaits; i++) {
+    const struct partition *p = r->waits[i].p;
+    if (!p->deleted && seglog_durable_offset(p->log) < r->waits[i].offset) return 0;
+  }
+  return 1;
+}
+
+void response_init(struct response *r) {
+  memset(r, 0, sizeof *r);
+  arena_init(&r->arena);
+  strata__header__init(&r->hdr);
+}
+
+void response_free(struct response *r) {
+  for (size_t i = 0; i < r->nwaits; i++) partition_unref(r->waits[i].p);
+  free(r->waits);
+  free(r->payload);
+  arena_reset(&r->arena);
+  memset(r, 0, sizeof *r);
+}
+
+void response_error(struct response *r, const Strata__Header *req, int err,
+                    const char *msg) {
+  r->hdr.api_key = req ? req->api_key : 0;
+  r->hdr.api_version = req ? req->api_version : 0;
+  r->hdr.correlation_id = req ? req->correlation_id : 0;
+  r->hdr.is_response = 1;
+  r->hdr.error_code = (uint32_t)-err;
+  r->hdr.error_message = arena_strdup(&r->arena, msg ? msg : strata_strerror(err));
+  if (!r->hdr.error_message) r->hdr.error_message = (char *)"";
+  r->hdr.body_case = STRATA__HEADER__BODY__NOT_SET;
+}

@@ -1,0 +1,103 @@
+#include "broker_config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/errors.h"
+#include "common/frame.h"
+
+const char *const broker_config_keys[] = {
+    "broker.id", "listeners", "host", "port", "log.dir", "log.flush.policy",
+    "log.flush.interval.ms", "socket.request.max.bytes", "message.max.bytes",
+    "num.partitions", "log.segment.bytes", "log.roll.ms", "log.index.interval.bytes",
+    "log.retention.ms", "log.retention.bytes", "log.retention.check.interval.ms",
+    "fetch.max.wait.ms", "max.connections", "log.level", NULL};
+
+const char *const flush_policy_names[] = {"always", "interval", "os", NULL};
+
+/* listeners=host:port, the one address clients use to reach this broker. */
+static int parse_listener(const char *v, struct broker_config *out, char *err,
+                          size_t err_len) {
+  const char *colon = strrchr(v, ':');
+  const char *scheme = strstr(v, "://");
+  if (scheme) v = scheme + 3;
+  if (!colon || colon < v || (size_t)(colon - v) >= sizeof out->host) {
+    snprintf(err, err_len, "listeners: expected host:port, got '%s'", v);
+    return STRATA_EINVALID_CONFIG;
+  }
+  char *end;
+  long port = strtol(colon + 1, &end, 10);
+  if (*end || port < 1 || port > 65535) {
+    snprintf(err, err_len, "listeners: bad port in '%s'", v);
+    return STRATA_EINVALID_CONFIG;
+  }
+  memcpy(out->host, v, (size_t)(colon - v));
+  out->host[colon - v] = 0;
+  out->port = (int)port;
+  return 0;
+}
+
+int broker_config_from(const struct config *c, struct broker_config *out,
+                       char *err, size_t err_len) {
+  memset(out, 0, sizeof *out);
+  int rc = config_check_known(c, broker_config_keys, err, err_len);
+  if (rc) return rc;
+  int64_t v;
+  uint64_t b;
+  int e;
+  if ((rc = config_get_int64(c, "broker.id", 1, 0, INT32_MAX, &v, err, err_len))) return rc;
+  out->id = (int32_t)v;
+  snprintf(out->host, sizeof out->host, "127.0.0.1");
+  out->port = 9092;
+  const char *l = config_get(c, "listeners");
+  if (l && (rc = parse_listener(l, out, err, err_len))) return rc;
+  const char *h = config_get(c, "host");
+  if (h) snprintf(out->host, sizeof out->host, "%s", h);
+  if ((rc = config_get_int64(c, "port", out->port, 1, 65535, &v, err, err_len))) return rc;
+  out->port = (int)v;
+  const char *d = config_get(c, "log.dir");
+  snprintf(out->log_dir, sizeof out->log_dir, "%s", d ? d : "./strata-data");
+  if ((rc = config_get_enum(c, "log.flush.policy", flush_policy_names, FLUSH_ALWAYS,
+                            &e, err, err_len)))
+    return rc;
+  out->flush = (enum flush_policy)e;
+  if ((rc = config_get_int64(c, "log.flush.interval.ms", 1000, 1, INT32_MAX, &v, err, err_len))) return rc;
+  out->flush_interval_ms = v;
+  if ((rc = config_get_bytes(c, "socket.request.max.bytes", 100u << 20, 1u << 16,
+                             1u << 30, &b, err, err_len)))
+    return rc;
+  out->max_frame = (uint32_t)b;
+  if ((rc = config_get_bytes(c, "message.max.bytes", 16u << 20, 1024, 16u << 20, &b,
+                             err, err_len)))
+    return rc;
+  out->message_max_bytes = (uint32_t)b;
+  if ((rc = config_get_int64(c, "num.partitions", 1, 1, 10000, &v, err, err_len))) return rc;
+  out->num_partitions = (uint32_t)v;
+  seglog_config_defaults(&out->seg);
+  if ((rc = config_get_bytes(c, "log.segment.bytes", out->seg.segment_bytes,
+                             SEGLOG_SEGMENT_BYTES_MIN, SEGLOG_SEGMENT_BYTES_MAX - 1,
+                             &out->seg.segment_bytes, err, err_len)))
+    return rc;
+  if ((rc = config_get_int64(c, "log.roll.ms", out->seg.segment_ms, 1, INT64_MAX,
+                             &out->seg.segment_ms, err, err_len)))
+    return rc;
+  if ((rc = config_get_bytes(c, "log.index.interval.bytes", 4096, 64, 1u << 24, &b,
+                             err, err_len)))
+    return rc;
+  out->seg.index_interval_bytes = (uint32_t)b;
+  if ((rc = config_get_int64(c, "log.retention.ms", out->seg.retention_ms, -1,
+                             INT64_MAX, &out->seg.retention_ms, err, err_len)))
+    return rc;
+  if ((rc = config_get_int64(c, "log.retention.bytes", -1, -1, INT64_MAX,
+                             &out->seg.retention_bytes, err, err_len)))
+    return rc;
+  if ((rc = config_get_int64(c, "log.retention.check.interval.ms", 300000, 10,
+                             INT32_MAX, &out->retention_check_ms, err, err_len)))
+    return rc;
+  if ((rc = config_get_int64(c, "fetch.max.wait.ms", 30000, 0, 600000, &v, err, err_len))) return rc;
+  out->fetch_max_wait_ms = (uint32_t)v;
+  if ((rc = config_get_int64(c, "max.connections", 4096, 1, 1000000, &v, err, err_len))) return rc;
+  out->connections_max = (uint32_t)v;
+  return 0;
+}

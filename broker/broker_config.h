@@ -1,0 +1,40 @@
+/* The broker's settings: broker.properties plus --set overrides, checked
+ * against the list of known keys so a typo is an error, never a silent
+ * default. broker.properties.example documents every key. */
+#ifndef STRATA_BROKER_CONFIG_H
+#define STRATA_BROKER_CONFIG_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "broker/seglog.h"
+#include "common/config.h"
+
+enum flush_policy { FLUSH_ALWAYS = 0, FLUSH_INTERVAL, FLUSH_OS };
+
+struct broker_config {
+  int32_t id;
+  char host[256];
+  int port;
+  char log_dir[PATH_MAX];
+  enum flush_policy flush;
+  int64_t flush_interval_ms;
+  uint32_t max_frame;          /* socket.request.max.bytes */
+  uint32_t message_max_bytes;  /* largest batch set per partition in a produce */
+  uint32_t num_partitions;     /* default for CreateTopics with partitions 0 */
+  struct seglog_config seg;    /* defaults for every topic */
+  int64_t retention_check_ms;
+  uint32_t fetch_max_wait_ms;  /* cap on a client's long-poll */
+  uint32_t connections_max;
+};
+
+/* Fill *out from c (defaults for unset keys). 0, or STRATA_EINVALID_CONFIG
+ * with a line naming the key in err. */
+int broker_config_from(const struct config *c, struct broker_config *out,
+                       char *err, size_t err_len);
+
+extern const char *const broker_config_keys[];
+extern const char *const flush_policy_names[];
+
+#endif

@@ -1,0 +1,498 @@
+/* Request handlers and the dispatch table: protobuf request in, protobuf
+ * response (and fetch payload) out. No sockets or timers here. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "broker.h"
+#include "common/batch.h"
+#include "common/errors.h"
+#include "common/trace.h"
+
+/* Response building allocates from the request's arena; running out of
+ * memory there means the process cannot answer anything, so it stops loudly
+ * rather than send a half-built message. */
+static void *xalloc(struct response *r, size_t n) {
+  void *p = arena_alloc(&r->arena, n);
+  if (!p) {
+    trace_error("out of memory building a response (%zu bytes)", n);
+    abort();
+  }
+  return p;
+}
+
+static char *xstrdup(struct response *r, const char *s) {
+  char *p = arena_strdup(&r->arena, s);
+  if (!p) abort();
+  return p;
+}
+
+static void resp_begin(struct response *r, const Strata__Header *req,
+                       Strata__Header__BodyCase body) {
+  r->hdr.api_key = req->api_key;
+  r->hdr.api_version = req->api_version;
+  r->hdr.correlation_id = req->correlation_id;
+  r->hdr.is_response = 1;
+  r->hdr.body_case = body;
+}
+
+static int payload_reserve(struct response *r, size_t more) {
+  if (r->payload_len + more <= r->payload_cap) return 0;
+  size_t c = r->payload_cap ? r->payload_cap : 65536;
+  while (c < r->payload_len + more) c *= 2;
+  uint8_t *p = realloc(r->payload, c);
+  if (!p) return STRATA_ENOMEM;
+  r->payload = p;
+  r->payload_cap = c;
+  return 0;
+}
+
+/* ---- ApiVersions ---- */
+
+struct api {
+  uint32_t key, min_version, max_version;
+  void (*handle)(struct broker *, const Strata__Header *, uint8_t *, uint32_t,
+                 struct response *);
+  Strata__Header__BodyCase req_body;
+};
+
+static const struct api *apis(size_t *n);
+
+static void handle_api_versions(struct broker *b, const Strata__Header *req,
+                                uint8_t *payload, uint32_t len,
+                                struct response *r) {
+  (void)b, (void)payload, (void)len;
+  size_t n;
+  const struct api *t = apis(&n);
+  Strata__ApiVersionsResponse *m = xalloc(r, sizeof *m);
+  strata__api_versions_response__init(m);
+  m->apis = xalloc(r, n * sizeof *m->apis);
+  for (size_t i = 0; i < n; i++) {
+    Strata__ApiVersionRange *v = xalloc(r, sizeof *v);
+    strata__api_version_range__init(v);
+    v->api_key = t[i].key;
+    v->min_version = t[i].min_version;
+    v->max_version = t[i].max_version;
+    m->apis[m->n_apis++] = v;
+  }
+  m->software_version = xstrdup(r, "strata " STRATA_VERSION);
+  resp_begin(r, req, STRATA__HEADER__BODY_API_VERSIONS_RESP);
+  r->hdr.api_versions_resp = m;
+}
+
+/* ---- Metadata ---- */
+
+static Strata__TopicMetadata *topic_metadata(struct broker *b, struct response *r,
+                                             const char *name) {
+  Strata__TopicMetadata *tm = xalloc(r, sizeof *tm);
+  strata__topic_metadata__init(tm);
+  tm->name = xstrdup(r, name);
+  struct topic *tp = topics_find(&b->topics, name);
+  if (!tp) {
+    tm->error_code = (uint32_t)-STRATA_EUNKNOWN_TOPIC;
+    return tm;
+  }
+  tm->partitions = xalloc(r, tp->npart * sizeof *tm->partitions);
+  for (uint32_t i = 0; i < tp->npart; i++) {
+    Strata__PartitionMetadata *pm = xalloc(r, sizeof *pm);
+    strata__partition_metadata__init(pm);
+    pm->partition = i;
+    pm->leader = b->cfg.id;
+    pm->leader_epoch = 0;
+    pm->replicas = xalloc(r, sizeof(int32_t));
+    pm->replicas[0] = b->cfg.id;
+    pm->n_replicas = 1;
+    pm->isr = xalloc(r, sizeof(int32_t));
+    pm->isr[0] = b->cfg.id;
+    pm->n_isr = 1;
+    tm->partitions[tm->n_partitions++] = pm;
+  }
+  tm->configs = xalloc(r, (tp->nconfigs + 1) * sizeof *tm->configs);
+  for (size_t i = 0; i < tp->nconfigs; i++) {
+    Strata__TopicMetadata__ConfigsEntry *e = xalloc(r, sizeof *e);
+    strata__topic_metadata__configs_entry__init(e);
+    e->key = xstrdup(r, tp->configs[i].key);
+    e->value = xstrdup(r, tp->configs[i].value);
+    tm->configs[tm->n_configs++] = e;
+  }
+  return tm;
+}
+
+static void handle_metadata(struct broker *b, const Strata__Header *req,
+                            uint8_t *payload, uint32_t len, struct response *r) {
+  (void)payload, (void)len;
+  const Strata__MetadataRequest *q = req->metadata_req;
+  Strata__MetadataResponse *m = xalloc(r, sizeof *m);
+  strata__metadata_response__init(m);
+  Strata__BrokerInfo *bi = xalloc(r, sizeof *bi);
+  strata__broker_info__init(bi);
+  bi->id = b->cfg.id;
+  bi->host = xstrdup(r, b->cfg.host);
+  bi->port = (uint32_t)b->cfg.port;
+  m->brokers = xalloc(r, sizeof *m->brokers);
+  m->brokers[0] = bi;
+  m->n_brokers = 1;
+  m->controller_id = b->cfg.id;
+  m->cluster_id = xstrdup(r, b->cluster_id);
+  size_t n = q && q->n_topics ? q->n_topics : b->topics.n;
+  m->topics = xalloc(r, (n + 1) * sizeof *m->topics);
+  for (size_t i = 0; i < n; i++) {
+    const char *name = q && q->n_topics ? q->topics[i] : b->topics.v[i]->name;
+    m->topics[m->n_topics++] = topic_metadata(b, r, name);
+  }
+  resp_begin(r, req, STRATA__HEADER__BODY_METADATA_RESP);
+  r->hdr.metadata_resp = m;
+}
+
+/* ---- CreateTopics / DeleteTopics ---- */
+
+static Strata__TopicResult *topic_result(struct response *r, const char *name,
+                                         int err, const char *msg) {
+  Strata__TopicResult *t = xalloc(r, sizeof *t);
+  strata__topic_result__init(t);
+  t->name = xstrdup(r, name);
+  t->error_code = (uint32_t)-err;
+  t->error_message = xstrdup(r, err ? (msg && *msg ? msg : strata_strerror(err)) : "");
+  return t;
+}
+
+static void handle_create_topics(struct broker *b, const Strata__Header *req,
+                                 uint8_t *payload, uint32_t len,
+                                 struct response *r) {
+  (void)payload, (void)len;
+  const Strata__CreateTopicsRequest *q = req->create_topics_req;
+  Strata__CreateTopicsResponse *m = xalloc(r, sizeof *m);
+  strata__create_topics_response__init(m);
+  m->results = xalloc(r, (q->n_topics + 1) * sizeof *m->results);
+  for (size_t i = 0; i < q->n_topics; i++) {
+    const Strata__TopicSpec *s = q->topics[i];
+    char err[256] = "";
+    int rc = 0;
+    if (s->replication_factor > 1) {
+      snprintf(err, sizeof err,
+               "replication factor %u needs %u brokers; this cluster has 1",
+               s->replication_factor, s->replication_factor);
+      rc = STRATA_EINVALID_REPLICATION_FACTOR;
+    } else if (s->n_configs > TOPIC_CONFIGS_MAX) {
+      rc = STRATA_EINVALID_CONFIG;
+    } else {
+      const char *keys[TOPIC_CONFIGS_MAX], *vals[TOPIC_CONFIGS_MAX];
+      for (size_t k = 0; k < s->n_configs; k++) {
+        keys[k] = s->configs[k]->key;
+        vals[k] = s->configs[k]->value;
+      }
+      uint32_t np = s->partitions ? s->partitions : b->cfg.num_partitions;
+      rc = topics_create(&b->topics, s->name, np, keys, vals, s->n_configs,
+                         b->now_ms, err, sizeof err);
+    }
+    m->results[m->n_results++] = topic_result(r, s->name, rc, err);
+  }
+  resp_begin(r, req, STRATA__HEADER__BODY_CREATE_TOPICS_RESP);
+  r->hdr.create_topics_resp = m;
+}
+
+static void handle_delete_topics(struct broker *b, const Strata__Header *req,
+                                 uint8_t *payload, uint32_t len,
+                                 struct response *r) {
+  (void)payload, (void)len;
+  const Strata__DeleteTopicsRequest *q = req->delete_topics_req;
+  Strata__DeleteTopicsResponse *m = xalloc(r, sizeof *m);
+  strata__delete_topics_response__init(m);
+  m->results = xalloc(r, (q->n_names + 1) * sizeof *m->results);
+  for (size_t i = 0; i < q->n_names; i++) {
+    int rc = topics_delete(&b->topics, q->names[i]);
+    m->results[m->n_results++] = topic_result(r, q->names[i], rc, NULL);
+  }
+  b->hw_version++; /* parked fetches on deleted partitions answer now */
+  resp_begin(r, req, STRATA__HEADER__BODY_DELETE_TOPICS_RESP);
+  r->hdr.delete_topics_resp = m;
+}
+
+/* ---- Produce ---- */
+
+static int64_t wall_ms(const struct broker *b) { return b->now_ms; }
+
+/* Validate and append one partition's batches. Leaves the log untouched on
+ * any error (validation happens before the first byte is written). */
+static int produce_partition(struct broker *b, struct partition *p,
+                             uint8_t *data, uint32_t len, int64_t *base,
+                             int64_t *append_time, char *msg, size_t msg_len) {
+  struct topic *tp = p->topic;
+  if (len == 0) {
+    snprintf(msg, msg_len, "empty record set");
+    return STRATA_EINVALID_RECORD;
+  }
+  if (len > tp->max_message_bytes) {
+    snprintf(msg, msg_len, "record set of %u bytes exceeds max.message.bytes=%u",
+             len, tp->max_message_bytes);
+    return STRATA_ERECORD_LIST_TOO_LARGE;
+  }
+  struct batch_scratch scratch = {0};
+  int64_t records = 0;
+  int rc = batch_validate_all(data, len, &scratch, &records);
+  batch_scratch_free(&scratch);
+  if (rc < 0) {
+    snprintf(msg, msg_len, "record batch rejected: %s", strata_strerror(rc));
+    return rc;
+  }
+  *append_time = -1;
+  if (tp->ts_type == TS_LOG_APPEND_TIME) {
+    *append_time = wall_ms(b);
+    size_t off = 0;
+    while (off < len) {
+      struct batch_header h;
+      batch_header_decode(data + off, len - off, &h);
+      batch_set_log_append_time(data + off, batch_total_size(&h), *append_time);
+      off += batch_total_size(&h);
+    }
+  }
+  rc = seglog_append(p->log, data, len, 0, b->now_ms, base);
+  if (rc) snprintf(msg, msg_len, "append failed: %s", strata_strerror(rc));
+  return rc;
+}
+
+static void handle_produce(struct broker *b, const Strata__Header *req,
+                           uint8_t *payload, uint32_t len, struct response *r) {
+  const Strata__ProduceRequest *q = req->produce_req;
+  if (q->acks != 0 && q->acks != 1 && q->acks != -1) {
+    response_error(r, req, STRATA_EINVALID_REQUEST, "acks must be 0, 1 or -1");
+    return;
+  }
+  uint64_t sum = 0;
+  for (size_t i = 0; i < q->n_partitions; i++) sum += q->partitions[i]->payload_bytes;
+  if (sum != len || q->n_partitions > REQUEST_PARTITIONS_MAX) {
+    response_error(r, req, STRATA_EINVALID_REQUEST,
+                   "partition payload sizes do not add up to the frame payload");
+    return;
+  }
+  Strata__ProduceResponse *m = xalloc(r, sizeof *m);
+  strata__produce_response__init(m);
+  m->partitions = xalloc(r, (q->n_partitions + 1) * sizeof *m->partitions);
+  r->waits = calloc(q->n_partitions + 1, sizeof *r->waits);
+  if (!r->waits) abort();
+  uint32_t off = 0;
+  for (size_t i = 0; i < q->n_partitions; i++) {
+    const Strata__ProducePartition *pp = q->partitions[i];
+    Strata__ProducePartitionResult *pr = xalloc(r, sizeof *pr);
+    strata__produce_partition_result__init(pr);
+    pr->topic = xstrdup(r, pp->topic);
+    pr->partition = pp->partition;
+    pr->base_offset = -1;
+    pr->log_append_time = -1;
+    char msg[256] = "";
+    int rc;
+    struct partition *p = topics_partition(&b->topics, pp->topic, pp->partition);
+    if (!p) {
+      rc = STRATA_EUNKNOWN_TOPIC;
+      snprintf(msg, sizeof msg, "unknown topic or partition %s-%u", pp->topic,
+               pp->partition);
+    } else {
+      rc = produce_partition(b, p, payload + off, pp->payload_bytes,
+                             &pr->base_offset, &pr->log_append_time, msg, sizeof msg);
+      pr->log_start_offset = seglog_start_offset(p->log);
+    }
+    off += pp->payload_bytes;
+    pr->error_code = (uint32_t)-rc;
+    pr->error_message = xstrdup(r, msg);
+    m->partitions[m->n_partitions++] = pr;
+    if (rc) {
+      trace_debug("produce to %s-%u refused: %s", pp->topic, pp->partition, msg);
+      continue;
+    }
+    if (b->cfg.flush == FLUSH_ALWAYS) {
+      broker_mark_dirty(b, p);
+      partition_ref(p);
+      r->waits[r->nwaits++] = (struct wait_item){p, seglog_end_offset(p->log)};
+    } else {
+      b->hw_version++;
+    }
+  }
+  r->silent = q->acks == 0;
+  resp_begin(r, req, STRATA__HEADER__BODY_PRODUCE_RESP);
+  r->hdr.produce_resp = m;
+}
+
+/* ---- Fetch ---- */
+
+/* Copy one partition's slice of segment file into the payload: the records
+ * are never decoded on this path. */
+static int read_slice(struct response *r, const struct seglog_slice *s) {
+  if (s->len == 0) return 0;
+  if (payload_reserve(r, s->len)) return STRATA_ENOMEM;
+  size_t got = 0;
+  while (got < s->len) {
+    ssize_t n = pread(s->fd, r->payload + r->payload_len + got, s->len - got,
+                      (off_t)(s->pos + got));
+    if (n <= 0) return STRATA_EIO;
+    got += (size_t)n;
+  }
+  r->payload_len += s->len;
+  return 0;
+}
+
+static void build_fetch(struct broker *b, const Strata__Header *req,
+                        struct response *r, int final) {
+  const Strata__FetchRequest *q = req->fetch_req;
+  arena_reset(&r->arena);
+  strata__header__init(&r->hdr);
+  r->payload_len = 0;
+  r->park = 0;
+  if (q->n_partitions > REQUEST_PARTITIONS_MAX) {
+    response_error(r, req, STRATA_EINVALID_REQUEST, "too many partitions");
+    return;
+  }
+  Strata__FetchResponse *m = xalloc(r, sizeof *m);
+  strata__fetch_response__init(m);
+  m->partitions = xalloc(r, (q->n_partitions + 1) * sizeof *m->partitions);
+  uint64_t total_max = q->max_bytes ? q->max_bytes : 50u << 20;
+  if (total_max > b->cfg.max_frame / 2) total_max = b->cfg.max_frame / 2;
+  for (size_t i = 0; i < q->n_partitions; i++) {
+    const Strata__FetchPartition *fp = q->partitions[i];
+    Strata__FetchPartitionResult *pr = xalloc(r, sizeof *pr);
+    strata__fetch_partition_result__init(pr);
+    pr->topic = xstrdup(r, fp->topic);
+    pr->partition = fp->partition;
+    pr->high_watermark = -1;
+    pr->log_start_offset = -1;
+    m->partitions[m->n_partitions++] = pr;
+    struct partition *p = topics_partition(&b->topics, fp->topic, fp->partition);
+    if (!p) {
+      pr->error_code = (uint32_t)-STRATA_EUNKNOWN_TOPIC;
+      continue;
+    }
+    int64_t hw = broker_high_watermark(b, p);
+    pr->high_watermark = hw;
+    pr->log_start_offset = seglog_start_offset(p->log);
+    uint64_t room = total_max > r->payload_len ? total_max - r->payload_len : 0;
+    if (room == 0) continue;
+    uint32_t pmax = fp->max_bytes ? fp->max_bytes : 1u << 20;
+    if (pmax > room) pmax = (uint32_t)room;
+    struct seglog_slice s;
+    int rc = seglog_read(p->log, fp->fetch_offset, pmax, hw, &s);
+    if (!rc) {
+      size_t before = r->payload_len;
+      rc = read_slice(r, &s);
+      pr->payload_bytes = (uint32_t)(r->payload_len - before);
+    }
+    pr->error_code = (uint32_t)-rc;
+  }
+  resp_begin(r, req, STRATA__HEADER__BODY_FETCH_RESP);
+  r->hdr.fetch_resp = m;
+  if (!final && r->payload_len < q->min_bytes && q->max_wait_ms > 0) {
+    int any_error = 0;
+    for (size_t i = 0; i < m->n_partitions; i++) any_error |= m->partitions[i]->error_code != 0;
+    r->park = !any_error;
+  }
+}
+
+static void handle_fetch(struct broker *b, const Strata__Header *req,
+                         uint8_t *payload, uint32_t len, struct response *r) {
+  (void)payload, (void)len;
+  uint32_t wait = req->fetch_req->max_wait_ms;
+  if (wait > b->cfg.fetch_max_wait_ms) wait = b->cfg.fetch_max_wait_ms;
+  r->deadline_ms = b->now_ms + wait;
+  build_fetch(b, req, r, 0);
+}
+
+void broker_fetch_again(struct broker *b, const Strata__Header *req,
+                        struct response *resp, int final) {
+  build_fetch(b, req, resp, final);
+}
+
+/* ---- ListOffsets ---- */
+
+static void handle_list_offsets(struct broker *b, const Strata__Header *req,
+                                uint8_t *payload, uint32_t len,
+                                struct response *r) {
+  (void)payload, (void)len;
+  const Strata__ListOffsetsRequest *q = req->list_offsets_req;
+  if (q->n_partitions > REQUEST_PARTITIONS_MAX) {
+    response_error(r, req, STRATA_EINVALID_REQUEST, "too many partitions");
+    return;
+  }
+  Strata__ListOffsetsResponse *m = xalloc(r, sizeof *m);
+  strata__list_offsets_response__init(m);
+  m->partitions = xalloc(r, (q->n_partitions + 1) * sizeof *m->partitions);
+  for (size_t i = 0; i < q->n_partitions; i++) {
+    const Strata__ListOffsetsPartition *lp = q->partitions[i];
+    Strata__ListOffsetsPartitionResult *pr = xalloc(r, sizeof *pr);
+    strata__list_offsets_partition_result__init(pr);
+    pr->topic = xstrdup(r, lp->topic);
+    pr->partition = lp->partition;
+    pr->offset = -1;
+    pr->timestamp = -1;
+    m->partitions[m->n_partitions++] = pr;
+    struct partition *p = topics_partition(&b->topics, lp->topic, lp->partition);
+    if (!p) {
+      pr->error_code = (uint32_t)-STRATA_EUNKNOWN_TOPIC;
+      continue;
+    }
+    int64_t hw = broker_high_watermark(b, p);
+    if (lp->timestamp == -1) {
+      pr->offset = hw;
+    } else if (lp->timestamp == -2) {
+      pr->offset = seglog_start_offset(p->log);
+    } else if (lp->timestamp < 0) {
+      pr->error_code = (uint32_t)-STRATA_EINVALID_REQUEST;
+    } else {
+      int64_t off, ts;
+      int rc = seglog_offset_for_time(p->log, lp->timestamp, &off, &ts);
+      if (rc) {
+        pr->error_code = (uint32_t)-rc;
+      } else if (off >= 0 && off < hw) {
+        pr->offset = off;
+        pr->timestamp = ts;
+      }
+    }
+  }
+  resp_begin(r, req, STRATA__HEADER__BODY_LIST_OFFSETS_RESP);
+  r->hdr.list_offsets_resp = m;
+}
+
+/* ---- dispatch ---- */
+
+static const struct api api_table[] = {
+    {STRATA__API_KEY__API_PRODUCE, 0, 0, handle_produce,
+     STRATA__HEADER__BODY_PRODUCE_REQ},
+    {STRATA__API_KEY__API_FETCH, 0, 0, handle_fetch, STRATA__HEADER__BODY_FETCH_REQ},
+    {STRATA__API_KEY__API_LIST_OFFSETS, 0, 0, handle_list_offsets,
+     STRATA__HEADER__BODY_LIST_OFFSETS_REQ},
+    {STRATA__API_KEY__API_METADATA, 0, 0, handle_metadata,
+     STRATA__HEADER__BODY_METADATA_REQ},
+    {STRATA__API_KEY__API_API_VERSIONS, 0, 0, handle_api_versions,
+     STRATA__HEADER__BODY_API_VERSIONS_REQ},
+    {STRATA__API_KEY__API_CREATE_TOPICS, 0, 0, handle_create_topics,
+     STRATA__HEADER__BODY_CREATE_TOPICS_REQ},
+    {STRATA__API_KEY__API_DELETE_TOPICS, 0, 0, handle_delete_topics,
+     STRATA__HEADER__BODY_DELETE_TOPICS_REQ},
+};
+
+static const struct api *apis(size_t *n) {
+  *n = sizeof api_table / sizeof api_table[0];
+  return api_table;
+}
+
+void broker_handle(struct broker *b, const Strata__Header *req,
+                   uint8_t *payload, uint32_t payload_len, struct response *r) {
+  const struct api *a = NULL;
+  for (size_t i = 0; i < sizeof api_table / sizeof api_table[0]; i++)
+    if (api_table[i].key == req->api_key) a = &api_table[i];
+  char msg[128];
+  if (req->is_response) {
+    response_error(r, req, STRATA_EINVALID_REQUEST, "a response sent as a request");
+  } else if (!a) {
+    snprintf(msg, sizeof msg, "unknown api key %u", req->api_key);
+    response_error(r, req, STRATA_EUNSUPPORTED_VERSION, msg);
+  } else if (req->api_version < a->min_version || req->api_version > a->max_version) {
+    snprintf(msg, sizeof msg, "api key %u supports versions %u..%u, not %u",
+             a->key, a->min_version, a->max_version, req->api_version);
+    response_error(r, req, STRATA_EUNSUPPORTED_VERSION, msg);
+  } else if (req->body_case != a->req_body) {
+    snprintf(msg, sizeof msg, "api key %u with a missing or mismatched body", a->key);
+    response_error(r, req, STRATA_EINVALID_REQUEST, msg);
+  } else {
+    a->handle(b, req, payload, payload_len, r);
+  }
+}

@@ -1,0 +1,867 @@
+#include "seglog.h"
+
+#include <assert.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/batch.h"
+#include "common/bytes.h"
+#include "common/errors.h"
+#include "common/trace.h"
+
+/* Recent (offset, position) pairs of the active segment: consumers that read
+ * near the tail find their batch without scanning headers. */
+#define RECENT_MAX 1024
+/* Most segments one log may hold (bounds the segment array). */
+#define SEGLOG_SEGMENTS_MAX 65536
+
+struct index_entry {
+  uint32_t rel; /* offset - segment base */
+  uint32_t pos;
+};
+
+struct time_entry {
+  int64_t ts;   /* largest timestamp in the segment up to and including ... */
+  uint32_t rel; /* ... the batch that starts at this relative offset */
+};
+
+struct segment {
+  int64_t base;
+  int fd, idx_fd, tidx_fd;
+  uint64_t size;
+  int64_t max_ts;     /* largest record timestamp; -1 when empty */
+  int64_t created_ms; /* for segment.ms rolls */
+  struct index_entry *idx;
+  size_t idx_n, idx_cap;
+  struct time_entry *tidx;
+  size_t tidx_n, tidx_cap;
+  uint64_t bytes_since_index;
+};
+
+struct recent {
+  int64_t base;
+  int64_t next; /* offset after this batch */
+  uint64_t pos;
+};
+
+struct seglog {
+  char *dir;
+  int dir_fd;
+  struct seglog_config cfg;
+  struct segment *segs;
+  size_t nsegs, segs_cap;
+  int64_t end;     /* log end offset */
+  int64_t durable; /* offsets below are fsynced */
+  uint64_t recovered_truncated;
+  struct recent recent[RECENT_MAX];
+  size_t recent_head, recent_n;
+  uint8_t *scan_buf;
+  size_t scan_cap;
+};
+
+void seglog_config_defaults(struct seglog_config *c) {
+  c->segment_bytes = 1ull << 30;
+  c->segment_ms = 7LL * 24 * 3600 * 1000;
+  c->index_interval_bytes = 4096;
+  c->retention_ms = 7LL * 24 * 3600 * 1000;
+  c->retention_bytes = -1;
+}
+
+static struct segment *active(struct seglog *log) {
+  return &log->segs[log->nsegs - 1];
+}
+
+static void seg_path(const struct seglog *log, int64_t base, const char *ext,
+                     char *out, size_t n) {
+  snprintf(out, n, "%s/%020" PRId64 "%s", log->dir, base, ext);
+}
+
+/* Full-length pread: short reads past the end are reported as such. */
+static ssize_t pread_full(int fd, void *buf, size_t len, uint64_t pos) {
+  size_t got = 0;
+  while (got < len) {
+    ssize_t n = pread(fd, (uint8_t *)buf + got, len - got, (off_t)(pos + got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return -1;
+    if (n == 0) break;
+    got += (size_t)n;
+  }
+  return (ssize_t)got;
+}
+
+static int pwrite_full(int fd, const void *buf, size_t len, uint64_t pos) {
+  size_t done = 0;
+  while (done < len) {
+    ssize_t n = pwrite(fd, (const uint8_t *)buf + done, len - done,
+                       (off_t)(pos + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return STRATA_EIO;
+    done += (size_t)n;
+  }
+  return 0;
+}
+
+static int grow_array(void **arr, size_t *cap, size_t n, size_t elem) {
+  if (n < *cap) return 0;
+  size_t c = *cap ? *cap * 2 : 64;
+  void *p = realloc(*arr, c * elem);
+  if (!p) return STRATA_ENOMEM;
+  *arr = p;
+  *cap = c;
+  return 0;
+}
+
+static void segment_free(struct segment *s) {
+  if (s->fd >= 0) close(s->fd);
+  if (s->idx_fd >= 0) close(s->idx_fd);
+  if (s->tidx_fd >= 0) close(s->tidx_fd);
+  free(s->idx);
+  free(s->tidx);
+  memset(s, 0, sizeof *s);
+  s->fd = s->idx_fd = s->tidx_fd = -1;
+}
+
+static int add_index(struct segment *s, uint32_t rel, uint32_t pos,
+                     int persist) {
+  if (grow_array((void **)&s->idx, &s->idx_cap, s->idx_n, sizeof *s->idx))
+    return STRATA_ENOMEM;
+  s->idx[s->idx_n++] = (struct index_entry){rel, pos};
+  if (persist) {
+    uint8_t e[SEGLOG_INDEX_ENTRY_SIZE];
+    be32_store(e, rel);
+    be32_store(e + 4, pos);
+    return pwrite_full(s->idx_fd, e, sizeof e,
+                       (s->idx_n - 1) * SEGLOG_INDEX_ENTRY_SIZE);
+  }
+  return 0;
+}
+
+static int add_time(struct segment *s, int64_t ts, uint32_t rel, int persist) {
+  if (s->tidx_n && s->tidx[s->tidx_n - 1].ts >= ts) return 0;
+  if (grow_array((void **)&s->tidx, &s->tidx_cap, s->tidx_n, sizeof *s->tidx))
+    return STRATA_ENOMEM;
+  s->tidx[s->tidx_n++] = (struct time_entry){ts, rel};
+  if (persist) {
+    uint8_t e[SEGLOG_TIMEINDEX_ENTRY_SIZE];
+    be64_store(e, (uint64_t)ts);
+    be32_store(e + 8, rel);
+    return pwrite_full(s->tidx_fd, e, sizeof e,
+                       (s->tidx_n - 1) * SEGLOG_TIMEINDEX_ENTRY_SIZE);
+  }
+  return 0;
+}
+
+/* Account for one batch just placed at `pos` in segment s: sparse index
+ * entries every index_interval_bytes, the time index whenever the segment's
+ * largest timestamp grows at such a point. */
+static int note_batch(struct seglog *log, struct segment *s,
+                      const struct batch_header *h, uint64_t pos, int persist) {
+  uint32_t rel = (uint32_t)(h->base_offset - s->base);
+  int rc = 0;
+  if (s->idx_n == 0 || s->bytes_since_index >= log->cfg.index_interval_bytes) {
+    rc = add_index(s, rel, (uint32_t)pos, persist);
+    s->bytes_since_index = 0;
+  }
+  s->bytes_since_index += batch_total_size(h);
+  if (h->max_timestamp > s->max_ts) {
+    s->max_ts = h->max_timestamp;
+    if (!rc) rc = add_time(s, s->max_ts, rel, persist);
+  }
+  return rc;
+}
+
+static void recent_push(struct seglog *log, int64_t base, int64_t next,
+                        uint64_t pos) {
+  log->recent[log->recent_head] = (struct recent){base, next, pos};
+  log->recent_head = (log->recent_head + 1) % RECENT_MAX;
+  if (log->recent_n < RECENT_MAX) log->recent_n++;
+}
+
+static int open_file(const struct seglog *log, int64_t base, const char *ext,
+                     int create) {
+  char path[PATH_MAX];
+  seg_path(log, base, ext, path, sizeof path);
+  return open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0644);
+}
+
+static int read_scan_header(int fd, uint64_t pos, uint64_t size,
+                            struct batch_header *h) {
+  uint8_t hb[BATCH_HEADER_SIZE];
+  if (size - pos < BATCH_HEADER_SIZE) return STRATA_ECORRUPT;
+  if (pread_full(fd, hb, sizeof hb, pos) != (ssize_t)sizeof hb) return STRATA_EIO;
+  int rc = batch_header_decode(hb, sizeof hb, h);
+  if (rc) return rc;
+  if (batch_total_size(h) > size - pos) return STRATA_ECORRUPT;
+  return 0;
+}
+
+/* Walk a segment's batches from the start, rebuilding its in-memory indexes.
+ * With check_crc every batch is read whole and its CRC verified (the active
+ * segment after a restart). Stops at the first batch that is torn, corrupt or
+ * not contiguous; *valid_end is its position and *next the offset after the
+ * last good batch. */
+static int scan_segment(struct seglog *log, struct segment *s, int check_crc,
+                        uint64_t *valid_end, int64_t *next) {
+  s->idx_n = s->tidx_n = 0;
+  s->max_ts = -1;
+  s->bytes_since_index = 0;
+  uint64_t pos = 0;
+  int64_t expect = s->base;
+  for (;;) {
+    struct batch_header h;
+    if (s->size - pos == 0) break;
+    int rc = read_scan_header(s->fd, pos, s->size, &h);
+    if (rc == STRATA_EIO) return rc;
+    if (rc || h.base_offset != expect) break;
+    size_t total = batch_total_size(&h);
+    if (check_crc) {
+      if (total > log->scan_cap) {
+        uint8_t *b = realloc(log->scan_buf, total);
+        if (!b) return STRATA_ENOMEM;
+        log->scan_buf = b;
+        log->scan_cap = total;
+      }
+      if (pread_full(s->fd, log->scan_buf, total, pos) != (ssize_t)total)
+        return STRATA_EIO;
+      if (batch_check_crc(log->scan_buf, total)) break;
+    }
+    if ((rc = note_batch(log, s, &h, pos, 0))) return rc;
+    expect = h.base_offset + h.last_offset_delta + 1;
+    pos += total;
+  }
+  *valid_end = pos;
+  *next = expect;
+  return 0;
+}
+
+/* Rewrite both index files from memory (after a rebuild or a truncation). */
+static int write_indexes(struct segment *s) {
+  uint8_t e[SEGLOG_TIMEINDEX_ENTRY_SIZE];
+  if (ftruncate(s->idx_fd, 0) || ftruncate(s->tidx_fd, 0)) return STRATA_EIO;
+  for (size_t i = 0; i < s->idx_n; i++) {
+    be32_store(e, s->idx[i].rel);
+    be32_store(e + 4, s->idx[i].pos);
+    int rc = pwrite_full(s->idx_fd, e, SEGLOG_INDEX_ENTRY_SIZE,
+                         i * SEGLOG_INDEX_ENTRY_SIZE);
+    if (rc) return rc;
+  }
+  for (size_t i = 0; i < s->tidx_n; i++) {
+    be64_store(e, (uint64_t)s->tidx[i].ts);
+    be32_store(e + 8, s->tidx[i].rel);
+    int rc = pwrite_full(s->tidx_fd, e, SEGLOG_TIMEINDEX_ENTRY_SIZE,
+                         i * SEGLOG_TIMEINDEX_ENTRY_SIZE);
+    if (rc) return rc;
+  }
+  return 0;
+}
+
+/* Load a closed segment's index files; 0 when they are present and
+ * consistent with the segment (entries increasing, positions inside the file,
+ * relative offsets below the next segment), else STRATA_ECORRUPT so the
+ * caller rebuilds them. */
+static int load_indexes(struct segment *s, int64_t next_base) {
+  struct stat st;
+  if (fstat(s->idx_fd, &st) || st.st_size % SEGLOG_INDEX_ENTRY_SIZE ||
+      st.st_size == 0)
+    return STRATA_ECORRUPT;
+  size_t n = (size_t)st.st_size / SEGLOG_INDEX_ENTRY_SIZE;
+  uint8_t *buf = malloc((size_t)st.st_size);
+  if (!buf) return STRATA_ENOMEM;
+  int rc = 0;
+  if (pread_full(s->idx_fd, buf, (size_t)st.st_size, 0) != st.st_size)
+    rc = STRATA_ECORRUPT;
+  for (size_t i = 0; !rc && i < n; i++) {
+    uint32_t rel = be32_load(buf + i * 8), pos = be32_load(buf + i * 8 + 4);
+    if ((i == 0 && (rel != 0 || pos != 0)) ||
+        (i > 0 && (rel <= s->idx[i - 1].rel || pos <= s->idx[i - 1].pos)) ||
+        pos >= s->size || (int64_t)rel >= next_base - s->base)
+      rc = STRATA_ECORRUPT;
+    else
+      rc = add_index(s, rel, pos, 0);
+  }
+  free(buf);
+  if (rc) return rc;
+  if (fstat(s->tidx_fd, &st) || st.st_size % SEGLOG_TIMEINDEX_ENTRY_SIZE ||
+      st.st_size == 0)
+    return STRATA_ECORRUPT;
+  n = (size_t)st.st_size / SEGLOG_TIMEINDEX_ENTRY_SIZE;
+  if (!(buf = malloc((size_t)st.st_size))) return STRATA_ENOMEM;
+  if (pread_full(s->tidx_fd, buf, (size_t)st.st_size, 0) != st.st_size)
+    rc = STRATA_ECORRUPT;
+  for (size_t i = 0; !rc && i < n; i++) {
+    int64_t ts = (int64_t)be64_load(buf + i * 12);
+    uint32_t rel = be32_load(buf + i * 12 + 8);
+    if ((i > 0 && (ts <= s->tidx[i - 1].ts || rel < s->tidx[i - 1].rel)) ||
+        (int64_t)rel >= next_base - s->base)
+      rc = STRATA_ECORRUPT;
+    else
+      rc = add_time(s, ts, rel, 0);
+  }
+  free(buf);
+  if (!rc) s->max_ts = s->tidx[s->tidx_n - 1].ts;
+  return rc;
+}
+
+static int open_segment(struct seglog *log, int64_t base, int create,
+                        struct segment *s) {
+  memset(s, 0, sizeof *s);
+  s->fd = s->idx_fd = s->tidx_fd = -1;
+  s->base = base;
+  s->max_ts = -1;
+  s->fd = open_file(log, base, ".log", create);
+  s->idx_fd = open_file(log, base, ".index", 1);
+  s->tidx_fd = open_file(log, base, ".timeindex", 1);
+  struct stat st;
+  if (s->fd < 0 || s->idx_fd < 0 || s->tidx_fd < 0 || fstat(s->fd, &st)) {
+    trace_error("%s: cannot open segment %" PRId64 ": %s", log->dir, base,
+                strerror(errno));
+    segment_free(s);
+    return STRATA_EIO;
+  }
+  s->size = (uint64_t)st.st_size;
+  return 0;
+}
+
+static int cmp_i64(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* Segment base offsets found in the directory, sorted. */
+static int list_segments(struct seglog *log, int64_t **out, size_t *n) {
+  DIR *d = opendir(log->dir);
+  if (!d) return STRATA_EIO;
+  int64_t *v = NULL;
+  size_t cnt = 0, cap = 0;
+  struct dirent *e;
+  int rc = 0;
+  while ((e = readdir(d))) {
+    size_t len = strlen(e->d_name);
+    if (len != 24 || strcmp(e->d_name + 20, ".log")) continue;
+    char *end;
+    errno = 0;
+    long long b = strtoll(e->d_name, &end, 10);
+    if (errno || end != e->d_name + 20 || b < 0) continue;
+    if (cnt >= SEGLOG_SEGMENTS_MAX) {
+      rc = STRATA_ECORRUPT;
+      break;
+    }
+    if ((rc = grow_array((void **)&v, &cap, cnt, sizeof *v))) break;
+    v[cnt++] = b;
+  }
+  closedir(d);
+  if (rc) {
+    free(v);
+    return rc;
+  }
+  qsort(v, cnt, sizeof *v, cmp_i64);
+  *out = v;
+  *n = cnt;
+  return 0;
+}
+
+static int push_segment(struct seglog *log, const struct segment *s) {
+  if (log->nsegs >= SEGLOG_SEGMENTS_MAX) return STRATA_EIO;
+  if (grow_array((void **)&log->segs, &log->segs_cap, log->nsegs,
+                 sizeof *log->segs))
+    return STRATA_ENOMEM;
+  log->segs[log->nsegs++] = *s;
+  return 0;
+}
+
+static int recover(struct seglog *log, int64_t now_ms) {
+  int64_t *bases = NULL;
+  size_t n = 0;
+  int rc = list_segments(log, &bases, &n);
+  if (rc) return rc;
+  for (size_t i = 0; i < n && !rc; i++) {
+    struct segment s;
+    if ((rc = open_segment(log, bases[i], 0, &s))) break;
+    s.created_ms = now_ms;
+    if ((rc = push_segment(log, &s))) {
+      segment_free(&s);
+      break;
+    }
+    struct segment *seg = &log->segs[log->nsegs - 1];
+    int is_active = i + 1 == n;
+    if (!is_active) {
+      if (load_indexes(seg, bases[i + 1])) {
+        seg->idx_n = seg->tidx_n = 0;
+        uint64_t vend;
+        int64_t next;
+        trace_warn("%s: rebuilding indexes of segment %" PRId64, log->dir,
+                   seg->base);
+        if ((rc = scan_segment(log, seg, 0, &vend, &next))) break;
+        if (next != bases[i + 1] || vend != seg->size) {
+          trace_error("%s: segment %" PRId64 " ends at offset %" PRId64
+                      " (byte %" PRIu64 " of %" PRIu64 ") but the next "
+                      "segment starts at %" PRId64,
+                      log->dir, seg->base, next, vend, seg->size, bases[i + 1]);
+          rc = STRATA_ECORRUPT;
+          break;
+        }
+        rc = write_indexes(seg);
+      }
+      continue;
+    }
+    uint64_t vend;
+    int64_t next;
+    if ((rc = scan_segment(log, seg, 1, &vend, &next))) break;
+    if (vend < seg->size) {
+      log->recovered_truncated = seg->size - vend;
+      trace_warn("%s: truncating %" PRIu64 " bytes of torn or corrupt tail "
+                 "from segment %" PRId64 " at byte %" PRIu64 " (offset %" PRId64 ")",
+                 log->dir, seg->size - vend, seg->base, vend, next);
+      if (ftruncate(seg->fd, (off_t)vend)) {
+        rc = STRATA_EIO;
+        break;
+      }
+      seg->size = vend;
+    }
+    if ((rc = write_indexes(seg))) break;
+    if (fdatasync(seg->fd)) rc = STRATA_EIO;
+    log->end = next;
+  }
+  free(bases);
+  if (rc) return rc;
+  if (log->nsegs == 0) {
+    struct segment s;
+    if ((rc = open_segment(log, 0, 1, &s))) return rc;
+    s.created_ms = now_ms;
+    if ((rc = push_segment(log, &s))) {
+      segment_free(&s);
+      return rc;
+    }
+    if (fsync(log->dir_fd)) return STRATA_EIO;
+    log->end = 0;
+  }
+  log->durable = log->end;
+  return 0;
+}
+
+static int mkdir_p(const char *dir) {
+  char tmp[PATH_MAX];
+  if (snprintf(tmp, sizeof tmp, "%s", dir) >= (int)sizeof tmp) return -1;
+  for (char *p = tmp + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = 0;
+    if (mkdir(tmp, 0755) && errno != EEXIST) return -1;
+    *p = '/';
+  }
+  return mkdir(tmp, 0755) && errno != EEXIST ? -1 : 0;
+}
+
+struct seglog *seglog_open(const char *dir, const struct seglog_config *cfg,
+                           int64_t now_ms, int *err) {
+  struct seglog *log = calloc(1, sizeof *log);
+  int rc = STRATA_ENOMEM;
+  if (!log || !(log->dir = strdup(dir))) goto fail;
+  log->cfg = *cfg;
+  if (log->cfg.index_interval_bytes == 0) log->cfg.index_interval_bytes = 4096;
+  log->dir_fd = -1;
+  rc = STRATA_EIO;
+  if (mkdir_p(dir)) {
+    trace_error("%s: cannot create directory: %s", dir, strerror(errno));
+    goto fail;
+  }
+  log->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (log->dir_fd < 0) goto fail;
+  if ((rc = recover(log, now_ms))) goto fail;
+  free(log->scan_buf);
+  log->scan_buf = NULL;
+  log->scan_cap = 0;
+  return log;
+fail:
+  if (err) *err = rc;
+  seglog_close(log);
+  return NULL;
+}
+
+void seglog_close(struct seglog *log) {
+  if (!log) return;
+  for (size_t i = 0; i < log->nsegs; i++) segment_free(&log->segs[i]);
+  free(log->segs);
+  if (log->dir_fd >= 0) close(log->dir_fd);
+  free(log->scan_buf);
+  free(log->dir);
+  free(log);
+}
+
+int64_t seglog_start_offset(const struct seglog *log) { return log->segs[0].base; }
+int64_t seglog_end_offset(const struct seglog *log) { return log->end; }
+int64_t seglog_durable_offset(const struct seglog *log) { return log->durable; }
+unsigned seglog_segment_count(const struct seglog *log) { return (unsigned)log->nsegs; }
+uint64_t seglog_recovered_truncated_bytes(const struct seglog *log) {
+  return log->recovered_truncated;
+}
+uint64_t seglog_size_bytes(const struct seglog *log) {
+  uint64_t t = 0;
+  for (size_t i = 0; i < log->nsegs; i++) t += log->segs[i].size;
+  return t;
+}
+
+/* Finish the active segment (fsync data and indexes) and start a new one at
+ * the log end. The finished segment is durable before the new file exists, so
+ * a crash leaves at most one segment to recover. */
+static int roll(struct seglog *log, int64_t now_ms) {
+  struct segment *old = active(log);
+  if (fdatasync(old->fd) || fdatasync(old->idx_fd) || fdatasync(old->tidx_fd))
+    return STRATA_EIO;
+  if (log->end > log->durable) log->durable = log->end;
+  struct segment s;
+  int rc = open_segment(log, log->end, 1, &s);
+  if (rc) return rc;
+  s.created_ms = now_ms;
+  if ((rc = push_segment(log, &s))) {
+    segment_free(&s);
+    return rc;
+  }
+  if (fsync(log->dir_fd)) return STRATA_EIO;
+  log->recent_n = 0;
+  trace_debug("%s: rolled to segment %" PRId64, log->dir, log->end);
+  return 0;
+}
+
+static int maybe_roll(struct seglog *log, size_t len, int64_t now_ms) {
+  struct segment *s = active(log);
+  if (s->size == 0) return 0;
+  int full = s->size + len > log->cfg.segment_bytes;
+  int old = log->cfg.segment_ms > 0 && now_ms - s->created_ms >= log->cfg.segment_ms;
+  if (s->size + len > SEGLOG_SEGMENT_BYTES_MAX - 1) full = 1;
+  return full || old ? roll(log, now_ms) : 0;
+}
+
+/* Write already-offset-assigned batches at the end of the active segment and
+ * index them; on a failed write the file is cut back so nothing is visible. */
+static int write_batches(struct seglog *log, const uint8_t *batches, size_t len,
+                         int64_t next) {
+  struct segment *s = active(log);
+  uint64_t at = s->size;
+  int rc = pwrite_full(s->fd, batches, len, at);
+  if (rc) {
+    if (ftruncate(s->fd, (off_t)at)) trace_error("%s: cannot undo a failed write", log->dir);
+    return rc;
+  }
+  s->size += len;
+  const uint8_t *p = batches;
+  uint64_t pos = at;
+  while (p < batches + len) {
+    struct batch_header h;
+    batch_header_decode(p, (size_t)(batches + len - p), &h);
+    if ((rc = note_batch(log, s, &h, pos, 1))) {
+      trace_error("%s: index write failed: %s", log->dir, strata_strerror(rc));
+      rc = 0; /* indexes are rebuilt on restart; the data is written */
+    }
+    recent_push(log, h.base_offset, h.base_offset + h.last_offset_delta + 1, pos);
+    pos += batch_total_size(&h);
+    p += batch_total_size(&h);
+  }
+  log->end = next;
+  return 0;
+}
+
+/* Walk whole batches; every caller has validated them, but a header that
+ * does not decode is still an error rather than an assertion. */
+static int count_offsets(const uint8_t *batches, size_t len, int64_t *n) {
+  size_t off = 0;
+  *n = 0;
+  while (off < len) {
+    struct batch_header h;
+    int rc = batch_header_decode(batches + off, len - off, &h);
+    if (rc) return rc;
+    if (batch_total_size(&h) > len - off) return STRATA_ECORRUPT;
+    *n += (int64_t)h.last_offset_delta + 1;
+    off += batch_total_size(&h);
+  }
+  return len ? 0 : STRATA_EINVALID_RECORD;
+}
+
+int seglog_append(struct seglog *log, uint8_t *batches, size_t len,
+                  int32_t leader_epoch, int64_t now_ms, int64_t *base_offset) {
+  int64_t n;
+  int rc = count_offsets(batches, len, &n);
+  if (rc) return rc;
+  if ((rc = maybe_roll(log, len, now_ms))) return rc;
+  int64_t next = log->end;
+  size_t off = 0;
+  while (off < len) {
+    struct batch_header h;
+    batch_header_decode(batches + off, len - off, &h);
+    batch_set_base_offset(batches + off, next);
+    if (leader_epoch != -1) batch_set_leader_epoch(batches + off, leader_epoch);
+    next += (int64_t)h.last_offset_delta + 1;
+    off += batch_total_size(&h);
+  }
+  int64_t base = log->end;
+  if ((rc = write_batches(log, batches, len, next))) return rc;
+  assert(log->end == base + n);
+  *base_offset = base;
+  return 0;
+}
+
+int seglog_append_replica(struct seglog *log, const uint8_t *batches,
+                          size_t len, int64_t now_ms) {
+  size_t off = 0;
+  int64_t next = log->end;
+  while (off < len) {
+    struct batch_header h;
+    int rc = batch_header_decode(batches + off, len - off, &h);
+    if (rc) return rc;
+    if (batch_total_size(&h) > len - off || h.base_offset != next)
+      return STRATA_EINVALID_RECORD;
+    next += (int64_t)h.last_offset_delta + 1;
+    off += batch_total_size(&h);
+  }
+  if (len == 0) return 0;
+  int rc = maybe_roll(log, len, now_ms);
+  if (rc) return rc;
+  return write_batches(log, batches, len, next);
+}
+
+/* Index of the segment holding `offset` (the last with base <= offset). */
+static size_t find_segment(const struct seglog *log, int64_t offset) {
+  size_t lo = 0, hi = log->nsegs;
+  while (hi - lo > 1) {
+    size_t mid = (lo + hi) / 2;
+    if (log->segs[mid].base <= offset) lo = mid; else hi = mid;
+  }
+  return lo;
+}
+
+/* Position of the batch that contains `offset` in segment i (offset below the
+ * segment's end): the recent-batch ring first, then the sparse index and a
+ * header walk of at most index_interval_bytes. Sets the batch's header. */
+static int locate(struct seglog *log, size_t i, int64_t offset, uint64_t *pos,
+                  struct batch_header *hdr) {
+  struct segment *s = &log->segs[i];
+  uint64_t p = 0;
+  if (i == log->nsegs - 1 && log->recent_n) {
+    size_t oldest = (log->recent_head + RECENT_MAX - log->recent_n) % RECENT_MAX;
+    if (log->recent[oldest].base <= offset) {
+      size_t lo = 0, hi = log->recent_n; /* binary search in ring order */
+      while (hi - lo > 1) {
+        size_t mid = (lo + hi) / 2;
+        if (log->recent[(oldest + mid) % RECENT_MAX].base <= offset) lo = mid;
+        else hi = mid;
+      }
+      p = log->recent[(oldest + lo) % RECENT_MAX].pos;
+      goto walk;
+    }
+  }
+  {
+    uint32_t rel = (uint32_t)(offset - s->base);
+    size_t lo = 0, hi = s->idx_n;
+    while (hi > lo) { /* last entry with rel <= target */
+      size_t mid = (lo + hi) / 2;
+      if (s->idx[mid].rel <= rel) lo = mid + 1; else hi = mid;
+    }
+    p = lo ? s->idx[lo - 1].pos : 0;
+  }
+walk:
+  for (;;) {
+    int rc = read_scan_header(s->fd, p, s->size, hdr);
+    if (rc) return rc == STRATA_EIO ? rc : STRATA_ECORRUPT;
+    if (offset <= hdr->base_offset + hdr->last_offset_delta) break;
+    p += batch_total_size(hdr);
+  }
+  *pos = p;
+  return 0;
+}
+
+int seglog_read(struct seglog *log, int64_t offset, uint32_t max_bytes,
+                int64_t max_offset, struct seglog_slice *out) {
+  if (offset < seglog_start_offset(log) || offset > log->end)
+    return STRATA_EOFFSET_OUT_OF_RANGE;
+  if (max_offset > log->end) max_offset = log->end;
+  size_t i = find_segment(log, offset);
+  struct segment *s = &log->segs[i];
+  memset(out, 0, sizeof *out);
+  out->fd = s->fd;
+  out->first_offset = offset;
+  if (offset >= max_offset) return 0;
+  /* An offset on a segment boundary that was emptied (a fresh active segment). */
+  if (s->size == 0) return 0;
+  uint64_t pos;
+  struct batch_header h;
+  int rc = locate(log, i, offset, &pos, &h);
+  if (rc) return rc;
+  /* Where the readable range of this segment ends: its end, or the batch
+   * that starts at max_offset when the high watermark is inside it. */
+  uint64_t limit = s->size;
+  int64_t seg_end = i + 1 < log->nsegs ? log->segs[i + 1].base : log->end;
+  if (max_offset < seg_end) {
+    uint64_t hw_pos;
+    struct batch_header hh;
+    if ((rc = locate(log, i, max_offset, &hw_pos, &hh))) return rc;
+    limit = hw_pos;
+  }
+  uint64_t first = batch_total_size(&h);
+  uint64_t want = max_bytes > first ? max_bytes : first;
+  if (want > limit - pos) want = limit - pos;
+  out->pos = pos;
+  out->len = (uint32_t)want;
+  out->first_offset = h.base_offset;
+  return 0;
+}
+
+int seglog_offset_for_time(struct seglog *log, int64_t ts, int64_t *offset,
+                           int64_t *found_ts) {
+  *offset = -1;
+  *found_ts = -1;
+  struct batch_scratch scratch = {0};
+  uint8_t *buf = NULL;
+  int rc = 0;
+  for (size_t i = 0; i < log->nsegs && *offset < 0 && !rc; i++) {
+    struct segment *s = &log->segs[i];
+    if (s->max_ts < ts || s->size == 0) continue;
+    /* Skip batches that end before the last time-index point below ts. */
+    uint64_t pos = 0;
+    size_t lo = 0, hi = s->tidx_n;
+    while (hi > lo) {
+      size_t mid = (lo + hi) / 2;
+      if (s->tidx[mid].ts < ts) lo = mid + 1; else hi = mid;
+    }
+    if (lo > 0) {
+      struct batch_header h;
+      if ((rc = locate(log, i, s->base + s->tidx[lo - 1].rel, &pos, &h))) break;
+    }
+    while (pos < s->size && *offset < 0) {
+      struct batch_header h;
+      if ((rc = read_scan_header(s->fd, pos, s->size, &h))) break;
+      size_t total = batch_total_size(&h);
+      if (h.max_timestamp >= ts) {
+        uint8_t *nb = realloc(buf, total);
+        if (!nb) { rc = STRATA_ENOMEM; break; }
+        buf = nb;
+        if (pread_full(s->fd, buf, total, pos) != (ssize_t)total) { rc = STRATA_EIO; break; }
+        struct batch_iter it;
+        struct batch_record r;
+        if ((rc = batch_iter_init(&it, buf, total, &scratch))) break;
+        while ((rc = batch_iter_next(&it, &r)) == 1) {
+          if (r.timestamp >= ts) {
+            *offset = r.offset;
+            *found_ts = r.timestamp;
+            break;
+          }
+        }
+        if (rc < 0) break;
+        rc = 0;
+      }
+      pos += total;
+    }
+  }
+  free(buf);
+  batch_scratch_free(&scratch);
+  return rc;
+}
+
+static int unlink_segment_files(struct seglog *log, int64_t base) {
+  static const char *const exts[] = {".log", ".index", ".timeindex"};
+  int rc = 0;
+  for (size_t k = 0; k < 3; k++) {
+    char path[PATH_MAX];
+    seg_path(log, base, exts[k], path, sizeof path);
+    if (unlink(path) && errno != ENOENT) rc = STRATA_EIO;
+  }
+  return rc;
+}
+
+int seglog_truncate(struct seglog *log, int64_t offset) {
+  if (offset < seglog_start_offset(log)) return STRATA_EINVALID_ARGUMENT;
+  if (offset >= log->end) return 0;
+  size_t i = find_segment(log, offset);
+  uint64_t cut = 0;
+  struct segment *s = &log->segs[i];
+  struct batch_header h;
+  int rc = locate(log, i, offset, &cut, &h);
+  if (rc) return rc;
+  int64_t new_end = h.base_offset;
+  /* Drop whole later segments, newest first, so a crash in between leaves a
+   * log that is a prefix of the old one. */
+  while (log->nsegs - 1 > i) {
+    struct segment *last = active(log);
+    int64_t b = last->base;
+    segment_free(last);
+    log->nsegs--;
+    if ((rc = unlink_segment_files(log, b))) return rc;
+  }
+  if (cut == 0 && i > 0) {
+    int64_t b = s->base;
+    segment_free(s);
+    log->nsegs--;
+    if ((rc = unlink_segment_files(log, b))) return rc;
+    s = active(log);
+  } else {
+    if (ftruncate(s->fd, (off_t)cut)) return STRATA_EIO;
+    s->size = cut;
+    uint64_t vend;
+    int64_t next;
+    if ((rc = scan_segment(log, s, 0, &vend, &next))) return rc;
+    if ((rc = write_indexes(s))) return rc;
+    assert(next == new_end);
+  }
+  if (fdatasync(s->fd) || fsync(log->dir_fd)) return STRATA_EIO;
+  log->end = new_end;
+  if (log->durable > new_end) log->durable = new_end;
+  log->recent_n = 0;
+  return 0;
+}
+
+int seglog_apply_retention(struct seglog *log, int64_t now_ms) {
+  int deleted = 0;
+  while (log->nsegs > 1) {
+    struct segment *s = &log->segs[0];
+    uint64_t total = seglog_size_bytes(log);
+    int by_time = log->cfg.retention_ms >= 0 && s->max_ts >= 0 &&
+                  now_ms - s->max_ts > log->cfg.retention_ms;
+    int by_size = log->cfg.retention_bytes >= 0 &&
+                  total - s->size >= (uint64_t)log->cfg.retention_bytes;
+    if (!by_time && !by_size) break;
+    int64_t b = s->base;
+    trace_info("%s: retention deletes segment %" PRId64 " (%s)", log->dir, b,
+               by_time ? "retention.ms" : "retention.bytes");
+    segment_free(s);
+    memmove(&log->segs[0], &log->segs[1], (log->nsegs - 1) * sizeof *log->segs);
+    log->nsegs--;
+    int rc = unlink_segment_files(log, b);
+    if (rc) return rc;
+    deleted++;
+  }
+  if (deleted && fsync(log->dir_fd)) return STRATA_EIO;
+  return deleted;
+}
+
+int seglog_sync_begin(struct seglog *log, int *fd, int64_t *end_offset) {
+  *fd = -1;
+  *end_offset = log->end;
+  if (log->durable >= log->end) return 0;
+  int d = dup(active(log)->fd);
+  if (d < 0) return STRATA_EIO;
+  *fd = d;
+  return 0;
+}
+
+void seglog_sync_end(struct seglog *log, int64_t end_offset, int status) {
+  if (status) return;
+  if (end_offset > log->end) end_offset = log->end;
+  if (end_offset > log->durable) log->durable = end_offset;
+}
+
+int seglog_sync(struct seglog *log) {
+  int fd;
+  int64_t end;
+  int rc = seglog_sync_begin(log, &fd, &end);
+  if (rc || fd < 0) return rc;
+  int st = fdatasync(fd) ? STRATA_EIO : 0;
+  close(fd);
+  seglog_sync_end(log, end, st);
+  return st;
+}

@@ -1,0 +1,640 @@
+#include "server_uv.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "common/errors.h"
+#include "common/frame.h"
+#include "common/trace.h"
+#include "common/wire.h"
+
+struct conn;
+
+/* One request's answer, in its connection's queue until it can be sent. */
+struct pending {
+  struct pending *next;         /* connection order */
+  struct pending *wprev, *wnext; /* server's waiting list */
+  struct conn *conn;
+  Strata__Header *req;          /* kept only while a fetch is parked */
+  struct response resp;
+  int waiting;
+};
+
+struct conn {
+  uv_tcp_t tcp;
+  struct server *srv;
+  uint8_t *buf;
+  size_t len, cap, need;
+  size_t discard;               /* bytes of a refused frame still to skip */
+  struct pending *head, *tail;
+  size_t npending;
+  int reading, closing, close_after_flush, in_process;
+  struct conn *prev, *next;
+  char peer[64];
+};
+
+struct server {
+  uv_loop_t *loop;
+  struct broker *b;
+  uv_tcp_t listener;
+  uv_prepare_t commit;
+  uv_timer_t fetch_timer, flush_timer, retention_timer;
+  uv_signal_t sigint, sigterm;
+  struct conn *conns;
+  size_t nconns;
+  struct pending *waiting;
+  uint64_t fetch_hw_seen;
+  int stopping;
+};
+
+struct sync_work {
+  uv_work_t w;
+  struct server *srv;
+  struct partition *p;
+  int fd;
+  int64_t end;
+  int status;
+};
+
+struct write_req {
+  uv_write_t w;
+  uint8_t *head, *payload;
+};
+
+static void conn_close(struct conn *c);
+static void conn_process(struct conn *c);
+static void conn_flush(struct conn *c);
+static void wake_waiters(struct server *s);
+
+static int64_t wall_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void tick(struct server *s) { s->b->now_ms = wall_now(); }
+
+/* ---- waiting list ---- */
+
+static void wait_add(struct server *s, struct pending *p) {
+  p->waiting = 1;
+  p->wprev = NULL;
+  p->wnext = s->waiting;
+  if (s->waiting) s->waiting->wprev = p;
+  s->waiting = p;
+}
+
+static void wait_remove(struct server *s, struct pending *p) {
+  if (!p->waiting) return;
+  if (p->wprev) p->wprev->wnext = p->wnext; else s->waiting = p->wnext;
+  if (p->wnext) p->wnext->wprev = p->wprev;
+  p->waiting = 0;
+}
+
+static void pending_free(struct server *s, struct pending *p) {
+  wait_remove(s, p);
+  wire_header_free(p->req);
+  response_free(&p->resp);
+  free(p);
+}
+
+/* ---- writing ---- */
+
+static void on_write(uv_write_t *w, int status) {
+  struct write_req *wr = (struct write_req *)w;
+  struct conn *c = w->handle->data;
+  free(wr->head);
+  free(wr->payload);
+  free(wr);
+  if (status < 0 || !c || c->closing) return;
+  conn_flush(c); /* may resume reading now that output drained */
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status) {
+  (void)status;
+  struct conn *c = req->handle->data;
+  free(req);
+  conn_close(c);
+}
+
+/* Send every answer at the head of the queue that is ready: responses leave
+ * in request order, so a produce waiting for fsync holds those behind it. */
+static void conn_flush(struct conn *c) {
+  struct server *s = c->srv;
+  while (c->head && !c->head->waiting && !c->closing) {
+    struct pending *p = c->head;
+    c->head = p->next;
+    if (!c->head) c->tail = NULL;
+    c->npending--;
+    if (!p->resp.silent) {
+      struct write_req *wr = calloc(1, sizeof *wr);
+      size_t hl = 0;
+      uint32_t plen = (uint32_t)p->resp.payload_len;
+      if (!wr || wire_frame_head(&p->resp.hdr, plen, &wr->head, &hl)) {
+        trace_error("%s: cannot encode a response; closing", c->peer);
+        free(wr);
+        pending_free(s, p);
+        conn_close(c);
+        return;
+      }
+      wr->payload = p->resp.payload;
+      p->resp.payload = NULL;
+      uv_buf_t bufs[2] = {uv_buf_init((char *)wr->head, (unsigned)hl),
+                          uv_buf_init((char *)wr->payload, plen)};
+      int rc = uv_write(&wr->w, (uv_stream_t *)&c->tcp, bufs, plen ? 2 : 1, on_write);
+      if (rc) {
+        free(wr->head);
+        free(wr->payload);
+        free(wr);
+        pending_free(s, p);
+        conn_close(c);
+        return;
+      }
+    }
+    pending_free(s, p);
+  }
+  if (!c->closing && !c->close_after_flush && !c->reading && !c->in_process &&
+      c->npending < CONN_PENDING_MAX / 2 &&
+      uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) < CONN_WRITE_QUEUE_MAX / 2) {
+    conn_process(c); /* drained: handle buffered requests, read again */
+    return;
+  }
+  if (c->close_after_flush && !c->head && !c->closing) {
+    uv_shutdown_t *sh = malloc(sizeof *sh);
+    c->closing = 1;
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    if (!sh || uv_shutdown(sh, (uv_stream_t *)&c->tcp, on_shutdown)) {
+      free(sh);
+      c->closing = 0;
+      conn_close(c);
+    }
+  }
+}
+
+/* ---- requests ---- */
+
+static void arm_fetch_timer(struct server *s);
+
+static void enqueue(struct conn *c, struct pending *p) {
+  struct server *s = c->srv;
+  p->conn = c;
+  if (p->resp.park) {
+    wait_add(s, p);
+    arm_fetch_timer(s);
+  } else if (p->resp.nwaits && !broker_response_ready(s->b, &p->resp)) {
+    wait_add(s, p);
+  }
+  if (!p->resp.park) {
+    wire_header_free(p->req);
+    p->req = NULL;
+  }
+  if (c->tail) c->tail->next = p; else c->head = p;
+  c->tail = p;
+  c->npending++;
+}
+
+static struct pending *pending_new(void) {
+  struct pending *p = calloc(1, sizeof *p);
+  if (!p) abort();
+  response_init(&p->resp);
+  return p;
+}
+
+/* A request-level error for a frame whose header could not be read. */
+static void reply_error(struct conn *c, const Strata__Header *req, int err,
+                        const char *msg) {
+  struct pending *p = pending_new();
+  response_error(&p->resp, req, err, msg);
+  enqueue(c, p);
+}
+
+static void handle_frame(struct conn *c, const struct frame *f) {
+  struct server *s = c->srv;
+  Strata__Header *req = NULL;
+  if (wire_header_unpack(f->header, f->header_len, &req)) {
+    reply_error(c, NULL, STRATA_EINVALID_REQUEST, "malformed request header");
+    return;
+  }
+  struct pending *p = pending_new();
+  p->req = req;
+  broker_handle(s->b, req, (uint8_t *)f->payload, f->payload_len, &p->resp);
+  enqueue(c, p);
+}
+
+/* A frame over socket.request.max.bytes: answer it by its header when the
+ * header is readable and skip its bytes without buffering them; otherwise
+ * the stream cannot be resynchronised and the connection ends after the
+ * error reply. Returns bytes consumed, 0 to wait for more. */
+static size_t refuse_frame(struct conn *c, const uint8_t *p, size_t len, int rc) {
+  char msg[160];
+  if (len < FRAME_PREFIX_SIZE) {
+    c->need = FRAME_PREFIX_SIZE;
+    return 0;
+  }
+  uint32_t flen = be32_load(p), hlen = be32_load(p + 4);
+  if (rc == STRATA_ETOO_LARGE && hlen <= FRAME_HEADER_MAX && flen >= 4 &&
+      hlen <= flen - 4) {
+    if (len < FRAME_PREFIX_SIZE + hlen) {
+      c->need = FRAME_PREFIX_SIZE + hlen;
+      return 0;
+    }
+    Strata__Header *req = NULL;
+    wire_header_unpack(p + FRAME_PREFIX_SIZE, hlen, &req);
+    snprintf(msg, sizeof msg, "frame of %u bytes exceeds socket.request.max.bytes=%u",
+             flen, c->srv->b->cfg.max_frame);
+    reply_error(c, req, STRATA_ETOO_LARGE, msg);
+    wire_header_free(req);
+    c->discard = (size_t)flen + 4 - FRAME_PREFIX_SIZE - hlen;
+    trace_warn("%s: %s", c->peer, msg);
+    return FRAME_PREFIX_SIZE + hlen;
+  }
+  snprintf(msg, sizeof msg, "malformed frame prefix (length %u, header %u)", flen, hlen);
+  trace_warn("%s: %s; closing", c->peer, msg);
+  reply_error(c, NULL, rc, msg);
+  c->close_after_flush = 1;
+  return len;
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf);
+
+/* Parse and handle every whole frame in the buffer, stopping early when the
+ * connection has too many answers in flight (reading resumes as they drain). */
+static void conn_process(struct conn *c) {
+  struct server *s = c->srv;
+  size_t off = 0;
+  tick(s);
+  c->in_process = 1;
+  while (!c->closing && !c->close_after_flush) {
+    if (c->discard) {
+      size_t k = c->len - off < c->discard ? c->len - off : c->discard;
+      off += k;
+      c->discard -= k;
+      if (c->discard) break;
+      continue;
+    }
+    if (c->npending >= CONN_PENDING_MAX ||
+        uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > CONN_WRITE_QUEUE_MAX)
+      break;
+    struct frame f;
+    size_t need = 0;
+    int rc = frame_parse(c->buf + off, c->len - off, s->b->cfg.max_frame, &f, &need);
+    if (rc == 0) {
+      c->need = need;
+      break;
+    }
+    if (rc < 0) {
+      size_t k = refuse_frame(c, c->buf + off, c->len - off, rc);
+      if (k == 0) break;
+      off += k;
+      continue;
+    }
+    c->need = 0;
+    handle_frame(c, &f);
+    off += (size_t)rc;
+  }
+  if (off) {
+    memmove(c->buf, c->buf + off, c->len - off);
+    c->len -= off;
+  }
+  conn_flush(c);
+  c->in_process = 0;
+  if (c->closing) return;
+  int throttled = c->npending >= CONN_PENDING_MAX ||
+                  uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > CONN_WRITE_QUEUE_MAX;
+  if (c->close_after_flush || throttled) {
+    if (c->reading) uv_read_stop((uv_stream_t *)&c->tcp);
+    c->reading = 0;
+  } else if (!c->reading) {
+    c->reading = 1;
+    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+  }
+  if (c->close_after_flush) conn_flush(c);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+  struct conn *c = h->data;
+  size_t want = c->len + (suggested > 65536 ? suggested : 65536);
+  if (c->need > want) want = c->need;
+  if (want > c->cap) {
+    size_t cap = c->cap ? c->cap : 65536;
+    while (cap < want) cap *= 2;
+    uint8_t *b = realloc(c->buf, cap);
+    if (!b) {
+      *buf = uv_buf_init(NULL, 0);
+      return;
+    }
+    c->buf = b;
+    c->cap = cap;
+  }
+  *buf = uv_buf_init((char *)c->buf + c->len, (unsigned)(c->cap - c->len));
+}
+
+static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
+  (void)buf;
+  struct conn *c = st->data;
+  if (nread < 0) {
+    if (nread != UV_EOF) trace_debug("%s: read: %s", c->peer, uv_strerror((int)nread));
+    conn_close(c);
+    return;
+  }
+  if (nread == 0) return;
+  c->len += (size_t)nread;
+  conn_process(c);
+}
+
+static void on_conn_closed(uv_handle_t *h) {
+  struct conn *c = h->data;
+  free(c->buf);
+  free(c);
+}
+
+/* Drop everything the connection was waiting for: its partition references,
+ * parked fetches and buffers. In-flight writes free themselves. */
+static void conn_close(struct conn *c) {
+  if (!c || uv_is_closing((uv_handle_t *)&c->tcp)) return;
+  struct server *s = c->srv;
+  c->closing = 1;
+  while (c->head) {
+    struct pending *p = c->head;
+    c->head = p->next;
+    pending_free(s, p);
+  }
+  c->tail = NULL;
+  if (c->prev) c->prev->next = c->next; else s->conns = c->next;
+  if (c->next) c->next->prev = c->prev;
+  s->nconns--;
+  uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+}
+
+static void on_connection(uv_stream_t *server, int status) {
+  struct server *s = server->data;
+  if (status < 0) {
+    trace_warn("accept: %s", uv_strerror(status));
+    return;
+  }
+  struct conn *c = calloc(1, sizeof *c);
+  if (!c) return;
+  c->srv = s;
+  uv_tcp_init(s->loop, &c->tcp);
+  c->tcp.data = c;
+  if (uv_accept(server, (uv_stream_t *)&c->tcp)) {
+    uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+    return;
+  }
+  if (s->nconns >= s->b->cfg.connections_max) {
+    trace_warn("refusing a connection: max.connections=%u reached",
+               s->b->cfg.connections_max);
+    uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+    return;
+  }
+  uv_tcp_nodelay(&c->tcp, 1);
+  struct sockaddr_storage ss;
+  int sl = sizeof ss;
+  snprintf(c->peer, sizeof c->peer, "client");
+  if (!uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sl)) {
+    char ip[48] = "?";
+    if (ss.ss_family == AF_INET) {
+      uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof ip);
+      snprintf(c->peer, sizeof c->peer, "%s:%d", ip,
+               ntohs(((struct sockaddr_in *)&ss)->sin_port));
+    }
+  }
+  c->next = s->conns;
+  if (s->conns) s->conns->prev = c;
+  s->conns = c;
+  s->nconns++;
+  c->reading = 1;
+  uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}
+
+/* ---- group commit ---- */
+
+static void sync_work(uv_work_t *w) {
+  struct sync_work *sw = (struct sync_work *)w;
+  sw->status = fdatasync(sw->fd) ? STRATA_EIO : 0;
+  close(sw->fd);
+}
+
+static void sync_done(uv_work_t *w, int status) {
+  struct sync_work *sw = (struct sync_work *)w;
+  struct partition *p = sw->p;
+  p->sync_inflight = 0;
+  if (!p->deleted) {
+    int st = status ? STRATA_EIO : sw->status;
+    if (st) trace_error("fsync of partition %u failed: %s", p->id, strata_strerror(st));
+    int64_t before = seglog_durable_offset(p->log);
+    seglog_sync_end(p->log, sw->end, st);
+    if (seglog_durable_offset(p->log) != before) sw->srv->b->hw_version++;
+    if (seglog_durable_offset(p->log) < seglog_end_offset(p->log))
+      broker_mark_dirty(sw->srv->b, p);
+  }
+  partition_unref(p);
+  struct server *s = sw->srv;
+  free(sw);
+  wake_waiters(s);
+}
+
+/* Once per loop turn, before the loop sleeps (Redis's beforeSleep): start
+ * one fdatasync per partition with unsynced appends. Every produce appended
+ * during the turn shares it; its answers leave when it completes. */
+static void on_commit(uv_prepare_t *h) {
+  struct server *s = h->data;
+  struct broker *b = s->b;
+  struct partition *keep = NULL;
+  while (b->dirty) {
+    struct partition *p = b->dirty;
+    b->dirty = p->dirty_next;
+    p->on_dirty_list = 0;
+    if (p->deleted) {
+      partition_unref(p);
+      continue;
+    }
+    if (p->sync_inflight) { /* stays dirty for the next turn */
+      p->on_dirty_list = 1;
+      p->dirty_next = keep;
+      keep = p;
+      continue;
+    }
+    int fd;
+    int64_t end;
+    if (seglog_sync_begin(p->log, &fd, &end) || fd < 0) {
+      partition_unref(p);
+      continue;
+    }
+    struct sync_work *sw = calloc(1, sizeof *sw);
+    if (!sw) abort();
+    sw->srv = s;
+    sw->p = p; /* the dirty list's reference moves to the work */
+    sw->fd = fd;
+    sw->end = end;
+    p->sync_inflight = 1;
+    if (uv_queue_work(s->loop, &sw->w, sync_work, sync_done)) {
+      close(fd);
+      p->sync_inflight = 0;
+      partition_unref(p);
+      free(sw);
+    }
+  }
+  b->dirty = keep;
+}
+
+/* ---- waking produce and fetch answers ---- */
+
+/* Flushing may close a connection, which frees its pendings: so answers are
+ * released per connection, after the waiting list has been walked. */
+static void flush_all(struct server *s) {
+  struct conn *c = s->conns;
+  while (c) {
+    struct conn *next = c->next;
+    if (c->head && !c->head->waiting) conn_flush(c);
+    c = next;
+  }
+}
+
+static void wake_waiters(struct server *s) {
+  tick(s);
+  int refetch = s->fetch_hw_seen != s->b->hw_version;
+  s->fetch_hw_seen = s->b->hw_version;
+  struct pending *p = s->waiting;
+  while (p) {
+    struct pending *next = p->wnext;
+    if (p->req) {
+      if (refetch) {
+        broker_fetch_again(s->b, p->req, &p->resp, 0);
+        if (!p->resp.park) wait_remove(s, p);
+      }
+    } else if (broker_response_ready(s->b, &p->resp)) {
+      wait_remove(s, p);
+    }
+    p = next;
+  }
+  flush_all(s);
+}
+
+static void on_fetch_timer(uv_timer_t *t) {
+  struct server *s = t->data;
+  tick(s);
+  struct pending *p = s->waiting;
+  while (p) {
+    struct pending *next = p->wnext;
+    if (p->req && p->resp.deadline_ms <= s->b->now_ms) {
+      broker_fetch_again(s->b, p->req, &p->resp, 1);
+      wait_remove(s, p);
+    }
+    p = next;
+  }
+  flush_all(s);
+  arm_fetch_timer(s);
+}
+
+static void arm_fetch_timer(struct server *s) {
+  int64_t first = INT64_MAX;
+  for (struct pending *p = s->waiting; p; p = p->wnext)
+    if (p->req && p->resp.deadline_ms < first) first = p->resp.deadline_ms;
+  if (first == INT64_MAX) {
+    uv_timer_stop(&s->fetch_timer);
+    return;
+  }
+  int64_t delay = first - s->b->now_ms;
+  uint64_t due = uv_now(s->loop) + (uint64_t)(delay > 0 ? delay : 0);
+  if (uv_is_active((uv_handle_t *)&s->fetch_timer) &&
+      uv_timer_get_due_in(&s->fetch_timer) + uv_now(s->loop) <= due)
+    return;
+  uv_timer_start(&s->fetch_timer, on_fetch_timer, (uint64_t)(delay > 0 ? delay : 0), 0);
+}
+
+/* ---- periodic work ---- */
+
+static void for_each_partition(struct broker *b, void (*fn)(struct broker *, struct partition *)) {
+  for (size_t i = 0; i < b->topics.n; i++)
+    for (uint32_t k = 0; k < b->topics.v[i]->npart; k++) fn(b, b->topics.v[i]->parts[k]);
+}
+
+static void flush_one(struct broker *b, struct partition *p) {
+  if (seglog_durable_offset(p->log) < seglog_end_offset(p->log)) broker_mark_dirty(b, p);
+}
+
+static void on_flush_timer(uv_timer_t *t) {
+  struct server *s = t->data;
+  for_each_partition(s->b, flush_one);
+}
+
+static void retain_one(struct broker *b, struct partition *p) {
+  int n = seglog_apply_retention(p->log, b->now_ms);
+  if (n < 0) trace_error("retention on %s-%u failed: %s", p->topic->name, p->id, strata_strerror(n));
+}
+
+static void on_retention_timer(uv_timer_t *t) {
+  struct server *s = t->data;
+  tick(s);
+  for_each_partition(s->b, retain_one);
+}
+
+/* ---- start and stop ---- */
+
+static void on_signal(uv_signal_t *h, int signum) {
+  struct server *s = h->data;
+  if (s->stopping) return;
+  s->stopping = 1;
+  trace_info("signal %d: shutting down", signum);
+  uv_close((uv_handle_t *)&s->listener, NULL);
+  while (s->conns) conn_close(s->conns);
+  uv_close((uv_handle_t *)&s->commit, NULL);
+  uv_close((uv_handle_t *)&s->fetch_timer, NULL);
+  uv_close((uv_handle_t *)&s->flush_timer, NULL);
+  uv_close((uv_handle_t *)&s->retention_timer, NULL);
+  uv_close((uv_handle_t *)&s->sigint, NULL);
+  uv_close((uv_handle_t *)&s->sigterm, NULL);
+}
+
+int server_run(struct broker *b) {
+  struct server s;
+  memset(&s, 0, sizeof s);
+  s.b = b;
+  s.loop = uv_default_loop();
+  struct sockaddr_storage addr;
+  int rc = uv_ip4_addr(b->cfg.host, b->cfg.port, (struct sockaddr_in *)&addr);
+  if (rc) rc = uv_ip6_addr(b->cfg.host, b->cfg.port, (struct sockaddr_in6 *)&addr);
+  if (rc) {
+    trace_error("listeners: '%s' is not an IP address", b->cfg.host);
+    return STRATA_EINVALID_CONFIG;
+  }
+  uv_tcp_init(s.loop, &s.listener);
+  s.listener.data = &s;
+  if ((rc = uv_tcp_bind(&s.listener, (struct sockaddr *)&addr, 0)) ||
+      (rc = uv_listen((uv_stream_t *)&s.listener, 511, on_connection))) {
+    trace_error("cannot listen on %s:%d: %s", b->cfg.host, b->cfg.port, uv_strerror(rc));
+    uv_close((uv_handle_t *)&s.listener, NULL);
+    uv_run(s.loop, UV_RUN_DEFAULT);
+    return STRATA_ENETWORK;
+  }
+  uv_prepare_init(s.loop, &s.commit);
+  s.commit.data = &s;
+  uv_prepare_start(&s.commit, on_commit);
+  uv_timer_init(s.loop, &s.fetch_timer);
+  s.fetch_timer.data = &s;
+  uv_timer_init(s.loop, &s.flush_timer);
+  s.flush_timer.data = &s;
+  if (b->cfg.flush == FLUSH_INTERVAL)
+    uv_timer_start(&s.flush_timer, on_flush_timer, (uint64_t)b->cfg.flush_interval_ms,
+                   (uint64_t)b->cfg.flush_interval_ms);
+  uv_timer_init(s.loop, &s.retention_timer);
+  s.retention_timer.data = &s;
+  uv_timer_start(&s.retention_timer, on_retention_timer, 1000,
+                 (uint64_t)b->cfg.retention_check_ms);
+  uv_signal_init(s.loop, &s.sigint);
+  s.sigint.data = &s;
+  uv_signal_start(&s.sigint, on_signal, SIGINT);
+  uv_signal_init(s.loop, &s.sigterm);
+  s.sigterm.data = &s;
+  uv_signal_start(&s.sigterm, on_signal, SIGTERM);
+  trace_info("broker %d listening on %s:%d (log.dir %s, flush %s)", b->cfg.id,
+             b->cfg.host, b->cfg.port, b->cfg.log_dir, flush_policy_names[b->cfg.flush]);
+  uv_run(s.loop, UV_RUN_DEFAULT);
+  uv_loop_close(s.loop);
+  return 0;
+}

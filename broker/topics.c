@@ -1,0 +1,383 @@
+#include "topics.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/config.h"
+#include "common/errors.h"
+#include "common/trace.h"
+
+#define TOPICS_SUBDIR "topics"
+#define TOPICS_MAX 100000
+
+static const char *const topic_config_keys[] = {
+    "retention.ms", "retention.bytes", "segment.bytes", "segment.ms",
+    "index.interval.bytes", "message.timestamp.type", "max.message.bytes",
+    "cleanup.policy", NULL};
+
+int topic_name_check(const char *name) {
+  size_t n = strlen(name);
+  if (n == 0 || n > TOPIC_NAME_MAX || !strcmp(name, ".") || !strcmp(name, ".."))
+    return STRATA_EINVALID_TOPIC;
+  for (size_t i = 0; i < n; i++) {
+    char c = name[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+          (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+      return STRATA_EINVALID_TOPIC;
+  }
+  return 0;
+}
+
+void partition_ref(struct partition *p) { p->refs++; }
+
+void partition_unref(struct partition *p) {
+  if (--p->refs > 0) return;
+  seglog_close(p->log);
+  free(p);
+}
+
+static void topic_free(struct topic *tp) {
+  if (!tp) return;
+  for (uint32_t i = 0; i < tp->npart; i++) {
+    if (!tp->parts[i]) continue;
+    tp->parts[i]->deleted = 1;
+    tp->parts[i]->topic = NULL;
+    partition_unref(tp->parts[i]);
+  }
+  for (size_t i = 0; i < tp->nconfigs; i++) {
+    free(tp->configs[i].key);
+    free(tp->configs[i].value);
+  }
+  free(tp->parts);
+  free(tp->name);
+  free(tp);
+}
+
+/* Apply per-topic overrides on top of the broker defaults. */
+static int topic_apply_configs(struct topic *tp, const struct config *c,
+                               char *err, size_t err_len) {
+  int rc = config_check_known(c, topic_config_keys, err, err_len);
+  if (rc) return rc;
+  int64_t v;
+  uint64_t b;
+  int e;
+  if ((rc = config_get_int64(c, "retention.ms", tp->seg.retention_ms, -1,
+                             INT64_MAX, &tp->seg.retention_ms, err, err_len)) ||
+      (rc = config_get_int64(c, "retention.bytes", tp->seg.retention_bytes, -1,
+                             INT64_MAX, &tp->seg.retention_bytes, err, err_len)) ||
+      (rc = config_get_bytes(c, "segment.bytes", tp->seg.segment_bytes,
+                             SEGLOG_SEGMENT_BYTES_MIN, SEGLOG_SEGMENT_BYTES_MAX - 1,
+                             &tp->seg.segment_bytes, err, err_len)) ||
+      (rc = config_get_int64(c, "segment.ms", tp->seg.segment_ms, 1, INT64_MAX,
+                             &tp->seg.segment_ms, err, err_len)) ||
+      (rc = config_get_bytes(c, "index.interval.bytes", tp->seg.index_interval_bytes,
+                             64, 1u << 24, &b, err, err_len)))
+    return rc;
+  tp->seg.index_interval_bytes = (uint32_t)b;
+  static const char *const ts_names[] = {"CreateTime", "LogAppendTime", NULL};
+  if ((rc = config_get_enum(c, "message.timestamp.type", ts_names, TS_CREATE_TIME,
+                            &e, err, err_len)))
+    return rc;
+  tp->ts_type = (enum ts_type)e;
+  if ((rc = config_get_int64(c, "max.message.bytes", tp->max_message_bytes, 1024,
+                             16 << 20, &v, err, err_len)))
+    return rc;
+  tp->max_message_bytes = (uint32_t)v;
+  static const char *const policies[] = {"delete", NULL};
+  if ((rc = config_get_enum(c, "cleanup.policy", policies, 0, &e, err, err_len)))
+    return rc;
+  for (size_t i = 0; i < config_count(c) && i < TOPIC_CONFIGS_MAX; i++) {
+    const char *k, *val;
+    config_entry(c, i, &k, &val);
+    tp->configs[i].key = strdup(k);
+    tp->configs[i].value = strdup(val);
+    if (!tp->configs[i].key || !tp->configs[i].value) return STRATA_ENOMEM;
+    tp->nconfigs = i + 1;
+  }
+  return 0;
+}
+
+static int open_partitions(struct topics *t, struct topic *tp, int64_t now_ms,
+                           char *err, size_t err_len) {
+  tp->parts = calloc(tp->npart, sizeof *tp->parts);
+  if (!tp->parts) return STRATA_ENOMEM;
+  for (uint32_t i = 0; i < tp->npart; i++) {
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s-%" PRIu32, t->dir, tp->name, i);
+    struct partition *p = calloc(1, sizeof *p);
+    if (!p) return STRATA_ENOMEM;
+    int rc = 0;
+    p->log = seglog_open(path, &tp->seg, now_ms, &rc);
+    if (!p->log) {
+      free(p);
+      snprintf(err, err_len, "cannot open partition %s-%" PRIu32 ": %s",
+               tp->name, i, strata_strerror(rc));
+      return rc;
+    }
+    if (seglog_recovered_truncated_bytes(p->log))
+      trace_warn("partition %s-%" PRIu32 ": recovery cut %" PRIu64
+                 " bytes of torn tail; log end is now %" PRId64,
+                 tp->name, i, seglog_recovered_truncated_bytes(p->log),
+                 seglog_end_offset(p->log));
+    p->topic = tp;
+    p->id = i;
+    p->refs = 1;
+    tp->parts[i] = p;
+  }
+  return 0;
+}
+
+static int topics_add(struct topics *t, struct topic *tp) {
+  if (t->n == t->cap) {
+    size_t c = t->cap ? t->cap * 2 : 16;
+    struct topic **v = realloc(t->v, c * sizeof *v);
+    if (!v) return STRATA_ENOMEM;
+    t->v = v;
+    t->cap = c;
+  }
+  t->v[t->n++] = tp;
+  return 0;
+}
+
+static struct topic *topic_new(const struct topics *t, const char *name) {
+  struct topic *tp = calloc(1, sizeof *tp);
+  if (!tp || !(tp->name = strdup(name))) {
+    free(tp);
+    return NULL;
+  }
+  tp->seg = t->seg_defaults;
+  tp->max_message_bytes = t->message_max_bytes;
+  return tp;
+}
+
+/* Load one topics/<name>.properties: "partitions" plus the topic configs. */
+static int load_topic(struct topics *t, const char *name, int64_t now_ms,
+                      char *err, size_t err_len) {
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "%s/" TOPICS_SUBDIR "/%s.properties", t->dir, name);
+  struct config *c = config_new();
+  if (!c) return STRATA_ENOMEM;
+  struct topic *tp = NULL;
+  int rc = config_load_file(c, path, err, err_len);
+  int64_t np = 0;
+  if (!rc) rc = config_get_int64(c, "partitions", 0, 1, TOPIC_PARTITIONS_MAX, &np, err, err_len);
+  if (!rc && np == 0) {
+    snprintf(err, err_len, "%s: missing 'partitions'", path);
+    rc = STRATA_ECORRUPT;
+  }
+  if (!rc && !(tp = topic_new(t, name))) rc = STRATA_ENOMEM;
+  if (!rc) {
+    struct config *tc = config_new();
+    for (size_t i = 0; tc && i < config_count(c); i++) {
+      const char *k, *v;
+      config_entry(c, i, &k, &v);
+      if (strcmp(k, "partitions")) config_set(tc, k, v);
+    }
+    rc = tc ? topic_apply_configs(tp, tc, err, err_len) : STRATA_ENOMEM;
+    config_free(tc);
+  }
+  if (!rc) {
+    tp->npart = (uint32_t)np;
+    rc = open_partitions(t, tp, now_ms, err, err_len);
+  }
+  if (!rc) rc = topics_add(t, tp);
+  if (rc) topic_free(tp);
+  config_free(c);
+  return rc;
+}
+
+static int mkdir_if_missing(const char *path) {
+  return mkdir(path, 0755) && errno != EEXIST ? STRATA_EIO : 0;
+}
+
+int topics_open(struct topics *t, const char *dir,
+                const struct seglog_config *defaults, uint32_t message_max_bytes,
+                int64_t now_ms, char *err, size_t err_len) {
+  memset(t, 0, sizeof *t);
+  t->seg_defaults = *defaults;
+  t->message_max_bytes = message_max_bytes;
+  if (!(t->dir = strdup(dir))) return STRATA_ENOMEM;
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "%s/" TOPICS_SUBDIR, dir);
+  if (mkdir_if_missing(dir) || mkdir_if_missing(path)) {
+    snprintf(err, err_len, "cannot create %s: %s", path, strerror(errno));
+    return STRATA_EIO;
+  }
+  DIR *d = opendir(path);
+  if (!d) {
+    snprintf(err, err_len, "cannot read %s: %s", path, strerror(errno));
+    return STRATA_EIO;
+  }
+  struct dirent *e;
+  int rc = 0;
+  while (!rc && (e = readdir(d))) {
+    size_t n = strlen(e->d_name);
+    const char *suffix = ".properties";
+    size_t sl = strlen(suffix);
+    if (n <= sl || strcmp(e->d_name + n - sl, suffix)) continue;
+    char name[TOPIC_NAME_MAX + 1];
+    if (n - sl > TOPIC_NAME_MAX) continue;
+    memcpy(name, e->d_name, n - sl);
+    name[n - sl] = 0;
+    if (topic_name_check(name)) continue;
+    if (t->n >= TOPICS_MAX) break;
+    rc = load_topic(t, name, now_ms, err, err_len);
+  }
+  closedir(d);
+  if (!rc) trace_info("loaded %zu topic(s) from %s", t->n, dir);
+  return rc;
+}
+
+void topics_close(struct topics *t) {
+  for (size_t i = 0; i < t->n; i++) topic_free(t->v[i]);
+  free(t->v);
+  free(t->dir);
+  memset(t, 0, sizeof *t);
+}
+
+struct topic *topics_find(const struct topics *t, const char *name) {
+  for (size_t i = 0; i < t->n; i++)
+    if (!strcmp(t->v[i]->name, name)) return t->v[i];
+  return NULL;
+}
+
+struct partition *topics_partition(const struct topics *t, const char *name,
+                                   uint32_t partition) {
+  struct topic *tp = topics_find(t, name);
+  if (!tp || partition >= tp->npart) return NULL;
+  return tp->parts[partition];
+}
+
+static int fsync_dir(const char *path) {
+  int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return STRATA_EIO;
+  int rc = fsync(fd) ? STRATA_EIO : 0;
+  close(fd);
+  return rc;
+}
+
+/* Write the topic file atomically: a crash leaves either no topic or a whole
+ * one, never a half-written file that a restart would misread. */
+static int write_topic_file(const struct topics *t, const struct topic *tp) {
+  char path[PATH_MAX + 300], tmp[PATH_MAX + 310], sub[PATH_MAX];
+  snprintf(sub, sizeof sub, "%s/" TOPICS_SUBDIR, t->dir);
+  snprintf(path, sizeof path, "%s/%s.properties", sub, tp->name);
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  FILE *f = fopen(tmp, "w");
+  if (!f) return STRATA_EIO;
+  fprintf(f, "# strata topic %s\npartitions=%" PRIu32 "\n", tp->name, tp->npart);
+  for (size_t i = 0; i < tp->nconfigs; i++)
+    fprintf(f, "%s=%s\n", tp->configs[i].key, tp->configs[i].value);
+  int rc = 0;
+  if (fflush(f) || fsync(fileno(f))) rc = STRATA_EIO;
+  if (fclose(f)) rc = STRATA_EIO;
+  if (!rc && rename(tmp, path)) rc = STRATA_EIO;
+  if (!rc) rc = fsync_dir(sub);
+  if (rc) unlink(tmp);
+  return rc;
+}
+
+static int remove_tree(const char *path) {
+  DIR *d = opendir(path);
+  if (!d) return errno == ENOENT ? 0 : STRATA_EIO;
+  struct dirent *e;
+  int rc = 0;
+  while ((e = readdir(d))) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+    char p[PATH_MAX + 512];
+    snprintf(p, sizeof p, "%s/%s", path, e->d_name);
+    if (unlink(p) && errno != ENOENT) rc = STRATA_EIO;
+  }
+  closedir(d);
+  if (rmdir(path) && errno != ENOENT) rc = STRATA_EIO;
+  return rc;
+}
+
+static void remove_partition_dirs(const struct topics *t, const char *name,
+                                  uint32_t npart) {
+  for (uint32_t i = 0; i < npart; i++) {
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s-%" PRIu32, t->dir, name, i);
+    if (remove_tree(path))
+      trace_warn("could not remove %s: %s", path, strerror(errno));
+  }
+}
+
+int topics_create(struct topics *t, const char *name, uint32_t partitions,
+                  const char *const *keys, const char *const *values, size_t n,
+                  int64_t now_ms, char *err, size_t err_len) {
+  int rc = topic_name_check(name);
+  if (rc) {
+    snprintf(err, err_len, "'%s' is not a legal topic name (1-%d of [A-Za-z0-9._-])",
+             name, TOPIC_NAME_MAX);
+    return rc;
+  }
+  if (topics_find(t, name)) {
+    snprintf(err, err_len, "topic '%s' already exists", name);
+    return STRATA_ETOPIC_EXISTS;
+  }
+  if (partitions < 1 || partitions > TOPIC_PARTITIONS_MAX) {
+    snprintf(err, err_len, "partitions must be 1..%d", TOPIC_PARTITIONS_MAX);
+    return STRATA_EINVALID_PARTITIONS;
+  }
+  if (n > TOPIC_CONFIGS_MAX) {
+    snprintf(err, err_len, "at most %d topic configs", TOPIC_CONFIGS_MAX);
+    return STRATA_EINVALID_CONFIG;
+  }
+  if (t->n >= TOPICS_MAX) {
+    snprintf(err, err_len, "at most %d topics", TOPICS_MAX);
+    return STRATA_EINVALID_REQUEST;
+  }
+  struct topic *tp = topic_new(t, name);
+  struct config *c = config_new();
+  if (!tp || !c) {
+    topic_free(tp);
+    config_free(c);
+    return STRATA_ENOMEM;
+  }
+  for (size_t i = 0; i < n; i++) config_set(c, keys[i], values[i]);
+  rc = topic_apply_configs(tp, c, err, err_len);
+  config_free(c);
+  tp->npart = partitions;
+  /* Leftovers of a delete that crashed half way must not leak into the new
+   * topic: the topic file was already gone, so this data was deleted. */
+  if (!rc) remove_partition_dirs(t, name, partitions);
+  if (!rc) rc = open_partitions(t, tp, now_ms, err, err_len);
+  if (!rc && (rc = write_topic_file(t, tp)))
+    snprintf(err, err_len, "cannot write topic file: %s", strerror(errno));
+  if (!rc) rc = topics_add(t, tp);
+  if (rc) {
+    uint32_t np = tp->npart;
+    topic_free(tp);
+    remove_partition_dirs(t, name, np);
+    return rc;
+  }
+  trace_info("created topic %s with %" PRIu32 " partition(s)", name, partitions);
+  return 0;
+}
+
+int topics_delete(struct topics *t, const char *name) {
+  size_t i = 0;
+  while (i < t->n && strcmp(t->v[i]->name, name)) i++;
+  if (i == t->n) return STRATA_EUNKNOWN_TOPIC;
+  struct topic *tp = t->v[i];
+  char path[PATH_MAX + 300], sub[PATH_MAX];
+  snprintf(sub, sizeof sub, "%s/" TOPICS_SUBDIR, t->dir);
+  snprintf(path, sizeof path, "%s/%s.properties", sub, name);
+  if (unlink(path) && errno != ENOENT) return STRATA_EIO;
+  fsync_dir(sub);
+  t->v[i] = t->v[--t->n];
+  uint32_t np = tp->npart;
+  topic_free(tp);
+  remove_partition_dirs(t, name, np);
+  trace_info("deleted topic %s", name);
+  return 0;
+}

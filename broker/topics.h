@@ -1,0 +1,83 @@
+/* The topics and partitions this broker hosts, and their persistence:
+ * a topic exists when log.dir/topics/<name>.properties exists (written with
+ * write-temp + fsync + rename, removed first on delete); each partition's log
+ * lives in log.dir/<name>-<partition>/. Single-broker placement for now; the
+ * controller (next step) will own assignments and this registry will apply
+ * them. */
+#ifndef STRATA_TOPICS_H
+#define STRATA_TOPICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "broker/seglog.h"
+
+#define TOPIC_NAME_MAX 249
+#define TOPIC_PARTITIONS_MAX 10000
+#define TOPIC_CONFIGS_MAX 64
+
+enum ts_type { TS_CREATE_TIME = 0, TS_LOG_APPEND_TIME };
+
+struct topic;
+
+/* One hosted partition replica. Reference-counted: a produce waiting for its
+ * fsync keeps it alive across a topic delete. */
+struct partition {
+  struct topic *topic;
+  uint32_t id;
+  struct seglog *log;
+  int refs;
+  int deleted;
+  int sync_inflight;
+  int on_dirty_list;
+  struct partition *dirty_next;
+};
+
+struct topic_config_entry {
+  char *key, *value;
+};
+
+struct topic {
+  char *name;
+  uint32_t npart;
+  struct partition **parts;
+  struct seglog_config seg;
+  enum ts_type ts_type;
+  uint32_t max_message_bytes;
+  struct topic_config_entry configs[TOPIC_CONFIGS_MAX];
+  size_t nconfigs;
+};
+
+struct topics {
+  char *dir;
+  struct seglog_config seg_defaults;
+  uint32_t message_max_bytes;
+  struct topic **v;
+  size_t n, cap;
+};
+
+/* Open every topic found under dir. 0 or a negative STRATA_E* (err says
+ * which topic); now_ms for the logs' recovery. */
+int topics_open(struct topics *t, const char *dir,
+                const struct seglog_config *defaults, uint32_t message_max_bytes,
+                int64_t now_ms, char *err, size_t err_len);
+void topics_close(struct topics *t);
+
+struct topic *topics_find(const struct topics *t, const char *name);
+struct partition *topics_partition(const struct topics *t, const char *name,
+                                   uint32_t partition);
+
+/* 0 when name is a legal topic name ([A-Za-z0-9._-], 1..249, not . or ..). */
+int topic_name_check(const char *name);
+
+/* Create with per-topic configs (keys/values arrays of n). Errors:
+ * TOPIC_EXISTS, INVALID_TOPIC, INVALID_PARTITIONS, INVALID_CONFIG, IO. */
+int topics_create(struct topics *t, const char *name, uint32_t partitions,
+                  const char *const *keys, const char *const *values, size_t n,
+                  int64_t now_ms, char *err, size_t err_len);
+int topics_delete(struct topics *t, const char *name);
+
+void partition_ref(struct partition *p);
+void partition_unref(struct partition *p);
+
+#endif

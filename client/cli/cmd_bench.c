@@ -1,0 +1,218 @@
+/* strata bench produce|consume: throughput (records/s, MB/s) and produce
+ * latency percentiles, measured from strata_produce to the delivery report. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client/cli/common.h"
+#include "client/cli/histogram.h"
+
+static const struct opt bench_produce_opts[] = {
+    CLI_COMMON_OPTS,
+    {"topic", 't', OPT_VALUE, "TOPIC", "topic to write (required)"},
+    {"record-size", 's', OPT_VALUE, "BYTES", "value size (default 100)"},
+    {"records", 'n', OPT_VALUE, "N", "records to send (default 1000000; k/m suffixes)"},
+    {"duration", 'd', OPT_VALUE, "SECONDS", "send for this long instead of --records"},
+    {"rate", 0, OPT_VALUE, "RECORDS/S", "throttle to this rate (latency runs)"},
+    {"acks", 'a', OPT_VALUE, "0|1|all", "acknowledgement level (default 1)"},
+    {"compression", 0, OPT_VALUE, "none|zstd", "batch compression (default none)"},
+    {"batch-size", 0, OPT_VALUE, "BYTES", "producer batch size (default 262144)"},
+    {"linger-ms", 0, OPT_VALUE, "MS", "producer linger (default 5)"},
+    {"partition", 'p', OPT_VALUE, "N", "partition (default: spread keyless)"},
+};
+
+struct bench_state {
+  struct histogram hist;
+  uint64_t ok, failed;
+  int first_error;
+  int64_t *sent_us; /* ring of send times by sequence */
+  uint64_t ring;
+};
+
+static void bench_delivery(const strata_delivery *d, void *arg) {
+  struct bench_state *s = arg;
+  if (d->error) {
+    s->failed++;
+    if (!s->first_error) s->first_error = d->error;
+    return;
+  }
+  s->ok++;
+  uint64_t seq = (uint64_t)(uintptr_t)d->opaque;
+  int64_t lat = cli_mono_us() - s->sent_us[seq % s->ring];
+  histogram_record(&s->hist, (uint64_t)(lat > 0 ? lat : 0));
+}
+
+/* Values are pseudo-random printable bytes: compressible about as much as
+ * real JSON telemetry, so zstd numbers are not flattered by zeros. */
+static void fill_values(char *buf, size_t n) {
+  uint64_t x = 0x9e3779b97f4a7c15ull;
+  static const char alphabet[] = "{}:,\"0123456789.abcdefghijklmnop_temperature";
+  for (size_t i = 0; i < n; i++) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    buf[i] = alphabet[x % (sizeof alphabet - 1)];
+  }
+}
+
+static int bench_produce(int argc, char **argv) {
+  struct opts o;
+  if (opts_parse(&o, bench_produce_opts, sizeof bench_produce_opts / sizeof bench_produce_opts[0],
+                 argc, argv))
+    return cli_fail("bench produce", o.err);
+  if (o.help) {
+    opts_print_help("bench produce --topic TOPIC [options]",
+                    "Produce as fast as possible (or at --rate) and report throughput and latency.",
+                    bench_produce_opts, sizeof bench_produce_opts / sizeof bench_produce_opts[0]);
+    return 0;
+  }
+  const char *topic = opts_str(&o, "topic", NULL);
+  if (!topic) return cli_fail("bench produce", "--topic is required");
+  int64_t size, records, duration, rate, batch, linger, part;
+  if (opts_i64(&o, "record-size", 100, 1, 8 << 20, 1, &size) ||
+      opts_i64(&o, "records", 1000000, 1, INT64_MAX, 1, &records) ||
+      opts_i64(&o, "duration", 0, 0, 86400, 0, &duration) ||
+      opts_i64(&o, "rate", 0, 0, 100000000, 1, &rate) ||
+      opts_i64(&o, "batch-size", 256 << 10, 1024, 8 << 20, 0, &batch) ||
+      opts_i64(&o, "linger-ms", 5, 0, 10000, 0, &linger) ||
+      opts_i64(&o, "partition", -1, 0, 9999, 0, &part))
+    return cli_fail("bench produce", o.err);
+  strata_producer_config cfg;
+  strata_producer_config_defaults(&cfg);
+  if (cli_acks(opts_str(&o, "acks", "1"), &cfg.acks))
+    return cli_fail("bench produce", "--acks must be 0, 1 or all");
+  if (cli_compression(opts_str(&o, "compression", "none"), &cfg.compression))
+    return cli_fail("bench produce", "--compression must be none or zstd");
+  cfg.batch_size = (size_t)batch;
+  cfg.linger_ms = (int)linger;
+  int t = cli_timeout(&o);
+  if (t < 0) return cli_fail("bench produce", o.err);
+  cfg.request_timeout_ms = t;
+  struct bench_state *st = calloc(1, sizeof *st);
+  char *value = malloc((size_t)size);
+  if (!st || !value) return cli_fail("bench produce", "out of memory");
+  histogram_init(&st->hist);
+  st->ring = 1u << 22;
+  st->sent_us = calloc(st->ring, sizeof *st->sent_us);
+  if (!st->sent_us) return cli_fail("bench produce", "out of memory");
+  fill_values(value, (size_t)size);
+  char err[256];
+  strata_producer *p = strata_producer_new(cli_bootstrap(&o), &cfg, bench_delivery, st, err,
+                                           sizeof err);
+  if (!p) return cli_fail("bench produce", err);
+  int64_t start = cli_mono_us();
+  int64_t end_us = duration ? start + duration * 1000000 : INT64_MAX;
+  uint64_t sent = 0;
+  int rc = 0;
+  while (!rc && (duration ? cli_mono_us() < end_us : sent < (uint64_t)records)) {
+    if (rate) {
+      int64_t due = start + (int64_t)(sent * 1000000 / (uint64_t)rate);
+      int64_t now = cli_mono_us();
+      if (due > now) {
+        strata_producer_poll(p, (int)((due - now) / 1000));
+        if (cli_mono_us() < due) continue;
+      }
+    }
+    if (strata_producer_outstanding(p) >= st->ring - 1) {
+      strata_producer_poll(p, 1);
+      continue;
+    }
+    st->sent_us[sent % st->ring] = cli_mono_us();
+    rc = strata_produce(p, topic, (int32_t)part, NULL, 0, value, (size_t)size, 0, NULL, 0,
+                        (void *)(uintptr_t)sent);
+    if (rc == STRATA_EQUEUE_FULL) {
+      rc = 0;
+      strata_producer_poll(p, 1);
+      continue;
+    }
+    if (!rc) sent++;
+    if ((sent & 1023) == 0 || rate) strata_producer_poll(p, 0);
+  }
+  if (!rc) rc = strata_producer_flush(p, cfg.request_timeout_ms);
+  double secs = (double)(cli_mono_us() - start) / 1e6;
+  strata_producer_free(p);
+  if (rc) return cli_fail("bench produce", strata_strerror(rc));
+  double rps = (double)st->ok / secs;
+  printf("produce: %" PRIu64 " records of %" PRId64 " B in %.2f s: %.0f records/s, %.1f MB/s"
+         " (acks=%s, compression=%s)\n",
+         st->ok, size, secs, rps, rps * (double)size / 1e6, opts_str(&o, "acks", "1"),
+         opts_str(&o, "compression", "none"));
+  printf("latency: p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms\n",
+         (double)histogram_quantile(&st->hist, 0.5) / 1000.0,
+         (double)histogram_quantile(&st->hist, 0.99) / 1000.0,
+         (double)histogram_quantile(&st->hist, 0.999) / 1000.0,
+         (double)st->hist.max / 1000.0);
+  int failed = st->failed != 0;
+  if (failed)
+    fprintf(stderr, "strata: bench produce: %" PRIu64 " records failed (%s)\n", st->failed,
+            strata_strerror(st->first_error));
+  free(st->sent_us);
+  free(st);
+  free(value);
+  return failed;
+}
+
+static const struct opt bench_consume_opts[] = {
+    CLI_COMMON_OPTS,
+    {"topic", 't', OPT_VALUE, "TOPIC", "topic to read from the beginning (required)"},
+    {"records", 'n', OPT_VALUE, "N", "stop after N records (default: the whole log)"},
+};
+
+static int bench_consume(int argc, char **argv) {
+  struct opts o;
+  if (opts_parse(&o, bench_consume_opts, sizeof bench_consume_opts / sizeof bench_consume_opts[0],
+                 argc, argv))
+    return cli_fail("bench consume", o.err);
+  if (o.help) {
+    opts_print_help("bench consume --topic TOPIC [--records N]",
+                    "Read a topic from the beginning and report throughput.",
+                    bench_consume_opts, sizeof bench_consume_opts / sizeof bench_consume_opts[0]);
+    return 0;
+  }
+  const char *topic = opts_str(&o, "topic", NULL);
+  if (!topic) return cli_fail("bench consume", "--topic is required");
+  int64_t records;
+  if (opts_i64(&o, "records", -1, 1, INT64_MAX, 1, &records))
+    return cli_fail("bench consume", o.err);
+  strata_consumer_config cfg;
+  strata_consumer_config_defaults(&cfg);
+  cfg.partition_max_bytes = 8u << 20;
+  int t = cli_timeout(&o);
+  if (t < 0) return cli_fail("bench consume", o.err);
+  cfg.request_timeout_ms = t;
+  char err[256];
+  strata_consumer *c = strata_consumer_new(cli_bootstrap(&o), &cfg, err, sizeof err);
+  if (!c) return cli_fail("bench consume", err);
+  int rc = strata_consumer_assign_topic(c, topic, STRATA_OFFSET_BEGINNING);
+  uint64_t n = 0, bytes = 0;
+  int64_t start = cli_mono_us();
+  int idle = 0;
+  while (!rc && (records < 0 || n < (uint64_t)records) && idle < 2) {
+    const strata_message *m;
+    rc = strata_consumer_poll(c, 1000, &m);
+    if (rc == 1) {
+      n++;
+      bytes += (uint64_t)(m->value_len > 0 ? m->value_len : 0) +
+               (uint64_t)(m->key_len > 0 ? m->key_len : 0);
+      idle = 0;
+      rc = 0;
+    } else if (rc == 0) {
+      idle++;
+    }
+  }
+  double secs = (double)(cli_mono_us() - start - (idle ? idle * 1000000 : 0)) / 1e6;
+  strata_consumer_free(c);
+  if (rc < 0) return cli_fail("bench consume", strata_strerror(rc));
+  if (secs <= 0) secs = 1e-6;
+  printf("consume: %" PRIu64 " records in %.2f s: %.0f records/s, %.1f MB/s\n", n, secs,
+         (double)n / secs, (double)bytes / secs / 1e6);
+  return records > 0 && n < (uint64_t)records;
+}
+
+int cmd_bench(int argc, char **argv) {
+  const char *sub = argc > 1 ? argv[1] : "";
+  if (!strcmp(sub, "produce")) return bench_produce(argc - 2, argv + 2);
+  if (!strcmp(sub, "consume")) return bench_consume(argc - 2, argv + 2);
+  int help = !strcmp(sub, "--help") || !strcmp(sub, "-h");
+  fprintf(help ? stdout : stderr, "usage: strata bench produce|consume [--help]\n");
+  return help ? 0 : 2;
+}

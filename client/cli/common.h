@@ -1,0 +1,32 @@
+/* What the `strata` commands share: the bootstrap address, error printing,
+ * and the command signature. */
+#ifndef STRATA_CLI_COMMON_H
+#define STRATA_CLI_COMMON_H
+
+#include <stdint.h>
+
+#include "client/cli/opts.h"
+#include "client/strata.h"
+
+#define CLI_BOOTSTRAP_DEFAULT "127.0.0.1:9092"
+
+/* Options every command takes; commands append their own after these. */
+#define CLI_COMMON_OPTS                                                        \
+  {"bootstrap", 'b', OPT_VALUE, "HOST:PORT",                                   \
+   "broker(s) to start from (env STRATA_BOOTSTRAP; default " CLI_BOOTSTRAP_DEFAULT ")"}, \
+  {"timeout", 0, OPT_VALUE, "MS", "request timeout in ms (default 10000)"}
+
+const char *cli_bootstrap(const struct opts *o);
+int cli_timeout(struct opts *o);
+/* Print "strata: <what>: <why>" to stderr and return the exit code 1. */
+int cli_fail(const char *what, const char *why);
+int64_t cli_now_ms(void);
+int64_t cli_mono_us(void);
+/* Parse "--compression none|zstd" into *out. */
+int cli_compression(const char *s, int *out);
+int cli_acks(const char *s, int *out);
+
+int cmd_bench(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+
+#endif

@@ -1,0 +1,462 @@
+/* strata: the command-line tool. Topics, produce, consume, bench, demo. */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "client/cli/common.h"
+
+static volatile sig_atomic_t interrupted;
+static void on_sigint(int s) { (void)s; interrupted = 1; }
+
+const char *cli_bootstrap(const struct opts *o) {
+  const char *env = getenv("STRATA_BOOTSTRAP");
+  return opts_str(o, "bootstrap", env && *env ? env : CLI_BOOTSTRAP_DEFAULT);
+}
+
+int cli_timeout(struct opts *o) {
+  int64_t v = 10000;
+  if (opts_i64(o, "timeout", 10000, 1, 3600000, 0, &v)) return -1;
+  return (int)v;
+}
+
+int cli_fail(const char *what, const char *why) {
+  fprintf(stderr, "strata: %s: %s\n", what, why);
+  return 1;
+}
+
+int64_t cli_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t cli_mono_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int cli_compression(const char *s, int *out) {
+  if (!strcmp(s, "none")) *out = STRATA_COMPRESSION_NONE;
+  else if (!strcmp(s, "zstd")) *out = STRATA_COMPRESSION_ZSTD;
+  else return -1;
+  return 0;
+}
+
+int cli_acks(const char *s, int *out) {
+  if (!strcmp(s, "0")) *out = 0;
+  else if (!strcmp(s, "1")) *out = 1;
+  else if (!strcmp(s, "all") || !strcmp(s, "-1")) *out = -1;
+  else return -1;
+  return 0;
+}
+
+/* Parse argv for a command; prints help or the parse error. Returns 0 to go
+ * on, or 1 + exit code (1 for help, 3 for an error) to stop. */
+static int parse(struct opts *o, const struct opt *t, size_t n, int argc, char **argv,
+                 const char *usage, const char *summary, size_t npos) {
+  if (opts_parse(o, t, n, argc, argv)) {
+    fprintf(stderr, "strata %s: %s (try --help)\n", usage, o->err);
+    return 3;
+  }
+  if (o->help) {
+    opts_print_help(usage, summary, t, n);
+    return 1;
+  }
+  if (o->positional_count != npos) {
+    fprintf(stderr, "usage: strata %s (try --help)\n", usage);
+    return 3;
+  }
+  return 0;
+}
+#define PARSE_OR_RETURN(o, t, argc, argv, usage, summary, npos)                \
+  int parsed_ = parse(o, t, sizeof t / sizeof t[0], argc, argv, usage, summary, npos); \
+  if (parsed_) return parsed_ == 1 ? 0 : 2
+
+static strata_client *connect_or_fail(struct opts *o) {
+  char err[256];
+  int t = cli_timeout(o);
+  if (t < 0) {
+    fprintf(stderr, "strata: %s\n", o->err);
+    return NULL;
+  }
+  strata_client *c = strata_client_new(cli_bootstrap(o), t, err, sizeof err);
+  if (!c) fprintf(stderr, "strata: %s\n", err);
+  return c;
+}
+
+/* ---- topic ---- */
+
+static const struct opt topic_create_opts[] = {
+    CLI_COMMON_OPTS,
+    {"partitions", 'p', OPT_VALUE, "N", "number of partitions (default: broker's num.partitions)"},
+    {"replication-factor", 'r', OPT_VALUE, "N", "replicas per partition (default 1)"},
+    {"config", 'c', OPT_MULTI, "KEY=VALUE",
+     "topic config, repeatable: retention.ms, retention.bytes, segment.bytes, "
+     "segment.ms, message.timestamp.type, max.message.bytes"},
+};
+
+static int topic_create(int argc, char **argv) {
+  struct opts o;
+  PARSE_OR_RETURN(&o, topic_create_opts, argc, argv, "topic create NAME [options]",
+                  "Create a topic.", 1);
+  int64_t parts, rf;
+  if (opts_i64(&o, "partitions", 0, 1, 10000, 0, &parts) ||
+      opts_i64(&o, "replication-factor", 1, 1, 16, 0, &rf))
+    return cli_fail("topic create", o.err);
+  const char *const *cfg;
+  size_t n = opts_multi(&o, "config", &cfg);
+  const char *keys[OPTS_MULTI_MAX], *vals[OPTS_MULTI_MAX];
+  char buf[OPTS_MULTI_MAX][512];
+  for (size_t i = 0; i < n; i++) {
+    snprintf(buf[i], sizeof buf[i], "%s", cfg[i]);
+    char *eq = strchr(buf[i], '=');
+    if (!eq || eq == buf[i]) return cli_fail("topic create", "--config wants KEY=VALUE");
+    *eq = 0;
+    keys[i] = buf[i];
+    vals[i] = eq + 1;
+  }
+  strata_client *c = connect_or_fail(&o);
+  if (!c) return 1;
+  char err[512] = "";
+  const char *name = o.positional[0];
+  int rc = strata_topic_create(c, name, (uint32_t)parts, (uint32_t)rf, keys, vals, n, err,
+                               sizeof err);
+  strata_client_free(c);
+  if (rc) return cli_fail("topic create", err[0] ? err : strata_strerror(rc));
+  printf("created topic %s\n", name);
+  return 0;
+}
+
+static const struct opt topic_common_opts[] = {CLI_COMMON_OPTS};
+
+static void print_ids(const int32_t *v, size_t n) {
+  for (size_t i = 0; i < n; i++) printf("%s%" PRId32, i ? "," : "", v[i]);
+}
+
+static int topic_list_or_describe(int argc, char **argv, int describe) {
+  struct opts o;
+  PARSE_OR_RETURN(&o, topic_common_opts, argc, argv,
+                  describe ? "topic describe NAME" : "topic list",
+                  describe ? "Show a topic's partitions, leaders and configs."
+                           : "List topics.",
+                  describe ? 1 : 0);
+  strata_client *c = connect_or_fail(&o);
+  if (!c) return 1;
+  strata_metadata *m = NULL;
+  const char *names[1] = {describe ? o.positional[0] : NULL};
+  int rc = strata_metadata_get(c, describe ? names : NULL, describe ? 1 : 0, &m);
+  strata_client_free(c);
+  if (rc) return cli_fail(describe ? "topic describe" : "topic list", strata_strerror(rc));
+  int exit_code = 0;
+  for (size_t i = 0; i < m->ntopics; i++) {
+    strata_topic_info *t = &m->topics[i];
+    if (t->error) {
+      fprintf(stderr, "strata: topic %s: %s\n", t->name, strata_strerror(t->error));
+      exit_code = 1;
+      continue;
+    }
+    if (!describe) {
+      printf("%s\t%zu partition(s)\n", t->name, t->npartitions);
+      continue;
+    }
+    printf("Topic: %s\tPartitions: %zu\tConfigs:", t->name, t->npartitions);
+    for (size_t k = 0; k < t->nconfigs; k++)
+      printf("%s%s=%s", k ? "," : " ", t->config_keys[k], t->config_values[k]);
+    printf("\n");
+    for (size_t k = 0; k < t->npartitions; k++) {
+      strata_partition_info *p = &t->partitions[k];
+      printf("  Partition: %u\tLeader: %d\tEpoch: %d\tReplicas: ", p->partition, p->leader,
+             p->leader_epoch);
+      print_ids(p->replicas, p->nreplicas);
+      printf("\tIsr: ");
+      print_ids(p->isr, p->nisr);
+      printf("\n");
+    }
+  }
+  strata_metadata_free(m);
+  return exit_code;
+}
+
+static int topic_delete(int argc, char **argv) {
+  struct opts o;
+  PARSE_OR_RETURN(&o, topic_common_opts, argc, argv, "topic delete NAME",
+                  "Delete a topic and all its data.", 1);
+  strata_client *c = connect_or_fail(&o);
+  if (!c) return 1;
+  char err[512] = "";
+  int rc = strata_topic_delete(c, o.positional[0], err, sizeof err);
+  strata_client_free(c);
+  if (rc) return cli_fail("topic delete", err[0] ? err : strata_strerror(rc));
+  printf("deleted topic %s\n", o.positional[0]);
+  return 0;
+}
+
+static int cmd_topic(int argc, char **argv) {
+  const char *sub = argc > 1 ? argv[1] : "";
+  if (!strcmp(sub, "create")) return topic_create(argc - 2, argv + 2);
+  if (!strcmp(sub, "list")) return topic_list_or_describe(argc - 2, argv + 2, 0);
+  if (!strcmp(sub, "describe")) return topic_list_or_describe(argc - 2, argv + 2, 1);
+  if (!strcmp(sub, "delete")) return topic_delete(argc - 2, argv + 2);
+  int help = !strcmp(sub, "--help") || !strcmp(sub, "-h");
+  fprintf(help ? stdout : stderr,
+          "usage: strata topic create|list|describe|delete [--help]\n");
+  return help ? 0 : 2;
+}
+
+/* ---- produce ---- */
+
+static const struct opt produce_opts[] = {
+    CLI_COMMON_OPTS,
+    {"topic", 't', OPT_VALUE, "TOPIC", "topic to write to (required)"},
+    {"partition", 'p', OPT_VALUE, "N", "write every record to this partition"},
+    {"key-separator", 'k', OPT_VALUE, "SEP", "split each line into key SEP value"},
+    {"acks", 'a', OPT_VALUE, "0|1|all", "acknowledgement level (default 1)"},
+    {"compression", 0, OPT_VALUE, "none|zstd", "batch compression (default none)"},
+    {"linger-ms", 0, OPT_VALUE, "MS", "batch linger (default 5)"},
+    {"header", 'H', OPT_MULTI, "KEY=VALUE", "header added to every record, repeatable"},
+};
+
+struct produce_stats {
+  uint64_t ok, failed;
+  int first_error;
+};
+
+static void on_delivery(const strata_delivery *d, void *arg) {
+  struct produce_stats *s = arg;
+  if (d->error) {
+    if (!s->first_error) s->first_error = d->error;
+    s->failed++;
+  } else {
+    s->ok++;
+  }
+}
+
+static int cmd_produce(int argc, char **argv) {
+  struct opts o;
+  PARSE_OR_RETURN(&o, produce_opts, argc, argv, "produce --topic TOPIC [options] < lines",
+                  "Write one record per line of standard input.", 0);
+  const char *topic = opts_str(&o, "topic", NULL);
+  if (!topic) return cli_fail("produce", "--topic is required");
+  strata_producer_config cfg;
+  strata_producer_config_defaults(&cfg);
+  int64_t part, linger;
+  if (opts_i64(&o, "partition", -1, -1, 9999, 0, &part) ||
+      opts_i64(&o, "linger-ms", 5, 0, 60000, 0, &linger))
+    return cli_fail("produce", o.err);
+  cfg.linger_ms = (int)linger;
+  if (cli_acks(opts_str(&o, "acks", "1"), &cfg.acks))
+    return cli_fail("produce", "--acks must be 0, 1 or all");
+  if (cli_compression(opts_str(&o, "compression", "none"), &cfg.compression))
+    return cli_fail("produce", "--compression must be none or zstd");
+  int t = cli_timeout(&o);
+  if (t < 0) return cli_fail("produce", o.err);
+  cfg.request_timeout_ms = t;
+  const char *const *hv;
+  size_t nh = opts_multi(&o, "header", &hv);
+  strata_header hs[OPTS_MULTI_MAX];
+  for (size_t i = 0; i < nh; i++) {
+    const char *eq = strchr(hv[i], '=');
+    if (!eq) return cli_fail("produce", "--header wants KEY=VALUE");
+    hs[i] = (strata_header){hv[i], (size_t)(eq - hv[i]), eq + 1, strlen(eq + 1)};
+  }
+  const char *sep = opts_str(&o, "key-separator", NULL);
+  if (sep && !*sep) return cli_fail("produce", "--key-separator must not be empty");
+  struct produce_stats st = {0};
+  char err[256];
+  strata_producer *p = strata_producer_new(cli_bootstrap(&o), &cfg, on_delivery, &st, err,
+                                           sizeof err);
+  if (!p) return cli_fail("produce", err);
+  char *line = NULL;
+  size_t cap = 0;
+  ssize_t n;
+  int rc = 0;
+  while (!rc && (n = getline(&line, &cap, stdin)) >= 0) {
+    if (n > 0 && line[n - 1] == '\n') line[--n] = 0;
+    const char *key = NULL, *val = line;
+    size_t klen = 0, vlen = (size_t)n;
+    if (sep) {
+      char *s = strstr(line, sep);
+      if (s) {
+        key = line;
+        klen = (size_t)(s - line);
+        val = s + strlen(sep);
+        vlen = (size_t)n - klen - strlen(sep);
+      }
+    }
+    while ((rc = strata_produce(p, topic, (int32_t)part, key, klen, val, vlen, 0, hs, nh,
+                                NULL)) == STRATA_EQUEUE_FULL)
+      strata_producer_poll(p, 10);
+    if (!rc) strata_producer_poll(p, 0);
+  }
+  free(line);
+  if (!rc) rc = strata_producer_flush(p, cfg.request_timeout_ms);
+  strata_producer_free(p);
+  if (rc) return cli_fail("produce", strata_strerror(rc));
+  fprintf(stderr, "strata: produced %" PRIu64 " record(s) to %s", st.ok, topic);
+  if (st.failed)
+    fprintf(stderr, "; %" PRIu64 " failed (%s)", st.failed, strata_strerror(st.first_error));
+  fprintf(stderr, "\n");
+  return st.failed ? 1 : 0;
+}
+
+/* ---- consume ---- */
+
+static const struct opt consume_opts[] = {
+    CLI_COMMON_OPTS,
+    {"topic", 't', OPT_VALUE, "TOPIC", "topic to read (required)"},
+    {"partition", 'p', OPT_VALUE, "N", "read only this partition (default: all)"},
+    {"from-beginning", 0, OPT_FLAG, NULL, "start at the earliest offset"},
+    {"offset", 'o', OPT_VALUE, "N", "start at this offset (needs --partition)"},
+    {"from-timestamp", 0, OPT_VALUE, "TS", "start at the first record at/after TS (ms or ISO-8601)"},
+    {"count", 'n', OPT_VALUE, "N", "stop after N records"},
+    {"follow", 'f', OPT_FLAG, NULL, "keep waiting for new records (default: stop at the end)"},
+    {"print-key", 0, OPT_FLAG, NULL, "print the key before the value"},
+    {"print-offset", 0, OPT_FLAG, NULL, "print partition:offset before the value"},
+    {"print-timestamp", 0, OPT_FLAG, NULL, "print the record timestamp (ms)"},
+    {"print-headers", 0, OPT_FLAG, NULL, "print headers as k=v,k=v"},
+    {"separator", 0, OPT_VALUE, "SEP", "between printed fields (default tab)"},
+};
+
+static int at_end(strata_consumer *c, const char *topic, const uint32_t *parts, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    int64_t pos = strata_consumer_position(c, topic, parts[i]);
+    int64_t hw = strata_consumer_high_watermark(c, topic, parts[i]);
+    if (hw < 0 || pos < hw) return 0;
+  }
+  return 1;
+}
+
+static int cmd_consume(int argc, char **argv) {
+  struct opts o;
+  PARSE_OR_RETURN(&o, consume_opts, argc, argv, "consume --topic TOPIC [options]",
+                  "Print records. Starts at the end of the log unless told otherwise.", 0);
+  const char *topic = opts_str(&o, "topic", NULL);
+  if (!topic) return cli_fail("consume", "--topic is required");
+  int64_t part, offset, count, ts = -1;
+  if (opts_i64(&o, "partition", -1, 0, 9999, 0, &part) ||
+      opts_i64(&o, "offset", -1, 0, INT64_MAX, 0, &offset) ||
+      opts_i64(&o, "count", -1, 0, INT64_MAX, 1, &count))
+    return cli_fail("consume", o.err);
+  if (opts_has(&o, "from-timestamp") &&
+      opts_parse_timestamp(opts_str(&o, "from-timestamp", ""), &ts))
+    return cli_fail("consume", "--from-timestamp wants ms since the epoch or YYYY-MM-DDTHH:MM:SSZ");
+  if (offset >= 0 && part < 0) return cli_fail("consume", "--offset needs --partition");
+  int starts = (offset >= 0) + opts_has(&o, "from-beginning") + (ts >= 0);
+  if (starts > 1)
+    return cli_fail("consume", "choose one of --from-beginning, --offset, --from-timestamp");
+  int64_t start = offset >= 0 ? offset
+                  : opts_has(&o, "from-beginning") ? STRATA_OFFSET_BEGINNING
+                                                   : STRATA_OFFSET_END;
+  strata_consumer_config cfg;
+  strata_consumer_config_defaults(&cfg);
+  int t = cli_timeout(&o);
+  if (t < 0) return cli_fail("consume", o.err);
+  cfg.request_timeout_ms = t;
+  cfg.fetch_max_wait_ms = 500;
+  char err[256];
+  strata_consumer *c = strata_consumer_new(cli_bootstrap(&o), &cfg, err, sizeof err);
+  if (!c) return cli_fail("consume", err);
+  /* Find the partitions. */
+  strata_client *cl = strata_client_new(cli_bootstrap(&o), t, err, sizeof err);
+  strata_metadata *m = NULL;
+  const char *names[1] = {topic};
+  int rc = cl ? strata_metadata_get(cl, names, 1, &m) : STRATA_EUNREACHABLE;
+  strata_client_free(cl);
+  if (!rc && (m->ntopics != 1 || m->topics[0].error)) rc = STRATA_EUNKNOWN_TOPIC;
+  uint32_t parts[10000];
+  size_t np = 0;
+  for (size_t i = 0; !rc && i < m->topics[0].npartitions; i++) {
+    uint32_t p = m->topics[0].partitions[i].partition;
+    if (part >= 0 && p != (uint32_t)part) continue;
+    parts[np++] = p;
+    rc = strata_consumer_assign(c, topic, p, start);
+    if (!rc && ts >= 0) rc = strata_consumer_seek_timestamp(c, topic, p, ts);
+  }
+  strata_metadata_free(m);
+  if (!rc && np == 0) rc = STRATA_EUNKNOWN_TOPIC;
+  if (rc) {
+    strata_consumer_free(c);
+    return cli_fail("consume", strata_strerror(rc));
+  }
+  const char *sep = opts_str(&o, "separator", "\t");
+  int follow = opts_has(&o, "follow");
+  int64_t seen = 0;
+  signal(SIGINT, on_sigint);
+  signal(SIGPIPE, SIG_IGN);
+  while (!interrupted && (count < 0 || seen < count)) {
+    const strata_message *msg;
+    rc = strata_consumer_poll(c, 500, &msg);
+    if (rc < 0) break;
+    if (rc == 0) {
+      if (!follow && at_end(c, topic, parts, np)) break;
+      continue;
+    }
+    if (opts_has(&o, "print-offset")) printf("%u:%" PRId64 "%s", msg->partition, msg->offset, sep);
+    if (opts_has(&o, "print-timestamp")) printf("%" PRId64 "%s", msg->timestamp, sep);
+    if (opts_has(&o, "print-key")) {
+      if (msg->key_len >= 0) fwrite(msg->key, 1, (size_t)msg->key_len, stdout);
+      else fputs("null", stdout);
+      fputs(sep, stdout);
+    }
+    if (opts_has(&o, "print-headers")) {
+      for (size_t i = 0; i < msg->header_count; i++) {
+        printf("%s%.*s=", i ? "," : "", (int)msg->headers[i].key_len, msg->headers[i].key);
+        fwrite(msg->headers[i].value, 1, msg->headers[i].value_len, stdout);
+      }
+      fputs(sep, stdout);
+    }
+    if (msg->value_len >= 0) fwrite(msg->value, 1, (size_t)msg->value_len, stdout);
+    else fputs("null", stdout);
+    putchar('\n');
+    seen++;
+    if (!follow && at_end(c, topic, parts, np)) break;
+  }
+  fflush(stdout);
+  strata_consumer_free(c);
+  if (rc < 0) return cli_fail("consume", strata_strerror(rc));
+  return 0;
+}
+
+/* ---- main ---- */
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: strata COMMAND [options]   (every command takes --help)\n"
+          "\n"
+          "  topic create|list|describe|delete   manage topics\n"
+          "  produce      write lines from stdin as records\n"
+          "  consume      print records (from beginning / offset / timestamp / end)\n"
+          "  bench produce|consume   measure throughput and latency\n"
+          "  demo sensors|summary    the IoT demo's simulator and live summary\n"
+          "\n"
+          "The broker address comes from --bootstrap HOST:PORT or STRATA_BOOTSTRAP\n"
+          "(default " CLI_BOOTSTRAP_DEFAULT ").\n");
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  const char *cmd = argv[1];
+  if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+    usage(stdout);
+    return 0;
+  }
+  if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
+    printf("strata 0.1.0\n");
+    return 0;
+  }
+  if (!strcmp(cmd, "topic")) return cmd_topic(argc - 1, argv + 1);
+  if (!strcmp(cmd, "produce")) return cmd_produce(argc - 2, argv + 2);
+  if (!strcmp(cmd, "consume")) return cmd_consume(argc - 2, argv + 2);
+  if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
+  if (!strcmp(cmd, "demo")) return cmd_demo(argc - 1, argv + 1);
+  fprintf(stderr, "strata: unknown command '%s' (try strata --help)\n", cmd);
+  return 2;
+}

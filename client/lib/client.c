@@ -1,0 +1,278 @@
+/* strata_client: bootstrap connection, metadata, admin calls. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client/lib/internal.h"
+#include "common/errors.h"
+#include "common/wire.h"
+
+int client_bootstrap(struct conn *c, const char *bootstrap, int timeout_ms,
+                     char *err, size_t err_len) {
+  int count = 0;
+  char host[256];
+  int port;
+  if (parse_hostport(bootstrap, 0, host, sizeof host, &port, &count)) {
+    snprintf(err, err_len, "bad bootstrap address '%s' (expected host:port[,host:port])",
+             bootstrap);
+    return STRATA_EINVALID_ARGUMENT;
+  }
+  int rc = STRATA_EUNREACHABLE;
+  for (int i = 0; i < count; i++) {
+    if (parse_hostport(bootstrap, (size_t)i, host, sizeof host, &port, NULL)) {
+      snprintf(err, err_len, "bad bootstrap address '%s'", bootstrap);
+      return STRATA_EINVALID_ARGUMENT;
+    }
+    conn_init(c);
+    if (!(rc = conn_open(c, host, port, timeout_ms, err, err_len))) return 0;
+  }
+  return rc;
+}
+
+strata_client *strata_client_new(const char *bootstrap, int timeout_ms,
+                                 char *err, size_t err_len) {
+  strata_client *c = calloc(1, sizeof *c);
+  if (!c) return NULL;
+  c->timeout_ms = timeout_ms > 0 ? timeout_ms : 30000;
+  snprintf(c->bootstrap, sizeof c->bootstrap, "%s", bootstrap);
+  if (client_bootstrap(&c->conn, bootstrap, c->timeout_ms, err, err_len)) {
+    free(c);
+    return NULL;
+  }
+  return c;
+}
+
+void strata_client_free(strata_client *c) {
+  if (!c) return;
+  conn_close(&c->conn);
+  free(c);
+}
+
+/* Reconnect to the bootstrap list when the connection dropped. */
+static int ensure(strata_client *c) {
+  if (conn_is_open(&c->conn)) return 0;
+  char err[256];
+  return client_bootstrap(&c->conn, c->bootstrap, c->timeout_ms, err, sizeof err);
+}
+
+static void header_init(Strata__Header *h, uint32_t api) {
+  strata__header__init(h);
+  h->api_key = api;
+  h->client_id = (char *)"libstrata";
+}
+
+void strata_metadata_free(strata_metadata *m) {
+  if (!m) return;
+  for (size_t i = 0; i < m->ntopics; i++) {
+    strata_topic_info *t = &m->topics[i];
+    for (size_t k = 0; k < t->npartitions; k++) {
+      free(t->partitions[k].replicas);
+      free(t->partitions[k].isr);
+    }
+    for (size_t k = 0; k < t->nconfigs; k++) {
+      free(t->config_keys[k]);
+      free(t->config_values[k]);
+    }
+    free(t->config_keys);
+    free(t->config_values);
+    free(t->partitions);
+    free(t->name);
+  }
+  free(m->topics);
+  free(m->brokers);
+  free(m);
+}
+
+static int32_t *dup_ids(const int32_t *v, size_t n) {
+  int32_t *o = malloc((n ? n : 1) * sizeof *o);
+  if (o && n) memcpy(o, v, n * sizeof *o);
+  return o;
+}
+
+/* Copy a MetadataResponse into the public, self-owned form. */
+static int metadata_copy(const Strata__MetadataResponse *r, strata_metadata **out) {
+  strata_metadata *m = calloc(1, sizeof *m);
+  if (!m) return STRATA_ENOMEM;
+  m->controller_id = r->controller_id;
+  snprintf(m->cluster_id, sizeof m->cluster_id, "%s", r->cluster_id ? r->cluster_id : "");
+  m->brokers = calloc(r->n_brokers + 1, sizeof *m->brokers);
+  m->topics = calloc(r->n_topics + 1, sizeof *m->topics);
+  if (!m->brokers || !m->topics) goto oom;
+  for (size_t i = 0; i < r->n_brokers; i++) {
+    m->brokers[i].id = r->brokers[i]->id;
+    snprintf(m->brokers[i].host, sizeof m->brokers[i].host, "%s", r->brokers[i]->host);
+    m->brokers[i].port = (int)r->brokers[i]->port;
+    m->nbrokers++;
+  }
+  for (size_t i = 0; i < r->n_topics; i++) {
+    const Strata__TopicMetadata *t = r->topics[i];
+    strata_topic_info *ti = &m->topics[m->ntopics++];
+    ti->name = strdup(t->name);
+    ti->error = strata_error_from_wire(t->error_code);
+    ti->partitions = calloc(t->n_partitions + 1, sizeof *ti->partitions);
+    ti->config_keys = calloc(t->n_configs + 1, sizeof(char *));
+    ti->config_values = calloc(t->n_configs + 1, sizeof(char *));
+    if (!ti->name || !ti->partitions || !ti->config_keys || !ti->config_values) goto oom;
+    for (size_t k = 0; k < t->n_partitions; k++) {
+      const Strata__PartitionMetadata *p = t->partitions[k];
+      strata_partition_info *pi = &ti->partitions[ti->npartitions++];
+      pi->partition = p->partition;
+      pi->error = strata_error_from_wire(p->error_code);
+      pi->leader = p->leader;
+      pi->leader_epoch = p->leader_epoch;
+      pi->replicas = dup_ids(p->replicas, p->n_replicas);
+      pi->nreplicas = p->n_replicas;
+      pi->isr = dup_ids(p->isr, p->n_isr);
+      pi->nisr = p->n_isr;
+      if (!pi->replicas || !pi->isr) goto oom;
+    }
+    for (size_t k = 0; k < t->n_configs; k++) {
+      ti->config_keys[k] = strdup(t->configs[k]->key);
+      ti->config_values[k] = strdup(t->configs[k]->value);
+      ti->nconfigs++;
+      if (!ti->config_keys[k] || !ti->config_values[k]) goto oom;
+    }
+  }
+  *out = m;
+  return 0;
+oom:
+  strata_metadata_free(m);
+  return STRATA_ENOMEM;
+}
+
+int client_metadata(struct conn *c, int timeout_ms, const char *const *topics,
+                    size_t ntopics, strata_metadata **out) {
+  Strata__Header h;
+  header_init(&h, STRATA__API_KEY__API_METADATA);
+  Strata__MetadataRequest q = STRATA__METADATA_REQUEST__INIT;
+  q.topics = (char **)topics;
+  q.n_topics = ntopics;
+  h.body_case = STRATA__HEADER__BODY_METADATA_REQ;
+  h.metadata_req = &q;
+  Strata__Header *r = NULL;
+  int rc = conn_call(c, &h, NULL, 0, timeout_ms, &r, NULL, NULL);
+  if (!rc && r->body_case != STRATA__HEADER__BODY_METADATA_RESP) rc = STRATA_ECORRUPT;
+  if (!rc) rc = metadata_copy(r->metadata_resp, out);
+  wire_header_free(r);
+  return rc;
+}
+
+int strata_metadata_get(strata_client *c, const char *const *topics,
+                        size_t ntopics, strata_metadata **out) {
+  int rc = ensure(c);
+  return rc ? rc : client_metadata(&c->conn, c->timeout_ms, topics, ntopics, out);
+}
+
+static int topic_result_error(const Strata__TopicResult *t, char *err, size_t err_len) {
+  int rc = strata_error_from_wire(t->error_code);
+  if (rc && err) snprintf(err, err_len, "%s", t->error_message && *t->error_message
+                                                  ? t->error_message : strata_strerror(rc));
+  return rc;
+}
+
+int strata_topic_create(strata_client *c, const char *name, uint32_t partitions,
+                        uint32_t replication_factor, const char *const *keys,
+                        const char *const *values, size_t n, char *err,
+                        size_t err_len) {
+  int rc = ensure(c);
+  if (rc) return rc;
+  Strata__Header h;
+  header_init(&h, STRATA__API_KEY__API_CREATE_TOPICS);
+  Strata__TopicSpec spec = STRATA__TOPIC_SPEC__INIT;
+  spec.name = (char *)name;
+  spec.partitions = partitions;
+  spec.replication_factor = replication_factor;
+  Strata__TopicSpec__ConfigsEntry *entries = calloc(n + 1, sizeof *entries);
+  Strata__TopicSpec__ConfigsEntry **ep = calloc(n + 1, sizeof *ep);
+  if (!entries || !ep) {
+    free(entries);
+    free(ep);
+    return STRATA_ENOMEM;
+  }
+  for (size_t i = 0; i < n; i++) {
+    strata__topic_spec__configs_entry__init(&entries[i]);
+    entries[i].key = (char *)keys[i];
+    entries[i].value = (char *)values[i];
+    ep[i] = &entries[i];
+  }
+  spec.configs = ep;
+  spec.n_configs = n;
+  Strata__TopicSpec *specs[1] = {&spec};
+  Strata__CreateTopicsRequest q = STRATA__CREATE_TOPICS_REQUEST__INIT;
+  q.topics = specs;
+  q.n_topics = 1;
+  q.timeout_ms = (uint32_t)c->timeout_ms;
+  h.body_case = STRATA__HEADER__BODY_CREATE_TOPICS_REQ;
+  h.create_topics_req = &q;
+  Strata__Header *r = NULL;
+  rc = conn_call(&c->conn, &h, NULL, 0, c->timeout_ms, &r, NULL, NULL);
+  free(entries);
+  free(ep);
+  if (rc && r && err) snprintf(err, err_len, "%s", r->error_message);
+  if (!rc && (r->body_case != STRATA__HEADER__BODY_CREATE_TOPICS_RESP ||
+              r->create_topics_resp->n_results != 1))
+    rc = STRATA_ECORRUPT;
+  if (!rc) rc = topic_result_error(r->create_topics_resp->results[0], err, err_len);
+  wire_header_free(r);
+  return rc;
+}
+
+int strata_topic_delete(strata_client *c, const char *name, char *err,
+                        size_t err_len) {
+  int rc = ensure(c);
+  if (rc) return rc;
+  Strata__Header h;
+  header_init(&h, STRATA__API_KEY__API_DELETE_TOPICS);
+  char *names[1] = {(char *)name};
+  Strata__DeleteTopicsRequest q = STRATA__DELETE_TOPICS_REQUEST__INIT;
+  q.names = names;
+  q.n_names = 1;
+  h.body_case = STRATA__HEADER__BODY_DELETE_TOPICS_REQ;
+  h.delete_topics_req = &q;
+  Strata__Header *r = NULL;
+  rc = conn_call(&c->conn, &h, NULL, 0, c->timeout_ms, &r, NULL, NULL);
+  if (rc && r && err) snprintf(err, err_len, "%s", r->error_message);
+  if (!rc && (r->body_case != STRATA__HEADER__BODY_DELETE_TOPICS_RESP ||
+              r->delete_topics_resp->n_results != 1))
+    rc = STRATA_ECORRUPT;
+  if (!rc) rc = topic_result_error(r->delete_topics_resp->results[0], err, err_len);
+  wire_header_free(r);
+  return rc;
+}
+
+int client_list_offset(struct conn *c, int timeout_ms, const char *topic,
+                       uint32_t partition, int64_t timestamp, int64_t *offset,
+                       int64_t *found_ts) {
+  Strata__Header h;
+  header_init(&h, STRATA__API_KEY__API_LIST_OFFSETS);
+  Strata__ListOffsetsPartition lp = STRATA__LIST_OFFSETS_PARTITION__INIT;
+  lp.topic = (char *)topic;
+  lp.partition = partition;
+  lp.timestamp = timestamp;
+  Strata__ListOffsetsPartition *lps[1] = {&lp};
+  Strata__ListOffsetsRequest q = STRATA__LIST_OFFSETS_REQUEST__INIT;
+  q.partitions = lps;
+  q.n_partitions = 1;
+  h.body_case = STRATA__HEADER__BODY_LIST_OFFSETS_REQ;
+  h.list_offsets_req = &q;
+  Strata__Header *r = NULL;
+  int rc = conn_call(c, &h, NULL, 0, timeout_ms, &r, NULL, NULL);
+  if (!rc && (r->body_case != STRATA__HEADER__BODY_LIST_OFFSETS_RESP ||
+              r->list_offsets_resp->n_partitions != 1))
+    rc = STRATA_ECORRUPT;
+  if (!rc) {
+    const Strata__ListOffsetsPartitionResult *pr = r->list_offsets_resp->partitions[0];
+    rc = strata_error_from_wire(pr->error_code);
+    *offset = pr->offset;
+    if (found_ts) *found_ts = pr->timestamp;
+  }
+  wire_header_free(r);
+  return rc;
+}
+
+int strata_list_offset(strata_client *c, const char *topic, uint32_t partition,
+                       int64_t timestamp, int64_t *offset, int64_t *found_ts) {
+  int rc = ensure(c);
+  return rc ? rc : client_list_offset(&c->conn, c->timeout_ms, topic, partition,
+                                      timestamp, offset, found_ts);
+}

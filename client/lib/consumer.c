@@ -1,0 +1,325 @@
+/* The consumer: assigned partitions with positions, fetch long-polls to each
+ * leader, and record-by-record iteration of the returned batches (records
+ * below a partition's position are skipped; a batch cut short by the byte
+ * limit is dropped and fetched again whole). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client/lib/internal.h"
+#include "common/batch.h"
+#include "common/errors.h"
+#include "common/wire.h"
+
+#define CONSUMER_PARTITIONS_MAX 10000
+
+struct cpart {
+  char *topic;
+  uint32_t partition;
+  int64_t position;  /* next offset to return; <0: STRATA_OFFSET_* to resolve */
+  int64_t hw;
+  int32_t leader;
+};
+
+struct strata_consumer {
+  strata_consumer_config cfg;
+  char bootstrap[1024];
+  struct conn c; /* single-broker for now: the leader of every partition */
+  struct cpart *parts;
+  size_t nparts, cap;
+  /* The current fetch response being iterated. */
+  Strata__Header *resp;
+  const uint8_t *payload;
+  uint32_t payload_len;
+  size_t part_i;       /* index into resp partitions */
+  uint32_t part_off;   /* where that partition's data starts in payload */
+  uint32_t batch_off;  /* next batch within the partition's data */
+  int in_batch;
+  struct batch_iter it;
+  struct batch_scratch scratch;
+  struct batch_record rec;
+  strata_header hdrs[RECORD_HEADERS_MAX];
+  strata_message msg;
+  struct cpart *cur;
+  int error;           /* a partition error to report on the next poll */
+};
+
+void strata_consumer_config_defaults(strata_consumer_config *c) {
+  memset(c, 0, sizeof *c);
+  c->fetch_max_wait_ms = 500;
+  c->fetch_min_bytes = 1;
+  c->fetch_max_bytes = 50u << 20;
+  c->partition_max_bytes = 1u << 20;
+  c->request_timeout_ms = 30000;
+}
+
+strata_consumer *strata_consumer_new(const char *bootstrap,
+                                     const strata_consumer_config *cfg,
+                                     char *err, size_t err_len) {
+  strata_consumer *c = calloc(1, sizeof *c);
+  if (!c) return NULL;
+  if (cfg) c->cfg = *cfg; else strata_consumer_config_defaults(&c->cfg);
+  if (c->cfg.request_timeout_ms <= 0) c->cfg.request_timeout_ms = 30000;
+  snprintf(c->bootstrap, sizeof c->bootstrap, "%s", bootstrap);
+  if (client_bootstrap(&c->c, bootstrap, c->cfg.request_timeout_ms, err, err_len)) {
+    free(c);
+    return NULL;
+  }
+  return c;
+}
+
+static void drop_response(strata_consumer *c) {
+  wire_header_free(c->resp);
+  c->resp = NULL;
+  c->in_batch = 0;
+}
+
+void strata_consumer_free(strata_consumer *c) {
+  if (!c) return;
+  drop_response(c);
+  for (size_t i = 0; i < c->nparts; i++) free(c->parts[i].topic);
+  free(c->parts);
+  batch_scratch_free(&c->scratch);
+  conn_close(&c->c);
+  free(c);
+}
+
+static struct cpart *find(const strata_consumer *c, const char *topic, uint32_t partition) {
+  for (size_t i = 0; i < c->nparts; i++)
+    if (c->parts[i].partition == partition && !strcmp(c->parts[i].topic, topic))
+      return &c->parts[i];
+  return NULL;
+}
+
+static int ensure_conn(strata_consumer *c) {
+  if (conn_is_open(&c->c)) return 0;
+  char err[256];
+  return client_bootstrap(&c->c, c->bootstrap, c->cfg.request_timeout_ms, err, sizeof err);
+}
+
+int strata_consumer_assign(strata_consumer *c, const char *topic,
+                           uint32_t partition, int64_t offset) {
+  if (offset < STRATA_OFFSET_BEGINNING) return STRATA_EINVALID_ARGUMENT;
+  drop_response(c); /* a seek invalidates what was fetched */
+  struct cpart *p = find(c, topic, partition);
+  if (!p) {
+    if (c->nparts >= CONSUMER_PARTITIONS_MAX) return STRATA_EINVALID_ARGUMENT;
+    if (c->nparts == c->cap) {
+      size_t cap = c->cap ? c->cap * 2 : 8;
+      struct cpart *v = realloc(c->parts, cap * sizeof *v);
+      if (!v) return STRATA_ENOMEM;
+      c->parts = v;
+      c->cap = cap;
+    }
+    p = &c->parts[c->nparts];
+    memset(p, 0, sizeof *p);
+    if (!(p->topic = strdup(topic))) return STRATA_ENOMEM;
+    p->partition = partition;
+    p->hw = -1;
+    c->nparts++;
+  }
+  p->position = offset;
+  return 0;
+}
+
+int strata_consumer_assign_topic(strata_consumer *c, const char *topic, int64_t offset) {
+  int rc = ensure_conn(c);
+  if (rc) return rc;
+  strata_metadata *m = NULL;
+  const char *names[1] = {topic};
+  if ((rc = client_metadata(&c->c, c->cfg.request_timeout_ms, names, 1, &m))) return rc;
+  if (m->ntopics != 1 || m->topics[0].error) {
+    rc = m->ntopics == 1 ? m->topics[0].error : STRATA_EUNKNOWN_TOPIC;
+  } else {
+    for (size_t i = 0; !rc && i < m->topics[0].npartitions; i++)
+      rc = strata_consumer_assign(c, topic, m->topics[0].partitions[i].partition, offset);
+  }
+  strata_metadata_free(m);
+  return rc;
+}
+
+int strata_consumer_seek_timestamp(strata_consumer *c, const char *topic,
+                                   uint32_t partition, int64_t ts) {
+  if (ts < 0) return STRATA_EINVALID_ARGUMENT;
+  struct cpart *p = find(c, topic, partition);
+  if (!p) return STRATA_EINVALID_ARGUMENT;
+  int rc = ensure_conn(c);
+  int64_t off, found;
+  if (!rc) rc = client_list_offset(&c->c, c->cfg.request_timeout_ms, topic, partition, ts,
+                                   &off, &found);
+  if (rc) return rc;
+  drop_response(c);
+  p->position = off >= 0 ? off : STRATA_OFFSET_END;
+  return 0;
+}
+
+int64_t strata_consumer_position(const strata_consumer *c, const char *topic,
+                                 uint32_t partition) {
+  const struct cpart *p = find(c, topic, partition);
+  return p && p->position >= 0 ? p->position : -1;
+}
+
+int64_t strata_consumer_high_watermark(const strata_consumer *c, const char *topic,
+                                       uint32_t partition) {
+  const struct cpart *p = find(c, topic, partition);
+  return p ? p->hw : -1;
+}
+
+/* Turn STRATA_OFFSET_BEGINNING/END into real offsets before fetching. */
+static int resolve_positions(strata_consumer *c) {
+  for (size_t i = 0; i < c->nparts; i++) {
+    struct cpart *p = &c->parts[i];
+    if (p->position >= 0) continue;
+    int64_t off;
+    int rc = client_list_offset(&c->c, c->cfg.request_timeout_ms, p->topic, p->partition,
+                                p->position, &off, NULL);
+    if (rc) return rc;
+    p->position = off;
+  }
+  return 0;
+}
+
+static int fetch(strata_consumer *c, int timeout_ms) {
+  int rc = ensure_conn(c);
+  if (!rc) rc = resolve_positions(c);
+  if (rc) return rc;
+  Strata__FetchPartition *fps = calloc(c->nparts + 1, sizeof *fps);
+  Strata__FetchPartition **fpv = calloc(c->nparts + 1, sizeof *fpv);
+  if (!fps || !fpv) {
+    free(fps);
+    free(fpv);
+    return STRATA_ENOMEM;
+  }
+  for (size_t i = 0; i < c->nparts; i++) {
+    strata__fetch_partition__init(&fps[i]);
+    fps[i].topic = c->parts[i].topic;
+    fps[i].partition = c->parts[i].partition;
+    fps[i].fetch_offset = c->parts[i].position;
+    fps[i].max_bytes = c->cfg.partition_max_bytes;
+    fpv[i] = &fps[i];
+  }
+  Strata__FetchRequest q = STRATA__FETCH_REQUEST__INIT;
+  int wait = timeout_ms < c->cfg.fetch_max_wait_ms ? timeout_ms : c->cfg.fetch_max_wait_ms;
+  q.max_wait_ms = (uint32_t)(wait > 0 ? wait : 0);
+  q.min_bytes = c->cfg.fetch_min_bytes;
+  q.max_bytes = c->cfg.fetch_max_bytes;
+  q.partitions = fpv;
+  q.n_partitions = c->nparts;
+  q.replica_id = -1;
+  Strata__Header h = STRATA__HEADER__INIT;
+  h.api_key = STRATA__API_KEY__API_FETCH;
+  h.client_id = (char *)"libstrata-consumer";
+  h.body_case = STRATA__HEADER__BODY_FETCH_REQ;
+  h.fetch_req = &q;
+  Strata__Header *r = NULL;
+  const uint8_t *pl = NULL;
+  uint32_t pn = 0;
+  rc = conn_call(&c->c, &h, NULL, 0, c->cfg.request_timeout_ms + wait, &r, &pl, &pn);
+  free(fps);
+  free(fpv);
+  if (!rc && (r->body_case != STRATA__HEADER__BODY_FETCH_RESP ||
+              r->fetch_resp->n_partitions != c->nparts))
+    rc = STRATA_ECORRUPT;
+  if (rc) {
+    wire_header_free(r);
+    return rc;
+  }
+  uint64_t sum = 0;
+  for (size_t i = 0; i < r->fetch_resp->n_partitions; i++)
+    sum += r->fetch_resp->partitions[i]->payload_bytes;
+  if (sum != pn) {
+    wire_header_free(r);
+    conn_close(&c->c);
+    return STRATA_ECORRUPT;
+  }
+  c->resp = r;
+  c->payload = pl;
+  c->payload_len = pn;
+  c->part_i = 0;
+  c->part_off = 0;
+  c->batch_off = 0;
+  c->in_batch = 0;
+  return 0;
+}
+
+/* Next record from the current response: 1 found, 0 exhausted, <0 error. */
+static int next_record(strata_consumer *c) {
+  const Strata__FetchResponse *fr = c->resp->fetch_resp;
+  while (c->part_i < fr->n_partitions) {
+    const Strata__FetchPartitionResult *pr = fr->partitions[c->part_i];
+    struct cpart *p = find(c, pr->topic, pr->partition);
+    if (c->in_batch) {
+      int rc = batch_iter_next(&c->it, &c->rec);
+      if (rc < 0) return rc;
+      if (rc == 1) {
+        if (!p || c->rec.offset < p->position) continue;
+        p->position = c->rec.offset + 1;
+        c->cur = p;
+        return 1;
+      }
+      c->in_batch = 0;
+      if (p && c->it.h.base_offset + c->it.h.last_offset_delta + 1 > p->position)
+        p->position = c->it.h.base_offset + c->it.h.last_offset_delta + 1;
+    }
+    if (p && pr->high_watermark >= 0) p->hw = pr->high_watermark;
+    int perr = strata_error_from_wire(pr->error_code);
+    if (perr && c->batch_off == 0) {
+      c->part_off += pr->payload_bytes;
+      c->part_i++;
+      return perr;
+    }
+    const uint8_t *d = c->payload + c->part_off + c->batch_off;
+    uint32_t left = pr->payload_bytes - c->batch_off;
+    struct batch_header h;
+    if (left >= BATCH_HEADER_SIZE && !batch_header_decode(d, left, &h) &&
+        batch_total_size(&h) <= left) {
+      c->batch_off += (uint32_t)batch_total_size(&h);
+      int rc = batch_iter_init(&c->it, d, batch_total_size(&h), &c->scratch);
+      if (rc) return rc;
+      c->in_batch = 1;
+      continue;
+    }
+    /* Partition done (a cut-short last batch is fetched again next time). */
+    c->part_off += pr->payload_bytes;
+    c->batch_off = 0;
+    c->part_i++;
+  }
+  return 0;
+}
+
+int strata_consumer_poll(strata_consumer *c, int timeout_ms, const strata_message **msg) {
+  if (c->nparts == 0) return STRATA_EINVALID_ARGUMENT;
+  int64_t deadline = conn_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+  for (;;) {
+    if (c->resp) {
+      int rc = next_record(c);
+      if (rc == 1) {
+        strata_message *m = &c->msg;
+        m->topic = c->cur->topic;
+        m->partition = c->cur->partition;
+        m->offset = c->rec.offset;
+        m->timestamp = c->rec.timestamp;
+        m->key = c->rec.key;
+        m->key_len = c->rec.key_len;
+        m->value = c->rec.value;
+        m->value_len = c->rec.value_len;
+        m->header_count = c->rec.header_count;
+        for (uint32_t i = 0; i < c->rec.header_count; i++) {
+          c->hdrs[i].key = c->rec.headers[i].key;
+          c->hdrs[i].key_len = c->rec.headers[i].key_len;
+          c->hdrs[i].value = c->rec.headers[i].value;
+          c->hdrs[i].value_len = c->rec.headers[i].value_len;
+        }
+        m->headers = c->hdrs;
+        *msg = m;
+        return 1;
+      }
+      if (rc < 0) return rc;
+      drop_response(c);
+    }
+    int64_t left = deadline - conn_now_ms();
+    if (left < 0) return 0;
+    int rc = fetch(c, (int)left);
+    if (rc) return rc;
+  }
+}

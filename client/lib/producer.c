@@ -1,0 +1,645 @@
+/* The producer: per-partition batch accumulation (linger, batch size,
+ * compression), partitioning, pipelined produce requests to each leader,
+ * retries with backoff, and delivery reports in order per partition. */
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client/lib/internal.h"
+#include "common/batch.h"
+#include "common/errors.h"
+#include "common/wire.h"
+
+/* Most batches in one produce request, and its byte budget. */
+#define PRODUCE_REQ_BATCHES_MAX 64
+#define PRODUCE_REQ_BYTES_MAX (8u << 20)
+#define PRODUCER_BROKERS_MAX 64
+
+struct pbatch {
+  struct pbatch *next;
+  struct ptopic *topic;
+  uint32_t partition;
+  struct batch_builder b;
+  const uint8_t *data; /* finished batch, inside b */
+  size_t len;
+  size_t nrec, cap;
+  void **opaques;
+  int64_t *timestamps;
+  int64_t created_ms;
+  int64_t retry_at;
+  int attempts;
+  size_t mem;
+};
+
+struct ptopic {
+  char *name;
+  uint32_t npart;
+  int32_t *leaders;
+  struct pbatch **open;
+  uint32_t sticky; /* keyless records go here until its batch is sealed */
+};
+
+struct inflight {
+  struct inflight *next;
+  uint32_t corr;
+  int64_t sent_ms;
+  size_t n;
+  struct pbatch *batches[PRODUCE_REQ_BATCHES_MAX];
+};
+
+struct pbroker {
+  int32_t id;
+  char host[256];
+  int port;
+  struct conn c;
+  struct inflight *head, *tail;
+  int ninflight;
+  int64_t reconnect_at;
+};
+
+struct strata_producer {
+  strata_producer_config cfg;
+  strata_delivery_cb cb;
+  void *cb_arg;
+  char bootstrap[1024];
+  struct conn boot;
+  struct ptopic **topics;
+  size_t ntopics;
+  struct ptopic *last_topic;
+  struct pbroker brokers[PRODUCER_BROKERS_MAX];
+  size_t nbrokers;
+  struct pbatch *ready, *ready_tail; /* sealed, waiting to be sent */
+  size_t outstanding;                /* records not yet reported */
+  size_t mem;
+  int reported;
+};
+
+void strata_producer_config_defaults(strata_producer_config *c) {
+  memset(c, 0, sizeof *c);
+  c->acks = 1;
+  c->linger_ms = 5;
+  c->batch_size = 256 << 10;
+  c->compression = STRATA_COMPRESSION_NONE;
+  c->retries = 5;
+  c->retry_backoff_ms = 100;
+  c->max_in_flight = 5;
+  c->partitioner = STRATA_PARTITIONER_HASH;
+  c->request_timeout_ms = 30000;
+  c->buffer_memory = 256u << 20;
+}
+
+/* Kafka's murmur2, so that a key lands on the partition a Kafka client
+ * would pick for the same partition count. */
+static uint32_t murmur2(const uint8_t *data, size_t len) {
+  const uint32_t m = 0x5bd1e995;
+  uint32_t h = 0x9747b28c ^ (uint32_t)len;
+  size_t i = 0;
+  for (; i + 4 <= len; i += 4) {
+    uint32_t k = (uint32_t)data[i] | (uint32_t)data[i + 1] << 8 |
+                 (uint32_t)data[i + 2] << 16 | (uint32_t)data[i + 3] << 24;
+    k *= m;
+    k ^= k >> 24;
+    k *= m;
+    h *= m;
+    h ^= k;
+  }
+  switch (len - i) {
+  case 3: h ^= (uint32_t)data[i + 2] << 16; /* fall through */
+  case 2: h ^= (uint32_t)data[i + 1] << 8;  /* fall through */
+  case 1: h ^= data[i]; h *= m;
+  }
+  h ^= h >> 13;
+  h *= m;
+  h ^= h >> 15;
+  return h;
+}
+
+static void report(strata_producer *p, struct pbatch *b, int64_t base, int64_t append_time,
+                   int err) {
+  for (size_t i = 0; i < b->nrec; i++) {
+    strata_delivery d = {b->topic->name, b->partition,
+                         err || base < 0 ? -1 : base + (int64_t)i,
+                         append_time >= 0 ? append_time : b->timestamps[i], err,
+                         b->opaques[i]};
+    if (p->cb) p->cb(&d, p->cb_arg);
+  }
+  p->outstanding -= b->nrec;
+  p->reported += (int)b->nrec;
+}
+
+static void batch_free(strata_producer *p, struct pbatch *b) {
+  p->mem -= b->mem;
+  batch_builder_free(&b->b);
+  free(b->opaques);
+  free(b->timestamps);
+  free(b);
+}
+
+static struct pbroker *broker_by_id(strata_producer *p, int32_t id) {
+  for (size_t i = 0; i < p->nbrokers; i++)
+    if (p->brokers[i].id == id) return &p->brokers[i];
+  return NULL;
+}
+
+/* Refresh brokers and the named topic's leaders from the cluster. */
+static int refresh_metadata(strata_producer *p, struct ptopic *t, int *unknown) {
+  if (!conn_is_open(&p->boot)) {
+    char err[256];
+    int rc = client_bootstrap(&p->boot, p->bootstrap, p->cfg.request_timeout_ms, err, sizeof err);
+    if (rc) return rc;
+  }
+  strata_metadata *m = NULL;
+  const char *names[1] = {t->name};
+  int rc = client_metadata(&p->boot, p->cfg.request_timeout_ms, names, 1, &m);
+  if (rc) return rc;
+  for (size_t i = 0; i < m->nbrokers; i++) {
+    struct pbroker *b = broker_by_id(p, m->brokers[i].id);
+    if (!b && p->nbrokers < PRODUCER_BROKERS_MAX) {
+      b = &p->brokers[p->nbrokers++];
+      memset(b, 0, sizeof *b);
+      conn_init(&b->c);
+      b->id = m->brokers[i].id;
+    }
+    if (!b) continue;
+    if (strcmp(b->host, m->brokers[i].host) || b->port != m->brokers[i].port) {
+      conn_close(&b->c);
+      snprintf(b->host, sizeof b->host, "%s", m->brokers[i].host);
+      b->port = m->brokers[i].port;
+    }
+  }
+  *unknown = 0;
+  if (m->ntopics != 1 || m->topics[0].error) {
+    *unknown = 1;
+    strata_metadata_free(m);
+    return STRATA_EUNKNOWN_TOPIC;
+  }
+  strata_topic_info *ti = &m->topics[0];
+  if (t->npart == 0) {
+    t->npart = (uint32_t)ti->npartitions;
+    t->leaders = calloc(t->npart, sizeof *t->leaders);
+    t->open = calloc(t->npart, sizeof *t->open);
+    if (!t->leaders || !t->open) rc = STRATA_ENOMEM;
+  }
+  for (size_t k = 0; !rc && k < ti->npartitions; k++)
+    if (ti->partitions[k].partition < t->npart)
+      t->leaders[ti->partitions[k].partition] = ti->partitions[k].leader;
+  strata_metadata_free(m);
+  return rc;
+}
+
+strata_producer *strata_producer_new(const char *bootstrap,
+                                     const strata_producer_config *cfg,
+                                     strata_delivery_cb cb, void *cb_arg,
+                                     char *err, size_t err_len) {
+  strata_producer *p = calloc(1, sizeof *p);
+  if (!p) return NULL;
+  if (cfg) p->cfg = *cfg; else strata_producer_config_defaults(&p->cfg);
+  if (p->cfg.acks != 0 && p->cfg.acks != 1 && p->cfg.acks != -1) {
+    snprintf(err, err_len, "acks must be 0, 1 or -1 (all)");
+    free(p);
+    return NULL;
+  }
+  if (p->cfg.compression != STRATA_COMPRESSION_NONE &&
+      p->cfg.compression != STRATA_COMPRESSION_ZSTD) {
+    snprintf(err, err_len, "unsupported compression %d", p->cfg.compression);
+    free(p);
+    return NULL;
+  }
+  if (p->cfg.max_in_flight < 1) p->cfg.max_in_flight = 1;
+  if (p->cfg.batch_size < 1024) p->cfg.batch_size = 1024;
+  if (p->cfg.batch_size > BATCH_SIZE_MAX / 2) p->cfg.batch_size = BATCH_SIZE_MAX / 2;
+  if (p->cfg.request_timeout_ms <= 0) p->cfg.request_timeout_ms = 30000;
+  p->cb = cb;
+  p->cb_arg = cb_arg;
+  snprintf(p->bootstrap, sizeof p->bootstrap, "%s", bootstrap);
+  conn_init(&p->boot);
+  if (client_bootstrap(&p->boot, bootstrap, p->cfg.request_timeout_ms, err, err_len)) {
+    free(p);
+    return NULL;
+  }
+  return p;
+}
+
+static struct ptopic *get_topic(strata_producer *p, const char *name, int *rc) {
+  if (p->last_topic && !strcmp(p->last_topic->name, name)) return p->last_topic;
+  for (size_t i = 0; i < p->ntopics; i++)
+    if (!strcmp(p->topics[i]->name, name)) return p->last_topic = p->topics[i];
+  struct ptopic *t = calloc(1, sizeof *t);
+  struct ptopic **v = realloc(p->topics, (p->ntopics + 1) * sizeof *v);
+  if (!t || !v || !(t->name = strdup(name))) {
+    free(t);
+    if (v) p->topics = v;
+    *rc = STRATA_ENOMEM;
+    return NULL;
+  }
+  p->topics = v;
+  int unknown;
+  *rc = refresh_metadata(p, t, &unknown);
+  if (*rc) {
+    free(t->leaders);
+    free(t->open);
+    free(t->name);
+    free(t);
+    return NULL;
+  }
+  p->topics[p->ntopics++] = t;
+  return p->last_topic = t;
+}
+
+static void ready_push(strata_producer *p, struct pbatch *b) {
+  b->next = NULL;
+  if (p->ready_tail) p->ready_tail->next = b; else p->ready = b;
+  p->ready_tail = b;
+}
+
+/* Close a partition's open batch: encode (and compress) it now so sending
+ * is a plain write. */
+static int seal(strata_producer *p, struct ptopic *t, uint32_t part) {
+  struct pbatch *b = t->open[part];
+  if (!b) return 0;
+  t->open[part] = NULL;
+  if (t->sticky == part) t->sticky = (part + 1) % t->npart;
+  int rc = batch_builder_finish(&b->b, p->cfg.compression, p->cfg.zstd_level,
+                                &b->data, &b->len);
+  if (rc) {
+    report(p, b, -1, -1, rc);
+    batch_free(p, b);
+    return rc;
+  }
+  ready_push(p, b);
+  return 0;
+}
+
+int strata_produce(strata_producer *p, const char *topic, int32_t partition,
+                   const void *key, size_t key_len, const void *value,
+                   size_t value_len, int64_t timestamp_ms,
+                   const strata_header *headers, size_t header_count,
+                   void *opaque) {
+  if (p->mem + key_len + value_len > p->cfg.buffer_memory) return STRATA_EQUEUE_FULL;
+  int rc = 0;
+  struct ptopic *t = get_topic(p, topic, &rc);
+  if (!t) return rc;
+  uint32_t part;
+  if (partition >= 0) {
+    if ((uint32_t)partition >= t->npart) return STRATA_EUNKNOWN_TOPIC;
+    part = (uint32_t)partition;
+  } else if (key && p->cfg.partitioner == STRATA_PARTITIONER_HASH) {
+    part = (murmur2(key, key_len) & 0x7fffffff) % t->npart;
+  } else {
+    part = t->sticky % t->npart;
+  }
+  if (!timestamp_ms) timestamp_ms = conn_wall_ms();
+  struct pbatch *b = t->open[part];
+  if (b && b->b.len + key_len + value_len + 64 > p->cfg.batch_size && b->nrec) {
+    if ((rc = seal(p, t, part))) return rc;
+    b = NULL;
+    if (partition < 0 && !key) part = t->sticky % t->npart, b = t->open[part];
+  }
+  if (!b) {
+    b = calloc(1, sizeof *b);
+    if (!b) return STRATA_ENOMEM;
+    batch_builder_init(&b->b);
+    b->topic = t;
+    b->partition = part;
+    b->created_ms = conn_now_ms();
+    t->open[part] = b;
+  }
+  if (b->nrec == b->cap) {
+    size_t cap = b->cap ? b->cap * 2 : 64;
+    void **o = realloc(b->opaques, cap * sizeof *o);
+    if (o) b->opaques = o;
+    int64_t *ts = realloc(b->timestamps, cap * sizeof *ts);
+    if (ts) b->timestamps = ts;
+    if (!o || !ts) return STRATA_ENOMEM;
+    b->cap = cap;
+  }
+  struct record_header hs[RECORD_HEADERS_MAX];
+  if (header_count > RECORD_HEADERS_MAX) return STRATA_EINVALID_RECORD;
+  for (size_t i = 0; i < header_count; i++) {
+    hs[i].key = headers[i].key;
+    hs[i].key_len = headers[i].key_len;
+    hs[i].value = headers[i].value;
+    hs[i].value_len = headers[i].value_len;
+  }
+  size_t before = b->b.len;
+  rc = batch_builder_add(&b->b, timestamp_ms, key, key_len, value, value_len, hs,
+                         header_count);
+  if (rc) return rc;
+  size_t grew = b->b.len - before;
+  b->mem += grew;
+  p->mem += grew;
+  b->opaques[b->nrec] = opaque;
+  b->timestamps[b->nrec] = timestamp_ms;
+  b->nrec++;
+  p->outstanding++;
+  if (b->b.len >= p->cfg.batch_size) return seal(p, t, part);
+  return 0;
+}
+
+size_t strata_producer_outstanding(const strata_producer *p) { return p->outstanding; }
+
+static int retriable(int err) {
+  switch (err) {
+  case STRATA_ENETWORK: case STRATA_ETIMEOUT: case STRATA_ENOT_LEADER:
+  case STRATA_ENOT_ENOUGH_REPLICAS: case STRATA_EBROKER_NOT_AVAILABLE:
+  case STRATA_ESHUTTING_DOWN: case STRATA_EUNREACHABLE: case STRATA_EFENCED_LEADER_EPOCH:
+  case STRATA_EUNKNOWN_LEADER_EPOCH: case STRATA_EIO:
+    return 1;
+  default:
+    return 0;
+  }
+}
+
+/* A batch that failed: back into the ready queue after the backoff, or
+ * reported as failed when its retries are used up. */
+static void batch_failed(strata_producer *p, struct pbatch *b, int err) {
+  if (retriable(err) && b->attempts <= p->cfg.retries) {
+    b->retry_at = conn_now_ms() + p->cfg.retry_backoff_ms;
+    if (err == STRATA_ENOT_LEADER) {
+      int unknown;
+      refresh_metadata(p, b->topic, &unknown);
+    }
+    ready_push(p, b);
+    return;
+  }
+  report(p, b, -1, -1, err);
+  batch_free(p, b);
+}
+
+static void broker_fail(strata_producer *p, struct pbroker *br, int err) {
+  conn_close(&br->c);
+  br->reconnect_at = conn_now_ms() + p->cfg.retry_backoff_ms;
+  while (br->head) {
+    struct inflight *f = br->head;
+    br->head = f->next;
+    for (size_t i = 0; i < f->n; i++) batch_failed(p, f->batches[i], err);
+    free(f);
+  }
+  br->tail = NULL;
+  br->ninflight = 0;
+}
+
+static struct pbroker *leader_of(strata_producer *p, struct pbatch *b) {
+  return broker_by_id(p, b->topic->leaders[b->partition]);
+}
+
+/* Send one produce request to br with ready batches led by it. */
+static int send_one(strata_producer *p, struct pbroker *br) {
+  struct inflight *f = calloc(1, sizeof *f);
+  if (!f) return STRATA_ENOMEM;
+  int64_t now = conn_now_ms();
+  size_t bytes = 0;
+  struct pbatch **pp = &p->ready, *prev = NULL;
+  while (*pp && f->n < PRODUCE_REQ_BATCHES_MAX) {
+    struct pbatch *b = *pp;
+    if (leader_of(p, b) == br && b->retry_at <= now &&
+        (f->n == 0 || bytes + b->len <= PRODUCE_REQ_BYTES_MAX)) {
+      *pp = b->next;
+      if (p->ready_tail == b) p->ready_tail = prev;
+      f->batches[f->n++] = b;
+      bytes += b->len;
+      b->attempts++;
+      continue;
+    }
+    prev = b;
+    pp = &b->next;
+  }
+  if (f->n == 0) {
+    free(f);
+    return 0;
+  }
+  Strata__ProducePartition parts[PRODUCE_REQ_BATCHES_MAX], *pv[PRODUCE_REQ_BATCHES_MAX];
+  const uint8_t *data[PRODUCE_REQ_BATCHES_MAX];
+  size_t lens[PRODUCE_REQ_BATCHES_MAX];
+  for (size_t i = 0; i < f->n; i++) {
+    strata__produce_partition__init(&parts[i]);
+    parts[i].topic = f->batches[i]->topic->name;
+    parts[i].partition = f->batches[i]->partition;
+    parts[i].payload_bytes = (uint32_t)f->batches[i]->len;
+    pv[i] = &parts[i];
+    data[i] = f->batches[i]->data;
+    lens[i] = f->batches[i]->len;
+  }
+  Strata__ProduceRequest q = STRATA__PRODUCE_REQUEST__INIT;
+  q.acks = p->cfg.acks;
+  q.timeout_ms = (uint32_t)p->cfg.request_timeout_ms;
+  q.partitions = pv;
+  q.n_partitions = f->n;
+  Strata__Header h = STRATA__HEADER__INIT;
+  h.api_key = STRATA__API_KEY__API_PRODUCE;
+  h.client_id = (char *)"libstrata-producer";
+  h.body_case = STRATA__HEADER__BODY_PRODUCE_REQ;
+  h.produce_req = &q;
+  /* the sendv limit: one iovec per batch plus the head */
+  int rc = conn_sendv(&br->c, &h, data, lens, f->n, p->cfg.request_timeout_ms, &f->corr);
+  f->sent_ms = now;
+  if (rc) {
+    for (size_t i = 0; i < f->n; i++) batch_failed(p, f->batches[i], rc);
+    free(f);
+    broker_fail(p, br, rc);
+    return rc;
+  }
+  if (p->cfg.acks == 0) {
+    for (size_t i = 0; i < f->n; i++) {
+      report(p, f->batches[i], -1, -1, 0);
+      batch_free(p, f->batches[i]);
+    }
+    free(f);
+    return 1;
+  }
+  if (br->tail) br->tail->next = f; else br->head = f;
+  br->tail = f;
+  br->ninflight++;
+  return 1;
+}
+
+static void handle_response(strata_producer *p, struct pbroker *br, Strata__Header *r) {
+  struct inflight *f = br->head;
+  if (!f || f->corr != r->correlation_id) {
+    broker_fail(p, br, STRATA_ECORRUPT); /* answers come in order; this is not ours */
+    return;
+  }
+  br->head = f->next;
+  if (!br->head) br->tail = NULL;
+  br->ninflight--;
+  int req_err = r->error_code ? strata_error_from_wire(r->error_code) : 0;
+  const Strata__ProduceResponse *pr =
+      r->body_case == STRATA__HEADER__BODY_PRODUCE_RESP ? r->produce_resp : NULL;
+  if (!req_err && (!pr || pr->n_partitions != f->n)) req_err = STRATA_ECORRUPT;
+  for (size_t i = 0; i < f->n; i++) {
+    struct pbatch *b = f->batches[i];
+    int err = req_err ? req_err : strata_error_from_wire(pr->partitions[i]->error_code);
+    if (err) {
+      batch_failed(p, b, err);
+      continue;
+    }
+    report(p, b, pr->partitions[i]->base_offset, pr->partitions[i]->log_append_time, 0);
+    batch_free(p, b);
+  }
+  free(f);
+}
+
+/* Seal batches whose linger ran out; with `all`, every open batch. */
+static void seal_due(strata_producer *p, int all) {
+  int64_t now = conn_now_ms();
+  for (size_t i = 0; i < p->ntopics; i++) {
+    struct ptopic *t = p->topics[i];
+    for (uint32_t k = 0; k < t->npart; k++)
+      if (t->open[k] && (all || now - t->open[k]->created_ms >= p->cfg.linger_ms))
+        seal(p, t, k);
+  }
+}
+
+static int64_t next_linger_deadline(strata_producer *p) {
+  int64_t d = INT64_MAX;
+  for (size_t i = 0; i < p->ntopics; i++) {
+    struct ptopic *t = p->topics[i];
+    for (uint32_t k = 0; k < t->npart; k++)
+      if (t->open[k] && t->open[k]->created_ms + p->cfg.linger_ms < d)
+        d = t->open[k]->created_ms + p->cfg.linger_ms;
+  }
+  for (struct pbatch *b = p->ready; b; b = b->next)
+    if (b->retry_at > 0 && b->retry_at < d) d = b->retry_at;
+  return d;
+}
+
+static void send_ready(strata_producer *p) {
+  int64_t now = conn_now_ms();
+  for (struct pbatch *b = p->ready; b; b = b->next) {
+    struct pbroker *br = leader_of(p, b);
+    if (!br) { /* leader unknown: try the metadata again */
+      int unknown;
+      refresh_metadata(p, b->topic, &unknown);
+      if (!leader_of(p, b)) b->retry_at = now + p->cfg.retry_backoff_ms;
+    }
+  }
+  for (size_t i = 0; i < p->nbrokers; i++) {
+    struct pbroker *br = &p->brokers[i];
+    if (!conn_is_open(&br->c)) {
+      int wanted = 0;
+      for (struct pbatch *b = p->ready; b && !wanted; b = b->next)
+        wanted = leader_of(p, b) == br;
+      if (!wanted || br->reconnect_at > now) continue;
+      char err[256];
+      if (conn_open(&br->c, br->host, br->port, p->cfg.request_timeout_ms, err, sizeof err)) {
+        br->reconnect_at = now + p->cfg.retry_backoff_ms;
+        /* Keep trying until the batch has waited a whole request timeout:
+         * a broker restarting for a few seconds costs no records. */
+        for (struct pbatch **pp = &p->ready, *prev = NULL; *pp;) {
+          struct pbatch *b = *pp;
+          if (leader_of(p, b) == br && now - b->created_ms > p->cfg.request_timeout_ms) {
+            *pp = b->next;
+            if (p->ready_tail == b) p->ready_tail = prev;
+            report(p, b, -1, -1, STRATA_EUNREACHABLE);
+            batch_free(p, b);
+            continue;
+          }
+          prev = b;
+          pp = &b->next;
+        }
+        continue;
+      }
+    }
+    while (br->ninflight < p->cfg.max_in_flight && conn_is_open(&br->c))
+      if (send_one(p, br) <= 0) break;
+  }
+}
+
+int strata_producer_poll(strata_producer *p, int timeout_ms) {
+  p->reported = 0;
+  int64_t deadline = conn_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+  for (;;) {
+    seal_due(p, 0);
+    send_ready(p);
+    int64_t now = conn_now_ms();
+    struct pollfd fds[PRODUCER_BROKERS_MAX];
+    struct pbroker *who[PRODUCER_BROKERS_MAX];
+    nfds_t n = 0;
+    for (size_t i = 0; i < p->nbrokers; i++) {
+      struct pbroker *br = &p->brokers[i];
+      if (br->head && now - br->head->sent_ms > p->cfg.request_timeout_ms) {
+        broker_fail(p, br, STRATA_ETIMEOUT);
+        continue;
+      }
+      if (conn_is_open(&br->c) && br->head) {
+        fds[n] = (struct pollfd){br->c.fd, POLLIN, 0};
+        who[n++] = br;
+      }
+    }
+    /* Drain answers already buffered before sleeping. */
+    int wait = 0;
+    if (!p->reported) {
+      int64_t until = deadline;
+      int64_t lg = next_linger_deadline(p);
+      if (lg < until) until = lg;
+      wait = until > now ? (int)(until - now) : 0;
+    }
+    if (n == 0 && wait > 0 && !p->ready) {
+      poll(NULL, 0, wait);
+    } else if (n > 0) {
+      int k = poll(fds, n, wait);
+      for (nfds_t i = 0; k > 0 && i < n; i++) {
+        if (!fds[i].revents) continue;
+        struct pbroker *br = who[i];
+        for (;;) {
+          Strata__Header *r;
+          const uint8_t *pl;
+          uint32_t pn;
+          int rc = conn_recv(&br->c, 0, &r, &pl, &pn);
+          if (rc < 0) {
+            broker_fail(p, br, rc);
+            break;
+          }
+          if (rc == 0) break;
+          handle_response(p, br, r);
+          wire_header_free(r);
+          if (!br->head) break;
+        }
+      }
+    }
+    if (p->reported || conn_now_ms() >= deadline) break;
+  }
+  return p->reported;
+}
+
+int strata_producer_flush(strata_producer *p, int timeout_ms) {
+  int64_t deadline = conn_now_ms() + timeout_ms;
+  seal_due(p, 1);
+  while (p->outstanding) {
+    int64_t left = deadline - conn_now_ms();
+    if (left <= 0) return STRATA_ETIMEOUT;
+    seal_due(p, 1);
+    int rc = strata_producer_poll(p, (int)(left < 100 ? left : 100));
+    if (rc < 0) return rc;
+  }
+  return 0;
+}
+
+void strata_producer_free(strata_producer *p) {
+  if (!p) return;
+  strata_producer_flush(p, p->cfg.request_timeout_ms);
+  p->cfg.retries = -1; /* no more resends: report what is left */
+  for (size_t i = 0; i < p->nbrokers; i++) broker_fail(p, &p->brokers[i], STRATA_ESHUTTING_DOWN);
+  while (p->ready) {
+    struct pbatch *b = p->ready;
+    p->ready = b->next;
+    report(p, b, -1, -1, STRATA_ESHUTTING_DOWN);
+    batch_free(p, b);
+  }
+  for (size_t i = 0; i < p->ntopics; i++) {
+    struct ptopic *t = p->topics[i];
+    for (uint32_t k = 0; k < t->npart; k++)
+      if (t->open[k]) {
+        report(p, t->open[k], -1, -1, STRATA_ESHUTTING_DOWN);
+        batch_free(p, t->open[k]);
+      }
+    free(t->open);
+    free(t->leaders);
+    free(t->name);
+    free(t);
+  }
+  free(p->topics);
+  conn_close(&p->boot);
+  free(p);
+}

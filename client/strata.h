@@ -1,0 +1,205 @@
+/* libstrata: the C client of a Strata cluster. Producer (batching, linger,
+ * zstd, partitioning, acks, retries, delivery callbacks), consumer (assign,
+ * seek by offset / earliest / latest / timestamp, poll) and admin (topics,
+ * metadata, offsets). No threads: the caller drives I/O by calling the poll
+ * functions; every call takes a timeout. All functions return 0 or a negative
+ * STRATA_E* code; strata_strerror() names it. */
+#ifndef STRATA_H
+#define STRATA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/errors.h"
+
+#define STRATA_OFFSET_BEGINNING (-2)
+#define STRATA_OFFSET_END (-1)
+#define STRATA_PARTITION_ANY (-1)
+
+enum strata_compression { STRATA_COMPRESSION_NONE = 0, STRATA_COMPRESSION_ZSTD = 4 };
+enum strata_partitioner { STRATA_PARTITIONER_HASH = 0, STRATA_PARTITIONER_ROUND_ROBIN };
+
+typedef struct strata_header {
+  const char *key;
+  size_t key_len;
+  const void *value; /* NULL: null value */
+  size_t value_len;
+} strata_header;
+
+/* ---- admin and metadata ---- */
+
+typedef struct strata_client strata_client;
+
+typedef struct {
+  int32_t id;
+  char host[256];
+  int port;
+} strata_broker_info;
+
+typedef struct {
+  uint32_t partition;
+  int error;
+  int32_t leader, leader_epoch;
+  int32_t *replicas, *isr;
+  size_t nreplicas, nisr;
+} strata_partition_info;
+
+typedef struct {
+  char *name;
+  int error;
+  strata_partition_info *partitions;
+  size_t npartitions;
+  char **config_keys, **config_values;
+  size_t nconfigs;
+} strata_topic_info;
+
+typedef struct {
+  strata_broker_info *brokers;
+  size_t nbrokers;
+  strata_topic_info *topics;
+  size_t ntopics;
+  int32_t controller_id;
+  char cluster_id[64];
+} strata_metadata;
+
+/* bootstrap: "host:port[,host:port...]". Connects to the first that answers
+ * within timeout_ms; err gets one line on failure. */
+strata_client *strata_client_new(const char *bootstrap, int timeout_ms,
+                                 char *err, size_t err_len);
+void strata_client_free(strata_client *c);
+
+/* topics NULL/ntopics 0: all topics. Free with strata_metadata_free. */
+int strata_metadata_get(strata_client *c, const char *const *topics,
+                        size_t ntopics, strata_metadata **out);
+void strata_metadata_free(strata_metadata *m);
+
+/* Create one topic; configs are n key/value pairs. err gets the broker's
+ * message. replication_factor 0 means the broker default. */
+int strata_topic_create(strata_client *c, const char *name, uint32_t partitions,
+                        uint32_t replication_factor, const char *const *keys,
+                        const char *const *values, size_t n, char *err,
+                        size_t err_len);
+int strata_topic_delete(strata_client *c, const char *name, char *err,
+                        size_t err_len);
+
+/* timestamp: STRATA_OFFSET_END (-1: high watermark), STRATA_OFFSET_BEGINNING
+ * (-2: log start) or a time in ms (first offset with a timestamp >= it;
+ * *offset = -1 when there is none). */
+int strata_list_offset(strata_client *c, const char *topic, uint32_t partition,
+                       int64_t timestamp, int64_t *offset, int64_t *found_ts);
+
+/* ---- producer ---- */
+
+typedef struct {
+  int acks;                /* 0, 1, -1 (all). Default 1 */
+  int linger_ms;           /* wait this long for a batch to fill. Default 5 */
+  size_t batch_size;       /* bytes per partition batch. Default 256 KiB */
+  int compression;         /* STRATA_COMPRESSION_*. Default none */
+  int zstd_level;          /* 0: zstd default */
+  int retries;             /* resends of a failed batch. Default 5 */
+  int retry_backoff_ms;    /* Default 100 */
+  int max_in_flight;       /* unanswered requests per broker. Default 5 */
+  int partitioner;         /* STRATA_PARTITIONER_*: for records without a
+                              partition; keyless records go round-robin */
+  int request_timeout_ms;  /* Default 30000 */
+  size_t buffer_memory;    /* bytes queued before produce says QUEUE_FULL. Default 256 MiB */
+} strata_producer_config;
+
+void strata_producer_config_defaults(strata_producer_config *cfg);
+
+typedef struct {
+  const char *topic;
+  uint32_t partition;
+  int64_t offset;          /* -1 when error != 0 or acks=0 */
+  int64_t timestamp;
+  int error;               /* 0 delivered; else why not (after retries) */
+  void *opaque;            /* the value given to strata_produce */
+} strata_delivery;
+
+typedef void (*strata_delivery_cb)(const strata_delivery *d, void *cb_arg);
+
+typedef struct strata_producer strata_producer;
+
+strata_producer *strata_producer_new(const char *bootstrap,
+                                     const strata_producer_config *cfg,
+                                     strata_delivery_cb cb, void *cb_arg,
+                                     char *err, size_t err_len);
+/* Calls flush with the request timeout, then frees. Undelivered records are
+ * reported with STRATA_ESHUTTING_DOWN. */
+void strata_producer_free(strata_producer *p);
+
+/* Queue one record (copied). partition STRATA_PARTITION_ANY: chosen by key
+ * hash, or round-robin for keyless records. timestamp_ms 0: now.
+ * STRATA_EQUEUE_FULL when buffer_memory is used up (call poll), or
+ * STRATA_EUNKNOWN_TOPIC when the topic does not exist. */
+int strata_produce(strata_producer *p, const char *topic, int32_t partition,
+                   const void *key, size_t key_len, const void *value,
+                   size_t value_len, int64_t timestamp_ms,
+                   const strata_header *headers, size_t header_count,
+                   void *opaque);
+/* Send what is ready, read answers, run delivery callbacks; waits at most
+ * timeout_ms for something to happen. Returns the number of deliveries
+ * reported or a negative STRATA_E*. */
+int strata_producer_poll(strata_producer *p, int timeout_ms);
+/* Poll until every queued record is reported or timeout_ms passes
+ * (STRATA_ETIMEOUT). */
+int strata_producer_flush(strata_producer *p, int timeout_ms);
+/* Records queued and not yet reported. */
+size_t strata_producer_outstanding(const strata_producer *p);
+
+/* ---- consumer ---- */
+
+typedef struct {
+  int fetch_max_wait_ms;   /* long-poll wait. Default 500 */
+  uint32_t fetch_min_bytes;    /* Default 1 */
+  uint32_t fetch_max_bytes;    /* per request. Default 50 MiB */
+  uint32_t partition_max_bytes;/* per partition. Default 1 MiB */
+  int request_timeout_ms;  /* Default 30000 */
+} strata_consumer_config;
+
+void strata_consumer_config_defaults(strata_consumer_config *cfg);
+
+typedef struct {
+  const char *topic;
+  uint32_t partition;
+  int64_t offset;
+  int64_t timestamp;
+  const void *key;         /* NULL when null */
+  int32_t key_len;         /* -1 when null */
+  const void *value;
+  int32_t value_len;
+  size_t header_count;
+  const strata_header *headers;
+} strata_message;
+
+typedef struct strata_consumer strata_consumer;
+
+strata_consumer *strata_consumer_new(const char *bootstrap,
+                                     const strata_consumer_config *cfg,
+                                     char *err, size_t err_len);
+void strata_consumer_free(strata_consumer *c);
+
+/* Add a partition to read, from an offset >= 0, STRATA_OFFSET_BEGINNING or
+ * STRATA_OFFSET_END. Assigning it again seeks. */
+int strata_consumer_assign(strata_consumer *c, const char *topic,
+                           uint32_t partition, int64_t offset);
+/* Every partition of the topic. */
+int strata_consumer_assign_topic(strata_consumer *c, const char *topic,
+                                 int64_t offset);
+/* Move an assigned partition to the first offset with timestamp >= ts (the
+ * end when there is none). */
+int strata_consumer_seek_timestamp(strata_consumer *c, const char *topic,
+                                   uint32_t partition, int64_t ts);
+/* Next record, waiting up to timeout_ms: 1 and *msg set (valid until the next
+ * call), 0 when none arrived in time, negative STRATA_E* on error (e.g.
+ * STRATA_EOFFSET_OUT_OF_RANGE when retention removed the position). */
+int strata_consumer_poll(strata_consumer *c, int timeout_ms,
+                         const strata_message **msg);
+/* The next offset the consumer will return for a partition; -1 if unknown. */
+int64_t strata_consumer_position(const strata_consumer *c, const char *topic,
+                                 uint32_t partition);
+/* Last high watermark seen for the partition; -1 if unknown. */
+int64_t strata_consumer_high_watermark(const strata_consumer *c,
+                                       const char *topic, uint32_t partition);
+
+#endif
