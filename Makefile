@@ -106,10 +106,17 @@ $(BUILD)/tests/cluster/%: $(call obj,tests/cluster/%.c) $(TESTLIB_OBJ) $(LIBBROK
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
 
+# LD_PRELOAD shim the durability test uses to log every fsync (never sanitized:
+# it is loaded into the broker before anything else).
+FSYNC_SHIM := $(BUILD)/tests/fsync_log.so
+$(FSYNC_SHIM): tests/shim/fsync_log.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -O2 -Wall -Wextra $(WERROR) -shared -fPIC -o $@ $< -ldl
+
 unit: $(UNIT_BINS)
 	@scripts/run-tests.sh $(UNIT_BINS)
 
-test: all $(UNIT_BINS) $(CLUSTER_BINS)
+test: all $(UNIT_BINS) $(CLUSTER_BINS) $(FSYNC_SHIM)
 	@STRATA_BUILD=$(BUILD) scripts/run-tests.sh $(UNIT_BINS) $(CLUSTER_BINS) $(wildcard tests/cluster/*.sh)
 
 asan:

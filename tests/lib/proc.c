@@ -1,0 +1,113 @@
+#include "proc.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+const char *proc_build_dir(void) {
+  const char *b = getenv("STRATA_BUILD");
+  return b && *b ? b : "build";
+}
+
+char *proc_tmpdir(const char *prefix) {
+  char *p = malloc(256);
+  if (!p) return NULL;
+  snprintf(p, 256, "/tmp/%s.XXXXXX", prefix);
+  if (!mkdtemp(p)) {
+    free(p);
+    return NULL;
+  }
+  return p;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+  (void)st, (void)flag, (void)ftw;
+  return remove(path);
+}
+
+void proc_rm_rf(const char *path) {
+  if (path && !strncmp(path, "/tmp/", 5)) nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int proc_free_port(void) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {0};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t l = sizeof a;
+  if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) ||
+      getsockname(fd, (struct sockaddr *)&a, &l)) {
+    if (fd >= 0) close(fd);
+    return -1;
+  }
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+int proc_wait_port(int port, int timeout_ms) {
+  for (int waited = 0; waited < timeout_ms; waited += 20) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+    close(fd);
+    if (ok) return 0;
+    struct timespec ts = {0, 20 * 1000000};
+    nanosleep(&ts, NULL);
+  }
+  return -1;
+}
+
+pid_t proc_start_broker(const char *dir, int port, const char *const *extra,
+                        const char *preload) {
+  char bin[512], logdir[512], listen[64], log[512];
+  snprintf(bin, sizeof bin, "%s/strata-broker", proc_build_dir());
+  snprintf(logdir, sizeof logdir, "log.dir=%s/data", dir);
+  snprintf(listen, sizeof listen, "listeners=127.0.0.1:%d", port);
+  snprintf(log, sizeof log, "%s/broker.log", dir);
+  const char *argv[64] = {bin, "--set", logdir, "--set", listen};
+  int n = 5;
+  for (int i = 0; extra && extra[i] && n < 60; i++) {
+    argv[n++] = "--set";
+    argv[n++] = extra[i];
+  }
+  argv[n] = NULL;
+  pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+      close(fd);
+    }
+    if (preload) setenv("LD_PRELOAD", preload, 1);
+    execv(bin, (char *const *)argv);
+    _exit(127);
+  }
+  if (proc_wait_port(port, 15000)) {
+    proc_kill(pid, SIGKILL);
+    return -1;
+  }
+  return pid;
+}
+
+void proc_kill(pid_t pid, int sig) {
+  if (pid <= 0) return;
+  kill(pid, sig);
+  int st;
+  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+  }
+}

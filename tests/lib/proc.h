@@ -1,0 +1,27 @@
+/* Process helpers for tests that run real brokers: temp directories, free
+ * loopback ports, starting a broker with overrides (and an optional
+ * LD_PRELOAD), waiting for its port, killing it by PID. */
+#ifndef STRATA_TEST_PROC_H
+#define STRATA_TEST_PROC_H
+
+#include <sys/types.h>
+
+/* Build directory holding the binaries (env STRATA_BUILD, default "build"). */
+const char *proc_build_dir(void);
+/* mkdtemp under /tmp; returns a malloc'd path. */
+char *proc_tmpdir(const char *prefix);
+/* rm -rf of a directory tree this test created. */
+void proc_rm_rf(const char *path);
+/* A loopback port that was free a moment ago. */
+int proc_free_port(void);
+/* Start strata-broker with log.dir=dir/data, listeners=127.0.0.1:port and
+ * each extra "key=value" (NULL-terminated); stdout/stderr to dir/broker.log.
+ * preload: value for LD_PRELOAD or NULL. Returns the pid, after the port
+ * accepts connections (or -1, having killed it, when it does not in 15 s). */
+pid_t proc_start_broker(const char *dir, int port, const char *const *extra,
+                        const char *preload);
+int proc_wait_port(int port, int timeout_ms);
+/* Send sig and reap. */
+void proc_kill(pid_t pid, int sig);
+
+#endif
