@@ -46,7 +46,7 @@ void partition_unref(struct partition *p) {
 
 static void topic_free(struct topic *tp) {
   if (!tp) return;
-  for (uint32_t i = 0; i < tp->npart; i++) {
+  for (uint32_t i = 0; tp->parts && i < tp->npart; i++) {
     if (!tp->parts[i]) continue;
     tp->parts[i]->deleted = 1;
     tp->parts[i]->topic = NULL;

@@ -1,0 +1,290 @@
+/* Safety property 6 against a real broker: malformed frames, bad CRCs,
+ * oversized frames, unknown APIs, unknown topics and bad arguments each get
+ * an error answer; the broker stays up, the connection stays usable where the
+ * stream can be resynchronised, and no stored data changes. */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client/lib/conn.h"
+#include "client/strata.h"
+#include "common/batch.h"
+#include "common/bytes.h"
+#include "common/errors.h"
+#include "common/frame.h"
+#include "common/wire.h"
+#include "tests/lib/proc.h"
+
+static pid_t broker = -1;
+static char *dir;
+static int port;
+static struct conn c;
+
+static void setup(void) {
+  dir = proc_tmpdir("strata-badinput");
+  cr_assert(dir);
+  port = proc_free_port();
+  const char *extra[] = {"socket.request.max.bytes=65536", NULL};
+  broker = proc_start_broker(dir, port, extra, NULL);
+  cr_assert_gt(broker, 0, "broker did not start");
+  char err[256];
+  conn_init(&c);
+  cr_assert_eq(conn_open(&c, "127.0.0.1", port, 5000, err, sizeof err), 0, "%s", err);
+  char bs[64];
+  snprintf(bs, sizeof bs, "127.0.0.1:%d", port);
+  strata_client *a = strata_client_new(bs, 5000, err, sizeof err);
+  cr_assert(a);
+  cr_assert_eq(strata_topic_create(a, "t", 1, 1, NULL, NULL, 0, err, sizeof err), 0, "%s", err);
+  strata_client_free(a);
+}
+
+static void teardown(void) {
+  conn_close(&c);
+  if (broker > 0) proc_kill(broker, SIGKILL);
+  proc_rm_rf(dir);
+  free(dir);
+}
+
+TestSuite(bad_input, .init = setup, .fini = teardown, .timeout = 60);
+
+static void header(Strata__Header *h, uint32_t api) {
+  strata__header__init(h);
+  h->api_key = api;
+}
+
+/* A request/response that must come back with `want` as its request-level error. */
+static Strata__Header *call(Strata__Header *h, const uint8_t *payload, size_t len, int want) {
+  Strata__Header *r = NULL;
+  int rc = conn_call(&c, h, payload, len, 5000, &r, NULL, NULL);
+  cr_assert_eq(rc, want, "got %s, wanted %s", strata_errname(rc), strata_errname(want));
+  cr_assert(r);
+  return r;
+}
+
+static void api_versions_ok(void) {
+  Strata__Header h;
+  header(&h, STRATA__API_KEY__API_API_VERSIONS);
+  Strata__ApiVersionsRequest q = STRATA__API_VERSIONS_REQUEST__INIT;
+  h.body_case = STRATA__HEADER__BODY_API_VERSIONS_REQ;
+  h.api_versions_req = &q;
+  Strata__Header *r = call(&h, NULL, 0, 0);
+  cr_assert_eq(r->body_case, STRATA__HEADER__BODY_API_VERSIONS_RESP);
+  cr_assert_geq(r->api_versions_resp->n_apis, 7u);
+  wire_header_free(r);
+}
+
+static int64_t latest(void) {
+  char bs[64], err[256];
+  snprintf(bs, sizeof bs, "127.0.0.1:%d", port);
+  strata_client *a = strata_client_new(bs, 5000, err, sizeof err);
+  cr_assert(a, "broker gone: %s", err);
+  int64_t off = -5;
+  cr_assert_eq(strata_list_offset(a, "t", 0, STRATA_OFFSET_END, &off, NULL), 0);
+  strata_client_free(a);
+  return off;
+}
+
+/* Produce one partition's payload; returns the partition's error. */
+static int produce(const char *topic, const uint8_t *data, size_t len, int acks, int req_err) {
+  Strata__Header h;
+  header(&h, STRATA__API_KEY__API_PRODUCE);
+  Strata__ProducePartition pp = STRATA__PRODUCE_PARTITION__INIT;
+  pp.topic = (char *)topic;
+  pp.payload_bytes = (uint32_t)len;
+  Strata__ProducePartition *ppv[1] = {&pp};
+  Strata__ProduceRequest q = STRATA__PRODUCE_REQUEST__INIT;
+  q.acks = acks;
+  q.partitions = ppv;
+  q.n_partitions = 1;
+  h.body_case = STRATA__HEADER__BODY_PRODUCE_REQ;
+  h.produce_req = &q;
+  Strata__Header *r = call(&h, data, len, req_err);
+  int rc = req_err;
+  if (!req_err) {
+    cr_assert_eq(r->produce_resp->n_partitions, 1u);
+    rc = strata_error_from_wire(r->produce_resp->partitions[0]->error_code);
+  }
+  wire_header_free(r);
+  return rc;
+}
+
+static const uint8_t *good_batch(struct batch_builder *b, size_t *len) {
+  batch_builder_init(b);
+  cr_assert_eq(batch_builder_add(b, 1700000000000, "k", 1, "value", 5, NULL, 0), 0);
+  const uint8_t *out;
+  cr_assert_eq(batch_builder_finish(b, BATCH_COMPRESSION_NONE, 0, &out, len), 0);
+  return out;
+}
+
+Test(bad_input, unknown_api_key_gets_unsupported_version_and_connection_survives) {
+  Strata__Header h;
+  header(&h, 777);
+  wire_header_free(call(&h, NULL, 0, STRATA_EUNSUPPORTED_VERSION));
+  header(&h, STRATA__API_KEY__API_METADATA);
+  h.api_version = 99;
+  Strata__MetadataRequest q = STRATA__METADATA_REQUEST__INIT;
+  h.body_case = STRATA__HEADER__BODY_METADATA_REQ;
+  h.metadata_req = &q;
+  wire_header_free(call(&h, NULL, 0, STRATA_EUNSUPPORTED_VERSION));
+  api_versions_ok();
+}
+
+Test(bad_input, request_without_its_body_is_invalid) {
+  Strata__Header h;
+  header(&h, STRATA__API_KEY__API_PRODUCE); /* no produce_req */
+  wire_header_free(call(&h, NULL, 0, STRATA_EINVALID_REQUEST));
+  api_versions_ok();
+}
+
+Test(bad_input, garbage_header_gets_invalid_request_and_connection_survives) {
+  uint8_t frame[FRAME_PREFIX_SIZE + 6];
+  frame_write_prefix(frame, 6, 0);
+  memcpy(frame + FRAME_PREFIX_SIZE, "\xff\xff\xff\xff\xff\xff", 6);
+  cr_assert_eq(write(c.fd, frame, sizeof frame), (ssize_t)sizeof frame);
+  Strata__Header *r;
+  const uint8_t *pl;
+  uint32_t pn;
+  cr_assert_eq(conn_recv(&c, 5000, &r, &pl, &pn), 1);
+  cr_assert_eq(strata_error_from_wire(r->error_code), STRATA_EINVALID_REQUEST);
+  wire_header_free(r);
+  api_versions_ok();
+}
+
+Test(bad_input, batch_with_bad_crc_is_refused_and_log_unchanged) {
+  struct batch_builder b;
+  size_t len;
+  const uint8_t *good = good_batch(&b, &len);
+  uint8_t *bad = malloc(len);
+  memcpy(bad, good, len);
+  bad[len - 2] ^= 0x40;
+  cr_assert_eq(produce("t", bad, len, 1, 0), STRATA_ECORRUPT);
+  /* truncated batch, and a batch length that lies */
+  cr_assert_neq(produce("t", good, len - 3, 1, 0), 0);
+  memcpy(bad, good, len);
+  be32_store(bad + 8, 1u << 30);
+  cr_assert_neq(produce("t", bad, len, 1, 0), 0);
+  cr_assert_eq(latest(), 0, "nothing was appended");
+  cr_assert_eq(produce("t", good, len, 1, 0), 0);
+  cr_assert_eq(latest(), 1);
+  free(bad);
+  batch_builder_free(&b);
+}
+
+Test(bad_input, unknown_topic_bad_acks_and_lying_sizes_are_refused) {
+  struct batch_builder b;
+  size_t len;
+  const uint8_t *good = good_batch(&b, &len);
+  cr_assert_eq(produce("nope", good, len, 1, 0), STRATA_EUNKNOWN_TOPIC);
+  cr_assert_eq(produce("t", good, len, 7, STRATA_EINVALID_REQUEST), STRATA_EINVALID_REQUEST);
+  /* payload_bytes says len, the frame carries len + 5 */
+  Strata__Header h;
+  header(&h, STRATA__API_KEY__API_PRODUCE);
+  Strata__ProducePartition pp = STRATA__PRODUCE_PARTITION__INIT;
+  pp.topic = (char *)"t";
+  pp.payload_bytes = (uint32_t)len;
+  Strata__ProducePartition *ppv[1] = {&pp};
+  Strata__ProduceRequest q = STRATA__PRODUCE_REQUEST__INIT;
+  q.acks = 1;
+  q.partitions = ppv;
+  q.n_partitions = 1;
+  h.body_case = STRATA__HEADER__BODY_PRODUCE_REQ;
+  h.produce_req = &q;
+  uint8_t *more = calloc(1, len + 5);
+  memcpy(more, good, len);
+  wire_header_free(call(&h, more, len + 5, STRATA_EINVALID_REQUEST));
+  free(more);
+  cr_assert_eq(latest(), 0);
+  batch_builder_free(&b);
+}
+
+Test(bad_input, oversized_frame_is_answered_by_its_header_and_skipped) {
+  Strata__Header h;
+  header(&h, STRATA__API_KEY__API_PRODUCE);
+  Strata__ProduceRequest q = STRATA__PRODUCE_REQUEST__INIT;
+  q.acks = 1;
+  h.body_case = STRATA__HEADER__BODY_PRODUCE_REQ;
+  h.produce_req = &q;
+  size_t big = 200000; /* over socket.request.max.bytes=65536 */
+  uint8_t *junk = calloc(1, big);
+  uint32_t corr;
+  cr_assert_eq(conn_send(&c, &h, junk, big, 5000, &corr), 0);
+  Strata__Header *r;
+  const uint8_t *pl;
+  uint32_t pn;
+  cr_assert_eq(conn_recv(&c, 5000, &r, &pl, &pn), 1);
+  cr_assert_eq(r->correlation_id, corr);
+  cr_assert_eq(strata_error_from_wire(r->error_code), STRATA_ETOO_LARGE);
+  wire_header_free(r);
+  free(junk);
+  api_versions_ok();
+  cr_assert_eq(latest(), 0);
+}
+
+Test(bad_input, unresyncable_frame_closes_only_that_connection) {
+  uint8_t frame[FRAME_PREFIX_SIZE + 4];
+  be32_store(frame, 8);           /* frame of 8 bytes after the length */
+  be32_store(frame + 4, 1000);    /* header claims 1000 */
+  cr_assert_eq(write(c.fd, frame, sizeof frame), (ssize_t)sizeof frame);
+  Strata__Header *r;
+  const uint8_t *pl;
+  uint32_t pn;
+  cr_assert_eq(conn_recv(&c, 5000, &r, &pl, &pn), 1);
+  cr_assert_eq(strata_error_from_wire(r->error_code), STRATA_EINVALID_REQUEST);
+  wire_header_free(r);
+  cr_assert_lt(conn_recv(&c, 5000, &r, &pl, &pn), 0, "then the connection ends");
+  char err[256];
+  cr_assert_eq(conn_open(&c, "127.0.0.1", port, 5000, err, sizeof err), 0, "broker still up");
+  api_versions_ok();
+}
+
+Test(bad_input, half_a_frame_then_disconnect_leaves_broker_serving) {
+  for (int i = 0; i < 50; i++) {
+    struct conn k;
+    char err[256];
+    conn_init(&k);
+    cr_assert_eq(conn_open(&k, "127.0.0.1", port, 5000, err, sizeof err), 0);
+    uint8_t part[6] = {0, 0, 1, 0, 0, 0};
+    cr_assert_eq(write(k.fd, part, sizeof part), (ssize_t)sizeof part);
+    conn_close(&k);
+  }
+  api_versions_ok();
+}
+
+Test(bad_input, bad_topic_requests_get_errors) {
+  char bs[64], err[256];
+  snprintf(bs, sizeof bs, "127.0.0.1:%d", port);
+  strata_client *a = strata_client_new(bs, 5000, err, sizeof err);
+  cr_assert(a);
+  cr_assert_eq(strata_topic_create(a, "bad/name", 1, 1, NULL, NULL, 0, err, sizeof err),
+               STRATA_EINVALID_TOPIC);
+  cr_assert_eq(strata_topic_create(a, "x", 1, 3, NULL, NULL, 0, err, sizeof err),
+               STRATA_EINVALID_REPLICATION_FACTOR);
+  const char *k[] = {"retention.ms"}, *v[] = {"soon"};
+  cr_assert_eq(strata_topic_create(a, "x", 1, 1, k, v, 1, err, sizeof err), STRATA_EINVALID_CONFIG);
+  cr_assert(strstr(err, "retention.ms"), "the error names the key: %s", err);
+  const char *k2[] = {"no.such.key"}, *v2[] = {"1"};
+  cr_assert_eq(strata_topic_create(a, "x", 1, 1, k2, v2, 1, err, sizeof err), STRATA_EINVALID_CONFIG);
+  cr_assert_eq(strata_topic_create(a, "x", 0, 1, NULL, NULL, 0, err, sizeof err), 0,
+               "0 partitions means the broker default: %s", err);
+  cr_assert_eq(strata_topic_delete(a, "never", err, sizeof err), STRATA_EUNKNOWN_TOPIC);
+  int64_t off;
+  cr_assert_eq(strata_list_offset(a, "never", 0, STRATA_OFFSET_END, &off, NULL),
+               STRATA_EUNKNOWN_TOPIC);
+  cr_assert_eq(strata_list_offset(a, "t", 5, STRATA_OFFSET_END, &off, NULL),
+               STRATA_EUNKNOWN_TOPIC);
+  strata_client_free(a);
+}
+
+Test(bad_input, fetch_past_the_end_is_offset_out_of_range) {
+  char bs[64], err[256];
+  snprintf(bs, sizeof bs, "127.0.0.1:%d", port);
+  strata_consumer *k = strata_consumer_new(bs, NULL, err, sizeof err);
+  cr_assert(k);
+  cr_assert_eq(strata_consumer_assign(k, "t", 0, 100), 0);
+  const strata_message *m;
+  cr_assert_eq(strata_consumer_poll(k, 1000, &m), STRATA_EOFFSET_OUT_OF_RANGE);
+  strata_consumer_free(k);
+}
