@@ -362,7 +362,7 @@ static int list_segments(struct seglog *log, int64_t **out, size_t *n) {
     free(v);
     return rc;
   }
-  qsort(v, cnt, sizeof *v, cmp_i64);
+  if (cnt) qsort(v, cnt, sizeof *v, cmp_i64);
   *out = v;
   *n = cnt;
   return 0;

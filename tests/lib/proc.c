@@ -111,3 +111,18 @@ void proc_kill(pid_t pid, int sig) {
   while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
   }
 }
+
+int proc_stop(pid_t pid) {
+  if (pid <= 0) return -1;
+  kill(pid, SIGTERM);
+  for (int i = 0; i < 1000; i++) {
+    int st;
+    pid_t r = waitpid(pid, &st, WNOHANG);
+    if (r == pid) return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    if (r < 0 && errno != EINTR) return -1;
+    struct timespec ts = {0, 10 * 1000000};
+    nanosleep(&ts, NULL);
+  }
+  proc_kill(pid, SIGKILL);
+  return -1;
+}
