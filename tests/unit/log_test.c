@@ -1,0 +1,370 @@
+/* The partition log (broker/seglog.c): appends and reads across segment
+ * rolls, offset and time lookups, retention, truncation, and crash recovery
+ * of a torn or corrupt tail. */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "broker/seglog.h"
+#include "common/batch.h"
+#include "common/errors.h"
+#include "common/trace.h"
+#include "tests/lib/proc.h"
+
+static char *dir;
+static void setup(void) {
+  trace_set_level(TRACE_ERROR); /* recovery warnings are expected here */
+  cr_assert((dir = proc_tmpdir("strata-logtest")));
+}
+static void teardown(void) {
+  proc_rm_rf(dir);
+  free(dir);
+}
+TestSuite(seglog, .init = setup, .fini = teardown, .timeout = 120);
+
+static struct seglog_config small_config(void) {
+  struct seglog_config c;
+  seglog_config_defaults(&c);
+  c.segment_bytes = SEGLOG_SEGMENT_BYTES_MIN; /* 64 KiB: many rolls */
+  c.index_interval_bytes = 1024;
+  c.retention_ms = -1;
+  return c;
+}
+
+/* A batch of `n` records whose values encode their future offsets. */
+static int64_t ts_step = 1; /* timestamp distance between records */
+
+static uint8_t *make_batch(int64_t first, int n, int64_t ts, size_t *len) {
+  struct batch_builder b;
+  batch_builder_init(&b);
+  for (int i = 0; i < n; i++) {
+    char v[128];
+    int vl = snprintf(v, sizeof v, "record %lld padded to about a hundred bytes ................",
+                      (long long)(first + i));
+    cr_assert_eq(batch_builder_add(&b, ts + i * ts_step, NULL, 0, v, (size_t)vl, NULL, 0), 0);
+  }
+  const uint8_t *out;
+  cr_assert_eq(batch_builder_finish(&b, BATCH_COMPRESSION_NONE, 0, &out, len), 0);
+  uint8_t *copy = malloc(*len);
+  memcpy(copy, out, *len);
+  batch_builder_free(&b);
+  return copy;
+}
+
+static void append_n(struct seglog *log, int batches, int per, int64_t ts0) {
+  for (int i = 0; i < batches; i++) {
+    int64_t first = seglog_end_offset(log), base;
+    size_t len;
+    uint8_t *b = make_batch(first, per, ts0 + first, &len);
+    cr_assert_eq(seglog_append(log, b, len, 0, 0, &base), 0);
+    cr_assert_eq(base, first);
+    free(b);
+  }
+}
+
+/* Read every record from `from` to the end; checks each value names its
+ * offset. Returns the number of records read. */
+static int64_t read_all(struct seglog *log, int64_t from) {
+  int64_t next = from, count = 0;
+  uint8_t *buf = malloc(1 << 20);
+  while (next < seglog_end_offset(log)) {
+    struct seglog_slice s;
+    cr_assert_eq(seglog_read(log, next, 8192, seglog_end_offset(log), &s), 0, "read at %lld",
+                 (long long)next);
+    cr_assert_gt(s.len, 0u);
+    cr_assert_eq(pread(s.fd, buf, s.len, (off_t)s.pos), (ssize_t)s.len);
+    size_t off = 0;
+    while (off + BATCH_HEADER_SIZE <= s.len) {
+      struct batch_header h;
+      cr_assert_eq(batch_header_decode(buf + off, s.len - off, &h), 0);
+      if (batch_total_size(&h) > s.len - off) break; /* cut short by max_bytes */
+      struct batch_iter it;
+      struct batch_record r;
+      cr_assert_eq(batch_iter_init(&it, buf + off, batch_total_size(&h), NULL), 0);
+      while (batch_iter_next(&it, &r) == 1) {
+        if (r.offset < next) continue;
+        cr_assert_eq(r.offset, next);
+        char want[32];
+        int wl = snprintf(want, sizeof want, "record %lld ", (long long)r.offset);
+        cr_assert_eq(memcmp(r.value, want, (size_t)wl), 0, "value at %lld", (long long)r.offset);
+        next++;
+        count++;
+      }
+      off += batch_total_size(&h);
+    }
+  }
+  free(buf);
+  return count;
+}
+
+Test(seglog, appends_and_reads_across_segment_rolls) {
+  struct seglog_config c = small_config();
+  int err = 0;
+  struct seglog *log = seglog_open(dir, &c, 0, &err);
+  cr_assert(log, "%s", strata_strerror(err));
+  append_n(log, 400, 10, 1000);
+  cr_assert_eq(seglog_end_offset(log), 4000);
+  cr_assert_gt(seglog_segment_count(log), 3u);
+  cr_assert_eq(read_all(log, 0), 4000);
+  cr_assert_eq(read_all(log, 1234), 4000 - 1234, "reads start inside a batch");
+  struct seglog_slice s;
+  cr_assert_eq(seglog_read(log, 4001, 100, 4000, &s), STRATA_EOFFSET_OUT_OF_RANGE);
+  cr_assert_eq(seglog_read(log, 4000, 100, 4000, &s), 0);
+  cr_assert_eq(s.len, 0u);
+  cr_assert_eq(seglog_read(log, 0, 1, 4000, &s), 0);
+  cr_assert_gt(s.len, 1u, "the first batch comes whole even past max_bytes");
+  cr_assert_eq(seglog_read(log, 10, 1 << 20, 20, &s), 0);
+  struct batch_header h;
+  uint8_t hb[BATCH_HEADER_SIZE];
+  cr_assert_eq(pread(s.fd, hb, sizeof hb, (off_t)s.pos), (ssize_t)sizeof hb);
+  cr_assert_eq(batch_header_decode(hb, sizeof hb, &h), 0);
+  cr_assert_eq(s.len, batch_total_size(&h), "max_offset stops after the batch below it");
+  seglog_close(log);
+}
+
+Test(seglog, reopen_keeps_data_and_rebuilds_damaged_indexes) {
+  struct seglog_config c = small_config();
+  int err;
+  struct seglog *log = seglog_open(dir, &c, 0, &err);
+  append_n(log, 300, 10, 1000);
+  unsigned segs = seglog_segment_count(log);
+  cr_assert_eq(seglog_sync(log), 0);
+  seglog_close(log);
+  /* Damage: delete one index, fill another with garbage. */
+  char path[512];
+  snprintf(path, sizeof path, "%s/%020d.index", dir, 0);
+  cr_assert_eq(unlink(path), 0);
+  log = seglog_open(dir, &c, 0, &err);
+  cr_assert(log);
+  cr_assert_eq(seglog_segment_count(log), segs);
+  cr_assert_eq(seglog_end_offset(log), 3000);
+  cr_assert_eq(seglog_recovered_truncated_bytes(log), 0u);
+  cr_assert_eq(read_all(log, 0), 3000);
+  seglog_close(log);
+  int fd = open(path, O_WRONLY | O_TRUNC);
+  cr_assert_geq(fd, 0);
+  cr_assert_eq(write(fd, "garbage!garbage!", 16), 16);
+  close(fd);
+  log = seglog_open(dir, &c, 0, &err);
+  cr_assert(log);
+  cr_assert_eq(read_all(log, 5), 2995);
+  seglog_close(log);
+}
+
+Test(seglog, offset_for_time_is_exact_to_the_record) {
+  struct seglog_config c = small_config();
+  int err;
+  struct seglog *log = seglog_open(dir, &c, 0, &err);
+  ts_step = 2;
+  for (int i = 0; i < 200; i++) { /* record at offset o has ts 50000 + 2o */
+    int64_t first = seglog_end_offset(log), base;
+    size_t len;
+    uint8_t *b = make_batch(first, 10, 50000 + 2 * first, &len);
+    cr_assert_eq(seglog_append(log, b, len, 0, 0, &base), 0);
+    free(b);
+  }
+  int64_t off, ts;
+  cr_assert_eq(seglog_offset_for_time(log, 0, &off, &ts), 0);
+  cr_assert_eq(off, 0);
+  for (int64_t o = 0; o < 2000; o += 37) {
+    int64_t t = 50000 + 2 * o;
+    cr_assert_eq(seglog_offset_for_time(log, t, &off, &ts), 0);
+    cr_assert_eq(off, o, "ts %lld", (long long)t);
+    cr_assert_eq(ts, t);
+    cr_assert_eq(seglog_offset_for_time(log, t - 1, &off, &ts), 0);
+    cr_assert_eq(off, o, "ts %lld between records", (long long)(t - 1));
+  }
+  cr_assert_eq(seglog_offset_for_time(log, 50000 + 2 * 2000, &off, &ts), 0);
+  cr_assert_eq(off, -1, "past the last record");
+  seglog_close(log);
+}
+
+Test(seglog, retention_deletes_whole_old_segments_only) {
+  struct seglog_config c = small_config();
+  c.retention_bytes = 200 << 10;
+  int err;
+  struct seglog *log = seglog_open(dir, &c, 0, &err);
+  append_n(log, 600, 10, 1000);
+  uint64_t before = seglog_size_bytes(log);
+  unsigned segs = seglog_segment_count(log);
+  int deleted = seglog_apply_retention(log, 0);
+  cr_assert_gt(deleted, 0);
+  cr_assert_eq(seglog_segment_count(log), segs - (unsigned)deleted);
+  cr_assert_lt(seglog_size_bytes(log), before);
+  cr_assert_geq(seglog_size_bytes(log), (uint64_t)c.retention_bytes);
+  int64_t start = seglog_start_offset(log);
+  cr_assert_gt(start, 0);
+  struct seglog_slice s;
+  cr_assert_eq(seglog_read(log, start - 1, 100, seglog_end_offset(log), &s),
+               STRATA_EOFFSET_OUT_OF_RANGE, "deleted offsets are out of range, not skipped");
+  cr_assert_eq(read_all(log, start), 6000 - start);
+  seglog_close(log);
+  /* By time: records are at ts ~1000..13000; now far later deletes all but
+   * the active segment. */
+  c.retention_bytes = -1;
+  c.retention_ms = 1000;
+  log = seglog_open(dir, &c, 0, &err);
+  cr_assert_eq(seglog_start_offset(log), start, "retention survives a restart");
+  deleted = seglog_apply_retention(log, 10000000);
+  cr_assert_gt(deleted, 0);
+  cr_assert_eq(seglog_segment_count(log), 1u, "the active segment is never deleted");
+  cr_assert_eq(seglog_end_offset(log), 6000);
+  seglog_close(log);
+}
+
+Test(seglog, truncate_drops_later_segments_and_appends_continue) {
+  struct seglog_config c = small_config();
+  int err;
+  struct seglog *log = seglog_open(dir, &c, 0, &err);
+  append_n(log, 300, 10, 1000);
+  unsigned segs = seglog_segment_count(log);
+  cr_assert_eq(seglog_truncate(log, 1005), 0);
+  cr_assert_eq(seglog_end_offset(log), 1000, "cut at the batch holding the offset");
+  cr_assert_lt(seglog_segment_count(log), segs);
+  cr_assert_eq(read_all(log, 0), 1000);
+  append_n(log, 10, 10, 1000);
+  cr_assert_eq(seglog_end_offset(log), 1100);
+  cr_assert_eq(read_all(log, 0), 1100);
+  seglog_close(log);
+  log = seglog_open(dir, &c, 0, &err);
+  cr_assert_eq(seglog_end_offset(log), 1100);
+  cr_assert_eq(read_all(log, 900), 200);
+  seglog_close(log);
+}
+
+Test(seglog, replica_append_refuses_gaps_and_changes_nothing) {
+  struct seglog_config c = small_config();
+  int err;
+  struct seglog *log = seglog_open(dir, &c, 0, &err);
+  append_n(log, 3, 10, 1000);
+  size_t len;
+  uint8_t *b = make_batch(40, 5, 1, &len);
+  batch_set_base_offset(b, 40);
+  cr_assert_eq(seglog_append_replica(log, b, len, 0), STRATA_EINVALID_RECORD);
+  cr_assert_eq(seglog_end_offset(log), 30);
+  batch_set_base_offset(b, 30);
+  cr_assert_eq(seglog_append_replica(log, b, len, 0), 0);
+  cr_assert_eq(seglog_end_offset(log), 35);
+  free(b);
+  seglog_close(log);
+}
+
+Test(seglog, durable_offset_moves_only_after_sync) {
+  struct seglog_config c = small_config();
+  int err;
+  struct seglog *log = seglog_open(dir, &c, 0, &err);
+  append_n(log, 3, 10, 1000);
+  cr_assert_eq(seglog_durable_offset(log), 0);
+  int fd;
+  int64_t end;
+  cr_assert_eq(seglog_sync_begin(log, &fd, &end), 0);
+  cr_assert_geq(fd, 0);
+  cr_assert_eq(end, 30);
+  append_n(log, 1, 10, 1000); /* lands while the sync runs */
+  cr_assert_eq(fdatasync(fd), 0);
+  close(fd);
+  seglog_sync_end(log, end, STRATA_EIO);
+  cr_assert_eq(seglog_durable_offset(log), 0, "a failed sync changes nothing");
+  seglog_sync_end(log, end, 0);
+  cr_assert_eq(seglog_durable_offset(log), 30, "only what the sync covered");
+  cr_assert_eq(seglog_sync(log), 0);
+  cr_assert_eq(seglog_durable_offset(log), 40);
+  seglog_close(log);
+}
+
+static off_t active_size(const char *d, int64_t base, char *path, size_t n) {
+  snprintf(path, n, "%s/%020lld.log", d, (long long)base);
+  struct stat st;
+  cr_assert_eq(stat(path, &st), 0);
+  return st.st_size;
+}
+
+Test(seglog, recovers_from_a_tail_torn_at_every_byte_of_the_last_batch) {
+  struct seglog_config c = small_config();
+  c.segment_bytes = 1 << 20;
+  int err;
+  struct seglog *log = seglog_open(dir, &c, 0, &err);
+  append_n(log, 5, 10, 1000);
+  int64_t last_base = seglog_end_offset(log);
+  append_n(log, 1, 10, 1000);
+  cr_assert_eq(seglog_sync(log), 0);
+  seglog_close(log);
+  char path[512];
+  off_t full = active_size(dir, 0, path, sizeof path);
+  uint8_t *saved = malloc((size_t)full);
+  int fd = open(path, O_RDONLY);
+  cr_assert_eq(read(fd, saved, (size_t)full), full);
+  close(fd);
+  struct batch_header h;
+  size_t pos = 0;
+  for (int i = 0; i < 5; i++) {
+    cr_assert_eq(batch_header_decode(saved + pos, (size_t)full - pos, &h), 0);
+    pos += batch_total_size(&h);
+  }
+  off_t last_start = (off_t)pos;
+  for (off_t cut = last_start; cut < full; cut++) {
+    fd = open(path, O_WRONLY | O_TRUNC);
+    cr_assert_eq(write(fd, saved, (size_t)cut), cut);
+    close(fd);
+    log = seglog_open(dir, &c, 0, &err);
+    cr_assert(log, "open after cut at %lld", (long long)cut);
+    cr_assert_eq(seglog_end_offset(log), last_base, "cut at %lld", (long long)cut);
+    cr_assert_eq(seglog_recovered_truncated_bytes(log), (uint64_t)(cut - last_start));
+    cr_assert_eq(read_all(log, 0), last_base);
+    seglog_close(log);
+    cr_assert_eq(active_size(dir, 0, path, sizeof path), last_start, "torn bytes removed");
+  }
+  log = seglog_open(dir, &c, 0, &err);
+  append_n(log, 1, 10, 1000);
+  cr_assert_eq(seglog_end_offset(log), last_base + 10, "appends continue after recovery");
+  cr_assert_eq(read_all(log, 0), last_base + 10);
+  seglog_close(log);
+  free(saved);
+}
+
+Test(seglog, recovers_from_a_flipped_byte_in_the_last_batch) {
+  struct seglog_config c = small_config();
+  c.segment_bytes = 1 << 20;
+  int err;
+  struct seglog *log = seglog_open(dir, &c, 0, &err);
+  append_n(log, 5, 10, 1000);
+  int64_t last_base = seglog_end_offset(log);
+  append_n(log, 1, 10, 1000);
+  seglog_close(log);
+  char path[512];
+  off_t full = active_size(dir, 0, path, sizeof path);
+  uint8_t *saved = malloc((size_t)full);
+  int fd = open(path, O_RDONLY);
+  cr_assert_eq(read(fd, saved, (size_t)full), full);
+  close(fd);
+  size_t last_len = (size_t)(full)-0;
+  struct batch_header h;
+  size_t pos = 0;
+  for (int i = 0; i < 5; i++) {
+    batch_header_decode(saved + pos, (size_t)full - pos, &h);
+    pos += batch_total_size(&h);
+  }
+  last_len = (size_t)full - pos;
+  for (size_t at = 0; at < last_len; at += 7) {
+    /* Bytes 12..15 hold partitionLeaderEpoch, which Kafka's CRC leaves out
+     * so a leader can stamp it: a flip there is not corruption we can see. */
+    if (at >= 12 && at < 16) continue;
+    uint8_t *copy = malloc((size_t)full);
+    memcpy(copy, saved, (size_t)full);
+    copy[pos + at] ^= 0x20;
+    fd = open(path, O_WRONLY | O_TRUNC);
+    cr_assert_eq(write(fd, copy, (size_t)full), full);
+    close(fd);
+    free(copy);
+    log = seglog_open(dir, &c, 0, &err);
+    cr_assert(log);
+    cr_assert_eq(seglog_end_offset(log), last_base, "flip at byte %zu of the last batch", at);
+    cr_assert_eq(read_all(log, 0), last_base);
+    seglog_close(log);
+  }
+  free(saved);
+}
