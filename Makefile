@@ -45,6 +45,8 @@ UNIT_BINS   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 CLUSTER_BINS:= $(CLUSTER_SRC:tests/cluster/%.c=$(BUILD)/tests/cluster/%)
 
 .PHONY: all help deps test unit asan bench demo fuzz clean format
+# Keep generated headers and test objects: make would delete them as intermediates.
+.SECONDARY:
 all: $(LIBSTRATA) $(BROKER_BIN) $(CLI_BIN)
 
 help:
@@ -134,7 +136,7 @@ FUZZ_SRC     := $(wildcard tests/fuzz/*_fuzz.c)
 FUZZ_SECONDS ?= 60
 fuzz: $(BUILD)/.deps-ok
 	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang OPT="-O1 -g" \
-	  SAN="-fsanitize=fuzzer-no-link,address,undefined" $(LIBSTRATA)
+	  SAN="-fsanitize=fuzzer-no-link,address,undefined" build-fuzz/libstrata.a
 	@mkdir -p build-fuzz/fuzz
 	@set -e; for f in $(FUZZ_SRC); do \
 	  n=$$(basename $$f .c); \

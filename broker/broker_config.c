@@ -57,7 +57,7 @@ int broker_config_from(const struct config *c, struct broker_config *out,
   if ((rc = config_get_int64(c, "port", out->port, 1, 65535, &v, err, err_len))) return rc;
   out->port = (int)v;
   const char *d = config_get(c, "log.dir");
-  snprintf(out->log_dir, sizeof out->log_dir, "%s", d ? d : "./strata-data");
+  snprintf(out->log_dir, sizeof out->log_dir, "%s", d ? d : "./data");
   if ((rc = config_get_enum(c, "log.flush.policy", flush_policy_names, FLUSH_ALWAYS,
                             &e, err, err_len)))
     return rc;

@@ -150,8 +150,10 @@ static int topic_list_or_describe(int argc, char **argv, int describe) {
   strata_metadata *m = NULL;
   const char *names[1] = {describe ? o.positional[0] : NULL};
   int rc = strata_metadata_get(c, describe ? names : NULL, describe ? 1 : 0, &m);
-  strata_client_free(c);
-  if (rc) return cli_fail(describe ? "topic describe" : "topic list", strata_strerror(rc));
+  if (rc) {
+    strata_client_free(c);
+    return cli_fail(describe ? "topic describe" : "topic list", strata_strerror(rc));
+  }
   int exit_code = 0;
   for (size_t i = 0; i < m->ntopics; i++) {
     strata_topic_info *t = &m->topics[i];
@@ -175,9 +177,14 @@ static int topic_list_or_describe(int argc, char **argv, int describe) {
       print_ids(p->replicas, p->nreplicas);
       printf("\tIsr: ");
       print_ids(p->isr, p->nisr);
+      int64_t start = -1, end = -1;
+      if (!strata_list_offset(c, t->name, p->partition, STRATA_OFFSET_BEGINNING, &start, NULL) &&
+          !strata_list_offset(c, t->name, p->partition, STRATA_OFFSET_END, &end, NULL))
+        printf("\tOffsets: %" PRId64 "..%" PRId64, start, end);
       printf("\n");
     }
   }
+  strata_client_free(c);
   strata_metadata_free(m);
   return exit_code;
 }
