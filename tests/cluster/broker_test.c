@@ -1,0 +1,288 @@
+/* Broker behaviour through libstrata and raw connections: long-poll fetch,
+ * log-append time, restart with topics intact, a data dir refusing another
+ * broker id, retention by size with OFFSET_OUT_OF_RANGE for a reader left
+ * behind, acks=0, and a producer that rides through a broker restart. */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client/lib/conn.h"
+#include "client/strata.h"
+#include "common/wire.h"
+#include "tests/lib/proc.h"
+
+static pid_t broker = -1;
+static char *dir;
+static int port;
+static char bootstrap[64];
+static const char *const *extra_sets;
+
+static void start(void) {
+  broker = proc_start_broker(dir, port, extra_sets, NULL);
+  cr_assert_gt(broker, 0, "broker did not start (see %s/broker.log)", dir);
+}
+
+static void setup(void) {
+  dir = proc_tmpdir("strata-brokertest");
+  cr_assert(dir);
+  port = proc_free_port();
+  snprintf(bootstrap, sizeof bootstrap, "127.0.0.1:%d", port);
+  static const char *const sets[] = {"log.retention.check.interval.ms=100", NULL};
+  extra_sets = sets;
+  start();
+}
+
+static void teardown(void) {
+  if (broker > 0) cr_expect_eq(proc_stop(broker), 0, "clean shutdown");
+  proc_rm_rf(dir);
+  free(dir);
+}
+
+TestSuite(broker, .init = setup, .fini = teardown, .timeout = 120);
+
+static int64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void create(const char *name, uint32_t parts, const char *k, const char *v) {
+  char err[256];
+  strata_client *c = strata_client_new(bootstrap, 5000, err, sizeof err);
+  cr_assert(c, "%s", err);
+  const char *ks[2] = {"segment.bytes", k}, *vs[2] = {"65536", v};
+  cr_assert_eq(strata_topic_create(c, name, parts, 1, ks, vs, k ? 2 : 1, err, sizeof err), 0,
+               "%s", err);
+  strata_client_free(c);
+}
+
+struct counts {
+  int ok, failed;
+  int64_t last_offset;
+};
+
+static void count_cb(const strata_delivery *d, void *arg) {
+  struct counts *c = arg;
+  if (d->error) c->failed++; else c->ok++;
+  c->last_offset = d->offset;
+}
+
+static void produce_n(const char *topic, int n, size_t size, int acks) {
+  strata_producer_config cfg;
+  strata_producer_config_defaults(&cfg);
+  cfg.acks = acks;
+  struct counts k = {0};
+  char err[256];
+  strata_producer *p = strata_producer_new(bootstrap, &cfg, count_cb, &k, err, sizeof err);
+  cr_assert(p, "%s", err);
+  char *val = calloc(1, size);
+  memset(val, 'x', size);
+  for (int i = 0; i < n; i++) cr_assert_eq(strata_produce(p, topic, 0, NULL, 0, val, size, 0, NULL, 0, NULL), 0);
+  cr_assert_eq(strata_producer_flush(p, 20000), 0);
+  strata_producer_free(p);
+  free(val);
+  cr_assert_eq(k.ok, n, "%d acked of %d (%d failed)", k.ok, n, k.failed);
+}
+
+static int64_t list_offset(const char *topic, int64_t ts, int64_t *found) {
+  char err[256];
+  strata_client *c = strata_client_new(bootstrap, 5000, err, sizeof err);
+  cr_assert(c, "%s", err);
+  int64_t off = -9;
+  cr_assert_eq(strata_list_offset(c, topic, 0, ts, &off, found), 0);
+  strata_client_free(c);
+  return off;
+}
+
+Test(broker, long_poll_fetch_answers_when_data_arrives_or_at_its_deadline) {
+  create("lp", 1, NULL, NULL);
+  struct conn c;
+  char err[256];
+  conn_init(&c);
+  cr_assert_eq(conn_open(&c, "127.0.0.1", port, 5000, err, sizeof err), 0);
+  Strata__FetchPartition fp = STRATA__FETCH_PARTITION__INIT;
+  fp.topic = (char *)"lp";
+  fp.fetch_offset = 0;
+  fp.max_bytes = 1 << 20;
+  Strata__FetchPartition *fpv[1] = {&fp};
+  Strata__FetchRequest q = STRATA__FETCH_REQUEST__INIT;
+  q.max_wait_ms = 700;
+  q.min_bytes = 1;
+  q.partitions = fpv;
+  q.n_partitions = 1;
+  Strata__Header h = STRATA__HEADER__INIT;
+  h.api_key = STRATA__API_KEY__API_FETCH;
+  h.body_case = STRATA__HEADER__BODY_FETCH_REQ;
+  h.fetch_req = &q;
+  /* Empty partition: the answer comes at the deadline, empty. */
+  int64_t t0 = now_ms();
+  Strata__Header *r;
+  const uint8_t *pl;
+  uint32_t pn;
+  cr_assert_eq(conn_call(&c, &h, NULL, 0, 5000, &r, &pl, &pn), 0);
+  int64_t waited = now_ms() - t0;
+  cr_assert_geq(waited, 650, "answered after %lld ms, before max_wait", (long long)waited);
+  cr_assert_lt(waited, 3000);
+  cr_assert_eq(pn, 0u);
+  wire_header_free(r);
+  /* Data produced during the wait wakes it early. */
+  q.max_wait_ms = 10000;
+  uint32_t corr;
+  cr_assert_eq(conn_send(&c, &h, NULL, 0, 5000, &corr), 0);
+  t0 = now_ms();
+  produce_n("lp", 3, 100, 1);
+  cr_assert_eq(conn_recv(&c, 10000, &r, &pl, &pn), 1);
+  waited = now_ms() - t0;
+  cr_assert_eq(r->correlation_id, corr);
+  cr_assert_gt(pn, 0u, "the fetch carries the new records");
+  cr_assert_lt(waited, 3000, "woken by the produce, not the 10 s deadline");
+  wire_header_free(r);
+  /* A client that leaves while its fetch is parked costs nothing. */
+  cr_assert_eq(conn_send(&c, &h, NULL, 0, 5000, &corr), 0);
+  conn_close(&c);
+}
+
+Test(broker, log_append_time_topic_stamps_records) {
+  create("lat", 1, "message.timestamp.type", "LogAppendTime");
+  strata_producer *p;
+  char err[256];
+  struct counts k = {0};
+  p = strata_producer_new(bootstrap, NULL, count_cb, &k, err, sizeof err);
+  cr_assert(p);
+  cr_assert_eq(strata_produce(p, "lat", 0, NULL, 0, "v", 1, 12345, NULL, 0, NULL), 0);
+  cr_assert_eq(strata_producer_flush(p, 5000), 0);
+  strata_producer_free(p);
+  strata_consumer *c = strata_consumer_new(bootstrap, NULL, err, sizeof err);
+  cr_assert_eq(strata_consumer_assign(c, "lat", 0, STRATA_OFFSET_BEGINNING), 0);
+  const strata_message *m;
+  cr_assert_eq(strata_consumer_poll(c, 5000, &m), 1);
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  int64_t wall = (int64_t)ts.tv_sec * 1000;
+  cr_assert_gt(m->timestamp, wall - 60000, "broker time, not the producer's 12345");
+  strata_consumer_free(c);
+}
+
+Test(broker, restart_keeps_topics_configs_and_offsets) {
+  create("keep", 2, "retention.ms", "123456789");
+  produce_n("keep", 500, 50, -1);
+  cr_assert_eq(proc_stop(broker), 0);
+  start();
+  char err[256];
+  strata_client *c = strata_client_new(bootstrap, 5000, err, sizeof err);
+  strata_metadata *m;
+  const char *names[1] = {"keep"};
+  cr_assert_eq(strata_metadata_get(c, names, 1, &m), 0);
+  cr_assert_eq(m->topics[0].error, 0);
+  cr_assert_eq(m->topics[0].npartitions, 2u);
+  cr_assert_eq(m->topics[0].nconfigs, 2u);
+  strata_metadata_free(m);
+  strata_client_free(c);
+  cr_assert_eq(list_offset("keep", STRATA_OFFSET_END, NULL), 500);
+}
+
+Test(broker, data_dir_refuses_another_broker_id) {
+  cr_assert_eq(proc_stop(broker), 0);
+  broker = -1;
+  char bin[512], logdir[512], listen[64];
+  snprintf(bin, sizeof bin, "%s/strata-broker", proc_build_dir());
+  snprintf(logdir, sizeof logdir, "log.dir=%s/data", dir);
+  snprintf(listen, sizeof listen, "listeners=127.0.0.1:%d", port);
+  pid_t pid = fork();
+  if (pid == 0) {
+    int devnull = open("/dev/null", 1);
+    dup2(devnull, 2);
+    execl(bin, bin, "--set", logdir, "--set", listen, "--set", "broker.id=7", (char *)NULL);
+    _exit(127);
+  }
+  int st;
+  waitpid(pid, &st, 0);
+  cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1, "broker 7 must refuse broker 1's data");
+  start();
+}
+
+Test(broker, retention_by_size_moves_start_and_old_offsets_are_out_of_range) {
+  create("ret", 1, "retention.bytes", "131072");
+  produce_n("ret", 4000, 200, 1); /* ~900 KB in 64 KiB segments */
+  int64_t start = 0;
+  for (int i = 0; i < 100 && start == 0; i++) {
+    usleep(50000);
+    start = list_offset("ret", STRATA_OFFSET_BEGINNING, NULL);
+  }
+  cr_assert_gt(start, 0, "retention ran and deleted old segments");
+  cr_assert_eq(list_offset("ret", STRATA_OFFSET_END, NULL), 4000);
+  char err[256];
+  strata_consumer *c = strata_consumer_new(bootstrap, NULL, err, sizeof err);
+  cr_assert_eq(strata_consumer_assign(c, "ret", 0, 0), 0);
+  const strata_message *m;
+  cr_assert_eq(strata_consumer_poll(c, 2000, &m), STRATA_EOFFSET_OUT_OF_RANGE,
+               "a reader behind retention is told, never silently skipped");
+  cr_assert_eq(strata_consumer_assign(c, "ret", 0, STRATA_OFFSET_BEGINNING), 0);
+  cr_assert_eq(strata_consumer_poll(c, 2000, &m), 1);
+  cr_assert_eq(m->offset, start);
+  strata_consumer_free(c);
+}
+
+Test(broker, acks_zero_records_land_without_responses) {
+  create("a0", 1, NULL, NULL);
+  produce_n("a0", 1000, 64, 0);
+  int64_t end = 0;
+  for (int i = 0; i < 100 && end < 1000; i++) {
+    usleep(20000);
+    end = list_offset("a0", STRATA_OFFSET_END, NULL);
+  }
+  cr_assert_eq(end, 1000);
+}
+
+Test(broker, timestamp_lookup_through_list_offsets) {
+  create("tl", 1, NULL, NULL);
+  char err[256];
+  struct counts k = {0};
+  strata_producer *p = strata_producer_new(bootstrap, NULL, count_cb, &k, err, sizeof err);
+  for (int i = 0; i < 100; i++)
+    cr_assert_eq(strata_produce(p, "tl", 0, NULL, 0, "v", 1, 1000000 + i * 10, NULL, 0, NULL), 0);
+  cr_assert_eq(strata_producer_flush(p, 5000), 0);
+  strata_producer_free(p);
+  int64_t found;
+  cr_assert_eq(list_offset("tl", 1000000 + 555, &found), 56);
+  cr_assert_eq(found, 1000000 + 560);
+  cr_assert_eq(list_offset("tl", 5000000, &found), -1);
+  strata_consumer *c = strata_consumer_new(bootstrap, NULL, err, sizeof err);
+  cr_assert_eq(strata_consumer_assign(c, "tl", 0, STRATA_OFFSET_BEGINNING), 0);
+  cr_assert_eq(strata_consumer_seek_timestamp(c, "tl", 0, 1000000 + 900), 0);
+  const strata_message *m;
+  cr_assert_eq(strata_consumer_poll(c, 2000, &m), 1);
+  cr_assert_eq(m->offset, 90);
+  strata_consumer_free(c);
+}
+
+Test(broker, producer_rides_through_a_broker_restart) {
+  create("rr", 1, NULL, NULL);
+  strata_producer_config cfg;
+  strata_producer_config_defaults(&cfg);
+  cfg.request_timeout_ms = 15000;
+  cfg.retries = 50;
+  cfg.retry_backoff_ms = 100;
+  struct counts k = {0};
+  char err[256];
+  strata_producer *p = strata_producer_new(bootstrap, &cfg, count_cb, &k, err, sizeof err);
+  cr_assert(p);
+  for (int i = 0; i < 2000; i++) {
+    cr_assert_eq(strata_produce(p, "rr", 0, NULL, 0, "v", 1, 0, NULL, 0, NULL), 0);
+    strata_producer_poll(p, 0);
+    if (i == 1000) {
+      cr_assert_eq(proc_stop(broker), 0);
+      start();
+    }
+  }
+  cr_assert_eq(strata_producer_flush(p, 30000), 0);
+  strata_producer_free(p);
+  cr_assert_eq(k.ok, 2000, "%d delivered, %d failed", k.ok, k.failed);
+  cr_assert_geq(list_offset("rr", STRATA_OFFSET_END, NULL), 2000);
+}
