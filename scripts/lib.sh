@@ -34,12 +34,13 @@ strata_start_broker() {
 strata_stop_all() {
   local pid
   for pid in "${_strata_pids[@]+"${_strata_pids[@]}"}"; do
-    kill "$pid" 2>/dev/null
+    kill "$pid" 2>/dev/null || true
   done
   for pid in "${_strata_pids[@]+"${_strata_pids[@]}"}"; do
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
+    kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
   done
   _strata_pids=()
+  return 0
 }

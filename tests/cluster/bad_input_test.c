@@ -289,3 +289,36 @@ Test(bad_input, fetch_past_the_end_is_offset_out_of_range) {
   cr_assert_eq(strata_consumer_poll(k, 1000, &m), STRATA_EOFFSET_OUT_OF_RANGE);
   strata_consumer_free(k);
 }
+
+Test(bad_input, random_byte_streams_never_take_the_broker_down) {
+  uint64_t x = 0x2545F4914F6CDD1Dull;
+  uint8_t buf[4096];
+  for (int round = 0; round < 200; round++) {
+    struct conn k;
+    char err[256];
+    conn_init(&k);
+    cr_assert_eq(conn_open(&k, "127.0.0.1", port, 5000, err, sizeof err), 0,
+                 "broker down after %d rounds: %s", round, err);
+    size_t len = (size_t)(x % sizeof buf);
+    for (size_t i = 0; i < len; i++) {
+      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+      buf[i] = (uint8_t)x;
+    }
+    if (round % 2) { /* a plausible prefix makes the parser go deeper */
+      be32_store(buf, (uint32_t)(len > 4 ? len - 4 : 0));
+      be32_store(buf + 4, (uint32_t)(x % 64));
+    }
+    if (write(k.fd, buf, len) < 0) {
+    }
+    Strata__Header *r;
+    const uint8_t *pl;
+    uint32_t pn;
+    while (conn_recv(&k, 50, &r, &pl, &pn) == 1) {
+      cr_assert_neq(r->error_code, 0u, "random bytes never succeed");
+      wire_header_free(r);
+    }
+    conn_close(&k);
+  }
+  api_versions_ok();
+  cr_assert_eq(latest(), 0, "no stored data changed");
+}
