@@ -2,10 +2,10 @@
  * directory, serve until SIGINT/SIGTERM. */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "broker/broker.h"
 #include "broker/server_uv.h"
+#include "common/clock.h"
 #include "common/config.h"
 #include "common/errors.h"
 #include "common/trace.h"
@@ -23,12 +23,6 @@ static void usage(FILE *f) {
           "  -s, --set KEY=VALUE  override one setting (repeatable)\n"
           "  -h, --help           this text\n"
           "  -V, --version        print the version\n");
-}
-
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 int main(int argc, char **argv) {
@@ -81,7 +75,7 @@ int main(int argc, char **argv) {
   snprintf(name, sizeof name, "broker-%d", cfg.id);
   trace_set_name(name);
   struct broker b;
-  if ((rc = broker_open(&b, &cfg, now_ms(), err, sizeof err))) {
+  if ((rc = broker_open(&b, &cfg, clock_wall_ms(), err, sizeof err))) {
     trace_error("cannot start: %s", err[0] ? err : strata_strerror(rc));
     broker_close(&b);
     return 1;

@@ -2,10 +2,10 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
+#include "common/clock.h"
 #include "common/errors.h"
 #include "common/frame.h"
 #include "common/trace.h"
@@ -69,13 +69,7 @@ static void conn_process(struct conn *c);
 static void conn_flush(struct conn *c);
 static void wake_waiters(struct server *s);
 
-static int64_t wall_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void tick(struct server *s) { s->b->now_ms = wall_now(); }
+static void tick(struct server *s) { s->b->now_ms = clock_wall_ms(); }
 
 /* ---- waiting list ---- */
 

@@ -5,9 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "client/cli/common.h"
+#include "common/clock.h"
 
 static volatile sig_atomic_t interrupted;
 static void on_sigint(int s) { (void)s; interrupted = 1; }
@@ -28,17 +28,8 @@ int cli_fail(const char *what, const char *why) {
   return 1;
 }
 
-int64_t cli_now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t cli_mono_us(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
+int64_t cli_now_ms(void) { return clock_wall_ms(); }
+int64_t cli_mono_us(void) { return clock_mono_us(); }
 
 int cli_compression(const char *s, int *out) {
   if (!strcmp(s, "none")) *out = STRATA_COMPRESSION_NONE;

@@ -11,24 +11,15 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/errors.h"
 #include "common/frame.h"
 #include "common/wire.h"
 
-int64_t conn_now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t conn_wall_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+int64_t conn_now_ms(void) { return clock_mono_ms(); }
+int64_t conn_wall_ms(void) { return clock_wall_ms(); }
 
 void conn_init(struct conn *c) {
   memset(c, 0, sizeof *c);
