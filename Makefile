@@ -25,6 +25,7 @@ COMMON_SRC  := $(wildcard common/*.c)
 BROKER_SRC  := $(filter-out broker/main.c,$(wildcard broker/*.c))
 CLIENT_SRC  := $(wildcard client/lib/*.c)
 CLI_SRC     := $(filter-out client/cli/main.c,$(wildcard client/cli/*.c))
+CTRL_SRC    := $(filter-out controller/main.c,$(wildcard controller/*.c))
 UNIT_SRC    := $(wildcard tests/unit/*_test.c)
 CLUSTER_SRC := $(wildcard tests/cluster/*_test.c)
 TESTLIB_SRC := $(wildcard tests/lib/*.c)
@@ -34,11 +35,14 @@ COMMON_OBJ  := $(call obj,$(COMMON_SRC)) $(PROTO_C:.c=.o)
 BROKER_OBJ  := $(call obj,$(BROKER_SRC))
 CLIENT_OBJ  := $(call obj,$(CLIENT_SRC))
 CLI_OBJ     := $(call obj,$(CLI_SRC))
+CTRL_OBJ    := $(call obj,$(CTRL_SRC))
 TESTLIB_OBJ := $(call obj,$(TESTLIB_SRC))
 
 LIBSTRATA   := $(BUILD)/libstrata.a
 LIBBROKER   := $(BUILD)/libstrata-broker.a
 LIBCLI      := $(BUILD)/libstrata-cli.a
+LIBCTRL     := $(BUILD)/libstrata-controller.a
+CTRL_BIN    := $(BUILD)/strata-controller
 BROKER_BIN  := $(BUILD)/strata-broker
 CLI_BIN     := $(BUILD)/strata
 UNIT_BINS   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
@@ -47,10 +51,10 @@ CLUSTER_BINS:= $(CLUSTER_SRC:tests/cluster/%.c=$(BUILD)/tests/cluster/%)
 .PHONY: all help deps test unit asan bench demo fuzz clean format
 # Keep generated headers and test objects: make would delete them as intermediates.
 .SECONDARY:
-all: $(LIBSTRATA) $(BROKER_BIN) $(CLI_BIN)
+all: $(LIBSTRATA) $(BROKER_BIN) $(CTRL_BIN) $(CLI_BIN)
 
 help:
-	@echo "make            build strata-broker, strata (CLI) and libstrata.a into $(BUILD)/"
+	@echo "make            build strata-broker, strata-controller, strata (CLI) and libstrata.a into $(BUILD)/"
 	@echo "make deps       install the Debian packages Strata needs (as root)"
 	@echo "make test       build and run every test; ends with 'N passed, N failed'"
 	@echo "make unit       unit tests only"
@@ -92,6 +96,13 @@ $(LIBBROKER): $(BROKER_OBJ)
 $(BROKER_BIN): $(call obj,broker/main.c) $(LIBBROKER) $(LIBSTRATA)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(LIBCTRL): $(CTRL_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(CTRL_BIN): $(call obj,controller/main.c) $(LIBCTRL) $(LIBBROKER) $(LIBSTRATA)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(LIBCLI): $(CLI_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
@@ -100,7 +111,7 @@ $(CLI_BIN): $(call obj,client/cli/main.c) $(LIBCLI) $(LIBSTRATA)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # ---- tests --------------------------------------------------------------------
-$(BUILD)/tests/unit/%: $(call obj,tests/unit/%.c) $(TESTLIB_OBJ) $(LIBBROKER) $(LIBCLI) $(LIBSTRATA)
+$(BUILD)/tests/unit/%: $(call obj,tests/unit/%.c) $(TESTLIB_OBJ) $(LIBCTRL) $(LIBBROKER) $(LIBCLI) $(LIBSTRATA)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
 

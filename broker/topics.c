@@ -21,7 +21,29 @@
 static const char *const topic_config_keys[] = {
     "retention.ms", "retention.bytes", "segment.bytes", "segment.ms",
     "index.interval.bytes", "message.timestamp.type", "max.message.bytes",
-    "cleanup.policy", NULL};
+    "cleanup.policy", "min.insync.replicas", "unclean.leader.election.enable", NULL};
+
+static int topic_apply_configs(struct topic *tp, const struct config *c, char *err,
+                               size_t err_len);
+
+int topic_configs_validate(const char *const *keys, const char *const *values, size_t n,
+                           char *err, size_t err_len) {
+  struct topic tp;
+  memset(&tp, 0, sizeof tp);
+  seglog_config_defaults(&tp.seg);
+  tp.max_message_bytes = 1u << 20;
+  struct config *c = config_new();
+  if (!c) return STRATA_ENOMEM;
+  int rc = 0;
+  for (size_t i = 0; i < n && !rc; i++) rc = config_set(c, keys[i], values[i]);
+  if (!rc) rc = topic_apply_configs(&tp, c, err, err_len);
+  for (size_t i = 0; i < tp.nconfigs; i++) {
+    free(tp.configs[i].key);
+    free(tp.configs[i].value);
+  }
+  config_free(c);
+  return rc;
+}
 
 int topic_name_check(const char *name) {
   size_t n = strlen(name);
@@ -93,6 +115,10 @@ static int topic_apply_configs(struct topic *tp, const struct config *c,
   tp->max_message_bytes = (uint32_t)v;
   static const char *const policies[] = {"delete", NULL};
   if ((rc = config_get_enum(c, "cleanup.policy", policies, 0, &e, err, err_len)))
+    return rc;
+  if ((rc = config_get_int64(c, "min.insync.replicas", 1, 1, 16, &v, err, err_len))) return rc;
+  tp->min_insync = (uint32_t)v;
+  if ((rc = config_get_bool(c, "unclean.leader.election.enable", 0, &tp->unclean, err, err_len)))
     return rc;
   for (size_t i = 0; i < config_count(c) && i < TOPIC_CONFIGS_MAX; i++) {
     const char *k, *val;

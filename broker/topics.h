@@ -44,6 +44,8 @@ struct topic {
   struct seglog_config seg;
   enum ts_type ts_type;
   uint32_t max_message_bytes;
+  uint32_t min_insync;   /* min.insync.replicas for acks=all */
+  int unclean;           /* unclean.leader.election.enable */
   struct topic_config_entry configs[TOPIC_CONFIGS_MAX];
   size_t nconfigs;
 };
@@ -66,6 +68,11 @@ void topics_close(struct topics *t);
 struct topic *topics_find(const struct topics *t, const char *name);
 struct partition *topics_partition(const struct topics *t, const char *name,
                                    uint32_t partition);
+
+/* Check per-topic configs without creating anything (the controller's
+ * CreateTopics uses it). */
+int topic_configs_validate(const char *const *keys, const char *const *values, size_t n,
+                           char *err, size_t err_len);
 
 /* 0 when name is a legal topic name ([A-Za-z0-9._-], 1..249, not . or ..). */
 int topic_name_check(const char *name);

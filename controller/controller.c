@@ -1,0 +1,227 @@
+#include "controller.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "broker/topics.h"
+#include "common/clock.h"
+#include "common/errors.h"
+#include "common/trace.h"
+
+static void random_id(char *out, size_t n) {
+  unsigned char r[16] = {0};
+  int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    if (read(fd, r, sizeof r) != (ssize_t)sizeof r) memset(r, 3, sizeof r);
+    close(fd);
+  }
+  for (size_t i = 0; i < sizeof r && 2 * i + 2 < n; i++) snprintf(out + 2 * i, 3, "%02x", r[i]);
+}
+
+int controller_open(struct controller *ctl, const char *dir, int32_t id,
+                    const struct ctrl_config *cfg, int64_t now_ms, char *err, size_t err_len) {
+  ctrl_init(&ctl->c, id, cfg);
+  int rc = metalog_open(&ctl->log, dir, &ctl->c, err, err_len);
+  if (rc) return rc;
+  if (!ctl->c.cluster_id[0]) {
+    struct ctrl_out out = {0};
+    Strata__MetadataRecord *r = calloc(1, sizeof *r);
+    if (!r) return STRATA_ENOMEM;
+    strata__metadata_record__init(r);
+    r->rec_case = STRATA__METADATA_RECORD__REC_CLUSTER_ID;
+    r->cluster_id = malloc(40);
+    if (!r->cluster_id) return STRATA_ENOMEM;
+    random_id(r->cluster_id, 40);
+    out.recs[out.n++] = r;
+    if ((rc = metalog_commit(&ctl->log, &ctl->c, &out))) return rc;
+    trace_info("new cluster %s", ctl->c.cluster_id);
+  }
+  ctrl_start(&ctl->c, now_ms);
+  return 0;
+}
+
+void controller_close(struct controller *ctl) {
+  metalog_close(&ctl->log);
+  ctrl_free(&ctl->c);
+}
+
+void controller_tick(struct controller *ctl, int64_t now_ms) {
+  struct ctrl_out out = {0};
+  ctrl_tick(&ctl->c, now_ms, &out);
+  if (metalog_commit(&ctl->log, &ctl->c, &out)) trace_error("could not persist a tick's decisions");
+}
+
+static void *aalloc(struct arena *a, size_t n) {
+  void *p = arena_alloc(a, n);
+  if (!p) abort();
+  return p;
+}
+
+static Strata__TopicResult *topic_result(struct arena *a, const char *name, int rc, const char *msg) {
+  Strata__TopicResult *t = aalloc(a, sizeof *t);
+  strata__topic_result__init(t);
+  t->name = arena_strdup(a, name);
+  t->error_code = (uint32_t)-rc;
+  t->error_message = arena_strdup(a, rc ? (msg && *msg ? msg : strata_strerror(rc)) : "");
+  return t;
+}
+
+static void set_error(Strata__Header *resp, struct arena *a, int rc, const char *msg) {
+  resp->error_code = (uint32_t)-rc;
+  resp->error_message = arena_strdup(a, msg && *msg ? msg : strata_strerror(rc));
+  resp->body_case = STRATA__HEADER__BODY__NOT_SET;
+}
+
+void controller_handle(struct controller *ctl, const Strata__Header *req, Strata__Header *resp,
+                       struct arena *a) {
+  struct ctrl *c = &ctl->c;
+  struct ctrl_out out = {0};
+  char err[256] = "";
+  int rc = 0;
+  int64_t now = clock_wall_ms();
+  resp->api_key = req->api_key;
+  resp->api_version = req->api_version;
+  resp->correlation_id = req->correlation_id;
+  resp->is_response = 1;
+  switch (req->body_case) {
+  case STRATA__HEADER__BODY_BROKER_REGISTER_REQ: {
+    const Strata__BrokerRegisterRequest *q = req->broker_register_req;
+    rc = ctrl_register(c, q, now, &out);
+    if (!rc) rc = metalog_commit(&ctl->log, c, &out);
+    if (rc) break;
+    Strata__BrokerRegisterResponse *m = aalloc(a, sizeof *m);
+    strata__broker_register_response__init(m);
+    m->broker_epoch = ctrl_broker(c, q->broker_id)->epoch;
+    trace_info("broker %d registered from %s:%u (epoch %lld)", q->broker_id, q->host, q->port,
+               (long long)m->broker_epoch);
+    resp->body_case = STRATA__HEADER__BODY_BROKER_REGISTER_RESP;
+    resp->broker_register_resp = m;
+    break;
+  }
+  case STRATA__HEADER__BODY_BROKER_HEARTBEAT_REQ: {
+    const Strata__BrokerHeartbeatRequest *q = req->broker_heartbeat_req;
+    rc = ctrl_heartbeat(c, q->broker_id, q->broker_epoch, now, &out);
+    if (!rc) rc = metalog_commit(&ctl->log, c, &out);
+    if (rc) break;
+    Strata__BrokerHeartbeatResponse *m = aalloc(a, sizeof *m);
+    strata__broker_heartbeat_response__init(m);
+    if (q->metadata_version != c->version) m->image = ctrl_image(c); /* freed in response_done */
+    resp->body_case = STRATA__HEADER__BODY_BROKER_HEARTBEAT_RESP;
+    resp->broker_heartbeat_resp = m;
+    break;
+  }
+  case STRATA__HEADER__BODY_ALTER_ISR_REQ: {
+    const Strata__AlterIsrRequest *q = req->alter_isr_req;
+    rc = ctrl_alter_isr(c, q, &out, err, sizeof err);
+    if (!rc) rc = metalog_commit(&ctl->log, c, &out);
+    if (!rc) trace_info("ISR of %s-%u changed by its leader %d", q->topic, q->partition, q->broker_id);
+    Strata__AlterIsrResponse *m = aalloc(a, sizeof *m);
+    strata__alter_isr_response__init(m);
+    struct ctrl_topic *t = ctrl_topic(c, q->topic);
+    if (t && q->partition < t->npart) {
+      const struct ctrl_partition *p = &t->parts[q->partition];
+      Strata__PartitionState *s = aalloc(a, sizeof *s);
+      strata__partition_state__init(s);
+      s->partition = q->partition;
+      s->leader = p->leader;
+      s->leader_epoch = p->leader_epoch;
+      s->partition_epoch = p->partition_epoch;
+      s->isr = aalloc(a, p->nisr * sizeof(int32_t) + 1);
+      memcpy(s->isr, p->isr, p->nisr * sizeof(int32_t));
+      s->n_isr = p->nisr;
+      s->replicas = aalloc(a, p->nreplicas * sizeof(int32_t) + 1);
+      memcpy(s->replicas, p->replicas, p->nreplicas * sizeof(int32_t));
+      s->n_replicas = p->nreplicas;
+      m->state = s;
+    }
+    resp->body_case = STRATA__HEADER__BODY_ALTER_ISR_RESP;
+    resp->alter_isr_resp = m;
+    if (rc) {
+      resp->error_code = (uint32_t)-rc;
+      resp->error_message = arena_strdup(a, err[0] ? err : strata_strerror(rc));
+    }
+    ctrl_out_reset(&out);
+    return;
+  }
+  case STRATA__HEADER__BODY_CREATE_TOPICS_REQ: {
+    const Strata__CreateTopicsRequest *q = req->create_topics_req;
+    Strata__CreateTopicsResponse *m = aalloc(a, sizeof *m);
+    strata__create_topics_response__init(m);
+    m->results = aalloc(a, (q->n_topics + 1) * sizeof *m->results);
+    for (size_t i = 0; i < q->n_topics; i++) {
+      const Strata__TopicSpec *s = q->topics[i];
+      int trc = topic_name_check(s->name);
+      err[0] = 0;
+      if (trc) snprintf(err, sizeof err, "'%s' is not a legal topic name", s->name);
+      if (!trc && s->n_configs <= TOPIC_CONFIGS_MAX) {
+        const char *keys[TOPIC_CONFIGS_MAX], *vals[TOPIC_CONFIGS_MAX];
+        for (size_t k = 0; k < s->n_configs; k++) {
+          keys[k] = s->configs[k]->key;
+          vals[k] = s->configs[k]->value;
+        }
+        trc = topic_configs_validate(keys, vals, s->n_configs, err, sizeof err);
+      }
+      if (!trc) trc = ctrl_create_topic(c, s, ctl->default_partitions, &out, err, sizeof err);
+      if (!trc) trc = metalog_commit(&ctl->log, c, &out);
+      if (!trc) trace_info("created topic %s", s->name);
+      ctrl_out_reset(&out);
+      m->results[m->n_results++] = topic_result(a, s->name, trc, err);
+    }
+    resp->body_case = STRATA__HEADER__BODY_CREATE_TOPICS_RESP;
+    resp->create_topics_resp = m;
+    return;
+  }
+  case STRATA__HEADER__BODY_DELETE_TOPICS_REQ: {
+    const Strata__DeleteTopicsRequest *q = req->delete_topics_req;
+    Strata__DeleteTopicsResponse *m = aalloc(a, sizeof *m);
+    strata__delete_topics_response__init(m);
+    m->results = aalloc(a, (q->n_names + 1) * sizeof *m->results);
+    for (size_t i = 0; i < q->n_names; i++) {
+      int trc = ctrl_delete_topic(c, q->names[i], &out);
+      if (!trc) trc = metalog_commit(&ctl->log, c, &out);
+      if (!trc) trace_info("deleted topic %s", q->names[i]);
+      ctrl_out_reset(&out);
+      m->results[m->n_results++] = topic_result(a, q->names[i], trc, NULL);
+    }
+    resp->body_case = STRATA__HEADER__BODY_DELETE_TOPICS_RESP;
+    resp->delete_topics_resp = m;
+    return;
+  }
+  case STRATA__HEADER__BODY_ELECT_LEADERS_REQ: {
+    uint32_t changed = 0;
+    rc = ctrl_elect_preferred(c, req->elect_leaders_req->topic, &out, &changed);
+    if (!rc) rc = metalog_commit(&ctl->log, c, &out);
+    if (rc) break;
+    Strata__ElectLeadersResponse *m = aalloc(a, sizeof *m);
+    strata__elect_leaders_response__init(m);
+    m->changed = changed;
+    resp->body_case = STRATA__HEADER__BODY_ELECT_LEADERS_RESP;
+    resp->elect_leaders_resp = m;
+    break;
+  }
+  case STRATA__HEADER__BODY_API_VERSIONS_REQ: {
+    Strata__ApiVersionsResponse *m = aalloc(a, sizeof *m);
+    strata__api_versions_response__init(m);
+    m->software_version = arena_strdup(a, "strata-controller");
+    resp->body_case = STRATA__HEADER__BODY_API_VERSIONS_RESP;
+    resp->api_versions_resp = m;
+    break;
+  }
+  default:
+    rc = STRATA_EUNSUPPORTED_VERSION;
+    snprintf(err, sizeof err, "the controller does not serve api key %u", req->api_key);
+  }
+  ctrl_out_reset(&out);
+  if (rc) set_error(resp, a, rc, err);
+}
+
+void controller_response_done(Strata__Header *resp) {
+  if (resp->body_case == STRATA__HEADER__BODY_BROKER_HEARTBEAT_RESP &&
+      resp->broker_heartbeat_resp->image) {
+    ctrl_image_free(resp->broker_heartbeat_resp->image);
+    resp->broker_heartbeat_resp->image = NULL;
+  }
+}

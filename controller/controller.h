@@ -1,0 +1,28 @@
+/* strata-controller: the ctrl state machine, its metadata log, and the
+ * request handlers that turn wire requests into decisions. */
+#ifndef STRATA_CONTROLLER_H
+#define STRATA_CONTROLLER_H
+
+#include "common/arena.h"
+#include "controller/ctrl.h"
+#include "controller/metalog.h"
+
+struct controller {
+  struct ctrl c;
+  struct metalog log;
+  uint32_t default_partitions;
+  uint32_t default_replication;
+};
+
+int controller_open(struct controller *ctl, const char *dir, int32_t id,
+                    const struct ctrl_config *cfg, int64_t now_ms, char *err, size_t err_len);
+void controller_close(struct controller *ctl);
+/* Fill resp (strings and messages from arena, or malloc'd images released by
+ * controller_response_done). */
+void controller_handle(struct controller *ctl, const Strata__Header *req, Strata__Header *resp,
+                       struct arena *a);
+void controller_response_done(Strata__Header *resp);
+void controller_tick(struct controller *ctl, int64_t now_ms);
+int controller_run(struct controller *ctl, const char *host, int port);
+
+#endif

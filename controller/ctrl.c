@@ -1,0 +1,600 @@
+#include "ctrl.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/errors.h"
+#include "common/trace.h"
+
+void ctrl_init(struct ctrl *c, int32_t id, const struct ctrl_config *cfg) {
+  memset(c, 0, sizeof *c);
+  c->id = id;
+  c->cfg = *cfg;
+}
+
+static void topic_free(struct ctrl_topic *t) {
+  if (!t) return;
+  for (size_t i = 0; i < t->nconfigs; i++) {
+    free(t->config_keys[i]);
+    free(t->config_values[i]);
+  }
+  free(t->config_keys);
+  free(t->config_values);
+  free(t->parts);
+  free(t->name);
+  free(t);
+}
+
+void ctrl_free(struct ctrl *c) {
+  for (size_t i = 0; i < c->ntopics; i++) topic_free(c->topics[i]);
+  free(c->topics);
+  c->topics = NULL;
+  c->ntopics = c->topics_cap = 0;
+}
+
+void ctrl_out_reset(struct ctrl_out *o) {
+  for (size_t i = 0; i < o->n; i++) strata__metadata_record__free_unpacked(o->recs[i], NULL);
+  o->n = 0;
+}
+
+static void *xcalloc(size_t n, size_t s) {
+  void *p = calloc(n ? n : 1, s);
+  if (!p) {
+    trace_error("controller out of memory");
+    abort();
+  }
+  return p;
+}
+
+static char *xstrdup(const char *s) {
+  char *p = strdup(s ? s : "");
+  if (!p) abort();
+  return p;
+}
+
+const struct ctrl_broker *ctrl_broker(const struct ctrl *c, int32_t id) {
+  for (size_t i = 0; i < c->nbrokers; i++)
+    if (c->brokers[i].id == id) return &c->brokers[i];
+  return NULL;
+}
+
+struct ctrl_topic *ctrl_topic(const struct ctrl *c, const char *name) {
+  for (size_t i = 0; i < c->ntopics; i++)
+    if (!strcmp(c->topics[i]->name, name)) return c->topics[i];
+  return NULL;
+}
+
+static int live(const struct ctrl *c, int32_t id) {
+  const struct ctrl_broker *b = ctrl_broker(c, id);
+  return b && !b->fenced;
+}
+
+static int contains(const int32_t *v, uint32_t n, int32_t id) {
+  for (uint32_t i = 0; i < n; i++)
+    if (v[i] == id) return 1;
+  return 0;
+}
+
+/* ---- protobuf <-> structs ---- */
+
+static Strata__BrokerState *broker_msg(const struct ctrl_broker *b) {
+  Strata__BrokerState *m = xcalloc(1, sizeof *m);
+  strata__broker_state__init(m);
+  m->id = b->id;
+  m->host = xstrdup(b->host);
+  m->port = b->port;
+  m->rack = xstrdup(b->rack);
+  m->epoch = b->epoch;
+  m->fenced = b->fenced;
+  return m;
+}
+
+static Strata__PartitionState *partition_msg(uint32_t id, const struct ctrl_partition *p) {
+  Strata__PartitionState *m = xcalloc(1, sizeof *m);
+  strata__partition_state__init(m);
+  m->partition = id;
+  m->replicas = xcalloc(p->nreplicas, sizeof(int32_t));
+  memcpy(m->replicas, p->replicas, p->nreplicas * sizeof(int32_t));
+  m->n_replicas = p->nreplicas;
+  m->isr = xcalloc(p->nisr, sizeof(int32_t));
+  memcpy(m->isr, p->isr, p->nisr * sizeof(int32_t));
+  m->n_isr = p->nisr;
+  m->leader = p->leader;
+  m->leader_epoch = p->leader_epoch;
+  m->partition_epoch = p->partition_epoch;
+  return m;
+}
+
+static int partition_from(const Strata__PartitionState *m, struct ctrl_partition *p) {
+  if (m->n_replicas > CTRL_REPLICAS_MAX || m->n_isr > CTRL_REPLICAS_MAX) return STRATA_ECORRUPT;
+  memset(p, 0, sizeof *p);
+  memcpy(p->replicas, m->replicas, m->n_replicas * sizeof(int32_t));
+  p->nreplicas = (uint32_t)m->n_replicas;
+  memcpy(p->isr, m->isr, m->n_isr * sizeof(int32_t));
+  p->nisr = (uint32_t)m->n_isr;
+  p->leader = m->leader;
+  p->leader_epoch = m->leader_epoch;
+  p->partition_epoch = m->partition_epoch;
+  return 0;
+}
+
+static Strata__TopicState *topic_msg(const struct ctrl_topic *t) {
+  Strata__TopicState *m = xcalloc(1, sizeof *m);
+  strata__topic_state__init(m);
+  m->name = xstrdup(t->name);
+  m->partitions = xcalloc(t->npart, sizeof *m->partitions);
+  for (uint32_t i = 0; i < t->npart; i++) m->partitions[i] = partition_msg(i, &t->parts[i]);
+  m->n_partitions = t->npart;
+  m->configs = xcalloc(t->nconfigs, sizeof *m->configs);
+  for (size_t i = 0; i < t->nconfigs; i++) {
+    Strata__TopicState__ConfigsEntry *e = xcalloc(1, sizeof *e);
+    strata__topic_state__configs_entry__init(e);
+    e->key = xstrdup(t->config_keys[i]);
+    e->value = xstrdup(t->config_values[i]);
+    m->configs[i] = e;
+  }
+  m->n_configs = t->nconfigs;
+  return m;
+}
+
+static struct ctrl_topic *topic_from(const Strata__TopicState *m) {
+  if (m->n_partitions == 0 || m->n_partitions > CTRL_PARTITIONS_MAX) return NULL;
+  struct ctrl_topic *t = xcalloc(1, sizeof *t);
+  t->name = xstrdup(m->name);
+  t->npart = (uint32_t)m->n_partitions;
+  t->parts = xcalloc(t->npart, sizeof *t->parts);
+  for (size_t i = 0; i < m->n_partitions; i++) {
+    uint32_t id = m->partitions[i]->partition;
+    if (id >= t->npart || partition_from(m->partitions[i], &t->parts[id])) {
+      topic_free(t);
+      return NULL;
+    }
+  }
+  t->config_keys = xcalloc(m->n_configs, sizeof(char *));
+  t->config_values = xcalloc(m->n_configs, sizeof(char *));
+  for (size_t i = 0; i < m->n_configs; i++) {
+    t->config_keys[i] = xstrdup(m->configs[i]->key);
+    t->config_values[i] = xstrdup(m->configs[i]->value);
+    if (!strcmp(m->configs[i]->key, "unclean.leader.election.enable"))
+      t->unclean = !strcmp(m->configs[i]->value, "true");
+  }
+  t->nconfigs = m->n_configs;
+  return t;
+}
+
+static Strata__MetadataRecord *new_record(void) {
+  Strata__MetadataRecord *r = xcalloc(1, sizeof *r);
+  strata__metadata_record__init(r);
+  return r;
+}
+
+static int emit(struct ctrl_out *out, Strata__MetadataRecord *r) {
+  if (out->n >= CTRL_OUT_MAX) {
+    strata__metadata_record__free_unpacked(r, NULL);
+    return STRATA_ENOMEM;
+  }
+  out->recs[out->n++] = r;
+  return 0;
+}
+
+static int emit_broker(struct ctrl_out *out, const struct ctrl_broker *b) {
+  Strata__MetadataRecord *r = new_record();
+  r->rec_case = STRATA__METADATA_RECORD__REC_BROKER;
+  r->broker = broker_msg(b);
+  return emit(out, r);
+}
+
+static int emit_partition(struct ctrl_out *out, const char *topic, uint32_t id,
+                          const struct ctrl_partition *p) {
+  Strata__MetadataRecord *r = new_record();
+  r->rec_case = STRATA__METADATA_RECORD__REC_PARTITION;
+  r->partition = xcalloc(1, sizeof *r->partition);
+  strata__partition_change_record__init(r->partition);
+  r->partition->topic = xstrdup(topic);
+  r->partition->state = partition_msg(id, p);
+  return emit(out, r);
+}
+
+/* ---- applying records ---- */
+
+static int topics_add(struct ctrl *c, struct ctrl_topic *t) {
+  if (c->ntopics == c->topics_cap) {
+    size_t cap = c->topics_cap ? c->topics_cap * 2 : 16;
+    struct ctrl_topic **v = realloc(c->topics, cap * sizeof *v);
+    if (!v) return STRATA_ENOMEM;
+    c->topics = v;
+    c->topics_cap = cap;
+  }
+  c->topics[c->ntopics++] = t;
+  return 0;
+}
+
+int ctrl_apply(struct ctrl *c, const Strata__MetadataRecord *r) {
+  switch (r->rec_case) {
+  case STRATA__METADATA_RECORD__REC_BROKER: {
+    const Strata__BrokerState *m = r->broker;
+    struct ctrl_broker *b = (struct ctrl_broker *)ctrl_broker(c, m->id);
+    if (!b) {
+      if (c->nbrokers >= CTRL_BROKERS_MAX) return STRATA_EINVALID_REQUEST;
+      b = &c->brokers[c->nbrokers++];
+      memset(b, 0, sizeof *b);
+      b->id = m->id;
+    }
+    if (b->epoch != m->epoch) b->last_heartbeat_ms = c->now_ms; /* a new session */
+    snprintf(b->host, sizeof b->host, "%s", m->host);
+    snprintf(b->rack, sizeof b->rack, "%s", m->rack);
+    b->port = m->port;
+    b->epoch = m->epoch;
+    b->fenced = m->fenced;
+    if (m->epoch > c->max_broker_epoch) c->max_broker_epoch = m->epoch;
+    break;
+  }
+  case STRATA__METADATA_RECORD__REC_TOPIC: {
+    if (ctrl_topic(c, r->topic->name)) return STRATA_ETOPIC_EXISTS;
+    struct ctrl_topic *t = topic_from(r->topic);
+    if (!t) return STRATA_ECORRUPT;
+    int rc = topics_add(c, t);
+    if (rc) {
+      topic_free(t);
+      return rc;
+    }
+    break;
+  }
+  case STRATA__METADATA_RECORD__REC_DELETE_TOPIC:
+    for (size_t i = 0; i < c->ntopics; i++)
+      if (!strcmp(c->topics[i]->name, r->delete_topic)) {
+        topic_free(c->topics[i]);
+        c->topics[i] = c->topics[--c->ntopics];
+        break;
+      }
+    break;
+  case STRATA__METADATA_RECORD__REC_PARTITION: {
+    struct ctrl_topic *t = ctrl_topic(c, r->partition->topic);
+    const Strata__PartitionState *s = r->partition->state;
+    if (!t || !s || s->partition >= t->npart) return STRATA_EUNKNOWN_TOPIC;
+    int rc = partition_from(s, &t->parts[s->partition]);
+    if (rc) return rc;
+    break;
+  }
+  case STRATA__METADATA_RECORD__REC_CLUSTER_ID:
+    snprintf(c->cluster_id, sizeof c->cluster_id, "%s", r->cluster_id);
+    break;
+  default:
+    return STRATA_ECORRUPT;
+  }
+  c->version++;
+  return 0;
+}
+
+/* ---- images ---- */
+
+Strata__MetadataImage *ctrl_image(const struct ctrl *c) {
+  Strata__MetadataImage *m = xcalloc(1, sizeof *m);
+  strata__metadata_image__init(m);
+  m->version = c->version;
+  m->controller_id = c->id;
+  m->cluster_id = xstrdup(c->cluster_id);
+  m->brokers = xcalloc(c->nbrokers, sizeof *m->brokers);
+  for (size_t i = 0; i < c->nbrokers; i++) m->brokers[i] = broker_msg(&c->brokers[i]);
+  m->n_brokers = c->nbrokers;
+  m->topics = xcalloc(c->ntopics, sizeof *m->topics);
+  for (size_t i = 0; i < c->ntopics; i++) m->topics[i] = topic_msg(c->topics[i]);
+  m->n_topics = c->ntopics;
+  return m;
+}
+
+void ctrl_image_free(Strata__MetadataImage *img) {
+  if (img) strata__metadata_image__free_unpacked(img, NULL);
+}
+
+int ctrl_load_image(struct ctrl *c, const Strata__MetadataImage *img) {
+  ctrl_free(c);
+  c->nbrokers = 0;
+  c->max_broker_epoch = 0;
+  snprintf(c->cluster_id, sizeof c->cluster_id, "%s", img->cluster_id);
+  for (size_t i = 0; i < img->n_brokers && i < CTRL_BROKERS_MAX; i++) {
+    Strata__MetadataRecord r = STRATA__METADATA_RECORD__INIT;
+    r.rec_case = STRATA__METADATA_RECORD__REC_BROKER;
+    r.broker = img->brokers[i];
+    ctrl_apply(c, &r);
+  }
+  for (size_t i = 0; i < img->n_topics; i++) {
+    struct ctrl_topic *t = topic_from(img->topics[i]);
+    if (!t || topics_add(c, t)) {
+      topic_free(t);
+      return STRATA_ECORRUPT;
+    }
+  }
+  c->version = img->version;
+  return 0;
+}
+
+/* ---- decisions ---- */
+
+/* The partition after losing broker `gone` (or -1) from service: ISR keeps
+ * its live members; the leader stays if live and in sync, else the first
+ * live in-sync replica in preference order takes over with a new leader
+ * epoch. With nobody in sync alive the partition goes offline (leader -1)
+ * keeping its last ISR, so only those replicas can lead it again, unless the
+ * topic allows unclean election. Returns 1 when anything changed. */
+static int reelect(const struct ctrl *c, const struct ctrl_topic *t, const struct ctrl_partition *p,
+                   struct ctrl_partition *np) {
+  *np = *p;
+  np->nisr = 0;
+  for (uint32_t i = 0; i < p->nisr; i++)
+    if (live(c, p->isr[i])) np->isr[np->nisr++] = p->isr[i];
+  int leader_ok = p->leader >= 0 && live(c, p->leader) && contains(np->isr, np->nisr, p->leader);
+  if (!leader_ok) {
+    np->leader = -1;
+    for (uint32_t i = 0; i < p->nreplicas && np->leader < 0; i++)
+      if (contains(np->isr, np->nisr, p->replicas[i])) np->leader = p->replicas[i];
+    if (np->leader < 0 && t->unclean) {
+      for (uint32_t i = 0; i < p->nreplicas && np->leader < 0; i++)
+        if (live(c, p->replicas[i])) np->leader = p->replicas[i];
+      if (np->leader >= 0) {
+        trace_warn("UNCLEAN LEADER ELECTION: %s partition %ld gets leader %d, which was not in "
+                   "sync; acknowledged records may be lost",
+                   t->name, (long)(p - t->parts), np->leader);
+        np->isr[0] = np->leader;
+        np->nisr = 1;
+      }
+    }
+    if (np->leader < 0) { /* offline: keep the last in-sync set as the only candidates */
+      memcpy(np->isr, p->isr, p->nisr * sizeof(int32_t));
+      np->nisr = p->nisr;
+    }
+    if (np->leader != p->leader) np->leader_epoch = p->leader_epoch + 1;
+  }
+  int changed = np->leader != p->leader || np->nisr != p->nisr ||
+                memcmp(np->isr, p->isr, p->nisr * sizeof(int32_t));
+  if (changed) np->partition_epoch = p->partition_epoch + 1;
+  return changed;
+}
+
+/* Re-run elections for every partition (after brokers changed state),
+ * treating the brokers as they will be once `pending` fences apply. */
+static void elect_all(const struct ctrl *c, struct ctrl_out *out) {
+  for (size_t i = 0; i < c->ntopics; i++) {
+    const struct ctrl_topic *t = c->topics[i];
+    for (uint32_t k = 0; k < t->npart; k++) {
+      struct ctrl_partition np;
+      if (reelect(c, t, &t->parts[k], &np)) emit_partition(out, t->name, k, &np);
+    }
+  }
+}
+
+int ctrl_register(struct ctrl *c, const Strata__BrokerRegisterRequest *q, int64_t now_ms,
+                  struct ctrl_out *out) {
+  c->now_ms = now_ms;
+  if (q->broker_id < 0 || !q->host || !*q->host || q->port == 0 || q->port > 65535)
+    return STRATA_EINVALID_REQUEST;
+  if (!ctrl_broker(c, q->broker_id) && c->nbrokers >= CTRL_BROKERS_MAX)
+    return STRATA_EINVALID_REQUEST;
+  struct ctrl_broker b = {0};
+  b.id = q->broker_id;
+  snprintf(b.host, sizeof b.host, "%s", q->host);
+  snprintf(b.rack, sizeof b.rack, "%s", q->rack ? q->rack : "");
+  b.port = q->port;
+  b.epoch = c->max_broker_epoch + 1;
+  b.fenced = 0;
+  int rc = emit_broker(out, &b);
+  if (rc) return rc;
+  /* Elections must see the broker as registered: apply on a scratch copy is
+   * costly, so fake liveness by temporarily marking it here. */
+  struct ctrl_broker *cur = (struct ctrl_broker *)ctrl_broker(c, q->broker_id);
+  struct ctrl_broker saved;
+  int added = 0;
+  if (cur) {
+    saved = *cur;
+    cur->fenced = 0;
+  } else {
+    c->brokers[c->nbrokers++] = b;
+    added = 1;
+  }
+  elect_all(c, out); /* partitions left offline may come back with it */
+  if (added) c->nbrokers--;
+  else *cur = saved;
+  return 0;
+}
+
+int ctrl_heartbeat(struct ctrl *c, int32_t broker_id, int64_t broker_epoch, int64_t now_ms,
+                   struct ctrl_out *out) {
+  c->now_ms = now_ms;
+  struct ctrl_broker *b = (struct ctrl_broker *)ctrl_broker(c, broker_id);
+  if (!b || b->epoch != broker_epoch) return STRATA_ESTALE_BROKER_EPOCH;
+  b->last_heartbeat_ms = now_ms;
+  if (b->fenced) {
+    struct ctrl_broker nb = *b;
+    nb.fenced = 0;
+    emit_broker(out, &nb);
+    b->fenced = 0; /* elections below see it alive; the record makes it so */
+    elect_all(c, out);
+    b->fenced = 1;
+  }
+  return 0;
+}
+
+int ctrl_elect_preferred(struct ctrl *c, const char *topic, struct ctrl_out *out,
+                         uint32_t *changed) {
+  *changed = 0;
+  for (size_t i = 0; i < c->ntopics; i++) {
+    const struct ctrl_topic *t = c->topics[i];
+    if (topic && *topic && strcmp(topic, t->name)) continue;
+    for (uint32_t k = 0; k < t->npart; k++) {
+      const struct ctrl_partition *p = &t->parts[k];
+      int32_t pref = p->nreplicas ? p->replicas[0] : -1;
+      if (pref < 0 || p->leader == pref || !live(c, pref) || !contains(p->isr, p->nisr, pref))
+        continue;
+      struct ctrl_partition np = *p;
+      np.leader = pref;
+      np.leader_epoch = p->leader_epoch + 1;
+      np.partition_epoch = p->partition_epoch + 1;
+      emit_partition(out, t->name, k, &np);
+      (*changed)++;
+    }
+  }
+  if (topic && *topic && !ctrl_topic(c, topic)) return STRATA_EUNKNOWN_TOPIC;
+  return 0;
+}
+
+void ctrl_start(struct ctrl *c, int64_t now_ms) {
+  c->now_ms = now_ms;
+  for (size_t i = 0; i < c->nbrokers; i++) c->brokers[i].last_heartbeat_ms = now_ms;
+  c->next_preferred_check_ms = now_ms + c->cfg.preferred_check_ms;
+}
+
+void ctrl_tick(struct ctrl *c, int64_t now_ms, struct ctrl_out *out) {
+  c->now_ms = now_ms;
+  int fenced_any = 0;
+  int saved[CTRL_BROKERS_MAX];
+  for (size_t i = 0; i < c->nbrokers; i++) {
+    struct ctrl_broker *b = &c->brokers[i];
+    saved[i] = b->fenced;
+    if (b->fenced || now_ms - b->last_heartbeat_ms <= c->cfg.session_timeout_ms) continue;
+    trace_warn("broker %d missed its session timeout (%lld ms): fencing it", b->id,
+               (long long)c->cfg.session_timeout_ms);
+    struct ctrl_broker nb = *b;
+    nb.fenced = 1;
+    emit_broker(out, &nb);
+    b->fenced = 1; /* elections see it fenced; restored below, the record applies it */
+    fenced_any = 1;
+  }
+  if (fenced_any) elect_all(c, out);
+  for (size_t i = 0; i < c->nbrokers; i++) c->brokers[i].fenced = saved[i];
+  if (c->cfg.auto_preferred && now_ms >= c->next_preferred_check_ms && !fenced_any) {
+    c->next_preferred_check_ms = now_ms + c->cfg.preferred_check_ms;
+    uint32_t n;
+    ctrl_elect_preferred(c, NULL, out, &n);
+    if (n) trace_info("preferred leader election moved %u partition(s)", n);
+  }
+}
+
+/* Replica placement: live brokers ordered so that consecutive ones sit in
+ * different racks where possible, then partition p takes rf brokers from
+ * position p: preferred leaders and replicas spread evenly. */
+static size_t placement_order(const struct ctrl *c, int32_t *order) {
+  const struct ctrl_broker *v[CTRL_BROKERS_MAX];
+  size_t n = 0;
+  for (size_t i = 0; i < c->nbrokers; i++)
+    if (!c->brokers[i].fenced) v[n++] = &c->brokers[i];
+  for (size_t i = 1; i < n; i++) /* by rack, then id */
+    for (size_t k = i; k > 0; k--) {
+      int r = strcmp(v[k - 1]->rack, v[k]->rack);
+      if (r < 0 || (r == 0 && v[k - 1]->id < v[k]->id)) break;
+      const struct ctrl_broker *tmp = v[k];
+      v[k] = v[k - 1];
+      v[k - 1] = tmp;
+    }
+  /* Interleave racks: take one from each rack in turn. */
+  size_t used[CTRL_BROKERS_MAX] = {0}, m = 0;
+  while (m < n) {
+    const char *last = NULL;
+    for (size_t i = 0; i < n; i++) {
+      if (used[i] || (last && !strcmp(last, v[i]->rack))) continue;
+      used[i] = 1;
+      order[m++] = v[i]->id;
+      last = v[i]->rack;
+    }
+  }
+  return n;
+}
+
+int ctrl_create_topic(struct ctrl *c, const Strata__TopicSpec *spec, uint32_t default_partitions,
+                      struct ctrl_out *out, char *err, size_t err_len) {
+  if (ctrl_topic(c, spec->name)) {
+    snprintf(err, err_len, "topic '%s' already exists", spec->name);
+    return STRATA_ETOPIC_EXISTS;
+  }
+  if (c->ntopics >= CTRL_TOPICS_MAX) return STRATA_EINVALID_REQUEST;
+  uint32_t np = spec->partitions ? spec->partitions : default_partitions;
+  if (np < 1 || np > CTRL_PARTITIONS_MAX) {
+    snprintf(err, err_len, "partitions must be 1..%d", CTRL_PARTITIONS_MAX);
+    return STRATA_EINVALID_PARTITIONS;
+  }
+  int32_t order[CTRL_BROKERS_MAX];
+  size_t n = placement_order(c, order);
+  uint32_t rf = spec->replication_factor ? spec->replication_factor : (n >= 3 ? 3 : (uint32_t)n);
+  if (rf < 1 || rf > n || rf > CTRL_REPLICAS_MAX) {
+    snprintf(err, err_len, "replication factor %u needs %u live brokers; %zu are live", rf, rf, n);
+    return STRATA_EINVALID_REPLICATION_FACTOR;
+  }
+  struct ctrl_topic t = {0};
+  t.name = spec->name;
+  t.npart = np;
+  t.parts = xcalloc(np, sizeof *t.parts);
+  for (uint32_t p = 0; p < np; p++) {
+    struct ctrl_partition *pp = &t.parts[p];
+    for (uint32_t i = 0; i < rf; i++) pp->replicas[i] = order[(p + i) % n];
+    pp->nreplicas = rf;
+    memcpy(pp->isr, pp->replicas, rf * sizeof(int32_t));
+    pp->nisr = rf;
+    pp->leader = pp->replicas[0];
+  }
+  t.nconfigs = spec->n_configs;
+  t.config_keys = xcalloc(t.nconfigs, sizeof(char *));
+  t.config_values = xcalloc(t.nconfigs, sizeof(char *));
+  for (size_t i = 0; i < t.nconfigs; i++) {
+    t.config_keys[i] = spec->configs[i]->key;
+    t.config_values[i] = spec->configs[i]->value;
+  }
+  Strata__MetadataRecord *r = new_record();
+  r->rec_case = STRATA__METADATA_RECORD__REC_TOPIC;
+  r->topic = topic_msg(&t);
+  free(t.parts);
+  free(t.config_keys);
+  free(t.config_values);
+  return emit(out, r);
+}
+
+int ctrl_delete_topic(struct ctrl *c, const char *name, struct ctrl_out *out) {
+  if (!ctrl_topic(c, name)) return STRATA_EUNKNOWN_TOPIC;
+  Strata__MetadataRecord *r = new_record();
+  r->rec_case = STRATA__METADATA_RECORD__REC_DELETE_TOPIC;
+  r->delete_topic = xstrdup(name);
+  return emit(out, r);
+}
+
+int ctrl_alter_isr(struct ctrl *c, const Strata__AlterIsrRequest *q, struct ctrl_out *out,
+                   char *err, size_t err_len) {
+  const struct ctrl_broker *b = ctrl_broker(c, q->broker_id);
+  if (!b || b->epoch != q->broker_epoch || b->fenced) {
+    snprintf(err, err_len, "broker %d epoch %lld is not current", q->broker_id,
+             (long long)q->broker_epoch);
+    return STRATA_ESTALE_BROKER_EPOCH;
+  }
+  struct ctrl_topic *t = ctrl_topic(c, q->topic);
+  if (!t || q->partition >= t->npart) return STRATA_EUNKNOWN_TOPIC;
+  const struct ctrl_partition *p = &t->parts[q->partition];
+  if (p->leader != q->broker_id) {
+    snprintf(err, err_len, "broker %d does not lead %s-%u (leader %d)", q->broker_id, q->topic,
+             q->partition, p->leader);
+    return STRATA_ENOT_LEADER;
+  }
+  if (q->leader_epoch != p->leader_epoch || q->partition_epoch != p->partition_epoch) {
+    snprintf(err, err_len, "stale epochs for %s-%u: leader %d/%d, partition %d/%d", q->topic,
+             q->partition, q->leader_epoch, p->leader_epoch, q->partition_epoch,
+             p->partition_epoch);
+    return STRATA_EFENCED_LEADER_EPOCH;
+  }
+  if (q->n_isr == 0 || q->n_isr > p->nreplicas || !contains(q->isr, (uint32_t)q->n_isr, p->leader)) {
+    snprintf(err, err_len, "an ISR must hold the leader and only replicas");
+    return STRATA_EINVALID_REQUEST;
+  }
+  struct ctrl_partition np = *p;
+  np.nisr = 0;
+  for (size_t i = 0; i < q->n_isr; i++) {
+    int32_t id = q->isr[i];
+    if (!contains(p->replicas, p->nreplicas, id) || contains(np.isr, np.nisr, id)) {
+      snprintf(err, err_len, "broker %d is not a replica of %s-%u", id, q->topic, q->partition);
+      return STRATA_EINVALID_REQUEST;
+    }
+    if (!contains(p->isr, p->nisr, id) && !live(c, id)) {
+      snprintf(err, err_len, "fenced broker %d cannot join the ISR", id);
+      return STRATA_EINVALID_REQUEST;
+    }
+    np.isr[np.nisr++] = id;
+  }
+  np.partition_epoch = p->partition_epoch + 1;
+  return emit_partition(out, t->name, q->partition, &np);
+}

@@ -1,0 +1,123 @@
+/* The controller's state machine (KRaft-style, single node for now): the
+ * cluster metadata (brokers, topics, partition replicas, leaders, leader
+ * epochs, ISRs) and the decisions that change it. Every decision produces
+ * metadata records; the glue persists them to the metadata log and then
+ * applies them with ctrl_apply, so the state is always a replay of the log.
+ * No I/O and no clock: time comes in as now_ms. */
+#ifndef STRATA_CTRL_H
+#define STRATA_CTRL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/strata.pb-c.h"
+
+#define CTRL_BROKERS_MAX 256
+#define CTRL_TOPICS_MAX 10000
+#define CTRL_PARTITIONS_MAX 10000
+#define CTRL_REPLICAS_MAX 16
+#define CTRL_OUT_MAX 4096 /* records one decision may produce */
+
+struct ctrl_broker {
+  int32_t id;
+  char host[256];
+  uint32_t port;
+  char rack[64];
+  int64_t epoch;
+  int fenced;
+  int64_t last_heartbeat_ms;
+};
+
+struct ctrl_partition {
+  int32_t replicas[CTRL_REPLICAS_MAX];
+  uint32_t nreplicas;
+  int32_t leader;
+  int32_t leader_epoch;
+  int32_t isr[CTRL_REPLICAS_MAX];
+  uint32_t nisr;
+  int32_t partition_epoch;
+};
+
+struct ctrl_topic {
+  char *name;
+  uint32_t npart;
+  struct ctrl_partition *parts;
+  char **config_keys, **config_values;
+  size_t nconfigs;
+  int unclean; /* unclean.leader.election.enable */
+};
+
+struct ctrl_config {
+  int64_t session_timeout_ms;        /* fence a broker silent this long */
+  int auto_preferred;                /* move leadership back to replicas[0] */
+  int64_t preferred_check_ms;        /* how often to look */
+};
+
+struct ctrl {
+  struct ctrl_config cfg;
+  int32_t id;
+  char cluster_id[40];
+  int64_t version; /* records applied */
+  int64_t max_broker_epoch;
+  struct ctrl_broker brokers[CTRL_BROKERS_MAX];
+  size_t nbrokers;
+  struct ctrl_topic **topics;
+  size_t ntopics, topics_cap;
+  int64_t next_preferred_check_ms;
+  int64_t now_ms; /* time of the latest input; a new session starts then */
+};
+
+/* Records a decision produced, in order; each owns its protobuf tree
+ * (free with ctrl_out_reset). */
+struct ctrl_out {
+  Strata__MetadataRecord *recs[CTRL_OUT_MAX];
+  size_t n;
+};
+
+void ctrl_init(struct ctrl *c, int32_t id, const struct ctrl_config *cfg);
+void ctrl_free(struct ctrl *c);
+void ctrl_out_reset(struct ctrl_out *o);
+
+/* Apply one record (from a decision just persisted, or from log replay). */
+int ctrl_apply(struct ctrl *c, const Strata__MetadataRecord *r);
+
+/* The whole state as an image (snapshot, or what brokers receive). Free with
+ * strata__metadata_image__free_unpacked(img, NULL) after ctrl_image_free
+ * semantics: everything is malloc'd. */
+Strata__MetadataImage *ctrl_image(const struct ctrl *c);
+void ctrl_image_free(Strata__MetadataImage *img);
+/* Replace the state with a snapshot image. */
+int ctrl_load_image(struct ctrl *c, const Strata__MetadataImage *img);
+
+/* After loading the log: every known broker gets a full session timeout to
+ * heartbeat before it is fenced. */
+void ctrl_start(struct ctrl *c, int64_t now_ms);
+
+/* Decisions. Each returns 0 or a negative STRATA_E*, appending records to
+ * out; err (when given) gets a one-line reason. */
+int ctrl_register(struct ctrl *c, const Strata__BrokerRegisterRequest *q,
+                  int64_t now_ms, struct ctrl_out *out);
+/* A heartbeat refreshes the session (not persisted) and unfences a broker
+ * that was fenced for silence but kept its epoch. */
+int ctrl_heartbeat(struct ctrl *c, int32_t broker_id, int64_t broker_epoch,
+                   int64_t now_ms, struct ctrl_out *out);
+/* Timers: fence silent brokers (electing new leaders for what they led) and
+ * run the periodic preferred-leader election. */
+void ctrl_tick(struct ctrl *c, int64_t now_ms, struct ctrl_out *out);
+int ctrl_create_topic(struct ctrl *c, const Strata__TopicSpec *spec,
+                      uint32_t default_partitions, struct ctrl_out *out,
+                      char *err, size_t err_len);
+int ctrl_delete_topic(struct ctrl *c, const char *name, struct ctrl_out *out);
+/* A leader asks to change a partition's ISR; accepted only from the current
+ * leader with the current leader epoch and partition epoch. */
+int ctrl_alter_isr(struct ctrl *c, const Strata__AlterIsrRequest *q,
+                   struct ctrl_out *out, char *err, size_t err_len);
+/* Move leadership to each partition's preferred replica where it is alive
+ * and in sync; topic NULL or "" for all. *changed counts the moves. */
+int ctrl_elect_preferred(struct ctrl *c, const char *topic,
+                         struct ctrl_out *out, uint32_t *changed);
+
+const struct ctrl_broker *ctrl_broker(const struct ctrl *c, int32_t id);
+struct ctrl_topic *ctrl_topic(const struct ctrl *c, const char *name);
+
+#endif

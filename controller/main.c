@@ -1,0 +1,91 @@
+/* strata-controller: the cluster's controller (one process for now). */
+#include <stdio.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/config.h"
+#include "common/errors.h"
+#include "common/trace.h"
+#include "controller/controller.h"
+
+static const char *const keys[] = {"controller.id", "listeners", "data.dir",
+                                   "broker.session.timeout.ms", "auto.leader.rebalance.enable",
+                                   "leader.imbalance.check.interval.ms", "num.partitions",
+                                   "log.level", NULL};
+
+static void usage(FILE *f) {
+  fprintf(f, "usage: strata-controller [--config FILE] [--set key=value]...\n\n"
+             "Keeps the cluster metadata (brokers, topics, leaders, ISRs) in data.dir and\n"
+             "elects partition leaders. Keys: controller.id (default 0), listeners\n"
+             "(default 127.0.0.1:9093), data.dir (default ./controller-data),\n"
+             "broker.session.timeout.ms (default 1500), auto.leader.rebalance.enable\n"
+             "(default true), leader.imbalance.check.interval.ms (default 10000),\n"
+             "num.partitions (default 1), log.level.\n");
+}
+
+int main(int argc, char **argv) {
+  struct config *c = config_new();
+  char err[512] = "";
+  int rc = 0;
+  for (int i = 1; i < argc && !rc; i++) {
+    if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+      usage(stdout);
+      config_free(c);
+      return 0;
+    } else if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc) {
+      rc = config_load_file(c, argv[++i], err, sizeof err);
+    } else if ((!strcmp(argv[i], "-s") || !strcmp(argv[i], "--set")) && i + 1 < argc) {
+      rc = config_parse_assignment(c, argv[++i], err, sizeof err);
+    } else {
+      fprintf(stderr, "strata-controller: unknown or incomplete argument '%s' (try --help)\n", argv[i]);
+      config_free(c);
+      return 2;
+    }
+  }
+  int64_t id = 0, timeout = 1500, check = 10000, np = 1;
+  int rebalance = 1;
+  if (!rc) rc = config_check_known(c, keys, err, sizeof err);
+  if (!rc) rc = config_get_int64(c, "controller.id", 0, 0, 1 << 30, &id, err, sizeof err);
+  if (!rc) rc = config_get_int64(c, "broker.session.timeout.ms", 1500, 100, 600000, &timeout, err, sizeof err);
+  if (!rc) rc = config_get_int64(c, "leader.imbalance.check.interval.ms", 10000, 100, 86400000, &check, err, sizeof err);
+  if (!rc) rc = config_get_int64(c, "num.partitions", 1, 1, 10000, &np, err, sizeof err);
+  if (!rc) rc = config_get_bool(c, "auto.leader.rebalance.enable", 1, &rebalance, err, sizeof err);
+  char host[256] = "127.0.0.1";
+  int port = 9093;
+  const char *l = config_get(c, "listeners");
+  if (!rc && l) {
+    const char *colon = strrchr(l, ':');
+    if (!colon || colon == l || sscanf(colon + 1, "%d", &port) != 1 || port < 1 || port > 65535) {
+      snprintf(err, sizeof err, "listeners: expected host:port, got '%s'", l);
+      rc = STRATA_EINVALID_CONFIG;
+    } else {
+      snprintf(host, sizeof host, "%.*s", (int)(colon - l), l);
+    }
+  }
+  const char *lvl = config_get(c, "log.level");
+  enum trace_level tl;
+  if (!rc && lvl && trace_level_parse(lvl, &tl) == 0) trace_set_level(tl);
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s", config_get(c, "data.dir") ? config_get(c, "data.dir") : "./controller-data");
+  config_free(c);
+  if (rc) {
+    fprintf(stderr, "strata-controller: %s\n", err[0] ? err : strata_strerror(rc));
+    return 2;
+  }
+  char name[32];
+  snprintf(name, sizeof name, "controller-%d", (int)id);
+  trace_set_name(name);
+  struct controller ctl;
+  memset(&ctl, 0, sizeof ctl);
+  ctl.default_partitions = (uint32_t)np;
+  struct ctrl_config cc = {timeout, rebalance, check};
+  if ((rc = controller_open(&ctl, dir, (int32_t)id, &cc, clock_wall_ms(), err, sizeof err))) {
+    trace_error("cannot start: %s", err[0] ? err : strata_strerror(rc));
+    controller_close(&ctl);
+    return 1;
+  }
+  rc = controller_run(&ctl, host, port);
+  controller_close(&ctl);
+  trace_info("stopped");
+  return rc ? 1 : 0;
+}

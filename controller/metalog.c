@@ -1,0 +1,200 @@
+#include "metalog.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/bytes.h"
+#include "common/crc32c.h"
+#include "common/errors.h"
+#include "common/trace.h"
+
+static int write_all(int fd, const uint8_t *p, size_t n) {
+  while (n) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return STRATA_EIO;
+    p += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
+static int fsync_dir(const char *dir) {
+  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return STRATA_EIO;
+  int rc = fsync(fd) ? STRATA_EIO : 0;
+  close(fd);
+  return rc;
+}
+
+/* Read a whole file into memory (NULL with *len 0 when missing). */
+static uint8_t *slurp(const char *path, size_t *len, int *missing) {
+  *len = 0;
+  *missing = 0;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    *missing = errno == ENOENT;
+    return NULL;
+  }
+  struct stat st;
+  if (fstat(fd, &st)) {
+    close(fd);
+    return NULL;
+  }
+  uint8_t *buf = malloc((size_t)st.st_size + 1);
+  size_t got = 0;
+  while (buf && got < (size_t)st.st_size) {
+    ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
+    if (r <= 0) break;
+    got += (size_t)r;
+  }
+  close(fd);
+  *len = got;
+  return buf;
+}
+
+static int write_snapshot(struct metalog *m, const struct ctrl *c) {
+  Strata__MetadataImage *img = ctrl_image(c);
+  size_t n = strata__metadata_image__get_packed_size(img);
+  uint8_t *buf = malloc(n + 8);
+  if (!buf) {
+    ctrl_image_free(img);
+    return STRATA_ENOMEM;
+  }
+  strata__metadata_image__pack(img, buf + 8);
+  ctrl_image_free(img);
+  be32_store(buf, (uint32_t)n);
+  be32_store(buf + 4, crc32c(0, buf + 8, n));
+  char tmp[4200], path[4200];
+  snprintf(tmp, sizeof tmp, "%s/snapshot.tmp", m->dir);
+  snprintf(path, sizeof path, "%s/snapshot", m->dir);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int rc = fd < 0 ? STRATA_EIO : write_all(fd, buf, n + 8);
+  if (!rc && fdatasync(fd)) rc = STRATA_EIO;
+  if (fd >= 0) close(fd);
+  free(buf);
+  if (!rc && rename(tmp, path)) rc = STRATA_EIO;
+  if (!rc) rc = fsync_dir(m->dir);
+  /* The snapshot holds everything: the log starts over. */
+  if (!rc && (ftruncate(m->fd, 0) || lseek(m->fd, 0, SEEK_SET) < 0 || fdatasync(m->fd)))
+    rc = STRATA_EIO;
+  if (!rc) m->since_snapshot = 0;
+  return rc;
+}
+
+int metalog_open(struct metalog *m, const char *dir, struct ctrl *c, char *err, size_t err_len) {
+  memset(m, 0, sizeof *m);
+  m->fd = -1;
+  snprintf(m->dir, sizeof m->dir, "%s", dir);
+  if (mkdir(dir, 0755) && errno != EEXIST) {
+    snprintf(err, err_len, "cannot create %s: %s", dir, strerror(errno));
+    return STRATA_EIO;
+  }
+  char path[4200];
+  snprintf(path, sizeof path, "%s/snapshot", dir);
+  size_t len;
+  int missing;
+  uint8_t *buf = slurp(path, &len, &missing);
+  if (buf && len) {
+    uint32_t n = len >= 8 ? be32_load(buf) : 0;
+    if (len < 8 || n != len - 8 || crc32c(0, buf + 8, n) != be32_load(buf + 4)) {
+      snprintf(err, err_len, "%s is damaged (length or CRC); refusing to guess cluster metadata",
+               path);
+      free(buf);
+      return STRATA_ECORRUPT;
+    }
+    Strata__MetadataImage *img = strata__metadata_image__unpack(NULL, n, buf + 8);
+    int rc = img ? ctrl_load_image(c, img) : STRATA_ECORRUPT;
+    if (img) strata__metadata_image__free_unpacked(img, NULL);
+    if (rc) {
+      snprintf(err, err_len, "%s does not decode", path);
+      free(buf);
+      return rc;
+    }
+  } else if (!missing) {
+    snprintf(err, err_len, "cannot read %s", path);
+    free(buf);
+    return STRATA_EIO;
+  }
+  free(buf);
+  snprintf(path, sizeof path, "%s/metadata.log", dir);
+  buf = slurp(path, &len, &missing);
+  size_t off = 0;
+  while (buf && off + 8 <= len) {
+    uint32_t n = be32_load(buf + off);
+    if (n > METALOG_RECORD_MAX || off + 8 + n > len) break; /* torn tail */
+    if (crc32c(0, buf + off + 8, n) != be32_load(buf + off + 4)) {
+      if (off + 8 + n == len) break; /* the last record, half written */
+      snprintf(err, err_len, "%s: bad record at byte %zu before the tail", path, off);
+      free(buf);
+      return STRATA_ECORRUPT;
+    }
+    Strata__MetadataRecord *r = strata__metadata_record__unpack(NULL, n, buf + off + 8);
+    int rc = r ? ctrl_apply(c, r) : STRATA_ECORRUPT;
+    if (r) strata__metadata_record__free_unpacked(r, NULL);
+    if (rc) {
+      snprintf(err, err_len, "%s: record at byte %zu does not apply: %s", path, off,
+               strata_strerror(rc));
+      free(buf);
+      return rc;
+    }
+    off += 8 + n;
+    m->since_snapshot++;
+  }
+  free(buf);
+  m->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (m->fd < 0) {
+    snprintf(err, err_len, "cannot open %s: %s", path, strerror(errno));
+    return STRATA_EIO;
+  }
+  if (off < len) {
+    trace_warn("%s: cutting a torn last record (%zu bytes)", path, len - off);
+    if (ftruncate(m->fd, (off_t)off) || fdatasync(m->fd)) return STRATA_EIO;
+  }
+  lseek(m->fd, (off_t)off, SEEK_SET);
+  trace_info("metadata loaded: version %lld, %zu broker(s), %zu topic(s)", (long long)c->version,
+             c->nbrokers, c->ntopics);
+  return 0;
+}
+
+void metalog_close(struct metalog *m) {
+  if (m->fd >= 0) close(m->fd);
+  m->fd = -1;
+}
+
+int metalog_commit(struct metalog *m, struct ctrl *c, struct ctrl_out *out) {
+  if (out->n == 0) return 0;
+  size_t total = 0;
+  for (size_t i = 0; i < out->n; i++)
+    total += 8 + strata__metadata_record__get_packed_size(out->recs[i]);
+  uint8_t *buf = malloc(total);
+  if (!buf) return STRATA_ENOMEM;
+  size_t off = 0;
+  for (size_t i = 0; i < out->n; i++) {
+    size_t n = strata__metadata_record__pack(out->recs[i], buf + off + 8);
+    be32_store(buf + off, (uint32_t)n);
+    be32_store(buf + off + 4, crc32c(0, buf + off + 8, n));
+    off += 8 + n;
+  }
+  int rc = write_all(m->fd, buf, total);
+  free(buf);
+  if (!rc && fdatasync(m->fd)) rc = STRATA_EIO;
+  if (rc) {
+    trace_error("metadata log write failed: %s", strata_strerror(rc));
+    ctrl_out_reset(out);
+    return rc;
+  }
+  for (size_t i = 0; i < out->n; i++) {
+    int arc = ctrl_apply(c, out->recs[i]);
+    if (arc) trace_error("metadata record %zu did not apply: %s", i, strata_strerror(arc));
+    m->since_snapshot++;
+  }
+  ctrl_out_reset(out);
+  if (m->since_snapshot >= METALOG_SNAPSHOT_EVERY) return write_snapshot(m, c);
+  return 0;
+}

@@ -1,0 +1,186 @@
+/* strata-controller's libuv layer: framed requests in, immediate responses
+ * out (the controller never waits: every decision is persisted with one
+ * fdatasync before its answer), a 100 ms tick for session timeouts and the
+ * preferred-leader check. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "common/clock.h"
+#include "common/errors.h"
+#include "common/frame.h"
+#include "common/trace.h"
+#include "common/wire.h"
+#include "controller/controller.h"
+
+#define CTRL_TICK_MS 100
+#define CTRL_FRAME_MAX (16u << 20)
+
+struct cconn {
+  uv_tcp_t tcp;
+  struct controller *ctl;
+  uint8_t *buf;
+  size_t len, cap;
+};
+
+struct wreq {
+  uv_write_t w;
+  uint8_t *data;
+};
+
+static void on_closed(uv_handle_t *h) {
+  struct cconn *c = h->data;
+  free(c->buf);
+  free(c);
+}
+
+static void cconn_close(struct cconn *c) {
+  if (!uv_is_closing((uv_handle_t *)&c->tcp)) uv_close((uv_handle_t *)&c->tcp, on_closed);
+}
+
+static void on_write(uv_write_t *w, int status) {
+  (void)status;
+  struct wreq *r = (struct wreq *)w;
+  free(r->data);
+  free(r);
+}
+
+static void send_header(struct cconn *c, const Strata__Header *h) {
+  struct wreq *r = calloc(1, sizeof *r);
+  size_t n;
+  if (!r || wire_frame_head(h, 0, &r->data, &n)) {
+    free(r);
+    cconn_close(c);
+    return;
+  }
+  uv_buf_t b = uv_buf_init((char *)r->data, (unsigned)n);
+  if (uv_write(&r->w, (uv_stream_t *)&c->tcp, &b, 1, on_write)) {
+    free(r->data);
+    free(r);
+    cconn_close(c);
+  }
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+  struct cconn *c = h->data;
+  if (c->cap - c->len < suggested) {
+    size_t cap = c->cap ? c->cap : 65536;
+    while (cap - c->len < suggested) cap *= 2;
+    uint8_t *b = realloc(c->buf, cap);
+    if (!b) {
+      *buf = uv_buf_init(NULL, 0);
+      return;
+    }
+    c->buf = b;
+    c->cap = cap;
+  }
+  *buf = uv_buf_init((char *)c->buf + c->len, (unsigned)(c->cap - c->len));
+}
+
+static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
+  (void)buf;
+  struct cconn *c = st->data;
+  if (nread < 0) {
+    cconn_close(c);
+    return;
+  }
+  c->len += (size_t)nread;
+  size_t off = 0;
+  for (;;) {
+    struct frame f;
+    size_t need;
+    int rc = frame_parse(c->buf + off, c->len - off, CTRL_FRAME_MAX, &f, &need);
+    if (rc == 0) break;
+    if (rc < 0) {
+      Strata__Header e = STRATA__HEADER__INIT;
+      e.is_response = 1;
+      e.error_code = (uint32_t)-rc;
+      e.error_message = (char *)"malformed frame";
+      send_header(c, &e);
+      cconn_close(c);
+      return;
+    }
+    Strata__Header *req = NULL;
+    Strata__Header resp = STRATA__HEADER__INIT;
+    struct arena a;
+    arena_init(&a);
+    if (wire_header_unpack(f.header, f.header_len, &req)) {
+      resp.is_response = 1;
+      resp.error_code = (uint32_t)-STRATA_EINVALID_REQUEST;
+      resp.error_message = (char *)"malformed request header";
+    } else {
+      controller_handle(c->ctl, req, &resp, &a);
+    }
+    send_header(c, &resp);
+    controller_response_done(&resp);
+    arena_reset(&a);
+    wire_header_free(req);
+    off += (size_t)rc;
+  }
+  memmove(c->buf, c->buf + off, c->len - off);
+  c->len -= off;
+}
+
+static void on_connection(uv_stream_t *server, int status) {
+  if (status < 0) return;
+  struct cconn *c = calloc(1, sizeof *c);
+  if (!c) return;
+  c->ctl = server->data;
+  uv_tcp_init(server->loop, &c->tcp);
+  c->tcp.data = c;
+  if (uv_accept(server, (uv_stream_t *)&c->tcp)) {
+    uv_close((uv_handle_t *)&c->tcp, on_closed);
+    return;
+  }
+  uv_tcp_nodelay(&c->tcp, 1);
+  uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}
+
+static void on_tick(uv_timer_t *t) { controller_tick(t->data, clock_wall_ms()); }
+
+static uv_tcp_t listener;
+static uv_timer_t ticker;
+static uv_signal_t sigint_h, sigterm_h;
+
+static void close_walk(uv_handle_t *h, void *arg) {
+  (void)arg;
+  if (!uv_is_closing(h)) {
+    if (h->type == UV_TCP && h != (uv_handle_t *)&listener) uv_close(h, on_closed);
+    else uv_close(h, NULL);
+  }
+}
+
+static void on_signal(uv_signal_t *h, int signum) {
+  trace_info("signal %d: shutting down", signum);
+  uv_walk(h->loop, close_walk, NULL);
+}
+
+int controller_run(struct controller *ctl, const char *host, int port) {
+  uv_loop_t *loop = uv_default_loop();
+  struct sockaddr_in addr;
+  if (uv_ip4_addr(host, port, &addr)) {
+    trace_error("listeners: '%s' is not an IPv4 address", host);
+    return STRATA_EINVALID_CONFIG;
+  }
+  uv_tcp_init(loop, &listener);
+  listener.data = ctl;
+  int rc;
+  if ((rc = uv_tcp_bind(&listener, (struct sockaddr *)&addr, 0)) ||
+      (rc = uv_listen((uv_stream_t *)&listener, 128, on_connection))) {
+    trace_error("cannot listen on %s:%d: %s", host, port, uv_strerror(rc));
+    return STRATA_ENETWORK;
+  }
+  uv_timer_init(loop, &ticker);
+  ticker.data = ctl;
+  uv_timer_start(&ticker, on_tick, CTRL_TICK_MS, CTRL_TICK_MS);
+  uv_signal_init(loop, &sigint_h);
+  uv_signal_start(&sigint_h, on_signal, SIGINT);
+  uv_signal_init(loop, &sigterm_h);
+  uv_signal_start(&sigterm_h, on_signal, SIGTERM);
+  trace_info("controller %d listening on %s:%d", ctl->c.id, host, port);
+  uv_run(loop, UV_RUN_DEFAULT);
+  uv_loop_close(loop);
+  return 0;
+}

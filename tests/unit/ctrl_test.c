@@ -1,0 +1,276 @@
+/* The controller state machine without sockets: placement, fencing and
+ * elections with leader epochs, ISR changes guarded by epochs, preferred
+ * leader election, offline partitions, unclean election, and the metadata
+ * log replaying to the same state. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/errors.h"
+#include "common/trace.h"
+#include "controller/ctrl.h"
+#include "controller/metalog.h"
+#include "tests/lib/proc.h"
+
+static struct ctrl c;
+static char *dir;
+
+static void commit(struct ctrl_out *out) {
+  for (size_t i = 0; i < out->n; i++) cr_assert_eq(ctrl_apply(&c, out->recs[i]), 0);
+  ctrl_out_reset(out);
+}
+
+static void reg(int32_t id, const char *rack, int64_t now) {
+  struct ctrl_out out = {0};
+  Strata__BrokerRegisterRequest q = STRATA__BROKER_REGISTER_REQUEST__INIT;
+  q.broker_id = id;
+  q.host = (char *)"127.0.0.1";
+  q.port = (uint32_t)(9000 + id);
+  q.rack = (char *)rack;
+  cr_assert_eq(ctrl_register(&c, &q, now, &out), 0);
+  commit(&out);
+}
+
+static void create(const char *name, uint32_t parts, uint32_t rf, int unclean) {
+  struct ctrl_out out = {0};
+  Strata__TopicSpec s = STRATA__TOPIC_SPEC__INIT;
+  s.name = (char *)name;
+  s.partitions = parts;
+  s.replication_factor = rf;
+  Strata__TopicSpec__ConfigsEntry e = STRATA__TOPIC_SPEC__CONFIGS_ENTRY__INIT, *ep[1] = {&e};
+  e.key = (char *)"unclean.leader.election.enable";
+  e.value = (char *)"true";
+  if (unclean) {
+    s.configs = ep;
+    s.n_configs = 1;
+  }
+  char err[128];
+  cr_assert_eq(ctrl_create_topic(&c, &s, 1, &out, err, sizeof err), 0, "%s", err);
+  commit(&out);
+}
+
+static void setup(void) {
+  trace_set_level(TRACE_ERROR);
+  struct ctrl_config cfg = {1000, 1, 5000};
+  ctrl_init(&c, 0, &cfg);
+  ctrl_start(&c, 0);
+  reg(1, "a", 0);
+  reg(2, "b", 0);
+  reg(3, "c", 0);
+}
+
+static void teardown(void) {
+  ctrl_free(&c);
+  if (dir) proc_rm_rf(dir);
+  free(dir);
+  dir = NULL;
+}
+
+TestSuite(ctrl, .init = setup, .fini = teardown);
+
+static void heartbeat_all_but(int32_t skip, int64_t now) {
+  struct ctrl_out out = {0};
+  for (int32_t id = 1; id <= 3; id++)
+    if (id != skip) cr_assert_eq(ctrl_heartbeat(&c, id, ctrl_broker(&c, id)->epoch, now, &out), 0);
+  commit(&out);
+}
+
+Test(ctrl, placement_spreads_replicas_and_preferred_leaders) {
+  create("t", 6, 3, 0);
+  struct ctrl_topic *t = ctrl_topic(&c, "t");
+  int leads[4] = {0};
+  for (uint32_t p = 0; p < 6; p++) {
+    cr_assert_eq(t->parts[p].nreplicas, 3u);
+    cr_assert_eq(t->parts[p].nisr, 3u);
+    cr_assert_eq(t->parts[p].leader, t->parts[p].replicas[0]);
+    leads[t->parts[p].leader]++;
+  }
+  cr_assert(leads[1] == 2 && leads[2] == 2 && leads[3] == 2, "each broker leads two");
+  struct ctrl_out out = {0};
+  Strata__TopicSpec s = STRATA__TOPIC_SPEC__INIT;
+  s.name = (char *)"big";
+  s.partitions = 1;
+  s.replication_factor = 4;
+  char err[128];
+  cr_assert_eq(ctrl_create_topic(&c, &s, 1, &out, err, sizeof err), STRATA_EINVALID_REPLICATION_FACTOR);
+}
+
+Test(ctrl, a_silent_broker_is_fenced_and_its_partitions_move_with_a_new_epoch) {
+  create("t", 6, 3, 0);
+  heartbeat_all_but(1, 900);
+  struct ctrl_out out = {0};
+  ctrl_tick(&c, 1500, &out);
+  commit(&out);
+  cr_assert(ctrl_broker(&c, 1)->fenced);
+  cr_assert_not(ctrl_broker(&c, 2)->fenced);
+  struct ctrl_topic *t = ctrl_topic(&c, "t");
+  for (uint32_t p = 0; p < 6; p++) {
+    struct ctrl_partition *pp = &t->parts[p];
+    cr_assert_neq(pp->leader, 1, "fenced brokers lead nothing");
+    cr_assert_eq(pp->nisr, 2u, "and leave every ISR");
+    if (pp->replicas[0] == 1) cr_assert_eq(pp->leader_epoch, 1, "a new leader means a new epoch");
+    else cr_assert_eq(pp->leader_epoch, 0, "partitions that kept their leader keep the epoch");
+  }
+}
+
+Test(ctrl, alter_isr_needs_the_current_leader_and_epochs) {
+  create("t", 1, 3, 0);
+  struct ctrl_partition *p = &ctrl_topic(&c, "t")->parts[0];
+  int32_t leader = p->leader;
+  Strata__AlterIsrRequest q = STRATA__ALTER_ISR_REQUEST__INIT;
+  q.broker_id = leader;
+  q.broker_epoch = ctrl_broker(&c, leader)->epoch;
+  q.topic = (char *)"t";
+  q.leader_epoch = p->leader_epoch;
+  q.partition_epoch = p->partition_epoch;
+  int32_t isr[1] = {leader};
+  q.isr = isr;
+  q.n_isr = 1;
+  struct ctrl_out out = {0};
+  char err[128];
+  q.broker_id = leader % 3 + 1;
+  q.broker_epoch = ctrl_broker(&c, q.broker_id)->epoch;
+  cr_assert_eq(ctrl_alter_isr(&c, &q, &out, err, sizeof err), STRATA_ENOT_LEADER);
+  q.broker_id = leader;
+  q.broker_epoch = ctrl_broker(&c, leader)->epoch;
+  q.leader_epoch = p->leader_epoch + 1;
+  cr_assert_eq(ctrl_alter_isr(&c, &q, &out, err, sizeof err), STRATA_EFENCED_LEADER_EPOCH);
+  q.leader_epoch = p->leader_epoch;
+  cr_assert_eq(ctrl_alter_isr(&c, &q, &out, err, sizeof err), 0, "%s", err);
+  commit(&out);
+  cr_assert_eq(p->nisr, 1u);
+  cr_assert_eq(p->partition_epoch, 1);
+  cr_assert_eq(ctrl_alter_isr(&c, &q, &out, err, sizeof err), STRATA_EFENCED_LEADER_EPOCH,
+               "the same request again carries a stale partition epoch");
+}
+
+Test(ctrl, last_in_sync_replica_gone_means_offline_not_unclean) {
+  create("safe", 1, 3, 0);
+  create("risky", 1, 3, 1);
+  /* shrink both ISRs to their leader */
+  const char *names[2] = {"safe", "risky"};
+  for (int i = 0; i < 2; i++) {
+    struct ctrl_partition *p = &ctrl_topic(&c, names[i])->parts[0];
+    Strata__AlterIsrRequest q = STRATA__ALTER_ISR_REQUEST__INIT;
+    q.broker_id = p->leader;
+    q.broker_epoch = ctrl_broker(&c, p->leader)->epoch;
+    q.topic = (char *)names[i];
+    q.leader_epoch = p->leader_epoch;
+    q.partition_epoch = p->partition_epoch;
+    int32_t isr[1] = {p->leader};
+    q.isr = isr;
+    q.n_isr = 1;
+    struct ctrl_out out = {0};
+    char err[128];
+    cr_assert_eq(ctrl_alter_isr(&c, &q, &out, err, sizeof err), 0);
+    commit(&out);
+  }
+  int32_t leader = ctrl_topic(&c, "safe")->parts[0].leader;
+  cr_assert_eq(leader, ctrl_topic(&c, "risky")->parts[0].leader);
+  heartbeat_all_but(leader, 900);
+  struct ctrl_out out = {0};
+  ctrl_tick(&c, 1500, &out);
+  commit(&out);
+  struct ctrl_partition *s = &ctrl_topic(&c, "safe")->parts[0];
+  cr_assert_eq(s->leader, -1, "no in-sync replica alive: offline");
+  cr_assert_eq(s->nisr, 1u);
+  cr_assert_eq(s->isr[0], leader, "the last ISR is kept as the only clean candidate");
+  struct ctrl_partition *r = &ctrl_topic(&c, "risky")->parts[0];
+  cr_assert_neq(r->leader, -1, "unclean election picks a live replica");
+  cr_assert_neq(r->leader, leader);
+  /* The old leader returns: the safe partition comes back with it. */
+  reg(leader, "x", 2000);
+  cr_assert_eq(s->leader, leader);
+  cr_assert_eq(s->leader_epoch, 2);
+}
+
+Test(ctrl, preferred_leader_returns_after_failover) {
+  create("t", 3, 3, 0);
+  heartbeat_all_but(2, 900);
+  struct ctrl_out out = {0};
+  ctrl_tick(&c, 1500, &out);
+  commit(&out);
+  for (uint32_t p = 0; p < 3; p++) cr_assert_neq(ctrl_topic(&c, "t")->parts[p].leader, 2);
+  reg(2, "b", 1600); /* back, but not in sync yet: stays a follower */
+  uint32_t n;
+  cr_assert_eq(ctrl_elect_preferred(&c, "t", &out, &n), 0);
+  cr_assert_eq(n, 0u, "not in the ISR, so not electable");
+  /* the leader of the partition preferring 2 adds it back to the ISR */
+  for (uint32_t p = 0; p < 3; p++) {
+    struct ctrl_partition *pp = &ctrl_topic(&c, "t")->parts[p];
+    if (pp->replicas[0] != 2) continue;
+    Strata__AlterIsrRequest q = STRATA__ALTER_ISR_REQUEST__INIT;
+    q.broker_id = pp->leader;
+    q.broker_epoch = ctrl_broker(&c, pp->leader)->epoch;
+    q.topic = (char *)"t";
+    q.partition = p;
+    q.leader_epoch = pp->leader_epoch;
+    q.partition_epoch = pp->partition_epoch;
+    q.isr = pp->replicas;
+    q.n_isr = 3;
+    char err[128];
+    cr_assert_eq(ctrl_alter_isr(&c, &q, &out, err, sizeof err), 0, "%s", err);
+    commit(&out);
+  }
+  cr_assert_eq(ctrl_elect_preferred(&c, "t", &out, &n), 0);
+  cr_assert_eq(n, 1u);
+  commit(&out);
+  for (uint32_t p = 0; p < 3; p++) {
+    struct ctrl_partition *pp = &ctrl_topic(&c, "t")->parts[p];
+    cr_assert_eq(pp->leader, pp->replicas[0]);
+  }
+}
+
+Test(ctrl, metadata_log_replays_to_the_same_state) {
+  dir = proc_tmpdir("strata-metalog");
+  struct ctrl a;
+  struct ctrl_config cfg = {1000, 0, 5000};
+  ctrl_init(&a, 0, &cfg);
+  struct metalog m;
+  char err[256];
+  cr_assert_eq(metalog_open(&m, dir, &a, err, sizeof err), 0, "%s", err);
+  struct ctrl_out out = {0};
+  for (int32_t id = 1; id <= 3; id++) {
+    Strata__BrokerRegisterRequest q = STRATA__BROKER_REGISTER_REQUEST__INIT;
+    q.broker_id = id;
+    q.host = (char *)"h";
+    q.port = 1;
+    q.rack = (char *)"";
+    cr_assert_eq(ctrl_register(&a, &q, 0, &out), 0);
+    cr_assert_eq(metalog_commit(&m, &a, &out), 0);
+  }
+  for (int i = 0; i < 1200; i++) { /* past a snapshot */
+    Strata__TopicSpec s = STRATA__TOPIC_SPEC__INIT;
+    char name[32];
+    snprintf(name, sizeof name, "t%d", i);
+    s.name = name;
+    s.partitions = 2;
+    s.replication_factor = 2;
+    cr_assert_eq(ctrl_create_topic(&a, &s, 1, &out, err, sizeof err), 0);
+    cr_assert_eq(metalog_commit(&m, &a, &out), 0);
+    if (i % 3 == 0) {
+      cr_assert_eq(ctrl_delete_topic(&a, name, &out), 0);
+      cr_assert_eq(metalog_commit(&m, &a, &out), 0);
+    }
+  }
+  metalog_close(&m);
+  struct ctrl b;
+  ctrl_init(&b, 0, &cfg);
+  cr_assert_eq(metalog_open(&m, dir, &b, err, sizeof err), 0, "%s", err);
+  metalog_close(&m);
+  Strata__MetadataImage *ia = ctrl_image(&a), *ib = ctrl_image(&b);
+  size_t la = strata__metadata_image__get_packed_size(ia), lb = strata__metadata_image__get_packed_size(ib);
+  cr_assert_eq(la, lb);
+  uint8_t *pa = malloc(la), *pb = malloc(lb);
+  strata__metadata_image__pack(ia, pa);
+  strata__metadata_image__pack(ib, pb);
+  cr_assert_eq(memcmp(pa, pb, la), 0, "replayed state equals the live one");
+  cr_assert_eq(b.ntopics, 800u);
+  free(pa);
+  free(pb);
+  ctrl_image_free(ia);
+  ctrl_image_free(ib);
+  ctrl_free(&a);
+  ctrl_free(&b);
+}
