@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/config.h"
+#include "common/wire.h"
 #include "common/errors.h"
 #include "common/trace.h"
 
@@ -81,6 +82,8 @@ int broker_open(struct broker *b, const struct broker_config *cfg,
   memset(b, 0, sizeof *b);
   b->cfg = *cfg;
   b->now_ms = now_ms;
+  b->cluster = cfg->controller_port != 0;
+  b->controller_id = -1;
   if (mkdir(cfg->log_dir, 0755) && errno != EEXIST) {
     snprintf(err, err_len, "cannot create log.dir %s: %s", cfg->log_dir, strerror(errno));
     return STRATA_EIO;
@@ -106,6 +109,7 @@ void broker_close(struct broker *b) {
 }
 
 int64_t broker_high_watermark(const struct broker *b, const struct partition *p) {
+  if (b->cluster) return p->hw;
   if (b->cfg.flush == FLUSH_ALWAYS) return seglog_durable_offset(p->log);
   return seglog_end_offset(p->log);
 }
@@ -120,11 +124,37 @@ void broker_mark_dirty(struct broker *b, struct partition *p) {
 
 int broker_response_ready(const struct broker *b, const struct response *r) {
   (void)b;
+  int ready = 1;
   for (size_t i = 0; i < r->nwaits; i++) {
-    const struct partition *p = r->waits[i].p;
-    if (!p->deleted && seglog_durable_offset(p->log) < r->waits[i].offset) return 0;
+    struct wait_item *w = &r->waits[i];
+    const struct partition *p = w->p;
+    if (p->deleted || !w->result || w->result->error_code) continue;
+    if (!w->hw) {
+      if (seglog_durable_offset(p->log) < w->offset) ready = 0;
+      continue;
+    }
+    if (p->role != ROLE_LEADER || p->leader_epoch != w->leader_epoch) {
+      /* Leadership moved before the ISR had the records: they may or may
+       * not survive, so the producer must not count them as written. */
+      w->result->error_code = (uint32_t)-STRATA_ENOT_LEADER;
+      w->result->base_offset = -1;
+      w->result->leader_hint = p->leader;
+      continue;
+    }
+    if (p->hw < w->offset) ready = 0;
   }
-  return 1;
+  return ready;
+}
+
+/* A produce whose deadline passed: what still waits becomes TIMEOUT. */
+void broker_response_expire(struct response *r) {
+  for (size_t i = 0; i < r->nwaits; i++) {
+    struct wait_item *w = &r->waits[i];
+    if (w->result && !w->result->error_code && w->hw) {
+      w->result->error_code = (uint32_t)-STRATA_ETIMEOUT;
+      w->result->base_offset = -1;
+    }
+  }
 }
 
 void response_init(struct response *r) {
@@ -135,6 +165,7 @@ void response_init(struct response *r) {
 
 void response_free(struct response *r) {
   for (size_t i = 0; i < r->nwaits; i++) partition_unref(r->waits[i].p);
+  wire_header_free(r->forwarded);
   free(r->waits);
   free(r->payload);
   arena_reset(&r->arena);

@@ -18,8 +18,25 @@
 /* Most partitions one produce/fetch/list request may name. */
 #define REQUEST_PARTITIONS_MAX 10000
 
+#define CLUSTER_BROKERS_MAX 256
+
+struct peer {
+  int32_t id;
+  char host[256];
+  int port;
+  char rack[64];
+  int fenced;
+};
+
 struct broker {
   struct broker_config cfg;
+  /* Cluster mode state, from the controller. */
+  int cluster;
+  int32_t controller_id;
+  int64_t broker_epoch;         /* 0 until registered */
+  int64_t image_version;
+  struct peer peers[CLUSTER_BROKERS_MAX];
+  size_t npeers;
   struct topics topics;
   char cluster_id[40];
   int64_t now_ms;               /* wall clock, set by the glue each loop turn */
@@ -27,10 +44,14 @@ struct broker {
   uint64_t hw_version;          /* bumped whenever a high watermark moves */
 };
 
-/* A produce response may wait until partition p is durable up to offset. */
+/* A produce response may wait until partition p is durable up to offset
+ * (acks=1 under flush always) or its high watermark passes it (acks=all). */
 struct wait_item {
   struct partition *p; /* holds a reference */
   int64_t offset;
+  int hw;              /* wait for the high watermark, as leader of epoch */
+  int32_t leader_epoch;
+  Strata__ProducePartitionResult *result; /* set to an error if leadership is lost */
 };
 
 struct response {
@@ -42,7 +63,9 @@ struct response {
   struct wait_item *waits;     /* malloc'd */
   size_t nwaits;
   int park;                    /* fetch: not enough data yet, wait */
-  int64_t deadline_ms;         /* fetch: answer by then whatever there is */
+  int64_t deadline_ms;         /* fetch/produce: answer by then whatever there is */
+  int forward;                 /* cluster mode: the controller must answer this */
+  Strata__Header *forwarded;   /* the controller's answer (owned), sent instead of hdr */
 };
 
 /* Open the data directory (topics, cluster id). 0 or STRATA_E*, err says why. */
@@ -66,6 +89,7 @@ void broker_fetch_again(struct broker *b, const Strata__Header *req,
 
 /* A response whose waits are all durable can be sent. */
 int broker_response_ready(const struct broker *b, const struct response *resp);
+void broker_response_expire(struct response *resp);
 
 void response_init(struct response *r);
 void response_free(struct response *r);
@@ -75,5 +99,25 @@ void response_error(struct response *r, const Strata__Header *req, int err,
 
 /* Remember that p has unsynced appends (the glue fsyncs the list). */
 void broker_mark_dirty(struct broker *b, struct partition *p);
+
+/* ---- cluster mode (broker/cluster.c) ---- */
+
+/* Adopt a metadata image from the controller: peers, topics to create or
+ * delete locally, and each partition's role, leader epoch and ISR. */
+void cluster_apply_image(struct broker *b, const Strata__MetadataImage *img, int64_t now_ms);
+/* Recompute a led partition's high watermark (after a follower fetch, our own
+ * fsync or an ISR change); bumps hw_version when it moves. */
+void cluster_update_hw(struct broker *b, struct partition *p);
+/* Apply a leader's fetch answer to a followed partition: truncate to a
+ * divergence point, or append whole, CRC-checked batches. */
+int cluster_follower_apply(struct broker *b, struct partition *p,
+                           const Strata__FetchPartitionResult *r, const uint8_t *data,
+                           int64_t now_ms);
+const struct peer *cluster_peer(const struct broker *b, int32_t id);
+/* Call fn for each partition this broker leads whose ISR should change. */
+void cluster_isr_changes(struct broker *b, int64_t now_ms,
+                         void (*fn)(void *arg, struct partition *p, const int32_t *isr,
+                                    uint32_t n),
+                         void *arg);
 
 #endif

@@ -12,7 +12,8 @@ const char *const broker_config_keys[] = {
     "log.flush.interval.ms", "socket.request.max.bytes", "message.max.bytes",
     "num.partitions", "log.segment.bytes", "log.roll.ms", "log.index.interval.bytes",
     "log.retention.ms", "log.retention.bytes", "log.retention.check.interval.ms",
-    "fetch.max.wait.ms", "max.connections", "log.level", NULL};
+    "fetch.max.wait.ms", "max.connections", "log.level", "controller", "broker.rack",
+    "broker.heartbeat.interval.ms", "replica.lag.time.max.ms", "replica.fetch.wait.max.ms", NULL};
 
 const char *const flush_policy_names[] = {"always", "interval", "os", NULL};
 
@@ -99,5 +100,24 @@ int broker_config_from(const struct config *c, struct broker_config *out,
   out->fetch_max_wait_ms = (uint32_t)v;
   if ((rc = config_get_int64(c, "max.connections", 4096, 1, 1000000, &v, err, err_len))) return rc;
   out->connections_max = (uint32_t)v;
+  const char *ctl = config_get(c, "controller");
+  if (ctl && *ctl) {
+    struct broker_config tmp;
+    if ((rc = parse_listener(ctl, &tmp, err, err_len))) {
+      snprintf(err, err_len, "controller: expected host:port, got '%s'", ctl);
+      return rc;
+    }
+    snprintf(out->controller_host, sizeof out->controller_host, "%s", tmp.host);
+    out->controller_port = tmp.port;
+  }
+  const char *rack = config_get(c, "broker.rack");
+  snprintf(out->rack, sizeof out->rack, "%s", rack ? rack : "");
+  if ((rc = config_get_int64(c, "broker.heartbeat.interval.ms", 150, 10, 60000, &out->heartbeat_ms,
+                             err, err_len)) ||
+      (rc = config_get_int64(c, "replica.lag.time.max.ms", 5000, 100, 600000, &out->replica_lag_ms,
+                             err, err_len)) ||
+      (rc = config_get_int64(c, "replica.fetch.wait.max.ms", 500, 1, 60000, &v, err, err_len)))
+    return rc;
+  out->replica_fetch_wait_ms = (uint32_t)v;
   return 0;
 }

@@ -27,6 +27,13 @@ struct broker_config {
   int64_t retention_check_ms;
   uint32_t fetch_max_wait_ms;  /* cap on a client's long-poll */
   uint32_t connections_max;
+  /* Cluster mode: set when a controller address is configured. */
+  char controller_host[256];
+  int controller_port;          /* 0: standalone broker */
+  char rack[64];
+  int64_t heartbeat_ms;         /* broker.heartbeat.interval.ms */
+  int64_t replica_lag_ms;       /* replica.lag.time.max.ms */
+  uint32_t replica_fetch_wait_ms;
 };
 
 /* Fill *out from c (defaults for unset keys). 0, or STRATA_EINVALID_CONFIG

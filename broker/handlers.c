@@ -84,6 +84,12 @@ static void handle_api_versions(struct broker *b, const Strata__Header *req,
 
 /* ---- Metadata ---- */
 
+static int32_t *ids_copy(struct response *r, const int32_t *v, size_t n) {
+  int32_t *o = xalloc(r, (n + 1) * sizeof *o);
+  memcpy(o, v, n * sizeof *o);
+  return o;
+}
+
 static Strata__TopicMetadata *topic_metadata(struct broker *b, struct response *r,
                                              const char *name) {
   Strata__TopicMetadata *tm = xalloc(r, sizeof *tm);
@@ -99,6 +105,18 @@ static Strata__TopicMetadata *topic_metadata(struct broker *b, struct response *
     Strata__PartitionMetadata *pm = xalloc(r, sizeof *pm);
     strata__partition_metadata__init(pm);
     pm->partition = i;
+    if (b->cluster) {
+      const struct partition *p = tp->parts[i];
+      pm->leader = p->leader;
+      pm->leader_epoch = p->leader_epoch;
+      pm->replicas = ids_copy(r, p->rs.replicas, p->rs.nreplicas);
+      pm->n_replicas = p->rs.nreplicas;
+      pm->isr = ids_copy(r, p->rs.isr, p->rs.nisr);
+      pm->n_isr = p->rs.nisr;
+      if (p->leader < 0) pm->error_code = (uint32_t)-STRATA_EBROKER_NOT_AVAILABLE;
+      tm->partitions[tm->n_partitions++] = pm;
+      continue;
+    }
     pm->leader = b->cfg.id;
     pm->leader_epoch = 0;
     pm->replicas = xalloc(r, sizeof(int32_t));
@@ -126,15 +144,28 @@ static void handle_metadata(struct broker *b, const Strata__Header *req,
   const Strata__MetadataRequest *q = req->metadata_req;
   Strata__MetadataResponse *m = xalloc(r, sizeof *m);
   strata__metadata_response__init(m);
-  Strata__BrokerInfo *bi = xalloc(r, sizeof *bi);
-  strata__broker_info__init(bi);
-  bi->id = b->cfg.id;
-  bi->host = xstrdup(r, b->cfg.host);
-  bi->port = (uint32_t)b->cfg.port;
-  m->brokers = xalloc(r, sizeof *m->brokers);
-  m->brokers[0] = bi;
-  m->n_brokers = 1;
-  m->controller_id = b->cfg.id;
+  m->brokers = xalloc(r, (b->npeers + 1) * sizeof *m->brokers);
+  if (b->cluster) {
+    for (size_t i = 0; i < b->npeers; i++) {
+      if (b->peers[i].fenced) continue;
+      Strata__BrokerInfo *bi = xalloc(r, sizeof *bi);
+      strata__broker_info__init(bi);
+      bi->id = b->peers[i].id;
+      bi->host = xstrdup(r, b->peers[i].host);
+      bi->port = (uint32_t)b->peers[i].port;
+      bi->rack = xstrdup(r, b->peers[i].rack);
+      m->brokers[m->n_brokers++] = bi;
+    }
+    m->controller_id = b->controller_id;
+  } else {
+    Strata__BrokerInfo *bi = xalloc(r, sizeof *bi);
+    strata__broker_info__init(bi);
+    bi->id = b->cfg.id;
+    bi->host = xstrdup(r, b->cfg.host);
+    bi->port = (uint32_t)b->cfg.port;
+    m->brokers[m->n_brokers++] = bi;
+    m->controller_id = b->cfg.id;
+  }
   m->cluster_id = xstrdup(r, b->cluster_id);
   size_t n = q && q->n_topics ? q->n_topics : b->topics.n;
   m->topics = xalloc(r, (n + 1) * sizeof *m->topics);
@@ -162,6 +193,10 @@ static void handle_create_topics(struct broker *b, const Strata__Header *req,
                                  uint8_t *payload, uint32_t len,
                                  struct response *r) {
   (void)payload, (void)len;
+  if (b->cluster) {
+    r->forward = 1; /* the controller decides; the glue relays its answer */
+    return;
+  }
   const Strata__CreateTopicsRequest *q = req->create_topics_req;
   Strata__CreateTopicsResponse *m = xalloc(r, sizeof *m);
   strata__create_topics_response__init(m);
@@ -197,6 +232,10 @@ static void handle_delete_topics(struct broker *b, const Strata__Header *req,
                                  uint8_t *payload, uint32_t len,
                                  struct response *r) {
   (void)payload, (void)len;
+  if (b->cluster) {
+    r->forward = 1;
+    return;
+  }
   const Strata__DeleteTopicsRequest *q = req->delete_topics_req;
   Strata__DeleteTopicsResponse *m = xalloc(r, sizeof *m);
   strata__delete_topics_response__init(m);
@@ -208,6 +247,19 @@ static void handle_delete_topics(struct broker *b, const Strata__Header *req,
   b->hw_version++; /* parked fetches on deleted partitions answer now */
   resp_begin(r, req, STRATA__HEADER__BODY_DELETE_TOPICS_RESP);
   r->hdr.delete_topics_resp = m;
+}
+
+static void handle_elect_leaders(struct broker *b, const Strata__Header *req, uint8_t *payload,
+                                 uint32_t len, struct response *r) {
+  (void)payload, (void)len;
+  if (b->cluster) {
+    r->forward = 1;
+    return;
+  }
+  Strata__ElectLeadersResponse *m = xalloc(r, sizeof *m);
+  strata__elect_leaders_response__init(m); /* one broker leads everything already */
+  resp_begin(r, req, STRATA__HEADER__BODY_ELECT_LEADERS_RESP);
+  r->hdr.elect_leaders_resp = m;
 }
 
 /* ---- Produce ---- */
@@ -248,7 +300,7 @@ static int produce_partition(struct broker *b, struct partition *p,
       off += batch_total_size(&h);
     }
   }
-  rc = seglog_append(p->log, data, len, 0, b->now_ms, base);
+  rc = seglog_append(p->log, data, len, b->cluster ? p->leader_epoch : 0, b->now_ms, base);
   if (rc) snprintf(msg, msg_len, "append failed: %s", strata_strerror(rc));
   return rc;
 }
@@ -284,10 +336,20 @@ static void handle_produce(struct broker *b, const Strata__Header *req,
     char msg[256] = "";
     int rc;
     struct partition *p = topics_partition(&b->topics, pp->topic, pp->partition);
+    pr->leader_hint = -1;
     if (!p) {
       rc = STRATA_EUNKNOWN_TOPIC;
       snprintf(msg, sizeof msg, "unknown topic or partition %s-%u", pp->topic,
                pp->partition);
+    } else if (b->cluster && p->role != ROLE_LEADER) {
+      rc = STRATA_ENOT_LEADER;
+      pr->leader_hint = p->leader;
+      snprintf(msg, sizeof msg, "broker %d does not lead %s-%u (leader: %d)", b->cfg.id,
+               pp->topic, pp->partition, p->leader);
+    } else if (b->cluster && q->acks == -1 && p->rs.nisr < p->topic->min_insync) {
+      rc = STRATA_ENOT_ENOUGH_REPLICAS;
+      snprintf(msg, sizeof msg, "%s-%u has %u in-sync replica(s), min.insync.replicas is %u",
+               pp->topic, pp->partition, p->rs.nisr, p->topic->min_insync);
     } else {
       rc = produce_partition(b, p, payload + off, pp->payload_bytes,
                              &pr->base_offset, &pr->log_append_time, msg, sizeof msg);
@@ -301,15 +363,26 @@ static void handle_produce(struct broker *b, const Strata__Header *req,
       trace_debug("produce to %s-%u refused: %s", pp->topic, pp->partition, msg);
       continue;
     }
-    if (b->cfg.flush == FLUSH_ALWAYS) {
-      broker_mark_dirty(b, p);
+    int64_t end = seglog_end_offset(p->log);
+    if (b->cfg.flush == FLUSH_ALWAYS) broker_mark_dirty(b, p);
+    if (b->cluster) {
+      /* acks=all waits for the ISR (the high watermark); acks=1 for this
+       * broker's own fsync under flush always. */
+      if (q->acks == -1 || b->cfg.flush == FLUSH_ALWAYS) {
+        partition_ref(p);
+        r->waits[r->nwaits++] = (struct wait_item){p, end, q->acks == -1, p->leader_epoch, pr};
+      }
+      cluster_update_hw(b, p);
+      b->hw_version++;
+    } else if (b->cfg.flush == FLUSH_ALWAYS) {
       partition_ref(p);
-      r->waits[r->nwaits++] = (struct wait_item){p, seglog_end_offset(p->log)};
+      r->waits[r->nwaits++] = (struct wait_item){p, end, 0, 0, pr};
     } else {
       b->hw_version++;
     }
   }
   r->silent = q->acks == 0;
+  r->deadline_ms = b->now_ms + (q->timeout_ms ? q->timeout_ms : 30000);
   resp_begin(r, req, STRATA__HEADER__BODY_PRODUCE_RESP);
   r->hdr.produce_resp = m;
 }
@@ -356,13 +429,41 @@ static void build_fetch(struct broker *b, const Strata__Header *req,
     pr->partition = fp->partition;
     pr->high_watermark = -1;
     pr->log_start_offset = -1;
+    pr->diverging_end_offset = -1;
+    pr->leader_hint = -1;
     m->partitions[m->n_partitions++] = pr;
     struct partition *p = topics_partition(&b->topics, fp->topic, fp->partition);
     if (!p) {
       pr->error_code = (uint32_t)-STRATA_EUNKNOWN_TOPIC;
       continue;
     }
+    if (b->cluster && p->role != ROLE_LEADER) {
+      pr->error_code = (uint32_t)-STRATA_ENOT_LEADER;
+      pr->leader_hint = p->leader;
+      continue;
+    }
+    pr->leader_epoch = p->leader_epoch;
     int64_t hw = broker_high_watermark(b, p);
+    int64_t limit = hw;
+    if (q->replica_id >= 0 && b->cluster) {
+      /* A follower: note its position (this may move the high watermark),
+       * and tell it where its log forked if its last epoch ended earlier
+       * here than where it wants to read (KIP-320). */
+      int64_t end = seglog_end_offset(p->log);
+      replica_on_fetch(&p->rs, q->replica_id, fp->fetch_offset, fp->durable_offset, end,
+                       b->now_ms);
+      cluster_update_hw(b, p);
+      hw = p->hw;
+      pr->high_watermark = hw;
+      if (fp->last_fetched_epoch >= 0) {
+        int64_t epoch_end = epoch_cache_end_offset(&p->epochs, fp->last_fetched_epoch, end);
+        if (epoch_end < fp->fetch_offset) {
+          pr->diverging_end_offset = epoch_end;
+          continue;
+        }
+      }
+      limit = end;
+    }
     pr->high_watermark = hw;
     pr->log_start_offset = seglog_start_offset(p->log);
     uint64_t room = total_max > r->payload_len ? total_max - r->payload_len : 0;
@@ -370,7 +471,7 @@ static void build_fetch(struct broker *b, const Strata__Header *req,
     uint32_t pmax = fp->max_bytes ? fp->max_bytes : 1u << 20;
     if (pmax > room) pmax = (uint32_t)room;
     struct seglog_slice s;
-    int rc = seglog_read(p->log, fp->fetch_offset, pmax, hw, &s);
+    int rc = seglog_read(p->log, fp->fetch_offset, pmax, limit, &s);
     if (!rc) {
       size_t before = r->payload_len;
       rc = read_slice(r, &s);
@@ -429,6 +530,10 @@ static void handle_list_offsets(struct broker *b, const Strata__Header *req,
       pr->error_code = (uint32_t)-STRATA_EUNKNOWN_TOPIC;
       continue;
     }
+    if (b->cluster && p->role != ROLE_LEADER) {
+      pr->error_code = (uint32_t)-STRATA_ENOT_LEADER;
+      continue;
+    }
     int64_t hw = broker_high_watermark(b, p);
     if (lp->timestamp == -1) {
       pr->offset = hw;
@@ -467,6 +572,8 @@ static const struct api api_table[] = {
      STRATA__HEADER__BODY_CREATE_TOPICS_REQ},
     {STRATA__API_KEY__API_DELETE_TOPICS, 0, 0, handle_delete_topics,
      STRATA__HEADER__BODY_DELETE_TOPICS_REQ},
+    {STRATA__API_KEY__API_ELECT_LEADERS, 0, 0, handle_elect_leaders,
+     STRATA__HEADER__BODY_ELECT_LEADERS_REQ},
 };
 
 static const struct api *apis(size_t *n) {

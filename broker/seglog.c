@@ -865,3 +865,19 @@ int seglog_sync(struct seglog *log) {
   seglog_sync_end(log, end, st);
   return st;
 }
+
+int seglog_for_each_batch(struct seglog *log,
+                          int (*fn)(void *arg, const struct batch_header *h), void *arg) {
+  for (size_t i = 0; i < log->nsegs; i++) {
+    struct segment *s = &log->segs[i];
+    uint64_t pos = 0;
+    while (pos < s->size) {
+      struct batch_header h;
+      int rc = read_scan_header(s->fd, pos, s->size, &h);
+      if (rc) return rc;
+      if ((rc = fn(arg, &h))) return rc;
+      pos += batch_total_size(&h);
+    }
+  }
+  return 0;
+}

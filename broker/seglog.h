@@ -112,4 +112,11 @@ void seglog_sync_end(struct seglog *log, int64_t end_offset, int status);
 /* begin + fdatasync + end, on the calling thread. */
 int seglog_sync(struct seglog *log);
 
+/* Call fn with the header of every batch, oldest first (headers only: one
+ * pread each). Rebuilds the leader-epoch cache from the batches themselves,
+ * so it can never disagree with the log. Stops at fn's first non-zero. */
+struct batch_header;
+int seglog_for_each_batch(struct seglog *log,
+                          int (*fn)(void *arg, const struct batch_header *h), void *arg);
+
 #endif

@@ -10,6 +10,7 @@
 #include "common/frame.h"
 #include "common/trace.h"
 #include "common/wire.h"
+#include "broker/cluster_uv.h"
 
 struct conn;
 
@@ -64,6 +65,8 @@ struct write_req {
   uint8_t *head, *payload;
 };
 
+static struct server *the_server; /* for server_wake */
+
 static void conn_close(struct conn *c);
 static void conn_process(struct conn *c);
 static void conn_flush(struct conn *c);
@@ -89,6 +92,7 @@ static void wait_remove(struct server *s, struct pending *p) {
 }
 
 static void pending_free(struct server *s, struct pending *p) {
+  if (p->resp.forward) cluster_uv_forward_cancel(p);
   wait_remove(s, p);
   wire_header_free(p->req);
   response_free(&p->resp);
@@ -127,7 +131,12 @@ static void conn_flush(struct conn *c) {
       struct write_req *wr = calloc(1, sizeof *wr);
       size_t hl = 0;
       uint32_t plen = (uint32_t)p->resp.payload_len;
-      if (!wr || wire_frame_head(&p->resp.hdr, plen, &wr->head, &hl)) {
+      const Strata__Header *out = &p->resp.hdr;
+      if (p->resp.forwarded) {
+        p->resp.forwarded->correlation_id = p->resp.hdr.correlation_id;
+        out = p->resp.forwarded;
+      }
+      if (!wr || wire_frame_head(out, plen, &wr->head, &hl)) {
         trace_error("%s: cannot encode a response; closing", c->peer);
         free(wr);
         pending_free(s, p);
@@ -172,14 +181,39 @@ static void conn_flush(struct conn *c) {
 
 static void arm_fetch_timer(struct server *s);
 
+static void on_forwarded(void *arg, Strata__Header *reply, int err) {
+  struct pending *p = arg;
+  struct server *s = the_server;
+  p->resp.forward = 0;
+  if (reply) {
+    p->resp.forwarded = reply;
+  } else {
+    response_error(&p->resp, p->req, err, "the controller is not reachable from this broker");
+  }
+  wire_header_free(p->req);
+  p->req = NULL;
+  wait_remove(s, p);
+  conn_flush(p->conn);
+}
+
 static void enqueue(struct conn *c, struct pending *p) {
   struct server *s = c->srv;
   p->conn = c;
+  if (p->resp.forward) {
+    if (c->tail) c->tail->next = p; else c->head = p;
+    c->tail = p;
+    c->npending++;
+    wait_add(s, p);
+    p->resp.hdr.correlation_id = p->req->correlation_id;
+    cluster_uv_forward(p->req, on_forwarded, p); /* may answer at once */
+    return;
+  }
   if (p->resp.park) {
     wait_add(s, p);
     arm_fetch_timer(s);
   } else if (p->resp.nwaits && !broker_response_ready(s->b, &p->resp)) {
     wait_add(s, p);
+    arm_fetch_timer(s); /* produce deadlines share the timer */
   }
   if (!p->resp.park) {
     wire_header_free(p->req);
@@ -296,6 +330,9 @@ static void conn_process(struct conn *c) {
   }
   conn_flush(c);
   c->in_process = 0;
+  /* A follower's fetch or a local append may have moved a high watermark:
+   * release the answers that waited for it. */
+  if (s->b->hw_version != s->fetch_hw_seen) wake_waiters(s);
   if (c->closing) return;
   int throttled = c->npending >= CONN_PENDING_MAX ||
                   uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > CONN_WRITE_QUEUE_MAX;
@@ -423,6 +460,7 @@ static void sync_done(uv_work_t *w, int status) {
     int64_t before = seglog_durable_offset(p->log);
     seglog_sync_end(p->log, sw->end, st);
     if (seglog_durable_offset(p->log) != before) sw->srv->b->hw_version++;
+    if (sw->srv->b->cluster) cluster_update_hw(sw->srv->b, p);
     if (seglog_durable_offset(p->log) < seglog_end_offset(p->log))
       broker_mark_dirty(sw->srv->b, p);
   }
@@ -430,6 +468,7 @@ static void sync_done(uv_work_t *w, int status) {
   struct server *s = sw->srv;
   free(sw);
   wake_waiters(s);
+  if (s->b->cluster) cluster_uv_after_sync();
 }
 
 /* Once per loop turn, before the loop sleeps (Redis's beforeSleep): start
@@ -489,6 +528,10 @@ static void flush_all(struct server *s) {
   }
 }
 
+void server_wake(void) {
+  if (the_server) wake_waiters(the_server);
+}
+
 static void wake_waiters(struct server *s) {
   tick(s);
   int refetch = s->fetch_hw_seen != s->b->hw_version;
@@ -496,7 +539,9 @@ static void wake_waiters(struct server *s) {
   struct pending *p = s->waiting;
   while (p) {
     struct pending *next = p->wnext;
-    if (p->req) {
+    if (p->resp.forward) {
+      /* answered by on_forwarded */
+    } else if (p->req) {
       if (refetch) {
         broker_fetch_again(s->b, p->req, &p->resp, 0);
         if (!p->resp.park) wait_remove(s, p);
@@ -515,8 +560,13 @@ static void on_fetch_timer(uv_timer_t *t) {
   struct pending *p = s->waiting;
   while (p) {
     struct pending *next = p->wnext;
-    if (p->req && p->resp.deadline_ms <= s->b->now_ms) {
+    if (p->resp.forward) {
+      /* the controller link has its own failure path */
+    } else if (p->req && p->resp.deadline_ms <= s->b->now_ms) {
       broker_fetch_again(s->b, p->req, &p->resp, 1);
+      wait_remove(s, p);
+    } else if (!p->req && p->resp.deadline_ms && p->resp.deadline_ms <= s->b->now_ms) {
+      broker_response_expire(&p->resp);
       wait_remove(s, p);
     }
     p = next;
@@ -528,7 +578,8 @@ static void on_fetch_timer(uv_timer_t *t) {
 static void arm_fetch_timer(struct server *s) {
   int64_t first = INT64_MAX;
   for (struct pending *p = s->waiting; p; p = p->wnext)
-    if (p->req && p->resp.deadline_ms < first) first = p->resp.deadline_ms;
+    if (!p->resp.forward && p->resp.deadline_ms && p->resp.deadline_ms < first)
+      first = p->resp.deadline_ms;
   if (first == INT64_MAX) {
     uv_timer_stop(&s->fetch_timer);
     return;
@@ -575,6 +626,7 @@ static void on_signal(uv_signal_t *h, int signum) {
   if (s->stopping) return;
   s->stopping = 1;
   trace_info("signal %d: shutting down", signum);
+  if (s->b->cluster) cluster_uv_stop();
   uv_close((uv_handle_t *)&s->listener, NULL);
   while (s->conns) conn_close(s->conns);
   uv_close((uv_handle_t *)&s->commit, NULL);
@@ -626,9 +678,12 @@ int server_run(struct broker *b) {
   uv_signal_init(s.loop, &s.sigterm);
   s.sigterm.data = &s;
   uv_signal_start(&s.sigterm, on_signal, SIGTERM);
+  the_server = &s;
+  if (b->cluster) cluster_uv_start(s.loop, b);
   trace_info("broker %d listening on %s:%d (log.dir %s, flush %s)", b->cfg.id,
              b->cfg.host, b->cfg.port, b->cfg.log_dir, flush_policy_names[b->cfg.flush]);
   uv_run(s.loop, UV_RUN_DEFAULT);
   uv_loop_close(s.loop);
+  the_server = NULL;
   return 0;
 }

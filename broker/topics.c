@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/batch.h"
 #include "common/config.h"
 #include "common/errors.h"
 #include "common/trace.h"
@@ -62,6 +63,7 @@ void partition_ref(struct partition *p) { p->refs++; }
 
 void partition_unref(struct partition *p) {
   if (--p->refs > 0) return;
+  epoch_cache_free(&p->epochs);
   seglog_close(p->log);
   free(p);
 }
@@ -131,6 +133,12 @@ static int topic_apply_configs(struct topic *tp, const struct config *c,
   return 0;
 }
 
+/* The leader-epoch cache comes from the batches' partitionLeaderEpoch. */
+static int note_epoch(void *arg, const struct batch_header *h) {
+  struct partition *p = arg;
+  return epoch_cache_add(&p->epochs, h->leader_epoch, h->base_offset);
+}
+
 static int open_partitions(struct topics *t, struct topic *tp, int64_t now_ms,
                            char *err, size_t err_len) {
   tp->parts = calloc(tp->npart, sizeof *tp->parts);
@@ -156,6 +164,14 @@ static int open_partitions(struct topics *t, struct topic *tp, int64_t now_ms,
     p->topic = tp;
     p->id = i;
     p->refs = 1;
+    p->leader = -1;
+    if ((rc = seglog_for_each_batch(p->log, note_epoch, p))) {
+      seglog_close(p->log);
+      free(p);
+      snprintf(err, err_len, "cannot read partition %s-%" PRIu32 ": %s", tp->name, i,
+               strata_strerror(rc));
+      return rc;
+    }
     tp->parts[i] = p;
   }
   return 0;

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "broker/replica.h"
 #include "broker/seglog.h"
 
 #define TOPIC_NAME_MAX 249
@@ -31,7 +32,18 @@ struct partition {
   int sync_inflight;
   int on_dirty_list;
   struct partition *dirty_next;
+  /* Cluster mode (a controller assigns roles); standalone brokers lead all. */
+  int role;                 /* ROLE_* */
+  int32_t leader;           /* broker id, -1 offline */
+  int32_t leader_epoch;
+  int32_t partition_epoch;
+  struct replica_state rs;  /* replicas, ISR, and as leader its followers */
+  int64_t hw;               /* high watermark in cluster mode */
+  struct epoch_cache epochs;
+  int alter_inflight;       /* an ISR change is on its way to the controller */
 };
+
+enum { ROLE_NONE = 0, ROLE_LEADER, ROLE_FOLLOWER };
 
 struct topic_config_entry {
   char *key, *value;

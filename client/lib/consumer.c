@@ -2,6 +2,7 @@
  * leader, and record-by-record iteration of the returned batches (records
  * below a partition's position are skipped; a batch cut short by the byte
  * limit is dropped and fetched again whole). */
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,13 +19,28 @@ struct cpart {
   uint32_t partition;
   int64_t position;  /* next offset to return; <0: STRATA_OFFSET_* to resolve */
   int64_t hw;
-  int32_t leader;
+  int32_t leader;    /* -1: unknown, refresh metadata */
+};
+
+#define CONSUMER_BROKERS_MAX 64
+
+/* A connection to one leader, with at most one fetch in flight. */
+struct cbroker {
+  int32_t id;
+  char host[256];
+  int port;
+  struct conn c;
+  int inflight;
+  int64_t retry_at;
 };
 
 struct strata_consumer {
   strata_consumer_config cfg;
   char bootstrap[1024];
-  struct conn c; /* single-broker for now: the leader of every partition */
+  struct conn c; /* bootstrap: metadata */
+  struct cbroker brokers[CONSUMER_BROKERS_MAX];
+  size_t nbrokers;
+  int need_metadata;
   struct cpart *parts;
   size_t nparts, cap;
   /* The current fetch response being iterated. */
@@ -68,6 +84,9 @@ strata_consumer *strata_consumer_new(const char *bootstrap,
   return c;
 }
 
+static int refresh_metadata(strata_consumer *c);
+static struct cbroker *broker_by_id(strata_consumer *c, int32_t id);
+
 static void drop_response(strata_consumer *c) {
   wire_header_free(c->resp);
   c->resp = NULL;
@@ -81,6 +100,7 @@ void strata_consumer_free(strata_consumer *c) {
   free(c->parts);
   batch_scratch_free(&c->scratch);
   conn_close(&c->c);
+  for (size_t i = 0; i < c->nbrokers; i++) conn_close(&c->brokers[i].c);
   free(c);
 }
 
@@ -100,7 +120,13 @@ static int ensure_conn(strata_consumer *c) {
 int strata_consumer_assign(strata_consumer *c, const char *topic,
                            uint32_t partition, int64_t offset) {
   if (offset < STRATA_OFFSET_BEGINNING) return STRATA_EINVALID_ARGUMENT;
-  drop_response(c); /* a seek invalidates what was fetched */
+  drop_response(c); /* a seek invalidates what was fetched, and what is on its way */
+  for (size_t i = 0; i < c->nbrokers; i++)
+    if (c->brokers[i].inflight) {
+      conn_close(&c->brokers[i].c);
+      c->brokers[i].inflight = 0;
+    }
+  c->need_metadata = 1;
   struct cpart *p = find(c, topic, partition);
   if (!p) {
     if (c->nparts >= CONSUMER_PARTITIONS_MAX) return STRATA_EINVALID_ARGUMENT;
@@ -143,12 +169,26 @@ int strata_consumer_seek_timestamp(strata_consumer *c, const char *topic,
   if (ts < 0) return STRATA_EINVALID_ARGUMENT;
   struct cpart *p = find(c, topic, partition);
   if (!p) return STRATA_EINVALID_ARGUMENT;
-  int rc = ensure_conn(c);
-  int64_t off, found;
-  if (!rc) rc = client_list_offset(&c->c, c->cfg.request_timeout_ms, topic, partition, ts,
-                                   &off, &found);
+  int rc = refresh_metadata(c);
+  int64_t off = -1, found;
+  struct cbroker *b = rc ? NULL : broker_by_id(c, p->leader);
+  if (!rc && !b) rc = STRATA_EBROKER_NOT_AVAILABLE;
+  if (!rc) {
+    struct conn k;
+    char err[256];
+    conn_init(&k);
+    rc = conn_open(&k, b->host, b->port, c->cfg.request_timeout_ms, err, sizeof err);
+    if (!rc) rc = client_list_offset(&k, c->cfg.request_timeout_ms, topic, partition, ts, &off,
+                                     &found);
+    conn_close(&k);
+  }
   if (rc) return rc;
   drop_response(c);
+  for (size_t i = 0; i < c->nbrokers; i++)
+    if (c->brokers[i].inflight) {
+      conn_close(&c->brokers[i].c);
+      c->brokers[i].inflight = 0;
+    }
   p->position = off >= 0 ? off : STRATA_OFFSET_END;
   return 0;
 }
@@ -165,80 +205,201 @@ int64_t strata_consumer_high_watermark(const strata_consumer *c, const char *top
   return p ? p->hw : -1;
 }
 
-/* Turn STRATA_OFFSET_BEGINNING/END into real offsets before fetching. */
+static struct cbroker *broker_by_id(strata_consumer *c, int32_t id) {
+  for (size_t i = 0; i < c->nbrokers; i++)
+    if (c->brokers[i].id == id) return &c->brokers[i];
+  return NULL;
+}
+
+/* Leaders of the assigned partitions and the brokers' addresses. */
+static int refresh_metadata(strata_consumer *c) {
+  int rc = ensure_conn(c);
+  if (rc) return rc;
+  strata_metadata *m = NULL;
+  if ((rc = client_metadata(&c->c, c->cfg.request_timeout_ms, NULL, 0, &m))) return rc;
+  for (size_t i = 0; i < m->nbrokers; i++) {
+    struct cbroker *b = broker_by_id(c, m->brokers[i].id);
+    if (!b && c->nbrokers < CONSUMER_BROKERS_MAX) {
+      b = &c->brokers[c->nbrokers++];
+      memset(b, 0, sizeof *b);
+      conn_init(&b->c);
+      b->id = m->brokers[i].id;
+    }
+    if (!b) continue;
+    if (strcmp(b->host, m->brokers[i].host) || b->port != m->brokers[i].port) {
+      conn_close(&b->c);
+      b->inflight = 0;
+      snprintf(b->host, sizeof b->host, "%s", m->brokers[i].host);
+      b->port = m->brokers[i].port;
+    }
+  }
+  for (size_t i = 0; i < c->nparts; i++) {
+    struct cpart *p = &c->parts[i];
+    p->leader = -1;
+    for (size_t t = 0; t < m->ntopics; t++) {
+      if (strcmp(m->topics[t].name, p->topic)) continue;
+      for (size_t k = 0; k < m->topics[t].npartitions; k++)
+        if (m->topics[t].partitions[k].partition == p->partition)
+          p->leader = m->topics[t].partitions[k].leader;
+    }
+  }
+  strata_metadata_free(m);
+  c->need_metadata = 0;
+  return 0;
+}
+
+/* Turn STRATA_OFFSET_BEGINNING/END into real offsets before fetching (asked
+ * of each partition's leader on a short-lived connection). */
 static int resolve_positions(strata_consumer *c) {
   for (size_t i = 0; i < c->nparts; i++) {
     struct cpart *p = &c->parts[i];
     if (p->position >= 0) continue;
-    int64_t off;
-    int rc = client_list_offset(&c->c, c->cfg.request_timeout_ms, p->topic, p->partition,
-                                p->position, &off, NULL);
+    struct cbroker *b = broker_by_id(c, p->leader);
+    if (!b) {
+      c->need_metadata = 1;
+      return 0;
+    }
+    struct conn k;
+    char err[256];
+    conn_init(&k);
+    int rc = conn_open(&k, b->host, b->port, c->cfg.request_timeout_ms, err, sizeof err);
+    int64_t off = -1;
+    if (!rc) rc = client_list_offset(&k, c->cfg.request_timeout_ms, p->topic, p->partition,
+                                     p->position, &off, NULL);
+    conn_close(&k);
+    if (rc == STRATA_ENOT_LEADER || rc == STRATA_EUNREACHABLE || rc == STRATA_ENETWORK) {
+      c->need_metadata = 1;
+      return 0;
+    }
     if (rc) return rc;
     p->position = off;
   }
   return 0;
 }
 
-static int fetch(strata_consumer *c, int timeout_ms) {
-  int rc = ensure_conn(c);
-  if (!rc) rc = resolve_positions(c);
-  if (rc) return rc;
-  Strata__FetchPartition *fps = calloc(c->nparts + 1, sizeof *fps);
-  Strata__FetchPartition **fpv = calloc(c->nparts + 1, sizeof *fpv);
-  if (!fps || !fpv) {
+/* Send one fetch to every leader that has none in flight. */
+static int send_fetches(strata_consumer *c, int wait) {
+  int64_t now = conn_now_ms();
+  for (size_t bi = 0; bi < c->nbrokers; bi++) {
+    struct cbroker *b = &c->brokers[bi];
+    if (b->inflight || now < b->retry_at) continue;
+    size_t n = 0;
+    for (size_t i = 0; i < c->nparts; i++)
+      if (c->parts[i].leader == b->id && c->parts[i].position >= 0) n++;
+    if (n == 0) continue;
+    if (!conn_is_open(&b->c)) {
+      char err[256];
+      if (conn_open(&b->c, b->host, b->port, c->cfg.request_timeout_ms, err, sizeof err)) {
+        b->retry_at = now + 200;
+        c->need_metadata = 1;
+        continue;
+      }
+    }
+    Strata__FetchPartition *fps = calloc(n, sizeof *fps);
+    Strata__FetchPartition **fpv = calloc(n, sizeof *fpv);
+    if (!fps || !fpv) {
+      free(fps);
+      free(fpv);
+      return STRATA_ENOMEM;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < c->nparts; i++) {
+      struct cpart *p = &c->parts[i];
+      if (p->leader != b->id || p->position < 0) continue;
+      strata__fetch_partition__init(&fps[k]);
+      fps[k].topic = p->topic;
+      fps[k].partition = p->partition;
+      fps[k].fetch_offset = p->position;
+      fps[k].max_bytes = c->cfg.partition_max_bytes;
+      fpv[k] = &fps[k];
+      k++;
+    }
+    Strata__FetchRequest q = STRATA__FETCH_REQUEST__INIT;
+    q.max_wait_ms = (uint32_t)(wait > 0 ? wait : 0);
+    q.min_bytes = c->cfg.fetch_min_bytes;
+    q.max_bytes = c->cfg.fetch_max_bytes;
+    q.partitions = fpv;
+    q.n_partitions = n;
+    q.replica_id = -1;
+    Strata__Header h = STRATA__HEADER__INIT;
+    h.api_key = STRATA__API_KEY__API_FETCH;
+    h.client_id = (char *)"libstrata-consumer";
+    h.body_case = STRATA__HEADER__BODY_FETCH_REQ;
+    h.fetch_req = &q;
+    uint32_t corr;
+    int rc = conn_send(&b->c, &h, NULL, 0, c->cfg.request_timeout_ms, &corr);
     free(fps);
     free(fpv);
-    return STRATA_ENOMEM;
+    if (rc) {
+      c->need_metadata = 1;
+      b->retry_at = now + 200;
+      continue;
+    }
+    b->inflight = 1;
   }
-  for (size_t i = 0; i < c->nparts; i++) {
-    strata__fetch_partition__init(&fps[i]);
-    fps[i].topic = c->parts[i].topic;
-    fps[i].partition = c->parts[i].partition;
-    fps[i].fetch_offset = c->parts[i].position;
-    fps[i].max_bytes = c->cfg.partition_max_bytes;
-    fpv[i] = &fps[i];
+  return 0;
+}
+
+/* Fetch from the leaders and make the first answer the current response. */
+static int fetch(strata_consumer *c, int timeout_ms) {
+  int rc;
+  if (c->need_metadata || c->nbrokers == 0) {
+    if ((rc = refresh_metadata(c))) return rc;
   }
-  Strata__FetchRequest q = STRATA__FETCH_REQUEST__INIT;
+  if ((rc = resolve_positions(c))) return rc;
   int wait = timeout_ms < c->cfg.fetch_max_wait_ms ? timeout_ms : c->cfg.fetch_max_wait_ms;
-  q.max_wait_ms = (uint32_t)(wait > 0 ? wait : 0);
-  q.min_bytes = c->cfg.fetch_min_bytes;
-  q.max_bytes = c->cfg.fetch_max_bytes;
-  q.partitions = fpv;
-  q.n_partitions = c->nparts;
-  q.replica_id = -1;
-  Strata__Header h = STRATA__HEADER__INIT;
-  h.api_key = STRATA__API_KEY__API_FETCH;
-  h.client_id = (char *)"libstrata-consumer";
-  h.body_case = STRATA__HEADER__BODY_FETCH_REQ;
-  h.fetch_req = &q;
-  Strata__Header *r = NULL;
-  const uint8_t *pl = NULL;
-  uint32_t pn = 0;
-  rc = conn_call(&c->c, &h, NULL, 0, c->cfg.request_timeout_ms + wait, &r, &pl, &pn);
-  free(fps);
-  free(fpv);
-  if (!rc && (r->body_case != STRATA__HEADER__BODY_FETCH_RESP ||
-              r->fetch_resp->n_partitions != c->nparts))
-    rc = STRATA_ECORRUPT;
-  if (rc) {
-    wire_header_free(r);
-    return rc;
+  if ((rc = send_fetches(c, wait))) return rc;
+  struct pollfd fds[CONSUMER_BROKERS_MAX];
+  struct cbroker *who[CONSUMER_BROKERS_MAX];
+  nfds_t n = 0;
+  for (size_t i = 0; i < c->nbrokers; i++)
+    if (c->brokers[i].inflight) {
+      fds[n] = (struct pollfd){c->brokers[i].c.fd, POLLIN, 0};
+      who[n++] = &c->brokers[i];
+    }
+  if (n == 0) {
+    poll(NULL, 0, timeout_ms < 100 ? timeout_ms : 100);
+    c->need_metadata = 1;
+    return 0;
   }
-  uint64_t sum = 0;
-  for (size_t i = 0; i < r->fetch_resp->n_partitions; i++)
-    sum += r->fetch_resp->partitions[i]->payload_bytes;
-  if (sum != pn) {
-    wire_header_free(r);
-    conn_close(&c->c);
-    return STRATA_ECORRUPT;
+  int k = poll(fds, n, timeout_ms + c->cfg.request_timeout_ms);
+  if (k <= 0) return 0;
+  for (nfds_t i = 0; i < n; i++) {
+    if (!fds[i].revents) continue;
+    struct cbroker *b = who[i];
+    Strata__Header *r = NULL;
+    const uint8_t *pl = NULL;
+    uint32_t pn = 0;
+    rc = conn_recv(&b->c, c->cfg.request_timeout_ms, &r, &pl, &pn);
+    if (rc == 0) continue;
+    b->inflight = 0;
+    if (rc < 0) {
+      c->need_metadata = 1;
+      b->retry_at = conn_now_ms() + 200;
+      continue;
+    }
+    if (r->error_code || r->body_case != STRATA__HEADER__BODY_FETCH_RESP) {
+      rc = r->error_code ? strata_error_from_wire(r->error_code) : STRATA_ECORRUPT;
+      wire_header_free(r);
+      return rc;
+    }
+    uint64_t sum = 0;
+    for (size_t j = 0; j < r->fetch_resp->n_partitions; j++)
+      sum += r->fetch_resp->partitions[j]->payload_bytes;
+    if (sum != pn) {
+      wire_header_free(r);
+      conn_close(&b->c);
+      return STRATA_ECORRUPT;
+    }
+    c->resp = r;
+    c->payload = pl;
+    c->payload_len = pn;
+    c->part_i = 0;
+    c->part_off = 0;
+    c->batch_off = 0;
+    c->in_batch = 0;
+    return 0;
   }
-  c->resp = r;
-  c->payload = pl;
-  c->payload_len = pn;
-  c->part_i = 0;
-  c->part_off = 0;
-  c->batch_off = 0;
-  c->in_batch = 0;
   return 0;
 }
 
@@ -266,6 +427,11 @@ static int next_record(strata_consumer *c) {
     if (perr && c->batch_off == 0) {
       c->part_off += pr->payload_bytes;
       c->part_i++;
+      if (perr == STRATA_ENOT_LEADER || perr == STRATA_EBROKER_NOT_AVAILABLE ||
+          perr == STRATA_EUNKNOWN_TOPIC) {
+        c->need_metadata = 1; /* leadership moved: ask again, don't fail the poll */
+        continue;
+      }
       return perr;
     }
     const uint8_t *d = c->payload + c->part_off + c->batch_off;

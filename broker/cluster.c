@@ -1,0 +1,205 @@
+/* Cluster mode logic of a broker: adopting the controller's metadata image,
+ * the leader's high watermark, the follower's side of replication and ISR
+ * change proposals. No sockets here (cluster_uv.c moves the bytes). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker.h"
+#include "common/batch.h"
+#include "common/errors.h"
+#include "common/trace.h"
+
+const struct peer *cluster_peer(const struct broker *b, int32_t id) {
+  for (size_t i = 0; i < b->npeers; i++)
+    if (b->peers[i].id == id) return &b->peers[i];
+  return NULL;
+}
+
+static int contains(const int32_t *v, size_t n, int32_t id) {
+  for (size_t i = 0; i < n; i++)
+    if (v[i] == id) return 1;
+  return 0;
+}
+
+void cluster_update_hw(struct broker *b, struct partition *p) {
+  if (p->role != ROLE_LEADER) return;
+  int64_t end = seglog_end_offset(p->log);
+  int64_t own = b->cfg.flush == FLUSH_ALWAYS ? seglog_durable_offset(p->log) : end;
+  int64_t hw = replica_high_watermark(&p->rs, own);
+  if (hw > end) hw = end;
+  if (hw > p->hw) {
+    p->hw = hw;
+    b->hw_version++;
+  }
+}
+
+static void apply_partition(struct broker *b, struct partition *p, const Strata__PartitionState *s,
+                            int64_t now_ms) {
+  int32_t self = b->cfg.id;
+  int replica = contains(s->replicas, s->n_replicas, self);
+  int role = !replica ? ROLE_NONE
+             : s->leader == self ? ROLE_LEADER
+             : s->leader >= 0    ? ROLE_FOLLOWER
+                                 : ROLE_NONE;
+  int becoming_leader =
+      role == ROLE_LEADER && (p->role != ROLE_LEADER || p->leader_epoch != s->leader_epoch);
+  if (p->role == ROLE_LEADER && (role != ROLE_LEADER || p->leader_epoch != s->leader_epoch))
+    b->hw_version++; /* waiting acks=all answers learn they lost leadership */
+  if (p->leader != s->leader || p->leader_epoch != s->leader_epoch)
+    trace_info("%s-%u: leader %d epoch %d (this broker: %s)", p->topic->name, p->id, s->leader,
+               s->leader_epoch,
+               role == ROLE_LEADER ? "leader" : role == ROLE_FOLLOWER ? "follower" : "no role");
+  p->leader = s->leader;
+  p->leader_epoch = s->leader_epoch;
+  p->partition_epoch = s->partition_epoch;
+  p->rs.self = self;
+  p->rs.nreplicas = s->n_replicas > REPLICAS_MAX ? REPLICAS_MAX : (uint32_t)s->n_replicas;
+  memcpy(p->rs.replicas, s->replicas, p->rs.nreplicas * sizeof(int32_t));
+  p->rs.nisr = s->n_isr > REPLICAS_MAX ? REPLICAS_MAX : (uint32_t)s->n_isr;
+  memcpy(p->rs.isr, s->isr, p->rs.nisr * sizeof(int32_t));
+  p->alter_inflight = 0;
+  if (becoming_leader) {
+    /* Every batch this leader appends carries its epoch; the epoch starts at
+     * the current log end (KIP-101). */
+    epoch_cache_add(&p->epochs, s->leader_epoch, seglog_end_offset(p->log));
+    replica_become_leader(&p->rs, now_ms);
+  }
+  p->role = role;
+  if (role == ROLE_LEADER) cluster_update_hw(b, p);
+}
+
+void cluster_apply_image(struct broker *b, const Strata__MetadataImage *img, int64_t now_ms) {
+  if (img->version <= b->image_version) return;
+  b->image_version = img->version;
+  b->controller_id = img->controller_id;
+  if (img->cluster_id && *img->cluster_id && strcmp(img->cluster_id, b->cluster_id)) {
+    trace_info("joining cluster %s", img->cluster_id);
+    snprintf(b->cluster_id, sizeof b->cluster_id, "%s", img->cluster_id);
+  }
+  b->npeers = 0;
+  for (size_t i = 0; i < img->n_brokers && b->npeers < CLUSTER_BROKERS_MAX; i++) {
+    const Strata__BrokerState *s = img->brokers[i];
+    struct peer *pe = &b->peers[b->npeers++];
+    pe->id = s->id;
+    snprintf(pe->host, sizeof pe->host, "%s", s->host);
+    pe->port = (int)s->port;
+    snprintf(pe->rack, sizeof pe->rack, "%s", s->rack);
+    pe->fenced = s->fenced;
+  }
+  for (size_t i = 0; i < img->n_topics; i++) {
+    const Strata__TopicState *t = img->topics[i];
+    struct topic *tp = topics_find(&b->topics, t->name);
+    if (tp && tp->npart != t->n_partitions) {
+      trace_error("topic %s has %u partitions here and %zu in the cluster metadata; ignoring it",
+                  t->name, tp->npart, t->n_partitions);
+      continue;
+    }
+    if (!tp) {
+      const char *keys[TOPIC_CONFIGS_MAX], *vals[TOPIC_CONFIGS_MAX];
+      size_t n = t->n_configs < TOPIC_CONFIGS_MAX ? t->n_configs : TOPIC_CONFIGS_MAX;
+      for (size_t k = 0; k < n; k++) {
+        keys[k] = t->configs[k]->key;
+        vals[k] = t->configs[k]->value;
+      }
+      char err[256];
+      int rc = topics_create(&b->topics, t->name, (uint32_t)t->n_partitions, keys, vals, n,
+                             b->now_ms, err, sizeof err);
+      if (rc) {
+        trace_error("cannot create topic %s locally: %s", t->name, err);
+        continue;
+      }
+      tp = topics_find(&b->topics, t->name);
+    }
+    for (size_t k = 0; k < t->n_partitions; k++) {
+      const Strata__PartitionState *s = t->partitions[k];
+      if (s->partition < tp->npart) apply_partition(b, tp->parts[s->partition], s, now_ms);
+    }
+  }
+  /* Topics the cluster no longer has. The image is the whole, versioned
+   * metadata, so absence is evidence of a delete, not of a partial view. */
+  for (size_t i = 0; i < b->topics.n;) {
+    const char *name = b->topics.v[i]->name;
+    int found = 0;
+    for (size_t k = 0; k < img->n_topics && !found; k++) found = !strcmp(img->topics[k]->name, name);
+    if (found) {
+      i++;
+      continue;
+    }
+    trace_info("topic %s was deleted from the cluster: removing it here", name);
+    char copy[TOPIC_NAME_MAX + 1];
+    snprintf(copy, sizeof copy, "%s", name);
+    topics_delete(&b->topics, copy);
+    b->hw_version++;
+  }
+}
+
+int cluster_follower_apply(struct broker *b, struct partition *p,
+                           const Strata__FetchPartitionResult *r, const uint8_t *data,
+                           int64_t now_ms) {
+  int rc = strata_error_from_wire(r->error_code);
+  if (rc) return rc;
+  int64_t end = seglog_end_offset(p->log);
+  if (r->diverging_end_offset >= 0) {
+    int64_t cut = r->diverging_end_offset < end ? r->diverging_end_offset : end;
+    trace_warn("%s-%u: log diverges from leader %d at offset %" PRId64
+               "; truncating %" PRId64 " record(s) of an older epoch",
+               p->topic->name, p->id, p->leader, cut, end - cut);
+    if ((rc = seglog_truncate(p->log, cut))) return rc;
+    epoch_cache_truncate(&p->epochs, seglog_end_offset(p->log));
+    if (p->hw > seglog_end_offset(p->log)) p->hw = seglog_end_offset(p->log);
+    return 0;
+  }
+  /* Whole batches at or past our end; a cut-short last batch comes again. */
+  size_t off = 0, start = 0, len = r->payload_bytes;
+  int started = 0;
+  int64_t next = end;
+  while (off + BATCH_HEADER_SIZE <= len) {
+    struct batch_header h;
+    if (batch_header_decode(data + off, len - off, &h)) return STRATA_ECORRUPT;
+    size_t sz = batch_total_size(&h);
+    if (sz > len - off) break;
+    if (h.base_offset + h.last_offset_delta < next && !started) { /* already have it */
+      off += sz;
+      start = off;
+      continue;
+    }
+    if (h.base_offset != next) return STRATA_EINVALID_RECORD;
+    if (batch_check_crc(data + off, sz)) return STRATA_ECORRUPT;
+    started = 1;
+    next = h.base_offset + h.last_offset_delta + 1;
+    off += sz;
+  }
+  if (started) {
+    if ((rc = seglog_append_replica(p->log, data + start, off - start, now_ms))) return rc;
+    for (size_t o = start; o < off;) {
+      struct batch_header h;
+      batch_header_decode(data + o, off - o, &h);
+      epoch_cache_add(&p->epochs, h.leader_epoch, h.base_offset);
+      o += batch_total_size(&h);
+    }
+    if (b->cfg.flush == FLUSH_ALWAYS) broker_mark_dirty(b, p);
+  }
+  int64_t hw = r->high_watermark < seglog_end_offset(p->log) ? r->high_watermark
+                                                              : seglog_end_offset(p->log);
+  if (hw > p->hw) p->hw = hw;
+  return 0;
+}
+
+void cluster_isr_changes(struct broker *b, int64_t now_ms,
+                         void (*fn)(void *arg, struct partition *p, const int32_t *isr,
+                                    uint32_t n),
+                         void *arg) {
+  for (size_t i = 0; i < b->topics.n; i++) {
+    struct topic *tp = b->topics.v[i];
+    for (uint32_t k = 0; k < tp->npart; k++) {
+      struct partition *p = tp->parts[k];
+      if (p->role != ROLE_LEADER || p->alter_inflight) continue;
+      int32_t isr[REPLICAS_MAX];
+      uint32_t n;
+      if (replica_isr_change(&p->rs, now_ms, b->cfg.replica_lag_ms, p->hw, isr, &n))
+        fn(arg, p, isr, n);
+    }
+  }
+}

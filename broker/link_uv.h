@@ -1,0 +1,54 @@
+/* An outgoing framed connection from a broker (to the controller, or to a
+ * partition leader for replication): connect, send requests, and get each
+ * response (or the connection's failure) through the request's callback, in
+ * order. The owner reconnects after a failure. */
+#ifndef STRATA_LINK_UV_H
+#define STRATA_LINK_UV_H
+
+#include <stdint.h>
+#include <uv.h>
+
+#include "proto/strata.pb-c.h"
+
+#define LINK_FRAME_MAX (256u << 20)
+#define LINK_INFLIGHT_MAX 64
+
+/* resp is freed by the link after the callback returns; payload likewise.
+ * err != 0 (resp NULL) when the connection failed. */
+typedef void (*link_cb)(void *arg, const Strata__Header *resp, const uint8_t *payload,
+                        uint32_t payload_len, int err);
+
+struct link_req {
+  uint32_t corr;
+  link_cb cb;
+  void *arg;
+};
+
+struct link {
+  uv_loop_t *loop;
+  uv_tcp_t *tcp;        /* NULL when not connected */
+  int connected;
+  char host[256];
+  int port;
+  uint32_t next_corr;
+  uint8_t *buf;
+  size_t len, cap, need;
+  struct link_req q[LINK_INFLIGHT_MAX];
+  size_t qhead, qn;
+  void (*on_state)(void *arg, int connected); /* connected or failed */
+  void *state_arg;
+};
+
+void link_init(struct link *l, uv_loop_t *loop, const char *host, int port,
+               void (*on_state)(void *, int), void *arg);
+/* Start connecting (no-op when connected or connecting). */
+void link_connect(struct link *l);
+/* Fails every pending request with STRATA_ENETWORK and closes. */
+void link_close(struct link *l);
+int link_busy(const struct link *l); /* requests waiting for answers */
+/* Send a request (header gets the next correlation id). 0 or an error (the
+ * callback is then never called). */
+int link_send(struct link *l, Strata__Header *h, const uint8_t *payload, size_t payload_len,
+              link_cb cb, void *arg);
+
+#endif

@@ -1,0 +1,122 @@
+#include "replica.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/errors.h"
+
+void epoch_cache_free(struct epoch_cache *c) {
+  free(c->v);
+  memset(c, 0, sizeof *c);
+}
+
+int epoch_cache_add(struct epoch_cache *c, int32_t epoch, int64_t start) {
+  if (epoch < 0 || (c->n && c->v[c->n - 1].epoch >= epoch)) return 0;
+  if (c->n == c->cap) {
+    if (c->cap >= EPOCH_CACHE_MAX) { /* keep the newest: drop the oldest half */
+      memmove(c->v, c->v + c->n / 2, (c->n - c->n / 2) * sizeof *c->v);
+      c->n -= c->n / 2;
+    } else {
+      size_t cap = c->cap ? c->cap * 2 : 8;
+      struct epoch_entry *v = realloc(c->v, cap * sizeof *v);
+      if (!v) return STRATA_ENOMEM;
+      c->v = v;
+      c->cap = cap;
+    }
+  }
+  c->v[c->n++] = (struct epoch_entry){epoch, start};
+  return 0;
+}
+
+void epoch_cache_truncate(struct epoch_cache *c, int64_t offset) {
+  while (c->n && c->v[c->n - 1].start >= offset) c->n--;
+}
+
+int32_t epoch_cache_last(const struct epoch_cache *c) {
+  return c->n ? c->v[c->n - 1].epoch : -1;
+}
+
+int64_t epoch_cache_end_offset(const struct epoch_cache *c, int32_t epoch, int64_t log_end) {
+  if (c->n == 0) return log_end;
+  if (epoch < c->v[0].epoch) return c->v[0].start;
+  for (size_t i = 0; i < c->n; i++)
+    if (c->v[i].epoch > epoch) return c->v[i].start;
+  return log_end;
+}
+
+static int in(const int32_t *v, uint32_t n, int32_t id) {
+  for (uint32_t i = 0; i < n; i++)
+    if (v[i] == id) return 1;
+  return 0;
+}
+
+static struct follower *follower(struct replica_state *r, int32_t id) {
+  for (uint32_t i = 0; i < r->nfollowers; i++)
+    if (r->followers[i].id == id) return &r->followers[i];
+  if (r->nfollowers >= REPLICAS_MAX) return NULL;
+  struct follower *f = &r->followers[r->nfollowers++];
+  memset(f, 0, sizeof *f);
+  f->id = id;
+  f->fetch_offset = f->durable = -1;
+  return f;
+}
+
+void replica_become_leader(struct replica_state *r, int64_t now_ms) {
+  r->nfollowers = 0;
+  for (uint32_t i = 0; i < r->nreplicas; i++) {
+    if (r->replicas[i] == r->self) continue;
+    struct follower *f = follower(r, r->replicas[i]);
+    if (f) f->last_caught_up_ms = now_ms;
+  }
+}
+
+void replica_on_fetch(struct replica_state *r, int32_t id, int64_t fetch_offset, int64_t durable,
+                      int64_t leader_end, int64_t now_ms) {
+  if (!in(r->replicas, r->nreplicas, id) || id == r->self) return;
+  struct follower *f = follower(r, id);
+  if (!f) return;
+  if (fetch_offset >= leader_end) f->last_caught_up_ms = now_ms;
+  else if (f->last_fetch_ms && fetch_offset >= f->last_fetch_leader_end)
+    f->last_caught_up_ms = f->last_fetch_ms;
+  f->fetch_offset = fetch_offset;
+  f->durable = durable < fetch_offset ? durable : fetch_offset;
+  f->last_fetch_ms = now_ms;
+  f->last_fetch_leader_end = leader_end;
+}
+
+int64_t replica_high_watermark(const struct replica_state *r, int64_t leader_durable) {
+  int64_t hw = leader_durable;
+  for (uint32_t i = 0; i < r->nisr; i++) {
+    if (r->isr[i] == r->self) continue;
+    const struct follower *f = NULL;
+    for (uint32_t k = 0; k < r->nfollowers; k++)
+      if (r->followers[k].id == r->isr[i]) f = &r->followers[k];
+    int64_t d = f ? f->durable : -1;
+    if (d < hw) hw = d;
+  }
+  return hw;
+}
+
+int replica_isr_change(const struct replica_state *r, int64_t now_ms, int64_t lag_ms, int64_t hw,
+                       int32_t *isr, uint32_t *n) {
+  *n = 0;
+  for (uint32_t i = 0; i < r->nreplicas; i++) {
+    int32_t id = r->replicas[i];
+    if (id == r->self) {
+      isr[(*n)++] = id;
+      continue;
+    }
+    const struct follower *f = NULL;
+    for (uint32_t k = 0; k < r->nfollowers; k++)
+      if (r->followers[k].id == id) f = &r->followers[k];
+    int member = in(r->isr, r->nisr, id);
+    if (member && f && now_ms - f->last_caught_up_ms <= lag_ms) isr[(*n)++] = id;
+    else if (!member && f && f->durable >= hw && f->fetch_offset >= hw &&
+             now_ms - f->last_caught_up_ms <= lag_ms)
+      isr[(*n)++] = id;
+  }
+  if (*n != r->nisr) return 1;
+  for (uint32_t i = 0; i < *n; i++)
+    if (!in(r->isr, r->nisr, isr[i])) return 1;
+  return 0;
+}
