@@ -198,8 +198,16 @@ void cluster_isr_changes(struct broker *b, int64_t now_ms,
       if (p->role != ROLE_LEADER || p->alter_inflight) continue;
       int32_t isr[REPLICAS_MAX];
       uint32_t n;
-      if (replica_isr_change(&p->rs, now_ms, b->cfg.replica_lag_ms, p->hw, isr, &n))
-        fn(arg, p, isr, n);
+      if (!replica_isr_change(&p->rs, now_ms, b->cfg.replica_lag_ms, p->hw, isr, &n)) continue;
+      /* Never propose a fenced broker: the controller would refuse it. */
+      uint32_t m = 0;
+      for (uint32_t j = 0; j < n; j++) {
+        const struct peer *pe = cluster_peer(b, isr[j]);
+        if (contains(p->rs.isr, p->rs.nisr, isr[j]) || (pe && !pe->fenced)) isr[m++] = isr[j];
+      }
+      int same = m == p->rs.nisr;
+      for (uint32_t j = 0; same && j < m; j++) same = contains(p->rs.isr, p->rs.nisr, isr[j]);
+      if (!same) fn(arg, p, isr, m);
     }
   }
 }
