@@ -66,6 +66,8 @@ struct response {
   int64_t deadline_ms;         /* fetch/produce: answer by then whatever there is */
   int forward;                 /* cluster mode: the controller must answer this */
   Strata__Header *forwarded;   /* the controller's answer (owned), sent instead of hdr */
+  int await_topics;            /* hold a relayed CreateTopics answer until this broker
+                                  has the new topics' metadata (read-your-writes) */
 };
 
 /* Open the data directory (topics, cluster id). 0 or STRATA_E*, err says why. */

@@ -105,6 +105,22 @@ static Strata__TopicMetadata *topic_metadata(struct broker *b, struct response *
     Strata__PartitionMetadata *pm = xalloc(r, sizeof *pm);
     strata__partition_metadata__init(pm);
     pm->partition = i;
+    pm->high_watermark = pm->log_end_offset = -1;
+    if (!b->cluster || tp->parts[i]->role == ROLE_LEADER) {
+      const struct partition *p = tp->parts[i];
+      pm->high_watermark = broker_high_watermark(b, p);
+      pm->log_end_offset = seglog_end_offset(p->log);
+      if (b->cluster) {
+        pm->replica_offsets = xalloc(r, (p->rs.nreplicas + 1) * sizeof(int64_t));
+        for (uint32_t k = 0; k < p->rs.nreplicas; k++) {
+          int64_t off = p->rs.replicas[k] == b->cfg.id ? pm->log_end_offset : -1;
+          for (uint32_t f = 0; f < p->rs.nfollowers; f++)
+            if (p->rs.followers[f].id == p->rs.replicas[k]) off = p->rs.followers[f].fetch_offset;
+          pm->replica_offsets[k] = off;
+        }
+        pm->n_replica_offsets = p->rs.nreplicas;
+      }
+    }
     if (b->cluster) {
       const struct partition *p = tp->parts[i];
       pm->leader = p->leader;
@@ -147,13 +163,13 @@ static void handle_metadata(struct broker *b, const Strata__Header *req,
   m->brokers = xalloc(r, (b->npeers + 1) * sizeof *m->brokers);
   if (b->cluster) {
     for (size_t i = 0; i < b->npeers; i++) {
-      if (b->peers[i].fenced) continue;
       Strata__BrokerInfo *bi = xalloc(r, sizeof *bi);
       strata__broker_info__init(bi);
       bi->id = b->peers[i].id;
       bi->host = xstrdup(r, b->peers[i].host);
       bi->port = (uint32_t)b->peers[i].port;
       bi->rack = xstrdup(r, b->peers[i].rack);
+      bi->fenced = b->peers[i].fenced;
       m->brokers[m->n_brokers++] = bi;
     }
     m->controller_id = b->controller_id;

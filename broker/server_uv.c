@@ -181,12 +181,30 @@ static void conn_flush(struct conn *c) {
 
 static void arm_fetch_timer(struct server *s);
 
+/* A relayed CreateTopics answer waits until every topic it created is in
+ * this broker's metadata, so the client's next request here finds it. */
+static int created_topics_known(struct server *s, const Strata__Header *reply) {
+  if (reply->body_case != STRATA__HEADER__BODY_CREATE_TOPICS_RESP) return 1;
+  const Strata__CreateTopicsResponse *r = reply->create_topics_resp;
+  for (size_t i = 0; i < r->n_results; i++)
+    if (!r->results[i]->error_code && !topics_find(&s->b->topics, r->results[i]->name)) return 0;
+  return 1;
+}
+
 static void on_forwarded(void *arg, Strata__Header *reply, int err) {
   struct pending *p = arg;
   struct server *s = the_server;
   p->resp.forward = 0;
   if (reply) {
     p->resp.forwarded = reply;
+    if (!created_topics_known(s, reply)) {
+      p->resp.await_topics = 1;
+      p->resp.deadline_ms = s->b->now_ms + 3000;
+      wire_header_free(p->req);
+      p->req = NULL;
+      arm_fetch_timer(s);
+      return;
+    }
   } else {
     response_error(&p->resp, p->req, err, "the controller is not reachable from this broker");
   }
@@ -541,6 +559,11 @@ static void wake_waiters(struct server *s) {
     struct pending *next = p->wnext;
     if (p->resp.forward) {
       /* answered by on_forwarded */
+    } else if (p->resp.await_topics) {
+      if (created_topics_known(s, p->resp.forwarded)) {
+        p->resp.await_topics = 0;
+        wait_remove(s, p);
+      }
     } else if (p->req) {
       if (refetch) {
         broker_fetch_again(s->b, p->req, &p->resp, 0);
@@ -567,6 +590,7 @@ static void on_fetch_timer(uv_timer_t *t) {
       wait_remove(s, p);
     } else if (!p->req && p->resp.deadline_ms && p->resp.deadline_ms <= s->b->now_ms) {
       broker_response_expire(&p->resp);
+      p->resp.await_topics = 0; /* answer anyway: the controller did create them */
       wait_remove(s, p);
     }
     p = next;

@@ -34,6 +34,8 @@ typedef struct {
   int32_t id;
   char host[256];
   int port;
+  char rack[64];
+  int fenced;
 } strata_broker_info;
 
 typedef struct {
@@ -42,6 +44,8 @@ typedef struct {
   int32_t leader, leader_epoch;
   int32_t *replicas, *isr;
   size_t nreplicas, nisr;
+  int64_t high_watermark, log_end_offset; /* -1 unless the answering broker leads it */
+  int64_t *replica_offsets;               /* per replica, as its leader saw them; or NULL */
 } strata_partition_info;
 
 typedef struct {
@@ -81,6 +85,9 @@ int strata_topic_create(strata_client *c, const char *name, uint32_t partitions,
                         size_t err_len);
 int strata_topic_delete(strata_client *c, const char *name, char *err,
                         size_t err_len);
+/* Move leadership back to preferred replicas (topic NULL: all); *changed
+ * counts the partitions that moved. */
+int strata_elect_preferred(strata_client *c, const char *topic, uint32_t *changed);
 
 /* timestamp: STRATA_OFFSET_END (-1: high watermark), STRATA_OFFSET_BEGINNING
  * (-2: log start) or a time in ms (first offset with a timestamp >= it;

@@ -431,6 +431,7 @@ static void usage(FILE *f) {
           "  consume      print records (from beginning / offset / timestamp / end)\n"
           "  bench produce|consume   measure throughput and latency\n"
           "  demo sensors|summary    the IoT demo's simulator and live summary\n"
+          "  cluster status|elect-preferred   brokers, leaders, ISRs, lag; leader rebalance\n"
           "\n"
           "The broker address comes from --bootstrap HOST:PORT or STRATA_BOOTSTRAP\n"
           "(default " CLI_BOOTSTRAP_DEFAULT ").\n");
@@ -455,6 +456,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "consume")) return cmd_consume(argc - 2, argv + 2);
   if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
   if (!strcmp(cmd, "demo")) return cmd_demo(argc - 1, argv + 1);
+  if (!strcmp(cmd, "cluster")) return cmd_cluster(argc - 1, argv + 1);
   fprintf(stderr, "strata: unknown command '%s' (try strata --help)\n", cmd);
   return 2;
 }

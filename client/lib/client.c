@@ -68,6 +68,7 @@ void strata_metadata_free(strata_metadata *m) {
     for (size_t k = 0; k < t->npartitions; k++) {
       free(t->partitions[k].replicas);
       free(t->partitions[k].isr);
+      free(t->partitions[k].replica_offsets);
     }
     for (size_t k = 0; k < t->nconfigs; k++) {
       free(t->config_keys[k]);
@@ -102,6 +103,8 @@ static int metadata_copy(const Strata__MetadataResponse *r, strata_metadata **ou
     m->brokers[i].id = r->brokers[i]->id;
     snprintf(m->brokers[i].host, sizeof m->brokers[i].host, "%s", r->brokers[i]->host);
     m->brokers[i].port = (int)r->brokers[i]->port;
+    snprintf(m->brokers[i].rack, sizeof m->brokers[i].rack, "%s", r->brokers[i]->rack);
+    m->brokers[i].fenced = r->brokers[i]->fenced;
     m->nbrokers++;
   }
   for (size_t i = 0; i < r->n_topics; i++) {
@@ -124,6 +127,13 @@ static int metadata_copy(const Strata__MetadataResponse *r, strata_metadata **ou
       pi->nreplicas = p->n_replicas;
       pi->isr = dup_ids(p->isr, p->n_isr);
       pi->nisr = p->n_isr;
+      pi->high_watermark = p->high_watermark;
+      pi->log_end_offset = p->log_end_offset;
+      if (p->n_replica_offsets == p->n_replicas && p->n_replicas) {
+        pi->replica_offsets = malloc(p->n_replicas * sizeof(int64_t));
+        if (!pi->replica_offsets) goto oom;
+        memcpy(pi->replica_offsets, p->replica_offsets, p->n_replicas * sizeof(int64_t));
+      }
       if (!pi->replicas || !pi->isr) goto oom;
     }
     for (size_t k = 0; k < t->n_configs; k++) {
@@ -275,4 +285,21 @@ int strata_list_offset(strata_client *c, const char *topic, uint32_t partition,
   int rc = ensure(c);
   return rc ? rc : client_list_offset(&c->conn, c->timeout_ms, topic, partition,
                                       timestamp, offset, found_ts);
+}
+
+int strata_elect_preferred(strata_client *c, const char *topic, uint32_t *changed) {
+  int rc = ensure(c);
+  if (rc) return rc;
+  Strata__Header h;
+  header_init(&h, STRATA__API_KEY__API_ELECT_LEADERS);
+  Strata__ElectLeadersRequest q = STRATA__ELECT_LEADERS_REQUEST__INIT;
+  q.topic = (char *)(topic ? topic : "");
+  h.body_case = STRATA__HEADER__BODY_ELECT_LEADERS_REQ;
+  h.elect_leaders_req = &q;
+  Strata__Header *r = NULL;
+  rc = conn_call(&c->conn, &h, NULL, 0, c->timeout_ms, &r, NULL, NULL);
+  if (!rc && r->body_case != STRATA__HEADER__BODY_ELECT_LEADERS_RESP) rc = STRATA_ECORRUPT;
+  if (!rc && changed) *changed = r->elect_leaders_resp->changed;
+  wire_header_free(r);
+  return rc;
 }

@@ -235,7 +235,12 @@ static struct ptopic *get_topic(strata_producer *p, const char *name, int *rc) {
   }
   p->topics = v;
   int unknown;
-  *rc = refresh_metadata(p, t, &unknown);
+  /* A topic created a moment ago may not have reached every broker yet:
+   * ask again for up to two seconds before calling it unknown. */
+  int64_t give_up = conn_now_ms() + 2000;
+  while ((*rc = refresh_metadata(p, t, &unknown)) == STRATA_EUNKNOWN_TOPIC &&
+         conn_now_ms() < give_up)
+    poll(NULL, 0, 100);
   if (*rc) {
     free(t->leaders);
     free(t->open);

@@ -1,0 +1,120 @@
+#!/bin/bash
+# A local Strata cluster for people and tests: one controller and N brokers
+# as processes on loopback (broker i on 127.0.0.i), logs, data and PIDs in
+# one folder.
+#
+#   scripts/cluster.sh up [N]        start the controller and N brokers (default 3)
+#   scripts/cluster.sh down          stop them (TERM, then KILL); data stays
+#   scripts/cluster.sh purge         down, then remove the folder
+#   scripts/cluster.sh status        processes, then `strata cluster status`
+#   scripts/cluster.sh kill ID       kill -9 broker ID ("controller" for the controller)
+#   scripts/cluster.sh stop ID       SIGSTOP it (a pause); `cont ID` resumes it
+#   scripts/cluster.sh restart ID    start broker ID (or the controller) again
+#
+# Settings (environment): STRATA_CLUSTER_DIR (default /tmp/strata-cluster),
+# STRATA_CLUSTER_PORT (brokers listen on 127.0.0.i:PORT, default 19092; the
+# controller on 127.0.0.1:PORT+1), STRATA_BROKER_SETS / STRATA_CONTROLLER_SETS
+# (extra "key=value ..." settings), STRATA_BUILD (binaries, default build).
+set -eu
+cd "$(dirname "$0")/.."
+BUILD=${STRATA_BUILD:-build}
+DIR=${STRATA_CLUSTER_DIR:-/tmp/strata-cluster}
+PORT=${STRATA_CLUSTER_PORT:-19092}
+CPORT=$((PORT + 1))
+
+wait_port() { # host port seconds
+  local deadline=$((SECONDS + $3))
+  while [ $SECONDS -lt $deadline ]; do
+    (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "timed out waiting for $1:$2" >&2
+  return 1
+}
+
+alive() { [ -f "$DIR/$1.pid" ] && kill -0 "$(cat "$DIR/$1.pid")" 2>/dev/null; }
+
+start_controller() {
+  mkdir -p "$DIR"
+  alive controller && return 0
+  local sets=()
+  for kv in ${STRATA_CONTROLLER_SETS:-}; do sets+=(--set "$kv"); done
+  "$BUILD/strata-controller" --set data.dir="$DIR/controller" --set listeners=127.0.0.1:$CPORT \
+    "${sets[@]+"${sets[@]}"}" >>"$DIR/controller.log" 2>&1 &
+  echo $! >"$DIR/controller.pid"
+  wait_port 127.0.0.1 $CPORT 15 || { tail -n 20 "$DIR/controller.log" >&2; return 1; }
+}
+
+start_broker() {
+  local id=$1
+  alive "broker-$id" && return 0
+  local sets=()
+  for kv in ${STRATA_BROKER_SETS:-}; do sets+=(--set "$kv"); done
+  "$BUILD/strata-broker" --set broker.id="$id" --set log.dir="$DIR/broker-$id" \
+    --set listeners=127.0.0.$id:$PORT --set controller=127.0.0.1:$CPORT \
+    "${sets[@]+"${sets[@]}"}" >>"$DIR/broker-$id.log" 2>&1 &
+  echo $! >"$DIR/broker-$id.pid"
+  wait_port 127.0.0.$id $PORT 15 || { tail -n 20 "$DIR/broker-$id.log" >&2; return 1; }
+}
+
+stop_one() { # name
+  alive "$1" || { rm -f "$DIR/$1.pid"; return 0; }
+  local pid
+  pid=$(cat "$DIR/$1.pid")
+  kill -CONT "$pid" 2>/dev/null || true
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+  kill -9 "$pid" 2>/dev/null || true
+  rm -f "$DIR/$1.pid"
+}
+
+name_of() { if [ "$1" = controller ]; then echo controller; else echo "broker-$1"; fi; }
+
+cmd=${1:-}
+case "$cmd" in
+up)
+  n=${2:-3}
+  [ -x "$BUILD/strata-broker" ] || { echo "build first: make" >&2; exit 1; }
+  start_controller
+  for i in $(seq 1 "$n"); do start_broker "$i"; done
+  echo "$n" >"$DIR/brokers"
+  # Brokers register within a heartbeat; wait until the controller knows them all.
+  for _ in $(seq 100); do
+    c=$("$BUILD/strata" cluster status --bootstrap 127.0.0.1:$PORT 2>/dev/null | grep -c " alive$" || true)
+    [ "$c" -ge "$n" ] && break
+    sleep 0.1
+  done
+  echo "cluster up: controller 127.0.0.1:$CPORT, brokers 127.0.0.{1..$n}:$PORT, folder $DIR"
+  ;;
+down)
+  for f in "$DIR"/broker-*.pid; do [ -e "$f" ] && stop_one "$(basename "$f" .pid)"; done
+  stop_one controller
+  ;;
+purge)
+  "$0" down
+  case "$DIR" in /tmp/*) rm -rf "$DIR" ;; *) echo "not removing $DIR (only /tmp folders)" >&2 ;; esac
+  ;;
+status)
+  for f in "$DIR"/*.pid; do
+    [ -e "$f" ] || continue
+    n=$(basename "$f" .pid)
+    if alive "$n"; then echo "$n: running (pid $(cat "$f"))"; else echo "$n: not running"; fi
+  done
+  "$BUILD/strata" cluster status --bootstrap "${STRATA_BOOTSTRAP:-127.0.0.1:$PORT}" || true
+  ;;
+kill)
+  n=$(name_of "${2:?which broker id}")
+  alive "$n" && kill -9 "$(cat "$DIR/$n.pid")" && echo "killed $n"
+  rm -f "$DIR/$n.pid"
+  ;;
+stop) n=$(name_of "${2:?which broker id}"); alive "$n" && kill -STOP "$(cat "$DIR/$n.pid")" ;;
+cont) n=$(name_of "${2:?which broker id}"); alive "$n" && kill -CONT "$(cat "$DIR/$n.pid")" ;;
+restart)
+  id=${2:?which broker id}
+  if [ "$id" = controller ]; then start_controller; else start_broker "$id"; fi
+  ;;
+*)
+  sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
+  [ "$cmd" = --help ] || [ "$cmd" = -h ] || [ "$cmd" = help ]
+  ;;
+esac
