@@ -42,7 +42,8 @@ start_controller() {
   "$BUILD/strata-controller" --set data.dir="$DIR/controller" --set listeners=127.0.0.1:$CPORT \
     "${sets[@]+"${sets[@]}"}" >>"$DIR/controller.log" 2>&1 &
   echo $! >"$DIR/controller.pid"
-  wait_port 127.0.0.1 $CPORT 15 || { tail -n 20 "$DIR/controller.log" >&2; return 1; }
+  wait_port 127.0.0.1 $CPORT 15 && sleep 0.1 && alive controller ||
+    { echo "controller did not start:" >&2; tail -n 5 "$DIR/controller.log" >&2; return 1; }
 }
 
 start_broker() {
@@ -54,7 +55,8 @@ start_broker() {
     --set listeners=127.0.0.$id:$PORT --set controller=127.0.0.1:$CPORT \
     "${sets[@]+"${sets[@]}"}" >>"$DIR/broker-$id.log" 2>&1 &
   echo $! >"$DIR/broker-$id.pid"
-  wait_port 127.0.0.$id $PORT 15 || { tail -n 20 "$DIR/broker-$id.log" >&2; return 1; }
+  wait_port 127.0.0.$id $PORT 15 && sleep 0.1 && alive "broker-$id" ||
+    { echo "broker $id did not start:" >&2; tail -n 5 "$DIR/broker-$id.log" >&2; return 1; }
 }
 
 stop_one() { # name
