@@ -378,24 +378,20 @@ int ctrl_register(struct ctrl *c, const Strata__BrokerRegisterRequest *q, int64_
   b.port = q->port;
   b.epoch = c->max_broker_epoch + 1;
   b.fenced = 0;
-  int rc = emit_broker(out, &b);
-  if (rc) return rc;
-  /* Elections must see the broker as registered: apply on a scratch copy is
-   * costly, so fake liveness by temporarily marking it here. */
+  /* A (re)registering broker is a new incarnation: its disk may have been
+   * wiped or may have lost an unflushed tail, so it leaves every ISR (and any
+   * leadership) and must catch up to be added back by the leader (KIP-853's
+   * concern). Elections run as if it were fenced; the record then unfences
+   * it. A partition whose only in-sync replica it is stays offline until the
+   * next tick brings it back with this broker (clean election). */
   struct ctrl_broker *cur = (struct ctrl_broker *)ctrl_broker(c, q->broker_id);
-  struct ctrl_broker saved;
-  int added = 0;
   if (cur) {
-    saved = *cur;
-    cur->fenced = 0;
-  } else {
-    c->brokers[c->nbrokers++] = b;
-    added = 1;
+    int was = cur->fenced;
+    cur->fenced = 1;
+    elect_all(c, out);
+    cur->fenced = was;
   }
-  elect_all(c, out); /* partitions left offline may come back with it */
-  if (added) c->nbrokers--;
-  else *cur = saved;
-  return 0;
+  return emit_broker(out, &b);
 }
 
 int ctrl_heartbeat(struct ctrl *c, int32_t broker_id, int64_t broker_epoch, int64_t now_ms,
@@ -460,7 +456,11 @@ void ctrl_tick(struct ctrl *c, int64_t now_ms, struct ctrl_out *out) {
     b->fenced = 1; /* elections see it fenced; restored below, the record applies it */
     fenced_any = 1;
   }
-  if (fenced_any) elect_all(c, out);
+  int offline = 0;
+  for (size_t i = 0; i < c->ntopics && !offline; i++)
+    for (uint32_t k = 0; k < c->topics[i]->npart && !offline; k++)
+      offline = c->topics[i]->parts[k].leader < 0;
+  if (fenced_any || offline) elect_all(c, out); /* offline partitions retry every tick */
   for (size_t i = 0; i < c->nbrokers; i++) c->brokers[i].fenced = saved[i];
   if (c->cfg.auto_preferred && now_ms >= c->next_preferred_check_ms && !fenced_any) {
     c->next_preferred_check_ms = now_ms + c->cfg.preferred_check_ms;

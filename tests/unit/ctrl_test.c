@@ -179,10 +179,25 @@ Test(ctrl, last_in_sync_replica_gone_means_offline_not_unclean) {
   struct ctrl_partition *r = &ctrl_topic(&c, "risky")->parts[0];
   cr_assert_neq(r->leader, -1, "unclean election picks a live replica");
   cr_assert_neq(r->leader, leader);
-  /* The old leader returns: the safe partition comes back with it. */
+  /* The old leader returns: registering, it is a new incarnation and elects
+   * nothing; the next tick brings the offline partition back with it. */
   reg(leader, "x", 2000);
+  cr_assert_eq(s->leader, -1);
+  heartbeat_all_but(-1, 2050);
+  ctrl_tick(&c, 2100, &out);
+  commit(&out);
   cr_assert_eq(s->leader, leader);
   cr_assert_eq(s->leader_epoch, 2);
+}
+
+Test(ctrl, a_restarted_broker_leaves_every_isr_until_it_catches_up) {
+  create("t", 3, 3, 0);
+  reg(2, "b", 100); /* broker 2 restarts within its session: maybe with a wiped disk */
+  for (uint32_t p = 0; p < 3; p++) {
+    struct ctrl_partition *pp = &ctrl_topic(&c, "t")->parts[p];
+    cr_assert_neq(pp->leader, 2, "partition %u", p);
+    for (uint32_t i = 0; i < pp->nisr; i++) cr_assert_neq(pp->isr[i], 2);
+  }
 }
 
 Test(ctrl, preferred_leader_returns_after_failover) {
