@@ -42,6 +42,7 @@ struct broker {
   int64_t now_ms;               /* wall clock, set by the glue each loop turn */
   struct partition *dirty;      /* partitions with appends not yet fsynced */
   uint64_t hw_version;          /* bumped whenever a high watermark moves */
+  int64_t producer_ids_next, producer_ids_limit; /* standalone: the reserved block */
 };
 
 /* A produce response may wait until partition p is durable up to offset
@@ -121,5 +122,8 @@ void cluster_isr_changes(struct broker *b, int64_t now_ms,
                          void (*fn)(void *arg, struct partition *p, const int32_t *isr,
                                     uint32_t n),
                          void *arg);
+
+/* Standalone mode: the next producer id, durably never given before. */
+int broker_next_producer_id(struct broker *b, int64_t *id);
 
 #endif

@@ -148,6 +148,7 @@ int cluster_follower_apply(struct broker *b, struct partition *p,
                p->topic->name, p->id, p->leader, cut, end - cut);
     if ((rc = seglog_truncate(p->log, cut))) return rc;
     epoch_cache_truncate(&p->epochs, seglog_end_offset(p->log));
+    if ((rc = partition_rebuild_producers(p))) return rc;
     if (p->hw > seglog_end_offset(p->log)) p->hw = seglog_end_offset(p->log);
     return 0;
   }
@@ -177,6 +178,7 @@ int cluster_follower_apply(struct broker *b, struct partition *p,
       struct batch_header h;
       batch_header_decode(data + o, off - o, &h);
       epoch_cache_add(&p->epochs, h.leader_epoch, h.base_offset);
+      partition_note_producer(p, &h, h.base_offset);
       o += batch_total_size(&h);
     }
     if (b->cfg.flush == FLUSH_ALWAYS) broker_mark_dirty(b, p);

@@ -227,16 +227,24 @@ static void on_fetch(void *arg, const Strata__Header *resp, const uint8_t *pl, u
   }
   g.b->now_ms = now_ms();
   uint32_t off = 0;
+  int progress = 0;
   for (size_t i = 0; i < fr->n_partitions; i++) {
     const Strata__FetchPartitionResult *r = fr->partitions[i];
     struct partition *p = topics_partition(&g.b->topics, r->topic, r->partition);
     if (p && p->role == ROLE_FOLLOWER && p->leader == f->leader) {
       int rc = cluster_follower_apply(g.b, p, r, pl + off, g.b->now_ms);
-      if (rc && rc != STRATA_ENOT_LEADER)
+      if (!rc) progress = 1;
+      else if (rc == STRATA_ENOT_LEADER || rc == STRATA_EUNKNOWN_TOPIC)
+        trace_debug("%s-%u: %d is not serving it yet", r->topic, r->partition, f->leader);
+      else
         trace_warn("%s-%u: replicating from %d: %s", r->topic, r->partition, f->leader,
                    strata_strerror(rc));
     }
     off += r->payload_bytes;
+  }
+  if (!progress) { /* the leader does not serve us yet (metadata in flight): back off */
+    f->retry_at = now_ms() + 50;
+    return;
   }
   /* Report only fsynced positions: fetch again once the appends are durable. */
   if (g.b->cfg.flush == FLUSH_ALWAYS && !followed_durable(f)) f->waiting_durable = 1;
@@ -313,7 +321,7 @@ static void kick_fetchers(void) {
       continue;
     }
     if (f->waiting_durable && followed_durable(f)) f->waiting_durable = 0;
-    fetch_send(f);
+    if (now >= f->retry_at) fetch_send(f);
   }
 }
 

@@ -278,14 +278,36 @@ static void handle_elect_leaders(struct broker *b, const Strata__Header *req, ui
   r->hdr.elect_leaders_resp = m;
 }
 
+static void handle_init_producer_id(struct broker *b, const Strata__Header *req,
+                                    uint8_t *payload, uint32_t len, struct response *r) {
+  (void)payload, (void)len;
+  if (b->cluster) {
+    r->forward = 1; /* the controller hands out ids cluster-wide */
+    return;
+  }
+  int64_t id;
+  int rc = broker_next_producer_id(b, &id);
+  if (rc) {
+    response_error(r, req, rc, "cannot reserve a producer id");
+    return;
+  }
+  Strata__InitProducerIdResponse *m = xalloc(r, sizeof *m);
+  strata__init_producer_id_response__init(m);
+  m->producer_id = id;
+  resp_begin(r, req, STRATA__HEADER__BODY_INIT_PRODUCER_ID_RESP);
+  r->hdr.init_producer_id_resp = m;
+}
+
 /* ---- Produce ---- */
 
 static int64_t wall_ms(const struct broker *b) { return b->now_ms; }
 
 /* Validate and append one partition's batches. Leaves the log untouched on
- * any error (validation happens before the first byte is written). */
+ * any error (validation happens before the first byte is written). A retry
+ * of an idempotent producer's batch the log already holds is not appended:
+ * *base and *last are its original offsets. */
 static int produce_partition(struct broker *b, struct partition *p,
-                             uint8_t *data, uint32_t len, int64_t *base,
+                             uint8_t *data, uint32_t len, int64_t *base, int64_t *last,
                              int64_t *append_time, char *msg, size_t msg_len) {
   struct topic *tp = p->topic;
   if (len == 0) {
@@ -305,6 +327,33 @@ static int produce_partition(struct broker *b, struct partition *p,
     snprintf(msg, msg_len, "record batch rejected: %s", strata_strerror(rc));
     return rc;
   }
+  struct batch_header first;
+  batch_header_decode(data, len, &first);
+  if (first.producer_id >= 0) {
+    if (batch_total_size(&first) != len) {
+      snprintf(msg, msg_len, "an idempotent producer sends one batch per partition entry");
+      return STRATA_EINVALID_RECORD;
+    }
+    int64_t last_seq = (int64_t)first.base_sequence + first.last_offset_delta;
+    if (last_seq > INT32_MAX) last_seq -= (int64_t)INT32_MAX + 1;
+    struct producer_batch dup;
+    rc = producer_state_check(&p->producers, first.producer_id, first.producer_epoch,
+                              first.base_sequence, (int32_t)last_seq, &dup);
+    if (rc == PRODUCER_DUPLICATE) {
+      trace_info("%s-%u: producer %" PRId64 " resent sequences %d..%d: already at offset %" PRId64,
+                  tp->name, p->id, first.producer_id, dup.first_seq, dup.last_seq,
+                  dup.base_offset);
+      *base = dup.base_offset;
+      *last = dup.last_offset;
+      *append_time = -1;
+      return 0;
+    }
+    if (rc < 0) {
+      snprintf(msg, msg_len, "producer %" PRId64 " epoch %d: sequence %d is not the next one",
+               first.producer_id, first.producer_epoch, first.base_sequence);
+      return rc;
+    }
+  }
   *append_time = -1;
   if (tp->ts_type == TS_LOG_APPEND_TIME) {
     *append_time = wall_ms(b);
@@ -317,8 +366,16 @@ static int produce_partition(struct broker *b, struct partition *p,
     }
   }
   rc = seglog_append(p->log, data, len, b->cluster ? p->leader_epoch : 0, b->now_ms, base);
-  if (rc) snprintf(msg, msg_len, "append failed: %s", strata_strerror(rc));
-  return rc;
+  if (rc) {
+    snprintf(msg, msg_len, "append failed: %s", strata_strerror(rc));
+    return rc;
+  }
+  *last = seglog_end_offset(p->log) - 1;
+  if (first.producer_id >= 0) {
+    batch_header_decode(data, len, &first);
+    partition_note_producer(p, &first, *base);
+  }
+  return 0;
 }
 
 static void handle_produce(struct broker *b, const Strata__Header *req,
@@ -351,6 +408,7 @@ static void handle_produce(struct broker *b, const Strata__Header *req,
     pr->log_append_time = -1;
     char msg[256] = "";
     int rc;
+    int64_t last = -1;
     struct partition *p = topics_partition(&b->topics, pp->topic, pp->partition);
     pr->leader_hint = -1;
     if (!p) {
@@ -367,8 +425,8 @@ static void handle_produce(struct broker *b, const Strata__Header *req,
       snprintf(msg, sizeof msg, "%s-%u has %u in-sync replica(s), min.insync.replicas is %u",
                pp->topic, pp->partition, p->rs.nisr, p->topic->min_insync);
     } else {
-      rc = produce_partition(b, p, payload + off, pp->payload_bytes,
-                             &pr->base_offset, &pr->log_append_time, msg, sizeof msg);
+      rc = produce_partition(b, p, payload + off, pp->payload_bytes, &pr->base_offset,
+                             &last, &pr->log_append_time, msg, sizeof msg);
       pr->log_start_offset = seglog_start_offset(p->log);
     }
     off += pp->payload_bytes;
@@ -379,7 +437,7 @@ static void handle_produce(struct broker *b, const Strata__Header *req,
       trace_debug("produce to %s-%u refused: %s", pp->topic, pp->partition, msg);
       continue;
     }
-    int64_t end = seglog_end_offset(p->log);
+    int64_t end = last + 1; /* a duplicate waits for its original */
     if (b->cfg.flush == FLUSH_ALWAYS) broker_mark_dirty(b, p);
     if (b->cluster) {
       /* acks=all waits for the ISR (the high watermark); acks=1 for this
@@ -590,6 +648,8 @@ static const struct api api_table[] = {
      STRATA__HEADER__BODY_DELETE_TOPICS_REQ},
     {STRATA__API_KEY__API_ELECT_LEADERS, 0, 0, handle_elect_leaders,
      STRATA__HEADER__BODY_ELECT_LEADERS_REQ},
+    {STRATA__API_KEY__API_INIT_PRODUCER_ID, 0, 0, handle_init_producer_id,
+     STRATA__HEADER__BODY_INIT_PRODUCER_ID_REQ},
 };
 
 static const struct api *apis(size_t *n) {

@@ -64,6 +64,7 @@ void partition_ref(struct partition *p) { p->refs++; }
 void partition_unref(struct partition *p) {
   if (--p->refs > 0) return;
   epoch_cache_free(&p->epochs);
+  producer_state_free(&p->producers);
   seglog_close(p->log);
   free(p);
 }
@@ -133,10 +134,30 @@ static int topic_apply_configs(struct topic *tp, const struct config *c,
   return 0;
 }
 
-/* The leader-epoch cache comes from the batches' partitionLeaderEpoch. */
-static int note_epoch(void *arg, const struct batch_header *h) {
+/* The leader-epoch cache comes from the batches' partitionLeaderEpoch, the
+ * producer state from their producer fields. */
+static int note_batch(void *arg, const struct batch_header *h) {
   struct partition *p = arg;
-  return epoch_cache_add(&p->epochs, h->leader_epoch, h->base_offset);
+  int rc = epoch_cache_add(&p->epochs, h->leader_epoch, h->base_offset);
+  return rc ? rc : partition_note_producer(p, h, h->base_offset);
+}
+
+int partition_note_producer(struct partition *p, const struct batch_header *h, int64_t base) {
+  if (h->producer_id < 0) return 0;
+  int64_t last_seq = (int64_t)h->base_sequence + h->last_offset_delta;
+  if (last_seq > INT32_MAX) last_seq -= (int64_t)INT32_MAX + 1;
+  return producer_state_update(&p->producers, h->producer_id, h->producer_epoch,
+                               h->base_sequence, (int32_t)last_seq, base,
+                               base + h->last_offset_delta);
+}
+
+static int note_producer(void *arg, const struct batch_header *h) {
+  return partition_note_producer(arg, h, h->base_offset);
+}
+
+int partition_rebuild_producers(struct partition *p) {
+  producer_state_clear(&p->producers);
+  return seglog_for_each_batch(p->log, note_producer, p);
 }
 
 static int open_partitions(struct topics *t, struct topic *tp, int64_t now_ms,
@@ -165,7 +186,7 @@ static int open_partitions(struct topics *t, struct topic *tp, int64_t now_ms,
     p->id = i;
     p->refs = 1;
     p->leader = -1;
-    if ((rc = seglog_for_each_batch(p->log, note_epoch, p))) {
+    if ((rc = seglog_for_each_batch(p->log, note_batch, p))) {
       seglog_close(p->log);
       free(p);
       snprintf(err, err_len, "cannot read partition %s-%" PRIu32 ": %s", tp->name, i,

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "broker/producer_state.h"
 #include "broker/replica.h"
 #include "broker/seglog.h"
 
@@ -40,6 +41,7 @@ struct partition {
   struct replica_state rs;  /* replicas, ISR, and as leader its followers */
   int64_t hw;               /* high watermark in cluster mode */
   struct epoch_cache epochs;
+  struct producer_state producers; /* idempotent producers' last batches */
   int alter_inflight;       /* an ISR change is on its way to the controller */
 };
 
@@ -98,5 +100,10 @@ int topics_delete(struct topics *t, const char *name);
 
 void partition_ref(struct partition *p);
 void partition_unref(struct partition *p);
+/* Note an appended batch's producer fields (base: its offset in the log). */
+struct batch_header;
+int partition_note_producer(struct partition *p, const struct batch_header *h, int64_t base);
+/* After a truncation: the producer state again from what the log holds. */
+int partition_rebuild_producers(struct partition *p);
 
 #endif

@@ -98,7 +98,7 @@ int strata_list_offset(strata_client *c, const char *topic, uint32_t partition,
 /* ---- producer ---- */
 
 typedef struct {
-  int acks;                /* 0, 1, -1 (all). Default 1 */
+  int acks;                /* 0, 1, -1 (all). Default -1 (all), as Kafka since 3.0 */
   int linger_ms;           /* wait this long for a batch to fill. Default 5 */
   size_t batch_size;       /* bytes per partition batch. Default 256 KiB */
   int compression;         /* STRATA_COMPRESSION_*. Default none */
@@ -110,6 +110,12 @@ typedef struct {
                               partition; keyless records go round-robin */
   int request_timeout_ms;  /* Default 30000 */
   size_t buffer_memory;    /* bytes queued before produce says QUEUE_FULL. Default 256 MiB */
+  int enable_idempotence;  /* with acks=all: the cluster gives this producer an id,
+                              batches carry sequences, and a leader drops resent
+                              batches it already has, so retries never duplicate.
+                              Default 1 */
+  int delivery_timeout_ms; /* give up on a record this long after it was queued,
+                              retries included. Default 120000 */
 } strata_producer_config;
 
 void strata_producer_config_defaults(strata_producer_config *cfg);

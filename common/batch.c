@@ -62,6 +62,14 @@ void batch_set_log_append_time(uint8_t *p, size_t len, int64_t ts) {
   be32_store(p + 17, crc32c(0, p + CRC_START, len - CRC_START));
 }
 
+void batch_set_producer(uint8_t *p, size_t len, int64_t producer_id, int16_t epoch,
+                        int32_t base_sequence) {
+  be64_store(p + 43, (uint64_t)producer_id);
+  be16_store(p + 51, (uint16_t)epoch);
+  be32_store(p + 53, (uint32_t)base_sequence);
+  be32_store(p + 17, crc32c(0, p + CRC_START, len - CRC_START));
+}
+
 /* ---- record iteration ---- */
 
 int batch_iter_init(struct batch_iter *it, const uint8_t *p, size_t len,

@@ -101,6 +101,10 @@ void batch_set_leader_epoch(uint8_t *p, int32_t epoch);
 /* For log-append-time topics: sets the attribute bit and maxTimestamp, so the
  * CRC must be recomputed; this does it. */
 void batch_set_log_append_time(uint8_t *p, size_t len, int64_t ts);
+/* Stamp an idempotent producer's id, epoch and first sequence (at the first
+ * send, when the order is fixed); recomputes the CRC. */
+void batch_set_producer(uint8_t *p, size_t len, int64_t producer_id, int16_t epoch,
+                        int32_t base_sequence);
 
 /* ---- building a batch (producer side) ---- */
 

@@ -202,6 +202,18 @@ void controller_handle(struct controller *ctl, const Strata__Header *req, Strata
     resp->elect_leaders_resp = m;
     break;
   }
+  case STRATA__HEADER__BODY_INIT_PRODUCER_ID_REQ: {
+    int64_t id = -1;
+    rc = ctrl_alloc_producer_id(c, &out, &id);
+    if (!rc) rc = metalog_commit(&ctl->log, c, &out);
+    if (rc) break;
+    Strata__InitProducerIdResponse *m = aalloc(a, sizeof *m);
+    strata__init_producer_id_response__init(m);
+    m->producer_id = id;
+    resp->body_case = STRATA__HEADER__BODY_INIT_PRODUCER_ID_RESP;
+    resp->init_producer_id_resp = m;
+    break;
+  }
   case STRATA__HEADER__BODY_API_VERSIONS_REQ: {
     Strata__ApiVersionsResponse *m = aalloc(a, sizeof *m);
     strata__api_versions_response__init(m);

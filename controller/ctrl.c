@@ -260,6 +260,9 @@ int ctrl_apply(struct ctrl *c, const Strata__MetadataRecord *r) {
   case STRATA__METADATA_RECORD__REC_CLUSTER_ID:
     snprintf(c->cluster_id, sizeof c->cluster_id, "%s", r->cluster_id);
     break;
+  case STRATA__METADATA_RECORD__REC_PRODUCER_IDS_NEXT:
+    if (r->producer_ids_next > c->producer_ids_next) c->producer_ids_next = r->producer_ids_next;
+    break;
   default:
     return STRATA_ECORRUPT;
   }
@@ -275,6 +278,7 @@ Strata__MetadataImage *ctrl_image(const struct ctrl *c) {
   m->version = c->version;
   m->controller_id = c->id;
   m->cluster_id = xstrdup(c->cluster_id);
+  m->producer_ids_next = c->producer_ids_next;
   m->brokers = xcalloc(c->nbrokers, sizeof *m->brokers);
   for (size_t i = 0; i < c->nbrokers; i++) m->brokers[i] = broker_msg(&c->brokers[i]);
   m->n_brokers = c->nbrokers;
@@ -293,6 +297,7 @@ int ctrl_load_image(struct ctrl *c, const Strata__MetadataImage *img) {
   c->nbrokers = 0;
   c->max_broker_epoch = 0;
   snprintf(c->cluster_id, sizeof c->cluster_id, "%s", img->cluster_id);
+  c->producer_ids_next = img->producer_ids_next;
   for (size_t i = 0; i < img->n_brokers && i < CTRL_BROKERS_MAX; i++) {
     Strata__MetadataRecord r = STRATA__METADATA_RECORD__INIT;
     r.rec_case = STRATA__METADATA_RECORD__REC_BROKER;
@@ -597,4 +602,15 @@ int ctrl_alter_isr(struct ctrl *c, const Strata__AlterIsrRequest *q, struct ctrl
   }
   np.partition_epoch = p->partition_epoch + 1;
   return emit_partition(out, t->name, q->partition, &np);
+}
+
+int ctrl_alloc_producer_id(struct ctrl *c, struct ctrl_out *out, int64_t *id) {
+  if (out->n >= CTRL_OUT_MAX) return STRATA_ENOMEM;
+  Strata__MetadataRecord *r = xcalloc(1, sizeof *r);
+  strata__metadata_record__init(r);
+  r->rec_case = STRATA__METADATA_RECORD__REC_PRODUCER_IDS_NEXT;
+  *id = c->producer_ids_next;
+  r->producer_ids_next = *id + 1;
+  out->recs[out->n++] = r;
+  return 0;
 }

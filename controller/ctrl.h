@@ -59,6 +59,7 @@ struct ctrl {
   char cluster_id[40];
   int64_t version; /* records applied */
   int64_t max_broker_epoch;
+  int64_t producer_ids_next; /* ids below are handed out, never again */
   struct ctrl_broker brokers[CTRL_BROKERS_MAX];
   size_t nbrokers;
   struct ctrl_topic **topics;
@@ -117,6 +118,9 @@ int ctrl_alter_isr(struct ctrl *c, const Strata__AlterIsrRequest *q,
 int ctrl_elect_preferred(struct ctrl *c, const char *topic,
                          struct ctrl_out *out, uint32_t *changed);
 
+/* Hand out the next producer id; the record makes it durable, so no id is
+ * ever given twice, across restarts too. */
+int ctrl_alloc_producer_id(struct ctrl *c, struct ctrl_out *out, int64_t *id);
 const struct ctrl_broker *ctrl_broker(const struct ctrl *c, int32_t id);
 struct ctrl_topic *ctrl_topic(const struct ctrl *c, const char *name);
 

@@ -17,6 +17,7 @@ static const struct opt bench_produce_opts[] = {
     {"duration", 'd', OPT_VALUE, "SECONDS", "send for this long instead of --records"},
     {"rate", 0, OPT_VALUE, "RECORDS/S", "throttle to this rate (latency runs)"},
     {"acks", 'a', OPT_VALUE, "0|1|all", "acknowledgement level (default 1)"},
+    {"no-idempotence", 0, OPT_FLAG, NULL, "with acks=all: no producer id and sequences"},
     {"compression", 0, OPT_VALUE, "none|zstd", "batch compression (default none)"},
     {"batch-size", 0, OPT_VALUE, "BYTES", "producer batch size (default 262144)"},
     {"linger-ms", 0, OPT_VALUE, "MS", "producer linger (default 5)"},
@@ -93,6 +94,7 @@ static int bench_produce(int argc, char **argv) {
   strata_producer_config_defaults(&cfg);
   if (cli_acks(opts_str(&o, "acks", "1"), &cfg.acks))
     return cli_fail("bench produce", "--acks must be 0, 1 or all");
+  cfg.enable_idempotence = !opts_has(&o, "no-idempotence");
   if (cli_compression(opts_str(&o, "compression", "none"), &cfg.compression))
     return cli_fail("bench produce", "--compression must be none or zstd");
   cfg.batch_size = (size_t)batch;

@@ -213,7 +213,9 @@ static const struct opt produce_opts[] = {
     {"topic", 't', OPT_VALUE, "TOPIC", "topic to write to (required)"},
     {"partition", 'p', OPT_VALUE, "N", "write every record to this partition"},
     {"key-separator", 'k', OPT_VALUE, "SEP", "split each line into key SEP value"},
-    {"acks", 'a', OPT_VALUE, "0|1|all", "acknowledgement level (default 1)"},
+    {"acks", 'a', OPT_VALUE, "0|1|all", "acknowledgement level (default all)"},
+    {"no-idempotence", 0, OPT_FLAG, NULL,
+     "let a retry write a record twice (idempotence is on with acks=all)"},
     {"compression", 0, OPT_VALUE, "none|zstd", "batch compression (default none)"},
     {"linger-ms", 0, OPT_VALUE, "MS", "batch linger (default 5)"},
     {"header", 'H', OPT_MULTI, "KEY=VALUE", "header added to every record, repeatable"},
@@ -247,8 +249,9 @@ static int cmd_produce(int argc, char **argv) {
       opts_i64(&o, "linger-ms", 5, 0, 60000, 0, &linger))
     return cli_fail("produce", o.err);
   cfg.linger_ms = (int)linger;
-  if (cli_acks(opts_str(&o, "acks", "1"), &cfg.acks))
+  if (cli_acks(opts_str(&o, "acks", "all"), &cfg.acks))
     return cli_fail("produce", "--acks must be 0, 1 or all");
+  cfg.enable_idempotence = !opts_has(&o, "no-idempotence");
   if (cli_compression(opts_str(&o, "compression", "none"), &cfg.compression))
     return cli_fail("produce", "--compression must be none or zstd");
   int t = cli_timeout(&o);

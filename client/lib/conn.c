@@ -136,8 +136,8 @@ int conn_sendv(struct conn *c, Strata__Header *h, const uint8_t *const *parts,
   size_t hl;
   int rc = wire_frame_head(h, (uint32_t)total, &head, &hl);
   if (rc) return rc;
-  struct iovec iov[64];
-  if (nparts + 1 > 64) {
+  struct iovec iov[CONN_SENDV_PARTS_MAX + 1];
+  if (nparts > CONN_SENDV_PARTS_MAX) {
     free(head);
     return STRATA_EINVALID_ARGUMENT;
   }

@@ -36,7 +36,8 @@ int conn_is_open(const struct conn *c);
  * *corr). Blocks until written or the deadline passes. */
 int conn_send(struct conn *c, Strata__Header *h, const uint8_t *payload,
               size_t payload_len, int timeout_ms, uint32_t *corr);
-/* Gather-send: payload from several pieces. */
+/* Gather-send: payload from up to CONN_SENDV_PARTS_MAX pieces. */
+#define CONN_SENDV_PARTS_MAX 128
 int conn_sendv(struct conn *c, Strata__Header *h, const uint8_t *const *parts,
                const size_t *lens, size_t nparts, int timeout_ms, uint32_t *corr);
 

@@ -1,6 +1,13 @@
 /* The producer: per-partition batch accumulation (linger, batch size,
  * compression), partitioning, pipelined produce requests to each leader,
- * retries with backoff, and delivery reports in order per partition. */
+ * retries with backoff, and delivery reports in order per partition.
+ *
+ * Idempotence (acks=all, on by default): the producer gets an id from the
+ * cluster; each batch is stamped at its first send with the id and the
+ * partition's next sequence, and keeps them through every retry, so a leader
+ * that already has it (before or after a failover) answers with the original
+ * offset instead of appending it again. Retried batches go back into the
+ * queue in sequence order. */
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +37,8 @@ struct pbatch {
   int64_t retry_at;
   int attempts;
   size_t mem;
+  int64_t pid;  /* idempotence: stamped producer id, -1 before the first send */
+  int32_t seq;  /* and its first sequence */
 };
 
 struct ptopic {
@@ -38,6 +47,8 @@ struct ptopic {
   int32_t *leaders;
   struct pbatch **open;
   uint32_t sticky; /* keyless records go here until its batch is sealed */
+  int64_t *pids;   /* idempotence, per partition: the producer id in use */
+  int32_t *seqs;   /* and the next sequence */
 };
 
 struct inflight {
@@ -73,11 +84,16 @@ struct strata_producer {
   size_t outstanding;                /* records not yet reported */
   size_t mem;
   int reported;
+  int metadata_stale;         /* a leader failed or moved: refresh before sending */
+  int64_t next_refresh_ms;
+  int idempotent;
+  int64_t pid;                /* the producer id the cluster gave us */
+  int closing;
 };
 
 void strata_producer_config_defaults(strata_producer_config *c) {
   memset(c, 0, sizeof *c);
-  c->acks = 1;
+  c->acks = -1;
   c->linger_ms = 5;
   c->batch_size = 256 << 10;
   c->compression = STRATA_COMPRESSION_NONE;
@@ -87,6 +103,8 @@ void strata_producer_config_defaults(strata_producer_config *c) {
   c->partitioner = STRATA_PARTITIONER_HASH;
   c->request_timeout_ms = 30000;
   c->buffer_memory = 256u << 20;
+  c->enable_idempotence = 1;
+  c->delivery_timeout_ms = 120000;
 }
 
 /* Kafka's murmur2, so that a key lands on the partition a Kafka client
@@ -179,12 +197,36 @@ static int refresh_metadata(strata_producer *p, struct ptopic *t, int *unknown) 
     t->npart = (uint32_t)ti->npartitions;
     t->leaders = calloc(t->npart, sizeof *t->leaders);
     t->open = calloc(t->npart, sizeof *t->open);
-    if (!t->leaders || !t->open) rc = STRATA_ENOMEM;
+    t->pids = calloc(t->npart, sizeof *t->pids);
+    t->seqs = calloc(t->npart, sizeof *t->seqs);
+    if (!t->leaders || !t->open || !t->pids || !t->seqs) rc = STRATA_ENOMEM;
+    for (uint32_t k = 0; !rc && k < t->npart; k++) t->pids[k] = p->pid;
   }
   for (size_t k = 0; !rc && k < ti->npartitions; k++)
     if (ti->partitions[k].partition < t->npart)
       t->leaders[ti->partitions[k].partition] = ti->partitions[k].leader;
   strata_metadata_free(m);
+  return rc;
+}
+
+/* A new producer id from the cluster (any broker relays to the controller). */
+static int init_producer_id(strata_producer *p, int64_t *id) {
+  if (!conn_is_open(&p->boot)) {
+    char err[256];
+    int rc = client_bootstrap(&p->boot, p->bootstrap, p->cfg.request_timeout_ms, err, sizeof err);
+    if (rc) return rc;
+  }
+  Strata__Header h = STRATA__HEADER__INIT;
+  h.api_key = STRATA__API_KEY__API_INIT_PRODUCER_ID;
+  h.client_id = (char *)"libstrata-producer";
+  Strata__InitProducerIdRequest q = STRATA__INIT_PRODUCER_ID_REQUEST__INIT;
+  h.body_case = STRATA__HEADER__BODY_INIT_PRODUCER_ID_REQ;
+  h.init_producer_id_req = &q;
+  Strata__Header *r = NULL;
+  int rc = conn_call(&p->boot, &h, NULL, 0, p->cfg.request_timeout_ms, &r, NULL, NULL);
+  if (!rc && r->body_case != STRATA__HEADER__BODY_INIT_PRODUCER_ID_RESP) rc = STRATA_ECORRUPT;
+  if (!rc) *id = r->init_producer_id_resp->producer_id;
+  wire_header_free(r);
   return rc;
 }
 
@@ -218,6 +260,19 @@ strata_producer *strata_producer_new(const char *bootstrap,
     free(p);
     return NULL;
   }
+  if (p->cfg.delivery_timeout_ms <= 0) p->cfg.delivery_timeout_ms = 120000;
+  p->idempotent = p->cfg.enable_idempotence && p->cfg.acks == -1;
+  p->pid = -1;
+  if (p->idempotent) {
+    int rc = init_producer_id(p, &p->pid);
+    if (rc) {
+      snprintf(err, err_len, "cannot get a producer id from %s: %s", bootstrap,
+               strata_strerror(rc));
+      conn_close(&p->boot);
+      free(p);
+      return NULL;
+    }
+  }
   return p;
 }
 
@@ -244,6 +299,8 @@ static struct ptopic *get_topic(strata_producer *p, const char *name, int *rc) {
   if (*rc) {
     free(t->leaders);
     free(t->open);
+    free(t->pids);
+    free(t->seqs);
     free(t->name);
     free(t);
     return NULL;
@@ -308,6 +365,7 @@ int strata_produce(strata_producer *p, const char *topic, int32_t partition,
     b->topic = t;
     b->partition = part;
     b->created_ms = conn_now_ms();
+    b->pid = -1;
     t->open[part] = b;
   }
   if (b->nrec == b->cap) {
@@ -344,7 +402,8 @@ int strata_produce(strata_producer *p, const char *topic, int32_t partition,
 
 size_t strata_producer_outstanding(const strata_producer *p) { return p->outstanding; }
 
-static int retriable(int err) {
+static int retriable(const strata_producer *p, int err) {
+  if (err == STRATA_EOUT_OF_ORDER_SEQUENCE) return p->idempotent;
   switch (err) {
   case STRATA_ENETWORK: case STRATA_ETIMEOUT: case STRATA_ENOT_LEADER:
   case STRATA_ENOT_ENOUGH_REPLICAS: case STRATA_EBROKER_NOT_AVAILABLE:
@@ -356,24 +415,93 @@ static int retriable(int err) {
   }
 }
 
+/* Idempotence: a retried batch goes back before any queued batch of its
+ * partition with a later sequence (or none yet), so the leader sees the
+ * sequences in order. */
+static void ready_insert_ordered(strata_producer *p, struct pbatch *b) {
+  struct pbatch **pp = &p->ready, *prev = NULL;
+  for (; *pp; prev = *pp, pp = &(*pp)->next) {
+    struct pbatch *n = *pp;
+    if (n->topic == b->topic && n->partition == b->partition &&
+        (n->pid != b->pid || n->seq > b->seq))
+      break;
+  }
+  b->next = *pp;
+  *pp = b;
+  if (!b->next) p->ready_tail = b;
+  (void)prev;
+}
+
+/* Idempotence: a batch of this partition failed for good, so its sequence
+ * has a hole the leader will never fill. Queued batches already stamped with
+ * that id fail too; the partition continues with a fresh producer id. */
+static void partition_reset(strata_producer *p, struct ptopic *t, uint32_t part, int err) {
+  int64_t dead = t->pids[part];
+  for (struct pbatch **pp = &p->ready, *prev = NULL; *pp;) {
+    struct pbatch *n = *pp;
+    if (n->topic == t && n->partition == part && n->pid == dead && n->pid >= 0) {
+      *pp = n->next;
+      if (p->ready_tail == n) p->ready_tail = prev;
+      report(p, n, -1, -1, err);
+      batch_free(p, n);
+      continue;
+    }
+    prev = n;
+    pp = &n->next;
+  }
+  t->pids[part] = -1; /* a new id is fetched at the next send */
+  t->seqs[part] = 0;
+}
+
 /* A batch that failed: back into the ready queue after the backoff, or
- * reported as failed when its retries are used up. */
+ * reported as failed when its retries or its delivery timeout are used up. */
 static void batch_failed(strata_producer *p, struct pbatch *b, int err) {
-  if (retriable(err) && b->attempts <= p->cfg.retries) {
-    b->retry_at = conn_now_ms() + p->cfg.retry_backoff_ms;
+  struct ptopic *t = b->topic;
+  int64_t now = conn_now_ms();
+  /* Out of order means an earlier batch is being resent: not this batch's fault. */
+  if (err == STRATA_EOUT_OF_ORDER_SEQUENCE && b->attempts > 0) b->attempts--;
+  int orphan = p->idempotent && b->pid >= 0 && b->pid != t->pids[b->partition];
+  if (!orphan && retriable(p, err) && b->attempts <= p->cfg.retries &&
+      now - b->created_ms < p->cfg.delivery_timeout_ms) {
+    b->retry_at = now + p->cfg.retry_backoff_ms;
     if (err == STRATA_ENOT_LEADER) {
       int unknown;
-      refresh_metadata(p, b->topic, &unknown);
+      refresh_metadata(p, t, &unknown);
     }
-    ready_push(p, b);
+    if (p->idempotent) ready_insert_ordered(p, b);
+    else ready_push(p, b);
     return;
   }
+  int reset = p->idempotent && !orphan && b->pid >= 0 && !p->closing;
+  uint32_t part = b->partition;
   report(p, b, -1, -1, err);
   batch_free(p, b);
+  if (reset) partition_reset(p, t, part, err);
+}
+
+/* Idempotence: give a batch its producer id and sequences at its first
+ * send; they never change after, whatever happens to the request. */
+static int stamp(strata_producer *p, struct pbatch *b) {
+  struct ptopic *t = b->topic;
+  uint32_t k = b->partition;
+  if (t->pids[k] < 0) {
+    int rc = init_producer_id(p, &t->pids[k]);
+    if (rc) {
+      t->pids[k] = -1;
+      return rc;
+    }
+  }
+  b->pid = t->pids[k];
+  b->seq = t->seqs[k];
+  int64_t next = (int64_t)t->seqs[k] + (int64_t)b->nrec;
+  t->seqs[k] = (int32_t)(next > INT32_MAX ? next - INT32_MAX - 1 : next);
+  batch_set_producer((uint8_t *)b->data, b->len, b->pid, 0, b->seq);
+  return 0;
 }
 
 static void broker_fail(strata_producer *p, struct pbroker *br, int err) {
   conn_close(&br->c);
+  p->metadata_stale = 1;
   br->reconnect_at = conn_now_ms() + p->cfg.retry_backoff_ms;
   while (br->head) {
     struct inflight *f = br->head;
@@ -396,10 +524,27 @@ static int send_one(strata_producer *p, struct pbroker *br) {
   int64_t now = conn_now_ms();
   size_t bytes = 0;
   struct pbatch **pp = &p->ready, *prev = NULL;
+  /* Idempotence: a partition whose earliest queued batch must wait sends
+   * nothing after it either (it would only come back out of order). */
+  struct pbatch *held[PRODUCE_REQ_BATCHES_MAX];
+  size_t nheld = 0;
   while (*pp && f->n < PRODUCE_REQ_BATCHES_MAX) {
     struct pbatch *b = *pp;
-    if (leader_of(p, b) == br && b->retry_at <= now &&
+    int blocked = 0;
+    for (size_t i = 0; i < nheld && !blocked; i++)
+      blocked = held[i]->topic == b->topic && held[i]->partition == b->partition;
+    if (!blocked && leader_of(p, b) == br && b->retry_at <= now &&
         (f->n == 0 || bytes + b->len <= PRODUCE_REQ_BYTES_MAX)) {
+      if (p->idempotent && b->pid < 0) {
+        int rc = stamp(p, b);
+        if (rc) { /* no producer id: report, as a failed send would */
+          *pp = b->next;
+          if (p->ready_tail == b) p->ready_tail = prev;
+          report(p, b, -1, -1, rc);
+          batch_free(p, b);
+          continue;
+        }
+      }
       *pp = b->next;
       if (p->ready_tail == b) p->ready_tail = prev;
       f->batches[f->n++] = b;
@@ -407,6 +552,8 @@ static int send_one(strata_producer *p, struct pbroker *br) {
       b->attempts++;
       continue;
     }
+    if (p->idempotent && !blocked && nheld < PRODUCE_REQ_BATCHES_MAX && leader_of(p, b) == br)
+      held[nheld++] = b;
     prev = b;
     pp = &b->next;
   }
@@ -475,6 +622,9 @@ static void handle_response(strata_producer *p, struct pbroker *br, Strata__Head
   for (size_t i = 0; i < f->n; i++) {
     struct pbatch *b = f->batches[i];
     int err = req_err ? req_err : strata_error_from_wire(pr->partitions[i]->error_code);
+    if (err == STRATA_ENOT_LEADER || err == STRATA_EFENCED_LEADER_EPOCH ||
+        err == STRATA_EUNKNOWN_TOPIC || err == STRATA_EBROKER_NOT_AVAILABLE)
+      p->metadata_stale = 1;
     if (err) {
       batch_failed(p, b, err);
       continue;
@@ -511,6 +661,15 @@ static int64_t next_linger_deadline(strata_producer *p) {
 
 static void send_ready(strata_producer *p) {
   int64_t now = conn_now_ms();
+  /* After a failure, learn the current leaders (at most every 100 ms) so
+   * batches stop going to a dead or deposed broker. */
+  if (p->metadata_stale && now >= p->next_refresh_ms) {
+    p->next_refresh_ms = now + 100;
+    int ok = 1, unknown;
+    for (size_t i = 0; i < p->ntopics; i++)
+      if (refresh_metadata(p, p->topics[i], &unknown)) ok = 0;
+    if (ok) p->metadata_stale = 0;
+  }
   for (struct pbatch *b = p->ready; b; b = b->next) {
     struct pbroker *br = leader_of(p, b);
     if (!br) { /* leader unknown: try the metadata again */
@@ -529,6 +688,7 @@ static void send_ready(strata_producer *p) {
       char err[256];
       if (conn_open(&br->c, br->host, br->port, p->cfg.request_timeout_ms, err, sizeof err)) {
         br->reconnect_at = now + p->cfg.retry_backoff_ms;
+        p->metadata_stale = 1; /* the leader may have moved */
         /* Keep trying until the batch has waited a whole request timeout:
          * a broker restarting for a few seconds costs no records. */
         for (struct pbatch **pp = &p->ready, *prev = NULL; *pp;) {
@@ -625,6 +785,7 @@ void strata_producer_free(strata_producer *p) {
   if (!p) return;
   strata_producer_flush(p, p->cfg.request_timeout_ms);
   p->cfg.retries = -1; /* no more resends: report what is left */
+  p->closing = 1;
   for (size_t i = 0; i < p->nbrokers; i++) broker_fail(p, &p->brokers[i], STRATA_ESHUTTING_DOWN);
   while (p->ready) {
     struct pbatch *b = p->ready;
@@ -641,6 +802,8 @@ void strata_producer_free(strata_producer *p) {
       }
     free(t->open);
     free(t->leaders);
+    free(t->pids);
+    free(t->seqs);
     free(t->name);
     free(t);
   }

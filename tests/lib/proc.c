@@ -54,13 +54,15 @@ int proc_free_port(void) {
   return ntohs(a.sin_port);
 }
 
-int proc_wait_port(int port, int timeout_ms) {
+int proc_wait_port(int port, int timeout_ms) { return proc_wait_addr("127.0.0.1", port, timeout_ms); }
+
+int proc_wait_addr(const char *host, int port, int timeout_ms) {
   for (int waited = 0; waited < timeout_ms; waited += 20) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {0};
     a.sin_family = AF_INET;
     a.sin_port = htons((uint16_t)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    inet_pton(AF_INET, host, &a.sin_addr);
     int ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
     close(fd);
     if (ok) return 0;
@@ -125,4 +127,17 @@ int proc_stop(pid_t pid) {
   }
   proc_kill(pid, SIGKILL);
   return -1;
+}
+
+pid_t proc_spawn(const char *const *argv, const char *log) {
+  pid_t pid = fork();
+  if (pid != 0) return pid;
+  int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+  if (fd >= 0) {
+    dup2(fd, 1);
+    dup2(fd, 2);
+    close(fd);
+  }
+  execv(argv[0], (char *const *)argv);
+  _exit(127);
 }

@@ -21,6 +21,11 @@ int proc_free_port(void);
 pid_t proc_start_broker(const char *dir, int port, const char *const *extra,
                         const char *preload);
 int proc_wait_port(int port, int timeout_ms);
+/* Start argv (argv[0] is a path) with stdout/stderr appended to log. */
+pid_t proc_spawn(const char *const *argv, const char *log);
+/* Wait until host:port accepts connections (0) or timeout_ms passes (-1). */
+int proc_wait_addr(const char *host, int port, int timeout_ms);
+
 /* Send sig and reap. */
 void proc_kill(pid_t pid, int sig);
 /* SIGTERM, wait up to 10 s (then SIGKILL); returns the exit status, or -1
