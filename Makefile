@@ -48,7 +48,9 @@ CLI_BIN     := $(BUILD)/strata
 UNIT_BINS   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 CLUSTER_BINS:= $(CLUSTER_SRC:tests/cluster/%.c=$(BUILD)/tests/cluster/%)
 
-.PHONY: all help deps test unit asan bench demo fuzz clean format
+FAILOVER_BENCH := $(BUILD)/bench/failover_bench
+
+.PHONY: all help deps test unit asan bench bench-failover demo fuzz clean format
 # Keep generated headers and test objects: make would delete them as intermediates.
 .SECONDARY:
 all: $(LIBSTRATA) $(BROKER_BIN) $(CTRL_BIN) $(CLI_BIN)
@@ -59,7 +61,8 @@ help:
 	@echo "make test       build and run every test; ends with 'N passed, N failed'"
 	@echo "make unit       unit tests only"
 	@echo "make asan       every test under AddressSanitizer + UndefinedBehaviorSanitizer"
-	@echo "make bench      produce/consume benchmark on one local broker"
+	@echo "make bench      produce/consume benchmark on one local broker, then failover times"
+	@echo "make bench-failover  kill -9 the leader 20 times (FAILOVER_ROUNDS=N): p50/p99/max"
 	@echo "make demo       start a local broker and stream IoT sensor records through it"
 	@echo "make fuzz       libFuzzer on the frame decoder and batch validator (FUZZ_SECONDS=60)"
 	@echo "make clean      remove $(BUILD)/ and the sanitizer/fuzz build dirs"
@@ -136,8 +139,16 @@ asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" test
 
-bench: all
+$(FAILOVER_BENCH): $(call obj,bench/failover_bench.c) $(TESTLIB_OBJ) $(LIBSTRATA)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+bench: all $(FAILOVER_BENCH)
 	@STRATA_BUILD=$(BUILD) scripts/bench.sh
+
+# kill -9 the leader 20 times under acks=all load: failover p50/p99/max
+bench-failover: all $(FAILOVER_BENCH)
+	@STRATA_BUILD=$(BUILD) $(FAILOVER_BENCH) $(FAILOVER_ROUNDS)
 
 demo: all
 	@STRATA_BUILD=$(BUILD) scripts/demo.sh

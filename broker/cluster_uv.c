@@ -33,6 +33,7 @@ static struct {
   uv_timer_t timer;
   struct link ctl;
   int running, registered, reg_inflight, hb_inflight;
+  int ctl_lost; /* registered, but the controller link is down */
   int64_t next_hb_ms, ctl_retry_at;
   struct fetcher fetchers[CLUSTER_BROKERS_MAX];
   struct forward forwards[FORWARDS_MAX];
@@ -44,13 +45,25 @@ static int64_t now_ms(void) { return clock_wall_ms(); }
 
 /* ---- controller: register, heartbeat, metadata ---- */
 
+/* Losing the controller link does not end this broker's registration: the
+ * controller keeps broker epochs in its metadata log, so after a reconnect
+ * (or a controller restart) heartbeats with the same epoch simply resume.
+ * Registering again would mean "new incarnation" and cost this broker its
+ * place in every ISR. Only STALE_BROKER_EPOCH makes it register again. */
 static void on_ctl_state(void *arg, int connected) {
   (void)arg;
   if (!connected) {
-    if (g.registered) trace_warn("lost the controller at %s:%d; serving with the metadata we have",
-                                 g.ctl.host, g.ctl.port);
-    g.registered = g.reg_inflight = g.hb_inflight = 0;
+    if (g.registered && !g.ctl_lost)
+      trace_warn("lost the controller at %s:%d; serving with the metadata we have",
+                 g.ctl.host, g.ctl.port);
+    g.ctl_lost = g.registered;
+    g.reg_inflight = g.hb_inflight = 0;
     g.ctl_retry_at = now_ms() + 200;
+  } else if (g.ctl_lost) {
+    trace_info("controller at %s:%d is back; resuming heartbeats with broker epoch %" PRId64,
+               g.ctl.host, g.ctl.port, g.b->broker_epoch);
+    g.ctl_lost = 0;
+    g.next_hb_ms = 0;
   }
 }
 

@@ -322,3 +322,87 @@ Test(bad_input, random_byte_streams_never_take_the_broker_down) {
   api_versions_ok();
   cr_assert_eq(latest(), 0, "no stored data changed");
 }
+
+/* Produce one idempotent batch of `n` records (producer 42, epoch 0, first
+ * sequence seq); returns the partition error, *base its offset. */
+static int produce_seq(int32_t seq, int n, int64_t *base) {
+  struct batch_builder b;
+  batch_builder_init(&b);
+  for (int i = 0; i < n; i++)
+    cr_assert_eq(batch_builder_add(&b, 1700000000000, "k", 1, "v", 1, NULL, 0), 0);
+  const uint8_t *data;
+  size_t len;
+  cr_assert_eq(batch_builder_finish(&b, BATCH_COMPRESSION_NONE, 0, &data, &len), 0);
+  batch_set_producer((uint8_t *)data, len, 42, 0, seq);
+  Strata__Header h;
+  header(&h, STRATA__API_KEY__API_PRODUCE);
+  Strata__ProducePartition pp = STRATA__PRODUCE_PARTITION__INIT;
+  pp.topic = (char *)"t";
+  pp.payload_bytes = (uint32_t)len;
+  Strata__ProducePartition *ppv[1] = {&pp};
+  Strata__ProduceRequest q = STRATA__PRODUCE_REQUEST__INIT;
+  q.acks = -1;
+  q.partitions = ppv;
+  q.n_partitions = 1;
+  h.body_case = STRATA__HEADER__BODY_PRODUCE_REQ;
+  h.produce_req = &q;
+  Strata__Header *r = call(&h, data, len, 0);
+  int rc = strata_error_from_wire(r->produce_resp->partitions[0]->error_code);
+  *base = r->produce_resp->partitions[0]->base_offset;
+  wire_header_free(r);
+  batch_builder_free(&b);
+  return rc;
+}
+
+Test(bad_input, idempotent_resends_get_their_offset_gaps_are_refused_across_a_restart) {
+  int64_t base;
+  cr_assert_eq(produce_seq(0, 3, &base), 0);
+  cr_assert_eq(base, 0);
+  cr_assert_eq(produce_seq(3, 2, &base), 0);
+  cr_assert_eq(base, 3);
+  cr_assert_eq(latest(), 5);
+  cr_assert_eq(produce_seq(0, 3, &base), 0, "a resend is not an error");
+  cr_assert_eq(base, 0, "it gets its original offset");
+  cr_assert_eq(produce_seq(9, 1, &base), STRATA_EOUT_OF_ORDER_SEQUENCE, "a gap");
+  cr_assert_eq(produce_seq(1, 3, &base), STRATA_EOUT_OF_ORDER_SEQUENCE, "overlaps");
+  cr_assert_eq(latest(), 5, "nothing appended twice or out of order");
+  /* kill -9 and restart: the state comes back from the log */
+  conn_close(&c);
+  proc_kill(broker, SIGKILL);
+  const char *extra[] = {"socket.request.max.bytes=65536", NULL};
+  broker = proc_start_broker(dir, port, extra, NULL);
+  cr_assert_gt(broker, 0, "broker did not restart");
+  char err[256];
+  cr_assert_eq(conn_open(&c, "127.0.0.1", port, 5000, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(produce_seq(3, 2, &base), 0);
+  cr_assert_eq(base, 3, "still known after the restart");
+  cr_assert_eq(produce_seq(5, 1, &base), 0);
+  cr_assert_eq(base, 5);
+  cr_assert_eq(latest(), 6);
+}
+
+Test(bad_input, producer_ids_are_never_given_twice_across_a_restart) {
+  int64_t seen[4];
+  for (int i = 0; i < 4; i++) {
+    if (i == 2) { /* a restart in between */
+      conn_close(&c);
+      cr_assert_eq(proc_stop(broker), 0);
+      const char *extra[] = {"socket.request.max.bytes=65536", NULL};
+      broker = proc_start_broker(dir, port, extra, NULL);
+      cr_assert_gt(broker, 0);
+      char err[256];
+      cr_assert_eq(conn_open(&c, "127.0.0.1", port, 5000, err, sizeof err), 0, "%s", err);
+    }
+    Strata__Header h;
+    header(&h, STRATA__API_KEY__API_INIT_PRODUCER_ID);
+    Strata__InitProducerIdRequest q = STRATA__INIT_PRODUCER_ID_REQUEST__INIT;
+    h.body_case = STRATA__HEADER__BODY_INIT_PRODUCER_ID_REQ;
+    h.init_producer_id_req = &q;
+    Strata__Header *r = call(&h, NULL, 0, 0);
+    cr_assert_eq(r->body_case, STRATA__HEADER__BODY_INIT_PRODUCER_ID_RESP);
+    seen[i] = r->init_producer_id_resp->producer_id;
+    wire_header_free(r);
+    cr_assert_geq(seen[i], 0);
+    for (int k = 0; k < i; k++) cr_assert_neq(seen[k], seen[i], "id %lld twice", (long long)seen[i]);
+  }
+}

@@ -3,7 +3,9 @@
  * record: (a) kill -9 the leader while producing with acks=all; (b) a paused
  * follower leaves the ISR after the lag timeout and rejoins when resumed;
  * (c) a leader's unreplicated suffix is truncated when it comes back as a
- * follower; (e) the whole cluster killed with -9 and restarted. */
+ * follower; (d) the controller killed and restarted while producing;
+ * (e) the whole cluster killed with -9 and restarted; (g) a follower comes
+ * back with an empty disk and must copy everything before it counts. */
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <inttypes.h>
@@ -17,95 +19,49 @@
 #include "client/strata.h"
 #include "common/batch.h"
 #include "common/trace.h"
+#include "tests/lib/cluster.h"
 #include "tests/lib/proc.h"
 
 #define NB 3
 #define ROUNDS 5
 
-static pid_t ctl = -1, brokers[NB + 1];
-static char *dir;
-static int port, cport;
-static char bootstrap[128];
+static struct tcluster cl;
+static char *dir;         /* cl.dir */
+static int port;          /* brokers listen on 127.0.0.i:port */
+static pid_t *brokers;    /* cl.brokers, by id */
+static char *bootstrap;   /* cl.bootstrap */
 static char prod_bootstrap[64]; /* when set, producers start here (a paused broker would hang them) */
 static char lag_ms[64] = "replica.lag.time.max.ms=10000";
 static char session_ms[64] = "broker.session.timeout.ms=1500";
 static char rebalance[64] = "auto.leader.rebalance.enable=true";
 
 static void start_controller(void) {
-  char bin[512], data[512], listen[64], log[512];
-  snprintf(bin, sizeof bin, "%s/strata-controller", proc_build_dir());
-  snprintf(data, sizeof data, "data.dir=%s/controller", dir);
-  snprintf(listen, sizeof listen, "listeners=127.0.0.1:%d", cport);
-  snprintf(log, sizeof log, "%s/controller.log", dir);
-  const char *argv[] = {bin,        "--set", data, "--set", listen, "--set", session_ms, "--set",
-                        "leader.imbalance.check.interval.ms=1000", "--set", rebalance, NULL};
-  ctl = proc_spawn(argv, log);
-  cr_assert_eq(proc_wait_addr("127.0.0.1", cport, 10000), 0, "controller did not start");
+  cr_assert_eq(tcluster_start_controller(&cl), 0, "controller did not start");
 }
 
 static void start_broker(int id) {
-  char bin[512], bid[32], data[512], listen[64], ctlr[64], log[512];
-  snprintf(bin, sizeof bin, "%s/strata-broker", proc_build_dir());
-  snprintf(bid, sizeof bid, "broker.id=%d", id);
-  snprintf(data, sizeof data, "log.dir=%s/b%d", dir, id);
-  snprintf(listen, sizeof listen, "listeners=127.0.0.%d:%d", id, port);
-  snprintf(ctlr, sizeof ctlr, "controller=127.0.0.1:%d", cport);
-  snprintf(log, sizeof log, "%s/broker-%d.log", dir, id);
-  const char *argv[] = {bin, "--set", bid, "--set", data, "--set", listen, "--set", ctlr,
-                        "--set", lag_ms, NULL};
-  brokers[id] = proc_spawn(argv, log);
-  char host[32];
-  snprintf(host, sizeof host, "127.0.0.%d", id);
-  cr_assert_eq(proc_wait_addr(host, port, 10000), 0, "broker %d did not start", id);
+  cr_assert_eq(tcluster_start_broker(&cl, id), 0, "broker %d did not start", id);
 }
 
-static void kill_broker(int id) {
-  proc_kill(brokers[id], SIGKILL);
-  brokers[id] = -1;
-}
+static void kill_broker(int id) { tcluster_kill(&cl, id); }
 
 static void setup(void) {
   trace_set_level(TRACE_ERROR);
-  dir = proc_tmpdir("strata-replication");
-  cr_assert(dir);
-  port = proc_free_port();
-  cport = proc_free_port();
-  snprintf(bootstrap, sizeof bootstrap, "127.0.0.1:%d,127.0.0.2:%d,127.0.0.3:%d", port, port, port);
-  for (int i = 0; i <= NB; i++) brokers[i] = -1;
+  cr_assert_eq(tcluster_init(&cl, NB, "strata-replication"), 0);
+  dir = cl.dir;
+  port = cl.port;
+  brokers = cl.brokers;
+  bootstrap = cl.bootstrap;
+  cl.broker_sets[0] = lag_ms;
+  cl.ctl_sets[0] = session_ms;
+  cl.ctl_sets[1] = "leader.imbalance.check.interval.ms=1000";
+  cl.ctl_sets[2] = rebalance;
 }
 
-static void teardown(void) {
-  for (int i = 1; i <= NB; i++)
-    if (brokers[i] > 0) {
-      kill(brokers[i], SIGCONT);
-      proc_kill(brokers[i], SIGKILL);
-    }
-  if (ctl > 0) proc_kill(ctl, SIGKILL);
-  if (getenv("STRATA_KEEP_TEST_DIR")) fprintf(stderr, "kept %s\n", dir);
-  else proc_rm_rf(dir);
-  free(dir);
-}
+static void teardown(void) { tcluster_destroy(&cl, getenv("STRATA_KEEP_TEST_DIR") != NULL); }
 
 /* Start everything and wait until every broker is registered and alive. */
-static void start_all(void) {
-  start_controller();
-  for (int i = 1; i <= NB; i++) start_broker(i);
-  int64_t deadline = clock_gettime(CLOCK_MONOTONIC, &(struct timespec){0}) ? 0 : 0;
-  (void)deadline;
-  for (int tries = 0; tries < 200; tries++) {
-    char err[256];
-    strata_client *c = strata_client_new(bootstrap, 2000, err, sizeof err);
-    strata_metadata *m = NULL;
-    size_t alive = 0;
-    if (c && !strata_metadata_get(c, NULL, 0, &m))
-      for (size_t i = 0; i < m->nbrokers; i++) alive += !m->brokers[i].fenced;
-    strata_metadata_free(m);
-    strata_client_free(c);
-    if (alive == NB) return;
-    usleep(50000);
-  }
-  cr_assert_fail("brokers did not register");
-}
+static void start_all(void) { cr_assert_eq(tcluster_start_all(&cl), 0, "cluster did not start"); }
 
 TestSuite(replication, .init = setup, .fini = teardown, .timeout = 240);
 
@@ -115,38 +71,16 @@ static int64_t now_ms(void) {
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The partition as the cluster sees it; 0 when the metadata was read. */
-static int partition_info(const char *topic, int32_t *leader, size_t *nisr, int32_t *isr) {
-  char err[256];
-  strata_client *c = strata_client_new(bootstrap, 2000, err, sizeof err);
-  if (!c) return -1;
-  strata_metadata *m = NULL;
-  const char *names[1] = {topic};
-  int rc = strata_metadata_get(c, names, 1, &m);
-  strata_client_free(c);
-  if (rc || m->ntopics != 1 || m->topics[0].error || m->topics[0].npartitions < 1) {
-    strata_metadata_free(m);
-    return -1;
-  }
-  *leader = m->topics[0].partitions[0].leader;
-  *nisr = m->topics[0].partitions[0].nisr;
-  for (size_t i = 0; isr && i < *nisr; i++) isr[i] = m->topics[0].partitions[0].isr[i];
-  strata_metadata_free(m);
-  return 0;
+static int partition_info(const char *topic, int32_t *leader, size_t *nisr) {
+  return tcluster_partition(&cl, topic, 0, leader, nisr);
 }
 
 /* Wait until partition 0 has a leader and `n` in-sync replicas. */
 static int32_t wait_isr(const char *topic, size_t n, int timeout_ms) {
-  int64_t deadline = now_ms() + timeout_ms;
-  int32_t leader = -1;
-  size_t nisr = 0;
-  while (now_ms() < deadline) {
-    if (!partition_info(topic, &leader, &nisr, NULL) && leader >= 0 && nisr == n) return leader;
-    usleep(50000);
-  }
-  cr_assert_fail("%s-0: wanted %zu in-sync replicas with a leader, have %zu (leader %d)", topic, n,
-                 nisr, leader);
-  return -1;
+  int32_t leader = tcluster_wait_isr(&cl, topic, 0, n, timeout_ms);
+  cr_assert_geq(leader, 0, "%s-0: no leader with %zu in-sync replicas in %d ms", topic, n,
+                timeout_ms);
+  return leader;
 }
 
 static void create(const char *name, const char *min_insync) {
@@ -444,7 +378,7 @@ Test(replication, returning_leader_truncates_its_unreplicated_suffix) {
     size_t nisr = 0;
     int64_t deadline = now_ms() + 15000;
     while (now_ms() < deadline &&
-           (partition_info("c", &next, &nisr, NULL) || next < 0 || next == leader))
+           (partition_info("c", &next, &nisr) || next < 0 || next == leader))
       usleep(50000);
     cr_assert(next >= 0 && next != leader, "a follower took over");
     p = producer(-1);
@@ -469,9 +403,9 @@ Test(replication, whole_cluster_kill9_loses_nothing_acknowledged) {
     /* still writing when everything dies */
     for (int i = 0; i < 500; i++) produce_one(p, "e");
     for (int i = 1; i <= NB; i++) kill(brokers[i], SIGKILL);
-    kill(ctl, SIGKILL);
-    for (int i = 1; i <= NB; i++) proc_kill(brokers[i], SIGKILL);
-    proc_kill(ctl, SIGKILL);
+    kill(cl.ctl, SIGKILL);
+    for (int i = 1; i <= NB; i++) tcluster_kill(&cl, i);
+    tcluster_kill(&cl, 0);
     strata_producer_flush(p, 8000);
     strata_producer_free(p);
     start_all();
@@ -479,5 +413,64 @@ Test(replication, whole_cluster_kill9_loses_nothing_acknowledged) {
   }
   check_consumer("e");
   check_replicas_identical("e");
+  free(A);
+}
+
+Test(replication, controller_kill9_and_restart_while_producing) {
+  A = calloc(1, sizeof *A);
+  start_all();
+  create("d", "2");
+  strata_producer *p = producer_retrying(-1, 1000);
+  for (int round = 0; round < ROUNDS; round++) {
+    produce_acked(p, "d", 2000);
+    tcluster_kill(&cl, 0);
+    /* brokers keep serving with the metadata they hold */
+    produce_acked(p, "d", 2000);
+    start_controller();
+    wait_isr("d", 3, 15000);
+    /* and the restarted controller still elects: fail the leader over */
+    int32_t leader = wait_isr("d", 3, 15000);
+    kill_broker(leader);
+    produce_acked(p, "d", 2000);
+    start_broker(leader);
+    wait_isr("d", 3, 20000);
+  }
+  cr_assert_eq(strata_producer_flush(p, 20000), 0);
+  strata_producer_free(p);
+  cr_assert_eq(A->nfailed, 0);
+  check_consumer("d");
+  check_replicas_identical("d");
+  free(A);
+}
+
+Test(replication, follower_with_a_wiped_disk_copies_everything_before_it_counts) {
+  A = calloc(1, sizeof *A);
+  start_all();
+  create("g", "2");
+  strata_producer *p = producer_retrying(-1, 1000);
+  for (int round = 0; round < ROUNDS; round++) {
+    produce_acked(p, "g", 3000);
+    int32_t leader = wait_isr("g", 3, 15000);
+    int victim = leader % NB + 1;
+    kill_broker(victim);
+    wait_isr("g", 2, 10000); /* fenced: out of the ISR */
+    char path[600];
+    snprintf(path, sizeof path, "%s/b%d", dir, victim);
+    proc_rm_rf(path);
+    produce_acked(p, "g", 1000);
+    start_broker(victim);
+    wait_isr("g", 3, 30000);
+    check_replicas_identical("g");
+    /* it now holds everything: losing the leader loses nothing */
+    kill_broker(leader);
+    produce_acked(p, "g", 1000);
+    start_broker(leader);
+    wait_isr("g", 3, 20000);
+  }
+  cr_assert_eq(strata_producer_flush(p, 20000), 0);
+  strata_producer_free(p);
+  cr_assert_eq(A->nfailed, 0);
+  check_consumer("g");
+  check_replicas_identical("g");
   free(A);
 }

@@ -1,0 +1,138 @@
+#include "tests/lib/cluster.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client/strata.h"
+#include "tests/lib/proc.h"
+
+static int64_t mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int tcluster_init(struct tcluster *c, int nbrokers, const char *prefix) {
+  memset(c, 0, sizeof *c);
+  if (nbrokers < 1 || nbrokers > TCLUSTER_BROKERS_MAX) return -1;
+  c->n = nbrokers;
+  c->dir = proc_tmpdir(prefix);
+  if (!c->dir) return -1;
+  c->port = proc_free_port();
+  c->cport = proc_free_port();
+  c->ctl = -1;
+  for (int i = 0; i <= TCLUSTER_BROKERS_MAX; i++) c->brokers[i] = -1;
+  size_t off = 0;
+  for (int i = 1; i <= nbrokers; i++)
+    off += (size_t)snprintf(c->bootstrap + off, sizeof c->bootstrap - off, "%s127.0.0.%d:%d",
+                            i > 1 ? "," : "", i, c->port);
+  return 0;
+}
+
+/* argv = bin, fixed settings, then the extra ones, each after --set. */
+static pid_t spawn(const char *bin, const char *const *fixed, size_t nfixed,
+                   const char *const *extra, const char *log) {
+  const char *argv[2 + 2 * (4 + TCLUSTER_SETS_MAX)];
+  size_t n = 0;
+  argv[n++] = bin;
+  for (size_t i = 0; i < nfixed; i++) argv[n++] = "--set", argv[n++] = fixed[i];
+  for (size_t i = 0; extra[i] && i < TCLUSTER_SETS_MAX; i++) argv[n++] = "--set", argv[n++] = extra[i];
+  argv[n] = NULL;
+  return proc_spawn(argv, log);
+}
+
+int tcluster_start_controller(struct tcluster *c) {
+  char bin[512], data[512], listen[64], log[512];
+  snprintf(bin, sizeof bin, "%s/strata-controller", proc_build_dir());
+  snprintf(data, sizeof data, "data.dir=%s/controller", c->dir);
+  snprintf(listen, sizeof listen, "listeners=127.0.0.1:%d", c->cport);
+  snprintf(log, sizeof log, "%s/controller.log", c->dir);
+  const char *fixed[] = {data, listen};
+  c->ctl = spawn(bin, fixed, 2, c->ctl_sets, log);
+  return c->ctl > 0 ? proc_wait_addr("127.0.0.1", c->cport, 10000) : -1;
+}
+
+int tcluster_start_broker(struct tcluster *c, int id) {
+  char bin[512], bid[32], data[512], listen[64], ctlr[64], log[512], host[32];
+  snprintf(bin, sizeof bin, "%s/strata-broker", proc_build_dir());
+  snprintf(bid, sizeof bid, "broker.id=%d", id);
+  snprintf(data, sizeof data, "log.dir=%s/b%d", c->dir, id);
+  snprintf(listen, sizeof listen, "listeners=127.0.0.%d:%d", id, c->port);
+  snprintf(ctlr, sizeof ctlr, "controller=127.0.0.1:%d", c->cport);
+  snprintf(log, sizeof log, "%s/broker-%d.log", c->dir, id);
+  snprintf(host, sizeof host, "127.0.0.%d", id);
+  const char *fixed[] = {bid, data, listen, ctlr};
+  c->brokers[id] = spawn(bin, fixed, 4, c->broker_sets, log);
+  return c->brokers[id] > 0 ? proc_wait_addr(host, c->port, 10000) : -1;
+}
+
+int tcluster_start_all(struct tcluster *c) {
+  if (tcluster_start_controller(c)) return -1;
+  for (int i = 1; i <= c->n; i++)
+    if (tcluster_start_broker(c, i)) return -1;
+  for (int64_t deadline = mono_ms() + 10000; mono_ms() < deadline; usleep(50000)) {
+    char err[256];
+    strata_client *cl = strata_client_new(c->bootstrap, 2000, err, sizeof err);
+    strata_metadata *m = NULL;
+    int alive = 0;
+    if (cl && !strata_metadata_get(cl, NULL, 0, &m))
+      for (size_t i = 0; i < m->nbrokers; i++) alive += !m->brokers[i].fenced;
+    strata_metadata_free(m);
+    strata_client_free(cl);
+    if (alive == c->n) return 0;
+  }
+  return -1;
+}
+
+void tcluster_kill(struct tcluster *c, int id) {
+  pid_t *p = id == 0 ? &c->ctl : &c->brokers[id];
+  if (*p > 0) {
+    kill(*p, SIGCONT);
+    proc_kill(*p, SIGKILL);
+  }
+  *p = -1;
+}
+
+int tcluster_partition(struct tcluster *c, const char *topic, uint32_t partition, int32_t *leader,
+                       size_t *nisr) {
+  char err[256];
+  strata_client *cl = strata_client_new(c->bootstrap, 2000, err, sizeof err);
+  if (!cl) return -1;
+  strata_metadata *m = NULL;
+  const char *names[1] = {topic};
+  int rc = strata_metadata_get(cl, names, 1, &m);
+  strata_client_free(cl);
+  if (rc || m->ntopics != 1 || m->topics[0].error || m->topics[0].npartitions <= partition) {
+    strata_metadata_free(m);
+    return -1;
+  }
+  *leader = m->topics[0].partitions[partition].leader;
+  *nisr = m->topics[0].partitions[partition].nisr;
+  strata_metadata_free(m);
+  return 0;
+}
+
+int32_t tcluster_wait_isr(struct tcluster *c, const char *topic, uint32_t partition, size_t nisr,
+                          int timeout_ms) {
+  for (int64_t deadline = mono_ms() + timeout_ms; mono_ms() < deadline; usleep(50000)) {
+    int32_t leader;
+    size_t n;
+    if (!tcluster_partition(c, topic, partition, &leader, &n) && leader >= 0 && n == nisr)
+      return leader;
+  }
+  return -1;
+}
+
+void tcluster_destroy(struct tcluster *c, int keep) {
+  for (int i = 1; i <= c->n; i++) tcluster_kill(c, i);
+  tcluster_kill(c, 0);
+  if (!c->dir) return;
+  if (keep) fprintf(stderr, "kept %s\n", c->dir);
+  else proc_rm_rf(c->dir);
+  free(c->dir);
+  c->dir = NULL;
+}

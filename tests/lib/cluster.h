@@ -1,0 +1,44 @@
+/* A local cluster for tests and benchmarks: one strata-controller and N
+ * strata-brokers as processes (broker i on 127.0.0.i), data and logs in one
+ * temp folder, everything stopped by PID at the end. */
+#ifndef STRATA_TEST_CLUSTER_H
+#define STRATA_TEST_CLUSTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define TCLUSTER_BROKERS_MAX 8
+#define TCLUSTER_SETS_MAX 8
+
+struct tcluster {
+  char *dir;
+  int n, port, cport;
+  pid_t ctl, brokers[TCLUSTER_BROKERS_MAX + 1];
+  char bootstrap[256];
+  /* extra "key=value" settings, NULL-terminated; set before starting */
+  const char *broker_sets[TCLUSTER_SETS_MAX + 1];
+  const char *ctl_sets[TCLUSTER_SETS_MAX + 1];
+};
+
+/* Temp folder and free ports; nothing started yet. 0 or -1. */
+int tcluster_init(struct tcluster *c, int nbrokers, const char *prefix);
+/* Start one process and wait for its port (0, or -1 after 10 s). */
+int tcluster_start_controller(struct tcluster *c);
+int tcluster_start_broker(struct tcluster *c, int id);
+/* Controller and every broker, then wait until all are registered and
+ * unfenced. 0 or -1. */
+int tcluster_start_all(struct tcluster *c);
+/* kill -9 and reap (id 0: the controller). */
+void tcluster_kill(struct tcluster *c, int id);
+/* Partition state as the cluster reports it; 0 when read. */
+int tcluster_partition(struct tcluster *c, const char *topic, uint32_t partition, int32_t *leader,
+                       size_t *nisr);
+/* Wait until the partition has a leader and nisr in-sync replicas; the
+ * leader, or -1 on timeout. */
+int32_t tcluster_wait_isr(struct tcluster *c, const char *topic, uint32_t partition, size_t nisr,
+                          int timeout_ms);
+/* Kill everything still running; remove the folder unless keep. */
+void tcluster_destroy(struct tcluster *c, int keep);
+
+#endif
