@@ -50,7 +50,7 @@ CLUSTER_BINS:= $(CLUSTER_SRC:tests/cluster/%.c=$(BUILD)/tests/cluster/%)
 
 FAILOVER_BENCH := $(BUILD)/bench/failover_bench
 
-.PHONY: all help deps test unit asan bench bench-failover demo fuzz clean format
+.PHONY: all help deps test unit asan bench bench-cluster bench-failover demo fuzz clean format
 # Keep generated headers and test objects: make would delete them as intermediates.
 .SECONDARY:
 all: $(LIBSTRATA) $(BROKER_BIN) $(CTRL_BIN) $(CLI_BIN)
@@ -62,6 +62,7 @@ help:
 	@echo "make unit       unit tests only"
 	@echo "make asan       every test under AddressSanitizer + UndefinedBehaviorSanitizer"
 	@echo "make bench      produce/consume benchmark on one local broker, then failover times"
+	@echo "make bench-cluster   RF 3 acks=all on a local 3-broker cluster (BENCH_PEERS=1: and NATS)"
 	@echo "make bench-failover  kill -9 the leader 20 times (FAILOVER_ROUNDS=N): p50/p99/max"
 	@echo "make demo       start a local broker and stream IoT sensor records through it"
 	@echo "make fuzz       libFuzzer on the frame decoder and batch validator (FUZZ_SECONDS=60)"
@@ -145,6 +146,10 @@ $(FAILOVER_BENCH): $(call obj,bench/failover_bench.c) $(TESTLIB_OBJ) $(LIBSTRATA
 
 bench: all $(FAILOVER_BENCH)
 	@STRATA_BUILD=$(BUILD) scripts/bench.sh
+
+# RF 3 acks=all throughput and latency on a local 3-broker cluster (BENCH_PEERS=1: and NATS)
+bench-cluster: all
+	@STRATA_BUILD=$(BUILD) scripts/bench-cluster.sh
 
 # kill -9 the leader 20 times under acks=all load: failover p50/p99/max
 bench-failover: all $(FAILOVER_BENCH)

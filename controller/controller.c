@@ -230,6 +230,10 @@ void controller_handle(struct controller *ctl, const Strata__Header *req, Strata
   if (rc) set_error(resp, a, rc, err);
 }
 
+void controller_disconnected(struct controller *ctl, int32_t broker_id, int64_t now_ms) {
+  ctrl_disconnected(&ctl->c, broker_id, now_ms);
+}
+
 void controller_response_done(Strata__Header *resp) {
   if (resp->body_case == STRATA__HEADER__BODY_BROKER_HEARTBEAT_RESP &&
       resp->broker_heartbeat_resp->image) {

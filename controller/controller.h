@@ -23,6 +23,8 @@ void controller_handle(struct controller *ctl, const Strata__Header *req, Strata
                        struct arena *a);
 void controller_response_done(Strata__Header *resp);
 void controller_tick(struct controller *ctl, int64_t now_ms);
+/* A broker's (newest) connection closed. */
+void controller_disconnected(struct controller *ctl, int32_t broker_id, int64_t now_ms);
 int controller_run(struct controller *ctl, const char *host, int port);
 
 #endif

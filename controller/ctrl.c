@@ -221,7 +221,10 @@ int ctrl_apply(struct ctrl *c, const Strata__MetadataRecord *r) {
       memset(b, 0, sizeof *b);
       b->id = m->id;
     }
-    if (b->epoch != m->epoch) b->last_heartbeat_ms = c->now_ms; /* a new session */
+    if (b->epoch != m->epoch) { /* a new session */
+      b->last_heartbeat_ms = c->now_ms;
+      b->disconnected_ms = 0;
+    }
     snprintf(b->host, sizeof b->host, "%s", m->host);
     snprintf(b->rack, sizeof b->rack, "%s", m->rack);
     b->port = m->port;
@@ -405,6 +408,7 @@ int ctrl_heartbeat(struct ctrl *c, int32_t broker_id, int64_t broker_epoch, int6
   struct ctrl_broker *b = (struct ctrl_broker *)ctrl_broker(c, broker_id);
   if (!b || b->epoch != broker_epoch) return STRATA_ESTALE_BROKER_EPOCH;
   b->last_heartbeat_ms = now_ms;
+  b->disconnected_ms = 0;
   if (b->fenced) {
     struct ctrl_broker nb = *b;
     nb.fenced = 0;
@@ -439,6 +443,11 @@ int ctrl_elect_preferred(struct ctrl *c, const char *topic, struct ctrl_out *out
   return 0;
 }
 
+void ctrl_disconnected(struct ctrl *c, int32_t broker_id, int64_t now_ms) {
+  struct ctrl_broker *b = (struct ctrl_broker *)ctrl_broker(c, broker_id);
+  if (b && !b->fenced) b->disconnected_ms = now_ms;
+}
+
 void ctrl_start(struct ctrl *c, int64_t now_ms) {
   c->now_ms = now_ms;
   for (size_t i = 0; i < c->nbrokers; i++) c->brokers[i].last_heartbeat_ms = now_ms;
@@ -452,9 +461,16 @@ void ctrl_tick(struct ctrl *c, int64_t now_ms, struct ctrl_out *out) {
   for (size_t i = 0; i < c->nbrokers; i++) {
     struct ctrl_broker *b = &c->brokers[i];
     saved[i] = b->fenced;
-    if (b->fenced || now_ms - b->last_heartbeat_ms <= c->cfg.session_timeout_ms) continue;
-    trace_warn("broker %d missed its session timeout (%lld ms): fencing it", b->id,
-               (long long)c->cfg.session_timeout_ms);
+    if (b->fenced) continue;
+    int gone = c->cfg.disconnect_grace_ms > 0 && b->disconnected_ms > 0 &&
+               now_ms - b->disconnected_ms >= c->cfg.disconnect_grace_ms;
+    if (!gone && now_ms - b->last_heartbeat_ms <= c->cfg.session_timeout_ms) continue;
+    if (gone)
+      trace_warn("broker %d closed its connection and did not come back in %lld ms: fencing it",
+                 b->id, (long long)c->cfg.disconnect_grace_ms);
+    else
+      trace_warn("broker %d missed its session timeout (%lld ms): fencing it", b->id,
+                 (long long)c->cfg.session_timeout_ms);
     struct ctrl_broker nb = *b;
     nb.fenced = 1;
     emit_broker(out, &nb);

@@ -26,6 +26,7 @@ struct ctrl_broker {
   int64_t epoch;
   int fenced;
   int64_t last_heartbeat_ms;
+  int64_t disconnected_ms; /* its connection to us closed then (0: open) */
 };
 
 struct ctrl_partition {
@@ -51,6 +52,9 @@ struct ctrl_config {
   int64_t session_timeout_ms;        /* fence a broker silent this long */
   int auto_preferred;                /* move leadership back to replicas[0] */
   int64_t preferred_check_ms;        /* how often to look */
+  int64_t disconnect_grace_ms;       /* fence a broker whose connection closed and
+                                        that has not heartbeated for this long
+                                        (a crashed process; 0: session timeout only) */
 };
 
 struct ctrl {
@@ -102,6 +106,10 @@ int ctrl_register(struct ctrl *c, const Strata__BrokerRegisterRequest *q,
  * that was fenced for silence but kept its epoch. */
 int ctrl_heartbeat(struct ctrl *c, int32_t broker_id, int64_t broker_epoch,
                    int64_t now_ms, struct ctrl_out *out);
+/* The broker's connection closed. A live broker reconnects and heartbeats
+ * within a few hundred ms; a killed one never does, and is fenced after
+ * disconnect_grace_ms instead of the whole session timeout. */
+void ctrl_disconnected(struct ctrl *c, int32_t broker_id, int64_t now_ms);
 /* Timers: fence silent brokers (electing new leaders for what they led) and
  * run the periodic preferred-leader election. */
 void ctrl_tick(struct ctrl *c, int64_t now_ms, struct ctrl_out *out);

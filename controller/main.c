@@ -11,14 +11,15 @@
 static const char *const keys[] = {"controller.id", "listeners", "data.dir",
                                    "broker.session.timeout.ms", "auto.leader.rebalance.enable",
                                    "leader.imbalance.check.interval.ms", "num.partitions",
-                                   "log.level", NULL};
+                                   "broker.disconnect.grace.ms", "log.level", NULL};
 
 static void usage(FILE *f) {
   fprintf(f, "usage: strata-controller [--config FILE] [--set key=value]...\n\n"
              "Keeps the cluster metadata (brokers, topics, leaders, ISRs) in data.dir and\n"
              "elects partition leaders. Keys: controller.id (default 0), listeners\n"
              "(default 127.0.0.1:9093), data.dir (default ./controller-data),\n"
-             "broker.session.timeout.ms (default 1500), auto.leader.rebalance.enable\n"
+             "broker.session.timeout.ms (default 1500), broker.disconnect.grace.ms\n"
+             "(default 300; 0 waits for the session timeout), auto.leader.rebalance.enable\n"
              "(default true), leader.imbalance.check.interval.ms (default 10000),\n"
              "num.partitions (default 1), log.level.\n");
 }
@@ -42,13 +43,14 @@ int main(int argc, char **argv) {
       return 2;
     }
   }
-  int64_t id = 0, timeout = 1500, check = 10000, np = 1;
+  int64_t id = 0, timeout = 1500, check = 10000, np = 1, grace = 300;
   int rebalance = 1;
   if (!rc) rc = config_check_known(c, keys, err, sizeof err);
   if (!rc) rc = config_get_int64(c, "controller.id", 0, 0, 1 << 30, &id, err, sizeof err);
   if (!rc) rc = config_get_int64(c, "broker.session.timeout.ms", 1500, 100, 600000, &timeout, err, sizeof err);
   if (!rc) rc = config_get_int64(c, "leader.imbalance.check.interval.ms", 10000, 100, 86400000, &check, err, sizeof err);
   if (!rc) rc = config_get_int64(c, "num.partitions", 1, 1, 10000, &np, err, sizeof err);
+  if (!rc) rc = config_get_int64(c, "broker.disconnect.grace.ms", 300, 0, 600000, &grace, err, sizeof err);
   if (!rc) rc = config_get_bool(c, "auto.leader.rebalance.enable", 1, &rebalance, err, sizeof err);
   char host[256] = "127.0.0.1";
   int port = 9093;
@@ -78,7 +80,7 @@ int main(int argc, char **argv) {
   struct controller ctl;
   memset(&ctl, 0, sizeof ctl);
   ctl.default_partitions = (uint32_t)np;
-  struct ctrl_config cc = {timeout, rebalance, check};
+  struct ctrl_config cc = {timeout, rebalance, check, grace};
   if ((rc = controller_open(&ctl, dir, (int32_t)id, &cc, clock_wall_ms(), err, sizeof err))) {
     trace_error("cannot start: %s", err[0] ? err : strata_strerror(rc));
     controller_close(&ctl);

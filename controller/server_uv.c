@@ -21,6 +21,8 @@
 struct cconn {
   uv_tcp_t tcp;
   struct controller *ctl;
+  int32_t broker_id;   /* the broker that registers/heartbeats here, or -1 */
+  uint64_t serial;
   uint8_t *buf;
   size_t len, cap;
 };
@@ -30,8 +32,32 @@ struct wreq {
   uint8_t *data;
 };
 
+/* Each broker's newest connection: only its closing counts as the broker
+ * leaving (an older one may close after the broker already reconnected). */
+struct broker_conn {
+  int32_t id;
+  uint64_t serial;
+};
+static struct broker_conn latest[CTRL_BROKERS_MAX];
+static size_t nlatest;
+static uint64_t next_serial = 1;
+
+static void note_broker_conn(struct cconn *c, int32_t id) {
+  c->broker_id = id;
+  for (size_t i = 0; i < nlatest; i++)
+    if (latest[i].id == id) {
+      latest[i].serial = c->serial;
+      return;
+    }
+  if (nlatest < CTRL_BROKERS_MAX) latest[nlatest++] = (struct broker_conn){id, c->serial};
+}
+
 static void on_closed(uv_handle_t *h) {
   struct cconn *c = h->data;
+  if (c->broker_id >= 0 && c->ctl)
+    for (size_t i = 0; i < nlatest; i++)
+      if (latest[i].id == c->broker_id && latest[i].serial == c->serial)
+        controller_disconnected(c->ctl, c->broker_id, clock_wall_ms());
   free(c->buf);
   free(c);
 }
@@ -112,6 +138,10 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
       resp.error_message = (char *)"malformed request header";
     } else {
       controller_handle(c->ctl, req, &resp, &a);
+      if (!resp.error_code && req->body_case == STRATA__HEADER__BODY_BROKER_REGISTER_REQ)
+        note_broker_conn(c, req->broker_register_req->broker_id);
+      if (!resp.error_code && req->body_case == STRATA__HEADER__BODY_BROKER_HEARTBEAT_REQ)
+        note_broker_conn(c, req->broker_heartbeat_req->broker_id);
     }
     send_header(c, &resp);
     controller_response_done(&resp);
@@ -128,6 +158,8 @@ static void on_connection(uv_stream_t *server, int status) {
   struct cconn *c = calloc(1, sizeof *c);
   if (!c) return;
   c->ctl = server->data;
+  c->broker_id = -1;
+  c->serial = next_serial++;
   uv_tcp_init(server->loop, &c->tcp);
   c->tcp.data = c;
   if (uv_accept(server, (uv_stream_t *)&c->tcp)) {

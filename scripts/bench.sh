@@ -1,7 +1,9 @@
 #!/bin/bash
 # `make bench`: one broker, one partition, loopback. Produce throughput for
 # 100 B and 1 KiB records (acks=1; no compression and zstd), consume
-# throughput, and produce latency at a fixed moderate rate.
+# throughput, and produce latency at a fixed moderate rate; then failover
+# time on a local 3-broker cluster (kill -9 the leader FAILOVER_ROUNDS times,
+# default 20; FAILOVER_ROUNDS=0 skips it).
 #   BENCH_RECORDS_100  records per 100 B run (default 5000000)
 #   BENCH_RECORDS_1K   records per 1 KiB run (default 1000000)
 #   BENCH_FLUSH        broker log.flush.policy (default always)
@@ -39,8 +41,13 @@ for spec in "100 none $n100" "100 zstd $n100" "1024 none $n1k" "1024 zstd $n1k";
 done
 "$STRATA_BIN" topic create bench-latency --partitions 1 >/dev/null
 run bench produce --topic bench-latency --record-size 1024 --duration 10 --rate 20000 --acks 1
+strata_stop_all
+if [ "${FAILOVER_ROUNDS:-20}" != 0 ]; then
+  echo "== Failover: controller + 3 brokers, RF 3, acks=all"
+  "$STRATA_BUILD/bench/failover_bench" "${FAILOVER_ROUNDS:-20}"
+  echo
+fi
 if [ "${BENCH_PEERS:-0}" = 1 ]; then
-  strata_stop_all
   peers=../shared/peers/redis-streams-bench.sh
   if [ -f "$peers" ]; then echo "== Redis Streams, same machine, same run"; bash "$peers"; else echo "no $peers here"; fi
 fi

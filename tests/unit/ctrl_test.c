@@ -52,7 +52,7 @@ static void create(const char *name, uint32_t parts, uint32_t rf, int unclean) {
 
 static void setup(void) {
   trace_set_level(TRACE_ERROR);
-  struct ctrl_config cfg = {1000, 1, 5000};
+  struct ctrl_config cfg = {1000, 1, 5000, 300};
   ctrl_init(&c, 0, &cfg);
   ctrl_start(&c, 0);
   reg(1, "a", 0);
@@ -112,6 +112,25 @@ Test(ctrl, a_silent_broker_is_fenced_and_its_partitions_move_with_a_new_epoch) {
     if (pp->replicas[0] == 1) cr_assert_eq(pp->leader_epoch, 1, "a new leader means a new epoch");
     else cr_assert_eq(pp->leader_epoch, 0, "partitions that kept their leader keep the epoch");
   }
+}
+
+Test(ctrl, a_closed_connection_fences_after_the_grace_unless_the_broker_comes_back) {
+  create("t", 3, 3, 0);
+  struct ctrl_out out = {0};
+  heartbeat_all_but(0, 100);
+  ctrl_disconnected(&c, 1, 150); /* killed: never heartbeats again */
+  ctrl_disconnected(&c, 2, 150); /* a link blip: heartbeats again at 300 */
+  heartbeat_all_but(1, 300);
+  ctrl_tick(&c, 400, &out);
+  commit(&out);
+  cr_assert_not(ctrl_broker(&c, 1)->fenced, "within the grace");
+  ctrl_tick(&c, 460, &out);
+  commit(&out);
+  cr_assert(ctrl_broker(&c, 1)->fenced, "300 ms after its connection closed, long before the session timeout");
+  cr_assert_not(ctrl_broker(&c, 2)->fenced, "a broker that reconnected stays");
+  cr_assert_not(ctrl_broker(&c, 3)->fenced);
+  struct ctrl_topic *t = ctrl_topic(&c, "t");
+  for (uint32_t p = 0; p < 3; p++) cr_assert_neq(t->parts[p].leader, 1);
 }
 
 Test(ctrl, alter_isr_needs_the_current_leader_and_epochs) {
@@ -240,7 +259,7 @@ Test(ctrl, preferred_leader_returns_after_failover) {
 Test(ctrl, metadata_log_replays_to_the_same_state) {
   dir = proc_tmpdir("strata-metalog");
   struct ctrl a;
-  struct ctrl_config cfg = {1000, 0, 5000};
+  struct ctrl_config cfg = {1000, 0, 5000, 0};
   ctrl_init(&a, 0, &cfg);
   struct metalog m;
   char err[256];
