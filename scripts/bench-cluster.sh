@@ -1,10 +1,11 @@
 #!/bin/bash
 # `make bench-cluster`: a local controller + 3 brokers (scripts/cluster.sh),
 # topic with replication factor 3 and min.insync.replicas 2, the idempotent
-# acks=all producer (the default) with 1 KiB and 100 B records, a paced
-# latency run, then (BENCH_PEERS=1) NATS JetStream R3 in the same run.
+# acks=all producer (the default) with 1 KiB records on 1 partition (one
+# stream, like NATS's) and on 3 (a leader on each broker), 100 B records,
+# paced latency runs at light load (1000/s and 5000/s, no linger), then
+# (BENCH_PEERS=1) NATS JetStream R3 in the same run.
 #   BENCH_RECORDS_1K / BENCH_RECORDS_100   records per run (default 500000 / 2000000)
-#   BENCH_PARTITIONS                       partitions (default 1: one stream, like NATS)
 set -eu
 cd "$(dirname "$0")/.."
 BUILD=${STRATA_BUILD:-build}
@@ -16,22 +17,24 @@ trap 'scripts/cluster.sh purge >/dev/null 2>&1 || true' EXIT
 trap 'exit 130' INT TERM
 n1k=${BENCH_RECORDS_1K:-500000}
 n100=${BENCH_RECORDS_100:-2000000}
-parts=${BENCH_PARTITIONS:-1}
 run() { echo "\$ strata $*"; "$BUILD/strata" "$@"; echo; }
 
-echo "== Strata bench: controller + 3 brokers, RF 3, min.insync.replicas 2, $parts partition(s), $(nproc) cores, $(date -u +%FT%TZ)"
+echo "== Strata bench: controller + 3 brokers, RF 3, min.insync.replicas 2, $(nproc) cores, $(date -u +%FT%TZ)"
 scripts/cluster.sh up 3
-for spec in "1024 $n1k" "100 $n100"; do
+for spec in "1024 1 $n1k" "1024 3 $n1k" "100 3 $n100"; do
   set -- $spec
-  t=rf3-$1
-  "$BUILD/strata" topic create "$t" --partitions "$parts" --replication-factor 3 \
+  t=rf3-$1-p$2
+  echo "-- $1 B records, $2 partition(s)"
+  "$BUILD/strata" topic create "$t" --partitions "$2" --replication-factor 3 \
     --config min.insync.replicas=2 >/dev/null
-  run bench produce --topic "$t" --record-size "$1" --records "$2" --acks all
-  run bench consume --topic "$t" --records "$2"
+  run bench produce --topic "$t" --record-size "$1" --records "$3" --acks all
+  run bench consume --topic "$t" --records "$3"
 done
 "$BUILD/strata" topic create rf3-latency --partitions 1 --replication-factor 3 \
   --config min.insync.replicas=2 >/dev/null
-run bench produce --topic rf3-latency --record-size 1024 --duration 10 --rate 5000 --acks all
+echo "-- latency at light load (1 KiB, acks=all, linger 0)"
+run bench produce --topic rf3-latency --record-size 1024 --duration 10 --rate 1000 --acks all --linger-ms 0
+run bench produce --topic rf3-latency --record-size 1024 --duration 10 --rate 5000 --acks all --linger-ms 0
 scripts/cluster.sh purge >/dev/null
 if [ "${BENCH_PEERS:-0}" = 1 ]; then
   peers=../shared/peers/nats-jetstream-bench.sh

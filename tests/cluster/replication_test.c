@@ -72,7 +72,7 @@ static int64_t now_ms(void) {
 }
 
 static int partition_info(const char *topic, int32_t *leader, size_t *nisr) {
-  return tcluster_partition(&cl, topic, 0, leader, nisr);
+  return tcluster_partition(&cl, topic, 0, leader, nisr, NULL);
 }
 
 /* Wait until partition 0 has a leader and `n` in-sync replicas. */
@@ -458,7 +458,30 @@ Test(replication, follower_with_a_wiped_disk_copies_everything_before_it_counts)
     snprintf(path, sizeof path, "%s/b%d", dir, victim);
     proc_rm_rf(path);
     produce_acked(p, "g", 1000);
+    int64_t committed = -1; /* every acknowledged record is below the high watermark */
+    for (uint32_t id = 0; id < A->next_id; id++)
+      if (A->acked[id] && A->offset[id] > committed) committed = A->offset[id];
     start_broker(victim);
+    /* Watch the ISR: whenever the victim is in it, it must hold everything
+     * acknowledged before it came back. */
+    int64_t deadline = now_ms() + 30000;
+    int joined = 0;
+    while (!joined && now_ms() < deadline) {
+      int32_t l, isr[TCLUSTER_BROKERS_MAX];
+      size_t n;
+      if (!tcluster_partition(&cl, "g", 0, &l, &n, isr))
+        for (size_t i = 0; i < n; i++) joined |= isr[i] == victim;
+      if (!joined) {
+        usleep(20000);
+        continue;
+      }
+      static struct batch_sig v[200000];
+      size_t nv = replica_batches(victim, "g", v, 200000);
+      cr_assert(nv > 0 && v[nv - 1].last >= committed,
+                "broker %d is in the ISR holding offsets up to %" PRId64 " of %" PRId64, victim,
+                nv ? v[nv - 1].last : -1, committed);
+    }
+    cr_assert(joined, "broker %d never rejoined the ISR", victim);
     wait_isr("g", 3, 30000);
     check_replicas_identical("g");
     /* it now holds everything: losing the leader loses nothing */

@@ -98,7 +98,7 @@ void tcluster_kill(struct tcluster *c, int id) {
 }
 
 int tcluster_partition(struct tcluster *c, const char *topic, uint32_t partition, int32_t *leader,
-                       size_t *nisr) {
+                       size_t *nisr, int32_t *isr) {
   char err[256];
   strata_client *cl = strata_client_new(c->bootstrap, 2000, err, sizeof err);
   if (!cl) return -1;
@@ -112,6 +112,8 @@ int tcluster_partition(struct tcluster *c, const char *topic, uint32_t partition
   }
   *leader = m->topics[0].partitions[partition].leader;
   *nisr = m->topics[0].partitions[partition].nisr;
+  for (size_t i = 0; isr && i < *nisr && i < TCLUSTER_BROKERS_MAX; i++)
+    isr[i] = m->topics[0].partitions[partition].isr[i];
   strata_metadata_free(m);
   return 0;
 }
@@ -121,7 +123,7 @@ int32_t tcluster_wait_isr(struct tcluster *c, const char *topic, uint32_t partit
   for (int64_t deadline = mono_ms() + timeout_ms; mono_ms() < deadline; usleep(50000)) {
     int32_t leader;
     size_t n;
-    if (!tcluster_partition(c, topic, partition, &leader, &n) && leader >= 0 && n == nisr)
+    if (!tcluster_partition(c, topic, partition, &leader, &n, NULL) && leader >= 0 && n == nisr)
       return leader;
   }
   return -1;

@@ -31,9 +31,10 @@ int tcluster_start_broker(struct tcluster *c, int id);
 int tcluster_start_all(struct tcluster *c);
 /* kill -9 and reap (id 0: the controller). */
 void tcluster_kill(struct tcluster *c, int id);
-/* Partition state as the cluster reports it; 0 when read. */
+/* Partition state as the cluster reports it; 0 when read. isr (optional)
+ * gets up to TCLUSTER_BROKERS_MAX members. */
 int tcluster_partition(struct tcluster *c, const char *topic, uint32_t partition, int32_t *leader,
-                       size_t *nisr);
+                       size_t *nisr, int32_t *isr);
 /* Wait until the partition has a leader and nisr in-sync replicas; the
  * leader, or -1 on timeout. */
 int32_t tcluster_wait_isr(struct tcluster *c, const char *topic, uint32_t partition, size_t nisr,
