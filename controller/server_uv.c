@@ -1,7 +1,13 @@
 /* strata-controller's libuv layer: framed requests in, immediate responses
  * out (the controller never waits: every decision is persisted with one
- * fdatasync before its answer), a 100 ms tick for session timeouts and the
- * preferred-leader check. */
+ * fdatasync before its answer), a 50 ms tick for session timeouts and the
+ * preferred-leader check.
+ *
+ * Metadata reaches brokers by long-polling heartbeats: a heartbeat from a
+ * broker that already has the current image is answered when the image
+ * changes, or after CTRL_PARK_MS, whichever comes first. Responses on a
+ * connection stay in request order: any later request on it releases the
+ * parked heartbeat first. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +21,8 @@
 #include "common/wire.h"
 #include "controller/controller.h"
 
-#define CTRL_TICK_MS 100
+#define CTRL_TICK_MS 50
+#define CTRL_PARK_MS 100
 #define CTRL_FRAME_MAX (16u << 20)
 
 struct cconn {
@@ -23,6 +30,10 @@ struct cconn {
   struct controller *ctl;
   int32_t broker_id;   /* the broker that registers/heartbeats here, or -1 */
   uint64_t serial;
+  int parked;          /* a heartbeat waits for new metadata */
+  uint32_t park_corr, park_api_version;
+  int64_t park_version, park_until;
+  struct cconn *park_next;
   uint8_t *buf;
   size_t len, cap;
 };
@@ -52,8 +63,20 @@ static void note_broker_conn(struct cconn *c, int32_t id) {
   if (nlatest < CTRL_BROKERS_MAX) latest[nlatest++] = (struct broker_conn){id, c->serial};
 }
 
+static struct cconn *parked_list;
+
+static void unlink_parked(struct cconn *c) {
+  for (struct cconn **pp = &parked_list; *pp; pp = &(*pp)->park_next)
+    if (*pp == c) {
+      *pp = c->park_next;
+      break;
+    }
+  c->parked = 0;
+}
+
 static void on_closed(uv_handle_t *h) {
   struct cconn *c = h->data;
+  if (c->parked) unlink_parked(c);
   if (c->broker_id >= 0 && c->ctl)
     for (size_t i = 0; i < nlatest; i++)
       if (latest[i].id == c->broker_id && latest[i].serial == c->serial)
@@ -86,6 +109,30 @@ static void send_header(struct cconn *c, const Strata__Header *h) {
     free(r->data);
     free(r);
     cconn_close(c);
+  }
+}
+
+/* Answer c's parked heartbeat: with the image when it changed meanwhile. */
+static void unpark(struct cconn *c) {
+  unlink_parked(c);
+  Strata__Header resp = STRATA__HEADER__INIT;
+  Strata__BrokerHeartbeatResponse m = STRATA__BROKER_HEARTBEAT_RESPONSE__INIT;
+  resp.api_key = STRATA__API_KEY__API_BROKER_HEARTBEAT;
+  resp.api_version = c->park_api_version;
+  resp.correlation_id = c->park_corr;
+  resp.is_response = 1;
+  resp.body_case = STRATA__HEADER__BODY_BROKER_HEARTBEAT_RESP;
+  resp.broker_heartbeat_resp = &m;
+  if (c->ctl->c.version != c->park_version) m.image = ctrl_image(&c->ctl->c);
+  send_header(c, &resp);
+  controller_response_done(&resp);
+}
+
+/* After anything that may have changed the metadata, and on every tick. */
+static void release_parked(int64_t now) {
+  for (struct cconn *c = parked_list, *next; c; c = next) {
+    next = c->park_next;
+    if (c->ctl->c.version != c->park_version || now >= c->park_until) unpark(c);
   }
 }
 
@@ -132,6 +179,8 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
     Strata__Header resp = STRATA__HEADER__INIT;
     struct arena a;
     arena_init(&a);
+    if (c->parked) unpark(c); /* answers leave in request order */
+    int park = 0;
     if (wire_header_unpack(f.header, f.header_len, &req)) {
       resp.is_response = 1;
       resp.error_code = (uint32_t)-STRATA_EINVALID_REQUEST;
@@ -140,10 +189,23 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
       controller_handle(c->ctl, req, &resp, &a);
       if (!resp.error_code && req->body_case == STRATA__HEADER__BODY_BROKER_REGISTER_REQ)
         note_broker_conn(c, req->broker_register_req->broker_id);
-      if (!resp.error_code && req->body_case == STRATA__HEADER__BODY_BROKER_HEARTBEAT_REQ)
+      if (!resp.error_code && req->body_case == STRATA__HEADER__BODY_BROKER_HEARTBEAT_REQ) {
         note_broker_conn(c, req->broker_heartbeat_req->broker_id);
+        park = resp.body_case == STRATA__HEADER__BODY_BROKER_HEARTBEAT_RESP &&
+               !resp.broker_heartbeat_resp->image;
+      }
     }
-    send_header(c, &resp);
+    if (park) {
+      c->parked = 1;
+      c->park_corr = resp.correlation_id;
+      c->park_api_version = resp.api_version;
+      c->park_version = c->ctl->c.version;
+      c->park_until = clock_wall_ms() + CTRL_PARK_MS;
+      c->park_next = parked_list;
+      parked_list = c;
+    } else {
+      send_header(c, &resp);
+    }
     controller_response_done(&resp);
     arena_reset(&a);
     wire_header_free(req);
@@ -151,6 +213,7 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
   }
   memmove(c->buf, c->buf + off, c->len - off);
   c->len -= off;
+  release_parked(clock_wall_ms());
 }
 
 static void on_connection(uv_stream_t *server, int status) {
@@ -170,7 +233,11 @@ static void on_connection(uv_stream_t *server, int status) {
   uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 }
 
-static void on_tick(uv_timer_t *t) { controller_tick(t->data, clock_wall_ms()); }
+static void on_tick(uv_timer_t *t) {
+  int64_t now = clock_wall_ms();
+  controller_tick(t->data, now);
+  release_parked(now);
+}
 
 static uv_tcp_t listener;
 static uv_timer_t ticker;

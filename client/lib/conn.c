@@ -100,9 +100,14 @@ int conn_open(struct conn *c, const char *host, int port, int timeout_ms,
   return rc;
 }
 
+/* sendmsg with MSG_NOSIGNAL, not writev: a broker that died must cost the
+ * application an error code, never a SIGPIPE that kills it. */
 static int write_all(struct conn *c, struct iovec *iov, int n, int64_t deadline) {
   while (n > 0) {
-    ssize_t w = writev(c->fd, iov, n);
+    struct msghdr mh = {0};
+    mh.msg_iov = iov;
+    mh.msg_iovlen = (size_t)n;
+    ssize_t w = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
     if (w < 0 && errno == EINTR) continue;
     if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
       int rc = wait_fd(c->fd, POLLOUT, deadline);

@@ -286,3 +286,31 @@ Test(broker, producer_rides_through_a_broker_restart) {
   cr_assert_eq(k.ok, 2000, "%d delivered, %d failed", k.ok, k.failed);
   cr_assert_geq(list_offset("rr", STRATA_OFFSET_END, NULL), 2000);
 }
+
+/* The library must report a dead broker as errors, never kill the program
+ * with SIGPIPE (this test process keeps SIGPIPE's default action). */
+Test(broker, writing_to_a_killed_broker_is_an_error_not_a_sigpipe) {
+  create("pipe", 1, NULL, NULL);
+  strata_producer_config cfg;
+  strata_producer_config_defaults(&cfg);
+  cfg.linger_ms = 0;
+  cfg.retries = 0;
+  cfg.request_timeout_ms = 2000;
+  struct counts k = {0};
+  char err[256];
+  strata_producer *p = strata_producer_new(bootstrap, &cfg, count_cb, &k, err, sizeof err);
+  cr_assert(p, "%s", err);
+  static char val[64 << 10];
+  memset(val, 'x', sizeof val);
+  for (int i = 0; i < 20; i++) cr_assert_eq(strata_produce(p, "pipe", 0, NULL, 0, val, 1000, 0, NULL, 0, NULL), 0);
+  cr_assert_eq(strata_producer_flush(p, 10000), 0);
+  proc_kill(broker, SIGKILL);
+  broker = -1;
+  /* Megabytes in one go: the writes go on after the dead peer's reset. */
+  for (int i = 0; i < 60; i++) strata_produce(p, "pipe", 0, NULL, 0, val, sizeof val, 0, NULL, 0, NULL);
+  strata_producer_flush(p, 3000);
+  strata_producer_free(p);
+  cr_assert_eq(k.ok, 20);
+  cr_assert_gt(k.failed, 0, "the records after the kill are reported as failed");
+  start(); /* for the teardown's clean-shutdown check */
+}
