@@ -133,7 +133,7 @@ $(FSYNC_SHIM): tests/shim/fsync_log.c
 unit: $(UNIT_BINS)
 	@scripts/run-tests.sh $(UNIT_BINS)
 
-test: all $(UNIT_BINS) $(CLUSTER_BINS) $(FSYNC_SHIM)
+test: all $(UNIT_BINS) $(CLUSTER_BINS) $(FSYNC_SHIM) $(FAILOVER_BENCH)
 	@STRATA_BUILD=$(BUILD) scripts/run-tests.sh $(UNIT_BINS) $(CLUSTER_BINS) $(wildcard tests/cluster/*.sh)
 
 asan:
