@@ -90,8 +90,15 @@ int broker_open(struct broker *b, const struct broker_config *cfg,
   }
   int rc = load_meta(b, err, err_len);
   if (rc) return rc;
-  return topics_open(&b->topics, cfg->log_dir, &cfg->seg, cfg->message_max_bytes,
-                     now_ms, err, err_len);
+  struct group_config gc = {cfg->group_initial_delay_ms, (int32_t)cfg->group_heartbeat_ms,
+                            (int32_t)cfg->group_session_min_ms, (int32_t)cfg->group_session_max_ms};
+  char nonce[24]; /* member ids differ across coordinators and restarts */
+  snprintf(nonce, sizeof nonce, "b%d.%llx", cfg->id, (unsigned long long)now_ms);
+  coord_init(&b->coord, &gc, nonce);
+  rc = topics_open(&b->topics, cfg->log_dir, &cfg->seg, cfg->message_max_bytes, now_ms, err,
+                   err_len);
+  if (!rc && !b->cluster) broker_groups_sync(b);
+  return rc;
 }
 
 void broker_close(struct broker *b) {
@@ -106,6 +113,7 @@ void broker_close(struct broker *b) {
     for (uint32_t k = 0; k < tp->npart; k++) seglog_sync(tp->parts[k]->log);
   }
   topics_close(&b->topics);
+  coord_free(&b->coord);
 }
 
 int64_t broker_high_watermark(const struct broker *b, const struct partition *p) {
@@ -128,7 +136,7 @@ int broker_response_ready(const struct broker *b, const struct response *r) {
   for (size_t i = 0; i < r->nwaits; i++) {
     struct wait_item *w = &r->waits[i];
     const struct partition *p = w->p;
-    if (p->deleted || !w->result || w->result->error_code) continue;
+    if (p->deleted || !w->error_code || *w->error_code) continue;
     if (!w->hw) {
       if (seglog_durable_offset(p->log) < w->offset) ready = 0;
       continue;
@@ -136,9 +144,9 @@ int broker_response_ready(const struct broker *b, const struct response *r) {
     if (p->role != ROLE_LEADER || p->leader_epoch != w->leader_epoch) {
       /* Leadership moved before the ISR had the records: they may or may
        * not survive, so the producer must not count them as written. */
-      w->result->error_code = (uint32_t)-STRATA_ENOT_LEADER;
-      w->result->base_offset = -1;
-      w->result->leader_hint = p->leader;
+      *w->error_code = (uint32_t)-STRATA_ENOT_LEADER;
+      if (w->base_offset) *w->base_offset = -1;
+      if (w->leader_hint) *w->leader_hint = p->leader;
       continue;
     }
     if (p->hw < w->offset) ready = 0;
@@ -150,9 +158,9 @@ int broker_response_ready(const struct broker *b, const struct response *r) {
 void broker_response_expire(struct response *r) {
   for (size_t i = 0; i < r->nwaits; i++) {
     struct wait_item *w = &r->waits[i];
-    if (w->result && !w->result->error_code && w->hw) {
-      w->result->error_code = (uint32_t)-STRATA_ETIMEOUT;
-      w->result->base_offset = -1;
+    if (w->error_code && !*w->error_code && w->hw) {
+      *w->error_code = (uint32_t)-STRATA_ETIMEOUT;
+      if (w->base_offset) *w->base_offset = -1;
     }
   }
 }

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "broker/broker_config.h"
+#include "broker/coordinator.h"
 #include "broker/topics.h"
 #include "common/arena.h"
 #include "proto/strata.pb-c.h"
@@ -43,6 +44,8 @@ struct broker {
   struct partition *dirty;      /* partitions with appends not yet fsynced */
   uint64_t hw_version;          /* bumped whenever a high watermark moves */
   int64_t producer_ids_next, producer_ids_limit; /* standalone: the reserved block */
+  struct coordinator coord;     /* consumer groups this broker coordinates */
+  int want_offsets_topic;       /* cluster mode: ask the controller to create it */
 };
 
 /* A produce response may wait until partition p is durable up to offset
@@ -52,7 +55,11 @@ struct wait_item {
   int64_t offset;
   int hw;              /* wait for the high watermark, as leader of epoch */
   int32_t leader_epoch;
-  Strata__ProducePartitionResult *result; /* set to an error if leadership is lost */
+  /* Where to report an error if leadership is lost or time runs out (the
+   * produce result's fields, or an offset commit's). */
+  uint32_t *error_code;
+  int64_t *base_offset;  /* optional: set to -1 then */
+  int32_t *leader_hint;  /* optional */
 };
 
 struct response {
@@ -125,5 +132,32 @@ void cluster_isr_changes(struct broker *b, int64_t now_ms,
 
 /* Standalone mode: the next producer id, durably never given before. */
 int broker_next_producer_id(struct broker *b, int64_t *id);
+
+/* Building responses (handlers.c): memory from the response's arena (the
+ * process stops loudly when even that fails), and the header fields. */
+void *resp_alloc(struct response *r, size_t n);
+char *resp_strdup(struct response *r, const char *s);
+void resp_begin(struct response *r, const Strata__Header *req, Strata__Header__BodyCase body);
+
+/* Consumer group requests (group_handlers.c). */
+void handle_find_coordinator(struct broker *b, const Strata__Header *req, uint8_t *payload,
+                             uint32_t len, struct response *r);
+void handle_group_heartbeat(struct broker *b, const Strata__Header *req, uint8_t *payload,
+                            uint32_t len, struct response *r);
+void handle_offset_commit(struct broker *b, const Strata__Header *req, uint8_t *payload,
+                          uint32_t len, struct response *r);
+void handle_offset_fetch(struct broker *b, const Strata__Header *req, uint8_t *payload,
+                         uint32_t len, struct response *r);
+void handle_list_groups(struct broker *b, const Strata__Header *req, uint8_t *payload,
+                        uint32_t len, struct response *r);
+void handle_describe_group(struct broker *b, const Strata__Header *req, uint8_t *payload,
+                           uint32_t len, struct response *r);
+void handle_delete_groups(struct broker *b, const Strata__Header *req, uint8_t *payload,
+                          uint32_t len, struct response *r);
+/* Load the offsets partitions this broker now leads, drop the ones it no
+ * longer does (after every metadata change); expire group members and
+ * refresh partition counts (from a timer). */
+void broker_groups_sync(struct broker *b);
+void broker_groups_tick(struct broker *b);
 
 #endif

@@ -13,7 +13,10 @@ const char *const broker_config_keys[] = {
     "num.partitions", "log.segment.bytes", "log.roll.ms", "log.index.interval.bytes",
     "log.retention.ms", "log.retention.bytes", "log.retention.check.interval.ms",
     "fetch.max.wait.ms", "max.connections", "log.level", "controller", "broker.rack",
-    "broker.heartbeat.interval.ms", "replica.lag.time.max.ms", "replica.fetch.wait.max.ms", NULL};
+    "broker.heartbeat.interval.ms", "replica.lag.time.max.ms", "replica.fetch.wait.max.ms",
+    "group.initial.rebalance.delay.ms", "group.consumer.heartbeat.interval.ms",
+    "group.min.session.timeout.ms", "group.max.session.timeout.ms",
+    "offsets.topic.num.partitions", "offsets.topic.replication.factor", NULL};
 
 const char *const flush_policy_names[] = {"always", "interval", "os", NULL};
 
@@ -119,5 +122,22 @@ int broker_config_from(const struct config *c, struct broker_config *out,
       (rc = config_get_int64(c, "replica.fetch.wait.max.ms", 500, 1, 60000, &v, err, err_len)))
     return rc;
   out->replica_fetch_wait_ms = (uint32_t)v;
+  if ((rc = config_get_int64(c, "group.initial.rebalance.delay.ms", 300, 0, 300000,
+                             &out->group_initial_delay_ms, err, err_len)) ||
+      (rc = config_get_int64(c, "group.consumer.heartbeat.interval.ms", 250, 10, 60000,
+                             &out->group_heartbeat_ms, err, err_len)) ||
+      (rc = config_get_int64(c, "group.min.session.timeout.ms", 1000, 100, 3600000,
+                             &out->group_session_min_ms, err, err_len)) ||
+      (rc = config_get_int64(c, "group.max.session.timeout.ms", 300000, 100, 3600000,
+                             &out->group_session_max_ms, err, err_len)) ||
+      (rc = config_get_int64(c, "offsets.topic.num.partitions", 12, 1, 1000,
+                             &out->offsets_partitions, err, err_len)) ||
+      (rc = config_get_int64(c, "offsets.topic.replication.factor", 3, 1, 16, &out->offsets_rf,
+                             err, err_len)))
+    return rc;
+  if (out->group_session_min_ms > out->group_session_max_ms) {
+    snprintf(err, err_len, "group.min.session.timeout.ms is above group.max.session.timeout.ms");
+    return STRATA_EINVALID_CONFIG;
+  }
   return 0;
 }

@@ -34,6 +34,12 @@ struct broker_config {
   int64_t heartbeat_ms;         /* broker.heartbeat.interval.ms */
   int64_t replica_lag_ms;       /* replica.lag.time.max.ms */
   uint32_t replica_fetch_wait_ms;
+  /* Consumer groups */
+  int64_t group_initial_delay_ms;  /* group.initial.rebalance.delay.ms */
+  int64_t group_heartbeat_ms;      /* group.consumer.heartbeat.interval.ms */
+  int64_t group_session_min_ms, group_session_max_ms;
+  int64_t offsets_partitions;      /* offsets.topic.num.partitions */
+  int64_t offsets_rf;              /* offsets.topic.replication.factor */
 };
 
 /* Fill *out from c (defaults for unset keys). 0, or STRATA_EINVALID_CONFIG

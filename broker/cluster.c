@@ -133,6 +133,7 @@ void cluster_apply_image(struct broker *b, const Strata__MetadataImage *img, int
     topics_delete(&b->topics, copy);
     b->hw_version++;
   }
+  broker_groups_sync(b); /* coordinators follow the offsets partitions' leaders */
 }
 
 int cluster_follower_apply(struct broker *b, struct partition *p,

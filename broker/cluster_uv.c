@@ -34,7 +34,7 @@ static struct {
   struct link ctl;
   int running, registered, reg_inflight, hb_inflight;
   int ctl_lost; /* registered, but the controller link is down */
-  int64_t next_hb_ms, ctl_retry_at;
+  int64_t next_hb_ms, ctl_retry_at, offsets_retry_at;
   struct fetcher fetchers[CLUSTER_BROKERS_MAX];
   struct forward forwards[FORWARDS_MAX];
 } g;
@@ -395,6 +395,57 @@ void cluster_uv_forward_cancel(void *arg) {
     if (g.forwards[i].used && g.forwards[i].arg == arg) g.forwards[i].used = 0;
 }
 
+/* ---- the consumer offsets topic ---- */
+
+static void on_create_offsets(void *arg, const Strata__Header *resp, const uint8_t *pl,
+                              uint32_t pn, int err) {
+  (void)arg, (void)pl, (void)pn;
+  if (err || !resp || resp->body_case != STRATA__HEADER__BODY_CREATE_TOPICS_RESP) return;
+  const Strata__CreateTopicsResponse *m = resp->create_topics_resp;
+  int rc = m->n_results ? strata_error_from_wire(m->results[0]->error_code) : 0;
+  if (rc && rc != STRATA_ETOPIC_EXISTS)
+    trace_warn("controller did not create %s: %s", OFFSETS_TOPIC, m->results[0]->error_message);
+}
+
+/* The first group request found no __consumer_offsets: ask the controller
+ * for it, replicated like the data (up to offsets.topic.replication.factor,
+ * at most the brokers alive now). */
+static void ensure_offsets_topic(int64_t now) {
+  struct broker *b = g.b;
+  if (!b->want_offsets_topic || now < g.offsets_retry_at || !g.ctl.connected || !g.registered)
+    return;
+  if (topics_find(&b->topics, OFFSETS_TOPIC)) {
+    b->want_offsets_topic = 0;
+    return;
+  }
+  g.offsets_retry_at = now + 1000;
+  uint32_t alive = 0;
+  for (size_t i = 0; i < b->npeers; i++) alive += !b->peers[i].fenced;
+  uint32_t rf = (uint32_t)b->cfg.offsets_rf < alive ? (uint32_t)b->cfg.offsets_rf : alive;
+  if (rf < 1) return;
+  char insync[8];
+  snprintf(insync, sizeof insync, "%u", rf >= 3 ? 2u : 1u);
+  Strata__TopicSpec__ConfigsEntry e = STRATA__TOPIC_SPEC__CONFIGS_ENTRY__INIT, *ep[1] = {&e};
+  e.key = (char *)"min.insync.replicas";
+  e.value = insync;
+  Strata__TopicSpec spec = STRATA__TOPIC_SPEC__INIT, *specs[1] = {&spec};
+  spec.name = (char *)OFFSETS_TOPIC;
+  spec.partitions = (uint32_t)b->cfg.offsets_partitions;
+  spec.replication_factor = rf;
+  spec.configs = ep;
+  spec.n_configs = 1;
+  Strata__CreateTopicsRequest q = STRATA__CREATE_TOPICS_REQUEST__INIT;
+  q.topics = specs;
+  q.n_topics = 1;
+  Strata__Header h = STRATA__HEADER__INIT;
+  h.api_key = STRATA__API_KEY__API_CREATE_TOPICS;
+  h.body_case = STRATA__HEADER__BODY_CREATE_TOPICS_REQ;
+  h.create_topics_req = &q;
+  if (!link_send(&g.ctl, &h, NULL, 0, on_create_offsets, NULL))
+    trace_info("asking the controller for %s (%u partitions, replication factor %u)",
+               OFFSETS_TOPIC, spec.partitions, rf);
+}
+
 /* ---- timer and lifecycle ---- */
 
 static void on_timer(uv_timer_t *t) {
@@ -403,6 +454,7 @@ static void on_timer(uv_timer_t *t) {
   g.b->now_ms = now;
   controller_step(now);
   cluster_isr_changes(g.b, now, propose_isr, NULL);
+  ensure_offsets_topic(now);
   kick_fetchers();
 }
 

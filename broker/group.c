@@ -47,7 +47,7 @@ static struct group_member *find(const struct group *g, const char *id) {
   return NULL;
 }
 
-const struct group_member *group_member(const struct group *g, const char *id) {
+const struct group_member *group_find_member(const struct group *g, const char *id) {
   return find(g, id);
 }
 

@@ -118,7 +118,7 @@ void group_tick(struct group *g, int64_t now_ms);
 int group_commit_check(const struct group *g, const char *member_id, int32_t member_epoch,
                        const char *topic, uint32_t partition);
 
-const struct group_member *group_member(const struct group *g, const char *member_id);
+const struct group_member *group_find_member(const struct group *g, const char *member_id);
 /* Stable: no member has anything to revoke or to receive. */
 int group_is_stable(const struct group *g);
 

@@ -14,7 +14,7 @@
 /* Response building allocates from the request's arena; running out of
  * memory there means the process cannot answer anything, so it stops loudly
  * rather than send a half-built message. */
-static void *xalloc(struct response *r, size_t n) {
+void *resp_alloc(struct response *r, size_t n) {
   void *p = arena_alloc(&r->arena, n);
   if (!p) {
     trace_error("out of memory building a response (%zu bytes)", n);
@@ -23,14 +23,13 @@ static void *xalloc(struct response *r, size_t n) {
   return p;
 }
 
-static char *xstrdup(struct response *r, const char *s) {
+char *resp_strdup(struct response *r, const char *s) {
   char *p = arena_strdup(&r->arena, s);
   if (!p) abort();
   return p;
 }
 
-static void resp_begin(struct response *r, const Strata__Header *req,
-                       Strata__Header__BodyCase body) {
+void resp_begin(struct response *r, const Strata__Header *req, Strata__Header__BodyCase body) {
   r->hdr.api_key = req->api_key;
   r->hdr.api_version = req->api_version;
   r->hdr.correlation_id = req->correlation_id;
@@ -66,18 +65,18 @@ static void handle_api_versions(struct broker *b, const Strata__Header *req,
   (void)b, (void)payload, (void)len;
   size_t n;
   const struct api *t = apis(&n);
-  Strata__ApiVersionsResponse *m = xalloc(r, sizeof *m);
+  Strata__ApiVersionsResponse *m = resp_alloc(r, sizeof *m);
   strata__api_versions_response__init(m);
-  m->apis = xalloc(r, n * sizeof *m->apis);
+  m->apis = resp_alloc(r, n * sizeof *m->apis);
   for (size_t i = 0; i < n; i++) {
-    Strata__ApiVersionRange *v = xalloc(r, sizeof *v);
+    Strata__ApiVersionRange *v = resp_alloc(r, sizeof *v);
     strata__api_version_range__init(v);
     v->api_key = t[i].key;
     v->min_version = t[i].min_version;
     v->max_version = t[i].max_version;
     m->apis[m->n_apis++] = v;
   }
-  m->software_version = xstrdup(r, "strata " STRATA_VERSION);
+  m->software_version = resp_strdup(r, "strata " STRATA_VERSION);
   resp_begin(r, req, STRATA__HEADER__BODY_API_VERSIONS_RESP);
   r->hdr.api_versions_resp = m;
 }
@@ -85,24 +84,24 @@ static void handle_api_versions(struct broker *b, const Strata__Header *req,
 /* ---- Metadata ---- */
 
 static int32_t *ids_copy(struct response *r, const int32_t *v, size_t n) {
-  int32_t *o = xalloc(r, (n + 1) * sizeof *o);
+  int32_t *o = resp_alloc(r, (n + 1) * sizeof *o);
   memcpy(o, v, n * sizeof *o);
   return o;
 }
 
 static Strata__TopicMetadata *topic_metadata(struct broker *b, struct response *r,
                                              const char *name) {
-  Strata__TopicMetadata *tm = xalloc(r, sizeof *tm);
+  Strata__TopicMetadata *tm = resp_alloc(r, sizeof *tm);
   strata__topic_metadata__init(tm);
-  tm->name = xstrdup(r, name);
+  tm->name = resp_strdup(r, name);
   struct topic *tp = topics_find(&b->topics, name);
   if (!tp) {
     tm->error_code = (uint32_t)-STRATA_EUNKNOWN_TOPIC;
     return tm;
   }
-  tm->partitions = xalloc(r, tp->npart * sizeof *tm->partitions);
+  tm->partitions = resp_alloc(r, tp->npart * sizeof *tm->partitions);
   for (uint32_t i = 0; i < tp->npart; i++) {
-    Strata__PartitionMetadata *pm = xalloc(r, sizeof *pm);
+    Strata__PartitionMetadata *pm = resp_alloc(r, sizeof *pm);
     strata__partition_metadata__init(pm);
     pm->partition = i;
     pm->high_watermark = pm->log_end_offset = -1;
@@ -111,7 +110,7 @@ static Strata__TopicMetadata *topic_metadata(struct broker *b, struct response *
       pm->high_watermark = broker_high_watermark(b, p);
       pm->log_end_offset = seglog_end_offset(p->log);
       if (b->cluster) {
-        pm->replica_offsets = xalloc(r, (p->rs.nreplicas + 1) * sizeof(int64_t));
+        pm->replica_offsets = resp_alloc(r, (p->rs.nreplicas + 1) * sizeof(int64_t));
         for (uint32_t k = 0; k < p->rs.nreplicas; k++) {
           int64_t off = p->rs.replicas[k] == b->cfg.id ? pm->log_end_offset : -1;
           for (uint32_t f = 0; f < p->rs.nfollowers; f++)
@@ -135,20 +134,20 @@ static Strata__TopicMetadata *topic_metadata(struct broker *b, struct response *
     }
     pm->leader = b->cfg.id;
     pm->leader_epoch = 0;
-    pm->replicas = xalloc(r, sizeof(int32_t));
+    pm->replicas = resp_alloc(r, sizeof(int32_t));
     pm->replicas[0] = b->cfg.id;
     pm->n_replicas = 1;
-    pm->isr = xalloc(r, sizeof(int32_t));
+    pm->isr = resp_alloc(r, sizeof(int32_t));
     pm->isr[0] = b->cfg.id;
     pm->n_isr = 1;
     tm->partitions[tm->n_partitions++] = pm;
   }
-  tm->configs = xalloc(r, (tp->nconfigs + 1) * sizeof *tm->configs);
+  tm->configs = resp_alloc(r, (tp->nconfigs + 1) * sizeof *tm->configs);
   for (size_t i = 0; i < tp->nconfigs; i++) {
-    Strata__TopicMetadata__ConfigsEntry *e = xalloc(r, sizeof *e);
+    Strata__TopicMetadata__ConfigsEntry *e = resp_alloc(r, sizeof *e);
     strata__topic_metadata__configs_entry__init(e);
-    e->key = xstrdup(r, tp->configs[i].key);
-    e->value = xstrdup(r, tp->configs[i].value);
+    e->key = resp_strdup(r, tp->configs[i].key);
+    e->value = resp_strdup(r, tp->configs[i].value);
     tm->configs[tm->n_configs++] = e;
   }
   return tm;
@@ -158,33 +157,33 @@ static void handle_metadata(struct broker *b, const Strata__Header *req,
                             uint8_t *payload, uint32_t len, struct response *r) {
   (void)payload, (void)len;
   const Strata__MetadataRequest *q = req->metadata_req;
-  Strata__MetadataResponse *m = xalloc(r, sizeof *m);
+  Strata__MetadataResponse *m = resp_alloc(r, sizeof *m);
   strata__metadata_response__init(m);
-  m->brokers = xalloc(r, (b->npeers + 1) * sizeof *m->brokers);
+  m->brokers = resp_alloc(r, (b->npeers + 1) * sizeof *m->brokers);
   if (b->cluster) {
     for (size_t i = 0; i < b->npeers; i++) {
-      Strata__BrokerInfo *bi = xalloc(r, sizeof *bi);
+      Strata__BrokerInfo *bi = resp_alloc(r, sizeof *bi);
       strata__broker_info__init(bi);
       bi->id = b->peers[i].id;
-      bi->host = xstrdup(r, b->peers[i].host);
+      bi->host = resp_strdup(r, b->peers[i].host);
       bi->port = (uint32_t)b->peers[i].port;
-      bi->rack = xstrdup(r, b->peers[i].rack);
+      bi->rack = resp_strdup(r, b->peers[i].rack);
       bi->fenced = b->peers[i].fenced;
       m->brokers[m->n_brokers++] = bi;
     }
     m->controller_id = b->controller_id;
   } else {
-    Strata__BrokerInfo *bi = xalloc(r, sizeof *bi);
+    Strata__BrokerInfo *bi = resp_alloc(r, sizeof *bi);
     strata__broker_info__init(bi);
     bi->id = b->cfg.id;
-    bi->host = xstrdup(r, b->cfg.host);
+    bi->host = resp_strdup(r, b->cfg.host);
     bi->port = (uint32_t)b->cfg.port;
     m->brokers[m->n_brokers++] = bi;
     m->controller_id = b->cfg.id;
   }
-  m->cluster_id = xstrdup(r, b->cluster_id);
+  m->cluster_id = resp_strdup(r, b->cluster_id);
   size_t n = q && q->n_topics ? q->n_topics : b->topics.n;
-  m->topics = xalloc(r, (n + 1) * sizeof *m->topics);
+  m->topics = resp_alloc(r, (n + 1) * sizeof *m->topics);
   for (size_t i = 0; i < n; i++) {
     const char *name = q && q->n_topics ? q->topics[i] : b->topics.v[i]->name;
     m->topics[m->n_topics++] = topic_metadata(b, r, name);
@@ -197,11 +196,11 @@ static void handle_metadata(struct broker *b, const Strata__Header *req,
 
 static Strata__TopicResult *topic_result(struct response *r, const char *name,
                                          int err, const char *msg) {
-  Strata__TopicResult *t = xalloc(r, sizeof *t);
+  Strata__TopicResult *t = resp_alloc(r, sizeof *t);
   strata__topic_result__init(t);
-  t->name = xstrdup(r, name);
+  t->name = resp_strdup(r, name);
   t->error_code = (uint32_t)-err;
-  t->error_message = xstrdup(r, err ? (msg && *msg ? msg : strata_strerror(err)) : "");
+  t->error_message = resp_strdup(r, err ? (msg && *msg ? msg : strata_strerror(err)) : "");
   return t;
 }
 
@@ -214,9 +213,9 @@ static void handle_create_topics(struct broker *b, const Strata__Header *req,
     return;
   }
   const Strata__CreateTopicsRequest *q = req->create_topics_req;
-  Strata__CreateTopicsResponse *m = xalloc(r, sizeof *m);
+  Strata__CreateTopicsResponse *m = resp_alloc(r, sizeof *m);
   strata__create_topics_response__init(m);
-  m->results = xalloc(r, (q->n_topics + 1) * sizeof *m->results);
+  m->results = resp_alloc(r, (q->n_topics + 1) * sizeof *m->results);
   for (size_t i = 0; i < q->n_topics; i++) {
     const Strata__TopicSpec *s = q->topics[i];
     char err[256] = "";
@@ -253,9 +252,9 @@ static void handle_delete_topics(struct broker *b, const Strata__Header *req,
     return;
   }
   const Strata__DeleteTopicsRequest *q = req->delete_topics_req;
-  Strata__DeleteTopicsResponse *m = xalloc(r, sizeof *m);
+  Strata__DeleteTopicsResponse *m = resp_alloc(r, sizeof *m);
   strata__delete_topics_response__init(m);
-  m->results = xalloc(r, (q->n_names + 1) * sizeof *m->results);
+  m->results = resp_alloc(r, (q->n_names + 1) * sizeof *m->results);
   for (size_t i = 0; i < q->n_names; i++) {
     int rc = topics_delete(&b->topics, q->names[i]);
     m->results[m->n_results++] = topic_result(r, q->names[i], rc, NULL);
@@ -272,7 +271,7 @@ static void handle_elect_leaders(struct broker *b, const Strata__Header *req, ui
     r->forward = 1;
     return;
   }
-  Strata__ElectLeadersResponse *m = xalloc(r, sizeof *m);
+  Strata__ElectLeadersResponse *m = resp_alloc(r, sizeof *m);
   strata__elect_leaders_response__init(m); /* one broker leads everything already */
   resp_begin(r, req, STRATA__HEADER__BODY_ELECT_LEADERS_RESP);
   r->hdr.elect_leaders_resp = m;
@@ -291,7 +290,7 @@ static void handle_init_producer_id(struct broker *b, const Strata__Header *req,
     response_error(r, req, rc, "cannot reserve a producer id");
     return;
   }
-  Strata__InitProducerIdResponse *m = xalloc(r, sizeof *m);
+  Strata__InitProducerIdResponse *m = resp_alloc(r, sizeof *m);
   strata__init_producer_id_response__init(m);
   m->producer_id = id;
   resp_begin(r, req, STRATA__HEADER__BODY_INIT_PRODUCER_ID_RESP);
@@ -392,17 +391,17 @@ static void handle_produce(struct broker *b, const Strata__Header *req,
                    "partition payload sizes do not add up to the frame payload");
     return;
   }
-  Strata__ProduceResponse *m = xalloc(r, sizeof *m);
+  Strata__ProduceResponse *m = resp_alloc(r, sizeof *m);
   strata__produce_response__init(m);
-  m->partitions = xalloc(r, (q->n_partitions + 1) * sizeof *m->partitions);
+  m->partitions = resp_alloc(r, (q->n_partitions + 1) * sizeof *m->partitions);
   r->waits = calloc(q->n_partitions + 1, sizeof *r->waits);
   if (!r->waits) abort();
   uint32_t off = 0;
   for (size_t i = 0; i < q->n_partitions; i++) {
     const Strata__ProducePartition *pp = q->partitions[i];
-    Strata__ProducePartitionResult *pr = xalloc(r, sizeof *pr);
+    Strata__ProducePartitionResult *pr = resp_alloc(r, sizeof *pr);
     strata__produce_partition_result__init(pr);
-    pr->topic = xstrdup(r, pp->topic);
+    pr->topic = resp_strdup(r, pp->topic);
     pr->partition = pp->partition;
     pr->base_offset = -1;
     pr->log_append_time = -1;
@@ -431,7 +430,7 @@ static void handle_produce(struct broker *b, const Strata__Header *req,
     }
     off += pp->payload_bytes;
     pr->error_code = (uint32_t)-rc;
-    pr->error_message = xstrdup(r, msg);
+    pr->error_message = resp_strdup(r, msg);
     m->partitions[m->n_partitions++] = pr;
     if (rc) {
       trace_debug("produce to %s-%u refused: %s", pp->topic, pp->partition, msg);
@@ -444,13 +443,16 @@ static void handle_produce(struct broker *b, const Strata__Header *req,
        * broker's own fsync under flush always. */
       if (q->acks == -1 || b->cfg.flush == FLUSH_ALWAYS) {
         partition_ref(p);
-        r->waits[r->nwaits++] = (struct wait_item){p, end, q->acks == -1, p->leader_epoch, pr};
+        r->waits[r->nwaits++] = (struct wait_item){p, end, q->acks == -1, p->leader_epoch,
+                                                   &pr->error_code, &pr->base_offset,
+                                                   &pr->leader_hint};
       }
       cluster_update_hw(b, p);
       b->hw_version++;
     } else if (b->cfg.flush == FLUSH_ALWAYS) {
       partition_ref(p);
-      r->waits[r->nwaits++] = (struct wait_item){p, end, 0, 0, pr};
+      r->waits[r->nwaits++] =
+          (struct wait_item){p, end, 0, 0, &pr->error_code, &pr->base_offset, &pr->leader_hint};
     } else {
       b->hw_version++;
     }
@@ -490,16 +492,16 @@ static void build_fetch(struct broker *b, const Strata__Header *req,
     response_error(r, req, STRATA_EINVALID_REQUEST, "too many partitions");
     return;
   }
-  Strata__FetchResponse *m = xalloc(r, sizeof *m);
+  Strata__FetchResponse *m = resp_alloc(r, sizeof *m);
   strata__fetch_response__init(m);
-  m->partitions = xalloc(r, (q->n_partitions + 1) * sizeof *m->partitions);
+  m->partitions = resp_alloc(r, (q->n_partitions + 1) * sizeof *m->partitions);
   uint64_t total_max = q->max_bytes ? q->max_bytes : 50u << 20;
   if (total_max > b->cfg.max_frame / 2) total_max = b->cfg.max_frame / 2;
   for (size_t i = 0; i < q->n_partitions; i++) {
     const Strata__FetchPartition *fp = q->partitions[i];
-    Strata__FetchPartitionResult *pr = xalloc(r, sizeof *pr);
+    Strata__FetchPartitionResult *pr = resp_alloc(r, sizeof *pr);
     strata__fetch_partition_result__init(pr);
-    pr->topic = xstrdup(r, fp->topic);
+    pr->topic = resp_strdup(r, fp->topic);
     pr->partition = fp->partition;
     pr->high_watermark = -1;
     pr->log_start_offset = -1;
@@ -587,14 +589,14 @@ static void handle_list_offsets(struct broker *b, const Strata__Header *req,
     response_error(r, req, STRATA_EINVALID_REQUEST, "too many partitions");
     return;
   }
-  Strata__ListOffsetsResponse *m = xalloc(r, sizeof *m);
+  Strata__ListOffsetsResponse *m = resp_alloc(r, sizeof *m);
   strata__list_offsets_response__init(m);
-  m->partitions = xalloc(r, (q->n_partitions + 1) * sizeof *m->partitions);
+  m->partitions = resp_alloc(r, (q->n_partitions + 1) * sizeof *m->partitions);
   for (size_t i = 0; i < q->n_partitions; i++) {
     const Strata__ListOffsetsPartition *lp = q->partitions[i];
-    Strata__ListOffsetsPartitionResult *pr = xalloc(r, sizeof *pr);
+    Strata__ListOffsetsPartitionResult *pr = resp_alloc(r, sizeof *pr);
     strata__list_offsets_partition_result__init(pr);
-    pr->topic = xstrdup(r, lp->topic);
+    pr->topic = resp_strdup(r, lp->topic);
     pr->partition = lp->partition;
     pr->offset = -1;
     pr->timestamp = -1;
@@ -650,6 +652,20 @@ static const struct api api_table[] = {
      STRATA__HEADER__BODY_ELECT_LEADERS_REQ},
     {STRATA__API_KEY__API_INIT_PRODUCER_ID, 0, 0, handle_init_producer_id,
      STRATA__HEADER__BODY_INIT_PRODUCER_ID_REQ},
+    {STRATA__API_KEY__API_FIND_COORDINATOR, 0, 0, handle_find_coordinator,
+     STRATA__HEADER__BODY_FIND_COORDINATOR_REQ},
+    {STRATA__API_KEY__API_CONSUMER_GROUP_HEARTBEAT, 0, 0, handle_group_heartbeat,
+     STRATA__HEADER__BODY_GROUP_HEARTBEAT_REQ},
+    {STRATA__API_KEY__API_OFFSET_COMMIT, 0, 0, handle_offset_commit,
+     STRATA__HEADER__BODY_OFFSET_COMMIT_REQ},
+    {STRATA__API_KEY__API_OFFSET_FETCH, 0, 0, handle_offset_fetch,
+     STRATA__HEADER__BODY_OFFSET_FETCH_REQ},
+    {STRATA__API_KEY__API_LIST_GROUPS, 0, 0, handle_list_groups,
+     STRATA__HEADER__BODY_LIST_GROUPS_REQ},
+    {STRATA__API_KEY__API_DESCRIBE_GROUP, 0, 0, handle_describe_group,
+     STRATA__HEADER__BODY_DESCRIBE_GROUP_REQ},
+    {STRATA__API_KEY__API_DELETE_GROUPS, 0, 0, handle_delete_groups,
+     STRATA__HEADER__BODY_DELETE_GROUPS_REQ},
 };
 
 static const struct api *apis(size_t *n) {

@@ -42,7 +42,7 @@ struct server {
   struct broker *b;
   uv_tcp_t listener;
   uv_prepare_t commit;
-  uv_timer_t fetch_timer, flush_timer, retention_timer;
+  uv_timer_t fetch_timer, flush_timer, retention_timer, group_timer;
   uv_signal_t sigint, sigterm;
   struct conn *conns;
   size_t nconns;
@@ -643,6 +643,13 @@ static void on_retention_timer(uv_timer_t *t) {
   for_each_partition(s->b, retain_one);
 }
 
+/* Group sessions and delayed assignments run on time. */
+static void on_group_timer(uv_timer_t *t) {
+  struct server *s = t->data;
+  s->b->now_ms = clock_wall_ms();
+  broker_groups_tick(s->b);
+}
+
 /* ---- start and stop ---- */
 
 static void on_signal(uv_signal_t *h, int signum) {
@@ -657,6 +664,7 @@ static void on_signal(uv_signal_t *h, int signum) {
   uv_close((uv_handle_t *)&s->fetch_timer, NULL);
   uv_close((uv_handle_t *)&s->flush_timer, NULL);
   uv_close((uv_handle_t *)&s->retention_timer, NULL);
+  uv_close((uv_handle_t *)&s->group_timer, NULL);
   uv_close((uv_handle_t *)&s->sigint, NULL);
   uv_close((uv_handle_t *)&s->sigterm, NULL);
 }
@@ -696,6 +704,9 @@ int server_run(struct broker *b) {
   s.retention_timer.data = &s;
   uv_timer_start(&s.retention_timer, on_retention_timer, 1000,
                  (uint64_t)b->cfg.retention_check_ms);
+  uv_timer_init(s.loop, &s.group_timer);
+  s.group_timer.data = &s;
+  uv_timer_start(&s.group_timer, on_group_timer, 100, 100);
   uv_signal_init(s.loop, &s.sigint);
   s.sigint.data = &s;
   uv_signal_start(&s.sigint, on_signal, SIGINT);

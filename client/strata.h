@@ -214,5 +214,106 @@ int64_t strata_consumer_position(const strata_consumer *c, const char *topic,
 /* Last high watermark seen for the partition; -1 if unknown. */
 int64_t strata_consumer_high_watermark(const strata_consumer *c,
                                        const char *topic, uint32_t partition);
+/* Stop fetching an assigned partition until resumed (it stays assigned). */
+int strata_consumer_pause(strata_consumer *c, const char *topic, uint32_t partition);
+int strata_consumer_resume(strata_consumer *c, const char *topic, uint32_t partition);
+
+/* ---- consumer groups ----
+ * A subscribed consumer is a member of a group: the group's coordinator
+ * (a broker) assigns it partitions of the subscribed topics and moves them
+ * when members come and go; the consumer starts each partition at the
+ * group's committed offset. Everything happens inside strata_consumer_poll,
+ * so poll at least every heartbeat interval (250 ms by default) and well
+ * within the session timeout. Delivery is at-least-once: commit after
+ * processing; a crash replays what was processed but not committed. */
+
+typedef struct {
+  const char *topic;
+  uint32_t partition;
+} strata_topic_partition;
+
+enum { STRATA_REBALANCE_ASSIGNED = 1, STRATA_REBALANCE_REVOKED = 0, STRATA_REBALANCE_LOST = -1 };
+
+/* Called inside poll. REVOKED: the partitions go to another member; the
+ * consumer still owns them during the call, so commit there (auto-commit
+ * does it right after). LOST: the membership ended (session timeout,
+ * fenced): they may already be someone else's, a commit would be refused. */
+typedef void (*strata_rebalance_cb)(strata_consumer *c, int event,
+                                    const strata_topic_partition *tps, size_t n, void *arg);
+
+typedef struct {
+  const char *group_id;
+  const char *instance_id;     /* static membership: a restart within the session
+                                  keeps the partitions, no rebalance. Optional */
+  int session_timeout_ms;      /* Default 3000 */
+  int auto_commit;             /* commit positions every auto_commit_interval_ms,
+                                  on revoke and on close. Default 1 */
+  int auto_commit_interval_ms; /* Default 1000 */
+  int64_t reset_offset;        /* with no committed offset: STRATA_OFFSET_END
+                                  (default) or STRATA_OFFSET_BEGINNING */
+  const char *assignor;        /* "sticky" (default), "range", "roundrobin" */
+  strata_rebalance_cb on_rebalance;
+  void *cb_arg;
+} strata_group_config;
+
+void strata_group_config_defaults(strata_group_config *g);
+/* Join the group with these topics (the consumer must have no manual
+ * assignment). Membership starts at the next poll. */
+int strata_consumer_subscribe(strata_consumer *c, const strata_group_config *g,
+                              const char *const *topics, size_t ntopics);
+/* Commit the positions of every owned partition (synchronous). */
+int strata_consumer_commit(strata_consumer *c);
+/* Commit one offset (the next one to read) for an owned partition. */
+int strata_consumer_commit_offset(strata_consumer *c, const char *topic, uint32_t partition,
+                                  int64_t offset);
+/* The member id and epoch the coordinator gave (NULL/-1 before joining). */
+const char *strata_consumer_member_id(const strata_consumer *c);
+int32_t strata_consumer_member_epoch(const strata_consumer *c);
+/* Partitions owned now; *n gets the count. Valid until the next poll. */
+const strata_topic_partition *strata_consumer_assignment(strata_consumer *c, size_t *n);
+
+/* ---- group administration ---- */
+
+typedef struct {
+  char *group_id;
+  char *state;                 /* Empty, Assigning, Reconciling, Stable */
+  uint32_t members;
+  int32_t coordinator;         /* broker id */
+} strata_group_listing;
+
+typedef struct {
+  char *member_id, *instance_id;
+  int32_t epoch;
+  strata_topic_partition *assignment; /* topics malloc'd */
+  size_t nassignment;
+} strata_group_member_info;
+
+typedef struct {
+  char *topic;
+  uint32_t partition;
+  int64_t offset;              /* committed: the next offset to read */
+} strata_group_offset;
+
+typedef struct {
+  char *group_id, *state, *assignor;
+  int32_t epoch, coordinator;
+  strata_group_member_info *members;
+  size_t nmembers;
+  strata_group_offset *offsets;
+  size_t noffsets;
+} strata_group_info;
+
+/* Every group of the cluster (each live broker lists those it coordinates). */
+int strata_group_list(strata_client *c, strata_group_listing **out, size_t *n);
+void strata_group_list_free(strata_group_listing *v, size_t n);
+/* Members, assignments and committed offsets; STRATA_EUNKNOWN_GROUP. */
+int strata_group_describe(strata_client *c, const char *group, strata_group_info **out);
+void strata_group_info_free(strata_group_info *g);
+/* Set committed offsets (reset/replay); STRATA_EGROUP_NOT_EMPTY while the
+ * group has live members. */
+int strata_group_set_offsets(strata_client *c, const char *group, const strata_group_offset *v,
+                             size_t n);
+/* Delete a group and its offsets; STRATA_EGROUP_NOT_EMPTY with members. */
+int strata_group_delete(strata_client *c, const char *group);
 
 #endif

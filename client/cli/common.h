@@ -29,5 +29,6 @@ int cli_acks(const char *s, int *out);
 int cmd_bench(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_cluster(int argc, char **argv);
+int cmd_group(int argc, char **argv);
 
 #endif

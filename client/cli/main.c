@@ -321,6 +321,8 @@ static const struct opt consume_opts[] = {
     {"print-timestamp", 0, OPT_FLAG, NULL, "print the record timestamp (ms)"},
     {"print-headers", 0, OPT_FLAG, NULL, "print headers as k=v,k=v"},
     {"separator", 0, OPT_VALUE, "SEP", "between printed fields (default tab)"},
+    {"group", 'g', OPT_VALUE, "GROUP", "join this consumer group (--topic may list several, comma-separated); runs until Ctrl-C or --count"},
+    {"instance-id", 0, OPT_VALUE, "ID", "with --group: static membership (a restart keeps the partitions)"},
 };
 
 static int at_end(strata_consumer *c, const char *topic, const uint32_t *parts, size_t n) {
@@ -332,12 +334,95 @@ static int at_end(strata_consumer *c, const char *topic, const uint32_t *parts, 
   return 1;
 }
 
+static void print_message(struct opts *o, const strata_message *msg) {
+  const char *sep = opts_str(o, "separator", "\t");
+  if (opts_has(o, "print-offset")) printf("%u:%" PRId64 "%s", msg->partition, msg->offset, sep);
+  if (opts_has(o, "print-timestamp")) printf("%" PRId64 "%s", msg->timestamp, sep);
+  if (opts_has(o, "print-key")) {
+    if (msg->key_len >= 0) fwrite(msg->key, 1, (size_t)msg->key_len, stdout);
+    else fputs("null", stdout);
+    fputs(sep, stdout);
+  }
+  if (opts_has(o, "print-headers")) {
+    for (size_t i = 0; i < msg->header_count; i++) {
+      printf("%s%.*s=", i ? "," : "", (int)msg->headers[i].key_len, msg->headers[i].key);
+      fwrite(msg->headers[i].value, 1, msg->headers[i].value_len, stdout);
+    }
+    fputs(sep, stdout);
+  }
+  if (msg->value_len >= 0) fwrite(msg->value, 1, (size_t)msg->value_len, stdout);
+  else fputs("null", stdout);
+  putchar('\n');
+}
+
+static void on_rebalance(strata_consumer *c, int event, const strata_topic_partition *tps,
+                         size_t n, void *arg) {
+  (void)c, (void)arg;
+  fprintf(stderr, "strata: %s:", event == STRATA_REBALANCE_ASSIGNED  ? "assigned"
+                                  : event == STRATA_REBALANCE_REVOKED ? "revoked"
+                                                                      : "lost");
+  for (size_t i = 0; i < n; i++) fprintf(stderr, " %s-%u", tps[i].topic, tps[i].partition);
+  fprintf(stderr, "\n");
+}
+
+/* consume --group: a member of a consumer group, until Ctrl-C or --count. */
+static int consume_group(struct opts *o, const char *topics_arg, int64_t count, int t) {
+  char buf[1024];
+  snprintf(buf, sizeof buf, "%s", topics_arg);
+  const char *topics[64];
+  size_t nt = 0;
+  for (char *s = strtok(buf, ","); s && nt < 64; s = strtok(NULL, ",")) topics[nt++] = s;
+  strata_consumer_config cfg;
+  strata_consumer_config_defaults(&cfg);
+  cfg.request_timeout_ms = t;
+  char err[256];
+  strata_consumer *c = strata_consumer_new(cli_bootstrap(o), &cfg, err, sizeof err);
+  if (!c) return cli_fail("consume", err);
+  strata_group_config g;
+  strata_group_config_defaults(&g);
+  g.group_id = opts_str(o, "group", NULL);
+  g.instance_id = opts_str(o, "instance-id", NULL);
+  g.reset_offset = opts_has(o, "from-beginning") ? STRATA_OFFSET_BEGINNING : STRATA_OFFSET_END;
+  g.on_rebalance = on_rebalance;
+  int rc = strata_consumer_subscribe(c, &g, topics, nt);
+  if (rc) {
+    strata_consumer_free(c);
+    return cli_fail("consume", strata_strerror(rc));
+  }
+  signal(SIGINT, on_sigint);
+  signal(SIGTERM, on_sigint);
+  signal(SIGPIPE, SIG_IGN);
+  int64_t seen = 0;
+  while (!interrupted && (count < 0 || seen < count)) {
+    const strata_message *msg;
+    rc = strata_consumer_poll(c, 200, &msg);
+    if (rc < 0) break;
+    if (rc == 0) continue;
+    print_message(o, msg);
+    seen++;
+  }
+  fflush(stdout);
+  strata_consumer_free(c); /* commits what was printed, and leaves the group */
+  if (rc < 0) return cli_fail("consume", strata_strerror(rc));
+  return 0;
+}
+
 static int cmd_consume(int argc, char **argv) {
   struct opts o;
   PARSE_OR_RETURN(&o, consume_opts, argc, argv, "consume --topic TOPIC [options]",
                   "Print records. Starts at the end of the log unless told otherwise.", 0);
   const char *topic = opts_str(&o, "topic", NULL);
   if (!topic) return cli_fail("consume", "--topic is required");
+  if (opts_has(&o, "group")) {
+    int64_t count;
+    if (opts_i64(&o, "count", -1, 0, INT64_MAX, 1, &count)) return cli_fail("consume", o.err);
+    if (opts_has(&o, "partition") || opts_has(&o, "offset") || opts_has(&o, "from-timestamp"))
+      return cli_fail("consume", "--group chooses the partitions and starts at the committed offsets "
+                                 "(--partition, --offset and --from-timestamp do not apply)");
+    int t = cli_timeout(&o);
+    if (t < 0) return cli_fail("consume", o.err);
+    return consume_group(&o, topic, count, t);
+  }
   int64_t part, offset, count, ts = -1;
   if (opts_i64(&o, "partition", -1, 0, 9999, 0, &part) ||
       opts_i64(&o, "offset", -1, 0, INT64_MAX, 0, &offset) ||
@@ -384,7 +469,6 @@ static int cmd_consume(int argc, char **argv) {
     strata_consumer_free(c);
     return cli_fail("consume", strata_strerror(rc));
   }
-  const char *sep = opts_str(&o, "separator", "\t");
   int follow = opts_has(&o, "follow");
   int64_t seen = 0;
   signal(SIGINT, on_sigint);
@@ -397,23 +481,7 @@ static int cmd_consume(int argc, char **argv) {
       if (!follow && at_end(c, topic, parts, np)) break;
       continue;
     }
-    if (opts_has(&o, "print-offset")) printf("%u:%" PRId64 "%s", msg->partition, msg->offset, sep);
-    if (opts_has(&o, "print-timestamp")) printf("%" PRId64 "%s", msg->timestamp, sep);
-    if (opts_has(&o, "print-key")) {
-      if (msg->key_len >= 0) fwrite(msg->key, 1, (size_t)msg->key_len, stdout);
-      else fputs("null", stdout);
-      fputs(sep, stdout);
-    }
-    if (opts_has(&o, "print-headers")) {
-      for (size_t i = 0; i < msg->header_count; i++) {
-        printf("%s%.*s=", i ? "," : "", (int)msg->headers[i].key_len, msg->headers[i].key);
-        fwrite(msg->headers[i].value, 1, msg->headers[i].value_len, stdout);
-      }
-      fputs(sep, stdout);
-    }
-    if (msg->value_len >= 0) fwrite(msg->value, 1, (size_t)msg->value_len, stdout);
-    else fputs("null", stdout);
-    putchar('\n');
+    print_message(&o, msg);
     seen++;
     if (!follow && at_end(c, topic, parts, np)) break;
   }
@@ -460,6 +528,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
   if (!strcmp(cmd, "demo")) return cmd_demo(argc - 1, argv + 1);
   if (!strcmp(cmd, "cluster")) return cmd_cluster(argc - 1, argv + 1);
+  if (!strcmp(cmd, "group")) return cmd_group(argc - 1, argv + 1);
   fprintf(stderr, "strata: unknown command '%s' (try strata --help)\n", cmd);
   return 2;
 }

@@ -7,58 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client/lib/consumer_internal.h"
 #include "client/lib/internal.h"
 #include "common/batch.h"
 #include "common/errors.h"
 #include "common/wire.h"
-
-#define CONSUMER_PARTITIONS_MAX 10000
-
-struct cpart {
-  char *topic;
-  uint32_t partition;
-  int64_t position;  /* next offset to return; <0: STRATA_OFFSET_* to resolve */
-  int64_t hw;
-  int32_t leader;    /* -1: unknown, refresh metadata */
-};
-
-#define CONSUMER_BROKERS_MAX 64
-
-/* A connection to one leader, with at most one fetch in flight. */
-struct cbroker {
-  int32_t id;
-  char host[256];
-  int port;
-  struct conn c;
-  int inflight;
-  int64_t retry_at;
-};
-
-struct strata_consumer {
-  strata_consumer_config cfg;
-  char bootstrap[1024];
-  struct conn c; /* bootstrap: metadata */
-  struct cbroker brokers[CONSUMER_BROKERS_MAX];
-  size_t nbrokers;
-  int need_metadata;
-  struct cpart *parts;
-  size_t nparts, cap;
-  /* The current fetch response being iterated. */
-  Strata__Header *resp;
-  const uint8_t *payload;
-  uint32_t payload_len;
-  size_t part_i;       /* index into resp partitions */
-  uint32_t part_off;   /* where that partition's data starts in payload */
-  uint32_t batch_off;  /* next batch within the partition's data */
-  int in_batch;
-  struct batch_iter it;
-  struct batch_scratch scratch;
-  struct batch_record rec;
-  strata_header hdrs[RECORD_HEADERS_MAX];
-  strata_message msg;
-  struct cpart *cur;
-  int error;           /* a partition error to report on the next poll */
-};
 
 void strata_consumer_config_defaults(strata_consumer_config *c) {
   memset(c, 0, sizeof *c);
@@ -95,6 +48,7 @@ static void drop_response(strata_consumer *c) {
 
 void strata_consumer_free(strata_consumer *c) {
   if (!c) return;
+  if (c->grp) group_client_close(c);
   drop_response(c);
   for (size_t i = 0; i < c->nparts; i++) free(c->parts[i].topic);
   free(c->parts);
@@ -111,7 +65,7 @@ static struct cpart *find(const strata_consumer *c, const char *topic, uint32_t 
   return NULL;
 }
 
-static int ensure_conn(strata_consumer *c) {
+int consumer_ensure_conn(strata_consumer *c) {
   if (conn_is_open(&c->c)) return 0;
   char err[256];
   return client_bootstrap(&c->c, c->bootstrap, c->cfg.request_timeout_ms, err, sizeof err);
@@ -149,7 +103,7 @@ int strata_consumer_assign(strata_consumer *c, const char *topic,
 }
 
 int strata_consumer_assign_topic(strata_consumer *c, const char *topic, int64_t offset) {
-  int rc = ensure_conn(c);
+  int rc = consumer_ensure_conn(c);
   if (rc) return rc;
   strata_metadata *m = NULL;
   const char *names[1] = {topic};
@@ -162,6 +116,30 @@ int strata_consumer_assign_topic(strata_consumer *c, const char *topic, int64_t 
   }
   strata_metadata_free(m);
   return rc;
+}
+
+int consumer_unassign(strata_consumer *c, const char *topic, uint32_t partition) {
+  struct cpart *p = find(c, topic, partition);
+  if (!p) return STRATA_EINVALID_ARGUMENT;
+  drop_response(c); /* it may hold records of this partition; the others are fetched again */
+  free(p->topic);
+  *p = c->parts[--c->nparts];
+  return 0;
+}
+
+static int set_paused(strata_consumer *c, const char *topic, uint32_t partition, int paused) {
+  struct cpart *p = find(c, topic, partition);
+  if (!p) return STRATA_EINVALID_ARGUMENT;
+  p->paused = paused;
+  return 0;
+}
+
+int strata_consumer_pause(strata_consumer *c, const char *topic, uint32_t partition) {
+  return set_paused(c, topic, partition, 1);
+}
+
+int strata_consumer_resume(strata_consumer *c, const char *topic, uint32_t partition) {
+  return set_paused(c, topic, partition, 0);
 }
 
 int strata_consumer_seek_timestamp(strata_consumer *c, const char *topic,
@@ -213,7 +191,7 @@ static struct cbroker *broker_by_id(strata_consumer *c, int32_t id) {
 
 /* Leaders of the assigned partitions and the brokers' addresses. */
 static int refresh_metadata(strata_consumer *c) {
-  int rc = ensure_conn(c);
+  int rc = consumer_ensure_conn(c);
   if (rc) return rc;
   strata_metadata *m = NULL;
   if ((rc = client_metadata(&c->c, c->cfg.request_timeout_ms, NULL, 0, &m))) return rc;
@@ -285,7 +263,7 @@ static int send_fetches(strata_consumer *c, int wait) {
     if (b->inflight || now < b->retry_at) continue;
     size_t n = 0;
     for (size_t i = 0; i < c->nparts; i++)
-      if (c->parts[i].leader == b->id && c->parts[i].position >= 0) n++;
+      if (c->parts[i].leader == b->id && c->parts[i].position >= 0 && !c->parts[i].paused) n++;
     if (n == 0) continue;
     if (!conn_is_open(&b->c)) {
       char err[256];
@@ -305,7 +283,7 @@ static int send_fetches(strata_consumer *c, int wait) {
     size_t k = 0;
     for (size_t i = 0; i < c->nparts; i++) {
       struct cpart *p = &c->parts[i];
-      if (p->leader != b->id || p->position < 0) continue;
+      if (p->leader != b->id || p->position < 0 || p->paused) continue;
       strata__fetch_partition__init(&fps[k]);
       fps[k].topic = p->topic;
       fps[k].partition = p->partition;
@@ -454,9 +432,13 @@ static int next_record(strata_consumer *c) {
 }
 
 int strata_consumer_poll(strata_consumer *c, int timeout_ms, const strata_message **msg) {
-  if (c->nparts == 0) return STRATA_EINVALID_ARGUMENT;
+  if (c->nparts == 0 && !c->grp) return STRATA_EINVALID_ARGUMENT;
   int64_t deadline = conn_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
   for (;;) {
+    if (c->grp) {
+      int rc = group_client_step(c);
+      if (rc < 0) return rc;
+    }
     if (c->resp) {
       int rc = next_record(c);
       if (rc == 1) {
@@ -483,8 +465,15 @@ int strata_consumer_poll(strata_consumer *c, int timeout_ms, const strata_messag
       if (rc < 0) return rc;
       drop_response(c);
     }
-    int64_t left = deadline - conn_now_ms();
-    if (left < 0) return 0;
+    int64_t now = conn_now_ms(), until = deadline;
+    if (c->grp && group_client_due(c) < until) until = group_client_due(c);
+    if (now > deadline) return 0;
+    int64_t left = until > now ? until - now : 0;
+    if (c->nparts == 0) { /* a member with nothing assigned (yet) */
+      poll(NULL, 0, (int)(left > 0 ? left : 1));
+      if (conn_now_ms() >= deadline) return 0;
+      continue;
+    }
     int rc = fetch(c, (int)left);
     if (rc) return rc;
   }

@@ -160,7 +160,7 @@ Test(group, stale_epochs_unknown_members_and_foreign_partitions_are_refused) {
   cr_assert_eq(group_commit_check(&g, s[0].id, epoch - 1, "t", s[0].owned[0].partition),
                STRATA_EILLEGAL_GENERATION);
   cr_assert_eq(group_commit_check(&g, "nobody", epoch, "t", 0), STRATA_EUNKNOWN_MEMBER);
-  const struct group_member *other = g.members[0] == group_member(&g, s[0].id) ? g.members[1] : g.members[0];
+  const struct group_member *other = g.members[0] == group_find_member(&g, s[0].id) ? g.members[1] : g.members[0];
   cr_assert_eq(group_commit_check(&g, s[0].id, epoch, "t", other->assigned[0].partition),
                STRATA_EINVALID_REQUEST, "not its partition");
   cr_assert_eq(group_commit_check(&g, s[0].id, epoch, "other-topic", 0), STRATA_EINVALID_REQUEST);

@@ -1,0 +1,201 @@
+#include "coordinator.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/batch.h"
+#include "common/bytes.h"
+#include "common/errors.h"
+
+/* Record keys: version byte 1, then group NUL topic NUL partition (u32 BE).
+ * Values: offset (i64 BE) then the metadata bytes; null = deleted. */
+#define KEY_OFFSET_V1 1
+
+void coord_init(struct coordinator *c, const struct group_config *cfg, const char *nonce) {
+  memset(c, 0, sizeof *c);
+  c->cfg = *cfg;
+  snprintf(c->nonce, sizeof c->nonce, "%s", nonce ? nonce : "");
+}
+
+static void cgroup_free(struct cgroup *g) {
+  group_free(&g->g);
+  for (size_t i = 0; i < g->noffsets; i++) {
+    free(g->offsets[i].topic);
+    free(g->offsets[i].metadata);
+  }
+  free(g->offsets);
+  free(g);
+}
+
+void coord_free(struct coordinator *c) {
+  for (size_t i = 0; i < c->n; i++) cgroup_free(c->groups[i]);
+  free(c->groups);
+  free(c->loaded);
+  memset(c, 0, sizeof *c);
+}
+
+uint32_t coord_home(const char *group, uint32_t npart) {
+  int32_t h = 0;
+  for (const unsigned char *p = (const unsigned char *)group; *p; p++)
+    h = (int32_t)((uint32_t)h * 31u + *p);
+  uint32_t a = h == INT32_MIN ? 0 : (uint32_t)(h < 0 ? -h : h);
+  return npart ? a % npart : 0;
+}
+
+struct cgroup *coord_group(struct coordinator *c, const char *id, int create, int *rc) {
+  *rc = 0;
+  if (!c->npart) {
+    *rc = STRATA_ECOORDINATOR_NOT_AVAILABLE;
+    return NULL;
+  }
+  uint32_t home = coord_home(id, c->npart);
+  if (!c->loaded[home]) {
+    *rc = STRATA_ENOT_COORDINATOR;
+    return NULL;
+  }
+  for (size_t i = 0; i < c->n; i++)
+    if (!strcmp(c->groups[i]->g.id, id)) return c->groups[i];
+  if (!create) {
+    *rc = STRATA_EUNKNOWN_GROUP;
+    return NULL;
+  }
+  struct cgroup *g = calloc(1, sizeof *g);
+  struct cgroup **v = realloc(c->groups, (c->n + 1) * sizeof *v);
+  if (v) c->groups = v;
+  if (!g || !v || (*rc = group_init(&g->g, id, &c->cfg, ASSIGNOR_STICKY, c->nonce))) {
+    free(g);
+    if (!*rc) *rc = STRATA_ENOMEM;
+    return NULL;
+  }
+  g->home = home;
+  c->groups[c->n++] = g;
+  return g;
+}
+
+const struct committed *coord_committed(const struct cgroup *g, const char *topic,
+                                        uint32_t partition) {
+  for (size_t i = 0; i < g->noffsets; i++)
+    if (g->offsets[i].partition == partition && !strcmp(g->offsets[i].topic, topic))
+      return &g->offsets[i];
+  return NULL;
+}
+
+int coord_encode_commit(struct batch_builder *b, const char *group, const char *topic,
+                        uint32_t partition, int64_t offset, const char *metadata,
+                        int64_t now_ms) {
+  size_t gl = strlen(group), tl = strlen(topic), ml = metadata ? strlen(metadata) : 0;
+  if (ml > OFFSETS_METADATA_MAX) return STRATA_EINVALID_REQUEST;
+  uint8_t key[1 + 256 + 1 + 256 + 1 + 4], val[8 + OFFSETS_METADATA_MAX];
+  if (gl > 255 || tl > 255) return STRATA_EINVALID_REQUEST;
+  size_t k = 0;
+  key[k++] = KEY_OFFSET_V1;
+  memcpy(key + k, group, gl + 1);
+  k += gl + 1;
+  memcpy(key + k, topic, tl + 1);
+  k += tl + 1;
+  be32_store(key + k, partition);
+  k += 4;
+  if (offset < 0) return batch_builder_add(b, now_ms, key, k, NULL, 0, NULL, 0);
+  be64_store(val, (uint64_t)offset);
+  memcpy(val + 8, metadata, ml);
+  return batch_builder_add(b, now_ms, key, k, val, 8 + ml, NULL, 0);
+}
+
+void coord_apply_commit(struct coordinator *c, const char *group, const char *topic,
+                        uint32_t partition, int64_t offset, const char *metadata) {
+  int rc;
+  struct cgroup *g = coord_group(c, group, offset >= 0, &rc);
+  if (!g) return;
+  for (size_t i = 0; i < g->noffsets; i++) {
+    struct committed *e = &g->offsets[i];
+    if (e->partition != partition || strcmp(e->topic, topic)) continue;
+    if (offset < 0) { /* deleted */
+      free(e->topic);
+      free(e->metadata);
+      g->offsets[i] = g->offsets[--g->noffsets];
+      return;
+    }
+    char *m = strdup(metadata ? metadata : "");
+    if (!m) return;
+    free(e->metadata);
+    e->metadata = m;
+    e->offset = offset;
+    return;
+  }
+  if (offset < 0) return;
+  if (g->noffsets == g->cap) {
+    size_t cap = g->cap ? g->cap * 2 : 16;
+    struct committed *v = realloc(g->offsets, cap * sizeof *v);
+    if (!v) return;
+    g->offsets = v;
+    g->cap = cap;
+  }
+  struct committed e = {strdup(topic), partition, offset, strdup(metadata ? metadata : "")};
+  if (!e.topic || !e.metadata) {
+    free(e.topic);
+    free(e.metadata);
+    return;
+  }
+  g->offsets[g->noffsets++] = e;
+}
+
+int coord_apply_record(struct coordinator *c, const uint8_t *key, int32_t key_len,
+                       const uint8_t *value, int32_t value_len) {
+  if (!key || key_len < 1 + 1 + 1 + 4 || key[0] != KEY_OFFSET_V1) return 0;
+  const char *group = (const char *)key + 1;
+  const uint8_t *end = key + key_len;
+  const uint8_t *z1 = memchr(group, 0, (size_t)(end - (const uint8_t *)group));
+  if (!z1 || z1 == (const uint8_t *)group) return 0;
+  const char *topic = (const char *)z1 + 1;
+  const uint8_t *z2 = memchr(topic, 0, (size_t)(end - (const uint8_t *)topic));
+  if (!z2 || z2 == (const uint8_t *)topic || end - (z2 + 1) != 4) return 0;
+  uint32_t partition = be32_load(z2 + 1);
+  if (!value) {
+    coord_apply_commit(c, group, topic, partition, -1, NULL);
+    return 0;
+  }
+  if (value_len < 8 || value_len > 8 + OFFSETS_METADATA_MAX) return 0;
+  char meta[OFFSETS_METADATA_MAX + 1];
+  memcpy(meta, value + 8, (size_t)value_len - 8);
+  meta[value_len - 8] = 0;
+  int64_t offset = (int64_t)be64_load(value);
+  if (offset >= 0) coord_apply_commit(c, group, topic, partition, offset, meta);
+  return 0;
+}
+
+int coord_set_partitions(struct coordinator *c, uint32_t npart) {
+  if (npart == c->npart) return 0;
+  uint8_t *v = calloc(npart + 1, 1);
+  if (!v) return STRATA_ENOMEM;
+  for (uint32_t k = 0; k < c->npart && k < npart; k++) v[k] = c->loaded[k];
+  free(c->loaded);
+  c->loaded = v;
+  c->npart = npart;
+  return 0;
+}
+
+void coord_mark_loaded(struct coordinator *c, uint32_t k) {
+  if (k < c->npart) c->loaded[k] = 1;
+}
+
+void coord_unload(struct coordinator *c, uint32_t k) {
+  if (k >= c->npart) return;
+  c->loaded[k] = 0;
+  for (size_t i = 0; i < c->n;)
+    if (c->groups[i]->home == k) {
+      cgroup_free(c->groups[i]);
+      c->groups[i] = c->groups[--c->n];
+    } else {
+      i++;
+    }
+}
+
+void coord_remove(struct coordinator *c, const char *id) {
+  for (size_t i = 0; i < c->n; i++)
+    if (!strcmp(c->groups[i]->g.id, id)) {
+      cgroup_free(c->groups[i]);
+      c->groups[i] = c->groups[--c->n];
+      return;
+    }
+}

@@ -1,0 +1,515 @@
+/* Consumer group requests: finding a group's coordinator, member
+ * heartbeats, offset commits and fetches, and the admin calls (list,
+ * describe, delete). Decisions are in group.c and coordinator.c; this file
+ * turns requests into their inputs, appends commit records to
+ * __consumer_offsets (answering once they are replicated), and loads the
+ * offsets partitions this broker comes to lead. No sockets or timers. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "broker.h"
+#include "common/batch.h"
+#include "common/errors.h"
+#include "common/trace.h"
+
+/* ---- the offsets topic ---- */
+
+static struct topic *offsets_topic(struct broker *b) {
+  struct topic *t = topics_find(&b->topics, OFFSETS_TOPIC);
+  if (t || b->cluster) {
+    if (!t && b->cluster) b->want_offsets_topic = 1; /* the glue asks the controller */
+    return t;
+  }
+  /* Standalone: this broker creates it. */
+  char err[256];
+  if (topics_create(&b->topics, OFFSETS_TOPIC, (uint32_t)b->cfg.offsets_partitions, NULL, NULL, 0,
+                    b->now_ms, err, sizeof err)) {
+    trace_error("cannot create %s: %s", OFFSETS_TOPIC, err);
+    return NULL;
+  }
+  trace_info("created %s with %" PRId64 " partitions", OFFSETS_TOPIC, b->cfg.offsets_partitions);
+  broker_groups_sync(b);
+  return topics_find(&b->topics, OFFSETS_TOPIC);
+}
+
+static int leads(const struct broker *b, const struct partition *p) {
+  return !b->cluster || p->role == ROLE_LEADER;
+}
+
+/* Replay partition k of the offsets topic into the coordinator. */
+static void load_partition(struct broker *b, struct partition *p, uint32_t k) {
+  coord_mark_loaded(&b->coord, k);
+  int64_t pos = seglog_start_offset(p->log), end = seglog_end_offset(p->log);
+  uint8_t *buf = NULL;
+  struct batch_scratch scratch = {0};
+  size_t records = 0;
+  while (pos < end) {
+    struct seglog_slice s;
+    if (seglog_read(p->log, pos, 1u << 20, end, &s) || s.len == 0) break;
+    uint8_t *nb = realloc(buf, s.len);
+    if (!nb) break;
+    buf = nb;
+    size_t got = 0;
+    while (got < s.len) {
+      ssize_t n = pread(s.fd, buf + got, s.len - got, (off_t)(s.pos + got));
+      if (n <= 0) break;
+      got += (size_t)n;
+    }
+    if (got < s.len) break;
+    size_t off = 0;
+    int64_t next = pos;
+    while (off + BATCH_HEADER_SIZE <= got) {
+      struct batch_header h;
+      if (batch_header_decode(buf + off, got - off, &h)) break;
+      size_t sz = batch_total_size(&h);
+      if (sz > got - off) break;
+      struct batch_iter it;
+      struct batch_record rec;
+      if (!batch_iter_init(&it, buf + off, sz, &scratch))
+        while (batch_iter_next(&it, &rec) > 0) {
+          coord_apply_record(&b->coord, rec.key, rec.key_len, rec.value, rec.value_len);
+          records++;
+        }
+      next = h.base_offset + h.last_offset_delta + 1;
+      off += sz;
+    }
+    if (next <= pos) break; /* no whole batch: give up rather than spin */
+    pos = next;
+  }
+  free(buf);
+  batch_scratch_free(&scratch);
+  trace_info("%s-%u: now coordinating its groups (%zu offset record(s) loaded)", OFFSETS_TOPIC, k,
+             records);
+}
+
+void broker_groups_sync(struct broker *b) {
+  struct topic *t = topics_find(&b->topics, OFFSETS_TOPIC);
+  if (!t) {
+    for (uint32_t k = 0; k < b->coord.npart; k++) coord_unload(&b->coord, k);
+    return;
+  }
+  if (coord_set_partitions(&b->coord, t->npart)) return;
+  for (uint32_t k = 0; k < t->npart; k++) {
+    struct partition *p = t->parts[k];
+    int mine = leads(b, p);
+    if (mine && !b->coord.loaded[k]) load_partition(b, p, k);
+    else if (!mine && b->coord.loaded[k]) {
+      trace_info("%s-%u: no longer its coordinator", OFFSETS_TOPIC, k);
+      coord_unload(&b->coord, k);
+    }
+  }
+}
+
+/* Every topic a group's members subscribe to, with its partition count. */
+static void refresh_partitions(struct broker *b, struct cgroup *g) {
+  for (size_t i = 0; i < g->g.ntopics; i++) {
+    struct topic *t = topics_find(&b->topics, g->g.topic_names[i]);
+    group_set_partitions(&g->g, g->g.topic_names[i], t ? t->npart : 0, b->now_ms);
+  }
+}
+
+void broker_groups_tick(struct broker *b) {
+  broker_groups_sync(b);
+  for (size_t i = 0; i < b->coord.n; i++) {
+    refresh_partitions(b, b->coord.groups[i]);
+    group_tick(&b->coord.groups[i]->g, b->now_ms);
+  }
+}
+
+/* The group's coordinator here, or an error for the response. */
+static struct cgroup *coordinator_for(struct broker *b, const char *group, int create, int *rc) {
+  if (!group || !*group || strlen(group) > GROUP_ID_MAX) {
+    *rc = STRATA_EINVALID_REQUEST;
+    return NULL;
+  }
+  if (!offsets_topic(b)) {
+    *rc = STRATA_ECOORDINATOR_NOT_AVAILABLE;
+    return NULL;
+  }
+  return coord_group(&b->coord, group, create, rc);
+}
+
+/* ---- FindCoordinator ---- */
+
+void handle_find_coordinator(struct broker *b, const Strata__Header *req, uint8_t *payload,
+                             uint32_t len, struct response *r) {
+  (void)payload, (void)len;
+  const char *group = req->find_coordinator_req->group_id;
+  if (!group || !*group || strlen(group) > GROUP_ID_MAX) {
+    response_error(r, req, STRATA_EINVALID_REQUEST, "a group id of 1 to 255 characters");
+    return;
+  }
+  struct topic *t = offsets_topic(b);
+  if (!t) {
+    response_error(r, req, STRATA_ECOORDINATOR_NOT_AVAILABLE, OFFSETS_TOPIC " is being created");
+    return;
+  }
+  struct partition *p = t->parts[coord_home(group, t->npart)];
+  int32_t leader = b->cluster ? p->leader : b->cfg.id;
+  const char *host = b->cfg.host;
+  int port = b->cfg.port;
+  if (b->cluster && leader != b->cfg.id) {
+    const struct peer *pe = leader >= 0 ? cluster_peer(b, leader) : NULL;
+    if (!pe) {
+      response_error(r, req, STRATA_ECOORDINATOR_NOT_AVAILABLE, "its partition has no leader");
+      return;
+    }
+    host = pe->host;
+    port = pe->port;
+  }
+  Strata__FindCoordinatorResponse *m = resp_alloc(r, sizeof *m);
+  strata__find_coordinator_response__init(m);
+  m->node_id = leader;
+  m->host = resp_strdup(r, host);
+  m->port = (uint32_t)port;
+  resp_begin(r, req, STRATA__HEADER__BODY_FIND_COORDINATOR_RESP);
+  r->hdr.find_coordinator_resp = m;
+}
+
+/* ---- heartbeat ---- */
+
+static Strata__TopicPartitions **tps_msg(struct response *r, const struct group_tp *v, size_t n,
+                                         size_t *count) {
+  Strata__TopicPartitions **out = resp_alloc(r, (n + 1) * sizeof *out);
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    Strata__TopicPartitions *t = NULL;
+    for (size_t j = 0; j < k && !t; j++)
+      if (!strcmp(out[j]->topic, v[i].topic)) t = out[j];
+    if (!t) {
+      t = resp_alloc(r, sizeof *t);
+      strata__topic_partitions__init(t);
+      t->topic = resp_strdup(r, v[i].topic);
+      t->partitions = resp_alloc(r, (n + 1) * sizeof *t->partitions);
+      out[k++] = t;
+    }
+    t->partitions[t->n_partitions++] = v[i].partition;
+  }
+  *count = k;
+  return out;
+}
+
+#define OWNED_MAX 10000
+
+void handle_group_heartbeat(struct broker *b, const Strata__Header *req, uint8_t *payload,
+                            uint32_t len, struct response *r) {
+  (void)payload, (void)len;
+  const Strata__GroupHeartbeatRequest *q = req->group_heartbeat_req;
+  int rc;
+  int joining = q->member_epoch == GROUP_JOIN && (!q->member_id || !*q->member_id);
+  struct cgroup *g = coordinator_for(b, q->group_id, joining, &rc);
+  if (!g) {
+    response_error(r, req, rc, NULL);
+    return;
+  }
+  if (joining && g->g.nmembers == 0 && q->assignor && *q->assignor) {
+    int kind = assignor_parse(q->assignor);
+    if (kind < 0) {
+      response_error(r, req, STRATA_EINVALID_REQUEST, "assignor: sticky, range or roundrobin");
+      return;
+    }
+    g->g.kind = kind;
+  }
+  struct group_heartbeat hb = {0};
+  hb.member_id = q->member_id ? q->member_id : "";
+  hb.instance_id = q->instance_id;
+  hb.member_epoch = q->member_epoch;
+  hb.session_ms = q->session_timeout_ms;
+  if (q->topics_set) {
+    if (q->n_topics == 0 || q->n_topics > GROUP_TOPICS_MAX) {
+      response_error(r, req, STRATA_EINVALID_REQUEST, "subscribe to 1 to 64 topics");
+      return;
+    }
+    hb.topics = (const char *const *)q->topics;
+    hb.ntopics = q->n_topics;
+    for (size_t i = 0; i < q->n_topics; i++) {
+      struct topic *t = topics_find(&b->topics, q->topics[i]);
+      group_set_partitions(&g->g, q->topics[i], t ? t->npart : 0, b->now_ms);
+    }
+  }
+  struct group_tp *owned = NULL;
+  if (q->owned_set) {
+    size_t n = 0;
+    for (size_t i = 0; i < q->n_owned; i++) n += q->owned[i]->n_partitions;
+    if (n > OWNED_MAX) {
+      response_error(r, req, STRATA_EINVALID_REQUEST, "too many owned partitions");
+      return;
+    }
+    owned = resp_alloc(r, (n + 1) * sizeof *owned);
+    for (size_t i = 0; i < q->n_owned; i++)
+      for (size_t k = 0; k < q->owned[i]->n_partitions; k++)
+        owned[hb.nowned++] = (struct group_tp){q->owned[i]->topic, q->owned[i]->partitions[k]};
+    hb.owned = owned;
+  }
+  struct group_reply rep;
+  rc = group_heartbeat(&g->g, &hb, b->now_ms, &rep);
+  if (rc) {
+    response_error(r, req, rc, NULL);
+    return;
+  }
+  Strata__GroupHeartbeatResponse *m = resp_alloc(r, sizeof *m);
+  strata__group_heartbeat_response__init(m);
+  m->member_id = resp_strdup(r, rep.member_id);
+  m->member_epoch = rep.member_epoch;
+  m->heartbeat_interval_ms = rep.heartbeat_ms;
+  m->assignment = tps_msg(r, rep.assignment, rep.nassignment, &m->n_assignment);
+  group_reply_free(&rep);
+  resp_begin(r, req, STRATA__HEADER__BODY_GROUP_HEARTBEAT_RESP);
+  r->hdr.group_heartbeat_resp = m;
+}
+
+/* ---- offsets ---- */
+
+/* Append a batch of offset records to the group's partition; the response
+ * waits until it is replicated (or fsynced, standalone). */
+static int append_offsets(struct broker *b, struct cgroup *g, struct batch_builder *bb,
+                          struct response *r) {
+  struct topic *t = topics_find(&b->topics, OFFSETS_TOPIC);
+  if (!t || g->home >= t->npart) return STRATA_ECOORDINATOR_NOT_AVAILABLE;
+  struct partition *p = t->parts[g->home];
+  if (!leads(b, p)) return STRATA_ENOT_COORDINATOR;
+  if (b->cluster && p->rs.nisr < p->topic->min_insync) return STRATA_ENOT_ENOUGH_REPLICAS;
+  const uint8_t *data;
+  size_t len;
+  int rc = batch_builder_finish(bb, BATCH_COMPRESSION_NONE, 0, &data, &len);
+  int64_t base;
+  if (!rc) rc = seglog_append(p->log, (uint8_t *)data, len, b->cluster ? p->leader_epoch : 0,
+                              b->now_ms, &base);
+  if (rc) return rc;
+  int64_t end = seglog_end_offset(p->log);
+  if (b->cfg.flush == FLUSH_ALWAYS) broker_mark_dirty(b, p);
+  if (b->cluster) {
+    cluster_update_hw(b, p);
+    b->hw_version++;
+  }
+  if (b->cluster || b->cfg.flush == FLUSH_ALWAYS) {
+    struct wait_item *w = realloc(r->waits, (r->nwaits + 1) * sizeof *w);
+    if (!w) abort();
+    r->waits = w;
+    partition_ref(p);
+    r->waits[r->nwaits++] = (struct wait_item){p, end, b->cluster, p->leader_epoch,
+                                               &r->hdr.error_code, NULL, NULL};
+  } else {
+    b->hw_version++;
+  }
+  r->deadline_ms = b->now_ms + 10000;
+  return 0;
+}
+
+static Strata__OffsetCommitPartition *commit_result(struct response *r, const char *topic,
+                                                    uint32_t partition, int64_t offset, int err) {
+  Strata__OffsetCommitPartition *c = resp_alloc(r, sizeof *c);
+  strata__offset_commit_partition__init(c);
+  c->topic = resp_strdup(r, topic);
+  c->partition = partition;
+  c->offset = offset;
+  c->metadata = (char *)"";
+  c->error_code = (uint32_t)-err;
+  return c;
+}
+
+void handle_offset_commit(struct broker *b, const Strata__Header *req, uint8_t *payload,
+                          uint32_t len, struct response *r) {
+  (void)payload, (void)len;
+  const Strata__OffsetCommitRequest *q = req->offset_commit_req;
+  int admin = (!q->member_id || !*q->member_id) && q->member_epoch == -1;
+  int rc;
+  struct cgroup *g = coordinator_for(b, q->group_id, admin, &rc);
+  if (!g) {
+    response_error(r, req, rc, NULL);
+    return;
+  }
+  if (admin && g->g.nmembers > 0) {
+    response_error(r, req, STRATA_EGROUP_NOT_EMPTY,
+                   "the group has live members: stop its consumers first");
+    return;
+  }
+  if (q->n_partitions > REQUEST_PARTITIONS_MAX) {
+    response_error(r, req, STRATA_EINVALID_REQUEST, "too many partitions");
+    return;
+  }
+  Strata__OffsetCommitResponse *m = resp_alloc(r, sizeof *m);
+  strata__offset_commit_response__init(m);
+  m->partitions = resp_alloc(r, (q->n_partitions + 1) * sizeof *m->partitions);
+  struct batch_builder bb;
+  batch_builder_init(&bb);
+  int accepted = 0;
+  for (size_t i = 0; i < q->n_partitions; i++) {
+    const Strata__OffsetCommitPartition *c = q->partitions[i];
+    int err = 0;
+    struct topic *t = c->topic ? topics_find(&b->topics, c->topic) : NULL;
+    if (!t || c->partition >= t->npart) err = STRATA_EUNKNOWN_TOPIC;
+    else if (c->offset < 0) err = STRATA_EINVALID_REQUEST;
+    else if (!admin) err = group_commit_check(&g->g, q->member_id, q->member_epoch, c->topic,
+                                              c->partition);
+    if (!err) err = coord_encode_commit(&bb, g->g.id, c->topic, c->partition, c->offset,
+                                        c->metadata, b->now_ms);
+    accepted += !err;
+    m->partitions[m->n_partitions++] = commit_result(r, c->topic ? c->topic : "", c->partition,
+                                                     c->offset, err);
+  }
+  resp_begin(r, req, STRATA__HEADER__BODY_OFFSET_COMMIT_RESP);
+  r->hdr.offset_commit_resp = m;
+  if (accepted && (rc = append_offsets(b, g, &bb, r))) {
+    for (size_t i = 0; i < m->n_partitions; i++)
+      if (!m->partitions[i]->error_code) m->partitions[i]->error_code = (uint32_t)-rc;
+  } else if (accepted) {
+    for (size_t i = 0; i < q->n_partitions; i++)
+      if (!m->partitions[i]->error_code)
+        coord_apply_commit(&b->coord, g->g.id, q->partitions[i]->topic,
+                           q->partitions[i]->partition, q->partitions[i]->offset,
+                           q->partitions[i]->metadata);
+  }
+  batch_builder_free(&bb);
+}
+
+static void add_offset(struct response *r, Strata__OffsetFetchResponse *m, size_t *cap,
+                       const char *topic, uint32_t partition, const struct committed *c) {
+  if (m->n_partitions == *cap) {
+    size_t nc = *cap ? *cap * 2 : 16;
+    Strata__OffsetCommitPartition **v = resp_alloc(r, nc * sizeof *v);
+    if (m->n_partitions) memcpy(v, m->partitions, m->n_partitions * sizeof *v);
+    m->partitions = v;
+    *cap = nc;
+  }
+  Strata__OffsetCommitPartition *e = commit_result(r, topic, partition, c ? c->offset : -1, 0);
+  e->metadata = resp_strdup(r, c ? c->metadata : "");
+  m->partitions[m->n_partitions++] = e;
+}
+
+void handle_offset_fetch(struct broker *b, const Strata__Header *req, uint8_t *payload,
+                         uint32_t len, struct response *r) {
+  (void)payload, (void)len;
+  const Strata__OffsetFetchRequest *q = req->offset_fetch_req;
+  int rc;
+  struct cgroup *g = coordinator_for(b, q->group_id, 0, &rc);
+  if (!g && rc != STRATA_EUNKNOWN_GROUP) {
+    response_error(r, req, rc, NULL);
+    return;
+  }
+  Strata__OffsetFetchResponse *m = resp_alloc(r, sizeof *m);
+  strata__offset_fetch_response__init(m);
+  size_t cap = 0;
+  if (q->n_partitions == 0) {
+    for (size_t i = 0; g && i < g->noffsets; i++)
+      add_offset(r, m, &cap, g->offsets[i].topic, g->offsets[i].partition, &g->offsets[i]);
+  } else {
+    for (size_t i = 0; i < q->n_partitions && i < REQUEST_PARTITIONS_MAX; i++)
+      for (size_t k = 0; k < q->partitions[i]->n_partitions; k++) {
+        const char *topic = q->partitions[i]->topic;
+        uint32_t part = q->partitions[i]->partitions[k];
+        add_offset(r, m, &cap, topic, part, g ? coord_committed(g, topic, part) : NULL);
+      }
+  }
+  resp_begin(r, req, STRATA__HEADER__BODY_OFFSET_FETCH_RESP);
+  r->hdr.offset_fetch_resp = m;
+}
+
+/* ---- admin ---- */
+
+static const char *group_state(const struct group *g) {
+  if (g->nmembers == 0) return "Empty";
+  if (g->compute_at_ms) return "Assigning";
+  return group_is_stable(g) ? "Stable" : "Reconciling";
+}
+
+void handle_list_groups(struct broker *b, const Strata__Header *req, uint8_t *payload,
+                        uint32_t len, struct response *r) {
+  (void)payload, (void)len;
+  Strata__ListGroupsResponse *m = resp_alloc(r, sizeof *m);
+  strata__list_groups_response__init(m);
+  m->groups = resp_alloc(r, (b->coord.n + 1) * sizeof *m->groups);
+  for (size_t i = 0; i < b->coord.n; i++) {
+    const struct cgroup *g = b->coord.groups[i];
+    Strata__GroupListing *l = resp_alloc(r, sizeof *l);
+    strata__group_listing__init(l);
+    l->group_id = resp_strdup(r, g->g.id);
+    l->state = resp_strdup(r, group_state(&g->g));
+    l->members = (uint32_t)g->g.nmembers;
+    m->groups[m->n_groups++] = l;
+  }
+  resp_begin(r, req, STRATA__HEADER__BODY_LIST_GROUPS_RESP);
+  r->hdr.list_groups_resp = m;
+}
+
+void handle_describe_group(struct broker *b, const Strata__Header *req, uint8_t *payload,
+                           uint32_t len, struct response *r) {
+  (void)payload, (void)len;
+  int rc;
+  struct cgroup *g = coordinator_for(b, req->describe_group_req->group_id, 0, &rc);
+  if (!g) {
+    response_error(r, req, rc, NULL);
+    return;
+  }
+  Strata__DescribeGroupResponse *m = resp_alloc(r, sizeof *m);
+  strata__describe_group_response__init(m);
+  m->group_id = resp_strdup(r, g->g.id);
+  m->state = resp_strdup(r, group_state(&g->g));
+  m->group_epoch = g->g.epoch;
+  m->assignor = resp_strdup(r, assignor_name(g->g.kind));
+  m->coordinator = b->cfg.id;
+  m->members = resp_alloc(r, (g->g.nmembers + 1) * sizeof *m->members);
+  for (size_t i = 0; i < g->g.nmembers; i++) {
+    const struct group_member *gm = g->g.members[i];
+    Strata__GroupMemberDescription *d = resp_alloc(r, sizeof *d);
+    strata__group_member_description__init(d);
+    d->member_id = resp_strdup(r, gm->id);
+    d->instance_id = resp_strdup(r, gm->instance_id);
+    d->member_epoch = gm->epoch;
+    struct group_tp *a = resp_alloc(r, (gm->nassigned + 1) * sizeof *a);
+    for (size_t k = 0; k < gm->nassigned; k++)
+      a[k] = (struct group_tp){g->g.topic_names[gm->assigned[k].topic], gm->assigned[k].partition};
+    d->assignment = tps_msg(r, a, gm->nassigned, &d->n_assignment);
+    d->topics = resp_alloc(r, (gm->ntopics + 1) * sizeof *d->topics);
+    for (size_t k = 0; k < gm->ntopics; k++) d->topics[d->n_topics++] = resp_strdup(r, gm->topics[k]);
+    m->members[m->n_members++] = d;
+  }
+  m->offsets = resp_alloc(r, (g->noffsets + 1) * sizeof *m->offsets);
+  for (size_t i = 0; i < g->noffsets; i++) {
+    Strata__OffsetCommitPartition *e =
+        commit_result(r, g->offsets[i].topic, g->offsets[i].partition, g->offsets[i].offset, 0);
+    e->metadata = resp_strdup(r, g->offsets[i].metadata);
+    m->offsets[m->n_offsets++] = e;
+  }
+  resp_begin(r, req, STRATA__HEADER__BODY_DESCRIBE_GROUP_RESP);
+  r->hdr.describe_group_resp = m;
+}
+
+void handle_delete_groups(struct broker *b, const Strata__Header *req, uint8_t *payload,
+                          uint32_t len, struct response *r) {
+  (void)payload, (void)len;
+  const Strata__DeleteGroupsRequest *q = req->delete_groups_req;
+  Strata__DeleteGroupsResponse *m = resp_alloc(r, sizeof *m);
+  strata__delete_groups_response__init(m);
+  m->results = resp_alloc(r, (q->n_group_ids + 1) * sizeof *m->results);
+  resp_begin(r, req, STRATA__HEADER__BODY_DELETE_GROUPS_RESP);
+  r->hdr.delete_groups_resp = m;
+  for (size_t i = 0; i < q->n_group_ids && i < REQUEST_PARTITIONS_MAX; i++) {
+    int rc;
+    const char *id = q->group_ids[i];
+    struct cgroup *g = coordinator_for(b, id, 0, &rc);
+    if (g && g->g.nmembers) rc = STRATA_EGROUP_NOT_EMPTY;
+    if (g && !rc && g->noffsets) {
+      struct batch_builder bb;
+      batch_builder_init(&bb);
+      for (size_t k = 0; k < g->noffsets && !rc; k++)
+        rc = coord_encode_commit(&bb, id, g->offsets[k].topic, g->offsets[k].partition, -1, NULL,
+                                 b->now_ms);
+      if (!rc) rc = append_offsets(b, g, &bb, r);
+      batch_builder_free(&bb);
+    }
+    if (g && !rc) {
+      trace_info("deleted group %s", id);
+      coord_remove(&b->coord, id);
+    }
+    Strata__TopicResult *t = resp_alloc(r, sizeof *t);
+    strata__topic_result__init(t);
+    t->name = resp_strdup(r, id ? id : "");
+    t->error_code = (uint32_t)-rc;
+    t->error_message = resp_strdup(r, rc ? strata_strerror(rc) : "");
+    m->results[m->n_results++] = t;
+  }
+}
