@@ -1,7 +1,10 @@
 /* Safety property 6 against a real broker: malformed frames, bad CRCs,
  * oversized frames, unknown APIs, unknown topics and bad arguments each get
  * an error answer; the broker stays up, the connection stays usable where the
- * stream can be resynchronised, and no stored data changes. */
+ * stream can be resynchronised, and no stored data changes. Also: idempotent
+ * producer resends and gaps, producer ids across restarts, and group requests
+ * from unknown members, stale epochs, for unknown partitions, and resets of a
+ * live group. */
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <stdio.h>
@@ -405,4 +408,105 @@ Test(bad_input, producer_ids_are_never_given_twice_across_a_restart) {
     cr_assert_geq(seen[i], 0);
     for (int k = 0; k < i; k++) cr_assert_neq(seen[k], seen[i], "id %lld twice", (long long)seen[i]);
   }
+}
+
+/* ---- consumer groups ---- */
+
+static Strata__Header *group_hb(const char *group, const char *member, int32_t epoch,
+                                const char *topic, int want) {
+  Strata__Header h;
+  header(&h, STRATA__API_KEY__API_CONSUMER_GROUP_HEARTBEAT);
+  Strata__GroupHeartbeatRequest q = STRATA__GROUP_HEARTBEAT_REQUEST__INIT;
+  q.group_id = (char *)group;
+  q.member_id = (char *)member;
+  q.member_epoch = epoch;
+  char *topics[1] = {(char *)topic};
+  if (topic) {
+    q.topics = topics;
+    q.n_topics = 1;
+    q.topics_set = 1;
+  }
+  h.body_case = STRATA__HEADER__BODY_GROUP_HEARTBEAT_REQ;
+  h.group_heartbeat_req = &q;
+  return call(&h, NULL, 0, want);
+}
+
+/* Commit one offset; returns the partition's error. */
+static int group_commit(const char *member, int32_t epoch, uint32_t partition, int64_t offset,
+                        int want) {
+  Strata__Header h;
+  header(&h, STRATA__API_KEY__API_OFFSET_COMMIT);
+  Strata__OffsetCommitPartition p = STRATA__OFFSET_COMMIT_PARTITION__INIT, *pv[1] = {&p};
+  p.topic = (char *)"t";
+  p.partition = partition;
+  p.offset = offset;
+  Strata__OffsetCommitRequest q = STRATA__OFFSET_COMMIT_REQUEST__INIT;
+  q.group_id = (char *)"bg";
+  q.member_id = (char *)member;
+  q.member_epoch = epoch;
+  q.partitions = pv;
+  q.n_partitions = 1;
+  h.body_case = STRATA__HEADER__BODY_OFFSET_COMMIT_REQ;
+  h.offset_commit_req = &q;
+  Strata__Header *r = call(&h, NULL, 0, want);
+  int rc = want ? want : strata_error_from_wire(r->offset_commit_resp->partitions[0]->error_code);
+  wire_header_free(r);
+  return rc;
+}
+
+static int64_t committed_offset(void) {
+  Strata__Header h;
+  header(&h, STRATA__API_KEY__API_OFFSET_FETCH);
+  Strata__OffsetFetchRequest q = STRATA__OFFSET_FETCH_REQUEST__INIT;
+  q.group_id = (char *)"bg";
+  h.body_case = STRATA__HEADER__BODY_OFFSET_FETCH_REQ;
+  h.offset_fetch_req = &q;
+  Strata__Header *r = call(&h, NULL, 0, 0);
+  int64_t off = r->offset_fetch_resp->n_partitions ? r->offset_fetch_resp->partitions[0]->offset : -1;
+  wire_header_free(r);
+  return off;
+}
+
+Test(bad_input, group_requests_with_bad_members_epochs_or_partitions_change_nothing) {
+  /* unknown group */
+  Strata__Header h;
+  header(&h, STRATA__API_KEY__API_DESCRIBE_GROUP);
+  Strata__DescribeGroupRequest dq = STRATA__DESCRIBE_GROUP_REQUEST__INIT;
+  dq.group_id = (char *)"nobody";
+  h.body_case = STRATA__HEADER__BODY_DESCRIBE_GROUP_REQ;
+  h.describe_group_req = &dq;
+  wire_header_free(call(&h, NULL, 0, STRATA_EUNKNOWN_GROUP));
+  /* malformed joins */
+  wire_header_free(group_hb("", "", 0, "t", STRATA_EINVALID_REQUEST));
+  wire_header_free(group_hb("bg", "", 0, NULL, STRATA_EINVALID_REQUEST));
+  /* a member joins and gets the partition */
+  Strata__Header *r = group_hb("bg", "", 0, "t", 0);
+  char member[64];
+  snprintf(member, sizeof member, "%s", r->group_heartbeat_resp->member_id);
+  int32_t epoch = r->group_heartbeat_resp->member_epoch;
+  wire_header_free(r);
+  for (int i = 0; i < 30; i++) { /* past the initial rebalance delay */
+    r = group_hb("bg", member, epoch, NULL, 0);
+    size_t n = r->group_heartbeat_resp->n_assignment;
+    epoch = r->group_heartbeat_resp->member_epoch;
+    wire_header_free(r);
+    if (n) break;
+    usleep(50000);
+  }
+  cr_assert_eq(group_commit(member, epoch, 0, 1, 0), 0, "a good commit");
+  cr_assert_eq(committed_offset(), 1);
+  /* unknown member, stale epoch, foreign partition, admin reset of a live group */
+  wire_header_free(group_hb("bg", "ghost", 1, NULL, STRATA_EUNKNOWN_MEMBER));
+  wire_header_free(group_hb("bg", member, epoch + 7, NULL, STRATA_EILLEGAL_GENERATION));
+  cr_assert_eq(group_commit("ghost", epoch, 0, 5, 0), STRATA_EUNKNOWN_MEMBER);
+  cr_assert_eq(group_commit(member, epoch - 1, 0, 5, 0), STRATA_EILLEGAL_GENERATION);
+  cr_assert_eq(group_commit(member, epoch, 3, 5, 0), STRATA_EUNKNOWN_TOPIC, "t has 1 partition");
+  cr_assert_eq(group_commit(member, epoch, 0, -4, 0), STRATA_EINVALID_REQUEST);
+  cr_assert_eq(group_commit("", -1, 0, 5, STRATA_EGROUP_NOT_EMPTY), STRATA_EGROUP_NOT_EMPTY);
+  cr_assert_eq(committed_offset(), 1, "nothing refused was committed");
+  /* it leaves: now the operator may reset */
+  wire_header_free(group_hb("bg", member, -1, NULL, 0));
+  cr_assert_eq(group_commit("", -1, 0, 0, 0), 0);
+  cr_assert_eq(committed_offset(), 0);
+  api_versions_ok();
 }
