@@ -49,8 +49,9 @@ UNIT_BINS   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 CLUSTER_BINS:= $(CLUSTER_SRC:tests/cluster/%.c=$(BUILD)/tests/cluster/%)
 
 FAILOVER_BENCH := $(BUILD)/bench/failover_bench
+GROUP_BENCH    := $(BUILD)/bench/group_bench
 
-.PHONY: all help deps test unit asan bench bench-cluster bench-failover demo fuzz clean format
+.PHONY: all help deps test unit asan bench bench-cluster bench-failover bench-groups demo fuzz clean format
 # Keep generated headers and test objects: make would delete them as intermediates.
 .SECONDARY:
 all: $(LIBSTRATA) $(BROKER_BIN) $(CTRL_BIN) $(CLI_BIN)
@@ -64,6 +65,7 @@ help:
 	@echo "make bench      produce/consume benchmark on one local broker, then failover times"
 	@echo "make bench-cluster   RF 3 acks=all on a local 3-broker cluster (BENCH_PEERS=1: and NATS)"
 	@echo "make bench-failover  kill -9 the leader 20 times (FAILOVER_ROUNDS=N): p50/p99/max"
+	@echo "make bench-groups    consumer takeover after kill -9, and 100 members settling"
 	@echo "make demo       start a local broker and stream IoT sensor records through it"
 	@echo "make fuzz       libFuzzer on the frame decoder and batch validator (FUZZ_SECONDS=60)"
 	@echo "make clean      remove $(BUILD)/ and the sanitizer/fuzz build dirs"
@@ -133,19 +135,23 @@ $(FSYNC_SHIM): tests/shim/fsync_log.c
 unit: $(UNIT_BINS)
 	@scripts/run-tests.sh $(UNIT_BINS)
 
-test: all $(UNIT_BINS) $(CLUSTER_BINS) $(FSYNC_SHIM) $(FAILOVER_BENCH)
+test: all $(UNIT_BINS) $(CLUSTER_BINS) $(FSYNC_SHIM) $(FAILOVER_BENCH) $(GROUP_BENCH)
 	@STRATA_BUILD=$(BUILD) scripts/run-tests.sh $(UNIT_BINS) $(CLUSTER_BINS) $(wildcard tests/cluster/*.sh)
 
 asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" test
 
-$(FAILOVER_BENCH): $(call obj,bench/failover_bench.c) $(TESTLIB_OBJ) $(LIBSTRATA)
+$(BUILD)/bench/%: $(call obj,bench/%.c) $(TESTLIB_OBJ) $(LIBSTRATA)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-bench: all $(FAILOVER_BENCH)
+bench: all $(FAILOVER_BENCH) $(GROUP_BENCH)
 	@STRATA_BUILD=$(BUILD) scripts/bench.sh
+
+# consumer groups: takeover after a consumer's kill -9, and 100 members settling
+bench-groups: all $(GROUP_BENCH)
+	@STRATA_BUILD=$(BUILD) $(GROUP_BENCH) $(GROUP_ROUNDS)
 
 # RF 3 acks=all throughput and latency on a local 3-broker cluster (BENCH_PEERS=1: and NATS)
 bench-cluster: all

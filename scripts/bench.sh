@@ -3,7 +3,8 @@
 # 100 B and 1 KiB records (acks=1; no compression and zstd), consume
 # throughput, and produce latency at a fixed moderate rate; then failover
 # time on a local 3-broker cluster (kill -9 the leader FAILOVER_ROUNDS times,
-# default 20; FAILOVER_ROUNDS=0 skips it).
+# default 20; FAILOVER_ROUNDS=0 skips it, and the group timings with it),
+# and consumer-group takeover and settle times (GROUP_ROUNDS, default 5).
 #   BENCH_RECORDS_100  records per 100 B run (default 5000000)
 #   BENCH_RECORDS_1K   records per 1 KiB run (default 1000000)
 #   BENCH_FLUSH        broker log.flush.policy (default always)
@@ -45,6 +46,9 @@ strata_stop_all
 if [ "${FAILOVER_ROUNDS:-20}" != 0 ]; then
   echo "== Failover: controller + 3 brokers, RF 3, acks=all"
   "$STRATA_BUILD/bench/failover_bench" "${FAILOVER_ROUNDS:-20}"
+  echo
+  echo "== Consumer groups: controller + 3 brokers"
+  "$STRATA_BUILD/bench/group_bench" "${GROUP_ROUNDS:-5}"
   echo
 fi
 if [ "${BENCH_PEERS:-0}" = 1 ]; then
