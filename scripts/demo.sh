@@ -8,6 +8,9 @@
 #   STRATA_DEMO_DIR      keep data and logs here instead of a temp dir
 #   STRATA_DEMO_SECONDS  stop after this many seconds (default: run until Ctrl-C)
 #   STRATA_DEMO_RATE     sensor readings per second (default 2000)
+#   STRATA_DEMO_REBALANCE_AFTER  seconds until one of the three consumers of the
+#                        group demo-alerts is killed, to show a rebalance (default 20;
+#                        0: never)
 set -eu
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -32,11 +35,27 @@ export STRATA_BOOTSTRAP=127.0.0.1:$STRATA_CLUSTER_PORT
 echo
 echo "Sensors publish $rate readings/s keyed by sensor id with acks=all (each acknowledged"
 echo "reading is fsynced on at least 2 of 3 brokers). The summary is read back from the log."
+echo "Three consumers in the group demo-alerts share the partitions; one of them is killed"
+echo "after ${STRATA_DEMO_REBALANCE_AFTER:-20} s, and the others take over its partitions (watch the group panel)."
 echo "Try, in another terminal: STRATA_CLUSTER_DIR=$dir scripts/cluster.sh kill 2"
 echo "                          STRATA_CLUSTER_DIR=$dir scripts/cluster.sh status"
 sleep 2
 "$STRATA_BIN" demo sensors --topic iot_sensor_data --rate "$rate" --acks all >>"$dir/sensors.log" 2>&1 &
 _strata_pids+=("$!")
-summary_args=(demo summary --topic iot_sensor_data)
+# A consumer group of three: the coordinator spreads the 6 partitions over them.
+workers=()
+for i in 1 2 3; do
+  "$STRATA_BIN" consume --group demo-alerts --topic iot_sensor_data >/dev/null 2>>"$dir/group.log" &
+  workers+=("$!")
+  _strata_pids+=("$!")
+  disown "$!" # its kill -9 below is the point, not news for the terminal
+done
+after=${STRATA_DEMO_REBALANCE_AFTER:-20}
+if [ "$after" -gt 0 ]; then
+  # Kill one consumer (no goodbye): after its session timeout the other two take its partitions.
+  (sleep "$after"; kill -9 "${workers[0]}" 2>/dev/null) &
+  _strata_pids+=("$!")
+fi
+summary_args=(demo summary --topic iot_sensor_data --group demo-alerts)
 if [ -n "${STRATA_DEMO_SECONDS:-}" ]; then summary_args+=(--duration "$STRATA_DEMO_SECONDS"); fi
 "$STRATA_BIN" "${summary_args[@]}"

@@ -101,7 +101,34 @@ static const struct opt summary_opts[] = {
     {"topic", 't', OPT_VALUE, "TOPIC", "topic (default iot_sensor_data)"},
     {"duration", 'd', OPT_VALUE, "SECONDS", "stop after this long (default: until Ctrl-C)"},
     {"from-beginning", 0, OPT_FLAG, NULL, "include readings already in the log"},
+    {"group", 'g', OPT_VALUE, "GROUP", "also show this consumer group's members and partitions"},
 };
+
+/* The group panel under the table: who owns which partitions, and the last
+ * change of membership (a rebalance) seen. */
+static void print_group(strata_client *cl, const char *group, double elapsed, size_t *members,
+                        char *last_change, size_t last_len) {
+  strata_group_info *g = NULL;
+  if (!cl || strata_group_describe(cl, group, &g)) {
+    printf("\nconsumer group %s: not reachable right now\n", group);
+    return;
+  }
+  if (g->nmembers != *members) {
+    if (*members)
+      snprintf(last_change, last_len, "at %.0f s: %zu -> %zu members, partitions moved", elapsed,
+               *members, g->nmembers);
+    *members = g->nmembers;
+  }
+  printf("\nconsumer group %s: %s, epoch %d, %zu member(s)%s%s\n", g->group_id, g->state, g->epoch,
+         g->nmembers, last_change[0] ? "; last rebalance " : "", last_change);
+  for (size_t i = 0; i < g->nmembers; i++) {
+    printf("  %-28s", g->members[i].member_id);
+    for (size_t k = 0; k < g->members[i].nassignment; k++)
+      printf(" p%u", g->members[i].assignment[k].partition);
+    printf("\n");
+  }
+  strata_group_info_free(g);
+}
 
 struct site_stats {
   uint64_t n, window_n;
@@ -135,6 +162,10 @@ static int demo_summary(int argc, char **argv) {
   }
   signal(SIGINT, on_stop);
   signal(SIGTERM, on_stop);
+  const char *group = opts_str(&o, "group", NULL);
+  strata_client *gcl = group ? strata_client_new(cli_bootstrap(&o), 2000, err, sizeof err) : NULL;
+  size_t group_members = 0;
+  char last_change[128] = "";
   struct site_stats sites[SENSOR_SITES];
   memset(sites, 0, sizeof sites);
   int64_t start = cli_mono_us(), last = start;
@@ -180,8 +211,12 @@ static int demo_summary(int argc, char **argv) {
              x->hum_sum / n, x->lag_sum_ms / n);
       x->window_n = 0;
     }
+    if (group)
+      print_group(gcl, group, (double)(now - start) / 1e6, &group_members, last_change,
+                  sizeof last_change);
     fflush(stdout);
   }
+  strata_client_free(gcl);
   strata_consumer_free(c);
   if (rc < 0) return cli_fail("demo summary", strata_strerror(rc));
   return 0;
