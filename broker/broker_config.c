@@ -16,7 +16,8 @@ const char *const broker_config_keys[] = {
     "broker.heartbeat.interval.ms", "replica.lag.time.max.ms", "replica.fetch.wait.max.ms",
     "group.initial.rebalance.delay.ms", "group.consumer.heartbeat.interval.ms",
     "group.min.session.timeout.ms", "group.max.session.timeout.ms",
-    "offsets.topic.num.partitions", "offsets.topic.replication.factor", NULL};
+    "offsets.topic.num.partitions", "offsets.topic.replication.factor",
+    "offsets.topic.segment.bytes", NULL};
 
 const char *const flush_policy_names[] = {"always", "interval", "os", NULL};
 
@@ -134,6 +135,9 @@ int broker_config_from(const struct config *c, struct broker_config *out,
                              &out->offsets_partitions, err, err_len)) ||
       (rc = config_get_int64(c, "offsets.topic.replication.factor", 3, 1, 16, &out->offsets_rf,
                              err, err_len)))
+    return rc;
+  if ((rc = config_get_bytes(c, "offsets.topic.segment.bytes", 4u << 20, SEGLOG_SEGMENT_BYTES_MIN,
+                             1u << 30, &out->offsets_segment_bytes, err, err_len)))
     return rc;
   if (out->group_session_min_ms > out->group_session_max_ms) {
     snprintf(err, err_len, "group.min.session.timeout.ms is above group.max.session.timeout.ms");

@@ -40,6 +40,7 @@ struct broker_config {
   int64_t group_session_min_ms, group_session_max_ms;
   int64_t offsets_partitions;      /* offsets.topic.num.partitions */
   int64_t offsets_rf;              /* offsets.topic.replication.factor */
+  uint64_t offsets_segment_bytes;  /* offsets.topic.segment.bytes */
 };
 
 /* Fill *out from c (defaults for unset keys). 0, or STRATA_EINVALID_CONFIG

@@ -140,8 +140,23 @@ int cluster_follower_apply(struct broker *b, struct partition *p,
                            const Strata__FetchPartitionResult *r, const uint8_t *data,
                            int64_t now_ms) {
   int rc = strata_error_from_wire(r->error_code);
-  if (rc) return rc;
   int64_t end = seglog_end_offset(p->log);
+  if (rc == STRATA_EOFFSET_OUT_OF_RANGE && r->log_start_offset > end) {
+    /* The leader no longer has what follows our end (retention, or the
+     * offsets topic's compaction): start over from its log start. */
+    trace_warn("%s-%u: our log ends at %" PRId64 ", below leader %d's log start %" PRId64
+               ": starting over from there",
+               p->topic->name, p->id, end, p->leader, r->log_start_offset);
+    if ((rc = seglog_reset(p->log, r->log_start_offset, now_ms))) return rc;
+    epoch_cache_truncate(&p->epochs, 0);
+    producer_state_clear(&p->producers);
+    if (p->hw > r->log_start_offset) p->hw = r->log_start_offset;
+    return 0;
+  }
+  if (rc) return rc;
+  /* Whole segments below the leader's log start are gone there: here too. */
+  if (r->log_start_offset > seglog_start_offset(p->log) && r->log_start_offset <= end)
+    seglog_delete_before(p->log, r->log_start_offset);
   if (r->diverging_end_offset >= 0) {
     int64_t cut = r->diverging_end_offset < end ? r->diverging_end_offset : end;
     trace_warn("%s-%u: log diverges from leader %d at offset %" PRId64

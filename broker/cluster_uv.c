@@ -423,17 +423,21 @@ static void ensure_offsets_topic(int64_t now) {
   for (size_t i = 0; i < b->npeers; i++) alive += !b->peers[i].fenced;
   uint32_t rf = (uint32_t)b->cfg.offsets_rf < alive ? (uint32_t)b->cfg.offsets_rf : alive;
   if (rf < 1) return;
-  char insync[8];
+  char insync[8], seg[32];
   snprintf(insync, sizeof insync, "%u", rf >= 3 ? 2u : 1u);
-  Strata__TopicSpec__ConfigsEntry e = STRATA__TOPIC_SPEC__CONFIGS_ENTRY__INIT, *ep[1] = {&e};
+  snprintf(seg, sizeof seg, "%llu", (unsigned long long)b->cfg.offsets_segment_bytes);
+  Strata__TopicSpec__ConfigsEntry e = STRATA__TOPIC_SPEC__CONFIGS_ENTRY__INIT,
+                                  e2 = STRATA__TOPIC_SPEC__CONFIGS_ENTRY__INIT, *ep[2] = {&e, &e2};
   e.key = (char *)"min.insync.replicas";
   e.value = insync;
+  e2.key = (char *)"segment.bytes";
+  e2.value = seg;
   Strata__TopicSpec spec = STRATA__TOPIC_SPEC__INIT, *specs[1] = {&spec};
   spec.name = (char *)OFFSETS_TOPIC;
   spec.partitions = (uint32_t)b->cfg.offsets_partitions;
   spec.replication_factor = rf;
   spec.configs = ep;
-  spec.n_configs = 1;
+  spec.n_configs = 2;
   Strata__CreateTopicsRequest q = STRATA__CREATE_TOPICS_REQUEST__INIT;
   q.topics = specs;
   q.n_topics = 1;

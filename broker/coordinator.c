@@ -32,6 +32,8 @@ void coord_free(struct coordinator *c) {
   for (size_t i = 0; i < c->n; i++) cgroup_free(c->groups[i]);
   free(c->groups);
   free(c->loaded);
+  free(c->compact_from);
+  free(c->compact_until);
   memset(c, 0, sizeof *c);
 }
 
@@ -167,10 +169,20 @@ int coord_apply_record(struct coordinator *c, const uint8_t *key, int32_t key_le
 int coord_set_partitions(struct coordinator *c, uint32_t npart) {
   if (npart == c->npart) return 0;
   uint8_t *v = calloc(npart + 1, 1);
-  if (!v) return STRATA_ENOMEM;
+  int64_t *from = calloc(npart + 1, sizeof *from), *until = calloc(npart + 1, sizeof *until);
+  if (!v || !from || !until) {
+    free(v);
+    free(from);
+    free(until);
+    return STRATA_ENOMEM;
+  }
   for (uint32_t k = 0; k < c->npart && k < npart; k++) v[k] = c->loaded[k];
   free(c->loaded);
+  free(c->compact_from);
+  free(c->compact_until);
   c->loaded = v;
+  c->compact_from = from;
+  c->compact_until = until;
   c->npart = npart;
   return 0;
 }
@@ -182,6 +194,7 @@ void coord_mark_loaded(struct coordinator *c, uint32_t k) {
 void coord_unload(struct coordinator *c, uint32_t k) {
   if (k >= c->npart) return;
   c->loaded[k] = 0;
+  c->compact_from[k] = c->compact_until[k] = 0;
   for (size_t i = 0; i < c->n;)
     if (c->groups[i]->home == k) {
       cgroup_free(c->groups[i]);

@@ -37,6 +37,10 @@ struct coordinator {
   size_t n;
   uint32_t npart;              /* partitions of __consumer_offsets (0: none yet) */
   uint8_t *loaded;             /* per partition: loaded, we lead it */
+  /* per partition: a compaction in progress: the live offsets were written
+   * again from `compact_from`; once replicated up to `compact_until`, the
+   * segments below compact_from are deleted (0: none pending) */
+  int64_t *compact_from, *compact_until;
 };
 
 void coord_init(struct coordinator *c, const struct group_config *cfg, const char *nonce);

@@ -24,8 +24,10 @@ static struct topic *offsets_topic(struct broker *b) {
     return t;
   }
   /* Standalone: this broker creates it. */
-  char err[256];
-  if (topics_create(&b->topics, OFFSETS_TOPIC, (uint32_t)b->cfg.offsets_partitions, NULL, NULL, 0,
+  char err[256], seg[32];
+  snprintf(seg, sizeof seg, "%llu", (unsigned long long)b->cfg.offsets_segment_bytes);
+  const char *keys[1] = {"segment.bytes"}, *vals[1] = {seg};
+  if (topics_create(&b->topics, OFFSETS_TOPIC, (uint32_t)b->cfg.offsets_partitions, keys, vals, 1,
                     b->now_ms, err, sizeof err)) {
     trace_error("cannot create %s: %s", OFFSETS_TOPIC, err);
     return NULL;
@@ -111,8 +113,13 @@ static void refresh_partitions(struct broker *b, struct cgroup *g) {
   }
 }
 
+static void compact_offsets(struct broker *b, struct topic *t, uint32_t k);
+
 void broker_groups_tick(struct broker *b) {
   broker_groups_sync(b);
+  struct topic *t = topics_find(&b->topics, OFFSETS_TOPIC);
+  for (uint32_t k = 0; t && k < t->npart && k < b->coord.npart; k++)
+    if (b->coord.loaded[k]) compact_offsets(b, t, k);
   for (size_t i = 0; i < b->coord.n; i++) {
     refresh_partitions(b, b->coord.groups[i]);
     group_tick(&b->coord.groups[i]->g, b->now_ms);
@@ -263,6 +270,69 @@ void handle_group_heartbeat(struct broker *b, const Strata__Header *req, uint8_t
 
 /* ---- offsets ---- */
 
+/* Append a batch of offset records to a partition of the offsets topic we
+ * lead (fsync and replication follow as for any append). */
+static int append_batch(struct broker *b, struct partition *p, struct batch_builder *bb) {
+  const uint8_t *data;
+  size_t len;
+  int rc = batch_builder_finish(bb, BATCH_COMPRESSION_NONE, 0, &data, &len);
+  int64_t base;
+  if (!rc) rc = seglog_append(p->log, (uint8_t *)data, len, b->cluster ? p->leader_epoch : 0,
+                              b->now_ms, &base);
+  if (rc) return rc;
+  if (b->cfg.flush == FLUSH_ALWAYS) broker_mark_dirty(b, p);
+  if (b->cluster) cluster_update_hw(b, p);
+  b->hw_version++;
+  return 0;
+}
+
+/* Compaction of the offsets topic: once a partition has a few segments,
+ * write every live committed offset of its groups again, and when that is
+ * replicated, delete the segments before it (followers delete them too, as
+ * they follow the leader's log start). Everything older is superseded. */
+static void compact_offsets(struct broker *b, struct topic *t, uint32_t k) {
+  struct coordinator *c = &b->coord;
+  struct partition *p = t->parts[k];
+  if (c->compact_until[k]) {
+    if (broker_high_watermark(b, p) < c->compact_until[k]) return;
+    int n = seglog_delete_before(p->log, c->compact_from[k]);
+    if (n > 0)
+      trace_info("%s-%u: compacted: %d old segment(s) deleted, log starts at %" PRId64,
+                 OFFSETS_TOPIC, k, n, seglog_start_offset(p->log));
+    c->compact_from[k] = c->compact_until[k] = 0;
+    return;
+  }
+  if (seglog_segment_count(p->log) < 3) return;
+  int64_t from = seglog_end_offset(p->log);
+  struct batch_builder bb;
+  batch_builder_init(&bb);
+  int rc = 0, pending = 0;
+  for (size_t i = 0; i < c->n && !rc; i++) {
+    const struct cgroup *g = c->groups[i];
+    if (g->home != k) continue;
+    for (size_t j = 0; j < g->noffsets && !rc; j++) {
+      rc = coord_encode_commit(&bb, g->g.id, g->offsets[j].topic, g->offsets[j].partition,
+                               g->offsets[j].offset, g->offsets[j].metadata, b->now_ms);
+      pending = !rc;
+      if (!rc && batch_builder_size(&bb) > (256u << 10)) {
+        rc = append_batch(b, p, &bb);
+        batch_builder_reset(&bb);
+        pending = 0;
+      }
+    }
+  }
+  if (!rc && pending) rc = append_batch(b, p, &bb);
+  batch_builder_free(&bb);
+  if (rc) {
+    trace_warn("%s-%u: compaction could not write the live offsets: %s", OFFSETS_TOPIC, k,
+               strata_strerror(rc));
+    return;
+  }
+  c->compact_from[k] = from;
+  c->compact_until[k] = seglog_end_offset(p->log) > from ? seglog_end_offset(p->log) : from;
+  if (c->compact_until[k] == 0) c->compact_until[k] = 1; /* 0 means none pending */
+}
+
 /* Append a batch of offset records to the group's partition; the response
  * waits until it is replicated (or fsynced, standalone). */
 static int append_offsets(struct broker *b, struct cgroup *g, struct batch_builder *bb,
@@ -272,19 +342,9 @@ static int append_offsets(struct broker *b, struct cgroup *g, struct batch_build
   struct partition *p = t->parts[g->home];
   if (!leads(b, p)) return STRATA_ENOT_COORDINATOR;
   if (b->cluster && p->rs.nisr < p->topic->min_insync) return STRATA_ENOT_ENOUGH_REPLICAS;
-  const uint8_t *data;
-  size_t len;
-  int rc = batch_builder_finish(bb, BATCH_COMPRESSION_NONE, 0, &data, &len);
-  int64_t base;
-  if (!rc) rc = seglog_append(p->log, (uint8_t *)data, len, b->cluster ? p->leader_epoch : 0,
-                              b->now_ms, &base);
+  int rc = append_batch(b, p, bb);
   if (rc) return rc;
   int64_t end = seglog_end_offset(p->log);
-  if (b->cfg.flush == FLUSH_ALWAYS) broker_mark_dirty(b, p);
-  if (b->cluster) {
-    cluster_update_hw(b, p);
-    b->hw_version++;
-  }
   if (b->cluster || b->cfg.flush == FLUSH_ALWAYS) {
     struct wait_item *w = realloc(r->waits, (r->nwaits + 1) * sizeof *w);
     if (!w) abort();
@@ -292,8 +352,6 @@ static int append_offsets(struct broker *b, struct cgroup *g, struct batch_build
     partition_ref(p);
     r->waits[r->nwaits++] = (struct wait_item){p, end, b->cluster, p->leader_epoch,
                                                &r->hdr.error_code, NULL, NULL};
-  } else {
-    b->hw_version++;
   }
   r->deadline_ms = b->now_ms + 10000;
   return 0;

@@ -815,6 +815,17 @@ int seglog_truncate(struct seglog *log, int64_t offset) {
   return 0;
 }
 
+/* Delete the oldest segment. */
+static int drop_first_segment(struct seglog *log, const char *why) {
+  struct segment *s = &log->segs[0];
+  int64_t b = s->base;
+  trace_info("%s: deletes segment %" PRId64 " (%s)", log->dir, b, why);
+  segment_free(s);
+  memmove(&log->segs[0], &log->segs[1], (log->nsegs - 1) * sizeof *log->segs);
+  log->nsegs--;
+  return unlink_segment_files(log, b);
+}
+
 int seglog_apply_retention(struct seglog *log, int64_t now_ms) {
   int deleted = 0;
   while (log->nsegs > 1) {
@@ -825,18 +836,46 @@ int seglog_apply_retention(struct seglog *log, int64_t now_ms) {
     int by_size = log->cfg.retention_bytes >= 0 &&
                   total - s->size >= (uint64_t)log->cfg.retention_bytes;
     if (!by_time && !by_size) break;
-    int64_t b = s->base;
-    trace_info("%s: retention deletes segment %" PRId64 " (%s)", log->dir, b,
-               by_time ? "retention.ms" : "retention.bytes");
-    segment_free(s);
-    memmove(&log->segs[0], &log->segs[1], (log->nsegs - 1) * sizeof *log->segs);
-    log->nsegs--;
-    int rc = unlink_segment_files(log, b);
+    int rc = drop_first_segment(log, by_time ? "retention.ms" : "retention.bytes");
     if (rc) return rc;
     deleted++;
   }
   if (deleted && fsync(log->dir_fd)) return STRATA_EIO;
   return deleted;
+}
+
+int seglog_delete_before(struct seglog *log, int64_t offset) {
+  int deleted = 0;
+  while (log->nsegs > 1 && log->segs[1].base <= offset) {
+    int rc = drop_first_segment(log, "below the log start offset");
+    if (rc) return rc;
+    deleted++;
+  }
+  if (deleted && fsync(log->dir_fd)) return STRATA_EIO;
+  return deleted;
+}
+
+
+int seglog_reset(struct seglog *log, int64_t offset, int64_t now_ms) {
+  if (offset < 0) return STRATA_EINVALID_ARGUMENT;
+  /* Oldest first: a crash in between leaves a shorter but valid log (or
+   * none, which opens empty at 0); either way the next fetch resets again. */
+  while (log->nsegs > 0) {
+    int rc = drop_first_segment(log, "reset to the leader's log start");
+    if (rc) return rc;
+  }
+  struct segment s;
+  int rc = open_segment(log, offset, 1, &s);
+  if (rc) return rc;
+  s.created_ms = now_ms;
+  if ((rc = push_segment(log, &s))) {
+    segment_free(&s);
+    return rc;
+  }
+  if (fsync(log->dir_fd)) return STRATA_EIO;
+  log->end = log->durable = offset;
+  log->recent_n = 0;
+  return 0;
 }
 
 int seglog_sync_begin(struct seglog *log, int *fd, int64_t *end_offset) {

@@ -100,6 +100,13 @@ int seglog_offset_for_time(struct seglog *log, int64_t ts, int64_t *offset,
  * their largest timestamp) or while the log is over retention_bytes. Returns
  * the number of segments deleted or a negative STRATA_E*. */
 int seglog_apply_retention(struct seglog *log, int64_t now_ms);
+/* Delete every whole segment below `offset` (never the active one): the
+ * leader moved its log start there, or a compaction superseded them. The
+ * number deleted or a negative STRATA_E*. */
+int seglog_delete_before(struct seglog *log, int64_t offset);
+/* Drop everything and start empty at `offset`: a follower whose log ends
+ * below the leader's log start. */
+int seglog_reset(struct seglog *log, int64_t offset, int64_t now_ms);
 
 /* Durability in two steps so the fsync can run on another thread:
  * seglog_sync_begin gives a dup()ed fd of the active segment (caller

@@ -314,3 +314,64 @@ Test(broker, writing_to_a_killed_broker_is_an_error_not_a_sigpipe) {
   cr_assert_gt(k.failed, 0, "the records after the kill are reported as failed");
   start(); /* for the teardown's clean-shutdown check */
 }
+
+static size_t count_segments(const char *pdir) {
+  char cmd[700];
+  snprintf(cmd, sizeof cmd, "ls %s/*.log 2>/dev/null | wc -l", pdir);
+  FILE *f = popen(cmd, "r");
+  size_t n = 0;
+  if (f && fscanf(f, "%zu", &n) != 1) n = 0;
+  if (f) pclose(f);
+  return n;
+}
+
+static void expect_offsets(strata_client *c, int64_t last) {
+  strata_group_info *g = NULL;
+  cr_assert_eq(strata_group_describe(c, "cg", &g), 0);
+  cr_assert_eq(g->noffsets, 4u);
+  for (size_t i = 0; i < g->noffsets; i++)
+    cr_assert_eq(g->offsets[i].offset, last + g->offsets[i].partition, "partition %u",
+                 g->offsets[i].partition);
+  strata_group_info_free(g);
+}
+
+/* Thousands of commits keep __consumer_offsets to a few segments: the live
+ * offsets are written again and the segments before them deleted; the
+ * offsets survive that and a kill -9. */
+Test(broker, offsets_topic_is_compacted_and_its_offsets_survive_kill9) {
+  cr_assert_eq(proc_stop(broker), 0);
+  static const char *const sets[] = {"offsets.topic.segment.bytes=65536",
+                                     "offsets.topic.num.partitions=1", NULL};
+  extra_sets = sets;
+  start();
+  create("ct", 4, NULL, NULL);
+  char err[256];
+  strata_client *c = strata_client_new(bootstrap, 5000, err, sizeof err);
+  cr_assert(c, "%s", err);
+  int64_t last = 0;
+  size_t most = 0;
+  char pdir[600];
+  snprintf(pdir, sizeof pdir, "%s/data/__consumer_offsets-0", dir);
+  for (int64_t round = 0; round < 4000; round++) {
+    strata_group_offset v[4];
+    for (uint32_t p = 0; p < 4; p++) v[p] = (strata_group_offset){(char *)"ct", p, round * 10 + p};
+    cr_assert_eq(strata_group_set_offsets(c, "cg", v, 4), 0);
+    last = round * 10;
+    if (round % 500 == 0) {
+      size_t n = count_segments(pdir);
+      if (n > most) most = n;
+    }
+  }
+  usleep(500000); /* a compaction tick */
+  size_t n = count_segments(pdir);
+  cr_assert_leq(most, 6u, "the offsets topic stayed small (%zu segments at most)", most);
+  cr_assert_leq(n, 4u);
+  expect_offsets(c, last);
+  strata_client_free(c);
+  proc_kill(broker, SIGKILL);
+  start();
+  c = strata_client_new(bootstrap, 5000, err, sizeof err);
+  cr_assert(c, "%s", err);
+  expect_offsets(c, last);
+  strata_client_free(c);
+}

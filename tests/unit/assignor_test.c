@@ -10,7 +10,7 @@
 
 #define MAXM 128
 
-static char ids[MAXM][16];
+static char ids[MAXM][24];
 static uint32_t all_topics[4] = {0, 1, 2, 3};
 
 static void members_init(struct assign_member *m, size_t n, size_t ntopics) {

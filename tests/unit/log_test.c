@@ -216,6 +216,28 @@ Test(seglog, retention_deletes_whole_old_segments_only) {
   seglog_close(log);
 }
 
+Test(seglog, delete_before_drops_only_whole_segments_below_the_offset) {
+  struct seglog_config c = small_config();
+  int err;
+  struct seglog *log = seglog_open(dir, &c, 0, &err);
+  append_n(log, 600, 10, 1000);
+  unsigned segs = seglog_segment_count(log);
+  cr_assert_gt(segs, 4u);
+  cr_assert_eq(seglog_delete_before(log, 0), 0, "nothing below offset 0");
+  cr_assert_eq(seglog_delete_before(log, 3000), (int)(segs - seglog_segment_count(log)));
+  int64_t start = seglog_start_offset(log);
+  cr_assert_leq(start, 3000, "the segment holding 3000 stays");
+  cr_assert_gt(start, 0);
+  cr_assert_eq(read_all(log, start), 6000 - start, "the rest reads whole");
+  cr_assert_geq(seglog_delete_before(log, 1000000), 0);
+  cr_assert_eq(seglog_segment_count(log), 1u, "never the active segment");
+  cr_assert_eq(seglog_end_offset(log), 6000);
+  seglog_close(log);
+  log = seglog_open(dir, &c, 0, &err);
+  cr_assert_eq(seglog_end_offset(log), 6000, "a restart keeps it");
+  seglog_close(log);
+}
+
 Test(seglog, truncate_drops_later_segments_and_appends_continue) {
   struct seglog_config c = small_config();
   int err;
