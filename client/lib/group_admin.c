@@ -38,10 +38,15 @@ static int coordinator(strata_client *c, const char *group, struct conn *k) {
     h.find_coordinator_req = &q;
     Strata__Header *r = NULL;
     rc = conn_call(&c->conn, &h, NULL, 0, c->timeout_ms, &r, NULL, NULL);
+    if (rc == STRATA_ENETWORK || rc == STRATA_ETIMEOUT) { /* that broker went away: another */
+      conn_close(&c->conn);
+      wire_header_free(r);
+      if (conn_now_ms() > give_up) return rc;
+      continue;
+    }
     if (!rc && r->body_case != STRATA__HEADER__BODY_FIND_COORDINATOR_RESP) rc = STRATA_ECORRUPT;
     if (!rc) {
       char err[256];
-      conn_init(k);
       rc = conn_open(k, r->find_coordinator_resp->host, (int)r->find_coordinator_resp->port,
                      c->timeout_ms, err, sizeof err);
     }
@@ -57,10 +62,12 @@ static int coord_call(strata_client *c, const char *group, Strata__Header *h, St
   int64_t give_up = conn_now_ms() + ADMIN_RETRY_MS;
   for (;;) {
     struct conn k;
+    conn_init(&k); /* closed safely even when no coordinator was found */
     int rc = coordinator(c, group, &k);
     if (!rc) rc = conn_call(&k, h, NULL, 0, c->timeout_ms, r, NULL, NULL);
     conn_close(&k);
-    if ((rc != STRATA_ENOT_COORDINATOR && rc != STRATA_ECOORDINATOR_NOT_AVAILABLE) ||
+    if ((rc != STRATA_ENOT_COORDINATOR && rc != STRATA_ECOORDINATOR_NOT_AVAILABLE &&
+         rc != STRATA_ENETWORK && rc != STRATA_ENOT_LEADER) ||
         conn_now_ms() > give_up)
       return rc;
     wire_header_free(*r);

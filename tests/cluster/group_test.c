@@ -2,7 +2,9 @@
  * partitions with replication factor 3, groups of 4 consumer processes):
  * (a) kill -9 a consumer, (b) kill -9 the coordinator's broker, (c) a member
  * joins while another leaves, (d) a reset to earliest replays everything,
- * (e) a static member restarts without a rebalance. Every consumer logs each
+ * (e) a static member restarts without a rebalance, (f) __consumer_offsets
+ * compacted on every replica while one is down, then a coordinator failover.
+ * Every consumer logs each
  * record it processes and every ownership change, unbuffered, so the checks
  * are record by record: every acknowledged record processed at least once,
  * no partition owned by two live members at the same time (safety property
@@ -42,6 +44,7 @@ static void setup(void) {
   trace_set_level(TRACE_ERROR);
   cr_assert_eq(tcluster_init(&cl, 3, "strata-groups"), 0);
   cl.broker_sets[0] = "group.initial.rebalance.delay.ms=200";
+  cl.broker_sets[1] = "offsets.topic.segment.bytes=65536"; /* compaction within a test's time */
   cr_assert_eq(tcluster_start_all(&cl), 0, "cluster did not start");
   char err[256];
   strata_client *c = strata_client_new(cl.bootstrap, 5000, err, sizeof err);
@@ -412,4 +415,86 @@ Test(groups, static_member_restarts_within_its_session_without_a_rebalance) {
   }
   wait_processed(0, "static restart");
   check_logs(0, "static restart");
+}
+
+static size_t segments_of(int broker, uint32_t k) {
+  char cmd[700];
+  snprintf(cmd, sizeof cmd, "ls %s/b%d/__consumer_offsets-%u/*.log 2>/dev/null | wc -l", cl.dir,
+           broker, k);
+  FILE *f = popen(cmd, "r");
+  size_t n = 0;
+  if (f && fscanf(f, "%zu", &n) != 1) n = 0;
+  if (f) pclose(f);
+  return n;
+}
+
+static void expect_offsets(int64_t last) {
+  char err[256];
+  strata_client *c = strata_client_new(cl.bootstrap, 5000, err, sizeof err);
+  cr_assert(c, "%s", err);
+  strata_group_info *g = NULL;
+  cr_assert_eq(strata_group_describe(c, "cg", &g), 0);
+  cr_assert_eq(g->noffsets, (size_t)NPART);
+  for (size_t i = 0; i < g->noffsets; i++)
+    cr_assert_eq(g->offsets[i].offset, last + g->offsets[i].partition);
+  strata_group_info_free(g);
+  strata_client_free(c);
+}
+
+Test(groups, offsets_topic_compacts_on_every_replica_and_survives_failover) {
+  char err[256];
+  strata_client *c = strata_client_new(cl.bootstrap, 5000, err, sizeof err);
+  cr_assert(c, "%s", err);
+  strata_group_offset v[NPART];
+  for (uint32_t p = 0; p < NPART; p++) v[p] = (strata_group_offset){(char *)"gt", p, p};
+  cr_assert_eq(strata_group_set_offsets(c, "cg", v, NPART), 0);
+  /* the group's offsets partition, and one of its followers */
+  strata_metadata *m = NULL;
+  const char *names[1] = {"__consumer_offsets"};
+  cr_assert_eq(strata_metadata_get(c, names, 1, &m), 0);
+  uint32_t home = 0; /* Java's hashCode of "cg" mod 12 */
+  {
+    int32_t h = 0;
+    for (const char *s = "cg"; *s; s++) h = 31 * h + *s;
+    home = (uint32_t)(h < 0 ? -h : h) % m->topics[0].npartitions;
+  }
+  const strata_partition_info *pi = &m->topics[0].partitions[home];
+  int32_t leader = pi->leader, follower = -1;
+  for (size_t i = 0; i < pi->nreplicas; i++)
+    if (pi->replicas[i] != leader) follower = pi->replicas[i];
+  strata_metadata_free(m);
+  cr_assert(leader > 0 && follower > 0);
+  tcluster_kill(&cl, follower);
+  int64_t last = 0;
+  for (int64_t round = 1; round <= 1500; round++) {
+    for (uint32_t p = 0; p < NPART; p++) v[p].offset = round * 100 + p;
+    int rc;
+    while ((rc = strata_group_set_offsets(c, "cg", v, NPART)) == STRATA_ENOT_ENOUGH_REPLICAS)
+      usleep(50000); /* until the dead follower has left the ISR */
+    cr_assert_eq(rc, 0, "commit %" PRId64 ": %s", round, strata_strerror(rc));
+    last = round * 100;
+  }
+  usleep(500000);
+  cr_assert_leq(segments_of(leader, home), 4u, "the leader compacted (%zu segments)",
+                segments_of(leader, home));
+  /* the follower comes back below the leader's log start: it starts over */
+  cr_assert_eq(tcluster_start_broker(&cl, follower), 0);
+  int64_t deadline = mono_us() + 20000000;
+  size_t nisr = 0;
+  int32_t l = -1;
+  while (mono_us() < deadline &&
+         (tcluster_partition(&cl, "__consumer_offsets", home, &l, &nisr, NULL) || nisr < 3))
+    usleep(100000);
+  cr_assert_eq(nisr, 3u, "the follower caught up and rejoined");
+  cr_assert_leq(segments_of(follower, home), 4u);
+  expect_offsets(last);
+  /* the coordinator fails: the next one has every offset */
+  tcluster_kill(&cl, leader);
+  deadline = mono_us() + 20000000;
+  while (mono_us() < deadline &&
+         (tcluster_partition(&cl, "__consumer_offsets", home, &l, &nisr, NULL) || l < 0 ||
+          l == leader))
+    usleep(100000);
+  expect_offsets(last);
+  strata_client_free(c);
 }
