@@ -23,6 +23,7 @@ static void member_free(struct group_member *m) {
   free(m->owned);
   free(m->assigned);
   free(m->target);
+  free(m->pattern);
   free(m);
 }
 
@@ -231,7 +232,7 @@ static int32_t clamp_session(const struct group *g, int32_t s) {
 int group_heartbeat(struct group *g, const struct group_heartbeat *hb, int64_t now_ms,
                     struct group_reply *reply) {
   memset(reply, 0, sizeof *reply);
-  if (hb->topics && (hb->ntopics == 0 || hb->ntopics > GROUP_TOPICS_MAX)) return STRATA_EINVALID_REQUEST;
+  if (hb->topics && hb->ntopics > GROUP_TOPICS_MAX) return STRATA_EINVALID_REQUEST;
   for (size_t i = 0; hb->topics && i < hb->ntopics; i++)
     if (!hb->topics[i] || !*hb->topics[i]) return STRATA_EINVALID_REQUEST;
   const char *inst = hb->instance_id && *hb->instance_id ? hb->instance_id : NULL;
@@ -357,4 +358,25 @@ int group_is_stable(const struct group *g) {
         return 0;
   }
   return 1;
+}
+
+int group_set_member_topics(struct group *g, const char *member_id, const char *const *topics,
+                            size_t ntopics, int64_t now_ms) {
+  struct group_member *m = find(g, member_id);
+  if (!m) return STRATA_EUNKNOWN_MEMBER;
+  if (ntopics > GROUP_TOPICS_MAX) return STRATA_EINVALID_REQUEST;
+  if (same_topics(m, topics, ntopics)) return 0;
+  int rc = set_topics(g, m, topics, ntopics);
+  if (!rc) bump(g, now_ms);
+  return rc;
+}
+
+int group_set_member_pattern(struct group *g, const char *member_id, const char *pattern) {
+  struct group_member *m = find(g, member_id);
+  if (!m) return STRATA_EUNKNOWN_MEMBER;
+  char *p = pattern ? strdup(pattern) : NULL;
+  if (pattern && !p) return STRATA_ENOMEM;
+  free(m->pattern);
+  m->pattern = p;
+  return 0;
 }

@@ -50,6 +50,7 @@ struct group_member {
   int away;                    /* static member that left for a restart */
   char **topics;               /* subscription (owned strings) */
   size_t ntopics;
+  char *pattern;               /* subscribed by pattern: topics are its current matches */
   struct tp *owned;            /* what it reported consuming (topic: group's table index) */
   size_t nowned;
   struct tp *assigned;         /* what we last told it to consume */
@@ -107,6 +108,13 @@ void group_reply_free(struct group_reply *r);
 /* A topic's partition count from the metadata (new topic, more partitions);
  * the I/O layer sets it for every topic a member subscribes to. */
 int group_set_partitions(struct group *g, const char *topic, uint32_t npart, int64_t now_ms);
+
+/* A pattern subscriber's matching topics changed (a topic was created or
+ * deleted): its subscription becomes them. */
+int group_set_member_topics(struct group *g, const char *member_id, const char *const *topics,
+                            size_t ntopics, int64_t now_ms);
+/* Remember a member's pattern (NULL: none). */
+int group_set_member_pattern(struct group *g, const char *member_id, const char *pattern);
 
 /* Expire members past their session timeout; compute a delayed target. */
 void group_tick(struct group *g, int64_t now_ms);

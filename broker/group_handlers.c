@@ -5,6 +5,7 @@
  * __consumer_offsets (answering once they are replicated), and loads the
  * offsets partitions this broker comes to lead. No sockets or timers. */
 #include <inttypes.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,6 +106,31 @@ void broker_groups_sync(struct broker *b) {
   }
 }
 
+/* The topics a pattern matches now (never the internal offsets topic).
+ * Returns the count, or -1 when the pattern does not compile. */
+static int match_topics(struct broker *b, const char *pattern, const char **out, size_t max) {
+  regex_t re;
+  if (regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB)) return -1;
+  size_t n = 0;
+  for (size_t i = 0; i < b->topics.n && n < max; i++) {
+    const char *name = b->topics.v[i]->name;
+    if (strcmp(name, OFFSETS_TOPIC) && !regexec(&re, name, 0, NULL, 0)) out[n++] = name;
+  }
+  regfree(&re);
+  return (int)n;
+}
+
+/* Pattern subscribers follow topics being created and deleted. */
+static void refresh_patterns(struct broker *b, struct cgroup *g) {
+  for (size_t i = 0; i < g->g.nmembers; i++) {
+    const struct group_member *m = g->g.members[i];
+    if (!m->pattern) continue;
+    const char *names[GROUP_TOPICS_MAX];
+    int n = match_topics(b, m->pattern, names, GROUP_TOPICS_MAX);
+    if (n >= 0) group_set_member_topics(&g->g, m->id, names, (size_t)n, b->now_ms);
+  }
+}
+
 /* Every topic a group's members subscribe to, with its partition count. */
 static void refresh_partitions(struct broker *b, struct cgroup *g) {
   for (size_t i = 0; i < g->g.ntopics; i++) {
@@ -121,6 +147,7 @@ void broker_groups_tick(struct broker *b) {
   for (uint32_t k = 0; t && k < t->npart && k < b->coord.npart; k++)
     if (b->coord.loaded[k]) compact_offsets(b, t, k);
   for (size_t i = 0; i < b->coord.n; i++) {
+    refresh_patterns(b, b->coord.groups[i]);
     refresh_partitions(b, b->coord.groups[i]);
     group_tick(&b->coord.groups[i]->g, b->now_ms);
   }
@@ -225,7 +252,19 @@ void handle_group_heartbeat(struct broker *b, const Strata__Header *req, uint8_t
   hb.instance_id = q->instance_id;
   hb.member_epoch = q->member_epoch;
   hb.session_ms = q->session_timeout_ms;
-  if (q->topics_set) {
+  const char *matched[GROUP_TOPICS_MAX];
+  int by_pattern = q->topic_pattern && *q->topic_pattern;
+  if (by_pattern) {
+    int n = match_topics(b, q->topic_pattern, matched, GROUP_TOPICS_MAX);
+    if (n < 0) {
+      response_error(r, req, STRATA_EINVALID_REQUEST, "the topic pattern is not a valid regex");
+      return;
+    }
+    hb.topics = matched;
+    hb.ntopics = (size_t)n;
+    for (int i = 0; i < n; i++)
+      group_set_partitions(&g->g, matched[i], topics_find(&b->topics, matched[i])->npart, b->now_ms);
+  } else if (q->topics_set) {
     if (q->n_topics == 0 || q->n_topics > GROUP_TOPICS_MAX) {
       response_error(r, req, STRATA_EINVALID_REQUEST, "subscribe to 1 to 64 topics");
       return;
@@ -259,6 +298,7 @@ void handle_group_heartbeat(struct broker *b, const Strata__Header *req, uint8_t
   }
   Strata__GroupHeartbeatResponse *m = resp_alloc(r, sizeof *m);
   strata__group_heartbeat_response__init(m);
+  if (by_pattern) group_set_member_pattern(&g->g, rep.member_id, q->topic_pattern);
   m->member_id = resp_strdup(r, rep.member_id);
   m->member_epoch = rep.member_epoch;
   m->heartbeat_interval_ms = rep.heartbeat_ms;

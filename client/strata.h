@@ -252,13 +252,16 @@ typedef struct {
   int64_t reset_offset;        /* with no committed offset: STRATA_OFFSET_END
                                   (default) or STRATA_OFFSET_BEGINNING */
   const char *assignor;        /* "sticky" (default), "range", "roundrobin" */
+  const char *topic_pattern;   /* subscribe to every topic matching this POSIX
+                                  extended regex (now and as topics come and go);
+                                  subscribe's topic list is then ignored */
   strata_rebalance_cb on_rebalance;
   void *cb_arg;
 } strata_group_config;
 
 void strata_group_config_defaults(strata_group_config *g);
-/* Join the group with these topics (the consumer must have no manual
- * assignment). Membership starts at the next poll. */
+/* Join the group with these topics, or g->topic_pattern (the consumer must
+ * have no manual assignment). Membership starts at the next poll. */
 int strata_consumer_subscribe(strata_consumer *c, const strata_group_config *g,
                               const char *const *topics, size_t ntopics);
 /* Commit the positions of every owned partition (synchronous). */

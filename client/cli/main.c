@@ -323,6 +323,7 @@ static const struct opt consume_opts[] = {
     {"separator", 0, OPT_VALUE, "SEP", "between printed fields (default tab)"},
     {"group", 'g', OPT_VALUE, "GROUP", "join this consumer group (--topic may list several, comma-separated); runs until Ctrl-C or --count"},
     {"instance-id", 0, OPT_VALUE, "ID", "with --group: static membership (a restart keeps the partitions)"},
+    {"topic-pattern", 0, OPT_VALUE, "REGEX", "with --group instead of --topic: every topic matching this POSIX regex, as they come and go"},
 };
 
 static int at_end(strata_consumer *c, const char *topic, const uint32_t *parts, size_t n) {
@@ -384,6 +385,7 @@ static int consume_group(struct opts *o, const char *topics_arg, int64_t count, 
   g.instance_id = opts_str(o, "instance-id", NULL);
   g.reset_offset = opts_has(o, "from-beginning") ? STRATA_OFFSET_BEGINNING : STRATA_OFFSET_END;
   g.on_rebalance = on_rebalance;
+  g.topic_pattern = opts_str(o, "topic-pattern", NULL);
   int rc = strata_consumer_subscribe(c, &g, topics, nt);
   if (rc) {
     strata_consumer_free(c);
@@ -412,7 +414,9 @@ static int cmd_consume(int argc, char **argv) {
   PARSE_OR_RETURN(&o, consume_opts, argc, argv, "consume --topic TOPIC [options]",
                   "Print records. Starts at the end of the log unless told otherwise.", 0);
   const char *topic = opts_str(&o, "topic", NULL);
-  if (!topic) return cli_fail("consume", "--topic is required");
+  if (opts_has(&o, "topic-pattern") && !opts_has(&o, "group"))
+    return cli_fail("consume", "--topic-pattern needs --group");
+  if (!topic && !opts_has(&o, "topic-pattern")) return cli_fail("consume", "--topic is required");
   if (opts_has(&o, "group")) {
     int64_t count;
     if (opts_i64(&o, "count", -1, 0, INT64_MAX, 1, &count)) return cli_fail("consume", o.err);
@@ -421,7 +425,7 @@ static int cmd_consume(int argc, char **argv) {
                                  "(--partition, --offset and --from-timestamp do not apply)");
     int t = cli_timeout(&o);
     if (t < 0) return cli_fail("consume", o.err);
-    return consume_group(&o, topic, count, t);
+    return consume_group(&o, topic ? topic : "", count, t);
   }
   int64_t part, offset, count, ts = -1;
   if (opts_i64(&o, "partition", -1, 0, 9999, 0, &part) ||

@@ -24,7 +24,7 @@ struct owned {
 
 struct group_client {
   strata_group_config cfg;
-  char *group, *instance, *assignor;
+  char *group, *instance, *assignor, *pattern;
   char *topics[GROUP_SUBS_MAX];
   size_t ntopics;
   struct conn coord;          /* to the coordinator */
@@ -316,6 +316,7 @@ static int heartbeat(strata_consumer *c, int32_t epoch_override) {
     q.topics = g->topics;
     q.n_topics = g->ntopics;
     q.topics_set = 1;
+    q.topic_pattern = g->pattern ? g->pattern : (char *)"";
   }
   /* what we own, grouped by topic */
   Strata__TopicPartitions *ts = calloc(g->nowned + 1, sizeof *ts);
@@ -406,6 +407,7 @@ void group_client_close(strata_consumer *c) {
   free(g->group);
   free(g->instance);
   free(g->assignor);
+  free(g->pattern);
   conn_close(&g->coord);
   free(g);
   c->grp = NULL;
@@ -413,8 +415,10 @@ void group_client_close(strata_consumer *c) {
 
 int strata_consumer_subscribe(strata_consumer *c, const strata_group_config *cfg,
                               const char *const *topics, size_t ntopics) {
-  if (c->grp || c->nparts || !cfg || !cfg->group_id || !*cfg->group_id || ntopics == 0 ||
-      ntopics > GROUP_SUBS_MAX)
+  int by_pattern = cfg && cfg->topic_pattern && *cfg->topic_pattern;
+  if (by_pattern) ntopics = 0;
+  if (c->grp || c->nparts || !cfg || !cfg->group_id || !*cfg->group_id ||
+      (ntopics == 0 && !by_pattern) || ntopics > GROUP_SUBS_MAX)
     return STRATA_EINVALID_ARGUMENT;
   struct group_client *g = calloc(1, sizeof *g);
   if (!g) return STRATA_ENOMEM;
@@ -425,7 +429,8 @@ int strata_consumer_subscribe(strata_consumer *c, const strata_group_config *cfg
   g->group = strdup(cfg->group_id);
   g->instance = cfg->instance_id ? strdup(cfg->instance_id) : NULL;
   g->assignor = cfg->assignor ? strdup(cfg->assignor) : NULL;
-  int bad = !g->group;
+  g->pattern = by_pattern ? strdup(cfg->topic_pattern) : NULL;
+  int bad = !g->group || (by_pattern && !g->pattern);
   for (size_t i = 0; i < ntopics; i++) bad |= !topics[i] || !(g->topics[g->ntopics++] = strdup(topics[i]));
   conn_init(&g->coord);
   g->hb_interval_ms = 250;

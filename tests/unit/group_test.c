@@ -223,3 +223,33 @@ Test(group, a_hundred_members_settle_after_ten_join_and_ten_leave_at_once) {
   cr_assert_eq(g.nmembers, 100u);
   for (int k = 10; k < 110; k++) cr_assert_eq(s[k].nowned, 4u);
 }
+
+Test(group, a_pattern_subscriber_follows_its_matching_topics) {
+  init(0);
+  int64_t now = 0;
+  struct group_heartbeat hb = {0};
+  hb.member_id = "";
+  hb.member_epoch = GROUP_JOIN;
+  static const char *none[1];
+  hb.topics = none; /* the pattern matches nothing yet */
+  hb.ntopics = 0;
+  struct group_reply r;
+  cr_assert_eq(group_heartbeat(&g, &hb, now, &r), 0);
+  cr_assert_eq(r.nassignment, 0u);
+  char id[GROUP_MEMBER_ID_MAX + 1];
+  snprintf(id, sizeof id, "%s", r.member_id);
+  group_reply_free(&r);
+  cr_assert_eq(group_set_member_pattern(&g, id, "^t$"), 0);
+  int32_t before = g.epoch;
+  cr_assert_eq(group_set_member_topics(&g, id, topics, 1, now), 0, "topic t appeared");
+  cr_assert_eq(g.epoch, before + 1, "a subscription change is a rebalance");
+  cr_assert_eq(group_set_member_topics(&g, id, topics, 1, now), 0);
+  cr_assert_eq(g.epoch, before + 1, "the same topics again change nothing");
+  hb.member_id = id;
+  hb.member_epoch = group_find_member(&g, id)->epoch;
+  hb.topics = NULL;
+  cr_assert_eq(group_heartbeat(&g, &hb, now, &r), 0);
+  cr_assert_eq(r.nassignment, 12u, "all of t's partitions");
+  group_reply_free(&r);
+  cr_assert_eq(group_set_member_topics(&g, "ghost", topics, 1, now), STRATA_EUNKNOWN_MEMBER);
+}
