@@ -376,22 +376,29 @@ Test(groups, a_member_joins_while_another_leaves) {
 }
 
 Test(groups, reset_to_earliest_replays_everything) {
-  for (int i = 0; i < 2; i++) start_member(NULL);
-  wait_stable(2);
-  produce(5000);
-  wait_processed(0, "before reset");
-  for (int i = 0; i < nmembers; i++) stop_member(i);
-  char err[256];
-  strata_client *c = strata_client_new(cl.bootstrap, 5000, err, sizeof err);
-  cr_assert(c);
-  strata_group_offset v[NPART];
-  for (uint32_t p = 0; p < NPART; p++) v[p] = (strata_group_offset){(char *)"gt", p, 0};
-  int64_t t_reset = mono_us();
-  cr_assert_eq(strata_group_set_offsets(c, "g", v, NPART), 0);
-  strata_client_free(c);
-  memset(committed, 0, sizeof committed); /* an operator reset may go back */
-  for (int i = 0; i < 2; i++) start_member(NULL);
-  wait_processed(t_reset, "replay after reset");
+  for (int round = 0; round < 2; round++) {
+    for (int i = 0; i < 2; i++) start_member(NULL);
+    wait_stable(2);
+    produce(3000);
+    wait_processed(0, "before reset");
+    char err[256];
+    strata_client *c = strata_client_new(cl.bootstrap, 5000, err, sizeof err);
+    cr_assert(c);
+    strata_group_offset v[NPART];
+    for (uint32_t p = 0; p < NPART; p++) v[p] = (strata_group_offset){(char *)"gt", p, 0};
+    cr_assert_eq(strata_group_set_offsets(c, "g", v, NPART), STRATA_EGROUP_NOT_EMPTY,
+                 "not while members are live");
+    for (int i = 0; i < nmembers; i++)
+      if (members[i] > 0) stop_member(i);
+    int64_t t_reset = mono_us();
+    cr_assert_eq(strata_group_set_offsets(c, "g", v, NPART), 0);
+    strata_client_free(c);
+    memset(committed, 0, sizeof committed); /* an operator reset may go back */
+    for (int i = 0; i < 2; i++) start_member(NULL);
+    wait_processed(t_reset, "replay after reset");
+    for (int i = 0; i < nmembers; i++)
+      if (members[i] > 0) stop_member(i);
+  }
   check_logs(0, "reset");
 }
 
