@@ -17,7 +17,7 @@ const char *const broker_config_keys[] = {
     "group.initial.rebalance.delay.ms", "group.consumer.heartbeat.interval.ms",
     "group.min.session.timeout.ms", "group.max.session.timeout.ms",
     "offsets.topic.num.partitions", "offsets.topic.replication.factor",
-    "offsets.topic.segment.bytes", NULL};
+    "offsets.topic.segment.bytes", "advertised.listeners", NULL};
 
 const char *const flush_policy_names[] = {"always", "interval", "os", NULL};
 
@@ -61,6 +61,25 @@ int broker_config_from(const struct config *c, struct broker_config *out,
   if (h) snprintf(out->host, sizeof out->host, "%s", h);
   if ((rc = config_get_int64(c, "port", out->port, 1, 65535, &v, err, err_len))) return rc;
   out->port = (int)v;
+  /* Bind to listeners; tell clients and peers advertised.listeners (in a
+   * container: bind 0.0.0.0, advertise the service name). */
+  snprintf(out->bind_host, sizeof out->bind_host, "%s", out->host);
+  out->bind_port = out->port;
+  const char *adv = config_get(c, "advertised.listeners");
+  if (adv && *adv) {
+    struct broker_config tmp;
+    memset(&tmp, 0, sizeof tmp);
+    if ((rc = parse_listener(adv, &tmp, err, err_len))) {
+      snprintf(err, err_len, "advertised.listeners: expected host:port, got '%s'", adv);
+      return rc;
+    }
+    snprintf(out->host, sizeof out->host, "%s", tmp.host);
+    out->port = tmp.port;
+  } else if (!strcmp(out->host, "0.0.0.0") || !strcmp(out->host, "::")) {
+    snprintf(err, err_len, "listeners binds every address (%s): set advertised.listeners to the "
+             "host:port clients and other brokers reach this broker at", out->host);
+    return STRATA_EINVALID_CONFIG;
+  }
   const char *d = config_get(c, "log.dir");
   snprintf(out->log_dir, sizeof out->log_dir, "%s", d ? d : "./data");
   if ((rc = config_get_enum(c, "log.flush.policy", flush_policy_names, FLUSH_ALWAYS,

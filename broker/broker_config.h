@@ -15,8 +15,10 @@ enum flush_policy { FLUSH_ALWAYS = 0, FLUSH_INTERVAL, FLUSH_OS };
 
 struct broker_config {
   int32_t id;
-  char host[256];
+  char host[256];              /* advertised: what clients and peers connect to */
   int port;
+  char bind_host[256];         /* listeners: what this broker binds */
+  int bind_port;
   char log_dir[PATH_MAX];
   enum flush_policy flush;
   int64_t flush_interval_ms;

@@ -1,5 +1,6 @@
 #include "link_uv.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +13,14 @@ struct connect_req {
   uv_connect_t c;
   struct link *l;
 };
+
+struct resolve_req {
+  uv_getaddrinfo_t r;
+  struct link *l;
+  uint64_t gen;
+};
+
+static uint64_t next_gen = 1;
 
 struct write_req {
   uv_write_t w;
@@ -28,6 +37,7 @@ void link_init(struct link *l, uv_loop_t *loop, const char *host, int port,
   l->next_corr = 1;
   l->on_state = on_state;
   l->state_arg = arg;
+  l->gen = next_gen++;
 }
 
 int link_busy(const struct link *l) { return l->qn > 0; }
@@ -36,6 +46,8 @@ static void on_handle_closed(uv_handle_t *h) { free(h); }
 
 /* Fail whatever waits and drop the socket; callbacks may re-enter. */
 void link_close(struct link *l) {
+  l->gen = next_gen++;
+  l->resolving = 0;
   if (l->tcp) {
     l->tcp->data = NULL;
     if (!uv_is_closing((uv_handle_t *)l->tcp)) uv_close((uv_handle_t *)l->tcp, on_handle_closed);
@@ -131,13 +143,51 @@ static void on_connect(uv_connect_t *c, int status) {
   if (l->on_state) l->on_state(l->state_arg, 1);
 }
 
+static void connect_to(struct link *l, const struct sockaddr_in *addr);
+
+static void on_resolved(uv_getaddrinfo_t *r, int status, struct addrinfo *res) {
+  struct resolve_req *rr = (struct resolve_req *)r;
+  struct link *l = rr->l;
+  if (l->gen == rr->gen) { /* still wanted */
+    l->resolving = 0;
+    if (status < 0 || !res) {
+      trace_debug("cannot resolve %s: %s", l->host, uv_strerror(status));
+      if (l->on_state) l->on_state(l->state_arg, 0); /* retried like a refused connect */
+    } else {
+      connect_to(l, (const struct sockaddr_in *)res->ai_addr);
+    }
+  }
+  if (res) uv_freeaddrinfo(res);
+  free(rr);
+}
+
 void link_connect(struct link *l) {
-  if (l->tcp) return;
+  if (l->tcp || l->resolving) return;
   struct sockaddr_in addr;
-  if (uv_ip4_addr(l->host, l->port, &addr)) {
-    trace_error("bad address %s:%d", l->host, l->port);
+  if (!uv_ip4_addr(l->host, l->port, &addr)) {
+    connect_to(l, &addr);
     return;
   }
+  struct resolve_req *rr = calloc(1, sizeof *rr);
+  if (!rr) return;
+  rr->l = l;
+  rr->gen = l->gen;
+  char port[16];
+  snprintf(port, sizeof port, "%d", l->port);
+  struct addrinfo hints;
+  memset(&hints, 0, sizeof hints);
+  hints.ai_family = AF_INET;
+  hints.ai_socktype = SOCK_STREAM;
+  l->resolving = 1;
+  if (uv_getaddrinfo(l->loop, &rr->r, on_resolved, l->host, port, &hints)) {
+    l->resolving = 0;
+    free(rr);
+    trace_error("cannot look up %s", l->host);
+  }
+}
+
+static void connect_to(struct link *l, const struct sockaddr_in *addr_in) {
+  struct sockaddr_in addr = *addr_in;
   l->tcp = calloc(1, sizeof *l->tcp);
   struct connect_req *cr = calloc(1, sizeof *cr);
   if (!l->tcp || !cr) abort();

@@ -37,11 +37,14 @@ struct link {
   size_t qhead, qn;
   void (*on_state)(void *arg, int connected); /* connected or failed */
   void *state_arg;
+  int resolving;        /* a host name lookup is on its way */
+  uint64_t gen;         /* changes at init and close: late lookups are dropped */
 };
 
 void link_init(struct link *l, uv_loop_t *loop, const char *host, int port,
                void (*on_state)(void *, int), void *arg);
-/* Start connecting (no-op when connected or connecting). */
+/* Start connecting (no-op when connected or connecting). A host name is
+ * looked up on libuv's threadpool first (a container's service name). */
 void link_connect(struct link *l);
 /* Fails every pending request with STRATA_ENETWORK and closes. */
 void link_close(struct link *l);

@@ -15,7 +15,8 @@ static void usage(FILE *f) {
           "usage: strata-broker [--config FILE] [--set key=value]...\n"
           "\n"
           "Runs one Strata broker. Settings come from FILE (Java properties, see\n"
-          "broker/broker.properties.example), then from each --set, in order.\n"
+          "broker.properties.example), then from each --set, in order; before\n"
+          "both, environment variables STRATA_<KEY> (STRATA_BROKER_ID=3 sets broker.id).\n"
           "Common keys: broker.id, listeners=host:port, log.dir,\n"
           "log.flush.policy=always|interval|os, log.segment.bytes, log.retention.ms.\n"
           "\n"
@@ -29,7 +30,8 @@ int main(int argc, char **argv) {
   struct config *c = config_new();
   char err[512] = "";
   if (!c) return 1;
-  int rc = 0;
+  /* STRATA_* environment first (containers), then --config, then --set */
+  int rc = config_load_env(c, broker_config_keys);
   for (int i = 1; i < argc && !rc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "-h") || !strcmp(a, "--help")) {

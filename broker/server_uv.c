@@ -675,17 +675,17 @@ int server_run(struct broker *b) {
   s.b = b;
   s.loop = uv_default_loop();
   struct sockaddr_storage addr;
-  int rc = uv_ip4_addr(b->cfg.host, b->cfg.port, (struct sockaddr_in *)&addr);
-  if (rc) rc = uv_ip6_addr(b->cfg.host, b->cfg.port, (struct sockaddr_in6 *)&addr);
+  int rc = uv_ip4_addr(b->cfg.bind_host, b->cfg.bind_port, (struct sockaddr_in *)&addr);
+  if (rc) rc = uv_ip6_addr(b->cfg.bind_host, b->cfg.bind_port, (struct sockaddr_in6 *)&addr);
   if (rc) {
-    trace_error("listeners: '%s' is not an IP address", b->cfg.host);
+    trace_error("listeners: '%s' is not an IP address", b->cfg.bind_host);
     return STRATA_EINVALID_CONFIG;
   }
   uv_tcp_init(s.loop, &s.listener);
   s.listener.data = &s;
   if ((rc = uv_tcp_bind(&s.listener, (struct sockaddr *)&addr, 0)) ||
       (rc = uv_listen((uv_stream_t *)&s.listener, 511, on_connection))) {
-    trace_error("cannot listen on %s:%d: %s", b->cfg.host, b->cfg.port, uv_strerror(rc));
+    trace_error("cannot listen on %s:%d: %s", b->cfg.bind_host, b->cfg.bind_port, uv_strerror(rc));
     uv_close((uv_handle_t *)&s.listener, NULL);
     uv_run(s.loop, UV_RUN_DEFAULT);
     return STRATA_ENETWORK;
@@ -715,8 +715,9 @@ int server_run(struct broker *b) {
   uv_signal_start(&s.sigterm, on_signal, SIGTERM);
   the_server = &s;
   if (b->cluster) cluster_uv_start(s.loop, b);
-  trace_info("broker %d listening on %s:%d (log.dir %s, flush %s)", b->cfg.id,
-             b->cfg.host, b->cfg.port, b->cfg.log_dir, flush_policy_names[b->cfg.flush]);
+  trace_info("broker %d listening on %s:%d as %s:%d (log.dir %s, flush %s)", b->cfg.id,
+             b->cfg.bind_host, b->cfg.bind_port, b->cfg.host, b->cfg.port, b->cfg.log_dir,
+             flush_policy_names[b->cfg.flush]);
   uv_run(s.loop, UV_RUN_DEFAULT);
   uv_loop_close(s.loop);
   the_server = NULL;

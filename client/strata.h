@@ -88,6 +88,9 @@ int strata_topic_delete(strata_client *c, const char *name, char *err,
 /* Move leadership back to preferred replicas (topic NULL: all); *changed
  * counts the partitions that moved. */
 int strata_elect_preferred(strata_client *c, const char *topic, uint32_t *changed);
+/* Is the first bootstrap address (a broker or the controller) answering?
+ * version gets its software version. */
+int strata_ping(strata_client *c, char *version, size_t version_len);
 
 /* timestamp: STRATA_OFFSET_END (-1: high watermark), STRATA_OFFSET_BEGINNING
  * (-2: log start) or a time in ms (first offset with a timestamp >= it;

@@ -245,3 +245,26 @@ int config_check_known(const struct config *c, const char *const *known, char *e
   }
   return 0;
 }
+
+extern char **environ;
+
+int config_load_env(struct config *c, const char *const *known) {
+  for (char **e = environ; e && *e; e++) {
+    if (strncmp(*e, "STRATA_", 7)) continue;
+    const char *eq = strchr(*e, '=');
+    if (!eq || eq - *e - 7 <= 0 || eq - *e - 7 >= 128) continue;
+    char key[128];
+    size_t n = (size_t)(eq - *e - 7);
+    for (size_t i = 0; i < n; i++) {
+      char ch = (*e)[7 + i];
+      key[i] = ch == '_' ? '.' : (ch >= 'A' && ch <= 'Z') ? (char)(ch - 'A' + 'a') : ch;
+    }
+    key[n] = 0;
+    for (const char *const *k = known; *k; k++)
+      if (!strcmp(*k, key)) {
+        if (config_set(c, key, eq + 1)) return STRATA_ENOMEM;
+        break;
+      }
+  }
+  return 0;
+}

@@ -26,6 +26,10 @@ int config_load_file(struct config *c, const char *path, char *err,
 int config_parse_assignment(struct config *c, const char *kv, char *err,
                             size_t err_len);
 int config_set(struct config *c, const char *key, const char *value);
+/* Settings from the environment (containers): STRATA_BROKER_ID=3 sets
+ * broker.id, for every key in `known` (lowercase, '_' for '.'); other
+ * STRATA_* variables are left alone. 0 or STRATA_ENOMEM. */
+int config_load_env(struct config *c, const char *const *known);
 const char *config_get(const struct config *c, const char *key); /* NULL if unset */
 size_t config_count(const struct config *c);
 /* i-th entry in insertion order (an overridden key keeps its first place). */

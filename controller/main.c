@@ -21,13 +21,15 @@ static void usage(FILE *f) {
              "broker.session.timeout.ms (default 1500), broker.disconnect.grace.ms\n"
              "(default 300; 0 waits for the session timeout), auto.leader.rebalance.enable\n"
              "(default true), leader.imbalance.check.interval.ms (default 10000),\n"
-             "num.partitions (default 1), log.level.\n");
+             "num.partitions (default 1), log.level. Environment variables\n"
+             "STRATA_<KEY> come first (STRATA_DATA_DIR=/data sets data.dir).\n");
 }
 
 int main(int argc, char **argv) {
   struct config *c = config_new();
   char err[512] = "";
-  int rc = 0;
+  /* STRATA_* environment first (containers), then --config, then --set */
+  int rc = config_load_env(c, keys);
   for (int i = 1; i < argc && !rc; i++) {
     if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
       usage(stdout);

@@ -409,6 +409,28 @@ static int consume_group(struct opts *o, const char *topics_arg, int64_t count, 
   return 0;
 }
 
+/* ---- ping: container health checks ---- */
+
+static const struct opt ping_opts[] = {CLI_COMMON_OPTS};
+
+static int cmd_ping(int argc, char **argv) {
+  struct opts o;
+  PARSE_OR_RETURN(&o, ping_opts, argc, argv, "ping [--bootstrap HOST:PORT]",
+                  "Exit 0 when the broker or controller at the address answers requests "
+                  "(a health check).",
+                  0);
+  int t = cli_timeout(&o);
+  if (t < 0) return cli_fail("ping", o.err);
+  char err[256], version[64] = "";
+  strata_client *c = strata_client_new(cli_bootstrap(&o), t, err, sizeof err);
+  if (!c) return cli_fail("ping", err);
+  int rc = strata_ping(c, version, sizeof version);
+  strata_client_free(c);
+  if (rc) return cli_fail("ping", strata_strerror(rc));
+  printf("ok %s\n", version);
+  return 0;
+}
+
 static int cmd_consume(int argc, char **argv) {
   struct opts o;
   PARSE_OR_RETURN(&o, consume_opts, argc, argv, "consume --topic TOPIC [options]",
@@ -503,7 +525,10 @@ static void usage(FILE *f) {
           "\n"
           "  topic create|list|describe|delete   manage topics\n"
           "  produce      write lines from stdin as records\n"
-          "  consume      print records (from beginning / offset / timestamp / end)\n"
+          "  consume      print records (from beginning / offset / timestamp / end, or as a\n"
+          "               member of a consumer group with --group)\n"
+          "  group list|describe|reset-offsets|delete   consumer groups\n"
+          "  ping         health check: does the broker/controller answer?\n"
           "  bench produce|consume   measure throughput and latency\n"
           "  demo sensors|summary    the IoT demo's simulator and live summary\n"
           "  cluster status|elect-preferred   brokers, leaders, ISRs, lag; leader rebalance\n"
@@ -533,6 +558,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "demo")) return cmd_demo(argc - 1, argv + 1);
   if (!strcmp(cmd, "cluster")) return cmd_cluster(argc - 1, argv + 1);
   if (!strcmp(cmd, "group")) return cmd_group(argc - 1, argv + 1);
+  if (!strcmp(cmd, "ping")) return cmd_ping(argc - 1, argv + 1);
   fprintf(stderr, "strata: unknown command '%s' (try strata --help)\n", cmd);
   return 2;
 }

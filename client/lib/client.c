@@ -303,3 +303,19 @@ int strata_elect_preferred(strata_client *c, const char *topic, uint32_t *change
   wire_header_free(r);
   return rc;
 }
+
+int strata_ping(strata_client *c, char *version, size_t version_len) {
+  int rc = ensure(c);
+  if (rc) return rc;
+  Strata__Header h;
+  header_init(&h, STRATA__API_KEY__API_API_VERSIONS);
+  Strata__ApiVersionsRequest q = STRATA__API_VERSIONS_REQUEST__INIT;
+  h.body_case = STRATA__HEADER__BODY_API_VERSIONS_REQ;
+  h.api_versions_req = &q;
+  Strata__Header *r = NULL;
+  rc = conn_call(&c->conn, &h, NULL, 0, c->timeout_ms, &r, NULL, NULL);
+  if (!rc && r->body_case != STRATA__HEADER__BODY_API_VERSIONS_RESP) rc = STRATA_ECORRUPT;
+  if (!rc && version) snprintf(version, version_len, "%s", r->api_versions_resp->software_version);
+  wire_header_free(r);
+  return rc;
+}
