@@ -51,7 +51,7 @@ CLUSTER_BINS:= $(CLUSTER_SRC:tests/cluster/%.c=$(BUILD)/tests/cluster/%)
 FAILOVER_BENCH := $(BUILD)/bench/failover_bench
 GROUP_BENCH    := $(BUILD)/bench/group_bench
 
-.PHONY: all help deps test unit asan bench bench-cluster bench-failover bench-groups demo fuzz clean format
+.PHONY: all help deps test unit asan bench bench-cluster bench-failover bench-groups docker-test demo fuzz clean format
 # Keep generated headers and test objects: make would delete them as intermediates.
 .SECONDARY:
 all: $(LIBSTRATA) $(BROKER_BIN) $(CTRL_BIN) $(CLI_BIN)
@@ -66,6 +66,7 @@ help:
 	@echo "make bench-cluster   RF 3 acks=all on a local 3-broker cluster (BENCH_PEERS=1: and NATS)"
 	@echo "make bench-failover  kill -9 the leader 20 times (FAILOVER_ROUNDS=N): p50/p99/max"
 	@echo "make bench-groups    consumer takeover after kill -9, and 100 members settling"
+	@echo "make docker-test     build the image offline, run docker/compose.yml, kill the leader's container"
 	@echo "make demo       start a local broker and stream IoT sensor records through it"
 	@echo "make fuzz       libFuzzer on the frame decoder and batch validator (FUZZ_SECONDS=60)"
 	@echo "make clean      remove $(BUILD)/ and the sanitizer/fuzz build dirs"
@@ -142,12 +143,20 @@ asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" test
 
+# The container entrypoint (docker/).
+$(BUILD)/strata-node: $(call obj,docker/node.c)
+	$(CC) $(LDFLAGS) -o $@ $^
+
 $(BUILD)/bench/%: $(call obj,bench/%.c) $(TESTLIB_OBJ) $(LIBSTRATA)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 bench: all $(FAILOVER_BENCH) $(GROUP_BENCH)
 	@STRATA_BUILD=$(BUILD) scripts/bench.sh
+
+# the Docker deployment end to end (minutes; not part of make test)
+docker-test:
+	@STRATA_BUILD=$(BUILD) scripts/docker-test.sh
 
 # consumer groups: takeover after a consumer's kill -9, and 100 members settling
 bench-groups: all $(GROUP_BENCH)

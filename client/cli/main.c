@@ -558,7 +558,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "demo")) return cmd_demo(argc - 1, argv + 1);
   if (!strcmp(cmd, "cluster")) return cmd_cluster(argc - 1, argv + 1);
   if (!strcmp(cmd, "group")) return cmd_group(argc - 1, argv + 1);
-  if (!strcmp(cmd, "ping")) return cmd_ping(argc - 1, argv + 1);
+  if (!strcmp(cmd, "ping")) return cmd_ping(argc - 2, argv + 2);
   fprintf(stderr, "strata: unknown command '%s' (try strata --help)\n", cmd);
   return 2;
 }
