@@ -44,6 +44,8 @@ EXPOSE 9092 9093
 ENV STRATA_ROLE=broker
 ENTRYPOINT ["/bin/strata-node"]
 DOCKERFILE
-docker build -q -t "$tag" "$ctx" >/dev/null
+# (the legacy builder's deprecation notice is noise here: shown only on failure)
+docker build -q -t "$tag" "$ctx" >"$ctx.build.log" 2>&1 || { cat "$ctx.build.log" >&2; rm -f "$ctx.build.log"; exit 1; }
+rm -f "$ctx.build.log"
 size=$(docker image inspect -f '{{.Size}}' "$tag")
 echo "built $tag: $((size / 1024 / 1024)) MiB ($size bytes)"
