@@ -28,7 +28,7 @@ CLI_SRC     := $(filter-out client/cli/main.c,$(wildcard client/cli/*.c))
 CTRL_SRC    := $(filter-out controller/main.c,$(wildcard controller/*.c))
 UNIT_SRC    := $(wildcard tests/unit/*_test.c)
 CLUSTER_SRC := $(wildcard tests/cluster/*_test.c)
-TESTLIB_SRC := $(wildcard tests/lib/*.c)
+TESTLIB_SRC := $(wildcard tests/lib/*.c) $(wildcard tests/fault/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 COMMON_OBJ  := $(call obj,$(COMMON_SRC)) $(PROTO_C:.c=.o)
