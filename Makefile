@@ -28,7 +28,7 @@ CLI_SRC     := $(filter-out client/cli/main.c,$(wildcard client/cli/*.c))
 CTRL_SRC    := $(filter-out controller/main.c,$(wildcard controller/*.c))
 UNIT_SRC    := $(wildcard tests/unit/*_test.c)
 CLUSTER_SRC := $(wildcard tests/cluster/*_test.c)
-TESTLIB_SRC := $(wildcard tests/lib/*.c) $(wildcard tests/fault/*.c)
+TESTLIB_SRC := $(wildcard tests/lib/*.c) tests/fault/checker.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 COMMON_OBJ  := $(call obj,$(COMMON_SRC)) $(PROTO_C:.c=.o)
@@ -51,7 +51,7 @@ CLUSTER_BINS:= $(CLUSTER_SRC:tests/cluster/%.c=$(BUILD)/tests/cluster/%)
 FAILOVER_BENCH := $(BUILD)/bench/failover_bench
 GROUP_BENCH    := $(BUILD)/bench/group_bench
 
-.PHONY: all help deps test unit asan bench bench-cluster bench-failover bench-groups docker-test demo fuzz clean format
+.PHONY: all help deps test unit asan bench bench-cluster bench-failover bench-groups docker-test faults demo fuzz clean format
 # Keep generated headers and test objects: make would delete them as intermediates.
 .SECONDARY:
 all: $(LIBSTRATA) $(BROKER_BIN) $(CTRL_BIN) $(CLI_BIN)
@@ -136,12 +136,23 @@ $(FSYNC_SHIM): tests/shim/fsync_log.c
 unit: $(UNIT_BINS)
 	@scripts/run-tests.sh $(UNIT_BINS)
 
-test: all $(UNIT_BINS) $(CLUSTER_BINS) $(FSYNC_SHIM) $(FAILOVER_BENCH) $(GROUP_BENCH)
-	@STRATA_BUILD=$(BUILD) scripts/run-tests.sh $(UNIT_BINS) $(CLUSTER_BINS) $(wildcard tests/cluster/*.sh)
+test: all $(UNIT_BINS) $(CLUSTER_BINS) $(FSYNC_SHIM) $(FAILOVER_BENCH) $(GROUP_BENCH) $(WORKLOAD)
+	@STRATA_BUILD=$(BUILD) scripts/run-tests.sh $(UNIT_BINS) $(CLUSTER_BINS) $(wildcard tests/cluster/*.sh) \
+	  tests/fault/partition_leader.sh
+
+# the fault drills, longer (FAULT_ROUNDS rounds each, default 5; root: network namespaces)
+faults: all $(WORKLOAD)
+	@FAULT_ROUNDS=$${FAULT_ROUNDS:-5} STRATA_BUILD=$(BUILD) scripts/run-tests.sh tests/fault/partition_leader.sh
 
 asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" test
+
+# The fault drills' workload, evidence dumper and checker front end.
+WORKLOAD := $(BUILD)/tests/fault/workload
+$(WORKLOAD): $(call obj,tests/fault/workload.c) $(TESTLIB_OBJ) $(LIBBROKER) $(LIBSTRATA)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The container entrypoint (docker/).
 $(BUILD)/strata-node: $(call obj,docker/node.c)

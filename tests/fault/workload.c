@@ -1,0 +1,210 @@
+/* The drills' workload and evidence, one tool with three jobs:
+ *   workload write BOOTSTRAP TOPIC SECONDS   acks=all writes of unique values,
+ *                                            one "W ..." history line each
+ *   workload read BOOTSTRAP TOPIC            every record of every partition
+ *                                            from the beginning, as "R ..." lines
+ *   workload dump REPLICA LOGDIR TOPIC       a replica's partition logs, read
+ *                                            from its files, as "L ..." lines
+ *   workload check [MAX_GAP_MS] < history    the checker's verdict (exit 1 on a
+ *                                            violation) and its JSON report on fd 3
+ * History lines are described in tests/fault/checker.h. */
+#include <dirent.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client/strata.h"
+#include "common/batch.h"
+#include "tests/fault/checker.h"
+
+static int64_t mono_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+#define INFLIGHT_MAX 200000
+
+struct pending {
+  int64_t invoke;
+};
+
+static struct pending *sent;
+
+static void on_delivery(const strata_delivery *d, void *arg) {
+  (void)arg;
+  uint64_t id = (uint64_t)(uintptr_t)d->opaque;
+  int64_t now = mono_us();
+  if (d->error)
+    printf("W %" PRId64 " %" PRId64 " %u v%" PRIu64 " fail\n", sent[id % INFLIGHT_MAX].invoke, now,
+           d->partition, id);
+  else
+    printf("W %" PRId64 " %" PRId64 " %u v%" PRIu64 " ok %" PRId64 "\n",
+           sent[id % INFLIGHT_MAX].invoke, now, d->partition, id, d->offset);
+}
+
+static int do_write(const char *bootstrap, const char *topic, int seconds) {
+  sent = calloc(INFLIGHT_MAX, sizeof *sent);
+  strata_producer_config cfg;
+  strata_producer_config_defaults(&cfg); /* acks=all, idempotent */
+  cfg.linger_ms = 1;
+  cfg.request_timeout_ms = 5000;
+  cfg.retries = 1000;
+  cfg.delivery_timeout_ms = 30000;
+  char err[256];
+  strata_producer *p = strata_producer_new(bootstrap, &cfg, on_delivery, NULL, err, sizeof err);
+  if (!p) {
+    fprintf(stderr, "workload: %s\n", err);
+    return 2;
+  }
+  int64_t end = mono_us() + (int64_t)seconds * 1000000, next = mono_us();
+  uint64_t id = 0;
+  while (mono_us() < end) {
+    if (mono_us() >= next && strata_producer_outstanding(p) < 5000) {
+      next += 1000; /* 1000 writes/s */
+      char v[32];
+      int n = snprintf(v, sizeof v, "v%" PRIu64, id);
+      sent[id % INFLIGHT_MAX].invoke = mono_us();
+      strata_produce(p, topic, -1, v, (size_t)n, v, (size_t)n, 0, NULL, 0, (void *)(uintptr_t)id);
+      id++;
+    }
+    strata_producer_poll(p, 1);
+  }
+  strata_producer_flush(p, 40000);
+  strata_producer_free(p);
+  fflush(stdout);
+  return 0;
+}
+
+static int do_read(const char *bootstrap, const char *topic) {
+  char err[256];
+  strata_consumer *c = strata_consumer_new(bootstrap, NULL, err, sizeof err);
+  if (!c || strata_consumer_assign_topic(c, topic, STRATA_OFFSET_BEGINNING)) {
+    fprintf(stderr, "workload: %s\n", c ? "cannot assign" : err);
+    strata_consumer_free(c);
+    return 2;
+  }
+  int idle = 0;
+  while (idle < 4) {
+    const strata_message *m;
+    int rc = strata_consumer_poll(c, 500, &m);
+    if (rc < 0) {
+      fprintf(stderr, "workload: read: %s\n", strata_strerror(rc));
+      idle++;
+      continue;
+    }
+    if (rc == 0) {
+      idle++;
+      continue;
+    }
+    idle = 0;
+    printf("R %" PRId64 " reader %u %" PRId64 " %.*s\n", mono_us(), m->partition, m->offset,
+           (int)m->value_len, (const char *)m->value);
+  }
+  strata_consumer_free(c);
+  return 0;
+}
+
+/* Every record of every segment of partition directory `pdir`. */
+static void dump_partition(const char *replica, const char *pdir, unsigned partition) {
+  if (strlen(pdir) > 4000) return;
+  DIR *d = opendir(pdir);
+  if (!d) return;
+  char *names[4096];
+  size_t nn = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) && nn < 4096) {
+    size_t l = strlen(e->d_name);
+    if (l > 4 && !strcmp(e->d_name + l - 4, ".log")) names[nn++] = strdup(e->d_name);
+  }
+  closedir(d);
+  for (size_t i = 1; i < nn; i++)
+    for (size_t k = i; k > 0 && strcmp(names[k - 1], names[k]) > 0; k--) {
+      char *t = names[k];
+      names[k] = names[k - 1];
+      names[k - 1] = t;
+    }
+  struct batch_scratch scratch = {0};
+  for (size_t i = 0; i < nn; i++) {
+    char path[4400];
+    snprintf(path, sizeof path, "%s/%s", pdir, names[i]);
+    FILE *f = fopen(path, "rb");
+    uint8_t *buf = NULL;
+    long size = 0;
+    if (f && !fseek(f, 0, SEEK_END) && (size = ftell(f)) > 0 && !fseek(f, 0, SEEK_SET) &&
+        (buf = malloc((size_t)size)) && fread(buf, 1, (size_t)size, f) == (size_t)size) {
+      size_t off = 0;
+      while (off + BATCH_HEADER_SIZE <= (size_t)size) {
+        struct batch_header h;
+        if (batch_header_decode(buf + off, (size_t)size - off, &h)) break;
+        size_t sz = batch_total_size(&h);
+        if (sz > (size_t)size - off) break;
+        struct batch_iter it;
+        struct batch_record r;
+        if (!batch_iter_init(&it, buf + off, sz, &scratch))
+          while (batch_iter_next(&it, &r) > 0)
+            printf("L %s %u %" PRId64 " %.*s\n", replica, partition, r.offset, (int)r.value_len,
+                   (const char *)r.value);
+        off += sz;
+      }
+    }
+    free(buf);
+    if (f) fclose(f);
+    free(names[i]);
+  }
+  batch_scratch_free(&scratch);
+}
+
+static int do_dump(const char *replica, const char *logdir, const char *topic) {
+  DIR *d = opendir(logdir);
+  if (!d) {
+    fprintf(stderr, "workload: cannot open %s\n", logdir);
+    return 2;
+  }
+  struct dirent *e;
+  size_t tl = strlen(topic);
+  while ((e = readdir(d))) {
+    unsigned part;
+    char rest[8];
+    if (strncmp(e->d_name, topic, tl) || e->d_name[tl] != '-' ||
+        sscanf(e->d_name + tl + 1, "%u%7s", &part, rest) != 1)
+      continue;
+    char pdir[4200];
+    snprintf(pdir, sizeof pdir, "%s/%s", logdir, e->d_name);
+    dump_partition(replica, pdir, part);
+  }
+  closedir(d);
+  return 0;
+}
+
+static int do_check(int max_gap_ms) {
+  struct checker_config cfg = {(int64_t)max_gap_ms * 1000};
+  struct checker *c = checker_new(&cfg);
+  if (!c) return 2;
+  checker_add_file(c, stdin);
+  struct checker_result r;
+  checker_run(c, &r);
+  checker_print_verdict(c, &r, stdout, 5);
+  FILE *json = fdopen(3, "w");
+  if (json) {
+    checker_print_json(c, &r, json);
+    fclose(json);
+  }
+  int bad = checker_violated(&r);
+  checker_free(c);
+  return bad ? 1 : 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc >= 5 && !strcmp(argv[1], "write")) return do_write(argv[2], argv[3], atoi(argv[4]));
+  if (argc >= 4 && !strcmp(argv[1], "read")) return do_read(argv[2], argv[3]);
+  if (argc >= 5 && !strcmp(argv[1], "dump")) return do_dump(argv[2], argv[3], argv[4]);
+  if (argc >= 2 && !strcmp(argv[1], "check")) return do_check(argc > 2 ? atoi(argv[2]) : 1000);
+  fprintf(stderr,
+          "usage: workload write BOOTSTRAP TOPIC SECONDS | read BOOTSTRAP TOPIC |\n"
+          "       dump REPLICA LOGDIR TOPIC | check [MAX_GAP_MS] < history 3> report.json\n");
+  return 2;
+}
