@@ -116,6 +116,11 @@ void broker_close(struct broker *b) {
   coord_free(&b->coord);
 }
 
+int broker_cut_off(const struct broker *b) {
+  return b->cluster && b->controller_contact_ms > 0 &&
+         b->now_ms - b->controller_contact_ms > b->cfg.session_ms;
+}
+
 int64_t broker_high_watermark(const struct broker *b, const struct partition *p) {
   if (b->cluster) return p->hw;
   if (b->cfg.flush == FLUSH_ALWAYS) return seglog_durable_offset(p->log);
@@ -131,8 +136,8 @@ void broker_mark_dirty(struct broker *b, struct partition *p) {
 }
 
 int broker_response_ready(const struct broker *b, const struct response *r) {
-  (void)b;
   int ready = 1;
+  int stranded = broker_cut_off(b) && b->now_ms - r->started_ms > b->cfg.session_ms;
   for (size_t i = 0; i < r->nwaits; i++) {
     struct wait_item *w = &r->waits[i];
     const struct partition *p = w->p;
@@ -141,12 +146,17 @@ int broker_response_ready(const struct broker *b, const struct response *r) {
       if (seglog_durable_offset(p->log) < w->offset) ready = 0;
       continue;
     }
-    if (p->role != ROLE_LEADER || p->leader_epoch != w->leader_epoch) {
-      /* Leadership moved before the ISR had the records: they may or may
-       * not survive, so the producer must not count them as written. */
+    if (p->role != ROLE_LEADER || p->leader_epoch != w->leader_epoch || stranded) {
+      /* Leadership moved (or is moving: see broker_cut_off) before the ISR
+       * had the records: they may or may not survive, so the producer must
+       * not count them as written. */
       *w->error_code = (uint32_t)-STRATA_ENOT_LEADER;
       if (w->base_offset) *w->base_offset = -1;
-      if (w->leader_hint) *w->leader_hint = p->leader;
+      if (w->leader_hint) *w->leader_hint = stranded ? -1 : p->leader;
+      if (stranded)
+        trace_info("%s-%u: no controller and no replication for %" PRId64 " ms: an acks=all "
+                   "write is answered NOT_LEADER", p->topic ? p->topic->name : "?", p->id,
+                   b->now_ms - r->started_ms);
       continue;
     }
     if (p->hw < w->offset) ready = 0;

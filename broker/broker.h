@@ -27,6 +27,7 @@ struct peer {
   int port;
   char rack[64];
   int fenced;
+  int64_t epoch;  /* its registration: a new one is a new process */
 };
 
 struct broker {
@@ -46,7 +47,16 @@ struct broker {
   int64_t producer_ids_next, producer_ids_limit; /* standalone: the reserved block */
   struct coordinator coord;     /* consumer groups this broker coordinates */
   int want_offsets_topic;       /* cluster mode: ask the controller to create it */
+  int64_t controller_contact_ms; /* last heartbeat the controller answered (0: never) */
 };
+
+/* Cluster mode: no answer from the controller for longer than a session
+ * (broker.session.timeout.ms). Alone this changes nothing (brokers serve on
+ * while the controller restarts); but an acks=all write that has waited that
+ * long too cannot be replicated (our followers have left us, and the
+ * controller has fenced us by now), so it is answered NOT_LEADER at once
+ * and the producer looks for the new leader. */
+int broker_cut_off(const struct broker *b);
 
 /* A produce response may wait until partition p is durable up to offset
  * (acks=1 under flush always) or its high watermark passes it (acks=all). */
@@ -72,6 +82,7 @@ struct response {
   size_t nwaits;
   int park;                    /* fetch: not enough data yet, wait */
   int64_t deadline_ms;         /* fetch/produce: answer by then whatever there is */
+  int64_t started_ms;          /* produce: when it arrived */
   int forward;                 /* cluster mode: the controller must answer this */
   Strata__Header *forwarded;   /* the controller's answer (owned), sent instead of hdr */
   int await_topics;            /* hold a relayed CreateTopics answer until this broker

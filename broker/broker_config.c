@@ -17,7 +17,7 @@ const char *const broker_config_keys[] = {
     "group.initial.rebalance.delay.ms", "group.consumer.heartbeat.interval.ms",
     "group.min.session.timeout.ms", "group.max.session.timeout.ms",
     "offsets.topic.num.partitions", "offsets.topic.replication.factor",
-    "offsets.topic.segment.bytes", "advertised.listeners", NULL};
+    "offsets.topic.segment.bytes", "advertised.listeners", "broker.session.timeout.ms", NULL};
 
 const char *const flush_policy_names[] = {"always", "interval", "os", NULL};
 
@@ -138,6 +138,8 @@ int broker_config_from(const struct config *c, struct broker_config *out,
   if ((rc = config_get_int64(c, "broker.heartbeat.interval.ms", 150, 10, 60000, &out->heartbeat_ms,
                              err, err_len)) ||
       (rc = config_get_int64(c, "replica.lag.time.max.ms", 5000, 100, 600000, &out->replica_lag_ms,
+                             err, err_len)) ||
+      (rc = config_get_int64(c, "broker.session.timeout.ms", 1500, 100, 600000, &out->session_ms,
                              err, err_len)) ||
       (rc = config_get_int64(c, "replica.fetch.wait.max.ms", 500, 1, 60000, &v, err, err_len)))
     return rc;

@@ -34,6 +34,7 @@ struct broker_config {
   int controller_port;          /* 0: standalone broker */
   char rack[64];
   int64_t heartbeat_ms;         /* broker.heartbeat.interval.ms */
+  int64_t session_ms;           /* broker.session.timeout.ms: as the controller's */
   int64_t replica_lag_ms;       /* replica.lag.time.max.ms */
   uint32_t replica_fetch_wait_ms;
   /* Consumer groups */

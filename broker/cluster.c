@@ -78,10 +78,24 @@ void cluster_apply_image(struct broker *b, const Strata__MetadataImage *img, int
     trace_info("joining cluster %s", img->cluster_id);
     snprintf(b->cluster_id, sizeof b->cluster_id, "%s", img->cluster_id);
   }
+  /* A peer that restarted or was fenced: forget its replication progress
+   * in every partition we lead (a restarted follower with a wiped disk must
+   * not look caught up on the strength of its previous life's fetches). */
+  for (size_t i = 0; i < img->n_brokers; i++) {
+    const Strata__BrokerState *s = img->brokers[i];
+    const struct peer *old = cluster_peer(b, s->id);
+    if (!old || (old->epoch == s->epoch && !s->fenced)) continue;
+    for (size_t t = 0; t < b->topics.n; t++)
+      for (uint32_t k = 0; k < b->topics.v[t]->npart; k++) {
+        struct partition *p = b->topics.v[t]->parts[k];
+        if (p->role == ROLE_LEADER) replica_forget(&p->rs, s->id);
+      }
+  }
   b->npeers = 0;
   for (size_t i = 0; i < img->n_brokers && b->npeers < CLUSTER_BROKERS_MAX; i++) {
     const Strata__BrokerState *s = img->brokers[i];
     struct peer *pe = &b->peers[b->npeers++];
+    pe->epoch = s->epoch;
     pe->id = s->id;
     snprintf(pe->host, sizeof pe->host, "%s", s->host);
     pe->port = (int)s->port;

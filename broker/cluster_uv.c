@@ -80,6 +80,7 @@ static void on_heartbeat(void *arg, const Strata__Header *resp, const uint8_t *p
     return;
   }
   if (rc || resp->body_case != STRATA__HEADER__BODY_BROKER_HEARTBEAT_RESP) return;
+  g.b->controller_contact_ms = now_ms();
   if (resp->broker_heartbeat_resp->image) {
     g.b->now_ms = now_ms();
     cluster_apply_image(g.b, resp->broker_heartbeat_resp->image, g.b->now_ms);
@@ -175,6 +176,11 @@ static void propose_isr(void *arg, struct partition *p, const int32_t *isr, uint
   q.partition_epoch = p->partition_epoch;
   q.isr = (int32_t *)isr;
   q.n_isr = n;
+  int64_t epochs[REPLICAS_MAX];
+  for (uint32_t i = 0; i < n && i < REPLICAS_MAX; i++)
+    epochs[i] = isr[i] == g.b->cfg.id ? g.b->broker_epoch : replica_follower_epoch(&p->rs, isr[i]);
+  q.isr_epochs = epochs;
+  q.n_isr_epochs = n;
   Strata__Header h = STRATA__HEADER__INIT;
   h.api_key = STRATA__API_KEY__API_ALTER_ISR;
   h.body_case = STRATA__HEADER__BODY_ALTER_ISR_REQ;
@@ -294,6 +300,7 @@ static void fetch_send(struct fetcher *f) {
     q.partitions = fpv;
     q.n_partitions = n;
     q.replica_id = b->cfg.id;
+    q.replica_epoch = b->broker_epoch;
     Strata__Header h = STRATA__HEADER__INIT;
     h.api_key = STRATA__API_KEY__API_FETCH;
     h.body_case = STRATA__HEADER__BODY_FETCH_REQ;
@@ -456,6 +463,10 @@ static void on_timer(uv_timer_t *t) {
   (void)t;
   int64_t now = now_ms();
   g.b->now_ms = now;
+  if (broker_cut_off(g.b)) { /* stranded acks=all writes are answered by time, not events */
+    g.b->hw_version++;
+    server_wake();
+  }
   controller_step(now);
   cluster_isr_changes(g.b, now, propose_isr, NULL);
   ensure_offsets_topic(now);

@@ -459,6 +459,7 @@ static void handle_produce(struct broker *b, const Strata__Header *req,
   }
   r->silent = q->acks == 0;
   r->deadline_ms = b->now_ms + (q->timeout_ms ? q->timeout_ms : 30000);
+  r->started_ms = b->now_ms;
   resp_begin(r, req, STRATA__HEADER__BODY_PRODUCE_RESP);
   r->hdr.produce_resp = m;
 }
@@ -528,6 +529,7 @@ static void build_fetch(struct broker *b, const Strata__Header *req,
       int64_t end = seglog_end_offset(p->log);
       replica_on_fetch(&p->rs, q->replica_id, fp->fetch_offset, fp->durable_offset, end,
                        b->now_ms);
+      replica_note_epoch(&p->rs, q->replica_id, q->replica_epoch);
       cluster_update_hw(b, p);
       hw = p->hw;
       pr->high_watermark = hw;

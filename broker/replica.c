@@ -58,6 +58,7 @@ static struct follower *follower(struct replica_state *r, int32_t id) {
   memset(f, 0, sizeof *f);
   f->id = id;
   f->fetch_offset = f->durable = -1;
+  f->broker_epoch = -1;
   return f;
 }
 
@@ -119,4 +120,26 @@ int replica_isr_change(const struct replica_state *r, int64_t now_ms, int64_t la
   for (uint32_t i = 0; i < *n; i++)
     if (!in(r->isr, r->nisr, isr[i])) return 1;
   return 0;
+}
+
+void replica_forget(struct replica_state *r, int32_t id) {
+  for (uint32_t k = 0; k < r->nfollowers; k++)
+    if (r->followers[k].id == id) {
+      struct follower *f = &r->followers[k];
+      f->fetch_offset = f->durable = -1;
+      f->last_fetch_ms = f->last_fetch_leader_end = 0;
+      f->broker_epoch = -1;
+      /* still in the ISR (not yet shrunk)? the lag window runs on */
+    }
+}
+
+void replica_note_epoch(struct replica_state *r, int32_t id, int64_t broker_epoch) {
+  for (uint32_t k = 0; k < r->nfollowers; k++)
+    if (r->followers[k].id == id) r->followers[k].broker_epoch = broker_epoch;
+}
+
+int64_t replica_follower_epoch(const struct replica_state *r, int32_t id) {
+  for (uint32_t k = 0; k < r->nfollowers; k++)
+    if (r->followers[k].id == id) return r->followers[k].broker_epoch;
+  return -1;
 }

@@ -40,6 +40,7 @@ struct follower {
   int64_t last_caught_up_ms;   /* last time it had everything the leader had */
   int64_t last_fetch_ms;
   int64_t last_fetch_leader_end;
+  int64_t broker_epoch;        /* the registration it fetched under (-1 unknown) */
 };
 
 /* The leader's bookkeeping for one partition. */
@@ -56,6 +57,13 @@ struct replica_state {
 /* Reset follower tracking when this broker becomes leader (every follower
  * gets a full lag window from now). */
 void replica_become_leader(struct replica_state *r, int64_t now_ms);
+/* A follower restarted (new broker epoch) or was fenced: what we knew of
+ * its log is about a process that is gone. It must fetch again, from what
+ * its disk really holds, before it can count as caught up. */
+void replica_forget(struct replica_state *r, int32_t id);
+/* The broker epoch a follower's fetches come under; -1 when unknown. */
+void replica_note_epoch(struct replica_state *r, int32_t id, int64_t broker_epoch);
+int64_t replica_follower_epoch(const struct replica_state *r, int32_t id);
 
 /* A follower fetched at fetch_offset having fsynced up to durable. Updates
  * its caught-up time (Kafka's rule: caught up when it asked for the leader's

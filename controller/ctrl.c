@@ -614,6 +614,13 @@ int ctrl_alter_isr(struct ctrl *c, const Strata__AlterIsrRequest *q, struct ctrl
       snprintf(err, err_len, "fenced broker %d cannot join the ISR", id);
       return STRATA_EINVALID_REQUEST;
     }
+    if (!contains(p->isr, p->nisr, id) && q->n_isr_epochs == q->n_isr &&
+        q->isr_epochs[i] != ctrl_broker(c, id)->epoch) {
+      snprintf(err, err_len, "broker %d joins the ISR on fetches from broker epoch %lld, but is "
+               "at epoch %lld now (it restarted)", id, (long long)q->isr_epochs[i],
+               (long long)ctrl_broker(c, id)->epoch);
+      return STRATA_ESTALE_BROKER_EPOCH;
+    }
     np.isr[np.nisr++] = id;
   }
   np.partition_epoch = p->partition_epoch + 1;

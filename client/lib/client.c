@@ -18,7 +18,12 @@ int client_bootstrap(struct conn *c, const char *bootstrap, int timeout_ms,
     return STRATA_EINVALID_ARGUMENT;
   }
   int rc = STRATA_EUNREACHABLE;
-  for (int i = 0; i < count; i++) {
+  /* Start at a different address each time: a client that reconnects
+   * because a broker's view was stale asks another one. */
+  static unsigned rotation;
+  int start = (int)(__atomic_fetch_add(&rotation, 1u, __ATOMIC_RELAXED) % (unsigned)count);
+  for (int k = 0; k < count; k++) {
+    int i = (start + k) % count;
     if (parse_hostport(bootstrap, (size_t)i, host, sizeof host, &port, NULL)) {
       snprintf(err, err_len, "bad bootstrap address '%s'", bootstrap);
       return STRATA_EINVALID_ARGUMENT;

@@ -88,6 +88,7 @@ struct strata_producer {
   int64_t next_refresh_ms;
   int idempotent;
   int64_t pid;                /* the producer id the cluster gave us */
+  int64_t next_stall_check_ms;
   int closing;
 };
 
@@ -623,8 +624,13 @@ static void handle_response(strata_producer *p, struct pbroker *br, Strata__Head
     struct pbatch *b = f->batches[i];
     int err = req_err ? req_err : strata_error_from_wire(pr->partitions[i]->error_code);
     if (err == STRATA_ENOT_LEADER || err == STRATA_EFENCED_LEADER_EPOCH ||
-        err == STRATA_EUNKNOWN_TOPIC || err == STRATA_EBROKER_NOT_AVAILABLE)
+        err == STRATA_EUNKNOWN_TOPIC || err == STRATA_EBROKER_NOT_AVAILABLE) {
       p->metadata_stale = 1;
+      /* "not the leader, and I know no other": its view is stale, ask
+       * another broker for metadata */
+      if (err == STRATA_ENOT_LEADER && pr && pr->partitions[i]->leader_hint < 0)
+        conn_close(&p->boot);
+    }
     if (err) {
       batch_failed(p, b, err);
       continue;
@@ -711,6 +717,34 @@ static void send_ready(strata_producer *p) {
   }
 }
 
+/* An answer that is a second late may mean the leader is paused or cut off
+ * and another broker leads now: ask another broker (briefly: a paused one
+ * must not hold us up), and if the partitions moved, give up on that
+ * connection and send its batches to the new leaders. Idempotence makes the
+ * resend safe; without it, it is the same risk as any retry. */
+#define STALL_MS 1000
+static void check_stalled(strata_producer *p, struct pbroker *br, int64_t now) {
+  if (now < p->next_stall_check_ms) return;
+  p->next_stall_check_ms = now + STALL_MS / 2;
+  int saved = p->cfg.request_timeout_ms;
+  p->cfg.request_timeout_ms = saved < STALL_MS ? saved : STALL_MS;
+  conn_close(&p->boot); /* the next broker in the bootstrap list */
+  int unknown, ok = 1;
+  for (size_t i = 0; i < p->ntopics; i++)
+    if (refresh_metadata(p, p->topics[i], &unknown)) ok = 0;
+  p->cfg.request_timeout_ms = saved;
+  if (!ok) {
+    conn_close(&p->boot);
+    return;
+  }
+  for (struct inflight *f = br->head; f; f = f->next)
+    for (size_t i = 0; i < f->n; i++)
+      if (leader_of(p, f->batches[i]) != br) {
+        broker_fail(p, br, STRATA_ENOT_LEADER);
+        return;
+      }
+}
+
 int strata_producer_poll(strata_producer *p, int timeout_ms) {
   p->reported = 0;
   int64_t deadline = conn_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
@@ -727,6 +761,8 @@ int strata_producer_poll(strata_producer *p, int timeout_ms) {
         broker_fail(p, br, STRATA_ETIMEOUT);
         continue;
       }
+      if (br->head && p->cfg.acks != 0 && now - br->head->sent_ms > STALL_MS)
+        check_stalled(p, br, now);
       if (conn_is_open(&br->c) && br->head) {
         fds[n] = (struct pollfd){br->c.fd, POLLIN, 0};
         who[n++] = br;

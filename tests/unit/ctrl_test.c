@@ -162,6 +162,24 @@ Test(ctrl, alter_isr_needs_the_current_leader_and_epochs) {
   cr_assert_eq(p->partition_epoch, 1);
   cr_assert_eq(ctrl_alter_isr(&c, &q, &out, err, sizeof err), STRATA_EFENCED_LEADER_EPOCH,
                "the same request again carries a stale partition epoch");
+  /* Growing it back: a follower that registered again since its fetches
+   * cannot join on them (KIP-903); with its current epoch it can. */
+  int32_t f = leader % 3 + 1;
+  int64_t old_epoch = ctrl_broker(&c, f)->epoch;
+  reg(f, "x", 10); /* it restarted */
+  q.partition_epoch = p->partition_epoch;
+  int32_t grown[2] = {leader, f};
+  int64_t epochs[2] = {ctrl_broker(&c, leader)->epoch, old_epoch};
+  q.isr = grown;
+  q.n_isr = 2;
+  q.isr_epochs = epochs;
+  q.n_isr_epochs = 2;
+  cr_assert_eq(ctrl_alter_isr(&c, &q, &out, err, sizeof err), STRATA_ESTALE_BROKER_EPOCH);
+  cr_assert_eq(out.n, 0u, "refused: nothing to apply");
+  epochs[1] = ctrl_broker(&c, f)->epoch;
+  cr_assert_eq(ctrl_alter_isr(&c, &q, &out, err, sizeof err), 0, "%s", err);
+  commit(&out);
+  cr_assert_eq(p->nisr, 2u);
 }
 
 Test(ctrl, last_in_sync_replica_gone_means_offline_not_unclean) {
