@@ -50,6 +50,7 @@ CLUSTER_BINS:= $(CLUSTER_SRC:tests/cluster/%.c=$(BUILD)/tests/cluster/%)
 
 FAILOVER_BENCH := $(BUILD)/bench/failover_bench
 GROUP_BENCH    := $(BUILD)/bench/group_bench
+WORKLOAD       := $(BUILD)/tests/fault/workload
 
 .PHONY: all help deps test unit asan bench bench-cluster bench-failover bench-groups docker-test faults demo fuzz clean format
 # Keep generated headers and test objects: make would delete them as intermediates.
@@ -149,7 +150,6 @@ asan:
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" test
 
 # The fault drills' workload, evidence dumper and checker front end.
-WORKLOAD := $(BUILD)/tests/fault/workload
 $(WORKLOAD): $(call obj,tests/fault/workload.c) $(TESTLIB_OBJ) $(LIBBROKER) $(LIBSTRATA)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

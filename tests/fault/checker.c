@@ -257,7 +257,7 @@ void checker_run(struct checker *c, struct checker_result *r) {
     else r->writes_failed++;
   }
   /* duplicates: one value twice in one replica's partition */
-  qsort(c->l.v, c->l.n, sizeof *c->l.v, by_replica_value);
+  if (c->l.n) qsort(c->l.v, c->l.n, sizeof *c->l.v, by_replica_value);
   for (size_t i = 1; i < c->l.n; i++) {
     const struct log_ev *a = &c->l.v[i - 1], *b = &c->l.v[i];
     if (!strcmp(a->replica, b->replica) && a->partition == b->partition &&
@@ -268,7 +268,7 @@ void checker_run(struct checker *c, struct checker_result *r) {
     }
   }
   /* disagreements: one offset, two values */
-  qsort(c->l.v, c->l.n, sizeof *c->l.v, by_position);
+  if (c->l.n) qsort(c->l.v, c->l.n, sizeof *c->l.v, by_position);
   for (size_t i = 0; i < c->l.n;) {
     size_t lo, hi;
     at(c, c->l.v[i].partition, c->l.v[i].offset, &lo, &hi);
@@ -333,7 +333,7 @@ void checker_run(struct checker *c, struct checker_result *r) {
       tv[nt++] = (struct tev){c->w.v[i].invoke, 1, i};
     }
   if (tv) {
-    qsort(tv, nt, sizeof *tv, by_time);
+    if (nt) qsort(tv, nt, sizeof *tv, by_time);
     uint32_t maxp = 0;
     for (size_t i = 0; i < c->w.n; i++)
       if (c->w.v[i].partition > maxp) maxp = c->w.v[i].partition;
@@ -359,7 +359,7 @@ void checker_run(struct checker *c, struct checker_result *r) {
     free(tv);
   }
   /* two owners at once, same generation */
-  qsort(c->o.v, c->o.n, sizeof *c->o.v, by_owner);
+  if (c->o.n) qsort(c->o.v, c->o.n, sizeof *c->o.v, by_owner);
   for (size_t i = 0; i < c->o.n; i++)
     for (size_t k = i + 1; k < c->o.n && c->o.v[k].partition == c->o.v[i].partition &&
                            c->o.v[k].from < c->o.v[i].to;
@@ -372,7 +372,7 @@ void checker_run(struct checker *c, struct checker_result *r) {
       }
     }
   /* committed offsets going backwards */
-  qsort(c->c.v, c->c.n, sizeof *c->c.v, by_commit);
+  if (c->c.n) qsort(c->c.v, c->c.n, sizeof *c->c.v, by_commit);
   for (size_t i = 1; i < c->c.n; i++) {
     const struct commit_ev *a = &c->c.v[i - 1], *b = &c->c.v[i];
     if (!strcmp(a->group, b->group) && a->partition == b->partition && b->offset < a->offset) {
@@ -390,7 +390,7 @@ void checker_run(struct checker *c, struct checker_result *r) {
     size_t n = 0;
     for (size_t i = 0; i < c->w.n; i++)
       if (c->w.v[i].ok && c->w.v[i].partition == p) times[n++] = c->w.v[i].complete;
-    qsort(times, n, sizeof *times, cmp_i64);
+    if (n) qsort(times, n, sizeof *times, cmp_i64);
     for (size_t i = 1; i < n; i++) {
       int64_t gap = times[i] - times[i - 1];
       if (gap > r->longest_window_us) r->longest_window_us = gap;
