@@ -21,6 +21,12 @@ run() { echo "\$ strata $*"; "$BUILD/strata" "$@"; echo; }
 
 echo "== Strata bench: controller + 3 brokers, RF 3, min.insync.replicas 2, $(nproc) cores, $(date -u +%FT%TZ)"
 scripts/cluster.sh up 3
+# light-load latency first: later, the throughput runs' writeback would skew it
+"$BUILD/strata" topic create rf3-latency --partitions 1 --replication-factor 3 \
+  --config min.insync.replicas=2 >/dev/null
+echo "-- latency at light load (1 KiB, acks=all, linger 0)"
+run bench produce --topic rf3-latency --record-size 1024 --duration 10 --rate 1000 --acks all --linger-ms 0
+run bench produce --topic rf3-latency --record-size 1024 --duration 10 --rate 5000 --acks all --linger-ms 0
 for spec in "1024 1 $n1k" "1024 3 $n1k" "100 3 $n100"; do
   set -- $spec
   t=rf3-$1-p$2
@@ -30,11 +36,6 @@ for spec in "1024 1 $n1k" "1024 3 $n1k" "100 3 $n100"; do
   run bench produce --topic "$t" --record-size "$1" --records "$3" --acks all
   run bench consume --topic "$t" --records "$3"
 done
-"$BUILD/strata" topic create rf3-latency --partitions 1 --replication-factor 3 \
-  --config min.insync.replicas=2 >/dev/null
-echo "-- latency at light load (1 KiB, acks=all, linger 0)"
-run bench produce --topic rf3-latency --record-size 1024 --duration 10 --rate 1000 --acks all --linger-ms 0
-run bench produce --topic rf3-latency --record-size 1024 --duration 10 --rate 5000 --acks all --linger-ms 0
 scripts/cluster.sh purge >/dev/null
 if [ "${BENCH_PEERS:-0}" = 1 ]; then
   peers=../shared/peers/nats-jetstream-bench.sh
