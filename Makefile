@@ -139,11 +139,15 @@ unit: $(UNIT_BINS)
 
 test: all $(UNIT_BINS) $(CLUSTER_BINS) $(FSYNC_SHIM) $(FAILOVER_BENCH) $(GROUP_BENCH) $(WORKLOAD)
 	@STRATA_BUILD=$(BUILD) scripts/run-tests.sh $(UNIT_BINS) $(CLUSTER_BINS) $(wildcard tests/cluster/*.sh) \
-	  tests/fault/partition_leader.sh
+	  tests/fault/drill.sh
 
-# the fault drills, longer (FAULT_ROUNDS rounds each, default 5; root: network namespaces)
+# every fault drill, FAULT_ROUNDS rounds each (default 5; root: network namespaces)
+FAULT_SCENARIOS := partition-leader pause-leader kill-leader partition-controller
 faults: all $(WORKLOAD)
-	@FAULT_ROUNDS=$${FAULT_ROUNDS:-5} STRATA_BUILD=$(BUILD) scripts/run-tests.sh tests/fault/partition_leader.sh
+	@ok=0; bad=0; for sc in $(FAULT_SCENARIOS); do \
+	  echo "== $$sc"; \
+	  if STRATA_BUILD=$(BUILD) bash tests/fault/drill.sh $$sc $${FAULT_ROUNDS:-5}; then ok=$$((ok+1)); else bad=$$((bad+1)); fi; \
+	done; echo "$$ok passed, $$bad failed"; [ $$bad = 0 ]
 
 asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \

@@ -1,14 +1,24 @@
 #!/bin/bash
-# Drill: cut a partition leader off from the controller and the other brokers
-# (clients still reach it) while an acks=all workload writes, ROUNDS times;
-# heal; then check the history and every replica's log with the checker:
-# no acknowledged write lost, no duplicate, no reorder, replicas identical.
-# Runs the real binaries in network namespaces (tests/fault/testbed.sh).
-#   tests/fault/partition_leader.sh [ROUNDS]   (default 1; as root)
+# A fault drill: an acks=all workload writes while a fault hits the cluster
+# ROUNDS times, then the history and every replica's log go through the
+# checker: no acknowledged write lost, no duplicate, no reorder, replicas
+# identical, and how long writes stalled. The real binaries run in network
+# namespaces (tests/fault/testbed.sh). Scenarios:
+#   partition-leader      cut d-0's leader off from the controller and the other
+#                         brokers (clients still reach it); heal
+#   pause-leader          SIGSTOP d-0's leader (longer than its session); SIGCONT
+#   kill-leader           kill -9 d-0's leader; start it again
+#   partition-controller  cut the controller off from every broker; heal
+#   tests/fault/drill.sh SCENARIO [ROUNDS]   (ROUNDS default FAULT_ROUNDS or 1; as root)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${STRATA_BUILD:-build}
-ROUNDS=${1:-${FAULT_ROUNDS:-1}}
+SCENARIO=${1:-partition-leader}
+ROUNDS=${2:-${FAULT_ROUNDS:-1}}
+case "$SCENARIO" in
+partition-leader | pause-leader | kill-leader | partition-controller) ;;
+*) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+esac
 if [ "$(id -u)" != 0 ] || ! ip netns list >/dev/null 2>&1; then
   echo "skipped: network namespaces need root"
   exit 0
@@ -16,6 +26,7 @@ fi
 . tests/fault/testbed.sh
 dir=$(mktemp -d /tmp/strata-drill.XXXXXX)
 pids=()
+declare -A bpid
 cleanup() {
   local rc=$? p
   for p in "${pids[@]+"${pids[@]}"}"; do kill -9 "$p" 2>/dev/null || true; done
@@ -36,13 +47,16 @@ ctl=$(tb_ip ctl)
 (tb_exec ctl "$BUILD/strata-controller" --set data.dir="$dir/ctl" --set listeners="$ctl:9093" \
   >>"$dir/ctl.log" 2>&1) &
 pids+=($!)
-for b in 1 2 3; do
+start_broker() {
+  local b=$1 ip
   ip=$(tb_ip b$b)
   (tb_exec b$b "$BUILD/strata-broker" --set broker.id=$b --set log.dir="$dir/b$b" \
     --set listeners="$ip:9092" --set controller="$ctl:9093" --set replica.lag.time.max.ms=2000 \
     >>"$dir/b$b.log" 2>&1) &
   pids+=($!)
-done
+  bpid[$b]=$!
+}
+for b in 1 2 3; do start_broker $b; done
 export STRATA_BOOTSTRAP="$(tb_ip b1):9092,$(tb_ip b2):9092,$(tb_ip b3):9092"
 for _ in $(seq 100); do
   [ "$("$BUILD/strata" cluster status 2>/dev/null | grep -c ' alive$')" = 3 ] && break
@@ -56,13 +70,30 @@ writer=$!
 sleep 3
 for r in $(seq 1 "$ROUNDS"); do
   leader=$("$BUILD/strata" topic describe d | grep -o 'Leader: [0-9]*' | head -1 | awk '{print $2}')
-  echo "round $r: cutting broker $leader (leader of d-0) off from the controller and the other brokers"
-  for n in ctl b1 b2 b3; do [ "$n" = "b$leader" ] || tb_cut "b$leader" "$n"; done
+  case "$SCENARIO" in
+  partition-leader)
+    echo "round $r: cutting broker $leader (leader of d-0) off from the controller and the other brokers"
+    for n in ctl b1 b2 b3; do [ "$n" = "b$leader" ] || tb_cut "b$leader" "$n"; done ;;
+  pause-leader)
+    echo "round $r: pausing broker $leader (leader of d-0)"
+    kill -STOP "${bpid[$leader]}" ;;
+  kill-leader)
+    echo "round $r: kill -9 broker $leader (leader of d-0)"
+    kill -9 "${bpid[$leader]}"; wait "${bpid[$leader]}" 2>/dev/null || true ;;
+  partition-controller)
+    echo "round $r: cutting the controller off from every broker"
+    for n in b1 b2 b3; do tb_cut ctl "$n"; done ;;
+  esac
   sleep 4
   new=$("$BUILD/strata" topic describe d --bootstrap "$(tb_ip b$((leader % 3 + 1))):9092" \
     | grep -o 'Leader: [0-9]*' | head -1 | awk '{print $2}')
-  echo "round $r: d-0 is led by broker $new now; healing"
-  tb_heal "b$leader"
+  echo "round $r: d-0 is led by broker $new; healing"
+  case "$SCENARIO" in
+  partition-leader) tb_heal "b$leader" ;;
+  pause-leader) kill -CONT "${bpid[$leader]}" ;;
+  kill-leader) start_broker "$leader" ;;
+  partition-controller) tb_heal ctl ;;
+  esac
   sleep 4
 done
 wait "$writer"
@@ -73,4 +104,5 @@ for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
 pids=()
 for b in 1 2 3; do "$BUILD/tests/fault/workload" dump "b$b" "$dir/b$b" d >>"$dir/history"; done
 echo "history: $(grep -c '^W' "$dir/history") writes, $(grep -c '^R' "$dir/history") reads, $(grep -c '^L' "$dir/history") replica records"
+echo "scenario $SCENARIO, $ROUNDS round(s):"
 "$BUILD/tests/fault/workload" check 3000 <"$dir/history" 3>"$dir/report.json"
