@@ -18,6 +18,7 @@
 
 #include "client/strata.h"
 #include "common/batch.h"
+#include "common/errors.h"
 #include "tests/fault/checker.h"
 
 static int64_t mono_us(void) {
@@ -39,8 +40,8 @@ static void on_delivery(const strata_delivery *d, void *arg) {
   uint64_t id = (uint64_t)(uintptr_t)d->opaque;
   int64_t now = mono_us();
   if (d->error)
-    printf("W %" PRId64 " %" PRId64 " %u v%" PRIu64 " fail\n", sent[id % INFLIGHT_MAX].invoke, now,
-           d->partition, id);
+    printf("W %" PRId64 " %" PRId64 " %u v%" PRIu64 " fail %s\n", sent[id % INFLIGHT_MAX].invoke,
+           now, d->partition, id, strata_errname(d->error));
   else
     printf("W %" PRId64 " %" PRId64 " %u v%" PRIu64 " ok %" PRId64 "\n",
            sent[id % INFLIGHT_MAX].invoke, now, d->partition, id, d->offset);
