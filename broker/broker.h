@@ -44,7 +44,9 @@ struct broker {
   int64_t now_ms;               /* wall clock, set by the glue each loop turn */
   struct partition *dirty;      /* partitions with appends not yet fsynced */
   uint64_t hw_version;          /* bumped whenever a high watermark moves */
-  int64_t producer_ids_next, producer_ids_limit; /* standalone: the reserved block */
+  int64_t producer_ids_next, producer_ids_limit; /* the reserved block (standalone: from
+                                                   log.dir; cluster: from the controller) */
+  int want_producer_ids;        /* cluster mode: ask the controller for a new block */
   struct coordinator coord;     /* consumer groups this broker coordinates */
   int want_offsets_topic;       /* cluster mode: ask the controller to create it */
   int64_t controller_contact_ms; /* last heartbeat the controller answered (0: never) */

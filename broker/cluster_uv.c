@@ -34,6 +34,7 @@ static struct {
   struct link ctl;
   int running, registered, reg_inflight, hb_inflight;
   int ctl_lost; /* registered, but the controller link is down */
+  int ids_inflight; /* a block of producer ids is on its way */
   int64_t next_hb_ms, ctl_retry_at, offsets_retry_at;
   struct fetcher fetchers[CLUSTER_BROKERS_MAX];
   struct forward forwards[FORWARDS_MAX];
@@ -402,6 +403,36 @@ void cluster_uv_forward_cancel(void *arg) {
     if (g.forwards[i].used && g.forwards[i].arg == arg) g.forwards[i].used = 0;
 }
 
+/* ---- producer ids ---- */
+
+#define PRODUCER_ID_BLOCK 1000
+
+static void on_producer_ids(void *arg, const Strata__Header *resp, const uint8_t *pl,
+                            uint32_t pn, int err) {
+  (void)arg, (void)pl, (void)pn;
+  g.ids_inflight = 0;
+  if (err || !resp || resp->error_code ||
+      resp->body_case != STRATA__HEADER__BODY_INIT_PRODUCER_ID_RESP)
+    return; /* asked again at the next tick */
+  g.b->producer_ids_next = resp->init_producer_id_resp->producer_id;
+  g.b->producer_ids_limit = g.b->producer_ids_next + PRODUCER_ID_BLOCK;
+  g.b->want_producer_ids = 0;
+}
+
+/* Keep a block of producer ids from the controller at hand. */
+static void ensure_producer_ids(void) {
+  struct broker *b = g.b;
+  if (!g.registered || g.ids_inflight || !g.ctl.connected) return;
+  if (!b->want_producer_ids && b->producer_ids_next < b->producer_ids_limit) return;
+  Strata__InitProducerIdRequest q = STRATA__INIT_PRODUCER_ID_REQUEST__INIT;
+  q.count = PRODUCER_ID_BLOCK;
+  Strata__Header h = STRATA__HEADER__INIT;
+  h.api_key = STRATA__API_KEY__API_INIT_PRODUCER_ID;
+  h.body_case = STRATA__HEADER__BODY_INIT_PRODUCER_ID_REQ;
+  h.init_producer_id_req = &q;
+  if (!link_send(&g.ctl, &h, NULL, 0, on_producer_ids, NULL)) g.ids_inflight = 1;
+}
+
 /* ---- the consumer offsets topic ---- */
 
 static void on_create_offsets(void *arg, const Strata__Header *resp, const uint8_t *pl,
@@ -470,6 +501,7 @@ static void on_timer(uv_timer_t *t) {
   controller_step(now);
   cluster_isr_changes(g.b, now, propose_isr, NULL);
   ensure_offsets_topic(now);
+  ensure_producer_ids();
   kick_fetchers();
 }
 

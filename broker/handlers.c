@@ -280,12 +280,22 @@ static void handle_elect_leaders(struct broker *b, const Strata__Header *req, ui
 static void handle_init_producer_id(struct broker *b, const Strata__Header *req,
                                     uint8_t *payload, uint32_t len, struct response *r) {
   (void)payload, (void)len;
-  if (b->cluster) {
-    r->forward = 1; /* the controller hands out ids cluster-wide */
-    return;
-  }
   int64_t id;
-  int rc = broker_next_producer_id(b, &id);
+  int rc;
+  if (b->cluster) {
+    /* From the block the controller gave this broker, so a producer can
+     * start while the controller is away; without one, the controller
+     * answers (relayed). */
+    if (b->producer_ids_limit - b->producer_ids_next < 250) b->want_producer_ids = 1;
+    if (b->producer_ids_next >= b->producer_ids_limit) {
+      r->forward = 1;
+      return;
+    }
+    id = b->producer_ids_next++;
+    rc = 0;
+  } else {
+    rc = broker_next_producer_id(b, &id);
+  }
   if (rc) {
     response_error(r, req, rc, "cannot reserve a producer id");
     return;

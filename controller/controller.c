@@ -204,7 +204,7 @@ void controller_handle(struct controller *ctl, const Strata__Header *req, Strata
   }
   case STRATA__HEADER__BODY_INIT_PRODUCER_ID_REQ: {
     int64_t id = -1;
-    rc = ctrl_alloc_producer_id(c, &out, &id);
+    rc = ctrl_alloc_producer_ids(c, &out, req->init_producer_id_req->count, &id);
     if (!rc) rc = metalog_commit(&ctl->log, c, &out);
     if (rc) break;
     Strata__InitProducerIdResponse *m = aalloc(a, sizeof *m);

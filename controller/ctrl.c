@@ -628,12 +628,18 @@ int ctrl_alter_isr(struct ctrl *c, const Strata__AlterIsrRequest *q, struct ctrl
 }
 
 int ctrl_alloc_producer_id(struct ctrl *c, struct ctrl_out *out, int64_t *id) {
+  return ctrl_alloc_producer_ids(c, out, 1, id);
+}
+
+int ctrl_alloc_producer_ids(struct ctrl *c, struct ctrl_out *out, uint32_t count, int64_t *first) {
+  if (count == 0) count = 1;
+  if (count > 100000) return STRATA_EINVALID_REQUEST;
   if (out->n >= CTRL_OUT_MAX) return STRATA_ENOMEM;
   Strata__MetadataRecord *r = xcalloc(1, sizeof *r);
   strata__metadata_record__init(r);
   r->rec_case = STRATA__METADATA_RECORD__REC_PRODUCER_IDS_NEXT;
-  *id = c->producer_ids_next;
-  r->producer_ids_next = *id + 1;
+  *first = c->producer_ids_next;
+  r->producer_ids_next = *first + count;
   out->recs[out->n++] = r;
   return 0;
 }

@@ -129,6 +129,9 @@ int ctrl_elect_preferred(struct ctrl *c, const char *topic,
 /* Hand out the next producer id; the record makes it durable, so no id is
  * ever given twice, across restarts too. */
 int ctrl_alloc_producer_id(struct ctrl *c, struct ctrl_out *out, int64_t *id);
+/* A block of `count` ids, [*first, *first + count): brokers keep one so a
+ * producer can start while the controller is away. */
+int ctrl_alloc_producer_ids(struct ctrl *c, struct ctrl_out *out, uint32_t count, int64_t *first);
 const struct ctrl_broker *ctrl_broker(const struct ctrl *c, int32_t id);
 struct ctrl_topic *ctrl_topic(const struct ctrl *c, const char *name);
 

@@ -426,6 +426,12 @@ Test(replication, controller_kill9_and_restart_while_producing) {
     tcluster_kill(&cl, 0);
     /* brokers keep serving with the metadata they hold */
     produce_acked(p, "d", 2000);
+    /* and a new idempotent producer starts: its id comes from a block the
+     * brokers got from the controller in advance */
+    strata_producer *fresh = producer_retrying(-1, 1000);
+    produce_acked(fresh, "d", 200);
+    cr_assert_eq(strata_producer_flush(fresh, 20000), 0);
+    strata_producer_free(fresh);
     start_controller();
     wait_isr("d", 3, 15000);
     /* and the restarted controller still elects: fail the leader over */

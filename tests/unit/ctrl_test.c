@@ -16,10 +16,12 @@
 static struct ctrl c;
 static char *dir;
 
-static void commit(struct ctrl_out *out) {
-  for (size_t i = 0; i < out->n; i++) cr_assert_eq(ctrl_apply(&c, out->recs[i]), 0);
+static void commit_to(struct ctrl *x, struct ctrl_out *out) {
+  for (size_t i = 0; i < out->n; i++) cr_assert_eq(ctrl_apply(x, out->recs[i]), 0);
   ctrl_out_reset(out);
 }
+
+static void commit(struct ctrl_out *out) { commit_to(&c, out); }
 
 static void reg(int32_t id, const char *rack, int64_t now) {
   struct ctrl_out out = {0};
@@ -326,6 +328,15 @@ Test(ctrl, metadata_log_replays_to_the_same_state) {
   cr_assert_eq(memcmp(pa, pb, la), 0, "replayed state equals the live one");
   cr_assert_eq(b.ntopics, 800u);
   cr_assert_eq(b.producer_ids_next, 12, "a restarted controller never gives an id twice");
+  /* blocks for brokers: disjoint from everything handed out before */
+  int64_t first = -1, next = -1;
+  cr_assert_eq(ctrl_alloc_producer_ids(&b, &out, 1000, &first), 0);
+  commit_to(&b, &out);
+  cr_assert_eq(first, 12);
+  cr_assert_eq(ctrl_alloc_producer_id(&b, &out, &next), 0);
+  commit_to(&b, &out);
+  cr_assert_eq(next, 1012, "the next id comes after the whole block");
+  cr_assert_eq(ctrl_alloc_producer_ids(&b, &out, 1000000, &first), STRATA_EINVALID_REQUEST);
   free(pa);
   free(pb);
   ctrl_image_free(ia);
