@@ -135,6 +135,26 @@ void broker_mark_dirty(struct broker *b, struct partition *p) {
   b->dirty = p;
 }
 
+void broker_appended(struct broker *b, struct partition *p) {
+  if (b->cfg.flush == FLUSH_ALWAYS) broker_mark_dirty(b, p);
+  if (b->cluster) cluster_update_hw(b, p);
+  if (b->cluster || b->cfg.flush != FLUSH_ALWAYS) b->hw_version++;
+}
+
+void response_wait(struct response *r, struct partition *p, int64_t offset, int hw,
+                   uint32_t *error_code, int64_t *base_offset, int32_t *leader_hint) {
+  if (r->nwaits == r->waits_cap) {
+    size_t cap = r->waits_cap ? r->waits_cap * 2 : 4;
+    struct wait_item *w = realloc(r->waits, cap * sizeof *w);
+    if (!w) abort(); /* as any response allocation: nothing sane to answer */
+    r->waits = w;
+    r->waits_cap = cap;
+  }
+  partition_ref(p);
+  r->waits[r->nwaits++] =
+      (struct wait_item){p, offset, hw, p->leader_epoch, error_code, base_offset, leader_hint};
+}
+
 int broker_response_ready(const struct broker *b, const struct response *r) {
   int ready = 1;
   int stranded = broker_cut_off(b) && b->now_ms - r->started_ms > b->cfg.session_ms;

@@ -81,7 +81,7 @@ struct response {
   size_t payload_len, payload_cap;
   int silent;                  /* acks=0: send nothing */
   struct wait_item *waits;     /* malloc'd */
-  size_t nwaits;
+  size_t nwaits, waits_cap;
   int park;                    /* fetch: not enough data yet, wait */
   int64_t deadline_ms;         /* fetch/produce: answer by then whatever there is */
   int64_t started_ms;          /* produce: when it arrived */
@@ -121,6 +121,14 @@ void response_error(struct response *r, const Strata__Header *req, int err,
                     const char *msg);
 
 /* Remember that p has unsynced appends (the glue fsyncs the list). */
+/* After an append to a partition this broker leads: fsync it (flush
+ * always), move the high watermark, wake what waits for data. */
+void broker_appended(struct broker *b, struct partition *p);
+/* The response waits until p is fsynced up to `offset` (or, with hw, its
+ * high watermark passes it in this leader epoch); errors go to the fields
+ * given (base and hint optional). */
+void response_wait(struct response *r, struct partition *p, int64_t offset, int hw,
+                   uint32_t *error_code, int64_t *base_offset, int32_t *leader_hint);
 void broker_mark_dirty(struct broker *b, struct partition *p);
 
 /* ---- cluster mode (broker/cluster.c) ---- */
@@ -152,21 +160,13 @@ void *resp_alloc(struct response *r, size_t n);
 char *resp_strdup(struct response *r, const char *s);
 void resp_begin(struct response *r, const Strata__Header *req, Strata__Header__BodyCase body);
 
-/* Consumer group requests (group_handlers.c). */
-void handle_find_coordinator(struct broker *b, const Strata__Header *req, uint8_t *payload,
+/* A request handler: decoded request (and its raw payload) in, response out. */
+typedef void request_handler(struct broker *b, const Strata__Header *req, uint8_t *payload,
                              uint32_t len, struct response *r);
-void handle_group_heartbeat(struct broker *b, const Strata__Header *req, uint8_t *payload,
-                            uint32_t len, struct response *r);
-void handle_offset_commit(struct broker *b, const Strata__Header *req, uint8_t *payload,
-                          uint32_t len, struct response *r);
-void handle_offset_fetch(struct broker *b, const Strata__Header *req, uint8_t *payload,
-                         uint32_t len, struct response *r);
-void handle_list_groups(struct broker *b, const Strata__Header *req, uint8_t *payload,
-                        uint32_t len, struct response *r);
-void handle_describe_group(struct broker *b, const Strata__Header *req, uint8_t *payload,
-                           uint32_t len, struct response *r);
-void handle_delete_groups(struct broker *b, const Strata__Header *req, uint8_t *payload,
-                          uint32_t len, struct response *r);
+
+/* Consumer group requests (group_handlers.c). */
+request_handler handle_find_coordinator, handle_group_heartbeat, handle_offset_commit,
+    handle_offset_fetch, handle_list_groups, handle_describe_group, handle_delete_groups;
 /* Load the offsets partitions this broker now leads, drop the ones it no
  * longer does (after every metadata change); expire group members and
  * refresh partition counts (from a timer). */

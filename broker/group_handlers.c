@@ -320,9 +320,7 @@ static int append_batch(struct broker *b, struct partition *p, struct batch_buil
   if (!rc) rc = seglog_append(p->log, (uint8_t *)data, len, b->cluster ? p->leader_epoch : 0,
                               b->now_ms, &base);
   if (rc) return rc;
-  if (b->cfg.flush == FLUSH_ALWAYS) broker_mark_dirty(b, p);
-  if (b->cluster) cluster_update_hw(b, p);
-  b->hw_version++;
+  broker_appended(b, p);
   return 0;
 }
 
@@ -384,15 +382,8 @@ static int append_offsets(struct broker *b, struct cgroup *g, struct batch_build
   if (b->cluster && p->rs.nisr < p->topic->min_insync) return STRATA_ENOT_ENOUGH_REPLICAS;
   int rc = append_batch(b, p, bb);
   if (rc) return rc;
-  int64_t end = seglog_end_offset(p->log);
-  if (b->cluster || b->cfg.flush == FLUSH_ALWAYS) {
-    struct wait_item *w = realloc(r->waits, (r->nwaits + 1) * sizeof *w);
-    if (!w) abort();
-    r->waits = w;
-    partition_ref(p);
-    r->waits[r->nwaits++] = (struct wait_item){p, end, b->cluster, p->leader_epoch,
-                                               &r->hdr.error_code, NULL, NULL};
-  }
+  if (b->cluster || b->cfg.flush == FLUSH_ALWAYS)
+    response_wait(r, p, seglog_end_offset(p->log), b->cluster, &r->hdr.error_code, NULL, NULL);
   r->deadline_ms = b->now_ms + 10000;
   return 0;
 }

@@ -52,8 +52,7 @@ static int payload_reserve(struct response *r, size_t more) {
 
 struct api {
   uint32_t key, min_version, max_version;
-  void (*handle)(struct broker *, const Strata__Header *, uint8_t *, uint32_t,
-                 struct response *);
+  request_handler *handle;
   Strata__Header__BodyCase req_body;
 };
 
@@ -343,11 +342,9 @@ static int produce_partition(struct broker *b, struct partition *p,
       snprintf(msg, msg_len, "an idempotent producer sends one batch per partition entry");
       return STRATA_EINVALID_RECORD;
     }
-    int64_t last_seq = (int64_t)first.base_sequence + first.last_offset_delta;
-    if (last_seq > INT32_MAX) last_seq -= (int64_t)INT32_MAX + 1;
     struct producer_batch dup;
     rc = producer_state_check(&p->producers, first.producer_id, first.producer_epoch,
-                              first.base_sequence, (int32_t)last_seq, &dup);
+                              first.base_sequence, batch_last_sequence(&first), &dup);
     if (rc == PRODUCER_DUPLICATE) {
       trace_info("%s-%u: producer %" PRId64 " resent sequences %d..%d: already at offset %" PRId64,
                   tp->name, p->id, first.producer_id, dup.first_seq, dup.last_seq,
@@ -380,10 +377,7 @@ static int produce_partition(struct broker *b, struct partition *p,
     return rc;
   }
   *last = seglog_end_offset(p->log) - 1;
-  if (first.producer_id >= 0) {
-    batch_header_decode(data, len, &first);
-    partition_note_producer(p, &first, *base);
-  }
+  if (first.producer_id >= 0) partition_note_producer(p, &first, *base);
   return 0;
 }
 
@@ -406,6 +400,7 @@ static void handle_produce(struct broker *b, const Strata__Header *req,
   m->partitions = resp_alloc(r, (q->n_partitions + 1) * sizeof *m->partitions);
   r->waits = calloc(q->n_partitions + 1, sizeof *r->waits);
   if (!r->waits) abort();
+  r->waits_cap = q->n_partitions + 1;
   uint32_t off = 0;
   for (size_t i = 0; i < q->n_partitions; i++) {
     const Strata__ProducePartition *pp = q->partitions[i];
@@ -447,25 +442,12 @@ static void handle_produce(struct broker *b, const Strata__Header *req,
       continue;
     }
     int64_t end = last + 1; /* a duplicate waits for its original */
-    if (b->cfg.flush == FLUSH_ALWAYS) broker_mark_dirty(b, p);
-    if (b->cluster) {
-      /* acks=all waits for the ISR (the high watermark); acks=1 for this
-       * broker's own fsync under flush always. */
-      if (q->acks == -1 || b->cfg.flush == FLUSH_ALWAYS) {
-        partition_ref(p);
-        r->waits[r->nwaits++] = (struct wait_item){p, end, q->acks == -1, p->leader_epoch,
-                                                   &pr->error_code, &pr->base_offset,
-                                                   &pr->leader_hint};
-      }
-      cluster_update_hw(b, p);
-      b->hw_version++;
-    } else if (b->cfg.flush == FLUSH_ALWAYS) {
-      partition_ref(p);
-      r->waits[r->nwaits++] =
-          (struct wait_item){p, end, 0, 0, &pr->error_code, &pr->base_offset, &pr->leader_hint};
-    } else {
-      b->hw_version++;
-    }
+    broker_appended(b, p);
+    /* acks=all waits for the ISR (the high watermark); otherwise, under
+     * flush always, for this broker's own fsync. */
+    int wait_hw = b->cluster && q->acks == -1;
+    if (wait_hw || b->cfg.flush == FLUSH_ALWAYS)
+      response_wait(r, p, end, wait_hw, &pr->error_code, &pr->base_offset, &pr->leader_hint);
   }
   r->silent = q->acks == 0;
   r->deadline_ms = b->now_ms + (q->timeout_ms ? q->timeout_ms : 30000);

@@ -511,20 +511,26 @@ uint64_t seglog_size_bytes(const struct seglog *log) {
 /* Finish the active segment (fsync data and indexes) and start a new one at
  * the log end. The finished segment is durable before the new file exists, so
  * a crash leaves at most one segment to recover. */
-static int roll(struct seglog *log, int64_t now_ms) {
-  struct segment *old = active(log);
-  if (fdatasync(old->fd) || fdatasync(old->idx_fd) || fdatasync(old->tidx_fd))
-    return STRATA_EIO;
-  if (log->end > log->durable) log->durable = log->end;
+/* A new, empty active segment starting at `base`, durable in the directory. */
+static int new_active_segment(struct seglog *log, int64_t base, int64_t now_ms) {
   struct segment s;
-  int rc = open_segment(log, log->end, 1, &s);
+  int rc = open_segment(log, base, 1, &s);
   if (rc) return rc;
   s.created_ms = now_ms;
   if ((rc = push_segment(log, &s))) {
     segment_free(&s);
     return rc;
   }
-  if (fsync(log->dir_fd)) return STRATA_EIO;
+  return fsync(log->dir_fd) ? STRATA_EIO : 0;
+}
+
+static int roll(struct seglog *log, int64_t now_ms) {
+  struct segment *old = active(log);
+  if (fdatasync(old->fd) || fdatasync(old->idx_fd) || fdatasync(old->tidx_fd))
+    return STRATA_EIO;
+  if (log->end > log->durable) log->durable = log->end;
+  int rc = new_active_segment(log, log->end, now_ms);
+  if (rc) return rc;
   log->recent_n = 0;
   trace_debug("%s: rolled to segment %" PRId64, log->dir, log->end);
   return 0;
@@ -864,15 +870,8 @@ int seglog_reset(struct seglog *log, int64_t offset, int64_t now_ms) {
     int rc = drop_first_segment(log, "reset to the leader's log start");
     if (rc) return rc;
   }
-  struct segment s;
-  int rc = open_segment(log, offset, 1, &s);
+  int rc = new_active_segment(log, offset, now_ms);
   if (rc) return rc;
-  s.created_ms = now_ms;
-  if ((rc = push_segment(log, &s))) {
-    segment_free(&s);
-    return rc;
-  }
-  if (fsync(log->dir_fd)) return STRATA_EIO;
   log->end = log->durable = offset;
   log->recent_n = 0;
   return 0;

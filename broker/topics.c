@@ -144,10 +144,8 @@ static int note_batch(void *arg, const struct batch_header *h) {
 
 int partition_note_producer(struct partition *p, const struct batch_header *h, int64_t base) {
   if (h->producer_id < 0) return 0;
-  int64_t last_seq = (int64_t)h->base_sequence + h->last_offset_delta;
-  if (last_seq > INT32_MAX) last_seq -= (int64_t)INT32_MAX + 1;
   return producer_state_update(&p->producers, h->producer_id, h->producer_epoch,
-                               h->base_sequence, (int32_t)last_seq, base,
+                               h->base_sequence, batch_last_sequence(h), base,
                                base + h->last_offset_delta);
 }
 

@@ -62,6 +62,12 @@ void batch_set_log_append_time(uint8_t *p, size_t len, int64_t ts) {
   be32_store(p + 17, crc32c(0, p + CRC_START, len - CRC_START));
 }
 
+int32_t batch_last_sequence(const struct batch_header *h) {
+  int64_t last = (int64_t)h->base_sequence + h->last_offset_delta;
+  if (last > INT32_MAX) last -= (int64_t)INT32_MAX + 1;
+  return (int32_t)last;
+}
+
 void batch_set_producer(uint8_t *p, size_t len, int64_t producer_id, int16_t epoch,
                         int32_t base_sequence) {
   be64_store(p + 43, (uint64_t)producer_id);

@@ -101,6 +101,9 @@ void batch_set_leader_epoch(uint8_t *p, int32_t epoch);
 /* For log-append-time topics: sets the attribute bit and maxTimestamp, so the
  * CRC must be recomputed; this does it. */
 void batch_set_log_append_time(uint8_t *p, size_t len, int64_t ts);
+/* The sequence number of a batch's last record (sequences wrap from
+ * INT32_MAX to 0, as Kafka's). */
+int32_t batch_last_sequence(const struct batch_header *h);
 /* Stamp an idempotent producer's id, epoch and first sequence (at the first
  * send, when the order is fixed); recomputes the CRC. */
 void batch_set_producer(uint8_t *p, size_t len, int64_t producer_id, int16_t epoch,

@@ -53,14 +53,32 @@ void strata_client_free(strata_client *c) {
   free(c);
 }
 
-/* Reconnect to the bootstrap list when the connection dropped. */
-static int ensure(strata_client *c) {
+int client_ensure(strata_client *c) {
   if (conn_is_open(&c->conn)) return 0;
   char err[256];
   return client_bootstrap(&c->conn, c->bootstrap, c->timeout_ms, err, sizeof err);
 }
 
-static void header_init(Strata__Header *h, uint32_t api) {
+int client_find_coordinator(struct conn *via, const char *group, int timeout_ms, char *host,
+                            size_t host_len, int *port) {
+  Strata__Header h;
+  client_header(&h, STRATA__API_KEY__API_FIND_COORDINATOR);
+  Strata__FindCoordinatorRequest q = STRATA__FIND_COORDINATOR_REQUEST__INIT;
+  q.group_id = (char *)group;
+  h.body_case = STRATA__HEADER__BODY_FIND_COORDINATOR_REQ;
+  h.find_coordinator_req = &q;
+  Strata__Header *r = NULL;
+  int rc = conn_call(via, &h, NULL, 0, timeout_ms, &r, NULL, NULL);
+  if (!rc && r->body_case != STRATA__HEADER__BODY_FIND_COORDINATOR_RESP) rc = STRATA_ECORRUPT;
+  if (!rc) {
+    snprintf(host, host_len, "%s", r->find_coordinator_resp->host);
+    *port = (int)r->find_coordinator_resp->port;
+  }
+  wire_header_free(r);
+  return rc;
+}
+
+void client_header(Strata__Header *h, uint32_t api) {
   strata__header__init(h);
   h->api_key = api;
   h->client_id = (char *)"libstrata";
@@ -158,7 +176,7 @@ oom:
 int client_metadata(struct conn *c, int timeout_ms, const char *const *topics,
                     size_t ntopics, strata_metadata **out) {
   Strata__Header h;
-  header_init(&h, STRATA__API_KEY__API_METADATA);
+  client_header(&h, STRATA__API_KEY__API_METADATA);
   Strata__MetadataRequest q = STRATA__METADATA_REQUEST__INIT;
   q.topics = (char **)topics;
   q.n_topics = ntopics;
@@ -174,7 +192,7 @@ int client_metadata(struct conn *c, int timeout_ms, const char *const *topics,
 
 int strata_metadata_get(strata_client *c, const char *const *topics,
                         size_t ntopics, strata_metadata **out) {
-  int rc = ensure(c);
+  int rc = client_ensure(c);
   return rc ? rc : client_metadata(&c->conn, c->timeout_ms, topics, ntopics, out);
 }
 
@@ -189,10 +207,10 @@ int strata_topic_create(strata_client *c, const char *name, uint32_t partitions,
                         uint32_t replication_factor, const char *const *keys,
                         const char *const *values, size_t n, char *err,
                         size_t err_len) {
-  int rc = ensure(c);
+  int rc = client_ensure(c);
   if (rc) return rc;
   Strata__Header h;
-  header_init(&h, STRATA__API_KEY__API_CREATE_TOPICS);
+  client_header(&h, STRATA__API_KEY__API_CREATE_TOPICS);
   Strata__TopicSpec spec = STRATA__TOPIC_SPEC__INIT;
   spec.name = (char *)name;
   spec.partitions = partitions;
@@ -234,10 +252,10 @@ int strata_topic_create(strata_client *c, const char *name, uint32_t partitions,
 
 int strata_topic_delete(strata_client *c, const char *name, char *err,
                         size_t err_len) {
-  int rc = ensure(c);
+  int rc = client_ensure(c);
   if (rc) return rc;
   Strata__Header h;
-  header_init(&h, STRATA__API_KEY__API_DELETE_TOPICS);
+  client_header(&h, STRATA__API_KEY__API_DELETE_TOPICS);
   char *names[1] = {(char *)name};
   Strata__DeleteTopicsRequest q = STRATA__DELETE_TOPICS_REQUEST__INIT;
   q.names = names;
@@ -259,7 +277,7 @@ int client_list_offset(struct conn *c, int timeout_ms, const char *topic,
                        uint32_t partition, int64_t timestamp, int64_t *offset,
                        int64_t *found_ts) {
   Strata__Header h;
-  header_init(&h, STRATA__API_KEY__API_LIST_OFFSETS);
+  client_header(&h, STRATA__API_KEY__API_LIST_OFFSETS);
   Strata__ListOffsetsPartition lp = STRATA__LIST_OFFSETS_PARTITION__INIT;
   lp.topic = (char *)topic;
   lp.partition = partition;
@@ -287,16 +305,16 @@ int client_list_offset(struct conn *c, int timeout_ms, const char *topic,
 
 int strata_list_offset(strata_client *c, const char *topic, uint32_t partition,
                        int64_t timestamp, int64_t *offset, int64_t *found_ts) {
-  int rc = ensure(c);
+  int rc = client_ensure(c);
   return rc ? rc : client_list_offset(&c->conn, c->timeout_ms, topic, partition,
                                       timestamp, offset, found_ts);
 }
 
 int strata_elect_preferred(strata_client *c, const char *topic, uint32_t *changed) {
-  int rc = ensure(c);
+  int rc = client_ensure(c);
   if (rc) return rc;
   Strata__Header h;
-  header_init(&h, STRATA__API_KEY__API_ELECT_LEADERS);
+  client_header(&h, STRATA__API_KEY__API_ELECT_LEADERS);
   Strata__ElectLeadersRequest q = STRATA__ELECT_LEADERS_REQUEST__INIT;
   q.topic = (char *)(topic ? topic : "");
   h.body_case = STRATA__HEADER__BODY_ELECT_LEADERS_REQ;
@@ -310,10 +328,10 @@ int strata_elect_preferred(strata_client *c, const char *topic, uint32_t *change
 }
 
 int strata_ping(strata_client *c, char *version, size_t version_len) {
-  int rc = ensure(c);
+  int rc = client_ensure(c);
   if (rc) return rc;
   Strata__Header h;
-  header_init(&h, STRATA__API_KEY__API_API_VERSIONS);
+  client_header(&h, STRATA__API_KEY__API_API_VERSIONS);
   Strata__ApiVersionsRequest q = STRATA__API_VERSIONS_REQUEST__INIT;
   h.body_case = STRATA__HEADER__BODY_API_VERSIONS_REQ;
   h.api_versions_req = &q;

@@ -12,45 +12,24 @@
 
 #define ADMIN_RETRY_MS 5000
 
-static void header(Strata__Header *h, uint32_t api) {
-  strata__header__init(h);
-  h->api_key = api;
-  h->client_id = (char *)"strata-admin";
-}
-
-static int ensure(strata_client *c) {
-  if (conn_is_open(&c->conn)) return 0;
-  char err[256];
-  return client_bootstrap(&c->conn, c->bootstrap, c->timeout_ms, err, sizeof err);
-}
-
 /* Connect *k to the group's coordinator (retrying while it is being set up). */
 static int coordinator(strata_client *c, const char *group, struct conn *k) {
   int64_t give_up = conn_now_ms() + ADMIN_RETRY_MS;
   for (;;) {
-    int rc = ensure(c);
+    int rc = client_ensure(c);
     if (rc) return rc;
-    Strata__Header h;
-    header(&h, STRATA__API_KEY__API_FIND_COORDINATOR);
-    Strata__FindCoordinatorRequest q = STRATA__FIND_COORDINATOR_REQUEST__INIT;
-    q.group_id = (char *)group;
-    h.body_case = STRATA__HEADER__BODY_FIND_COORDINATOR_REQ;
-    h.find_coordinator_req = &q;
-    Strata__Header *r = NULL;
-    rc = conn_call(&c->conn, &h, NULL, 0, c->timeout_ms, &r, NULL, NULL);
+    char host[256];
+    int port;
+    rc = client_find_coordinator(&c->conn, group, c->timeout_ms, host, sizeof host, &port);
     if (rc == STRATA_ENETWORK || rc == STRATA_ETIMEOUT) { /* that broker went away: another */
       conn_close(&c->conn);
-      wire_header_free(r);
       if (conn_now_ms() > give_up) return rc;
       continue;
     }
-    if (!rc && r->body_case != STRATA__HEADER__BODY_FIND_COORDINATOR_RESP) rc = STRATA_ECORRUPT;
     if (!rc) {
       char err[256];
-      rc = conn_open(k, r->find_coordinator_resp->host, (int)r->find_coordinator_resp->port,
-                     c->timeout_ms, err, sizeof err);
+      rc = conn_open(k, host, port, c->timeout_ms, err, sizeof err);
     }
-    wire_header_free(r);
     if (rc != STRATA_ECOORDINATOR_NOT_AVAILABLE || conn_now_ms() > give_up) return rc;
     struct timespec ts = {0, 200 * 1000000};
     nanosleep(&ts, NULL);
@@ -91,7 +70,7 @@ int strata_group_list(strata_client *c, strata_group_listing **out, size_t *n) {
     if (conn_open(&k, m->brokers[b].host, m->brokers[b].port, c->timeout_ms, err, sizeof err))
       continue; /* a broker that is down coordinates nothing right now */
     Strata__Header h;
-    header(&h, STRATA__API_KEY__API_LIST_GROUPS);
+    client_header(&h, STRATA__API_KEY__API_LIST_GROUPS);
     Strata__ListGroupsRequest q = STRATA__LIST_GROUPS_REQUEST__INIT;
     h.body_case = STRATA__HEADER__BODY_LIST_GROUPS_REQ;
     h.list_groups_req = &q;
@@ -138,7 +117,7 @@ static strata_topic_partition *tps_copy(Strata__TopicPartitions **t, size_t nt, 
 int strata_group_describe(strata_client *c, const char *group, strata_group_info **out) {
   *out = NULL;
   Strata__Header h;
-  header(&h, STRATA__API_KEY__API_DESCRIBE_GROUP);
+  client_header(&h, STRATA__API_KEY__API_DESCRIBE_GROUP);
   Strata__DescribeGroupRequest q = STRATA__DESCRIBE_GROUP_REQUEST__INIT;
   q.group_id = (char *)group;
   h.body_case = STRATA__HEADER__BODY_DESCRIBE_GROUP_REQ;
@@ -212,7 +191,7 @@ int strata_group_set_offsets(strata_client *c, const char *group, const strata_g
     pv[i] = &ps[i];
   }
   Strata__Header h;
-  header(&h, STRATA__API_KEY__API_OFFSET_COMMIT);
+  client_header(&h, STRATA__API_KEY__API_OFFSET_COMMIT);
   Strata__OffsetCommitRequest q = STRATA__OFFSET_COMMIT_REQUEST__INIT;
   q.group_id = (char *)group;
   q.member_id = (char *)"";
@@ -234,7 +213,7 @@ int strata_group_set_offsets(strata_client *c, const char *group, const strata_g
 
 int strata_group_delete(strata_client *c, const char *group) {
   Strata__Header h;
-  header(&h, STRATA__API_KEY__API_DELETE_GROUPS);
+  client_header(&h, STRATA__API_KEY__API_DELETE_GROUPS);
   Strata__DeleteGroupsRequest q = STRATA__DELETE_GROUPS_REQUEST__INIT;
   char *ids[1] = {(char *)group};
   q.group_ids = ids;

@@ -46,34 +46,20 @@ void strata_group_config_defaults(strata_group_config *g) {
   g->reset_offset = STRATA_OFFSET_END;
 }
 
-static void header(Strata__Header *h, uint32_t api) {
-  strata__header__init(h);
-  h->api_key = api;
-  h->client_id = (char *)"libstrata-consumer";
-}
-
 /* Find the coordinator through the bootstrap connection and connect. */
 static int connect_coordinator(strata_consumer *c) {
   struct group_client *g = c->grp;
   if (conn_is_open(&g->coord)) return 0;
   int rc = consumer_ensure_conn(c);
   if (rc) return rc;
-  Strata__Header h;
-  header(&h, STRATA__API_KEY__API_FIND_COORDINATOR);
-  Strata__FindCoordinatorRequest q = STRATA__FIND_COORDINATOR_REQUEST__INIT;
-  q.group_id = g->group;
-  h.body_case = STRATA__HEADER__BODY_FIND_COORDINATOR_REQ;
-  h.find_coordinator_req = &q;
-  Strata__Header *r = NULL;
-  rc = conn_call(&c->c, &h, NULL, 0, GROUP_CALL_TIMEOUT_MS, &r, NULL, NULL);
+  char host[256];
+  int port;
+  rc = client_find_coordinator(&c->c, g->group, GROUP_CALL_TIMEOUT_MS, host, sizeof host, &port);
   if (rc == STRATA_ENETWORK || rc == STRATA_ETIMEOUT) conn_close(&c->c);
-  if (!rc && r->body_case != STRATA__HEADER__BODY_FIND_COORDINATOR_RESP) rc = STRATA_ECORRUPT;
   if (!rc) {
     char err[256];
-    rc = conn_open(&g->coord, r->find_coordinator_resp->host, (int)r->find_coordinator_resp->port,
-                   GROUP_CALL_TIMEOUT_MS, err, sizeof err);
+    rc = conn_open(&g->coord, host, port, GROUP_CALL_TIMEOUT_MS, err, sizeof err);
   }
-  wire_header_free(r);
   return rc;
 }
 
@@ -97,9 +83,37 @@ static struct owned *owned_find(struct group_client *g, const char *topic, uint3
   return NULL;
 }
 
+/* Send these commits under our member id and epoch; each one accepted (up
+ * to the first refusal) becomes which[i]'s committed offset. */
+static int send_commits(strata_consumer *c, Strata__OffsetCommitPartition **pv, size_t k,
+                        struct owned **which) {
+  struct group_client *g = c->grp;
+  Strata__Header h;
+  client_header(&h, STRATA__API_KEY__API_OFFSET_COMMIT);
+  Strata__OffsetCommitRequest q = STRATA__OFFSET_COMMIT_REQUEST__INIT;
+  q.group_id = g->group;
+  q.member_id = g->member_id;
+  q.member_epoch = g->epoch;
+  q.partitions = pv;
+  q.n_partitions = k;
+  h.body_case = STRATA__HEADER__BODY_OFFSET_COMMIT_REQ;
+  h.offset_commit_req = &q;
+  Strata__Header *r = NULL;
+  int rc = coord_call(c, &h, &r);
+  if (!rc && (r->body_case != STRATA__HEADER__BODY_OFFSET_COMMIT_RESP ||
+              r->offset_commit_resp->n_partitions != k))
+    rc = STRATA_ECORRUPT;
+  for (size_t i = 0; !rc && i < k; i++) {
+    int e = strata_error_from_wire(r->offset_commit_resp->partitions[i]->error_code);
+    if (e) rc = e;
+    else which[i]->committed = pv[i]->offset;
+  }
+  wire_header_free(r);
+  return rc;
+}
+
 /* Commit the given owned partitions' positions (those that moved). */
 static int commit_some(strata_consumer *c, struct owned **v, size_t n) {
-  struct group_client *g = c->grp;
   Strata__OffsetCommitPartition *ps = calloc(n + 1, sizeof *ps);
   Strata__OffsetCommitPartition **pv = calloc(n + 1, sizeof *pv);
   struct owned **which = calloc(n + 1, sizeof *which);
@@ -122,30 +136,7 @@ static int commit_some(strata_consumer *c, struct owned **v, size_t n) {
     pv[k] = &ps[k];
     k++;
   }
-  int rc = 0;
-  if (k) {
-    Strata__Header h;
-    header(&h, STRATA__API_KEY__API_OFFSET_COMMIT);
-    Strata__OffsetCommitRequest q = STRATA__OFFSET_COMMIT_REQUEST__INIT;
-    q.group_id = g->group;
-    q.member_id = g->member_id;
-    q.member_epoch = g->epoch;
-    q.partitions = pv;
-    q.n_partitions = k;
-    h.body_case = STRATA__HEADER__BODY_OFFSET_COMMIT_REQ;
-    h.offset_commit_req = &q;
-    Strata__Header *r = NULL;
-    rc = coord_call(c, &h, &r);
-    if (!rc && (r->body_case != STRATA__HEADER__BODY_OFFSET_COMMIT_RESP ||
-                r->offset_commit_resp->n_partitions != k))
-      rc = STRATA_ECORRUPT;
-    for (size_t i = 0; !rc && i < k; i++) {
-      int e = strata_error_from_wire(r->offset_commit_resp->partitions[i]->error_code);
-      if (e) rc = e;
-      else which[i]->committed = ps[i].offset;
-    }
-    wire_header_free(r);
-  }
+  int rc = k ? send_commits(c, pv, k, which) : 0;
   free(ps);
   free(pv);
   free(which);
@@ -229,7 +220,7 @@ static int fetch_committed(strata_consumer *c, const strata_topic_partition *tps
     out[i] = -1;
   }
   Strata__Header h;
-  header(&h, STRATA__API_KEY__API_OFFSET_FETCH);
+  client_header(&h, STRATA__API_KEY__API_OFFSET_FETCH);
   Strata__OffsetFetchRequest q = STRATA__OFFSET_FETCH_REQUEST__INIT;
   q.group_id = g->group;
   q.partitions = tv;
@@ -304,7 +295,7 @@ static int apply_assignment(strata_consumer *c, const Strata__GroupHeartbeatResp
 static int heartbeat(strata_consumer *c, int32_t epoch_override) {
   struct group_client *g = c->grp;
   Strata__Header h;
-  header(&h, STRATA__API_KEY__API_CONSUMER_GROUP_HEARTBEAT);
+  client_header(&h, STRATA__API_KEY__API_CONSUMER_GROUP_HEARTBEAT);
   Strata__GroupHeartbeatRequest q = STRATA__GROUP_HEARTBEAT_REQUEST__INIT;
   q.group_id = g->group;
   q.member_id = g->member_id;
@@ -456,33 +447,12 @@ int strata_consumer_commit_offset(strata_consumer *c, const char *topic, uint32_
   if (!g || offset < 0) return STRATA_EINVALID_ARGUMENT;
   struct owned *o = owned_find(g, topic, partition);
   if (!o) return STRATA_EINVALID_ARGUMENT;
-  int64_t saved = o->committed;
-  /* commit_some commits the consumer's position; pass the offset through a
-   * temporary position instead */
-  Strata__Header h;
-  header(&h, STRATA__API_KEY__API_OFFSET_COMMIT);
   Strata__OffsetCommitPartition p = STRATA__OFFSET_COMMIT_PARTITION__INIT, *pv[1] = {&p};
   p.topic = (char *)topic;
   p.partition = partition;
   p.offset = offset;
   p.metadata = (char *)"";
-  Strata__OffsetCommitRequest q = STRATA__OFFSET_COMMIT_REQUEST__INIT;
-  q.group_id = g->group;
-  q.member_id = g->member_id;
-  q.member_epoch = g->epoch;
-  q.partitions = pv;
-  q.n_partitions = 1;
-  h.body_case = STRATA__HEADER__BODY_OFFSET_COMMIT_REQ;
-  h.offset_commit_req = &q;
-  Strata__Header *r = NULL;
-  int rc = coord_call(c, &h, &r);
-  if (!rc && (r->body_case != STRATA__HEADER__BODY_OFFSET_COMMIT_RESP ||
-              r->offset_commit_resp->n_partitions != 1))
-    rc = STRATA_ECORRUPT;
-  if (!rc) rc = strata_error_from_wire(r->offset_commit_resp->partitions[0]->error_code);
-  o->committed = rc ? saved : offset;
-  wire_header_free(r);
-  return rc;
+  return send_commits(c, pv, 1, &o);
 }
 
 const char *strata_consumer_member_id(const strata_consumer *c) {

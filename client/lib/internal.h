@@ -16,6 +16,13 @@ int client_bootstrap(struct conn *c, const char *bootstrap, int timeout_ms,
                      char *err, size_t err_len);
 int client_metadata(struct conn *c, int timeout_ms, const char *const *topics,
                     size_t ntopics, strata_metadata **out);
+/* A request header for api. */
+void client_header(Strata__Header *h, uint32_t api);
+/* The client's bootstrap connection, reopened when it dropped. */
+int client_ensure(strata_client *c);
+/* Ask the broker at `via` which broker coordinates `group`. */
+int client_find_coordinator(struct conn *via, const char *group, int timeout_ms, char *host,
+                            size_t host_len, int *port);
 int client_list_offset(struct conn *c, int timeout_ms, const char *topic,
                        uint32_t partition, int64_t timestamp, int64_t *offset,
                        int64_t *found_ts);

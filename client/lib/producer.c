@@ -162,15 +162,15 @@ static struct pbroker *broker_by_id(strata_producer *p, int32_t id) {
 }
 
 /* Refresh brokers and the named topic's leaders from the cluster. */
-static int refresh_metadata(strata_producer *p, struct ptopic *t, int *unknown) {
+static int refresh_within(strata_producer *p, struct ptopic *t, int *unknown, int timeout_ms) {
   if (!conn_is_open(&p->boot)) {
     char err[256];
-    int rc = client_bootstrap(&p->boot, p->bootstrap, p->cfg.request_timeout_ms, err, sizeof err);
+    int rc = client_bootstrap(&p->boot, p->bootstrap, timeout_ms, err, sizeof err);
     if (rc) return rc;
   }
   strata_metadata *m = NULL;
   const char *names[1] = {t->name};
-  int rc = client_metadata(&p->boot, p->cfg.request_timeout_ms, names, 1, &m);
+  int rc = client_metadata(&p->boot, timeout_ms, names, 1, &m);
   if (rc) return rc;
   for (size_t i = 0; i < m->nbrokers; i++) {
     struct pbroker *b = broker_by_id(p, m->brokers[i].id);
@@ -208,6 +208,18 @@ static int refresh_metadata(strata_producer *p, struct ptopic *t, int *unknown) 
       t->leaders[ti->partitions[k].partition] = ti->partitions[k].leader;
   strata_metadata_free(m);
   return rc;
+}
+
+static int refresh_metadata(strata_producer *p, struct ptopic *t, int *unknown) {
+  return refresh_within(p, t, unknown, p->cfg.request_timeout_ms);
+}
+
+/* Every topic's leaders again; 1 when all answered. */
+static int refresh_all(strata_producer *p, int timeout_ms) {
+  int ok = 1, unknown;
+  for (size_t i = 0; i < p->ntopics; i++)
+    if (refresh_within(p, p->topics[i], &unknown, timeout_ms)) ok = 0;
+  return ok;
 }
 
 /* A new producer id from the cluster (any broker relays to the controller). */
@@ -671,10 +683,7 @@ static void send_ready(strata_producer *p) {
    * batches stop going to a dead or deposed broker. */
   if (p->metadata_stale && now >= p->next_refresh_ms) {
     p->next_refresh_ms = now + 100;
-    int ok = 1, unknown;
-    for (size_t i = 0; i < p->ntopics; i++)
-      if (refresh_metadata(p, p->topics[i], &unknown)) ok = 0;
-    if (ok) p->metadata_stale = 0;
+    if (refresh_all(p, p->cfg.request_timeout_ms)) p->metadata_stale = 0;
   }
   for (struct pbatch *b = p->ready; b; b = b->next) {
     struct pbroker *br = leader_of(p, b);
@@ -726,14 +735,9 @@ static void send_ready(strata_producer *p) {
 static void check_stalled(strata_producer *p, struct pbroker *br, int64_t now) {
   if (now < p->next_stall_check_ms) return;
   p->next_stall_check_ms = now + STALL_MS / 2;
-  int saved = p->cfg.request_timeout_ms;
-  p->cfg.request_timeout_ms = saved < STALL_MS ? saved : STALL_MS;
   conn_close(&p->boot); /* the next broker in the bootstrap list */
-  int unknown, ok = 1;
-  for (size_t i = 0; i < p->ntopics; i++)
-    if (refresh_metadata(p, p->topics[i], &unknown)) ok = 0;
-  p->cfg.request_timeout_ms = saved;
-  if (!ok) {
+  int t = p->cfg.request_timeout_ms < STALL_MS ? p->cfg.request_timeout_ms : STALL_MS;
+  if (!refresh_all(p, t)) {
     conn_close(&p->boot);
     return;
   }

@@ -91,8 +91,10 @@ static int64_t latest(void) {
   return off;
 }
 
-/* Produce one partition's payload; returns the partition's error. */
-static int produce(const char *topic, const uint8_t *data, size_t len, int acks, int req_err) {
+/* Produce one partition's payload; returns the partition's error, and its
+ * base offset in *base when asked. */
+static int produce_at(const char *topic, const uint8_t *data, size_t len, int acks, int req_err,
+                      int64_t *base) {
   Strata__Header h;
   header(&h, STRATA__API_KEY__API_PRODUCE);
   Strata__ProducePartition pp = STRATA__PRODUCE_PARTITION__INIT;
@@ -110,9 +112,14 @@ static int produce(const char *topic, const uint8_t *data, size_t len, int acks,
   if (!req_err) {
     cr_assert_eq(r->produce_resp->n_partitions, 1u);
     rc = strata_error_from_wire(r->produce_resp->partitions[0]->error_code);
+    if (base) *base = r->produce_resp->partitions[0]->base_offset;
   }
   wire_header_free(r);
   return rc;
+}
+
+static int produce(const char *topic, const uint8_t *data, size_t len, int acks, int req_err) {
+  return produce_at(topic, data, len, acks, req_err, NULL);
 }
 
 static const uint8_t *good_batch(struct batch_builder *b, size_t *len) {
@@ -337,22 +344,7 @@ static int produce_seq(int32_t seq, int n, int64_t *base) {
   size_t len;
   cr_assert_eq(batch_builder_finish(&b, BATCH_COMPRESSION_NONE, 0, &data, &len), 0);
   batch_set_producer((uint8_t *)data, len, 42, 0, seq);
-  Strata__Header h;
-  header(&h, STRATA__API_KEY__API_PRODUCE);
-  Strata__ProducePartition pp = STRATA__PRODUCE_PARTITION__INIT;
-  pp.topic = (char *)"t";
-  pp.payload_bytes = (uint32_t)len;
-  Strata__ProducePartition *ppv[1] = {&pp};
-  Strata__ProduceRequest q = STRATA__PRODUCE_REQUEST__INIT;
-  q.acks = -1;
-  q.partitions = ppv;
-  q.n_partitions = 1;
-  h.body_case = STRATA__HEADER__BODY_PRODUCE_REQ;
-  h.produce_req = &q;
-  Strata__Header *r = call(&h, data, len, 0);
-  int rc = strata_error_from_wire(r->produce_resp->partitions[0]->error_code);
-  *base = r->produce_resp->partitions[0]->base_offset;
-  wire_header_free(r);
+  int rc = produce_at("t", data, len, -1, 0, base);
   batch_builder_free(&b);
   return rc;
 }

@@ -125,28 +125,15 @@ struct batch_pos {
   char path[PATH_MAX + 300];
 };
 
-static int cmp_str(const void *a, const void *b) {
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static struct batch_pos *walk_partition(const char *pdir, size_t *n) {
-  DIR *d = opendir(pdir);
-  cr_assert(d, "cannot open %s", pdir);
-  char *names[256];
-  size_t nn = 0;
-  struct dirent *e;
-  while ((e = readdir(d)) && nn < 256) {
-    size_t l = strlen(e->d_name);
-    if (l > 4 && !strcmp(e->d_name + l - 4, ".log")) names[nn++] = strdup(e->d_name);
-  }
-  closedir(d);
-  qsort(names, nn, sizeof *names, cmp_str);
+  size_t nn;
+  char **names = proc_segment_files(pdir, &nn);
+  cr_assert(names, "cannot open %s", pdir);
   size_t cap = 4096;
   struct batch_pos *v = malloc(cap * sizeof *v);
   *n = 0;
   for (size_t i = 0; i < nn; i++) {
-    char path[PATH_MAX + 300];
-    snprintf(path, sizeof path, "%.*s/%s", PATH_MAX, pdir, names[i]);
+    const char *path = names[i];
     FILE *f = fopen(path, "rb");
     cr_assert(f);
     uint8_t h[BATCH_HEADER_SIZE];
@@ -164,8 +151,8 @@ static struct batch_pos *walk_partition(const char *pdir, size_t *n) {
       fseek(f, pos, SEEK_SET);
     }
     fclose(f);
-    free(names[i]);
   }
+  proc_free_list(names, nn);
   return v;
 }
 

@@ -123,6 +123,12 @@ static int start_member(const char *instance) {
   return idx;
 }
 
+static int first_live_member(void) {
+  for (int i = 0; i < nmembers; i++)
+    if (members[i] > 0) return i;
+  return -1;
+}
+
 static void kill_member(int idx) {
   died_us[idx] = mono_us();
   proc_kill(members[idx], SIGKILL);
@@ -224,29 +230,55 @@ struct interval {
   int64_t from, to;
 };
 
+static FILE *member_log(int m) {
+  char path[600];
+  snprintf(path, sizeof path, "%s/member-%d.log", cl.dir, m);
+  return fopen(path, "r");
+}
+
+struct read_line {
+  int64_t t, offset;
+  unsigned partition, id;
+};
+
+/* An "R time partition offset id" line. */
+static int parse_read(const char *line, struct read_line *r) {
+  return sscanf(line, "R %" SCNd64 " %u %" SCNd64 " %u", &r->t, &r->partition, &r->offset,
+                &r->id) == 4;
+}
+
+/* Which ids some member processed at or after `since`. */
+static void processed_ids(int64_t since, uint8_t *seen) {
+  memset(seen, 0, RECORDS_MAX);
+  for (int m = 0; m < nmembers; m++) {
+    FILE *f = member_log(m);
+    char line[256];
+    struct read_line r;
+    while (f && fgets(line, sizeof line, f))
+      if (parse_read(line, &r) && r.t >= since && r.id < RECORDS_MAX) seen[r.id] = 1;
+    if (f) fclose(f);
+  }
+}
+
 /* Parse every member log: which acked ids were processed (after `since`),
  * and each partition's ownership intervals. */
 static void check_logs(int64_t since, const char *what) {
   static uint8_t seen[RECORDS_MAX];
-  memset(seen, 0, sizeof seen);
+  processed_ids(since, seen);
   static struct interval iv[NPART][4096];
   size_t niv[NPART] = {0};
   for (int m = 0; m < nmembers; m++) {
-    char path[600];
-    snprintf(path, sizeof path, "%s/member-%d.log", cl.dir, m);
-    FILE *f = fopen(path, "r");
+    FILE *f = member_log(m);
     if (!f) continue;
     int64_t open_from[NPART];
     for (int p = 0; p < NPART; p++) open_from[p] = -1;
     int64_t end = died_us[m] ? died_us[m] : INT64_MAX;
     char line[256];
     while (fgets(line, sizeof line, f)) {
-      int64_t t, off;
-      unsigned part, id;
+      int64_t t;
+      unsigned part;
       int ev;
-      if (sscanf(line, "R %" SCNd64 " %u %" SCNd64 " %u", &t, &part, &off, &id) == 4) {
-        if (t >= since && id < RECORDS_MAX) seen[id] = 1;
-      } else if (sscanf(line, "E %" SCNd64 " %d %u", &t, &ev, &part) == 3 && part < NPART) {
+      if (sscanf(line, "E %" SCNd64 " %d %u", &t, &ev, &part) == 3 && part < NPART) {
         if (ev == STRATA_REBALANCE_ASSIGNED) open_from[part] = t;
         else if (open_from[part] >= 0) {
           iv[part][niv[part]++] = (struct interval){m, open_from[part], t};
@@ -278,20 +310,7 @@ static void wait_processed(int64_t since, const char *what) {
   for (;;) {
     observe(NULL, NULL, NULL);
     static uint8_t seen[RECORDS_MAX];
-    memset(seen, 0, sizeof seen);
-    for (int m = 0; m < nmembers; m++) {
-      char path[600], line[256];
-      snprintf(path, sizeof path, "%s/member-%d.log", cl.dir, m);
-      FILE *f = fopen(path, "r");
-      while (f && fgets(line, sizeof line, f)) {
-        int64_t t, off;
-        unsigned part, id;
-        if (sscanf(line, "R %" SCNd64 " %u %" SCNd64 " %u", &t, &part, &off, &id) == 4 &&
-            t >= since && id < RECORDS_MAX)
-          seen[id] = 1;
-      }
-      if (f) fclose(f);
-    }
+    processed_ids(since, seen);
     unsigned missing = 0;
     for (unsigned id = 0; id < next_id; id++) missing += acked[id] && !seen[id];
     if (!missing) return;
@@ -307,10 +326,7 @@ Test(groups, kill9_consumer_its_partitions_move_and_nothing_is_lost) {
   wait_stable(4);
   for (int round = 0; round < 3; round++) {
     produce(3000);
-    int victim = -1;
-    for (int i = 0; i < nmembers && victim < 0; i++)
-      if (members[i] > 0) victim = i;
-    kill_member(victim);
+    kill_member(first_live_member());
     produce(3000);
     wait_stable(3);
     start_member(NULL);
@@ -340,17 +356,14 @@ Test(groups, kill9_coordinator_broker_the_group_goes_on_from_its_commits) {
     /* nothing re-read from before the last commit: for each partition, the
      * first record processed after the kill is at or past it */
     for (int m = 0; m < nmembers; m++) {
-      char path[600], line[256];
-      snprintf(path, sizeof path, "%s/member-%d.log", cl.dir, m);
-      FILE *f = fopen(path, "r");
-      while (f && fgets(line, sizeof line, f)) {
-        int64_t t, off;
-        unsigned part, id;
-        if (sscanf(line, "R %" SCNd64 " %u %" SCNd64 " %u", &t, &part, &off, &id) == 4 &&
-            t > t_kill && part < NPART)
-          cr_assert_geq(off, before[part], "partition %u re-read offset %" PRId64
-                        " from before the commit at %" PRId64, part, off, before[part]);
-      }
+      FILE *f = member_log(m);
+      char line[256];
+      struct read_line r;
+      while (f && fgets(line, sizeof line, f))
+        if (parse_read(line, &r) && r.t > t_kill && r.partition < NPART)
+          cr_assert_geq(r.offset, before[r.partition], "partition %u re-read offset %" PRId64
+                        " from before the commit at %" PRId64, r.partition, r.offset,
+                        before[r.partition]);
       if (f) fclose(f);
     }
   }
@@ -363,9 +376,7 @@ Test(groups, a_member_joins_while_another_leaves) {
   wait_stable(4);
   for (int round = 0; round < 3; round++) {
     produce(2000);
-    int leaving = -1;
-    for (int i = 0; i < nmembers && leaving < 0; i++)
-      if (members[i] > 0) leaving = i;
+    int leaving = first_live_member();
     start_member(NULL);
     stop_member(leaving);
     produce(2000);

@@ -221,27 +221,12 @@ struct batch_sig {
 static size_t replica_batches(int id, const char *topic, struct batch_sig *out, size_t max) {
   char pdir[600];
   snprintf(pdir, sizeof pdir, "%s/b%d/%s-0", dir, id, topic);
-  DIR *d = opendir(pdir);
-  cr_assert(d, "no %s", pdir);
-  char *names[64];
-  size_t nn = 0;
-  struct dirent *e;
-  while ((e = readdir(d)) && nn < 64) {
-    size_t l = strlen(e->d_name);
-    if (l > 4 && !strcmp(e->d_name + l - 4, ".log")) names[nn++] = strdup(e->d_name);
-  }
-  closedir(d);
-  for (size_t i = 1; i < nn; i++)
-    for (size_t k = i; k > 0 && strcmp(names[k - 1], names[k]) > 0; k--) {
-      char *t = names[k];
-      names[k] = names[k - 1];
-      names[k - 1] = t;
-    }
+  size_t nn;
+  char **names = proc_segment_files(pdir, &nn);
+  cr_assert(names, "no %s", pdir);
   size_t n = 0;
   for (size_t i = 0; i < nn; i++) {
-    char path[700];
-    snprintf(path, sizeof path, "%s/%s", pdir, names[i]);
-    FILE *f = fopen(path, "rb");
+    FILE *f = fopen(names[i], "rb");
     uint8_t h[BATCH_HEADER_SIZE];
     long pos = 0;
     while (f && fread(h, 1, sizeof h, f) == sizeof h && n < max) {
@@ -252,8 +237,8 @@ static size_t replica_batches(int id, const char *topic, struct batch_sig *out, 
       fseek(f, pos, SEEK_SET);
     }
     if (f) fclose(f);
-    free(names[i]);
   }
+  proc_free_list(names, nn);
   return n;
 }
 
@@ -285,6 +270,41 @@ static void check_replicas_identical(const char *topic) {
   }
 }
 
+/* One broker's view of a topic (NULL when it has none to give). */
+static strata_metadata *view_of(const char *addr, const char *topic) {
+  char err[256];
+  strata_client *c = strata_client_new(addr, 2000, err, sizeof err);
+  strata_metadata *m = NULL;
+  const char *names[1] = {topic};
+  if (c && (strata_metadata_get(c, names, 1, &m) || m->ntopics != 1 || m->topics[0].error ||
+            m->topics[0].npartitions < 1)) {
+    strata_metadata_free(m);
+    m = NULL;
+  }
+  strata_client_free(c);
+  return m;
+}
+
+/* Kill the leader, keep writing through the failover (the new leader must
+ * take writes), bring the old one back and wait for a full ISR. */
+static void fail_over(strata_producer *p, const char *topic, int32_t leader, uint64_t more) {
+  kill_broker(leader);
+  produce_acked(p, topic, more);
+  start_broker(leader);
+  wait_isr(topic, 3, 20000);
+}
+
+/* A retrying producer's drill ends: every record got through, each
+ * acknowledged one is readable once, replicas are identical. */
+static void finish(strata_producer *p, const char *topic) {
+  cr_assert_eq(strata_producer_flush(p, 20000), 0);
+  strata_producer_free(p);
+  cr_assert_eq(A->nfailed, 0, "with retries every record gets through a failover");
+  check_consumer(topic);
+  check_replicas_identical(topic);
+  free(A);
+}
+
 /* ---- the drills ---- */
 
 Test(replication, kill_leader_while_producing_acks_all) {
@@ -296,21 +316,11 @@ Test(replication, kill_leader_while_producing_acks_all) {
   strata_producer *p = producer_retrying(-1, 1000);
   for (int round = 0; round < ROUNDS; round++) {
     produce_acked(p, "a", 2000);
-    int32_t leader = wait_isr("a", 3, 15000);
-    kill_broker(leader);
-    /* keep writing through the failover: the new leader must take writes */
-    produce_acked(p, "a", 2000);
-    start_broker(leader);
-    wait_isr("a", 3, 20000);
+    fail_over(p, "a", wait_isr("a", 3, 15000), 2000);
   }
-  cr_assert_eq(strata_producer_flush(p, 20000), 0);
-  strata_producer_free(p);
-  check_consumer("a");
-  check_replicas_identical("a");
   cr_log_info("kill-leader: %" PRIu64 " acked, %" PRIu64 " failed over %d failovers", A->nacked,
               A->nfailed, ROUNDS);
-  cr_assert_eq(A->nfailed, 0, "with retries every record gets through a failover");
-  free(A);
+  finish(p, "a");
 }
 
 Test(replication, paused_follower_leaves_isr_and_rejoins) {
@@ -435,18 +445,9 @@ Test(replication, controller_kill9_and_restart_while_producing) {
     start_controller();
     wait_isr("d", 3, 15000);
     /* and the restarted controller still elects: fail the leader over */
-    int32_t leader = wait_isr("d", 3, 15000);
-    kill_broker(leader);
-    produce_acked(p, "d", 2000);
-    start_broker(leader);
-    wait_isr("d", 3, 20000);
+    fail_over(p, "d", wait_isr("d", 3, 15000), 2000);
   }
-  cr_assert_eq(strata_producer_flush(p, 20000), 0);
-  strata_producer_free(p);
-  cr_assert_eq(A->nfailed, 0);
-  check_consumer("d");
-  check_replicas_identical("d");
-  free(A);
+  finish(p, "d");
 }
 
 Test(replication, follower_with_a_wiped_disk_copies_everything_before_it_counts) {
@@ -467,11 +468,8 @@ Test(replication, follower_with_a_wiped_disk_copies_everything_before_it_counts)
     snprintf(leader_addr, sizeof leader_addr, "127.0.0.%d:%d", leader, port);
     int out = 0;
     for (int64_t until = now_ms() + 10000; !out && now_ms() < until; usleep(20000)) {
-      char err[256];
-      strata_client *c = strata_client_new(leader_addr, 2000, err, sizeof err);
-      strata_metadata *m = NULL;
-      const char *names[1] = {"g"};
-      if (c && !strata_metadata_get(c, names, 1, &m) && m->ntopics == 1 && !m->topics[0].error) {
+      strata_metadata *m = view_of(leader_addr, "g");
+      if (m) {
         int fenced = 0;
         for (size_t i = 0; i < m->nbrokers; i++)
           fenced |= m->brokers[i].id == victim && m->brokers[i].fenced;
@@ -480,7 +478,6 @@ Test(replication, follower_with_a_wiped_disk_copies_everything_before_it_counts)
           out &= m->topics[0].partitions[0].isr[i] != victim;
       }
       strata_metadata_free(m);
-      strata_client_free(c);
     }
     cr_assert(out, "broker %d was never fenced and out of the ISR", victim);
     char path[600];
@@ -496,15 +493,10 @@ Test(replication, follower_with_a_wiped_disk_copies_everything_before_it_counts)
     int64_t deadline = now_ms() + 30000;
     int joined = 0;
     while (!joined && now_ms() < deadline) {
-      char err[256];
-      strata_client *c = strata_client_new(leader_addr, 2000, err, sizeof err);
-      strata_metadata *m = NULL;
-      const char *names[1] = {"g"};
-      if (c && !strata_metadata_get(c, names, 1, &m) && m->ntopics == 1 && !m->topics[0].error)
-        for (size_t i = 0; i < m->topics[0].partitions[0].nisr; i++)
-          joined |= m->topics[0].partitions[0].isr[i] == victim;
+      strata_metadata *m = view_of(leader_addr, "g");
+      for (size_t i = 0; m && i < m->topics[0].partitions[0].nisr; i++)
+        joined |= m->topics[0].partitions[0].isr[i] == victim;
       strata_metadata_free(m);
-      strata_client_free(c);
       if (!joined) {
         usleep(20000);
         continue;
@@ -519,15 +511,7 @@ Test(replication, follower_with_a_wiped_disk_copies_everything_before_it_counts)
     wait_isr("g", 3, 30000);
     check_replicas_identical("g");
     /* it now holds everything: losing the leader loses nothing */
-    kill_broker(leader);
-    produce_acked(p, "g", 1000);
-    start_broker(leader);
-    wait_isr("g", 3, 20000);
+    fail_over(p, "g", leader, 1000);
   }
-  cr_assert_eq(strata_producer_flush(p, 20000), 0);
-  strata_producer_free(p);
-  cr_assert_eq(A->nfailed, 0);
-  check_consumer("g");
-  check_replicas_identical("g");
-  free(A);
+  finish(p, "g");
 }

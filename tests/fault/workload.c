@@ -20,6 +20,7 @@
 #include "common/batch.h"
 #include "common/errors.h"
 #include "tests/fault/checker.h"
+#include "tests/lib/proc.h"
 
 static int64_t mono_us(void) {
   struct timespec ts;
@@ -111,28 +112,12 @@ static int do_read(const char *bootstrap, const char *topic) {
 
 /* Every record of every segment of partition directory `pdir`. */
 static void dump_partition(const char *replica, const char *pdir, unsigned partition) {
-  if (strlen(pdir) > 4000) return;
-  DIR *d = opendir(pdir);
-  if (!d) return;
-  char *names[4096];
-  size_t nn = 0;
-  struct dirent *e;
-  while ((e = readdir(d)) && nn < 4096) {
-    size_t l = strlen(e->d_name);
-    if (l > 4 && !strcmp(e->d_name + l - 4, ".log")) names[nn++] = strdup(e->d_name);
-  }
-  closedir(d);
-  for (size_t i = 1; i < nn; i++)
-    for (size_t k = i; k > 0 && strcmp(names[k - 1], names[k]) > 0; k--) {
-      char *t = names[k];
-      names[k] = names[k - 1];
-      names[k - 1] = t;
-    }
+  size_t nn;
+  char **names = proc_segment_files(pdir, &nn);
+  if (!names) return;
   struct batch_scratch scratch = {0};
   for (size_t i = 0; i < nn; i++) {
-    char path[4400];
-    snprintf(path, sizeof path, "%s/%s", pdir, names[i]);
-    FILE *f = fopen(path, "rb");
+    FILE *f = fopen(names[i], "rb");
     uint8_t *buf = NULL;
     long size = 0;
     if (f && !fseek(f, 0, SEEK_END) && (size = ftell(f)) > 0 && !fseek(f, 0, SEEK_SET) &&
@@ -154,8 +139,8 @@ static void dump_partition(const char *replica, const char *pdir, unsigned parti
     }
     free(buf);
     if (f) fclose(f);
-    free(names[i]);
   }
+  proc_free_list(names, nn);
   batch_scratch_free(&scratch);
 }
 

@@ -1,6 +1,7 @@
 #include "proc.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -143,4 +144,37 @@ pid_t proc_spawn(const char *const *argv, const char *log) {
   }
   execv(argv[0], (char *const *)argv);
   _exit(127);
+}
+
+static int cmp_name(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char **proc_segment_files(const char *pdir, size_t *n) {
+  *n = 0;
+  DIR *d = opendir(pdir);
+  if (!d) return NULL;
+  size_t cap = 16;
+  char **v = malloc(cap * sizeof *v);
+  struct dirent *e;
+  while (v && (e = readdir(d))) {
+    size_t l = strlen(e->d_name);
+    if (l <= 4 || strcmp(e->d_name + l - 4, ".log")) continue;
+    if (*n == cap) {
+      char **nv = realloc(v, (cap *= 2) * sizeof *v);
+      if (!nv) break;
+      v = nv;
+    }
+    size_t pl = strlen(pdir) + l + 2;
+    if ((v[*n] = malloc(pl))) snprintf(v[(*n)++], pl, "%s/%s", pdir, e->d_name);
+  }
+  closedir(d);
+  /* zero-padded base offsets: name order is offset order */
+  if (v && *n) qsort(v, *n, sizeof *v, cmp_name);
+  return v;
+}
+
+void proc_free_list(char **v, size_t n) {
+  for (size_t i = 0; v && i < n; i++) free(v[i]);
+  free(v);
 }

@@ -26,6 +26,11 @@ pid_t proc_spawn(const char *const *argv, const char *log);
 /* Wait until host:port accepts connections (0) or timeout_ms passes (-1). */
 int proc_wait_addr(const char *host, int port, int timeout_ms);
 
+/* The segment files of a partition directory, oldest first, as malloc'd
+ * full paths (free with proc_free_list); NULL when it cannot be opened. */
+char **proc_segment_files(const char *pdir, size_t *n);
+void proc_free_list(char **v, size_t n);
+
 /* Send sig and reap. */
 void proc_kill(pid_t pid, int sig);
 /* SIGTERM, wait up to 10 s (then SIGKILL); returns the exit status, or -1
