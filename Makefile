@@ -51,8 +51,10 @@ CLUSTER_BINS:= $(CLUSTER_SRC:tests/cluster/%.c=$(BUILD)/tests/cluster/%)
 FAILOVER_BENCH := $(BUILD)/bench/failover_bench
 GROUP_BENCH    := $(BUILD)/bench/group_bench
 WORKLOAD       := $(BUILD)/tests/fault/workload
+SIM            := $(BUILD)/tests/sim/sim
+SIM_SRC        := $(wildcard tests/sim/*.c)
 
-.PHONY: all help deps test unit asan bench bench-cluster bench-failover bench-groups docker-test faults demo fuzz clean format
+.PHONY: all help deps test unit asan sim bench bench-cluster bench-failover bench-groups docker-test faults demo fuzz clean format
 # Keep generated headers and test objects: make would delete them as intermediates.
 .SECONDARY:
 all: $(LIBSTRATA) $(BROKER_BIN) $(CTRL_BIN) $(CLI_BIN)
@@ -63,6 +65,7 @@ help:
 	@echo "make test       build and run every test; ends with 'N passed, N failed'"
 	@echo "make unit       unit tests only"
 	@echo "make asan       every test under AddressSanitizer + UndefinedBehaviorSanitizer"
+	@echo "make sim        the deterministic simulator, SEEDS=N seeds (default 1000; SCENARIO=name)"
 	@echo "make bench      produce/consume benchmark on one local broker, then failover times"
 	@echo "make bench-cluster   RF 3 acks=all on a local 3-broker cluster (BENCH_PEERS=1: and NATS)"
 	@echo "make bench-failover  kill -9 the leader 20 times (FAILOVER_ROUNDS=N): p50/p99/max"
@@ -137,9 +140,9 @@ $(FSYNC_SHIM): tests/shim/fsync_log.c
 unit: $(UNIT_BINS)
 	@scripts/run-tests.sh $(UNIT_BINS)
 
-test: all $(UNIT_BINS) $(CLUSTER_BINS) $(FSYNC_SHIM) $(FAILOVER_BENCH) $(GROUP_BENCH) $(WORKLOAD)
+test: all $(UNIT_BINS) $(CLUSTER_BINS) $(FSYNC_SHIM) $(FAILOVER_BENCH) $(GROUP_BENCH) $(WORKLOAD) $(SIM)
 	@STRATA_BUILD=$(BUILD) scripts/run-tests.sh $(UNIT_BINS) $(CLUSTER_BINS) $(wildcard tests/cluster/*.sh) \
-	  tests/fault/drill.sh
+	  tests/sim/sim_test.sh tests/fault/drill.sh
 
 # every fault drill, FAULT_ROUNDS rounds each (default 5; root: network namespaces)
 FAULT_SCENARIOS := partition-leader pause-leader kill-leader partition-controller
@@ -157,6 +160,17 @@ asan:
 $(WORKLOAD): $(call obj,tests/fault/workload.c) $(TESTLIB_OBJ) $(LIBBROKER) $(LIBSTRATA)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The deterministic simulator: real controller and broker logic, simulated
+# network, disk and clock.
+$(SIM): $(call obj,$(SIM_SRC)) $(call obj,tests/fault/checker.c) $(LIBCTRL) $(LIBBROKER) $(LIBSTRATA)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+SEEDS    ?= 1000
+SCENARIO ?= all
+sim: $(SIM)
+	@$(SIM) --seeds $(SEEDS) --scenario $(SCENARIO)
 
 # The container entrypoint (docker/).
 $(BUILD)/strata-node: $(call obj,docker/node.c)

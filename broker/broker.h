@@ -145,6 +145,21 @@ int cluster_follower_apply(struct broker *b, struct partition *p,
                            const Strata__FetchPartitionResult *r, const uint8_t *data,
                            int64_t now_ms);
 const struct peer *cluster_peer(const struct broker *b, int32_t id);
+/* A follower's fetch from `leader`: an entry per partition followed there
+ * (up to max), positions reported as fsynced under flush always. Returns
+ * the count. */
+size_t cluster_fetch_entries(struct broker *b, int32_t leader, Strata__FetchPartition *fps,
+                             Strata__FetchPartition **fpv, size_t max);
+/* Every partition followed from `leader` is fsynced to its end: the next
+ * fetch may report it. */
+int cluster_followed_durable(const struct broker *b, int32_t leader);
+/* An ISR change for p is on its way to the controller. */
+void cluster_isr_sent(struct partition *p, const int32_t *isr, uint32_t n);
+/* The controller's answer to it: its view of the partition (NULL when the
+ * request failed or timed out: the change stays pending, as it may have
+ * been applied, until a metadata image settles it), refused when it said no. */
+void cluster_isr_answer(struct broker *b, struct partition *p, const Strata__PartitionState *s,
+                        int refused);
 /* Call fn for each partition this broker leads whose ISR should change. */
 void cluster_isr_changes(struct broker *b, int64_t now_ms,
                          void (*fn)(void *arg, struct partition *p, const int32_t *isr,

@@ -60,6 +60,7 @@ static void apply_partition(struct broker *b, struct partition *p, const Strata_
   p->rs.nisr = s->n_isr > REPLICAS_MAX ? REPLICAS_MAX : (uint32_t)s->n_isr;
   memcpy(p->rs.isr, s->isr, p->rs.nisr * sizeof(int32_t));
   p->alter_inflight = 0;
+  replica_isr_settled(&p->rs, s->partition_epoch, 0);
   if (becoming_leader) {
     /* Every batch this leader appends carries its epoch; the epoch starts at
      * the current log end (KIP-101). */
@@ -173,6 +174,13 @@ int cluster_follower_apply(struct broker *b, struct partition *p,
     seglog_delete_before(p->log, r->log_start_offset);
   if (r->diverging_end_offset >= 0) {
     int64_t cut = r->diverging_end_offset < end ? r->diverging_end_offset : end;
+    /* Where our own copy of the leader's epoch ends: records after it are of
+     * an epoch the leader does not have. */
+    if (r->diverging_epoch >= 0) {
+      int64_t own = epoch_cache_end_offset(&p->epochs, r->diverging_epoch, end);
+      if (own < cut) cut = own;
+    }
+    if (cut < seglog_start_offset(p->log)) cut = seglog_start_offset(p->log);
     trace_warn("%s-%u: log diverges from leader %d at offset %" PRId64
                "; truncating %" PRId64 " record(s) of an older epoch",
                p->topic->name, p->id, p->leader, cut, end - cut);
@@ -217,6 +225,56 @@ int cluster_follower_apply(struct broker *b, struct partition *p,
                                                               : seglog_end_offset(p->log);
   if (hw > p->hw) p->hw = hw;
   return 0;
+}
+
+size_t cluster_fetch_entries(struct broker *b, int32_t leader, Strata__FetchPartition *fps,
+                             Strata__FetchPartition **fpv, size_t max) {
+  size_t n = 0;
+  for (size_t i = 0; i < b->topics.n; i++)
+    for (uint32_t k = 0; k < b->topics.v[i]->npart && n < max; k++) {
+      struct partition *p = b->topics.v[i]->parts[k];
+      if (p->role != ROLE_FOLLOWER || p->leader != leader) continue;
+      Strata__FetchPartition *fp = &fps[n];
+      strata__fetch_partition__init(fp);
+      fp->topic = p->topic->name;
+      fp->partition = p->id;
+      fp->fetch_offset = seglog_end_offset(p->log);
+      fp->max_bytes = 1u << 20;
+      fp->last_fetched_epoch = epoch_cache_last(&p->epochs);
+      fp->durable_offset =
+          b->cfg.flush == FLUSH_ALWAYS ? seglog_durable_offset(p->log) : seglog_end_offset(p->log);
+      fpv[n++] = fp;
+    }
+  return n;
+}
+
+int cluster_followed_durable(const struct broker *b, int32_t leader) {
+  for (size_t i = 0; i < b->topics.n; i++)
+    for (uint32_t k = 0; k < b->topics.v[i]->npart; k++) {
+      struct partition *p = b->topics.v[i]->parts[k];
+      if (p->role == ROLE_FOLLOWER && p->leader == leader &&
+          seglog_durable_offset(p->log) < seglog_end_offset(p->log))
+        return 0;
+    }
+  return 1;
+}
+
+void cluster_isr_sent(struct partition *p, const int32_t *isr, uint32_t n) {
+  replica_isr_pending(&p->rs, isr, n, p->partition_epoch);
+  p->alter_inflight = 1;
+}
+
+void cluster_isr_answer(struct broker *b, struct partition *p, const Strata__PartitionState *s,
+                        int refused) {
+  p->alter_inflight = 0;
+  if (!s || p->deleted || s->leader_epoch != p->leader_epoch) return;
+  if (s->partition_epoch > p->partition_epoch) {
+    p->partition_epoch = s->partition_epoch;
+    p->rs.nisr = s->n_isr > REPLICAS_MAX ? REPLICAS_MAX : (uint32_t)s->n_isr;
+    memcpy(p->rs.isr, s->isr, p->rs.nisr * sizeof(int32_t));
+  }
+  replica_isr_settled(&p->rs, s->partition_epoch, refused);
+  cluster_update_hw(b, p);
 }
 
 void cluster_isr_changes(struct broker *b, int64_t now_ms,

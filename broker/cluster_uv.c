@@ -147,21 +147,13 @@ static void on_alter_isr(void *arg, const Strata__Header *resp, const uint8_t *p
                          int err) {
   (void)pl, (void)pn;
   struct partition *p = arg;
-  p->alter_inflight = 0;
-  if (!err && !p->deleted && resp->body_case == STRATA__HEADER__BODY_ALTER_ISR_RESP &&
-      resp->alter_isr_resp->state && !resp->error_code) {
-    const Strata__PartitionState *s = resp->alter_isr_resp->state;
-    if (s->leader_epoch == p->leader_epoch && s->partition_epoch > p->partition_epoch) {
-      p->partition_epoch = s->partition_epoch;
-      p->rs.nisr = s->n_isr > REPLICAS_MAX ? REPLICAS_MAX : (uint32_t)s->n_isr;
-      memcpy(p->rs.isr, s->isr, p->rs.nisr * sizeof(int32_t));
-      cluster_update_hw(g.b, p);
-      server_wake();
-    }
-  } else if (!err && resp->error_code) {
+  const Strata__PartitionState *s = NULL;
+  if (!err && resp->body_case == STRATA__HEADER__BODY_ALTER_ISR_RESP) s = resp->alter_isr_resp->state;
+  if (!err && resp->error_code)
     trace_info("%s-%u: ISR change refused: %s", p->topic ? p->topic->name : "?", p->id,
                resp->error_message);
-  }
+  cluster_isr_answer(g.b, p, s, !err && resp->error_code);
+  server_wake();
   partition_unref(p);
 }
 
@@ -193,7 +185,7 @@ static void propose_isr(void *arg, struct partition *p, const int32_t *isr, uint
     partition_unref(p);
     return;
   }
-  p->alter_inflight = 1;
+  cluster_isr_sent(p, isr, n);
 }
 
 /* ---- replica fetchers ---- */
@@ -215,17 +207,7 @@ static void on_fetch_state(void *arg, int connected) {
   }
 }
 
-static int followed_durable(struct fetcher *f) {
-  struct broker *b = g.b;
-  for (size_t i = 0; i < b->topics.n; i++)
-    for (uint32_t k = 0; k < b->topics.v[i]->npart; k++) {
-      struct partition *p = b->topics.v[i]->parts[k];
-      if (p->role == ROLE_FOLLOWER && p->leader == f->leader &&
-          seglog_durable_offset(p->log) < seglog_end_offset(p->log))
-        return 0;
-    }
-  return 1;
-}
+static int followed_durable(struct fetcher *f) { return cluster_followed_durable(g.b, f->leader); }
 
 static void fetch_send(struct fetcher *f);
 
@@ -277,22 +259,7 @@ static void fetch_send(struct fetcher *f) {
   Strata__FetchPartition *fps = calloc(FETCH_PARTITIONS_MAX, sizeof *fps);
   Strata__FetchPartition **fpv = calloc(FETCH_PARTITIONS_MAX, sizeof *fpv);
   if (!fps || !fpv) abort();
-  size_t n = 0;
-  for (size_t i = 0; i < b->topics.n; i++)
-    for (uint32_t k = 0; k < b->topics.v[i]->npart && n < FETCH_PARTITIONS_MAX; k++) {
-      struct partition *p = b->topics.v[i]->parts[k];
-      if (p->role != ROLE_FOLLOWER || p->leader != f->leader) continue;
-      Strata__FetchPartition *fp = &fps[n];
-      strata__fetch_partition__init(fp);
-      fp->topic = p->topic->name;
-      fp->partition = p->id;
-      fp->fetch_offset = seglog_end_offset(p->log);
-      fp->max_bytes = 1u << 20;
-      fp->last_fetched_epoch = epoch_cache_last(&p->epochs);
-      fp->durable_offset =
-          b->cfg.flush == FLUSH_ALWAYS ? seglog_durable_offset(p->log) : seglog_end_offset(p->log);
-      fpv[n++] = fp;
-    }
+  size_t n = cluster_fetch_entries(b, f->leader, fps, fpv, FETCH_PARTITIONS_MAX);
   if (n > 0) {
     Strata__FetchRequest q = STRATA__FETCH_REQUEST__INIT;
     q.max_wait_ms = b->cfg.replica_fetch_wait_ms;

@@ -499,6 +499,7 @@ static void build_fetch(struct broker *b, const Strata__Header *req,
     pr->high_watermark = -1;
     pr->log_start_offset = -1;
     pr->diverging_end_offset = -1;
+    pr->diverging_epoch = -1;
     pr->leader_hint = -1;
     m->partitions[m->n_partitions++] = pr;
     struct partition *p = topics_partition(&b->topics, fp->topic, fp->partition);
@@ -515,23 +516,32 @@ static void build_fetch(struct broker *b, const Strata__Header *req,
     int64_t hw = broker_high_watermark(b, p);
     int64_t limit = hw;
     if (q->replica_id >= 0 && b->cluster) {
-      /* A follower: note its position (this may move the high watermark),
-       * and tell it where its log forked if its last epoch ended earlier
-       * here than where it wants to read (KIP-320). */
+      /* A follower. First: did its log fork from ours (its last epoch ended
+       * earlier here than where it wants to read, KIP-320)? Then its
+       * position says nothing about what it holds of our log: it must not
+       * count toward the high watermark or the ISR (the simulator found
+       * acks=all writes acknowledged on the strength of a follower's
+       * older-epoch records at the same offsets). Otherwise note its
+       * position, which may move the high watermark. */
       int64_t end = seglog_end_offset(p->log);
+      if (fp->last_fetched_epoch >= 0) {
+        /* An epoch we never saw (its leader's records never reached us)
+         * diverges too, from where our older epoch ends on either side. */
+        int32_t known = epoch_cache_floor(&p->epochs, fp->last_fetched_epoch);
+        int64_t epoch_end = epoch_cache_end_offset(&p->epochs, known, end);
+        if (known != fp->last_fetched_epoch || epoch_end < fp->fetch_offset) {
+          pr->diverging_end_offset = epoch_end < fp->fetch_offset ? epoch_end : fp->fetch_offset;
+          pr->diverging_epoch = known;
+          pr->high_watermark = p->hw;
+          continue;
+        }
+      }
       replica_on_fetch(&p->rs, q->replica_id, fp->fetch_offset, fp->durable_offset, end,
                        b->now_ms);
       replica_note_epoch(&p->rs, q->replica_id, q->replica_epoch);
       cluster_update_hw(b, p);
       hw = p->hw;
       pr->high_watermark = hw;
-      if (fp->last_fetched_epoch >= 0) {
-        int64_t epoch_end = epoch_cache_end_offset(&p->epochs, fp->last_fetched_epoch, end);
-        if (epoch_end < fp->fetch_offset) {
-          pr->diverging_end_offset = epoch_end;
-          continue;
-        }
-      }
       limit = end;
     }
     pr->high_watermark = hw;

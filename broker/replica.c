@@ -44,6 +44,12 @@ int64_t epoch_cache_end_offset(const struct epoch_cache *c, int32_t epoch, int64
   return log_end;
 }
 
+int32_t epoch_cache_floor(const struct epoch_cache *c, int32_t epoch) {
+  int32_t best = -1;
+  for (size_t i = 0; i < c->n && c->v[i].epoch <= epoch; i++) best = c->v[i].epoch;
+  return best;
+}
+
 static int in(const int32_t *v, uint32_t n, int32_t id) {
   for (uint32_t i = 0; i < n; i++)
     if (v[i] == id) return 1;
@@ -64,6 +70,7 @@ static struct follower *follower(struct replica_state *r, int32_t id) {
 
 void replica_become_leader(struct replica_state *r, int64_t now_ms) {
   r->nfollowers = 0;
+  r->npending = 0;
   for (uint32_t i = 0; i < r->nreplicas; i++) {
     if (r->replicas[i] == r->self) continue;
     struct follower *f = follower(r, r->replicas[i]);
@@ -85,17 +92,34 @@ void replica_on_fetch(struct replica_state *r, int32_t id, int64_t fetch_offset,
   f->last_fetch_leader_end = leader_end;
 }
 
+static int64_t member_durable(const struct replica_state *r, int32_t id, int64_t hw) {
+  if (id == r->self) return hw;
+  const struct follower *f = NULL;
+  for (uint32_t k = 0; k < r->nfollowers; k++)
+    if (r->followers[k].id == id) f = &r->followers[k];
+  int64_t d = f ? f->durable : -1;
+  return d < hw ? d : hw;
+}
+
 int64_t replica_high_watermark(const struct replica_state *r, int64_t leader_durable) {
   int64_t hw = leader_durable;
-  for (uint32_t i = 0; i < r->nisr; i++) {
-    if (r->isr[i] == r->self) continue;
-    const struct follower *f = NULL;
-    for (uint32_t k = 0; k < r->nfollowers; k++)
-      if (r->followers[k].id == r->isr[i]) f = &r->followers[k];
-    int64_t d = f ? f->durable : -1;
-    if (d < hw) hw = d;
-  }
+  for (uint32_t i = 0; i < r->nisr; i++) hw = member_durable(r, r->isr[i], hw);
+  for (uint32_t i = 0; i < r->npending; i++) hw = member_durable(r, r->pending[i], hw);
   return hw;
+}
+
+void replica_isr_pending(struct replica_state *r, const int32_t *isr, uint32_t n,
+                         int32_t partition_epoch) {
+  /* An earlier change from the same base may still have been applied (its
+   * answer was lost): both count until the controller's view settles them. */
+  if (!r->npending || r->pending_base_epoch != partition_epoch) r->npending = 0;
+  for (uint32_t i = 0; i < n && r->npending < REPLICAS_MAX; i++)
+    if (!in(r->pending, r->npending, isr[i])) r->pending[r->npending++] = isr[i];
+  r->pending_base_epoch = partition_epoch;
+}
+
+void replica_isr_settled(struct replica_state *r, int32_t partition_epoch, int refused) {
+  if (refused || partition_epoch > r->pending_base_epoch) r->npending = 0;
 }
 
 int replica_isr_change(const struct replica_state *r, int64_t now_ms, int64_t lag_ms, int64_t hw,

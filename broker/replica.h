@@ -32,6 +32,8 @@ int32_t epoch_cache_last(const struct epoch_cache *c); /* -1 when empty */
  * log_end when `epoch` is the latest. An epoch older than all known ones
  * ends where the first known one starts. */
 int64_t epoch_cache_end_offset(const struct epoch_cache *c, int32_t epoch, int64_t log_end);
+/* The largest epoch in the cache that is <= epoch; -1 when there is none. */
+int32_t epoch_cache_floor(const struct epoch_cache *c, int32_t epoch);
 
 struct follower {
   int32_t id;
@@ -52,6 +54,11 @@ struct replica_state {
   uint32_t nisr;
   struct follower followers[REPLICAS_MAX];
   uint32_t nfollowers;
+  /* An ISR change sent to the controller and not yet known to be applied
+   * or refused (npending 0: none), and the partition epoch it was based on. */
+  int32_t pending[REPLICAS_MAX];
+  uint32_t npending;
+  int32_t pending_base_epoch;
 };
 
 /* Reset follower tracking when this broker becomes leader (every follower
@@ -72,12 +79,23 @@ void replica_on_fetch(struct replica_state *r, int32_t id, int64_t fetch_offset,
                       int64_t leader_end, int64_t now_ms);
 
 /* High watermark the ISR allows: the least durable offset among in-sync
- * replicas, the leader's own counted as leader_durable. */
+ * replicas, the leader's own counted as leader_durable. While an ISR change
+ * is pending, members of either set count (Kafka's "maximal ISR"): the
+ * controller may already have applied an expansion and may elect the new
+ * member, so it must hold everything acknowledged from then on. */
 int64_t replica_high_watermark(const struct replica_state *r, int64_t leader_durable);
 
 /* Proposed ISR after dropping members that have not caught up within lag_ms
  * and adding replicas that have reached hw (durably). Returns 1 and fills
  * isr/n when it differs from the current one. */
+/* The ISR change `isr` goes to the controller, based on partition_epoch. */
+void replica_isr_pending(struct replica_state *r, const int32_t *isr, uint32_t n,
+                         int32_t partition_epoch);
+/* The controller's view of the partition arrived (an answer or a metadata
+ * image) at partition_epoch: a pending change based on an older epoch is
+ * settled, applied or not. A refusal settles it too. */
+void replica_isr_settled(struct replica_state *r, int32_t partition_epoch, int refused);
+
 int replica_isr_change(const struct replica_state *r, int64_t now_ms, int64_t lag_ms, int64_t hw,
                        int32_t *isr, uint32_t *n);
 

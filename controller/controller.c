@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include "broker/topics.h"
-#include "common/clock.h"
 #include "common/errors.h"
 #include "common/trace.h"
 
@@ -76,12 +75,11 @@ static void set_error(Strata__Header *resp, struct arena *a, int rc, const char 
 }
 
 void controller_handle(struct controller *ctl, const Strata__Header *req, Strata__Header *resp,
-                       struct arena *a) {
+                       struct arena *a, int64_t now) {
   struct ctrl *c = &ctl->c;
   struct ctrl_out out = {0};
   char err[256] = "";
   int rc = 0;
-  int64_t now = clock_wall_ms();
   resp->api_key = req->api_key;
   resp->api_version = req->api_version;
   resp->correlation_id = req->correlation_id;

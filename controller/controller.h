@@ -18,9 +18,9 @@ int controller_open(struct controller *ctl, const char *dir, int32_t id,
                     const struct ctrl_config *cfg, int64_t now_ms, char *err, size_t err_len);
 void controller_close(struct controller *ctl);
 /* Fill resp (strings and messages from arena, or malloc'd images released by
- * controller_response_done). */
+ * controller_response_done). The time comes in: the simulator drives it. */
 void controller_handle(struct controller *ctl, const Strata__Header *req, Strata__Header *resp,
-                       struct arena *a);
+                       struct arena *a, int64_t now_ms);
 void controller_response_done(Strata__Header *resp);
 void controller_tick(struct controller *ctl, int64_t now_ms);
 /* A broker's (newest) connection closed. */

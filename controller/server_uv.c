@@ -186,7 +186,7 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
       resp.error_code = (uint32_t)-STRATA_EINVALID_REQUEST;
       resp.error_message = (char *)"malformed request header";
     } else {
-      controller_handle(c->ctl, req, &resp, &a);
+      controller_handle(c->ctl, req, &resp, &a, clock_wall_ms());
       if (!resp.error_code && req->body_case == STRATA__HEADER__BODY_BROKER_REGISTER_REQ)
         note_broker_conn(c, req->broker_register_req->broker_id);
       if (!resp.error_code && req->body_case == STRATA__HEADER__BODY_BROKER_HEARTBEAT_REQ) {

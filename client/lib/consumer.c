@@ -401,6 +401,7 @@ static int next_record(strata_consumer *c) {
         p->position = c->it.h.base_offset + c->it.h.last_offset_delta + 1;
     }
     if (p && pr->high_watermark >= 0) p->hw = pr->high_watermark;
+    if (p && !pr->error_code) p->range_recheck = 0;
     int perr = strata_error_from_wire(pr->error_code);
     if (perr && c->batch_off == 0) {
       c->part_off += pr->payload_bytes;
@@ -410,6 +411,16 @@ static int next_record(strata_consumer *c) {
         c->need_metadata = 1; /* leadership moved: ask again, don't fail the poll */
         continue;
       }
+      /* A deposed leader that has not heard so yet has a shorter log and
+       * calls a valid position out of range (KIP-320's case). Ask the
+       * current leader before telling the application. */
+      if (perr == STRATA_EOFFSET_OUT_OF_RANGE && p && !p->range_recheck) {
+        p->range_recheck = 1;
+        p->leader = -1;
+        c->need_metadata = 1;
+        continue;
+      }
+      if (p) p->range_recheck = 0;
       return perr;
     }
     const uint8_t *d = c->payload + c->part_off + c->batch_off;

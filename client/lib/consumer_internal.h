@@ -16,6 +16,7 @@ struct cpart {
   int paused;        /* not fetched until resumed */
   int64_t hw;
   int32_t leader;    /* -1: unknown, refresh metadata */
+  int range_recheck; /* an OFFSET_OUT_OF_RANGE is being checked with fresh metadata */
 };
 
 #define CONSUMER_BROKERS_MAX 64

@@ -1,0 +1,731 @@
+/* A broker in the simulator: the real broker logic (broker_handle, the
+ * cluster_* functions, seglog on /dev/shm) with the simulator in place of
+ * broker/server_uv.c and broker/cluster_uv.c. It does what those do, in the
+ * same order: answers leave per connection in request order once durable or
+ * replicated; parked fetches re-run when a high watermark moves; one fsync
+ * per dirty partition at a time; register, heartbeat, fetch from leaders,
+ * propose ISR changes. Fsyncs complete after a simulated disk delay. */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "broker/broker.h"
+#include "common/batch.h"
+#include "common/config.h"
+#include "common/errors.h"
+#include "common/wire.h"
+#include "tests/sim/sim.h"
+
+struct pend {
+  struct pend *next;
+  int from;
+  uint64_t rpc_id;
+  Strata__Header *req; /* kept while a fetch is parked */
+  uint8_t *payload;
+  struct response resp;
+  int waiting;
+};
+
+struct syncw {
+  struct syncw *next;
+  struct partition *p;
+  int64_t end, done_at;
+};
+
+struct fetcher {
+  int used, inflight, waiting_durable;
+  int64_t retry_at;
+};
+
+struct bnode {
+  struct broker b;
+  struct broker_config cfg;
+  int registered, reg_inflight, hb_inflight;
+  int64_t next_hb, ctl_retry_at;
+  struct fetcher fetchers[SIM_NODES_MAX];
+  struct pend *head, *tail;
+  struct syncw *syncs;
+  uint64_t fetch_hw_seen;
+};
+
+static struct bnode *bn(struct sim *s, int id) { return s->nodes[id].impl; }
+
+static int config_for(struct sim *s, int id, struct broker_config *out) {
+  struct config *c = config_new();
+  if (!c) return -1;
+  char v[PATH_MAX];
+  snprintf(v, sizeof v, "%d", id);
+  config_set(c, "broker.id", v);
+  snprintf(v, sizeof v, "%s/broker-%d", s->dir, id);
+  config_set(c, "log.dir", v);
+  config_set(c, "host", "sim");
+  snprintf(v, sizeof v, "%d", 9000 + id);
+  config_set(c, "port", v);
+  config_set(c, "controller", "sim:9000");
+  config_set(c, "log.level", "error");
+  config_set(c, "log.segment.bytes", "65536"); /* rolls happen in short runs too */
+  char err[256];
+  int rc = broker_config_from(c, out, err, sizeof err);
+  if (rc) fprintf(stderr, "sim: broker config: %s\n", err);
+  config_free(c);
+  return rc;
+}
+
+/* ---- answers ---- */
+
+static void pend_free(struct pend *p) {
+  if (p->req) wire_header_free(p->req);
+  free(p->payload);
+  response_free(&p->resp);
+  free(p);
+}
+
+static void send_answer(struct sim *s, int id, struct pend *p) {
+  if (p->resp.silent) return;
+  int32_t epoch = -1;
+  if (p->resp.hdr.body_case == STRATA__HEADER__BODY_PRODUCE_RESP) {
+    /* property 4: remember under which leader epoch this broker said yes */
+    const Strata__ProduceResponse *r = p->resp.hdr.produce_resp;
+    for (size_t i = 0; i < r->n_partitions; i++) {
+      struct partition *part =
+          topics_partition(&bn(s, id)->b.topics, r->partitions[i]->topic, r->partitions[i]->partition);
+      if (part && !r->partitions[i]->error_code) epoch = part->leader_epoch;
+    }
+  }
+  net_send(s, id, p->from, &p->resp.hdr, p->resp.payload, p->resp.payload_len, 1, p->rpc_id, epoch);
+}
+
+/* Answers leave per connection in request order: one still waiting holds
+ * those behind it from the same peer. */
+static void flush(struct sim *s, int id) {
+  struct bnode *n = bn(s, id);
+  int blocked[SIM_NODES_MAX] = {0};
+  struct pend **pp = &n->head;
+  n->tail = NULL;
+  while (*pp) {
+    struct pend *p = *pp;
+    if (p->waiting || blocked[p->from]) {
+      blocked[p->from] = 1;
+      n->tail = p;
+      pp = &p->next;
+      continue;
+    }
+    *pp = p->next;
+    send_answer(s, id, p);
+    pend_free(p);
+  }
+}
+
+static void wake(struct sim *s, int id) {
+  struct bnode *n = bn(s, id);
+  struct broker *b = &n->b;
+  b->now_ms = s->now;
+  int refetch = n->fetch_hw_seen != b->hw_version;
+  n->fetch_hw_seen = b->hw_version;
+  for (struct pend *p = n->head; p; p = p->next) {
+    if (!p->waiting) continue;
+    if (p->req) {
+      if (refetch) {
+        broker_fetch_again(b, p->req, &p->resp, 0);
+        if (!p->resp.park) p->waiting = 0;
+      }
+    } else if (broker_response_ready(b, &p->resp)) {
+      p->waiting = 0;
+    }
+  }
+  flush(s, id);
+}
+
+static void deadlines(struct sim *s, int id) {
+  struct bnode *n = bn(s, id);
+  struct broker *b = &n->b;
+  b->now_ms = s->now;
+  for (struct pend *p = n->head; p; p = p->next) {
+    if (!p->waiting || !p->resp.deadline_ms || p->resp.deadline_ms > s->now) continue;
+    if (p->req) broker_fetch_again(b, p->req, &p->resp, 1);
+    else broker_response_expire(&p->resp);
+    p->waiting = 0;
+  }
+  flush(s, id);
+}
+
+/* ---- fsync ---- */
+
+static int64_t disk_delay(struct sim *s, int id) {
+  if (s->nodes[id].disk_slow_until > s->now) return rng_range(&s->rng, 100, 700);
+  return rng_range(&s->rng, 1, 6);
+}
+
+static void commit(struct sim *s, int id) {
+  struct bnode *n = bn(s, id);
+  struct broker *b = &n->b;
+  struct partition *keep = NULL;
+  while (b->dirty) {
+    struct partition *p = b->dirty;
+    b->dirty = p->dirty_next;
+    p->on_dirty_list = 0;
+    if (p->deleted) {
+      partition_unref(p);
+      continue;
+    }
+    if (p->sync_inflight) {
+      p->on_dirty_list = 1;
+      p->dirty_next = keep;
+      keep = p;
+      continue;
+    }
+    int fd;
+    int64_t end;
+    if (seglog_sync_begin(p->log, &fd, &end) || fd < 0) {
+      partition_unref(p);
+      continue;
+    }
+    close(fd); /* tmpfs: the "fsync" is the delay below */
+    struct syncw *w = calloc(1, sizeof *w);
+    if (!w) abort();
+    w->p = p;
+    w->end = end;
+    w->done_at = s->now + disk_delay(s, id);
+    w->next = n->syncs;
+    n->syncs = w;
+    p->sync_inflight = 1;
+  }
+  b->dirty = keep;
+}
+
+static void fetchers_after_sync(struct sim *s, int id);
+
+static void syncs_done(struct sim *s, int id) {
+  struct bnode *n = bn(s, id);
+  struct broker *b = &n->b;
+  int any = 0;
+  struct syncw **pp = &n->syncs;
+  while (*pp) {
+    struct syncw *w = *pp;
+    if (w->done_at > s->now) {
+      pp = &w->next;
+      continue;
+    }
+    *pp = w->next;
+    struct partition *p = w->p;
+    p->sync_inflight = 0;
+    if (!p->deleted) {
+      int64_t before = seglog_durable_offset(p->log);
+      seglog_sync_end(p->log, w->end, 0);
+      if (seglog_durable_offset(p->log) != before) b->hw_version++;
+      cluster_update_hw(b, p);
+      if (seglog_durable_offset(p->log) < seglog_end_offset(p->log)) broker_mark_dirty(b, p);
+    }
+    partition_unref(p);
+    free(w);
+    any = 1;
+  }
+  if (any) {
+    wake(s, id);
+    fetchers_after_sync(s, id);
+  }
+}
+
+/* ---- controller link ---- */
+
+static void on_heartbeat(struct sim *s, struct sim_node *sn, void *arg, const Strata__Header *resp,
+                         const uint8_t *pl, size_t pn, int err) {
+  (void)arg, (void)pl, (void)pn;
+  struct bnode *n = sn->impl;
+  n->hb_inflight = 0;
+  if (err) return;
+  int rc = strata_error_from_wire(resp->error_code);
+  if (rc == STRATA_ESTALE_BROKER_EPOCH) {
+    n->registered = 0;
+    return;
+  }
+  if (rc || resp->body_case != STRATA__HEADER__BODY_BROKER_HEARTBEAT_RESP) return;
+  n->b.controller_contact_ms = s->now;
+  if (resp->broker_heartbeat_resp->image) {
+    n->b.now_ms = s->now;
+    cluster_apply_image(&n->b, resp->broker_heartbeat_resp->image, s->now);
+    wake(s, sn->id);
+  }
+}
+
+static void on_register(struct sim *s, struct sim_node *sn, void *arg, const Strata__Header *resp,
+                        const uint8_t *pl, size_t pn, int err) {
+  (void)arg, (void)pl, (void)pn;
+  struct bnode *n = sn->impl;
+  n->reg_inflight = 0;
+  if (err) return;
+  if (resp->error_code || resp->body_case != STRATA__HEADER__BODY_BROKER_REGISTER_RESP) {
+    n->ctl_retry_at = s->now + 1000;
+    return;
+  }
+  n->b.broker_epoch = resp->broker_register_resp->broker_epoch;
+  n->registered = 1;
+  n->next_hb = 0;
+}
+
+static void controller_step(struct sim *s, int id) {
+  struct bnode *n = bn(s, id);
+  if (s->now < n->ctl_retry_at) return;
+  if (!n->registered && !n->reg_inflight) {
+    Strata__BrokerRegisterRequest q = STRATA__BROKER_REGISTER_REQUEST__INIT;
+    q.broker_id = id;
+    q.host = n->cfg.host;
+    q.port = (uint32_t)n->cfg.port;
+    q.rack = n->cfg.rack;
+    Strata__Header h = STRATA__HEADER__INIT;
+    h.api_key = STRATA__API_KEY__API_BROKER_REGISTER;
+    h.body_case = STRATA__HEADER__BODY_BROKER_REGISTER_REQ;
+    h.broker_register_req = &q;
+    if (!net_call(s, id, SIM_CONTROLLER, &h, NULL, 0, 1000, on_register, NULL)) n->reg_inflight = 1;
+    return;
+  }
+  if (n->registered && !n->hb_inflight && s->now >= n->next_hb) {
+    Strata__BrokerHeartbeatRequest q = STRATA__BROKER_HEARTBEAT_REQUEST__INIT;
+    q.broker_id = id;
+    q.broker_epoch = n->b.broker_epoch;
+    q.metadata_version = n->b.image_version;
+    Strata__Header h = STRATA__HEADER__INIT;
+    h.api_key = STRATA__API_KEY__API_BROKER_HEARTBEAT;
+    h.body_case = STRATA__HEADER__BODY_BROKER_HEARTBEAT_REQ;
+    h.broker_heartbeat_req = &q;
+    if (!net_call(s, id, SIM_CONTROLLER, &h, NULL, 0, 1000, on_heartbeat, NULL)) n->hb_inflight = 1;
+    n->next_hb = s->now + n->cfg.heartbeat_ms;
+  }
+}
+
+/* ---- ISR changes ---- */
+
+struct alter_arg {
+  int id;
+  struct partition *p;
+};
+
+static void on_alter_isr(struct sim *s, struct sim_node *sn, void *arg, const Strata__Header *resp,
+                         const uint8_t *pl, size_t pn, int err) {
+  (void)sn, (void)pl, (void)pn;
+  struct alter_arg *a = arg;
+  const Strata__PartitionState *st = NULL;
+  if (!err && resp->body_case == STRATA__HEADER__BODY_ALTER_ISR_RESP) st = resp->alter_isr_resp->state;
+  if (s->nodes[a->id].up) {
+    cluster_isr_answer(&bn(s, a->id)->b, a->p, st, !err && resp->error_code);
+    wake(s, a->id);
+  }
+  partition_unref(a->p);
+  free(a);
+}
+
+struct isr_ctx {
+  struct sim *s;
+  int id;
+};
+
+static void propose_isr(void *arg, struct partition *p, const int32_t *isr, uint32_t n) {
+  struct isr_ctx *c = arg;
+  struct bnode *node = bn(c->s, c->id);
+  if (!node->registered) return;
+  Strata__AlterIsrRequest q = STRATA__ALTER_ISR_REQUEST__INIT;
+  q.broker_id = c->id;
+  q.broker_epoch = node->b.broker_epoch;
+  q.topic = p->topic->name;
+  q.partition = p->id;
+  q.leader_epoch = p->leader_epoch;
+  q.partition_epoch = p->partition_epoch;
+  q.isr = (int32_t *)isr;
+  q.n_isr = n;
+  int64_t epochs[REPLICAS_MAX];
+  for (uint32_t i = 0; i < n && i < REPLICAS_MAX; i++)
+    epochs[i] = isr[i] == c->id ? node->b.broker_epoch : replica_follower_epoch(&p->rs, isr[i]);
+  q.isr_epochs = epochs;
+  q.n_isr_epochs = n;
+  Strata__Header h = STRATA__HEADER__INIT;
+  h.api_key = STRATA__API_KEY__API_ALTER_ISR;
+  h.body_case = STRATA__HEADER__BODY_ALTER_ISR_REQ;
+  h.alter_isr_req = &q;
+  struct alter_arg *a = malloc(sizeof *a);
+  if (!a) abort();
+  a->id = c->id;
+  a->p = p;
+  partition_ref(p);
+  if (net_call(c->s, c->id, SIM_CONTROLLER, &h, NULL, 0, 1000, on_alter_isr, a)) {
+    partition_unref(p);
+    free(a);
+    return;
+  }
+  cluster_isr_sent(p, isr, n);
+}
+
+/* ---- replica fetchers (one per leader followed) ---- */
+
+static int followed_durable(struct bnode *n, int32_t leader) {
+  return cluster_followed_durable(&n->b, leader);
+}
+
+static void fetch_send(struct sim *s, int id, int32_t leader);
+
+static void on_fetch(struct sim *s, struct sim_node *sn, void *arg, const Strata__Header *resp,
+                     const uint8_t *pl, size_t pn, int err) {
+  int32_t leader = (int32_t)(intptr_t)arg;
+  struct bnode *n = sn->impl;
+  struct fetcher *f = &n->fetchers[leader];
+  f->inflight = 0;
+  if (err) {
+    f->retry_at = s->now + 100;
+    return;
+  }
+  if (resp->error_code || resp->body_case != STRATA__HEADER__BODY_FETCH_RESP) {
+    f->retry_at = s->now + 200;
+    return;
+  }
+  const Strata__FetchResponse *fr = resp->fetch_resp;
+  uint64_t sum = 0;
+  for (size_t i = 0; i < fr->n_partitions; i++) sum += fr->partitions[i]->payload_bytes;
+  if (sum != pn) {
+    sim_violation(s, "broker %d: fetch answer from %d carries %zu bytes, says %" PRIu64, sn->id,
+                  leader, pn, sum);
+    return;
+  }
+  n->b.now_ms = s->now;
+  uint32_t off = 0;
+  int progress = 0;
+  for (size_t i = 0; i < fr->n_partitions; i++) {
+    const Strata__FetchPartitionResult *r = fr->partitions[i];
+    struct partition *p = topics_partition(&n->b.topics, r->topic, r->partition);
+    if (p && p->role == ROLE_FOLLOWER && p->leader == leader) {
+      int rc = cluster_follower_apply(&n->b, p, r, pl + off, s->now);
+      if (!rc) progress = 1;
+    }
+    off += r->payload_bytes;
+  }
+  if (!progress) {
+    f->retry_at = s->now + 50;
+    return;
+  }
+  commit(s, sn->id);
+  if (!followed_durable(n, leader)) f->waiting_durable = 1;
+  else fetch_send(s, sn->id, leader);
+}
+
+static void fetch_send(struct sim *s, int id, int32_t leader) {
+  struct bnode *n = bn(s, id);
+  struct broker *b = &n->b;
+  struct fetcher *f = &n->fetchers[leader];
+  if (f->inflight || f->waiting_durable) return;
+  Strata__FetchPartition fps[64];
+  Strata__FetchPartition *fpv[64];
+  size_t np = cluster_fetch_entries(b, leader, fps, fpv, 64);
+  if (!np) return;
+  Strata__FetchRequest q = STRATA__FETCH_REQUEST__INIT;
+  q.max_wait_ms = b->cfg.replica_fetch_wait_ms;
+  q.min_bytes = 1;
+  q.max_bytes = 16u << 20;
+  q.partitions = fpv;
+  q.n_partitions = np;
+  q.replica_id = id;
+  q.replica_epoch = b->broker_epoch;
+  Strata__Header h = STRATA__HEADER__INIT;
+  h.api_key = STRATA__API_KEY__API_FETCH;
+  h.body_case = STRATA__HEADER__BODY_FETCH_REQ;
+  h.fetch_req = &q;
+  if (!net_call(s, id, leader, &h, NULL, 0, b->cfg.replica_fetch_wait_ms + 1000, on_fetch,
+                (void *)(intptr_t)leader))
+    f->inflight = 1;
+  else
+    f->retry_at = s->now + 100;
+}
+
+static void fetchers_after_sync(struct sim *s, int id) {
+  struct bnode *n = bn(s, id);
+  for (int32_t l = 0; l < SIM_NODES_MAX; l++) {
+    struct fetcher *f = &n->fetchers[l];
+    if (f->waiting_durable && followed_durable(n, l)) {
+      f->waiting_durable = 0;
+      fetch_send(s, id, l);
+    }
+  }
+}
+
+static void kick_fetchers(struct sim *s, int id) {
+  struct bnode *n = bn(s, id);
+  struct broker *b = &n->b;
+  int follow[SIM_NODES_MAX] = {0};
+  for (size_t i = 0; i < b->topics.n; i++)
+    for (uint32_t k = 0; k < b->topics.v[i]->npart; k++) {
+      struct partition *p = b->topics.v[i]->parts[k];
+      if (p->role == ROLE_FOLLOWER && p->leader > 0 && p->leader < SIM_NODES_MAX)
+        follow[p->leader] = 1;
+    }
+  for (int32_t l = 0; l < SIM_NODES_MAX; l++) {
+    if (!follow[l]) continue;
+    struct fetcher *f = &n->fetchers[l];
+    if (f->waiting_durable && followed_durable(n, l)) f->waiting_durable = 0;
+    if (s->now >= f->retry_at) fetch_send(s, id, l);
+  }
+}
+
+/* ---- requests from peers and clients ---- */
+
+void bnode_request(struct sim *s, int id, const struct sim_msg *m) {
+  struct bnode *n = bn(s, id);
+  struct broker *b = &n->b;
+  b->now_ms = s->now;
+  struct pend *p = calloc(1, sizeof *p);
+  if (!p) abort();
+  response_init(&p->resp);
+  p->from = m->from;
+  p->rpc_id = m->rpc_id;
+  if (wire_header_unpack(m->hdr, m->hdr_len, &p->req)) {
+    response_error(&p->resp, NULL, STRATA_EINVALID_REQUEST, "malformed request header");
+  } else {
+    if (m->payload_len) {
+      p->payload = malloc(m->payload_len);
+      if (!p->payload) abort();
+      memcpy(p->payload, m->payload, m->payload_len);
+    }
+    broker_handle(b, p->req, p->payload, (uint32_t)m->payload_len, &p->resp);
+    if (p->resp.forward) /* admin requests go to the controller directly in the sim */
+      response_error(&p->resp, p->req, STRATA_EINVALID_REQUEST, "not relayed in the simulator");
+  }
+  if (p->resp.park) p->waiting = 1;
+  else if (p->resp.nwaits && !broker_response_ready(b, &p->resp)) p->waiting = 1;
+  if (!p->resp.park && p->req) {
+    wire_header_free(p->req);
+    p->req = NULL;
+  }
+  if (n->tail) n->tail->next = p;
+  else n->head = p;
+  n->tail = p;
+  commit(s, id); /* appends start their fsync this turn */
+  flush(s, id);
+}
+
+void bnode_peer_closed(struct sim *s, int id, int peer) {
+  struct bnode *n = bn(s, id);
+  if (peer == SIM_CONTROLLER) {
+    n->reg_inflight = n->hb_inflight = 0;
+    n->ctl_retry_at = s->now + 200;
+  }
+  /* Answers owed to a peer whose connection closed are dropped. */
+  struct pend **pp = &n->head;
+  while (*pp) {
+    struct pend *p = *pp;
+    if (p->from == peer) {
+      *pp = p->next;
+      pend_free(p);
+    } else {
+      pp = &p->next;
+    }
+  }
+  n->tail = NULL;
+  for (struct pend *p = n->head; p; p = p->next) n->tail = p;
+}
+
+void bnode_tick(struct sim *s, int id) {
+  struct bnode *n = bn(s, id);
+  n->b.now_ms = s->now;
+  syncs_done(s, id);
+  controller_step(s, id);
+  kick_fetchers(s, id);
+  struct isr_ctx c = {s, id};
+  cluster_isr_changes(&n->b, s->now, propose_isr, &c);
+  deadlines(s, id);
+  wake(s, id);
+  commit(s, id);
+}
+
+/* ---- process life ---- */
+
+int bnode_start(struct sim *s, int id) {
+  struct sim_node *sn = &s->nodes[id];
+  struct bnode *n = sn->impl;
+  if (!n) {
+    n = calloc(1, sizeof *n);
+    if (!n) abort();
+    sn->impl = n;
+  }
+  memset(n, 0, sizeof *n);
+  if (config_for(s, id, &n->cfg)) return -1;
+  char err[512];
+  if (broker_open(&n->b, &n->cfg, s->now, err, sizeof err)) {
+    sim_violation(s, "broker %d does not start: %s", id, err);
+    return -1;
+  }
+  sn->up = 1;
+  sn->paused = 0;
+  sn->inc++;
+  return 0;
+}
+
+struct tear {
+  char path[PATH_MAX];
+  uint64_t pos;
+};
+
+/* Where each partition's unsynced bytes begin in its active segment: a
+ * crash may keep any prefix of them (a torn write). */
+static size_t unsynced_ranges(struct broker *b, struct tear *out, size_t max) {
+  size_t n = 0;
+  for (size_t i = 0; i < b->topics.n; i++)
+    for (uint32_t k = 0; k < b->topics.v[i]->npart && n < max; k++) {
+      struct seglog *log = b->topics.v[i]->parts[k]->log;
+      int64_t durable = seglog_durable_offset(log), end = seglog_end_offset(log);
+      if (durable >= end) continue;
+      struct seglog_slice sl;
+      if (seglog_read(log, durable, 1, end, &sl) || sl.len == 0) continue;
+      char link[64];
+      snprintf(link, sizeof link, "/proc/self/fd/%d", sl.fd);
+      ssize_t len = readlink(link, out[n].path, sizeof out[n].path - 1);
+      if (len <= 0) continue;
+      out[n].path[len] = 0;
+      out[n].pos = sl.pos;
+      n++;
+    }
+  return n;
+}
+
+void bnode_crash(struct sim *s, int id, int wipe) {
+  struct sim_node *sn = &s->nodes[id];
+  struct bnode *n = sn->impl;
+  if (!sn->up) return;
+  struct tear tears[64];
+  size_t nt = unsynced_ranges(&n->b, tears, 64);
+  while (n->head) {
+    struct pend *p = n->head;
+    n->head = p->next;
+    pend_free(p);
+  }
+  n->tail = NULL;
+  while (n->syncs) {
+    struct syncw *w = n->syncs;
+    n->syncs = w->next;
+    w->p->sync_inflight = 0;
+    partition_unref(w->p);
+    free(w);
+  }
+  broker_close(&n->b); /* its fsyncs are undone below */
+  for (size_t i = 0; i < nt; i++) {
+    int fd = open(tears[i].path, O_RDWR);
+    if (fd < 0) continue;
+    off_t size = lseek(fd, 0, SEEK_END);
+    if (size > (off_t)tears[i].pos) {
+      off_t keep = (off_t)rng_range(&s->rng, (int64_t)tears[i].pos, (int64_t)size);
+      if (ftruncate(fd, keep)) sim_violation(s, "cannot truncate %s", tears[i].path);
+      if (keep > (off_t)tears[i].pos && rng_chance(&s->rng, 30)) {
+        uint8_t junk = (uint8_t)rng_next(&s->rng);
+        off_t at = (off_t)rng_range(&s->rng, (int64_t)tears[i].pos, (int64_t)keep - 1);
+        if (pwrite(fd, &junk, 1, at) != 1) sim_violation(s, "cannot write %s", tears[i].path);
+      }
+    }
+    close(fd);
+  }
+  if (wipe) {
+    char cmd[PATH_MAX + 16];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", n->cfg.log_dir);
+    if (system(cmd)) sim_violation(s, "cannot wipe %s", n->cfg.log_dir);
+  }
+  sn->up = 0;
+  sn->paused = 0;
+  net_node_down(s, id);
+}
+
+void bnode_free(struct sim *s, int id) {
+  struct sim_node *sn = &s->nodes[id];
+  if (sn->up) {
+    struct bnode *n = sn->impl;
+    while (n->head) {
+      struct pend *p = n->head;
+      n->head = p->next;
+      pend_free(p);
+    }
+    while (n->syncs) {
+      struct syncw *w = n->syncs;
+      n->syncs = w->next;
+      partition_unref(w->p);
+      free(w);
+    }
+    broker_close(&n->b);
+    sn->up = 0;
+  }
+  free(sn->impl);
+  sn->impl = NULL;
+}
+
+/* ---- what the checks read ---- */
+
+static struct partition *part_of(struct sim *s, int id, uint32_t part) {
+  if (!s->nodes[id].up) return NULL;
+  return topics_partition(&bn(s, id)->b.topics, SIM_TOPIC, part);
+}
+
+int32_t bnode_leader_of(struct sim *s, int id, uint32_t part) {
+  struct partition *p = part_of(s, id, part);
+  return p ? p->leader : -1;
+}
+
+int32_t bnode_epoch(struct sim *s, int id, uint32_t part) {
+  struct partition *p = part_of(s, id, part);
+  return p ? p->leader_epoch : -1;
+}
+
+int64_t bnode_hw(struct sim *s, int id, uint32_t part) {
+  struct partition *p = part_of(s, id, part);
+  return p && p->role == ROLE_LEADER ? p->hw : -1;
+}
+
+int64_t bnode_end(struct sim *s, int id, uint32_t part) {
+  struct partition *p = part_of(s, id, part);
+  return p ? seglog_end_offset(p->log) : -1;
+}
+
+void bnode_dump(struct sim *s, int id, const int64_t *hw, uint32_t nparts) {
+  struct batch_scratch sc = {0};
+  for (uint32_t k = 0; k < nparts; k++) {
+    struct partition *p = part_of(s, id, k);
+    if (!p) continue;
+    int64_t off = seglog_start_offset(p->log), end = seglog_end_offset(p->log);
+    if (end > hw[k]) end = hw[k];
+    while (off < end) {
+      struct seglog_slice sl;
+      if (seglog_read(p->log, off, 1u << 20, end, &sl) || sl.len == 0) break;
+      uint8_t *buf = malloc(sl.len);
+      if (!buf || pread(sl.fd, buf, sl.len, (off_t)sl.pos) != (ssize_t)sl.len) {
+        free(buf);
+        sim_violation(s, "broker %d: cannot read its log", id);
+        break;
+      }
+      size_t pos = 0;
+      int64_t next = off;
+      while (pos + BATCH_HEADER_SIZE <= sl.len) {
+        struct batch_header bh;
+        if (batch_header_decode(buf + pos, sl.len - pos, &bh)) break;
+        size_t sz = batch_total_size(&bh);
+        if (sz > sl.len - pos) break;
+        struct batch_iter it;
+        struct batch_record r;
+        if (batch_iter_init(&it, buf + pos, sz, &sc)) {
+          sim_violation(s, "broker %d partition %u: batch at %" PRId64 " fails its CRC below the HW",
+                        id, k, bh.base_offset);
+        } else {
+          while (batch_iter_next(&it, &r) > 0) {
+            if (getenv("SIM_DUMP") && r.offset >= atoll(getenv("SIM_DUMP")) - 5 &&
+                r.offset <= atoll(getenv("SIM_DUMP")) + 5)
+              fprintf(stderr, "b%d p%u off %" PRId64 " epoch %d %.*s\n", id, k, r.offset,
+                      bh.leader_epoch, (int)r.value_len, (const char *)r.value);
+            if (r.offset < end)
+              sim_history(s, "L b%d %u %" PRId64 " %.*s", id, k, r.offset, (int)r.value_len,
+                          (const char *)r.value);
+          }
+        }
+        next = bh.base_offset + bh.last_offset_delta + 1;
+        pos += sz;
+      }
+      free(buf);
+      if (next <= off) break;
+      off = next;
+    }
+  }
+  batch_scratch_free(&sc);
+}

@@ -1,0 +1,600 @@
+/* The simulator's driver: for each seed, a cluster (controller + 3 brokers),
+ * producers and a reader, a fault schedule (random, or one of DESIGN.md's
+ * catalogue), then heal, quiesce and check: the history checker (lost,
+ * duplicated, reordered, replica disagreement below the high watermark,
+ * reads nobody wrote) plus checks made while it ran (one leader per epoch
+ * acknowledging, reads without gaps, liveness after the heal).
+ *
+ *   sim [--seeds N] [--seed S] [--scenario NAME|all] [--verbose] [--history F]
+ *
+ * A failing seed prints the command that replays it exactly. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/trace.h"
+#include "tests/fault/checker.h"
+#include "tests/sim/sim.h"
+
+#define TICK_MS 5
+
+/* ---- node dispatch ---- */
+
+void node_deliver(struct sim *s, struct sim_node *n, const struct sim_msg *m) {
+  if (n->id == SIM_CONTROLLER) cnode_request(s, m);
+  else if (n->id < SIM_CLIENT0) bnode_request(s, n->id, m);
+  else client_deliver(s, n, m);
+}
+
+void node_tick(struct sim *s, struct sim_node *n) {
+  if (n->id == SIM_CONTROLLER) cnode_tick(s);
+  else if (n->id < SIM_CLIENT0) bnode_tick(s, n->id);
+  else client_tick(s, n);
+}
+
+void node_peer_closed(struct sim *s, struct sim_node *n, int peer) {
+  if (n->id == SIM_CONTROLLER) cnode_peer_closed(s, peer);
+  else if (n->id < SIM_CLIENT0) bnode_peer_closed(s, n->id, peer);
+}
+
+/* ---- history, findings ---- */
+
+static uint64_t history_hash;
+
+void sim_history(struct sim *s, const char *fmt, ...) {
+  char line[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(line, sizeof line, fmt, ap);
+  va_end(ap);
+  for (const char *p = line; *p; p++) history_hash = (history_hash ^ (uint8_t)*p) * 0x100000001b3ull;
+  checker_add_line(s->chk, line);
+  if (s->history) fprintf(s->history, "%s\n", line);
+}
+
+void sim_violation(struct sim *s, const char *fmt, ...) {
+  s->violations++;
+  if (s->violations > 1) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(s->violation, sizeof s->violation, fmt, ap);
+  va_end(ap);
+  if (s->verbose) fprintf(stderr, "[%7" PRId64 " ms] VIOLATION %s\n", s->now, s->violation);
+}
+
+void sim_log(struct sim *s, const char *fmt, ...) {
+  if (!s->verbose) return;
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "[%7" PRId64 " ms] ", s->now);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+}
+
+/* ---- faults ---- */
+
+enum fault {
+  F_CRASH, F_RESTART, F_WIPE, F_PAUSE, F_RESUME, F_ISOLATE, F_HEAL, F_CUT_ONE_WAY,
+  F_CUT_CONTROLLER, F_SLOW_DISK, F_CORRUPT,
+};
+
+/* A target below 0 is resolved when the fault happens: LEADER is the
+ * current leader of partition 0, FOLLOWER one of its followers. */
+enum { LEADER = -1, FOLLOWER = -2, FOLLOWER2 = -3 };
+
+struct action {
+  int64_t at;
+  enum fault f;
+  int node, peer;
+  int64_t len; /* pause/cut/slow length, ms */
+};
+
+#define ACTIONS_MAX 128
+
+struct schedule {
+  struct action v[ACTIONS_MAX];
+  size_t n;
+  int64_t duration; /* ms of faults before the heal */
+  uint32_t nparts;
+};
+
+static void add(struct schedule *sc, int64_t at, enum fault f, int node, int peer, int64_t len) {
+  if (sc->n < ACTIONS_MAX) sc->v[sc->n++] = (struct action){at, f, node, peer, len};
+}
+
+static int32_t leader_now(struct sim *s) {
+  int32_t l = cnode_leader(s, SIM_TOPIC, 0);
+  for (int b = 1; l <= 0 && b <= s->nbrokers; b++) l = bnode_leader_of(s, b, 0);
+  return l > 0 ? l : 1;
+}
+
+static int resolve(struct sim *s, int node) {
+  if (node >= 0) return node;
+  int l = leader_now(s);
+  if (node == LEADER) return l;
+  int k = node == FOLLOWER ? 1 : 2;
+  return (l - 1 + k) % s->nbrokers + 1;
+}
+
+static void isolate(struct sim *s, int node, int on) {
+  for (int k = 0; k < SIM_NODES_MAX; k++) {
+    if (k == node) continue;
+    s->cut[node][k] = s->cut[k][node] = on;
+  }
+}
+
+static void start_node(struct sim *s, int id) {
+  if (s->nodes[id].up) return;
+  if (id == SIM_CONTROLLER) cnode_start(s);
+  else bnode_start(s, id);
+}
+
+static void crash_node(struct sim *s, int id, int wipe) {
+  if (id == SIM_CONTROLLER) cnode_crash(s);
+  else bnode_crash(s, id, wipe);
+}
+
+/* Flip one byte somewhere in a stopped broker's segment files. */
+static void corrupt(struct sim *s, int id) {
+  char cmd[600];
+  snprintf(cmd, sizeof cmd, "ls %s/broker-%d/%s-*/*.log 2>/dev/null", s->dir, id, SIM_TOPIC);
+  FILE *p = popen(cmd, "r");
+  if (!p) return;
+  char files[16][512];
+  int n = 0;
+  while (n < 16 && fgets(files[n], sizeof files[n], p)) {
+    files[n][strcspn(files[n], "\n")] = 0;
+    n++;
+  }
+  pclose(p);
+  if (!n) return;
+  const char *f = files[rng_range(&s->rng, 0, n - 1)];
+  FILE *fp = fopen(f, "r+b");
+  if (!fp) return;
+  fseek(fp, 0, SEEK_END);
+  long size = ftell(fp);
+  if (size > 0) {
+    long at = (long)rng_range(&s->rng, 0, size - 1);
+    fseek(fp, at, SEEK_SET);
+    int c = fgetc(fp);
+    fseek(fp, at, SEEK_SET);
+    fputc((c ^ (1 << rng_range(&s->rng, 0, 7))) & 0xff, fp);
+    sim_log(s, "flipped a bit at byte %ld of %s", at, f);
+  }
+  fclose(fp);
+}
+
+static void apply(struct sim *s, struct schedule *sc, const struct action *a) {
+  int node = resolve(s, a->node);
+  switch (a->f) {
+  case F_CRASH:
+  case F_WIPE:
+    if (!s->nodes[node].up) return;
+    if (node == leader_now(s) && !s->last_leader_crash) s->last_leader_crash = s->now;
+    sim_log(s, "kill -9 node %d%s", node, a->f == F_WIPE ? " and wipe its disk" : "");
+    crash_node(s, node, a->f == F_WIPE);
+    s->st.crashes++;
+    if (a->len) add(sc, s->now + a->len, F_RESTART, node, 0, 0);
+    break;
+  case F_RESTART:
+    sim_log(s, "start node %d", node);
+    start_node(s, node);
+    break;
+  case F_CORRUPT:
+    if (s->nodes[node].up) return;
+    corrupt(s, node);
+    break;
+  case F_PAUSE:
+    if (!s->nodes[node].up || s->nodes[node].paused) return;
+    sim_log(s, "SIGSTOP node %d for %" PRId64 " ms", node, a->len);
+    s->nodes[node].paused = 1;
+    s->st.pauses++;
+    add(sc, s->now + a->len, F_RESUME, node, 0, 0);
+    break;
+  case F_RESUME:
+    sim_log(s, "SIGCONT node %d", node);
+    s->nodes[node].paused = 0;
+    break;
+  case F_ISOLATE:
+    sim_log(s, "cut node %d off for %" PRId64 " ms", node, a->len);
+    isolate(s, node, 1);
+    s->st.cuts++;
+    add(sc, s->now + a->len, F_HEAL, node, -1, 0);
+    break;
+  case F_CUT_ONE_WAY: {
+    int peer = resolve(s, a->peer);
+    if (peer == node) return;
+    sim_log(s, "drop packets from %d to %d for %" PRId64 " ms", node, peer, a->len);
+    s->cut[node][peer] = 1;
+    s->st.cuts++;
+    add(sc, s->now + a->len, F_HEAL, node, peer, 0);
+    break;
+  }
+  case F_CUT_CONTROLLER:
+    sim_log(s, "cut the controller off from the brokers for %" PRId64 " ms", a->len);
+    for (int b = 1; b <= s->nbrokers; b++) s->cut[SIM_CONTROLLER][b] = s->cut[b][SIM_CONTROLLER] = 1;
+    s->st.cuts++;
+    add(sc, s->now + a->len, F_HEAL, SIM_CONTROLLER, -1, 0);
+    break;
+  case F_HEAL:
+    if (a->peer >= 0) s->cut[node][a->peer] = 0;
+    else isolate(s, node, 0);
+    sim_log(s, "heal node %d", node);
+    break;
+  case F_SLOW_DISK:
+    sim_log(s, "node %d's disk is slow for %" PRId64 " ms", node, a->len);
+    s->nodes[node].disk_slow_until = s->now + a->len;
+    break;
+  }
+}
+
+/* ---- scenarios ---- */
+
+struct scenario {
+  const char *name, *what;
+  void (*build)(struct sim *s, struct schedule *sc);
+};
+
+static void sc_random(struct sim *s, struct schedule *sc) {
+  sc->duration = 15000;
+  sc->nparts = (uint32_t)rng_range(&s->rng, 1, 3);
+  int64_t t = 1000;
+  while (t < sc->duration - 500) {
+    int node = (int)rng_range(&s->rng, 1, s->nbrokers);
+    if (rng_chance(&s->rng, 40)) node = LEADER;
+    int64_t len = rng_range(&s->rng, 200, 4000);
+    switch (rng_range(&s->rng, 0, 8)) {
+    case 0: add(sc, t, F_CRASH, node, 0, len); break;
+    case 1: add(sc, t, F_PAUSE, node, 0, len); break;
+    case 2: add(sc, t, F_ISOLATE, node, 0, len); break;
+    case 3: add(sc, t, F_CUT_ONE_WAY, node, (int)rng_range(&s->rng, 0, s->nbrokers), len); break;
+    case 4: add(sc, t, F_CUT_ONE_WAY, (int)rng_range(&s->rng, 0, s->nbrokers), node, len); break;
+    case 5: add(sc, t, F_CUT_CONTROLLER, 0, 0, len); break;
+    case 6: add(sc, t, F_CRASH, SIM_CONTROLLER, 0, len); break;
+    case 7: add(sc, t, F_SLOW_DISK, node, 0, len); break;
+    case 8: add(sc, t, F_CRASH, LEADER, 0, len); break;
+    }
+    t += rng_range(&s->rng, 300, 2500);
+  }
+}
+
+/* T1/T17: kill -9 the leader during acks=all produce (twice). */
+static void sc_t1(struct sim *s, struct schedule *sc) {
+  (void)s;
+  sc->duration = 12000;
+  sc->nparts = 1;
+  add(sc, 2000, F_CRASH, LEADER, 0, 3000);
+  add(sc, 7000, F_CRASH, LEADER, 0, 3000);
+}
+
+/* T2: the ISR shrinks to the leader alone, then the leader is cut off. */
+static void sc_t2(struct sim *s, struct schedule *sc) {
+  (void)s;
+  sc->duration = 12000;
+  sc->nparts = 1;
+  add(sc, 1500, F_ISOLATE, FOLLOWER, 0, 9000);
+  add(sc, 1600, F_ISOLATE, FOLLOWER2, 0, 9000);
+  add(sc, 6000, F_ISOLATE, LEADER, 0, 4000);
+}
+
+/* T3: pause the leader under an idempotent producer's retries. */
+static void sc_t3(struct sim *s, struct schedule *sc) {
+  sc->duration = 12000;
+  sc->nparts = 1;
+  add(sc, 2000, F_PAUSE, LEADER, 0, rng_range(&s->rng, 1000, 4000));
+  add(sc, 7500, F_PAUSE, LEADER, 0, rng_range(&s->rng, 200, 3000));
+}
+
+/* T5: two failovers in quick succession. */
+static void sc_t5(struct sim *s, struct schedule *sc) {
+  sc->duration = 10000;
+  sc->nparts = 1;
+  add(sc, 2000, F_CRASH, LEADER, 0, 2000);
+  add(sc, 2000 + rng_range(&s->rng, 300, 900), F_CRASH, LEADER, 0, 2500);
+}
+
+/* T6: the last live replica loses its unflushed tail, then the peers return. */
+static void sc_t6(struct sim *s, struct schedule *sc) {
+  (void)s;
+  sc->duration = 12000;
+  sc->nparts = 1;
+  add(sc, 2000, F_CRASH, FOLLOWER, 0, 6000);
+  add(sc, 2000, F_CRASH, FOLLOWER2, 0, 6500);
+  add(sc, 4000, F_CRASH, LEADER, 0, 1000);
+}
+
+/* T7: every node loses power at once. */
+static void sc_t7(struct sim *s, struct schedule *sc) {
+  sc->duration = 8000;
+  sc->nparts = 2;
+  int64_t t = rng_range(&s->rng, 2000, 4000);
+  for (int b = 0; b <= s->nbrokers; b++) add(sc, t, F_CRASH, b, 0, 1000);
+}
+
+/* T8: a flipped bit in a segment of one replica (while it is down). */
+static void sc_t8(struct sim *s, struct schedule *sc) {
+  (void)s;
+  sc->duration = 12000;
+  sc->nparts = 1;
+  add(sc, 3000, F_CRASH, FOLLOWER, 0, 0);
+  add(sc, 3001, F_CORRUPT, FOLLOWER, 0, 0);
+  add(sc, 3500, F_RESTART, FOLLOWER, 0, 0);
+  add(sc, 7000, F_CRASH, LEADER, 0, 2000);
+}
+
+/* T11: one node's power failure plus pauses of the others. */
+static void sc_t11(struct sim *s, struct schedule *sc) {
+  sc->duration = 12000;
+  sc->nparts = 2;
+  add(sc, 2000, F_CRASH, LEADER, 0, 4000);
+  add(sc, 2500, F_PAUSE, FOLLOWER, 0, rng_range(&s->rng, 500, 3000));
+  add(sc, 4000, F_PAUSE, FOLLOWER2, 0, rng_range(&s->rng, 500, 3000));
+}
+
+/* T12: a follower restarts with a wiped disk; later the leader dies. */
+static void sc_t12(struct sim *s, struct schedule *sc) {
+  sc->duration = 12000;
+  sc->nparts = 1;
+  add(sc, 2000, F_WIPE, FOLLOWER, 0, 500);
+  add(sc, 2000 + rng_range(&s->rng, 600, 5000), F_CRASH, LEADER, 0, 2000);
+}
+
+/* Controller faults: restarts and a cut from every broker. */
+static void sc_controller(struct sim *s, struct schedule *sc) {
+  sc->duration = 12000;
+  sc->nparts = 2;
+  add(sc, 2000, F_CRASH, SIM_CONTROLLER, 0, rng_range(&s->rng, 200, 2000));
+  add(sc, 5000, F_CUT_CONTROLLER, 0, 0, rng_range(&s->rng, 500, 3000));
+  add(sc, 9000, F_CRASH, LEADER, 0, 1000);
+}
+
+static const struct scenario scenarios[] = {
+    {"random", "random crashes, pauses, cuts (both ways and one way), slow disks", sc_random},
+    {"T1", "kill -9 the leader during acks=all produce", sc_t1},
+    {"T2", "ISR shrinks to the leader alone, then it is isolated", sc_t2},
+    {"T3", "pause the leader under idempotent retries", sc_t3},
+    {"T5", "two failovers in quick succession", sc_t5},
+    {"T6", "the last live replica loses its unflushed tail, then peers return", sc_t6},
+    {"T7", "every node loses power at once", sc_t7},
+    {"T8", "a flipped bit in one replica's segment", sc_t8},
+    {"T11", "a power failure plus pauses", sc_t11},
+    {"T12", "a follower restarts with a wiped disk, then the leader dies", sc_t12},
+    {"controller", "controller restarts and a cut from every broker", sc_controller},
+};
+#define NSCENARIOS (sizeof scenarios / sizeof scenarios[0])
+
+/* ---- one run ---- */
+
+static void step_to(struct sim *s, int64_t until, struct schedule *sc, size_t *next_action) {
+  while (s->now < until && !s->violations) {
+    net_deliver_due(s);
+    for (size_t i = 0; i < sc->n; i++)
+      if (sc->v[i].at <= s->now && sc->v[i].at >= 0) {
+        struct action a = sc->v[i];
+        sc->v[i].at = -1; /* done */
+        apply(s, sc, &a);
+      }
+    (void)next_action;
+    if (s->now % TICK_MS == 0) {
+      net_expire_calls(s);
+      for (int k = 0; k < SIM_NODES_MAX; k++)
+        if (s->nodes[k].up && !s->nodes[k].paused && s->nodes[k].impl) node_tick(s, &s->nodes[k]);
+    }
+    int64_t next = (s->now / TICK_MS + 1) * TICK_MS, due = net_next_due(s);
+    if (due < next) next = due > s->now ? due : s->now + 1;
+    s->now = next;
+    s->st.events++;
+  }
+}
+
+struct outcome {
+  int violated;
+  char why[1024];
+  struct checker_result cr;
+  struct sim_stats st;
+  uint64_t hash;
+};
+
+static int run(uint64_t seed, const struct scenario *scn, int verbose, FILE *history,
+               struct outcome *out) {
+  struct sim *s = calloc(1, sizeof *s);
+  if (!s) abort();
+  s->seed = seed;
+  rng_seed(&s->rng, seed);
+  s->verbose = verbose;
+  s->history = history;
+  s->nbrokers = 3;
+  s->nproducers = 3;
+  s->delay_min = 1;
+  s->delay_max = rng_range(&s->rng, 2, 15);
+  s->drop_pct = rng_chance(&s->rng, 20) ? 1 : 0;
+  s->now = 1;
+  const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+  snprintf(s->dir, sizeof s->dir, "%s/strata-sim-%d-%" PRIu64, base, (int)getpid(), seed);
+  if (mkdir(s->dir, 0755) && errno != EEXIST) {
+    fprintf(stderr, "sim: cannot create %s\n", s->dir);
+    exit(2);
+  }
+  for (int k = 0; k < SIM_NODES_MAX; k++) s->nodes[k].id = k;
+  struct checker_config cc = {2000 * 1000};
+  s->chk = checker_new(&cc);
+  history_hash = 1469598103934665603ull;
+
+  struct schedule sc = {0};
+  scn->build(s, &sc);
+  size_t na = 0;
+  cnode_start(s);
+  for (int b = 1; b <= s->nbrokers; b++) bnode_start(s, b);
+  step_to(s, 1000, &sc, &na); /* brokers register */
+  while (cnode_create_topic(s, SIM_TOPIC, sc.nparts, 3) && s->now < 10000) step_to(s, s->now + 100, &sc, &na);
+  step_to(s, 2000, &sc, &na);
+  clients_start(s, sc.nparts);
+  /* The schedule's times count from here. */
+  for (size_t i = 0; i < sc.n; i++) sc.v[i].at += s->now;
+  int64_t fault_end = s->now + sc.duration;
+  step_to(s, fault_end, &sc, &na);
+
+  /* Heal: every fault ends, every node runs; writes go on for a while. */
+  sc.n = 0;
+  for (int k = 0; k < SIM_NODES_MAX; k++) {
+    for (int j = 0; j < SIM_NODES_MAX; j++) s->cut[k][j] = 0;
+    s->nodes[k].paused = 0;
+    s->nodes[k].disk_slow_until = 0;
+  }
+  s->drop_pct = 0;
+  start_node(s, SIM_CONTROLLER);
+  for (int b = 1; b <= s->nbrokers; b++) start_node(s, b);
+  sim_log(s, "healed");
+  uint64_t ok_at_heal = s->st.writes_ok;
+  step_to(s, s->now + 8000, &sc, &na);
+  if (!s->violations && s->st.writes_ok == ok_at_heal)
+    sim_violation(s, "liveness: no write acknowledged in the 8 s after the heal");
+  clients_stop_writing(s);
+  int64_t quiet_end = s->now + 25000;
+  while (!s->violations && !clients_idle(s) && s->now < quiet_end) step_to(s, s->now + 100, &sc, &na);
+  if (!s->violations && !clients_idle(s)) sim_violation(s, "liveness: writes still pending 25 s after the heal");
+  step_to(s, s->now + 3000, &sc, &na); /* followers catch up */
+
+  /* Final logs up to each partition's high watermark at its leader. */
+  int64_t hw[8];
+  for (uint32_t k = 0; k < sc.nparts && !s->violations; k++) {
+    int32_t l = cnode_leader(s, SIM_TOPIC, k);
+    hw[k] = l > 0 ? bnode_hw(s, l, k) : -1;
+    if (hw[k] < 0) sim_violation(s, "liveness: partition %u has no leader after the heal", k);
+  }
+  if (!s->violations)
+    for (int b = 1; b <= s->nbrokers; b++) bnode_dump(s, b, hw, sc.nparts);
+
+  memset(out, 0, sizeof *out);
+  checker_run(s->chk, &out->cr);
+  if (!s->violations && checker_violated(&out->cr)) {
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    checker_print_verdict(s->chk, &out->cr, m, 3);
+    fclose(m);
+    sim_violation(s, "%s", buf);
+    free(buf);
+  }
+  out->violated = s->violations > 0;
+  snprintf(out->why, sizeof out->why, "%s", s->violation);
+  out->st = s->st;
+  out->hash = history_hash;
+
+  for (int k = 0; k < SIM_NODES_MAX; k++) net_drop_calls(s, k);
+  clients_free(s);
+  for (int b = 1; b <= s->nbrokers; b++) bnode_free(s, b);
+  cnode_free(s);
+  net_free(s);
+  checker_free(s->chk);
+  char cmd[400];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", s->dir);
+  if (system(cmd)) fprintf(stderr, "sim: cannot remove %s\n", s->dir);
+  free(s);
+  return out->violated;
+}
+
+/* ---- main ---- */
+
+static int cmp64(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+static void usage(FILE *f) {
+  fprintf(f, "usage: sim [--seeds N] [--seed S] [--scenario NAME|all] [--verbose] [--history FILE]\n"
+             "  Runs N seeds (default 100) from S (default 1) of each chosen scenario;\n"
+             "  a failing seed prints the command that replays it. Scenarios:\n");
+  for (size_t i = 0; i < NSCENARIOS; i++) fprintf(f, "    %-11s %s\n", scenarios[i].name, scenarios[i].what);
+  fprintf(f, "  Debugging a replay: SIM_NET=1 prints every delivery and reset, SIM_DUMP=OFFSET the\n"
+             "  final logs around an offset.\n");
+}
+
+int main(int argc, char **argv) {
+  uint64_t seeds = 100, first = 1;
+  const char *only = "all", *hist = NULL;
+  int verbose = 0;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--seeds") && i + 1 < argc) seeds = strtoull(argv[++i], NULL, 10);
+    else if (!strcmp(argv[i], "--seed") && i + 1 < argc) first = strtoull(argv[++i], NULL, 10), seeds = 1;
+    else if (!strcmp(argv[i], "--from") && i + 1 < argc) first = strtoull(argv[++i], NULL, 10);
+    else if (!strcmp(argv[i], "--scenario") && i + 1 < argc) only = argv[++i];
+    else if (!strcmp(argv[i], "--verbose")) verbose = 1;
+    else if (!strcmp(argv[i], "--history") && i + 1 < argc) hist = argv[++i];
+    else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+      usage(stdout);
+      return 0;
+    } else {
+      usage(stderr);
+      return 2;
+    }
+  }
+  trace_set_level(verbose ? TRACE_INFO : TRACE_ERROR);
+  const struct scenario *chosen[NSCENARIOS];
+  size_t nchosen = 0;
+  for (size_t i = 0; i < NSCENARIOS; i++)
+    if (!strcmp(only, "all") || !strcmp(only, scenarios[i].name)) chosen[nchosen++] = &scenarios[i];
+  if (!nchosen) {
+    usage(stderr);
+    return 2;
+  }
+  FILE *hf = hist ? fopen(hist, "w") : NULL;
+  /* "all" runs the random schedule on most seeds and each named one in turn. */
+  uint64_t runs = 0, failed = 0, writes = 0, failed_writes = 0, reads = 0, lost = 0, dup = 0;
+  int64_t *fo = malloc(sizeof(int64_t) * (seeds * 4 + 16));
+  size_t nfo = 0;
+  int tty = isatty(2);
+  uint64_t replay_hash = 0;
+  for (uint64_t k = 0; k < seeds; k++) {
+    uint64_t seed = first + k;
+    const struct scenario *scn = chosen[nchosen == 1 ? 0 : (seed % 2 ? 0 : 1 + (seed / 2) % (nchosen - 1))];
+    struct outcome o;
+    run(seed, scn, verbose, hf, &o);
+    runs++;
+    writes += o.cr.writes_ok;
+    failed_writes += o.cr.writes_failed;
+    reads += o.cr.reads;
+    lost += o.cr.lost;
+    dup += o.cr.duplicated;
+    for (size_t i = 0; i < o.st.nfailover; i++) fo[nfo++] = o.st.failover_ms[i];
+    if (k == 0) replay_hash = o.hash;
+    if (o.violated) {
+      failed++;
+      printf("seed %" PRIu64 " (%s): VIOLATION %s\n  replay: %s --seed %" PRIu64
+             " --scenario %s --verbose\n",
+             seed, scn->name, o.why, argv[0], seed, scn->name);
+    }
+    if (tty && (k % 10 == 9 || k + 1 == seeds))
+      fprintf(stderr, "\rsim: %" PRIu64 "/%" PRIu64 " seeds, %" PRIu64 " violations", k + 1, seeds,
+              failed);
+  }
+  if (tty) fputc('\n', stderr);
+  /* Determinism: the first seed again must give the same history. */
+  struct outcome again;
+  trace_set_level(TRACE_ERROR);
+  run(first, chosen[nchosen == 1 ? 0 : (first % 2 ? 0 : 1 + (first / 2) % (nchosen - 1))], 0, NULL,
+      &again);
+  if (again.hash != replay_hash) {
+    printf("seed %" PRIu64 ": NOT DETERMINISTIC (the replay's history differs)\n", first);
+    failed++;
+  }
+  qsort(fo, nfo, sizeof *fo, cmp64);
+  printf("sim: %" PRIu64 " seeds (%s), %" PRIu64 " writes acknowledged, %" PRIu64
+         " failed, %" PRIu64 " reads; lost %" PRIu64 ", duplicated %" PRIu64 "; %" PRIu64
+         " seed(s) with a violation",
+         runs, only, writes, failed_writes, reads, lost, dup, failed);
+  if (nfo)
+    printf("; leader failover (kill -9 to first ack) p50 %" PRId64 " ms, p99 %" PRId64
+           " ms, max %" PRId64 " ms over %zu",
+           fo[nfo / 2], fo[(nfo * 99) / 100], fo[nfo - 1], nfo);
+  printf("\n");
+  free(fo);
+  if (hf) fclose(hf);
+  return failed ? 1 : 0;
+}

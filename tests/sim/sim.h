@@ -1,0 +1,182 @@
+/* The deterministic simulator: the real controller (ctrl + metadata log),
+ * the real broker logic (request handlers, replication, ISR and high
+ * watermark, producer state, segment logs) and a model of the client run
+ * together in one process, on a simulated clock and network, driven by one
+ * seed. Disks are files under /dev/shm (so recovery code runs for real);
+ * a crash cuts what was not fsynced at a random point, sometimes with a
+ * garbage byte in the torn tail. Nothing here reads the real clock or
+ * randomness: the same seed replays the same run, event for event. */
+#ifndef STRATA_SIM_H
+#define STRATA_SIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "proto/strata.pb-c.h"
+
+#define SIM_NODES_MAX 16
+#define SIM_CONTROLLER 0 /* node 0; brokers are nodes 1..n (node id = broker id) */
+#define SIM_CLIENT0 8    /* producers and the reader are nodes 8.. */
+#define SIM_TOPIC "sim"
+
+struct checker;
+
+/* ---- random numbers (xoshiro256**, seeded by splitmix64) ---- */
+struct sim_rng {
+  uint64_t s[4];
+};
+void rng_seed(struct sim_rng *r, uint64_t seed);
+uint64_t rng_next(struct sim_rng *r);
+/* Uniform in [lo, hi]. */
+int64_t rng_range(struct sim_rng *r, int64_t lo, int64_t hi);
+/* 1 with probability pct/100. */
+int rng_chance(struct sim_rng *r, int pct);
+
+/* ---- the network: per-link FIFO (TCP), random delays, cuts, crashes ---- */
+
+/* A reply (or its failure: err != 0 and resp NULL). */
+struct sim;
+struct sim_node;
+typedef void rpc_cb(struct sim *s, struct sim_node *node, void *arg, const Strata__Header *resp,
+                    const uint8_t *payload, size_t payload_len, int err);
+
+struct sim_msg {
+  struct sim_msg *next;
+  int64_t at;
+  uint64_t seq;
+  int from, to;
+  uint64_t from_inc, to_inc; /* process incarnations: a restart breaks connections */
+  int is_resp, reset;
+  uint64_t rpc_id;
+  uint8_t *hdr, *payload;
+  size_t hdr_len, payload_len;
+  /* What the sender knew when it answered a produce (for property 4). */
+  int32_t leader_epoch;
+};
+
+struct sim_rpc {
+  int used;
+  uint64_t id;
+  int to;
+  uint64_t to_inc;
+  int64_t deadline;
+  rpc_cb *cb;
+  void *arg;
+};
+
+#define SIM_RPCS_MAX 64
+
+struct sim_node {
+  int id;
+  int up;              /* the process exists */
+  int paused;          /* SIGSTOP: receives nothing, does nothing */
+  uint64_t inc;        /* incarnation, bumped by each start */
+  int64_t disk_slow_until; /* fsyncs take long until then */
+  struct sim_rpc rpcs[SIM_RPCS_MAX];
+  uint64_t next_rpc;
+  void *impl;          /* struct bnode / struct cnode / struct client */
+};
+
+struct sim_stats {
+  uint64_t writes_ok, writes_failed, reads, events, crashes, pauses, cuts;
+  int64_t failover_ms[256];
+  size_t nfailover;
+};
+
+struct sim {
+  uint64_t seed;
+  struct sim_rng rng;
+  int64_t now;           /* simulated ms */
+  int nbrokers, nproducers;
+  char dir[256];         /* /dev/shm/strata-sim-<pid>-<seed> */
+  struct sim_node nodes[SIM_NODES_MAX];
+  int cut[SIM_NODES_MAX][SIM_NODES_MAX]; /* cut[a][b]: a's packets to b are dropped */
+  int64_t link_last[SIM_NODES_MAX][SIM_NODES_MAX];
+  struct sim_msg *queue; /* sorted by (at, seq) */
+  uint64_t seq;
+  int64_t delay_min, delay_max; /* one-way network delay, ms */
+  int drop_pct;          /* per message; a drop breaks the connection (both sides see it) */
+  struct checker *chk;
+  FILE *history;         /* optional copy of the history (replays) */
+  int verbose;
+  /* property 4: which broker answered acks=all writes in each leader epoch */
+  int32_t epoch_owner[8][1024];
+  int violations;
+  char violation[512];
+  struct sim_stats st;
+  int64_t last_leader_crash; /* for failover times: when the leader died (0: none pending) */
+  /* The answer being delivered: who sent it, under which leader epoch. */
+  int resp_from;
+  int32_t resp_epoch;
+};
+
+/* Network */
+void net_send(struct sim *s, int from, int to, const Strata__Header *h, const uint8_t *payload,
+              size_t payload_len, int is_resp, uint64_t rpc_id, int32_t leader_epoch);
+/* Send a request; cb runs with the answer, or with err when the connection
+ * breaks, the peer restarts or timeout_ms passes. 0 or -1 (table full). */
+int net_call(struct sim *s, int from, int to, const Strata__Header *h, const uint8_t *payload,
+             size_t payload_len, int64_t timeout_ms, rpc_cb *cb, void *arg);
+/* Fail every call from `from` to `to` (connection closed). */
+void net_fail_calls(struct sim *s, int from, int to);
+/* Fail every call node `id` is waiting on (its callbacks run with an error). */
+void net_drop_calls(struct sim *s, int id);
+/* Deliver messages due by s->now; returns how many. */
+int net_deliver_due(struct sim *s);
+int64_t net_next_due(const struct sim *s);
+void net_expire_calls(struct sim *s);
+void net_free(struct sim *s);
+/* Node crashed: connections to it close (peers' calls to it fail) and its
+ * own pending calls vanish. */
+void net_node_down(struct sim *s, int id);
+
+/* Nodes: handle a delivered request, run timers. */
+void node_deliver(struct sim *s, struct sim_node *n, const struct sim_msg *m);
+void node_tick(struct sim *s, struct sim_node *n);
+/* Called when a peer's connection to n closed (peer crashed). */
+void node_peer_closed(struct sim *s, struct sim_node *n, int peer);
+
+/* Brokers (broker_node.c) */
+int bnode_start(struct sim *s, int id);
+/* kill -9: what was not fsynced is cut at a random point. */
+void bnode_crash(struct sim *s, int id, int wipe);
+void bnode_request(struct sim *s, int id, const struct sim_msg *m);
+void bnode_tick(struct sim *s, int id);
+void bnode_peer_closed(struct sim *s, int id, int peer);
+void bnode_free(struct sim *s, int id);
+/* The final log of every replica up to `hw` as checker lines. */
+void bnode_dump(struct sim *s, int id, const int64_t *hw, uint32_t nparts);
+/* What the broker knows: leader of a partition (-1 unknown), its HW if it leads. */
+int32_t bnode_leader_of(struct sim *s, int id, uint32_t part);
+int64_t bnode_hw(struct sim *s, int id, uint32_t part);
+int32_t bnode_epoch(struct sim *s, int id, uint32_t part);
+int64_t bnode_end(struct sim *s, int id, uint32_t part);
+
+/* Controller (controller_node.c) */
+int cnode_start(struct sim *s);
+void cnode_crash(struct sim *s);
+void cnode_request(struct sim *s, const struct sim_msg *m);
+void cnode_tick(struct sim *s);
+void cnode_peer_closed(struct sim *s, int peer);
+int cnode_create_topic(struct sim *s, const char *name, uint32_t partitions, uint32_t rf);
+/* The leader the controller's metadata names (-1 none). */
+int32_t cnode_leader(struct sim *s, const char *topic, uint32_t part);
+int32_t cnode_leader_epoch(struct sim *s, const char *topic, uint32_t part);
+void cnode_free(struct sim *s);
+
+/* Clients (client_node.c): idempotent acks=all producers and one reader. */
+void clients_start(struct sim *s, uint32_t nparts);
+void client_deliver(struct sim *s, struct sim_node *n, const struct sim_msg *m);
+void client_tick(struct sim *s, struct sim_node *n);
+/* Stop starting new writes (the quiet phase at the end). */
+void clients_stop_writing(struct sim *s);
+int clients_idle(struct sim *s);
+void clients_free(struct sim *s);
+
+/* History and checks */
+void sim_history(struct sim *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sim_violation(struct sim *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sim_log(struct sim *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif
