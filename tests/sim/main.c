@@ -461,7 +461,18 @@ static int run(uint64_t seed, const struct scenario *scn, int verbose, FILE *his
   if (!s->violations && !clients_idle(s)) sim_violation(s, "liveness: writes still pending 25 s after the heal");
   step_to(s, s->now + 3000, &sc, &na); /* followers catch up */
 
-  /* Final logs up to each partition's high watermark at its leader. */
+  /* Final logs up to each partition's high watermark at its leader. A
+   * leadership move just before (the periodic preferred-leader election)
+   * takes a heartbeat to reach the brokers: allow it a few seconds. */
+  for (int64_t until = s->now + 5000; s->now < until && !s->violations;) {
+    int settled = 1;
+    for (uint32_t k = 0; k < sc.nparts; k++) {
+      int32_t l = cnode_leader(s, SIM_TOPIC, k);
+      settled &= l > 0 && bnode_hw(s, l, k) >= 0;
+    }
+    if (settled) break;
+    step_to(s, s->now + 100, &sc, &na);
+  }
   int64_t hw[8];
   for (uint32_t k = 0; k < sc.nparts && !s->violations; k++) {
     int32_t l = cnode_leader(s, SIM_TOPIC, k);

@@ -10,7 +10,7 @@ SIM="${STRATA_BUILD:-build}/tests/sim/sim"
 #   472 T8:  the same, after a flipped bit
 #   343:     a follower holding an epoch the new leader never saw was not truncated
 #   799:     an ISR expansion applied by the controller but not yet known to the leader
-for s in "366 T5" "472 T8" "32 T8" "343 random" "799 random" "169 random" "191 random"; do
+for s in "366 T5" "472 T8" "32 T8" "343 random" "799 random" "169 random" "191 random" "5907 random"; do
   set -- $s
   "$SIM" --seed "$1" --scenario "$2"
 done
