@@ -130,6 +130,18 @@ void broker_appended(struct broker *b, struct partition *p);
 void response_wait(struct response *r, struct partition *p, int64_t offset, int hw,
                    uint32_t *error_code, int64_t *base_offset, int32_t *leader_hint);
 void broker_mark_dirty(struct broker *b, struct partition *p);
+/* Start an fsync for every partition on the dirty list: start gets each
+ * (its reference moves to the fsync), a dup()ed fd of its active segment
+ * and the end offset the fsync covers. One fsync per partition at a time:
+ * one already running stays on the list for the next turn. Every produce
+ * appended during a turn shares the fsync. */
+void broker_sync_start(struct broker *b,
+                       void (*start)(void *arg, struct partition *p, int fd, int64_t end),
+                       void *arg);
+/* That fsync finished (status 0 or STRATA_E*): move the durable offset and
+ * the high watermark, and put the partition back on the dirty list if it
+ * took appends meanwhile. Drops the caller's reference. */
+void broker_sync_done(struct broker *b, struct partition *p, int64_t end, int status);
 
 /* ---- cluster mode (broker/cluster.c) ---- */
 
@@ -153,6 +165,14 @@ size_t cluster_fetch_entries(struct broker *b, int32_t leader, Strata__FetchPart
 /* Every partition followed from `leader` is fsynced to its end: the next
  * fetch may report it. */
 int cluster_followed_durable(const struct broker *b, int32_t leader);
+/* The requests a broker sends its controller, filled from its state (the
+ * caller owns q; for AlterIsr, epochs holds REPLICAS_MAX entries: each
+ * member's broker epoch, which the controller checks). */
+void cluster_register_request(struct broker *b, Strata__BrokerRegisterRequest *q);
+void cluster_heartbeat_request(const struct broker *b, Strata__BrokerHeartbeatRequest *q);
+void cluster_alter_isr_request(const struct broker *b, const struct partition *p,
+                               const int32_t *isr, uint32_t n, int64_t *epochs,
+                               Strata__AlterIsrRequest *q);
 /* An ISR change for p is on its way to the controller. */
 void cluster_isr_sent(struct partition *p, const int32_t *isr, uint32_t n);
 /* The controller's answer to it: its view of the partition (NULL when the

@@ -35,6 +35,11 @@ void cluster_update_hw(struct broker *b, struct partition *p) {
   }
 }
 
+static void set_isr(struct partition *p, const Strata__PartitionState *s) {
+  p->rs.nisr = s->n_isr > REPLICAS_MAX ? REPLICAS_MAX : (uint32_t)s->n_isr;
+  memcpy(p->rs.isr, s->isr, p->rs.nisr * sizeof(int32_t));
+}
+
 static void apply_partition(struct broker *b, struct partition *p, const Strata__PartitionState *s,
                             int64_t now_ms) {
   int32_t self = b->cfg.id;
@@ -57,8 +62,7 @@ static void apply_partition(struct broker *b, struct partition *p, const Strata_
   p->rs.self = self;
   p->rs.nreplicas = s->n_replicas > REPLICAS_MAX ? REPLICAS_MAX : (uint32_t)s->n_replicas;
   memcpy(p->rs.replicas, s->replicas, p->rs.nreplicas * sizeof(int32_t));
-  p->rs.nisr = s->n_isr > REPLICAS_MAX ? REPLICAS_MAX : (uint32_t)s->n_isr;
-  memcpy(p->rs.isr, s->isr, p->rs.nisr * sizeof(int32_t));
+  set_isr(p, s);
   p->alter_inflight = 0;
   replica_isr_settled(&p->rs, s->partition_epoch, 0);
   if (becoming_leader) {
@@ -259,6 +263,39 @@ int cluster_followed_durable(const struct broker *b, int32_t leader) {
   return 1;
 }
 
+void cluster_register_request(struct broker *b, Strata__BrokerRegisterRequest *q) {
+  strata__broker_register_request__init(q);
+  q->broker_id = b->cfg.id;
+  q->host = b->cfg.host;
+  q->port = (uint32_t)b->cfg.port;
+  q->rack = b->cfg.rack;
+}
+
+void cluster_heartbeat_request(const struct broker *b, Strata__BrokerHeartbeatRequest *q) {
+  strata__broker_heartbeat_request__init(q);
+  q->broker_id = b->cfg.id;
+  q->broker_epoch = b->broker_epoch;
+  q->metadata_version = b->image_version;
+}
+
+void cluster_alter_isr_request(const struct broker *b, const struct partition *p,
+                               const int32_t *isr, uint32_t n, int64_t *epochs,
+                               Strata__AlterIsrRequest *q) {
+  strata__alter_isr_request__init(q);
+  q->broker_id = b->cfg.id;
+  q->broker_epoch = b->broker_epoch;
+  q->topic = p->topic->name;
+  q->partition = p->id;
+  q->leader_epoch = p->leader_epoch;
+  q->partition_epoch = p->partition_epoch;
+  q->isr = (int32_t *)isr;
+  q->n_isr = n > REPLICAS_MAX ? REPLICAS_MAX : n;
+  for (uint32_t i = 0; i < q->n_isr; i++)
+    epochs[i] = isr[i] == b->cfg.id ? b->broker_epoch : replica_follower_epoch(&p->rs, isr[i]);
+  q->isr_epochs = epochs;
+  q->n_isr_epochs = q->n_isr;
+}
+
 void cluster_isr_sent(struct partition *p, const int32_t *isr, uint32_t n) {
   replica_isr_pending(&p->rs, isr, n, p->partition_epoch);
   p->alter_inflight = 1;
@@ -270,8 +307,7 @@ void cluster_isr_answer(struct broker *b, struct partition *p, const Strata__Par
   if (!s || p->deleted || s->leader_epoch != p->leader_epoch) return;
   if (s->partition_epoch > p->partition_epoch) {
     p->partition_epoch = s->partition_epoch;
-    p->rs.nisr = s->n_isr > REPLICAS_MAX ? REPLICAS_MAX : (uint32_t)s->n_isr;
-    memcpy(p->rs.isr, s->isr, p->rs.nisr * sizeof(int32_t));
+    set_isr(p, s);
   }
   replica_isr_settled(&p->rs, s->partition_epoch, refused);
   cluster_update_hw(b, p);

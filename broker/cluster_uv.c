@@ -38,6 +38,9 @@ static struct {
   int64_t next_hb_ms, ctl_retry_at, offsets_retry_at;
   struct fetcher fetchers[CLUSTER_BROKERS_MAX];
   struct forward forwards[FORWARDS_MAX];
+  /* a fetch request's entries, filled anew for each (link_send packs them) */
+  Strata__FetchPartition fetch_parts[FETCH_PARTITIONS_MAX];
+  Strata__FetchPartition *fetch_partv[FETCH_PARTITIONS_MAX];
 } g;
 
 static void kick_fetchers(void);
@@ -115,11 +118,8 @@ static void controller_step(int64_t now) {
   }
   if (!g.ctl.connected) return;
   if (!g.registered && !g.reg_inflight) {
-    Strata__BrokerRegisterRequest q = STRATA__BROKER_REGISTER_REQUEST__INIT;
-    q.broker_id = g.b->cfg.id;
-    q.host = g.b->cfg.host;
-    q.port = (uint32_t)g.b->cfg.port;
-    q.rack = g.b->cfg.rack;
+    Strata__BrokerRegisterRequest q;
+    cluster_register_request(g.b, &q);
     Strata__Header h = STRATA__HEADER__INIT;
     h.api_key = STRATA__API_KEY__API_BROKER_REGISTER;
     h.body_case = STRATA__HEADER__BODY_BROKER_REGISTER_REQ;
@@ -128,10 +128,8 @@ static void controller_step(int64_t now) {
     return;
   }
   if (g.registered && !g.hb_inflight && now >= g.next_hb_ms) {
-    Strata__BrokerHeartbeatRequest q = STRATA__BROKER_HEARTBEAT_REQUEST__INIT;
-    q.broker_id = g.b->cfg.id;
-    q.broker_epoch = g.b->broker_epoch;
-    q.metadata_version = g.b->image_version;
+    Strata__BrokerHeartbeatRequest q;
+    cluster_heartbeat_request(g.b, &q);
     Strata__Header h = STRATA__HEADER__INIT;
     h.api_key = STRATA__API_KEY__API_BROKER_HEARTBEAT;
     h.body_case = STRATA__HEADER__BODY_BROKER_HEARTBEAT_REQ;
@@ -160,20 +158,9 @@ static void on_alter_isr(void *arg, const Strata__Header *resp, const uint8_t *p
 static void propose_isr(void *arg, struct partition *p, const int32_t *isr, uint32_t n) {
   (void)arg;
   if (!g.registered) return;
-  Strata__AlterIsrRequest q = STRATA__ALTER_ISR_REQUEST__INIT;
-  q.broker_id = g.b->cfg.id;
-  q.broker_epoch = g.b->broker_epoch;
-  q.topic = p->topic->name;
-  q.partition = p->id;
-  q.leader_epoch = p->leader_epoch;
-  q.partition_epoch = p->partition_epoch;
-  q.isr = (int32_t *)isr;
-  q.n_isr = n;
+  Strata__AlterIsrRequest q;
   int64_t epochs[REPLICAS_MAX];
-  for (uint32_t i = 0; i < n && i < REPLICAS_MAX; i++)
-    epochs[i] = isr[i] == g.b->cfg.id ? g.b->broker_epoch : replica_follower_epoch(&p->rs, isr[i]);
-  q.isr_epochs = epochs;
-  q.n_isr_epochs = n;
+  cluster_alter_isr_request(g.b, p, isr, n, epochs, &q);
   Strata__Header h = STRATA__HEADER__INIT;
   h.api_key = STRATA__API_KEY__API_ALTER_ISR;
   h.body_case = STRATA__HEADER__BODY_ALTER_ISR_REQ;
@@ -256,10 +243,8 @@ static void on_fetch(void *arg, const Strata__Header *resp, const uint8_t *pl, u
 static void fetch_send(struct fetcher *f) {
   struct broker *b = g.b;
   if (f->inflight || f->waiting_durable || !f->link.connected) return;
-  Strata__FetchPartition *fps = calloc(FETCH_PARTITIONS_MAX, sizeof *fps);
-  Strata__FetchPartition **fpv = calloc(FETCH_PARTITIONS_MAX, sizeof *fpv);
-  if (!fps || !fpv) abort();
-  size_t n = cluster_fetch_entries(b, f->leader, fps, fpv, FETCH_PARTITIONS_MAX);
+  Strata__FetchPartition **fpv = g.fetch_partv;
+  size_t n = cluster_fetch_entries(b, f->leader, g.fetch_parts, fpv, FETCH_PARTITIONS_MAX);
   if (n > 0) {
     Strata__FetchRequest q = STRATA__FETCH_REQUEST__INIT;
     q.max_wait_ms = b->cfg.replica_fetch_wait_ms;
@@ -275,8 +260,6 @@ static void fetch_send(struct fetcher *f) {
     h.fetch_req = &q;
     if (!link_send(&f->link, &h, NULL, 0, on_fetch, f)) f->inflight = 1;
   }
-  free(fps);
-  free(fpv);
 }
 
 static void kick_fetchers(void) {

@@ -470,67 +470,34 @@ static void sync_work(uv_work_t *w) {
 
 static void sync_done(uv_work_t *w, int status) {
   struct sync_work *sw = (struct sync_work *)w;
-  struct partition *p = sw->p;
-  p->sync_inflight = 0;
-  if (!p->deleted) {
-    int st = status ? STRATA_EIO : sw->status;
-    if (st) trace_error("fsync of partition %u failed: %s", p->id, strata_strerror(st));
-    int64_t before = seglog_durable_offset(p->log);
-    seglog_sync_end(p->log, sw->end, st);
-    if (seglog_durable_offset(p->log) != before) sw->srv->b->hw_version++;
-    if (sw->srv->b->cluster) cluster_update_hw(sw->srv->b, p);
-    if (seglog_durable_offset(p->log) < seglog_end_offset(p->log))
-      broker_mark_dirty(sw->srv->b, p);
-  }
-  partition_unref(p);
   struct server *s = sw->srv;
+  broker_sync_done(s->b, sw->p, sw->end, status ? STRATA_EIO : sw->status);
   free(sw);
   wake_waiters(s);
   if (s->b->cluster) cluster_uv_after_sync();
 }
 
+static void sync_start(void *arg, struct partition *p, int fd, int64_t end) {
+  struct server *s = arg;
+  struct sync_work *sw = calloc(1, sizeof *sw);
+  if (!sw) abort();
+  sw->srv = s;
+  sw->p = p; /* the dirty list's reference moves to the work */
+  sw->fd = fd;
+  sw->end = end;
+  if (uv_queue_work(s->loop, &sw->w, sync_work, sync_done)) {
+    close(fd);
+    p->sync_inflight = 0;
+    partition_unref(p);
+    free(sw);
+  }
+}
+
 /* Once per loop turn, before the loop sleeps (Redis's beforeSleep): start
- * one fdatasync per partition with unsynced appends. Every produce appended
- * during the turn shares it; its answers leave when it completes. */
+ * one fdatasync per partition with unsynced appends. */
 static void on_commit(uv_prepare_t *h) {
   struct server *s = h->data;
-  struct broker *b = s->b;
-  struct partition *keep = NULL;
-  while (b->dirty) {
-    struct partition *p = b->dirty;
-    b->dirty = p->dirty_next;
-    p->on_dirty_list = 0;
-    if (p->deleted) {
-      partition_unref(p);
-      continue;
-    }
-    if (p->sync_inflight) { /* stays dirty for the next turn */
-      p->on_dirty_list = 1;
-      p->dirty_next = keep;
-      keep = p;
-      continue;
-    }
-    int fd;
-    int64_t end;
-    if (seglog_sync_begin(p->log, &fd, &end) || fd < 0) {
-      partition_unref(p);
-      continue;
-    }
-    struct sync_work *sw = calloc(1, sizeof *sw);
-    if (!sw) abort();
-    sw->srv = s;
-    sw->p = p; /* the dirty list's reference moves to the work */
-    sw->fd = fd;
-    sw->end = end;
-    p->sync_inflight = 1;
-    if (uv_queue_work(s->loop, &sw->w, sync_work, sync_done)) {
-      close(fd);
-      p->sync_inflight = 0;
-      partition_unref(p);
-      free(sw);
-    }
-  }
-  b->dirty = keep;
+  broker_sync_start(s->b, sync_start, s);
 }
 
 /* ---- waking produce and fetch answers ---- */

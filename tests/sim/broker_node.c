@@ -160,48 +160,33 @@ static int64_t disk_delay(struct sim *s, int id) {
   return rng_range(&s->rng, 1, 6);
 }
 
+struct commit_ctx {
+  struct sim *s;
+  int id;
+};
+
+static void sync_start(void *arg, struct partition *p, int fd, int64_t end) {
+  struct commit_ctx *c = arg;
+  struct bnode *n = bn(c->s, c->id);
+  close(fd); /* tmpfs: the "fsync" is the delay below */
+  struct syncw *w = calloc(1, sizeof *w);
+  if (!w) abort();
+  w->p = p;
+  w->end = end;
+  w->done_at = c->s->now + disk_delay(c->s, c->id);
+  w->next = n->syncs;
+  n->syncs = w;
+}
+
 static void commit(struct sim *s, int id) {
-  struct bnode *n = bn(s, id);
-  struct broker *b = &n->b;
-  struct partition *keep = NULL;
-  while (b->dirty) {
-    struct partition *p = b->dirty;
-    b->dirty = p->dirty_next;
-    p->on_dirty_list = 0;
-    if (p->deleted) {
-      partition_unref(p);
-      continue;
-    }
-    if (p->sync_inflight) {
-      p->on_dirty_list = 1;
-      p->dirty_next = keep;
-      keep = p;
-      continue;
-    }
-    int fd;
-    int64_t end;
-    if (seglog_sync_begin(p->log, &fd, &end) || fd < 0) {
-      partition_unref(p);
-      continue;
-    }
-    close(fd); /* tmpfs: the "fsync" is the delay below */
-    struct syncw *w = calloc(1, sizeof *w);
-    if (!w) abort();
-    w->p = p;
-    w->end = end;
-    w->done_at = s->now + disk_delay(s, id);
-    w->next = n->syncs;
-    n->syncs = w;
-    p->sync_inflight = 1;
-  }
-  b->dirty = keep;
+  struct commit_ctx c = {s, id};
+  broker_sync_start(&bn(s, id)->b, sync_start, &c);
 }
 
 static void fetchers_after_sync(struct sim *s, int id);
 
 static void syncs_done(struct sim *s, int id) {
   struct bnode *n = bn(s, id);
-  struct broker *b = &n->b;
   int any = 0;
   struct syncw **pp = &n->syncs;
   while (*pp) {
@@ -211,16 +196,7 @@ static void syncs_done(struct sim *s, int id) {
       continue;
     }
     *pp = w->next;
-    struct partition *p = w->p;
-    p->sync_inflight = 0;
-    if (!p->deleted) {
-      int64_t before = seglog_durable_offset(p->log);
-      seglog_sync_end(p->log, w->end, 0);
-      if (seglog_durable_offset(p->log) != before) b->hw_version++;
-      cluster_update_hw(b, p);
-      if (seglog_durable_offset(p->log) < seglog_end_offset(p->log)) broker_mark_dirty(b, p);
-    }
-    partition_unref(p);
+    broker_sync_done(&n->b, w->p, w->end, 0);
     free(w);
     any = 1;
   }
@@ -271,11 +247,8 @@ static void controller_step(struct sim *s, int id) {
   struct bnode *n = bn(s, id);
   if (s->now < n->ctl_retry_at) return;
   if (!n->registered && !n->reg_inflight) {
-    Strata__BrokerRegisterRequest q = STRATA__BROKER_REGISTER_REQUEST__INIT;
-    q.broker_id = id;
-    q.host = n->cfg.host;
-    q.port = (uint32_t)n->cfg.port;
-    q.rack = n->cfg.rack;
+    Strata__BrokerRegisterRequest q;
+    cluster_register_request(&n->b, &q);
     Strata__Header h = STRATA__HEADER__INIT;
     h.api_key = STRATA__API_KEY__API_BROKER_REGISTER;
     h.body_case = STRATA__HEADER__BODY_BROKER_REGISTER_REQ;
@@ -284,10 +257,8 @@ static void controller_step(struct sim *s, int id) {
     return;
   }
   if (n->registered && !n->hb_inflight && s->now >= n->next_hb) {
-    Strata__BrokerHeartbeatRequest q = STRATA__BROKER_HEARTBEAT_REQUEST__INIT;
-    q.broker_id = id;
-    q.broker_epoch = n->b.broker_epoch;
-    q.metadata_version = n->b.image_version;
+    Strata__BrokerHeartbeatRequest q;
+    cluster_heartbeat_request(&n->b, &q);
     Strata__Header h = STRATA__HEADER__INIT;
     h.api_key = STRATA__API_KEY__API_BROKER_HEARTBEAT;
     h.body_case = STRATA__HEADER__BODY_BROKER_HEARTBEAT_REQ;
@@ -327,20 +298,9 @@ static void propose_isr(void *arg, struct partition *p, const int32_t *isr, uint
   struct isr_ctx *c = arg;
   struct bnode *node = bn(c->s, c->id);
   if (!node->registered) return;
-  Strata__AlterIsrRequest q = STRATA__ALTER_ISR_REQUEST__INIT;
-  q.broker_id = c->id;
-  q.broker_epoch = node->b.broker_epoch;
-  q.topic = p->topic->name;
-  q.partition = p->id;
-  q.leader_epoch = p->leader_epoch;
-  q.partition_epoch = p->partition_epoch;
-  q.isr = (int32_t *)isr;
-  q.n_isr = n;
+  Strata__AlterIsrRequest q;
   int64_t epochs[REPLICAS_MAX];
-  for (uint32_t i = 0; i < n && i < REPLICAS_MAX; i++)
-    epochs[i] = isr[i] == c->id ? node->b.broker_epoch : replica_follower_epoch(&p->rs, isr[i]);
-  q.isr_epochs = epochs;
-  q.n_isr_epochs = n;
+  cluster_alter_isr_request(&node->b, p, isr, n, epochs, &q);
   Strata__Header h = STRATA__HEADER__INIT;
   h.api_key = STRATA__API_KEY__API_ALTER_ISR;
   h.body_case = STRATA__HEADER__BODY_ALTER_ISR_REQ;
@@ -555,8 +515,25 @@ int bnode_start(struct sim *s, int id) {
   }
   sn->up = 1;
   sn->paused = 0;
-  sn->inc++;
   return 0;
+}
+
+/* The process ends: answers owed and fsyncs running are gone with it. */
+static void stop(struct bnode *n) {
+  while (n->head) {
+    struct pend *p = n->head;
+    n->head = p->next;
+    pend_free(p);
+  }
+  n->tail = NULL;
+  while (n->syncs) {
+    struct syncw *w = n->syncs;
+    n->syncs = w->next;
+    w->p->sync_inflight = 0;
+    partition_unref(w->p);
+    free(w);
+  }
+  broker_close(&n->b);
 }
 
 struct tear {
@@ -592,20 +569,7 @@ void bnode_crash(struct sim *s, int id, int wipe) {
   if (!sn->up) return;
   struct tear tears[64];
   size_t nt = unsynced_ranges(&n->b, tears, 64);
-  while (n->head) {
-    struct pend *p = n->head;
-    n->head = p->next;
-    pend_free(p);
-  }
-  n->tail = NULL;
-  while (n->syncs) {
-    struct syncw *w = n->syncs;
-    n->syncs = w->next;
-    w->p->sync_inflight = 0;
-    partition_unref(w->p);
-    free(w);
-  }
-  broker_close(&n->b); /* its fsyncs are undone below */
+  stop(n); /* its fsyncs are undone below */
   for (size_t i = 0; i < nt; i++) {
     int fd = open(tears[i].path, O_RDWR);
     if (fd < 0) continue;
@@ -622,9 +586,7 @@ void bnode_crash(struct sim *s, int id, int wipe) {
     close(fd);
   }
   if (wipe) {
-    char cmd[PATH_MAX + 16];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", n->cfg.log_dir);
-    if (system(cmd)) sim_violation(s, "cannot wipe %s", n->cfg.log_dir);
+    if (sim_rm_rf(n->cfg.log_dir)) sim_violation(s, "cannot wipe %s", n->cfg.log_dir);
   }
   sn->up = 0;
   sn->paused = 0;
@@ -634,19 +596,7 @@ void bnode_crash(struct sim *s, int id, int wipe) {
 void bnode_free(struct sim *s, int id) {
   struct sim_node *sn = &s->nodes[id];
   if (sn->up) {
-    struct bnode *n = sn->impl;
-    while (n->head) {
-      struct pend *p = n->head;
-      n->head = p->next;
-      pend_free(p);
-    }
-    while (n->syncs) {
-      struct syncw *w = n->syncs;
-      n->syncs = w->next;
-      partition_unref(w->p);
-      free(w);
-    }
-    broker_close(&n->b);
+    stop(sn->impl);
     sn->up = 0;
   }
   free(sn->impl);
@@ -682,6 +632,8 @@ int64_t bnode_end(struct sim *s, int id, uint32_t part) {
 
 void bnode_dump(struct sim *s, int id, const int64_t *hw, uint32_t nparts) {
   struct batch_scratch sc = {0};
+  const char *dump = getenv("SIM_DUMP"); /* print the logs around this offset */
+  int64_t around = dump ? atoll(dump) : -1;
   for (uint32_t k = 0; k < nparts; k++) {
     struct partition *p = part_of(s, id, k);
     if (!p) continue;
@@ -710,8 +662,7 @@ void bnode_dump(struct sim *s, int id, const int64_t *hw, uint32_t nparts) {
                         id, k, bh.base_offset);
         } else {
           while (batch_iter_next(&it, &r) > 0) {
-            if (getenv("SIM_DUMP") && r.offset >= atoll(getenv("SIM_DUMP")) - 5 &&
-                r.offset <= atoll(getenv("SIM_DUMP")) + 5)
+            if (around >= 0 && r.offset >= around - 5 && r.offset <= around + 5)
               fprintf(stderr, "b%d p%u off %" PRId64 " epoch %d %.*s\n", id, k, r.offset,
                       bh.leader_epoch, (int)r.value_len, (const char *)r.value);
             if (r.offset < end)

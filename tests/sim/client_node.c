@@ -33,8 +33,6 @@ struct client {
   int reading[PARTS_MAX];
 };
 
-static int64_t next_pid = 1000;
-
 static struct client *cl(struct sim_node *n) { return n->impl; }
 
 /* Which broker leads `part`, as a reachable broker sees it. */
@@ -153,9 +151,8 @@ static void producer_tick(struct sim *s, struct sim_node *n) {
      * new producer id (its sequence may have a hole now), as libstrata does. */
     sim_history(s, "W %" PRId64 " %" PRId64 " %u %s fail", c->invoke * 1000, s->now * 1000,
                 c->part, c->value);
-    s->st.writes_failed++;
     c->have_write = 0;
-    c->pid = next_pid++;
+    c->pid = s->next_pid++;
     memset(c->seq, 0, sizeof c->seq);
   }
   if (!c->have_write) {
@@ -218,7 +215,6 @@ static void on_fetch(struct sim *s, struct sim_node *n, void *arg, const Strata_
                         c->next[k], rec.offset);
         sim_history(s, "R %" PRId64 " reader %u %" PRId64 " %.*s", s->now * 1000, k, rec.offset,
                     (int)rec.value_len, (const char *)rec.value);
-        s->st.reads++;
         c->next[k] = rec.offset + 1;
       }
       pos += sz;
@@ -274,12 +270,11 @@ void clients_start(struct sim *s, uint32_t nparts) {
     c->id = SIM_CLIENT0 + i;
     c->reader = i == s->nproducers;
     c->nparts = nparts > PARTS_MAX ? PARTS_MAX : nparts;
-    c->pid = next_pid++;
+    c->pid = s->next_pid++;
     c->writing = !c->reader;
     for (uint32_t k = 0; k < PARTS_MAX; k++) c->leader[k] = -1;
     n->impl = c;
     n->up = 1;
-    n->inc++;
   }
 }
 
@@ -308,5 +303,4 @@ void clients_free(struct sim *s) {
     s->nodes[SIM_CLIENT0 + i].impl = NULL;
     s->nodes[SIM_CLIENT0 + i].up = 0;
   }
-  next_pid = 1000;
 }

@@ -44,7 +44,6 @@ int cnode_start(struct sim *s) {
   }
   sn->up = 1;
   sn->paused = 0;
-  sn->inc++;
   return 0;
 }
 

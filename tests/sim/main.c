@@ -8,8 +8,11 @@
  *   sim [--seeds N] [--seed S] [--scenario NAME|all] [--verbose] [--history F]
  *
  * A failing seed prints the command that replays it exactly. */
+#include <dirent.h>
 #include <errno.h>
+#include <ftw.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +78,41 @@ void sim_log(struct sim *s, const char *fmt, ...) {
   vfprintf(stderr, fmt, ap);
   fputc('\n', stderr);
   va_end(ap);
+}
+
+/* ---- the run's directory: removed at the end, on a signal, or by the
+ * next run when the process that made it died ---- */
+
+static char current_dir[300];
+
+static int unlink_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+  (void)st, (void)flag, (void)ftw;
+  return remove(path) && errno != ENOENT ? -1 : 0;
+}
+
+int sim_rm_rf(const char *path) {
+  return nftw(path, unlink_one, 16, FTW_DEPTH | FTW_PHYS) && errno != ENOENT ? -1 : 0;
+}
+
+static void on_signal(int sig) {
+  if (current_dir[0]) sim_rm_rf(current_dir);
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
+static void sweep_stale(const char *base) {
+  DIR *d = opendir(base);
+  if (!d) return;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    int pid;
+    if (sscanf(e->d_name, "strata-sim-%d-", &pid) != 1 || pid <= 0) continue;
+    if (kill(pid, 0) == 0 || errno != ESRCH) continue; /* its process still runs */
+    char path[600];
+    snprintf(path, sizeof path, "%s/%s", base, e->d_name);
+    sim_rm_rf(path);
+  }
+  closedir(d);
 }
 
 /* ---- faults ---- */
@@ -179,7 +217,6 @@ static void apply(struct sim *s, struct schedule *sc, const struct action *a) {
     if (node == leader_now(s) && !s->last_leader_crash) s->last_leader_crash = s->now;
     sim_log(s, "kill -9 node %d%s", node, a->f == F_WIPE ? " and wipe its disk" : "");
     crash_node(s, node, a->f == F_WIPE);
-    s->st.crashes++;
     if (a->len) add(sc, s->now + a->len, F_RESTART, node, 0, 0);
     break;
   case F_RESTART:
@@ -194,7 +231,6 @@ static void apply(struct sim *s, struct schedule *sc, const struct action *a) {
     if (!s->nodes[node].up || s->nodes[node].paused) return;
     sim_log(s, "SIGSTOP node %d for %" PRId64 " ms", node, a->len);
     s->nodes[node].paused = 1;
-    s->st.pauses++;
     add(sc, s->now + a->len, F_RESUME, node, 0, 0);
     break;
   case F_RESUME:
@@ -204,7 +240,6 @@ static void apply(struct sim *s, struct schedule *sc, const struct action *a) {
   case F_ISOLATE:
     sim_log(s, "cut node %d off for %" PRId64 " ms", node, a->len);
     isolate(s, node, 1);
-    s->st.cuts++;
     add(sc, s->now + a->len, F_HEAL, node, -1, 0);
     break;
   case F_CUT_ONE_WAY: {
@@ -212,14 +247,12 @@ static void apply(struct sim *s, struct schedule *sc, const struct action *a) {
     if (peer == node) return;
     sim_log(s, "drop packets from %d to %d for %" PRId64 " ms", node, peer, a->len);
     s->cut[node][peer] = 1;
-    s->st.cuts++;
     add(sc, s->now + a->len, F_HEAL, node, peer, 0);
     break;
   }
   case F_CUT_CONTROLLER:
     sim_log(s, "cut the controller off from the brokers for %" PRId64 " ms", a->len);
     for (int b = 1; b <= s->nbrokers; b++) s->cut[SIM_CONTROLLER][b] = s->cut[b][SIM_CONTROLLER] = 1;
-    s->st.cuts++;
     add(sc, s->now + a->len, F_HEAL, SIM_CONTROLLER, -1, 0);
     break;
   case F_HEAL:
@@ -371,7 +404,7 @@ static const struct scenario scenarios[] = {
 
 /* ---- one run ---- */
 
-static void step_to(struct sim *s, int64_t until, struct schedule *sc, size_t *next_action) {
+static void step_to(struct sim *s, int64_t until, struct schedule *sc) {
   while (s->now < until && !s->violations) {
     net_deliver_due(s);
     for (size_t i = 0; i < sc->n; i++)
@@ -380,7 +413,6 @@ static void step_to(struct sim *s, int64_t until, struct schedule *sc, size_t *n
         sc->v[i].at = -1; /* done */
         apply(s, sc, &a);
       }
-    (void)next_action;
     if (s->now % TICK_MS == 0) {
       net_expire_calls(s);
       for (int k = 0; k < SIM_NODES_MAX; k++)
@@ -389,7 +421,6 @@ static void step_to(struct sim *s, int64_t until, struct schedule *sc, size_t *n
     int64_t next = (s->now / TICK_MS + 1) * TICK_MS, due = net_next_due(s);
     if (due < next) next = due > s->now ? due : s->now + 1;
     s->now = next;
-    s->st.events++;
   }
 }
 
@@ -405,9 +436,10 @@ static int run(uint64_t seed, const struct scenario *scn, int verbose, FILE *his
                struct outcome *out) {
   struct sim *s = calloc(1, sizeof *s);
   if (!s) abort();
-  s->seed = seed;
   rng_seed(&s->rng, seed);
   s->verbose = verbose;
+  s->trace_net = getenv("SIM_NET") != NULL;
+  s->next_pid = 1000;
   s->history = history;
   s->nbrokers = 3;
   s->nproducers = 3;
@@ -417,6 +449,7 @@ static int run(uint64_t seed, const struct scenario *scn, int verbose, FILE *his
   s->now = 1;
   const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
   snprintf(s->dir, sizeof s->dir, "%s/strata-sim-%d-%" PRIu64, base, (int)getpid(), seed);
+  snprintf(current_dir, sizeof current_dir, "%s", s->dir);
   if (mkdir(s->dir, 0755) && errno != EEXIST) {
     fprintf(stderr, "sim: cannot create %s\n", s->dir);
     exit(2);
@@ -428,17 +461,16 @@ static int run(uint64_t seed, const struct scenario *scn, int verbose, FILE *his
 
   struct schedule sc = {0};
   scn->build(s, &sc);
-  size_t na = 0;
   cnode_start(s);
   for (int b = 1; b <= s->nbrokers; b++) bnode_start(s, b);
-  step_to(s, 1000, &sc, &na); /* brokers register */
-  while (cnode_create_topic(s, SIM_TOPIC, sc.nparts, 3) && s->now < 10000) step_to(s, s->now + 100, &sc, &na);
-  step_to(s, 2000, &sc, &na);
+  step_to(s, 1000, &sc); /* brokers register */
+  while (cnode_create_topic(s, SIM_TOPIC, sc.nparts, 3) && s->now < 10000) step_to(s, s->now + 100, &sc);
+  step_to(s, 2000, &sc);
   clients_start(s, sc.nparts);
   /* The schedule's times count from here. */
   for (size_t i = 0; i < sc.n; i++) sc.v[i].at += s->now;
   int64_t fault_end = s->now + sc.duration;
-  step_to(s, fault_end, &sc, &na);
+  step_to(s, fault_end, &sc);
 
   /* Heal: every fault ends, every node runs; writes go on for a while. */
   sc.n = 0;
@@ -452,14 +484,14 @@ static int run(uint64_t seed, const struct scenario *scn, int verbose, FILE *his
   for (int b = 1; b <= s->nbrokers; b++) start_node(s, b);
   sim_log(s, "healed");
   uint64_t ok_at_heal = s->st.writes_ok;
-  step_to(s, s->now + 8000, &sc, &na);
+  step_to(s, s->now + 8000, &sc);
   if (!s->violations && s->st.writes_ok == ok_at_heal)
     sim_violation(s, "liveness: no write acknowledged in the 8 s after the heal");
   clients_stop_writing(s);
   int64_t quiet_end = s->now + 25000;
-  while (!s->violations && !clients_idle(s) && s->now < quiet_end) step_to(s, s->now + 100, &sc, &na);
+  while (!s->violations && !clients_idle(s) && s->now < quiet_end) step_to(s, s->now + 100, &sc);
   if (!s->violations && !clients_idle(s)) sim_violation(s, "liveness: writes still pending 25 s after the heal");
-  step_to(s, s->now + 3000, &sc, &na); /* followers catch up */
+  step_to(s, s->now + 3000, &sc); /* followers catch up */
 
   /* Final logs up to each partition's high watermark at its leader. A
    * leadership move just before (the periodic preferred-leader election)
@@ -471,7 +503,7 @@ static int run(uint64_t seed, const struct scenario *scn, int verbose, FILE *his
       settled &= l > 0 && bnode_hw(s, l, k) >= 0;
     }
     if (settled) break;
-    step_to(s, s->now + 100, &sc, &na);
+    step_to(s, s->now + 100, &sc);
   }
   int64_t hw[8];
   for (uint32_t k = 0; k < sc.nparts && !s->violations; k++) {
@@ -504,9 +536,8 @@ static int run(uint64_t seed, const struct scenario *scn, int verbose, FILE *his
   cnode_free(s);
   net_free(s);
   checker_free(s->chk);
-  char cmd[400];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", s->dir);
-  if (system(cmd)) fprintf(stderr, "sim: cannot remove %s\n", s->dir);
+  if (sim_rm_rf(s->dir)) fprintf(stderr, "sim: cannot remove %s\n", s->dir);
+  current_dir[0] = 0;
   free(s);
   return out->violated;
 }
@@ -547,6 +578,10 @@ int main(int argc, char **argv) {
     }
   }
   trace_set_level(verbose ? TRACE_INFO : TRACE_ERROR);
+  sweep_stale("/dev/shm");
+  sweep_stale("/tmp");
+  int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
+  for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) signal(sigs[i], on_signal);
   const struct scenario *chosen[NSCENARIOS];
   size_t nchosen = 0;
   for (size_t i = 0; i < NSCENARIOS; i++)

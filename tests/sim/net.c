@@ -72,7 +72,7 @@ void net_fail_calls(struct sim *s, int from, int to) {
 /* The connection between a and b ends; each side learns it (the
  * controller counts a closed broker connection toward fencing it). */
 static void reset_link(struct sim *s, int a, int b) {
-  if (getenv("SIM_NET")) fprintf(stderr, "[%ld] reset %d-%d\n", (long)s->now, a, b);
+  if (s->trace_net) fprintf(stderr, "[%ld] reset %d-%d\n", (long)s->now, a, b);
   if (a < b) link_gen[a][b]++;
   else link_gen[b][a]++;
   net_fail_calls(s, a, b);
@@ -108,7 +108,7 @@ void net_send(struct sim *s, int from, int to, const Strata__Header *h, const ui
   m->reset = s->drop_pct && rng_chance(&s->rng, s->drop_pct);
   m->from = from;
   m->to = to;
-  m->from_inc = gen_of(from, to);
+  m->conn_gen = gen_of(from, to);
   m->is_resp = is_resp;
   m->rpc_id = rpc_id;
   m->leader_epoch = leader_epoch;
@@ -165,12 +165,14 @@ int64_t net_next_due(const struct sim *s) {
 
 static void deliver(struct sim *s, struct sim_msg *m) {
   struct sim_node *n = &s->nodes[m->to];
-  if (!n->up || m->from_inc != gen_of(m->from, m->to) || s->cut[m->from][m->to]) return;
+  if (!n->up || m->conn_gen != gen_of(m->from, m->to) || s->cut[m->from][m->to]) return;
   if (m->reset) {
     reset_link(s, m->from, m->to);
     return;
   }
-  if (getenv("SIM_NET")) fprintf(stderr, "[%ld] deliver %d->%d %s rpc %lu\n", (long)s->now, m->from, m->to, m->is_resp ? "resp" : "req", (unsigned long)m->rpc_id);
+  if (s->trace_net)
+    fprintf(stderr, "[%ld] deliver %d->%d %s rpc %lu\n", (long)s->now, m->from, m->to,
+            m->is_resp ? "resp" : "req", (unsigned long)m->rpc_id);
   if (!m->is_resp) {
     node_deliver(s, n, m);
     return;

@@ -46,7 +46,7 @@ struct sim_msg {
   int64_t at;
   uint64_t seq;
   int from, to;
-  uint64_t from_inc, to_inc; /* process incarnations: a restart breaks connections */
+  uint64_t conn_gen;   /* the connection it was sent on: a reset or restart ends it */
   int is_resp, reset;
   uint64_t rpc_id;
   uint8_t *hdr, *payload;
@@ -59,7 +59,6 @@ struct sim_rpc {
   int used;
   uint64_t id;
   int to;
-  uint64_t to_inc;
   int64_t deadline;
   rpc_cb *cb;
   void *arg;
@@ -71,7 +70,6 @@ struct sim_node {
   int id;
   int up;              /* the process exists */
   int paused;          /* SIGSTOP: receives nothing, does nothing */
-  uint64_t inc;        /* incarnation, bumped by each start */
   int64_t disk_slow_until; /* fsyncs take long until then */
   struct sim_rpc rpcs[SIM_RPCS_MAX];
   uint64_t next_rpc;
@@ -79,13 +77,12 @@ struct sim_node {
 };
 
 struct sim_stats {
-  uint64_t writes_ok, writes_failed, reads, events, crashes, pauses, cuts;
+  uint64_t writes_ok;
   int64_t failover_ms[256];
   size_t nfailover;
 };
 
 struct sim {
-  uint64_t seed;
   struct sim_rng rng;
   int64_t now;           /* simulated ms */
   int nbrokers, nproducers;
@@ -100,6 +97,8 @@ struct sim {
   struct checker *chk;
   FILE *history;         /* optional copy of the history (replays) */
   int verbose;
+  int trace_net;         /* SIM_NET set: print every delivery and reset */
+  int64_t next_pid;      /* producer ids handed to the clients */
   /* property 4: which broker answered acks=all writes in each leader epoch */
   int32_t epoch_owner[8][1024];
   int violations;
@@ -173,6 +172,9 @@ void client_tick(struct sim *s, struct sim_node *n);
 void clients_stop_writing(struct sim *s);
 int clients_idle(struct sim *s);
 void clients_free(struct sim *s);
+
+/* rm -rf (0, or -1) */
+int sim_rm_rf(const char *path);
 
 /* History and checks */
 void sim_history(struct sim *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
