@@ -10,22 +10,33 @@ passed=0
 failed=0
 failed_names=()
 timeout_s=${TEST_TIMEOUT:-600}
+log=$(mktemp /tmp/strata-test-log.XXXXXX)
+child=
+trap 'rm -f "$log"' EXIT
+# Stopped midway: stop the test too (timeout passes the signal on), then go.
+trap '[ -n "$child" ] && kill -TERM "$child" 2>/dev/null; wait; exit 130' INT TERM HUP
+# A test in the background and waited for, so a signal is handled at once.
+run() {
+  "$@" >"$log" 2>&1 &
+  child=$!
+  wait "$child"
+  rc=$?
+  child=
+}
 for t in "$@"; do
   name=${t#*/tests/}
   echo "== $name"
-  log=$(mktemp)
+  : >"$log"
   case "$t" in
     */tests/cluster/*) jobs=1 ;;
     *) jobs=${TEST_JOBS:-2} ;;
   esac
   if [[ "$t" == *.sh ]]; then
-    timeout -k 10 "$timeout_s" bash "$t" >"$log" 2>&1
-    rc=$?
+    run timeout -k 10 "$timeout_s" bash "$t"
     tail -n 20 "$log"
     if [ $rc -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); failed_names+=("$name (exit $rc)"); fi
   else
-    timeout -k 10 "$timeout_s" "$t" --jobs "$jobs" --color=never >"$log" 2>&1
-    rc=$?
+    run timeout -k 10 "$timeout_s" "$t" --jobs "$jobs" --color=never
     grep -E '^\[(FAIL|----|====)\]|Assertion|ERROR|Sanitizer|runtime error' "$log" | tail -n 40
     syn=$(grep -a 'Synthesis:' "$log" | tail -n 1)
     if [ -z "$syn" ]; then
@@ -43,7 +54,6 @@ for t in "$@"; do
       fi
     fi
   fi
-  rm -f "$log"
 done
 echo
 for n in "${failed_names[@]+"${failed_names[@]}"}"; do echo "FAILED: $n"; done

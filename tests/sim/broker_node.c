@@ -316,6 +316,10 @@ static void propose_isr(void *arg, struct partition *p, const int32_t *isr, uint
     return;
   }
   cluster_isr_sent(p, isr, n);
+  if (c->s->trap_isr_expand && n > p->rs.nisr) {
+    c->s->trap_isr_expand = 0;
+    sim_trap_isr_expand(c->s, c->id);
+  }
 }
 
 /* ---- replica fetchers (one per leader followed) ---- */

@@ -378,6 +378,33 @@ static void sc_t12(struct sim *s, struct schedule *sc) {
   add(sc, 2000 + rng_range(&s->rng, 600, 5000), F_CRASH, LEADER, 0, 2000);
 }
 
+/* The schedule of the run in progress (for faults set off by events). */
+static struct schedule *current_schedule;
+
+/* An ISR expansion is on its way to the controller: the leader pauses
+ * before the answer arrives, the controller elects the new member and then
+ * crashes (the answer is lost), and the remaining follower cannot hear the
+ * controller, so it goes on following the old leader when it resumes. The
+ * old leader must not acknowledge with the ISR it knew (seed 799's bug). */
+void sim_trap_isr_expand(struct sim *s, int leader) {
+  struct schedule *sc = current_schedule;
+  int lagging = leader % s->nbrokers + 1; /* FOLLOWER of sc_isr_race: the one rejoining */
+  int other = 6 - leader - lagging;       /* the third of three brokers */
+  sim_log(s, "trap: broker %d proposes an ISR expansion", leader);
+  add(sc, s->now, F_PAUSE, leader, 0, 3000);
+  add(sc, s->now, F_CUT_ONE_WAY, SIM_CONTROLLER, other, 6000);
+  add(sc, s->now + 2000, F_CRASH, SIM_CONTROLLER, 0, 2500);
+}
+
+/* The ISR race of seed 799: a follower falls out of the ISR (paused past
+ * replica.lag.time.max.ms), rejoins, and the expansion sets off the trap. */
+static void sc_isr_race(struct sim *s, struct schedule *sc) {
+  sc->duration = 14000;
+  sc->nparts = 1;
+  s->trap_isr_expand = 1;
+  add(sc, 1000, F_PAUSE, FOLLOWER, 0, 6500);
+}
+
 /* Controller faults: restarts and a cut from every broker. */
 static void sc_controller(struct sim *s, struct schedule *sc) {
   sc->duration = 12000;
@@ -399,6 +426,7 @@ static const struct scenario scenarios[] = {
     {"T11", "a power failure plus pauses", sc_t11},
     {"T12", "a follower restarts with a wiped disk, then the leader dies", sc_t12},
     {"controller", "controller restarts and a cut from every broker", sc_controller},
+    {"isr-race", "an ISR expansion's answer lost while the leader is paused", sc_isr_race},
 };
 #define NSCENARIOS (sizeof scenarios / sizeof scenarios[0])
 
@@ -460,6 +488,7 @@ static int run(uint64_t seed, const struct scenario *scn, int verbose, FILE *his
   history_hash = 1469598103934665603ull;
 
   struct schedule sc = {0};
+  current_schedule = &sc;
   scn->build(s, &sc);
   cnode_start(s);
   for (int b = 1; b <= s->nbrokers; b++) bnode_start(s, b);
@@ -474,6 +503,7 @@ static int run(uint64_t seed, const struct scenario *scn, int verbose, FILE *his
 
   /* Heal: every fault ends, every node runs; writes go on for a while. */
   sc.n = 0;
+  s->trap_isr_expand = 0;
   for (int k = 0; k < SIM_NODES_MAX; k++) {
     for (int j = 0; j < SIM_NODES_MAX; j++) s->cut[k][j] = 0;
     s->nodes[k].paused = 0;

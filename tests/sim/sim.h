@@ -99,6 +99,9 @@ struct sim {
   int verbose;
   int trace_net;         /* SIM_NET set: print every delivery and reset */
   int64_t next_pid;      /* producer ids handed to the clients */
+  /* A fault set off by an event rather than a time: when a leader sends
+   * an ISR expansion, call sim_trap_isr_expand (once). */
+  int trap_isr_expand;
   /* property 4: which broker answered acks=all writes in each leader epoch */
   int32_t epoch_owner[8][1024];
   int violations;
@@ -172,6 +175,8 @@ void client_tick(struct sim *s, struct sim_node *n);
 void clients_stop_writing(struct sim *s);
 int clients_idle(struct sim *s);
 void clients_free(struct sim *s);
+
+void sim_trap_isr_expand(struct sim *s, int leader);
 
 /* rm -rf (0, or -1) */
 int sim_rm_rf(const char *path);
