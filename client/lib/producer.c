@@ -49,7 +49,14 @@ struct ptopic {
   uint32_t sticky; /* keyless records go here until its batch is sealed */
   int64_t *pids;   /* idempotence, per partition: the producer id in use */
   int32_t *seqs;   /* and the next sequence */
+  uint32_t *flying;   /* batches in flight, per partition */
+  size_t *flying_to;  /* and the broker (index) they went to */
 };
+
+/* Batches of one partition in flight at once with idempotence: a leader
+ * keeps the last 5 of each producer (broker/producer_state.h), as Kafka's
+ * max.in.flight.requests.per.connection <= 5. */
+#define PARTITION_INFLIGHT_MAX 5
 
 struct inflight {
   struct inflight *next;
@@ -200,7 +207,10 @@ static int refresh_within(strata_producer *p, struct ptopic *t, int *unknown, in
     t->open = calloc(t->npart, sizeof *t->open);
     t->pids = calloc(t->npart, sizeof *t->pids);
     t->seqs = calloc(t->npart, sizeof *t->seqs);
-    if (!t->leaders || !t->open || !t->pids || !t->seqs) rc = STRATA_ENOMEM;
+    t->flying = calloc(t->npart, sizeof *t->flying);
+    t->flying_to = calloc(t->npart, sizeof *t->flying_to);
+    if (!t->leaders || !t->open || !t->pids || !t->seqs || !t->flying || !t->flying_to)
+      rc = STRATA_ENOMEM;
     for (uint32_t k = 0; !rc && k < t->npart; k++) t->pids[k] = p->pid;
   }
   for (size_t k = 0; !rc && k < ti->npartitions; k++)
@@ -314,6 +324,8 @@ static struct ptopic *get_topic(strata_producer *p, const char *name, int *rc) {
     free(t->open);
     free(t->pids);
     free(t->seqs);
+    free(t->flying);
+    free(t->flying_to);
     free(t->name);
     free(t);
     return NULL;
@@ -512,6 +524,20 @@ static int stamp(strata_producer *p, struct pbatch *b) {
   return 0;
 }
 
+/* Count a request's batches in or out of flight to br. */
+static void flying(strata_producer *p, struct inflight *f, struct pbroker *br, int in) {
+  for (size_t i = 0; i < f->n; i++) {
+    struct ptopic *t = f->batches[i]->topic;
+    uint32_t k = f->batches[i]->partition;
+    if (in) {
+      t->flying[k]++;
+      t->flying_to[k] = (size_t)(br - p->brokers);
+    } else if (t->flying[k]) {
+      t->flying[k]--;
+    }
+  }
+}
+
 static void broker_fail(strata_producer *p, struct pbroker *br, int err) {
   conn_close(&br->c);
   p->metadata_stale = 1;
@@ -519,6 +545,7 @@ static void broker_fail(strata_producer *p, struct pbroker *br, int err) {
   while (br->head) {
     struct inflight *f = br->head;
     br->head = f->next;
+    flying(p, f, br, 0);
     for (size_t i = 0; i < f->n; i++) batch_failed(p, f->batches[i], err);
     free(f);
   }
@@ -546,6 +573,22 @@ static int send_one(strata_producer *p, struct pbroker *br) {
     int blocked = 0;
     for (size_t i = 0; i < nheld && !blocked; i++)
       blocked = held[i]->topic == b->topic && held[i]->partition == b->partition;
+    /* Idempotence: nothing goes to a new leader while batches of the
+     * partition are still in flight to the old one. They fail or succeed
+     * first; otherwise later sequences land first and a failed earlier
+     * batch comes back after the leader's window of kept batches has
+     * moved past it, refused as out of order for ever. */
+    if (p->idempotent && b->topic->flying[b->partition] &&
+        b->topic->flying_to[b->partition] != (size_t)(br - p->brokers))
+      blocked = 1;
+    /* Idempotence: at most as many batches of a partition in flight as a
+     * leader remembers per producer, so a resent one is always recognised. */
+    if (p->idempotent && !blocked) {
+      uint32_t n = b->topic->flying[b->partition];
+      for (size_t i = 0; i < f->n; i++)
+        n += f->batches[i]->topic == b->topic && f->batches[i]->partition == b->partition;
+      blocked = n >= PARTITION_INFLIGHT_MAX;
+    }
     if (!blocked && leader_of(p, b) == br && b->retry_at <= now &&
         (f->n == 0 || bytes + b->len <= PRODUCE_REQ_BYTES_MAX)) {
       if (p->idempotent && b->pid < 0) {
@@ -616,6 +659,7 @@ static int send_one(strata_producer *p, struct pbroker *br) {
   if (br->tail) br->tail->next = f; else br->head = f;
   br->tail = f;
   br->ninflight++;
+  flying(p, f, br, 1);
   return 1;
 }
 
@@ -628,6 +672,7 @@ static void handle_response(strata_producer *p, struct pbroker *br, Strata__Head
   br->head = f->next;
   if (!br->head) br->tail = NULL;
   br->ninflight--;
+  flying(p, f, br, 0);
   int req_err = r->error_code ? strata_error_from_wire(r->error_code) : 0;
   const Strata__ProduceResponse *pr =
       r->body_case == STRATA__HEADER__BODY_PRODUCE_RESP ? r->produce_resp : NULL;
@@ -844,6 +889,8 @@ void strata_producer_free(strata_producer *p) {
     free(t->leaders);
     free(t->pids);
     free(t->seqs);
+    free(t->flying);
+    free(t->flying_to);
     free(t->name);
     free(t);
   }
