@@ -28,7 +28,7 @@ CLI_SRC     := $(filter-out client/cli/main.c,$(wildcard client/cli/*.c))
 CTRL_SRC    := $(filter-out controller/main.c,$(wildcard controller/*.c))
 UNIT_SRC    := $(wildcard tests/unit/*_test.c)
 CLUSTER_SRC := $(wildcard tests/cluster/*_test.c)
-TESTLIB_SRC := $(wildcard tests/lib/*.c) tests/fault/checker.c
+DRILL_SRC   := $(wildcard drill/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 COMMON_OBJ  := $(call obj,$(COMMON_SRC)) $(PROTO_C:.c=.o)
@@ -36,12 +36,13 @@ BROKER_OBJ  := $(call obj,$(BROKER_SRC))
 CLIENT_OBJ  := $(call obj,$(CLIENT_SRC))
 CLI_OBJ     := $(call obj,$(CLI_SRC))
 CTRL_OBJ    := $(call obj,$(CTRL_SRC))
-TESTLIB_OBJ := $(call obj,$(TESTLIB_SRC))
+DRILL_OBJ   := $(call obj,$(DRILL_SRC))
 
 LIBSTRATA   := $(BUILD)/libstrata.a
 LIBBROKER   := $(BUILD)/libstrata-broker.a
 LIBCLI      := $(BUILD)/libstrata-cli.a
 LIBCTRL     := $(BUILD)/libstrata-controller.a
+LIBDRILL    := $(BUILD)/libstrata-drill.a
 CTRL_BIN    := $(BUILD)/strata-controller
 BROKER_BIN  := $(BUILD)/strata-broker
 CLI_BIN     := $(BUILD)/strata
@@ -66,6 +67,7 @@ help:
 	@echo "make unit       unit tests only"
 	@echo "make asan       every test under AddressSanitizer + UndefinedBehaviorSanitizer"
 	@echo "make sim        the deterministic simulator, SEEDS=N seeds (default 1000; SCENARIO=name)"
+	@echo "make faults     every fault drill, FAULT_ROUNDS=N runs each (testbed and strata drill)"
 	@echo "make bench      produce/consume benchmark on one local broker, then failover times"
 	@echo "make bench-cluster   RF 3 acks=all on a local 3-broker cluster (BENCH_PEERS=1: and NATS)"
 	@echo "make bench-failover  kill -9 the leader 20 times (FAILOVER_ROUNDS=N): p50/p99/max"
@@ -118,15 +120,21 @@ $(LIBCLI): $(CLI_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(CLI_BIN): $(call obj,client/cli/main.c) $(LIBCLI) $(LIBSTRATA)
+# Local clusters, fault injection and the history checker: `strata drill`
+# and the tests share them.
+$(LIBDRILL): $(DRILL_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(CLI_BIN): $(call obj,client/cli/main.c) $(LIBCLI) $(LIBDRILL) $(LIBSTRATA)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # ---- tests --------------------------------------------------------------------
-$(BUILD)/tests/unit/%: $(call obj,tests/unit/%.c) $(TESTLIB_OBJ) $(LIBCTRL) $(LIBBROKER) $(LIBCLI) $(LIBSTRATA)
+$(BUILD)/tests/unit/%: $(call obj,tests/unit/%.c) $(LIBCTRL) $(LIBBROKER) $(LIBCLI) $(LIBDRILL) $(LIBSTRATA)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
 
-$(BUILD)/tests/cluster/%: $(call obj,tests/cluster/%.c) $(TESTLIB_OBJ) $(LIBBROKER) $(LIBSTRATA)
+$(BUILD)/tests/cluster/%: $(call obj,tests/cluster/%.c) $(LIBDRILL) $(LIBBROKER) $(LIBSTRATA)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
 
@@ -144,12 +152,17 @@ test: all $(UNIT_BINS) $(CLUSTER_BINS) $(FSYNC_SHIM) $(FAILOVER_BENCH) $(GROUP_B
 	@STRATA_BUILD=$(BUILD) scripts/run-tests.sh $(UNIT_BINS) $(CLUSTER_BINS) $(wildcard tests/cluster/*.sh) \
 	  tests/sim/sim_test.sh tests/fault/drill.sh
 
-# every fault drill, FAULT_ROUNDS rounds each (default 5; root: network namespaces)
+# every fault drill, FAULT_ROUNDS rounds each (default 5): the testbed's
+# (root: network namespaces) and `strata drill`'s scenarios
 FAULT_SCENARIOS := partition-leader pause-leader kill-leader partition-controller
+DRILL_SCENARIOS := kill-leader pause-leader partition-leader kill-controller rolling-restart kill-consumer
 faults: all $(WORKLOAD)
 	@ok=0; bad=0; for sc in $(FAULT_SCENARIOS); do \
-	  echo "== $$sc"; \
+	  echo "== testbed $$sc"; \
 	  if STRATA_BUILD=$(BUILD) bash tests/fault/drill.sh $$sc $${FAULT_ROUNDS:-5}; then ok=$$((ok+1)); else bad=$$((bad+1)); fi; \
+	done; for sc in $(DRILL_SCENARIOS); do \
+	  echo "== strata drill $$sc"; \
+	  if $(CLI_BIN) drill $$sc --runs $${FAULT_ROUNDS:-5} --no-progress; then ok=$$((ok+1)); else bad=$$((bad+1)); fi; \
 	done; echo "$$ok passed, $$bad failed"; [ $$bad = 0 ]
 
 asan:
@@ -157,13 +170,13 @@ asan:
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" test
 
 # The fault drills' workload, evidence dumper and checker front end.
-$(WORKLOAD): $(call obj,tests/fault/workload.c) $(TESTLIB_OBJ) $(LIBBROKER) $(LIBSTRATA)
+$(WORKLOAD): $(call obj,tests/fault/workload.c) $(LIBDRILL) $(LIBBROKER) $(LIBSTRATA)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The deterministic simulator: real controller and broker logic, simulated
 # network, disk and clock.
-$(SIM): $(call obj,$(SIM_SRC)) $(call obj,tests/fault/checker.c) $(LIBCTRL) $(LIBBROKER) $(LIBSTRATA)
+$(SIM): $(call obj,$(SIM_SRC)) $(LIBDRILL) $(LIBCTRL) $(LIBBROKER) $(LIBSTRATA)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -176,7 +189,7 @@ sim: $(SIM)
 $(BUILD)/strata-node: $(call obj,docker/node.c)
 	$(CC) $(LDFLAGS) -o $@ $^
 
-$(BUILD)/bench/%: $(call obj,bench/%.c) $(TESTLIB_OBJ) $(LIBSTRATA)
+$(BUILD)/bench/%: $(call obj,bench/%.c) $(LIBDRILL) $(LIBSTRATA)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

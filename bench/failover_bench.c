@@ -17,7 +17,7 @@
 
 #include "client/strata.h"
 #include "common/trace.h"
-#include "tests/lib/cluster.h"
+#include "drill/cluster.h"
 
 static int64_t mono_us(void) {
   struct timespec ts;

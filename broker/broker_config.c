@@ -1,5 +1,6 @@
 #include "broker_config.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,8 @@ const char *const broker_config_keys[] = {
     "group.initial.rebalance.delay.ms", "group.consumer.heartbeat.interval.ms",
     "group.min.session.timeout.ms", "group.max.session.timeout.ms",
     "offsets.topic.num.partitions", "offsets.topic.replication.factor",
-    "offsets.topic.segment.bytes", "advertised.listeners", "broker.session.timeout.ms", NULL};
+    "offsets.topic.segment.bytes", "advertised.listeners", "broker.session.timeout.ms",
+    "outgoing.source.address", NULL};
 
 const char *const flush_policy_names[] = {"always", "interval", "os", NULL};
 
@@ -132,6 +134,15 @@ int broker_config_from(const struct config *c, struct broker_config *out,
     }
     snprintf(out->controller_host, sizeof out->controller_host, "%s", tmp.host);
     out->controller_port = tmp.port;
+  }
+  const char *src = config_get(c, "outgoing.source.address");
+  if (src && *src) {
+    struct in_addr a;
+    if (inet_pton(AF_INET, src, &a) != 1) {
+      snprintf(err, err_len, "outgoing.source.address: expected an IPv4 address, got '%s'", src);
+      return STRATA_EINVALID_CONFIG;
+    }
+    snprintf(out->source_addr, sizeof out->source_addr, "%s", src);
   }
   const char *rack = config_get(c, "broker.rack");
   snprintf(out->rack, sizeof out->rack, "%s", rack ? rack : "");

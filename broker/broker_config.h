@@ -33,6 +33,7 @@ struct broker_config {
   char controller_host[256];
   int controller_port;          /* 0: standalone broker */
   char rack[64];
+  char source_addr[64];         /* outgoing.source.address: "" lets the kernel pick */
   int64_t heartbeat_ms;         /* broker.heartbeat.interval.ms */
   int64_t session_ms;           /* broker.session.timeout.ms: as the controller's */
   int64_t replica_lag_ms;       /* replica.lag.time.max.ms */

@@ -457,6 +457,7 @@ void cluster_uv_start(uv_loop_t *loop, struct broker *b) {
   g.b = b;
   g.loop = loop;
   g.running = 1;
+  link_set_source(b->cfg.source_addr);
   link_init(&g.ctl, loop, b->cfg.controller_host, b->cfg.controller_port, on_ctl_state, NULL);
   uv_timer_init(loop, &g.timer);
   uint64_t tick = (uint64_t)(b->cfg.heartbeat_ms < 50 ? b->cfg.heartbeat_ms : 50);

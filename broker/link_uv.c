@@ -21,6 +21,15 @@ struct resolve_req {
 };
 
 static uint64_t next_gen = 1;
+static struct sockaddr_in source; /* sin_family 0: the kernel picks */
+static char source_ip[64];
+
+int link_set_source(const char *ip) {
+  memset(&source, 0, sizeof source);
+  if (!ip || !*ip) return 0;
+  snprintf(source_ip, sizeof source_ip, "%s", ip);
+  return uv_ip4_addr(ip, 0, &source);
+}
 
 struct write_req {
   uv_write_t w;
@@ -194,6 +203,12 @@ static void connect_to(struct link *l, const struct sockaddr_in *addr_in) {
   uv_tcp_init(l->loop, l->tcp);
   l->tcp->data = l;
   cr->l = l;
+  if (source.sin_family && uv_tcp_bind(l->tcp, (struct sockaddr *)&source, 0)) {
+    trace_error("cannot bind an outgoing connection to %s", source_ip);
+    free(cr);
+    link_close(l);
+    return;
+  }
   if (uv_tcp_connect(&cr->c, l->tcp, (struct sockaddr *)&addr, on_connect)) {
     free(cr);
     link_close(l);

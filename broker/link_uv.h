@@ -43,6 +43,9 @@ struct link {
 
 void link_init(struct link *l, uv_loop_t *loop, const char *host, int port,
                void (*on_state)(void *, int), void *arg);
+/* Every later connection of this process leaves from ip (NULL or "": the
+ * kernel picks); 0 or a libuv error for a malformed address. */
+int link_set_source(const char *ip);
 /* Start connecting (no-op when connected or connecting). A host name is
  * looked up on libuv's threadpool first (a container's service name). */
 void link_connect(struct link *l);

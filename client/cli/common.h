@@ -30,5 +30,6 @@ int cmd_bench(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_cluster(int argc, char **argv);
 int cmd_group(int argc, char **argv);
+int cmd_drill(int argc, char **argv);
 
 #endif

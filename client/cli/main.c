@@ -532,6 +532,9 @@ static void usage(FILE *f) {
           "  bench produce|consume   measure throughput and latency\n"
           "  demo sensors|summary    the IoT demo's simulator and live summary\n"
           "  cluster status|elect-preferred   brokers, leaders, ISRs, lag; leader rebalance\n"
+          "  drill SCENARIO   failover drill on a local cluster it starts: kill-leader,\n"
+          "               pause-leader, partition-leader, kill-controller, rolling-restart,\n"
+          "               kill-consumer; failover/recovery p50/p99/max and a safety verdict\n"
           "\n"
           "The broker address comes from --bootstrap HOST:PORT or STRATA_BOOTSTRAP\n"
           "(default " CLI_BOOTSTRAP_DEFAULT ").\n");
@@ -558,6 +561,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "demo")) return cmd_demo(argc - 1, argv + 1);
   if (!strcmp(cmd, "cluster")) return cmd_cluster(argc - 1, argv + 1);
   if (!strcmp(cmd, "group")) return cmd_group(argc - 1, argv + 1);
+  if (!strcmp(cmd, "drill")) return cmd_drill(argc - 2, argv + 2);
   if (!strcmp(cmd, "ping")) return cmd_ping(argc - 2, argv + 2);
   fprintf(stderr, "strata: unknown command '%s' (try strata --help)\n", cmd);
   return 2;

@@ -19,7 +19,7 @@
 #include "common/errors.h"
 #include "common/frame.h"
 #include "common/wire.h"
-#include "tests/lib/proc.h"
+#include "drill/proc.h"
 
 static pid_t broker = -1;
 static char *dir;

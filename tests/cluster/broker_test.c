@@ -15,7 +15,7 @@
 #include "client/lib/conn.h"
 #include "client/strata.h"
 #include "common/wire.h"
-#include "tests/lib/proc.h"
+#include "drill/proc.h"
 
 static pid_t broker = -1;
 static char *dir;

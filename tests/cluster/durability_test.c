@@ -19,7 +19,7 @@
 #include "client/strata.h"
 #include "common/batch.h"
 #include "common/bytes.h"
-#include "tests/lib/proc.h"
+#include "drill/proc.h"
 
 #define PARTS 3
 #define PHASE1 200000u

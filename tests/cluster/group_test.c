@@ -22,8 +22,8 @@
 
 #include "client/strata.h"
 #include "common/trace.h"
-#include "tests/lib/cluster.h"
-#include "tests/lib/proc.h"
+#include "drill/cluster.h"
+#include "drill/proc.h"
 
 #define NPART 12
 #define MEMBERS_MAX 16

@@ -20,7 +20,7 @@
 
 #include "client/strata.h"
 #include "common/batch.h"
-#include "tests/lib/proc.h"
+#include "drill/proc.h"
 
 static pid_t broker = -1;
 static char *dir;

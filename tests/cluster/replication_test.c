@@ -19,8 +19,8 @@
 #include "client/strata.h"
 #include "common/batch.h"
 #include "common/trace.h"
-#include "tests/lib/cluster.h"
-#include "tests/lib/proc.h"
+#include "drill/cluster.h"
+#include "drill/proc.h"
 
 #define NB 3
 #define ROUNDS 5

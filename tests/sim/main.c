@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "common/trace.h"
-#include "tests/fault/checker.h"
+#include "drill/checker.h"
 #include "tests/sim/sim.h"
 
 #define TICK_MS 5

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "tests/fault/checker.h"
+#include "drill/checker.h"
 
 static struct checker_result run(const char *const *lines) {
   struct checker_config cfg = {500000};
@@ -81,6 +81,18 @@ Test(checker, commits_going_back_and_bad_reads_are_reported) {
   struct checker_result r = run(h);
   cr_assert_eq(r.commits_backwards, 1u);
   cr_assert_eq(r.bad_reads, 1u);
+}
+
+Test(checker, a_committed_but_unread_write_is_reported) {
+  /* the group committed offset 2 of partition 0, having read only offset 0 */
+  const char *h[] = {"W 100 200 0 v1 ok 0", "W 300 400 0 v2 ok 1", "L b1 0 0 v1", "L b1 0 1 v2",
+                     "R 500 m1 0 0 v1", "C 600 g 0 2", NULL};
+  struct checker_result r = run(h);
+  cr_assert_eq(r.skipped, 1u);
+  cr_assert(checker_violated(&r));
+  const char *fine[] = {"W 100 200 0 v1 ok 0", "W 300 400 0 v2 ok 1", "L b1 0 0 v1",
+                        "L b1 0 1 v2", "R 500 m1 0 0 v1", "R 550 m2 0 1 v2", "C 600 g 0 2", NULL};
+  cr_assert_eq(run(fine).skipped, 0u, "a read by any member counts");
 }
 
 Test(checker, unavailability_windows_are_measured_not_violations) {

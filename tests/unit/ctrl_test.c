@@ -11,7 +11,7 @@
 #include "common/trace.h"
 #include "controller/ctrl.h"
 #include "controller/metalog.h"
-#include "tests/lib/proc.h"
+#include "drill/proc.h"
 
 static struct ctrl c;
 static char *dir;

@@ -13,7 +13,7 @@
 #include "common/batch.h"
 #include "common/errors.h"
 #include "common/trace.h"
-#include "tests/lib/proc.h"
+#include "drill/proc.h"
 
 static char *dir;
 static void setup(void) {

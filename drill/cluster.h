@@ -1,6 +1,13 @@
-/* A local cluster for tests and benchmarks: one strata-controller and N
- * strata-brokers as processes (broker i on 127.0.0.i), data and logs in one
- * temp folder, everything stopped by PID at the end. */
+/* A local cluster for tests, benchmarks and `strata drill`: one
+ * strata-controller and N strata-brokers as processes, data and logs in one
+ * temp folder, everything stopped by PID at the end (and killed with the
+ * process that started them, should it die first).
+ *
+ * Addresses: by default broker i listens on 127.0.0.i and the controller on
+ * 127.0.0.1. With a base address (tcluster_init_at) the controller is on
+ * 127.0.0.base and broker i on 127.0.0.(base+i), and every broker's own
+ * connections leave from its address: a packet filter can then cut brokers
+ * and the controller apart while clients, from 127.0.0.1, still reach all. */
 #ifndef STRATA_TEST_CLUSTER_H
 #define STRATA_TEST_CLUSTER_H
 
@@ -14,6 +21,7 @@
 struct tcluster {
   char *dir;
   int n, port, cport;
+  int base;       /* 0: the default layout */
   pid_t ctl, brokers[TCLUSTER_BROKERS_MAX + 1];
   char bootstrap[256];
   /* extra "key=value" settings, NULL-terminated; set before starting */
@@ -23,14 +31,25 @@ struct tcluster {
 
 /* Temp folder and free ports; nothing started yet. 0 or -1. */
 int tcluster_init(struct tcluster *c, int nbrokers, const char *prefix);
+/* The same with the separate-addresses layout from 127.0.0.base (2..240). */
+int tcluster_init_at(struct tcluster *c, int nbrokers, const char *prefix, int base);
+/* The address node id listens on (0: the controller). */
+void tcluster_host(const struct tcluster *c, int id, char *buf, size_t len);
 /* Start one process and wait for its port (0, or -1 after 10 s). */
 int tcluster_start_controller(struct tcluster *c);
 int tcluster_start_broker(struct tcluster *c, int id);
 /* Controller and every broker, then wait until all are registered and
  * unfenced. 0 or -1. */
 int tcluster_start_all(struct tcluster *c);
+/* Brokers the cluster reports registered and unfenced (0 when it cannot be
+ * asked). */
+int tcluster_alive(struct tcluster *c);
 /* kill -9 and reap (id 0: the controller). */
 void tcluster_kill(struct tcluster *c, int id);
+/* SIGTERM and wait for a clean exit (SIGKILL after 10 s); 0 when it exited 0. */
+int tcluster_stop(struct tcluster *c, int id);
+/* Send a signal (SIGSTOP, SIGCONT) to a running node; 0 or -1. */
+int tcluster_signal(struct tcluster *c, int id, int sig);
 /* Partition state as the cluster reports it; 0 when read. isr (optional)
  * gets up to TCLUSTER_BROKERS_MAX members. */
 int tcluster_partition(struct tcluster *c, const char *topic, uint32_t partition, int32_t *leader,

@@ -16,9 +16,26 @@
 #include <time.h>
 #include <unistd.h>
 
+/* STRATA_BUILD when set (tests), else the folder of the running program
+ * when strata-broker sits next to it (an installed or built `strata`), else
+ * "build" (a test binary under build/tests/). */
 const char *proc_build_dir(void) {
+  static char self[4096];
   const char *b = getenv("STRATA_BUILD");
-  return b && *b ? b : "build";
+  if (b && *b) return b;
+  if (!self[0]) {
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 32);
+    char *slash = n > 0 ? memrchr(self, '/', (size_t)n) : NULL;
+    if (slash) {
+      strcpy(slash, "/strata-broker");
+      int there = access(self, X_OK) == 0;
+      *slash = 0;
+      if (!there) strcpy(self, "build");
+    } else {
+      strcpy(self, "build");
+    }
+  }
+  return self;
 }
 
 char *proc_tmpdir(const char *prefix) {

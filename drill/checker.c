@@ -1,4 +1,4 @@
-#include "tests/fault/checker.h"
+#include "drill/checker.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -52,6 +52,14 @@ struct log_ev {
     size_t n, cap; \
   }
 
+enum {
+  EX_LOST, EX_DUP, EX_REORDER, EX_DISAGREE, EX_OWNERS, EX_COMMITS, EX_READS, EX_SKIPPED,
+  EX_WINDOWS, EX_KINDS
+};
+static const char *const ex_names[] = {"lost", "duplicated", "reordered", "disagreement",
+                                       "double owner", "commit backwards", "bad read",
+                                       "skipped", "unavailable"};
+
 struct checker {
   struct checker_config cfg;
   VEC(struct write_ev) w;
@@ -60,14 +68,11 @@ struct checker {
   VEC(struct commit_ev) c;
   VEC(struct log_ev) l;
   uint64_t malformed;
-  char examples[8][EXAMPLES][160];
-  size_t nexamples[8];
+  char examples[EX_KINDS][EXAMPLES][160];
+  size_t nexamples[EX_KINDS];
 };
 
-enum { EX_LOST, EX_DUP, EX_REORDER, EX_DISAGREE, EX_OWNERS, EX_COMMITS, EX_READS, EX_WINDOWS };
-static const char *const ex_names[] = {"lost", "duplicated", "reordered", "disagreement",
-                                       "double owner", "commit backwards", "bad read",
-                                       "unavailable"};
+
 
 static void *grow(void *v, size_t *cap, size_t n, size_t elem) {
   if (n < *cap) return v;
@@ -247,6 +252,25 @@ static int by_commit(const void *a, const void *b) {
   return x->time < y->time ? -1 : x->time > y->time;
 }
 
+static int by_read_position(const void *a, const void *b) {
+  const struct read_ev *x = a, *y = b;
+  if (x->partition != y->partition) return x->partition < y->partition ? -1 : 1;
+  return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+/* Index of the first read of (partition, offset) in the sorted reads, or of
+ * where it would be. */
+static size_t first_read_at(const struct checker *c, uint32_t partition, int64_t offset) {
+  size_t lo = 0, hi = c->r.n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    const struct read_ev *e = &c->r.v[mid];
+    if (e->partition < partition || (e->partition == partition && e->offset < offset)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 void checker_run(struct checker *c, struct checker_result *r) {
   memset(r, 0, sizeof *r);
   memset(c->nexamples, 0, sizeof c->nexamples);
@@ -381,6 +405,31 @@ void checker_run(struct checker *c, struct checker_result *r) {
               a->group, a->partition, a->offset, b->offset);
     }
   }
+  /* skipped: the group committed past an acknowledged write nobody read
+   * (at-least-once broken). Reads of any member count. */
+  if (c->r.n) qsort(c->r.v, c->r.n, sizeof *c->r.v, by_read_position);
+  uint32_t maxcp = 0;
+  for (size_t k = 0; k < c->c.n; k++)
+    if (c->c.v[k].partition > maxcp) maxcp = c->c.v[k].partition;
+  int64_t *committed = calloc((size_t)maxcp + 1, sizeof *committed);
+  for (size_t k = 0; committed && k < c->c.n; k++)
+    if (c->c.v[k].offset > committed[c->c.v[k].partition])
+      committed[c->c.v[k].partition] = c->c.v[k].offset;
+  for (size_t i = 0; committed && i < c->w.n; i++) {
+    const struct write_ev *w = &c->w.v[i];
+    if (!w->ok || w->partition > maxcp || w->offset >= committed[w->partition]) continue;
+    int read = 0;
+    for (size_t k = first_read_at(c, w->partition, w->offset);
+         k < c->r.n && c->r.v[k].partition == w->partition && c->r.v[k].offset == w->offset && !read;
+         k++)
+      read = !strcmp(c->r.v[k].value, w->value);
+    if (!read) {
+      r->skipped++;
+      example(c, EX_SKIPPED, "%s at partition %u offset %" PRId64 " was never read, yet the group "
+              "committed %" PRId64, w->value, w->partition, w->offset, committed[w->partition]);
+    }
+  }
+  free(committed);
   /* unavailability: gaps between acknowledged writes of a partition */
   int64_t *times = malloc((c->w.n + 1) * sizeof *times);
   uint32_t maxp = 0;
@@ -406,7 +455,7 @@ void checker_run(struct checker *c, struct checker_result *r) {
 
 int checker_violated(const struct checker_result *r) {
   return r->lost || r->duplicated || r->reordered || r->disagreements || r->double_owners ||
-         r->commits_backwards || r->bad_reads;
+         r->commits_backwards || r->bad_reads || r->skipped;
 }
 
 void checker_print_verdict(const struct checker *c, const struct checker_result *r, FILE *out,
@@ -415,11 +464,11 @@ void checker_print_verdict(const struct checker *c, const struct checker_result 
           "%s: %" PRIu64 " acknowledged writes (%" PRIu64 " failed), %" PRIu64 " reads; lost %" PRIu64
           ", duplicated %" PRIu64 ", reordered %" PRIu64 ", replica disagreements %" PRIu64
           ", double owners %" PRIu64 ", commits backwards %" PRIu64 ", bad reads %" PRIu64
-          "; longest gap without an acknowledged write %.1f ms (%" PRIu64 " window(s))\n",
+          ", skipped %" PRIu64 "; longest gap without an acknowledged write %.1f ms (%" PRIu64 " window(s))\n",
           checker_violated(r) ? "VIOLATION" : "OK", r->writes_ok, r->writes_failed, r->reads,
           r->lost, r->duplicated, r->reordered, r->disagreements, r->double_owners,
-          r->commits_backwards, r->bad_reads, (double)r->longest_window_us / 1000.0, r->windows);
-  for (int k = 0; k < 8; k++)
+          r->commits_backwards, r->bad_reads, r->skipped, (double)r->longest_window_us / 1000.0, r->windows);
+  for (int k = 0; k < EX_KINDS; k++)
     for (size_t i = 0; i < c->nexamples[k] && (int)i < examples; i++)
       fprintf(out, "  %s: %s\n", ex_names[k], c->examples[k][i]);
 }
@@ -429,13 +478,13 @@ void checker_print_json(const struct checker *c, const struct checker_result *r,
           "{\"verdict\":\"%s\",\"writes_ok\":%" PRIu64 ",\"writes_failed\":%" PRIu64
           ",\"reads\":%" PRIu64 ",\"lost\":%" PRIu64 ",\"duplicated\":%" PRIu64
           ",\"reordered\":%" PRIu64 ",\"disagreements\":%" PRIu64 ",\"double_owners\":%" PRIu64
-          ",\"commits_backwards\":%" PRIu64 ",\"bad_reads\":%" PRIu64 ",\"malformed\":%" PRIu64
+          ",\"commits_backwards\":%" PRIu64 ",\"bad_reads\":%" PRIu64 ",\"skipped\":%" PRIu64 ",\"malformed\":%" PRIu64
           ",\"unavailability\":{\"windows\":%" PRIu64 ",\"longest_ms\":%.1f},\"examples\":{",
           checker_violated(r) ? "violation" : "ok", r->writes_ok, r->writes_failed, r->reads,
           r->lost, r->duplicated, r->reordered, r->disagreements, r->double_owners,
-          r->commits_backwards, r->bad_reads, r->malformed, r->windows,
+          r->commits_backwards, r->bad_reads, r->skipped, r->malformed, r->windows,
           (double)r->longest_window_us / 1000.0);
-  for (int k = 0; k < 8; k++) {
+  for (int k = 0; k < EX_KINDS; k++) {
     fprintf(out, "%s\"%s\":[", k ? "," : "", ex_names[k]);
     for (size_t i = 0; i < c->nexamples[k]; i++) {
       fputs(i ? ",\"" : "\"", out);

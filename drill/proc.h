@@ -1,4 +1,4 @@
-/* Process helpers for tests that run real brokers: temp directories, free
+/* Process helpers for the tests and `strata drill`, which run real brokers:
  * loopback ports, starting a broker with overrides (and an optional
  * LD_PRELOAD), waiting for its port, killing it by PID. */
 #ifndef STRATA_TEST_PROC_H
@@ -6,7 +6,8 @@
 
 #include <sys/types.h>
 
-/* Build directory holding the binaries (env STRATA_BUILD, default "build"). */
+/* Folder holding strata-broker and strata-controller: env STRATA_BUILD, else
+ * the running program's own folder when they are there, else "build". */
 const char *proc_build_dir(void);
 /* mkdtemp under /tmp; returns a malloc'd path. */
 char *proc_tmpdir(const char *prefix);

@@ -43,6 +43,7 @@ struct checker_result {
   uint64_t double_owners;    /* overlapping ownership of one partition, same generation */
   uint64_t commits_backwards;
   uint64_t bad_reads;        /* a read of a value at an offset no replica has it at */
+  uint64_t skipped;          /* acknowledged, below the group's last commit, never read */
   uint64_t malformed;
   uint64_t windows;          /* unavailability windows */
   int64_t longest_window_us;

@@ -1,4 +1,4 @@
-#include "tests/lib/cluster.h"
+#include "drill/cluster.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "client/strata.h"
-#include "tests/lib/proc.h"
+#include "drill/proc.h"
 
 static int64_t mono_ms(void) {
   struct timespec ts;
@@ -17,9 +17,19 @@ static int64_t mono_ms(void) {
 }
 
 int tcluster_init(struct tcluster *c, int nbrokers, const char *prefix) {
+  return tcluster_init_at(c, nbrokers, prefix, 0);
+}
+
+void tcluster_host(const struct tcluster *c, int id, char *buf, size_t len) {
+  snprintf(buf, len, "127.0.0.%d", c->base ? c->base + id : id ? id : 1);
+}
+
+int tcluster_init_at(struct tcluster *c, int nbrokers, const char *prefix, int base) {
   memset(c, 0, sizeof *c);
   if (nbrokers < 1 || nbrokers > TCLUSTER_BROKERS_MAX) return -1;
+  if (base && (base < 2 || base + nbrokers > 254)) return -1;
   c->n = nbrokers;
+  c->base = base;
   c->dir = proc_tmpdir(prefix);
   if (!c->dir) return -1;
   c->port = proc_free_port();
@@ -27,16 +37,19 @@ int tcluster_init(struct tcluster *c, int nbrokers, const char *prefix) {
   c->ctl = -1;
   for (int i = 0; i <= TCLUSTER_BROKERS_MAX; i++) c->brokers[i] = -1;
   size_t off = 0;
-  for (int i = 1; i <= nbrokers; i++)
-    off += (size_t)snprintf(c->bootstrap + off, sizeof c->bootstrap - off, "%s127.0.0.%d:%d",
-                            i > 1 ? "," : "", i, c->port);
+  for (int i = 1; i <= nbrokers; i++) {
+    char host[32];
+    tcluster_host(c, i, host, sizeof host);
+    off += (size_t)snprintf(c->bootstrap + off, sizeof c->bootstrap - off, "%s%s:%d",
+                            i > 1 ? "," : "", host, c->port);
+  }
   return 0;
 }
 
 /* argv = bin, fixed settings, then the extra ones, each after --set. */
 static pid_t spawn(const char *bin, const char *const *fixed, size_t nfixed,
                    const char *const *extra, const char *log) {
-  const char *argv[2 + 2 * (4 + TCLUSTER_SETS_MAX)];
+  const char *argv[2 + 2 * (5 + TCLUSTER_SETS_MAX)];
   size_t n = 0;
   argv[n++] = bin;
   for (size_t i = 0; i < nfixed; i++) argv[n++] = "--set", argv[n++] = fixed[i];
@@ -46,27 +59,31 @@ static pid_t spawn(const char *bin, const char *const *fixed, size_t nfixed,
 }
 
 int tcluster_start_controller(struct tcluster *c) {
-  char bin[512], data[512], listen[64], log[512];
+  char bin[512], data[512], listen[64], log[512], host[32];
+  tcluster_host(c, 0, host, sizeof host);
   snprintf(bin, sizeof bin, "%s/strata-controller", proc_build_dir());
   snprintf(data, sizeof data, "data.dir=%s/controller", c->dir);
-  snprintf(listen, sizeof listen, "listeners=127.0.0.1:%d", c->cport);
+  snprintf(listen, sizeof listen, "listeners=%s:%d", host, c->cport);
   snprintf(log, sizeof log, "%s/controller.log", c->dir);
   const char *fixed[] = {data, listen};
   c->ctl = spawn(bin, fixed, 2, c->ctl_sets, log);
-  return c->ctl > 0 ? proc_wait_addr("127.0.0.1", c->cport, 10000) : -1;
+  return c->ctl > 0 ? proc_wait_addr(host, c->cport, 10000) : -1;
 }
 
 int tcluster_start_broker(struct tcluster *c, int id) {
-  char bin[512], bid[32], data[512], listen[64], ctlr[64], log[512], host[32];
+  char bin[512], bid[32], data[512], listen[64], ctlr[64], log[512], host[32], chost[32],
+      source[64];
+  tcluster_host(c, id, host, sizeof host);
+  tcluster_host(c, 0, chost, sizeof chost);
   snprintf(bin, sizeof bin, "%s/strata-broker", proc_build_dir());
   snprintf(bid, sizeof bid, "broker.id=%d", id);
   snprintf(data, sizeof data, "log.dir=%s/b%d", c->dir, id);
-  snprintf(listen, sizeof listen, "listeners=127.0.0.%d:%d", id, c->port);
-  snprintf(ctlr, sizeof ctlr, "controller=127.0.0.1:%d", c->cport);
+  snprintf(listen, sizeof listen, "listeners=%s:%d", host, c->port);
+  snprintf(ctlr, sizeof ctlr, "controller=%s:%d", chost, c->cport);
   snprintf(log, sizeof log, "%s/broker-%d.log", c->dir, id);
-  snprintf(host, sizeof host, "127.0.0.%d", id);
-  const char *fixed[] = {bid, data, listen, ctlr};
-  c->brokers[id] = spawn(bin, fixed, 4, c->broker_sets, log);
+  snprintf(source, sizeof source, "outgoing.source.address=%s", host);
+  const char *fixed[] = {bid, data, listen, ctlr, source};
+  c->brokers[id] = spawn(bin, fixed, c->base ? 5 : 4, c->broker_sets, log);
   return c->brokers[id] > 0 ? proc_wait_addr(host, c->port, 10000) : -1;
 }
 
@@ -74,18 +91,21 @@ int tcluster_start_all(struct tcluster *c) {
   if (tcluster_start_controller(c)) return -1;
   for (int i = 1; i <= c->n; i++)
     if (tcluster_start_broker(c, i)) return -1;
-  for (int64_t deadline = mono_ms() + 10000; mono_ms() < deadline; usleep(50000)) {
-    char err[256];
-    strata_client *cl = strata_client_new(c->bootstrap, 2000, err, sizeof err);
-    strata_metadata *m = NULL;
-    int alive = 0;
-    if (cl && !strata_metadata_get(cl, NULL, 0, &m))
-      for (size_t i = 0; i < m->nbrokers; i++) alive += !m->brokers[i].fenced;
-    strata_metadata_free(m);
-    strata_client_free(cl);
-    if (alive == c->n) return 0;
-  }
+  for (int64_t deadline = mono_ms() + 10000; mono_ms() < deadline; usleep(50000))
+    if (tcluster_alive(c) == c->n) return 0;
   return -1;
+}
+
+int tcluster_alive(struct tcluster *c) {
+  char err[256];
+  strata_client *cl = strata_client_new(c->bootstrap, 2000, err, sizeof err);
+  strata_metadata *m = NULL;
+  int alive = 0;
+  if (cl && !strata_metadata_get(cl, NULL, 0, &m))
+    for (size_t i = 0; i < m->nbrokers; i++) alive += !m->brokers[i].fenced;
+  strata_metadata_free(m);
+  strata_client_free(cl);
+  return alive;
 }
 
 void tcluster_kill(struct tcluster *c, int id) {
@@ -95,6 +115,22 @@ void tcluster_kill(struct tcluster *c, int id) {
     proc_kill(*p, SIGKILL);
   }
   *p = -1;
+}
+
+int tcluster_stop(struct tcluster *c, int id) {
+  pid_t *p = id == 0 ? &c->ctl : &c->brokers[id];
+  int rc = -1;
+  if (*p > 0) {
+    kill(*p, SIGCONT);
+    rc = proc_stop(*p);
+  }
+  *p = -1;
+  return rc;
+}
+
+int tcluster_signal(struct tcluster *c, int id, int sig) {
+  pid_t p = id == 0 ? c->ctl : c->brokers[id];
+  return p > 0 ? kill(p, sig) : -1;
 }
 
 int tcluster_partition(struct tcluster *c, const char *topic, uint32_t partition, int32_t *leader,

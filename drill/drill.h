@@ -1,0 +1,57 @@
+/* `strata drill`: failover drills for operators. Starts a local cluster
+ * (controller and brokers, each on its own loopback address), writes
+ * acks=all records at a steady rate and reads them in a consumer group,
+ * hits the cluster with a named fault N times, and reports for each run how
+ * long writes (or reads) stopped and how long until the cluster was whole
+ * again; then the history checker decides whether any acknowledged record
+ * was lost, duplicated or reordered, whether replicas agree and whether the
+ * group kept its promises. */
+#ifndef STRATA_DRILL_H
+#define STRATA_DRILL_H
+
+#include <stdio.h>
+
+enum drill_scenario {
+  DRILL_KILL_LEADER,
+  DRILL_PAUSE_LEADER,
+  DRILL_PARTITION_LEADER,
+  DRILL_KILL_CONTROLLER,
+  DRILL_ROLLING_RESTART,
+  DRILL_KILL_CONSUMER,
+  DRILL_SCENARIOS
+};
+
+struct drill_scenario_info {
+  const char *name;
+  const char *what;     /* one line for --help */
+  const char *failover; /* what the first time measures */
+  const char *recovery; /* what the second time measures */
+};
+
+extern const struct drill_scenario_info drill_scenarios[DRILL_SCENARIOS];
+/* Index of a scenario by name, or -1. */
+int drill_scenario_find(const char *name);
+
+struct drill_opts {
+  int scenario;
+  int runs;
+  int brokers;      /* 3..8 */
+  int partitions;
+  int members;      /* consumer-group members, each a process */
+  int rate;         /* acks=all writes per second */
+  int keep;         /* keep the data, logs and history folder */
+  int progress;     /* a live progress line on stderr */
+  const char *json; /* write the JSON report here too (NULL: only in the folder) */
+  FILE *out;
+};
+
+void drill_opts_defaults(struct drill_opts *o);
+/* Run the drill; prints each run, the summary and the checker's verdict on
+ * o->out. 0: every run recovered and no safety property failed; 1: a
+ * violation or a run that did not recover (the folder is kept); 2: the drill
+ * could not run (the reason on stderr). */
+int drill_run(const struct drill_opts *o);
+/* Ask a running drill to stop at the next step (from a signal handler). */
+void drill_interrupt(void);
+
+#endif
