@@ -324,7 +324,8 @@ static int run_once(struct drill *d, double *failover_ms, double *recovery_ms, c
   case DRILL_KILL_LEADER:
     fault_begin(d, led_by(d, leader));
     t0 = d->fault_us;
-    snprintf(what, what_len, "killed broker %d (leader of %d partitions)", leader, count(d->targets));
+    snprintf(what, what_len, "killed broker %d (leader of %d partition%s)", leader, count(d->targets),
+             count(d->targets) == 1 ? "" : "s");
     tcluster_kill(&d->c, leader);
     t1 = wait_for(d, targets_acked, "waiting for writes to be acknowledged");
     if (t1 < 0 || tcluster_start_broker(&d->c, leader)) return -1;
@@ -333,7 +334,8 @@ static int run_once(struct drill *d, double *failover_ms, double *recovery_ms, c
   case DRILL_PAUSE_LEADER:
     fault_begin(d, led_by(d, leader));
     t0 = d->fault_us;
-    snprintf(what, what_len, "paused broker %d (leader of %d partitions)", leader, count(d->targets));
+    snprintf(what, what_len, "paused broker %d (leader of %d partition%s)", leader, count(d->targets),
+             count(d->targets) == 1 ? "" : "s");
     tcluster_signal(&d->c, leader, SIGSTOP);
     t1 = wait_for(d, targets_acked, "paused; waiting for writes to be acknowledged");
     if (t1 < 0) {
@@ -349,7 +351,8 @@ static int run_once(struct drill *d, double *failover_ms, double *recovery_ms, c
     tcluster_host(&d->c, leader, victim, sizeof victim);
     fault_begin(d, led_by(d, leader));
     t0 = d->fault_us;
-    snprintf(what, what_len, "cut broker %d (leader of %d partitions) off", leader, count(d->targets));
+    snprintf(what, what_len, "cut broker %d (leader of %d partition%s) off", leader,
+             count(d->targets), count(d->targets) == 1 ? "" : "s");
     for (int i = 0; i <= d->c.n; i++) {
       if (i == leader) continue;
       tcluster_host(&d->c, i, other, sizeof other);
@@ -406,8 +409,8 @@ static int run_once(struct drill *d, double *failover_ms, double *recovery_ms, c
     d->victim_member = d->inc[d->member_inc[victim]].name;
     fault_begin(d, owned);
     t0 = d->fault_us;
-    snprintf(what, what_len, "killed member %s (owner of %d partitions)", d->victim_member,
-             count(owned));
+    snprintf(what, what_len, "killed member %s (owner of %d partition%s)", d->victim_member,
+             count(owned), count(owned) == 1 ? "" : "s");
     end_member(d, victim, SIGKILL);
     t1 = wait_for(d, targets_read, "waiting for another member to read its partitions");
     if (t1 < 0 || start_member(d, victim)) return -1;

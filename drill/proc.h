@@ -1,5 +1,5 @@
 /* Process helpers for the tests and `strata drill`, which run real brokers:
- * loopback ports, starting a broker with overrides (and an optional
+ * temp directories, free loopback ports, starting a broker with overrides (and an optional
  * LD_PRELOAD), waiting for its port, killing it by PID. */
 #ifndef STRATA_TEST_PROC_H
 #define STRATA_TEST_PROC_H
