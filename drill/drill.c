@@ -34,6 +34,8 @@ const struct drill_scenario_info drill_scenarios[DRILL_SCENARIOS] = {
      "longest stop of writes during the round", "round done, all in sync"},
     {"kill-consumer", "kill -9 the group member reading partition 0, then start it again",
      "its partitions read again by another member", "the restarted member owns partitions"},
+    {"kill-coordinator", "kill -9 the broker coordinating the consumer group, then start it again",
+     "the group's commits acknowledged again", "all replicas back in sync"},
 };
 
 #define TOPIC "drill"
@@ -80,6 +82,8 @@ struct drill {
   uint64_t targets;            /* partitions whose writes (or reads) are awaited */
   int64_t first_ack[PARTS_MAX];  /* of a record sent after fault_us */
   int64_t first_read[PARTS_MAX]; /* after fault_us, by a member other than the victim */
+  int64_t first_commit;           /* after fault_us */
+  uint64_t assignments;          /* partitions assigned to members, so far */
   int64_t max_acked[PARTS_MAX], max_read[PARTS_MAX];
   /* consumer-group members */
   pid_t member_pid[MEMBERS_MAX];
@@ -201,9 +205,12 @@ static void scan_members(struct drill *d) {
         if (d->fault_us && t >= d->fault_us && !d->first_read[p] &&
             !(d->victim_member && !strcmp(name, d->victim_member)))
           d->first_read[p] = t;
+      } else if (line[0] == 'C' && sscanf(line, "C %" SCNd64, &t) == 1) {
+        if (d->fault_us && t >= d->fault_us && !d->first_commit) d->first_commit = t;
       } else if (strchr("oxl", line[0]) && sscanf(line + 1, " %" SCNd64 " %63s %u", &t, name, &p) == 3 &&
                  p < PARTS_MAX) {
         d->member_owns[m][p] = line[0] == 'o';
+        d->assignments += line[0] == 'o';
         if (line[0] == 'o' && d->member_inc[m] == d->restarted_inc && !d->victim_back)
           d->victim_back = t;
       }
@@ -260,6 +267,11 @@ static int all_owned(struct drill *d) {
   return 1;
 }
 
+static int commits_back(struct drill *d) {
+  scan_members(d);
+  return d->first_commit != 0;
+}
+
 static int victim_back(struct drill *d) {
   scan_members(d);
   return d->victim_back != 0;
@@ -275,6 +287,7 @@ static int64_t wait_for(struct drill *d, int (*cond)(struct drill *), const char
     if (mono_us() - last >= 100000) {
       last = mono_us();
       progress(d, start);
+      scan_members(d);
       if (cond(d)) return mono_us();
     }
   }
@@ -302,6 +315,7 @@ static uint64_t led_by(struct drill *d, int32_t b) {
 static void fault_begin(struct drill *d, uint64_t targets) {
   memset(d->first_ack, 0, sizeof d->first_ack);
   memset(d->first_read, 0, sizeof d->first_read);
+  d->first_commit = 0;
   d->targets = targets;
   d->fault_us = mono_us();
 }
@@ -418,6 +432,24 @@ static int run_once(struct drill *d, double *failover_ms, double *recovery_ms, c
     d->restarted_inc = d->member_inc[victim];
     t2 = wait_for(d, victim_back, "restarted; waiting for it to own partitions");
     d->victim_member = NULL;
+    break;
+  }
+  case DRILL_KILL_COORDINATOR: {
+    char err[256];
+    strata_client *cl = strata_client_new(d->c.bootstrap, 5000, err, sizeof err);
+    strata_group_info *g = NULL;
+    int32_t coord = cl && !strata_group_describe(cl, GROUP, &g) ? g->coordinator : -1;
+    strata_group_info_free(g);
+    strata_client_free(cl);
+    if (coord < 1 || coord > d->c.n) return -1;
+    fault_begin(d, 0);
+    t0 = d->fault_us;
+    snprintf(what, what_len, "killed broker %d (the group's coordinator)", coord);
+    tcluster_kill(&d->c, coord);
+    t1 = wait_for(d, commits_back, "waiting for the group's commits to be acknowledged");
+    if (t1 < 0 || tcluster_start_broker(&d->c, coord)) return -1;
+    t2 = wait_for(d, all_full_isr, "restarted; waiting for all replicas in sync");
+    if (t2 >= 0) t1 = d->first_commit;
     break;
   }
   default:
@@ -621,12 +653,14 @@ int drill_run(const struct drill_opts *o) {
   for (int r = 1; r <= o->runs && !interrupted && !stuck; r++) {
     d->run = r;
     if (wait_for(d, all_full_isr, "waiting for all replicas in sync") < 0 ||
-        (d->sc == &drill_scenarios[DRILL_KILL_CONSUMER] &&
+        ((d->sc == &drill_scenarios[DRILL_KILL_CONSUMER] ||
+          d->sc == &drill_scenarios[DRILL_KILL_COORDINATOR]) &&
          wait_for(d, all_owned, "waiting for the group to own every partition") < 0)) {
       stuck = 1;
       break;
     }
     char what[128] = "";
+    uint64_t assigned = d->assignments;
     if (run_once(d, &fo[done], &rec[done], what, sizeof what)) {
       if (o->progress) fprintf(stderr, "\r\033[K");
       fprintf(out, "  run %d/%d: %s: no recovery within %d s (%s)\n", r, o->runs, what,
@@ -636,8 +670,9 @@ int drill_run(const struct drill_opts *o) {
     }
     d->fault_us = 0;
     if (o->progress) fprintf(stderr, "\r\033[K");
-    fprintf(out, "  run %d/%d: %s: failover %.1f ms, recovery %.1f ms\n", r, o->runs, what, fo[done],
-            rec[done]);
+    fprintf(out, "  run %d/%d: %s: failover %.1f ms, recovery %.1f ms, %" PRIu64
+            " partition(s) reassigned in the group\n", r, o->runs, what, fo[done], rec[done],
+            d->assignments - assigned);
     fflush(out);
     done++;
     hold(d, 1000, "steady");

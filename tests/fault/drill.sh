@@ -9,6 +9,10 @@
 #   pause-leader          SIGSTOP d-0's leader (longer than its session); SIGCONT
 #   kill-leader           kill -9 d-0's leader; start it again
 #   partition-controller  cut the controller off from every broker; heal
+#   split                 minority/majority: d-0's leader stays with the controller,
+#                         the other two brokers are cut off from both; heal
+#   oneway-leader         d-0's leader hears nothing from the controller and the
+#                         other brokers (its own packets still go out); heal
 #   tests/fault/drill.sh SCENARIO [ROUNDS]   (ROUNDS default FAULT_ROUNDS or 1; as root)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -16,8 +20,8 @@ BUILD=${STRATA_BUILD:-build}
 SCENARIO=${1:-partition-leader}
 ROUNDS=${2:-${FAULT_ROUNDS:-1}}
 case "$SCENARIO" in
-partition-leader | pause-leader | kill-leader | partition-controller) ;;
-*) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+partition-leader | pause-leader | kill-leader | partition-controller | split | oneway-leader) ;;
+*) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac
 if [ "$(id -u)" != 0 ] || ! ip netns list >/dev/null 2>&1; then
   echo "skipped: network namespaces need root"
@@ -83,6 +87,15 @@ for r in $(seq 1 "$ROUNDS"); do
   partition-controller)
     echo "round $r: cutting the controller off from every broker"
     for n in b1 b2 b3; do tb_cut ctl "$n"; done ;;
+  split)
+    echo "round $r: split: {controller, broker $leader} | the other brokers"
+    for n in b1 b2 b3; do
+      [ "$n" = "b$leader" ] && continue
+      tb_cut "$n" ctl; tb_cut "$n" "b$leader"
+    done ;;
+  oneway-leader)
+    echo "round $r: broker $leader (leader of d-0) stops hearing the controller and the other brokers"
+    for n in ctl b1 b2 b3; do [ "$n" = "b$leader" ] || tb_cut_oneway "b$leader" "$n"; done ;;
   esac
   sleep 4
   new=$("$BUILD/strata" topic describe d --bootstrap "$(tb_ip b$((leader % 3 + 1))):9092" \
@@ -93,6 +106,8 @@ for r in $(seq 1 "$ROUNDS"); do
   pause-leader) kill -CONT "${bpid[$leader]}" ;;
   kill-leader) start_broker "$leader" ;;
   partition-controller) tb_heal ctl ;;
+  split) for n in b1 b2 b3; do tb_heal "$n"; done ;;
+  oneway-leader) tb_heal "b$leader" ;;
   esac
   sleep 4
 done
