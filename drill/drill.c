@@ -228,14 +228,32 @@ static void progress(struct drill *d, int64_t since) {
   fflush(stderr);
 }
 
-static int all_full_isr(struct drill *d) {
-  for (int p = 0; p < d->o->partitions; p++) {
-    int32_t leader;
-    size_t n;
-    if (tcluster_partition(&d->c, TOPIC, (uint32_t)p, &leader, &n, NULL) || leader < 0 ||
-        (int)n != d->rf)
-      return 0;
+/* Leader and ISR size of every partition from one metadata answer; -1 when
+ * the cluster cannot be asked. */
+static int partitions_state(struct drill *d, int32_t *leader, size_t *nisr) {
+  char err[256];
+  strata_client *cl = strata_client_new(d->c.bootstrap, 2000, err, sizeof err);
+  strata_metadata *m = NULL;
+  const char *names[1] = {TOPIC};
+  int rc = cl ? strata_metadata_get(cl, names, 1, &m) : -1;
+  strata_client_free(cl);
+  if (!rc && (m->ntopics != 1 || m->topics[0].error ||
+              m->topics[0].npartitions < (size_t)d->o->partitions))
+    rc = -1;
+  for (int p = 0; !rc && p < d->o->partitions; p++) {
+    leader[p] = m->topics[0].partitions[p].leader;
+    nisr[p] = m->topics[0].partitions[p].nisr;
   }
+  strata_metadata_free(m);
+  return rc ? -1 : 0;
+}
+
+static int all_full_isr(struct drill *d) {
+  int32_t leader[PARTS_MAX];
+  size_t n[PARTS_MAX];
+  if (partitions_state(d, leader, n)) return 0;
+  for (int p = 0; p < d->o->partitions; p++)
+    if (leader[p] < 0 || (int)n[p] != d->rf) return 0;
   return 1;
 }
 
@@ -251,14 +269,12 @@ static int targets_acked(struct drill *d) {
 }
 
 static int targets_read(struct drill *d) {
-  scan_members(d);
   for (int p = 0; p < d->o->partitions; p++)
     if ((d->targets >> p & 1) && !d->first_read[p]) return 0;
   return 1;
 }
 
 static int all_owned(struct drill *d) {
-  scan_members(d);
   for (int p = 0; p < d->o->partitions; p++) {
     int owned = 0;
     for (int m = 0; m < d->o->members; m++) owned |= d->member_pid[m] > 0 && d->member_owns[m][p];
@@ -268,12 +284,10 @@ static int all_owned(struct drill *d) {
 }
 
 static int commits_back(struct drill *d) {
-  scan_members(d);
   return d->first_commit != 0;
 }
 
 static int victim_back(struct drill *d) {
-  scan_members(d);
   return d->victim_back != 0;
 }
 
@@ -302,13 +316,12 @@ static void hold(struct drill *d, int ms, const char *phase) {
 
 /* Partitions led by broker b, as a bit set. */
 static uint64_t led_by(struct drill *d, int32_t b) {
+  int32_t leader[PARTS_MAX];
+  size_t n[PARTS_MAX];
   uint64_t set = 0;
-  for (int p = 0; p < d->o->partitions; p++) {
-    int32_t leader;
-    size_t n;
-    if (!tcluster_partition(&d->c, TOPIC, (uint32_t)p, &leader, &n, NULL) && leader == b)
-      set |= 1ull << p;
-  }
+  if (partitions_state(d, leader, n)) return 0;
+  for (int p = 0; p < d->o->partitions; p++)
+    if (leader[p] == b) set |= 1ull << p;
   return set;
 }
 
