@@ -49,7 +49,7 @@ struct broker {
   int want_producer_ids;        /* cluster mode: ask the controller for a new block */
   struct coordinator coord;     /* consumer groups this broker coordinates */
   int want_offsets_topic;       /* cluster mode: ask the controller to create it */
-  int64_t controller_contact_ms; /* last heartbeat the controller answered (0: never) */
+  int64_t controller_contact_ms; /* when the last heartbeat the controller answered left (0: never) */
 };
 
 /* Cluster mode: no answer from the controller for longer than a session

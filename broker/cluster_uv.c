@@ -33,6 +33,7 @@ static struct {
   uv_timer_t timer;
   struct link ctl;
   int running, registered, reg_inflight, hb_inflight;
+  int64_t hb_sent_ms;
   int ctl_lost; /* registered, but the controller link is down */
   int ids_inflight; /* a block of producer ids is on its way */
   int64_t next_hb_ms, ctl_retry_at, offsets_retry_at;
@@ -84,7 +85,11 @@ static void on_heartbeat(void *arg, const Strata__Header *resp, const uint8_t *p
     return;
   }
   if (rc || resp->body_case != STRATA__HEADER__BODY_BROKER_HEARTBEAT_RESP) return;
-  g.b->controller_contact_ms = now_ms();
+  /* From when the heartbeat left, not when its answer came: the controller
+   * fences this broker a session after it heard from it, and this broker
+   * must count itself cut off (no acks=all answers, no coordinator answers)
+   * no later than that. */
+  g.b->controller_contact_ms = g.hb_sent_ms;
   if (resp->broker_heartbeat_resp->image) {
     g.b->now_ms = now_ms();
     cluster_apply_image(g.b, resp->broker_heartbeat_resp->image, g.b->now_ms);
@@ -134,7 +139,10 @@ static void controller_step(int64_t now) {
     h.api_key = STRATA__API_KEY__API_BROKER_HEARTBEAT;
     h.body_case = STRATA__HEADER__BODY_BROKER_HEARTBEAT_REQ;
     h.broker_heartbeat_req = &q;
-    if (!link_send(&g.ctl, &h, NULL, 0, on_heartbeat, NULL)) g.hb_inflight = 1;
+    if (!link_send(&g.ctl, &h, NULL, 0, on_heartbeat, NULL)) {
+      g.hb_inflight = 1;
+      g.hb_sent_ms = now;
+    }
     g.next_hb_ms = now + g.b->cfg.heartbeat_ms;
   }
 }

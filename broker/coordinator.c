@@ -28,12 +28,69 @@ static void cgroup_free(struct cgroup *g) {
   free(g);
 }
 
+static void pending_free(struct pending_commit *p) {
+  free(p->group);
+  free(p->topic);
+  free(p->metadata);
+}
+
+/* Drop the pending commits of `home` (all of them when home is UINT32_MAX). */
+static void pending_drop(struct coordinator *c, uint32_t home) {
+  size_t k = 0;
+  for (size_t i = 0; i < c->npending; i++)
+    if (home == UINT32_MAX || c->pending[i].home == home) pending_free(&c->pending[i]);
+    else c->pending[k++] = c->pending[i];
+  c->npending = k;
+}
+
+int coord_add_pending(struct coordinator *c, uint32_t home, int64_t end, const char *group,
+                      const char *topic, uint32_t partition, int64_t offset, const char *metadata) {
+  if (c->npending == c->pending_cap) {
+    size_t cap = c->pending_cap ? c->pending_cap * 2 : 16;
+    struct pending_commit *v = realloc(c->pending, cap * sizeof *v);
+    if (!v) return STRATA_ENOMEM;
+    c->pending = v;
+    c->pending_cap = cap;
+  }
+  struct pending_commit e = {home, end, strdup(group), strdup(topic), strdup(metadata ? metadata : ""),
+                             partition, offset};
+  if (!e.group || !e.topic || !e.metadata) {
+    pending_free(&e);
+    return STRATA_ENOMEM;
+  }
+  c->pending[c->npending++] = e;
+  return 0;
+}
+
+void coord_promote(struct coordinator *c, uint32_t home, int64_t hw) {
+  size_t k = 0;
+  for (size_t i = 0; i < c->npending; i++) {
+    struct pending_commit *e = &c->pending[i];
+    if (e->home == home && e->end <= hw) {
+      coord_apply_commit(c, e->group, e->topic, e->partition, e->offset, e->metadata);
+      pending_free(e);
+    } else {
+      c->pending[k++] = *e;
+    }
+  }
+  c->npending = k;
+}
+
+size_t coord_pending_count(const struct coordinator *c, uint32_t home) {
+  size_t n = 0;
+  for (size_t i = 0; i < c->npending; i++) n += c->pending[i].home == home;
+  return n;
+}
+
 void coord_free(struct coordinator *c) {
   for (size_t i = 0; i < c->n; i++) cgroup_free(c->groups[i]);
   free(c->groups);
   free(c->loaded);
   free(c->compact_from);
   free(c->compact_until);
+  free(c->load_end);
+  for (size_t i = 0; i < c->npending; i++) pending_free(&c->pending[i]);
+  free(c->pending);
   memset(c, 0, sizeof *c);
 }
 
@@ -170,12 +227,18 @@ int coord_set_partitions(struct coordinator *c, uint32_t npart) {
   if (npart == c->npart) return 0;
   uint8_t *v = calloc(npart + 1, 1);
   int64_t *from = calloc(npart + 1, sizeof *from), *until = calloc(npart + 1, sizeof *until);
-  if (!v || !from || !until) {
+  int64_t *load_end = calloc(npart + 1, sizeof *load_end);
+  if (!v || !from || !until || !load_end) {
     free(v);
     free(from);
     free(until);
+    free(load_end);
     return STRATA_ENOMEM;
   }
+  for (uint32_t k = 0; k < c->npart && k < npart; k++) load_end[k] = c->load_end[k];
+  free(c->load_end);
+  c->load_end = load_end;
+  pending_drop(c, UINT32_MAX); /* the partition count changed: answers start over */
   for (uint32_t k = 0; k < c->npart && k < npart; k++) v[k] = c->loaded[k];
   free(c->loaded);
   free(c->compact_from);
@@ -187,14 +250,17 @@ int coord_set_partitions(struct coordinator *c, uint32_t npart) {
   return 0;
 }
 
-void coord_mark_loaded(struct coordinator *c, uint32_t k) {
-  if (k < c->npart) c->loaded[k] = 1;
+void coord_mark_loaded(struct coordinator *c, uint32_t k, int64_t log_end) {
+  if (k >= c->npart) return;
+  c->loaded[k] = 1;
+  c->load_end[k] = log_end;
 }
 
 void coord_unload(struct coordinator *c, uint32_t k) {
   if (k >= c->npart) return;
   c->loaded[k] = 0;
   c->compact_from[k] = c->compact_until[k] = 0;
+  pending_drop(c, k);
   for (size_t i = 0; i < c->n;)
     if (c->groups[i]->home == k) {
       cgroup_free(c->groups[i]);

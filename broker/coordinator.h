@@ -23,6 +23,18 @@ struct committed {
   char *metadata;
 };
 
+/* A commit appended to the offsets log but not yet replicated: it takes
+ * effect (OffsetFetch shows it) only once the high watermark passes `end`,
+ * as Kafka does, so a leader that dies with it unreplicated never showed a
+ * member an offset its successor does not have. */
+struct pending_commit {
+  uint32_t home;               /* its __consumer_offsets partition */
+  int64_t end;                 /* the log end after its record */
+  char *group, *topic, *metadata;
+  uint32_t partition;
+  int64_t offset;
+};
+
 struct cgroup {
   struct group g;
   uint32_t home;               /* its __consumer_offsets partition */
@@ -41,6 +53,11 @@ struct coordinator {
    * again from `compact_from`; once replicated up to `compact_until`, the
    * segments below compact_from are deleted (0: none pending) */
   int64_t *compact_from, *compact_until;
+  /* per partition: its log end when it was loaded; the coordinator answers
+   * once the high watermark reaches it (what it loaded is then committed) */
+  int64_t *load_end;
+  struct pending_commit *pending;
+  size_t npending, pending_cap;
 };
 
 void coord_init(struct coordinator *c, const struct group_config *cfg, const char *nonce);
@@ -70,10 +87,19 @@ int coord_apply_record(struct coordinator *c, const uint8_t *key, int32_t key_le
 const struct committed *coord_committed(const struct cgroup *g, const char *topic,
                                         uint32_t partition);
 
+/* A commit appended at `home` whose record ends at `end` (0, or
+ * STRATA_ENOMEM); coord_promote applies, in order, those that the high
+ * watermark `hw` of `home` has passed. */
+int coord_add_pending(struct coordinator *c, uint32_t home, int64_t end, const char *group,
+                      const char *topic, uint32_t partition, int64_t offset, const char *metadata);
+void coord_promote(struct coordinator *c, uint32_t home, int64_t hw);
+/* Commits of `home` still waiting for replication. */
+size_t coord_pending_count(const struct coordinator *c, uint32_t home);
+
 /* Partition `k` of the offsets topic: loaded (we now lead it; records come
  * through coord_apply_record first) or unloaded (we no longer do). */
 int coord_set_partitions(struct coordinator *c, uint32_t npart);
-void coord_mark_loaded(struct coordinator *c, uint32_t k);
+void coord_mark_loaded(struct coordinator *c, uint32_t k, int64_t log_end);
 void coord_unload(struct coordinator *c, uint32_t k);
 
 /* Drop a group (its offsets are deleted by tombstones the caller wrote). */

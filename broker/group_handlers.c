@@ -44,8 +44,8 @@ static int leads(const struct broker *b, const struct partition *p) {
 
 /* Replay partition k of the offsets topic into the coordinator. */
 static void load_partition(struct broker *b, struct partition *p, uint32_t k) {
-  coord_mark_loaded(&b->coord, k);
   int64_t pos = seglog_start_offset(p->log), end = seglog_end_offset(p->log);
+  coord_mark_loaded(&b->coord, k, end);
   uint8_t *buf = NULL;
   struct batch_scratch scratch = {0};
   size_t records = 0;
@@ -141,11 +141,19 @@ static void refresh_partitions(struct broker *b, struct cgroup *g) {
 
 static void compact_offsets(struct broker *b, struct topic *t, uint32_t k);
 
+/* Commits replicated since: they take effect. */
+static void promote(struct broker *b, struct topic *t, uint32_t k) {
+  coord_promote(&b->coord, k, broker_high_watermark(b, t->parts[k]));
+}
+
 void broker_groups_tick(struct broker *b) {
   broker_groups_sync(b);
   struct topic *t = topics_find(&b->topics, OFFSETS_TOPIC);
   for (uint32_t k = 0; t && k < t->npart && k < b->coord.npart; k++)
-    if (b->coord.loaded[k]) compact_offsets(b, t, k);
+    if (b->coord.loaded[k]) {
+      promote(b, t, k);
+      compact_offsets(b, t, k);
+    }
   for (size_t i = 0; i < b->coord.n; i++) {
     refresh_patterns(b, b->coord.groups[i]);
     refresh_partitions(b, b->coord.groups[i]);
@@ -153,15 +161,36 @@ void broker_groups_tick(struct broker *b) {
   }
 }
 
-/* The group's coordinator here, or an error for the response. */
+/* The group's coordinator here, or an error for the response. A broker
+ * answers for a group only while it leads the group's offsets partition as
+ * the controller last told it, and only while it hears from the controller:
+ * one cut off may have been replaced, and its memory of committed offsets
+ * (older than what its successor has accepted since) would send a member
+ * back to an offset before the group's last commit. */
 static struct cgroup *coordinator_for(struct broker *b, const char *group, int create, int *rc) {
   if (!group || !*group || strlen(group) > GROUP_ID_MAX) {
     *rc = STRATA_EINVALID_REQUEST;
     return NULL;
   }
-  if (!offsets_topic(b)) {
+  struct topic *t = offsets_topic(b);
+  if (!t) {
     *rc = STRATA_ECOORDINATOR_NOT_AVAILABLE;
     return NULL;
+  }
+  uint32_t k = coord_home(group, t->npart);
+  if (b->cluster && (!leads(b, t->parts[k]) || broker_cut_off(b))) {
+    *rc = STRATA_ENOT_COORDINATOR;
+    return NULL;
+  }
+  broker_groups_sync(b); /* leadership may have come with the last metadata */
+  if (k < b->coord.npart && b->coord.loaded[k]) {
+    /* What it loaded takes effect once replicated in its own epoch: a
+     * successor (should it die first) might not have its log's tail. */
+    if (broker_high_watermark(b, t->parts[k]) < b->coord.load_end[k]) {
+      *rc = STRATA_ECOORDINATOR_NOT_AVAILABLE;
+      return NULL;
+    }
+    promote(b, t, k);
   }
   return coord_group(&b->coord, group, create, rc);
 }
@@ -235,6 +264,10 @@ void handle_group_heartbeat(struct broker *b, const Strata__Header *req, uint8_t
   int rc;
   int joining = q->member_epoch == GROUP_JOIN && (!q->member_id || !*q->member_id);
   struct cgroup *g = coordinator_for(b, q->group_id, joining, &rc);
+  /* A member of a group this coordinator has never seen joined it under an
+   * earlier coordinator (membership is not kept across coordinators): it
+   * must join again, now, rather than retry until its session ends. */
+  if (!g && rc == STRATA_EUNKNOWN_GROUP && q->member_id && *q->member_id) rc = STRATA_EUNKNOWN_MEMBER;
   if (!g) {
     response_error(r, req, rc, NULL);
     return;
@@ -340,7 +373,9 @@ static void compact_offsets(struct broker *b, struct topic *t, uint32_t k) {
     c->compact_from[k] = c->compact_until[k] = 0;
     return;
   }
-  if (seglog_segment_count(p->log) < 3) return;
+  /* The rewrite copies what has taken effect: a commit still waiting for
+   * replication below `from` would be deleted with the old segments. */
+  if (coord_pending_count(c, k) || seglog_segment_count(p->log) < 3) return;
   int64_t from = seglog_end_offset(p->log);
   struct batch_builder bb;
   batch_builder_init(&bb);
@@ -446,11 +481,15 @@ void handle_offset_commit(struct broker *b, const Strata__Header *req, uint8_t *
     for (size_t i = 0; i < m->n_partitions; i++)
       if (!m->partitions[i]->error_code) m->partitions[i]->error_code = (uint32_t)-rc;
   } else if (accepted) {
+    struct partition *p = topics_find(&b->topics, OFFSETS_TOPIC)->parts[g->home];
+    int64_t end = seglog_end_offset(p->log);
     for (size_t i = 0; i < q->n_partitions; i++)
-      if (!m->partitions[i]->error_code)
-        coord_apply_commit(&b->coord, g->g.id, q->partitions[i]->topic,
-                           q->partitions[i]->partition, q->partitions[i]->offset,
-                           q->partitions[i]->metadata);
+      if (!m->partitions[i]->error_code &&
+          coord_add_pending(&b->coord, g->home, end, g->g.id, q->partitions[i]->topic,
+                            q->partitions[i]->partition, q->partitions[i]->offset,
+                            q->partitions[i]->metadata))
+        m->partitions[i]->error_code = (uint32_t)-STRATA_ENOMEM;
+    coord_promote(&b->coord, g->home, broker_high_watermark(b, p)); /* standalone: at once */
   }
   batch_builder_free(&bb);
 }

@@ -33,7 +33,8 @@ struct own_ev {
 };
 
 struct commit_ev {
-  int64_t time;
+  int64_t time;   /* when it was known to be in effect */
+  int64_t invoke; /* when it was asked for (= time when the line gives none) */
   char group[NAME_MAX_];
   uint32_t partition;
   int64_t offset;
@@ -44,6 +45,12 @@ struct log_ev {
   uint32_t partition;
   int64_t offset;
   char value[VALUE_MAX];
+};
+
+struct start_ev { /* a replica's log starts here: retention deleted what was below */
+  char replica[NAME_MAX_];
+  uint32_t partition;
+  int64_t offset;
 };
 
 #define VEC(T)   \
@@ -67,6 +74,7 @@ struct checker {
   VEC(struct own_ev) o;
   VEC(struct commit_ev) c;
   VEC(struct log_ev) l;
+  VEC(struct start_ev) s;
   uint64_t malformed;
   char examples[EX_KINDS][EXAMPLES][160];
   size_t nexamples[EX_KINDS];
@@ -104,6 +112,7 @@ void checker_free(struct checker *c) {
   free(c->o.v);
   free(c->c.v);
   free(c->l.v);
+  free(c->s.v);
   free(c);
 }
 
@@ -130,14 +139,20 @@ int checker_add_line(struct checker *c, const char *line) {
     if (ok) PUSH(c->o, e);
   } else if (kind == 'C') {
     struct commit_ev e = {0};
-    ok = sscanf(line, "C %" SCNd64 " %63s %u %" SCNd64, &e.time, e.group, &e.partition,
-                &e.offset) == 4;
+    int n = sscanf(line, "C %" SCNd64 " %63s %u %" SCNd64 " %" SCNd64, &e.time, e.group,
+                   &e.partition, &e.offset, &e.invoke);
+    ok = n >= 4 && (n == 4 || e.invoke <= e.time);
+    if (n == 4) e.invoke = e.time;
     if (ok) PUSH(c->c, e);
   } else if (kind == 'L') {
     struct log_ev e = {0};
     ok = sscanf(line, "L %63s %u %" SCNd64 " %63s", e.replica, &e.partition, &e.offset,
                 e.value) == 4;
     if (ok) PUSH(c->l, e);
+  } else if (kind == 'S') {
+    struct start_ev e = {0};
+    ok = sscanf(line, "S %63s %u %" SCNd64, e.replica, &e.partition, &e.offset) == 3 && e.offset >= 0;
+    if (ok) PUSH(c->s, e);
   }
   if (!ok) c->malformed++;
   return ok ? 0 : -1;
@@ -195,8 +210,14 @@ static void at(const struct checker *c, uint32_t partition, int64_t offset, size
 struct reach {
   char replica[NAME_MAX_];
   uint32_t partition;
-  int64_t last;
+  int64_t first, last; /* first: its log start (0 unless an S line says otherwise) */
 };
+
+/* Does replica k hold offset `off` of its partition (below its end, not
+ * deleted by retention)? */
+static int holds(const struct reach *k, uint32_t partition, int64_t off) {
+  return k->partition == partition && k->first <= off && off <= k->last;
+}
 
 static size_t reaches(const struct checker *c, struct reach **out) {
   struct reach *v = NULL;
@@ -211,12 +232,17 @@ static size_t reaches(const struct checker *c, struct reach **out) {
       v = nv;
       snprintf(v[n].replica, sizeof v[n].replica, "%s", e->replica);
       v[n].partition = e->partition;
+      v[n].first = 0;
       v[n].last = e->offset;
       n++;
     } else if (e->offset > v[k].last) {
       v[k].last = e->offset;
     }
   }
+  for (size_t i = 0; i < c->s.n; i++)
+    for (size_t k = 0; k < n; k++)
+      if (v[k].partition == c->s.v[i].partition && !strcmp(v[k].replica, c->s.v[i].replica))
+        v[k].first = c->s.v[i].offset;
   *out = v;
   return n;
 }
@@ -244,12 +270,22 @@ static int by_owner(const void *a, const void *b) {
   return x->from < y->from ? -1 : x->from > y->from;
 }
 
-static int by_commit(const void *a, const void *b) {
-  const struct commit_ev *x = a, *y = b;
+static int same_key(const struct commit_ev *x, const struct commit_ev *y) {
   int k = strcmp(x->group, y->group);
   if (k) return k;
-  if (x->partition != y->partition) return x->partition < y->partition ? -1 : 1;
-  return x->time < y->time ? -1 : x->time > y->time;
+  return x->partition != y->partition ? (x->partition < y->partition ? -1 : 1) : 0;
+}
+
+static int by_commit(const void *a, const void *b) {
+  const struct commit_ev *x = a, *y = b;
+  int k = same_key(x, y);
+  return k ? k : x->time < y->time ? -1 : x->time > y->time;
+}
+
+static int by_commit_invoke(const void *a, const void *b) {
+  const struct commit_ev *x = *(const struct commit_ev *const *)a, *y = *(const struct commit_ev *const *)b;
+  int k = same_key(x, y);
+  return k ? k : x->invoke < y->invoke ? -1 : x->invoke > y->invoke;
 }
 
 static int by_read_position(const void *a, const void *b) {
@@ -314,15 +350,20 @@ void checker_run(struct checker *c, struct checker_result *r) {
     if (!w->ok) continue;
     size_t lo, hi;
     at(c, w->partition, w->offset, &lo, &hi);
-    int anywhere = 0, missing = 0;
+    int anywhere = 0, missing = 0, deleted = 0;
     const char *where = "";
     for (size_t k = 0; k < nr; k++) {
-      if (rv[k].partition != w->partition || rv[k].last < w->offset) continue; /* behind */
+      deleted |= rv[k].partition == w->partition && w->offset < rv[k].first;
+      if (!holds(&rv[k], w->partition, w->offset)) continue; /* behind, or retention deleted it */
       int has = 0;
       for (size_t j = lo; j < hi && !has; j++)
         has = !strcmp(c->l.v[j].replica, rv[k].replica) && !strcmp(c->l.v[j].value, w->value);
       if (has) anywhere = 1;
       else if (!missing) missing = 1, where = rv[k].replica;
+    }
+    if (!anywhere && !missing && deleted) {
+      r->expired++; /* every replica that got this far deleted it: retention, not loss */
+      continue;
     }
     if (!anywhere || missing) {
       r->lost++;
@@ -338,7 +379,7 @@ void checker_run(struct checker *c, struct checker_result *r) {
     at(c, e->partition, e->offset, &lo, &hi);
     int found = 0, covered = 0;
     for (size_t j = lo; j < hi; j++) found |= !strcmp(c->l.v[j].value, e->value);
-    for (size_t k = 0; k < nr; k++) covered |= rv[k].partition == e->partition && rv[k].last >= e->offset;
+    for (size_t k = 0; k < nr; k++) covered |= holds(&rv[k], e->partition, e->offset);
     if (covered && !found) {
       r->bad_reads++;
       example(c, EX_READS, "%s read %s at partition %u offset %" PRId64 ", which no replica has there",
@@ -395,16 +436,31 @@ void checker_run(struct checker *c, struct checker_result *r) {
                 a->member, b->member, a->generation);
       }
     }
-  /* committed offsets going backwards */
+  /* committed offsets going backwards: a commit (or a committed offset
+   * seen) that was in effect before another was asked for, with a higher
+   * offset. Overlapping ones have no order (the later-invoked may have
+   * taken effect first). */
   if (c->c.n) qsort(c->c.v, c->c.n, sizeof *c->c.v, by_commit);
-  for (size_t i = 1; i < c->c.n; i++) {
-    const struct commit_ev *a = &c->c.v[i - 1], *b = &c->c.v[i];
-    if (!strcmp(a->group, b->group) && a->partition == b->partition && b->offset < a->offset) {
+  const struct commit_ev **inv = c->c.n ? malloc(c->c.n * sizeof *inv) : NULL;
+  for (size_t i = 0; inv && i < c->c.n; i++) inv[i] = &c->c.v[i];
+  if (inv) qsort(inv, c->c.n, sizeof *inv, by_commit_invoke);
+  int64_t high = 0;
+  const struct commit_ev *high_ev = NULL;
+  for (size_t i = 0, a = 0; inv && i < c->c.n; i++) {
+    const struct commit_ev *b = inv[i];
+    if (i == 0 || same_key(inv[i - 1], b)) { /* a new group and partition */
+      high_ev = NULL;
+      while (a < c->c.n && same_key(&c->c.v[a], b) < 0) a++;
+    }
+    for (; a < c->c.n && !same_key(&c->c.v[a], b) && c->c.v[a].time < b->invoke; a++)
+      if (!high_ev || c->c.v[a].offset > high) high = c->c.v[a].offset, high_ev = &c->c.v[a];
+    if (high_ev && b->offset < high) {
       r->commits_backwards++;
       example(c, EX_COMMITS, "group %s partition %u: commit went from %" PRId64 " to %" PRId64,
-              a->group, a->partition, a->offset, b->offset);
+              b->group, b->partition, high, b->offset);
     }
   }
+  free(inv);
   /* skipped: the group committed past an acknowledged write nobody read
    * (at-least-once broken). Reads of any member count. */
   if (c->r.n) qsort(c->r.v, c->r.n, sizeof *c->r.v, by_read_position);
@@ -468,6 +524,9 @@ void checker_print_verdict(const struct checker *c, const struct checker_result 
           checker_violated(r) ? "VIOLATION" : "OK", r->writes_ok, r->writes_failed, r->reads,
           r->lost, r->duplicated, r->reordered, r->disagreements, r->double_owners,
           r->commits_backwards, r->bad_reads, r->skipped, (double)r->longest_window_us / 1000.0, r->windows);
+  if (r->expired)
+    fprintf(out, "  %" PRIu64 " acknowledged write(s) deleted by retention on every replica (not lost)\n",
+            r->expired);
   for (int k = 0; k < EX_KINDS; k++)
     for (size_t i = 0; i < c->nexamples[k] && (int)i < examples; i++)
       fprintf(out, "  %s: %s\n", ex_names[k], c->examples[k][i]);
@@ -478,11 +537,11 @@ void checker_print_json(const struct checker *c, const struct checker_result *r,
           "{\"verdict\":\"%s\",\"writes_ok\":%" PRIu64 ",\"writes_failed\":%" PRIu64
           ",\"reads\":%" PRIu64 ",\"lost\":%" PRIu64 ",\"duplicated\":%" PRIu64
           ",\"reordered\":%" PRIu64 ",\"disagreements\":%" PRIu64 ",\"double_owners\":%" PRIu64
-          ",\"commits_backwards\":%" PRIu64 ",\"bad_reads\":%" PRIu64 ",\"skipped\":%" PRIu64 ",\"malformed\":%" PRIu64
+          ",\"commits_backwards\":%" PRIu64 ",\"bad_reads\":%" PRIu64 ",\"skipped\":%" PRIu64 ",\"expired\":%" PRIu64 ",\"malformed\":%" PRIu64
           ",\"unavailability\":{\"windows\":%" PRIu64 ",\"longest_ms\":%.1f},\"examples\":{",
           checker_violated(r) ? "violation" : "ok", r->writes_ok, r->writes_failed, r->reads,
           r->lost, r->duplicated, r->reordered, r->disagreements, r->double_owners,
-          r->commits_backwards, r->bad_reads, r->skipped, r->malformed, r->windows,
+          r->commits_backwards, r->bad_reads, r->skipped, r->expired, r->malformed, r->windows,
           (double)r->longest_window_us / 1000.0);
   for (int k = 0; k < EX_KINDS; k++) {
     fprintf(out, "%s\"%s\":[", k ? "," : "", ex_names[k]);

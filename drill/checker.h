@@ -11,8 +11,10 @@
  *   W <invoke> <complete> <partition> <value> fail          refused or unknown
  *   R <time> <member> <partition> <offset> <value>          a consumer read it
  *   O <from> <to> <member> <generation> <partition>         owned during [from, to)
- *   C <time> <group> <partition> <offset>                   committed offset seen
+ *   C <time> <group> <partition> <offset> [<invoke>]        committed offset seen in effect at
+ *                                                           <time> (asked for at <invoke>)
  *   L <replica> <partition> <offset> <value>                final replica log
+ *   S <replica> <partition> <offset>                        that log starts there (retention)
  * Values are unique per write (the workload makes them so). */
 #ifndef STRATA_CHECKER_H
 #define STRATA_CHECKER_H
@@ -44,6 +46,7 @@ struct checker_result {
   uint64_t commits_backwards;
   uint64_t bad_reads;        /* a read of a value at an offset no replica has it at */
   uint64_t skipped;          /* acknowledged, below the group's last commit, never read */
+  uint64_t expired;          /* acknowledged, then deleted by retention on every replica (not a loss) */
   uint64_t malformed;
   uint64_t windows;          /* unavailability windows */
   int64_t longest_window_us;

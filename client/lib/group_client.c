@@ -356,10 +356,14 @@ int group_client_step(strata_consumer *c) {
   struct group_client *g = c->grp;
   int64_t now = conn_now_ms();
   if (now >= g->next_hb_ms) {
+    int64_t sent = now;
     int rc = heartbeat(c, 0);
     now = conn_now_ms();
     if (!rc) {
-      g->last_ok_ms = now;
+      /* The coordinator's session clock started when it got this heartbeat,
+       * before its answer came back: count ours from the sending, so that
+       * we give our partitions up no later than it hands them out. */
+      g->last_ok_ms = sent;
     } else if (rc == STRATA_EUNKNOWN_MEMBER || rc == STRATA_EILLEGAL_GENERATION) {
       lose_membership(c); /* the coordinator dropped us: start over */
     } else if (rc == STRATA_EINVALID_REQUEST || rc == STRATA_EUNSUPPORTED_VERSION ||

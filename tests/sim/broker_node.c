@@ -45,7 +45,7 @@ struct bnode {
   struct broker b;
   struct broker_config cfg;
   int registered, reg_inflight, hb_inflight;
-  int64_t next_hb, ctl_retry_at;
+  int64_t next_hb, ctl_retry_at, hb_sent_at;
   struct fetcher fetchers[SIM_NODES_MAX];
   struct pend *head, *tail;
   struct syncw *syncs;
@@ -220,7 +220,7 @@ static void on_heartbeat(struct sim *s, struct sim_node *sn, void *arg, const St
     return;
   }
   if (rc || resp->body_case != STRATA__HEADER__BODY_BROKER_HEARTBEAT_RESP) return;
-  n->b.controller_contact_ms = s->now;
+  n->b.controller_contact_ms = n->hb_sent_at; /* as cluster_uv.c: when it left */
   if (resp->broker_heartbeat_resp->image) {
     n->b.now_ms = s->now;
     cluster_apply_image(&n->b, resp->broker_heartbeat_resp->image, s->now);
@@ -263,7 +263,10 @@ static void controller_step(struct sim *s, int id) {
     h.api_key = STRATA__API_KEY__API_BROKER_HEARTBEAT;
     h.body_case = STRATA__HEADER__BODY_BROKER_HEARTBEAT_REQ;
     h.broker_heartbeat_req = &q;
-    if (!net_call(s, id, SIM_CONTROLLER, &h, NULL, 0, 1000, on_heartbeat, NULL)) n->hb_inflight = 1;
+    if (!net_call(s, id, SIM_CONTROLLER, &h, NULL, 0, 1000, on_heartbeat, NULL)) {
+      n->hb_inflight = 1;
+      n->hb_sent_at = s->now;
+    }
     n->next_hb = s->now + n->cfg.heartbeat_ms;
   }
 }
@@ -487,6 +490,15 @@ void bnode_peer_closed(struct sim *s, int id, int peer) {
   for (struct pend *p = n->head; p; p = p->next) n->tail = p;
 }
 
+/* Retention, as server_uv.c runs it on every partition. */
+static void retention(struct sim *s, int id) {
+  struct broker *b = &bn(s, id)->b;
+  for (size_t i = 0; i < b->topics.n; i++)
+    for (uint32_t k = 0; k < b->topics.v[i]->npart; k++)
+      if (seglog_apply_retention(b->topics.v[i]->parts[k]->log, s->now) < 0)
+        sim_violation(s, "broker %d: retention on %s-%u failed", id, b->topics.v[i]->name, k);
+}
+
 void bnode_tick(struct sim *s, int id) {
   struct bnode *n = bn(s, id);
   n->b.now_ms = s->now;
@@ -496,6 +508,8 @@ void bnode_tick(struct sim *s, int id) {
   struct isr_ctx c = {s, id};
   cluster_isr_changes(&n->b, s->now, propose_isr, &c);
   deadlines(s, id);
+  if (s->now % 100 == 0) broker_groups_tick(&n->b); /* the group timer of server_uv.c */
+  if (s->now % 1000 == 0) retention(s, id);          /* its retention timer */
   wake(s, id);
   commit(s, id);
 }
@@ -643,6 +657,7 @@ void bnode_dump(struct sim *s, int id, const int64_t *hw, uint32_t nparts) {
     if (!p) continue;
     int64_t off = seglog_start_offset(p->log), end = seglog_end_offset(p->log);
     if (end > hw[k]) end = hw[k];
+    if (off > 0) sim_history(s, "S b%d %u %" PRId64, id, k, off); /* retention deleted below */
     while (off < end) {
       struct seglog_slice sl;
       if (seglog_read(p->log, off, 1u << 20, end, &sl) || sl.len == 0) break;

@@ -35,14 +35,17 @@ struct client {
 
 static struct client *cl(struct sim_node *n) { return n->impl; }
 
-/* Which broker leads `part`, as a reachable broker sees it. */
-static int32_t lookup_leader(struct sim *s, struct client *c, uint32_t part) {
+int sim_reachable_broker(struct sim *s, int from) {
   int tries[SIM_NODES_MAX], nt = 0;
   for (int b = 1; b <= s->nbrokers; b++)
-    if (s->nodes[b].up && !s->nodes[b].paused && !s->cut[c->id][b] && !s->cut[b][c->id]) tries[nt++] = b;
-  if (!nt) return -1;
-  int b = tries[rng_range(&s->rng, 0, nt - 1)];
-  return bnode_leader_of(s, b, part);
+    if (s->nodes[b].up && !s->nodes[b].paused && !s->cut[from][b] && !s->cut[b][from]) tries[nt++] = b;
+  return nt ? tries[rng_range(&s->rng, 0, nt - 1)] : -1;
+}
+
+/* Which broker leads `part`, as a reachable broker sees it. */
+int32_t sim_lookup_leader(struct sim *s, int from, uint32_t part) {
+  int b = sim_reachable_broker(s, from);
+  return b > 0 ? bnode_leader_of(s, b, part) : -1;
 }
 
 /* ---- producers ---- */
@@ -102,7 +105,7 @@ static void on_produce(struct sim *s, struct sim_node *n, void *arg, const Strat
 
 static void send_write(struct sim *s, struct sim_node *n) {
   struct client *c = cl(n);
-  if (c->leader[c->part] <= 0) c->leader[c->part] = lookup_leader(s, c, c->part);
+  if (c->leader[c->part] <= 0) c->leader[c->part] = sim_lookup_leader(s, c->id, c->part);
   int32_t leader = c->leader[c->part];
   if (leader <= 0) {
     c->retry_at = s->now + 100;
@@ -166,77 +169,14 @@ static void producer_tick(struct sim *s, struct sim_node *n) {
   if (s->now >= c->retry_at) send_write(s, n);
 }
 
-/* ---- the reader ---- */
+/* ---- fetching (the reader and group members) ---- */
 
-static void on_fetch(struct sim *s, struct sim_node *n, void *arg, const Strata__Header *resp,
-                     const uint8_t *pl, size_t pn, int err) {
-  (void)arg;
-  struct client *c = cl(n);
-  c->inflight = 0;
-  if (err || resp->error_code || resp->body_case != STRATA__HEADER__BODY_FETCH_RESP) {
-    for (uint32_t k = 0; k < c->nparts; k++) c->leader[k] = -1;
-    c->retry_at = s->now + 50;
-    return;
-  }
-  const Strata__FetchResponse *fr = resp->fetch_resp;
-  size_t off = 0;
-  struct batch_scratch sc = {0};
-  for (size_t i = 0; i < fr->n_partitions; i++) {
-    const Strata__FetchPartitionResult *r = fr->partitions[i];
-    uint32_t k = r->partition;
-    if (k >= c->nparts || off + r->payload_bytes > pn) break;
-    int rc = strata_error_from_wire(r->error_code);
-    /* A deposed leader that does not know it yet has a shorter log; the
-     * client asks again (as libstrata does). The current leader, knowing
-     * it leads, must have every offset read before. */
-    if (rc == STRATA_EOFFSET_OUT_OF_RANGE && cnode_leader(s, SIM_TOPIC, k) == s->resp_from &&
-        cnode_leader_epoch(s, SIM_TOPIC, k) == bnode_epoch(s, s->resp_from, k))
-      sim_violation(s, "reader: partition %u offset %" PRId64 " (read before) is out of range on "
-                    "its leader %d", k, c->next[k], s->resp_from);
-    if (rc) c->leader[k] = -1;
-    const uint8_t *p = pl + off;
-    size_t len = r->payload_bytes, pos = 0;
-    while (!rc && pos + BATCH_HEADER_SIZE <= len) {
-      struct batch_header bh;
-      if (batch_header_decode(p + pos, len - pos, &bh)) break;
-      size_t sz = batch_total_size(&bh);
-      if (sz > len - pos) break; /* a cut last batch */
-      struct batch_iter it;
-      struct batch_record rec;
-      if (batch_iter_init(&it, p + pos, sz, &sc)) {
-        sim_violation(s, "reader: a batch at %" PRId64 " of partition %u fails its CRC",
-                      bh.base_offset, k);
-        break;
-      }
-      while (batch_iter_next(&it, &rec) > 0) {
-        if (rec.offset < c->next[k]) continue; /* a batch starting before our position */
-        if (rec.offset != c->next[k])
-          sim_violation(s, "reader: partition %u jumped from %" PRId64 " to %" PRId64, k,
-                        c->next[k], rec.offset);
-        sim_history(s, "R %" PRId64 " reader %u %" PRId64 " %.*s", s->now * 1000, k, rec.offset,
-                    (int)rec.value_len, (const char *)rec.value);
-        c->next[k] = rec.offset + 1;
-      }
-      pos += sz;
-    }
-    off += r->payload_bytes;
-  }
-  batch_scratch_free(&sc);
-}
-
-static void reader_tick(struct sim *s, struct sim_node *n) {
-  struct client *c = cl(n);
-  if (c->inflight || s->now < c->retry_at) return;
-  uint32_t k = (uint32_t)rng_range(&s->rng, 0, c->nparts - 1);
-  if (c->leader[k] <= 0) c->leader[k] = lookup_leader(s, c, k);
-  if (c->leader[k] <= 0) {
-    c->retry_at = s->now + 100;
-    return;
-  }
+int sim_fetch(struct sim *s, int from, int to, uint32_t part, int64_t offset, rpc_cb *cb,
+              void *arg) {
   Strata__FetchPartition fp = STRATA__FETCH_PARTITION__INIT;
   fp.topic = SIM_TOPIC;
-  fp.partition = k;
-  fp.fetch_offset = c->next[k];
+  fp.partition = part;
+  fp.fetch_offset = offset;
   fp.max_bytes = 64 << 10;
   fp.last_fetched_epoch = -1;
   fp.durable_offset = -1;
@@ -252,7 +192,97 @@ static void reader_tick(struct sim *s, struct sim_node *n) {
   h.api_key = STRATA__API_KEY__API_FETCH;
   h.body_case = STRATA__HEADER__BODY_FETCH_REQ;
   h.fetch_req = &q;
-  if (!net_call(s, c->id, c->leader[k], &h, NULL, 0, 2000, on_fetch, NULL)) {
+  return net_call(s, from, to, &h, NULL, 0, 2000, cb, arg);
+}
+
+int sim_fetched(struct sim *s, const char *who, const Strata__Header *resp, const uint8_t *pl,
+                size_t pn, int64_t *next, uint32_t nparts, fetched_cb *cb, void *arg) {
+  if (resp->error_code || resp->body_case != STRATA__HEADER__BODY_FETCH_RESP) return -1;
+  const Strata__FetchResponse *fr = resp->fetch_resp;
+  size_t off = 0;
+  struct batch_scratch sc = {0};
+  for (size_t i = 0; i < fr->n_partitions; i++) {
+    const Strata__FetchPartitionResult *r = fr->partitions[i];
+    uint32_t k = r->partition;
+    if (k >= nparts || off + r->payload_bytes > pn) break;
+    int rc = strata_error_from_wire(r->error_code);
+    if (rc == STRATA_EOFFSET_OUT_OF_RANGE && r->log_start_offset > next[k]) {
+      /* Retention deleted what this reader had not read yet: it is told so
+       * (T18: an explicit error, never a silent skip) and starts again at
+       * the log start, as auto.offset.reset=earliest does. */
+      sim_log(s, "%s: partition %u offsets %" PRId64 "-%" PRId64 " deleted by retention before "
+              "they were read", who, k, next[k], r->log_start_offset - 1);
+      s->st.retention_resets++;
+      next[k] = r->log_start_offset;
+    } else if (rc == STRATA_EOFFSET_OUT_OF_RANGE && cnode_leader(s, SIM_TOPIC, k) == s->resp_from &&
+               cnode_leader_epoch(s, SIM_TOPIC, k) == bnode_epoch(s, s->resp_from, k))
+      /* A deposed leader that does not know it yet has a shorter log; the
+       * client asks again (as libstrata does). The current leader, knowing
+       * it leads, must have every offset read before. */
+      sim_violation(s, "%s: partition %u offset %" PRId64 " (read before) is out of range on "
+                    "its leader %d", who, k, next[k], s->resp_from);
+    if (rc) cb(s, arg, k, rc, NULL);
+    const uint8_t *p = pl + off;
+    size_t len = r->payload_bytes, pos = 0;
+    while (!rc && pos + BATCH_HEADER_SIZE <= len) {
+      struct batch_header bh;
+      if (batch_header_decode(p + pos, len - pos, &bh)) break;
+      size_t sz = batch_total_size(&bh);
+      if (sz > len - pos) break; /* a cut last batch */
+      struct batch_iter it;
+      struct batch_record rec;
+      if (batch_iter_init(&it, p + pos, sz, &sc)) {
+        sim_violation(s, "%s: a batch at %" PRId64 " of partition %u fails its CRC", who,
+                      bh.base_offset, k);
+        break;
+      }
+      while (batch_iter_next(&it, &rec) > 0) {
+        if (rec.offset < next[k]) continue; /* a batch starting before our position */
+        if (rec.offset != next[k])
+          sim_violation(s, "%s: partition %u jumped from %" PRId64 " to %" PRId64, who, k,
+                        next[k], rec.offset);
+        cb(s, arg, k, 0, &rec);
+        next[k] = rec.offset + 1;
+      }
+      pos += sz;
+    }
+    off += r->payload_bytes;
+  }
+  batch_scratch_free(&sc);
+  return 0;
+}
+
+/* ---- the reader ---- */
+
+static void reader_saw(struct sim *s, void *arg, uint32_t k, int rc, const struct batch_record *rec) {
+  struct client *c = arg;
+  if (rc) c->leader[k] = -1;
+  else
+    sim_history(s, "R %" PRId64 " reader %u %" PRId64 " %.*s", s->now * 1000, k, rec->offset,
+                (int)rec->value_len, (const char *)rec->value);
+}
+
+static void on_fetch(struct sim *s, struct sim_node *n, void *arg, const Strata__Header *resp,
+                     const uint8_t *pl, size_t pn, int err) {
+  (void)arg;
+  struct client *c = cl(n);
+  c->inflight = 0;
+  if (err || sim_fetched(s, "reader", resp, pl, pn, c->next, c->nparts, reader_saw, c)) {
+    for (uint32_t k = 0; k < c->nparts; k++) c->leader[k] = -1;
+    c->retry_at = s->now + 50;
+  }
+}
+
+static void reader_tick(struct sim *s, struct sim_node *n) {
+  struct client *c = cl(n);
+  if (s->no_reader || c->inflight || s->now < c->retry_at) return;
+  uint32_t k = (uint32_t)rng_range(&s->rng, 0, c->nparts - 1);
+  if (c->leader[k] <= 0) c->leader[k] = sim_lookup_leader(s, c->id, k);
+  if (c->leader[k] <= 0) {
+    c->retry_at = s->now + 100;
+    return;
+  }
+  if (!sim_fetch(s, c->id, c->leader[k], k, c->next[k], on_fetch, NULL)) {
     c->inflight = 1;
   } else {
     c->leader[k] = -1;

@@ -90,18 +90,33 @@ void cnode_peer_closed(struct sim *s, int peer) {
   if (peer > 0 && peer < SIM_CLIENT0) controller_disconnected(&n->ctl, peer, s->now);
 }
 
-int cnode_create_topic(struct sim *s, const char *name, uint32_t partitions, uint32_t rf) {
+int cnode_create_topic(struct sim *s, const char *name, uint32_t partitions, uint32_t rf,
+                       const char *const *configs) {
   struct cnode *n = s->nodes[SIM_CONTROLLER].impl;
-  Strata__TopicSpec__ConfigsEntry e = STRATA__TOPIC_SPEC__CONFIGS_ENTRY__INIT;
-  e.key = "min.insync.replicas";
-  e.value = "2";
-  Strata__TopicSpec__ConfigsEntry *ev[1] = {&e};
+  Strata__TopicSpec__ConfigsEntry e[8], *ev[8];
+  char kv[8][128];
+  size_t ne = 0;
+  strata__topic_spec__configs_entry__init(&e[ne]);
+  e[ne].key = "min.insync.replicas";
+  e[ne].value = "2";
+  ev[ne] = &e[ne];
+  ne++;
+  for (size_t i = 0; configs && configs[i] && ne < 8; i++, ne++) {
+    snprintf(kv[ne], sizeof kv[ne], "%s", configs[i]);
+    char *eq = strchr(kv[ne], '=');
+    if (!eq) abort();
+    *eq = 0;
+    strata__topic_spec__configs_entry__init(&e[ne]);
+    e[ne].key = kv[ne];
+    e[ne].value = eq + 1;
+    ev[ne] = &e[ne];
+  }
   Strata__TopicSpec spec = STRATA__TOPIC_SPEC__INIT;
   spec.name = (char *)name;
   spec.partitions = partitions;
   spec.replication_factor = rf;
   spec.configs = ev;
-  spec.n_configs = 1;
+  spec.n_configs = ne;
   Strata__TopicSpec *sv[1] = {&spec};
   Strata__CreateTopicsRequest q = STRATA__CREATE_TOPICS_REQUEST__INIT;
   q.topics = sv;

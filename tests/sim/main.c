@@ -20,23 +20,27 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "broker/coordinator.h"
 #include "common/trace.h"
 #include "drill/checker.h"
 #include "tests/sim/sim.h"
 
 #define TICK_MS 5
+#define SIM_OFFSETS_PARTS 3
 
 /* ---- node dispatch ---- */
 
 void node_deliver(struct sim *s, struct sim_node *n, const struct sim_msg *m) {
   if (n->id == SIM_CONTROLLER) cnode_request(s, m);
   else if (n->id < SIM_CLIENT0) bnode_request(s, n->id, m);
+  else if (n->id >= SIM_MEMBER0) member_deliver(s, n, m);
   else client_deliver(s, n, m);
 }
 
 void node_tick(struct sim *s, struct sim_node *n) {
   if (n->id == SIM_CONTROLLER) cnode_tick(s);
   else if (n->id < SIM_CLIENT0) bnode_tick(s, n->id);
+  else if (n->id >= SIM_MEMBER0) member_tick(s, n);
   else client_tick(s, n);
 }
 
@@ -123,8 +127,10 @@ enum fault {
 };
 
 /* A target below 0 is resolved when the fault happens: LEADER is the
- * current leader of partition 0, FOLLOWER one of its followers. */
-enum { LEADER = -1, FOLLOWER = -2, FOLLOWER2 = -3 };
+ * current leader of partition 0, FOLLOWER one of its followers, COORDINATOR
+ * the broker coordinating the group (leading its __consumer_offsets
+ * partition). */
+enum { LEADER = -1, FOLLOWER = -2, FOLLOWER2 = -3, COORDINATOR = -4 };
 
 struct action {
   int64_t at;
@@ -140,6 +146,9 @@ struct schedule {
   size_t n;
   int64_t duration; /* ms of faults before the heal */
   uint32_t nparts;
+  uint64_t max_rebalances; /* with a group: more is a rebalance storm (0: no bound) */
+  const char *const *topic_configs; /* "key=value" for the sim topic (NULL-terminated) */
+  int expect_retention;    /* the scenario is void unless a read met retention */
 };
 
 static void add(struct schedule *sc, int64_t at, enum fault f, int node, int peer, int64_t len) {
@@ -152,8 +161,15 @@ static int32_t leader_now(struct sim *s) {
   return l > 0 ? l : 1;
 }
 
+static int32_t coordinator_now(struct sim *s) {
+  uint32_t k = coord_home(SIM_GROUP, SIM_OFFSETS_PARTS);
+  int32_t l = cnode_leader(s, OFFSETS_TOPIC, k);
+  return l > 0 ? l : leader_now(s);
+}
+
 static int resolve(struct sim *s, int node) {
   if (node >= 0) return node;
+  if (node == COORDINATOR) return coordinator_now(s);
   int l = leader_now(s);
   if (node == LEADER) return l;
   int k = node == FOLLOWER ? 1 : 2;
@@ -170,11 +186,13 @@ static void isolate(struct sim *s, int node, int on) {
 static void start_node(struct sim *s, int id) {
   if (s->nodes[id].up) return;
   if (id == SIM_CONTROLLER) cnode_start(s);
+  else if (id >= SIM_MEMBER0) member_start(s, id);
   else bnode_start(s, id);
 }
 
 static void crash_node(struct sim *s, int id, int wipe) {
   if (id == SIM_CONTROLLER) cnode_crash(s);
+  else if (id >= SIM_MEMBER0) member_crash(s, id);
   else bnode_crash(s, id, wipe);
 }
 
@@ -231,6 +249,7 @@ static void apply(struct sim *s, struct schedule *sc, const struct action *a) {
     if (!s->nodes[node].up || s->nodes[node].paused) return;
     sim_log(s, "SIGSTOP node %d for %" PRId64 " ms", node, a->len);
     s->nodes[node].paused = 1;
+    s->nodes[node].paused_at = s->now;
     add(sc, s->now + a->len, F_RESUME, node, 0, 0);
     break;
   case F_RESUME:
@@ -414,6 +433,81 @@ static void sc_controller(struct sim *s, struct schedule *sc) {
   add(sc, 9000, F_CRASH, LEADER, 0, 1000);
 }
 
+/* ---- consumer group scenarios: 2 members read and commit what 3
+ * producers write; the plain reader is off so the group's reads alone
+ * count (an acknowledged write the group committed past unread shows). */
+
+static int member_node(struct sim *s) {
+  return SIM_MEMBER0 + (int)rng_range(&s->rng, 0, s->nmembers - 1);
+}
+
+/* Random faults of brokers, the coordinator, the controller and members. */
+static void sc_groups(struct sim *s, struct schedule *sc) {
+  s->nmembers = 2;
+  sc->duration = 15000;
+  sc->nparts = (uint32_t)rng_range(&s->rng, 1, 3);
+  int64_t t = 1500;
+  while (t < sc->duration - 500) {
+    int64_t len = rng_range(&s->rng, 200, 4000);
+    switch (rng_range(&s->rng, 0, 7)) {
+    case 0: add(sc, t, F_CRASH, COORDINATOR, 0, len); break;
+    case 1: add(sc, t, F_PAUSE, COORDINATOR, 0, len); break;
+    case 2: add(sc, t, F_ISOLATE, COORDINATOR, 0, len); break;
+    case 3: add(sc, t, F_CRASH, (int)rng_range(&s->rng, 1, s->nbrokers), 0, len); break;
+    case 4: add(sc, t, F_CRASH, member_node(s), 0, len); break;
+    case 5: add(sc, t, F_PAUSE, member_node(s), 0, len); break;
+    case 6: add(sc, t, F_ISOLATE, member_node(s), 0, len); break;
+    case 7: add(sc, t, F_CRASH, SIM_CONTROLLER, 0, len); break;
+    }
+    t += rng_range(&s->rng, 500, 3000);
+  }
+}
+
+/* T13: the coordinator fails (kill -9, then a cut) with commits in flight:
+ * committed offsets never go backwards. */
+static void sc_t13(struct sim *s, struct schedule *sc) {
+  s->nmembers = 2;
+  sc->duration = 12000;
+  sc->nparts = 3;
+  add(sc, 2000 + rng_range(&s->rng, 0, 200), F_CRASH, COORDINATOR, 0, 2000);
+  add(sc, 7000 + rng_range(&s->rng, 0, 200), F_ISOLATE, COORDINATOR, 0, rng_range(&s->rng, 500, 3000));
+}
+
+/* T14: a member dies mid-generation, another is paused past its session
+ * (a zombie that wakes up and commits): one owner per partition, the
+ * zombie's stale commits refused. */
+static void sc_t14(struct sim *s, struct schedule *sc) {
+  s->nmembers = 2;
+  sc->duration = 12000;
+  sc->nparts = 3;
+  int first = member_node(s), other = first == SIM_MEMBER0 ? SIM_MEMBER0 + 1 : SIM_MEMBER0;
+  add(sc, 2000, F_PAUSE, first, 0, rng_range(&s->rng, 2500, 5000));
+  add(sc, 8000, F_CRASH, other, 0, rng_range(&s->rng, 500, 2500));
+}
+
+/* T15: a rolling restart of every broker under a running group: the group
+ * rebalances a bounded number of times, no storm. */
+static void sc_t15(struct sim *s, struct schedule *sc) {
+  s->nmembers = 2;
+  sc->duration = 14000;
+  sc->nparts = 3;
+  for (int b = 1; b <= s->nbrokers; b++) add(sc, 1000 + 4000 * (b - 1), F_CRASH, b, 0, 1500);
+  sc->max_rebalances = 8 * (uint64_t)s->nbrokers;
+}
+
+/* T18: retention deletes what a slow reader has not read yet (segments
+ * roll every 500 ms and are kept 2 s; the reader stops for 6 s): it must be
+ * told OFFSET_OUT_OF_RANGE and never skip silently. */
+static void sc_t18(struct sim *s, struct schedule *sc) {
+  static const char *const cfg[] = {"segment.ms=500", "retention.ms=2000", NULL};
+  sc->duration = 12000;
+  sc->nparts = (uint32_t)rng_range(&s->rng, 1, 2);
+  sc->topic_configs = cfg;
+  sc->expect_retention = 1;
+  add(sc, 2000, F_PAUSE, SIM_CLIENT0 + s->nproducers, 0, 6000);
+  add(sc, 5000, F_CRASH, LEADER, 0, 1500);
+}
+
 static const struct scenario scenarios[] = {
     {"random", "random crashes, pauses, cuts (both ways and one way), slow disks", sc_random},
     {"T1", "kill -9 the leader during acks=all produce", sc_t1},
@@ -427,6 +521,11 @@ static const struct scenario scenarios[] = {
     {"T12", "a follower restarts with a wiped disk, then the leader dies", sc_t12},
     {"controller", "controller restarts and a cut from every broker", sc_controller},
     {"isr-race", "an ISR expansion's answer lost while the leader is paused", sc_isr_race},
+    {"groups", "a consumer group under random coordinator, broker and member faults", sc_groups},
+    {"T13", "coordinator failover with commits in flight", sc_t13},
+    {"T14", "a member dies, another is paused past its session (a zombie)", sc_t14},
+    {"T15", "rolling restart of every broker under a running group", sc_t15},
+    {"T18", "retention deletes what a paused reader has not read", sc_t18},
 };
 #define NSCENARIOS (sizeof scenarios / sizeof scenarios[0])
 
@@ -450,6 +549,27 @@ static void step_to(struct sim *s, int64_t until, struct schedule *sc) {
     if (due < next) next = due > s->now ? due : s->now + 1;
     s->now = next;
   }
+}
+
+/* After the heal the group must settle and commit everything written
+ * (liveness), without more rebalances than the scenario allows. */
+static void group_catches_up(struct sim *s, struct schedule *sc, const int64_t *hw) {
+  int64_t until = s->now + 20000;
+  for (;;) {
+    uint32_t k = 0;
+    while (k < sc->nparts && s->group_committed[k] >= hw[k]) k++;
+    if (k == sc->nparts) break;
+    if (s->now >= until || s->violations) {
+      if (!s->violations)
+        sim_violation(s, "liveness: 20 s after the writes stopped the group has committed %" PRId64
+                      " of partition %u, whose log ends at %" PRId64, s->group_committed[k], k, hw[k]);
+      return;
+    }
+    step_to(s, s->now + 100, sc);
+  }
+  if (sc->max_rebalances && s->st.rebalances > sc->max_rebalances)
+    sim_violation(s, "rebalance storm: %" PRIu64 " assignment changes (at most %" PRIu64 " expected)",
+                  s->st.rebalances, sc->max_rebalances);
 }
 
 struct outcome {
@@ -493,9 +613,16 @@ static int run(uint64_t seed, const struct scenario *scn, int verbose, FILE *his
   cnode_start(s);
   for (int b = 1; b <= s->nbrokers; b++) bnode_start(s, b);
   step_to(s, 1000, &sc); /* brokers register */
-  while (cnode_create_topic(s, SIM_TOPIC, sc.nparts, 3) && s->now < 10000) step_to(s, s->now + 100, &sc);
+  while (cnode_create_topic(s, SIM_TOPIC, sc.nparts, 3, sc.topic_configs) && s->now < 10000) step_to(s, s->now + 100, &sc);
+  if (s->nmembers) {
+    static const char *const offsets_cfg[] = {"segment.bytes=65536", NULL};
+    while (cnode_create_topic(s, OFFSETS_TOPIC, SIM_OFFSETS_PARTS, 3, offsets_cfg) && s->now < 10000)
+      step_to(s, s->now + 100, &sc);
+    s->no_reader = 1;
+  }
   step_to(s, 2000, &sc);
   clients_start(s, sc.nparts);
+  members_start(s, sc.nparts);
   /* The schedule's times count from here. */
   for (size_t i = 0; i < sc.n; i++) sc.v[i].at += s->now;
   int64_t fault_end = s->now + sc.duration;
@@ -512,6 +639,7 @@ static int run(uint64_t seed, const struct scenario *scn, int verbose, FILE *his
   s->drop_pct = 0;
   start_node(s, SIM_CONTROLLER);
   for (int b = 1; b <= s->nbrokers; b++) start_node(s, b);
+  for (int i = 0; i < s->nmembers; i++) start_node(s, SIM_MEMBER0 + i);
   sim_log(s, "healed");
   uint64_t ok_at_heal = s->st.writes_ok;
   step_to(s, s->now + 8000, &sc);
@@ -541,8 +669,12 @@ static int run(uint64_t seed, const struct scenario *scn, int verbose, FILE *his
     hw[k] = l > 0 ? bnode_hw(s, l, k) : -1;
     if (hw[k] < 0) sim_violation(s, "liveness: partition %u has no leader after the heal", k);
   }
+  if (!s->violations && s->nmembers) group_catches_up(s, &sc, hw);
+  if (!s->violations && sc.expect_retention && !s->st.retention_resets)
+    sim_violation(s, "scenario void: retention never got ahead of the reader");
   if (!s->violations)
     for (int b = 1; b <= s->nbrokers; b++) bnode_dump(s, b, hw, sc.nparts);
+  members_end(s);
 
   memset(out, 0, sizeof *out);
   checker_run(s->chk, &out->cr);
@@ -562,6 +694,7 @@ static int run(uint64_t seed, const struct scenario *scn, int verbose, FILE *his
 
   for (int k = 0; k < SIM_NODES_MAX; k++) net_drop_calls(s, k);
   clients_free(s);
+  members_free(s);
   for (int b = 1; b <= s->nbrokers; b++) bnode_free(s, b);
   cnode_free(s);
   net_free(s);
@@ -623,6 +756,8 @@ int main(int argc, char **argv) {
   FILE *hf = hist ? fopen(hist, "w") : NULL;
   /* "all" runs the random schedule on most seeds and each named one in turn. */
   uint64_t runs = 0, failed = 0, writes = 0, failed_writes = 0, reads = 0, lost = 0, dup = 0;
+  struct sim_stats groups = {0};
+  uint64_t expired = 0;
   int64_t *fo = malloc(sizeof(int64_t) * (seeds * 4 + 16));
   size_t nfo = 0;
   int tty = isatty(2);
@@ -638,6 +773,12 @@ int main(int argc, char **argv) {
     reads += o.cr.reads;
     lost += o.cr.lost;
     dup += o.cr.duplicated;
+    groups.group_reads += o.st.group_reads;
+    groups.group_commits += o.st.group_commits;
+    groups.stale_commits_refused += o.st.stale_commits_refused;
+    groups.rebalances += o.st.rebalances;
+    groups.retention_resets += o.st.retention_resets;
+    expired += o.cr.expired;
     for (size_t i = 0; i < o.st.nfailover; i++) fo[nfo++] = o.st.failover_ms[i];
     if (k == 0) replay_hash = o.hash;
     if (o.violated) {
@@ -665,6 +806,13 @@ int main(int argc, char **argv) {
          " failed, %" PRIu64 " reads; lost %" PRIu64 ", duplicated %" PRIu64 "; %" PRIu64
          " seed(s) with a violation",
          runs, only, writes, failed_writes, reads, lost, dup, failed);
+  if (groups.group_reads)
+    printf("; group: %" PRIu64 " reads, %" PRIu64 " commits, %" PRIu64
+           " stale commits refused, %" PRIu64 " rebalances",
+           groups.group_reads, groups.group_commits, groups.stale_commits_refused, groups.rebalances);
+  if (groups.retention_resets || expired)
+    printf("; retention: %" PRIu64 " reads told OFFSET_OUT_OF_RANGE, %" PRIu64
+           " acknowledged writes deleted", groups.retention_resets, expired);
   if (nfo)
     printf("; leader failover (kill -9 to first ack) p50 %" PRId64 " ms, p99 %" PRId64
            " ms, max %" PRId64 " ms over %zu",

@@ -18,7 +18,11 @@
 #define SIM_NODES_MAX 16
 #define SIM_CONTROLLER 0 /* node 0; brokers are nodes 1..n (node id = broker id) */
 #define SIM_CLIENT0 8    /* producers and the reader are nodes 8.. */
+#define SIM_MEMBER0 12   /* consumer group members are nodes 12.. */
+#define SIM_MEMBERS_MAX 3
 #define SIM_TOPIC "sim"
+#define SIM_GROUP "sim-group"
+#define SIM_PARTS_MAX 8
 
 struct checker;
 
@@ -70,6 +74,7 @@ struct sim_node {
   int id;
   int up;              /* the process exists */
   int paused;          /* SIGSTOP: receives nothing, does nothing */
+  int64_t paused_at;
   int64_t disk_slow_until; /* fsyncs take long until then */
   struct sim_rpc rpcs[SIM_RPCS_MAX];
   uint64_t next_rpc;
@@ -78,6 +83,10 @@ struct sim_node {
 
 struct sim_stats {
   uint64_t writes_ok;
+  uint64_t group_reads, group_commits;
+  uint64_t stale_commits_refused; /* commits of a fenced member, refused as they must be */
+  uint64_t rebalances;            /* assignments a member received that changed what it owns */
+  uint64_t retention_resets;      /* reads told OFFSET_OUT_OF_RANGE: retention was ahead of them */
   int64_t failover_ms[256];
   size_t nfailover;
 };
@@ -111,6 +120,11 @@ struct sim {
   /* The answer being delivered: who sent it, under which leader epoch. */
   int resp_from;
   int32_t resp_epoch;
+  /* consumer group (0 members: none) */
+  int nmembers;
+  int no_reader;             /* the group does the reading (so skipped reads show) */
+  int64_t lost_gen;          /* unique negative generations for lost ownership */
+  int64_t group_committed[SIM_PARTS_MAX]; /* highest commit acknowledged */
 };
 
 /* Network */
@@ -161,7 +175,9 @@ void cnode_crash(struct sim *s);
 void cnode_request(struct sim *s, const struct sim_msg *m);
 void cnode_tick(struct sim *s);
 void cnode_peer_closed(struct sim *s, int peer);
-int cnode_create_topic(struct sim *s, const char *name, uint32_t partitions, uint32_t rf);
+/* configs: "key=value" strings, NULL-terminated (NULL: none beyond min.insync.replicas=2) */
+int cnode_create_topic(struct sim *s, const char *name, uint32_t partitions, uint32_t rf,
+                       const char *const *configs);
 /* The leader the controller's metadata names (-1 none). */
 int32_t cnode_leader(struct sim *s, const char *topic, uint32_t part);
 int32_t cnode_leader_epoch(struct sim *s, const char *topic, uint32_t part);
@@ -175,6 +191,32 @@ void client_tick(struct sim *s, struct sim_node *n);
 void clients_stop_writing(struct sim *s);
 int clients_idle(struct sim *s);
 void clients_free(struct sim *s);
+
+/* Fetching for the reader and group members: a fetch of one partition at
+ * `offset`; then each record at or past next[part] in the answer, in order
+ * (a gap is a violation), or the partition's error (rec NULL). -1 when the
+ * whole answer is an error. */
+struct batch_record;
+typedef void fetched_cb(struct sim *s, void *arg, uint32_t part, int rc,
+                        const struct batch_record *rec);
+int sim_fetch(struct sim *s, int from, int to, uint32_t part, int64_t offset, rpc_cb *cb,
+              void *arg);
+int sim_fetched(struct sim *s, const char *who, const Strata__Header *resp, const uint8_t *pl,
+                size_t pn, int64_t *next, uint32_t nparts, fetched_cb *cb, void *arg);
+/* A broker `from` can reach now (-1 none), and the leader of a partition of
+ * the sim topic as one of them sees it. */
+int sim_reachable_broker(struct sim *s, int from);
+int32_t sim_lookup_leader(struct sim *s, int from, uint32_t part);
+
+/* Consumer group members (group_node.c), nodes SIM_MEMBER0.. */
+void members_start(struct sim *s, uint32_t nparts);
+int member_start(struct sim *s, int id);
+void member_crash(struct sim *s, int id);
+void member_deliver(struct sim *s, struct sim_node *n, const struct sim_msg *m);
+void member_tick(struct sim *s, struct sim_node *n);
+/* Close every open ownership interval (end of the run). */
+void members_end(struct sim *s);
+void members_free(struct sim *s);
 
 void sim_trap_isr_expand(struct sim *s, int leader);
 

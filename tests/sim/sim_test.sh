@@ -13,8 +13,15 @@ SIM="${STRATA_BUILD:-build}/tests/sim/sim"
 #            leader (later changes moved this seed off that path: the isr-race
 #            scenario sets it up on purpose, and fails on every seed without
 #            the fix)
+#   22, 29 groups, 46 T13: a coordinator cut off (or just back) answered from its memory of
+#            committed offsets after its successor had taken newer commits
+#   44 groups: a member that joined before a coordinator failover retried its heartbeat
+#            forever (UNKNOWN_GROUP) instead of joining again
+#   278 groups: a commit took effect (OffsetFetch showed it) before it was replicated; the
+#            coordinator then paused, and its successor had the older offset
 for s in "366 T5" "472 T8" "32 T8" "343 random" "799 random" "169 random" "191 random" \
-  "5907 random" "1 isr-race" "2 isr-race" "3 isr-race"; do
+  "5907 random" "1 isr-race" "2 isr-race" "3 isr-race" "22 groups" "29 groups" "46 T13" \
+  "44 groups" "278 groups"; do
   set -- $s
   "$SIM" --seed "$1" --scenario "$2"
 done

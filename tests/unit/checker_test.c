@@ -50,6 +50,40 @@ Test(checker, a_lost_write_is_reported) {
   cr_assert_eq(r.lost, 1u, "missing on one replica that reaches the offset");
 }
 
+/* Retention: a write below every replica's log start was deleted on
+ * purpose, not lost; below one replica's start but held by another that
+ * reaches it, still fine; a replica that holds the offset but not the
+ * value still loses it. */
+Test(checker, writes_deleted_by_retention_are_not_lost) {
+  const char *h[] = {"W 100 200 0 a ok 0", "W 300 400 0 b ok 1", "L b1 0 1 b", "L b2 0 1 b",
+                     "S b1 0 1", "S b2 0 1", NULL};
+  struct checker_result r = run(h);
+  cr_assert_eq(r.lost, 0u);
+  cr_assert_eq(r.expired, 1u);
+  cr_assert_not(checker_violated(&r));
+  const char *h2[] = {"W 100 200 0 a ok 0", "W 300 400 0 b ok 1", "L b1 0 1 b", "L b2 0 1 b", NULL};
+  cr_assert_eq(run(h2).lost, 1u, "without the log starts it is a loss");
+  const char *h3[] = {"W 100 200 0 a ok 0", "W 300 400 0 b ok 1", "L b1 0 1 b", "L b2 0 0 x",
+                      "L b2 0 1 b", "S b1 0 1", NULL};
+  r = run(h3);
+  cr_assert_eq(r.lost, 1u, "b2 still holds offset 0, with another value");
+  cr_assert_eq(r.expired, 0u);
+}
+
+/* A commit line may carry when it was asked for: commits whose requests
+ * overlap have no order, one asked for after another took effect does. */
+Test(checker, commits_are_ordered_by_real_time) {
+  const char *overlap[] = {"C 500 g 0 30 100", "C 300 g 0 28 200", NULL};
+  cr_assert_eq(run(overlap).commits_backwards, 0u, "28 may have taken effect before 30");
+  const char *after[] = {"C 500 g 0 30 100", "C 700 g 0 28 600", NULL};
+  cr_assert_eq(run(after).commits_backwards, 1u);
+  const char *bad[] = {"C 500 g 0 30 600", NULL};
+  struct checker_result r = run(bad);
+  cr_assert_eq(r.malformed, 1u, "asked for after it took effect");
+  const char *keys[] = {"C 500 g 0 30", "C 700 g 1 28", "C 800 h 0 1", NULL};
+  cr_assert_eq(run(keys).commits_backwards, 0u, "other partitions and groups are not compared");
+}
+
 Test(checker, a_duplicate_is_reported) {
   const char *h[] = {CLEAN, "L b1 0 2 v1", NULL};
   cr_assert_eq(run(h).duplicated, 1u);
