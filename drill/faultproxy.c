@@ -20,7 +20,8 @@
 enum conn_state { CONN_HELD, CONN_CONNECTING, CONN_OPEN };
 
 /* One direction of a connection: bytes read from its source and not yet
- * written to its destination, in buf[off, len). */
+ * written to its destination, in buf[off, len). The source is read again
+ * only once all of them are written (off and len back to 0). */
 struct flow {
   char buf[FAULTPROXY_BUF];
   size_t off, len;
@@ -194,11 +195,6 @@ static void flow_step(struct conn *c, int d, short ev_src, short rev_src) {
   struct flow *f = &c->flow[d];
   int src = c->fd[d], dst = c->fd[1 - d];
   if ((ev_src & POLLIN) && (rev_src & (POLLIN | POLLHUP | POLLERR))) {
-    if (f->off == f->len) f->off = f->len = 0;
-    if (f->len == FAULTPROXY_BUF) {
-      memmove(f->buf, f->buf + f->off, f->len - f->off);
-      f->len -= f->off, f->off = 0;
-    }
     ssize_t n = read(src, f->buf + f->len, FAULTPROXY_BUF - f->len);
     if (n > 0) f->len += (size_t)n;
     else if (n == 0) f->eof = 1;
@@ -210,6 +206,7 @@ static void flow_step(struct conn *c, int d, short ev_src, short rev_src) {
     if (n > 0) f->off += (size_t)n;
     else if (n < 0 && !again()) c->dead = 1;
   }
+  if (f->off == f->len) f->off = f->len = 0; /* all written: room again */
   if (f->eof && f->off == f->len && !f->shut && !c->dead) {
     shutdown(dst, SHUT_WR);
     f->shut = 1;

@@ -124,6 +124,30 @@ Test(faultproxy, bytes_pass_both_ways_and_a_close_is_passed_on) {
   close(s);
 }
 
+/* Many times the proxy's buffer each way, every byte in order (a direction
+ * must not stall once its buffer has filled and drained). */
+Test(faultproxy, streams_past_its_buffer_in_order) {
+  enum { TOTAL = 16 * FAULTPROXY_BUF, CHUNK = 4096 };
+  int c = dial(CUT_OFF), s = accept_within(ARRIVE_MS);
+  cr_assert_geq(s, 0);
+  for (int dir = 0; dir < 2; dir++) {
+    int from = dir ? s : c, to = dir ? c : s;
+    static char out[CHUNK], in[TOTAL];
+    size_t got = 0;
+    for (size_t sent = 0; sent < TOTAL; sent += CHUNK) {
+      for (size_t i = 0; i < CHUNK; i++) out[i] = (char)((sent + i) * 7 + (size_t)dir);
+      cr_assert_eq(write(from, out, CHUNK), CHUNK);
+      ssize_t r;
+      while ((r = recv(to, in + got, TOTAL - got, MSG_DONTWAIT)) > 0) got += (size_t)r;
+    }
+    got += recv_within(to, in + got, TOTAL - got, ARRIVE_MS, NULL);
+    cr_assert_eq(got, (size_t)TOTAL, "direction %d: %zu of %d bytes", dir, got, TOTAL);
+    for (size_t i = 0; i < TOTAL; i++)
+      cr_assert_eq(in[i], (char)(i * 7 + (size_t)dir), "byte %zu out of order", i);
+  }
+  close(c), close(s);
+}
+
 Test(faultproxy, a_cut_holds_bytes_both_ways_until_heal) {
   int c = dial(CUT_OFF), s = accept_within(ARRIVE_MS);
   cr_assert_geq(s, 0);
