@@ -148,32 +148,27 @@ Test(faultproxy, streams_past_its_buffer_in_order) {
   close(c), close(s);
 }
 
-Test(faultproxy, a_cut_holds_bytes_both_ways_until_heal) {
+/* Cut the client's address from the node (one way: only what the client
+ * sends), send both ways: what goes the cut way is held, the rest arrives;
+ * after heal everything has arrived. */
+static void check_cut(int one_way) {
   int c = dial(CUT_OFF), s = accept_within(ARRIVE_MS);
   cr_assert_geq(s, 0);
-  cr_assert_eq(faultproxy_cut(fp, CUT_OFF, NODE, 0), 0);
+  cr_assert_eq(faultproxy_cut(fp, CUT_OFF, NODE, one_way), 0);
   send_str(c, "request");
   send_str(s, "answer");
+  if (one_way) expect(c, "answer", ARRIVE_MS);
+  else expect_held(c);
   expect_held(s);
-  expect_held(c);
   faultproxy_heal(fp);
   expect(s, "request", ARRIVE_MS);
-  expect(c, "answer", ARRIVE_MS);
+  if (!one_way) expect(c, "answer", ARRIVE_MS);
   close(c), close(s);
 }
 
-Test(faultproxy, a_one_way_cut_holds_only_that_direction) {
-  int c = dial(CUT_OFF), s = accept_within(ARRIVE_MS);
-  cr_assert_geq(s, 0);
-  cr_assert_eq(faultproxy_cut(fp, CUT_OFF, NODE, 1), 0);
-  send_str(c, "unheard");
-  send_str(s, "heard");
-  expect(c, "heard", ARRIVE_MS);
-  expect_held(s);
-  faultproxy_heal(fp);
-  expect(s, "unheard", ARRIVE_MS);
-  close(c), close(s);
-}
+Test(faultproxy, a_cut_holds_bytes_both_ways_until_heal) { check_cut(0); }
+
+Test(faultproxy, a_one_way_cut_holds_only_that_direction) { check_cut(1); }
 
 Test(faultproxy, a_connection_made_during_a_cut_reaches_the_node_after_heal) {
   cr_assert_eq(faultproxy_cut(fp, NODE, CUT_OFF, 1), 0); /* even the other way round */
