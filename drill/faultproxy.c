@@ -193,6 +193,7 @@ static int again(void) { return errno == EAGAIN || errno == EWOULDBLOCK || errno
 /* Move direction d's bytes along after poll said its sockets are ready. */
 static void flow_step(struct conn *c, int d, short ev_src, short rev_src) {
   struct flow *f = &c->flow[d];
+  assert(c->state == CONN_OPEN && f->off <= f->len && f->len <= FAULTPROXY_BUF);
   int src = c->fd[d], dst = c->fd[1 - d];
   if ((ev_src & POLLIN) && (rev_src & (POLLIN | POLLHUP | POLLERR))) {
     ssize_t n = read(src, f->buf + f->len, FAULTPROXY_BUF - f->len);
@@ -235,6 +236,7 @@ static void conn_step(struct conn *c, uint32_t (*cuts)[2], int ncuts, const shor
  * cut/heal callers that their change is in force. */
 static int snapshot(struct faultproxy *fp, uint32_t (*cuts)[2], int *ncuts) {
   pthread_mutex_lock(&fp->mu);
+  assert(fp->ncuts <= FAULTPROXY_CUTS_MAX && fp->seen <= fp->gen);
   int stop = fp->stop;
   memcpy(cuts, fp->cuts, sizeof fp->cuts);
   *ncuts = fp->ncuts;
@@ -244,6 +246,10 @@ static int snapshot(struct faultproxy *fp, uint32_t (*cuts)[2], int *ncuts) {
   return stop;
 }
 
+/* The proxy's thread, one turn at a time: take the cut table, connect the
+ * held connections no cut stands in the way of any more, poll every socket
+ * for what its directions not cut need, move bytes, accept, and drop the
+ * connections that are done. Runs until faultproxy_free says stop. */
 static void *loop(void *arg) {
   struct faultproxy *fp = arg;
   static_assert(FAULTPROXY_LISTENERS_MAX + 2 * FAULTPROXY_CONNS_MAX < 1024, "pollfd array on the stack");
