@@ -49,7 +49,7 @@ int tcluster_init_at(struct tcluster *c, int nbrokers, const char *prefix, int b
 /* argv = bin, fixed settings, then the extra ones, each after --set. */
 static pid_t spawn(const char *bin, const char *const *fixed, size_t nfixed,
                    const char *const *extra, const char *log) {
-  const char *argv[2 + 2 * (5 + TCLUSTER_SETS_MAX)];
+  const char *argv[2 + 2 * (6 + TCLUSTER_SETS_MAX)];
   size_t n = 0;
   argv[n++] = bin;
   for (size_t i = 0; i < nfixed; i++) argv[n++] = "--set", argv[n++] = fixed[i];
@@ -63,28 +63,33 @@ int tcluster_start_controller(struct tcluster *c) {
   tcluster_host(c, 0, host, sizeof host);
   snprintf(bin, sizeof bin, "%s/strata-controller", proc_build_dir());
   snprintf(data, sizeof data, "data.dir=%s/controller", c->dir);
-  snprintf(listen, sizeof listen, "listeners=%s:%d", host, c->cport);
+  int port = c->bind_cport ? c->bind_cport : c->cport;
+  snprintf(listen, sizeof listen, "listeners=%s:%d", host, port);
   snprintf(log, sizeof log, "%s/controller.log", c->dir);
   const char *fixed[] = {data, listen};
   c->ctl = spawn(bin, fixed, 2, c->ctl_sets, log);
-  return c->ctl > 0 ? proc_wait_addr(host, c->cport, 10000) : -1;
+  return c->ctl > 0 ? proc_wait_addr(host, port, 10000) : -1;
 }
 
 int tcluster_start_broker(struct tcluster *c, int id) {
   char bin[512], bid[32], data[512], listen[64], ctlr[64], log[512], host[32], chost[32],
-      source[64];
+      source[64], adv[96];
   tcluster_host(c, id, host, sizeof host);
   tcluster_host(c, 0, chost, sizeof chost);
   snprintf(bin, sizeof bin, "%s/strata-broker", proc_build_dir());
   snprintf(bid, sizeof bid, "broker.id=%d", id);
   snprintf(data, sizeof data, "log.dir=%s/b%d", c->dir, id);
-  snprintf(listen, sizeof listen, "listeners=%s:%d", host, c->port);
+  int port = c->bind_port ? c->bind_port : c->port;
+  snprintf(listen, sizeof listen, "listeners=%s:%d", host, port);
+  snprintf(adv, sizeof adv, "advertised.listeners=%s:%d", host, c->port);
   snprintf(ctlr, sizeof ctlr, "controller=%s:%d", chost, c->cport);
   snprintf(log, sizeof log, "%s/broker-%d.log", c->dir, id);
   snprintf(source, sizeof source, "outgoing.source.address=%s", host);
-  const char *fixed[] = {bid, data, listen, ctlr, source};
-  c->brokers[id] = spawn(bin, fixed, c->base ? 5 : 4, c->broker_sets, log);
-  return c->brokers[id] > 0 ? proc_wait_addr(host, c->port, 10000) : -1;
+  const char *fixed[] = {bid, data, listen, ctlr, source, adv};
+  size_t nfixed = 4; /* the source address with a base, the advertised one with a proxy */
+  if (c->base) nfixed = c->bind_port ? 6 : 5;
+  c->brokers[id] = spawn(bin, fixed, nfixed, c->broker_sets, log);
+  return c->brokers[id] > 0 ? proc_wait_addr(host, port, 10000) : -1;
 }
 
 int tcluster_start_all(struct tcluster *c) {

@@ -7,7 +7,10 @@
  * 127.0.0.1. With a base address (tcluster_init_at) the controller is on
  * 127.0.0.base and broker i on 127.0.0.(base+i), and every broker's own
  * connections leave from its address: a packet filter can then cut brokers
- * and the controller apart while clients, from 127.0.0.1, still reach all. */
+ * and the controller apart while clients, from 127.0.0.1, still reach all.
+ * With private ports set (bind_port, bind_cport) every node binds its own
+ * address on the private port and advertises the usual one, which a fault
+ * proxy (drill/faultproxy.h) holds. */
 #ifndef STRATA_TEST_CLUSTER_H
 #define STRATA_TEST_CLUSTER_H
 
@@ -22,6 +25,7 @@ struct tcluster {
   char *dir;
   int n, port, cport;
   int base;       /* 0: the default layout */
+  int bind_port, bind_cport; /* 0: nodes bind port and cport themselves */
   pid_t ctl, brokers[TCLUSTER_BROKERS_MAX + 1];
   char bootstrap[256];
   /* extra "key=value" settings, NULL-terminated; set before starting */

@@ -26,7 +26,7 @@ const struct drill_scenario_info drill_scenarios[DRILL_SCENARIOS] = {
      "writes to its partitions acknowledged again", "all replicas back in sync"},
     {"partition-leader",
      "cut partition 0's leader off from the controller and the other brokers (clients still "
-     "reach it; root: nftables), then heal",
+     "reach it), then heal",
      "writes to its partitions acknowledged again", "all replicas back in sync"},
     {"kill-controller", "kill -9 the controller, then start it again",
      "longest wait for a write acknowledgement", "controller back, brokers registered, in sync"},
@@ -501,8 +501,8 @@ static int start_cluster(struct drill *d) {
     fprintf(stderr, "strata drill: cannot make a temp folder under /tmp\n");
     return -1;
   }
-  if (d->sc == &drill_scenarios[DRILL_PARTITION_LEADER] &&
-      netfault_open(&d->nf, d->c.port, d->c.cport)) {
+  if ((d->sc == &drill_scenarios[DRILL_PARTITION_LEADER] || d->o->net != NETFAULT_AUTO) &&
+      netfault_open(&d->nf, d->o->net, &d->c)) {
     fprintf(stderr, "strata drill: %s: %s\n", d->sc->name, d->nf.why);
     return -1;
   }
@@ -655,6 +655,7 @@ int drill_run(const struct drill_opts *o) {
           "%d acks=all writes/s, group of %d\n  folder %s\n",
           d->sc->name, o->runs, o->brokers, TOPIC, o->partitions, d->rf, o->rate, o->members,
           d->c.dir);
+  if (d->nf.what[0]) fprintf(out, "  %s\n", d->nf.what);
   fflush(out);
   d->run = 1;
   if (wait_for(d, all_full_isr, "waiting for the topic's replicas") < 0 ||

@@ -11,6 +11,8 @@
 
 #include <stdio.h>
 
+#include "drill/netfault.h"
+
 enum drill_scenario {
   DRILL_KILL_LEADER,
   DRILL_PAUSE_LEADER,
@@ -43,6 +45,7 @@ struct drill_opts {
   int keep;         /* keep the data, logs and history folder */
   int progress;     /* a live progress line on stderr */
   const char *json; /* write the JSON report here too (NULL: only in the folder) */
+  enum netfault_kind net; /* how to cut the network; not AUTO: used by every scenario */
   FILE *out;
 };
 

@@ -1,131 +1,83 @@
 #include "drill/netfault.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/types.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#define TABLE_PREFIX "strata_drill_"
+#include "drill/proc.h"
 
-/* Feed `script` to `nft -f -`; with out, its stdout lands there
- * (NUL-terminated, truncated to len). The exit status, or -1. */
-static int nft(const char *script, char *out, size_t len) {
-  int in[2], res[2] = {-1, -1};
-  if (pipe(in)) return -1;
-  if (out && pipe(res)) {
-    close(in[0]), close(in[1]);
-    return -1;
-  }
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(in[0], 0);
-    int null = open("/dev/null", O_WRONLY);
-    dup2(out ? res[1] : null, 1);
-    dup2(null, 2);
-    close(in[1]);
-    if (out) close(res[0]);
-    const char *argv[] = {"nft", "-f", "-", NULL};
-    execvp("nft", (char *const *)argv);
-    execv("/usr/sbin/nft", (char *const *)argv);
-    execv("/sbin/nft", (char *const *)argv);
-    _exit(127);
-  }
-  close(in[0]);
-  if (out) close(res[1]);
-  if (pid < 0) {
-    close(in[1]);
-    if (out) close(res[0]);
-    return -1;
-  }
-  void (*old)(int) = signal(SIGPIPE, SIG_IGN);
-  size_t n = strlen(script);
-  while (n) {
-    ssize_t w = write(in[1], script, n);
-    if (w <= 0) break;
-    script += w, n -= (size_t)w;
-  }
-  close(in[1]);
-  signal(SIGPIPE, old);
-  size_t got = 0;
-  if (out) {
-    ssize_t r;
-    while ((r = read(res[0], out + got, len - 1 - got)) > 0 && got + 1 < len) got += (size_t)r;
-    out[got] = 0;
-    close(res[0]);
-  }
-  int st;
-  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+int netfault_kind_parse(const char *name) {
+  if (!strcmp(name, "auto")) return NETFAULT_AUTO;
+  if (!strcmp(name, "nft")) return NETFAULT_NFT;
+  if (!strcmp(name, "proxy")) return NETFAULT_PROXY;
+  return -1;
 }
 
-/* Tables left by drills that were killed before they could remove theirs. */
-static void sweep_dead(void) {
-  char list[16384];
-  if (nft("list tables\n", list, sizeof list)) return;
-  for (char *p = list; (p = strstr(p, TABLE_PREFIX)); p += strlen(TABLE_PREFIX)) {
-    long pid = strtol(p + strlen(TABLE_PREFIX), NULL, 10);
-    if (pid <= 0 || pid == getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "delete table ip " TABLE_PREFIX "%ld\n", pid);
-    nft(cmd, NULL, 0);
+/* A proxy listener on every node's advertised address, forwarding to the
+ * private port the node will bind on the same address. */
+static int proxy_open(struct netfault *nf, struct tcluster *c) {
+  c->bind_port = proc_free_port();
+  c->bind_cport = proc_free_port();
+  nf->proxy = faultproxy_new();
+  if (c->bind_port <= 0 || c->bind_cport <= 0 || !nf->proxy) {
+    snprintf(nf->why, sizeof nf->why, "fault proxy: no free port or out of memory");
+    return -1;
   }
+  for (int id = 0; id <= c->n; id++) {
+    char host[32];
+    tcluster_host(c, id, host, sizeof host);
+    if (faultproxy_listen(nf->proxy, host, id ? c->port : c->cport, host,
+                          id ? c->bind_port : c->bind_cport, nf->why, sizeof nf->why) < 0)
+      return -1;
+  }
+  if (faultproxy_start(nf->proxy)) {
+    snprintf(nf->why, sizeof nf->why, "fault proxy: cannot start its thread");
+    return -1;
+  }
+  return 0;
 }
 
-int netfault_open(struct netfault *nf, int port, int cport) {
+int netfault_open(struct netfault *nf, enum netfault_kind want, struct tcluster *c) {
   memset(nf, 0, sizeof *nf);
-  if (geteuid() != 0) {
-    snprintf(nf->why, sizeof nf->why, "network faults need root (nftables)");
+  if (!c->base) {
+    snprintf(nf->why, sizeof nf->why, "network faults need the separate-addresses layout");
     return -1;
   }
-  sweep_dead();
-  snprintf(nf->table, sizeof nf->table, TABLE_PREFIX "%d", (int)getpid());
-  nf->ports[0] = port;
-  nf->ports[1] = cport;
-  char cmd[256];
-  snprintf(cmd, sizeof cmd,
-           "table ip %s {\n chain out { type filter hook output priority 0; policy accept; }\n}\n",
-           nf->table);
-  int rc = nft(cmd, NULL, 0);
-  if (rc) {
-    snprintf(nf->why, sizeof nf->why, rc == 127 ? "the nft tool is missing (apt-get install nftables)"
-                                                : "nft refused to make a table (exit %d)", rc);
+  if (want != NETFAULT_PROXY && !nftfault_open(&nf->nft, c->port, c->cport)) {
+    nf->kind = NETFAULT_NFT;
+    snprintf(nf->what, sizeof nf->what, "network faults: nftables (root)");
+    return 0;
+  }
+  if (want == NETFAULT_NFT) {
+    snprintf(nf->why, sizeof nf->why, "--net nft: %.200s", nf->nft.why);
     return -1;
   }
-  nf->open = 1;
+  if (proxy_open(nf, c)) {
+    faultproxy_free(nf->proxy);
+    nf->proxy = NULL;
+    c->bind_port = c->bind_cport = 0;
+    return -1;
+  }
+  nf->kind = NETFAULT_PROXY;
+  snprintf(nf->what, sizeof nf->what, "network faults: fault proxy on loopback (%.100s)",
+           want == NETFAULT_PROXY ? "--net proxy" : nf->nft.why);
   return 0;
 }
 
 int netfault_cut(struct netfault *nf, const char *a, const char *b, int one_way) {
-  if (!nf->open) return -1;
-  char cmd[1024];
-  size_t off = 0;
-  for (int dir = 0; dir < (one_way ? 1 : 2); dir++) {
-    const char *from = dir ? b : a, *to = dir ? a : b;
-    for (int k = 0; k < 2; k++)
-      off += (size_t)snprintf(cmd + off, sizeof cmd - off,
-                              "add rule ip %s out ip saddr %s ip daddr %s tcp %s { %d, %d } drop\n",
-                              nf->table, from, to, k ? "sport" : "dport", nf->ports[0],
-                              nf->ports[1]);
-  }
-  return nft(cmd, NULL, 0) ? -1 : 0;
+  if (nf->proxy) return faultproxy_cut(nf->proxy, a, b, one_way);
+  return nftfault_cut(&nf->nft, a, b, one_way);
 }
 
 int netfault_heal(struct netfault *nf) {
-  if (!nf->open) return -1;
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "flush chain ip %s out\n", nf->table);
-  return nft(cmd, NULL, 0) ? -1 : 0;
+  if (nf->proxy) {
+    faultproxy_heal(nf->proxy);
+    return 0;
+  }
+  return nftfault_heal(&nf->nft);
 }
 
 void netfault_close(struct netfault *nf) {
-  if (!nf->open) return;
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "delete table ip %s\n", nf->table);
-  nft(cmd, NULL, 0);
-  nf->open = 0;
+  faultproxy_free(nf->proxy);
+  nf->proxy = NULL;
+  nftfault_close(&nf->nft);
 }

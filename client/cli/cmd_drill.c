@@ -14,6 +14,10 @@ static const struct opt drill_opts_table[] = {
     {"members", 0, OPT_VALUE, "N", "consumer-group members, each a process (default 2)"},
     {"rate", 0, OPT_VALUE, "N", "acks=all writes per second (default 1000)"},
     {"json", 0, OPT_VALUE, "FILE", "write the checker's JSON report to FILE as well"},
+    {"net", 0, OPT_VALUE, "nft|proxy",
+     "how network faults are made: nftables rules (root) or a fault proxy on loopback that the "
+     "brokers' advertised addresses point at (default: nftables when root and nft works, else "
+     "the proxy; given, every scenario runs through it)"},
     {"keep", 0, OPT_FLAG, NULL, "keep the data, logs and history (kept anyway on failure)"},
     {"no-progress", 0, OPT_FLAG, NULL, "no live progress line on stderr"},
 };
@@ -75,6 +79,12 @@ int cmd_drill(int argc, char **argv) {
   d.members = (int)members, d.rate = (int)rate;
   d.keep = opts_has(&o, "keep");
   d.json = opts_str(&o, "json", NULL);
+  int net = netfault_kind_parse(opts_str(&o, "net", "auto"));
+  if (net < 0) {
+    fprintf(stderr, "strata drill: --net: expected nft or proxy, got '%s'\n", opts_str(&o, "net", ""));
+    return 2;
+  }
+  d.net = (enum netfault_kind)net;
   d.progress = !opts_has(&o, "no-progress") && isatty(2);
   signal(SIGINT, on_signal);
   signal(SIGTERM, on_signal);

@@ -1,6 +1,7 @@
 #!/bin/bash
-# `strata drill` end to end, one run each of kill-leader, kill-consumer and
-# (as root) partition-leader: exit 0, a run line with a failover time, the
+# `strata drill` end to end, one run each of kill-leader, kill-consumer,
+# partition-leader through the fault proxy (--net proxy, as without root) and
+# (as root) partition-leader with nftables: exit 0, a run line with a failover time, the
 # summary, and a checker verdict of OK that counted both writes and the
 # group's reads (a drill that wrote or read nothing fails here). Also: --help
 # lists every scenario, and a bad scenario or flag exits 2.
@@ -21,20 +22,26 @@ done
 $S drill no-such-scenario >/dev/null 2>&1; [ $? = 2 ] && ok "unknown scenario exits 2" || bad "unknown scenario exits 2"
 $S drill kill-leader --runs 0 >/dev/null 2>&1; [ $? = 2 ] && ok "--runs 0 exits 2" || bad "--runs 0 exits 2"
 
-scenarios="kill-leader kill-consumer"
-if [ "$(id -u)" = 0 ] && command -v nft >/dev/null; then scenarios="$scenarios partition-leader"; else
-  echo "skipped partition-leader: needs root and nft"; fi
-for s in $scenarios; do
-  $S drill "$s" --runs 1 --rate 500 --no-progress --json "$dir/$s.json" >"$dir/$s.out" 2>"$dir/$s.err"
+$S drill partition-leader --net bogus >/dev/null 2>&1; [ $? = 2 ] && ok "--net bogus exits 2" || bad "--net bogus exits 2"
+
+runs=("kill-leader" "kill-consumer" "partition-leader --net proxy")
+if [ "$(id -u)" = 0 ] && command -v nft >/dev/null; then runs+=("partition-leader --net nft"); else
+  echo "partition-leader with nftables needs root and nft: only through the fault proxy here"; fi
+for run in "${runs[@]}"; do
+  s=${run// /_}
+  # shellcheck disable=SC2086 # the run's words are the scenario and its flags
+  $S drill $run --runs 1 --rate 500 --no-progress --json "$dir/$s.json" >"$dir/$s.out" 2>"$dir/$s.err"
   rc=$?
+  said=1 # a run with --net says which network faults it uses
+  case "$run" in *--net*) grep -q "^  network faults: " "$dir/$s.out" || said=0 ;; esac
   writes=$(grep -o '^OK: [0-9]* acknowledged writes' "$dir/$s.out" | grep -o '[0-9]*')
   reads=$(grep -o '[0-9]* reads;' "$dir/$s.out" | grep -o '[0-9]*')
-  if [ $rc = 0 ] && grep -q "^  run 1/1: .*failover [0-9.]* ms, recovery [0-9.]* ms" "$dir/$s.out" &&
+  if [ $rc = 0 ] && [ $said = 1 ] && grep -q "^  run 1/1: .*failover [0-9.]* ms, recovery [0-9.]* ms" "$dir/$s.out" &&
     grep -q "^  failover  p50" "$dir/$s.out" && [ "${writes:-0}" -gt 1000 ] &&
     [ "${reads:-0}" -ge "${writes:-0}" ] && grep -q '"verdict":"ok"' "$dir/$s.json"; then
-    ok "drill $s: $(grep '^  run 1/1' "$dir/$s.out" | sed 's/^ *//')"
+    ok "drill $run: $(grep '^  run 1/1' "$dir/$s.out" | sed 's/^ *//')"
   else
-    bad "drill $s (exit $rc)"
+    bad "drill $run (exit $rc)"
     cat "$dir/$s.out" "$dir/$s.err"
   fi
 done
