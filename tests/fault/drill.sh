@@ -44,9 +44,12 @@ fi
 SLOW_DISK_MS=${SLOW_DISK_MS:-300}
 dir=$(mktemp -d /tmp/strata-drill.XXXXXX)
 pids=()
+writer=
 declare -A bpid
 cleanup() {
   local rc=$? p
+  set +e # every step runs, whatever the one before returned
+  if [ -n "$writer" ]; then kill -9 "$writer" 2>/dev/null; wait "$writer" 2>/dev/null; fi
   for p in "${pids[@]+"${pids[@]}"}"; do kill -9 "$p" 2>/dev/null || true; done
   for p in "${pids[@]+"${pids[@]}"}"; do wait "$p" 2>/dev/null || true; done
   tb_down
@@ -152,6 +155,7 @@ for r in $(seq 1 "$ROUNDS"); do
   sleep 4
 done
 wait "$writer"
+writer=
 sleep 3 # followers catch up
 "$BUILD/tests/fault/workload" read "$STRATA_BOOTSTRAP" d >>"$dir/history" 2>>"$dir/reader.err"
 for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
