@@ -154,7 +154,8 @@ test: all $(UNIT_BINS) $(CLUSTER_BINS) $(FSYNC_SHIM) $(FAILOVER_BENCH) $(GROUP_B
 
 # every fault drill, FAULT_ROUNDS rounds each (default 5): the testbed's
 # (root: network namespaces) and `strata drill`'s scenarios
-FAULT_SCENARIOS := partition-leader pause-leader kill-leader partition-controller split oneway-leader
+FAULT_SCENARIOS := partition-leader pause-leader kill-leader partition-controller split oneway-leader \
+  full-disk full-disk-follower slow-disk
 DRILL_SCENARIOS := kill-leader pause-leader partition-leader kill-controller rolling-restart kill-consumer kill-coordinator
 faults: all $(WORKLOAD)
 	@ok=0; bad=0; for sc in $(FAULT_SCENARIOS); do \

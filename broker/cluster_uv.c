@@ -233,6 +233,9 @@ static void on_fetch(void *arg, const Strata__Header *resp, const uint8_t *pl, u
       if (!rc) progress = 1;
       else if (rc == STRATA_ENOT_LEADER || rc == STRATA_EUNKNOWN_TOPIC)
         trace_debug("%s-%u: %d is not serving it yet", r->topic, r->partition, f->leader);
+      else if (rc == STRATA_EIO && seglog_write_errno(p->log)) /* the log said why, once */
+        trace_debug("%s-%u: cannot append what %d sent: %s", r->topic, r->partition, f->leader,
+                    strerror(seglog_write_errno(p->log)));
       else
         trace_warn("%s-%u: replicating from %d: %s", r->topic, r->partition, f->leader,
                    strata_strerror(rc));

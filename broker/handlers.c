@@ -372,8 +372,9 @@ static int produce_partition(struct broker *b, struct partition *p,
     }
   }
   rc = seglog_append(p->log, data, len, b->cluster ? p->leader_epoch : 0, b->now_ms, base);
-  if (rc) {
-    snprintf(msg, msg_len, "append failed: %s", strata_strerror(rc));
+  if (rc) { /* e.g. "append failed: No space left on device"; the client retries */
+    int err = seglog_write_errno(p->log);
+    snprintf(msg, msg_len, "append failed: %s", err ? strerror(err) : strata_strerror(rc));
     return rc;
   }
   *last = seglog_end_offset(p->log) - 1;

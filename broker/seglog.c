@@ -61,6 +61,7 @@ struct seglog {
   int64_t end;     /* log end offset */
   int64_t durable; /* offsets below are fsynced */
   uint64_t recovered_truncated;
+  int write_errno; /* why appends fail (ENOSPC...), 0 while they succeed */
   struct recent recent[RECENT_MAX];
   size_t recent_head, recent_n;
   uint8_t *scan_buf;
@@ -502,6 +503,7 @@ unsigned seglog_segment_count(const struct seglog *log) { return (unsigned)log->
 uint64_t seglog_recovered_truncated_bytes(const struct seglog *log) {
   return log->recovered_truncated;
 }
+int seglog_write_errno(const struct seglog *log) { return log->write_errno; }
 uint64_t seglog_size_bytes(const struct seglog *log) {
   uint64_t t = 0;
   for (size_t i = 0; i < log->nsegs; i++) t += log->segs[i].size;
@@ -536,6 +538,20 @@ static int roll(struct seglog *log, int64_t now_ms) {
   return 0;
 }
 
+/* An append failed or succeeded: say so once per change, with the reason
+ * (ENOSPC, EIO...) and not at every retry of a follower or producer. */
+static int note_append(struct seglog *log, int rc, int err) {
+  if (rc == STRATA_EIO && !log->write_errno) {
+    log->write_errno = err ? err : EIO;
+    trace_error("%s: appends fail: %s; nothing is appended (or acknowledged) until they "
+                "succeed again", log->dir, strerror(log->write_errno));
+  } else if (rc == 0 && log->write_errno) {
+    log->write_errno = 0;
+    trace_info("%s: appends succeed again", log->dir);
+  }
+  return rc;
+}
+
 static int maybe_roll(struct seglog *log, size_t len, int64_t now_ms) {
   struct segment *s = active(log);
   if (s->size == 0) return 0;
@@ -553,7 +569,9 @@ static int write_batches(struct seglog *log, const uint8_t *batches, size_t len,
   uint64_t at = s->size;
   int rc = pwrite_full(s->fd, batches, len, at);
   if (rc) {
+    int err = errno;
     if (ftruncate(s->fd, (off_t)at)) trace_error("%s: cannot undo a failed write", log->dir);
+    errno = err; /* for note_append: why the write failed */
     return rc;
   }
   s->size += len;
@@ -595,7 +613,7 @@ int seglog_append(struct seglog *log, uint8_t *batches, size_t len,
   int64_t n;
   int rc = count_offsets(batches, len, &n);
   if (rc) return rc;
-  if ((rc = maybe_roll(log, len, now_ms))) return rc;
+  if ((rc = maybe_roll(log, len, now_ms))) return note_append(log, rc, errno);
   int64_t next = log->end;
   size_t off = 0;
   while (off < len) {
@@ -607,7 +625,8 @@ int seglog_append(struct seglog *log, uint8_t *batches, size_t len,
     off += batch_total_size(&h);
   }
   int64_t base = log->end;
-  if ((rc = write_batches(log, batches, len, next))) return rc;
+  if ((rc = write_batches(log, batches, len, next))) return note_append(log, rc, errno);
+  note_append(log, 0, 0);
   assert(log->end == base + n);
   *base_offset = base;
   return 0;
@@ -628,8 +647,8 @@ int seglog_append_replica(struct seglog *log, const uint8_t *batches,
   }
   if (len == 0) return 0;
   int rc = maybe_roll(log, len, now_ms);
-  if (rc) return rc;
-  return write_batches(log, batches, len, next);
+  if (!rc) rc = write_batches(log, batches, len, next);
+  return note_append(log, rc, errno);
 }
 
 /* Index of the segment holding `offset` (the last with base <= offset). */
@@ -780,6 +799,19 @@ static int unlink_segment_files(struct seglog *log, int64_t base) {
   return rc;
 }
 
+/* The log now ends at `end` in memory as it does on disk. */
+static void set_end(struct seglog *log, int64_t end) {
+  log->end = end;
+  if (log->durable > end) log->durable = end;
+  log->recent_n = 0;
+}
+
+/* Each step that shrinks the files moves the end in memory at once, before
+ * the index rewrite and the fsyncs that may fail (a full disk cannot always
+ * take the rewritten index: ext4 frees the cut blocks only at its next
+ * commit). A failure part way leaves a shorter log that is still one prefix
+ * on disk and in memory, so an error return never leaves appends writing
+ * past a cut they do not know about. */
 int seglog_truncate(struct seglog *log, int64_t offset) {
   if (offset < seglog_start_offset(log)) return STRATA_EINVALID_ARGUMENT;
   if (offset >= log->end) return 0;
@@ -797,27 +829,28 @@ int seglog_truncate(struct seglog *log, int64_t offset) {
     int64_t b = last->base;
     segment_free(last);
     log->nsegs--;
+    set_end(log, b);
     if ((rc = unlink_segment_files(log, b))) return rc;
   }
   if (cut == 0 && i > 0) {
     int64_t b = s->base;
     segment_free(s);
     log->nsegs--;
+    set_end(log, b);
     if ((rc = unlink_segment_files(log, b))) return rc;
     s = active(log);
   } else {
     if (ftruncate(s->fd, (off_t)cut)) return STRATA_EIO;
     s->size = cut;
+    set_end(log, new_end);
     uint64_t vend;
     int64_t next;
     if ((rc = scan_segment(log, s, 0, &vend, &next))) return rc;
-    if ((rc = write_indexes(s))) return rc;
     assert(next == new_end);
+    if ((rc = write_indexes(s))) return rc; /* rebuilt from the data at the next open */
   }
+  assert(log->end == new_end);
   if (fdatasync(s->fd) || fsync(log->dir_fd)) return STRATA_EIO;
-  log->end = new_end;
-  if (log->durable > new_end) log->durable = new_end;
-  log->recent_n = 0;
   return 0;
 }
 

@@ -51,6 +51,9 @@ unsigned seglog_segment_count(const struct seglog *log);
 /* Bytes cut from the active segment by the last recovery (0 when its tail was
  * intact): lets the caller log what recovery did. */
 uint64_t seglog_recovered_truncated_bytes(const struct seglog *log);
+/* errno of the append that last failed (ENOSPC on a full disk), 0 once one
+ * succeeds again: lets a produce error say why, not only "I/O error". */
+int seglog_write_errno(const struct seglog *log);
 
 /* Leader append: `batches` holds len bytes of whole, already validated
  * batches. Assigns consecutive offsets from the log end by rewriting each

@@ -13,6 +13,13 @@
 #                         the other two brokers are cut off from both; heal
 #   oneway-leader         d-0's leader hears nothing from the controller and the
 #                         other brokers (its own packets still go out); heal
+#   full-disk             every broker's log.dir is a small ext4 on a loop file
+#                         (tests/fault/disk.sh); d-0's leader's is filled to the
+#                         last block; the filler is removed
+#   full-disk-follower    the same for a follower of d-0
+#   slow-disk             log.dirs on dm-delay devices; d-0's leader's gets
+#                         SLOW_DISK_MS (default 300) per I/O; the delay goes to
+#                         0 (skipped with a reason where dm-delay is missing)
 #   tests/fault/drill.sh SCENARIO [ROUNDS]   (ROUNDS default FAULT_ROUNDS or 1; as root)
 # Without network namespaces (not root, or STRATA_FAULT_NO_NETNS=1 to try
 # that path as root) it falls back to loopback addresses with a fault proxy:
@@ -25,7 +32,8 @@ SCENARIO=${1:-partition-leader}
 ROUNDS=${2:-${FAULT_ROUNDS:-1}}
 case "$SCENARIO" in
 partition-leader | pause-leader | kill-leader | partition-controller | split | oneway-leader) ;;
-*) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+full-disk | full-disk-follower | slow-disk) ;;
+*) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac
 no_netns=
 if [ -n "${STRATA_FAULT_NO_NETNS:-}" ]; then no_netns="STRATA_FAULT_NO_NETNS is set"
@@ -43,14 +51,24 @@ if [ -n "$no_netns" ]; then
   esac
 fi
 . tests/fault/testbed.sh
+. tests/fault/disk.sh
+if [ "$SCENARIO" = slow-disk ] && ! why=$(disk_delay_ok); then
+  echo "skipped: slow-disk needs device-mapper's delay target: $why"
+  exit 0
+fi
+SLOW_DISK_MS=${SLOW_DISK_MS:-300}
 dir=$(mktemp -d /tmp/strata-drill.XXXXXX)
 pids=()
+writer=
 declare -A bpid
 cleanup() {
   local rc=$? p
+  set +e # every step runs, whatever the one before returned
+  if [ -n "$writer" ]; then kill -9 "$writer" 2>/dev/null; wait "$writer" 2>/dev/null; fi
   for p in "${pids[@]+"${pids[@]}"}"; do kill -9 "$p" 2>/dev/null || true; done
   for p in "${pids[@]+"${pids[@]}"}"; do wait "$p" 2>/dev/null || true; done
   tb_down
+  disk_down
   if [ $rc != 0 ] && [ -z "${STRATA_KEEP_TEST_DIR:-}" ]; then
     echo "logs:" >&2
     tail -n 5 "$dir"/*.log >&2 2>/dev/null || true
@@ -75,14 +93,24 @@ start_broker() {
   pids+=($!)
   bpid[$b]=$!
 }
-for b in 1 2 3; do start_broker $b; done
+for b in 1 2 3; do
+  case "$SCENARIO" in
+  full-disk | full-disk-follower) disk_up "$dir/b$b" 64 ;;
+  slow-disk) disk_up_delayed "$dir/b$b" 64 ;;
+  esac
+  start_broker $b
+done
 export STRATA_BOOTSTRAP="$(tb_ip b1):9092,$(tb_ip b2):9092,$(tb_ip b3):9092"
 for _ in $(seq 100); do
   [ "$("$BUILD/strata" cluster status 2>/dev/null | grep -c ' alive$')" = 3 ] && break
   sleep 0.1
 done
+topic_cfg=()
+case "$SCENARIO" in # small segments: the disk faults hit rolls too
+full-disk | full-disk-follower | slow-disk) topic_cfg=(--config segment.bytes=65536) ;;
+esac
 "$BUILD/strata" topic create d --partitions 3 --replication-factor 3 \
-  --config min.insync.replicas=2 >/dev/null
+  --config min.insync.replicas=2 "${topic_cfg[@]}" >/dev/null
 seconds=$((4 + ROUNDS * 8))
 "$BUILD/tests/fault/workload" write "$STRATA_BOOTSTRAP" d "$seconds" >"$dir/history" 2>"$dir/writer.err" &
 writer=$!
@@ -111,11 +139,23 @@ for r in $(seq 1 "$ROUNDS"); do
   oneway-leader)
     echo "round $r: broker $leader (leader of d-0) stops hearing the controller and the other brokers"
     for n in ctl b1 b2 b3; do [ "$n" = "b$leader" ] || tb_cut_oneway "b$leader" "$n"; done ;;
+  full-disk)
+    disk_fill "$dir/b$leader"
+    echo "round $r: filled broker $leader's disk (leader of d-0): $(disk_avail "$dir/b$leader") bytes free" ;;
+  full-disk-follower)
+    target=$("$BUILD/strata" topic describe d | grep -o 'Replicas: [0-9,]*' | head -1 | cut -d' ' -f2 \
+      | tr , '\n' | grep -vx "$leader" | head -1)
+    disk_fill "$dir/b$target"
+    echo "round $r: filled broker $target's disk (follower of d-0): $(disk_avail "$dir/b$target") bytes free" ;;
+  slow-disk)
+    echo "round $r: broker $leader's disk (leader of d-0) waits ${SLOW_DISK_MS} ms per I/O"
+    disk_delay "$dir/b$leader" "$SLOW_DISK_MS" ;;
   esac
   sleep 4
-  new=$("$BUILD/strata" topic describe d --bootstrap "$(tb_ip b$((leader % 3 + 1))):9092" \
-    | grep -o 'Leader: [0-9]*' | head -1 | awk '{print $2}')
-  echo "round $r: d-0 is led by broker $new; healing"
+  d0=$("$BUILD/strata" topic describe d --bootstrap "$(tb_ip b$((leader % 3 + 1))):9092" \
+    | grep 'Partition: 0' || true)
+  echo "round $r: d-0 is led by broker $(echo "$d0" | grep -o 'Leader: [0-9]*' | awk '{print $2}')" \
+    "(isr $(echo "$d0" | grep -o 'Isr: [0-9,]*' | awk '{print $2}')); healing"
   case "$SCENARIO" in
   partition-leader) tb_heal "b$leader" ;;
   pause-leader) kill -CONT "${bpid[$leader]}" ;;
@@ -123,10 +163,14 @@ for r in $(seq 1 "$ROUNDS"); do
   partition-controller) tb_heal ctl ;;
   split) for n in b1 b2 b3; do tb_heal "$n"; done ;;
   oneway-leader) tb_heal "b$leader" ;;
+  full-disk) disk_free "$dir/b$leader" ;;
+  full-disk-follower) disk_free "$dir/b$target" ;;
+  slow-disk) disk_delay "$dir/b$leader" 0 ;;
   esac
   sleep 4
 done
 wait "$writer"
+writer=
 sleep 3 # followers catch up
 "$BUILD/tests/fault/workload" read "$STRATA_BOOTSTRAP" d >>"$dir/history" 2>>"$dir/reader.err"
 for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done

@@ -2,10 +2,13 @@
  * rolls, offset and time lookups, retention, truncation, and crash recovery
  * of a torn or corrupt tail. */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -238,6 +241,22 @@ Test(seglog, delete_before_drops_only_whole_segments_below_the_offset) {
   seglog_close(log);
 }
 
+/* What a truncation to `end` must leave: appends continue from there (100
+ * more records) and a reopen finds the same log, read from `reread_from`. */
+static void check_appends_continue(struct seglog *log, const struct seglog_config *c,
+                                   int64_t end, int64_t reread_from) {
+  append_n(log, 10, 10, 1000);
+  cr_assert_eq(seglog_end_offset(log), end + 100);
+  cr_assert_eq(read_all(log, 0), end + 100);
+  seglog_close(log);
+  int err;
+  log = seglog_open(dir, c, 0, &err);
+  cr_assert(log);
+  cr_assert_eq(seglog_end_offset(log), end + 100);
+  cr_assert_eq(read_all(log, reread_from), end + 100 - reread_from);
+  seglog_close(log);
+}
+
 Test(seglog, truncate_drops_later_segments_and_appends_continue) {
   struct seglog_config c = small_config();
   int err;
@@ -248,14 +267,7 @@ Test(seglog, truncate_drops_later_segments_and_appends_continue) {
   cr_assert_eq(seglog_end_offset(log), 1000, "cut at the batch holding the offset");
   cr_assert_lt(seglog_segment_count(log), segs);
   cr_assert_eq(read_all(log, 0), 1000);
-  append_n(log, 10, 10, 1000);
-  cr_assert_eq(seglog_end_offset(log), 1100);
-  cr_assert_eq(read_all(log, 0), 1100);
-  seglog_close(log);
-  log = seglog_open(dir, &c, 0, &err);
-  cr_assert_eq(seglog_end_offset(log), 1100);
-  cr_assert_eq(read_all(log, 900), 200);
-  seglog_close(log);
+  check_appends_continue(log, &c, 1000, 900);
 }
 
 Test(seglog, replica_append_refuses_gaps_and_changes_nothing) {
@@ -389,4 +401,65 @@ Test(seglog, recovers_from_a_flipped_byte_in_the_last_batch) {
     seglog_close(log);
   }
   free(saved);
+}
+
+/* A full disk without a filesystem: RLIMIT_FSIZE makes every write past
+ * `bytes` in any file fail (EFBIG, SIGXFSZ ignored), as ENOSPC would. */
+static void disk_limit(rlim_t bytes) {
+  signal(SIGXFSZ, SIG_IGN);
+  struct rlimit rl;
+  cr_assert_eq(getrlimit(RLIMIT_FSIZE, &rl), 0);
+  rl.rlim_cur = bytes < rl.rlim_max ? bytes : rl.rlim_max; /* the soft limit only: it can go back */
+  cr_assert_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
+}
+
+Test(seglog, a_write_that_does_not_fit_on_disk_changes_nothing_and_appends_continue) {
+  struct seglog_config c = small_config();
+  int err;
+  struct seglog *log = seglog_open(dir, &c, 0, &err);
+  append_n(log, 30, 10, 1000);
+  disk_limit(SEGLOG_SEGMENT_BYTES_MIN / 2); /* the active segment cannot grow past it */
+  int64_t end = seglog_end_offset(log), base = -1;
+  int failed = 0;
+  for (int i = 0; i < 100 && !failed; i++) {
+    size_t len;
+    uint8_t *b = make_batch(seglog_end_offset(log), 10, 1000, &len);
+    int rc = seglog_append(log, b, len, 0, 0, &base);
+    if (rc) {
+      cr_assert_eq(rc, STRATA_EIO);
+      failed = 1;
+    } else {
+      end = seglog_end_offset(log);
+    }
+    free(b);
+  }
+  cr_assert(failed, "the append past the limit fails");
+  cr_assert_eq(seglog_write_errno(log), EFBIG, "the reason is kept for the produce error");
+  cr_assert_eq(seglog_end_offset(log), end, "a failed append is not in the log");
+  cr_assert_eq(seglog_sync(log), 0);
+  cr_assert_eq(read_all(log, 0), end);
+  disk_limit(RLIM_INFINITY); /* space is back */
+  append_n(log, 10, 10, 1000);
+  cr_assert_eq(seglog_end_offset(log), end + 100);
+  cr_assert_eq(seglog_write_errno(log), 0);
+  seglog_close(log);
+  log = seglog_open(dir, &c, 0, &err);
+  cr_assert_eq(seglog_recovered_truncated_bytes(log), 0u, "no torn tail left behind");
+  cr_assert_eq(read_all(log, 0), end + 100);
+  seglog_close(log);
+}
+
+Test(seglog, truncate_keeps_the_log_consistent_when_its_indexes_cannot_be_rewritten) {
+  struct seglog_config c = small_config();
+  int err;
+  struct seglog *log = seglog_open(dir, &c, 0, &err);
+  append_n(log, 30, 10, 1000); /* one segment, about 30 index entries */
+  cr_assert_eq(seglog_segment_count(log), 1u);
+  disk_limit(16); /* the data file can shrink; its indexes cannot be written again */
+  int rc = seglog_truncate(log, 205);
+  disk_limit(RLIM_INFINITY);
+  cr_assert(rc == 0 || rc == STRATA_EIO);
+  cr_assert_eq(seglog_end_offset(log), 200, "the log ends where its file was cut");
+  cr_assert_eq(read_all(log, 0), 200);
+  check_appends_continue(log, &c, 200, 0);
 }
