@@ -58,22 +58,28 @@ static int load_meta(struct broker *b, char *err, size_t err_len) {
     if (!rc) snprintf(b->cluster_id, sizeof b->cluster_id, "%s", cid);
   } else {
     new_cluster_id(b->cluster_id, sizeof b->cluster_id);
-    char tmp[PATH_MAX + 40];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-      snprintf(err, err_len, "cannot write %s: %s", tmp, strerror(errno));
-      rc = STRATA_EIO;
-    } else {
-      fprintf(f, "# written by strata-broker on first start\nbroker.id=%" PRId32
-                 "\ncluster.id=%s\nversion=1\n", b->cfg.id, b->cluster_id);
-      if (fflush(f) || fsync(fileno(f))) rc = STRATA_EIO;
-      if (fclose(f)) rc = STRATA_EIO;
-      if (!rc && rename(tmp, path)) rc = STRATA_EIO;
-      if (rc) snprintf(err, err_len, "cannot write %s: %s", path, strerror(errno));
-    }
+    rc = broker_save_meta(b, err, err_len);
   }
   config_free(c);
+  return rc;
+}
+
+int broker_save_meta(struct broker *b, char *err, size_t err_len) {
+  char path[PATH_MAX + 32], tmp[PATH_MAX + 40];
+  snprintf(path, sizeof path, "%s/meta.properties", b->cfg.log_dir);
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  FILE *f = fopen(tmp, "w");
+  if (!f) {
+    snprintf(err, err_len, "cannot write %s: %s", tmp, strerror(errno));
+    return STRATA_EIO;
+  }
+  int rc = 0;
+  fprintf(f, "# written by strata-broker\nbroker.id=%" PRId32 "\ncluster.id=%s\nversion=1\n",
+          b->cfg.id, b->cluster_id);
+  if (fflush(f) || fsync(fileno(f))) rc = STRATA_EIO;
+  if (fclose(f)) rc = STRATA_EIO;
+  if (!rc && rename(tmp, path)) rc = STRATA_EIO;
+  if (rc) snprintf(err, err_len, "cannot write %s: %s", path, strerror(errno));
   return rc;
 }
 
@@ -117,8 +123,8 @@ void broker_close(struct broker *b) {
 }
 
 int broker_cut_off(const struct broker *b) {
-  return b->cluster && b->controller_contact_ms > 0 &&
-         b->now_ms - b->controller_contact_ms > b->cfg.session_ms;
+  return b->cluster && (b->foreign_controller || (b->controller_contact_ms > 0 &&
+                        b->now_ms - b->controller_contact_ms > b->cfg.session_ms));
 }
 
 int64_t broker_high_watermark(const struct broker *b, const struct partition *p) {

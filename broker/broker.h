@@ -50,15 +50,19 @@ struct broker {
   struct coordinator coord;     /* consumer groups this broker coordinates */
   int want_offsets_topic;       /* cluster mode: ask the controller to create it */
   int64_t controller_contact_ms; /* when the last heartbeat the controller answered left (0: never) */
+  int foreign_controller;        /* the controller is of another cluster than our data: not followed */
 };
 
 /* Cluster mode: no answer from the controller for longer than a session
- * (broker.session.timeout.ms). Alone this changes nothing (brokers serve on
+ * (broker.session.timeout.ms), or a controller of another cluster. Alone this changes nothing (brokers serve on
  * while the controller restarts); but an acks=all write that has waited that
  * long too cannot be replicated (our followers have left us, and the
  * controller has fenced us by now), so it is answered NOT_LEADER at once
  * and the producer looks for the new leader. */
 int broker_cut_off(const struct broker *b);
+/* Write log.dir/meta.properties (broker id, cluster id): 0, or an error
+ * with err set. */
+int broker_save_meta(struct broker *b, char *err, size_t err_len);
 
 /* A produce response may wait until partition p is durable up to offset
  * (acks=1 under flush always) or its high watermark passes it (acks=all). */

@@ -75,14 +75,43 @@ static void apply_partition(struct broker *b, struct partition *p, const Strata_
   if (role == ROLE_LEADER) cluster_update_hw(b, p);
 }
 
+/* A broker that holds topics follows only the cluster they belong to: a
+ * controller of another cluster (its data.dir wiped or replaced) has none of
+ * them, and following it would look like every topic had been deleted. An
+ * empty broker joins, and remembers the cluster in meta.properties. */
+static int same_cluster(struct broker *b, const char *id) {
+  if (!id || !*id || !strcmp(id, b->cluster_id)) {
+    b->foreign_controller = 0;
+    return 1;
+  }
+  if (b->topics.n) {
+    if (!b->foreign_controller)
+      trace_error("the controller belongs to cluster %s, the data here to cluster %s: not "
+                  "following it (was its data.dir wiped or replaced?); restore the controller's "
+                  "metadata, or move this log.dir away to join the new cluster empty",
+                  id, b->cluster_id);
+    b->foreign_controller = 1;
+    return 0;
+  }
+  char err[256];
+  snprintf(b->cluster_id, sizeof b->cluster_id, "%s", id);
+  if (broker_save_meta(b, err, sizeof err)) trace_error("%s", err);
+  trace_info("joining cluster %s", id);
+  b->foreign_controller = 0;
+  return 1;
+}
+
+static int deleted_in(const Strata__MetadataImage *img, const char *name) {
+  for (size_t i = 0; i < img->n_deleted_topics; i++)
+    if (!strcmp(img->deleted_topics[i], name)) return 1;
+  return 0;
+}
+
 void cluster_apply_image(struct broker *b, const Strata__MetadataImage *img, int64_t now_ms) {
+  if (!same_cluster(b, img->cluster_id)) return;
   if (img->version <= b->image_version) return;
   b->image_version = img->version;
   b->controller_id = img->controller_id;
-  if (img->cluster_id && *img->cluster_id && strcmp(img->cluster_id, b->cluster_id)) {
-    trace_info("joining cluster %s", img->cluster_id);
-    snprintf(b->cluster_id, sizeof b->cluster_id, "%s", img->cluster_id);
-  }
   /* A peer that restarted or was fenced: forget its replication progress
    * in every partition we lead (a restarted follower with a wiped disk must
    * not look caught up on the strength of its previous life's fetches). */
@@ -136,13 +165,29 @@ void cluster_apply_image(struct broker *b, const Strata__MetadataImage *img, int
       if (s->partition < tp->npart) apply_partition(b, tp->parts[s->partition], s, now_ms);
     }
   }
-  /* Topics the cluster no longer has. The image is the whole, versioned
-   * metadata, so absence is evidence of a delete, not of a partial view. */
+  /* Topics the cluster no longer has. Only a delete the controller
+   * recorded removes data; a topic the image merely lacks (metadata lost,
+   * or restored from an older backup) is kept, and served by nobody here,
+   * until an operator decides (DESIGN.md T9: no delete on partial evidence). */
   for (size_t i = 0; i < b->topics.n;) {
-    const char *name = b->topics.v[i]->name;
+    struct topic *tp = b->topics.v[i];
+    const char *name = tp->name;
     int found = 0;
     for (size_t k = 0; k < img->n_topics && !found; k++) found = !strcmp(img->topics[k]->name, name);
     if (found) {
+      i++;
+      continue;
+    }
+    if (!deleted_in(img, name)) {
+      for (uint32_t k = 0; k < tp->npart; k++) {
+        struct partition *p = tp->parts[k];
+        if (p->role == ROLE_NONE) continue;
+        if (k == 0)
+          trace_error("topic %s is here but not in the cluster's metadata, which records no "
+                      "delete of it: kept, not served (was the controller's metadata lost?)", name);
+        p->role = ROLE_NONE;
+        p->leader = -1;
+      }
       i++;
       continue;
     }

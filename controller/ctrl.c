@@ -31,7 +31,12 @@ void ctrl_free(struct ctrl *c) {
   free(c->topics);
   c->topics = NULL;
   c->ntopics = c->topics_cap = 0;
+  for (size_t i = 0; i < c->ndeleted; i++) free(c->deleted[i]);
+  free(c->deleted);
+  c->deleted = NULL;
+  c->ndeleted = 0;
 }
+
 
 void ctrl_out_reset(struct ctrl_out *o) {
   for (size_t i = 0; i < o->n; i++) strata__metadata_record__free_unpacked(o->recs[i], NULL);
@@ -51,6 +56,29 @@ static char *xstrdup(const char *s) {
   char *p = strdup(s ? s : "");
   if (!p) abort();
   return p;
+}
+
+/* A deleted topic's name is kept (the latest CTRL_TOMBSTONES_MAX) so
+ * brokers have evidence of the delete; creating the name again clears it. */
+static void tombstone_clear(struct ctrl *c, const char *name) {
+  for (size_t i = 0; i < c->ndeleted; i++)
+    if (!strcmp(c->deleted[i], name)) {
+      free(c->deleted[i]);
+      memmove(&c->deleted[i], &c->deleted[i + 1], (c->ndeleted - i - 1) * sizeof *c->deleted);
+      c->ndeleted--;
+      return;
+    }
+}
+
+static void tombstone_add(struct ctrl *c, const char *name) {
+  tombstone_clear(c, name);
+  if (!c->deleted) c->deleted = xcalloc(CTRL_TOMBSTONES_MAX, sizeof *c->deleted);
+  if (c->ndeleted == CTRL_TOMBSTONES_MAX) {
+    free(c->deleted[0]);
+    memmove(&c->deleted[0], &c->deleted[1], (c->ndeleted - 1) * sizeof *c->deleted);
+    c->ndeleted--;
+  }
+  c->deleted[c->ndeleted++] = xstrdup(name);
 }
 
 const struct ctrl_broker *ctrl_broker(const struct ctrl *c, int32_t id) {
@@ -242,9 +270,11 @@ int ctrl_apply(struct ctrl *c, const Strata__MetadataRecord *r) {
       topic_free(t);
       return rc;
     }
+    tombstone_clear(c, r->topic->name);
     break;
   }
   case STRATA__METADATA_RECORD__REC_DELETE_TOPIC:
+    tombstone_add(c, r->delete_topic);
     for (size_t i = 0; i < c->ntopics; i++)
       if (!strcmp(c->topics[i]->name, r->delete_topic)) {
         topic_free(c->topics[i]);
@@ -288,6 +318,9 @@ Strata__MetadataImage *ctrl_image(const struct ctrl *c) {
   m->topics = xcalloc(c->ntopics, sizeof *m->topics);
   for (size_t i = 0; i < c->ntopics; i++) m->topics[i] = topic_msg(c->topics[i]);
   m->n_topics = c->ntopics;
+  m->deleted_topics = xcalloc(c->ndeleted + 1, sizeof *m->deleted_topics);
+  for (size_t i = 0; i < c->ndeleted; i++) m->deleted_topics[i] = xstrdup(c->deleted[i]);
+  m->n_deleted_topics = c->ndeleted;
   return m;
 }
 
@@ -314,6 +347,7 @@ int ctrl_load_image(struct ctrl *c, const Strata__MetadataImage *img) {
       return STRATA_ECORRUPT;
     }
   }
+  for (size_t i = 0; i < img->n_deleted_topics; i++) tombstone_add(c, img->deleted_topics[i]);
   c->version = img->version;
   return 0;
 }

@@ -57,6 +57,8 @@ struct ctrl_config {
                                         (a crashed process; 0: session timeout only) */
 };
 
+#define CTRL_TOMBSTONES_MAX 4096
+
 struct ctrl {
   struct ctrl_config cfg;
   int32_t id;
@@ -68,6 +70,8 @@ struct ctrl {
   size_t nbrokers;
   struct ctrl_topic **topics;
   size_t ntopics, topics_cap;
+  char **deleted;  /* names of deleted topics, oldest first (tombstones) */
+  size_t ndeleted;
   int64_t next_preferred_check_ms;
   int64_t now_ms; /* time of the latest input; a new session starts then */
 };

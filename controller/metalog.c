@@ -87,6 +87,31 @@ static int write_snapshot(struct metalog *m, const struct ctrl *c) {
   return rc;
 }
 
+/* A record cut short by a crash is the last thing in the file; a damaged
+ * length field in the middle looks the same unless whole records follow it.
+ * (A random match of length and CRC is a 1 in 2^32 chance per byte.) */
+static int record_after(const uint8_t *buf, size_t len, size_t from) {
+  for (size_t pos = from + 1; pos + 8 < len; pos++) {
+    uint32_t n = be32_load(buf + pos);
+    if (n && n <= METALOG_RECORD_MAX && pos + 8 + n <= len &&
+        crc32c(0, buf + pos + 8, n) == be32_load(buf + pos + 4))
+      return 1;
+  }
+  return 0;
+}
+
+/* A last record whose CRC fails was cut short by a crash when its end is
+ * still zeros (the file grew before the data reached it): it was never
+ * fsynced, so never applied, and can go. Anything else is damage to a record
+ * that took effect (say, a topic's creation): cutting it would make brokers
+ * see that topic vanish, so the controller refuses to start instead. */
+static int torn(const uint8_t *rec, uint32_t n) {
+  uint32_t from = n > 16 ? n - 16 : 0;
+  for (uint32_t i = from; i < n; i++)
+    if (rec[i]) return 0;
+  return 1;
+}
+
 int metalog_open(struct metalog *m, const char *dir, struct ctrl *c, char *err, size_t err_len) {
   memset(m, 0, sizeof *m);
   m->fd = -1;
@@ -127,10 +152,19 @@ int metalog_open(struct metalog *m, const char *dir, struct ctrl *c, char *err, 
   size_t off = 0;
   while (buf && off + 8 <= len) {
     uint32_t n = be32_load(buf + off);
-    if (n > METALOG_RECORD_MAX || off + 8 + n > len) break; /* torn tail */
+    if (n > METALOG_RECORD_MAX || off + 8 + n > len) { /* torn tail, unless records follow */
+      if (record_after(buf, len, off)) {
+        snprintf(err, err_len, "%s: bad record length at byte %zu, with records after it; refusing "
+                 "to guess cluster metadata", path, off);
+        free(buf);
+        return STRATA_ECORRUPT;
+      }
+      break;
+    }
     if (crc32c(0, buf + off + 8, n) != be32_load(buf + off + 4)) {
-      if (off + 8 + n == len) break; /* the last record, half written */
-      snprintf(err, err_len, "%s: bad record at byte %zu before the tail", path, off);
+      if (off + 8 + n == len && torn(buf + off + 8, n)) break; /* the last record, half written */
+      snprintf(err, err_len, "%s: bad record (CRC) at byte %zu; refusing to guess cluster metadata",
+               path, off);
       free(buf);
       return STRATA_ECORRUPT;
     }

@@ -3,9 +3,9 @@
  * METALOG_SNAPSHOT_EVERY records (after which the log starts empty).
  *   <dir>/snapshot      u32 length | u32 crc32c | MetadataImage
  *   <dir>/metadata.log  (u32 length | u32 crc32c | MetadataRecord)*
- * Recovery loads the snapshot, replays the log and cuts a torn last record;
- * a bad snapshot or a bad record before the tail stops the controller (never
- * guess at cluster metadata). */
+ * Recovery loads the snapshot, replays the log and cuts a torn last record
+ * (cut short, or its end still zeros); a bad snapshot or any other bad record
+ * stops the controller (never guess at cluster metadata). */
 #ifndef STRATA_METALOG_H
 #define STRATA_METALOG_H
 

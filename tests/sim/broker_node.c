@@ -50,6 +50,7 @@ struct bnode {
   struct pend *head, *tail;
   struct syncw *syncs;
   uint64_t fetch_hw_seen;
+  int had_topic; /* it held the sim topic: it must never delete it (no delete is issued) */
 };
 
 static struct bnode *bn(struct sim *s, int id) { return s->nodes[id].impl; }
@@ -501,6 +502,9 @@ static void retention(struct sim *s, int id) {
 
 void bnode_tick(struct sim *s, int id) {
   struct bnode *n = bn(s, id);
+  int has = topics_find(&n->b.topics, SIM_TOPIC) != NULL;
+  if (n->had_topic && !has) sim_violation(s, "broker %d deleted topic %s (nobody deleted it)", id, SIM_TOPIC);
+  n->had_topic = has;
   n->b.now_ms = s->now;
   syncs_done(s, id);
   controller_step(s, id);

@@ -38,7 +38,12 @@ int cnode_start(struct sim *s) {
   snprintf(dir, sizeof dir, "%s/controller", s->dir);
   struct ctrl_config cc = config();
   if (controller_open(&n->ctl, dir, 0, &cc, s->now, err, sizeof err)) {
-    sim_violation(s, "controller does not start: %s", err);
+    if (s->ctl_may_refuse) {
+      sim_log(s, "controller refuses to start: %s", err);
+      s->st.ctl_refusals++;
+    } else {
+      sim_violation(s, "controller does not start: %s", err);
+    }
     controller_close(&n->ctl);
     return -1;
   }

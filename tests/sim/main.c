@@ -123,7 +123,7 @@ static void sweep_stale(const char *base) {
 
 enum fault {
   F_CRASH, F_RESTART, F_WIPE, F_PAUSE, F_RESUME, F_ISOLATE, F_HEAL, F_CUT_ONE_WAY,
-  F_CUT_CONTROLLER, F_SLOW_DISK, F_CORRUPT,
+  F_CUT_CONTROLLER, F_SLOW_DISK, F_CORRUPT, F_CTL_DAMAGE, F_CTL_RESTORE,
 };
 
 /* A target below 0 is resolved when the fault happens: LEADER is the
@@ -196,6 +196,24 @@ static void crash_node(struct sim *s, int id, int wipe) {
   else bnode_crash(s, id, wipe);
 }
 
+/* Flip one bit somewhere in a file; 0, or -1 when it is missing or empty. */
+static int flip_bit(struct sim *s, const char *path) {
+  FILE *fp = fopen(path, "r+b");
+  if (!fp) return -1;
+  fseek(fp, 0, SEEK_END);
+  long size = ftell(fp);
+  if (size > 0) {
+    long at = (long)rng_range(&s->rng, 0, size - 1);
+    fseek(fp, at, SEEK_SET);
+    int c = fgetc(fp);
+    fseek(fp, at, SEEK_SET);
+    fputc((c ^ (1 << rng_range(&s->rng, 0, 7))) & 0xff, fp);
+    sim_log(s, "flipped a bit at byte %ld of %s", at, path);
+  }
+  fclose(fp);
+  return size > 0 ? 0 : -1;
+}
+
 /* Flip one byte somewhere in a stopped broker's segment files. */
 static void corrupt(struct sim *s, int id) {
   char cmd[600];
@@ -210,20 +228,42 @@ static void corrupt(struct sim *s, int id) {
   }
   pclose(p);
   if (!n) return;
-  const char *f = files[rng_range(&s->rng, 0, n - 1)];
-  FILE *fp = fopen(f, "r+b");
-  if (!fp) return;
-  fseek(fp, 0, SEEK_END);
-  long size = ftell(fp);
-  if (size > 0) {
-    long at = (long)rng_range(&s->rng, 0, size - 1);
-    fseek(fp, at, SEEK_SET);
-    int c = fgetc(fp);
-    fseek(fp, at, SEEK_SET);
-    fputc((c ^ (1 << rng_range(&s->rng, 0, 7))) & 0xff, fp);
-    sim_log(s, "flipped a bit at byte %ld of %s", at, f);
+  flip_bit(s, files[rng_range(&s->rng, 0, n - 1)]);
+}
+
+/* T9: the stopped controller's metadata is damaged (a copy kept first, as
+ * an operator's backup): a flipped bit in its snapshot or log, or the whole
+ * data.dir gone. Starting may then be refused; that is right. */
+static void damage_controller(struct sim *s) {
+  char cmd[2000], dir[300];
+  snprintf(dir, sizeof dir, "%s/controller", s->dir);
+  snprintf(cmd, sizeof cmd, "rm -rf '%s.backup' && cp -a '%s' '%s.backup'", dir, dir, dir);
+  if (system(cmd)) sim_violation(s, "cannot back the controller's metadata up");
+  s->ctl_may_refuse = 1;
+  if (rng_chance(&s->rng, 30)) {
+    sim_log(s, "the controller's data.dir is wiped");
+    sim_rm_rf(dir);
+    return;
   }
-  fclose(fp);
+  const char *names[2] = {"snapshot", "metadata.log"};
+  int first = (int)rng_range(&s->rng, 0, 1);
+  for (int i = 0; i < 2; i++) {
+    char path[700];
+    snprintf(path, sizeof path, "%s/%s", dir, names[(first + i) % 2]);
+    if (!flip_bit(s, path)) return;
+  }
+}
+
+/* The operator puts the backup back and starts the controller. */
+static void restore_controller(struct sim *s) {
+  char cmd[2000], dir[300];
+  snprintf(dir, sizeof dir, "%s/controller", s->dir);
+  cnode_crash(s);
+  snprintf(cmd, sizeof cmd, "rm -rf '%s' && mv '%s.backup' '%s'", dir, dir, dir);
+  if (system(cmd)) sim_violation(s, "cannot restore the controller's metadata");
+  s->ctl_may_refuse = 0;
+  sim_log(s, "the controller's metadata restored from its backup");
+  cnode_start(s);
 }
 
 static void apply(struct sim *s, struct schedule *sc, const struct action *a) {
@@ -278,6 +318,12 @@ static void apply(struct sim *s, struct schedule *sc, const struct action *a) {
     if (a->peer >= 0) s->cut[node][a->peer] = 0;
     else isolate(s, node, 0);
     sim_log(s, "heal node %d", node);
+    break;
+  case F_CTL_DAMAGE:
+    if (!s->nodes[SIM_CONTROLLER].up) damage_controller(s);
+    break;
+  case F_CTL_RESTORE:
+    restore_controller(s);
     break;
   case F_SLOW_DISK:
     sim_log(s, "node %d's disk is slow for %" PRId64 " ms", node, a->len);
@@ -495,6 +541,21 @@ static void sc_t15(struct sim *s, struct schedule *sc) {
   sc->max_rebalances = 8 * (uint64_t)s->nbrokers;
 }
 
+/* T9: corrupt metadata on the controller (a flipped bit, or its data.dir
+ * wiped) while a leader dies: no broker deletes a topic on that partial
+ * evidence (nobody deleted it), and the cluster goes on once the operator
+ * restores the metadata. */
+static void sc_t9(struct sim *s, struct schedule *sc) {
+  (void)s;
+  sc->duration = 12000;
+  sc->nparts = 2;
+  add(sc, 2000, F_CRASH, SIM_CONTROLLER, 0, 0);
+  add(sc, 2001, F_CTL_DAMAGE, SIM_CONTROLLER, 0, 0);
+  add(sc, 2500, F_RESTART, SIM_CONTROLLER, 0, 0);
+  add(sc, 4000, F_CRASH, LEADER, 0, 1500);
+  add(sc, 7000, F_CTL_RESTORE, SIM_CONTROLLER, 0, 0);
+}
+
 /* T18: retention deletes what a slow reader has not read yet (segments
  * roll every 500 ms and are kept 2 s; the reader stops for 6 s): it must be
  * told OFFSET_OUT_OF_RANGE and never skip silently. */
@@ -525,6 +586,7 @@ static const struct scenario scenarios[] = {
     {"T13", "coordinator failover with commits in flight", sc_t13},
     {"T14", "a member dies, another is paused past its session (a zombie)", sc_t14},
     {"T15", "rolling restart of every broker under a running group", sc_t15},
+    {"T9", "the controller's metadata damaged (a flipped bit, or wiped), then restored", sc_t9},
     {"T18", "retention deletes what a paused reader has not read", sc_t18},
 };
 #define NSCENARIOS (sizeof scenarios / sizeof scenarios[0])
@@ -778,6 +840,7 @@ int main(int argc, char **argv) {
     groups.stale_commits_refused += o.st.stale_commits_refused;
     groups.rebalances += o.st.rebalances;
     groups.retention_resets += o.st.retention_resets;
+    groups.ctl_refusals += o.st.ctl_refusals;
     expired += o.cr.expired;
     for (size_t i = 0; i < o.st.nfailover; i++) fo[nfo++] = o.st.failover_ms[i];
     if (k == 0) replay_hash = o.hash;
@@ -813,6 +876,8 @@ int main(int argc, char **argv) {
   if (groups.retention_resets || expired)
     printf("; retention: %" PRIu64 " reads told OFFSET_OUT_OF_RANGE, %" PRIu64
            " acknowledged writes deleted", groups.retention_resets, expired);
+  if (groups.ctl_refusals)
+    printf("; damaged controller metadata: %" PRIu64 " start(s) refused", groups.ctl_refusals);
   if (nfo)
     printf("; leader failover (kill -9 to first ack) p50 %" PRId64 " ms, p99 %" PRId64
            " ms, max %" PRId64 " ms over %zu",

@@ -87,6 +87,7 @@ struct sim_stats {
   uint64_t stale_commits_refused; /* commits of a fenced member, refused as they must be */
   uint64_t rebalances;            /* assignments a member received that changed what it owns */
   uint64_t retention_resets;      /* reads told OFFSET_OUT_OF_RANGE: retention was ahead of them */
+  uint64_t ctl_refusals;          /* starts the controller refused (damaged metadata) */
   int64_t failover_ms[256];
   size_t nfailover;
 };
@@ -123,6 +124,7 @@ struct sim {
   /* consumer group (0 members: none) */
   int nmembers;
   int no_reader;             /* the group does the reading (so skipped reads show) */
+  int ctl_may_refuse;        /* its metadata was damaged: refusing to start is right */
   int64_t lost_gen;          /* unique negative generations for lost ownership */
   int64_t group_committed[SIM_PARTS_MAX]; /* highest commit acknowledged */
 };

@@ -327,6 +327,7 @@ Test(ctrl, metadata_log_replays_to_the_same_state) {
   strata__metadata_image__pack(ib, pb);
   cr_assert_eq(memcmp(pa, pb, la), 0, "replayed state equals the live one");
   cr_assert_eq(b.ntopics, 800u);
+  cr_assert_eq(b.ndeleted, 400u, "every delete is remembered, across the snapshot");
   cr_assert_eq(b.producer_ids_next, 12, "a restarted controller never gives an id twice");
   /* blocks for brokers: disjoint from everything handed out before */
   int64_t first = -1, next = -1;
@@ -342,5 +343,70 @@ Test(ctrl, metadata_log_replays_to_the_same_state) {
   ctrl_image_free(ia);
   ctrl_image_free(ib);
   ctrl_free(&a);
+  ctrl_free(&b);
+}
+
+/* The last record of the metadata log took effect (it was fsynced first):
+ * a flipped bit in it stops the controller rather than cut it (a cut topic
+ * creation would look like a delete to the brokers, T9); only a tail still
+ * zero (a crash before the data reached the file) is cut. */
+Test(ctrl, a_damaged_last_metadata_record_stops_the_controller) {
+  dir = proc_tmpdir("strata-metalog");
+  struct ctrl a;
+  struct ctrl_config cfg = {1000, 0, 5000, 0};
+  ctrl_init(&a, 0, &cfg);
+  struct metalog m;
+  char err[256], path[600];
+  cr_assert_eq(metalog_open(&m, dir, &a, err, sizeof err), 0, "%s", err);
+  struct ctrl_out out = {0};
+  Strata__BrokerRegisterRequest q = STRATA__BROKER_REGISTER_REQUEST__INIT;
+  q.broker_id = 1;
+  q.host = (char *)"h";
+  q.port = 1;
+  q.rack = (char *)"";
+  cr_assert_eq(ctrl_register(&a, &q, 0, &out), 0);
+  cr_assert_eq(metalog_commit(&m, &a, &out), 0);
+  Strata__TopicSpec s = STRATA__TOPIC_SPEC__INIT;
+  s.name = (char *)"kept";
+  s.partitions = 1;
+  s.replication_factor = 1;
+  cr_assert_eq(ctrl_create_topic(&a, &s, 1, &out, err, sizeof err), 0);
+  cr_assert_eq(metalog_commit(&m, &a, &out), 0);
+  metalog_close(&m);
+  ctrl_free(&a);
+  snprintf(path, sizeof path, "%s/metadata.log", dir);
+  FILE *f = fopen(path, "r+b");
+  cr_assert(f);
+  fputc(0x7f, f); /* the first record's length: it now runs past the end */
+  fclose(f);
+  struct ctrl b;
+  ctrl_init(&b, 0, &cfg);
+  cr_assert_neq(metalog_open(&m, dir, &b, err, sizeof err), 0, "a damaged length, records after");
+  cr_assert(strstr(err, "bad record length"), "%s", err);
+  ctrl_free(&b);
+  f = fopen(path, "r+b");
+  cr_assert(f);
+  fputc(0, f);
+  fseek(f, 0, SEEK_END);
+  long size = ftell(f);
+  fseek(f, size - 3, SEEK_SET);
+  int byte = fgetc(f);
+  fseek(f, size - 3, SEEK_SET);
+  fputc(byte ^ 0x10, f);
+  fclose(f);
+  ctrl_init(&b, 0, &cfg);
+  cr_assert_neq(metalog_open(&m, dir, &b, err, sizeof err), 0, "a flipped bit in the last record");
+  cr_assert(strstr(err, "bad record"), "%s", err);
+  ctrl_free(&b);
+  f = fopen(path, "r+b");
+  cr_assert(f);
+  fseek(f, size - 16, SEEK_SET);
+  for (int i = 0; i < 16; i++) fputc(0, f);
+  fclose(f);
+  ctrl_init(&b, 0, &cfg);
+  cr_assert_eq(metalog_open(&m, dir, &b, err, sizeof err), 0, "a zero tail is cut: %s", err);
+  cr_assert_null(ctrl_topic(&b, "kept"), "the never-applied record is gone");
+  cr_assert_eq(b.nbrokers, 1u);
+  metalog_close(&m);
   ctrl_free(&b);
 }
