@@ -391,7 +391,11 @@ int64_t group_client_due(const strata_consumer *c) {
 void group_client_close(strata_consumer *c) {
   struct group_client *g = c->grp;
   if (g->epoch > 0) {
-    if (g->cfg.auto_commit) commit_all(c);
+    /* The application hears its partitions are revoked (and, with
+     * auto-commit, their positions are committed) before the leave, which
+     * hands them to others at once: done after, it would still be working
+     * on partitions another member already owns. */
+    drop_owned(c, STRATA_REBALANCE_REVOKED, 1);
     /* a static member only steps away: its partitions wait for its return */
     heartbeat(c, g->instance && *g->instance ? -2 : -1);
   }

@@ -92,7 +92,10 @@ static void disown(struct sim *s, struct member *m, uint32_t k, int lost) {
 
 static void lose_membership(struct sim *s, struct member *m, const char *why) {
   sim_log(s, "member %s: membership lost (%s)", m->name, why);
-  for (uint32_t k = 0; k < m->nparts; k++) disown(s, m, k, 1);
+  for (uint32_t k = 0; k < m->nparts; k++) {
+    disown(s, m, k, 1);
+    m->p[k].want = 0; /* nor take what it was about to (an OffsetFetch may still answer) */
+  }
   m->member_id[0] = 0;
   m->epoch = 0;
   m->next_hb_at = s->now;
