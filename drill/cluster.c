@@ -80,8 +80,8 @@ static void slow_disk_file(const struct tcluster *c, int id, char *buf, size_t l
   snprintf(buf, len, "%s/slow-disk-b%d", c->dir, id);
 }
 
-/* The environment of a broker under the slow-disk shim (bufs: 3 of len
- * bytes); NULL when the shim is not built. */
+/* The environment of a broker under the slow-disk shim (written into bufs,
+ * pointed to by env); NULL when the shim is not built. */
 static const char **slow_disk_env(const struct tcluster *c, int id, char (*bufs)[600],
                                   const char **env) {
   char shim[600], file[512];
