@@ -52,13 +52,15 @@ CLUSTER_BINS:= $(CLUSTER_SRC:tests/cluster/%.c=$(BUILD)/tests/cluster/%)
 FAILOVER_BENCH := $(BUILD)/bench/failover_bench
 GROUP_BENCH    := $(BUILD)/bench/group_bench
 WORKLOAD       := $(BUILD)/tests/fault/workload
+FSYNC_SHIM     := $(BUILD)/tests/fsync_log.so
+SLOW_DISK_SHIM := $(BUILD)/strata-slow-disk.so
 SIM            := $(BUILD)/tests/sim/sim
 SIM_SRC        := $(wildcard tests/sim/*.c)
 
 .PHONY: all help deps test unit asan sim bench bench-cluster bench-failover bench-groups docker-test faults demo fuzz clean format
 # Keep generated headers and test objects: make would delete them as intermediates.
 .SECONDARY:
-all: $(LIBSTRATA) $(BROKER_BIN) $(CTRL_BIN) $(CLI_BIN)
+all: $(LIBSTRATA) $(BROKER_BIN) $(CTRL_BIN) $(CLI_BIN) $(SLOW_DISK_SHIM)
 
 help:
 	@echo "make            build strata-broker, strata-controller, strata (CLI) and libstrata.a into $(BUILD)/"
@@ -138,12 +140,17 @@ $(BUILD)/tests/cluster/%: $(call obj,tests/cluster/%.c) $(LIBDRILL) $(LIBBROKER)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
 
-# LD_PRELOAD shim the durability test uses to log every fsync (never sanitized:
-# it is loaded into the broker before anything else).
-FSYNC_SHIM := $(BUILD)/tests/fsync_log.so
+# LD_PRELOAD shims, never sanitized (they are loaded into the broker before
+# anything else): the durability test's, which logs every fsync, and the slow
+# disk of the drills, which makes every fsync wait while a control file exists
+# (next to the binaries, where `strata drill` looks for it).
+SHIM_CC = $(CC) -std=c11 -O2 -Wall -Wextra $(WERROR) -shared -fPIC -o $@ $< -ldl
 $(FSYNC_SHIM): tests/shim/fsync_log.c
 	@mkdir -p $(@D)
-	$(CC) -std=c11 -O2 -Wall -Wextra $(WERROR) -shared -fPIC -o $@ $< -ldl
+	$(SHIM_CC)
+$(SLOW_DISK_SHIM): tests/shim/slow_disk.c
+	@mkdir -p $(@D)
+	$(SHIM_CC)
 
 unit: $(UNIT_BINS)
 	@scripts/run-tests.sh $(UNIT_BINS)
@@ -155,8 +162,9 @@ test: all $(UNIT_BINS) $(CLUSTER_BINS) $(FSYNC_SHIM) $(FAILOVER_BENCH) $(GROUP_B
 # every fault drill, FAULT_ROUNDS rounds each (default 5): the testbed's
 # (root: network namespaces) and `strata drill`'s scenarios
 FAULT_SCENARIOS := partition-leader pause-leader kill-leader partition-controller split oneway-leader \
-  full-disk full-disk-follower slow-disk
-DRILL_SCENARIOS := kill-leader pause-leader partition-leader kill-controller rolling-restart kill-consumer kill-coordinator
+  full-disk full-disk-follower slow-disk slow-disk-follower
+DRILL_SCENARIOS := kill-leader pause-leader partition-leader kill-controller rolling-restart kill-consumer kill-coordinator \
+  slow-disk
 faults: all $(WORKLOAD)
 	@ok=0; bad=0; for sc in $(FAULT_SCENARIOS); do \
 	  echo "== testbed $$sc"; \

@@ -1,5 +1,6 @@
 #include "drill/cluster.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,16 +47,17 @@ int tcluster_init_at(struct tcluster *c, int nbrokers, const char *prefix, int b
   return 0;
 }
 
-/* argv = bin, fixed settings, then the extra ones, each after --set. */
+/* argv = bin, fixed settings, then the extra ones, each after --set; env
+ * as proc_spawn_env's. */
 static pid_t spawn(const char *bin, const char *const *fixed, size_t nfixed,
-                   const char *const *extra, const char *log) {
+                   const char *const *extra, const char *log, const char *const *env) {
   const char *argv[2 + 2 * (6 + TCLUSTER_SETS_MAX)];
   size_t n = 0;
   argv[n++] = bin;
   for (size_t i = 0; i < nfixed; i++) argv[n++] = "--set", argv[n++] = fixed[i];
   for (size_t i = 0; extra[i] && i < TCLUSTER_SETS_MAX; i++) argv[n++] = "--set", argv[n++] = extra[i];
   argv[n] = NULL;
-  return proc_spawn(argv, log);
+  return proc_spawn_env(argv, log, env);
 }
 
 int tcluster_start_controller(struct tcluster *c) {
@@ -67,8 +69,38 @@ int tcluster_start_controller(struct tcluster *c) {
   snprintf(listen, sizeof listen, "listeners=%s:%d", host, port);
   snprintf(log, sizeof log, "%s/controller.log", c->dir);
   const char *fixed[] = {data, listen};
-  c->ctl = spawn(bin, fixed, 2, c->ctl_sets, log);
+  c->ctl = spawn(bin, fixed, 2, c->ctl_sets, log, NULL);
   return c->ctl > 0 ? proc_wait_addr(host, port, 10000) : -1;
+}
+
+/* The slow-disk shim's control file of broker id: it exists while the disk
+ * is slow and holds the delay in ms. Outside the log.dir, which the broker
+ * reads as topics. */
+static void slow_disk_file(const struct tcluster *c, int id, char *buf, size_t len) {
+  snprintf(buf, len, "%s/slow-disk-b%d", c->dir, id);
+}
+
+/* The environment of a broker under the slow-disk shim (written into bufs,
+ * pointed to by env); NULL when the shim is not built. */
+static const char **slow_disk_env(const struct tcluster *c, int id, char (*bufs)[600],
+                                  const char **env) {
+  char shim[600], file[512];
+  snprintf(shim, sizeof shim, "%s/strata-slow-disk.so", proc_build_dir());
+  char *abs = realpath(shim, NULL); /* a relative LD_PRELOAD breaks if the broker chdirs */
+  if (!abs) {
+    fprintf(stderr, "missing %s (make builds it)\n", shim);
+    return NULL;
+  }
+  slow_disk_file(c, id, file, sizeof file);
+  const char *a = getenv("ASAN_OPTIONS"); /* a sanitized broker then accepts the shim */
+  snprintf(bufs[0], sizeof bufs[0], "LD_PRELOAD=%s", abs);
+  snprintf(bufs[1], sizeof bufs[1], "STRATA_SLOW_DISK=%s", file);
+  snprintf(bufs[2], sizeof bufs[2], "ASAN_OPTIONS=%s%sverify_asan_link_order=0", a ? a : "",
+           a && *a ? ":" : "");
+  free(abs);
+  for (int i = 0; i < 3; i++) env[i] = bufs[i];
+  env[3] = NULL;
+  return env;
 }
 
 int tcluster_start_broker(struct tcluster *c, int id) {
@@ -88,8 +120,22 @@ int tcluster_start_broker(struct tcluster *c, int id) {
   const char *fixed[] = {bid, data, listen, ctlr, source, adv};
   size_t nfixed = 4; /* the source address with a base, the advertised one with a proxy */
   if (c->base) nfixed = c->bind_port ? 6 : 5;
-  c->brokers[id] = spawn(bin, fixed, nfixed, c->broker_sets, log);
+  char bufs[3][600];
+  const char *env[4], **penv = NULL;
+  if (c->slow_disk && !(penv = slow_disk_env(c, id, bufs, env))) return -1;
+  c->brokers[id] = spawn(bin, fixed, nfixed, c->broker_sets, log, penv);
   return c->brokers[id] > 0 ? proc_wait_addr(host, port, 10000) : -1;
+}
+
+int tcluster_slow_disk(struct tcluster *c, int id, int ms) {
+  char path[600];
+  if (!c->slow_disk || id < 1 || id > c->n) return -1;
+  slow_disk_file(c, id, path, sizeof path);
+  if (ms <= 0) return unlink(path) && errno != ENOENT ? -1 : 0;
+  FILE *f = fopen(path, "w");
+  if (!f) return -1;
+  int bad = fprintf(f, "%d\n", ms) < 0;
+  return fclose(f) || bad ? -1 : 0;
 }
 
 int tcluster_start_all(struct tcluster *c) {

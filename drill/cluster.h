@@ -31,6 +31,9 @@ struct tcluster {
   /* extra "key=value" settings, NULL-terminated; set before starting */
   const char *broker_sets[TCLUSTER_SETS_MAX + 1];
   const char *ctl_sets[TCLUSTER_SETS_MAX + 1];
+  /* set before starting: brokers run with the slow-disk shim preloaded
+   * (strata-slow-disk.so beside the binaries, tests/shim/slow_disk.c) */
+  int slow_disk;
 };
 
 /* Temp folder and free ports; nothing started yet. 0 or -1. */
@@ -54,6 +57,9 @@ void tcluster_kill(struct tcluster *c, int id);
 int tcluster_stop(struct tcluster *c, int id);
 /* Send a signal (SIGSTOP, SIGCONT) to a running node; 0 or -1. */
 int tcluster_signal(struct tcluster *c, int id, int sig);
+/* Make broker id's disk slow: every fsync/fdatasync waits ms first (0: fast
+ * again). Needs slow_disk set when the broker started. 0 or -1. */
+int tcluster_slow_disk(struct tcluster *c, int id, int ms);
 /* Partition state as the cluster reports it; 0 when read. isr (optional)
  * gets up to TCLUSTER_BROKERS_MAX members. */
 int tcluster_partition(struct tcluster *c, const char *topic, uint32_t partition, int32_t *leader,

@@ -36,6 +36,8 @@ const struct drill_scenario_info drill_scenarios[DRILL_SCENARIOS] = {
      "its partitions read again by another member", "the restarted member owns partitions"},
     {"kill-coordinator", "kill -9 the broker coordinating the consumer group, then start it again",
      "the group's commits acknowledged again", "all replicas back in sync"},
+    {"slow-disk", "every fsync of partition 0's leader waits 300 ms for 4 s, then the disk is fast",
+     "slowest write acknowledgement while slow", "from fast again to the backlog acknowledged, in sync"},
 };
 
 #define TOPIC "drill"
@@ -46,6 +48,8 @@ const struct drill_scenario_info drill_scenarios[DRILL_SCENARIOS] = {
 #define RING (1 << 20)
 #define PHASE_MS 60000
 #define CLUSTER_BASE 20 /* controller on 127.0.0.20, brokers from .21 */
+#define SLOW_DISK_MS 300   /* per sync, in the slow-disk scenario */
+#define SLOW_HOLD_MS 4000  /* how long the disk stays slow */
 
 static volatile sig_atomic_t interrupted;
 void drill_interrupt(void) { interrupted = 1; }
@@ -83,6 +87,8 @@ struct drill {
   int64_t first_ack[PARTS_MAX];  /* of a record sent after fault_us */
   int64_t first_read[PARTS_MAX]; /* after fault_us, by a member other than the victim */
   int64_t first_commit;           /* after fault_us */
+  int64_t slow_from, slow_to;     /* slow-disk: writes sent in between were slowed */
+  int64_t slowest_us;             /* their longest wait for an acknowledgement */
   uint64_t assignments;          /* partitions assigned to members, so far */
   int64_t max_acked[PARTS_MAX], max_read[PARTS_MAX];
   /* consumer-group members */
@@ -116,6 +122,9 @@ static void on_delivery(const strata_delivery *dv, void *arg) {
     if (dv->offset > d->max_acked[p]) d->max_acked[p] = dv->offset;
     if (d->fault_us && inv >= d->fault_us && !d->first_ack[p]) d->first_ack[p] = now;
   }
+  if (d->slow_from && inv >= d->slow_from && (!d->slow_to || inv < d->slow_to) &&
+      now - inv > d->slowest_us)
+    d->slowest_us = now - inv;
 }
 
 /* Keep the write rate for `ms` (0: one round of sends and answers). */
@@ -465,6 +474,30 @@ static int run_once(struct drill *d, double *failover_ms, double *recovery_ms, c
     if (t2 >= 0) t1 = d->first_commit;
     break;
   }
+  case DRILL_SLOW_DISK: {
+    /* No failover is expected: the leader keeps its partitions and its
+     * acks=all writes wait on its fsyncs (log.flush.policy=always). What is
+     * measured is how slow they get, and how long the backlog takes to
+     * drain once the disk is fast again. */
+    d->slowest_us = 0;
+    d->slow_to = 0;
+    int led = count(led_by(d, leader));
+    d->slow_from = mono_us();
+    snprintf(what, what_len, "slowed broker %d's disk (leader of %d partition%s) to %d ms per sync",
+             leader, led, led == 1 ? "" : "s", SLOW_DISK_MS);
+    if (tcluster_slow_disk(&d->c, leader, SLOW_DISK_MS)) return -1;
+    hold(d, SLOW_HOLD_MS, "disk slow");
+    if (tcluster_slow_disk(&d->c, leader, 0)) return -1;
+    fault_begin(d, (1ull << d->o->partitions) - 1);
+    d->slow_to = d->fault_us;
+    if (wait_for(d, targets_acked, "disk fast again; waiting for the backlog") < 0) return -1;
+    t2 = wait_for(d, all_full_isr, "disk fast again; waiting for all replicas in sync");
+    if (t2 < 0) return -1;
+    *failover_ms = (double)d->slowest_us / 1000.0;
+    *recovery_ms = (double)(t2 - d->slow_to) / 1000.0;
+    d->slow_from = d->slow_to = 0;
+    return 0;
+  }
   default:
     return -1;
   }
@@ -507,6 +540,7 @@ static int start_cluster(struct drill *d) {
     return -1;
   }
   d->c.broker_sets[0] = "replica.lag.time.max.ms=2000";
+  d->c.slow_disk = d->sc == &drill_scenarios[DRILL_SLOW_DISK];
   if (tcluster_start_all(&d->c)) {
     fprintf(stderr, "strata drill: the cluster did not start (logs in %s)\n", d->c.dir);
     return -1;

@@ -150,6 +150,10 @@ int proc_stop(pid_t pid) {
 }
 
 pid_t proc_spawn(const char *const *argv, const char *log) {
+  return proc_spawn_env(argv, log, NULL);
+}
+
+pid_t proc_spawn_env(const char *const *argv, const char *log, const char *const *env) {
   pid_t pid = fork();
   if (pid != 0) return pid;
   prctl(PR_SET_PDEATHSIG, SIGKILL); /* a test or bench that dies takes its servers along */
@@ -159,6 +163,7 @@ pid_t proc_spawn(const char *const *argv, const char *log) {
     dup2(fd, 2);
     close(fd);
   }
+  for (size_t i = 0; env && env[i]; i++) putenv((char *)env[i]); /* the child execs at once */
   execv(argv[0], (char *const *)argv);
   _exit(127);
 }

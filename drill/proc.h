@@ -24,6 +24,9 @@ pid_t proc_start_broker(const char *dir, int port, const char *const *extra,
 int proc_wait_port(int port, int timeout_ms);
 /* Start argv (argv[0] is a path) with stdout/stderr appended to log. */
 pid_t proc_spawn(const char *const *argv, const char *log);
+/* The same with "NAME=value" entries (NULL-terminated, or NULL) added to
+ * its environment, e.g. an LD_PRELOAD shim and its settings. */
+pid_t proc_spawn_env(const char *const *argv, const char *log, const char *const *env);
 /* Wait until host:port accepts connections (0) or timeout_ms passes (-1). */
 int proc_wait_addr(const char *host, int port, int timeout_ms);
 

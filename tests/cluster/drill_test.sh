@@ -16,7 +16,7 @@ bad() { echo "FAIL $1"; fails=$((fails + 1)); }
 
 $S drill --help >"$dir/help" 2>&1 && ok "drill --help" || bad "drill --help"
 for s in kill-leader pause-leader partition-leader kill-controller rolling-restart kill-consumer \
-  kill-coordinator; do
+  kill-coordinator slow-disk; do
   grep -q "^  $s " "$dir/help" && ok "--help lists $s" || bad "--help lists $s"
 done
 $S drill no-such-scenario >/dev/null 2>&1; [ $? = 2 ] && ok "unknown scenario exits 2" || bad "unknown scenario exits 2"

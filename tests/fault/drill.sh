@@ -17,9 +17,10 @@
 #                         (tests/fault/disk.sh); d-0's leader's is filled to the
 #                         last block; the filler is removed
 #   full-disk-follower    the same for a follower of d-0
-#   slow-disk             log.dirs on dm-delay devices; d-0's leader's gets
-#                         SLOW_DISK_MS (default 300) per I/O; the delay goes to
-#                         0 (skipped with a reason where dm-delay is missing)
+#   slow-disk             every fsync/fdatasync of d-0's leader waits SLOW_DISK_MS
+#                         (default 300) first (LD_PRELOAD tests/shim/slow_disk.c,
+#                         no kernel feature needed); the delay is lifted
+#   slow-disk-follower    the same for a follower of d-0
 #   tests/fault/drill.sh SCENARIO [ROUNDS]   (ROUNDS default FAULT_ROUNDS or 1; as root)
 # Without network namespaces (not root, or STRATA_FAULT_NO_NETNS=1 to try
 # that path as root) it falls back to loopback addresses with a fault proxy:
@@ -32,8 +33,8 @@ SCENARIO=${1:-partition-leader}
 ROUNDS=${2:-${FAULT_ROUNDS:-1}}
 case "$SCENARIO" in
 partition-leader | pause-leader | kill-leader | partition-controller | split | oneway-leader) ;;
-full-disk | full-disk-follower | slow-disk) ;;
-*) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+full-disk | full-disk-follower | slow-disk | slow-disk-follower) ;;
+*) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac
 no_netns=
 if [ -n "${STRATA_FAULT_NO_NETNS:-}" ]; then no_netns="STRATA_FAULT_NO_NETNS is set"
@@ -52,11 +53,12 @@ if [ -n "$no_netns" ]; then
 fi
 . tests/fault/testbed.sh
 . tests/fault/disk.sh
-if [ "$SCENARIO" = slow-disk ] && ! why=$(disk_delay_ok); then
-  echo "skipped: slow-disk needs device-mapper's delay target: $why"
-  exit 0
-fi
 SLOW_DISK_MS=${SLOW_DISK_MS:-300}
+shim= # slow-disk*: every broker runs with the shim; its control file slows it
+case "$SCENARIO" in
+slow-disk | slow-disk-follower)
+  shim=$(realpath "$BUILD/strata-slow-disk.so") || { echo "missing $BUILD/strata-slow-disk.so (make builds it)" >&2; exit 1; } ;;
+esac
 dir=$(mktemp -d /tmp/strata-drill.XXXXXX)
 pids=()
 writer=
@@ -85,9 +87,11 @@ ctl=$(tb_ip ctl)
   >>"$dir/ctl.log" 2>&1) &
 pids+=($!)
 start_broker() {
-  local b=$1 ip
+  local b=$1 ip envs=(env)
   ip=$(tb_ip b$b)
-  (tb_exec b$b "$BUILD/strata-broker" --set broker.id=$b --set log.dir="$dir/b$b" \
+  [ -z "$shim" ] || envs+=(LD_PRELOAD="$shim" STRATA_SLOW_DISK="$dir/slow-b$b"
+    ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0")
+  (tb_exec b$b "${envs[@]}" "$BUILD/strata-broker" --set broker.id=$b --set log.dir="$dir/b$b" \
     --set listeners="$ip:9092" --set controller="$ctl:9093" --set replica.lag.time.max.ms=2000 \
     >>"$dir/b$b.log" 2>&1) &
   pids+=($!)
@@ -96,7 +100,6 @@ start_broker() {
 for b in 1 2 3; do
   case "$SCENARIO" in
   full-disk | full-disk-follower) disk_up "$dir/b$b" 64 ;;
-  slow-disk) disk_up_delayed "$dir/b$b" 64 ;;
   esac
   start_broker $b
 done
@@ -107,7 +110,7 @@ for _ in $(seq 100); do
 done
 topic_cfg=()
 case "$SCENARIO" in # small segments: the disk faults hit rolls too
-full-disk | full-disk-follower | slow-disk) topic_cfg=(--config segment.bytes=65536) ;;
+full-disk | full-disk-follower | slow-disk | slow-disk-follower) topic_cfg=(--config segment.bytes=65536) ;;
 esac
 "$BUILD/strata" topic create d --partitions 3 --replication-factor 3 \
   --config min.insync.replicas=2 "${topic_cfg[@]}" >/dev/null
@@ -115,6 +118,11 @@ seconds=$((4 + ROUNDS * 8))
 "$BUILD/tests/fault/workload" write "$STRATA_BOOTSTRAP" d "$seconds" >"$dir/history" 2>"$dir/writer.err" &
 writer=$!
 sleep 3
+# A replica of d-0 other than its leader $1.
+follower_of_d0() {
+  "$BUILD/strata" topic describe d | grep -o 'Replicas: [0-9,]*' | head -1 | cut -d' ' -f2 \
+    | tr , '\n' | grep -vx "$1" | head -1
+}
 for r in $(seq 1 "$ROUNDS"); do
   leader=$("$BUILD/strata" topic describe d | grep -o 'Leader: [0-9]*' | head -1 | awk '{print $2}')
   case "$SCENARIO" in
@@ -143,13 +151,17 @@ for r in $(seq 1 "$ROUNDS"); do
     disk_fill "$dir/b$leader"
     echo "round $r: filled broker $leader's disk (leader of d-0): $(disk_avail "$dir/b$leader") bytes free" ;;
   full-disk-follower)
-    target=$("$BUILD/strata" topic describe d | grep -o 'Replicas: [0-9,]*' | head -1 | cut -d' ' -f2 \
-      | tr , '\n' | grep -vx "$leader" | head -1)
+    target=$(follower_of_d0 "$leader")
     disk_fill "$dir/b$target"
     echo "round $r: filled broker $target's disk (follower of d-0): $(disk_avail "$dir/b$target") bytes free" ;;
   slow-disk)
-    echo "round $r: broker $leader's disk (leader of d-0) waits ${SLOW_DISK_MS} ms per I/O"
-    disk_delay "$dir/b$leader" "$SLOW_DISK_MS" ;;
+    target=$leader
+    echo "$SLOW_DISK_MS" >"$dir/slow-b$target"
+    echo "round $r: broker $target's disk (leader of d-0) waits ${SLOW_DISK_MS} ms per sync" ;;
+  slow-disk-follower)
+    target=$(follower_of_d0 "$leader")
+    echo "$SLOW_DISK_MS" >"$dir/slow-b$target"
+    echo "round $r: broker $target's disk (follower of d-0) waits ${SLOW_DISK_MS} ms per sync" ;;
   esac
   sleep 4
   d0=$("$BUILD/strata" topic describe d --bootstrap "$(tb_ip b$((leader % 3 + 1))):9092" \
@@ -165,7 +177,9 @@ for r in $(seq 1 "$ROUNDS"); do
   oneway-leader) tb_heal "b$leader" ;;
   full-disk) disk_free "$dir/b$leader" ;;
   full-disk-follower) disk_free "$dir/b$target" ;;
-  slow-disk) disk_delay "$dir/b$leader" 0 ;;
+  slow-disk | slow-disk-follower)
+    rm -f "$dir/slow-b$target"
+    echo "round $r: broker $target's disk is fast again after $(cat "$dir/slow-b$target.hits" 2>/dev/null | wc -c) slowed sync(s) so far" ;;
   esac
   sleep 4
 done
@@ -179,4 +193,11 @@ pids=()
 for b in 1 2 3; do "$BUILD/tests/fault/workload" dump "b$b" "$dir/b$b" d >>"$dir/history"; done
 echo "history: $(grep -c '^W' "$dir/history") writes, $(grep -c '^R' "$dir/history") reads, $(grep -c '^L' "$dir/history") replica records"
 echo "scenario $SCENARIO, $ROUNDS round(s):"
+# d-0 alone, the partition every fault aims at (the checker's gap spans all
+# partitions): W lines are "W invoke_us done_us partition value ok offset".
+awk '$1 == "W" && $4 == 0 && $6 == "ok" { print $3, $3 - $2 }' "$dir/history" | sort -n | awk '
+  NR > 1 && $1 - prev > gap { gap = $1 - prev }
+  $2 > slow { slow = $2 }
+  { prev = $1 }
+  END { printf "d-0: %d acknowledged writes; longest gap between them %.1f ms; slowest acknowledgement %.1f ms\n", NR, gap / 1000, slow / 1000 }'
 "$BUILD/tests/fault/workload" check 3000 <"$dir/history" 3>"$dir/report.json"
