@@ -51,6 +51,7 @@ struct ptopic {
   int32_t *seqs;   /* and the next sequence */
   uint32_t *flying;   /* batches in flight, per partition */
   size_t *flying_to;  /* and the broker (index) they went to */
+  uint8_t *queued;    /* scratch of hold_mark: a sealed batch waits unsent */
 };
 
 /* Batches of one partition in flight at once with idempotence: a leader
@@ -209,7 +210,9 @@ static int refresh_within(strata_producer *p, struct ptopic *t, int *unknown, in
     t->seqs = calloc(t->npart, sizeof *t->seqs);
     t->flying = calloc(t->npart, sizeof *t->flying);
     t->flying_to = calloc(t->npart, sizeof *t->flying_to);
-    if (!t->leaders || !t->open || !t->pids || !t->seqs || !t->flying || !t->flying_to)
+    t->queued = calloc(t->npart, sizeof *t->queued);
+    if (!t->leaders || !t->open || !t->pids || !t->seqs || !t->flying || !t->flying_to ||
+        !t->queued)
       rc = STRATA_ENOMEM;
     for (uint32_t k = 0; !rc && k < t->npart; k++) t->pids[k] = p->pid;
   }
@@ -299,6 +302,19 @@ strata_producer *strata_producer_new(const char *bootstrap,
   return p;
 }
 
+/* A topic's per-partition state; its open batches are already gone. */
+static void topic_free(struct ptopic *t) {
+  free(t->open);
+  free(t->leaders);
+  free(t->pids);
+  free(t->seqs);
+  free(t->flying);
+  free(t->flying_to);
+  free(t->queued);
+  free(t->name);
+  free(t);
+}
+
 static struct ptopic *get_topic(strata_producer *p, const char *name, int *rc) {
   if (p->last_topic && !strcmp(p->last_topic->name, name)) return p->last_topic;
   for (size_t i = 0; i < p->ntopics; i++)
@@ -320,14 +336,7 @@ static struct ptopic *get_topic(strata_producer *p, const char *name, int *rc) {
          conn_now_ms() < give_up)
     poll(NULL, 0, 100);
   if (*rc) {
-    free(t->leaders);
-    free(t->open);
-    free(t->pids);
-    free(t->seqs);
-    free(t->flying);
-    free(t->flying_to);
-    free(t->name);
-    free(t);
+    topic_free(t);
     return NULL;
   }
   p->topics[p->ntopics++] = t;
@@ -698,24 +707,58 @@ static void handle_response(strata_producer *p, struct pbroker *br, Strata__Head
   free(f);
 }
 
-/* Seal batches whose linger ran out; with `all`, every open batch. */
+/* Mark in each topic's `queued` the partitions with a sealed batch still
+ * waiting in the ready queue, for hold_open (one pass, not one per partition). */
+static void hold_mark(strata_producer *p) {
+  for (size_t i = 0; i < p->ntopics; i++)
+    if (p->topics[i]->npart) memset(p->topics[i]->queued, 0, p->topics[i]->npart);
+  for (struct pbatch *b = p->ready; b; b = b->next) b->topic->queued[b->partition] = 1;
+}
+
+/* Whether partition k's open batch stays open although its linger ran out,
+ * because sealing it now would not get it sent any sooner: a sealed batch of
+ * the partition still waits to be sent, the idempotence window is full
+ * (PARTITION_INFLIGHT_MAX), or its leader's connection has max_in_flight
+ * requests unanswered. Kafka's accumulator does the same (a batch is closed
+ * when the sender drains it): records that arrive while acknowledgements are
+ * slow join one growing batch (up to batch_size, where strata_produce seals
+ * it) instead of a queue of tiny ones, of which each round trip would carry
+ * only the few the window lets out. Needs hold_mark first. Sequences are
+ * stamped at the first send, so holding changes no ordering. */
+static int hold_open(strata_producer *p, struct ptopic *t, uint32_t k) {
+  if (t->queued[k]) return 1;
+  if (p->idempotent && t->flying[k] >= PARTITION_INFLIGHT_MAX) return 1;
+  struct pbroker *br = broker_by_id(p, t->leaders[k]);
+  return br && conn_is_open(&br->c) && br->ninflight >= p->cfg.max_in_flight;
+}
+
+/* Seal batches whose linger ran out and that can be sent (hold_open); with
+ * `all` (flush), every open batch. */
 static void seal_due(strata_producer *p, int all) {
   int64_t now = conn_now_ms();
+  if (!all) hold_mark(p);
   for (size_t i = 0; i < p->ntopics; i++) {
     struct ptopic *t = p->topics[i];
     for (uint32_t k = 0; k < t->npart; k++)
-      if (t->open[k] && (all || now - t->open[k]->created_ms >= p->cfg.linger_ms))
+      if (t->open[k] && (all || (now - t->open[k]->created_ms >= p->cfg.linger_ms &&
+                                 !hold_open(p, t, k))))
         seal(p, t, k);
   }
 }
 
+/* When the poll loop must wake for a linger or a retry backoff. A held open
+ * batch (hold_open) sets no deadline: an answer, which wakes the poll, is
+ * what frees it. */
 static int64_t next_linger_deadline(strata_producer *p) {
-  int64_t d = INT64_MAX;
+  int64_t d = INT64_MAX, now = conn_now_ms();
+  hold_mark(p);
   for (size_t i = 0; i < p->ntopics; i++) {
     struct ptopic *t = p->topics[i];
-    for (uint32_t k = 0; k < t->npart; k++)
-      if (t->open[k] && t->open[k]->created_ms + p->cfg.linger_ms < d)
-        d = t->open[k]->created_ms + p->cfg.linger_ms;
+    for (uint32_t k = 0; k < t->npart; k++) {
+      if (!t->open[k]) continue;
+      int64_t due = t->open[k]->created_ms + p->cfg.linger_ms;
+      if (due < d && (due > now || !hold_open(p, t, k))) d = due;
+    }
   }
   for (struct pbatch *b = p->ready; b; b = b->next)
     if (b->retry_at > 0 && b->retry_at < d) d = b->retry_at;
@@ -885,14 +928,7 @@ void strata_producer_free(strata_producer *p) {
         report(p, t->open[k], -1, -1, STRATA_ESHUTTING_DOWN);
         batch_free(p, t->open[k]);
       }
-    free(t->open);
-    free(t->leaders);
-    free(t->pids);
-    free(t->seqs);
-    free(t->flying);
-    free(t->flying_to);
-    free(t->name);
-    free(t);
+    topic_free(t);
   }
   free(p->topics);
   conn_close(&p->boot);
