@@ -436,9 +436,15 @@ int strata_produce(strata_producer *p, const char *topic, int32_t partition,
 
 size_t strata_producer_outstanding(const strata_producer *p) { return p->outstanding; }
 
+/* UNKNOWN_TOPIC from a broker is retried too (as Kafka's
+ * UNKNOWN_TOPIC_OR_PARTITION): our metadata knows the topic, so the broker
+ * has not applied its creation yet; failing it would fail every record
+ * gathered meanwhile (a whole held batch). A deleted topic fails at the
+ * delivery timeout. */
 static int retriable(const strata_producer *p, int err) {
   if (err == STRATA_EOUT_OF_ORDER_SEQUENCE) return p->idempotent;
   switch (err) {
+  case STRATA_EUNKNOWN_TOPIC:
   case STRATA_ENETWORK: case STRATA_ETIMEOUT: case STRATA_ENOT_LEADER:
   case STRATA_ENOT_ENOUGH_REPLICAS: case STRATA_EBROKER_NOT_AVAILABLE:
   case STRATA_ESHUTTING_DOWN: case STRATA_EUNREACHABLE: case STRATA_EFENCED_LEADER_EPOCH:
