@@ -157,7 +157,7 @@ unit: $(UNIT_BINS)
 
 test: all $(UNIT_BINS) $(CLUSTER_BINS) $(FSYNC_SHIM) $(FAILOVER_BENCH) $(GROUP_BENCH) $(WORKLOAD) $(SIM)
 	@STRATA_BUILD=$(BUILD) scripts/run-tests.sh $(UNIT_BINS) $(CLUSTER_BINS) $(wildcard tests/cluster/*.sh) \
-	  tests/sim/sim_test.sh tests/fault/drill.sh
+	  tests/sim/sim_test.sh tests/fault/drill.sh tests/fault/scenarios_test.sh
 
 # every fault drill, FAULT_ROUNDS rounds each (default 5): the testbed's
 # (root: network namespaces) and `strata drill`'s scenarios
