@@ -141,47 +141,54 @@ void broker_mark_dirty(struct broker *b, struct partition *p) {
   b->dirty = p;
 }
 
+void broker_note_roll(struct broker *b, struct partition *p) {
+  if (seglog_roll_unsynced(p->log)) broker_mark_dirty(b, p);
+}
+
 void broker_appended(struct broker *b, struct partition *p) {
   if (b->cfg.flush == FLUSH_ALWAYS) broker_mark_dirty(b, p);
+  else broker_note_roll(b, p);
   if (b->cluster) cluster_update_hw(b, p);
   if (b->cluster || b->cfg.flush != FLUSH_ALWAYS) b->hw_version++;
 }
 
 void broker_sync_start(struct broker *b,
-                       void (*start)(void *arg, struct partition *p, int fd, int64_t end),
+                       void (*start)(void *arg, struct partition *p, struct seglog_sync *job),
                        void *arg) {
   struct partition *keep = NULL;
   while (b->dirty) {
     struct partition *p = b->dirty;
     b->dirty = p->dirty_next;
     p->on_dirty_list = 0;
-    int fd;
-    int64_t end;
+    struct seglog_sync job;
     if (p->deleted) {
       partition_unref(p);
     } else if (p->sync_inflight) { /* stays dirty for the next turn */
       p->on_dirty_list = 1;
       p->dirty_next = keep;
       keep = p;
-    } else if (seglog_sync_begin(p->log, &fd, &end) || fd < 0) {
+    } else if (seglog_sync_begin(p->log, &job) || job.n == 0) {
       partition_unref(p);
     } else {
       p->sync_inflight = 1;
-      start(arg, p, fd, end);
+      start(arg, p, &job);
     }
   }
   b->dirty = keep;
 }
 
-void broker_sync_done(struct broker *b, struct partition *p, int64_t end, int status) {
+void broker_sync_done(struct broker *b, struct partition *p, const struct seglog_sync *job,
+                      int status) {
   p->sync_inflight = 0;
   if (!p->deleted) {
     if (status) trace_error("fsync of partition %u failed: %s", p->id, strata_strerror(status));
     int64_t before = seglog_durable_offset(p->log);
-    seglog_sync_end(p->log, end, status);
+    seglog_sync_end(p->log, job, status);
     if (seglog_durable_offset(p->log) != before) b->hw_version++;
     if (b->cluster) cluster_update_hw(b, p);
-    if (seglog_durable_offset(p->log) < seglog_end_offset(p->log)) broker_mark_dirty(b, p);
+    if (seglog_durable_offset(p->log) < seglog_end_offset(p->log) && b->cfg.flush != FLUSH_OS)
+      broker_mark_dirty(b, p);
+    broker_note_roll(b, p);
   }
   partition_unref(p);
 }

@@ -134,18 +134,25 @@ void broker_appended(struct broker *b, struct partition *p);
 void response_wait(struct response *r, struct partition *p, int64_t offset, int hw,
                    uint32_t *error_code, int64_t *base_offset, int32_t *leader_hint);
 void broker_mark_dirty(struct broker *b, struct partition *p);
-/* Start an fsync for every partition on the dirty list: start gets each
- * (its reference moves to the fsync), a dup()ed fd of its active segment
- * and the end offset the fsync covers. One fsync per partition at a time:
- * one already running stays on the list for the next turn. Every produce
- * appended during a turn shares the fsync. */
+/* Start a sync for every partition on the dirty list: start gets each (its
+ * reference moves to the sync) and the seglog's job (dup()ed fds to run with
+ * seglog_sync_run off the loop: a rolled segment's files and the directory
+ * too, then the active segment). One sync per partition at a time: one
+ * already running stays on the list for the next turn. Every produce
+ * appended during a turn shares the sync. */
+struct seglog_sync;
 void broker_sync_start(struct broker *b,
-                       void (*start)(void *arg, struct partition *p, int fd, int64_t end),
+                       void (*start)(void *arg, struct partition *p, struct seglog_sync *job),
                        void *arg);
-/* That fsync finished (status 0 or STRATA_E*): move the durable offset and
+/* That sync finished (status 0 or STRATA_E*): move the durable offset and
  * the high watermark, and put the partition back on the dirty list if it
- * took appends meanwhile. Drops the caller's reference. */
-void broker_sync_done(struct broker *b, struct partition *p, int64_t end, int status);
+ * took appends meanwhile or a roll still waits. Drops the caller's
+ * reference. */
+void broker_sync_done(struct broker *b, struct partition *p, const struct seglog_sync *job,
+                      int status);
+/* After an append: a partition whose log rolled needs a sync even when the
+ * flush policy does not ask for one (the roll's fsyncs run there). */
+void broker_note_roll(struct broker *b, struct partition *p);
 
 /* ---- cluster mode (broker/cluster.c) ---- */
 

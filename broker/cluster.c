@@ -269,6 +269,7 @@ int cluster_follower_apply(struct broker *b, struct partition *p,
       o += batch_total_size(&h);
     }
     if (b->cfg.flush == FLUSH_ALWAYS) broker_mark_dirty(b, p);
+    else broker_note_roll(b, p);
   }
   int64_t hw = r->high_watermark < seglog_end_offset(p->log) ? r->high_watermark
                                                               : seglog_end_offset(p->log);

@@ -22,6 +22,14 @@
 #define RECENT_MAX 1024
 /* Most segments one log may hold (bounds the segment array). */
 #define SEGLOG_SEGMENTS_MAX 65536
+/* Closed segments that may still hold unsynced bytes (a roll's fsync runs in
+ * the background). One: a second roll waits (the active segment grows past
+ * segment.bytes meanwhile) until the sync covering the first has ended, so
+ * recovery knows that only the last two segments can be torn. */
+#define SEGLOG_PENDING_MAX 1
+/* Segments recovery checks batch by batch with CRCs: the active one and the
+ * ones a background sync may not have covered. */
+#define SEGLOG_RECOVER_SCAN (SEGLOG_PENDING_MAX + 1)
 
 struct index_entry {
   uint32_t rel; /* offset - segment base */
@@ -60,6 +68,13 @@ struct seglog {
   size_t nsegs, segs_cap;
   int64_t end;     /* log end offset */
   int64_t durable; /* offsets below are fsynced */
+  /* Background syncs of rolls: the closed segment whose data and indexes
+   * are not yet known fsynced (-1: none), and segment files created / covered
+   * by a directory fsync. A sync begun before a truncation or reset (gen
+   * changed) moves nothing when it ends. */
+  int64_t pending_base;
+  uint64_t dir_created, dir_synced;
+  uint64_t gen;
   uint64_t recovered_truncated;
   int write_errno; /* why appends fail (ENOSPC...), 0 while they succeed */
   struct recent recent[RECENT_MAX];
@@ -378,6 +393,32 @@ static int push_segment(struct seglog *log, const struct segment *s) {
   return 0;
 }
 
+static int unlink_segment_files(struct seglog *log, int64_t base);
+
+/* A closed segment among the last SEGLOG_RECOVER_SCAN whose batches stop
+ * short of the next segment's base: a crash hit the background sync of its
+ * roll (its tail was never fsynced, while the next file's directory entry or
+ * data reached the disk). Nothing from the tear on was acknowledged (the
+ * durable offset never passed an unsynced byte), so the later segments go,
+ * newest first, and this one becomes the active segment, cut by the caller. */
+static int drop_segments_after_tear(struct seglog *log, const int64_t *bases,
+                                    size_t i, size_t n, int64_t next) {
+  trace_warn("%s: segment %" PRId64 " ends at offset %" PRId64 " before the next "
+             "segment's base %" PRId64 " (a roll's sync was cut by a crash): deleting "
+             "%zu later segment(s), none of it was acknowledged",
+             log->dir, bases[i], next, bases[i + 1], n - i - 1);
+  for (size_t j = n; j-- > i + 1;)
+    if (unlink_segment_files(log, bases[j])) return STRATA_EIO;
+  return fsync(log->dir_fd) ? STRATA_EIO : 0;
+}
+
+/* Open every segment. Closed segments before the last SEGLOG_RECOVER_SCAN
+ * were fully fsynced (data and indexes) before their successor's roll could
+ * start, so their indexes are trusted once checked. The last ones may hold
+ * bytes a background sync never covered: each is scanned with CRCs, cut at a
+ * torn tail, its indexes rebuilt, and fsynced before the log opens (a kill -9
+ * leaves unsynced bytes in the page cache that recovery must not trust to
+ * stay). */
 static int recover(struct seglog *log, int64_t now_ms) {
   int64_t *bases = NULL;
   size_t n = 0;
@@ -393,7 +434,7 @@ static int recover(struct seglog *log, int64_t now_ms) {
     }
     struct segment *seg = &log->segs[log->nsegs - 1];
     int is_active = i + 1 == n;
-    if (!is_active) {
+    if (i + SEGLOG_RECOVER_SCAN < n) {
       if (load_indexes(seg, bases[i + 1])) {
         seg->idx_n = seg->tidx_n = 0;
         uint64_t vend;
@@ -416,8 +457,19 @@ static int recover(struct seglog *log, int64_t now_ms) {
     uint64_t vend;
     int64_t next;
     if ((rc = scan_segment(log, seg, 1, &vend, &next))) break;
+    if (!is_active && next > bases[i + 1]) {
+      trace_error("%s: segment %" PRId64 " runs to offset %" PRId64 ", past the next "
+                  "segment's base %" PRId64, log->dir, seg->base, next, bases[i + 1]);
+      rc = STRATA_ECORRUPT;
+      break;
+    }
+    if (!is_active && next < bases[i + 1]) {
+      if ((rc = drop_segments_after_tear(log, bases, i, n, next))) break;
+      n = i + 1;
+      is_active = 1;
+    }
     if (vend < seg->size) {
-      log->recovered_truncated = seg->size - vend;
+      log->recovered_truncated += seg->size - vend;
       trace_warn("%s: truncating %" PRIu64 " bytes of torn or corrupt tail "
                  "from segment %" PRId64 " at byte %" PRIu64 " (offset %" PRId64 ")",
                  log->dir, seg->size - vend, seg->base, vend, next);
@@ -429,7 +481,8 @@ static int recover(struct seglog *log, int64_t now_ms) {
     }
     if ((rc = write_indexes(seg))) break;
     if (fdatasync(seg->fd)) rc = STRATA_EIO;
-    log->end = next;
+    if (!is_active && (fdatasync(seg->idx_fd) || fdatasync(seg->tidx_fd))) rc = STRATA_EIO;
+    if (is_active) log->end = next;
   }
   free(bases);
   if (rc) return rc;
@@ -441,10 +494,13 @@ static int recover(struct seglog *log, int64_t now_ms) {
       segment_free(&s);
       return rc;
     }
-    if (fsync(log->dir_fd)) return STRATA_EIO;
     log->end = 0;
   }
+  /* The names too: after a kill -9 a roll's new file may be in the page
+   * cache only, and durable = end below counts its records. */
+  if (fsync(log->dir_fd)) return STRATA_EIO;
   log->durable = log->end;
+  log->pending_base = -1;
   return 0;
 }
 
@@ -466,6 +522,7 @@ struct seglog *seglog_open(const char *dir, const struct seglog_config *cfg,
   int rc = STRATA_ENOMEM;
   if (!log || !(log->dir = strdup(dir))) goto fail;
   log->cfg = *cfg;
+  log->pending_base = -1;
   if (log->cfg.index_interval_bytes == 0) log->cfg.index_interval_bytes = 4096;
   log->dir_fd = -1;
   rc = STRATA_EIO;
@@ -510,10 +567,9 @@ uint64_t seglog_size_bytes(const struct seglog *log) {
   return t;
 }
 
-/* Finish the active segment (fsync data and indexes) and start a new one at
- * the log end. The finished segment is durable before the new file exists, so
- * a crash leaves at most one segment to recover. */
-/* A new, empty active segment starting at `base`, durable in the directory. */
+/* A new, empty active segment starting at `base`. Its directory entry is not
+ * fsynced here: the next sync (seglog_sync_begin) covers the directory before
+ * the durable offset may pass anything in the new file. */
 static int new_active_segment(struct seglog *log, int64_t base, int64_t now_ms) {
   struct segment s;
   int rc = open_segment(log, base, 1, &s);
@@ -523,16 +579,46 @@ static int new_active_segment(struct seglog *log, int64_t base, int64_t now_ms) 
     segment_free(&s);
     return rc;
   }
-  return fsync(log->dir_fd) ? STRATA_EIO : 0;
+  log->dir_created++;
+  return 0;
 }
 
-static int roll(struct seglog *log, int64_t now_ms) {
-  struct segment *old = active(log);
-  if (fdatasync(old->fd) || fdatasync(old->idx_fd) || fdatasync(old->tidx_fd))
+/* The closed segment a roll left unsynced, or NULL. It is always the one
+ * before the active segment: a second roll waits for it, and truncation,
+ * retention and reset forget it when they remove it. */
+static struct segment *pending_segment(struct seglog *log) {
+  if (log->pending_base < 0) return NULL;
+  assert(log->nsegs >= 2);
+  struct segment *s = &log->segs[log->nsegs - 2];
+  assert(s->base == log->pending_base);
+  return s;
+}
+
+/* fsync on the calling thread what a background sync would: the rolled
+ * segment (data, indexes) and the directory. Only for a roll that cannot
+ * wait (the active segment would pass SEGLOG_SEGMENT_BYTES_MAX). */
+static int sync_pending_here(struct seglog *log) {
+  struct segment *s = pending_segment(log);
+  if (s && (fdatasync(s->fd) || fdatasync(s->idx_fd) || fdatasync(s->tidx_fd)))
     return STRATA_EIO;
-  if (log->end > log->durable) log->durable = log->end;
+  if (fsync(log->dir_fd)) return STRATA_EIO;
+  log->pending_base = -1;
+  log->dir_synced = log->dir_created;
+  return 0;
+}
+
+/* Finish the active segment and start a new one at the log end, with no
+ * fsync on the caller's thread (the broker's event loop: Kafka too flushes a
+ * rolled segment in the background). The finished segment becomes pending:
+ * the next seglog_sync_begin hands out its data and index files and the
+ * directory, and the durable offset passes its tail only when that sync has
+ * ended. */
+static int roll(struct seglog *log, int64_t now_ms) {
+  assert(log->pending_base < 0);
+  int64_t old_base = active(log)->base;
   int rc = new_active_segment(log, log->end, now_ms);
   if (rc) return rc;
+  log->pending_base = old_base;
   log->recent_n = 0;
   trace_debug("%s: rolled to segment %" PRId64, log->dir, log->end);
   return 0;
@@ -557,8 +643,17 @@ static int maybe_roll(struct seglog *log, size_t len, int64_t now_ms) {
   if (s->size == 0) return 0;
   int full = s->size + len > log->cfg.segment_bytes;
   int old = log->cfg.segment_ms > 0 && now_ms - s->created_ms >= log->cfg.segment_ms;
-  if (s->size + len > SEGLOG_SEGMENT_BYTES_MAX - 1) full = 1;
-  return full || old ? roll(log, now_ms) : 0;
+  int hard = s->size + len > SEGLOG_SEGMENT_BYTES_MAX - 1;
+  if (!full && !old && !hard) return 0;
+  if (log->pending_base >= 0) {
+    /* The last roll's sync has not ended: the active segment grows past
+     * segment.bytes until it has (SEGLOG_PENDING_MAX), except at the hard
+     * limit of u32 positions. */
+    if (!hard) return 0;
+    int rc = sync_pending_here(log);
+    if (rc) return rc;
+  }
+  return roll(log, now_ms);
 }
 
 /* Write already-offset-assigned batches at the end of the active segment and
@@ -822,6 +917,7 @@ int seglog_truncate(struct seglog *log, int64_t offset) {
   int rc = locate(log, i, offset, &cut, &h);
   if (rc) return rc;
   int64_t new_end = h.base_offset;
+  log->gen++; /* a sync begun before covered bytes that may be rewritten */
   /* Drop whole later segments, newest first, so a crash in between leaves a
    * log that is a prefix of the old one. */
   while (log->nsegs - 1 > i) {
@@ -850,7 +946,11 @@ int seglog_truncate(struct seglog *log, int64_t offset) {
     if ((rc = write_indexes(s))) return rc; /* rebuilt from the data at the next open */
   }
   assert(log->end == new_end);
+  /* A pending rolled segment that is now the active one (or gone) is synced
+   * just below; one still before the active segment stays pending. */
+  if (log->pending_base >= active(log)->base) log->pending_base = -1;
   if (fdatasync(s->fd) || fsync(log->dir_fd)) return STRATA_EIO;
+  log->dir_synced = log->dir_created;
   return 0;
 }
 
@@ -859,6 +959,9 @@ static int drop_first_segment(struct seglog *log, const char *why) {
   struct segment *s = &log->segs[0];
   int64_t b = s->base;
   trace_info("%s: deletes segment %" PRId64 " (%s)", log->dir, b, why);
+  /* A sync still running holds dup()ed fds: syncing an unlinked file is
+   * harmless, and its end no longer finds this segment pending. */
+  if (b == log->pending_base) log->pending_base = -1;
   segment_free(s);
   memmove(&log->segs[0], &log->segs[1], (log->nsegs - 1) * sizeof *log->segs);
   log->nsegs--;
@@ -880,6 +983,7 @@ int seglog_apply_retention(struct seglog *log, int64_t now_ms) {
     deleted++;
   }
   if (deleted && fsync(log->dir_fd)) return STRATA_EIO;
+  if (deleted) log->dir_synced = log->dir_created;
   return deleted;
 }
 
@@ -891,6 +995,7 @@ int seglog_delete_before(struct seglog *log, int64_t offset) {
     deleted++;
   }
   if (deleted && fsync(log->dir_fd)) return STRATA_EIO;
+  if (deleted) log->dir_synced = log->dir_created;
   return deleted;
 }
 
@@ -903,37 +1008,90 @@ int seglog_reset(struct seglog *log, int64_t offset, int64_t now_ms) {
     int rc = drop_first_segment(log, "reset to the leader's log start");
     if (rc) return rc;
   }
+  log->gen++;
   int rc = new_active_segment(log, offset, now_ms);
   if (rc) return rc;
+  /* Durable at once (durable = offset): the empty file's name must be. */
+  if (fsync(log->dir_fd)) return STRATA_EIO;
+  log->dir_synced = log->dir_created;
+  log->pending_base = -1;
   log->end = log->durable = offset;
   log->recent_n = 0;
   return 0;
 }
 
-int seglog_sync_begin(struct seglog *log, int *fd, int64_t *end_offset) {
-  *fd = -1;
-  *end_offset = log->end;
-  if (log->durable >= log->end) return 0;
-  int d = dup(active(log)->fd);
+/* Add a dup() of fd to the job (the caller's thread syncs and closes it). */
+static int job_add(struct seglog_sync *job, int fd, int full) {
+  assert(job->n < SEGLOG_SYNC_FDS_MAX);
+  int d = dup(fd);
   if (d < 0) return STRATA_EIO;
-  *fd = d;
+  job->fd[job->n] = d;
+  job->full[job->n] = (uint8_t)full;
+  job->n++;
   return 0;
 }
 
-void seglog_sync_end(struct seglog *log, int64_t end_offset, int status) {
-  if (status) return;
-  if (end_offset > log->end) end_offset = log->end;
-  if (end_offset > log->durable) log->durable = end_offset;
+/* Everything the durable offset is waiting for, oldest first: a rolled
+ * segment's data and indexes, the directory when a segment file was created
+ * since its last fsync, then the active segment up to the log end. */
+int seglog_sync_begin(struct seglog *log, struct seglog_sync *job) {
+  memset(job, 0, sizeof *job);
+  for (unsigned k = 0; k < SEGLOG_SYNC_FDS_MAX; k++) job->fd[k] = -1;
+  job->end_offset = log->end;
+  job->gen = log->gen;
+  job->pending_base = log->pending_base;
+  job->dir_seq = log->dir_created;
+  assert(log->durable <= log->end);
+  assert(log->dir_synced <= log->dir_created);
+  int rc = 0;
+  struct segment *p = pending_segment(log);
+  if (p && !(rc = job_add(job, p->fd, 0)) && !(rc = job_add(job, p->idx_fd, 0)))
+    rc = job_add(job, p->tidx_fd, 0);
+  if (!rc && log->dir_synced < log->dir_created) rc = job_add(job, log->dir_fd, 1);
+  if (!rc && log->durable < log->end) rc = job_add(job, active(log)->fd, 0);
+  if (rc) seglog_sync_discard(job);
+  return rc;
+}
+
+int seglog_sync_run(struct seglog_sync *job) {
+  int rc = 0;
+  for (unsigned k = 0; k < job->n; k++) {
+    if (!rc && (job->full[k] ? fsync(job->fd[k]) : fdatasync(job->fd[k]))) rc = STRATA_EIO;
+    close(job->fd[k]);
+    job->fd[k] = -1;
+  }
+  job->n = 0;
+  return rc;
+}
+
+void seglog_sync_discard(struct seglog_sync *job) {
+  for (unsigned k = 0; k < job->n; k++) {
+    close(job->fd[k]);
+    job->fd[k] = -1;
+  }
+  job->n = 0;
+}
+
+int seglog_roll_unsynced(const struct seglog *log) {
+  return log->pending_base >= 0 || log->dir_synced < log->dir_created;
+}
+
+void seglog_sync_end(struct seglog *log, const struct seglog_sync *job, int status) {
+  /* Failed, or begun before a truncation or reset: the bytes it synced may
+   * not be the log's any more; the next sync covers them again. */
+  if (status || job->gen != log->gen) return;
+  if (job->pending_base >= 0 && job->pending_base == log->pending_base) log->pending_base = -1;
+  if (job->dir_seq > log->dir_synced) log->dir_synced = job->dir_seq;
+  int64_t end = job->end_offset < log->end ? job->end_offset : log->end;
+  if (end > log->durable) log->durable = end;
 }
 
 int seglog_sync(struct seglog *log) {
-  int fd;
-  int64_t end;
-  int rc = seglog_sync_begin(log, &fd, &end);
-  if (rc || fd < 0) return rc;
-  int st = fdatasync(fd) ? STRATA_EIO : 0;
-  close(fd);
-  seglog_sync_end(log, end, st);
+  struct seglog_sync job;
+  int rc = seglog_sync_begin(log, &job);
+  if (rc || job.n == 0) return rc;
+  int st = seglog_sync_run(&job);
+  seglog_sync_end(log, &job, st);
   return st;
 }
 

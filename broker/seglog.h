@@ -4,11 +4,13 @@
  * timestamp, u32 relative offset) beside each, as in Kafka. Appends assign
  * offsets by rewriting only batch headers. Reads return file ranges that the
  * server copies out without decoding records. Durability is explicit and can
- * run off the event loop: sync_begin hands out an fd to fdatasync, sync_end
- * reports it done. The clock is an argument (now_ms), never read here.
+ * run off the event loop, also for a roll: sync_begin hands out the fds to
+ * fsync, sync_end reports them done. The clock is an argument (now_ms), never read here.
  *
- * On open the active (last) segment is scanned batch by batch (header +
- * CRC32C) and a torn or corrupt tail is truncated; data before it is never
+ * On open the active (last) segment, and the one before it (a roll's
+ * background sync may not have finished), are scanned batch by batch (header
+ * + CRC32C) and a torn or corrupt tail is truncated (later segments of a torn
+ * closed one are deleted: none of it was durable); data before it is never
  * touched. Indexes are rebuilt when missing or inconsistent. The format and
  * crash windows are in docs/storage.md. Not thread-safe: one owner. */
 #ifndef STRATA_SEGLOG_H
@@ -111,16 +113,36 @@ int seglog_delete_before(struct seglog *log, int64_t offset);
  * below the leader's log start. */
 int seglog_reset(struct seglog *log, int64_t offset, int64_t now_ms);
 
-/* Durability in two steps so the fsync can run on another thread:
- * seglog_sync_begin gives a dup()ed fd of the active segment (caller
- * fdatasyncs and closes it) and the end offset it covers; *fd = -1 when all
- * is durable. seglog_sync_end(log, end, 0) then advances the durable offset
- * (a failed fsync passes its error and changes nothing). Rolling a segment
- * fsyncs the finished one and the directory synchronously. */
-int seglog_sync_begin(struct seglog *log, int *fd, int64_t *end_offset);
-void seglog_sync_end(struct seglog *log, int64_t end_offset, int status);
-/* begin + fdatasync + end, on the calling thread. */
+/* Durability in two steps so the fsyncs can run on another thread (group
+ * commit, and a roll's fsyncs, which never run on the caller's thread).
+ * seglog_sync_begin fills a job: dup()ed fds to sync in order (the segment a
+ * roll closed, its two indexes, the directory when a segment file was
+ * created since its last fsync, the active segment) and the end offset they
+ * cover; n == 0 when all is durable. Any thread runs seglog_sync_run (syncs
+ * and closes the fds; seglog_sync_discard only closes them); then
+ * seglog_sync_end(log, job, status) on the owner's thread advances the
+ * durable offset. A failed sync, or one begun before a truncate or reset,
+ * changes nothing. At most one sync per log at a time. */
+#define SEGLOG_SYNC_FDS_MAX 5
+struct seglog_sync {
+  int fd[SEGLOG_SYNC_FDS_MAX];
+  uint8_t full[SEGLOG_SYNC_FDS_MAX]; /* 1: fsync (a directory), 0: fdatasync */
+  unsigned n;
+  int64_t end_offset;
+  /* for seglog_sync_end */
+  uint64_t gen, dir_seq;
+  int64_t pending_base;
+};
+int seglog_sync_begin(struct seglog *log, struct seglog_sync *job);
+int seglog_sync_run(struct seglog_sync *job);
+void seglog_sync_discard(struct seglog_sync *job);
+void seglog_sync_end(struct seglog *log, const struct seglog_sync *job, int status);
+/* begin + run + end, on the calling thread. */
 int seglog_sync(struct seglog *log);
+/* 1 while a roll waits for its sync (the closed segment or the new file's
+ * directory entry): the broker starts one even under flush policy os, and
+ * the next roll waits for it. */
+int seglog_roll_unsynced(const struct seglog *log);
 
 /* Call fn with the header of every batch, oldest first (headers only: one
  * pread each). Rebuilds the leader-epoch cache from the batches themselves,

@@ -55,8 +55,7 @@ struct sync_work {
   uv_work_t w;
   struct server *srv;
   struct partition *p;
-  int fd;
-  int64_t end;
+  struct seglog_sync job;
   int status;
 };
 
@@ -464,29 +463,28 @@ static void on_connection(uv_stream_t *server, int status) {
 
 static void sync_work(uv_work_t *w) {
   struct sync_work *sw = (struct sync_work *)w;
-  sw->status = fdatasync(sw->fd) ? STRATA_EIO : 0;
-  close(sw->fd);
+  sw->status = seglog_sync_run(&sw->job); /* off the loop, a roll's fsyncs too */
 }
 
 static void sync_done(uv_work_t *w, int status) {
   struct sync_work *sw = (struct sync_work *)w;
   struct server *s = sw->srv;
-  broker_sync_done(s->b, sw->p, sw->end, status ? STRATA_EIO : sw->status);
+  seglog_sync_discard(&sw->job); /* cancelled work never ran (a no-op otherwise) */
+  broker_sync_done(s->b, sw->p, &sw->job, status ? STRATA_EIO : sw->status);
   free(sw);
   wake_waiters(s);
   if (s->b->cluster) cluster_uv_after_sync();
 }
 
-static void sync_start(void *arg, struct partition *p, int fd, int64_t end) {
+static void sync_start(void *arg, struct partition *p, struct seglog_sync *job) {
   struct server *s = arg;
   struct sync_work *sw = calloc(1, sizeof *sw);
   if (!sw) abort();
   sw->srv = s;
   sw->p = p; /* the dirty list's reference moves to the work */
-  sw->fd = fd;
-  sw->end = end;
+  sw->job = *job; /* the work owns the fds now */
   if (uv_queue_work(s->loop, &sw->w, sync_work, sync_done)) {
-    close(fd);
+    seglog_sync_discard(&sw->job);
     p->sync_inflight = 0;
     partition_unref(p);
     free(sw);
@@ -494,7 +492,7 @@ static void sync_start(void *arg, struct partition *p, int fd, int64_t end) {
 }
 
 /* Once per loop turn, before the loop sleeps (Redis's beforeSleep): start
- * one fdatasync per partition with unsynced appends. */
+ * one sync per partition with unsynced appends or an unsynced roll. */
 static void on_commit(uv_prepare_t *h) {
   struct server *s = h->data;
   broker_sync_start(s->b, sync_start, s);

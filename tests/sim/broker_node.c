@@ -5,6 +5,8 @@
  * replicated; parked fetches re-run when a high watermark moves; one fsync
  * per dirty partition at a time; register, heartbeat, fetch from leaders,
  * propose ISR changes. Fsyncs complete after a simulated disk delay. */
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -33,7 +35,8 @@ struct pend {
 struct syncw {
   struct syncw *next;
   struct partition *p;
-  int64_t end, done_at;
+  struct seglog_sync job; /* its fds are closed at once: tmpfs */
+  int64_t done_at;
 };
 
 struct fetcher {
@@ -166,15 +169,16 @@ struct commit_ctx {
   int id;
 };
 
-static void sync_start(void *arg, struct partition *p, int fd, int64_t end) {
+static void sync_start(void *arg, struct partition *p, struct seglog_sync *job) {
   struct commit_ctx *c = arg;
   struct bnode *n = bn(c->s, c->id);
-  close(fd); /* tmpfs: the "fsync" is the delay below */
   struct syncw *w = calloc(1, sizeof *w);
   if (!w) abort();
   w->p = p;
-  w->end = end;
-  w->done_at = c->s->now + disk_delay(c->s, c->id);
+  w->done_at = c->s->now;
+  for (unsigned k = 0; k < job->n; k++) w->done_at += disk_delay(c->s, c->id); /* one per fsync */
+  w->job = *job;
+  seglog_sync_discard(&w->job); /* tmpfs: the "fsyncs" are the delay above */
   w->next = n->syncs;
   n->syncs = w;
 }
@@ -197,7 +201,7 @@ static void syncs_done(struct sim *s, int id) {
       continue;
     }
     *pp = w->next;
-    broker_sync_done(&n->b, w->p, w->end, 0);
+    broker_sync_done(&n->b, w->p, &w->job, 0);
     free(w);
     any = 1;
   }
@@ -558,14 +562,43 @@ static void stop(struct bnode *n) {
   broker_close(&n->b);
 }
 
+/* One file a crash may damage: a segment whose bytes from `pos` were never
+ * synced (a prefix of them survives, maybe with a garbled byte), or, with
+ * drop, a segment file whose directory entry may be lost with its
+ * indexes. */
 struct tear {
   char path[PATH_MAX];
   uint64_t pos;
+  int drop;
 };
+#define TEARS_MAX 256
 
-/* Where each partition's unsynced bytes begin in its active segment: a
- * crash may keep any prefix of them (a torn write). */
-static size_t unsynced_ranges(struct broker *b, struct tear *out, size_t max) {
+static int cmp_name(const void *a, const void *b) { return strcmp(a, b); }
+
+/* The segment files of `dir` named after `after` (20-digit base + .log, so
+ * names sort as offsets), sorted; at most max of them. */
+static size_t later_segments(const char *dir, const char *after, char names[][32], size_t max) {
+  DIR *d = opendir(dir);
+  if (!d) return 0;
+  size_t n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) && n < max) {
+    size_t len = strlen(e->d_name);
+    if (len != 24 || strcmp(e->d_name + 20, ".log") || strcmp(e->d_name, after) <= 0) continue;
+    memcpy(names[n++], e->d_name, 25); /* 24 characters and the NUL */
+  }
+  closedir(d);
+  qsort(names, n, 32, cmp_name);
+  return n;
+}
+
+/* What of each partition was never synced: its bytes from the durable
+ * offset in the segment holding it, and every later segment whole (rolled
+ * with their fsyncs in the background, so one may be closed and torn while
+ * a later one survives). A crash may keep any prefix of each (a torn
+ * write), and may lose the directory entries of segments created after the
+ * durable one (a suffix of them: the directory fsync had not run). */
+static size_t unsynced_ranges(struct sim *s, struct broker *b, struct tear *out, size_t max) {
   size_t n = 0;
   for (size_t i = 0; i < b->topics.n; i++)
     for (uint32_t k = 0; k < b->topics.v[i]->npart && n < max; k++) {
@@ -574,25 +607,58 @@ static size_t unsynced_ranges(struct broker *b, struct tear *out, size_t max) {
       if (durable >= end) continue;
       struct seglog_slice sl;
       if (seglog_read(log, durable, 1, end, &sl) || sl.len == 0) continue;
-      char link[64];
+      char link[64], path[PATH_MAX];
       snprintf(link, sizeof link, "/proc/self/fd/%d", sl.fd);
-      ssize_t len = readlink(link, out[n].path, sizeof out[n].path - 1);
+      ssize_t len = readlink(link, path, sizeof path - 1);
       if (len <= 0) continue;
-      out[n].path[len] = 0;
+      path[len] = 0;
+      snprintf(out[n].path, sizeof out[n].path, "%s", path);
       out[n].pos = sl.pos;
+      out[n].drop = 0;
       n++;
+      char *slash = strrchr(path, '/');
+      if (!slash) continue;
+      *slash = 0;
+      char names[64][32];
+      size_t nl = later_segments(path, slash + 1, names, 64);
+      /* Directory entries lost from here on (nl: none). */
+      size_t lost = nl && rng_chance(&s->rng, 30) ? (size_t)rng_range(&s->rng, 0, (int64_t)nl - 1)
+                                                  : nl;
+      for (size_t l = 0; l < nl && n < max; l++) {
+        if (snprintf(out[n].path, sizeof out[n].path, "%s/%s", path, names[l]) >=
+            (int)sizeof out[n].path)
+          continue;
+        out[n].pos = 0;
+        out[n].drop = l >= lost;
+        n++;
+      }
     }
   return n;
+}
+
+/* Remove a segment's three files, as a lost directory entry would. */
+static void drop_segment(struct sim *s, const char *log_path) {
+  static const char *const exts[] = {".log", ".index", ".timeindex"};
+  size_t len = strlen(log_path);
+  for (size_t e = 0; e < 3; e++) {
+    char p[PATH_MAX];
+    snprintf(p, sizeof p, "%.*s%s", (int)(len - 4), log_path, exts[e]);
+    if (unlink(p) && errno != ENOENT) sim_violation(s, "cannot remove %s", p);
+  }
 }
 
 void bnode_crash(struct sim *s, int id, int wipe) {
   struct sim_node *sn = &s->nodes[id];
   struct bnode *n = sn->impl;
   if (!sn->up) return;
-  struct tear tears[64];
-  size_t nt = unsynced_ranges(&n->b, tears, 64);
+  static struct tear tears[TEARS_MAX];
+  size_t nt = unsynced_ranges(s, &n->b, tears, TEARS_MAX);
   stop(n); /* its fsyncs are undone below */
   for (size_t i = 0; i < nt; i++) {
+    if (tears[i].drop) {
+      drop_segment(s, tears[i].path);
+      continue;
+    }
     int fd = open(tears[i].path, O_RDWR);
     if (fd < 0) continue;
     off_t size = lseek(fd, 0, SEEK_END);

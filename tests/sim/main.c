@@ -569,6 +569,21 @@ static void sc_t18(struct sim *s, struct schedule *sc) {
   add(sc, 5000, F_CRASH, LEADER, 0, 1500);
 }
 
+/* T19: every broker's disk is slow and segments roll every 200 ms, so a
+ * roll's background sync (the closed segment, the directory, the active one)
+ * is usually running; then every node loses power at once: a closed
+ * segment's unsynced tail may be torn while a later segment survives, or the
+ * later segment's directory entry may be lost. */
+static void sc_t19(struct sim *s, struct schedule *sc) {
+  static const char *const cfg[] = {"segment.ms=200", NULL};
+  sc->duration = 10000;
+  sc->nparts = (uint32_t)rng_range(&s->rng, 1, 2);
+  sc->topic_configs = cfg;
+  for (int b = 1; b <= s->nbrokers; b++) add(sc, 1000, F_SLOW_DISK, b, 0, 5000);
+  int64_t t = rng_range(&s->rng, 2000, 5000);
+  for (int b = 0; b <= s->nbrokers; b++) add(sc, t, F_CRASH, b, 0, 1000);
+}
+
 static const struct scenario scenarios[] = {
     {"random", "random crashes, pauses, cuts (both ways and one way), slow disks", sc_random},
     {"T1", "kill -9 the leader during acks=all produce", sc_t1},
@@ -588,6 +603,7 @@ static const struct scenario scenarios[] = {
     {"T15", "rolling restart of every broker under a running group", sc_t15},
     {"T9", "the controller's metadata damaged (a flipped bit, or wiped), then restored", sc_t9},
     {"T18", "retention deletes what a paused reader has not read", sc_t18},
+    {"T19", "power loss while rolls' syncs run on slow disks", sc_t19},
 };
 #define NSCENARIOS (sizeof scenarios / sizeof scenarios[0])
 

@@ -58,6 +58,8 @@ static uint8_t *make_batch(int64_t first, int n, int64_t ts, size_t *len) {
   return copy;
 }
 
+/* Appends `batches` batches of `per` records. After a roll it syncs, as the
+ * broker does (a second roll waits for the first one's sync). */
 static void append_n(struct seglog *log, int batches, int per, int64_t ts0) {
   for (int i = 0; i < batches; i++) {
     int64_t first = seglog_end_offset(log), base;
@@ -66,7 +68,17 @@ static void append_n(struct seglog *log, int batches, int per, int64_t ts0) {
     cr_assert_eq(seglog_append(log, b, len, 0, 0, &base), 0);
     cr_assert_eq(base, first);
     free(b);
+    if (seglog_roll_unsynced(log)) cr_assert_eq(seglog_sync(log), 0);
   }
+}
+
+/* Appends one batch of 10 records without syncing. */
+static void append_one(struct seglog *log) {
+  int64_t first = seglog_end_offset(log), base;
+  size_t len;
+  uint8_t *b = make_batch(first, 10, 1000 + first, &len);
+  cr_assert_eq(seglog_append(log, b, len, 0, 0, &base), 0);
+  free(b);
 }
 
 /* Read every record from `from` to the end; checks each value names its
@@ -293,21 +305,103 @@ Test(seglog, durable_offset_moves_only_after_sync) {
   struct seglog *log = seglog_open(dir, &c, 0, &err);
   append_n(log, 3, 10, 1000);
   cr_assert_eq(seglog_durable_offset(log), 0);
-  int fd;
-  int64_t end;
-  cr_assert_eq(seglog_sync_begin(log, &fd, &end), 0);
-  cr_assert_geq(fd, 0);
-  cr_assert_eq(end, 30);
+  struct seglog_sync job;
+  cr_assert_eq(seglog_sync_begin(log, &job), 0);
+  cr_assert_eq(job.n, 1u, "only the active segment");
+  cr_assert_eq(job.end_offset, 30);
   append_n(log, 1, 10, 1000); /* lands while the sync runs */
-  cr_assert_eq(fdatasync(fd), 0);
-  close(fd);
-  seglog_sync_end(log, end, STRATA_EIO);
+  cr_assert_eq(seglog_sync_run(&job), 0);
+  seglog_sync_end(log, &job, STRATA_EIO);
   cr_assert_eq(seglog_durable_offset(log), 0, "a failed sync changes nothing");
-  seglog_sync_end(log, end, 0);
+  seglog_sync_end(log, &job, 0);
   cr_assert_eq(seglog_durable_offset(log), 30, "only what the sync covered");
   cr_assert_eq(seglog_sync(log), 0);
   cr_assert_eq(seglog_durable_offset(log), 40);
   seglog_close(log);
+}
+
+Test(seglog, durable_offset_passes_a_rolled_segment_only_after_the_sync_covering_it) {
+  struct seglog_config c = small_config();
+  int err;
+  struct seglog *log = seglog_open(dir, &c, 0, &err);
+  cr_assert(log);
+  append_one(log);
+  struct seglog_sync early; /* begun before the roll: covers only 10 records */
+  cr_assert_eq(seglog_sync_begin(log, &early), 0);
+  while (seglog_segment_count(log) == 1) append_one(log);
+  int64_t rolled_end = seglog_end_offset(log) - 10; /* the new segment's only batch */
+  cr_assert_eq(seglog_durable_offset(log), 0, "a roll syncs nothing itself");
+  cr_assert(seglog_roll_unsynced(log));
+  cr_assert_eq(seglog_sync_run(&early), 0);
+  seglog_sync_end(log, &early, 0);
+  cr_assert_eq(seglog_durable_offset(log), 10, "the early sync covered its 10 records only");
+  cr_assert(seglog_roll_unsynced(log), "the rolled segment still waits for its sync");
+
+  /* A second roll waits for the first one's sync: the active segment grows. */
+  while (seglog_size_bytes(log) < 3 * SEGLOG_SEGMENT_BYTES_MIN) append_one(log);
+  cr_assert_eq(seglog_segment_count(log), 2u);
+
+  struct seglog_sync job;
+  cr_assert_eq(seglog_sync_begin(log, &job), 0);
+  cr_assert_eq(job.n, 5u, "rolled data, two indexes, the directory, the active segment");
+  cr_assert_eq(job.full[3], 1, "the directory gets a full fsync");
+  int64_t end = seglog_end_offset(log);
+  cr_assert_eq(job.end_offset, end);
+  cr_assert_eq(seglog_durable_offset(log), 10, "nothing moves before the sync ends");
+  cr_assert_eq(seglog_sync_run(&job), 0);
+  seglog_sync_end(log, &job, STRATA_EIO);
+  cr_assert_eq(seglog_durable_offset(log), 10, "a failed sync moves nothing");
+  cr_assert(seglog_roll_unsynced(log));
+  cr_assert_eq(seglog_sync_begin(log, &job), 0);
+  cr_assert_eq(job.n, 5u, "a failed sync is retried whole");
+  cr_assert_eq(seglog_sync_run(&job), 0);
+  seglog_sync_end(log, &job, 0);
+  cr_assert_eq(seglog_durable_offset(log), end);
+  cr_assert_gt(end, rolled_end);
+  cr_assert(!seglog_roll_unsynced(log));
+  append_one(log); /* now the waiting roll happens */
+  cr_assert_eq(seglog_segment_count(log), 3u);
+  cr_assert(seglog_roll_unsynced(log));
+
+  /* A sync begun before a truncation moves nothing when it ends. */
+  cr_assert_eq(seglog_sync_begin(log, &job), 0);
+  cr_assert_eq(seglog_truncate(log, end - 10), 0);
+  for (int i = 0; i < 3; i++) append_one(log); /* rewrites offsets the job covered */
+  cr_assert_eq(seglog_sync_run(&job), 0);
+  seglog_sync_end(log, &job, 0);
+  cr_assert_eq(seglog_durable_offset(log), end - 10, "the truncation's own fsync, no more");
+  seglog_close(log);
+}
+
+Test(seglog, recovery_cuts_a_rolled_segment_torn_by_a_crash_and_drops_later_ones) {
+  struct seglog_config c = small_config();
+  int err;
+  struct seglog *log = seglog_open(dir, &c, 0, &err);
+  cr_assert(log);
+  append_n(log, 5, 10, 1000);
+  cr_assert_eq(seglog_sync(log), 0);
+  while (seglog_segment_count(log) == 1) append_one(log);
+  int64_t second = seglog_end_offset(log) - 10; /* base of the new segment */
+  append_one(log);
+  append_one(log);
+  cr_assert_eq(seglog_durable_offset(log), 50, "the rolled segment was never synced");
+  seglog_close(log); /* a crash: the rolled segment's last batch is torn */
+  char path[512];
+  snprintf(path, sizeof path, "%s/%020d.log", dir, 0);
+  struct stat st;
+  cr_assert_eq(stat(path, &st), 0);
+  cr_assert_eq(truncate(path, st.st_size - 7), 0);
+  log = seglog_open(dir, &c, 0, &err);
+  cr_assert(log, "%s", strata_strerror(err));
+  cr_assert_eq(seglog_segment_count(log), 1u, "the later segment went");
+  cr_assert_eq(seglog_end_offset(log), second - 10, "cut at the torn batch");
+  cr_assert_geq(seglog_end_offset(log), 50, "nothing durable lost");
+  cr_assert_eq(read_all(log, 0), second - 10);
+  append_n(log, 3, 10, 1000);
+  cr_assert_eq(read_all(log, 0), second + 20);
+  seglog_close(log);
+  snprintf(path, sizeof path, "%s/%020lld.log", dir, (long long)second);
+  cr_assert_eq(stat(path, &st), 0, "a new segment at the old name after appends roll again");
 }
 
 static off_t active_size(const char *d, int64_t base, char *path, size_t n) {
