@@ -315,6 +315,7 @@ void cluster_register_request(struct broker *b, Strata__BrokerRegisterRequest *q
   q->host = b->cfg.host;
   q->port = (uint32_t)b->cfg.port;
   q->rack = b->cfg.rack;
+  q->cluster_id = b->topics.n ? b->cluster_id : (char *)"";
 }
 
 void cluster_heartbeat_request(const struct broker *b, Strata__BrokerHeartbeatRequest *q) {

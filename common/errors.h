@@ -50,14 +50,15 @@
   X(COORDINATOR_NOT_AVAILABLE, 39, "coordinator not available")                \
   X(NOT_COORDINATOR, 40, "not the coordinator for this group")                 \
   X(GROUP_NOT_EMPTY, 41, "group has live members")                             \
-  X(UNKNOWN_GROUP, 42, "unknown group")
+  X(UNKNOWN_GROUP, 42, "unknown group")                                        \
+  X(INCONSISTENT_CLUSTER_ID, 43, "the controller belongs to another cluster")
 
 #define STRATA_ERROR_ENUM_(name, code, msg) STRATA_E##name = -(code),
 enum strata_error { STRATA_ERROR_TABLE(STRATA_ERROR_ENUM_) };
 #undef STRATA_ERROR_ENUM_
 
 /* Largest positive wire code in the table; codes above it decode as UNKNOWN. */
-#define STRATA_ERROR_CODE_MAX 42
+#define STRATA_ERROR_CODE_MAX 43
 
 /* Message for a code, positive (wire) or negative (return value). Never NULL. */
 const char *strata_strerror(int err);

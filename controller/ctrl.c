@@ -413,6 +413,12 @@ int ctrl_register(struct ctrl *c, const Strata__BrokerRegisterRequest *q, int64_
     return STRATA_EINVALID_REQUEST;
   if (!ctrl_broker(c, q->broker_id) && c->nbrokers >= CTRL_BROKERS_MAX)
     return STRATA_EINVALID_REQUEST;
+  /* A broker holding another cluster's data (this controller's data.dir
+   * was wiped or replaced): a session here would hand it a broker epoch
+   * that the right controller, once restored, may have given it already,
+   * and it would lead again in an old leader epoch after a restart. */
+  if (q->cluster_id && *q->cluster_id && c->cluster_id[0] && strcmp(q->cluster_id, c->cluster_id))
+    return STRATA_EINCONSISTENT_CLUSTER_ID;
   struct ctrl_broker b = {0};
   b.id = q->broker_id;
   snprintf(b.host, sizeof b.host, "%s", q->host);

@@ -410,3 +410,27 @@ Test(ctrl, a_damaged_last_metadata_record_stops_the_controller) {
   metalog_close(&m);
   ctrl_free(&b);
 }
+
+/* A broker holding another cluster's data is refused (this controller's
+ * data.dir was wiped): a session here would give it a broker epoch its own
+ * controller may have handed out too (sim seed 5106, T9). An empty broker
+ * (no cluster id) joins. */
+Test(ctrl, a_broker_of_another_cluster_is_refused) {
+  snprintf(c.cluster_id, sizeof c.cluster_id, "%s", "mine");
+  struct ctrl_out out = {0};
+  Strata__BrokerRegisterRequest q = STRATA__BROKER_REGISTER_REQUEST__INIT;
+  q.broker_id = 7;
+  q.host = (char *)"h";
+  q.port = 1;
+  q.rack = (char *)"";
+  q.cluster_id = (char *)"theirs";
+  cr_assert_eq(ctrl_register(&c, &q, 0, &out), STRATA_EINCONSISTENT_CLUSTER_ID);
+  cr_assert_eq(out.n, 0u, "nothing recorded");
+  q.cluster_id = (char *)"mine";
+  cr_assert_eq(ctrl_register(&c, &q, 0, &out), 0);
+  ctrl_out_reset(&out);
+  q.broker_id = 8;
+  q.cluster_id = (char *)"";
+  cr_assert_eq(ctrl_register(&c, &q, 0, &out), 0, "an empty broker joins");
+  ctrl_out_reset(&out);
+}
