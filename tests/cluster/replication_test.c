@@ -147,7 +147,7 @@ static void produce_one(strata_producer *p, const char *topic) {
   while ((rc = strata_produce(p, topic, 0, NULL, 0, v, (size_t)n, 0, NULL, 0, (void *)(uintptr_t)id)) ==
          STRATA_EQUEUE_FULL)
     strata_producer_poll(p, 5);
-  cr_assert_eq(rc, 0);
+  cr_assert_eq(rc, 0, "strata_produce: %s", strata_strerror(rc));
   strata_producer_poll(p, 0);
 }
 
