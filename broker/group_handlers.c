@@ -182,7 +182,6 @@ static struct cgroup *coordinator_for(struct broker *b, const char *group, int c
     *rc = STRATA_ENOT_COORDINATOR;
     return NULL;
   }
-  broker_groups_sync(b); /* leadership may have come with the last metadata */
   if (k < b->coord.npart && b->coord.loaded[k]) {
     /* What it loaded takes effect once replicated in its own epoch: a
      * successor (should it die first) might not have its log's tail. */
@@ -406,13 +405,14 @@ static void compact_offsets(struct broker *b, struct topic *t, uint32_t k) {
   if (c->compact_until[k] == 0) c->compact_until[k] = 1; /* 0 means none pending */
 }
 
-/* Append a batch of offset records to the group's partition; the response
- * waits until it is replicated (or fsynced, standalone). */
+/* Append a batch of offset records to the group's partition (*pp: it, when
+ * asked); the response waits until it is replicated (or fsynced, standalone). */
 static int append_offsets(struct broker *b, struct cgroup *g, struct batch_builder *bb,
-                          struct response *r) {
+                          struct response *r, struct partition **pp) {
   struct topic *t = topics_find(&b->topics, OFFSETS_TOPIC);
   if (!t || g->home >= t->npart) return STRATA_ECOORDINATOR_NOT_AVAILABLE;
   struct partition *p = t->parts[g->home];
+  if (pp) *pp = p;
   if (!leads(b, p)) return STRATA_ENOT_COORDINATOR;
   if (b->cluster && p->rs.nisr < p->topic->min_insync) return STRATA_ENOT_ENOUGH_REPLICAS;
   int rc = append_batch(b, p, bb);
@@ -477,11 +477,11 @@ void handle_offset_commit(struct broker *b, const Strata__Header *req, uint8_t *
   }
   resp_begin(r, req, STRATA__HEADER__BODY_OFFSET_COMMIT_RESP);
   r->hdr.offset_commit_resp = m;
-  if (accepted && (rc = append_offsets(b, g, &bb, r))) {
+  struct partition *p = NULL;
+  if (accepted && (rc = append_offsets(b, g, &bb, r, &p))) {
     for (size_t i = 0; i < m->n_partitions; i++)
       if (!m->partitions[i]->error_code) m->partitions[i]->error_code = (uint32_t)-rc;
   } else if (accepted) {
-    struct partition *p = topics_find(&b->topics, OFFSETS_TOPIC)->parts[g->home];
     int64_t end = seglog_end_offset(p->log);
     for (size_t i = 0; i < q->n_partitions; i++)
       if (!m->partitions[i]->error_code &&
@@ -626,7 +626,7 @@ void handle_delete_groups(struct broker *b, const Strata__Header *req, uint8_t *
       for (size_t k = 0; k < g->noffsets && !rc; k++)
         rc = coord_encode_commit(&bb, id, g->offsets[k].topic, g->offsets[k].partition, -1, NULL,
                                  b->now_ms);
-      if (!rc) rc = append_offsets(b, g, &bb, r);
+      if (!rc) rc = append_offsets(b, g, &bb, r, NULL);
       batch_builder_free(&bb);
     }
     if (g && !rc) {

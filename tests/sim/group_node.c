@@ -44,9 +44,9 @@ struct member {
   enum step step;
   int releasing;     /* the commit in flight is of partitions being revoked */
   int64_t next_hb_at, next_commit_at, retry_at;
-  int64_t hb_sent_at, last_ok_at; /* last_ok_at: when the last answered heartbeat left */
+  int64_t sent_at;    /* when the call in flight (one at a time) left */
+  int64_t last_ok_at; /* when the last answered heartbeat left */
   int64_t last_tick_at;
-  int64_t commit_sent_at, offsets_sent_at;
   int fetching;
   int64_t fetch_retry_at;
   uint32_t nparts, next_part;
@@ -114,6 +114,20 @@ static void check_session(struct sim *s, struct member *m) {
     lose_membership(s, m, "no heartbeat answered for a session");
 }
 
+/* Send a call (to the coordinator, or a broker for FindCoordinator): the
+ * member's step while it is out; the coordinator is forgotten when it
+ * cannot be sent. 0 or -1. */
+static int call(struct sim *s, struct member *m, int to, const Strata__Header *h, rpc_cb *cb,
+                enum step step) {
+  if (net_call(s, m->id, to, h, NULL, 0, CALL_TIMEOUT_MS, cb, NULL)) {
+    coordinator_gone(s, m);
+    return -1;
+  }
+  m->step = step;
+  m->sent_at = s->now;
+  return 0;
+}
+
 static int coord_error(int rc) {
   return rc == STRATA_ENOT_COORDINATOR || rc == STRATA_ECOORDINATOR_NOT_AVAILABLE;
 }
@@ -146,8 +160,7 @@ static void find_coordinator(struct sim *s, struct member *m) {
   call_header(&h, STRATA__API_KEY__API_FIND_COORDINATOR);
   h.body_case = STRATA__HEADER__BODY_FIND_COORDINATOR_REQ;
   h.find_coordinator_req = &q;
-  if (!net_call(s, m->id, b, &h, NULL, 0, CALL_TIMEOUT_MS, on_found, NULL)) m->step = FINDING;
-  else coordinator_gone(s, m);
+  call(s, m, b, &h, on_found, FINDING);
 }
 
 /* ---- heartbeat ---- */
@@ -172,7 +185,7 @@ static void on_heartbeat(struct sim *s, struct sim_node *n, void *arg, const Str
   const Strata__GroupHeartbeatResponse *r = resp->group_heartbeat_resp;
   snprintf(m->member_id, sizeof m->member_id, "%s", r->member_id);
   m->epoch = r->member_epoch;
-  m->last_ok_at = m->hb_sent_at;
+  m->last_ok_at = m->sent_at;
   m->next_hb_at = s->now + (r->heartbeat_interval_ms > 0 ? r->heartbeat_interval_ms : 250);
   int want[SIM_PARTS_MAX] = {0};
   for (size_t t = 0; t < r->n_assignment; t++)
@@ -223,12 +236,7 @@ static void heartbeat(struct sim *s, struct member *m) {
   call_header(&h, STRATA__API_KEY__API_CONSUMER_GROUP_HEARTBEAT);
   h.body_case = STRATA__HEADER__BODY_GROUP_HEARTBEAT_REQ;
   h.group_heartbeat_req = &q;
-  if (!net_call(s, m->id, m->coord, &h, NULL, 0, CALL_TIMEOUT_MS, on_heartbeat, NULL)) {
-    m->step = HEARTBEAT;
-    m->hb_sent_at = s->now;
-  }
-  else
-    coordinator_gone(s, m);
+  call(s, m, m->coord, &h, on_heartbeat, HEARTBEAT);
 }
 
 /* ---- commits ---- */
@@ -259,7 +267,7 @@ static void on_commit(struct sim *s, struct sim_node *n, void *arg, const Strata
     /* In effect somewhere between the sending and now (its answer may have
      * waited for a paused member): the checker orders commits by both. */
     sim_history(s, "C %" PRId64 " %s %u %" PRId64 " %" PRId64, s->now * 1000, SIM_GROUP, k,
-                e->offset, m->commit_sent_at * 1000);
+                e->offset, m->sent_at * 1000);
   }
   if (coord_error(rc) || err) coordinator_gone(s, m);
   /* Revoked partitions are released once their commit is answered, either
@@ -300,13 +308,8 @@ static int commit(struct sim *s, struct member *m, int revoking) {
   call_header(&h, STRATA__API_KEY__API_OFFSET_COMMIT);
   h.body_case = STRATA__HEADER__BODY_OFFSET_COMMIT_REQ;
   h.offset_commit_req = &q;
-  if (net_call(s, m->id, m->coord, &h, NULL, 0, CALL_TIMEOUT_MS, on_commit, NULL)) {
-    coordinator_gone(s, m);
-    return -1;
-  }
-  m->step = COMMITTING;
+  if (call(s, m, m->coord, &h, on_commit, COMMITTING)) return -1;
   m->releasing = revoking;
-  m->commit_sent_at = s->now;
   return 1;
 }
 
@@ -336,7 +339,7 @@ static void on_offsets(struct sim *s, struct sim_node *n, void *arg, const Strat
     if (got[k] > s->group_committed[k]) s->group_committed[k] = got[k]; /* a commit whose answer was lost */
     if (got[k] >= 0)
       sim_history(s, "C %" PRId64 " %s %u %" PRId64 " %" PRId64, s->now * 1000, SIM_GROUP, k,
-                  got[k], m->offsets_sent_at * 1000);
+                  got[k], m->sent_at * 1000);
     own(s, m, k, got[k]);
   }
 }
@@ -358,11 +361,7 @@ static void fetch_offsets(struct sim *s, struct member *m) {
   call_header(&h, STRATA__API_KEY__API_OFFSET_FETCH);
   h.body_case = STRATA__HEADER__BODY_OFFSET_FETCH_REQ;
   h.offset_fetch_req = &q;
-  if (!net_call(s, m->id, m->coord, &h, NULL, 0, CALL_TIMEOUT_MS, on_offsets, NULL)) {
-    m->step = FETCHING_OFFSETS;
-    m->offsets_sent_at = s->now;
-  } else
-    coordinator_gone(s, m);
+  call(s, m, m->coord, &h, on_offsets, FETCHING_OFFSETS);
 }
 
 /* ---- reading ---- */
