@@ -73,7 +73,7 @@ Test(checker, writes_deleted_by_retention_are_not_lost) {
 /* A commit line may carry when it was asked for: commits whose requests
  * overlap have no order, one asked for after another took effect does. */
 Test(checker, commits_are_ordered_by_real_time) {
-  const char *overlap[] = {"C 500 g 0 30 100", "C 300 g 0 28 200", NULL};
+  const char *overlap[] = {"C 500 g 0 30 100", "C 600 g 0 28 200", NULL};
   cr_assert_eq(run(overlap).commits_backwards, 0u, "28 may have taken effect before 30");
   const char *after[] = {"C 500 g 0 30 100", "C 700 g 0 28 600", NULL};
   cr_assert_eq(run(after).commits_backwards, 1u);
