@@ -13,24 +13,8 @@
 #include "common/config.h"
 #include "common/wire.h"
 #include "common/errors.h"
+#include "common/random_id.h"
 #include "common/trace.h"
-
-/* A random id from the kernel, for a data directory's cluster.id. */
-static void new_cluster_id(char *out, size_t n) {
-  unsigned char r[16] = {0};
-  int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-  if (fd >= 0) {
-    if (read(fd, r, sizeof r) != (ssize_t)sizeof r) memset(r, 7, sizeof r);
-    close(fd);
-  }
-  static const char hex[] = "0123456789abcdef";
-  size_t k = 0;
-  for (size_t i = 0; i < sizeof r && k + 2 < n; i++) {
-    out[k++] = hex[r[i] >> 4];
-    out[k++] = hex[r[i] & 15];
-  }
-  out[k] = 0;
-}
 
 /* log.dir/meta.properties ties a data directory to one broker id and
  * cluster: starting broker 2 on broker 1's directory is refused. */
@@ -57,8 +41,9 @@ static int load_meta(struct broker *b, char *err, size_t err_len) {
     }
     if (!rc) snprintf(b->cluster_id, sizeof b->cluster_id, "%s", cid);
   } else {
-    new_cluster_id(b->cluster_id, sizeof b->cluster_id);
-    rc = broker_save_meta(b, err, err_len);
+    rc = random_id_hex(b->cluster_id, sizeof b->cluster_id);
+    if (rc) snprintf(err, err_len, "cannot draw a cluster.id: %s", strerror(errno));
+    if (!rc) rc = broker_save_meta(b, err, err_len);
   }
   config_free(c);
   return rc;

@@ -1,24 +1,14 @@
 #include "controller.h"
 
-#include <fcntl.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "broker/topics.h"
 #include "common/errors.h"
+#include "common/random_id.h"
 #include "common/trace.h"
-
-static void random_id(char *out, size_t n) {
-  unsigned char r[16] = {0};
-  int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-  if (fd >= 0) {
-    if (read(fd, r, sizeof r) != (ssize_t)sizeof r) memset(r, 3, sizeof r);
-    close(fd);
-  }
-  for (size_t i = 0; i < sizeof r && 2 * i + 2 < n; i++) snprintf(out + 2 * i, 3, "%02x", r[i]);
-}
 
 int controller_open(struct controller *ctl, const char *dir, int32_t id,
                     const struct ctrl_config *cfg, int64_t now_ms, char *err, size_t err_len) {
@@ -33,7 +23,12 @@ int controller_open(struct controller *ctl, const char *dir, int32_t id,
     r->rec_case = STRATA__METADATA_RECORD__REC_CLUSTER_ID;
     r->cluster_id = malloc(40);
     if (!r->cluster_id) return STRATA_ENOMEM;
-    random_id(r->cluster_id, 40);
+    if ((rc = random_id_hex(r->cluster_id, 40))) {
+      snprintf(err, err_len, "cannot draw a cluster id: %s", strerror(errno));
+      free(r->cluster_id);
+      free(r);
+      return rc;
+    }
     out.recs[out.n++] = r;
     if ((rc = metalog_commit(&ctl->log, &ctl->c, &out))) return rc;
     trace_info("new cluster %s", ctl->c.cluster_id);
