@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/config.h"
+#include "common/durable_file.h"
 #include "common/wire.h"
 #include "common/errors.h"
 #include "common/random_id.h"
@@ -50,22 +51,12 @@ static int load_meta(struct broker *b, char *err, size_t err_len) {
 }
 
 int broker_save_meta(struct broker *b, char *err, size_t err_len) {
-  char path[PATH_MAX + 32], tmp[PATH_MAX + 40];
+  char path[PATH_MAX + 32], text[160];
   snprintf(path, sizeof path, "%s/meta.properties", b->cfg.log_dir);
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  FILE *f = fopen(tmp, "w");
-  if (!f) {
-    snprintf(err, err_len, "cannot write %s: %s", tmp, strerror(errno));
-    return STRATA_EIO;
-  }
-  int rc = 0;
-  fprintf(f, "# written by strata-broker\nbroker.id=%" PRId32 "\ncluster.id=%s\nversion=1\n",
-          b->cfg.id, b->cluster_id);
-  if (fflush(f) || fsync(fileno(f))) rc = STRATA_EIO;
-  if (fclose(f)) rc = STRATA_EIO;
-  if (!rc && rename(tmp, path)) rc = STRATA_EIO;
-  if (rc) snprintf(err, err_len, "cannot write %s: %s", path, strerror(errno));
-  return rc;
+  int n = snprintf(text, sizeof text,
+                   "# written by strata-broker\nbroker.id=%" PRId32 "\ncluster.id=%s\nversion=1\n",
+                   b->cfg.id, b->cluster_id);
+  return durable_file_replace(path, text, (size_t)n, err, err_len);
 }
 
 int broker_open(struct broker *b, const struct broker_config *cfg,

@@ -13,6 +13,7 @@
 
 #include "common/batch.h"
 #include "common/config.h"
+#include "common/durable_file.h"
 #include "common/errors.h"
 #include "common/trace.h"
 
@@ -317,32 +318,21 @@ struct partition *topics_partition(const struct topics *t, const char *name,
   return tp->parts[partition];
 }
 
-static int fsync_dir(const char *path) {
-  int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return STRATA_EIO;
-  int rc = fsync(fd) ? STRATA_EIO : 0;
-  close(fd);
-  return rc;
-}
-
 /* Write the topic file atomically: a crash leaves either no topic or a whole
  * one, never a half-written file that a restart would misread. */
-static int write_topic_file(const struct topics *t, const struct topic *tp) {
-  char path[PATH_MAX + 300], tmp[PATH_MAX + 310], sub[PATH_MAX];
-  snprintf(sub, sizeof sub, "%s/" TOPICS_SUBDIR, t->dir);
-  snprintf(path, sizeof path, "%s/%s.properties", sub, tp->name);
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  FILE *f = fopen(tmp, "w");
-  if (!f) return STRATA_EIO;
+static int write_topic_file(const struct topics *t, const struct topic *tp, char *err,
+                            size_t err_len) {
+  char path[PATH_MAX + 300];
+  snprintf(path, sizeof path, "%s/" TOPICS_SUBDIR "/%s.properties", t->dir, tp->name);
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  if (!f) return STRATA_ENOMEM;
   fprintf(f, "# strata topic %s\npartitions=%" PRIu32 "\n", tp->name, tp->npart);
   for (size_t i = 0; i < tp->nconfigs; i++)
     fprintf(f, "%s=%s\n", tp->configs[i].key, tp->configs[i].value);
-  int rc = 0;
-  if (fflush(f) || fsync(fileno(f))) rc = STRATA_EIO;
-  if (fclose(f)) rc = STRATA_EIO;
-  if (!rc && rename(tmp, path)) rc = STRATA_EIO;
-  if (!rc) rc = fsync_dir(sub);
-  if (rc) unlink(tmp);
+  int rc = fclose(f) ? STRATA_ENOMEM : durable_file_replace(path, text, len, err, err_len);
+  free(text);
   return rc;
 }
 
@@ -412,8 +402,7 @@ int topics_create(struct topics *t, const char *name, uint32_t partitions,
    * topic: the topic file was already gone, so this data was deleted. */
   if (!rc) remove_partition_dirs(t, name, partitions);
   if (!rc) rc = open_partitions(t, tp, now_ms, err, err_len);
-  if (!rc && (rc = write_topic_file(t, tp)))
-    snprintf(err, err_len, "cannot write topic file: %s", strerror(errno));
+  if (!rc) rc = write_topic_file(t, tp, err, err_len);
   if (!rc) rc = topics_add(t, tp);
   if (rc) {
     uint32_t np = tp->npart;
@@ -434,7 +423,8 @@ int topics_delete(struct topics *t, const char *name) {
   snprintf(sub, sizeof sub, "%s/" TOPICS_SUBDIR, t->dir);
   snprintf(path, sizeof path, "%s/%s.properties", sub, name);
   if (unlink(path) && errno != ENOENT) return STRATA_EIO;
-  fsync_dir(sub);
+  if (durable_file_fsync_dir(sub)) /* the topic may come back after a crash */
+    trace_warn("cannot fsync %s after deleting topic %s: %s", sub, name, strerror(errno));
   t->v[i] = t->v[--t->n];
   uint32_t np = tp->npart;
   topic_free(tp);

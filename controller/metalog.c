@@ -10,27 +10,9 @@
 
 #include "common/bytes.h"
 #include "common/crc32c.h"
+#include "common/durable_file.h"
 #include "common/errors.h"
 #include "common/trace.h"
-
-static int write_all(int fd, const uint8_t *p, size_t n) {
-  while (n) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return STRATA_EIO;
-    p += w;
-    n -= (size_t)w;
-  }
-  return 0;
-}
-
-static int fsync_dir(const char *dir) {
-  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return STRATA_EIO;
-  int rc = fsync(fd) ? STRATA_EIO : 0;
-  close(fd);
-  return rc;
-}
 
 /* Read a whole file into memory (NULL with *len 0 when missing). */
 static uint8_t *slurp(const char *path, size_t *len, int *missing) {
@@ -70,16 +52,11 @@ static int write_snapshot(struct metalog *m, const struct ctrl *c) {
   ctrl_image_free(img);
   be32_store(buf, (uint32_t)n);
   be32_store(buf + 4, crc32c(0, buf + 8, n));
-  char tmp[4200], path[4200];
-  snprintf(tmp, sizeof tmp, "%s/snapshot.tmp", m->dir);
+  char path[4200], err[4400];
   snprintf(path, sizeof path, "%s/snapshot", m->dir);
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  int rc = fd < 0 ? STRATA_EIO : write_all(fd, buf, n + 8);
-  if (!rc && fdatasync(fd)) rc = STRATA_EIO;
-  if (fd >= 0) close(fd);
+  int rc = durable_file_replace(path, buf, n + 8, err, sizeof err);
   free(buf);
-  if (!rc && rename(tmp, path)) rc = STRATA_EIO;
-  if (!rc) rc = fsync_dir(m->dir);
+  if (rc) trace_error("metadata snapshot not written: %s", err);
   /* The snapshot holds everything: the log starts over. */
   if (!rc && (ftruncate(m->fd, 0) || lseek(m->fd, 0, SEEK_SET) < 0 || fdatasync(m->fd)))
     rc = STRATA_EIO;
@@ -215,7 +192,7 @@ int metalog_commit(struct metalog *m, struct ctrl *c, struct ctrl_out *out) {
     be32_store(buf + off + 4, crc32c(0, buf + off + 8, n));
     off += 8 + n;
   }
-  int rc = write_all(m->fd, buf, total);
+  int rc = durable_file_write_all(m->fd, buf, total);
   free(buf);
   if (!rc && fdatasync(m->fd)) rc = STRATA_EIO;
   if (rc) {
