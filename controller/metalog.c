@@ -163,6 +163,11 @@ int metalog_open(struct metalog *m, const char *dir, struct ctrl *c, char *err, 
     snprintf(err, err_len, "cannot open %s: %s", path, strerror(errno));
     return STRATA_EIO;
   }
+  /* A new log's name must survive a crash as its first fsynced record does. */
+  if (missing && durable_file_fsync_dir(dir)) {
+    snprintf(err, err_len, "cannot fsync %s: %s", dir, strerror(errno));
+    return STRATA_EIO;
+  }
   if (off < len) {
     trace_warn("%s: cutting a torn last record (%zu bytes)", path, len - off);
     if (ftruncate(m->fd, (off_t)off) || fdatasync(m->fd)) return STRATA_EIO;
