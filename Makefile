@@ -38,6 +38,9 @@ CLI_OBJ     := $(call obj,$(CLI_SRC))
 CTRL_OBJ    := $(call obj,$(CTRL_SRC))
 DRILL_OBJ   := $(call obj,$(DRILL_SRC))
 
+# One archive per layer: libstrata-common.a (common/ and the generated
+# protocol code) under everything; libstrata.a is the client library alone.
+LIBCOMMON   := $(BUILD)/libstrata-common.a
 LIBSTRATA   := $(BUILD)/libstrata.a
 LIBBROKER   := $(BUILD)/libstrata-broker.a
 LIBCLI      := $(BUILD)/libstrata-cli.a
@@ -60,10 +63,10 @@ SIM_SRC        := $(wildcard tests/sim/*.c)
 .PHONY: all help deps test unit asan sim bench bench-cluster bench-failover bench-groups docker-test faults demo fuzz clean format
 # Keep generated headers and test objects: make would delete them as intermediates.
 .SECONDARY:
-all: $(LIBSTRATA) $(BROKER_BIN) $(CTRL_BIN) $(CLI_BIN) $(SLOW_DISK_SHIM)
+all: $(LIBCOMMON) $(LIBSTRATA) $(BROKER_BIN) $(CTRL_BIN) $(CLI_BIN) $(SLOW_DISK_SHIM)
 
 help:
-	@echo "make            build strata-broker, strata-controller, strata (CLI) and libstrata.a into $(BUILD)/"
+	@echo "make            build strata-broker, strata-controller, strata (CLI), libstrata.a and libstrata-common.a into $(BUILD)/"
 	@echo "make deps       install the Debian packages Strata needs (as root)"
 	@echo "make test       build and run every test; ends with 'N passed, N failed'"
 	@echo "make unit       unit tests only"
@@ -100,7 +103,11 @@ $(BUILD)/obj/%.o: %.c $(PROTO_H) | $(BUILD)/.deps-ok
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 # ---- libraries and programs ---------------------------------------------------
-$(LIBSTRATA): $(COMMON_OBJ) $(CLIENT_OBJ)
+$(LIBCOMMON): $(COMMON_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(LIBSTRATA): $(CLIENT_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
@@ -108,14 +115,14 @@ $(LIBBROKER): $(BROKER_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BROKER_BIN): $(call obj,broker/main.c) $(LIBBROKER) $(LIBSTRATA)
+$(BROKER_BIN): $(call obj,broker/main.c) $(LIBBROKER) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(LIBCTRL): $(CTRL_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(CTRL_BIN): $(call obj,controller/main.c) $(LIBCTRL) $(LIBBROKER) $(LIBSTRATA)
+$(CTRL_BIN): $(call obj,controller/main.c) $(LIBCTRL) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(LIBCLI): $(CLI_OBJ)
@@ -128,15 +135,15 @@ $(LIBDRILL): $(DRILL_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(CLI_BIN): $(call obj,client/cli/main.c) $(LIBCLI) $(LIBDRILL) $(LIBSTRATA)
+$(CLI_BIN): $(call obj,client/cli/main.c) $(LIBCLI) $(LIBDRILL) $(LIBSTRATA) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # ---- tests --------------------------------------------------------------------
-$(BUILD)/tests/unit/%: $(call obj,tests/unit/%.c) $(LIBCTRL) $(LIBBROKER) $(LIBCLI) $(LIBDRILL) $(LIBSTRATA)
+$(BUILD)/tests/unit/%: $(call obj,tests/unit/%.c) $(LIBCTRL) $(LIBBROKER) $(LIBCLI) $(LIBDRILL) $(LIBSTRATA) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
 
-$(BUILD)/tests/cluster/%: $(call obj,tests/cluster/%.c) $(LIBDRILL) $(LIBBROKER) $(LIBSTRATA)
+$(BUILD)/tests/cluster/%: $(call obj,tests/cluster/%.c) $(LIBDRILL) $(LIBBROKER) $(LIBSTRATA) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
 
@@ -179,13 +186,13 @@ asan:
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" test
 
 # The fault drills' workload, evidence dumper and checker front end.
-$(WORKLOAD): $(call obj,tests/fault/workload.c) $(LIBDRILL) $(LIBBROKER) $(LIBSTRATA)
+$(WORKLOAD): $(call obj,tests/fault/workload.c) $(LIBDRILL) $(LIBBROKER) $(LIBSTRATA) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The deterministic simulator: real controller and broker logic, simulated
 # network, disk and clock.
-$(SIM): $(call obj,$(SIM_SRC)) $(LIBDRILL) $(LIBCTRL) $(LIBBROKER) $(LIBSTRATA)
+$(SIM): $(call obj,$(SIM_SRC)) $(LIBDRILL) $(LIBCTRL) $(LIBBROKER) $(LIBSTRATA) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -198,7 +205,7 @@ sim: $(SIM)
 $(BUILD)/strata-node: $(call obj,docker/node.c)
 	$(CC) $(LDFLAGS) -o $@ $^
 
-$(BUILD)/bench/%: $(call obj,bench/%.c) $(LIBDRILL) $(LIBSTRATA)
+$(BUILD)/bench/%: $(call obj,bench/%.c) $(LIBDRILL) $(LIBSTRATA) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -229,12 +236,12 @@ FUZZ_SRC     := $(wildcard tests/fuzz/*_fuzz.c)
 FUZZ_SECONDS ?= 60
 fuzz: $(BUILD)/.deps-ok
 	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang OPT="-O1 -g" \
-	  SAN="-fsanitize=fuzzer-no-link,address,undefined" build-fuzz/libstrata.a
+	  SAN="-fsanitize=fuzzer-no-link,address,undefined" build-fuzz/libstrata-common.a
 	@mkdir -p build-fuzz/fuzz
 	@set -e; for f in $(FUZZ_SRC); do \
 	  n=$$(basename $$f .c); \
 	  clang -std=c11 -D_GNU_SOURCE -O1 -g -I. -Ibuild-fuzz/gen -fsanitize=fuzzer,address,undefined \
-	    -o build-fuzz/fuzz/$$n $$f build-fuzz/libstrata.a $(LDLIBS); \
+	    -o build-fuzz/fuzz/$$n $$f build-fuzz/libstrata-common.a $(LDLIBS); \
 	  mkdir -p build-fuzz/corpus/$$n; \
 	  echo "== $$n for $(FUZZ_SECONDS)s"; \
 	  build-fuzz/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \

@@ -20,45 +20,10 @@
 #define TOPICS_SUBDIR "topics"
 #define TOPICS_MAX 100000
 
-static const char *const topic_config_keys[] = {
-    "retention.ms", "retention.bytes", "segment.bytes", "segment.ms",
-    "index.interval.bytes", "message.timestamp.type", "max.message.bytes",
-    "cleanup.policy", "min.insync.replicas", "unclean.leader.election.enable", NULL};
-
-static int topic_apply_configs(struct topic *tp, const struct config *c, char *err,
-                               size_t err_len);
-
-int topic_configs_validate(const char *const *keys, const char *const *values, size_t n,
-                           char *err, size_t err_len) {
-  struct topic tp;
-  memset(&tp, 0, sizeof tp);
-  seglog_config_defaults(&tp.seg);
-  tp.max_message_bytes = 1u << 20;
-  struct config *c = config_new();
-  if (!c) return STRATA_ENOMEM;
-  int rc = 0;
-  for (size_t i = 0; i < n && !rc; i++) rc = config_set(c, keys[i], values[i]);
-  if (!rc) rc = topic_apply_configs(&tp, c, err, err_len);
-  for (size_t i = 0; i < tp.nconfigs; i++) {
-    free(tp.configs[i].key);
-    free(tp.configs[i].value);
-  }
-  config_free(c);
-  return rc;
-}
-
-int topic_name_check(const char *name) {
-  size_t n = strlen(name);
-  if (n == 0 || n > TOPIC_NAME_MAX || !strcmp(name, ".") || !strcmp(name, ".."))
-    return STRATA_EINVALID_TOPIC;
-  for (size_t i = 0; i < n; i++) {
-    char c = name[i];
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-          (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
-      return STRATA_EINVALID_TOPIC;
-  }
-  return 0;
-}
+/* segment.bytes is checked in common/topic_config.c against the storage's bounds. */
+_Static_assert(TOPIC_SEGMENT_BYTES_MIN == SEGLOG_SEGMENT_BYTES_MIN &&
+                   TOPIC_SEGMENT_BYTES_MAX == SEGLOG_SEGMENT_BYTES_MAX - 1,
+               "segment.bytes bounds differ between common/topic_config.h and seglog.h");
 
 void partition_ref(struct partition *p) { p->refs++; }
 
@@ -90,40 +55,26 @@ static void topic_free(struct topic *tp) {
 /* Apply per-topic overrides on top of the broker defaults. */
 static int topic_apply_configs(struct topic *tp, const struct config *c,
                                char *err, size_t err_len) {
-  int rc = config_check_known(c, topic_config_keys, err, err_len);
+  struct topic_config tc = {
+      .retention_ms = tp->seg.retention_ms,
+      .retention_bytes = tp->seg.retention_bytes,
+      .segment_bytes = tp->seg.segment_bytes,
+      .segment_ms = tp->seg.segment_ms,
+      .index_interval_bytes = tp->seg.index_interval_bytes,
+      .ts_type = tp->ts_type,
+      .max_message_bytes = tp->max_message_bytes,
+  };
+  int rc = topic_config_apply(&tc, c, err, err_len);
   if (rc) return rc;
-  int64_t v;
-  uint64_t b;
-  int e;
-  if ((rc = config_get_int64(c, "retention.ms", tp->seg.retention_ms, -1,
-                             INT64_MAX, &tp->seg.retention_ms, err, err_len)) ||
-      (rc = config_get_int64(c, "retention.bytes", tp->seg.retention_bytes, -1,
-                             INT64_MAX, &tp->seg.retention_bytes, err, err_len)) ||
-      (rc = config_get_bytes(c, "segment.bytes", tp->seg.segment_bytes,
-                             SEGLOG_SEGMENT_BYTES_MIN, SEGLOG_SEGMENT_BYTES_MAX - 1,
-                             &tp->seg.segment_bytes, err, err_len)) ||
-      (rc = config_get_int64(c, "segment.ms", tp->seg.segment_ms, 1, INT64_MAX,
-                             &tp->seg.segment_ms, err, err_len)) ||
-      (rc = config_get_bytes(c, "index.interval.bytes", tp->seg.index_interval_bytes,
-                             64, 1u << 24, &b, err, err_len)))
-    return rc;
-  tp->seg.index_interval_bytes = (uint32_t)b;
-  static const char *const ts_names[] = {"CreateTime", "LogAppendTime", NULL};
-  if ((rc = config_get_enum(c, "message.timestamp.type", ts_names, TS_CREATE_TIME,
-                            &e, err, err_len)))
-    return rc;
-  tp->ts_type = (enum ts_type)e;
-  if ((rc = config_get_int64(c, "max.message.bytes", tp->max_message_bytes, 1024,
-                             16 << 20, &v, err, err_len)))
-    return rc;
-  tp->max_message_bytes = (uint32_t)v;
-  static const char *const policies[] = {"delete", NULL};
-  if ((rc = config_get_enum(c, "cleanup.policy", policies, 0, &e, err, err_len)))
-    return rc;
-  if ((rc = config_get_int64(c, "min.insync.replicas", 1, 1, 16, &v, err, err_len))) return rc;
-  tp->min_insync = (uint32_t)v;
-  if ((rc = config_get_bool(c, "unclean.leader.election.enable", 0, &tp->unclean, err, err_len)))
-    return rc;
+  tp->seg.retention_ms = tc.retention_ms;
+  tp->seg.retention_bytes = tc.retention_bytes;
+  tp->seg.segment_bytes = tc.segment_bytes;
+  tp->seg.segment_ms = tc.segment_ms;
+  tp->seg.index_interval_bytes = tc.index_interval_bytes;
+  tp->ts_type = tc.ts_type;
+  tp->max_message_bytes = tc.max_message_bytes;
+  tp->min_insync = tc.min_insync;
+  tp->unclean = tc.unclean;
   for (size_t i = 0; i < config_count(c) && i < TOPIC_CONFIGS_MAX; i++) {
     const char *k, *val;
     config_entry(c, i, &k, &val);

@@ -13,12 +13,7 @@
 #include "broker/producer_state.h"
 #include "broker/replica.h"
 #include "broker/seglog.h"
-
-#define TOPIC_NAME_MAX 249
-#define TOPIC_PARTITIONS_MAX 10000
-#define TOPIC_CONFIGS_MAX 64
-
-enum ts_type { TS_CREATE_TIME = 0, TS_LOG_APPEND_TIME };
+#include "common/topic_config.h" /* TOPIC_*_MAX, enum ts_type, topic_name_check */
 
 struct topic;
 
@@ -82,14 +77,6 @@ void topics_close(struct topics *t);
 struct topic *topics_find(const struct topics *t, const char *name);
 struct partition *topics_partition(const struct topics *t, const char *name,
                                    uint32_t partition);
-
-/* Check per-topic configs without creating anything (the controller's
- * CreateTopics uses it). */
-int topic_configs_validate(const char *const *keys, const char *const *values, size_t n,
-                           char *err, size_t err_len);
-
-/* 0 when name is a legal topic name ([A-Za-z0-9._-], 1..249, not . or ..). */
-int topic_name_check(const char *name);
 
 /* Create with per-topic configs (keys/values arrays of n). Errors:
  * TOPIC_EXISTS, INVALID_TOPIC, INVALID_PARTITIONS, INVALID_CONFIG, IO. */

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "broker/topics.h"
 #include "common/errors.h"
 #include "common/random_id.h"
+#include "common/topic_config.h"
 #include "common/trace.h"
 
 int controller_open(struct controller *ctl, const char *dir, int32_t id,
