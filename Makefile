@@ -60,7 +60,7 @@ SLOW_DISK_SHIM := $(BUILD)/strata-slow-disk.so
 SIM            := $(BUILD)/tests/sim/sim
 SIM_SRC        := $(wildcard tests/sim/*.c)
 
-.PHONY: all help deps test unit asan sim bench bench-cluster bench-failover bench-groups docker-test faults demo fuzz clean format
+.PHONY: all help deps test unit layering asan sim bench bench-cluster bench-failover bench-groups docker-test faults demo fuzz clean format
 # Keep generated headers and test objects: make would delete them as intermediates.
 .SECONDARY:
 all: $(LIBCOMMON) $(LIBSTRATA) $(BROKER_BIN) $(CTRL_BIN) $(CLI_BIN) $(SLOW_DISK_SHIM)
@@ -70,6 +70,7 @@ help:
 	@echo "make deps       install the Debian packages Strata needs (as root)"
 	@echo "make test       build and run every test; ends with 'N passed, N failed'"
 	@echo "make unit       unit tests only"
+	@echo "make layering   check who includes whom (replication/, controller/, client/, common/, <uv.h>)"
 	@echo "make asan       every test under AddressSanitizer + UndefinedBehaviorSanitizer"
 	@echo "make sim        the deterministic simulator, SEEDS=N seeds (default 1000; SCENARIO=name)"
 	@echo "make faults     every fault drill, FAULT_ROUNDS=N runs each (testbed and strata drill)"
@@ -162,8 +163,12 @@ $(SLOW_DISK_SHIM): tests/shim/slow_disk.c
 unit: $(UNIT_BINS)
 	@scripts/run-tests.sh $(UNIT_BINS)
 
+# The include rules between layers (scripts/layering.sh says which); make test runs it too.
+layering:
+	@scripts/layering.sh
+
 test: all $(UNIT_BINS) $(CLUSTER_BINS) $(FSYNC_SHIM) $(FAILOVER_BENCH) $(GROUP_BENCH) $(WORKLOAD) $(SIM)
-	@STRATA_BUILD=$(BUILD) scripts/run-tests.sh $(UNIT_BINS) $(CLUSTER_BINS) $(wildcard tests/cluster/*.sh) \
+	@STRATA_BUILD=$(BUILD) scripts/run-tests.sh scripts/layering.sh $(UNIT_BINS) $(CLUSTER_BINS) $(wildcard tests/cluster/*.sh) \
 	  tests/sim/sim_test.sh tests/fault/drill.sh tests/fault/scenarios_test.sh
 
 # every fault drill, FAULT_ROUNDS rounds each (default 5): the testbed's
