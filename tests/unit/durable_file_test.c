@@ -167,19 +167,25 @@ static enum durable_file_fault at_step(void *arg, const char *p, enum durable_fi
   return pl->answer;
 }
 
+/* Replace OLD by NEW with the hook following pl. */
+static int replace_with(struct plan *pl, char *err, size_t err_len) {
+  write_plain(path, OLD);
+  durable_file_set_hook(at_step, pl);
+  int rc = durable_file_replace(path, NEW, strlen(NEW), err, err_len);
+  durable_file_set_hook(NULL, NULL);
+  return rc;
+}
+
 static const enum durable_file_step steps[] = {
     DURABLE_FILE_STEP_CREATE, DURABLE_FILE_STEP_WRITE, DURABLE_FILE_STEP_FSYNC,
     DURABLE_FILE_STEP_RENAME, DURABLE_FILE_STEP_FSYNC_DIR};
 
-Test(durable_file, an_error_at_any_step_before_the_rename_leaves_the_old_file_and_no_temp,
+Test(durable_file, an_error_at_any_step_is_reported_and_leaves_one_whole_file_and_no_temp,
      .init = setup, .fini = teardown) {
   for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
-    write_plain(path, OLD);
     struct plan pl = {steps[i], DURABLE_FILE_FAIL, 5, 0};
-    durable_file_set_hook(at_step, &pl);
     char err[256] = "";
-    int rc = durable_file_replace(path, NEW, strlen(NEW), err, sizeof err);
-    durable_file_set_hook(NULL, NULL);
+    int rc = replace_with(&pl, err, sizeof err);
     cr_assert_eq(rc, STRATA_EIO, "step %d", steps[i]);
     cr_assert_eq(errno, EIO);
     cr_assert_not_null(strstr(err, strerror(EIO)), "%s", err);
@@ -200,11 +206,8 @@ Test(durable_file, an_error_at_any_step_before_the_rename_leaves_the_old_file_an
 Test(durable_file, a_crash_at_any_step_leaves_the_old_or_the_new_file_never_a_mix, .init = setup,
      .fini = teardown) {
   for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
-    write_plain(path, OLD);
     struct plan pl = {steps[i], DURABLE_FILE_CRASH, 7, 0};
-    durable_file_set_hook(at_step, &pl);
-    int rc = durable_file_replace(path, NEW, strlen(NEW), NULL, 0);
-    durable_file_set_hook(NULL, NULL);
+    int rc = replace_with(&pl, NULL, 0);
     cr_assert_eq(rc, STRATA_EIO, "step %d", steps[i]);
     cr_assert_eq(pl.calls, (int)i + 1, "nothing runs after the crash");
     int renamed = steps[i] == DURABLE_FILE_STEP_FSYNC_DIR;
@@ -224,9 +227,6 @@ Test(durable_file, a_crash_at_any_step_leaves_the_old_or_the_new_file_never_a_mi
 
 Test(durable_file, a_short_write_is_finished, .init = setup, .fini = teardown) {
   struct plan pl = {DURABLE_FILE_STEP_WRITE, DURABLE_FILE_GO, 3, 0};
-  durable_file_set_hook(at_step, &pl);
-  int rc = durable_file_replace(path, NEW, strlen(NEW), NULL, 0);
-  durable_file_set_hook(NULL, NULL);
-  cr_assert_eq(rc, 0);
+  cr_assert_eq(replace_with(&pl, NULL, 0), 0);
   cr_assert_str_eq(content(path), NEW);
 }
