@@ -11,14 +11,12 @@
 
 #include "broker/broker_config.h"
 #include "broker/coordinator.h"
+#include "broker/response.h"
 #include "broker/topics.h"
 #include "common/arena.h"
 #include "proto/strata.pb-c.h"
 
 #define STRATA_VERSION "0.1.0"
-/* Most partitions one produce/fetch/list request may name. */
-#define REQUEST_PARTITIONS_MAX 10000
-
 #define CLUSTER_BROKERS_MAX 256
 
 struct peer {
@@ -64,37 +62,6 @@ int broker_cut_off(const struct broker *b);
  * with err set. */
 int broker_save_meta(struct broker *b, char *err, size_t err_len);
 
-/* A produce response may wait until partition p is durable up to offset
- * (acks=1 under flush always) or its high watermark passes it (acks=all). */
-struct wait_item {
-  struct partition *p; /* holds a reference */
-  int64_t offset;
-  int hw;              /* wait for the high watermark, as leader of epoch */
-  int32_t leader_epoch;
-  /* Where to report an error if leadership is lost or time runs out (the
-   * produce result's fields, or an offset commit's). */
-  uint32_t *error_code;
-  int64_t *base_offset;  /* optional: set to -1 then */
-  int32_t *leader_hint;  /* optional */
-};
-
-struct response {
-  struct arena arena;          /* everything in hdr lives here */
-  Strata__Header hdr;
-  uint8_t *payload;            /* malloc'd; fetch data */
-  size_t payload_len, payload_cap;
-  int silent;                  /* acks=0: send nothing */
-  struct wait_item *waits;     /* malloc'd */
-  size_t nwaits, waits_cap;
-  int park;                    /* fetch: not enough data yet, wait */
-  int64_t deadline_ms;         /* fetch/produce: answer by then whatever there is */
-  int64_t started_ms;          /* produce: when it arrived */
-  int forward;                 /* cluster mode: the controller must answer this */
-  Strata__Header *forwarded;   /* the controller's answer (owned), sent instead of hdr */
-  int await_topics;            /* hold a relayed CreateTopics answer until this broker
-                                  has the new topics' metadata (read-your-writes) */
-};
-
 /* Open the data directory (topics, cluster id). 0 or STRATA_E*, err says why. */
 int broker_open(struct broker *b, const struct broker_config *cfg,
                 int64_t now_ms, char *err, size_t err_len);
@@ -114,25 +81,10 @@ void broker_handle(struct broker *b, const Strata__Header *req,
 void broker_fetch_again(struct broker *b, const Strata__Header *req,
                         struct response *resp, int final);
 
-/* A response whose waits are all durable can be sent. */
-int broker_response_ready(const struct broker *b, const struct response *resp);
-void broker_response_expire(struct response *resp);
-
-void response_init(struct response *r);
-void response_free(struct response *r);
-/* Fill r as an error answer to req (request-level error). */
-void response_error(struct response *r, const Strata__Header *req, int err,
-                    const char *msg);
-
 /* Remember that p has unsynced appends (the glue fsyncs the list). */
 /* After an append to a partition this broker leads: fsync it (flush
  * always), move the high watermark, wake what waits for data. */
 void broker_appended(struct broker *b, struct partition *p);
-/* The response waits until p is fsynced up to `offset` (or, with hw, its
- * high watermark passes it in this leader epoch); errors go to the fields
- * given (base and hint optional). */
-void response_wait(struct response *r, struct partition *p, int64_t offset, int hw,
-                   uint32_t *error_code, int64_t *base_offset, int32_t *leader_hint);
 void broker_mark_dirty(struct broker *b, struct partition *p);
 /* Start a sync for every partition on the dirty list: start gets each (its
  * reference moves to the sync) and the seglog's job (dup()ed fds to run with
@@ -199,16 +151,6 @@ void cluster_isr_changes(struct broker *b, int64_t now_ms,
 
 /* Standalone mode: the next producer id, durably never given before. */
 int broker_next_producer_id(struct broker *b, int64_t *id);
-
-/* Building responses (handlers.c): memory from the response's arena (the
- * process stops loudly when even that fails), and the header fields. */
-void *resp_alloc(struct response *r, size_t n);
-char *resp_strdup(struct response *r, const char *s);
-void resp_begin(struct response *r, const Strata__Header *req, Strata__Header__BodyCase body);
-
-/* A request handler: decoded request (and its raw payload) in, response out. */
-typedef void request_handler(struct broker *b, const Strata__Header *req, uint8_t *payload,
-                             uint32_t len, struct response *r);
 
 /* Consumer group requests (group_handlers.c). */
 request_handler handle_find_coordinator, handle_group_heartbeat, handle_offset_commit,

@@ -11,32 +11,6 @@
 #include "common/errors.h"
 #include "common/trace.h"
 
-/* Response building allocates from the request's arena; running out of
- * memory there means the process cannot answer anything, so it stops loudly
- * rather than send a half-built message. */
-void *resp_alloc(struct response *r, size_t n) {
-  void *p = arena_alloc(&r->arena, n);
-  if (!p) {
-    trace_error("out of memory building a response (%zu bytes)", n);
-    abort();
-  }
-  return p;
-}
-
-char *resp_strdup(struct response *r, const char *s) {
-  char *p = arena_strdup(&r->arena, s);
-  if (!p) abort();
-  return p;
-}
-
-void resp_begin(struct response *r, const Strata__Header *req, Strata__Header__BodyCase body) {
-  r->hdr.api_key = req->api_key;
-  r->hdr.api_version = req->api_version;
-  r->hdr.correlation_id = req->correlation_id;
-  r->hdr.is_response = 1;
-  r->hdr.body_case = body;
-}
-
 static int payload_reserve(struct response *r, size_t more) {
   if (r->payload_len + more <= r->payload_cap) return 0;
   size_t c = r->payload_cap ? r->payload_cap : 65536;

@@ -228,7 +228,7 @@ static void enqueue(struct conn *c, struct pending *p) {
   if (p->resp.park) {
     wait_add(s, p);
     arm_fetch_timer(s);
-  } else if (p->resp.nwaits && !broker_response_ready(s->b, &p->resp)) {
+  } else if (p->resp.nwaits && !response_ready(s->b, &p->resp)) {
     wait_add(s, p);
     arm_fetch_timer(s); /* produce deadlines share the timer */
   }
@@ -534,7 +534,7 @@ static void wake_waiters(struct server *s) {
         broker_fetch_again(s->b, p->req, &p->resp, 0);
         if (!p->resp.park) wait_remove(s, p);
       }
-    } else if (broker_response_ready(s->b, &p->resp)) {
+    } else if (response_ready(s->b, &p->resp)) {
       wait_remove(s, p);
     }
     p = next;
@@ -554,7 +554,7 @@ static void on_fetch_timer(uv_timer_t *t) {
       broker_fetch_again(s->b, p->req, &p->resp, 1);
       wait_remove(s, p);
     } else if (!p->req && p->resp.deadline_ms && p->resp.deadline_ms <= s->b->now_ms) {
-      broker_response_expire(&p->resp);
+      response_expire(&p->resp);
       p->resp.await_topics = 0; /* answer anyway: the controller did create them */
       wait_remove(s, p);
     }

@@ -137,7 +137,7 @@ static void wake(struct sim *s, int id) {
         broker_fetch_again(b, p->req, &p->resp, 0);
         if (!p->resp.park) p->waiting = 0;
       }
-    } else if (broker_response_ready(b, &p->resp)) {
+    } else if (response_ready(b, &p->resp)) {
       p->waiting = 0;
     }
   }
@@ -151,7 +151,7 @@ static void deadlines(struct sim *s, int id) {
   for (struct pend *p = n->head; p; p = p->next) {
     if (!p->waiting || !p->resp.deadline_ms || p->resp.deadline_ms > s->now) continue;
     if (p->req) broker_fetch_again(b, p->req, &p->resp, 1);
-    else broker_response_expire(&p->resp);
+    else response_expire(&p->resp);
     p->waiting = 0;
   }
   flush(s, id);
@@ -462,7 +462,7 @@ void bnode_request(struct sim *s, int id, const struct sim_msg *m) {
       response_error(&p->resp, p->req, STRATA_EINVALID_REQUEST, "not relayed in the simulator");
   }
   if (p->resp.park) p->waiting = 1;
-  else if (p->resp.nwaits && !broker_response_ready(b, &p->resp)) p->waiting = 1;
+  else if (p->resp.nwaits && !response_ready(b, &p->resp)) p->waiting = 1;
   if (!p->resp.park && p->req) {
     wire_header_free(p->req);
     p->req = NULL;
