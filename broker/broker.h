@@ -81,74 +81,12 @@ void broker_handle(struct broker *b, const Strata__Header *req,
 void broker_fetch_again(struct broker *b, const Strata__Header *req,
                         struct response *resp, int final);
 
-/* Remember that p has unsynced appends (the glue fsyncs the list). */
-/* After an append to a partition this broker leads: fsync it (flush
- * always), move the high watermark, wake what waits for data. */
-void broker_appended(struct broker *b, struct partition *p);
-void broker_mark_dirty(struct broker *b, struct partition *p);
-/* Start a sync for every partition on the dirty list: start gets each (its
- * reference moves to the sync) and the seglog's job (dup()ed fds to run with
- * seglog_sync_run off the loop: a rolled segment's files and the directory
- * too, then the active segment). One sync per partition at a time: one
- * already running stays on the list for the next turn. Every produce
- * appended during a turn shares the sync. */
-struct seglog_sync;
-void broker_sync_start(struct broker *b,
-                       void (*start)(void *arg, struct partition *p, struct seglog_sync *job),
-                       void *arg);
-/* That sync finished (status 0 or STRATA_E*): move the durable offset and
- * the high watermark, and put the partition back on the dirty list if it
- * took appends meanwhile or a roll still waits. Drops the caller's
- * reference. */
-void broker_sync_done(struct broker *b, struct partition *p, const struct seglog_sync *job,
-                      int status);
-/* After an append: a partition whose log rolled needs a sync even when the
- * flush policy does not ask for one (the roll's fsyncs run there). */
-void broker_note_roll(struct broker *b, struct partition *p);
-
 /* ---- cluster mode (broker/cluster.c) ---- */
 
 /* Adopt a metadata image from the controller: peers, topics to create or
  * delete locally, and each partition's role, leader epoch and ISR. */
 void cluster_apply_image(struct broker *b, const Strata__MetadataImage *img, int64_t now_ms);
-/* Recompute a led partition's high watermark (after a follower fetch, our own
- * fsync or an ISR change); bumps hw_version when it moves. */
-void cluster_update_hw(struct broker *b, struct partition *p);
-/* Apply a leader's fetch answer to a followed partition: truncate to a
- * divergence point, or append whole, CRC-checked batches. */
-int cluster_follower_apply(struct broker *b, struct partition *p,
-                           const Strata__FetchPartitionResult *r, const uint8_t *data,
-                           int64_t now_ms);
 const struct peer *cluster_peer(const struct broker *b, int32_t id);
-/* A follower's fetch from `leader`: an entry per partition followed there
- * (up to max), positions reported as fsynced under flush always. Returns
- * the count. */
-size_t cluster_fetch_entries(struct broker *b, int32_t leader, Strata__FetchPartition *fps,
-                             Strata__FetchPartition **fpv, size_t max);
-/* Every partition followed from `leader` is fsynced to its end: the next
- * fetch may report it. */
-int cluster_followed_durable(const struct broker *b, int32_t leader);
-/* The requests a broker sends its controller, filled from its state (the
- * caller owns q; for AlterIsr, epochs holds REPLICAS_MAX entries: each
- * member's broker epoch, which the controller checks). */
-void cluster_register_request(struct broker *b, Strata__BrokerRegisterRequest *q);
-void cluster_heartbeat_request(const struct broker *b, Strata__BrokerHeartbeatRequest *q);
-void cluster_alter_isr_request(const struct broker *b, const struct partition *p,
-                               const int32_t *isr, uint32_t n, int64_t *epochs,
-                               Strata__AlterIsrRequest *q);
-/* An ISR change for p is on its way to the controller. */
-void cluster_isr_sent(struct partition *p, const int32_t *isr, uint32_t n);
-/* The controller's answer to it: its view of the partition (NULL when the
- * request failed or timed out: the change stays pending, as it may have
- * been applied, until a metadata image settles it), refused when it said no. */
-void cluster_isr_answer(struct broker *b, struct partition *p, const Strata__PartitionState *s,
-                        int refused);
-/* Call fn for each partition this broker leads whose ISR should change. */
-void cluster_isr_changes(struct broker *b, int64_t now_ms,
-                         void (*fn)(void *arg, struct partition *p, const int32_t *isr,
-                                    uint32_t n),
-                         void *arg);
-
 /* Standalone mode: the next producer id, durably never given before. */
 int broker_next_producer_id(struct broker *b, int64_t *id);
 

@@ -1,12 +1,15 @@
 /* Cluster mode logic of a broker: adopting the controller's metadata image,
  * the leader's high watermark, the follower's side of replication and ISR
  * change proposals. No sockets here (cluster_uv.c moves the bytes). */
+#include "broker/cluster.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "broker.h"
+#include "broker/broker.h"
+#include "broker/topics.h"
 #include "common/batch.h"
 #include "common/errors.h"
 #include "common/trace.h"
@@ -40,8 +43,8 @@ static void set_isr(struct partition *p, const Strata__PartitionState *s) {
   memcpy(p->rs.isr, s->isr, p->rs.nisr * sizeof(int32_t));
 }
 
-static void apply_partition(struct broker *b, struct partition *p, const Strata__PartitionState *s,
-                            int64_t now_ms) {
+void cluster_apply_partition(struct broker *b, struct partition *p,
+                             const Strata__PartitionState *s, int64_t now_ms) {
   int32_t self = b->cfg.id;
   int replica = contains(s->replicas, s->n_replicas, self);
   int role = !replica ? ROLE_NONE
@@ -162,7 +165,7 @@ void cluster_apply_image(struct broker *b, const Strata__MetadataImage *img, int
     }
     for (size_t k = 0; k < t->n_partitions; k++) {
       const Strata__PartitionState *s = t->partitions[k];
-      if (s->partition < tp->npart) apply_partition(b, tp->parts[s->partition], s, now_ms);
+      if (s->partition < tp->npart) cluster_apply_partition(b, tp->parts[s->partition], s, now_ms);
     }
   }
   /* Topics the cluster no longer has. Only a delete the controller
@@ -200,9 +203,10 @@ void cluster_apply_image(struct broker *b, const Strata__MetadataImage *img, int
   broker_groups_sync(b); /* coordinators follow the offsets partitions' leaders */
 }
 
-int cluster_follower_apply(struct broker *b, struct partition *p,
+int cluster_follower_apply(struct partition *p,
                            const Strata__FetchPartitionResult *r, const uint8_t *data,
-                           int64_t now_ms) {
+                           int64_t now_ms, int *appended) {
+  *appended = 0;
   int rc = strata_error_from_wire(r->error_code);
   int64_t end = seglog_end_offset(p->log);
   if (rc == STRATA_EOFFSET_OUT_OF_RANGE && r->log_start_offset > end) {
@@ -268,8 +272,7 @@ int cluster_follower_apply(struct broker *b, struct partition *p,
       partition_note_producer(p, &h, h.base_offset);
       o += batch_total_size(&h);
     }
-    if (b->cfg.flush == FLUSH_ALWAYS) broker_mark_dirty(b, p);
-    else broker_note_roll(b, p);
+    *appended = 1;
   }
   int64_t hw = r->high_watermark < seglog_end_offset(p->log) ? r->high_watermark
                                                               : seglog_end_offset(p->log);

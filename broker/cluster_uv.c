@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/cluster.h"
+#include "broker/flush.h"
 #include "broker/link_uv.h"
 #include "broker/server_uv.h"
 #include "common/clock.h"
@@ -229,7 +231,9 @@ static void on_fetch(void *arg, const Strata__Header *resp, const uint8_t *pl, u
     const Strata__FetchPartitionResult *r = fr->partitions[i];
     struct partition *p = topics_partition(&g.b->topics, r->topic, r->partition);
     if (p && p->role == ROLE_FOLLOWER && p->leader == f->leader) {
-      int rc = cluster_follower_apply(g.b, p, r, pl + off, g.b->now_ms);
+      int appended;
+      int rc = cluster_follower_apply(p, r, pl + off, g.b->now_ms, &appended);
+      if (!rc && appended) flush_note_append(g.b, p);
       if (!rc) progress = 1;
       else if (rc == STRATA_ENOT_LEADER || rc == STRATA_EUNKNOWN_TOPIC)
         trace_debug("%s-%u: %d is not serving it yet", r->topic, r->partition, f->leader);

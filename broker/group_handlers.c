@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "broker.h"
+#include "broker/flush.h"
 #include "common/batch.h"
 #include "common/errors.h"
 #include "common/trace.h"
@@ -352,7 +353,7 @@ static int append_batch(struct broker *b, struct partition *p, struct batch_buil
   if (!rc) rc = seglog_append(p->log, (uint8_t *)data, len, b->cluster ? p->leader_epoch : 0,
                               b->now_ms, &base);
   if (rc) return rc;
-  broker_appended(b, p);
+  flush_appended(b, p);
   return 0;
 }
 

@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include "broker.h"
+#include "broker/cluster.h"
+#include "broker/flush.h"
 #include "common/batch.h"
 #include "common/errors.h"
 #include "common/trace.h"
@@ -417,7 +419,7 @@ static void handle_produce(struct broker *b, const Strata__Header *req,
       continue;
     }
     int64_t end = last + 1; /* a duplicate waits for its original */
-    broker_appended(b, p);
+    flush_appended(b, p);
     /* acks=all waits for the ISR (the high watermark); otherwise, under
      * flush always, for this broker's own fsync. */
     int wait_hw = b->cluster && q->acks == -1;

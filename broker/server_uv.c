@@ -11,6 +11,7 @@
 #include "common/trace.h"
 #include "common/wire.h"
 #include "broker/cluster_uv.h"
+#include "broker/flush.h"
 
 struct conn;
 
@@ -470,7 +471,7 @@ static void sync_done(uv_work_t *w, int status) {
   struct sync_work *sw = (struct sync_work *)w;
   struct server *s = sw->srv;
   seglog_sync_discard(&sw->job); /* cancelled work never ran (a no-op otherwise) */
-  broker_sync_done(s->b, sw->p, &sw->job, status ? STRATA_EIO : sw->status);
+  flush_done(s->b, sw->p, &sw->job, status ? STRATA_EIO : sw->status);
   free(sw);
   wake_waiters(s);
   if (s->b->cluster) cluster_uv_after_sync();
@@ -495,7 +496,7 @@ static void sync_start(void *arg, struct partition *p, struct seglog_sync *job) 
  * one sync per partition with unsynced appends or an unsynced roll. */
 static void on_commit(uv_prepare_t *h) {
   struct server *s = h->data;
-  broker_sync_start(s->b, sync_start, s);
+  flush_begin(s->b, sync_start, s);
 }
 
 /* ---- waking produce and fetch answers ---- */
@@ -589,7 +590,7 @@ static void for_each_partition(struct broker *b, void (*fn)(struct broker *, str
 }
 
 static void flush_one(struct broker *b, struct partition *p) {
-  if (seglog_durable_offset(p->log) < seglog_end_offset(p->log)) broker_mark_dirty(b, p);
+  if (seglog_durable_offset(p->log) < seglog_end_offset(p->log)) flush_mark_dirty(b, p);
 }
 
 static void on_flush_timer(uv_timer_t *t) {

@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include "broker/broker.h"
+#include "broker/cluster.h"
+#include "broker/flush.h"
 #include "common/batch.h"
 #include "common/config.h"
 #include "common/errors.h"
@@ -185,7 +187,7 @@ static void sync_start(void *arg, struct partition *p, struct seglog_sync *job) 
 
 static void commit(struct sim *s, int id) {
   struct commit_ctx c = {s, id};
-  broker_sync_start(&bn(s, id)->b, sync_start, &c);
+  flush_begin(&bn(s, id)->b, sync_start, &c);
 }
 
 static void fetchers_after_sync(struct sim *s, int id);
@@ -201,7 +203,7 @@ static void syncs_done(struct sim *s, int id) {
       continue;
     }
     *pp = w->next;
-    broker_sync_done(&n->b, w->p, &w->job, 0);
+    flush_done(&n->b, w->p, &w->job, 0);
     free(w);
     any = 1;
   }
@@ -367,7 +369,9 @@ static void on_fetch(struct sim *s, struct sim_node *sn, void *arg, const Strata
     const Strata__FetchPartitionResult *r = fr->partitions[i];
     struct partition *p = topics_partition(&n->b.topics, r->topic, r->partition);
     if (p && p->role == ROLE_FOLLOWER && p->leader == leader) {
-      int rc = cluster_follower_apply(&n->b, p, r, pl + off, s->now);
+      int appended;
+      int rc = cluster_follower_apply(p, r, pl + off, s->now, &appended);
+      if (!rc && appended) flush_note_append(&n->b, p);
       if (!rc) progress = 1;
     }
     off += r->payload_bytes;
