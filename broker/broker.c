@@ -103,7 +103,6 @@ int broker_open(struct broker *b, const struct broker_config *cfg,
   coord_init(&b->coord, &gc, nonce);
   rc = topics_open(&b->topics, cfg->log_dir, &cfg->seg, cfg->message_max_bytes, now_ms, err,
                    err_len);
-  if (!rc && !b->cluster) broker_groups_sync(b);
   return rc;
 }
 
@@ -131,4 +130,10 @@ int64_t broker_high_watermark(const struct broker *b, const struct partition *p)
   if (b->cluster) return p->hw;
   if (b->cfg.flush == FLUSH_ALWAYS) return seglog_durable_offset(p->log);
   return seglog_end_offset(p->log);
+}
+
+const struct peer *broker_peer(const struct broker *b, int32_t id) {
+  for (size_t i = 0; i < b->npeers; i++)
+    if (b->peers[i].id == id) return &b->peers[i];
+  return NULL;
 }

@@ -1,8 +1,10 @@
-/* The broker's request logic, apart from I/O: the state every handler works
- * on, and the response a handler fills. The libuv layer (server_uv.c) owns
- * sockets, timers and the fsync thread; it asks this layer what to answer and
- * when an answer may leave (after fsync for produce, after data or a deadline
- * for fetch). */
+/* The broker's state, apart from I/O: what every handler works on (config,
+ * topics, the coordinator, the cluster's view from the controller), opening
+ * and closing the data directory (meta.properties ties it to one broker id
+ * and cluster), and the two questions every module asks: is this broker cut
+ * off from its controller, and what may consumers see. Requests enter at
+ * dispatch.h, responses are response.h's, the group commit flush.h's; the
+ * libuv layer (server_uv.c) owns sockets, timers and the fsync thread. */
 #ifndef STRATA_BROKER_H
 #define STRATA_BROKER_H
 
@@ -11,10 +13,7 @@
 
 #include "broker/broker_config.h"
 #include "broker/coordinator.h"
-#include "broker/response.h"
 #include "broker/topics.h"
-#include "common/arena.h"
-#include "proto/strata.pb-c.h"
 
 #define STRATA_VERSION "0.1.0"
 #define CLUSTER_BROKERS_MAX 256
@@ -62,7 +61,9 @@ int broker_cut_off(const struct broker *b);
  * with err set. */
 int broker_save_meta(struct broker *b, char *err, size_t err_len);
 
-/* Open the data directory (topics, cluster id). 0 or STRATA_E*, err says why. */
+/* Open the data directory (topics, cluster id). 0 or STRATA_E*, err says why.
+ * The coordinator starts empty: a standalone broker's caller then loads the
+ * offsets log (offsets_log_sync). */
 int broker_open(struct broker *b, const struct broker_config *cfg,
                 int64_t now_ms, char *err, size_t err_len);
 void broker_close(struct broker *b);
@@ -71,32 +72,10 @@ void broker_close(struct broker *b);
  * flush policy always, the log end otherwise. */
 int64_t broker_high_watermark(const struct broker *b, const struct partition *p);
 
-/* Handle one request. req is the unpacked header, payload the frame payload
- * (mutable: produce rewrites batch headers in place). Always fills resp with
- * a response (errors included); returns 0. */
-void broker_handle(struct broker *b, const Strata__Header *req,
-                   uint8_t *payload, uint32_t payload_len, struct response *resp);
-
-/* Re-run a parked fetch; final = 1 when its deadline passed (answer anyway). */
-void broker_fetch_again(struct broker *b, const Strata__Header *req,
-                        struct response *resp, int final);
-
-/* ---- cluster mode (broker/cluster.c) ---- */
-
-/* Adopt a metadata image from the controller: peers, topics to create or
- * delete locally, and each partition's role, leader epoch and ISR. */
-void cluster_apply_image(struct broker *b, const Strata__MetadataImage *img, int64_t now_ms);
-const struct peer *cluster_peer(const struct broker *b, int32_t id);
+/* Cluster mode: the peer with broker id `id` in the last metadata image,
+ * or NULL. */
+const struct peer *broker_peer(const struct broker *b, int32_t id);
 /* Standalone mode: the next producer id, durably never given before. */
 int broker_next_producer_id(struct broker *b, int64_t *id);
-
-/* Consumer group requests (group_handlers.c). */
-request_handler handle_find_coordinator, handle_group_heartbeat, handle_offset_commit,
-    handle_offset_fetch, handle_list_groups, handle_describe_group, handle_delete_groups;
-/* Load the offsets partitions this broker now leads, drop the ones it no
- * longer does (after every metadata change); expire group members and
- * refresh partition counts (from a timer). */
-void broker_groups_sync(struct broker *b);
-void broker_groups_tick(struct broker *b);
 
 #endif

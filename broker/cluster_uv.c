@@ -7,6 +7,8 @@
 #include "broker/cluster.h"
 #include "broker/flush.h"
 #include "broker/link_uv.h"
+#include "broker/metadata.h"
+#include "broker/offsets_log.h"
 #include "broker/server_uv.h"
 #include "common/clock.h"
 #include "common/errors.h"
@@ -94,7 +96,8 @@ static void on_heartbeat(void *arg, const Strata__Header *resp, const uint8_t *p
   g.b->controller_contact_ms = g.hb_sent_ms;
   if (resp->broker_heartbeat_resp->image) {
     g.b->now_ms = now_ms();
-    cluster_apply_image(g.b, resp->broker_heartbeat_resp->image, g.b->now_ms);
+    if (metadata_apply_image(g.b, resp->broker_heartbeat_resp->image, g.b->now_ms))
+      offsets_log_sync(g.b); /* coordinators follow the offsets partitions' leaders */
     server_wake();
     kick_fetchers();
   }
@@ -292,7 +295,7 @@ static void kick_fetchers(void) {
       if (!seen && nl < CLUSTER_BROKERS_MAX) leaders[nl++] = p->leader;
     }
   for (size_t j = 0; j < nl; j++) {
-    const struct peer *pe = cluster_peer(b, leaders[j]);
+    const struct peer *pe = broker_peer(b, leaders[j]);
     struct fetcher *f = fetcher_for(leaders[j]);
     if (!pe || !f) continue;
     if (!f->used || strcmp(f->link.host, pe->host) || f->link.port != pe->port) {

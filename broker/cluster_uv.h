@@ -8,6 +8,7 @@
 #include <uv.h>
 
 #include "broker/broker.h"
+#include "proto/strata.pb-c.h"
 
 void cluster_uv_start(uv_loop_t *loop, struct broker *b);
 void cluster_uv_stop(void);

@@ -11,7 +11,11 @@
 #include "common/trace.h"
 #include "common/wire.h"
 #include "broker/cluster_uv.h"
+#include "broker/dispatch.h"
 #include "broker/flush.h"
+#include "broker/group_handlers.h"
+#include "broker/offsets_log.h"
+#include "broker/response.h"
 
 struct conn;
 
@@ -266,7 +270,7 @@ static void handle_frame(struct conn *c, const struct frame *f) {
   }
   struct pending *p = pending_new();
   p->req = req;
-  broker_handle(s->b, req, (uint8_t *)f->payload, f->payload_len, &p->resp);
+  dispatch_handle(s->b, req, (uint8_t *)f->payload, f->payload_len, &p->resp);
   enqueue(c, p);
 }
 
@@ -532,7 +536,7 @@ static void wake_waiters(struct server *s) {
       }
     } else if (p->req) {
       if (refetch) {
-        broker_fetch_again(s->b, p->req, &p->resp, 0);
+        dispatch_fetch_again(s->b, p->req, &p->resp, 0);
         if (!p->resp.park) wait_remove(s, p);
       }
     } else if (response_ready(s->b, &p->resp)) {
@@ -552,7 +556,7 @@ static void on_fetch_timer(uv_timer_t *t) {
     if (p->resp.forward) {
       /* the controller link has its own failure path */
     } else if (p->req && p->resp.deadline_ms <= s->b->now_ms) {
-      broker_fetch_again(s->b, p->req, &p->resp, 1);
+      dispatch_fetch_again(s->b, p->req, &p->resp, 1);
       wait_remove(s, p);
     } else if (!p->req && p->resp.deadline_ms && p->resp.deadline_ms <= s->b->now_ms) {
       response_expire(&p->resp);
@@ -613,7 +617,7 @@ static void on_retention_timer(uv_timer_t *t) {
 static void on_group_timer(uv_timer_t *t) {
   struct server *s = t->data;
   s->b->now_ms = clock_wall_ms();
-  broker_groups_tick(s->b);
+  group_handlers_tick(s->b);
 }
 
 /* ---- start and stop ---- */
@@ -636,6 +640,7 @@ static void on_signal(uv_signal_t *h, int signum) {
 }
 
 int server_run(struct broker *b) {
+  if (!b->cluster) offsets_log_sync(b); /* cluster mode: after each metadata image */
   struct server s;
   memset(&s, 0, sizeof s);
   s.b = b;

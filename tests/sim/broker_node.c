@@ -17,7 +17,12 @@
 
 #include "broker/broker.h"
 #include "broker/cluster.h"
+#include "broker/dispatch.h"
 #include "broker/flush.h"
+#include "broker/group_handlers.h"
+#include "broker/metadata.h"
+#include "broker/offsets_log.h"
+#include "broker/response.h"
 #include "common/batch.h"
 #include "common/config.h"
 #include "common/errors.h"
@@ -136,7 +141,7 @@ static void wake(struct sim *s, int id) {
     if (!p->waiting) continue;
     if (p->req) {
       if (refetch) {
-        broker_fetch_again(b, p->req, &p->resp, 0);
+        dispatch_fetch_again(b, p->req, &p->resp, 0);
         if (!p->resp.park) p->waiting = 0;
       }
     } else if (response_ready(b, &p->resp)) {
@@ -152,7 +157,7 @@ static void deadlines(struct sim *s, int id) {
   b->now_ms = s->now;
   for (struct pend *p = n->head; p; p = p->next) {
     if (!p->waiting || !p->resp.deadline_ms || p->resp.deadline_ms > s->now) continue;
-    if (p->req) broker_fetch_again(b, p->req, &p->resp, 1);
+    if (p->req) dispatch_fetch_again(b, p->req, &p->resp, 1);
     else response_expire(&p->resp);
     p->waiting = 0;
   }
@@ -230,7 +235,8 @@ static void on_heartbeat(struct sim *s, struct sim_node *sn, void *arg, const St
   n->b.controller_contact_ms = n->hb_sent_at; /* as cluster_uv.c: when it left */
   if (resp->broker_heartbeat_resp->image) {
     n->b.now_ms = s->now;
-    cluster_apply_image(&n->b, resp->broker_heartbeat_resp->image, s->now);
+    if (metadata_apply_image(&n->b, resp->broker_heartbeat_resp->image, s->now))
+      offsets_log_sync(&n->b); /* as cluster_uv.c */
     wake(s, sn->id);
   }
 }
@@ -461,7 +467,7 @@ void bnode_request(struct sim *s, int id, const struct sim_msg *m) {
       if (!p->payload) abort();
       memcpy(p->payload, m->payload, m->payload_len);
     }
-    broker_handle(b, p->req, p->payload, (uint32_t)m->payload_len, &p->resp);
+    dispatch_handle(b, p->req, p->payload, (uint32_t)m->payload_len, &p->resp);
     if (p->resp.forward) /* admin requests go to the controller directly in the sim */
       response_error(&p->resp, p->req, STRATA_EINVALID_REQUEST, "not relayed in the simulator");
   }
@@ -520,7 +526,7 @@ void bnode_tick(struct sim *s, int id) {
   struct isr_ctx c = {s, id};
   cluster_isr_changes(&n->b, s->now, propose_isr, &c);
   deadlines(s, id);
-  if (s->now % 100 == 0) broker_groups_tick(&n->b); /* the group timer of server_uv.c */
+  if (s->now % 100 == 0) group_handlers_tick(&n->b); /* the group timer of server_uv.c */
   if (s->now % 1000 == 0) retention(s, id);          /* its retention timer */
   wake(s, id);
   commit(s, id);
@@ -543,6 +549,7 @@ int bnode_start(struct sim *s, int id) {
     sim_violation(s, "broker %d does not start: %s", id, err);
     return -1;
   }
+  if (!n->b.cluster) offsets_log_sync(&n->b); /* as server_run */
   sn->up = 1;
   sn->paused = 0;
   return 0;
