@@ -1,10 +1,11 @@
 /* A broker in the simulator: the real broker logic (dispatch_handle, the
  * metadata_*, cluster_* and flush_* functions, seglog on /dev/shm) with the
  * simulator in place of broker/server_uv.c and broker/cluster_uv.c. It does
- * what those do, in the same order: answers leave per connection in request order once durable or
- * replicated; parked fetches re-run when a high watermark moves; one fsync
- * per dirty partition at a time; register, heartbeat, fetch from leaders,
- * propose ISR changes. Fsyncs complete after a simulated disk delay. */
+ * what those do, in the same order: answers leave per connection in request
+ * order once durable or replicated; parked fetches re-run when a high
+ * watermark moves; one fsync per dirty partition at a time; register,
+ * heartbeat, fetch from leaders, propose ISR changes. Fsyncs complete after a
+ * simulated disk delay. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
