@@ -1,8 +1,10 @@
-/* The broker's request logic, apart from I/O: the state every handler works
- * on, and the response a handler fills. The libuv layer (server_uv.c) owns
- * sockets, timers and the fsync thread; it asks this layer what to answer and
- * when an answer may leave (after fsync for produce, after data or a deadline
- * for fetch). */
+/* The broker's state, apart from I/O: what every handler works on (config,
+ * topics, the coordinator, the cluster's view from the controller), opening
+ * and closing the data directory (meta.properties ties it to one broker id
+ * and cluster), and the two questions every module asks: is this broker cut
+ * off from its controller, and what may consumers see. Requests enter at
+ * dispatch.h, responses are response.h's, the group commit flush.h's; the
+ * libuv layer (server_uv.c) owns sockets, timers and the fsync thread. */
 #ifndef STRATA_BROKER_H
 #define STRATA_BROKER_H
 
@@ -12,13 +14,8 @@
 #include "broker/broker_config.h"
 #include "broker/coordinator.h"
 #include "broker/topics.h"
-#include "common/arena.h"
-#include "proto/strata.pb-c.h"
 
 #define STRATA_VERSION "0.1.0"
-/* Most partitions one produce/fetch/list request may name. */
-#define REQUEST_PARTITIONS_MAX 10000
-
 #define CLUSTER_BROKERS_MAX 256
 
 struct peer {
@@ -64,38 +61,9 @@ int broker_cut_off(const struct broker *b);
  * with err set. */
 int broker_save_meta(struct broker *b, char *err, size_t err_len);
 
-/* A produce response may wait until partition p is durable up to offset
- * (acks=1 under flush always) or its high watermark passes it (acks=all). */
-struct wait_item {
-  struct partition *p; /* holds a reference */
-  int64_t offset;
-  int hw;              /* wait for the high watermark, as leader of epoch */
-  int32_t leader_epoch;
-  /* Where to report an error if leadership is lost or time runs out (the
-   * produce result's fields, or an offset commit's). */
-  uint32_t *error_code;
-  int64_t *base_offset;  /* optional: set to -1 then */
-  int32_t *leader_hint;  /* optional */
-};
-
-struct response {
-  struct arena arena;          /* everything in hdr lives here */
-  Strata__Header hdr;
-  uint8_t *payload;            /* malloc'd; fetch data */
-  size_t payload_len, payload_cap;
-  int silent;                  /* acks=0: send nothing */
-  struct wait_item *waits;     /* malloc'd */
-  size_t nwaits, waits_cap;
-  int park;                    /* fetch: not enough data yet, wait */
-  int64_t deadline_ms;         /* fetch/produce: answer by then whatever there is */
-  int64_t started_ms;          /* produce: when it arrived */
-  int forward;                 /* cluster mode: the controller must answer this */
-  Strata__Header *forwarded;   /* the controller's answer (owned), sent instead of hdr */
-  int await_topics;            /* hold a relayed CreateTopics answer until this broker
-                                  has the new topics' metadata (read-your-writes) */
-};
-
-/* Open the data directory (topics, cluster id). 0 or STRATA_E*, err says why. */
+/* Open the data directory (topics, cluster id). 0 or STRATA_E*, err says why.
+ * The coordinator starts empty: a standalone broker's caller then loads the
+ * offsets log (offsets_log_sync). */
 int broker_open(struct broker *b, const struct broker_config *cfg,
                 int64_t now_ms, char *err, size_t err_len);
 void broker_close(struct broker *b);
@@ -104,119 +72,10 @@ void broker_close(struct broker *b);
  * flush policy always, the log end otherwise. */
 int64_t broker_high_watermark(const struct broker *b, const struct partition *p);
 
-/* Handle one request. req is the unpacked header, payload the frame payload
- * (mutable: produce rewrites batch headers in place). Always fills resp with
- * a response (errors included); returns 0. */
-void broker_handle(struct broker *b, const Strata__Header *req,
-                   uint8_t *payload, uint32_t payload_len, struct response *resp);
-
-/* Re-run a parked fetch; final = 1 when its deadline passed (answer anyway). */
-void broker_fetch_again(struct broker *b, const Strata__Header *req,
-                        struct response *resp, int final);
-
-/* A response whose waits are all durable can be sent. */
-int broker_response_ready(const struct broker *b, const struct response *resp);
-void broker_response_expire(struct response *resp);
-
-void response_init(struct response *r);
-void response_free(struct response *r);
-/* Fill r as an error answer to req (request-level error). */
-void response_error(struct response *r, const Strata__Header *req, int err,
-                    const char *msg);
-
-/* Remember that p has unsynced appends (the glue fsyncs the list). */
-/* After an append to a partition this broker leads: fsync it (flush
- * always), move the high watermark, wake what waits for data. */
-void broker_appended(struct broker *b, struct partition *p);
-/* The response waits until p is fsynced up to `offset` (or, with hw, its
- * high watermark passes it in this leader epoch); errors go to the fields
- * given (base and hint optional). */
-void response_wait(struct response *r, struct partition *p, int64_t offset, int hw,
-                   uint32_t *error_code, int64_t *base_offset, int32_t *leader_hint);
-void broker_mark_dirty(struct broker *b, struct partition *p);
-/* Start a sync for every partition on the dirty list: start gets each (its
- * reference moves to the sync) and the seglog's job (dup()ed fds to run with
- * seglog_sync_run off the loop: a rolled segment's files and the directory
- * too, then the active segment). One sync per partition at a time: one
- * already running stays on the list for the next turn. Every produce
- * appended during a turn shares the sync. */
-struct seglog_sync;
-void broker_sync_start(struct broker *b,
-                       void (*start)(void *arg, struct partition *p, struct seglog_sync *job),
-                       void *arg);
-/* That sync finished (status 0 or STRATA_E*): move the durable offset and
- * the high watermark, and put the partition back on the dirty list if it
- * took appends meanwhile or a roll still waits. Drops the caller's
- * reference. */
-void broker_sync_done(struct broker *b, struct partition *p, const struct seglog_sync *job,
-                      int status);
-/* After an append: a partition whose log rolled needs a sync even when the
- * flush policy does not ask for one (the roll's fsyncs run there). */
-void broker_note_roll(struct broker *b, struct partition *p);
-
-/* ---- cluster mode (broker/cluster.c) ---- */
-
-/* Adopt a metadata image from the controller: peers, topics to create or
- * delete locally, and each partition's role, leader epoch and ISR. */
-void cluster_apply_image(struct broker *b, const Strata__MetadataImage *img, int64_t now_ms);
-/* Recompute a led partition's high watermark (after a follower fetch, our own
- * fsync or an ISR change); bumps hw_version when it moves. */
-void cluster_update_hw(struct broker *b, struct partition *p);
-/* Apply a leader's fetch answer to a followed partition: truncate to a
- * divergence point, or append whole, CRC-checked batches. */
-int cluster_follower_apply(struct broker *b, struct partition *p,
-                           const Strata__FetchPartitionResult *r, const uint8_t *data,
-                           int64_t now_ms);
-const struct peer *cluster_peer(const struct broker *b, int32_t id);
-/* A follower's fetch from `leader`: an entry per partition followed there
- * (up to max), positions reported as fsynced under flush always. Returns
- * the count. */
-size_t cluster_fetch_entries(struct broker *b, int32_t leader, Strata__FetchPartition *fps,
-                             Strata__FetchPartition **fpv, size_t max);
-/* Every partition followed from `leader` is fsynced to its end: the next
- * fetch may report it. */
-int cluster_followed_durable(const struct broker *b, int32_t leader);
-/* The requests a broker sends its controller, filled from its state (the
- * caller owns q; for AlterIsr, epochs holds REPLICAS_MAX entries: each
- * member's broker epoch, which the controller checks). */
-void cluster_register_request(struct broker *b, Strata__BrokerRegisterRequest *q);
-void cluster_heartbeat_request(const struct broker *b, Strata__BrokerHeartbeatRequest *q);
-void cluster_alter_isr_request(const struct broker *b, const struct partition *p,
-                               const int32_t *isr, uint32_t n, int64_t *epochs,
-                               Strata__AlterIsrRequest *q);
-/* An ISR change for p is on its way to the controller. */
-void cluster_isr_sent(struct partition *p, const int32_t *isr, uint32_t n);
-/* The controller's answer to it: its view of the partition (NULL when the
- * request failed or timed out: the change stays pending, as it may have
- * been applied, until a metadata image settles it), refused when it said no. */
-void cluster_isr_answer(struct broker *b, struct partition *p, const Strata__PartitionState *s,
-                        int refused);
-/* Call fn for each partition this broker leads whose ISR should change. */
-void cluster_isr_changes(struct broker *b, int64_t now_ms,
-                         void (*fn)(void *arg, struct partition *p, const int32_t *isr,
-                                    uint32_t n),
-                         void *arg);
-
+/* Cluster mode: the peer with broker id `id` in the last metadata image,
+ * or NULL. */
+const struct peer *broker_peer(const struct broker *b, int32_t id);
 /* Standalone mode: the next producer id, durably never given before. */
 int broker_next_producer_id(struct broker *b, int64_t *id);
-
-/* Building responses (handlers.c): memory from the response's arena (the
- * process stops loudly when even that fails), and the header fields. */
-void *resp_alloc(struct response *r, size_t n);
-char *resp_strdup(struct response *r, const char *s);
-void resp_begin(struct response *r, const Strata__Header *req, Strata__Header__BodyCase body);
-
-/* A request handler: decoded request (and its raw payload) in, response out. */
-typedef void request_handler(struct broker *b, const Strata__Header *req, uint8_t *payload,
-                             uint32_t len, struct response *r);
-
-/* Consumer group requests (group_handlers.c). */
-request_handler handle_find_coordinator, handle_group_heartbeat, handle_offset_commit,
-    handle_offset_fetch, handle_list_groups, handle_describe_group, handle_delete_groups;
-/* Load the offsets partitions this broker now leads, drop the ones it no
- * longer does (after every metadata change); expire group members and
- * refresh partition counts (from a timer). */
-void broker_groups_sync(struct broker *b);
-void broker_groups_tick(struct broker *b);
 
 #endif

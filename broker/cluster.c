@@ -1,21 +1,18 @@
-/* Cluster mode logic of a broker: adopting the controller's metadata image,
- * the leader's high watermark, the follower's side of replication and ISR
- * change proposals. No sockets here (cluster_uv.c moves the bytes). */
+/* Cluster mode replication of a broker: the partition state an image
+ * assigns, the leader's high watermark, the follower's side of replication
+ * and ISR change proposals. No sockets here (cluster_uv.c moves the bytes). */
+#include "broker/cluster.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "broker.h"
+#include "broker/broker.h"
+#include "broker/topics.h"
 #include "common/batch.h"
 #include "common/errors.h"
 #include "common/trace.h"
-
-const struct peer *cluster_peer(const struct broker *b, int32_t id) {
-  for (size_t i = 0; i < b->npeers; i++)
-    if (b->peers[i].id == id) return &b->peers[i];
-  return NULL;
-}
 
 static int contains(const int32_t *v, size_t n, int32_t id) {
   for (size_t i = 0; i < n; i++)
@@ -40,8 +37,8 @@ static void set_isr(struct partition *p, const Strata__PartitionState *s) {
   memcpy(p->rs.isr, s->isr, p->rs.nisr * sizeof(int32_t));
 }
 
-static void apply_partition(struct broker *b, struct partition *p, const Strata__PartitionState *s,
-                            int64_t now_ms) {
+void cluster_apply_partition(struct broker *b, struct partition *p,
+                             const Strata__PartitionState *s, int64_t now_ms) {
   int32_t self = b->cfg.id;
   int replica = contains(s->replicas, s->n_replicas, self);
   int role = !replica ? ROLE_NONE
@@ -75,134 +72,10 @@ static void apply_partition(struct broker *b, struct partition *p, const Strata_
   if (role == ROLE_LEADER) cluster_update_hw(b, p);
 }
 
-/* A broker that holds topics follows only the cluster they belong to: a
- * controller of another cluster (its data.dir wiped or replaced) has none of
- * them, and following it would look like every topic had been deleted. An
- * empty broker joins, and remembers the cluster in meta.properties. */
-static int same_cluster(struct broker *b, const char *id) {
-  if (!id || !*id || !strcmp(id, b->cluster_id)) {
-    b->foreign_controller = 0;
-    return 1;
-  }
-  if (b->topics.n) {
-    if (!b->foreign_controller)
-      trace_error("the controller belongs to cluster %s, the data here to cluster %s: not "
-                  "following it (was its data.dir wiped or replaced?); restore the controller's "
-                  "metadata, or move this log.dir away to join the new cluster empty",
-                  id, b->cluster_id);
-    b->foreign_controller = 1;
-    return 0;
-  }
-  char err[256];
-  snprintf(b->cluster_id, sizeof b->cluster_id, "%s", id);
-  if (broker_save_meta(b, err, sizeof err)) trace_error("%s", err);
-  trace_info("joining cluster %s", id);
-  b->foreign_controller = 0;
-  return 1;
-}
-
-static int deleted_in(const Strata__MetadataImage *img, const char *name) {
-  for (size_t i = 0; i < img->n_deleted_topics; i++)
-    if (!strcmp(img->deleted_topics[i], name)) return 1;
-  return 0;
-}
-
-void cluster_apply_image(struct broker *b, const Strata__MetadataImage *img, int64_t now_ms) {
-  if (!same_cluster(b, img->cluster_id)) return;
-  if (img->version <= b->image_version) return;
-  b->image_version = img->version;
-  b->controller_id = img->controller_id;
-  /* A peer that restarted or was fenced: forget its replication progress
-   * in every partition we lead (a restarted follower with a wiped disk must
-   * not look caught up on the strength of its previous life's fetches). */
-  for (size_t i = 0; i < img->n_brokers; i++) {
-    const Strata__BrokerState *s = img->brokers[i];
-    const struct peer *old = cluster_peer(b, s->id);
-    if (!old || (old->epoch == s->epoch && !s->fenced)) continue;
-    for (size_t t = 0; t < b->topics.n; t++)
-      for (uint32_t k = 0; k < b->topics.v[t]->npart; k++) {
-        struct partition *p = b->topics.v[t]->parts[k];
-        if (p->role == ROLE_LEADER) replica_forget(&p->rs, s->id);
-      }
-  }
-  b->npeers = 0;
-  for (size_t i = 0; i < img->n_brokers && b->npeers < CLUSTER_BROKERS_MAX; i++) {
-    const Strata__BrokerState *s = img->brokers[i];
-    struct peer *pe = &b->peers[b->npeers++];
-    pe->epoch = s->epoch;
-    pe->id = s->id;
-    snprintf(pe->host, sizeof pe->host, "%s", s->host);
-    pe->port = (int)s->port;
-    snprintf(pe->rack, sizeof pe->rack, "%s", s->rack);
-    pe->fenced = s->fenced;
-  }
-  for (size_t i = 0; i < img->n_topics; i++) {
-    const Strata__TopicState *t = img->topics[i];
-    struct topic *tp = topics_find(&b->topics, t->name);
-    if (tp && tp->npart != t->n_partitions) {
-      trace_error("topic %s has %u partitions here and %zu in the cluster metadata; ignoring it",
-                  t->name, tp->npart, t->n_partitions);
-      continue;
-    }
-    if (!tp) {
-      const char *keys[TOPIC_CONFIGS_MAX], *vals[TOPIC_CONFIGS_MAX];
-      size_t n = t->n_configs < TOPIC_CONFIGS_MAX ? t->n_configs : TOPIC_CONFIGS_MAX;
-      for (size_t k = 0; k < n; k++) {
-        keys[k] = t->configs[k]->key;
-        vals[k] = t->configs[k]->value;
-      }
-      char err[256];
-      int rc = topics_create(&b->topics, t->name, (uint32_t)t->n_partitions, keys, vals, n,
-                             b->now_ms, err, sizeof err);
-      if (rc) {
-        trace_error("cannot create topic %s locally: %s", t->name, err);
-        continue;
-      }
-      tp = topics_find(&b->topics, t->name);
-    }
-    for (size_t k = 0; k < t->n_partitions; k++) {
-      const Strata__PartitionState *s = t->partitions[k];
-      if (s->partition < tp->npart) apply_partition(b, tp->parts[s->partition], s, now_ms);
-    }
-  }
-  /* Topics the cluster no longer has. Only a delete the controller
-   * recorded removes data; a topic the image merely lacks (metadata lost,
-   * or restored from an older backup) is kept, and served by nobody here,
-   * until an operator decides (DESIGN.md T9: no delete on partial evidence). */
-  for (size_t i = 0; i < b->topics.n;) {
-    struct topic *tp = b->topics.v[i];
-    const char *name = tp->name;
-    int found = 0;
-    for (size_t k = 0; k < img->n_topics && !found; k++) found = !strcmp(img->topics[k]->name, name);
-    if (found) {
-      i++;
-      continue;
-    }
-    if (!deleted_in(img, name)) {
-      for (uint32_t k = 0; k < tp->npart; k++) {
-        struct partition *p = tp->parts[k];
-        if (p->role == ROLE_NONE) continue;
-        if (k == 0)
-          trace_error("topic %s is here but not in the cluster's metadata, which records no "
-                      "delete of it: kept, not served (was the controller's metadata lost?)", name);
-        p->role = ROLE_NONE;
-        p->leader = -1;
-      }
-      i++;
-      continue;
-    }
-    trace_info("topic %s was deleted from the cluster: removing it here", name);
-    char copy[TOPIC_NAME_MAX + 1];
-    snprintf(copy, sizeof copy, "%s", name);
-    topics_delete(&b->topics, copy);
-    b->hw_version++;
-  }
-  broker_groups_sync(b); /* coordinators follow the offsets partitions' leaders */
-}
-
-int cluster_follower_apply(struct broker *b, struct partition *p,
+int cluster_follower_apply(struct partition *p,
                            const Strata__FetchPartitionResult *r, const uint8_t *data,
-                           int64_t now_ms) {
+                           int64_t now_ms, int *appended) {
+  *appended = 0;
   int rc = strata_error_from_wire(r->error_code);
   int64_t end = seglog_end_offset(p->log);
   if (rc == STRATA_EOFFSET_OUT_OF_RANGE && r->log_start_offset > end) {
@@ -268,8 +141,7 @@ int cluster_follower_apply(struct broker *b, struct partition *p,
       partition_note_producer(p, &h, h.base_offset);
       o += batch_total_size(&h);
     }
-    if (b->cfg.flush == FLUSH_ALWAYS) broker_mark_dirty(b, p);
-    else broker_note_roll(b, p);
+    *appended = 1;
   }
   int64_t hw = r->high_watermark < seglog_end_offset(p->log) ? r->high_watermark
                                                               : seglog_end_offset(p->log);
@@ -375,7 +247,7 @@ void cluster_isr_changes(struct broker *b, int64_t now_ms,
       /* Never propose a fenced broker: the controller would refuse it. */
       uint32_t m = 0;
       for (uint32_t j = 0; j < n; j++) {
-        const struct peer *pe = cluster_peer(b, isr[j]);
+        const struct peer *pe = broker_peer(b, isr[j]);
         if (contains(p->rs.isr, p->rs.nisr, isr[j]) || (pe && !pe->fenced)) isr[m++] = isr[j];
       }
       int same = m == p->rs.nisr;

@@ -4,47 +4,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/cluster.h"
+#include "broker/flush.h"
 #include "broker/link_uv.h"
-#include "broker/server_uv.h"
+#include "broker/metadata.h"
+#include "broker/offsets_log.h"
 #include "common/clock.h"
 #include "common/errors.h"
 #include "common/trace.h"
 #include "common/wire.h"
 
-#define FORWARDS_MAX 256
-#define FETCH_PARTITIONS_MAX 4096
-
-struct fetcher {
-  int32_t leader;
-  struct link link;
-  int used, inflight, waiting_durable;
-  int64_t retry_at;
-};
-
-struct forward {
-  int used;
-  cluster_forward_cb done;
-  void *arg;
-};
-
-static struct {
-  struct broker *b;
-  uv_loop_t *loop;
-  uv_timer_t timer;
-  struct link ctl;
-  int running, registered, reg_inflight, hb_inflight;
-  int64_t hb_sent_ms;
-  int ctl_lost; /* registered, but the controller link is down */
-  int ids_inflight; /* a block of producer ids is on its way */
-  int64_t next_hb_ms, ctl_retry_at, offsets_retry_at;
-  struct fetcher fetchers[CLUSTER_BROKERS_MAX];
-  struct forward forwards[FORWARDS_MAX];
-  /* a fetch request's entries, filled anew for each (link_send packs them) */
-  Strata__FetchPartition fetch_parts[FETCH_PARTITIONS_MAX];
-  Strata__FetchPartition *fetch_partv[FETCH_PARTITIONS_MAX];
-} g;
-
-static void kick_fetchers(void);
+static void kick_fetchers(struct cluster_uv *cu);
 
 static int64_t now_ms(void) { return clock_wall_ms(); }
 
@@ -56,32 +26,33 @@ static int64_t now_ms(void) { return clock_wall_ms(); }
  * Registering again would mean "new incarnation" and cost this broker its
  * place in every ISR. Only STALE_BROKER_EPOCH makes it register again. */
 static void on_ctl_state(void *arg, int connected) {
-  (void)arg;
+  struct cluster_uv *cu = arg;
   if (!connected) {
-    if (g.registered && !g.ctl_lost)
+    if (cu->registered && !cu->ctl_lost)
       trace_warn("lost the controller at %s:%d; serving with the metadata we have",
-                 g.ctl.host, g.ctl.port);
-    g.ctl_lost = g.registered;
-    g.reg_inflight = g.hb_inflight = 0;
-    g.ctl_retry_at = now_ms() + 200;
-  } else if (g.ctl_lost) {
+                 cu->ctl.host, cu->ctl.port);
+    cu->ctl_lost = cu->registered;
+    cu->reg_inflight = cu->hb_inflight = 0;
+    cu->ctl_retry_at = now_ms() + 200;
+  } else if (cu->ctl_lost) {
     trace_info("controller at %s:%d is back; resuming heartbeats with broker epoch %" PRId64,
-               g.ctl.host, g.ctl.port, g.b->broker_epoch);
-    g.ctl_lost = 0;
-    g.next_hb_ms = 0;
+               cu->ctl.host, cu->ctl.port, cu->b->broker_epoch);
+    cu->ctl_lost = 0;
+    cu->next_hb_ms = 0;
   }
 }
 
 static void on_heartbeat(void *arg, const Strata__Header *resp, const uint8_t *pl, uint32_t pn,
                          int err) {
-  (void)arg, (void)pl, (void)pn;
-  g.hb_inflight = 0;
-  if (err || !g.running) return;
+  struct cluster_uv *cu = arg;
+  (void)pl, (void)pn;
+  cu->hb_inflight = 0;
+  if (err || !cu->running) return;
   int rc = strata_error_from_wire(resp->error_code);
   if (rc == STRATA_ESTALE_BROKER_EPOCH) {
     trace_warn("controller no longer knows broker epoch %" PRId64 "; registering again",
-               g.b->broker_epoch);
-    g.registered = 0;
+               cu->b->broker_epoch);
+    cu->registered = 0;
     return;
   }
   if (rc || resp->body_case != STRATA__HEADER__BODY_BROKER_HEARTBEAT_RESP) return;
@@ -89,61 +60,63 @@ static void on_heartbeat(void *arg, const Strata__Header *resp, const uint8_t *p
    * fences this broker a session after it heard from it, and this broker
    * must count itself cut off (no acks=all answers, no coordinator answers)
    * no later than that. */
-  g.b->controller_contact_ms = g.hb_sent_ms;
+  cu->b->controller_contact_ms = cu->hb_sent_ms;
   if (resp->broker_heartbeat_resp->image) {
-    g.b->now_ms = now_ms();
-    cluster_apply_image(g.b, resp->broker_heartbeat_resp->image, g.b->now_ms);
-    server_wake();
-    kick_fetchers();
+    cu->b->now_ms = now_ms();
+    if (metadata_apply_image(cu->b, resp->broker_heartbeat_resp->image, cu->b->now_ms))
+      offsets_log_sync(cu->b); /* coordinators follow the offsets partitions' leaders */
+    cu->wake(cu->wake_arg);
+    kick_fetchers(cu);
   }
 }
 
 static void on_register(void *arg, const Strata__Header *resp, const uint8_t *pl, uint32_t pn,
                         int err) {
-  (void)arg, (void)pl, (void)pn;
-  g.reg_inflight = 0;
-  if (err || !g.running) return;
+  struct cluster_uv *cu = arg;
+  (void)pl, (void)pn;
+  cu->reg_inflight = 0;
+  if (err || !cu->running) return;
   int rc = strata_error_from_wire(resp->error_code);
   if (rc || resp->body_case != STRATA__HEADER__BODY_BROKER_REGISTER_RESP) {
     trace_error("controller refused registration: %s", resp->error_message);
-    g.ctl_retry_at = now_ms() + 1000;
+    cu->ctl_retry_at = now_ms() + 1000;
     return;
   }
-  g.b->broker_epoch = resp->broker_register_resp->broker_epoch;
-  g.registered = 1;
-  g.next_hb_ms = 0;
-  trace_info("registered with the controller at %s:%d (broker epoch %" PRId64 ")", g.ctl.host,
-             g.ctl.port, g.b->broker_epoch);
+  cu->b->broker_epoch = resp->broker_register_resp->broker_epoch;
+  cu->registered = 1;
+  cu->next_hb_ms = 0;
+  trace_info("registered with the controller at %s:%d (broker epoch %" PRId64 ")", cu->ctl.host,
+             cu->ctl.port, cu->b->broker_epoch);
 }
 
-static void controller_step(int64_t now) {
-  if (!g.ctl.tcp) {
-    if (now >= g.ctl_retry_at) link_connect(&g.ctl);
+static void controller_step(struct cluster_uv *cu, int64_t now) {
+  if (!cu->ctl.tcp) {
+    if (now >= cu->ctl_retry_at) link_connect(&cu->ctl);
     return;
   }
-  if (!g.ctl.connected) return;
-  if (!g.registered && !g.reg_inflight) {
+  if (!cu->ctl.connected) return;
+  if (!cu->registered && !cu->reg_inflight) {
     Strata__BrokerRegisterRequest q;
-    cluster_register_request(g.b, &q);
+    cluster_register_request(cu->b, &q);
     Strata__Header h = STRATA__HEADER__INIT;
     h.api_key = STRATA__API_KEY__API_BROKER_REGISTER;
     h.body_case = STRATA__HEADER__BODY_BROKER_REGISTER_REQ;
     h.broker_register_req = &q;
-    if (!link_send(&g.ctl, &h, NULL, 0, on_register, NULL)) g.reg_inflight = 1;
+    if (!link_send(&cu->ctl, &h, NULL, 0, on_register, cu)) cu->reg_inflight = 1;
     return;
   }
-  if (g.registered && !g.hb_inflight && now >= g.next_hb_ms) {
+  if (cu->registered && !cu->hb_inflight && now >= cu->next_hb_ms) {
     Strata__BrokerHeartbeatRequest q;
-    cluster_heartbeat_request(g.b, &q);
+    cluster_heartbeat_request(cu->b, &q);
     Strata__Header h = STRATA__HEADER__INIT;
     h.api_key = STRATA__API_KEY__API_BROKER_HEARTBEAT;
     h.body_case = STRATA__HEADER__BODY_BROKER_HEARTBEAT_REQ;
     h.broker_heartbeat_req = &q;
-    if (!link_send(&g.ctl, &h, NULL, 0, on_heartbeat, NULL)) {
-      g.hb_inflight = 1;
-      g.hb_sent_ms = now;
+    if (!link_send(&cu->ctl, &h, NULL, 0, on_heartbeat, cu)) {
+      cu->hb_inflight = 1;
+      cu->hb_sent_ms = now;
     }
-    g.next_hb_ms = now + g.b->cfg.heartbeat_ms;
+    cu->next_hb_ms = now + cu->b->cfg.heartbeat_ms;
   }
 }
 
@@ -152,23 +125,30 @@ static void controller_step(int64_t now) {
 static void on_alter_isr(void *arg, const Strata__Header *resp, const uint8_t *pl, uint32_t pn,
                          int err) {
   (void)pl, (void)pn;
-  struct partition *p = arg;
+  struct cluster_isr_call *call = arg;
+  struct cluster_uv *cu = call->cu;
+  struct partition *p = call->p;
+  call->p = NULL;
   const Strata__PartitionState *s = NULL;
   if (!err && resp->body_case == STRATA__HEADER__BODY_ALTER_ISR_RESP) s = resp->alter_isr_resp->state;
   if (!err && resp->error_code)
     trace_info("%s-%u: ISR change refused: %s", p->topic ? p->topic->name : "?", p->id,
                resp->error_message);
-  cluster_isr_answer(g.b, p, s, !err && resp->error_code);
-  server_wake();
+  cluster_isr_answer(cu->b, p, s, !err && resp->error_code);
+  cu->wake(cu->wake_arg);
   partition_unref(p);
 }
 
 static void propose_isr(void *arg, struct partition *p, const int32_t *isr, uint32_t n) {
-  (void)arg;
-  if (!g.registered) return;
+  struct cluster_uv *cu = arg;
+  if (!cu->registered) return;
+  struct cluster_isr_call *call = NULL;
+  for (size_t i = 0; i < LINK_INFLIGHT_MAX && !call; i++)
+    if (!cu->isr_calls[i].p) call = &cu->isr_calls[i];
+  if (!call) return; /* as a full link: proposed again at a later tick */
   Strata__AlterIsrRequest q;
   int64_t epochs[REPLICAS_MAX];
-  cluster_alter_isr_request(g.b, p, isr, n, epochs, &q);
+  cluster_alter_isr_request(cu->b, p, isr, n, epochs, &q);
   Strata__Header h = STRATA__HEADER__INIT;
   h.api_key = STRATA__API_KEY__API_ALTER_ISR;
   h.body_case = STRATA__HEADER__BODY_ALTER_ISR_REQ;
@@ -176,7 +156,9 @@ static void propose_isr(void *arg, struct partition *p, const int32_t *isr, uint
   trace_info("%s-%u: asking the controller to change the ISR from %u to %u member(s)",
              p->topic->name, p->id, p->rs.nisr, n);
   partition_ref(p);
-  if (link_send(&g.ctl, &h, NULL, 0, on_alter_isr, p)) {
+  *call = (struct cluster_isr_call){cu, p};
+  if (link_send(&cu->ctl, &h, NULL, 0, on_alter_isr, call)) {
+    call->p = NULL;
     partition_unref(p);
     return;
   }
@@ -185,32 +167,35 @@ static void propose_isr(void *arg, struct partition *p, const int32_t *isr, uint
 
 /* ---- replica fetchers ---- */
 
-static struct fetcher *fetcher_for(int32_t leader) {
-  struct fetcher *free_slot = NULL;
+static struct cluster_fetcher *fetcher_for(struct cluster_uv *cu, int32_t leader) {
+  struct cluster_fetcher *free_slot = NULL;
   for (size_t i = 0; i < CLUSTER_BROKERS_MAX; i++) {
-    if (g.fetchers[i].used && g.fetchers[i].leader == leader) return &g.fetchers[i];
-    if (!g.fetchers[i].used && !free_slot) free_slot = &g.fetchers[i];
+    if (cu->fetchers[i].used && cu->fetchers[i].leader == leader) return &cu->fetchers[i];
+    if (!cu->fetchers[i].used && !free_slot) free_slot = &cu->fetchers[i];
   }
   return free_slot;
 }
 
 static void on_fetch_state(void *arg, int connected) {
-  struct fetcher *f = arg;
+  struct cluster_fetcher *f = arg;
   if (!connected) {
     f->inflight = 0;
     f->retry_at = now_ms() + 100;
   }
 }
 
-static int followed_durable(struct fetcher *f) { return cluster_followed_durable(g.b, f->leader); }
+static int followed_durable(struct cluster_fetcher *f) {
+  return cluster_followed_durable(f->cu->b, f->leader);
+}
 
-static void fetch_send(struct fetcher *f);
+static void fetch_send(struct cluster_fetcher *f);
 
 static void on_fetch(void *arg, const Strata__Header *resp, const uint8_t *pl, uint32_t pn,
                      int err) {
-  struct fetcher *f = arg;
+  struct cluster_fetcher *f = arg;
+  struct cluster_uv *cu = f->cu;
   f->inflight = 0;
-  if (err || !g.running) return;
+  if (err || !cu->running) return;
   if (resp->error_code || resp->body_case != STRATA__HEADER__BODY_FETCH_RESP) {
     f->retry_at = now_ms() + 200;
     return;
@@ -222,14 +207,16 @@ static void on_fetch(void *arg, const Strata__Header *resp, const uint8_t *pl, u
     link_close(&f->link);
     return;
   }
-  g.b->now_ms = now_ms();
+  cu->b->now_ms = now_ms();
   uint32_t off = 0;
   int progress = 0;
   for (size_t i = 0; i < fr->n_partitions; i++) {
     const Strata__FetchPartitionResult *r = fr->partitions[i];
-    struct partition *p = topics_partition(&g.b->topics, r->topic, r->partition);
+    struct partition *p = topics_partition(&cu->b->topics, r->topic, r->partition);
     if (p && p->role == ROLE_FOLLOWER && p->leader == f->leader) {
-      int rc = cluster_follower_apply(g.b, p, r, pl + off, g.b->now_ms);
+      int appended;
+      int rc = cluster_follower_apply(p, r, pl + off, cu->b->now_ms, &appended);
+      if (!rc && appended) flush_note_append(cu->b, p);
       if (!rc) progress = 1;
       else if (rc == STRATA_ENOT_LEADER || rc == STRATA_EUNKNOWN_TOPIC)
         trace_debug("%s-%u: %d is not serving it yet", r->topic, r->partition, f->leader);
@@ -247,15 +234,16 @@ static void on_fetch(void *arg, const Strata__Header *resp, const uint8_t *pl, u
     return;
   }
   /* Report only fsynced positions: fetch again once the appends are durable. */
-  if (g.b->cfg.flush == FLUSH_ALWAYS && !followed_durable(f)) f->waiting_durable = 1;
+  if (cu->b->cfg.flush == FLUSH_ALWAYS && !followed_durable(f)) f->waiting_durable = 1;
   else fetch_send(f);
 }
 
-static void fetch_send(struct fetcher *f) {
-  struct broker *b = g.b;
+static void fetch_send(struct cluster_fetcher *f) {
+  struct cluster_uv *cu = f->cu;
+  struct broker *b = cu->b;
   if (f->inflight || f->waiting_durable || !f->link.connected) return;
-  Strata__FetchPartition **fpv = g.fetch_partv;
-  size_t n = cluster_fetch_entries(b, f->leader, g.fetch_parts, fpv, FETCH_PARTITIONS_MAX);
+  Strata__FetchPartition **fpv = cu->fetch_partv;
+  size_t n = cluster_fetch_entries(b, f->leader, cu->fetch_parts, fpv, FETCH_PARTITIONS_MAX);
   if (n > 0) {
     Strata__FetchRequest q = STRATA__FETCH_REQUEST__INIT;
     q.max_wait_ms = b->cfg.replica_fetch_wait_ms;
@@ -273,8 +261,8 @@ static void fetch_send(struct fetcher *f) {
   }
 }
 
-static void kick_fetchers(void) {
-  struct broker *b = g.b;
+static void kick_fetchers(struct cluster_uv *cu) {
+  struct broker *b = cu->b;
   int64_t now = now_ms();
   /* Which leaders do we follow? */
   int32_t leaders[CLUSTER_BROKERS_MAX];
@@ -288,15 +276,16 @@ static void kick_fetchers(void) {
       if (!seen && nl < CLUSTER_BROKERS_MAX) leaders[nl++] = p->leader;
     }
   for (size_t j = 0; j < nl; j++) {
-    const struct peer *pe = cluster_peer(b, leaders[j]);
-    struct fetcher *f = fetcher_for(leaders[j]);
+    const struct peer *pe = broker_peer(b, leaders[j]);
+    struct cluster_fetcher *f = fetcher_for(cu, leaders[j]);
     if (!pe || !f) continue;
     if (!f->used || strcmp(f->link.host, pe->host) || f->link.port != pe->port) {
       if (f->used) link_close(&f->link);
       memset(f, 0, sizeof *f);
+      f->cu = cu;
       f->used = 1;
       f->leader = leaders[j];
-      link_init(&f->link, g.loop, pe->host, pe->port, on_fetch_state, f);
+      link_init(&f->link, cu->loop, pe->host, pe->port, on_fetch_state, f);
     }
     if (!f->link.tcp) {
       if (now >= f->retry_at) link_connect(&f->link);
@@ -307,10 +296,10 @@ static void kick_fetchers(void) {
   }
 }
 
-void cluster_uv_after_sync(void) {
-  if (!g.running) return;
+void cluster_uv_after_sync(struct cluster_uv *cu) {
+  if (!cu->running) return;
   for (size_t i = 0; i < CLUSTER_BROKERS_MAX; i++) {
-    struct fetcher *f = &g.fetchers[i];
+    struct cluster_fetcher *f = &cu->fetchers[i];
     if (f->used && f->waiting_durable && followed_durable(f)) {
       f->waiting_durable = 0;
       fetch_send(f);
@@ -323,7 +312,7 @@ void cluster_uv_after_sync(void) {
 static void on_forward(void *arg, const Strata__Header *resp, const uint8_t *pl, uint32_t pn,
                        int err) {
   (void)pl, (void)pn;
-  struct forward *fw = arg;
+  struct cluster_forward *fw = arg;
   if (!fw->used) return; /* requester gone */
   fw->used = 0;
   if (err) {
@@ -342,26 +331,25 @@ static void on_forward(void *arg, const Strata__Header *resp, const uint8_t *pl,
   fw->done(fw->arg, copy, copy ? 0 : STRATA_ENOMEM);
 }
 
-void cluster_uv_forward(const Strata__Header *req, cluster_forward_cb done, void *arg) {
-  struct forward *fw = NULL;
+int cluster_uv_forward(struct cluster_uv *cu, const Strata__Header *req, cluster_forward_cb done,
+                       void *arg) {
+  struct cluster_forward *fw = NULL;
   for (size_t i = 0; i < FORWARDS_MAX && !fw; i++)
-    if (!g.forwards[i].used) fw = &g.forwards[i];
-  if (!fw || !g.running || !g.ctl.connected) {
-    done(arg, NULL, STRATA_ENOT_CONTROLLER);
-    return;
-  }
+    if (!cu->forwards[i].used) fw = &cu->forwards[i];
+  if (!fw || !cu->running || !cu->ctl.connected) return STRATA_ENOT_CONTROLLER;
   Strata__Header h = *req;
   h.is_response = 0;
-  *fw = (struct forward){1, done, arg};
-  if (link_send(&g.ctl, &h, NULL, 0, on_forward, fw)) {
+  *fw = (struct cluster_forward){1, done, arg};
+  if (link_send(&cu->ctl, &h, NULL, 0, on_forward, fw)) {
     fw->used = 0;
-    done(arg, NULL, STRATA_ENOT_CONTROLLER);
+    return STRATA_ENOT_CONTROLLER;
   }
+  return 0;
 }
 
-void cluster_uv_forward_cancel(void *arg) {
+void cluster_uv_forward_cancel(struct cluster_uv *cu, void *arg) {
   for (size_t i = 0; i < FORWARDS_MAX; i++)
-    if (g.forwards[i].used && g.forwards[i].arg == arg) g.forwards[i].used = 0;
+    if (cu->forwards[i].used && cu->forwards[i].arg == arg) cu->forwards[i].used = 0;
 }
 
 /* ---- producer ids ---- */
@@ -370,20 +358,21 @@ void cluster_uv_forward_cancel(void *arg) {
 
 static void on_producer_ids(void *arg, const Strata__Header *resp, const uint8_t *pl,
                             uint32_t pn, int err) {
-  (void)arg, (void)pl, (void)pn;
-  g.ids_inflight = 0;
+  struct cluster_uv *cu = arg;
+  (void)pl, (void)pn;
+  cu->ids_inflight = 0;
   if (err || !resp || resp->error_code ||
       resp->body_case != STRATA__HEADER__BODY_INIT_PRODUCER_ID_RESP)
     return; /* asked again at the next tick */
-  g.b->producer_ids_next = resp->init_producer_id_resp->producer_id;
-  g.b->producer_ids_limit = g.b->producer_ids_next + PRODUCER_ID_BLOCK;
-  g.b->want_producer_ids = 0;
+  cu->b->producer_ids_next = resp->init_producer_id_resp->producer_id;
+  cu->b->producer_ids_limit = cu->b->producer_ids_next + PRODUCER_ID_BLOCK;
+  cu->b->want_producer_ids = 0;
 }
 
 /* Keep a block of producer ids from the controller at hand. */
-static void ensure_producer_ids(void) {
-  struct broker *b = g.b;
-  if (!g.registered || g.ids_inflight || !g.ctl.connected) return;
+static void ensure_producer_ids(struct cluster_uv *cu) {
+  struct broker *b = cu->b;
+  if (!cu->registered || cu->ids_inflight || !cu->ctl.connected) return;
   if (!b->want_producer_ids && b->producer_ids_next < b->producer_ids_limit) return;
   Strata__InitProducerIdRequest q = STRATA__INIT_PRODUCER_ID_REQUEST__INIT;
   q.count = PRODUCER_ID_BLOCK;
@@ -391,7 +380,7 @@ static void ensure_producer_ids(void) {
   h.api_key = STRATA__API_KEY__API_INIT_PRODUCER_ID;
   h.body_case = STRATA__HEADER__BODY_INIT_PRODUCER_ID_REQ;
   h.init_producer_id_req = &q;
-  if (!link_send(&g.ctl, &h, NULL, 0, on_producer_ids, NULL)) g.ids_inflight = 1;
+  if (!link_send(&cu->ctl, &h, NULL, 0, on_producer_ids, cu)) cu->ids_inflight = 1;
 }
 
 /* ---- the consumer offsets topic ---- */
@@ -409,15 +398,15 @@ static void on_create_offsets(void *arg, const Strata__Header *resp, const uint8
 /* The first group request found no __consumer_offsets: ask the controller
  * for it, replicated like the data (up to offsets.topic.replication.factor,
  * at most the brokers alive now). */
-static void ensure_offsets_topic(int64_t now) {
-  struct broker *b = g.b;
-  if (!b->want_offsets_topic || now < g.offsets_retry_at || !g.ctl.connected || !g.registered)
+static void ensure_offsets_topic(struct cluster_uv *cu, int64_t now) {
+  struct broker *b = cu->b;
+  if (!b->want_offsets_topic || now < cu->offsets_retry_at || !cu->ctl.connected || !cu->registered)
     return;
   if (topics_find(&b->topics, OFFSETS_TOPIC)) {
     b->want_offsets_topic = 0;
     return;
   }
-  g.offsets_retry_at = now + 1000;
+  cu->offsets_retry_at = now + 1000;
   uint32_t alive = 0;
   for (size_t i = 0; i < b->npeers; i++) alive += !b->peers[i].fenced;
   uint32_t rf = (uint32_t)b->cfg.offsets_rf < alive ? (uint32_t)b->cfg.offsets_rf : alive;
@@ -444,7 +433,7 @@ static void ensure_offsets_topic(int64_t now) {
   h.api_key = STRATA__API_KEY__API_CREATE_TOPICS;
   h.body_case = STRATA__HEADER__BODY_CREATE_TOPICS_REQ;
   h.create_topics_req = &q;
-  if (!link_send(&g.ctl, &h, NULL, 0, on_create_offsets, NULL))
+  if (!link_send(&cu->ctl, &h, NULL, 0, on_create_offsets, NULL))
     trace_info("asking the controller for %s (%u partitions, replication factor %u)",
                OFFSETS_TOPIC, spec.partitions, rf);
 }
@@ -452,40 +441,44 @@ static void ensure_offsets_topic(int64_t now) {
 /* ---- timer and lifecycle ---- */
 
 static void on_timer(uv_timer_t *t) {
-  (void)t;
+  struct cluster_uv *cu = t->data;
   int64_t now = now_ms();
-  g.b->now_ms = now;
-  if (broker_cut_off(g.b)) server_wake(); /* stranded acks=all writes: answered by time */
-  controller_step(now);
-  cluster_isr_changes(g.b, now, propose_isr, NULL);
-  ensure_offsets_topic(now);
-  ensure_producer_ids();
-  kick_fetchers();
+  cu->b->now_ms = now;
+  if (broker_cut_off(cu->b)) cu->wake(cu->wake_arg); /* stranded acks=all writes: answered by time */
+  controller_step(cu, now);
+  cluster_isr_changes(cu->b, now, propose_isr, cu);
+  ensure_offsets_topic(cu, now);
+  ensure_producer_ids(cu);
+  kick_fetchers(cu);
 }
 
-void cluster_uv_start(uv_loop_t *loop, struct broker *b) {
-  memset(&g, 0, sizeof g);
-  g.b = b;
-  g.loop = loop;
-  g.running = 1;
+void cluster_uv_start(struct cluster_uv *cu, uv_loop_t *loop, struct broker *b,
+                      void (*wake)(void *arg), void *wake_arg) {
+  memset(cu, 0, sizeof *cu);
+  cu->b = b;
+  cu->wake = wake;
+  cu->wake_arg = wake_arg;
+  cu->loop = loop;
+  cu->running = 1;
   link_set_source(b->cfg.source_addr);
-  link_init(&g.ctl, loop, b->cfg.controller_host, b->cfg.controller_port, on_ctl_state, NULL);
-  uv_timer_init(loop, &g.timer);
+  link_init(&cu->ctl, loop, b->cfg.controller_host, b->cfg.controller_port, on_ctl_state, cu);
+  uv_timer_init(loop, &cu->timer);
+  cu->timer.data = cu;
   uint64_t tick = (uint64_t)(b->cfg.heartbeat_ms < 50 ? b->cfg.heartbeat_ms : 50);
-  uv_timer_start(&g.timer, on_timer, 0, tick);
+  uv_timer_start(&cu->timer, on_timer, 0, tick);
   trace_info("cluster mode: controller at %s:%d", b->cfg.controller_host, b->cfg.controller_port);
 }
 
-void cluster_uv_stop(void) {
-  if (!g.running) return;
-  g.running = 0;
-  uv_close((uv_handle_t *)&g.timer, NULL);
-  link_close(&g.ctl);
+void cluster_uv_stop(struct cluster_uv *cu) {
+  if (!cu->running) return;
+  cu->running = 0;
+  uv_close((uv_handle_t *)&cu->timer, NULL);
+  link_close(&cu->ctl);
   for (size_t i = 0; i < CLUSTER_BROKERS_MAX; i++)
-    if (g.fetchers[i].used) link_close(&g.fetchers[i].link);
+    if (cu->fetchers[i].used) link_close(&cu->fetchers[i].link);
   for (size_t i = 0; i < FORWARDS_MAX; i++)
-    if (g.forwards[i].used) {
-      g.forwards[i].used = 0;
-      g.forwards[i].done(g.forwards[i].arg, NULL, STRATA_ESHUTTING_DOWN);
+    if (cu->forwards[i].used) {
+      cu->forwards[i].used = 0;
+      cu->forwards[i].done(cu->forwards[i].arg, NULL, STRATA_ESHUTTING_DOWN);
     }
 }

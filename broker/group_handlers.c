@@ -1,9 +1,10 @@
 /* Consumer group requests: finding a group's coordinator, member
  * heartbeats, offset commits and fetches, and the admin calls (list,
  * describe, delete). Decisions are in group.c and coordinator.c; this file
- * turns requests into their inputs, appends commit records to
- * __consumer_offsets (answering once they are replicated), and loads the
- * offsets partitions this broker comes to lead. No sockets or timers. */
+ * turns requests into their inputs; the records of __consumer_offsets are
+ * offsets_log.c's. No sockets or timers. */
+#include "broker/group_handlers.h"
+
 #include <inttypes.h>
 #include <regex.h>
 #include <stdio.h>
@@ -11,100 +12,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "broker.h"
+#include "broker/broker.h"
+#include "broker/coordinator.h"
+#include "broker/offsets_log.h"
+#include "broker/topics.h"
 #include "common/batch.h"
 #include "common/errors.h"
 #include "common/trace.h"
-
-/* ---- the offsets topic ---- */
-
-static struct topic *offsets_topic(struct broker *b) {
-  struct topic *t = topics_find(&b->topics, OFFSETS_TOPIC);
-  if (t || b->cluster) {
-    if (!t && b->cluster) b->want_offsets_topic = 1; /* the glue asks the controller */
-    return t;
-  }
-  /* Standalone: this broker creates it. */
-  char err[256], seg[32];
-  snprintf(seg, sizeof seg, "%llu", (unsigned long long)b->cfg.offsets_segment_bytes);
-  const char *keys[1] = {"segment.bytes"}, *vals[1] = {seg};
-  if (topics_create(&b->topics, OFFSETS_TOPIC, (uint32_t)b->cfg.offsets_partitions, keys, vals, 1,
-                    b->now_ms, err, sizeof err)) {
-    trace_error("cannot create %s: %s", OFFSETS_TOPIC, err);
-    return NULL;
-  }
-  trace_info("created %s with %" PRId64 " partitions", OFFSETS_TOPIC, b->cfg.offsets_partitions);
-  broker_groups_sync(b);
-  return topics_find(&b->topics, OFFSETS_TOPIC);
-}
-
-static int leads(const struct broker *b, const struct partition *p) {
-  return !b->cluster || p->role == ROLE_LEADER;
-}
-
-/* Replay partition k of the offsets topic into the coordinator. */
-static void load_partition(struct broker *b, struct partition *p, uint32_t k) {
-  int64_t pos = seglog_start_offset(p->log), end = seglog_end_offset(p->log);
-  coord_mark_loaded(&b->coord, k, end);
-  uint8_t *buf = NULL;
-  struct batch_scratch scratch = {0};
-  size_t records = 0;
-  while (pos < end) {
-    struct seglog_slice s;
-    if (seglog_read(p->log, pos, 1u << 20, end, &s) || s.len == 0) break;
-    uint8_t *nb = realloc(buf, s.len);
-    if (!nb) break;
-    buf = nb;
-    size_t got = 0;
-    while (got < s.len) {
-      ssize_t n = pread(s.fd, buf + got, s.len - got, (off_t)(s.pos + got));
-      if (n <= 0) break;
-      got += (size_t)n;
-    }
-    if (got < s.len) break;
-    size_t off = 0;
-    int64_t next = pos;
-    while (off + BATCH_HEADER_SIZE <= got) {
-      struct batch_header h;
-      if (batch_header_decode(buf + off, got - off, &h)) break;
-      size_t sz = batch_total_size(&h);
-      if (sz > got - off) break;
-      struct batch_iter it;
-      struct batch_record rec;
-      if (!batch_iter_init(&it, buf + off, sz, &scratch))
-        while (batch_iter_next(&it, &rec) > 0) {
-          coord_apply_record(&b->coord, rec.key, rec.key_len, rec.value, rec.value_len);
-          records++;
-        }
-      next = h.base_offset + h.last_offset_delta + 1;
-      off += sz;
-    }
-    if (next <= pos) break; /* no whole batch: give up rather than spin */
-    pos = next;
-  }
-  free(buf);
-  batch_scratch_free(&scratch);
-  trace_info("%s-%u: now coordinating its groups (%zu offset record(s) loaded)", OFFSETS_TOPIC, k,
-             records);
-}
-
-void broker_groups_sync(struct broker *b) {
-  struct topic *t = topics_find(&b->topics, OFFSETS_TOPIC);
-  if (!t) {
-    for (uint32_t k = 0; k < b->coord.npart; k++) coord_unload(&b->coord, k);
-    return;
-  }
-  if (coord_set_partitions(&b->coord, t->npart)) return;
-  for (uint32_t k = 0; k < t->npart; k++) {
-    struct partition *p = t->parts[k];
-    int mine = leads(b, p);
-    if (mine && !b->coord.loaded[k]) load_partition(b, p, k);
-    else if (!mine && b->coord.loaded[k]) {
-      trace_info("%s-%u: no longer its coordinator", OFFSETS_TOPIC, k);
-      coord_unload(&b->coord, k);
-    }
-  }
-}
 
 /* The topics a pattern matches now (never the internal offsets topic).
  * Returns the count, or -1 when the pattern does not compile. */
@@ -139,20 +53,13 @@ static void refresh_partitions(struct broker *b, struct cgroup *g) {
   }
 }
 
-static void compact_offsets(struct broker *b, struct topic *t, uint32_t k);
-
-/* Commits replicated since: they take effect. */
-static void promote(struct broker *b, struct topic *t, uint32_t k) {
-  coord_promote(&b->coord, k, broker_high_watermark(b, t->parts[k]));
-}
-
-void broker_groups_tick(struct broker *b) {
-  broker_groups_sync(b);
+void group_handlers_tick(struct broker *b) {
+  offsets_log_sync(b);
   struct topic *t = topics_find(&b->topics, OFFSETS_TOPIC);
   for (uint32_t k = 0; t && k < t->npart && k < b->coord.npart; k++)
     if (b->coord.loaded[k]) {
-      promote(b, t, k);
-      compact_offsets(b, t, k);
+      offsets_log_promote(b, t, k);
+      offsets_log_compact(b, t, k);
     }
   for (size_t i = 0; i < b->coord.n; i++) {
     refresh_patterns(b, b->coord.groups[i]);
@@ -172,13 +79,13 @@ static struct cgroup *coordinator_for(struct broker *b, const char *group, int c
     *rc = STRATA_EINVALID_REQUEST;
     return NULL;
   }
-  struct topic *t = offsets_topic(b);
+  struct topic *t = offsets_log_topic(b);
   if (!t) {
     *rc = STRATA_ECOORDINATOR_NOT_AVAILABLE;
     return NULL;
   }
   uint32_t k = coord_home(group, t->npart);
-  if (b->cluster && (!leads(b, t->parts[k]) || broker_cut_off(b))) {
+  if (b->cluster && (!offsets_log_leads(b, t->parts[k]) || broker_cut_off(b))) {
     *rc = STRATA_ENOT_COORDINATOR;
     return NULL;
   }
@@ -189,7 +96,7 @@ static struct cgroup *coordinator_for(struct broker *b, const char *group, int c
       *rc = STRATA_ECOORDINATOR_NOT_AVAILABLE;
       return NULL;
     }
-    promote(b, t, k);
+    offsets_log_promote(b, t, k);
   }
   return coord_group(&b->coord, group, create, rc);
 }
@@ -204,7 +111,7 @@ void handle_find_coordinator(struct broker *b, const Strata__Header *req, uint8_
     response_error(r, req, STRATA_EINVALID_REQUEST, "a group id of 1 to 255 characters");
     return;
   }
-  struct topic *t = offsets_topic(b);
+  struct topic *t = offsets_log_topic(b);
   if (!t) {
     response_error(r, req, STRATA_ECOORDINATOR_NOT_AVAILABLE, OFFSETS_TOPIC " is being created");
     return;
@@ -214,7 +121,7 @@ void handle_find_coordinator(struct broker *b, const Strata__Header *req, uint8_
   const char *host = b->cfg.host;
   int port = b->cfg.port;
   if (b->cluster && leader != b->cfg.id) {
-    const struct peer *pe = leader >= 0 ? cluster_peer(b, leader) : NULL;
+    const struct peer *pe = leader >= 0 ? broker_peer(b, leader) : NULL;
     if (!pe) {
       response_error(r, req, STRATA_ECOORDINATOR_NOT_AVAILABLE, "its partition has no leader");
       return;
@@ -342,87 +249,6 @@ void handle_group_heartbeat(struct broker *b, const Strata__Header *req, uint8_t
 
 /* ---- offsets ---- */
 
-/* Append a batch of offset records to a partition of the offsets topic we
- * lead (fsync and replication follow as for any append). */
-static int append_batch(struct broker *b, struct partition *p, struct batch_builder *bb) {
-  const uint8_t *data;
-  size_t len;
-  int rc = batch_builder_finish(bb, BATCH_COMPRESSION_NONE, 0, &data, &len);
-  int64_t base;
-  if (!rc) rc = seglog_append(p->log, (uint8_t *)data, len, b->cluster ? p->leader_epoch : 0,
-                              b->now_ms, &base);
-  if (rc) return rc;
-  broker_appended(b, p);
-  return 0;
-}
-
-/* Compaction of the offsets topic: once a partition has a few segments,
- * write every live committed offset of its groups again, and when that is
- * replicated, delete the segments before it (followers delete them too, as
- * they follow the leader's log start). Everything older is superseded. */
-static void compact_offsets(struct broker *b, struct topic *t, uint32_t k) {
-  struct coordinator *c = &b->coord;
-  struct partition *p = t->parts[k];
-  if (c->compact_until[k]) {
-    if (broker_high_watermark(b, p) < c->compact_until[k]) return;
-    int n = seglog_delete_before(p->log, c->compact_from[k]);
-    if (n > 0)
-      trace_info("%s-%u: compacted: %d old segment(s) deleted, log starts at %" PRId64,
-                 OFFSETS_TOPIC, k, n, seglog_start_offset(p->log));
-    c->compact_from[k] = c->compact_until[k] = 0;
-    return;
-  }
-  /* The rewrite copies what has taken effect: a commit still waiting for
-   * replication below `from` would be deleted with the old segments. */
-  if (coord_pending_count(c, k) || seglog_segment_count(p->log) < 3) return;
-  int64_t from = seglog_end_offset(p->log);
-  struct batch_builder bb;
-  batch_builder_init(&bb);
-  int rc = 0, pending = 0;
-  for (size_t i = 0; i < c->n && !rc; i++) {
-    const struct cgroup *g = c->groups[i];
-    if (g->home != k) continue;
-    for (size_t j = 0; j < g->noffsets && !rc; j++) {
-      rc = coord_encode_commit(&bb, g->g.id, g->offsets[j].topic, g->offsets[j].partition,
-                               g->offsets[j].offset, g->offsets[j].metadata, b->now_ms);
-      pending = !rc;
-      if (!rc && batch_builder_size(&bb) > (256u << 10)) {
-        rc = append_batch(b, p, &bb);
-        batch_builder_reset(&bb);
-        pending = 0;
-      }
-    }
-  }
-  if (!rc && pending) rc = append_batch(b, p, &bb);
-  batch_builder_free(&bb);
-  if (rc) {
-    trace_warn("%s-%u: compaction could not write the live offsets: %s", OFFSETS_TOPIC, k,
-               strata_strerror(rc));
-    return;
-  }
-  c->compact_from[k] = from;
-  c->compact_until[k] = seglog_end_offset(p->log) > from ? seglog_end_offset(p->log) : from;
-  if (c->compact_until[k] == 0) c->compact_until[k] = 1; /* 0 means none pending */
-}
-
-/* Append a batch of offset records to the group's partition (*pp: it, when
- * asked); the response waits until it is replicated (or fsynced, standalone). */
-static int append_offsets(struct broker *b, struct cgroup *g, struct batch_builder *bb,
-                          struct response *r, struct partition **pp) {
-  struct topic *t = topics_find(&b->topics, OFFSETS_TOPIC);
-  if (!t || g->home >= t->npart) return STRATA_ECOORDINATOR_NOT_AVAILABLE;
-  struct partition *p = t->parts[g->home];
-  if (pp) *pp = p;
-  if (!leads(b, p)) return STRATA_ENOT_COORDINATOR;
-  if (b->cluster && p->rs.nisr < p->topic->min_insync) return STRATA_ENOT_ENOUGH_REPLICAS;
-  int rc = append_batch(b, p, bb);
-  if (rc) return rc;
-  if (b->cluster || b->cfg.flush == FLUSH_ALWAYS)
-    response_wait(r, p, seglog_end_offset(p->log), b->cluster, &r->hdr.error_code, NULL, NULL);
-  r->deadline_ms = b->now_ms + 10000;
-  return 0;
-}
-
 static Strata__OffsetCommitPartition *commit_result(struct response *r, const char *topic,
                                                     uint32_t partition, int64_t offset, int err) {
   Strata__OffsetCommitPartition *c = resp_alloc(r, sizeof *c);
@@ -478,7 +304,7 @@ void handle_offset_commit(struct broker *b, const Strata__Header *req, uint8_t *
   resp_begin(r, req, STRATA__HEADER__BODY_OFFSET_COMMIT_RESP);
   r->hdr.offset_commit_resp = m;
   struct partition *p = NULL;
-  if (accepted && (rc = append_offsets(b, g, &bb, r, &p))) {
+  if (accepted && (rc = offsets_log_append(b, g, &bb, r, &p))) {
     for (size_t i = 0; i < m->n_partitions; i++)
       if (!m->partitions[i]->error_code) m->partitions[i]->error_code = (uint32_t)-rc;
   } else if (accepted) {
@@ -626,7 +452,7 @@ void handle_delete_groups(struct broker *b, const Strata__Header *req, uint8_t *
       for (size_t k = 0; k < g->noffsets && !rc; k++)
         rc = coord_encode_commit(&bb, id, g->offsets[k].topic, g->offsets[k].partition, -1, NULL,
                                  b->now_ms);
-      if (!rc) rc = append_offsets(b, g, &bb, r, NULL);
+      if (!rc) rc = offsets_log_append(b, g, &bb, r, NULL);
       batch_builder_free(&bb);
     }
     if (g && !rc) {

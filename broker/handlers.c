@@ -1,41 +1,20 @@
-/* Request handlers and the dispatch table: protobuf request in, protobuf
- * response (and fetch payload) out. No sockets or timers here. */
+/* The broker's own request handlers (topics, produce, fetch, list offsets,
+ * producer ids): protobuf request in, protobuf response (and fetch payload)
+ * out. No sockets or timers here; dispatch.c routes requests here. */
+#include "broker/handlers.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "broker.h"
+#include "broker/broker.h"
+#include "broker/cluster.h"
+#include "broker/flush.h"
 #include "common/batch.h"
 #include "common/errors.h"
 #include "common/trace.h"
-
-/* Response building allocates from the request's arena; running out of
- * memory there means the process cannot answer anything, so it stops loudly
- * rather than send a half-built message. */
-void *resp_alloc(struct response *r, size_t n) {
-  void *p = arena_alloc(&r->arena, n);
-  if (!p) {
-    trace_error("out of memory building a response (%zu bytes)", n);
-    abort();
-  }
-  return p;
-}
-
-char *resp_strdup(struct response *r, const char *s) {
-  char *p = arena_strdup(&r->arena, s);
-  if (!p) abort();
-  return p;
-}
-
-void resp_begin(struct response *r, const Strata__Header *req, Strata__Header__BodyCase body) {
-  r->hdr.api_key = req->api_key;
-  r->hdr.api_version = req->api_version;
-  r->hdr.correlation_id = req->correlation_id;
-  r->hdr.is_response = 1;
-  r->hdr.body_case = body;
-}
 
 static int payload_reserve(struct response *r, size_t more) {
   if (r->payload_len + more <= r->payload_cap) return 0;
@@ -46,38 +25,6 @@ static int payload_reserve(struct response *r, size_t more) {
   r->payload = p;
   r->payload_cap = c;
   return 0;
-}
-
-/* ---- ApiVersions ---- */
-
-struct api {
-  uint32_t key, min_version, max_version;
-  request_handler *handle;
-  Strata__Header__BodyCase req_body;
-};
-
-static const struct api *apis(size_t *n);
-
-static void handle_api_versions(struct broker *b, const Strata__Header *req,
-                                uint8_t *payload, uint32_t len,
-                                struct response *r) {
-  (void)b, (void)payload, (void)len;
-  size_t n;
-  const struct api *t = apis(&n);
-  Strata__ApiVersionsResponse *m = resp_alloc(r, sizeof *m);
-  strata__api_versions_response__init(m);
-  m->apis = resp_alloc(r, n * sizeof *m->apis);
-  for (size_t i = 0; i < n; i++) {
-    Strata__ApiVersionRange *v = resp_alloc(r, sizeof *v);
-    strata__api_version_range__init(v);
-    v->api_key = t[i].key;
-    v->min_version = t[i].min_version;
-    v->max_version = t[i].max_version;
-    m->apis[m->n_apis++] = v;
-  }
-  m->software_version = resp_strdup(r, "strata " STRATA_VERSION);
-  resp_begin(r, req, STRATA__HEADER__BODY_API_VERSIONS_RESP);
-  r->hdr.api_versions_resp = m;
 }
 
 /* ---- Metadata ---- */
@@ -152,7 +99,7 @@ static Strata__TopicMetadata *topic_metadata(struct broker *b, struct response *
   return tm;
 }
 
-static void handle_metadata(struct broker *b, const Strata__Header *req,
+void handle_metadata(struct broker *b, const Strata__Header *req,
                             uint8_t *payload, uint32_t len, struct response *r) {
   (void)payload, (void)len;
   const Strata__MetadataRequest *q = req->metadata_req;
@@ -203,7 +150,7 @@ static Strata__TopicResult *topic_result(struct response *r, const char *name,
   return t;
 }
 
-static void handle_create_topics(struct broker *b, const Strata__Header *req,
+void handle_create_topics(struct broker *b, const Strata__Header *req,
                                  uint8_t *payload, uint32_t len,
                                  struct response *r) {
   (void)payload, (void)len;
@@ -242,7 +189,7 @@ static void handle_create_topics(struct broker *b, const Strata__Header *req,
   r->hdr.create_topics_resp = m;
 }
 
-static void handle_delete_topics(struct broker *b, const Strata__Header *req,
+void handle_delete_topics(struct broker *b, const Strata__Header *req,
                                  uint8_t *payload, uint32_t len,
                                  struct response *r) {
   (void)payload, (void)len;
@@ -263,7 +210,7 @@ static void handle_delete_topics(struct broker *b, const Strata__Header *req,
   r->hdr.delete_topics_resp = m;
 }
 
-static void handle_elect_leaders(struct broker *b, const Strata__Header *req, uint8_t *payload,
+void handle_elect_leaders(struct broker *b, const Strata__Header *req, uint8_t *payload,
                                  uint32_t len, struct response *r) {
   (void)payload, (void)len;
   if (b->cluster) {
@@ -276,7 +223,7 @@ static void handle_elect_leaders(struct broker *b, const Strata__Header *req, ui
   r->hdr.elect_leaders_resp = m;
 }
 
-static void handle_init_producer_id(struct broker *b, const Strata__Header *req,
+void handle_init_producer_id(struct broker *b, const Strata__Header *req,
                                     uint8_t *payload, uint32_t len, struct response *r) {
   (void)payload, (void)len;
   int64_t id;
@@ -382,7 +329,7 @@ static int produce_partition(struct broker *b, struct partition *p,
   return 0;
 }
 
-static void handle_produce(struct broker *b, const Strata__Header *req,
+void handle_produce(struct broker *b, const Strata__Header *req,
                            uint8_t *payload, uint32_t len, struct response *r) {
   const Strata__ProduceRequest *q = req->produce_req;
   if (q->acks != 0 && q->acks != 1 && q->acks != -1) {
@@ -443,7 +390,7 @@ static void handle_produce(struct broker *b, const Strata__Header *req,
       continue;
     }
     int64_t end = last + 1; /* a duplicate waits for its original */
-    broker_appended(b, p);
+    flush_appended(b, p);
     /* acks=all waits for the ISR (the high watermark); otherwise, under
      * flush always, for this broker's own fsync. */
     int wait_hw = b->cluster && q->acks == -1;
@@ -569,7 +516,7 @@ static void build_fetch(struct broker *b, const Strata__Header *req,
   }
 }
 
-static void handle_fetch(struct broker *b, const Strata__Header *req,
+void handle_fetch(struct broker *b, const Strata__Header *req,
                          uint8_t *payload, uint32_t len, struct response *r) {
   (void)payload, (void)len;
   uint32_t wait = req->fetch_req->max_wait_ms;
@@ -578,14 +525,14 @@ static void handle_fetch(struct broker *b, const Strata__Header *req,
   build_fetch(b, req, r, 0);
 }
 
-void broker_fetch_again(struct broker *b, const Strata__Header *req,
-                        struct response *resp, int final) {
-  build_fetch(b, req, resp, final);
+void handle_fetch_again(struct broker *b, const Strata__Header *req, struct response *r,
+                        int final) {
+  build_fetch(b, req, r, final);
 }
 
 /* ---- ListOffsets ---- */
 
-static void handle_list_offsets(struct broker *b, const Strata__Header *req,
+void handle_list_offsets(struct broker *b, const Strata__Header *req,
                                 uint8_t *payload, uint32_t len,
                                 struct response *r) {
   (void)payload, (void)len;
@@ -638,65 +585,3 @@ static void handle_list_offsets(struct broker *b, const Strata__Header *req,
 }
 
 /* ---- dispatch ---- */
-
-static const struct api api_table[] = {
-    {STRATA__API_KEY__API_PRODUCE, 0, 0, handle_produce,
-     STRATA__HEADER__BODY_PRODUCE_REQ},
-    {STRATA__API_KEY__API_FETCH, 0, 0, handle_fetch, STRATA__HEADER__BODY_FETCH_REQ},
-    {STRATA__API_KEY__API_LIST_OFFSETS, 0, 0, handle_list_offsets,
-     STRATA__HEADER__BODY_LIST_OFFSETS_REQ},
-    {STRATA__API_KEY__API_METADATA, 0, 0, handle_metadata,
-     STRATA__HEADER__BODY_METADATA_REQ},
-    {STRATA__API_KEY__API_API_VERSIONS, 0, 0, handle_api_versions,
-     STRATA__HEADER__BODY_API_VERSIONS_REQ},
-    {STRATA__API_KEY__API_CREATE_TOPICS, 0, 0, handle_create_topics,
-     STRATA__HEADER__BODY_CREATE_TOPICS_REQ},
-    {STRATA__API_KEY__API_DELETE_TOPICS, 0, 0, handle_delete_topics,
-     STRATA__HEADER__BODY_DELETE_TOPICS_REQ},
-    {STRATA__API_KEY__API_ELECT_LEADERS, 0, 0, handle_elect_leaders,
-     STRATA__HEADER__BODY_ELECT_LEADERS_REQ},
-    {STRATA__API_KEY__API_INIT_PRODUCER_ID, 0, 0, handle_init_producer_id,
-     STRATA__HEADER__BODY_INIT_PRODUCER_ID_REQ},
-    {STRATA__API_KEY__API_FIND_COORDINATOR, 0, 0, handle_find_coordinator,
-     STRATA__HEADER__BODY_FIND_COORDINATOR_REQ},
-    {STRATA__API_KEY__API_CONSUMER_GROUP_HEARTBEAT, 0, 0, handle_group_heartbeat,
-     STRATA__HEADER__BODY_GROUP_HEARTBEAT_REQ},
-    {STRATA__API_KEY__API_OFFSET_COMMIT, 0, 0, handle_offset_commit,
-     STRATA__HEADER__BODY_OFFSET_COMMIT_REQ},
-    {STRATA__API_KEY__API_OFFSET_FETCH, 0, 0, handle_offset_fetch,
-     STRATA__HEADER__BODY_OFFSET_FETCH_REQ},
-    {STRATA__API_KEY__API_LIST_GROUPS, 0, 0, handle_list_groups,
-     STRATA__HEADER__BODY_LIST_GROUPS_REQ},
-    {STRATA__API_KEY__API_DESCRIBE_GROUP, 0, 0, handle_describe_group,
-     STRATA__HEADER__BODY_DESCRIBE_GROUP_REQ},
-    {STRATA__API_KEY__API_DELETE_GROUPS, 0, 0, handle_delete_groups,
-     STRATA__HEADER__BODY_DELETE_GROUPS_REQ},
-};
-
-static const struct api *apis(size_t *n) {
-  *n = sizeof api_table / sizeof api_table[0];
-  return api_table;
-}
-
-void broker_handle(struct broker *b, const Strata__Header *req,
-                   uint8_t *payload, uint32_t payload_len, struct response *r) {
-  const struct api *a = NULL;
-  for (size_t i = 0; i < sizeof api_table / sizeof api_table[0]; i++)
-    if (api_table[i].key == req->api_key) a = &api_table[i];
-  char msg[128];
-  if (req->is_response) {
-    response_error(r, req, STRATA_EINVALID_REQUEST, "a response sent as a request");
-  } else if (!a) {
-    snprintf(msg, sizeof msg, "unknown api key %u", req->api_key);
-    response_error(r, req, STRATA_EUNSUPPORTED_VERSION, msg);
-  } else if (req->api_version < a->min_version || req->api_version > a->max_version) {
-    snprintf(msg, sizeof msg, "api key %u supports versions %u..%u, not %u",
-             a->key, a->min_version, a->max_version, req->api_version);
-    response_error(r, req, STRATA_EUNSUPPORTED_VERSION, msg);
-  } else if (req->body_case != a->req_body) {
-    snprintf(msg, sizeof msg, "api key %u with a missing or mismatched body", a->key);
-    response_error(r, req, STRATA_EINVALID_REQUEST, msg);
-  } else {
-    a->handle(b, req, payload, payload_len, r);
-  }
-}

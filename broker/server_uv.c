@@ -11,6 +11,11 @@
 #include "common/trace.h"
 #include "common/wire.h"
 #include "broker/cluster_uv.h"
+#include "broker/dispatch.h"
+#include "broker/flush.h"
+#include "broker/group_handlers.h"
+#include "broker/offsets_log.h"
+#include "broker/response.h"
 
 struct conn;
 
@@ -49,6 +54,7 @@ struct server {
   struct pending *waiting;
   uint64_t fetch_hw_seen;
   int stopping;
+  struct cluster_uv cluster;    /* cluster mode: the controller and replica links */
 };
 
 struct sync_work {
@@ -63,8 +69,6 @@ struct write_req {
   uv_write_t w;
   uint8_t *head, *payload;
 };
-
-static struct server *the_server; /* for server_wake */
 
 static void conn_close(struct conn *c);
 static void conn_process(struct conn *c);
@@ -91,7 +95,7 @@ static void wait_remove(struct server *s, struct pending *p) {
 }
 
 static void pending_free(struct server *s, struct pending *p) {
-  if (p->resp.forward) cluster_uv_forward_cancel(p);
+  if (p->resp.forward) cluster_uv_forward_cancel(&s->cluster, p);
   wait_remove(s, p);
   wire_header_free(p->req);
   response_free(&p->resp);
@@ -192,7 +196,7 @@ static int created_topics_known(struct server *s, const Strata__Header *reply) {
 
 static void on_forwarded(void *arg, Strata__Header *reply, int err) {
   struct pending *p = arg;
-  struct server *s = the_server;
+  struct server *s = p->conn->srv;
   p->resp.forward = 0;
   if (reply) {
     p->resp.forwarded = reply;
@@ -220,15 +224,22 @@ static void enqueue(struct conn *c, struct pending *p) {
     if (c->tail) c->tail->next = p; else c->head = p;
     c->tail = p;
     c->npending++;
-    wait_add(s, p);
     p->resp.hdr.correlation_id = p->req->correlation_id;
-    cluster_uv_forward(p->req, on_forwarded, p); /* may answer at once */
+    int rc = cluster_uv_forward(&s->cluster, p->req, on_forwarded, p);
+    if (rc) { /* answered now; conn_process flushes it in order */
+      p->resp.forward = 0;
+      response_error(&p->resp, p->req, rc, "the controller is not reachable from this broker");
+      wire_header_free(p->req);
+      p->req = NULL;
+    } else {
+      wait_add(s, p);
+    }
     return;
   }
   if (p->resp.park) {
     wait_add(s, p);
     arm_fetch_timer(s);
-  } else if (p->resp.nwaits && !broker_response_ready(s->b, &p->resp)) {
+  } else if (p->resp.nwaits && !response_ready(s->b, &p->resp)) {
     wait_add(s, p);
     arm_fetch_timer(s); /* produce deadlines share the timer */
   }
@@ -265,7 +276,7 @@ static void handle_frame(struct conn *c, const struct frame *f) {
   }
   struct pending *p = pending_new();
   p->req = req;
-  broker_handle(s->b, req, (uint8_t *)f->payload, f->payload_len, &p->resp);
+  dispatch_handle(s->b, req, (uint8_t *)f->payload, f->payload_len, &p->resp);
   enqueue(c, p);
 }
 
@@ -470,10 +481,10 @@ static void sync_done(uv_work_t *w, int status) {
   struct sync_work *sw = (struct sync_work *)w;
   struct server *s = sw->srv;
   seglog_sync_discard(&sw->job); /* cancelled work never ran (a no-op otherwise) */
-  broker_sync_done(s->b, sw->p, &sw->job, status ? STRATA_EIO : sw->status);
+  flush_done(s->b, sw->p, &sw->job, status ? STRATA_EIO : sw->status);
   free(sw);
   wake_waiters(s);
-  if (s->b->cluster) cluster_uv_after_sync();
+  if (s->b->cluster) cluster_uv_after_sync(&s->cluster);
 }
 
 static void sync_start(void *arg, struct partition *p, struct seglog_sync *job) {
@@ -495,7 +506,7 @@ static void sync_start(void *arg, struct partition *p, struct seglog_sync *job) 
  * one sync per partition with unsynced appends or an unsynced roll. */
 static void on_commit(uv_prepare_t *h) {
   struct server *s = h->data;
-  broker_sync_start(s->b, sync_start, s);
+  flush_begin(s->b, sync_start, s);
 }
 
 /* ---- waking produce and fetch answers ---- */
@@ -509,10 +520,6 @@ static void flush_all(struct server *s) {
     if (c->head && !c->head->waiting) conn_flush(c);
     c = next;
   }
-}
-
-void server_wake(void) {
-  if (the_server) wake_waiters(the_server);
 }
 
 static void wake_waiters(struct server *s) {
@@ -531,10 +538,10 @@ static void wake_waiters(struct server *s) {
       }
     } else if (p->req) {
       if (refetch) {
-        broker_fetch_again(s->b, p->req, &p->resp, 0);
+        dispatch_fetch_again(s->b, p->req, &p->resp, 0);
         if (!p->resp.park) wait_remove(s, p);
       }
-    } else if (broker_response_ready(s->b, &p->resp)) {
+    } else if (response_ready(s->b, &p->resp)) {
       wait_remove(s, p);
     }
     p = next;
@@ -551,10 +558,10 @@ static void on_fetch_timer(uv_timer_t *t) {
     if (p->resp.forward) {
       /* the controller link has its own failure path */
     } else if (p->req && p->resp.deadline_ms <= s->b->now_ms) {
-      broker_fetch_again(s->b, p->req, &p->resp, 1);
+      dispatch_fetch_again(s->b, p->req, &p->resp, 1);
       wait_remove(s, p);
     } else if (!p->req && p->resp.deadline_ms && p->resp.deadline_ms <= s->b->now_ms) {
-      broker_response_expire(&p->resp);
+      response_expire(&p->resp);
       p->resp.await_topics = 0; /* answer anyway: the controller did create them */
       wait_remove(s, p);
     }
@@ -589,7 +596,7 @@ static void for_each_partition(struct broker *b, void (*fn)(struct broker *, str
 }
 
 static void flush_one(struct broker *b, struct partition *p) {
-  if (seglog_durable_offset(p->log) < seglog_end_offset(p->log)) broker_mark_dirty(b, p);
+  if (seglog_durable_offset(p->log) < seglog_end_offset(p->log)) flush_mark_dirty(b, p);
 }
 
 static void on_flush_timer(uv_timer_t *t) {
@@ -612,17 +619,20 @@ static void on_retention_timer(uv_timer_t *t) {
 static void on_group_timer(uv_timer_t *t) {
   struct server *s = t->data;
   s->b->now_ms = clock_wall_ms();
-  broker_groups_tick(s->b);
+  group_handlers_tick(s->b);
 }
 
 /* ---- start and stop ---- */
+
+/* The cluster links saw a high watermark or leadership move. */
+static void on_cluster_wake(void *arg) { wake_waiters(arg); }
 
 static void on_signal(uv_signal_t *h, int signum) {
   struct server *s = h->data;
   if (s->stopping) return;
   s->stopping = 1;
   trace_info("signal %d: shutting down", signum);
-  if (s->b->cluster) cluster_uv_stop();
+  if (s->b->cluster) cluster_uv_stop(&s->cluster);
   uv_close((uv_handle_t *)&s->listener, NULL);
   while (s->conns) conn_close(s->conns);
   uv_close((uv_handle_t *)&s->commit, NULL);
@@ -635,56 +645,58 @@ static void on_signal(uv_signal_t *h, int signum) {
 }
 
 int server_run(struct broker *b) {
-  struct server s;
-  memset(&s, 0, sizeof s);
-  s.b = b;
-  s.loop = uv_default_loop();
+  if (!b->cluster) offsets_log_sync(b); /* cluster mode: after each metadata image */
+  struct server *s = calloc(1, sizeof *s); /* the fetchers' buffers make it large */
+  if (!s) return STRATA_ENOMEM;
+  s->b = b;
+  s->loop = uv_default_loop();
   struct sockaddr_storage addr;
   int rc = uv_ip4_addr(b->cfg.bind_host, b->cfg.bind_port, (struct sockaddr_in *)&addr);
   if (rc) rc = uv_ip6_addr(b->cfg.bind_host, b->cfg.bind_port, (struct sockaddr_in6 *)&addr);
   if (rc) {
     trace_error("listeners: '%s' is not an IP address", b->cfg.bind_host);
+    free(s);
     return STRATA_EINVALID_CONFIG;
   }
-  uv_tcp_init(s.loop, &s.listener);
-  s.listener.data = &s;
-  if ((rc = uv_tcp_bind(&s.listener, (struct sockaddr *)&addr, 0)) ||
-      (rc = uv_listen((uv_stream_t *)&s.listener, 511, on_connection))) {
+  uv_tcp_init(s->loop, &s->listener);
+  s->listener.data = s;
+  if ((rc = uv_tcp_bind(&s->listener, (struct sockaddr *)&addr, 0)) ||
+      (rc = uv_listen((uv_stream_t *)&s->listener, 511, on_connection))) {
     trace_error("cannot listen on %s:%d: %s", b->cfg.bind_host, b->cfg.bind_port, uv_strerror(rc));
-    uv_close((uv_handle_t *)&s.listener, NULL);
-    uv_run(s.loop, UV_RUN_DEFAULT);
+    uv_close((uv_handle_t *)&s->listener, NULL);
+    uv_run(s->loop, UV_RUN_DEFAULT);
+    free(s);
     return STRATA_ENETWORK;
   }
-  uv_prepare_init(s.loop, &s.commit);
-  s.commit.data = &s;
-  uv_prepare_start(&s.commit, on_commit);
-  uv_timer_init(s.loop, &s.fetch_timer);
-  s.fetch_timer.data = &s;
-  uv_timer_init(s.loop, &s.flush_timer);
-  s.flush_timer.data = &s;
+  uv_prepare_init(s->loop, &s->commit);
+  s->commit.data = s;
+  uv_prepare_start(&s->commit, on_commit);
+  uv_timer_init(s->loop, &s->fetch_timer);
+  s->fetch_timer.data = s;
+  uv_timer_init(s->loop, &s->flush_timer);
+  s->flush_timer.data = s;
   if (b->cfg.flush == FLUSH_INTERVAL)
-    uv_timer_start(&s.flush_timer, on_flush_timer, (uint64_t)b->cfg.flush_interval_ms,
+    uv_timer_start(&s->flush_timer, on_flush_timer, (uint64_t)b->cfg.flush_interval_ms,
                    (uint64_t)b->cfg.flush_interval_ms);
-  uv_timer_init(s.loop, &s.retention_timer);
-  s.retention_timer.data = &s;
-  uv_timer_start(&s.retention_timer, on_retention_timer, 1000,
+  uv_timer_init(s->loop, &s->retention_timer);
+  s->retention_timer.data = s;
+  uv_timer_start(&s->retention_timer, on_retention_timer, 1000,
                  (uint64_t)b->cfg.retention_check_ms);
-  uv_timer_init(s.loop, &s.group_timer);
-  s.group_timer.data = &s;
-  uv_timer_start(&s.group_timer, on_group_timer, 100, 100);
-  uv_signal_init(s.loop, &s.sigint);
-  s.sigint.data = &s;
-  uv_signal_start(&s.sigint, on_signal, SIGINT);
-  uv_signal_init(s.loop, &s.sigterm);
-  s.sigterm.data = &s;
-  uv_signal_start(&s.sigterm, on_signal, SIGTERM);
-  the_server = &s;
-  if (b->cluster) cluster_uv_start(s.loop, b);
+  uv_timer_init(s->loop, &s->group_timer);
+  s->group_timer.data = s;
+  uv_timer_start(&s->group_timer, on_group_timer, 100, 100);
+  uv_signal_init(s->loop, &s->sigint);
+  s->sigint.data = s;
+  uv_signal_start(&s->sigint, on_signal, SIGINT);
+  uv_signal_init(s->loop, &s->sigterm);
+  s->sigterm.data = s;
+  uv_signal_start(&s->sigterm, on_signal, SIGTERM);
+  if (b->cluster) cluster_uv_start(&s->cluster, s->loop, b, on_cluster_wake, s);
   trace_info("broker %d listening on %s:%d as %s:%d (log.dir %s, flush %s)", b->cfg.id,
              b->cfg.bind_host, b->cfg.bind_port, b->cfg.host, b->cfg.port, b->cfg.log_dir,
              flush_policy_names[b->cfg.flush]);
-  uv_run(s.loop, UV_RUN_DEFAULT);
-  uv_loop_close(s.loop);
-  the_server = NULL;
+  uv_run(s->loop, UV_RUN_DEFAULT);
+  uv_loop_close(s->loop);
+  free(s);
   return 0;
 }

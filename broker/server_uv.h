@@ -17,8 +17,4 @@
  * after a clean shutdown (every log fsynced) or a negative STRATA_E*. */
 int server_run(struct broker *b);
 
-/* Re-check every waiting answer (an ISR change, a metadata image or a
- * follower's fetch moved a high watermark). */
-void server_wake(void);
-
 #endif

@@ -1,10 +1,11 @@
-/* A broker in the simulator: the real broker logic (broker_handle, the
- * cluster_* functions, seglog on /dev/shm) with the simulator in place of
- * broker/server_uv.c and broker/cluster_uv.c. It does what those do, in the
- * same order: answers leave per connection in request order once durable or
- * replicated; parked fetches re-run when a high watermark moves; one fsync
- * per dirty partition at a time; register, heartbeat, fetch from leaders,
- * propose ISR changes. Fsyncs complete after a simulated disk delay. */
+/* A broker in the simulator: the real broker logic (dispatch_handle, the
+ * metadata_*, cluster_* and flush_* functions, seglog on /dev/shm) with the
+ * simulator in place of broker/server_uv.c and broker/cluster_uv.c. It does
+ * what those do, in the same order: answers leave per connection in request
+ * order once durable or replicated; parked fetches re-run when a high
+ * watermark moves; one fsync per dirty partition at a time; register,
+ * heartbeat, fetch from leaders, propose ISR changes. Fsyncs complete after a
+ * simulated disk delay. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +17,13 @@
 #include <unistd.h>
 
 #include "broker/broker.h"
+#include "broker/cluster.h"
+#include "broker/dispatch.h"
+#include "broker/flush.h"
+#include "broker/group_handlers.h"
+#include "broker/metadata.h"
+#include "broker/offsets_log.h"
+#include "broker/response.h"
 #include "common/batch.h"
 #include "common/config.h"
 #include "common/errors.h"
@@ -134,10 +142,10 @@ static void wake(struct sim *s, int id) {
     if (!p->waiting) continue;
     if (p->req) {
       if (refetch) {
-        broker_fetch_again(b, p->req, &p->resp, 0);
+        dispatch_fetch_again(b, p->req, &p->resp, 0);
         if (!p->resp.park) p->waiting = 0;
       }
-    } else if (broker_response_ready(b, &p->resp)) {
+    } else if (response_ready(b, &p->resp)) {
       p->waiting = 0;
     }
   }
@@ -150,8 +158,8 @@ static void deadlines(struct sim *s, int id) {
   b->now_ms = s->now;
   for (struct pend *p = n->head; p; p = p->next) {
     if (!p->waiting || !p->resp.deadline_ms || p->resp.deadline_ms > s->now) continue;
-    if (p->req) broker_fetch_again(b, p->req, &p->resp, 1);
-    else broker_response_expire(&p->resp);
+    if (p->req) dispatch_fetch_again(b, p->req, &p->resp, 1);
+    else response_expire(&p->resp);
     p->waiting = 0;
   }
   flush(s, id);
@@ -185,7 +193,7 @@ static void sync_start(void *arg, struct partition *p, struct seglog_sync *job) 
 
 static void commit(struct sim *s, int id) {
   struct commit_ctx c = {s, id};
-  broker_sync_start(&bn(s, id)->b, sync_start, &c);
+  flush_begin(&bn(s, id)->b, sync_start, &c);
 }
 
 static void fetchers_after_sync(struct sim *s, int id);
@@ -201,7 +209,7 @@ static void syncs_done(struct sim *s, int id) {
       continue;
     }
     *pp = w->next;
-    broker_sync_done(&n->b, w->p, &w->job, 0);
+    flush_done(&n->b, w->p, &w->job, 0);
     free(w);
     any = 1;
   }
@@ -228,7 +236,8 @@ static void on_heartbeat(struct sim *s, struct sim_node *sn, void *arg, const St
   n->b.controller_contact_ms = n->hb_sent_at; /* as cluster_uv.c: when it left */
   if (resp->broker_heartbeat_resp->image) {
     n->b.now_ms = s->now;
-    cluster_apply_image(&n->b, resp->broker_heartbeat_resp->image, s->now);
+    if (metadata_apply_image(&n->b, resp->broker_heartbeat_resp->image, s->now))
+      offsets_log_sync(&n->b); /* as cluster_uv.c */
     wake(s, sn->id);
   }
 }
@@ -367,7 +376,9 @@ static void on_fetch(struct sim *s, struct sim_node *sn, void *arg, const Strata
     const Strata__FetchPartitionResult *r = fr->partitions[i];
     struct partition *p = topics_partition(&n->b.topics, r->topic, r->partition);
     if (p && p->role == ROLE_FOLLOWER && p->leader == leader) {
-      int rc = cluster_follower_apply(&n->b, p, r, pl + off, s->now);
+      int appended;
+      int rc = cluster_follower_apply(p, r, pl + off, s->now, &appended);
+      if (!rc && appended) flush_note_append(&n->b, p);
       if (!rc) progress = 1;
     }
     off += r->payload_bytes;
@@ -457,12 +468,12 @@ void bnode_request(struct sim *s, int id, const struct sim_msg *m) {
       if (!p->payload) abort();
       memcpy(p->payload, m->payload, m->payload_len);
     }
-    broker_handle(b, p->req, p->payload, (uint32_t)m->payload_len, &p->resp);
+    dispatch_handle(b, p->req, p->payload, (uint32_t)m->payload_len, &p->resp);
     if (p->resp.forward) /* admin requests go to the controller directly in the sim */
       response_error(&p->resp, p->req, STRATA_EINVALID_REQUEST, "not relayed in the simulator");
   }
   if (p->resp.park) p->waiting = 1;
-  else if (p->resp.nwaits && !broker_response_ready(b, &p->resp)) p->waiting = 1;
+  else if (p->resp.nwaits && !response_ready(b, &p->resp)) p->waiting = 1;
   if (!p->resp.park && p->req) {
     wire_header_free(p->req);
     p->req = NULL;
@@ -516,7 +527,7 @@ void bnode_tick(struct sim *s, int id) {
   struct isr_ctx c = {s, id};
   cluster_isr_changes(&n->b, s->now, propose_isr, &c);
   deadlines(s, id);
-  if (s->now % 100 == 0) broker_groups_tick(&n->b); /* the group timer of server_uv.c */
+  if (s->now % 100 == 0) group_handlers_tick(&n->b); /* the group timer of server_uv.c */
   if (s->now % 1000 == 0) retention(s, id);          /* its retention timer */
   wake(s, id);
   commit(s, id);
@@ -539,6 +550,7 @@ int bnode_start(struct sim *s, int id) {
     sim_violation(s, "broker %d does not start: %s", id, err);
     return -1;
   }
+  if (!n->b.cluster) offsets_log_sync(&n->b); /* as server_run */
   sn->up = 1;
   sn->paused = 0;
   return 0;

@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "broker/broker.h"
+#include "broker/metadata.h"
+#include "broker/offsets_log.h"
 #include "common/config.h"
 #include "common/trace.h"
 #include "drill/proc.h"
@@ -75,7 +77,7 @@ static void apply(const char *cluster, int64_t version, int with_topic, int dele
   img.deleted_topics = gone;
   img.n_deleted_topics = deleted ? 1 : 0;
   b.now_ms += 10;
-  cluster_apply_image(&b, &img, b.now_ms);
+  if (metadata_apply_image(&b, &img, b.now_ms)) offsets_log_sync(&b); /* as cluster_uv.c */
 }
 
 static struct partition *part(void) { return topics_partition(&b.topics, "t", 0); }

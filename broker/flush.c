@@ -1,0 +1,72 @@
+/* The dirty list and the sync bookkeeping of the group commit. */
+#include "broker/flush.h"
+
+#include "broker/broker.h"
+#include "broker/cluster.h"
+#include "broker/topics.h"
+#include "common/errors.h"
+#include "common/trace.h"
+
+void flush_mark_dirty(struct broker *b, struct partition *p) {
+  if (p->on_dirty_list) return;
+  p->on_dirty_list = 1;
+  partition_ref(p);
+  p->dirty_next = b->dirty;
+  b->dirty = p;
+}
+
+void flush_note_roll(struct broker *b, struct partition *p) {
+  if (seglog_roll_unsynced(p->log)) flush_mark_dirty(b, p);
+}
+
+void flush_note_append(struct broker *b, struct partition *p) {
+  if (b->cfg.flush == FLUSH_ALWAYS) flush_mark_dirty(b, p);
+  else flush_note_roll(b, p);
+}
+
+void flush_appended(struct broker *b, struct partition *p) {
+  flush_note_append(b, p);
+  if (b->cluster) cluster_update_hw(b, p);
+  if (b->cluster || b->cfg.flush != FLUSH_ALWAYS) b->hw_version++;
+}
+
+void flush_begin(struct broker *b,
+                 void (*start)(void *arg, struct partition *p, struct seglog_sync *job),
+                 void *arg) {
+  struct partition *keep = NULL;
+  while (b->dirty) {
+    struct partition *p = b->dirty;
+    b->dirty = p->dirty_next;
+    p->on_dirty_list = 0;
+    struct seglog_sync job;
+    if (p->deleted) {
+      partition_unref(p);
+    } else if (p->sync_inflight) { /* stays dirty for the next turn */
+      p->on_dirty_list = 1;
+      p->dirty_next = keep;
+      keep = p;
+    } else if (seglog_sync_begin(p->log, &job) || job.n == 0) {
+      partition_unref(p);
+    } else {
+      p->sync_inflight = 1;
+      start(arg, p, &job);
+    }
+  }
+  b->dirty = keep;
+}
+
+void flush_done(struct broker *b, struct partition *p, const struct seglog_sync *job,
+                int status) {
+  p->sync_inflight = 0;
+  if (!p->deleted) {
+    if (status) trace_error("fsync of partition %u failed: %s", p->id, strata_strerror(status));
+    int64_t before = seglog_durable_offset(p->log);
+    seglog_sync_end(p->log, job, status);
+    if (seglog_durable_offset(p->log) != before) b->hw_version++;
+    if (b->cluster) cluster_update_hw(b, p);
+    if (seglog_durable_offset(p->log) < seglog_end_offset(p->log) && b->cfg.flush != FLUSH_OS)
+      flush_mark_dirty(b, p);
+    flush_note_roll(b, p);
+  }
+  partition_unref(p);
+}

@@ -1,0 +1,40 @@
+/* The group commit's bookkeeping (Redis's beforeSleep): the list of
+ * partitions with appends or a rolled segment not yet fsynced, one sync per
+ * partition at a time, and what a finished sync moves (the durable offset,
+ * the high watermark). The glue (server_uv.c, the simulator) runs the syncs
+ * once per loop turn and wakes the answers that waited for them. */
+#ifndef STRATA_FLUSH_H
+#define STRATA_FLUSH_H
+
+struct broker;
+struct partition;
+struct seglog_sync;
+
+/* Remember that p has unsynced appends (the glue fsyncs the list). */
+void flush_mark_dirty(struct broker *b, struct partition *p);
+/* After an append: a partition whose log rolled needs a sync even when the
+ * flush policy does not ask for one (the roll's fsyncs run there). */
+void flush_note_roll(struct broker *b, struct partition *p);
+/* After any append (a follower's too): on the dirty list under flush always,
+ * else only when its log rolled. */
+void flush_note_append(struct broker *b, struct partition *p);
+/* After an append to a partition this broker leads: fsync it (flush
+ * always), move the high watermark, wake what waits for data. */
+void flush_appended(struct broker *b, struct partition *p);
+/* Start a sync for every partition on the dirty list: start gets each (its
+ * reference moves to the sync) and the seglog's job (dup()ed fds to run with
+ * seglog_sync_run off the loop: a rolled segment's files and the directory
+ * too, then the active segment). One sync per partition at a time: one
+ * already running stays on the list for the next turn. Every produce
+ * appended during a turn shares the sync. */
+void flush_begin(struct broker *b,
+                 void (*start)(void *arg, struct partition *p, struct seglog_sync *job),
+                 void *arg);
+/* That sync finished (status 0 or STRATA_E*): move the durable offset and
+ * the high watermark, and put the partition back on the dirty list if it
+ * took appends meanwhile or a roll still waits. Drops the caller's
+ * reference. */
+void flush_done(struct broker *b, struct partition *p, const struct seglog_sync *job,
+                int status);
+
+#endif
