@@ -7,7 +7,7 @@
 #      <time.h>, proto or libuv). Holds vacuously while replication/ is absent.
 #   2. controller/ and client/ never include broker/ or replication/.
 #   3. <uv.h> only in files named *_uv.c or *_uv.h.
-#   4. a *_uv.h header only in *_uv.c files and main.c files.
+#   4. a *_uv.h header only in *_uv.c, *_uv.h and main.c files.
 #   5. common/ includes only common/ and the generated protocol (proto/).
 # Usage: scripts/layering.sh [repo dir]   (make layering; part of make test)
 set -u
@@ -75,8 +75,8 @@ while IFS= read -r f; do
     case "$target" in
       *_uv.h)
         case "$base" in
-          *_uv.c | main.c) ;;
-          *) violation "$f" "$line" "$inc" "a *_uv.h header is included only by *_uv.c and main.c files" ;;
+          *_uv.c | *_uv.h | main.c) ;;
+          *) violation "$f" "$line" "$inc" "a *_uv.h header is included only by *_uv.c, *_uv.h and main.c files" ;;
         esac ;;
     esac
   done < <(grep -n '^[[:space:]]*#[[:space:]]*include' "$f")
