@@ -45,6 +45,16 @@ grep -q "already exists" "$dir/err" && ok "exists message" || bad "exists messag
 expect "topic create bad config" 1 $S topic create other --config retention.ms=soon
 expect "topic list" 0 $S topic list
 grep -q "^events" "$dir/out" && ok "list shows events" || bad "list shows events"
+# Global options before the command too, as Kafka's tools, rpk and kubectl take them;
+# one after the command wins, and either beats STRATA_BOOTSTRAP.
+expect "--bootstrap before the command" 0 env -u STRATA_BOOTSTRAP $S --bootstrap "127.0.0.1:$port" topic list
+grep -q "^events" "$dir/out" && ok "list through a leading --bootstrap" || bad "leading --bootstrap: $(cat "$dir/out" "$dir/err")"
+expect "-b and --timeout= before the command" 0 env -u STRATA_BOOTSTRAP $S -b "127.0.0.1:$port" --timeout=5000 topic describe events
+expect "leading --bootstrap beats STRATA_BOOTSTRAP" 1 $S --bootstrap 127.0.0.1:1 --timeout 1000 topic list
+grep -q "cannot connect to 127.0.0.1:1" "$dir/err" && ok "leading --bootstrap is used" || bad "leading --bootstrap: $(cat "$dir/err")"
+expect "--bootstrap after the command wins" 0 $S -b 127.0.0.1:1 topic list -b "127.0.0.1:$port"
+expect "a command's option before the command" 2 $S --topic events consume
+grep -q "before the command go only" "$dir/err" && ok "says what goes before the command" || bad "leading --topic: $(cat "$dir/err")"
 
 ts0=$(($(date +%s) * 1000))
 printf 'k1:one\nk2:two\nk3:three\nk1:four\n' | $S produce --topic events --key-separator : --header src=cli >"$dir/out" 2>"$dir/err"
