@@ -31,12 +31,11 @@ expect "unknown command" 2 $S frobnicate
 expect "bad flag" nonzero $S consume --topic x --no-such-flag
 [ "$(wc -l <"$dir/err")" -eq 1 ] && ok "bad flag gives one line" || bad "bad flag gives one line: $(cat "$dir/err")"
 expect "bad --acks" nonzero $S produce --topic x --acks 2
-port=$((20000 + RANDOM % 30000))
 expect "unreachable broker" 1 $S topic list --bootstrap 127.0.0.1:1 --timeout 1000
 grep -q "cannot connect to 127.0.0.1:1" "$dir/err" && ok "unreachable broker message" || bad "unreachable message: $(cat "$dir/err")"
 
-while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
-strata_start_broker "$dir" "$port" --set log.level=warn || exit 1
+strata_start_broker "$dir" any --set log.level=warn || exit 1
+port=$STRATA_BROKER_PORT
 export STRATA_BOOTSTRAP=127.0.0.1:$port
 
 expect "topic create" 0 $S topic create events --partitions 2 --config retention.ms=3600000
