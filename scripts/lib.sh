@@ -99,6 +99,30 @@ strata_start_broker() {
   done
 }
 
+# Skips (scripts/run-tests.sh counts them): a test that cannot run prints
+# "SKIP: what: why" and exits 77. Only what needs root may be skipped, and
+# only when not root: as root a test runs for real or fails.
+strata_skip() {
+  echo "SKIP: $*"
+  exit 77
+}
+
+# strata_need WHAT CMD...: the commands WHAT runs. As root a missing one
+# fails the test, naming it; otherwise WHAT is skipped, naming it.
+strata_need() {
+  local what=$1 c missing=()
+  shift
+  for c in "$@"; do command -v "$c" >/dev/null 2>&1 || missing+=("$c"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" = 0 ]; then
+    for c in "${missing[@]}"; do
+      echo "FAIL: $what: $c: command not found; run scripts/deps.sh --install" >&2
+    done
+    exit 1
+  fi
+  strata_skip "$what: needs ${missing[*]} (not installed; scripts/deps.sh --install installs it)"
+}
+
 # Stop every process this script started (TERM, then KILL after 5 s).
 strata_stop_all() {
   local pid
