@@ -25,6 +25,21 @@ void tcluster_host(const struct tcluster *c, int id, char *buf, size_t len) {
   snprintf(buf, len, "127.0.0.%d", c->base ? c->base + id : id ? id : 1);
 }
 
+/* New ports for the brokers and the controller, and the bootstrap list. */
+static int pick_ports(struct tcluster *c) {
+  c->port = proc_free_port();
+  c->cport = proc_free_port();
+  if (c->port < 0 || c->cport < 0) return -1;
+  size_t off = 0;
+  for (int i = 1; i <= c->n; i++) {
+    char host[32];
+    tcluster_host(c, i, host, sizeof host);
+    off += (size_t)snprintf(c->bootstrap + off, sizeof c->bootstrap - off, "%s%s:%d",
+                            i > 1 ? "," : "", host, c->port);
+  }
+  return 0;
+}
+
 int tcluster_init_at(struct tcluster *c, int nbrokers, const char *prefix, int base) {
   memset(c, 0, sizeof *c);
   if (nbrokers < 1 || nbrokers > TCLUSTER_BROKERS_MAX) return -1;
@@ -33,18 +48,9 @@ int tcluster_init_at(struct tcluster *c, int nbrokers, const char *prefix, int b
   c->base = base;
   c->dir = proc_tmpdir(prefix);
   if (!c->dir) return -1;
-  c->port = proc_free_port();
-  c->cport = proc_free_port();
   c->ctl = -1;
   for (int i = 0; i <= TCLUSTER_BROKERS_MAX; i++) c->brokers[i] = -1;
-  size_t off = 0;
-  for (int i = 1; i <= nbrokers; i++) {
-    char host[32];
-    tcluster_host(c, i, host, sizeof host);
-    off += (size_t)snprintf(c->bootstrap + off, sizeof c->bootstrap - off, "%s%s:%d",
-                            i > 1 ? "," : "", host, c->port);
-  }
-  return 0;
+  return pick_ports(c);
 }
 
 /* argv = bin, fixed settings, then the extra ones, each after --set; env
@@ -60,6 +66,21 @@ static pid_t spawn(const char *bin, const char *const *fixed, size_t nfixed,
   return proc_spawn_env(argv, log, env);
 }
 
+/* After a node's start: until it listens on host:port (0), or -1 when it
+ * does not within 10 s, or exited (then *pid is -1, and addr_in_use set when
+ * its log, from byte from on, says the port was taken). */
+static int wait_listen(struct tcluster *c, pid_t *pid, const char *host, int port,
+                       const char *log, long from) {
+  int rc = proc_wait_listen(*pid, host, port, 10000);
+  if (rc == PROC_EXITED) {
+    *pid = -1;
+    c->addr_in_use = proc_log_addr_in_use(log, from);
+    return -1;
+  }
+  if (!rc) c->started = 1;
+  return rc ? -1 : 0;
+}
+
 int tcluster_start_controller(struct tcluster *c) {
   char bin[512], data[512], listen[64], log[512], host[32];
   tcluster_host(c, 0, host, sizeof host);
@@ -69,8 +90,9 @@ int tcluster_start_controller(struct tcluster *c) {
   snprintf(listen, sizeof listen, "listeners=%s:%d", host, port);
   snprintf(log, sizeof log, "%s/controller.log", c->dir);
   const char *fixed[] = {data, listen};
+  long from = proc_file_size(log);
   c->ctl = spawn(bin, fixed, 2, c->ctl_sets, log, NULL);
-  return c->ctl > 0 ? proc_wait_addr(host, port, 10000) : -1;
+  return c->ctl > 0 ? wait_listen(c, &c->ctl, host, port, log, from) : -1;
 }
 
 /* The slow-disk shim's control file of broker id: it exists while the disk
@@ -123,8 +145,9 @@ int tcluster_start_broker(struct tcluster *c, int id) {
   char bufs[3][600];
   const char *env[4], **penv = NULL;
   if (c->slow_disk && !(penv = slow_disk_env(c, id, bufs, env))) return -1;
+  long from = proc_file_size(log);
   c->brokers[id] = spawn(bin, fixed, nfixed, c->broker_sets, log, penv);
-  return c->brokers[id] > 0 ? proc_wait_addr(host, port, 10000) : -1;
+  return c->brokers[id] > 0 ? wait_listen(c, &c->brokers[id], host, port, log, from) : -1;
 }
 
 int tcluster_slow_disk(struct tcluster *c, int id, int ms) {
@@ -138,13 +161,36 @@ int tcluster_slow_disk(struct tcluster *c, int id, int ms) {
   return fclose(f) || bad ? -1 : 0;
 }
 
-int tcluster_start_all(struct tcluster *c) {
+static int start_all_once(struct tcluster *c) {
   if (tcluster_start_controller(c)) return -1;
   for (int i = 1; i <= c->n; i++)
     if (tcluster_start_broker(c, i)) return -1;
   for (int64_t deadline = mono_ms() + 10000; mono_ms() < deadline; usleep(50000))
     if (tcluster_alive(c) == c->n) return 0;
   return -1;
+}
+
+int tcluster_start_all(struct tcluster *c) {
+  int fresh = !c->started;
+  for (int attempt = 1;; attempt++) {
+    c->addr_in_use = 0;
+    if (!start_all_once(c)) return 0;
+    if (!fresh || !c->addr_in_use || c->bind_port || c->bind_cport || attempt == PROC_PORT_TRIES)
+      return -1;
+    fprintf(stderr, "tcluster: port %d or %d was taken before the cluster listened; starting "
+            "again on new ports\n", c->port, c->cport);
+    for (int i = 1; i <= c->n; i++) tcluster_kill(c, i);
+    tcluster_kill(c, 0);
+    char path[600];
+    snprintf(path, sizeof path, "%s/controller", c->dir);
+    proc_rm_rf(path);
+    for (int i = 1; i <= c->n; i++) {
+      snprintf(path, sizeof path, "%s/b%d", c->dir, i);
+      proc_rm_rf(path);
+    }
+    c->started = 0;
+    if (pick_ports(c)) return -1;
+  }
 }
 
 int tcluster_alive(struct tcluster *c) {

@@ -34,9 +34,12 @@ struct tcluster {
   /* set before starting: brokers run with the slow-disk shim preloaded
    * (strata-slow-disk.so beside the binaries, tests/shim/slow_disk.c) */
   int slow_disk;
+  int started;     /* a node has listened: the ports are this cluster's */
+  int addr_in_use; /* the last start failed because its port was taken (see
+                      tcluster_start_all) */
 };
 
-/* Temp folder and free ports; nothing started yet. 0 or -1. */
+/* Temp folder and free ports (proc_free_port); nothing started yet. 0 or -1. */
 int tcluster_init(struct tcluster *c, int nbrokers, const char *prefix);
 /* The same with the separate-addresses layout from 127.0.0.base (2..240). */
 int tcluster_init_at(struct tcluster *c, int nbrokers, const char *prefix, int base);
@@ -46,7 +49,11 @@ void tcluster_host(const struct tcluster *c, int id, char *buf, size_t len);
 int tcluster_start_controller(struct tcluster *c);
 int tcluster_start_broker(struct tcluster *c, int id);
 /* Controller and every broker, then wait until all are registered and
- * unfenced. 0 or -1. */
+ * unfenced. 0 or -1. On a cluster that never ran, a port taken by another
+ * process before a node could listen on it means starting over on new ports
+ * (up to PROC_PORT_TRIES times); not with private ports set (a fault proxy
+ * listens on the advertised ones): then -1 with addr_in_use set, and the
+ * caller sets the cluster up again. */
 int tcluster_start_all(struct tcluster *c);
 /* Brokers the cluster reports registered and unfenced (0 when it cannot be
  * asked). */

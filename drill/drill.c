@@ -529,21 +529,44 @@ static void print_times(FILE *out, const char *label, const char *meaning, doubl
           v[(n * 99) / 100], v[n - 1], meaning);
 }
 
-static int start_cluster(struct drill *d) {
+/* The cluster's folder, network faults and nodes, up and registered. 0,
+ * -1, or 1 when a port it chose was taken by another process before it
+ * could listen (then everything is undone, to try again on new ports). */
+static int start_nodes(struct drill *d) {
   if (tcluster_init_at(&d->c, d->o->brokers, "strata-drill", CLUSTER_BASE)) {
     fprintf(stderr, "strata drill: cannot make a temp folder under /tmp\n");
     return -1;
   }
   if ((d->sc == &drill_scenarios[DRILL_PARTITION_LEADER] || d->o->net != NETFAULT_AUTO) &&
       netfault_open(&d->nf, d->o->net, &d->c)) {
-    fprintf(stderr, "strata drill: %s: %s\n", d->sc->name, d->nf.why);
-    return -1;
+    int taken = strstr(d->nf.why, "Address already in use") != NULL;
+    if (!taken) fprintf(stderr, "strata drill: %s: %s\n", d->sc->name, d->nf.why);
+    return taken ? 1 : -1;
   }
   d->c.broker_sets[0] = "replica.lag.time.max.ms=2000";
   d->c.slow_disk = d->sc == &drill_scenarios[DRILL_SLOW_DISK];
   if (tcluster_start_all(&d->c)) {
+    if (d->c.addr_in_use) return 1;
     fprintf(stderr, "strata drill: the cluster did not start (logs in %s)\n", d->c.dir);
     return -1;
+  }
+  return 0;
+}
+
+static int start_cluster(struct drill *d) {
+  for (int attempt = 1;; attempt++) {
+    int rc = start_nodes(d);
+    if (rc < 0) return -1;
+    if (!rc) break;
+    if (attempt == PROC_PORT_TRIES) {
+      fprintf(stderr, "strata drill: the ports it chose were taken %d times (logs in %s)\n",
+              attempt, d->c.dir);
+      return -1;
+    }
+    fprintf(stderr, "strata drill: a port was taken before the cluster listened; again on new "
+                    "ports\n");
+    netfault_close(&d->nf);
+    tcluster_destroy(&d->c, 0);
   }
   char err[256];
   strata_client *admin = strata_client_new(d->c.bootstrap, 5000, err, sizeof err);

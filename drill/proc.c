@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -58,41 +59,166 @@ void proc_rm_rf(const char *path) {
   if (path && !strncmp(path, "/tmp/", 5)) nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-int proc_free_port(void) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
+/* The kernel's ephemeral range (Linux's default when unreadable). */
+static void ephemeral_range(int *lo, int *hi) {
+  *lo = 32768, *hi = 60999;
+  FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+  int a, b;
+  if (f && fscanf(f, "%d %d", &a, &b) == 2 && a > 0 && b >= a && b <= 65535) *lo = a, *hi = b;
+  if (f) fclose(f);
+}
+
+/* Nothing is bound to port on any address: a bind to the wildcard address
+ * (without SO_REUSEADDR) conflicts with every socket on the port. */
+static int port_unused(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_in a = {0};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_ANY);
+  a.sin_port = htons((uint16_t)port);
+  int ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
+  if (fd >= 0) close(fd);
+  return ok;
+}
+
+/* A port the kernel chose (bind to port 0): only when the ephemeral range
+ * leaves no other port, as before. */
+static int kernel_port(void) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   struct sockaddr_in a = {0};
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t l = sizeof a;
-  if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) ||
-      getsockname(fd, (struct sockaddr *)&a, &l)) {
-    if (fd >= 0) close(fd);
-    return -1;
+  int ok = fd >= 0 && !bind(fd, (struct sockaddr *)&a, sizeof a) &&
+           !getsockname(fd, (struct sockaddr *)&a, &l);
+  if (fd >= 0) close(fd);
+  return ok ? ntohs(a.sin_port) : -1;
+}
+
+#define HANDED_MAX 256 /* ports this process remembers having handed out */
+
+int proc_free_port(void) {
+  static uint64_t rng;
+  static int handed[HANDED_MAX];
+  static size_t nhanded;
+  if (!rng) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    rng = ((uint64_t)getpid() << 32) ^ (uint64_t)ts.tv_nsec ^ (uint64_t)ts.tv_sec << 20;
+    rng |= 1;
   }
-  close(fd);
-  return ntohs(a.sin_port);
+  int lo, hi;
+  ephemeral_range(&lo, &hi);
+  int below = lo > PROC_PORT_MIN ? lo - PROC_PORT_MIN : 0; /* [PROC_PORT_MIN, lo) */
+  int from = hi >= PROC_PORT_MIN ? hi + 1 : PROC_PORT_MIN, above = 65536 - from; /* [from, 65535] */
+  if (below + above == 0) return kernel_port();
+  for (int tries = 0; tries < 2000; tries++) {
+    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17; /* xorshift64 */
+    int k = (int)(rng % (uint64_t)(below + above));
+    int port = k < below ? PROC_PORT_MIN + k : from + (k - below);
+    int seen = 0;
+    for (size_t i = 0; i < nhanded && i < HANDED_MAX; i++) seen |= handed[i] == port;
+    if (seen || !port_unused(port)) continue;
+    handed[nhanded++ % HANDED_MAX] = port;
+    return port;
+  }
+  return -1;
+}
+
+/* 1 when pid holds a socket listening on TCP port: the listening sockets'
+ * inodes from /proc/net/tcp{,6}, looked for among pid's descriptors. */
+static int pid_listens(pid_t pid, int port) {
+  unsigned long inodes[64];
+  size_t n = 0;
+  const char *tables[] = {"/proc/net/tcp", "/proc/net/tcp6"};
+  for (int t = 0; t < 2; t++) {
+    FILE *f = fopen(tables[t], "r");
+    char line[512], local[128];
+    unsigned st;
+    unsigned long inode;
+    while (f && fgets(line, sizeof line, f)) {
+      /* sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode */
+      if (sscanf(line, " %*s %127s %*s %x %*s %*s %*s %*d %*d %lu", local, &st, &inode) != 3)
+        continue;
+      char *colon = strrchr(local, ':');
+      if (colon && st == 0x0A && strtol(colon + 1, NULL, 16) == port && n < 64) inodes[n++] = inode;
+    }
+    if (f) fclose(f);
+  }
+  if (!n) return 0;
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+  DIR *d = opendir(path);
+  struct dirent *e;
+  int found = 0;
+  while (d && !found && (e = readdir(d))) {
+    char fd_path[320], link[64];
+    snprintf(fd_path, sizeof fd_path, "%s/%s", path, e->d_name);
+    ssize_t l = readlink(fd_path, link, sizeof link - 1);
+    unsigned long inode;
+    if (l <= 0) continue;
+    link[l] = 0;
+    if (sscanf(link, "socket:[%lu]", &inode) != 1) continue;
+    for (size_t i = 0; i < n; i++) found |= inodes[i] == inode;
+  }
+  if (d) closedir(d);
+  return found;
+}
+
+static int connects(const char *host, int port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_in a = {0};
+  a.sin_family = AF_INET;
+  a.sin_port = htons((uint16_t)port);
+  inet_pton(AF_INET, host, &a.sin_addr);
+  int ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+  if (fd >= 0) close(fd);
+  return ok;
 }
 
 int proc_wait_port(int port, int timeout_ms) { return proc_wait_addr("127.0.0.1", port, timeout_ms); }
 
 int proc_wait_addr(const char *host, int port, int timeout_ms) {
   for (int waited = 0; waited < timeout_ms; waited += 20) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    inet_pton(AF_INET, host, &a.sin_addr);
-    int ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
-    close(fd);
-    if (ok) return 0;
+    if (connects(host, port)) return 0;
     struct timespec ts = {0, 20 * 1000000};
     nanosleep(&ts, NULL);
   }
   return -1;
 }
 
-pid_t proc_start_broker(const char *dir, int port, const char *const *extra,
-                        const char *preload) {
+int proc_wait_listen(pid_t pid, const char *host, int port, int timeout_ms) {
+  for (int waited = 0; waited < timeout_ms; waited += 20) {
+    int st;
+    pid_t r = waitpid(pid, &st, WNOHANG);
+    if (r == pid || (r < 0 && errno == ECHILD)) return PROC_EXITED;
+    if (pid_listens(pid, port) && connects(host, port)) return 0;
+    struct timespec ts = {0, 20 * 1000000};
+    nanosleep(&ts, NULL);
+  }
+  return -1;
+}
+
+long proc_file_size(const char *path) {
+  struct stat st;
+  return stat(path, &st) ? 0 : (long)st.st_size;
+}
+
+int proc_log_addr_in_use(const char *log, long from) {
+  FILE *f = fopen(log, "r");
+  if (!f) return 0;
+  int found = 0;
+  char line[1024];
+  if (!fseek(f, from, SEEK_SET))
+    while (!found && fgets(line, sizeof line, f)) found = strstr(line, "address already in use") != NULL;
+  fclose(f);
+  return found;
+}
+
+/* proc_start_broker; *in_use set when it could not listen because the
+ * port was taken. */
+static pid_t start_broker(const char *dir, int port, const char *const *extra,
+                          const char *preload, int *in_use) {
   char bin[512], logdir[512], listen[64], log[512];
   snprintf(bin, sizeof bin, "%s/strata-broker", proc_build_dir());
   snprintf(logdir, sizeof logdir, "log.dir=%s/data", dir);
@@ -105,6 +231,8 @@ pid_t proc_start_broker(const char *dir, int port, const char *const *extra,
     argv[n++] = extra[i];
   }
   argv[n] = NULL;
+  long from = proc_file_size(log);
+  *in_use = 0;
   pid_t pid = fork();
   if (pid < 0) return -1;
   if (pid == 0) {
@@ -119,11 +247,34 @@ pid_t proc_start_broker(const char *dir, int port, const char *const *extra,
     execv(bin, (char *const *)argv);
     _exit(127);
   }
-  if (proc_wait_port(port, 15000)) {
+  int rc = proc_wait_listen(pid, "127.0.0.1", port, 15000);
+  if (rc == PROC_EXITED) {
+    *in_use = proc_log_addr_in_use(log, from);
+    return -1;
+  }
+  if (rc) {
     proc_kill(pid, SIGKILL);
     return -1;
   }
   return pid;
+}
+
+pid_t proc_start_broker(const char *dir, int port, const char *const *extra,
+                        const char *preload) {
+  int in_use;
+  return start_broker(dir, port, extra, preload, &in_use);
+}
+
+pid_t proc_start_broker_any(const char *dir, int *port, const char *const *extra,
+                            const char *preload) {
+  for (int attempt = 1; attempt <= PROC_PORT_TRIES; attempt++) {
+    int in_use;
+    if ((*port = proc_free_port()) < 0) return -1;
+    pid_t pid = start_broker(dir, *port, extra, preload, &in_use);
+    if (pid > 0 || !in_use) return pid;
+    fprintf(stderr, "port %d was taken before the broker could listen; trying another\n", *port);
+  }
+  return -1;
 }
 
 void proc_kill(pid_t pid, int sig) {

@@ -1,26 +1,82 @@
 #!/bin/sh
-# Makes sure the Debian packages Strata builds and tests with are installed.
-#   --install            install them (apt-get; needs root)
-#   --check-or-install   install when missing and root, else print the command
+# Makes sure the Debian 12 (bookworm) packages Strata builds and tests with
+# are installed.
+#   --install            install every missing one (apt-get; needs root)
+#   --check-or-install   the default, run by make once per build dir: as root
+#                        install the missing ones; otherwise fail when a build
+#                        package is missing (printing the apt-get command), and
+#                        only name missing test tools (the tests that use them
+#                        need root anyway, and say that they are skipped)
+#   --check              print what is missing; exit 1 when anything is
+#
+# Build packages: compiler and make, pkg-config, libuv, protobuf-c (library
+# and protoc-c), zstd, criterion (the unit and cluster tests' framework).
+# Test tools, command:package, as make test runs them besides the build
+# (tests/fault/testbed.sh, disk.sh, drill.sh, strata drill, run-tests.sh):
+#   ip         iproute2    network namespaces, veth pairs, a bridge
+#   nft        nftables    the network cuts, in a namespace and for strata drill --net nft
+#   mkfs.ext4  e2fsprogs   the small disks of the full-disk drills
+#   losetup, mount, umount   mount    (loop devices for those disks)
+#   fallocate  util-linux  filling a disk
+#   timeout, truncate, df, dd, realpath, mktemp, seq   coreutils
+#   awk        mawk        (any awk will do)
 set -eu
-PKGS="build-essential pkg-config libuv1-dev libprotobuf-c-dev protobuf-c-compiler libzstd-dev libcriterion-dev"
-missing=""
-for p in $PKGS; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
-done
+BUILD_PKGS="build-essential pkg-config libuv1-dev libprotobuf-c-dev protobuf-c-compiler libzstd-dev libcriterion-dev"
+TEST_TOOLS="ip:iproute2 nft:nftables mkfs.ext4:e2fsprogs losetup:mount mount:mount umount:mount
+fallocate:util-linux timeout:coreutils truncate:coreutils df:coreutils dd:coreutils
+realpath:coreutils mktemp:coreutils seq:coreutils awk:mawk"
+# Root's tools live in sbin, which a user's PATH may lack.
+PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
+export PATH
+
+# Sets missing_build (packages) and missing_test (packages) and missing_cmds.
+find_missing() {
+  missing_build="" missing_test="" missing_cmds=""
+  for p in $BUILD_PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+      missing_build="$missing_build $p"
+  done
+  for t in $TEST_TOOLS; do
+    cmd=${t%%:*} pkg=${t#*:}
+    command -v "$cmd" >/dev/null 2>&1 && continue
+    missing_cmds="$missing_cmds $cmd"
+    case " $missing_test " in *" $pkg "*) ;; *) missing_test="$missing_test $pkg" ;; esac
+  done
+}
+
+find_missing
 mode=${1:---check-or-install}
-if [ "$mode" = "--install" ] && [ -z "$missing" ]; then
-  echo "all packages present:$PKGS" | tr -s ' '
+case "$mode" in
+--install | --check-or-install | --check) ;;
+*) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+esac
+missing="$missing_build$missing_test"
+if [ -z "$missing" ]; then
+  [ "$mode" = --install ] && echo "all packages present: $BUILD_PKGS, and the test tools' packages"
   exit 0
 fi
-[ -z "$missing" ] && exit 0
-if [ "$(id -u)" -ne 0 ]; then
-  echo "missing Debian packages:$missing" >&2
-  echo "install them with: sudo apt-get install -y$missing" >&2
+if [ "$mode" = --check ]; then
+  [ -z "$missing_build" ] || echo "missing Debian packages for the build:$missing_build"
+  [ -z "$missing_test" ] || echo "missing test tools:$missing_cmds (Debian packages:$missing_test)"
   exit 1
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  if [ -n "$missing_build" ] || [ "$mode" = --install ]; then
+    echo "missing Debian packages:$missing" >&2
+    echo "install them with: sudo apt-get install -y$missing" >&2
+    exit 1
+  fi
+  echo "note: missing test tools:$missing_cmds; the tests that use them need root and are" \
+    "skipped without it (sudo scripts/deps.sh --install, or sudo make test)" >&2
+  exit 0
 fi
 echo "installing:$missing"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # shellcheck disable=SC2086
-apt-get install -y -qq $missing >/dev/null
+apt-get install -y -qq --no-install-recommends $missing >/dev/null
+find_missing
+if [ -n "$missing_build$missing_test" ]; then
+  echo "still missing after apt-get install:$missing_build$missing_cmds" >&2
+  exit 1
+fi

@@ -17,17 +17,110 @@ strata_wait_port() {
   return 1
 }
 
+# A TCP port for a test server on this machine: outside the kernel's
+# ephemeral range (/proc/sys/net/ipv4/ip_local_port_range: the kernel takes
+# the source ports of outgoing connections from it, so a port there that
+# looked free can be taken a moment later), at or above 10000, and with no
+# socket on it in /proc/net/tcp{,6}. Another process may still listen on it
+# first: strata_start_broker DIR any tries again on a new one.
+strata_free_port() {
+  local lo=32768 hi=60999 below from above k port
+  read -r lo hi </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+  below=$((lo > 10000 ? lo - 10000 : 0))  # [10000, lo)
+  from=$((hi >= 10000 ? hi + 1 : 10000)) # [from, 65535]
+  above=$((65536 - from))
+  [ $((below + above)) -gt 0 ] || { echo "no port outside the ephemeral range $lo-$hi" >&2; return 1; }
+  for _ in $(seq 200); do
+    k=$(((RANDOM << 15 | RANDOM) % (below + above)))
+    if [ $k -lt $below ]; then port=$((10000 + k)); else port=$((from + k - below)); fi
+    _strata_port_used "$port" || { echo "$port"; return 0; }
+  done
+  echo "no free port found" >&2
+  return 1
+}
+
+# Any socket on the port, in any state, on any address.
+_strata_port_used() {
+  awk -v p="$(printf '%04X' "$1")" 'FNR > 1 { sub(/.*:/, "", $2); if ($2 == p) found = 1 }
+    END { exit !found }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+
+# Is process $1 alive (not exited, not a zombie)?
+_strata_alive() {
+  local st
+  st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1) || return 1
+  [ -n "$st" ] && [ "$st" != Z ]
+}
+
+# Does process $1 itself hold a socket listening on TCP port $2? (Another
+# process's listener on the port is not its.)
+_strata_listens() {
+  local inode
+  for inode in $(awk -v p="$(printf '%04X' "$2")" 'FNR > 1 && $4 == "0A" {
+      sub(/.*:/, "", $2); if ($2 == p) print $10 }' /proc/net/tcp /proc/net/tcp6 2>/dev/null); do
+    ls -l "/proc/$1/fd" 2>/dev/null | grep -q "socket:\[$inode\]" && return 0
+  done
+  return 1
+}
+
 # strata_start_broker DATA_DIR PORT [extra --set args...]: start one broker in
-# the background, logging to DATA_DIR/broker.log; sets STRATA_BROKER_PID.
+# the background, logging to DATA_DIR/broker.log, and wait until it listens
+# on 127.0.0.1:PORT; sets STRATA_BROKER_PID and STRATA_BROKER_PORT. PORT
+# "any": a port from strata_free_port, and another one (up to 5 starts) when
+# the broker says it was taken.
 strata_start_broker() {
-  local dir=$1 port=$2
+  local dir=$1 want=$2 port from tries=1 deadline
   shift 2
   mkdir -p "$dir"
-  "$STRATA_BROKER_BIN" --set log.dir="$dir/data" --set listeners=127.0.0.1:"$port" \
-    "$@" >>"$dir/broker.log" 2>&1 &
-  STRATA_BROKER_PID=$!
-  _strata_pids+=("$STRATA_BROKER_PID")
-  strata_wait_port 127.0.0.1 "$port" 15 || { tail -n 20 "$dir/broker.log" >&2; return 1; }
+  while :; do
+    port=$want
+    if [ "$want" = any ]; then port=$(strata_free_port) || return 1; fi
+    from=$(stat -c %s "$dir/broker.log" 2>/dev/null || echo 0)
+    "$STRATA_BROKER_BIN" --set log.dir="$dir/data" --set listeners=127.0.0.1:"$port" \
+      "$@" >>"$dir/broker.log" 2>&1 &
+    STRATA_BROKER_PID=$!
+    STRATA_BROKER_PORT=$port
+    _strata_pids+=("$STRATA_BROKER_PID")
+    deadline=$((SECONDS + 15))
+    while [ $SECONDS -lt $deadline ] && _strata_alive "$STRATA_BROKER_PID"; do
+      if _strata_listens "$STRATA_BROKER_PID" "$port" &&
+        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+      sleep 0.1
+    done
+    if [ "$want" = any ] && [ $tries -lt 5 ] && ! _strata_alive "$STRATA_BROKER_PID" &&
+      tail -c +$((from + 1)) "$dir/broker.log" | grep -q "address already in use"; then
+      echo "port $port was taken before the broker could listen; trying another" >&2
+      tries=$((tries + 1))
+      continue
+    fi
+    echo "the broker did not listen on 127.0.0.1:$port" >&2
+    tail -n 20 "$dir/broker.log" >&2
+    return 1
+  done
+}
+
+# Skips (scripts/run-tests.sh counts them): a test that cannot run prints
+# "SKIP: what: why" and exits 77. Only what needs root may be skipped, and
+# only when not root: as root a test runs for real or fails.
+strata_skip() {
+  echo "SKIP: $*"
+  exit 77
+}
+
+# strata_need WHAT CMD...: the commands WHAT runs. As root a missing one
+# fails the test, naming it; otherwise WHAT is skipped, naming it.
+strata_need() {
+  local what=$1 c missing=()
+  shift
+  for c in "$@"; do command -v "$c" >/dev/null 2>&1 || missing+=("$c"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" = 0 ]; then
+    for c in "${missing[@]}"; do
+      echo "FAIL: $what: $c: command not found; run scripts/deps.sh --install" >&2
+    done
+    exit 1
+  fi
+  strata_skip "$what: needs ${missing[*]} (not installed; scripts/deps.sh --install installs it)"
 }
 
 # Stop every process this script started (TERM, then KILL after 5 s).

@@ -1,14 +1,21 @@
 #!/bin/bash
 # Runs test programs and prints one summary over all of them, last line:
-#   N passed, N failed
+#   N passed, N failed, N skipped
 # A criterion binary counts its own tests (from its "Synthesis" line); any
 # other program or script counts as one test, passed when it exits 0. A
 # program that crashes or prints no synthesis counts as one failure, so a run
 # that tested nothing cannot look green.
+# Skips: a script that cannot run (a part of) its test prints a line
+# "SKIP: what: why" for each part; exiting 77 it counts as skipped, exiting 0
+# as passed with those parts skipped. Every SKIP line counts as one skipped
+# test and is listed before the summary. Only what needs root may be skipped:
+# as root a test runs for real or fails, naming what is missing.
 set -u
 passed=0
 failed=0
+skipped=0
 failed_names=()
+skipped_names=()
 timeout_s=${TEST_TIMEOUT:-600}
 log=$(mktemp /tmp/strata-test-log.XXXXXX)
 child=
@@ -34,7 +41,15 @@ for t in "$@"; do
   if [[ "$t" == *.sh ]]; then
     run timeout -k 10 "$timeout_s" bash "$t"
     tail -n 20 "$log"
-    if [ $rc -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); failed_names+=("$name (exit $rc)"); fi
+    skips=0
+    while IFS= read -r why; do
+      skips=$((skips + 1))
+      skipped_names+=("$name: ${why#SKIP: }")
+    done < <(grep -a '^SKIP: ' "$log")
+    if [ $rc -eq 77 ] && [ $skips -eq 0 ]; then skips=1; skipped_names+=("$name: (it said no why)"); fi
+    skipped=$((skipped + skips))
+    if [ $rc -eq 0 ]; then passed=$((passed + 1))
+    elif [ $rc -ne 77 ]; then failed=$((failed + 1)); failed_names+=("$name (exit $rc)"); fi
   else
     run timeout -k 10 "$timeout_s" "$t" --jobs "$jobs" --color=never
     grep -E '^\[(FAIL|----|====)\]|Assertion|ERROR|Sanitizer|runtime error' "$log" | tail -n 40
@@ -56,6 +71,7 @@ for t in "$@"; do
   fi
 done
 echo
+for n in "${skipped_names[@]+"${skipped_names[@]}"}"; do echo "SKIPPED: $n"; done
 for n in "${failed_names[@]+"${failed_names[@]}"}"; do echo "FAILED: $n"; done
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

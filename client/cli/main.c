@@ -12,14 +12,31 @@
 static volatile sig_atomic_t interrupted;
 static void on_sigint(int s) { (void)s; interrupted = 1; }
 
+/* Options before the command (`strata --bootstrap H:P topic list`, the way
+ * Kafka's tools, rpk and kubectl take them). They are the defaults of the
+ * command's own --bootstrap and --timeout: one after the command wins. */
+static const struct opt global_opts[] = {
+    CLI_COMMON_OPTS,
+    {"version", 'V', OPT_FLAG, NULL, "print the version"},
+};
+static struct opts globals;
+
+#define TIMEOUT_DEFAULT_MS 10000
+#define TIMEOUT_MAX_MS 3600000
+
+/* --bootstrap after the command, else before it, else STRATA_BOOTSTRAP,
+ * else the default. */
 const char *cli_bootstrap(const struct opts *o) {
   const char *env = getenv("STRATA_BOOTSTRAP");
-  return opts_str(o, "bootstrap", env && *env ? env : CLI_BOOTSTRAP_DEFAULT);
+  return opts_str(o, "bootstrap",
+                  opts_str(&globals, "bootstrap", env && *env ? env : CLI_BOOTSTRAP_DEFAULT));
 }
 
 int cli_timeout(struct opts *o) {
-  int64_t v = 10000;
-  if (opts_i64(o, "timeout", 10000, 1, 3600000, 0, &v)) return -1;
+  int64_t def = TIMEOUT_DEFAULT_MS, v; /* main checked the one before the command */
+  if (opts_i64(&globals, "timeout", TIMEOUT_DEFAULT_MS, 1, TIMEOUT_MAX_MS, 0, &def))
+    def = TIMEOUT_DEFAULT_MS;
+  if (opts_i64(o, "timeout", def, 1, TIMEOUT_MAX_MS, 0, &v)) return -1;
   return (int)v;
 }
 
@@ -521,7 +538,8 @@ static int cmd_consume(int argc, char **argv) {
 
 static void usage(FILE *f) {
   fprintf(f,
-          "usage: strata COMMAND [options]   (every command takes --help)\n"
+          "usage: strata [--bootstrap HOST:PORT] [--timeout MS] COMMAND [options]\n"
+          "       (every command takes --help)\n"
           "\n"
           "  topic create|list|describe|delete   manage topics\n"
           "  produce      write lines from stdin as records\n"
@@ -536,23 +554,52 @@ static void usage(FILE *f) {
           "               pause-leader, partition-leader, kill-controller, rolling-restart,\n"
           "               kill-consumer; failover/recovery p50/p99/max and a safety verdict\n"
           "\n"
-          "The broker address comes from --bootstrap HOST:PORT or STRATA_BOOTSTRAP\n"
-          "(default " CLI_BOOTSTRAP_DEFAULT ").\n");
+          "The broker address comes from -b/--bootstrap HOST:PORT[,HOST:PORT...], before\n"
+          "or after the command (after wins), or STRATA_BOOTSTRAP (default\n"
+          CLI_BOOTSTRAP_DEFAULT "); --timeout MS (default 10000) the same way.\n");
 }
 
 int main(int argc, char **argv) {
+  int first = argc > 0 ? opts_parse_leading(&globals, global_opts,
+                                            sizeof global_opts / sizeof global_opts[0],
+                                            argc - 1, argv + 1)
+                       : 0;
+  if (first < 0) {
+    if (strstr(globals.err, "unknown option"))
+      fprintf(stderr, "strata: %s: before the command go only -b/--bootstrap, --timeout, --help "
+                      "and --version\n", globals.err);
+    else
+      fprintf(stderr, "strata: %s (try strata --help)\n", globals.err);
+    return 2;
+  }
+  if (globals.help) {
+    usage(stdout);
+    return 0;
+  }
+  if (opts_has(&globals, "version")) {
+    printf("strata 0.1.0\n");
+    return 0;
+  }
+  int64_t t;
+  if (opts_i64(&globals, "timeout", TIMEOUT_DEFAULT_MS, 1, TIMEOUT_MAX_MS, 0, &t)) {
+    fprintf(stderr, "strata: %s\n", globals.err);
+    return 2;
+  }
+  argc -= first; /* argv[1] is the command from here on */
+  argv += first;
   if (argc < 2) {
     usage(stderr);
     return 2;
   }
   const char *cmd = argv[1];
-  if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+  if (!strcmp(cmd, "help")) {
     usage(stdout);
     return 0;
   }
-  if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
-    printf("strata 0.1.0\n");
-    return 0;
+  if (!strcmp(cmd, "drill") && (opts_has(&globals, "bootstrap") || opts_has(&globals, "timeout"))) {
+    fprintf(stderr, "strata drill: it starts a cluster of its own (--bootstrap and --timeout do "
+                    "not apply)\n");
+    return 2;
   }
   if (!strcmp(cmd, "topic")) return cmd_topic(argc - 1, argv + 1);
   if (!strcmp(cmd, "produce")) return cmd_produce(argc - 2, argv + 2);

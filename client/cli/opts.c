@@ -35,14 +35,17 @@ static int store(struct opts *o, int i, const char *value) {
   return 0;
 }
 
-int opts_parse(struct opts *o, const struct opt *table, size_t count, int argc,
-               char **argv) {
+/* opts_parse, and with `leading` opts_parse_leading: then the first
+ * positional word ends the parse and its index is returned. */
+static int parse(struct opts *o, const struct opt *table, size_t count, int argc, char **argv,
+                 int leading) {
   memset(o, 0, sizeof *o);
   o->table = table;
   o->count = count < OPTS_MAX ? count : OPTS_MAX;
   int only_positional = 0;
   for (int a = 0; a < argc; a++) {
     const char *arg = argv[a];
+    if (leading && (only_positional || arg[0] != '-' || arg[1] == 0)) return a;
     if (only_positional || arg[0] != '-' || arg[1] == 0) {
       if (o->positional_count >= OPTS_POSITIONAL_MAX) {
         snprintf(o->err, sizeof o->err, "unexpected argument '%s'", arg);
@@ -96,7 +99,17 @@ int opts_parse(struct opts *o, const struct opt *table, size_t count, int argc,
     if (store(o, i, v) < 0)
       return -1;
   }
-  return 0;
+  return leading ? argc : 0;
+}
+
+int opts_parse(struct opts *o, const struct opt *table, size_t count, int argc,
+               char **argv) {
+  return parse(o, table, count, argc, argv, 0);
+}
+
+int opts_parse_leading(struct opts *o, const struct opt *table, size_t count, int argc,
+                       char **argv) {
+  return parse(o, table, count, argc, argv, 1);
 }
 
 static int index_of(const struct opts *o, const char *name) {

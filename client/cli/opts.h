@@ -39,6 +39,13 @@ struct opts {
  * "--name value" both work. Returns 0 or -1 with o->err set. */
 int opts_parse(struct opts *o, const struct opt *table, size_t count, int argc,
                char **argv);
+/* The options in front of a command (`strata --bootstrap H:P topic list`):
+ * parses argv[0..argc) like opts_parse up to the first word that is not an
+ * option of table (the command), or past a "--". Returns that word's index
+ * (argc when there is none), or -1 with o->err set (an option table does not
+ * have, or one missing its value). */
+int opts_parse_leading(struct opts *o, const struct opt *table, size_t count, int argc,
+                       char **argv);
 
 int opts_has(const struct opts *o, const char *name);
 const char *opts_str(const struct opts *o, const char *name, const char *def);

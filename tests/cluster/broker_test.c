@@ -2,11 +2,14 @@
  * log-append time, restart with topics intact, a data dir refusing another
  * broker id, retention by size with OFFSET_OUT_OF_RANGE for a reader left
  * behind, acks=0, and a producer that rides through a broker restart. */
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -31,11 +34,11 @@ static void start(void) {
 static void setup(void) {
   dir = proc_tmpdir("strata-brokertest");
   cr_assert(dir);
-  port = proc_free_port();
-  snprintf(bootstrap, sizeof bootstrap, "127.0.0.1:%d", port);
   static const char *const sets[] = {"log.retention.check.interval.ms=100", NULL};
   extra_sets = sets;
-  start();
+  broker = proc_start_broker_any(dir, &port, extra_sets, NULL); /* restarts: start() */
+  cr_assert_gt(broker, 0, "broker did not start (see %s/broker.log)", dir);
+  snprintf(bootstrap, sizeof bootstrap, "127.0.0.1:%d", port);
 }
 
 static void teardown(void) {
@@ -185,6 +188,30 @@ Test(broker, restart_keeps_topics_configs_and_offsets) {
   strata_metadata_free(m);
   strata_client_free(c);
   cr_assert_eq(list_offset("keep", STRATA_OFFSET_END, NULL), 500);
+}
+
+/* A port someone else listens on is not mistaken for the broker's: the
+ * start fails (its log says why) instead of handing back a broker that is not
+ * there, and proc_start_broker_any moves on to another port. */
+Test(broker, start_on_a_taken_port_fails_and_the_retry_picks_another) {
+  int taken = proc_free_port(), fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)taken),
+                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+  cr_assert_eq(listen(fd, 8), 0);
+  char *d2 = proc_tmpdir("strata-brokertest-taken"), log[600];
+  cr_assert(d2);
+  snprintf(log, sizeof log, "%s/broker.log", d2);
+  cr_assert_eq(proc_start_broker(d2, taken, NULL, NULL), -1, "port %d is not the broker's", taken);
+  cr_assert(proc_log_addr_in_use(log, 0), "its log says the address was in use");
+  int port2 = taken;
+  pid_t b2 = proc_start_broker_any(d2, &port2, NULL, NULL);
+  cr_assert_gt(b2, 0, "started on another port");
+  cr_assert_neq(port2, taken);
+  cr_assert_eq(proc_stop(b2), 0);
+  close(fd);
+  proc_rm_rf(d2);
+  free(d2);
 }
 
 Test(broker, data_dir_refuses_another_broker_id) {

@@ -31,12 +31,11 @@ expect "unknown command" 2 $S frobnicate
 expect "bad flag" nonzero $S consume --topic x --no-such-flag
 [ "$(wc -l <"$dir/err")" -eq 1 ] && ok "bad flag gives one line" || bad "bad flag gives one line: $(cat "$dir/err")"
 expect "bad --acks" nonzero $S produce --topic x --acks 2
-port=$((20000 + RANDOM % 30000))
 expect "unreachable broker" 1 $S topic list --bootstrap 127.0.0.1:1 --timeout 1000
 grep -q "cannot connect to 127.0.0.1:1" "$dir/err" && ok "unreachable broker message" || bad "unreachable message: $(cat "$dir/err")"
 
-while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
-strata_start_broker "$dir" "$port" --set log.level=warn || exit 1
+strata_start_broker "$dir" any --set log.level=warn || exit 1
+port=$STRATA_BROKER_PORT
 export STRATA_BOOTSTRAP=127.0.0.1:$port
 
 expect "topic create" 0 $S topic create events --partitions 2 --config retention.ms=3600000
@@ -45,6 +44,16 @@ grep -q "already exists" "$dir/err" && ok "exists message" || bad "exists messag
 expect "topic create bad config" 1 $S topic create other --config retention.ms=soon
 expect "topic list" 0 $S topic list
 grep -q "^events" "$dir/out" && ok "list shows events" || bad "list shows events"
+# Global options before the command too, as Kafka's tools, rpk and kubectl take them;
+# one after the command wins, and either beats STRATA_BOOTSTRAP.
+expect "--bootstrap before the command" 0 env -u STRATA_BOOTSTRAP $S --bootstrap "127.0.0.1:$port" topic list
+grep -q "^events" "$dir/out" && ok "list through a leading --bootstrap" || bad "leading --bootstrap: $(cat "$dir/out" "$dir/err")"
+expect "-b and --timeout= before the command" 0 env -u STRATA_BOOTSTRAP $S -b "127.0.0.1:$port" --timeout=5000 topic describe events
+expect "leading --bootstrap beats STRATA_BOOTSTRAP" 1 $S --bootstrap 127.0.0.1:1 --timeout 1000 topic list
+grep -q "cannot connect to 127.0.0.1:1" "$dir/err" && ok "leading --bootstrap is used" || bad "leading --bootstrap: $(cat "$dir/err")"
+expect "--bootstrap after the command wins" 0 $S -b 127.0.0.1:1 topic list -b "127.0.0.1:$port"
+expect "a command's option before the command" 2 $S --topic events consume
+grep -q "before the command go only" "$dir/err" && ok "says what goes before the command" || bad "leading --topic: $(cat "$dir/err")"
 
 ts0=$(($(date +%s) * 1000))
 printf 'k1:one\nk2:two\nk3:three\nk1:four\n' | $S produce --topic events --key-separator : --header src=cli >"$dir/out" 2>"$dir/err"

@@ -35,16 +35,18 @@ static int listen_fd = -1;
 static pthread_t proxy_thread;
 static atomic_int proxy_stop, swallow_answers, hold_answers;
 
-static int listen_on(int port) {
+/* The proxy's listener on a port the kernel picks; *port gets it. */
+static int listen_any(int *port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
-  int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0,
                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  if (bind(fd, (struct sockaddr *)&a, sizeof a) || listen(fd, 8)) {
+  socklen_t len = sizeof a;
+  if (bind(fd, (struct sockaddr *)&a, sizeof a) || listen(fd, 8) ||
+      getsockname(fd, (struct sockaddr *)&a, &len)) {
     close(fd);
     return -1;
   }
+  *port = ntohs(a.sin_port);
   return fd;
 }
 
@@ -105,14 +107,12 @@ static void *proxy(void *arg) {
 static void setup(void) {
   dir = proc_tmpdir("strata-window");
   cr_assert(dir);
-  bport = proc_free_port();
-  pport = proc_free_port();
-  listen_fd = listen_on(pport);
+  listen_fd = listen_any(&pport);
   cr_assert_geq(listen_fd, 0, "proxy port");
   char adv[64];
   snprintf(adv, sizeof adv, "advertised.listeners=127.0.0.1:%d", pport);
   const char *const sets[] = {adv, NULL};
-  broker = proc_start_broker(dir, bport, sets, NULL);
+  broker = proc_start_broker_any(dir, &bport, sets, NULL);
   cr_assert_gt(broker, 0, "broker did not start (see %s/broker.log)", dir);
   cr_assert_eq(pthread_create(&proxy_thread, NULL, proxy, NULL), 0);
 }

@@ -6,13 +6,16 @@
  * follower; (d) the controller killed and restarted while producing;
  * (e) the whole cluster killed with -9 and restarted; (g) a follower comes
  * back with an empty disk and must copy everything before it counts. */
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <netinet/in.h>
 #include <dirent.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,7 +30,6 @@
 
 static struct tcluster cl;
 static char *dir;         /* cl.dir */
-static int port;          /* brokers listen on 127.0.0.i:port */
 static pid_t *brokers;    /* cl.brokers, by id */
 static char *bootstrap;   /* cl.bootstrap */
 static char prod_bootstrap[64]; /* when set, producers start here (a paused broker would hang them) */
@@ -49,7 +51,6 @@ static void setup(void) {
   trace_set_level(TRACE_ERROR);
   cr_assert_eq(tcluster_init(&cl, NB, "strata-replication"), 0);
   dir = cl.dir;
-  port = cl.port;
   brokers = cl.brokers;
   bootstrap = cl.bootstrap;
   cl.broker_sets[0] = lag_ms;
@@ -307,6 +308,23 @@ static void finish(strata_producer *p, const char *topic) {
 
 /* ---- the drills ---- */
 
+/* A port the cluster chose, taken by another process before the node could
+ * listen on it (here: this one, on the controller's): the cluster starts over
+ * on new ports instead of failing, or of taking the other listener for its
+ * controller. */
+Test(replication, a_taken_port_moves_the_cluster_to_new_ports) {
+  int taken = cl.cport, fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)taken),
+                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+  cr_assert_eq(listen(fd, 8), 0);
+  start_all();
+  cr_assert_neq(cl.cport, taken, "the controller moved to another port");
+  cr_assert_eq(tcluster_alive(&cl), NB, "every broker registered through the new bootstrap %s",
+               bootstrap);
+  close(fd);
+}
+
 Test(replication, kill_leader_while_producing_acks_all) {
   A = calloc(1, sizeof *A);
   start_all();
@@ -367,7 +385,7 @@ Test(replication, returning_leader_truncates_its_unreplicated_suffix) {
       if (i != leader) kill(brokers[i], SIGSTOP);
     usleep(800000);
     uint64_t before = A->nacked;
-    snprintf(prod_bootstrap, sizeof prod_bootstrap, "127.0.0.%d:%d", leader, port);
+    snprintf(prod_bootstrap, sizeof prod_bootstrap, "127.0.0.%d:%d", leader, cl.port);
     p = producer(1);
     uint32_t first_orphan = A->next_id;
     for (int i = 0; i < 50; i++) produce_one(p, "c");
@@ -465,7 +483,7 @@ Test(replication, follower_with_a_wiped_disk_copies_everything_before_it_counts)
      * view from before the kill can) is taken as proof; and the ISR is read
      * from the leader alone from here on, the one that changes it. */
     char leader_addr[64];
-    snprintf(leader_addr, sizeof leader_addr, "127.0.0.%d:%d", leader, port);
+    snprintf(leader_addr, sizeof leader_addr, "127.0.0.%d:%d", leader, cl.port);
     int out = 0;
     for (int64_t until = now_ms() + 10000; !out && now_ms() < until; usleep(20000)) {
       strata_metadata *m = view_of(leader_addr, "g");

@@ -25,7 +25,8 @@
 # Without network namespaces (not root, or STRATA_FAULT_NO_NETNS=1 to try
 # that path as root) it falls back to loopback addresses with a fault proxy:
 # `strata drill SCENARIO --net proxy` for partition-leader, pause-leader and
-# kill-leader; the others need root and are skipped, saying so.
+# kill-leader; the others need root and are skipped (exit 77, "SKIP: why").
+# As root a missing command (ip, nft, mkfs.ext4, ...) fails the drill, named.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${STRATA_BUILD:-build}
@@ -36,21 +37,28 @@ partition-leader | pause-leader | kill-leader | partition-controller | split | o
 full-disk | full-disk-follower | slow-disk | slow-disk-follower) ;;
 *) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac
-no_netns=
+. scripts/lib.sh # strata_skip, strata_need
+no_netns= # why there are none
 if [ -n "${STRATA_FAULT_NO_NETNS:-}" ]; then no_netns="STRATA_FAULT_NO_NETNS is set"
-elif [ "$(id -u)" != 0 ]; then no_netns="not root"
-elif ! ip netns list >/dev/null 2>&1; then no_netns="ip netns does not work here"; fi
+elif [ "$(id -u)" != 0 ]; then no_netns="not root"; fi
 if [ -n "$no_netns" ]; then
   echo "no network namespaces ($no_netns): falling back to loopback addresses with a fault proxy"
   case "$SCENARIO" in
   partition-leader | pause-leader | kill-leader)
+    echo "SKIP: $SCENARIO in network namespaces: needs root ($no_netns); strata drill --net proxy runs instead"
     exec "$BUILD/strata" drill "$SCENARIO" --runs "$ROUNDS" --net proxy --no-progress ;;
   *)
-    echo "skipped: $SCENARIO needs root (network namespaces); without them only partition-leader," \
-      "pause-leader and kill-leader run"
-    exit 0 ;;
+    strata_skip "$SCENARIO: needs network namespaces, so root ($no_netns); without them only" \
+      "partition-leader, pause-leader and kill-leader run (through a fault proxy)" ;;
   esac
 fi
+# As root the real drill runs, or fails naming the command it lacks.
+strata_need "$SCENARIO" ip
+case "$SCENARIO" in
+partition-leader | partition-controller | split | oneway-leader) strata_need "$SCENARIO" nft ;;
+full-disk | full-disk-follower)
+  strata_need "$SCENARIO" losetup mkfs.ext4 mount umount truncate fallocate df dd ;;
+esac
 . tests/fault/testbed.sh
 . tests/fault/disk.sh
 SLOW_DISK_MS=${SLOW_DISK_MS:-300}
@@ -82,6 +90,11 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 tb_up ctl b1 b2 b3
+case "$SCENARIO" in # the cuts need nftables inside a namespace: find out now, not mid-drill
+partition-leader | partition-controller | split | oneway-leader)
+  tb_rules ctl || { echo "FAIL: $SCENARIO: nft cannot make a table in a network namespace (above)" >&2; exit 1; }
+  tb_heal ctl ;;
+esac
 ctl=$(tb_ip ctl)
 (tb_exec ctl "$BUILD/strata-controller" --set data.dir="$dir/ctl" --set listeners="$ctl:9093" \
   >>"$dir/ctl.log" 2>&1) &

@@ -14,13 +14,23 @@
 #   tb_down                  remove everything
 
 TB_P=st$$
-TB_NET=10.213.$(( $$ % 200 + 20 ))
+# A /24 no interface here has yet (another drill running beside this one).
+TB_NET=10.213.$(($$ % 200 + 20))
+for _tb_i in $(seq 0 199); do
+  ip -4 -o addr show 2>/dev/null | grep -q " 10\.213\.$((($$ + _tb_i) % 200 + 20))\." && continue
+  TB_NET=10.213.$((($$ + _tb_i) % 200 + 20))
+  break
+done
 TB_NODES=()
 declare -A TB_IPS
 
 tb_up() {
   local i=1 n
-  ip netns add "${TB_P}sw"
+  ip netns add "${TB_P}sw" || {
+    echo "FAIL: cannot make a network namespace (ip netns add, above; STRATA_FAULT_NO_NETNS=1" \
+      "runs the loopback fallback instead)" >&2
+    return 1
+  }
   ip -n "${TB_P}sw" link add br0 type bridge
   ip -n "${TB_P}sw" link set br0 up
   ip -n "${TB_P}sw" link set lo up

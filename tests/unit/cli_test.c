@@ -47,6 +47,36 @@ Test(opts, refuses_unknown_flag_missing_value_and_out_of_range) {
   cr_assert_eq(opts_parse(&o, table, 3, 1, a5), -1);
 }
 
+/* `strata --bootstrap H:P topic list`: the options before the command are
+ * parsed and the command's index returned, its own words left alone. */
+Test(opts, leading_options_stop_at_the_command) {
+  static const struct opt globals[] = {
+      {"bootstrap", 'b', OPT_VALUE, "HOST:PORT", "brokers"},
+      {"timeout", 0, OPT_VALUE, "MS", "timeout"},
+  };
+  struct opts o;
+  char *a1[] = {"--bootstrap", "h:1", "topic", "list", "--bootstrap", "h:2"};
+  cr_assert_eq(opts_parse_leading(&o, globals, 2, 6, a1), 2, "%s", o.err);
+  cr_assert_str_eq(opts_str(&o, "bootstrap", NULL), "h:1");
+  cr_assert_eq(o.positional_count, 0, "the command is not taken as a positional");
+  char *a2[] = {"-b", "h:1", "--timeout=500", "consume", "--topic", "t"};
+  cr_assert_eq(opts_parse_leading(&o, globals, 2, 6, a2), 3, "%s", o.err);
+  cr_assert_str_eq(opts_str(&o, "bootstrap", NULL), "h:1");
+  cr_assert_str_eq(opts_str(&o, "timeout", NULL), "500");
+  char *a3[] = {"topic", "list"};
+  cr_assert_eq(opts_parse_leading(&o, globals, 2, 2, a3), 0, "no options: the command first");
+  cr_assert(!opts_has(&o, "bootstrap"));
+  char *a4[] = {"--bootstrap=h:3"};
+  cr_assert_eq(opts_parse_leading(&o, globals, 2, 1, a4), 1, "no command: argc");
+  char *a5[] = {"--", "-weird"};
+  cr_assert_eq(opts_parse_leading(&o, globals, 2, 2, a5), 1, "-- ends the options");
+  char *a6[] = {"--topic", "t", "consume"};
+  cr_assert_eq(opts_parse_leading(&o, globals, 2, 3, a6), -1);
+  cr_assert(strstr(o.err, "--topic") != NULL, "%s", o.err);
+  char *a7[] = {"--bootstrap"};
+  cr_assert_eq(opts_parse_leading(&o, globals, 2, 1, a7), -1, "a value is needed");
+}
+
 Test(opts, integer_suffixes_scale_by_thousands) {
   struct opts o;
   char *a[] = {"--partitions", "5m"};
