@@ -23,6 +23,7 @@ PROTO_C     := $(PROTO_SRC:%.proto=$(BUILD)/gen/%.pb-c.c)
 PROTO_H     := $(PROTO_C:.c=.h)
 COMMON_SRC  := $(wildcard common/*.c)
 BROKER_SRC  := $(filter-out broker/main.c,$(wildcard broker/*.c))
+REPL_SRC    := $(wildcard replication/*.c)
 CLIENT_SRC  := $(wildcard client/lib/*.c)
 CLI_SRC     := $(filter-out client/cli/main.c,$(wildcard client/cli/*.c))
 CTRL_SRC    := $(filter-out controller/main.c,$(wildcard controller/*.c))
@@ -33,16 +34,19 @@ DRILL_SRC   := $(wildcard drill/*.c)
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 COMMON_OBJ  := $(call obj,$(COMMON_SRC)) $(PROTO_C:.c=.o)
 BROKER_OBJ  := $(call obj,$(BROKER_SRC))
+REPL_OBJ    := $(call obj,$(REPL_SRC))
 CLIENT_OBJ  := $(call obj,$(CLIENT_SRC))
 CLI_OBJ     := $(call obj,$(CLI_SRC))
 CTRL_OBJ    := $(call obj,$(CTRL_SRC))
 DRILL_OBJ   := $(call obj,$(DRILL_SRC))
 
 # One archive per layer: libstrata-common.a (common/ and the generated
-# protocol code) under everything; libstrata.a is the client library alone.
+# protocol code) under everything; libstrata.a is the client library alone;
+# libstrata-replication.a (replication/, pure) under the broker's.
 LIBCOMMON   := $(BUILD)/libstrata-common.a
 LIBSTRATA   := $(BUILD)/libstrata.a
 LIBBROKER   := $(BUILD)/libstrata-broker.a
+LIBREPL     := $(BUILD)/libstrata-replication.a
 LIBCLI      := $(BUILD)/libstrata-cli.a
 LIBCTRL     := $(BUILD)/libstrata-controller.a
 LIBDRILL    := $(BUILD)/libstrata-drill.a
@@ -116,7 +120,11 @@ $(LIBBROKER): $(BROKER_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BROKER_BIN): $(call obj,broker/main.c) $(LIBBROKER) $(LIBCOMMON)
+$(LIBREPL): $(REPL_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BROKER_BIN): $(call obj,broker/main.c) $(LIBBROKER) $(LIBREPL) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(LIBCTRL): $(CTRL_OBJ)
@@ -140,11 +148,11 @@ $(CLI_BIN): $(call obj,client/cli/main.c) $(LIBCLI) $(LIBDRILL) $(LIBSTRATA) $(L
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # ---- tests --------------------------------------------------------------------
-$(BUILD)/tests/unit/%: $(call obj,tests/unit/%.c) $(LIBCTRL) $(LIBBROKER) $(LIBCLI) $(LIBDRILL) $(LIBSTRATA) $(LIBCOMMON)
+$(BUILD)/tests/unit/%: $(call obj,tests/unit/%.c) $(LIBCTRL) $(LIBBROKER) $(LIBREPL) $(LIBCLI) $(LIBDRILL) $(LIBSTRATA) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
 
-$(BUILD)/tests/cluster/%: $(call obj,tests/cluster/%.c) $(LIBDRILL) $(LIBBROKER) $(LIBSTRATA) $(LIBCOMMON)
+$(BUILD)/tests/cluster/%: $(call obj,tests/cluster/%.c) $(LIBDRILL) $(LIBBROKER) $(LIBREPL) $(LIBSTRATA) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
 
@@ -192,13 +200,13 @@ asan:
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" test
 
 # The fault drills' workload, evidence dumper and checker front end.
-$(WORKLOAD): $(call obj,tests/fault/workload.c) $(LIBDRILL) $(LIBBROKER) $(LIBSTRATA) $(LIBCOMMON)
+$(WORKLOAD): $(call obj,tests/fault/workload.c) $(LIBDRILL) $(LIBBROKER) $(LIBREPL) $(LIBSTRATA) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The deterministic simulator: real controller and broker logic, simulated
 # network, disk and clock.
-$(SIM): $(call obj,$(SIM_SRC)) $(LIBDRILL) $(LIBCTRL) $(LIBBROKER) $(LIBSTRATA) $(LIBCOMMON)
+$(SIM): $(call obj,$(SIM_SRC)) $(LIBDRILL) $(LIBCTRL) $(LIBBROKER) $(LIBREPL) $(LIBSTRATA) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

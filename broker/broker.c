@@ -103,7 +103,7 @@ int broker_cut_off(const struct broker *b) {
 }
 
 int64_t broker_high_watermark(const struct broker *b, const struct partition *p) {
-  if (b->cluster) return p->hw;
+  if (b->cluster) return p->rep.hw;
   if (b->cfg.flush == FLUSH_ALWAYS) return seglog_durable_offset(p->log);
   return seglog_end_offset(p->log);
 }

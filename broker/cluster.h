@@ -10,10 +10,13 @@
 #include <stdint.h>
 
 #include "proto/strata.pb-c.h"
+#include "replication/replica.h"
 
 struct broker;
 struct partition;
 
+/* Where p's log stands, its own durable end per flush policy. */
+struct replica_log cluster_log_pos(const struct broker *b, const struct partition *p);
 /* Recompute a led partition's high watermark (after a follower fetch, our own
  * fsync or an ISR change); bumps hw_version when it moves. */
 void cluster_update_hw(struct broker *b, struct partition *p);
@@ -25,7 +28,7 @@ void cluster_apply_partition(struct broker *b, struct partition *p,
 /* Apply a leader's fetch answer to a followed partition: truncate to a
  * divergence point, or append whole, CRC-checked batches (*appended is set
  * then: the caller puts p on the dirty list, see flush_note_append). */
-int cluster_follower_apply(struct partition *p,
+int cluster_follower_apply(struct broker *b, struct partition *p,
                            const Strata__FetchPartitionResult *r, const uint8_t *data,
                            int64_t now_ms, int *appended);
 /* A follower's fetch from `leader`: an entry per partition followed there

@@ -154,7 +154,7 @@ static void propose_isr(void *arg, struct partition *p, const int32_t *isr, uint
   h.body_case = STRATA__HEADER__BODY_ALTER_ISR_REQ;
   h.alter_isr_req = &q;
   trace_info("%s-%u: asking the controller to change the ISR from %u to %u member(s)",
-             p->topic->name, p->id, p->rs.nisr, n);
+             p->topic->name, p->id, p->rep.isr.nisr, n);
   partition_ref(p);
   *call = (struct cluster_isr_call){cu, p};
   if (link_send(&cu->ctl, &h, NULL, 0, on_alter_isr, call)) {
@@ -213,9 +213,9 @@ static void on_fetch(void *arg, const Strata__Header *resp, const uint8_t *pl, u
   for (size_t i = 0; i < fr->n_partitions; i++) {
     const Strata__FetchPartitionResult *r = fr->partitions[i];
     struct partition *p = topics_partition(&cu->b->topics, r->topic, r->partition);
-    if (p && p->role == ROLE_FOLLOWER && p->leader == f->leader) {
+    if (p && p->rep.role == ROLE_FOLLOWER && p->rep.leader == f->leader) {
       int appended;
-      int rc = cluster_follower_apply(p, r, pl + off, cu->b->now_ms, &appended);
+      int rc = cluster_follower_apply(cu->b, p, r, pl + off, cu->b->now_ms, &appended);
       if (!rc && appended) flush_note_append(cu->b, p);
       if (!rc) progress = 1;
       else if (rc == STRATA_ENOT_LEADER || rc == STRATA_EUNKNOWN_TOPIC)
@@ -270,10 +270,10 @@ static void kick_fetchers(struct cluster_uv *cu) {
   for (size_t i = 0; i < b->topics.n; i++)
     for (uint32_t k = 0; k < b->topics.v[i]->npart; k++) {
       struct partition *p = b->topics.v[i]->parts[k];
-      if (p->role != ROLE_FOLLOWER) continue;
+      if (p->rep.role != ROLE_FOLLOWER) continue;
       int seen = 0;
-      for (size_t j = 0; j < nl; j++) seen |= leaders[j] == p->leader;
-      if (!seen && nl < CLUSTER_BROKERS_MAX) leaders[nl++] = p->leader;
+      for (size_t j = 0; j < nl; j++) seen |= leaders[j] == p->rep.leader;
+      if (!seen && nl < CLUSTER_BROKERS_MAX) leaders[nl++] = p->rep.leader;
     }
   for (size_t j = 0; j < nl; j++) {
     const struct peer *pe = broker_peer(b, leaders[j]);

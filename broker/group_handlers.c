@@ -117,7 +117,7 @@ void handle_find_coordinator(struct broker *b, const Strata__Header *req, uint8_
     return;
   }
   struct partition *p = t->parts[coord_home(group, t->npart)];
-  int32_t leader = b->cluster ? p->leader : b->cfg.id;
+  int32_t leader = b->cluster ? p->rep.leader : b->cfg.id;
   const char *host = b->cfg.host;
   int port = b->cfg.port;
   if (b->cluster && leader != b->cfg.id) {

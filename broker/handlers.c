@@ -15,6 +15,7 @@
 #include "common/batch.h"
 #include "common/errors.h"
 #include "common/trace.h"
+#include "replication/leader.h"
 
 static int payload_reserve(struct response *r, size_t more) {
   if (r->payload_len + more <= r->payload_cap) return 0;
@@ -51,30 +52,30 @@ static Strata__TopicMetadata *topic_metadata(struct broker *b, struct response *
     strata__partition_metadata__init(pm);
     pm->partition = i;
     pm->high_watermark = pm->log_end_offset = -1;
-    if (!b->cluster || tp->parts[i]->role == ROLE_LEADER) {
+    if (!b->cluster || tp->parts[i]->rep.role == ROLE_LEADER) {
       const struct partition *p = tp->parts[i];
       pm->high_watermark = broker_high_watermark(b, p);
       pm->log_end_offset = seglog_end_offset(p->log);
       if (b->cluster) {
-        pm->replica_offsets = resp_alloc(r, (p->rs.nreplicas + 1) * sizeof(int64_t));
-        for (uint32_t k = 0; k < p->rs.nreplicas; k++) {
-          int64_t off = p->rs.replicas[k] == b->cfg.id ? pm->log_end_offset : -1;
-          for (uint32_t f = 0; f < p->rs.nfollowers; f++)
-            if (p->rs.followers[f].id == p->rs.replicas[k]) off = p->rs.followers[f].fetch_offset;
+        pm->replica_offsets = resp_alloc(r, (p->rep.isr.nreplicas + 1) * sizeof(int64_t));
+        for (uint32_t k = 0; k < p->rep.isr.nreplicas; k++) {
+          int64_t off = p->rep.isr.replicas[k] == b->cfg.id ? pm->log_end_offset : -1;
+          for (uint32_t f = 0; f < p->rep.isr.nfollowers; f++)
+            if (p->rep.isr.followers[f].id == p->rep.isr.replicas[k]) off = p->rep.isr.followers[f].fetch_offset;
           pm->replica_offsets[k] = off;
         }
-        pm->n_replica_offsets = p->rs.nreplicas;
+        pm->n_replica_offsets = p->rep.isr.nreplicas;
       }
     }
     if (b->cluster) {
       const struct partition *p = tp->parts[i];
-      pm->leader = p->leader;
-      pm->leader_epoch = p->leader_epoch;
-      pm->replicas = ids_copy(r, p->rs.replicas, p->rs.nreplicas);
-      pm->n_replicas = p->rs.nreplicas;
-      pm->isr = ids_copy(r, p->rs.isr, p->rs.nisr);
-      pm->n_isr = p->rs.nisr;
-      if (p->leader < 0) pm->error_code = (uint32_t)-STRATA_EBROKER_NOT_AVAILABLE;
+      pm->leader = p->rep.leader;
+      pm->leader_epoch = p->rep.leader_epoch;
+      pm->replicas = ids_copy(r, p->rep.isr.replicas, p->rep.isr.nreplicas);
+      pm->n_replicas = p->rep.isr.nreplicas;
+      pm->isr = ids_copy(r, p->rep.isr.isr, p->rep.isr.nisr);
+      pm->n_isr = p->rep.isr.nisr;
+      if (p->rep.leader < 0) pm->error_code = (uint32_t)-STRATA_EBROKER_NOT_AVAILABLE;
       tm->partitions[tm->n_partitions++] = pm;
       continue;
     }
@@ -318,7 +319,7 @@ static int produce_partition(struct broker *b, struct partition *p,
       off += batch_total_size(&h);
     }
   }
-  rc = seglog_append(p->log, data, len, b->cluster ? p->leader_epoch : 0, b->now_ms, base);
+  rc = seglog_append(p->log, data, len, b->cluster ? p->rep.leader_epoch : 0, b->now_ms, base);
   if (rc) { /* e.g. "append failed: No space left on device"; the client retries */
     int err = seglog_write_errno(p->log);
     snprintf(msg, msg_len, "append failed: %s", err ? strerror(err) : strata_strerror(rc));
@@ -367,15 +368,15 @@ void handle_produce(struct broker *b, const Strata__Header *req,
       rc = STRATA_EUNKNOWN_TOPIC;
       snprintf(msg, sizeof msg, "unknown topic or partition %s-%u", pp->topic,
                pp->partition);
-    } else if (b->cluster && p->role != ROLE_LEADER) {
+    } else if (b->cluster && p->rep.role != ROLE_LEADER) {
       rc = STRATA_ENOT_LEADER;
-      pr->leader_hint = p->leader;
+      pr->leader_hint = p->rep.leader;
       snprintf(msg, sizeof msg, "broker %d does not lead %s-%u (leader: %d)", b->cfg.id,
-               pp->topic, pp->partition, p->leader);
-    } else if (b->cluster && q->acks == -1 && p->rs.nisr < p->topic->min_insync) {
+               pp->topic, pp->partition, p->rep.leader);
+    } else if (b->cluster && q->acks == -1 && p->rep.isr.nisr < p->topic->min_insync) {
       rc = STRATA_ENOT_ENOUGH_REPLICAS;
       snprintf(msg, sizeof msg, "%s-%u has %u in-sync replica(s), min.insync.replicas is %u",
-               pp->topic, pp->partition, p->rs.nisr, p->topic->min_insync);
+               pp->topic, pp->partition, p->rep.isr.nisr, p->topic->min_insync);
     } else {
       rc = produce_partition(b, p, payload + off, pp->payload_bytes, &pr->base_offset,
                              &last, &pr->log_append_time, msg, sizeof msg);
@@ -455,42 +456,31 @@ static void build_fetch(struct broker *b, const Strata__Header *req,
       pr->error_code = (uint32_t)-STRATA_EUNKNOWN_TOPIC;
       continue;
     }
-    if (b->cluster && p->role != ROLE_LEADER) {
+    if (b->cluster && p->rep.role != ROLE_LEADER) {
       pr->error_code = (uint32_t)-STRATA_ENOT_LEADER;
-      pr->leader_hint = p->leader;
+      pr->leader_hint = p->rep.leader;
       continue;
     }
-    pr->leader_epoch = p->leader_epoch;
+    pr->leader_epoch = p->rep.leader_epoch;
     int64_t hw = broker_high_watermark(b, p);
     int64_t limit = hw;
     if (q->replica_id >= 0 && b->cluster) {
-      /* A follower. First: did its log fork from ours (its last epoch ended
-       * earlier here than where it wants to read, KIP-320)? Then its
-       * position says nothing about what it holds of our log: it must not
-       * count toward the high watermark or the ISR (the simulator found
-       * acks=all writes acknowledged on the strength of a follower's
-       * older-epoch records at the same offsets). Otherwise note its
-       * position, which may move the high watermark. */
-      int64_t end = seglog_end_offset(p->log);
-      if (fp->last_fetched_epoch >= 0) {
-        /* An epoch we never saw (its leader's records never reached us)
-         * diverges too, from where our older epoch ends on either side. */
-        int32_t known = epoch_cache_floor(&p->epochs, fp->last_fetched_epoch);
-        int64_t epoch_end = epoch_cache_end_offset(&p->epochs, known, end);
-        if (known != fp->last_fetched_epoch || epoch_end < fp->fetch_offset) {
-          pr->diverging_end_offset = epoch_end < fp->fetch_offset ? epoch_end : fp->fetch_offset;
-          pr->diverging_epoch = known;
-          pr->high_watermark = p->hw;
-          continue;
-        }
+      /* A follower: replication/leader.c answers (divergence, KIP-320, or
+       * its progress, which may move the high watermark). */
+      struct follower_fetch ff = {q->replica_id, q->replica_epoch, fp->fetch_offset,
+                                  fp->last_fetched_epoch, fp->durable_offset};
+      struct replica_log log = cluster_log_pos(b, p);
+      struct leader_answer la;
+      leader_on_fetch(&p->rep, &ff, &log, b->now_ms, &la);
+      if (la.hw_moved) b->hw_version++;
+      if (la.diverged) {
+        pr->diverging_end_offset = la.diverging_end;
+        pr->diverging_epoch = la.diverging_epoch;
+        pr->high_watermark = la.hw;
+        continue;
       }
-      replica_on_fetch(&p->rs, q->replica_id, fp->fetch_offset, fp->durable_offset, end,
-                       b->now_ms);
-      replica_note_epoch(&p->rs, q->replica_id, q->replica_epoch);
-      cluster_update_hw(b, p);
-      hw = p->hw;
-      pr->high_watermark = hw;
-      limit = end;
+      hw = la.hw;
+      limit = la.read_limit;
     }
     pr->high_watermark = hw;
     pr->log_start_offset = seglog_start_offset(p->log);
@@ -558,7 +548,7 @@ void handle_list_offsets(struct broker *b, const Strata__Header *req,
       pr->error_code = (uint32_t)-STRATA_EUNKNOWN_TOPIC;
       continue;
     }
-    if (b->cluster && p->role != ROLE_LEADER) {
+    if (b->cluster && p->rep.role != ROLE_LEADER) {
       pr->error_code = (uint32_t)-STRATA_ENOT_LEADER;
       continue;
     }

@@ -8,7 +8,7 @@
 
 #include "broker/broker.h"
 #include "broker/cluster.h"
-#include "broker/replica.h"
+#include "replication/replica.h"
 #include "broker/topics.h"
 #include "common/trace.h"
 
@@ -59,7 +59,7 @@ int metadata_apply_image(struct broker *b, const Strata__MetadataImage *img, int
     for (size_t t = 0; t < b->topics.n; t++)
       for (uint32_t k = 0; k < b->topics.v[t]->npart; k++) {
         struct partition *p = b->topics.v[t]->parts[k];
-        if (p->role == ROLE_LEADER) replica_forget(&p->rs, s->id);
+        if (p->rep.role == ROLE_LEADER) isr_forget(&p->rep.isr, s->id);
       }
   }
   b->npeers = 0;
@@ -118,12 +118,11 @@ int metadata_apply_image(struct broker *b, const Strata__MetadataImage *img, int
     if (!deleted_in(img, name)) {
       for (uint32_t k = 0; k < tp->npart; k++) {
         struct partition *p = tp->parts[k];
-        if (p->role == ROLE_NONE) continue;
+        if (p->rep.role == ROLE_NONE) continue;
         if (k == 0)
           trace_error("topic %s is here but not in the cluster's metadata, which records no "
                       "delete of it: kept, not served (was the controller's metadata lost?)", name);
-        p->role = ROLE_NONE;
-        p->leader = -1;
+        replica_unassign(&p->rep);
       }
       i++;
       continue;

@@ -39,7 +39,7 @@ struct topic *offsets_log_topic(struct broker *b) {
 }
 
 int offsets_log_leads(const struct broker *b, const struct partition *p) {
-  return !b->cluster || p->role == ROLE_LEADER;
+  return !b->cluster || p->rep.role == ROLE_LEADER;
 }
 
 /* Replay partition k of the offsets topic into the coordinator. */
@@ -118,7 +118,7 @@ static int append_batch(struct broker *b, struct partition *p, struct batch_buil
   size_t len;
   int rc = batch_builder_finish(bb, BATCH_COMPRESSION_NONE, 0, &data, &len);
   int64_t base;
-  if (!rc) rc = seglog_append(p->log, (uint8_t *)data, len, b->cluster ? p->leader_epoch : 0,
+  if (!rc) rc = seglog_append(p->log, (uint8_t *)data, len, b->cluster ? p->rep.leader_epoch : 0,
                               b->now_ms, &base);
   if (rc) return rc;
   flush_appended(b, p);
@@ -183,7 +183,7 @@ int offsets_log_append(struct broker *b, struct cgroup *g, struct batch_builder 
   struct partition *p = t->parts[g->home];
   if (pp) *pp = p;
   if (!offsets_log_leads(b, p)) return STRATA_ENOT_COORDINATOR;
-  if (b->cluster && p->rs.nisr < p->topic->min_insync) return STRATA_ENOT_ENOUGH_REPLICAS;
+  if (b->cluster && p->rep.isr.nisr < p->topic->min_insync) return STRATA_ENOT_ENOUGH_REPLICAS;
   int rc = append_batch(b, p, bb);
   if (rc) return rc;
   if (b->cluster || b->cfg.flush == FLUSH_ALWAYS)

@@ -48,7 +48,7 @@ void response_wait(struct response *r, struct partition *p, int64_t offset, int 
   }
   partition_ref(p);
   r->waits[r->nwaits++] =
-      (struct wait_item){p, offset, hw, p->leader_epoch, error_code, base_offset, leader_hint};
+      (struct wait_item){p, offset, hw, p->rep.leader_epoch, error_code, base_offset, leader_hint};
 }
 
 int response_ready(const struct broker *b, const struct response *r) {
@@ -62,20 +62,20 @@ int response_ready(const struct broker *b, const struct response *r) {
       if (seglog_durable_offset(p->log) < w->offset) ready = 0;
       continue;
     }
-    if (p->role != ROLE_LEADER || p->leader_epoch != w->leader_epoch || stranded) {
+    if (p->rep.role != ROLE_LEADER || p->rep.leader_epoch != w->leader_epoch || stranded) {
       /* Leadership moved (or is moving: see broker_cut_off) before the ISR
        * had the records: they may or may not survive, so the producer must
        * not count them as written. */
       *w->error_code = (uint32_t)-STRATA_ENOT_LEADER;
       if (w->base_offset) *w->base_offset = -1;
-      if (w->leader_hint) *w->leader_hint = stranded ? -1 : p->leader;
+      if (w->leader_hint) *w->leader_hint = stranded ? -1 : p->rep.leader;
       if (stranded)
         trace_info("%s-%u: no controller and no replication for %" PRId64 " ms: an acks=all "
                    "write is answered NOT_LEADER", p->topic ? p->topic->name : "?", p->id,
                    b->now_ms - r->started_ms);
       continue;
     }
-    if (p->hw < w->offset) ready = 0;
+    if (p->rep.hw < w->offset) ready = 0;
   }
   return ready;
 }

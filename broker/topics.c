@@ -29,7 +29,7 @@ void partition_ref(struct partition *p) { p->refs++; }
 
 void partition_unref(struct partition *p) {
   if (--p->refs > 0) return;
-  epoch_cache_free(&p->epochs);
+  replica_free(&p->rep);
   producer_state_free(&p->producers);
   seglog_close(p->log);
   free(p);
@@ -90,7 +90,7 @@ static int topic_apply_configs(struct topic *tp, const struct config *c,
  * producer state from their producer fields. */
 static int note_batch(void *arg, const struct batch_header *h) {
   struct partition *p = arg;
-  int rc = epoch_cache_add(&p->epochs, h->leader_epoch, h->base_offset);
+  int rc = epoch_cache_add(&p->rep.epochs, h->leader_epoch, h->base_offset);
   return rc ? rc : partition_note_producer(p, h, h->base_offset);
 }
 
@@ -135,7 +135,7 @@ static int open_partitions(struct topics *t, struct topic *tp, int64_t now_ms,
     p->topic = tp;
     p->id = i;
     p->refs = 1;
-    p->leader = -1;
+    replica_init(&p->rep);
     if ((rc = seglog_for_each_batch(p->log, note_batch, p))) {
       seglog_close(p->log);
       free(p);

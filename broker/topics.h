@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "broker/producer_state.h"
-#include "broker/replica.h"
+#include "replication/replica.h"
 #include "broker/seglog.h"
 #include "common/topic_config.h" /* TOPIC_*_MAX, enum ts_type, topic_name_check */
 
@@ -28,19 +28,11 @@ struct partition {
   int sync_inflight;
   int on_dirty_list;
   struct partition *dirty_next;
-  /* Cluster mode (a controller assigns roles); standalone brokers lead all. */
-  int role;                 /* ROLE_* */
-  int32_t leader;           /* broker id, -1 offline */
-  int32_t leader_epoch;
-  int32_t partition_epoch;
-  struct replica_state rs;  /* replicas, ISR, and as leader its followers */
-  int64_t hw;               /* high watermark in cluster mode */
-  struct epoch_cache epochs;
+  /* Cluster mode (a controller assigns roles); standalone brokers lead all:
+   * role, leader, epochs, ISR, high watermark, epoch cache. */
+  struct replica rep;
   struct producer_state producers; /* idempotent producers' last batches */
-  int alter_inflight;       /* an ISR change is on its way to the controller */
 };
-
-enum { ROLE_NONE = 0, ROLE_LEADER, ROLE_FOLLOWER };
 
 struct topic_config_entry {
   char *key, *value;

@@ -105,7 +105,7 @@ static void send_answer(struct sim *s, int id, struct pend *p) {
     for (size_t i = 0; i < r->n_partitions; i++) {
       struct partition *part =
           topics_partition(&bn(s, id)->b.topics, r->partitions[i]->topic, r->partitions[i]->partition);
-      if (part && !r->partitions[i]->error_code) epoch = part->leader_epoch;
+      if (part && !r->partitions[i]->error_code) epoch = part->rep.leader_epoch;
     }
   }
   net_send(s, id, p->from, &p->resp.hdr, p->resp.payload, p->resp.payload_len, 1, p->rpc_id, epoch);
@@ -333,7 +333,7 @@ static void propose_isr(void *arg, struct partition *p, const int32_t *isr, uint
     return;
   }
   cluster_isr_sent(p, isr, n);
-  if (c->s->trap_isr_expand && n > p->rs.nisr) {
+  if (c->s->trap_isr_expand && n > p->rep.isr.nisr) {
     c->s->trap_isr_expand = 0;
     sim_trap_isr_expand(c->s, c->id);
   }
@@ -375,9 +375,9 @@ static void on_fetch(struct sim *s, struct sim_node *sn, void *arg, const Strata
   for (size_t i = 0; i < fr->n_partitions; i++) {
     const Strata__FetchPartitionResult *r = fr->partitions[i];
     struct partition *p = topics_partition(&n->b.topics, r->topic, r->partition);
-    if (p && p->role == ROLE_FOLLOWER && p->leader == leader) {
+    if (p && p->rep.role == ROLE_FOLLOWER && p->rep.leader == leader) {
       int appended;
-      int rc = cluster_follower_apply(p, r, pl + off, s->now, &appended);
+      int rc = cluster_follower_apply(&n->b, p, r, pl + off, s->now, &appended);
       if (!rc && appended) flush_note_append(&n->b, p);
       if (!rc) progress = 1;
     }
@@ -438,8 +438,8 @@ static void kick_fetchers(struct sim *s, int id) {
   for (size_t i = 0; i < b->topics.n; i++)
     for (uint32_t k = 0; k < b->topics.v[i]->npart; k++) {
       struct partition *p = b->topics.v[i]->parts[k];
-      if (p->role == ROLE_FOLLOWER && p->leader > 0 && p->leader < SIM_NODES_MAX)
-        follow[p->leader] = 1;
+      if (p->rep.role == ROLE_FOLLOWER && p->rep.leader > 0 && p->rep.leader < SIM_NODES_MAX)
+        follow[p->rep.leader] = 1;
     }
   for (int32_t l = 0; l < SIM_NODES_MAX; l++) {
     if (!follow[l]) continue;
@@ -712,17 +712,17 @@ static struct partition *part_of(struct sim *s, int id, uint32_t part) {
 
 int32_t bnode_leader_of(struct sim *s, int id, uint32_t part) {
   struct partition *p = part_of(s, id, part);
-  return p ? p->leader : -1;
+  return p ? p->rep.leader : -1;
 }
 
 int32_t bnode_epoch(struct sim *s, int id, uint32_t part) {
   struct partition *p = part_of(s, id, part);
-  return p ? p->leader_epoch : -1;
+  return p ? p->rep.leader_epoch : -1;
 }
 
 int64_t bnode_hw(struct sim *s, int id, uint32_t part) {
   struct partition *p = part_of(s, id, part);
-  return p && p->role == ROLE_LEADER ? p->hw : -1;
+  return p && p->rep.role == ROLE_LEADER ? p->rep.hw : -1;
 }
 
 int64_t bnode_end(struct sim *s, int id, uint32_t part) {

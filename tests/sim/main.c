@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "broker/coordinator.h"
+#include "common/assert.h"
 #include "common/trace.h"
 #include "drill/checker.h"
 #include "tests/sim/sim.h"
@@ -102,6 +103,19 @@ static void on_signal(int sig) {
   if (current_dir[0]) sim_rm_rf(current_dir);
   signal(sig, SIG_DFL);
   raise(sig);
+}
+
+/* A broken invariant (STRATA_ASSERT) in the real broker or controller code
+ * aborts the run: say which seed replays it first. */
+static const char *replay_argv0, *replay_scenario;
+static uint64_t replay_seed;
+
+static void on_invariant(const char *msg) {
+  printf("seed %" PRIu64 " (%s): INVARIANT %s\n  replay: %s --seed %" PRIu64
+         " --scenario %s --verbose\n",
+         replay_seed, replay_scenario, msg, replay_argv0, replay_seed, replay_scenario);
+  fflush(stdout);
+  if (current_dir[0]) sim_rm_rf(current_dir);
 }
 
 static void sweep_stale(const char *base) {
@@ -801,6 +815,8 @@ static void usage(FILE *f) {
 
 int main(int argc, char **argv) {
   uint64_t seeds = 100, first = 1;
+  replay_argv0 = argv[0];
+  strata_assert_set_handler(on_invariant);
   const char *only = "all", *hist = NULL;
   int verbose = 0;
   for (int i = 1; i < argc; i++) {
@@ -844,6 +860,8 @@ int main(int argc, char **argv) {
     uint64_t seed = first + k;
     const struct scenario *scn = chosen[nchosen == 1 ? 0 : (seed % 2 ? 0 : 1 + (seed / 2) % (nchosen - 1))];
     struct outcome o;
+    replay_seed = seed;
+    replay_scenario = scn->name;
     run(seed, scn, verbose, hf, &o);
     runs++;
     writes += o.cr.writes_ok;

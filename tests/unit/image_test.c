@@ -85,12 +85,12 @@ static struct partition *part(void) { return topics_partition(&b.topics, "t", 0)
 Test(image, a_topic_the_image_lacks_is_kept_until_its_delete_is_recorded) {
   apply("X", 1, 1, 0);
   cr_assert(part(), "created from the image");
-  cr_assert_eq(part()->role, ROLE_LEADER);
+  cr_assert_eq(part()->rep.role, ROLE_LEADER);
   apply("X", 2, 0, 0);
   cr_assert(part(), "no recorded delete: kept");
-  cr_assert_eq(part()->role, ROLE_NONE, "and served by nobody here");
+  cr_assert_eq(part()->rep.role, ROLE_NONE, "and served by nobody here");
   apply("X", 3, 1, 0);
-  cr_assert_eq(part()->role, ROLE_LEADER, "back in the metadata: served again");
+  cr_assert_eq(part()->rep.role, ROLE_LEADER, "back in the metadata: served again");
   apply("X", 4, 0, 1);
   cr_assert_null(part(), "deleted once the image records the delete");
 }

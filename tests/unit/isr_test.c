@@ -3,62 +3,63 @@
  * and divergence from an epoch the leader never saw. */
 #include <criterion/criterion.h>
 
-#include "broker/replica.h"
+#include "replication/epoch_cache.h"
+#include "replication/isr.h"
 
-static struct replica_state leader_of(int32_t self, const int32_t *isr, uint32_t n) {
-  struct replica_state r = {0};
+static struct isr_state leader_of(int32_t self, const int32_t *isr, uint32_t n) {
+  struct isr_state r = {0};
   r.self = self;
   int32_t all[3] = {1, 2, 3};
   memcpy(r.replicas, all, sizeof all);
   r.nreplicas = 3;
   memcpy(r.isr, isr, n * sizeof *isr);
   r.nisr = n;
-  replica_become_leader(&r, 0);
+  isr_become_leader(&r, 0);
   return r;
 }
 
-Test(replica, a_pending_expansion_counts_the_new_member_for_the_high_watermark) {
+Test(isr, a_pending_expansion_counts_the_new_member_for_the_high_watermark) {
   int32_t isr[2] = {1, 3};
-  struct replica_state r = leader_of(1, isr, 2);
-  replica_on_fetch(&r, 3, 92, 92, 92, 10); /* 3 has everything */
-  replica_on_fetch(&r, 2, 90, 90, 92, 10); /* 2 is behind */
-  cr_expect_eq(replica_high_watermark(&r, 92), 92);
+  struct isr_state r = leader_of(1, isr, 2);
+  isr_on_fetch(&r, 3, 92, 92, 92, 10); /* 3 has everything */
+  isr_on_fetch(&r, 2, 90, 90, 92, 10); /* 2 is behind */
+  cr_expect_eq(isr_high_watermark(&r, 92), 92);
   /* Adding 2 is on its way: the controller may apply it and elect 2, so
    * nothing 2 lacks may be acknowledged meanwhile. */
   int32_t grown[3] = {1, 2, 3};
-  replica_isr_pending(&r, grown, 3, 5);
-  cr_expect_eq(replica_high_watermark(&r, 92), 90);
+  isr_pending(&r, grown, 3, 5);
+  cr_expect_eq(isr_high_watermark(&r, 92), 90);
   /* An answer based on the same epoch (refused) settles it... */
-  replica_isr_settled(&r, 5, 1);
-  cr_expect_eq(replica_high_watermark(&r, 92), 92);
+  isr_settled(&r, 5, 1);
+  cr_expect_eq(isr_high_watermark(&r, 92), 92);
   /* ...as does a newer view of the partition; an older one does not. */
-  replica_isr_pending(&r, grown, 3, 5);
-  replica_isr_settled(&r, 5, 0);
-  cr_expect_eq(replica_high_watermark(&r, 92), 90, "a view from before the change settles nothing");
-  replica_isr_settled(&r, 6, 0);
-  cr_expect_eq(replica_high_watermark(&r, 92), 92);
+  isr_pending(&r, grown, 3, 5);
+  isr_settled(&r, 5, 0);
+  cr_expect_eq(isr_high_watermark(&r, 92), 90, "a view from before the change settles nothing");
+  isr_settled(&r, 6, 0);
+  cr_expect_eq(isr_high_watermark(&r, 92), 92);
 }
 
-Test(replica, a_second_proposal_keeps_the_first_pending) {
+Test(isr, a_second_proposal_keeps_the_first_pending) {
   int32_t isr[2] = {1, 3};
-  struct replica_state r = leader_of(1, isr, 2);
-  replica_on_fetch(&r, 3, 50, 50, 50, 10);
-  replica_on_fetch(&r, 2, 40, 40, 50, 10);
+  struct isr_state r = leader_of(1, isr, 2);
+  isr_on_fetch(&r, 3, 50, 50, 50, 10);
+  isr_on_fetch(&r, 2, 40, 40, 50, 10);
   int32_t grown[3] = {1, 2, 3}, shrunk[1] = {1};
-  replica_isr_pending(&r, grown, 3, 7); /* its answer was lost */
-  replica_isr_pending(&r, shrunk, 1, 7);
-  cr_expect_eq(replica_high_watermark(&r, 50), 40);
+  isr_pending(&r, grown, 3, 7); /* its answer was lost */
+  isr_pending(&r, shrunk, 1, 7);
+  cr_expect_eq(isr_high_watermark(&r, 50), 40);
 }
 
-Test(replica, becoming_leader_forgets_a_pending_change) {
+Test(isr, becoming_leader_forgets_a_pending_change) {
   int32_t isr[1] = {1}, grown[2] = {1, 2};
-  struct replica_state r = leader_of(1, isr, 1);
-  replica_isr_pending(&r, grown, 2, 3);
-  replica_become_leader(&r, 100);
+  struct isr_state r = leader_of(1, isr, 1);
+  isr_pending(&r, grown, 2, 3);
+  isr_become_leader(&r, 100);
   cr_expect_eq(r.npending, 0);
 }
 
-Test(replica, epoch_floor_finds_the_largest_known_epoch_at_or_below) {
+Test(isr, epoch_floor_finds_the_largest_known_epoch_at_or_below) {
   struct epoch_cache c = {0};
   epoch_cache_add(&c, 0, 0);
   epoch_cache_add(&c, 2, 97);
