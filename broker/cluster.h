@@ -1,8 +1,9 @@
-/* Cluster mode replication of a broker, both sides: the leader's high
- * watermark, the partition state a metadata image assigns (role, leader
- * epoch, ISR), the follower's appends and divergence truncation, and the
- * requests to the controller (register, heartbeat, ISR changes). No sockets
- * here (cluster_uv.c moves the bytes). */
+/* A broker's replication, carried out on its partitions: the state a
+ * metadata image assigns, the leader's high watermark, the follower's
+ * fetches and what their answers do to the logs (replication/ decides,
+ * this file applies it to the seglog), and ISR change requests. No sockets
+ * here: broker/cluster_uv.c and the simulator move the bytes and step the
+ * fetchers (replication/fetcher.h). */
 #ifndef STRATA_CLUSTER_H
 #define STRATA_CLUSTER_H
 
@@ -10,6 +11,7 @@
 #include <stdint.h>
 
 #include "proto/strata.pb-c.h"
+#include "replication/fetcher.h"
 #include "replication/replica.h"
 
 struct broker;
@@ -31,19 +33,30 @@ void cluster_apply_partition(struct broker *b, struct partition *p,
 int cluster_follower_apply(struct broker *b, struct partition *p,
                            const Strata__FetchPartitionResult *r, const uint8_t *data,
                            int64_t now_ms, int *appended);
-/* A follower's fetch from `leader`: an entry per partition followed there
- * (up to max), positions reported as fsynced under flush always. Returns
- * the count. */
-size_t cluster_fetch_entries(struct broker *b, int32_t leader, Strata__FetchPartition *fps,
-                             Strata__FetchPartition **fpv, size_t max);
-/* Every partition followed from `leader` is fsynced to its end: the next
- * fetch may report it. */
-int cluster_followed_durable(const struct broker *b, int32_t leader);
-/* The requests a broker sends its controller, filled from its state (the
- * caller owns q; for AlterIsr, epochs holds REPLICAS_MAX entries: each
- * member's broker epoch, which the controller checks). */
-void cluster_register_request(struct broker *b, Strata__BrokerRegisterRequest *q);
-void cluster_heartbeat_request(const struct broker *b, Strata__BrokerHeartbeatRequest *q);
+/* The leaders this broker follows some partition from (at most max). */
+size_t cluster_followed_leaders(const struct broker *b, int32_t *leaders, size_t max);
+/* An event for the fetcher of `leader`, with what it needs to know of the
+ * partitions followed there (any? all fsynced to their end?). */
+struct fetcher_event cluster_fetcher_event(const struct broker *b, int32_t leader,
+                                           enum fetcher_event_type type, int64_t now_ms);
+/* A follower fetch's partitions, filled anew for each request. */
+struct cluster_fetch_storage {
+  Strata__FetchPartition parts[FETCH_PARTITIONS_MAX];
+  Strata__FetchPartition *partv[FETCH_PARTITIONS_MAX];
+};
+/* The next fetch from `leader`: an entry per partition followed there (up
+ * to FETCH_PARTITIONS_MAX), positions reported as fsynced under flush
+ * always. Returns the count (q points into st). */
+size_t cluster_fetch_request(const struct broker *b, int32_t leader,
+                             struct cluster_fetch_storage *st, Strata__FetchRequest *q);
+/* Apply a fetch answer from `leader` (resp NULL: none came) to the
+ * partitions followed there; says how it went, for fetcher_step. */
+enum fetcher_answer cluster_fetch_answer(struct broker *b, int32_t leader,
+                                         const Strata__Header *resp, const uint8_t *pl,
+                                         size_t pn);
+/* The AlterIsr request for p's change to isr (the caller owns q; epochs
+ * holds REPLICAS_MAX entries: each member's broker epoch, which the
+ * controller checks). */
 void cluster_alter_isr_request(const struct broker *b, const struct partition *p,
                                const int32_t *isr, uint32_t n, int64_t *epochs,
                                Strata__AlterIsrRequest *q);

@@ -5,119 +5,60 @@
 #include <string.h>
 
 #include "broker/cluster.h"
-#include "broker/flush.h"
 #include "broker/link_uv.h"
-#include "broker/metadata.h"
-#include "broker/offsets_log.h"
 #include "common/clock.h"
 #include "common/errors.h"
 #include "common/trace.h"
 #include "common/wire.h"
 
-static void kick_fetchers(struct cluster_uv *cu);
-
 static int64_t now_ms(void) { return clock_wall_ms(); }
 
-/* ---- controller: register, heartbeat, metadata ---- */
+static void fetchers_step(struct cluster_uv *cu, enum fetcher_event_type type);
 
-/* Losing the controller link does not end this broker's registration: the
- * controller keeps broker epochs in its metadata log, so after a reconnect
- * (or a controller restart) heartbeats with the same epoch simply resume.
- * Registering again would mean "new incarnation" and cost this broker its
- * place in every ISR. Only STALE_BROKER_EPOCH makes it register again. */
+/* ---- the controller session (broker/session.c decides) ---- */
+
+static void session_perform(struct cluster_uv *cu, const struct session_update *u);
+
+static void session_event(struct cluster_uv *cu, struct session_event e) {
+  struct session_update u;
+  e.now_ms = now_ms();
+  cu->b->now_ms = e.now_ms;
+  session_step(&cu->session, cu->b, &e, &u);
+  session_perform(cu, &u);
+}
+
 static void on_ctl_state(void *arg, int connected) {
   struct cluster_uv *cu = arg;
-  if (!connected) {
-    if (cu->registered && !cu->ctl_lost)
-      trace_warn("lost the controller at %s:%d; serving with the metadata we have",
-                 cu->ctl.host, cu->ctl.port);
-    cu->ctl_lost = cu->registered;
-    cu->reg_inflight = cu->hb_inflight = 0;
-    cu->ctl_retry_at = now_ms() + 200;
-  } else if (cu->ctl_lost) {
-    trace_info("controller at %s:%d is back; resuming heartbeats with broker epoch %" PRId64,
-               cu->ctl.host, cu->ctl.port, cu->b->broker_epoch);
-    cu->ctl_lost = 0;
-    cu->next_hb_ms = 0;
-  }
+  if (!cu->running) return;
+  session_event(cu, (struct session_event){.type = connected ? SESSION_LINK_UP : SESSION_LINK_DOWN});
 }
 
-static void on_heartbeat(void *arg, const Strata__Header *resp, const uint8_t *pl, uint32_t pn,
-                         int err) {
-  struct cluster_uv *cu = arg;
+static void on_session_answer(void *arg, const Strata__Header *resp, const uint8_t *pl,
+                              uint32_t pn, int err) {
+  struct cluster_session_call *c = arg;
   (void)pl, (void)pn;
-  cu->hb_inflight = 0;
-  if (err || !cu->running) return;
-  int rc = strata_error_from_wire(resp->error_code);
-  if (rc == STRATA_ESTALE_BROKER_EPOCH) {
-    trace_warn("controller no longer knows broker epoch %" PRId64 "; registering again",
-               cu->b->broker_epoch);
-    cu->registered = 0;
-    return;
-  }
-  if (rc || resp->body_case != STRATA__HEADER__BODY_BROKER_HEARTBEAT_RESP) return;
-  /* From when the heartbeat left, not when its answer came: the controller
-   * fences this broker a session after it heard from it, and this broker
-   * must count itself cut off (no acks=all answers, no coordinator answers)
-   * no later than that. */
-  cu->b->controller_contact_ms = cu->hb_sent_ms;
-  if (resp->broker_heartbeat_resp->image) {
-    cu->b->now_ms = now_ms();
-    if (metadata_apply_image(cu->b, resp->broker_heartbeat_resp->image, cu->b->now_ms))
-      offsets_log_sync(cu->b); /* coordinators follow the offsets partitions' leaders */
-    cu->wake(cu->wake_arg);
-    kick_fetchers(cu);
-  }
+  if (!c->cu->running) return;
+  session_event(c->cu, (struct session_event){.type = err ? SESSION_LOST : SESSION_ANSWER,
+                                              .call = c->call,
+                                              .answer = err ? NULL : resp});
 }
 
-static void on_register(void *arg, const Strata__Header *resp, const uint8_t *pl, uint32_t pn,
-                        int err) {
-  struct cluster_uv *cu = arg;
-  (void)pl, (void)pn;
-  cu->reg_inflight = 0;
-  if (err || !cu->running) return;
-  int rc = strata_error_from_wire(resp->error_code);
-  if (rc || resp->body_case != STRATA__HEADER__BODY_BROKER_REGISTER_RESP) {
-    trace_error("controller refused registration: %s", resp->error_message);
-    cu->ctl_retry_at = now_ms() + 1000;
-    return;
-  }
-  cu->b->broker_epoch = resp->broker_register_resp->broker_epoch;
-  cu->registered = 1;
-  cu->next_hb_ms = 0;
-  trace_info("registered with the controller at %s:%d (broker epoch %" PRId64 ")", cu->ctl.host,
-             cu->ctl.port, cu->b->broker_epoch);
-}
-
-static void controller_step(struct cluster_uv *cu, int64_t now) {
-  if (!cu->ctl.tcp) {
-    if (now >= cu->ctl_retry_at) link_connect(&cu->ctl);
-    return;
-  }
-  if (!cu->ctl.connected) return;
-  if (!cu->registered && !cu->reg_inflight) {
-    Strata__BrokerRegisterRequest q;
-    cluster_register_request(cu->b, &q);
-    Strata__Header h = STRATA__HEADER__INIT;
-    h.api_key = STRATA__API_KEY__API_BROKER_REGISTER;
-    h.body_case = STRATA__HEADER__BODY_BROKER_REGISTER_REQ;
-    h.broker_register_req = &q;
-    if (!link_send(&cu->ctl, &h, NULL, 0, on_register, cu)) cu->reg_inflight = 1;
-    return;
-  }
-  if (cu->registered && !cu->hb_inflight && now >= cu->next_hb_ms) {
-    Strata__BrokerHeartbeatRequest q;
-    cluster_heartbeat_request(cu->b, &q);
-    Strata__Header h = STRATA__HEADER__INIT;
-    h.api_key = STRATA__API_KEY__API_BROKER_HEARTBEAT;
-    h.body_case = STRATA__HEADER__BODY_BROKER_HEARTBEAT_REQ;
-    h.broker_heartbeat_req = &q;
-    if (!link_send(&cu->ctl, &h, NULL, 0, on_heartbeat, cu)) {
-      cu->hb_inflight = 1;
-      cu->hb_sent_ms = now;
+static void session_perform(struct cluster_uv *cu, const struct session_update *u) {
+  if (u->connect) link_connect(&cu->ctl);
+  for (unsigned i = 0; i < 4; i++) {
+    enum session_call call = (enum session_call)(1u << i);
+    if (!(u->send & call)) continue;
+    struct session_request r;
+    session_request(cu->b, call, &r);
+    cu->session_calls[i] = (struct cluster_session_call){cu, call};
+    if (link_send(&cu->ctl, &r.h, NULL, 0, on_session_answer, &cu->session_calls[i])) {
+      struct session_update ignored;
+      struct session_event e = {.type = SESSION_LOST, .now_ms = now_ms(), .call = call};
+      session_step(&cu->session, cu->b, &e, &ignored);
     }
-    cu->next_hb_ms = now + cu->b->cfg.heartbeat_ms;
   }
+  if (u->wake) cu->wake(cu->wake_arg);
+  if (u->fetchers) fetchers_step(cu, FETCHER_TICK);
 }
 
 /* ---- ISR changes ---- */
@@ -141,7 +82,6 @@ static void on_alter_isr(void *arg, const Strata__Header *resp, const uint8_t *p
 
 static void propose_isr(void *arg, struct partition *p, const int32_t *isr, uint32_t n) {
   struct cluster_uv *cu = arg;
-  if (!cu->registered) return;
   struct cluster_isr_call *call = NULL;
   for (size_t i = 0; i < LINK_INFLIGHT_MAX && !call; i++)
     if (!cu->isr_calls[i].p) call = &cu->isr_calls[i];
@@ -165,146 +105,93 @@ static void propose_isr(void *arg, struct partition *p, const int32_t *isr, uint
   cluster_isr_sent(p, isr, n);
 }
 
-/* ---- replica fetchers ---- */
+/* ---- replica fetchers (replication/fetcher.c decides) ---- */
 
-static struct cluster_fetcher *fetcher_for(struct cluster_uv *cu, int32_t leader) {
-  struct cluster_fetcher *free_slot = NULL;
-  for (size_t i = 0; i < CLUSTER_BROKERS_MAX; i++) {
-    if (cu->fetchers[i].used && cu->fetchers[i].leader == leader) return &cu->fetchers[i];
-    if (!cu->fetchers[i].used && !free_slot) free_slot = &cu->fetchers[i];
-  }
-  return free_slot;
+static void fetcher_perform(struct cluster_fetcher *f, const struct fetcher_update *u);
+
+static void fetcher_event(struct cluster_fetcher *f, enum fetcher_event_type type,
+                          enum fetcher_answer answer) {
+  struct cluster_uv *cu = f->cu;
+  struct fetcher_event e = cluster_fetcher_event(cu->b, f->st.leader, type, now_ms());
+  e.answer = answer;
+  struct fetcher_update u;
+  fetcher_step(&f->st, &e, &u);
+  fetcher_perform(f, &u);
 }
 
 static void on_fetch_state(void *arg, int connected) {
   struct cluster_fetcher *f = arg;
-  if (!connected) {
-    f->inflight = 0;
-    f->retry_at = now_ms() + 100;
-  }
+  if (!f->cu->running || !f->used) return;
+  fetcher_event(f, connected ? FETCHER_LINK_UP : FETCHER_LINK_DOWN, FETCHER_ANSWER_LOST);
 }
-
-static int followed_durable(struct cluster_fetcher *f) {
-  return cluster_followed_durable(f->cu->b, f->leader);
-}
-
-static void fetch_send(struct cluster_fetcher *f);
 
 static void on_fetch(void *arg, const Strata__Header *resp, const uint8_t *pl, uint32_t pn,
                      int err) {
   struct cluster_fetcher *f = arg;
   struct cluster_uv *cu = f->cu;
-  f->inflight = 0;
-  if (err || !cu->running) return;
-  if (resp->error_code || resp->body_case != STRATA__HEADER__BODY_FETCH_RESP) {
-    f->retry_at = now_ms() + 200;
-    return;
-  }
-  const Strata__FetchResponse *fr = resp->fetch_resp;
-  uint64_t sum = 0;
-  for (size_t i = 0; i < fr->n_partitions; i++) sum += fr->partitions[i]->payload_bytes;
-  if (sum != pn) {
-    link_close(&f->link);
-    return;
-  }
+  if (!cu->running || !f->used) return;
   cu->b->now_ms = now_ms();
-  uint32_t off = 0;
-  int progress = 0;
-  for (size_t i = 0; i < fr->n_partitions; i++) {
-    const Strata__FetchPartitionResult *r = fr->partitions[i];
-    struct partition *p = topics_partition(&cu->b->topics, r->topic, r->partition);
-    if (p && p->rep.role == ROLE_FOLLOWER && p->rep.leader == f->leader) {
-      int appended;
-      int rc = cluster_follower_apply(cu->b, p, r, pl + off, cu->b->now_ms, &appended);
-      if (!rc && appended) flush_note_append(cu->b, p);
-      if (!rc) progress = 1;
-      else if (rc == STRATA_ENOT_LEADER || rc == STRATA_EUNKNOWN_TOPIC)
-        trace_debug("%s-%u: %d is not serving it yet", r->topic, r->partition, f->leader);
-      else if (rc == STRATA_EIO && seglog_write_errno(p->log)) /* the log said why, once */
-        trace_debug("%s-%u: cannot append what %d sent: %s", r->topic, r->partition, f->leader,
-                    strerror(seglog_write_errno(p->log)));
-      else
-        trace_warn("%s-%u: replicating from %d: %s", r->topic, r->partition, f->leader,
-                   strata_strerror(rc));
-    }
-    off += r->payload_bytes;
-  }
-  if (!progress) { /* the leader does not serve us yet (metadata in flight): back off */
-    f->retry_at = now_ms() + 50;
-    return;
-  }
-  /* Report only fsynced positions: fetch again once the appends are durable. */
-  if (cu->b->cfg.flush == FLUSH_ALWAYS && !followed_durable(f)) f->waiting_durable = 1;
-  else fetch_send(f);
+  enum fetcher_answer a = cluster_fetch_answer(cu->b, f->st.leader, err ? NULL : resp, pl, pn);
+  fetcher_event(f, FETCHER_ANSWER, a);
 }
 
-static void fetch_send(struct cluster_fetcher *f) {
+static void fetcher_perform(struct cluster_fetcher *f, const struct fetcher_update *u) {
   struct cluster_uv *cu = f->cu;
-  struct broker *b = cu->b;
-  if (f->inflight || f->waiting_durable || !f->link.connected) return;
-  Strata__FetchPartition **fpv = cu->fetch_partv;
-  size_t n = cluster_fetch_entries(b, f->leader, cu->fetch_parts, fpv, FETCH_PARTITIONS_MAX);
-  if (n > 0) {
-    Strata__FetchRequest q = STRATA__FETCH_REQUEST__INIT;
-    q.max_wait_ms = b->cfg.replica_fetch_wait_ms;
-    q.min_bytes = 1;
-    q.max_bytes = 16u << 20;
-    q.partitions = fpv;
-    q.n_partitions = n;
-    q.replica_id = b->cfg.id;
-    q.replica_epoch = b->broker_epoch;
+  if (u->close) link_close(&f->link);
+  if (u->connect) link_connect(&f->link);
+  if (u->send) {
+    Strata__FetchRequest q;
+    cluster_fetch_request(cu->b, f->st.leader, &cu->fetch, &q);
     Strata__Header h = STRATA__HEADER__INIT;
     h.api_key = STRATA__API_KEY__API_FETCH;
     h.body_case = STRATA__HEADER__BODY_FETCH_REQ;
     h.fetch_req = &q;
-    if (!link_send(&f->link, &h, NULL, 0, on_fetch, f)) f->inflight = 1;
+    if (link_send(&f->link, &h, NULL, 0, on_fetch, f))
+      fetcher_event(f, FETCHER_SEND_FAILED, FETCHER_ANSWER_LOST);
   }
 }
 
-static void kick_fetchers(struct cluster_uv *cu) {
-  struct broker *b = cu->b;
-  int64_t now = now_ms();
-  /* Which leaders do we follow? */
+/* The fetcher of `leader`, set up (or moved, when the leader's address
+ * changed) as the metadata image says; NULL when there is no room or the
+ * leader is unknown. */
+static struct cluster_fetcher *fetcher_for(struct cluster_uv *cu, int32_t leader) {
+  const struct peer *pe = broker_peer(cu->b, leader);
+  if (!pe) return NULL;
+  struct cluster_fetcher *f = NULL;
+  for (size_t i = 0; i < CLUSTER_BROKERS_MAX && !f; i++)
+    if (cu->fetchers[i].used && cu->fetchers[i].st.leader == leader) f = &cu->fetchers[i];
+  if (f && !strcmp(f->link.host, pe->host) && f->link.port == pe->port) return f;
+  if (f) {
+    f->used = 0; /* its link's callbacks are for a fetcher that is gone */
+    link_close(&f->link);
+  }
+  for (size_t i = 0; i < CLUSTER_BROKERS_MAX && !f; i++)
+    if (!cu->fetchers[i].used) f = &cu->fetchers[i];
+  if (!f) return NULL;
+  memset(f, 0, sizeof *f);
+  f->cu = cu;
+  f->used = 1;
+  fetcher_init(&f->st, leader);
+  link_init(&f->link, cu->loop, pe->host, pe->port, on_fetch_state, f);
+  return f;
+}
+
+/* Step every fetcher of a followed leader with `type` (a tick, or an fsync
+ * that completed). */
+static void fetchers_step(struct cluster_uv *cu, enum fetcher_event_type type) {
   int32_t leaders[CLUSTER_BROKERS_MAX];
-  size_t nl = 0;
-  for (size_t i = 0; i < b->topics.n; i++)
-    for (uint32_t k = 0; k < b->topics.v[i]->npart; k++) {
-      struct partition *p = b->topics.v[i]->parts[k];
-      if (p->rep.role != ROLE_FOLLOWER) continue;
-      int seen = 0;
-      for (size_t j = 0; j < nl; j++) seen |= leaders[j] == p->rep.leader;
-      if (!seen && nl < CLUSTER_BROKERS_MAX) leaders[nl++] = p->rep.leader;
-    }
+  size_t nl = cluster_followed_leaders(cu->b, leaders, CLUSTER_BROKERS_MAX);
   for (size_t j = 0; j < nl; j++) {
-    const struct peer *pe = broker_peer(b, leaders[j]);
-    struct cluster_fetcher *f = fetcher_for(cu, leaders[j]);
-    if (!pe || !f) continue;
-    if (!f->used || strcmp(f->link.host, pe->host) || f->link.port != pe->port) {
-      if (f->used) link_close(&f->link);
-      memset(f, 0, sizeof *f);
-      f->cu = cu;
-      f->used = 1;
-      f->leader = leaders[j];
-      link_init(&f->link, cu->loop, pe->host, pe->port, on_fetch_state, f);
-    }
-    if (!f->link.tcp) {
-      if (now >= f->retry_at) link_connect(&f->link);
-      continue;
-    }
-    if (f->waiting_durable && followed_durable(f)) f->waiting_durable = 0;
-    if (now >= f->retry_at) fetch_send(f);
+    struct cluster_fetcher *f =
+        type == FETCHER_TICK ? fetcher_for(cu, leaders[j]) : NULL;
+    for (size_t i = 0; i < CLUSTER_BROKERS_MAX && !f; i++)
+      if (cu->fetchers[i].used && cu->fetchers[i].st.leader == leaders[j]) f = &cu->fetchers[i];
+    if (f) fetcher_event(f, type, FETCHER_ANSWER_LOST);
   }
 }
 
 void cluster_uv_after_sync(struct cluster_uv *cu) {
-  if (!cu->running) return;
-  for (size_t i = 0; i < CLUSTER_BROKERS_MAX; i++) {
-    struct cluster_fetcher *f = &cu->fetchers[i];
-    if (f->used && f->waiting_durable && followed_durable(f)) {
-      f->waiting_durable = 0;
-      fetch_send(f);
-    }
-  }
+  if (cu->running) fetchers_step(cu, FETCHER_SYNCED);
 }
 
 /* ---- relaying admin requests ---- */
@@ -336,7 +223,7 @@ int cluster_uv_forward(struct cluster_uv *cu, const Strata__Header *req, cluster
   struct cluster_forward *fw = NULL;
   for (size_t i = 0; i < FORWARDS_MAX && !fw; i++)
     if (!cu->forwards[i].used) fw = &cu->forwards[i];
-  if (!fw || !cu->running || !cu->ctl.connected) return STRATA_ENOT_CONTROLLER;
+  if (!fw || !cu->running || !cu->session.connected) return STRATA_ENOT_CONTROLLER;
   Strata__Header h = *req;
   h.is_response = 0;
   *fw = (struct cluster_forward){1, done, arg};
@@ -352,104 +239,17 @@ void cluster_uv_forward_cancel(struct cluster_uv *cu, void *arg) {
     if (cu->forwards[i].used && cu->forwards[i].arg == arg) cu->forwards[i].used = 0;
 }
 
-/* ---- producer ids ---- */
-
-#define PRODUCER_ID_BLOCK 1000
-
-static void on_producer_ids(void *arg, const Strata__Header *resp, const uint8_t *pl,
-                            uint32_t pn, int err) {
-  struct cluster_uv *cu = arg;
-  (void)pl, (void)pn;
-  cu->ids_inflight = 0;
-  if (err || !resp || resp->error_code ||
-      resp->body_case != STRATA__HEADER__BODY_INIT_PRODUCER_ID_RESP)
-    return; /* asked again at the next tick */
-  cu->b->producer_ids_next = resp->init_producer_id_resp->producer_id;
-  cu->b->producer_ids_limit = cu->b->producer_ids_next + PRODUCER_ID_BLOCK;
-  cu->b->want_producer_ids = 0;
-}
-
-/* Keep a block of producer ids from the controller at hand. */
-static void ensure_producer_ids(struct cluster_uv *cu) {
-  struct broker *b = cu->b;
-  if (!cu->registered || cu->ids_inflight || !cu->ctl.connected) return;
-  if (!b->want_producer_ids && b->producer_ids_next < b->producer_ids_limit) return;
-  Strata__InitProducerIdRequest q = STRATA__INIT_PRODUCER_ID_REQUEST__INIT;
-  q.count = PRODUCER_ID_BLOCK;
-  Strata__Header h = STRATA__HEADER__INIT;
-  h.api_key = STRATA__API_KEY__API_INIT_PRODUCER_ID;
-  h.body_case = STRATA__HEADER__BODY_INIT_PRODUCER_ID_REQ;
-  h.init_producer_id_req = &q;
-  if (!link_send(&cu->ctl, &h, NULL, 0, on_producer_ids, cu)) cu->ids_inflight = 1;
-}
-
-/* ---- the consumer offsets topic ---- */
-
-static void on_create_offsets(void *arg, const Strata__Header *resp, const uint8_t *pl,
-                              uint32_t pn, int err) {
-  (void)arg, (void)pl, (void)pn;
-  if (err || !resp || resp->body_case != STRATA__HEADER__BODY_CREATE_TOPICS_RESP) return;
-  const Strata__CreateTopicsResponse *m = resp->create_topics_resp;
-  int rc = m->n_results ? strata_error_from_wire(m->results[0]->error_code) : 0;
-  if (rc && rc != STRATA_ETOPIC_EXISTS)
-    trace_warn("controller did not create %s: %s", OFFSETS_TOPIC, m->results[0]->error_message);
-}
-
-/* The first group request found no __consumer_offsets: ask the controller
- * for it, replicated like the data (up to offsets.topic.replication.factor,
- * at most the brokers alive now). */
-static void ensure_offsets_topic(struct cluster_uv *cu, int64_t now) {
-  struct broker *b = cu->b;
-  if (!b->want_offsets_topic || now < cu->offsets_retry_at || !cu->ctl.connected || !cu->registered)
-    return;
-  if (topics_find(&b->topics, OFFSETS_TOPIC)) {
-    b->want_offsets_topic = 0;
-    return;
-  }
-  cu->offsets_retry_at = now + 1000;
-  uint32_t alive = 0;
-  for (size_t i = 0; i < b->npeers; i++) alive += !b->peers[i].fenced;
-  uint32_t rf = (uint32_t)b->cfg.offsets_rf < alive ? (uint32_t)b->cfg.offsets_rf : alive;
-  if (rf < 1) return;
-  char insync[8], seg[32];
-  snprintf(insync, sizeof insync, "%u", rf >= 3 ? 2u : 1u);
-  snprintf(seg, sizeof seg, "%llu", (unsigned long long)b->cfg.offsets_segment_bytes);
-  Strata__TopicSpec__ConfigsEntry e = STRATA__TOPIC_SPEC__CONFIGS_ENTRY__INIT,
-                                  e2 = STRATA__TOPIC_SPEC__CONFIGS_ENTRY__INIT, *ep[2] = {&e, &e2};
-  e.key = (char *)"min.insync.replicas";
-  e.value = insync;
-  e2.key = (char *)"segment.bytes";
-  e2.value = seg;
-  Strata__TopicSpec spec = STRATA__TOPIC_SPEC__INIT, *specs[1] = {&spec};
-  spec.name = (char *)OFFSETS_TOPIC;
-  spec.partitions = (uint32_t)b->cfg.offsets_partitions;
-  spec.replication_factor = rf;
-  spec.configs = ep;
-  spec.n_configs = 2;
-  Strata__CreateTopicsRequest q = STRATA__CREATE_TOPICS_REQUEST__INIT;
-  q.topics = specs;
-  q.n_topics = 1;
-  Strata__Header h = STRATA__HEADER__INIT;
-  h.api_key = STRATA__API_KEY__API_CREATE_TOPICS;
-  h.body_case = STRATA__HEADER__BODY_CREATE_TOPICS_REQ;
-  h.create_topics_req = &q;
-  if (!link_send(&cu->ctl, &h, NULL, 0, on_create_offsets, NULL))
-    trace_info("asking the controller for %s (%u partitions, replication factor %u)",
-               OFFSETS_TOPIC, spec.partitions, rf);
-}
-
 /* ---- timer and lifecycle ---- */
 
 static void on_timer(uv_timer_t *t) {
   struct cluster_uv *cu = t->data;
-  int64_t now = now_ms();
-  cu->b->now_ms = now;
-  if (broker_cut_off(cu->b)) cu->wake(cu->wake_arg); /* stranded acks=all writes: answered by time */
-  controller_step(cu, now);
-  cluster_isr_changes(cu->b, now, propose_isr, cu);
-  ensure_offsets_topic(cu, now);
-  ensure_producer_ids(cu);
-  kick_fetchers(cu);
+  struct session_update u;
+  struct session_event e = {.type = SESSION_TICK, .now_ms = now_ms()};
+  cu->b->now_ms = e.now_ms;
+  session_step(&cu->session, cu->b, &e, &u);
+  session_perform(cu, &u);
+  if (u.propose_isr) cluster_isr_changes(cu->b, e.now_ms, propose_isr, cu);
+  if (!u.fetchers) fetchers_step(cu, FETCHER_TICK);
 }
 
 void cluster_uv_start(struct cluster_uv *cu, uv_loop_t *loop, struct broker *b,
@@ -460,6 +260,7 @@ void cluster_uv_start(struct cluster_uv *cu, uv_loop_t *loop, struct broker *b,
   cu->wake_arg = wake_arg;
   cu->loop = loop;
   cu->running = 1;
+  session_init(&cu->session);
   link_set_source(b->cfg.source_addr);
   link_init(&cu->ctl, loop, b->cfg.controller_host, b->cfg.controller_port, on_ctl_state, cu);
   uv_timer_init(loop, &cu->timer);

@@ -1,7 +1,8 @@
 /* A broker's cluster links (libuv): registration and heartbeats with the
  * controller (which bring metadata images), replica fetchers pulling from
  * partition leaders, ISR change requests, and relaying admin requests to the
- * controller. Decisions are in cluster.c, metadata.c and handlers.c. Its
+ * controller. It decides nothing: session.h and replication/fetcher.h step,
+ * cluster.c and metadata.c apply; this file performs their updates. Its
  * owner (server_uv.c) embeds a struct cluster_uv and is told through the
  * wake callback when waiting answers should be looked at again. */
 #ifndef STRATA_CLUSTER_UV_H
@@ -14,8 +15,11 @@
 #include "broker/link_uv.h"
 #include "proto/strata.pb-c.h"
 
+#include "broker/cluster.h"
+#include "broker/session.h"
+#include "replication/fetcher.h"
+
 #define FORWARDS_MAX 256
-#define FETCH_PARTITIONS_MAX 4096
 
 /* Relay a client request to the controller; done gets a copy of the answer
  * (to free with wire_header_free) or NULL and an error. */
@@ -23,12 +27,12 @@ typedef void (*cluster_forward_cb)(void *arg, Strata__Header *reply, int err);
 
 struct cluster_uv;
 
+/* One followed leader: fetcher_step's state and the link it drives. */
 struct cluster_fetcher {
   struct cluster_uv *cu;
-  int32_t leader;
+  int used;
+  struct fetcher st;
   struct link link;
-  int used, inflight, waiting_durable;
-  int64_t retry_at;
 };
 
 struct cluster_forward {
@@ -44,6 +48,12 @@ struct cluster_isr_call {
   struct partition *p; /* holds a reference */
 };
 
+/* A session call on its way (the link's callback argument). */
+struct cluster_session_call {
+  struct cluster_uv *cu;
+  enum session_call call;
+};
+
 struct cluster_uv {
   struct broker *b;
   uv_loop_t *loop;
@@ -51,17 +61,13 @@ struct cluster_uv {
   struct link ctl;
   void (*wake)(void *arg); /* re-check every waiting answer */
   void *wake_arg;
-  int running, registered, reg_inflight, hb_inflight;
-  int64_t hb_sent_ms;
-  int ctl_lost; /* registered, but the controller link is down */
-  int ids_inflight; /* a block of producer ids is on its way */
-  int64_t next_hb_ms, ctl_retry_at, offsets_retry_at;
+  int running;
+  struct session session;
+  struct cluster_session_call session_calls[4];
   struct cluster_fetcher fetchers[CLUSTER_BROKERS_MAX];
   struct cluster_forward forwards[FORWARDS_MAX];
   struct cluster_isr_call isr_calls[LINK_INFLIGHT_MAX];
-  /* a fetch request's entries, filled anew for each (link_send packs them) */
-  Strata__FetchPartition fetch_parts[FETCH_PARTITIONS_MAX];
-  Strata__FetchPartition *fetch_partv[FETCH_PARTITIONS_MAX];
+  struct cluster_fetch_storage fetch; /* a fetch request's entries (link_send packs them) */
 };
 
 /* Start the links and the tick timer; wake(wake_arg) is called whenever a

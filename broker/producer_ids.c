@@ -8,11 +8,11 @@
 #include <stdlib.h>
 
 #include "broker.h"
+#include "broker/session.h" /* PRODUCER_ID_BLOCK */
 #include "common/durable_file.h"
 #include "common/errors.h"
 #include "common/trace.h"
 
-#define PRODUCER_ID_BLOCK 1000
 
 static int64_t read_limit(const char *path) {
   FILE *f = fopen(path, "r");

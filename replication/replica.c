@@ -22,7 +22,9 @@ static void set_hw(struct replica *r, int64_t hw) {
 }
 
 int replica_assign(struct replica *r, int32_t self, const struct replica_assignment *a,
-                   const struct replica_log *log, int64_t now_ms) {
+                   const struct replica_log *log_now, int64_t now_ms, int64_t *truncate_to) {
+  struct replica_log cut = *log_now, *log = &cut;
+  *truncate_to = -1;
   int replica = isr_contains(a->replicas, a->nreplicas, self);
   int role = !replica ? ROLE_NONE
              : a->leader == self ? ROLE_LEADER
@@ -46,6 +48,23 @@ int replica_assign(struct replica *r, int32_t self, const struct replica_assignm
   r->alter_inflight = 0;
   isr_settled(&r->isr, a->partition_epoch, 0);
   if (becoming_leader) {
+    /* Records of an epoch newer than the one we now lead were written by no
+     * leader the controller elected (it never hands out an epoch twice): a
+     * partitionLeaderEpoch garbled in an unsynced batch (the CRC does not
+     * cover it) survived recovery. Nothing in them was acknowledged (they
+     * were never fsynced); leading over them would serve an epoch nobody
+     * can find (Kafka drops them from its cache; we cut them from the log
+     * too, so followers never copy them). */
+    int64_t newer = epoch_cache_end_offset(&r->epochs, a->leader_epoch, log->end);
+    if (newer < log->end) {
+      *truncate_to = newer;
+      cut.end = newer;
+      if (cut.durable > newer) cut.durable = newer;
+      if (cut.start > newer) cut.start = newer;
+      epoch_cache_truncate(&r->epochs, newer);
+      if (r->hw > newer) r->hw = newer;
+      flags |= REPLICA_TRUNCATE;
+    }
     /* Every batch this leader appends carries its epoch; the epoch starts at
      * the current log end (KIP-101). */
     epoch_cache_add(&r->epochs, a->leader_epoch, log->end);

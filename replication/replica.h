@@ -52,15 +52,18 @@ struct replica {
 #define REPLICA_LOST_LEAD 1  /* it led an epoch that is over: waiting acks=all answers must look */
 #define REPLICA_NEW_LEADER 2 /* the leader or the leader epoch changed */
 #define REPLICA_HW_MOVED 4   /* the high watermark moved */
+#define REPLICA_TRUNCATE 8   /* cut the log at *truncate_to before leading */
 
 void replica_init(struct replica *r);
 void replica_free(struct replica *r);
 /* Adopt the controller's state of the partition: its role here (self's),
  * leader, epochs and ISR. A new leader epoch of this replica starts at the
- * log end (KIP-101) and gives every follower a full lag window. Returns
- * REPLICA_* flags. */
+ * log end (KIP-101) and gives every follower a full lag window. A log
+ * holding records of epochs newer than the one it now leads (only a
+ * garbled batch header can put them there) must be cut at *truncate_to
+ * first (REPLICA_TRUNCATE; -1 otherwise). Returns REPLICA_* flags. */
 int replica_assign(struct replica *r, int32_t self, const struct replica_assignment *a,
-                   const struct replica_log *log, int64_t now_ms);
+                   const struct replica_log *log, int64_t now_ms, int64_t *truncate_to);
 /* Stop serving: the partition is not in the cluster's metadata. */
 void replica_unassign(struct replica *r);
 /* As leader: the high watermark the ISR allows now (after a follower's

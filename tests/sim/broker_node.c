@@ -24,10 +24,12 @@
 #include "broker/metadata.h"
 #include "broker/offsets_log.h"
 #include "broker/response.h"
+#include "broker/session.h"
 #include "common/batch.h"
 #include "common/config.h"
 #include "common/errors.h"
 #include "common/wire.h"
+#include "replication/fetcher.h"
 #include "tests/sim/sim.h"
 
 struct pend {
@@ -47,17 +49,12 @@ struct syncw {
   int64_t done_at;
 };
 
-struct fetcher {
-  int used, inflight, waiting_durable;
-  int64_t retry_at;
-};
-
 struct bnode {
   struct broker b;
   struct broker_config cfg;
-  int registered, reg_inflight, hb_inflight;
-  int64_t next_hb, ctl_retry_at, hb_sent_at;
-  struct fetcher fetchers[SIM_NODES_MAX];
+  struct session session;              /* broker/session.c's state, as in cluster_uv.c */
+  struct fetcher fetchers[SIM_NODES_MAX]; /* replication/fetcher.c's, by leader id */
+  struct cluster_fetch_storage *fetch;  /* a fetch request's entries */
   struct pend *head, *tail;
   struct syncw *syncs;
   uint64_t fetch_hw_seen;
@@ -196,7 +193,7 @@ static void commit(struct sim *s, int id) {
   flush_begin(&bn(s, id)->b, sync_start, &c);
 }
 
-static void fetchers_after_sync(struct sim *s, int id);
+static void fetchers_step(struct sim *s, int id, enum fetcher_event_type type);
 
 static void syncs_done(struct sim *s, int id) {
   struct bnode *n = bn(s, id);
@@ -215,74 +212,52 @@ static void syncs_done(struct sim *s, int id) {
   }
   if (any) {
     wake(s, id);
-    fetchers_after_sync(s, id);
+    fetchers_step(s, id, FETCHER_SYNCED);
   }
 }
 
-/* ---- controller link ---- */
+/* ---- the controller session: broker/session.c decides, as for
+ * cluster_uv.c; the simulated network has no connection set-up, so a
+ * connect is up at once and a refused call is a lost link ---- */
 
-static void on_heartbeat(struct sim *s, struct sim_node *sn, void *arg, const Strata__Header *resp,
-                         const uint8_t *pl, size_t pn, int err) {
-  (void)arg, (void)pl, (void)pn;
-  struct bnode *n = sn->impl;
-  n->hb_inflight = 0;
-  if (err) return;
-  int rc = strata_error_from_wire(resp->error_code);
-  if (rc == STRATA_ESTALE_BROKER_EPOCH) {
-    n->registered = 0;
-    return;
-  }
-  if (rc || resp->body_case != STRATA__HEADER__BODY_BROKER_HEARTBEAT_RESP) return;
-  n->b.controller_contact_ms = n->hb_sent_at; /* as cluster_uv.c: when it left */
-  if (resp->broker_heartbeat_resp->image) {
-    n->b.now_ms = s->now;
-    if (metadata_apply_image(&n->b, resp->broker_heartbeat_resp->image, s->now))
-      offsets_log_sync(&n->b); /* as cluster_uv.c */
-    wake(s, sn->id);
-  }
-}
+static void session_perform(struct sim *s, int id, const struct session_update *u);
 
-static void on_register(struct sim *s, struct sim_node *sn, void *arg, const Strata__Header *resp,
-                        const uint8_t *pl, size_t pn, int err) {
-  (void)arg, (void)pl, (void)pn;
-  struct bnode *n = sn->impl;
-  n->reg_inflight = 0;
-  if (err) return;
-  if (resp->error_code || resp->body_case != STRATA__HEADER__BODY_BROKER_REGISTER_RESP) {
-    n->ctl_retry_at = s->now + 1000;
-    return;
-  }
-  n->b.broker_epoch = resp->broker_register_resp->broker_epoch;
-  n->registered = 1;
-  n->next_hb = 0;
-}
-
-static void controller_step(struct sim *s, int id) {
+static void session_event(struct sim *s, int id, struct session_event e) {
   struct bnode *n = bn(s, id);
-  if (s->now < n->ctl_retry_at) return;
-  if (!n->registered && !n->reg_inflight) {
-    Strata__BrokerRegisterRequest q;
-    cluster_register_request(&n->b, &q);
-    Strata__Header h = STRATA__HEADER__INIT;
-    h.api_key = STRATA__API_KEY__API_BROKER_REGISTER;
-    h.body_case = STRATA__HEADER__BODY_BROKER_REGISTER_REQ;
-    h.broker_register_req = &q;
-    if (!net_call(s, id, SIM_CONTROLLER, &h, NULL, 0, 1000, on_register, NULL)) n->reg_inflight = 1;
-    return;
-  }
-  if (n->registered && !n->hb_inflight && s->now >= n->next_hb) {
-    Strata__BrokerHeartbeatRequest q;
-    cluster_heartbeat_request(&n->b, &q);
-    Strata__Header h = STRATA__HEADER__INIT;
-    h.api_key = STRATA__API_KEY__API_BROKER_HEARTBEAT;
-    h.body_case = STRATA__HEADER__BODY_BROKER_HEARTBEAT_REQ;
-    h.broker_heartbeat_req = &q;
-    if (!net_call(s, id, SIM_CONTROLLER, &h, NULL, 0, 1000, on_heartbeat, NULL)) {
-      n->hb_inflight = 1;
-      n->hb_sent_at = s->now;
+  struct session_update u;
+  e.now_ms = s->now;
+  n->b.now_ms = s->now;
+  session_step(&n->session, &n->b, &e, &u);
+  session_perform(s, id, &u);
+}
+
+static void on_session_answer(struct sim *s, struct sim_node *sn, void *arg,
+                              const Strata__Header *resp, const uint8_t *pl, size_t pn, int err) {
+  (void)pl, (void)pn;
+  session_event(s, sn->id,
+                (struct session_event){.type = err ? SESSION_LOST : SESSION_ANSWER,
+                                       .call = (enum session_call)(intptr_t)arg,
+                                       .answer = err ? NULL : resp});
+}
+
+static void fetchers_step(struct sim *s, int id, enum fetcher_event_type type);
+
+static void session_perform(struct sim *s, int id, const struct session_update *u) {
+  struct bnode *n = bn(s, id);
+  if (u->connect) session_event(s, id, (struct session_event){.type = SESSION_LINK_UP});
+  for (unsigned i = 0; i < 4; i++) {
+    enum session_call call = (enum session_call)(1u << i);
+    if (!(u->send & call)) continue;
+    struct session_request r;
+    session_request(&n->b, call, &r);
+    if (net_call(s, id, SIM_CONTROLLER, &r.h, NULL, 0, 1000, on_session_answer,
+                 (void *)(intptr_t)call)) {
+      session_event(s, id, (struct session_event){.type = SESSION_LINK_DOWN});
+      break;
     }
-    n->next_hb = s->now + n->cfg.heartbeat_ms;
   }
+  if (u->wake) wake(s, id);
+  if (u->fetchers) fetchers_step(s, id, FETCHER_TICK);
 }
 
 /* ---- ISR changes ---- */
@@ -314,7 +289,6 @@ struct isr_ctx {
 static void propose_isr(void *arg, struct partition *p, const int32_t *isr, uint32_t n) {
   struct isr_ctx *c = arg;
   struct bnode *node = bn(c->s, c->id);
-  if (!node->registered) return;
   Strata__AlterIsrRequest q;
   int64_t epochs[REPLICAS_MAX];
   cluster_alter_isr_request(&node->b, p, isr, n, epochs, &q);
@@ -339,113 +313,59 @@ static void propose_isr(void *arg, struct partition *p, const int32_t *isr, uint
   }
 }
 
-/* ---- replica fetchers (one per leader followed) ---- */
+/* ---- replica fetchers: replication/fetcher.c decides, as for cluster_uv.c ---- */
 
-static int followed_durable(struct bnode *n, int32_t leader) {
-  return cluster_followed_durable(&n->b, leader);
+static void fetcher_perform(struct sim *s, int id, int32_t leader, const struct fetcher_update *u);
+
+static void fetcher_event(struct sim *s, int id, int32_t leader, enum fetcher_event_type type,
+                          enum fetcher_answer answer) {
+  struct bnode *n = bn(s, id);
+  struct fetcher_event e = cluster_fetcher_event(&n->b, leader, type, s->now);
+  e.answer = answer;
+  struct fetcher_update u;
+  fetcher_step(&n->fetchers[leader], &e, &u);
+  fetcher_perform(s, id, leader, &u);
 }
-
-static void fetch_send(struct sim *s, int id, int32_t leader);
 
 static void on_fetch(struct sim *s, struct sim_node *sn, void *arg, const Strata__Header *resp,
                      const uint8_t *pl, size_t pn, int err) {
   int32_t leader = (int32_t)(intptr_t)arg;
   struct bnode *n = sn->impl;
-  struct fetcher *f = &n->fetchers[leader];
-  f->inflight = 0;
-  if (err) {
-    f->retry_at = s->now + 100;
-    return;
-  }
-  if (resp->error_code || resp->body_case != STRATA__HEADER__BODY_FETCH_RESP) {
-    f->retry_at = s->now + 200;
-    return;
-  }
-  const Strata__FetchResponse *fr = resp->fetch_resp;
-  uint64_t sum = 0;
-  for (size_t i = 0; i < fr->n_partitions; i++) sum += fr->partitions[i]->payload_bytes;
-  if (sum != pn) {
-    sim_violation(s, "broker %d: fetch answer from %d carries %zu bytes, says %" PRIu64, sn->id,
-                  leader, pn, sum);
-    return;
-  }
   n->b.now_ms = s->now;
-  uint32_t off = 0;
-  int progress = 0;
-  for (size_t i = 0; i < fr->n_partitions; i++) {
-    const Strata__FetchPartitionResult *r = fr->partitions[i];
-    struct partition *p = topics_partition(&n->b.topics, r->topic, r->partition);
-    if (p && p->rep.role == ROLE_FOLLOWER && p->rep.leader == leader) {
-      int appended;
-      int rc = cluster_follower_apply(&n->b, p, r, pl + off, s->now, &appended);
-      if (!rc && appended) flush_note_append(&n->b, p);
-      if (!rc) progress = 1;
-    }
-    off += r->payload_bytes;
-  }
-  if (!progress) {
-    f->retry_at = s->now + 50;
-    return;
-  }
-  commit(s, sn->id);
-  if (!followed_durable(n, leader)) f->waiting_durable = 1;
-  else fetch_send(s, sn->id, leader);
+  enum fetcher_answer a = cluster_fetch_answer(&n->b, leader, err ? NULL : resp, pl, pn);
+  if (a == FETCHER_ANSWER_BAD)
+    sim_violation(s, "broker %d: a fetch answer from %d does not add up", sn->id, leader);
+  if (a == FETCHER_ANSWER_PROGRESS) commit(s, sn->id); /* as the glue's per-turn commit */
+  fetcher_event(s, sn->id, leader, FETCHER_ANSWER, a);
 }
 
-static void fetch_send(struct sim *s, int id, int32_t leader) {
+static void fetcher_perform(struct sim *s, int id, int32_t leader, const struct fetcher_update *u) {
   struct bnode *n = bn(s, id);
-  struct broker *b = &n->b;
-  struct fetcher *f = &n->fetchers[leader];
-  if (f->inflight || f->waiting_durable) return;
-  Strata__FetchPartition fps[64];
-  Strata__FetchPartition *fpv[64];
-  size_t np = cluster_fetch_entries(b, leader, fps, fpv, 64);
-  if (!np) return;
-  Strata__FetchRequest q = STRATA__FETCH_REQUEST__INIT;
-  q.max_wait_ms = b->cfg.replica_fetch_wait_ms;
-  q.min_bytes = 1;
-  q.max_bytes = 16u << 20;
-  q.partitions = fpv;
-  q.n_partitions = np;
-  q.replica_id = id;
-  q.replica_epoch = b->broker_epoch;
-  Strata__Header h = STRATA__HEADER__INIT;
-  h.api_key = STRATA__API_KEY__API_FETCH;
-  h.body_case = STRATA__HEADER__BODY_FETCH_REQ;
-  h.fetch_req = &q;
-  if (!net_call(s, id, leader, &h, NULL, 0, b->cfg.replica_fetch_wait_ms + 1000, on_fetch,
-                (void *)(intptr_t)leader))
-    f->inflight = 1;
-  else
-    f->retry_at = s->now + 100;
-}
-
-static void fetchers_after_sync(struct sim *s, int id) {
-  struct bnode *n = bn(s, id);
-  for (int32_t l = 0; l < SIM_NODES_MAX; l++) {
-    struct fetcher *f = &n->fetchers[l];
-    if (f->waiting_durable && followed_durable(n, l)) {
-      f->waiting_durable = 0;
-      fetch_send(s, id, l);
-    }
+  if (u->close) fetcher_event(s, id, leader, FETCHER_LINK_DOWN, FETCHER_ANSWER_LOST);
+  if (u->connect) fetcher_event(s, id, leader, FETCHER_LINK_UP, FETCHER_ANSWER_LOST);
+  if (u->send) {
+    Strata__FetchRequest q;
+    cluster_fetch_request(&n->b, leader, n->fetch, &q);
+    Strata__Header h = STRATA__HEADER__INIT;
+    h.api_key = STRATA__API_KEY__API_FETCH;
+    h.body_case = STRATA__HEADER__BODY_FETCH_REQ;
+    h.fetch_req = &q;
+    if (net_call(s, id, leader, &h, NULL, 0, n->b.cfg.replica_fetch_wait_ms + 1000, on_fetch,
+                 (void *)(intptr_t)leader))
+      fetcher_event(s, id, leader, FETCHER_LINK_DOWN, FETCHER_ANSWER_LOST); /* refused */
   }
 }
 
-static void kick_fetchers(struct sim *s, int id) {
+/* Step the fetcher of every followed leader with `type`. */
+static void fetchers_step(struct sim *s, int id, enum fetcher_event_type type) {
   struct bnode *n = bn(s, id);
-  struct broker *b = &n->b;
-  int follow[SIM_NODES_MAX] = {0};
-  for (size_t i = 0; i < b->topics.n; i++)
-    for (uint32_t k = 0; k < b->topics.v[i]->npart; k++) {
-      struct partition *p = b->topics.v[i]->parts[k];
-      if (p->rep.role == ROLE_FOLLOWER && p->rep.leader > 0 && p->rep.leader < SIM_NODES_MAX)
-        follow[p->rep.leader] = 1;
-    }
-  for (int32_t l = 0; l < SIM_NODES_MAX; l++) {
-    if (!follow[l]) continue;
-    struct fetcher *f = &n->fetchers[l];
-    if (f->waiting_durable && followed_durable(n, l)) f->waiting_durable = 0;
-    if (s->now >= f->retry_at) fetch_send(s, id, l);
+  int32_t leaders[SIM_NODES_MAX];
+  size_t nl = cluster_followed_leaders(&n->b, leaders, SIM_NODES_MAX);
+  for (size_t j = 0; j < nl; j++) {
+    int32_t l = leaders[j];
+    if (l <= 0 || l >= SIM_NODES_MAX || l == SIM_CONTROLLER) continue;
+    if (n->fetchers[l].leader != l) fetcher_init(&n->fetchers[l], l);
+    fetcher_event(s, id, l, type, FETCHER_ANSWER_LOST);
   }
 }
 
@@ -487,10 +407,9 @@ void bnode_request(struct sim *s, int id, const struct sim_msg *m) {
 
 void bnode_peer_closed(struct sim *s, int id, int peer) {
   struct bnode *n = bn(s, id);
-  if (peer == SIM_CONTROLLER) {
-    n->reg_inflight = n->hb_inflight = 0;
-    n->ctl_retry_at = s->now + 200;
-  }
+  if (peer == SIM_CONTROLLER) session_event(s, id, (struct session_event){.type = SESSION_LINK_DOWN});
+  else if (peer > 0 && peer < SIM_NODES_MAX && n->fetchers[peer].leader == peer)
+    fetcher_event(s, id, peer, FETCHER_LINK_DOWN, FETCHER_ANSWER_LOST);
   /* Answers owed to a peer whose connection closed are dropped. */
   struct pend **pp = &n->head;
   while (*pp) {
@@ -522,10 +441,13 @@ void bnode_tick(struct sim *s, int id) {
   n->had_topic = has;
   n->b.now_ms = s->now;
   syncs_done(s, id);
-  controller_step(s, id);
-  kick_fetchers(s, id);
+  struct session_update u;
+  struct session_event e = {.type = SESSION_TICK, .now_ms = s->now};
+  session_step(&n->session, &n->b, &e, &u);
+  session_perform(s, id, &u);
   struct isr_ctx c = {s, id};
-  cluster_isr_changes(&n->b, s->now, propose_isr, &c);
+  if (u.propose_isr) cluster_isr_changes(&n->b, s->now, propose_isr, &c);
+  if (!u.fetchers) fetchers_step(s, id, FETCHER_TICK);
   deadlines(s, id);
   if (s->now % 100 == 0) group_handlers_tick(&n->b); /* the group timer of server_uv.c */
   if (s->now % 1000 == 0) retention(s, id);          /* its retention timer */
@@ -543,7 +465,11 @@ int bnode_start(struct sim *s, int id) {
     if (!n) abort();
     sn->impl = n;
   }
+  struct cluster_fetch_storage *fetch = n->fetch;
   memset(n, 0, sizeof *n);
+  n->fetch = fetch ? fetch : malloc(sizeof *n->fetch);
+  if (!n->fetch) abort();
+  session_init(&n->session);
   if (config_for(s, id, &n->cfg)) return -1;
   char err[512];
   if (broker_open(&n->b, &n->cfg, s->now, err, sizeof err)) {
@@ -699,6 +625,7 @@ void bnode_free(struct sim *s, int id) {
     stop(sn->impl);
     sn->up = 0;
   }
+  if (sn->impl) free(((struct bnode *)sn->impl)->fetch);
   free(sn->impl);
   sn->impl = NULL;
 }

@@ -1,0 +1,219 @@
+#include "broker/session.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "broker/broker.h"
+#include "broker/metadata.h"
+#include "broker/offsets_log.h"
+#include "common/assert.h"
+#include "common/errors.h"
+#include "common/trace.h"
+
+void session_init(struct session *s) { memset(s, 0, sizeof *s); }
+
+/* The replication factor __consumer_offsets gets: offsets.topic.replication.factor,
+ * at most the brokers alive now (0: none known yet). */
+static uint32_t offsets_rf(const struct broker *b) {
+  uint32_t alive = 0;
+  for (size_t i = 0; i < b->npeers; i++) alive += !b->peers[i].fenced;
+  return (uint32_t)b->cfg.offsets_rf < alive ? (uint32_t)b->cfg.offsets_rf : alive;
+}
+
+/* What to send on a tick, in order: register first; then heartbeats on
+ * their interval; then producer ids and the offsets topic when wanted. */
+static void tick(struct session *s, struct broker *b, int64_t now, struct session_update *u) {
+  if (broker_cut_off(b)) u->wake = 1; /* stranded acks=all writes: answered by time */
+  if (!s->connected) {
+    if (now >= s->retry_at) u->connect = 1;
+    return;
+  }
+  if (!s->registered) {
+    if (!(s->inflight & SESSION_REGISTER) && now >= s->retry_at) u->send |= SESSION_REGISTER;
+    return;
+  }
+  u->propose_isr = 1;
+  if (!(s->inflight & SESSION_HEARTBEAT) && now >= s->next_hb_ms) {
+    u->send |= SESSION_HEARTBEAT;
+    s->hb_sent_ms = now;
+    s->next_hb_ms = now + b->cfg.heartbeat_ms;
+  }
+  if (!(s->inflight & SESSION_PRODUCER_IDS) &&
+      (b->want_producer_ids || b->producer_ids_next >= b->producer_ids_limit))
+    u->send |= SESSION_PRODUCER_IDS;
+  if (b->want_offsets_topic && now >= s->offsets_retry_at) {
+    if (topics_find(&b->topics, OFFSETS_TOPIC)) {
+      b->want_offsets_topic = 0;
+    } else {
+      s->offsets_retry_at = now + SESSION_OFFSETS_RETRY_MS;
+      if (offsets_rf(b) >= 1) u->send |= SESSION_OFFSETS_TOPIC;
+    }
+  }
+}
+
+static void on_register(struct session *s, struct broker *b, int64_t now,
+                        const Strata__Header *resp) {
+  int rc = strata_error_from_wire(resp->error_code);
+  if (rc || resp->body_case != STRATA__HEADER__BODY_BROKER_REGISTER_RESP) {
+    trace_error("controller refused registration: %s", resp->error_message);
+    s->retry_at = now + SESSION_RETRY_REFUSED_MS;
+    return;
+  }
+  b->broker_epoch = resp->broker_register_resp->broker_epoch;
+  s->registered = 1;
+  s->next_hb_ms = 0;
+  trace_info("registered with the controller (broker epoch %" PRId64 ")", b->broker_epoch);
+}
+
+static void on_heartbeat(struct session *s, struct broker *b, int64_t now,
+                         const Strata__Header *resp, struct session_update *u) {
+  int rc = strata_error_from_wire(resp->error_code);
+  if (rc == STRATA_ESTALE_BROKER_EPOCH) {
+    trace_warn("controller no longer knows broker epoch %" PRId64 "; registering again",
+               b->broker_epoch);
+    s->registered = 0;
+    return;
+  }
+  if (rc || resp->body_case != STRATA__HEADER__BODY_BROKER_HEARTBEAT_RESP) return;
+  /* From when the heartbeat left, not when its answer came: the controller
+   * fences this broker a session after it heard from it, and this broker
+   * must count itself cut off (no acks=all answers, no coordinator answers)
+   * no later than that. */
+  STRATA_ASSERT(s->hb_sent_ms <= now);
+  b->controller_contact_ms = s->hb_sent_ms;
+  if (resp->broker_heartbeat_resp->image) {
+    b->now_ms = now;
+    if (metadata_apply_image(b, resp->broker_heartbeat_resp->image, now))
+      offsets_log_sync(b); /* coordinators follow the offsets partitions' leaders */
+    u->wake = 1;
+    u->fetchers = 1;
+  }
+}
+
+static void on_producer_ids(struct broker *b, const Strata__Header *resp) {
+  if (resp->error_code || resp->body_case != STRATA__HEADER__BODY_INIT_PRODUCER_ID_RESP)
+    return; /* asked again at the next tick */
+  b->producer_ids_next = resp->init_producer_id_resp->producer_id;
+  b->producer_ids_limit = b->producer_ids_next + PRODUCER_ID_BLOCK;
+  b->want_producer_ids = 0;
+}
+
+static void on_offsets_topic(const Strata__Header *resp) {
+  if (resp->body_case != STRATA__HEADER__BODY_CREATE_TOPICS_RESP) return;
+  const Strata__CreateTopicsResponse *m = resp->create_topics_resp;
+  int rc = m->n_results ? strata_error_from_wire(m->results[0]->error_code) : 0;
+  if (rc && rc != STRATA_ETOPIC_EXISTS)
+    trace_warn("controller did not create %s: %s", OFFSETS_TOPIC, m->results[0]->error_message);
+}
+
+/* Losing the controller link does not end this broker's registration: the
+ * controller keeps broker epochs in its metadata log, so after a reconnect
+ * (or a controller restart) heartbeats with the same epoch simply resume.
+ * Registering again would mean "new incarnation" and cost this broker its
+ * place in every ISR. Only STALE_BROKER_EPOCH makes it register again. */
+void session_step(struct session *s, struct broker *b, const struct session_event *e,
+                  struct session_update *u) {
+  memset(u, 0, sizeof *u);
+  switch (e->type) {
+  case SESSION_TICK:
+    tick(s, b, e->now_ms, u);
+    s->inflight |= u->send;
+    break;
+  case SESSION_LINK_UP:
+    s->connected = 1;
+    if (s->ctl_lost) {
+      trace_info("controller is back; resuming heartbeats with broker epoch %" PRId64,
+                 b->broker_epoch);
+      s->ctl_lost = 0;
+      s->next_hb_ms = 0;
+    }
+    break;
+  case SESSION_LINK_DOWN:
+    if (s->connected && s->registered && !s->ctl_lost)
+      trace_warn("lost the controller; serving with the metadata we have");
+    s->ctl_lost = s->registered;
+    s->connected = 0;
+    s->inflight = 0;
+    s->retry_at = e->now_ms + SESSION_RETRY_LINK_MS;
+    break;
+  case SESSION_LOST:
+    s->inflight &= ~(unsigned)e->call;
+    break;
+  case SESSION_ANSWER:
+    s->inflight &= ~(unsigned)e->call;
+    switch (e->call) {
+    case SESSION_REGISTER: on_register(s, b, e->now_ms, e->answer); break;
+    case SESSION_HEARTBEAT: on_heartbeat(s, b, e->now_ms, e->answer, u); break;
+    case SESSION_PRODUCER_IDS: on_producer_ids(b, e->answer); break;
+    case SESSION_OFFSETS_TOPIC: on_offsets_topic(e->answer); break;
+    }
+    break;
+  }
+  STRATA_ASSERT(!u->send || (s->connected && (u->send & ~s->inflight) == 0));
+  STRATA_ASSERT(!(u->send & SESSION_HEARTBEAT) || s->registered);
+}
+
+void session_request(struct broker *b, enum session_call call, struct session_request *r) {
+  strata__header__init(&r->h);
+  switch (call) {
+  case SESSION_REGISTER:
+    strata__broker_register_request__init(&r->reg);
+    r->reg.broker_id = b->cfg.id;
+    r->reg.host = b->cfg.host;
+    r->reg.port = (uint32_t)b->cfg.port;
+    r->reg.rack = b->cfg.rack;
+    r->reg.cluster_id = b->topics.n ? b->cluster_id : (char *)"";
+    r->h.api_key = STRATA__API_KEY__API_BROKER_REGISTER;
+    r->h.body_case = STRATA__HEADER__BODY_BROKER_REGISTER_REQ;
+    r->h.broker_register_req = &r->reg;
+    break;
+  case SESSION_HEARTBEAT:
+    strata__broker_heartbeat_request__init(&r->hb);
+    r->hb.broker_id = b->cfg.id;
+    r->hb.broker_epoch = b->broker_epoch;
+    r->hb.metadata_version = b->image_version;
+    r->h.api_key = STRATA__API_KEY__API_BROKER_HEARTBEAT;
+    r->h.body_case = STRATA__HEADER__BODY_BROKER_HEARTBEAT_REQ;
+    r->h.broker_heartbeat_req = &r->hb;
+    break;
+  case SESSION_PRODUCER_IDS:
+    strata__init_producer_id_request__init(&r->ids);
+    r->ids.count = PRODUCER_ID_BLOCK;
+    r->h.api_key = STRATA__API_KEY__API_INIT_PRODUCER_ID;
+    r->h.body_case = STRATA__HEADER__BODY_INIT_PRODUCER_ID_REQ;
+    r->h.init_producer_id_req = &r->ids;
+    break;
+  case SESSION_OFFSETS_TOPIC: {
+    /* Replicated like the data (up to offsets.topic.replication.factor, at
+     * most the brokers alive now). */
+    uint32_t rf = offsets_rf(b);
+    snprintf(r->insync, sizeof r->insync, "%u", rf >= 3 ? 2u : 1u);
+    snprintf(r->seg, sizeof r->seg, "%llu", (unsigned long long)b->cfg.offsets_segment_bytes);
+    for (int i = 0; i < 2; i++) {
+      strata__topic_spec__configs_entry__init(&r->cfg[i]);
+      r->cfgv[i] = &r->cfg[i];
+    }
+    r->cfg[0].key = (char *)"min.insync.replicas";
+    r->cfg[0].value = r->insync;
+    r->cfg[1].key = (char *)"segment.bytes";
+    r->cfg[1].value = r->seg;
+    strata__topic_spec__init(&r->spec);
+    r->spec.name = (char *)OFFSETS_TOPIC;
+    r->spec.partitions = (uint32_t)b->cfg.offsets_partitions;
+    r->spec.replication_factor = rf;
+    r->spec.configs = r->cfgv;
+    r->spec.n_configs = 2;
+    r->specs[0] = &r->spec;
+    strata__create_topics_request__init(&r->create);
+    r->create.topics = r->specs;
+    r->create.n_topics = 1;
+    r->h.api_key = STRATA__API_KEY__API_CREATE_TOPICS;
+    r->h.body_case = STRATA__HEADER__BODY_CREATE_TOPICS_REQ;
+    r->h.create_topics_req = &r->create;
+    trace_info("asking the controller for %s (%u partitions, replication factor %u)",
+               OFFSETS_TOPIC, r->spec.partitions, rf);
+    break;
+  }
+  }
+}

@@ -1,0 +1,80 @@
+/* A broker's session with its controller, as a step: connect, register
+ * (again only when the controller no longer knows our broker epoch),
+ * heartbeat every broker.heartbeat.interval.ms, adopt the metadata images
+ * the answers carry, count controller contact from when a heartbeat left
+ * (fencing), keep a block of producer ids at hand, and ask for the
+ * __consumer_offsets topic when a group needs it. Events in (tick, link up
+ * or down, an answer or its loss), an update out (connect, calls to send,
+ * wake the waiting answers, re-check the fetchers, propose ISR changes).
+ * broker/cluster_uv.c and the simulator carry out the same updates. */
+#ifndef STRATA_SESSION_H
+#define STRATA_SESSION_H
+
+#include <stdint.h>
+
+#include "proto/strata.pb-c.h"
+
+struct broker;
+
+#define SESSION_RETRY_LINK_MS 200     /* reconnect after the controller link closed */
+#define SESSION_RETRY_REFUSED_MS 1000 /* register again after a refusal */
+#define SESSION_OFFSETS_RETRY_MS 1000 /* ask for __consumer_offsets again */
+#define PRODUCER_ID_BLOCK 1000        /* producer ids the controller hands out at once */
+
+/* The controller calls a session makes; a bit each. */
+enum session_call {
+  SESSION_REGISTER = 1,
+  SESSION_HEARTBEAT = 2,
+  SESSION_PRODUCER_IDS = 4,
+  SESSION_OFFSETS_TOPIC = 8,
+};
+
+enum session_event_type {
+  SESSION_TICK,      /* the timer */
+  SESSION_LINK_UP,   /* the controller link is open */
+  SESSION_LINK_DOWN, /* it closed, or could not open */
+  SESSION_ANSWER,    /* call's answer arrived (answer) */
+  SESSION_LOST,      /* call got no answer (link failed, timed out, or could not be sent) */
+};
+
+struct session_event {
+  enum session_event_type type;
+  int64_t now_ms; /* monotonic */
+  enum session_call call;        /* ANSWER, LOST */
+  const Strata__Header *answer;  /* ANSWER: the caller's, read during the step */
+};
+
+struct session_update {
+  int connect;       /* open the controller link */
+  unsigned send;     /* session_calls to send now (session_request fills each) */
+  int wake;          /* waiting answers must look again (an image, or cut off) */
+  int fetchers;      /* followed leaders may have changed: step the fetchers */
+  int propose_isr;   /* registered and linked: ISR changes may go out */
+};
+
+struct session {
+  int connected, registered;
+  int ctl_lost;      /* registered, but the link is down */
+  unsigned inflight; /* session_calls on their way */
+  int64_t hb_sent_ms, next_hb_ms, retry_at, offsets_retry_at;
+};
+
+void session_init(struct session *s);
+void session_step(struct session *s, struct broker *b, const struct session_event *e,
+                  struct session_update *u);
+
+/* A call's request, with the storage it points into. */
+struct session_request {
+  Strata__Header h;
+  Strata__BrokerRegisterRequest reg;
+  Strata__BrokerHeartbeatRequest hb;
+  Strata__InitProducerIdRequest ids;
+  Strata__CreateTopicsRequest create;
+  Strata__TopicSpec spec, *specs[1];
+  Strata__TopicSpec__ConfigsEntry cfg[2], *cfgv[2];
+  char insync[8], seg[32];
+};
+/* Fill r for call (valid while b and r live). */
+void session_request(struct broker *b, enum session_call call, struct session_request *r);
+
+#endif
