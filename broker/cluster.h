@@ -2,8 +2,8 @@
  * metadata image assigns, the leader's high watermark, the follower's
  * fetches and what their answers do to the logs (replication/ decides,
  * this file applies it to the seglog), and ISR change requests. No sockets
- * here: broker/cluster_uv.c and the simulator move the bytes and step the
- * fetchers (replication/fetcher.h). */
+ * here: broker/cluster_uv.c and the simulator move the bytes; follow.h
+ * builds the follower's fetches and applies their answers. */
 #ifndef STRATA_CLUSTER_H
 #define STRATA_CLUSTER_H
 
@@ -11,7 +11,6 @@
 #include <stdint.h>
 
 #include "proto/strata.pb-c.h"
-#include "replication/fetcher.h"
 #include "replication/replica.h"
 
 struct broker;
@@ -33,27 +32,6 @@ void cluster_apply_partition(struct broker *b, struct partition *p,
 int cluster_follower_apply(struct broker *b, struct partition *p,
                            const Strata__FetchPartitionResult *r, const uint8_t *data,
                            int64_t now_ms, int *appended);
-/* The leaders this broker follows some partition from (at most max). */
-size_t cluster_followed_leaders(const struct broker *b, int32_t *leaders, size_t max);
-/* An event for the fetcher of `leader`, with what it needs to know of the
- * partitions followed there (any? all fsynced to their end?). */
-struct fetcher_event cluster_fetcher_event(const struct broker *b, int32_t leader,
-                                           enum fetcher_event_type type, int64_t now_ms);
-/* A follower fetch's partitions, filled anew for each request. */
-struct cluster_fetch_storage {
-  Strata__FetchPartition parts[FETCH_PARTITIONS_MAX];
-  Strata__FetchPartition *partv[FETCH_PARTITIONS_MAX];
-};
-/* The next fetch from `leader`: an entry per partition followed there (up
- * to FETCH_PARTITIONS_MAX), positions reported as fsynced under flush
- * always. Returns the count (q points into st). */
-size_t cluster_fetch_request(const struct broker *b, int32_t leader,
-                             struct cluster_fetch_storage *st, Strata__FetchRequest *q);
-/* Apply a fetch answer from `leader` (resp NULL: none came) to the
- * partitions followed there; says how it went, for fetcher_step. */
-enum fetcher_answer cluster_fetch_answer(struct broker *b, int32_t leader,
-                                         const Strata__Header *resp, const uint8_t *pl,
-                                         size_t pn);
 /* The AlterIsr request for p's change to isr (the caller owns q; epochs
  * holds REPLICAS_MAX entries: each member's broker epoch, which the
  * controller checks). */

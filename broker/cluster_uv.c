@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "broker/cluster.h"
+#include "broker/follow.h"
 #include "broker/link_uv.h"
 #include "common/clock.h"
 #include "common/errors.h"
@@ -112,7 +113,7 @@ static void fetcher_perform(struct cluster_fetcher *f, const struct fetcher_upda
 static void fetcher_event(struct cluster_fetcher *f, enum fetcher_event_type type,
                           enum fetcher_answer answer) {
   struct cluster_uv *cu = f->cu;
-  struct fetcher_event e = cluster_fetcher_event(cu->b, f->st.leader, type, now_ms());
+  struct fetcher_event e = follow_event(cu->b, f->st.leader, type, now_ms());
   e.answer = answer;
   struct fetcher_update u;
   fetcher_step(&f->st, &e, &u);
@@ -131,7 +132,7 @@ static void on_fetch(void *arg, const Strata__Header *resp, const uint8_t *pl, u
   struct cluster_uv *cu = f->cu;
   if (!cu->running || !f->used) return;
   cu->b->now_ms = now_ms();
-  enum fetcher_answer a = cluster_fetch_answer(cu->b, f->st.leader, err ? NULL : resp, pl, pn);
+  enum fetcher_answer a = follow_answer(cu->b, f->st.leader, err ? NULL : resp, pl, pn);
   fetcher_event(f, FETCHER_ANSWER, a);
 }
 
@@ -141,7 +142,7 @@ static void fetcher_perform(struct cluster_fetcher *f, const struct fetcher_upda
   if (u->connect) link_connect(&f->link);
   if (u->send) {
     Strata__FetchRequest q;
-    cluster_fetch_request(cu->b, f->st.leader, &cu->fetch, &q);
+    follow_request(cu->b, f->st.leader, &cu->fetch, &q);
     Strata__Header h = STRATA__HEADER__INIT;
     h.api_key = STRATA__API_KEY__API_FETCH;
     h.body_case = STRATA__HEADER__BODY_FETCH_REQ;
@@ -180,7 +181,7 @@ static struct cluster_fetcher *fetcher_for(struct cluster_uv *cu, int32_t leader
  * that completed). */
 static void fetchers_step(struct cluster_uv *cu, enum fetcher_event_type type) {
   int32_t leaders[CLUSTER_BROKERS_MAX];
-  size_t nl = cluster_followed_leaders(cu->b, leaders, CLUSTER_BROKERS_MAX);
+  size_t nl = follow_leaders(cu->b, leaders, CLUSTER_BROKERS_MAX);
   for (size_t j = 0; j < nl; j++) {
     struct cluster_fetcher *f =
         type == FETCHER_TICK ? fetcher_for(cu, leaders[j]) : NULL;

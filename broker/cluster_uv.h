@@ -16,6 +16,7 @@
 #include "proto/strata.pb-c.h"
 
 #include "broker/cluster.h"
+#include "broker/follow.h"
 #include "broker/session.h"
 #include "replication/fetcher.h"
 
@@ -67,7 +68,7 @@ struct cluster_uv {
   struct cluster_fetcher fetchers[CLUSTER_BROKERS_MAX];
   struct cluster_forward forwards[FORWARDS_MAX];
   struct cluster_isr_call isr_calls[LINK_INFLIGHT_MAX];
-  struct cluster_fetch_storage fetch; /* a fetch request's entries (link_send packs them) */
+  struct follow_storage fetch; /* a fetch request's entries (link_send packs them) */
 };
 
 /* Start the links and the tick timer; wake(wake_arg) is called whenever a

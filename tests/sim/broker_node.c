@@ -18,6 +18,7 @@
 
 #include "broker/broker.h"
 #include "broker/cluster.h"
+#include "broker/follow.h"
 #include "broker/dispatch.h"
 #include "broker/flush.h"
 #include "broker/group_handlers.h"
@@ -54,7 +55,7 @@ struct bnode {
   struct broker_config cfg;
   struct session session;              /* broker/session.c's state, as in cluster_uv.c */
   struct fetcher fetchers[SIM_NODES_MAX]; /* replication/fetcher.c's, by leader id */
-  struct cluster_fetch_storage *fetch;  /* a fetch request's entries */
+  struct follow_storage *fetch;  /* a fetch request's entries */
   struct pend *head, *tail;
   struct syncw *syncs;
   uint64_t fetch_hw_seen;
@@ -320,7 +321,7 @@ static void fetcher_perform(struct sim *s, int id, int32_t leader, const struct 
 static void fetcher_event(struct sim *s, int id, int32_t leader, enum fetcher_event_type type,
                           enum fetcher_answer answer) {
   struct bnode *n = bn(s, id);
-  struct fetcher_event e = cluster_fetcher_event(&n->b, leader, type, s->now);
+  struct fetcher_event e = follow_event(&n->b, leader, type, s->now);
   e.answer = answer;
   struct fetcher_update u;
   fetcher_step(&n->fetchers[leader], &e, &u);
@@ -332,7 +333,7 @@ static void on_fetch(struct sim *s, struct sim_node *sn, void *arg, const Strata
   int32_t leader = (int32_t)(intptr_t)arg;
   struct bnode *n = sn->impl;
   n->b.now_ms = s->now;
-  enum fetcher_answer a = cluster_fetch_answer(&n->b, leader, err ? NULL : resp, pl, pn);
+  enum fetcher_answer a = follow_answer(&n->b, leader, err ? NULL : resp, pl, pn);
   if (a == FETCHER_ANSWER_BAD)
     sim_violation(s, "broker %d: a fetch answer from %d does not add up", sn->id, leader);
   if (a == FETCHER_ANSWER_PROGRESS) commit(s, sn->id); /* as the glue's per-turn commit */
@@ -345,7 +346,7 @@ static void fetcher_perform(struct sim *s, int id, int32_t leader, const struct 
   if (u->connect) fetcher_event(s, id, leader, FETCHER_LINK_UP, FETCHER_ANSWER_LOST);
   if (u->send) {
     Strata__FetchRequest q;
-    cluster_fetch_request(&n->b, leader, n->fetch, &q);
+    follow_request(&n->b, leader, n->fetch, &q);
     Strata__Header h = STRATA__HEADER__INIT;
     h.api_key = STRATA__API_KEY__API_FETCH;
     h.body_case = STRATA__HEADER__BODY_FETCH_REQ;
@@ -360,7 +361,7 @@ static void fetcher_perform(struct sim *s, int id, int32_t leader, const struct 
 static void fetchers_step(struct sim *s, int id, enum fetcher_event_type type) {
   struct bnode *n = bn(s, id);
   int32_t leaders[SIM_NODES_MAX];
-  size_t nl = cluster_followed_leaders(&n->b, leaders, SIM_NODES_MAX);
+  size_t nl = follow_leaders(&n->b, leaders, SIM_NODES_MAX);
   for (size_t j = 0; j < nl; j++) {
     int32_t l = leaders[j];
     if (l <= 0 || l >= SIM_NODES_MAX || l == SIM_CONTROLLER) continue;
@@ -465,7 +466,7 @@ int bnode_start(struct sim *s, int id) {
     if (!n) abort();
     sn->impl = n;
   }
-  struct cluster_fetch_storage *fetch = n->fetch;
+  struct follow_storage *fetch = n->fetch;
   memset(n, 0, sizeof *n);
   n->fetch = fetch ? fetch : malloc(sizeof *n->fetch);
   if (!n->fetch) abort();
