@@ -64,7 +64,7 @@ SLOW_DISK_SHIM := $(BUILD)/strata-slow-disk.so
 SIM            := $(BUILD)/tests/sim/sim
 SIM_SRC        := $(wildcard tests/sim/*.c)
 
-.PHONY: all help deps test unit layering asan sim bench bench-cluster bench-failover bench-groups docker-test faults demo fuzz clean format
+.PHONY: all help deps test unit layering asan sim sim-golden bench bench-cluster bench-failover bench-groups docker-test faults demo fuzz clean format
 # Keep generated headers and test objects: make would delete them as intermediates.
 .SECONDARY:
 all: $(LIBCOMMON) $(LIBSTRATA) $(BROKER_BIN) $(CTRL_BIN) $(CLI_BIN) $(SLOW_DISK_SHIM)
@@ -77,6 +77,7 @@ help:
 	@echo "make layering   check who includes whom (replication/, controller/, client/, common/, <uv.h>)"
 	@echo "make asan       every test under AddressSanitizer + UndefinedBehaviorSanitizer"
 	@echo "make sim        the deterministic simulator, SEEDS=N seeds (default 1000; SCENARIO=name)"
+	@echo "make sim-golden rewrite tests/sim/golden/ (the transcripts make test compares) after a meant change"
 	@echo "make faults     every fault drill, FAULT_ROUNDS=N runs each (testbed and strata drill)"
 	@echo "make bench      produce/consume benchmark on one local broker, then failover times"
 	@echo "make bench-cluster   RF 3 acks=all on a local 3-broker cluster (BENCH_PEERS=1: and NATS)"
@@ -214,6 +215,13 @@ SEEDS    ?= 1000
 SCENARIO ?= all
 sim: $(SIM)
 	@$(SIM) --seeds $(SEEDS) --scenario $(SCENARIO)
+
+# Rewrite the simulator's golden transcripts (tests/sim/golden/) after a
+# meant change of behaviour; review their diff like code.
+sim-golden: $(SIM)
+	@for g in "1 isr-race" "366 T5"; do set -- $$g; \
+	  $(SIM) --seed $$1 --scenario $$2 --transcript tests/sim/golden/$$2-$$1.txt >/dev/null || exit 1; \
+	done; git diff --stat -- tests/sim/golden
 
 # The container entrypoint (docker/).
 $(BUILD)/strata-node: $(call obj,docker/node.c)

@@ -60,6 +60,12 @@ struct bnode {
   struct syncw *syncs;
   uint64_t fetch_hw_seen;
   int had_topic; /* it held the sim topic: it must never delete it (no delete is issued) */
+  struct seen {  /* what the transcript said last of each sim-topic replica */
+    int known, role;
+    int32_t leader, epoch;
+    char isr[64];
+    int64_t end;
+  } seen[SIM_PARTS_MAX];
 };
 
 static struct bnode *bn(struct sim *s, int id) { return s->nodes[id].impl; }
@@ -656,6 +662,35 @@ int64_t bnode_hw(struct sim *s, int id, uint32_t part) {
 int64_t bnode_end(struct sim *s, int id, uint32_t part) {
   struct partition *p = part_of(s, id, part);
   return p ? seglog_end_offset(p->log) : -1;
+}
+
+/* One line per change of a replica's role, leader, epoch or ISR, and per
+ * cut of its log: the replication story of a run, independent of timing
+ * inside a tick, so a refactor that changes behaviour shows as a diff. */
+void bnode_transcript(struct sim *s, int id) {
+  struct bnode *n = bn(s, id);
+  for (uint32_t k = 0; k < SIM_PARTS_MAX; k++) {
+    struct partition *p = part_of(s, id, k);
+    if (!p) continue;
+    struct seen now = {1, p->rep.role, p->rep.leader, p->rep.leader_epoch, "", seglog_end_offset(p->log)};
+    size_t off = 0;
+    for (uint32_t i = 0; i < p->rep.isr.nisr && off < sizeof now.isr; i++)
+      off += (size_t)snprintf(now.isr + off, sizeof now.isr - off, "%s%d", i ? "," : "",
+                              p->rep.isr.isr[i]);
+    struct seen *was = &n->seen[k];
+    if (was->known && now.end < was->end)
+      fprintf(s->transcript, "[%7" PRId64 "] b%d p%u: log cut from %" PRId64 " to %" PRId64 "\n",
+              s->now, id, k, was->end, now.end);
+    if (!was->known || was->role != now.role || was->leader != now.leader ||
+        was->epoch != now.epoch || strcmp(was->isr, now.isr))
+      fprintf(s->transcript, "[%7" PRId64 "] b%d p%u: %s, leader %d epoch %d isr {%s}\n", s->now, id,
+              k,
+              now.role == ROLE_LEADER     ? "leader"
+              : now.role == ROLE_FOLLOWER ? "follower"
+                                          : "no role",
+              now.leader, now.epoch, now.isr);
+    *was = now;
+  }
 }
 
 void bnode_dump(struct sim *s, int id, const int64_t *hw, uint32_t nparts) {

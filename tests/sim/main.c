@@ -76,8 +76,15 @@ void sim_violation(struct sim *s, const char *fmt, ...) {
 }
 
 void sim_log(struct sim *s, const char *fmt, ...) {
-  if (!s->verbose) return;
   va_list ap;
+  if (s->transcript) {
+    va_start(ap, fmt);
+    fprintf(s->transcript, "[%7" PRId64 "] ", s->now);
+    vfprintf(s->transcript, fmt, ap);
+    fputc('\n', s->transcript);
+    va_end(ap);
+  }
+  if (!s->verbose) return;
   va_start(ap, fmt);
   fprintf(stderr, "[%7" PRId64 " ms] ", s->now);
   vfprintf(stderr, fmt, ap);
@@ -636,6 +643,9 @@ static void step_to(struct sim *s, int64_t until, struct schedule *sc) {
       net_expire_calls(s);
       for (int k = 0; k < SIM_NODES_MAX; k++)
         if (s->nodes[k].up && !s->nodes[k].paused && s->nodes[k].impl) node_tick(s, &s->nodes[k]);
+      if (s->transcript)
+        for (int b = 1; b <= s->nbrokers; b++)
+          if (s->nodes[b].up && s->nodes[b].impl) bnode_transcript(s, b);
     }
     int64_t next = (s->now / TICK_MS + 1) * TICK_MS, due = net_next_due(s);
     if (due < next) next = due > s->now ? due : s->now + 1;
@@ -672,6 +682,8 @@ struct outcome {
   uint64_t hash;
 };
 
+static FILE *transcript_file;
+
 static int run(uint64_t seed, const struct scenario *scn, int verbose, FILE *history,
                struct outcome *out) {
   struct sim *s = calloc(1, sizeof *s);
@@ -681,6 +693,7 @@ static int run(uint64_t seed, const struct scenario *scn, int verbose, FILE *his
   s->trace_net = getenv("SIM_NET") != NULL;
   s->next_pid = 1000;
   s->history = history;
+  s->transcript = transcript_file;
   s->nbrokers = 3;
   s->nproducers = 3;
   s->delay_min = 1;
@@ -806,6 +819,7 @@ static int cmp64(const void *a, const void *b) {
 
 static void usage(FILE *f) {
   fprintf(f, "usage: sim [--seeds N] [--seed S] [--scenario NAME|all] [--verbose] [--history FILE]\n"
+             "           [--transcript FILE]  (faults, roles, epochs, ISRs and truncations, as text)\n"
              "  Runs N seeds (default 100) from S (default 1) of each chosen scenario;\n"
              "  a failing seed prints the command that replays it. Scenarios:\n");
   for (size_t i = 0; i < NSCENARIOS; i++) fprintf(f, "    %-11s %s\n", scenarios[i].name, scenarios[i].what);
@@ -826,6 +840,12 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--scenario") && i + 1 < argc) only = argv[++i];
     else if (!strcmp(argv[i], "--verbose")) verbose = 1;
     else if (!strcmp(argv[i], "--history") && i + 1 < argc) hist = argv[++i];
+    else if (!strcmp(argv[i], "--transcript") && i + 1 < argc) {
+      if (!(transcript_file = fopen(argv[++i], "w"))) {
+        perror(argv[i]);
+        return 2;
+      }
+    }
     else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
       usage(stdout);
       return 0;
@@ -892,6 +912,8 @@ int main(int argc, char **argv) {
   /* Determinism: the first seed again must give the same history. */
   struct outcome again;
   trace_set_level(TRACE_ERROR);
+  if (transcript_file) fclose(transcript_file);
+  transcript_file = NULL; /* written once, by the first run */
   run(first, chosen[nchosen == 1 ? 0 : (first % 2 ? 0 : 1 + (first / 2) % (nchosen - 1))], 0, NULL,
       &again);
   if (again.hash != replay_hash) {

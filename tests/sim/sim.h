@@ -106,6 +106,8 @@ struct sim {
   int drop_pct;          /* per message; a drop breaks the connection (both sides see it) */
   struct checker *chk;
   FILE *history;         /* optional copy of the history (replays) */
+  FILE *transcript;      /* optional: faults and each replica's role, epoch, ISR and
+                            truncations as they change (golden transcripts) */
   int verbose;
   int trace_net;         /* SIM_NET set: print every delivery and reset */
   int64_t next_pid;      /* producer ids handed to the clients */
@@ -170,6 +172,9 @@ int32_t bnode_leader_of(struct sim *s, int id, uint32_t part);
 int64_t bnode_hw(struct sim *s, int id, uint32_t part);
 int32_t bnode_epoch(struct sim *s, int id, uint32_t part);
 int64_t bnode_end(struct sim *s, int id, uint32_t part);
+/* Write to s->transcript what changed in broker id's replicas of the sim
+ * topic since its last call. */
+void bnode_transcript(struct sim *s, int id);
 
 /* Controller (controller_node.c) */
 int cnode_start(struct sim *s);

@@ -31,3 +31,18 @@ for s in "366 T5" "472 T8" "32 T8" "343 random" "799 random" "169 random" "191 r
   set -- $s
   "$SIM" --seed "$1" --scenario "$2"
 done
+# Golden transcripts (cowsql's CLUSTER_TRACE style): the replication story of
+# two named runs (faults, each replica's role, leader, epoch and ISR, and every
+# cut of a log) as text. A change of behaviour shows as this diff; when it is
+# meant, `make sim-golden` writes the new transcripts, and the diff goes into
+# the commit for review.
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+for g in "1 isr-race" "366 T5"; do
+  set -- $g
+  "$SIM" --seed "$1" --scenario "$2" --transcript "$out/$2-$1.txt" >/dev/null
+  if ! diff -u "tests/sim/golden/$2-$1.txt" "$out/$2-$1.txt"; then
+    echo "sim: the transcript of seed $1 ($2) changed (above); if meant: make sim-golden" >&2
+    exit 1
+  fi
+done
