@@ -22,6 +22,7 @@
 
 #include "broker/coordinator.h"
 #include "common/assert.h"
+#include "common/durable_file.h"
 #include "common/trace.h"
 #include "drill/checker.h"
 #include "tests/sim/sim.h"
@@ -32,6 +33,8 @@
 /* ---- node dispatch ---- */
 
 void node_deliver(struct sim *s, struct sim_node *n, const struct sim_msg *m) {
+  if (n->id == s->dying) return; /* dead since earlier in this step */
+  s->current_node = n->id;
   if (n->id == SIM_CONTROLLER) cnode_request(s, m);
   else if (n->id < SIM_CLIENT0) bnode_request(s, n->id, m);
   else if (n->id >= SIM_MEMBER0) member_deliver(s, n, m);
@@ -39,6 +42,8 @@ void node_deliver(struct sim *s, struct sim_node *n, const struct sim_msg *m) {
 }
 
 void node_tick(struct sim *s, struct sim_node *n) {
+  if (n->id == s->dying) return;
+  s->current_node = n->id;
   if (n->id == SIM_CONTROLLER) cnode_tick(s);
   else if (n->id < SIM_CLIENT0) bnode_tick(s, n->id);
   else if (n->id >= SIM_MEMBER0) member_tick(s, n);
@@ -144,7 +149,7 @@ static void sweep_stale(const char *base) {
 
 enum fault {
   F_CRASH, F_RESTART, F_WIPE, F_PAUSE, F_RESUME, F_ISOLATE, F_HEAL, F_CUT_ONE_WAY,
-  F_CUT_CONTROLLER, F_SLOW_DISK, F_CORRUPT, F_CTL_DAMAGE, F_CTL_RESTORE,
+  F_CUT_CONTROLLER, F_SLOW_DISK, F_CORRUPT, F_CTL_DAMAGE, F_CTL_RESTORE, F_META_CRASH,
 };
 
 /* A target below 0 is resolved when the fault happens: LEADER is the
@@ -206,6 +211,7 @@ static void isolate(struct sim *s, int node, int on) {
 
 static void start_node(struct sim *s, int id) {
   if (s->nodes[id].up) return;
+  s->current_node = id;
   if (id == SIM_CONTROLLER) cnode_start(s);
   else if (id >= SIM_MEMBER0) member_start(s, id);
   else bnode_start(s, id);
@@ -346,6 +352,13 @@ static void apply(struct sim *s, struct schedule *sc, const struct action *a) {
   case F_CTL_RESTORE:
     restore_controller(s);
     break;
+  case F_META_CRASH:
+    s->meta_crash.node = node;
+    s->meta_crash.calls = (int)rng_range(&s->rng, 1, 3);
+    s->meta_crash.step = (int)rng_range(&s->rng, DURABLE_FILE_STEP_CREATE, DURABLE_FILE_STEP_FSYNC_DIR);
+    sim_log(s, "node %d will die inside its metadata file replacement %d from now, before step %d",
+            node, s->meta_crash.calls, s->meta_crash.step);
+    break;
   case F_SLOW_DISK:
     sim_log(s, "node %d's disk is slow for %" PRId64 " ms", node, a->len);
     s->nodes[node].disk_slow_until = s->now + a->len;
@@ -464,8 +477,53 @@ static void sc_t12(struct sim *s, struct schedule *sc) {
   add(sc, 2000 + rng_range(&s->rng, 600, 5000), F_CRASH, LEADER, 0, 2000);
 }
 
+/* T20: a follower's disk is wiped and it restarts, so it writes its
+ * meta.properties (a new cluster id, then the cluster it joins) and its
+ * topic files anew; it dies inside one of those replacements, at a random
+ * step, and starts again over what that left. */
+static void sc_t20(struct sim *s, struct schedule *sc) {
+  sc->duration = 12000;
+  sc->nparts = (uint32_t)rng_range(&s->rng, 1, 2);
+  add(sc, 2000, F_META_CRASH, FOLLOWER, 0, 0);
+  add(sc, 2000, F_WIPE, FOLLOWER, 0, 500);
+  add(sc, 2000 + rng_range(&s->rng, 3000, 6000), F_CRASH, LEADER, 0, 2000);
+}
+
 /* The schedule of the run in progress (for faults set off by events). */
 static struct schedule *current_schedule;
+
+/* T20: the durable_file hook (installed for every run; it acts only when a
+ * meta_crash is armed). Replacements are counted at their first step; at
+ * the chosen step of the chosen one, the broker stops dead there (a torn
+ * temp file when that step is the write) and is taken down when its event
+ * ends, sending nothing more. */
+static enum durable_file_fault on_replace(void *arg, const char *path, enum durable_file_step step,
+                                          size_t *len) {
+  struct sim *s = *(struct sim **)arg;
+  if (!s) return DURABLE_FILE_GO;
+  if (s->dying >= 0 && s->current_node == s->dying) return DURABLE_FILE_CRASH; /* dead already */
+  if (!s->meta_crash.node || s->current_node != s->meta_crash.node) return DURABLE_FILE_GO;
+  if (step == DURABLE_FILE_STEP_CREATE && --s->meta_crash.calls > 0) return DURABLE_FILE_GO;
+  if (s->meta_crash.calls > 0 || (int)step != s->meta_crash.step) return DURABLE_FILE_GO;
+  if (step == DURABLE_FILE_STEP_WRITE && len && *len > 0)
+    *len = (size_t)rng_range(&s->rng, 0, (int64_t)*len - 1);
+  sim_log(s, "node %d dies inside the replacement of %s, before step %d", s->meta_crash.node,
+          strrchr(path, '/') ? strrchr(path, '/') + 1 : path, (int)step);
+  s->dying = s->meta_crash.node;
+  s->meta_crash.node = 0;
+  return DURABLE_FILE_CRASH;
+}
+static struct sim *hooked_sim;
+
+/* A node that died inside its event goes down now, and starts again a
+ * second later. */
+static void bury(struct sim *s, struct schedule *sc) {
+  if (s->dying < 0) return;
+  int id = s->dying;
+  crash_node(s, id, 0);
+  s->dying = -1;
+  add(sc, s->now + 1000, F_RESTART, id, 0, 0);
+}
 
 /* An ISR expansion is on its way to the controller: the leader pauses
  * before the answer arrives, the controller elects the new member and then
@@ -625,6 +683,7 @@ static const struct scenario scenarios[] = {
     {"T9", "the controller's metadata damaged (a flipped bit, or wiped), then restored", sc_t9},
     {"T18", "retention deletes what a paused reader has not read", sc_t18},
     {"T19", "power loss while rolls' syncs run on slow disks", sc_t19},
+    {"T20", "a broker killed inside a metadata file replacement (meta.properties, a topic file)", sc_t20},
 };
 #define NSCENARIOS (sizeof scenarios / sizeof scenarios[0])
 
@@ -633,16 +692,19 @@ static const struct scenario scenarios[] = {
 static void step_to(struct sim *s, int64_t until, struct schedule *sc) {
   while (s->now < until && !s->violations) {
     net_deliver_due(s);
+    bury(s, sc);
     for (size_t i = 0; i < sc->n; i++)
       if (sc->v[i].at <= s->now && sc->v[i].at >= 0) {
         struct action a = sc->v[i];
         sc->v[i].at = -1; /* done */
         apply(s, sc, &a);
+        bury(s, sc);
       }
     if (s->now % TICK_MS == 0) {
       net_expire_calls(s);
       for (int k = 0; k < SIM_NODES_MAX; k++)
         if (s->nodes[k].up && !s->nodes[k].paused && s->nodes[k].impl) node_tick(s, &s->nodes[k]);
+      bury(s, sc);
       if (s->transcript)
         for (int b = 1; b <= s->nbrokers; b++)
           if (s->nodes[b].up && s->nodes[b].impl) bnode_transcript(s, b);
@@ -700,6 +762,8 @@ static int run(uint64_t seed, const struct scenario *scn, int verbose, FILE *his
   s->delay_max = rng_range(&s->rng, 2, 15);
   s->drop_pct = rng_chance(&s->rng, 20) ? 1 : 0;
   s->now = 1;
+  s->dying = -1;
+  hooked_sim = s;
   const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
   snprintf(s->dir, sizeof s->dir, "%s/strata-sim-%d-%" PRIu64, base, (int)getpid(), seed);
   snprintf(current_dir, sizeof current_dir, "%s", s->dir);
@@ -831,6 +895,7 @@ int main(int argc, char **argv) {
   uint64_t seeds = 100, first = 1;
   replay_argv0 = argv[0];
   strata_assert_set_handler(on_invariant);
+  durable_file_set_hook(on_replace, &hooked_sim);
   const char *only = "all", *hist = NULL;
   int verbose = 0;
   for (int i = 1; i < argc; i++) {

@@ -100,7 +100,7 @@ void net_node_down(struct sim *s, int id) {
 
 void net_send(struct sim *s, int from, int to, const Strata__Header *h, const uint8_t *payload,
               size_t payload_len, int is_resp, uint64_t rpc_id, int32_t leader_epoch) {
-  if (s->cut[from][to]) return;
+  if (s->cut[from][to] || from == s->dying) return; /* a process killed mid-event sends nothing */
   struct sim_msg *m = calloc(1, sizeof *m);
   if (!m) abort();
   /* A lost packet resets the connection when it would have arrived (not
@@ -166,6 +166,8 @@ int64_t net_next_due(const struct sim *s) {
 static void deliver(struct sim *s, struct sim_msg *m) {
   struct sim_node *n = &s->nodes[m->to];
   if (!n->up || m->conn_gen != gen_of(m->from, m->to) || s->cut[m->from][m->to]) return;
+  if (m->to == s->dying) return; /* killed earlier in this step */
+  s->current_node = m->to;
   if (m->reset) {
     reset_link(s, m->from, m->to);
     return;

@@ -114,6 +114,14 @@ struct sim {
   /* A fault set off by an event rather than a time: when a leader sends
    * an ISR expansion, call sim_trap_isr_expand (once). */
   int trap_isr_expand;
+  /* T20: the broker that dies inside its calls-th metadata file replacement
+   * from now (meta.properties, a topic file), before step `step` of it
+   * (durable_file.h); 0: none armed. */
+  struct {
+    int node, calls, step;
+  } meta_crash;
+  int current_node; /* whose event runs now (the durable_file hook asks) */
+  int dying;        /* a node killed inside its event: down once the event ends (-1: none) */
   /* property 4: which broker answered acks=all writes in each leader epoch */
   int32_t epoch_owner[8][1024];
   int violations;
