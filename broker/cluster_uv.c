@@ -174,6 +174,7 @@ static struct cluster_fetcher *fetcher_for(struct cluster_uv *cu, int32_t leader
   f->used = 1;
   fetcher_init(&f->st, leader);
   link_init(&f->link, cu->loop, pe->host, pe->port, on_fetch_state, f);
+  link_set_source(&f->link, cu->b->cfg.source_addr);
   return f;
 }
 
@@ -262,8 +263,8 @@ void cluster_uv_start(struct cluster_uv *cu, uv_loop_t *loop, struct broker *b,
   cu->loop = loop;
   cu->running = 1;
   session_init(&cu->session);
-  link_set_source(b->cfg.source_addr);
   link_init(&cu->ctl, loop, b->cfg.controller_host, b->cfg.controller_port, on_ctl_state, cu);
+  link_set_source(&cu->ctl, b->cfg.source_addr);
   uv_timer_init(loop, &cu->timer);
   cu->timer.data = cu;
   uint64_t tick = (uint64_t)(b->cfg.heartbeat_ms < 50 ? b->cfg.heartbeat_ms : 50);

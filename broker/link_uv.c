@@ -20,15 +20,15 @@ struct resolve_req {
   uint64_t gen;
 };
 
+/* Generations are unique in the process (a lookup for a link closed and
+ * set up again must not match): a counter, not state of any one broker. */
 static uint64_t next_gen = 1;
-static struct sockaddr_in source; /* sin_family 0: the kernel picks */
-static char source_ip[64];
 
-int link_set_source(const char *ip) {
-  memset(&source, 0, sizeof source);
+int link_set_source(struct link *l, const char *ip) {
+  memset(&l->source, 0, sizeof l->source);
   if (!ip || !*ip) return 0;
-  snprintf(source_ip, sizeof source_ip, "%s", ip);
-  return uv_ip4_addr(ip, 0, &source);
+  snprintf(l->source_ip, sizeof l->source_ip, "%s", ip);
+  return uv_ip4_addr(ip, 0, &l->source);
 }
 
 struct write_req {
@@ -203,8 +203,8 @@ static void connect_to(struct link *l, const struct sockaddr_in *addr_in) {
   uv_tcp_init(l->loop, l->tcp);
   l->tcp->data = l;
   cr->l = l;
-  if (source.sin_family && uv_tcp_bind(l->tcp, (struct sockaddr *)&source, 0)) {
-    trace_error("cannot bind an outgoing connection to %s", source_ip);
+  if (l->source.sin_family && uv_tcp_bind(l->tcp, (struct sockaddr *)&l->source, 0)) {
+    trace_error("cannot bind an outgoing connection to %s", l->source_ip);
     free(cr);
     link_close(l);
     return;

@@ -39,13 +39,15 @@ struct link {
   void *state_arg;
   int resolving;        /* a host name lookup is on its way */
   uint64_t gen;         /* changes at init and close: late lookups are dropped */
+  struct sockaddr_in source; /* outgoing address; sin_family 0: the kernel picks */
+  char source_ip[64];
 };
 
 void link_init(struct link *l, uv_loop_t *loop, const char *host, int port,
                void (*on_state)(void *, int), void *arg);
-/* Every later connection of this process leaves from ip (NULL or "": the
- * kernel picks); 0 or a libuv error for a malformed address. */
-int link_set_source(const char *ip);
+/* The link's connections leave from ip (NULL or "": the kernel picks); 0
+ * or a libuv error for a malformed address. Call after link_init. */
+int link_set_source(struct link *l, const char *ip);
 /* Start connecting (no-op when connected or connecting). A host name is
  * looked up on libuv's threadpool first (a container's service name). */
 void link_connect(struct link *l);
