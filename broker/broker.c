@@ -59,11 +59,12 @@ int broker_save_meta(struct broker *b, char *err, size_t err_len) {
   return durable_file_replace(path, text, (size_t)n, err, err_len);
 }
 
-int broker_open(struct broker *b, const struct broker_config *cfg,
-                int64_t now_ms, char *err, size_t err_len) {
+int broker_open(struct broker *b, const struct broker_config *cfg, int64_t now_ms,
+                int64_t wall_ms, char *err, size_t err_len) {
   memset(b, 0, sizeof *b);
   b->cfg = *cfg;
   b->now_ms = now_ms;
+  b->wall_ms = wall_ms;
   b->cluster = cfg->controller_port != 0;
   b->controller_id = -1;
   if (mkdir(cfg->log_dir, 0755) && errno != EEXIST) {
@@ -74,8 +75,8 @@ int broker_open(struct broker *b, const struct broker_config *cfg,
   if (rc) return rc;
   struct group_config gc = {cfg->group_initial_delay_ms, (int32_t)cfg->group_heartbeat_ms,
                             (int32_t)cfg->group_session_min_ms, (int32_t)cfg->group_session_max_ms};
-  char nonce[24]; /* member ids differ across coordinators and restarts */
-  snprintf(nonce, sizeof nonce, "b%d.%llx", cfg->id, (unsigned long long)now_ms);
+  char nonce[24]; /* member ids differ across coordinators and restarts (and reboots: wall) */
+  snprintf(nonce, sizeof nonce, "b%d.%llx", cfg->id, (unsigned long long)wall_ms);
   coord_init(&b->coord, &gc, nonce);
   rc = topics_open(&b->topics, cfg->log_dir, &cfg->seg, cfg->message_max_bytes, now_ms, err,
                    err_len);

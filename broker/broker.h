@@ -38,7 +38,11 @@ struct broker {
   size_t npeers;
   struct topics topics;
   char cluster_id[40];
-  int64_t now_ms;               /* wall clock, set by the glue each loop turn */
+  int64_t now_ms;               /* monotonic clock, set by the glue each loop turn: every
+                                   timeout, deadline, session, lag window and interval */
+  int64_t wall_ms;              /* wall clock, set with now_ms: only for what is stored or
+                                   compared with record timestamps (LogAppendTime, retention.ms,
+                                   offset commit records) */
   struct partition *dirty;      /* partitions with appends not yet fsynced */
   uint64_t hw_version;          /* bumped whenever a high watermark moves */
   int64_t producer_ids_next, producer_ids_limit; /* the reserved block (standalone: from
@@ -64,8 +68,8 @@ int broker_save_meta(struct broker *b, char *err, size_t err_len);
 /* Open the data directory (topics, cluster id). 0 or STRATA_E*, err says why.
  * The coordinator starts empty: a standalone broker's caller then loads the
  * offsets log (offsets_log_sync). */
-int broker_open(struct broker *b, const struct broker_config *cfg,
-                int64_t now_ms, char *err, size_t err_len);
+int broker_open(struct broker *b, const struct broker_config *cfg, int64_t now_ms,
+                int64_t wall_ms, char *err, size_t err_len);
 void broker_close(struct broker *b);
 
 /* Offsets below this are visible to consumers: the durable offset under

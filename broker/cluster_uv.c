@@ -12,7 +12,14 @@
 #include "common/trace.h"
 #include "common/wire.h"
 
-static int64_t now_ms(void) { return clock_wall_ms(); }
+/* Monotonic, as b->now_ms (timeouts and backoffs only); b->wall_ms is
+ * read with it for the steps that store timestamps. */
+static int64_t now_ms(void) { return clock_mono_ms(); }
+
+static void read_clocks(struct broker *b) {
+  b->now_ms = now_ms();
+  b->wall_ms = clock_wall_ms();
+}
 
 static void fetchers_step(struct cluster_uv *cu, enum fetcher_event_type type);
 
@@ -22,8 +29,8 @@ static void session_perform(struct cluster_uv *cu, const struct session_update *
 
 static void session_event(struct cluster_uv *cu, struct session_event e) {
   struct session_update u;
-  e.now_ms = now_ms();
-  cu->b->now_ms = e.now_ms;
+  read_clocks(cu->b);
+  e.now_ms = cu->b->now_ms;
   session_step(&cu->session, cu->b, &e, &u);
   session_perform(cu, &u);
 }
@@ -131,7 +138,7 @@ static void on_fetch(void *arg, const Strata__Header *resp, const uint8_t *pl, u
   struct cluster_fetcher *f = arg;
   struct cluster_uv *cu = f->cu;
   if (!cu->running || !f->used) return;
-  cu->b->now_ms = now_ms();
+  read_clocks(cu->b);
   enum fetcher_answer a = follow_answer(cu->b, f->st.leader, err ? NULL : resp, pl, pn);
   fetcher_event(f, FETCHER_ANSWER, a);
 }
@@ -246,8 +253,8 @@ void cluster_uv_forward_cancel(struct cluster_uv *cu, void *arg) {
 static void on_timer(uv_timer_t *t) {
   struct cluster_uv *cu = t->data;
   struct session_update u;
-  struct session_event e = {.type = SESSION_TICK, .now_ms = now_ms()};
-  cu->b->now_ms = e.now_ms;
+  read_clocks(cu->b);
+  struct session_event e = {.type = SESSION_TICK, .now_ms = cu->b->now_ms};
   session_step(&cu->session, cu->b, &e, &u);
   session_perform(cu, &u);
   if (u.propose_isr) cluster_isr_changes(cu->b, e.now_ms, propose_isr, cu);

@@ -256,7 +256,7 @@ void handle_init_producer_id(struct broker *b, const Strata__Header *req,
 
 /* ---- Produce ---- */
 
-static int64_t wall_ms(const struct broker *b) { return b->now_ms; }
+static int64_t wall_ms(const struct broker *b) { return b->wall_ms; }
 
 /* Validate and append one partition's batches. Leaves the log untouched on
  * any error (validation happens before the first byte is written). A retry

@@ -77,7 +77,7 @@ int main(int argc, char **argv) {
   snprintf(name, sizeof name, "broker-%d", cfg.id);
   trace_set_name(name);
   struct broker b;
-  if ((rc = broker_open(&b, &cfg, clock_wall_ms(), err, sizeof err))) {
+  if ((rc = broker_open(&b, &cfg, clock_mono_ms(), clock_wall_ms(), err, sizeof err))) {
     trace_error("cannot start: %s", err[0] ? err : strata_strerror(rc));
     broker_close(&b);
     return 1;

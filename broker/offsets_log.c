@@ -153,7 +153,7 @@ void offsets_log_compact(struct broker *b, struct topic *t, uint32_t k) {
     if (g->home != k) continue;
     for (size_t j = 0; j < g->noffsets && !rc; j++) {
       rc = coord_encode_commit(&bb, g->g.id, g->offsets[j].topic, g->offsets[j].partition,
-                               g->offsets[j].offset, g->offsets[j].metadata, b->now_ms);
+                               g->offsets[j].offset, g->offsets[j].metadata, b->wall_ms);
       pending = !rc;
       if (!rc && batch_builder_size(&bb) > (256u << 10)) {
         rc = append_batch(b, p, &bb);

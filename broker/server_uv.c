@@ -75,7 +75,11 @@ static void conn_process(struct conn *c);
 static void conn_flush(struct conn *c);
 static void wake_waiters(struct server *s);
 
-static void tick(struct server *s) { s->b->now_ms = clock_wall_ms(); }
+/* One reading of both clocks per loop turn (see struct broker). */
+static void tick(struct server *s) {
+  s->b->now_ms = clock_mono_ms();
+  s->b->wall_ms = clock_wall_ms();
+}
 
 /* ---- waiting list ---- */
 
@@ -605,7 +609,7 @@ static void on_flush_timer(uv_timer_t *t) {
 }
 
 static void retain_one(struct broker *b, struct partition *p) {
-  int n = seglog_apply_retention(p->log, b->now_ms);
+  int n = seglog_apply_retention(p->log, b->wall_ms); /* retention.ms is against record timestamps */
   if (n < 0) trace_error("retention on %s-%u failed: %s", p->topic->name, p->id, strata_strerror(n));
 }
 
@@ -618,7 +622,7 @@ static void on_retention_timer(uv_timer_t *t) {
 /* Group sessions and delayed assignments run on time. */
 static void on_group_timer(uv_timer_t *t) {
   struct server *s = t->data;
-  s->b->now_ms = clock_wall_ms();
+  tick(s);
   group_handlers_tick(s->b);
 }
 

@@ -83,7 +83,6 @@ static void on_heartbeat(struct session *s, struct broker *b, int64_t now,
   STRATA_ASSERT(s->hb_sent_ms <= now);
   b->controller_contact_ms = s->hb_sent_ms;
   if (resp->broker_heartbeat_resp->image) {
-    b->now_ms = now;
     if (metadata_apply_image(b, resp->broker_heartbeat_resp->image, now))
       offsets_log_sync(b); /* coordinators follow the offsets partitions' leaders */
     u->wake = 1;

@@ -83,7 +83,7 @@ int main(int argc, char **argv) {
   memset(&ctl, 0, sizeof ctl);
   ctl.default_partitions = (uint32_t)np;
   struct ctrl_config cc = {timeout, rebalance, check, grace};
-  if ((rc = controller_open(&ctl, dir, (int32_t)id, &cc, clock_wall_ms(), err, sizeof err))) {
+  if ((rc = controller_open(&ctl, dir, (int32_t)id, &cc, clock_mono_ms(), err, sizeof err))) {
     trace_error("cannot start: %s", err[0] ? err : strata_strerror(rc));
     controller_close(&ctl);
     return 1;

@@ -80,7 +80,7 @@ static void on_closed(uv_handle_t *h) {
   if (c->broker_id >= 0 && c->ctl)
     for (size_t i = 0; i < nlatest; i++)
       if (latest[i].id == c->broker_id && latest[i].serial == c->serial)
-        controller_disconnected(c->ctl, c->broker_id, clock_wall_ms());
+        controller_disconnected(c->ctl, c->broker_id, clock_mono_ms());
   free(c->buf);
   free(c);
 }
@@ -186,7 +186,7 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
       resp.error_code = (uint32_t)-STRATA_EINVALID_REQUEST;
       resp.error_message = (char *)"malformed request header";
     } else {
-      controller_handle(c->ctl, req, &resp, &a, clock_wall_ms());
+      controller_handle(c->ctl, req, &resp, &a, clock_mono_ms());
       if (!resp.error_code && req->body_case == STRATA__HEADER__BODY_BROKER_REGISTER_REQ)
         note_broker_conn(c, req->broker_register_req->broker_id);
       if (!resp.error_code && req->body_case == STRATA__HEADER__BODY_BROKER_HEARTBEAT_REQ) {
@@ -200,7 +200,7 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
       c->park_corr = resp.correlation_id;
       c->park_api_version = resp.api_version;
       c->park_version = c->ctl->c.version;
-      c->park_until = clock_wall_ms() + CTRL_PARK_MS;
+      c->park_until = clock_mono_ms() + CTRL_PARK_MS;
       c->park_next = parked_list;
       parked_list = c;
     } else {
@@ -213,7 +213,7 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
   }
   memmove(c->buf, c->buf + off, c->len - off);
   c->len -= off;
-  release_parked(clock_wall_ms());
+  release_parked(clock_mono_ms());
 }
 
 static void on_connection(uv_stream_t *server, int status) {
@@ -234,7 +234,7 @@ static void on_connection(uv_stream_t *server, int status) {
 }
 
 static void on_tick(uv_timer_t *t) {
-  int64_t now = clock_wall_ms();
+  int64_t now = clock_mono_ms();
   controller_tick(t->data, now);
   release_parked(now);
 }

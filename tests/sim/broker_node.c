@@ -70,6 +70,13 @@ struct bnode {
 
 static struct bnode *bn(struct sim *s, int id) { return s->nodes[id].impl; }
 
+/* As the glue reads both clocks once per turn: monotonic for every timeout
+ * (the simulated time), wall for timestamps (T21 steps it by hours). */
+static void sim_clocks(struct sim *s, int id, struct broker *b) {
+  b->now_ms = s->now;
+  b->wall_ms = s->now + s->nodes[id].wall_offset_ms;
+}
+
 static int config_for(struct sim *s, int id, struct broker_config *out) {
   struct config *c = config_new();
   if (!c) return -1;
@@ -139,7 +146,7 @@ static void flush(struct sim *s, int id) {
 static void wake(struct sim *s, int id) {
   struct bnode *n = bn(s, id);
   struct broker *b = &n->b;
-  b->now_ms = s->now;
+  sim_clocks(s, id, b);
   int refetch = n->fetch_hw_seen != b->hw_version;
   n->fetch_hw_seen = b->hw_version;
   for (struct pend *p = n->head; p; p = p->next) {
@@ -159,7 +166,7 @@ static void wake(struct sim *s, int id) {
 static void deadlines(struct sim *s, int id) {
   struct bnode *n = bn(s, id);
   struct broker *b = &n->b;
-  b->now_ms = s->now;
+  sim_clocks(s, id, b);
   for (struct pend *p = n->head; p; p = p->next) {
     if (!p->waiting || !p->resp.deadline_ms || p->resp.deadline_ms > s->now) continue;
     if (p->req) dispatch_fetch_again(b, p->req, &p->resp, 1);
@@ -233,7 +240,7 @@ static void session_event(struct sim *s, int id, struct session_event e) {
   struct bnode *n = bn(s, id);
   struct session_update u;
   e.now_ms = s->now;
-  n->b.now_ms = s->now;
+  sim_clocks(s, id, &n->b);
   session_step(&n->session, &n->b, &e, &u);
   session_perform(s, id, &u);
 }
@@ -338,7 +345,7 @@ static void on_fetch(struct sim *s, struct sim_node *sn, void *arg, const Strata
                      const uint8_t *pl, size_t pn, int err) {
   int32_t leader = (int32_t)(intptr_t)arg;
   struct bnode *n = sn->impl;
-  n->b.now_ms = s->now;
+  sim_clocks(s, sn->id, &n->b);
   enum fetcher_answer a = follow_answer(&n->b, leader, err ? NULL : resp, pl, pn);
   if (a == FETCHER_ANSWER_BAD)
     sim_violation(s, "broker %d: a fetch answer from %d does not add up", sn->id, leader);
@@ -381,7 +388,7 @@ static void fetchers_step(struct sim *s, int id, enum fetcher_event_type type) {
 void bnode_request(struct sim *s, int id, const struct sim_msg *m) {
   struct bnode *n = bn(s, id);
   struct broker *b = &n->b;
-  b->now_ms = s->now;
+  sim_clocks(s, id, b);
   struct pend *p = calloc(1, sizeof *p);
   if (!p) abort();
   response_init(&p->resp);
@@ -437,7 +444,7 @@ static void retention(struct sim *s, int id) {
   struct broker *b = &bn(s, id)->b;
   for (size_t i = 0; i < b->topics.n; i++)
     for (uint32_t k = 0; k < b->topics.v[i]->npart; k++)
-      if (seglog_apply_retention(b->topics.v[i]->parts[k]->log, s->now) < 0)
+      if (seglog_apply_retention(b->topics.v[i]->parts[k]->log, b->wall_ms) < 0)
         sim_violation(s, "broker %d: retention on %s-%u failed", id, b->topics.v[i]->name, k);
 }
 
@@ -446,7 +453,7 @@ void bnode_tick(struct sim *s, int id) {
   int has = topics_find(&n->b.topics, SIM_TOPIC) != NULL;
   if (n->had_topic && !has) sim_violation(s, "broker %d deleted topic %s (nobody deleted it)", id, SIM_TOPIC);
   n->had_topic = has;
-  n->b.now_ms = s->now;
+  sim_clocks(s, id, &n->b);
   syncs_done(s, id);
   struct session_update u;
   struct session_event e = {.type = SESSION_TICK, .now_ms = s->now};
@@ -479,7 +486,7 @@ int bnode_start(struct sim *s, int id) {
   session_init(&n->session);
   if (config_for(s, id, &n->cfg)) return -1;
   char err[512];
-  if (broker_open(&n->b, &n->cfg, s->now, err, sizeof err)) {
+  if (broker_open(&n->b, &n->cfg, s->now, s->now + s->nodes[id].wall_offset_ms, err, sizeof err)) {
     if (s->dying != id) /* T20: killed inside its start: not a failure to start */
       sim_violation(s, "broker %d does not start: %s", id, err);
     return -1;
@@ -648,6 +655,11 @@ static struct partition *part_of(struct sim *s, int id, uint32_t part) {
 int32_t bnode_leader_of(struct sim *s, int id, uint32_t part) {
   struct partition *p = part_of(s, id, part);
   return p ? p->rep.leader : -1;
+}
+
+int bnode_isr_size(struct sim *s, int id, uint32_t part) {
+  struct partition *p = part_of(s, id, part);
+  return p ? (int)p->rep.isr.nisr : -1;
 }
 
 int32_t bnode_epoch(struct sim *s, int id, uint32_t part) {

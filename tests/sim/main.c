@@ -149,7 +149,7 @@ static void sweep_stale(const char *base) {
 
 enum fault {
   F_CRASH, F_RESTART, F_WIPE, F_PAUSE, F_RESUME, F_ISOLATE, F_HEAL, F_CUT_ONE_WAY,
-  F_CUT_CONTROLLER, F_SLOW_DISK, F_CORRUPT, F_CTL_DAMAGE, F_CTL_RESTORE, F_META_CRASH,
+  F_CUT_CONTROLLER, F_SLOW_DISK, F_CORRUPT, F_CTL_DAMAGE, F_CTL_RESTORE, F_META_CRASH, F_CLOCK_JUMP,
 };
 
 /* A target below 0 is resolved when the fault happens: LEADER is the
@@ -352,6 +352,11 @@ static void apply(struct sim *s, struct schedule *sc, const struct action *a) {
   case F_CTL_RESTORE:
     restore_controller(s);
     break;
+  case F_CLOCK_JUMP:
+    s->nodes[node].wall_offset_ms += a->len;
+    sim_log(s, "node %d's wall clock steps %+" PRId64 " ms (now %+" PRId64 " ms off)", node, a->len,
+            s->nodes[node].wall_offset_ms);
+    break;
   case F_META_CRASH:
     s->meta_crash.node = node;
     s->meta_crash.calls = (int)rng_range(&s->rng, 1, 3);
@@ -487,6 +492,38 @@ static void sc_t20(struct sim *s, struct schedule *sc) {
   add(sc, 2000, F_META_CRASH, FOLLOWER, 0, 0);
   add(sc, 2000, F_WIPE, FOLLOWER, 0, 500);
   add(sc, 2000 + rng_range(&s->rng, 3000, 6000), F_CRASH, LEADER, 0, 2000);
+}
+
+/* clock-jump: the wall clocks of the leader, a follower and the controller
+ * step an hour forward or back, several times, under the usual load (an NTP
+ * step, a VM resumed, an operator's date -s). Timeouts run on the monotonic
+ * clock, so nobody may be fenced and no ISR may shrink (stable_check). */
+static void sc_clock_jump(struct sim *s, struct schedule *sc) {
+  sc->duration = 12000;
+  sc->nparts = (uint32_t)rng_range(&s->rng, 1, 3);
+  s->stable_from = 2000;
+  static const int who[] = {LEADER, FOLLOWER, SIM_CONTROLLER};
+  for (int i = 0, n = (int)rng_range(&s->rng, 4, 8); i < n; i++)
+    add(sc, rng_range(&s->rng, 2500, 11000), F_CLOCK_JUMP, who[rng_range(&s->rng, 0, 2)], 0,
+        rng_chance(&s->rng, 50) ? 3600000 : -3600000);
+}
+
+/* While stable_from holds: every leader's ISR stays whole and the leader
+ * epochs stay what they were when it began. */
+static void stable_check(struct sim *s, uint32_t nparts) {
+  if (!s->stable_from || s->now < s->stable_from || s->violations) return;
+  for (uint32_t k = 0; k < nparts; k++)
+    for (int b = 1; b <= s->nbrokers; b++) {
+      if (!s->nodes[b].up) continue;
+      int32_t e = bnode_epoch(s, b, k);
+      if (bnode_leader_of(s, b, k) == b && bnode_isr_size(s, b, k) < s->nbrokers)
+        sim_violation(s, "clock-jump: the ISR of partition %u shrank to %d at its leader %d", k,
+                      bnode_isr_size(s, b, k), b);
+      if (s->stable_epoch[k] < 0) s->stable_epoch[k] = e;
+      else if (e >= 0 && e != s->stable_epoch[k])
+        sim_violation(s, "clock-jump: partition %u went from leader epoch %d to %d (a broker was "
+                      "fenced or a leader elected)", k, s->stable_epoch[k], e);
+    }
 }
 
 /* The schedule of the run in progress (for faults set off by events). */
@@ -683,6 +720,7 @@ static const struct scenario scenarios[] = {
     {"T9", "the controller's metadata damaged (a flipped bit, or wiped), then restored", sc_t9},
     {"T18", "retention deletes what a paused reader has not read", sc_t18},
     {"T19", "power loss while rolls' syncs run on slow disks", sc_t19},
+    {"clock-jump", "wall clocks step by an hour, back and forth: nobody fenced, no ISR shrinks", sc_clock_jump},
     {"T20", "a broker killed inside a metadata file replacement (meta.properties, a topic file)", sc_t20},
 };
 #define NSCENARIOS (sizeof scenarios / sizeof scenarios[0])
@@ -705,6 +743,7 @@ static void step_to(struct sim *s, int64_t until, struct schedule *sc) {
       for (int k = 0; k < SIM_NODES_MAX; k++)
         if (s->nodes[k].up && !s->nodes[k].paused && s->nodes[k].impl) node_tick(s, &s->nodes[k]);
       bury(s, sc);
+      stable_check(s, sc->nparts);
       if (s->transcript)
         for (int b = 1; b <= s->nbrokers; b++)
           if (s->nodes[b].up && s->nodes[b].impl) bnode_transcript(s, b);
@@ -764,6 +803,7 @@ static int run(uint64_t seed, const struct scenario *scn, int verbose, FILE *his
   s->now = 1;
   s->dying = -1;
   hooked_sim = s;
+  for (int k = 0; k < SIM_PARTS_MAX; k++) s->stable_epoch[k] = -1;
   const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
   snprintf(s->dir, sizeof s->dir, "%s/strata-sim-%d-%" PRIu64, base, (int)getpid(), seed);
   snprintf(current_dir, sizeof current_dir, "%s", s->dir);
@@ -809,6 +849,7 @@ static int run(uint64_t seed, const struct scenario *scn, int verbose, FILE *his
   start_node(s, SIM_CONTROLLER);
   for (int b = 1; b <= s->nbrokers; b++) start_node(s, b);
   for (int i = 0; i < s->nmembers; i++) start_node(s, SIM_MEMBER0 + i);
+  s->stable_from = 0;
   sim_log(s, "healed");
   uint64_t ok_at_heal = s->st.writes_ok;
   step_to(s, s->now + 8000, &sc);

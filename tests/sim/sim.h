@@ -76,6 +76,7 @@ struct sim_node {
   int paused;          /* SIGSTOP: receives nothing, does nothing */
   int64_t paused_at;
   int64_t disk_slow_until; /* fsyncs take long until then */
+  int64_t wall_offset_ms;  /* its wall clock minus the simulated (monotonic) one */
   struct sim_rpc rpcs[SIM_RPCS_MAX];
   uint64_t next_rpc;
   void *impl;          /* struct bnode / struct cnode / struct client */
@@ -122,6 +123,10 @@ struct sim {
   } meta_crash;
   int current_node; /* whose event runs now (the durable_file hook asks) */
   int dying;        /* a node killed inside its event: down once the event ends (-1: none) */
+  /* clock-jump: from stable_from until the heal, no replica may leave an
+   * ISR and no leader epoch may change (nobody fenced, nothing elected). */
+  int64_t stable_from;
+  int32_t stable_epoch[SIM_PARTS_MAX];
   /* property 4: which broker answered acks=all writes in each leader epoch */
   int32_t epoch_owner[8][1024];
   int violations;
@@ -179,6 +184,8 @@ void bnode_dump(struct sim *s, int id, const int64_t *hw, uint32_t nparts);
 int32_t bnode_leader_of(struct sim *s, int id, uint32_t part);
 int64_t bnode_hw(struct sim *s, int id, uint32_t part);
 int32_t bnode_epoch(struct sim *s, int id, uint32_t part);
+/* The ISR's size at broker id's replica of part (-1: no replica). */
+int bnode_isr_size(struct sim *s, int id, uint32_t part);
 int64_t bnode_end(struct sim *s, int id, uint32_t part);
 /* Write to s->transcript what changed in broker id's replicas of the sim
  * topic since its last call. */

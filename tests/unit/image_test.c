@@ -29,7 +29,7 @@ static void open_broker(void) {
   char err[256];
   cr_assert_eq(broker_config_from(c, &cfg, err, sizeof err), 0, "%s", err);
   config_free(c);
-  cr_assert_eq(broker_open(&b, &cfg, 1000, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(broker_open(&b, &cfg, 1000, 1000, err, sizeof err), 0, "%s", err);
 }
 
 static void setup(void) {
