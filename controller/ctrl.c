@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/assert.h"
 #include "common/errors.h"
 #include "common/trace.h"
 
@@ -213,8 +214,26 @@ static int emit_broker(struct ctrl_out *out, const struct ctrl_broker *b) {
   return emit(out, r);
 }
 
+/* What every partition decision keeps (old: the state it changes, NULL for
+ * a new topic): the ISR holds only replicas, a leader is a replica in the
+ * ISR, epochs never go back, a new leader means a new leader epoch, and
+ * every change has a new partition epoch (brokers and AlterIsr compare it). */
+static void change_invariants(const struct ctrl_partition *old, const struct ctrl_partition *np) {
+  STRATA_ASSERT(np->nreplicas <= CTRL_REPLICAS_MAX && np->nisr <= np->nreplicas);
+  for (uint32_t i = 0; i < np->nisr; i++)
+    STRATA_ASSERT(contains(np->replicas, np->nreplicas, np->isr[i]));
+  if (np->leader >= 0) STRATA_ASSERT(contains(np->isr, np->nisr, np->leader));
+  if (!old) return;
+  STRATA_ASSERT(np->nreplicas == old->nreplicas &&
+                !memcmp(np->replicas, old->replicas, np->nreplicas * sizeof(int32_t)));
+  STRATA_ASSERT(np->leader_epoch >= old->leader_epoch);
+  if (np->leader != old->leader) STRATA_ASSERT(np->leader_epoch > old->leader_epoch);
+  STRATA_ASSERT(np->partition_epoch > old->partition_epoch);
+}
+
 static int emit_partition(struct ctrl_out *out, const char *topic, uint32_t id,
-                          const struct ctrl_partition *p) {
+                          const struct ctrl_partition *old, const struct ctrl_partition *p) {
+  change_invariants(old, p);
   Strata__MetadataRecord *r = new_record();
   r->rec_case = STRATA__METADATA_RECORD__REC_PARTITION;
   r->partition = xcalloc(1, sizeof *r->partition);
@@ -401,7 +420,7 @@ static void elect_all(const struct ctrl *c, struct ctrl_out *out) {
     const struct ctrl_topic *t = c->topics[i];
     for (uint32_t k = 0; k < t->npart; k++) {
       struct ctrl_partition np;
-      if (reelect(c, t, &t->parts[k], &np)) emit_partition(out, t->name, k, &np);
+      if (reelect(c, t, &t->parts[k], &np)) emit_partition(out, t->name, k, &t->parts[k], &np);
     }
   }
 }
@@ -475,7 +494,7 @@ int ctrl_elect_preferred(struct ctrl *c, const char *topic, struct ctrl_out *out
       np.leader = pref;
       np.leader_epoch = p->leader_epoch + 1;
       np.partition_epoch = p->partition_epoch + 1;
-      emit_partition(out, t->name, k, &np);
+      emit_partition(out, t->name, k, p, &np);
       (*changed)++;
     }
   }
@@ -591,6 +610,7 @@ int ctrl_create_topic(struct ctrl *c, const Strata__TopicSpec *spec, uint32_t de
     memcpy(pp->isr, pp->replicas, rf * sizeof(int32_t));
     pp->nisr = rf;
     pp->leader = pp->replicas[0];
+    change_invariants(NULL, pp);
   }
   t.nconfigs = spec->n_configs;
   t.config_keys = xcalloc(t.nconfigs, sizeof(char *));
@@ -664,7 +684,7 @@ int ctrl_alter_isr(struct ctrl *c, const Strata__AlterIsrRequest *q, struct ctrl
     np.isr[np.nisr++] = id;
   }
   np.partition_epoch = p->partition_epoch + 1;
-  return emit_partition(out, t->name, q->partition, &np);
+  return emit_partition(out, t->name, q->partition, p, &np);
 }
 
 int ctrl_alloc_producer_id(struct ctrl *c, struct ctrl_out *out, int64_t *id) {
