@@ -188,7 +188,7 @@ struct commit_ctx {
   int id;
 };
 
-static void sync_start(void *arg, struct partition *p, struct seglog_sync *job) {
+static void sim_fsync_start(void *arg, struct partition *p, struct seglog_sync *job) {
   struct commit_ctx *c = arg;
   struct bnode *n = bn(c->s, c->id);
   struct syncw *w = calloc(1, sizeof *w);
@@ -204,7 +204,7 @@ static void sync_start(void *arg, struct partition *p, struct seglog_sync *job) 
 
 static void commit(struct sim *s, int id) {
   struct commit_ctx c = {s, id};
-  flush_begin(&bn(s, id)->b, sync_start, &c);
+  flush_begin(&bn(s, id)->b, sim_fsync_start, &c);
 }
 
 static void fetchers_step(struct sim *s, int id, enum fetcher_event_type type);
@@ -281,7 +281,7 @@ struct alter_arg {
   struct partition *p;
 };
 
-static void on_alter_isr(struct sim *s, struct sim_node *sn, void *arg, const Strata__Header *resp,
+static void sim_isr_answered(struct sim *s, struct sim_node *sn, void *arg, const Strata__Header *resp,
                          const uint8_t *pl, size_t pn, int err) {
   (void)sn, (void)pl, (void)pn;
   struct alter_arg *a = arg;
@@ -300,7 +300,7 @@ struct isr_ctx {
   int id;
 };
 
-static void propose_isr(void *arg, struct partition *p, const int32_t *isr, uint32_t n) {
+static void sim_propose_isr(void *arg, struct partition *p, const int32_t *isr, uint32_t n) {
   struct isr_ctx *c = arg;
   struct bnode *node = bn(c->s, c->id);
   Strata__AlterIsrRequest q;
@@ -315,7 +315,7 @@ static void propose_isr(void *arg, struct partition *p, const int32_t *isr, uint
   a->id = c->id;
   a->p = p;
   partition_ref(p);
-  if (net_call(c->s, c->id, SIM_CONTROLLER, &h, NULL, 0, 1000, on_alter_isr, a)) {
+  if (net_call(c->s, c->id, SIM_CONTROLLER, &h, NULL, 0, 1000, sim_isr_answered, a)) {
     partition_unref(p);
     free(a);
     return;
@@ -341,7 +341,7 @@ static void fetcher_event(struct sim *s, int id, int32_t leader, enum fetcher_ev
   fetcher_perform(s, id, leader, &u);
 }
 
-static void on_fetch(struct sim *s, struct sim_node *sn, void *arg, const Strata__Header *resp,
+static void sim_fetch_answered(struct sim *s, struct sim_node *sn, void *arg, const Strata__Header *resp,
                      const uint8_t *pl, size_t pn, int err) {
   int32_t leader = (int32_t)(intptr_t)arg;
   struct bnode *n = sn->impl;
@@ -364,7 +364,7 @@ static void fetcher_perform(struct sim *s, int id, int32_t leader, const struct 
     h.api_key = STRATA__API_KEY__API_FETCH;
     h.body_case = STRATA__HEADER__BODY_FETCH_REQ;
     h.fetch_req = &q;
-    if (net_call(s, id, leader, &h, NULL, 0, n->b.cfg.replica_fetch_wait_ms + 1000, on_fetch,
+    if (net_call(s, id, leader, &h, NULL, 0, n->b.cfg.replica_fetch_wait_ms + 1000, sim_fetch_answered,
                  (void *)(intptr_t)leader))
       fetcher_event(s, id, leader, FETCHER_LINK_DOWN, FETCHER_ANSWER_LOST); /* refused */
   }
@@ -460,7 +460,7 @@ void bnode_tick(struct sim *s, int id) {
   session_step(&n->session, &n->b, &e, &u);
   session_perform(s, id, &u);
   struct isr_ctx c = {s, id};
-  if (u.propose_isr) cluster_isr_changes(&n->b, s->now, propose_isr, &c);
+  if (u.propose_isr) cluster_isr_changes(&n->b, s->now, sim_propose_isr, &c);
   if (!u.fetchers) fetchers_step(s, id, FETCHER_TICK);
   deadlines(s, id);
   if (s->now % 100 == 0) group_handlers_tick(&n->b); /* the group timer of server_uv.c */
