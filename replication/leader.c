@@ -8,10 +8,15 @@ void leader_on_fetch(struct replica *r, const struct follower_fetch *f,
   *out = (struct leader_answer){0, -1, -1, r->hw, log->end, 0};
   if (f->last_fetched_epoch >= 0) {
     /* An epoch we never saw (its leader's records never reached us)
-     * diverges too, from where our older epoch ends on either side. */
+     * diverges too, from where our older epoch ends on either side. An
+     * epoch older than every one we know (known -1: our cache forgot it
+     * after a reset, retention or its bound) ends where our first known
+     * one begins: only a follower past that has forked, else it would cut
+     * at the same offset forever. */
     int32_t known = epoch_cache_floor(&r->epochs, f->last_fetched_epoch);
     int64_t epoch_end = epoch_cache_end_offset(&r->epochs, known, log->end);
-    if (known != f->last_fetched_epoch || epoch_end < f->fetch_offset) {
+    int never_had = known >= 0 && known != f->last_fetched_epoch;
+    if (never_had || epoch_end < f->fetch_offset) {
       out->diverged = 1;
       out->diverging_end = epoch_end < f->fetch_offset ? epoch_end : f->fetch_offset;
       out->diverging_epoch = known;

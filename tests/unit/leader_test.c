@@ -90,3 +90,27 @@ Test(leader, the_high_watermark_never_passes_the_leaders_own_durable_offset) {
   cr_expect_eq(r.hw, 52);
   replica_free(&r);
 }
+
+/* The leader's cache forgot the follower's epoch (it was reset to 500 and
+ * knows epoch 3 from there): the follower cuts at 500 once and then
+ * catches up, instead of being told to cut at 500 on every fetch (a helper
+ * found this livelock with this test). */
+Test(leader, a_follower_of_an_epoch_older_than_all_it_knows_cuts_once_and_catches_up) {
+  struct replica leader;
+  replica_init(&leader);
+  epoch_cache_add(&leader.epochs, 3, 500);
+  assign(&leader, 1, 1, 4, all3, 3, at(500, 540, 540), 0);
+  struct replica_log llog = at(500, 560, 560);
+  struct replica_log flog = at(0, 520, 520);
+  int32_t last = 2; /* its cache: epoch 1 from 0, epoch 2 from 480 */
+  struct leader_answer a;
+  struct follower_fetch f = {2, 7, flog.end, last, flog.end};
+  leader_on_fetch(&leader, &f, &llog, 100, &a);
+  cr_expect(a.diverged, "20 records past where our first known epoch begins");
+  cr_expect_eq(a.diverging_end, 500);
+  struct follower_fetch again = {2, 7, 500, last, 500};
+  leader_on_fetch(&leader, &again, &llog, 200, &a);
+  cr_expect(!a.diverged, "cut at 500, it holds nothing we could contradict");
+  cr_expect_eq(isr_follower(&leader.isr, 2)->fetch_offset, 500);
+  replica_free(&leader);
+}
