@@ -47,7 +47,7 @@ struct fetcher_event {
 
 struct fetcher_update {
   int connect; /* open the link to the leader */
-  int send;    /* send a fetch now (cluster_fetch_request fills it) */
+  int send;    /* send a fetch now (follow_request fills it) */
   int close;   /* drop the link (LINK_DOWN follows) */
 };
 

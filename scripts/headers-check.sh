@@ -2,14 +2,15 @@
 # Each header compiles on its own (STYLE.md: "include what you use"), and no
 # broker/*.c file reaches a module above it: prints the broker include graph
 # and fails on a header that does not compile alone or on a circle.
-#   scripts/headers-check.sh [BUILD]   (BUILD: where gen/ is, default build)
+#   scripts/headers-check.sh [BUILD]   (BUILD: where gen/ is, default $STRATA_BUILD
+#   or build; make test runs it)
 set -u
 cd "$(dirname "$0")/.."
-build=${1:-build}
+build=${1:-${STRATA_BUILD:-build}}
 cc=${CC:-cc}
 flags="-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I. -I$build/gen $(pkg-config --cflags libuv libprotobuf-c 2>/dev/null)"
 fail=0
-for h in broker/*.h common/*.h controller/*.h client/lib/*.h; do
+for h in broker/*.h common/*.h controller/*.h client/lib/*.h replication/*.h; do
   [ -f "$h" ] || continue
   if ! echo "#include \"$h\"" | $cc $flags -fsyntax-only -x c - 2>/tmp/headers-check.$$; then
     echo "does not compile alone: $h"

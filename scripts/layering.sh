@@ -4,7 +4,7 @@
 # file, the line and the include that breaks a rule:
 #   1. replication/ includes only common/ (not common/clock.h: time comes in
 #      events), its own headers and the C standard library (no POSIX I/O,
-#      <time.h>, proto or libuv). Holds vacuously while replication/ is absent.
+#      <time.h>, proto or libuv).
 #   2. controller/ and client/ never include broker/ or replication/.
 #   3. <uv.h> only in files named *_uv.c or *_uv.h.
 #   4. a *_uv.h header only in *_uv.c, *_uv.h and main.c files.

@@ -71,7 +71,7 @@ struct bnode {
 static struct bnode *bn(struct sim *s, int id) { return s->nodes[id].impl; }
 
 /* As the glue reads both clocks once per turn: monotonic for every timeout
- * (the simulated time), wall for timestamps (T21 steps it by hours). */
+ * (the simulated time), wall for timestamps (clock-jump steps it an hour at a time). */
 static void sim_clocks(struct sim *s, int id, struct broker *b) {
   b->now_ms = s->now;
   b->wall_ms = s->now + s->nodes[id].wall_offset_ms;
