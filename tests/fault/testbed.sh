@@ -31,6 +31,13 @@ tb_up() {
       "runs the loopback fallback instead)" >&2
     return 1
   }
+  # ip netns exec remounts / (mount --make-rslave /): in a chroot whose root
+  # is no mount point that fails, and every node would fail with it.
+  ip netns exec "${TB_P}sw" true || {
+    echo "FAIL: ip netns exec cannot enter a network namespace (above); in a chroot" \
+      "its root must be a mount point (mount --bind ROOT ROOT before chroot ROOT)" >&2
+    return 1
+  }
   ip -n "${TB_P}sw" link add br0 type bridge
   ip -n "${TB_P}sw" link set br0 up
   ip -n "${TB_P}sw" link set lo up
