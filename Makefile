@@ -33,7 +33,7 @@ DRILL_SRC   := $(wildcard drill/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 COMMON_OBJ  := $(call obj,$(COMMON_SRC)) $(PROTO_C:.c=.o)
-BROKER_OBJ  := $(call obj,$(BROKER_SRC))
+BROKER_OBJ  := $(call obj,$(BROKER_SRC)) $(BUILD)/gen/console_html.o
 REPL_OBJ    := $(call obj,$(REPL_SRC))
 CLIENT_OBJ  := $(call obj,$(CLIENT_SRC))
 CLI_OBJ     := $(call obj,$(CLI_SRC))
@@ -106,6 +106,19 @@ $(BUILD)/gen/%.pb-c.o: $(BUILD)/gen/%.pb-c.c
 
 $(BUILD)/obj/%.o: %.c $(PROTO_H) | $(BUILD)/.deps-ok
 	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+# The console page, embedded in the broker (tools/embed: xxd is not on a
+# minimal Debian).
+$(BUILD)/tools/embed: tools/embed.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -O2 -Wall -Wextra $(WERROR) -o $@ $<
+
+$(BUILD)/gen/console_html.c: console/index.html $(BUILD)/tools/embed
+	@mkdir -p $(@D)
+	$(BUILD)/tools/embed $< console_html > $@
+
+$(BUILD)/gen/console_html.o: $(BUILD)/gen/console_html.c
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 # ---- libraries and programs ---------------------------------------------------

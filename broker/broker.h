@@ -12,10 +12,11 @@
 #include <stdint.h>
 
 #include "broker/broker_config.h"
+#include "broker/broker_metrics.h"
 #include "broker/coordinator.h"
 #include "broker/topics.h"
 
-#define STRATA_VERSION "0.1.0"
+#include "common/version.h"
 #define CLUSTER_BROKERS_MAX 256
 
 struct peer {
@@ -23,6 +24,7 @@ struct peer {
   char host[256];
   int port;
   char rack[64];
+  char admin[280];  /* its admin HTTP address ("" when off) */
   int fenced;
   int64_t epoch;  /* its registration: a new one is a new process */
 };
@@ -52,6 +54,8 @@ struct broker {
   int want_offsets_topic;       /* cluster mode: ask the controller to create it */
   int64_t controller_contact_ms; /* when the last heartbeat the controller answered left (0: never) */
   int foreign_controller;        /* the controller is of another cluster than our data: not followed */
+  struct broker_metrics metrics; /* counted by the glue and the handlers; /metrics renders them */
+  char admin_addr[280];          /* the admin listener's advertised HOST:PORT, once bound ("" off) */
 };
 
 /* Cluster mode: no answer from the controller for longer than a session

@@ -7,6 +7,7 @@
 
 #include "common/errors.h"
 #include "common/frame.h"
+#include "common/http_request.h"
 
 const char *const broker_config_keys[] = {
     "broker.id", "listeners", "host", "port", "log.dir", "log.flush.policy",
@@ -19,7 +20,8 @@ const char *const broker_config_keys[] = {
     "group.min.session.timeout.ms", "group.max.session.timeout.ms",
     "offsets.topic.num.partitions", "offsets.topic.replication.factor",
     "offsets.topic.segment.bytes", "advertised.listeners", "broker.session.timeout.ms",
-    "outgoing.source.address", NULL};
+    "outgoing.source.address", "admin.listeners", "admin.connections.max", "metrics.group.lag",
+    NULL};
 
 const char *const flush_policy_names[] = {"always", "interval", "os", NULL};
 
@@ -125,6 +127,25 @@ int broker_config_from(const struct config *c, struct broker_config *out,
   out->fetch_max_wait_ms = (uint32_t)v;
   if ((rc = config_get_int64(c, "max.connections", 4096, 1, 1000000, &v, err, err_len))) return rc;
   out->connections_max = (uint32_t)v;
+  const char *adm = config_get(c, "admin.listeners");
+  out->admin_explicit = adm != NULL;
+  if (!adm) adm = ADMIN_LISTENER_DEFAULT;
+  out->admin_port = -1;
+  if (*adm && http_split_hostport(adm, out->admin_host, sizeof out->admin_host, &out->admin_port)) {
+    snprintf(err, err_len, "admin.listeners: expected HOST:PORT (or empty: off), got '%s'", adm);
+    return STRATA_EINVALID_CONFIG;
+  }
+  if ((rc = config_get_int64(c, "admin.connections.max", 64, 1, 10000, &v, err, err_len)))
+    return rc;
+  out->admin_connections_max = (uint32_t)v;
+  const char *lag = config_get(c, "metrics.group.lag");
+  out->group_lag_metrics = GROUP_LAG_PARTITION;
+  if (lag && !strcmp(lag, "group")) out->group_lag_metrics = GROUP_LAG_GROUP;
+  else if (lag && !strcmp(lag, "off")) out->group_lag_metrics = GROUP_LAG_OFF;
+  else if (lag && strcmp(lag, "partition")) {
+    snprintf(err, err_len, "metrics.group.lag: expected partition, group or off, got '%s'", lag);
+    return STRATA_EINVALID_CONFIG;
+  }
   const char *ctl = config_get(c, "controller");
   if (ctl && *ctl) {
     struct broker_config tmp;

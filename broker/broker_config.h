@@ -12,6 +12,10 @@
 #include "common/config.h"
 
 enum flush_policy { FLUSH_ALWAYS = 0, FLUSH_INTERVAL, FLUSH_OS };
+/* metrics.group.lag: consumer-group series per partition, per group, or none. */
+enum group_lag_metrics { GROUP_LAG_PARTITION = 0, GROUP_LAG_GROUP, GROUP_LAG_OFF };
+
+#define ADMIN_LISTENER_DEFAULT "127.0.0.1:9644"
 
 struct broker_config {
   int32_t id;
@@ -29,6 +33,13 @@ struct broker_config {
   int64_t retention_check_ms;
   uint32_t fetch_max_wait_ms;  /* cap on a client's long-poll */
   uint32_t connections_max;
+  /* admin.listeners (docs/admin.md): admin_port -1 when off. A default that
+   * is taken only costs the admin port; one set explicitly must bind. */
+  char admin_host[256];
+  int admin_port;
+  int admin_explicit;
+  uint32_t admin_connections_max;
+  enum group_lag_metrics group_lag_metrics;
   /* Cluster mode: set when a controller address is configured. */
   char controller_host[256];
   int controller_port;          /* 0: standalone broker */

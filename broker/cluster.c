@@ -33,12 +33,24 @@ static struct replica_assignment assignment_of(const Strata__PartitionState *s) 
                                      (uint32_t)s->n_isr};
 }
 
+/* IsrShrinks/IsrExpands: the ISR of a partition this broker went on
+ * leading in the same epoch got smaller or larger. */
+static void count_isr_change(struct partition *p, int was_leader, int32_t epoch, uint32_t nisr) {
+  if (!was_leader || p->rep.role != ROLE_LEADER || p->rep.leader_epoch != epoch) return;
+  if (p->rep.isr.nisr < nisr) p->topic->isr_shrinks++;
+  else if (p->rep.isr.nisr > nisr) p->topic->isr_expands++;
+}
+
 void cluster_apply_partition(struct broker *b, struct partition *p,
                              const Strata__PartitionState *s, int64_t now_ms) {
+  int was_leader = p->rep.role == ROLE_LEADER;
+  int32_t epoch = p->rep.leader_epoch;
+  uint32_t nisr = p->rep.isr.nisr;
   struct replica_assignment a = assignment_of(s);
   struct replica_log log = cluster_log_pos(b, p);
   int64_t cut;
   int flags = replica_assign(&p->rep, b->cfg.id, &a, &log, now_ms, &cut);
+  count_isr_change(p, was_leader, epoch, nisr);
   if (flags & REPLICA_TRUNCATE) {
     trace_warn("%s-%u: records from offset %" PRId64 " carry a leader epoch newer than %d, "
                "which no leader had (a garbled batch header): cutting them before leading",
@@ -91,6 +103,7 @@ int cluster_follower_apply(struct broker *b, struct partition *p,
   case FOLLOWER_APPEND:
     if ((rc = seglog_append_replica(p->log, data + plan.from, plan.to - plan.from, now_ms)))
       return rc;
+    b->metrics.replication_in += plan.to - plan.from;
     log = cluster_log_pos(b, p);
     follower_appended(&p->rep, data + plan.from, plan.to - plan.from, &log);
     for (size_t o = plan.from; o < plan.to;) {
@@ -135,7 +148,11 @@ void cluster_isr_answer(struct broker *b, struct partition *p, const Strata__Par
   struct replica_assignment a;
   if (s) a = assignment_of(s);
   struct replica_log log = cluster_log_pos(b, p);
+  int was_leader = p->rep.role == ROLE_LEADER;
+  int32_t epoch = p->rep.leader_epoch;
+  uint32_t nisr = p->rep.isr.nisr;
   if (replica_isr_answer(&p->rep, s && !p->deleted ? &a : NULL, refused, &log)) b->hw_version++;
+  count_isr_change(p, was_leader, epoch, nisr);
 }
 
 void cluster_isr_changes(struct broker *b, int64_t now_ms,

@@ -326,6 +326,8 @@ static int produce_partition(struct broker *b, struct partition *p,
     return rc;
   }
   *last = seglog_end_offset(p->log) - 1;
+  tp->bytes_in += len;
+  tp->records_in += (uint64_t)records;
   if (first.producer_id >= 0) partition_note_producer(p, &first, *base);
   return 0;
 }
@@ -437,6 +439,8 @@ static void build_fetch(struct broker *b, const Strata__Header *req,
   Strata__FetchResponse *m = resp_alloc(r, sizeof *m);
   strata__fetch_response__init(m);
   m->partitions = resp_alloc(r, (q->n_partitions + 1) * sizeof *m->partitions);
+  /* The topic of each answered partition, counted once the answer is final. */
+  struct topic **sent = resp_alloc(r, (q->n_partitions + 1) * sizeof *sent);
   uint64_t total_max = q->max_bytes ? q->max_bytes : 50u << 20;
   if (total_max > b->cfg.max_frame / 2) total_max = b->cfg.max_frame / 2;
   for (size_t i = 0; i < q->n_partitions; i++) {
@@ -494,6 +498,7 @@ static void build_fetch(struct broker *b, const Strata__Header *req,
       size_t before = r->payload_len;
       rc = read_slice(r, &s);
       pr->payload_bytes = (uint32_t)(r->payload_len - before);
+      sent[i] = p->topic;
     }
     pr->error_code = (uint32_t)-rc;
   }
@@ -503,6 +508,12 @@ static void build_fetch(struct broker *b, const Strata__Header *req,
     int any_error = 0;
     for (size_t i = 0; i < m->n_partitions; i++) any_error |= m->partitions[i]->error_code != 0;
     r->park = !any_error;
+  }
+  if (r->park) return; /* built again when it wakes */
+  for (size_t i = 0; i < m->n_partitions; i++) {
+    if (!sent[i]) continue;
+    if (q->replica_id >= 0) b->metrics.replication_out += m->partitions[i]->payload_bytes;
+    else sent[i]->bytes_out += m->partitions[i]->payload_bytes;
   }
 }
 

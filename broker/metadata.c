@@ -71,6 +71,7 @@ int metadata_apply_image(struct broker *b, const Strata__MetadataImage *img, int
     snprintf(pe->host, sizeof pe->host, "%s", s->host);
     pe->port = (int)s->port;
     snprintf(pe->rack, sizeof pe->rack, "%s", s->rack);
+    snprintf(pe->admin, sizeof pe->admin, "%s", s->admin ? s->admin : "");
     pe->fenced = s->fenced;
   }
   for (size_t i = 0; i < img->n_topics; i++) {

@@ -8,8 +8,10 @@
 #include "common/clock.h"
 #include "common/errors.h"
 #include "common/frame.h"
+#include "common/http_server_uv.h"
 #include "common/trace.h"
 #include "common/wire.h"
+#include "broker/admin.h"
 #include "broker/cluster_uv.h"
 #include "broker/dispatch.h"
 #include "broker/flush.h"
@@ -27,6 +29,8 @@ struct pending {
   Strata__Header *req;          /* kept only while a fetch is parked */
   struct response resp;
   int waiting;
+  uint64_t t0_ns;               /* its frame was read (uv_hrtime) */
+  int api_slot;                 /* its strata_request_duration_seconds series (-1: none) */
 };
 
 struct conn {
@@ -55,6 +59,9 @@ struct server {
   uint64_t fetch_hw_seen;
   int stopping;
   struct cluster_uv cluster;    /* cluster mode: the controller and replica links */
+  struct http_server *admin;    /* admin.listeners (NULL: off) */
+  struct broker_admin adm;
+  uv_timer_t rates_timer;
 };
 
 struct sync_work {
@@ -63,6 +70,7 @@ struct sync_work {
   struct partition *p;
   struct seglog_sync job;
   int status;
+  int64_t took_us;
 };
 
 struct write_req {
@@ -134,6 +142,8 @@ static void conn_flush(struct conn *c) {
     c->head = p->next;
     if (!c->head) c->tail = NULL;
     c->npending--;
+    if (p->api_slot >= 0)
+      prom_observe(&s->b->metrics.request[p->api_slot], (double)(uv_hrtime() - p->t0_ns) / 1e9);
     if (!p->resp.silent) {
       struct write_req *wr = calloc(1, sizeof *wr);
       size_t hl = 0;
@@ -260,7 +270,18 @@ static struct pending *pending_new(void) {
   struct pending *p = calloc(1, sizeof *p);
   if (!p) abort();
   response_init(&p->resp);
+  p->api_slot = -1;
   return p;
+}
+
+/* Which latency histogram a request counts in: by API, a follower's fetch
+ * apart from consumers'. */
+static int api_slot(const Strata__Header *req) {
+  if (req->api_key >= METRICS_API_SLOTS) return -1;
+  if (req->api_key == STRATA__API_KEY__API_FETCH && req->body_case == STRATA__HEADER__BODY_FETCH_REQ &&
+      req->fetch_req->replica_id >= 0)
+    return METRICS_API_FETCH_FOLLOWER;
+  return (int)req->api_key;
 }
 
 /* A request-level error for a frame whose header could not be read. */
@@ -280,6 +301,8 @@ static void handle_frame(struct conn *c, const struct frame *f) {
   }
   struct pending *p = pending_new();
   p->req = req;
+  p->t0_ns = uv_hrtime();
+  p->api_slot = api_slot(req);
   dispatch_handle(s->b, req, (uint8_t *)f->payload, f->payload_len, &p->resp);
   enqueue(c, p);
 }
@@ -430,6 +453,7 @@ static void conn_close(struct conn *c) {
   if (c->prev) c->prev->next = c->next; else s->conns = c->next;
   if (c->next) c->next->prev = c->prev;
   s->nconns--;
+  s->b->metrics.conns_open = s->nconns;
   uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
 }
 
@@ -449,6 +473,7 @@ static void on_connection(uv_stream_t *server, int status) {
     return;
   }
   if (s->nconns >= s->b->cfg.connections_max) {
+    s->b->metrics.conns_refused++;
     trace_warn("refusing a connection: max.connections=%u reached",
                s->b->cfg.connections_max);
     uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
@@ -470,6 +495,8 @@ static void on_connection(uv_stream_t *server, int status) {
   if (s->conns) s->conns->prev = c;
   s->conns = c;
   s->nconns++;
+  s->b->metrics.conns_opened++;
+  s->b->metrics.conns_open = s->nconns;
   c->reading = 1;
   uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 }
@@ -478,13 +505,19 @@ static void on_connection(uv_stream_t *server, int status) {
 
 static void sync_work(uv_work_t *w) {
   struct sync_work *sw = (struct sync_work *)w;
+  int64_t t0 = clock_mono_us();
   sw->status = seglog_sync_run(&sw->job); /* off the loop, a roll's fsyncs too */
+  sw->took_us = clock_mono_us() - t0;
 }
 
 static void sync_done(uv_work_t *w, int status) {
   struct sync_work *sw = (struct sync_work *)w;
   struct server *s = sw->srv;
   seglog_sync_discard(&sw->job); /* cancelled work never ran (a no-op otherwise) */
+  if (!status) {
+    prom_observe(&s->b->metrics.fsync, (double)sw->took_us / 1e6);
+    if (sw->status) s->b->metrics.fsync_errors++;
+  }
   flush_done(s->b, sw->p, &sw->job, status ? STRATA_EIO : sw->status);
   free(sw);
   wake_waiters(s);
@@ -646,6 +679,58 @@ static void on_signal(uv_signal_t *h, int signum) {
   uv_close((uv_handle_t *)&s->group_timer, NULL);
   uv_close((uv_handle_t *)&s->sigint, NULL);
   uv_close((uv_handle_t *)&s->sigterm, NULL);
+  http_server_stop(s->admin);
+  s->admin = NULL;
+  uv_close((uv_handle_t *)&s->rates_timer, NULL);
+}
+
+/* ---- the admin listener ---- */
+
+static void on_admin_request(void *arg, const struct http_request *req, struct http_answer *a) {
+  struct server *s = arg;
+  tick(s);
+  s->adm.loop_idle_s = (double)uv_metrics_idle_time(s->loop) / 1e9;
+  s->adm.admin_conns = *http_server_stats(s->admin);
+  s->adm.waiting_produce = s->adm.waiting_fetch = 0;
+  for (struct pending *p = s->waiting; p; p = p->wnext) {
+    if (p->resp.forward) continue;
+    if (p->req) s->adm.waiting_fetch++;
+    else if (p->resp.nwaits) s->adm.waiting_produce++;
+  }
+  admin_route(&s->adm, req, a);
+}
+
+static void on_rates_timer(uv_timer_t *t) {
+  struct server *s = t->data;
+  tick(s);
+  admin_sample(&s->adm);
+}
+
+/* admin.listeners: a default address that is taken (another node on this
+ * host) costs only the admin port; one the operator set must bind. */
+static int admin_start(struct server *s) {
+  struct broker *b = s->b;
+  b->admin_addr[0] = 0;
+  if (b->cfg.admin_port < 0) return 0;
+  char err[300];
+  int rc = http_server_start(&s->admin, s->loop, b->cfg.admin_host, b->cfg.admin_port,
+                             b->cfg.admin_connections_max, on_admin_request, s, err, sizeof err);
+  if (rc) {
+    if (b->cfg.admin_explicit) {
+      trace_error("admin.listeners: %s", err);
+      return STRATA_ENETWORK;
+    }
+    trace_warn("admin listener off: %s (the default admin.listeners=%s; set another)", err,
+               ADMIN_LISTENER_DEFAULT);
+    return 0;
+  }
+  const char *host = b->cfg.admin_host;
+  if (!strcmp(host, "0.0.0.0") || !strcmp(host, "::")) host = b->cfg.host; /* the advertised one */
+  snprintf(b->admin_addr, sizeof b->admin_addr, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host,
+           http_server_port(s->admin));
+  trace_info("admin listener on %s:%d: http://%s/metrics", b->cfg.admin_host,
+             http_server_port(s->admin), b->admin_addr);
+  return 0;
 }
 
 int server_run(struct broker *b) {
@@ -662,12 +747,26 @@ int server_run(struct broker *b) {
     free(s);
     return STRATA_EINVALID_CONFIG;
   }
+  uv_loop_configure(s->loop, UV_METRICS_IDLE_TIME);
+  admin_init(&s->adm, b);
+  uv_timer_init(s->loop, &s->rates_timer);
+  s->rates_timer.data = s;
+  tick(s);
+  if (admin_start(s)) {
+    uv_close((uv_handle_t *)&s->rates_timer, NULL);
+    uv_run(s->loop, UV_RUN_DEFAULT);
+    free(s);
+    return STRATA_ENETWORK;
+  }
+  uv_timer_start(&s->rates_timer, on_rates_timer, 0, 1000);
   uv_tcp_init(s->loop, &s->listener);
   s->listener.data = s;
   if ((rc = uv_tcp_bind(&s->listener, (struct sockaddr *)&addr, 0)) ||
       (rc = uv_listen((uv_stream_t *)&s->listener, 511, on_connection))) {
     trace_error("cannot listen on %s:%d: %s", b->cfg.bind_host, b->cfg.bind_port, uv_strerror(rc));
     uv_close((uv_handle_t *)&s->listener, NULL);
+    uv_close((uv_handle_t *)&s->rates_timer, NULL);
+    http_server_stop(s->admin);
     uv_run(s->loop, UV_RUN_DEFAULT);
     free(s);
     return STRATA_ENETWORK;

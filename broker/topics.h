@@ -49,6 +49,11 @@ struct topic {
   int unclean;           /* unclean.leader.election.enable */
   struct topic_config_entry configs[TOPIC_CONFIGS_MAX];
   size_t nconfigs;
+  /* Since this process opened the topic (docs/admin.md): as leader, batch
+   * bytes and records appended for producers and batch bytes sent to
+   * consumers; ISR changes of partitions led here. */
+  uint64_t bytes_in, records_in, bytes_out;
+  uint64_t isr_shrinks, isr_expands;
 };
 
 struct topics {

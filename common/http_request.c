@@ -1,5 +1,6 @@
 #include "common/http_request.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static int is_tchar(char c) {
@@ -42,6 +43,8 @@ static long request_line(const char *p, const char *eol, struct http_request *r)
   if ((size_t)(sp2 - t) > HTTP_PATH_MAX) return -414;
   r->path = t;
   r->path_len = plen;
+  r->query = query ? query + 1 : NULL;
+  r->query_len = query ? (size_t)(sp2 - query - 1) : 0;
   const char *v = sp2 + 1;
   if (eol - v != 8 || memcmp(v, "HTTP/", 5)) return -400;
   if (v[5] != '1' || v[6] != '.' || v[7] < '0' || v[7] > '9') return -505;
@@ -105,4 +108,59 @@ const char *http_reason(int status) {
   case 505: return "HTTP Version Not Supported";
   }
   return "";
+}
+
+int http_split_hostport(const char *s, char *host, size_t host_len, int *port) {
+  const char *colon = strrchr(s, ':');
+  if (!colon || colon == s) return -1;
+  const char *h = s;
+  size_t hl = (size_t)(colon - s);
+  if (*h == '[') {
+    if (hl < 2 || h[hl - 1] != ']') return -1;
+    h++;
+    hl -= 2;
+  }
+  if (hl == 0 || hl >= host_len) return -1;
+  char *end;
+  long p = strtol(colon + 1, &end, 10);
+  if (!colon[1] || *end || p < 0 || p > 65535) return -1;
+  memcpy(host, h, hl);
+  host[hl] = 0;
+  *port = (int)p;
+  return 0;
+}
+
+static int hexval(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+int http_query_get(const struct http_request *r, const char *key, char *out, size_t out_len) {
+  size_t kl = strlen(key);
+  const char *q = r->query, *end = r->query ? r->query + r->query_len : NULL;
+  while (q && q < end) {
+    const char *amp = memchr(q, '&', (size_t)(end - q));
+    const char *pe = amp ? amp : end;
+    const char *eq = memchr(q, '=', (size_t)(pe - q));
+    const char *ke = eq ? eq : pe;
+    if ((size_t)(ke - q) == kl && !memcmp(q, key, kl)) {
+      size_t n = 0;
+      for (const char *v = eq ? eq + 1 : pe; v < pe && n + 1 < out_len; v++) {
+        char c = *v;
+        if (c == '+') c = ' ';
+        else if (c == '%' && pe - v >= 3 && hexval(v[1]) >= 0 && hexval(v[2]) >= 0) {
+          c = (char)(hexval(v[1]) * 16 + hexval(v[2]));
+          v += 2;
+        }
+        out[n++] = c;
+      }
+      if (out_len) out[n] = 0;
+      return 1;
+    }
+    q = amp ? amp + 1 : end;
+  }
+  if (out_len) out[0] = 0;
+  return 0;
 }

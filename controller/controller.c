@@ -34,6 +34,7 @@ int controller_open(struct controller *ctl, const char *dir, int32_t id,
     trace_info("new cluster %s", ctl->c.cluster_id);
   }
   ctrl_start(&ctl->c, now_ms);
+  memset(&ctl->c.stats, 0, sizeof ctl->c.stats); /* the replay's are history */
   return 0;
 }
 

@@ -25,6 +25,19 @@ void controller_response_done(Strata__Header *resp);
 void controller_tick(struct controller *ctl, int64_t now_ms);
 /* A broker's (newest) connection closed. */
 void controller_disconnected(struct controller *ctl, int32_t broker_id, int64_t now_ms);
-int controller_run(struct controller *ctl, const char *host, int port);
+/* Where controller_run listens: the client port, and the admin port
+ * (docs/admin.md; admin_port -1: off; a default that is taken only costs
+ * the admin port, one set explicitly must bind). */
+struct controller_listen {
+  char host[256];
+  int port;
+  char admin_host[256];
+  int admin_port;
+  int admin_explicit;
+  uint32_t admin_connections_max;
+  const char *data_dir;
+};
+#define CONTROLLER_ADMIN_DEFAULT "127.0.0.1:9645"
+int controller_run(struct controller *ctl, const struct controller_listen *l);
 
 #endif

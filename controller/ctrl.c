@@ -114,6 +114,7 @@ static Strata__BrokerState *broker_msg(const struct ctrl_broker *b) {
   m->host = xstrdup(b->host);
   m->port = b->port;
   m->rack = xstrdup(b->rack);
+  m->admin = xstrdup(b->admin);
   m->epoch = b->epoch;
   m->fenced = b->fenced;
   return m;
@@ -274,7 +275,9 @@ int ctrl_apply(struct ctrl *c, const Strata__MetadataRecord *r) {
     }
     snprintf(b->host, sizeof b->host, "%s", m->host);
     snprintf(b->rack, sizeof b->rack, "%s", m->rack);
+    snprintf(b->admin, sizeof b->admin, "%s", m->admin ? m->admin : "");
     b->port = m->port;
+    if (m->fenced && !b->fenced && b->epoch == m->epoch) c->stats.fencings++;
     b->epoch = m->epoch;
     b->fenced = m->fenced;
     if (m->epoch > c->max_broker_epoch) c->max_broker_epoch = m->epoch;
@@ -305,8 +308,15 @@ int ctrl_apply(struct ctrl *c, const Strata__MetadataRecord *r) {
     struct ctrl_topic *t = ctrl_topic(c, r->partition->topic);
     const Strata__PartitionState *s = r->partition->state;
     if (!t || !s || s->partition >= t->npart) return STRATA_EUNKNOWN_TOPIC;
+    struct ctrl_partition old = t->parts[s->partition];
     int rc = partition_from(s, &t->parts[s->partition]);
     if (rc) return rc;
+    if (s->leader >= 0 && s->leader != old.leader) {
+      c->stats.elections++;
+      int in_isr = 0;
+      for (uint32_t i = 0; i < old.nisr; i++) in_isr |= old.isr[i] == s->leader;
+      if (!in_isr && old.nisr) c->stats.unclean_elections++;
+    }
     break;
   }
   case STRATA__METADATA_RECORD__REC_CLUSTER_ID:
@@ -442,6 +452,7 @@ int ctrl_register(struct ctrl *c, const Strata__BrokerRegisterRequest *q, int64_
   b.id = q->broker_id;
   snprintf(b.host, sizeof b.host, "%s", q->host);
   snprintf(b.rack, sizeof b.rack, "%s", q->rack ? q->rack : "");
+  snprintf(b.admin, sizeof b.admin, "%s", q->admin ? q->admin : "");
   b.port = q->port;
   b.epoch = c->max_broker_epoch + 1;
   b.fenced = 0;

@@ -23,6 +23,7 @@ struct ctrl_broker {
   char host[256];
   uint32_t port;
   char rack[64];
+  char admin[280];         /* its admin HTTP address ("" when off) */
   int64_t epoch;
   int fenced;
   int64_t last_heartbeat_ms;
@@ -74,6 +75,12 @@ struct ctrl {
   size_t ndeleted;
   int64_t next_preferred_check_ms;
   int64_t now_ms; /* time of the latest input; a new session starts then */
+  /* Counted as records apply, for /metrics (reset after the log's replay). */
+  struct {
+    uint64_t elections;         /* a partition got a new live leader */
+    uint64_t unclean_elections; /* one from outside the previous ISR */
+    uint64_t fencings;          /* a broker's session fenced */
+  } stats;
 };
 
 /* Records a decision produced, in order; each owns its protobuf tree

@@ -5,13 +5,15 @@
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/errors.h"
+#include "common/http_request.h"
 #include "common/trace.h"
 #include "controller/controller.h"
 
 static const char *const keys[] = {"controller.id", "listeners", "data.dir",
                                    "broker.session.timeout.ms", "auto.leader.rebalance.enable",
                                    "leader.imbalance.check.interval.ms", "num.partitions",
-                                   "broker.disconnect.grace.ms", "log.level", NULL};
+                                   "broker.disconnect.grace.ms", "log.level", "admin.listeners",
+                                   "admin.connections.max", NULL};
 
 static void usage(FILE *f) {
   fprintf(f, "usage: strata-controller [--config FILE] [--set key=value]...\n\n"
@@ -21,7 +23,9 @@ static void usage(FILE *f) {
              "broker.session.timeout.ms (default 1500), broker.disconnect.grace.ms\n"
              "(default 300; 0 waits for the session timeout), auto.leader.rebalance.enable\n"
              "(default true), leader.imbalance.check.interval.ms (default 10000),\n"
-             "num.partitions (default 1), log.level. Environment variables\n"
+             "num.partitions (default 1), log.level, admin.listeners (HTTP /metrics,\n"
+             "/livez, /readyz; default 127.0.0.1:9645, empty: off), admin.connections.max\n"
+             "(default 64). Environment variables\n"
              "STRATA_<KEY> come first (STRATA_DATA_DIR=/data sets data.dir).\n");
 }
 
@@ -66,11 +70,25 @@ int main(int argc, char **argv) {
       snprintf(host, sizeof host, "%.*s", (int)(colon - l), l);
     }
   }
+  struct controller_listen listen = {.port = port, .admin_port = -1};
+  snprintf(listen.host, sizeof listen.host, "%s", host);
+  const char *adm = config_get(c, "admin.listeners");
+  listen.admin_explicit = adm != NULL;
+  if (!adm) adm = CONTROLLER_ADMIN_DEFAULT;
+  if (!rc && *adm &&
+      http_split_hostport(adm, listen.admin_host, sizeof listen.admin_host, &listen.admin_port)) {
+    snprintf(err, sizeof err, "admin.listeners: expected HOST:PORT (or empty: off), got '%s'", adm);
+    rc = STRATA_EINVALID_CONFIG;
+  }
+  int64_t amax = 64;
+  if (!rc) rc = config_get_int64(c, "admin.connections.max", 64, 1, 10000, &amax, err, sizeof err);
+  listen.admin_connections_max = (uint32_t)amax;
   const char *lvl = config_get(c, "log.level");
   enum trace_level tl;
   if (!rc && lvl && trace_level_parse(lvl, &tl) == 0) trace_set_level(tl);
   char dir[4096];
   snprintf(dir, sizeof dir, "%s", config_get(c, "data.dir") ? config_get(c, "data.dir") : "./controller-data");
+  listen.data_dir = dir;
   config_free(c);
   if (rc) {
     fprintf(stderr, "strata-controller: %s\n", err[0] ? err : strata_strerror(rc));
@@ -88,7 +106,7 @@ int main(int argc, char **argv) {
     controller_close(&ctl);
     return 1;
   }
-  rc = controller_run(&ctl, host, port);
+  rc = controller_run(&ctl, &listen);
   controller_close(&ctl);
   trace_info("stopped");
   return rc ? 1 : 0;

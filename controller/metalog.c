@@ -11,6 +11,7 @@
 #include "common/bytes.h"
 #include "common/crc32c.h"
 #include "common/durable_file.h"
+#include "common/clock.h"
 #include "common/errors.h"
 #include "common/trace.h"
 
@@ -197,10 +198,13 @@ int metalog_commit(struct metalog *m, struct ctrl *c, struct ctrl_out *out) {
     be32_store(buf + off + 4, crc32c(0, buf + off + 8, n));
     off += 8 + n;
   }
+  int64_t t0 = clock_mono_us();
   int rc = durable_file_write_all(m->fd, buf, total);
   free(buf);
   if (!rc && fdatasync(m->fd)) rc = STRATA_EIO;
+  prom_observe(&m->sync, (double)(clock_mono_us() - t0) / 1e6);
   if (rc) {
+    m->sync_errors++;
     trace_error("metadata log write failed: %s", strata_strerror(rc));
     ctrl_out_reset(out);
     return rc;

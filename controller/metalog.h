@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 
+#include "common/prom.h"
 #include "controller/ctrl.h"
 
 #define METALOG_SNAPSHOT_EVERY 1000
@@ -20,6 +21,8 @@ struct metalog {
   char dir[4096];
   int fd;
   size_t since_snapshot;
+  struct prom_histogram sync; /* each commit's write and fdatasync, for /metrics */
+  uint64_t sync_errors;
 };
 
 /* Open dir (created if missing) and rebuild c from it. err says why not. */

@@ -19,6 +19,8 @@
 #include "common/frame.h"
 #include "common/trace.h"
 #include "common/wire.h"
+#include "common/http_server_uv.h"
+#include "controller/admin.h"
 #include "controller/controller.h"
 
 #define CTRL_TICK_MS 50
@@ -74,8 +76,12 @@ static void unlink_parked(struct cconn *c) {
   c->parked = 0;
 }
 
+static size_t conns_open;
+static uint64_t conns_opened;
+
 static void on_closed(uv_handle_t *h) {
   struct cconn *c = h->data;
+  conns_open--;
   if (c->parked) unlink_parked(c);
   if (c->broker_id >= 0 && c->ctl)
     for (size_t i = 0; i < nlatest; i++)
@@ -223,6 +229,8 @@ static void on_connection(uv_stream_t *server, int status) {
   c->ctl = server->data;
   c->broker_id = -1;
   c->serial = next_serial++;
+  conns_open++;
+  conns_opened++;
   uv_tcp_init(server->loop, &c->tcp);
   c->tcp.data = c;
   if (uv_accept(server, (uv_stream_t *)&c->tcp)) {
@@ -242,6 +250,18 @@ static void on_tick(uv_timer_t *t) {
 static uv_tcp_t listener;
 static uv_timer_t ticker;
 static uv_signal_t sigint_h, sigterm_h;
+static struct http_server *admin;
+static struct controller_admin adm;
+
+static void on_admin_request(void *arg, const struct http_request *req, struct http_answer *a) {
+  (void)arg;
+  adm.wall_ms = clock_wall_ms();
+  adm.loop_idle_s = (double)uv_metrics_idle_time(uv_default_loop()) / 1e9;
+  adm.conns_open = conns_open;
+  adm.conns_opened = conns_opened;
+  adm.admin_conns = *http_server_stats(admin);
+  controller_admin_route(&adm, req, a);
+}
 
 static void close_walk(uv_handle_t *h, void *arg) {
   (void)arg;
@@ -253,11 +273,37 @@ static void close_walk(uv_handle_t *h, void *arg) {
 
 static void on_signal(uv_signal_t *h, int signum) {
   trace_info("signal %d: shutting down", signum);
+  http_server_stop(admin); /* its connections close with it, not by the walk */
+  admin = NULL;
   uv_walk(h->loop, close_walk, NULL);
 }
 
-int controller_run(struct controller *ctl, const char *host, int port) {
+/* admin.listeners: see struct controller_listen. */
+static int admin_start(uv_loop_t *loop, struct controller *ctl, const struct controller_listen *l) {
+  if (l->admin_port < 0) return 0;
+  adm.ctl = ctl;
+  adm.data_dir = l->data_dir;
+  char err[300];
+  if (http_server_start(&admin, loop, l->admin_host, l->admin_port, l->admin_connections_max,
+                        on_admin_request, NULL, err, sizeof err)) {
+    if (l->admin_explicit) {
+      trace_error("admin.listeners: %s", err);
+      return STRATA_ENETWORK;
+    }
+    trace_warn("admin listener off: %s (the default admin.listeners=%s; set another)", err,
+               CONTROLLER_ADMIN_DEFAULT);
+    return 0;
+  }
+  trace_info("admin listener on %s:%d: http://%s:%d/metrics", l->admin_host,
+             http_server_port(admin), l->admin_host, http_server_port(admin));
+  return 0;
+}
+
+int controller_run(struct controller *ctl, const struct controller_listen *l) {
+  const char *host = l->host;
+  int port = l->port;
   uv_loop_t *loop = uv_default_loop();
+  uv_loop_configure(loop, UV_METRICS_IDLE_TIME);
   struct sockaddr_in addr;
   if (uv_ip4_addr(host, port, &addr)) {
     trace_error("listeners: '%s' is not an IPv4 address", host);
@@ -269,6 +315,11 @@ int controller_run(struct controller *ctl, const char *host, int port) {
   if ((rc = uv_tcp_bind(&listener, (struct sockaddr *)&addr, 0)) ||
       (rc = uv_listen((uv_stream_t *)&listener, 128, on_connection))) {
     trace_error("cannot listen on %s:%d: %s", host, port, uv_strerror(rc));
+    return STRATA_ENETWORK;
+  }
+  if (admin_start(loop, ctl, l)) {
+    uv_walk(loop, close_walk, NULL);
+    uv_run(loop, UV_RUN_DEFAULT);
     return STRATA_ENETWORK;
   }
   uv_timer_init(loop, &ticker);

@@ -13,7 +13,8 @@
 #
 # Settings (environment): STRATA_CLUSTER_DIR (default /tmp/strata-cluster),
 # STRATA_CLUSTER_PORT (brokers listen on 127.0.0.i:PORT, default 19092; the
-# controller on 127.0.0.1:PORT+1), STRATA_BROKER_SETS / STRATA_CONTROLLER_SETS
+# controller on 127.0.0.1:PORT+1; admin HTTP ports, docs/admin.md: broker i
+# on 127.0.0.i:PORT+3, the controller on 127.0.0.1:PORT+4), STRATA_BROKER_SETS / STRATA_CONTROLLER_SETS
 # (extra "key=value ..." settings), STRATA_BUILD (binaries, default build).
 set -eu
 cd "$(dirname "$0")/.."
@@ -21,6 +22,8 @@ BUILD=${STRATA_BUILD:-build}
 DIR=${STRATA_CLUSTER_DIR:-/tmp/strata-cluster}
 PORT=${STRATA_CLUSTER_PORT:-19092}
 CPORT=$((PORT + 1))
+APORT=$((PORT + 3))
+CAPORT=$((PORT + 4))
 
 wait_port() { # host port seconds
   local deadline=$((SECONDS + $3))
@@ -40,6 +43,7 @@ start_controller() {
   local sets=()
   for kv in ${STRATA_CONTROLLER_SETS:-}; do sets+=(--set "$kv"); done
   "$BUILD/strata-controller" --set data.dir="$DIR/controller" --set listeners=127.0.0.1:$CPORT \
+    --set admin.listeners=127.0.0.1:$CAPORT \
     "${sets[@]+"${sets[@]}"}" >>"$DIR/controller.log" 2>&1 &
   echo $! >"$DIR/controller.pid"
   wait_port 127.0.0.1 $CPORT 15 && sleep 0.1 && alive controller ||
@@ -53,6 +57,7 @@ start_broker() {
   for kv in ${STRATA_BROKER_SETS:-}; do sets+=(--set "$kv"); done
   "$BUILD/strata-broker" --set broker.id="$id" --set log.dir="$DIR/broker-$id" \
     --set listeners=127.0.0.$id:$PORT --set controller=127.0.0.1:$CPORT \
+    --set admin.listeners=127.0.0.$id:$APORT \
     "${sets[@]+"${sets[@]}"}" >>"$DIR/broker-$id.log" 2>&1 &
   echo $! >"$DIR/broker-$id.pid"
   wait_port 127.0.0.$id $PORT 15 && sleep 0.1 && alive "broker-$id" ||
@@ -87,6 +92,8 @@ up)
     sleep 0.1
   done
   echo "cluster up: controller 127.0.0.1:$CPORT, brokers 127.0.0.{1..$n}:$PORT, folder $DIR"
+  echo "console:  http://127.0.0.1:$APORT/   (any broker's admin port serves it)"
+  echo "metrics:  http://127.0.0.{1..$n}:$APORT/metrics, controller http://127.0.0.1:$CAPORT/metrics"
   ;;
 down)
   for f in "$DIR"/broker-*.pid; do [ -e "$f" ] && stop_one "$(basename "$f" .pid)"; done

@@ -1,0 +1,25 @@
+/* What the broker counts for /metrics (docs/admin.md) that its state does
+ * not already hold: request and fsync latencies, replication bytes, the
+ * client listener's connections. Per-topic counters live in struct topic.
+ * Plain integers: one loop thread counts and renders. */
+#ifndef STRATA_BROKER_METRICS_H
+#define STRATA_BROKER_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/prom.h"
+
+#define METRICS_API_SLOTS 72 /* native API keys are below this */
+#define METRICS_API_FETCH_FOLLOWER METRICS_API_SLOTS /* a follower's fetch, apart */
+
+struct broker_metrics {
+  struct prom_histogram request[METRICS_API_SLOTS + 1];
+  struct prom_histogram fsync;
+  uint64_t fsync_errors;
+  uint64_t replication_in, replication_out;
+  size_t conns_open;
+  uint64_t conns_opened, conns_refused;
+};
+
+#endif

@@ -1,0 +1,248 @@
+#include "common/http_server_uv.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { CONN_READING = 0, CONN_WRITING, CONN_CLOSING };
+
+struct hconn {
+  uv_tcp_t tcp;
+  uv_timer_t timer;
+  struct http_server *srv;
+  struct hconn *prev, *next; /* oldest first */
+  int state;
+  int handles;               /* open libuv handles: freed at 0 */
+  size_t len;
+  char buf[HTTP_REQUEST_MAX];
+};
+
+struct http_server {
+  uv_tcp_t listener;
+  uv_loop_t *loop;
+  http_route_fn route;
+  void *arg;
+  size_t conns_max;
+  struct hconn *head, *tail;
+  struct http_server_stats st;
+  int port;
+  int stopping, listener_open;
+  size_t nalloc;             /* connections not yet freed (closing ones too) */
+};
+
+struct hwrite {
+  uv_write_t w;
+  char *head, *body;
+};
+
+static void server_maybe_free(struct http_server *s) {
+  if (s->stopping && !s->listener_open && !s->nalloc) free(s);
+}
+
+static void on_handle_closed(uv_handle_t *h) {
+  struct hconn *c = h->data;
+  if (--c->handles) return;
+  struct http_server *s = c->srv;
+  free(c);
+  s->nalloc--;
+  server_maybe_free(s);
+}
+
+static void conn_close(struct hconn *c) {
+  if (c->state == CONN_CLOSING) return;
+  struct http_server *s = c->srv;
+  c->state = CONN_CLOSING;
+  if (c->prev) c->prev->next = c->next; else s->head = c->next;
+  if (c->next) c->next->prev = c->prev; else s->tail = c->prev;
+  c->prev = c->next = NULL;
+  s->st.open--;
+  uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+  uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+}
+
+static void on_timeout(uv_timer_t *t) {
+  struct hconn *c = t->data;
+  c->srv->st.timed_out++;
+  conn_close(c);
+}
+
+static void on_written(uv_write_t *w, int status) {
+  (void)status;
+  struct hwrite *hw = (struct hwrite *)w;
+  struct hconn *c = w->handle->data;
+  free(hw->head);
+  free(hw->body);
+  free(hw);
+  conn_close(c); /* one request per connection */
+}
+
+/* Queue the answer and stop reading; the connection closes once it left,
+ * or at the write deadline if the client does not take it. */
+static void conn_answer(struct hconn *c, int head_only, struct http_answer *a) {
+  struct http_server *s = c->srv;
+  uv_read_stop((uv_stream_t *)&c->tcp);
+  c->state = CONN_WRITING;
+  s->st.answered++;
+  /* No longer a reader: it cannot be evicted, and is moved out of the way. */
+  uv_timer_start(&c->timer, on_timeout, HTTP_WRITE_TIMEOUT_MS, 0);
+  struct hwrite *hw = calloc(1, sizeof *hw);
+  char *head = malloc(512);
+  if (!hw || !head) {
+    free(hw);
+    free(head);
+    free(a->body);
+    conn_close(c);
+    return;
+  }
+  int n = snprintf(head, 512,
+                   "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                   "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n%s"
+                   "Connection: close\r\n\r\n",
+                   a->status, http_reason(a->status),
+                   a->content_type ? a->content_type : "text/plain; charset=utf-8", a->len,
+                   a->cors ? "Access-Control-Allow-Origin: *\r\n" : "");
+  hw->head = head;
+  hw->body = a->body;
+  uv_buf_t bufs[2] = {uv_buf_init(head, (unsigned)n),
+                      uv_buf_init(a->body ? a->body : "", head_only ? 0 : (unsigned)a->len)};
+  if (uv_write(&hw->w, (uv_stream_t *)&c->tcp, bufs, head_only || !a->len ? 1 : 2, on_written)) {
+    free(hw->head);
+    free(hw->body);
+    free(hw);
+    conn_close(c);
+  }
+}
+
+static void answer_error(struct hconn *c, int status) {
+  char *body = malloc(64);
+  int n = body ? snprintf(body, 64, "%d %s\n", status, http_reason(status)) : 0;
+  struct http_answer a = {status, "text/plain; charset=utf-8", body, (size_t)n, 0};
+  c->srv->st.bad_request++;
+  conn_answer(c, 0, &a);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+  (void)suggested;
+  struct hconn *c = h->data;
+  *buf = uv_buf_init(c->buf + c->len, (unsigned)(sizeof c->buf - c->len));
+}
+
+static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
+  (void)buf;
+  struct hconn *c = st->data;
+  if (c->state != CONN_READING) return;
+  if (nread < 0) {
+    conn_close(c);
+    return;
+  }
+  c->len += (size_t)nread;
+  struct http_request r;
+  long n = http_request_parse(c->buf, c->len, &r);
+  if (n < 0) {
+    answer_error(c, (int)-n);
+    return;
+  }
+  if (n == 0) {
+    if (c->len == sizeof c->buf) answer_error(c, 431); /* the parser's bound, to be sure */
+    return;
+  }
+  struct http_answer a = {0};
+  c->srv->route(c->srv->arg, &r, &a);
+  if (!a.status) a.status = 500;
+  conn_answer(c, r.method == HTTP_HEAD, &a);
+}
+
+static void on_connection(uv_stream_t *ls, int status) {
+  struct http_server *s = ls->data;
+  if (status < 0 || s->stopping) return;
+  struct hconn *c = calloc(1, sizeof *c);
+  if (!c) return;
+  c->srv = s;
+  s->nalloc++;
+  uv_tcp_init(s->loop, &c->tcp);
+  uv_timer_init(s->loop, &c->timer);
+  c->tcp.data = c->timer.data = c;
+  c->handles = 2;
+  c->state = CONN_READING;
+  /* Linked before accept so conn_close can unlink it on any path. */
+  c->prev = s->tail;
+  if (s->tail) s->tail->next = c; else s->head = c;
+  s->tail = c;
+  s->st.open++;
+  if (uv_accept(ls, (uv_stream_t *)&c->tcp)) {
+    conn_close(c);
+    return;
+  }
+  s->st.opened++;
+  if (s->st.open > s->conns_max) {
+    struct hconn *old = s->head;
+    while (old && old->state != CONN_READING) old = old->next;
+    if (old && old != c) {
+      s->st.evicted++;
+      conn_close(old);
+    } else {
+      s->st.refused_full++;
+      conn_close(c);
+      return;
+    }
+  }
+  uv_timer_start(&c->timer, on_timeout, HTTP_HEAD_TIMEOUT_MS, 0);
+  uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}
+
+static void on_listener_closed(uv_handle_t *h) {
+  struct http_server *s = h->data;
+  s->listener_open = 0;
+  server_maybe_free(s);
+}
+
+int http_server_start(struct http_server **out, uv_loop_t *loop, const char *host, int port,
+                      size_t conns_max, http_route_fn route, void *arg, char *err,
+                      size_t err_len) {
+  *out = NULL;
+  struct sockaddr_storage addr;
+  int rc = uv_ip4_addr(host, port, (struct sockaddr_in *)&addr);
+  if (rc) rc = uv_ip6_addr(host, port, (struct sockaddr_in6 *)&addr);
+  if (rc) {
+    snprintf(err, err_len, "'%s' is not an IP address", host);
+    return rc;
+  }
+  struct http_server *s = calloc(1, sizeof *s);
+  if (!s) {
+    snprintf(err, err_len, "out of memory");
+    return UV_ENOMEM;
+  }
+  s->loop = loop;
+  s->route = route;
+  s->arg = arg;
+  s->conns_max = conns_max ? conns_max : 1;
+  uv_tcp_init(loop, &s->listener);
+  s->listener.data = s;
+  s->listener_open = 1;
+  if ((rc = uv_tcp_bind(&s->listener, (struct sockaddr *)&addr, 0)) ||
+      (rc = uv_listen((uv_stream_t *)&s->listener, 128, on_connection))) {
+    snprintf(err, err_len, "cannot listen on %s:%d: %s", host, port, uv_strerror(rc));
+    s->stopping = 1;
+    uv_close((uv_handle_t *)&s->listener, on_listener_closed);
+    return rc;
+  }
+  struct sockaddr_storage bound;
+  int bl = sizeof bound;
+  s->port = port;
+  if (!uv_tcp_getsockname(&s->listener, (struct sockaddr *)&bound, &bl))
+    s->port = bound.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&bound)->sin6_port)
+                                          : ntohs(((struct sockaddr_in *)&bound)->sin_port);
+  *out = s;
+  return 0;
+}
+
+int http_server_port(const struct http_server *s) { return s ? s->port : 0; }
+
+const struct http_server_stats *http_server_stats(const struct http_server *s) { return &s->st; }
+
+void http_server_stop(struct http_server *s) {
+  if (!s || s->stopping) return;
+  s->stopping = 1;
+  while (s->head) conn_close(s->head);
+  uv_close((uv_handle_t *)&s->listener, on_listener_closed);
+}
