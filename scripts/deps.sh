@@ -20,11 +20,16 @@
 #   fallocate  util-linux  filling a disk
 #   timeout, truncate, df, dd, realpath, mktemp, seq   coreutils
 #   awk        mawk        (any awk will do)
+#   curl       curl        the admin port's tests (tests/admin/)
+#   promtool   prometheus  promtool check metrics/rules on scrapes and the shipped rules
+#   chromium   chromium    the console, headless (tests/console/)
+#   python3    python3     the admin tests' helpers (stdlib only)
 set -eu
 BUILD_PKGS="build-essential pkg-config libuv1-dev libprotobuf-c-dev protobuf-c-compiler libzstd-dev libcriterion-dev"
 TEST_TOOLS="ip:iproute2 nft:nftables mkfs.ext4:e2fsprogs losetup:mount mount:mount umount:mount
 fallocate:util-linux timeout:coreutils truncate:coreutils df:coreutils dd:coreutils
-realpath:coreutils mktemp:coreutils seq:coreutils awk:mawk"
+realpath:coreutils mktemp:coreutils seq:coreutils awk:mawk curl:curl promtool:prometheus
+chromium:chromium python3:python3"
 # Root's tools live in sbin, which a user's PATH may lack.
 PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
 export PATH

@@ -92,3 +92,37 @@ Test(http_request, names_the_statuses_it_answers) {
   cr_expect_str_eq(http_reason(503), "Service Unavailable");
   cr_expect_str_eq(http_reason(299), "");
 }
+
+Test(http_request, query_values_are_found_by_key_and_percent_decoded) {
+  const char *s = "GET /v1/partitions?topic=a%2Eb&filter=x+y&flag&limit=5 HTTP/1.1\r\n\r\n";
+  struct http_request r;
+  cr_assert_gt(parse(s, &r), 0);
+  char v[16];
+  cr_expect_eq(http_query_get(&r, "topic", v, sizeof v), 1);
+  cr_expect_str_eq(v, "a.b");
+  cr_expect_eq(http_query_get(&r, "filter", v, sizeof v), 1);
+  cr_expect_str_eq(v, "x y");
+  cr_expect_eq(http_query_get(&r, "flag", v, sizeof v), 1);
+  cr_expect_str_eq(v, "");
+  cr_expect_eq(http_query_get(&r, "limit", v, sizeof v), 1);
+  cr_expect_str_eq(v, "5");
+  cr_expect_eq(http_query_get(&r, "top", v, sizeof v), 0, "a prefix of a key is not the key");
+  char small[3];
+  cr_expect_eq(http_query_get(&r, "topic", small, sizeof small), 1);
+  cr_expect_str_eq(small, "a.", "cut to the buffer");
+}
+
+Test(http_request, host_and_port_split_with_brackets_for_ipv6) {
+  char h[64];
+  int port;
+  cr_expect_eq(http_split_hostport("127.0.0.1:9644", h, sizeof h, &port), 0);
+  cr_expect_str_eq(h, "127.0.0.1");
+  cr_expect_eq(port, 9644);
+  cr_expect_eq(http_split_hostport("[::1]:0", h, sizeof h, &port), 0);
+  cr_expect_str_eq(h, "::1");
+  cr_expect_eq(port, 0);
+  cr_expect_eq(http_split_hostport("nohost", h, sizeof h, &port), -1);
+  cr_expect_eq(http_split_hostport(":80", h, sizeof h, &port), -1);
+  cr_expect_eq(http_split_hostport("a:70000", h, sizeof h, &port), -1);
+  cr_expect_eq(http_split_hostport("a:8x", h, sizeof h, &port), -1);
+}
