@@ -215,6 +215,23 @@ int proc_log_addr_in_use(const char *log, long from) {
   return found;
 }
 
+/* A child inherits every descriptor of the process that forks it (a test's
+ * own listening socket, say) until it execs: a broker "listening" on a port
+ * only because it holds such a socket must never be taken for a started
+ * one. So the child marks them close-on-exec, and the parent waits for the
+ * exec (the pipe's write end closes with it) before it looks. */
+static void child_drop_inherited(void) {
+  if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;
+  for (int fd = 3; fd < 65536; fd++) fcntl(fd, F_SETFD, FD_CLOEXEC); /* kernels before 5.11 */
+}
+
+static void wait_exec(int fd) {
+  char c;
+  while (read(fd, &c, 1) < 0 && errno == EINTR) {
+  }
+  close(fd);
+}
+
 /* proc_start_broker; *in_use set when it could not listen because the
  * port was taken. */
 static pid_t start_broker(const char *dir, int port, const char *const *extra,
@@ -233,9 +250,17 @@ static pid_t start_broker(const char *dir, int port, const char *const *extra,
   argv[n] = NULL;
   long from = proc_file_size(log);
   *in_use = 0;
+  int sync[2];
+  if (pipe2(sync, O_CLOEXEC)) return -1;
   pid_t pid = fork();
-  if (pid < 0) return -1;
+  if (pid < 0) {
+    close(sync[0]);
+    close(sync[1]);
+    return -1;
+  }
   if (pid == 0) {
+    close(sync[0]);
+    child_drop_inherited();
     prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the test that started it */
     int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd >= 0) {
@@ -247,6 +272,8 @@ static pid_t start_broker(const char *dir, int port, const char *const *extra,
     execv(bin, (char *const *)argv);
     _exit(127);
   }
+  close(sync[1]);
+  wait_exec(sync[0]);
   int rc = proc_wait_listen(pid, "127.0.0.1", port, 15000);
   if (rc == PROC_EXITED) {
     *in_use = proc_log_addr_in_use(log, from);
@@ -305,8 +332,17 @@ pid_t proc_spawn(const char *const *argv, const char *log) {
 }
 
 pid_t proc_spawn_env(const char *const *argv, const char *log, const char *const *env) {
+  int sync[2];
+  if (pipe2(sync, O_CLOEXEC)) return -1;
   pid_t pid = fork();
-  if (pid != 0) return pid;
+  if (pid != 0) {
+    close(sync[1]);
+    if (pid > 0) wait_exec(sync[0]);
+    else close(sync[0]);
+    return pid;
+  }
+  close(sync[0]);
+  child_drop_inherited();
   prctl(PR_SET_PDEATHSIG, SIGKILL); /* a test or bench that dies takes its servers along */
   int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
   if (fd >= 0) {
