@@ -85,7 +85,7 @@ help:
 	@echo "make bench-groups    consumer takeover after kill -9, and 100 members settling"
 	@echo "make docker-test     build the image offline, run docker/compose.yml, kill the leader's container"
 	@echo "make demo       start a local broker and stream IoT sensor records through it"
-	@echo "make fuzz       libFuzzer on the frame decoder and batch validator (FUZZ_SECONDS=60)"
+	@echo "make fuzz       libFuzzer on the frame decoder, batch validator and HTTP request parser (FUZZ_SECONDS=60 each)"
 	@echo "make clean      remove $(BUILD)/ and the sanitizer/fuzz build dirs"
 
 deps:
@@ -270,6 +270,7 @@ demo: all
 FUZZ_SRC     := $(wildcard tests/fuzz/*_fuzz.c)
 FUZZ_SECONDS ?= 60
 fuzz: $(BUILD)/.deps-ok
+	@scripts/deps.sh --fuzz
 	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang OPT="-O1 -g" \
 	  SAN="-fsanitize=fuzzer-no-link,address,undefined" build-fuzz/libstrata-common.a
 	@mkdir -p build-fuzz/fuzz

@@ -8,6 +8,8 @@
 #                        only name missing test tools (the tests that use them
 #                        need root anyway, and say that they are skipped)
 #   --check              print what is missing; exit 1 when anything is
+#   --fuzz               make fuzz's compiler: clang and its libFuzzer/ASan
+#                        runtimes (installed as root, else the command printed)
 #
 # Build packages: compiler and make, pkg-config, libuv, protobuf-c (library
 # and protoc-c), zstd, criterion (the unit and cluster tests' framework).
@@ -48,6 +50,24 @@ find_missing() {
     case " $missing_test " in *" $pkg "*) ;; *) missing_test="$missing_test $pkg" ;; esac
   done
 }
+
+if [ "${1:-}" = --fuzz ]; then
+  need=""
+  command -v clang >/dev/null 2>&1 || need="clang"
+  dpkg-query -W -f='${Status}' libclang-rt-14-dev 2>/dev/null | grep -q "ok installed" ||
+    need="$need libclang-rt-14-dev"
+  [ -z "$need" ] && exit 0
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "make fuzz needs: sudo apt-get install -y $need" >&2
+    exit 1
+  fi
+  echo "installing: $need"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # shellcheck disable=SC2086
+  apt-get install -y -qq --no-install-recommends $need >/dev/null
+  exit
+fi
 
 find_missing
 mode=${1:---check-or-install}
