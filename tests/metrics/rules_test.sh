@@ -10,20 +10,12 @@
 # a scrape without some families fails naming them, and its extraction of
 # names from tricky expressions.
 # Needs promtool (Debian package prometheus) and python3: without them it
-# fails naming the missing command as root, and is skipped otherwise.
+# fails naming the missing command as root, and is skipped otherwise
+# (strata_need).
 set -u
 cd "$(dirname "$0")/../.."
-need=()
-command -v promtool >/dev/null 2>&1 || need+=("promtool (Debian package prometheus)")
-command -v python3 >/dev/null 2>&1 || need+=("python3 (Debian package python3)")
-if [ ${#need[@]} -gt 0 ]; then
-  if [ "$(id -u)" = 0 ]; then
-    for n in "${need[@]}"; do echo "FAIL missing command: $n; scripts/deps.sh --install installs it" >&2; done
-    exit 1
-  fi
-  for n in "${need[@]}"; do echo "SKIP: monitoring files: missing command $n (sudo scripts/deps.sh --install)"; done
-  exit 77
-fi
+. scripts/lib.sh
+strata_need "the monitoring files' checks" promtool python3
 dir=$(mktemp -d /tmp/strata-metrics-test.XXXXXX)
 trap 'rm -rf "$dir"' EXIT
 fails=0
