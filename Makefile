@@ -191,7 +191,7 @@ layering:
 
 test: all $(UNIT_BINS) $(CLUSTER_BINS) $(FSYNC_SHIM) $(FAILOVER_BENCH) $(GROUP_BENCH) $(WORKLOAD) $(SIM)
 	@STRATA_BUILD=$(BUILD) scripts/run-tests.sh scripts/layering.sh scripts/headers-check.sh $(UNIT_BINS) $(CLUSTER_BINS) $(wildcard tests/cluster/*.sh) $(wildcard tests/admin/*_test.sh) \
-	  tests/sim/sim_test.sh tests/fault/drill.sh tests/fault/scenarios_test.sh
+	  tests/sim/sim_test.sh tests/fault/drill.sh tests/fault/scenarios_test.sh tests/metrics/rules_test.sh
 
 # every fault drill, FAULT_ROUNDS rounds each (default 5): the testbed's
 # (root: network namespaces) and `strata drill`'s scenarios

@@ -23,9 +23,10 @@
 #   timeout, truncate, df, dd, realpath, mktemp, seq   coreutils
 #   awk        mawk        (any awk will do)
 #   curl       curl        the admin port's tests (tests/admin/)
-#   promtool   prometheus  promtool check metrics/rules on scrapes and the shipped rules
+#   promtool   prometheus  promtool check metrics/rules on scrapes and the shipped rules,
+#                          test rules and check config (tests/metrics/rules_test.sh)
 #   chromium   chromium    the console, headless (tests/console/)
-#   python3    python3     the admin tests' helpers (stdlib only)
+#   python3    python3     the admin tests' helpers, tests/metrics/names_check.sh (stdlib only)
 set -eu
 BUILD_PKGS="build-essential pkg-config libuv1-dev libprotobuf-c-dev protobuf-c-compiler libzstd-dev libcriterion-dev"
 TEST_TOOLS="ip:iproute2 nft:nftables mkfs.ext4:e2fsprogs losetup:mount mount:mount umount:mount

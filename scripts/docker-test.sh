@@ -37,7 +37,7 @@ cleanup() {
     echo "FAILED; logs:" >&2
     STRATA_IMAGE=$tag "${compose[@]}" logs --tail 20 >&2 2>/dev/null || true
   fi
-  STRATA_IMAGE=$tag "${compose[@]}" --profile tools --profile demo down -v --remove-orphans >/dev/null 2>&1 || true
+  STRATA_IMAGE=$tag "${compose[@]}" --profile tools --profile demo --profile monitoring down -v --remove-orphans >/dev/null 2>&1 || true
   docker rmi -f "$tag" >/dev/null 2>&1 || true
   if [ -n "$dockerd_pid" ]; then
     kill "$dockerd_pid" 2>/dev/null || true
