@@ -237,7 +237,8 @@ static void render_metrics(struct broker_admin *a, struct textbuf *t) {
   const struct broker *b = a->b;
   const struct broker_metrics *m = &b->metrics;
   prom_family(t, "strata_build_info", "gauge", "Always 1: the version and role of this server.");
-  textbuf_printf(t, "strata_build_info{version=\"%s\",role=\"broker\"} 1\n", STRATA_VERSION);
+  textbuf_printf(t, "strata_build_info{version=\"%s\",role=\"broker\",id=\"%d\"} 1\n", STRATA_VERSION,
+                 b->cfg.id);
   prom_process(t);
   prom_family(t, "strata_event_loop_idle_seconds_total", "counter",
               "Time the event loop waited for events (rate: idle fraction).");

@@ -32,7 +32,8 @@ static void render_metrics(struct controller_admin *a, struct textbuf *t) {
   const struct ctrl *c = &a->ctl->c;
   struct counts n = count(c);
   prom_family(t, "strata_build_info", "gauge", "Always 1: the version and role of this server.");
-  textbuf_printf(t, "strata_build_info{version=\"%s\",role=\"controller\"} 1\n", STRATA_VERSION);
+  textbuf_printf(t, "strata_build_info{version=\"%s\",role=\"controller\",id=\"%d\"} 1\n",
+                 STRATA_VERSION, c->id);
   prom_process(t);
   prom_family(t, "strata_event_loop_idle_seconds_total", "counter",
               "Time the event loop waited for events (rate: idle fraction).");
