@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "broker/console.h"
+#include "common/errors.h"
 #include "common/prom.h"
 #include "common/textbuf.h"
 #include "proto/strata.pb-c.h"
@@ -136,8 +137,9 @@ static void partition_metrics(struct textbuf *t, const struct broker *b) {
       {"strata_partition_high_watermark", "Offset below which records are committed."},
       {"strata_partition_log_start_offset", "First offset kept in the partition's log."},
       {"strata_partition_log_end_offset", "Offset the partition's next record gets."},
+      {"strata_partition_size_bytes", "Bytes of the partition's segments on disk."},
   };
-  for (int f = 0; f < 4; f++) {
+  for (int f = 0; f < 5; f++) {
     prom_family(t, fam[f].name, "gauge", fam[f].help);
     for (size_t i = 0; i < b->topics.n; i++)
       for (uint32_t k = 0; k < b->topics.v[i]->npart; k++) {
@@ -146,7 +148,8 @@ static void partition_metrics(struct textbuf *t, const struct broker *b) {
         int64_t v = f == 0   ? under_replicated(b, p)
                     : f == 1 ? broker_high_watermark(b, p)
                     : f == 2 ? seglog_start_offset(p->log)
-                             : seglog_end_offset(p->log);
+                    : f == 3 ? seglog_end_offset(p->log)
+                             : (int64_t)seglog_size_bytes(p->log);
         tp_labels(t, fam[f].name, p);
         textbuf_printf(t, " %lld\n", (long long)v);
       }
@@ -182,6 +185,13 @@ static void group_metrics(struct textbuf *t, const struct broker *b) {
     textbuf_puts(t, "strata_consumer_group_members{group=\"");
     textbuf_prom_label(t, c->groups[i]->g.id);
     textbuf_printf(t, "\"} %zu\n", c->groups[i]->g.nmembers);
+  }
+  prom_family(t, "strata_consumer_group_rebalances_total", "counter",
+              "Group epoch bumps (membership or subscription changes) since this coordinator loaded it.");
+  for (size_t i = 0; i < c->n; i++) {
+    textbuf_puts(t, "strata_consumer_group_rebalances_total{group=\"");
+    textbuf_prom_label(t, c->groups[i]->g.id);
+    textbuf_printf(t, "\"} %d\n", c->groups[i]->g.epoch > 0 ? c->groups[i]->g.epoch : 0);
   }
   enum group_lag_metrics mode = b->cfg.group_lag_metrics;
   if (mode == GROUP_LAG_OFF) return;
@@ -261,6 +271,23 @@ static void render_metrics(struct broker_admin *a, struct textbuf *t) {
     char nb[48], lb[64];
     snprintf(lb, sizeof lb, "api=\"%s\"", api_name(s, nb, sizeof nb));
     prom_histogram_write(t, "strata_request_duration_seconds", lb, &m->request[s]);
+  }
+  prom_family(t, "strata_requests_total", "counter",
+              "Answers by API and error (none: success; a produce counts its first partition's).");
+  for (int s = 0; s <= METRICS_API_SLOTS; s++) {
+    char nb[48];
+    const char *api = NULL;
+    for (int e = 0; e < METRICS_ERRORS; e++) {
+      if (!m->answers[s][e]) continue;
+      if (!api) api = api_name(s, nb, sizeof nb);
+      char en[48];
+      const char *n = e ? strata_errname(-e) : "none";
+      size_t k = 0;
+      for (; n[k] && k + 1 < sizeof en; k++) en[k] = (char)(n[k] >= 'A' && n[k] <= 'Z' ? n[k] + 32 : n[k]);
+      en[k] = 0;
+      textbuf_printf(t, "strata_requests_total{api=\"%s\",error=\"%s\"} %llu\n", api, en,
+                     (unsigned long long)m->answers[s][e]);
+    }
   }
   prom_family(t, "strata_requests_waiting", "gauge",
               "Parked requests: acks=all produces and long-poll fetches.");

@@ -12,9 +12,13 @@
 
 #define METRICS_API_SLOTS 72 /* native API keys are below this */
 #define METRICS_API_FETCH_FOLLOWER METRICS_API_SLOTS /* a follower's fetch, apart */
+#define METRICS_ERRORS 48 /* wire error codes are below this (common/errors.h) */
 
 struct broker_metrics {
   struct prom_histogram request[METRICS_API_SLOTS + 1];
+  /* answers by API and error code (0: none; a produce counts its first
+   * partition error when the request itself succeeded) */
+  uint64_t answers[METRICS_API_SLOTS + 1][METRICS_ERRORS];
   struct prom_histogram fsync;
   uint64_t fsync_errors;
   uint64_t replication_in, replication_out;

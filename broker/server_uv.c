@@ -133,6 +133,18 @@ static void on_shutdown(uv_shutdown_t *req, int status) {
   conn_close(c);
 }
 
+/* strata_request_duration_seconds and strata_requests_total, as an answer
+ * leaves. */
+static void count_answer(struct broker_metrics *m, const struct pending *p) {
+  prom_observe(&m->request[p->api_slot], (double)(uv_hrtime() - p->t0_ns) / 1e9);
+  const Strata__Header *h = p->resp.forwarded ? p->resp.forwarded : &p->resp.hdr;
+  uint32_t err = h->error_code;
+  if (!err && h->body_case == STRATA__HEADER__BODY_PRODUCE_RESP && h->produce_resp)
+    for (size_t i = 0; i < h->produce_resp->n_partitions && !err; i++)
+      err = h->produce_resp->partitions[i]->error_code;
+  m->answers[p->api_slot][err < METRICS_ERRORS ? err : 0]++;
+}
+
 /* Send every answer at the head of the queue that is ready: responses leave
  * in request order, so a produce waiting for fsync holds those behind it. */
 static void conn_flush(struct conn *c) {
@@ -142,8 +154,7 @@ static void conn_flush(struct conn *c) {
     c->head = p->next;
     if (!c->head) c->tail = NULL;
     c->npending--;
-    if (p->api_slot >= 0)
-      prom_observe(&s->b->metrics.request[p->api_slot], (double)(uv_hrtime() - p->t0_ns) / 1e9);
+    if (p->api_slot >= 0) count_answer(&s->b->metrics, p);
     if (!p->resp.silent) {
       struct write_req *wr = calloc(1, sizeof *wr);
       size_t hl = 0;
