@@ -1,0 +1,468 @@
+#!/usr/bin/python3
+"""Drives headless Chromium over the DevTools protocol to check the console
+page; run through console_check.sh (which owns the temporary profile and
+makes sure no Chromium outlives it). Python 3 standard library only.
+
+Why the DevTools protocol over --remote-debugging-pipe, not --dump-dom or
+--enable-logging=stderr: the pipe (fds 3 and 4, JSON messages ended by a NUL
+byte) needs no websocket and no port; it reports every uncaught exception
+(Runtime.exceptionThrown), every console.error/assert (Runtime.
+consoleAPICalled) and every browser-side error such as a failed load
+(Log.entryAdded), each with its URL, so failures can be told apart and
+named; and the checks wait on the live page's own state (body[data-
+refreshes]) instead of guessing a --virtual-time-budget, and can type into
+the filter and click the toggles. The stderr log of --enable-logging mixes
+console messages with Chromium's own noise (dbus, GPU) in a format that
+changes between versions, and --dump-dom sees a single moment.
+"""
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+BROWSERS = ("chromium", "chromium-browser", "google-chrome")
+
+
+def fail_usage(msg):
+    print("console_check: %s" % msg, file=sys.stderr)
+    sys.exit(2)
+
+
+class Browser:
+    """Headless Chromium with a DevTools pipe; one page session."""
+
+    def __init__(self, exe, profile, pid_file, width, height):
+        r_in, self.w_in = os.pipe()   # we write, Chromium reads fd 3
+        self.r_out, w_out = os.pipe()  # Chromium writes fd 4, we read
+        flags = [
+            "--headless=new", "--remote-debugging-pipe", "--user-data-dir=" + profile,
+            "--no-first-run", "--no-default-browser-check", "--disable-gpu",
+            "--disable-dev-shm-usage", "--disable-extensions", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--disable-default-apps",
+            "--mute-audio", "--hide-scrollbars", "--window-size=%d,%d" % (width, height),
+        ]
+        if os.geteuid() == 0:
+            flags.append("--no-sandbox")  # Chromium refuses to run as root with its sandbox
+        flags += os.environ.get("CHROMIUM_EXTRA_FLAGS", "").split()
+
+        def child():
+            os.dup2(r_in, 3)
+            os.dup2(w_out, 4)
+
+        self.log_path = os.path.join(profile, "..", "chromium.log")
+        self.log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen([exe] + flags + ["about:blank"], stdin=subprocess.DEVNULL,
+                                     stdout=self.log, stderr=self.log, preexec_fn=child,
+                                     pass_fds=(3, 4), start_new_session=True)
+        if pid_file:
+            with open(pid_file, "w") as f:
+                f.write("%d\n" % self.proc.pid)
+        os.close(r_in)
+        os.close(w_out)
+        self.lock = threading.Condition()
+        self.replies, self.events, self.next_id, self.closed = {}, [], 0, False
+        threading.Thread(target=self._read, daemon=True).start()
+        self.session = None
+
+    def _read(self):
+        buf = b""
+        while True:
+            try:
+                data = os.read(self.r_out, 1 << 16)
+            except OSError:
+                data = b""
+            if not data:
+                with self.lock:
+                    self.closed = True
+                    self.lock.notify_all()
+                return
+            buf += data
+            while b"\0" in buf:
+                raw, buf = buf.split(b"\0", 1)
+                msg = json.loads(raw)
+                with self.lock:
+                    if "id" in msg:
+                        self.replies[msg["id"]] = msg
+                    else:
+                        self.events.append(msg)
+                    self.lock.notify_all()
+
+    def call(self, method, params=None, session=True, timeout=15):
+        with self.lock:
+            self.next_id += 1
+            mid = self.next_id
+        msg = {"id": mid, "method": method, "params": params or {}}
+        if session and self.session:
+            msg["sessionId"] = self.session
+        try:
+            os.write(self.w_in, json.dumps(msg).encode() + b"\0")
+        except OSError:
+            raise RuntimeError("Chromium is gone (see %s)" % self.log_path)
+        deadline = time.time() + timeout
+        with self.lock:
+            while mid not in self.replies:
+                if self.closed:
+                    raise RuntimeError("Chromium closed the pipe (see %s)" % self.log_path)
+                left = deadline - time.time()
+                if left <= 0:
+                    raise RuntimeError("no answer to %s in %d s" % (method, timeout))
+                self.lock.wait(left)
+            reply = self.replies.pop(mid)
+        if "error" in reply:
+            raise RuntimeError("%s: %s" % (method, reply["error"].get("message")))
+        return reply.get("result", {})
+
+    def open_page(self, width, height):
+        tid = self.call("Target.createTarget", {"url": "about:blank"}, session=False)["targetId"]
+        self.session = self.call("Target.attachToTarget", {"targetId": tid, "flatten": True},
+                                 session=False)["sessionId"]
+        for m in ("Runtime.enable", "Log.enable", "Page.enable"):
+            self.call(m)
+        self.call("Emulation.setDeviceMetricsOverride",
+                  {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+
+    def eval(self, expr, timeout=15):
+        r = self.call("Runtime.evaluate", {"expression": expr, "returnByValue": True,
+                                           "awaitPromise": True}, timeout=timeout)
+        if "exceptionDetails" in r:
+            raise RuntimeError("check script error: %s" % r["exceptionDetails"].get("text"))
+        return r.get("result", {}).get("value")
+
+    def drain(self):
+        with self.lock:
+            ev, self.events = self.events, []
+        return ev
+
+    def close(self):
+        try:
+            if self.proc.poll() is None:
+                self.call("Browser.close", session=False, timeout=3)
+        except Exception:
+            pass
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            pass
+        # The browser's helpers (zygote, renderer, GPU) are in its process
+        # group, whose id is the browser's PID: stop any still there.
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(self.proc.pid, sig)
+            except ProcessLookupError:
+                break
+            time.sleep(0.5 if sig == signal.SIGTERM else 0)
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            pass
+        for fd in (self.w_in, self.r_out):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self.log.close()
+
+
+SNAPSHOT = r"""(() => {
+  const q = (s) => Array.from(document.querySelectorAll(s));
+  const txt = (s) => { const e = document.querySelector(s); return e ? e.textContent.trim() : null; };
+  const err = document.querySelector('#error');
+  const rows = q('#topics tr[data-topic][data-partition]');
+  return {
+    refreshes: Number(document.body && document.body.dataset.refreshes || 0),
+    clusterId: txt('#cluster-id'),
+    brokers: q('#brokers tr[data-broker-id]').map(tr => ({id: tr.dataset.brokerId,
+      state: tr.dataset.state || '', admin: tr.dataset.admin || ''})),
+    rows: rows.map(tr => ({topic: tr.dataset.topic, partition: tr.dataset.partition,
+      cls: tr.className.split(/\s+/)})),
+    firstRow: rows.length ? rows[0].dataset.topic + '/' + rows[0].dataset.partition : '',
+    groups: q('#groups [data-group]').map(e => e.dataset.group),
+    rates: txt('#rates'),
+    pageInfo: txt('#page-info'),
+    nextDisabled: !!(document.querySelector('#page-next') || {}).disabled,
+    urpCount: txt('#count-under-replicated'),
+    offlineCount: txt('#count-offline'),
+    error: err && !err.hidden ? err.textContent.trim() : '',
+  };
+})()"""
+
+SET_FILTER = r"""((v) => { const i = document.querySelector('#topic-filter');
+  if (!i) return false; i.value = v; i.dispatchEvent(new Event('input', {bubbles: true})); return true; })(%s)"""
+SET_URP = r"""((on) => { const c = document.querySelector('#urp-only');
+  if (!c) return false; if (c.checked !== on) c.click(); return true; })(%s)"""
+CLICK = r"""((s) => { const b = document.querySelector(s); if (!b || b.disabled) return false; b.click(); return true; })(%s)"""
+
+
+class Check:
+    def __init__(self, b, args):
+        self.b, self.args, self.failures, self.errors, self.notes = b, args, [], [], []
+        self.allowed = set()  # host:port of brokers expected unreachable: their load errors are expected
+
+    def fail(self, msg):
+        self.failures.append(msg)
+        print("FAIL %s" % msg)
+
+    def ok(self, msg):
+        print("ok   %s" % msg)
+
+    def collect(self):
+        for ev in self.b.drain():
+            m, p = ev.get("method"), ev.get("params", {})
+            if m == "Runtime.exceptionThrown":
+                d = p.get("exceptionDetails", {})
+                ex = d.get("exception", {})
+                self.errors.append("uncaught exception: %s (%s:%s)" % (
+                    ex.get("description") or d.get("text"), d.get("url", "?"), d.get("lineNumber", "?")))
+            elif m == "Runtime.consoleAPICalled" and p.get("type") in ("error", "assert"):
+                args = " ".join(str(a.get("value", a.get("description", ""))) for a in p.get("args", []))
+                self.errors.append("console.%s: %s" % (p.get("type"), args))
+            elif m == "Runtime.consoleAPICalled" and p.get("type") == "warning":
+                self.notes.append("console.warn: %s" % " ".join(
+                    str(a.get("value", a.get("description", ""))) for a in p.get("args", [])))
+            elif m == "Log.entryAdded":
+                e = p.get("entry", {})
+                where = e.get("url", "")
+                if e.get("level") == "error":
+                    if e.get("source") == "network" and any("//%s/" % h in where for h in self.allowed):
+                        continue
+                    self.errors.append("%s error: %s %s" % (e.get("source"), e.get("text"), where))
+                elif e.get("level") == "warning":
+                    self.notes.append("%s warning: %s %s" % (e.get("source"), e.get("text"), where))
+            elif m == "Inspector.targetCrashed":
+                self.errors.append("the page crashed")
+
+    def snap(self):
+        self.collect()
+        return self.b.eval(SNAPSHOT)
+
+    def wait(self, what, pred, timeout):
+        """Polls the snapshot until pred(snapshot) is true; returns it, or None."""
+        deadline = time.time() + timeout
+        while True:
+            s = self.snap()
+            if pred(s):
+                return s
+            if time.time() >= deadline:
+                return None
+            time.sleep(0.25)
+
+    def left(self):
+        return max(1.0, self.deadline - time.time())
+
+    def run(self):
+        a, b = self.args, self.b
+        self.deadline = time.time() + a.timeout
+        b.open_page(a.width, a.height)
+        nav = b.call("Page.navigate", {"url": a.url})
+        if nav.get("errorText"):
+            self.fail("cannot load %s: %s" % (a.url, nav["errorText"]))
+            return
+        # The page counts its finished refreshes: 1 is the load, 2 the first 2 s refresh.
+        s = self.wait("refresh", lambda s: s["refreshes"] >= 2, self.left())
+        if not s:
+            s = self.snap()
+            self.fail("the page did not finish its first refresh in %d s (body[data-refreshes]=%s)"
+                      % (a.timeout, s["refreshes"]))
+            return
+        self.ok("loaded and refreshed (%d refreshes)" % s["refreshes"])
+
+        exp_state = {bid: "live" for bid in a.broker}
+        for bid in a.unreachable:
+            exp_state[bid] = "unreachable"
+        for bid in a.fenced:
+            exp_state[bid] = "fenced"
+
+        def brokers_ok(s):
+            got = {x["id"]: x["state"] for x in s["brokers"]}
+            return all(got.get(k) == v for k, v in exp_state.items())
+
+        s = self.wait("brokers", lambda s: s["clusterId"] not in (None, "", "…") and brokers_ok(s)
+                      and all(g in s["groups"] for g in a.group), min(self.left(), 12)) or self.snap()
+        if s["clusterId"] in (None, "", "…"):
+            self.fail("#cluster-id is empty")
+        elif a.cluster_id and s["clusterId"] != a.cluster_id:
+            self.fail("#cluster-id is %r, not %r" % (s["clusterId"], a.cluster_id))
+        else:
+            self.ok("#cluster-id %s" % s["clusterId"])
+        got = {x["id"]: x for x in s["brokers"]}
+        for bid, want in sorted(exp_state.items()):
+            if bid not in got:
+                self.fail("#brokers has no tr[data-broker-id=%s] (it has %s)" % (bid, sorted(got)))
+            elif got[bid]["state"] != want:
+                self.fail("broker %s is shown %s, not %s" % (bid, got[bid]["state"] or "(no state)", want))
+            else:
+                self.ok("broker %s shown %s" % (bid, want))
+        for bid in a.unreachable:
+            if bid in got and got[bid]["admin"]:
+                self.allowed.add(got[bid]["admin"])
+        for g in a.group:
+            if g in s["groups"]:
+                self.ok("group %s shown" % g)
+            else:
+                self.fail("#groups has no [data-group=%s] (it has %s)" % (g, s["groups"]))
+        if s["rates"] and "/s" in s["rates"] and any(c.isdigit() for c in s["rates"]):
+            self.ok("#rates: %s" % " ".join(s["rates"].split()))
+        else:
+            self.fail("#rates shows no rate: %r" % s["rates"])
+        if s["error"]:
+            self.fail("the error banner is up: %s" % s["error"])
+        if len(s["rows"]) > 100:
+            self.fail("#topics shows %d rows at once (more than a page of 100)" % len(s["rows"]))
+
+        for t in a.topic:
+            if any(r["topic"] == t for r in s["rows"]):
+                self.ok("topic %s on the first page" % t)
+                continue
+            b.eval(SET_FILTER % json.dumps(t))
+            if self.wait("filter", lambda s: any(r["topic"] == t for r in s["rows"]), min(self.left(), 10)):
+                self.ok("topic %s shown (filtered)" % t)
+            else:
+                self.fail("#topics has no tr[data-topic=%s], even filtered" % t)
+        if a.topic:
+            b.eval(SET_FILTER % json.dumps(""))
+
+        for spec, cls in [(x, "under-replicated") for x in a.under_replicated] + \
+                         [(x, "offline") for x in a.offline]:
+            t, _, p = spec.rpartition(":")
+            if not t or not p.isdigit():
+                self.fail("bad --%s %s: want TOPIC:PARTITION" % (cls, spec))
+                continue
+
+            def marked(s, t=t, p=p, cls=cls):
+                return any(r["topic"] == t and r["partition"] == p and cls in r["cls"] for r in s["rows"])
+
+            b.eval(SET_FILTER % json.dumps(t))
+            if self.wait("row", marked, min(self.left(), 10)):
+                self.ok("%s/%s shown with class %s" % (t, p, cls))
+            else:
+                self.fail("%s/%s is not a tr.%s in #topics (filtered to %s)" % (t, p, cls, t))
+            b.eval(SET_FILTER % json.dumps(""))
+            b.eval(SET_URP % "true")
+            s2 = self.wait("urp", lambda s: marked(s) and all(
+                "under-replicated" in r["cls"] or "offline" in r["cls"] for r in s["rows"]),
+                min(self.left(), 10))
+            if s2:
+                self.ok("%s/%s listed under 'under-replicated only' (%d rows, all marked)" % (t, p, len(s2["rows"])))
+            else:
+                self.fail("with 'under-replicated only' on, %s/%s is missing or unmarked rows show" % (t, p))
+            b.eval(SET_URP % "false")
+        if a.under_replicated:
+            s = self.snap()
+            n = (s["urpCount"] or "").rstrip("+").replace(",", "")
+            if n.isdigit() and int(n) >= len(a.under_replicated):
+                self.ok("header counts %s under-replicated" % s["urpCount"])
+            else:
+                self.fail("header under-replicated count %r, want at least %d" % (s["urpCount"], len(a.under_replicated)))
+        if a.offline:
+            s = self.snap()
+            n = (s["offlineCount"] or "").replace(",", "")
+            if n.isdigit() and int(n) >= len(a.offline):
+                self.ok("header counts %s offline" % s["offlineCount"])
+            else:
+                self.fail("header offline count %r, want at least %d" % (s["offlineCount"], len(a.offline)))
+
+        if a.paging:
+            s = self.wait("reset", lambda s: s["rows"] and not s["nextDisabled"], min(self.left(), 10))
+            if not s:
+                self.fail("--paging: the first page has no Next (%s)" % self.snap()["pageInfo"])
+            else:
+                first, info = s["firstRow"], s["pageInfo"]
+                b.eval(CLICK % json.dumps("#page-next"))
+                s2 = self.wait("next", lambda x: x["firstRow"] and x["firstRow"] != first
+                               and 0 < len(x["rows"]) <= 100, min(self.left(), 10))
+                if s2:
+                    self.ok("paging: %s, then %s (%d rows)" % (info, s2["pageInfo"], len(s2["rows"])))
+                    b.eval(CLICK % json.dumps("#page-prev"))
+                    if not self.wait("prev", lambda x: x["firstRow"] == first, min(self.left(), 10)):
+                        self.fail("paging: Prev did not come back to %s" % first)
+                else:
+                    self.fail("paging: Next did not show another page of at most 100 rows")
+
+        # A last refresh with nothing touched, then the errors seen all along.
+        r0 = self.snap()["refreshes"]
+        self.wait("settle", lambda s: s["refreshes"] > r0, min(self.left(), 5))
+        self.collect()
+        for n in self.notes:
+            print("note %s" % n)
+        if self.errors:
+            for e in self.errors:
+                self.fail(e)
+        else:
+            self.ok("no console errors or uncaught exceptions")
+
+        if a.screenshot:
+            self.b.eval("(document.querySelector(%s) || document.body).scrollIntoView()" % json.dumps(a.scroll_to)
+                        if a.scroll_to else "window.scrollTo(0, 0)")
+            time.sleep(0.3)
+            import base64
+            shot = self.b.call("Page.captureScreenshot", {"format": "png"})
+            with open(a.screenshot, "wb") as f:
+                f.write(base64.b64decode(shot["data"]))
+            self.ok("screenshot %s" % a.screenshot)
+
+
+def main():
+    ap = argparse.ArgumentParser(description="Check the Strata console page in headless Chromium.")
+    ap.add_argument("url")
+    ap.add_argument("--broker", action="append", default=[], metavar="ID", help="a broker shown live")
+    ap.add_argument("--unreachable", action="append", default=[], metavar="ID",
+                    help="a broker shown unreachable (its failed loads are not errors)")
+    ap.add_argument("--fenced", action="append", default=[], metavar="ID", help="a broker shown fenced")
+    ap.add_argument("--topic", action="append", default=[], help="a topic with rows shown")
+    ap.add_argument("--group", action="append", default=[], help="a consumer group shown")
+    ap.add_argument("--under-replicated", action="append", default=[], metavar="TOPIC:PARTITION")
+    ap.add_argument("--offline", action="append", default=[], metavar="TOPIC:PARTITION")
+    ap.add_argument("--cluster-id", default="")
+    ap.add_argument("--paging", action="store_true", help="there are over 100 partitions: try Next/Prev")
+    ap.add_argument("--timeout", type=float, default=45, help="seconds for all of it (default 45)")
+    ap.add_argument("--screenshot", metavar="PNG", help="also save a screenshot at the end")
+    ap.add_argument("--scroll-to", metavar="SELECTOR", help="scroll this into view for the screenshot")
+    ap.add_argument("--width", type=int, default=1440)
+    ap.add_argument("--height", type=int, default=1000)
+    ap.add_argument("--user-data-dir", required=True, help="an empty directory for the profile")
+    ap.add_argument("--pid-file", help="write Chromium's PID here")
+    args = ap.parse_args()
+
+    exe = os.environ.get("CHROMIUM")
+    if not exe:
+        for name in BROWSERS:
+            for d in os.environ.get("PATH", "").split(":"):
+                if d and os.access(os.path.join(d, name), os.X_OK):
+                    exe = os.path.join(d, name)
+                    break
+            if exe:
+                break
+    if not exe:
+        fail_usage("no chromium on PATH (set CHROMIUM=/path/to/chromium)")
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGHUP, lambda *_: sys.exit(129))
+    b = Browser(exe, args.user_data_dir, args.pid_file, args.width, args.height)
+    c = Check(b, args)
+    try:
+        c.run()
+    except RuntimeError as e:
+        c.fail(str(e))
+    except KeyboardInterrupt:
+        c.fail("interrupted")
+    finally:
+        b.close()
+    if c.failures:
+        print("console_check: %d check(s) failed for %s" % (len(c.failures), args.url))
+        if any("Chromium" in f for f in c.failures):
+            try:
+                with open(b.log_path, "rb") as f:
+                    print(f.read()[-3000:].decode(errors="replace"))
+            except OSError:
+                pass
+        sys.exit(1)
+    print("console_check: all passed for %s" % args.url)
+
+
+if __name__ == "__main__":
+    main()
