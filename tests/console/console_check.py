@@ -17,6 +17,7 @@ changes between versions, and --dump-dom sees a single moment.
 """
 
 import argparse
+import base64
 import json
 import os
 import signal
@@ -24,6 +25,7 @@ import subprocess
 import sys
 import threading
 import time
+from urllib.parse import quote
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 
@@ -180,9 +182,10 @@ SNAPSHOT = r"""(() => {
       state: tr.dataset.state || '', admin: tr.dataset.admin || ''})),
     rows: rows.map(tr => ({topic: tr.dataset.topic, partition: tr.dataset.partition,
       cls: tr.className.split(/\s+/)})),
+    shown: (document.querySelector('#topics') || {dataset: {}}).dataset.shown || '',
     firstRow: rows.length ? rows[0].dataset.topic + '/' + rows[0].dataset.partition : '',
     groups: q('#groups [data-group]').map(e => e.dataset.group),
-    rates: txt('#rates'),
+    rates: q('#rates .value').map(e => e.textContent.trim()).join(' · '),
     pageInfo: txt('#page-info'),
     nextDisabled: !!(document.querySelector('#page-next') || {}).disabled,
     urpCount: txt('#count-under-replicated'),
@@ -198,10 +201,16 @@ SET_URP = r"""((on) => { const c = document.querySelector('#urp-only');
 CLICK = r"""((s) => { const b = document.querySelector(s); if (!b || b.disabled) return false; b.click(); return true; })(%s)"""
 
 
+def shown_key(filter, urp, page):
+    """The page's #topics[data-shown] for rows answering these settings."""
+    return "filter=%s&urp=%d&page=%d" % (quote(filter, safe="-_.!~*'()"), 1 if urp else 0, page)
+
+
 class Check:
     def __init__(self, b, args):
         self.b, self.args, self.failures, self.errors, self.notes = b, args, [], [], []
         self.allowed = set()  # host:port of brokers expected unreachable: their load errors are expected
+        self.load_errors = []
 
     def fail(self, msg):
         self.failures.append(msg)
@@ -228,9 +237,8 @@ class Check:
                 e = p.get("entry", {})
                 where = e.get("url", "")
                 if e.get("level") == "error":
-                    if e.get("source") == "network" and any("//%s/" % h in where for h in self.allowed):
-                        continue
-                    self.errors.append("%s error: %s %s" % (e.get("source"), e.get("text"), where))
+                    # Judged at the end, once the unreachable brokers' addresses are known.
+                    self.load_errors.append((e.get("source"), e.get("text"), where))
                 elif e.get("level") == "warning":
                     self.notes.append("%s warning: %s %s" % (e.get("source"), e.get("text"), where))
             elif m == "Inspector.targetCrashed":
@@ -251,6 +259,14 @@ class Check:
                 return None
             time.sleep(0.25)
 
+    def view(self, filter="", urp=False):
+        """Sets the filter and the toggle, and waits for the rows answering them
+        (#topics[data-shown]); returns that snapshot, or None after 10 s."""
+        self.b.eval(SET_FILTER % json.dumps(filter))
+        self.b.eval(SET_URP % ("true" if urp else "false"))
+        want = shown_key(filter, urp, 1)
+        return self.wait("view", lambda s: s["shown"] == want, min(self.left(), 10))
+
     def left(self):
         return max(1.0, self.deadline - time.time())
 
@@ -263,11 +279,13 @@ class Check:
             self.fail("cannot load %s: %s" % (a.url, nav["errorText"]))
             return
         # The page counts its finished refreshes: 1 is the load, 2 the first 2 s refresh.
-        s = self.wait("refresh", lambda s: s["refreshes"] >= 2, self.left())
-        if not s:
+        # An uncaught exception ends the wait: a page that cannot run its
+        # script would otherwise only time out.
+        s = self.wait("refresh", lambda s: s["refreshes"] >= 2 or self.errors, self.left())
+        if not s or s["refreshes"] < 2:
             s = self.snap()
-            self.fail("the page did not finish its first refresh in %d s (body[data-refreshes]=%s)"
-                      % (a.timeout, s["refreshes"]))
+            self.fail("the page did not finish its first refresh %s (body[data-refreshes]=%s)"
+                      % ("after an error" if self.errors else "in %d s" % a.timeout, s["refreshes"]))
             return
         self.ok("loaded and refreshed (%d refreshes)" % s["refreshes"])
 
@@ -318,13 +336,11 @@ class Check:
             if any(r["topic"] == t for r in s["rows"]):
                 self.ok("topic %s on the first page" % t)
                 continue
-            b.eval(SET_FILTER % json.dumps(t))
-            if self.wait("filter", lambda s: any(r["topic"] == t for r in s["rows"]), min(self.left(), 10)):
+            s2 = self.view(filter=t)
+            if s2 and any(r["topic"] == t for r in s2["rows"]):
                 self.ok("topic %s shown (filtered)" % t)
             else:
                 self.fail("#topics has no tr[data-topic=%s], even filtered" % t)
-        if a.topic:
-            b.eval(SET_FILTER % json.dumps(""))
 
         for spec, cls in [(x, "under-replicated") for x in a.under_replicated] + \
                          [(x, "offline") for x in a.offline]:
@@ -336,30 +352,25 @@ class Check:
             def marked(s, t=t, p=p, cls=cls):
                 return any(r["topic"] == t and r["partition"] == p and cls in r["cls"] for r in s["rows"])
 
-            b.eval(SET_FILTER % json.dumps(t))
-            if self.wait("row", marked, min(self.left(), 10)):
+            s2 = self.view(filter=t)
+            if s2 and marked(s2):
                 self.ok("%s/%s shown with class %s" % (t, p, cls))
             else:
                 self.fail("%s/%s is not a tr.%s in #topics (filtered to %s)" % (t, p, cls, t))
-            b.eval(SET_FILTER % json.dumps(""))
-            b.eval(SET_URP % "true")
-            s2 = self.wait("urp", lambda s: marked(s) and all(
-                "under-replicated" in r["cls"] or "offline" in r["cls"] for r in s["rows"]),
-                min(self.left(), 10))
-            if s2:
+            s2 = self.view(filter=t, urp=True)
+            if s2 and marked(s2) and all("under-replicated" in r["cls"] or "offline" in r["cls"] for r in s2["rows"]):
                 self.ok("%s/%s listed under 'under-replicated only' (%d rows, all marked)" % (t, p, len(s2["rows"])))
             else:
-                self.fail("with 'under-replicated only' on, %s/%s is missing or unmarked rows show" % (t, p))
-            b.eval(SET_URP % "false")
+                self.fail("with 'under-replicated only' on (filtered to %s), %s/%s is missing or unmarked rows show"
+                          % (t, t, p))
+        s = self.view()
         if a.under_replicated:
-            s = self.snap()
             n = (s["urpCount"] or "").rstrip("+").replace(",", "")
             if n.isdigit() and int(n) >= len(a.under_replicated):
                 self.ok("header counts %s under-replicated" % s["urpCount"])
             else:
                 self.fail("header under-replicated count %r, want at least %d" % (s["urpCount"], len(a.under_replicated)))
         if a.offline:
-            s = self.snap()
             n = (s["offlineCount"] or "").replace(",", "")
             if n.isdigit() and int(n) >= len(a.offline):
                 self.ok("header counts %s offline" % s["offlineCount"])
@@ -367,43 +378,55 @@ class Check:
                 self.fail("header offline count %r, want at least %d" % (s["offlineCount"], len(a.offline)))
 
         if a.paging:
-            s = self.wait("reset", lambda s: s["rows"] and not s["nextDisabled"], min(self.left(), 10))
-            if not s:
-                self.fail("--paging: the first page has no Next (%s)" % self.snap()["pageInfo"])
+            if not s or not s["rows"] or s["nextDisabled"]:
+                self.fail("--paging: the first page has no Next (%s)" % (s or self.snap())["pageInfo"])
             else:
                 first, info = s["firstRow"], s["pageInfo"]
                 b.eval(CLICK % json.dumps("#page-next"))
-                s2 = self.wait("next", lambda x: x["firstRow"] and x["firstRow"] != first
-                               and 0 < len(x["rows"]) <= 100, min(self.left(), 10))
-                if s2:
+                s2 = self.wait("next", lambda x: x["shown"] == shown_key("", False, 2), min(self.left(), 10))
+                if s2 and s2["firstRow"] != first and 0 < len(s2["rows"]) <= 100:
                     self.ok("paging: %s, then %s (%d rows)" % (info, s2["pageInfo"], len(s2["rows"])))
                     b.eval(CLICK % json.dumps("#page-prev"))
-                    if not self.wait("prev", lambda x: x["firstRow"] == first, min(self.left(), 10)):
+                    if not self.wait("prev", lambda x: x["shown"] == shown_key("", False, 1)
+                                     and x["firstRow"] == first, min(self.left(), 10)):
                         self.fail("paging: Prev did not come back to %s" % first)
                 else:
-                    self.fail("paging: Next did not show another page of at most 100 rows")
+                    self.fail("paging: Next did not show another page of at most 100 rows (%s)"
+                              % (s2 or self.snap())["pageInfo"])
 
-        # A last refresh with nothing touched, then the errors seen all along.
+        # A last refresh with nothing touched.
         r0 = self.snap()["refreshes"]
         self.wait("settle", lambda s: s["refreshes"] > r0, min(self.left(), 5))
-        self.collect()
-        for n in self.notes:
-            print("note %s" % n)
-        if self.errors:
-            for e in self.errors:
-                self.fail(e)
-        else:
-            self.ok("no console errors or uncaught exceptions")
 
         if a.screenshot:
             self.b.eval("(document.querySelector(%s) || document.body).scrollIntoView()" % json.dumps(a.scroll_to)
                         if a.scroll_to else "window.scrollTo(0, 0)")
             time.sleep(0.3)
-            import base64
             shot = self.b.call("Page.captureScreenshot", {"format": "png"})
             with open(a.screenshot, "wb") as f:
                 f.write(base64.b64decode(shot["data"]))
             self.ok("screenshot %s" % a.screenshot)
+
+    def report_errors(self):
+        """The errors seen all along, also when the checks stopped early."""
+        try:
+            self.collect()
+        except Exception:
+            pass
+        for src, text, where in self.load_errors:
+            if src == "network" and any("//%s/" % h in where for h in self.allowed):
+                continue
+            self.errors.append("%s error: %s %s" % (src, text, where))
+        for n in self.notes:
+            print("note %s" % n)
+        if self.errors:
+            seen = {}
+            for e in self.errors:
+                seen[e] = seen.get(e, 0) + 1
+            for e, k in seen.items():
+                self.fail(e + (" (%d times)" % k if k > 1 else ""))
+        else:
+            self.ok("no console errors or uncaught exceptions")
 
 
 def main():
@@ -446,7 +469,9 @@ def main():
     c = Check(b, args)
     try:
         c.run()
+        c.report_errors()
     except RuntimeError as e:
+        c.report_errors()
         c.fail(str(e))
     except KeyboardInterrupt:
         c.fail("interrupted")

@@ -25,6 +25,9 @@ py=/usr/bin/python3
 [ -x $py ] || py=python3
 tmp=$(mktemp -d /tmp/strata-console-check.XXXXXX) || exit 2
 mkdir "$tmp/profile"
+# Chromium's crash handler keeps its database under the XDG config directory
+# (~/.config/chromium/Crash Reports): keep that in the temporary one too.
+export XDG_CONFIG_HOME=$tmp/config XDG_CACHE_HOME=$tmp/cache
 pid=
 cleanup() {
   [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
