@@ -17,7 +17,8 @@ history from the first request. The default cluster, 3 brokers:
             audit-archiver (no members, far behind)
 
 Options add trouble: --offline (a partition with no leader), --fenced ID
-(a broker the controller fenced: in no ISR, leads nothing), --unreachable N
+(a broker the controller fenced: in no ISR, leads nothing), --no-admin ID
+(a broker that advertises no admin address), --unreachable N
 (N more brokers in the metadata whose admin address refuses connections:
 their port is bound, never listened on), --big N (a topic of N partitions,
 to try paging at 10,000). GET /_mock/pause?seconds=N on a broker makes it
@@ -101,6 +102,7 @@ class Cluster:
         self.unreachable_ids = list(range(args.brokers + 1, args.brokers + 1 + args.unreachable))
         all_ids = self.ids + self.unreachable_ids
         self.fenced = set(args.fenced or [])
+        self.no_admin = set(args.no_admin or [])
         self.topics = [
             Topic("orders", 6, 850, 420, 0.3, 2),
             Topic("payments", 3, 240, 310, 1.9, 1),
@@ -216,7 +218,8 @@ class Cluster:
             "controller": {"id": 0, "connected": not fenced},
             "brokers": [
                 {"id": i, "host": "127.0.0.%d" % i, "port": 19092, "rack": self.racks[i],
-                 "epoch": self.epochs[i], "fenced": i in self.fenced, "admin": self.admin.get(i, "")}
+                 "epoch": self.epochs[i], "fenced": i in self.fenced,
+                 "admin": "" if i in self.no_admin else self.admin.get(i, "")}
                 for i in self.ids + self.unreachable_ids
             ],
             "totals": {
@@ -429,6 +432,8 @@ def main():
     ap.add_argument("--fenced", type=int, action="append", metavar="ID", help="a fenced broker")
     ap.add_argument("--unreachable", type=int, default=0, metavar="N",
                     help="N more brokers whose admin address refuses connections")
+    ap.add_argument("--no-admin", type=int, action="append", metavar="ID",
+                    help="this broker advertises no admin address (it still serves)")
     ap.add_argument("--big", type=int, default=0, metavar="N", help="add a topic of N partitions")
     args = ap.parse_args()
     if args.brokers < 1:
