@@ -315,7 +315,9 @@ class Check:
                 self.fail("broker %s is shown %s, not %s" % (bid, got[bid]["state"] or "(no state)", want))
             else:
                 self.ok("broker %s shown %s" % (bid, want))
-        for bid in a.unreachable:
+        # A broker shown unreachable, or fenced (most often: it is down), may
+        # fail the page's requests to it; those are not the page's errors.
+        for bid in a.unreachable + a.fenced:
             if bid in got and got[bid]["admin"]:
                 self.allowed.add(got[bid]["admin"])
         for g in a.group:
@@ -435,7 +437,8 @@ def main():
     ap.add_argument("--broker", action="append", default=[], metavar="ID", help="a broker shown live")
     ap.add_argument("--unreachable", action="append", default=[], metavar="ID",
                     help="a broker shown unreachable (its failed loads are not errors)")
-    ap.add_argument("--fenced", action="append", default=[], metavar="ID", help="a broker shown fenced")
+    ap.add_argument("--fenced", action="append", default=[], metavar="ID",
+                    help="a broker shown fenced (its failed loads are not errors either)")
     ap.add_argument("--topic", action="append", default=[], help="a topic with rows shown")
     ap.add_argument("--group", action="append", default=[], help="a consumer group shown")
     ap.add_argument("--under-replicated", action="append", default=[], metavar="TOPIC:PARTITION")

@@ -8,7 +8,7 @@
 # refresh with no uncaught exception, no console.error and no failed load
 # (except from brokers given as --unreachable); #cluster-id is set; every
 # --broker is a tr[data-broker-id] in #brokers shown live (--unreachable,
-# --fenced: shown so); every --topic has rows in #topics (typing it into the
+# --fenced: shown so; the page's requests to those may fail); every --topic has rows in #topics (typing it into the
 # filter when it is not on the first page); every --under-replicated /
 # --offline TOPIC:PARTITION row has that class, filtered by its topic and
 # with "under-replicated only" on; the header counts them; every --group is
