@@ -86,6 +86,7 @@ help:
 	@echo "make docker-test     build the image offline, run docker/compose.yml, kill the leader's container"
 	@echo "make demo       start a local broker and stream IoT sensor records through it"
 	@echo "make fuzz       libFuzzer on the frame decoder, batch validator and HTTP request parser (FUZZ_SECONDS=60 each)"
+	@echo "make console-shot    screenshot the console of CONSOLE_URL (default http://127.0.0.1:19095/) into $(BUILD)/console.png"
 	@echo "make clean      remove $(BUILD)/ and the sanitizer/fuzz build dirs"
 
 deps:
@@ -191,7 +192,8 @@ layering:
 
 test: all $(UNIT_BINS) $(CLUSTER_BINS) $(FSYNC_SHIM) $(FAILOVER_BENCH) $(GROUP_BENCH) $(WORKLOAD) $(SIM)
 	@STRATA_BUILD=$(BUILD) scripts/run-tests.sh scripts/layering.sh scripts/headers-check.sh $(UNIT_BINS) $(CLUSTER_BINS) $(wildcard tests/cluster/*.sh) $(wildcard tests/admin/*_test.sh) \
-	  tests/sim/sim_test.sh tests/fault/drill.sh tests/fault/scenarios_test.sh tests/metrics/rules_test.sh
+	  tests/sim/sim_test.sh tests/fault/drill.sh tests/fault/scenarios_test.sh tests/metrics/rules_test.sh \
+	  tests/console/mock_test.sh
 
 # every fault drill, FAULT_ROUNDS rounds each (default 5): the testbed's
 # (root: network namespaces) and `strata drill`'s scenarios
@@ -289,5 +291,7 @@ format:
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz
+
+include tests/console/console.mk
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -389,8 +389,13 @@ static void render_cluster(struct broker_admin *a, struct textbuf *t) {
                  (unsigned long long)r.bytes_out, (unsigned long long)r.records_in);
 }
 
+/* By name, internal topics (__consumer_offsets) last: a console's first
+ * page shows the user's topics. Every broker sorts the same way, so a page
+ * asked of each holds the same partitions. */
 static int by_name(const void *x, const void *y) {
-  return strcmp((*(struct topic *const *)x)->name, (*(struct topic *const *)y)->name);
+  const char *a = (*(struct topic *const *)x)->name, *b = (*(struct topic *const *)y)->name;
+  if (is_internal(a) != is_internal(b)) return is_internal(a) - is_internal(b);
+  return strcmp(a, b);
 }
 
 /* The topics sorted by name, those whose name contains filter (NULL: all). */
@@ -612,7 +617,6 @@ void admin_route(struct broker_admin *a, const struct http_request *req, struct 
   } else {
     out->status = 404;
     out->content_type = TEXT;
-    out->cors = 0;
     textbuf_puts(&t, "not found: see docs/admin.md for the endpoints\n");
   }
   if (textbuf_failed(&t)) {

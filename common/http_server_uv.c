@@ -116,7 +116,7 @@ static void conn_answer(struct hconn *c, int head_only, struct http_answer *a) {
 static void answer_error(struct hconn *c, int status) {
   char *body = malloc(64);
   int n = body ? snprintf(body, 64, "%d %s\n", status, http_reason(status)) : 0;
-  struct http_answer a = {status, "text/plain; charset=utf-8", body, (size_t)n, 0};
+  struct http_answer a = {status, "text/plain; charset=utf-8", body, (size_t)n, 1};
   c->srv->st.bad_request++;
   conn_answer(c, 0, &a);
 }

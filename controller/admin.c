@@ -121,7 +121,6 @@ void controller_admin_route(struct controller_admin *a, const struct http_reques
   } else {
     out->status = 404;
     out->content_type = "text/plain; charset=utf-8";
-    out->cors = 0;
     textbuf_puts(&t, "not found: the controller serves /metrics, /livez, /readyz, /v1/cluster\n");
   }
   if (textbuf_failed(&t)) {
