@@ -60,12 +60,6 @@ static void conn_close(struct hconn *c) {
   uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
 }
 
-static void on_timeout(uv_timer_t *t) {
-  struct hconn *c = t->data;
-  c->srv->st.timed_out++;
-  conn_close(c);
-}
-
 static void on_written(uv_write_t *w, int status) {
   (void)status;
   struct hwrite *hw = (struct hwrite *)w;
@@ -75,6 +69,8 @@ static void on_written(uv_write_t *w, int status) {
   free(hw);
   conn_close(c); /* one request per connection */
 }
+
+static void on_timeout(uv_timer_t *t);
 
 /* Queue the answer and stop reading; the connection closes once it left,
  * or at the write deadline if the client does not take it. */
@@ -113,12 +109,26 @@ static void conn_answer(struct hconn *c, int head_only, struct http_answer *a) {
   }
 }
 
-static void answer_error(struct hconn *c, int status) {
+static void answer_status(struct hconn *c, int status) {
   char *body = malloc(64);
   int n = body ? snprintf(body, 64, "%d %s\n", status, http_reason(status)) : 0;
   struct http_answer a = {status, "text/plain; charset=utf-8", body, (size_t)n, 0};
-  c->srv->st.bad_request++;
   conn_answer(c, 0, &a);
+}
+
+static void answer_error(struct hconn *c, int status) {
+  c->srv->st.bad_request++;
+  answer_status(c, status);
+}
+
+/* The head's deadline, or the answer's. A client that sent part of a head
+ * in time is told 408 (docs/admin.md); one that sent nothing, or does not
+ * take its answer, is closed. */
+static void on_timeout(uv_timer_t *t) {
+  struct hconn *c = t->data;
+  c->srv->st.timed_out++;
+  if (c->state == CONN_READING && c->len) answer_status(c, 408);
+  else conn_close(c);
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
