@@ -1,8 +1,10 @@
 #include "common/http_server_uv.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 enum { CONN_READING = 0, CONN_WRITING, CONN_CLOSING };
 
@@ -137,15 +139,10 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   *buf = uv_buf_init(c->buf + c->len, (unsigned)(sizeof c->buf - c->len));
 }
 
-static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
-  (void)buf;
-  struct hconn *c = st->data;
-  if (c->state != CONN_READING) return;
-  if (nread < 0) {
-    conn_close(c);
-    return;
-  }
-  c->len += (size_t)nread;
+/* nread more bytes of the head are in c->buf: answer once it is complete,
+ * or refused. */
+static void conn_input(struct hconn *c, size_t nread) {
+  c->len += nread;
   struct http_request r;
   long n = http_request_parse(c->buf, c->len, &r);
   if (n < 0) {
@@ -160,6 +157,31 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
   c->srv->route(c->srv->arg, &r, &a);
   if (!a.status) a.status = 500;
   conn_answer(c, r.method == HTTP_HEAD, &a);
+}
+
+static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
+  (void)buf;
+  struct hconn *c = st->data;
+  if (c->state != CONN_READING) return;
+  if (nread < 0) {
+    conn_close(c);
+    return;
+  }
+  conn_input(c, (size_t)nread);
+}
+
+/* Take what a reader has sent but the loop has not read yet. A burst of
+ * connections is accepted in one go, before the loop reads any of them: a
+ * scraper's request caught in it is waiting in its socket, and is answered
+ * here rather than evicted with the idle ones. 1 if c no longer reads
+ * (answered, or closed). */
+static int conn_read_now(struct hconn *c) {
+  uv_os_fd_t fd;
+  if (uv_fileno((uv_handle_t *)&c->tcp, &fd)) return 0;
+  ssize_t n = recv(fd, c->buf + c->len, sizeof c->buf - c->len, MSG_DONTWAIT);
+  if (n > 0) conn_input(c, (size_t)n);
+  else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) conn_close(c);
+  return c->state != CONN_READING;
 }
 
 static void on_connection(uv_stream_t *ls, int status) {
@@ -184,17 +206,19 @@ static void on_connection(uv_stream_t *ls, int status) {
     return;
   }
   s->st.opened++;
-  if (s->st.open > s->conns_max) {
+  /* One too many: the oldest still reading its head goes, unless what it
+   * has sent completes it. */
+  while (s->st.open > s->conns_max) {
     struct hconn *old = s->head;
     while (old && old->state != CONN_READING) old = old->next;
-    if (old && old != c) {
-      s->st.evicted++;
-      conn_close(old);
-    } else {
+    if (!old || old == c) {
       s->st.refused_full++;
       conn_close(c);
       return;
     }
+    if (conn_read_now(old)) continue;
+    s->st.evicted++;
+    conn_close(old);
   }
   uv_timer_start(&c->timer, on_timeout, HTTP_HEAD_TIMEOUT_MS, 0);
   uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
