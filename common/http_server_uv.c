@@ -254,7 +254,7 @@ int http_server_start(struct http_server **out, uv_loop_t *loop, const char *hos
   s->listener.data = s;
   s->listener_open = 1;
   if ((rc = uv_tcp_bind(&s->listener, (struct sockaddr *)&addr, 0)) ||
-      (rc = uv_listen((uv_stream_t *)&s->listener, 128, on_connection))) {
+      (rc = uv_listen((uv_stream_t *)&s->listener, 511, on_connection))) {
     snprintf(err, err_len, "cannot listen on %s:%d: %s", host, port, uv_strerror(rc));
     s->stopping = 1;
     uv_close((uv_handle_t *)&s->listener, on_listener_closed);
