@@ -80,7 +80,15 @@ long http_request_parse(const char *buf, size_t len, struct http_request *r) {
   size_t scan = len < HTTP_REQUEST_MAX ? len : HTTP_REQUEST_MAX;
   const char *end = buf + scan;
   const char *eol = line_end(buf, end);
-  if (!eol) return len >= HTTP_REQUEST_MAX ? -414 : 0; /* a request line without end */
+  if (!eol) {
+    /* A request line still arriving: the method so far must be a token
+     * (as any prefix of a valid head is), so bytes that cannot be HTTP (a
+     * binary protocol, NULs) are refused now, not at the head timeout. */
+    for (const char *q = buf; q < end && *q != ' '; q++)
+      if (!is_tchar(*q)) return -400;
+    if (scan && *buf == ' ') return -400;
+    return len >= HTTP_REQUEST_MAX ? -414 : 0; /* a request line without end */
+  }
   long rc = request_line(buf, eol, r);
   if (rc) return rc;
   const char *p = eol + 1;

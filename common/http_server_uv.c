@@ -1,8 +1,10 @@
 #include "common/http_server_uv.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 enum { CONN_READING = 0, CONN_WRITING, CONN_CLOSING };
 
@@ -60,12 +62,6 @@ static void conn_close(struct hconn *c) {
   uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
 }
 
-static void on_timeout(uv_timer_t *t) {
-  struct hconn *c = t->data;
-  c->srv->st.timed_out++;
-  conn_close(c);
-}
-
 static void on_written(uv_write_t *w, int status) {
   (void)status;
   struct hwrite *hw = (struct hwrite *)w;
@@ -75,6 +71,8 @@ static void on_written(uv_write_t *w, int status) {
   free(hw);
   conn_close(c); /* one request per connection */
 }
+
+static void on_timeout(uv_timer_t *t);
 
 /* Queue the answer and stop reading; the connection closes once it left,
  * or at the write deadline if the client does not take it. */
@@ -113,12 +111,26 @@ static void conn_answer(struct hconn *c, int head_only, struct http_answer *a) {
   }
 }
 
-static void answer_error(struct hconn *c, int status) {
+static void answer_status(struct hconn *c, int status) {
   char *body = malloc(64);
   int n = body ? snprintf(body, 64, "%d %s\n", status, http_reason(status)) : 0;
   struct http_answer a = {status, "text/plain; charset=utf-8", body, (size_t)n, 1};
-  c->srv->st.bad_request++;
   conn_answer(c, 0, &a);
+}
+
+static void answer_error(struct hconn *c, int status) {
+  c->srv->st.bad_request++;
+  answer_status(c, status);
+}
+
+/* The head's deadline, or the answer's. A client that sent part of a head
+ * in time is told 408 (docs/admin.md); one that sent nothing, or does not
+ * take its answer, is closed. */
+static void on_timeout(uv_timer_t *t) {
+  struct hconn *c = t->data;
+  c->srv->st.timed_out++;
+  if (c->state == CONN_READING && c->len) answer_status(c, 408);
+  else conn_close(c);
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
@@ -127,15 +139,10 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   *buf = uv_buf_init(c->buf + c->len, (unsigned)(sizeof c->buf - c->len));
 }
 
-static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
-  (void)buf;
-  struct hconn *c = st->data;
-  if (c->state != CONN_READING) return;
-  if (nread < 0) {
-    conn_close(c);
-    return;
-  }
-  c->len += (size_t)nread;
+/* nread more bytes of the head are in c->buf: answer once it is complete,
+ * or refused. */
+static void conn_input(struct hconn *c, size_t nread) {
+  c->len += nread;
   struct http_request r;
   long n = http_request_parse(c->buf, c->len, &r);
   if (n < 0) {
@@ -150,6 +157,31 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
   c->srv->route(c->srv->arg, &r, &a);
   if (!a.status) a.status = 500;
   conn_answer(c, r.method == HTTP_HEAD, &a);
+}
+
+static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
+  (void)buf;
+  struct hconn *c = st->data;
+  if (c->state != CONN_READING) return;
+  if (nread < 0) {
+    conn_close(c);
+    return;
+  }
+  conn_input(c, (size_t)nread);
+}
+
+/* Take what a reader has sent but the loop has not read yet. A burst of
+ * connections is accepted in one go, before the loop reads any of them: a
+ * scraper's request caught in it is waiting in its socket, and is answered
+ * here rather than evicted with the idle ones. 1 if c no longer reads
+ * (answered, or closed). */
+static int conn_read_now(struct hconn *c) {
+  uv_os_fd_t fd;
+  if (uv_fileno((uv_handle_t *)&c->tcp, &fd)) return 0;
+  ssize_t n = recv(fd, c->buf + c->len, sizeof c->buf - c->len, MSG_DONTWAIT);
+  if (n > 0) conn_input(c, (size_t)n);
+  else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) conn_close(c);
+  return c->state != CONN_READING;
 }
 
 static void on_connection(uv_stream_t *ls, int status) {
@@ -174,17 +206,19 @@ static void on_connection(uv_stream_t *ls, int status) {
     return;
   }
   s->st.opened++;
-  if (s->st.open > s->conns_max) {
+  /* One too many: the oldest still reading its head goes, unless what it
+   * has sent completes it. */
+  while (s->st.open > s->conns_max) {
     struct hconn *old = s->head;
     while (old && old->state != CONN_READING) old = old->next;
-    if (old && old != c) {
-      s->st.evicted++;
-      conn_close(old);
-    } else {
+    if (!old || old == c) {
       s->st.refused_full++;
       conn_close(c);
       return;
     }
+    if (conn_read_now(old)) continue;
+    s->st.evicted++;
+    conn_close(old);
   }
   uv_timer_start(&c->timer, on_timeout, HTTP_HEAD_TIMEOUT_MS, 0);
   uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
@@ -220,7 +254,7 @@ int http_server_start(struct http_server **out, uv_loop_t *loop, const char *hos
   s->listener.data = s;
   s->listener_open = 1;
   if ((rc = uv_tcp_bind(&s->listener, (struct sockaddr *)&addr, 0)) ||
-      (rc = uv_listen((uv_stream_t *)&s->listener, 128, on_connection))) {
+      (rc = uv_listen((uv_stream_t *)&s->listener, 511, on_connection))) {
     snprintf(err, err_len, "cannot listen on %s:%d: %s", host, port, uv_strerror(rc));
     s->stopping = 1;
     uv_close((uv_handle_t *)&s->listener, on_listener_closed);
