@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "broker/console.h"
+#include "common/admin_answer.h"
 #include "common/errors.h"
 #include "common/prom.h"
 #include "common/textbuf.h"
@@ -262,7 +263,7 @@ static void render_metrics(struct broker_admin *a, struct textbuf *t) {
   textbuf_printf(t, "strata_log_fsync_errors_total{log=\"partition\"} %llu\n",
                  (unsigned long long)m->fsync_errors);
 
-  prom_connections(t, m->conns_open, m->conns_opened, m->conns_refused, &a->admin_conns);
+  prom_connections(t, a->client_conns, m->conns_opened, m->conns_refused, &a->admin_conns);
 
   prom_family(t, "strata_request_duration_seconds", "histogram",
               "From a request's frame read to its answer queued, by API.");
@@ -346,25 +347,13 @@ static void render_cluster(struct broker_admin *a, struct textbuf *t) {
                  b->cluster ? b->controller_id : -1,
                  b->cluster && b->broker_epoch > 0 && !broker_cut_off(b) ? "true" : "false");
   textbuf_puts(t, "\"brokers\":[");
-  if (!b->cluster) {
-    textbuf_printf(t, "{\"id\":%d,\"host\":", b->cfg.id);
-    textbuf_json_str(t, b->cfg.host);
-    textbuf_printf(t, ",\"port\":%d,\"rack\":", b->cfg.port);
-    textbuf_json_str(t, b->cfg.rack);
-    textbuf_puts(t, ",\"epoch\":0,\"fenced\":false,\"admin\":");
-    textbuf_json_str(t, b->admin_addr);
-    textbuf_puts(t, "}");
-  }
+  if (!b->cluster)
+    admin_json_broker(t, 1, b->cfg.id, b->cfg.host, (unsigned)b->cfg.port, b->cfg.rack, 0, 0,
+                      b->admin_addr);
   for (size_t i = 0; b->cluster && i < b->npeers; i++) {
     const struct peer *p = &b->peers[i];
-    textbuf_printf(t, "%s{\"id\":%d,\"host\":", i ? "," : "", p->id);
-    textbuf_json_str(t, p->host);
-    textbuf_printf(t, ",\"port\":%d,\"rack\":", p->port);
-    textbuf_json_str(t, p->rack);
-    textbuf_printf(t, ",\"epoch\":%lld,\"fenced\":%s,\"admin\":", (long long)p->epoch,
-                   p->fenced ? "true" : "false");
-    textbuf_json_str(t, p->admin);
-    textbuf_puts(t, "}");
+    admin_json_broker(t, i == 0, p->id, p->host, (unsigned)p->port, p->rack, p->epoch, p->fenced,
+                      p->admin);
   }
   uint64_t parts = 0, leaders = 0, followers = 0, urp = 0, umi = 0, off = 0;
   for (size_t i = 0; i < b->topics.n; i++)
@@ -571,10 +560,6 @@ static void render_rates(struct broker_admin *a, struct textbuf *t) {
 
 /* ---- routing ---- */
 
-static int is_path(const struct http_request *req, const char *p) {
-  size_t n = strlen(p);
-  return req->path_len == n && !memcmp(req->path, p, n);
-}
 
 #define JSON "application/json"
 #define TEXT "text/plain; charset=utf-8"
@@ -585,16 +570,16 @@ void admin_route(struct broker_admin *a, const struct http_request *req, struct 
   out->status = 200;
   out->content_type = JSON;
   out->cors = 1;
-  if (is_path(req, "/")) {
+  if (admin_is_path(req, "/")) {
     out->content_type = "text/html; charset=utf-8";
     out->cors = 0;
     textbuf_put(&t, console_html, console_html_len);
-  } else if (is_path(req, "/metrics")) {
+  } else if (admin_is_path(req, "/metrics")) {
     out->content_type = "text/plain; version=0.0.4; charset=utf-8";
     render_metrics(a, &t);
-  } else if (is_path(req, "/livez")) {
+  } else if (admin_is_path(req, "/livez")) {
     textbuf_puts(&t, "{\"status\":\"live\"}\n");
-  } else if (is_path(req, "/readyz")) {
+  } else if (admin_is_path(req, "/readyz")) {
     const char *why = admin_not_ready(a->b);
     if (why) {
       out->status = 503;
@@ -604,28 +589,20 @@ void admin_route(struct broker_admin *a, const struct http_request *req, struct 
     } else {
       textbuf_puts(&t, "{\"status\":\"ready\"}\n");
     }
-  } else if (is_path(req, "/v1/cluster")) {
+  } else if (admin_is_path(req, "/v1/cluster")) {
     render_cluster(a, &t);
-  } else if (is_path(req, "/v1/topics")) {
+  } else if (admin_is_path(req, "/v1/topics")) {
     render_topics(a, req, &t);
-  } else if (is_path(req, "/v1/partitions")) {
+  } else if (admin_is_path(req, "/v1/partitions")) {
     render_partitions(a, req, &t);
-  } else if (is_path(req, "/v1/groups")) {
+  } else if (admin_is_path(req, "/v1/groups")) {
     render_groups(a, &t);
-  } else if (is_path(req, "/v1/rates")) {
+  } else if (admin_is_path(req, "/v1/rates")) {
     render_rates(a, &t);
   } else {
     out->status = 404;
     out->content_type = TEXT;
     textbuf_puts(&t, "not found: see docs/admin.md for the endpoints\n");
   }
-  if (textbuf_failed(&t)) {
-    textbuf_free(&t);
-    out->status = 500;
-    out->content_type = TEXT;
-    out->body = NULL;
-    out->len = 0;
-    return;
-  }
-  out->body = textbuf_take(&t, &out->len);
+  admin_answer_body(&t, out);
 }

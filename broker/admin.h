@@ -27,6 +27,7 @@ struct broker_admin {
   double loop_idle_s;
   struct http_server_stats admin_conns; /* the admin listener's */
   size_t waiting_produce, waiting_fetch;
+  size_t client_conns; /* open client connections */
 };
 
 void admin_init(struct broker_admin *a, struct broker *b);

@@ -22,7 +22,6 @@ struct broker_metrics {
   struct prom_histogram fsync;
   uint64_t fsync_errors;
   uint64_t replication_in, replication_out;
-  size_t conns_open;
   uint64_t conns_opened, conns_refused;
 };
 

@@ -464,7 +464,6 @@ static void conn_close(struct conn *c) {
   if (c->prev) c->prev->next = c->next; else s->conns = c->next;
   if (c->next) c->next->prev = c->prev;
   s->nconns--;
-  s->b->metrics.conns_open = s->nconns;
   uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
 }
 
@@ -507,7 +506,6 @@ static void on_connection(uv_stream_t *server, int status) {
   s->conns = c;
   s->nconns++;
   s->b->metrics.conns_opened++;
-  s->b->metrics.conns_open = s->nconns;
   c->reading = 1;
   uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 }
@@ -702,6 +700,7 @@ static void on_admin_request(void *arg, const struct http_request *req, struct h
   tick(s);
   s->adm.loop_idle_s = (double)uv_metrics_idle_time(s->loop) / 1e9;
   s->adm.admin_conns = *http_server_stats(s->admin);
+  s->adm.client_conns = s->nconns;
   s->adm.waiting_produce = s->adm.waiting_fetch = 0;
   for (struct pending *p = s->waiting; p; p = p->wnext) {
     if (p->resp.forward) continue;

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/admin_answer.h"
 #include "common/prom.h"
 #include "common/textbuf.h"
 
@@ -80,14 +81,7 @@ static void render_cluster(struct controller_admin *a, struct textbuf *t) {
   textbuf_printf(t, "\"controller\":{\"id\":%d,\"connected\":true},\"brokers\":[", c->id);
   for (size_t i = 0; i < c->nbrokers; i++) {
     const struct ctrl_broker *b = &c->brokers[i];
-    textbuf_printf(t, "%s{\"id\":%d,\"host\":", i ? "," : "", b->id);
-    textbuf_json_str(t, b->host);
-    textbuf_printf(t, ",\"port\":%u,\"rack\":", b->port);
-    textbuf_json_str(t, b->rack);
-    textbuf_printf(t, ",\"epoch\":%lld,\"fenced\":%s,\"admin\":", (long long)b->epoch,
-                   b->fenced ? "true" : "false");
-    textbuf_json_str(t, b->admin);
-    textbuf_puts(t, "}");
+    admin_json_broker(t, i == 0, b->id, b->host, b->port, b->rack, b->epoch, b->fenced, b->admin);
   }
   textbuf_printf(t,
                  "],\"totals\":{\"topics\":%llu,\"partitions\":%llu,\"offline\":%llu,"
@@ -96,10 +90,6 @@ static void render_cluster(struct controller_admin *a, struct textbuf *t) {
                  (unsigned long long)n.offline, (unsigned long long)n.fenced);
 }
 
-static int is_path(const struct http_request *req, const char *p) {
-  size_t n = strlen(p);
-  return req->path_len == n && !memcmp(req->path, p, n);
-}
 
 void controller_admin_route(struct controller_admin *a, const struct http_request *req,
                             struct http_answer *out) {
@@ -108,27 +98,20 @@ void controller_admin_route(struct controller_admin *a, const struct http_reques
   out->status = 200;
   out->content_type = "application/json";
   out->cors = 1;
-  if (is_path(req, "/metrics")) {
+  if (admin_is_path(req, "/metrics")) {
     out->content_type = "text/plain; version=0.0.4; charset=utf-8";
     render_metrics(a, &t);
-  } else if (is_path(req, "/livez")) {
+  } else if (admin_is_path(req, "/livez")) {
     textbuf_puts(&t, "{\"status\":\"live\"}\n");
-  } else if (is_path(req, "/readyz")) {
+  } else if (admin_is_path(req, "/readyz")) {
     /* It listens only after its metadata log was replayed. */
     textbuf_puts(&t, "{\"status\":\"ready\"}\n");
-  } else if (is_path(req, "/v1/cluster")) {
+  } else if (admin_is_path(req, "/v1/cluster")) {
     render_cluster(a, &t);
   } else {
     out->status = 404;
     out->content_type = "text/plain; charset=utf-8";
     textbuf_puts(&t, "not found: the controller serves /metrics, /livez, /readyz, /v1/cluster\n");
   }
-  if (textbuf_failed(&t)) {
-    textbuf_free(&t);
-    out->status = 500;
-    out->body = NULL;
-    out->len = 0;
-    return;
-  }
-  out->body = textbuf_take(&t, &out->len);
+  admin_answer_body(&t, out);
 }

@@ -52,6 +52,14 @@ find_missing() {
   done
 }
 
+# apt_install PACKAGES...: as root, quietly, without recommends.
+apt_install() {
+  echo "installing:$*"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
 if [ "${1:-}" = --fuzz ]; then
   need=""
   command -v clang >/dev/null 2>&1 || need="clang"
@@ -62,11 +70,8 @@ if [ "${1:-}" = --fuzz ]; then
     echo "make fuzz needs: sudo apt-get install -y $need" >&2
     exit 1
   fi
-  echo "installing: $need"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
   # shellcheck disable=SC2086
-  apt-get install -y -qq --no-install-recommends $need >/dev/null
+  apt_install $need
   exit
 fi
 
@@ -96,11 +101,8 @@ if [ "$(id -u)" -ne 0 ]; then
     "skipped without it (sudo scripts/deps.sh --install, or sudo make test)" >&2
   exit 0
 fi
-echo "installing:$missing"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
 # shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends $missing >/dev/null
+apt_install $missing
 find_missing
 if [ -n "$missing_build$missing_test" ]; then
   echo "still missing after apt-get install:$missing_build$missing_cmds" >&2

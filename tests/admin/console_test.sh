@@ -9,16 +9,10 @@ cd "$(dirname "$0")/../.."
 . scripts/lib.sh
 strata_need "the console's browser test" chromium python3
 dir=$(mktemp -d /tmp/strata-consoletest.XXXXXX)
-export STRATA_CLUSTER_DIR=$dir/cluster STRATA_BUILD
 trap 'scripts/cluster.sh down >/dev/null 2>&1; rm -rf "$dir"' EXIT
 fails=0
-for _ in $(seq 20); do
-  port=$(strata_free_port) || exit 1
-  _strata_port_used $((port + 1)) || _strata_port_used $((port + 3)) ||
-    _strata_port_used $((port + 4)) || break
-done
-export STRATA_CLUSTER_PORT=$port
-scripts/cluster.sh up 3 >"$dir/up.out" 2>&1 || { cat "$dir/up.out"; exit 1; }
+strata_cluster_up "$dir" 3 || exit 1
+port=$STRATA_CLUSTER_PORT
 S="$STRATA_BIN -b 127.0.0.1:$port"
 url=http://127.0.0.1:$((port + 3))/
 $S topic create sensors --partitions 3 --replication-factor 3 >/dev/null || exit 1

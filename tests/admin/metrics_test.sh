@@ -11,20 +11,13 @@ cd "$(dirname "$0")/../.."
 . scripts/lib.sh
 strata_need "the admin port's metrics test" promtool curl
 dir=$(mktemp -d /tmp/strata-admintest.XXXXXX)
-export STRATA_CLUSTER_DIR=$dir/cluster STRATA_BUILD
 trap 'scripts/cluster.sh down >/dev/null 2>&1; rm -rf "$dir"' EXIT
 fails=0
 ok() { echo "ok   $1"; }
 bad() { echo "FAIL $1"; fails=$((fails + 1)); }
 
-# cluster.sh takes PORT, +1 (controller), +3 and +4 (admin ports).
-for _ in $(seq 20); do
-  port=$(strata_free_port) || exit 1
-  _strata_port_used $((port + 1)) || _strata_port_used $((port + 3)) ||
-    _strata_port_used $((port + 4)) || break
-done
-export STRATA_CLUSTER_PORT=$port
-scripts/cluster.sh up 3 >"$dir/up.out" 2>&1 || { cat "$dir/up.out"; exit 1; }
+strata_cluster_up "$dir" 3 || exit 1
+port=$STRATA_CLUSTER_PORT
 admin() { echo "http://127.0.0.$1:$((port + 3))"; } # broker i's admin URL
 ctl="http://127.0.0.1:$((port + 4))"
 S="$STRATA_BIN -b 127.0.0.1:$port"
