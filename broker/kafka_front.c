@@ -25,7 +25,8 @@ static const struct kafka_handler *const handlers[] = {
     &kafka_list_offsets_handler,  &kafka_metadata_handler,
     &kafka_find_coordinator_handler, &api_versions_handler,
     &kafka_create_topics_handler, &kafka_delete_topics_handler,
-    &kafka_init_producer_id_handler,
+    &kafka_init_producer_id_handler, &kafka_offset_commit_handler,
+    &kafka_offset_fetch_handler,
 };
 
 static const struct kafka_handler *handler(int key) {
