@@ -110,6 +110,7 @@ enum {
 extern const struct kafka_handler kafka_produce_handler, kafka_fetch_handler,
     kafka_list_offsets_handler, kafka_metadata_handler, kafka_create_topics_handler,
     kafka_delete_topics_handler, kafka_init_producer_id_handler,
-    kafka_find_coordinator_handler, kafka_offset_commit_handler, kafka_offset_fetch_handler;
+    kafka_find_coordinator_handler, kafka_offset_commit_handler, kafka_offset_fetch_handler,
+    kafka_describe_configs_handler;
 
 #endif

@@ -105,7 +105,7 @@ static void *fetch_answer(struct broker *b, struct kafka_call *k, const struct r
   return m;
 }
 
-const struct kafka_handler kafka_fetch_handler = {KAFKA_FETCH, 4, 11, fetch_start, fetch_answer};
+const struct kafka_handler kafka_fetch_handler = {KAFKA_FETCH, 4, 12, fetch_start, fetch_answer};
 
 /* ---- ListOffsets ---- */
 
@@ -180,5 +180,5 @@ static void *list_offsets_answer(struct broker *b, struct kafka_call *k,
   return m;
 }
 
-const struct kafka_handler kafka_list_offsets_handler = {KAFKA_LIST_OFFSETS, 0, 5,
+const struct kafka_handler kafka_list_offsets_handler = {KAFKA_LIST_OFFSETS, 0, 6,
                                                          list_offsets_start, list_offsets_answer};

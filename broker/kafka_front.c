@@ -15,7 +15,7 @@
 
 static void api_versions_start(struct broker *b, struct kafka_call *k, struct response *r);
 
-static const struct kafka_handler api_versions_handler = {KAFKA_API_VERSIONS, 0, 2,
+static const struct kafka_handler api_versions_handler = {KAFKA_API_VERSIONS, 0, 4,
                                                           api_versions_start, NULL};
 
 /* What the listener serves, by key. A version outside [min, max] is not
@@ -26,7 +26,7 @@ static const struct kafka_handler *const handlers[] = {
     &kafka_find_coordinator_handler, &api_versions_handler,
     &kafka_create_topics_handler, &kafka_delete_topics_handler,
     &kafka_init_producer_id_handler, &kafka_offset_commit_handler,
-    &kafka_offset_fetch_handler,
+    &kafka_offset_fetch_handler,  &kafka_describe_configs_handler,
 };
 
 static const struct kafka_handler *handler(int key) {

@@ -113,7 +113,7 @@ static void metadata_start(struct broker *b, struct kafka_call *k, struct respon
   }
 }
 
-const struct kafka_handler kafka_metadata_handler = {KAFKA_METADATA, 0, 8, metadata_start, NULL};
+const struct kafka_handler kafka_metadata_handler = {KAFKA_METADATA, 0, 12, metadata_start, NULL};
 
 /* ---- CreateTopics ---- */
 
@@ -189,7 +189,6 @@ static void create_topics_start(struct broker *b, struct kafka_call *k, struct r
 
 static void *create_topics_answer(struct broker *b, struct kafka_call *k,
                                   const struct response *r) {
-  (void)b;
   const struct kafka_create_topics_req *q = k->req;
   const struct create_extra *x = k->extra;
   const Strata__Header *rep = k->native ? kc_reply(r) : NULL;
@@ -222,12 +221,17 @@ static void *create_topics_answer(struct broker *b, struct kafka_call *k,
       t->error_code = kafka_err((int)res->error_code);
       if (res->error_code && res->error_message && *res->error_message)
         t->error_message = kc_strdup(k, res->error_message);
+      const struct topic *tp = res->error_code ? NULL : topics_find(&b->topics, t->name);
+      if (tp && tp->npart) { /* v5+: what was made */
+        t->num_partitions = (int32_t)tp->npart;
+        t->replication_factor = b->cluster ? (int16_t)tp->parts[0]->rep.isr.nreplicas : 1;
+      }
     }
   }
   return m;
 }
 
-const struct kafka_handler kafka_create_topics_handler = {KAFKA_CREATE_TOPICS, 0, 4,
+const struct kafka_handler kafka_create_topics_handler = {KAFKA_CREATE_TOPICS, 0, 5,
                                                           create_topics_start,
                                                           create_topics_answer};
 
@@ -269,7 +273,7 @@ static void *delete_topics_answer(struct broker *b, struct kafka_call *k,
   return m;
 }
 
-const struct kafka_handler kafka_delete_topics_handler = {KAFKA_DELETE_TOPICS, 0, 3,
+const struct kafka_handler kafka_delete_topics_handler = {KAFKA_DELETE_TOPICS, 0, 5,
                                                           delete_topics_start,
                                                           delete_topics_answer};
 
@@ -309,7 +313,7 @@ static void *init_producer_id_answer(struct broker *b, struct kafka_call *k,
   return m;
 }
 
-const struct kafka_handler kafka_init_producer_id_handler = {KAFKA_INIT_PRODUCER_ID, 0, 1,
+const struct kafka_handler kafka_init_producer_id_handler = {KAFKA_INIT_PRODUCER_ID, 0, 4,
                                                              init_producer_id_start,
                                                              init_producer_id_answer};
 
@@ -355,6 +359,6 @@ static void *find_coordinator_answer(struct broker *b, struct kafka_call *k,
   return m;
 }
 
-const struct kafka_handler kafka_find_coordinator_handler = {KAFKA_FIND_COORDINATOR, 0, 2,
+const struct kafka_handler kafka_find_coordinator_handler = {KAFKA_FIND_COORDINATOR, 0, 3,
                                                              find_coordinator_start,
                                                              find_coordinator_answer};

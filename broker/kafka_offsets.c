@@ -92,7 +92,7 @@ static void *offset_commit_answer(struct broker *b, struct kafka_call *k,
   return m;
 }
 
-const struct kafka_handler kafka_offset_commit_handler = {KAFKA_OFFSET_COMMIT, 1, 7,
+const struct kafka_handler kafka_offset_commit_handler = {KAFKA_OFFSET_COMMIT, 1, 8,
                                                           offset_commit_start,
                                                           offset_commit_answer};
 
@@ -178,5 +178,5 @@ static void *offset_fetch_answer(struct broker *b, struct kafka_call *k,
   return m;
 }
 
-const struct kafka_handler kafka_offset_fetch_handler = {KAFKA_OFFSET_FETCH, 1, 5,
+const struct kafka_handler kafka_offset_fetch_handler = {KAFKA_OFFSET_FETCH, 1, 7,
                                                          offset_fetch_start, offset_fetch_answer};
