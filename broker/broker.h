@@ -58,6 +58,11 @@ struct broker {
   struct broker_metrics metrics; /* counted by the glue and the handlers; /metrics renders them */
   char admin_addr[280];          /* the admin listener's advertised HOST:PORT, once bound ("" off) */
   char kafka_addr[280];          /* the Kafka listener's advertised HOST:PORT, once bound ("" off) */
+  struct {                       /* Kafka calls parked in a classic group (kafka_groups.c) */
+    struct kafka_call *head;
+    uint64_t next_token;
+    uint64_t answered;           /* bumped when parked calls get answers: the glue sends them */
+  } kafka_parked;
 };
 
 /* Cluster mode: no answer from the controller for longer than a session

@@ -34,6 +34,14 @@ struct kafka_call {
   void *resp;                 /* the answer, when made at start */
   Strata__Header *native;     /* what the request became natively, or NULL */
   void *extra;                /* per-API state kept for the answer */
+  char peer[64];              /* the client's address (DescribeGroups' client host) */
+  /* A JoinGroup/SyncGroup parked until its classic group answers
+   * (kafka_groups.c): its response stays held while parked. */
+  struct broker *b;
+  struct response *r;
+  uint64_t token;
+  int parked;
+  struct kafka_call *pnext, *pprev;
 };
 
 /* Arena memory of the call (the process stops loudly when even that fails). */
@@ -111,6 +119,8 @@ extern const struct kafka_handler kafka_produce_handler, kafka_fetch_handler,
     kafka_list_offsets_handler, kafka_metadata_handler, kafka_create_topics_handler,
     kafka_delete_topics_handler, kafka_init_producer_id_handler,
     kafka_find_coordinator_handler, kafka_offset_commit_handler, kafka_offset_fetch_handler,
-    kafka_describe_configs_handler;
+    kafka_describe_configs_handler, kafka_join_group_handler, kafka_sync_group_handler,
+    kafka_heartbeat_handler, kafka_leave_group_handler, kafka_list_groups_handler,
+    kafka_describe_groups_handler;
 
 #endif

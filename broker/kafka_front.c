@@ -8,6 +8,7 @@
 
 #include "broker/broker.h"
 #include "broker/kafka_call.h"
+#include "broker/kafka_groups.h"
 #include "common/bytes.h"
 #include "common/errors.h"
 #include "common/http_request.h"
@@ -170,9 +171,10 @@ static void api_versions_start(struct broker *b, struct kafka_call *k, struct re
 /* ---- the walk ---- */
 
 struct kafka_call *kafka_start(struct broker *b, uint8_t *frame, uint32_t len,
-                               struct response *r) {
+                               const char *peer, struct response *r) {
   struct kafka_call *k = calloc(1, sizeof *k);
   if (!k) abort();
+  snprintf(k->peer, sizeof k->peer, "%s", peer ? peer : "");
   arena_init(&k->arena);
   size_t used = 0;
   int rc = kafka_decode_req_header(frame, len, &k->arena, &k->h, &used);
@@ -248,6 +250,7 @@ int kafka_finish(struct broker *b, struct kafka_call *k, const struct response *
 
 void kafka_call_free(struct kafka_call *k) {
   if (!k) return;
+  kafka_unpark(k);
   arena_reset(&k->arena);
   free(k);
 }

@@ -22,7 +22,7 @@ struct kafka_call;
  * call, or NULL when not even a header could be read: the glue closes the
  * connection (Kafka's own answer to a frame it cannot parse). */
 struct kafka_call *kafka_start(struct broker *b, uint8_t *frame, uint32_t len,
-                               struct response *r);
+                               const char *peer, struct response *r);
 
 /* The native request a call became (parked fetches run it again; a
  * forwarded CreateTopics sends it to the controller), or NULL. Owned by

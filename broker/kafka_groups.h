@@ -14,4 +14,13 @@ struct broker;
 int kafka_classic_commit_check(struct broker *b, const char *group, const char *member,
                                const char *instance, int32_t generation);
 
+/* Hand the answers the classic groups gave out (b->coord.classic_out) to
+ * their parked calls; returns how many were answered (the glue then sends
+ * what became ready). */
+int kafka_groups_drain(struct broker *b);
+
+struct kafka_call;
+/* Forget a parked call (its connection closed): a later answer is dropped. */
+void kafka_unpark(struct kafka_call *k);
+
 #endif

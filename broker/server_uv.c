@@ -17,6 +17,7 @@
 #include "broker/flush.h"
 #include "broker/group_handlers.h"
 #include "broker/kafka_front.h"
+#include "broker/kafka_groups.h"
 #include "broker/offsets_log.h"
 #include "broker/response.h"
 
@@ -62,6 +63,7 @@ struct server {
   size_t nconns;
   struct pending *waiting;
   uint64_t fetch_hw_seen;
+  uint64_t kafka_answered_seen; /* b->kafka_parked.answered when waiters last woke */
   int stopping;
   struct cluster_uv cluster;    /* cluster mode: the controller and replica links */
   struct http_server *admin;    /* admin.listeners (NULL: off) */
@@ -293,7 +295,7 @@ static void enqueue(struct conn *c, struct pending *p) {
   if (p->resp.park) {
     wait_add(s, p);
     arm_fetch_timer(s);
-  } else if (p->resp.nwaits && !response_ready(s->b, &p->resp)) {
+  } else if ((p->resp.nwaits || p->resp.held) && !response_ready(s->b, &p->resp)) {
     wait_add(s, p);
     arm_fetch_timer(s); /* produce deadlines share the timer */
   }
@@ -350,7 +352,7 @@ static void handle_kafka_frame(struct conn *c, uint8_t *frame, uint32_t len) {
   struct server *s = c->srv;
   struct pending *p = pending_new();
   p->t0_ns = uv_hrtime();
-  p->kcall = kafka_start(s->b, frame, len, &p->resp);
+  p->kcall = kafka_start(s->b, frame, len, c->peer, &p->resp);
   if (!p->kcall) {
     response_free(&p->resp);
     free(p);
@@ -472,7 +474,9 @@ static void conn_process(struct conn *c) {
   c->in_process = 0;
   /* A follower's fetch or a local append may have moved a high watermark:
    * release the answers that waited for it. */
-  if (s->b->hw_version != s->fetch_hw_seen) wake_waiters(s);
+  if (s->b->hw_version != s->fetch_hw_seen ||
+      s->b->kafka_parked.answered != s->kafka_answered_seen)
+    wake_waiters(s);
   if (c->closing) return;
   int throttled = c->npending >= CONN_PENDING_MAX ||
                   uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > CONN_WRITE_QUEUE_MAX;
@@ -647,6 +651,7 @@ static void wake_waiters(struct server *s) {
   tick(s);
   int refetch = s->fetch_hw_seen != s->b->hw_version;
   s->fetch_hw_seen = s->b->hw_version;
+  s->kafka_answered_seen = s->b->kafka_parked.answered;
   struct pending *p = s->waiting;
   while (p) {
     struct pending *next = p->wnext;
@@ -741,6 +746,8 @@ static void on_group_timer(uv_timer_t *t) {
   struct server *s = t->data;
   tick(s);
   group_handlers_tick(s->b);
+  kafka_groups_drain(s->b); /* classic groups' timeouts answer parked calls */
+  if (s->b->kafka_parked.answered != s->kafka_answered_seen) wake_waiters(s);
 }
 
 /* ---- start and stop ---- */
