@@ -11,14 +11,30 @@
 /* Record keys: version byte 1, then group NUL topic NUL partition (u32 BE).
  * Values: offset (i64 BE) then the metadata bytes; null = deleted. */
 #define KEY_OFFSET_V1 1
+/* Group-kind records: key: version byte 2, then the group id; value: a
+ * format byte (0), the kind (COORD_KIND_*), the protocol type of a classic
+ * group; null = forgotten (deleted group). Brokers from before these
+ * records skip them (unknown key version). */
+#define KEY_KIND_V1 2
 
 void coord_init(struct coordinator *c, const struct group_config *cfg, const char *nonce) {
   memset(c, 0, sizeof *c);
   c->cfg = *cfg;
   snprintf(c->nonce, sizeof c->nonce, "%s", nonce ? nonce : "");
+  classic_out_init(&c->classic_out);
 }
 
-static void cgroup_free(struct cgroup *g) {
+/* The classic part of a group goes; its parked requests are answered `err`. */
+static void drop_classic(struct coordinator *c, struct cgroup *g, int err) {
+  if (!g->classic) return;
+  classic_shutdown(g->classic, err, &c->classic_out);
+  classic_free(g->classic);
+  free(g->classic);
+  g->classic = NULL;
+}
+
+static void cgroup_free(struct coordinator *c, struct cgroup *g, int err) {
+  drop_classic(c, g, err);
   group_free(&g->g);
   for (size_t i = 0; i < g->noffsets; i++) {
     free(g->offsets[i].topic);
@@ -83,7 +99,8 @@ size_t coord_pending_count(const struct coordinator *c, uint32_t home) {
 }
 
 void coord_free(struct coordinator *c) {
-  for (size_t i = 0; i < c->n; i++) cgroup_free(c->groups[i]);
+  for (size_t i = 0; i < c->n; i++) cgroup_free(c, c->groups[i], STRATA_ESHUTTING_DOWN);
+  classic_out_free(&c->classic_out);
   free(c->groups);
   free(c->loaded);
   free(c->compact_from);
@@ -199,8 +216,15 @@ void coord_apply_commit(struct coordinator *c, const char *group, const char *to
   g->offsets[g->noffsets++] = e;
 }
 
+static void apply_kind(struct coordinator *c, const uint8_t *key, int32_t key_len,
+                       const uint8_t *value, int32_t value_len);
+
 int coord_apply_record(struct coordinator *c, const uint8_t *key, int32_t key_len,
                        const uint8_t *value, int32_t value_len) {
+  if (key && key_len >= 2 && key[0] == KEY_KIND_V1) {
+    apply_kind(c, key, key_len, value, value_len);
+    return 0;
+  }
   if (!key || key_len < 1 + 1 + 1 + 4 || key[0] != KEY_OFFSET_V1) return 0;
   const char *group = (const char *)key + 1;
   const uint8_t *end = key + key_len;
@@ -263,7 +287,7 @@ void coord_unload(struct coordinator *c, uint32_t k) {
   pending_drop(c, k);
   for (size_t i = 0; i < c->n;)
     if (c->groups[i]->home == k) {
-      cgroup_free(c->groups[i]);
+      cgroup_free(c, c->groups[i], STRATA_ENOT_COORDINATOR);
       c->groups[i] = c->groups[--c->n];
     } else {
       i++;
@@ -273,8 +297,151 @@ void coord_unload(struct coordinator *c, uint32_t k) {
 void coord_remove(struct coordinator *c, const char *id) {
   for (size_t i = 0; i < c->n; i++)
     if (!strcmp(c->groups[i]->g.id, id)) {
-      cgroup_free(c->groups[i]);
+      cgroup_free(c, c->groups[i], STRATA_ECOORDINATOR_NOT_AVAILABLE);
       c->groups[i] = c->groups[--c->n];
       return;
     }
+}
+
+/* ---- classic groups ---- */
+
+static int make_classic(struct coordinator *c, struct cgroup *g) {
+  struct classic_config cc;
+  classic_config_default(&cc);
+  cc.initial_delay_ms = c->cfg.initial_delay_ms;
+  cc.session_min_ms = c->cfg.session_min_ms;
+  cc.session_max_ms = c->cfg.session_max_ms;
+  char nonce[48];
+  snprintf(nonce, sizeof nonce, "%s.%llu", c->nonce, (unsigned long long)++c->classic_seq);
+  struct classic_group *cg = malloc(sizeof *cg);
+  if (!cg) return STRATA_ENOMEM;
+  int rc = classic_init(cg, g->g.id, &cc, nonce);
+  if (rc) {
+    free(cg);
+    return rc;
+  }
+  g->classic = cg;
+  return 0;
+}
+
+struct cgroup *coord_classic(struct coordinator *c, const char *id, int create, int *persist,
+                             int *rc) {
+  *persist = 0;
+  struct cgroup *g = coord_group(c, id, create, rc);
+  if (!g) {
+    if (*rc == STRATA_EUNKNOWN_GROUP) *rc = STRATA_EUNKNOWN_MEMBER;
+    return NULL;
+  }
+  if (g->classic) return g;
+  if (g->g.nmembers) {
+    *rc = STRATA_EINCONSISTENT_GROUP_PROTOCOL;
+    return NULL;
+  }
+  if (!create) {
+    *rc = STRATA_EUNKNOWN_MEMBER;
+    return NULL;
+  }
+  if ((*rc = make_classic(c, g))) return NULL;
+  *persist = 1;
+  return g;
+}
+
+int coord_claim_native(struct coordinator *c, struct cgroup *g, int joining, int *persist) {
+  *persist = 0;
+  if (!g->classic) return 0;
+  if (classic_member_count(g->classic) || g->classic->npending)
+    return STRATA_EINCONSISTENT_GROUP_PROTOCOL;
+  if (!joining) return 0;
+  drop_classic(c, g, STRATA_ECOORDINATOR_NOT_AVAILABLE);
+  *persist = 1;
+  return 0;
+}
+
+int coord_kind_record(const struct cgroup *g, uint8_t *key, size_t *key_len, uint8_t *value,
+                      size_t *value_len) {
+  size_t gl = strlen(g->g.id);
+  const char *type = g->classic && g->classic->protocol_type ? g->classic->protocol_type : "";
+  size_t tl = strlen(type);
+  if (gl == 0 || gl > GROUP_ID_MAX || tl > CLASSIC_ID_MAX) return STRATA_EINVALID_REQUEST;
+  key[0] = KEY_KIND_V1;
+  memcpy(key + 1, g->g.id, gl);
+  *key_len = 1 + gl;
+  value[0] = 0;
+  value[1] = g->classic ? COORD_KIND_CLASSIC : COORD_KIND_NATIVE;
+  memcpy(value + 2, type, tl);
+  *value_len = 2 + tl;
+  return 0;
+}
+
+int coord_encode_kind(struct batch_builder *b, const struct cgroup *g, int64_t now_ms) {
+  uint8_t key[COORD_KIND_KEY_MAX], val[COORD_KIND_VALUE_MAX];
+  size_t kl, vl;
+  int rc = coord_kind_record(g, key, &kl, val, &vl);
+  return rc ? rc : batch_builder_add(b, now_ms, key, kl, val, vl, NULL, 0);
+}
+
+int coord_encode_kind_delete(struct batch_builder *b, const char *group, int64_t now_ms) {
+  uint8_t key[COORD_KIND_KEY_MAX];
+  size_t gl = strlen(group);
+  if (gl == 0 || gl > GROUP_ID_MAX) return STRATA_EINVALID_REQUEST;
+  key[0] = KEY_KIND_V1;
+  memcpy(key + 1, group, gl);
+  return batch_builder_add(b, now_ms, key, 1 + gl, NULL, 0, NULL, 0);
+}
+
+/* A group-kind record read back: the group is classic (an empty one: its
+ * members were not recorded) or not. Malformed records are skipped. */
+static void apply_kind(struct coordinator *c, const uint8_t *key, int32_t key_len,
+                       const uint8_t *value, int32_t value_len) {
+  char id[GROUP_ID_MAX + 1];
+  if (key_len - 1 > GROUP_ID_MAX || memchr(key + 1, 0, (size_t)key_len - 1)) return;
+  memcpy(id, key + 1, (size_t)key_len - 1);
+  id[key_len - 1] = 0;
+  int rc;
+  int classic = value && value_len >= 2 && value[0] == 0 && value[1] == COORD_KIND_CLASSIC;
+  if (value && (value_len < 2 || value_len > COORD_KIND_VALUE_MAX || value[0] != 0)) return;
+  struct cgroup *g = coord_group(c, id, classic, &rc);
+  if (!g) return;
+  if (!classic) {
+    if (!g->classic || classic_member_count(g->classic)) return;
+    drop_classic(c, g, STRATA_ECOORDINATOR_NOT_AVAILABLE);
+    return;
+  }
+  if (!g->classic && make_classic(c, g)) return;
+  if (classic_member_count(g->classic)) return; /* live members know better */
+  char *type = strndup((const char *)value + 2, (size_t)value_len - 2);
+  if (!type || memchr(value + 2, 0, (size_t)value_len - 2)) {
+    free(type);
+    return;
+  }
+  free(g->classic->protocol_type);
+  g->classic->protocol_type = *type ? type : NULL;
+  if (!*type) free(type);
+}
+
+size_t coord_members(const struct cgroup *g) {
+  return g->g.nmembers + (g->classic ? classic_member_count(g->classic) : 0);
+}
+
+int coord_classic_commit_check(const struct cgroup *g, const char *member_id,
+                               const char *instance_id, int32_t generation, int transactional) {
+  if (g && g->classic)
+    return classic_commit_check(g->classic, member_id, instance_id, generation, transactional);
+  if (g && g->g.nmembers) return STRATA_EUNKNOWN_MEMBER;
+  return generation < 0 ? 0 : STRATA_EILLEGAL_GENERATION;
+}
+
+void coord_classic_tick(struct coordinator *c, int64_t now_ms) {
+  for (size_t i = 0; i < c->n; i++)
+    if (c->groups[i]->classic) classic_tick(c->groups[i]->classic, now_ms, &c->classic_out);
+}
+
+int64_t coord_classic_next_deadline(const struct coordinator *c) {
+  int64_t t = INT64_MAX;
+  for (size_t i = 0; i < c->n; i++)
+    if (c->groups[i]->classic) {
+      int64_t d = classic_next_deadline(c->groups[i]->classic);
+      if (d < t) t = d;
+    }
+  return t;
 }

@@ -151,6 +151,10 @@ void offsets_log_compact(struct broker *b, struct topic *t, uint32_t k) {
   for (size_t i = 0; i < c->n && !rc; i++) {
     const struct cgroup *g = c->groups[i];
     if (g->home != k) continue;
+    if (g->classic) { /* its kind is live state too */
+      rc = coord_encode_kind(&bb, g, b->wall_ms);
+      pending = !rc;
+    }
     for (size_t j = 0; j < g->noffsets && !rc; j++) {
       rc = coord_encode_commit(&bb, g->g.id, g->offsets[j].topic, g->offsets[j].partition,
                                g->offsets[j].offset, g->offsets[j].metadata, b->wall_ms);
@@ -186,6 +190,7 @@ int offsets_log_append(struct broker *b, struct cgroup *g, struct batch_builder 
   if (b->cluster && p->rep.isr.nisr < p->topic->min_insync) return STRATA_ENOT_ENOUGH_REPLICAS;
   int rc = append_batch(b, p, bb);
   if (rc) return rc;
+  if (!r) return 0; /* nobody waits for it */
   if (b->cluster || b->cfg.flush == FLUSH_ALWAYS)
     response_wait(r, p, seglog_end_offset(p->log), b->cluster, &r->hdr.error_code, NULL, NULL);
   r->deadline_ms = b->now_ms + 10000;
