@@ -445,3 +445,16 @@ int64_t coord_classic_next_deadline(const struct coordinator *c) {
     }
   return t;
 }
+
+const char *coord_state_name(const struct cgroup *cg) {
+  if (cg->classic) return classic_state_name(cg->classic->state);
+  const struct group *g = &cg->g;
+  if (g->nmembers == 0) return "Empty";
+  if (g->compute_at_ms) return "Assigning";
+  return group_is_stable(g) ? "Stable" : "Reconciling";
+}
+
+const char *coord_protocol_type(const struct cgroup *cg) {
+  if (cg->classic) return cg->classic->protocol_type ? cg->classic->protocol_type : "";
+  return cg->g.nmembers || cg->g.epoch ? "consumer" : "";
+}

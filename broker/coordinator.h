@@ -163,6 +163,12 @@ size_t coord_members(const struct cgroup *g);
  * (Kafka before OffsetCommit v9). */
 int coord_classic_commit_check(const struct cgroup *g, const char *member_id,
                                const char *instance_id, int32_t generation, int transactional);
+/* ListGroups / DescribeGroups: the group's state as Kafka names it
+ * (classic: classic_state_name; native, as KIP-848 groups: "Empty",
+ * "Assigning", "Reconciling", "Stable") and its protocol type ("consumer";
+ * "" for a group that only holds offsets from simple commits). */
+const char *coord_state_name(const struct cgroup *g);
+const char *coord_protocol_type(const struct cgroup *g);
 /* Timeouts of every classic group (answers into c->classic_out). */
 void coord_classic_tick(struct coordinator *c, int64_t now_ms);
 /* When coord_classic_tick next has work (INT64_MAX: none). */

@@ -381,13 +381,6 @@ void handle_offset_fetch(struct broker *b, const Strata__Header *req, uint8_t *p
 
 /* ---- admin ---- */
 
-static const char *group_state(const struct cgroup *cg) {
-  if (cg->classic) return classic_state_name(cg->classic->state);
-  const struct group *g = &cg->g;
-  if (g->nmembers == 0) return "Empty";
-  if (g->compute_at_ms) return "Assigning";
-  return group_is_stable(g) ? "Stable" : "Reconciling";
-}
 
 void handle_list_groups(struct broker *b, const Strata__Header *req, uint8_t *payload,
                         uint32_t len, struct response *r) {
@@ -400,7 +393,7 @@ void handle_list_groups(struct broker *b, const Strata__Header *req, uint8_t *pa
     Strata__GroupListing *l = resp_alloc(r, sizeof *l);
     strata__group_listing__init(l);
     l->group_id = resp_strdup(r, g->g.id);
-    l->state = resp_strdup(r, group_state(g));
+    l->state = resp_strdup(r, coord_state_name(g));
     l->members = (uint32_t)coord_members(g);
     m->groups[m->n_groups++] = l;
   }
@@ -420,7 +413,7 @@ void handle_describe_group(struct broker *b, const Strata__Header *req, uint8_t 
   Strata__DescribeGroupResponse *m = resp_alloc(r, sizeof *m);
   strata__describe_group_response__init(m);
   m->group_id = resp_strdup(r, g->g.id);
-  m->state = resp_strdup(r, group_state(g));
+  m->state = resp_strdup(r, coord_state_name(g));
   m->group_epoch = g->g.epoch;
   m->assignor = resp_strdup(r, assignor_name(g->g.kind));
   m->coordinator = b->cfg.id;
