@@ -132,7 +132,9 @@ void coord_remove(struct coordinator *c, const char *id);
  * a member of a group it does not know), or coord_group's errors
  * (NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE, ENOMEM). *persist is set to
  * 1 when the group has just become classic: the caller appends
- * coord_encode_kind's record to the group's offsets partition (no need to
+ * coord_encode_kind's record to the group's offsets partition after its
+ * classic_join, so that the record carries the protocol type
+ * (group_handlers_persist_kind does it; no need to
  * wait for it: a group whose kind record is lost is an empty group after
  * failover, which either kind may take). */
 struct cgroup *coord_classic(struct coordinator *c, const char *id, int create, int *persist,
