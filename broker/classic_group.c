@@ -485,6 +485,7 @@ static void complete_join(struct classic_group *g, int64_t now_ms, struct classi
   g->sync_deadline_ms = 0;
   if (!g->nmembers) {
     g->state = CLASSIC_EMPTY;
+    g->dirty = 1;
     return;
   }
   const char *p = select_protocol(g);
@@ -689,6 +690,7 @@ static int static_rejoin(struct classic_group *g, int64_t now_ms, const struct c
   if (g->state == CLASSIC_STABLE) {
     const char *next = select_protocol(g);
     if (next && same_str(next, g->protocol_name)) {
+      g->dirty = 1; /* the instance's member id changed */
       m->awaiting_join = 0;
       m->join_token = NULL;
       if (r->skip_assignment_ok && was_leader)
@@ -875,6 +877,7 @@ int classic_sync(struct classic_group *g, int64_t now_ms, const struct classic_s
   sync_received(g, m);
   if (!leader) return 0; /* parked until the leader's */
   g->state = CLASSIC_STABLE;
+  g->dirty = 1;
   for (size_t i = 0; i < g->nmembers; i++) {
     struct classic_member *x = g->members[i];
     if (!x->awaiting_sync) continue;
@@ -957,7 +960,10 @@ int classic_tick(struct classic_group *g, int64_t now_ms, struct classic_out *o)
     complete_join(g, now_ms, o);
   for (size_t i = 0; i < g->nmembers;) {
     struct classic_member *m = g->members[i];
-    if (now_ms < m->deadline_ms) {
+    if (now_ms < m->deadline_ms && m->deadline_ms != 0) {
+      i++;
+    } else if (m->deadline_ms == 0) {
+      m->deadline_ms = now_ms + m->session_ms; /* restored from a record: its session starts now */
       i++;
     } else if (!m->is_new && (m->awaiting_join || m->awaiting_sync)) {
       m->deadline_ms = now_ms + m->session_ms; /* parked in a request: alive */
@@ -1059,4 +1065,208 @@ int classic_describe(const struct classic_group *g, struct classic_desc *d) {
 void classic_describe_free(struct classic_desc *d) {
   free(d->members);
   memset(d, 0, sizeof *d);
+}
+
+/* ---- persistence ---- */
+
+/* Record layout (all integers big-endian): str = u16 length (0xFFFF: null)
+ * and bytes; blob = u32 length and bytes.
+ *   str protocol_type, i32 generation, str protocol (null unless Stable),
+ *   str leader (null unless Stable), u32 members, then per member:
+ *   str id, str instance_id, str client_id, str client_host,
+ *   i32 session_ms, i32 rebalance_ms, blob metadata, blob assignment */
+#define NULL_STR 0xFFFF
+#define RESTORE_MEMBERS_MAX 100000
+
+struct wbuf {
+  uint8_t *p;
+  size_t n, cap;
+  int bad;
+};
+
+static void put(struct wbuf *w, const void *src, size_t n) {
+  if (w->bad) return;
+  if (w->n + n > w->cap) {
+    size_t cap = w->cap ? w->cap : 256;
+    while (cap < w->n + n) cap *= 2;
+    uint8_t *v = realloc(w->p, cap);
+    if (!v) {
+      w->bad = 1;
+      return;
+    }
+    w->p = v;
+    w->cap = cap;
+  }
+  if (n) memcpy(w->p + w->n, src, n);
+  w->n += n;
+}
+
+static void put_u32(struct wbuf *w, uint32_t v) {
+  uint8_t b[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
+  put(w, b, 4);
+}
+
+static void put_str(struct wbuf *w, const char *s) {
+  size_t n = s ? strlen(s) : NULL_STR;
+  uint8_t b[2] = {(uint8_t)(n >> 8), (uint8_t)n};
+  put(w, b, 2);
+  if (s) put(w, s, n);
+}
+
+static void put_blob(struct wbuf *w, const uint8_t *p, size_t n) {
+  put_u32(w, (uint32_t)n);
+  put(w, p, n);
+}
+
+int classic_encode(const struct classic_group *g, uint8_t **out, size_t *len) {
+  struct wbuf w = {0};
+  int stable = g->state == CLASSIC_STABLE;
+  put_str(&w, g->protocol_type);
+  put_u32(&w, (uint32_t)g->generation);
+  put_str(&w, stable ? g->protocol_name : NULL);
+  put_str(&w, stable ? g->leader : NULL);
+  put_u32(&w, stable ? (uint32_t)g->nmembers : 0);
+  for (size_t i = 0; stable && i < g->nmembers; i++) {
+    const struct classic_member *m = g->members[i];
+    const struct classic_protocol *p = member_protocol(m, g->protocol_name);
+    put_str(&w, m->id);
+    put_str(&w, m->instance_id);
+    put_str(&w, m->client_id);
+    put_str(&w, m->client_host);
+    put_u32(&w, (uint32_t)m->session_ms);
+    put_u32(&w, (uint32_t)m->rebalance_ms);
+    put_blob(&w, p ? p->metadata : NULL, p ? p->len : 0);
+    put_blob(&w, m->assignment, m->assignment_len);
+  }
+  if (w.bad) {
+    free(w.p);
+    return STRATA_ENOMEM;
+  }
+  *out = w.p;
+  *len = w.n;
+  return 0;
+}
+
+struct rbuf {
+  const uint8_t *p;
+  size_t n, off;
+  int bad;
+};
+
+static uint32_t get_u32(struct rbuf *r) {
+  if (r->bad || r->n - r->off < 4) {
+    r->bad = 1;
+    return 0;
+  }
+  const uint8_t *b = r->p + r->off;
+  r->off += 4;
+  return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+/* A string of at most CLASSIC_ID_MAX bytes without NULs, malloc'd; NULL
+ * for null (or on error, r->bad set). */
+static char *get_str(struct rbuf *r) {
+  if (r->bad || r->n - r->off < 2) {
+    r->bad = 1;
+    return NULL;
+  }
+  size_t n = (size_t)r->p[r->off] << 8 | r->p[r->off + 1];
+  r->off += 2;
+  if (n == NULL_STR) return NULL;
+  if (n > CLASSIC_ID_MAX || r->n - r->off < n || memchr(r->p + r->off, 0, n)) {
+    r->bad = 1;
+    return NULL;
+  }
+  char *s = strndup((const char *)r->p + r->off, n);
+  if (!s) r->bad = 1;
+  r->off += n;
+  return s;
+}
+
+static uint8_t *get_blob(struct rbuf *r, size_t *len) {
+  uint32_t n = get_u32(r);
+  if (r->bad || n > CLASSIC_BYTES_MAX || r->n - r->off < n) {
+    r->bad = 1;
+    return NULL;
+  }
+  uint8_t *v = dup_bytes(r->p + r->off, n);
+  if (!v) r->bad = 1;
+  r->off += n;
+  *len = n;
+  return v;
+}
+
+int classic_restore(struct classic_group *g, const uint8_t *p, size_t len) {
+  struct rbuf r = {p, len, 0, 0};
+  char *type = get_str(&r);
+  int32_t gen = (int32_t)get_u32(&r);
+  char *proto = get_str(&r), *leader = get_str(&r);
+  uint32_t n = get_u32(&r);
+  struct classic_member **v = NULL;
+  size_t k = 0;
+  if (!r.bad && (gen < 0 || n > RESTORE_MEMBERS_MAX || (n && (!proto || !leader)) ||
+                 (!n && (proto || leader))))
+    r.bad = 1;
+  if (!r.bad && !(v = calloc((size_t)n + 1, sizeof *v))) r.bad = 1;
+  for (; !r.bad && k < n; k++) {
+    struct classic_member *m = calloc(1, sizeof *m);
+    if (!m) {
+      r.bad = 1;
+      break;
+    }
+    v[k] = m;
+    m->id = get_str(&r);
+    m->instance_id = get_str(&r);
+    m->client_id = get_str(&r);
+    m->client_host = get_str(&r);
+    m->session_ms = (int32_t)get_u32(&r);
+    m->rebalance_ms = (int32_t)get_u32(&r);
+    m->protocols = calloc(1, sizeof *m->protocols);
+    size_t ml = 0;
+    uint8_t *meta = get_blob(&r, &ml);
+    m->assignment = get_blob(&r, &m->assignment_len);
+    if (m->protocols) {
+      m->nprotocols = 1;
+      m->protocols[0].name = proto ? strdup(proto) : NULL;
+      m->protocols[0].metadata = meta;
+      m->protocols[0].len = ml;
+    } else {
+      free(meta);
+    }
+    if (!m->id || !*m->id || !m->client_id || !m->client_host || !m->protocols ||
+        !m->protocols[0].name || m->session_ms <= 0 || m->rebalance_ms <= 0)
+      r.bad = 1;
+    for (size_t j = 0; !r.bad && j < k; j++) /* ids and instances are unique */
+      if (!strcmp(v[j]->id, m->id) || (m->instance_id && v[j]->instance_id &&
+                                        !strcmp(v[j]->instance_id, m->instance_id)))
+        r.bad = 1;
+  }
+  int leader_known = 0;
+  for (size_t j = 0; !r.bad && j < n; j++) leader_known |= !strcmp(v[j]->id, leader);
+  if (!r.bad && (r.off != len || (n && !leader_known))) r.bad = 1;
+  if (r.bad) {
+    for (size_t j = 0; v && j <= k && j < n; j++)
+      if (v[j]) member_free(v[j]);
+    free(v);
+    free(type);
+    free(proto);
+    free(leader);
+    return STRATA_ECORRUPT;
+  }
+  for (size_t i = 0; i < g->nmembers; i++) member_free(g->members[i]);
+  free(g->members);
+  free(g->protocol_type);
+  free(g->protocol_name);
+  free(g->leader);
+  g->members = v;
+  g->nmembers = n;
+  g->protocol_type = type;
+  g->protocol_name = proto;
+  g->leader = leader;
+  g->generation = gen;
+  g->state = n ? CLASSIC_STABLE : CLASSIC_EMPTY;
+  g->prev_state = g->state;
+  g->join_deadline_ms = g->sync_deadline_ms = 0;
+  g->dirty = 0;
+  return 0;
 }

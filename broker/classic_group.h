@@ -175,6 +175,10 @@ struct classic_group {
   int64_t sync_deadline_ms;   /* CompletingRebalance/Stable: members that have not synced leave then (0: none) */
   char nonce[48];             /* member ids: <client id>-<nonce>-<n>, unique across coordinators */
   uint64_t next_member;
+  /* Its record (classic_encode) changed: a new generation became Stable or
+   * Empty, a static member was replaced, or the group is new. The glue
+   * writes it to __consumer_offsets (coord_encode_kind clears this). */
+  int dirty;
 };
 
 /* Defaults as this project chose them: the initial delay is the native
@@ -260,6 +264,24 @@ int64_t classic_next_deadline(const struct classic_group *g);
  * (a commit does not count as a heartbeat). */
 int classic_commit_check(const struct classic_group *g, const char *member_id,
                          const char *instance_id, int32_t generation, int transactional);
+
+/* ---- persistence (Kafka's GroupMetadata record) ---- */
+
+/* The group as a record value (malloc'd, *out; free it): protocol type and
+ * generation, and when Stable the protocol, the leader and every member
+ * (ids, client id and host, timeouts, its metadata for the chosen
+ * protocol, its assignment). Any other state is written without members
+ * (a group mid-rebalance is only written when it is new). 0 or
+ * STRATA_ENOMEM. Layout in docs/storage.md. */
+int classic_encode(const struct classic_group *g, uint8_t **out, size_t *len);
+
+/* A new coordinator takes the group over from its record: g (just made by
+ * classic_init) becomes Stable at the recorded generation with the
+ * recorded members and assignments (their sessions start at the next
+ * classic_tick), or Empty. Members carry on without a rebalance; a member
+ * that died meanwhile expires after its session. Bad bytes:
+ * STRATA_ECORRUPT, g unchanged. */
+int classic_restore(struct classic_group *g, const uint8_t *p, size_t len);
 
 /* ---- DescribeGroups / ListGroups ---- */
 

@@ -12,10 +12,13 @@
  * Values: offset (i64 BE) then the metadata bytes; null = deleted. */
 #define KEY_OFFSET_V1 1
 /* Group-kind records: key: version byte 2, then the group id; value: a
- * format byte (0), the kind (COORD_KIND_*), the protocol type of a classic
- * group; null = forgotten (deleted group). Brokers from before these
- * records skip them (unknown key version). */
+ * format byte, the kind (COORD_KIND_*), and for a classic group its record
+ * (classic_encode: generation, members, assignments; Kafka's GroupMetadata);
+ * null = forgotten (deleted group). Brokers from before these records skip
+ * them (unknown key version). */
 #define KEY_KIND_V1 2
+#define KIND_FORMAT_KIND 0  /* value: 0, kind, protocol type (kind only) */
+#define KIND_FORMAT_GROUP 1 /* value: 1, kind, classic_encode's record */
 
 void coord_init(struct coordinator *c, const struct group_config *cfg, const char *nonce) {
   memset(c, 0, sizeof *c);
@@ -26,6 +29,9 @@ void coord_init(struct coordinator *c, const struct group_config *cfg, const cha
 
 /* The classic part of a group goes; its parked requests are answered `err`. */
 static void drop_classic(struct coordinator *c, struct cgroup *g, int err) {
+  free(g->record);
+  g->record = NULL;
+  g->record_len = 0;
   if (!g->classic) return;
   classic_shutdown(g->classic, err, &c->classic_out);
   classic_free(g->classic);
@@ -324,9 +330,7 @@ static int make_classic(struct coordinator *c, struct cgroup *g) {
   return 0;
 }
 
-struct cgroup *coord_classic(struct coordinator *c, const char *id, int create, int *persist,
-                             int *rc) {
-  *persist = 0;
+struct cgroup *coord_classic(struct coordinator *c, const char *id, int create, int *rc) {
   struct cgroup *g = coord_group(c, id, create, rc);
   if (!g) {
     if (*rc == STRATA_EUNKNOWN_GROUP) *rc = STRATA_EUNKNOWN_MEMBER;
@@ -342,42 +346,61 @@ struct cgroup *coord_classic(struct coordinator *c, const char *id, int create, 
     return NULL;
   }
   if ((*rc = make_classic(c, g))) return NULL;
-  *persist = 1;
+  g->classic->dirty = 1; /* its kind is to be recorded */
   return g;
 }
 
-int coord_claim_native(struct coordinator *c, struct cgroup *g, int joining, int *persist) {
-  *persist = 0;
+int coord_claim_native(struct coordinator *c, struct cgroup *g, int joining) {
   if (!g->classic) return 0;
   if (classic_member_count(g->classic) || g->classic->npending)
     return STRATA_EINCONSISTENT_GROUP_PROTOCOL;
   if (!joining) return 0;
   drop_classic(c, g, STRATA_ECOORDINATOR_NOT_AVAILABLE);
-  *persist = 1;
+  g->kind_dirty = 1;
   return 0;
 }
 
-int coord_kind_record(const struct cgroup *g, uint8_t *key, size_t *key_len, uint8_t *value,
+int coord_kind_dirty(const struct cgroup *g) {
+  return g->kind_dirty || (g->classic && g->classic->dirty);
+}
+
+int coord_kind_record(struct cgroup *g, uint8_t *key, size_t *key_len, uint8_t **value,
                       size_t *value_len) {
   size_t gl = strlen(g->g.id);
-  const char *type = g->classic && g->classic->protocol_type ? g->classic->protocol_type : "";
-  size_t tl = strlen(type);
-  if (gl == 0 || gl > GROUP_ID_MAX || tl > CLASSIC_ID_MAX) return STRATA_EINVALID_REQUEST;
+  if (gl == 0 || gl > GROUP_ID_MAX) return STRATA_EINVALID_REQUEST;
+  if (g->classic && (g->classic->dirty || !g->record)) {
+    uint8_t *r;
+    size_t n;
+    int rc = classic_encode(g->classic, &r, &n);
+    if (rc) return rc;
+    free(g->record);
+    g->record = r;
+    g->record_len = n;
+    g->classic->dirty = 0;
+  }
+  size_t body = g->classic ? g->record_len : 0;
+  uint8_t *v = malloc(2 + body);
+  if (!v) return STRATA_ENOMEM;
+  v[0] = g->classic ? KIND_FORMAT_GROUP : KIND_FORMAT_KIND;
+  v[1] = g->classic ? COORD_KIND_CLASSIC : COORD_KIND_NATIVE;
+  if (body) memcpy(v + 2, g->record, body);
   key[0] = KEY_KIND_V1;
   memcpy(key + 1, g->g.id, gl);
   *key_len = 1 + gl;
-  value[0] = 0;
-  value[1] = g->classic ? COORD_KIND_CLASSIC : COORD_KIND_NATIVE;
-  memcpy(value + 2, type, tl);
-  *value_len = 2 + tl;
+  *value = v;
+  *value_len = 2 + body;
+  g->kind_dirty = 0;
   return 0;
 }
 
-int coord_encode_kind(struct batch_builder *b, const struct cgroup *g, int64_t now_ms) {
-  uint8_t key[COORD_KIND_KEY_MAX], val[COORD_KIND_VALUE_MAX];
+int coord_encode_kind(struct batch_builder *b, struct cgroup *g, int64_t now_ms) {
+  uint8_t key[COORD_KIND_KEY_MAX], *val;
   size_t kl, vl;
-  int rc = coord_kind_record(g, key, &kl, val, &vl);
-  return rc ? rc : batch_builder_add(b, now_ms, key, kl, val, vl, NULL, 0);
+  int rc = coord_kind_record(g, key, &kl, &val, &vl);
+  if (rc) return rc;
+  rc = batch_builder_add(b, now_ms, key, kl, val, vl, NULL, 0);
+  free(val);
+  return rc;
 }
 
 int coord_encode_kind_delete(struct batch_builder *b, const char *group, int64_t now_ms) {
@@ -389,34 +412,65 @@ int coord_encode_kind_delete(struct batch_builder *b, const char *group, int64_t
   return batch_builder_add(b, now_ms, key, 1 + gl, NULL, 0, NULL, 0);
 }
 
-/* A group-kind record read back: the group is classic (an empty one: its
- * members were not recorded) or not. Malformed records are skipped. */
+/* A group-kind record read back (only while loading a partition): the
+ * group is native, or classic as recorded (format 1: with its generation
+ * and members; format 0: kind and protocol type only). Malformed records
+ * are skipped. */
 static void apply_kind(struct coordinator *c, const uint8_t *key, int32_t key_len,
                        const uint8_t *value, int32_t value_len) {
   char id[GROUP_ID_MAX + 1];
   if (key_len - 1 > GROUP_ID_MAX || memchr(key + 1, 0, (size_t)key_len - 1)) return;
   memcpy(id, key + 1, (size_t)key_len - 1);
   id[key_len - 1] = 0;
+  if (value && (value_len < 2 || value[0] > KIND_FORMAT_GROUP)) return;
+  int classic = value && value[1] == COORD_KIND_CLASSIC;
   int rc;
-  int classic = value && value_len >= 2 && value[0] == 0 && value[1] == COORD_KIND_CLASSIC;
-  if (value && (value_len < 2 || value_len > COORD_KIND_VALUE_MAX || value[0] != 0)) return;
   struct cgroup *g = coord_group(c, id, classic, &rc);
   if (!g) return;
   if (!classic) {
-    if (!g->classic || classic_member_count(g->classic)) return;
     drop_classic(c, g, STRATA_ECOORDINATOR_NOT_AVAILABLE);
     return;
   }
-  if (!g->classic && make_classic(c, g)) return;
-  if (classic_member_count(g->classic)) return; /* live members know better */
-  char *type = strndup((const char *)value + 2, (size_t)value_len - 2);
-  if (!type || memchr(value + 2, 0, (size_t)value_len - 2)) {
-    free(type);
+  const uint8_t *body = value + 2;
+  size_t n = (size_t)value_len - 2;
+  uint8_t *copy = NULL;
+  if (value[0] == KIND_FORMAT_KIND) { /* protocol type only */
+    if (n > CLASSIC_ID_MAX || memchr(body, 0, n)) return;
+    char type[CLASSIC_ID_MAX + 1];
+    memcpy(type, body, n);
+    type[n] = 0;
+    struct classic_group tmp;
+    struct classic_config cc;
+    classic_config_default(&cc);
+    if (classic_init(&tmp, id, &cc, "")) return;
+    tmp.protocol_type = n ? strdup(type) : NULL;
+    int e = classic_encode(&tmp, &copy, &n);
+    classic_free(&tmp);
+    if (e) return;
+    body = copy;
+  }
+  /* the record replaces what an earlier one said (no member is live yet) */
+  struct classic_group *old = g->classic;
+  g->classic = NULL;
+  if (make_classic(c, g) || classic_restore(g->classic, body, n)) {
+    if (g->classic) {
+      classic_free(g->classic);
+      free(g->classic);
+    }
+    g->classic = old;
+    free(copy);
     return;
   }
-  free(g->classic->protocol_type);
-  g->classic->protocol_type = *type ? type : NULL;
-  if (!*type) free(type);
+  if (old) {
+    classic_shutdown(old, STRATA_ECOORDINATOR_NOT_AVAILABLE, &c->classic_out);
+    classic_free(old);
+    free(old);
+  }
+  uint8_t *r = copy ? copy : malloc(n ? n : 1);
+  if (r && !copy) memcpy(r, body, n);
+  free(g->record);
+  g->record = r;
+  g->record_len = r ? n : 0;
 }
 
 size_t coord_members(const struct cgroup *g) {

@@ -42,13 +42,17 @@ struct pending_commit {
  * while the group has members; an empty group changes kind on the first
  * join of the other kind (as Kafka 4 converts empty groups). The kind is
  * recorded in __consumer_offsets (a group-kind record, coord_encode_kind),
- * so a new coordinator knows it; members are not (they rejoin: UNKNOWN_MEMBER_ID). */
+ * so a new coordinator knows it, with a classic group's generation and
+ * members (native members are not recorded: they rejoin). */
 #define COORD_KIND_NATIVE 1
 #define COORD_KIND_CLASSIC 2
 
 struct cgroup {
   struct group g;              /* the native group (also the id; empty when classic) */
   struct classic_group *classic; /* non-NULL: a classic group */
+  uint8_t *record;             /* a classic group's last record (classic_encode), for compaction */
+  size_t record_len;
+  int kind_dirty;              /* it became native: its kind record is to be written */
   uint32_t home;               /* its __consumer_offsets partition */
   struct committed *offsets;
   size_t noffsets, cap;
@@ -130,29 +134,32 @@ void coord_remove(struct coordinator *c, const char *id);
  * STRATA_EINCONSISTENT_GROUP_PROTOCOL (a native group with members),
  * STRATA_EUNKNOWN_MEMBER (no classic group and create=0, as Kafka answers
  * a member of a group it does not know), or coord_group's errors
- * (NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE, ENOMEM). *persist is set to
- * 1 when the group has just become classic: the caller appends
- * coord_encode_kind's record to the group's offsets partition after its
- * classic_join, so that the record carries the protocol type
- * (group_handlers_persist_kind does it; no need to
- * wait for it: a group whose kind record is lost is an empty group after
- * failover, which either kind may take). */
-struct cgroup *coord_classic(struct coordinator *c, const char *id, int create, int *persist,
-                             int *rc);
+ * (NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE, ENOMEM). A group that has
+ * just become classic is dirty (coord_kind_dirty): see below. */
+struct cgroup *coord_classic(struct coordinator *c, const char *id, int create, int *rc);
 /* A native GroupHeartbeat reached group g: STRATA_EINCONSISTENT_GROUP_PROTOCOL
  * if it is a classic group with members (or members-to-be); an empty
- * classic group becomes native when the heartbeat joins (*persist = 1:
- * write coord_encode_kind's record). 0 otherwise. */
-int coord_claim_native(struct coordinator *c, struct cgroup *g, int joining, int *persist);
-/* The group-kind record of g as it is now (native or classic with its
- * protocol type), or its tombstone (deleted group). */
-int coord_encode_kind(struct batch_builder *b, const struct cgroup *g, int64_t now_ms);
+ * classic group becomes native when the heartbeat joins (and is dirty). */
+int coord_claim_native(struct coordinator *c, struct cgroup *g, int joining);
+/* Its group-kind record must be written: after every classic_* call (and
+ * coord_classic_tick) the glue appends coord_encode_kind's record of each
+ * dirty group to its offsets partition (group_handlers_persist_kinds does
+ * it), without waiting for replication. The record carries the classic
+ * group as Kafka's GroupMetadata does (generation, members, assignments),
+ * written when a generation becomes Stable or Empty and when a static
+ * member is replaced: a new coordinator restores the group from it and
+ * its members carry on (heartbeats and commits at the same generation). A
+ * record lost in a crash leaves the previous one: members of a newer
+ * generation then hear ILLEGAL_GENERATION or UNKNOWN_MEMBER_ID and rejoin. */
+int coord_kind_dirty(const struct cgroup *g);
+/* The group-kind record of g as it is now (clears the dirty flags), or the
+ * tombstone of a deleted group's. */
+int coord_encode_kind(struct batch_builder *b, struct cgroup *g, int64_t now_ms);
 int coord_encode_kind_delete(struct batch_builder *b, const char *group, int64_t now_ms);
-/* The same record as key and value bytes (key: COORD_KIND_KEY_MAX, value:
- * COORD_KIND_VALUE_MAX bytes at most). */
+/* The same record as key bytes (COORD_KIND_KEY_MAX at most) and a value
+ * (*value malloc'd: free it). */
 #define COORD_KIND_KEY_MAX (1 + GROUP_ID_MAX)
-#define COORD_KIND_VALUE_MAX (2 + CLASSIC_ID_MAX)
-int coord_kind_record(const struct cgroup *g, uint8_t *key, size_t *key_len, uint8_t *value,
+int coord_kind_record(struct cgroup *g, uint8_t *key, size_t *key_len, uint8_t **value,
                       size_t *value_len);
 /* Live members of either kind (static members away included). */
 size_t coord_members(const struct cgroup *g);

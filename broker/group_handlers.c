@@ -67,6 +67,7 @@ void group_handlers_tick(struct broker *b) {
     group_tick(&b->coord.groups[i]->g, b->now_ms);
   }
   coord_classic_tick(&b->coord, b->now_ms); /* answers wait in b->coord.classic_out */
+  group_handlers_persist_kinds(b);
 }
 
 /* The group's coordinator here, or an error for the response. A broker
@@ -179,8 +180,7 @@ void handle_group_heartbeat(struct broker *b, const Strata__Header *req, uint8_t
     response_error(r, req, rc, NULL);
     return;
   }
-  int new_kind = 0; /* an empty classic group became native: record it */
-  if ((rc = coord_claim_native(&b->coord, g, joining, &new_kind))) {
+  if ((rc = coord_claim_native(&b->coord, g, joining))) {
     response_error(r, req, rc, "a classic (JoinGroup) group with members has this id");
     return;
   }
@@ -251,17 +251,20 @@ void handle_group_heartbeat(struct broker *b, const Strata__Header *req, uint8_t
   group_reply_free(&rep);
   resp_begin(r, req, STRATA__HEADER__BODY_GROUP_HEARTBEAT_RESP);
   r->hdr.group_heartbeat_resp = m;
-  if (new_kind) group_handlers_persist_kind(b, g);
+  if (coord_kind_dirty(g)) group_handlers_persist_kinds(b); /* an empty classic group became native */
 }
 
-int group_handlers_persist_kind(struct broker *b, struct cgroup *g) {
-  struct batch_builder bb;
-  batch_builder_init(&bb);
-  int rc = coord_encode_kind(&bb, g, b->wall_ms);
-  if (!rc) rc = offsets_log_append(b, g, &bb, NULL, NULL);
-  batch_builder_free(&bb);
-  if (rc) trace_warn("group %s: its kind record was not written: %s", g->g.id, strata_strerror(rc));
-  return rc;
+void group_handlers_persist_kinds(struct broker *b) {
+  for (size_t i = 0; i < b->coord.n; i++) {
+    struct cgroup *g = b->coord.groups[i];
+    if (!coord_kind_dirty(g)) continue;
+    struct batch_builder bb;
+    batch_builder_init(&bb);
+    int rc = coord_encode_kind(&bb, g, b->wall_ms);
+    if (!rc) rc = offsets_log_append(b, g, &bb, NULL, NULL);
+    batch_builder_free(&bb);
+    if (rc) trace_warn("group %s: its record was not written: %s", g->g.id, strata_strerror(rc));
+  }
 }
 
 /* ---- offsets ---- */

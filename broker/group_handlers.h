@@ -20,9 +20,10 @@ request_handler handle_find_coordinator, handle_group_heartbeat, handle_offset_c
 struct cgroup;
 struct cgroup *group_coordinator_for(struct broker *b, const char *group, int create, int *rc);
 
-/* Append g's group-kind record (coord_encode_kind) to its offsets partition
- * without waiting for it (see coord_classic). 0 or STRATA_E*. */
-int group_handlers_persist_kind(struct broker *b, struct cgroup *g);
+/* Append the group-kind record (coord_encode_kind) of every dirty group
+ * (coord_kind_dirty) to its offsets partition, without waiting for it.
+ * The Kafka glue calls it after each classic_* call; the tick calls it. */
+void group_handlers_persist_kinds(struct broker *b);
 
 /* From a timer: let the coordinators follow the offsets partitions' leaders,
  * take replicated commits into effect, compact the offsets topic, expire

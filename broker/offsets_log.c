@@ -149,11 +149,19 @@ void offsets_log_compact(struct broker *b, struct topic *t, uint32_t k) {
   batch_builder_init(&bb);
   int rc = 0, pending = 0;
   for (size_t i = 0; i < c->n && !rc; i++) {
-    const struct cgroup *g = c->groups[i];
+    struct cgroup *g = c->groups[i];
     if (g->home != k) continue;
-    if (g->classic) { /* its kind is live state too */
-      rc = coord_encode_kind(&bb, g, b->wall_ms);
-      pending = !rc;
+    if (g->classic) { /* its record is live state too: a batch of its own */
+      if (pending) rc = append_batch(b, p, &bb);
+      batch_builder_reset(&bb);
+      pending = 0;
+      int e = rc ? 0 : coord_encode_kind(&bb, g, b->wall_ms);
+      if (e) /* too large for a batch: after a failover its members rejoin */
+        trace_warn("%s-%u: group %s: its record is not rewritten: %s", OFFSETS_TOPIC, k, g->g.id,
+                   strata_strerror(e));
+      else if (!rc)
+        rc = append_batch(b, p, &bb);
+      batch_builder_reset(&bb);
     }
     for (size_t j = 0; j < g->noffsets && !rc; j++) {
       rc = coord_encode_commit(&bb, g->g.id, g->offsets[j].topic, g->offsets[j].partition,

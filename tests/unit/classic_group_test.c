@@ -658,10 +658,10 @@ static int classic_join_in(struct cgroup *cg, const char *member_id, int t) {
 
 Test(classic, native_and_classic_groups_exclude_each_other) {
   coord_start(0);
-  int persist, rc;
-  struct cgroup *cg = coord_classic(&co, "cls", 1, &persist, &rc);
+  int rc;
+  struct cgroup *cg = coord_classic(&co, "cls", 1, &rc);
   cr_assert_not_null(cg);
-  cr_assert_eq(persist, 1, "a new classic group: its kind is to be recorded");
+  cr_assert(coord_kind_dirty(cg), "a new classic group: its kind is to be recorded");
   cr_assert_eq(classic_join_in(cg, "", 1), 0);
   cr_assert_eq(co.classic_out.n, 1);
   cr_assert_eq(co.classic_out.v[0].error, 0);
@@ -669,10 +669,10 @@ Test(classic, native_and_classic_groups_exclude_each_other) {
   snprintf(mid, sizeof mid, "%s", co.classic_out.v[0].member_id);
   classic_out_reset(&co.classic_out);
   cr_assert_eq(coord_members(cg), 1);
-  cr_assert_eq(coord_claim_native(&co, cg, 1, &persist), STRATA_EINCONSISTENT_GROUP_PROTOCOL,
+  cr_assert_eq(coord_claim_native(&co, cg, 1), STRATA_EINCONSISTENT_GROUP_PROTOCOL,
                "a native heartbeat to a classic group with members");
-  cr_assert_eq(coord_classic(&co, "cls", 0, &persist, &rc), cg);
-  cr_assert_eq(persist, 0);
+  cr_assert_eq(coord_claim_native(&co, cg, 0), STRATA_EINCONSISTENT_GROUP_PROTOCOL);
+  cr_assert_eq(coord_classic(&co, "cls", 0, &rc), cg);
 
   struct cgroup *ng = coord_group(&co, "nat", 1, &rc);
   cr_assert_not_null(ng);
@@ -681,58 +681,156 @@ Test(classic, native_and_classic_groups_exclude_each_other) {
   struct group_heartbeat hbq = {.member_id = "", .member_epoch = GROUP_JOIN, .session_ms = 10000,
                                 .topics = topics, .ntopics = 1};
   struct group_reply rep;
-  cr_assert_eq(coord_claim_native(&co, ng, 1, &persist), 0);
+  cr_assert_eq(coord_claim_native(&co, ng, 1), 0);
+  cr_assert(!coord_kind_dirty(ng), "a group that was never classic needs no record");
   cr_assert_eq(group_heartbeat(&ng->g, &hbq, 0, &rep), 0);
   group_reply_free(&rep);
-  cr_assert_null(coord_classic(&co, "nat", 1, &persist, &rc));
+  cr_assert_null(coord_classic(&co, "nat", 1, &rc));
   cr_assert_eq(rc, STRATA_EINCONSISTENT_GROUP_PROTOCOL, "a classic join to a native group with members");
-  cr_assert_null(coord_classic(&co, "nobody", 0, &persist, &rc));
+  cr_assert_null(coord_classic(&co, "nobody", 0, &rc));
   cr_assert_eq(rc, STRATA_EUNKNOWN_MEMBER);
+  cr_assert_str_eq(coord_state_name(ng), "Reconciling");
+  cr_assert_str_eq(coord_protocol_type(ng), "consumer");
+  cr_assert_str_eq(coord_state_name(cg), "CompletingRebalance");
 
   /* once empty, the classic group may become native (as Kafka 4 converts empty groups) */
   struct classic_leave_member lv = {mid, NULL};
   int err;
   cr_assert_eq(classic_leave(cg->classic, 0, &lv, 1, &err, &co.classic_out), 0);
-  cr_assert_eq(coord_claim_native(&co, cg, 0, &persist), 0);
+  cr_assert_eq(coord_claim_native(&co, cg, 0), 0);
   cr_assert_not_null(cg->classic, "a heartbeat that does not join converts nothing");
-  cr_assert_eq(coord_claim_native(&co, cg, 1, &persist), 0);
-  cr_assert_eq(persist, 1);
+  cr_assert_eq(coord_claim_native(&co, cg, 1), 0);
   cr_assert_null(cg->classic);
+  cr_assert(coord_kind_dirty(cg), "now native: recorded");
+  uint8_t key[COORD_KIND_KEY_MAX], *val;
+  size_t kl, vl;
+  cr_assert_eq(coord_kind_record(cg, key, &kl, &val, &vl), 0);
+  cr_assert(!coord_kind_dirty(cg));
+  cr_assert_eq(vl, 2);
+  cr_assert_eq(val[1], COORD_KIND_NATIVE);
+  free(val);
   coord_free(&co);
 }
 
-Test(classic, the_group_kind_survives_a_coordinator_change) {
-  coord_start(0);
-  int persist, rc;
-  struct cgroup *cg = coord_classic(&co, "k1", 1, &persist, &rc);
+/* A stable classic group of two in coordinator `co` (group "k1"): a
+ * leads; tokens from 1. Fills the members' ids. */
+static struct cgroup *stable_pair(char *a, char *b) {
+  int rc;
+  struct cgroup *cg = coord_classic(&co, "k1", 1, &rc);
+  cr_assert_not_null(cg);
   cr_assert_eq(classic_join_in(cg, "", 1), 0);
-  uint8_t key[COORD_KIND_KEY_MAX], val[COORD_KIND_VALUE_MAX];
+  cr_assert_eq(classic_join_in(cg, "", 2), 0);
+  coord_classic_tick(&co, 100);
+  coord_classic_tick(&co, 200);
+  cr_assert_eq(co.classic_out.n, 2);
+  snprintf(a, CLASSIC_ID_MAX + 1, "%s", co.classic_out.v[0].member_id);
+  snprintf(b, CLASSIC_ID_MAX + 1, "%s", co.classic_out.v[1].member_id);
+  cr_assert_str_eq(co.classic_out.v[0].leader_id, a);
+  classic_out_reset(&co.classic_out);
+  struct classic_assignment as[2] = {{a, (const uint8_t *)"AA", 2}, {b, (const uint8_t *)"BB", 2}};
+  struct classic_sync_req r = {a, NULL, 1, NULL, NULL, as, 2};
+  cr_assert_eq(classic_sync(cg->classic, 200, &r, T(3), &co.classic_out), 0);
+  cr_assert_eq(cg->classic->state, CLASSIC_STABLE);
+  classic_out_reset(&co.classic_out);
+  return cg;
+}
+
+Test(classic, a_new_coordinator_restores_the_group_from_its_record_and_members_carry_on) {
+  coord_start(100);
+  char a[CLASSIC_ID_MAX + 1], b[CLASSIC_ID_MAX + 1];
+  struct cgroup *cg = stable_pair(a, b);
+  cr_assert(coord_kind_dirty(cg), "Stable at a new generation: to be recorded");
+  uint8_t key[COORD_KIND_KEY_MAX], *val;
   size_t kl, vl;
-  cr_assert_eq(coord_kind_record(cg, key, &kl, val, &vl), 0);
+  cr_assert_eq(coord_kind_record(cg, key, &kl, &val, &vl), 0);
+  cr_assert(!coord_kind_dirty(cg));
   coord_free(&co);
 
-  coord_start(0); /* the next coordinator loads the offsets partition */
+  coord_start(100); /* the next coordinator loads the offsets partition */
   cr_assert_eq(coord_apply_record(&co, key, (int32_t)kl, val, (int32_t)vl), 0);
-  struct cgroup *again = coord_group(&co, "k1", 0, &rc);
-  cr_assert_not_null(again);
-  cr_assert_not_null(again->classic, "known as classic");
-  cr_assert_str_eq(classic_state_name(again->classic->state), "Empty");
-  cr_assert_str_eq(again->classic->protocol_type, "consumer");
+  int rc;
+  struct cgroup *again = coord_classic(&co, "k1", 0, &rc);
+  cr_assert_not_null(again, "known as classic: %s", strata_errname(rc));
+  struct classic_group *x = again->classic;
+  cr_assert_eq(x->state, CLASSIC_STABLE);
+  cr_assert_eq(x->generation, 1, "the generation survives the coordinator change");
+  cr_assert_eq(classic_member_count(x), 2);
+  struct classic_heartbeat_req hb = {b, NULL, 1};
+  cr_assert_eq(classic_heartbeat(x, 1000, &hb), 0, "a member carries on without rejoining");
+  cr_assert_eq(classic_commit_check(x, b, NULL, 1, 0), 0);
+  struct classic_sync_req r = {b, NULL, 1, NULL, NULL, NULL, 0};
+  cr_assert_eq(classic_sync(x, 1000, &r, T(9), &co.classic_out), 0);
+  cr_assert_eq(co.classic_out.v[0].assignment_len, 2);
+  cr_assert_arr_eq(co.classic_out.v[0].assignment, "BB", 2);
   struct classic_desc d;
-  cr_assert_eq(classic_describe(again->classic, &d), 0);
-  cr_assert_str_eq(d.protocol_type, "consumer");
+  cr_assert_eq(classic_describe(x, &d), 0);
+  cr_assert_str_eq(d.leader, a);
+  cr_assert_str_eq(d.protocol, "range");
+  cr_assert_str_eq(d.members[0].client_id, "k");
+  cr_assert_arr_eq(d.members[0].metadata, "m", 1);
   classic_describe_free(&d);
+  classic_out_reset(&co.classic_out);
+
+  /* a, dead meanwhile, expires after its session from the first tick */
+  coord_classic_tick(&co, 1000);
+  for (int64_t t = 2000; t <= 11000; t += 1000) {
+    hb.member_id = b;
+    cr_assert_eq(classic_heartbeat(x, t, &hb), 0);
+    coord_classic_tick(&co, t);
+    cr_assert_eq(x->state, t < 11000 ? CLASSIC_STABLE : CLASSIC_PREPARING_REBALANCE);
+  }
+  struct classic_heartbeat_req ha = {a, NULL, 1};
+  cr_assert_eq(classic_heartbeat(x, 11000, &ha), STRATA_EUNKNOWN_MEMBER);
+
+  /* bad bytes are skipped, the group is left as it was */
+  cr_assert_eq(coord_apply_record(&co, key, (int32_t)kl, val, (int32_t)vl - 3), 0);
+  cr_assert_eq(coord_classic(&co, "k1", 0, &rc), again);
+  cr_assert_eq(again->classic, x, "a truncated record changes nothing");
   uint8_t bad[3] = {2, 'x', 0};
-  cr_assert_eq(coord_apply_record(&co, bad, 3, val, (int32_t)vl), 0, "malformed: skipped");
+  cr_assert_eq(coord_apply_record(&co, bad, 3, val, (int32_t)vl), 0, "malformed key: skipped");
   cr_assert_eq(coord_apply_record(&co, key, (int32_t)kl, NULL, 0), 0); /* deleted */
   cr_assert_null(again->classic);
+  free(val);
   coord_free(&co);
+}
+
+Test(classic, restore_refuses_every_truncation_of_a_record) {
+  start(100);
+  struct mem a = member("a", "range"), b = member("b", "range");
+  a.inst = "inst-a";
+  struct mem *m[2] = {&a, &b};
+  form(m, 2);
+  uint8_t *rec;
+  size_t n;
+  cr_assert_eq(classic_encode(&g, &rec, &n), 0);
+  for (size_t cut = 0; cut < n; cut++) {
+    struct classic_group h;
+    struct classic_config cfg;
+    classic_config_default(&cfg);
+    cr_assert_eq(classic_init(&h, "g1", &cfg, "n2"), 0);
+    cr_assert_eq(classic_restore(&h, rec, cut), STRATA_ECORRUPT, "cut at %zu of %zu", cut, n);
+    cr_assert_eq(h.state, CLASSIC_EMPTY);
+    cr_assert_eq(classic_member_count(&h), 0);
+    classic_free(&h);
+  }
+  struct classic_group h;
+  struct classic_config cfg;
+  classic_config_default(&cfg);
+  cr_assert_eq(classic_init(&h, "g1", &cfg, "n2"), 0);
+  cr_assert_eq(classic_restore(&h, rec, n), 0);
+  cr_assert_eq(h.generation, 1);
+  cr_assert_eq(classic_member_count(&h), 2);
+  cr_assert_str_eq(h.members[0]->instance_id, "inst-a");
+  struct classic_heartbeat_req fenced = {"old", "inst-a", 1};
+  cr_assert_eq(classic_heartbeat(&h, now, &fenced), STRATA_EFENCED_INSTANCE_ID);
+  classic_free(&h);
+  free(rec);
 }
 
 Test(classic, unloading_the_partition_answers_parked_requests) {
   coord_start(3000);
-  int persist, rc;
-  struct cgroup *cg = coord_classic(&co, "p", 1, &persist, &rc);
+  int rc;
+  struct cgroup *cg = coord_classic(&co, "p", 1, &rc);
   cr_assert_eq(classic_join_in(cg, "", 7), 0);
   cr_assert_eq(co.classic_out.n, 0, "parked for the initial delay");
   cr_assert_eq(coord_classic_next_deadline(&co), 3000);
@@ -745,8 +843,8 @@ Test(classic, unloading_the_partition_answers_parked_requests) {
 
 Test(classic, the_coordinator_tick_completes_the_join_phase) {
   coord_start(3000);
-  int persist, rc;
-  struct cgroup *cg = coord_classic(&co, "p", 1, &persist, &rc);
+  int rc;
+  struct cgroup *cg = coord_classic(&co, "p", 1, &rc);
   cr_assert_eq(classic_join_in(cg, "", 7), 0);
   coord_classic_tick(&co, 2999);
   cr_assert_eq(co.classic_out.n, 0);
