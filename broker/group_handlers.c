@@ -281,6 +281,9 @@ static Strata__OffsetCommitPartition *commit_result(struct response *r, const ch
   return c;
 }
 
+static void commit_offsets(struct broker *b, const Strata__Header *req, struct cgroup *g,
+                           int member_check, struct response *r);
+
 void handle_offset_commit(struct broker *b, const Strata__Header *req, uint8_t *payload,
                           uint32_t len, struct response *r) {
   (void)payload, (void)len;
@@ -297,6 +300,35 @@ void handle_offset_commit(struct broker *b, const Strata__Header *req, uint8_t *
                    "the group has live members: stop its consumers first");
     return;
   }
+  commit_offsets(b, req, g, !admin, r);
+}
+
+/* A Kafka client's OffsetCommit: member_id and member_epoch carry Kafka's
+ * member id and generation; Kafka's rules for the group's kind decide
+ * (coord_classic_commit_check: a classic member at its generation, or a
+ * simple commit to a group without members), then it is stored as any. */
+void group_handlers_kafka_commit(struct broker *b, const Strata__Header *req,
+                                 const char *instance_id, struct response *r) {
+  const Strata__OffsetCommitRequest *q = req->offset_commit_req;
+  int simple = (!q->member_id || !*q->member_id) && q->member_epoch < 0;
+  int rc;
+  struct cgroup *g = group_coordinator_for(b, q->group_id, simple, &rc);
+  if (!g && rc == STRATA_EUNKNOWN_GROUP) rc = STRATA_EILLEGAL_GENERATION; /* a member of nothing */
+  if (g) rc = coord_classic_commit_check(g, q->member_id ? q->member_id : "", instance_id,
+                                         q->member_epoch, 0);
+  if (rc) {
+    response_error(r, req, rc, NULL);
+    return;
+  }
+  commit_offsets(b, req, g, 0, r);
+}
+
+/* Store the commits of req (its group checked by the caller; member_check:
+ * also each partition against the native member's assignment). */
+static void commit_offsets(struct broker *b, const Strata__Header *req, struct cgroup *g,
+                           int member_check, struct response *r) {
+  const Strata__OffsetCommitRequest *q = req->offset_commit_req;
+  int rc;
   if (q->n_partitions > REQUEST_PARTITIONS_MAX) {
     response_error(r, req, STRATA_EINVALID_REQUEST, "too many partitions");
     return;
@@ -313,8 +345,8 @@ void handle_offset_commit(struct broker *b, const Strata__Header *req, uint8_t *
     struct topic *t = c->topic ? topics_find(&b->topics, c->topic) : NULL;
     if (!t || c->partition >= t->npart) err = STRATA_EUNKNOWN_TOPIC;
     else if (c->offset < 0) err = STRATA_EINVALID_REQUEST;
-    else if (!admin) err = group_commit_check(&g->g, q->member_id, q->member_epoch, c->topic,
-                                              c->partition);
+    else if (member_check) err = group_commit_check(&g->g, q->member_id, q->member_epoch,
+                                                    c->topic, c->partition);
     if (!err) err = coord_encode_commit(&bb, g->g.id, c->topic, c->partition, c->offset,
                                         c->metadata, b->now_ms);
     accepted += !err;

@@ -31,4 +31,10 @@ void group_handlers_persist_kinds(struct broker *b);
  * groups' timeouts leave answers in b->coord.classic_out for the glue. */
 void group_handlers_tick(struct broker *b);
 
+/* A Kafka client's OffsetCommit in its native form (member_id and
+ * member_epoch: Kafka's member id and generation id), checked by Kafka's
+ * rules for the group's kind, then stored like any commit (kafka_offsets.c). */
+void group_handlers_kafka_commit(struct broker *b, const Strata__Header *req,
+                                 const char *instance_id, struct response *r);
+
 #endif

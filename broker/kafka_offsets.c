@@ -10,7 +10,7 @@
 #include "broker/broker.h"
 #include "broker/dispatch.h"
 #include "broker/kafka_call.h"
-#include "broker/kafka_groups.h"
+#include "broker/group_handlers.h"
 #include "common/errors.h"
 
 /* ---- OffsetCommit ---- */
@@ -41,12 +41,6 @@ static void *commit_refuse(struct kafka_call *k, int16_t err) {
 
 static void offset_commit_start(struct broker *b, struct kafka_call *k, struct response *r) {
   const struct kafka_offset_commit_req *q = k->req;
-  int rc = kafka_classic_commit_check(b, q->group_id, q->member_id, q->group_instance_id,
-                                      q->generation_id_or_member_epoch);
-  if (rc) {
-    k->resp = commit_refuse(k, kafka_err(rc));
-    return;
-  }
   size_t n = 0;
   for (int32_t i = 0; i < q->n_topics; i++)
     n += q->topics[i].n_partitions > 0 ? (size_t)q->topics[i].n_partitions : 0;
@@ -54,8 +48,8 @@ static void offset_commit_start(struct broker *b, struct kafka_call *k, struct r
   Strata__OffsetCommitRequest *c = kc_alloc(k, sizeof *c);
   strata__offset_commit_request__init(c);
   c->group_id = (char *)q->group_id;
-  c->member_id = (char *)""; /* checked above: the native admin commit stores it */
-  c->member_epoch = -1;
+  c->member_id = (char *)(q->member_id ? q->member_id : "");
+  c->member_epoch = k->version >= 1 ? q->generation_id_or_member_epoch : -1;
   c->partitions = kc_alloc(k, (n + 1) * sizeof *c->partitions);
   for (int32_t i = 0; i < q->n_topics; i++) {
     const struct kafka_offset_commit_req_offset_commit_request_topic *t = &q->topics[i];
@@ -72,7 +66,7 @@ static void offset_commit_start(struct broker *b, struct kafka_call *k, struct r
   }
   h->body_case = STRATA__HEADER__BODY_OFFSET_COMMIT_REQ;
   h->offset_commit_req = c;
-  dispatch_handle(b, h, NULL, 0, r);
+  group_handlers_kafka_commit(b, h, q->group_instance_id, r);
 }
 
 static void *offset_commit_answer(struct broker *b, struct kafka_call *k,
