@@ -8,7 +8,8 @@
 #             group read them all with commitSync, committed = end offsets
 #   failover  an idempotent producer's paced stream while this script
 #             kill -9s the leader of partition 0 and starts it again:
-#             every record acknowledged and then read once, in order
+#             every record acknowledged and then read once, in order;
+#             the restarted broker back in every ISR
 # KAFKA_TEST_TARGET=apache runs the same against Apache Kafka
 # (tests/kafka/apache_kafka.sh). The first run fetches the Maven
 # dependencies (make java-deps does it ahead); later runs build offline.

@@ -54,6 +54,12 @@ final class Failover {
       if (sentPer == null) return;
       Map<TopicPartition, Long> end = Clients.offsets(admin, tps, OffsetSpec.latest());
       verify(tps, end, sentPer);
+      // The restarted broker catches up and is back in every ISR.
+      TopicDescription after = Clients.awaitTopic(admin, topic, PARTITIONS, 3, Duration.ofSeconds(30));
+      boolean full = after != null;
+      if (full)
+        for (var p : after.partitions()) full &= p.isr().size() == 3;
+      c.check(full, "every partition has 3 in-sync replicas again after the restart", String.valueOf(after));
     }
   }
 
