@@ -192,6 +192,13 @@ $(BUILD)/tests/cluster/%: $(call obj,tests/cluster/%.c) $(LIBDRILL) $(LIBBROKER)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
 
+# The Kafka codec's conformance checker (tests/kafka/codec_conformance_test.sh
+# feeds it kafka-python's vectors).
+KAFKA_CHECK := $(BUILD)/tests/kafka/codec_check
+$(KAFKA_CHECK): $(call obj,tests/kafka/codec_check.c) $(LIBKAFKA) $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 # LD_PRELOAD shims, never sanitized (they are loaded into the broker before
 # anything else): the durability test's, which logs every fsync, and the slow
 # disk of the drills, which makes every fsync wait while a control file exists
@@ -211,10 +218,10 @@ unit: $(UNIT_BINS)
 layering:
 	@scripts/layering.sh
 
-test: all $(UNIT_BINS) $(CLUSTER_BINS) $(FSYNC_SHIM) $(FAILOVER_BENCH) $(GROUP_BENCH) $(WORKLOAD) $(SIM)
+test: all $(UNIT_BINS) $(CLUSTER_BINS) $(KAFKA_CHECK) $(FSYNC_SHIM) $(FAILOVER_BENCH) $(GROUP_BENCH) $(WORKLOAD) $(SIM)
 	@STRATA_BUILD=$(BUILD) scripts/run-tests.sh scripts/layering.sh scripts/headers-check.sh $(UNIT_BINS) $(CLUSTER_BINS) $(wildcard tests/cluster/*.sh) $(wildcard tests/admin/*_test.sh) \
 	  tests/sim/sim_test.sh tests/fault/drill.sh tests/fault/scenarios_test.sh tests/metrics/rules_test.sh \
-	  tests/console/mock_test.sh
+	  tests/console/mock_test.sh tests/kafka/codec_conformance_test.sh
 
 # every fault drill, FAULT_ROUNDS rounds each (default 5): the testbed's
 # (root: network namespaces) and `strata drill`'s scenarios
