@@ -573,3 +573,38 @@ Test(kafka_codec, arena_budget) {
   free(b2);
   free(m);
 }
+
+/* Kafka's strings are at most 32767 bytes, compact ones too (its generated
+ * readers refuse a longer one): a longer compact string is invalid rather
+ * than decoded into something our encoder then refuses to write. */
+Test(kafka_codec, compact_string_longer_than_int16_max) {
+  size_t len = 40000, n = 3 + len + 2;
+  uint8_t *b = malloc(n);
+  memset(b, 'x', n);
+  /* ApiVersions v3 request: ClientSoftwareName, compact length 40001 */
+  b[0] = (uint8_t)(((len + 1) & 0x7f) | 0x80);
+  b[1] = (uint8_t)((((len + 1) >> 7) & 0x7f) | 0x80);
+  b[2] = (uint8_t)((len + 1) >> 14);
+  b[3 + len] = 0x01, b[3 + len + 1] = 0x00; /* "" and no tagged fields */
+  struct arena a;
+  arena_init(&a);
+  struct kafka_api_versions_req d;
+  cr_assert_eq(kafka_decode(&kafka_api_versions_req_desc, 3, 1, b, n, &a, 1 << 20, &d, NULL),
+               KAFKA_EINVALID);
+  /* 32767 is still fine */
+  len = 32767, n = 3 + len + 2;
+  b[0] = (uint8_t)(((len + 1) & 0x7f) | 0x80);
+  b[1] = (uint8_t)((((len + 1) >> 7) & 0x7f) | 0x80);
+  b[2] = (uint8_t)((len + 1) >> 14);
+  b[3 + len] = 0x01, b[3 + len + 1] = 0x00;
+  size_t used;
+  cr_assert_eq(kafka_decode(&kafka_api_versions_req_desc, 3, 1, b, n, &a, 1 << 20, &d, &used), 0);
+  cr_assert_eq(used, n);
+  cr_assert_eq(strlen(d.client_software_name), 32767);
+  struct kbuf e = {0};
+  cr_assert_eq(kafka_encode(&kafka_api_versions_req_desc, 3, 1, &d, &e), 0);
+  cr_assert_eq(e.len, n);
+  kbuf_free(&e);
+  arena_reset(&a);
+  free(b);
+}
