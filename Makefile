@@ -90,7 +90,7 @@ help:
 	@echo "make bench-groups    consumer takeover after kill -9, and 100 members settling"
 	@echo "make docker-test     build the image offline, run docker/compose.yml, kill the leader's container"
 	@echo "make demo       start a local broker and stream IoT sensor records through it"
-	@echo "make fuzz       libFuzzer on the frame decoder, batch validator and HTTP request parser (FUZZ_SECONDS=60 each)"
+	@echo "make fuzz       libFuzzer on the frame decoder, batch validator, HTTP request parser and Kafka codec (FUZZ_SECONDS=60 each)"
 	@echo "make console-shot    screenshot the console of CONSOLE_URL (default http://127.0.0.1:19095/) into $(BUILD)/console.png"
 	@echo "make clean      remove $(BUILD)/ and the sanitizer/fuzz build dirs"
 
@@ -298,16 +298,20 @@ demo: all
 
 # ---- fuzzing (clang + libFuzzer) ---------------------------------------------
 FUZZ_SRC     := $(wildcard tests/fuzz/*_fuzz.c)
+FUZZ_ONLY    ?=
+ifneq ($(FUZZ_ONLY),)
+FUZZ_SRC     := tests/fuzz/$(FUZZ_ONLY).c
+endif
 FUZZ_SECONDS ?= 60
 fuzz: $(BUILD)/.deps-ok
 	@scripts/deps.sh --fuzz
 	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang OPT="-O1 -g" \
-	  SAN="-fsanitize=fuzzer-no-link,address,undefined" build-fuzz/libstrata-common.a
+	  SAN="-fsanitize=fuzzer-no-link,address,undefined" build-fuzz/libstrata-kafka.a build-fuzz/libstrata-common.a
 	@mkdir -p build-fuzz/fuzz
 	@set -e; for f in $(FUZZ_SRC); do \
 	  n=$$(basename $$f .c); \
 	  clang -std=c11 -D_GNU_SOURCE -O1 -g -I. -Ibuild-fuzz/gen -fsanitize=fuzzer,address,undefined \
-	    -o build-fuzz/fuzz/$$n $$f build-fuzz/libstrata-common.a $(LDLIBS); \
+	    -o build-fuzz/fuzz/$$n $$f build-fuzz/libstrata-kafka.a build-fuzz/libstrata-common.a $(LDLIBS); \
 	  mkdir -p build-fuzz/corpus/$$n; \
 	  echo "== $$n for $(FUZZ_SECONDS)s"; \
 	  build-fuzz/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
