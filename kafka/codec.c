@@ -584,7 +584,7 @@ int kafka_decode_req_header(uint8_t *buf, size_t len, struct arena *a,
   int flex = api && h->api_version >= api->vmin && h->api_version <= api->vmax &&
              kafka_flexible(api, h->api_version);
   /* the client id is a classic nullable string even in header v2 */
-  struct dctx c = {a, 4096, 0, 0, 0};
+  struct dctx c = {a, 65536, 0, 0, 0}; /* a client id may be 32767 bytes */
   struct kfield f = {.kind = KF_STRING};
   if ((rc = decode_value(&c, &r, &f, &h->client_id, 1))) return rc;
   if (flex) {
