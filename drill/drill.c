@@ -169,16 +169,8 @@ static void pump(struct drill *d, int ms) {
 
 /* ---- members ---- */
 
-/* With --client kafka and STRATA_DRILL_KAFKA_ASSIGN=1 (a broker without
- * consumer groups), member m assign()s its share of the partitions instead
- * of joining the group: a stopgap, no rebalancing. */
-static int kafka_assign(void) {
-  const char *e = getenv("STRATA_DRILL_KAFKA_ASSIGN");
-  return e && !strcmp(e, "1");
-}
-
 /* The child side of a member: nothing of the drill's sockets or files. */
-static void member_child(struct drill *d, const struct incarnation *in, int m) {
+static void member_child(struct drill *d, const struct incarnation *in) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   for (int fd = 3; fd < 1024; fd++) close(fd);
   char log[600];
@@ -186,8 +178,7 @@ static void member_child(struct drill *d, const struct incarnation *in, int m) {
   if (!freopen(log, "a", stderr)) _exit(2);
   trace_set_level(TRACE_ERROR);
   if (d->o->client == DRILL_CLIENT_KAFKA)
-    _exit(drill_kmember_main(d->c.kbootstrap, TOPIC, GROUP, in->name, in->path, d->o->partitions,
-                             m, kafka_assign() ? d->o->members : 0));
+    _exit(drill_kmember_main(d->c.kbootstrap, TOPIC, GROUP, in->name, in->path));
   _exit(drill_member_main(d->c.bootstrap, TOPIC, GROUP, in->name, in->path));
 }
 
@@ -200,7 +191,7 @@ static int start_member(struct drill *d, int m) {
   fflush(NULL);
   pid_t pid = fork();
   if (pid < 0) return -1;
-  if (pid == 0) member_child(d, in, m);
+  if (pid == 0) member_child(d, in);
   d->member_pid[m] = pid;
   d->member_inc[m] = d->ninc++;
   memset(d->member_owns[m], 0, sizeof d->member_owns[m]);
@@ -733,8 +724,7 @@ static const char *client_name(const struct drill_opts *o) {
   if (o->client != DRILL_CLIENT_KAFKA)
     return "native (libstrata's idempotent producer and group consumer)";
   snprintf(buf, sizeof buf, "kafka (librdkafka %s over the brokers' Kafka listeners: idempotent "
-           "producer, %s)", rd_kafka_version_str(),
-           kafka_assign() ? "consumers assign()ing their partitions" : "group consumers (subscribe)");
+           "producer, group consumers)", rd_kafka_version_str());
   return buf;
 }
 

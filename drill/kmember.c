@@ -81,8 +81,7 @@ static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char 
 }
 
 int drill_kmember_main(const char *bootstrap, const char *topic, const char *group,
-                       const char *name, const char *history_path, int partitions,
-                       int assign_index, int assign_of) {
+                       const char *name, const char *history_path) {
   signal(SIGTERM, on_term);
   signal(SIGINT, SIG_IGN); /* the drill stops its members itself */
   static struct kmember m;
@@ -119,20 +118,11 @@ int drill_kmember_main(const char *bootstrap, const char *topic, const char *gro
   }
   rd_kafka_poll_set_consumer(rk);
   rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-  rd_kafka_resp_err_t e;
-  if (assign_of >= 1) {
-    for (int p = assign_index; p < partitions; p += assign_of)
-      rd_kafka_topic_partition_list_add(l, topic, p)->offset = RD_KAFKA_OFFSET_STORED;
-    e = rd_kafka_assign(rk, l);
-    if (!e) own(&m, l, 'o');
-  } else {
-    rd_kafka_topic_partition_list_add(l, topic, RD_KAFKA_PARTITION_UA);
-    e = rd_kafka_subscribe(rk, l);
-  }
+  rd_kafka_topic_partition_list_add(l, topic, RD_KAFKA_PARTITION_UA);
+  rd_kafka_resp_err_t e = rd_kafka_subscribe(rk, l);
+  rd_kafka_topic_partition_list_destroy(l);
   if (e) {
-    fprintf(stderr, "member %s: cannot %s: %s\n", name, assign_of >= 1 ? "assign" : "subscribe",
-            rd_kafka_err2str(e));
-    rd_kafka_topic_partition_list_destroy(l);
+    fprintf(stderr, "member %s: cannot subscribe: %s\n", name, rd_kafka_err2str(e));
     rd_kafka_destroy(rk);
     fclose(m.out);
     return 2;
@@ -155,8 +145,6 @@ int drill_kmember_main(const char *bootstrap, const char *topic, const char *gro
     }
   }
   commit_all(&m, rk);
-  if (assign_of >= 1) own(&m, l, 'x');
-  rd_kafka_topic_partition_list_destroy(l);
   rd_kafka_consumer_close(rk); /* leaves the group: its revoke lines come from here */
   rd_kafka_destroy(rk);
   fclose(m.out);

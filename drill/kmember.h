@@ -5,14 +5,11 @@
 #ifndef STRATA_DRILL_KMEMBER_H
 #define STRATA_DRILL_KMEMBER_H
 
-/* The member's main loop: subscribe() in group `group`, read, commit what it
- * recorded every 200 ms and on revocation; returns when SIGTERM arrives
- * (after a last commit and leaving the group). With assign_of >= 1 it does
- * not join: it assign()s the partitions p with p % assign_of == assign_index
- * (of `partitions`) and commits them under the group id (for a broker
- * without consumer groups). Exit status: 0, or 2 when it cannot start. */
+/* The member's main loop: subscribe() in group `group` (a classic Kafka
+ * group, eager rebalancing), read, commit what it recorded every 200 ms and
+ * on revocation; returns when SIGTERM arrives (after a last commit and
+ * leaving the group). Exit status: 0, or 2 when it cannot start. */
 int drill_kmember_main(const char *bootstrap, const char *topic, const char *group,
-                       const char *name, const char *history_path, int partitions,
-                       int assign_index, int assign_of);
+                       const char *name, const char *history_path);
 
 #endif
