@@ -100,6 +100,7 @@ int drill_kmember_main(const char *bootstrap, const char *topic, const char *gro
       {"heartbeat.interval.ms", "500"},
       {"topic.metadata.refresh.interval.ms", "1000"},
       {"fetch.wait.max.ms", "100"},
+      {"socket.timeout.ms", "5000"}, /* as the producer's: a paused broker is given up after 5 s */
   };
   int bad = rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, err, sizeof err) ||
             rd_kafka_conf_set(conf, "group.id", group, err, sizeof err) ||

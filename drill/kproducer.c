@@ -38,10 +38,14 @@ struct kproducer *kproducer_new(const char *bootstrap, const char *log_path, kpr
   if (log_path && (k->log = fopen(log_path, "a"))) setvbuf(k->log, NULL, _IOLBF, 0);
   rd_kafka_conf_t *conf = rd_kafka_conf_new();
   /* the same promises as the native producer's: acks=all, idempotent,
-   * retried for up to two minutes per record */
+   * retried for up to two minutes per record, a request given up after 5 s
+   * (socket.timeout.ms: librdkafka's request.timeout.ms is only the ack
+   * timeout the broker is asked to keep, and with the default 60 s socket
+   * timeout a paused leader holds its partitions' records for a minute) */
   static const char *const set[][2] = {
       {"enable.idempotence", "true"},  {"acks", "all"},
       {"linger.ms", "1"},              {"request.timeout.ms", "5000"},
+      {"socket.timeout.ms", "5000"},
       {"retry.backoff.ms", "20"},      {"message.timeout.ms", "120000"},
       {"queue.buffering.max.messages", "100000"},
       {"topic.metadata.refresh.interval.ms", "1000"},
