@@ -96,7 +96,7 @@ int drill_kmember_main(const char *bootstrap, const char *topic, const char *gro
       {"enable.auto.commit", "false"}, /* commits are recorded, so the member makes them */
       {"enable.auto.offset.store", "false"},
       {"auto.offset.reset", "earliest"},
-      {"session.timeout.ms", "6000"},
+      {"session.timeout.ms", "3000"}, /* as the native members' */
       {"heartbeat.interval.ms", "500"},
       {"topic.metadata.refresh.interval.ms", "1000"},
       {"fetch.wait.max.ms", "100"},
