@@ -183,8 +183,8 @@ int tcluster_start_all(struct tcluster *c) {
     if (!start_all_once(c)) return 0;
     if (!fresh || !c->addr_in_use || c->bind_port || c->bind_cport || attempt == PROC_PORT_TRIES)
       return -1;
-    fprintf(stderr, "tcluster: port %d or %d was taken before the cluster listened; starting "
-            "again on new ports\n", c->port, c->cport);
+    fprintf(stderr, "tcluster: port %d, %d or %d was taken before the cluster listened; "
+            "starting again on new ports\n", c->port, c->cport, c->kport);
     for (int i = 1; i <= c->n; i++) tcluster_kill(c, i);
     tcluster_kill(c, 0);
     char path[600];
