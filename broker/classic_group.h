@@ -62,7 +62,7 @@ struct classic_protocol {
 struct classic_join_req {
   const char *member_id;      /* "" on a first join */
   const char *instance_id;    /* group.instance.id (v5+); NULL or "": dynamic member */
-  const char *client_id, *client_host; /* for DescribeGroups; NULL: "" */
+  const char *client_id, *client_host; /* for DescribeGroups (cut at CLASSIC_ID_MAX); NULL: "" */
   const char *protocol_type;  /* "consumer" for consumers */
   const struct classic_protocol *protocols; /* in the member's order of preference */
   size_t nprotocols;
@@ -213,7 +213,9 @@ void classic_shutdown(struct classic_group *g, int err, struct classic_out *out)
  * member id), UNKNOWN_MEMBER, FENCED_INSTANCE_ID (an older member id of a
  * static instance), GROUP_MAX_SIZE_REACHED, REBALANCE_IN_PROGRESS (a
  * request superseded by the same member's newer one), COORDINATOR_NOT_AVAILABLE
- * (Dead). Returns < 0 (STRATA_EINVALID_REQUEST: over a bound; STRATA_ENOMEM):
+ * (Dead). Returns < 0 (STRATA_EINVALID_REQUEST: an id, protocol name or
+ * type over CLASSIC_ID_MAX, more than CLASSIC_PROTOCOLS_MAX protocols,
+ * metadata over CLASSIC_BYTES_MAX; STRATA_ENOMEM):
  * nothing changed, the token is not kept and the caller answers it. */
 int classic_join(struct classic_group *g, int64_t now_ms, const struct classic_join_req *req,
                  void *token, struct classic_out *out);

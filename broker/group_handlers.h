@@ -20,6 +20,21 @@ request_handler handle_find_coordinator, handle_group_heartbeat, handle_offset_c
 struct cgroup;
 struct cgroup *group_coordinator_for(struct broker *b, const char *group, int create, int *rc);
 
+/* How a Kafka group request reaches a classic group (the Kafka glue):
+ *   cg = group_coordinator_for(b, id, 0, &rc);   rc other than UNKNOWN_GROUP: answer it
+ *   cg = coord_classic(&b->coord, id, create, &rc);  create: JoinGroup with member id ""
+ *        (NULL: answer rc; classic_kafka_error maps it)
+ *   classic_join / classic_sync (with a token), classic_heartbeat, classic_leave (b->now_ms)
+ *   send every answer in the classic_out (by token), classic_out_reset
+ *   group_handlers_persist_kinds(b)
+ * OffsetCommit: cg = group_coordinator_for(b, id, generation < 0, &rc), then
+ * coord_classic_commit_check(cg, ...) and the native commit path's records
+ * (coord_encode_commit, offsets_log_append, coord_add_pending).
+ * DescribeGroups/ListGroups: classic_describe, coord_state_name,
+ * coord_protocol_type. After group_handlers_tick and offsets_log_sync,
+ * send and reset b->coord.classic_out (timeouts; NOT_COORDINATOR when a
+ * partition moved away). */
+
 /* Append the group-kind record (coord_encode_kind) of every dirty group
  * (coord_kind_dirty) to its offsets partition, without waiting for it.
  * The Kafka glue calls it after each classic_* call; the tick calls it. */

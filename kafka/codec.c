@@ -142,6 +142,9 @@ static int decode_value(struct dctx *c, struct reader *r, const struct kfield *f
       *(const char **)dst = NULL;
       return 0;
     }
+    /* at most 32767 bytes, compact strings too, as Kafka's readers check
+     * (and our encoder writes no longer one) */
+    if (len > INT16_MAX) return KAFKA_EINVALID;
     if ((size_t)len > left(r)) return KAFKA_ETRUNCATED;
     if (memchr(r->p, 0, (size_t)len)) return KAFKA_EINVALID;
     char *s = dalloc(c, (size_t)len + 1);

@@ -27,12 +27,17 @@
 #                          test rules and check config (tests/metrics/rules_test.sh)
 #   chromium   chromium    the console, headless (tests/console/)
 #   python3    python3     the admin tests' helpers, tests/metrics/names_check.sh (stdlib only)
+#   java, javac  openjdk-17-jdk-headless   the Kafka-client and Spark tests (tests/kafka/, tests/spark/)
+#   mvn        maven       their builds; dependencies come from Maven Central (make java-deps)
+#   (module kafka) python3-kafka  tests/kafka/codec_conformance_test.sh: kafka-python's
+#                          protocol classes write the vectors our Kafka codec must match
 set -eu
 BUILD_PKGS="build-essential pkg-config libuv1-dev libprotobuf-c-dev protobuf-c-compiler libzstd-dev libcriterion-dev librdkafka-dev"
 TEST_TOOLS="ip:iproute2 nft:nftables mkfs.ext4:e2fsprogs losetup:mount mount:mount umount:mount
 fallocate:util-linux timeout:coreutils truncate:coreutils df:coreutils dd:coreutils
 realpath:coreutils mktemp:coreutils seq:coreutils awk:mawk curl:curl promtool:prometheus
-chromium:chromium python3:python3"
+chromium:chromium python3:python3 java:openjdk-17-jdk-headless javac:openjdk-17-jdk-headless
+mvn:maven"
 # Root's tools live in sbin, which a user's PATH may lack.
 PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
 export PATH
@@ -50,6 +55,10 @@ find_missing() {
     missing_cmds="$missing_cmds $cmd"
     case " $missing_test " in *" $pkg "*) ;; *) missing_test="$missing_test $pkg" ;; esac
   done
+  /usr/bin/python3 -c 'import kafka.protocol' >/dev/null 2>&1 || {
+    missing_cmds="$missing_cmds python3-module-kafka"
+    missing_test="$missing_test python3-kafka"
+  }
 }
 
 # apt_install PACKAGES...: as root, quietly, without recommends.
