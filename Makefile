@@ -16,6 +16,11 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -luv -lproto
 CFLAGS  += $(PKG_CFLAGS)
 LDLIBS  += $(PKG_LIBS) -lpthread -lm
 LDFLAGS += $(SAN)
+# librdkafka, for `strata drill --client kafka` only: linked into the CLI
+# (and the unit tests, which link the CLI's archives), nothing else.
+RDKAFKA_CFLAGS := $(shell pkg-config --cflags rdkafka 2>/dev/null)
+RDKAFKA_LIBS   := $(shell pkg-config --libs rdkafka 2>/dev/null || echo -lrdkafka)
+CFLAGS  += $(RDKAFKA_CFLAGS)
 
 # ---- sources ----------------------------------------------------------------
 PROTO_SRC   := $(wildcard proto/*.proto)
@@ -184,12 +189,12 @@ $(LIBDRILL): $(DRILL_OBJ)
 	ar rcs $@ $^
 
 $(CLI_BIN): $(call obj,client/cli/main.c) $(LIBCLI) $(LIBDRILL) $(LIBSTRATA) $(LIBCOMMON)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(RDKAFKA_LIBS) $(LDLIBS)
 
 # ---- tests --------------------------------------------------------------------
 $(BUILD)/tests/unit/%: $(call obj,tests/unit/%.c) $(LIBCTRL) $(LIBBROKER) $(LIBKAFKA) $(LIBREPL) $(LIBCLI) $(LIBDRILL) $(LIBSTRATA) $(LIBCOMMON)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
+	$(CC) $(LDFLAGS) -o $@ $^ $(RDKAFKA_LIBS) $(LDLIBS) -lcriterion
 
 $(BUILD)/tests/cluster/%: $(call obj,tests/cluster/%.c) $(LIBDRILL) $(LIBBROKER) $(LIBKAFKA) $(LIBREPL) $(LIBSTRATA) $(LIBCOMMON)
 	@mkdir -p $(@D)
