@@ -12,7 +12,8 @@
 #                        runtimes (installed as root, else the command printed)
 #
 # Build packages: compiler and make, pkg-config, libuv, protobuf-c (library
-# and protoc-c), zstd, criterion (the unit and cluster tests' framework).
+# and protoc-c), Kafka's four codecs (zstd, zlib for gzip, snappy, lz4),
+# criterion (the unit and cluster tests' framework).
 # Test tools, command:package, as make test runs them besides the build
 # (tests/fault/testbed.sh, disk.sh, drill.sh, strata drill, run-tests.sh):
 #   ip         iproute2    network namespaces, veth pairs, a bridge
@@ -28,7 +29,7 @@
 #   chromium   chromium    the console, headless (tests/console/)
 #   python3    python3     the admin tests' helpers, tests/metrics/names_check.sh (stdlib only)
 set -eu
-BUILD_PKGS="build-essential pkg-config libuv1-dev libprotobuf-c-dev protobuf-c-compiler libzstd-dev libcriterion-dev"
+BUILD_PKGS="build-essential pkg-config libuv1-dev libprotobuf-c-dev protobuf-c-compiler libzstd-dev zlib1g-dev libsnappy-dev liblz4-dev libcriterion-dev"
 TEST_TOOLS="ip:iproute2 nft:nftables mkfs.ext4:e2fsprogs losetup:mount mount:mount umount:mount
 fallocate:util-linux timeout:coreutils truncate:coreutils df:coreutils dd:coreutils
 realpath:coreutils mktemp:coreutils seq:coreutils awk:mawk curl:curl promtool:prometheus
