@@ -90,7 +90,7 @@ help:
 	@echo "make bench-groups    consumer takeover after kill -9, and 100 members settling"
 	@echo "make docker-test     build the image offline, run docker/compose.yml, kill the leader's container"
 	@echo "make demo       start a local broker and stream IoT sensor records through it"
-	@echo "make fuzz       libFuzzer on the frame decoder, batch validator and HTTP request parser (FUZZ_SECONDS=60 each)"
+	@echo "make fuzz       libFuzzer on the frame decoder, batch validator, decompressors and HTTP request parser (FUZZ_SECONDS=60 each)"
 	@echo "make console-shot    screenshot the console of CONSOLE_URL (default http://127.0.0.1:19095/) into $(BUILD)/console.png"
 	@echo "make clean      remove $(BUILD)/ and the sanitizer/fuzz build dirs"
 

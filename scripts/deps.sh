@@ -30,12 +30,14 @@
 #   python3    python3     the admin tests' helpers, tests/metrics/names_check.sh (stdlib only)
 #   gzip, lz4, zstd   gzip, lz4, zstd   the reference encoders and decoders
 #                          tests/unit/compress_test.c checks the codecs against
+#   kcat       kcat        librdkafka's producer and consumer, each codec both ways
+#                          through the Kafka listener (tests/cluster/compression_test.sh)
 set -eu
 BUILD_PKGS="build-essential pkg-config libuv1-dev libprotobuf-c-dev protobuf-c-compiler libzstd-dev zlib1g-dev libsnappy-dev liblz4-dev libcriterion-dev"
 TEST_TOOLS="ip:iproute2 nft:nftables mkfs.ext4:e2fsprogs losetup:mount mount:mount umount:mount
 fallocate:util-linux timeout:coreutils truncate:coreutils df:coreutils dd:coreutils
 realpath:coreutils mktemp:coreutils seq:coreutils awk:mawk curl:curl promtool:prometheus
-chromium:chromium python3:python3 gzip:gzip lz4:lz4 zstd:zstd"
+chromium:chromium python3:python3 gzip:gzip lz4:lz4 zstd:zstd kcat:kcat"
 # Root's tools live in sbin, which a user's PATH may lack.
 PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
 export PATH
