@@ -6,13 +6,13 @@ CC      ?= cc
 OPT     ?= -O2 -g
 WERROR  ?= -Werror
 SAN     ?=
-PKGS     = libuv libprotobuf-c libzstd
+PKGS     = libuv libprotobuf-c libzstd zlib liblz4 snappy
 
 CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) -Wall -Wextra $(WERROR) -Wshadow \
            -Wstrict-prototypes -Wmissing-prototypes -MMD -MP \
            -I. -I$(BUILD)/gen $(SAN)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -luv -lprotobuf-c -lzstd)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -luv -lprotobuf-c -lzstd -lz -llz4 -lsnappy)
 CFLAGS  += $(PKG_CFLAGS)
 LDLIBS  += $(PKG_LIBS) -lpthread -lm
 LDFLAGS += $(SAN)
@@ -98,7 +98,7 @@ help:
 	@echo "make java-test  Apache Kafka's Java client against a 3-broker cluster's Kafka listener"
 	@echo "make spark-test the IoT pipeline in Spark 3.5 and 4.0 through the Kafka listener, across kill -9 and restart"
 	@echo "make demo       start a local broker and stream IoT sensor records through it"
-	@echo "make fuzz       libFuzzer on the frame decoder, batch validator, HTTP request parser and Kafka codec (FUZZ_SECONDS=60 each)"
+	@echo "make fuzz       libFuzzer on the frame decoder, batch validator, decompressors, HTTP request parser and Kafka codec (FUZZ_SECONDS=60 each; FUZZ_ONLY=name: one)"
 	@echo "make console-shot    screenshot the console of CONSOLE_URL (default http://127.0.0.1:19095/) into $(BUILD)/console.png"
 	@echo "make clean      remove $(BUILD)/ and the sanitizer/fuzz build dirs"
 
