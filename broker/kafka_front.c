@@ -29,7 +29,7 @@ static const struct kafka_handler *const handlers[] = {
     &kafka_init_producer_id_handler, &kafka_offset_commit_handler,
     &kafka_offset_fetch_handler,  &kafka_describe_configs_handler,
     &kafka_delete_groups_handler, &kafka_describe_cluster_handler,
-    &kafka_offset_for_leader_epoch_handler,
+    &kafka_offset_for_leader_epoch_handler, &kafka_create_partitions_handler,
 };
 
 static const struct kafka_handler *handler(int key) {
