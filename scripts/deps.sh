@@ -27,12 +27,15 @@
 #                          test rules and check config (tests/metrics/rules_test.sh)
 #   chromium   chromium    the console, headless (tests/console/)
 #   python3    python3     the admin tests' helpers, tests/metrics/names_check.sh (stdlib only)
+# Python modules, module:package (for /usr/bin/python3):
+#   confluent_kafka  python3-confluent-kafka  a real Kafka client (tests/kafka/)
 set -eu
 BUILD_PKGS="build-essential pkg-config libuv1-dev libprotobuf-c-dev protobuf-c-compiler libzstd-dev libcriterion-dev"
 TEST_TOOLS="ip:iproute2 nft:nftables mkfs.ext4:e2fsprogs losetup:mount mount:mount umount:mount
 fallocate:util-linux timeout:coreutils truncate:coreutils df:coreutils dd:coreutils
 realpath:coreutils mktemp:coreutils seq:coreutils awk:mawk curl:curl promtool:prometheus
 chromium:chromium python3:python3"
+TEST_PYMODS="confluent_kafka:python3-confluent-kafka"
 # Root's tools live in sbin, which a user's PATH may lack.
 PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
 export PATH
@@ -49,6 +52,12 @@ find_missing() {
     command -v "$cmd" >/dev/null 2>&1 && continue
     missing_cmds="$missing_cmds $cmd"
     case " $missing_test " in *" $pkg "*) ;; *) missing_test="$missing_test $pkg" ;; esac
+  done
+  for t in $TEST_PYMODS; do
+    mod=${t%%:*} pkg=${t#*:}
+    /usr/bin/python3 -c "import $mod" >/dev/null 2>&1 && continue
+    missing_cmds="$missing_cmds python3:$mod"
+    missing_test="$missing_test $pkg"
   done
 }
 
