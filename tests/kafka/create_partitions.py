@@ -83,7 +83,7 @@ else:
 
 # Records to the new partitions through the Kafka protocol, and back.
 delivered = []
-prod = Producer({"bootstrap.servers": boot, "acks": "all"})
+prod = Producer({"bootstrap.servers": boot, "acks": "all", "log_level": 4})
 for p in (2, 3, 4):
     for i in range(10):
         prod.produce(topic, value=b"%d-%d" % (p, i), partition=p,
@@ -119,6 +119,86 @@ expect(grow(3, name="no-such-topic"), KafkaError.UNKNOWN_TOPIC_OR_PART, "does no
        "an unknown topic")
 expect(grow(6, assignments=[[1, 2, 3]]), KafkaError.INVALID_REPLICA_ASSIGNMENT,
        "not supported", "explicit assignments")
+
+
+def raw_create_partitions(version, name, count, validate_only):
+    """One CreatePartitions request of this version by hand (librdkafka
+    sends v0 only; Java sends v3, flexible): (error code, message)."""
+    import socket
+    import struct
+
+    def uvarint(n):
+        out = b""
+        while True:
+            b, n = n & 0x7F, n >> 7
+            out += bytes([b | (0x80 if n else 0)])
+            if not n:
+                return out
+
+    flexible = version >= 2
+    nm = name.encode()
+    hdr = struct.pack(">hhih", 37, version, 7, 3) + b"raw"
+    if flexible:
+        hdr += b"\0"  # no tagged fields
+        body = uvarint(2) + uvarint(len(nm) + 1) + nm + struct.pack(">i", count) + uvarint(0) + b"\0"
+    else:
+        body = struct.pack(">i", 1) + struct.pack(">h", len(nm)) + nm + struct.pack(">ii", count, -1)
+    body += struct.pack(">i?", 10000, validate_only) + (b"\0" if flexible else b"")
+    msg = hdr + body
+    host, port = boot.split(",")[0].rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=20) as so:
+        so.sendall(struct.pack(">i", len(msg)) + msg)
+        buf = b""
+        while len(buf) < 4 or len(buf) < 4 + struct.unpack(">i", buf[:4])[0]:
+            chunk = so.recv(65536)
+            if not chunk:
+                raise RuntimeError("connection closed")
+            buf += chunk
+    r = buf[4:]
+    pos = 4 + (1 if flexible else 0) + 4  # correlation id, header tags, throttle
+
+    def varint_at(i):
+        n = shift = 0
+        while True:
+            b = r[i]
+            i += 1
+            n |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                return n, i
+
+    if flexible:
+        _, pos = varint_at(pos)  # results: one
+        ln, pos = varint_at(pos)
+        pos += ln - 1
+        code = struct.unpack(">h", r[pos:pos + 2])[0]
+        ln, pos = varint_at(pos + 2)
+        text = r[pos:pos + ln - 1].decode() if ln else None
+    else:
+        pos += 4
+        ln = struct.unpack(">h", r[pos:pos + 2])[0]
+        pos += 2 + ln
+        code = struct.unpack(">h", r[pos:pos + 2])[0]
+        ln = struct.unpack(">h", r[pos + 2:pos + 4])[0]
+        text = r[pos + 4:pos + 4 + ln].decode() if ln >= 0 else None
+    return code, text
+
+
+for v in (0, 1, 2, 3):
+    try:
+        code, text = raw_create_partitions(v, topic, 2, False)
+        if code == 37 and text and "currently has 5" in text:
+            ok("raw CreatePartitions v%d: INVALID_PARTITIONS (%s)" % (v, text))
+        else:
+            bad("raw CreatePartitions v%d: error %d %r" % (v, code, text))
+        code, text = raw_create_partitions(v, topic, 9, True)
+        if code == 0:
+            ok("raw CreatePartitions v%d validate_only to 9: accepted" % v)
+        else:
+            bad("raw CreatePartitions v%d validate_only: error %d %r" % (v, code, text))
+    except Exception as e:  # a decoding failure of ours or the broker's
+        bad("raw CreatePartitions v%d: %r" % (v, e))
+
 n = len(partitions())
 if n == 5:
     ok("after the refusals the topic still has 5 partitions")
