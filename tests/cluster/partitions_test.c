@@ -44,18 +44,54 @@ static int grow(const char *topic, uint32_t count, int validate_only, char *err,
   return rc;
 }
 
-static size_t partitions_of(const char *topic) {
-  strata_client *c = client();
+static size_t count_on(strata_client *c, const char *topic) {
   strata_metadata *m = NULL;
   const char *names[1] = {topic};
   cr_assert_eq(strata_metadata_get(c, names, 1, &m), 0);
   size_t n = m->ntopics == 1 && !m->topics[0].error ? m->topics[0].npartitions : 0;
   strata_metadata_free(m);
+  return n;
+}
+
+/* Partitions as the broker a new client picks knows them (metadata reaches
+ * each broker with its own heartbeat, so only for settled metadata). */
+static size_t partitions_of(const char *topic) {
+  strata_client *c = client();
+  size_t n = count_on(c, topic);
   strata_client_free(c);
   return n;
 }
 
+/* Grow, then ask the same broker (the one that relayed the request): its
+ * answer was held until it had the new partitions, so it knows them now. */
+static size_t grow_then_count(const char *topic, uint32_t count) {
+  char err[256];
+  strata_client *c = client();
+  int rc = strata_topic_add_partitions(c, topic, count, 0, err, sizeof err);
+  cr_assert_eq(rc, 0, "growing %s to %u: %s", topic, count, err);
+  size_t n = count_on(c, topic);
+  strata_client_free(c);
+  return n;
+}
+
+/* Every broker's metadata shows `n` partitions (each learns of a change with
+ * its own next heartbeat, as in Kafka; a client may ask any of them). */
+static void wait_everywhere(const char *topic, size_t n) {
+  for (int id = 1; id <= cl.n; id++) {
+    char host[32], addr[64], err[256];
+    tcluster_host(&cl, id, host, sizeof host);
+    snprintf(addr, sizeof addr, "%s:%d", host, cl.port);
+    strata_client *c = strata_client_new(addr, 5000, err, sizeof err);
+    cr_assert(c, "%s", err);
+    size_t got = 0;
+    for (int i = 0; i < 100 && (got = count_on(c, topic)) != n; i++) usleep(100000);
+    strata_client_free(c);
+    cr_assert_eq(got, n, "broker %d shows %zu partitions of %s, not %zu", id, got, topic, n);
+  }
+}
+
 static void wait_full_isr(const char *topic, uint32_t from, uint32_t to) {
+  wait_everywhere(topic, to);
   for (uint32_t p = from; p < to; p++)
     cr_assert_geq(tcluster_wait_isr(&cl, topic, p, 3, 15000), 0,
                   "%s-%u: no leader with 3 in-sync replicas", topic, p);
@@ -129,9 +165,8 @@ Test(partitions, grow_two_to_five_at_rf3_survives_restarts) {
   cr_assert_eq(grow("grow", 5, 1, err, sizeof err), 0, "validate_only: %s", err);
   cr_assert_eq(partitions_of("grow"), 2, "validate_only changed the topic");
 
-  cr_assert_eq(grow("grow", 5, 0, err, sizeof err), 0, "%s", err);
   /* The answer was held until the broker that relayed it had them. */
-  cr_assert_eq(partitions_of("grow"), 5);
+  cr_assert_eq(grow_then_count("grow", 5), 5);
   wait_full_isr("grow", 0, 5);
   for (uint32_t p = 2; p < 5; p++) produce("grow", p, 20);
   for (uint32_t p = 2; p < 5; p++) consume("grow", p, 20);
@@ -166,8 +201,7 @@ Test(partitions, grow_two_to_five_at_rf3_survives_restarts) {
   produce("grow", 4, 5);
 
   /* And it can grow again after the replay. */
-  cr_assert_eq(grow("grow", 6, 0, err, sizeof err), 0, "%s", err);
-  cr_assert_eq(partitions_of("grow"), 6);
+  cr_assert_eq(grow_then_count("grow", 6), 6);
   wait_full_isr("grow", 5, 6);
   produce("grow", 5, 3);
   consume("grow", 5, 3);
