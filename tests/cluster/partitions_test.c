@@ -206,3 +206,45 @@ Test(partitions, grow_two_to_five_at_rf3_survives_restarts) {
   produce("grow", 5, 3);
   consume("grow", 5, 3);
 }
+
+/* A consumer group member subscribed before the growth is given the new
+ * partitions (the coordinator sees the new count) and reads their records. */
+Test(partitions, a_group_member_gets_the_new_partitions) {
+  char err[512];
+  strata_client *c = client();
+  cr_assert_eq(strata_topic_create(c, "gg", 2, 3, NULL, NULL, 0, err, sizeof err), 0, "%s", err);
+  strata_client_free(c);
+  wait_full_isr("gg", 0, 2);
+  strata_consumer *m = strata_consumer_new(cl.bootstrap, NULL, err, sizeof err);
+  cr_assert(m, "%s", err);
+  strata_group_config g;
+  strata_group_config_defaults(&g);
+  g.group_id = "growers";
+  g.reset_offset = STRATA_OFFSET_BEGINNING;
+  const char *topics[1] = {"gg"};
+  cr_assert_eq(strata_consumer_subscribe(m, &g, topics, 1), 0);
+  size_t n = 0;
+  const strata_message *msg;
+  for (int i = 0; i < 150 && n != 2; i++) {
+    cr_assert_geq(strata_consumer_poll(m, 100, &msg), 0);
+    strata_consumer_assignment(m, &n);
+  }
+  cr_assert_eq(n, 2u, "the member owns both partitions before the growth");
+
+  cr_assert_eq(grow_then_count("gg", 4), 4);
+  wait_full_isr("gg", 2, 4);
+  produce("gg", 3, 5);
+  int got = 0;
+  for (int i = 0; i < 300 && (n != 4 || got < 5); i++) {
+    int rc = strata_consumer_poll(m, 100, &msg);
+    cr_assert_geq(rc, 0, "poll: %s", strata_strerror(rc));
+    if (rc > 0) {
+      cr_assert_eq(msg->partition, 3u, "only partition 3 has records");
+      got++;
+    }
+    strata_consumer_assignment(m, &n);
+  }
+  cr_assert_eq(n, 4u, "the member owns the 2 new partitions too");
+  cr_assert_eq(got, 5, "the records of new partition 3 were consumed by the group");
+  strata_consumer_free(m);
+}
