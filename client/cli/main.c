@@ -579,7 +579,7 @@ static void usage(FILE *f) {
           "usage: strata [--bootstrap HOST:PORT] [--timeout MS] COMMAND [options]\n"
           "       (every command takes --help)\n"
           "\n"
-          "  topic create|list|describe|delete   manage topics\n"
+          "  topic create|list|describe|alter|delete   manage topics (alter: add partitions)\n"
           "  produce      write lines from stdin as records\n"
           "  consume      print records (from beginning / offset / timestamp / end, or as a\n"
           "               member of a consumer group with --group)\n"
