@@ -251,8 +251,9 @@ static int created_topics_known(struct server *s, const Strata__Header *reply) {
     const Strata__CreatePartitionsResponse *r = reply->create_partitions_resp;
     for (size_t i = 0; i < r->n_results; i++) {
       const Strata__PartitionsResult *t = r->results[i];
-      const struct topic *tp = t->error_code || !t->count ? NULL : topics_find(&s->b->topics, t->name);
-      if (!t->error_code && t->count && (!tp || tp->npart < t->count)) return 0;
+      if (t->error_code || !t->count) continue; /* refused, or validate_only */
+      const struct topic *tp = topics_find(&s->b->topics, t->name);
+      if (!tp || tp->npart < t->count) return 0;
     }
     return 1;
   }
