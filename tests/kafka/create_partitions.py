@@ -24,7 +24,7 @@ def bad(what):
     print("FAIL " + what)
 
 
-admin = AdminClient({"bootstrap.servers": boot})
+admin = AdminClient({"bootstrap.servers": boot, "log_level": 4})
 
 
 def grow(count, assignments=None, validate_only=False, name=None):
