@@ -267,6 +267,17 @@ static void arm_fetch_timer(struct server *s);
 /* A relayed CreateTopics answer waits until every topic it created is in
  * this broker's metadata, so the client's next request here finds it. */
 static int created_topics_known(struct server *s, const Strata__Header *reply) {
+  if (reply->body_case == STRATA__HEADER__BODY_CREATE_PARTITIONS_RESP) {
+    /* likewise a grown topic: held until its new partitions are here */
+    const Strata__CreatePartitionsResponse *r = reply->create_partitions_resp;
+    for (size_t i = 0; i < r->n_results; i++) {
+      const Strata__PartitionsResult *t = r->results[i];
+      if (t->error_code || !t->count) continue; /* refused, or validate_only */
+      const struct topic *tp = topics_find(&s->b->topics, t->name);
+      if (!tp || tp->npart < t->count) return 0;
+    }
+    return 1;
+  }
   if (reply->body_case != STRATA__HEADER__BODY_CREATE_TOPICS_RESP) return 1;
   const Strata__CreateTopicsResponse *r = reply->create_topics_resp;
   for (size_t i = 0; i < r->n_results; i++)

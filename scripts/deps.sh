@@ -36,6 +36,8 @@
 #                          tests/unit/compress_test.c checks the codecs against
 #   kcat       kcat        librdkafka's producer and consumer, each codec both ways
 #                          through the Kafka listener (tests/cluster/compression_test.sh)
+# Python modules, module:package (for /usr/bin/python3):
+#   confluent_kafka  python3-confluent-kafka  a real Kafka client (tests/kafka/)
 set -eu
 BUILD_PKGS="build-essential pkg-config libuv1-dev libprotobuf-c-dev protobuf-c-compiler libzstd-dev zlib1g-dev libsnappy-dev liblz4-dev libcriterion-dev librdkafka-dev"
 TEST_TOOLS="ip:iproute2 nft:nftables mkfs.ext4:e2fsprogs losetup:mount mount:mount umount:mount
@@ -43,6 +45,7 @@ fallocate:util-linux timeout:coreutils truncate:coreutils df:coreutils dd:coreut
 realpath:coreutils mktemp:coreutils seq:coreutils awk:mawk curl:curl promtool:prometheus
 chromium:chromium python3:python3 java:openjdk-17-jdk-headless javac:openjdk-17-jdk-headless
 mvn:maven gzip:gzip lz4:lz4 zstd:zstd kcat:kcat"
+TEST_PYMODS="confluent_kafka:python3-confluent-kafka kafka.protocol:python3-kafka"
 # Root's tools live in sbin, which a user's PATH may lack.
 PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
 export PATH
@@ -60,10 +63,12 @@ find_missing() {
     missing_cmds="$missing_cmds $cmd"
     case " $missing_test " in *" $pkg "*) ;; *) missing_test="$missing_test $pkg" ;; esac
   done
-  /usr/bin/python3 -c 'import kafka.protocol' >/dev/null 2>&1 || {
-    missing_cmds="$missing_cmds python3-module-kafka"
-    missing_test="$missing_test python3-kafka"
-  }
+  for t in $TEST_PYMODS; do
+    mod=${t%%:*} pkg=${t#*:}
+    /usr/bin/python3 -c "import $mod" >/dev/null 2>&1 && continue
+    missing_cmds="$missing_cmds python3:$mod"
+    missing_test="$missing_test $pkg"
+  done
 }
 
 # apt_install PACKAGES...: as root, quietly, without recommends.
