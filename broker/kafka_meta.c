@@ -113,7 +113,7 @@ static void metadata_start(struct broker *b, struct kafka_call *k, struct respon
   }
 }
 
-const struct kafka_handler kafka_metadata_handler = {KAFKA_METADATA, 0, 12, metadata_start, NULL};
+const struct kafka_handler kafka_metadata_handler = {KAFKA_METADATA, 0, 13, metadata_start, NULL};
 
 /* ---- CreateTopics ---- */
 
@@ -231,13 +231,25 @@ static void *create_topics_answer(struct broker *b, struct kafka_call *k,
   return m;
 }
 
-const struct kafka_handler kafka_create_topics_handler = {KAFKA_CREATE_TOPICS, 0, 5,
+const struct kafka_handler kafka_create_topics_handler = {KAFKA_CREATE_TOPICS, 0, 7,
                                                           create_topics_start,
                                                           create_topics_answer};
 
 /* ---- DeleteTopics ---- */
 
+/* v6 names topics in topics[] (by name or id; Strata has no topic ids: an
+ * id alone names no topic): bring them to topic_names. */
+static void delete_topics_names(struct kafka_call *k) {
+  struct kafka_delete_topics_req *q = k->req;
+  if (k->version < 6) return;
+  int32_t n = q->n_topics > 0 ? q->n_topics : 0;
+  q->topic_names = kc_alloc(k, ((size_t)n + 1) * sizeof *q->topic_names);
+  q->n_topic_names = n;
+  for (int32_t i = 0; i < n; i++) q->topic_names[i] = q->topics[i].name ? q->topics[i].name : "";
+}
+
 static void delete_topics_start(struct broker *b, struct kafka_call *k, struct response *r) {
+  delete_topics_names(k);
   const struct kafka_delete_topics_req *q = k->req;
   int32_t n = q->n_topic_names > 0 ? q->n_topic_names : 0;
   Strata__Header *h = kc_native(k, STRATA__API_KEY__API_DELETE_TOPICS);
@@ -273,7 +285,7 @@ static void *delete_topics_answer(struct broker *b, struct kafka_call *k,
   return m;
 }
 
-const struct kafka_handler kafka_delete_topics_handler = {KAFKA_DELETE_TOPICS, 0, 5,
+const struct kafka_handler kafka_delete_topics_handler = {KAFKA_DELETE_TOPICS, 0, 6,
                                                           delete_topics_start,
                                                           delete_topics_answer};
 
@@ -313,55 +325,79 @@ static void *init_producer_id_answer(struct broker *b, struct kafka_call *k,
   return m;
 }
 
-const struct kafka_handler kafka_init_producer_id_handler = {KAFKA_INIT_PRODUCER_ID, 0, 4,
+const struct kafka_handler kafka_init_producer_id_handler = {KAFKA_INIT_PRODUCER_ID, 0, 5,
                                                              init_producer_id_start,
                                                              init_producer_id_answer};
 
 /* ---- FindCoordinator ---- */
 
-static void find_coordinator_start(struct broker *b, struct kafka_call *k, struct response *r) {
-  const struct kafka_find_coordinator_req *q = k->req;
-  if (q->key_type != 0) {
-    struct kafka_find_coordinator_resp *m = kafka_error_answer(k, KERR_INVALID_REQUEST);
-    m->error_message = no_transactions;
-    m->node_id = -1;
-    k->resp = m;
-    return;
+/* One group's coordinator, asked of the native handler (which answers at
+ * once: it never waits) in a response of its own. */
+static void find_one(struct broker *b, struct kafka_call *k, const char *key, int32_t *node_id,
+                     const char **host, int32_t *port, int16_t *err, const char **msg) {
+  *node_id = -1, *port = -1, *err = 0, *msg = NULL;
+  *host = "";
+  Strata__Header h;
+  strata__header__init(&h);
+  h.api_key = STRATA__API_KEY__API_FIND_COORDINATOR;
+  h.client_id = (char *)"";
+  Strata__FindCoordinatorRequest f;
+  strata__find_coordinator_request__init(&f);
+  f.group_id = (char *)(key ? key : "");
+  h.body_case = STRATA__HEADER__BODY_FIND_COORDINATOR_REQ;
+  h.find_coordinator_req = &f;
+  struct response r;
+  response_init(&r);
+  dispatch_handle(b, &h, NULL, 0, &r);
+  const Strata__Header *rep = &r.hdr;
+  if (rep->body_case != STRATA__HEADER__BODY_FIND_COORDINATOR_RESP || rep->error_code) {
+    *err = rep->error_code ? kafka_err((int)rep->error_code) : KERR_UNKNOWN_SERVER_ERROR;
+    if (rep->error_message && *rep->error_message) *msg = kc_strdup(k, rep->error_message);
+  } else if (!kafka_addr_of(b, k, rep->find_coordinator_resp->node_id, host, port)) {
+    *err = KERR_COORDINATOR_NOT_AVAILABLE;
+    *msg = "the coordinator has no Kafka listener known here yet";
+    *host = "";
+    *port = -1;
+  } else {
+    *node_id = rep->find_coordinator_resp->node_id;
   }
-  Strata__Header *h = kc_native(k, STRATA__API_KEY__API_FIND_COORDINATOR);
-  Strata__FindCoordinatorRequest *f = kc_alloc(k, sizeof *f);
-  strata__find_coordinator_request__init(f);
-  f->group_id = (char *)(q->key ? q->key : "");
-  h->body_case = STRATA__HEADER__BODY_FIND_COORDINATOR_REQ;
-  h->find_coordinator_req = f;
-  dispatch_handle(b, h, NULL, 0, r);
+  response_free(&r);
 }
 
-static void *find_coordinator_answer(struct broker *b, struct kafka_call *k,
-                                     const struct response *r) {
-  const Strata__Header *rep = kc_reply(r);
+static void find_coordinator_start(struct broker *b, struct kafka_call *k, struct response *r) {
+  (void)r;
+  const struct kafka_find_coordinator_req *q = k->req;
   struct kafka_find_coordinator_resp *m = kc_alloc(k, sizeof *m);
   kafka_defaults(&kafka_find_coordinator_resp_desc, m);
-  m->node_id = -1;
-  m->port = -1;
-  if (rep->body_case != STRATA__HEADER__BODY_FIND_COORDINATOR_RESP || rep->error_code) {
-    m->error_code = rep->error_code ? kafka_err((int)rep->error_code) : KERR_UNKNOWN_SERVER_ERROR;
-    if (rep->error_message && *rep->error_message) m->error_message = kc_strdup(k, rep->error_message);
-    return m;
+  k->resp = m;
+  if (k->version < 4) { /* one key */
+    if (q->key_type != 0) {
+      m->error_code = KERR_INVALID_REQUEST;
+      m->error_message = no_transactions;
+      m->node_id = -1;
+      return;
+    }
+    find_one(b, k, q->key, &m->node_id, &m->host, &m->port, &m->error_code, &m->error_message);
+    return;
   }
-  int32_t id = rep->find_coordinator_resp->node_id;
-  if (!kafka_addr_of(b, k, id, &m->host, &m->port)) {
-    m->error_code = KERR_COORDINATOR_NOT_AVAILABLE;
-    m->error_message = "the coordinator has no Kafka listener known here yet";
-    return m;
+  int32_t n = q->n_coordinator_keys > 0 ? q->n_coordinator_keys : 0; /* v4+: a batch */
+  m->coordinators = kc_alloc(k, ((size_t)n + 1) * sizeof *m->coordinators);
+  for (int32_t i = 0; i < n; i++) {
+    struct kafka_find_coordinator_resp_coordinator *c = &m->coordinators[m->n_coordinators++];
+    kafka_defaults(&kafka_find_coordinator_resp_coordinator_desc, c);
+    c->key = q->coordinator_keys[i] ? q->coordinator_keys[i] : "";
+    if (q->key_type != 0) {
+      c->error_code = KERR_INVALID_REQUEST;
+      c->error_message = no_transactions;
+      c->node_id = c->port = -1;
+      continue;
+    }
+    find_one(b, k, c->key, &c->node_id, &c->host, &c->port, &c->error_code, &c->error_message);
   }
-  m->node_id = id;
-  return m;
 }
 
-const struct kafka_handler kafka_find_coordinator_handler = {KAFKA_FIND_COORDINATOR, 0, 3,
-                                                             find_coordinator_start,
-                                                             find_coordinator_answer};
+const struct kafka_handler kafka_find_coordinator_handler = {KAFKA_FIND_COORDINATOR, 0, 6,
+                                                             find_coordinator_start, NULL};
 
 /* ---- DescribeCluster ---- */
 

@@ -5,6 +5,7 @@
  * first (kafka_groups.c); a "simple" commit (generation -1, no member id:
  * assign() consumers, admin tools) goes to an empty group as the native
  * admin commit does. */
+#include <stdint.h>
 #include <string.h>
 
 #include "broker/broker.h"
@@ -86,7 +87,7 @@ static void *offset_commit_answer(struct broker *b, struct kafka_call *k,
   return m;
 }
 
-const struct kafka_handler kafka_offset_commit_handler = {KAFKA_OFFSET_COMMIT, 1, 8,
+const struct kafka_handler kafka_offset_commit_handler = {KAFKA_OFFSET_COMMIT, 1, 9,
                                                           offset_commit_start,
                                                           offset_commit_answer};
 
@@ -172,8 +173,85 @@ static void *offset_fetch_answer(struct broker *b, struct kafka_call *k,
   return m;
 }
 
-const struct kafka_handler kafka_offset_fetch_handler = {KAFKA_OFFSET_FETCH, 1, 7,
-                                                         offset_fetch_start, offset_fetch_answer};
+/* v8+: a batch of groups, each asked of the native handler (which answers
+ * at once) in a response of its own. */
+static void offset_fetch_groups(struct broker *b, struct kafka_call *k) {
+  const struct kafka_offset_fetch_req *q = k->req;
+  struct kafka_offset_fetch_resp *m = kc_alloc(k, sizeof *m);
+  kafka_defaults(&kafka_offset_fetch_resp_desc, m);
+  k->resp = m;
+  int32_t ng = q->n_groups > 0 ? q->n_groups : 0;
+  m->groups = kc_alloc(k, ((size_t)ng + 1) * sizeof *m->groups);
+  for (int32_t g = 0; g < ng; g++) {
+    const struct kafka_offset_fetch_req_offset_fetch_request_group *rq = &q->groups[g];
+    struct kafka_offset_fetch_resp_offset_fetch_response_group *rg = &m->groups[m->n_groups++];
+    kafka_defaults(&kafka_offset_fetch_resp_offset_fetch_response_group_desc, rg);
+    rg->group_id = rq->group_id ? rq->group_id : "";
+    Strata__Header h;
+    strata__header__init(&h);
+    h.api_key = STRATA__API_KEY__API_OFFSET_FETCH;
+    h.client_id = (char *)"";
+    Strata__OffsetFetchRequest f;
+    strata__offset_fetch_request__init(&f);
+    f.group_id = (char *)rg->group_id;
+    int32_t nt = rq->n_topics > 0 ? rq->n_topics : 0;
+    f.partitions = kc_alloc(k, ((size_t)nt + 1) * sizeof *f.partitions);
+    for (int32_t i = 0; i < nt; i++) {
+      Strata__TopicPartitions *tp = kc_alloc(k, sizeof *tp);
+      strata__topic_partitions__init(tp);
+      tp->topic = (char *)(rq->topics[i].name ? rq->topics[i].name : "");
+      int32_t np = rq->topics[i].n_partition_indexes > 0 ? rq->topics[i].n_partition_indexes : 0;
+      tp->partitions = kc_alloc(k, ((size_t)np + 1) * sizeof *tp->partitions);
+      for (int32_t j = 0; j < np; j++) {
+        int32_t pi = rq->topics[i].partition_indexes[j];
+        tp->partitions[tp->n_partitions++] = pi < 0 ? UINT32_MAX : (uint32_t)pi;
+      }
+      f.partitions[f.n_partitions++] = tp;
+    }
+    h.body_case = STRATA__HEADER__BODY_OFFSET_FETCH_REQ;
+    h.offset_fetch_req = &f;
+    struct response r;
+    response_init(&r);
+    dispatch_handle(b, &h, NULL, 0, &r);
+    const Strata__OffsetFetchResponse *nr =
+        r.hdr.body_case == STRATA__HEADER__BODY_OFFSET_FETCH_RESP ? r.hdr.offset_fetch_resp : NULL;
+    if (!nr) {
+      rg->error_code = kafka_err((int)r.hdr.error_code);
+    } else {
+      size_t n = nr->n_partitions;
+      rg->topics = kc_alloc(k, (n + 1) * sizeof *rg->topics);
+      for (size_t i = 0; i < n; i++) {
+        const Strata__OffsetCommitPartition *x = nr->partitions[i];
+        struct kafka_offset_fetch_resp_offset_fetch_response_topics *t = NULL;
+        for (int32_t j = 0; j < rg->n_topics; j++)
+          if (!strcmp(rg->topics[j].name, x->topic)) t = &rg->topics[j];
+        if (!t) {
+          t = &rg->topics[rg->n_topics++];
+          kafka_defaults(&kafka_offset_fetch_resp_offset_fetch_response_topics_desc, t);
+          t->name = kc_strdup(k, x->topic);
+          t->partitions = kc_alloc(k, (n + 1) * sizeof *t->partitions);
+        }
+        struct kafka_offset_fetch_resp_offset_fetch_response_partitions *p =
+            &t->partitions[t->n_partitions++];
+        kafka_defaults(&kafka_offset_fetch_resp_offset_fetch_response_partitions_desc, p);
+        p->partition_index = (int32_t)x->partition;
+        p->committed_offset = x->offset;
+        p->metadata = kc_strdup(k, x->metadata ? x->metadata : "");
+        p->error_code = kafka_err((int)x->error_code);
+      }
+    }
+    response_free(&r);
+  }
+}
+
+static void offset_fetch_start_any(struct broker *b, struct kafka_call *k, struct response *r) {
+  if (k->version >= 8) offset_fetch_groups(b, k);
+  else offset_fetch_start(b, k, r);
+}
+
+const struct kafka_handler kafka_offset_fetch_handler = {KAFKA_OFFSET_FETCH, 1, 9,
+                                                         offset_fetch_start_any,
+                                                         offset_fetch_answer};
 
 /* ---- DeleteGroups ---- */
 
