@@ -49,6 +49,7 @@ static void topic_entry(struct broker *b, struct kafka_call *k, struct kafka_met
     t->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
     return;
   }
+  t->topic_id = kafka_topic_id(name);
   t->is_internal = !strcmp(name, OFFSETS_TOPIC);
   t->partitions = kc_alloc(k, tp->npart * sizeof *t->partitions);
   for (uint32_t i = 0; i < tp->npart; i++) {
@@ -111,6 +112,17 @@ static void metadata_start(struct broker *b, struct kafka_call *k, struct respon
   m->topics = kc_alloc(k, (n + 1) * sizeof *m->topics);
   for (size_t i = 0; i < n; i++) {
     const char *name = all ? b->topics.v[i]->name : q->topics[i].name;
+    if (!name && k->version >= 10) { /* asked by topic id */
+      name = kafka_topic_by_id(b, &q->topics[i].topic_id);
+      if (!name) {
+        struct kafka_metadata_resp_metadata_response_topic *t = &m->topics[m->n_topics++];
+        kafka_defaults(&kafka_metadata_resp_metadata_response_topic_desc, t);
+        t->topic_id = q->topics[i].topic_id;
+        t->topic_authorized_operations = INT32_MIN;
+        t->error_code = KERR_UNKNOWN_TOPIC_ID;
+        continue;
+      }
+    }
     topic_entry(b, k, m, &m->topics[m->n_topics++], name ? name : "");
   }
 }
@@ -224,6 +236,7 @@ static void *create_topics_answer(struct broker *b, struct kafka_call *k,
       if (res->error_code && res->error_message && *res->error_message)
         t->error_message = kc_strdup(k, res->error_message);
       const struct topic *tp = res->error_code ? NULL : topics_find(&b->topics, t->name);
+      if (tp) t->topic_id = kafka_topic_id(t->name); /* v7+ */
       if (tp && tp->npart) { /* v5+: what was made */
         t->num_partitions = (int32_t)tp->npart;
         t->replication_factor = b->cluster ? (int16_t)tp->parts[0]->rep.isr.nreplicas : 1;
@@ -240,35 +253,42 @@ const struct kafka_handler kafka_create_topics_handler = {KAFKA_CREATE_TOPICS, 0
 /* ---- DeleteTopics ---- */
 
 /* The topics a DeleteTopics names: v0-5 a list of names, v6+ a list of
- * (name, topic id) whose name may be null. Strata has no topic ids, so a
- * topic given by id alone is answered UNKNOWN_TOPIC_ID (NULL here). */
+ * (name, topic id) whose name may be null. */
 static int32_t delete_count(const struct kafka_call *k) {
   const struct kafka_delete_topics_req *q = k->req;
   int32_t n = k->version >= 6 ? q->n_topics : q->n_topic_names;
   return n > 0 ? n : 0;
 }
 
-static const char *delete_name(const struct kafka_call *k, int32_t i) {
-  const struct kafka_delete_topics_req *q = k->req;
-  return k->version >= 6 ? q->topics[i].name : q->topic_names[i];
-}
-
+/* Resolves the names once at the start (k->extra: one per topic, NULL for
+ * an id no topic here has), since after the delete the ids are gone. */
 static void delete_topics_start(struct broker *b, struct kafka_call *k, struct response *r) {
   const struct kafka_delete_topics_req *q = k->req;
   int32_t n = delete_count(k);
+  const char **names = kc_alloc(k, ((size_t)n + 1) * sizeof *names);
+  k->extra = names;
   Strata__Header *h = kc_native(k, STRATA__API_KEY__API_DELETE_TOPICS);
   Strata__DeleteTopicsRequest *d = kc_alloc(k, sizeof *d);
   strata__delete_topics_request__init(d);
   d->timeout_ms = q->timeout_ms > 0 ? (uint32_t)q->timeout_ms : 0;
   d->names = kc_alloc(k, ((size_t)n + 1) * sizeof *d->names);
-  for (int32_t i = 0; i < n; i++)
-    if (delete_name(k, i)) d->names[d->n_names++] = (char *)delete_name(k, i);
+  for (int32_t i = 0; i < n; i++) {
+    if (k->version < 6) {
+      names[i] = q->topic_names[i];
+    } else if (q->topics[i].name) {
+      names[i] = q->topics[i].name;
+    } else {
+      const char *name = kafka_topic_by_id(b, &q->topics[i].topic_id);
+      names[i] = name ? kc_strdup(k, name) : NULL;
+    }
+    if (names[i]) d->names[d->n_names++] = (char *)names[i];
+  }
   h->body_case = STRATA__HEADER__BODY_DELETE_TOPICS_REQ;
   h->delete_topics_req = d;
   if (d->n_names) {
     dispatch_handle(b, h, NULL, 0, r);
   } else {
-    k->native = NULL; /* only topic ids: answered without the controller */
+    k->native = NULL; /* only unknown ids: answered without the controller */
   }
 }
 
@@ -276,6 +296,7 @@ static void *delete_topics_answer(struct broker *b, struct kafka_call *k,
                                   const struct response *r) {
   (void)b;
   const struct kafka_delete_topics_req *q = k->req;
+  const char *const *names = k->extra;
   const Strata__Header *rep = k->native ? kc_reply(r) : NULL;
   const Strata__DeleteTopicsResponse *nr =
       rep && rep->body_case == STRATA__HEADER__BODY_DELETE_TOPICS_RESP ? rep->delete_topics_resp
@@ -287,13 +308,13 @@ static void *delete_topics_answer(struct broker *b, struct kafka_call *k,
   for (int32_t i = 0; i < n; i++) {
     struct kafka_delete_topics_resp_deletable_topic_result *t = &m->responses[m->n_responses++];
     kafka_defaults(&kafka_delete_topics_resp_deletable_topic_result_desc, t);
-    t->name = delete_name(k, i);
+    t->name = names[i];
     if (!t->name) {
       t->topic_id = q->topics[i].topic_id;
       t->error_code = KERR_UNKNOWN_TOPIC_ID;
-      t->error_message = "topics are deleted by name here (no topic ids)";
       continue;
     }
+    t->topic_id = kafka_topic_id(t->name); /* v6+ */
     t->error_code = nr ? KERR_UNKNOWN_SERVER_ERROR
                        : kafka_err(rep ? (int)rep->error_code : STRATA_EUNKNOWN);
     for (size_t j = 0; nr && j < nr->n_results; j++)

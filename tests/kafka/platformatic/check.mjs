@@ -63,12 +63,14 @@ try {
       `controller ${cluster.controllerId}`)
   }
 
+  let createdId
   const created = await step('createTopics', () =>
     admin.createTopics({ topics: [topic], partitions: PARTS, replicas: 3 }))
   if (created) {
     const c = created.find(t => t.name === topic)
     check(c && c.partitions === PARTS && c.replicas === 3,
       `createTopics ${topic}: ${PARTS} partitions, replication factor 3`, JSON.stringify(c))
+    createdId = c?.id
   }
 
   const listed = await step('listTopics', () => admin.listTopics())
@@ -96,6 +98,9 @@ try {
     const shape = tm.partitions.map(p => `leader ${p.leader} replicas [${p.replicas}] isr [${p.isr}]`)
     check(tm.partitions.every(p => [1, 2, 3].includes(p.leader) && p.replicas.length === 3 && p.isr.length === 3),
       `metadata ${topic}: every partition has a leader, 3 replicas, 3 in sync`, shape.join('; '))
+    // The consumer fetches by topic id (Fetch v13+): it must be a real one.
+    check(/^[0-9a-f-]{36}$/.test(tm.id) && tm.id !== '00000000-0000-0000-0000-000000000000' && tm.id === createdId,
+      `metadata ${topic}: topic id ${tm.id}, the one createTopics answered`, `createTopics said ${createdId}`)
   } else {
     bad(`metadata ${topic}: the topic is missing`)
   }
