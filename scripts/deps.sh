@@ -29,13 +29,16 @@
 #   python3    python3     the admin tests' helpers, tests/metrics/names_check.sh (stdlib only)
 #   java, javac  openjdk-17-jdk-headless   the Kafka-client and Spark tests (tests/kafka/, tests/spark/)
 #   mvn        maven       their builds; dependencies come from Maven Central (make java-deps)
+#   node, npm  nodejs, npm the @platformatic/kafka test (tests/kafka/platformatic_test.sh; its
+#                          package from the npm registry, make node-deps); it needs Node.js
+#                          20.19.4 or newer, which this machine's Node.js is (Debian 12's is 18)
 set -eu
 BUILD_PKGS="build-essential pkg-config libuv1-dev libprotobuf-c-dev protobuf-c-compiler libzstd-dev libcriterion-dev"
 TEST_TOOLS="ip:iproute2 nft:nftables mkfs.ext4:e2fsprogs losetup:mount mount:mount umount:mount
 fallocate:util-linux timeout:coreutils truncate:coreutils df:coreutils dd:coreutils
 realpath:coreutils mktemp:coreutils seq:coreutils awk:mawk curl:curl promtool:prometheus
 chromium:chromium python3:python3 java:openjdk-17-jdk-headless javac:openjdk-17-jdk-headless
-mvn:maven"
+mvn:maven node:nodejs npm:npm"
 # Root's tools live in sbin, which a user's PATH may lack.
 PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
 export PATH

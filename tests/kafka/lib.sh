@@ -90,7 +90,7 @@ kafka_npm_install() {
   if ! cmp -s "$src/package-lock.json" "$dest/.installed" 2>/dev/null; then
     mkdir -p "$dest" && rm -f "$dest/.installed" &&
       cp "$src/package.json" "$src/package-lock.json" "$dest/" || return 1
-    if ! (cd "$dest" && npm ci --prefer-offline --no-audit --no-fund --loglevel=error >"$log" 2>&1); then
+    if ! npm ci --prefix "$dest" --prefer-offline --no-audit --no-fund --loglevel=error >"$log" 2>&1; then
       echo "FAIL npm ci in $dest:" >&2
       tail -n 30 "$log" >&2
       return 1
