@@ -272,7 +272,7 @@ int kafka_finish(struct broker *b, struct kafka_call *k, const struct response *
     trace_error("kafka: cannot encode a %s v%d answer (error %d)", k->api->name, k->version, rc);
     return rc ? rc : KAFKA_ENOMEM;
   }
-  be32_store(out->p + at, (uint32_t)(out->len - at - 4));
+  be32_store(out->p + at, (uint32_t)(out->len - at - 4 + out->ref_bytes));
   return 0;
 }
 

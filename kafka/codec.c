@@ -142,6 +142,9 @@ static int decode_value(struct dctx *c, struct reader *r, const struct kfield *f
       *(const char **)dst = NULL;
       return 0;
     }
+    /* at most 32767 bytes, compact strings too, as Kafka's readers check
+     * (and our encoder writes no longer one) */
+    if (len > INT16_MAX) return KAFKA_EINVALID;
     if ((size_t)len > left(r)) return KAFKA_ETRUNCATED;
     if (memchr(r->p, 0, (size_t)len)) return KAFKA_EINVALID;
     char *s = dalloc(c, (size_t)len + 1);
@@ -316,7 +319,23 @@ void kafka_defaults(const struct kstruct *s, void *obj) {
 
 void kbuf_free(struct kbuf *b) {
   free(b->p);
+  free(b->refs);
   memset(b, 0, sizeof *b);
+}
+
+static void kbuf_ref(struct kbuf *b, const uint8_t *p, size_t n) {
+  if (b->oom) return;
+  if (b->nrefs == b->refs_cap) {
+    size_t cap = b->refs_cap ? b->refs_cap * 2 : 16;
+    struct kbuf_ref *r = realloc(b->refs, cap * sizeof *r);
+    if (!r) {
+      b->oom = 1;
+      return;
+    }
+    b->refs = r, b->refs_cap = cap;
+  }
+  b->refs[b->nrefs++] = (struct kbuf_ref){b->len, p, n};
+  b->ref_bytes += n;
 }
 
 void kbuf_put(struct kbuf *b, const void *data, size_t n) {
@@ -431,7 +450,10 @@ static int encode_value(const struct ectx *c, const struct kfield *f, const void
       return 0;
     }
     wr_len(c, b, 1, x->len);
-    kbuf_put(b, x->p, (size_t)x->len);
+    if (f->kind == KF_RECORDS && b->ref_min && (size_t)x->len >= b->ref_min)
+      kbuf_ref(b, x->p, (size_t)x->len);
+    else
+      kbuf_put(b, x->p, (size_t)x->len);
     return 0;
   }
   case KF_STRUCT: {
@@ -581,7 +603,7 @@ int kafka_decode_req_header(uint8_t *buf, size_t len, struct arena *a,
   int flex = api && h->api_version >= api->vmin && h->api_version <= api->vmax &&
              kafka_flexible(api, h->api_version);
   /* the client id is a classic nullable string even in header v2 */
-  struct dctx c = {a, 4096, 0, 0, 0};
+  struct dctx c = {a, 65536, 0, 0, 0}; /* a client id may be 32767 bytes */
   struct kfield f = {.kind = KF_STRING};
   if ((rc = decode_value(&c, &r, &f, &h->client_id, 1))) return rc;
   if (flex) {

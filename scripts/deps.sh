@@ -12,7 +12,8 @@
 #                        runtimes (installed as root, else the command printed)
 #
 # Build packages: compiler and make, pkg-config, libuv, protobuf-c (library
-# and protoc-c), zstd, criterion (the unit and cluster tests' framework).
+# and protoc-c), Kafka's four codecs (zstd, zlib for gzip, snappy, lz4),
+# criterion (the unit and cluster tests' framework).
 # Test tools, command:package, as make test runs them besides the build
 # (tests/fault/testbed.sh, disk.sh, drill.sh, strata drill, run-tests.sh):
 #   ip         iproute2    network namespaces, veth pairs, a bridge
@@ -29,16 +30,22 @@
 #   python3    python3     the admin tests' helpers, tests/metrics/names_check.sh (stdlib only)
 #   java, javac  openjdk-17-jdk-headless   the Kafka-client and Spark tests (tests/kafka/, tests/spark/)
 #   mvn        maven       their builds; dependencies come from Maven Central (make java-deps)
+#   (module kafka) python3-kafka  tests/kafka/codec_conformance_test.sh: kafka-python's
+#                          protocol classes write the vectors our Kafka codec must match
+#   gzip, lz4, zstd   gzip, lz4, zstd   the reference encoders and decoders
+#                          tests/unit/compress_test.c checks the codecs against
+#   kcat       kcat        librdkafka's producer and consumer, each codec both ways
+#                          through the Kafka listener (tests/cluster/compression_test.sh)
 #   node, npm  nodejs, npm the @platformatic/kafka test (tests/kafka/platformatic_test.sh; its
 #                          package from the npm registry, make node-deps); it needs Node.js
 #                          20.19.4 or newer, which this machine's Node.js is (Debian 12's is 18)
 set -eu
-BUILD_PKGS="build-essential pkg-config libuv1-dev libprotobuf-c-dev protobuf-c-compiler libzstd-dev libcriterion-dev"
+BUILD_PKGS="build-essential pkg-config libuv1-dev libprotobuf-c-dev protobuf-c-compiler libzstd-dev zlib1g-dev libsnappy-dev liblz4-dev libcriterion-dev librdkafka-dev"
 TEST_TOOLS="ip:iproute2 nft:nftables mkfs.ext4:e2fsprogs losetup:mount mount:mount umount:mount
 fallocate:util-linux timeout:coreutils truncate:coreutils df:coreutils dd:coreutils
 realpath:coreutils mktemp:coreutils seq:coreutils awk:mawk curl:curl promtool:prometheus
 chromium:chromium python3:python3 java:openjdk-17-jdk-headless javac:openjdk-17-jdk-headless
-mvn:maven node:nodejs npm:npm"
+mvn:maven gzip:gzip lz4:lz4 zstd:zstd kcat:kcat node:nodejs npm:npm"
 # Root's tools live in sbin, which a user's PATH may lack.
 PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
 export PATH
@@ -56,6 +63,10 @@ find_missing() {
     missing_cmds="$missing_cmds $cmd"
     case " $missing_test " in *" $pkg "*) ;; *) missing_test="$missing_test $pkg" ;; esac
   done
+  /usr/bin/python3 -c 'import kafka.protocol' >/dev/null 2>&1 || {
+    missing_cmds="$missing_cmds python3-module-kafka"
+    missing_test="$missing_test python3-kafka"
+  }
 }
 
 # apt_install PACKAGES...: as root, quietly, without recommends.
