@@ -1,6 +1,6 @@
 /* Kafka Fetch (v4-17; v13+ names topics by id, kafka_topic_id) and
- * ListOffsets (v0-6) as the native fetch and list
- * offsets of a consumer: the same high watermark, long-poll and exact
+ * ListOffsets (v0-6) as the native fetch and list offsets of a consumer:
+ * the same high watermark, long-poll and exact
  * OFFSET_OUT_OF_RANGE. Fetch sessions (KIP-227) are not kept: every answer
  * has session id 0, which tells the client to send full requests, and lists
  * every partition it asked for (the Java client drops one left out). */

@@ -171,7 +171,6 @@ static struct kafka_offset_fetch_resp *fetch_answer(struct kafka_call *k,
   return m;
 }
 
-
 /* v8+ (KIP-709) asks for several groups at once. Each group is asked
  * natively on its own, as a v0-7 request would be (the native fetch is
  * answered at once, from this broker's coordinator), and its answer moved
