@@ -74,7 +74,7 @@ SLOW_DISK_SHIM := $(BUILD)/strata-slow-disk.so
 SIM            := $(BUILD)/tests/sim/sim
 SIM_SRC        := $(wildcard tests/sim/*.c)
 
-.PHONY: all help deps java-deps java-test spark-test test unit layering asan sim sim-golden bench bench-cluster bench-failover bench-groups docker-test faults demo fuzz clean format
+.PHONY: all help deps java-deps java-test node-deps platformatic-test spark-test test unit layering asan sim sim-golden bench bench-cluster bench-failover bench-groups docker-test faults demo fuzz clean format
 # Keep generated headers and test objects: make would delete them as intermediates.
 .SECONDARY:
 all: $(LIBCOMMON) $(LIBSTRATA) $(BROKER_BIN) $(CTRL_BIN) $(CLI_BIN) $(SLOW_DISK_SHIM)
@@ -96,6 +96,8 @@ help:
 	@echo "make docker-test     build the image offline, run docker/compose.yml, kill the leader's container"
 	@echo "make java-deps  fetch the Maven dependencies of the Java-client and Spark tests into ~/.m2"
 	@echo "make java-test  Apache Kafka's Java client against a 3-broker cluster's Kafka listener"
+	@echo "make node-deps  install the npm packages of the Node.js Kafka-client test into $(BUILD)/npm"
+	@echo "make platformatic-test  @platformatic/kafka (flexible versions only) against a 3-broker cluster"
 	@echo "make spark-test the IoT pipeline in Spark 3.5 and 4.0 through the Kafka listener, across kill -9 and restart"
 	@echo "make demo       start a local broker and stream IoT sensor records through it"
 	@echo "make fuzz       libFuzzer on the frame decoder, batch validator, decompressors, HTTP request parser and Kafka codec (FUZZ_SECONDS=60 each; FUZZ_ONLY=name: one)"
@@ -318,6 +320,19 @@ java-deps:
 # KAFKA_TEST_TARGET=apache runs it against Apache Kafka instead
 java-test: all
 	@STRATA_BUILD=$(BUILD) scripts/run-tests.sh tests/kafka/java_test.sh
+
+# ---- Kafka clients on Node.js (npm) ----------------------------------------------
+# npm ci of tests/kafka/platformatic's lock file into $(BUILD)/npm/platformatic
+# (the test does it itself when that is missing or stale)
+node-deps:
+	@STRATA_BUILD=$(BUILD) bash -c '. scripts/lib.sh && . tests/kafka/lib.sh && \
+	  kafka_npm_install tests/kafka/platformatic $(BUILD)/npm-platformatic.log' >/dev/null && \
+	  echo "@platformatic/kafka installed in $(BUILD)/npm/platformatic"
+
+# @platformatic/kafka, a client of flexible versions only (also part of make test);
+# KAFKA_TEST_TARGET=apache runs it against Apache Kafka instead
+platformatic-test: all
+	@STRATA_BUILD=$(BUILD) scripts/run-tests.sh tests/kafka/platformatic_test.sh
 
 # the IoT pipeline in Spark Structured Streaming (3.5 and 4.0, local[2]) through
 # the Kafka listeners, across a broker's kill -9 and a restart from the

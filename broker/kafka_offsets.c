@@ -1,11 +1,11 @@
-/* Kafka OffsetCommit (v1-7) and OffsetFetch (v1-5) as the native ones:
+/* Kafka OffsetCommit (v1-8) and OffsetFetch (v1-9; v8+ several groups, each
+ * asked natively) as the native ones:
  * the same coordinator and __consumer_offsets, so offsets a Kafka client
  * commits show in `strata group describe` and the reverse. A commit from a
  * member of a classic group is checked against that group's generation
  * first (kafka_groups.c); a "simple" commit (generation -1, no member id:
  * assign() consumers, admin tools) goes to an empty group as the native
  * admin commit does. */
-#include <stdint.h>
 #include <string.h>
 
 #include "broker/broker.h"
@@ -93,8 +93,8 @@ const struct kafka_handler kafka_offset_commit_handler = {KAFKA_OFFSET_COMMIT, 1
 
 /* ---- OffsetFetch ---- */
 
-static void offset_fetch_start(struct broker *b, struct kafka_call *k, struct response *r) {
-  const struct kafka_offset_fetch_req *q = k->req;
+/* The native request for q's group (v0-7's shape: one group). */
+static Strata__Header *fetch_native(struct kafka_call *k, const struct kafka_offset_fetch_req *q) {
   Strata__Header *h = kc_native(k, STRATA__API_KEY__API_OFFSET_FETCH);
   Strata__OffsetFetchRequest *f = kc_alloc(k, sizeof *f);
   strata__offset_fetch_request__init(f);
@@ -115,16 +115,14 @@ static void offset_fetch_start(struct broker *b, struct kafka_call *k, struct re
   }
   h->body_case = STRATA__HEADER__BODY_OFFSET_FETCH_REQ;
   h->offset_fetch_req = f;
-  dispatch_handle(b, h, NULL, 0, r);
+  return h;
 }
 
 /* The native answer lists partitions flat; Kafka's groups them by topic in
  * the request's order (or, for "every committed offset", by first sight). */
-static void *offset_fetch_answer(struct broker *b, struct kafka_call *k,
-                                 const struct response *r) {
-  (void)b;
-  const struct kafka_offset_fetch_req *q = k->req;
-  const Strata__Header *rep = kc_reply(r);
+static struct kafka_offset_fetch_resp *fetch_answer(struct kafka_call *k,
+                                                    const struct kafka_offset_fetch_req *q,
+                                                    const Strata__Header *rep) {
   const Strata__OffsetFetchResponse *nr =
       rep->body_case == STRATA__HEADER__BODY_OFFSET_FETCH_RESP ? rep->offset_fetch_resp : NULL;
   struct kafka_offset_fetch_resp *m = kc_alloc(k, sizeof *m);
@@ -173,85 +171,79 @@ static void *offset_fetch_answer(struct broker *b, struct kafka_call *k,
   return m;
 }
 
-/* v8+: a batch of groups, each asked of the native handler (which answers
- * at once) in a response of its own. */
-static void offset_fetch_groups(struct broker *b, struct kafka_call *k) {
+/* v8+ (KIP-709) asks for several groups at once. Each group is asked
+ * natively on its own, as a v0-7 request would be (the native fetch is
+ * answered at once, from this broker's coordinator), and its answer moved
+ * into the group's entry; all strings live in k's arena. */
+static struct kafka_offset_fetch_resp *fetch_groups(struct broker *b, struct kafka_call *k) {
   const struct kafka_offset_fetch_req *q = k->req;
   struct kafka_offset_fetch_resp *m = kc_alloc(k, sizeof *m);
   kafka_defaults(&kafka_offset_fetch_resp_desc, m);
-  k->resp = m;
   int32_t ng = q->n_groups > 0 ? q->n_groups : 0;
   m->groups = kc_alloc(k, ((size_t)ng + 1) * sizeof *m->groups);
-  for (int32_t g = 0; g < ng; g++) {
-    const struct kafka_offset_fetch_req_offset_fetch_request_group *rq = &q->groups[g];
+  for (int32_t i = 0; i < ng; i++) {
+    const struct kafka_offset_fetch_req_offset_fetch_request_group *g = &q->groups[i];
+    struct kafka_offset_fetch_req one;
+    memset(&one, 0, sizeof one);
+    one.group_id = g->group_id;
+    one.n_topics = g->n_topics;
+    int32_t nt = g->n_topics > 0 ? g->n_topics : 0;
+    one.topics = kc_alloc(k, ((size_t)nt + 1) * sizeof *one.topics);
+    for (int32_t j = 0; j < nt; j++) {
+      one.topics[j].name = g->topics[j].name;
+      one.topics[j].n_partition_indexes = g->topics[j].n_partition_indexes;
+      one.topics[j].partition_indexes = g->topics[j].partition_indexes;
+    }
+    struct response tmp;
+    response_init(&tmp);
+    dispatch_handle(b, fetch_native(k, &one), NULL, 0, &tmp);
+    const struct kafka_offset_fetch_resp *a = fetch_answer(k, &one, kc_reply(&tmp));
+    response_free(&tmp);
     struct kafka_offset_fetch_resp_offset_fetch_response_group *rg = &m->groups[m->n_groups++];
     kafka_defaults(&kafka_offset_fetch_resp_offset_fetch_response_group_desc, rg);
-    rg->group_id = rq->group_id ? rq->group_id : "";
-    Strata__Header h;
-    strata__header__init(&h);
-    h.api_key = STRATA__API_KEY__API_OFFSET_FETCH;
-    h.client_id = (char *)"";
-    Strata__OffsetFetchRequest f;
-    strata__offset_fetch_request__init(&f);
-    f.group_id = (char *)rg->group_id;
-    int32_t nt = rq->n_topics > 0 ? rq->n_topics : 0;
-    f.partitions = kc_alloc(k, ((size_t)nt + 1) * sizeof *f.partitions);
-    for (int32_t i = 0; i < nt; i++) {
-      Strata__TopicPartitions *tp = kc_alloc(k, sizeof *tp);
-      strata__topic_partitions__init(tp);
-      tp->topic = (char *)(rq->topics[i].name ? rq->topics[i].name : "");
-      int32_t np = rq->topics[i].n_partition_indexes > 0 ? rq->topics[i].n_partition_indexes : 0;
-      tp->partitions = kc_alloc(k, ((size_t)np + 1) * sizeof *tp->partitions);
-      for (int32_t j = 0; j < np; j++) {
-        int32_t pi = rq->topics[i].partition_indexes[j];
-        tp->partitions[tp->n_partitions++] = pi < 0 ? UINT32_MAX : (uint32_t)pi;
-      }
-      f.partitions[f.n_partitions++] = tp;
-    }
-    h.body_case = STRATA__HEADER__BODY_OFFSET_FETCH_REQ;
-    h.offset_fetch_req = &f;
-    struct response r;
-    response_init(&r);
-    dispatch_handle(b, &h, NULL, 0, &r);
-    const Strata__OffsetFetchResponse *nr =
-        r.hdr.body_case == STRATA__HEADER__BODY_OFFSET_FETCH_RESP ? r.hdr.offset_fetch_resp : NULL;
-    if (!nr) {
-      rg->error_code = kafka_err((int)r.hdr.error_code);
-    } else {
-      size_t n = nr->n_partitions;
-      rg->topics = kc_alloc(k, (n + 1) * sizeof *rg->topics);
-      for (size_t i = 0; i < n; i++) {
-        const Strata__OffsetCommitPartition *x = nr->partitions[i];
-        struct kafka_offset_fetch_resp_offset_fetch_response_topics *t = NULL;
-        for (int32_t j = 0; j < rg->n_topics; j++)
-          if (!strcmp(rg->topics[j].name, x->topic)) t = &rg->topics[j];
-        if (!t) {
-          t = &rg->topics[rg->n_topics++];
-          kafka_defaults(&kafka_offset_fetch_resp_offset_fetch_response_topics_desc, t);
-          t->name = kc_strdup(k, x->topic);
-          t->partitions = kc_alloc(k, (n + 1) * sizeof *t->partitions);
-        }
+    rg->group_id = g->group_id;
+    rg->error_code = a->error_code;
+    rg->topics = kc_alloc(k, ((size_t)a->n_topics + 1) * sizeof *rg->topics);
+    for (int32_t j = 0; j < a->n_topics; j++) {
+      const struct kafka_offset_fetch_resp_offset_fetch_response_topic *at = &a->topics[j];
+      struct kafka_offset_fetch_resp_offset_fetch_response_topics *t = &rg->topics[rg->n_topics++];
+      kafka_defaults(&kafka_offset_fetch_resp_offset_fetch_response_topics_desc, t);
+      t->name = at->name;
+      t->partitions = kc_alloc(k, ((size_t)at->n_partitions + 1) * sizeof *t->partitions);
+      for (int32_t x = 0; x < at->n_partitions; x++) {
+        const struct kafka_offset_fetch_resp_offset_fetch_response_partition *ap =
+            &at->partitions[x];
         struct kafka_offset_fetch_resp_offset_fetch_response_partitions *p =
             &t->partitions[t->n_partitions++];
         kafka_defaults(&kafka_offset_fetch_resp_offset_fetch_response_partitions_desc, p);
-        p->partition_index = (int32_t)x->partition;
-        p->committed_offset = x->offset;
-        p->metadata = kc_strdup(k, x->metadata ? x->metadata : "");
-        p->error_code = kafka_err((int)x->error_code);
+        p->partition_index = ap->partition_index;
+        p->committed_offset = ap->committed_offset;
+        p->committed_leader_epoch = ap->committed_leader_epoch;
+        p->metadata = ap->metadata;
+        p->error_code = ap->error_code;
       }
     }
-    response_free(&r);
   }
+  k->native = NULL; /* answered here */
+  return m;
 }
 
-static void offset_fetch_start_any(struct broker *b, struct kafka_call *k, struct response *r) {
-  if (k->version >= 8) offset_fetch_groups(b, k);
-  else offset_fetch_start(b, k, r);
+static void offset_fetch_start(struct broker *b, struct kafka_call *k, struct response *r) {
+  if (k->version >= 8) {
+    k->resp = fetch_groups(b, k);
+    return;
+  }
+  dispatch_handle(b, fetch_native(k, k->req), NULL, 0, r);
+}
+
+static void *offset_fetch_answer(struct broker *b, struct kafka_call *k,
+                                 const struct response *r) {
+  (void)b;
+  return fetch_answer(k, k->req, kc_reply(r));
 }
 
 const struct kafka_handler kafka_offset_fetch_handler = {KAFKA_OFFSET_FETCH, 1, 9,
-                                                         offset_fetch_start_any,
-                                                         offset_fetch_answer};
+                                                         offset_fetch_start, offset_fetch_answer};
 
 /* ---- DeleteGroups ---- */
 

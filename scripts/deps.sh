@@ -36,6 +36,9 @@
 #                          tests/unit/compress_test.c checks the codecs against
 #   kcat       kcat        librdkafka's producer and consumer, each codec both ways
 #                          through the Kafka listener (tests/cluster/compression_test.sh)
+#   node, npm  nodejs, npm the @platformatic/kafka test (tests/kafka/platformatic_test.sh; its
+#                          package from the npm registry, make node-deps); it needs Node.js
+#                          20.19.4 or newer, which this machine's Node.js is (Debian 12's is 18)
 # Python modules, module:package (for /usr/bin/python3):
 #   confluent_kafka  python3-confluent-kafka  a real Kafka client (tests/kafka/)
 set -eu
@@ -44,7 +47,7 @@ TEST_TOOLS="ip:iproute2 nft:nftables mkfs.ext4:e2fsprogs losetup:mount mount:mou
 fallocate:util-linux timeout:coreutils truncate:coreutils df:coreutils dd:coreutils
 realpath:coreutils mktemp:coreutils seq:coreutils awk:mawk curl:curl promtool:prometheus
 chromium:chromium python3:python3 java:openjdk-17-jdk-headless javac:openjdk-17-jdk-headless
-mvn:maven gzip:gzip lz4:lz4 zstd:zstd kcat:kcat"
+mvn:maven gzip:gzip lz4:lz4 zstd:zstd kcat:kcat node:nodejs npm:npm"
 TEST_PYMODS="confluent_kafka:python3-confluent-kafka kafka.protocol:python3-kafka"
 # Root's tools live in sbin, which a user's PATH may lack.
 PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
