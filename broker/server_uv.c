@@ -462,8 +462,11 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf);
 static void conn_process(struct conn *c) {
   struct server *s = c->srv;
   size_t off = 0;
+  int full;
   tick(s);
   c->in_process = 1;
+again:
+  full = 0;
   while (!c->closing && !c->close_after_flush) {
     if (c->discard) {
       size_t k = c->len - off < c->discard ? c->len - off : c->discard;
@@ -473,8 +476,10 @@ static void conn_process(struct conn *c) {
       continue;
     }
     if (c->npending >= CONN_PENDING_MAX ||
-        uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > CONN_WRITE_QUEUE_MAX)
+        uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > CONN_WRITE_QUEUE_MAX) {
+      full = 1;
       break;
+    }
     if (c->kafka) {
       size_t k = kafka_frame(c, c->buf + off, c->len - off);
       if (k == 0) break;
@@ -501,8 +506,15 @@ static void conn_process(struct conn *c) {
   if (off) {
     memmove(c->buf, c->buf + off, c->len - off);
     c->len -= off;
+    off = 0;
   }
   conn_flush(c);
+  /* Stopped with answers in flight, which have left now: the requests
+   * still in the buffer are not waiting for more bytes, so go on with them
+   * (a client may pipeline far more than CONN_PENDING_MAX and then wait). */
+  if (full && !c->closing && !c->close_after_flush && c->npending < CONN_PENDING_MAX / 2 &&
+      uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) < CONN_WRITE_QUEUE_MAX / 2)
+    goto again;
   c->in_process = 0;
   /* A follower's fetch or a local append may have moved a high watermark:
    * release the answers that waited for it. */
