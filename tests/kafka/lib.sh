@@ -1,0 +1,133 @@
+# Sourced by tests/kafka/*_test.sh: the real, unmodified Kafka clients that
+# scripts/deps.sh installs (kcat, confluent-kafka-python, kafka-python;
+# kafkajs from npm into $STRATA_BUILD/kafkajs by make) against Strata's Kafka
+# listener.
+#
+# Each test starts a 3-broker cluster (scripts/cluster.sh: broker i's Kafka
+# port is 127.0.0.i:PORT+2) and stops it on exit. With KAFKA_TEST_BOOTSTRAP
+# set (HOST:PORT[,...]) a test runs against that broker instead, any Kafka,
+# and skips what only Strata has (the native CLI, the admin port, broker
+# pids); KAFKA_TEST_BROKERS ("1=HOST:PORT,2=...") is then what Metadata
+# must list, and KAFKA_TEST_KILL / KAFKA_TEST_RESTART (commands, "{id}" for a
+# broker id) kill -9 and restart a broker of it.
+set -u
+cd "$(dirname "$0")/../.."
+. scripts/lib.sh
+PY=/usr/bin/python3
+KT=tests/kafka
+fails=0
+ok() { echo "ok   $1"; }
+bad() { echo "FAIL $1"; fails=$((fails + 1)); }
+# kt_run OUTFILE CMD...: run a helper, show its lines, count its FAILs (and
+# its failing exit without a FAIL line as one).
+kt_run() {
+  local out=$1 rc
+  shift
+  "$@" >"$out" 2>&1
+  rc=$?
+  cat "$out"
+  local n
+  n=$(grep -c '^FAIL' "$out")
+  fails=$((fails + n))
+  if [ "$rc" != 0 ] && [ "$n" = 0 ]; then bad "$* exited $rc"; fi
+  return "$rc"
+}
+
+# kt_need_py MODULE:DEBIAN_PACKAGE...: Debian's python3 must import each.
+kt_need_py() {
+  local m missing=()
+  [ -x $PY ] || missing+=("$PY (python3)")
+  for m in "$@"; do
+    [ -x $PY ] && $PY -c "import ${m%%:*}" 2>/dev/null || missing+=("python3 module ${m%%:*} (${m#*:})")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" = 0 ]; then
+    for m in "${missing[@]}"; do echo "FAIL: $m: not installed; run scripts/deps.sh --install" >&2; done
+    exit 1
+  fi
+  strata_skip "needs ${missing[*]} (not installed; scripts/deps.sh --install installs it)"
+}
+
+# kafkajs: installed by make ($(BUILD)/kafkajs, npm ci from tests/kafka/node).
+KAFKAJS_DIR=$STRATA_BUILD/kafkajs
+kt_need_kafkajs() {
+  strata_need "kafkajs" node
+  [ -f "$KAFKAJS_DIR/node_modules/kafkajs/package.json" ] && return 0
+  if [ "$(id -u)" = 0 ]; then
+    echo "FAIL: kafkajs not in $KAFKAJS_DIR/node_modules (make $KAFKAJS_DIR/node_modules/kafkajs/package.json installs it with npm ci)" >&2
+    exit 1
+  fi
+  strata_skip "kafkajs: not installed in $KAFKAJS_DIR (make test installs it)"
+}
+
+# kt_up NAME: a temp dir ($dir), cleanup on exit, and a cluster (or the
+# external broker): sets KBOOT (the Kafka bootstrap list), KT_STRATA (1 on
+# Strata), and on Strata KPORT, S (the native CLI with its bootstrap), APORT.
+kt_up() {
+  dir=$(mktemp -d "/tmp/strata-k-$1.XXXXXX")
+  trap kt_down EXIT
+  if [ -n "${KAFKA_TEST_BOOTSTRAP:-}" ]; then
+    KT_STRATA=0
+    KBOOT=$KAFKA_TEST_BOOTSTRAP
+    echo "# against $KBOOT (KAFKA_TEST_BOOTSTRAP)"
+    return 0
+  fi
+  KT_STRATA=1
+  strata_cluster_up "$dir" 3 || { bad "cluster up"; exit 1; }
+  KPORT=$((STRATA_CLUSTER_PORT + 2))
+  APORT=$((STRATA_CLUSTER_PORT + 3))
+  KBOOT=127.0.0.1:$KPORT,127.0.0.2:$KPORT,127.0.0.3:$KPORT
+  KAFKA_TEST_BROKERS=1=127.0.0.1:$KPORT,2=127.0.0.2:$KPORT,3=127.0.0.3:$KPORT
+  S="timeout 30 $STRATA_BIN --bootstrap 127.0.0.1:$STRATA_CLUSTER_PORT"
+  local i
+  for i in 1 2 3; do
+    strata_wait_port 127.0.0.$i "$KPORT" 10 2>/dev/null ||
+      { bad "broker $i: no Kafka listener on 127.0.0.$i:$KPORT (kafka.listeners)"; exit 1; }
+  done
+  echo "# cluster in $STRATA_CLUSTER_DIR, native port $STRATA_CLUSTER_PORT, Kafka port $KPORT"
+}
+
+# kt_topic NAME PARTITIONS [KEY=VALUE...]: a topic with replication factor
+# 3, made with the native CLI on Strata (so that a Kafka CreateTopics bug
+# shows in admin_test alone) or the AdminClient elsewhere, then waited for
+# until Metadata on the Kafka port shows every replica in sync.
+kt_topic() {
+  local name=$1 parts=$2 kv cfg=() pycfg=
+  shift 2
+  for kv in "$@"; do cfg+=(--config "$kv"); pycfg="$pycfg,\"${kv%%=*}\": \"${kv#*=}\""; done
+  if [ "$KT_STRATA" = 1 ]; then
+    $S topic create "$name" --partitions "$parts" --replication-factor 3 "${cfg[@]+"${cfg[@]}"}" >/dev/null ||
+      { bad "strata topic create $name"; exit 1; }
+    timeout 60 $PY -c "import sys; sys.path.insert(0, '$KT'); import ktlib
+seen = ktlib.wait_topic('$KBOOT', '$name', $parts, 3)
+if seen is not None: ktlib.bad('topic $name: not $parts partitions with 3 replicas in sync: %s' % (seen,))
+ktlib.finish()" || { fails=$((fails + 1)); exit 1; }
+  else
+    timeout 60 $PY -c "import sys; sys.path.insert(0, '$KT'); import ktlib
+ktlib.create_topics('$KBOOT', [('$name', $parts, {${pycfg#,}})])" || { fails=$((fails + 1)); exit 1; }
+  fi
+}
+
+kt_down() {
+  local rc=$?
+  if [ "${KT_STRATA:-0}" = 1 ]; then
+    # What the brokers said about the Kafka port, when the test failed.
+    if [ "$fails" != 0 ] || [ $rc != 0 ]; then
+      for f in "$STRATA_CLUSTER_DIR"/broker-*.log; do
+        [ -f "$f" ] || continue
+        grep -aiE "kafka|error|warn" "$f" | tail -n 5 | sed "s|^|# $(basename "$f"): |"
+      done
+    fi
+    scripts/cluster.sh down >/dev/null 2>&1
+  fi
+  strata_stop_all
+  rm -rf "$dir"
+  exit $rc
+}
+
+# kt_end: the closing line; the exit status says whether anything failed.
+kt_end() {
+  if [ "$fails" = 0 ]; then echo "all passed"; exit 0; fi
+  echo "$fails failed"
+  exit 1
+}
