@@ -62,12 +62,16 @@ kt_need_kafkajs() {
 
 # kt_up NAME: a temp dir ($dir), cleanup on exit, and a cluster (or the
 # external broker): sets KBOOT (the Kafka bootstrap list), KT_STRATA (1 on
-# Strata), and on Strata KPORT, S (the native CLI with its bootstrap), APORT.
+# Strata), and on Strata KPORT, S (the native CLI with its bootstrap), APORT;
+# X is a suffix for topic and group names (empty on a fresh cluster, random
+# on an external broker that keeps the last run's topics).
 kt_up() {
   dir=$(mktemp -d "/tmp/strata-k-$1.XXXXXX")
   trap kt_down EXIT
+  X=
   if [ -n "${KAFKA_TEST_BOOTSTRAP:-}" ]; then
     KT_STRATA=0
+    X=-$RANDOM$RANDOM
     KBOOT=$KAFKA_TEST_BOOTSTRAP
     echo "# against $KBOOT (KAFKA_TEST_BOOTSTRAP)"
     return 0
