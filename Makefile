@@ -64,7 +64,7 @@ SLOW_DISK_SHIM := $(BUILD)/strata-slow-disk.so
 SIM            := $(BUILD)/tests/sim/sim
 SIM_SRC        := $(wildcard tests/sim/*.c)
 
-.PHONY: all help deps test unit layering asan sim sim-golden bench bench-cluster bench-failover bench-groups docker-test faults demo fuzz clean format
+.PHONY: all help deps test unit kafkajs layering asan sim sim-golden bench bench-cluster bench-failover bench-groups docker-test faults demo fuzz clean format
 # Keep generated headers and test objects: make would delete them as intermediates.
 .SECONDARY:
 all: $(LIBCOMMON) $(LIBSTRATA) $(BROKER_BIN) $(CTRL_BIN) $(CLI_BIN) $(SLOW_DISK_SHIM)
@@ -190,10 +190,20 @@ unit: $(UNIT_BINS)
 layering:
 	@scripts/layering.sh
 
-test: all $(UNIT_BINS) $(CLUSTER_BINS) $(FSYNC_SHIM) $(FAILOVER_BENCH) $(GROUP_BENCH) $(WORKLOAD) $(SIM)
+test: all $(UNIT_BINS) $(CLUSTER_BINS) $(FSYNC_SHIM) $(FAILOVER_BENCH) $(GROUP_BENCH) $(WORKLOAD) $(SIM) kafkajs
 	@STRATA_BUILD=$(BUILD) scripts/run-tests.sh scripts/layering.sh scripts/headers-check.sh $(UNIT_BINS) $(CLUSTER_BINS) $(wildcard tests/cluster/*.sh) $(wildcard tests/admin/*_test.sh) \
-	  tests/sim/sim_test.sh tests/fault/drill.sh tests/fault/scenarios_test.sh tests/metrics/rules_test.sh \
+	  $(wildcard tests/kafka/*_test.sh) tests/sim/sim_test.sh tests/fault/drill.sh tests/fault/scenarios_test.sh tests/metrics/rules_test.sh \
 	  tests/console/mock_test.sh
+
+# kafkajs for tests/kafka (from the npm registry, the versions in
+# tests/kafka/node/package-lock.json) into $(BUILD)/kafkajs. Without npm, or
+# offline, the tests that use it say so (and fail as root).
+KAFKAJS := $(BUILD)/kafkajs/node_modules/kafkajs/package.json
+kafkajs:
+	@[ -f $(KAFKAJS) ] && [ $(KAFKAJS) -nt tests/kafka/node/package-lock.json ] || \
+	  { mkdir -p $(BUILD)/kafkajs && cp tests/kafka/node/package.json tests/kafka/node/package-lock.json $(BUILD)/kafkajs/ && \
+	    (cd $(BUILD)/kafkajs && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error) && touch $(KAFKAJS) || \
+	    echo "kafkajs not installed (npm ci in $(BUILD)/kafkajs failed): tests/kafka will say so" >&2; }
 
 # every fault drill, FAULT_ROUNDS rounds each (default 5): the testbed's
 # (root: network namespaces) and `strata drill`'s scenarios

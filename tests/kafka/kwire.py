@@ -195,7 +195,8 @@ def fetch(conn, topic, partition, offset, max_bytes=16 << 20):
 def batches(recs):
     """Splits a Fetch's records into whole RecordBatch v2 batches (a partial
     last one, which Fetch may return, is left out): a list of dicts with
-    base_offset, last_offset, codec, count, raw bytes."""
+    base_offset, last_offset, magic, producer_id, codec, count, raw
+    bytes."""
     out, pos = [], 0
     while pos + 61 <= len(recs):
         base, length = struct.unpack(">qi", recs[pos:pos + 12])
@@ -204,8 +205,10 @@ def batches(recs):
         raw = recs[pos:pos + 12 + length]
         magic = raw[16]
         attrs, last_delta = struct.unpack(">hi", raw[21:27])
+        producer_id = struct.unpack(">q", raw[43:51])[0]
         count = struct.unpack(">i", raw[57:61])[0]
         out.append({"base_offset": base, "last_offset": base + last_delta, "magic": magic,
+                    "producer_id": producer_id,
                     "codec": CODECS.get(attrs & 7, "codec%d" % (attrs & 7)),
                     "count": count, "raw": raw})
         pos += 12 + length

@@ -91,24 +91,27 @@ kt_up() {
   echo "# cluster in $STRATA_CLUSTER_DIR, native port $STRATA_CLUSTER_PORT, Kafka port $KPORT"
 }
 
-# kt_topic NAME PARTITIONS [KEY=VALUE...]: a topic with replication factor
-# 3, made with the native CLI on Strata (so that a Kafka CreateTopics bug
-# shows in admin_test alone) or the AdminClient elsewhere, then waited for
-# until Metadata on the Kafka port shows every replica in sync.
+# kt_topic PARTITIONS NAME...: topics with replication factor 3, made with
+# the native CLI on Strata (so that a Kafka CreateTopics bug shows in
+# admin_test alone) or the AdminClient elsewhere, then waited for until
+# Metadata on the Kafka port shows every replica in sync.
 kt_topic() {
-  local name=$1 parts=$2 kv cfg=() pycfg=
-  shift 2
-  for kv in "$@"; do cfg+=(--config "$kv"); pycfg="$pycfg,\"${kv%%=*}\": \"${kv#*=}\""; done
+  local parts=$1 name names=
+  shift
+  for name in "$@"; do names="$names'$name', "; done
   if [ "$KT_STRATA" = 1 ]; then
-    $S topic create "$name" --partitions "$parts" --replication-factor 3 "${cfg[@]+"${cfg[@]}"}" >/dev/null ||
-      { bad "strata topic create $name"; exit 1; }
+    for name in "$@"; do
+      $S topic create "$name" --partitions "$parts" --replication-factor 3 >/dev/null ||
+        { bad "strata topic create $name"; exit 1; }
+    done
     timeout 60 $PY -c "import sys; sys.path.insert(0, '$KT'); import ktlib
-seen = ktlib.wait_topic('$KBOOT', '$name', $parts, 3)
-if seen is not None: ktlib.bad('topic $name: not $parts partitions with 3 replicas in sync: %s' % (seen,))
+for t in [$names]:
+    seen = ktlib.wait_topic('$KBOOT', t, $parts, 3)
+    if seen is not None: ktlib.bad('topic %s: not $parts partitions with 3 replicas in sync: %s' % (t, seen))
 ktlib.finish()" || { fails=$((fails + 1)); exit 1; }
   else
     timeout 60 $PY -c "import sys; sys.path.insert(0, '$KT'); import ktlib
-ktlib.create_topics('$KBOOT', [('$name', $parts, {${pycfg#,}})])" || { fails=$((fails + 1)); exit 1; }
+ktlib.create_topics('$KBOOT', [(t, $parts, None) for t in [$names]])" || { fails=$((fails + 1)); exit 1; }
   fi
 }
 

@@ -10,7 +10,7 @@
 strata_need "kafka metadata" kcat
 kt_need_py confluent_kafka:python3-confluent-kafka kafka:python3-kafka
 kt_up metadata
-kt_topic meta$X 3
+kt_topic 3 meta$X
 native=()
 if [ "$KT_STRATA" = 1 ]; then
   $S topic describe meta$X >"$dir/native" || bad "strata topic describe meta"
