@@ -179,7 +179,8 @@ def consume_kp(boot, topics, parts, n):
 def consume_kcat(boot, topics, parts, n):
     """The same through kcat -C -J, one run per topic. kcat writes the bytes
     of keys and values >= 0x80 as they are and escapes the others, so the
-    JSON is read as latin-1 (one char per byte), split at newlines alone (splitlines splits at \x1c too)."""
+    JSON is read as latin-1 (one char per byte), split at newlines alone
+    (str.splitlines also splits at 0x1c-0x1e and 0x85)."""
     out, errors = {}, []
     for t in topics:
         r = subprocess.run(["kcat", "-C", "-b", boot, "-t", t, "-o", "beginning", "-e", "-J", "-q"],
