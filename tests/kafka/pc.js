@@ -15,7 +15,7 @@ const [boot, nStr, dir, ...specs] = process.argv.slice(2)
 const n = Number(nStr)
 const types = { none: CompressionTypes.None, gzip: CompressionTypes.GZIP, snappy: CompressionTypes.Snappy }
 CompressionCodecs[CompressionTypes.Snappy] = require('kafkajs-snappy')
-let step = 'start'
+let step = 'connecting'
 
 const hex = b => (b === null || b === undefined ? null : Buffer.from(b).toString('hex'))
 
@@ -50,30 +50,38 @@ function rec (m, partition, offset) {
 
 async function main () {
   const kafka = new Kafka({
-    clientId: 'strata-kafka-test', brokers: boot.split(','), logLevel: logLevel.ERROR,
+    clientId: 'strata-kafka-test', brokers: boot.split(','), logLevel: logLevel.NOTHING,
     connectionTimeout: 5000, requestTimeout: 15000, retry: { retries: 5, initialRetryTime: 200 }
   })
   const topics = []
+  let failed = false
   for (const spec of specs) {
     const [topic, codec] = spec.split(':')
-    step = `producing to ${topic} (${codec})`
     const msgs = records(Date.now())
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 })
-    await producer.connect()
-    for (let i = 0; i < n; i += 50) {
-      await producer.send({ topic, acks: -1, compression: types[codec], messages: msgs.slice(i, i + 50) })
+    try {
+      await producer.connect()
+      for (let i = 0; i < n; i += 50) {
+        await producer.send({ topic, acks: -1, compression: types[codec], messages: msgs.slice(i, i + 50) })
+      }
+      fs.writeFileSync(`${dir}/${topic}.json`, JSON.stringify(msgs.map(m => rec(m, null, null))))
+      console.log(`ok   kafkajs (idempotent, acks -1, ${codec}): ${n} records sent to ${topic}`)
+      topics.push(topic)
+    } catch (e) {
+      console.log(`FAIL kafkajs producing to ${topic} (${codec}): ${e && e.stack ? e.stack.split('\n').slice(0, 2).join(' | ') : e}`)
+      failed = true
     }
-    await producer.disconnect()
-    fs.writeFileSync(`${dir}/${topic}.json`, JSON.stringify(msgs.map(m => rec(m, null, null))))
-    console.log(`ok   kafkajs (idempotent, acks -1, ${codec}): ${n} records sent to ${topic}`)
-    topics.push(topic)
+    await producer.disconnect().catch(() => {})
   }
+  if (!topics.length) process.exit(1)
 
   step = 'consuming (a consumer group)'
   const got = Object.fromEntries(topics.map(t => [t, []]))
   const consumer = kafka.consumer({
     groupId: `strata-kafka-test-js-${topics[0]}`, sessionTimeout: 10000, heartbeatInterval: 1000, maxWaitTimeInMs: 200
   })
+  let crash = null
+  consumer.on(consumer.events.CRASH, e => { crash = e.payload.error })
   await consumer.connect()
   await consumer.subscribe({ topics, fromBeginning: true })
   await consumer.run({
@@ -82,10 +90,15 @@ async function main () {
   })
   const count = () => Object.values(got).reduce((a, v) => a + v.length, 0)
   const deadline = Date.now() + 30000
-  while (count() < n * topics.length && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 100))
+  while (count() < n * topics.length && !crash && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 100))
   await new Promise(resolve => setTimeout(resolve, 300)) // duplicates, if any, show in the check
   await consumer.disconnect()
+  if (count() < n * topics.length) {
+    console.log(`FAIL kafkajs consumer group: read ${count()} of ${n * topics.length} records in 30 s` +
+      (crash ? `; it crashed: ${crash.name}: ${crash.message}` : ''))
+  }
   for (const t of topics) fs.writeFileSync(`${dir}/${t}.got.json`, JSON.stringify(got[t]))
+  if (failed) process.exit(1)
 }
 
 main().catch(e => {
