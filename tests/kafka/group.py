@@ -32,6 +32,7 @@ def member(boot, topic, group, out):
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     f = open(out, "a", buffering=1)
     c = Consumer({"bootstrap.servers": boot, "group.id": group, "enable.auto.commit": False,
+                  "error_cb": lambda e: f.write("error %s\n" % e),
                   "auto.offset.reset": "earliest", "session.timeout.ms": SESSION_MS,
                   "heartbeat.interval.ms": 500, "partition.assignment.strategy": "range"})
 
@@ -117,8 +118,9 @@ def run(boot, topic, parts, group, n, d):
                 break
             time.sleep(0.05)
         else:
-            bad("the three members did not split the %d partitions and start reading within 30 s: %s" %
-                (parts, [(s[1], s[2]) for s in (state or [])]))
+            errs = [ln.strip() for o in outs for ln in open(o) if ln.startswith("error")]
+            bad("the three members did not split the %d partitions and start reading within 30 s: "
+                "(assigned, read) %s; errors %s" % (parts, [(s[1], s[2]) for s in (state or [])], errs[:3]))
             return
         _, vparts, _, per = state[victim]
         vcount = sum(per.get(q, 0) for q in vparts)
