@@ -27,12 +27,21 @@
 #                          test rules and check config (tests/metrics/rules_test.sh)
 #   chromium   chromium    the console, headless (tests/console/)
 #   python3    python3     the admin tests' helpers, tests/metrics/names_check.sh (stdlib only)
+#   kcat       kcat        tests/kafka: librdkafka's command-line client
+#   node, npm  nodejs, npm tests/kafka: kafkajs (make installs it from the npm registry
+#                          into build/kafkajs, tests/kafka/node/package-lock.json)
+# Python modules for Debian's /usr/bin/python3, module:package (tests/kafka):
+#   confluent_kafka python3-confluent-kafka, kafka python3-kafka, and
+#   kafka-python's codecs lz4 python3-lz4, snappy python3-snappy,
+#   zstandard python3-zstandard
 set -eu
 BUILD_PKGS="build-essential pkg-config libuv1-dev libprotobuf-c-dev protobuf-c-compiler libzstd-dev libcriterion-dev"
 TEST_TOOLS="ip:iproute2 nft:nftables mkfs.ext4:e2fsprogs losetup:mount mount:mount umount:mount
 fallocate:util-linux timeout:coreutils truncate:coreutils df:coreutils dd:coreutils
 realpath:coreutils mktemp:coreutils seq:coreutils awk:mawk curl:curl promtool:prometheus
-chromium:chromium python3:python3"
+chromium:chromium python3:python3 kcat:kcat node:nodejs npm:npm"
+PY_MODULES="confluent_kafka:python3-confluent-kafka kafka:python3-kafka lz4:python3-lz4
+snappy:python3-snappy zstandard:python3-zstandard"
 # Root's tools live in sbin, which a user's PATH may lack.
 PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
 export PATH
@@ -48,6 +57,12 @@ find_missing() {
     cmd=${t%%:*} pkg=${t#*:}
     command -v "$cmd" >/dev/null 2>&1 && continue
     missing_cmds="$missing_cmds $cmd"
+    case " $missing_test " in *" $pkg "*) ;; *) missing_test="$missing_test $pkg" ;; esac
+  done
+  for t in $PY_MODULES; do
+    mod=${t%%:*} pkg=${t#*:}
+    [ -x /usr/bin/python3 ] && /usr/bin/python3 -c "import $mod" 2>/dev/null && continue
+    missing_cmds="$missing_cmds python3-module-$mod"
     case " $missing_test " in *" $pkg "*) ;; *) missing_test="$missing_test $pkg" ;; esac
   done
 }
