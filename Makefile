@@ -79,6 +79,7 @@ help:
 	@echo "make deps       install the Debian packages Strata needs (as root)"
 	@echo "make test       build and run every test; ends with 'N passed, N failed'"
 	@echo "make unit       unit tests only"
+	@echo "make kafkajs    kafkajs for tests/kafka (npm ci into $(BUILD)/kafkajs; make test does it)"
 	@echo "make layering   check who includes whom (replication/, controller/, client/, common/, <uv.h>)"
 	@echo "make asan       every test under AddressSanitizer + UndefinedBehaviorSanitizer"
 	@echo "make sim        the deterministic simulator, SEEDS=N seeds (default 1000; SCENARIO=name)"

@@ -16,8 +16,13 @@ cd "$(dirname "$0")/../.."
 PY=/usr/bin/python3
 KT=tests/kafka
 fails=0
+dir=
 ok() { echo "ok   $1"; }
-bad() { echo "FAIL $1"; fails=$((fails + 1)); }
+bad() {
+  echo "FAIL $1"
+  fails=$((fails + 1))
+  [ -z "$dir" ] || echo "FAIL $1" >>"$dir/fails"
+}
 # kt_run OUTFILE CMD...: run a helper, show its lines, count its FAILs (and
 # its failing exit without a FAIL line as one).
 kt_run() {
@@ -29,6 +34,7 @@ kt_run() {
   local n
   n=$(grep -c '^FAIL' "$out")
   fails=$((fails + n))
+  grep '^FAIL' "$out" >>"$dir/fails"
   if [ "$rc" != 0 ] && [ "$n" = 0 ]; then bad "$* exited $rc"; fi
   return "$rc"
 }
@@ -115,26 +121,34 @@ ktlib.create_topics('$KBOOT', [(t, $parts, None) for t in [$names]])" || { fails
   fi
 }
 
+# What the brokers warned about, for a failed test.
+kt_broker_logs() {
+  local f
+  [ "${KT_STRATA:-0}" = 1 ] || return 0
+  for f in "$STRATA_CLUSTER_DIR"/broker-*.log; do
+    [ -f "$f" ] || continue
+    grep -aE " (WARN|ERROR) " "$f" | tail -n 3 | cut -c1-200 | sed "s|^|# $(basename "$f"): |"
+  done
+}
+
 kt_down() {
   local rc=$?
-  if [ "${KT_STRATA:-0}" = 1 ]; then
-    # What the brokers said about the Kafka port, when the test failed.
-    if [ "$fails" != 0 ] || [ $rc != 0 ]; then
-      for f in "$STRATA_CLUSTER_DIR"/broker-*.log; do
-        [ -f "$f" ] || continue
-        grep -aiE "kafka|error|warn" "$f" | tail -n 5 | sed "s|^|# $(basename "$f"): |"
-      done
-    fi
-    scripts/cluster.sh down >/dev/null 2>&1
-  fi
+  [ -n "${kt_ended:-}" ] || [ "$rc" = 0 ] || kt_broker_logs
+  if [ "${KT_STRATA:-0}" = 1 ]; then scripts/cluster.sh down >/dev/null 2>&1; fi
   strata_stop_all
   rm -rf "$dir"
   exit $rc
 }
 
-# kt_end: the closing line; the exit status says whether anything failed.
+# kt_end: on failure the brokers' last warnings and the failures again (make
+# test shows a test's last 20 lines), then the closing line; the exit status
+# says whether anything failed.
 kt_end() {
+  kt_ended=1
   if [ "$fails" = 0 ]; then echo "all passed"; exit 0; fi
+  kt_broker_logs
+  echo "# the failures:"
+  cut -c1-300 "$dir/fails" | head -n 12
   echo "$fails failed"
   exit 1
 }
