@@ -14,6 +14,7 @@ set -u
 cd "$(dirname "$0")/../.."
 . scripts/lib.sh
 PY=/usr/bin/python3
+export PYTHONDONTWRITEBYTECODE=1 # no __pycache__ in the source tree
 KT=tests/kafka
 fails=0
 dir=
