@@ -36,12 +36,19 @@ def admin(bootstrap):
 
 
 def wait_topic(bootstrap, topic, partitions, rf, timeout=20.0, full_isr=True):
-    """Waits until TOPIC has PARTITIONS partitions, each with a leader and
-    RF replicas (and, with FULL_ISR, RF in sync) as Metadata says. Returns
-    None, or what was last seen when it timed out."""
+    """Waits until every broker's Metadata shows TOPIC with PARTITIONS
+    partitions, each with a leader and RF replicas (and, with FULL_ISR, RF
+    in sync): a broker may learn of a topic a moment after another one.
+    Returns None, or what was last seen when it timed out."""
+    import kwire
     a = admin(bootstrap)
     deadline = time.time() + timeout
     seen = "no answer"
+
+    def good(parts):
+        return len(parts) == partitions and all(
+            leader >= 0 and len(replicas) == rf and (not full_isr or len(isr) == rf)
+            for leader, replicas, isr in parts.values())
     while time.time() < deadline:
         try:
             md = a.list_topics(topic=topic, timeout=5)
@@ -49,12 +56,20 @@ def wait_topic(bootstrap, topic, partitions, rf, timeout=20.0, full_isr=True):
             if t is None or t.error is not None:
                 seen = "topic error %s" % (t.error if t else "missing")
             else:
-                ps = t.partitions
-                seen = {p: (m.leader, m.replicas, m.isrs) for p, m in ps.items()}
-                if (len(ps) == partitions and all(
-                        m.leader >= 0 and len(m.replicas) == rf and (not full_isr or len(m.isrs) == rf)
-                        for m in ps.values())):
-                    return None
+                seen = {p: (m.leader, m.replicas, m.isrs) for p, m in t.partitions.items()}
+                if good(seen):
+                    for b in md.brokers.values():
+                        c = kwire.Conn(b.host, b.port)
+                        try:
+                            _, _, ts = kwire.metadata(c, [topic])
+                        finally:
+                            c.close()
+                        err, ps = ts.get(topic, (-1, {}))
+                        seen = "broker %d: error %d, %s" % (b.id, err, ps)
+                        if err or not good({p: v[1:] for p, v in ps.items() if not v[0]}):
+                            break
+                    else:
+                        return None
         except Exception as e:  # noqa: BLE001 - any failure: try again until the deadline
             seen = repr(e)
         time.sleep(0.2)
