@@ -12,7 +12,8 @@
 #                        runtimes (installed as root, else the command printed)
 #
 # Build packages: compiler and make, pkg-config, libuv, protobuf-c (library
-# and protoc-c), zstd, criterion (the unit and cluster tests' framework).
+# and protoc-c), Kafka's four codecs (zstd, zlib for gzip, snappy, lz4),
+# criterion (the unit and cluster tests' framework).
 # Test tools, command:package, as make test runs them besides the build
 # (tests/fault/testbed.sh, disk.sh, drill.sh, strata drill, run-tests.sh):
 #   ip         iproute2    network namespaces, veth pairs, a bridge
@@ -27,20 +28,29 @@
 #                          test rules and check config (tests/metrics/rules_test.sh)
 #   chromium   chromium    the console, headless (tests/console/)
 #   python3    python3     the admin tests' helpers, tests/metrics/names_check.sh (stdlib only)
-#   kcat       kcat        tests/kafka: librdkafka's command-line client
+#   java, javac  openjdk-17-jdk-headless   the Kafka-client and Spark tests (tests/kafka/, tests/spark/)
+#   mvn        maven       their builds; dependencies come from Maven Central (make java-deps)
+#   (module kafka) python3-kafka  tests/kafka/codec_conformance_test.sh: kafka-python's
+#                          protocol classes write the vectors our Kafka codec must match
+#   gzip, lz4, zstd   gzip, lz4, zstd   the reference encoders and decoders
+#                          tests/unit/compress_test.c checks the codecs against
+#   kcat       kcat        librdkafka's producer and consumer, each codec both ways
+#                          through the Kafka listener (tests/cluster/compression_test.sh);
+#                          tests/kafka's real-client tests
 #   node, npm  nodejs, npm tests/kafka: kafkajs (make installs it from the npm registry
 #                          into build/kafkajs, tests/kafka/node/package-lock.json)
 # Python modules for Debian's /usr/bin/python3, module:package (tests/kafka):
-#   confluent_kafka python3-confluent-kafka, kafka python3-kafka, and
-#   kafka-python's codecs lz4 python3-lz4, snappy python3-snappy,
-#   zstandard python3-zstandard
+#   kafka.protocol python3-kafka (also the codec conformance test's),
+#   confluent_kafka python3-confluent-kafka, and kafka-python's codecs
+#   lz4 python3-lz4, snappy python3-snappy, zstandard python3-zstandard
 set -eu
-BUILD_PKGS="build-essential pkg-config libuv1-dev libprotobuf-c-dev protobuf-c-compiler libzstd-dev libcriterion-dev"
+BUILD_PKGS="build-essential pkg-config libuv1-dev libprotobuf-c-dev protobuf-c-compiler libzstd-dev zlib1g-dev libsnappy-dev liblz4-dev libcriterion-dev librdkafka-dev"
 TEST_TOOLS="ip:iproute2 nft:nftables mkfs.ext4:e2fsprogs losetup:mount mount:mount umount:mount
 fallocate:util-linux timeout:coreutils truncate:coreutils df:coreutils dd:coreutils
 realpath:coreutils mktemp:coreutils seq:coreutils awk:mawk curl:curl promtool:prometheus
-chromium:chromium python3:python3 kcat:kcat node:nodejs npm:npm"
-PY_MODULES="confluent_kafka:python3-confluent-kafka kafka:python3-kafka lz4:python3-lz4
+chromium:chromium python3:python3 java:openjdk-17-jdk-headless javac:openjdk-17-jdk-headless
+mvn:maven gzip:gzip lz4:lz4 zstd:zstd kcat:kcat node:nodejs npm:npm"
+PY_MODULES="kafka.protocol:python3-kafka confluent_kafka:python3-confluent-kafka lz4:python3-lz4
 snappy:python3-snappy zstandard:python3-zstandard"
 # Root's tools live in sbin, which a user's PATH may lack.
 PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin

@@ -8,7 +8,7 @@
 # unknown one UNKNOWN_TOPIC_OR_PARTITION, replication factor 4 on 3 brokers
 # INVALID_REPLICATION_FACTOR, 0 partitions or fewer than now
 # INVALID_PARTITIONS.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/clients.sh"
 kt_need_py confluent_kafka:python3-confluent-kafka kafka:python3-kafka
 kt_up admin
 kt_run "$dir/admin.out" timeout 120 $PY $KT/admin.py "$KBOOT" "$X"

@@ -10,7 +10,7 @@
 # answers ApiVersions on a new connection and /livez on its admin port,
 # and a topic's stored batches (fetched raw) and its records as the native
 # CLI prints them are exactly as before; its RSS grows less than 64 MB.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/clients.sh"
 kt_need_py confluent_kafka:python3-confluent-kafka
 kt_up bad
 kt_topic 2 kept$X

@@ -6,7 +6,7 @@
 # least once; stopped (SIGTERM: commit, close) the group's committed
 # offsets, read back with OffsetFetch, equal the end offsets, and on Strata
 # `strata group describe` shows the same committed offsets and log ends.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/clients.sh"
 kt_need_py confluent_kafka:python3-confluent-kafka
 kt_up group
 G=kgroup$X

@@ -6,7 +6,7 @@
 # an idempotent confluent-kafka producer (uncompressed and zstd, keys,
 # headers, explicit timestamps) are printed by `strata consume` exactly as
 # produced, at the offsets the producer was told.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/clients.sh"
 kt_need_py confluent_kafka:python3-confluent-kafka kafka:python3-kafka
 kt_up interop
 [ "$KT_STRATA" = 1 ] || strata_skip "interop: needs Strata's native CLI, not $KBOOT"

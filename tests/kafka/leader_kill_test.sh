@@ -5,8 +5,8 @@
 # restarted (scripts/cluster.sh kill/restart, by its pid file); every record
 # is acknowledged, value i at offset i, another broker leads, a consumer
 # reads every number exactly once in order, and the restarted broker rejoins
-# the ISR.
-. "$(dirname "$0")/lib.sh"
+# the ISR. (Against another Kafka: KAFKA_TEST_KILL/KAFKA_TEST_RESTART.)
+. "$(dirname "$0")/clients.sh"
 kt_need_py confluent_kafka:python3-confluent-kafka
 kt_up lk
 if [ "$KT_STRATA" = 1 ]; then

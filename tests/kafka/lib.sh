@@ -1,155 +1,79 @@
-# Sourced by tests/kafka/*_test.sh: the real, unmodified Kafka clients that
-# scripts/deps.sh installs (kcat, confluent-kafka-python, kafka-python;
-# kafkajs from npm into $STRATA_BUILD/kafkajs by make) against Strata's Kafka
-# listener.
+# Shared by the Kafka-client tests (tests/kafka/*_test.sh, tests/spark/):
+# building their Maven projects, and the cluster they run against. Sourced
+# after scripts/lib.sh, from the repository's root.
 #
-# Each test starts a 3-broker cluster (scripts/cluster.sh: broker i's Kafka
-# port is 127.0.0.i:PORT+2) and stops it on exit. With KAFKA_TEST_BOOTSTRAP
-# set (HOST:PORT[,...]) a test runs against that broker instead, any Kafka,
-# and skips what only Strata has (the native CLI, the admin port, broker
-# pids); KAFKA_TEST_BROKERS ("1=HOST:PORT,2=...") is then what Metadata
-# must list, and KAFKA_TEST_KILL / KAFKA_TEST_RESTART (commands, "{id}" for a
-# broker id) kill -9 and restart a broker of it.
-set -u
-cd "$(dirname "$0")/../.."
-. scripts/lib.sh
-PY=/usr/bin/python3
-export PYTHONDONTWRITEBYTECODE=1 # no __pycache__ in the source tree
-KT=tests/kafka
-fails=0
-dir=
-ok() { echo "ok   $1"; }
-bad() {
-  echo "FAIL $1"
-  fails=$((fails + 1))
-  [ -z "$dir" ] || echo "FAIL $1" >>"$dir/fails"
-}
-# kt_run OUTFILE CMD...: run a helper, show its lines, count its FAILs (and
-# its failing exit without a FAIL line as one).
-kt_run() {
-  local out=$1 rc
-  shift
-  "$@" >"$out" 2>&1
-  rc=$?
-  cat "$out"
-  local n
-  n=$(grep -c '^FAIL' "$out")
-  fails=$((fails + n))
-  grep '^FAIL' "$out" >>"$dir/fails"
-  if [ "$rc" != 0 ] && [ "$n" = 0 ]; then bad "$* exited $rc"; fi
-  return "$rc"
+# The cluster is Strata's (scripts/cluster.sh, Kafka listener of broker i
+# on 127.0.0.i:PORT+2) unless KAFKA_TEST_TARGET=apache, which runs Apache
+# Kafka laid out the same way (tests/kafka/apache_kafka.sh) to check the
+# tests themselves. Node ids are 1..N in both.
+
+KAFKA_TEST_TARGET=${KAFKA_TEST_TARGET:-strata}
+
+# kafka_build DIR LOG: `mvn package` in DIR, offline first (the
+# dependencies are in ~/.m2 after the first run or `make java-deps`), then
+# online; its output to LOG, the tail shown when it fails.
+kafka_build() {
+  local d=$1 log=$2
+  (cd "$d" && mvn -q -o -B package >"$log" 2>&1) && return 0
+  echo "offline build of $d failed; fetching its dependencies from Maven Central"
+  (cd "$d" && mvn -q -B package >"$log" 2>&1) && return 0
+  echo "FAIL mvn package in $d:"
+  tail -n 30 "$log"
+  return 1
 }
 
-# kt_need_py MODULE:DEBIAN_PACKAGE...: Debian's python3 must import each.
-kt_need_py() {
-  local m missing=()
-  [ -x $PY ] || missing+=("$PY (python3)")
-  for m in "$@"; do
-    [ -x $PY ] && $PY -c "import ${m%%:*}" 2>/dev/null || missing+=("python3 module ${m%%:*} (${m#*:})")
-  done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  if [ "$(id -u)" = 0 ]; then
-    for m in "${missing[@]}"; do echo "FAIL: $m: not installed; run scripts/deps.sh --install" >&2; done
-    exit 1
-  fi
-  strata_skip "needs ${missing[*]} (not installed; scripts/deps.sh --install installs it)"
-}
-
-# kafkajs: installed by make ($(BUILD)/kafkajs, npm ci from tests/kafka/node).
-KAFKAJS_DIR=$STRATA_BUILD/kafkajs
-kt_need_kafkajs() {
-  strata_need "kafkajs" node
-  [ -f "$KAFKAJS_DIR/node_modules/kafkajs/package.json" ] && return 0
-  if [ "$(id -u)" = 0 ]; then
-    echo "FAIL: kafkajs not in $KAFKAJS_DIR/node_modules (make $KAFKAJS_DIR/node_modules/kafkajs/package.json installs it with npm ci)" >&2
-    exit 1
-  fi
-  strata_skip "kafkajs: not installed in $KAFKAJS_DIR (make test installs it)"
-}
-
-# kt_up NAME: a temp dir ($dir), cleanup on exit, and a cluster (or the
-# external broker): sets KBOOT (the Kafka bootstrap list), KT_STRATA (1 on
-# Strata), and on Strata KPORT, S (the native CLI with its bootstrap), APORT;
-# X is a suffix for topic and group names (empty on a fresh cluster, random
-# on an external broker that keeps the last run's topics).
-kt_up() {
-  dir=$(mktemp -d "/tmp/strata-k-$1.XXXXXX")
-  trap kt_down EXIT
-  X=
-  if [ -n "${KAFKA_TEST_BOOTSTRAP:-}" ]; then
-    KT_STRATA=0
-    X=-$RANDOM$RANDOM
-    KBOOT=$KAFKA_TEST_BOOTSTRAP
-    echo "# against $KBOOT (KAFKA_TEST_BOOTSTRAP)"
-    return 0
-  fi
-  KT_STRATA=1
-  strata_cluster_up "$dir" 3 || { bad "cluster up"; exit 1; }
-  KPORT=$((STRATA_CLUSTER_PORT + 2))
-  APORT=$((STRATA_CLUSTER_PORT + 3))
-  KBOOT=127.0.0.1:$KPORT,127.0.0.2:$KPORT,127.0.0.3:$KPORT
-  KAFKA_TEST_BROKERS=1=127.0.0.1:$KPORT,2=127.0.0.2:$KPORT,3=127.0.0.3:$KPORT
-  S="timeout 30 $STRATA_BIN --bootstrap 127.0.0.1:$STRATA_CLUSTER_PORT"
-  local i
-  for i in 1 2 3; do
-    strata_wait_port 127.0.0.$i "$KPORT" 10 2>/dev/null ||
-      { bad "broker $i: no Kafka listener on 127.0.0.$i:$KPORT (kafka.listeners)"; exit 1; }
-  done
-  echo "# cluster in $STRATA_CLUSTER_DIR, native port $STRATA_CLUSTER_PORT, Kafka port $KPORT"
-}
-
-# kt_topic PARTITIONS NAME...: topics with replication factor 3, made with
-# the native CLI on Strata (so that a Kafka CreateTopics bug shows in
-# admin_test alone) or the AdminClient elsewhere, then waited for until
-# Metadata on the Kafka port shows every replica in sync.
-kt_topic() {
-  local parts=$1 name names=
-  shift
-  for name in "$@"; do names="$names'$name', "; done
-  if [ "$KT_STRATA" = 1 ]; then
-    for name in "$@"; do
-      $S topic create "$name" --partitions "$parts" --replication-factor 3 >/dev/null ||
-        { bad "strata topic create $name"; exit 1; }
+# kafka_target_up DIR N: N brokers; sets KAFKA_BOOTSTRAP (every broker's
+# Kafka address) and KAFKA_PORT, the Kafka port of each.
+kafka_target_up() {
+  local dir=$1 n=$2 i port
+  if [ "$KAFKA_TEST_TARGET" = apache ]; then
+    for _ in $(seq 20); do
+      port=$(strata_free_port) || return 1
+      _strata_port_used $((port + 2)) || _strata_port_used $((port + 5)) || break
     done
-    timeout 60 $PY -c "import sys; sys.path.insert(0, '$KT'); import ktlib
-for t in [$names]:
-    seen = ktlib.wait_topic('$KBOOT', t, $parts, 3)
-    if seen is not None: ktlib.bad('topic %s: not $parts partitions with 3 replicas in sync: %s' % (t, seen))
-ktlib.finish()" || { fails=$((fails + 1)); exit 1; }
+    export KAFKA_PEER_DIR=$dir/apache KAFKA_PEER_PORT=$port
+    tests/kafka/apache_kafka.sh up "$n" >"$dir/up.out" 2>&1 || { cat "$dir/up.out"; return 1; }
   else
-    timeout 60 $PY -c "import sys; sys.path.insert(0, '$KT'); import ktlib
-ktlib.create_topics('$KBOOT', [(t, $parts, None) for t in [$names]])" || { fails=$((fails + 1)); exit 1; }
+    strata_cluster_up "$dir" "$n" || return 1
+    port=$STRATA_CLUSTER_PORT
   fi
-}
-
-# What the brokers warned about, for a failed test.
-kt_broker_logs() {
-  local f
-  [ "${KT_STRATA:-0}" = 1 ] || return 0
-  for f in "$STRATA_CLUSTER_DIR"/broker-*.log; do
-    [ -f "$f" ] || continue
-    grep -aE " (WARN|ERROR) " "$f" | tail -n 3 | cut -c1-200 | sed "s|^|# $(basename "$f"): |"
+  KAFKA_PORT=$((port + 2))
+  KAFKA_BOOTSTRAP=
+  for i in $(seq 1 "$n"); do
+    strata_wait_port 127.0.0.$i $KAFKA_PORT 20 ||
+      { echo "FAIL no Kafka listener on 127.0.0.$i:$KAFKA_PORT ($KAFKA_TEST_TARGET broker $i)"; return 1; }
+    KAFKA_BOOTSTRAP=$KAFKA_BOOTSTRAP${KAFKA_BOOTSTRAP:+,}127.0.0.$i:$KAFKA_PORT
   done
+  export KAFKA_BOOTSTRAP KAFKA_PORT
 }
 
-kt_down() {
-  local rc=$?
-  [ -n "${kt_ended:-}" ] || [ "$rc" = 0 ] || kt_broker_logs
-  if [ "${KT_STRATA:-0}" = 1 ]; then scripts/cluster.sh down >/dev/null 2>&1; fi
-  strata_stop_all
-  rm -rf "$dir"
-  exit $rc
+# kafka_target_kill ID: kill -9 broker ID. kafka_target_restart ID: start it again.
+kafka_target_kill() {
+  if [ "$KAFKA_TEST_TARGET" = apache ]; then tests/kafka/apache_kafka.sh kill "$1"
+  else scripts/cluster.sh kill "$1"; fi
 }
 
-# kt_end: on failure the brokers' last warnings and the failures again (make
-# test shows a test's last 20 lines), then the closing line; the exit status
-# says whether anything failed.
-kt_end() {
-  kt_ended=1
-  if [ "$fails" = 0 ]; then echo "all passed"; exit 0; fi
-  kt_broker_logs
-  echo "# the failures:"
-  cut -c1-300 "$dir/fails" | head -n 12
-  echo "$fails failed"
-  exit 1
+kafka_target_restart() {
+  if [ "$KAFKA_TEST_TARGET" = apache ]; then tests/kafka/apache_kafka.sh restart "$1"
+  else scripts/cluster.sh restart "$1"; fi
+  strata_wait_port 127.0.0.$1 "$KAFKA_PORT" 30
+}
+
+kafka_target_down() {
+  if [ "$KAFKA_TEST_TARGET" = apache ]; then
+    [ -n "${KAFKA_PEER_DIR:-}" ] && tests/kafka/apache_kafka.sh down >/dev/null 2>&1
+  else
+    [ -n "${STRATA_CLUSTER_DIR:-}" ] && scripts/cluster.sh down >/dev/null 2>&1
+  fi
+  return 0
+}
+
+# kafka_wait_line FILE REGEX SECONDS: wait until a line of FILE matches.
+kafka_wait_line() {
+  local deadline=$((SECONDS + $3))
+  while [ $SECONDS -lt $deadline ]; do
+    grep -qE "$2" "$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
 }

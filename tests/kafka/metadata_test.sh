@@ -6,7 +6,7 @@
 # topic's partitions each with a leader and 3 replicas all in sync, the same
 # leaders and replica order as `strata topic describe`; an unknown topic is
 # UNKNOWN_TOPIC_OR_PARTITION and is not created by asking.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/clients.sh"
 strata_need "kafka metadata" kcat
 kt_need_py confluent_kafka:python3-confluent-kafka kafka:python3-kafka
 kt_up metadata

@@ -12,7 +12,7 @@
 # batches to a broker whose Produce versions do not start at 0). kafkajs
 # (none, gzip, snappy): an idempotent producer, then a kafkajs consumer
 # group, and the three other consumers, read its records the same way.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/clients.sh"
 strata_need "kafka produce/consume" kcat
 kt_need_py confluent_kafka:python3-confluent-kafka kafka:python3-kafka lz4:python3-lz4 \
   snappy:python3-snappy zstandard:python3-zstandard
