@@ -8,8 +8,9 @@
 # produced, at the offsets the producer was told.
 . "$(dirname "$0")/clients.sh"
 kt_need_py confluent_kafka:python3-confluent-kafka kafka:python3-kafka
+[ -z "${KAFKA_TEST_BOOTSTRAP:-}" ] && [ "${KAFKA_TEST_TARGET:-strata}" = strata ] ||
+  strata_skip "interop: needs Strata's native CLI (KAFKA_TEST_BOOTSTRAP or KAFKA_TEST_TARGET set)"
 kt_up interop
-[ "$KT_STRATA" = 1 ] || strata_skip "interop: needs Strata's native CLI, not $KBOOT"
 N=200
 kt_topic 1 io io2
 PRINT=(-p 0 --from-beginning --print-offset --print-timestamp --print-key --print-headers)
