@@ -33,6 +33,7 @@ static const struct kafka_handler *const handlers[] = {
     &kafka_join_group_handler,    &kafka_sync_group_handler,
     &kafka_heartbeat_handler,     &kafka_leave_group_handler,
     &kafka_list_groups_handler,   &kafka_describe_groups_handler,
+    &kafka_create_partitions_handler,
 };
 
 static const struct kafka_handler *handler(int key) {
@@ -249,7 +250,7 @@ int kafka_finish(struct broker *b, struct kafka_call *k, const struct response *
     trace_error("kafka: cannot encode a %s v%d answer (error %d)", k->api->name, k->version, rc);
     return rc ? rc : KAFKA_ENOMEM;
   }
-  be32_store(out->p + at, (uint32_t)(out->len - at - 4));
+  be32_store(out->p + at, (uint32_t)(out->len - at - 4 + out->ref_bytes));
   return 0;
 }
 

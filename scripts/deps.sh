@@ -39,10 +39,12 @@
 #                          tests/kafka's real-client tests
 #   node, npm  nodejs, npm tests/kafka: kafkajs (make installs it from the npm registry
 #                          into build/kafkajs, tests/kafka/node/package-lock.json)
-# Python modules for Debian's /usr/bin/python3, module:package (tests/kafka):
-#   kafka.protocol python3-kafka (also the codec conformance test's),
-#   confluent_kafka python3-confluent-kafka, and kafka-python's codecs
-#   lz4 python3-lz4, snappy python3-snappy, zstandard python3-zstandard
+# Python modules, module:package (for /usr/bin/python3):
+#   confluent_kafka  python3-confluent-kafka  a real Kafka client (tests/kafka/)
+#   kafka.protocol   python3-kafka            kafka-python: the codec conformance test's
+#                                             vectors, and a real client (tests/kafka/)
+#   lz4, snappy, zstandard  python3-lz4, python3-snappy, python3-zstandard
+#                                             kafka-python's codecs (tests/kafka/)
 set -eu
 BUILD_PKGS="build-essential pkg-config libuv1-dev libprotobuf-c-dev protobuf-c-compiler libzstd-dev zlib1g-dev libsnappy-dev liblz4-dev libcriterion-dev librdkafka-dev"
 TEST_TOOLS="ip:iproute2 nft:nftables mkfs.ext4:e2fsprogs losetup:mount mount:mount umount:mount
@@ -50,7 +52,7 @@ fallocate:util-linux timeout:coreutils truncate:coreutils df:coreutils dd:coreut
 realpath:coreutils mktemp:coreutils seq:coreutils awk:mawk curl:curl promtool:prometheus
 chromium:chromium python3:python3 java:openjdk-17-jdk-headless javac:openjdk-17-jdk-headless
 mvn:maven gzip:gzip lz4:lz4 zstd:zstd kcat:kcat node:nodejs npm:npm"
-PY_MODULES="kafka.protocol:python3-kafka confluent_kafka:python3-confluent-kafka lz4:python3-lz4
+TEST_PYMODS="confluent_kafka:python3-confluent-kafka kafka.protocol:python3-kafka lz4:python3-lz4
 snappy:python3-snappy zstandard:python3-zstandard"
 # Root's tools live in sbin, which a user's PATH may lack.
 PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
@@ -69,10 +71,10 @@ find_missing() {
     missing_cmds="$missing_cmds $cmd"
     case " $missing_test " in *" $pkg "*) ;; *) missing_test="$missing_test $pkg" ;; esac
   done
-  for t in $PY_MODULES; do
+  for t in $TEST_PYMODS; do
     mod=${t%%:*} pkg=${t#*:}
-    [ -x /usr/bin/python3 ] && /usr/bin/python3 -c "import $mod" 2>/dev/null && continue
-    missing_cmds="$missing_cmds python3-module-$mod"
+    /usr/bin/python3 -c "import $mod" >/dev/null 2>&1 && continue
+    missing_cmds="$missing_cmds python3:$mod"
     case " $missing_test " in *" $pkg "*) ;; *) missing_test="$missing_test $pkg" ;; esac
   done
 }

@@ -275,6 +275,40 @@ int strata_topic_delete(strata_client *c, const char *name, char *err,
   return rc;
 }
 
+int strata_topic_add_partitions(strata_client *c, const char *name, uint32_t count,
+                                int validate_only, char *err, size_t err_len) {
+  int rc = client_ensure(c);
+  if (rc) return rc;
+  Strata__Header h;
+  client_header(&h, STRATA__API_KEY__API_CREATE_PARTITIONS);
+  Strata__PartitionsSpec spec = STRATA__PARTITIONS_SPEC__INIT;
+  spec.name = (char *)name;
+  spec.count = count;
+  Strata__PartitionsSpec *specs[1] = {&spec};
+  Strata__CreatePartitionsRequest q = STRATA__CREATE_PARTITIONS_REQUEST__INIT;
+  q.topics = specs;
+  q.n_topics = 1;
+  q.timeout_ms = (uint32_t)c->timeout_ms;
+  q.validate_only = validate_only != 0;
+  h.body_case = STRATA__HEADER__BODY_CREATE_PARTITIONS_REQ;
+  h.create_partitions_req = &q;
+  Strata__Header *r = NULL;
+  rc = conn_call(&c->conn, &h, NULL, 0, c->timeout_ms, &r, NULL, NULL);
+  if (rc && r && err) snprintf(err, err_len, "%s", r->error_message);
+  if (!rc && (r->body_case != STRATA__HEADER__BODY_CREATE_PARTITIONS_RESP ||
+              r->create_partitions_resp->n_results != 1))
+    rc = STRATA_ECORRUPT;
+  if (!rc) {
+    const Strata__PartitionsResult *t = r->create_partitions_resp->results[0];
+    rc = strata_error_from_wire(t->error_code);
+    if (rc && err)
+      snprintf(err, err_len, "%s",
+               t->error_message && *t->error_message ? t->error_message : strata_strerror(rc));
+  }
+  wire_header_free(r);
+  return rc;
+}
+
 int client_list_offset(struct conn *c, int timeout_ms, const char *topic,
                        uint32_t partition, int64_t timestamp, int64_t *offset,
                        int64_t *found_ts) {
