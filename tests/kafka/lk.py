@@ -46,6 +46,7 @@ except RuntimeError as e:
     finish()
 ok("%s-0: leader is broker %d" % (topic, lead))
 p = Producer({"bootstrap.servers": boot, "enable.idempotence": True, "acks": "all", "linger.ms": 5,
+              "log_level": 2,  # the refused connections to the killed broker are expected
               "message.timeout.ms": 60000, "retry.backoff.ms": 100})
 acked, errors = {}, []
 
