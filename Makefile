@@ -74,7 +74,7 @@ SLOW_DISK_SHIM := $(BUILD)/strata-slow-disk.so
 SIM            := $(BUILD)/tests/sim/sim
 SIM_SRC        := $(wildcard tests/sim/*.c)
 
-.PHONY: all help deps java-deps java-test node-deps platformatic-test spark-test test unit layering asan sim sim-golden bench bench-cluster bench-failover bench-groups docker-test faults demo fuzz clean format
+.PHONY: all help deps java-deps java-test kafkajs node-deps platformatic-test spark-test test unit layering asan sim sim-golden bench bench-cluster bench-failover bench-groups docker-test faults demo fuzz clean format
 # Keep generated headers and test objects: make would delete them as intermediates.
 .SECONDARY:
 all: $(LIBCOMMON) $(LIBSTRATA) $(BROKER_BIN) $(CTRL_BIN) $(CLI_BIN) $(SLOW_DISK_SHIM)
@@ -84,6 +84,7 @@ help:
 	@echo "make deps       install the Debian packages Strata needs (as root)"
 	@echo "make test       build and run every test; ends with 'N passed, N failed'"
 	@echo "make unit       unit tests only"
+	@echo "make kafkajs    kafkajs for tests/kafka (npm ci into $(BUILD)/kafkajs; make test does it)"
 	@echo "make layering   check who includes whom (replication/, controller/, client/, common/, <uv.h>)"
 	@echo "make asan       every test under AddressSanitizer + UndefinedBehaviorSanitizer"
 	@echo "make sim        the deterministic simulator, SEEDS=N seeds (default 1000; SCENARIO=name)"
@@ -228,10 +229,20 @@ unit: $(UNIT_BINS)
 layering:
 	@scripts/layering.sh
 
-test: all $(UNIT_BINS) $(CLUSTER_BINS) $(KAFKA_CHECK) $(FSYNC_SHIM) $(FAILOVER_BENCH) $(GROUP_BENCH) $(WORKLOAD) $(SIM)
+test: all $(UNIT_BINS) $(CLUSTER_BINS) $(KAFKA_CHECK) $(FSYNC_SHIM) $(FAILOVER_BENCH) $(GROUP_BENCH) $(WORKLOAD) $(SIM) kafkajs
 	@STRATA_BUILD=$(BUILD) scripts/run-tests.sh scripts/layering.sh scripts/headers-check.sh $(UNIT_BINS) $(CLUSTER_BINS) $(wildcard tests/cluster/*.sh) $(wildcard tests/admin/*_test.sh) \
 	  tests/sim/sim_test.sh tests/fault/drill.sh tests/fault/scenarios_test.sh tests/metrics/rules_test.sh \
 	  tests/console/mock_test.sh $(wildcard tests/kafka/*_test.sh)
+
+# kafkajs for tests/kafka (from the npm registry, the versions in
+# tests/kafka/node/package-lock.json) into $(BUILD)/kafkajs. Without npm, or
+# offline, the tests that use it say so (and fail as root).
+KAFKAJS := $(BUILD)/kafkajs/node_modules/kafkajs/package.json
+kafkajs:
+	@[ -f $(KAFKAJS) ] && [ $(KAFKAJS) -nt tests/kafka/node/package-lock.json ] || \
+	  { mkdir -p $(BUILD)/kafkajs && cp tests/kafka/node/package.json tests/kafka/node/package-lock.json $(BUILD)/kafkajs/ && \
+	    (cd $(BUILD)/kafkajs && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error) && touch $(KAFKAJS) || \
+	    echo "kafkajs not installed (npm ci in $(BUILD)/kafkajs failed): tests/kafka will say so" >&2; }
 
 # every fault drill, FAULT_ROUNDS rounds each (default 5): the testbed's
 # (root: network namespaces) and `strata drill`'s scenarios
