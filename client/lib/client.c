@@ -339,11 +339,32 @@ int client_list_offset(struct conn *c, int timeout_ms, const char *topic,
   return rc;
 }
 
+/* Only the partition's leader answers ListOffsets: when the broker we are
+ * connected to is not it, ask the leader its metadata names, on a
+ * connection of its own. */
 int strata_list_offset(strata_client *c, const char *topic, uint32_t partition,
                        int64_t timestamp, int64_t *offset, int64_t *found_ts) {
   int rc = client_ensure(c);
-  return rc ? rc : client_list_offset(&c->conn, c->timeout_ms, topic, partition,
-                                      timestamp, offset, found_ts);
+  if (rc) return rc;
+  rc = client_list_offset(&c->conn, c->timeout_ms, topic, partition, timestamp, offset, found_ts);
+  if (rc != STRATA_ENOT_LEADER) return rc;
+  strata_metadata *m = NULL;
+  const char *topics[] = {topic};
+  if (client_metadata(&c->conn, c->timeout_ms, topics, 1, &m)) return rc;
+  const strata_broker_info *leader = NULL;
+  if (m->ntopics == 1 && partition < m->topics[0].npartitions)
+    for (size_t i = 0; i < m->nbrokers; i++)
+      if (m->brokers[i].id == m->topics[0].partitions[partition].leader) leader = &m->brokers[i];
+  if (leader) {
+    struct conn lc;
+    char err[256];
+    conn_init(&lc);
+    if (!conn_open(&lc, leader->host, leader->port, c->timeout_ms, err, sizeof err))
+      rc = client_list_offset(&lc, c->timeout_ms, topic, partition, timestamp, offset, found_ts);
+    conn_close(&lc);
+  }
+  strata_metadata_free(m);
+  return rc;
 }
 
 int strata_elect_preferred(strata_client *c, const char *topic, uint32_t *changed) {
