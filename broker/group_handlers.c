@@ -323,8 +323,25 @@ void group_handlers_kafka_commit(struct broker *b, const Strata__Header *req,
   commit_offsets(b, req, g, 0, r);
 }
 
+/* Kafka's OffsetDelete in its native form (every offset -1: a tombstone):
+ * only for a group without members (Kafka refuses the topics a live group
+ * subscribes to; Strata refuses the whole request while it has members). */
+void group_handlers_kafka_offset_delete(struct broker *b, const Strata__Header *req,
+                                        struct response *r) {
+  const Strata__OffsetCommitRequest *q = req->offset_commit_req;
+  int rc;
+  struct cgroup *g = group_coordinator_for(b, q->group_id, 0, &rc);
+  if (g && coord_members(g) > 0) rc = STRATA_EGROUP_NOT_EMPTY;
+  if (!g || rc) {
+    response_error(r, req, rc, NULL);
+    return;
+  }
+  commit_offsets(b, req, g, -1, r);
+}
+
 /* Store the commits of req (its group checked by the caller; member_check:
- * also each partition against the native member's assignment). */
+ * also each partition against the native member's assignment; -1: these are
+ * deletions, offset -1). */
 static void commit_offsets(struct broker *b, const Strata__Header *req, struct cgroup *g,
                            int member_check, struct response *r) {
   const Strata__OffsetCommitRequest *q = req->offset_commit_req;
@@ -344,8 +361,8 @@ static void commit_offsets(struct broker *b, const Strata__Header *req, struct c
     int err = 0;
     struct topic *t = c->topic ? topics_find(&b->topics, c->topic) : NULL;
     if (!t || c->partition >= t->npart) err = STRATA_EUNKNOWN_TOPIC;
-    else if (c->offset < 0) err = STRATA_EINVALID_REQUEST;
-    else if (member_check) err = group_commit_check(&g->g, q->member_id, q->member_epoch,
+    else if (c->offset < 0 && member_check >= 0) err = STRATA_EINVALID_REQUEST;
+    else if (member_check > 0) err = group_commit_check(&g->g, q->member_id, q->member_epoch,
                                                     c->topic, c->partition);
     if (!err) err = coord_encode_commit(&bb, g->g.id, c->topic, c->partition, c->offset,
                                         c->metadata, b->now_ms);

@@ -51,5 +51,9 @@ void group_handlers_tick(struct broker *b);
  * rules for the group's kind, then stored like any commit (kafka_offsets.c). */
 void group_handlers_kafka_commit(struct broker *b, const Strata__Header *req,
                                  const char *instance_id, struct response *r);
+/* Kafka's OffsetDelete as an OffsetCommitRequest of offsets -1 (tombstones),
+ * for a group without members. */
+void group_handlers_kafka_offset_delete(struct broker *b, const Strata__Header *req,
+                                        struct response *r);
 
 #endif

@@ -286,3 +286,74 @@ static void *delete_groups_answer(struct broker *b, struct kafka_call *k,
 const struct kafka_handler kafka_delete_groups_handler = {KAFKA_DELETE_GROUPS, 0, 2,
                                                           delete_groups_start,
                                                           delete_groups_answer};
+
+/* ---- OffsetDelete ---- */
+
+/* A group's committed offsets removed (tombstones in __consumer_offsets,
+ * through the commit path with offset -1), for a group without members. */
+static void offset_delete_start(struct broker *b, struct kafka_call *k, struct response *r) {
+  const struct kafka_offset_delete_req *q = k->req;
+  size_t n = 0;
+  for (int32_t i = 0; i < q->n_topics; i++)
+    n += q->topics[i].n_partitions > 0 ? (size_t)q->topics[i].n_partitions : 0;
+  Strata__Header *h = kc_native(k, STRATA__API_KEY__API_OFFSET_COMMIT);
+  Strata__OffsetCommitRequest *c = kc_alloc(k, sizeof *c);
+  strata__offset_commit_request__init(c);
+  c->group_id = (char *)(q->group_id ? q->group_id : "");
+  c->member_id = (char *)"";
+  c->member_epoch = -1;
+  c->partitions = kc_alloc(k, (n + 1) * sizeof *c->partitions);
+  for (int32_t i = 0; i < q->n_topics; i++)
+    for (int32_t j = 0; j < q->topics[i].n_partitions; j++) {
+      Strata__OffsetCommitPartition *cp = kc_alloc(k, sizeof *cp);
+      strata__offset_commit_partition__init(cp);
+      cp->topic = (char *)(q->topics[i].name ? q->topics[i].name : "");
+      int32_t pi = q->topics[i].partitions[j].partition_index;
+      cp->partition = pi < 0 ? UINT32_MAX : (uint32_t)pi;
+      cp->offset = -1;
+      cp->metadata = (char *)"";
+      c->partitions[c->n_partitions++] = cp;
+    }
+  h->body_case = STRATA__HEADER__BODY_OFFSET_COMMIT_REQ;
+  h->offset_commit_req = c;
+  group_handlers_kafka_offset_delete(b, h, r);
+}
+
+static void *offset_delete_answer(struct broker *b, struct kafka_call *k,
+                                  const struct response *r) {
+  (void)b;
+  const struct kafka_offset_delete_req *q = k->req;
+  const Strata__Header *rep = kc_reply(r);
+  const Strata__OffsetCommitResponse *nr =
+      rep->body_case == STRATA__HEADER__BODY_OFFSET_COMMIT_RESP ? rep->offset_commit_resp : NULL;
+  struct kafka_offset_delete_resp *m = kc_alloc(k, sizeof *m);
+  kafka_defaults(&kafka_offset_delete_resp_desc, m);
+  if (!nr) {
+    int code = (int)rep->error_code;
+    m->error_code = code == -STRATA_EUNKNOWN_GROUP ? KERR_GROUP_ID_NOT_FOUND : kafka_err(code);
+    return m;
+  }
+  int32_t nt = q->n_topics > 0 ? q->n_topics : 0;
+  m->topics = kc_alloc(k, ((size_t)nt + 1) * sizeof *m->topics);
+  size_t at = 0;
+  for (int32_t i = 0; i < nt; i++) {
+    struct kafka_offset_delete_resp_offset_delete_response_topic *t = &m->topics[m->n_topics++];
+    kafka_defaults(&kafka_offset_delete_resp_offset_delete_response_topic_desc, t);
+    t->name = q->topics[i].name;
+    int32_t np = q->topics[i].n_partitions > 0 ? q->topics[i].n_partitions : 0;
+    t->partitions = kc_alloc(k, ((size_t)np + 1) * sizeof *t->partitions);
+    for (int32_t j = 0; j < np; j++, at++) {
+      struct kafka_offset_delete_resp_offset_delete_response_partition *p =
+          &t->partitions[t->n_partitions++];
+      kafka_defaults(&kafka_offset_delete_resp_offset_delete_response_partition_desc, p);
+      p->partition_index = q->topics[i].partitions[j].partition_index;
+      p->error_code = at < nr->n_partitions ? kafka_err((int)nr->partitions[at]->error_code)
+                                            : KERR_UNKNOWN_SERVER_ERROR;
+    }
+  }
+  return m;
+}
+
+const struct kafka_handler kafka_offset_delete_handler = {KAFKA_OFFSET_DELETE, 0, 0,
+                                                          offset_delete_start,
+                                                          offset_delete_answer};
