@@ -599,8 +599,19 @@ void handle_list_offsets(struct broker *b, const Strata__Header *req,
     int64_t hw = broker_high_watermark(b, p);
     if (lp->timestamp == -1) {
       pr->offset = hw;
-    } else if (lp->timestamp == -2) {
-      pr->offset = seglog_start_offset(p->log);
+    } else if (lp->timestamp == -2 || lp->timestamp == -4) {
+      pr->offset = seglog_start_offset(p->log); /* -4: Kafka's earliest local: all is local */
+    } else if (lp->timestamp == -5) {
+      /* Kafka's latest tiered offset: nothing is tiered here (-1) */
+    } else if (lp->timestamp == -3) { /* Kafka's max timestamp (KIP-734): its first record */
+      int64_t max = seglog_max_timestamp(p->log), off, ts;
+      int rc = max >= 0 ? seglog_offset_for_time(p->log, max, &off, &ts) : 0;
+      if (rc) {
+        pr->error_code = (uint32_t)-rc;
+      } else if (max >= 0 && off >= 0 && off < hw) {
+        pr->offset = off;
+        pr->timestamp = ts;
+      }
     } else if (lp->timestamp < 0) {
       pr->error_code = (uint32_t)-STRATA_EINVALID_REQUEST;
     } else {

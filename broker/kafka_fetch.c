@@ -205,7 +205,7 @@ static void *list_offsets_answer(struct broker *b, struct kafka_call *k,
   return m;
 }
 
-const struct kafka_handler kafka_list_offsets_handler = {KAFKA_LIST_OFFSETS, 0, 6,
+const struct kafka_handler kafka_list_offsets_handler = {KAFKA_LIST_OFFSETS, 0, 10,
                                                          list_offsets_start, list_offsets_answer};
 
 /* ---- OffsetForLeaderEpoch ---- */

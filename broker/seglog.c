@@ -832,6 +832,13 @@ int seglog_read(struct seglog *log, int64_t offset, uint32_t max_bytes,
   return 0;
 }
 
+int64_t seglog_max_timestamp(const struct seglog *log) {
+  int64_t m = -1;
+  for (size_t i = 0; i < log->nsegs; i++)
+    if (log->segs[i].size && log->segs[i].max_ts > m) m = log->segs[i].max_ts;
+  return m;
+}
+
 int seglog_offset_for_time(struct seglog *log, int64_t ts, int64_t *offset,
                            int64_t *found_ts) {
   *offset = -1;

@@ -98,6 +98,8 @@ int seglog_read(struct seglog *log, int64_t offset, uint32_t max_bytes,
 
 /* First offset whose record timestamp is >= ts (exact, to the record), and
  * that record's timestamp; *offset = -1 when there is none. */
+/* The largest record timestamp in the log (-1 when empty). */
+int64_t seglog_max_timestamp(const struct seglog *log);
 int seglog_offset_for_time(struct seglog *log, int64_t ts, int64_t *offset,
                            int64_t *found_ts);
 
