@@ -43,6 +43,7 @@ struct ctrl_partition {
 
 struct ctrl_topic {
   char *name;
+  uint8_t id[16]; /* Kafka's topic id (all zero: metadata older than ids, until given one) */
   uint32_t npart;
   struct ctrl_partition *parts;
   char **config_keys, **config_values;
@@ -76,6 +77,11 @@ struct ctrl {
   size_t ndeleted;
   int64_t next_preferred_check_ms;
   int64_t now_ms; /* time of the latest input; a new session starts then */
+  /* Where new topic ids come from: NULL is the kernel (topic_id_random);
+   * the simulator puts its seeded generator here so runs replay exactly.
+   * 0 or a negative STRATA_E*. */
+  int (*new_topic_id)(void *ctx, uint8_t id[16]);
+  void *new_topic_id_ctx;
   /* Counted as records apply, for /metrics (reset after the log's replay). */
   struct {
     uint64_t elections;         /* a partition got a new live leader */
@@ -128,6 +134,10 @@ void ctrl_tick(struct ctrl *c, int64_t now_ms, struct ctrl_out *out);
 int ctrl_create_topic(struct ctrl *c, const Strata__TopicSpec *spec,
                       uint32_t default_partitions, struct ctrl_out *out,
                       char *err, size_t err_len);
+/* Ids for topics recorded before topic ids existed (after the log's replay):
+ * one TopicIdRecord each, so they are persisted once and never change. */
+int ctrl_assign_missing_topic_ids(struct ctrl *c, struct ctrl_out *out);
+struct ctrl_topic *ctrl_topic_by_id(const struct ctrl *c, const uint8_t id[16]);
 int ctrl_delete_topic(struct ctrl *c, const char *name, struct ctrl_out *out);
 /* A leader asks to change a partition's ISR; accepted only from the current
  * leader with the current leader epoch and partition epoch. */
