@@ -112,6 +112,7 @@ enum {
   KERR_MEMBER_ID_REQUIRED = 79,
   KERR_FENCED_INSTANCE_ID = 82,
   KERR_INVALID_RECORD = 87,
+  KERR_UNKNOWN_TOPIC_ID = 100,
   KERR_INCONSISTENT_CLUSTER_ID = 104,
 };
 
@@ -122,6 +123,7 @@ extern const struct kafka_handler kafka_produce_handler, kafka_fetch_handler,
     kafka_describe_configs_handler, kafka_join_group_handler, kafka_sync_group_handler,
     kafka_heartbeat_handler, kafka_leave_group_handler, kafka_list_groups_handler,
     kafka_describe_groups_handler, kafka_delete_groups_handler,
-    kafka_describe_cluster_handler, kafka_offset_for_leader_epoch_handler;
+    kafka_describe_cluster_handler, kafka_offset_for_leader_epoch_handler,
+    kafka_describe_topic_partitions_handler;
 
 #endif

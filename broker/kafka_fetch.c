@@ -1,4 +1,4 @@
-/* Kafka Fetch (v4-11) and ListOffsets (v0-5) as the native fetch and list
+/* Kafka Fetch (v4-17; v13+ names topics by id) and ListOffsets (v0-5) as the native fetch and list
  * offsets of a consumer: the same high watermark, long-poll and exact
  * OFFSET_OUT_OF_RANGE. Fetch sessions (KIP-227) are not kept: every answer
  * has session id 0, which tells the client to send full requests, and lists
@@ -23,8 +23,27 @@ static int16_t epoch_check(struct broker *b, const char *topic, int32_t part, in
 
 /* ---- Fetch ---- */
 
+/* Each request topic's name: v13+ name topics by id, looked up here; an
+ * unknown id has NULL (its partitions are answered UNKNOWN_TOPIC_ID). */
+static const char **fetch_topic_names(struct broker *b, struct kafka_call *k,
+                                      const struct kafka_fetch_req *q) {
+  int32_t nt = q->n_topics > 0 ? q->n_topics : 0;
+  const char **names = kc_alloc(k, ((size_t)nt + 1) * sizeof *names);
+  for (int32_t i = 0; i < nt; i++) {
+    if (k->version < 13) {
+      names[i] = q->topics[i].topic ? q->topics[i].topic : "";
+      continue;
+    }
+    const struct topic *tp = topics_find_id(&b->topics, q->topics[i].topic_id.b);
+    names[i] = tp ? kc_strdup(k, tp->name) : NULL;
+  }
+  return names;
+}
+
 static void fetch_start(struct broker *b, struct kafka_call *k, struct response *r) {
   const struct kafka_fetch_req *q = k->req;
+  const char **names = fetch_topic_names(b, k, q);
+  k->extra = names;
   size_t n = 0;
   for (int32_t i = 0; i < q->n_topics; i++)
     n += q->topics[i].n_partitions > 0 ? (size_t)q->topics[i].n_partitions : 0;
@@ -42,7 +61,7 @@ static void fetch_start(struct broker *b, struct kafka_call *k, struct response 
       const struct kafka_fetch_req_fetch_partition *p = &t->partitions[j];
       Strata__FetchPartition *fp = kc_alloc(k, sizeof *fp);
       strata__fetch_partition__init(fp);
-      fp->topic = (char *)(t->topic ? t->topic : "");
+      fp->topic = (char *)(names[i] ? names[i] : ""); /* unknown id: answered UNKNOWN_TOPIC_ID */
       fp->partition = p->partition < 0 ? UINT32_MAX : (uint32_t)p->partition;
       fp->fetch_offset = p->fetch_offset;
       fp->max_bytes = p->partition_max_bytes > 0 ? (uint32_t)p->partition_max_bytes : 1;
@@ -57,6 +76,7 @@ static void fetch_start(struct broker *b, struct kafka_call *k, struct response 
 
 static void *fetch_answer(struct broker *b, struct kafka_call *k, const struct response *r) {
   const struct kafka_fetch_req *q = k->req;
+  const char **names = k->extra;
   const Strata__Header *rep = kc_reply(r);
   const Strata__FetchResponse *nr =
       rep->body_case == STRATA__HEADER__BODY_FETCH_RESP ? rep->fetch_resp : NULL;
@@ -71,6 +91,8 @@ static void *fetch_answer(struct broker *b, struct kafka_call *k, const struct r
     struct kafka_fetch_resp_fetchable_topic_response *rt = &m->responses[m->n_responses++];
     kafka_defaults(&kafka_fetch_resp_fetchable_topic_response_desc, rt);
     rt->topic = t->topic;
+    rt->topic_id = t->topic_id; /* v13+ */
+    const char *name = names[i];
     int32_t np = t->n_partitions > 0 ? t->n_partitions : 0;
     rt->partitions = kc_alloc(k, (size_t)np * sizeof *rt->partitions);
     for (int32_t j = 0; j < np; j++, at++) {
@@ -89,8 +111,9 @@ static void *fetch_answer(struct broker *b, struct kafka_call *k, const struct r
       const Strata__FetchPartitionResult *x = nr->partitions[at];
       uint32_t len = x->payload_bytes;
       if (pos + len > r->payload_len) len = 0; /* cannot happen; never read past */
-      int16_t fenced = epoch_check(b, t->topic, t->partitions[j].partition,
-                                   t->partitions[j].current_leader_epoch);
+      int16_t fenced = name ? epoch_check(b, name, t->partitions[j].partition,
+                                          t->partitions[j].current_leader_epoch)
+                            : KERR_UNKNOWN_TOPIC_ID;
       rp->error_code = fenced ? fenced : kafka_err((int)x->error_code);
       rp->high_watermark = x->high_watermark;
       rp->last_stable_offset = x->high_watermark;
@@ -105,7 +128,7 @@ static void *fetch_answer(struct broker *b, struct kafka_call *k, const struct r
   return m;
 }
 
-const struct kafka_handler kafka_fetch_handler = {KAFKA_FETCH, 4, 12, fetch_start, fetch_answer};
+const struct kafka_handler kafka_fetch_handler = {KAFKA_FETCH, 4, 17, fetch_start, fetch_answer};
 
 /* ---- ListOffsets ---- */
 
