@@ -33,7 +33,7 @@ static const struct kafka_handler *const handlers[] = {
     &kafka_join_group_handler,    &kafka_sync_group_handler,
     &kafka_heartbeat_handler,     &kafka_leave_group_handler,
     &kafka_list_groups_handler,   &kafka_describe_groups_handler,
-    &kafka_describe_topic_partitions_handler,
+    &kafka_describe_topic_partitions_handler, &kafka_consumer_group_heartbeat_handler,
 };
 
 static const struct kafka_handler *handler(int key) {
