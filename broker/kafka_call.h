@@ -124,6 +124,7 @@ extern const struct kafka_handler kafka_produce_handler, kafka_fetch_handler,
     kafka_heartbeat_handler, kafka_leave_group_handler, kafka_list_groups_handler,
     kafka_describe_groups_handler, kafka_delete_groups_handler,
     kafka_describe_cluster_handler, kafka_offset_for_leader_epoch_handler,
-    kafka_describe_topic_partitions_handler, kafka_consumer_group_heartbeat_handler;
+    kafka_describe_topic_partitions_handler, kafka_consumer_group_heartbeat_handler,
+    kafka_consumer_group_describe_handler;
 
 #endif

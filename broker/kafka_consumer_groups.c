@@ -3,11 +3,15 @@
  * has the same shape: the member id (Kafka 4.x consumers make their own,
  * KIP-1082), its epoch (0 joins, -1 leaves, -2 leaves as a static member),
  * the subscription, the partitions it owns, and the assignment out. Topics
- * travel by id on Kafka's side and by name natively: translated here. */
+ * travel by id on Kafka's side and by name natively: translated here.
+ * ConsumerGroupDescribe (API 69, v0-1) describes such a group. */
 #include <string.h>
 
+#include "broker/assignor.h"
 #include "broker/broker.h"
+#include "broker/coordinator.h"
 #include "broker/dispatch.h"
+#include "broker/group_handlers.h"
 #include "broker/kafka_call.h"
 #include "common/errors.h"
 
@@ -104,3 +108,83 @@ static void *consumer_group_heartbeat_answer(struct broker *b, struct kafka_call
 const struct kafka_handler kafka_consumer_group_heartbeat_handler = {
     KAFKA_CONSUMER_GROUP_HEARTBEAT, 0, 1, consumer_group_heartbeat_start,
     consumer_group_heartbeat_answer};
+
+/* ---- ConsumerGroupDescribe (API 69) ---- */
+
+typedef struct kafka_consumer_group_describe_resp_assignment cgd_assignment;
+
+/* A member's partitions (group topic table indexes) by topic, with ids. */
+static cgd_assignment *cgd_partitions(struct broker *b, struct kafka_call *k, const struct group *g,
+                                      const struct tp *v, size_t n) {
+  cgd_assignment *a = kc_alloc(k, sizeof *a);
+  kafka_defaults(&kafka_consumer_group_describe_resp_assignment_desc, a);
+  a->topic_partitions = kc_alloc(k, (g->ntopics + 1) * sizeof *a->topic_partitions);
+  for (size_t t = 0; t < g->ntopics; t++) {
+    size_t cnt = 0;
+    for (size_t i = 0; i < n; i++) cnt += v[i].topic == t;
+    if (!cnt) continue;
+    struct kafka_consumer_group_describe_resp_topic_partitions *tp =
+        &a->topic_partitions[a->n_topic_partitions++];
+    kafka_defaults(&kafka_consumer_group_describe_resp_topic_partitions_desc, tp);
+    tp->topic_name = g->topic_names[t];
+    const struct topic *x = topics_find(&b->topics, g->topic_names[t]);
+    if (x) memcpy(tp->topic_id.b, x->id, sizeof tp->topic_id.b);
+    tp->partitions = kc_alloc(k, cnt * sizeof *tp->partitions);
+    for (size_t i = 0; i < n; i++)
+      if (v[i].topic == t) tp->partitions[tp->n_partitions++] = (int32_t)v[i].partition;
+  }
+  return a;
+}
+
+/* Answered here from the coordinator's own groups (Kafka's Admin sends it
+ * to each group's coordinator): a native group as a consumer group; a
+ * classic group or none is GROUP_ID_NOT_FOUND, as Kafka answers. */
+static void consumer_group_describe_start(struct broker *b, struct kafka_call *k,
+                                          struct response *r) {
+  (void)r;
+  const struct kafka_consumer_group_describe_req *q = k->req;
+  struct kafka_consumer_group_describe_resp *m = kc_alloc(k, sizeof *m);
+  kafka_defaults(&kafka_consumer_group_describe_resp_desc, m);
+  k->resp = m;
+  int32_t n = q->n_group_ids > 0 ? q->n_group_ids : 0;
+  m->groups = kc_alloc(k, ((size_t)n + 1) * sizeof *m->groups);
+  for (int32_t i = 0; i < n; i++) {
+    struct kafka_consumer_group_describe_resp_described_group *d = &m->groups[m->n_groups++];
+    kafka_defaults(&kafka_consumer_group_describe_resp_described_group_desc, d);
+    d->group_id = q->group_ids[i];
+    d->group_state = "Dead";
+    d->assignor_name = "uniform";
+    int rc = 0;
+    struct cgroup *cg = group_coordinator_for(b, q->group_ids[i], 0, &rc);
+    if (!cg || cg->classic) {
+      d->error_code = !cg && rc != STRATA_EUNKNOWN_GROUP ? kafka_err(rc) : KERR_GROUP_ID_NOT_FOUND;
+      if (cg) d->error_message = "a classic group, not a consumer group";
+      continue;
+    }
+    const struct group *g = &cg->g;
+    d->group_state = coord_state_name(cg);
+    d->group_epoch = g->epoch;
+    d->assignment_epoch = g->target_epoch;
+    d->assignor_name = g->kind == ASSIGNOR_RANGE ? "range" : "uniform";
+    d->members = kc_alloc(k, (g->nmembers + 1) * sizeof *d->members);
+    for (size_t j = 0; j < g->nmembers; j++) {
+      const struct group_member *gm = g->members[j];
+      struct kafka_consumer_group_describe_resp_member *x = &d->members[d->n_members++];
+      kafka_defaults(&kafka_consumer_group_describe_resp_member_desc, x);
+      x->member_id = gm->id;
+      x->instance_id = gm->instance_id[0] ? gm->instance_id : NULL;
+      x->member_epoch = gm->epoch;
+      x->client_id = "";
+      x->client_host = "";
+      x->subscribed_topic_names = (const char **)gm->topics;
+      x->n_subscribed_topic_names = gm->pattern ? 0 : (int32_t)gm->ntopics;
+      x->subscribed_topic_regex = gm->pattern;
+      x->assignment = cgd_partitions(b, k, g, gm->assigned, gm->nassigned);
+      x->target_assignment = cgd_partitions(b, k, g, gm->target, gm->ntarget);
+      x->member_type = 1; /* consumer protocol */
+    }
+  }
+}
+
+const struct kafka_handler kafka_consumer_group_describe_handler = {
+    KAFKA_CONSUMER_GROUP_DESCRIBE, 0, 1, consumer_group_describe_start, NULL};

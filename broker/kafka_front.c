@@ -34,6 +34,7 @@ static const struct kafka_handler *const handlers[] = {
     &kafka_heartbeat_handler,     &kafka_leave_group_handler,
     &kafka_list_groups_handler,   &kafka_describe_groups_handler,
     &kafka_describe_topic_partitions_handler, &kafka_consumer_group_heartbeat_handler,
+    &kafka_consumer_group_describe_handler,
 };
 
 static const struct kafka_handler *handler(int key) {

@@ -9,6 +9,9 @@ import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ConsumerGroupDescription;
+import org.apache.kafka.clients.admin.MemberDescription;
+import org.apache.kafka.common.GroupType;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -42,6 +45,22 @@ final class ConsumerProtocol {
     Properties p = Clients.consumer(bootstrap, id, group);
     p.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, "consumer");
     return p;
+  }
+
+  /** Admin describeConsumerGroups (ConsumerGroupDescribe): a consumer-protocol group of 2. */
+  private void describe(Admin admin) throws Exception {
+    ConsumerGroupDescription d = admin.describeConsumerGroups(List.of(group)).all()
+        .get(Clients.WAIT_S, TimeUnit.SECONDS).get(group);
+    Set<TopicPartition> parts = new HashSet<>();
+    int n = 0;
+    if (d != null)
+      for (MemberDescription m : d.members()) {
+        parts.addAll(m.assignment().topicPartitions());
+        n++;
+      }
+    c.check(d != null && d.type() == GroupType.CONSUMER && n == 2 && parts.size() == PARTITIONS,
+        "describeConsumerGroups: a consumer-protocol group, 2 members holding the 3 partitions",
+        String.valueOf(d));
   }
 
   void run() throws Exception {
@@ -93,6 +112,7 @@ final class ConsumerProtocol {
         c.check(both.isEmpty() && union.size() == PARTITIONS && !owners.get("a").isEmpty()
                 && !owners.get("b").isEmpty(),
             "the 2 members share the 3 partitions, none twice", String.valueOf(owners));
+        describe(admin);
         Map<TopicPartition, OffsetAndMetadata> committed = a.committed(new HashSet<>(tps));
         boolean good = true;
         for (TopicPartition tp : tps)
