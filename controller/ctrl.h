@@ -3,7 +3,8 @@
  * epochs, ISRs) and the decisions that change it. Every decision produces
  * metadata records; the glue persists them to the metadata log and then
  * applies them with ctrl_apply, so the state is always a replay of the log.
- * No I/O and no clock: time comes in as now_ms. */
+ * No I/O and no clock: time comes in as now_ms; new topic ids come from the
+ * kernel's randomness unless new_topic_id says otherwise (the simulator). */
 #ifndef STRATA_CTRL_H
 #define STRATA_CTRL_H
 
