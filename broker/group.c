@@ -252,6 +252,16 @@ int group_heartbeat(struct group *g, const struct group_heartbeat *hb, int64_t n
     return 0;
   }
 
+  int own_id = hb->own_member_id && hb->member_id && *hb->member_id;
+  if (own_id && strlen(hb->member_id) > GROUP_MEMBER_ID_MAX) return STRATA_EINVALID_REQUEST;
+  if (own_id && hb->member_epoch == GROUP_JOIN && m && m->epoch != GROUP_JOIN) {
+    /* A member joining again under its own id (it was fenced): its old self
+     * leaves first. One still joining (epoch 0, the group's first target not
+     * computed yet) just goes on. */
+    remove_member(g, m);
+    bump(g, now_ms);
+    m = NULL;
+  }
   if (hb->member_epoch == GROUP_JOIN && !m) {
     if (!hb->topics) return STRATA_EINVALID_REQUEST; /* a new member says what it wants */
     struct group_member *prev = NULL;
@@ -272,8 +282,11 @@ int group_heartbeat(struct group *g, const struct group_heartbeat *hb, int64_t n
       g->members = v;
       m = calloc(1, sizeof *m);
       if (!m) return STRATA_ENOMEM;
-      snprintf(m->id, sizeof m->id, "%s%s%llu", g->nonce, g->nonce[0] ? "-" : "",
-               (unsigned long long)++g->next_member);
+      if (own_id)
+        snprintf(m->id, sizeof m->id, "%s", hb->member_id);
+      else
+        snprintf(m->id, sizeof m->id, "%s%s%llu", g->nonce, g->nonce[0] ? "-" : "",
+                 (unsigned long long)++g->next_member);
       if (inst) snprintf(m->instance_id, sizeof m->instance_id, "%s", inst);
       if ((rc = set_topics(g, m, hb->topics, hb->ntopics))) {
         member_free(m);

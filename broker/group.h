@@ -77,6 +77,8 @@ struct group {
 
 struct group_heartbeat {
   const char *member_id;       /* "" to join */
+  int own_member_id;           /* joining (GROUP_JOIN) under member_id, the member's own:
+                                  a new member gets it, a known one joins again */
   const char *instance_id;     /* optional static membership */
   int32_t member_epoch;        /* GROUP_JOIN, GROUP_LEAVE, GROUP_LEAVE_STATIC or its epoch */
   int32_t session_ms;          /* 0: the configured minimum */

@@ -170,7 +170,8 @@ void handle_group_heartbeat(struct broker *b, const Strata__Header *req, uint8_t
   (void)payload, (void)len;
   const Strata__GroupHeartbeatRequest *q = req->group_heartbeat_req;
   int rc;
-  int joining = q->member_epoch == GROUP_JOIN && (!q->member_id || !*q->member_id);
+  int joining = q->member_epoch == GROUP_JOIN &&
+                (!q->member_id || !*q->member_id || q->own_member_id);
   struct cgroup *g = group_coordinator_for(b, q->group_id, joining, &rc);
   /* A member of a group this coordinator has never seen joined it under an
    * earlier coordinator (membership is not kept across coordinators): it
@@ -194,6 +195,7 @@ void handle_group_heartbeat(struct broker *b, const Strata__Header *req, uint8_t
   }
   struct group_heartbeat hb = {0};
   hb.member_id = q->member_id ? q->member_id : "";
+  hb.own_member_id = q->own_member_id;
   hb.instance_id = q->instance_id;
   hb.member_epoch = q->member_epoch;
   hb.session_ms = q->session_timeout_ms;
@@ -314,6 +316,12 @@ void group_handlers_kafka_commit(struct broker *b, const Strata__Header *req,
   int rc;
   struct cgroup *g = group_coordinator_for(b, q->group_id, simple, &rc);
   if (!g && rc == STRATA_EUNKNOWN_GROUP) rc = STRATA_EILLEGAL_GENERATION; /* a member of nothing */
+  if (g && !g->classic && g->g.nmembers && q->member_id && *q->member_id) {
+    /* A member of a native group through Kafka's consumer protocol
+     * (KIP-848, kafka_consumer_groups.c): the native member's rules. */
+    commit_offsets(b, req, g, 1, r);
+    return;
+  }
   if (g) rc = coord_classic_commit_check(g, q->member_id ? q->member_id : "", instance_id,
                                          q->member_epoch, 0);
   if (rc) {

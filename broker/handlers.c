@@ -184,7 +184,7 @@ void handle_create_topics(struct broker *b, const Strata__Header *req,
       }
       uint32_t np = s->partitions ? s->partitions : b->cfg.num_partitions;
       rc = topics_create(&b->topics, s->name, np, keys, vals, s->n_configs,
-                         b->now_ms, err, sizeof err);
+                         NULL, b->now_ms, err, sizeof err);
     }
     m->results[m->n_results++] = topic_result(r, s->name, rc, err);
   }

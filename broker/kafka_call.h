@@ -60,12 +60,9 @@ int16_t kafka_err(int strata_code);
 /* host:port into a Kafka broker address ("" or bad: 0). */
 int kafka_split_addr(struct kafka_call *k, const char *addr, const char **host, int32_t *port);
 
-/* The topic id Kafka clients see for a topic (Metadata v10+, Fetch v13+,
- * CreateTopics v7+, DeleteTopics v6+). Strata's metadata has no topic ids:
- * this one is derived from the name (a version-8 UUID, RFC 9562), the same
- * on every broker and across restarts; a topic deleted and created again
- * under the same name keeps it. */
-struct kuuid kafka_topic_id(const char *name);
+/* A topic's id (the controller's, or a standalone broker's: struct topic),
+ * zero when this broker does not know the topic. */
+struct kuuid kafka_topic_id(const struct broker *b, const char *name);
 /* The name of this broker's topic with that id, or NULL (a zero id too). */
 const char *kafka_topic_by_id(const struct broker *b, const struct kuuid *id);
 
@@ -133,6 +130,9 @@ extern const struct kafka_handler kafka_produce_handler, kafka_fetch_handler,
     kafka_heartbeat_handler, kafka_leave_group_handler, kafka_list_groups_handler,
     kafka_describe_groups_handler, kafka_delete_groups_handler,
     kafka_describe_cluster_handler, kafka_offset_for_leader_epoch_handler,
-    kafka_create_partitions_handler, kafka_offset_delete_handler;
+    kafka_create_partitions_handler, kafka_offset_delete_handler,
+
+    kafka_describe_topic_partitions_handler, kafka_consumer_group_heartbeat_handler,
+    kafka_consumer_group_describe_handler;
 
 #endif

@@ -1,9 +1,8 @@
 /* Kafka Metadata (v0-12, answered here from the broker's metadata image, with
- * the brokers' Kafka addresses), CreateTopics (v0-7) and DeleteTopics
- * (v0-6) as the native ones (relayed to the controller), InitProducerId
- * (v0-4) and FindCoordinator (v0-6; v4+ several keys, looked up here).
- * Transactions are not served: a transactional id gets INVALID_REQUEST
- * saying so. */
+ * the brokers' Kafka addresses), CreateTopics (v0-4) and DeleteTopics
+ * (v0-3) as the native ones (relayed to the controller), InitProducerId
+ * (v0-1) and FindCoordinator (v0-2). Transactions are not served: a
+ * transactional id gets INVALID_REQUEST saying so. */
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 #include "broker/coordinator.h"
 #include "broker/offsets_log.h"
 #include "common/errors.h"
+#include "common/topic_id.h"
 
 static const char no_transactions[] = "transactions are not supported by Strata";
 
@@ -39,17 +39,34 @@ static int32_t *ids(struct kafka_call *k, const int32_t *v, uint32_t n) {
   return o;
 }
 
+/* One topic's entry, the topic named by name or by id (id non-NULL: v12+
+ * with a non-zero id, as Kafka's broker decides; the Java Admin sends the
+ * name "" beside it); an unknown id is UNKNOWN_TOPIC_ID with the id echoed
+ * and a null name. */
 static void topic_entry(struct broker *b, struct kafka_call *k, struct kafka_metadata_resp *m,
-                        struct kafka_metadata_resp_metadata_response_topic *t, const char *name) {
+                        struct kafka_metadata_resp_metadata_response_topic *t, const char *name,
+                        const struct kuuid *id) {
   kafka_defaults(&kafka_metadata_resp_metadata_response_topic_desc, t);
-  t->name = kc_strdup(k, name);
   t->topic_authorized_operations = INT32_MIN;
-  struct topic *tp = topics_find(&b->topics, name);
+  struct topic *tp;
+  if (id) {
+    tp = topics_find_id(&b->topics, id->b);
+    t->topic_id = *id;
+    if (!tp) {
+      t->name = NULL;
+      t->error_code = KERR_UNKNOWN_TOPIC_ID;
+      return;
+    }
+    name = tp->name;
+  } else {
+    tp = topics_find(&b->topics, name ? name : "");
+  }
+  t->name = kc_strdup(k, name ? name : "");
   if (!tp) {
     t->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
     return;
   }
-  t->topic_id = kafka_topic_id(name);
+  memcpy(t->topic_id.b, tp->id, sizeof t->topic_id.b);
   t->is_internal = !strcmp(name, OFFSETS_TOPIC);
   t->partitions = kc_alloc(k, tp->npart * sizeof *t->partitions);
   for (uint32_t i = 0; i < tp->npart; i++) {
@@ -112,18 +129,9 @@ static void metadata_start(struct broker *b, struct kafka_call *k, struct respon
   m->topics = kc_alloc(k, (n + 1) * sizeof *m->topics);
   for (size_t i = 0; i < n; i++) {
     const char *name = all ? b->topics.v[i]->name : q->topics[i].name;
-    if (!name && k->version >= 10) { /* asked by topic id */
-      name = kafka_topic_by_id(b, &q->topics[i].topic_id);
-      if (!name) {
-        struct kafka_metadata_resp_metadata_response_topic *t = &m->topics[m->n_topics++];
-        kafka_defaults(&kafka_metadata_resp_metadata_response_topic_desc, t);
-        t->topic_id = q->topics[i].topic_id;
-        t->topic_authorized_operations = INT32_MIN;
-        t->error_code = KERR_UNKNOWN_TOPIC_ID;
-        continue;
-      }
-    }
-    topic_entry(b, k, m, &m->topics[m->n_topics++], name ? name : "");
+    const struct kuuid *id = all || k->version < 12 ? NULL : &q->topics[i].topic_id;
+    if (id && topic_id_is_zero(id->b)) id = NULL;
+    topic_entry(b, k, m, &m->topics[m->n_topics++], name, id);
   }
 }
 
@@ -236,7 +244,7 @@ static void *create_topics_answer(struct broker *b, struct kafka_call *k,
       if (res->error_code && res->error_message && *res->error_message)
         t->error_message = kc_strdup(k, res->error_message);
       const struct topic *tp = res->error_code ? NULL : topics_find(&b->topics, t->name);
-      if (tp) t->topic_id = kafka_topic_id(t->name); /* v7+ */
+      if (tp) t->topic_id = kafka_topic_id(b, t->name); /* v7+ */
       if (tp && tp->npart) { /* v5+: what was made */
         t->num_partitions = (int32_t)tp->npart;
         t->replication_factor = b->cluster ? (int16_t)tp->parts[0]->rep.isr.nreplicas : 1;
@@ -260,13 +268,21 @@ static int32_t delete_count(const struct kafka_call *k) {
   return n > 0 ? n : 0;
 }
 
-/* Resolves the names once at the start (k->extra: one per topic, NULL for
- * an id no topic here has), since after the delete the ids are gone. */
+/* Names and ids are resolved once at the start (k->extra), since after the
+ * delete the topics are gone. */
+struct delete_extra {
+  const char **names; /* NULL: an id no topic here has */
+  struct kuuid *ids;
+};
+
 static void delete_topics_start(struct broker *b, struct kafka_call *k, struct response *r) {
   const struct kafka_delete_topics_req *q = k->req;
   int32_t n = delete_count(k);
+  struct delete_extra *x = kc_alloc(k, sizeof *x);
   const char **names = kc_alloc(k, ((size_t)n + 1) * sizeof *names);
-  k->extra = names;
+  x->names = names;
+  x->ids = kc_alloc(k, ((size_t)n + 1) * sizeof *x->ids);
+  k->extra = x;
   Strata__Header *h = kc_native(k, STRATA__API_KEY__API_DELETE_TOPICS);
   Strata__DeleteTopicsRequest *d = kc_alloc(k, sizeof *d);
   strata__delete_topics_request__init(d);
@@ -281,7 +297,10 @@ static void delete_topics_start(struct broker *b, struct kafka_call *k, struct r
       const char *name = kafka_topic_by_id(b, &q->topics[i].topic_id);
       names[i] = name ? kc_strdup(k, name) : NULL;
     }
-    if (names[i]) d->names[d->n_names++] = (char *)names[i];
+    if (names[i]) {
+      x->ids[i] = kafka_topic_id(b, names[i]);
+      d->names[d->n_names++] = (char *)names[i];
+    }
   }
   h->body_case = STRATA__HEADER__BODY_DELETE_TOPICS_REQ;
   h->delete_topics_req = d;
@@ -296,7 +315,8 @@ static void *delete_topics_answer(struct broker *b, struct kafka_call *k,
                                   const struct response *r) {
   (void)b;
   const struct kafka_delete_topics_req *q = k->req;
-  const char *const *names = k->extra;
+  const struct delete_extra *x = k->extra;
+  const char *const *names = x->names;
   const Strata__Header *rep = k->native ? kc_reply(r) : NULL;
   const Strata__DeleteTopicsResponse *nr =
       rep && rep->body_case == STRATA__HEADER__BODY_DELETE_TOPICS_RESP ? rep->delete_topics_resp
@@ -314,7 +334,7 @@ static void *delete_topics_answer(struct broker *b, struct kafka_call *k,
       t->error_code = KERR_UNKNOWN_TOPIC_ID;
       continue;
     }
-    t->topic_id = kafka_topic_id(t->name); /* v6+ */
+    t->topic_id = x->ids[i]; /* v6+ */
     t->error_code = nr ? KERR_UNKNOWN_SERVER_ERROR
                        : kafka_err(rep ? (int)rep->error_code : STRATA_EUNKNOWN);
     for (size_t j = 0; nr && j < nr->n_results; j++)

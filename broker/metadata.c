@@ -102,12 +102,17 @@ int metadata_apply_image(struct broker *b, const Strata__MetadataImage *img, int
       }
       char err[256];
       int rc = topics_create(&b->topics, t->name, (uint32_t)t->n_partitions, keys, vals, n,
-                             b->now_ms, err, sizeof err);
+                             t->topic_id.len == 16 ? t->topic_id.data : NULL, b->now_ms, err,
+                             sizeof err);
       if (rc) {
         trace_error("cannot create topic %s locally: %s", t->name, err);
         continue;
       }
       tp = topics_find(&b->topics, t->name);
+    } else if (t->topic_id.len == 16) { /* the controller's id is the topic's */
+      char err[256];
+      if (topics_set_id(&b->topics, tp, t->topic_id.data, err, sizeof err))
+        trace_error("cannot keep topic %s's id: %s", t->name, err);
     }
     for (size_t k = 0; k < t->n_partitions; k++) {
       const Strata__PartitionState *s = t->partitions[k];

@@ -29,7 +29,7 @@ struct topic *offsets_log_topic(struct broker *b) {
   snprintf(seg, sizeof seg, "%llu", (unsigned long long)b->cfg.offsets_segment_bytes);
   const char *keys[1] = {"segment.bytes"}, *vals[1] = {seg};
   if (topics_create(&b->topics, OFFSETS_TOPIC, (uint32_t)b->cfg.offsets_partitions, keys, vals, 1,
-                    b->now_ms, err, sizeof err)) {
+                    NULL, b->now_ms, err, sizeof err)) {
     trace_error("cannot create %s: %s", OFFSETS_TOPIC, err);
     return NULL;
   }

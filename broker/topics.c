@@ -15,10 +15,15 @@
 #include "common/config.h"
 #include "common/durable_file.h"
 #include "common/errors.h"
+#include "common/topic_id.h"
 #include "common/trace.h"
 
 #define TOPICS_SUBDIR "topics"
 #define TOPICS_MAX 100000
+#define TOPIC_ID_KEY "topic.id" /* in the topic file, beside "partitions" */
+
+static int write_topic_file(const struct topics *t, const struct topic *tp, char *err,
+                            size_t err_len);
 
 /* segment.bytes is checked in common/topic_config.c against the storage's bounds. */
 _Static_assert(TOPIC_SEGMENT_BYTES_MIN == SEGLOG_SEGMENT_BYTES_MIN &&
@@ -179,7 +184,9 @@ static struct topic *topic_new(const struct topics *t, const char *name) {
   return tp;
 }
 
-/* Load one topics/<name>.properties: "partitions" plus the topic configs. */
+/* Load one topics/<name>.properties: "partitions", "topic.id" plus the
+ * topic configs. A file from before topic ids gets an id now, written back
+ * once so every restart answers the same id. */
 static int load_topic(struct topics *t, const char *name, int64_t now_ms,
                       char *err, size_t err_len) {
   char path[PATH_MAX];
@@ -200,14 +207,31 @@ static int load_topic(struct topics *t, const char *name, int64_t now_ms,
     for (size_t i = 0; tc && i < config_count(c); i++) {
       const char *k, *v;
       config_entry(c, i, &k, &v);
-      if (strcmp(k, "partitions")) config_set(tc, k, v);
+      if (!strcmp(k, TOPIC_ID_KEY)) {
+        if (topic_id_parse(v, tp->id) || !topic_id_usable(tp->id)) {
+          snprintf(err, err_len, "%s: bad %s '%s'", path, TOPIC_ID_KEY, v);
+          rc = STRATA_ECORRUPT;
+        }
+      } else if (strcmp(k, "partitions")) {
+        config_set(tc, k, v);
+      }
     }
-    rc = tc ? topic_apply_configs(tp, tc, err, err_len) : STRATA_ENOMEM;
+    if (rc) {
+      config_free(tc);
+      tc = NULL;
+    }
+    if (!rc) rc = tc ? topic_apply_configs(tp, tc, err, err_len) : STRATA_ENOMEM;
     config_free(tc);
   }
   if (!rc) {
     tp->npart = (uint32_t)np;
     rc = open_partitions(t, tp, now_ms, err, err_len);
+  }
+  if (!rc && topic_id_is_zero(tp->id)) {
+    if ((rc = topic_id_random(tp->id)))
+      snprintf(err, err_len, "cannot draw a topic id for %s: %s", name, strerror(errno));
+    else if (!(rc = write_topic_file(t, tp, err, err_len)))
+      trace_info("topic %s (from before topic ids) has an id now", name);
   }
   if (!rc) rc = topics_add(t, tp);
   if (rc) topic_free(tp);
@@ -270,6 +294,24 @@ struct topic *topics_find(const struct topics *t, const char *name) {
   return NULL;
 }
 
+struct topic *topics_find_id(const struct topics *t, const uint8_t id[16]) {
+  if (topic_id_is_zero(id)) return NULL;
+  for (size_t i = 0; i < t->n; i++)
+    if (!memcmp(t->v[i]->id, id, sizeof t->v[i]->id)) return t->v[i];
+  return NULL;
+}
+
+int topics_set_id(struct topics *t, struct topic *tp, const uint8_t id[16], char *err,
+                  size_t err_len) {
+  if (!memcmp(tp->id, id, sizeof tp->id)) return 0;
+  uint8_t old[16];
+  memcpy(old, tp->id, sizeof old);
+  memcpy(tp->id, id, sizeof tp->id);
+  int rc = write_topic_file(t, tp, err, err_len);
+  if (rc) memcpy(tp->id, old, sizeof old);
+  return rc;
+}
+
 struct partition *topics_partition(const struct topics *t, const char *name,
                                    uint32_t partition) {
   struct topic *tp = topics_find(t, name);
@@ -287,7 +329,10 @@ static int write_topic_file(const struct topics *t, const struct topic *tp, char
   size_t len = 0;
   FILE *f = open_memstream(&text, &len);
   if (!f) return STRATA_ENOMEM;
-  fprintf(f, "# strata topic %s\npartitions=%" PRIu32 "\n", tp->name, tp->npart);
+  char id[TOPIC_ID_HEX_LEN + 1];
+  topic_id_hex(tp->id, id);
+  fprintf(f, "# strata topic %s\npartitions=%" PRIu32 "\n" TOPIC_ID_KEY "=%s\n", tp->name, tp->npart,
+          id);
   for (size_t i = 0; i < tp->nconfigs; i++)
     fprintf(f, "%s=%s\n", tp->configs[i].key, tp->configs[i].value);
   int rc = fclose(f) ? STRATA_ENOMEM : durable_file_replace(path, text, len, err, err_len);
@@ -323,7 +368,7 @@ static void remove_partition_dirs(const struct topics *t, const char *name,
 
 int topics_create(struct topics *t, const char *name, uint32_t partitions,
                   const char *const *keys, const char *const *values, size_t n,
-                  int64_t now_ms, char *err, size_t err_len) {
+                  const uint8_t *id, int64_t now_ms, char *err, size_t err_len) {
   int rc = topic_name_check(name);
   if (rc) {
     snprintf(err, err_len, "'%s' is not a legal topic name (1-%d of [A-Za-z0-9._-])",
@@ -357,6 +402,9 @@ int topics_create(struct topics *t, const char *name, uint32_t partitions,
   rc = topic_apply_configs(tp, c, err, err_len);
   config_free(c);
   tp->npart = partitions;
+  if (!rc && id) memcpy(tp->id, id, sizeof tp->id);
+  else if (!rc && (rc = topic_id_random(tp->id)))
+    snprintf(err, err_len, "cannot draw a topic id: %s", strerror(errno));
   /* Leftovers of a delete that crashed half way must not leak into the new
    * topic: the topic file was already gone, so this data was deleted. */
   if (!rc) remove_partition_dirs(t, name, partitions);

@@ -40,6 +40,7 @@ struct topic_config_entry {
 
 struct topic {
   char *name;
+  uint8_t id[16];        /* Kafka's topic id (topic.id in its file) */
   uint32_t npart;
   struct partition **parts;
   struct seglog_config seg;
@@ -75,11 +76,18 @@ struct topic *topics_find(const struct topics *t, const char *name);
 struct partition *topics_partition(const struct topics *t, const char *name,
                                    uint32_t partition);
 
-/* Create with per-topic configs (keys/values arrays of n). Errors:
+/* Create with per-topic configs (keys/values arrays of n) and topic id
+ * (16 bytes from the controller; NULL: a new random one). Errors:
  * TOPIC_EXISTS, INVALID_TOPIC, INVALID_PARTITIONS, INVALID_CONFIG, IO. */
 int topics_create(struct topics *t, const char *name, uint32_t partitions,
                   const char *const *keys, const char *const *values, size_t n,
-                  int64_t now_ms, char *err, size_t err_len);
+                  const uint8_t *id, int64_t now_ms, char *err, size_t err_len);
+/* The controller's id for a topic held here (it decides; a topic file
+ * written before ids, or by a standalone broker, may hold another): kept in
+ * the topic file. */
+int topics_set_id(struct topics *t, struct topic *tp, const uint8_t id[16], char *err,
+                  size_t err_len);
+struct topic *topics_find_id(const struct topics *t, const uint8_t id[16]);
 int topics_delete(struct topics *t, const char *name);
 /* Growing a topic to `count` partitions: the check alone (UNKNOWN_TOPIC,
  * INVALID_PARTITIONS with Kafka's message), and the change: new partition

@@ -12,7 +12,11 @@
 
 int controller_open(struct controller *ctl, const char *dir, int32_t id,
                     const struct ctrl_config *cfg, int64_t now_ms, char *err, size_t err_len) {
+  int (*new_topic_id)(void *, uint8_t *) = ctl->c.new_topic_id;
+  void *new_topic_id_ctx = ctl->c.new_topic_id_ctx;
   ctrl_init(&ctl->c, id, cfg);
+  ctl->c.new_topic_id = new_topic_id;
+  ctl->c.new_topic_id_ctx = new_topic_id_ctx;
   int rc = metalog_open(&ctl->log, dir, &ctl->c, err, err_len);
   if (rc) return rc;
   if (!ctl->c.cluster_id[0]) {
@@ -32,6 +36,18 @@ int controller_open(struct controller *ctl, const char *dir, int32_t id,
     out.recs[out.n++] = r;
     if ((rc = metalog_commit(&ctl->log, &ctl->c, &out))) return rc;
     trace_info("new cluster %s", ctl->c.cluster_id);
+  }
+  /* Topics from before topic ids: each gets one now, recorded once. */
+  for (;;) {
+    struct ctrl_out out = {0};
+    if ((rc = ctrl_assign_missing_topic_ids(&ctl->c, &out))) {
+      ctrl_out_reset(&out);
+      snprintf(err, err_len, "cannot draw topic ids: %s", strerror(errno));
+      return rc;
+    }
+    if (!out.n) break;
+    trace_info("gave %zu topic(s) recorded before topic ids an id", out.n);
+    if ((rc = metalog_commit(&ctl->log, &ctl->c, &out))) return rc;
   }
   ctrl_start(&ctl->c, now_ms);
   memset(&ctl->c.stats, 0, sizeof ctl->c.stats); /* the replay's are history */

@@ -6,6 +6,7 @@
 
 #include "common/assert.h"
 #include "common/errors.h"
+#include "common/topic_id.h"
 #include "common/trace.h"
 
 void ctrl_init(struct ctrl *c, int32_t id, const struct ctrl_config *cfg) {
@@ -94,6 +95,24 @@ struct ctrl_topic *ctrl_topic(const struct ctrl *c, const char *name) {
   return NULL;
 }
 
+struct ctrl_topic *ctrl_topic_by_id(const struct ctrl *c, const uint8_t id[16]) {
+  if (topic_id_is_zero(id)) return NULL;
+  for (size_t i = 0; i < c->ntopics; i++)
+    if (!memcmp(c->topics[i]->id, id, 16)) return c->topics[i];
+  return NULL;
+}
+
+/* A new topic id: usable by Kafka's rules and held by no topic now. Ids of
+ * deleted topics are not remembered; 128 random bits do not come back. */
+static int new_topic_id(const struct ctrl *c, uint8_t id[16]) {
+  for (int tries = 0; tries < 100; tries++) {
+    int rc = c->new_topic_id ? c->new_topic_id(c->new_topic_id_ctx, id) : topic_id_random(id);
+    if (rc) return rc;
+    if (topic_id_usable(id) && !ctrl_topic_by_id(c, id)) return 0;
+  }
+  return STRATA_EIO;
+}
+
 static int live(const struct ctrl *c, int32_t id) {
   const struct ctrl_broker *b = ctrl_broker(c, id);
   return b && !b->fenced;
@@ -166,6 +185,11 @@ static Strata__TopicState *topic_msg(const struct ctrl_topic *t) {
     m->configs[i] = e;
   }
   m->n_configs = t->nconfigs;
+  if (!topic_id_is_zero(t->id)) {
+    m->topic_id.data = xcalloc(1, sizeof t->id);
+    memcpy(m->topic_id.data, t->id, sizeof t->id);
+    m->topic_id.len = sizeof t->id;
+  }
   return m;
 }
 
@@ -191,6 +215,11 @@ static struct ctrl_topic *topic_from(const Strata__TopicState *m) {
       t->unclean = !strcmp(m->configs[i]->value, "true");
   }
   t->nconfigs = m->n_configs;
+  if (m->topic_id.len == sizeof t->id) memcpy(t->id, m->topic_id.data, sizeof t->id);
+  else if (m->topic_id.len) {
+    topic_free(t);
+    return NULL;
+  }
   return t;
 }
 
@@ -341,6 +370,14 @@ int ctrl_apply(struct ctrl *c, const Strata__MetadataRecord *r) {
     free(t->parts);
     t->parts = v;
     t->npart = (uint32_t)np;
+    break;
+  }
+  case STRATA__METADATA_RECORD__REC_TOPIC_ID: {
+    const Strata__TopicIdRecord *m = r->topic_id;
+    struct ctrl_topic *t = m->topic ? ctrl_topic(c, m->topic) : NULL;
+    if (!t) return STRATA_EUNKNOWN_TOPIC;
+    if (m->topic_id.len != sizeof t->id) return STRATA_ECORRUPT;
+    memcpy(t->id, m->topic_id.data, sizeof t->id);
     break;
   }
   case STRATA__METADATA_RECORD__REC_CLUSTER_ID:
@@ -650,6 +687,11 @@ int ctrl_create_topic(struct ctrl *c, const Strata__TopicSpec *spec, uint32_t de
     return STRATA_EINVALID_REPLICATION_FACTOR;
   }
   struct ctrl_topic t = {0};
+  int rc = new_topic_id(c, t.id);
+  if (rc) {
+    snprintf(err, err_len, "cannot draw a topic id");
+    return rc;
+  }
   t.name = spec->name;
   t.npart = np;
   t.parts = xcalloc(np, sizeof *t.parts);
@@ -718,6 +760,33 @@ int ctrl_create_partitions(struct ctrl *c, const char *name, uint32_t count, int
     r->partitions_added->partitions[r->partitions_added->n_partitions++] = partition_msg(p, &pp);
   }
   return emit(out, r);
+}
+
+int ctrl_assign_missing_topic_ids(struct ctrl *c, struct ctrl_out *out) {
+  uint8_t drawn[64][16]; /* ids drawn here are not applied yet: keep them apart */
+  size_t ndrawn = 0;
+  for (size_t i = 0; i < c->ntopics; i++) {
+    if (!topic_id_is_zero(c->topics[i]->id)) continue;
+    if (ndrawn == 64) break; /* the rest on the next call */
+    uint8_t id[16];
+    int rc, again;
+    do {
+      if ((rc = new_topic_id(c, id))) return rc;
+      again = 0;
+      for (size_t k = 0; k < ndrawn; k++) again |= !memcmp(drawn[k], id, 16);
+    } while (again);
+    memcpy(drawn[ndrawn++], id, 16);
+    Strata__MetadataRecord *r = new_record();
+    r->rec_case = STRATA__METADATA_RECORD__REC_TOPIC_ID;
+    r->topic_id = xcalloc(1, sizeof *r->topic_id);
+    strata__topic_id_record__init(r->topic_id);
+    r->topic_id->topic = xstrdup(c->topics[i]->name);
+    r->topic_id->topic_id.data = xcalloc(1, 16);
+    memcpy(r->topic_id->topic_id.data, id, 16);
+    r->topic_id->topic_id.len = 16;
+    if ((rc = emit(out, r))) return rc;
+  }
+  return 0;
 }
 
 int ctrl_delete_topic(struct ctrl *c, const char *name, struct ctrl_out *out) {

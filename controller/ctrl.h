@@ -3,7 +3,8 @@
  * epochs, ISRs) and the decisions that change it. Every decision produces
  * metadata records; the glue persists them to the metadata log and then
  * applies them with ctrl_apply, so the state is always a replay of the log.
- * No I/O and no clock: time comes in as now_ms. */
+ * No I/O and no clock: time comes in as now_ms; new topic ids come from the
+ * kernel's randomness unless new_topic_id says otherwise (the simulator). */
 #ifndef STRATA_CTRL_H
 #define STRATA_CTRL_H
 
@@ -43,6 +44,7 @@ struct ctrl_partition {
 
 struct ctrl_topic {
   char *name;
+  uint8_t id[16]; /* Kafka's topic id (all zero: metadata older than ids, until given one) */
   uint32_t npart;
   struct ctrl_partition *parts;
   char **config_keys, **config_values;
@@ -76,6 +78,11 @@ struct ctrl {
   size_t ndeleted;
   int64_t next_preferred_check_ms;
   int64_t now_ms; /* time of the latest input; a new session starts then */
+  /* Where new topic ids come from: NULL is the kernel (topic_id_random);
+   * the simulator puts its seeded generator here so runs replay exactly.
+   * 0 or a negative STRATA_E*. */
+  int (*new_topic_id)(void *ctx, uint8_t id[16]);
+  void *new_topic_id_ctx;
   /* Counted as records apply, for /metrics (reset after the log's replay). */
   struct {
     uint64_t elections;         /* a partition got a new live leader */
@@ -133,6 +140,10 @@ int ctrl_create_topic(struct ctrl *c, const Strata__TopicSpec *spec,
  * the same checks, no record. */
 int ctrl_create_partitions(struct ctrl *c, const char *name, uint32_t count, int validate_only,
                            struct ctrl_out *out, char *err, size_t err_len);
+/* Ids for topics recorded before topic ids existed (after the log's replay):
+ * one TopicIdRecord each, so they are persisted once and never change. */
+int ctrl_assign_missing_topic_ids(struct ctrl *c, struct ctrl_out *out);
+struct ctrl_topic *ctrl_topic_by_id(const struct ctrl *c, const uint8_t id[16]);
 int ctrl_delete_topic(struct ctrl *c, const char *name, struct ctrl_out *out);
 /* A leader asks to change a partition's ISR; accepted only from the current
  * leader with the current leader epoch and partition epoch. */

@@ -6,6 +6,8 @@
 #             deleteTopics; an idempotent acks=all producer's 3000 keyed
 #             records with headers, each acknowledged; 3 consumers of one
 #             group read them all with commitSync, committed = end offsets
+#   consumer848  two consumers with group.protocol=consumer (KIP-848) share
+#             a topic, read every record once, commit the ends; one leaves
 #   failover  an idempotent producer's paced stream while this script
 #             kill -9s the leader of partition 0 and starts it again:
 #             every record acknowledged and then read once, in order;
@@ -47,6 +49,11 @@ t0=$SECONDS
 run_driver basic basic "$KAFKA_BOOTSTRAP" 3 3000
 echo "     (basic: $((SECONDS - t0)) s)"
 
+# KIP-848: a consumer group on the consumer protocol (ConsumerGroupHeartbeat).
+t0=$SECONDS
+run_driver consumer848 consumer848 "$KAFKA_BOOTSTRAP" 1500
+echo "     (consumer848: $((SECONDS - t0)) s)"
+
 # Failover: 3000 records over 10 s; kill the leader of partition 0 once a
 # third are acknowledged, start it again 3 s later.
 t0=$SECONDS
@@ -74,7 +81,7 @@ if [ $rc -ne 0 ]; then
 fi
 echo "     (failover: $((SECONDS - t0)) s)"
 
-n=$(cat "$dir"/basic.out "$dir"/failover.out | grep -c '^FAIL ')
+n=$(cat "$dir"/basic.out "$dir"/consumer848.out "$dir"/failover.out | grep -c '^FAIL ')
 fails=$((fails + n))
 [ $fails -eq 0 ] && echo "java client test: passed" || echo "java client test: $fails failed"
 [ $fails -eq 0 ]

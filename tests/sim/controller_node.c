@@ -24,6 +24,21 @@ static struct ctrl_config config(void) {
   return cc;
 }
 
+/* Topic ids in the simulator: a fixed sequence (splitmix64 of a count kept
+ * across controller restarts), so a seed replays the same ids and the same
+ * run; the kernel's randomness would not. */
+static int sim_topic_id(void *ctx, uint8_t id[16]) {
+  struct sim *s = ctx;
+  for (int half = 0; half < 2; half++) {
+    uint64_t z = (s->topic_ids_drawn++ + 1) * 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    z ^= z >> 31;
+    for (int i = 0; i < 8; i++) id[half * 8 + i] = (uint8_t)(z >> (8 * i));
+  }
+  return 0;
+}
+
 int cnode_start(struct sim *s) {
   struct sim_node *sn = &s->nodes[SIM_CONTROLLER];
   struct cnode *n = sn->impl;
@@ -34,6 +49,8 @@ int cnode_start(struct sim *s) {
   }
   memset(n, 0, sizeof *n);
   n->ctl.default_partitions = 1;
+  n->ctl.c.new_topic_id = sim_topic_id;
+  n->ctl.c.new_topic_id_ctx = s;
   char dir[300], err[256] = "";
   snprintf(dir, sizeof dir, "%s/controller", s->dir);
   struct ctrl_config cc = config();

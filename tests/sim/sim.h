@@ -112,6 +112,8 @@ struct sim {
   int verbose;
   int trace_net;         /* SIM_NET set: print every delivery and reset */
   int64_t next_pid;      /* producer ids handed to the clients */
+  uint64_t topic_ids_drawn; /* the controller's topic ids come from this count, not
+                               from s->rng (drawing them would move every seed's run) */
   /* A fault set off by an event rather than a time: when a leader sends
    * an ISR expansion, call sim_trap_isr_expand (once). */
   int trap_isr_expand;

@@ -9,6 +9,8 @@
 
 #include "common/errors.h"
 #include "common/trace.h"
+#include "common/topic_id.h"
+#include "controller/controller.h"
 #include "controller/ctrl.h"
 #include "controller/metalog.h"
 #include "drill/proc.h"
@@ -510,4 +512,78 @@ Test(ctrl, create_partitions_grows_placed_like_create) {
   ps.partition = 6; /* 5 is missing: numbering must continue */
   cr_assert_eq(ctrl_apply(&c, &r), STRATA_ECORRUPT);
   cr_assert_eq(ctrl_topic(&c, "g")->npart, 5u);
+}
+
+/* Kafka's topic ids: each topic gets a usable random one when created, and
+ * a topic deleted and created again gets a new one (a client holding the
+ * old id must not read the new topic as the old). */
+Test(ctrl, topics_get_ids_and_a_recreated_topic_a_new_one, .init = setup, .fini = teardown) {
+  create("a", 1, 1, 0);
+  create("b", 1, 1, 0);
+  uint8_t ida[16], idb[16];
+  memcpy(ida, ctrl_topic(&c, "a")->id, 16);
+  memcpy(idb, ctrl_topic(&c, "b")->id, 16);
+  cr_assert(topic_id_usable(ida) && topic_id_usable(idb));
+  cr_assert_neq(memcmp(ida, idb, 16), 0);
+  cr_assert_eq(ctrl_topic_by_id(&c, idb), ctrl_topic(&c, "b"));
+  struct ctrl_out out = {0};
+  cr_assert_eq(ctrl_delete_topic(&c, "a", &out), 0);
+  commit(&out);
+  cr_assert_null(ctrl_topic_by_id(&c, ida));
+  create("a", 1, 1, 0);
+  cr_assert(topic_id_usable(ctrl_topic(&c, "a")->id));
+  cr_assert_neq(memcmp(ctrl_topic(&c, "a")->id, ida, 16), 0, "a re-created topic has a new id");
+  Strata__MetadataImage *img = ctrl_image(&c);
+  int seen = 0;
+  for (size_t i = 0; i < img->n_topics; i++)
+    if (!strcmp(img->topics[i]->name, "b")) {
+      cr_assert_eq(img->topics[i]->topic_id.len, 16u);
+      cr_assert_eq(memcmp(img->topics[i]->topic_id.data, idb, 16), 0, "brokers get the id");
+      seen = 1;
+    }
+  cr_assert(seen);
+  ctrl_image_free(img);
+}
+
+/* A metadata log written before topic ids: the controller gives each old
+ * topic an id once, records it, and a restart replays the same id. */
+Test(ctrl, topics_from_before_ids_get_one_id_that_survives_restarts) {
+  trace_set_level(TRACE_ERROR);
+  dir = proc_tmpdir("strata-metalog");
+  struct ctrl_config cfg = {1000, 0, 5000, 0};
+  struct controller ctl;
+  memset(&ctl, 0, sizeof ctl);
+  char err[256];
+  cr_assert_eq(controller_open(&ctl, dir, 0, &cfg, 0, err, sizeof err), 0, "%s", err);
+  struct ctrl_out out = {0};
+  Strata__BrokerRegisterRequest q = STRATA__BROKER_REGISTER_REQUEST__INIT;
+  q.broker_id = 1;
+  q.host = (char *)"h";
+  q.port = 1;
+  q.rack = (char *)"";
+  cr_assert_eq(ctrl_register(&ctl.c, &q, 0, &out), 0);
+  cr_assert_eq(metalog_commit(&ctl.log, &ctl.c, &out), 0);
+  Strata__TopicSpec s = STRATA__TOPIC_SPEC__INIT;
+  s.name = (char *)"old";
+  s.partitions = 1;
+  s.replication_factor = 1;
+  cr_assert_eq(ctrl_create_topic(&ctl.c, &s, 1, &out, err, sizeof err), 0);
+  free(out.recs[0]->topic->topic_id.data); /* as an older controller wrote it */
+  out.recs[0]->topic->topic_id.data = NULL;
+  out.recs[0]->topic->topic_id.len = 0;
+  cr_assert_eq(metalog_commit(&ctl.log, &ctl.c, &out), 0);
+  cr_assert(topic_id_is_zero(ctrl_topic(&ctl.c, "old")->id));
+  controller_close(&ctl);
+
+  memset(&ctl, 0, sizeof ctl);
+  cr_assert_eq(controller_open(&ctl, dir, 0, &cfg, 0, err, sizeof err), 0, "%s", err);
+  uint8_t id[16];
+  memcpy(id, ctrl_topic(&ctl.c, "old")->id, 16);
+  cr_assert(topic_id_usable(id), "an old topic gets an id");
+  controller_close(&ctl);
+
+  memset(&ctl, 0, sizeof ctl);
+  cr_assert_eq(controller_open(&ctl, dir, 0, &cfg, 0, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(memcmp(ctrl_topic(&ctl.c, "old")->id, id, 16), 0, "and keeps it");
+  controller_close(&ctl);
 }

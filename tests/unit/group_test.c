@@ -253,3 +253,43 @@ Test(group, a_pattern_subscriber_follows_its_matching_topics) {
   group_reply_free(&r);
   cr_assert_eq(group_set_member_topics(&g, "ghost", topics, 1, now), STRATA_EUNKNOWN_MEMBER);
 }
+
+/* Kafka 4.x consumers (KIP-848 through kafka_consumer_groups.c) make their
+ * own member id (KIP-1082): a join under it keeps it, and a member fenced
+ * for an old epoch joins again under the same id (its old self leaves). */
+static int own_join(const char *id, int64_t now, struct group_reply *r) {
+  struct group_heartbeat hb = {0};
+  hb.member_id = id;
+  hb.own_member_id = 1;
+  hb.member_epoch = GROUP_JOIN;
+  hb.session_ms = 3000;
+  hb.topics = topics;
+  hb.ntopics = 1;
+  return group_heartbeat(&g, &hb, now, r);
+}
+
+Test(group, a_member_joins_under_its_own_id_and_again_after_being_fenced) {
+  init(0);
+  int64_t now = 0;
+  struct group_reply r;
+  cr_assert_eq(own_join("kafka-member-A", now, &r), 0);
+  cr_assert_str_eq(r.member_id, "kafka-member-A");
+  group_reply_free(&r);
+  snprintf(s[0].id, sizeof s[0].id, "kafka-member-A");
+  s[0].live = 1;
+  s[0].epoch = g.members[0]->epoch;
+  settle(1, &now);
+  cr_assert_eq(g.nmembers, 1u);
+  int32_t epoch = s[0].epoch;
+  cr_assert_gt(epoch, 0);
+  /* fenced (it missed epochs): epoch 0 under the same id is a new join */
+  cr_assert_eq(own_join("kafka-member-A", now, &r), 0);
+  cr_assert_str_eq(r.member_id, "kafka-member-A");
+  group_reply_free(&r);
+  cr_assert_eq(g.nmembers, 1u, "its old self left");
+  s[0].epoch = group_find_member(&g, "kafka-member-A")->epoch;
+  s[0].nowned = 0;
+  settle(1, &now);
+  cr_assert_gt(s[0].epoch, epoch, "a new membership, a newer epoch");
+  cr_assert_eq(s[0].nowned, 12u, "and every partition again");
+}

@@ -43,7 +43,7 @@ TestSuite(topics_grow, .init = setup, .fini = teardown);
 
 Test(topics_grow, grows_in_place_and_persists) {
   char err[256];
-  cr_assert_eq(topics_create(&t, "g", 2, NULL, NULL, 0, 0, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(topics_create(&t, "g", 2, NULL, NULL, 0, NULL, 0, err, sizeof err), 0, "%s", err);
   /* A leftover directory under a number the topic will take (an earlier
    * topic's delete cut short) must not become the new partition's data. */
   char stale[PATH_MAX];

@@ -26,7 +26,11 @@ import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.Node;
+import org.apache.kafka.clients.admin.DescribeTopicsOptions;
+import org.apache.kafka.common.TopicCollection;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.errors.UnknownTopicIdException;
 import org.apache.kafka.common.TopicPartitionInfo;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.apache.kafka.common.header.Header;
@@ -106,6 +110,7 @@ final class Basic {
       }
     }
     c.check(good, "describeTopics: 3 partitions, 3 distinct replicas each, a leader, 3 in sync", why.toString());
+    if (d != null) topicIds(admin, d);
     List<TopicPartition> tps = Clients.partitions(topic, PARTITIONS);
     Map<TopicPartition, Long> early = Clients.offsets(admin, tps, OffsetSpec.earliest());
     Map<TopicPartition, Long> late = Clients.offsets(admin, tps, OffsetSpec.latest());
@@ -281,6 +286,41 @@ final class Basic {
     return null;
   }
 
+  private Uuid firstId;
+
+  /**
+   * Topic ids: describeTopics (DescribeTopicPartitions) shows a non-zero id,
+   * the same one paging a partition at a time (its cursor), and the topic
+   * described by that id (Metadata by id) is this one; an unknown id is
+   * UnknownTopicIdException.
+   */
+  private void topicIds(Admin admin, TopicDescription d) throws Exception {
+    firstId = d.topicId();
+    c.check(firstId != null && !firstId.equals(Uuid.ZERO_UUID), "describeTopics: a topic id", "id " + firstId);
+    TopicDescription paged = admin.describeTopics(List.of(topic),
+            new DescribeTopicsOptions().partitionSizeLimitPerResponse(1))
+        .allTopicNames().get(Clients.WAIT_S, TimeUnit.SECONDS).get(topic);
+    boolean good = paged != null && paged.partitions().size() == PARTITIONS && firstId.equals(paged.topicId());
+    for (int i = 0; good && i < PARTITIONS; i++) good = paged.partitions().get(i).partition() == i;
+    c.check(good, "describeTopics one partition per response: the 3 partitions in order, same id",
+        String.valueOf(paged));
+    Map<Uuid, TopicDescription> byId = admin.describeTopics(TopicCollection.ofTopicIds(List.of(firstId)))
+        .allTopicIds().get(Clients.WAIT_S, TimeUnit.SECONDS);
+    TopicDescription b = byId.get(firstId);
+    c.check(b != null && topic.equals(b.name()) && b.partitions().size() == PARTITIONS,
+        "describeTopics by topic id (Metadata by id): this topic", String.valueOf(byId));
+    String why = "no error";
+    boolean unknown = false;
+    try {
+      admin.describeTopics(TopicCollection.ofTopicIds(List.of(Uuid.randomUuid())))
+          .allTopicIds().get(Clients.WAIT_S, TimeUnit.SECONDS);
+    } catch (java.util.concurrent.ExecutionException e) {
+      unknown = e.getCause() instanceof UnknownTopicIdException;
+      why = String.valueOf(e.getCause());
+    }
+    c.check(unknown, "describeTopics of an unknown topic id: UnknownTopicIdException", why);
+  }
+
   /** deleteTopics, then the topic must vanish from listTopics and describeTopics. */
   private void delete(Admin admin) throws Exception {
     admin.deleteTopics(List.of(topic)).all().get(Clients.WAIT_S, TimeUnit.SECONDS);
@@ -304,5 +344,13 @@ final class Basic {
       if (!gone) Thread.sleep(200);
     }
     c.check(gone, "the deleted topic is gone from listTopics and describeTopics", why);
+    if (!gone || firstId == null) return;
+    // Created again under the same name: a new topic, so a new id.
+    Clients.createTopic(admin, topic, 1, (short) 3);
+    TopicDescription d = Clients.awaitTopic(admin, topic, 1, 3, Duration.ofSeconds(20));
+    Uuid again = d == null ? null : d.topicId();
+    c.check(again != null && !again.equals(Uuid.ZERO_UUID) && !again.equals(firstId),
+        "the topic deleted and created again has a new topic id", firstId + " then " + again);
+    admin.deleteTopics(List.of(topic)).all().get(Clients.WAIT_S, TimeUnit.SECONDS);
   }
 }
