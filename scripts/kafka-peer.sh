@@ -65,8 +65,14 @@ storage_class() {
   fi
 }
 
-# A Kafka cluster id: 16 random bytes, URL-safe base64 without padding.
-new_cluster_id() { head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'; }
+# A Kafka cluster id: 16 random bytes, URL-safe base64 without padding, not
+# starting with "-" (kafka-storage would take it for an option; Kafka's own
+# Uuid.randomUuid avoids those too).
+new_cluster_id() {
+  local id=-
+  while [ "${id#-}" != "$id" ]; do id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'); done
+  echo "$id"
+}
 
 # write_config DIR ID N PORT EXTRA: node ID of an N-node combined cluster.
 write_config() {
@@ -115,6 +121,12 @@ start_node() {
   echo $! >"$dir/node-$id.pid"
 }
 
+# Any socket on TCP port $1, in any state, on any address (/proc/net/tcp*).
+port_used() {
+  awk -v p="$(printf '%04X' "$1")" 'FNR > 1 { sub(/.*:/, "", $2); if ($2 == p) found = 1 }
+    END { exit !found }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+
 # Is pid file $1's process alive and ours (java, started for this DIR)?
 ours() {
   local pid
@@ -138,6 +150,9 @@ up() {
   done
   need java
   fetch
+  for id in $(seq 0 $((2 * n - 1))); do
+    port_used $((port + id)) && die "port $((port + id)) is in use (this needs $port..$((port + 2 * n - 1)))"
+  done
   for id in $(seq 1 "$n"); do ours "$dir/node-$id.pid" "$dir" && die "node $id already runs (kafka-peer.sh down $dir)"; done
   [ -f "$dir/cluster.id" ] || new_cluster_id >"$dir/cluster.id"
   for id in $(seq 1 "$n"); do write_config "$dir" "$id" "$n" "$port" "$extra"; done
