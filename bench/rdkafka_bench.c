@@ -1,0 +1,129 @@
+/* rdkafka_bench: a producer throughput and latency run with librdkafka, the
+ * C Kafka client, so that Strata's Kafka listener can be weighed against its
+ * native listener (`strata bench produce`, libstrata, also C) with clients of
+ * the same kind: a Java client on this 2-core machine would measure the JVM.
+ *
+ *   rdkafka_bench BOOTSTRAP TOPIC RECORD_SIZE ACKS(0|1|all) RECORDS
+ *
+ * Settings as strata bench's defaults: linger 5 ms, batches up to 256 KiB,
+ * idempotence with acks=all, no compression, partition 0. Prints
+ *   RESULT rps=... mbps=... avg_ms=... p50_ms=... p99_ms=... errors=N
+ * with latency from produce() to the delivery report; exits 1 on any error. */
+#include <librdkafka/rdkafka.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct run {
+  int64_t *lat_us; /* one per delivered record */
+  uint64_t ok, failed;
+  rd_kafka_resp_err_t first_error;
+};
+
+static int64_t mono_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* The record's opaque carries its send time. */
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *arg) {
+  (void)rk;
+  struct run *r = arg;
+  if (m->err) {
+    if (!r->failed++) r->first_error = m->err;
+    return;
+  }
+  r->lat_us[r->ok++] = mono_us() - (int64_t)(intptr_t)m->_private;
+}
+
+static int cmp_i64(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return (x > y) - (x < y);
+}
+
+static int set(rd_kafka_conf_t *c, const char *k, const char *v) {
+  char err[256];
+  if (rd_kafka_conf_set(c, k, v, err, sizeof err) == RD_KAFKA_CONF_OK) return 0;
+  fprintf(stderr, "rdkafka_bench: %s=%s: %s\n", k, v, err);
+  return -1;
+}
+
+int main(int argc, char **argv) {
+  if (argc != 6) {
+    fprintf(stderr, "usage: rdkafka_bench BOOTSTRAP TOPIC RECORD_SIZE ACKS RECORDS\n");
+    return 2;
+  }
+  long size = atol(argv[3]);
+  long long n = atoll(argv[5]);
+  const char *acks = argv[4];
+  if (size < 1 || size > (8 << 20) || n < 1 ||
+      (strcmp(acks, "0") && strcmp(acks, "1") && strcmp(acks, "all"))) {
+    fprintf(stderr, "rdkafka_bench: bad record size, acks or record count\n");
+    return 2;
+  }
+  struct run r = {0};
+  r.lat_us = malloc((size_t)n * sizeof *r.lat_us);
+  /* a pool of varied bytes; each record a slice at a moving offset */
+  size_t pool = (8u << 20) + (size_t)size;
+  char *vals = malloc(pool);
+  if (!r.lat_us || !vals) return 1;
+  uint64_t x = 88172645463325252ull;
+  for (size_t i = 0; i < pool; i++) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    vals[i] = (char)(' ' + x % 95);
+  }
+  rd_kafka_conf_t *conf = rd_kafka_conf_new();
+  char errstr[512];
+  if (set(conf, "bootstrap.servers", argv[1]) || set(conf, "acks", acks) ||
+      set(conf, "linger.ms", "5") || set(conf, "batch.size", "262144") ||
+      set(conf, "batch.num.messages", "1000000") ||
+      set(conf, "queue.buffering.max.messages", "1000000") ||
+      set(conf, "queue.buffering.max.kbytes", "1048576") ||
+      set(conf, "enable.idempotence", strcmp(acks, "all") ? "false" : "true") ||
+      set(conf, "compression.codec", "none"))
+    return 1;
+  rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+  rd_kafka_conf_set_opaque(conf, &r);
+  rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+  if (!rk) {
+    fprintf(stderr, "rdkafka_bench: %s\n", errstr);
+    return 1;
+  }
+  rd_kafka_topic_t *t = rd_kafka_topic_new(rk, argv[2], NULL);
+  int64_t start = mono_us();
+  for (long long i = 0; i < n;) {
+    const char *v = vals + ((uint64_t)i * 7919u) % (8u << 20);
+    if (rd_kafka_produce(t, 0, RD_KAFKA_MSG_F_COPY, (void *)v, (size_t)size, NULL, 0,
+                         (void *)(intptr_t)mono_us()) == 0) {
+      i++;
+      if ((i & 1023) == 0) rd_kafka_poll(rk, 0);
+    } else if (rd_kafka_last_error() == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      rd_kafka_poll(rk, 1);
+    } else {
+      fprintf(stderr, "rdkafka_bench: produce: %s\n", rd_kafka_err2str(rd_kafka_last_error()));
+      return 1;
+    }
+  }
+  rd_kafka_resp_err_t ferr = rd_kafka_flush(rk, 120000);
+  double secs = (double)(mono_us() - start) / 1e6;
+  rd_kafka_topic_destroy(t);
+  rd_kafka_destroy(rk);
+  if (ferr || r.failed || r.ok != (uint64_t)n) {
+    fprintf(stderr, "rdkafka_bench: %llu of %lld delivered, %llu failed (%s)\n",
+            (unsigned long long)r.ok, n, (unsigned long long)r.failed,
+            rd_kafka_err2str(ferr ? ferr : r.first_error));
+    return 1;
+  }
+  qsort(r.lat_us, r.ok, sizeof *r.lat_us, cmp_i64);
+  double sum = 0;
+  for (uint64_t i = 0; i < r.ok; i++) sum += (double)r.lat_us[i];
+  printf("RESULT rps=%.0f mbps=%.2f avg_ms=%.2f p50_ms=%.2f p99_ms=%.2f errors=0\n",
+         (double)n / secs, (double)n * (double)size / secs / 1e6, sum / (double)r.ok / 1e3,
+         (double)r.lat_us[r.ok / 2] / 1e3, (double)r.lat_us[r.ok * 99 / 100] / 1e3);
+  free(r.lat_us);
+  free(vals);
+  return 0;
+}
