@@ -17,7 +17,7 @@
 #   BENCH_KAFKA_PROPS   producer props for every ProducerPerformance run
 #                       (default "batch.size=262144 linger.ms=5", strata bench's defaults)
 #   BENCH_SYSTEMS       which of "K1f K1 K3 S1 S3" to run (default all)
-#   BENCH_PORT          first of the ports used (default 19500; up to +30)
+#   BENCH_PORT          first of the 30 ports used (default: a free run of them)
 #   BENCH_RDKAFKA=0     skip the librdkafka producer (build/bench/rdkafka_bench) runs
 # Needs java and mvn (scripts/deps.sh); the jars come from Maven Central once,
 # into build/kafka-peer. Prints each tool's own result line as it goes.
@@ -28,7 +28,16 @@ N100=${BENCH_RECORDS_100:-300000}
 N1K=${BENCH_RECORDS_1K:-100000}
 PROPS=${BENCH_KAFKA_PROPS:-batch.size=262144 linger.ms=5}
 SYSTEMS=${BENCH_SYSTEMS:-K1f K1 K3 S1 S3}
-BASE=${BENCH_PORT:-19500}
+BASE=${BENCH_PORT:-}
+if [ -z "$BASE" ]; then # 30 free ports in a row (other benches and peers may share the machine)
+  for _ in $(seq 50); do
+    BASE=$(strata_free_port)
+    [ "$BASE" -le 65500 ] || continue
+    ok=1
+    for i in $(seq 0 29); do _strata_port_used $((BASE + i)) && { ok=0; break; }; done
+    [ $ok = 1 ] && break
+  done
+fi
 KP=scripts/kafka-peer.sh
 RDK=$STRATA_BUILD/bench/rdkafka_bench
 strata_need "make bench-kafka" java mvn
@@ -51,12 +60,18 @@ kver=$(ls "${KAFKA_PEER_LIBS:-build/kafka-peer/libs-${KAFKA_VERSION:-4.0.2}}" | 
 
 records_for() { if [ "$1" = 100 ]; then echo "$N100"; else echo "$N1K"; fi; }
 
-# kafka_topic BOOT TOPIC RF: create it with Kafka's TopicCommand.
-kafka_topic() {
-  local cfg=()
-  [ "$3" = 3 ] && cfg=(--config min.insync.replicas=2)
-  "$KP" run org.apache.kafka.tools.TopicCommand --bootstrap-server "$1" --create --topic "$2" \
-    --partitions 1 --replication-factor "$3" "${cfg[@]+"${cfg[@]}"}" >/dev/null
+# kafka_topics BOOT RF TOPIC...: create them (1 partition; RF 3: min ISR 2)
+# in one CreateTopics request through librdkafka, or else with Kafka's
+# TopicCommand, a JVM start each.
+kafka_topics() {
+  local boot=$1 rf=$2 cfg=() t
+  shift 2
+  if [ -x "$RDK" ]; then "$RDK" create "$boot" "$rf" "$@"; return; fi
+  [ "$rf" = 3 ] && cfg=(--config min.insync.replicas=2)
+  for t in "$@"; do
+    "$KP" run org.apache.kafka.tools.TopicCommand --bootstrap-server "$boot" --create --topic "$t" \
+      --partitions 1 --replication-factor "$rf" "${cfg[@]+"${cfg[@]}"}" >/dev/null
+  done
 }
 
 # strata_topic TOPIC RF: create it with the strata CLI (native listener).
@@ -145,16 +160,15 @@ rk() {
 # the Java tools (and librdkafka), topics made with TopicCommand.
 kafka_cases() {
   local sys=$1 boot=$2 rf=$3 size acks n
+  kafka_topics "$boot" "$rf" t100-1 t100-all t1024-1 t1024-all r100-1 r100-all r1024-1 r1024-all
   for size in 100 1024; do
     n=$(records_for $size)
     for acks in 1 all; do
-      kafka_topic "$boot" "t$size-$acks" "$rf"
       pp "$sys" "$boot" "t$size-$acks" $size $acks "$n"
     done
     cp_ "$sys" "$boot" "t$size-1" $size "$n"
     if [ "${BENCH_RDKAFKA:-1}" = 1 ] && [ -x "$RDK" ]; then
       for acks in 1 all; do
-        kafka_topic "$boot" "r$size-$acks" "$rf"
         rk "$sys.rdk" "$boot" "r$size-$acks" $size $acks "$n"
       done
     fi
@@ -195,6 +209,7 @@ strata_has_kafka() { grep -qa 'kafka\.listeners' "$STRATA_BROKER_BIN"; }
 echo "== Strata vs Apache Kafka $kver: $(nproc) cores, $(date -u +%FT%TZ)"
 echo "   records per run: $N100 x 100 B, $N1K x 1 KiB; producer props: $PROPS; no compression"
 for sys in $SYSTEMS; do
+  echo "   [$((SECONDS - t0)) s]"
   case $sys in
   K1f | K1 | K3)
     d=$W/$(echo "$sys" | tr 'A-Z' 'a-z')

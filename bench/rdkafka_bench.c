@@ -4,6 +4,8 @@
  * the same kind: a Java client on this 2-core machine would measure the JVM.
  *
  *   rdkafka_bench BOOTSTRAP TOPIC RECORD_SIZE ACKS(0|1|all) RECORDS
+ *   rdkafka_bench create BOOTSTRAP RF TOPIC...   (1 partition each; RF 3:
+ *                                                min.insync.replicas 2)
  *
  * Settings as strata bench's defaults: linger 5 ms, batches up to 256 KiB,
  * idempotence with acks=all, no compression, partition 0. Prints
@@ -51,9 +53,71 @@ static int set(rd_kafka_conf_t *c, const char *k, const char *v) {
   return -1;
 }
 
+/* Topics through the admin API in one request: a JVM start per topic
+ * (kafka-topics) costs the bench more than its runs. */
+static int create_topics(const char *boot, int rf, char **names, int n) {
+  char errstr[512];
+  rd_kafka_conf_t *conf = rd_kafka_conf_new();
+  if (set(conf, "bootstrap.servers", boot)) return 1;
+  rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+  if (!rk) {
+    fprintf(stderr, "rdkafka_bench: %s\n", errstr);
+    return 1;
+  }
+  rd_kafka_NewTopic_t **nt = calloc((size_t)n, sizeof *nt);
+  if (!nt) return 1;
+  for (int i = 0; i < n; i++) {
+    nt[i] = rd_kafka_NewTopic_new(names[i], 1, rf, errstr, sizeof errstr);
+    if (!nt[i]) {
+      fprintf(stderr, "rdkafka_bench: %s: %s\n", names[i], errstr);
+      return 1;
+    }
+    if (rf >= 3) rd_kafka_NewTopic_set_config(nt[i], "min.insync.replicas", "2");
+  }
+  rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+  rd_kafka_AdminOptions_t *opt = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+  rd_kafka_AdminOptions_set_operation_timeout(opt, 30000, errstr, sizeof errstr);
+  rd_kafka_CreateTopics(rk, nt, (size_t)n, opt, q);
+  rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 60000);
+  int rc = 0;
+  if (!ev || rd_kafka_event_error(ev)) {
+    fprintf(stderr, "rdkafka_bench: CreateTopics: %s\n",
+            ev ? rd_kafka_event_error_string(ev) : "no answer in 60 s");
+    rc = 1;
+  } else {
+    size_t cnt;
+    const rd_kafka_topic_result_t **res =
+        rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &cnt);
+    for (size_t i = 0; i < cnt; i++) {
+      rd_kafka_resp_err_t e = rd_kafka_topic_result_error(res[i]);
+      if (e && e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+        fprintf(stderr, "rdkafka_bench: %s: %s\n", rd_kafka_topic_result_name(res[i]),
+                rd_kafka_err2str(e));
+        rc = 1;
+      }
+    }
+  }
+  if (ev) rd_kafka_event_destroy(ev);
+  rd_kafka_AdminOptions_destroy(opt);
+  rd_kafka_NewTopic_destroy_array(nt, (size_t)n);
+  free(nt);
+  rd_kafka_queue_destroy(q);
+  rd_kafka_destroy(rk);
+  return rc;
+}
+
 int main(int argc, char **argv) {
+  if (argc >= 5 && !strcmp(argv[1], "create")) {
+    int rf = atoi(argv[3]);
+    if (rf < 1 || rf > 32) {
+      fprintf(stderr, "rdkafka_bench: bad replication factor\n");
+      return 2;
+    }
+    return create_topics(argv[2], rf, argv + 4, argc - 4);
+  }
   if (argc != 6) {
-    fprintf(stderr, "usage: rdkafka_bench BOOTSTRAP TOPIC RECORD_SIZE ACKS RECORDS\n");
+    fprintf(stderr, "usage: rdkafka_bench BOOTSTRAP TOPIC RECORD_SIZE ACKS RECORDS\n"
+                    "       rdkafka_bench create BOOTSTRAP RF TOPIC...\n");
     return 2;
   }
   long size = atol(argv[3]);

@@ -94,6 +94,7 @@ default.replication.factor=$rf
 min.insync.replicas=$isr
 offsets.topic.replication.factor=$rf
 offsets.topic.num.partitions=1
+transaction.state.log.num.partitions=1
 transaction.state.log.replication.factor=$rf
 transaction.state.log.min.isr=$isr
 share.coordinator.state.topic.replication.factor=$rf
