@@ -30,6 +30,9 @@ CTRL_SRC    := $(filter-out controller/main.c,$(wildcard controller/*.c))
 UNIT_SRC    := $(wildcard tests/unit/*_test.c)
 CLUSTER_SRC := $(wildcard tests/cluster/*_test.c)
 DRILL_SRC   := $(wildcard drill/*.c)
+KAFKA_SRC   := $(wildcard kafka/*.c)
+KAFKA_KS    := $(sort $(wildcard kafka/schema/*.ks))
+KAFKA_H     := $(BUILD)/gen/kafka_msgs.h
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 COMMON_OBJ  := $(call obj,$(COMMON_SRC)) $(PROTO_C:.c=.o)
@@ -39,6 +42,7 @@ CLIENT_OBJ  := $(call obj,$(CLIENT_SRC))
 CLI_OBJ     := $(call obj,$(CLI_SRC))
 CTRL_OBJ    := $(call obj,$(CTRL_SRC))
 DRILL_OBJ   := $(call obj,$(DRILL_SRC))
+KAFKA_OBJ   := $(call obj,$(KAFKA_SRC)) $(BUILD)/gen/kafka_msgs.o
 
 # One archive per layer: libstrata-common.a (common/ and the generated
 # protocol code) under everything; libstrata.a is the client library alone;
@@ -47,6 +51,7 @@ LIBCOMMON   := $(BUILD)/libstrata-common.a
 LIBSTRATA   := $(BUILD)/libstrata.a
 LIBBROKER   := $(BUILD)/libstrata-broker.a
 LIBREPL     := $(BUILD)/libstrata-replication.a
+LIBKAFKA    := $(BUILD)/libstrata-kafka.a
 LIBCLI      := $(BUILD)/libstrata-cli.a
 LIBCTRL     := $(BUILD)/libstrata-controller.a
 LIBDRILL    := $(BUILD)/libstrata-drill.a
@@ -106,7 +111,7 @@ $(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: %.proto | $(BUILD)/.deps-ok
 $(BUILD)/gen/%.pb-c.o: $(BUILD)/gen/%.pb-c.c
 	$(CC) $(filter-out -Wmissing-prototypes,$(CFLAGS)) -c -o $@ $<
 
-$(BUILD)/obj/%.o: %.c $(PROTO_H) | $(BUILD)/.deps-ok
+$(BUILD)/obj/%.o: %.c $(PROTO_H) | $(BUILD)/.deps-ok $(KAFKA_H)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
@@ -123,6 +128,18 @@ $(BUILD)/gen/console_html.c: console/index.html $(BUILD)/tools/embed
 $(BUILD)/gen/console_html.o: $(BUILD)/gen/console_html.c
 	$(CC) $(CFLAGS) -c -o $@ $<
 
+# The Kafka protocol's codec tables, from the schema tables (kafka/schema/FORMAT.md).
+$(BUILD)/tools/kafka_gen: tools/kafka_gen.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra $(WERROR) -o $@ $<
+
+$(BUILD)/gen/kafka_msgs.c $(BUILD)/gen/kafka_msgs.h &: $(KAFKA_KS) $(BUILD)/tools/kafka_gen
+	@mkdir -p $(@D)
+	$(BUILD)/tools/kafka_gen $(BUILD)/gen/kafka_msgs.h $(BUILD)/gen/kafka_msgs.c $(KAFKA_KS)
+
+$(BUILD)/gen/kafka_msgs.o: $(BUILD)/gen/kafka_msgs.c
+	$(CC) $(CFLAGS) -c -o $@ $<
+
 # ---- libraries and programs ---------------------------------------------------
 $(LIBCOMMON): $(COMMON_OBJ)
 	@rm -f $@
@@ -136,11 +153,15 @@ $(LIBBROKER): $(BROKER_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
+$(LIBKAFKA): $(KAFKA_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
 $(LIBREPL): $(REPL_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BROKER_BIN): $(call obj,broker/main.c) $(LIBBROKER) $(LIBREPL) $(LIBCOMMON)
+$(BROKER_BIN): $(call obj,broker/main.c) $(LIBBROKER) $(LIBKAFKA) $(LIBREPL) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(LIBCTRL): $(CTRL_OBJ)
@@ -164,11 +185,11 @@ $(CLI_BIN): $(call obj,client/cli/main.c) $(LIBCLI) $(LIBDRILL) $(LIBSTRATA) $(L
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # ---- tests --------------------------------------------------------------------
-$(BUILD)/tests/unit/%: $(call obj,tests/unit/%.c) $(LIBCTRL) $(LIBBROKER) $(LIBREPL) $(LIBCLI) $(LIBDRILL) $(LIBSTRATA) $(LIBCOMMON)
+$(BUILD)/tests/unit/%: $(call obj,tests/unit/%.c) $(LIBCTRL) $(LIBBROKER) $(LIBKAFKA) $(LIBREPL) $(LIBCLI) $(LIBDRILL) $(LIBSTRATA) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
 
-$(BUILD)/tests/cluster/%: $(call obj,tests/cluster/%.c) $(LIBDRILL) $(LIBBROKER) $(LIBREPL) $(LIBSTRATA) $(LIBCOMMON)
+$(BUILD)/tests/cluster/%: $(call obj,tests/cluster/%.c) $(LIBDRILL) $(LIBBROKER) $(LIBKAFKA) $(LIBREPL) $(LIBSTRATA) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
 
@@ -217,13 +238,13 @@ asan:
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" test
 
 # The fault drills' workload, evidence dumper and checker front end.
-$(WORKLOAD): $(call obj,tests/fault/workload.c) $(LIBDRILL) $(LIBBROKER) $(LIBREPL) $(LIBSTRATA) $(LIBCOMMON)
+$(WORKLOAD): $(call obj,tests/fault/workload.c) $(LIBDRILL) $(LIBBROKER) $(LIBKAFKA) $(LIBREPL) $(LIBSTRATA) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The deterministic simulator: real controller and broker logic, simulated
 # network, disk and clock.
-$(SIM): $(call obj,$(SIM_SRC)) $(LIBDRILL) $(LIBCTRL) $(LIBBROKER) $(LIBREPL) $(LIBSTRATA) $(LIBCOMMON)
+$(SIM): $(call obj,$(SIM_SRC)) $(LIBDRILL) $(LIBCTRL) $(LIBBROKER) $(LIBKAFKA) $(LIBREPL) $(LIBSTRATA) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

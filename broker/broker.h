@@ -25,6 +25,7 @@ struct peer {
   int port;
   char rack[64];
   char admin[280];  /* its admin HTTP address ("" when off) */
+  char kafka[280];  /* its Kafka listener, HOST:PORT ("" when off) */
   int fenced;
   int64_t epoch;  /* its registration: a new one is a new process */
 };
@@ -56,6 +57,12 @@ struct broker {
   int foreign_controller;        /* the controller is of another cluster than our data: not followed */
   struct broker_metrics metrics; /* counted by the glue and the handlers; /metrics renders them */
   char admin_addr[280];          /* the admin listener's advertised HOST:PORT, once bound ("" off) */
+  char kafka_addr[280];          /* the Kafka listener's advertised HOST:PORT, once bound ("" off) */
+  struct {                       /* Kafka calls parked in a classic group (kafka_groups.c) */
+    struct kafka_call *head;
+    uint64_t next_token;
+    uint64_t answered;           /* bumped when parked calls get answers: the glue sends them */
+  } kafka_parked;
 };
 
 /* Cluster mode: no answer from the controller for longer than a session

@@ -21,6 +21,7 @@ const char *const broker_config_keys[] = {
     "offsets.topic.num.partitions", "offsets.topic.replication.factor",
     "offsets.topic.segment.bytes", "advertised.listeners", "broker.session.timeout.ms",
     "outgoing.source.address", "admin.listeners", "admin.connections.max", "metrics.group.lag",
+    "kafka.listeners", "kafka.advertised.listeners",
     NULL};
 
 const char *const flush_policy_names[] = {"always", "interval", "os", NULL};
@@ -137,6 +138,30 @@ int broker_config_from(const struct config *c, struct broker_config *out,
   }
   if ((rc = config_get_int64(c, "admin.connections.max", 64, 1, 10000, &v, err, err_len)))
     return rc;
+  const char *kl = config_get(c, "kafka.listeners"), *ka = config_get(c, "kafka.advertised.listeners");
+  out->kafka_port = out->kafka_adv_port = -1;
+  if (kl && *kl) {
+    const char *scheme = strstr(kl, "://"); /* PLAINTEXT://host:port */
+    if (http_split_hostport(scheme ? scheme + 3 : kl, out->kafka_host, sizeof out->kafka_host,
+                            &out->kafka_port)) {
+      snprintf(err, err_len, "kafka.listeners: expected HOST:PORT (or empty: off), got '%s'", kl);
+      return STRATA_EINVALID_CONFIG;
+    }
+    snprintf(out->kafka_adv_host, sizeof out->kafka_adv_host, "%s", out->kafka_host);
+    out->kafka_adv_port = out->kafka_port;
+    if (ka && *ka) {
+      scheme = strstr(ka, "://");
+      if (http_split_hostport(scheme ? scheme + 3 : ka, out->kafka_adv_host,
+                              sizeof out->kafka_adv_host, &out->kafka_adv_port) ||
+          out->kafka_adv_port == 0) {
+        snprintf(err, err_len, "kafka.advertised.listeners: expected HOST:PORT, got '%s'", ka);
+        return STRATA_EINVALID_CONFIG;
+      }
+    }
+  } else if (ka && *ka) {
+    snprintf(err, err_len, "kafka.advertised.listeners is set but kafka.listeners is not");
+    return STRATA_EINVALID_CONFIG;
+  }
   out->admin_connections_max = (uint32_t)v;
   const char *lag = config_get(c, "metrics.group.lag");
   out->group_lag_metrics = GROUP_LAG_PARTITION;

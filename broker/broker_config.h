@@ -39,6 +39,11 @@ struct broker_config {
   int admin_port;
   int admin_explicit;
   uint32_t admin_connections_max;
+  /* kafka.listeners / kafka.advertised.listeners (the Kafka-protocol front
+   * door, broker/kafka_*.c): kafka_port -1 when off; the advertised address
+   * defaults to the bound one. */
+  char kafka_host[256], kafka_adv_host[256];
+  int kafka_port, kafka_adv_port;
   enum group_lag_metrics group_lag_metrics;
   /* Cluster mode: set when a controller address is configured. */
   char controller_host[256];

@@ -116,6 +116,7 @@ void handle_metadata(struct broker *b, const Strata__Header *req,
       bi->port = (uint32_t)b->peers[i].port;
       bi->rack = resp_strdup(r, b->peers[i].rack);
       bi->fenced = b->peers[i].fenced;
+      bi->kafka = resp_strdup(r, b->peers[i].kafka);
       m->brokers[m->n_brokers++] = bi;
     }
     m->controller_id = b->controller_id;
@@ -125,6 +126,7 @@ void handle_metadata(struct broker *b, const Strata__Header *req,
     bi->id = b->cfg.id;
     bi->host = resp_strdup(r, b->cfg.host);
     bi->port = (uint32_t)b->cfg.port;
+    bi->kafka = resp_strdup(r, b->kafka_addr);
     m->brokers[m->n_brokers++] = bi;
     m->controller_id = b->cfg.id;
   }

@@ -72,6 +72,7 @@ int metadata_apply_image(struct broker *b, const Strata__MetadataImage *img, int
     pe->port = (int)s->port;
     snprintf(pe->rack, sizeof pe->rack, "%s", s->rack);
     snprintf(pe->admin, sizeof pe->admin, "%s", s->admin ? s->admin : "");
+    snprintf(pe->kafka, sizeof pe->kafka, "%s", s->kafka ? s->kafka : "");
     pe->fenced = s->fenced;
   }
   for (size_t i = 0; i < img->n_topics; i++) {

@@ -52,6 +52,7 @@ void response_wait(struct response *r, struct partition *p, int64_t offset, int 
 }
 
 int response_ready(const struct broker *b, const struct response *r) {
+  if (r->held) return 0;
   int ready = 1;
   int stranded = broker_cut_off(b) && b->now_ms - r->started_ms > b->cfg.session_ms;
   for (size_t i = 0; i < r->nwaits; i++) {

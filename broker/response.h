@@ -47,6 +47,8 @@ struct response {
   Strata__Header *forwarded;   /* the controller's answer (owned), sent instead of hdr */
   int await_topics;            /* hold a relayed CreateTopics answer until this broker
                                   has the new topics' metadata (read-your-writes) */
+  int held;                    /* answered later by its owner (a classic group's
+                                  JoinGroup/SyncGroup): not ready while set */
 };
 
 /* A request handler: decoded request (and its raw payload, mutable: produce

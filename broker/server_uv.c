@@ -16,6 +16,8 @@
 #include "broker/dispatch.h"
 #include "broker/flush.h"
 #include "broker/group_handlers.h"
+#include "broker/kafka_front.h"
+#include "broker/kafka_groups.h"
 #include "broker/offsets_log.h"
 #include "broker/response.h"
 
@@ -31,6 +33,7 @@ struct pending {
   int waiting;
   uint64_t t0_ns;               /* its frame was read (uv_hrtime) */
   int api_slot;                 /* its strata_request_duration_seconds series (-1: none) */
+  struct kafka_call *kcall;     /* a Kafka-protocol request: req is its native form, not ours */
 };
 
 struct conn {
@@ -44,12 +47,15 @@ struct conn {
   int reading, closing, close_after_flush, in_process;
   struct conn *prev, *next;
   char peer[64];
+  int kafka;                    /* accepted on kafka.listeners: Kafka framing and codec */
 };
 
 struct server {
   uv_loop_t *loop;
   struct broker *b;
   uv_tcp_t listener;
+  uv_tcp_t kafka_listener;      /* kafka.listeners (when on) */
+  int kafka_on;
   uv_prepare_t commit;
   uv_timer_t fetch_timer, flush_timer, retention_timer, group_timer;
   uv_signal_t sigint, sigterm;
@@ -57,6 +63,7 @@ struct server {
   size_t nconns;
   struct pending *waiting;
   uint64_t fetch_hw_seen;
+  uint64_t kafka_answered_seen; /* b->kafka_parked.answered when waiters last woke */
   int stopping;
   struct cluster_uv cluster;    /* cluster mode: the controller and replica links */
   struct http_server *admin;    /* admin.listeners (NULL: off) */
@@ -106,10 +113,17 @@ static void wait_remove(struct server *s, struct pending *p) {
   p->waiting = 0;
 }
 
+/* Done with a request's header: ours to free, or a Kafka call's. */
+static void req_release(struct pending *p) {
+  if (!p->kcall) wire_header_free(p->req);
+  p->req = NULL;
+}
+
 static void pending_free(struct server *s, struct pending *p) {
   if (p->resp.forward) cluster_uv_forward_cancel(&s->cluster, p);
   wait_remove(s, p);
-  wire_header_free(p->req);
+  req_release(p);
+  kafka_call_free(p->kcall);
   response_free(&p->resp);
   free(p);
 }
@@ -155,7 +169,27 @@ static void conn_flush(struct conn *c) {
     if (!c->head) c->tail = NULL;
     c->npending--;
     if (p->api_slot >= 0) count_answer(&s->b->metrics, p);
-    if (!p->resp.silent) {
+    if (p->kcall && !p->resp.silent) {
+      struct write_req *wr = calloc(1, sizeof *wr);
+      struct kbuf out = {0};
+      if (!wr || kafka_finish(s->b, p->kcall, &p->resp, &out)) {
+        trace_error("%s: cannot encode a Kafka answer; closing", c->peer);
+        kbuf_free(&out);
+        free(wr);
+        pending_free(s, p);
+        conn_close(c);
+        return;
+      }
+      wr->head = out.p;
+      uv_buf_t buf = uv_buf_init((char *)out.p, (unsigned)out.len);
+      if (uv_write(&wr->w, (uv_stream_t *)&c->tcp, &buf, 1, on_write)) {
+        free(wr->head);
+        free(wr);
+        pending_free(s, p);
+        conn_close(c);
+        return;
+      }
+    } else if (!p->resp.silent) {
       struct write_req *wr = calloc(1, sizeof *wr);
       size_t hl = 0;
       uint32_t plen = (uint32_t)p->resp.payload_len;
@@ -228,16 +262,14 @@ static void on_forwarded(void *arg, Strata__Header *reply, int err) {
     if (!created_topics_known(s, reply)) {
       p->resp.await_topics = 1;
       p->resp.deadline_ms = s->b->now_ms + 3000;
-      wire_header_free(p->req);
-      p->req = NULL;
+      req_release(p);
       arm_fetch_timer(s);
       return;
     }
   } else {
     response_error(&p->resp, p->req, err, "the controller is not reachable from this broker");
   }
-  wire_header_free(p->req);
-  p->req = NULL;
+  req_release(p);
   wait_remove(s, p);
   conn_flush(p->conn);
 }
@@ -254,8 +286,7 @@ static void enqueue(struct conn *c, struct pending *p) {
     if (rc) { /* answered now; conn_process flushes it in order */
       p->resp.forward = 0;
       response_error(&p->resp, p->req, rc, "the controller is not reachable from this broker");
-      wire_header_free(p->req);
-      p->req = NULL;
+      req_release(p);
     } else {
       wait_add(s, p);
     }
@@ -264,14 +295,11 @@ static void enqueue(struct conn *c, struct pending *p) {
   if (p->resp.park) {
     wait_add(s, p);
     arm_fetch_timer(s);
-  } else if (p->resp.nwaits && !response_ready(s->b, &p->resp)) {
+  } else if ((p->resp.nwaits || p->resp.held) && !response_ready(s->b, &p->resp)) {
     wait_add(s, p);
     arm_fetch_timer(s); /* produce deadlines share the timer */
   }
-  if (!p->resp.park) {
-    wire_header_free(p->req);
-    p->req = NULL;
-  }
+  if (!p->resp.park) req_release(p);
   if (c->tail) c->tail->next = p; else c->head = p;
   c->tail = p;
   c->npending++;
@@ -316,6 +344,48 @@ static void handle_frame(struct conn *c, const struct frame *f) {
   p->api_slot = api_slot(req);
   dispatch_handle(s->b, req, (uint8_t *)f->payload, f->payload_len, &p->resp);
   enqueue(c, p);
+}
+
+/* One Kafka request (its frame after the size). A frame the codec cannot
+ * read closes the connection after the answers before it, as Kafka does. */
+static void handle_kafka_frame(struct conn *c, uint8_t *frame, uint32_t len) {
+  struct server *s = c->srv;
+  struct pending *p = pending_new();
+  p->t0_ns = uv_hrtime();
+  p->kcall = kafka_start(s->b, frame, len, c->peer, &p->resp);
+  if (!p->kcall) {
+    response_free(&p->resp);
+    free(p);
+    c->close_after_flush = 1;
+    return;
+  }
+  p->req = kafka_native(p->kcall);
+  if (p->req) p->api_slot = api_slot(p->req);
+  enqueue(c, p);
+}
+
+/* Kafka framing: a 4-byte size, then the request. A size past
+ * socket.request.max.bytes (or too small for a header) cannot be skipped
+ * safely: the connection closes. Returns bytes used, 0 for more. */
+static size_t kafka_frame(struct conn *c, uint8_t *p, size_t len) {
+  if (len < 4) {
+    c->need = 4;
+    return 0;
+  }
+  uint32_t n = be32_load(p);
+  if (n > c->srv->b->cfg.max_frame || n < 8) {
+    trace_warn("%s: Kafka frame of %u bytes (socket.request.max.bytes=%u); closing", c->peer, n,
+               c->srv->b->cfg.max_frame);
+    c->close_after_flush = 1;
+    return len;
+  }
+  if (len - 4 < n) {
+    c->need = (size_t)n + 4;
+    return 0;
+  }
+  c->need = 0;
+  handle_kafka_frame(c, p + 4, n);
+  return (size_t)n + 4;
 }
 
 /* A frame over socket.request.max.bytes: answer it by its header when the
@@ -373,6 +443,12 @@ static void conn_process(struct conn *c) {
     if (c->npending >= CONN_PENDING_MAX ||
         uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > CONN_WRITE_QUEUE_MAX)
       break;
+    if (c->kafka) {
+      size_t k = kafka_frame(c, c->buf + off, c->len - off);
+      if (k == 0) break;
+      off += k;
+      continue;
+    }
     struct frame f;
     size_t need = 0;
     int rc = frame_parse(c->buf + off, c->len - off, s->b->cfg.max_frame, &f, &need);
@@ -398,7 +474,9 @@ static void conn_process(struct conn *c) {
   c->in_process = 0;
   /* A follower's fetch or a local append may have moved a high watermark:
    * release the answers that waited for it. */
-  if (s->b->hw_version != s->fetch_hw_seen) wake_waiters(s);
+  if (s->b->hw_version != s->fetch_hw_seen ||
+      s->b->kafka_parked.answered != s->kafka_answered_seen)
+    wake_waiters(s);
   if (c->closing) return;
   int throttled = c->npending >= CONN_PENDING_MAX ||
                   uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > CONN_WRITE_QUEUE_MAX;
@@ -476,6 +554,7 @@ static void on_connection(uv_stream_t *server, int status) {
   struct conn *c = calloc(1, sizeof *c);
   if (!c) return;
   c->srv = s;
+  c->kafka = server == (uv_stream_t *)&s->kafka_listener;
   uv_tcp_init(s->loop, &c->tcp);
   c->tcp.data = c;
   if (uv_accept(server, (uv_stream_t *)&c->tcp)) {
@@ -572,6 +651,7 @@ static void wake_waiters(struct server *s) {
   tick(s);
   int refetch = s->fetch_hw_seen != s->b->hw_version;
   s->fetch_hw_seen = s->b->hw_version;
+  s->kafka_answered_seen = s->b->kafka_parked.answered;
   struct pending *p = s->waiting;
   while (p) {
     struct pending *next = p->wnext;
@@ -666,6 +746,8 @@ static void on_group_timer(uv_timer_t *t) {
   struct server *s = t->data;
   tick(s);
   group_handlers_tick(s->b);
+  kafka_groups_drain(s->b); /* classic groups' timeouts answer parked calls */
+  if (s->b->kafka_parked.answered != s->kafka_answered_seen) wake_waiters(s);
 }
 
 /* ---- start and stop ---- */
@@ -680,6 +762,7 @@ static void on_signal(uv_signal_t *h, int signum) {
   trace_info("signal %d: shutting down", signum);
   if (s->b->cluster) cluster_uv_stop(&s->cluster);
   uv_close((uv_handle_t *)&s->listener, NULL);
+  if (s->kafka_on) uv_close((uv_handle_t *)&s->kafka_listener, NULL);
   while (s->conns) conn_close(s->conns);
   uv_close((uv_handle_t *)&s->commit, NULL);
   uv_close((uv_handle_t *)&s->fetch_timer, NULL);
@@ -743,6 +826,42 @@ static int admin_start(struct server *s) {
   return 0;
 }
 
+/* kafka.listeners: must bind when set; the advertised address (with the
+ * port the kernel picked for :0) goes to the controller in registration. */
+static int kafka_listen(struct server *s) {
+  struct broker *b = s->b;
+  b->kafka_addr[0] = 0;
+  if (b->cfg.kafka_port < 0) return 0;
+  struct sockaddr_storage addr;
+  int rc = uv_ip4_addr(b->cfg.kafka_host, b->cfg.kafka_port, (struct sockaddr_in *)&addr);
+  if (rc) rc = uv_ip6_addr(b->cfg.kafka_host, b->cfg.kafka_port, (struct sockaddr_in6 *)&addr);
+  if (rc) {
+    trace_error("kafka.listeners: '%s' is not an IP address", b->cfg.kafka_host);
+    return STRATA_EINVALID_CONFIG;
+  }
+  uv_tcp_init(s->loop, &s->kafka_listener);
+  s->kafka_listener.data = s;
+  s->kafka_on = 1;
+  if ((rc = uv_tcp_bind(&s->kafka_listener, (struct sockaddr *)&addr, 0)) ||
+      (rc = uv_listen((uv_stream_t *)&s->kafka_listener, 511, on_connection))) {
+    trace_error("kafka.listeners: cannot listen on %s:%d: %s", b->cfg.kafka_host,
+                b->cfg.kafka_port, uv_strerror(rc));
+    return STRATA_ENETWORK;
+  }
+  struct sockaddr_storage bound;
+  int bl = sizeof bound;
+  int port = b->cfg.kafka_port;
+  if (!uv_tcp_getsockname(&s->kafka_listener, (struct sockaddr *)&bound, &bl))
+    port = ntohs(((struct sockaddr_in *)&bound)->sin_port);
+  int adv_port = b->cfg.kafka_adv_port > 0 ? b->cfg.kafka_adv_port : port;
+  const char *host = b->cfg.kafka_adv_host;
+  if (!strcmp(host, "0.0.0.0") || !strcmp(host, "::")) host = b->cfg.host;
+  snprintf(b->kafka_addr, sizeof b->kafka_addr, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host,
+           adv_port);
+  trace_info("kafka listener on %s:%d (advertised %s)", b->cfg.kafka_host, port, b->kafka_addr);
+  return 0;
+}
+
 int server_run(struct broker *b) {
   if (!b->cluster) offsets_log_sync(b); /* cluster mode: after each metadata image */
   struct server *s = calloc(1, sizeof *s); /* the fetchers' buffers make it large */
@@ -769,12 +888,21 @@ int server_run(struct broker *b) {
     return STRATA_ENETWORK;
   }
   uv_timer_start(&s->rates_timer, on_rates_timer, 0, 1000);
+  if (kafka_listen(s)) {
+    if (s->kafka_on) uv_close((uv_handle_t *)&s->kafka_listener, NULL);
+    uv_close((uv_handle_t *)&s->rates_timer, NULL);
+    http_server_stop(s->admin);
+    uv_run(s->loop, UV_RUN_DEFAULT);
+    free(s);
+    return STRATA_ENETWORK;
+  }
   uv_tcp_init(s->loop, &s->listener);
   s->listener.data = s;
   if ((rc = uv_tcp_bind(&s->listener, (struct sockaddr *)&addr, 0)) ||
       (rc = uv_listen((uv_stream_t *)&s->listener, 511, on_connection))) {
     trace_error("cannot listen on %s:%d: %s", b->cfg.bind_host, b->cfg.bind_port, uv_strerror(rc));
     uv_close((uv_handle_t *)&s->listener, NULL);
+    if (s->kafka_on) uv_close((uv_handle_t *)&s->kafka_listener, NULL);
     uv_close((uv_handle_t *)&s->rates_timer, NULL);
     http_server_stop(s->admin);
     uv_run(s->loop, UV_RUN_DEFAULT);

@@ -163,6 +163,7 @@ void session_request(struct broker *b, enum session_call call, struct session_re
     r->reg.port = (uint32_t)b->cfg.port;
     r->reg.rack = b->cfg.rack;
     r->reg.admin = b->admin_addr;
+    r->reg.kafka = b->kafka_addr;
     r->reg.cluster_id = b->topics.n ? b->cluster_id : (char *)"";
     r->h.api_key = STRATA__API_KEY__API_BROKER_REGISTER;
     r->h.body_case = STRATA__HEADER__BODY_BROKER_REGISTER_REQ;

@@ -36,6 +36,7 @@ typedef struct {
   int port;
   char rack[64];
   int fenced;
+  char kafka[280]; /* its Kafka-protocol listener, host:port ("" when off) */
 } strata_broker_info;
 
 typedef struct {

@@ -115,6 +115,7 @@ static Strata__BrokerState *broker_msg(const struct ctrl_broker *b) {
   m->port = b->port;
   m->rack = xstrdup(b->rack);
   m->admin = xstrdup(b->admin);
+  m->kafka = xstrdup(b->kafka);
   m->epoch = b->epoch;
   m->fenced = b->fenced;
   return m;
@@ -276,6 +277,7 @@ int ctrl_apply(struct ctrl *c, const Strata__MetadataRecord *r) {
     snprintf(b->host, sizeof b->host, "%s", m->host);
     snprintf(b->rack, sizeof b->rack, "%s", m->rack);
     snprintf(b->admin, sizeof b->admin, "%s", m->admin ? m->admin : "");
+    snprintf(b->kafka, sizeof b->kafka, "%s", m->kafka ? m->kafka : "");
     b->port = m->port;
     if (m->fenced && !b->fenced && b->epoch == m->epoch) c->stats.fencings++;
     b->epoch = m->epoch;
@@ -453,6 +455,7 @@ int ctrl_register(struct ctrl *c, const Strata__BrokerRegisterRequest *q, int64_
   snprintf(b.host, sizeof b.host, "%s", q->host);
   snprintf(b.rack, sizeof b.rack, "%s", q->rack ? q->rack : "");
   snprintf(b.admin, sizeof b.admin, "%s", q->admin ? q->admin : "");
+  snprintf(b.kafka, sizeof b.kafka, "%s", q->kafka ? q->kafka : "");
   b.port = q->port;
   b.epoch = c->max_broker_epoch + 1;
   b.fenced = 0;

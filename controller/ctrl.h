@@ -24,6 +24,7 @@ struct ctrl_broker {
   uint32_t port;
   char rack[64];
   char admin[280];         /* its admin HTTP address ("" when off) */
+  char kafka[280];         /* its Kafka listener, HOST:PORT ("" when off) */
   int64_t epoch;
   int fenced;
   int64_t last_heartbeat_ms;

@@ -13,7 +13,8 @@
 #
 # Settings (environment): STRATA_CLUSTER_DIR (default /tmp/strata-cluster),
 # STRATA_CLUSTER_PORT (brokers listen on 127.0.0.i:PORT, default 19092; the
-# controller on 127.0.0.1:PORT+1; admin HTTP ports, docs/admin.md: broker i
+# controller on 127.0.0.1:PORT+1; Kafka-protocol listeners: broker i on
+# 127.0.0.i:PORT+2; admin HTTP ports, docs/admin.md: broker i
 # on 127.0.0.i:PORT+3, the controller on 127.0.0.1:PORT+4), STRATA_BROKER_SETS / STRATA_CONTROLLER_SETS
 # (extra "key=value ..." settings), STRATA_BUILD (binaries, default build).
 set -eu
@@ -22,6 +23,7 @@ BUILD=${STRATA_BUILD:-build}
 DIR=${STRATA_CLUSTER_DIR:-/tmp/strata-cluster}
 PORT=${STRATA_CLUSTER_PORT:-19092}
 CPORT=$((PORT + 1))
+KPORT=$((PORT + 2))
 APORT=$((PORT + 3))
 CAPORT=$((PORT + 4))
 
@@ -57,7 +59,7 @@ start_broker() {
   for kv in ${STRATA_BROKER_SETS:-}; do sets+=(--set "$kv"); done
   "$BUILD/strata-broker" --set broker.id="$id" --set log.dir="$DIR/broker-$id" \
     --set listeners=127.0.0.$id:$PORT --set controller=127.0.0.1:$CPORT \
-    --set admin.listeners=127.0.0.$id:$APORT \
+    --set admin.listeners=127.0.0.$id:$APORT --set kafka.listeners=127.0.0.$id:$KPORT \
     "${sets[@]+"${sets[@]}"}" >>"$DIR/broker-$id.log" 2>&1 &
   echo $! >"$DIR/broker-$id.pid"
   wait_port 127.0.0.$id $PORT 15 && sleep 0.1 && alive "broker-$id" ||
@@ -92,6 +94,7 @@ up)
     sleep 0.1
   done
   echo "cluster up: controller 127.0.0.1:$CPORT, brokers 127.0.0.{1..$n}:$PORT, folder $DIR"
+  echo "kafka:    127.0.0.{1..$n}:$KPORT   (Kafka clients: kcat -b 127.0.0.1:$KPORT -L)"
   echo "console:  http://127.0.0.1:$APORT/   (any broker's admin port serves it)"
   echo "metrics:  http://127.0.0.{1..$n}:$APORT/metrics, controller http://127.0.0.1:$CAPORT/metrics"
   ;;

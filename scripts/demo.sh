@@ -39,6 +39,8 @@ echo "Three consumers in the group demo-alerts share the partitions; one of them
 echo "after ${STRATA_DEMO_REBALANCE_AFTER:-20} s, and the others take over its partitions (watch the group panel)."
 echo "Watch it in a browser: http://127.0.0.1:$((STRATA_CLUSTER_PORT + 3))/ (the console; Prometheus"
 echo "metrics at /metrics on every broker's admin port, docs/admin.md)."
+echo "Read it with any Kafka client: each broker speaks Kafka's protocol on 127.0.0.i:$((STRATA_CLUSTER_PORT + 2)):"
+echo "    kcat -b 127.0.0.1:$((STRATA_CLUSTER_PORT + 2)) -C -t iot_sensor_data -o -5 -e -f '%k %s\\n'"
 echo "Try, in another terminal: STRATA_CLUSTER_DIR=$dir scripts/cluster.sh kill 2"
 echo "                          STRATA_CLUSTER_DIR=$dir scripts/cluster.sh status"
 sleep 2

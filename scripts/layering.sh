@@ -9,6 +9,8 @@
 #   3. <uv.h> only in files named *_uv.c or *_uv.h.
 #   4. a *_uv.h header only in *_uv.c, *_uv.h and main.c files.
 #   5. common/ includes only common/ and the generated protocol (proto/).
+#   6. kafka/ (the Kafka codec) includes only common/, kafka/ and its
+#      generated tables, and never libuv.
 # Usage: scripts/layering.sh [repo dir]   (make layering; part of make test)
 set -u
 root=${1:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -59,6 +61,13 @@ while IFS= read -r f; do
         case "$target" in
           broker/* | replication/*)
             violation "$f" "$line" "$inc" "controller/ and client/ never include broker/ or replication/" ;;
+        esac ;;
+      kafka/*)
+        # the Kafka codec: pure, under the broker (its generated tables come
+        # from -I$(BUILD)/gen)
+        case "$target" in
+          "" | common/* | kafka/* | kafka_msgs.h) ;;
+          *) violation "$f" "$line" "$inc" "kafka/ includes only common/, kafka/ and its generated tables" ;;
         esac ;;
       common/*)
         case "$target" in

@@ -44,14 +44,15 @@ static int cluster_status(int argc, char **argv) {
   strata_client_free(c);
   if (rc) return cli_fail("cluster status", strata_strerror(rc));
   printf("cluster %s, controller %d\n", m->cluster_id, m->controller_id);
-  printf("%-6s %-22s %-8s %s\n", "broker", "address", "rack", "state");
+  printf("%-6s %-22s %-22s %-8s %s\n", "broker", "address", "kafka", "rack", "state");
   /* Each leader reports its own partitions' offsets: ask every live broker. */
   strata_metadata *views[256] = {0};
   for (size_t i = 0; i < m->nbrokers && i < 256; i++) {
     strata_broker_info *b = &m->brokers[i];
     char addr[300];
     snprintf(addr, sizeof addr, "%s:%d", b->host, b->port);
-    printf("%-6d %-22s %-8s %s\n", b->id, addr, b->rack[0] ? b->rack : "-",
+    printf("%-6d %-22s %-22s %-8s %s\n", b->id, addr, b->kafka[0] ? b->kafka : "-",
+           b->rack[0] ? b->rack : "-",
            b->fenced ? "FENCED" : "alive");
     if (b->fenced) continue;
     strata_client *bc = strata_client_new(addr, t, err, sizeof err);

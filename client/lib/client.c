@@ -128,6 +128,8 @@ static int metadata_copy(const Strata__MetadataResponse *r, strata_metadata **ou
     m->brokers[i].port = (int)r->brokers[i]->port;
     snprintf(m->brokers[i].rack, sizeof m->brokers[i].rack, "%s", r->brokers[i]->rack);
     m->brokers[i].fenced = r->brokers[i]->fenced;
+    snprintf(m->brokers[i].kafka, sizeof m->brokers[i].kafka, "%s",
+             r->brokers[i]->kafka ? r->brokers[i]->kafka : "");
     m->nbrokers++;
   }
   for (size_t i = 0; i < r->n_topics; i++) {

@@ -1,0 +1,184 @@
+/* Kafka Fetch (v4-11) and ListOffsets (v0-5) as the native fetch and list
+ * offsets of a consumer: the same high watermark, long-poll and exact
+ * OFFSET_OUT_OF_RANGE. Fetch sessions (KIP-227) are not kept: every answer
+ * has session id 0, which tells the client to send full requests, and lists
+ * every partition it asked for (the Java client drops one left out). */
+#include <string.h>
+
+#include "broker/broker.h"
+#include "broker/dispatch.h"
+#include "broker/kafka_call.h"
+#include "common/errors.h"
+
+/* The leader epoch a client named that is not the partition's current one
+ * (KIP-320): older fenced, newer unknown. 0 when fine or not named. */
+static int16_t epoch_check(struct broker *b, const char *topic, int32_t part, int32_t epoch) {
+  if (epoch < 0 || !b->cluster) return 0;
+  struct partition *p = topics_partition(&b->topics, topic, (uint32_t)part);
+  if (!p) return 0;
+  if (epoch < p->rep.leader_epoch) return KERR_FENCED_LEADER_EPOCH;
+  if (epoch > p->rep.leader_epoch) return KERR_UNKNOWN_LEADER_EPOCH;
+  return 0;
+}
+
+/* ---- Fetch ---- */
+
+static void fetch_start(struct broker *b, struct kafka_call *k, struct response *r) {
+  const struct kafka_fetch_req *q = k->req;
+  size_t n = 0;
+  for (int32_t i = 0; i < q->n_topics; i++)
+    n += q->topics[i].n_partitions > 0 ? (size_t)q->topics[i].n_partitions : 0;
+  Strata__Header *h = kc_native(k, STRATA__API_KEY__API_FETCH);
+  Strata__FetchRequest *f = kc_alloc(k, sizeof *f);
+  strata__fetch_request__init(f);
+  f->replica_id = -1; /* only consumers fetch through this door */
+  f->max_wait_ms = q->max_wait_ms > 0 ? (uint32_t)q->max_wait_ms : 0;
+  f->min_bytes = q->min_bytes > 0 ? (uint32_t)q->min_bytes : 0;
+  f->max_bytes = q->max_bytes > 0 ? (uint32_t)q->max_bytes : 1;
+  f->partitions = kc_alloc(k, (n + 1) * sizeof *f->partitions);
+  for (int32_t i = 0; i < q->n_topics; i++) {
+    const struct kafka_fetch_req_fetch_topic *t = &q->topics[i];
+    for (int32_t j = 0; j < t->n_partitions; j++) {
+      const struct kafka_fetch_req_fetch_partition *p = &t->partitions[j];
+      Strata__FetchPartition *fp = kc_alloc(k, sizeof *fp);
+      strata__fetch_partition__init(fp);
+      fp->topic = (char *)(t->topic ? t->topic : "");
+      fp->partition = p->partition < 0 ? UINT32_MAX : (uint32_t)p->partition;
+      fp->fetch_offset = p->fetch_offset;
+      fp->max_bytes = p->partition_max_bytes > 0 ? (uint32_t)p->partition_max_bytes : 1;
+      fp->last_fetched_epoch = -1;
+      f->partitions[f->n_partitions++] = fp;
+    }
+  }
+  h->body_case = STRATA__HEADER__BODY_FETCH_REQ;
+  h->fetch_req = f;
+  dispatch_handle(b, h, NULL, 0, r);
+}
+
+static void *fetch_answer(struct broker *b, struct kafka_call *k, const struct response *r) {
+  const struct kafka_fetch_req *q = k->req;
+  const Strata__Header *rep = kc_reply(r);
+  const Strata__FetchResponse *nr =
+      rep->body_case == STRATA__HEADER__BODY_FETCH_RESP ? rep->fetch_resp : NULL;
+  struct kafka_fetch_resp *m = kc_alloc(k, sizeof *m);
+  kafka_defaults(&kafka_fetch_resp_desc, m);
+  m->session_id = 0;
+  if (!nr) m->error_code = kafka_err((int)rep->error_code);
+  m->responses = kc_alloc(k, (size_t)(q->n_topics > 0 ? q->n_topics : 0) * sizeof *m->responses);
+  size_t at = 0, pos = 0;
+  for (int32_t i = 0; i < q->n_topics; i++) {
+    const struct kafka_fetch_req_fetch_topic *t = &q->topics[i];
+    struct kafka_fetch_resp_fetchable_topic_response *rt = &m->responses[m->n_responses++];
+    kafka_defaults(&kafka_fetch_resp_fetchable_topic_response_desc, rt);
+    rt->topic = t->topic;
+    int32_t np = t->n_partitions > 0 ? t->n_partitions : 0;
+    rt->partitions = kc_alloc(k, (size_t)np * sizeof *rt->partitions);
+    for (int32_t j = 0; j < np; j++, at++) {
+      struct kafka_fetch_resp_partition_data *rp = &rt->partitions[rt->n_partitions++];
+      kafka_defaults(&kafka_fetch_resp_partition_data_desc, rp);
+      rp->partition_index = t->partitions[j].partition;
+      rp->high_watermark = rp->last_stable_offset = -1;
+      rp->aborted_transactions = NULL;
+      rp->n_aborted_transactions = 0;
+      rp->records.p = NULL;
+      rp->records.len = 0;
+      if (!nr || at >= nr->n_partitions) {
+        rp->error_code = nr ? KERR_UNKNOWN_SERVER_ERROR : m->error_code;
+        continue;
+      }
+      const Strata__FetchPartitionResult *x = nr->partitions[at];
+      uint32_t len = x->payload_bytes;
+      if (pos + len > r->payload_len) len = 0; /* cannot happen; never read past */
+      int16_t fenced = epoch_check(b, t->topic, t->partitions[j].partition,
+                                   t->partitions[j].current_leader_epoch);
+      rp->error_code = fenced ? fenced : kafka_err((int)x->error_code);
+      rp->high_watermark = x->high_watermark;
+      rp->last_stable_offset = x->high_watermark;
+      rp->log_start_offset = x->log_start_offset;
+      if (!rp->error_code && len) {
+        rp->records.p = r->payload + pos;
+        rp->records.len = (int32_t)len;
+      }
+      pos += x->payload_bytes;
+    }
+  }
+  return m;
+}
+
+const struct kafka_handler kafka_fetch_handler = {KAFKA_FETCH, 4, 12, fetch_start, fetch_answer};
+
+/* ---- ListOffsets ---- */
+
+static void list_offsets_start(struct broker *b, struct kafka_call *k, struct response *r) {
+  const struct kafka_list_offsets_req *q = k->req;
+  size_t n = 0;
+  for (int32_t i = 0; i < q->n_topics; i++)
+    n += q->topics[i].n_partitions > 0 ? (size_t)q->topics[i].n_partitions : 0;
+  Strata__Header *h = kc_native(k, STRATA__API_KEY__API_LIST_OFFSETS);
+  Strata__ListOffsetsRequest *l = kc_alloc(k, sizeof *l);
+  strata__list_offsets_request__init(l);
+  l->partitions = kc_alloc(k, (n + 1) * sizeof *l->partitions);
+  for (int32_t i = 0; i < q->n_topics; i++) {
+    const struct kafka_list_offsets_req_list_offsets_topic *t = &q->topics[i];
+    for (int32_t j = 0; j < t->n_partitions; j++) {
+      const struct kafka_list_offsets_req_list_offsets_partition *p = &t->partitions[j];
+      Strata__ListOffsetsPartition *lp = kc_alloc(k, sizeof *lp);
+      strata__list_offsets_partition__init(lp);
+      lp->topic = (char *)(t->name ? t->name : "");
+      lp->partition = p->partition_index < 0 ? UINT32_MAX : (uint32_t)p->partition_index;
+      lp->timestamp = p->timestamp;
+      l->partitions[l->n_partitions++] = lp;
+    }
+  }
+  h->body_case = STRATA__HEADER__BODY_LIST_OFFSETS_REQ;
+  h->list_offsets_req = l;
+  dispatch_handle(b, h, NULL, 0, r);
+}
+
+static void *list_offsets_answer(struct broker *b, struct kafka_call *k,
+                                 const struct response *r) {
+  const struct kafka_list_offsets_req *q = k->req;
+  const Strata__Header *rep = kc_reply(r);
+  const Strata__ListOffsetsResponse *nr =
+      rep->body_case == STRATA__HEADER__BODY_LIST_OFFSETS_RESP ? rep->list_offsets_resp : NULL;
+  struct kafka_list_offsets_resp *m = kc_alloc(k, sizeof *m);
+  kafka_defaults(&kafka_list_offsets_resp_desc, m);
+  m->topics = kc_alloc(k, (size_t)(q->n_topics > 0 ? q->n_topics : 0) * sizeof *m->topics);
+  size_t at = 0;
+  for (int32_t i = 0; i < q->n_topics; i++) {
+    const struct kafka_list_offsets_req_list_offsets_topic *t = &q->topics[i];
+    struct kafka_list_offsets_resp_list_offsets_topic_response *rt = &m->topics[m->n_topics++];
+    kafka_defaults(&kafka_list_offsets_resp_list_offsets_topic_response_desc, rt);
+    rt->name = t->name;
+    int32_t np = t->n_partitions > 0 ? t->n_partitions : 0;
+    rt->partitions = kc_alloc(k, (size_t)np * sizeof *rt->partitions);
+    for (int32_t j = 0; j < np; j++, at++) {
+      const struct kafka_list_offsets_req_list_offsets_partition *p = &t->partitions[j];
+      struct kafka_list_offsets_resp_list_offsets_partition_response *rp =
+          &rt->partitions[rt->n_partitions++];
+      kafka_defaults(&kafka_list_offsets_resp_list_offsets_partition_response_desc, rp);
+      rp->partition_index = p->partition_index;
+      if (!nr || at >= nr->n_partitions) {
+        rp->error_code = nr ? KERR_UNKNOWN_SERVER_ERROR : kafka_err((int)rep->error_code);
+        continue;
+      }
+      const Strata__ListOffsetsPartitionResult *x = nr->partitions[at];
+      int16_t fenced = epoch_check(b, t->name, p->partition_index, p->current_leader_epoch);
+      rp->error_code = fenced ? fenced : kafka_err((int)x->error_code);
+      if (rp->error_code) continue;
+      rp->offset = x->offset;
+      rp->timestamp = x->timestamp;
+      struct partition *part = topics_partition(&b->topics, t->name, (uint32_t)p->partition_index);
+      rp->leader_epoch = part && b->cluster ? part->rep.leader_epoch : (part ? 0 : -1);
+      if (k->version == 0 && x->offset >= 0) { /* v0: a list of offsets, here one */
+        rp->old_style_offsets = kc_alloc(k, sizeof(int64_t));
+        rp->old_style_offsets[0] = x->offset;
+        rp->n_old_style_offsets = 1;
+      }
+    }
+  }
+  return m;
+}
+
+const struct kafka_handler kafka_list_offsets_handler = {KAFKA_LIST_OFFSETS, 0, 6,
+                                                         list_offsets_start, list_offsets_answer};

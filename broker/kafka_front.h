@@ -1,0 +1,43 @@
+/* The Kafka-protocol front door of a broker (kafka.listeners): what the
+ * glue (server_uv.c) calls with each Kafka request frame. A request is
+ * decoded by the generated codec, then either answered here (ApiVersions,
+ * Metadata, the classic group calls) or turned into the native request it
+ * means and run through dispatch_handle, so Kafka clients get the very
+ * same produce, fetch, replication, idempotence and durability paths as
+ * libstrata. No sockets here. */
+#ifndef STRATA_KAFKA_FRONT_H
+#define STRATA_KAFKA_FRONT_H
+
+#include <stdint.h>
+
+#include "broker/response.h"
+#include "kafka/codec.h"
+#include "proto/strata.pb-c.h"
+
+struct broker;
+struct kafka_call;
+
+/* Start one request (its frame after the 4-byte size). Fills r as
+ * dispatch_handle does (maybe waiting, parked or forwarded). Returns the
+ * call, or NULL when not even a header could be read: the glue closes the
+ * connection (Kafka's own answer to a frame it cannot parse). */
+struct kafka_call *kafka_start(struct broker *b, uint8_t *frame, uint32_t len,
+                               const char *peer, struct response *r);
+
+/* The native request a call became (parked fetches run it again; a
+ * forwarded CreateTopics sends it to the controller), or NULL. Owned by
+ * the call. */
+Strata__Header *kafka_native(struct kafka_call *k);
+
+/* Append the whole Kafka answer (size, header, body) once r is ready.
+ * Returns 0, or nonzero when it cannot be encoded (the glue closes). An
+ * acks=0 produce has r->silent set: nothing is sent. */
+int kafka_finish(struct broker *b, struct kafka_call *k, const struct response *r,
+                 struct kbuf *out);
+
+void kafka_call_free(struct kafka_call *k);
+
+/* Largest Kafka request frame read (socket.request.max.bytes applies). */
+#define KAFKA_DECODE_BUDGET (16u << 20) /* arena bytes one request may decode into */
+
+#endif

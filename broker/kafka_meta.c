@@ -1,0 +1,364 @@
+/* Kafka Metadata (v0-8, answered here from the broker's metadata image, with
+ * the brokers' Kafka addresses), CreateTopics (v0-4) and DeleteTopics
+ * (v0-3) as the native ones (relayed to the controller), InitProducerId
+ * (v0-1) and FindCoordinator (v0-2). Transactions are not served: a
+ * transactional id gets INVALID_REQUEST saying so. */
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "broker/broker.h"
+#include "broker/dispatch.h"
+#include "broker/kafka_call.h"
+#include "broker/offsets_log.h"
+#include "common/errors.h"
+
+static const char no_transactions[] = "transactions are not supported by Strata";
+
+/* A broker's Kafka address, by id (this broker's own when standalone). */
+static int kafka_addr_of(struct broker *b, struct kafka_call *k, int32_t id, const char **host,
+                         int32_t *port) {
+  if (!b->cluster) return id == b->cfg.id && kafka_split_addr(k, b->kafka_addr, host, port);
+  const struct peer *pe = id >= 0 ? broker_peer(b, id) : NULL;
+  return pe && !pe->fenced && kafka_split_addr(k, pe->kafka, host, port);
+}
+
+/* ---- Metadata ---- */
+
+static int listed(const struct kafka_metadata_resp *m, int32_t id) {
+  for (int32_t i = 0; i < m->n_brokers; i++)
+    if (m->brokers[i].node_id == id) return 1;
+  return 0;
+}
+
+static int32_t *ids(struct kafka_call *k, const int32_t *v, uint32_t n) {
+  int32_t *o = kc_alloc(k, (n + 1) * sizeof *o);
+  memcpy(o, v, n * sizeof *o);
+  return o;
+}
+
+static void topic_entry(struct broker *b, struct kafka_call *k, struct kafka_metadata_resp *m,
+                        struct kafka_metadata_resp_metadata_response_topic *t, const char *name) {
+  kafka_defaults(&kafka_metadata_resp_metadata_response_topic_desc, t);
+  t->name = kc_strdup(k, name);
+  t->topic_authorized_operations = INT32_MIN;
+  struct topic *tp = topics_find(&b->topics, name);
+  if (!tp) {
+    t->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+    return;
+  }
+  t->is_internal = !strcmp(name, OFFSETS_TOPIC);
+  t->partitions = kc_alloc(k, tp->npart * sizeof *t->partitions);
+  for (uint32_t i = 0; i < tp->npart; i++) {
+    const struct partition *p = tp->parts[i];
+    struct kafka_metadata_resp_metadata_response_partition *pm = &t->partitions[t->n_partitions++];
+    kafka_defaults(&kafka_metadata_resp_metadata_response_partition_desc, pm);
+    pm->partition_index = (int32_t)i;
+    if (!b->cluster) {
+      pm->leader_id = b->cfg.id;
+      pm->leader_epoch = 0;
+      pm->replica_nodes = ids(k, &b->cfg.id, 1);
+      pm->n_replica_nodes = 1;
+      pm->isr_nodes = ids(k, &b->cfg.id, 1);
+      pm->n_isr_nodes = 1;
+      continue;
+    }
+    const struct isr_state *s = &p->rep.isr;
+    pm->leader_id = p->rep.leader;
+    pm->leader_epoch = p->rep.leader_epoch;
+    pm->replica_nodes = ids(k, s->replicas, s->nreplicas);
+    pm->n_replica_nodes = (int32_t)s->nreplicas;
+    pm->isr_nodes = ids(k, s->isr, s->nisr);
+    pm->n_isr_nodes = (int32_t)s->nisr;
+    pm->offline_replicas = kc_alloc(k, (s->nreplicas + 1) * sizeof(int32_t));
+    for (uint32_t r = 0; r < s->nreplicas; r++)
+      if (!listed(m, s->replicas[r])) pm->offline_replicas[pm->n_offline_replicas++] = s->replicas[r];
+    if (pm->leader_id < 0 || !listed(m, pm->leader_id)) {
+      pm->leader_id = -1;
+      pm->error_code = KERR_LEADER_NOT_AVAILABLE;
+    }
+  }
+}
+
+static void metadata_start(struct broker *b, struct kafka_call *k, struct response *r) {
+  (void)r;
+  const struct kafka_metadata_req *q = k->req;
+  struct kafka_metadata_resp *m = kc_alloc(k, sizeof *m);
+  kafka_defaults(&kafka_metadata_resp_desc, m);
+  k->resp = m;
+  size_t nb = b->cluster ? b->npeers : 1;
+  m->brokers = kc_alloc(k, (nb + 1) * sizeof *m->brokers);
+  for (size_t i = 0; i < nb; i++) {
+    int32_t id = b->cluster ? b->peers[i].id : b->cfg.id;
+    struct kafka_metadata_resp_metadata_response_broker *e = &m->brokers[m->n_brokers];
+    kafka_defaults(&kafka_metadata_resp_metadata_response_broker_desc, e);
+    if (!kafka_addr_of(b, k, id, &e->host, &e->port)) continue;
+    e->node_id = id;
+    if (b->cluster && b->peers[i].rack[0]) e->rack = kc_strdup(k, b->peers[i].rack);
+    m->n_brokers++;
+  }
+  /* Kafka clients send admin requests to the controller id and wait while
+   * it is -1: name a live broker (any relays them to the controller). */
+  m->controller_id = -1;
+  for (int32_t i = 0; i < m->n_brokers; i++)
+    if (m->controller_id < 0 || m->brokers[i].node_id < m->controller_id)
+      m->controller_id = m->brokers[i].node_id;
+  m->cluster_id = b->cluster_id[0] ? kc_strdup(k, b->cluster_id) : NULL;
+  int all = q->n_topics < 0 || (k->version == 0 && q->n_topics == 0);
+  size_t n = all ? b->topics.n : (size_t)q->n_topics;
+  m->topics = kc_alloc(k, (n + 1) * sizeof *m->topics);
+  for (size_t i = 0; i < n; i++) {
+    const char *name = all ? b->topics.v[i]->name : q->topics[i].name;
+    topic_entry(b, k, m, &m->topics[m->n_topics++], name ? name : "");
+  }
+}
+
+const struct kafka_handler kafka_metadata_handler = {KAFKA_METADATA, 0, 12, metadata_start, NULL};
+
+/* ---- CreateTopics ---- */
+
+/* The request's topics that cannot go to the controller, with their error;
+ * NULL message: sent. */
+struct create_extra {
+  int16_t *err;
+  const char **msg;
+};
+
+static void create_topics_start(struct broker *b, struct kafka_call *k, struct response *r) {
+  const struct kafka_create_topics_req *q = k->req;
+  int32_t n = q->n_topics > 0 ? q->n_topics : 0;
+  struct create_extra *x = kc_alloc(k, sizeof *x);
+  x->err = kc_alloc(k, ((size_t)n + 1) * sizeof *x->err);
+  x->msg = kc_alloc(k, ((size_t)n + 1) * sizeof *x->msg);
+  k->extra = x;
+  Strata__Header *h = kc_native(k, STRATA__API_KEY__API_CREATE_TOPICS);
+  Strata__CreateTopicsRequest *c = kc_alloc(k, sizeof *c);
+  strata__create_topics_request__init(c);
+  c->timeout_ms = q->timeout_ms > 0 ? (uint32_t)q->timeout_ms : 0;
+  c->topics = kc_alloc(k, ((size_t)n + 1) * sizeof *c->topics);
+  for (int32_t i = 0; i < n; i++) {
+    const struct kafka_create_topics_req_creatable_topic *t = &q->topics[i];
+    if (t->n_assignments > 0) {
+      x->err[i] = KERR_INVALID_REPLICA_ASSIGNMENT;
+      x->msg[i] = "manual replica assignments are not supported; give a replication factor";
+      continue;
+    }
+    if (q->validate_only) { /* what can be checked without creating */
+      if (topics_find(&b->topics, t->name)) {
+        x->err[i] = KERR_TOPIC_ALREADY_EXISTS;
+        x->msg[i] = "topic already exists";
+      } else {
+        x->msg[i] = "";
+      }
+      continue;
+    }
+    Strata__TopicSpec *s = kc_alloc(k, sizeof *s);
+    strata__topic_spec__init(s);
+    s->name = (char *)t->name;
+    s->partitions = t->num_partitions > 0 ? (uint32_t)t->num_partitions : 0;
+    s->replication_factor = t->replication_factor > 0 ? (uint32_t)t->replication_factor : 0;
+    if (t->num_partitions == 0 || t->replication_factor == 0 || t->num_partitions < -1 ||
+        t->replication_factor < -1) {
+      x->err[i] = t->num_partitions == 0 || t->num_partitions < -1
+                      ? KERR_INVALID_PARTITIONS
+                      : KERR_INVALID_REPLICATION_FACTOR;
+      x->msg[i] = x->err[i] == KERR_INVALID_PARTITIONS ? "partitions must be at least 1"
+                                                       : "replication factor must be at least 1";
+      continue;
+    }
+    int32_t nc = t->n_configs > 0 ? t->n_configs : 0;
+    s->configs = kc_alloc(k, ((size_t)nc + 1) * sizeof *s->configs);
+    for (int32_t j = 0; j < nc; j++) {
+      if (!t->configs[j].value) continue; /* null: the default */
+      Strata__TopicSpec__ConfigsEntry *e = kc_alloc(k, sizeof *e);
+      strata__topic_spec__configs_entry__init(e);
+      e->key = (char *)t->configs[j].name;
+      e->value = (char *)t->configs[j].value;
+      s->configs[s->n_configs++] = e;
+    }
+    c->topics[c->n_topics++] = s;
+  }
+  h->body_case = STRATA__HEADER__BODY_CREATE_TOPICS_REQ;
+  h->create_topics_req = c;
+  if (c->n_topics) {
+    dispatch_handle(b, h, NULL, 0, r);
+  } else {
+    k->native = NULL; /* nothing to create: answered from extra alone */
+  }
+}
+
+static void *create_topics_answer(struct broker *b, struct kafka_call *k,
+                                  const struct response *r) {
+  const struct kafka_create_topics_req *q = k->req;
+  const struct create_extra *x = k->extra;
+  const Strata__Header *rep = k->native ? kc_reply(r) : NULL;
+  const Strata__CreateTopicsResponse *nr =
+      rep && rep->body_case == STRATA__HEADER__BODY_CREATE_TOPICS_RESP ? rep->create_topics_resp
+                                                                       : NULL;
+  struct kafka_create_topics_resp *m = kc_alloc(k, sizeof *m);
+  kafka_defaults(&kafka_create_topics_resp_desc, m);
+  int32_t n = q->n_topics > 0 ? q->n_topics : 0;
+  m->topics = kc_alloc(k, ((size_t)n + 1) * sizeof *m->topics);
+  for (int32_t i = 0; i < n; i++) {
+    struct kafka_create_topics_resp_creatable_topic_result *t = &m->topics[m->n_topics++];
+    kafka_defaults(&kafka_create_topics_resp_creatable_topic_result_desc, t);
+    t->name = q->topics[i].name;
+    if (x->msg[i]) {
+      t->error_code = x->err[i];
+      if (*x->msg[i]) t->error_message = x->msg[i];
+      continue;
+    }
+    t->error_code = KERR_UNKNOWN_SERVER_ERROR;
+    if (!nr) {
+      t->error_code = kafka_err(rep ? (int)rep->error_code : STRATA_EUNKNOWN);
+      if (rep && rep->error_message && *rep->error_message)
+        t->error_message = kc_strdup(k, rep->error_message);
+      continue;
+    }
+    for (size_t j = 0; j < nr->n_results; j++) {
+      const Strata__TopicResult *res = nr->results[j];
+      if (strcmp(res->name, t->name)) continue;
+      t->error_code = kafka_err((int)res->error_code);
+      if (res->error_code && res->error_message && *res->error_message)
+        t->error_message = kc_strdup(k, res->error_message);
+      const struct topic *tp = res->error_code ? NULL : topics_find(&b->topics, t->name);
+      if (tp && tp->npart) { /* v5+: what was made */
+        t->num_partitions = (int32_t)tp->npart;
+        t->replication_factor = b->cluster ? (int16_t)tp->parts[0]->rep.isr.nreplicas : 1;
+      }
+    }
+  }
+  return m;
+}
+
+const struct kafka_handler kafka_create_topics_handler = {KAFKA_CREATE_TOPICS, 0, 5,
+                                                          create_topics_start,
+                                                          create_topics_answer};
+
+/* ---- DeleteTopics ---- */
+
+static void delete_topics_start(struct broker *b, struct kafka_call *k, struct response *r) {
+  const struct kafka_delete_topics_req *q = k->req;
+  int32_t n = q->n_topic_names > 0 ? q->n_topic_names : 0;
+  Strata__Header *h = kc_native(k, STRATA__API_KEY__API_DELETE_TOPICS);
+  Strata__DeleteTopicsRequest *d = kc_alloc(k, sizeof *d);
+  strata__delete_topics_request__init(d);
+  d->timeout_ms = q->timeout_ms > 0 ? (uint32_t)q->timeout_ms : 0;
+  d->names = kc_alloc(k, ((size_t)n + 1) * sizeof *d->names);
+  for (int32_t i = 0; i < n; i++) d->names[d->n_names++] = (char *)q->topic_names[i];
+  h->body_case = STRATA__HEADER__BODY_DELETE_TOPICS_REQ;
+  h->delete_topics_req = d;
+  dispatch_handle(b, h, NULL, 0, r);
+}
+
+static void *delete_topics_answer(struct broker *b, struct kafka_call *k,
+                                  const struct response *r) {
+  (void)b;
+  const struct kafka_delete_topics_req *q = k->req;
+  const Strata__Header *rep = kc_reply(r);
+  const Strata__DeleteTopicsResponse *nr =
+      rep->body_case == STRATA__HEADER__BODY_DELETE_TOPICS_RESP ? rep->delete_topics_resp : NULL;
+  struct kafka_delete_topics_resp *m = kc_alloc(k, sizeof *m);
+  kafka_defaults(&kafka_delete_topics_resp_desc, m);
+  int32_t n = q->n_topic_names > 0 ? q->n_topic_names : 0;
+  m->responses = kc_alloc(k, ((size_t)n + 1) * sizeof *m->responses);
+  for (int32_t i = 0; i < n; i++) {
+    struct kafka_delete_topics_resp_deletable_topic_result *t = &m->responses[m->n_responses++];
+    kafka_defaults(&kafka_delete_topics_resp_deletable_topic_result_desc, t);
+    t->name = q->topic_names[i];
+    t->error_code = nr ? KERR_UNKNOWN_SERVER_ERROR : kafka_err((int)rep->error_code);
+    for (size_t j = 0; nr && j < nr->n_results; j++)
+      if (!strcmp(nr->results[j]->name, t->name)) t->error_code = kafka_err((int)nr->results[j]->error_code);
+  }
+  return m;
+}
+
+const struct kafka_handler kafka_delete_topics_handler = {KAFKA_DELETE_TOPICS, 0, 5,
+                                                          delete_topics_start,
+                                                          delete_topics_answer};
+
+/* ---- InitProducerId ---- */
+
+static void init_producer_id_start(struct broker *b, struct kafka_call *k, struct response *r) {
+  const struct kafka_init_producer_id_req *q = k->req;
+  if (q->transactional_id) {
+    struct kafka_init_producer_id_resp *m = kafka_error_answer(k, KERR_INVALID_REQUEST);
+    m->producer_id = -1;
+    m->producer_epoch = -1;
+    k->resp = m;
+    return;
+  }
+  Strata__Header *h = kc_native(k, STRATA__API_KEY__API_INIT_PRODUCER_ID);
+  Strata__InitProducerIdRequest *i = kc_alloc(k, sizeof *i);
+  strata__init_producer_id_request__init(i);
+  h->body_case = STRATA__HEADER__BODY_INIT_PRODUCER_ID_REQ;
+  h->init_producer_id_req = i;
+  dispatch_handle(b, h, NULL, 0, r);
+}
+
+static void *init_producer_id_answer(struct broker *b, struct kafka_call *k,
+                                     const struct response *r) {
+  (void)b;
+  const Strata__Header *rep = kc_reply(r);
+  struct kafka_init_producer_id_resp *m = kc_alloc(k, sizeof *m);
+  kafka_defaults(&kafka_init_producer_id_resp_desc, m);
+  m->producer_id = -1;
+  m->producer_epoch = -1;
+  if (rep->body_case != STRATA__HEADER__BODY_INIT_PRODUCER_ID_RESP || rep->error_code) {
+    m->error_code = rep->error_code ? kafka_err((int)rep->error_code) : KERR_UNKNOWN_SERVER_ERROR;
+    return m;
+  }
+  m->producer_id = rep->init_producer_id_resp->producer_id;
+  m->producer_epoch = (int16_t)rep->init_producer_id_resp->producer_epoch;
+  return m;
+}
+
+const struct kafka_handler kafka_init_producer_id_handler = {KAFKA_INIT_PRODUCER_ID, 0, 4,
+                                                             init_producer_id_start,
+                                                             init_producer_id_answer};
+
+/* ---- FindCoordinator ---- */
+
+static void find_coordinator_start(struct broker *b, struct kafka_call *k, struct response *r) {
+  const struct kafka_find_coordinator_req *q = k->req;
+  if (q->key_type != 0) {
+    struct kafka_find_coordinator_resp *m = kafka_error_answer(k, KERR_INVALID_REQUEST);
+    m->error_message = no_transactions;
+    m->node_id = -1;
+    k->resp = m;
+    return;
+  }
+  Strata__Header *h = kc_native(k, STRATA__API_KEY__API_FIND_COORDINATOR);
+  Strata__FindCoordinatorRequest *f = kc_alloc(k, sizeof *f);
+  strata__find_coordinator_request__init(f);
+  f->group_id = (char *)(q->key ? q->key : "");
+  h->body_case = STRATA__HEADER__BODY_FIND_COORDINATOR_REQ;
+  h->find_coordinator_req = f;
+  dispatch_handle(b, h, NULL, 0, r);
+}
+
+static void *find_coordinator_answer(struct broker *b, struct kafka_call *k,
+                                     const struct response *r) {
+  const Strata__Header *rep = kc_reply(r);
+  struct kafka_find_coordinator_resp *m = kc_alloc(k, sizeof *m);
+  kafka_defaults(&kafka_find_coordinator_resp_desc, m);
+  m->node_id = -1;
+  m->port = -1;
+  if (rep->body_case != STRATA__HEADER__BODY_FIND_COORDINATOR_RESP || rep->error_code) {
+    m->error_code = rep->error_code ? kafka_err((int)rep->error_code) : KERR_UNKNOWN_SERVER_ERROR;
+    if (rep->error_message && *rep->error_message) m->error_message = kc_strdup(k, rep->error_message);
+    return m;
+  }
+  int32_t id = rep->find_coordinator_resp->node_id;
+  if (!kafka_addr_of(b, k, id, &m->host, &m->port)) {
+    m->error_code = KERR_COORDINATOR_NOT_AVAILABLE;
+    m->error_message = "the coordinator has no Kafka listener known here yet";
+    return m;
+  }
+  m->node_id = id;
+  return m;
+}
+
+const struct kafka_handler kafka_find_coordinator_handler = {KAFKA_FIND_COORDINATOR, 0, 3,
+                                                             find_coordinator_start,
+                                                             find_coordinator_answer};
