@@ -13,7 +13,8 @@
 # listener (`strata bench`), and each Kafka-client figure is divided by its
 # native one (the Kafka listener's target: >= 90 %). Then one side-by-side
 # table, and the Strata/Kafka ratios.
-#   BENCH_RECORDS_100 / BENCH_RECORDS_1K   records per run (default 300000 / 100000)
+#   BENCH_RECORDS_100 / BENCH_RECORDS_1K   records per Java run (default 300000 / 100000)
+#   BENCH_C_SCALE       librdkafka and libstrata runs send this many times more (default 3)
 #   BENCH_KAFKA_PROPS   producer props for every ProducerPerformance run
 #                       (default "batch.size=262144 linger.ms=5", strata bench's defaults)
 #   BENCH_SYSTEMS       which of "K1f K1 K3 S1 S3" to run (default all)
@@ -59,6 +60,9 @@ t0=$SECONDS
 kver=$(ls "${KAFKA_PEER_LIBS:-build/kafka-peer/libs-${KAFKA_VERSION:-4.0.2}}" | sed -n 's/^kafka_2.13-\(.*\)\.jar$/\1/p')
 
 records_for() { if [ "$1" = 100 ]; then echo "$N100"; else echo "$N1K"; fi; }
+# the C clients' runs (librdkafka, libstrata) are this many times longer:
+# at their rates the Java tools' counts last a fraction of a second
+SCALE=${BENCH_C_SCALE:-3}
 
 # kafka_topics BOOT RF TOPIC...: create them (1 partition; RF 3: min ISR 2)
 # in one CreateTopics request through librdkafka, or else with Kafka's
@@ -156,7 +160,19 @@ rk() {
     print s, c, v["rps"], v["mbps"], v["avg_ms"], v["p50_ms"], v["p99_ms"] }' >>"$RES"
 }
 
-# kafka_cases SYS BOOT RF TOPIC-PREFIX: the produce/consume matrix through
+# rkc SYS BOOT TOPIC SIZE N: the librdkafka consumer, partition 0, no group.
+rkc() {
+  local out
+  [ "${BENCH_RDKAFKA:-1}" = 1 ] && [ -x "$RDK" ] || return 0
+  out=$("$RDK" consume "$2" "$3" "$5" 2>&1) ||
+    { echo "$out" | tail -n 5; record "$1" "c$4" - - - - -; return 0; }
+  echo "  $1 rdkafka $4 B consume: $out"
+  echo "$out" | awk -v s="$1" -v c="c$4" '/^RESULT/ {
+    for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+    print s, c, v["rps"], v["mbps"], "-", "-", "-" }' >>"$RES"
+}
+
+# kafka_cases SYS BOOT RF: the produce/consume matrix through
 # the Java tools (and librdkafka), topics made with TopicCommand.
 kafka_cases() {
   local sys=$1 boot=$2 rf=$3 size acks n
@@ -169,8 +185,9 @@ kafka_cases() {
     cp_ "$sys" "$boot" "t$size-1" $size "$n"
     if [ "${BENCH_RDKAFKA:-1}" = 1 ] && [ -x "$RDK" ]; then
       for acks in 1 all; do
-        rk "$sys.rdk" "$boot" "r$size-$acks" $size $acks "$n"
+        rk "$sys.rdk" "$boot" "r$size-$acks" $size $acks $((n * SCALE))
       done
+      rkc "$sys.rdk" "$boot" "r$size-1" $size $((n * SCALE))
     fi
   done
 }
@@ -190,15 +207,16 @@ strata_cases() {
       if [ "${BENCH_RDKAFKA:-1}" = 1 ] && [ -x "$RDK" ]; then
         for acks in 1 all; do
           strata_topic "r$size-$acks" "$rf"
-          rk "$sys.rdk" "$kboot" "r$size-$acks" $size $acks "$n"
+          rk "$sys.rdk" "$kboot" "r$size-$acks" $size $acks $((n * SCALE))
         done
+        rkc "$sys.rdk" "$kboot" "r$size-1" $size $((n * SCALE))
       fi
     fi
     for acks in 1 all; do
       strata_topic "n$size-$acks" "$rf"
-      sb "$sys.nat" "n$size-$acks" $size $acks "$n"
+      sb "$sys.nat" "n$size-$acks" $size $acks $((n * SCALE))
     done
-    sc "$sys.nat" "n$size-1" $size "$n"
+    sc "$sys.nat" "n$size-1" $size $((n * SCALE))
   done
 }
 
@@ -280,18 +298,17 @@ awk '
     for (j = 1; j <= 6; j++) for (i = 1; i <= ns; i++) row(sys[i], cs[j])
   }' "$RES"
 echo
-echo "== Ratios of records/s (Strata/Kafka: same client, Java tools; Kafka listener/native: Strata's two doors)"
+echo "== Ratios of records/s: Strata/Kafka with the same client; Strata's Kafka listener/its native one"
 awk '
   function q(x, y) { return (x == "" || y == "" || x == "-" || y == "-" || y + 0 == 0) ? "-" : sprintf("%.2f", x / y) }
   { r[$1, $2] = $3 }
   END {
     n = split("p100a1 p100aall c100 p1024a1 p1024aall c1024", cs, " ")
-    split("100B acks=1|100B acks=all|100B consume|1KiB acks=1|1KiB acks=all|1KiB consume", nm, "|")
-    printf "%-14s %8s %8s %8s %10s %10s %10s %10s\n", "case", "S1/K1f", "S1/K1", "S3/K3",
-      "S1 java/nat", "S1 rdk/nat", "S3 java/nat", "S3 rdk/nat"
-    for (j = 1; j <= n; j++) { c = cs[j]
-      printf "%-14s %8s %8s %8s %10s %10s %10s %10s\n", nm[j], q(r["S1", c], r["K1f", c]),
-        q(r["S1", c], r["K1", c]), q(r["S3", c], r["K3", c]), q(r["S1", c], r["S1.nat", c]),
-        q(r["S1.rdk", c], r["S1.nat", c]), q(r["S3", c], r["S3.nat", c]), q(r["S3.rdk", c], r["S3.nat", c]) }
+    printf "%-26s %9s %9s %9s %9s %9s %9s\n", "ratio", "100B a=1", "100B all", "100B read", "1KiB a=1", "1KiB all", "1KiB read"
+    m = split("S1/K1f java:S1:K1f|S1/K1 java:S1:K1|S3/K3 java:S3:K3|S1/K1f librdkafka:S1.rdk:K1f.rdk|S1/K1 librdkafka:S1.rdk:K1.rdk|S3/K3 librdkafka:S3.rdk:K3.rdk|S1 java/native:S1:S1.nat|S1 librdkafka/native:S1.rdk:S1.nat|S3 java/native:S3:S3.nat|S3 librdkafka/native:S3.rdk:S3.nat", rows, "|")
+    for (i = 1; i <= m; i++) { split(rows[i], f, ":")
+      line = sprintf("%-26s", f[1]); any = 0
+      for (j = 1; j <= n; j++) { v = q(r[f[2], cs[j]], r[f[3], cs[j]]); if (v != "-") any = 1; line = line sprintf(" %9s", v) }
+      if (any) print line }
   }' "$RES"
 echo "(whole run: $((SECONDS - t0)) s)"

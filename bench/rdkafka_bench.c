@@ -4,6 +4,8 @@
  * the same kind: a Java client on this 2-core machine would measure the JVM.
  *
  *   rdkafka_bench BOOTSTRAP TOPIC RECORD_SIZE ACKS(0|1|all) RECORDS
+ *   rdkafka_bench consume BOOTSTRAP TOPIC RECORDS  (partition 0 from the start,
+ *                                                no group: as strata bench consume)
  *   rdkafka_bench create BOOTSTRAP RF TOPIC...   (1 partition each; RF 3:
  *                                                min.insync.replicas 2)
  *
@@ -106,7 +108,70 @@ static int create_topics(const char *boot, int rf, char **names, int n) {
   return rc;
 }
 
+/* Read RECORDS records of partition 0 from its first offset with the simple
+ * (group-less) consumer: what strata bench consume does natively, so the two
+ * fetch paths are weighed without a group join in either. */
+static int consume(const char *boot, const char *topic, long long want) {
+  char errstr[512];
+  rd_kafka_conf_t *conf = rd_kafka_conf_new();
+  if (set(conf, "bootstrap.servers", boot) || set(conf, "enable.auto.commit", "false") ||
+      set(conf, "enable.auto.offset.store", "false") ||
+      set(conf, "queued.max.messages.kbytes", "262144") || set(conf, "fetch.wait.max.ms", "100"))
+    return 1;
+  rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
+  if (!rk) {
+    fprintf(stderr, "rdkafka_bench: %s\n", errstr);
+    return 1;
+  }
+  rd_kafka_topic_t *t = rd_kafka_topic_new(rk, topic, NULL);
+  int64_t start = mono_us(), last = start;
+  if (rd_kafka_consume_start(t, 0, RD_KAFKA_OFFSET_BEGINNING)) {
+    fprintf(stderr, "rdkafka_bench: consume_start: %s\n", rd_kafka_err2str(rd_kafka_last_error()));
+    return 1;
+  }
+  rd_kafka_message_t *batch[4096];
+  long long n = 0;
+  uint64_t bytes = 0;
+  int rc = 0;
+  while (n < want) {
+    ssize_t got = rd_kafka_consume_batch(t, 0, 1000, batch, 4096);
+    if (got < 0) {
+      fprintf(stderr, "rdkafka_bench: consume: %s\n", rd_kafka_err2str(rd_kafka_last_error()));
+      rc = 1;
+      break;
+    }
+    for (ssize_t i = 0; i < got; i++) {
+      if (batch[i]->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        n++;
+        bytes += batch[i]->len + batch[i]->key_len;
+      } else if (batch[i]->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        fprintf(stderr, "rdkafka_bench: consume: %s\n", rd_kafka_message_errstr(batch[i]));
+        rc = 1;
+      }
+      rd_kafka_message_destroy(batch[i]);
+    }
+    if (got > 0) last = mono_us();
+    if (rc || mono_us() - last > 10000000) break; /* 10 s without a record */
+  }
+  double secs = (double)(last - start) / 1e6;
+  rd_kafka_consume_stop(t, 0);
+  rd_kafka_topic_destroy(t);
+  rd_kafka_destroy(rk);
+  if (rc || n < want) {
+    fprintf(stderr, "rdkafka_bench: consumed %lld of %lld records\n", n, want);
+    return 1;
+  }
+  if (secs <= 0) secs = 1e-6;
+  printf("RESULT rps=%.0f mbps=%.2f consumed=%lld\n", (double)n / secs, (double)bytes / secs / 1e6, n);
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc == 5 && !strcmp(argv[1], "consume")) {
+    long long want = atoll(argv[4]);
+    if (want < 1) return 2;
+    return consume(argv[2], argv[3], want);
+  }
   if (argc >= 5 && !strcmp(argv[1], "create")) {
     int rf = atoi(argv[3]);
     if (rf < 1 || rf > 32) {
@@ -117,6 +182,7 @@ int main(int argc, char **argv) {
   }
   if (argc != 6) {
     fprintf(stderr, "usage: rdkafka_bench BOOTSTRAP TOPIC RECORD_SIZE ACKS RECORDS\n"
+                    "       rdkafka_bench consume BOOTSTRAP TOPIC RECORDS\n"
                     "       rdkafka_bench create BOOTSTRAP RF TOPIC...\n");
     return 2;
   }
