@@ -214,5 +214,5 @@ run)
     -cp "$(cp_of)" "$cls" "$@"
   ;;
 classpath) fetch; cp_of ;;
-*) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+*) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac
