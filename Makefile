@@ -6,16 +6,21 @@ CC      ?= cc
 OPT     ?= -O2 -g
 WERROR  ?= -Werror
 SAN     ?=
-PKGS     = libuv libprotobuf-c libzstd
+PKGS     = libuv libprotobuf-c libzstd zlib liblz4 snappy
 
 CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) -Wall -Wextra $(WERROR) -Wshadow \
            -Wstrict-prototypes -Wmissing-prototypes -MMD -MP \
            -I. -I$(BUILD)/gen $(SAN)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -luv -lprotobuf-c -lzstd)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -luv -lprotobuf-c -lzstd -lz -llz4 -lsnappy)
 CFLAGS  += $(PKG_CFLAGS)
 LDLIBS  += $(PKG_LIBS) -lpthread -lm
 LDFLAGS += $(SAN)
+# librdkafka, for `strata drill --client kafka` only: linked into the CLI
+# (and the unit tests, which link the CLI's archives), nothing else.
+RDKAFKA_CFLAGS := $(shell pkg-config --cflags rdkafka 2>/dev/null)
+RDKAFKA_LIBS   := $(shell pkg-config --libs rdkafka 2>/dev/null || echo -lrdkafka)
+CFLAGS  += $(RDKAFKA_CFLAGS)
 
 # ---- sources ----------------------------------------------------------------
 PROTO_SRC   := $(wildcard proto/*.proto)
@@ -69,7 +74,7 @@ SLOW_DISK_SHIM := $(BUILD)/strata-slow-disk.so
 SIM            := $(BUILD)/tests/sim/sim
 SIM_SRC        := $(wildcard tests/sim/*.c)
 
-.PHONY: all help deps test unit layering asan sim sim-golden bench bench-cluster bench-failover bench-groups bench-kafka docker-test faults demo fuzz clean format
+.PHONY: all help deps java-deps java-test spark-test test unit layering asan sim sim-golden bench bench-cluster bench-failover bench-groups bench-kafka docker-test faults demo fuzz clean format
 # Keep generated headers and test objects: make would delete them as intermediates.
 .SECONDARY:
 all: $(LIBCOMMON) $(LIBSTRATA) $(BROKER_BIN) $(CTRL_BIN) $(CLI_BIN) $(SLOW_DISK_SHIM)
@@ -90,8 +95,11 @@ help:
 	@echo "make bench-groups    consumer takeover after kill -9, and 100 members settling"
 	@echo "make bench-kafka     Apache Kafka 4.x (Maven Central) beside Strata, same client, same run"
 	@echo "make docker-test     build the image offline, run docker/compose.yml, kill the leader's container"
+	@echo "make java-deps  fetch the Maven dependencies of the Java-client and Spark tests into ~/.m2"
+	@echo "make java-test  Apache Kafka's Java client against a 3-broker cluster's Kafka listener"
+	@echo "make spark-test the IoT pipeline in Spark 3.5 and 4.0 through the Kafka listener, across kill -9 and restart"
 	@echo "make demo       start a local broker and stream IoT sensor records through it"
-	@echo "make fuzz       libFuzzer on the frame decoder, batch validator and HTTP request parser (FUZZ_SECONDS=60 each)"
+	@echo "make fuzz       libFuzzer on the frame decoder, batch validator, decompressors, HTTP request parser and Kafka codec (FUZZ_SECONDS=60 each; FUZZ_ONLY=name: one)"
 	@echo "make console-shot    screenshot the console of CONSOLE_URL (default http://127.0.0.1:19095/) into $(BUILD)/console.png"
 	@echo "make clean      remove $(BUILD)/ and the sanitizer/fuzz build dirs"
 
@@ -182,16 +190,23 @@ $(LIBDRILL): $(DRILL_OBJ)
 	ar rcs $@ $^
 
 $(CLI_BIN): $(call obj,client/cli/main.c) $(LIBCLI) $(LIBDRILL) $(LIBSTRATA) $(LIBCOMMON)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(RDKAFKA_LIBS) $(LDLIBS)
 
 # ---- tests --------------------------------------------------------------------
 $(BUILD)/tests/unit/%: $(call obj,tests/unit/%.c) $(LIBCTRL) $(LIBBROKER) $(LIBKAFKA) $(LIBREPL) $(LIBCLI) $(LIBDRILL) $(LIBSTRATA) $(LIBCOMMON)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
+	$(CC) $(LDFLAGS) -o $@ $^ $(RDKAFKA_LIBS) $(LDLIBS) -lcriterion
 
 $(BUILD)/tests/cluster/%: $(call obj,tests/cluster/%.c) $(LIBDRILL) $(LIBBROKER) $(LIBKAFKA) $(LIBREPL) $(LIBSTRATA) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
+
+# The Kafka codec's conformance checker (tests/kafka/codec_conformance_test.sh
+# feeds it kafka-python's vectors).
+KAFKA_CHECK := $(BUILD)/tests/kafka/codec_check
+$(KAFKA_CHECK): $(call obj,tests/kafka/codec_check.c) $(LIBKAFKA) $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # LD_PRELOAD shims, never sanitized (they are loaded into the broker before
 # anything else): the durability test's, which logs every fsync, and the slow
@@ -212,10 +227,10 @@ unit: $(UNIT_BINS)
 layering:
 	@scripts/layering.sh
 
-test: all $(UNIT_BINS) $(CLUSTER_BINS) $(FSYNC_SHIM) $(FAILOVER_BENCH) $(GROUP_BENCH) $(WORKLOAD) $(SIM)
+test: all $(UNIT_BINS) $(CLUSTER_BINS) $(KAFKA_CHECK) $(FSYNC_SHIM) $(FAILOVER_BENCH) $(GROUP_BENCH) $(WORKLOAD) $(SIM)
 	@STRATA_BUILD=$(BUILD) scripts/run-tests.sh scripts/layering.sh scripts/headers-check.sh $(UNIT_BINS) $(CLUSTER_BINS) $(wildcard tests/cluster/*.sh) $(wildcard tests/admin/*_test.sh) \
 	  tests/sim/sim_test.sh tests/fault/drill.sh tests/fault/scenarios_test.sh tests/metrics/rules_test.sh \
-	  tests/console/mock_test.sh
+	  tests/console/mock_test.sh $(wildcard tests/kafka/*_test.sh)
 
 # every fault drill, FAULT_ROUNDS rounds each (default 5): the testbed's
 # (root: network namespaces) and `strata drill`'s scenarios
@@ -286,17 +301,13 @@ bench-cluster: all
 # Apache Kafka (scripts/kafka-peer.sh) and Strata side by side, driven by
 # Kafka's own ProducerPerformance/ConsumerPerformance, plus librdkafka and
 # libstrata on Strata's two listeners (bench/kafka_bench.sh says more).
-# librdkafka-dev is installed here when root and missing; without it the
-# librdkafka runs are left out.
+# Without librdkafka-dev (scripts/deps.sh) the librdkafka runs are left out.
 RDKAFKA_BENCH := $(BUILD)/bench/rdkafka_bench
 $(RDKAFKA_BENCH): $(call obj,bench/rdkafka_bench.c)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ -lrdkafka
 
 bench-kafka: all
-	@pkg-config --exists rdkafka || [ "$$(id -u)" != 0 ] || \
-	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	    --no-install-recommends librdkafka-dev >/dev/null; }
 	@if pkg-config --exists rdkafka; then $(MAKE) --no-print-directory $(RDKAFKA_BENCH); fi
 	@STRATA_BUILD=$(BUILD) bench/kafka_bench.sh
 
@@ -307,18 +318,43 @@ bench-failover: all $(FAILOVER_BENCH)
 demo: all
 	@STRATA_BUILD=$(BUILD) scripts/demo.sh
 
+# ---- Kafka clients on the JVM (Maven) ------------------------------------------
+# Fetch the Maven dependencies of the Java-client test, the Spark job and the
+# Apache Kafka stand-in into ~/.m2 (the tests build offline after that; a
+# test that finds them missing fetches them itself)
+java-deps:
+	@for d in tests/kafka/java tests/kafka/peer; do \
+	  echo "== mvn package in $$d"; (cd $$d && mvn -q -B package) || exit 1; done
+	@for p in spark35 spark4; do \
+	  echo "== mvn package -P$$p in tests/spark/job"; (cd tests/spark/job && mvn -q -B package -P$$p) || exit 1; done
+
+# Apache Kafka's Java client against a 3-broker cluster (also part of make test);
+# KAFKA_TEST_TARGET=apache runs it against Apache Kafka instead
+java-test: all
+	@STRATA_BUILD=$(BUILD) scripts/run-tests.sh tests/kafka/java_test.sh
+
+# the IoT pipeline in Spark Structured Streaming (3.5 and 4.0, local[2]) through
+# the Kafka listeners, across a broker's kill -9 and a restart from the
+# checkpoint (minutes; not part of make test). SPARK_LINES=spark4 runs one line
+spark-test: all
+	@STRATA_BUILD=$(BUILD) scripts/run-tests.sh tests/spark/spark_test.sh
+
 # ---- fuzzing (clang + libFuzzer) ---------------------------------------------
 FUZZ_SRC     := $(wildcard tests/fuzz/*_fuzz.c)
+FUZZ_ONLY    ?=
+ifneq ($(FUZZ_ONLY),)
+FUZZ_SRC     := tests/fuzz/$(FUZZ_ONLY).c
+endif
 FUZZ_SECONDS ?= 60
 fuzz: $(BUILD)/.deps-ok
 	@scripts/deps.sh --fuzz
 	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang OPT="-O1 -g" \
-	  SAN="-fsanitize=fuzzer-no-link,address,undefined" build-fuzz/libstrata-common.a
+	  SAN="-fsanitize=fuzzer-no-link,address,undefined" build-fuzz/libstrata-kafka.a build-fuzz/libstrata-common.a
 	@mkdir -p build-fuzz/fuzz
 	@set -e; for f in $(FUZZ_SRC); do \
 	  n=$$(basename $$f .c); \
 	  clang -std=c11 -D_GNU_SOURCE -O1 -g -I. -Ibuild-fuzz/gen -fsanitize=fuzzer,address,undefined \
-	    -o build-fuzz/fuzz/$$n $$f build-fuzz/libstrata-common.a $(LDLIBS); \
+	    -o build-fuzz/fuzz/$$n $$f build-fuzz/libstrata-kafka.a build-fuzz/libstrata-common.a $(LDLIBS); \
 	  mkdir -p build-fuzz/corpus/$$n; \
 	  echo "== $$n for $(FUZZ_SECONDS)s"; \
 	  build-fuzz/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \

@@ -11,14 +11,36 @@
 /* Record keys: version byte 1, then group NUL topic NUL partition (u32 BE).
  * Values: offset (i64 BE) then the metadata bytes; null = deleted. */
 #define KEY_OFFSET_V1 1
+/* Group-kind records: key: version byte 2, then the group id; value: a
+ * format byte, the kind (COORD_KIND_*), and for a classic group its record
+ * (classic_encode: generation, members, assignments; Kafka's GroupMetadata);
+ * null = forgotten (deleted group). Brokers from before these records skip
+ * them (unknown key version). */
+#define KEY_KIND_V1 2
+#define KIND_FORMAT_KIND 0  /* value: 0, kind, protocol type (kind only) */
+#define KIND_FORMAT_GROUP 1 /* value: 1, kind, classic_encode's record */
 
 void coord_init(struct coordinator *c, const struct group_config *cfg, const char *nonce) {
   memset(c, 0, sizeof *c);
   c->cfg = *cfg;
   snprintf(c->nonce, sizeof c->nonce, "%s", nonce ? nonce : "");
+  classic_out_init(&c->classic_out);
 }
 
-static void cgroup_free(struct cgroup *g) {
+/* The classic part of a group goes; its parked requests are answered `err`. */
+static void drop_classic(struct coordinator *c, struct cgroup *g, int err) {
+  free(g->record);
+  g->record = NULL;
+  g->record_len = 0;
+  if (!g->classic) return;
+  classic_shutdown(g->classic, err, &c->classic_out);
+  classic_free(g->classic);
+  free(g->classic);
+  g->classic = NULL;
+}
+
+static void cgroup_free(struct coordinator *c, struct cgroup *g, int err) {
+  drop_classic(c, g, err);
   group_free(&g->g);
   for (size_t i = 0; i < g->noffsets; i++) {
     free(g->offsets[i].topic);
@@ -83,7 +105,8 @@ size_t coord_pending_count(const struct coordinator *c, uint32_t home) {
 }
 
 void coord_free(struct coordinator *c) {
-  for (size_t i = 0; i < c->n; i++) cgroup_free(c->groups[i]);
+  for (size_t i = 0; i < c->n; i++) cgroup_free(c, c->groups[i], STRATA_ESHUTTING_DOWN);
+  classic_out_free(&c->classic_out);
   free(c->groups);
   free(c->loaded);
   free(c->compact_from);
@@ -199,8 +222,15 @@ void coord_apply_commit(struct coordinator *c, const char *group, const char *to
   g->offsets[g->noffsets++] = e;
 }
 
+static void apply_kind(struct coordinator *c, const uint8_t *key, int32_t key_len,
+                       const uint8_t *value, int32_t value_len);
+
 int coord_apply_record(struct coordinator *c, const uint8_t *key, int32_t key_len,
                        const uint8_t *value, int32_t value_len) {
+  if (key && key_len >= 2 && key[0] == KEY_KIND_V1) {
+    apply_kind(c, key, key_len, value, value_len);
+    return 0;
+  }
   if (!key || key_len < 1 + 1 + 1 + 4 || key[0] != KEY_OFFSET_V1) return 0;
   const char *group = (const char *)key + 1;
   const uint8_t *end = key + key_len;
@@ -263,7 +293,7 @@ void coord_unload(struct coordinator *c, uint32_t k) {
   pending_drop(c, k);
   for (size_t i = 0; i < c->n;)
     if (c->groups[i]->home == k) {
-      cgroup_free(c->groups[i]);
+      cgroup_free(c, c->groups[i], STRATA_ENOT_COORDINATOR);
       c->groups[i] = c->groups[--c->n];
     } else {
       i++;
@@ -273,8 +303,212 @@ void coord_unload(struct coordinator *c, uint32_t k) {
 void coord_remove(struct coordinator *c, const char *id) {
   for (size_t i = 0; i < c->n; i++)
     if (!strcmp(c->groups[i]->g.id, id)) {
-      cgroup_free(c->groups[i]);
+      cgroup_free(c, c->groups[i], STRATA_ECOORDINATOR_NOT_AVAILABLE);
       c->groups[i] = c->groups[--c->n];
       return;
     }
+}
+
+/* ---- classic groups ---- */
+
+static int make_classic(struct coordinator *c, struct cgroup *g) {
+  struct classic_config cc;
+  classic_config_default(&cc);
+  cc.initial_delay_ms = c->cfg.initial_delay_ms;
+  cc.session_min_ms = c->cfg.session_min_ms;
+  cc.session_max_ms = c->cfg.session_max_ms;
+  char nonce[48];
+  snprintf(nonce, sizeof nonce, "%s.%llu", c->nonce, (unsigned long long)++c->classic_seq);
+  struct classic_group *cg = malloc(sizeof *cg);
+  if (!cg) return STRATA_ENOMEM;
+  int rc = classic_init(cg, g->g.id, &cc, nonce);
+  if (rc) {
+    free(cg);
+    return rc;
+  }
+  g->classic = cg;
+  return 0;
+}
+
+struct cgroup *coord_classic(struct coordinator *c, const char *id, int create, int *rc) {
+  struct cgroup *g = coord_group(c, id, create, rc);
+  if (!g) {
+    if (*rc == STRATA_EUNKNOWN_GROUP) *rc = STRATA_EUNKNOWN_MEMBER;
+    return NULL;
+  }
+  if (g->classic) return g;
+  if (g->g.nmembers) {
+    *rc = STRATA_EINCONSISTENT_GROUP_PROTOCOL;
+    return NULL;
+  }
+  if (!create) {
+    *rc = STRATA_EUNKNOWN_MEMBER;
+    return NULL;
+  }
+  if ((*rc = make_classic(c, g))) return NULL;
+  g->classic->dirty = 1; /* its kind is to be recorded */
+  return g;
+}
+
+int coord_claim_native(struct coordinator *c, struct cgroup *g, int joining) {
+  if (!g->classic) return 0;
+  if (classic_member_count(g->classic) || g->classic->npending)
+    return STRATA_EINCONSISTENT_GROUP_PROTOCOL;
+  if (!joining) return 0;
+  drop_classic(c, g, STRATA_ECOORDINATOR_NOT_AVAILABLE);
+  g->kind_dirty = 1;
+  return 0;
+}
+
+int coord_kind_dirty(const struct cgroup *g) {
+  return g->kind_dirty || (g->classic && g->classic->dirty);
+}
+
+int coord_kind_record(struct cgroup *g, uint8_t *key, size_t *key_len, uint8_t **value,
+                      size_t *value_len) {
+  size_t gl = strlen(g->g.id);
+  if (gl == 0 || gl > GROUP_ID_MAX) return STRATA_EINVALID_REQUEST;
+  if (g->classic && (g->classic->dirty || !g->record)) {
+    uint8_t *r;
+    size_t n;
+    int rc = classic_encode(g->classic, &r, &n);
+    if (rc) return rc;
+    free(g->record);
+    g->record = r;
+    g->record_len = n;
+    g->classic->dirty = 0;
+  }
+  size_t body = g->classic ? g->record_len : 0;
+  uint8_t *v = malloc(2 + body);
+  if (!v) return STRATA_ENOMEM;
+  v[0] = g->classic ? KIND_FORMAT_GROUP : KIND_FORMAT_KIND;
+  v[1] = g->classic ? COORD_KIND_CLASSIC : COORD_KIND_NATIVE;
+  if (body) memcpy(v + 2, g->record, body);
+  key[0] = KEY_KIND_V1;
+  memcpy(key + 1, g->g.id, gl);
+  *key_len = 1 + gl;
+  *value = v;
+  *value_len = 2 + body;
+  g->kind_dirty = 0;
+  return 0;
+}
+
+int coord_encode_kind(struct batch_builder *b, struct cgroup *g, int64_t now_ms) {
+  uint8_t key[COORD_KIND_KEY_MAX], *val;
+  size_t kl, vl;
+  int rc = coord_kind_record(g, key, &kl, &val, &vl);
+  if (rc) return rc;
+  rc = batch_builder_add(b, now_ms, key, kl, val, vl, NULL, 0);
+  free(val);
+  return rc;
+}
+
+int coord_encode_kind_delete(struct batch_builder *b, const char *group, int64_t now_ms) {
+  uint8_t key[COORD_KIND_KEY_MAX];
+  size_t gl = strlen(group);
+  if (gl == 0 || gl > GROUP_ID_MAX) return STRATA_EINVALID_REQUEST;
+  key[0] = KEY_KIND_V1;
+  memcpy(key + 1, group, gl);
+  return batch_builder_add(b, now_ms, key, 1 + gl, NULL, 0, NULL, 0);
+}
+
+/* A group-kind record read back (only while loading a partition): the
+ * group is native, or classic as recorded (format 1: with its generation
+ * and members; format 0: kind and protocol type only). Malformed records
+ * are skipped. */
+static void apply_kind(struct coordinator *c, const uint8_t *key, int32_t key_len,
+                       const uint8_t *value, int32_t value_len) {
+  char id[GROUP_ID_MAX + 1];
+  if (key_len - 1 > GROUP_ID_MAX || memchr(key + 1, 0, (size_t)key_len - 1)) return;
+  memcpy(id, key + 1, (size_t)key_len - 1);
+  id[key_len - 1] = 0;
+  if (value && (value_len < 2 || value[0] > KIND_FORMAT_GROUP)) return;
+  int classic = value && value[1] == COORD_KIND_CLASSIC;
+  int rc;
+  struct cgroup *g = coord_group(c, id, classic, &rc);
+  if (!g) return;
+  if (!classic) {
+    drop_classic(c, g, STRATA_ECOORDINATOR_NOT_AVAILABLE);
+    return;
+  }
+  const uint8_t *body = value + 2;
+  size_t n = (size_t)value_len - 2;
+  uint8_t *copy = NULL;
+  if (value[0] == KIND_FORMAT_KIND) { /* protocol type only */
+    if (n > CLASSIC_ID_MAX || memchr(body, 0, n)) return;
+    char type[CLASSIC_ID_MAX + 1];
+    memcpy(type, body, n);
+    type[n] = 0;
+    struct classic_group tmp;
+    struct classic_config cc;
+    classic_config_default(&cc);
+    if (classic_init(&tmp, id, &cc, "")) return;
+    tmp.protocol_type = n ? strdup(type) : NULL;
+    int e = classic_encode(&tmp, &copy, &n);
+    classic_free(&tmp);
+    if (e) return;
+    body = copy;
+  }
+  /* the record replaces what an earlier one said (no member is live yet) */
+  struct classic_group *old = g->classic;
+  g->classic = NULL;
+  if (make_classic(c, g) || classic_restore(g->classic, body, n)) {
+    if (g->classic) {
+      classic_free(g->classic);
+      free(g->classic);
+    }
+    g->classic = old;
+    free(copy);
+    return;
+  }
+  if (old) {
+    classic_shutdown(old, STRATA_ECOORDINATOR_NOT_AVAILABLE, &c->classic_out);
+    classic_free(old);
+    free(old);
+  }
+  uint8_t *r = copy ? copy : malloc(n ? n : 1);
+  if (r && !copy) memcpy(r, body, n);
+  free(g->record);
+  g->record = r;
+  g->record_len = r ? n : 0;
+}
+
+size_t coord_members(const struct cgroup *g) {
+  return g->g.nmembers + (g->classic ? classic_member_count(g->classic) : 0);
+}
+
+int coord_classic_commit_check(const struct cgroup *g, const char *member_id,
+                               const char *instance_id, int32_t generation, int transactional) {
+  if (g && g->classic)
+    return classic_commit_check(g->classic, member_id, instance_id, generation, transactional);
+  if (g && g->g.nmembers) return STRATA_EUNKNOWN_MEMBER;
+  return generation < 0 ? 0 : STRATA_EILLEGAL_GENERATION;
+}
+
+void coord_classic_tick(struct coordinator *c, int64_t now_ms) {
+  for (size_t i = 0; i < c->n; i++)
+    if (c->groups[i]->classic) classic_tick(c->groups[i]->classic, now_ms, &c->classic_out);
+}
+
+int64_t coord_classic_next_deadline(const struct coordinator *c) {
+  int64_t t = INT64_MAX;
+  for (size_t i = 0; i < c->n; i++)
+    if (c->groups[i]->classic) {
+      int64_t d = classic_next_deadline(c->groups[i]->classic);
+      if (d < t) t = d;
+    }
+  return t;
+}
+
+const char *coord_state_name(const struct cgroup *cg) {
+  if (cg->classic) return classic_state_name(cg->classic->state);
+  const struct group *g = &cg->g;
+  if (g->nmembers == 0) return "Empty";
+  if (g->compute_at_ms) return "Assigning";
+  return group_is_stable(g) ? "Stable" : "Reconciling";
+}
+
+const char *coord_protocol_type(const struct cgroup *cg) {
+  if (cg->classic) return cg->classic->protocol_type ? cg->classic->protocol_type : "";
+  return cg->g.nmembers || cg->g.epoch ? "consumer" : "";
 }

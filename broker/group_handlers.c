@@ -66,6 +66,8 @@ void group_handlers_tick(struct broker *b) {
     refresh_partitions(b, b->coord.groups[i]);
     group_tick(&b->coord.groups[i]->g, b->now_ms);
   }
+  coord_classic_tick(&b->coord, b->now_ms); /* answers wait in b->coord.classic_out */
+  group_handlers_persist_kinds(b);
 }
 
 /* The group's coordinator here, or an error for the response. A broker
@@ -74,7 +76,7 @@ void group_handlers_tick(struct broker *b) {
  * one cut off may have been replaced, and its memory of committed offsets
  * (older than what its successor has accepted since) would send a member
  * back to an offset before the group's last commit. */
-static struct cgroup *coordinator_for(struct broker *b, const char *group, int create, int *rc) {
+struct cgroup *group_coordinator_for(struct broker *b, const char *group, int create, int *rc) {
   if (!group || !*group || strlen(group) > GROUP_ID_MAX) {
     *rc = STRATA_EINVALID_REQUEST;
     return NULL;
@@ -169,13 +171,17 @@ void handle_group_heartbeat(struct broker *b, const Strata__Header *req, uint8_t
   const Strata__GroupHeartbeatRequest *q = req->group_heartbeat_req;
   int rc;
   int joining = q->member_epoch == GROUP_JOIN && (!q->member_id || !*q->member_id);
-  struct cgroup *g = coordinator_for(b, q->group_id, joining, &rc);
+  struct cgroup *g = group_coordinator_for(b, q->group_id, joining, &rc);
   /* A member of a group this coordinator has never seen joined it under an
    * earlier coordinator (membership is not kept across coordinators): it
    * must join again, now, rather than retry until its session ends. */
   if (!g && rc == STRATA_EUNKNOWN_GROUP && q->member_id && *q->member_id) rc = STRATA_EUNKNOWN_MEMBER;
   if (!g) {
     response_error(r, req, rc, NULL);
+    return;
+  }
+  if ((rc = coord_claim_native(&b->coord, g, joining))) {
+    response_error(r, req, rc, "a classic (JoinGroup) group with members has this id");
     return;
   }
   if (joining && g->g.nmembers == 0 && q->assignor && *q->assignor) {
@@ -245,6 +251,20 @@ void handle_group_heartbeat(struct broker *b, const Strata__Header *req, uint8_t
   group_reply_free(&rep);
   resp_begin(r, req, STRATA__HEADER__BODY_GROUP_HEARTBEAT_RESP);
   r->hdr.group_heartbeat_resp = m;
+  if (coord_kind_dirty(g)) group_handlers_persist_kinds(b); /* an empty classic group became native */
+}
+
+void group_handlers_persist_kinds(struct broker *b) {
+  for (size_t i = 0; i < b->coord.n; i++) {
+    struct cgroup *g = b->coord.groups[i];
+    if (!coord_kind_dirty(g)) continue;
+    struct batch_builder bb;
+    batch_builder_init(&bb);
+    int rc = coord_encode_kind(&bb, g, b->wall_ms);
+    if (!rc) rc = offsets_log_append(b, g, &bb, NULL, NULL);
+    batch_builder_free(&bb);
+    if (rc) trace_warn("group %s: its record was not written: %s", g->g.id, strata_strerror(rc));
+  }
 }
 
 /* ---- offsets ---- */
@@ -261,22 +281,54 @@ static Strata__OffsetCommitPartition *commit_result(struct response *r, const ch
   return c;
 }
 
+static void commit_offsets(struct broker *b, const Strata__Header *req, struct cgroup *g,
+                           int member_check, struct response *r);
+
 void handle_offset_commit(struct broker *b, const Strata__Header *req, uint8_t *payload,
                           uint32_t len, struct response *r) {
   (void)payload, (void)len;
   const Strata__OffsetCommitRequest *q = req->offset_commit_req;
   int admin = (!q->member_id || !*q->member_id) && q->member_epoch == -1;
   int rc;
-  struct cgroup *g = coordinator_for(b, q->group_id, admin, &rc);
+  struct cgroup *g = group_coordinator_for(b, q->group_id, admin, &rc);
   if (!g) {
     response_error(r, req, rc, NULL);
     return;
   }
-  if (admin && g->g.nmembers > 0) {
+  if (admin && coord_members(g) > 0) {
     response_error(r, req, STRATA_EGROUP_NOT_EMPTY,
                    "the group has live members: stop its consumers first");
     return;
   }
+  commit_offsets(b, req, g, !admin, r);
+}
+
+/* A Kafka client's OffsetCommit: member_id and member_epoch carry Kafka's
+ * member id and generation; Kafka's rules for the group's kind decide
+ * (coord_classic_commit_check: a classic member at its generation, or a
+ * simple commit to a group without members), then it is stored as any. */
+void group_handlers_kafka_commit(struct broker *b, const Strata__Header *req,
+                                 const char *instance_id, struct response *r) {
+  const Strata__OffsetCommitRequest *q = req->offset_commit_req;
+  int simple = (!q->member_id || !*q->member_id) && q->member_epoch < 0;
+  int rc;
+  struct cgroup *g = group_coordinator_for(b, q->group_id, simple, &rc);
+  if (!g && rc == STRATA_EUNKNOWN_GROUP) rc = STRATA_EILLEGAL_GENERATION; /* a member of nothing */
+  if (g) rc = coord_classic_commit_check(g, q->member_id ? q->member_id : "", instance_id,
+                                         q->member_epoch, 0);
+  if (rc) {
+    response_error(r, req, rc, NULL);
+    return;
+  }
+  commit_offsets(b, req, g, 0, r);
+}
+
+/* Store the commits of req (its group checked by the caller; member_check:
+ * also each partition against the native member's assignment). */
+static void commit_offsets(struct broker *b, const Strata__Header *req, struct cgroup *g,
+                           int member_check, struct response *r) {
+  const Strata__OffsetCommitRequest *q = req->offset_commit_req;
+  int rc;
   if (q->n_partitions > REQUEST_PARTITIONS_MAX) {
     response_error(r, req, STRATA_EINVALID_REQUEST, "too many partitions");
     return;
@@ -293,8 +345,8 @@ void handle_offset_commit(struct broker *b, const Strata__Header *req, uint8_t *
     struct topic *t = c->topic ? topics_find(&b->topics, c->topic) : NULL;
     if (!t || c->partition >= t->npart) err = STRATA_EUNKNOWN_TOPIC;
     else if (c->offset < 0) err = STRATA_EINVALID_REQUEST;
-    else if (!admin) err = group_commit_check(&g->g, q->member_id, q->member_epoch, c->topic,
-                                              c->partition);
+    else if (member_check) err = group_commit_check(&g->g, q->member_id, q->member_epoch,
+                                                    c->topic, c->partition);
     if (!err) err = coord_encode_commit(&bb, g->g.id, c->topic, c->partition, c->offset,
                                         c->metadata, b->now_ms);
     accepted += !err;
@@ -339,7 +391,7 @@ void handle_offset_fetch(struct broker *b, const Strata__Header *req, uint8_t *p
   (void)payload, (void)len;
   const Strata__OffsetFetchRequest *q = req->offset_fetch_req;
   int rc;
-  struct cgroup *g = coordinator_for(b, q->group_id, 0, &rc);
+  struct cgroup *g = group_coordinator_for(b, q->group_id, 0, &rc);
   if (!g && rc != STRATA_EUNKNOWN_GROUP) {
     response_error(r, req, rc, NULL);
     return;
@@ -364,11 +416,6 @@ void handle_offset_fetch(struct broker *b, const Strata__Header *req, uint8_t *p
 
 /* ---- admin ---- */
 
-static const char *group_state(const struct group *g) {
-  if (g->nmembers == 0) return "Empty";
-  if (g->compute_at_ms) return "Assigning";
-  return group_is_stable(g) ? "Stable" : "Reconciling";
-}
 
 void handle_list_groups(struct broker *b, const Strata__Header *req, uint8_t *payload,
                         uint32_t len, struct response *r) {
@@ -381,8 +428,8 @@ void handle_list_groups(struct broker *b, const Strata__Header *req, uint8_t *pa
     Strata__GroupListing *l = resp_alloc(r, sizeof *l);
     strata__group_listing__init(l);
     l->group_id = resp_strdup(r, g->g.id);
-    l->state = resp_strdup(r, group_state(&g->g));
-    l->members = (uint32_t)g->g.nmembers;
+    l->state = resp_strdup(r, coord_state_name(g));
+    l->members = (uint32_t)coord_members(g);
     m->groups[m->n_groups++] = l;
   }
   resp_begin(r, req, STRATA__HEADER__BODY_LIST_GROUPS_RESP);
@@ -393,7 +440,7 @@ void handle_describe_group(struct broker *b, const Strata__Header *req, uint8_t 
                            uint32_t len, struct response *r) {
   (void)payload, (void)len;
   int rc;
-  struct cgroup *g = coordinator_for(b, req->describe_group_req->group_id, 0, &rc);
+  struct cgroup *g = group_coordinator_for(b, req->describe_group_req->group_id, 0, &rc);
   if (!g) {
     response_error(r, req, rc, NULL);
     return;
@@ -401,7 +448,7 @@ void handle_describe_group(struct broker *b, const Strata__Header *req, uint8_t 
   Strata__DescribeGroupResponse *m = resp_alloc(r, sizeof *m);
   strata__describe_group_response__init(m);
   m->group_id = resp_strdup(r, g->g.id);
-  m->state = resp_strdup(r, group_state(&g->g));
+  m->state = resp_strdup(r, coord_state_name(g));
   m->group_epoch = g->g.epoch;
   m->assignor = resp_strdup(r, assignor_name(g->g.kind));
   m->coordinator = b->cfg.id;
@@ -444,14 +491,15 @@ void handle_delete_groups(struct broker *b, const Strata__Header *req, uint8_t *
   for (size_t i = 0; i < q->n_group_ids && i < REQUEST_PARTITIONS_MAX; i++) {
     int rc;
     const char *id = q->group_ids[i];
-    struct cgroup *g = coordinator_for(b, id, 0, &rc);
-    if (g && g->g.nmembers) rc = STRATA_EGROUP_NOT_EMPTY;
-    if (g && !rc && g->noffsets) {
+    struct cgroup *g = group_coordinator_for(b, id, 0, &rc);
+    if (g && coord_members(g)) rc = STRATA_EGROUP_NOT_EMPTY;
+    if (g && !rc && (g->noffsets || g->classic)) {
       struct batch_builder bb;
       batch_builder_init(&bb);
       for (size_t k = 0; k < g->noffsets && !rc; k++)
         rc = coord_encode_commit(&bb, id, g->offsets[k].topic, g->offsets[k].partition, -1, NULL,
                                  b->now_ms);
+      if (!rc && g->classic) rc = coord_encode_kind_delete(&bb, id, b->now_ms);
       if (!rc) rc = offsets_log_append(b, g, &bb, r, NULL);
       batch_builder_free(&bb);
     }

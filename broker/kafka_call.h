@@ -121,6 +121,7 @@ extern const struct kafka_handler kafka_produce_handler, kafka_fetch_handler,
     kafka_find_coordinator_handler, kafka_offset_commit_handler, kafka_offset_fetch_handler,
     kafka_describe_configs_handler, kafka_join_group_handler, kafka_sync_group_handler,
     kafka_heartbeat_handler, kafka_leave_group_handler, kafka_list_groups_handler,
-    kafka_describe_groups_handler;
+    kafka_describe_groups_handler, kafka_delete_groups_handler,
+    kafka_describe_cluster_handler, kafka_offset_for_leader_epoch_handler;
 
 #endif

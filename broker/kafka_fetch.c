@@ -182,3 +182,69 @@ static void *list_offsets_answer(struct broker *b, struct kafka_call *k,
 
 const struct kafka_handler kafka_list_offsets_handler = {KAFKA_LIST_OFFSETS, 0, 6,
                                                          list_offsets_start, list_offsets_answer};
+
+/* ---- OffsetForLeaderEpoch ---- */
+
+/* Where a leader epoch ended in this leader's log (KIP-101/320): consumers
+ * ask it after a leader change to find whether the log they read was cut.
+ * The answer follows Kafka's epoch cache: the largest epoch <= the one
+ * asked and the start of the next; a newer epoch than any known: -1, -1. */
+static void epoch_end(struct broker *b, const char *topic,
+                      const struct kafka_offset_for_leader_epoch_req_offset_for_leader_partition *q,
+                      struct kafka_offset_for_leader_epoch_resp_epoch_end_offset *x) {
+  x->partition = q->partition;
+  x->leader_epoch = -1;
+  x->end_offset = -1;
+  struct partition *p = topics_partition(&b->topics, topic, (uint32_t)q->partition);
+  if (!p || q->partition < 0) {
+    x->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+    return;
+  }
+  if (b->cluster && p->rep.role != ROLE_LEADER) {
+    x->error_code = KERR_NOT_LEADER_OR_FOLLOWER;
+    return;
+  }
+  int16_t fenced = epoch_check(b, topic, q->partition, q->current_leader_epoch);
+  if (fenced) {
+    x->error_code = fenced;
+    return;
+  }
+  int64_t end = seglog_end_offset(p->log);
+  if (!b->cluster) { /* a standalone broker leads epoch 0 forever */
+    if (q->leader_epoch >= 0) x->leader_epoch = 0, x->end_offset = end;
+    return;
+  }
+  int32_t last = epoch_cache_last(&p->rep.epochs);
+  if (q->leader_epoch < 0 || q->leader_epoch > last) return;
+  int32_t floor = epoch_cache_floor(&p->rep.epochs, q->leader_epoch);
+  x->leader_epoch = floor >= 0 ? floor : q->leader_epoch;
+  x->end_offset = epoch_cache_end_offset(&p->rep.epochs, q->leader_epoch, end);
+}
+
+static void offset_for_leader_epoch_start(struct broker *b, struct kafka_call *k,
+                                          struct response *r) {
+  (void)r;
+  const struct kafka_offset_for_leader_epoch_req *q = k->req;
+  struct kafka_offset_for_leader_epoch_resp *m = kc_alloc(k, sizeof *m);
+  kafka_defaults(&kafka_offset_for_leader_epoch_resp_desc, m);
+  k->resp = m;
+  int32_t nt = q->n_topics > 0 ? q->n_topics : 0;
+  m->topics = kc_alloc(k, ((size_t)nt + 1) * sizeof *m->topics);
+  for (int32_t i = 0; i < nt; i++) {
+    const struct kafka_offset_for_leader_epoch_req_offset_for_leader_topic *t = &q->topics[i];
+    struct kafka_offset_for_leader_epoch_resp_offset_for_leader_topic_result *rt =
+        &m->topics[m->n_topics++];
+    kafka_defaults(&kafka_offset_for_leader_epoch_resp_offset_for_leader_topic_result_desc, rt);
+    rt->topic = t->topic;
+    int32_t np = t->n_partitions > 0 ? t->n_partitions : 0;
+    rt->partitions = kc_alloc(k, ((size_t)np + 1) * sizeof *rt->partitions);
+    for (int32_t j = 0; j < np; j++) {
+      struct kafka_offset_for_leader_epoch_resp_epoch_end_offset *x = &rt->partitions[rt->n_partitions++];
+      kafka_defaults(&kafka_offset_for_leader_epoch_resp_epoch_end_offset_desc, x);
+      epoch_end(b, t->topic ? t->topic : "", &t->partitions[j], x);
+    }
+  }
+}
+
+const struct kafka_handler kafka_offset_for_leader_epoch_handler = {
+    KAFKA_OFFSET_FOR_LEADER_EPOCH, 0, 4, offset_for_leader_epoch_start, NULL};

@@ -28,6 +28,11 @@ static const struct kafka_handler *const handlers[] = {
     &kafka_create_topics_handler, &kafka_delete_topics_handler,
     &kafka_init_producer_id_handler, &kafka_offset_commit_handler,
     &kafka_offset_fetch_handler,  &kafka_describe_configs_handler,
+    &kafka_delete_groups_handler, &kafka_describe_cluster_handler,
+    &kafka_offset_for_leader_epoch_handler,
+    &kafka_join_group_handler,    &kafka_sync_group_handler,
+    &kafka_heartbeat_handler,     &kafka_leave_group_handler,
+    &kafka_list_groups_handler,   &kafka_describe_groups_handler,
 };
 
 static const struct kafka_handler *handler(int key) {

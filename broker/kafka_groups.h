@@ -8,12 +8,6 @@
 
 struct broker;
 
-/* May an OffsetCommit from (member, instance, generation) go to group?
- * 0 or a negative STRATA_E* for every partition of it. A "simple" commit
- * (generation < 0, no member id) is for a group without members. */
-int kafka_classic_commit_check(struct broker *b, const char *group, const char *member,
-                               const char *instance, int32_t generation);
-
 /* Hand the answers the classic groups gave out (b->coord.classic_out) to
  * their parked calls; returns how many were answered (the glue then sends
  * what became ready). */

@@ -362,3 +362,42 @@ static void *find_coordinator_answer(struct broker *b, struct kafka_call *k,
 const struct kafka_handler kafka_find_coordinator_handler = {KAFKA_FIND_COORDINATOR, 0, 3,
                                                              find_coordinator_start,
                                                              find_coordinator_answer};
+
+/* ---- DescribeCluster ---- */
+
+/* The Admin client's first call (Kafka 3.x/4.x), the same brokers and
+ * controller id as Metadata; v2's fenced brokers are listed when asked. */
+static void describe_cluster_start(struct broker *b, struct kafka_call *k, struct response *r) {
+  (void)r;
+  const struct kafka_describe_cluster_req *q = k->req;
+  struct kafka_describe_cluster_resp *m = kc_alloc(k, sizeof *m);
+  kafka_defaults(&kafka_describe_cluster_resp_desc, m);
+  k->resp = m;
+  if (q->endpoint_type == 2) { /* controllers: not reachable by Kafka clients here */
+    m->error_code = KERR_INVALID_REQUEST;
+    m->error_message = "Strata's controllers do not speak Kafka's protocol: use the brokers";
+    return;
+  }
+  m->cluster_id = kc_strdup(k, b->cluster_id);
+  size_t nb = b->cluster ? b->npeers : 1;
+  m->brokers = kc_alloc(k, (nb + 1) * sizeof *m->brokers);
+  for (size_t i = 0; i < nb; i++) {
+    struct kafka_describe_cluster_resp_describe_cluster_broker *e = &m->brokers[m->n_brokers];
+    kafka_defaults(&kafka_describe_cluster_resp_describe_cluster_broker_desc, e);
+    int32_t id = b->cluster ? b->peers[i].id : b->cfg.id;
+    const char *addr = b->cluster ? b->peers[i].kafka : b->kafka_addr;
+    int fenced = b->cluster && b->peers[i].fenced;
+    if (fenced && !q->include_fenced_brokers) continue;
+    if (!kafka_split_addr(k, addr, &e->host, &e->port)) continue;
+    e->broker_id = id;
+    e->is_fenced = fenced;
+    if (b->cluster && b->peers[i].rack[0]) e->rack = kc_strdup(k, b->peers[i].rack);
+    m->n_brokers++;
+  }
+  for (int32_t i = 0; i < m->n_brokers; i++)
+    if (!m->brokers[i].is_fenced && (m->controller_id < 0 || m->brokers[i].broker_id < m->controller_id))
+      m->controller_id = m->brokers[i].broker_id;
+}
+
+const struct kafka_handler kafka_describe_cluster_handler = {KAFKA_DESCRIBE_CLUSTER, 0, 2,
+                                                             describe_cluster_start, NULL};

@@ -10,7 +10,7 @@
 #include "broker/broker.h"
 #include "broker/dispatch.h"
 #include "broker/kafka_call.h"
-#include "broker/kafka_groups.h"
+#include "broker/group_handlers.h"
 #include "common/errors.h"
 
 /* ---- OffsetCommit ---- */
@@ -41,12 +41,6 @@ static void *commit_refuse(struct kafka_call *k, int16_t err) {
 
 static void offset_commit_start(struct broker *b, struct kafka_call *k, struct response *r) {
   const struct kafka_offset_commit_req *q = k->req;
-  int rc = kafka_classic_commit_check(b, q->group_id, q->member_id, q->group_instance_id,
-                                      q->generation_id_or_member_epoch);
-  if (rc) {
-    k->resp = commit_refuse(k, kafka_err(rc));
-    return;
-  }
   size_t n = 0;
   for (int32_t i = 0; i < q->n_topics; i++)
     n += q->topics[i].n_partitions > 0 ? (size_t)q->topics[i].n_partitions : 0;
@@ -54,8 +48,8 @@ static void offset_commit_start(struct broker *b, struct kafka_call *k, struct r
   Strata__OffsetCommitRequest *c = kc_alloc(k, sizeof *c);
   strata__offset_commit_request__init(c);
   c->group_id = (char *)q->group_id;
-  c->member_id = (char *)""; /* checked above: the native admin commit stores it */
-  c->member_epoch = -1;
+  c->member_id = (char *)(q->member_id ? q->member_id : "");
+  c->member_epoch = k->version >= 1 ? q->generation_id_or_member_epoch : -1;
   c->partitions = kc_alloc(k, (n + 1) * sizeof *c->partitions);
   for (int32_t i = 0; i < q->n_topics; i++) {
     const struct kafka_offset_commit_req_offset_commit_request_topic *t = &q->topics[i];
@@ -72,7 +66,7 @@ static void offset_commit_start(struct broker *b, struct kafka_call *k, struct r
   }
   h->body_case = STRATA__HEADER__BODY_OFFSET_COMMIT_REQ;
   h->offset_commit_req = c;
-  dispatch_handle(b, h, NULL, 0, r);
+  group_handlers_kafka_commit(b, h, q->group_instance_id, r);
 }
 
 static void *offset_commit_answer(struct broker *b, struct kafka_call *k,
@@ -180,3 +174,45 @@ static void *offset_fetch_answer(struct broker *b, struct kafka_call *k,
 
 const struct kafka_handler kafka_offset_fetch_handler = {KAFKA_OFFSET_FETCH, 1, 7,
                                                          offset_fetch_start, offset_fetch_answer};
+
+/* ---- DeleteGroups ---- */
+
+static void delete_groups_start(struct broker *b, struct kafka_call *k, struct response *r) {
+  const struct kafka_delete_groups_req *q = k->req;
+  int32_t n = q->n_groups_names > 0 ? q->n_groups_names : 0;
+  Strata__Header *h = kc_native(k, STRATA__API_KEY__API_DELETE_GROUPS);
+  Strata__DeleteGroupsRequest *d = kc_alloc(k, sizeof *d);
+  strata__delete_groups_request__init(d);
+  d->group_ids = kc_alloc(k, ((size_t)n + 1) * sizeof *d->group_ids);
+  for (int32_t i = 0; i < n; i++)
+    d->group_ids[d->n_group_ids++] = (char *)(q->groups_names[i] ? q->groups_names[i] : "");
+  h->body_case = STRATA__HEADER__BODY_DELETE_GROUPS_REQ;
+  h->delete_groups_req = d;
+  dispatch_handle(b, h, NULL, 0, r);
+}
+
+static void *delete_groups_answer(struct broker *b, struct kafka_call *k,
+                                  const struct response *r) {
+  (void)b;
+  const struct kafka_delete_groups_req *q = k->req;
+  const Strata__Header *rep = kc_reply(r);
+  const Strata__DeleteGroupsResponse *nr =
+      rep->body_case == STRATA__HEADER__BODY_DELETE_GROUPS_RESP ? rep->delete_groups_resp : NULL;
+  struct kafka_delete_groups_resp *m = kc_alloc(k, sizeof *m);
+  kafka_defaults(&kafka_delete_groups_resp_desc, m);
+  int32_t n = q->n_groups_names > 0 ? q->n_groups_names : 0;
+  m->results = kc_alloc(k, ((size_t)n + 1) * sizeof *m->results);
+  for (int32_t i = 0; i < n; i++) {
+    struct kafka_delete_groups_resp_deletable_group_result *x = &m->results[m->n_results++];
+    kafka_defaults(&kafka_delete_groups_resp_deletable_group_result_desc, x);
+    x->group_id = q->groups_names[i] ? q->groups_names[i] : "";
+    x->error_code = !nr ? kafka_err((int)rep->error_code)
+                        : (size_t)i < nr->n_results ? kafka_err((int)nr->results[i]->error_code)
+                                                    : KERR_UNKNOWN_SERVER_ERROR;
+  }
+  return m;
+}
+
+const struct kafka_handler kafka_delete_groups_handler = {KAFKA_DELETE_GROUPS, 0, 2,
+                                                          delete_groups_start,
+                                                          delete_groups_answer};

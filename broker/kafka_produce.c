@@ -6,6 +6,7 @@
 #include "broker/broker.h"
 #include "broker/dispatch.h"
 #include "broker/kafka_call.h"
+#include "common/batch.h"
 #include "common/errors.h"
 
 /* Record batches (magic 2) came with Produce v3. */
@@ -37,6 +38,19 @@ static void *produce_refuse(struct kafka_call *k, int16_t err) {
   return m;
 }
 
+/* zstd came with Produce v7 (KIP-110): an older request carrying it is
+ * refused with UNSUPPORTED_COMPRESSION_TYPE, as Kafka does. */
+static int zstd_in(const struct kbytes *recs) {
+  size_t off = 0, len = recs->len > 0 ? (size_t)recs->len : 0;
+  while (off < len) {
+    struct batch_header h;
+    if (batch_header_decode(recs->p + off, len - off, &h)) return 0; /* validation says why */
+    if ((h.attributes & 7) == BATCH_COMPRESSION_ZSTD) return 1;
+    off += batch_total_size(&h);
+  }
+  return 0;
+}
+
 static void produce_start(struct broker *b, struct kafka_call *k, struct response *r) {
   struct kafka_produce_req *q = k->req;
   if (k->version < PRODUCE_SERVED_MIN) {
@@ -52,8 +66,14 @@ static void produce_start(struct broker *b, struct kafka_call *k, struct respons
     return;
   }
   size_t n = 0;
-  for (int32_t i = 0; i < q->n_topic_data; i++)
+  for (int32_t i = 0; i < q->n_topic_data; i++) {
     n += q->topic_data[i].n_partition_data > 0 ? (size_t)q->topic_data[i].n_partition_data : 0;
+    for (int32_t j = 0; k->version < 7 && j < q->topic_data[i].n_partition_data; j++)
+      if (zstd_in(&q->topic_data[i].partition_data[j].records)) {
+        k->resp = produce_refuse(k, KERR_UNSUPPORTED_COMPRESSION_TYPE);
+        return;
+      }
+  }
   if (n > REQUEST_PARTITIONS_MAX) {
     k->resp = produce_refuse(k, KERR_INVALID_REQUEST);
     return;

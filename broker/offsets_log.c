@@ -149,8 +149,20 @@ void offsets_log_compact(struct broker *b, struct topic *t, uint32_t k) {
   batch_builder_init(&bb);
   int rc = 0, pending = 0;
   for (size_t i = 0; i < c->n && !rc; i++) {
-    const struct cgroup *g = c->groups[i];
+    struct cgroup *g = c->groups[i];
     if (g->home != k) continue;
+    if (g->classic) { /* its record is live state too: a batch of its own */
+      if (pending) rc = append_batch(b, p, &bb);
+      batch_builder_reset(&bb);
+      pending = 0;
+      int e = rc ? 0 : coord_encode_kind(&bb, g, b->wall_ms);
+      if (e) /* too large for a batch: after a failover its members rejoin */
+        trace_warn("%s-%u: group %s: its record is not rewritten: %s", OFFSETS_TOPIC, k, g->g.id,
+                   strata_strerror(e));
+      else if (!rc)
+        rc = append_batch(b, p, &bb);
+      batch_builder_reset(&bb);
+    }
     for (size_t j = 0; j < g->noffsets && !rc; j++) {
       rc = coord_encode_commit(&bb, g->g.id, g->offsets[j].topic, g->offsets[j].partition,
                                g->offsets[j].offset, g->offsets[j].metadata, b->wall_ms);
@@ -186,6 +198,7 @@ int offsets_log_append(struct broker *b, struct cgroup *g, struct batch_builder 
   if (b->cluster && p->rep.isr.nisr < p->topic->min_insync) return STRATA_ENOT_ENOUGH_REPLICAS;
   int rc = append_batch(b, p, bb);
   if (rc) return rc;
+  if (!r) return 0; /* nobody waits for it */
   if (b->cluster || b->cfg.flush == FLUSH_ALWAYS)
     response_wait(r, p, seglog_end_offset(p->log), b->cluster, &r->hdr.error_code, NULL, NULL);
   r->deadline_ms = b->now_ms + 10000;

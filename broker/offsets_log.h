@@ -31,7 +31,7 @@ void offsets_log_promote(struct broker *b, struct topic *t, uint32_t k);
 void offsets_log_compact(struct broker *b, struct topic *t, uint32_t k);
 /* Append a batch of offset records to the group's partition (*pp: it, when
  * asked); the response waits until it is replicated (or fsynced,
- * standalone). 0 or STRATA_E*. */
+ * standalone); r NULL: nobody waits. 0 or STRATA_E*. */
 int offsets_log_append(struct broker *b, struct cgroup *g, struct batch_builder *bb,
                        struct response *r, struct partition **pp);
 

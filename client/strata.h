@@ -1,5 +1,5 @@
 /* libstrata: the C client of a Strata cluster. Producer (batching, linger,
- * zstd, partitioning, acks, retries, delivery callbacks), consumer (assign,
+ * gzip/snappy/lz4/zstd compression, partitioning, acks, retries, delivery callbacks), consumer (assign,
  * seek by offset / earliest / latest / timestamp, poll) and admin (topics,
  * metadata, offsets). No threads: the caller drives I/O by calling the poll
  * functions; every call takes a timeout. All functions return 0 or a negative
@@ -16,7 +16,15 @@
 #define STRATA_OFFSET_END (-1)
 #define STRATA_PARTITION_ANY (-1)
 
-enum strata_compression { STRATA_COMPRESSION_NONE = 0, STRATA_COMPRESSION_ZSTD = 4 };
+/* Kafka's codec numbers, in Kafka's framings (a consumer reads all four
+ * whatever the producer; common/compress.h says how each is framed). */
+enum strata_compression {
+  STRATA_COMPRESSION_NONE = 0,
+  STRATA_COMPRESSION_GZIP = 1,
+  STRATA_COMPRESSION_SNAPPY = 2,
+  STRATA_COMPRESSION_LZ4 = 3,
+  STRATA_COMPRESSION_ZSTD = 4
+};
 enum strata_partitioner { STRATA_PARTITIONER_HASH = 0, STRATA_PARTITIONER_ROUND_ROBIN };
 
 typedef struct strata_header {
@@ -106,7 +114,10 @@ typedef struct {
   int linger_ms;           /* wait this long for a batch to fill. Default 5 */
   size_t batch_size;       /* bytes per partition batch. Default 256 KiB */
   int compression;         /* STRATA_COMPRESSION_*. Default none */
-  int zstd_level;          /* 0: zstd default */
+  int compression_level;   /* 0: the codec's default (gzip 6, lz4 fast, zstd 3);
+                              gzip 1-9, lz4 3+ is HC, zstd its levels; none for snappy */
+  int zstd_level;          /* the older name for a zstd level, used when
+                              compression_level is 0 */
   int retries;             /* resends of a failed batch. Default 5 */
   int retry_backoff_ms;    /* Default 100 */
   int max_in_flight;       /* unanswered requests per broker. Default 5 */

@@ -11,6 +11,11 @@
 
 #define CRC_START 21 /* the CRC covers attributes .. end of batch */
 
+_Static_assert(BATCH_COMPRESSION_GZIP == COMPRESS_GZIP && BATCH_COMPRESSION_SNAPPY == COMPRESS_SNAPPY &&
+                   BATCH_COMPRESSION_LZ4 == COMPRESS_LZ4 && BATCH_COMPRESSION_ZSTD == COMPRESS_ZSTD &&
+                   BATCH_COMPRESSION_MASK >= COMPRESS_CODEC_MAX,
+               "batch attributes carry Kafka's codec numbers");
+
 int batch_header_decode(const uint8_t *p, size_t len, struct batch_header *h) {
   if (len < BATCH_HEADER_SIZE) return STRATA_ECORRUPT;
   h->base_offset = (int64_t)be64_load(p);
@@ -90,17 +95,16 @@ int batch_iter_init(struct batch_iter *it, const uint8_t *p, size_t len,
   if (codec == BATCH_COMPRESSION_NONE) {
     it->p = p + BATCH_HEADER_SIZE;
     it->end = p + len;
-  } else if (codec == BATCH_COMPRESSION_ZSTD) {
+  } else if (codec <= COMPRESS_CODEC_MAX) {
     if (!scratch) return STRATA_EINVALID_ARGUMENT;
     size_t out = 0;
-    rc = zstd_decompress_buf(p + BATCH_HEADER_SIZE, len - BATCH_HEADER_SIZE,
-                             BATCH_DECOMPRESSED_MAX, &scratch->buf,
-                             &scratch->cap, &out);
+    rc = compress_decode(codec, p + BATCH_HEADER_SIZE, len - BATCH_HEADER_SIZE,
+                         BATCH_DECOMPRESSED_MAX, &scratch->buf, &scratch->cap, &out);
     if (rc) return rc;
     it->p = scratch->buf;
     it->end = scratch->buf + out;
   } else {
-    return STRATA_EUNSUPPORTED_COMPRESSION;
+    return STRATA_ECORRUPT; /* attributes name no codec Kafka has */
   }
   return 0;
 }
@@ -317,8 +321,8 @@ static void write_header(uint8_t *h, const struct batch_builder *b,
   be32_store(h + 17, crc32c(0, h + CRC_START, total - CRC_START));
 }
 
-int batch_builder_finish(struct batch_builder *b, int compression,
-                         int zstd_level, const uint8_t **out, size_t *out_len) {
+int batch_builder_finish(struct batch_builder *b, int compression, int level,
+                         const uint8_t **out, size_t *out_len) {
   if (b->count == 0) return STRATA_EINVALID_ARGUMENT;
   if (reserve(b, 0)) return STRATA_ENOMEM;
   if (compression == BATCH_COMPRESSION_NONE) {
@@ -327,16 +331,15 @@ int batch_builder_finish(struct batch_builder *b, int compression,
     *out_len = b->len;
     return 0;
   }
-  if (compression != BATCH_COMPRESSION_ZSTD)
-    return STRATA_EUNSUPPORTED_COMPRESSION;
+  if (!compress_name(compression)) return STRATA_EUNSUPPORTED_COMPRESSION;
   /* Compress into out[61..], then put the header in front. */
   size_t clen = 0;
-  int rc = zstd_compress_buf(b->buf + BATCH_HEADER_SIZE,
-                             b->len - BATCH_HEADER_SIZE, zstd_level, &b->out,
-                             &b->out_cap, BATCH_HEADER_SIZE, &clen);
+  int rc = compress_encode(compression, level, b->buf + BATCH_HEADER_SIZE,
+                           b->len - BATCH_HEADER_SIZE, &b->out, &b->out_cap,
+                           BATCH_HEADER_SIZE, &clen);
   if (rc) return rc;
   size_t total = BATCH_HEADER_SIZE + clen;
-  write_header(b->out, b, total, BATCH_COMPRESSION_ZSTD);
+  write_header(b->out, b, total, (int16_t)compression);
   *out = b->out;
   *out_len = total;
   return 0;

@@ -37,8 +37,11 @@
 
 /* attributes bits */
 #define BATCH_COMPRESSION_MASK 0x07
-#define BATCH_COMPRESSION_NONE 0
-#define BATCH_COMPRESSION_ZSTD 4   /* Kafka's codec number for zstd */
+#define BATCH_COMPRESSION_NONE 0   /* Kafka's codec numbers (common/compress.h) */
+#define BATCH_COMPRESSION_GZIP 1
+#define BATCH_COMPRESSION_SNAPPY 2
+#define BATCH_COMPRESSION_LZ4 3
+#define BATCH_COMPRESSION_ZSTD 4
 #define BATCH_TIMESTAMP_LOG_APPEND 0x08
 #define BATCH_TRANSACTIONAL 0x10
 #define BATCH_CONTROL 0x20
@@ -80,8 +83,11 @@ int batch_check_crc(const uint8_t *p, size_t len);
 /* Full validation of one batch from an untrusted source: header, CRC, then
  * every record (lengths, offset deltas 0..n-1 in order, count equals
  * recordCount, lastOffsetDelta == count-1, timestamps, headers bounded),
- * decompressing zstd into `scratch` if needed (scratch may be NULL: then a
- * temporary buffer is allocated, bounded by BATCH_DECOMPRESSED_MAX).
+ * decompressing gzip, snappy, lz4 or zstd into `scratch` if needed (scratch
+ * may be NULL: then a temporary buffer is allocated), never past
+ * BATCH_DECOMPRESSED_MAX. Codec numbers 5-7 are STRATA_ECORRUPT, data the
+ * codec cannot decode STRATA_ECOMPRESSION, more than the bound
+ * STRATA_ETOO_LARGE.
  * `len` is the exact batch size. Returns 0 or a negative STRATA_E*. */
 struct batch_scratch {
   uint8_t *buf;
@@ -145,11 +151,13 @@ int batch_builder_add(struct batch_builder *b, int64_t timestamp_ms,
 /* Bytes the batch would take uncompressed if finished now. */
 size_t batch_builder_size(const struct batch_builder *b);
 /* Produce the finished batch: base offset 0, leader epoch -1, the given
- * compression (BATCH_COMPRESSION_NONE or _ZSTD; zstd_level 0 = default).
+ * compression (BATCH_COMPRESSION_*: none, gzip, snappy, lz4 or zstd, in
+ * Kafka's framings, common/compress.h) at `level` (0: the codec's default;
+ * STRATA_EUNSUPPORTED_COMPRESSION for another codec number).
  * *out points into the builder and stays valid until the next call on it.
  * Returns 0 or a negative STRATA_E*. */
-int batch_builder_finish(struct batch_builder *b, int compression,
-                         int zstd_level, const uint8_t **out, size_t *out_len);
+int batch_builder_finish(struct batch_builder *b, int compression, int level,
+                         const uint8_t **out, size_t *out_len);
 
 /* ---- reading records (consumer side) ---- */
 
@@ -173,7 +181,7 @@ struct batch_iter {
 
 /* Start iterating one validated-or-not batch of exactly `len` bytes; the CRC
  * is checked and compressed records are inflated into `scratch` (required
- * for compressed batches). Returns 0 or a negative STRATA_E*. */
+ * for compressed batches), bounded as batch_validate says. Returns 0 or a negative STRATA_E*. */
 int batch_iter_init(struct batch_iter *it, const uint8_t *p, size_t len,
                     struct batch_scratch *scratch);
 /* 1 and fills *r; 0 at the end; negative STRATA_E* on a malformed record.

@@ -51,14 +51,21 @@
   X(NOT_COORDINATOR, 40, "not the coordinator for this group")                 \
   X(GROUP_NOT_EMPTY, 41, "group has live members")                             \
   X(UNKNOWN_GROUP, 42, "unknown group")                                        \
-  X(INCONSISTENT_CLUSTER_ID, 43, "the controller belongs to another cluster")
+  X(INCONSISTENT_CLUSTER_ID, 43, "the controller belongs to another cluster") \
+  X(INCONSISTENT_GROUP_PROTOCOL, 44,                                           \
+    "the group uses another protocol, or no protocol every member supports")  \
+  X(MEMBER_ID_REQUIRED, 45, "rejoin with the member id given")                 \
+  X(FENCED_INSTANCE_ID, 46, "a newer member has this group instance id")       \
+  X(INVALID_SESSION_TIMEOUT, 47,                                               \
+    "session timeout outside group.min/max.session.timeout.ms")                \
+  X(GROUP_MAX_SIZE_REACHED, 48, "the group has its maximum number of members")
 
 #define STRATA_ERROR_ENUM_(name, code, msg) STRATA_E##name = -(code),
 enum strata_error { STRATA_ERROR_TABLE(STRATA_ERROR_ENUM_) };
 #undef STRATA_ERROR_ENUM_
 
 /* Largest positive wire code in the table; codes above it decode as UNKNOWN. */
-#define STRATA_ERROR_CODE_MAX 43
+#define STRATA_ERROR_CODE_MAX 48
 
 /* Message for a code, positive (wire) or negative (return value). Never NULL. */
 const char *strata_strerror(int err);

@@ -25,17 +25,21 @@ void tcluster_host(const struct tcluster *c, int id, char *buf, size_t len) {
   snprintf(buf, len, "127.0.0.%d", c->base ? c->base + id : id ? id : 1);
 }
 
-/* New ports for the brokers and the controller, and the bootstrap list. */
+/* New ports for the brokers, their Kafka listeners and the controller, and
+ * the bootstrap lists. */
 static int pick_ports(struct tcluster *c) {
   c->port = proc_free_port();
   c->cport = proc_free_port();
-  if (c->port < 0 || c->cport < 0) return -1;
-  size_t off = 0;
+  c->kport = proc_free_port();
+  if (c->port < 0 || c->cport < 0 || c->kport < 0) return -1;
+  size_t off = 0, koff = 0;
   for (int i = 1; i <= c->n; i++) {
     char host[32];
     tcluster_host(c, i, host, sizeof host);
     off += (size_t)snprintf(c->bootstrap + off, sizeof c->bootstrap - off, "%s%s:%d",
                             i > 1 ? "," : "", host, c->port);
+    koff += (size_t)snprintf(c->kbootstrap + koff, sizeof c->kbootstrap - koff, "%s%s:%d",
+                             i > 1 ? "," : "", host, c->kport);
   }
   return 0;
 }
@@ -57,7 +61,7 @@ int tcluster_init_at(struct tcluster *c, int nbrokers, const char *prefix, int b
  * as proc_spawn_env's. */
 static pid_t spawn(const char *bin, const char *const *fixed, size_t nfixed,
                    const char *const *extra, const char *log, const char *const *env) {
-  const char *argv[2 + 2 * (6 + TCLUSTER_SETS_MAX)];
+  const char *argv[2 + 2 * (7 + TCLUSTER_SETS_MAX)];
   size_t n = 0;
   argv[n++] = bin;
   for (size_t i = 0; i < nfixed; i++) argv[n++] = "--set", argv[n++] = fixed[i];
@@ -127,7 +131,7 @@ static const char **slow_disk_env(const struct tcluster *c, int id, char (*bufs)
 
 int tcluster_start_broker(struct tcluster *c, int id) {
   char bin[512], bid[32], data[512], listen[64], ctlr[64], log[512], host[32], chost[32],
-      source[64], adv[96];
+      source[64], adv[96], klisten[80];
   tcluster_host(c, id, host, sizeof host);
   tcluster_host(c, 0, chost, sizeof chost);
   snprintf(bin, sizeof bin, "%s/strata-broker", proc_build_dir());
@@ -139,9 +143,11 @@ int tcluster_start_broker(struct tcluster *c, int id) {
   snprintf(ctlr, sizeof ctlr, "controller=%s:%d", chost, c->cport);
   snprintf(log, sizeof log, "%s/broker-%d.log", c->dir, id);
   snprintf(source, sizeof source, "outgoing.source.address=%s", host);
-  const char *fixed[] = {bid, data, listen, ctlr, source, adv};
-  size_t nfixed = 4; /* the source address with a base, the advertised one with a proxy */
-  if (c->base) nfixed = c->bind_port ? 6 : 5;
+  snprintf(klisten, sizeof klisten, "kafka.listeners=%s:%d", host, c->kport);
+  const char *fixed[7] = {bid, data, listen, ctlr, klisten};
+  size_t nfixed = 5; /* the source address with a base, the advertised one with a proxy */
+  if (c->base) fixed[nfixed++] = source;
+  if (c->base && c->bind_port) fixed[nfixed++] = adv;
   char bufs[3][600];
   const char *env[4], **penv = NULL;
   if (c->slow_disk && !(penv = slow_disk_env(c, id, bufs, env))) return -1;
@@ -177,8 +183,8 @@ int tcluster_start_all(struct tcluster *c) {
     if (!start_all_once(c)) return 0;
     if (!fresh || !c->addr_in_use || c->bind_port || c->bind_cport || attempt == PROC_PORT_TRIES)
       return -1;
-    fprintf(stderr, "tcluster: port %d or %d was taken before the cluster listened; starting "
-            "again on new ports\n", c->port, c->cport);
+    fprintf(stderr, "tcluster: port %d, %d or %d was taken before the cluster listened; "
+            "starting again on new ports\n", c->port, c->cport, c->kport);
     for (int i = 1; i <= c->n; i++) tcluster_kill(c, i);
     tcluster_kill(c, 0);
     char path[600];

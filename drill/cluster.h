@@ -10,7 +10,11 @@
  * and the controller apart while clients, from 127.0.0.1, still reach all.
  * With private ports set (bind_port, bind_cport) every node binds its own
  * address on the private port and advertises the usual one, which a fault
- * proxy (drill/faultproxy.h) holds. */
+ * proxy (drill/faultproxy.h) holds.
+ *
+ * Every broker also has a Kafka-protocol listener (kafka.listeners) on its
+ * address and kport, for Kafka clients (kbootstrap); a fault proxy does not
+ * stand in front of it. */
 #ifndef STRATA_TEST_CLUSTER_H
 #define STRATA_TEST_CLUSTER_H
 
@@ -24,10 +28,12 @@
 struct tcluster {
   char *dir;
   int n, port, cport;
+  int kport;      /* every broker's Kafka listener (kafka.listeners) */
   int base;       /* 0: the default layout */
   int bind_port, bind_cport; /* 0: nodes bind port and cport themselves */
   pid_t ctl, brokers[TCLUSTER_BROKERS_MAX + 1];
   char bootstrap[256];
+  char kbootstrap[256]; /* the same brokers' Kafka listeners */
   /* extra "key=value" settings, NULL-terminated; set before starting */
   const char *broker_sets[TCLUSTER_SETS_MAX + 1];
   const char *ctl_sets[TCLUSTER_SETS_MAX + 1];

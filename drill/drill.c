@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <librdkafka/rdkafka.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,8 @@
 #include "drill/checker.h"
 #include "drill/cluster.h"
 #include "drill/evidence.h"
+#include "drill/kmember.h"
+#include "drill/kproducer.h"
 #include "drill/member.h"
 #include "drill/netfault.h"
 #include "drill/proc.h"
@@ -74,6 +77,7 @@ struct drill {
   struct tcluster c;
   struct netfault nf;
   strata_producer *p;
+  struct kproducer *kp; /* instead of p, with --client kafka */
   FILE *writes;
   int64_t *invoke; /* by write id, modulo RING */
   uint64_t next_id, acked, failed;
@@ -104,27 +108,37 @@ struct drill {
 
 /* ---- writes ---- */
 
-static void on_delivery(const strata_delivery *dv, void *arg) {
+/* One delivery report, from either client: write id, partition, and its
+ * offset, or the error's name (NULL: acknowledged). */
+static void delivered(void *arg, uint64_t id, int32_t partition, int64_t offset, const char *err) {
   struct drill *d = arg;
-  uint64_t id = (uint64_t)(uintptr_t)dv->opaque;
   int64_t now = mono_us(), inv = d->invoke[id % RING];
-  uint32_t p = dv->partition;
-  if (dv->error) {
+  uint32_t p = (uint32_t)partition;
+  if (err) {
     d->failed++;
     fprintf(d->writes, "W %" PRId64 " %" PRId64 " %u v%" PRIu64 " fail %s\n", inv, now, p, id,
-            strata_errname(dv->error));
+            err);
     return;
   }
   d->acked++;
   fprintf(d->writes, "W %" PRId64 " %" PRId64 " %u v%" PRIu64 " ok %" PRId64 "\n", inv, now, p,
-          id, dv->offset);
+          id, offset);
   if (p < PARTS_MAX) {
-    if (dv->offset > d->max_acked[p]) d->max_acked[p] = dv->offset;
+    if (offset > d->max_acked[p]) d->max_acked[p] = offset;
     if (d->fault_us && inv >= d->fault_us && !d->first_ack[p]) d->first_ack[p] = now;
   }
   if (d->slow_from && inv >= d->slow_from && (!d->slow_to || inv < d->slow_to) &&
       now - inv > d->slowest_us)
     d->slowest_us = now - inv;
+}
+
+static void on_delivery(const strata_delivery *dv, void *arg) {
+  delivered(arg, (uint64_t)(uintptr_t)dv->opaque, (int32_t)dv->partition, dv->offset,
+            dv->error ? strata_errname(dv->error) : NULL);
+}
+
+static int outstanding(struct drill *d) {
+  return d->kp ? kproducer_outstanding(d->kp) : (int)strata_producer_outstanding(d->p);
 }
 
 /* Keep the write rate for `ms` (0: one round of sends and answers). */
@@ -134,16 +148,21 @@ static void pump(struct drill *d, int ms) {
   do {
     int64_t now = mono_us();
     if (now - d->next_send > 100000) d->next_send = now; /* fell behind: no burst */
-    while (d->p && d->next_send <= now && strata_producer_outstanding(d->p) < 20000) {
+    while ((d->p || d->kp) && d->next_send <= now && outstanding(d) < 20000) {
       char v[32];
       int n = snprintf(v, sizeof v, "v%" PRIu64, d->next_id);
+      int32_t part = (int32_t)(d->next_id % (uint64_t)d->o->partitions);
       d->invoke[d->next_id % RING] = mono_us();
-      strata_produce(d->p, TOPIC, (int32_t)(d->next_id % (uint64_t)d->o->partitions), NULL, 0, v,
-                     (size_t)n, 0, NULL, 0, (void *)(uintptr_t)d->next_id);
+      if (d->kp)
+        kproducer_send(d->kp, TOPIC, part, v, (size_t)n, d->next_id);
+      else
+        strata_produce(d->p, TOPIC, part, NULL, 0, v, (size_t)n, 0, NULL, 0,
+                       (void *)(uintptr_t)d->next_id);
       d->next_id++;
       d->next_send += step;
     }
-    if (d->p) strata_producer_poll(d->p, 1);
+    if (d->kp) kproducer_poll(d->kp, 1);
+    else if (d->p) strata_producer_poll(d->p, 1);
     else usleep(1000);
   } while (mono_us() < end && !interrupted);
 }
@@ -158,6 +177,8 @@ static void member_child(struct drill *d, const struct incarnation *in) {
   snprintf(log, sizeof log, "%s/%s.log", d->c.dir, in->name);
   if (!freopen(log, "a", stderr)) _exit(2);
   trace_set_level(TRACE_ERROR);
+  if (d->o->client == DRILL_CLIENT_KAFKA)
+    _exit(drill_kmember_main(d->c.kbootstrap, TOPIC, GROUP, in->name, in->path));
   _exit(drill_member_main(d->c.bootstrap, TOPIC, GROUP, in->name, in->path));
 }
 
@@ -600,8 +621,13 @@ static int start_load(struct drill *d) {
   cfg.retries = 1000;
   cfg.retry_backoff_ms = 20;
   cfg.delivery_timeout_ms = 120000;
-  d->p = strata_producer_new(d->c.bootstrap, &cfg, on_delivery, d, err, sizeof err);
-  if (!d->p) {
+  if (d->o->client == DRILL_CLIENT_KAFKA) {
+    snprintf(path, sizeof path, "%s/producer.log", d->c.dir);
+    d->kp = kproducer_new(d->c.kbootstrap, path, delivered, d, err, sizeof err);
+  } else {
+    d->p = strata_producer_new(d->c.bootstrap, &cfg, on_delivery, d, err, sizeof err);
+  }
+  if (!d->p && !d->kp) {
     fprintf(stderr, "strata drill: %s\n", err);
     return -1;
   }
@@ -613,8 +639,11 @@ static int start_load(struct drill *d) {
  * 1 when it found a violation. */
 static int check(struct drill *d, int64_t max_gap_ms, struct checker_result *r) {
   if (d->p) strata_producer_flush(d->p, 60000);
+  if (d->kp) kproducer_flush(d->kp, 60000);
   strata_producer_free(d->p);
+  kproducer_free(d->kp);
   d->p = NULL;
+  d->kp = NULL;
   fflush(d->writes);
   /* let the members read up to the end before they stop */
   int64_t until = mono_us() + 15000000;
@@ -689,6 +718,16 @@ int drill_scenario_find(const char *name) {
   return -1;
 }
 
+/* What drove the workload, for the report. */
+static const char *client_name(const struct drill_opts *o) {
+  static char buf[160];
+  if (o->client != DRILL_CLIENT_KAFKA)
+    return "native (libstrata's idempotent producer and group consumer)";
+  snprintf(buf, sizeof buf, "kafka (librdkafka %s over the brokers' Kafka listeners: idempotent "
+           "producer, group consumers)", rd_kafka_version_str());
+  return buf;
+}
+
 int drill_run(const struct drill_opts *o) {
   if (o->scenario < 0 || o->scenario >= DRILL_SCENARIOS || o->runs < 1 || o->brokers < 3 ||
       o->brokers > TCLUSTER_BROKERS_MAX || o->partitions < 1 || o->partitions > PARTS_MAX ||
@@ -709,9 +748,9 @@ int drill_run(const struct drill_opts *o) {
   int rc = 2, done = 0, stuck = 0;
   if (!fo || !rec || start_cluster(d) || start_load(d)) goto out;
   fprintf(out, "drill %s: %d run(s) on %d brokers + controller, topic %s (%d partitions, RF %d), "
-          "%d acks=all writes/s, group of %d\n  folder %s\n",
+          "%d acks=all writes/s, group of %d\n  client: %s\n  folder %s\n",
           d->sc->name, o->runs, o->brokers, TOPIC, o->partitions, d->rf, o->rate, o->members,
-          d->c.dir);
+          client_name(o), d->c.dir);
   if (d->nf.what[0]) fprintf(out, "  %s\n", d->nf.what);
   fflush(out);
   d->run = 1;
@@ -759,6 +798,7 @@ int drill_run(const struct drill_opts *o) {
   rc = violated || stuck || interrupted ? 1 : 0;
 out:
   if (d->p) strata_producer_free(d->p);
+  kproducer_free(d->kp);
   for (int m = 0; m < MEMBERS_MAX; m++)
     if (d->member_pid[m] > 0) end_member(d, m, SIGKILL);
   for (int i = 0; i < d->ninc; i++)

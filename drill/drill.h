@@ -36,6 +36,11 @@ extern const struct drill_scenario_info drill_scenarios[DRILL_SCENARIOS];
 /* Index of a scenario by name, or -1. */
 int drill_scenario_find(const char *name);
 
+/* Which client library drives the workload: libstrata's producer and
+ * consumer over the native protocol, or librdkafka over the brokers' Kafka
+ * listeners. The history and the checker are the same. */
+enum drill_client { DRILL_CLIENT_NATIVE, DRILL_CLIENT_KAFKA };
+
 struct drill_opts {
   int scenario;
   int runs;
@@ -47,6 +52,7 @@ struct drill_opts {
   int progress;     /* a live progress line on stderr */
   const char *json; /* write the JSON report here too (NULL: only in the folder) */
   enum netfault_kind net; /* how to cut the network; not AUTO: used by every scenario */
+  enum drill_client client;
   FILE *out;
 };
 

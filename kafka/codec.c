@@ -142,6 +142,9 @@ static int decode_value(struct dctx *c, struct reader *r, const struct kfield *f
       *(const char **)dst = NULL;
       return 0;
     }
+    /* at most 32767 bytes, compact strings too, as Kafka's readers check
+     * (and our encoder writes no longer one) */
+    if (len > INT16_MAX) return KAFKA_EINVALID;
     if ((size_t)len > left(r)) return KAFKA_ETRUNCATED;
     if (memchr(r->p, 0, (size_t)len)) return KAFKA_EINVALID;
     char *s = dalloc(c, (size_t)len + 1);
@@ -581,7 +584,7 @@ int kafka_decode_req_header(uint8_t *buf, size_t len, struct arena *a,
   int flex = api && h->api_version >= api->vmin && h->api_version <= api->vmax &&
              kafka_flexible(api, h->api_version);
   /* the client id is a classic nullable string even in header v2 */
-  struct dctx c = {a, 4096, 0, 0, 0};
+  struct dctx c = {a, 65536, 0, 0, 0}; /* a client id may be 32767 bytes */
   struct kfield f = {.kind = KF_STRING};
   if ((rc = decode_value(&c, &r, &f, &h->client_id, 1))) return rc;
   if (flex) {

@@ -12,7 +12,8 @@
 #                        runtimes (installed as root, else the command printed)
 #
 # Build packages: compiler and make, pkg-config, libuv, protobuf-c (library
-# and protoc-c), zstd, criterion (the unit and cluster tests' framework).
+# and protoc-c), Kafka's four codecs (zstd, zlib for gzip, snappy, lz4),
+# criterion (the unit and cluster tests' framework).
 # Test tools, command:package, as make test runs them besides the build
 # (tests/fault/testbed.sh, disk.sh, drill.sh, strata drill, run-tests.sh):
 #   ip         iproute2    network namespaces, veth pairs, a bridge
@@ -27,14 +28,22 @@
 #                          test rules and check config (tests/metrics/rules_test.sh)
 #   chromium   chromium    the console, headless (tests/console/)
 #   python3    python3     the admin tests' helpers, tests/metrics/names_check.sh (stdlib only)
-#   java, mvn  openjdk-17-jre-headless, maven   Apache Kafka as a peer (scripts/kafka-peer.sh,
-#                          make bench-kafka): Maven Central's jars run with java
+#   java, javac  openjdk-17-jdk-headless   the Kafka-client and Spark tests (tests/kafka/, tests/spark/)
+#   mvn        maven       their builds; dependencies come from Maven Central (make java-deps);
+#                          also Apache Kafka as a peer (scripts/kafka-peer.sh, make bench-kafka)
+#   (module kafka) python3-kafka  tests/kafka/codec_conformance_test.sh: kafka-python's
+#                          protocol classes write the vectors our Kafka codec must match
+#   gzip, lz4, zstd   gzip, lz4, zstd   the reference encoders and decoders
+#                          tests/unit/compress_test.c checks the codecs against
+#   kcat       kcat        librdkafka's producer and consumer, each codec both ways
+#                          through the Kafka listener (tests/cluster/compression_test.sh)
 set -eu
-BUILD_PKGS="build-essential pkg-config libuv1-dev libprotobuf-c-dev protobuf-c-compiler libzstd-dev libcriterion-dev"
+BUILD_PKGS="build-essential pkg-config libuv1-dev libprotobuf-c-dev protobuf-c-compiler libzstd-dev zlib1g-dev libsnappy-dev liblz4-dev libcriterion-dev librdkafka-dev"
 TEST_TOOLS="ip:iproute2 nft:nftables mkfs.ext4:e2fsprogs losetup:mount mount:mount umount:mount
 fallocate:util-linux timeout:coreutils truncate:coreutils df:coreutils dd:coreutils
 realpath:coreutils mktemp:coreutils seq:coreutils awk:mawk curl:curl promtool:prometheus
-chromium:chromium python3:python3 java:openjdk-17-jre-headless mvn:maven"
+chromium:chromium python3:python3 java:openjdk-17-jdk-headless javac:openjdk-17-jdk-headless
+mvn:maven gzip:gzip lz4:lz4 zstd:zstd kcat:kcat"
 # Root's tools live in sbin, which a user's PATH may lack.
 PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
 export PATH
@@ -52,6 +61,10 @@ find_missing() {
     missing_cmds="$missing_cmds $cmd"
     case " $missing_test " in *" $pkg "*) ;; *) missing_test="$missing_test $pkg" ;; esac
   done
+  /usr/bin/python3 -c 'import kafka.protocol' >/dev/null 2>&1 || {
+    missing_cmds="$missing_cmds python3-module-kafka"
+    missing_test="$missing_test python3-kafka"
+  }
 }
 
 # apt_install PACKAGES...: as root, quietly, without recommends.

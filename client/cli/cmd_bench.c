@@ -18,7 +18,7 @@ static const struct opt bench_produce_opts[] = {
     {"rate", 0, OPT_VALUE, "RECORDS/S", "throttle to this rate (latency runs)"},
     {"acks", 'a', OPT_VALUE, "0|1|all", "acknowledgement level (default 1)"},
     {"no-idempotence", 0, OPT_FLAG, NULL, "with acks=all: no producer id and sequences"},
-    {"compression", 0, OPT_VALUE, "none|zstd", "batch compression (default none)"},
+    CLI_COMPRESSION_OPTS,
     {"batch-size", 0, OPT_VALUE, "BYTES", "producer batch size (default 262144)"},
     {"linger-ms", 0, OPT_VALUE, "MS", "producer linger (default 5)"},
     {"partition", 'p', OPT_VALUE, "N", "partition (default: spread keyless)"},
@@ -95,8 +95,8 @@ static int bench_produce(int argc, char **argv) {
   if (cli_acks(opts_str(&o, "acks", "1"), &cfg.acks))
     return cli_fail("bench produce", "--acks must be 0, 1 or all");
   cfg.enable_idempotence = !opts_has(&o, "no-idempotence");
-  if (cli_compression(opts_str(&o, "compression", "none"), &cfg.compression))
-    return cli_fail("bench produce", "--compression must be none or zstd");
+  int crc = cli_compression_opts(&o, "bench produce", &cfg.compression, &cfg.compression_level);
+  if (crc) return crc;
   cfg.batch_size = (size_t)batch;
   cfg.linger_ms = (int)linger;
   int t = cli_timeout(&o);

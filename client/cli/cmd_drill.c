@@ -18,6 +18,9 @@ static const struct opt drill_opts_table[] = {
      "how network faults are made: nftables rules (root) or a fault proxy on loopback that the "
      "brokers' advertised addresses point at (default: nftables when root and nft works, else "
      "the proxy; given, every scenario runs through it)"},
+    {"client", 0, OPT_VALUE, "native|kafka",
+     "the client driving the workload: libstrata over the native protocol (default), or "
+     "librdkafka (idempotent producer, group consumers) over the brokers' Kafka listeners"},
     {"keep", 0, OPT_FLAG, NULL, "keep the data, logs and history (kept anyway on failure)"},
     {"no-progress", 0, OPT_FLAG, NULL, "no live progress line on stderr"},
 };
@@ -85,6 +88,12 @@ int cmd_drill(int argc, char **argv) {
     return 2;
   }
   d.net = (enum netfault_kind)net;
+  const char *client = opts_str(&o, "client", "native");
+  if (strcmp(client, "native") && strcmp(client, "kafka")) {
+    fprintf(stderr, "strata drill: --client: expected native or kafka, got '%s'\n", client);
+    return 2;
+  }
+  d.client = strcmp(client, "kafka") ? DRILL_CLIENT_NATIVE : DRILL_CLIENT_KAFKA;
   d.progress = !opts_has(&o, "no-progress") && isatty(2);
   signal(SIGINT, on_signal);
   signal(SIGTERM, on_signal);

@@ -22,9 +22,18 @@ int cli_timeout(struct opts *o);
 int cli_fail(const char *what, const char *why);
 int64_t cli_now_ms(void);
 int64_t cli_mono_us(void);
-/* Parse "--compression none|zstd" into *out. */
+/* Parse "--compression none|gzip|snappy|lz4|zstd" into *out. */
 int cli_compression(const char *s, int *out);
 int cli_acks(const char *s, int *out);
+#define CLI_COMPRESSION_OPTS                                                     \
+  {"compression", 0, OPT_VALUE, "none|gzip|snappy|lz4|zstd",                   \
+   "batch compression, Kafka's codecs (default none)"},                        \
+  {"compression-level", 0, OPT_VALUE, "N",                                     \
+   "the codec's level (default: the codec's own; gzip 1-9, lz4 3+ is HC)"}
+#define CLI_COMPRESSION_USAGE "--compression must be none, gzip, snappy, lz4 or zstd"
+/* Sets the producer's compression and level from --compression and
+ * --compression-level; 0, or the exit code of cli_fail(what, ...). */
+int cli_compression_opts(struct opts *o, const char *what, int *codec, int *level);
 
 int cmd_bench(int argc, char **argv);
 int cmd_demo(int argc, char **argv);

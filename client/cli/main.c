@@ -49,9 +49,21 @@ int64_t cli_now_ms(void) { return clock_wall_ms(); }
 int64_t cli_mono_us(void) { return clock_mono_us(); }
 
 int cli_compression(const char *s, int *out) {
-  if (!strcmp(s, "none")) *out = STRATA_COMPRESSION_NONE;
-  else if (!strcmp(s, "zstd")) *out = STRATA_COMPRESSION_ZSTD;
-  else return -1;
+  static const char *const names[] = {"none", "gzip", "snappy", "lz4", "zstd"};
+  for (int i = 0; i < (int)(sizeof names / sizeof names[0]); i++)
+    if (!strcmp(s, names[i])) {
+      *out = i; /* STRATA_COMPRESSION_* are Kafka's numbers, in this order */
+      return 0;
+    }
+  return -1;
+}
+
+int cli_compression_opts(struct opts *o, const char *what, int *codec, int *level) {
+  if (cli_compression(opts_str(o, "compression", "none"), codec))
+    return cli_fail(what, CLI_COMPRESSION_USAGE);
+  int64_t l;
+  if (opts_i64(o, "compression-level", 0, -131072, 22, 0, &l)) return cli_fail(what, o->err);
+  *level = (int)l;
   return 0;
 }
 
@@ -233,7 +245,7 @@ static const struct opt produce_opts[] = {
     {"acks", 'a', OPT_VALUE, "0|1|all", "acknowledgement level (default all)"},
     {"no-idempotence", 0, OPT_FLAG, NULL,
      "let a retry write a record twice (idempotence is on with acks=all)"},
-    {"compression", 0, OPT_VALUE, "none|zstd", "batch compression (default none)"},
+    CLI_COMPRESSION_OPTS,
     {"linger-ms", 0, OPT_VALUE, "MS", "batch linger (default 5)"},
     {"header", 'H', OPT_MULTI, "KEY=VALUE", "header added to every record, repeatable"},
 };
@@ -269,8 +281,8 @@ static int cmd_produce(int argc, char **argv) {
   if (cli_acks(opts_str(&o, "acks", "all"), &cfg.acks))
     return cli_fail("produce", "--acks must be 0, 1 or all");
   cfg.enable_idempotence = !opts_has(&o, "no-idempotence");
-  if (cli_compression(opts_str(&o, "compression", "none"), &cfg.compression))
-    return cli_fail("produce", "--compression must be none or zstd");
+  int crc = cli_compression_opts(&o, "produce", &cfg.compression, &cfg.compression_level);
+  if (crc) return crc;
   int t = cli_timeout(&o);
   if (t < 0) return cli_fail("produce", o.err);
   cfg.request_timeout_ms = t;

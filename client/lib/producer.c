@@ -268,9 +268,17 @@ strata_producer *strata_producer_new(const char *bootstrap,
     free(p);
     return NULL;
   }
-  if (p->cfg.compression != STRATA_COMPRESSION_NONE &&
-      p->cfg.compression != STRATA_COMPRESSION_ZSTD) {
+  if (p->cfg.compression < STRATA_COMPRESSION_NONE ||
+      p->cfg.compression > STRATA_COMPRESSION_ZSTD) {
     snprintf(err, err_len, "unsupported compression %d", p->cfg.compression);
+    free(p);
+    return NULL;
+  }
+  if (!p->cfg.compression_level && p->cfg.compression == STRATA_COMPRESSION_ZSTD)
+    p->cfg.compression_level = p->cfg.zstd_level;
+  if (p->cfg.compression == STRATA_COMPRESSION_GZIP &&
+      (p->cfg.compression_level < 0 || p->cfg.compression_level > 9)) {
+    snprintf(err, err_len, "gzip compression level must be 1-9 (0: default)");
     free(p);
     return NULL;
   }
@@ -356,7 +364,7 @@ static int seal(strata_producer *p, struct ptopic *t, uint32_t part) {
   if (!b) return 0;
   t->open[part] = NULL;
   if (t->sticky == part) t->sticky = (part + 1) % t->npart;
-  int rc = batch_builder_finish(&b->b, p->cfg.compression, p->cfg.zstd_level,
+  int rc = batch_builder_finish(&b->b, p->cfg.compression, p->cfg.compression_level,
                                 &b->data, &b->len);
   if (rc) {
     report(p, b, -1, -1, rc);

@@ -4,8 +4,11 @@
 # partition-leader with nftables (as root, where a missing nft fails the test;
 # not root, it is skipped, saying so): exit 0, a run line with a failover time, the
 # summary, and a checker verdict of OK that counted both writes and the
-# group's reads (a drill that wrote or read nothing fails here). Also: --help
-# lists every scenario, and a bad scenario or flag exits 2.
+# group's reads (a drill that wrote or read nothing fails here). Then
+# kill-leader twice with --client kafka (librdkafka's idempotent producer and
+# group consumers over the brokers' Kafka listeners), held to the same and
+# to its report naming librdkafka. Also: --help lists every scenario, and a
+# bad scenario, flag or client exits 2.
 set -u
 cd "$(dirname "$0")/../.."
 S=${STRATA_BUILD:-build}/strata
@@ -24,8 +27,9 @@ $S drill no-such-scenario >/dev/null 2>&1; [ $? = 2 ] && ok "unknown scenario ex
 $S drill kill-leader --runs 0 >/dev/null 2>&1; [ $? = 2 ] && ok "--runs 0 exits 2" || bad "--runs 0 exits 2"
 
 $S drill partition-leader --net bogus >/dev/null 2>&1; [ $? = 2 ] && ok "--net bogus exits 2" || bad "--net bogus exits 2"
+$S drill kill-leader --client bogus >/dev/null 2>&1; [ $? = 2 ] && ok "--client bogus exits 2" || bad "--client bogus exits 2"
 
-runs=("kill-leader" "kill-consumer" "partition-leader --net proxy")
+runs=("kill-leader" "kill-consumer" "partition-leader --net proxy" "kill-leader --client kafka --runs 2")
 # With nftables as root (and then nft must be there); skipped otherwise.
 if [ "$(id -u)" != 0 ]; then
   echo "SKIP: drill partition-leader --net nft: needs root (nftables); ran through the fault proxy only"
@@ -33,17 +37,21 @@ elif command -v nft >/dev/null; then runs+=("partition-leader --net nft")
 else bad "drill partition-leader --net nft: nft: command not found; run scripts/deps.sh --install"; fi
 for run in "${runs[@]}"; do
   s=${run// /_}
+  n=1 # runs, unless the run says
+  case "$run" in *"--runs "*) n=${run##*--runs } n=${n%% *} ;; *) run="$run --runs 1" ;; esac
   # shellcheck disable=SC2086 # the run's words are the scenario and its flags
-  $S drill $run --runs 1 --rate 500 --no-progress --json "$dir/$s.json" >"$dir/$s.out" 2>"$dir/$s.err"
+  $S drill $run --rate 500 --no-progress --json "$dir/$s.json" >"$dir/$s.out" 2>"$dir/$s.err"
   rc=$?
-  said=1 # a run with --net says which network faults it uses
+  said=1 # a run with --net says which network faults it uses, one with --client kafka its client
   case "$run" in *--net*) grep -q "^  network faults: " "$dir/$s.out" || said=0 ;; esac
+  case "$run" in *"--client kafka"*) grep -q "^  client: kafka (librdkafka " "$dir/$s.out" || said=0 ;;
+  *) grep -q "^  client: native " "$dir/$s.out" || said=0 ;; esac
   writes=$(grep -o '^OK: [0-9]* acknowledged writes' "$dir/$s.out" | grep -o '[0-9]*')
   reads=$(grep -o '[0-9]* reads;' "$dir/$s.out" | grep -o '[0-9]*')
-  if [ $rc = 0 ] && [ $said = 1 ] && grep -q "^  run 1/1: .*failover [0-9.]* ms, recovery [0-9.]* ms" "$dir/$s.out" &&
+  if [ $rc = 0 ] && [ $said = 1 ] && grep -q "^  run $n/$n: .*failover [0-9.]* ms, recovery [0-9.]* ms" "$dir/$s.out" &&
     grep -q "^  failover  p50" "$dir/$s.out" && [ "${writes:-0}" -gt 1000 ] &&
     [ "${reads:-0}" -ge "${writes:-0}" ] && grep -q '"verdict":"ok"' "$dir/$s.json"; then
-    ok "drill $run: $(grep '^  run 1/1' "$dir/$s.out" | sed 's/^ *//')"
+    ok "drill $run: $(grep '^  run [0-9]*/' "$dir/$s.out" | sed 's/^ *//' | paste -sd';')"
   else
     bad "drill $run (exit $rc)"
     cat "$dir/$s.out" "$dir/$s.err"

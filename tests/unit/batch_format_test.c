@@ -128,9 +128,14 @@ static void check_records(const uint8_t *p, size_t len, int count, int64_t base)
   batch_scratch_free(&s);
 }
 
-Test(batch, round_trip_uncompressed_and_zstd) {
-  int comps[] = {BATCH_COMPRESSION_NONE, BATCH_COMPRESSION_ZSTD};
-  for (int c = 0; c < 2; c++) {
+static const int all_codecs[] = {BATCH_COMPRESSION_NONE, BATCH_COMPRESSION_GZIP,
+                                 BATCH_COMPRESSION_SNAPPY, BATCH_COMPRESSION_LZ4,
+                                 BATCH_COMPRESSION_ZSTD};
+#define NCODECS (sizeof all_codecs / sizeof all_codecs[0])
+
+Test(batch, round_trip_uncompressed_and_every_kafka_codec) {
+  const int *comps = all_codecs;
+  for (size_t c = 0; c < NCODECS; c++) {
     struct batch_builder b;
     size_t len;
     const uint8_t *out = build(&b, comps[c], 500, &len);
@@ -145,14 +150,45 @@ Test(batch, round_trip_uncompressed_and_zstd) {
   }
 }
 
-Test(batch, zstd_makes_repetitive_records_smaller) {
-  struct batch_builder a, z;
-  size_t la, lz;
+Test(batch, every_codec_makes_repetitive_records_smaller) {
+  struct batch_builder a;
+  size_t la;
   build(&a, BATCH_COMPRESSION_NONE, 500, &la);
-  build(&z, BATCH_COMPRESSION_ZSTD, 500, &lz);
-  cr_assert_lt(lz * 3, la, "zstd %zu vs raw %zu", lz, la);
+  for (size_t c = 1; c < NCODECS; c++) {
+    struct batch_builder z;
+    size_t lz;
+    build(&z, all_codecs[c], 500, &lz);
+    cr_assert_lt(lz * 2, la, "codec %d: %zu vs raw %zu", all_codecs[c], lz, la);
+    batch_builder_free(&z);
+  }
   batch_builder_free(&a);
-  batch_builder_free(&z);
+}
+
+Test(batch, a_codec_number_kafka_does_not_have_is_corrupt) {
+  struct batch_builder b;
+  size_t len;
+  const uint8_t *out = build(&b, BATCH_COMPRESSION_NONE, 5, &len);
+  uint8_t *copy = malloc(len);
+  for (int codec = 5; codec <= 7; codec++) {
+    memcpy(copy, out, len);
+    be16_store(copy + 21, (uint16_t)codec);
+    be32_store(copy + 17, crc32c(0, copy + 21, len - 21));
+    cr_assert_eq(batch_validate(copy, len, NULL), STRATA_ECORRUPT, "codec %d", codec);
+  }
+  /* Uncompressed records under a codec's bit: the codec refuses them. */
+  for (size_t c = 1; c < NCODECS; c++) {
+    memcpy(copy, out, len);
+    be16_store(copy + 21, (uint16_t)all_codecs[c]);
+    be32_store(copy + 17, crc32c(0, copy + 21, len - 21));
+    cr_assert_neq(batch_validate(copy, len, NULL), 0, "codec %d", all_codecs[c]);
+  }
+  free(copy);
+  batch_builder_free(&b);
+  batch_builder_init(&b);
+  cr_assert_eq(batch_builder_add(&b, 1, "k", 1, "v", 1, NULL, 0), 0);
+  const uint8_t *o;
+  cr_assert_eq(batch_builder_finish(&b, 5, 0, &o, &len), STRATA_EUNSUPPORTED_COMPRESSION);
+  batch_builder_free(&b);
 }
 
 Test(batch, broker_offset_rewrite_keeps_crc_valid) {
@@ -177,8 +213,8 @@ Test(batch, broker_offset_rewrite_keeps_crc_valid) {
 }
 
 Test(batch, any_flipped_byte_after_the_crc_field_is_detected) {
-  int comps[] = {BATCH_COMPRESSION_NONE, BATCH_COMPRESSION_ZSTD};
-  for (int c = 0; c < 2; c++) {
+  const int *comps = all_codecs;
+  for (size_t c = 0; c < NCODECS; c++) {
     struct batch_builder b;
     size_t len;
     const uint8_t *out = build(&b, comps[c], 20, &len);
@@ -195,15 +231,44 @@ Test(batch, any_flipped_byte_after_the_crc_field_is_detected) {
 }
 
 Test(batch, truncated_batches_are_refused) {
-  struct batch_builder b;
-  size_t len;
-  const uint8_t *out = build(&b, BATCH_COMPRESSION_NONE, 20, &len);
-  for (size_t cut = 0; cut < len; cut++) {
-    cr_assert_neq(batch_validate(out, cut, NULL), 0, "cut at %zu", cut);
-    int64_t recs;
-    cr_assert_lt(batch_validate_all(out, cut, NULL, &recs), 0, "cut at %zu", cut);
+  for (size_t c = 0; c < NCODECS; c++) {
+    struct batch_builder b;
+    size_t len;
+    const uint8_t *out = build(&b, all_codecs[c], 20, &len);
+    for (size_t cut = 0; cut < len; cut++) {
+      cr_assert_neq(batch_validate(out, cut, NULL), 0, "codec %d cut at %zu", all_codecs[c], cut);
+      int64_t recs;
+      cr_assert_lt(batch_validate_all(out, cut, NULL, &recs), 0, "cut at %zu", cut);
+    }
+    batch_builder_free(&b);
   }
-  batch_builder_free(&b);
+}
+
+/* The compressed section cut short (or garbled) under a batch header whose
+ * length and CRC match it: the codec, not the CRC, meets the damage. */
+Test(batch, a_damaged_compressed_section_with_a_valid_crc_is_refused) {
+  for (size_t c = 1; c < NCODECS; c++) {
+    struct batch_builder b;
+    size_t len;
+    const uint8_t *out = build(&b, all_codecs[c], 200, &len);
+    uint8_t *copy = malloc(len);
+    for (size_t cut = BATCH_HEADER_SIZE; cut < len; cut += 7) {
+      memcpy(copy, out, cut);
+      be32_store(copy + 8, (uint32_t)(cut - 12));
+      be32_store(copy + 17, crc32c(0, copy + 21, cut - 21));
+      cr_assert_neq(batch_validate(copy, cut, NULL), 0, "codec %d cut at %zu of %zu",
+                    all_codecs[c], cut, len);
+    }
+    for (size_t i = BATCH_HEADER_SIZE; i < len; i++) {
+      memcpy(copy, out, len);
+      copy[i] ^= 0x5a;
+      be32_store(copy + 17, crc32c(0, copy + 21, len - 21));
+      int rc = batch_validate(copy, len, NULL); /* error or not, never a crash */
+      (void)rc;
+    }
+    free(copy);
+    batch_builder_free(&b);
+  }
 }
 
 Test(batch, wrong_offset_delta_with_a_correct_crc_is_invalid) {
@@ -269,7 +334,7 @@ Test(batch, decompression_bomb_is_bounded) {
   size_t raw = 80u << 20;
   uint8_t *zeros = calloc(1, raw), *bomb = NULL;
   size_t cap = 0, clen = 0;
-  cr_assert_eq(zstd_compress_buf(zeros, raw, 1, &bomb, &cap, BATCH_HEADER_SIZE, &clen), 0);
+  cr_assert_eq(compress_encode(COMPRESS_ZSTD, 1, zeros, raw, &bomb, &cap, BATCH_HEADER_SIZE, &clen), 0);
   free(zeros);
   uint8_t *h = bomb;
   size_t total = BATCH_HEADER_SIZE + clen;
@@ -281,4 +346,32 @@ Test(batch, decompression_bomb_is_bounded) {
   be32_store(h + 17, crc32c(0, h + 21, total - 21));
   cr_assert_eq(batch_validate(bomb, total, NULL), STRATA_ETOO_LARGE);
   free(bomb);
+}
+
+/* 80 MiB of zeros in each codec's framing behind a valid header: each is
+ * refused at BATCH_DECOMPRESSED_MAX, and the scratch never grows past it. */
+Test(batch, every_codec_bomb_stops_at_the_decompressed_bound, .timeout = 120) {
+  size_t raw = 80u << 20;
+  uint8_t *zeros = calloc(1, raw);
+  for (size_t c = 1; c < NCODECS; c++) {
+    uint8_t *bomb = NULL;
+    size_t cap = 0, clen = 0;
+    cr_assert_eq(compress_encode(all_codecs[c], 0, zeros, raw, &bomb, &cap, BATCH_HEADER_SIZE,
+                                 &clen),
+                 0);
+    size_t total = BATCH_HEADER_SIZE + clen;
+    cr_assert_leq(total, BATCH_SIZE_MAX, "codec %d: %zu", all_codecs[c], total);
+    memset(bomb, 0, BATCH_HEADER_SIZE);
+    be32_store(bomb + 8, (uint32_t)(total - 12));
+    bomb[16] = 2;
+    be16_store(bomb + 21, (uint16_t)all_codecs[c]);
+    be32_store(bomb + 57, 1);
+    be32_store(bomb + 17, crc32c(0, bomb + 21, total - 21));
+    struct batch_scratch s = {0};
+    cr_assert_eq(batch_validate(bomb, total, &s), STRATA_ETOO_LARGE, "codec %d", all_codecs[c]);
+    cr_assert_leq(s.cap, BATCH_DECOMPRESSED_MAX, "codec %d grew to %zu", all_codecs[c], s.cap);
+    batch_scratch_free(&s);
+    free(bomb);
+  }
+  free(zeros);
 }
