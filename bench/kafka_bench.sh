@@ -15,6 +15,8 @@
 # table, and the Strata/Kafka ratios.
 #   BENCH_RECORDS_100 / BENCH_RECORDS_1K   records per Java run (default 200000 / 60000)
 #   BENCH_C_SCALE       librdkafka and libstrata runs send this many times more (default 2)
+#   BENCH_C_RUNS        on Strata, the librdkafka and libstrata runs are repeated
+#                       (in turns) this many times, and the tables show the median (default 3)
 #   BENCH_KAFKA_PROPS   producer props for every ProducerPerformance run
 #                       (default "batch.size=262144 linger.ms=5", strata bench's defaults)
 #   BENCH_SYSTEMS       which of "K1f K1 K3 S1 S3" to run (default all)
@@ -63,6 +65,7 @@ records_for() { if [ "$1" = 100 ]; then echo "$N100"; else echo "$N1K"; fi; }
 # the C clients' runs (librdkafka, libstrata) are this many times longer:
 # at their rates the Java tools' counts last a fraction of a second
 SCALE=${BENCH_C_SCALE:-2}
+C_RUNS=${BENCH_C_RUNS:-3}
 
 # kafka_topics BOOT RF TOPIC...: create them (1 partition; RF 3: min ISR 2)
 # in one CreateTopics request through librdkafka, or else with Kafka's
@@ -203,7 +206,8 @@ kafka_cases() {
 # strata_cases SYS KBOOT RF: the same through Strata's Kafka listener (when
 # KBOOT is not empty; topics made natively), then libstrata natively.
 strata_cases() {
-  local sys=$1 kboot=$2 rf=$3 size acks n
+  local sys=$1 kboot=$2 rf=$3 size acks n r rdk=0
+  [ -n "$kboot" ] && [ "${BENCH_RDKAFKA:-1}" = 1 ] && [ -x "$RDK" ] && rdk=1
   if [ -n "$kboot" ]; then strata_topic warmup "$rf"; warm "$kboot"; fi
   for size in 100 1024; do
     n=$(records_for $size)
@@ -213,19 +217,22 @@ strata_cases() {
         pp "$sys" "$kboot" "t$size-$acks" $size $acks "$n"
       done
       cp_ "$sys" "$kboot" "t$size-1" $size "$n"
-      if [ "${BENCH_RDKAFKA:-1}" = 1 ] && [ -x "$RDK" ]; then
-        for acks in 1 all; do
-          strata_topic "r$size-$acks" "$rf"
-          rk "$sys.rdk" "$kboot" "r$size-$acks" $size $acks $((n * SCALE))
-        done
-        rkc "$sys.rdk" "$kboot" "r$size-1" $size $((n * SCALE))
-      fi
     fi
-    for acks in 1 all; do
-      strata_topic "n$size-$acks" "$rf"
-      sb "$sys.nat" "n$size-$acks" $size $acks $((n * SCALE))
+    # librdkafka on the Kafka listener and libstrata on the native one, in
+    # turns, C_RUNS times: each lasts well under a second, so one run of
+    # each is mostly noise on a shared machine; the tables take medians
+    for r in $(seq 1 "$C_RUNS"); do
+      for acks in 1 all; do
+        if [ $rdk = 1 ]; then
+          strata_topic "r$size-$acks-$r" "$rf"
+          rk "$sys.rdk" "$kboot" "r$size-$acks-$r" $size $acks $((n * SCALE))
+        fi
+        strata_topic "n$size-$acks-$r" "$rf"
+        sb "$sys.nat" "n$size-$acks-$r" $size $acks $((n * SCALE))
+      done
+      [ $rdk = 1 ] && rkc "$sys.rdk" "$kboot" "r$size-1-$r" $size $((n * SCALE))
+      sc "$sys.nat" "n$size-1-$r" $size $((n * SCALE))
     done
-    sc "$sys.nat" "n$size-1" $size $((n * SCALE))
   done
 }
 
@@ -291,9 +298,23 @@ for sys in $SYSTEMS; do
   esac
 done
 
+# One line per system and case: of repeated runs, the one with the median
+# records/s (a failed run, "-", counts as the lowest).
+median_rows() {
+  awk '{ k = $1 " " $2; n[k]++; row[k, n[k]] = $0; v[k, n[k]] = ($3 == "-" ? -1 : $3 + 0)
+         if (n[k] == 1) order[++nk] = k }
+    END { for (i = 1; i <= nk; i++) { k = order[i]; m = n[k]
+        for (a = 1; a <= m; a++) idx[a] = a
+        for (a = 1; a <= m; a++) for (b = a + 1; b <= m; b++)
+          if (v[k, idx[b]] < v[k, idx[a]]) { t = idx[a]; idx[a] = idx[b]; idx[b] = t }
+        print row[k, idx[int((m + 1) / 2)]] } }' "$RES"
+}
+median_rows >"$RES.med"
+
 echo
 echo "== Results (records/s, MB/s, latency ms: avg/p50/p99 of the producer's own measure; consume: fetch rate)"
 echo "   java = ProducerPerformance/ConsumerPerformance; .rdk = librdkafka; .nat = libstrata on the native listener"
+echo "   (S1/S3 .rdk and .nat: the median of $C_RUNS runs)"
 awk '
   function row(s, c) { k = s SUBSEP c; if (!(k in r)) return
     printf "%-10s %-14s %12s %9s %9s %9s %9s\n", s, name[c], r[k], m[k], a[k], p50[k], p99[k] }
@@ -305,7 +326,7 @@ awk '
     split("p100a1 p100aall c100 p1024a1 p1024aall c1024", cs, " ")
     printf "%-10s %-14s %12s %9s %9s %9s %9s\n", "system", "case", "records/s", "MB/s", "avg", "p50", "p99"
     for (j = 1; j <= 6; j++) for (i = 1; i <= ns; i++) row(sys[i], cs[j])
-  }' "$RES"
+  }' "$RES.med"
 echo
 echo "== Ratios of records/s: Strata/Kafka with the same client; Strata's Kafka listener/its native one"
 awk '
@@ -319,5 +340,5 @@ awk '
       line = sprintf("%-26s", f[1]); any = 0
       for (j = 1; j <= n; j++) { v = q(r[f[2], cs[j]], r[f[3], cs[j]]); if (v != "-") any = 1; line = line sprintf(" %9s", v) }
       if (any) print line }
-  }' "$RES"
+  }' "$RES.med"
 echo "(whole run: $((SECONDS - t0)) s)"
