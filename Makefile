@@ -308,7 +308,7 @@ $(RDKAFKA_BENCH): $(call obj,bench/rdkafka_bench.c)
 	$(CC) $(LDFLAGS) -o $@ $^ -lrdkafka
 
 bench-kafka: all
-	@if pkg-config --exists rdkafka; then $(MAKE) --no-print-directory $(RDKAFKA_BENCH); fi
+	@if pkg-config --exists rdkafka; then $(MAKE) -s --no-print-directory $(RDKAFKA_BENCH); fi
 	@STRATA_BUILD=$(BUILD) bench/kafka_bench.sh
 
 # kill -9 the leader 20 times under acks=all load: failover p50/p99/max
