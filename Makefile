@@ -74,7 +74,7 @@ SLOW_DISK_SHIM := $(BUILD)/strata-slow-disk.so
 SIM            := $(BUILD)/tests/sim/sim
 SIM_SRC        := $(wildcard tests/sim/*.c)
 
-.PHONY: all help deps java-deps java-test spark-test test unit layering asan sim sim-golden bench bench-cluster bench-failover bench-groups bench-kafka docker-test faults demo fuzz clean format
+.PHONY: all help deps java-deps java-test kafkajs node-deps platformatic-test spark-test test unit layering asan sim sim-golden bench bench-cluster bench-failover bench-groups bench-kafka docker-test faults demo fuzz clean format
 # Keep generated headers and test objects: make would delete them as intermediates.
 .SECONDARY:
 all: $(LIBCOMMON) $(LIBSTRATA) $(BROKER_BIN) $(CTRL_BIN) $(CLI_BIN) $(SLOW_DISK_SHIM)
@@ -84,6 +84,7 @@ help:
 	@echo "make deps       install the Debian packages Strata needs (as root)"
 	@echo "make test       build and run every test; ends with 'N passed, N failed'"
 	@echo "make unit       unit tests only"
+	@echo "make kafkajs    kafkajs for tests/kafka (npm ci into $(BUILD)/kafkajs; make test does it)"
 	@echo "make layering   check who includes whom (replication/, controller/, client/, common/, <uv.h>)"
 	@echo "make asan       every test under AddressSanitizer + UndefinedBehaviorSanitizer"
 	@echo "make sim        the deterministic simulator, SEEDS=N seeds (default 1000; SCENARIO=name)"
@@ -97,6 +98,8 @@ help:
 	@echo "make docker-test     build the image offline, run docker/compose.yml, kill the leader's container"
 	@echo "make java-deps  fetch the Maven dependencies of the Java-client and Spark tests into ~/.m2"
 	@echo "make java-test  Apache Kafka's Java client against a 3-broker cluster's Kafka listener"
+	@echo "make node-deps  install the npm packages of the Node.js Kafka-client test into $(BUILD)/npm"
+	@echo "make platformatic-test  @platformatic/kafka (flexible versions only) against a 3-broker cluster"
 	@echo "make spark-test the IoT pipeline in Spark 3.5 and 4.0 through the Kafka listener, across kill -9 and restart"
 	@echo "make demo       start a local broker and stream IoT sensor records through it"
 	@echo "make fuzz       libFuzzer on the frame decoder, batch validator, decompressors, HTTP request parser and Kafka codec (FUZZ_SECONDS=60 each; FUZZ_ONLY=name: one)"
@@ -227,10 +230,20 @@ unit: $(UNIT_BINS)
 layering:
 	@scripts/layering.sh
 
-test: all $(UNIT_BINS) $(CLUSTER_BINS) $(KAFKA_CHECK) $(FSYNC_SHIM) $(FAILOVER_BENCH) $(GROUP_BENCH) $(WORKLOAD) $(SIM)
+test: all $(UNIT_BINS) $(CLUSTER_BINS) $(KAFKA_CHECK) $(FSYNC_SHIM) $(FAILOVER_BENCH) $(GROUP_BENCH) $(WORKLOAD) $(SIM) kafkajs
 	@STRATA_BUILD=$(BUILD) scripts/run-tests.sh scripts/layering.sh scripts/headers-check.sh $(UNIT_BINS) $(CLUSTER_BINS) $(wildcard tests/cluster/*.sh) $(wildcard tests/admin/*_test.sh) \
 	  tests/sim/sim_test.sh tests/fault/drill.sh tests/fault/scenarios_test.sh tests/metrics/rules_test.sh \
 	  tests/console/mock_test.sh $(wildcard tests/kafka/*_test.sh)
+
+# kafkajs for tests/kafka (from the npm registry, the versions in
+# tests/kafka/node/package-lock.json) into $(BUILD)/kafkajs. Without npm, or
+# offline, the tests that use it say so (and fail as root).
+KAFKAJS := $(BUILD)/kafkajs/node_modules/kafkajs/package.json
+kafkajs:
+	@[ -f $(KAFKAJS) ] && [ $(KAFKAJS) -nt tests/kafka/node/package-lock.json ] || \
+	  { mkdir -p $(BUILD)/kafkajs && cp tests/kafka/node/package.json tests/kafka/node/package-lock.json $(BUILD)/kafkajs/ && \
+	    (cd $(BUILD)/kafkajs && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error) && touch $(KAFKAJS) || \
+	    echo "kafkajs not installed (npm ci in $(BUILD)/kafkajs failed): tests/kafka will say so" >&2; }
 
 # every fault drill, FAULT_ROUNDS rounds each (default 5): the testbed's
 # (root: network namespaces) and `strata drill`'s scenarios
@@ -332,6 +345,19 @@ java-deps:
 # KAFKA_TEST_TARGET=apache runs it against Apache Kafka instead
 java-test: all
 	@STRATA_BUILD=$(BUILD) scripts/run-tests.sh tests/kafka/java_test.sh
+
+# ---- Kafka clients on Node.js (npm) ----------------------------------------------
+# npm ci of tests/kafka/platformatic's lock file into $(BUILD)/npm/platformatic
+# (the test does it itself when that is missing or stale)
+node-deps:
+	@STRATA_BUILD=$(BUILD) bash -c '. scripts/lib.sh && . tests/kafka/lib.sh && \
+	  kafka_npm_install tests/kafka/platformatic $(BUILD)/npm-platformatic.log' >/dev/null && \
+	  echo "@platformatic/kafka installed in $(BUILD)/npm/platformatic"
+
+# @platformatic/kafka, a client of flexible versions only (also part of make test);
+# KAFKA_TEST_TARGET=apache runs it against Apache Kafka instead
+platformatic-test: all
+	@STRATA_BUILD=$(BUILD) scripts/run-tests.sh tests/kafka/platformatic_test.sh
 
 # the IoT pipeline in Spark Structured Streaming (3.5 and 4.0, local[2]) through
 # the Kafka listeners, across a broker's kill -9 and a restart from the

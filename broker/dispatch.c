@@ -54,6 +54,8 @@ static const struct api api_table[] = {
      STRATA__HEADER__BODY_CREATE_TOPICS_REQ},
     {STRATA__API_KEY__API_DELETE_TOPICS, 0, 0, handle_delete_topics,
      STRATA__HEADER__BODY_DELETE_TOPICS_REQ},
+    {STRATA__API_KEY__API_CREATE_PARTITIONS, 0, 0, handle_create_partitions,
+     STRATA__HEADER__BODY_CREATE_PARTITIONS_REQ},
     {STRATA__API_KEY__API_ELECT_LEADERS, 0, 0, handle_elect_leaders,
      STRATA__HEADER__BODY_ELECT_LEADERS_REQ},
     {STRATA__API_KEY__API_INIT_PRODUCER_ID, 0, 0, handle_init_producer_id,

@@ -213,6 +213,37 @@ void handle_delete_topics(struct broker *b, const Strata__Header *req,
   r->hdr.delete_topics_resp = m;
 }
 
+/* Growing topics: the controller decides in a cluster; a standalone broker
+ * grows its own topics (same checks and messages as the controller's). */
+void handle_create_partitions(struct broker *b, const Strata__Header *req, uint8_t *payload,
+                              uint32_t len, struct response *r) {
+  (void)payload, (void)len;
+  if (b->cluster) {
+    r->forward = 1;
+    return;
+  }
+  const Strata__CreatePartitionsRequest *q = req->create_partitions_req;
+  Strata__CreatePartitionsResponse *m = resp_alloc(r, sizeof *m);
+  strata__create_partitions_response__init(m);
+  m->results = resp_alloc(r, (q->n_topics + 1) * sizeof *m->results);
+  for (size_t i = 0; i < q->n_topics; i++) {
+    const Strata__PartitionsSpec *s = q->topics[i];
+    char err[256] = "";
+    int rc = topics_grow_check(&b->topics, s->name, s->count, err, sizeof err);
+    if (!rc && !q->validate_only)
+      rc = topics_add_partitions(&b->topics, s->name, s->count, b->now_ms, err, sizeof err);
+    Strata__PartitionsResult *pr = resp_alloc(r, sizeof *pr);
+    strata__partitions_result__init(pr);
+    pr->name = resp_strdup(r, s->name);
+    pr->error_code = (uint32_t)-rc;
+    pr->error_message = resp_strdup(r, rc ? (err[0] ? err : strata_strerror(rc)) : "");
+    pr->count = rc || q->validate_only ? 0 : s->count;
+    m->results[m->n_results++] = pr;
+  }
+  resp_begin(r, req, STRATA__HEADER__BODY_CREATE_PARTITIONS_RESP);
+  r->hdr.create_partitions_resp = m;
+}
+
 void handle_elect_leaders(struct broker *b, const Strata__Header *req, uint8_t *payload,
                                  uint32_t len, struct response *r) {
   (void)payload, (void)len;

@@ -60,6 +60,15 @@ int16_t kafka_err(int strata_code);
 /* host:port into a Kafka broker address ("" or bad: 0). */
 int kafka_split_addr(struct kafka_call *k, const char *addr, const char **host, int32_t *port);
 
+/* The topic id Kafka clients see for a topic (Metadata v10+, Fetch v13+,
+ * CreateTopics v7+, DeleteTopics v6+). Strata's metadata has no topic ids:
+ * this one is derived from the name (a version-8 UUID, RFC 9562), the same
+ * on every broker and across restarts; a topic deleted and created again
+ * under the same name keeps it. */
+struct kuuid kafka_topic_id(const char *name);
+/* The name of this broker's topic with that id, or NULL (a zero id too). */
+const char *kafka_topic_by_id(const struct broker *b, const struct kuuid *id);
+
 /* An answer with every top-level ErrorCode set to err and all else default. */
 void *kafka_error_answer(struct kafka_call *k, int16_t err);
 
@@ -112,6 +121,7 @@ enum {
   KERR_MEMBER_ID_REQUIRED = 79,
   KERR_FENCED_INSTANCE_ID = 82,
   KERR_INVALID_RECORD = 87,
+  KERR_UNKNOWN_TOPIC_ID = 100,
   KERR_INCONSISTENT_CLUSTER_ID = 104,
 };
 
@@ -122,6 +132,7 @@ extern const struct kafka_handler kafka_produce_handler, kafka_fetch_handler,
     kafka_describe_configs_handler, kafka_join_group_handler, kafka_sync_group_handler,
     kafka_heartbeat_handler, kafka_leave_group_handler, kafka_list_groups_handler,
     kafka_describe_groups_handler, kafka_delete_groups_handler,
-    kafka_describe_cluster_handler, kafka_offset_for_leader_epoch_handler;
+    kafka_describe_cluster_handler, kafka_offset_for_leader_epoch_handler,
+    kafka_create_partitions_handler;
 
 #endif

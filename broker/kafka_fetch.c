@@ -1,5 +1,6 @@
-/* Kafka Fetch (v4-11) and ListOffsets (v0-5) as the native fetch and list
- * offsets of a consumer: the same high watermark, long-poll and exact
+/* Kafka Fetch (v4-17; v13+ names topics by id, kafka_topic_id) and
+ * ListOffsets (v0-6) as the native fetch and list offsets of a consumer:
+ * the same high watermark, long-poll and exact
  * OFFSET_OUT_OF_RANGE. Fetch sessions (KIP-227) are not kept: every answer
  * has session id 0, which tells the client to send full requests, and lists
  * every partition it asked for (the Java client drops one left out). */
@@ -23,8 +24,24 @@ static int16_t epoch_check(struct broker *b, const char *topic, int32_t part, in
 
 /* ---- Fetch ---- */
 
+/* Each fetched topic's name (k->extra), from its id from v13 on (NULL: no
+ * topic here has that id; its partitions are not asked natively). */
+static const char **fetch_names(struct broker *b, struct kafka_call *k) {
+  const struct kafka_fetch_req *q = k->req;
+  size_t n = q->n_topics > 0 ? (size_t)q->n_topics : 0;
+  const char **names = kc_alloc(k, (n + 1) * sizeof *names);
+  for (size_t i = 0; i < n; i++) {
+    const char *name = k->version >= 13 ? kafka_topic_by_id(b, &q->topics[i].topic_id)
+                                        : q->topics[i].topic ? q->topics[i].topic : "";
+    names[i] = name ? kc_strdup(k, name) : NULL;
+  }
+  return names;
+}
+
 static void fetch_start(struct broker *b, struct kafka_call *k, struct response *r) {
   const struct kafka_fetch_req *q = k->req;
+  const char **names = fetch_names(b, k);
+  k->extra = names;
   size_t n = 0;
   for (int32_t i = 0; i < q->n_topics; i++)
     n += q->topics[i].n_partitions > 0 ? (size_t)q->topics[i].n_partitions : 0;
@@ -38,11 +55,12 @@ static void fetch_start(struct broker *b, struct kafka_call *k, struct response 
   f->partitions = kc_alloc(k, (n + 1) * sizeof *f->partitions);
   for (int32_t i = 0; i < q->n_topics; i++) {
     const struct kafka_fetch_req_fetch_topic *t = &q->topics[i];
+    if (k->version >= 13 && !names[i]) continue;
     for (int32_t j = 0; j < t->n_partitions; j++) {
       const struct kafka_fetch_req_fetch_partition *p = &t->partitions[j];
       Strata__FetchPartition *fp = kc_alloc(k, sizeof *fp);
       strata__fetch_partition__init(fp);
-      fp->topic = (char *)(t->topic ? t->topic : "");
+      fp->topic = (char *)(names[i] ? names[i] : "");
       fp->partition = p->partition < 0 ? UINT32_MAX : (uint32_t)p->partition;
       fp->fetch_offset = p->fetch_offset;
       fp->max_bytes = p->partition_max_bytes > 0 ? (uint32_t)p->partition_max_bytes : 1;
@@ -57,6 +75,7 @@ static void fetch_start(struct broker *b, struct kafka_call *k, struct response 
 
 static void *fetch_answer(struct broker *b, struct kafka_call *k, const struct response *r) {
   const struct kafka_fetch_req *q = k->req;
+  const char *const *names = k->extra;
   const Strata__Header *rep = kc_reply(r);
   const Strata__FetchResponse *nr =
       rep->body_case == STRATA__HEADER__BODY_FETCH_RESP ? rep->fetch_resp : NULL;
@@ -71,9 +90,11 @@ static void *fetch_answer(struct broker *b, struct kafka_call *k, const struct r
     struct kafka_fetch_resp_fetchable_topic_response *rt = &m->responses[m->n_responses++];
     kafka_defaults(&kafka_fetch_resp_fetchable_topic_response_desc, rt);
     rt->topic = t->topic;
+    rt->topic_id = t->topic_id; /* v13+ */
+    int unknown_id = k->version >= 13 && !names[i];
     int32_t np = t->n_partitions > 0 ? t->n_partitions : 0;
     rt->partitions = kc_alloc(k, (size_t)np * sizeof *rt->partitions);
-    for (int32_t j = 0; j < np; j++, at++) {
+    for (int32_t j = 0; j < np; j++, at += !unknown_id) {
       struct kafka_fetch_resp_partition_data *rp = &rt->partitions[rt->n_partitions++];
       kafka_defaults(&kafka_fetch_resp_partition_data_desc, rp);
       rp->partition_index = t->partitions[j].partition;
@@ -82,6 +103,10 @@ static void *fetch_answer(struct broker *b, struct kafka_call *k, const struct r
       rp->n_aborted_transactions = 0;
       rp->records.p = NULL;
       rp->records.len = 0;
+      if (unknown_id) {
+        rp->error_code = KERR_UNKNOWN_TOPIC_ID;
+        continue;
+      }
       if (!nr || at >= nr->n_partitions) {
         rp->error_code = nr ? KERR_UNKNOWN_SERVER_ERROR : m->error_code;
         continue;
@@ -89,7 +114,7 @@ static void *fetch_answer(struct broker *b, struct kafka_call *k, const struct r
       const Strata__FetchPartitionResult *x = nr->partitions[at];
       uint32_t len = x->payload_bytes;
       if (pos + len > r->payload_len) len = 0; /* cannot happen; never read past */
-      int16_t fenced = epoch_check(b, t->topic, t->partitions[j].partition,
+      int16_t fenced = epoch_check(b, names[i], t->partitions[j].partition,
                                    t->partitions[j].current_leader_epoch);
       rp->error_code = fenced ? fenced : kafka_err((int)x->error_code);
       rp->high_watermark = x->high_watermark;
@@ -105,7 +130,7 @@ static void *fetch_answer(struct broker *b, struct kafka_call *k, const struct r
   return m;
 }
 
-const struct kafka_handler kafka_fetch_handler = {KAFKA_FETCH, 4, 12, fetch_start, fetch_answer};
+const struct kafka_handler kafka_fetch_handler = {KAFKA_FETCH, 4, 17, fetch_start, fetch_answer};
 
 /* ---- ListOffsets ---- */
 

@@ -33,6 +33,7 @@ static const struct kafka_handler *const handlers[] = {
     &kafka_join_group_handler,    &kafka_sync_group_handler,
     &kafka_heartbeat_handler,     &kafka_leave_group_handler,
     &kafka_list_groups_handler,   &kafka_describe_groups_handler,
+    &kafka_create_partitions_handler,
 };
 
 static const struct kafka_handler *handler(int key) {
@@ -120,6 +121,29 @@ int16_t kafka_err(int code) {
   case -STRATA_EINCONSISTENT_CLUSTER_ID: return KERR_INCONSISTENT_CLUSTER_ID;
   default: return KERR_UNKNOWN_SERVER_ERROR;
   }
+}
+
+/* FNV-1a over the name, twice with different offset bases, for the 16
+ * bytes; then the UUID version (8: custom) and variant bits, so no id is
+ * the zero or the reserved "one" UUID. */
+struct kuuid kafka_topic_id(const char *name) {
+  uint64_t h[2] = {0xcbf29ce484222325ull, 0x84222325cbf29ce4ull};
+  for (int i = 0; i < 2; i++)
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+      h[i] = (h[i] ^ *p) * 0x100000001b3ull;
+  struct kuuid u;
+  for (int i = 0; i < 16; i++) u.b[i] = (uint8_t)(h[i / 8] >> (56 - 8 * (i % 8)));
+  u.b[6] = (uint8_t)((u.b[6] & 0x0f) | 0x80);
+  u.b[8] = (uint8_t)((u.b[8] & 0x3f) | 0x80);
+  return u;
+}
+
+const char *kafka_topic_by_id(const struct broker *b, const struct kuuid *id) {
+  for (size_t i = 0; i < b->topics.n; i++) {
+    struct kuuid u = kafka_topic_id(b->topics.v[i]->name);
+    if (!memcmp(u.b, id->b, sizeof u.b)) return b->topics.v[i]->name;
+  }
+  return NULL;
 }
 
 int kafka_split_addr(struct kafka_call *k, const char *addr, const char **host,
@@ -249,7 +273,7 @@ int kafka_finish(struct broker *b, struct kafka_call *k, const struct response *
     trace_error("kafka: cannot encode a %s v%d answer (error %d)", k->api->name, k->version, rc);
     return rc ? rc : KAFKA_ENOMEM;
   }
-  be32_store(out->p + at, (uint32_t)(out->len - at - 4));
+  be32_store(out->p + at, (uint32_t)(out->len - at - 4 + out->ref_bytes));
   return 0;
 }
 

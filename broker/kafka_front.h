@@ -29,7 +29,9 @@ struct kafka_call *kafka_start(struct broker *b, uint8_t *frame, uint32_t len,
  * the call. */
 Strata__Header *kafka_native(struct kafka_call *k);
 
-/* Append the whole Kafka answer (size, header, body) once r is ready.
+/* Append the whole Kafka answer (size, header, body) once r is ready
+ * (out empty: records fields may stay in r's payload as out's refs, so the
+ * payload must live until the answer is written).
  * Returns 0, or nonzero when it cannot be encoded (the glue closes). An
  * acks=0 produce has r->silent set: nothing is sent. */
 int kafka_finish(struct broker *b, struct kafka_call *k, const struct response *r,

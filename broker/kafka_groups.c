@@ -279,6 +279,13 @@ const struct kafka_handler kafka_leave_group_handler = {KAFKA_LEAVE_GROUP, 0, 5,
 
 /* ---- ListGroups / DescribeGroups ---- */
 
+static int type_wanted(const struct kafka_list_groups_req *q, const char *type) {
+  if (q->n_types_filter <= 0) return 1;
+  for (int32_t i = 0; i < q->n_types_filter; i++)
+    if (q->types_filter[i] && !strcasecmp(q->types_filter[i], type)) return 1;
+  return 0;
+}
+
 static int state_wanted(const struct kafka_list_groups_req *q, const char *state) {
   if (q->n_states_filter <= 0) return 1;
   for (int32_t i = 0; i < q->n_states_filter; i++)
@@ -296,7 +303,7 @@ static void list_groups_start(struct broker *b, struct kafka_call *k, struct res
   for (size_t i = 0; i < b->coord.n; i++) {
     const struct cgroup *g = b->coord.groups[i];
     const char *state = coord_state_name(g);
-    if (!state_wanted(q, state)) continue;
+    if (!state_wanted(q, state) || !type_wanted(q, g->classic ? "classic" : "consumer")) continue;
     struct kafka_list_groups_resp_listed_group *x = &m->groups[m->n_groups++];
     kafka_defaults(&kafka_list_groups_resp_listed_group_desc, x);
     x->group_id = kc_strdup(k, g->g.id);
@@ -306,7 +313,7 @@ static void list_groups_start(struct broker *b, struct kafka_call *k, struct res
   }
 }
 
-const struct kafka_handler kafka_list_groups_handler = {KAFKA_LIST_GROUPS, 0, 4,
+const struct kafka_handler kafka_list_groups_handler = {KAFKA_LIST_GROUPS, 0, 5,
                                                         list_groups_start, NULL};
 
 static void describe_one(struct broker *b, struct kafka_call *k, const char *id,
@@ -367,5 +374,5 @@ static void describe_groups_start(struct broker *b, struct kafka_call *k, struct
     describe_one(b, k, q->groups[i] ? q->groups[i] : "", &m->groups[m->n_groups++]);
 }
 
-const struct kafka_handler kafka_describe_groups_handler = {KAFKA_DESCRIBE_GROUPS, 0, 5,
+const struct kafka_handler kafka_describe_groups_handler = {KAFKA_DESCRIBE_GROUPS, 0, 6,
                                                             describe_groups_start, NULL};

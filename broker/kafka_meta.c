@@ -1,8 +1,9 @@
-/* Kafka Metadata (v0-8, answered here from the broker's metadata image, with
- * the brokers' Kafka addresses), CreateTopics (v0-4) and DeleteTopics
- * (v0-3) as the native ones (relayed to the controller), InitProducerId
- * (v0-1) and FindCoordinator (v0-2). Transactions are not served: a
- * transactional id gets INVALID_REQUEST saying so. */
+/* Kafka Metadata (v0-12, answered here from the broker's metadata image, with
+ * the brokers' Kafka addresses), CreateTopics (v0-7) and DeleteTopics
+ * (v0-6) as the native ones (relayed to the controller), InitProducerId
+ * (v0-4) and FindCoordinator (v0-6; v4+ several keys, looked up here).
+ * Transactions are not served: a transactional id gets INVALID_REQUEST
+ * saying so. */
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "broker/broker.h"
 #include "broker/dispatch.h"
 #include "broker/kafka_call.h"
+#include "broker/coordinator.h"
 #include "broker/offsets_log.h"
 #include "common/errors.h"
 
@@ -47,6 +49,7 @@ static void topic_entry(struct broker *b, struct kafka_call *k, struct kafka_met
     t->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
     return;
   }
+  t->topic_id = kafka_topic_id(name);
   t->is_internal = !strcmp(name, OFFSETS_TOPIC);
   t->partitions = kc_alloc(k, tp->npart * sizeof *t->partitions);
   for (uint32_t i = 0; i < tp->npart; i++) {
@@ -109,11 +112,22 @@ static void metadata_start(struct broker *b, struct kafka_call *k, struct respon
   m->topics = kc_alloc(k, (n + 1) * sizeof *m->topics);
   for (size_t i = 0; i < n; i++) {
     const char *name = all ? b->topics.v[i]->name : q->topics[i].name;
+    if (!name && k->version >= 10) { /* asked by topic id */
+      name = kafka_topic_by_id(b, &q->topics[i].topic_id);
+      if (!name) {
+        struct kafka_metadata_resp_metadata_response_topic *t = &m->topics[m->n_topics++];
+        kafka_defaults(&kafka_metadata_resp_metadata_response_topic_desc, t);
+        t->topic_id = q->topics[i].topic_id;
+        t->topic_authorized_operations = INT32_MIN;
+        t->error_code = KERR_UNKNOWN_TOPIC_ID;
+        continue;
+      }
+    }
     topic_entry(b, k, m, &m->topics[m->n_topics++], name ? name : "");
   }
 }
 
-const struct kafka_handler kafka_metadata_handler = {KAFKA_METADATA, 0, 12, metadata_start, NULL};
+const struct kafka_handler kafka_metadata_handler = {KAFKA_METADATA, 0, 13, metadata_start, NULL};
 
 /* ---- CreateTopics ---- */
 
@@ -222,6 +236,7 @@ static void *create_topics_answer(struct broker *b, struct kafka_call *k,
       if (res->error_code && res->error_message && *res->error_message)
         t->error_message = kc_strdup(k, res->error_message);
       const struct topic *tp = res->error_code ? NULL : topics_find(&b->topics, t->name);
+      if (tp) t->topic_id = kafka_topic_id(t->name); /* v7+ */
       if (tp && tp->npart) { /* v5+: what was made */
         t->num_partitions = (int32_t)tp->npart;
         t->replication_factor = b->cluster ? (int16_t)tp->parts[0]->rep.isr.nreplicas : 1;
@@ -231,49 +246,85 @@ static void *create_topics_answer(struct broker *b, struct kafka_call *k,
   return m;
 }
 
-const struct kafka_handler kafka_create_topics_handler = {KAFKA_CREATE_TOPICS, 0, 5,
+const struct kafka_handler kafka_create_topics_handler = {KAFKA_CREATE_TOPICS, 0, 7,
                                                           create_topics_start,
                                                           create_topics_answer};
 
 /* ---- DeleteTopics ---- */
 
+/* The topics a DeleteTopics names: v0-5 a list of names, v6+ a list of
+ * (name, topic id) whose name may be null. */
+static int32_t delete_count(const struct kafka_call *k) {
+  const struct kafka_delete_topics_req *q = k->req;
+  int32_t n = k->version >= 6 ? q->n_topics : q->n_topic_names;
+  return n > 0 ? n : 0;
+}
+
+/* Resolves the names once at the start (k->extra: one per topic, NULL for
+ * an id no topic here has), since after the delete the ids are gone. */
 static void delete_topics_start(struct broker *b, struct kafka_call *k, struct response *r) {
   const struct kafka_delete_topics_req *q = k->req;
-  int32_t n = q->n_topic_names > 0 ? q->n_topic_names : 0;
+  int32_t n = delete_count(k);
+  const char **names = kc_alloc(k, ((size_t)n + 1) * sizeof *names);
+  k->extra = names;
   Strata__Header *h = kc_native(k, STRATA__API_KEY__API_DELETE_TOPICS);
   Strata__DeleteTopicsRequest *d = kc_alloc(k, sizeof *d);
   strata__delete_topics_request__init(d);
   d->timeout_ms = q->timeout_ms > 0 ? (uint32_t)q->timeout_ms : 0;
   d->names = kc_alloc(k, ((size_t)n + 1) * sizeof *d->names);
-  for (int32_t i = 0; i < n; i++) d->names[d->n_names++] = (char *)q->topic_names[i];
+  for (int32_t i = 0; i < n; i++) {
+    if (k->version < 6) {
+      names[i] = q->topic_names[i];
+    } else if (q->topics[i].name) {
+      names[i] = q->topics[i].name;
+    } else {
+      const char *name = kafka_topic_by_id(b, &q->topics[i].topic_id);
+      names[i] = name ? kc_strdup(k, name) : NULL;
+    }
+    if (names[i]) d->names[d->n_names++] = (char *)names[i];
+  }
   h->body_case = STRATA__HEADER__BODY_DELETE_TOPICS_REQ;
   h->delete_topics_req = d;
-  dispatch_handle(b, h, NULL, 0, r);
+  if (d->n_names) {
+    dispatch_handle(b, h, NULL, 0, r);
+  } else {
+    k->native = NULL; /* only unknown ids: answered without the controller */
+  }
 }
 
 static void *delete_topics_answer(struct broker *b, struct kafka_call *k,
                                   const struct response *r) {
   (void)b;
   const struct kafka_delete_topics_req *q = k->req;
-  const Strata__Header *rep = kc_reply(r);
+  const char *const *names = k->extra;
+  const Strata__Header *rep = k->native ? kc_reply(r) : NULL;
   const Strata__DeleteTopicsResponse *nr =
-      rep->body_case == STRATA__HEADER__BODY_DELETE_TOPICS_RESP ? rep->delete_topics_resp : NULL;
+      rep && rep->body_case == STRATA__HEADER__BODY_DELETE_TOPICS_RESP ? rep->delete_topics_resp
+                                                                       : NULL;
   struct kafka_delete_topics_resp *m = kc_alloc(k, sizeof *m);
   kafka_defaults(&kafka_delete_topics_resp_desc, m);
-  int32_t n = q->n_topic_names > 0 ? q->n_topic_names : 0;
+  int32_t n = delete_count(k);
   m->responses = kc_alloc(k, ((size_t)n + 1) * sizeof *m->responses);
   for (int32_t i = 0; i < n; i++) {
     struct kafka_delete_topics_resp_deletable_topic_result *t = &m->responses[m->n_responses++];
     kafka_defaults(&kafka_delete_topics_resp_deletable_topic_result_desc, t);
-    t->name = q->topic_names[i];
-    t->error_code = nr ? KERR_UNKNOWN_SERVER_ERROR : kafka_err((int)rep->error_code);
+    t->name = names[i];
+    if (!t->name) {
+      t->topic_id = q->topics[i].topic_id;
+      t->error_code = KERR_UNKNOWN_TOPIC_ID;
+      continue;
+    }
+    t->topic_id = kafka_topic_id(t->name); /* v6+ */
+    t->error_code = nr ? KERR_UNKNOWN_SERVER_ERROR
+                       : kafka_err(rep ? (int)rep->error_code : STRATA_EUNKNOWN);
     for (size_t j = 0; nr && j < nr->n_results; j++)
-      if (!strcmp(nr->results[j]->name, t->name)) t->error_code = kafka_err((int)nr->results[j]->error_code);
+      if (!strcmp(nr->results[j]->name, t->name))
+        t->error_code = kafka_err((int)nr->results[j]->error_code);
   }
   return m;
 }
 
-const struct kafka_handler kafka_delete_topics_handler = {KAFKA_DELETE_TOPICS, 0, 5,
+const struct kafka_handler kafka_delete_topics_handler = {KAFKA_DELETE_TOPICS, 0, 6,
                                                           delete_topics_start,
                                                           delete_topics_answer};
 
@@ -313,14 +364,59 @@ static void *init_producer_id_answer(struct broker *b, struct kafka_call *k,
   return m;
 }
 
-const struct kafka_handler kafka_init_producer_id_handler = {KAFKA_INIT_PRODUCER_ID, 0, 4,
+const struct kafka_handler kafka_init_producer_id_handler = {KAFKA_INIT_PRODUCER_ID, 0, 5,
                                                              init_producer_id_start,
                                                              init_producer_id_answer};
 
 /* ---- FindCoordinator ---- */
 
+/* v4+ (KIP-699) asks for several keys at once, answered per key. Each is
+ * looked up here as handle_find_coordinator does natively: the leader of
+ * the group's __consumer_offsets partition, at its Kafka address. */
+static struct kafka_find_coordinator_resp *find_coordinators(struct broker *b,
+                                                            struct kafka_call *k) {
+  const struct kafka_find_coordinator_req *q = k->req;
+  struct kafka_find_coordinator_resp *m = kc_alloc(k, sizeof *m);
+  kafka_defaults(&kafka_find_coordinator_resp_desc, m);
+  int32_t n = q->n_coordinator_keys > 0 ? q->n_coordinator_keys : 0;
+  m->coordinators = kc_alloc(k, ((size_t)n + 1) * sizeof *m->coordinators);
+  struct topic *t = offsets_log_topic(b);
+  for (int32_t i = 0; i < n; i++) {
+    struct kafka_find_coordinator_resp_coordinator *c = &m->coordinators[m->n_coordinators++];
+    kafka_defaults(&kafka_find_coordinator_resp_coordinator_desc, c);
+    const char *key = q->coordinator_keys[i] ? q->coordinator_keys[i] : "";
+    c->key = key;
+    c->node_id = -1;
+    c->port = -1;
+    if (q->key_type != 0) {
+      c->error_code = KERR_INVALID_REQUEST;
+      c->error_message = no_transactions;
+    } else if (!*key || strlen(key) > GROUP_ID_MAX) {
+      c->error_code = KERR_INVALID_REQUEST;
+      c->error_message = "a group id of 1 to 255 characters";
+    } else if (!t || !t->npart) {
+      c->error_code = KERR_COORDINATOR_NOT_AVAILABLE;
+      c->error_message = OFFSETS_TOPIC " is being created";
+    } else {
+      int32_t id = b->cluster ? t->parts[coord_home(key, t->npart)]->rep.leader : b->cfg.id;
+      if (id >= 0 && kafka_addr_of(b, k, id, &c->host, &c->port)) {
+        c->node_id = id;
+      } else {
+        c->port = -1;
+        c->error_code = KERR_COORDINATOR_NOT_AVAILABLE;
+        c->error_message = "the coordinator has no Kafka listener known here yet";
+      }
+    }
+  }
+  return m;
+}
+
 static void find_coordinator_start(struct broker *b, struct kafka_call *k, struct response *r) {
   const struct kafka_find_coordinator_req *q = k->req;
+  if (k->version >= 4) {
+    k->resp = find_coordinators(b, k);
+    return;
+  }
   if (q->key_type != 0) {
     struct kafka_find_coordinator_resp *m = kafka_error_answer(k, KERR_INVALID_REQUEST);
     m->error_message = no_transactions;
@@ -359,7 +455,7 @@ static void *find_coordinator_answer(struct broker *b, struct kafka_call *k,
   return m;
 }
 
-const struct kafka_handler kafka_find_coordinator_handler = {KAFKA_FIND_COORDINATOR, 0, 3,
+const struct kafka_handler kafka_find_coordinator_handler = {KAFKA_FIND_COORDINATOR, 0, 6,
                                                              find_coordinator_start,
                                                              find_coordinator_answer};
 

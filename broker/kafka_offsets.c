@@ -1,4 +1,5 @@
-/* Kafka OffsetCommit (v1-7) and OffsetFetch (v1-5) as the native ones:
+/* Kafka OffsetCommit (v1-8) and OffsetFetch (v1-9; v8+ several groups, each
+ * asked natively) as the native ones:
  * the same coordinator and __consumer_offsets, so offsets a Kafka client
  * commits show in `strata group describe` and the reverse. A commit from a
  * member of a classic group is checked against that group's generation
@@ -86,14 +87,14 @@ static void *offset_commit_answer(struct broker *b, struct kafka_call *k,
   return m;
 }
 
-const struct kafka_handler kafka_offset_commit_handler = {KAFKA_OFFSET_COMMIT, 1, 8,
+const struct kafka_handler kafka_offset_commit_handler = {KAFKA_OFFSET_COMMIT, 1, 9,
                                                           offset_commit_start,
                                                           offset_commit_answer};
 
 /* ---- OffsetFetch ---- */
 
-static void offset_fetch_start(struct broker *b, struct kafka_call *k, struct response *r) {
-  const struct kafka_offset_fetch_req *q = k->req;
+/* The native request for q's group (v0-7's shape: one group). */
+static Strata__Header *fetch_native(struct kafka_call *k, const struct kafka_offset_fetch_req *q) {
   Strata__Header *h = kc_native(k, STRATA__API_KEY__API_OFFSET_FETCH);
   Strata__OffsetFetchRequest *f = kc_alloc(k, sizeof *f);
   strata__offset_fetch_request__init(f);
@@ -114,16 +115,14 @@ static void offset_fetch_start(struct broker *b, struct kafka_call *k, struct re
   }
   h->body_case = STRATA__HEADER__BODY_OFFSET_FETCH_REQ;
   h->offset_fetch_req = f;
-  dispatch_handle(b, h, NULL, 0, r);
+  return h;
 }
 
 /* The native answer lists partitions flat; Kafka's groups them by topic in
  * the request's order (or, for "every committed offset", by first sight). */
-static void *offset_fetch_answer(struct broker *b, struct kafka_call *k,
-                                 const struct response *r) {
-  (void)b;
-  const struct kafka_offset_fetch_req *q = k->req;
-  const Strata__Header *rep = kc_reply(r);
+static struct kafka_offset_fetch_resp *fetch_answer(struct kafka_call *k,
+                                                    const struct kafka_offset_fetch_req *q,
+                                                    const Strata__Header *rep) {
   const Strata__OffsetFetchResponse *nr =
       rep->body_case == STRATA__HEADER__BODY_OFFSET_FETCH_RESP ? rep->offset_fetch_resp : NULL;
   struct kafka_offset_fetch_resp *m = kc_alloc(k, sizeof *m);
@@ -172,7 +171,78 @@ static void *offset_fetch_answer(struct broker *b, struct kafka_call *k,
   return m;
 }
 
-const struct kafka_handler kafka_offset_fetch_handler = {KAFKA_OFFSET_FETCH, 1, 7,
+/* v8+ (KIP-709) asks for several groups at once. Each group is asked
+ * natively on its own, as a v0-7 request would be (the native fetch is
+ * answered at once, from this broker's coordinator), and its answer moved
+ * into the group's entry; all strings live in k's arena. */
+static struct kafka_offset_fetch_resp *fetch_groups(struct broker *b, struct kafka_call *k) {
+  const struct kafka_offset_fetch_req *q = k->req;
+  struct kafka_offset_fetch_resp *m = kc_alloc(k, sizeof *m);
+  kafka_defaults(&kafka_offset_fetch_resp_desc, m);
+  int32_t ng = q->n_groups > 0 ? q->n_groups : 0;
+  m->groups = kc_alloc(k, ((size_t)ng + 1) * sizeof *m->groups);
+  for (int32_t i = 0; i < ng; i++) {
+    const struct kafka_offset_fetch_req_offset_fetch_request_group *g = &q->groups[i];
+    struct kafka_offset_fetch_req one;
+    memset(&one, 0, sizeof one);
+    one.group_id = g->group_id;
+    one.n_topics = g->n_topics;
+    int32_t nt = g->n_topics > 0 ? g->n_topics : 0;
+    one.topics = kc_alloc(k, ((size_t)nt + 1) * sizeof *one.topics);
+    for (int32_t j = 0; j < nt; j++) {
+      one.topics[j].name = g->topics[j].name;
+      one.topics[j].n_partition_indexes = g->topics[j].n_partition_indexes;
+      one.topics[j].partition_indexes = g->topics[j].partition_indexes;
+    }
+    struct response tmp;
+    response_init(&tmp);
+    dispatch_handle(b, fetch_native(k, &one), NULL, 0, &tmp);
+    const struct kafka_offset_fetch_resp *a = fetch_answer(k, &one, kc_reply(&tmp));
+    response_free(&tmp);
+    struct kafka_offset_fetch_resp_offset_fetch_response_group *rg = &m->groups[m->n_groups++];
+    kafka_defaults(&kafka_offset_fetch_resp_offset_fetch_response_group_desc, rg);
+    rg->group_id = g->group_id;
+    rg->error_code = a->error_code;
+    rg->topics = kc_alloc(k, ((size_t)a->n_topics + 1) * sizeof *rg->topics);
+    for (int32_t j = 0; j < a->n_topics; j++) {
+      const struct kafka_offset_fetch_resp_offset_fetch_response_topic *at = &a->topics[j];
+      struct kafka_offset_fetch_resp_offset_fetch_response_topics *t = &rg->topics[rg->n_topics++];
+      kafka_defaults(&kafka_offset_fetch_resp_offset_fetch_response_topics_desc, t);
+      t->name = at->name;
+      t->partitions = kc_alloc(k, ((size_t)at->n_partitions + 1) * sizeof *t->partitions);
+      for (int32_t x = 0; x < at->n_partitions; x++) {
+        const struct kafka_offset_fetch_resp_offset_fetch_response_partition *ap =
+            &at->partitions[x];
+        struct kafka_offset_fetch_resp_offset_fetch_response_partitions *p =
+            &t->partitions[t->n_partitions++];
+        kafka_defaults(&kafka_offset_fetch_resp_offset_fetch_response_partitions_desc, p);
+        p->partition_index = ap->partition_index;
+        p->committed_offset = ap->committed_offset;
+        p->committed_leader_epoch = ap->committed_leader_epoch;
+        p->metadata = ap->metadata;
+        p->error_code = ap->error_code;
+      }
+    }
+  }
+  k->native = NULL; /* answered here */
+  return m;
+}
+
+static void offset_fetch_start(struct broker *b, struct kafka_call *k, struct response *r) {
+  if (k->version >= 8) {
+    k->resp = fetch_groups(b, k);
+    return;
+  }
+  dispatch_handle(b, fetch_native(k, k->req), NULL, 0, r);
+}
+
+static void *offset_fetch_answer(struct broker *b, struct kafka_call *k,
+                                 const struct response *r) {
+  (void)b;
+  return fetch_answer(k, k->req, kc_reply(r));
+}
+
+const struct kafka_handler kafka_offset_fetch_handler = {KAFKA_OFFSET_FETCH, 1, 9,
                                                          offset_fetch_start, offset_fetch_answer};
 
 /* ---- DeleteGroups ---- */

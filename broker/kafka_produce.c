@@ -142,5 +142,5 @@ static void *produce_answer(struct broker *b, struct kafka_call *k, const struct
   return m;
 }
 
-const struct kafka_handler kafka_produce_handler = {KAFKA_PRODUCE, 0, 11, produce_start,
+const struct kafka_handler kafka_produce_handler = {KAFKA_PRODUCE, 0, 12, produce_start,
                                                     produce_answer};

@@ -78,6 +78,16 @@ int metadata_apply_image(struct broker *b, const Strata__MetadataImage *img, int
   for (size_t i = 0; i < img->n_topics; i++) {
     const Strata__TopicState *t = img->topics[i];
     struct topic *tp = topics_find(&b->topics, t->name);
+    if (tp && tp->npart < t->n_partitions) { /* the topic grew (CreatePartitions) */
+      char err[256];
+      int rc = topics_add_partitions(&b->topics, t->name, (uint32_t)t->n_partitions, b->now_ms,
+                                     err, sizeof err);
+      if (rc) {
+        trace_error("cannot add partitions to topic %s locally: %s", t->name, err);
+        continue;
+      }
+      b->hw_version++; /* parked requests waiting for these partitions look again */
+    }
     if (tp && tp->npart != t->n_partitions) {
       trace_error("topic %s has %u partitions here and %zu in the cluster metadata; ignoring it",
                   t->name, tp->npart, t->n_partitions);

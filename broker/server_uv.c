@@ -21,6 +21,9 @@
 #include "broker/offsets_log.h"
 #include "broker/response.h"
 
+/* Fetched records at least this long go out from the fetch payload itself. */
+#define KAFKA_RECORDS_NO_COPY 4096
+
 struct conn;
 
 /* One request's answer, in its connection's queue until it can be sent. */
@@ -171,8 +174,10 @@ static void conn_flush(struct conn *c) {
     if (p->api_slot >= 0) count_answer(&s->b->metrics, p);
     if (p->kcall && !p->resp.silent) {
       struct write_req *wr = calloc(1, sizeof *wr);
-      struct kbuf out = {0};
-      if (!wr || kafka_finish(s->b, p->kcall, &p->resp, &out)) {
+      struct kbuf out = {.ref_min = KAFKA_RECORDS_NO_COPY};
+      uv_buf_t one, *bufs = &one;
+      if (!wr || kafka_finish(s->b, p->kcall, &p->resp, &out) ||
+          (out.nrefs && !(bufs = malloc((2 * out.nrefs + 1) * sizeof *bufs)))) {
         trace_error("%s: cannot encode a Kafka answer; closing", c->peer);
         kbuf_free(&out);
         free(wr);
@@ -180,10 +185,26 @@ static void conn_flush(struct conn *c) {
         conn_close(c);
         return;
       }
+      /* the encoded bytes with the fetched records between them, in place */
+      unsigned nb = 0;
+      size_t from = 0;
+      for (size_t i = 0; i < out.nrefs; i++) {
+        if (out.refs[i].at > from)
+          bufs[nb++] = uv_buf_init((char *)out.p + from, (unsigned)(out.refs[i].at - from));
+        bufs[nb++] = uv_buf_init((char *)out.refs[i].p, (unsigned)out.refs[i].len);
+        from = out.refs[i].at;
+      }
+      if (out.len > from) bufs[nb++] = uv_buf_init((char *)out.p + from, (unsigned)(out.len - from));
       wr->head = out.p;
-      uv_buf_t buf = uv_buf_init((char *)out.p, (unsigned)out.len);
-      if (uv_write(&wr->w, (uv_stream_t *)&c->tcp, &buf, 1, on_write)) {
+      wr->payload = p->resp.payload; /* the refs point into it */
+      p->resp.payload = NULL;
+      out.p = NULL;
+      int rc = uv_write(&wr->w, (uv_stream_t *)&c->tcp, bufs, nb, on_write);
+      if (bufs != &one) free(bufs);
+      kbuf_free(&out);
+      if (rc) {
         free(wr->head);
+        free(wr->payload);
         free(wr);
         pending_free(s, p);
         conn_close(c);
@@ -246,6 +267,17 @@ static void arm_fetch_timer(struct server *s);
 /* A relayed CreateTopics answer waits until every topic it created is in
  * this broker's metadata, so the client's next request here finds it. */
 static int created_topics_known(struct server *s, const Strata__Header *reply) {
+  if (reply->body_case == STRATA__HEADER__BODY_CREATE_PARTITIONS_RESP) {
+    /* likewise a grown topic: held until its new partitions are here */
+    const Strata__CreatePartitionsResponse *r = reply->create_partitions_resp;
+    for (size_t i = 0; i < r->n_results; i++) {
+      const Strata__PartitionsResult *t = r->results[i];
+      if (t->error_code || !t->count) continue; /* refused, or validate_only */
+      const struct topic *tp = topics_find(&s->b->topics, t->name);
+      if (!tp || tp->npart < t->count) return 0;
+    }
+    return 1;
+  }
   if (reply->body_case != STRATA__HEADER__BODY_CREATE_TOPICS_RESP) return 1;
   const Strata__CreateTopicsResponse *r = reply->create_topics_resp;
   for (size_t i = 0; i < r->n_results; i++)
@@ -430,8 +462,11 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf);
 static void conn_process(struct conn *c) {
   struct server *s = c->srv;
   size_t off = 0;
+  int full;
   tick(s);
   c->in_process = 1;
+again:
+  full = 0;
   while (!c->closing && !c->close_after_flush) {
     if (c->discard) {
       size_t k = c->len - off < c->discard ? c->len - off : c->discard;
@@ -441,8 +476,10 @@ static void conn_process(struct conn *c) {
       continue;
     }
     if (c->npending >= CONN_PENDING_MAX ||
-        uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > CONN_WRITE_QUEUE_MAX)
+        uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > CONN_WRITE_QUEUE_MAX) {
+      full = 1;
       break;
+    }
     if (c->kafka) {
       size_t k = kafka_frame(c, c->buf + off, c->len - off);
       if (k == 0) break;
@@ -469,8 +506,15 @@ static void conn_process(struct conn *c) {
   if (off) {
     memmove(c->buf, c->buf + off, c->len - off);
     c->len -= off;
+    off = 0;
   }
   conn_flush(c);
+  /* Stopped with answers in flight, which have left now: the requests
+   * still in the buffer are not waiting for more bytes, so go on with them
+   * (a client may pipeline far more than CONN_PENDING_MAX and then wait). */
+  if (full && !c->closing && !c->close_after_flush && c->npending < CONN_PENDING_MAX / 2 &&
+      uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) < CONN_WRITE_QUEUE_MAX / 2)
+    goto again;
   c->in_process = 0;
   /* A follower's fetch or a local append may have moved a high watermark:
    * release the answers that waited for it. */

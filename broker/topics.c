@@ -110,40 +110,48 @@ int partition_rebuild_producers(struct partition *p) {
   return seglog_for_each_batch(p->log, note_producer, p);
 }
 
+/* Open partition i's log (created empty when missing) into tp->parts[i]. */
+static int open_partition(struct topics *t, struct topic *tp, uint32_t i, int64_t now_ms,
+                          char *err, size_t err_len) {
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "%s/%s-%" PRIu32, t->dir, tp->name, i);
+  struct partition *p = calloc(1, sizeof *p);
+  if (!p) return STRATA_ENOMEM;
+  int rc = 0;
+  p->log = seglog_open(path, &tp->seg, now_ms, &rc);
+  if (!p->log) {
+    free(p);
+    snprintf(err, err_len, "cannot open partition %s-%" PRIu32 ": %s",
+             tp->name, i, strata_strerror(rc));
+    return rc;
+  }
+  if (seglog_recovered_truncated_bytes(p->log))
+    trace_warn("partition %s-%" PRIu32 ": recovery cut %" PRIu64
+               " bytes of torn tail; log end is now %" PRId64,
+               tp->name, i, seglog_recovered_truncated_bytes(p->log),
+               seglog_end_offset(p->log));
+  p->topic = tp;
+  p->id = i;
+  p->refs = 1;
+  replica_init(&p->rep);
+  if ((rc = seglog_for_each_batch(p->log, note_batch, p))) {
+    seglog_close(p->log);
+    free(p);
+    snprintf(err, err_len, "cannot read partition %s-%" PRIu32 ": %s", tp->name, i,
+             strata_strerror(rc));
+    return rc;
+  }
+  tp->parts[i] = p;
+  return 0;
+}
+
 static int open_partitions(struct topics *t, struct topic *tp, int64_t now_ms,
                            char *err, size_t err_len) {
   tp->parts = calloc(tp->npart, sizeof *tp->parts);
   if (!tp->parts) return STRATA_ENOMEM;
   for (uint32_t i = 0; i < tp->npart; i++) {
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/%s-%" PRIu32, t->dir, tp->name, i);
-    struct partition *p = calloc(1, sizeof *p);
-    if (!p) return STRATA_ENOMEM;
-    int rc = 0;
-    p->log = seglog_open(path, &tp->seg, now_ms, &rc);
-    if (!p->log) {
-      free(p);
-      snprintf(err, err_len, "cannot open partition %s-%" PRIu32 ": %s",
-               tp->name, i, strata_strerror(rc));
-      return rc;
-    }
-    if (seglog_recovered_truncated_bytes(p->log))
-      trace_warn("partition %s-%" PRIu32 ": recovery cut %" PRIu64
-                 " bytes of torn tail; log end is now %" PRId64,
-                 tp->name, i, seglog_recovered_truncated_bytes(p->log),
-                 seglog_end_offset(p->log));
-    p->topic = tp;
-    p->id = i;
-    p->refs = 1;
-    replica_init(&p->rep);
-    if ((rc = seglog_for_each_batch(p->log, note_batch, p))) {
-      seglog_close(p->log);
-      free(p);
-      snprintf(err, err_len, "cannot read partition %s-%" PRIu32 ": %s", tp->name, i,
-               strata_strerror(rc));
-      return rc;
-    }
-    tp->parts[i] = p;
+    int rc = open_partition(t, tp, i, now_ms, err, err_len);
+    if (rc) return rc;
   }
   return 0;
 }
@@ -362,6 +370,69 @@ int topics_create(struct topics *t, const char *name, uint32_t partitions,
     return rc;
   }
   trace_info("created topic %s with %" PRIu32 " partition(s)", name, partitions);
+  return 0;
+}
+
+int topics_grow_check(const struct topics *t, const char *name, uint32_t count, char *err,
+                      size_t err_len) {
+  const struct topic *tp = topics_find(t, name);
+  if (!tp) {
+    snprintf(err, err_len, "topic '%s' does not exist", name);
+    return STRATA_EUNKNOWN_TOPIC;
+  }
+  if (count == tp->npart) {
+    snprintf(err, err_len, "Topic already has %u partitions.", tp->npart);
+    return STRATA_EINVALID_PARTITIONS;
+  }
+  if (count < tp->npart) {
+    snprintf(err, err_len,
+             "Topic currently has %u partitions, which is higher than the requested %u.",
+             tp->npart, count);
+    return STRATA_EINVALID_PARTITIONS;
+  }
+  if (count > TOPIC_PARTITIONS_MAX) {
+    snprintf(err, err_len, "partitions must be 1..%d", TOPIC_PARTITIONS_MAX);
+    return STRATA_EINVALID_PARTITIONS;
+  }
+  return 0;
+}
+
+/* The pointer array grows (realloc); the partitions themselves stay where
+ * they are, so struct partition pointers held elsewhere (parked fetches,
+ * flush lists, fetchers) stay valid. Order for crashes: leftovers of an
+ * earlier incarnation are removed, the topic file with the new count is
+ * made durable, then the new logs open; a crash in between leaves either
+ * the old count or the new one with empty new partitions. */
+int topics_add_partitions(struct topics *t, const char *name, uint32_t count, int64_t now_ms,
+                          char *err, size_t err_len) {
+  int rc = topics_grow_check(t, name, count, err, err_len);
+  if (rc) return rc;
+  struct topic *tp = topics_find(t, name);
+  struct partition **v = realloc(tp->parts, count * sizeof *v);
+  if (!v) return STRATA_ENOMEM;
+  tp->parts = v;
+  uint32_t old = tp->npart;
+  for (uint32_t i = old; i < count; i++) v[i] = NULL;
+  for (uint32_t i = old; i < count; i++) {
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s-%" PRIu32, t->dir, name, i);
+    if (remove_tree(path)) trace_warn("could not remove %s: %s", path, strerror(errno));
+  }
+  tp->npart = count; /* the file says the new count */
+  rc = write_topic_file(t, tp, err, err_len);
+  for (uint32_t i = old; !rc && i < count; i++) rc = open_partition(t, tp, i, now_ms, err, err_len);
+  if (rc) { /* back to the old count; the file may say more, a restart opens them empty */
+    for (uint32_t i = old; i < count; i++)
+      if (tp->parts[i]) {
+        tp->parts[i]->deleted = 1;
+        tp->parts[i]->topic = NULL;
+        partition_unref(tp->parts[i]);
+        tp->parts[i] = NULL;
+      }
+    tp->npart = old;
+    return rc;
+  }
+  trace_info("topic %s grew from %" PRIu32 " to %" PRIu32 " partition(s)", name, old, count);
   return 0;
 }
 

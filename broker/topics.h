@@ -81,6 +81,14 @@ int topics_create(struct topics *t, const char *name, uint32_t partitions,
                   const char *const *keys, const char *const *values, size_t n,
                   int64_t now_ms, char *err, size_t err_len);
 int topics_delete(struct topics *t, const char *name);
+/* Growing a topic to `count` partitions: the check alone (UNKNOWN_TOPIC,
+ * INVALID_PARTITIONS with Kafka's message), and the change: new partition
+ * logs opened (no role yet), the topic file rewritten. Existing
+ * struct partition pointers stay valid. */
+int topics_grow_check(const struct topics *t, const char *name, uint32_t count, char *err,
+                      size_t err_len);
+int topics_add_partitions(struct topics *t, const char *name, uint32_t count, int64_t now_ms,
+                          char *err, size_t err_len);
 
 void partition_ref(struct partition *p);
 void partition_unref(struct partition *p);

@@ -94,6 +94,10 @@ int strata_topic_create(strata_client *c, const char *name, uint32_t partitions,
                         size_t err_len);
 int strata_topic_delete(strata_client *c, const char *name, char *err,
                         size_t err_len);
+/* Grow a topic to `count` partitions in total (only growing is possible);
+ * validate_only: check without changing. err gets the broker's message. */
+int strata_topic_add_partitions(strata_client *c, const char *name, uint32_t count,
+                                int validate_only, char *err, size_t err_len);
 /* Move leadership back to preferred replicas (topic NULL: all); *changed
  * counts the partitions that moved. */
 int strata_elect_preferred(strata_client *c, const char *topic, uint32_t *changed);

@@ -168,6 +168,32 @@ void controller_handle(struct controller *ctl, const Strata__Header *req, Strata
     resp->create_topics_resp = m;
     return;
   }
+  case STRATA__HEADER__BODY_CREATE_PARTITIONS_REQ: {
+    const Strata__CreatePartitionsRequest *q = req->create_partitions_req;
+    Strata__CreatePartitionsResponse *m = aalloc(a, sizeof *m);
+    strata__create_partitions_response__init(m);
+    m->results = aalloc(a, (q->n_topics + 1) * sizeof *m->results);
+    for (size_t i = 0; i < q->n_topics; i++) {
+      const Strata__PartitionsSpec *s = q->topics[i];
+      err[0] = 0;
+      int trc = ctrl_create_partitions(c, s->name, s->count, q->validate_only, &out, err,
+                                       sizeof err);
+      if (!trc && !q->validate_only) trc = metalog_commit(&ctl->log, c, &out);
+      if (!trc && !q->validate_only)
+        trace_info("topic %s grew to %u partitions", s->name, s->count);
+      ctrl_out_reset(&out);
+      Strata__PartitionsResult *pr = aalloc(a, sizeof *pr);
+      strata__partitions_result__init(pr);
+      pr->name = arena_strdup(a, s->name);
+      pr->error_code = (uint32_t)-trc;
+      pr->error_message = arena_strdup(a, trc ? (err[0] ? err : strata_strerror(trc)) : "");
+      pr->count = trc || q->validate_only ? 0 : s->count;
+      m->results[m->n_results++] = pr;
+    }
+    resp->body_case = STRATA__HEADER__BODY_CREATE_PARTITIONS_RESP;
+    resp->create_partitions_resp = m;
+    return;
+  }
   case STRATA__HEADER__BODY_DELETE_TOPICS_REQ: {
     const Strata__DeleteTopicsRequest *q = req->delete_topics_req;
     Strata__DeleteTopicsResponse *m = aalloc(a, sizeof *m);

@@ -321,6 +321,28 @@ int ctrl_apply(struct ctrl *c, const Strata__MetadataRecord *r) {
     }
     break;
   }
+  case STRATA__METADATA_RECORD__REC_PARTITIONS_ADDED: {
+    const Strata__PartitionsAddedRecord *a = r->partitions_added;
+    struct ctrl_topic *t = a ? ctrl_topic(c, a->topic) : NULL;
+    if (!t) return STRATA_EUNKNOWN_TOPIC;
+    size_t np = t->npart + a->n_partitions;
+    if (a->n_partitions == 0 || np > CTRL_PARTITIONS_MAX) return STRATA_ECORRUPT;
+    struct ctrl_partition *v = xcalloc(np, sizeof *v);
+    for (size_t i = 0; i < a->n_partitions; i++) {
+      const Strata__PartitionState *s = a->partitions[i];
+      /* New partitions continue the numbering, each exactly once. */
+      if (s->partition < t->npart || s->partition >= np || v[s->partition].nreplicas ||
+          partition_from(s, &v[s->partition]) || v[s->partition].nreplicas == 0) {
+        free(v);
+        return STRATA_ECORRUPT;
+      }
+    }
+    memcpy(v, t->parts, t->npart * sizeof *v);
+    free(t->parts);
+    t->parts = v;
+    t->npart = (uint32_t)np;
+    break;
+  }
   case STRATA__METADATA_RECORD__REC_CLUSTER_ID:
     snprintf(c->cluster_id, sizeof c->cluster_id, "%s", r->cluster_id);
     break;
@@ -594,6 +616,20 @@ static size_t placement_order(const struct ctrl *c, int32_t *order) {
   return n;
 }
 
+/* Partition p of a new topic, or a new partition of a grown one: rf
+ * brokers from position p of the placement order, all in sync, the first
+ * leading. */
+static void place(const int32_t *order, size_t n, uint32_t p, uint32_t rf,
+                  struct ctrl_partition *pp) {
+  memset(pp, 0, sizeof *pp);
+  for (uint32_t i = 0; i < rf; i++) pp->replicas[i] = order[(p + i) % n];
+  pp->nreplicas = rf;
+  memcpy(pp->isr, pp->replicas, rf * sizeof(int32_t));
+  pp->nisr = rf;
+  pp->leader = pp->replicas[0];
+  change_invariants(NULL, pp);
+}
+
 int ctrl_create_topic(struct ctrl *c, const Strata__TopicSpec *spec, uint32_t default_partitions,
                       struct ctrl_out *out, char *err, size_t err_len) {
   if (ctrl_topic(c, spec->name)) {
@@ -617,15 +653,7 @@ int ctrl_create_topic(struct ctrl *c, const Strata__TopicSpec *spec, uint32_t de
   t.name = spec->name;
   t.npart = np;
   t.parts = xcalloc(np, sizeof *t.parts);
-  for (uint32_t p = 0; p < np; p++) {
-    struct ctrl_partition *pp = &t.parts[p];
-    for (uint32_t i = 0; i < rf; i++) pp->replicas[i] = order[(p + i) % n];
-    pp->nreplicas = rf;
-    memcpy(pp->isr, pp->replicas, rf * sizeof(int32_t));
-    pp->nisr = rf;
-    pp->leader = pp->replicas[0];
-    change_invariants(NULL, pp);
-  }
+  for (uint32_t p = 0; p < np; p++) place(order, n, p, rf, &t.parts[p]);
   t.nconfigs = spec->n_configs;
   t.config_keys = xcalloc(t.nconfigs, sizeof(char *));
   t.config_values = xcalloc(t.nconfigs, sizeof(char *));
@@ -639,6 +667,56 @@ int ctrl_create_topic(struct ctrl *c, const Strata__TopicSpec *spec, uint32_t de
   free(t.parts);
   free(t.config_keys);
   free(t.config_values);
+  return emit(out, r);
+}
+
+int ctrl_create_partitions(struct ctrl *c, const char *name, uint32_t count, int validate_only,
+                           struct ctrl_out *out, char *err, size_t err_len) {
+  const struct ctrl_topic *t = ctrl_topic(c, name);
+  if (!t) {
+    snprintf(err, err_len, "topic '%s' does not exist", name);
+    return STRATA_EUNKNOWN_TOPIC;
+  }
+  /* Groups find their coordinator by hashing over this topic's partition
+   * count: growing it would move every group's home. */
+  if (!strcmp(name, "__consumer_offsets")) {
+    snprintf(err, err_len, "the partitions of internal topic '%s' cannot be changed", name);
+    return STRATA_EINVALID_REQUEST;
+  }
+  if (count == t->npart) {
+    snprintf(err, err_len, "Topic already has %u partitions.", t->npart);
+    return STRATA_EINVALID_PARTITIONS;
+  }
+  if (count < t->npart) {
+    snprintf(err, err_len,
+             "Topic currently has %u partitions, which is higher than the requested %u.",
+             t->npart, count);
+    return STRATA_EINVALID_PARTITIONS;
+  }
+  if (count > CTRL_PARTITIONS_MAX) {
+    snprintf(err, err_len, "partitions must be 1..%d", CTRL_PARTITIONS_MAX);
+    return STRATA_EINVALID_PARTITIONS;
+  }
+  int32_t order[CTRL_BROKERS_MAX];
+  size_t n = placement_order(c, order);
+  uint32_t rf = t->parts[0].nreplicas; /* the topic's replication factor */
+  if (rf < 1 || rf > n) {
+    snprintf(err, err_len, "replication factor %u needs %u live brokers; %zu are live", rf, rf,
+             n);
+    return STRATA_EINVALID_REPLICATION_FACTOR;
+  }
+  if (validate_only) return 0;
+  Strata__MetadataRecord *r = new_record();
+  r->rec_case = STRATA__METADATA_RECORD__REC_PARTITIONS_ADDED;
+  r->partitions_added = xcalloc(1, sizeof *r->partitions_added);
+  strata__partitions_added_record__init(r->partitions_added);
+  r->partitions_added->topic = xstrdup(name);
+  r->partitions_added->partitions = xcalloc(count - t->npart, sizeof(Strata__PartitionState *));
+  for (uint32_t p = t->npart; p < count; p++) {
+    struct ctrl_partition pp;
+    place(order, n, p, rf, &pp);
+    r->partitions_added->partitions[r->partitions_added->n_partitions++] = partition_msg(p, &pp);
+  }
   return emit(out, r);
 }
 

@@ -128,6 +128,11 @@ void ctrl_tick(struct ctrl *c, int64_t now_ms, struct ctrl_out *out);
 int ctrl_create_topic(struct ctrl *c, const Strata__TopicSpec *spec,
                       uint32_t default_partitions, struct ctrl_out *out,
                       char *err, size_t err_len);
+/* Grow a topic to `count` partitions (more than it has), placed as topic
+ * creation places them, with the topic's replication factor. validate_only:
+ * the same checks, no record. */
+int ctrl_create_partitions(struct ctrl *c, const char *name, uint32_t count, int validate_only,
+                           struct ctrl_out *out, char *err, size_t err_len);
 int ctrl_delete_topic(struct ctrl *c, const char *name, struct ctrl_out *out);
 /* A leader asks to change a partition's ISR; accepted only from the current
  * leader with the current leader epoch and partition epoch. */

@@ -319,7 +319,23 @@ void kafka_defaults(const struct kstruct *s, void *obj) {
 
 void kbuf_free(struct kbuf *b) {
   free(b->p);
+  free(b->refs);
   memset(b, 0, sizeof *b);
+}
+
+static void kbuf_ref(struct kbuf *b, const uint8_t *p, size_t n) {
+  if (b->oom) return;
+  if (b->nrefs == b->refs_cap) {
+    size_t cap = b->refs_cap ? b->refs_cap * 2 : 16;
+    struct kbuf_ref *r = realloc(b->refs, cap * sizeof *r);
+    if (!r) {
+      b->oom = 1;
+      return;
+    }
+    b->refs = r, b->refs_cap = cap;
+  }
+  b->refs[b->nrefs++] = (struct kbuf_ref){b->len, p, n};
+  b->ref_bytes += n;
 }
 
 void kbuf_put(struct kbuf *b, const void *data, size_t n) {
@@ -434,7 +450,10 @@ static int encode_value(const struct ectx *c, const struct kfield *f, const void
       return 0;
     }
     wr_len(c, b, 1, x->len);
-    kbuf_put(b, x->p, (size_t)x->len);
+    if (f->kind == KF_RECORDS && b->ref_min && (size_t)x->len >= b->ref_min)
+      kbuf_ref(b, x->p, (size_t)x->len);
+    else
+      kbuf_put(b, x->p, (size_t)x->len);
     return 0;
   }
   case KF_STRUCT: {

@@ -87,11 +87,26 @@ struct kapi {
 int kafka_decode(const struct kstruct *s, int version, int flexible, uint8_t *buf, size_t len,
                  struct arena *a, size_t budget, void *out, size_t *used);
 
-/* A growable output buffer (malloc'd). */
+/* Bytes that belong at position `at` of a kbuf's stream but were not
+ * copied into it (see kbuf.ref_min). */
+struct kbuf_ref {
+  size_t at;
+  const uint8_t *p;
+  size_t len;
+};
+
+/* A growable output buffer (malloc'd). With ref_min > 0, a records field of
+ * at least ref_min bytes is not copied: refs note where it goes, and the
+ * writer sends it from where it lies (a fetch answer's records: read once
+ * from the segment, never copied again). The stream is then p[0..len) with
+ * each ref's bytes inserted at its `at`, ref_bytes more in all. */
 struct kbuf {
   uint8_t *p;
   size_t len, cap;
   int oom;
+  size_t ref_min;
+  struct kbuf_ref *refs;
+  size_t nrefs, refs_cap, ref_bytes;
 };
 
 void kbuf_free(struct kbuf *b);

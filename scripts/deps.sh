@@ -36,14 +36,28 @@
 #   gzip, lz4, zstd   gzip, lz4, zstd   the reference encoders and decoders
 #                          tests/unit/compress_test.c checks the codecs against
 #   kcat       kcat        librdkafka's producer and consumer, each codec both ways
-#                          through the Kafka listener (tests/cluster/compression_test.sh)
+#                          through the Kafka listener (tests/cluster/compression_test.sh);
+#                          tests/kafka's real-client tests
+#   node, npm  nodejs, npm tests/kafka: kafkajs (make installs it from the npm registry
+#                          into build/kafkajs, tests/kafka/node/package-lock.json) and
+#                          @platformatic/kafka (tests/kafka/platformatic_test.sh, make
+#                          node-deps); that one needs Node.js 20.19.4 or newer, which this
+#                          machine's Node.js is (Debian 12's is 18)
+# Python modules, module:package (for /usr/bin/python3):
+#   confluent_kafka  python3-confluent-kafka  a real Kafka client (tests/kafka/)
+#   kafka.protocol   python3-kafka            kafka-python: the codec conformance test's
+#                                             vectors, and a real client (tests/kafka/)
+#   lz4, snappy, zstandard  python3-lz4, python3-snappy, python3-zstandard
+#                                             kafka-python's codecs (tests/kafka/)
 set -eu
 BUILD_PKGS="build-essential pkg-config libuv1-dev libprotobuf-c-dev protobuf-c-compiler libzstd-dev zlib1g-dev libsnappy-dev liblz4-dev libcriterion-dev librdkafka-dev"
 TEST_TOOLS="ip:iproute2 nft:nftables mkfs.ext4:e2fsprogs losetup:mount mount:mount umount:mount
 fallocate:util-linux timeout:coreutils truncate:coreutils df:coreutils dd:coreutils
 realpath:coreutils mktemp:coreutils seq:coreutils awk:mawk curl:curl promtool:prometheus
 chromium:chromium python3:python3 java:openjdk-17-jdk-headless javac:openjdk-17-jdk-headless
-mvn:maven gzip:gzip lz4:lz4 zstd:zstd kcat:kcat"
+mvn:maven gzip:gzip lz4:lz4 zstd:zstd kcat:kcat node:nodejs npm:npm"
+TEST_PYMODS="confluent_kafka:python3-confluent-kafka kafka.protocol:python3-kafka lz4:python3-lz4
+snappy:python3-snappy zstandard:python3-zstandard"
 # Root's tools live in sbin, which a user's PATH may lack.
 PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
 export PATH
@@ -61,10 +75,12 @@ find_missing() {
     missing_cmds="$missing_cmds $cmd"
     case " $missing_test " in *" $pkg "*) ;; *) missing_test="$missing_test $pkg" ;; esac
   done
-  /usr/bin/python3 -c 'import kafka.protocol' >/dev/null 2>&1 || {
-    missing_cmds="$missing_cmds python3-module-kafka"
-    missing_test="$missing_test python3-kafka"
-  }
+  for t in $TEST_PYMODS; do
+    mod=${t%%:*} pkg=${t#*:}
+    /usr/bin/python3 -c "import $mod" >/dev/null 2>&1 && continue
+    missing_cmds="$missing_cmds python3:$mod"
+    case " $missing_test " in *" $pkg "*) ;; *) missing_test="$missing_test $pkg" ;; esac
+  done
 }
 
 # apt_install PACKAGES...: as root, quietly, without recommends.

@@ -223,15 +223,53 @@ static int topic_delete(int argc, char **argv) {
   return 0;
 }
 
+static const struct opt topic_alter_opts[] = {
+    CLI_COMMON_OPTS,
+    {"partitions", 'p', OPT_VALUE, "N", "the new total number of partitions (required)"},
+    {"validate-only", 0, OPT_FLAG, NULL, "check the change, make none"},
+};
+
+/* Only growing is possible: a key's partition would change under existing
+ * data, and partitions are never taken away (as in Kafka). */
+static int topic_alter(int argc, char **argv) {
+  struct opts o;
+  PARSE_OR_RETURN(&o, topic_alter_opts, argc, argv, "topic alter NAME --partitions N",
+                  "Add partitions to a topic (N is the new total; existing keys may then "
+                  "map to other partitions).", 1);
+  int64_t parts;
+  if (!opts_has(&o, "partitions"))
+    return cli_fail("topic alter", "--partitions N (the new total) is required");
+  if (opts_i64(&o, "partitions", 0, 1, 10000, 0, &parts))
+    return cli_fail("topic alter", o.err);
+  int validate = opts_has(&o, "validate-only");
+  strata_client *c = connect_or_fail(&o);
+  if (!c) return 1;
+  char err[512] = "";
+  const char *name = o.positional[0];
+  int rc = strata_topic_add_partitions(c, name, (uint32_t)parts, validate, err, sizeof err);
+  strata_client_free(c);
+  if (rc) {
+    char why[700];
+    snprintf(why, sizeof why, "topic %s: %s", name, err[0] ? err : strata_strerror(rc));
+    return cli_fail("topic alter", why);
+  }
+  if (validate)
+    printf("topic %s can grow to %" PRId64 " partition(s) (validated only)\n", name, parts);
+  else
+    printf("topic %s now has %" PRId64 " partition(s)\n", name, parts);
+  return 0;
+}
+
 static int cmd_topic(int argc, char **argv) {
   const char *sub = argc > 1 ? argv[1] : "";
   if (!strcmp(sub, "create")) return topic_create(argc - 2, argv + 2);
   if (!strcmp(sub, "list")) return topic_list_or_describe(argc - 2, argv + 2, 0);
   if (!strcmp(sub, "describe")) return topic_list_or_describe(argc - 2, argv + 2, 1);
   if (!strcmp(sub, "delete")) return topic_delete(argc - 2, argv + 2);
+  if (!strcmp(sub, "alter")) return topic_alter(argc - 2, argv + 2);
   int help = !strcmp(sub, "--help") || !strcmp(sub, "-h");
   fprintf(help ? stdout : stderr,
-          "usage: strata topic create|list|describe|delete [--help]\n");
+          "usage: strata topic create|list|describe|alter|delete [--help]\n");
   return help ? 0 : 2;
 }
 
@@ -553,7 +591,7 @@ static void usage(FILE *f) {
           "usage: strata [--bootstrap HOST:PORT] [--timeout MS] COMMAND [options]\n"
           "       (every command takes --help)\n"
           "\n"
-          "  topic create|list|describe|delete   manage topics\n"
+          "  topic create|list|describe|alter|delete   manage topics (alter: add partitions)\n"
           "  produce      write lines from stdin as records\n"
           "  consume      print records (from beginning / offset / timestamp / end, or as a\n"
           "               member of a consumer group with --group)\n"

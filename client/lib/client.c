@@ -275,6 +275,40 @@ int strata_topic_delete(strata_client *c, const char *name, char *err,
   return rc;
 }
 
+int strata_topic_add_partitions(strata_client *c, const char *name, uint32_t count,
+                                int validate_only, char *err, size_t err_len) {
+  int rc = client_ensure(c);
+  if (rc) return rc;
+  Strata__Header h;
+  client_header(&h, STRATA__API_KEY__API_CREATE_PARTITIONS);
+  Strata__PartitionsSpec spec = STRATA__PARTITIONS_SPEC__INIT;
+  spec.name = (char *)name;
+  spec.count = count;
+  Strata__PartitionsSpec *specs[1] = {&spec};
+  Strata__CreatePartitionsRequest q = STRATA__CREATE_PARTITIONS_REQUEST__INIT;
+  q.topics = specs;
+  q.n_topics = 1;
+  q.timeout_ms = (uint32_t)c->timeout_ms;
+  q.validate_only = validate_only != 0;
+  h.body_case = STRATA__HEADER__BODY_CREATE_PARTITIONS_REQ;
+  h.create_partitions_req = &q;
+  Strata__Header *r = NULL;
+  rc = conn_call(&c->conn, &h, NULL, 0, c->timeout_ms, &r, NULL, NULL);
+  if (rc && r && err) snprintf(err, err_len, "%s", r->error_message);
+  if (!rc && (r->body_case != STRATA__HEADER__BODY_CREATE_PARTITIONS_RESP ||
+              r->create_partitions_resp->n_results != 1))
+    rc = STRATA_ECORRUPT;
+  if (!rc) {
+    const Strata__PartitionsResult *t = r->create_partitions_resp->results[0];
+    rc = strata_error_from_wire(t->error_code);
+    if (rc && err)
+      snprintf(err, err_len, "%s",
+               t->error_message && *t->error_message ? t->error_message : strata_strerror(rc));
+  }
+  wire_header_free(r);
+  return rc;
+}
+
 int client_list_offset(struct conn *c, int timeout_ms, const char *topic,
                        uint32_t partition, int64_t timestamp, int64_t *offset,
                        int64_t *found_ts) {
@@ -305,11 +339,32 @@ int client_list_offset(struct conn *c, int timeout_ms, const char *topic,
   return rc;
 }
 
+/* Only the partition's leader answers ListOffsets: when the broker we are
+ * connected to is not it, ask the leader its metadata names, on a
+ * connection of its own. */
 int strata_list_offset(strata_client *c, const char *topic, uint32_t partition,
                        int64_t timestamp, int64_t *offset, int64_t *found_ts) {
   int rc = client_ensure(c);
-  return rc ? rc : client_list_offset(&c->conn, c->timeout_ms, topic, partition,
-                                      timestamp, offset, found_ts);
+  if (rc) return rc;
+  rc = client_list_offset(&c->conn, c->timeout_ms, topic, partition, timestamp, offset, found_ts);
+  if (rc != STRATA_ENOT_LEADER) return rc;
+  strata_metadata *m = NULL;
+  const char *topics[] = {topic};
+  if (client_metadata(&c->conn, c->timeout_ms, topics, 1, &m)) return rc;
+  const strata_broker_info *leader = NULL;
+  if (m->ntopics == 1 && partition < m->topics[0].npartitions)
+    for (size_t i = 0; i < m->nbrokers; i++)
+      if (m->brokers[i].id == m->topics[0].partitions[partition].leader) leader = &m->brokers[i];
+  if (leader) {
+    struct conn lc;
+    char err[256];
+    conn_init(&lc);
+    if (!conn_open(&lc, leader->host, leader->port, c->timeout_ms, err, sizeof err))
+      rc = client_list_offset(&lc, c->timeout_ms, topic, partition, timestamp, offset, found_ts);
+    conn_close(&lc);
+  }
+  strata_metadata_free(m);
+  return rc;
 }
 
 int strata_elect_preferred(strata_client *c, const char *topic, uint32_t *changed) {

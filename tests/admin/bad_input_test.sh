@@ -48,8 +48,11 @@ fi
 # Under AddressSanitizer (make asan) each connection costs the loop several
 # times more, and freed memory waits in a quarantine: the flood may delay the
 # client port longer (1 s of slack, not 200 ms), and the quarantine is kept
-# small so that RSS still says something.
-slack=200
+# small so that RSS still says something. 500 ms otherwise: on a loaded
+# 2-core machine (other builds and JVMs) a consume of 2000 records once took
+# 451 ms under the slowloris against 11 ms before; a real stall of the loop by
+# the admin port would cost seconds.
+slack=500
 if grep -qa __asan_init "$STRATA_BROKER_BIN" 2>/dev/null; then
   slack=1000
   export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=4"
@@ -93,7 +96,7 @@ timed_consume() {
 # bench OUT SECONDS: in the background; bench_max OUT prints its max latency in ms.
 bench() { $S bench produce -t load --rate 2000 --duration "$2" --acks 1 >"$1" 2>&1; }
 bench_max() { awk '/^latency:/ { v = $NF == "ms" ? $(NF-1) : $NF; sub(/ms$/, "", v); print int(v + 0.999) }' "$1"; }
-# slower WHAT BASE DURING: fail if DURING > 3 x BASE + slack (200 ms).
+# slower WHAT BASE DURING: fail if DURING > 3 x BASE + slack (500 ms).
 slower() {
   if [ "$3" = fail ] || [ -z "$3" ]; then bad "$1 failed under attack"
   elif [ "$3" -gt $((3 * $2 + slack)) ]; then bad "$1: $3 ms under attack, $2 ms before (limit 3x + $slack ms)"

@@ -22,7 +22,7 @@ expect() {
 }
 S=$STRATA_BIN
 
-for c in "" "topic" "topic create" "topic list" "topic describe" "topic delete" produce consume \
+for c in "" "topic" "topic create" "topic list" "topic describe" "topic alter" "topic delete" produce consume \
   "bench" "bench produce" "bench consume" "demo" "demo sensors" "demo summary"; do
   # shellcheck disable=SC2086
   expect "help: strata $c --help" 0 $S $c --help
@@ -42,6 +42,26 @@ expect "topic create" 0 $S topic create events --partitions 2 --config retention
 expect "topic create again" 1 $S topic create events
 grep -q "already exists" "$dir/err" && ok "exists message" || bad "exists message"
 expect "topic create bad config" 1 $S topic create other --config retention.ms=soon
+# Growing a topic on a standalone broker (it decides alone, as a controller would).
+expect "topic create grown" 0 $S topic create grown --partitions 2
+expect "topic alter without --partitions" 1 $S topic alter grown
+grep -q -- "--partitions N (the new total) is required" "$dir/err" && ok "says --partitions is required" ||
+  bad "alter without --partitions: $(cat "$dir/err")"
+expect "topic alter --validate-only" 0 $S topic alter grown --partitions 3 --validate-only
+[ "$($S topic describe grown | grep -c 'Partition: ')" = 2 ] && ok "validate-only changed nothing" ||
+  bad "validate-only changed the topic"
+expect "topic alter to 3" 0 $S topic alter grown --partitions 3
+grep -q "topic grown now has 3 partition(s)" "$dir/out" && ok "alter says the new count" || bad "alter: $(cat "$dir/out")"
+[ "$($S topic describe grown | grep -c 'Partition: ')" = 3 ] && ok "describe shows 3 partitions" ||
+  bad "describe after alter: $($S topic describe grown)"
+echo grown-2 | $S produce --topic grown --partition 2 >/dev/null 2>&1 &&
+  [ "$($S consume --topic grown --partition 2 --from-beginning --count 1 2>/dev/null)" = grown-2 ] &&
+  ok "a record on the new partition reads back" || bad "produce/consume on the new partition"
+expect "topic alter shrinking" 1 $S topic alter grown --partitions 2
+grep -q "Topic currently has 3 partitions, which is higher than the requested 2." "$dir/err" &&
+  ok "shrinking refused with Kafka's message" || bad "shrink message: $(cat "$dir/err")"
+expect "topic alter unknown topic" 1 $S topic alter nosuch --partitions 2
+grep -q "topic 'nosuch' does not exist" "$dir/err" && ok "unknown topic message" || bad "unknown topic message: $(cat "$dir/err")"
 expect "topic list" 0 $S topic list
 grep -q "^events" "$dir/out" && ok "list shows events" || bad "list shows events"
 # Global options before the command too, as Kafka's tools, rpk and kubectl take them;

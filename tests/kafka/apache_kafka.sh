@@ -60,15 +60,17 @@ group.initial.rebalance.delay.ms=0
 P
 }
 
-java_cmd() { # main class, args...
-  java -Xmx"${KAFKA_PEER_HEAP:-384m}" -Xss1m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
+java_cmd() { # main class, args... (exec_java=1: exec it)
+  ${exec_java:+exec} java -Xmx"${KAFKA_PEER_HEAP:-384m}" -Xss1m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
     -Dlog4j2.configurationFile="$DIR/log4j2.properties" -cp "$LIB/*" "$@"
 }
 
 start_node() {
   local i=$1
   alive "$i" && return 0
-  java_cmd kafka.Kafka "$DIR/node-$i/server.properties" >>"$DIR/node-$i.log" 2>&1 &
+  # exec: the pid file must hold the JVM's pid, not a subshell's (kill -9
+  # of a backgrounded function's subshell left the node running).
+  (exec_java=1 java_cmd kafka.Kafka "$DIR/node-$i/server.properties") >>"$DIR/node-$i.log" 2>&1 &
   echo $! >"$DIR/node-$i.pid"
 }
 

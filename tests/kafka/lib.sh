@@ -77,3 +77,25 @@ kafka_wait_line() {
   done
   return 1
 }
+
+# kafka_npm_install SRC LOG: the npm project SRC (package.json and
+# package-lock.json under tests/kafka/) installed with `npm ci` into
+# $STRATA_BUILD/npm/$(basename SRC), unless the lock file there is already
+# SRC's; prints that directory. npm's cache makes a repeat install quick;
+# the first one fetches from the npm registry. Its output to LOG, the tail
+# shown when it fails.
+kafka_npm_install() {
+  local src=$1 log=$2 dest
+  dest=$STRATA_BUILD/npm/$(basename "$src")
+  if ! cmp -s "$src/package-lock.json" "$dest/.installed" 2>/dev/null; then
+    mkdir -p "$dest" && rm -f "$dest/.installed" &&
+      cp "$src/package.json" "$src/package-lock.json" "$dest/" || return 1
+    if ! npm ci --prefix "$dest" --prefer-offline --no-audit --no-fund --loglevel=error >"$log" 2>&1; then
+      echo "FAIL npm ci in $dest:" >&2
+      tail -n 30 "$log" >&2
+      return 1
+    fi
+    cp "$src/package-lock.json" "$dest/.installed"
+  fi
+  echo "$dest"
+}

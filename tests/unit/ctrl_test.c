@@ -303,6 +303,10 @@ Test(ctrl, metadata_log_replays_to_the_same_state) {
     s.replication_factor = 2;
     cr_assert_eq(ctrl_create_topic(&a, &s, 1, &out, err, sizeof err), 0);
     cr_assert_eq(metalog_commit(&m, &a, &out), 0);
+    if (i % 7 == 1) { /* grown topics, on both sides of the snapshot */
+      cr_assert_eq(ctrl_create_partitions(&a, name, 4, 0, &out, err, sizeof err), 0, "%s", err);
+      cr_assert_eq(metalog_commit(&m, &a, &out), 0);
+    }
     if (i % 3 == 0) {
       cr_assert_eq(ctrl_delete_topic(&a, name, &out), 0);
       cr_assert_eq(metalog_commit(&m, &a, &out), 0);
@@ -327,6 +331,9 @@ Test(ctrl, metadata_log_replays_to_the_same_state) {
   strata__metadata_image__pack(ib, pb);
   cr_assert_eq(memcmp(pa, pb, la), 0, "replayed state equals the live one");
   cr_assert_eq(b.ntopics, 800u);
+  cr_assert_eq(ctrl_topic(&b, "t1")->npart, 4u, "the growth of t1 replays");
+  cr_assert_eq(ctrl_topic(&b, "t1198")->npart, 4u, "the growth of t1198 replays");
+  cr_assert_eq(ctrl_topic(&b, "t2")->npart, 2u);
   cr_assert_eq(b.ndeleted, 400u, "every delete is remembered, across the snapshot");
   cr_assert_eq(b.producer_ids_next, 12, "a restarted controller never gives an id twice");
   /* blocks for brokers: disjoint from everything handed out before */
@@ -433,4 +440,74 @@ Test(ctrl, a_broker_of_another_cluster_is_refused) {
   q.cluster_id = (char *)"";
   cr_assert_eq(ctrl_register(&c, &q, 0, &out), 0, "an empty broker joins");
   ctrl_out_reset(&out);
+}
+
+/* Growing a topic: new partitions placed as creation places them (with the
+ * topic's replication factor, continuing the rotation), all in sync with
+ * their preferred leader; shrinking, the same count, an unknown topic,
+ * over the cap and __consumer_offsets refused; validate_only records
+ * nothing. */
+Test(ctrl, create_partitions_grows_placed_like_create) {
+  create("g", 2, 3, 0);
+  struct ctrl_out out = {0};
+  char err[256];
+  cr_assert_eq(ctrl_create_partitions(&c, "g", 5, 1, &out, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(out.n, 0u, "validate_only records nothing");
+  cr_assert_eq(ctrl_create_partitions(&c, "g", 5, 0, &out, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(out.n, 1u);
+  int64_t v = c.version;
+  commit(&out);
+  cr_assert_eq(c.version, v + 1);
+  const struct ctrl_topic *t = ctrl_topic(&c, "g");
+  cr_assert_eq(t->npart, 5u);
+  /* the same as a topic created with 5 partitions */
+  create("same", 5, 3, 0);
+  const struct ctrl_topic *same = ctrl_topic(&c, "same");
+  for (uint32_t p = 0; p < 5; p++) {
+    const struct ctrl_partition *a = &t->parts[p], *b = &same->parts[p];
+    cr_assert_eq(a->nreplicas, 3u);
+    cr_assert_eq(memcmp(a->replicas, b->replicas, sizeof a->replicas), 0, "partition %u", p);
+    cr_assert_eq(a->nisr, 3u);
+    cr_assert_eq(a->leader, a->replicas[0]);
+  }
+  cr_assert_eq(ctrl_create_partitions(&c, "g", 3, 0, &out, err, sizeof err),
+               STRATA_EINVALID_PARTITIONS);
+  cr_assert_str_eq(err, "Topic currently has 5 partitions, which is higher than the requested 3.");
+  cr_assert_eq(ctrl_create_partitions(&c, "g", 5, 0, &out, err, sizeof err),
+               STRATA_EINVALID_PARTITIONS);
+  cr_assert_str_eq(err, "Topic already has 5 partitions.");
+  cr_assert_eq(ctrl_create_partitions(&c, "g", CTRL_PARTITIONS_MAX + 1, 0, &out, err, sizeof err),
+               STRATA_EINVALID_PARTITIONS);
+  cr_assert_eq(ctrl_create_partitions(&c, "nope", 3, 0, &out, err, sizeof err),
+               STRATA_EUNKNOWN_TOPIC);
+  create("__consumer_offsets", 2, 3, 0);
+  cr_assert_eq(ctrl_create_partitions(&c, "__consumer_offsets", 3, 0, &out, err, sizeof err),
+               STRATA_EINVALID_REQUEST);
+  cr_assert_eq(out.n, 0u, "refusals record nothing");
+  /* The image carries the grown topic whole; a record naming a partition
+   * twice or below the current count is refused as corrupt. */
+  Strata__MetadataImage *img = ctrl_image(&c);
+  struct ctrl_config cfg = c.cfg;
+  struct ctrl d;
+  ctrl_init(&d, 0, &cfg);
+  cr_assert_eq(ctrl_load_image(&d, img), 0);
+  cr_assert_eq(ctrl_topic(&d, "g")->npart, 5u);
+  ctrl_free(&d);
+  ctrl_image_free(img);
+  Strata__PartitionState ps = STRATA__PARTITION_STATE__INIT, *pv[1] = {&ps};
+  int32_t reps[1] = {1};
+  ps.partition = 2;
+  ps.replicas = reps;
+  ps.n_replicas = 1;
+  Strata__PartitionsAddedRecord a = STRATA__PARTITIONS_ADDED_RECORD__INIT;
+  a.topic = (char *)"g";
+  a.partitions = pv;
+  a.n_partitions = 1;
+  Strata__MetadataRecord r = STRATA__METADATA_RECORD__INIT;
+  r.rec_case = STRATA__METADATA_RECORD__REC_PARTITIONS_ADDED;
+  r.partitions_added = &a;
+  cr_assert_eq(ctrl_apply(&c, &r), STRATA_ECORRUPT, "partition 2 exists already");
+  ps.partition = 6; /* 5 is missing: numbering must continue */
+  cr_assert_eq(ctrl_apply(&c, &r), STRATA_ECORRUPT);
+  cr_assert_eq(ctrl_topic(&c, "g")->npart, 5u);
 }
