@@ -74,7 +74,7 @@ SLOW_DISK_SHIM := $(BUILD)/strata-slow-disk.so
 SIM            := $(BUILD)/tests/sim/sim
 SIM_SRC        := $(wildcard tests/sim/*.c)
 
-.PHONY: all help deps java-deps java-test kafkajs node-deps platformatic-test spark-test test unit layering asan sim sim-golden bench bench-cluster bench-failover bench-groups docker-test faults demo fuzz clean format
+.PHONY: all help deps java-deps java-test kafkajs node-deps platformatic-test spark-test test unit layering asan sim sim-golden bench bench-cluster bench-failover bench-groups bench-kafka docker-test faults demo fuzz clean format
 # Keep generated headers and test objects: make would delete them as intermediates.
 .SECONDARY:
 all: $(LIBCOMMON) $(LIBSTRATA) $(BROKER_BIN) $(CTRL_BIN) $(CLI_BIN) $(SLOW_DISK_SHIM)
@@ -94,6 +94,7 @@ help:
 	@echo "make bench-cluster   RF 3 acks=all on a local 3-broker cluster (BENCH_PEERS=1: and NATS)"
 	@echo "make bench-failover  kill -9 the leader 20 times (FAILOVER_ROUNDS=N): p50/p99/max"
 	@echo "make bench-groups    consumer takeover after kill -9, and 100 members settling"
+	@echo "make bench-kafka     Apache Kafka 4.x (Maven Central) beside Strata, same client, same run"
 	@echo "make docker-test     build the image offline, run docker/compose.yml, kill the leader's container"
 	@echo "make java-deps  fetch the Maven dependencies of the Java-client and Spark tests into ~/.m2"
 	@echo "make java-test  Apache Kafka's Java client against a 3-broker cluster's Kafka listener"
@@ -309,6 +310,19 @@ bench-groups: all $(GROUP_BENCH)
 # RF 3 acks=all throughput and latency on a local 3-broker cluster (BENCH_PEERS=1: and NATS)
 bench-cluster: all
 	@STRATA_BUILD=$(BUILD) scripts/bench-cluster.sh
+
+# Apache Kafka (scripts/kafka-peer.sh) and Strata side by side, driven by
+# Kafka's own ProducerPerformance/ConsumerPerformance, plus librdkafka and
+# libstrata on Strata's two listeners (bench/kafka_bench.sh says more).
+# Without librdkafka-dev (scripts/deps.sh) the librdkafka runs are left out.
+RDKAFKA_BENCH := $(BUILD)/bench/rdkafka_bench
+$(RDKAFKA_BENCH): $(call obj,bench/rdkafka_bench.c)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ -lrdkafka
+
+bench-kafka: all
+	@if pkg-config --exists rdkafka; then $(MAKE) -s --no-print-directory $(RDKAFKA_BENCH); fi
+	@STRATA_BUILD=$(BUILD) bench/kafka_bench.sh
 
 # kill -9 the leader 20 times under acks=all load: failover p50/p99/max
 bench-failover: all $(FAILOVER_BENCH)

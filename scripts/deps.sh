@@ -29,7 +29,8 @@
 #   chromium   chromium    the console, headless (tests/console/)
 #   python3    python3     the admin tests' helpers, tests/metrics/names_check.sh (stdlib only)
 #   java, javac  openjdk-17-jdk-headless   the Kafka-client and Spark tests (tests/kafka/, tests/spark/)
-#   mvn        maven       their builds; dependencies come from Maven Central (make java-deps)
+#   mvn        maven       their builds; dependencies come from Maven Central (make java-deps);
+#                          also Apache Kafka as a peer (scripts/kafka-peer.sh, make bench-kafka)
 #   (module kafka) python3-kafka  tests/kafka/codec_conformance_test.sh: kafka-python's
 #                          protocol classes write the vectors our Kafka codec must match
 #   gzip, lz4, zstd   gzip, lz4, zstd   the reference encoders and decoders

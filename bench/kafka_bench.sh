@@ -1,0 +1,344 @@
+#!/bin/bash
+# `make bench-kafka`: Apache Kafka 4.x (scripts/kafka-peer.sh) and Strata on
+# this machine in one run, driven by the same client, Kafka's own
+# ProducerPerformance and ConsumerPerformance (Java, from the peer's jars):
+#   K1f  Kafka, 1 node, log.flush.interval.messages=1 (an fsync per append)
+#   K1   Kafka, 1 node, defaults (no fsync on the produce path)
+#   K3   Kafka, 3 nodes, topics RF 3, min.insync.replicas 2
+#   S1   Strata, 1 broker, log.flush.policy=always, its Kafka listener
+#   S3   Strata, controller + 3 brokers (scripts/cluster.sh), RF 3, min ISR 2
+# Each system runs alone (the others stopped): 100 B and 1 KiB records,
+# acks=1 and acks=all, --throughput -1, then a consume of the acks=1 topic.
+# For S1 and S3 the same runs also go through libstrata on the native
+# listener (`strata bench`), and each Kafka-client figure is divided by its
+# native one (the Kafka listener's target: >= 90 %). Then one side-by-side
+# table, and the Strata/Kafka ratios.
+#   BENCH_RECORDS_100 / BENCH_RECORDS_1K   records per Java run (default 200000 / 60000)
+#   BENCH_C_SCALE       librdkafka and libstrata runs send this many times more (default 2)
+#   BENCH_C_RUNS        on Strata, the librdkafka and libstrata runs are repeated
+#                       (in turns) this many times, and the tables show the median (default 3)
+#   BENCH_KAFKA_PROPS   producer props for every ProducerPerformance run
+#                       (default "batch.size=262144 linger.ms=5", strata bench's defaults)
+#   BENCH_SYSTEMS       which of "K1f K1 K3 S1 S3" to run (default all)
+#   BENCH_PORT          first of the 30 ports used (default: a free run of them)
+#   BENCH_RDKAFKA=0     skip the librdkafka producer (build/bench/rdkafka_bench) runs
+# Needs java and mvn (scripts/deps.sh); the jars come from Maven Central once,
+# into build/kafka-peer. Prints each tool's own result line as it goes.
+set -eu
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+N100=${BENCH_RECORDS_100:-200000}
+N1K=${BENCH_RECORDS_1K:-60000}
+PROPS=${BENCH_KAFKA_PROPS:-batch.size=262144 linger.ms=5}
+SYSTEMS=${BENCH_SYSTEMS:-K1f K1 K3 S1 S3}
+BASE=${BENCH_PORT:-}
+if [ -z "$BASE" ]; then # 30 free ports in a row (other benches and peers may share the machine)
+  for _ in $(seq 50); do
+    BASE=$(strata_free_port)
+    [ "$BASE" -le 65500 ] || continue
+    ok=1
+    for i in $(seq 0 29); do _strata_port_used $((BASE + i)) && { ok=0; break; }; done
+    [ $ok = 1 ] && break
+  done
+fi
+KP=scripts/kafka-peer.sh
+RDK=$STRATA_BUILD/bench/rdkafka_bench
+strata_need "make bench-kafka" java mvn
+W=$(mktemp -d /tmp/strata-kbench.XXXXXX)
+RES=$W/results
+: >"$RES"
+cleanup() {
+  local d
+  for d in "$W"/k*; do [ -d "$d" ] && "$KP" down "$d"; done
+  strata_stop_all
+  [ -d "$W/s3" ] && STRATA_CLUSTER_DIR=$W/s3/cluster STRATA_CLUSTER_PORT=$((BASE + 20)) \
+    scripts/cluster.sh purge >/dev/null 2>&1
+  rm -rf "$W"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+t0=$SECONDS
+"$KP" fetch
+kver=$(ls "${KAFKA_PEER_LIBS:-build/kafka-peer/libs-${KAFKA_VERSION:-4.0.2}}" | sed -n 's/^kafka_2.13-\(.*\)\.jar$/\1/p')
+
+records_for() { if [ "$1" = 100 ]; then echo "$N100"; else echo "$N1K"; fi; }
+# the C clients' runs (librdkafka, libstrata) are this many times longer:
+# at their rates the Java tools' counts last a fraction of a second
+SCALE=${BENCH_C_SCALE:-2}
+C_RUNS=${BENCH_C_RUNS:-3}
+
+# kafka_topics BOOT RF TOPIC...: create them (1 partition; RF 3: min ISR 2)
+# in one CreateTopics request through librdkafka, or else with Kafka's
+# TopicCommand, a JVM start each.
+kafka_topics() {
+  local boot=$1 rf=$2 cfg=() t
+  shift 2
+  if [ -x "$RDK" ]; then "$RDK" create "$boot" "$rf" "$@"; return; fi
+  [ "$rf" = 3 ] && cfg=(--config min.insync.replicas=2)
+  for t in "$@"; do
+    "$KP" run org.apache.kafka.tools.TopicCommand --bootstrap-server "$boot" --create --topic "$t" \
+      --partitions 1 --replication-factor "$rf" "${cfg[@]+"${cfg[@]}"}" >/dev/null
+  done
+}
+
+# strata_topic TOPIC RF: create it with the strata CLI (native listener).
+strata_topic() {
+  local cfg=()
+  [ "$2" = 3 ] && cfg=(--config min.insync.replicas=2)
+  "$STRATA_BIN" topic create "$1" --partitions 1 --replication-factor "$2" \
+    "${cfg[@]+"${cfg[@]}"}" >/dev/null
+}
+
+# A result line: SYSTEM CASE records/s MB/s avg p50 p99 (ms; "-" unknown).
+record() { echo "$*" >>"$RES"; }
+
+# pp SYS BOOT TOPIC SIZE ACKS N: ProducerPerformance; its last line reads
+# "N records sent, R records/sec (M MB/sec), A ms avg latency, X ms max
+# latency, P ms 50th, Q ms 95th, S ms 99th, T ms 99.9th."
+pp() {
+  local out line
+  out=$("$KP" run org.apache.kafka.tools.ProducerPerformance --topic "$3" --num-records "$6" \
+    --record-size "$4" --throughput -1 --producer-props bootstrap.servers="$2" acks="$5" $PROPS 2>&1) ||
+    { echo "$out" | tail -n 5; record "$1" "p$4a$5" - - - - -; return 0; }
+  line=$(echo "$out" | grep '99.9th' | tail -n 1)
+  echo "  $1 java   $4 B acks=$5: $line"
+  echo "$line" | awk -v s="$1" -v c="p$4a$5" -F'[ ,()]+' '{
+    for (i = 1; i <= NF; i++) {
+      if ($(i+1) == "records/sec") r = $i; if ($(i+1) == "MB/sec") m = $i
+      if ($(i+1) == "ms" && $(i+2) == "avg") a = $i; if ($(i+2) == "50th") p50 = $i
+      if ($(i+2) == "99th") p99 = $i }
+    print s, c, r, m, a, p50, p99 }' >>"$RES"
+}
+
+# cp_ SYS BOOT TOPIC SIZE N: ConsumerPerformance, from the earliest offset in
+# a new group; the rates are its fetch.* columns (without the group join, as
+# strata bench consume has none): start, end, MB, MB/s, n, n/s, rebalance ms,
+# fetch ms, fetch MB/s, fetch n/s.
+cp_() {
+  local out line
+  out=$("$KP" run org.apache.kafka.tools.ConsumerPerformance --bootstrap-server "$2" --topic "$3" \
+    --messages "$5" --group "kbench-$RANDOM$RANDOM" --hide-header --timeout 20000 2>&1) ||
+    { echo "$out" | tail -n 5; record "$1" "c$4" - - - - -; return 0; }
+  line=$(echo "$out" | grep -E '^[0-9]{4}-' | tail -n 1)
+  echo "  $1 java   $4 B consume: $line"
+  echo "$line" | awk -v s="$1" -v c="c$4" -v want="$5" -F', *' '{
+    if ($5 + 0 < want + 0) { print s, c, "-", "-", "-", "-", "-"; exit }
+    printf "%s %s %.0f %.2f - - -\n", s, c, $10, $9 }' >>"$RES"
+}
+
+# sb SYS TOPIC SIZE ACKS N: strata bench produce on the native listener
+# ($STRATA_BOOTSTRAP): "produce: N records of S B in T s: R records/s, M MB/s
+# ..." then "latency: p50 X ms, p99 Y ms, ...".
+sb() {
+  local out
+  out=$("$STRATA_BIN" bench produce --topic "$2" --record-size "$3" --records "$5" --acks "$4" 2>&1) ||
+    { echo "$out" | tail -n 5; record "$1" "p$3a$4" - - - - -; return 0; }
+  echo "$out" | sed "s/^/  $1 native $3 B acks=$4: /"
+  echo "$out" | awk -v s="$1" -v c="p$3a$4" '
+    /^produce:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^records\/s/) r = $i; if ($(i+1) ~ /^MB\/s/) m = $i } }
+    /^latency:/ { for (i = 1; i <= NF; i++) { if ($i == "p50") p50 = $(i+1); if ($i == "p99") p99 = $(i+1) } }
+    END { gsub(/,/, "", p50); gsub(/,/, "", p99); print s, c, r, m, "-", p50, p99 }' >>"$RES"
+}
+
+# sc SYS TOPIC SIZE N: strata bench consume, native.
+sc() {
+  local out
+  out=$("$STRATA_BIN" bench consume --topic "$2" --records "$4" 2>&1) ||
+    { echo "$out" | tail -n 5; record "$1" "c$3" - - - - -; return 0; }
+  echo "  $1 native $3 B consume: $out"
+  echo "$out" | awk -v s="$1" -v c="c$3" '/^consume:/ {
+    for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^records\/s/) r = $i; if ($(i+1) ~ /^MB\/s/) m = $i }
+    print s, c, r, m, "-", "-", "-" }' >>"$RES"
+}
+
+# rk SYS BOOT TOPIC SIZE ACKS N: the librdkafka producer (bench/rdkafka_bench.c).
+rk() {
+  local out
+  [ "${BENCH_RDKAFKA:-1}" = 1 ] && [ -x "$RDK" ] || return 0
+  out=$("$RDK" "$2" "$3" "$4" "$5" "$6" 2>&1) ||
+    { echo "$out" | tail -n 5; record "$1" "p$4a$5" - - - - -; return 0; }
+  echo "  $1 rdkafka $4 B acks=$5: $out"
+  echo "$out" | awk -v s="$1" -v c="p$4a$5" '/^RESULT/ {
+    for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+    print s, c, v["rps"], v["mbps"], v["avg_ms"], v["p50_ms"], v["p99_ms"] }' >>"$RES"
+}
+
+# rkc SYS BOOT TOPIC SIZE N: the librdkafka consumer, partition 0, no group.
+rkc() {
+  local out
+  [ "${BENCH_RDKAFKA:-1}" = 1 ] && [ -x "$RDK" ] || return 0
+  out=$("$RDK" consume "$2" "$3" "$5" 2>&1) ||
+    { echo "$out" | tail -n 5; record "$1" "c$4" - - - - -; return 0; }
+  echo "  $1 rdkafka $4 B consume: $out"
+  echo "$out" | awk -v s="$1" -v c="c$4" '/^RESULT/ {
+    for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+    print s, c, v["rps"], v["mbps"], "-", "-", "-" }' >>"$RES"
+}
+
+# warm BOOT: a few idempotent acks=all records before the timed runs, so
+# that no system's first run pays for its producer-id machinery starting (on
+# Kafka, __transaction_state is made at the first InitProducerId).
+warm() {
+  [ -x "$RDK" ] && "$RDK" "$1" warmup 100 all 1000 >/dev/null 2>&1 || true
+}
+
+# kafka_cases SYS BOOT RF: the produce/consume matrix through
+# the Java tools (and librdkafka), topics made with TopicCommand.
+kafka_cases() {
+  local sys=$1 boot=$2 rf=$3 size acks n
+  kafka_topics "$boot" "$rf" t100-1 t100-all t1024-1 t1024-all r100-1 r100-all r1024-1 r1024-all warmup
+  warm "$boot"
+  for size in 100 1024; do
+    n=$(records_for $size)
+    for acks in 1 all; do
+      pp "$sys" "$boot" "t$size-$acks" $size $acks "$n"
+    done
+    cp_ "$sys" "$boot" "t$size-1" $size "$n"
+    if [ "${BENCH_RDKAFKA:-1}" = 1 ] && [ -x "$RDK" ]; then
+      for acks in 1 all; do
+        rk "$sys.rdk" "$boot" "r$size-$acks" $size $acks $((n * SCALE))
+      done
+      rkc "$sys.rdk" "$boot" "r$size-1" $size $((n * SCALE))
+    fi
+  done
+}
+
+# strata_cases SYS KBOOT RF: the same through Strata's Kafka listener (when
+# KBOOT is not empty; topics made natively), then libstrata natively.
+strata_cases() {
+  local sys=$1 kboot=$2 rf=$3 size acks n r rdk=0
+  [ -n "$kboot" ] && [ "${BENCH_RDKAFKA:-1}" = 1 ] && [ -x "$RDK" ] && rdk=1
+  if [ -n "$kboot" ]; then strata_topic warmup "$rf"; warm "$kboot"; fi
+  for size in 100 1024; do
+    n=$(records_for $size)
+    if [ -n "$kboot" ]; then
+      for acks in 1 all; do
+        strata_topic "t$size-$acks" "$rf"
+        pp "$sys" "$kboot" "t$size-$acks" $size $acks "$n"
+      done
+      cp_ "$sys" "$kboot" "t$size-1" $size "$n"
+    fi
+    # librdkafka on the Kafka listener and libstrata on the native one, in
+    # turns, C_RUNS times: each lasts well under a second, so one run of
+    # each is mostly noise on a shared machine; the tables take medians
+    for r in $(seq 1 "$C_RUNS"); do
+      for acks in 1 all; do
+        if [ $rdk = 1 ]; then
+          strata_topic "r$size-$acks-$r" "$rf"
+          rk "$sys.rdk" "$kboot" "r$size-$acks-$r" $size $acks $((n * SCALE))
+        fi
+        strata_topic "n$size-$acks-$r" "$rf"
+        sb "$sys.nat" "n$size-$acks-$r" $size $acks $((n * SCALE))
+      done
+      [ $rdk = 1 ] && rkc "$sys.rdk" "$kboot" "r$size-1-$r" $size $((n * SCALE))
+      sc "$sys.nat" "n$size-1-$r" $size $((n * SCALE))
+    done
+  done
+}
+
+# Does this strata-broker know the kafka.listeners setting?
+# (Its settings table is in the binary as plain strings.)
+strata_has_kafka() { grep -qa 'kafka\.listeners' "$STRATA_BROKER_BIN"; }
+
+echo "== Strata vs Apache Kafka $kver: $(nproc) cores, $(date -u +%FT%TZ)"
+echo "   records per run: $N100 x 100 B, $N1K x 1 KiB; producer props: $PROPS; no compression"
+for sys in $SYSTEMS; do
+  echo "   [$((SECONDS - t0)) s]"
+  case $sys in
+  K1f | K1 | K3)
+    d=$W/$(echo "$sys" | tr 'A-Z' 'a-z')
+    case $sys in
+    K1f) echo "-- K1f: Kafka, 1 node, log.flush.interval.messages=1"
+      boot=$("$KP" up1 "$d" $((BASE + 10)) --flush-every-message); rf=1 ;;
+    K1) echo "-- K1: Kafka, 1 node, defaults"
+      boot=$("$KP" up1 "$d" $((BASE + 10))); rf=1 ;;
+    K3) echo "-- K3: Kafka, 3 nodes, RF 3, min.insync.replicas 2"
+      boot=$("$KP" up3 "$d" $((BASE + 10))); rf=3 ;;
+    esac
+    kafka_cases "$sys" "$boot" $rf
+    "$KP" down "$d"
+    rm -rf "$d"
+    ;;
+  S1)
+    echo "-- S1: Strata, 1 broker, log.flush.policy=always"
+    kboot="" sets=()
+    if strata_has_kafka; then
+      kboot=127.0.0.1:$((BASE + 2))
+      sets=(--set kafka.listeners=$kboot --set kafka.advertised.listeners=$kboot)
+    else
+      echo "   (this strata-broker has no Kafka listener yet: libstrata runs only)"
+    fi
+    strata_start_broker "$W/s1" $BASE --set log.flush.policy=always --set log.level=warn \
+      "${sets[@]+"${sets[@]}"}"
+    [ -z "$kboot" ] || strata_wait_port 127.0.0.1 $((BASE + 2)) 10
+    export STRATA_BOOTSTRAP=127.0.0.1:$BASE
+    strata_cases S1 "$kboot" 1
+    strata_stop_all
+    rm -rf "$W/s1"
+    ;;
+  S3)
+    echo "-- S3: Strata, controller + 3 brokers, RF 3, min.insync.replicas 2"
+    p=$((BASE + 20))
+    mkdir -p "$W/s3"
+    STRATA_CLUSTER_DIR=$W/s3/cluster STRATA_CLUSTER_PORT=$p STRATA_BROKER_SETS="log.level=warn" \
+      scripts/cluster.sh up 3 >"$W/s3/up.out" 2>&1 || { cat "$W/s3/up.out"; exit 1; }
+    kboot=""
+    if strata_has_kafka; then
+      kboot=127.0.0.1:$((p + 2)),127.0.0.2:$((p + 2)),127.0.0.3:$((p + 2))
+      strata_wait_port 127.0.0.1 $((p + 2)) 10
+    else
+      echo "   (this strata-broker has no Kafka listener yet: libstrata runs only)"
+    fi
+    export STRATA_BOOTSTRAP=127.0.0.1:$p
+    strata_cases S3 "$kboot" 3
+    STRATA_CLUSTER_DIR=$W/s3/cluster STRATA_CLUSTER_PORT=$p scripts/cluster.sh purge >/dev/null 2>&1
+    rm -rf "$W/s3"
+    ;;
+  *) echo "unknown system $sys (K1f K1 K3 S1 S3)" >&2; exit 2 ;;
+  esac
+done
+
+# One line per system and case: of repeated runs, the one with the median
+# records/s (a failed run, "-", counts as the lowest).
+median_rows() {
+  awk '{ k = $1 " " $2; n[k]++; row[k, n[k]] = $0; v[k, n[k]] = ($3 == "-" ? -1 : $3 + 0)
+         if (n[k] == 1) order[++nk] = k }
+    END { for (i = 1; i <= nk; i++) { k = order[i]; m = n[k]
+        for (a = 1; a <= m; a++) idx[a] = a
+        for (a = 1; a <= m; a++) for (b = a + 1; b <= m; b++)
+          if (v[k, idx[b]] < v[k, idx[a]]) { t = idx[a]; idx[a] = idx[b]; idx[b] = t }
+        print row[k, idx[int((m + 1) / 2)]] } }' "$RES"
+}
+median_rows >"$RES.med"
+
+echo
+echo "== Results (records/s, MB/s, latency ms: avg/p50/p99 of the producer's own measure; consume: fetch rate)"
+echo "   java = ProducerPerformance/ConsumerPerformance; .rdk = librdkafka; .nat = libstrata on the native listener"
+echo "   (S1/S3 .rdk and .nat: the median of $C_RUNS runs)"
+awk '
+  function row(s, c) { k = s SUBSEP c; if (!(k in r)) return
+    printf "%-10s %-14s %12s %9s %9s %9s %9s\n", s, name[c], r[k], m[k], a[k], p50[k], p99[k] }
+  { k = $1 SUBSEP $2; r[k] = $3; m[k] = $4; a[k] = $5; p50[k] = $6; p99[k] = $7
+    if (!($1 in seen)) { seen[$1] = 1; sys[++ns] = $1 } }
+  END {
+    name["p100a1"] = "100B acks=1"; name["p100aall"] = "100B acks=all"; name["c100"] = "100B consume"
+    name["p1024a1"] = "1KiB acks=1"; name["p1024aall"] = "1KiB acks=all"; name["c1024"] = "1KiB consume"
+    split("p100a1 p100aall c100 p1024a1 p1024aall c1024", cs, " ")
+    printf "%-10s %-14s %12s %9s %9s %9s %9s\n", "system", "case", "records/s", "MB/s", "avg", "p50", "p99"
+    for (j = 1; j <= 6; j++) for (i = 1; i <= ns; i++) row(sys[i], cs[j])
+  }' "$RES.med"
+echo
+echo "== Ratios of records/s: Strata/Kafka with the same client; Strata's Kafka listener/its native one"
+awk '
+  function q(x, y) { return (x == "" || y == "" || x == "-" || y == "-" || y + 0 == 0) ? "-" : sprintf("%.2f", x / y) }
+  { r[$1, $2] = $3 }
+  END {
+    n = split("p100a1 p100aall c100 p1024a1 p1024aall c1024", cs, " ")
+    printf "%-26s %9s %9s %9s %9s %9s %9s\n", "ratio", "100B a=1", "100B all", "100B read", "1KiB a=1", "1KiB all", "1KiB read"
+    m = split("S1/K1f java:S1:K1f|S1/K1 java:S1:K1|S3/K3 java:S3:K3|S1/K1f librdkafka:S1.rdk:K1f.rdk|S1/K1 librdkafka:S1.rdk:K1.rdk|S3/K3 librdkafka:S3.rdk:K3.rdk|S1 java/native:S1:S1.nat|S1 librdkafka/native:S1.rdk:S1.nat|S3 java/native:S3:S3.nat|S3 librdkafka/native:S3.rdk:S3.nat", rows, "|")
+    for (i = 1; i <= m; i++) { split(rows[i], f, ":")
+      line = sprintf("%-26s", f[1]); any = 0
+      for (j = 1; j <= n; j++) { v = q(r[f[2], cs[j]], r[f[3], cs[j]]); if (v != "-") any = 1; line = line sprintf(" %9s", v) }
+      if (any) print line }
+  }' "$RES.med"
+echo "(whole run: $((SECONDS - t0)) s)"

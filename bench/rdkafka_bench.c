@@ -1,0 +1,292 @@
+/* rdkafka_bench: a producer throughput and latency run with librdkafka, the
+ * C Kafka client, so that Strata's Kafka listener can be weighed against its
+ * native listener (`strata bench produce`, libstrata, also C) with clients of
+ * the same kind: a Java client on this 2-core machine would measure the JVM.
+ *
+ *   rdkafka_bench BOOTSTRAP TOPIC RECORD_SIZE ACKS(0|1|all) RECORDS
+ *   rdkafka_bench consume BOOTSTRAP TOPIC RECORDS  (partition 0 from the start,
+ *                                                no group: as strata bench consume)
+ *   rdkafka_bench create BOOTSTRAP RF TOPIC...   (1 partition each; RF 3:
+ *                                                min.insync.replicas 2)
+ *
+ * Settings as strata bench's defaults: linger 5 ms, batches up to 256 KiB,
+ * idempotence with acks=all, no compression, partition 0. Prints
+ *   RESULT rps=... mbps=... avg_ms=... p50_ms=... p99_ms=... errors=N
+ * with latency from produce() to the delivery report; exits 1 on any error.
+ * RDKAFKA_BENCH_CONF="key=value ..." sets more librdkafka properties (last). */
+#include <librdkafka/rdkafka.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct run {
+  int64_t *lat_us; /* one per delivered record */
+  uint64_t ok, failed;
+  rd_kafka_resp_err_t first_error;
+};
+
+static int64_t mono_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* The record's opaque carries its send time. */
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *arg) {
+  (void)rk;
+  struct run *r = arg;
+  if (m->err) {
+    if (!r->failed++) r->first_error = m->err;
+    return;
+  }
+  r->lat_us[r->ok++] = mono_us() - (int64_t)(intptr_t)m->_private;
+}
+
+/* RDKAFKA_BENCH_CONF's space-separated key=value pairs, for experiments. */
+static int set(rd_kafka_conf_t *c, const char *k, const char *v);
+static int set_extra(rd_kafka_conf_t *c) {
+  const char *env = getenv("RDKAFKA_BENCH_CONF");
+  if (!env) return 0;
+  char *dup = strdup(env), *save = NULL;
+  if (!dup) return -1;
+  int rc = 0;
+  for (char *kv = strtok_r(dup, " ", &save); kv && !rc; kv = strtok_r(NULL, " ", &save)) {
+    char *eq = strchr(kv, '=');
+    if (!eq) {
+      fprintf(stderr, "rdkafka_bench: RDKAFKA_BENCH_CONF: %s: not key=value\n", kv);
+      rc = -1;
+      break;
+    }
+    *eq = 0;
+    rc = set(c, kv, eq + 1);
+  }
+  free(dup);
+  return rc;
+}
+
+static int cmp_i64(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return (x > y) - (x < y);
+}
+
+static int set(rd_kafka_conf_t *c, const char *k, const char *v) {
+  char err[256];
+  if (rd_kafka_conf_set(c, k, v, err, sizeof err) == RD_KAFKA_CONF_OK) return 0;
+  fprintf(stderr, "rdkafka_bench: %s=%s: %s\n", k, v, err);
+  return -1;
+}
+
+/* Topics through the admin API in one request: a JVM start per topic
+ * (kafka-topics) costs the bench more than its runs. */
+static int create_topics(const char *boot, int rf, char **names, int n) {
+  char errstr[512];
+  rd_kafka_conf_t *conf = rd_kafka_conf_new();
+  if (set(conf, "bootstrap.servers", boot)) return 1;
+  rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+  if (!rk) {
+    fprintf(stderr, "rdkafka_bench: %s\n", errstr);
+    return 1;
+  }
+  rd_kafka_NewTopic_t **nt = calloc((size_t)n, sizeof *nt);
+  if (!nt) return 1;
+  for (int i = 0; i < n; i++) {
+    nt[i] = rd_kafka_NewTopic_new(names[i], 1, rf, errstr, sizeof errstr);
+    if (!nt[i]) {
+      fprintf(stderr, "rdkafka_bench: %s: %s\n", names[i], errstr);
+      return 1;
+    }
+    if (rf >= 3) rd_kafka_NewTopic_set_config(nt[i], "min.insync.replicas", "2");
+  }
+  rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+  rd_kafka_AdminOptions_t *opt = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+  rd_kafka_AdminOptions_set_operation_timeout(opt, 30000, errstr, sizeof errstr);
+  rd_kafka_CreateTopics(rk, nt, (size_t)n, opt, q);
+  rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 60000);
+  int rc = 0;
+  if (!ev || rd_kafka_event_error(ev)) {
+    fprintf(stderr, "rdkafka_bench: CreateTopics: %s\n",
+            ev ? rd_kafka_event_error_string(ev) : "no answer in 60 s");
+    rc = 1;
+  } else {
+    size_t cnt;
+    const rd_kafka_topic_result_t **res =
+        rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &cnt);
+    for (size_t i = 0; i < cnt; i++) {
+      rd_kafka_resp_err_t e = rd_kafka_topic_result_error(res[i]);
+      if (e && e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+        fprintf(stderr, "rdkafka_bench: %s: %s\n", rd_kafka_topic_result_name(res[i]),
+                rd_kafka_err2str(e));
+        rc = 1;
+      }
+    }
+  }
+  if (ev) rd_kafka_event_destroy(ev);
+  rd_kafka_AdminOptions_destroy(opt);
+  rd_kafka_NewTopic_destroy_array(nt, (size_t)n);
+  free(nt);
+  rd_kafka_queue_destroy(q);
+  rd_kafka_destroy(rk);
+  return rc;
+}
+
+/* Read RECORDS records of partition 0 from its first offset with the simple
+ * (group-less) consumer: what strata bench consume does natively, so the two
+ * fetch paths are weighed without a group join in either. The clock runs
+ * from the first record to the last (librdkafka takes up to a second to
+ * learn the partition's leader and connect to it: start-up, not fetching;
+ * ConsumerPerformance's fetch.* rates leave their start-up out too). */
+static int consume(const char *boot, const char *topic, long long want) {
+  char errstr[512];
+  rd_kafka_conf_t *conf = rd_kafka_conf_new();
+  if (set(conf, "bootstrap.servers", boot) || set(conf, "enable.auto.commit", "false") ||
+      set(conf, "enable.auto.offset.store", "false") ||
+      set(conf, "queued.max.messages.kbytes", "262144") || set(conf, "fetch.wait.max.ms", "100") ||
+      set_extra(conf))
+    return 1;
+  rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
+  if (!rk) {
+    fprintf(stderr, "rdkafka_bench: %s\n", errstr);
+    return 1;
+  }
+  rd_kafka_topic_t *t = rd_kafka_topic_new(rk, topic, NULL);
+  int64_t start = 0, last = mono_us();
+  if (rd_kafka_consume_start(t, 0, RD_KAFKA_OFFSET_BEGINNING)) {
+    fprintf(stderr, "rdkafka_bench: consume_start: %s\n", rd_kafka_err2str(rd_kafka_last_error()));
+    return 1;
+  }
+  rd_kafka_message_t *batch[4096];
+  long long n = 0;
+  uint64_t bytes = 0;
+  int rc = 0;
+  while (n < want) {
+    /* never more than are left: consume_batch waits out its timeout for a
+     * batch it cannot fill */
+    size_t ask = want - n < 4096 ? (size_t)(want - n) : 4096;
+    ssize_t got = rd_kafka_consume_batch(t, 0, 1000, batch, ask);
+    if (got < 0) {
+      fprintf(stderr, "rdkafka_bench: consume: %s\n", rd_kafka_err2str(rd_kafka_last_error()));
+      rc = 1;
+      break;
+    }
+    for (ssize_t i = 0; i < got; i++) {
+      if (batch[i]->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        n++;
+        bytes += batch[i]->len + batch[i]->key_len;
+      } else if (batch[i]->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        fprintf(stderr, "rdkafka_bench: consume: %s\n", rd_kafka_message_errstr(batch[i]));
+        rc = 1;
+      }
+      rd_kafka_message_destroy(batch[i]);
+    }
+    if (got > 0) {
+      last = mono_us();
+      if (!start) start = last;
+    }
+    if (rc || mono_us() - last > 10000000) break; /* 10 s without a record */
+  }
+  double secs = start ? (double)(last - start) / 1e6 : 0;
+  rd_kafka_consume_stop(t, 0);
+  rd_kafka_topic_destroy(t);
+  rd_kafka_destroy(rk);
+  if (rc || n < want) {
+    fprintf(stderr, "rdkafka_bench: consumed %lld of %lld records\n", n, want);
+    return 1;
+  }
+  if (secs <= 0) secs = 1e-6;
+  printf("RESULT rps=%.0f mbps=%.2f consumed=%lld\n", (double)n / secs, (double)bytes / secs / 1e6, n);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc == 5 && !strcmp(argv[1], "consume")) {
+    long long want = atoll(argv[4]);
+    if (want < 1) return 2;
+    return consume(argv[2], argv[3], want);
+  }
+  if (argc >= 5 && !strcmp(argv[1], "create")) {
+    int rf = atoi(argv[3]);
+    if (rf < 1 || rf > 32) {
+      fprintf(stderr, "rdkafka_bench: bad replication factor\n");
+      return 2;
+    }
+    return create_topics(argv[2], rf, argv + 4, argc - 4);
+  }
+  if (argc != 6) {
+    fprintf(stderr, "usage: rdkafka_bench BOOTSTRAP TOPIC RECORD_SIZE ACKS RECORDS\n"
+                    "       rdkafka_bench consume BOOTSTRAP TOPIC RECORDS\n"
+                    "       rdkafka_bench create BOOTSTRAP RF TOPIC...\n");
+    return 2;
+  }
+  long size = atol(argv[3]);
+  long long n = atoll(argv[5]);
+  const char *acks = argv[4];
+  if (size < 1 || size > (8 << 20) || n < 1 ||
+      (strcmp(acks, "0") && strcmp(acks, "1") && strcmp(acks, "all"))) {
+    fprintf(stderr, "rdkafka_bench: bad record size, acks or record count\n");
+    return 2;
+  }
+  struct run r = {0};
+  r.lat_us = malloc((size_t)n * sizeof *r.lat_us);
+  /* a pool of varied bytes; each record a slice at a moving offset */
+  size_t pool = (8u << 20) + (size_t)size;
+  char *vals = malloc(pool);
+  if (!r.lat_us || !vals) return 1;
+  uint64_t x = 88172645463325252ull;
+  for (size_t i = 0; i < pool; i++) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    vals[i] = (char)(' ' + x % 95);
+  }
+  rd_kafka_conf_t *conf = rd_kafka_conf_new();
+  char errstr[512];
+  if (set(conf, "bootstrap.servers", argv[1]) || set(conf, "acks", acks) ||
+      set(conf, "linger.ms", "5") || set(conf, "batch.size", "262144") ||
+      set(conf, "batch.num.messages", "1000000") ||
+      set(conf, "queue.buffering.max.messages", "1000000") ||
+      set(conf, "queue.buffering.max.kbytes", "1048576") ||
+      set(conf, "enable.idempotence", strcmp(acks, "all") ? "false" : "true") ||
+      set(conf, "compression.codec", "none") || set_extra(conf))
+    return 1;
+  rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+  rd_kafka_conf_set_opaque(conf, &r);
+  rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+  if (!rk) {
+    fprintf(stderr, "rdkafka_bench: %s\n", errstr);
+    return 1;
+  }
+  rd_kafka_topic_t *t = rd_kafka_topic_new(rk, argv[2], NULL);
+  int64_t start = mono_us();
+  for (long long i = 0; i < n;) {
+    const char *v = vals + ((uint64_t)i * 7919u) % (8u << 20);
+    if (rd_kafka_produce(t, 0, RD_KAFKA_MSG_F_COPY, (void *)v, (size_t)size, NULL, 0,
+                         (void *)(intptr_t)mono_us()) == 0) {
+      i++;
+      if ((i & 1023) == 0) rd_kafka_poll(rk, 0);
+    } else if (rd_kafka_last_error() == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      rd_kafka_poll(rk, 1);
+    } else {
+      fprintf(stderr, "rdkafka_bench: produce: %s\n", rd_kafka_err2str(rd_kafka_last_error()));
+      return 1;
+    }
+  }
+  rd_kafka_resp_err_t ferr = rd_kafka_flush(rk, 120000);
+  double secs = (double)(mono_us() - start) / 1e6;
+  rd_kafka_topic_destroy(t);
+  rd_kafka_destroy(rk);
+  if (ferr || r.failed || r.ok != (uint64_t)n) {
+    fprintf(stderr, "rdkafka_bench: %llu of %lld delivered, %llu failed (%s)\n",
+            (unsigned long long)r.ok, n, (unsigned long long)r.failed,
+            rd_kafka_err2str(ferr ? ferr : r.first_error));
+    return 1;
+  }
+  qsort(r.lat_us, r.ok, sizeof *r.lat_us, cmp_i64);
+  double sum = 0;
+  for (uint64_t i = 0; i < r.ok; i++) sum += (double)r.lat_us[i];
+  printf("RESULT rps=%.0f mbps=%.2f avg_ms=%.2f p50_ms=%.2f p99_ms=%.2f errors=0\n",
+         (double)n / secs, (double)n * (double)size / secs / 1e6, sum / (double)r.ok / 1e3,
+         (double)r.lat_us[r.ok / 2] / 1e3, (double)r.lat_us[r.ok * 99 / 100] / 1e3);
+  free(r.lat_us);
+  free(vals);
+  return 0;
+}
