@@ -78,6 +78,21 @@ int metadata_apply_image(struct broker *b, const Strata__MetadataImage *img, int
   for (size_t i = 0; i < img->n_topics; i++) {
     const Strata__TopicState *t = img->topics[i];
     struct topic *tp = topics_find(&b->topics, t->name);
+    /* The controller gave this name another id than the one it gave the
+     * topic held here: the topic was deleted and created again while this
+     * broker did not see it gone (between two images, or while down). Its
+     * data is the old topic's, which the controller deleted. (An id drawn
+     * here, for a topic from before ids, proves nothing: it is kept.) */
+    if (tp && tp->id_from_controller && t->topic_id.len == 16 &&
+        memcmp(tp->id, t->topic_id.data, sizeof tp->id)) {
+      trace_info("topic %s was deleted and created again in the cluster: removing the old one here",
+                 t->name);
+      char copy[TOPIC_NAME_MAX + 1];
+      snprintf(copy, sizeof copy, "%s", t->name);
+      topics_delete(&b->topics, copy);
+      b->hw_version++;
+      tp = NULL;
+    }
     if (tp && tp->npart < t->n_partitions) { /* the topic grew (CreatePartitions) */
       char err[256];
       int rc = topics_add_partitions(&b->topics, t->name, (uint32_t)t->n_partitions, b->now_ms,

@@ -21,6 +21,7 @@
 #define TOPICS_SUBDIR "topics"
 #define TOPICS_MAX 100000
 #define TOPIC_ID_KEY "topic.id" /* in the topic file, beside "partitions" */
+#define TOPIC_ID_SOURCE_KEY "topic.id.source" /* "controller" when it came from the image */
 
 static int write_topic_file(const struct topics *t, const struct topic *tp, char *err,
                             size_t err_len);
@@ -207,7 +208,9 @@ static int load_topic(struct topics *t, const char *name, int64_t now_ms,
     for (size_t i = 0; tc && i < config_count(c); i++) {
       const char *k, *v;
       config_entry(c, i, &k, &v);
-      if (!strcmp(k, TOPIC_ID_KEY)) {
+      if (!strcmp(k, TOPIC_ID_SOURCE_KEY)) {
+        tp->id_from_controller = !strcmp(v, "controller");
+      } else if (!strcmp(k, TOPIC_ID_KEY)) {
         if (topic_id_parse(v, tp->id) || !topic_id_usable(tp->id)) {
           snprintf(err, err_len, "%s: bad %s '%s'", path, TOPIC_ID_KEY, v);
           rc = STRATA_ECORRUPT;
@@ -303,12 +306,14 @@ struct topic *topics_find_id(const struct topics *t, const uint8_t id[16]) {
 
 int topics_set_id(struct topics *t, struct topic *tp, const uint8_t id[16], char *err,
                   size_t err_len) {
-  if (!memcmp(tp->id, id, sizeof tp->id)) return 0;
+  if (!memcmp(tp->id, id, sizeof tp->id) && tp->id_from_controller) return 0;
   uint8_t old[16];
+  int old_from = tp->id_from_controller;
   memcpy(old, tp->id, sizeof old);
   memcpy(tp->id, id, sizeof tp->id);
+  tp->id_from_controller = 1;
   int rc = write_topic_file(t, tp, err, err_len);
-  if (rc) memcpy(tp->id, old, sizeof old);
+  if (rc) memcpy(tp->id, old, sizeof old), tp->id_from_controller = old_from;
   return rc;
 }
 
@@ -333,6 +338,7 @@ static int write_topic_file(const struct topics *t, const struct topic *tp, char
   topic_id_hex(tp->id, id);
   fprintf(f, "# strata topic %s\npartitions=%" PRIu32 "\n" TOPIC_ID_KEY "=%s\n", tp->name, tp->npart,
           id);
+  if (tp->id_from_controller) fprintf(f, TOPIC_ID_SOURCE_KEY "=controller\n");
   for (size_t i = 0; i < tp->nconfigs; i++)
     fprintf(f, "%s=%s\n", tp->configs[i].key, tp->configs[i].value);
   int rc = fclose(f) ? STRATA_ENOMEM : durable_file_replace(path, text, len, err, err_len);
@@ -402,7 +408,7 @@ int topics_create(struct topics *t, const char *name, uint32_t partitions,
   rc = topic_apply_configs(tp, c, err, err_len);
   config_free(c);
   tp->npart = partitions;
-  if (!rc && id) memcpy(tp->id, id, sizeof tp->id);
+  if (!rc && id) memcpy(tp->id, id, sizeof tp->id), tp->id_from_controller = 1;
   else if (!rc && (rc = topic_id_random(tp->id)))
     snprintf(err, err_len, "cannot draw a topic id: %s", strerror(errno));
   /* Leftovers of a delete that crashed half way must not leak into the new

@@ -41,6 +41,7 @@ struct topic_config_entry {
 struct topic {
   char *name;
   uint8_t id[16];        /* Kafka's topic id (topic.id in its file) */
+  int id_from_controller;  /* the id is the controller's (topic.id.source=controller) */
   uint32_t npart;
   struct partition **parts;
   struct seglog_config seg;

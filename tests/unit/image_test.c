@@ -119,3 +119,63 @@ Test(image, an_empty_broker_joins_the_controllers_cluster) {
   cr_assert_str_neq(before, "Z");
   cr_assert_not(broker_cut_off(&b));
 }
+
+/* As apply(), with topic "t" of `npart` partitions under topic id `id`. */
+static void apply_id(int64_t version, uint32_t npart, uint8_t id) {
+  Strata__BrokerState bs = STRATA__BROKER_STATE__INIT, *bv[1] = {&bs};
+  bs.id = 1;
+  bs.host = "127.0.0.1";
+  bs.port = 9092;
+  bs.epoch = 1;
+  int32_t replicas[1] = {1};
+  Strata__PartitionState ps[4], *pv[4];
+  for (uint32_t i = 0; i < npart; i++) {
+    strata__partition_state__init(&ps[i]);
+    ps[i].partition = i;
+    ps[i].replicas = replicas;
+    ps[i].n_replicas = 1;
+    ps[i].isr = replicas;
+    ps[i].n_isr = 1;
+    ps[i].leader = 1;
+    pv[i] = &ps[i];
+  }
+  uint8_t idb[16];
+  memset(idb, id, sizeof idb);
+  Strata__TopicState ts = STRATA__TOPIC_STATE__INIT, *tv[1] = {&ts};
+  ts.name = "t";
+  ts.partitions = pv;
+  ts.n_partitions = npart;
+  ts.topic_id.data = idb;
+  ts.topic_id.len = sizeof idb;
+  Strata__MetadataImage img = STRATA__METADATA_IMAGE__INIT;
+  img.version = version;
+  img.cluster_id = "X";
+  img.brokers = bv;
+  img.n_brokers = 1;
+  img.topics = tv;
+  img.n_topics = 1;
+  b.now_ms += 10;
+  if (metadata_apply_image(&b, &img, b.now_ms)) offsets_log_sync(&b);
+}
+
+/* A topic deleted and created again between two images this broker saw
+ * (its delete never in an image it got): the new id says so, and the old
+ * topic's data goes; restarted in between too (the id's source is kept in
+ * the topic file). */
+Test(image, a_topic_created_again_under_its_name_replaces_the_old_one) {
+  apply_id(1, 1, 0x11);
+  cr_assert(part());
+  cr_assert_eq(topics_find(&b.topics, "t")->npart, 1u);
+  apply_id(2, 3, 0x22);
+  const struct topic *tp = topics_find(&b.topics, "t");
+  cr_assert(tp, "the new topic is here");
+  cr_assert_eq(tp->npart, 3u, "with the new topic's partitions, not the old one's");
+  cr_assert_eq(tp->id[0], 0x22);
+  broker_close(&b);
+  open_broker();
+  tp = topics_find(&b.topics, "t");
+  cr_assert(tp && tp->id_from_controller, "the id's source survives a restart");
+  apply_id(3, 2, 0x33);
+  tp = topics_find(&b.topics, "t");
+  cr_assert(tp && tp->npart == 2u && tp->id[0] == 0x33, "replaced again after the restart");
+}
