@@ -21,6 +21,20 @@ static int16_t epoch_check(struct broker *b, const char *topic, int32_t part, in
   return 0;
 }
 
+/* KIP-207: a new leader's high watermark lags the offset its epoch began at
+ * (what the old leader may have acknowledged) until its followers fetch
+ * again. Kafka then refuses the latest offset (retriable: LEADER_NOT_AVAILABLE
+ * before v5, OFFSET_NOT_AVAILABLE since) rather than answer one below an
+ * offset it already gave out. 0 when `offset` is not below that start. */
+static int16_t latest_lagging(struct broker *b, const char *topic, int32_t part, int64_t offset,
+                              int16_t version) {
+  if (!b->cluster) return 0;
+  struct partition *p = topics_partition(&b->topics, topic, (uint32_t)part);
+  if (!p || p->rep.role != ROLE_LEADER || p->rep.epochs.n == 0) return 0;
+  if (offset >= p->rep.epochs.v[p->rep.epochs.n - 1].start) return 0;
+  return version >= 5 ? KERR_OFFSET_NOT_AVAILABLE : KERR_LEADER_NOT_AVAILABLE;
+}
+
 /* ---- Fetch ---- */
 
 /* Each request topic's name: v13+ name topics by id, looked up here; an
@@ -194,6 +208,8 @@ static void *list_offsets_answer(struct broker *b, struct kafka_call *k,
       const Strata__ListOffsetsPartitionResult *x = nr->partitions[at];
       int16_t fenced = epoch_check(b, t->name, p->partition_index, p->current_leader_epoch);
       rp->error_code = fenced ? fenced : kafka_err((int)x->error_code);
+      if (!rp->error_code && p->timestamp == -1)
+        rp->error_code = latest_lagging(b, t->name, p->partition_index, x->offset, k->version);
       if (rp->error_code) continue;
       rp->offset = x->offset;
       rp->timestamp = x->timestamp;
