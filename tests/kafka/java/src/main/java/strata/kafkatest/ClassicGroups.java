@@ -38,9 +38,14 @@ import org.apache.kafka.common.TopicPartition;
  *   static       three members with group.instance.id; one closes without
  *                leaving and comes back within session.timeout.ms: the
  *                others see no rebalance, it gets its partitions back
- *   poll-timeout a static member stops polling while a fourth joins: the
- *                coordinator drops it after the rebalance timeout
- *                (max.poll.interval.ms) and its partitions move on
+ *   poll-timeout a static member stops polling while a fourth joins; as in
+ *                Kafka the join phase ends after the rebalance timeout
+ *                (max.poll.interval.ms) with the static member kept and
+ *                given partitions, and when it does not SyncGroup within
+ *                another rebalance timeout the coordinator drops it and its
+ *                partitions move to the others (well before its 30 s
+ *                session would end); polling again, it is told they are
+ *                lost and rejoins
  *
  * Each consumer runs in its own thread and records what its
  * ConsumerRebalanceListener saw, so the checks read the client's own view.
@@ -58,7 +63,21 @@ final class ClassicGroups {
   }
 
   /** One listener call: what kind and which partitions. */
-  private record Event(String kind, Set<TopicPartition> parts) {}
+  private record Event(String kind, Set<TopicPartition> parts, long atMs) {
+    @Override
+    public String toString() {
+      List<Integer> ps = new ArrayList<>();
+      for (TopicPartition tp : parts) ps.add(tp.partition());
+      ps.sort(null);
+      return kind + ps + "@" + atMs;
+    }
+  }
+
+  private final long t0 = System.nanoTime();
+
+  private long now() {
+    return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+  }
 
   /** A consumer polling in its own thread; every record goes into seen. */
   private final class Worker implements ConsumerRebalanceListener, Runnable {
@@ -128,7 +147,7 @@ final class ClassicGroups {
 
     private void event(String kind, Collection<TopicPartition> ps) {
       synchronized (this) {
-        events.add(new Event(kind, new HashSet<>(ps)));
+        events.add(new Event(kind, new HashSet<>(ps), now()));
         if (kind.equals("assigned")) owned.addAll(ps);
         else owned.removeAll(ps);
       }
@@ -426,9 +445,9 @@ final class ClassicGroups {
       // The group's rebalance timeout is the largest member's max.poll.interval.ms.
       p.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, 6000);
       if (i == 3) {
-        // Static, with a long session: it neither sends LeaveGroup when its
-        // poll timer expires nor times out by session before the rebalance
-        // timeout does, so the coordinator's join-phase timeout drops it.
+        // Static, with a long session: it sends no LeaveGroup when its poll
+        // timer expires and its session outlasts the test's wait, so only
+        // the coordinator's rebalance timeouts (join, then sync) drop it.
         p.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, "stuck-" + stamp);
         p.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 30000);
       }
@@ -442,13 +461,15 @@ final class ClassicGroups {
 
     stuck.paused = true;
     long t0 = System.nanoTime();
+    Checks.note("poll-timeout: " + stuck.name + " stops polling at " + now() + " ms");
     late.start();
     List<Worker> others = new ArrayList<>(live);
     others.remove(stuck);
     others.add(late);
-    boolean moved = settle(others, "poll-timeout: the stalled member dropped, the other 3 share the 6", 40);
+    boolean moved = settle(others, "poll-timeout: the stalled member dropped, the other 3 share the 6", 25);
     long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
     Checks.note("the rebalance without the stalled member settled " + ms + " ms after it stopped polling");
+    for (Worker w : others) Checks.note(w.history());
     if (!moved) return;
     produce(topic, BATCH, BATCH);
     consumed(seen, 2 * BATCH, "poll-timeout, while one member is stalled");
