@@ -8,6 +8,15 @@
 #             group read them all with commitSync, committed = end offsets
 #   consumer848  two consumers with group.protocol=consumer (KIP-848) share
 #             a topic, read every record once, commit the ends; one leaves
+#   classic-groups  group.protocol=classic on 6-partition topics, each
+#             consumer in its own thread with a rebalance listener:
+#             cooperative-sticky (3 members, a 4th joins, one leaves: kept
+#             partitions never revoked, every record read, commits at the
+#             ends); static members (one closes without LeaveGroup and
+#             comes back with its group.instance.id: the others see no
+#             rebalance, it gets its partitions back); a static member that
+#             stops polling is dropped by the rebalance timeouts
+#             (max.poll.interval.ms 6 s) and its partitions move on
 #   failover  an idempotent producer's paced stream while this script
 #             kill -9s the leader of partition 0 and starts it again:
 #             every record acknowledged and then read once, in order;
@@ -54,6 +63,11 @@ t0=$SECONDS
 run_driver consumer848 consumer848 "$KAFKA_BOOTSTRAP" 1500
 echo "     (consumer848: $((SECONDS - t0)) s)"
 
+# Classic groups: cooperative-sticky, static membership, poll timeout.
+t0=$SECONDS
+run_driver classic-groups classic-groups "$KAFKA_BOOTSTRAP"
+echo "     (classic-groups: $((SECONDS - t0)) s)"
+
 # Failover: 3000 records over 10 s; kill the leader of partition 0 once a
 # third are acknowledged, start it again 3 s later.
 t0=$SECONDS
@@ -81,7 +95,7 @@ if [ $rc -ne 0 ]; then
 fi
 echo "     (failover: $((SECONDS - t0)) s)"
 
-n=$(cat "$dir"/basic.out "$dir"/consumer848.out "$dir"/failover.out | grep -c '^FAIL ')
+n=$(cat "$dir"/basic.out "$dir"/consumer848.out "$dir"/classic-groups.out "$dir"/failover.out | grep -c '^FAIL ')
 fails=$((fails + n))
 [ $fails -eq 0 ] && echo "java client test: passed" || echo "java client test: $fails failed"
 [ $fails -eq 0 ]
