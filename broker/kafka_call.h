@@ -66,6 +66,23 @@ struct kuuid kafka_topic_id(const struct broker *b, const char *name);
 /* The name of this broker's topic with that id, or NULL (a zero id too). */
 const char *kafka_topic_by_id(const struct broker *b, const struct kuuid *id);
 
+/* A broker Kafka clients can reach: not fenced, with a Kafka listener
+ * (standalone: this broker). Metadata lists exactly these. */
+int kafka_reachable(const struct broker *b, int32_t id);
+
+/* A partition's place as Metadata and DescribeTopicPartitions give it:
+ * leader and its epoch, replicas, ISR, replicas clients cannot reach; a
+ * leader they cannot reach is -1 with LEADER_NOT_AVAILABLE. Arrays in the
+ * call's arena. */
+struct kafka_placement {
+  int32_t leader, leader_epoch;
+  int32_t *replicas, *isr, *offline;
+  int32_t nreplicas, nisr, noffline;
+  int16_t error;
+};
+void kafka_placement_of(struct broker *b, struct kafka_call *k, const struct partition *p,
+                        struct kafka_placement *o);
+
 /* An answer with every top-level ErrorCode set to err and all else default. */
 void *kafka_error_answer(struct kafka_call *k, int16_t err);
 

@@ -23,19 +23,6 @@ static int by_name(const void *a, const void *b) {
   return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* A broker clients can reach (Metadata lists the same ones). */
-static int reachable(const struct broker *b, int32_t id) {
-  if (!b->cluster) return id == b->cfg.id;
-  const struct peer *pe = id >= 0 ? broker_peer((struct broker *)b, id) : NULL;
-  return pe && !pe->fenced && pe->kafka[0];
-}
-
-static int32_t *ids(struct kafka_call *k, const int32_t *v, uint32_t n) {
-  int32_t *o = kc_alloc(k, (n + 1) * sizeof *o);
-  memcpy(o, v, n * sizeof *o);
-  return o;
-}
-
 static void partition_entry(struct broker *b, struct kafka_call *k, const struct partition *p,
                             uint32_t i, dtp_partition *pm) {
   kafka_defaults(&kafka_describe_topic_partitions_resp_describe_topic_partitions_response_partition_desc,
@@ -47,30 +34,17 @@ static void partition_entry(struct broker *b, struct kafka_call *k, const struct
   pm->n_eligible_leader_replicas = 0;
   pm->last_known_elr = kc_alloc(k, sizeof(int32_t));
   pm->n_last_known_elr = 0;
-  if (!b->cluster) {
-    pm->leader_id = b->cfg.id;
-    pm->leader_epoch = 0;
-    pm->replica_nodes = ids(k, &b->cfg.id, 1);
-    pm->n_replica_nodes = 1;
-    pm->isr_nodes = ids(k, &b->cfg.id, 1);
-    pm->n_isr_nodes = 1;
-    pm->offline_replicas = kc_alloc(k, sizeof(int32_t));
-    return;
-  }
-  const struct isr_state *s = &p->rep.isr;
-  pm->leader_id = p->rep.leader;
-  pm->leader_epoch = p->rep.leader_epoch;
-  pm->replica_nodes = ids(k, s->replicas, s->nreplicas);
-  pm->n_replica_nodes = (int32_t)s->nreplicas;
-  pm->isr_nodes = ids(k, s->isr, s->nisr);
-  pm->n_isr_nodes = (int32_t)s->nisr;
-  pm->offline_replicas = kc_alloc(k, (s->nreplicas + 1) * sizeof(int32_t));
-  for (uint32_t r = 0; r < s->nreplicas; r++)
-    if (!reachable(b, s->replicas[r])) pm->offline_replicas[pm->n_offline_replicas++] = s->replicas[r];
-  if (pm->leader_id < 0 || !reachable(b, pm->leader_id)) {
-    pm->leader_id = -1;
-    pm->error_code = KERR_LEADER_NOT_AVAILABLE;
-  }
+  struct kafka_placement pl;
+  kafka_placement_of(b, k, p, &pl);
+  pm->leader_id = pl.leader;
+  pm->leader_epoch = pl.leader_epoch;
+  pm->replica_nodes = pl.replicas;
+  pm->n_replica_nodes = pl.nreplicas;
+  pm->isr_nodes = pl.isr;
+  pm->n_isr_nodes = pl.nisr;
+  pm->offline_replicas = pl.offline;
+  pm->n_offline_replicas = pl.noffline;
+  pm->error_code = pl.error;
 }
 
 static void describe_topic_partitions_start(struct broker *b, struct kafka_call *k,

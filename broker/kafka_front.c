@@ -137,6 +137,45 @@ const char *kafka_topic_by_id(const struct broker *b, const struct kuuid *id) {
   return t ? t->name : NULL;
 }
 
+int kafka_reachable(const struct broker *b, int32_t id) {
+  if (!b->cluster) return id == b->cfg.id && b->kafka_addr[0];
+  const struct peer *pe = id >= 0 ? broker_peer((struct broker *)b, id) : NULL;
+  return pe && !pe->fenced && pe->kafka[0];
+}
+
+static int32_t *ids_copy(struct kafka_call *k, const int32_t *v, uint32_t n) {
+  int32_t *o = kc_alloc(k, (n + 1) * sizeof *o);
+  memcpy(o, v, n * sizeof *o);
+  return o;
+}
+
+void kafka_placement_of(struct broker *b, struct kafka_call *k, const struct partition *p,
+                        struct kafka_placement *o) {
+  memset(o, 0, sizeof *o);
+  if (!b->cluster) { /* a standalone broker leads all, epoch 0 */
+    o->leader = b->cfg.id;
+    o->replicas = ids_copy(k, &b->cfg.id, 1);
+    o->isr = ids_copy(k, &b->cfg.id, 1);
+    o->nreplicas = o->nisr = 1;
+    o->offline = kc_alloc(k, sizeof(int32_t));
+    return;
+  }
+  const struct isr_state *s = &p->rep.isr;
+  o->leader = p->rep.leader;
+  o->leader_epoch = p->rep.leader_epoch;
+  o->replicas = ids_copy(k, s->replicas, s->nreplicas);
+  o->nreplicas = (int32_t)s->nreplicas;
+  o->isr = ids_copy(k, s->isr, s->nisr);
+  o->nisr = (int32_t)s->nisr;
+  o->offline = kc_alloc(k, (s->nreplicas + 1) * sizeof(int32_t));
+  for (uint32_t r = 0; r < s->nreplicas; r++)
+    if (!kafka_reachable(b, s->replicas[r])) o->offline[o->noffline++] = s->replicas[r];
+  if (o->leader < 0 || !kafka_reachable(b, o->leader)) {
+    o->leader = -1;
+    o->error = KERR_LEADER_NOT_AVAILABLE;
+  }
+}
+
 int kafka_split_addr(struct kafka_call *k, const char *addr, const char **host,
                      int32_t *port) {
   char h[256];

@@ -27,23 +27,11 @@ static int kafka_addr_of(struct broker *b, struct kafka_call *k, int32_t id, con
 
 /* ---- Metadata ---- */
 
-static int listed(const struct kafka_metadata_resp *m, int32_t id) {
-  for (int32_t i = 0; i < m->n_brokers; i++)
-    if (m->brokers[i].node_id == id) return 1;
-  return 0;
-}
-
-static int32_t *ids(struct kafka_call *k, const int32_t *v, uint32_t n) {
-  int32_t *o = kc_alloc(k, (n + 1) * sizeof *o);
-  memcpy(o, v, n * sizeof *o);
-  return o;
-}
-
 /* One topic's entry, the topic named by name or by id (id non-NULL: v12+
  * with a non-zero id, as Kafka's broker decides; the Java Admin sends the
  * name "" beside it); an unknown id is UNKNOWN_TOPIC_ID with the id echoed
  * and a null name. */
-static void topic_entry(struct broker *b, struct kafka_call *k, struct kafka_metadata_resp *m,
+static void topic_entry(struct broker *b, struct kafka_call *k,
                         struct kafka_metadata_resp_metadata_response_topic *t, const char *name,
                         const struct kuuid *id) {
   kafka_defaults(&kafka_metadata_resp_metadata_response_topic_desc, t);
@@ -74,29 +62,17 @@ static void topic_entry(struct broker *b, struct kafka_call *k, struct kafka_met
     struct kafka_metadata_resp_metadata_response_partition *pm = &t->partitions[t->n_partitions++];
     kafka_defaults(&kafka_metadata_resp_metadata_response_partition_desc, pm);
     pm->partition_index = (int32_t)i;
-    if (!b->cluster) {
-      pm->leader_id = b->cfg.id;
-      pm->leader_epoch = 0;
-      pm->replica_nodes = ids(k, &b->cfg.id, 1);
-      pm->n_replica_nodes = 1;
-      pm->isr_nodes = ids(k, &b->cfg.id, 1);
-      pm->n_isr_nodes = 1;
-      continue;
-    }
-    const struct isr_state *s = &p->rep.isr;
-    pm->leader_id = p->rep.leader;
-    pm->leader_epoch = p->rep.leader_epoch;
-    pm->replica_nodes = ids(k, s->replicas, s->nreplicas);
-    pm->n_replica_nodes = (int32_t)s->nreplicas;
-    pm->isr_nodes = ids(k, s->isr, s->nisr);
-    pm->n_isr_nodes = (int32_t)s->nisr;
-    pm->offline_replicas = kc_alloc(k, (s->nreplicas + 1) * sizeof(int32_t));
-    for (uint32_t r = 0; r < s->nreplicas; r++)
-      if (!listed(m, s->replicas[r])) pm->offline_replicas[pm->n_offline_replicas++] = s->replicas[r];
-    if (pm->leader_id < 0 || !listed(m, pm->leader_id)) {
-      pm->leader_id = -1;
-      pm->error_code = KERR_LEADER_NOT_AVAILABLE;
-    }
+    struct kafka_placement pl;
+    kafka_placement_of(b, k, p, &pl);
+    pm->leader_id = pl.leader;
+    pm->leader_epoch = pl.leader_epoch;
+    pm->replica_nodes = pl.replicas;
+    pm->n_replica_nodes = pl.nreplicas;
+    pm->isr_nodes = pl.isr;
+    pm->n_isr_nodes = pl.nisr;
+    pm->offline_replicas = pl.offline;
+    pm->n_offline_replicas = pl.noffline;
+    pm->error_code = pl.error;
   }
 }
 
@@ -131,7 +107,7 @@ static void metadata_start(struct broker *b, struct kafka_call *k, struct respon
     const char *name = all ? b->topics.v[i]->name : q->topics[i].name;
     const struct kuuid *id = all || k->version < 12 ? NULL : &q->topics[i].topic_id;
     if (id && topic_id_is_zero(id->b)) id = NULL;
-    topic_entry(b, k, m, &m->topics[m->n_topics++], name, id);
+    topic_entry(b, k, &m->topics[m->n_topics++], name, id);
   }
 }
 
