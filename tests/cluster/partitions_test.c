@@ -63,11 +63,16 @@ static size_t partitions_of(const char *topic) {
 }
 
 /* Grow, then ask the same broker (the one that relayed the request): its
- * answer was held until it had the new partitions, so it knows them now. */
+ * answer was held until it had the new partitions, so it knows them now.
+ * A broker whose link to a just restarted controller is not up again yet
+ * answers NOT_CONTROLLER: asked again, for up to 10 s. */
 static size_t grow_then_count(const char *topic, uint32_t count) {
   char err[256];
   strata_client *c = client();
-  int rc = strata_topic_add_partitions(c, topic, count, 0, err, sizeof err);
+  int rc;
+  for (int i = 0; (rc = strata_topic_add_partitions(c, topic, count, 0, err, sizeof err)) ==
+                      STRATA_ENOT_CONTROLLER && i < 100; i++)
+    usleep(100000);
   cr_assert_eq(rc, 0, "growing %s to %u: %s", topic, count, err);
   size_t n = count_on(c, topic);
   strata_client_free(c);

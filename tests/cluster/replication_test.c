@@ -353,6 +353,9 @@ Test(replication, paused_follower_leaves_isr_and_rejoins) {
   start_all();
   create("b", "2");
   strata_producer *p = producer(-1);
+  /* The producer learns the topic's leader now, from its bootstrap broker:
+   * asked first while that broker is the paused follower, it would time out. */
+  produce_acked(p, "b", 1);
   for (int round = 0; round < ROUNDS; round++) {
     int32_t leader = wait_isr("b", 3, 15000);
     int follower = leader % NB + 1;
