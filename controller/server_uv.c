@@ -99,6 +99,7 @@ static struct tls_ctx *tls_ctx;
 static int listener_tls, listener_sasl;
 static struct cconn *dl_list;
 static size_t handshakes;
+static uint64_t tls_failures; /* strata_tls_handshake_failures_total */
 static uint8_t tls_rbuf[65536];
 
 static void dl_remove(struct cconn *c) {
@@ -244,6 +245,7 @@ static void on_tls_read(struct cconn *c, const uint8_t *data, size_t n) {
   if (tls_uv_feed(c->tls, data, n)) {
     trace_info("TLS %s from %s: %s; closing", was ? "error" : "handshake failed",
                c->principal.host, tls_conn_error(c->tls->conn));
+    if (!was) tls_failures++;
     cconn_close(c);
     return;
   }
@@ -410,6 +412,7 @@ static void sweep_deadlines(uv_loop_t *loop) {
       trace_info("%s from %s not done in %d ms; closing",
                  c->tls && !tls_uv_established(c->tls) ? "TLS handshake" : "authentication",
                  c->principal.host, TLS_HANDSHAKE_TIMEOUT_MS);
+      if (c->tls && !tls_uv_established(c->tls)) tls_failures++;
       cconn_close(c);
     }
   }
@@ -436,6 +439,8 @@ static void on_admin_request(void *arg, const struct http_request *req, struct h
   adm.conns_open = conns_open;
   adm.conns_opened = conns_opened;
   adm.admin_conns = *http_server_stats(admin);
+  adm.tls_not_after = tls_ctx ? tls_ctx_cert_not_after(tls_ctx) : 0;
+  adm.tls_failures = tls_failures;
   controller_admin_route(&adm, req, a);
 }
 

@@ -172,6 +172,13 @@ code=$(curl -s -o "$dir/metrics" -w '%{http_code}' --cacert "$dir/ca.pem" --cert
   --key "$dir/client.key" "https://127.0.0.1:$ap1/metrics")
 [ "$code" = 200 ] && grep -q '^strata_build_info' "$dir/metrics" && ok "HTTPS /metrics with curl" ||
   bad "HTTPS /metrics: $code"
+want=$(date -d "$(openssl x509 -in "$dir/server.pem" -noout -enddate | cut -d= -f2)" +%s)
+grep -q "^strata_tls_certificate_expiry_timestamp_seconds{kind=\"cert\"} $want\$" "$dir/metrics" &&
+  ok "strata_tls_certificate_expiry_timestamp_seconds is the certificate's notAfter" ||
+  bad "expiry metric: $(grep expiry "$dir/metrics") (notAfter $want)"
+fl=$(awk '/^strata_tls_handshake_failures_total / { print $2 }' "$dir/metrics")
+[ "${fl:-0}" -ge 3 ] && ok "strata_tls_handshake_failures_total counts the refusals ($fl)" ||
+  bad "strata_tls_handshake_failures_total $fl, wanted >= 3"
 curl -s -o /dev/null --max-time 5 --cacert "$dir/ca.pem" "https://127.0.0.1:$ap1/metrics" &&
   bad "HTTPS /metrics without a client certificate answered" ||
   ok "HTTPS /metrics without a client certificate is refused (ssl.client.auth=required)"
