@@ -213,5 +213,14 @@ ms=$(cat "$dir/drip.ms" 2>/dev/null || echo 0)
 
 kill -0 $b1 2>/dev/null && kill -0 $b2 2>/dev/null && kill -0 $ctl 2>/dev/null && ok "every server is still up" ||
   bad "a server died"
+# A clean stop, then nothing in the logs from the sanitizers (make asan).
+for p in $b1 $b2 $ctl; do kill "$p" 2>/dev/null; done
+for p in $b1 $b2 $ctl; do wait "$p" 2>/dev/null; done
+if grep -lE "Sanitizer|runtime error" "$dir"/b1/broker.log "$dir"/b2/broker.log "$dir/ctl.log" >"$dir/san"; then
+  bad "sanitizer reports in: $(cat "$dir/san")"
+  grep -hE -A12 "Sanitizer|runtime error" "$dir"/b1/broker.log "$dir"/b2/broker.log "$dir/ctl.log" | head -60
+else
+  ok "no sanitizer report in the servers' logs"
+fi
 [ $fails = 0 ] || { echo "$fails failed"; exit 1; }
 echo "all passed"
