@@ -129,7 +129,7 @@ grep -q "certificate has expired" "$log1" && ok "the broker logs why: certificat
 s_client() { # port, args...
   local port=$1
   shift
-  echo Q | timeout 10 openssl s_client -connect 127.0.0.1:"$port" -CAfile "$dir/ca.pem" \
+  echo Q | timeout "${S_TIMEOUT:-10}" openssl s_client -connect 127.0.0.1:"$port" -CAfile "$dir/ca.pem" \
     -cert "$dir/client.pem" -key "$dir/client.key" "$@" 2>&1
 }
 for v in tls1 tls1_1; do
@@ -163,6 +163,22 @@ if grep -q "Cipher is [A-Z]" "$dir/out"; then bad "TLS to a plaintext port hands
 $STRATA_BIN -b 127.0.0.1:$p2 topic list >/dev/null 2>&1 && ok "the plaintext port serves on afterwards" ||
   bad "the plaintext port does not answer after the TLS attempt"
 kill -0 $b1 2>/dev/null && kill -0 $b2 2>/dev/null && ok "both brokers are up" || bad "a broker died"
+
+# ---- at most TLS_HANDSHAKES_MAX (64) handshakes at once ----
+# 64 connections that never speak take every slot: a real client then waits
+# unread; once they close it goes through.
+idle=()
+for _ in $(seq 64); do
+  exec {fd}<>"/dev/tcp/127.0.0.1/$kp1" && idle+=("$fd")
+done
+S_TIMEOUT=3 s_client $kp1 >"$dir/out"
+grep -q "Cipher is [A-Z]" "$dir/out" && bad "a 65th handshake ran while 64 were in progress" ||
+  ok "a 65th concurrent handshake waits (64 slots taken)"
+for fd in "${idle[@]}"; do exec {fd}>&-; done
+sleep 0.5
+s_client $kp1 >"$dir/out"
+grep -q "Cipher is [A-Z]" "$dir/out" && ok "once the idle ones close, handshakes run again" ||
+  bad "no handshake after the idle connections closed: $(grep -iE 'error|alert' "$dir/out" | head -3)"
 
 # ---- EOF mid-frame, over TLS ----
 python3 tests/security/tls_check.py midframe $kp1 "$dir" tls || fails=$((fails + 1))
