@@ -182,6 +182,7 @@ grep -q "Cipher is [A-Z]" "$dir/out" && ok "once the idle ones close, handshakes
 
 # ---- EOF mid-frame, over TLS ----
 python3 tests/security/tls_check.py midframe $kp1 "$dir" tls || fails=$((fails + 1))
+python3 tests/security/tls_check.py badframe $kp1 "$dir" || fails=$((fails + 1))
 
 # ---- HTTPS admin ----
 code=$(curl -s -o "$dir/metrics" -w '%{http_code}' --cacert "$dir/ca.pem" --cert "$dir/client.pem" \
