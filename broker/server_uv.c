@@ -60,10 +60,9 @@ struct conn {
   struct principal principal;
   int sasl;
   struct tls_uv *tls;           /* NULL on a plaintext listener: the zero-copy path */
-  /* Closed by the sweep when uv_now passes it (0: no deadline). Set at
-   * accept on TLS and SASL listeners: one deadline for the handshake plus
-   * authentication (TLS_HANDSHAKE_TIMEOUT_MS). The handshake clears it on
-   * an SSL listener; on a SASL one, successful authentication must. */
+  /* Closed by the sweep when uv_now passes it (0: no deadline): set at
+   * accept for the TLS handshake and cleared when it is done; SASL may set
+   * it again until authentication succeeds. */
   uint64_t deadline_ms;
   int in_handshake;             /* counted in server.handshakes */
   int hs_waiting;               /* accepted past TLS_HANDSHAKES_MAX: not read yet */
@@ -622,7 +621,7 @@ static void conn_tls_ready(struct conn *c) {
     c->in_handshake = 0;
     s->handshakes--;
   }
-  if (!c->sasl) c->deadline_ms = 0; /* SASL_SSL: authentication next, same deadline */
+  c->deadline_ms = 0;
   tls_conn_peer_principal(c->tls->conn, &c->principal);
   trace_debug("%s: %s established, principal %s", c->peer, tls_conn_version(c->tls->conn),
               c->principal.name);
@@ -820,8 +819,8 @@ static void on_connection(uv_stream_t *server, int status) {
       uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
       return;
     }
+    c->deadline_ms = uv_now(s->loop) + TLS_HANDSHAKE_TIMEOUT_MS;
   }
-  if (tls || c->sasl) c->deadline_ms = uv_now(s->loop) + TLS_HANDSHAKE_TIMEOUT_MS;
   c->next = s->conns;
   if (s->conns) s->conns->prev = c;
   s->conns = c;

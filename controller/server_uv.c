@@ -46,10 +46,8 @@ struct cconn {
   struct principal principal;
   int sasl;
   struct tls_uv *tls;     /* NULL on a PLAINTEXT listener */
-  /* In the deadline list while deadline_ms is set (uv_now; 0: none): set
-   * at accept on TLS and SASL listeners, one deadline for the handshake plus
-   * authentication. The handshake ends it on an SSL listener (dl_remove); on
-   * a SASL one, successful authentication must. */
+  /* In the deadline list while deadline_ms is set (uv_now; 0: none): the
+   * TLS handshake must finish by then (SASL may set it again). */
   uint64_t deadline_ms;
   struct cconn *dl_prev, *dl_next;
   int in_handshake, hs_waiting;
@@ -252,7 +250,7 @@ static void on_tls_read(struct cconn *c, const uint8_t *data, size_t n) {
     return;
   }
   if (!was && tls_uv_established(c->tls)) {
-    if (!c->sasl) dl_remove(c); /* SASL_SSL: authentication next, same deadline */
+    dl_remove(c);
     if (c->in_handshake) {
       c->in_handshake = 0;
       handshakes--;
@@ -385,7 +383,6 @@ static void on_connection(uv_stream_t *server, int status) {
       uv_ip6_name((struct sockaddr_in6 *)&ss, c->principal.host, sizeof c->principal.host);
   }
   c->sasl = listener_sasl;
-  if (listener_sasl) dl_add(c, uv_now(server->loop) + TLS_HANDSHAKE_TIMEOUT_MS);
   if (listener_tls) {
     c->tls = malloc(sizeof *c->tls);
     if (!c->tls || tls_uv_init(c->tls, (uv_stream_t *)&c->tcp, tls_ctx, NULL, NULL, NULL)) {
