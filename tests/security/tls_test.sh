@@ -3,7 +3,7 @@
 # now by tests/security/tls_certs.sh in a temp dir:
 #   broker 1: listeners=SSL://, kafka.listeners=SSL://, admin.listeners=HTTPS://,
 #             ssl.client.auth=required, a principal mapping rule
-#   broker 2: listeners=PLAINTEXT:// (a TLS client on a plaintext port) and
+#   broker 2: listeners=PLAINTEXT:// (a TLS client on a plaintext port), an HTTP admin port,
 #             kafka.listeners=SSL:// without client auth (SIGHUP rotation)
 #   a controller with listeners=SSL:// and an HTTPS admin port
 # The strata CLI reaches broker 1's native TLS listener through
@@ -41,7 +41,7 @@ else
   done
 fi
 kp1=$((p1 + 1)) ap1=$((p1 + 2)) proxy=$((p1 + 3)) p2=$((p1 + 4)) kp2=$((p1 + 5))
-cp=$((p1 + 6)) cap=$((p1 + 7))
+cp=$((p1 + 6)) cap=$((p1 + 7)) ap2=$((p1 + 8))
 ssl="--set ssl.certificate.location=$dir/server.pem --set ssl.key.location=$dir/server.key --set ssl.ca.location=$dir/ca.pem"
 CA="-X security.protocol=ssl -X ssl.ca.location=$dir/ca.pem"
 ME="$CA -X ssl.certificate.location=$dir/client.pem -X ssl.key.location=$dir/client.key"
@@ -54,7 +54,7 @@ strata_start_broker "$dir/b1" "$p1" --set listeners=SSL://127.0.0.1:$p1 \
 b1=$STRATA_BROKER_PID
 # shellcheck disable=SC2086
 strata_start_broker "$dir/b2" "$p2" --set listeners=PLAINTEXT://127.0.0.1:$p2 \
-  --set kafka.listeners=SSL://127.0.0.1:$kp2 --set admin.listeners= \
+  --set kafka.listeners=SSL://127.0.0.1:$kp2 --set admin.listeners=127.0.0.1:$ap2 \
   --set ssl.certificate.location="$dir/live.pem" --set ssl.key.location="$dir/live.key" || exit 1
 b2=$STRATA_BROKER_PID
 log1=$dir/b1/broker.log
@@ -208,6 +208,8 @@ python3 tests/security/tls_check.py rotation $kp2 "$dir" \
   fails=$((fails + 1))
 grep -q "SIGHUP: TLS certificate reloaded" "$dir/b2/broker.log" && ok "the broker logs the reload" ||
   bad "no reload line in broker 2's log"
+curl -s --max-time 5 "http://127.0.0.1:$ap2/livez" >/dev/null && ok "a plain HTTP admin port stays HTTP after SIGHUP" ||
+  bad "broker 2's HTTP admin port does not answer HTTP after SIGHUP"
 
 # ---- the controller ----
 "$STRATA_CTRL_BIN" --set data.dir="$dir/ctl" --set listeners=SSL://127.0.0.1:$cp \
