@@ -122,6 +122,11 @@ refused "a client certificate from another CA" $CA -X ssl.certificate.location="
 # shellcheck disable=SC2086
 refused "an expired client certificate" $CA -X ssl.certificate.location="$dir/expired.pem" \
   -X ssl.key.location="$dir/expired.key"
+# shellcheck disable=SC2086
+refused "a client certificate not yet valid" $CA -X ssl.certificate.location="$dir/future.pem" \
+  -X ssl.key.location="$dir/future.key"
+grep -q "certificate is not yet valid" "$log1" && ok "the broker logs why: certificate is not yet valid" ||
+  bad "no 'certificate is not yet valid' in the broker log"
 grep -q "certificate has expired" "$log1" && ok "the broker logs why: certificate has expired" ||
   bad "no 'certificate has expired' in the broker log"
 
