@@ -516,7 +516,6 @@ int controller_run(struct controller *ctl, const struct controller_listen *l) {
   }
   listener_tls = l->tls;
   listener_sasl = l->sasl;
-  admin_tls = l->admin_tls;
   tls_settings = &l->tls_settings;
   if (l->tls || l->admin_tls) {
     char err[512];
@@ -526,6 +525,7 @@ int controller_run(struct controller *ctl, const struct controller_listen *l) {
       return trc;
     }
   }
+  admin_tls = l->admin_tls;
   uv_tcp_init(loop, &listener);
   listener.data = ctl;
   int rc;
