@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/secmeta.h"
 #include "proto/strata.pb-c.h"
 
 #define CTRL_BROKERS_MAX 256
@@ -74,6 +75,7 @@ struct ctrl {
   size_t nbrokers;
   struct ctrl_topic **topics;
   size_t ntopics, topics_cap;
+  struct secmeta sec; /* users' SCRAM credentials and the ACLs (common/secmeta.h) */
   char **deleted;  /* names of deleted topics, oldest first (tombstones) */
   size_t ndeleted;
   int64_t next_preferred_check_ms;
@@ -160,6 +162,14 @@ int ctrl_alloc_producer_id(struct ctrl *c, struct ctrl_out *out, int64_t *id);
 /* A block of `count` ids, [*first, *first + count): brokers keep one so a
  * producer can start while the controller is away. */
 int ctrl_alloc_producer_ids(struct ctrl *c, struct ctrl_out *out, uint32_t count, int64_t *first);
+/* Users and ACLs: the controller's own lookups (brokers authenticate to the
+ * controller too). Valid until the next record applies; copy what must
+ * outlive the request. The credential of user ("alice") for m, or NULL. */
+const struct scram_credential *ctrl_scram_credential(const struct ctrl *c, const char *user,
+                                                     enum scram_mech m);
+/* The cluster's ACLs; never NULL. */
+const struct acl_set *ctrl_acls(const struct ctrl *c);
+
 const struct ctrl_broker *ctrl_broker(const struct ctrl *c, int32_t id);
 struct ctrl_topic *ctrl_topic(const struct ctrl *c, const char *name);
 
