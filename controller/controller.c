@@ -9,6 +9,7 @@
 #include "common/random_id.h"
 #include "common/topic_config.h"
 #include "common/trace.h"
+#include "controller/secadmin.h"
 
 int controller_open(struct controller *ctl, const char *dir, int32_t id,
                     const struct ctrl_config *cfg, int64_t now_ms, char *err, size_t err_len) {
@@ -259,6 +260,7 @@ void controller_handle(struct controller *ctl, const Strata__Header *req, Strata
     break;
   }
   default:
+    if (secadmin_handle(ctl, req, resp, a)) return; /* users and ACLs */
     rc = STRATA_EUNSUPPORTED_VERSION;
     snprintf(err, sizeof err, "the controller does not serve api key %u", req->api_key);
   }

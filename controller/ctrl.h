@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/acl_filter.h"
 #include "common/secmeta.h"
 #include "proto/strata.pb-c.h"
 
@@ -169,6 +170,22 @@ const struct scram_credential *ctrl_scram_credential(const struct ctrl *c, const
                                                      enum scram_mech m);
 /* The cluster's ACLs; never NULL. */
 const struct acl_set *ctrl_acls(const struct ctrl *c);
+
+/* Users and ACLs (ctrl_sec.c). Set one credential of a user (created or
+ * replaced; checked by secmeta_credential_check). */
+int ctrl_user_upsert(struct ctrl *c, const Strata__ScramCredential *m, struct ctrl_out *out,
+                     char *err, size_t err_len);
+/* Remove a user's credential for mech, or every one (mech 0, the user):
+ * RESOURCE_NOT_FOUND when there is none. */
+int ctrl_user_delete(struct ctrl *c, const char *user, uint32_t mech, struct ctrl_out *out,
+                     char *err, size_t err_len);
+/* Add an ACL (checked by secmeta_acl_check); one that exists is a success
+ * with no record, as in Kafka. */
+int ctrl_acl_create(struct ctrl *c, const Strata__AclBinding *m, struct ctrl_out *out, char *err,
+                    size_t err_len);
+/* A removal record for every ACL the filter matches; *more when out filled
+ * up first (commit, then call again: the removed ones no longer match). */
+int ctrl_acl_delete(struct ctrl *c, const struct acl_filter *f, struct ctrl_out *out, int *more);
 
 const struct ctrl_broker *ctrl_broker(const struct ctrl *c, int32_t id);
 struct ctrl_topic *ctrl_topic(const struct ctrl *c, const char *name);
