@@ -58,14 +58,18 @@
   X(FENCED_INSTANCE_ID, 46, "a newer member has this group instance id")       \
   X(INVALID_SESSION_TIMEOUT, 47,                                               \
     "session timeout outside group.min/max.session.timeout.ms")                \
-  X(GROUP_MAX_SIZE_REACHED, 48, "the group has its maximum number of members")
+  X(GROUP_MAX_SIZE_REACHED, 48, "the group has its maximum number of members") \
+  /* 49-51 left for the authorization errors (issue 17, authz) */             \
+  X(SASL_AUTHENTICATION_FAILED, 52, "authentication failed")                   \
+  X(ILLEGAL_SASL_STATE, 53, "request not valid in the current SASL state")     \
+  X(UNSUPPORTED_SASL_MECHANISM, 54, "SASL mechanism not enabled")
 
 #define STRATA_ERROR_ENUM_(name, code, msg) STRATA_E##name = -(code),
 enum strata_error { STRATA_ERROR_TABLE(STRATA_ERROR_ENUM_) };
 #undef STRATA_ERROR_ENUM_
 
 /* Largest positive wire code in the table; codes above it decode as UNKNOWN. */
-#define STRATA_ERROR_CODE_MAX 48
+#define STRATA_ERROR_CODE_MAX 54
 
 /* Message for a code, positive (wire) or negative (return value). Never NULL. */
 const char *strata_strerror(int err);
