@@ -59,6 +59,10 @@
   X(INVALID_SESSION_TIMEOUT, 47,                                               \
     "session timeout outside group.min/max.session.timeout.ms")                \
   X(GROUP_MAX_SIZE_REACHED, 48, "the group has its maximum number of members") \
+  /* 49-51 left for the authorization errors (issue 17, authz) */             \
+  X(SASL_AUTHENTICATION_FAILED, 52, "authentication failed")                   \
+  X(ILLEGAL_SASL_STATE, 53, "request not valid in the current SASL state")     \
+  X(UNSUPPORTED_SASL_MECHANISM, 54, "SASL mechanism not enabled")              \
   /* 60-69: users and ACLs (Kafka's RESOURCE_NOT_FOUND 91, DUPLICATE_RESOURCE \
    * 92, UNACCEPTABLE_CREDENTIAL 93) */                                        \
   X(RESOURCE_NOT_FOUND, 60, "no such user or credential")                      \
