@@ -172,6 +172,7 @@ static void *alter_answer(struct broker *b, struct kafka_call *k, const struct r
       t = &m->results[m->n_results++];
       kafka_defaults(&kafka_alter_user_scram_credentials_resp_alter_user_scram_credentials_result_desc, t);
       t->user = user;
+      t->error_message = NULL; /* null on success, as Kafka answers */
     }
     if (err && !t->error_code) {
       t->error_code = err;
