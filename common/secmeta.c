@@ -20,6 +20,7 @@ void secmeta_free(struct secmeta *s) {
   free(s->users);
   for (size_t i = 0; i < s->acls.n; i++) entry_free(&s->acls.v[i]);
   free(s->acls.v);
+  acl_index_free(&s->acl_index);
   memset(s, 0, sizeof *s);
 }
 
@@ -209,17 +210,16 @@ int secmeta_acl_equal(const struct acl_entry *a, const struct acl_entry *b) {
          streq(a->host, b->host);
 }
 
-static int find_acl(const struct secmeta *s, const struct acl_entry *e) {
-  for (size_t i = 0; i < s->acls.n; i++)
-    if (secmeta_acl_equal(&s->acls.v[i], e)) return (int)i;
-  return -1;
+const struct acl_entry *secmeta_acl_find(const struct secmeta *s, const struct acl_entry *e) {
+  long i = acl_index_find(&s->acl_index, s->acls.v, e);
+  return i < 0 ? NULL : &s->acls.v[i];
 }
 
 static int add_acl(struct secmeta *s, const Strata__AclBinding *m) {
   if (secmeta_acl_check(m, NULL, 0)) return STRATA_ECORRUPT;
   struct acl_entry e;
   secmeta_acl_view(m, &e);
-  if (find_acl(s, &e) >= 0) return 0;
+  if (secmeta_acl_find(s, &e)) return 0;
   if (s->acls.n >= SECMETA_ACLS_MAX) return STRATA_ECORRUPT;
   if (s->acls.n == s->acls_cap) {
     size_t cap = s->acls_cap ? s->acls_cap * 2 : 16;
@@ -233,7 +233,8 @@ static int add_acl(struct secmeta *s, const Strata__AclBinding *m) {
   d->name = strdup(e.name);
   d->principal = strdup(e.principal);
   d->host = strdup(e.host);
-  if (!d->name || !d->principal || !d->host) {
+  if (!d->name || !d->principal || !d->host ||
+      acl_index_add(&s->acl_index, s->acls.v, s->acls.n, s->acls.n)) {
     entry_free(d);
     return STRATA_ENOMEM;
   }
@@ -241,13 +242,19 @@ static int add_acl(struct secmeta *s, const Strata__AclBinding *m) {
   return 0;
 }
 
+/* Swap-remove: the last entry takes the removed one's place. */
 static void remove_acl(struct secmeta *s, const Strata__AclBinding *m) {
   struct acl_entry e;
   secmeta_acl_view(m, &e);
-  int i = find_acl(s, &e);
-  if (i < 0) return;
+  const struct acl_entry *f = secmeta_acl_find(s, &e);
+  if (!f) return;
+  size_t i = (size_t)(f - s->acls.v), last = s->acls.n - 1;
+  acl_index_remove(&s->acl_index, s->acls.v, i);
   entry_free(&s->acls.v[i]);
-  memmove(&s->acls.v[i], &s->acls.v[i + 1], (s->acls.n - (size_t)i - 1) * sizeof *s->acls.v);
+  if (i != last) {
+    acl_index_move(&s->acl_index, s->acls.v, last, i);
+    s->acls.v[i] = s->acls.v[last];
+  }
   s->acls.n--;
 }
 

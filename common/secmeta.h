@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "common/acl.h"
+#include "common/acl_index.h"
 #include "common/scram.h"
 #include "proto/strata.pb-c.h"
 
@@ -33,8 +34,9 @@ struct secmeta_user {
 struct secmeta {
   struct secmeta_user *users; /* sorted by name */
   size_t nusers, users_cap;
-  struct acl_set acls; /* entries own their strings; insertion order */
+  struct acl_set acls; /* entries own their strings; in no particular order */
   size_t acls_cap;
+  struct acl_index acl_index; /* finds an entry in O(1) */
 };
 
 void secmeta_init(struct secmeta *s);
@@ -79,5 +81,7 @@ void secmeta_acl_view(const Strata__AclBinding *m, struct acl_entry *e);
 /* An entry as a malloc'd binding (free with strata__acl_binding__free_unpacked). */
 Strata__AclBinding *secmeta_acl_msg(const struct acl_entry *e);
 int secmeta_acl_equal(const struct acl_entry *a, const struct acl_entry *b);
+/* The store's ACL equal to e, or NULL. */
+const struct acl_entry *secmeta_acl_find(const struct secmeta *s, const struct acl_entry *e);
 
 #endif

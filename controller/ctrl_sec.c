@@ -87,8 +87,7 @@ int ctrl_acl_create(struct ctrl *c, const Strata__AclBinding *m, struct ctrl_out
   if (rc) return rc;
   struct acl_entry e;
   secmeta_acl_view(m, &e);
-  for (size_t i = 0; i < c->sec.acls.n; i++)
-    if (secmeta_acl_equal(&c->sec.acls.v[i], &e)) return 0; /* there already: done */
+  if (secmeta_acl_find(&c->sec, &e)) return 0; /* there already: done */
   if (c->sec.acls.n >= SECMETA_ACLS_MAX) {
     snprintf(err, err_len, "the cluster has %d ACLs, the most it keeps", SECMETA_ACLS_MAX);
     return STRATA_EINVALID_REQUEST;

@@ -433,3 +433,46 @@ Test(secmeta, acl_names_parse_as_kafka_acls_writes_them) {
   cr_assert_str_eq(aclname_op(ACL_OP_CLUSTER_ACTION), "ClusterAction");
   cr_assert_str_eq(aclname_op(99), "Unknown");
 }
+
+/* The hash index (common/acl_index.c) against a linear search, under
+ * random adds and removes over a small universe (runs, wrap-around and
+ * backward shifts all happen), and the store's count against a model. */
+Test(secmeta, the_acl_index_agrees_with_a_linear_search) {
+  enum { U = 300, OPS = 20000 };
+  static char names[U][16];
+  static int present[U];
+  Strata__AclBinding u[U];
+  for (int i = 0; i < U; i++) {
+    snprintf(names[i], sizeof names[i], "t%d", i); /* every binding distinct */
+    u[i] = binding(ACL_RES_TOPIC + (uint32_t)(i % 2), names[i],
+                   i % 3 ? ACL_PAT_LITERAL : ACL_PAT_PREFIXED, i % 5 ? "User:a" : "User:b",
+                   ACL_OP_READ + (uint32_t)(i % 4), ACL_PERM_ALLOW);
+  }
+  uint64_t seed = 12345;
+  size_t model = 0;
+  for (int k = 0; k < OPS; k++) {
+    seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+    int i = (int)((seed >> 33) % U), add = (seed >> 20) % 3 != 0;
+    Strata__MetadataRecord r = STRATA__METADATA_RECORD__INIT;
+    r.rec_case = add ? STRATA__METADATA_RECORD__REC_ACL : STRATA__METADATA_RECORD__REC_REMOVE_ACL;
+    if (add)
+      r.acl = &u[i];
+    else
+      r.remove_acl = &u[i];
+    cr_assert_eq(secmeta_apply(&c.sec, &r), 0);
+    if (add != present[i]) model += add ? 1 : (size_t)-1;
+    present[i] = add;
+    cr_assert_eq(c.sec.acls.n, model);
+    if (k % 97) continue;
+    for (int j = 0; j < U; j++) {
+      struct acl_entry e;
+      secmeta_acl_view(&u[j], &e);
+      int linear = 0;
+      for (size_t m = 0; m < c.sec.acls.n; m++) linear |= secmeta_acl_equal(&c.sec.acls.v[m], &e);
+      const struct acl_entry *f = secmeta_acl_find(&c.sec, &e);
+      cr_assert_eq(f != NULL, linear, "op %d: ACL %d found %d, there %d", k, j, f != NULL, linear);
+      cr_assert_eq(linear, present[j], "op %d: ACL %d there %d, model %d (n %zu)", k, j, linear, present[j], c.sec.acls.n);
+      if (f) cr_assert(secmeta_acl_equal(f, &e));
+    }
+  }
+}
