@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
+#include <unistd.h>
 
 #include "client/cli/common.h"
 #include "common/scram.h"
@@ -83,6 +85,24 @@ static int read_password(FILE *f, char *buf, size_t cap, size_t *len) {
   return n ? 0 : -1;
 }
 
+/* From a terminal: ask, and do not echo what is typed. */
+static int read_password_tty(char *buf, size_t cap, size_t *len) {
+  struct termios old, quiet;
+  int tty = tcgetattr(STDIN_FILENO, &old) == 0;
+  if (tty) {
+    quiet = old;
+    quiet.c_lflag &= ~(tcflag_t)ECHO;
+    tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    fprintf(stderr, "Password: ");
+  }
+  int rc = read_password(stdin, buf, cap, len);
+  if (tty) {
+    tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+    fprintf(stderr, "\n");
+  }
+  return rc;
+}
+
 static int user_create(int argc, char **argv) {
   struct opts o;
   int done;
@@ -114,7 +134,8 @@ static int user_create(int argc, char **argv) {
     snprintf(why, sizeof why, "%s: %s", file, strerror(errno));
     return cli_fail("user create", why);
   }
-  int bad = read_password(f, pw, sizeof pw, &pwlen);
+  int bad = file ? read_password(f, pw, sizeof pw, &pwlen)
+                 : read_password_tty(pw, sizeof pw, &pwlen);
   if (file) fclose(f);
   if (bad)
     return cli_fail("user create", "no password read (an empty line, or over 1024 bytes)");
