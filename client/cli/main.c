@@ -38,10 +38,15 @@ const char *cli_command_config(const struct opts *o) {
                   opts_str(&globals, "command-config", env && *env ? env : NULL));
 }
 
+/* The security.protocol of the command's last connection settings (-1:
+ * none made yet), for cli_fail's hint. */
+static int protocol_used = -1;
+
 int cli_security(const struct opts *o, strata_security *s, char *err, size_t err_len) {
   strata_security_defaults(s);
   const char *file = cli_command_config(o);
   if (file && strata_security_load(s, file, err, err_len)) return -1;
+  protocol_used = s->protocol;
   return 0;
 }
 
@@ -75,6 +80,12 @@ int cli_timeout(struct opts *o) {
 
 int cli_fail(const char *what, const char *why) {
   fprintf(stderr, "strata: %s: %s\n", what, why);
+  /* A TLS listener hangs up on a plaintext request without a word (it has
+   * no way to answer one): say what the likely cause is. */
+  if (protocol_used == STRATA_SECURITY_PLAINTEXT && !strcmp(why, strata_strerror(STRATA_ENETWORK)))
+    fprintf(stderr, "strata: the broker closed the connection: if its listener is SSL:// or "
+                    "SASL_*://, connect with --command-config FILE (security.protocol=SSL, "
+                    "ssl.ca.location=CA.pem, ...)\n");
   return 1;
 }
 

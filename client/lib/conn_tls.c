@@ -74,8 +74,11 @@ int conn_tls_handshake(struct conn *c, int64_t deadline, char *err, size_t err_l
     int hs = tls_conn_handshake(c->tls);
     int rc = flush_out(c, deadline); /* the ClientHello, or an alert after a failure */
     if (hs < 0) {
-      snprintf(err, err_len, "TLS handshake with %s:%d failed: %s", c->host, c->port,
-               tls_conn_error(c->tls));
+      /* A plaintext listener answers a ClientHello with a frame of its own,
+       * which is no TLS record ("wrong version number"). */
+      const char *why = tls_conn_error(c->tls);
+      snprintf(err, err_len, "TLS handshake with %s:%d failed: %s%s", c->host, c->port, why,
+               strstr(why, "wrong version number") ? " (not TLS: is it a PLAINTEXT listener?)" : "");
       return STRATA_EUNREACHABLE;
     }
     if (rc) {
