@@ -754,6 +754,9 @@ int drill_run(const struct drill_opts *o) {
           d->sc->name, o->runs, o->brokers, TOPIC, o->partitions, d->rf, o->rate, o->members,
           client_name(o), d->c.dir);
   if (d->nf.what[0]) fprintf(out, "  %s\n", d->nf.what);
+  if (o->tls)
+    fprintf(out, "  security: TLS on every link (SSL:// listeners, mutual TLS between nodes; "
+            "CA and certificates in %s)\n", d->c.tls_dir);
   fflush(out);
   d->run = 1;
   if (wait_for(d, all_full_isr, "waiting for the topic's replicas") < 0 ||
