@@ -17,9 +17,8 @@
    "broker(s) to start from (env STRATA_BOOTSTRAP; default " CLI_BOOTSTRAP_DEFAULT ")"}, \
   {"timeout", 0, OPT_VALUE, "MS", "request timeout in ms (default 10000)"},              \
   {"command-config", 0, OPT_VALUE, "FILE",                                     \
-   "client security properties, librdkafka's names as kcat -F reads them: "    \
-   "security.protocol, ssl.ca.location, ssl.certificate.location, ssl.key.location, " \
-   "ssl.endpoint.identification.algorithm, sasl.* (env STRATA_COMMAND_CONFIG)"}
+   "TLS/SASL settings in librdkafka's names, as kcat -F reads them "           \
+   "(security.protocol, ssl.*, sasl.*; env STRATA_COMMAND_CONFIG)"}
 
 const char *cli_bootstrap(const struct opts *o);
 /* --command-config after the command, else before it, else
