@@ -96,6 +96,11 @@ void link_close(struct link *l) {
   l->tc = NULL;
   free(l->cbuf);
   l->cbuf = NULL;
+  if (!l->delivering) { /* else deliver_frames frees it, done with the payload */
+    free(l->buf);
+    l->buf = NULL;
+    l->cap = 0;
+  }
   if (l->tcp) {
     l->tcp->data = NULL;
     if (!uv_is_closing((uv_handle_t *)l->tcp)) uv_close((uv_handle_t *)l->tcp, on_handle_closed);
@@ -144,10 +149,14 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
 }
 
 /* Hand every complete response frame in the buffer to its request's
- * callback, in order. */
+ * callback, in order. A callback may close the link (and even connect it
+ * again): then the rest of the buffer is dead, and freed here unless a new
+ * connection uses it. */
 static void deliver_frames(struct link *l) {
+  uint64_t gen = l->gen;
   size_t off = 0;
-  while (l->tcp) {
+  l->delivering = 1;
+  while (l->tcp && l->gen == gen) {
     struct frame f;
     size_t need = 0;
     int rc = frame_parse(l->buf + off, l->len - off, LINK_FRAME_MAX, &f, &need);
@@ -161,7 +170,7 @@ static void deliver_frames(struct link *l) {
       wire_header_free(h);
       trace_warn("link to %s:%d: unexpected or malformed response", l->host, l->port);
       link_close(l);
-      return;
+      break;
     }
     struct link_req r = l->q[l->qhead];
     l->qhead = (l->qhead + 1) % LINK_INFLIGHT_MAX;
@@ -171,7 +180,16 @@ static void deliver_frames(struct link *l) {
     r.cb(r.arg, h, f.payload, f.payload_len, 0); /* may close the link */
     wire_header_free(h);
   }
-  if (l->tcp && off) {
+  l->delivering = 0;
+  if (l->gen != gen) { /* closed meanwhile: l->len is 0 */
+    if (!l->tcp) {
+      free(l->buf);
+      l->buf = NULL;
+      l->cap = 0;
+    }
+    return;
+  }
+  if (off) {
     memmove(l->buf, l->buf + off, l->len - off);
     l->len -= off;
   }

@@ -50,6 +50,7 @@ struct link {
   struct tls_conn *tc;  /* this connection's TLS session */
   uint8_t *cbuf;        /* ciphertext read from the socket (LINK_TLS_CHUNK) */
   int handshaking;      /* connected over TCP, TLS handshake not done */
+  int delivering;       /* inside a response callback: buf stays until it returns */
 };
 
 #define LINK_TLS_CHUNK (64u * 1024)
