@@ -10,6 +10,8 @@
 
 #include "broker/seglog.h"
 #include "common/config.h"
+#include "common/listener.h"
+#include "common/tls.h"
 
 enum flush_policy { FLUSH_ALWAYS = 0, FLUSH_INTERVAL, FLUSH_OS };
 /* metrics.group.lag: consumer-group series per partition, per group, or none. */
@@ -59,6 +61,14 @@ struct broker_config {
   int64_t group_heartbeat_ms;      /* group.consumer.heartbeat.interval.ms */
   int64_t group_session_min_ms, group_session_max_ms;
   int64_t offsets_partitions;      /* offsets.topic.num.partitions */
+  /* Security (issue 17). Per listener, from its scheme (common/listener.h):
+   * *_tls wraps its connections in TLS, *_sasl makes them authenticate
+   * first. controller_protocol: the scheme written in `controller`. */
+  enum listener_protocol protocol, kafka_protocol, controller_protocol;
+  int listener_tls, listener_sasl;   /* listeners (native protocol) */
+  int kafka_tls, kafka_sasl;         /* kafka.listeners */
+  int admin_tls;                     /* admin.listeners=HTTPS://... */
+  struct tls_settings tls;           /* ssl.*: one identity for every TLS listener */
   int64_t offsets_rf;              /* offsets.topic.replication.factor */
   uint64_t offsets_segment_bytes;  /* offsets.topic.segment.bytes */
 };

@@ -9,6 +9,8 @@
 #include "common/errors.h"
 #include "common/frame.h"
 #include "common/http_server_uv.h"
+#include "common/principal.h"
+#include "common/tls_uv.h"
 #include "common/trace.h"
 #include "common/wire.h"
 #include "broker/admin.h"
@@ -51,6 +53,19 @@ struct conn {
   struct conn *prev, *next;
   char peer[64];
   int kafka;                    /* accepted on kafka.listeners: Kafka framing and codec */
+  /* Security (issue 17). principal: PRINCIPAL_ANONYMOUS and the peer's IP
+   * at accept; the verified client certificate's mapped name once the TLS
+   * handshake is done (SASL overwrites it when it authenticates). sasl: the
+   * listener's scheme asks for SASL before anything else. */
+  struct principal principal;
+  int sasl;
+  struct tls_uv *tls;           /* NULL on a plaintext listener: the zero-copy path */
+  /* Closed by the sweep when uv_now passes it (0: no deadline): set at
+   * accept for the TLS handshake and cleared when it is done; SASL may set
+   * it again until authentication succeeds. */
+  uint64_t deadline_ms;
+  int in_handshake;             /* counted in server.handshakes */
+  int hs_waiting;               /* accepted past TLS_HANDSHAKES_MAX: not read yet */
 };
 
 struct server {
@@ -72,6 +87,14 @@ struct server {
   struct http_server *admin;    /* admin.listeners (NULL: off) */
   struct broker_admin adm;
   uv_timer_t rates_timer;
+  /* TLS (issue 17): one server context for every TLS listener, replaced on
+   * SIGHUP (connections keep the one they started with). */
+  struct tls_ctx *tls_ctx;
+  uv_signal_t sighup;
+  uv_timer_t deadline_timer;    /* the handshake (and SASL) deadline sweep */
+  size_t handshakes, hs_waiting;
+  uint64_t tls_failures;        /* strata_tls_handshake_failures_total */
+  uint8_t tls_rbuf[65536];      /* ciphertext of one read, decrypted at once */
 };
 
 struct sync_work {
@@ -143,6 +166,31 @@ static void on_write(uv_write_t *w, int status) {
   conn_flush(c); /* may resume reading now that output drained */
 }
 
+/* What is still to leave on this connection: libuv's write queue, plus on
+ * TLS the plaintext not yet encrypted and the ciphertext in flight. */
+static size_t conn_queued(struct conn *c) {
+  size_t q = uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp);
+  return c->tls ? q + tls_uv_queued(c->tls) : q;
+}
+
+/* Send a response's buffers: as they are on a plaintext connection; on TLS
+ * queued by reference for slice-by-slice encryption, which then owns the
+ * head and payload. On failure the caller frees wr and closes. */
+static int conn_write(struct conn *c, struct write_req *wr, uv_buf_t *bufs, unsigned nb) {
+  if (!c->tls) return uv_write(&wr->w, (uv_stream_t *)&c->tcp, bufs, nb, on_write);
+  uint8_t *head = wr->head, *payload = wr->payload;
+  wr->head = wr->payload = NULL;
+  int rc = tls_uv_write(c->tls, bufs, nb, head, payload);
+  if (!rc) free(wr);
+  return rc;
+}
+
+/* A TLS write finished: like on_write, may resume reading or close. */
+static void on_tls_written(void *arg) {
+  struct conn *c = arg;
+  if (!c->closing) conn_flush(c);
+}
+
 static void on_shutdown(uv_shutdown_t *req, int status) {
   (void)status;
   struct conn *c = req->handle->data;
@@ -199,7 +247,7 @@ static void conn_flush(struct conn *c) {
       wr->payload = p->resp.payload; /* the refs point into it */
       p->resp.payload = NULL;
       out.p = NULL;
-      int rc = uv_write(&wr->w, (uv_stream_t *)&c->tcp, bufs, nb, on_write);
+      int rc = conn_write(c, wr, bufs, nb);
       if (bufs != &one) free(bufs);
       kbuf_free(&out);
       if (rc) {
@@ -230,7 +278,7 @@ static void conn_flush(struct conn *c) {
       p->resp.payload = NULL;
       uv_buf_t bufs[2] = {uv_buf_init((char *)wr->head, (unsigned)hl),
                           uv_buf_init((char *)wr->payload, plen)};
-      int rc = uv_write(&wr->w, (uv_stream_t *)&c->tcp, bufs, plen ? 2 : 1, on_write);
+      int rc = conn_write(c, wr, bufs, plen ? 2 : 1);
       if (rc) {
         free(wr->head);
         free(wr->payload);
@@ -243,12 +291,21 @@ static void conn_flush(struct conn *c) {
     pending_free(s, p);
   }
   if (!c->closing && !c->close_after_flush && !c->reading && !c->in_process &&
-      c->npending < CONN_PENDING_MAX / 2 &&
-      uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) < CONN_WRITE_QUEUE_MAX / 2) {
+      !c->hs_waiting && c->npending < CONN_PENDING_MAX / 2 &&
+      conn_queued(c) < CONN_WRITE_QUEUE_MAX / 2) {
     conn_process(c); /* drained: handle buffered requests, read again */
     return;
   }
   if (c->close_after_flush && !c->head && !c->closing) {
+    /* TLS: close_notify after the last answer, then the TCP shutdown once
+     * all of it has left (on_tls_written comes back here). */
+    if (c->tls) {
+      if (!c->tls->shut_wanted && tls_uv_shutdown(c->tls)) {
+        conn_close(c);
+        return;
+      }
+      if (tls_uv_queued(c->tls)) return;
+    }
     uv_shutdown_t *sh = malloc(sizeof *sh);
     c->closing = 1;
     uv_read_stop((uv_stream_t *)&c->tcp);
@@ -485,8 +542,7 @@ again:
       if (c->discard) break;
       continue;
     }
-    if (c->npending >= CONN_PENDING_MAX ||
-        uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > CONN_WRITE_QUEUE_MAX) {
+    if (c->npending >= CONN_PENDING_MAX || conn_queued(c) > CONN_WRITE_QUEUE_MAX) {
       full = 1;
       break;
     }
@@ -523,7 +579,7 @@ again:
    * still in the buffer are not waiting for more bytes, so go on with them
    * (a client may pipeline far more than CONN_PENDING_MAX and then wait). */
   if (full && !c->closing && !c->close_after_flush && c->npending < CONN_PENDING_MAX / 2 &&
-      uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) < CONN_WRITE_QUEUE_MAX / 2)
+      conn_queued(c) < CONN_WRITE_QUEUE_MAX / 2)
     goto again;
   c->in_process = 0;
   /* A follower's fetch or a local append may have moved a high watermark:
@@ -532,12 +588,11 @@ again:
       s->b->kafka_parked.answered != s->kafka_answered_seen)
     wake_waiters(s);
   if (c->closing) return;
-  int throttled = c->npending >= CONN_PENDING_MAX ||
-                  uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > CONN_WRITE_QUEUE_MAX;
+  int throttled = c->npending >= CONN_PENDING_MAX || conn_queued(c) > CONN_WRITE_QUEUE_MAX;
   if (c->close_after_flush || throttled) {
     if (c->reading) uv_read_stop((uv_stream_t *)&c->tcp);
     c->reading = 0;
-  } else if (!c->reading) {
+  } else if (!c->reading && !c->hs_waiting) {
     c->reading = 1;
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
   }
@@ -546,6 +601,10 @@ again:
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   struct conn *c = h->data;
+  if (c->tls) { /* ciphertext: decrypted into c->buf at once (on_tls_read) */
+    *buf = uv_buf_init((char *)c->srv->tls_rbuf, sizeof c->srv->tls_rbuf);
+    return;
+  }
   size_t want = c->len + (suggested > 65536 ? suggested : 65536);
   if (c->need > want) want = c->need;
   if (want > c->cap) {
@@ -562,8 +621,70 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   *buf = uv_buf_init((char *)c->buf + c->len, (unsigned)(c->cap - c->len));
 }
 
+static void start_waiting_handshakes(struct server *s);
+
+/* The handshake is done: the principal from the client certificate (if
+ * one was asked for and sent), and the next waiting connection may start. */
+static void conn_tls_ready(struct conn *c) {
+  struct server *s = c->srv;
+  if (c->in_handshake) {
+    c->in_handshake = 0;
+    s->handshakes--;
+  }
+  c->deadline_ms = 0;
+  tls_conn_peer_principal(c->tls->conn, &c->principal);
+  trace_debug("%s: %s established, principal %s", c->peer, tls_conn_version(c->tls->conn),
+              c->principal.name);
+  start_waiting_handshakes(s);
+}
+
+/* Room for at least `more` bytes after c->len in c->buf. */
+static int conn_reserve(struct conn *c, size_t more) {
+  size_t want = c->len + more;
+  if (c->need > want) want = c->need;
+  if (want <= c->cap) return 0;
+  size_t cap = c->cap ? c->cap : 65536;
+  while (cap < want) cap *= 2;
+  uint8_t *b = realloc(c->buf, cap);
+  if (!b) return STRATA_ENOMEM;
+  c->buf = b;
+  c->cap = cap;
+  return 0;
+}
+
+/* Ciphertext arrived: through the engine into c->buf, then the frames as on
+ * a plaintext connection. The peer's close_notify or an EOF mid-frame ends
+ * the connection; a partial frame in c->buf is dropped with it. */
+static void on_tls_read(struct conn *c, const uint8_t *data, size_t n) {
+  int was = tls_uv_established(c->tls);
+  if (tls_uv_feed(c->tls, data, n)) {
+    trace_info("%s: TLS %s: %s; closing", c->peer, was ? "error" : "handshake failed",
+               tls_conn_error(c->tls->conn));
+    if (!was) c->srv->tls_failures++;
+    conn_close(c);
+    return;
+  }
+  if (!was && tls_uv_established(c->tls)) conn_tls_ready(c);
+  for (;;) {
+    if (conn_reserve(c, 16384)) {
+      conn_close(c);
+      return;
+    }
+    ssize_t r = tls_uv_read(c->tls, c->buf + c->len, c->cap - c->len);
+    if (r > 0) {
+      c->len += (size_t)r;
+      continue;
+    }
+    if (r == 0) break;
+    if (r == TLS_READ_CLOSED) trace_debug("%s: close_notify", c->peer);
+    else trace_info("%s: TLS: %s; closing", c->peer, tls_conn_error(c->tls->conn));
+    conn_close(c);
+    return;
+  }
+  conn_process(c);
+}
+
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
-  (void)buf;
   struct conn *c = st->data;
   if (nread < 0) {
     if (nread != UV_EOF) trace_debug("%s: read: %s", c->peer, uv_strerror((int)nread));
@@ -571,12 +692,17 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
     return;
   }
   if (nread == 0) return;
+  if (c->tls) {
+    on_tls_read(c, (const uint8_t *)buf->base, (size_t)nread);
+    return;
+  }
   c->len += (size_t)nread;
   conn_process(c);
 }
 
 static void on_conn_closed(uv_handle_t *h) {
   struct conn *c = h->data;
+  free(c->tls);
   free(c->buf);
   free(c);
 }
@@ -596,7 +722,60 @@ static void conn_close(struct conn *c) {
   if (c->prev) c->prev->next = c->next; else s->conns = c->next;
   if (c->next) c->next->prev = c->prev;
   s->nconns--;
+  if (c->tls) tls_uv_close(c->tls);
+  if (c->hs_waiting) s->hs_waiting--;
+  if (c->in_handshake) s->handshakes--;
+  int freed_slot = c->in_handshake;
+  c->in_handshake = c->hs_waiting = 0;
   uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+  if (freed_slot && !s->stopping) start_waiting_handshakes(s);
+}
+
+/* Pitfall 6: handshakes cost CPU, so at most TLS_HANDSHAKES_MAX run at once;
+ * connections past that wait unread (their deadline runs) and start here,
+ * oldest first, as slots free. */
+static void start_waiting_handshakes(struct server *s) {
+  if (!s->hs_waiting || s->handshakes >= TLS_HANDSHAKES_MAX) return;
+  struct conn *oldest[TLS_HANDSHAKES_MAX];
+  size_t n = 0;
+  /* s->conns is newest first: the last waiting ones found are the oldest. */
+  for (struct conn *c = s->conns; c; c = c->next) {
+    if (!c->hs_waiting) continue;
+    if (n < TLS_HANDSHAKES_MAX) oldest[n++] = c;
+    else {
+      memmove(oldest, oldest + 1, (n - 1) * sizeof *oldest);
+      oldest[n - 1] = c;
+    }
+  }
+  for (size_t i = n; i-- > 0 && s->handshakes < TLS_HANDSHAKES_MAX;) {
+    struct conn *c = oldest[i];
+    c->hs_waiting = 0;
+    s->hs_waiting--;
+    c->in_handshake = 1;
+    s->handshakes++;
+    c->reading = 1;
+    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+  }
+}
+
+/* Closes connections past their deadline: a handshake that trickles (or
+ * never starts) cannot hold a slot and memory for longer than
+ * TLS_HANDSHAKE_TIMEOUT_MS. */
+static void on_deadline_timer(uv_timer_t *t) {
+  struct server *s = t->data;
+  uint64_t now = uv_now(s->loop);
+  struct conn *c = s->conns;
+  while (c) {
+    struct conn *next = c->next;
+    if (c->deadline_ms && now >= c->deadline_ms) {
+      trace_info("%s: %s not done in %d ms; closing", c->peer,
+                 c->tls && !tls_uv_established(c->tls) ? "TLS handshake" : "authentication",
+                 TLS_HANDSHAKE_TIMEOUT_MS);
+      if (c->tls && !tls_uv_established(c->tls)) s->tls_failures++;
+      conn_close(c);
+    }
+    c = next;
+  }
 }
 
 static void on_connection(uv_stream_t *server, int status) {
@@ -626,19 +805,46 @@ static void on_connection(uv_stream_t *server, int status) {
   struct sockaddr_storage ss;
   int sl = sizeof ss;
   snprintf(c->peer, sizeof c->peer, "client");
+  snprintf(c->principal.name, sizeof c->principal.name, "%s", PRINCIPAL_ANONYMOUS);
   if (!uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sl)) {
     char ip[48] = "?";
     if (ss.ss_family == AF_INET) {
       uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof ip);
       snprintf(c->peer, sizeof c->peer, "%s:%d", ip,
                ntohs(((struct sockaddr_in *)&ss)->sin_port));
+    } else if (ss.ss_family == AF_INET6) {
+      uv_ip6_name((struct sockaddr_in6 *)&ss, ip, sizeof ip);
+      snprintf(c->peer, sizeof c->peer, "[%s]:%d", ip,
+               ntohs(((struct sockaddr_in6 *)&ss)->sin6_port));
     }
+    snprintf(c->principal.host, sizeof c->principal.host, "%s", ip);
+  }
+  int tls = c->kafka ? s->b->cfg.kafka_tls : s->b->cfg.listener_tls;
+  c->sasl = c->kafka ? s->b->cfg.kafka_sasl : s->b->cfg.listener_sasl;
+  if (tls) {
+    c->tls = malloc(sizeof *c->tls);
+    if (!c->tls || tls_uv_init(c->tls, (uv_stream_t *)&c->tcp, s->tls_ctx, NULL, on_tls_written, c)) {
+      free(c->tls);
+      c->tls = NULL;
+      uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+      return;
+    }
+    c->deadline_ms = uv_now(s->loop) + TLS_HANDSHAKE_TIMEOUT_MS;
   }
   c->next = s->conns;
   if (s->conns) s->conns->prev = c;
   s->conns = c;
   s->nconns++;
   s->b->metrics.conns_opened++;
+  if (tls && s->handshakes >= TLS_HANDSHAKES_MAX) {
+    c->hs_waiting = 1;
+    s->hs_waiting++;
+    return;
+  }
+  if (tls) {
+    c->in_handshake = 1;
+    s->handshakes++;
+  }
   c->reading = 1;
   uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 }
@@ -825,9 +1031,36 @@ static void on_signal(uv_signal_t *h, int signum) {
   uv_close((uv_handle_t *)&s->group_timer, NULL);
   uv_close((uv_handle_t *)&s->sigint, NULL);
   uv_close((uv_handle_t *)&s->sigterm, NULL);
+  uv_close((uv_handle_t *)&s->sighup, NULL);
+  uv_close((uv_handle_t *)&s->deadline_timer, NULL);
   http_server_stop(s->admin);
   s->admin = NULL;
   uv_close((uv_handle_t *)&s->rates_timer, NULL);
+}
+
+/* SIGHUP: read the certificate, key and CA files again (rotation without a
+ * restart). New connections get the new context; open ones keep theirs. A
+ * context that does not build (a half-written file) leaves the old one in
+ * place. */
+static void on_sighup(uv_signal_t *h, int signum) {
+  (void)signum;
+  struct server *s = h->data;
+  if (s->b->cluster) cluster_uv_reload_tls(&s->cluster); /* the outgoing links' identity */
+  if (!s->tls_ctx) {
+    trace_info("SIGHUP: no TLS listener, nothing to reload");
+    return;
+  }
+  struct tls_ctx *fresh;
+  char err[512];
+  if (tls_ctx_new(TLS_ROLE_SERVER, &s->b->cfg.tls, &fresh, err, sizeof err)) {
+    trace_error("SIGHUP: TLS context not reloaded, keeping the old one: %s", err);
+    return;
+  }
+  tls_ctx_unref(s->tls_ctx);
+  s->tls_ctx = fresh;
+  if (s->admin) http_server_set_tls(s->admin, fresh);
+  trace_info("SIGHUP: TLS certificate reloaded from %s (expires at %lld)", s->b->cfg.tls.cert_file,
+             (long long)tls_ctx_cert_not_after(fresh));
 }
 
 /* ---- the admin listener ---- */
@@ -838,6 +1071,8 @@ static void on_admin_request(void *arg, const struct http_request *req, struct h
   s->adm.loop_idle_s = (double)uv_metrics_idle_time(s->loop) / 1e9;
   s->adm.admin_conns = *http_server_stats(s->admin);
   s->adm.client_conns = s->nconns;
+  s->adm.tls_not_after = s->tls_ctx ? tls_ctx_cert_not_after(s->tls_ctx) : 0;
+  s->adm.tls_failures = s->tls_failures;
   s->adm.waiting_produce = s->adm.waiting_fetch = 0;
   for (struct pending *p = s->waiting; p; p = p->wnext) {
     if (p->resp.forward) continue;
@@ -862,6 +1097,7 @@ static int admin_start(struct server *s) {
   char err[300];
   int rc = http_server_start(&s->admin, s->loop, b->cfg.admin_host, b->cfg.admin_port,
                              b->cfg.admin_connections_max, on_admin_request, s, err, sizeof err);
+  if (!rc && b->cfg.admin_tls) http_server_set_tls(s->admin, s->tls_ctx);
   if (rc) {
     if (b->cfg.admin_explicit) {
       trace_error("admin.listeners: %s", err);
@@ -875,8 +1111,8 @@ static int admin_start(struct server *s) {
   if (!strcmp(host, "0.0.0.0") || !strcmp(host, "::")) host = b->cfg.host; /* the advertised one */
   snprintf(b->admin_addr, sizeof b->admin_addr, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host,
            http_server_port(s->admin));
-  trace_info("admin listener on %s:%d: http://%s/metrics", b->cfg.admin_host,
-             http_server_port(s->admin), b->admin_addr);
+  trace_info("admin listener on %s:%d: %s://%s/metrics", b->cfg.admin_host,
+             http_server_port(s->admin), b->cfg.admin_tls ? "https" : "http", b->admin_addr);
   return 0;
 }
 
@@ -931,6 +1167,14 @@ int server_run(struct broker *b) {
     return STRATA_EINVALID_CONFIG;
   }
   uv_loop_configure(s->loop, UV_METRICS_IDLE_TIME);
+  if (b->cfg.listener_tls || b->cfg.kafka_tls || b->cfg.admin_tls) {
+    char err[512];
+    if ((rc = tls_ctx_new(TLS_ROLE_SERVER, &b->cfg.tls, &s->tls_ctx, err, sizeof err))) {
+      trace_error("TLS: %s", err);
+      free(s);
+      return rc;
+    }
+  }
   admin_init(&s->adm, b);
   uv_timer_init(s->loop, &s->rates_timer);
   s->rates_timer.data = s;
@@ -938,6 +1182,7 @@ int server_run(struct broker *b) {
   if (admin_start(s)) {
     uv_close((uv_handle_t *)&s->rates_timer, NULL);
     uv_run(s->loop, UV_RUN_DEFAULT);
+    tls_ctx_unref(s->tls_ctx);
     free(s);
     return STRATA_ENETWORK;
   }
@@ -947,6 +1192,7 @@ int server_run(struct broker *b) {
     uv_close((uv_handle_t *)&s->rates_timer, NULL);
     http_server_stop(s->admin);
     uv_run(s->loop, UV_RUN_DEFAULT);
+    tls_ctx_unref(s->tls_ctx);
     free(s);
     return STRATA_ENETWORK;
   }
@@ -960,6 +1206,7 @@ int server_run(struct broker *b) {
     uv_close((uv_handle_t *)&s->rates_timer, NULL);
     http_server_stop(s->admin);
     uv_run(s->loop, UV_RUN_DEFAULT);
+    tls_ctx_unref(s->tls_ctx);
     free(s);
     return STRATA_ENETWORK;
   }
@@ -986,12 +1233,20 @@ int server_run(struct broker *b) {
   uv_signal_init(s->loop, &s->sigterm);
   s->sigterm.data = s;
   uv_signal_start(&s->sigterm, on_signal, SIGTERM);
+  uv_signal_init(s->loop, &s->sighup);
+  s->sighup.data = s;
+  uv_signal_start(&s->sighup, on_sighup, SIGHUP);
+  uv_timer_init(s->loop, &s->deadline_timer);
+  s->deadline_timer.data = s;
+  uv_timer_start(&s->deadline_timer, on_deadline_timer, 500, 500);
   if (b->cluster) cluster_uv_start(&s->cluster, s->loop, b, on_cluster_wake, s);
-  trace_info("broker %d listening on %s:%d as %s:%d (log.dir %s, flush %s)", b->cfg.id,
-             b->cfg.bind_host, b->cfg.bind_port, b->cfg.host, b->cfg.port, b->cfg.log_dir,
+  trace_info("broker %d listening on %s:%d as %s:%d (%s, log.dir %s, flush %s)", b->cfg.id,
+             b->cfg.bind_host, b->cfg.bind_port, b->cfg.host, b->cfg.port,
+             listener_protocol_name(b->cfg.protocol), b->cfg.log_dir,
              flush_policy_names[b->cfg.flush]);
   uv_run(s->loop, UV_RUN_DEFAULT);
   uv_loop_close(s->loop);
+  tls_ctx_unref(s->tls_ctx);
   free(s);
   return 0;
 }
