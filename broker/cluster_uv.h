@@ -13,6 +13,7 @@
 
 #include "broker/broker.h"
 #include "broker/link_uv.h"
+#include "common/principal.h"
 #include "proto/strata.pb-c.h"
 
 #include "broker/cluster.h"
@@ -58,6 +59,15 @@ struct cluster_session_call {
 struct cluster_uv {
   struct broker *b;
   uv_loop_t *loop;
+  /* TLS client context of the outgoing links (the node's own ssl.* files:
+   * its certificate for mutual TLS, the CA that signs its peers), NULL when
+   * no link needs one. ctl_tls / peer_tls: the controller's scheme in
+   * `controller`, and the brokers' (taken to be this broker's own
+   * `listeners` scheme, as Kafka's inter-broker listener is one of its
+   * listeners). tls_broken: the context could not be built: no link
+   * connects (the log says why). */
+  struct tls_ctx *tls;
+  int ctl_tls, peer_tls, tls_broken;
   uv_timer_t timer;
   struct link ctl;
   void (*wake)(void *arg); /* re-check every waiting answer */
@@ -77,15 +87,21 @@ struct cluster_uv {
 void cluster_uv_start(struct cluster_uv *cu, uv_loop_t *loop, struct broker *b,
                       void (*wake)(void *arg), void *wake_arg);
 void cluster_uv_stop(struct cluster_uv *cu);
+/* SIGHUP: build the links' TLS context again from the ssl.* files (a
+ * rotated certificate); connections made from now on use it. A context
+ * that does not build leaves the old one. */
+void cluster_uv_reload_tls(struct cluster_uv *cu);
 /* After a partition's fsync completed: followers waiting for durability
  * fetch again. */
 void cluster_uv_after_sync(struct cluster_uv *cu);
 
 /* Relay req to the controller: 0, and done is called later with the answer
  * (never from within this call); or STRATA_ENOT_CONTROLLER when it cannot
- * be sent now, and done is never called. */
-int cluster_uv_forward(struct cluster_uv *cu, const Strata__Header *req, cluster_forward_cb done,
-                       void *arg);
+ * be sent now, and done is never called. who: the requesting connection's
+ * principal, sent in the header's principal fields (NULL: sent empty);
+ * whatever the client put there itself never travels. */
+int cluster_uv_forward(struct cluster_uv *cu, const Strata__Header *req,
+                       const struct principal *who, cluster_forward_cb done, void *arg);
 /* The requester went away: never call its done. */
 void cluster_uv_forward_cancel(struct cluster_uv *cu, void *arg);
 

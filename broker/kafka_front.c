@@ -36,6 +36,8 @@ static const struct kafka_handler *const handlers[] = {
     &kafka_create_partitions_handler, &kafka_offset_delete_handler,
     &kafka_describe_topic_partitions_handler, &kafka_consumer_group_heartbeat_handler,
     &kafka_consumer_group_describe_handler,
+    &kafka_create_acls_handler, &kafka_describe_acls_handler, &kafka_delete_acls_handler,
+    &kafka_describe_user_scram_credentials_handler, &kafka_alter_user_scram_credentials_handler,
 };
 
 static const struct kafka_handler *handler(int key) {
@@ -121,6 +123,9 @@ int16_t kafka_err(int code) {
   case -STRATA_EGROUP_NOT_EMPTY: return KERR_NON_EMPTY_GROUP;
   case -STRATA_EUNKNOWN_GROUP: return KERR_GROUP_ID_NOT_FOUND;
   case -STRATA_EINCONSISTENT_CLUSTER_ID: return KERR_INCONSISTENT_CLUSTER_ID;
+  case -STRATA_ERESOURCE_NOT_FOUND: return KERR_RESOURCE_NOT_FOUND;
+  case -STRATA_EDUPLICATE_RESOURCE: return KERR_DUPLICATE_RESOURCE;
+  case -STRATA_EUNACCEPTABLE_CREDENTIAL: return KERR_UNACCEPTABLE_CREDENTIAL;
   default: return KERR_UNKNOWN_SERVER_ERROR;
   }
 }

@@ -94,9 +94,18 @@ int metalog_open(struct metalog *m, const char *dir, struct ctrl *c, char *err, 
   memset(m, 0, sizeof *m);
   m->fd = -1;
   snprintf(m->dir, sizeof m->dir, "%s", dir);
-  if (mkdir(dir, 0755) && errno != EEXIST) {
+  /* The directory holds users' SCRAM keys (StoredKey, ServerKey): enough to
+   * brute-force a password offline, so for the controller's user only. */
+  if (mkdir(dir, 0700) && errno != EEXIST) {
     snprintf(err, err_len, "cannot create %s: %s", dir, strerror(errno));
     return STRATA_EIO;
+  }
+  struct stat dst;
+  if (!stat(dir, &dst) && (dst.st_mode & 077)) {
+    if (chmod(dir, dst.st_mode & 0700))
+      trace_warn("%s is readable by others and cannot be made private: %s", dir, strerror(errno));
+    else
+      trace_info("%s made private (mode 0700): it holds users' SCRAM keys", dir);
   }
   char path[4200];
   snprintf(path, sizeof path, "%s/snapshot", dir);
@@ -159,7 +168,7 @@ int metalog_open(struct metalog *m, const char *dir, struct ctrl *c, char *err, 
     m->since_snapshot++;
   }
   free(buf);
-  m->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  m->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (m->fd < 0) {
     snprintf(err, err_len, "cannot open %s: %s", path, strerror(errno));
     return STRATA_EIO;

@@ -36,7 +36,8 @@
 #                          also Apache Kafka as a peer (scripts/kafka-peer.sh, make bench-kafka)
 #   (module kafka) python3-kafka  tests/kafka/codec_conformance_test.sh: kafka-python's
 #                          protocol classes write the vectors our Kafka codec must match;
-#                          tests/kafka/traps_test.sh: its record batch builder
+#                          tests/kafka/traps_test.sh: its record batch builder;
+#                          tests/kafka/users_acls_test.sh: its ACL admin calls
 #   gzip, lz4, zstd   gzip, lz4, zstd   the reference encoders and decoders
 #                          tests/unit/compress_test.c checks the codecs against
 #   kcat       kcat        librdkafka's producer and consumer, each codec both ways
