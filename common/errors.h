@@ -58,14 +58,18 @@
   X(FENCED_INSTANCE_ID, 46, "a newer member has this group instance id")       \
   X(INVALID_SESSION_TIMEOUT, 47,                                               \
     "session timeout outside group.min/max.session.timeout.ms")                \
-  X(GROUP_MAX_SIZE_REACHED, 48, "the group has its maximum number of members")
+  X(GROUP_MAX_SIZE_REACHED, 48, "the group has its maximum number of members") \
+  X(TOPIC_AUTHORIZATION_FAILED, 49, "not authorized to access the topic")     \
+  X(GROUP_AUTHORIZATION_FAILED, 50, "not authorized to access the group")     \
+  X(CLUSTER_AUTHORIZATION_FAILED, 51, "cluster authorization failed")         \
+  X(SASL_AUTHENTICATION_FAILED, 52, "authentication failed")
 
 #define STRATA_ERROR_ENUM_(name, code, msg) STRATA_E##name = -(code),
 enum strata_error { STRATA_ERROR_TABLE(STRATA_ERROR_ENUM_) };
 #undef STRATA_ERROR_ENUM_
 
 /* Largest positive wire code in the table; codes above it decode as UNKNOWN. */
-#define STRATA_ERROR_CODE_MAX 48
+#define STRATA_ERROR_CODE_MAX 52
 
 /* Message for a code, positive (wire) or negative (return value). Never NULL. */
 const char *strata_strerror(int err);
