@@ -124,6 +124,49 @@ int acl_authorize(const struct authorizer_config *cfg, const struct acl_set *acl
   return !resource_has_acl && cfg->allow_if_no_acl;
 }
 
+/* Is the ALLOW rule a (for op) fully covered by some DENY in the set? */
+static int allow_covered(const struct acl_set *acls, const struct principal *who,
+                         const struct acl_entry *a, enum acl_op op) {
+  for (size_t i = 0; i < acls->n; i++) {
+    const struct acl_entry *d = &acls->v[i];
+    if (d->perm != ACL_PERM_DENY || d->resource != a->resource || !d->name ||
+        !deny_covers(d->op, op) || !acl_entry_matches_principal(d, who))
+      continue;
+    if (d->pattern == ACL_PAT_LITERAL && a->pattern == ACL_PAT_LITERAL &&
+        strcmp(d->name, a->name) == 0)
+      return 1;
+    if (d->pattern == ACL_PAT_PREFIXED && *d->name &&
+        strncmp(d->name, a->name, strlen(d->name)) == 0)
+      return 1;
+  }
+  return 0;
+}
+
+int acl_authorize_any(const struct authorizer_config *cfg, const struct acl_set *acls,
+                      const struct principal *who, enum acl_resource res, enum acl_op op) {
+  if (!cfg || !cfg->enabled) return 1;
+  if (who && authorizer_is_super_user(cfg, who->name)) return 1;
+  if (!acls || op == ACL_OP_ANY) return 0;
+  for (size_t i = 0; i < acls->n; i++) {
+    const struct acl_entry *d = &acls->v[i];
+    if (d->perm == ACL_PERM_DENY && d->resource == res && d->pattern == ACL_PAT_LITERAL &&
+        d->name && strcmp(d->name, "*") == 0 && deny_covers(d->op, op) &&
+        acl_entry_matches_principal(d, who))
+      return 0;
+  }
+  for (size_t i = 0; i < acls->n; i++) {
+    const struct acl_entry *a = &acls->v[i];
+    if (a->perm != ACL_PERM_ALLOW || a->resource != res || !a->name || !*a->name ||
+        (a->op != op && a->op != ACL_OP_ALL) || !acl_entry_matches_principal(a, who))
+      continue;
+    if (a->pattern == ACL_PAT_LITERAL && strcmp(a->name, "*") == 0) return 1;
+    if ((a->pattern == ACL_PAT_LITERAL || a->pattern == ACL_PAT_PREFIXED) &&
+        !allow_covered(acls, who, a, op))
+      return 1;
+  }
+  return 0;
+}
+
 /* ---- names -------------------------------------------------------------- */
 
 struct name {

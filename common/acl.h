@@ -98,6 +98,15 @@ int acl_authorize(const struct authorizer_config *cfg, const struct acl_set *acl
                   const struct principal *who, enum acl_resource res, const char *name,
                   enum acl_op op, const struct acl_entry **rule);
 
+/* May `who` do `op` on at least one resource of type `res`? Kafka's
+ * authorizeByResourceType (KIP-679: InitProducerId needs Write on any
+ * topic): a super user yes; a matching DENY on LITERAL "*" no; else yes when
+ * some matching ALLOW (the op or ALL) is LITERAL "*", or names a resource
+ * that no matching DENY covers (a LITERAL deny of the same name, or a
+ * PREFIXED deny that is a prefix of it). Authorizer off: 1. */
+int acl_authorize_any(const struct authorizer_config *cfg, const struct acl_set *acls,
+                      const struct principal *who, enum acl_resource res, enum acl_op op);
+
 /* Does entry e match this resource / principal / host (ignoring op and
  * permission)? Exposed for DescribeAcls' MATCH filter and tests. */
 int acl_entry_matches_resource(const struct acl_entry *e, enum acl_resource res,

@@ -320,3 +320,24 @@ Test(acl, entry_text_refuses_bad_input_with_a_reason) {
     cr_assert_null(e.name);
   }
 }
+
+Test(acl, any_topic_write_for_idempotent_producers_kip_679) {
+  struct acl_set none = {NULL, 0};
+  struct principal a = who("User:a", "10.0.0.1");
+  cr_assert_eq(acl_authorize_any(&on, &none, &a, ACL_RES_TOPIC, ACL_OP_WRITE), 0);
+  struct acl_entry v[3] = {
+      rule(ACL_RES_TOPIC, ACL_PAT_LITERAL, "t", "User:a", "*", ACL_OP_WRITE, ACL_PERM_ALLOW),
+      rule(ACL_RES_TOPIC, ACL_PAT_PREFIXED, "t", "User:a", "*", ACL_OP_WRITE, ACL_PERM_DENY),
+      rule(ACL_RES_TOPIC, ACL_PAT_LITERAL, "*", "User:*", "*", ACL_OP_WRITE, ACL_PERM_DENY),
+  };
+  struct acl_set s = {v, 1};
+  cr_assert_eq(acl_authorize_any(&on, &s, &a, ACL_RES_TOPIC, ACL_OP_WRITE), 1);
+  cr_assert_eq(acl_authorize_any(&on, &s, &a, ACL_RES_TOPIC, ACL_OP_READ), 0);
+  cr_assert_eq(acl_authorize_any(&on, &s, &a, ACL_RES_GROUP, ACL_OP_WRITE), 0);
+  s.n = 2; /* the prefixed deny covers the only allow */
+  cr_assert_eq(acl_authorize_any(&on, &s, &a, ACL_RES_TOPIC, ACL_OP_WRITE), 0);
+  v[1].name = "tx"; /* no longer */
+  cr_assert_eq(acl_authorize_any(&on, &s, &a, ACL_RES_TOPIC, ACL_OP_WRITE), 1);
+  s.n = 3; /* deny everyone every topic */
+  cr_assert_eq(acl_authorize_any(&on, &s, &a, ACL_RES_TOPIC, ACL_OP_WRITE), 0);
+}
