@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "broker/authz.h"
 #include "common/config.h"
 #include "common/durable_file.h"
 #include "common/wire.h"
@@ -80,6 +81,7 @@ int broker_open(struct broker *b, const struct broker_config *cfg, int64_t now_m
   coord_init(&b->coord, &gc, nonce);
   rc = topics_open(&b->topics, cfg->log_dir, &cfg->seg, cfg->message_max_bytes, now_ms, err,
                    err_len);
+  if (!rc) rc = authz_init(b, err, err_len);
   return rc;
 }
 
@@ -96,6 +98,7 @@ void broker_close(struct broker *b) {
   }
   topics_close(&b->topics);
   coord_free(&b->coord);
+  authz_free(b);
 }
 
 int broker_cut_off(const struct broker *b) {

@@ -15,6 +15,8 @@
 #include "broker/broker_metrics.h"
 #include "broker/coordinator.h"
 #include "broker/topics.h"
+#include "common/acl.h"
+#include "common/principal.h"
 
 #include "common/version.h"
 #define CLUSTER_BROKERS_MAX 256
@@ -58,6 +60,10 @@ struct broker {
   struct broker_metrics metrics; /* counted by the glue and the handlers; /metrics renders them */
   char admin_addr[280];          /* the admin listener's advertised HOST:PORT, once bound ("" off) */
   char kafka_addr[280];          /* the Kafka listener's advertised HOST:PORT, once bound ("" off) */
+  struct authorizer_config authz; /* authorizer.* and super.users (authz_init) */
+  struct acl_set acls;           /* the ACLs of the metadata image (owned by the image code) */
+  const struct principal *caller; /* who sent the request dispatch_handle runs now (NULL
+                                    outside it): the handlers' per-topic checks read it */
   struct {                       /* Kafka calls parked in a classic group (kafka_groups.c) */
     struct kafka_call *head;
     uint64_t next_token;

@@ -22,6 +22,7 @@ const char *const broker_config_keys[] = {
     "offsets.topic.segment.bytes", "advertised.listeners", "broker.session.timeout.ms",
     "outgoing.source.address", "admin.listeners", "admin.connections.max", "metrics.group.lag",
     "kafka.listeners", "kafka.advertised.listeners",
+    "authorizer.enabled", "super.users", "allow.everyone.if.no.acl.found",
     NULL};
 
 const char *const flush_policy_names[] = {"always", "interval", "os", NULL};
@@ -216,6 +217,10 @@ int broker_config_from(const struct config *c, struct broker_config *out,
     return rc;
   if ((rc = config_get_bytes(c, "offsets.topic.segment.bytes", 4u << 20, SEGLOG_SEGMENT_BYTES_MIN,
                              1u << 30, &out->offsets_segment_bytes, err, err_len)))
+    return rc;
+  if ((rc = authorizer_settings_from(c, &out->authz_enabled, out->super_users,
+                                     sizeof out->super_users, &out->authz_allow_if_no_acl, err,
+                                     err_len)))
     return rc;
   if (out->group_session_min_ms > out->group_session_max_ms) {
     snprintf(err, err_len, "group.min.session.timeout.ms is above group.max.session.timeout.ms");

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "broker/seglog.h"
+#include "common/acl.h"
 #include "common/config.h"
 
 enum flush_policy { FLUSH_ALWAYS = 0, FLUSH_INTERVAL, FLUSH_OS };
@@ -61,6 +62,10 @@ struct broker_config {
   int64_t offsets_partitions;      /* offsets.topic.num.partitions */
   int64_t offsets_rf;              /* offsets.topic.replication.factor */
   uint64_t offsets_segment_bytes;  /* offsets.topic.segment.bytes */
+  /* Authorizer (broker/authz.c): authorizer.enabled, super.users as written
+   * (checked here, split by authz_init), allow.everyone.if.no.acl.found. */
+  int authz_enabled, authz_allow_if_no_acl;
+  char super_users[ACL_TEXT_MAX];
 };
 
 /* Fill *out from c (defaults for unset keys). 0, or STRATA_EINVALID_CONFIG

@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 
+#include "broker/authz.h"
 #include "broker/broker.h"
 #include "broker/group_handlers.h"
 #include "broker/handlers.h"
@@ -81,8 +82,10 @@ static const struct api *apis(size_t *n) {
   return api_table;
 }
 
-void dispatch_handle(struct broker *b, const Strata__Header *req, uint8_t *payload,
-                     uint32_t payload_len, struct response *r) {
+void dispatch_handle(struct broker *b, const struct principal *who, const Strata__Header *req,
+                     uint8_t *payload, uint32_t payload_len, struct response *r) {
+  static const struct principal anonymous = {PRINCIPAL_ANONYMOUS, "", 0};
+  if (!who) who = &anonymous;
   const struct api *a = NULL;
   for (size_t i = 0; i < sizeof api_table / sizeof api_table[0]; i++)
     if (api_table[i].key == req->api_key) a = &api_table[i];
@@ -99,8 +102,11 @@ void dispatch_handle(struct broker *b, const Strata__Header *req, uint8_t *paylo
   } else if (req->body_case != a->req_body) {
     snprintf(msg, sizeof msg, "api key %u with a missing or mismatched body", a->key);
     response_error(r, req, STRATA_EINVALID_REQUEST, msg);
-  } else {
+  } else if (!authz_request(b, who, req, r)) {
+    const struct principal *outer = b->caller; /* a Kafka call's, the same */
+    b->caller = who;
     a->handle(b, req, payload, payload_len, r);
+    b->caller = outer;
   }
 }
 

@@ -8,6 +8,7 @@
 
 #include "broker/response.h"
 #include "common/arena.h"
+#include "common/principal.h"
 #include "kafka/codec.h"
 #include "kafka_msgs.h"
 #include "proto/strata.pb-c.h"
@@ -35,6 +36,7 @@ struct kafka_call {
   Strata__Header *native;     /* what the request became natively, or NULL */
   void *extra;                /* per-API state kept for the answer */
   char peer[64];              /* the client's address (DescribeGroups' client host) */
+  struct principal who;       /* who sent it (authorization, broker/authz.h) */
   /* A JoinGroup/SyncGroup parked until its classic group answers
    * (kafka_groups.c): its response stays held while parked. */
   struct broker *b;

@@ -59,7 +59,7 @@ static void consumer_group_heartbeat_start(struct broker *b, struct kafka_call *
   }
   h->body_case = STRATA__HEADER__BODY_GROUP_HEARTBEAT_REQ;
   h->group_heartbeat_req = g;
-  dispatch_handle(b, h, NULL, 0, r);
+  dispatch_handle(b, &k->who, h, NULL, 0, r);
 }
 
 static void *consumer_group_heartbeat_answer(struct broker *b, struct kafka_call *k,

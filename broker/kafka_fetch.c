@@ -86,7 +86,7 @@ static void fetch_start(struct broker *b, struct kafka_call *k, struct response 
   }
   h->body_case = STRATA__HEADER__BODY_FETCH_REQ;
   h->fetch_req = f;
-  dispatch_handle(b, h, NULL, 0, r);
+  dispatch_handle(b, &k->who, h, NULL, 0, r);
 }
 
 static void *fetch_answer(struct broker *b, struct kafka_call *k, const struct response *r) {
@@ -175,7 +175,7 @@ static void list_offsets_start(struct broker *b, struct kafka_call *k, struct re
   }
   h->body_case = STRATA__HEADER__BODY_LIST_OFFSETS_REQ;
   h->list_offsets_req = l;
-  dispatch_handle(b, h, NULL, 0, r);
+  dispatch_handle(b, &k->who, h, NULL, 0, r);
 }
 
 static void *list_offsets_answer(struct broker *b, struct kafka_call *k,

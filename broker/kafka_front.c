@@ -234,10 +234,13 @@ static void api_versions_start(struct broker *b, struct kafka_call *k, struct re
 /* ---- the walk ---- */
 
 struct kafka_call *kafka_start(struct broker *b, uint8_t *frame, uint32_t len,
-                               const char *peer, struct response *r) {
+                               const char *peer, const struct principal *who,
+                               struct response *r) {
   struct kafka_call *k = calloc(1, sizeof *k);
   if (!k) abort();
   snprintf(k->peer, sizeof k->peer, "%s", peer ? peer : "");
+  if (who) k->who = *who;
+  else snprintf(k->who.name, sizeof k->who.name, "%s", PRINCIPAL_ANONYMOUS);
   arena_init(&k->arena);
   size_t used = 0;
   int rc = kafka_decode_req_header(frame, len, &k->arena, &k->h, &used);
@@ -290,7 +293,10 @@ struct kafka_call *kafka_start(struct broker *b, uint8_t *frame, uint32_t len,
       return NULL;
     }
   }
+  const struct principal *outer = b->caller;
+  b->caller = &k->who; /* the Kafka-only handlers' checks read it too */
   k->hd->start(b, k, r);
+  b->caller = outer;
   return k;
 }
 

@@ -179,7 +179,7 @@ static void create_topics_start(struct broker *b, struct kafka_call *k, struct r
   h->body_case = STRATA__HEADER__BODY_CREATE_TOPICS_REQ;
   h->create_topics_req = c;
   if (c->n_topics) {
-    dispatch_handle(b, h, NULL, 0, r);
+    dispatch_handle(b, &k->who, h, NULL, 0, r);
   } else {
     k->native = NULL; /* nothing to create: answered from extra alone */
   }
@@ -281,7 +281,7 @@ static void delete_topics_start(struct broker *b, struct kafka_call *k, struct r
   h->body_case = STRATA__HEADER__BODY_DELETE_TOPICS_REQ;
   h->delete_topics_req = d;
   if (d->n_names) {
-    dispatch_handle(b, h, NULL, 0, r);
+    dispatch_handle(b, &k->who, h, NULL, 0, r);
   } else {
     k->native = NULL; /* only unknown ids: answered without the controller */
   }
@@ -340,7 +340,7 @@ static void init_producer_id_start(struct broker *b, struct kafka_call *k, struc
   strata__init_producer_id_request__init(i);
   h->body_case = STRATA__HEADER__BODY_INIT_PRODUCER_ID_REQ;
   h->init_producer_id_req = i;
-  dispatch_handle(b, h, NULL, 0, r);
+  dispatch_handle(b, &k->who, h, NULL, 0, r);
 }
 
 static void *init_producer_id_answer(struct broker *b, struct kafka_call *k,
@@ -426,7 +426,7 @@ static void find_coordinator_start(struct broker *b, struct kafka_call *k, struc
   f->group_id = (char *)(q->key ? q->key : "");
   h->body_case = STRATA__HEADER__BODY_FIND_COORDINATOR_REQ;
   h->find_coordinator_req = f;
-  dispatch_handle(b, h, NULL, 0, r);
+  dispatch_handle(b, &k->who, h, NULL, 0, r);
 }
 
 static void *find_coordinator_answer(struct broker *b, struct kafka_call *k,

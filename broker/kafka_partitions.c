@@ -70,7 +70,7 @@ static void create_partitions_start(struct broker *b, struct kafka_call *k, stru
   h->body_case = STRATA__HEADER__BODY_CREATE_PARTITIONS_REQ;
   h->create_partitions_req = c;
   if (c->n_topics) {
-    dispatch_handle(b, h, NULL, 0, r);
+    dispatch_handle(b, &k->who, h, NULL, 0, r);
   } else {
     k->native = NULL; /* nothing to send: answered from extra alone */
   }

@@ -51,6 +51,8 @@ struct conn {
   struct conn *prev, *next;
   char peer[64];
   int kafka;                    /* accepted on kafka.listeners: Kafka framing and codec */
+  struct principal principal;   /* who this connection authenticated as (TLS, SASL);
+                                   PRINCIPAL_ANONYMOUS and its address until then */
 };
 
 struct server {
@@ -374,7 +376,7 @@ static void handle_frame(struct conn *c, const struct frame *f) {
   p->req = req;
   p->t0_ns = uv_hrtime();
   p->api_slot = api_slot(req);
-  dispatch_handle(s->b, req, (uint8_t *)f->payload, f->payload_len, &p->resp);
+  dispatch_handle(s->b, &c->principal, req, (uint8_t *)f->payload, f->payload_len, &p->resp);
   enqueue(c, p);
 }
 
@@ -384,7 +386,7 @@ static void handle_kafka_frame(struct conn *c, uint8_t *frame, uint32_t len) {
   struct server *s = c->srv;
   struct pending *p = pending_new();
   p->t0_ns = uv_hrtime();
-  p->kcall = kafka_start(s->b, frame, len, c->peer, &p->resp);
+  p->kcall = kafka_start(s->b, frame, len, c->peer, &c->principal, &p->resp);
   if (!p->kcall) {
     response_free(&p->resp);
     free(p);
@@ -616,13 +618,17 @@ static void on_connection(uv_stream_t *server, int status) {
   struct sockaddr_storage ss;
   int sl = sizeof ss;
   snprintf(c->peer, sizeof c->peer, "client");
+  snprintf(c->principal.name, sizeof c->principal.name, "%s", PRINCIPAL_ANONYMOUS);
   if (!uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sl)) {
     char ip[48] = "?";
     if (ss.ss_family == AF_INET) {
       uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof ip);
       snprintf(c->peer, sizeof c->peer, "%s:%d", ip,
                ntohs(((struct sockaddr_in *)&ss)->sin_port));
+    } else if (ss.ss_family == AF_INET6) {
+      uv_ip6_name((struct sockaddr_in6 *)&ss, ip, sizeof ip);
     }
+    snprintf(c->principal.host, sizeof c->principal.host, "%s", ip); /* ACL host rules */
   }
   c->next = s->conns;
   if (s->conns) s->conns->prev = c;

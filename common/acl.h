@@ -152,6 +152,16 @@ int authorizer_is_super_user(const struct authorizer_config *cfg, const char *na
 /* Free the super user list and zero cfg. */
 void authorizer_config_free(struct authorizer_config *cfg);
 
+/* The authorizer's settings, the same keys on broker and controller
+ * (common/acl_config.c): authorizer.enabled (default false), super.users
+ * (checked with authorizer_set_super_users, copied as written into
+ * super_users), allow.everyone.if.no.acl.found (default false). 0 or
+ * STRATA_EINVALID_CONFIG naming the key in err. */
+struct config;
+int authorizer_settings_from(const struct config *c, int *enabled, char *super_users,
+                             size_t super_users_len, int *allow_if_no_acl, char *err,
+                             size_t err_len);
+
 /* ---- ACL entries as text (CLI, config, logs) ------------------------------ */
 
 /* The text form is ';'-separated key=value pairs, in any order:
