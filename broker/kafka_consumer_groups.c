@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "broker/assignor.h"
+#include "broker/authz.h"
 #include "broker/broker.h"
 #include "broker/coordinator.h"
 #include "broker/dispatch.h"
@@ -154,6 +155,10 @@ static void consumer_group_describe_start(struct broker *b, struct kafka_call *k
     d->group_id = q->group_ids[i];
     d->group_state = "Dead";
     d->assignor_name = "uniform";
+    if (authz_group(b, &k->who, q->group_ids[i], ACL_OP_DESCRIBE)) {
+      d->error_code = KERR_GROUP_AUTHORIZATION_FAILED;
+      continue;
+    }
     int rc = 0;
     struct cgroup *cg = group_coordinator_for(b, q->group_ids[i], 0, &rc);
     if (!cg || cg->classic) {

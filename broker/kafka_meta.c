@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "broker/authz.h"
 #include "broker/broker.h"
 #include "broker/dispatch.h"
 #include "broker/kafka_call.h"
@@ -50,6 +51,11 @@ static void topic_entry(struct broker *b, struct kafka_call *k,
     tp = topics_find(&b->topics, name ? name : "");
   }
   t->name = kc_strdup(k, name ? name : "");
+  if (authz_topic(b, &k->who, name ? name : "", ACL_OP_DESCRIBE)) {
+    t->error_code = KERR_TOPIC_AUTHORIZATION_FAILED; /* whether it exists or not */
+    if (id) t->name = NULL;
+    return;
+  }
   if (!tp) {
     t->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
     return;
@@ -105,6 +111,8 @@ static void metadata_start(struct broker *b, struct kafka_call *k, struct respon
   m->topics = kc_alloc(k, (n + 1) * sizeof *m->topics);
   for (size_t i = 0; i < n; i++) {
     const char *name = all ? b->topics.v[i]->name : q->topics[i].name;
+    /* all topics: only those the caller may describe (Kafka filters them) */
+    if (all && authz_topic(b, &k->who, name, ACL_OP_DESCRIBE)) continue;
     const struct kuuid *id = all || k->version < 12 ? NULL : &q->topics[i].topic_id;
     if (id && topic_id_is_zero(id->b)) id = NULL;
     topic_entry(b, k, &m->topics[m->n_topics++], name, id);
@@ -136,6 +144,12 @@ static void create_topics_start(struct broker *b, struct kafka_call *k, struct r
   c->topics = kc_alloc(k, ((size_t)n + 1) * sizeof *c->topics);
   for (int32_t i = 0; i < n; i++) {
     const struct kafka_create_topics_req_creatable_topic *t = &q->topics[i];
+    if (authz_cluster(b, &k->who, ACL_OP_CREATE) &&
+        authz_topic(b, &k->who, t->name, ACL_OP_CREATE)) {
+      x->err[i] = KERR_TOPIC_AUTHORIZATION_FAILED; /* left out of the native request */
+      x->msg[i] = "";
+      continue;
+    }
     if (t->n_assignments > 0) {
       x->err[i] = KERR_INVALID_REPLICA_ASSIGNMENT;
       x->msg[i] = "manual replica assignments are not supported; give a replication factor";
@@ -249,6 +263,7 @@ static int32_t delete_count(const struct kafka_call *k) {
 struct delete_extra {
   const char **names; /* NULL: an id no topic here has */
   struct kuuid *ids;
+  int16_t *err;       /* refused here (TOPIC_AUTHORIZATION_FAILED), not sent */
 };
 
 static void delete_topics_start(struct broker *b, struct kafka_call *k, struct response *r) {
@@ -258,6 +273,7 @@ static void delete_topics_start(struct broker *b, struct kafka_call *k, struct r
   const char **names = kc_alloc(k, ((size_t)n + 1) * sizeof *names);
   x->names = names;
   x->ids = kc_alloc(k, ((size_t)n + 1) * sizeof *x->ids);
+  x->err = kc_alloc(k, ((size_t)n + 1) * sizeof *x->err);
   k->extra = x;
   Strata__Header *h = kc_native(k, STRATA__API_KEY__API_DELETE_TOPICS);
   Strata__DeleteTopicsRequest *d = kc_alloc(k, sizeof *d);
@@ -273,7 +289,9 @@ static void delete_topics_start(struct broker *b, struct kafka_call *k, struct r
       const char *name = kafka_topic_by_id(b, &q->topics[i].topic_id);
       names[i] = name ? kc_strdup(k, name) : NULL;
     }
-    if (names[i]) {
+    if (names[i] && authz_topic(b, &k->who, names[i], ACL_OP_DELETE)) {
+      x->err[i] = KERR_TOPIC_AUTHORIZATION_FAILED;
+    } else if (names[i]) {
       x->ids[i] = kafka_topic_id(b, names[i]);
       d->names[d->n_names++] = (char *)names[i];
     }
@@ -308,6 +326,10 @@ static void *delete_topics_answer(struct broker *b, struct kafka_call *k,
     if (!t->name) {
       t->topic_id = q->topics[i].topic_id;
       t->error_code = KERR_UNKNOWN_TOPIC_ID;
+      continue;
+    }
+    if (x->err[i]) {
+      t->error_code = x->err[i];
       continue;
     }
     t->topic_id = x->ids[i]; /* v6+ */
@@ -387,6 +409,8 @@ static struct kafka_find_coordinator_resp *find_coordinators(struct broker *b,
     if (q->key_type != 0) {
       c->error_code = KERR_INVALID_REQUEST;
       c->error_message = no_transactions;
+    } else if (authz_group(b, &k->who, key, ACL_OP_DESCRIBE)) {
+      c->error_code = KERR_GROUP_AUTHORIZATION_FAILED;
     } else if (!*key || strlen(key) > GROUP_ID_MAX) {
       c->error_code = KERR_INVALID_REQUEST;
       c->error_message = "a group id of 1 to 255 characters";
