@@ -3,7 +3,9 @@
 #ifndef STRATA_CONTROLLER_H
 #define STRATA_CONTROLLER_H
 
+#include "common/acl.h"
 #include "common/arena.h"
+#include "common/principal.h"
 #include "controller/ctrl.h"
 #include "controller/metalog.h"
 
@@ -12,15 +14,20 @@ struct controller {
   struct metalog log;
   uint32_t default_partitions;
   uint32_t default_replication;
+  struct authorizer_config authz; /* authorizer.*, super.users (owned; freed by close) */
+  struct acl_set acls;            /* the ACLs of the metadata (owned by their records) */
 };
 
 int controller_open(struct controller *ctl, const char *dir, int32_t id,
                     const struct ctrl_config *cfg, int64_t now_ms, char *err, size_t err_len);
 void controller_close(struct controller *ctl);
 /* Fill resp (strings and messages from arena, or malloc'd images released by
- * controller_response_done). The time comes in: the simulator drives it. */
-void controller_handle(struct controller *ctl, const Strata__Header *req, Strata__Header *resp,
-                       struct arena *a, int64_t now_ms);
+ * controller_response_done). who: the principal the request's connection
+ * authenticated as (NULL: anonymous), authorized first (ctrl_authz.h). The
+ * time comes in: the simulator drives it. */
+void controller_handle(struct controller *ctl, const struct principal *who,
+                       const Strata__Header *req, Strata__Header *resp, struct arena *a,
+                       int64_t now_ms);
 void controller_response_done(Strata__Header *resp);
 void controller_tick(struct controller *ctl, int64_t now_ms);
 /* A broker's (newest) connection closed. */

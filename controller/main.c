@@ -13,7 +13,8 @@ static const char *const keys[] = {"controller.id", "listeners", "data.dir",
                                    "broker.session.timeout.ms", "auto.leader.rebalance.enable",
                                    "leader.imbalance.check.interval.ms", "num.partitions",
                                    "broker.disconnect.grace.ms", "log.level", "admin.listeners",
-                                   "admin.connections.max", NULL};
+                                   "admin.connections.max", "authorizer.enabled", "super.users",
+                                   "allow.everyone.if.no.acl.found", NULL};
 
 static void usage(FILE *f) {
   fprintf(f, "usage: strata-controller [--config FILE] [--set key=value]...\n\n"
@@ -25,7 +26,9 @@ static void usage(FILE *f) {
              "(default true), leader.imbalance.check.interval.ms (default 10000),\n"
              "num.partitions (default 1), log.level, admin.listeners (HTTP /metrics,\n"
              "/livez, /readyz; default 127.0.0.1:9645, empty: off), admin.connections.max\n"
-             "(default 64). Environment variables\n"
+             "(default 64), authorizer.enabled (default false), super.users\n"
+             "(User:a;User:b), allow.everyone.if.no.acl.found (default false).\n"
+             "Environment variables\n"
              "STRATA_<KEY> come first (STRATA_DATA_DIR=/data sets data.dir).\n");
 }
 
@@ -58,6 +61,11 @@ int main(int argc, char **argv) {
   if (!rc) rc = config_get_int64(c, "num.partitions", 1, 1, 10000, &np, err, sizeof err);
   if (!rc) rc = config_get_int64(c, "broker.disconnect.grace.ms", 300, 0, 600000, &grace, err, sizeof err);
   if (!rc) rc = config_get_bool(c, "auto.leader.rebalance.enable", 1, &rebalance, err, sizeof err);
+  int authz_on = 0, allow_if_no_acl = 0;
+  char super_users[ACL_TEXT_MAX] = "";
+  if (!rc)
+    rc = authorizer_settings_from(c, &authz_on, super_users, sizeof super_users,
+                                  &allow_if_no_acl, err, sizeof err);
   char host[256] = "127.0.0.1";
   int port = 9093;
   const char *l = config_get(c, "listeners");
@@ -100,6 +108,12 @@ int main(int argc, char **argv) {
   struct controller ctl;
   memset(&ctl, 0, sizeof ctl);
   ctl.default_partitions = (uint32_t)np;
+  ctl.authz.enabled = authz_on;
+  ctl.authz.allow_if_no_acl = allow_if_no_acl;
+  if ((rc = authorizer_set_super_users(&ctl.authz, super_users, err, sizeof err))) {
+    fprintf(stderr, "strata-controller: %s\n", err);
+    return 2;
+  }
   struct ctrl_config cc = {timeout, rebalance, check, grace};
   if ((rc = controller_open(&ctl, dir, (int32_t)id, &cc, clock_mono_ms(), err, sizeof err))) {
     trace_error("cannot start: %s", err[0] ? err : strata_strerror(rc));

@@ -38,6 +38,8 @@ struct cconn {
   struct cconn *park_next;
   uint8_t *buf;
   size_t len, cap;
+  struct principal principal; /* who this connection authenticated as (TLS, SASL);
+                                 PRINCIPAL_ANONYMOUS and its address until then */
 };
 
 struct wreq {
@@ -192,7 +194,7 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
       resp.error_code = (uint32_t)-STRATA_EINVALID_REQUEST;
       resp.error_message = (char *)"malformed request header";
     } else {
-      controller_handle(c->ctl, req, &resp, &a, clock_mono_ms());
+      controller_handle(c->ctl, &c->principal, req, &resp, &a, clock_mono_ms());
       if (!resp.error_code && req->body_case == STRATA__HEADER__BODY_BROKER_REGISTER_REQ)
         note_broker_conn(c, req->broker_register_req->broker_id);
       if (!resp.error_code && req->body_case == STRATA__HEADER__BODY_BROKER_HEARTBEAT_REQ) {
@@ -238,6 +240,15 @@ static void on_connection(uv_stream_t *server, int status) {
     return;
   }
   uv_tcp_nodelay(&c->tcp, 1);
+  snprintf(c->principal.name, sizeof c->principal.name, "%s", PRINCIPAL_ANONYMOUS);
+  struct sockaddr_storage ss;
+  int sl = sizeof ss;
+  if (!uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sl)) { /* ACL host rules */
+    if (ss.ss_family == AF_INET)
+      uv_ip4_name((struct sockaddr_in *)&ss, c->principal.host, sizeof c->principal.host);
+    else if (ss.ss_family == AF_INET6)
+      uv_ip6_name((struct sockaddr_in6 *)&ss, c->principal.host, sizeof c->principal.host);
+  }
   uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 }
 
