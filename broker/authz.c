@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "broker/broker.h"
+#include "broker/metadata.h"
 #include "common/errors.h"
 #include "common/trace.h"
 
@@ -26,7 +27,7 @@ int authz_allowed(const struct broker *b, const struct principal *who, enum acl_
                   const char *name, enum acl_op op) {
   if (!b->authz.enabled) return 1;
   const struct acl_entry *rule = NULL;
-  int ok = acl_authorize(&b->authz, &b->acls, who, res, name, op, &rule);
+  int ok = acl_authorize(&b->authz, metadata_acls(b), who, res, name, op, &rule);
   if (!ok)
     trace_debug("authorizer: %s from %s may not %s %s %s (%s)", who_name(who),
                 who && *who->host ? who->host : "?", acl_op_name(op), acl_resource_name(res),
@@ -56,7 +57,7 @@ int authz_cluster(const struct broker *b, const struct principal *who, enum acl_
 
 int authz_idempotent_producer(const struct broker *b, const struct principal *who) {
   if (!b->authz.enabled) return 0;
-  if (acl_authorize_any(&b->authz, &b->acls, who, ACL_RES_TOPIC, ACL_OP_WRITE)) return 0;
+  if (acl_authorize_any(&b->authz, metadata_acls(b), who, ACL_RES_TOPIC, ACL_OP_WRITE)) return 0;
   return authz_cluster(b, who, ACL_OP_IDEMPOTENT_WRITE);
 }
 
@@ -240,6 +241,19 @@ int authz_request(struct broker *b, const struct principal *who, const Strata__H
         return refuse(r, req, rc, who, "describe a subscribed topic");
     return 0;
   }
+  /* ACL and user administration: Describe on the cluster to list, Alter
+   * to change (the controller checks the relayed principal again) */
+  case STRATA__API_KEY__API_DESCRIBE_ACLS:
+  case STRATA__API_KEY__API_DESCRIBE_USER_SCRAM_CREDENTIALS:
+    if ((rc = authz_cluster(b, who, ACL_OP_DESCRIBE)))
+      return refuse(r, req, rc, who, "list ACLs or users (Describe on the cluster)");
+    return 0;
+  case STRATA__API_KEY__API_CREATE_ACLS:
+  case STRATA__API_KEY__API_DELETE_ACLS:
+  case STRATA__API_KEY__API_ALTER_USER_SCRAM_CREDENTIALS:
+    if ((rc = authz_cluster(b, who, ACL_OP_ALTER)))
+      return refuse(r, req, rc, who, "change ACLs or users (Alter on the cluster)");
+    return 0;
   default:
     /* An API this table does not know yet: cluster administration, Alter
      * on the cluster (deny by default rather than forget a check). */

@@ -17,6 +17,7 @@
 #include "broker/topics.h"
 #include "common/acl.h"
 #include "common/principal.h"
+#include "common/secmeta.h"
 
 #include "common/version.h"
 #define CLUSTER_BROKERS_MAX 256
@@ -57,11 +58,12 @@ struct broker {
   int want_offsets_topic;       /* cluster mode: ask the controller to create it */
   int64_t controller_contact_ms; /* when the last heartbeat the controller answered left (0: never) */
   int foreign_controller;        /* the controller is of another cluster than our data: not followed */
+  struct secmeta sec;            /* users (SCRAM credentials) and ACLs from the controller's
+                                   image (metadata_scram_credential, metadata_acls) */
   struct broker_metrics metrics; /* counted by the glue and the handlers; /metrics renders them */
   char admin_addr[280];          /* the admin listener's advertised HOST:PORT, once bound ("" off) */
   char kafka_addr[280];          /* the Kafka listener's advertised HOST:PORT, once bound ("" off) */
   struct authorizer_config authz; /* authorizer.* and super.users (authz_init) */
-  struct acl_set acls;           /* the ACLs of the metadata image (owned by the image code) */
   const struct principal *caller; /* who sent the request dispatch_handle runs now (NULL
                                     outside it): the handlers' per-topic checks read it */
   struct {                       /* Kafka calls parked in a classic group (kafka_groups.c) */

@@ -75,6 +75,16 @@ static const struct api api_table[] = {
      STRATA__HEADER__BODY_DESCRIBE_GROUP_REQ},
     {STRATA__API_KEY__API_DELETE_GROUPS, 0, 0, handle_delete_groups,
      STRATA__HEADER__BODY_DELETE_GROUPS_REQ},
+    {STRATA__API_KEY__API_CREATE_ACLS, 0, 0, handle_security_admin,
+     STRATA__HEADER__BODY_CREATE_ACLS_REQ},
+    {STRATA__API_KEY__API_DESCRIBE_ACLS, 0, 0, handle_security_admin,
+     STRATA__HEADER__BODY_DESCRIBE_ACLS_REQ},
+    {STRATA__API_KEY__API_DELETE_ACLS, 0, 0, handle_security_admin,
+     STRATA__HEADER__BODY_DELETE_ACLS_REQ},
+    {STRATA__API_KEY__API_DESCRIBE_USER_SCRAM_CREDENTIALS, 0, 0, handle_security_admin,
+     STRATA__HEADER__BODY_DESCRIBE_SCRAM_REQ},
+    {STRATA__API_KEY__API_ALTER_USER_SCRAM_CREDENTIALS, 0, 0, handle_security_admin,
+     STRATA__HEADER__BODY_ALTER_SCRAM_REQ},
 };
 
 static const struct api *apis(size_t *n) {

@@ -36,6 +36,8 @@ static const struct kafka_handler *const handlers[] = {
     &kafka_create_partitions_handler, &kafka_offset_delete_handler,
     &kafka_describe_topic_partitions_handler, &kafka_consumer_group_heartbeat_handler,
     &kafka_consumer_group_describe_handler,
+    &kafka_create_acls_handler, &kafka_describe_acls_handler, &kafka_delete_acls_handler,
+    &kafka_describe_user_scram_credentials_handler, &kafka_alter_user_scram_credentials_handler,
 };
 
 static const struct kafka_handler *handler(int key) {
@@ -125,6 +127,9 @@ int16_t kafka_err(int code) {
   case -STRATA_EGROUP_AUTHORIZATION_FAILED: return KERR_GROUP_AUTHORIZATION_FAILED;
   case -STRATA_ECLUSTER_AUTHORIZATION_FAILED: return KERR_CLUSTER_AUTHORIZATION_FAILED;
   case -STRATA_ESASL_AUTHENTICATION_FAILED: return KERR_SASL_AUTHENTICATION_FAILED;
+  case -STRATA_ERESOURCE_NOT_FOUND: return KERR_RESOURCE_NOT_FOUND;
+  case -STRATA_EDUPLICATE_RESOURCE: return KERR_DUPLICATE_RESOURCE;
+  case -STRATA_EUNACCEPTABLE_CREDENTIAL: return KERR_UNACCEPTABLE_CREDENTIAL;
   default: return KERR_UNKNOWN_SERVER_ERROR;
   }
 }

@@ -15,12 +15,17 @@ struct controller {
   uint32_t default_partitions;
   uint32_t default_replication;
   struct authorizer_config authz; /* authorizer.*, super.users (owned; freed by close) */
-  struct acl_set acls;            /* the ACLs of the metadata (owned by their records) */
 };
 
 int controller_open(struct controller *ctl, const char *dir, int32_t id,
                     const struct ctrl_config *cfg, int64_t now_ms, char *err, size_t err_len);
 void controller_close(struct controller *ctl);
+/* --bootstrap-user (KIP-900's --add-scram, Redpanda's bootstrap user): on a
+ * cluster with no user yet, write SCRAM-SHA-256 and -512 credentials for
+ * name through the metadata log. With users already there it changes
+ * nothing (*created 0): the first start's user is kept, its password too. */
+int controller_bootstrap_user(struct controller *ctl, const char *name, const char *password,
+                              size_t password_len, int *created, char *err, size_t err_len);
 /* Fill resp (strings and messages from arena, or malloc'd images released by
  * controller_response_done). who: the principal the request's connection
  * authenticated as (NULL: anonymous), authorized first (ctrl_authz.h). The

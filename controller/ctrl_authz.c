@@ -41,22 +41,36 @@ static int as_broker(const struct authorizer_config *cfg, const struct acl_set *
 }
 
 int ctrl_authorize(const struct authorizer_config *cfg, const struct acl_set *acls,
-                   const struct principal *who, const Strata__Header *req, char *err,
+                   const struct principal *conn, const Strata__Header *req, char *err,
                    size_t err_len) {
   if (!cfg || !cfg->enabled) return 0;
+  /* A broker (ClusterAction) relays a client's request with the client's
+   * principal in the header (KIP-590's envelope): that principal is checked.
+   * Without one it is the broker's own request (the offsets topic, producer
+   * id blocks). Anyone else's header principal is ignored. */
+  int broker = cluster(cfg, acls, conn, ACL_OP_CLUSTER_ACTION);
+  struct principal relayed;
+  const struct principal *who = conn;
+  int relay = broker && !(req->principal && *req->principal);
+  if (broker && !relay) {
+    memset(&relayed, 0, sizeof relayed);
+    snprintf(relayed.name, sizeof relayed.name, "%s", req->principal);
+    snprintf(relayed.host, sizeof relayed.host, "%s", req->principal_host ? req->principal_host : "");
+    relayed.authenticated = 1;
+    who = &relayed;
+  }
   const char *name = who ? who->name : PRINCIPAL_ANONYMOUS;
-  int relay = cluster(cfg, acls, who, ACL_OP_CLUSTER_ACTION);
   switch (req->body_case) {
   case STRATA__HEADER__BODY_API_VERSIONS_REQ:
     return 0;
   case STRATA__HEADER__BODY_BROKER_REGISTER_REQ:
-    return as_broker(cfg, acls, who, req->broker_register_req->broker_id, "register a broker",
+    return as_broker(cfg, acls, conn, req->broker_register_req->broker_id, "register a broker",
                      err, err_len);
   case STRATA__HEADER__BODY_BROKER_HEARTBEAT_REQ:
-    return as_broker(cfg, acls, who, req->broker_heartbeat_req->broker_id, "heartbeat",
+    return as_broker(cfg, acls, conn, req->broker_heartbeat_req->broker_id, "heartbeat",
                      err, err_len);
   case STRATA__HEADER__BODY_ALTER_ISR_REQ:
-    return as_broker(cfg, acls, who, req->alter_isr_req->broker_id, "change an ISR", err,
+    return as_broker(cfg, acls, conn, req->alter_isr_req->broker_id, "change an ISR", err,
                      err_len);
   case STRATA__HEADER__BODY_CREATE_TOPICS_REQ: {
     if (relay || cluster(cfg, acls, who, ACL_OP_CREATE)) return 0;
@@ -98,6 +112,17 @@ int ctrl_authorize(const struct authorizer_config *cfg, const struct acl_set *ac
         acl_authorize_any(cfg, acls, who, ACL_RES_TOPIC, ACL_OP_WRITE))
       return 0;
     snprintf(err, err_len, "%s may not get producer ids", name);
+    return STRATA_ECLUSTER_AUTHORIZATION_FAILED;
+  case STRATA__HEADER__BODY_DESCRIBE_ACLS_REQ:
+  case STRATA__HEADER__BODY_DESCRIBE_SCRAM_REQ:
+    if (relay || cluster(cfg, acls, who, ACL_OP_DESCRIBE)) return 0;
+    snprintf(err, err_len, "%s may not list ACLs or users (Describe on the cluster)", name);
+    return STRATA_ECLUSTER_AUTHORIZATION_FAILED;
+  case STRATA__HEADER__BODY_CREATE_ACLS_REQ:
+  case STRATA__HEADER__BODY_DELETE_ACLS_REQ:
+  case STRATA__HEADER__BODY_ALTER_SCRAM_REQ:
+    if (relay || cluster(cfg, acls, who, ACL_OP_ALTER)) return 0;
+    snprintf(err, err_len, "%s may not change ACLs or users (Alter on the cluster)", name);
     return STRATA_ECLUSTER_AUTHORIZATION_FAILED;
   default:
     /* An API this table does not know: cluster administration. */

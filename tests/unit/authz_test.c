@@ -31,8 +31,8 @@ static struct principal as(const char *name) {
 static struct principal admin, mallory, alice;
 
 static void allow(const char *principal, int res, int pat, const char *name, int op) {
-  cr_assert_lt(b.acls.n, sizeof acls / sizeof acls[0]);
-  acls[b.acls.n++] = (struct acl_entry){(uint8_t)res, (uint8_t)pat, (uint8_t)op, ACL_PERM_ALLOW,
+  cr_assert_lt(b.sec.acls.n, sizeof acls / sizeof acls[0]);
+  acls[b.sec.acls.n++] = (struct acl_entry){(uint8_t)res, (uint8_t)pat, (uint8_t)op, ACL_PERM_ALLOW,
                                         (char *)name, (char *)principal, (char *)"*"};
 }
 
@@ -203,8 +203,8 @@ static void setup(void) {
   config_free(c);
   cr_assert_eq(broker_open(&b, &cfg, 1, 1, err, sizeof err), 0, "%s", err);
   offsets_log_sync(&b);
-  b.acls.v = acls;
-  b.acls.n = 0;
+  b.sec.acls.v = acls;
+  b.sec.acls.n = 0;
   admin = as("User:admin");
   mallory = as("User:mallory");
   alice = as("User:alice");
@@ -215,8 +215,8 @@ static void setup(void) {
 }
 
 static void teardown(void) {
-  b.acls.n = 0;
-  b.acls.v = NULL;
+  b.sec.acls.n = 0;
+  b.sec.acls.v = NULL;
   broker_close(&b);
   proc_rm_rf(dir);
   free(dir);

@@ -91,6 +91,8 @@ static int shrink(const char *who) {
   return handle(who, &h);
 }
 
+static const char *relayed_for; /* the client principal a relayed request carries */
+
 static int create_topic(const char *who, const char *name, uint32_t rf) {
   Strata__TopicSpec s = STRATA__TOPIC_SPEC__INIT;
   s.name = (char *)name;
@@ -104,6 +106,8 @@ static int create_topic(const char *who, const char *name, uint32_t rf) {
   h.api_key = STRATA__API_KEY__API_CREATE_TOPICS;
   h.body_case = STRATA__HEADER__BODY_CREATE_TOPICS_REQ;
   h.create_topics_req = &q;
+  h.principal = (char *)(relayed_for ? relayed_for : "");
+  h.principal_host = (char *)"10.0.0.7";
   return handle(who, &h);
 }
 
@@ -127,8 +131,8 @@ static void setup(void) {
   /* a client with broad topic rights but no cluster ones */
   acls[3] = (struct acl_entry){ACL_RES_TOPIC, ACL_PAT_LITERAL, ACL_OP_ALL, ACL_PERM_ALLOW,
                                (char *)"*", (char *)"User:alice", (char *)"*"};
-  ctl.acls.v = acls;
-  ctl.acls.n = 4;
+  ctl.c.sec.acls.v = acls;
+  ctl.c.sec.acls.n = 4;
   cr_assert_eq(reg("User:broker-1", 1), 0);
   cr_assert_eq(reg("User:broker-2", 2), 0);
   cr_assert_eq(create_topic("User:admin", "t", 2), 0);
@@ -136,8 +140,8 @@ static void setup(void) {
 }
 
 static void teardown(void) {
-  ctl.acls.v = NULL;
-  ctl.acls.n = 0;
+  ctl.c.sec.acls.v = NULL;
+  ctl.c.sec.acls.n = 0;
   controller_close(&ctl);
   proc_rm_rf(dir);
   free(dir);
@@ -185,14 +189,22 @@ Test(ctrl_authz, the_broker_itself_with_cluster_action_may) {
   cr_assert_eq(part0()->nisr, 1);
   /* without ClusterAction, even the right name is refused */
   cr_assert_eq(reg("User:broker-3", 3), 0);
-  ctl.acls.n = 2; /* broker-3's ACL gone */
+  ctl.c.sec.acls.n = 2; /* broker-3's ACL gone */
   cr_assert_eq(heartbeat("User:broker-3", 3), STRATA_ECLUSTER_AUTHORIZATION_FAILED);
 }
 
 Test(ctrl_authz, admin_requests_pass_relayed_by_a_broker_or_with_their_own_permission) {
   cr_assert_eq(create_topic("User:mallory", "m", 1), STRATA_ETOPIC_AUTHORIZATION_FAILED);
   cr_assert_null(ctrl_topic(&ctl.c, "m"));
-  cr_assert_eq(create_topic("User:broker-1", "m", 1), 0); /* relayed */
+  cr_assert_eq(create_topic("User:broker-1", "m", 1), 0); /* the broker's own */
+  /* relayed for a client: the client's principal is judged (KIP-590) */
+  relayed_for = "User:mallory";
+  cr_assert_eq(create_topic("User:broker-1", "m2", 1), STRATA_ETOPIC_AUTHORIZATION_FAILED);
+  relayed_for = "User:alice";
+  cr_assert_eq(create_topic("User:broker-1", "m2", 1), 0);
+  /* a client's own header principal counts for nothing */
+  cr_assert_eq(create_topic("User:mallory", "m3", 1), STRATA_ETOPIC_AUTHORIZATION_FAILED);
+  relayed_for = NULL;
   cr_assert_eq(create_topic("User:alice", "a", 1), 0);    /* All on every topic */
   Strata__ElectLeadersRequest q = STRATA__ELECT_LEADERS_REQUEST__INIT;
   q.topic = (char *)"t";

@@ -34,7 +34,7 @@ static struct principal as(const char *name) {
 }
 
 static void allow(const char *principal, int res, const char *name, int op) {
-  acls[b.acls.n++] = (struct acl_entry){(uint8_t)res, ACL_PAT_LITERAL, (uint8_t)op,
+  acls[b.sec.acls.n++] = (struct acl_entry){(uint8_t)res, ACL_PAT_LITERAL, (uint8_t)op,
                                         ACL_PERM_ALLOW, (char *)name, (char *)principal,
                                         (char *)"*"};
 }
@@ -109,7 +109,7 @@ static void setup(void) {
   config_free(c);
   cr_assert_eq(broker_open(&b, &cfg, 1, 1, err, sizeof err), 0, "%s", err);
   offsets_log_sync(&b);
-  b.acls.v = acls;
+  b.sec.acls.v = acls;
   admin = as("User:admin");
   mallory = as("User:mallory");
   alice = as("User:alice");
@@ -118,8 +118,8 @@ static void setup(void) {
 }
 
 static void teardown(void) {
-  b.acls.n = 0;
-  b.acls.v = NULL;
+  b.sec.acls.n = 0;
+  b.sec.acls.v = NULL;
   broker_close(&b);
   proc_rm_rf(dir);
   free(dir);
