@@ -490,12 +490,14 @@ static int auth_append(char *auth, size_t *auth_len, size_t cap, const char *p, 
 /* RFC 5802 section 9: an unknown user gets a salt and keys derived from a
  * server secret and the name, so the answer looks like a real user's and is
  * stable across attempts; the proof can never verify (known = 0). */
-static int fake_credential(enum scram_mech m, const char *user, const uint8_t *secret,
-                           size_t secret_len, struct scram_credential *out) {
+int scram_credential_fake(enum scram_mech m, const char *user, const uint8_t *secret,
+                          size_t secret_len, struct scram_credential *out) {
   char buf[SCRAM_USER_MAX + 32];
   uint8_t mac[SCRAM_KEY_MAX];
   int n, rc;
   memset(out, 0, sizeof *out);
+  if (scram_key_len(m) == 0 || user == NULL || strlen(user) > SCRAM_USER_MAX)
+    return STRATA_EINVALID_ARGUMENT;
   n = snprintf(buf, sizeof buf, "salt:%s:%s", scram_mech_name(m), user);
   rc = scram_hmac(m, secret, secret_len, buf, (size_t)n, mac);
   if (rc != 0)
@@ -534,7 +536,7 @@ int scram_server_first(struct scram_server *s, enum scram_mech m, const char *ms
     s->cred = *cred;
     s->known = 1;
   } else {
-    rc = fake_credential(m, s->cf.user, secret, secret_len, &s->cred);
+    rc = scram_credential_fake(m, s->cf.user, secret, secret_len, &s->cred);
     if (rc != 0)
       return rc;
     s->known = 0;
