@@ -15,6 +15,7 @@
 #include "broker/broker_metrics.h"
 #include "broker/coordinator.h"
 #include "broker/topics.h"
+#include "common/sasl_conn.h"
 
 #include "common/version.h"
 #define CLUSTER_BROKERS_MAX 256
@@ -58,6 +59,9 @@ struct broker {
   struct broker_metrics metrics; /* counted by the glue and the handlers; /metrics renders them */
   char admin_addr[280];          /* the admin listener's advertised HOST:PORT, once bound ("" off) */
   char kafka_addr[280];          /* the Kafka listener's advertised HOST:PORT, once bound ("" off) */
+  struct sasl_server_config sasl; /* what SASL listeners accept; credentials from the image */
+  struct sasl_conn *sasl_conn;   /* the SASL state of the connection whose request runs now
+                                    (set by the glue around dispatch; NULL outside it) */
   struct {                       /* Kafka calls parked in a classic group (kafka_groups.c) */
     struct kafka_call *head;
     uint64_t next_token;

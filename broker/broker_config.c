@@ -22,6 +22,8 @@ const char *const broker_config_keys[] = {
     "offsets.topic.segment.bytes", "advertised.listeners", "broker.session.timeout.ms",
     "outgoing.source.address", "admin.listeners", "admin.connections.max", "metrics.group.lag",
     "kafka.listeners", "kafka.advertised.listeners",
+    "sasl.enabled.mechanisms", "sasl.mechanism", "sasl.mechanisms", "sasl.username",
+    "sasl.password", "sasl.password.file",
     NULL};
 
 const char *const flush_policy_names[] = {"always", "interval", "os", NULL};
@@ -217,6 +219,9 @@ int broker_config_from(const struct config *c, struct broker_config *out,
   if ((rc = config_get_bytes(c, "offsets.topic.segment.bytes", 4u << 20, SEGLOG_SEGMENT_BYTES_MIN,
                              1u << 30, &out->offsets_segment_bytes, err, err_len)))
     return rc;
+  if ((rc = sasl_settings_from_config(c, &out->sasl, err, err_len))) return rc;
+  out->sasl_native = sasl_listener_scheme(config_get(c, "listeners"));
+  out->sasl_kafka = sasl_listener_scheme(config_get(c, "kafka.listeners"));
   if (out->group_session_min_ms > out->group_session_max_ms) {
     snprintf(err, err_len, "group.min.session.timeout.ms is above group.max.session.timeout.ms");
     return STRATA_EINVALID_CONFIG;

@@ -10,6 +10,7 @@
 
 #include "broker/seglog.h"
 #include "common/config.h"
+#include "common/sasl_config.h"
 
 enum flush_policy { FLUSH_ALWAYS = 0, FLUSH_INTERVAL, FLUSH_OS };
 /* metrics.group.lag: consumer-group series per partition, per group, or none. */
@@ -61,6 +62,11 @@ struct broker_config {
   int64_t offsets_partitions;      /* offsets.topic.num.partitions */
   int64_t offsets_rf;              /* offsets.topic.replication.factor */
   uint64_t offsets_segment_bytes;  /* offsets.topic.segment.bytes */
+  /* SASL (common/sasl_config.h): the mechanisms SASL listeners accept, and
+   * this broker's own login for links to SASL listeners. sasl_native /
+   * sasl_kafka: listeners / kafka.listeners has a SASL_* scheme. */
+  struct sasl_settings sasl;
+  int sasl_native, sasl_kafka;
 };
 
 /* Fill *out from c (defaults for unset keys). 0, or STRATA_EINVALID_CONFIG
