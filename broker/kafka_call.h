@@ -113,6 +113,8 @@ enum {
   KERR_UNKNOWN_MEMBER_ID = 25,
   KERR_INVALID_SESSION_TIMEOUT = 26,
   KERR_REBALANCE_IN_PROGRESS = 27,
+  KERR_UNSUPPORTED_SASL_MECHANISM = 33,
+  KERR_ILLEGAL_SASL_STATE = 34,
   KERR_UNSUPPORTED_VERSION = 35,
   KERR_TOPIC_ALREADY_EXISTS = 36,
   KERR_INVALID_PARTITIONS = 37,
@@ -125,6 +127,7 @@ enum {
   KERR_DUPLICATE_SEQUENCE_NUMBER = 46,
   KERR_INVALID_PRODUCER_EPOCH = 47,
   KERR_KAFKA_STORAGE_ERROR = 56,
+  KERR_SASL_AUTHENTICATION_FAILED = 58,
   KERR_UNKNOWN_PRODUCER_ID = 59,
   KERR_NON_EMPTY_GROUP = 68,
   KERR_GROUP_ID_NOT_FOUND = 69,
@@ -151,6 +154,7 @@ extern const struct kafka_handler kafka_produce_handler, kafka_fetch_handler,
     kafka_create_partitions_handler, kafka_offset_delete_handler,
 
     kafka_describe_topic_partitions_handler, kafka_consumer_group_heartbeat_handler,
-    kafka_consumer_group_describe_handler;
+    kafka_consumer_group_describe_handler, kafka_sasl_handshake_handler,
+    kafka_sasl_authenticate_handler;
 
 #endif
