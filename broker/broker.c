@@ -101,6 +101,7 @@ void broker_close(struct broker *b) {
   }
   topics_close(&b->topics);
   coord_free(&b->coord);
+  secmeta_free(&b->sec);
 }
 
 int broker_cut_off(const struct broker *b) {

@@ -16,6 +16,7 @@
 #include "broker/coordinator.h"
 #include "broker/topics.h"
 #include "common/sasl_conn.h"
+#include "common/secmeta.h"
 
 #include "common/version.h"
 #define CLUSTER_BROKERS_MAX 256
@@ -56,6 +57,8 @@ struct broker {
   int want_offsets_topic;       /* cluster mode: ask the controller to create it */
   int64_t controller_contact_ms; /* when the last heartbeat the controller answered left (0: never) */
   int foreign_controller;        /* the controller is of another cluster than our data: not followed */
+  struct secmeta sec;            /* users (SCRAM credentials) and ACLs from the controller's
+                                   image (metadata_scram_credential, metadata_acls) */
   struct broker_metrics metrics; /* counted by the glue and the handlers; /metrics renders them */
   char admin_addr[280];          /* the admin listener's advertised HOST:PORT, once bound ("" off) */
   char kafka_addr[280];          /* the Kafka listener's advertised HOST:PORT, once bound ("" off) */

@@ -227,14 +227,16 @@ static void on_forward(void *arg, const Strata__Header *resp, const uint8_t *pl,
   fw->done(fw->arg, copy, copy ? 0 : STRATA_ENOMEM);
 }
 
-int cluster_uv_forward(struct cluster_uv *cu, const Strata__Header *req, cluster_forward_cb done,
-                       void *arg) {
+int cluster_uv_forward(struct cluster_uv *cu, const Strata__Header *req,
+                       const struct principal *who, cluster_forward_cb done, void *arg) {
   struct cluster_forward *fw = NULL;
   for (size_t i = 0; i < FORWARDS_MAX && !fw; i++)
     if (!cu->forwards[i].used) fw = &cu->forwards[i];
   if (!fw || !cu->running || !cu->session.connected) return STRATA_ENOT_CONTROLLER;
   Strata__Header h = *req;
   h.is_response = 0;
+  h.principal = who ? (char *)who->name : (char *)"";
+  h.principal_host = who ? (char *)who->host : (char *)"";
   *fw = (struct cluster_forward){1, done, arg};
   if (link_send(&cu->ctl, &h, NULL, 0, on_forward, fw)) {
     fw->used = 0;

@@ -13,6 +13,7 @@
 
 #include "broker/broker.h"
 #include "broker/link_uv.h"
+#include "common/principal.h"
 #include "proto/strata.pb-c.h"
 
 #include "broker/cluster.h"
@@ -83,9 +84,11 @@ void cluster_uv_after_sync(struct cluster_uv *cu);
 
 /* Relay req to the controller: 0, and done is called later with the answer
  * (never from within this call); or STRATA_ENOT_CONTROLLER when it cannot
- * be sent now, and done is never called. */
-int cluster_uv_forward(struct cluster_uv *cu, const Strata__Header *req, cluster_forward_cb done,
-                       void *arg);
+ * be sent now, and done is never called. who: the requesting connection's
+ * principal, sent in the header's principal fields (NULL: sent empty);
+ * whatever the client put there itself never travels. */
+int cluster_uv_forward(struct cluster_uv *cu, const Strata__Header *req,
+                       const struct principal *who, cluster_forward_cb done, void *arg);
 /* The requester went away: never call its done. */
 void cluster_uv_forward_cancel(struct cluster_uv *cu, void *arg);
 

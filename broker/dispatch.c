@@ -84,6 +84,16 @@ static const struct api api_table[] = {
      STRATA__HEADER__BODY_SASL_HANDSHAKE_REQ},
     {STRATA__API_KEY__API_SASL_AUTHENTICATE, 0, 0, handle_sasl_authenticate,
      STRATA__HEADER__BODY_SASL_AUTHENTICATE_REQ},
+    {STRATA__API_KEY__API_CREATE_ACLS, 0, 0, handle_security_admin,
+     STRATA__HEADER__BODY_CREATE_ACLS_REQ},
+    {STRATA__API_KEY__API_DESCRIBE_ACLS, 0, 0, handle_security_admin,
+     STRATA__HEADER__BODY_DESCRIBE_ACLS_REQ},
+    {STRATA__API_KEY__API_DELETE_ACLS, 0, 0, handle_security_admin,
+     STRATA__HEADER__BODY_DELETE_ACLS_REQ},
+    {STRATA__API_KEY__API_DESCRIBE_USER_SCRAM_CREDENTIALS, 0, 0, handle_security_admin,
+     STRATA__HEADER__BODY_DESCRIBE_SCRAM_REQ},
+    {STRATA__API_KEY__API_ALTER_USER_SCRAM_CREDENTIALS, 0, 0, handle_security_admin,
+     STRATA__HEADER__BODY_ALTER_SCRAM_REQ},
 };
 
 static const struct api *apis(size_t *n) {

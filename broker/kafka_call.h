@@ -141,6 +141,9 @@ enum {
   KERR_INVALID_RECORD = 87,
   KERR_UNKNOWN_TOPIC_ID = 100,
   KERR_INCONSISTENT_CLUSTER_ID = 104,
+  KERR_RESOURCE_NOT_FOUND = 91, /* users and ACLs (kafka_err) */
+  KERR_DUPLICATE_RESOURCE = 92,
+  KERR_UNACCEPTABLE_CREDENTIAL = 93,
 };
 
 extern const struct kafka_handler kafka_produce_handler, kafka_fetch_handler,
@@ -155,6 +158,9 @@ extern const struct kafka_handler kafka_produce_handler, kafka_fetch_handler,
 
     kafka_describe_topic_partitions_handler, kafka_consumer_group_heartbeat_handler,
     kafka_consumer_group_describe_handler, kafka_sasl_handshake_handler,
-    kafka_sasl_authenticate_handler;
+    kafka_sasl_authenticate_handler,
+    /* users and ACLs (kafka_acls.c, kafka_scram.c) */
+    kafka_create_acls_handler, kafka_describe_acls_handler, kafka_delete_acls_handler,
+    kafka_describe_user_scram_credentials_handler, kafka_alter_user_scram_credentials_handler;
 
 #endif

@@ -38,6 +38,8 @@ static const struct kafka_handler *const handlers[] = {
     &kafka_describe_topic_partitions_handler, &kafka_consumer_group_heartbeat_handler,
     &kafka_consumer_group_describe_handler,
     &kafka_sasl_handshake_handler, &kafka_sasl_authenticate_handler,
+    &kafka_create_acls_handler, &kafka_describe_acls_handler, &kafka_delete_acls_handler,
+    &kafka_describe_user_scram_credentials_handler, &kafka_alter_user_scram_credentials_handler,
 };
 
 static const struct kafka_handler *handler(int key) {
@@ -126,6 +128,9 @@ int16_t kafka_err(int code) {
   case -STRATA_ESASL_AUTHENTICATION_FAILED: return KERR_SASL_AUTHENTICATION_FAILED;
   case -STRATA_EILLEGAL_SASL_STATE: return KERR_ILLEGAL_SASL_STATE;
   case -STRATA_EUNSUPPORTED_SASL_MECHANISM: return KERR_UNSUPPORTED_SASL_MECHANISM;
+  case -STRATA_ERESOURCE_NOT_FOUND: return KERR_RESOURCE_NOT_FOUND;
+  case -STRATA_EDUPLICATE_RESOURCE: return KERR_DUPLICATE_RESOURCE;
+  case -STRATA_EUNACCEPTABLE_CREDENTIAL: return KERR_UNACCEPTABLE_CREDENTIAL;
   default: return KERR_UNKNOWN_SERVER_ERROR;
   }
 }

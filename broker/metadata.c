@@ -44,10 +44,21 @@ static int deleted_in(const Strata__MetadataImage *img, const char *name) {
   return 0;
 }
 
+const struct scram_credential *metadata_scram_credential(const struct broker *b,
+                                                         const char *user, enum scram_mech m) {
+  return secmeta_credential(&b->sec, user, m);
+}
+
+const struct acl_set *metadata_acls(const struct broker *b) { return secmeta_acls(&b->sec); }
+
 int metadata_apply_image(struct broker *b, const Strata__MetadataImage *img, int64_t now_ms) {
   if (!same_cluster(b, img->cluster_id)) return 0;
   if (img->version <= b->image_version) return 0;
   b->image_version = img->version;
+  /* Users and ACLs: the image's copy replaces ours. One that does not load
+   * (a damaged image) leaves none: SASL then refuses, the authorizer denies. */
+  if (secmeta_load_image(&b->sec, img))
+    trace_error("the metadata image's users or ACLs do not load: none kept until the next image");
   b->controller_id = img->controller_id;
   /* A peer that restarted or was fenced: forget its replication progress
    * in every partition we lead (a restarted follower with a wiped disk must

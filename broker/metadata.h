@@ -6,6 +6,8 @@
 
 #include <stdint.h>
 
+#include "common/acl.h"
+#include "common/scram.h"
 #include "proto/strata.pb-c.h"
 
 struct broker;
@@ -18,5 +20,15 @@ struct broker;
  * coordinators follow the offsets partitions' leaders: offsets_log_sync),
  * 0 when it was ignored (older, or of another cluster). */
 int metadata_apply_image(struct broker *b, const Strata__MetadataImage *img, int64_t now_ms);
+
+/* Users and ACLs as the last image gave them (cluster mode; a standalone
+ * broker has none). For SASL (common/sasl) and the authorizer (common/acl).
+ * The pointers stay valid until the next image is adopted: copy a
+ * credential that must outlive the current loop turn.
+ * The credential of user ("alice", no "User:") for mechanism m, or NULL. */
+const struct scram_credential *metadata_scram_credential(const struct broker *b,
+                                                         const char *user, enum scram_mech m);
+/* The cluster's ACLs; never NULL (n 0 when none). */
+const struct acl_set *metadata_acls(const struct broker *b);
 
 #endif

@@ -292,6 +292,15 @@ static void arm_fetch_timer(struct server *s);
 /* A relayed CreateTopics answer waits until every topic it created is in
  * this broker's metadata, so the client's next request here finds it. */
 static int created_topics_known(struct server *s, const Strata__Header *reply) {
+  /* users and ACLs: held until this broker's image holds the change */
+  int64_t version = -1;
+  if (reply->body_case == STRATA__HEADER__BODY_CREATE_ACLS_RESP)
+    version = reply->create_acls_resp->metadata_version;
+  else if (reply->body_case == STRATA__HEADER__BODY_DELETE_ACLS_RESP)
+    version = reply->delete_acls_resp->metadata_version;
+  else if (reply->body_case == STRATA__HEADER__BODY_ALTER_SCRAM_RESP)
+    version = reply->alter_scram_resp->metadata_version;
+  if (version >= 0) return s->b->image_version >= version;
   if (reply->body_case == STRATA__HEADER__BODY_CREATE_PARTITIONS_RESP) {
     /* likewise a grown topic: held until its new partitions are here */
     const Strata__CreatePartitionsResponse *r = reply->create_partitions_resp;
@@ -339,7 +348,8 @@ static void enqueue(struct conn *c, struct pending *p) {
     c->tail = p;
     c->npending++;
     p->resp.hdr.correlation_id = p->req->correlation_id;
-    int rc = cluster_uv_forward(&s->cluster, p->req, on_forwarded, p);
+    /* NULL: no principal yet; the connection's, once connections have one */
+    int rc = cluster_uv_forward(&s->cluster, p->req, NULL, on_forwarded, p);
     if (rc) { /* answered now; conn_process flushes it in order */
       p->resp.forward = 0;
       response_error(&p->resp, p->req, rc, "the controller is not reachable from this broker");

@@ -338,4 +338,55 @@ int strata_group_set_offsets(strata_client *c, const char *group, const strata_g
 /* Delete a group and its offsets; STRATA_EGROUP_NOT_EMPTY with members. */
 int strata_group_delete(strata_client *c, const char *group);
 
+/* ---- users and ACLs (kept by the controller: cluster mode only) ---- */
+
+/* One ACL, codes as Kafka's wire codes (common/acl.h: resource TOPIC 2,
+ * GROUP 3, CLUSTER 4, TRANSACTIONAL_ID 5; pattern LITERAL 3, PREFIXED 4;
+ * operation READ 3 ...; permission DENY 2, ALLOW 3). As a filter the ANY
+ * codes (1; 0 too) and NULL strings match anything, pattern MATCH (2) every
+ * ACL that applies to resource_name (Kafka's AclBindingFilter). */
+typedef struct {
+  int resource_type;
+  char *resource_name;
+  int pattern_type;
+  char *principal; /* "User:alice" */
+  char *host;      /* "*" or an IP address */
+  int operation;
+  int permission;
+} strata_acl;
+
+/* Add ACLs; errors[i] (when given) gets each one's result, err the first
+ * failure's reason. Returns the first failure's code, or 0. */
+int strata_acl_create(strata_client *c, const strata_acl *acls, size_t n, int *errors, char *err,
+                      size_t err_len);
+/* The ACLs a filter matches (NULL: every one). Free with strata_acl_list_free. */
+int strata_acl_list(strata_client *c, const strata_acl *filter, strata_acl **out, size_t *n);
+/* Remove what the filter matches; *out (when given) gets what was removed. */
+int strata_acl_delete(strata_client *c, const strata_acl *filter, strata_acl **out, size_t *n,
+                      char *err, size_t err_len);
+void strata_acl_list_free(strata_acl *v, size_t n);
+
+/* A user's credential for one SCRAM mechanism (1 SCRAM-SHA-256, 2 -512),
+ * derived by the caller (scram_credential_make): the password never leaves
+ * the caller's host. */
+int strata_user_upsert(strata_client *c, const char *user, int mechanism, int32_t iterations,
+                       const uint8_t *salt, size_t salt_len, const uint8_t *stored_key,
+                       const uint8_t *server_key, size_t key_len, char *err, size_t err_len);
+/* Remove one credential, or the user (mechanism 0). STRATA_ERESOURCE_NOT_FOUND. */
+int strata_user_delete(strata_client *c, const char *user, int mechanism, char *err,
+                       size_t err_len);
+
+typedef struct {
+  char *name;
+  int mechanisms[2];      /* 1 / 2 as held; 0 unused */
+  int32_t iterations[2];
+  size_t ncredentials;
+} strata_user_info;
+
+/* Users and which mechanisms each has (never a salt or a key). names NULL
+ * / n_names 0: every user; a named unknown user is STRATA_ERESOURCE_NOT_FOUND. */
+int strata_user_list(strata_client *c, const char *const *names, size_t n_names,
+                     strata_user_info **out, size_t *n);
+void strata_user_list_free(strata_user_info *v, size_t n);
+
 #endif

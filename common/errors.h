@@ -62,14 +62,19 @@
   /* 49-51 left for the authorization errors (issue 17, authz) */             \
   X(SASL_AUTHENTICATION_FAILED, 52, "authentication failed")                   \
   X(ILLEGAL_SASL_STATE, 53, "request not valid in the current SASL state")     \
-  X(UNSUPPORTED_SASL_MECHANISM, 54, "SASL mechanism not enabled")
+  X(UNSUPPORTED_SASL_MECHANISM, 54, "SASL mechanism not enabled")              \
+  /* 60-69: users and ACLs (Kafka's RESOURCE_NOT_FOUND 91, DUPLICATE_RESOURCE \
+   * 92, UNACCEPTABLE_CREDENTIAL 93) */                                        \
+  X(RESOURCE_NOT_FOUND, 60, "no such user or credential")                      \
+  X(DUPLICATE_RESOURCE, 61, "the same user twice in one request")              \
+  X(UNACCEPTABLE_CREDENTIAL, 62, "unacceptable credential (name, salt, iterations or keys)")
 
 #define STRATA_ERROR_ENUM_(name, code, msg) STRATA_E##name = -(code),
 enum strata_error { STRATA_ERROR_TABLE(STRATA_ERROR_ENUM_) };
 #undef STRATA_ERROR_ENUM_
 
 /* Largest positive wire code in the table; codes above it decode as UNKNOWN. */
-#define STRATA_ERROR_CODE_MAX 54
+#define STRATA_ERROR_CODE_MAX 62
 
 /* Message for a code, positive (wire) or negative (return value). Never NULL. */
 const char *strata_strerror(int err);

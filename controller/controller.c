@@ -7,8 +7,10 @@
 
 #include "common/errors.h"
 #include "common/random_id.h"
+#include "common/scram.h"
 #include "common/topic_config.h"
 #include "common/trace.h"
+#include "controller/secadmin.h"
 
 int controller_open(struct controller *ctl, const char *dir, int32_t id,
                     const struct ctrl_config *cfg, int64_t now_ms, char *err, size_t err_len) {
@@ -52,6 +54,37 @@ int controller_open(struct controller *ctl, const char *dir, int32_t id,
   ctrl_start(&ctl->c, now_ms);
   memset(&ctl->c.stats, 0, sizeof ctl->c.stats); /* the replay's are history */
   return 0;
+}
+
+int controller_bootstrap_user(struct controller *ctl, const char *name, const char *password,
+                              size_t password_len, int *created, char *err, size_t err_len) {
+  *created = 0;
+  if (ctl->c.sec.nusers) return 0;
+  static const enum scram_mech mechs[] = {SCRAM_SHA_256, SCRAM_SHA_512};
+  struct ctrl_out out = {0};
+  int rc = 0;
+  for (size_t i = 0; i < 2 && !rc; i++) {
+    struct scram_credential cred;
+    rc = scram_credential_make(mechs[i], password, password_len, SCRAM_ITERATIONS_DEFAULT, NULL,
+                               0, &cred);
+    if (rc) {
+      snprintf(err, err_len, "cannot derive the bootstrap user's keys: %s", strata_strerror(rc));
+      break;
+    }
+    Strata__ScramCredential m = STRATA__SCRAM_CREDENTIAL__INIT;
+    m.user = (char *)name;
+    m.mechanism = cred.mech;
+    m.iterations = cred.iterations;
+    m.salt = (ProtobufCBinaryData){cred.salt_len, cred.salt};
+    m.stored_key = (ProtobufCBinaryData){cred.key_len, cred.stored_key};
+    m.server_key = (ProtobufCBinaryData){cred.key_len, cred.server_key};
+    rc = ctrl_user_upsert(&ctl->c, &m, &out, err, err_len);
+    memset(&cred, 0, sizeof cred);
+  }
+  if (!rc) rc = metalog_commit(&ctl->log, &ctl->c, &out);
+  ctrl_out_reset(&out);
+  if (!rc) *created = 1;
+  return rc;
 }
 
 void controller_close(struct controller *ctl) {
@@ -259,6 +292,7 @@ void controller_handle(struct controller *ctl, const Strata__Header *req, Strata
     break;
   }
   default:
+    if (secadmin_handle(ctl, req, resp, a)) return; /* users and ACLs */
     rc = STRATA_EUNSUPPORTED_VERSION;
     snprintf(err, sizeof err, "the controller does not serve api key %u", req->api_key);
   }

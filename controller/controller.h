@@ -17,6 +17,12 @@ struct controller {
 int controller_open(struct controller *ctl, const char *dir, int32_t id,
                     const struct ctrl_config *cfg, int64_t now_ms, char *err, size_t err_len);
 void controller_close(struct controller *ctl);
+/* --bootstrap-user (KIP-900's --add-scram, Redpanda's bootstrap user): on a
+ * cluster with no user yet, write SCRAM-SHA-256 and -512 credentials for
+ * name through the metadata log. With users already there it changes
+ * nothing (*created 0): the first start's user is kept, its password too. */
+int controller_bootstrap_user(struct controller *ctl, const char *name, const char *password,
+                              size_t password_len, int *created, char *err, size_t err_len);
 /* Fill resp (strings and messages from arena, or malloc'd images released by
  * controller_response_done). The time comes in: the simulator drives it. */
 void controller_handle(struct controller *ctl, const Strata__Header *req, Strata__Header *resp,

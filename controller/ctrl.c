@@ -37,6 +37,7 @@ void ctrl_free(struct ctrl *c) {
   free(c->deleted);
   c->deleted = NULL;
   c->ndeleted = 0;
+  secmeta_free(&c->sec);
 }
 
 
@@ -82,6 +83,13 @@ static void tombstone_add(struct ctrl *c, const char *name) {
   }
   c->deleted[c->ndeleted++] = xstrdup(name);
 }
+
+const struct scram_credential *ctrl_scram_credential(const struct ctrl *c, const char *user,
+                                                     enum scram_mech m) {
+  return secmeta_credential(&c->sec, user, m);
+}
+
+const struct acl_set *ctrl_acls(const struct ctrl *c) { return secmeta_acls(&c->sec); }
 
 const struct ctrl_broker *ctrl_broker(const struct ctrl *c, int32_t id) {
   for (size_t i = 0; i < c->nbrokers; i++)
@@ -289,6 +297,11 @@ static int topics_add(struct ctrl *c, struct ctrl_topic *t) {
 }
 
 int ctrl_apply(struct ctrl *c, const Strata__MetadataRecord *r) {
+  int src = secmeta_apply(&c->sec, r); /* users and ACLs */
+  if (src <= 0) {
+    if (src == 0) c->version++;
+    return src;
+  }
   switch (r->rec_case) {
   case STRATA__METADATA_RECORD__REC_BROKER: {
     const Strata__BrokerState *m = r->broker;
@@ -411,6 +424,7 @@ Strata__MetadataImage *ctrl_image(const struct ctrl *c) {
   m->deleted_topics = xcalloc(c->ndeleted + 1, sizeof *m->deleted_topics);
   for (size_t i = 0; i < c->ndeleted; i++) m->deleted_topics[i] = xstrdup(c->deleted[i]);
   m->n_deleted_topics = c->ndeleted;
+  secmeta_to_image(&c->sec, m);
   return m;
 }
 
@@ -438,6 +452,7 @@ int ctrl_load_image(struct ctrl *c, const Strata__MetadataImage *img) {
     }
   }
   for (size_t i = 0; i < img->n_deleted_topics; i++) tombstone_add(c, img->deleted_topics[i]);
+  if (secmeta_load_image(&c->sec, img)) return STRATA_ECORRUPT;
   c->version = img->version;
   return 0;
 }

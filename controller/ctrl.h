@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/acl_filter.h"
+#include "common/secmeta.h"
 #include "proto/strata.pb-c.h"
 
 #define CTRL_BROKERS_MAX 256
@@ -74,6 +76,7 @@ struct ctrl {
   size_t nbrokers;
   struct ctrl_topic **topics;
   size_t ntopics, topics_cap;
+  struct secmeta sec; /* users' SCRAM credentials and the ACLs (common/secmeta.h) */
   char **deleted;  /* names of deleted topics, oldest first (tombstones) */
   size_t ndeleted;
   int64_t next_preferred_check_ms;
@@ -160,6 +163,30 @@ int ctrl_alloc_producer_id(struct ctrl *c, struct ctrl_out *out, int64_t *id);
 /* A block of `count` ids, [*first, *first + count): brokers keep one so a
  * producer can start while the controller is away. */
 int ctrl_alloc_producer_ids(struct ctrl *c, struct ctrl_out *out, uint32_t count, int64_t *first);
+/* Users and ACLs: the controller's own lookups (brokers authenticate to the
+ * controller too). Valid until the next record applies; copy what must
+ * outlive the request. The credential of user ("alice") for m, or NULL. */
+const struct scram_credential *ctrl_scram_credential(const struct ctrl *c, const char *user,
+                                                     enum scram_mech m);
+/* The cluster's ACLs; never NULL. */
+const struct acl_set *ctrl_acls(const struct ctrl *c);
+
+/* Users and ACLs (ctrl_sec.c). Set one credential of a user (created or
+ * replaced; checked by secmeta_credential_check). */
+int ctrl_user_upsert(struct ctrl *c, const Strata__ScramCredential *m, struct ctrl_out *out,
+                     char *err, size_t err_len);
+/* Remove a user's credential for mech, or every one (mech 0, the user):
+ * RESOURCE_NOT_FOUND when there is none. */
+int ctrl_user_delete(struct ctrl *c, const char *user, uint32_t mech, struct ctrl_out *out,
+                     char *err, size_t err_len);
+/* Add an ACL (checked by secmeta_acl_check); one that exists is a success
+ * with no record, as in Kafka. */
+int ctrl_acl_create(struct ctrl *c, const Strata__AclBinding *m, struct ctrl_out *out, char *err,
+                    size_t err_len);
+/* A removal record for every ACL the filter matches; *more when out filled
+ * up first (commit, then call again: the removed ones no longer match). */
+int ctrl_acl_delete(struct ctrl *c, const struct acl_filter *f, struct ctrl_out *out, int *more);
+
 const struct ctrl_broker *ctrl_broker(const struct ctrl *c, int32_t id);
 struct ctrl_topic *ctrl_topic(const struct ctrl *c, const char *name);
 

@@ -1,5 +1,7 @@
 /* strata-controller: the cluster's controller (one process for now). */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/clock.h"
@@ -16,7 +18,8 @@ static const char *const keys[] = {"controller.id", "listeners", "data.dir",
                                    "admin.connections.max", NULL};
 
 static void usage(FILE *f) {
-  fprintf(f, "usage: strata-controller [--config FILE] [--set key=value]...\n\n"
+  fprintf(f, "usage: strata-controller [--config FILE] [--set key=value]...\n"
+             "                         [--bootstrap-user NAME [--bootstrap-password-file F]]\n\n"
              "Keeps the cluster metadata (brokers, topics, leaders, ISRs) in data.dir and\n"
              "elects partition leaders. Keys: controller.id (default 0), listeners\n"
              "(default 127.0.0.1:9093), data.dir (default ./controller-data),\n"
@@ -26,12 +29,45 @@ static void usage(FILE *f) {
              "num.partitions (default 1), log.level, admin.listeners (HTTP /metrics,\n"
              "/livez, /readyz; default 127.0.0.1:9645, empty: off), admin.connections.max\n"
              "(default 64). Environment variables\n"
-             "STRATA_<KEY> come first (STRATA_DATA_DIR=/data sets data.dir).\n");
+             "STRATA_<KEY> come first (STRATA_DATA_DIR=/data sets data.dir).\n\n"
+             "--bootstrap-user NAME: on a cluster with no user yet, create NAME with\n"
+             "SCRAM-SHA-256 and SCRAM-SHA-512 credentials; the password is the first line\n"
+             "of --bootstrap-password-file, or STRATA_BOOTSTRAP_PASSWORD.\n");
+}
+
+/* The bootstrap user's password: --bootstrap-password-file's first line,
+ * else STRATA_BOOTSTRAP_PASSWORD (never a command-line argument: /proc
+ * shows those to every user). 0, or -1 with err set. */
+static int bootstrap_password(const char *file, char *pw, size_t cap, size_t *len, char *err,
+                              size_t err_len) {
+  *len = 0;
+  if (file) {
+    FILE *f = fopen(file, "r");
+    if (!f) {
+      snprintf(err, err_len, "--bootstrap-password-file %s: %s", file, strerror(errno));
+      return -1;
+    }
+    if (!fgets(pw, (int)cap, f)) pw[0] = 0;
+    fclose(f);
+  } else {
+    const char *env = getenv("STRATA_BOOTSTRAP_PASSWORD");
+    snprintf(pw, cap, "%s", env ? env : "");
+  }
+  size_t n = strlen(pw);
+  while (n && (pw[n - 1] == '\n' || pw[n - 1] == '\r')) pw[--n] = 0;
+  if (!n || n >= cap - 1) {
+    snprintf(err, err_len, "--bootstrap-user needs a password (1 to %zu bytes) from "
+             "--bootstrap-password-file or STRATA_BOOTSTRAP_PASSWORD", cap - 2);
+    return -1;
+  }
+  *len = n;
+  return 0;
 }
 
 int main(int argc, char **argv) {
   struct config *c = config_new();
   char err[512] = "";
+  const char *boot_user = NULL, *boot_file = NULL;
   /* STRATA_* environment first (containers), then --config, then --set */
   int rc = config_load_env(c, keys);
   for (int i = 1; i < argc && !rc; i++) {
@@ -43,6 +79,10 @@ int main(int argc, char **argv) {
       rc = config_load_file(c, argv[++i], err, sizeof err);
     } else if ((!strcmp(argv[i], "-s") || !strcmp(argv[i], "--set")) && i + 1 < argc) {
       rc = config_parse_assignment(c, argv[++i], err, sizeof err);
+    } else if (!strcmp(argv[i], "--bootstrap-user") && i + 1 < argc) {
+      boot_user = argv[++i];
+    } else if (!strcmp(argv[i], "--bootstrap-password-file") && i + 1 < argc) {
+      boot_file = argv[++i];
     } else {
       fprintf(stderr, "strata-controller: unknown or incomplete argument '%s' (try --help)\n", argv[i]);
       config_free(c);
@@ -90,6 +130,20 @@ int main(int argc, char **argv) {
   snprintf(dir, sizeof dir, "%s", config_get(c, "data.dir") ? config_get(c, "data.dir") : "./controller-data");
   listen.data_dir = dir;
   config_free(c);
+  char boot_pw[1026];
+  size_t boot_len = 0;
+  if (!rc && boot_file && !boot_user) {
+    snprintf(err, sizeof err, "--bootstrap-password-file goes with --bootstrap-user NAME");
+    rc = STRATA_EINVALID_CONFIG;
+  }
+  if (!rc && boot_user && (!*boot_user || strlen(boot_user) > SECMETA_USER_NAME_MAX)) {
+    snprintf(err, sizeof err, "--bootstrap-user: a user name is 1 to %d bytes",
+             SECMETA_USER_NAME_MAX);
+    rc = STRATA_EINVALID_CONFIG;
+  }
+  if (!rc && boot_user &&
+      bootstrap_password(boot_file, boot_pw, sizeof boot_pw, &boot_len, err, sizeof err))
+    rc = STRATA_EINVALID_CONFIG;
   if (rc) {
     fprintf(stderr, "strata-controller: %s\n", err[0] ? err : strata_strerror(rc));
     return 2;
@@ -105,6 +159,20 @@ int main(int argc, char **argv) {
     trace_error("cannot start: %s", err[0] ? err : strata_strerror(rc));
     controller_close(&ctl);
     return 1;
+  }
+  if (boot_user) {
+    int created = 0;
+    rc = controller_bootstrap_user(&ctl, boot_user, boot_pw, boot_len, &created, err, sizeof err);
+    memset(boot_pw, 0, sizeof boot_pw);
+    if (rc) {
+      trace_error("cannot create the bootstrap user: %s", err[0] ? err : strata_strerror(rc));
+      controller_close(&ctl);
+      return 1;
+    }
+    if (created)
+      trace_info("bootstrap user %s created (SCRAM-SHA-256, SCRAM-SHA-512)", boot_user);
+    else
+      trace_info("users exist already: --bootstrap-user %s changes nothing", boot_user);
   }
   rc = controller_run(&ctl, &listen);
   controller_close(&ctl);

@@ -40,5 +40,7 @@ int cmd_demo(int argc, char **argv);
 int cmd_cluster(int argc, char **argv);
 int cmd_group(int argc, char **argv);
 int cmd_drill(int argc, char **argv);
+int cmd_user(int argc, char **argv);
+int cmd_acl(int argc, char **argv);
 
 #endif

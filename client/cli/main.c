@@ -596,6 +596,8 @@ static void usage(FILE *f) {
           "  consume      print records (from beginning / offset / timestamp / end, or as a\n"
           "               member of a consumer group with --group)\n"
           "  group list|describe|reset-offsets|delete   consumer groups\n"
+          "  user create|delete|list   SCRAM users (password from stdin or a file)\n"
+          "  acl add|list|remove       ACLs, as kafka-acls (--allow-principal, --topic, ...)\n"
           "  ping         health check: does the broker/controller answer?\n"
           "  bench produce|consume   measure throughput and latency\n"
           "  demo sensors|summary    the IoT demo's simulator and live summary\n"
@@ -658,6 +660,8 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "demo")) return cmd_demo(argc - 1, argv + 1);
   if (!strcmp(cmd, "cluster")) return cmd_cluster(argc - 1, argv + 1);
   if (!strcmp(cmd, "group")) return cmd_group(argc - 1, argv + 1);
+  if (!strcmp(cmd, "user")) return cmd_user(argc - 1, argv + 1);
+  if (!strcmp(cmd, "acl")) return cmd_acl(argc - 1, argv + 1);
   if (!strcmp(cmd, "drill")) return cmd_drill(argc - 2, argv + 2);
   if (!strcmp(cmd, "ping")) return cmd_ping(argc - 2, argv + 2);
   fprintf(stderr, "strata: unknown command '%s' (try strata --help)\n", cmd);
