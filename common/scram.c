@@ -564,6 +564,16 @@ int scram_server_first(struct scram_server *s, enum scram_mech m, const char *ms
   return w;
 }
 
+/* got == expect, or got == client nonce + expect (see scram_server_final). */
+static int nonce_matches(const char *got, const char *expect, size_t nl, size_t cn) {
+  size_t gl = strlen(got);
+  if (gl == nl)
+    return CRYPTO_memcmp(got, expect, nl) == 0;
+  if (gl == cn + nl && cn < nl)
+    return CRYPTO_memcmp(got, expect, cn) == 0 && CRYPTO_memcmp(got + cn, expect, nl) == 0;
+  return 0;
+}
+
 int scram_server_final(struct scram_server *s, const char *msg, size_t len, char *out,
                        size_t out_cap) {
   struct scram_client_final cf;
@@ -582,8 +592,12 @@ int scram_server_final(struct scram_server *s, const char *msg, size_t len, char
   n = scram_b64_decode(cf.cbind_b64, strlen(cf.cbind_b64), cbind, sizeof cbind);
   if (n < 0 || (size_t)n != s->gs2_len || memcmp(cbind, s->gs2, s->gs2_len) != 0)
     return STRATA_EINVALID_REQUEST;
-  /* CVE-2024-56128: the nonce must be exactly the one this server sent */
-  if (strlen(cf.nonce) != nl || CRYPTO_memcmp(cf.nonce, expect, nl) != 0)
+  /* CVE-2024-56128: the nonce must be the one this server sent. One other
+   * form is accepted: librdkafka before 2.6.1 (Debian 12 ships 2.0.2; its
+   * PR 4895) sends the client nonce once more in front of it, which Kafka
+   * 3.8.1 to 3.9 accept too. Both forms carry this exchange's fresh server
+   * nonce whole, so a replayed client-final still fails. */
+  if (!nonce_matches(cf.nonce, expect, nl, strlen(s->cf.nonce)))
     return STRATA_ESASL_AUTHENTICATION_FAILED;
   if (cf.proof_len != kl)
     return STRATA_EINVALID_REQUEST;

@@ -137,6 +137,28 @@ Test(scram, client_final_nonce_must_be_the_servers) {
   n = forged_final(sf, RFC_CLIENT_NONCE, fin, sizeof fin);
   cr_assert_eq(scram_server_final(&s, fin, (size_t)n, out, sizeof out),
                STRATA_ESASL_AUTHENTICATION_FAILED);
+  /* anything in front of the whole nonce but the client nonce */
+  cr_assert_gt(rfc_server_first(&s, &cred, sf, sizeof sf), 0);
+  n = forged_final(sf, "XOprNGfwEbeRWgbNEkqO" RFC_CLIENT_NONCE RFC_SERVER_NONCE, fin, sizeof fin);
+  cr_assert_eq(scram_server_final(&s, fin, (size_t)n, out, sizeof out),
+               STRATA_ESASL_AUTHENTICATION_FAILED);
+  cr_assert_gt(rfc_server_first(&s, &cred, sf, sizeof sf), 0);
+  n = forged_final(sf, "x" RFC_CLIENT_NONCE RFC_SERVER_NONCE, fin, sizeof fin);
+  cr_assert_eq(scram_server_final(&s, fin, (size_t)n, out, sizeof out),
+               STRATA_ESASL_AUTHENTICATION_FAILED);
+}
+
+/* librdkafka before 2.6.1 (Debian 12: 2.0.2) repeats the client nonce in
+ * front of the combined one; accepted as Kafka 3.8.1-3.9 do, since the
+ * server's fresh nonce is still there whole. */
+Test(scram, librdkafka_repeated_client_nonce_is_accepted) {
+  struct scram_credential cred = rfc_credential();
+  struct scram_server s;
+  char sf[512], fin[512], out[512];
+  int n;
+  cr_assert_gt(rfc_server_first(&s, &cred, sf, sizeof sf), 0);
+  n = forged_final(sf, RFC_CLIENT_NONCE RFC_CLIENT_NONCE RFC_SERVER_NONCE, fin, sizeof fin);
+  cr_assert_gt(scram_server_final(&s, fin, (size_t)n, out, sizeof out), 0);
 }
 
 Test(scram, wrong_password_and_unknown_user_fail_alike) {
