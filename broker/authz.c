@@ -192,6 +192,8 @@ int authz_request(struct broker *b, const struct principal *who, const Strata__H
   case STRATA__API_KEY__API_LIST_OFFSETS:
   case STRATA__API_KEY__API_METADATA:
   case STRATA__API_KEY__API_API_VERSIONS:
+  case STRATA__API_KEY__API_SASL_HANDSHAKE: /* authentication comes before authorization */
+  case STRATA__API_KEY__API_SASL_AUTHENTICATE:
   case STRATA__API_KEY__API_LIST_GROUPS:   /* filtered by Describe */
   case STRATA__API_KEY__API_DELETE_GROUPS: /* Delete, per group */
     return 0;

@@ -17,6 +17,7 @@
 #include "broker/topics.h"
 #include "common/acl.h"
 #include "common/principal.h"
+#include "common/sasl_conn.h"
 #include "common/secmeta.h"
 
 #include "common/version.h"
@@ -66,6 +67,9 @@ struct broker {
   struct authorizer_config authz; /* authorizer.* and super.users (authz_init) */
   const struct principal *caller; /* who sent the request dispatch_handle runs now (NULL
                                     outside it): the handlers' per-topic checks read it */
+  struct sasl_server_config sasl; /* what SASL listeners accept; credentials from the image */
+  struct sasl_conn *sasl_conn;   /* the SASL state of the connection whose request runs now
+                                    (set by the glue around dispatch; NULL outside it) */
   struct {                       /* Kafka calls parked in a classic group (kafka_groups.c) */
     struct kafka_call *head;
     uint64_t next_token;

@@ -23,6 +23,8 @@ const char *const broker_config_keys[] = {
     "outgoing.source.address", "admin.listeners", "admin.connections.max", "metrics.group.lag",
     "kafka.listeners", "kafka.advertised.listeners",
     "authorizer.enabled", "super.users", "allow.everyone.if.no.acl.found",
+    "sasl.enabled.mechanisms", "sasl.mechanism", "sasl.mechanisms", "sasl.username",
+    "sasl.password", "sasl.password.file",
     NULL};
 
 const char *const flush_policy_names[] = {"always", "interval", "os", NULL};
@@ -222,6 +224,9 @@ int broker_config_from(const struct config *c, struct broker_config *out,
                                      sizeof out->super_users, &out->authz_allow_if_no_acl, err,
                                      err_len)))
     return rc;
+  if ((rc = sasl_settings_from_config(c, &out->sasl, err, err_len))) return rc;
+  out->sasl_native = sasl_listener_scheme(config_get(c, "listeners"));
+  out->sasl_kafka = sasl_listener_scheme(config_get(c, "kafka.listeners"));
   if (out->group_session_min_ms > out->group_session_max_ms) {
     snprintf(err, err_len, "group.min.session.timeout.ms is above group.max.session.timeout.ms");
     return STRATA_EINVALID_CONFIG;

@@ -11,6 +11,7 @@
 #include "broker/seglog.h"
 #include "common/acl.h"
 #include "common/config.h"
+#include "common/sasl_config.h"
 
 enum flush_policy { FLUSH_ALWAYS = 0, FLUSH_INTERVAL, FLUSH_OS };
 /* metrics.group.lag: consumer-group series per partition, per group, or none. */
@@ -66,6 +67,11 @@ struct broker_config {
    * (checked here, split by authz_init), allow.everyone.if.no.acl.found. */
   int authz_enabled, authz_allow_if_no_acl;
   char super_users[ACL_TEXT_MAX];
+  /* SASL (common/sasl_config.h): the mechanisms SASL listeners accept, and
+   * this broker's own login for links to SASL listeners. sasl_native /
+   * sasl_kafka: listeners / kafka.listeners has a SASL_* scheme. */
+  struct sasl_settings sasl;
+  int sasl_native, sasl_kafka;
 };
 
 /* Fill *out from c (defaults for unset keys). 0, or STRATA_EINVALID_CONFIG

@@ -23,6 +23,7 @@ struct broker_metrics {
   uint64_t fsync_errors;
   uint64_t replication_in, replication_out;
   uint64_t conns_opened, conns_refused;
+  uint64_t auth_success, auth_failure; /* SASL exchanges (strata_authentications_total) */
 };
 
 #endif

@@ -118,6 +118,8 @@ enum {
   KERR_TOPIC_AUTHORIZATION_FAILED = 29,
   KERR_GROUP_AUTHORIZATION_FAILED = 30,
   KERR_CLUSTER_AUTHORIZATION_FAILED = 31,
+  KERR_UNSUPPORTED_SASL_MECHANISM = 33,
+  KERR_ILLEGAL_SASL_STATE = 34,
   KERR_UNSUPPORTED_VERSION = 35,
   KERR_TOPIC_ALREADY_EXISTS = 36,
   KERR_INVALID_PARTITIONS = 37,
@@ -160,7 +162,8 @@ extern const struct kafka_handler kafka_produce_handler, kafka_fetch_handler,
     kafka_create_partitions_handler, kafka_offset_delete_handler,
 
     kafka_describe_topic_partitions_handler, kafka_consumer_group_heartbeat_handler,
-    kafka_consumer_group_describe_handler,
+    kafka_consumer_group_describe_handler, kafka_sasl_handshake_handler,
+    kafka_sasl_authenticate_handler,
     /* users and ACLs (kafka_acls.c, kafka_scram.c) */
     kafka_create_acls_handler, kafka_describe_acls_handler, kafka_delete_acls_handler,
     kafka_describe_user_scram_credentials_handler, kafka_alter_user_scram_credentials_handler;

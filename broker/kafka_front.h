@@ -43,6 +43,12 @@ int kafka_finish(struct broker *b, struct kafka_call *k, const struct response *
 
 void kafka_call_free(struct kafka_call *k);
 
+/* A bare SASL token after a v0 SaslHandshake (kafka_sasl.c): the server's
+ * token goes out as a bare frame too. 0, or the failure (then the
+ * connection closes without an answer, as Kafka's does). */
+int kafka_sasl_raw_token(struct broker *b, const uint8_t *token, size_t len, uint8_t *out,
+                         size_t out_cap, size_t *out_len);
+
 /* Largest Kafka request frame read (socket.request.max.bytes applies). */
 #define KAFKA_DECODE_BUDGET (16u << 20) /* arena bytes one request may decode into */
 
