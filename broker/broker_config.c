@@ -227,6 +227,10 @@ int broker_config_from(const struct config *c, struct broker_config *out,
   if ((rc = sasl_settings_from_config(c, &out->sasl, err, err_len))) return rc;
   out->sasl_native = sasl_listener_scheme(config_get(c, "listeners"));
   out->sasl_kafka = sasl_listener_scheme(config_get(c, "kafka.listeners"));
+  /* with TLS: also when ssl.client.auth=required (tls settings) */
+  if ((rc = authorizer_startup_check(out->authz_enabled, out->super_users,
+                                     out->sasl_native || out->sasl_kafka, err, err_len)))
+    return rc;
   if (out->group_session_min_ms > out->group_session_max_ms) {
     snprintf(err, err_len, "group.min.session.timeout.ms is above group.max.session.timeout.ms");
     return STRATA_EINVALID_CONFIG;

@@ -162,6 +162,14 @@ int authorizer_settings_from(const struct config *c, int *enabled, char *super_u
                              size_t super_users_len, int *allow_if_no_acl, char *err,
                              size_t err_len);
 
+/* Refuse a configuration that locks everyone out: the authorizer on, a
+ * listener that authenticates (SASL, or required client certificates:
+ * `authenticates`), and no super user, so nobody could grant the first ACL
+ * (Redpanda's rule; the controller's --bootstrap-user must be one of them).
+ * 0 or STRATA_EINVALID_CONFIG with err saying what to set. */
+int authorizer_startup_check(int enabled, const char *super_users, int authenticates,
+                             char *err, size_t err_len);
+
 /* ---- ACL entries as text (CLI, config, logs) ------------------------------ */
 
 /* The text form is ';'-separated key=value pairs, in any order:

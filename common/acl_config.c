@@ -28,3 +28,15 @@ int authorizer_settings_from(const struct config *c, int *enabled, char *super_u
   snprintf(super_users, super_users_len, "%s", su);
   return 0;
 }
+
+int authorizer_startup_check(int enabled, const char *super_users, int authenticates,
+                             char *err, size_t err_len) {
+  if (!enabled || !authenticates) return 0;
+  for (const char *p = super_users ? super_users : ""; *p; p++)
+    if (*p != ';' && *p != ' ' && *p != '\t') return 0;
+  snprintf(err, err_len,
+           "authorizer.enabled=true on an authenticating listener needs super.users "
+           "(e.g. super.users=User:admin with the controller's --bootstrap-user admin): "
+           "without one nobody could grant the first ACL");
+  return STRATA_EINVALID_CONFIG;
+}

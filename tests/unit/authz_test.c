@@ -527,3 +527,41 @@ Test(authz, a_null_principal_is_anonymous) {
   cr_assert_eq(produce(NULL, "t"), 0);
   cr_assert_eq(log_end("t"), end + 1);
 }
+
+/* ---- settings ---- */
+
+static int config_with(const char *const *kv, char *err, size_t err_len) {
+  struct config *c = config_new();
+  for (size_t i = 0; kv[i]; i += 2) config_set(c, kv[i], kv[i + 1]);
+  struct broker_config cfg;
+  int rc = broker_config_from(c, &cfg, err, err_len);
+  config_free(c);
+  return rc;
+}
+
+Test(authz_config, authorizer_settings_parse_and_bad_super_users_are_refused) {
+  char err[512] = "";
+  const char *ok[] = {"authorizer.enabled", "true", "super.users", "User:a; User:CN=b,O=c",
+                      "allow.everyone.if.no.acl.found", "false", NULL};
+  cr_assert_eq(config_with(ok, err, sizeof err), 0, "%s", err);
+  const char *bad[] = {"authorizer.enabled", "true", "super.users", "admin", NULL};
+  cr_assert_eq(config_with(bad, err, sizeof err), STRATA_EINVALID_CONFIG);
+  cr_assert_not_null(strstr(err, "super.users"), "%s", err);
+  const char *typo[] = {"authorizer.enabled", "maybe", NULL};
+  cr_assert_eq(config_with(typo, err, sizeof err), STRATA_EINVALID_CONFIG);
+}
+
+Test(authz_config, sasl_with_the_authorizer_and_no_super_user_refuses_to_start) {
+  char err[512] = "";
+  const char *locked[] = {"listeners", "SASL_PLAINTEXT://127.0.0.1:9092", "authorizer.enabled",
+                          "true", "sasl.enabled.mechanisms", "SCRAM-SHA-512", NULL};
+  cr_assert_eq(config_with(locked, err, sizeof err), STRATA_EINVALID_CONFIG);
+  cr_assert_not_null(strstr(err, "super.users"), "%s", err);
+  const char *fine[] = {"listeners", "SASL_PLAINTEXT://127.0.0.1:9092", "authorizer.enabled",
+                        "true", "sasl.enabled.mechanisms", "SCRAM-SHA-512", "super.users",
+                        "User:admin", NULL};
+  cr_assert_eq(config_with(fine, err, sizeof err), 0, "%s", err);
+  const char *off[] = {"listeners", "SASL_PLAINTEXT://127.0.0.1:9092", "sasl.enabled.mechanisms",
+                       "SCRAM-SHA-512", NULL};
+  cr_assert_eq(config_with(off, err, sizeof err), 0, "%s", err);
+}
