@@ -10,15 +10,6 @@
 #include "common/errors.h"
 #include "common/trace.h"
 
-int authz_init(struct broker *b, char *err, size_t err_len) {
-  memset(&b->authz, 0, sizeof b->authz);
-  b->authz.enabled = b->cfg.authz_enabled;
-  b->authz.allow_if_no_acl = b->cfg.authz_allow_if_no_acl;
-  return authorizer_set_super_users(&b->authz, b->cfg.super_users, err, err_len);
-}
-
-void authz_free(struct broker *b) { authorizer_config_free(&b->authz); }
-
 static const char *who_name(const struct principal *who) {
   return who ? who->name : PRINCIPAL_ANONYMOUS;
 }

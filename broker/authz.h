@@ -17,11 +17,6 @@
 
 struct broker;
 
-/* Build b->authz from the broker's settings (broker_open calls it). 0 or
- * STRATA_EINVALID_CONFIG / STRATA_ENOMEM with err set. */
-int authz_init(struct broker *b, char *err, size_t err_len);
-void authz_free(struct broker *b);
-
 /* May `who` do op on the resource? (1/0; the authorizer off: 1.) */
 int authz_allowed(const struct broker *b, const struct principal *who, enum acl_resource res,
                   const char *name, enum acl_op op);

@@ -10,7 +10,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "broker/authz.h"
 #include "broker/sasl_handlers.h"
 #include "common/config.h"
 #include "common/durable_file.h"
@@ -86,7 +85,11 @@ int broker_open(struct broker *b, const struct broker_config *cfg, int64_t now_m
   coord_init(&b->coord, &gc, nonce);
   rc = topics_open(&b->topics, cfg->log_dir, &cfg->seg, cfg->message_max_bytes, now_ms, err,
                    err_len);
-  if (!rc) rc = authz_init(b, err, err_len);
+  if (!rc) { /* the authorizer's settings (broker/authz.c decides with them) */
+    b->authz.enabled = cfg->authz_enabled;
+    b->authz.allow_if_no_acl = cfg->authz_allow_if_no_acl;
+    rc = authorizer_set_super_users(&b->authz, cfg->super_users, err, err_len);
+  }
   return rc;
 }
 
@@ -103,7 +106,7 @@ void broker_close(struct broker *b) {
   }
   topics_close(&b->topics);
   coord_free(&b->coord);
-  authz_free(b);
+  authorizer_config_free(&b->authz);
   secmeta_free(&b->sec);
 }
 

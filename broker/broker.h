@@ -64,7 +64,7 @@ struct broker {
   struct broker_metrics metrics; /* counted by the glue and the handlers; /metrics renders them */
   char admin_addr[280];          /* the admin listener's advertised HOST:PORT, once bound ("" off) */
   char kafka_addr[280];          /* the Kafka listener's advertised HOST:PORT, once bound ("" off) */
-  struct authorizer_config authz; /* authorizer.* and super.users (authz_init) */
+  struct authorizer_config authz; /* authorizer.*, super.users (broker_open; broker/authz.c) */
   const struct principal *caller; /* who sent the request dispatch_handle runs now (NULL
                                     outside it): the handlers' per-topic checks read it */
   struct sasl_server_config sasl; /* what SASL listeners accept; credentials from the image */
