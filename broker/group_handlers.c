@@ -516,6 +516,8 @@ void handle_describe_group(struct broker *b, const Strata__Header *req, uint8_t 
   }
   m->offsets = resp_alloc(r, (g->noffsets + 1) * sizeof *m->offsets);
   for (size_t i = 0; i < g->noffsets; i++) {
+    /* as OffsetFetch: only the topics the caller may describe */
+    if (authz_topic(b, b->caller, g->offsets[i].topic, ACL_OP_DESCRIBE)) continue;
     Strata__OffsetCommitPartition *e =
         commit_result(r, g->offsets[i].topic, g->offsets[i].partition, g->offsets[i].offset, 0);
     e->metadata = resp_strdup(r, g->offsets[i].metadata);

@@ -68,20 +68,22 @@ static Strata__Header hdr(uint32_t key, Strata__Header__BodyCase body) {
   return h;
 }
 
-static const uint8_t *one_batch(size_t *len) {
-  static struct batch_builder bb;
+/* One record's batch, malloc'd (produce rewrites it in place). */
+static uint8_t *one_batch(size_t *len) {
+  struct batch_builder bb;
   batch_builder_init(&bb);
   cr_assert_eq(batch_builder_add(&bb, 1000, NULL, 0, "v", 1, NULL, 0), 0);
   const uint8_t *out;
   cr_assert_eq(batch_builder_finish(&bb, 0, 0, &out, len), 0);
-  return out;
+  uint8_t *copy = malloc(*len);
+  memcpy(copy, out, *len);
+  batch_builder_free(&bb);
+  return copy;
 }
 
 static int produce(const struct principal *who, const char *topic) {
   size_t n;
-  const uint8_t *batch = one_batch(&n);
-  uint8_t *copy = malloc(n);
-  memcpy(copy, batch, n);
+  uint8_t *copy = one_batch(&n);
   Strata__ProducePartition pp = STRATA__PRODUCE_PARTITION__INIT;
   pp.topic = (char *)topic;
   pp.partition = 0;
@@ -443,6 +445,8 @@ Test(authz, group_reads_need_describe_on_the_group) {
     cr_assert_eq(r->hdr.error_code, 0, "api %u: %s", all[i]->api_key, r->hdr.error_message);
     if (all[i] == &o) /* all offsets: only topics alice may describe, none */
       cr_assert_eq(r->hdr.offset_fetch_resp->n_partitions, 0);
+    if (all[i] == &d) /* the same in the group's description */
+      cr_assert_eq(r->hdr.describe_group_resp->n_offsets, 0);
     done(r);
   }
   allow("User:alice", ACL_RES_TOPIC, ACL_PAT_LITERAL, "t", ACL_OP_DESCRIBE);
