@@ -109,6 +109,8 @@ int main(int argc, char **argv) {
   char host[256] = "127.0.0.1";
   int port = 9093;
   const char *l = config_get(c, "listeners");
+  /* connections that authenticate (TLS client certificates, SASL) */
+  int authenticates = l && (!strncmp(l, "SSL://", 6) || !strncmp(l, "SASL_", 5));
   if (!rc && l) {
     const char *colon = strrchr(l, ':');
     if (!colon || colon == l || sscanf(colon + 1, "%d", &port) != 1 || port < 1 || port > 65535) {
@@ -152,6 +154,10 @@ int main(int argc, char **argv) {
   if (!rc && boot_user &&
       bootstrap_password(boot_file, boot_pw, sizeof boot_pw, &boot_len, err, sizeof err))
     rc = STRATA_EINVALID_CONFIG;
+  /* the authorizer with authenticated connections, no super user and no
+   * bootstrap user: nobody could grant the first ACL */
+  if (!rc && !boot_user)
+    rc = authorizer_startup_check(authz_on, super_users, authenticates, err, sizeof err);
   if (rc) {
     fprintf(stderr, "strata-controller: %s\n", err[0] ? err : strata_strerror(rc));
     return 2;
