@@ -14,11 +14,27 @@ static const char *who_name(const struct principal *who) {
   return who ? who->name : PRINCIPAL_ANONYMOUS;
 }
 
-int authz_allowed(const struct broker *b, const struct principal *who, enum acl_resource res,
+void authz_forget(struct broker *b) { b->authz_memo.valid = 0; }
+
+int authz_allowed(struct broker *b, const struct principal *who, enum acl_resource res,
                   const char *name, enum acl_op op) {
   if (!b->authz.enabled) return 1;
+  if (!name) name = "";
+  struct authz_memo *m = &b->authz_memo;
+  if (m->valid && m->who == who && m->res == (int)res && m->op == (int)op &&
+      m->image_version == b->image_version && strcmp(m->name, name) == 0)
+    return m->allowed;
   const struct acl_entry *rule = NULL;
   int ok = acl_authorize(&b->authz, metadata_acls(b), who, res, name, op, &rule);
+  m->valid = strlen(name) < sizeof m->name; /* a longer name is decided each time */
+  if (m->valid) {
+    m->who = who;
+    m->res = (int)res;
+    m->op = (int)op;
+    m->allowed = ok;
+    m->image_version = b->image_version;
+    memcpy(m->name, name, strlen(name) + 1);
+  }
   if (!ok)
     trace_debug("authorizer: %s from %s may not %s %s %s (%s)", who_name(who),
                 who && *who->host ? who->host : "?", acl_op_name(op), acl_resource_name(res),
@@ -26,27 +42,27 @@ int authz_allowed(const struct broker *b, const struct principal *who, enum acl_
   return ok;
 }
 
-int authz_topic(const struct broker *b, const struct principal *who, const char *topic,
+int authz_topic(struct broker *b, const struct principal *who, const char *topic,
                 enum acl_op op) {
   return authz_allowed(b, who, ACL_RES_TOPIC, topic ? topic : "", op)
              ? 0
              : STRATA_ETOPIC_AUTHORIZATION_FAILED;
 }
 
-int authz_group(const struct broker *b, const struct principal *who, const char *group,
+int authz_group(struct broker *b, const struct principal *who, const char *group,
                 enum acl_op op) {
   return authz_allowed(b, who, ACL_RES_GROUP, group ? group : "", op)
              ? 0
              : STRATA_EGROUP_AUTHORIZATION_FAILED;
 }
 
-int authz_cluster(const struct broker *b, const struct principal *who, enum acl_op op) {
+int authz_cluster(struct broker *b, const struct principal *who, enum acl_op op) {
   return authz_allowed(b, who, ACL_RES_CLUSTER, ACL_CLUSTER_NAME, op)
              ? 0
              : STRATA_ECLUSTER_AUTHORIZATION_FAILED;
 }
 
-int authz_idempotent_producer(const struct broker *b, const struct principal *who) {
+int authz_idempotent_producer(struct broker *b, const struct principal *who) {
   if (!b->authz.enabled) return 0;
   if (acl_authorize_any(&b->authz, metadata_acls(b), who, ACL_RES_TOPIC, ACL_OP_WRITE)) return 0;
   return authz_cluster(b, who, ACL_OP_IDEMPOTENT_WRITE);
@@ -76,7 +92,7 @@ static const char *grow_name(const Strata__Header *q, size_t i) {
   return q->create_partitions_req->topics[i]->name;
 }
 
-static int topic_allowed(const struct broker *b, const struct principal *who, uint32_t api,
+static int topic_allowed(struct broker *b, const struct principal *who, uint32_t api,
                          const char *name) {
   switch (api) {
   case STRATA__API_KEY__API_CREATE_TOPICS:

@@ -17,18 +17,25 @@
 
 struct broker;
 
-/* May `who` do op on the resource? (1/0; the authorizer off: 1.) */
-int authz_allowed(const struct broker *b, const struct principal *who, enum acl_resource res,
+/* Forget the remembered decision: every request entry (dispatch_handle,
+ * kafka_start) calls it, since a principal's address may be reused by the
+ * next request with another name. */
+void authz_forget(struct broker *b);
+
+/* May `who` do op on the resource? (1/0; the authorizer off: 1.) The last
+ * decision is remembered (b->authz_memo): a produce or fetch naming 10,000
+ * partitions of one topic decides once, not once per partition. */
+int authz_allowed(struct broker *b, const struct principal *who, enum acl_resource res,
                   const char *name, enum acl_op op);
 /* The same, as 0 or the API's error: STRATA_ETOPIC_/EGROUP_/ECLUSTER_AUTHORIZATION_FAILED. */
-int authz_topic(const struct broker *b, const struct principal *who, const char *topic,
+int authz_topic(struct broker *b, const struct principal *who, const char *topic,
                 enum acl_op op);
-int authz_group(const struct broker *b, const struct principal *who, const char *group,
+int authz_group(struct broker *b, const struct principal *who, const char *group,
                 enum acl_op op);
-int authz_cluster(const struct broker *b, const struct principal *who, enum acl_op op);
+int authz_cluster(struct broker *b, const struct principal *who, enum acl_op op);
 /* InitProducerId without a transactional id (KIP-679): Write on any topic,
  * or IdempotentWrite on the cluster. 0 or STRATA_ECLUSTER_AUTHORIZATION_FAILED. */
-int authz_idempotent_producer(const struct broker *b, const struct principal *who);
+int authz_idempotent_producer(struct broker *b, const struct principal *who);
 
 /* What dispatch_handle asks before a native request's handler runs: the
  * checks that decide the whole request (cluster and group permissions,

@@ -67,6 +67,14 @@ struct broker {
   struct authorizer_config authz; /* authorizer.*, super.users (broker_open; broker/authz.c) */
   const struct principal *caller; /* who sent the request dispatch_handle runs now (NULL
                                     outside it): the handlers' per-topic checks read it */
+  struct authz_memo {            /* the last decision of broker/authz.c, reused while one
+                                    request asks the same for each partition of a topic;
+                                    forgotten when a request starts (authz_forget) */
+    const struct principal *who;
+    int valid, res, op, allowed;
+    int64_t image_version;
+    char name[256];
+  } authz_memo;
   struct sasl_server_config sasl; /* what SASL listeners accept; credentials from the image */
   struct sasl_conn *sasl_conn;   /* the SASL state of the connection whose request runs now
                                     (set by the glue around dispatch; NULL outside it) */

@@ -106,6 +106,7 @@ void dispatch_handle(struct broker *b, const struct principal *who, const Strata
                      uint8_t *payload, uint32_t payload_len, struct response *r) {
   static const struct principal anonymous = {PRINCIPAL_ANONYMOUS, "", 0};
   if (!who) who = &anonymous;
+  authz_forget(b);
   const struct api *a = NULL;
   for (size_t i = 0; i < sizeof api_table / sizeof api_table[0]; i++)
     if (api_table[i].key == req->api_key) a = &api_table[i];

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/authz.h"
 #include "broker/broker.h"
 #include "broker/kafka_call.h"
 #include "broker/kafka_groups.h"
@@ -309,6 +310,7 @@ struct kafka_call *kafka_start(struct broker *b, uint8_t *frame, uint32_t len,
   }
   const struct principal *outer = b->caller;
   b->caller = &k->who; /* the Kafka-only handlers' checks read it too */
+  authz_forget(b);
   k->hd->start(b, k, r);
   b->caller = outer;
   return k;

@@ -569,3 +569,18 @@ Test(authz_config, sasl_with_the_authorizer_and_no_super_user_refuses_to_start) 
                        "SCRAM-SHA-512", NULL};
   cr_assert_eq(config_with(off, err, sizeof err), 0, "%s", err);
 }
+
+Test(authz, a_remembered_decision_never_outlives_its_request) {
+  allow("User:alice", ACL_RES_TOPIC, ACL_PAT_LITERAL, "t", ACL_OP_WRITE);
+  struct principal p = as("User:alice");
+  int64_t end = log_end("t");
+  cr_assert_eq(produce(&p, "t"), 0);
+  /* the same address, another name (a connection after SASL, a reused call) */
+  snprintf(p.name, sizeof p.name, "User:mallory");
+  cr_assert_eq(produce(&p, "t"), STRATA_ETOPIC_AUTHORIZATION_FAILED);
+  cr_assert_eq(log_end("t"), end + 1);
+  /* and an ACL gone between requests counts at once */
+  snprintf(p.name, sizeof p.name, "User:alice");
+  b.sec.acls.n = 0;
+  cr_assert_eq(produce(&p, "t"), STRATA_ETOPIC_AUTHORIZATION_FAILED);
+}
