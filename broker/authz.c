@@ -68,6 +68,28 @@ int authz_idempotent_producer(struct broker *b, const struct principal *who) {
   return authz_cluster(b, who, ACL_OP_IDEMPOTENT_WRITE);
 }
 
+int32_t authz_operations(struct broker *b, const struct principal *who, enum acl_resource res,
+                         const char *name) {
+  static const uint8_t topic[] = {ACL_OP_READ,     ACL_OP_WRITE,
+                                  ACL_OP_CREATE,   ACL_OP_DELETE,
+                                  ACL_OP_ALTER,    ACL_OP_DESCRIBE,
+                                  ACL_OP_DESCRIBE_CONFIGS, ACL_OP_ALTER_CONFIGS};
+  static const uint8_t group[] = {ACL_OP_READ, ACL_OP_DESCRIBE, ACL_OP_DELETE};
+  static const uint8_t cluster[] = {ACL_OP_CREATE,          ACL_OP_CLUSTER_ACTION,
+                                    ACL_OP_DESCRIBE_CONFIGS, ACL_OP_ALTER_CONFIGS,
+                                    ACL_OP_IDEMPOTENT_WRITE, ACL_OP_ALTER,
+                                    ACL_OP_DESCRIBE};
+  const uint8_t *ops = res == ACL_RES_TOPIC ? topic : res == ACL_RES_GROUP ? group : cluster;
+  size_t n = res == ACL_RES_TOPIC   ? sizeof topic
+             : res == ACL_RES_GROUP ? sizeof group
+                                    : sizeof cluster;
+  if (res == ACL_RES_CLUSTER) name = ACL_CLUSTER_NAME;
+  int32_t bits = 0;
+  for (size_t i = 0; i < n; i++)
+    if (authz_allowed(b, who, res, name, (enum acl_op)ops[i])) bits |= (int32_t)1 << ops[i];
+  return bits;
+}
+
 /* ---- admin requests the controller answers --------------------------------- */
 
 /* CreateTopics, DeleteTopics, CreatePartitions: one permission per topic.

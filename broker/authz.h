@@ -37,6 +37,15 @@ int authz_cluster(struct broker *b, const struct principal *who, enum acl_op op)
  * or IdempotentWrite on the cluster. 0 or STRATA_ECLUSTER_AUTHORIZATION_FAILED. */
 int authz_idempotent_producer(struct broker *b, const struct principal *who);
 
+/* Kafka's "authorized operations" bit field (KIP-430: bit i for operation
+ * code i) of the caller on one resource, over the operations the resource
+ * type has (topic: Read, Write, Create, Delete, Alter, Describe,
+ * DescribeConfigs, AlterConfigs; group: Read, Describe, Delete; cluster:
+ * Create, ClusterAction, DescribeConfigs, AlterConfigs, IdempotentWrite,
+ * Alter, Describe). The authorizer off: all of them. */
+int32_t authz_operations(struct broker *b, const struct principal *who, enum acl_resource res,
+                         const char *name);
+
 /* What dispatch_handle asks before a native request's handler runs: the
  * checks that decide the whole request (cluster and group permissions,
  * admin requests the controller answers). Returns 1 when it filled r with

@@ -168,6 +168,8 @@ static void consumer_group_describe_start(struct broker *b, struct kafka_call *k
     }
     const struct group *g = &cg->g;
     d->group_state = coord_state_name(cg);
+    if (q->include_authorized_operations)
+      d->authorized_operations = authz_operations(b, &k->who, ACL_RES_GROUP, q->group_ids[i]);
     d->group_epoch = g->epoch;
     d->assignment_epoch = g->target_epoch;
     d->assignor_name = g->kind == ASSIGNOR_RANGE ? "range" : "uniform";

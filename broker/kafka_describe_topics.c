@@ -117,6 +117,7 @@ static void describe_topic_partitions_start(struct broker *b, struct kafka_call 
       continue;
     }
     memcpy(t->topic_id.b, tp->id, sizeof t->topic_id.b);
+    t->topic_authorized_operations = authz_operations(b, &k->who, ACL_RES_TOPIC, tp->name);
     t->is_internal = !strcmp(tp->name, OFFSETS_TOPIC);
     uint32_t start = q->cursor && !strcmp(from, tp->name) ? (uint32_t)q->cursor->partition_index : 0;
     if (start > tp->npart) start = tp->npart;

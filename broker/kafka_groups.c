@@ -386,7 +386,12 @@ static void describe_groups_start(struct broker *b, struct kafka_call *k, struct
   int32_t n = q->n_groups > 0 ? q->n_groups : 0;
   m->groups = kc_alloc(k, ((size_t)n + 1) * sizeof *m->groups);
   for (int32_t i = 0; i < n; i++)
-    describe_one(b, k, q->groups[i] ? q->groups[i] : "", &m->groups[m->n_groups++]);
+  {
+    struct kafka_describe_groups_resp_described_group *x = &m->groups[m->n_groups++];
+    describe_one(b, k, q->groups[i] ? q->groups[i] : "", x);
+    if (q->include_authorized_operations && !x->error_code) /* v3+, KIP-430 */
+      x->authorized_operations = authz_operations(b, &k->who, ACL_RES_GROUP, x->group_id);
+  }
 }
 
 const struct kafka_handler kafka_describe_groups_handler = {KAFKA_DESCRIBE_GROUPS, 0, 6,

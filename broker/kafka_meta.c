@@ -102,6 +102,8 @@ static void metadata_start(struct broker *b, struct kafka_call *k, struct respon
   /* Kafka clients send admin requests to the controller id and wait while
    * it is -1: name a live broker (any relays them to the controller). */
   m->controller_id = -1;
+  if (q->include_cluster_authorized_operations) /* v8-10 */
+    m->cluster_authorized_operations = authz_operations(b, &k->who, ACL_RES_CLUSTER, NULL);
   for (int32_t i = 0; i < m->n_brokers; i++)
     if (m->controller_id < 0 || m->brokers[i].node_id < m->controller_id)
       m->controller_id = m->brokers[i].node_id;
@@ -115,7 +117,10 @@ static void metadata_start(struct broker *b, struct kafka_call *k, struct respon
     if (all && authz_topic(b, &k->who, name, ACL_OP_DESCRIBE)) continue;
     const struct kuuid *id = all || k->version < 12 ? NULL : &q->topics[i].topic_id;
     if (id && topic_id_is_zero(id->b)) id = NULL;
-    topic_entry(b, k, &m->topics[m->n_topics++], name, id);
+    struct kafka_metadata_resp_metadata_response_topic *t = &m->topics[m->n_topics++];
+    topic_entry(b, k, t, name, id);
+    if (q->include_topic_authorized_operations && !t->error_code) /* v8+, KIP-430 */
+      t->topic_authorized_operations = authz_operations(b, &k->who, ACL_RES_TOPIC, t->name);
   }
 }
 
@@ -494,6 +499,8 @@ static void describe_cluster_start(struct broker *b, struct kafka_call *k, struc
     m->error_message = "Strata's controllers do not speak Kafka's protocol: use the brokers";
     return;
   }
+  if (q->include_cluster_authorized_operations)
+    m->cluster_authorized_operations = authz_operations(b, &k->who, ACL_RES_CLUSTER, NULL);
   m->cluster_id = kc_strdup(k, b->cluster_id);
   size_t nb = b->cluster ? b->npeers : 1;
   m->brokers = kc_alloc(k, (nb + 1) * sizeof *m->brokers);

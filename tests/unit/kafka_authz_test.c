@@ -286,3 +286,31 @@ Test(kafka_authz, init_producer_id_without_write_anywhere_gets_31) {
   cr_assert_eq(m->producer_id, -1);
   kdone(&c);
 }
+
+Test(kafka_authz, authorized_operations_are_reported_when_asked_kip_430) {
+  allow("User:alice", ACL_RES_TOPIC, "t", ACL_OP_WRITE); /* and so Describe */
+  struct kafka_metadata_req_metadata_request_topic ts[1] = {{.name = "t"}};
+  struct kafka_metadata_req q = {.n_topics = 1, .topics = ts,
+                                 .include_topic_authorized_operations = 1,
+                                 .include_cluster_authorized_operations = 1};
+  struct kc c;
+  kstart(&c, &alice, KAFKA_METADATA, 10, &q);
+  struct kafka_metadata_resp *m = kanswer(&c);
+  cr_assert_eq(m->topics[0].error_code, 0);
+  cr_assert_eq(m->topics[0].topic_authorized_operations,
+               (1 << ACL_OP_WRITE) | (1 << ACL_OP_DESCRIBE));
+  cr_assert_eq(m->cluster_authorized_operations, 0);
+  kdone(&c);
+  kstart(&c, &admin, KAFKA_METADATA, 10, &q);
+  m = kanswer(&c);
+  cr_assert_eq(m->topics[0].topic_authorized_operations,
+               (1 << ACL_OP_READ) | (1 << ACL_OP_WRITE) | (1 << ACL_OP_CREATE) |
+                   (1 << ACL_OP_DELETE) | (1 << ACL_OP_ALTER) | (1 << ACL_OP_DESCRIBE) |
+                   (1 << ACL_OP_DESCRIBE_CONFIGS) | (1 << ACL_OP_ALTER_CONFIGS));
+  kdone(&c);
+  q.include_topic_authorized_operations = 0; /* not asked: Kafka's "none" value */
+  kstart(&c, &alice, KAFKA_METADATA, 10, &q);
+  m = kanswer(&c);
+  cr_assert_eq(m->topics[0].topic_authorized_operations, INT32_MIN);
+  kdone(&c);
+}
