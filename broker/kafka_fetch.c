@@ -93,6 +93,17 @@ static void fetch_start(struct broker *b, struct kafka_call *k, struct response 
   }
   h->body_case = STRATA__HEADER__BODY_FETCH_REQ;
   h->fetch_req = f;
+  /* A follower's fetch (replica id >= 0: ReplicaId to v14, ReplicaState
+   * from v15) from a principal without ClusterAction is refused whole
+   * (CVE-2018-1288); with it, it is still served as a consumer's: Strata's
+   * followers replicate over the native port. */
+  int32_t replica = k->version >= 15 ? (q->replica_state ? q->replica_state->replica_id : -1)
+                                     : q->replica_id;
+  int rc = replica >= 0 ? authz_cluster(b, &k->who, ACL_OP_CLUSTER_ACTION) : 0;
+  if (rc) {
+    response_error(r, h, rc, "fetching as a replica needs ClusterAction on the cluster");
+    return;
+  }
   dispatch_handle(b, &k->who, h, NULL, 0, r);
 }
 

@@ -314,3 +314,26 @@ Test(kafka_authz, authorized_operations_are_reported_when_asked_kip_430) {
   cr_assert_eq(m->topics[0].topic_authorized_operations, INT32_MIN);
   kdone(&c);
 }
+
+Test(kafka_authz, a_clients_fetch_as_a_replica_gets_31_cve_2018_1288) {
+  allow("User:alice", ACL_RES_TOPIC, "t", ACL_OP_READ);
+  struct kafka_fetch_req_fetch_partition fp = {.partition = 0, .current_leader_epoch = -1,
+                                               .fetch_offset = 0, .last_fetched_epoch = -1,
+                                               .log_start_offset = -1,
+                                               .partition_max_bytes = 1 << 20};
+  struct kafka_fetch_req_fetch_topic ft = {.topic = "t", .n_partitions = 1, .partitions = &fp};
+  struct kafka_fetch_req q = {.replica_id = 2, .max_wait_ms = 0, .min_bytes = 0,
+                              .max_bytes = 1 << 20, .n_topics = 1, .topics = &ft,
+                              .n_forgotten_topics_data = 0};
+  struct kc c;
+  kstart(&c, &alice, KAFKA_FETCH, 4, &q);
+  struct kafka_fetch_resp *m = kanswer(&c);
+  cr_assert_eq(m->responses[0].partitions[0].error_code, KERR_CLUSTER_AUTHORIZATION_FAILED);
+  cr_assert_eq(m->responses[0].partitions[0].records.len, 0);
+  kdone(&c);
+  q.replica_id = -1; /* as a consumer: Read is enough */
+  kstart(&c, &alice, KAFKA_FETCH, 4, &q);
+  m = kanswer(&c);
+  cr_assert_eq(m->responses[0].partitions[0].error_code, 0);
+  kdone(&c);
+}
