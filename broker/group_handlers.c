@@ -21,15 +21,20 @@
 #include "common/errors.h"
 #include "common/trace.h"
 
-/* The topics a pattern matches now (never the internal offsets topic).
- * Returns the count, or -1 when the pattern does not compile. */
-static int match_topics(struct broker *b, const char *pattern, const char **out, size_t max) {
+/* The topics a pattern matches now (never the internal offsets topic),
+ * and of those only the ones who may describe (KIP-848: a regex never
+ * subscribes a member to a topic it cannot see). Returns the count, or -1
+ * when the pattern does not compile. */
+static int match_topics(struct broker *b, const struct principal *who, const char *pattern,
+                        const char **out, size_t max) {
   regex_t re;
   if (regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB)) return -1;
   size_t n = 0;
   for (size_t i = 0; i < b->topics.n && n < max; i++) {
     const char *name = b->topics.v[i]->name;
-    if (strcmp(name, OFFSETS_TOPIC) && !regexec(&re, name, 0, NULL, 0)) out[n++] = name;
+    if (strcmp(name, OFFSETS_TOPIC) && !regexec(&re, name, 0, NULL, 0) &&
+        !authz_topic(b, who, name, ACL_OP_DESCRIBE))
+      out[n++] = name;
   }
   regfree(&re);
   return (int)n;
@@ -41,7 +46,8 @@ static void refresh_patterns(struct broker *b, struct cgroup *g) {
     const struct group_member *m = g->g.members[i];
     if (!m->pattern) continue;
     const char *names[GROUP_TOPICS_MAX];
-    int n = match_topics(b, m->pattern, names, GROUP_TOPICS_MAX);
+    authz_forget(b); /* each member's own principal; no request is running */
+    int n = match_topics(b, &m->who, m->pattern, names, GROUP_TOPICS_MAX);
     if (n >= 0) group_set_member_topics(&g->g, m->id, names, (size_t)n, b->now_ms);
   }
 }
@@ -203,7 +209,7 @@ void handle_group_heartbeat(struct broker *b, const Strata__Header *req, uint8_t
   const char *matched[GROUP_TOPICS_MAX];
   int by_pattern = q->topic_pattern && *q->topic_pattern;
   if (by_pattern) {
-    int n = match_topics(b, q->topic_pattern, matched, GROUP_TOPICS_MAX);
+    int n = match_topics(b, b->caller, q->topic_pattern, matched, GROUP_TOPICS_MAX);
     if (n < 0) {
       response_error(r, req, STRATA_EINVALID_REQUEST, "the topic pattern is not a valid regex");
       return;
@@ -246,7 +252,7 @@ void handle_group_heartbeat(struct broker *b, const Strata__Header *req, uint8_t
   }
   Strata__GroupHeartbeatResponse *m = resp_alloc(r, sizeof *m);
   strata__group_heartbeat_response__init(m);
-  if (by_pattern) group_set_member_pattern(&g->g, rep.member_id, q->topic_pattern);
+  if (by_pattern) group_set_member_pattern(&g->g, rep.member_id, q->topic_pattern, b->caller);
   m->member_id = resp_strdup(r, rep.member_id);
   m->member_epoch = rep.member_epoch;
   m->heartbeat_interval_ms = rep.heartbeat_ms;

@@ -11,6 +11,7 @@
 
 #include "broker/broker.h"
 #include "broker/dispatch.h"
+#include "broker/group_handlers.h"
 #include "broker/offsets_log.h"
 #include "common/batch.h"
 #include "common/config.h"
@@ -583,4 +584,32 @@ Test(authz, a_remembered_decision_never_outlives_its_request) {
   snprintf(p.name, sizeof p.name, "User:alice");
   b.sec.acls.n = 0;
   cr_assert_eq(produce(&p, "t"), STRATA_ETOPIC_AUTHORIZATION_FAILED);
+}
+
+Test(authz, a_pattern_subscription_matches_only_topics_the_member_may_describe) {
+  allow("User:alice", ACL_RES_GROUP, ACL_PAT_LITERAL, "k", ACL_OP_READ);
+  allow("User:alice", ACL_RES_TOPIC, ACL_PAT_LITERAL, "t", ACL_OP_DESCRIBE);
+  Strata__GroupHeartbeatRequest q = STRATA__GROUP_HEARTBEAT_REQUEST__INIT;
+  q.group_id = (char *)"k";
+  q.member_id = (char *)"";
+  q.instance_id = (char *)"";
+  q.session_timeout_ms = 10000;
+  q.assignor = (char *)"";
+  q.topic_pattern = (char *)".*"; /* t and secret */
+  Strata__Header h = hdr(STRATA__API_KEY__API_CONSUMER_GROUP_HEARTBEAT,
+                         STRATA__HEADER__BODY_GROUP_HEARTBEAT_REQ);
+  h.group_heartbeat_req = &q;
+  struct response *r = call(&alice, &h, NULL, 0);
+  cr_assert_eq(r->hdr.error_code, 0, "%s", r->hdr.error_message);
+  done(r);
+  int rc = 0;
+  struct cgroup *g = coord_group(&b.coord, "k", 0, &rc);
+  cr_assert_not_null(g);
+  cr_assert_eq(g->g.nmembers, 1);
+  cr_assert_eq(g->g.members[0]->ntopics, 1);
+  cr_assert_str_eq(g->g.members[0]->topics[0], "t");
+  /* and when the patterns are refreshed later (no request running) */
+  allow("User:alice", ACL_RES_TOPIC, ACL_PAT_LITERAL, "secret", ACL_OP_READ);
+  group_handlers_tick(&b);
+  cr_assert_eq(g->g.members[0]->ntopics, 2);
 }
