@@ -6,13 +6,13 @@ CC      ?= cc
 OPT     ?= -O2 -g
 WERROR  ?= -Werror
 SAN     ?=
-PKGS     = libuv libprotobuf-c libzstd zlib liblz4 snappy libcrypto
+PKGS     = libuv libprotobuf-c libzstd zlib liblz4 snappy openssl libpcre2-8
 
 CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) -Wall -Wextra $(WERROR) -Wshadow \
            -Wstrict-prototypes -Wmissing-prototypes -MMD -MP \
            -I. -I$(BUILD)/gen $(SAN)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -luv -lprotobuf-c -lzstd -lz -llz4 -lsnappy -lcrypto)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -luv -lprotobuf-c -lzstd -lz -llz4 -lsnappy -lssl -lcrypto -lpcre2-8)
 CFLAGS  += $(PKG_CFLAGS)
 LDLIBS  += $(PKG_LIBS) -lpthread -lm
 LDFLAGS += $(SAN)
