@@ -1176,6 +1176,7 @@ static void on_signal(uv_signal_t *h, int signum) {
 static void on_sighup(uv_signal_t *h, int signum) {
   (void)signum;
   struct server *s = h->data;
+  if (s->b->cluster) cluster_uv_reload_tls(&s->cluster); /* the outgoing links' identity */
   if (!s->tls_ctx) {
     trace_info("SIGHUP: no TLS listener, nothing to reload");
     return;
