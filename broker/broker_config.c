@@ -247,6 +247,17 @@ int broker_config_from(const struct config *c, struct broker_config *out,
                              1u << 30, &out->offsets_segment_bytes, err, err_len)))
     return rc;
   if ((rc = sasl_settings_from_config(c, &out->sasl, err, err_len))) return rc;
+  /* Links this broker opens log in as it: to a SASL controller, and to
+   * leaders on SASL listeners (ours: the cluster's brokers share a scheme). */
+  if (out->controller_port &&
+      (out->controller_protocol == LISTENER_SASL_PLAINTEXT ||
+       out->controller_protocol == LISTENER_SASL_SSL || out->listener_sasl) &&
+      !sasl_settings_client_ready(&out->sasl)) {
+    snprintf(err, err_len, "%s is a SASL listener: set sasl.username and sasl.password (or "
+             "sasl.password.file) for this broker's own login",
+             out->listener_sasl ? "listeners" : "controller");
+    return STRATA_EINVALID_CONFIG;
+  }
   if ((rc = tls_settings_from_config(c, &out->tls, err, err_len))) return rc;
   if ((out->listener_tls || out->kafka_tls || out->admin_tls) &&
       (!*out->tls.cert_file || !*out->tls.key_file)) {

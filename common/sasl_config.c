@@ -78,5 +78,5 @@ int sasl_settings_from_config(const struct config *c, struct sasl_settings *s, c
 }
 
 int sasl_settings_client_ready(const struct sasl_settings *s) {
-  return s->username[0] != 0 && s->mechanism != 0;
+  return s->username[0] != 0 && s->password[0] != 0 && s->mechanism != 0;
 }
