@@ -99,6 +99,7 @@ struct server {
   uv_signal_t sighup;
   uv_timer_t deadline_timer;    /* the handshake (and SASL) deadline sweep */
   size_t handshakes, hs_waiting;
+  uint64_t tls_failures;        /* strata_tls_handshake_failures_total */
   uint8_t tls_rbuf[65536];      /* ciphertext of one read, decrypted at once */
 };
 
@@ -763,6 +764,7 @@ static void on_tls_read(struct conn *c, const uint8_t *data, size_t n) {
   if (tls_uv_feed(c->tls, data, n)) {
     trace_info("%s: TLS %s: %s; closing", c->peer, was ? "error" : "handshake failed",
                tls_conn_error(c->tls->conn));
+    if (!was) c->srv->tls_failures++;
     conn_close(c);
     return;
   }
@@ -874,6 +876,7 @@ static void on_deadline_timer(uv_timer_t *t) {
       trace_info("%s: %s not done in %d ms; closing", c->peer,
                  c->tls && !tls_uv_established(c->tls) ? "TLS handshake" : "authentication",
                  TLS_HANDSHAKE_TIMEOUT_MS);
+      if (c->tls && !tls_uv_established(c->tls)) s->tls_failures++;
       conn_close(c);
     }
     c = next;
@@ -1202,6 +1205,8 @@ static void on_admin_request(void *arg, const struct http_request *req, struct h
   s->adm.loop_idle_s = (double)uv_metrics_idle_time(s->loop) / 1e9;
   s->adm.admin_conns = *http_server_stats(s->admin);
   s->adm.client_conns = s->nconns;
+  s->adm.tls_not_after = s->tls_ctx ? tls_ctx_cert_not_after(s->tls_ctx) : 0;
+  s->adm.tls_failures = s->tls_failures;
   s->adm.waiting_produce = s->adm.waiting_fetch = 0;
   for (struct pending *p = s->waiting; p; p = p->wnext) {
     if (p->resp.forward) continue;

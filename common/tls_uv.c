@@ -61,8 +61,8 @@ static void on_cipher_written(uv_write_t *w, int status) {
    * connection, so t is still there; after tls_uv_close it is inert. */
   if (t->closed) return;
   t->cipher_inflight -= len;
-  if (status >= 0 && pump(t)) status = -1;
-  (void)status;
+  /* A failed write: the socket is going; its read side reports it. */
+  if (status < 0 || pump(t)) return;
   if (t->on_written) t->on_written(t->arg);
 }
 

@@ -7,7 +7,8 @@
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/errors.h"
-#include "common/http_request.h"
+#include "common/listener.h"
+#include "common/tls.h"
 #include "common/trace.h"
 #include "controller/controller.h"
 
@@ -15,7 +16,12 @@ static const char *const keys[] = {"controller.id", "listeners", "data.dir",
                                    "broker.session.timeout.ms", "auto.leader.rebalance.enable",
                                    "leader.imbalance.check.interval.ms", "num.partitions",
                                    "broker.disconnect.grace.ms", "log.level", "admin.listeners",
-                                   "admin.connections.max", NULL};
+                                   "admin.connections.max",
+                                   /* common/tls.h: tls_settings_keys */
+                                   "ssl.certificate.location", "ssl.key.location",
+                                   "ssl.ca.location", "ssl.client.auth",
+                                   "ssl.principal.mapping.rules",
+                                   "ssl.endpoint.identification.algorithm", NULL};
 
 static void usage(FILE *f) {
   fprintf(f, "usage: strata-controller [--config FILE] [--set key=value]...\n"
@@ -28,7 +34,11 @@ static void usage(FILE *f) {
              "(default true), leader.imbalance.check.interval.ms (default 10000),\n"
              "num.partitions (default 1), log.level, admin.listeners (HTTP /metrics,\n"
              "/livez, /readyz; default 127.0.0.1:9645, empty: off), admin.connections.max\n"
-             "(default 64). Environment variables\n"
+             "(default 64). listeners and admin.listeners take a scheme: PLAINTEXT://,\n"
+             "SSL://, SASL_PLAINTEXT://, SASL_SSL:// and HTTP://, HTTPS://; TLS uses\n"
+             "ssl.certificate.location, ssl.key.location, ssl.ca.location,\n"
+             "ssl.client.auth (none|requested|required), ssl.principal.mapping.rules\n"
+             "(reloaded on SIGHUP). Environment variables\n"
              "STRATA_<KEY> come first (STRATA_DATA_DIR=/data sets data.dir).\n\n"
              "--bootstrap-user NAME: on a cluster with no user yet, create NAME with\n"
              "SCRAM-SHA-256 and SCRAM-SHA-512 credentials; the password is the first line\n"
@@ -98,26 +108,46 @@ int main(int argc, char **argv) {
   if (!rc) rc = config_get_int64(c, "num.partitions", 1, 1, 10000, &np, err, sizeof err);
   if (!rc) rc = config_get_int64(c, "broker.disconnect.grace.ms", 300, 0, 600000, &grace, err, sizeof err);
   if (!rc) rc = config_get_bool(c, "auto.leader.rebalance.enable", 1, &rebalance, err, sizeof err);
-  char host[256] = "127.0.0.1";
-  int port = 9093;
+  static struct controller_listen listen; /* large (the ssl.* paths): not on the stack */
+  listen.port = 9093;
+  listen.admin_port = -1;
+  snprintf(listen.host, sizeof listen.host, "127.0.0.1");
   const char *l = config_get(c, "listeners");
   if (!rc && l) {
-    const char *colon = strrchr(l, ':');
-    if (!colon || colon == l || sscanf(colon + 1, "%d", &port) != 1 || port < 1 || port > 65535) {
-      snprintf(err, sizeof err, "listeners: expected host:port, got '%s'", l);
+    struct listener_addr la;
+    rc = listener_parse("listeners", l, &la, err, sizeof err);
+    if (!rc && la.port < 1) {
+      snprintf(err, sizeof err, "listeners: bad port in '%s'", l);
       rc = STRATA_EINVALID_CONFIG;
-    } else {
-      snprintf(host, sizeof host, "%.*s", (int)(colon - l), l);
+    }
+    if (!rc) {
+      snprintf(listen.host, sizeof listen.host, "%s", la.host);
+      listen.port = la.port;
+      listen.protocol = la.protocol;
+      listen.tls = la.tls;
+      listen.sasl = la.sasl;
     }
   }
-  struct controller_listen listen = {.port = port, .admin_port = -1};
-  snprintf(listen.host, sizeof listen.host, "%s", host);
   const char *adm = config_get(c, "admin.listeners");
   listen.admin_explicit = adm != NULL;
   if (!adm) adm = CONTROLLER_ADMIN_DEFAULT;
-  if (!rc && *adm &&
-      http_split_hostport(adm, listen.admin_host, sizeof listen.admin_host, &listen.admin_port)) {
-    snprintf(err, sizeof err, "admin.listeners: expected HOST:PORT (or empty: off), got '%s'", adm);
+  if (!rc && *adm) {
+    struct listener_addr la;
+    if (listener_parse_http("admin.listeners", adm, &la, err, sizeof err)) {
+      snprintf(err, sizeof err,
+               "admin.listeners: expected [HTTP://|HTTPS://]HOST:PORT (or empty: off), got '%s'", adm);
+      rc = STRATA_EINVALID_CONFIG;
+    } else {
+      snprintf(listen.admin_host, sizeof listen.admin_host, "%s", la.host);
+      listen.admin_port = la.port;
+      listen.admin_tls = la.tls;
+    }
+  }
+  if (!rc) rc = tls_settings_from_config(c, &listen.tls_settings, err, sizeof err);
+  if (!rc && (listen.tls || listen.admin_tls) &&
+      (!*listen.tls_settings.cert_file || !*listen.tls_settings.key_file)) {
+    snprintf(err, sizeof err, "%s is a TLS listener: set ssl.certificate.location and "
+             "ssl.key.location", listen.tls ? "listeners" : "admin.listeners");
     rc = STRATA_EINVALID_CONFIG;
   }
   int64_t amax = 64;
