@@ -43,6 +43,7 @@ struct controller_listen {
    * with the ssl.* settings below, sasl asks for SASL first. */
   enum listener_protocol protocol;
   int tls, sasl;
+  unsigned sasl_mechs;         /* sasl.enabled.mechanisms (common/sasl.h SASL_MECH_BIT mask) */
   int admin_tls;               /* admin.listeners=HTTPS://... */
   struct tls_settings tls_settings;
   char admin_host[256];

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/sasl_config.h"
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/errors.h"
@@ -21,7 +22,8 @@ static const char *const keys[] = {"controller.id", "listeners", "data.dir",
                                    "ssl.certificate.location", "ssl.key.location",
                                    "ssl.ca.location", "ssl.client.auth",
                                    "ssl.principal.mapping.rules",
-                                   "ssl.endpoint.identification.algorithm", NULL};
+                                   "ssl.endpoint.identification.algorithm",
+                                   "sasl.enabled.mechanisms", NULL};
 
 static void usage(FILE *f) {
   fprintf(f, "usage: strata-controller [--config FILE] [--set key=value]...\n"
@@ -144,6 +146,11 @@ int main(int argc, char **argv) {
     }
   }
   if (!rc) rc = tls_settings_from_config(c, &listen.tls_settings, err, sizeof err);
+  if (!rc) {
+    static struct sasl_settings ss; /* only sasl.enabled.mechanisms is the controller's */
+    rc = sasl_settings_from_config(c, &ss, err, sizeof err);
+    listen.sasl_mechs = ss.enabled_mechs;
+  }
   if (!rc && (listen.tls || listen.admin_tls) &&
       (!*listen.tls_settings.cert_file || !*listen.tls_settings.key_file)) {
     snprintf(err, sizeof err, "%s is a TLS listener: set ssl.certificate.location and "
