@@ -105,6 +105,9 @@ void link_close(struct link *l) {
   }
   free(l->cbuf);
   l->cbuf = NULL;
+  free(l->buf); /* a closed link holds no buffer (its owner may free it without a call) */
+  l->buf = NULL;
+  l->cap = 0;
   if (l->tcp) {
     l->tcp->data = NULL;
     if (!uv_is_closing((uv_handle_t *)l->tcp)) uv_close((uv_handle_t *)l->tcp, on_handle_closed);

@@ -121,5 +121,11 @@ f=$(echo "$m" | sed -n 's/.*result="failure"} //p')
 [ "${s:-0}" -ge 5 ] && [ "${f:-0}" -ge 5 ] && ok "strata_authentications_total: success $s, failure $f" ||
   bad "strata_authentications_total: '$m'"
 if grep -qF -e "$PASS" -e "$BPASS" "$dir"/*.log; then bad "a log line holds the password"; else ok "no log holds the password"; fi
+strata_stop_all # a clean stop: sanitizer reports (make asan) land in the logs now
+if grep -lE 'runtime error|AddressSanitizer|LeakSanitizer' "$dir"/*.log >/dev/null 2>&1; then
+  bad "sanitizer report in $(grep -lE 'runtime error|AddressSanitizer|LeakSanitizer' "$dir"/*.log | xargs)"
+else
+  ok "no sanitizer report in the logs"
+fi
 echo "$fails failed"
 [ "$fails" = 0 ]
