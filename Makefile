@@ -6,13 +6,13 @@ CC      ?= cc
 OPT     ?= -O2 -g
 WERROR  ?= -Werror
 SAN     ?=
-PKGS     = libuv libprotobuf-c libzstd zlib liblz4 snappy libcrypto
+PKGS     = libuv libprotobuf-c libzstd zlib liblz4 snappy openssl libpcre2-8
 
 CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) -Wall -Wextra $(WERROR) -Wshadow \
            -Wstrict-prototypes -Wmissing-prototypes -MMD -MP \
            -I. -I$(BUILD)/gen $(SAN)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -luv -lprotobuf-c -lzstd -lz -llz4 -lsnappy -lcrypto)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -luv -lprotobuf-c -lzstd -lz -llz4 -lsnappy -lssl -lcrypto -lpcre2-8)
 CFLAGS  += $(PKG_CFLAGS)
 LDLIBS  += $(PKG_LIBS) -lpthread -lm
 LDFLAGS += $(SAN)
@@ -102,7 +102,7 @@ help:
 	@echo "make platformatic-test  @platformatic/kafka (flexible versions only) against a 3-broker cluster"
 	@echo "make spark-test the IoT pipeline in Spark 3.5 and 4.0 through the Kafka listener, across kill -9 and restart"
 	@echo "make demo       start a local broker and stream IoT sensor records through it"
-	@echo "make fuzz       libFuzzer on the frame decoder, batch validator, decompressors, HTTP request parser, Kafka codec and ACL text parsers (FUZZ_SECONDS=60 each; FUZZ_ONLY=name: one)"
+	@echo "make fuzz       libFuzzer on the frame decoder, batch validator, decompressors, HTTP request parser, Kafka codec, TLS principal mapping rules, SCRAM/SASL parsers and ACL text parsers (FUZZ_SECONDS=60 each; FUZZ_ONLY=name: one)"
 	@echo "make console-shot    screenshot the console of CONSOLE_URL (default http://127.0.0.1:19095/) into $(BUILD)/console.png"
 	@echo "make clean      remove $(BUILD)/ and the sanitizer/fuzz build dirs"
 
@@ -233,7 +233,7 @@ layering:
 test: all $(UNIT_BINS) $(CLUSTER_BINS) $(KAFKA_CHECK) $(FSYNC_SHIM) $(FAILOVER_BENCH) $(GROUP_BENCH) $(WORKLOAD) $(SIM) kafkajs
 	@STRATA_BUILD=$(BUILD) scripts/run-tests.sh scripts/layering.sh scripts/headers-check.sh $(UNIT_BINS) $(CLUSTER_BINS) $(wildcard tests/cluster/*.sh) $(wildcard tests/admin/*_test.sh) \
 	  tests/sim/sim_test.sh tests/fault/drill.sh tests/fault/scenarios_test.sh tests/metrics/rules_test.sh \
-	  tests/console/mock_test.sh $(wildcard tests/kafka/*_test.sh)
+	  tests/console/mock_test.sh $(wildcard tests/kafka/*_test.sh) $(wildcard tests/security/*_test.sh)
 
 # kafkajs for tests/kafka (from the npm registry, the versions in
 # tests/kafka/node/package-lock.json) into $(BUILD)/kafkajs. Without npm, or

@@ -28,6 +28,8 @@ struct broker_admin {
   struct http_server_stats admin_conns; /* the admin listener's */
   size_t waiting_produce, waiting_fetch;
   size_t client_conns; /* open client connections */
+  int64_t tls_not_after;       /* the TLS certificate's notAfter; 0 without TLS */
+  uint64_t tls_failures;       /* handshakes failed or timed out */
 };
 
 void admin_init(struct broker_admin *a, struct broker *b);

@@ -25,6 +25,9 @@ const char *const broker_config_keys[] = {
     "authorizer.enabled", "super.users", "allow.everyone.if.no.acl.found",
     "sasl.enabled.mechanisms", "sasl.mechanism", "sasl.mechanisms", "sasl.username",
     "sasl.password", "sasl.password.file",
+    /* common/tls.h: tls_settings_keys */
+    "ssl.certificate.location", "ssl.key.location", "ssl.ca.location", "ssl.client.auth",
+    "ssl.principal.mapping.rules", "ssl.endpoint.identification.algorithm",
     NULL};
 
 const char *const flush_policy_names[] = {"always", "interval", "os", NULL};
@@ -64,7 +67,19 @@ int broker_config_from(const struct config *c, struct broker_config *out,
   snprintf(out->host, sizeof out->host, "127.0.0.1");
   out->port = 9092;
   const char *l = config_get(c, "listeners");
-  if (l && (rc = parse_listener(l, out, err, err_len))) return rc;
+  if (l) {
+    struct listener_addr la;
+    if ((rc = listener_parse("listeners", l, &la, err, err_len))) return rc;
+    if (la.port < 1) {
+      snprintf(err, err_len, "listeners: bad port in '%s'", l);
+      return STRATA_EINVALID_CONFIG;
+    }
+    snprintf(out->host, sizeof out->host, "%s", la.host);
+    out->port = la.port;
+    out->protocol = la.protocol;
+    out->listener_tls = la.tls;
+    out->listener_sasl = la.sasl;
+  }
   const char *h = config_get(c, "host");
   if (h) snprintf(out->host, sizeof out->host, "%s", h);
   if ((rc = config_get_int64(c, "port", out->port, 1, 65535, &v, err, err_len))) return rc;
@@ -135,21 +150,30 @@ int broker_config_from(const struct config *c, struct broker_config *out,
   out->admin_explicit = adm != NULL;
   if (!adm) adm = ADMIN_LISTENER_DEFAULT;
   out->admin_port = -1;
-  if (*adm && http_split_hostport(adm, out->admin_host, sizeof out->admin_host, &out->admin_port)) {
-    snprintf(err, err_len, "admin.listeners: expected HOST:PORT (or empty: off), got '%s'", adm);
-    return STRATA_EINVALID_CONFIG;
+  if (*adm) {
+    struct listener_addr la;
+    if (listener_parse_http("admin.listeners", adm, &la, err, err_len)) {
+      snprintf(err, err_len, "admin.listeners: expected [HTTP://|HTTPS://]HOST:PORT (or empty: off), "
+               "got '%s'", adm);
+      return STRATA_EINVALID_CONFIG;
+    }
+    snprintf(out->admin_host, sizeof out->admin_host, "%s", la.host);
+    out->admin_port = la.port;
+    out->admin_tls = la.tls;
   }
   if ((rc = config_get_int64(c, "admin.connections.max", 64, 1, 10000, &v, err, err_len)))
     return rc;
   const char *kl = config_get(c, "kafka.listeners"), *ka = config_get(c, "kafka.advertised.listeners");
   out->kafka_port = out->kafka_adv_port = -1;
   if (kl && *kl) {
-    const char *scheme = strstr(kl, "://"); /* PLAINTEXT://host:port */
-    if (http_split_hostport(scheme ? scheme + 3 : kl, out->kafka_host, sizeof out->kafka_host,
-                            &out->kafka_port)) {
-      snprintf(err, err_len, "kafka.listeners: expected HOST:PORT (or empty: off), got '%s'", kl);
-      return STRATA_EINVALID_CONFIG;
-    }
+    struct listener_addr la;
+    if ((rc = listener_parse("kafka.listeners", kl, &la, err, err_len))) return rc;
+    snprintf(out->kafka_host, sizeof out->kafka_host, "%s", la.host);
+    out->kafka_port = la.port;
+    out->kafka_protocol = la.protocol;
+    out->kafka_tls = la.tls;
+    out->kafka_sasl = la.sasl;
+    const char *scheme;
     snprintf(out->kafka_adv_host, sizeof out->kafka_adv_host, "%s", out->kafka_host);
     out->kafka_adv_port = out->kafka_port;
     if (ka && *ka) {
@@ -183,6 +207,9 @@ int broker_config_from(const struct config *c, struct broker_config *out,
     }
     snprintf(out->controller_host, sizeof out->controller_host, "%s", tmp.host);
     out->controller_port = tmp.port;
+    struct listener_addr la;
+    if ((rc = listener_parse("controller", ctl, &la, err, err_len))) return rc;
+    out->controller_protocol = la.protocol;
   }
   const char *src = config_get(c, "outgoing.source.address");
   if (src && *src) {
@@ -225,11 +252,34 @@ int broker_config_from(const struct config *c, struct broker_config *out,
                                      err_len)))
     return rc;
   if ((rc = sasl_settings_from_config(c, &out->sasl, err, err_len))) return rc;
-  out->sasl_native = sasl_listener_scheme(config_get(c, "listeners"));
-  out->sasl_kafka = sasl_listener_scheme(config_get(c, "kafka.listeners"));
-  /* with TLS: also when ssl.client.auth=required (tls settings) */
+  /* Links this broker opens log in as it: to a SASL controller, and to
+   * leaders on SASL listeners (ours: the cluster's brokers share a scheme). */
+  if (out->controller_port &&
+      (out->controller_protocol == LISTENER_SASL_PLAINTEXT ||
+       out->controller_protocol == LISTENER_SASL_SSL || out->listener_sasl) &&
+      !sasl_settings_client_ready(&out->sasl)) {
+    snprintf(err, err_len, "%s is a SASL listener: set sasl.username and sasl.password (or "
+             "sasl.password.file) for this broker's own login",
+             out->listener_sasl ? "listeners" : "controller");
+    return STRATA_EINVALID_CONFIG;
+  }
+  if ((rc = tls_settings_from_config(c, &out->tls, err, err_len))) return rc;
+  if ((out->listener_tls || out->kafka_tls || out->admin_tls) &&
+      (!*out->tls.cert_file || !*out->tls.key_file)) {
+    snprintf(err, err_len, "%s is a TLS listener: set ssl.certificate.location and ssl.key.location",
+             out->listener_tls ? "listeners" : out->kafka_tls ? "kafka.listeners" : "admin.listeners");
+    return STRATA_EINVALID_CONFIG;
+  }
+  if (out->tls.client_auth != TLS_CLIENT_AUTH_NONE && !*out->tls.ca_file) {
+    snprintf(err, err_len, "ssl.client.auth needs ssl.ca.location");
+    return STRATA_EINVALID_CONFIG;
+  }
+  /* Refuse a lockout: the authorizer on where connections authenticate
+   * (SASL, or required client certificates) and no super user. */
   if ((rc = authorizer_startup_check(out->authz_enabled, out->super_users,
-                                     out->sasl_native || out->sasl_kafka, err, err_len)))
+                                     out->listener_sasl || out->kafka_sasl ||
+                                         out->tls.client_auth == TLS_CLIENT_AUTH_REQUIRED,
+                                     err, err_len)))
     return rc;
   if (out->group_session_min_ms > out->group_session_max_ms) {
     snprintf(err, err_len, "group.min.session.timeout.ms is above group.max.session.timeout.ms");

@@ -12,6 +12,8 @@
 #include "common/acl.h"
 #include "common/config.h"
 #include "common/sasl_config.h"
+#include "common/listener.h"
+#include "common/tls.h"
 
 enum flush_policy { FLUSH_ALWAYS = 0, FLUSH_INTERVAL, FLUSH_OS };
 /* metrics.group.lag: consumer-group series per partition, per group, or none. */
@@ -61,6 +63,14 @@ struct broker_config {
   int64_t group_heartbeat_ms;      /* group.consumer.heartbeat.interval.ms */
   int64_t group_session_min_ms, group_session_max_ms;
   int64_t offsets_partitions;      /* offsets.topic.num.partitions */
+  /* Security (issue 17). Per listener, from its scheme (common/listener.h):
+   * *_tls wraps its connections in TLS, *_sasl makes them authenticate
+   * first. controller_protocol: the scheme written in `controller`. */
+  enum listener_protocol protocol, kafka_protocol, controller_protocol;
+  int listener_tls, listener_sasl;   /* listeners (native protocol) */
+  int kafka_tls, kafka_sasl;         /* kafka.listeners */
+  int admin_tls;                     /* admin.listeners=HTTPS://... */
+  struct tls_settings tls;           /* ssl.*: one identity for every TLS listener */
   int64_t offsets_rf;              /* offsets.topic.replication.factor */
   uint64_t offsets_segment_bytes;  /* offsets.topic.segment.bytes */
   /* Authorizer (broker/authz.c): authorizer.enabled, super.users as written
@@ -68,10 +78,8 @@ struct broker_config {
   int authz_enabled, authz_allow_if_no_acl;
   char super_users[ACL_TEXT_MAX];
   /* SASL (common/sasl_config.h): the mechanisms SASL listeners accept, and
-   * this broker's own login for links to SASL listeners. sasl_native /
-   * sasl_kafka: listeners / kafka.listeners has a SASL_* scheme. */
+   * this broker's own login for links to SASL listeners. */
   struct sasl_settings sasl;
-  int sasl_native, sasl_kafka;
 };
 
 /* Fill *out from c (defaults for unset keys). 0, or STRATA_EINVALID_CONFIG

@@ -9,6 +9,8 @@
 #include "broker/link_uv.h"
 #include "common/clock.h"
 #include "common/errors.h"
+#include "common/listener.h"
+#include "common/tls.h"
 #include "common/trace.h"
 #include "common/wire.h"
 
@@ -52,7 +54,7 @@ static void on_session_answer(void *arg, const Strata__Header *resp, const uint8
 }
 
 static void session_perform(struct cluster_uv *cu, const struct session_update *u) {
-  if (u->connect) link_connect(&cu->ctl);
+  if (u->connect && !cu->tls_broken) link_connect(&cu->ctl);
   for (unsigned i = 0; i < 4; i++) {
     enum session_call call = (enum session_call)(1u << i);
     if (!(u->send & call)) continue;
@@ -146,7 +148,7 @@ static void on_fetch(void *arg, const Strata__Header *resp, const uint8_t *pl, u
 static void fetcher_perform(struct cluster_fetcher *f, const struct fetcher_update *u) {
   struct cluster_uv *cu = f->cu;
   if (u->close) link_close(&f->link);
-  if (u->connect) link_connect(&f->link);
+  if (u->connect && !cu->tls_broken) link_connect(&f->link);
   if (u->send) {
     Strata__FetchRequest q;
     follow_request(cu->b, f->st.leader, &cu->fetch, &q);
@@ -182,6 +184,8 @@ static struct cluster_fetcher *fetcher_for(struct cluster_uv *cu, int32_t leader
   fetcher_init(&f->st, leader);
   link_init(&f->link, cu->loop, pe->host, pe->port, on_fetch_state, f);
   link_set_source(&f->link, cu->b->cfg.source_addr);
+  if (cu->peer_tls) link_set_tls(&f->link, cu->tls);
+  if (cu->b->cfg.listener_sasl) link_set_sasl(&f->link, &cu->b->cfg.sasl); /* leaders' scheme is ours */
   return f;
 }
 
@@ -263,6 +267,29 @@ static void on_timer(uv_timer_t *t) {
   if (!u.fetchers) fetchers_step(cu, FETCHER_TICK);
 }
 
+/* The links' TLS client context from the node's ssl.* settings: its own
+ * certificate and key (presented when the peer asks: mutual TLS between
+ * nodes), the CA its peers' certificates must chain to, and the host name
+ * check unless ssl.endpoint.identification.algorithm is none. */
+static int links_tls_ctx(const struct broker *b, struct tls_ctx **out) {
+  char err[512];
+  int rc = tls_ctx_new(TLS_ROLE_CLIENT, &b->cfg.tls, out, err, sizeof err);
+  if (rc) trace_error("TLS for the links to the controller and leaders: %s", err);
+  return rc;
+}
+
+void cluster_uv_reload_tls(struct cluster_uv *cu) {
+  if (!cu->running || !cu->tls) return;
+  struct tls_ctx *fresh;
+  if (links_tls_ctx(cu->b, &fresh)) return;
+  if (cu->ctl_tls) link_set_tls(&cu->ctl, fresh);
+  for (size_t i = 0; i < CLUSTER_BROKERS_MAX; i++)
+    if (cu->fetchers[i].used && cu->peer_tls) link_set_tls(&cu->fetchers[i].link, fresh);
+  tls_ctx_unref(cu->tls); /* open sessions hold their own reference */
+  cu->tls = fresh;
+  trace_info("SIGHUP: TLS context of the outgoing links reloaded");
+}
+
 void cluster_uv_start(struct cluster_uv *cu, uv_loop_t *loop, struct broker *b,
                       void (*wake)(void *arg), void *wake_arg) {
   memset(cu, 0, sizeof *cu);
@@ -271,14 +298,24 @@ void cluster_uv_start(struct cluster_uv *cu, uv_loop_t *loop, struct broker *b,
   cu->wake_arg = wake_arg;
   cu->loop = loop;
   cu->running = 1;
+  cu->ctl_tls = b->cfg.controller_protocol == LISTENER_SSL ||
+                b->cfg.controller_protocol == LISTENER_SASL_SSL;
+  cu->peer_tls = b->cfg.listener_tls;
+  if ((cu->ctl_tls || cu->peer_tls) && links_tls_ctx(b, &cu->tls)) cu->tls_broken = 1;
   session_init(&cu->session);
   link_init(&cu->ctl, loop, b->cfg.controller_host, b->cfg.controller_port, on_ctl_state, cu);
   link_set_source(&cu->ctl, b->cfg.source_addr);
+  if (cu->ctl_tls) link_set_tls(&cu->ctl, cu->tls);
+  if (b->cfg.controller_protocol == LISTENER_SASL_PLAINTEXT ||
+      b->cfg.controller_protocol == LISTENER_SASL_SSL)
+    link_set_sasl(&cu->ctl, &b->cfg.sasl);
   uv_timer_init(loop, &cu->timer);
   cu->timer.data = cu;
   uint64_t tick = (uint64_t)(b->cfg.heartbeat_ms < 50 ? b->cfg.heartbeat_ms : 50);
   uv_timer_start(&cu->timer, on_timer, 0, tick);
-  trace_info("cluster mode: controller at %s:%d", b->cfg.controller_host, b->cfg.controller_port);
+  trace_info("cluster mode: controller at %s:%d (%s; brokers over %s)", b->cfg.controller_host,
+             b->cfg.controller_port, cu->ctl_tls ? "TLS" : "plaintext",
+             cu->peer_tls ? "TLS" : "plaintext");
 }
 
 void cluster_uv_stop(struct cluster_uv *cu) {
@@ -293,4 +330,6 @@ void cluster_uv_stop(struct cluster_uv *cu) {
       cu->forwards[i].used = 0;
       cu->forwards[i].done(cu->forwards[i].arg, NULL, STRATA_ESHUTTING_DOWN);
     }
+  tls_ctx_unref(cu->tls);
+  cu->tls = NULL;
 }

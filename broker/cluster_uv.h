@@ -59,6 +59,15 @@ struct cluster_session_call {
 struct cluster_uv {
   struct broker *b;
   uv_loop_t *loop;
+  /* TLS client context of the outgoing links (the node's own ssl.* files:
+   * its certificate for mutual TLS, the CA that signs its peers), NULL when
+   * no link needs one. ctl_tls / peer_tls: the controller's scheme in
+   * `controller`, and the brokers' (taken to be this broker's own
+   * `listeners` scheme, as Kafka's inter-broker listener is one of its
+   * listeners). tls_broken: the context could not be built: no link
+   * connects (the log says why). */
+  struct tls_ctx *tls;
+  int ctl_tls, peer_tls, tls_broken;
   uv_timer_t timer;
   struct link ctl;
   void (*wake)(void *arg); /* re-check every waiting answer */
@@ -78,6 +87,10 @@ struct cluster_uv {
 void cluster_uv_start(struct cluster_uv *cu, uv_loop_t *loop, struct broker *b,
                       void (*wake)(void *arg), void *wake_arg);
 void cluster_uv_stop(struct cluster_uv *cu);
+/* SIGHUP: build the links' TLS context again from the ssl.* files (a
+ * rotated certificate); connections made from now on use it. A context
+ * that does not build leaves the old one. */
+void cluster_uv_reload_tls(struct cluster_uv *cu);
 /* After a partition's fsync completed: followers waiting for durability
  * fetch again. */
 void cluster_uv_after_sync(struct cluster_uv *cu);

@@ -1,7 +1,9 @@
 /* An outgoing framed connection from a broker (to the controller, or to a
  * partition leader for replication): connect, send requests, and get each
  * response (or the connection's failure) through the request's callback, in
- * order. The owner reconnects after a failure. */
+ * order. The owner reconnects after a failure. With a TLS context the link
+ * does the handshake (checking the peer's certificate and name) before it
+ * reports itself connected, and frames travel inside TLS records. */
 #ifndef STRATA_LINK_UV_H
 #define STRATA_LINK_UV_H
 
@@ -9,6 +11,11 @@
 #include <uv.h>
 
 #include "proto/strata.pb-c.h"
+
+struct tls_ctx;
+struct tls_conn;
+struct sasl_settings;
+struct sasl_client;
 
 #define LINK_FRAME_MAX (256u << 20)
 #define LINK_INFLIGHT_MAX 64
@@ -41,13 +48,32 @@ struct link {
   uint64_t gen;         /* changes at init and close: late lookups are dropped */
   struct sockaddr_in source; /* outgoing address; sin_family 0: the kernel picks */
   char source_ip[64];
+  struct tls_ctx *tls;  /* the owner's client context (NULL: plaintext); see link_set_tls */
+  struct tls_conn *tc;  /* this connection's TLS session */
+  uint8_t *cbuf;        /* ciphertext read from the socket (LINK_TLS_CHUNK) */
+  int handshaking;      /* connected over TCP, TLS handshake not done */
+  const struct sasl_settings *sasl; /* log in after connecting (NULL: no); see link_set_sasl */
+  struct sasl_client *sc;           /* the login in progress */
+  int authenticating;   /* transport up, SASL login not done */
 };
+
+#define LINK_TLS_CHUNK (64u * 1024)
 
 void link_init(struct link *l, uv_loop_t *loop, const char *host, int port,
                void (*on_state)(void *, int), void *arg);
 /* The link's connections leave from ip (NULL or "": the kernel picks); 0
  * or a libuv error for a malformed address. Call after link_init. */
 int link_set_source(struct link *l, const char *ip);
+/* Speak TLS on the next connections, with ctx (NULL: plaintext). The link
+ * only borrows ctx to start a session (each session holds its own
+ * reference): the owner keeps ctx alive while the link may connect, and
+ * sets the new one after a reload. Call after link_init. */
+void link_set_tls(struct link *l, struct tls_ctx *ctx);
+/* Log in with SASL (sasl.mechanism, sasl.username, sasl.password of s,
+ * borrowed: the owner keeps it) after connecting and, with TLS, after the
+ * handshake; the link reports itself connected only once logged in. A
+ * refused login is a failed connection (the owner backs off). */
+void link_set_sasl(struct link *l, const struct sasl_settings *s);
 /* Start connecting (no-op when connected or connecting). A host name is
  * looked up on libuv's threadpool first (a container's service name). */
 void link_connect(struct link *l);

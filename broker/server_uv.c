@@ -9,6 +9,8 @@
 #include "common/errors.h"
 #include "common/frame.h"
 #include "common/http_server_uv.h"
+#include "common/principal.h"
+#include "common/tls_uv.h"
 #include "common/trace.h"
 #include "common/wire.h"
 #include "broker/admin.h"
@@ -54,9 +56,20 @@ struct conn {
   struct conn *prev, *next;
   char peer[64];
   int kafka;                    /* accepted on kafka.listeners: Kafka framing and codec */
-  struct principal principal;   /* who this connection authenticated as (TLS, SASL);
-                                   PRINCIPAL_ANONYMOUS and its address until then */
-  struct sasl_conn sasl;        /* authentication on a SASL_* listener (common/sasl_conn.h) */
+  /* Security (issue 17). principal: PRINCIPAL_ANONYMOUS and the peer's IP
+   * at accept; the verified client certificate's mapped name once the TLS
+   * handshake is done (SASL overwrites it when it authenticates). sasl: the
+   * listener's scheme asks for SASL before anything else. */
+  struct principal principal;
+  int sasl;
+  struct tls_uv *tls;           /* NULL on a plaintext listener: the zero-copy path */
+  /* Closed by the sweep when uv_now passes it (0: no deadline): set at
+   * accept for the TLS handshake and cleared when it is done; SASL may set
+   * it again until authentication succeeds. */
+  uint64_t deadline_ms;
+  int in_handshake;             /* counted in server.handshakes */
+  int hs_waiting;               /* accepted past TLS_HANDSHAKES_MAX: not read yet */
+  struct sasl_conn auth;        /* SASL login on a SASL_* listener (common/sasl_conn.h) */
 };
 
 struct server {
@@ -80,6 +93,14 @@ struct server {
   uv_timer_t rates_timer;
   uv_timer_t auth_timer;        /* SASL deadlines and failure delays (SASL listeners only) */
   int auth_on;
+  /* TLS (issue 17): one server context for every TLS listener, replaced on
+   * SIGHUP (connections keep the one they started with). */
+  struct tls_ctx *tls_ctx;
+  uv_signal_t sighup;
+  uv_timer_t deadline_timer;    /* the handshake (and SASL) deadline sweep */
+  size_t handshakes, hs_waiting;
+  uint64_t tls_failures;        /* strata_tls_handshake_failures_total */
+  uint8_t tls_rbuf[65536];      /* ciphertext of one read, decrypted at once */
 };
 
 struct sync_work {
@@ -152,6 +173,31 @@ static void on_write(uv_write_t *w, int status) {
   conn_flush(c); /* may resume reading now that output drained */
 }
 
+/* What is still to leave on this connection: libuv's write queue, plus on
+ * TLS the plaintext not yet encrypted and the ciphertext in flight. */
+static size_t conn_queued(struct conn *c) {
+  size_t q = uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp);
+  return c->tls ? q + tls_uv_queued(c->tls) : q;
+}
+
+/* Send a response's buffers: as they are on a plaintext connection; on TLS
+ * queued by reference for slice-by-slice encryption, which then owns the
+ * head and payload. On failure the caller frees wr and closes. */
+static int conn_write(struct conn *c, struct write_req *wr, uv_buf_t *bufs, unsigned nb) {
+  if (!c->tls) return uv_write(&wr->w, (uv_stream_t *)&c->tcp, bufs, nb, on_write);
+  uint8_t *head = wr->head, *payload = wr->payload;
+  wr->head = wr->payload = NULL;
+  int rc = tls_uv_write(c->tls, bufs, nb, head, payload);
+  if (!rc) free(wr);
+  return rc;
+}
+
+/* A TLS write finished: like on_write, may resume reading or close. */
+static void on_tls_written(void *arg) {
+  struct conn *c = arg;
+  if (!c->closing) conn_flush(c);
+}
+
 static void on_shutdown(uv_shutdown_t *req, int status) {
   (void)status;
   struct conn *c = req->handle->data;
@@ -176,7 +222,7 @@ static void count_answer(struct broker_metrics *m, const struct pending *p) {
 static void conn_flush(struct conn *c) {
   struct server *s = c->srv;
   while (c->head && !c->head->waiting && !c->closing &&
-         !(c->sasl.failed && s->b->now_ms < c->sasl.close_at_ms)) {
+         !(c->auth.failed && s->b->now_ms < c->auth.close_at_ms)) {
     struct pending *p = c->head;
     c->head = p->next;
     if (!c->head) c->tail = NULL;
@@ -192,7 +238,7 @@ static void conn_flush(struct conn *c) {
       wr->head = p->raw;
       p->raw = NULL;
       uv_buf_t one = uv_buf_init((char *)wr->head, (unsigned)p->raw_len);
-      if (uv_write(&wr->w, (uv_stream_t *)&c->tcp, &one, 1, on_write)) {
+      if (conn_write(c, wr, &one, 1)) {
         free(wr->head);
         free(wr);
         pending_free(s, p);
@@ -226,7 +272,7 @@ static void conn_flush(struct conn *c) {
       wr->payload = p->resp.payload; /* the refs point into it */
       p->resp.payload = NULL;
       out.p = NULL;
-      int rc = uv_write(&wr->w, (uv_stream_t *)&c->tcp, bufs, nb, on_write);
+      int rc = conn_write(c, wr, bufs, nb);
       if (bufs != &one) free(bufs);
       kbuf_free(&out);
       if (rc) {
@@ -257,7 +303,7 @@ static void conn_flush(struct conn *c) {
       p->resp.payload = NULL;
       uv_buf_t bufs[2] = {uv_buf_init((char *)wr->head, (unsigned)hl),
                           uv_buf_init((char *)wr->payload, plen)};
-      int rc = uv_write(&wr->w, (uv_stream_t *)&c->tcp, bufs, plen ? 2 : 1, on_write);
+      int rc = conn_write(c, wr, bufs, plen ? 2 : 1);
       if (rc) {
         free(wr->head);
         free(wr->payload);
@@ -270,12 +316,21 @@ static void conn_flush(struct conn *c) {
     pending_free(s, p);
   }
   if (!c->closing && !c->close_after_flush && !c->reading && !c->in_process &&
-      c->npending < CONN_PENDING_MAX / 2 &&
-      uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) < CONN_WRITE_QUEUE_MAX / 2) {
+      !c->hs_waiting && c->npending < CONN_PENDING_MAX / 2 &&
+      conn_queued(c) < CONN_WRITE_QUEUE_MAX / 2) {
     conn_process(c); /* drained: handle buffered requests, read again */
     return;
   }
   if (c->close_after_flush && !c->head && !c->closing) {
+    /* TLS: close_notify after the last answer, then the TCP shutdown once
+     * all of it has left (on_tls_written comes back here). */
+    if (c->tls) {
+      if (!c->tls->shut_wanted && tls_uv_shutdown(c->tls)) {
+        conn_close(c);
+        return;
+      }
+      if (tls_uv_queued(c->tls)) return;
+    }
     uv_shutdown_t *sh = malloc(sizeof *sh);
     c->closing = 1;
     uv_read_stop((uv_stream_t *)&c->tcp);
@@ -404,10 +459,12 @@ static void reply_error(struct conn *c, const Strata__Header *req, int err,
  * delay and then closes (auth_sweep); a successful one names the
  * connection's principal. */
 static void after_auth_step(struct conn *c) {
-  if (c->sasl.authenticated) sasl_conn_principal(&c->sasl, &c->principal);
-  if (c->sasl.failed) {
+  if (c->auth.failed) {
     if (c->reading) uv_read_stop((uv_stream_t *)&c->tcp);
     c->reading = 0;
+  } else if (c->auth.authenticated && !c->auth.named) {
+    sasl_conn_principal(&c->auth, &c->principal); /* SASL's name wins over a certificate's */
+    c->auth.named = 1;
   }
 }
 
@@ -415,12 +472,12 @@ static void after_auth_step(struct conn *c) {
  * (common/sasl_conn.h); anything else fails the connection: Kafka closes
  * it, the native listener answers ILLEGAL_SASL_STATE first. */
 static int auth_allows(struct conn *c, int api_key) {
-  if (sasl_conn_allows(&c->sasl, api_key)) return 1;
-  if (!c->sasl.failed) {
+  if (sasl_conn_allows(&c->auth, api_key)) return 1;
+  if (!c->auth.failed) {
     trace_warn("%s: api key %d before SASL authentication; closing", c->peer, api_key);
     c->srv->b->metrics.auth_failure++;
   }
-  sasl_conn_refuse(&c->sasl, c->srv->b->now_ms);
+  sasl_conn_refuse(&c->auth, c->srv->b->now_ms);
   after_auth_step(c);
   return 0;
 }
@@ -429,7 +486,7 @@ static void handle_frame(struct conn *c, const struct frame *f) {
   struct server *s = c->srv;
   Strata__Header *req = NULL;
   if (wire_header_unpack(f->header, f->header_len, &req)) {
-    if (c->sasl.on && !c->sasl.authenticated) sasl_conn_refuse(&c->sasl, s->b->now_ms);
+    if (c->auth.on && !c->auth.authenticated) sasl_conn_refuse(&c->auth, s->b->now_ms);
     reply_error(c, NULL, STRATA_EINVALID_REQUEST, "malformed request header");
     after_auth_step(c);
     return;
@@ -443,7 +500,7 @@ static void handle_frame(struct conn *c, const struct frame *f) {
   p->req = req;
   p->t0_ns = uv_hrtime();
   p->api_slot = api_slot(req);
-  s->b->sasl_conn = &c->sasl;
+  s->b->sasl_conn = &c->auth;
   dispatch_handle(s->b, &c->principal, req, (uint8_t *)f->payload, f->payload_len, &p->resp);
   s->b->sasl_conn = NULL;
   after_auth_step(c);
@@ -460,7 +517,7 @@ static void handle_raw_token(struct conn *c, const uint8_t *token, uint32_t len)
     conn_close(c);
     return;
   }
-  s->b->sasl_conn = &c->sasl;
+  s->b->sasl_conn = &c->auth;
   int rc = kafka_sasl_raw_token(s->b, token, len, out + 4, SASL_TOKEN_MAX, &out_len);
   s->b->sasl_conn = NULL;
   if (rc) {
@@ -482,7 +539,7 @@ static void handle_kafka_frame(struct conn *c, uint8_t *frame, uint32_t len) {
   if (!auth_allows(c, (int16_t)((frame[0] << 8) | frame[1]))) return;
   struct pending *p = pending_new();
   p->t0_ns = uv_hrtime();
-  s->b->sasl_conn = &c->sasl;
+  s->b->sasl_conn = &c->auth;
   p->kcall = kafka_start(s->b, frame, len, c->peer, &c->principal, &p->resp);
   s->b->sasl_conn = NULL;
   after_auth_step(c);
@@ -506,8 +563,8 @@ static size_t kafka_frame(struct conn *c, uint8_t *p, size_t len) {
     return 0;
   }
   uint32_t n = be32_load(p);
-  uint32_t max = sasl_conn_frame_max(&c->sasl, c->srv->b->cfg.max_frame);
-  int raw = c->sasl.raw_tokens && !c->sasl.authenticated;
+  uint32_t max = sasl_conn_frame_max(&c->auth, c->srv->b->cfg.max_frame);
+  int raw = c->auth.raw_tokens && !c->auth.authenticated;
   if (n > max || (n < 8 && !raw) || (raw && n > SASL_TOKEN_MAX)) {
     trace_warn("%s: Kafka frame of %u bytes (limit %u%s); closing", c->peer, n, max,
                max < c->srv->b->cfg.max_frame ? " before authentication" : "");
@@ -537,10 +594,10 @@ static size_t refuse_frame(struct conn *c, const uint8_t *p, size_t len, int rc)
     return 0;
   }
   uint32_t flen = be32_load(p), hlen = be32_load(p + 4);
-  if (c->sasl.on && !c->sasl.authenticated) {
+  if (c->auth.on && !c->auth.authenticated) {
     /* CVE-2022-34917: an unauthenticated client gets no buffering at all */
     trace_warn("%s: frame of %u bytes before authentication (limit %u); closing", c->peer, flen,
-               sasl_conn_frame_max(&c->sasl, c->srv->b->cfg.max_frame));
+               sasl_conn_frame_max(&c->auth, c->srv->b->cfg.max_frame));
     c->close_after_flush = 1;
     return len;
   }
@@ -580,7 +637,7 @@ static void conn_process(struct conn *c) {
   c->in_process = 1;
 again:
   full = 0;
-  while (!c->closing && !c->close_after_flush && !c->sasl.failed) {
+  while (!c->closing && !c->close_after_flush && !c->auth.failed) {
     if (c->discard) {
       size_t k = c->len - off < c->discard ? c->len - off : c->discard;
       off += k;
@@ -588,8 +645,7 @@ again:
       if (c->discard) break;
       continue;
     }
-    if (c->npending >= CONN_PENDING_MAX ||
-        uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > CONN_WRITE_QUEUE_MAX) {
+    if (c->npending >= CONN_PENDING_MAX || conn_queued(c) > CONN_WRITE_QUEUE_MAX) {
       full = 1;
       break;
     }
@@ -602,7 +658,7 @@ again:
     struct frame f;
     size_t need = 0;
     int rc = frame_parse(c->buf + off, c->len - off,
-                         sasl_conn_frame_max(&c->sasl, s->b->cfg.max_frame), &f, &need);
+                         sasl_conn_frame_max(&c->auth, s->b->cfg.max_frame), &f, &need);
     if (rc == 0) {
       c->need = need;
       break;
@@ -626,9 +682,8 @@ again:
   /* Stopped with answers in flight, which have left now: the requests
    * still in the buffer are not waiting for more bytes, so go on with them
    * (a client may pipeline far more than CONN_PENDING_MAX and then wait). */
-  if (full && !c->closing && !c->close_after_flush && !c->sasl.failed &&
-      c->npending < CONN_PENDING_MAX / 2 &&
-      uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) < CONN_WRITE_QUEUE_MAX / 2)
+  if (full && !c->closing && !c->close_after_flush && !c->auth.failed &&
+      c->npending < CONN_PENDING_MAX / 2 && conn_queued(c) < CONN_WRITE_QUEUE_MAX / 2)
     goto again;
   c->in_process = 0;
   /* A follower's fetch or a local append may have moved a high watermark:
@@ -637,12 +692,11 @@ again:
       s->b->kafka_parked.answered != s->kafka_answered_seen)
     wake_waiters(s);
   if (c->closing) return;
-  int throttled = c->npending >= CONN_PENDING_MAX ||
-                  uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > CONN_WRITE_QUEUE_MAX;
-  if (c->close_after_flush || throttled || c->sasl.failed) {
+  int throttled = c->npending >= CONN_PENDING_MAX || conn_queued(c) > CONN_WRITE_QUEUE_MAX;
+  if (c->close_after_flush || throttled || c->auth.failed) {
     if (c->reading) uv_read_stop((uv_stream_t *)&c->tcp);
     c->reading = 0;
-  } else if (!c->reading) {
+  } else if (!c->reading && !c->hs_waiting) {
     c->reading = 1;
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
   }
@@ -651,6 +705,10 @@ again:
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   struct conn *c = h->data;
+  if (c->tls) { /* ciphertext: decrypted into c->buf at once (on_tls_read) */
+    *buf = uv_buf_init((char *)c->srv->tls_rbuf, sizeof c->srv->tls_rbuf);
+    return;
+  }
   size_t want = c->len + (suggested > 65536 ? suggested : 65536);
   if (c->need > want) want = c->need;
   if (want > c->cap) {
@@ -667,8 +725,70 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   *buf = uv_buf_init((char *)c->buf + c->len, (unsigned)(c->cap - c->len));
 }
 
+static void start_waiting_handshakes(struct server *s);
+
+/* The handshake is done: the principal from the client certificate (if
+ * one was asked for and sent), and the next waiting connection may start. */
+static void conn_tls_ready(struct conn *c) {
+  struct server *s = c->srv;
+  if (c->in_handshake) {
+    c->in_handshake = 0;
+    s->handshakes--;
+  }
+  c->deadline_ms = 0;
+  tls_conn_peer_principal(c->tls->conn, &c->principal);
+  trace_debug("%s: %s established, principal %s", c->peer, tls_conn_version(c->tls->conn),
+              c->principal.name);
+  start_waiting_handshakes(s);
+}
+
+/* Room for at least `more` bytes after c->len in c->buf. */
+static int conn_reserve(struct conn *c, size_t more) {
+  size_t want = c->len + more;
+  if (c->need > want) want = c->need;
+  if (want <= c->cap) return 0;
+  size_t cap = c->cap ? c->cap : 65536;
+  while (cap < want) cap *= 2;
+  uint8_t *b = realloc(c->buf, cap);
+  if (!b) return STRATA_ENOMEM;
+  c->buf = b;
+  c->cap = cap;
+  return 0;
+}
+
+/* Ciphertext arrived: through the engine into c->buf, then the frames as on
+ * a plaintext connection. The peer's close_notify or an EOF mid-frame ends
+ * the connection; a partial frame in c->buf is dropped with it. */
+static void on_tls_read(struct conn *c, const uint8_t *data, size_t n) {
+  int was = tls_uv_established(c->tls);
+  if (tls_uv_feed(c->tls, data, n)) {
+    trace_info("%s: TLS %s: %s; closing", c->peer, was ? "error" : "handshake failed",
+               tls_conn_error(c->tls->conn));
+    if (!was) c->srv->tls_failures++;
+    conn_close(c);
+    return;
+  }
+  if (!was && tls_uv_established(c->tls)) conn_tls_ready(c);
+  for (;;) {
+    if (conn_reserve(c, 16384)) {
+      conn_close(c);
+      return;
+    }
+    ssize_t r = tls_uv_read(c->tls, c->buf + c->len, c->cap - c->len);
+    if (r > 0) {
+      c->len += (size_t)r;
+      continue;
+    }
+    if (r == 0) break;
+    if (r == TLS_READ_CLOSED) trace_debug("%s: close_notify", c->peer);
+    else trace_info("%s: TLS: %s; closing", c->peer, tls_conn_error(c->tls->conn));
+    conn_close(c);
+    return;
+  }
+  conn_process(c);
+}
+
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
-  (void)buf;
   struct conn *c = st->data;
   if (nread < 0) {
     if (nread != UV_EOF) trace_debug("%s: read: %s", c->peer, uv_strerror((int)nread));
@@ -676,13 +796,18 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
     return;
   }
   if (nread == 0) return;
+  if (c->tls) {
+    on_tls_read(c, (const uint8_t *)buf->base, (size_t)nread);
+    return;
+  }
   c->len += (size_t)nread;
   conn_process(c);
 }
 
 static void on_conn_closed(uv_handle_t *h) {
   struct conn *c = h->data;
-  sasl_conn_free(&c->sasl);
+  sasl_conn_free(&c->auth);
+  free(c->tls);
   free(c->buf);
   free(c);
 }
@@ -702,7 +827,60 @@ static void conn_close(struct conn *c) {
   if (c->prev) c->prev->next = c->next; else s->conns = c->next;
   if (c->next) c->next->prev = c->prev;
   s->nconns--;
+  if (c->tls) tls_uv_close(c->tls);
+  if (c->hs_waiting) s->hs_waiting--;
+  if (c->in_handshake) s->handshakes--;
+  int freed_slot = c->in_handshake;
+  c->in_handshake = c->hs_waiting = 0;
   uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+  if (freed_slot && !s->stopping) start_waiting_handshakes(s);
+}
+
+/* Pitfall 6: handshakes cost CPU, so at most TLS_HANDSHAKES_MAX run at once;
+ * connections past that wait unread (their deadline runs) and start here,
+ * oldest first, as slots free. */
+static void start_waiting_handshakes(struct server *s) {
+  if (!s->hs_waiting || s->handshakes >= TLS_HANDSHAKES_MAX) return;
+  struct conn *oldest[TLS_HANDSHAKES_MAX];
+  size_t n = 0;
+  /* s->conns is newest first: the last waiting ones found are the oldest. */
+  for (struct conn *c = s->conns; c; c = c->next) {
+    if (!c->hs_waiting) continue;
+    if (n < TLS_HANDSHAKES_MAX) oldest[n++] = c;
+    else {
+      memmove(oldest, oldest + 1, (n - 1) * sizeof *oldest);
+      oldest[n - 1] = c;
+    }
+  }
+  for (size_t i = n; i-- > 0 && s->handshakes < TLS_HANDSHAKES_MAX;) {
+    struct conn *c = oldest[i];
+    c->hs_waiting = 0;
+    s->hs_waiting--;
+    c->in_handshake = 1;
+    s->handshakes++;
+    c->reading = 1;
+    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+  }
+}
+
+/* Closes connections past their deadline: a handshake that trickles (or
+ * never starts) cannot hold a slot and memory for longer than
+ * TLS_HANDSHAKE_TIMEOUT_MS. */
+static void on_deadline_timer(uv_timer_t *t) {
+  struct server *s = t->data;
+  uint64_t now = uv_now(s->loop);
+  struct conn *c = s->conns;
+  while (c) {
+    struct conn *next = c->next;
+    if (c->deadline_ms && now >= c->deadline_ms) {
+      trace_info("%s: %s not done in %d ms; closing", c->peer,
+                 c->tls && !tls_uv_established(c->tls) ? "TLS handshake" : "authentication",
+                 TLS_HANDSHAKE_TIMEOUT_MS);
+      if (c->tls && !tls_uv_established(c->tls)) s->tls_failures++;
+      conn_close(c);
+    }
+    c = next;
+  }
 }
 
 static void on_connection(uv_stream_t *server, int status) {
@@ -741,16 +919,39 @@ static void on_connection(uv_stream_t *server, int status) {
                ntohs(((struct sockaddr_in *)&ss)->sin_port));
     } else if (ss.ss_family == AF_INET6) {
       uv_ip6_name((struct sockaddr_in6 *)&ss, ip, sizeof ip);
+      snprintf(c->peer, sizeof c->peer, "[%s]:%d", ip,
+               ntohs(((struct sockaddr_in6 *)&ss)->sin6_port));
     }
-    snprintf(c->principal.host, sizeof c->principal.host, "%s", ip); /* ACL host rules */
+    snprintf(c->principal.host, sizeof c->principal.host, "%s", ip);
+  }
+  int tls = c->kafka ? s->b->cfg.kafka_tls : s->b->cfg.listener_tls;
+  c->sasl = c->kafka ? s->b->cfg.kafka_sasl : s->b->cfg.listener_sasl;
+  if (tls) {
+    c->tls = malloc(sizeof *c->tls);
+    if (!c->tls || tls_uv_init(c->tls, (uv_stream_t *)&c->tcp, s->tls_ctx, NULL, on_tls_written, c)) {
+      free(c->tls);
+      c->tls = NULL;
+      uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+      return;
+    }
+    c->deadline_ms = uv_now(s->loop) + TLS_HANDSHAKE_TIMEOUT_MS;
   }
   tick(s);
-  sasl_conn_init(&c->sasl, c->kafka ? s->b->cfg.sasl_kafka : s->b->cfg.sasl_native, s->b->now_ms);
+  sasl_conn_init(&c->auth, c->sasl, s->b->now_ms);
   c->next = s->conns;
   if (s->conns) s->conns->prev = c;
   s->conns = c;
   s->nconns++;
   s->b->metrics.conns_opened++;
+  if (tls && s->handshakes >= TLS_HANDSHAKES_MAX) {
+    c->hs_waiting = 1;
+    s->hs_waiting++;
+    return;
+  }
+  if (tls) {
+    c->in_handshake = 1;
+    s->handshakes++;
+  }
   c->reading = 1;
   uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 }
@@ -928,8 +1129,8 @@ static void on_auth_timer(uv_timer_t *t) {
   struct conn *c = s->conns;
   while (c) {
     struct conn *next = c->next;
-    if (!c->closing && sasl_conn_expired(&c->sasl, s->b->now_ms)) {
-      if (c->sasl.failed) {
+    if (!c->closing && sasl_conn_expired(&c->auth, s->b->now_ms)) {
+      if (c->auth.failed) {
         c->close_after_flush = 1;
         conn_flush(c);
       } else {
@@ -963,10 +1164,37 @@ static void on_signal(uv_signal_t *h, int signum) {
   uv_close((uv_handle_t *)&s->group_timer, NULL);
   uv_close((uv_handle_t *)&s->sigint, NULL);
   uv_close((uv_handle_t *)&s->sigterm, NULL);
+  uv_close((uv_handle_t *)&s->sighup, NULL);
+  uv_close((uv_handle_t *)&s->deadline_timer, NULL);
   http_server_stop(s->admin);
   s->admin = NULL;
   uv_close((uv_handle_t *)&s->rates_timer, NULL);
   if (s->auth_on) uv_close((uv_handle_t *)&s->auth_timer, NULL);
+}
+
+/* SIGHUP: read the certificate, key and CA files again (rotation without a
+ * restart). New connections get the new context; open ones keep theirs. A
+ * context that does not build (a half-written file) leaves the old one in
+ * place. */
+static void on_sighup(uv_signal_t *h, int signum) {
+  (void)signum;
+  struct server *s = h->data;
+  if (s->b->cluster) cluster_uv_reload_tls(&s->cluster); /* the outgoing links' identity */
+  if (!s->tls_ctx) {
+    trace_info("SIGHUP: no TLS listener, nothing to reload");
+    return;
+  }
+  struct tls_ctx *fresh;
+  char err[512];
+  if (tls_ctx_new(TLS_ROLE_SERVER, &s->b->cfg.tls, &fresh, err, sizeof err)) {
+    trace_error("SIGHUP: TLS context not reloaded, keeping the old one: %s", err);
+    return;
+  }
+  tls_ctx_unref(s->tls_ctx);
+  s->tls_ctx = fresh;
+  if (s->admin) http_server_set_tls(s->admin, fresh);
+  trace_info("SIGHUP: TLS certificate reloaded from %s (expires at %lld)", s->b->cfg.tls.cert_file,
+             (long long)tls_ctx_cert_not_after(fresh));
 }
 
 /* ---- the admin listener ---- */
@@ -977,6 +1205,8 @@ static void on_admin_request(void *arg, const struct http_request *req, struct h
   s->adm.loop_idle_s = (double)uv_metrics_idle_time(s->loop) / 1e9;
   s->adm.admin_conns = *http_server_stats(s->admin);
   s->adm.client_conns = s->nconns;
+  s->adm.tls_not_after = s->tls_ctx ? tls_ctx_cert_not_after(s->tls_ctx) : 0;
+  s->adm.tls_failures = s->tls_failures;
   s->adm.waiting_produce = s->adm.waiting_fetch = 0;
   for (struct pending *p = s->waiting; p; p = p->wnext) {
     if (p->resp.forward) continue;
@@ -1001,6 +1231,7 @@ static int admin_start(struct server *s) {
   char err[300];
   int rc = http_server_start(&s->admin, s->loop, b->cfg.admin_host, b->cfg.admin_port,
                              b->cfg.admin_connections_max, on_admin_request, s, err, sizeof err);
+  if (!rc && b->cfg.admin_tls) http_server_set_tls(s->admin, s->tls_ctx);
   if (rc) {
     if (b->cfg.admin_explicit) {
       trace_error("admin.listeners: %s", err);
@@ -1014,8 +1245,8 @@ static int admin_start(struct server *s) {
   if (!strcmp(host, "0.0.0.0") || !strcmp(host, "::")) host = b->cfg.host; /* the advertised one */
   snprintf(b->admin_addr, sizeof b->admin_addr, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host,
            http_server_port(s->admin));
-  trace_info("admin listener on %s:%d: http://%s/metrics", b->cfg.admin_host,
-             http_server_port(s->admin), b->admin_addr);
+  trace_info("admin listener on %s:%d: %s://%s/metrics", b->cfg.admin_host,
+             http_server_port(s->admin), b->cfg.admin_tls ? "https" : "http", b->admin_addr);
   return 0;
 }
 
@@ -1070,6 +1301,14 @@ int server_run(struct broker *b) {
     return STRATA_EINVALID_CONFIG;
   }
   uv_loop_configure(s->loop, UV_METRICS_IDLE_TIME);
+  if (b->cfg.listener_tls || b->cfg.kafka_tls || b->cfg.admin_tls) {
+    char err[512];
+    if ((rc = tls_ctx_new(TLS_ROLE_SERVER, &b->cfg.tls, &s->tls_ctx, err, sizeof err))) {
+      trace_error("TLS: %s", err);
+      free(s);
+      return rc;
+    }
+  }
   admin_init(&s->adm, b);
   uv_timer_init(s->loop, &s->rates_timer);
   s->rates_timer.data = s;
@@ -1077,6 +1316,7 @@ int server_run(struct broker *b) {
   if (admin_start(s)) {
     uv_close((uv_handle_t *)&s->rates_timer, NULL);
     uv_run(s->loop, UV_RUN_DEFAULT);
+    tls_ctx_unref(s->tls_ctx);
     free(s);
     return STRATA_ENETWORK;
   }
@@ -1086,6 +1326,7 @@ int server_run(struct broker *b) {
     uv_close((uv_handle_t *)&s->rates_timer, NULL);
     http_server_stop(s->admin);
     uv_run(s->loop, UV_RUN_DEFAULT);
+    tls_ctx_unref(s->tls_ctx);
     free(s);
     return STRATA_ENETWORK;
   }
@@ -1099,6 +1340,7 @@ int server_run(struct broker *b) {
     uv_close((uv_handle_t *)&s->rates_timer, NULL);
     http_server_stop(s->admin);
     uv_run(s->loop, UV_RUN_DEFAULT);
+    tls_ctx_unref(s->tls_ctx);
     free(s);
     return STRATA_ENETWORK;
   }
@@ -1125,18 +1367,26 @@ int server_run(struct broker *b) {
   uv_signal_init(s->loop, &s->sigterm);
   s->sigterm.data = s;
   uv_signal_start(&s->sigterm, on_signal, SIGTERM);
-  if (b->cfg.sasl_native || b->cfg.sasl_kafka) {
+  if (b->cfg.listener_sasl || b->cfg.kafka_sasl) {
     s->auth_on = 1;
     uv_timer_init(s->loop, &s->auth_timer);
     s->auth_timer.data = s;
     uv_timer_start(&s->auth_timer, on_auth_timer, AUTH_SWEEP_MS, AUTH_SWEEP_MS);
   }
+  uv_signal_init(s->loop, &s->sighup);
+  s->sighup.data = s;
+  uv_signal_start(&s->sighup, on_sighup, SIGHUP);
+  uv_timer_init(s->loop, &s->deadline_timer);
+  s->deadline_timer.data = s;
+  uv_timer_start(&s->deadline_timer, on_deadline_timer, 500, 500);
   if (b->cluster) cluster_uv_start(&s->cluster, s->loop, b, on_cluster_wake, s);
-  trace_info("broker %d listening on %s:%d as %s:%d (log.dir %s, flush %s)", b->cfg.id,
-             b->cfg.bind_host, b->cfg.bind_port, b->cfg.host, b->cfg.port, b->cfg.log_dir,
+  trace_info("broker %d listening on %s:%d as %s:%d (%s, log.dir %s, flush %s)", b->cfg.id,
+             b->cfg.bind_host, b->cfg.bind_port, b->cfg.host, b->cfg.port,
+             listener_protocol_name(b->cfg.protocol), b->cfg.log_dir,
              flush_policy_names[b->cfg.flush]);
   uv_run(s->loop, UV_RUN_DEFAULT);
   uv_loop_close(s->loop);
+  tls_ctx_unref(s->tls_ctx);
   free(s);
   return 0;
 }

@@ -34,6 +34,56 @@ typedef struct strata_header {
   size_t value_len;
 } strata_header;
 
+/* ---- security: TLS and SASL ----
+ * How a client connects, under librdkafka's property names so that one
+ * properties file serves `kcat -F FILE` and `strata --command-config FILE`:
+ *   security.protocol                      PLAINTEXT (default), SSL, SASL_PLAINTEXT, SASL_SSL
+ *   ssl.ca.location                        PEM file of the CAs that sign the brokers'
+ *                                          certificates (unset: the system's trust store)
+ *   ssl.certificate.location, ssl.key.location   the client's own certificate and key
+ *                                          (PEM) for clusters that require client certificates
+ *   ssl.endpoint.identification.algorithm  https (default): the broker's certificate must name
+ *                                          the host or IP connected to; none: no name check
+ *   sasl.mechanism (or sasl.mechanisms), sasl.username, sasl.password
+ * Every broker address the cluster hands out is reached the same way. */
+enum strata_security_protocol {
+  STRATA_SECURITY_PLAINTEXT = 0,
+  STRATA_SECURITY_SSL,
+  STRATA_SECURITY_SASL_PLAINTEXT,
+  STRATA_SECURITY_SASL_SSL
+};
+
+#define STRATA_SECURITY_PATH_MAX 1024
+#define STRATA_SECURITY_NAME_MAX 256
+
+typedef struct {
+  int protocol;                                 /* enum strata_security_protocol */
+  char ssl_ca_location[STRATA_SECURITY_PATH_MAX];
+  char ssl_certificate_location[STRATA_SECURITY_PATH_MAX];
+  char ssl_key_location[STRATA_SECURITY_PATH_MAX];
+  int ssl_verify_hostname;                      /* 1: https (default), 0: none */
+  char sasl_mechanism[32];                      /* PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 */
+  char sasl_username[STRATA_SECURITY_NAME_MAX];
+  char sasl_password[STRATA_SECURITY_NAME_MAX];
+} strata_security;
+
+/* PLAINTEXT, host name checking on, nothing else set. */
+void strata_security_defaults(strata_security *s);
+/* Set one property by its librdkafka name; STRATA_EINVALID_CONFIG with a
+ * line naming the key for an unknown security key or a bad value. */
+int strata_security_set(strata_security *s, const char *key, const char *value, char *err,
+                        size_t err_len);
+/* Read a properties file (key=value lines, '#' comments) into s, which
+ * keeps what the file does not set. Keys outside security.protocol, ssl.*
+ * and sasl.* (other librdkafka settings in a shared file, client.id, ...)
+ * are ignored; unknown ssl.* and sasl.* keys are errors, so a typo never
+ * quietly turns verification off. Then checks the whole (strata_security_check). */
+int strata_security_load(strata_security *s, const char *path, char *err, size_t err_len);
+/* Consistency: a certificate needs its key, SASL needs a mechanism and a user. */
+int strata_security_check(const strata_security *s, char *err, size_t err_len);
+/* "SSL" for STRATA_SECURITY_SSL, ... */
+const char *strata_security_protocol_name(int protocol);
+
 /* ---- admin and metadata ---- */
 
 typedef struct strata_client strata_client;
@@ -79,6 +129,11 @@ typedef struct {
  * within timeout_ms; err gets one line on failure. */
 strata_client *strata_client_new(const char *bootstrap, int timeout_ms,
                                  char *err, size_t err_len);
+/* The same over TLS and/or SASL as sec says (copied; NULL: plaintext). A
+ * broker certificate the CA does not vouch for, or one for another host, is
+ * refused with STRATA_EUNREACHABLE and err saying why. */
+strata_client *strata_client_new_secure(const char *bootstrap, int timeout_ms,
+                                        const strata_security *sec, char *err, size_t err_len);
 void strata_client_free(strata_client *c);
 
 /* topics NULL/ntopics 0: all topics. Free with strata_metadata_free. */
@@ -156,6 +211,12 @@ strata_producer *strata_producer_new(const char *bootstrap,
                                      const strata_producer_config *cfg,
                                      strata_delivery_cb cb, void *cb_arg,
                                      char *err, size_t err_len);
+/* The same with a security configuration (copied; NULL: plaintext). */
+strata_producer *strata_producer_new_secure(const char *bootstrap,
+                                            const strata_producer_config *cfg,
+                                            const strata_security *sec,
+                                            strata_delivery_cb cb, void *cb_arg,
+                                            char *err, size_t err_len);
 /* Calls flush with the request timeout, then frees. Undelivered records are
  * reported with STRATA_ESHUTTING_DOWN. */
 void strata_producer_free(strata_producer *p);
@@ -209,6 +270,11 @@ typedef struct strata_consumer strata_consumer;
 strata_consumer *strata_consumer_new(const char *bootstrap,
                                      const strata_consumer_config *cfg,
                                      char *err, size_t err_len);
+/* The same with a security configuration (copied; NULL: plaintext). */
+strata_consumer *strata_consumer_new_secure(const char *bootstrap,
+                                            const strata_consumer_config *cfg,
+                                            const strata_security *sec,
+                                            char *err, size_t err_len);
 void strata_consumer_free(strata_consumer *c);
 
 /* Add a partition to read, from an offset >= 0, STRATA_OFFSET_BEGINNING or

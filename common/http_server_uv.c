@@ -6,6 +6,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "common/tls_uv.h"
+
 enum { CONN_READING = 0, CONN_WRITING, CONN_CLOSING };
 
 struct hconn {
@@ -15,6 +17,7 @@ struct hconn {
   struct hconn *prev, *next; /* oldest first */
   int state;
   int handles;               /* open libuv handles: freed at 0 */
+  struct tls_uv *tls;        /* HTTPS: the engine; NULL for HTTP */
   size_t len;
   char buf[HTTP_REQUEST_MAX];
 };
@@ -30,6 +33,8 @@ struct http_server {
   int port;
   int stopping, listener_open;
   size_t nalloc;             /* connections not yet freed (closing ones too) */
+  struct tls_ctx *tls;       /* HTTPS (http_server_set_tls); NULL: HTTP */
+  char rbuf[16384];          /* one read of ciphertext, decrypted at once */
 };
 
 struct hwrite {
@@ -38,13 +43,24 @@ struct hwrite {
 };
 
 static void server_maybe_free(struct http_server *s) {
-  if (s->stopping && !s->listener_open && !s->nalloc) free(s);
+  if (s->stopping && !s->listener_open && !s->nalloc) {
+    tls_ctx_unref(s->tls);
+    free(s);
+  }
+}
+
+void http_server_set_tls(struct http_server *s, struct tls_ctx *ctx) {
+  if (!s) return;
+  if (ctx) tls_ctx_ref(ctx);
+  tls_ctx_unref(s->tls);
+  s->tls = ctx;
 }
 
 static void on_handle_closed(uv_handle_t *h) {
   struct hconn *c = h->data;
   if (--c->handles) return;
   struct http_server *s = c->srv;
+  free(c->tls);
   free(c);
   s->nalloc--;
   server_maybe_free(s);
@@ -58,6 +74,7 @@ static void conn_close(struct hconn *c) {
   if (c->next) c->next->prev = c->prev; else s->tail = c->prev;
   c->prev = c->next = NULL;
   s->st.open--;
+  if (c->tls) tls_uv_close(c->tls);
   uv_close((uv_handle_t *)&c->timer, on_handle_closed);
   uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
 }
@@ -103,6 +120,13 @@ static void conn_answer(struct hconn *c, int head_only, struct http_answer *a) {
   hw->body = a->body;
   uv_buf_t bufs[2] = {uv_buf_init(head, (unsigned)n),
                       uv_buf_init(a->body ? a->body : "", head_only ? 0 : (unsigned)a->len)};
+  if (c->tls) { /* HTTPS: the answer, close_notify, then close (on_tls_written) */
+    free(hw);
+    if (tls_uv_write(c->tls, bufs, head_only || !a->len ? 1 : 2, head, a->body) ||
+        tls_uv_shutdown(c->tls) || !tls_uv_queued(c->tls))
+      conn_close(c);
+    return;
+  }
   if (uv_write(&hw->w, (uv_stream_t *)&c->tcp, bufs, head_only || !a->len ? 1 : 2, on_written)) {
     free(hw->head);
     free(hw->body);
@@ -136,7 +160,35 @@ static void on_timeout(uv_timer_t *t) {
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   (void)suggested;
   struct hconn *c = h->data;
-  *buf = uv_buf_init(c->buf + c->len, (unsigned)(sizeof c->buf - c->len));
+  if (c->tls) *buf = uv_buf_init(c->srv->rbuf, sizeof c->srv->rbuf);
+  else *buf = uv_buf_init(c->buf + c->len, (unsigned)(sizeof c->buf - c->len));
+}
+
+static void conn_input(struct hconn *c, size_t nread);
+
+/* HTTPS: ciphertext through the engine; the plaintext lands in c->buf as a
+ * plaintext read would. The handshake counts against the head's deadline. */
+static void conn_cipher(struct hconn *c, const char *data, size_t n) {
+  if (tls_uv_feed(c->tls, data, n)) {
+    c->srv->st.bad_request++;
+    conn_close(c);
+    return;
+  }
+  while (c->state == CONN_READING) {
+    ssize_t r = tls_uv_read(c->tls, c->buf + c->len, sizeof c->buf - c->len);
+    if (r > 0) conn_input(c, (size_t)r);
+    else if (r == 0) break;
+    else {
+      conn_close(c);
+      break;
+    }
+  }
+}
+
+/* The answer (and close_notify) left: close. */
+static void on_tls_written(void *arg) {
+  struct hconn *c = arg;
+  if (c->state == CONN_WRITING && !tls_uv_queued(c->tls)) conn_close(c);
 }
 
 /* nread more bytes of the head are in c->buf: answer once it is complete,
@@ -160,14 +212,14 @@ static void conn_input(struct hconn *c, size_t nread) {
 }
 
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
-  (void)buf;
   struct hconn *c = st->data;
   if (c->state != CONN_READING) return;
   if (nread < 0) {
     conn_close(c);
     return;
   }
-  conn_input(c, (size_t)nread);
+  if (c->tls) conn_cipher(c, buf->base, (size_t)nread);
+  else conn_input(c, (size_t)nread);
 }
 
 /* Take what a reader has sent but the loop has not read yet. A burst of
@@ -178,6 +230,12 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
 static int conn_read_now(struct hconn *c) {
   uv_os_fd_t fd;
   if (uv_fileno((uv_handle_t *)&c->tcp, &fd)) return 0;
+  if (c->tls) {
+    ssize_t n = recv(fd, c->srv->rbuf, sizeof c->srv->rbuf, MSG_DONTWAIT);
+    if (n > 0) conn_cipher(c, c->srv->rbuf, (size_t)n);
+    else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) conn_close(c);
+    return c->state != CONN_READING;
+  }
   ssize_t n = recv(fd, c->buf + c->len, sizeof c->buf - c->len, MSG_DONTWAIT);
   if (n > 0) conn_input(c, (size_t)n);
   else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) conn_close(c);
@@ -206,6 +264,15 @@ static void on_connection(uv_stream_t *ls, int status) {
     return;
   }
   s->st.opened++;
+  if (s->tls) {
+    c->tls = malloc(sizeof *c->tls);
+    if (!c->tls || tls_uv_init(c->tls, (uv_stream_t *)&c->tcp, s->tls, NULL, on_tls_written, c)) {
+      free(c->tls);
+      c->tls = NULL;
+      conn_close(c);
+      return;
+    }
+  }
   /* One too many: the oldest still reading its head goes, unless what it
    * has sent completes it. */
   while (s->st.open > s->conns_max) {

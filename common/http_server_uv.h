@@ -13,6 +13,7 @@
 #include <uv.h>
 
 #include "common/http_request.h"
+#include "common/tls.h"
 
 #define HTTP_HEAD_TIMEOUT_MS 5000
 #define HTTP_WRITE_TIMEOUT_MS 30000
@@ -27,6 +28,10 @@ int http_server_start(struct http_server **out, uv_loop_t *loop, const char *hos
                       size_t conns_max, http_route_fn route, void *arg, char *err,
                       size_t err_len);
 int http_server_port(const struct http_server *s);
+/* HTTPS from now on: new connections use ctx (referenced; NULL: back to
+ * HTTP). Called again on SIGHUP with the reloaded context; open
+ * connections keep theirs. */
+void http_server_set_tls(struct http_server *s, struct tls_ctx *ctx);
 const struct http_server_stats *http_server_stats(const struct http_server *s);
 /* Close the listener and every connection; memory goes once libuv has
  * closed the handles (run the loop). NULL is a no-op. */

@@ -125,6 +125,18 @@ void prom_disk(struct textbuf *t, const char *dir) {
   prom_sample_u(t, "strata_storage_disk_total_bytes", ok ? (uint64_t)sv.f_blocks * sv.f_frsize : 0);
 }
 
+void prom_tls(struct textbuf *t, int64_t cert_not_after, uint64_t handshake_failures) {
+  if (cert_not_after <= 0) return;
+  prom_family(t, "strata_tls_certificate_expiry_timestamp_seconds", "gauge",
+              "When the TLS listeners' certificate expires (Unix time; SIGHUP reloads it).");
+  textbuf_printf(t, "strata_tls_certificate_expiry_timestamp_seconds{kind=\"cert\"} %lld\n",
+                 (long long)cert_not_after);
+  prom_family(t, "strata_tls_handshake_failures_total", "counter",
+              "TLS handshakes that failed or missed their deadline.");
+  textbuf_printf(t, "strata_tls_handshake_failures_total %llu\n",
+                 (unsigned long long)handshake_failures);
+}
+
 void prom_connections(struct textbuf *t, size_t client_open, uint64_t client_opened,
                       uint64_t client_refused, const struct http_server_stats *admin) {
   prom_family(t, "strata_connections", "gauge", "Open connections by listener.");

@@ -40,6 +40,11 @@ void prom_process(struct textbuf *t);
 void prom_disk(struct textbuf *t, const char *dir);
 
 /* strata_connections*: the client listener's counts and the admin one's. */
+/* TLS on the listeners: the server certificate's notAfter (Unix seconds;
+ * nothing when there is no TLS listener, cert_not_after <= 0) and the
+ * handshakes that failed (bad or missing client certificate, old protocol,
+ * plaintext on a TLS port, deadline). */
+void prom_tls(struct textbuf *t, int64_t cert_not_after, uint64_t handshake_failures);
 void prom_connections(struct textbuf *t, size_t client_open, uint64_t client_opened,
                       uint64_t client_refused, const struct http_server_stats *admin);
 

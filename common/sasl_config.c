@@ -3,7 +3,6 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #include "errors.h"
 
@@ -79,10 +78,5 @@ int sasl_settings_from_config(const struct config *c, struct sasl_settings *s, c
 }
 
 int sasl_settings_client_ready(const struct sasl_settings *s) {
-  return s->username[0] != 0 && s->mechanism != 0;
-}
-
-int sasl_listener_scheme(const char *value) {
-  return value != NULL &&
-         (strncasecmp(value, "SASL_PLAINTEXT://", 17) == 0 || strncasecmp(value, "SASL_SSL://", 11) == 0);
+  return s->username[0] != 0 && s->password[0] != 0 && s->mechanism != 0;
 }

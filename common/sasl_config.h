@@ -30,9 +30,4 @@ int sasl_settings_from_config(const struct config *c, struct sasl_settings *s, c
 /* Has this node what it needs to log in to a SASL listener? */
 int sasl_settings_client_ready(const struct sasl_settings *s);
 
-/* Does a listener value name a SASL_* scheme (SASL_PLAINTEXT://,
- * SASL_SSL://, any case)? Until the listener parsing of common/listener.h
- * reaches the configs, the glue asks this. */
-int sasl_listener_scheme(const char *value);
-
 #endif

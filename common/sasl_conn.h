@@ -23,6 +23,7 @@ struct sasl_conn {
   int64_t close_at_ms;
   struct sasl_server *srv;  /* the exchange in progress, or NULL */
   enum sasl_mech mech;      /* the mechanism that authenticated */
+  int named;                /* the glue copied the principal (sasl_conn_principal) */
   int raw_tokens;           /* after a v0 SaslHandshake: the next frames are bare tokens
                                (size + token, no request header) until the end */
   char user[SCRAM_USER_MAX + 1];

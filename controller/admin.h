@@ -19,6 +19,9 @@ struct controller_admin {
   size_t conns_open;
   uint64_t conns_opened;
   struct http_server_stats admin_conns;
+  int64_t tls_not_after;       /* the TLS certificate's notAfter; 0 without TLS */
+  uint64_t tls_failures;       /* handshakes failed or timed out */
+  uint64_t auth_success, auth_failure; /* SASL logins (strata_authentications_total) */
 };
 
 void controller_admin_route(struct controller_admin *a, const struct http_request *req,

@@ -6,6 +6,8 @@
 #include "common/acl.h"
 #include "common/arena.h"
 #include "common/principal.h"
+#include "common/listener.h"
+#include "common/tls.h"
 #include "controller/ctrl.h"
 #include "controller/metalog.h"
 
@@ -43,6 +45,13 @@ void controller_disconnected(struct controller *ctl, int32_t broker_id, int64_t 
 struct controller_listen {
   char host[256];
   int port;
+  /* listeners' scheme (common/listener.h): tls wraps connections in TLS
+   * with the ssl.* settings below, sasl asks for SASL first. */
+  enum listener_protocol protocol;
+  int tls, sasl;
+  unsigned sasl_mechs;         /* sasl.enabled.mechanisms (common/sasl.h SASL_MECH_BIT mask) */
+  int admin_tls;               /* admin.listeners=HTTPS://... */
+  struct tls_settings tls_settings;
   char admin_host[256];
   int admin_port;
   int admin_explicit;

@@ -4,10 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/sasl_config.h"
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/errors.h"
-#include "common/http_request.h"
+#include "common/listener.h"
+#include "common/tls.h"
 #include "common/trace.h"
 #include "controller/controller.h"
 
@@ -15,7 +17,13 @@ static const char *const keys[] = {"controller.id", "listeners", "data.dir",
                                    "broker.session.timeout.ms", "auto.leader.rebalance.enable",
                                    "leader.imbalance.check.interval.ms", "num.partitions",
                                    "broker.disconnect.grace.ms", "log.level", "admin.listeners",
-                                   "admin.connections.max", "authorizer.enabled", "super.users",
+                                   "admin.connections.max",
+                                   /* common/tls.h: tls_settings_keys */
+                                   "ssl.certificate.location", "ssl.key.location",
+                                   "ssl.ca.location", "ssl.client.auth",
+                                   "ssl.principal.mapping.rules",
+                                   "ssl.endpoint.identification.algorithm",
+                                   "sasl.enabled.mechanisms", "authorizer.enabled", "super.users",
                                    "allow.everyone.if.no.acl.found", NULL};
 
 static void usage(FILE *f) {
@@ -29,7 +37,11 @@ static void usage(FILE *f) {
              "(default true), leader.imbalance.check.interval.ms (default 10000),\n"
              "num.partitions (default 1), log.level, admin.listeners (HTTP /metrics,\n"
              "/livez, /readyz; default 127.0.0.1:9645, empty: off), admin.connections.max\n"
-             "(default 64), authorizer.enabled (default false), super.users\n"
+             "(default 64). listeners and admin.listeners take a scheme: PLAINTEXT://,\n"
+             "SSL://, SASL_PLAINTEXT://, SASL_SSL:// and HTTP://, HTTPS://; TLS uses\n"
+             "ssl.certificate.location, ssl.key.location, ssl.ca.location,\n"
+             "ssl.client.auth (none|requested|required), ssl.principal.mapping.rules\n"
+             "(reloaded on SIGHUP). authorizer.enabled (default false), super.users\n"
              "(User:a;User:b), allow.everyone.if.no.acl.found (default false).\n"
              "Environment variables\n"
              "STRATA_<KEY> come first (STRATA_DATA_DIR=/data sets data.dir).\n\n"
@@ -106,28 +118,51 @@ int main(int argc, char **argv) {
   if (!rc)
     rc = authorizer_settings_from(c, &authz_on, super_users, sizeof super_users,
                                   &allow_if_no_acl, err, sizeof err);
-  char host[256] = "127.0.0.1";
-  int port = 9093;
+  static struct controller_listen listen; /* large (the ssl.* paths): not on the stack */
+  listen.port = 9093;
+  listen.admin_port = -1;
+  snprintf(listen.host, sizeof listen.host, "127.0.0.1");
   const char *l = config_get(c, "listeners");
-  /* connections that authenticate (TLS client certificates, SASL) */
-  int authenticates = l && (!strncmp(l, "SSL://", 6) || !strncmp(l, "SASL_", 5));
   if (!rc && l) {
-    const char *colon = strrchr(l, ':');
-    if (!colon || colon == l || sscanf(colon + 1, "%d", &port) != 1 || port < 1 || port > 65535) {
-      snprintf(err, sizeof err, "listeners: expected host:port, got '%s'", l);
+    struct listener_addr la;
+    rc = listener_parse("listeners", l, &la, err, sizeof err);
+    if (!rc && la.port < 1) {
+      snprintf(err, sizeof err, "listeners: bad port in '%s'", l);
       rc = STRATA_EINVALID_CONFIG;
-    } else {
-      snprintf(host, sizeof host, "%.*s", (int)(colon - l), l);
+    }
+    if (!rc) {
+      snprintf(listen.host, sizeof listen.host, "%s", la.host);
+      listen.port = la.port;
+      listen.protocol = la.protocol;
+      listen.tls = la.tls;
+      listen.sasl = la.sasl;
     }
   }
-  struct controller_listen listen = {.port = port, .admin_port = -1};
-  snprintf(listen.host, sizeof listen.host, "%s", host);
   const char *adm = config_get(c, "admin.listeners");
   listen.admin_explicit = adm != NULL;
   if (!adm) adm = CONTROLLER_ADMIN_DEFAULT;
-  if (!rc && *adm &&
-      http_split_hostport(adm, listen.admin_host, sizeof listen.admin_host, &listen.admin_port)) {
-    snprintf(err, sizeof err, "admin.listeners: expected HOST:PORT (or empty: off), got '%s'", adm);
+  if (!rc && *adm) {
+    struct listener_addr la;
+    if (listener_parse_http("admin.listeners", adm, &la, err, sizeof err)) {
+      snprintf(err, sizeof err,
+               "admin.listeners: expected [HTTP://|HTTPS://]HOST:PORT (or empty: off), got '%s'", adm);
+      rc = STRATA_EINVALID_CONFIG;
+    } else {
+      snprintf(listen.admin_host, sizeof listen.admin_host, "%s", la.host);
+      listen.admin_port = la.port;
+      listen.admin_tls = la.tls;
+    }
+  }
+  if (!rc) rc = tls_settings_from_config(c, &listen.tls_settings, err, sizeof err);
+  if (!rc) {
+    static struct sasl_settings ss; /* only sasl.enabled.mechanisms is the controller's */
+    rc = sasl_settings_from_config(c, &ss, err, sizeof err);
+    listen.sasl_mechs = ss.enabled_mechs;
+  }
+  if (!rc && (listen.tls || listen.admin_tls) &&
+      (!*listen.tls_settings.cert_file || !*listen.tls_settings.key_file)) {
+    snprintf(err, sizeof err, "%s is a TLS listener: set ssl.certificate.location and "
+             "ssl.key.location", listen.tls ? "listeners" : "admin.listeners");
     rc = STRATA_EINVALID_CONFIG;
   }
   int64_t amax = 64;
@@ -156,8 +191,11 @@ int main(int argc, char **argv) {
     rc = STRATA_EINVALID_CONFIG;
   /* the authorizer with authenticated connections, no super user and no
    * bootstrap user: nobody could grant the first ACL */
-  if (!rc && !boot_user)
-    rc = authorizer_startup_check(authz_on, super_users, authenticates, err, sizeof err);
+  if (!rc && !boot_user) /* connections that authenticate: SASL, required certificates */
+    rc = authorizer_startup_check(
+        authz_on, super_users,
+        listen.sasl || (listen.tls && listen.tls_settings.client_auth == TLS_CLIENT_AUTH_REQUIRED),
+        err, sizeof err);
   if (rc) {
     fprintf(stderr, "strata-controller: %s\n", err[0] ? err : strata_strerror(rc));
     return 2;

@@ -17,6 +17,9 @@
 #include "common/clock.h"
 #include "common/errors.h"
 #include "common/frame.h"
+#include "common/principal.h"
+#include "common/sasl_conn.h"
+#include "common/tls_uv.h"
 #include "common/trace.h"
 #include "common/wire.h"
 #include "common/http_server_uv.h"
@@ -38,8 +41,20 @@ struct cconn {
   struct cconn *park_next;
   uint8_t *buf;
   size_t len, cap;
-  struct principal principal; /* who this connection authenticated as (TLS, SASL);
-                                 PRINCIPAL_ANONYMOUS and its address until then */
+  /* Security (issue 17): principal is PRINCIPAL_ANONYMOUS and the peer's IP
+   * at accept, the verified client certificate's mapped name after the TLS
+   * handshake (SASL overwrites it). sasl: the listener asks for SASL first. */
+  struct principal principal;
+  int sasl;
+  struct tls_uv *tls;     /* NULL on a PLAINTEXT listener */
+  /* In the deadline list while deadline_ms is set (uv_now; 0: none): the
+   * TLS handshake must finish by then (SASL may set it again). */
+  uint64_t deadline_ms;
+  struct cconn *dl_prev, *dl_next;
+  int in_handshake, hs_waiting;
+  struct sasl_conn auth;  /* SASL login on a SASL_* listener (common/sasl_conn.h) */
+  uint8_t *held;          /* a failed login's answer, sent when the failure delay is over */
+  size_t held_len;
 };
 
 struct wreq {
@@ -81,20 +96,80 @@ static void unlink_parked(struct cconn *c) {
 static size_t conns_open;
 static uint64_t conns_opened;
 
+/* TLS: the listener's context (replaced on SIGHUP), the connections with a
+ * deadline, and the handshakes running (at most TLS_HANDSHAKES_MAX; more
+ * wait unread). */
+static struct tls_ctx *tls_ctx;
+static int listener_tls, listener_sasl;
+static struct cconn *dl_list;
+static size_t handshakes;
+static uint64_t tls_failures; /* strata_tls_handshake_failures_total */
+static uint8_t tls_rbuf[65536];
+/* SASL: what the listener accepts; credentials from the controller's own
+ * state (ctrl_scram_credential). */
+static struct sasl_server_config sasl_cfg;
+static uint64_t auth_success, auth_failure;
+
+static void dl_remove(struct cconn *c) {
+  if (!c->deadline_ms) return;
+  if (c->dl_prev) c->dl_prev->dl_next = c->dl_next; else dl_list = c->dl_next;
+  if (c->dl_next) c->dl_next->dl_prev = c->dl_prev;
+  c->dl_prev = c->dl_next = NULL;
+  c->deadline_ms = 0;
+}
+
+static void dl_add(struct cconn *c, uint64_t deadline) {
+  dl_remove(c);
+  c->deadline_ms = deadline;
+  c->dl_prev = NULL;
+  c->dl_next = dl_list;
+  if (dl_list) dl_list->dl_prev = c;
+  dl_list = c;
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf);
+
+/* A handshake slot freed: start the oldest waiting connection (the list is
+ * newest first). */
+static void start_waiting(void) {
+  while (handshakes < TLS_HANDSHAKES_MAX) {
+    struct cconn *oldest = NULL;
+    for (struct cconn *c = dl_list; c; c = c->dl_next)
+      if (c->hs_waiting) oldest = c;
+    if (!oldest) return;
+    oldest->hs_waiting = 0;
+    oldest->in_handshake = 1;
+    handshakes++;
+    uv_read_start((uv_stream_t *)&oldest->tcp, on_alloc, on_read);
+  }
+}
+
 static void on_closed(uv_handle_t *h) {
   struct cconn *c = h->data;
   conns_open--;
+  dl_remove(c);
+  if (c->in_handshake) {
+    handshakes--;
+    start_waiting();
+  }
+  if (c->tls) tls_uv_close(c->tls); /* the shutdown walk closes without cconn_close */
+  free(c->tls);
   if (c->parked) unlink_parked(c);
   if (c->broker_id >= 0 && c->ctl)
     for (size_t i = 0; i < nlatest; i++)
       if (latest[i].id == c->broker_id && latest[i].serial == c->serial)
         controller_disconnected(c->ctl, c->broker_id, clock_mono_ms());
+  sasl_conn_free(&c->auth);
+  free(c->held);
   free(c->buf);
   free(c);
 }
 
 static void cconn_close(struct cconn *c) {
-  if (!uv_is_closing((uv_handle_t *)&c->tcp)) uv_close((uv_handle_t *)&c->tcp, on_closed);
+  if (uv_is_closing((uv_handle_t *)&c->tcp)) return;
+  if (c->tls) tls_uv_close(c->tls);
+  uv_close((uv_handle_t *)&c->tcp, on_closed);
 }
 
 static void on_write(uv_write_t *w, int status) {
@@ -104,20 +179,36 @@ static void on_write(uv_write_t *w, int status) {
   free(r);
 }
 
-static void send_header(struct cconn *c, const Strata__Header *h) {
+/* Send an encoded frame (data malloc'd; sent or freed here). */
+static void send_bytes(struct cconn *c, uint8_t *data, size_t n) {
   struct wreq *r = calloc(1, sizeof *r);
-  size_t n;
-  if (!r || wire_frame_head(h, 0, &r->data, &n)) {
-    free(r);
+  if (!r) {
+    free(data);
     cconn_close(c);
     return;
   }
+  r->data = data;
   uv_buf_t b = uv_buf_init((char *)r->data, (unsigned)n);
+  if (c->tls) { /* encrypted from data, which it frees when done */
+    free(r);
+    if (tls_uv_write(c->tls, &b, 1, data, NULL)) cconn_close(c);
+    return;
+  }
   if (uv_write(&r->w, (uv_stream_t *)&c->tcp, &b, 1, on_write)) {
     free(r->data);
     free(r);
     cconn_close(c);
   }
+}
+
+static void send_header(struct cconn *c, const Strata__Header *h) {
+  uint8_t *data = NULL;
+  size_t n;
+  if (wire_frame_head(h, 0, &data, &n)) {
+    cconn_close(c);
+    return;
+  }
+  send_bytes(c, data, n);
 }
 
 /* Answer c's parked heartbeat: with the image when it changed meanwhile. */
@@ -146,6 +237,10 @@ static void release_parked(int64_t now) {
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   struct cconn *c = h->data;
+  if (c->tls) { /* ciphertext, decrypted into c->buf at once */
+    *buf = uv_buf_init((char *)tls_rbuf, sizeof tls_rbuf);
+    return;
+  }
   if (c->cap - c->len < suggested) {
     size_t cap = c->cap ? c->cap : 65536;
     while (cap - c->len < suggested) cap *= 2;
@@ -160,19 +255,153 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   *buf = uv_buf_init((char *)c->buf + c->len, (unsigned)(c->cap - c->len));
 }
 
+static void process(struct cconn *c);
+
+/* TLS: the handshake's end fills the principal; the plaintext goes into
+ * c->buf and through the same frame loop. close_notify, an error, or an EOF
+ * mid-frame close the connection (a partial frame goes with it). */
+static void on_tls_read(struct cconn *c, const uint8_t *data, size_t n) {
+  int was = tls_uv_established(c->tls);
+  if (tls_uv_feed(c->tls, data, n)) {
+    trace_info("TLS %s from %s: %s; closing", was ? "error" : "handshake failed",
+               c->principal.host, tls_conn_error(c->tls->conn));
+    if (!was) tls_failures++;
+    cconn_close(c);
+    return;
+  }
+  if (!was && tls_uv_established(c->tls)) {
+    dl_remove(c);
+    if (c->sasl && !c->auth.authenticated) /* one deadline for TLS and SASL together */
+      dl_add(c, uv_now(c->tcp.loop) + (uint64_t)(c->auth.deadline_ms > clock_mono_ms()
+                                                      ? c->auth.deadline_ms - clock_mono_ms()
+                                                      : 0));
+    if (c->in_handshake) {
+      c->in_handshake = 0;
+      handshakes--;
+    }
+    tls_conn_peer_principal(c->tls->conn, &c->principal);
+    trace_debug("TLS from %s: %s, principal %s", c->principal.host,
+                tls_conn_version(c->tls->conn), c->principal.name);
+    start_waiting();
+  }
+  for (;;) {
+    if (c->cap - c->len < 16384) {
+      size_t cap = c->cap ? c->cap * 2 : 65536;
+      uint8_t *b = realloc(c->buf, cap);
+      if (!b) {
+        cconn_close(c);
+        return;
+      }
+      c->buf = b;
+      c->cap = cap;
+    }
+    ssize_t r = tls_uv_read(c->tls, c->buf + c->len, c->cap - c->len);
+    if (r > 0) {
+      c->len += (size_t)r;
+      continue;
+    }
+    if (r == 0) break;
+    if (r != TLS_READ_CLOSED)
+      trace_info("TLS from %s: %s; closing", c->principal.host, tls_conn_error(c->tls->conn));
+    cconn_close(c);
+    return;
+  }
+  process(c);
+}
+
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
-  (void)buf;
   struct cconn *c = st->data;
   if (nread < 0) {
     cconn_close(c);
     return;
   }
+  if (c->tls) {
+    if (nread > 0) on_tls_read(c, (const uint8_t *)buf->base, (size_t)nread);
+    return;
+  }
   c->len += (size_t)nread;
+  process(c);
+}
+
+static const struct scram_credential *ctl_lookup(void *arg, const char *user, enum scram_mech m) {
+  const struct controller *ctl = arg;
+  return ctrl_scram_credential(&ctl->c, user, m);
+}
+
+/* SaslHandshake / SaslAuthenticate on c (common/sasl_conn.h decides). */
+static void handle_sasl(struct cconn *c, const Strata__Header *req, Strata__Header *resp,
+                        struct arena *a) {
+  int64_t now = clock_mono_ms();
+  int rc;
+  resp->api_key = req->api_key;
+  resp->api_version = req->api_version;
+  resp->correlation_id = req->correlation_id;
+  resp->is_response = 1;
+  if (req->body_case == STRATA__HEADER__BODY_SASL_HANDSHAKE_REQ) {
+    Strata__SaslHandshakeResponse *m = arena_alloc(a, sizeof *m);
+    const char **names = arena_alloc(a, 3 * sizeof *names);
+    if (!m || !names) abort();
+    strata__sasl_handshake_response__init(m);
+    rc = sasl_conn_handshake(&c->auth, &sasl_cfg, req->sasl_handshake_req->mechanism, now);
+    m->n_mechanisms = (size_t)sasl_server_mechanisms(&sasl_cfg, names);
+    m->mechanisms = (char **)names;
+    resp->body_case = STRATA__HEADER__BODY_SASL_HANDSHAKE_RESP;
+    resp->sasl_handshake_resp = m;
+  } else if (req->body_case == STRATA__HEADER__BODY_SASL_AUTHENTICATE_REQ) {
+    Strata__SaslAuthenticateResponse *m = arena_alloc(a, sizeof *m);
+    uint8_t *out = arena_alloc(a, SASL_TOKEN_MAX);
+    size_t ol = 0;
+    if (!m || !out) abort();
+    strata__sasl_authenticate_response__init(m);
+    rc = sasl_conn_authenticate(&c->auth, req->sasl_authenticate_req->auth_bytes.data,
+                                req->sasl_authenticate_req->auth_bytes.len, out, SASL_TOKEN_MAX,
+                                &ol, now);
+    m->auth_bytes.data = out;
+    m->auth_bytes.len = ol;
+    if (!rc) {
+      resp->body_case = STRATA__HEADER__BODY_SASL_AUTHENTICATE_RESP;
+      resp->sasl_authenticate_resp = m;
+    }
+  } else {
+    rc = STRATA_EINVALID_REQUEST;
+    sasl_conn_refuse(&c->auth, now);
+  }
+  if (rc) {
+    resp->error_code = (uint32_t)-rc;
+    resp->error_message = (char *)strata_strerror(rc);
+  }
+  if (rc && rc != STRATA_EUNSUPPORTED_SASL_MECHANISM) {
+    auth_failure++;
+    trace_warn("sasl: login from %s failed (user '%s'): %s", c->principal.host, c->auth.user,
+               strata_errname(rc));
+  } else if (c->auth.authenticated && !c->auth.named) {
+    auth_success++;
+    sasl_conn_principal(&c->auth, &c->principal);
+    c->auth.named = 1;
+    dl_remove(c);
+    trace_debug("sasl: %s authenticated from %s", c->principal.name, c->principal.host);
+  }
+}
+
+/* A failed login: its answer waits SASL_FAILURE_DELAY_MS (brute force
+ * costs time), then goes out and the connection closes (sweep_deadlines). */
+static void hold_failure(struct cconn *c, const Strata__Header *resp) {
+  uv_read_stop((uv_stream_t *)&c->tcp);
+  free(c->held);
+  c->held = NULL;
+  if (wire_frame_head(resp, 0, &c->held, &c->held_len)) c->held = NULL;
+  dl_add(c, uv_now(c->tcp.loop) + SASL_FAILURE_DELAY_MS);
+}
+
+/* Every whole frame in c->buf, answered in order. */
+static void process(struct cconn *c) {
   size_t off = 0;
   for (;;) {
     struct frame f;
     size_t need;
-    int rc = frame_parse(c->buf + off, c->len - off, CTRL_FRAME_MAX, &f, &need);
+    if (c->auth.failed) break; /* nothing more is read from a failed login */
+    int rc = frame_parse(c->buf + off, c->len - off, sasl_conn_frame_max(&c->auth, CTRL_FRAME_MAX),
+                         &f, &need);
     if (rc == 0) break;
     if (rc < 0) {
       Strata__Header e = STRATA__HEADER__INIT;
@@ -193,6 +422,22 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
       resp.is_response = 1;
       resp.error_code = (uint32_t)-STRATA_EINVALID_REQUEST;
       resp.error_message = (char *)"malformed request header";
+    } else if (req->api_key == STRATA__API_KEY__API_SASL_HANDSHAKE ||
+               req->api_key == STRATA__API_KEY__API_SASL_AUTHENTICATE) {
+      handle_sasl(c, req, &resp, &a);
+    } else if (!sasl_conn_allows(&c->auth, (int)req->api_key)) {
+      /* NATS CVE-2023-47090: nothing but the login before the login */
+      resp.api_key = req->api_key;
+      resp.correlation_id = req->correlation_id;
+      resp.is_response = 1;
+      resp.error_code = (uint32_t)-STRATA_EILLEGAL_SASL_STATE;
+      resp.error_message = (char *)"authenticate first (SaslHandshake, SaslAuthenticate)";
+      if (!c->auth.failed) {
+        auth_failure++;
+        trace_warn("%s: api key %u before SASL authentication; closing", c->principal.host,
+                   req->api_key);
+      }
+      sasl_conn_refuse(&c->auth, clock_mono_ms());
     } else {
       controller_handle(c->ctl, &c->principal, req, &resp, &a, clock_mono_ms());
       if (!resp.error_code && req->body_case == STRATA__HEADER__BODY_BROKER_REGISTER_REQ)
@@ -203,7 +448,9 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
                !resp.broker_heartbeat_resp->image;
       }
     }
-    if (park) {
+    if (c->auth.failed) {
+      hold_failure(c, &resp);
+    } else if (park) {
       c->parked = 1;
       c->park_corr = resp.correlation_id;
       c->park_api_version = resp.api_version;
@@ -243,24 +490,69 @@ static void on_connection(uv_stream_t *server, int status) {
   snprintf(c->principal.name, sizeof c->principal.name, "%s", PRINCIPAL_ANONYMOUS);
   struct sockaddr_storage ss;
   int sl = sizeof ss;
-  if (!uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sl)) { /* ACL host rules */
+  if (!uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sl)) {
     if (ss.ss_family == AF_INET)
       uv_ip4_name((struct sockaddr_in *)&ss, c->principal.host, sizeof c->principal.host);
     else if (ss.ss_family == AF_INET6)
       uv_ip6_name((struct sockaddr_in6 *)&ss, c->principal.host, sizeof c->principal.host);
   }
+  c->sasl = listener_sasl;
+  sasl_conn_init(&c->auth, c->sasl, clock_mono_ms());
+  if (c->sasl && !listener_tls) dl_add(c, uv_now(server->loop) + SASL_DEADLINE_MS);
+  if (listener_tls) {
+    c->tls = malloc(sizeof *c->tls);
+    if (!c->tls || tls_uv_init(c->tls, (uv_stream_t *)&c->tcp, tls_ctx, NULL, NULL, NULL)) {
+      free(c->tls);
+      c->tls = NULL;
+      uv_close((uv_handle_t *)&c->tcp, on_closed);
+      return;
+    }
+    dl_add(c, uv_now(server->loop) + TLS_HANDSHAKE_TIMEOUT_MS);
+    if (handshakes >= TLS_HANDSHAKES_MAX) {
+      c->hs_waiting = 1; /* start_waiting reads it when a slot frees */
+      return;
+    }
+    c->in_handshake = 1;
+    handshakes++;
+  }
   uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}
+
+/* Connections past their deadline go: a handshake that trickles cannot
+ * hold a slot for longer than TLS_HANDSHAKE_TIMEOUT_MS. */
+static void sweep_deadlines(uv_loop_t *loop) {
+  uint64_t now = uv_now(loop);
+  for (struct cconn *c = dl_list, *next; c; c = next) {
+    next = c->dl_next;
+    if (now >= c->deadline_ms && !uv_is_closing((uv_handle_t *)&c->tcp) && c->auth.failed) {
+      if (c->held) { /* the failed login's answer, after the delay */
+        send_bytes(c, c->held, c->held_len);
+        c->held = NULL;
+      }
+      cconn_close(c);
+    } else if (now >= c->deadline_ms && !uv_is_closing((uv_handle_t *)&c->tcp)) {
+      if (c->sasl && !c->auth.authenticated && (!c->tls || tls_uv_established(c->tls)))
+        auth_failure++;
+      trace_info("%s from %s not done in %d ms; closing",
+                 c->tls && !tls_uv_established(c->tls) ? "TLS handshake" : "authentication",
+                 c->principal.host, TLS_HANDSHAKE_TIMEOUT_MS);
+      if (c->tls && !tls_uv_established(c->tls)) tls_failures++;
+      cconn_close(c);
+    }
+  }
 }
 
 static void on_tick(uv_timer_t *t) {
   int64_t now = clock_mono_ms();
   controller_tick(t->data, now);
   release_parked(now);
+  if (dl_list) sweep_deadlines(t->loop);
 }
 
 static uv_tcp_t listener;
 static uv_timer_t ticker;
-static uv_signal_t sigint_h, sigterm_h;
+static uv_signal_t sigint_h, sigterm_h, sighup_h;
+static const struct tls_settings *tls_settings;
 static struct http_server *admin;
 static struct controller_admin adm;
 
@@ -271,6 +563,10 @@ static void on_admin_request(void *arg, const struct http_request *req, struct h
   adm.conns_open = conns_open;
   adm.conns_opened = conns_opened;
   adm.admin_conns = *http_server_stats(admin);
+  adm.tls_not_after = tls_ctx ? tls_ctx_cert_not_after(tls_ctx) : 0;
+  adm.tls_failures = tls_failures;
+  adm.auth_success = auth_success;
+  adm.auth_failure = auth_failure;
   controller_admin_route(&adm, req, a);
 }
 
@@ -289,6 +585,28 @@ static void on_signal(uv_signal_t *h, int signum) {
   uv_walk(h->loop, close_walk, NULL);
 }
 
+/* SIGHUP: the certificate, key and CA files again; new connections (and the
+ * admin port) get them, open ones keep theirs. A context that does not
+ * build leaves the old one in place. */
+static void on_sighup(uv_signal_t *h, int signum) {
+  (void)h;
+  (void)signum;
+  if (!tls_ctx) {
+    trace_info("SIGHUP: no TLS listener, nothing to reload");
+    return;
+  }
+  struct tls_ctx *fresh;
+  char err[512];
+  if (tls_ctx_new(TLS_ROLE_SERVER, tls_settings, &fresh, err, sizeof err)) {
+    trace_error("SIGHUP: TLS context not reloaded, keeping the old one: %s", err);
+    return;
+  }
+  tls_ctx_unref(tls_ctx);
+  tls_ctx = fresh;
+  if (admin) http_server_set_tls(admin, fresh);
+  trace_info("SIGHUP: TLS certificate reloaded from %s", tls_settings->cert_file);
+}
+
 /* admin.listeners: see struct controller_listen. */
 static int admin_start(uv_loop_t *loop, struct controller *ctl, const struct controller_listen *l) {
   if (l->admin_port < 0) return 0;
@@ -305,8 +623,9 @@ static int admin_start(uv_loop_t *loop, struct controller *ctl, const struct con
                CONTROLLER_ADMIN_DEFAULT);
     return 0;
   }
-  trace_info("admin listener on %s:%d: http://%s:%d/metrics", l->admin_host,
-             http_server_port(admin), l->admin_host, http_server_port(admin));
+  if (l->admin_tls) http_server_set_tls(admin, tls_ctx);
+  trace_info("admin listener on %s:%d: %s://%s:%d/metrics", l->admin_host, http_server_port(admin),
+             l->admin_tls ? "https" : "http", l->admin_host, http_server_port(admin));
   return 0;
 }
 
@@ -319,6 +638,21 @@ int controller_run(struct controller *ctl, const struct controller_listen *l) {
   if (uv_ip4_addr(host, port, &addr)) {
     trace_error("listeners: '%s' is not an IPv4 address", host);
     return STRATA_EINVALID_CONFIG;
+  }
+  listener_tls = l->tls;
+  listener_sasl = l->sasl;
+  sasl_cfg.mechs = l->sasl_mechs;
+  sasl_cfg.lookup = ctl_lookup;
+  sasl_cfg.lookup_arg = ctl;
+  if (sasl_server_config_secret(&sasl_cfg)) return STRATA_EUNKNOWN;
+  tls_settings = &l->tls_settings;
+  if (l->tls || l->admin_tls) {
+    char err[512];
+    int trc = tls_ctx_new(TLS_ROLE_SERVER, &l->tls_settings, &tls_ctx, err, sizeof err);
+    if (trc) {
+      trace_error("TLS: %s", err);
+      return trc;
+    }
   }
   uv_tcp_init(loop, &listener);
   listener.data = ctl;
@@ -340,8 +674,13 @@ int controller_run(struct controller *ctl, const struct controller_listen *l) {
   uv_signal_start(&sigint_h, on_signal, SIGINT);
   uv_signal_init(loop, &sigterm_h);
   uv_signal_start(&sigterm_h, on_signal, SIGTERM);
-  trace_info("controller %d listening on %s:%d", ctl->c.id, host, port);
+  uv_signal_init(loop, &sighup_h);
+  uv_signal_start(&sighup_h, on_sighup, SIGHUP);
+  trace_info("controller %d listening on %s:%d (%s)", ctl->c.id, host, port,
+             listener_protocol_name(l->protocol));
   uv_run(loop, UV_RUN_DEFAULT);
   uv_loop_close(loop);
+  tls_ctx_unref(tls_ctx);
+  tls_ctx = NULL;
   return 0;
 }

@@ -5,10 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "client/strata.h"
+#include "drill/certs.h"
 #include "drill/proc.h"
 
 static int64_t mono_ms(void) {
@@ -54,14 +56,77 @@ int tcluster_init_at(struct tcluster *c, int nbrokers, const char *prefix, int b
   if (!c->dir) return -1;
   c->ctl = -1;
   for (int i = 0; i <= TCLUSTER_BROKERS_MAX; i++) c->brokers[i] = -1;
+  strata_security_defaults(&c->sec);
   return pick_ports(c);
 }
+
+int tcluster_tls_prepare(struct tcluster *c) {
+  if (!c->tls || c->tls_dir[0]) return 0;
+  char dir[600], err[256], host[32], name[32], cn[32];
+  snprintf(dir, sizeof dir, "%s/tls", c->dir);
+  if (mkdir(dir, 0700) && errno != EEXIST) {
+    fprintf(stderr, "tcluster: cannot make %s: %s\n", dir, strerror(errno));
+    return -1;
+  }
+  struct certs_ca *ca = certs_ca_new(dir, "ca", "Strata drill CA", err, sizeof err);
+  int rc = ca ? 0 : -1;
+  for (int id = 0; !rc && id <= c->n; id++) {
+    tcluster_host(c, id, host, sizeof host);
+    snprintf(name, sizeof name, id ? "broker-%d" : "controller", id);
+    snprintf(cn, sizeof cn, "%s", name);
+    rc = certs_leaf(ca, dir, name, cn, host, err, sizeof err);
+  }
+  if (!rc) rc = certs_leaf(ca, dir, "client", "client", NULL, err, sizeof err);
+  certs_ca_free(ca);
+  if (rc) {
+    fprintf(stderr, "tcluster: certificates: %s\n", err);
+    return -1;
+  }
+  strata_security *s = &c->sec;
+  strata_security_defaults(s);
+  s->protocol = STRATA_SECURITY_SSL;
+  snprintf(s->ssl_ca_location, sizeof s->ssl_ca_location, "%s/ca.pem", dir);
+  snprintf(s->ssl_certificate_location, sizeof s->ssl_certificate_location, "%s/client.pem", dir);
+  snprintf(s->ssl_key_location, sizeof s->ssl_key_location, "%s/client.key", dir);
+  char props[700];
+  snprintf(props, sizeof props, "%s/client.properties", dir);
+  FILE *f = fopen(props, "w");
+  if (f) {
+    fprintf(f, "# strata --command-config %s, kcat -F %s\nsecurity.protocol=SSL\n"
+            "ssl.ca.location=%s\nssl.certificate.location=%s\nssl.key.location=%s\n",
+            props, props, s->ssl_ca_location, s->ssl_certificate_location, s->ssl_key_location);
+    fclose(f);
+  }
+  snprintf(c->tls_dir, sizeof c->tls_dir, "%s", dir);
+  return 0;
+}
+
+strata_client *tcluster_client(struct tcluster *c, int timeout_ms, char *err, size_t err_len) {
+  return strata_client_new_secure(c->bootstrap, timeout_ms, &c->sec, err, err_len);
+}
+
+/* The settings that make node `name` (controller, broker-N) speak TLS:
+ * its certificate, the CA, client certificates required. Written into
+ * bufs; returns how many were added to fixed. */
+static size_t tls_sets(const struct tcluster *c, const char *name, char (*bufs)[700],
+                       const char **fixed) {
+  if (!c->tls) return 0;
+  snprintf(bufs[0], sizeof bufs[0], "ssl.certificate.location=%s/%s.pem", c->tls_dir, name);
+  snprintf(bufs[1], sizeof bufs[1], "ssl.key.location=%s/%s.key", c->tls_dir, name);
+  snprintf(bufs[2], sizeof bufs[2], "ssl.ca.location=%s/ca.pem", c->tls_dir);
+  snprintf(bufs[3], sizeof bufs[3], "ssl.client.auth=required");
+  for (int i = 0; i < 4; i++) fixed[i] = bufs[i];
+  return 4;
+}
+
+/* "SSL://" on a tls cluster, "" otherwise: the scheme of every address. */
+static const char *scheme(const struct tcluster *c) { return c->tls ? "SSL://" : ""; }
 
 /* argv = bin, fixed settings, then the extra ones, each after --set; env
  * as proc_spawn_env's. */
 static pid_t spawn(const char *bin, const char *const *fixed, size_t nfixed,
                    const char *const *extra, const char *log, const char *const *env) {
-  const char *argv[2 + 2 * (7 + TCLUSTER_SETS_MAX)];
+  const char *argv[2 + 2 * (12 + TCLUSTER_SETS_MAX)];
   size_t n = 0;
   argv[n++] = bin;
   for (size_t i = 0; i < nfixed; i++) argv[n++] = "--set", argv[n++] = fixed[i];
@@ -86,16 +151,18 @@ static int wait_listen(struct tcluster *c, pid_t *pid, const char *host, int por
 }
 
 int tcluster_start_controller(struct tcluster *c) {
-  char bin[512], data[512], listen[64], log[512], host[32];
+  char bin[512], data[512], listen[64], log[512], host[32], tbufs[4][700];
+  if (tcluster_tls_prepare(c)) return -1;
   tcluster_host(c, 0, host, sizeof host);
   snprintf(bin, sizeof bin, "%s/strata-controller", proc_build_dir());
   snprintf(data, sizeof data, "data.dir=%s/controller", c->dir);
   int port = c->bind_cport ? c->bind_cport : c->cport;
-  snprintf(listen, sizeof listen, "listeners=%s:%d", host, port);
+  snprintf(listen, sizeof listen, "listeners=%s%s:%d", scheme(c), host, port);
   snprintf(log, sizeof log, "%s/controller.log", c->dir);
-  const char *fixed[] = {data, listen};
+  const char *fixed[6] = {data, listen};
+  size_t nfixed = 2 + tls_sets(c, "controller", tbufs, fixed + 2);
   long from = proc_file_size(log);
-  c->ctl = spawn(bin, fixed, 2, c->ctl_sets, log, NULL);
+  c->ctl = spawn(bin, fixed, nfixed, c->ctl_sets, log, NULL);
   return c->ctl > 0 ? wait_listen(c, &c->ctl, host, port, log, from) : -1;
 }
 
@@ -131,23 +198,26 @@ static const char **slow_disk_env(const struct tcluster *c, int id, char (*bufs)
 
 int tcluster_start_broker(struct tcluster *c, int id) {
   char bin[512], bid[32], data[512], listen[64], ctlr[64], log[512], host[32], chost[32],
-      source[64], adv[96], klisten[80];
+      source[64], adv[96], klisten[80], tbufs[4][700], name[32];
+  if (tcluster_tls_prepare(c)) return -1;
   tcluster_host(c, id, host, sizeof host);
   tcluster_host(c, 0, chost, sizeof chost);
   snprintf(bin, sizeof bin, "%s/strata-broker", proc_build_dir());
   snprintf(bid, sizeof bid, "broker.id=%d", id);
   snprintf(data, sizeof data, "log.dir=%s/b%d", c->dir, id);
   int port = c->bind_port ? c->bind_port : c->port;
-  snprintf(listen, sizeof listen, "listeners=%s:%d", host, port);
-  snprintf(adv, sizeof adv, "advertised.listeners=%s:%d", host, c->port);
-  snprintf(ctlr, sizeof ctlr, "controller=%s:%d", chost, c->cport);
+  snprintf(listen, sizeof listen, "listeners=%s%s:%d", scheme(c), host, port);
+  snprintf(adv, sizeof adv, "advertised.listeners=%s%s:%d", scheme(c), host, c->port);
+  snprintf(ctlr, sizeof ctlr, "controller=%s%s:%d", scheme(c), chost, c->cport);
   snprintf(log, sizeof log, "%s/broker-%d.log", c->dir, id);
   snprintf(source, sizeof source, "outgoing.source.address=%s", host);
-  snprintf(klisten, sizeof klisten, "kafka.listeners=%s:%d", host, c->kport);
-  const char *fixed[7] = {bid, data, listen, ctlr, klisten};
+  snprintf(klisten, sizeof klisten, "kafka.listeners=%s%s:%d", scheme(c), host, c->kport);
+  const char *fixed[12] = {bid, data, listen, ctlr, klisten};
   size_t nfixed = 5; /* the source address with a base, the advertised one with a proxy */
   if (c->base) fixed[nfixed++] = source;
   if (c->base && c->bind_port) fixed[nfixed++] = adv;
+  snprintf(name, sizeof name, "broker-%d", id);
+  nfixed += tls_sets(c, name, tbufs, fixed + nfixed);
   char bufs[3][600];
   const char *env[4], **penv = NULL;
   if (c->slow_disk && !(penv = slow_disk_env(c, id, bufs, env))) return -1;
@@ -201,7 +271,7 @@ int tcluster_start_all(struct tcluster *c) {
 
 int tcluster_alive(struct tcluster *c) {
   char err[256];
-  strata_client *cl = strata_client_new(c->bootstrap, 2000, err, sizeof err);
+  strata_client *cl = tcluster_client(c, 2000, err, sizeof err);
   strata_metadata *m = NULL;
   int alive = 0;
   if (cl && !strata_metadata_get(cl, NULL, 0, &m))
@@ -239,7 +309,7 @@ int tcluster_signal(struct tcluster *c, int id, int sig) {
 int tcluster_partition(struct tcluster *c, const char *topic, uint32_t partition, int32_t *leader,
                        size_t *nisr, int32_t *isr) {
   char err[256];
-  strata_client *cl = strata_client_new(c->bootstrap, 2000, err, sizeof err);
+  strata_client *cl = tcluster_client(c, 2000, err, sizeof err);
   if (!cl) return -1;
   strata_metadata *m = NULL;
   const char *names[1] = {topic};

@@ -14,13 +14,21 @@
  *
  * Every broker also has a Kafka-protocol listener (kafka.listeners) on its
  * address and kport, for Kafka clients (kbootstrap); a fault proxy does not
- * stand in front of it. */
+ * stand in front of it.
+ *
+ * With tls set before starting, every listener is SSL:// and every link
+ * mutual TLS: a throwaway CA (drill/certs.h) in dir/tls signs one
+ * certificate per node (SAN: its IP address) and one for clients; sec holds
+ * the client settings (and dir/tls/client.properties the same for `strata
+ * --command-config` and `kcat -F`). */
 #ifndef STRATA_TEST_CLUSTER_H
 #define STRATA_TEST_CLUSTER_H
 
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+#include "client/strata.h"
 
 #define TCLUSTER_BROKERS_MAX 8
 #define TCLUSTER_SETS_MAX 8
@@ -40,6 +48,9 @@ struct tcluster {
   /* set before starting: brokers run with the slow-disk shim preloaded
    * (strata-slow-disk.so beside the binaries, tests/shim/slow_disk.c) */
   int slow_disk;
+  int tls;             /* set before starting: TLS on every link (see above) */
+  strata_security sec; /* how this process's clients reach the cluster */
+  char tls_dir[600];   /* dir/tls once the certificates are made */
   int started;     /* a node has listened: the ports are this cluster's */
   int addr_in_use; /* the last start failed because its port was taken (see
                       tcluster_start_all) */
@@ -81,6 +92,11 @@ int tcluster_partition(struct tcluster *c, const char *topic, uint32_t partition
  * leader, or -1 on timeout. */
 int32_t tcluster_wait_isr(struct tcluster *c, const char *topic, uint32_t partition, size_t nisr,
                           int timeout_ms);
+/* The certificates and client settings of a tls cluster (made once, by the
+ * first start); 0 or -1 with the reason on stderr. */
+int tcluster_tls_prepare(struct tcluster *c);
+/* strata_client_new_secure on the cluster's bootstrap with its security. */
+strata_client *tcluster_client(struct tcluster *c, int timeout_ms, char *err, size_t err_len);
 /* Kill everything still running; remove the folder unless keep. */
 void tcluster_destroy(struct tcluster *c, int keep);
 

@@ -178,8 +178,8 @@ static void member_child(struct drill *d, const struct incarnation *in) {
   if (!freopen(log, "a", stderr)) _exit(2);
   trace_set_level(TRACE_ERROR);
   if (d->o->client == DRILL_CLIENT_KAFKA)
-    _exit(drill_kmember_main(d->c.kbootstrap, TOPIC, GROUP, in->name, in->path));
-  _exit(drill_member_main(d->c.bootstrap, TOPIC, GROUP, in->name, in->path));
+    _exit(drill_kmember_main(d->c.kbootstrap, &d->c.sec, TOPIC, GROUP, in->name, in->path));
+  _exit(drill_member_main(d->c.bootstrap, &d->c.sec, TOPIC, GROUP, in->name, in->path));
 }
 
 static int start_member(struct drill *d, int m) {
@@ -262,7 +262,7 @@ static void progress(struct drill *d, int64_t since) {
  * the cluster cannot be asked. */
 static int partitions_state(struct drill *d, int32_t *leader, size_t *nisr) {
   char err[256];
-  strata_client *cl = strata_client_new(d->c.bootstrap, 2000, err, sizeof err);
+  strata_client *cl = tcluster_client(&d->c, 2000, err, sizeof err);
   strata_metadata *m = NULL;
   const char *names[1] = {TOPIC};
   int rc = cl ? strata_metadata_get(cl, names, 1, &m) : -1;
@@ -479,7 +479,7 @@ static int run_once(struct drill *d, double *failover_ms, double *recovery_ms, c
   }
   case DRILL_KILL_COORDINATOR: {
     char err[256];
-    strata_client *cl = strata_client_new(d->c.bootstrap, 5000, err, sizeof err);
+    strata_client *cl = tcluster_client(&d->c, 5000, err, sizeof err);
     strata_group_info *g = NULL;
     int32_t coord = cl && !strata_group_describe(cl, GROUP, &g) ? g->coordinator : -1;
     strata_group_info_free(g);
@@ -566,6 +566,7 @@ static int start_nodes(struct drill *d) {
   }
   d->c.broker_sets[0] = "replica.lag.time.max.ms=2000";
   d->c.slow_disk = d->sc == &drill_scenarios[DRILL_SLOW_DISK];
+  d->c.tls = d->o->tls;
   if (tcluster_start_all(&d->c)) {
     if (d->c.addr_in_use) return 1;
     fprintf(stderr, "strata drill: the cluster did not start (logs in %s)\n", d->c.dir);
@@ -590,7 +591,7 @@ static int start_cluster(struct drill *d) {
     tcluster_destroy(&d->c, 0);
   }
   char err[256];
-  strata_client *admin = strata_client_new(d->c.bootstrap, 5000, err, sizeof err);
+  strata_client *admin = tcluster_client(&d->c, 5000, err, sizeof err);
   d->rf = d->o->brokers < 3 ? d->o->brokers : 3;
   char isr[8];
   snprintf(isr, sizeof isr, "%d", d->rf > 2 ? 2 : 1);
@@ -623,9 +624,10 @@ static int start_load(struct drill *d) {
   cfg.delivery_timeout_ms = 120000;
   if (d->o->client == DRILL_CLIENT_KAFKA) {
     snprintf(path, sizeof path, "%s/producer.log", d->c.dir);
-    d->kp = kproducer_new(d->c.kbootstrap, path, delivered, d, err, sizeof err);
+    d->kp = kproducer_new(d->c.kbootstrap, &d->c.sec, path, delivered, d, err, sizeof err);
   } else {
-    d->p = strata_producer_new(d->c.bootstrap, &cfg, on_delivery, d, err, sizeof err);
+    d->p = strata_producer_new_secure(d->c.bootstrap, &cfg, &d->c.sec, on_delivery, d, err,
+                                      sizeof err);
   }
   if (!d->p && !d->kp) {
     fprintf(stderr, "strata drill: %s\n", err);
@@ -752,6 +754,9 @@ int drill_run(const struct drill_opts *o) {
           d->sc->name, o->runs, o->brokers, TOPIC, o->partitions, d->rf, o->rate, o->members,
           client_name(o), d->c.dir);
   if (d->nf.what[0]) fprintf(out, "  %s\n", d->nf.what);
+  if (o->tls)
+    fprintf(out, "  security: TLS on every link (SSL:// listeners, mutual TLS between nodes; "
+            "CA and certificates in %s)\n", d->c.tls_dir);
   fflush(out);
   d->run = 1;
   if (wait_for(d, all_full_isr, "waiting for the topic's replicas") < 0 ||

@@ -53,6 +53,7 @@ struct drill_opts {
   const char *json; /* write the JSON report here too (NULL: only in the folder) */
   enum netfault_kind net; /* how to cut the network; not AUTO: used by every scenario */
   enum drill_client client;
+  int tls;          /* TLS on every link: listeners, replication, controller, clients */
   FILE *out;
 };
 

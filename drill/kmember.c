@@ -1,4 +1,5 @@
 #include "drill/kmember.h"
+#include "drill/kproducer.h"
 
 #include <inttypes.h>
 #include <librdkafka/rdkafka.h>
@@ -80,8 +81,8 @@ static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char 
   fprintf(stderr, "%d %s %s\n", level, fac, buf);
 }
 
-int drill_kmember_main(const char *bootstrap, const char *topic, const char *group,
-                       const char *name, const char *history_path) {
+int drill_kmember_main(const char *bootstrap, const strata_security *sec, const char *topic,
+                       const char *group, const char *name, const char *history_path) {
   signal(SIGTERM, on_term);
   signal(SIGINT, SIG_IGN); /* the drill stops its members itself */
   static struct kmember m;
@@ -104,7 +105,8 @@ int drill_kmember_main(const char *bootstrap, const char *topic, const char *gro
   };
   int bad = rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, err, sizeof err) ||
             rd_kafka_conf_set(conf, "group.id", group, err, sizeof err) ||
-            rd_kafka_conf_set(conf, "client.id", name, err, sizeof err);
+            rd_kafka_conf_set(conf, "client.id", name, err, sizeof err) ||
+            kproducer_conf_security(conf, sec, err, sizeof err);
   for (size_t i = 0; !bad && i < sizeof set / sizeof set[0]; i++)
     bad = rd_kafka_conf_set(conf, set[i][0], set[i][1], err, sizeof err) != RD_KAFKA_CONF_OK;
   rd_kafka_conf_set_log_cb(conf, on_log);

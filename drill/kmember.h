@@ -5,11 +5,13 @@
 #ifndef STRATA_DRILL_KMEMBER_H
 #define STRATA_DRILL_KMEMBER_H
 
+#include "client/strata.h"
+
 /* The member's main loop: subscribe() in group `group` (a classic Kafka
  * group, eager rebalancing), read, commit what it recorded every 200 ms and
  * on revocation; returns when SIGTERM arrives (after a last commit and
  * leaving the group). Exit status: 0, or 2 when it cannot start. */
-int drill_kmember_main(const char *bootstrap, const char *topic, const char *group,
-                       const char *name, const char *history_path);
+int drill_kmember_main(const char *bootstrap, const strata_security *sec, const char *topic,
+                       const char *group, const char *name, const char *history_path);
 
 #endif

@@ -27,8 +27,28 @@ static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char 
   if (k && k->log) fprintf(k->log, "%d %s %s\n", level, fac, buf);
 }
 
-struct kproducer *kproducer_new(const char *bootstrap, const char *log_path, kproducer_dr_fn dr,
-                                void *arg, char *err, size_t err_len) {
+int kproducer_conf_security(rd_kafka_conf_t *conf, const strata_security *s, char *err,
+                            size_t err_len) {
+  if (!s || s->protocol == STRATA_SECURITY_PLAINTEXT) return 0;
+  const char *set[][2] = {
+      {"security.protocol", strata_security_protocol_name(s->protocol)},
+      {"ssl.ca.location", s->ssl_ca_location},
+      {"ssl.certificate.location", s->ssl_certificate_location},
+      {"ssl.key.location", s->ssl_key_location},
+      {"ssl.endpoint.identification.algorithm", s->ssl_verify_hostname ? "https" : "none"},
+      {"sasl.mechanism", s->sasl_mechanism},
+      {"sasl.username", s->sasl_username},
+      {"sasl.password", s->sasl_password},
+  };
+  for (size_t i = 0; i < sizeof set / sizeof set[0]; i++)
+    if (set[i][1][0] && rd_kafka_conf_set(conf, set[i][0], set[i][1], err, err_len) != RD_KAFKA_CONF_OK)
+      return -1;
+  return 0;
+}
+
+struct kproducer *kproducer_new(const char *bootstrap, const strata_security *sec,
+                                const char *log_path, kproducer_dr_fn dr, void *arg, char *err,
+                                size_t err_len) {
   struct kproducer *k = calloc(1, sizeof *k);
   if (!k) {
     snprintf(err, err_len, "out of memory");
@@ -51,7 +71,8 @@ struct kproducer *kproducer_new(const char *bootstrap, const char *log_path, kpr
       {"topic.metadata.refresh.interval.ms", "1000"},
       {"client.id", "strata-drill"},
   };
-  if (rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, err, err_len) != RD_KAFKA_CONF_OK)
+  if (rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, err, err_len) != RD_KAFKA_CONF_OK ||
+      kproducer_conf_security(conf, sec, err, err_len))
     goto fail;
   for (size_t i = 0; i < sizeof set / sizeof set[0]; i++)
     if (rd_kafka_conf_set(conf, set[i][0], set[i][1], err, err_len) != RD_KAFKA_CONF_OK) goto fail;

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "client/strata.h"
+
 struct kproducer;
 
 /* One delivery report: the write's id (given to kproducer_send), its
@@ -16,9 +18,16 @@ struct kproducer;
 typedef void (*kproducer_dr_fn)(void *arg, uint64_t id, int32_t partition, int64_t offset,
                                 const char *err);
 
-/* NULL and a reason in err when librdkafka refuses the configuration. */
-struct kproducer *kproducer_new(const char *bootstrap, const char *log_path, kproducer_dr_fn dr,
-                                void *arg, char *err, size_t err_len);
+/* NULL and a reason in err when librdkafka refuses the configuration.
+ * sec: how to reach the brokers (NULL: plaintext). */
+struct kproducer *kproducer_new(const char *bootstrap, const strata_security *sec,
+                                const char *log_path, kproducer_dr_fn dr, void *arg, char *err,
+                                size_t err_len);
+/* Copy s into a librdkafka configuration under librdkafka's own names
+ * (security.protocol, ssl.*, sasl.*); 0 or -1 with err set. */
+struct rd_kafka_conf_s;
+int kproducer_conf_security(struct rd_kafka_conf_s *conf, const strata_security *s, char *err,
+                            size_t err_len);
 /* Queue one record for partition; a record librdkafka will not queue is
  * reported at once through dr as failed. */
 void kproducer_send(struct kproducer *k, const char *topic, int32_t partition, const void *value,

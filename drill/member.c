@@ -61,8 +61,8 @@ static void on_rebalance(strata_consumer *c, int event, const strata_topic_parti
   }
 }
 
-int drill_member_main(const char *bootstrap, const char *topic, const char *group,
-                      const char *name, const char *history_path) {
+int drill_member_main(const char *bootstrap, const strata_security *sec, const char *topic,
+                      const char *group, const char *name, const char *history_path) {
   signal(SIGTERM, on_term);
   signal(SIGINT, SIG_IGN); /* the drill stops its members itself */
   struct member m = {.name = name, .group = group};
@@ -71,7 +71,7 @@ int drill_member_main(const char *bootstrap, const char *topic, const char *grou
   if (!m.out) return 2;
   setvbuf(m.out, NULL, _IOLBF, 0);
   char err[256];
-  strata_consumer *c = strata_consumer_new(bootstrap, NULL, err, sizeof err);
+  strata_consumer *c = strata_consumer_new_secure(bootstrap, NULL, sec, err, sizeof err);
   strata_group_config g;
   strata_group_config_defaults(&g);
   g.group_id = group;

@@ -14,10 +14,12 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "client/strata.h"
+
 /* The member's main loop; returns when SIGTERM arrives (after a last
  * commit and leaving the group). Exit status: 0, or 2 when it cannot start. */
-int drill_member_main(const char *bootstrap, const char *topic, const char *group,
-                      const char *name, const char *history_path);
+int drill_member_main(const char *bootstrap, const strata_security *sec, const char *topic,
+                      const char *group, const char *name, const char *history_path);
 
 /* Convert one member's history to checker lines on out. Ownership still
  * open at the end of the file closes at `end` (the member's death: a kill

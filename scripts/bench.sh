@@ -4,7 +4,9 @@
 # throughput, and produce latency at a fixed moderate rate; then failover
 # time on a local 3-broker cluster (kill -9 the leader FAILOVER_ROUNDS times,
 # default 20; FAILOVER_ROUNDS=0 skips it, and the group timings with it),
-# and consumer-group takeover and settle times (GROUP_ROUNDS, default 5).
+# and consumer-group takeover and settle times (GROUP_ROUNDS, default 5);
+# and what TLS costs: RF 3 acks=all 1 KiB on a 3-broker cluster, plaintext
+# then TLS on every link, same run (scripts/bench-tls.sh; BENCH_TLS=0 skips).
 #   BENCH_RECORDS_100  records per 100 B run (default 5000000)
 #   BENCH_RECORDS_1K   records per 1 KiB run (default 1000000)
 #   BENCH_FLUSH        broker log.flush.policy (default always)
@@ -43,6 +45,10 @@ done
 "$STRATA_BIN" topic create bench-latency --partitions 1 >/dev/null
 run bench produce --topic bench-latency --record-size 1024 --duration 10 --rate 20000 --acks 1
 strata_stop_all
+if [ "${BENCH_TLS:-1}" != 0 ]; then
+  STRATA_BUILD=$STRATA_BUILD scripts/bench-tls.sh
+  echo
+fi
 if [ "${FAILOVER_ROUNDS:-20}" != 0 ]; then
   echo "== Failover: controller + 3 brokers, RF 3, acks=all"
   "$STRATA_BUILD/bench/failover_bench" "${FAILOVER_ROUNDS:-20}"

@@ -17,6 +17,10 @@
 # 127.0.0.i:PORT+2; admin HTTP ports, docs/admin.md: broker i
 # on 127.0.0.i:PORT+3, the controller on 127.0.0.1:PORT+4), STRATA_BROKER_SETS / STRATA_CONTROLLER_SETS
 # (extra "key=value ..." settings), STRATA_BUILD (binaries, default build).
+# STRATA_TLS=1: TLS on every link: SSL:// listeners (native, Kafka,
+# controller), mutual TLS between the nodes, certificates from a throwaway CA
+# made at `up` into the folder's tls/ (scripts/cluster-certs.sh); clients
+# use --command-config FOLDER/tls/client.properties (kcat -F reads it too).
 set -eu
 cd "$(dirname "$0")/.."
 BUILD=${STRATA_BUILD:-build}
@@ -26,6 +30,24 @@ CPORT=$((PORT + 1))
 KPORT=$((PORT + 2))
 APORT=$((PORT + 3))
 CAPORT=$((PORT + 4))
+TLS=${STRATA_TLS:-0}
+SCHEME=
+[ "$TLS" = 1 ] && SCHEME=SSL://
+CLIENT_SETS=()
+[ "$TLS" = 1 ] && CLIENT_SETS=(--command-config "$DIR/tls/client.properties")
+
+# The ssl.* settings of node $1 (controller, broker-N) with STRATA_TLS=1.
+tls_sets() {
+  [ "$TLS" = 1 ] || return 0
+  printf '%s\n' --set "ssl.certificate.location=$DIR/tls/$1.pem" --set "ssl.key.location=$DIR/tls/$1.key" \
+    --set "ssl.ca.location=$DIR/tls/ca.pem" --set ssl.client.auth=required
+}
+# Certificates for up to $1 brokers (made once per folder).
+tls_prepare() {
+  [ "$TLS" = 1 ] || return 0
+  [ -f "$DIR/tls/broker-$1.pem" ] && return 0
+  scripts/cluster-certs.sh "$DIR/tls" "$1" 127.0.0.1 >/dev/null
+}
 
 wait_port() { # host port seconds
   local deadline=$((SECONDS + $3))
@@ -44,7 +66,9 @@ start_controller() {
   alive controller && return 0
   local sets=()
   for kv in ${STRATA_CONTROLLER_SETS:-}; do sets+=(--set "$kv"); done
-  "$BUILD/strata-controller" --set data.dir="$DIR/controller" --set listeners=127.0.0.1:$CPORT \
+  mapfile -t tsets < <(tls_sets controller)
+  "$BUILD/strata-controller" --set data.dir="$DIR/controller" --set listeners=${SCHEME}127.0.0.1:$CPORT \
+    "${tsets[@]+"${tsets[@]}"}" \
     --set admin.listeners=127.0.0.1:$CAPORT \
     "${sets[@]+"${sets[@]}"}" >>"$DIR/controller.log" 2>&1 &
   echo $! >"$DIR/controller.pid"
@@ -57,9 +81,12 @@ start_broker() {
   alive "broker-$id" && return 0
   local sets=()
   for kv in ${STRATA_BROKER_SETS:-}; do sets+=(--set "$kv"); done
+  tls_prepare "$id"
+  mapfile -t tsets < <(tls_sets "broker-$id")
   "$BUILD/strata-broker" --set broker.id="$id" --set log.dir="$DIR/broker-$id" \
-    --set listeners=127.0.0.$id:$PORT --set controller=127.0.0.1:$CPORT \
-    --set admin.listeners=127.0.0.$id:$APORT --set kafka.listeners=127.0.0.$id:$KPORT \
+    --set listeners=${SCHEME}127.0.0.$id:$PORT --set controller=${SCHEME}127.0.0.1:$CPORT \
+    --set admin.listeners=127.0.0.$id:$APORT --set kafka.listeners=${SCHEME}127.0.0.$id:$KPORT \
+    "${tsets[@]+"${tsets[@]}"}" \
     "${sets[@]+"${sets[@]}"}" >>"$DIR/broker-$id.log" 2>&1 &
   echo $! >"$DIR/broker-$id.pid"
   wait_port 127.0.0.$id $PORT 15 && sleep 0.1 && alive "broker-$id" ||
@@ -84,17 +111,20 @@ case "$cmd" in
 up)
   n=${2:-3}
   [ -x "$BUILD/strata-broker" ] || { echo "build first: make" >&2; exit 1; }
+  mkdir -p "$DIR"
+  tls_prepare "$n"
   start_controller
   for i in $(seq 1 "$n"); do start_broker "$i"; done
   echo "$n" >"$DIR/brokers"
   # Brokers register within a heartbeat; wait until the controller knows them all.
   for _ in $(seq 100); do
-    c=$("$BUILD/strata" cluster status --bootstrap 127.0.0.1:$PORT 2>/dev/null | grep -c " alive$" || true)
+    c=$("$BUILD/strata" cluster status --bootstrap 127.0.0.1:$PORT "${CLIENT_SETS[@]+"${CLIENT_SETS[@]}"}" 2>/dev/null | grep -c " alive$" || true)
     [ "$c" -ge "$n" ] && break
     sleep 0.1
   done
   echo "cluster up: controller 127.0.0.1:$CPORT, brokers 127.0.0.{1..$n}:$PORT, folder $DIR"
   echo "kafka:    127.0.0.{1..$n}:$KPORT   (Kafka clients: kcat -b 127.0.0.1:$KPORT -L)"
+  [ "$TLS" = 1 ] && echo "tls:      every link; clients: strata --command-config $DIR/tls/client.properties (kcat -F the same file)"
   echo "console:  http://127.0.0.1:$APORT/   (any broker's admin port serves it)"
   echo "metrics:  http://127.0.0.{1..$n}:$APORT/metrics, controller http://127.0.0.1:$CAPORT/metrics"
   ;;
@@ -112,7 +142,8 @@ status)
     n=$(basename "$f" .pid)
     if alive "$n"; then echo "$n: running (pid $(cat "$f"))"; else echo "$n: not running"; fi
   done
-  "$BUILD/strata" cluster status --bootstrap "${STRATA_BOOTSTRAP:-127.0.0.1:$PORT}" || true
+  "$BUILD/strata" cluster status --bootstrap "${STRATA_BOOTSTRAP:-127.0.0.1:$PORT}" \
+    "${CLIENT_SETS[@]+"${CLIENT_SETS[@]}"}" || true
   ;;
 kill)
   n=$(name_of "${2:?which broker id}")
@@ -126,7 +157,7 @@ restart)
   if [ "$id" = controller ]; then start_controller; else start_broker "$id"; fi
   ;;
 *)
-  sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,/^set -eu/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'
   [ "$cmd" = --help ] || [ "$cmd" = -h ] || [ "$cmd" = help ]
   ;;
 esac

@@ -13,7 +13,8 @@
 #
 # Build packages: compiler and make, pkg-config, libuv, protobuf-c (library
 # and protoc-c), Kafka's four codecs (zstd, zlib for gzip, snappy, lz4),
-# criterion (the unit and cluster tests' framework).
+# criterion (the unit and cluster tests' framework), OpenSSL 3 (libssl-dev:
+# TLS, common/tls.c) and PCRE2 (libpcre2-dev: ssl.principal.mapping.rules).
 # Test tools, command:package, as make test runs them besides the build
 # (tests/fault/testbed.sh, disk.sh, drill.sh, strata drill, run-tests.sh):
 #   ip         iproute2    network namespaces, veth pairs, a bridge
@@ -23,7 +24,9 @@
 #   fallocate  util-linux  filling a disk
 #   timeout, truncate, df, dd, realpath, mktemp, seq   coreutils
 #   awk        mawk        (any awk will do)
-#   curl       curl        the admin port's tests (tests/admin/)
+#   curl       curl        the admin port's tests (tests/admin/), HTTPS in tests/security/
+#   openssl    openssl     test certificates (tests/security/tls_certs.sh) and s_client
+#                          probes of the TLS listeners (tests/security/tls_test.sh)
 #   promtool   prometheus  promtool check metrics/rules on scrapes and the shipped rules,
 #                          test rules and check config (tests/metrics/rules_test.sh)
 #   chromium   chromium    the console, headless (tests/console/)
@@ -52,10 +55,10 @@
 #   lz4, snappy, zstandard  python3-lz4, python3-snappy, python3-zstandard
 #                                             kafka-python's codecs (tests/kafka/)
 set -eu
-BUILD_PKGS="build-essential pkg-config libuv1-dev libprotobuf-c-dev protobuf-c-compiler libzstd-dev zlib1g-dev libsnappy-dev liblz4-dev libcriterion-dev librdkafka-dev libssl-dev"
+BUILD_PKGS="build-essential pkg-config libuv1-dev libprotobuf-c-dev protobuf-c-compiler libzstd-dev zlib1g-dev libsnappy-dev liblz4-dev libcriterion-dev librdkafka-dev libssl-dev libpcre2-dev"
 TEST_TOOLS="ip:iproute2 nft:nftables mkfs.ext4:e2fsprogs losetup:mount mount:mount umount:mount
 fallocate:util-linux timeout:coreutils truncate:coreutils df:coreutils dd:coreutils
-realpath:coreutils mktemp:coreutils seq:coreutils awk:mawk curl:curl promtool:prometheus
+realpath:coreutils mktemp:coreutils seq:coreutils awk:mawk curl:curl openssl:openssl promtool:prometheus
 chromium:chromium python3:python3 java:openjdk-17-jdk-headless javac:openjdk-17-jdk-headless
 mvn:maven gzip:gzip lz4:lz4 zstd:zstd kcat:kcat node:nodejs npm:npm"
 TEST_PYMODS="confluent_kafka:python3-confluent-kafka kafka.protocol:python3-kafka lz4:python3-lz4

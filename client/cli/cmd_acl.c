@@ -54,7 +54,7 @@ static strata_client *connect_or_fail(struct opts *o, const char *what) {
     return NULL;
   }
   char err[256];
-  strata_client *c = strata_client_new(cli_bootstrap(o), t, err, sizeof err);
+  strata_client *c = cli_client_new(o, t, err, sizeof err);
   if (!c) cli_fail(what, err);
   return c;
 }

@@ -111,7 +111,7 @@ static int bench_produce(int argc, char **argv) {
   if (!st->sent_us) return cli_fail("bench produce", "out of memory");
   if (fill_values(value, VALUE_POOL + (size_t)size)) return cli_fail("bench produce", "out of memory");
   char err[256];
-  strata_producer *p = strata_producer_new(cli_bootstrap(&o), &cfg, bench_delivery, st, err,
+  strata_producer *p = cli_producer_new(&o, &cfg, bench_delivery, st, err,
                                            sizeof err);
   if (!p) return cli_fail("bench produce", err);
   int64_t start = cli_mono_us();
@@ -196,7 +196,7 @@ static int bench_consume(int argc, char **argv) {
   if (t < 0) return cli_fail("bench consume", o.err);
   cfg.request_timeout_ms = t;
   char err[256];
-  strata_consumer *c = strata_consumer_new(cli_bootstrap(&o), &cfg, err, sizeof err);
+  strata_consumer *c = cli_consumer_new(&o, &cfg, err, sizeof err);
   if (!c) return cli_fail("bench consume", err);
   int rc = strata_consumer_assign_topic(c, topic, STRATA_OFFSET_BEGINNING);
   uint64_t n = 0, bytes = 0;

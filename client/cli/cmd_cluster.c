@@ -37,7 +37,9 @@ static int cluster_status(int argc, char **argv) {
   int t = cli_timeout(&o);
   if (t < 0) return cli_fail("cluster status", o.err);
   char err[256];
-  strata_client *c = strata_client_new(cli_bootstrap(&o), t, err, sizeof err);
+  strata_security sec;
+  if (cli_security(&o, &sec, err, sizeof err)) return cli_fail("cluster status", err);
+  strata_client *c = strata_client_new_secure(cli_bootstrap(&o), t, &sec, err, sizeof err);
   if (!c) return cli_fail("cluster status", err);
   strata_metadata *m = NULL;
   int rc = strata_metadata_get(c, NULL, 0, &m);
@@ -55,7 +57,7 @@ static int cluster_status(int argc, char **argv) {
            b->rack[0] ? b->rack : "-",
            b->fenced ? "FENCED" : "alive");
     if (b->fenced) continue;
-    strata_client *bc = strata_client_new(addr, t, err, sizeof err);
+    strata_client *bc = strata_client_new_secure(addr, t, &sec, err, sizeof err);
     if (bc) {
       strata_metadata_get(bc, NULL, 0, &views[i]);
       strata_client_free(bc);
@@ -118,7 +120,7 @@ static int cluster_elect(int argc, char **argv) {
   int t = cli_timeout(&o);
   if (t < 0) return cli_fail("cluster elect-preferred", o.err);
   char err[256];
-  strata_client *c = strata_client_new(cli_bootstrap(&o), t, err, sizeof err);
+  strata_client *c = cli_client_new(&o, t, err, sizeof err);
   if (!c) return cli_fail("cluster elect-preferred", err);
   uint32_t changed = 0;
   int rc = strata_elect_preferred(c, opts_str(&o, "topic", NULL), &changed);

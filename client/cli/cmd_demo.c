@@ -53,7 +53,7 @@ static int demo_sensors(int argc, char **argv) {
     return cli_fail("demo sensors", "--acks must be 0, 1 or all");
   struct sensor_stats st = {0};
   char err[256];
-  strata_producer *p = strata_producer_new(cli_bootstrap(&o), &cfg, sensor_delivery, &st, err,
+  strata_producer *p = cli_producer_new(&o, &cfg, sensor_delivery, &st, err,
                                            sizeof err);
   if (!p) return cli_fail("demo sensors", err);
   struct sensor_fleet fleet;
@@ -152,7 +152,7 @@ static int demo_summary(int argc, char **argv) {
   strata_consumer_config cfg;
   strata_consumer_config_defaults(&cfg);
   cfg.fetch_max_wait_ms = 200;
-  strata_consumer *c = strata_consumer_new(cli_bootstrap(&o), &cfg, err, sizeof err);
+  strata_consumer *c = cli_consumer_new(&o, &cfg, err, sizeof err);
   if (!c) return cli_fail("demo summary", err);
   int rc = strata_consumer_assign_topic(
       c, topic, opts_has(&o, "from-beginning") ? STRATA_OFFSET_BEGINNING : STRATA_OFFSET_END);
@@ -163,7 +163,7 @@ static int demo_summary(int argc, char **argv) {
   signal(SIGINT, on_stop);
   signal(SIGTERM, on_stop);
   const char *group = opts_str(&o, "group", NULL);
-  strata_client *gcl = group ? strata_client_new(cli_bootstrap(&o), 2000, err, sizeof err) : NULL;
+  strata_client *gcl = group ? cli_client_new(&o, 2000, err, sizeof err) : NULL;
   size_t group_members = 0;
   char last_change[128] = "";
   struct site_stats sites[SENSOR_SITES];

@@ -21,6 +21,12 @@ static const struct opt drill_opts_table[] = {
     {"client", 0, OPT_VALUE, "native|kafka",
      "the client driving the workload: libstrata over the native protocol (default), or "
      "librdkafka (idempotent producer, group consumers) over the brokers' Kafka listeners"},
+    {"tls", 0, OPT_FLAG, NULL,
+     "TLS on every link: SSL:// listeners, mutual TLS for replication and the controller, "
+     "clients over TLS; a throwaway CA in the drill's folder signs every certificate"},
+    {"command-config", 0, OPT_VALUE, "FILE",
+     "client security properties (as for every command): security.protocol SSL runs the drill "
+     "as --tls does (the drill's own CA and certificates replace the file's paths)"},
     {"keep", 0, OPT_FLAG, NULL, "keep the data, logs and history (kept anyway on failure)"},
     {"no-progress", 0, OPT_FLAG, NULL, "no live progress line on stderr"},
 };
@@ -95,6 +101,19 @@ int cmd_drill(int argc, char **argv) {
   }
   d.client = strcmp(client, "kafka") ? DRILL_CLIENT_NATIVE : DRILL_CLIENT_KAFKA;
   d.progress = !opts_has(&o, "no-progress") && isatty(2);
+  d.tls = opts_has(&o, "tls");
+  strata_security sec;
+  char err[512];
+  if (cli_security(&o, &sec, err, sizeof err)) {
+    fprintf(stderr, "strata drill: %s\n", err);
+    return 2;
+  }
+  if (sec.protocol == STRATA_SECURITY_SASL_PLAINTEXT || sec.protocol == STRATA_SECURITY_SASL_SSL) {
+    fprintf(stderr, "strata drill: security.protocol=%s: the drill runs PLAINTEXT or SSL\n",
+            strata_security_protocol_name(sec.protocol));
+    return 2;
+  }
+  if (sec.protocol == STRATA_SECURITY_SSL) d.tls = 1;
   signal(SIGINT, on_signal);
   signal(SIGTERM, on_signal);
   signal(SIGPIPE, SIG_IGN);

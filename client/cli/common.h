@@ -1,5 +1,6 @@
-/* What the `strata` commands share: the bootstrap address, error printing,
- * and the command signature. */
+/* What the `strata` commands share: the bootstrap address, the client
+ * security settings (--command-config), error printing, and the command
+ * signature. */
 #ifndef STRATA_CLI_COMMON_H
 #define STRATA_CLI_COMMON_H
 
@@ -14,9 +15,25 @@
 #define CLI_COMMON_OPTS                                                        \
   {"bootstrap", 'b', OPT_VALUE, "HOST:PORT",                                   \
    "broker(s) to start from (env STRATA_BOOTSTRAP; default " CLI_BOOTSTRAP_DEFAULT ")"}, \
-  {"timeout", 0, OPT_VALUE, "MS", "request timeout in ms (default 10000)"}
+  {"timeout", 0, OPT_VALUE, "MS", "request timeout in ms (default 10000)"},              \
+  {"command-config", 0, OPT_VALUE, "FILE",                                     \
+   "TLS/SASL settings in librdkafka's names, as kcat -F reads them "           \
+   "(security.protocol, ssl.*, sasl.*; env STRATA_COMMAND_CONFIG)"}
 
 const char *cli_bootstrap(const struct opts *o);
+/* --command-config after the command, else before it, else
+ * STRATA_COMMAND_CONFIG; NULL when none. */
+const char *cli_command_config(const struct opts *o);
+/* The security settings of the command: defaults (plaintext) without a
+ * file. 0, or -1 with err naming the file and the problem. */
+int cli_security(const struct opts *o, strata_security *s, char *err, size_t err_len);
+/* strata_*_new_secure with the command's bootstrap and security settings;
+ * NULL with err set. */
+strata_client *cli_client_new(const struct opts *o, int timeout_ms, char *err, size_t err_len);
+strata_producer *cli_producer_new(const struct opts *o, const strata_producer_config *cfg,
+                                  strata_delivery_cb cb, void *cb_arg, char *err, size_t err_len);
+strata_consumer *cli_consumer_new(const struct opts *o, const strata_consumer_config *cfg,
+                                  char *err, size_t err_len);
 int cli_timeout(struct opts *o);
 /* Print "strata: <what>: <why>" to stderr and return the exit code 1. */
 int cli_fail(const char *what, const char *why);

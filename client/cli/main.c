@@ -32,6 +32,44 @@ const char *cli_bootstrap(const struct opts *o) {
                   opts_str(&globals, "bootstrap", env && *env ? env : CLI_BOOTSTRAP_DEFAULT));
 }
 
+const char *cli_command_config(const struct opts *o) {
+  const char *env = getenv("STRATA_COMMAND_CONFIG");
+  return opts_str(o, "command-config",
+                  opts_str(&globals, "command-config", env && *env ? env : NULL));
+}
+
+/* The security.protocol of the command's last connection settings (-1:
+ * none made yet), for cli_fail's hint. */
+static int protocol_used = -1;
+
+int cli_security(const struct opts *o, strata_security *s, char *err, size_t err_len) {
+  strata_security_defaults(s);
+  const char *file = cli_command_config(o);
+  if (file && strata_security_load(s, file, err, err_len)) return -1;
+  protocol_used = s->protocol;
+  return 0;
+}
+
+strata_client *cli_client_new(const struct opts *o, int timeout_ms, char *err, size_t err_len) {
+  strata_security s;
+  if (cli_security(o, &s, err, err_len)) return NULL;
+  return strata_client_new_secure(cli_bootstrap(o), timeout_ms, &s, err, err_len);
+}
+
+strata_producer *cli_producer_new(const struct opts *o, const strata_producer_config *cfg,
+                                  strata_delivery_cb cb, void *cb_arg, char *err, size_t err_len) {
+  strata_security s;
+  if (cli_security(o, &s, err, err_len)) return NULL;
+  return strata_producer_new_secure(cli_bootstrap(o), cfg, &s, cb, cb_arg, err, err_len);
+}
+
+strata_consumer *cli_consumer_new(const struct opts *o, const strata_consumer_config *cfg,
+                                  char *err, size_t err_len) {
+  strata_security s;
+  if (cli_security(o, &s, err, err_len)) return NULL;
+  return strata_consumer_new_secure(cli_bootstrap(o), cfg, &s, err, err_len);
+}
+
 int cli_timeout(struct opts *o) {
   int64_t def = TIMEOUT_DEFAULT_MS, v; /* main checked the one before the command */
   if (opts_i64(&globals, "timeout", TIMEOUT_DEFAULT_MS, 1, TIMEOUT_MAX_MS, 0, &def))
@@ -42,6 +80,12 @@ int cli_timeout(struct opts *o) {
 
 int cli_fail(const char *what, const char *why) {
   fprintf(stderr, "strata: %s: %s\n", what, why);
+  /* A TLS listener hangs up on a plaintext request without a word (it has
+   * no way to answer one): say what the likely cause is. */
+  if (protocol_used == STRATA_SECURITY_PLAINTEXT && !strcmp(why, strata_strerror(STRATA_ENETWORK)))
+    fprintf(stderr, "strata: the broker closed the connection: if its listener is SSL:// or "
+                    "SASL_*://, connect with --command-config FILE (security.protocol=SSL, "
+                    "ssl.ca.location=CA.pem, ...)\n");
   return 1;
 }
 
@@ -104,7 +148,7 @@ static strata_client *connect_or_fail(struct opts *o) {
     fprintf(stderr, "strata: %s\n", o->err);
     return NULL;
   }
-  strata_client *c = strata_client_new(cli_bootstrap(o), t, err, sizeof err);
+  strata_client *c = cli_client_new(o, t, err, sizeof err);
   if (!c) fprintf(stderr, "strata: %s\n", err);
   return c;
 }
@@ -336,7 +380,7 @@ static int cmd_produce(int argc, char **argv) {
   if (sep && !*sep) return cli_fail("produce", "--key-separator must not be empty");
   struct produce_stats st = {0};
   char err[256];
-  strata_producer *p = strata_producer_new(cli_bootstrap(&o), &cfg, on_delivery, &st, err,
+  strata_producer *p = cli_producer_new(&o, &cfg, on_delivery, &st, err,
                                            sizeof err);
   if (!p) return cli_fail("produce", err);
   char *line = NULL;
@@ -444,7 +488,7 @@ static int consume_group(struct opts *o, const char *topics_arg, int64_t count, 
   strata_consumer_config_defaults(&cfg);
   cfg.request_timeout_ms = t;
   char err[256];
-  strata_consumer *c = strata_consumer_new(cli_bootstrap(o), &cfg, err, sizeof err);
+  strata_consumer *c = cli_consumer_new(o, &cfg, err, sizeof err);
   if (!c) return cli_fail("consume", err);
   strata_group_config g;
   strata_group_config_defaults(&g);
@@ -489,7 +533,7 @@ static int cmd_ping(int argc, char **argv) {
   int t = cli_timeout(&o);
   if (t < 0) return cli_fail("ping", o.err);
   char err[256], version[64] = "";
-  strata_client *c = strata_client_new(cli_bootstrap(&o), t, err, sizeof err);
+  strata_client *c = cli_client_new(&o, t, err, sizeof err);
   if (!c) return cli_fail("ping", err);
   int rc = strata_ping(c, version, sizeof version);
   strata_client_free(c);
@@ -538,10 +582,10 @@ static int cmd_consume(int argc, char **argv) {
   cfg.request_timeout_ms = t;
   cfg.fetch_max_wait_ms = 500;
   char err[256];
-  strata_consumer *c = strata_consumer_new(cli_bootstrap(&o), &cfg, err, sizeof err);
+  strata_consumer *c = cli_consumer_new(&o, &cfg, err, sizeof err);
   if (!c) return cli_fail("consume", err);
   /* Find the partitions. */
-  strata_client *cl = strata_client_new(cli_bootstrap(&o), t, err, sizeof err);
+  strata_client *cl = cli_client_new(&o, t, err, sizeof err);
   strata_metadata *m = NULL;
   const char *names[1] = {topic};
   int rc = cl ? strata_metadata_get(cl, names, 1, &m) : STRATA_EUNREACHABLE;
@@ -588,7 +632,8 @@ static int cmd_consume(int argc, char **argv) {
 
 static void usage(FILE *f) {
   fprintf(f,
-          "usage: strata [--bootstrap HOST:PORT] [--timeout MS] COMMAND [options]\n"
+          "usage: strata [--bootstrap HOST:PORT] [--timeout MS] [--command-config FILE]\n"
+          "              COMMAND [options]\n"
           "       (every command takes --help)\n"
           "\n"
           "  topic create|list|describe|alter|delete   manage topics (alter: add partitions)\n"
@@ -608,7 +653,11 @@ static void usage(FILE *f) {
           "\n"
           "The broker address comes from -b/--bootstrap HOST:PORT[,HOST:PORT...], before\n"
           "or after the command (after wins), or STRATA_BOOTSTRAP (default\n"
-          CLI_BOOTSTRAP_DEFAULT "); --timeout MS (default 10000) the same way.\n");
+          CLI_BOOTSTRAP_DEFAULT "); --timeout MS (default 10000) the same way.\n"
+          "--command-config FILE (or STRATA_COMMAND_CONFIG): how to connect, TLS and SASL,\n"
+          "in librdkafka's property names, so the file kcat -F reads works here too:\n"
+          "  security.protocol=SSL   ssl.ca.location=ca.pem   (ssl.certificate.location,\n"
+          "  ssl.key.location, ssl.endpoint.identification.algorithm=https|none, sasl.*)\n");
 }
 
 int main(int argc, char **argv) {
@@ -618,8 +667,8 @@ int main(int argc, char **argv) {
                        : 0;
   if (first < 0) {
     if (strstr(globals.err, "unknown option"))
-      fprintf(stderr, "strata: %s: before the command go only -b/--bootstrap, --timeout, --help "
-                      "and --version\n", globals.err);
+      fprintf(stderr, "strata: %s: before the command go only -b/--bootstrap, --timeout, "
+                      "--command-config, --help and --version\n", globals.err);
     else
       fprintf(stderr, "strata: %s (try strata --help)\n", globals.err);
     return 2;

@@ -8,7 +8,7 @@
 #include "common/wire.h"
 
 int client_bootstrap(struct conn *c, const char *bootstrap, int timeout_ms,
-                     char *err, size_t err_len) {
+                     const struct client_sec *sec, char *err, size_t err_len) {
   int count = 0;
   char host[256];
   int port;
@@ -29,18 +29,25 @@ int client_bootstrap(struct conn *c, const char *bootstrap, int timeout_ms,
       return STRATA_EINVALID_ARGUMENT;
     }
     conn_init(c);
-    if (!(rc = conn_open(c, host, port, timeout_ms, err, err_len))) return 0;
+    if (!(rc = conn_open(c, host, port, timeout_ms, sec, err, err_len))) return 0;
   }
   return rc;
 }
 
 strata_client *strata_client_new(const char *bootstrap, int timeout_ms,
                                  char *err, size_t err_len) {
+  return strata_client_new_secure(bootstrap, timeout_ms, NULL, err, err_len);
+}
+
+strata_client *strata_client_new_secure(const char *bootstrap, int timeout_ms,
+                                        const strata_security *sec, char *err, size_t err_len) {
   strata_client *c = calloc(1, sizeof *c);
   if (!c) return NULL;
   c->timeout_ms = timeout_ms > 0 ? timeout_ms : 30000;
   snprintf(c->bootstrap, sizeof c->bootstrap, "%s", bootstrap);
-  if (client_bootstrap(&c->conn, bootstrap, c->timeout_ms, err, err_len)) {
+  if (client_sec_init(&c->sec, sec, err, err_len) ||
+      client_bootstrap(&c->conn, bootstrap, c->timeout_ms, &c->sec, err, err_len)) {
+    client_sec_free(&c->sec);
     free(c);
     return NULL;
   }
@@ -50,13 +57,14 @@ strata_client *strata_client_new(const char *bootstrap, int timeout_ms,
 void strata_client_free(strata_client *c) {
   if (!c) return;
   conn_close(&c->conn);
+  client_sec_free(&c->sec);
   free(c);
 }
 
 int client_ensure(strata_client *c) {
   if (conn_is_open(&c->conn)) return 0;
   char err[256];
-  return client_bootstrap(&c->conn, c->bootstrap, c->timeout_ms, err, sizeof err);
+  return client_bootstrap(&c->conn, c->bootstrap, c->timeout_ms, &c->sec, err, sizeof err);
 }
 
 int client_find_coordinator(struct conn *via, const char *group, int timeout_ms, char *host,
@@ -359,7 +367,7 @@ int strata_list_offset(strata_client *c, const char *topic, uint32_t partition,
     struct conn lc;
     char err[256];
     conn_init(&lc);
-    if (!conn_open(&lc, leader->host, leader->port, c->timeout_ms, err, sizeof err))
+    if (!conn_open(&lc, leader->host, leader->port, c->timeout_ms, &c->sec, err, sizeof err))
       rc = client_list_offset(&lc, c->timeout_ms, topic, partition, timestamp, offset, found_ts);
     conn_close(&lc);
   }

@@ -13,6 +13,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "client/lib/conn_tls.h"
 #include "common/clock.h"
 #include "common/errors.h"
 #include "common/frame.h"
@@ -31,6 +32,7 @@ void conn_init(struct conn *c) {
 int conn_is_open(const struct conn *c) { return c->fd >= 0; }
 
 void conn_close(struct conn *c) {
+  conn_tls_close(c);
   if (c->fd >= 0) close(c->fd);
   c->fd = -1;
   free(c->rbuf);
@@ -38,7 +40,7 @@ void conn_close(struct conn *c) {
   c->rlen = c->rcap = c->rconsumed = 0;
 }
 
-static int wait_fd(int fd, short events, int64_t deadline) {
+int conn_wait_fd(int fd, short events, int64_t deadline) {
   for (;;) {
     int64_t left = deadline - conn_now_ms();
     if (left < 0) left = 0;
@@ -52,8 +54,9 @@ static int wait_fd(int fd, short events, int64_t deadline) {
 }
 
 int conn_open(struct conn *c, const char *host, int port, int timeout_ms,
-              char *err, size_t err_len) {
+              const struct client_sec *sec, char *err, size_t err_len) {
   conn_close(c);
+  c->sec = sec;
   snprintf(c->host, sizeof c->host, "%s", host);
   c->port = port;
   struct addrinfo hints = {0}, *res = NULL;
@@ -77,7 +80,7 @@ int conn_open(struct conn *c, const char *host, int port, int timeout_ms,
       close(fd);
       continue;
     }
-    int w = wait_fd(fd, POLLOUT, deadline);
+    int w = conn_wait_fd(fd, POLLOUT, deadline);
     int soerr = 0;
     socklen_t sl = sizeof soerr;
     if (!w) getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
@@ -96,13 +99,22 @@ int conn_open(struct conn *c, const char *host, int port, int timeout_ms,
     break;
   }
   freeaddrinfo(res);
-  if (rc) snprintf(err, err_len, "cannot connect to %s:%d: %s", host, port, why);
+  if (rc) {
+    snprintf(err, err_len, "cannot connect to %s:%d: %s", host, port, why);
+    return rc;
+  }
+  if (sec && sec->tls && (rc = conn_tls_handshake(c, deadline, err, err_len))) conn_close(c);
+  if (!rc && sec &&
+      (sec->cfg.protocol == STRATA_SECURITY_SASL_PLAINTEXT ||
+       sec->cfg.protocol == STRATA_SECURITY_SASL_SSL) &&
+      (rc = conn_sasl_login(c, &sec->cfg, deadline, err, err_len)))
+    conn_close(c);
   return rc;
 }
 
 /* sendmsg with MSG_NOSIGNAL, not writev: a broker that died must cost the
  * application an error code, never a SIGPIPE that kills it. */
-static int write_all(struct conn *c, struct iovec *iov, int n, int64_t deadline) {
+int conn_write_raw(struct conn *c, struct iovec *iov, int n, int64_t deadline) {
   while (n > 0) {
     struct msghdr mh = {0};
     mh.msg_iov = iov;
@@ -110,7 +122,7 @@ static int write_all(struct conn *c, struct iovec *iov, int n, int64_t deadline)
     ssize_t w = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
     if (w < 0 && errno == EINTR) continue;
     if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      int rc = wait_fd(c->fd, POLLOUT, deadline);
+      int rc = conn_wait_fd(c->fd, POLLOUT, deadline);
       if (rc) return rc;
       continue;
     }
@@ -150,7 +162,8 @@ int conn_sendv(struct conn *c, Strata__Header *h, const uint8_t *const *parts,
   int n = 1;
   for (size_t i = 0; i < nparts; i++)
     if (lens[i]) iov[n++] = (struct iovec){(void *)parts[i], lens[i]};
-  rc = write_all(c, iov, n, conn_now_ms() + timeout_ms);
+  int64_t deadline = conn_now_ms() + timeout_ms;
+  rc = c->tls ? conn_tls_write(c, iov, n, deadline) : conn_write_raw(c, iov, n, deadline);
   free(head);
   if (rc) conn_close(c);
   return rc;
@@ -199,7 +212,8 @@ int conn_recv(struct conn *c, int timeout_ms, Strata__Header **h,
       c->rbuf = b;
       c->rcap = cap;
     }
-    ssize_t n = read(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen);
+    ssize_t n = c->tls ? conn_tls_read(c, c->rbuf + c->rlen, c->rcap - c->rlen, deadline)
+                       : read(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen);
     if (n > 0) {
       c->rlen += (size_t)n;
       continue;
@@ -213,7 +227,7 @@ int conn_recv(struct conn *c, int timeout_ms, Strata__Header **h,
       conn_close(c);
       return STRATA_ENETWORK;
     }
-    rc = wait_fd(c->fd, POLLIN, deadline);
+    rc = conn_wait_fd(c->fd, POLLIN, deadline);
     if (rc == STRATA_ETIMEOUT) return 0;
     if (rc) {
       conn_close(c);

@@ -7,13 +7,36 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "client/strata.h"
 #include "proto/strata.pb-c.h"
+
+struct tls_ctx;
+struct tls_conn;
 
 /* Largest response frame a client accepts. */
 #define CLIENT_FRAME_MAX (256u << 20)
 
+/* How an owner (client, producer, consumer) reaches every broker: its
+ * strata_security and, for SSL and SASL_SSL, one TLS client context that
+ * all its connections share. Set up once at the owner's *_new. */
+struct client_sec {
+  strata_security cfg;
+  struct tls_ctx *tls; /* NULL: no TLS */
+};
+
+/* Copy cfg (NULL: plaintext) and build the TLS context it asks for; 0 or
+ * STRATA_EINVALID_CONFIG with err naming the file or setting. */
+int client_sec_init(struct client_sec *s, const strata_security *cfg, char *err, size_t err_len);
+void client_sec_free(struct client_sec *s);
+
+/* Ciphertext scratch of a TLS connection (one read from the socket). */
+#define CONN_TLS_CHUNK (64u * 1024)
+
 struct conn {
   int fd;
+  const struct client_sec *sec; /* the owner's; NULL: plaintext */
+  struct tls_conn *tls;         /* established TLS session, or NULL */
+  uint8_t *tbuf;                /* CONN_TLS_CHUNK bytes of scratch (TLS only) */
   int32_t broker_id;
   char host[256];
   int port;
@@ -26,11 +49,20 @@ int64_t conn_now_ms(void); /* monotonic */
 int64_t conn_wall_ms(void);
 
 void conn_init(struct conn *c);
-/* Connect with a deadline; err names host:port and the reason. */
+/* Connect with a deadline, and with sec (NULL: plaintext; kept by pointer,
+ * so it outlives the connection) do the TLS handshake: the broker's
+ * certificate must chain to ssl.ca.location and, unless the endpoint
+ * identification is none, name host. err names host:port and the reason. */
 int conn_open(struct conn *c, const char *host, int port, int timeout_ms,
-              char *err, size_t err_len);
+              const struct client_sec *sec, char *err, size_t err_len);
 void conn_close(struct conn *c);
 int conn_is_open(const struct conn *c);
+
+/* security.protocol SASL_*: log in on an open connection (conn_sasl.c);
+ * conn_open calls it. 0, or an error with err saying why (a wrong password:
+ * STRATA_ESASL_AUTHENTICATION_FAILED). */
+int conn_sasl_login(struct conn *c, const strata_security *sec, int64_t deadline, char *err,
+                    size_t err_len);
 
 /* Send one request frame (header gets a fresh correlation id, returned in
  * *corr). Blocks until written or the deadline passes. */

@@ -25,12 +25,21 @@ void strata_consumer_config_defaults(strata_consumer_config *c) {
 strata_consumer *strata_consumer_new(const char *bootstrap,
                                      const strata_consumer_config *cfg,
                                      char *err, size_t err_len) {
+  return strata_consumer_new_secure(bootstrap, cfg, NULL, err, err_len);
+}
+
+strata_consumer *strata_consumer_new_secure(const char *bootstrap,
+                                            const strata_consumer_config *cfg,
+                                            const strata_security *sec,
+                                            char *err, size_t err_len) {
   strata_consumer *c = calloc(1, sizeof *c);
   if (!c) return NULL;
   if (cfg) c->cfg = *cfg; else strata_consumer_config_defaults(&c->cfg);
   if (c->cfg.request_timeout_ms <= 0) c->cfg.request_timeout_ms = 30000;
   snprintf(c->bootstrap, sizeof c->bootstrap, "%s", bootstrap);
-  if (client_bootstrap(&c->c, bootstrap, c->cfg.request_timeout_ms, err, err_len)) {
+  if (client_sec_init(&c->sec, sec, err, err_len) ||
+      client_bootstrap(&c->c, bootstrap, c->cfg.request_timeout_ms, &c->sec, err, err_len)) {
+    client_sec_free(&c->sec);
     free(c);
     return NULL;
   }
@@ -55,6 +64,7 @@ void strata_consumer_free(strata_consumer *c) {
   batch_scratch_free(&c->scratch);
   conn_close(&c->c);
   for (size_t i = 0; i < c->nbrokers; i++) conn_close(&c->brokers[i].c);
+  client_sec_free(&c->sec);
   free(c);
 }
 
@@ -68,7 +78,8 @@ static struct cpart *find(const strata_consumer *c, const char *topic, uint32_t 
 int consumer_ensure_conn(strata_consumer *c) {
   if (conn_is_open(&c->c)) return 0;
   char err[256];
-  return client_bootstrap(&c->c, c->bootstrap, c->cfg.request_timeout_ms, err, sizeof err);
+  return client_bootstrap(&c->c, c->bootstrap, c->cfg.request_timeout_ms, &c->sec, err,
+                          sizeof err);
 }
 
 int strata_consumer_assign(strata_consumer *c, const char *topic,
@@ -155,7 +166,7 @@ int strata_consumer_seek_timestamp(strata_consumer *c, const char *topic,
     struct conn k;
     char err[256];
     conn_init(&k);
-    rc = conn_open(&k, b->host, b->port, c->cfg.request_timeout_ms, err, sizeof err);
+    rc = conn_open(&k, b->host, b->port, c->cfg.request_timeout_ms, &c->sec, err, sizeof err);
     if (!rc) rc = client_list_offset(&k, c->cfg.request_timeout_ms, topic, partition, ts, &off,
                                      &found);
     conn_close(&k);
@@ -240,7 +251,7 @@ static int resolve_positions(strata_consumer *c) {
     struct conn k;
     char err[256];
     conn_init(&k);
-    int rc = conn_open(&k, b->host, b->port, c->cfg.request_timeout_ms, err, sizeof err);
+    int rc = conn_open(&k, b->host, b->port, c->cfg.request_timeout_ms, &c->sec, err, sizeof err);
     int64_t off = -1;
     if (!rc) rc = client_list_offset(&k, c->cfg.request_timeout_ms, p->topic, p->partition,
                                      p->position, &off, NULL);
@@ -267,7 +278,8 @@ static int send_fetches(strata_consumer *c, int wait) {
     if (n == 0) continue;
     if (!conn_is_open(&b->c)) {
       char err[256];
-      if (conn_open(&b->c, b->host, b->port, c->cfg.request_timeout_ms, err, sizeof err)) {
+      if (conn_open(&b->c, b->host, b->port, c->cfg.request_timeout_ms, &c->sec, err,
+                    sizeof err)) {
         b->retry_at = now + 200;
         c->need_metadata = 1;
         continue;

@@ -35,6 +35,7 @@ struct strata_consumer {
   strata_consumer_config cfg;
   char bootstrap[1024];
   struct conn c; /* bootstrap: metadata */
+  struct client_sec sec; /* how every broker is reached */
   struct cbroker brokers[CONSUMER_BROKERS_MAX];
   size_t nbrokers;
   int need_metadata;

@@ -28,7 +28,7 @@ static int coordinator(strata_client *c, const char *group, struct conn *k) {
     }
     if (!rc) {
       char err[256];
-      rc = conn_open(k, host, port, c->timeout_ms, err, sizeof err);
+      rc = conn_open(k, host, port, c->timeout_ms, &c->sec, err, sizeof err);
     }
     if (rc != STRATA_ECOORDINATOR_NOT_AVAILABLE || conn_now_ms() > give_up) return rc;
     struct timespec ts = {0, 200 * 1000000};
@@ -67,7 +67,8 @@ int strata_group_list(strata_client *c, strata_group_listing **out, size_t *n) {
     struct conn k;
     char err[256];
     conn_init(&k);
-    if (conn_open(&k, m->brokers[b].host, m->brokers[b].port, c->timeout_ms, err, sizeof err))
+    if (conn_open(&k, m->brokers[b].host, m->brokers[b].port, c->timeout_ms, &c->sec, err,
+                  sizeof err))
       continue; /* a broker that is down coordinates nothing right now */
     Strata__Header h;
     client_header(&h, STRATA__API_KEY__API_LIST_GROUPS);

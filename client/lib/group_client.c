@@ -58,7 +58,7 @@ static int connect_coordinator(strata_consumer *c) {
   if (rc == STRATA_ENETWORK || rc == STRATA_ETIMEOUT) conn_close(&c->c);
   if (!rc) {
     char err[256];
-    rc = conn_open(&g->coord, host, port, GROUP_CALL_TIMEOUT_MS, err, sizeof err);
+    rc = conn_open(&g->coord, host, port, GROUP_CALL_TIMEOUT_MS, &c->sec, err, sizeof err);
   }
   return rc;
 }

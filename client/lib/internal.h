@@ -8,12 +8,15 @@
 
 struct strata_client {
   struct conn conn;
+  struct client_sec sec;
   char bootstrap[1024];
   int timeout_ms;
 };
 
+/* Connect c to the first bootstrap address that answers (a different
+ * first each time), with sec (NULL: plaintext). */
 int client_bootstrap(struct conn *c, const char *bootstrap, int timeout_ms,
-                     char *err, size_t err_len);
+                     const struct client_sec *sec, char *err, size_t err_len);
 int client_metadata(struct conn *c, int timeout_ms, const char *const *topics,
                     size_t ntopics, strata_metadata **out);
 /* A request header for api. */

@@ -83,6 +83,7 @@ struct strata_producer {
   void *cb_arg;
   char bootstrap[1024];
   struct conn boot;
+  struct client_sec sec; /* how every broker is reached */
   struct ptopic **topics;
   size_t ntopics;
   struct ptopic *last_topic;
@@ -173,7 +174,7 @@ static struct pbroker *broker_by_id(strata_producer *p, int32_t id) {
 static int refresh_within(strata_producer *p, struct ptopic *t, int *unknown, int timeout_ms) {
   if (!conn_is_open(&p->boot)) {
     char err[256];
-    int rc = client_bootstrap(&p->boot, p->bootstrap, timeout_ms, err, sizeof err);
+    int rc = client_bootstrap(&p->boot, p->bootstrap, timeout_ms, &p->sec, err, sizeof err);
     if (rc) return rc;
   }
   strata_metadata *m = NULL;
@@ -239,7 +240,8 @@ static int refresh_all(strata_producer *p, int timeout_ms) {
 static int init_producer_id(strata_producer *p, int64_t *id) {
   if (!conn_is_open(&p->boot)) {
     char err[256];
-    int rc = client_bootstrap(&p->boot, p->bootstrap, p->cfg.request_timeout_ms, err, sizeof err);
+    int rc = client_bootstrap(&p->boot, p->bootstrap, p->cfg.request_timeout_ms, &p->sec, err,
+                              sizeof err);
     if (rc) return rc;
   }
   Strata__Header h = STRATA__HEADER__INIT;
@@ -260,6 +262,14 @@ strata_producer *strata_producer_new(const char *bootstrap,
                                      const strata_producer_config *cfg,
                                      strata_delivery_cb cb, void *cb_arg,
                                      char *err, size_t err_len) {
+  return strata_producer_new_secure(bootstrap, cfg, NULL, cb, cb_arg, err, err_len);
+}
+
+strata_producer *strata_producer_new_secure(const char *bootstrap,
+                                            const strata_producer_config *cfg,
+                                            const strata_security *sec,
+                                            strata_delivery_cb cb, void *cb_arg,
+                                            char *err, size_t err_len) {
   strata_producer *p = calloc(1, sizeof *p);
   if (!p) return NULL;
   if (cfg) p->cfg = *cfg; else strata_producer_config_defaults(&p->cfg);
@@ -290,7 +300,9 @@ strata_producer *strata_producer_new(const char *bootstrap,
   p->cb_arg = cb_arg;
   snprintf(p->bootstrap, sizeof p->bootstrap, "%s", bootstrap);
   conn_init(&p->boot);
-  if (client_bootstrap(&p->boot, bootstrap, p->cfg.request_timeout_ms, err, err_len)) {
+  if (client_sec_init(&p->sec, sec, err, err_len) ||
+      client_bootstrap(&p->boot, bootstrap, p->cfg.request_timeout_ms, &p->sec, err, err_len)) {
+    client_sec_free(&p->sec);
     free(p);
     return NULL;
   }
@@ -303,6 +315,7 @@ strata_producer *strata_producer_new(const char *bootstrap,
       snprintf(err, err_len, "cannot get a producer id from %s: %s", bootstrap,
                strata_strerror(rc));
       conn_close(&p->boot);
+      client_sec_free(&p->sec);
       free(p);
       return NULL;
     }
@@ -803,7 +816,8 @@ static void send_ready(strata_producer *p) {
         wanted = leader_of(p, b) == br;
       if (!wanted || br->reconnect_at > now) continue;
       char err[256];
-      if (conn_open(&br->c, br->host, br->port, p->cfg.request_timeout_ms, err, sizeof err)) {
+      if (conn_open(&br->c, br->host, br->port, p->cfg.request_timeout_ms, &p->sec, err,
+                    sizeof err)) {
         br->reconnect_at = now + p->cfg.retry_backoff_ms;
         p->metadata_stale = 1; /* the leader may have moved */
         /* Keep trying until the batch has waited a whole request timeout:
@@ -946,5 +960,6 @@ void strata_producer_free(strata_producer *p) {
   }
   free(p->topics);
   conn_close(&p->boot);
+  client_sec_free(&p->sec);
   free(p);
 }

@@ -34,7 +34,7 @@ static void setup(void) {
   cr_assert_gt(broker, 0, "broker did not start");
   char err[256];
   conn_init(&c);
-  cr_assert_eq(conn_open(&c, "127.0.0.1", port, 5000, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(conn_open(&c, "127.0.0.1", port, 5000, NULL, err, sizeof err), 0, "%s", err);
   char bs[64];
   snprintf(bs, sizeof bs, "127.0.0.1:%d", port);
   strata_client *a = strata_client_new(bs, 5000, err, sizeof err);
@@ -246,7 +246,7 @@ Test(bad_input, unresyncable_frame_closes_only_that_connection) {
   wire_header_free(r);
   cr_assert_lt(conn_recv(&c, 5000, &r, &pl, &pn), 0, "then the connection ends");
   char err[256];
-  cr_assert_eq(conn_open(&c, "127.0.0.1", port, 5000, err, sizeof err), 0, "broker still up");
+  cr_assert_eq(conn_open(&c, "127.0.0.1", port, 5000, NULL, err, sizeof err), 0, "broker still up");
   api_versions_ok();
 }
 
@@ -255,7 +255,7 @@ Test(bad_input, half_a_frame_then_disconnect_leaves_broker_serving) {
     struct conn k;
     char err[256];
     conn_init(&k);
-    cr_assert_eq(conn_open(&k, "127.0.0.1", port, 5000, err, sizeof err), 0);
+    cr_assert_eq(conn_open(&k, "127.0.0.1", port, 5000, NULL, err, sizeof err), 0);
     uint8_t part[6] = {0, 0, 1, 0, 0, 0};
     cr_assert_eq(write(k.fd, part, sizeof part), (ssize_t)sizeof part);
     conn_close(&k);
@@ -306,7 +306,7 @@ Test(bad_input, random_byte_streams_never_take_the_broker_down) {
     struct conn k;
     char err[256];
     conn_init(&k);
-    cr_assert_eq(conn_open(&k, "127.0.0.1", port, 5000, err, sizeof err), 0,
+    cr_assert_eq(conn_open(&k, "127.0.0.1", port, 5000, NULL, err, sizeof err), 0,
                  "broker down after %d rounds: %s", round, err);
     size_t len = (size_t)(x % sizeof buf);
     for (size_t i = 0; i < len; i++) {
@@ -367,7 +367,7 @@ Test(bad_input, idempotent_resends_get_their_offset_gaps_are_refused_across_a_re
   broker = proc_start_broker(dir, port, extra, NULL);
   cr_assert_gt(broker, 0, "broker did not restart");
   char err[256];
-  cr_assert_eq(conn_open(&c, "127.0.0.1", port, 5000, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(conn_open(&c, "127.0.0.1", port, 5000, NULL, err, sizeof err), 0, "%s", err);
   cr_assert_eq(produce_seq(3, 2, &base), 0);
   cr_assert_eq(base, 3, "still known after the restart");
   cr_assert_eq(produce_seq(5, 1, &base), 0);
@@ -385,7 +385,7 @@ Test(bad_input, producer_ids_are_never_given_twice_across_a_restart) {
       broker = proc_start_broker(dir, port, extra, NULL);
       cr_assert_gt(broker, 0);
       char err[256];
-      cr_assert_eq(conn_open(&c, "127.0.0.1", port, 5000, err, sizeof err), 0, "%s", err);
+      cr_assert_eq(conn_open(&c, "127.0.0.1", port, 5000, NULL, err, sizeof err), 0, "%s", err);
     }
     Strata__Header h;
     header(&h, STRATA__API_KEY__API_INIT_PRODUCER_ID);

@@ -108,7 +108,7 @@ Test(broker, long_poll_fetch_answers_when_data_arrives_or_at_its_deadline) {
   struct conn c;
   char err[256];
   conn_init(&c);
-  cr_assert_eq(conn_open(&c, "127.0.0.1", port, 5000, err, sizeof err), 0);
+  cr_assert_eq(conn_open(&c, "127.0.0.1", port, 5000, NULL, err, sizeof err), 0);
   Strata__FetchPartition fp = STRATA__FETCH_PARTITION__INIT;
   fp.topic = (char *)"lp";
   fp.fetch_offset = 0;

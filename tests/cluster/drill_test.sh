@@ -7,7 +7,8 @@
 # group's reads (a drill that wrote or read nothing fails here). Then
 # kill-leader twice with --client kafka (librdkafka's idempotent producer and
 # group consumers over the brokers' Kafka listeners), held to the same and
-# to its report naming librdkafka. Also: --help lists every scenario, and a
+# to its report naming librdkafka; and kill-leader with --tls (TLS on every
+# link, clients included), its report saying so. Also: --help lists every scenario, and a
 # bad scenario, flag or client exits 2.
 set -u
 cd "$(dirname "$0")/../.."
@@ -29,7 +30,8 @@ $S drill kill-leader --runs 0 >/dev/null 2>&1; [ $? = 2 ] && ok "--runs 0 exits 
 $S drill partition-leader --net bogus >/dev/null 2>&1; [ $? = 2 ] && ok "--net bogus exits 2" || bad "--net bogus exits 2"
 $S drill kill-leader --client bogus >/dev/null 2>&1; [ $? = 2 ] && ok "--client bogus exits 2" || bad "--client bogus exits 2"
 
-runs=("kill-leader" "kill-consumer" "partition-leader --net proxy" "kill-leader --client kafka --runs 2")
+runs=("kill-leader" "kill-consumer" "partition-leader --net proxy" "kill-leader --client kafka --runs 2"
+  "kill-leader --tls")
 # With nftables as root (and then nft must be there); skipped otherwise.
 if [ "$(id -u)" != 0 ]; then
   echo "SKIP: drill partition-leader --net nft: needs root (nftables); ran through the fault proxy only"
@@ -44,6 +46,7 @@ for run in "${runs[@]}"; do
   rc=$?
   said=1 # a run with --net says which network faults it uses, one with --client kafka its client
   case "$run" in *--net*) grep -q "^  network faults: " "$dir/$s.out" || said=0 ;; esac
+  case "$run" in *--tls*) grep -q "^  security: TLS on every link" "$dir/$s.out" || said=0 ;; esac
   case "$run" in *"--client kafka"*) grep -q "^  client: kafka (librdkafka " "$dir/$s.out" || said=0 ;;
   *) grep -q "^  client: native " "$dir/$s.out" || said=0 ;; esac
   writes=$(grep -o '^OK: [0-9]* acknowledged writes' "$dir/$s.out" | grep -o '[0-9]*')
