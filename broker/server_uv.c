@@ -520,9 +520,9 @@ static void handle_raw_token(struct conn *c, const uint8_t *token, uint32_t len)
   s->b->sasl_conn = &c->auth;
   int rc = kafka_sasl_raw_token(s->b, token, len, out + 4, SASL_TOKEN_MAX, &out_len);
   s->b->sasl_conn = NULL;
+  after_auth_step(c); /* a login that ended here names the principal before the next request */
   if (rc) {
     free(out);
-    after_auth_step(c);
     return;
   }
   be32_store(out, (uint32_t)out_len);
