@@ -613,3 +613,42 @@ Test(authz, a_pattern_subscription_matches_only_topics_the_member_may_describe) 
   group_handlers_tick(&b);
   cr_assert_eq(g->g.members[0]->ntopics, 2);
 }
+
+Test(authz, acl_and_user_administration_needs_describe_or_alter_on_the_cluster) {
+  Strata__DescribeAclsRequest dq = STRATA__DESCRIBE_ACLS_REQUEST__INIT;
+  Strata__Header d = hdr(STRATA__API_KEY__API_DESCRIBE_ACLS, STRATA__HEADER__BODY_DESCRIBE_ACLS_REQ);
+  d.describe_acls_req = &dq;
+  Strata__CreateAclsRequest cq = STRATA__CREATE_ACLS_REQUEST__INIT;
+  Strata__Header cr = hdr(STRATA__API_KEY__API_CREATE_ACLS, STRATA__HEADER__BODY_CREATE_ACLS_REQ);
+  cr.create_acls_req = &cq;
+  Strata__DeleteAclsRequest xq = STRATA__DELETE_ACLS_REQUEST__INIT;
+  Strata__Header x = hdr(STRATA__API_KEY__API_DELETE_ACLS, STRATA__HEADER__BODY_DELETE_ACLS_REQ);
+  x.delete_acls_req = &xq;
+  Strata__DescribeUserScramCredentialsRequest uq =
+      STRATA__DESCRIBE_USER_SCRAM_CREDENTIALS_REQUEST__INIT;
+  Strata__Header u = hdr(STRATA__API_KEY__API_DESCRIBE_USER_SCRAM_CREDENTIALS,
+                         STRATA__HEADER__BODY_DESCRIBE_SCRAM_REQ);
+  u.describe_scram_req = &uq;
+  Strata__AlterUserScramCredentialsRequest aq =
+      STRATA__ALTER_USER_SCRAM_CREDENTIALS_REQUEST__INIT;
+  Strata__Header a = hdr(STRATA__API_KEY__API_ALTER_USER_SCRAM_CREDENTIALS,
+                         STRATA__HEADER__BODY_ALTER_SCRAM_REQ);
+  a.alter_scram_req = &aq;
+  Strata__Header *all[] = {&d, &cr, &x, &u, &a};
+  for (size_t i = 0; i < 5; i++) {
+    struct response *r = call(&mallory, all[i], NULL, 0);
+    cr_assert_eq(r->hdr.error_code, (uint32_t)-STRATA_ECLUSTER_AUTHORIZATION_FAILED, "api %u",
+                 all[i]->api_key);
+    done(r);
+  }
+  /* Describe lists, it does not change */
+  allow("User:alice", ACL_RES_CLUSTER, ACL_PAT_LITERAL, ACL_CLUSTER_NAME, ACL_OP_DESCRIBE);
+  for (size_t i = 0; i < 5; i++) {
+    struct response *r = call(&alice, all[i], NULL, 0);
+    int listing = all[i] == &d || all[i] == &u;
+    /* allowed ones reach the handler: a standalone broker says the controller keeps them */
+    cr_assert_eq(r->hdr.error_code == (uint32_t)-STRATA_ECLUSTER_AUTHORIZATION_FAILED, !listing,
+                 "api %u: %s", all[i]->api_key, r->hdr.error_message);
+    done(r);
+  }
+}

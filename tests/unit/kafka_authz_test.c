@@ -337,3 +337,65 @@ Test(kafka_authz, a_clients_fetch_as_a_replica_gets_31_cve_2018_1288) {
   cr_assert_eq(m->responses[0].partitions[0].error_code, 0);
   kdone(&c);
 }
+
+Test(kafka_authz, offsets_for_leader_epoch_and_describe_topic_partitions_need_describe) {
+  struct kafka_offset_for_leader_epoch_req_offset_for_leader_partition lp = {
+      .partition = 0, .current_leader_epoch = -1, .leader_epoch = 0};
+  struct kafka_offset_for_leader_epoch_req_offset_for_leader_topic lt = {
+      .topic = "t", .n_partitions = 1, .partitions = &lp};
+  struct kafka_offset_for_leader_epoch_req q = {.replica_id = -1, .n_topics = 1, .topics = &lt};
+  struct kc c;
+  kstart(&c, &mallory, KAFKA_OFFSET_FOR_LEADER_EPOCH, 3, &q);
+  struct kafka_offset_for_leader_epoch_resp *m = kanswer(&c);
+  cr_assert_eq(m->topics[0].partitions[0].error_code, KERR_TOPIC_AUTHORIZATION_FAILED);
+  cr_assert_eq(m->topics[0].partitions[0].end_offset, -1);
+  kdone(&c);
+  q.replica_id = 2; /* as a replica: ClusterAction */
+  allow("User:alice", ACL_RES_TOPIC, "t", ACL_OP_DESCRIBE);
+  kstart(&c, &alice, KAFKA_OFFSET_FOR_LEADER_EPOCH, 3, &q);
+  m = kanswer(&c);
+  cr_assert_eq(m->topics[0].partitions[0].error_code, KERR_CLUSTER_AUTHORIZATION_FAILED);
+  kdone(&c);
+  q.replica_id = -1;
+  kstart(&c, &alice, KAFKA_OFFSET_FOR_LEADER_EPOCH, 3, &q);
+  m = kanswer(&c);
+  cr_assert_eq(m->topics[0].partitions[0].error_code, 0);
+  kdone(&c);
+
+  struct kafka_describe_topic_partitions_req_topic_request tr[2] = {{.name = "secret"},
+                                                                     {.name = "t"}};
+  struct kafka_describe_topic_partitions_req d = {.n_topics = 2, .topics = tr,
+                                                  .response_partition_limit = 100};
+  kstart(&c, &alice, KAFKA_DESCRIBE_TOPIC_PARTITIONS, 0, &d);
+  struct kafka_describe_topic_partitions_resp *dm = kanswer(&c);
+  cr_assert_eq(dm->n_topics, 2);
+  cr_assert_eq(dm->topics[0].error_code, KERR_TOPIC_AUTHORIZATION_FAILED); /* secret */
+  cr_assert_eq(dm->topics[0].n_partitions, 0);
+  cr_assert_eq(dm->topics[1].error_code, 0);
+  kdone(&c);
+  d.n_topics = -1; /* all: secret left out */
+  kstart(&c, &alice, KAFKA_DESCRIBE_TOPIC_PARTITIONS, 0, &d);
+  dm = kanswer(&c);
+  cr_assert_eq(dm->n_topics, 1);
+  cr_assert_str_eq(dm->topics[0].name, "t");
+  kdone(&c);
+}
+
+Test(kafka_authz, heartbeat_and_offset_delete_need_their_group_permission) {
+  struct kafka_heartbeat_req h = {.group_id = "cg", .generation_id = 1, .member_id = "m"};
+  struct kc c;
+  kstart(&c, &mallory, KAFKA_HEARTBEAT, 3, &h);
+  struct kafka_heartbeat_resp *hm = kanswer(&c);
+  cr_assert_eq(hm->error_code, KERR_GROUP_AUTHORIZATION_FAILED);
+  kdone(&c);
+  struct kafka_offset_delete_req_offset_delete_request_partition dp = {.partition_index = 0};
+  struct kafka_offset_delete_req_offset_delete_request_topic dt = {.name = "t",
+                                                                   .n_partitions = 1,
+                                                                   .partitions = &dp};
+  struct kafka_offset_delete_req d = {.group_id = "cg", .n_topics = 1, .topics = &dt};
+  allow("User:alice", ACL_RES_GROUP, "cg", ACL_OP_READ); /* Read is not Delete */
+  kstart(&c, &alice, KAFKA_OFFSET_DELETE, 0, &d);
+  struct kafka_offset_delete_resp *dm = kanswer(&c);
+  cr_assert_eq(dm->error_code, KERR_GROUP_AUTHORIZATION_FAILED);
+  kdone(&c);
+}
