@@ -102,7 +102,7 @@ help:
 	@echo "make platformatic-test  @platformatic/kafka (flexible versions only) against a 3-broker cluster"
 	@echo "make spark-test the IoT pipeline in Spark 3.5 and 4.0 through the Kafka listener, across kill -9 and restart"
 	@echo "make demo       start a local broker and stream IoT sensor records through it"
-	@echo "make fuzz       libFuzzer on the frame decoder, batch validator, decompressors, HTTP request parser, Kafka codec and TLS principal mapping rules (FUZZ_SECONDS=60 each; FUZZ_ONLY=name: one)"
+	@echo "make fuzz       libFuzzer on the frame decoder, batch validator, decompressors, HTTP request parser, Kafka codec, TLS principal mapping rules, SCRAM/SASL parsers and ACL text parsers (FUZZ_SECONDS=60 each; FUZZ_ONLY=name: one)"
 	@echo "make console-shot    screenshot the console of CONSOLE_URL (default http://127.0.0.1:19095/) into $(BUILD)/console.png"
 	@echo "make clean      remove $(BUILD)/ and the sanitizer/fuzz build dirs"
 

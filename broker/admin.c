@@ -264,6 +264,7 @@ static void render_metrics(struct broker_admin *a, struct textbuf *t) {
                  (unsigned long long)m->fsync_errors);
 
   prom_connections(t, a->client_conns, m->conns_opened, m->conns_refused, &a->admin_conns);
+  prom_authentications(t, m->auth_success, m->auth_failure);
   prom_tls(t, a->tls_not_after, a->tls_failures);
 
   prom_family(t, "strata_request_duration_seconds", "histogram",

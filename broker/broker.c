@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "broker/sasl_handlers.h"
 #include "common/config.h"
 #include "common/durable_file.h"
 #include "common/wire.h"
@@ -73,6 +74,10 @@ int broker_open(struct broker *b, const struct broker_config *cfg, int64_t now_m
   }
   int rc = load_meta(b, err, err_len);
   if (rc) return rc;
+  if (broker_sasl_init(b)) {
+    snprintf(err, err_len, "sasl: no random bytes for the server secret");
+    return STRATA_EUNKNOWN;
+  }
   struct group_config gc = {cfg->group_initial_delay_ms, (int32_t)cfg->group_heartbeat_ms,
                             (int32_t)cfg->group_session_min_ms, (int32_t)cfg->group_session_max_ms};
   char nonce[24]; /* member ids differ across coordinators and restarts (and reboots: wall) */
@@ -80,6 +85,11 @@ int broker_open(struct broker *b, const struct broker_config *cfg, int64_t now_m
   coord_init(&b->coord, &gc, nonce);
   rc = topics_open(&b->topics, cfg->log_dir, &cfg->seg, cfg->message_max_bytes, now_ms, err,
                    err_len);
+  if (!rc) { /* the authorizer's settings (broker/authz.c decides with them) */
+    b->authz.enabled = cfg->authz_enabled;
+    b->authz.allow_if_no_acl = cfg->authz_allow_if_no_acl;
+    rc = authorizer_set_super_users(&b->authz, cfg->super_users, err, err_len);
+  }
   return rc;
 }
 
@@ -96,6 +106,7 @@ void broker_close(struct broker *b) {
   }
   topics_close(&b->topics);
   coord_free(&b->coord);
+  authorizer_config_free(&b->authz);
   secmeta_free(&b->sec);
 }
 

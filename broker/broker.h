@@ -15,6 +15,9 @@
 #include "broker/broker_metrics.h"
 #include "broker/coordinator.h"
 #include "broker/topics.h"
+#include "common/acl.h"
+#include "common/principal.h"
+#include "common/sasl_conn.h"
 #include "common/secmeta.h"
 
 #include "common/version.h"
@@ -61,6 +64,20 @@ struct broker {
   struct broker_metrics metrics; /* counted by the glue and the handlers; /metrics renders them */
   char admin_addr[280];          /* the admin listener's advertised HOST:PORT, once bound ("" off) */
   char kafka_addr[280];          /* the Kafka listener's advertised HOST:PORT, once bound ("" off) */
+  struct authorizer_config authz; /* authorizer.*, super.users (broker_open; broker/authz.c) */
+  const struct principal *caller; /* who sent the request dispatch_handle runs now (NULL
+                                    outside it): the handlers' per-topic checks read it */
+  struct authz_memo {            /* the last decision of broker/authz.c, reused while one
+                                    request asks the same for each partition of a topic;
+                                    forgotten when a request starts (authz_forget) */
+    const struct principal *who;
+    int valid, res, op, allowed;
+    int64_t image_version;
+    char name[256];
+  } authz_memo;
+  struct sasl_server_config sasl; /* what SASL listeners accept; credentials from the image */
+  struct sasl_conn *sasl_conn;   /* the SASL state of the connection whose request runs now
+                                    (set by the glue around dispatch; NULL outside it) */
   struct {                       /* Kafka calls parked in a classic group (kafka_groups.c) */
     struct kafka_call *head;
     uint64_t next_token;

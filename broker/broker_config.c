@@ -22,6 +22,9 @@ const char *const broker_config_keys[] = {
     "offsets.topic.segment.bytes", "advertised.listeners", "broker.session.timeout.ms",
     "outgoing.source.address", "admin.listeners", "admin.connections.max", "metrics.group.lag",
     "kafka.listeners", "kafka.advertised.listeners",
+    "authorizer.enabled", "super.users", "allow.everyone.if.no.acl.found",
+    "sasl.enabled.mechanisms", "sasl.mechanism", "sasl.mechanisms", "sasl.username",
+    "sasl.password", "sasl.password.file",
     /* common/tls.h: tls_settings_keys */
     "ssl.certificate.location", "ssl.key.location", "ssl.ca.location", "ssl.client.auth",
     "ssl.principal.mapping.rules", "ssl.endpoint.identification.algorithm",
@@ -244,6 +247,22 @@ int broker_config_from(const struct config *c, struct broker_config *out,
   if ((rc = config_get_bytes(c, "offsets.topic.segment.bytes", 4u << 20, SEGLOG_SEGMENT_BYTES_MIN,
                              1u << 30, &out->offsets_segment_bytes, err, err_len)))
     return rc;
+  if ((rc = authorizer_settings_from(c, &out->authz_enabled, out->super_users,
+                                     sizeof out->super_users, &out->authz_allow_if_no_acl, err,
+                                     err_len)))
+    return rc;
+  if ((rc = sasl_settings_from_config(c, &out->sasl, err, err_len))) return rc;
+  /* Links this broker opens log in as it: to a SASL controller, and to
+   * leaders on SASL listeners (ours: the cluster's brokers share a scheme). */
+  if (out->controller_port &&
+      (out->controller_protocol == LISTENER_SASL_PLAINTEXT ||
+       out->controller_protocol == LISTENER_SASL_SSL || out->listener_sasl) &&
+      !sasl_settings_client_ready(&out->sasl)) {
+    snprintf(err, err_len, "%s is a SASL listener: set sasl.username and sasl.password (or "
+             "sasl.password.file) for this broker's own login",
+             out->listener_sasl ? "listeners" : "controller");
+    return STRATA_EINVALID_CONFIG;
+  }
   if ((rc = tls_settings_from_config(c, &out->tls, err, err_len))) return rc;
   if ((out->listener_tls || out->kafka_tls || out->admin_tls) &&
       (!*out->tls.cert_file || !*out->tls.key_file)) {
@@ -255,6 +274,13 @@ int broker_config_from(const struct config *c, struct broker_config *out,
     snprintf(err, err_len, "ssl.client.auth needs ssl.ca.location");
     return STRATA_EINVALID_CONFIG;
   }
+  /* Refuse a lockout: the authorizer on where connections authenticate
+   * (SASL, or required client certificates) and no super user. */
+  if ((rc = authorizer_startup_check(out->authz_enabled, out->super_users,
+                                     out->listener_sasl || out->kafka_sasl ||
+                                         out->tls.client_auth == TLS_CLIENT_AUTH_REQUIRED,
+                                     err, err_len)))
+    return rc;
   if (out->group_session_min_ms > out->group_session_max_ms) {
     snprintf(err, err_len, "group.min.session.timeout.ms is above group.max.session.timeout.ms");
     return STRATA_EINVALID_CONFIG;

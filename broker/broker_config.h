@@ -9,7 +9,9 @@
 #include <stdint.h>
 
 #include "broker/seglog.h"
+#include "common/acl.h"
 #include "common/config.h"
+#include "common/sasl_config.h"
 #include "common/listener.h"
 #include "common/tls.h"
 
@@ -71,6 +73,13 @@ struct broker_config {
   struct tls_settings tls;           /* ssl.*: one identity for every TLS listener */
   int64_t offsets_rf;              /* offsets.topic.replication.factor */
   uint64_t offsets_segment_bytes;  /* offsets.topic.segment.bytes */
+  /* Authorizer (broker/authz.c): authorizer.enabled, super.users as written
+   * (checked here, split by authz_init), allow.everyone.if.no.acl.found. */
+  int authz_enabled, authz_allow_if_no_acl;
+  char super_users[ACL_TEXT_MAX];
+  /* SASL (common/sasl_config.h): the mechanisms SASL listeners accept, and
+   * this broker's own login for links to SASL listeners. */
+  struct sasl_settings sasl;
 };
 
 /* Fill *out from c (defaults for unset keys). 0, or STRATA_EINVALID_CONFIG

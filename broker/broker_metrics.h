@@ -8,11 +8,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/errors.h"
 #include "common/prom.h"
 
 #define METRICS_API_SLOTS 72 /* native API keys are below this */
 #define METRICS_API_FETCH_FOLLOWER METRICS_API_SLOTS /* a follower's fetch, apart */
-#define METRICS_ERRORS 48 /* wire error codes are below this (common/errors.h) */
+#define METRICS_ERRORS (STRATA_ERROR_CODE_MAX + 1) /* wire error codes (common/errors.h):
+                                                     a refusal by the authorizer counts as one */
 
 struct broker_metrics {
   struct prom_histogram request[METRICS_API_SLOTS + 1];
@@ -23,6 +25,7 @@ struct broker_metrics {
   uint64_t fsync_errors;
   uint64_t replication_in, replication_out;
   uint64_t conns_opened, conns_refused;
+  uint64_t auth_success, auth_failure; /* SASL exchanges (strata_authentications_total) */
 };
 
 #endif

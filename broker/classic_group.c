@@ -48,6 +48,8 @@ int16_t classic_kafka_error(int err) {
   case STRATA_EMEMBER_ID_REQUIRED: return 79;
   case STRATA_EGROUP_MAX_SIZE_REACHED: return 81;
   case STRATA_EFENCED_INSTANCE_ID: return 82;
+  case STRATA_EGROUP_AUTHORIZATION_FAILED: return 30;
+  case STRATA_ETOPIC_AUTHORIZATION_FAILED: return 29;
   default: return -1;
   }
 }

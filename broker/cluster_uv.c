@@ -185,6 +185,7 @@ static struct cluster_fetcher *fetcher_for(struct cluster_uv *cu, int32_t leader
   link_init(&f->link, cu->loop, pe->host, pe->port, on_fetch_state, f);
   link_set_source(&f->link, cu->b->cfg.source_addr);
   if (cu->peer_tls) link_set_tls(&f->link, cu->tls);
+  if (cu->b->cfg.listener_sasl) link_set_sasl(&f->link, &cu->b->cfg.sasl); /* leaders' scheme is ours */
   return f;
 }
 
@@ -305,6 +306,9 @@ void cluster_uv_start(struct cluster_uv *cu, uv_loop_t *loop, struct broker *b,
   link_init(&cu->ctl, loop, b->cfg.controller_host, b->cfg.controller_port, on_ctl_state, cu);
   link_set_source(&cu->ctl, b->cfg.source_addr);
   if (cu->ctl_tls) link_set_tls(&cu->ctl, cu->tls);
+  if (b->cfg.controller_protocol == LISTENER_SASL_PLAINTEXT ||
+      b->cfg.controller_protocol == LISTENER_SASL_SSL)
+    link_set_sasl(&cu->ctl, &b->cfg.sasl);
   uv_timer_init(loop, &cu->timer);
   cu->timer.data = cu;
   uint64_t tick = (uint64_t)(b->cfg.heartbeat_ms < 50 ? b->cfg.heartbeat_ms : 50);

@@ -5,9 +5,11 @@
 
 #include <stdio.h>
 
+#include "broker/authz.h"
 #include "broker/broker.h"
 #include "broker/group_handlers.h"
 #include "broker/handlers.h"
+#include "broker/sasl_handlers.h"
 #include "common/errors.h"
 
 struct api {
@@ -21,13 +23,18 @@ static const struct api *apis(size_t *n);
 static void handle_api_versions(struct broker *b, const Strata__Header *req,
                                 uint8_t *payload, uint32_t len,
                                 struct response *r) {
-  (void)b, (void)payload, (void)len;
+  (void)payload, (void)len;
   size_t n;
   const struct api *t = apis(&n);
   Strata__ApiVersionsResponse *m = resp_alloc(r, sizeof *m);
   strata__api_versions_response__init(m);
   m->apis = resp_alloc(r, n * sizeof *m->apis);
   for (size_t i = 0; i < n; i++) {
+    /* the SASL APIs only where a login is asked for (a SASL_* listener) */
+    if ((t[i].key == STRATA__API_KEY__API_SASL_HANDSHAKE ||
+         t[i].key == STRATA__API_KEY__API_SASL_AUTHENTICATE) &&
+        !broker_sasl_listener(b))
+      continue;
     Strata__ApiVersionRange *v = resp_alloc(r, sizeof *v);
     strata__api_version_range__init(v);
     v->api_key = t[i].key;
@@ -74,6 +81,10 @@ static const struct api api_table[] = {
      STRATA__HEADER__BODY_DESCRIBE_GROUP_REQ},
     {STRATA__API_KEY__API_DELETE_GROUPS, 0, 0, handle_delete_groups,
      STRATA__HEADER__BODY_DELETE_GROUPS_REQ},
+    {STRATA__API_KEY__API_SASL_HANDSHAKE, 0, 0, handle_sasl_handshake,
+     STRATA__HEADER__BODY_SASL_HANDSHAKE_REQ},
+    {STRATA__API_KEY__API_SASL_AUTHENTICATE, 0, 0, handle_sasl_authenticate,
+     STRATA__HEADER__BODY_SASL_AUTHENTICATE_REQ},
     {STRATA__API_KEY__API_CREATE_ACLS, 0, 0, handle_security_admin,
      STRATA__HEADER__BODY_CREATE_ACLS_REQ},
     {STRATA__API_KEY__API_DESCRIBE_ACLS, 0, 0, handle_security_admin,
@@ -91,8 +102,11 @@ static const struct api *apis(size_t *n) {
   return api_table;
 }
 
-void dispatch_handle(struct broker *b, const Strata__Header *req, uint8_t *payload,
-                     uint32_t payload_len, struct response *r) {
+void dispatch_handle(struct broker *b, const struct principal *who, const Strata__Header *req,
+                     uint8_t *payload, uint32_t payload_len, struct response *r) {
+  static const struct principal anonymous = {PRINCIPAL_ANONYMOUS, "", 0};
+  if (!who) who = &anonymous;
+  authz_forget(b);
   const struct api *a = NULL;
   for (size_t i = 0; i < sizeof api_table / sizeof api_table[0]; i++)
     if (api_table[i].key == req->api_key) a = &api_table[i];
@@ -109,8 +123,11 @@ void dispatch_handle(struct broker *b, const Strata__Header *req, uint8_t *paylo
   } else if (req->body_case != a->req_body) {
     snprintf(msg, sizeof msg, "api key %u with a missing or mismatched body", a->key);
     response_error(r, req, STRATA_EINVALID_REQUEST, msg);
-  } else {
+  } else if (!authz_request(b, who, req, r)) {
+    const struct principal *outer = b->caller; /* a Kafka call's, the same */
+    b->caller = who;
     a->handle(b, req, payload, payload_len, r);
+    b->caller = outer;
   }
 }
 

@@ -7,17 +7,24 @@
 #include <stdint.h>
 
 #include "broker/response.h"
+#include "common/principal.h"
 #include "proto/strata.pb-c.h"
 
 struct broker;
 
-/* Handle one request. req is the unpacked header, payload the frame payload
- * (mutable: produce rewrites batch headers in place). Always fills resp with
- * a response (errors included). */
-void dispatch_handle(struct broker *b, const Strata__Header *req, uint8_t *payload,
-                     uint32_t payload_len, struct response *resp);
+/* Handle one request. who is the principal its connection authenticated
+ * as (PRINCIPAL_ANONYMOUS without authentication; NULL is taken as that),
+ * req the unpacked header, payload the frame payload (mutable: produce
+ * rewrites batch headers in place). The request is authorized (broker/authz.h)
+ * before and while its handler runs: the handlers read the caller from
+ * b->caller, set here for the call only. Always fills resp with a response
+ * (errors included). */
+void dispatch_handle(struct broker *b, const struct principal *who, const Strata__Header *req,
+                     uint8_t *payload, uint32_t payload_len, struct response *resp);
 
-/* Re-run a parked fetch; final = 1 when its deadline passed (answer anyway). */
+/* Re-run a parked fetch; final = 1 when its deadline passed (answer anyway).
+ * No new authorization: a fetch parks only when its first run had no error,
+ * so every partition in it was authorized then. */
 void dispatch_fetch_again(struct broker *b, const Strata__Header *req, struct response *resp,
                           int final);
 

@@ -384,12 +384,16 @@ int group_set_member_topics(struct group *g, const char *member_id, const char *
   return rc;
 }
 
-int group_set_member_pattern(struct group *g, const char *member_id, const char *pattern) {
+int group_set_member_pattern(struct group *g, const char *member_id, const char *pattern,
+                             const struct principal *who) {
   struct group_member *m = find(g, member_id);
   if (!m) return STRATA_EUNKNOWN_MEMBER;
   char *p = pattern ? strdup(pattern) : NULL;
   if (pattern && !p) return STRATA_ENOMEM;
   free(m->pattern);
   m->pattern = p;
+  memset(&m->who, 0, sizeof m->who);
+  if (who) m->who = *who;
+  else memcpy(m->who.name, PRINCIPAL_ANONYMOUS, sizeof PRINCIPAL_ANONYMOUS);
   return 0;
 }

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "broker/assignor.h"
+#include "common/principal.h"
 
 #define GROUP_ID_MAX 255
 #define GROUP_MEMBER_ID_MAX 63
@@ -51,6 +52,8 @@ struct group_member {
   char **topics;               /* subscription (owned strings) */
   size_t ntopics;
   char *pattern;               /* subscribed by pattern: topics are its current matches */
+  struct principal who;        /* who subscribed by pattern: matches are only the topics
+                                  it may describe (KIP-848), also when refreshed later */
   struct tp *owned;            /* what it reported consuming (topic: group's table index) */
   size_t nowned;
   struct tp *assigned;         /* what we last told it to consume */
@@ -115,8 +118,10 @@ int group_set_partitions(struct group *g, const char *topic, uint32_t npart, int
  * deleted): its subscription becomes them. */
 int group_set_member_topics(struct group *g, const char *member_id, const char *const *topics,
                             size_t ntopics, int64_t now_ms);
-/* Remember a member's pattern (NULL: none). */
-int group_set_member_pattern(struct group *g, const char *member_id, const char *pattern);
+/* Remember a member's pattern (NULL: none) and who subscribed with it (NULL:
+ * nobody, an anonymous principal). */
+int group_set_member_pattern(struct group *g, const char *member_id, const char *pattern,
+                             const struct principal *who);
 
 /* Expire members past their session timeout; compute a delayed target. */
 void group_tick(struct group *g, int64_t now_ms);

@@ -3,6 +3,7 @@
  * describe, delete). Decisions are in group.c and coordinator.c; this file
  * turns requests into their inputs; the records of __consumer_offsets are
  * offsets_log.c's. No sockets or timers. */
+#include "broker/authz.h"
 #include "broker/group_handlers.h"
 
 #include <inttypes.h>
@@ -20,15 +21,20 @@
 #include "common/errors.h"
 #include "common/trace.h"
 
-/* The topics a pattern matches now (never the internal offsets topic).
- * Returns the count, or -1 when the pattern does not compile. */
-static int match_topics(struct broker *b, const char *pattern, const char **out, size_t max) {
+/* The topics a pattern matches now (never the internal offsets topic),
+ * and of those only the ones who may describe (KIP-848: a regex never
+ * subscribes a member to a topic it cannot see). Returns the count, or -1
+ * when the pattern does not compile. */
+static int match_topics(struct broker *b, const struct principal *who, const char *pattern,
+                        const char **out, size_t max) {
   regex_t re;
   if (regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB)) return -1;
   size_t n = 0;
   for (size_t i = 0; i < b->topics.n && n < max; i++) {
     const char *name = b->topics.v[i]->name;
-    if (strcmp(name, OFFSETS_TOPIC) && !regexec(&re, name, 0, NULL, 0)) out[n++] = name;
+    if (strcmp(name, OFFSETS_TOPIC) && !regexec(&re, name, 0, NULL, 0) &&
+        !authz_topic(b, who, name, ACL_OP_DESCRIBE))
+      out[n++] = name;
   }
   regfree(&re);
   return (int)n;
@@ -40,7 +46,8 @@ static void refresh_patterns(struct broker *b, struct cgroup *g) {
     const struct group_member *m = g->g.members[i];
     if (!m->pattern) continue;
     const char *names[GROUP_TOPICS_MAX];
-    int n = match_topics(b, m->pattern, names, GROUP_TOPICS_MAX);
+    authz_forget(b); /* each member's own principal; no request is running */
+    int n = match_topics(b, &m->who, m->pattern, names, GROUP_TOPICS_MAX);
     if (n >= 0) group_set_member_topics(&g->g, m->id, names, (size_t)n, b->now_ms);
   }
 }
@@ -202,7 +209,7 @@ void handle_group_heartbeat(struct broker *b, const Strata__Header *req, uint8_t
   const char *matched[GROUP_TOPICS_MAX];
   int by_pattern = q->topic_pattern && *q->topic_pattern;
   if (by_pattern) {
-    int n = match_topics(b, q->topic_pattern, matched, GROUP_TOPICS_MAX);
+    int n = match_topics(b, b->caller, q->topic_pattern, matched, GROUP_TOPICS_MAX);
     if (n < 0) {
       response_error(r, req, STRATA_EINVALID_REQUEST, "the topic pattern is not a valid regex");
       return;
@@ -245,7 +252,7 @@ void handle_group_heartbeat(struct broker *b, const Strata__Header *req, uint8_t
   }
   Strata__GroupHeartbeatResponse *m = resp_alloc(r, sizeof *m);
   strata__group_heartbeat_response__init(m);
-  if (by_pattern) group_set_member_pattern(&g->g, rep.member_id, q->topic_pattern);
+  if (by_pattern) group_set_member_pattern(&g->g, rep.member_id, q->topic_pattern, b->caller);
   m->member_id = resp_strdup(r, rep.member_id);
   m->member_epoch = rep.member_epoch;
   m->heartbeat_interval_ms = rep.heartbeat_ms;
@@ -313,7 +320,11 @@ void group_handlers_kafka_commit(struct broker *b, const Strata__Header *req,
                                  const char *instance_id, struct response *r) {
   const Strata__OffsetCommitRequest *q = req->offset_commit_req;
   int simple = (!q->member_id || !*q->member_id) && q->member_epoch < 0;
-  int rc;
+  int rc = authz_group(b, b->caller, q->group_id, ACL_OP_READ);
+  if (rc) { /* before looking the group up: no word on whether it exists */
+    response_error(r, req, rc, NULL);
+    return;
+  }
   struct cgroup *g = group_coordinator_for(b, q->group_id, simple, &rc);
   if (!g && rc == STRATA_EUNKNOWN_GROUP) rc = STRATA_EILLEGAL_GENERATION; /* a member of nothing */
   if (g && !g->classic && g->g.nmembers && q->member_id && *q->member_id) {
@@ -337,7 +348,11 @@ void group_handlers_kafka_commit(struct broker *b, const Strata__Header *req,
 void group_handlers_kafka_offset_delete(struct broker *b, const Strata__Header *req,
                                         struct response *r) {
   const Strata__OffsetCommitRequest *q = req->offset_commit_req;
-  int rc;
+  int rc = authz_group(b, b->caller, q->group_id, ACL_OP_DELETE);
+  if (rc) {
+    response_error(r, req, rc, NULL);
+    return;
+  }
   struct cgroup *g = group_coordinator_for(b, q->group_id, 0, &rc);
   if (g && coord_members(g) > 0) rc = STRATA_EGROUP_NOT_EMPTY;
   if (!g || rc) {
@@ -368,7 +383,9 @@ static void commit_offsets(struct broker *b, const Strata__Header *req, struct c
     const Strata__OffsetCommitPartition *c = q->partitions[i];
     int err = 0;
     struct topic *t = c->topic ? topics_find(&b->topics, c->topic) : NULL;
-    if (!t || c->partition >= t->npart) err = STRATA_EUNKNOWN_TOPIC;
+    if ((err = authz_topic(b, b->caller, c->topic, ACL_OP_READ))) {
+      /* refused whether it exists or not */
+    } else if (!t || c->partition >= t->npart) err = STRATA_EUNKNOWN_TOPIC;
     else if (c->offset < 0 && member_check >= 0) err = STRATA_EINVALID_REQUEST;
     else if (member_check > 0) err = group_commit_check(&g->g, q->member_id, q->member_epoch,
                                                     c->topic, c->partition);
@@ -424,16 +441,22 @@ void handle_offset_fetch(struct broker *b, const Strata__Header *req, uint8_t *p
   Strata__OffsetFetchResponse *m = resp_alloc(r, sizeof *m);
   strata__offset_fetch_response__init(m);
   size_t cap = 0;
+  /* Describe per topic: left out of "all", refused when named */
   if (q->n_partitions == 0) {
     for (size_t i = 0; g && i < g->noffsets; i++)
-      add_offset(r, m, &cap, g->offsets[i].topic, g->offsets[i].partition, &g->offsets[i]);
+      if (!authz_topic(b, b->caller, g->offsets[i].topic, ACL_OP_DESCRIBE))
+        add_offset(r, m, &cap, g->offsets[i].topic, g->offsets[i].partition, &g->offsets[i]);
   } else {
-    for (size_t i = 0; i < q->n_partitions && i < REQUEST_PARTITIONS_MAX; i++)
+    for (size_t i = 0; i < q->n_partitions && i < REQUEST_PARTITIONS_MAX; i++) {
+      const char *topic = q->partitions[i]->topic;
+      int denied = authz_topic(b, b->caller, topic, ACL_OP_DESCRIBE);
       for (size_t k = 0; k < q->partitions[i]->n_partitions; k++) {
-        const char *topic = q->partitions[i]->topic;
         uint32_t part = q->partitions[i]->partitions[k];
-        add_offset(r, m, &cap, topic, part, g ? coord_committed(g, topic, part) : NULL);
+        add_offset(r, m, &cap, topic, part,
+                   g && !denied ? coord_committed(g, topic, part) : NULL);
+        if (denied) m->partitions[m->n_partitions - 1]->error_code = (uint32_t)-denied;
       }
+    }
   }
   resp_begin(r, req, STRATA__HEADER__BODY_OFFSET_FETCH_RESP);
   r->hdr.offset_fetch_resp = m;
@@ -448,8 +471,12 @@ void handle_list_groups(struct broker *b, const Strata__Header *req, uint8_t *pa
   Strata__ListGroupsResponse *m = resp_alloc(r, sizeof *m);
   strata__list_groups_response__init(m);
   m->groups = resp_alloc(r, (b->coord.n + 1) * sizeof *m->groups);
+  /* Describe on the cluster lists every group; otherwise those the caller
+   * may describe */
+  int all = !authz_cluster(b, b->caller, ACL_OP_DESCRIBE);
   for (size_t i = 0; i < b->coord.n; i++) {
     const struct cgroup *g = b->coord.groups[i];
+    if (!all && authz_group(b, b->caller, g->g.id, ACL_OP_DESCRIBE)) continue;
     Strata__GroupListing *l = resp_alloc(r, sizeof *l);
     strata__group_listing__init(l);
     l->group_id = resp_strdup(r, g->g.id);
@@ -495,6 +522,8 @@ void handle_describe_group(struct broker *b, const Strata__Header *req, uint8_t 
   }
   m->offsets = resp_alloc(r, (g->noffsets + 1) * sizeof *m->offsets);
   for (size_t i = 0; i < g->noffsets; i++) {
+    /* as OffsetFetch: only the topics the caller may describe */
+    if (authz_topic(b, b->caller, g->offsets[i].topic, ACL_OP_DESCRIBE)) continue;
     Strata__OffsetCommitPartition *e =
         commit_result(r, g->offsets[i].topic, g->offsets[i].partition, g->offsets[i].offset, 0);
     e->metadata = resp_strdup(r, g->offsets[i].metadata);
@@ -516,7 +545,8 @@ void handle_delete_groups(struct broker *b, const Strata__Header *req, uint8_t *
   for (size_t i = 0; i < q->n_group_ids && i < REQUEST_PARTITIONS_MAX; i++) {
     int rc;
     const char *id = q->group_ids[i];
-    struct cgroup *g = group_coordinator_for(b, id, 0, &rc);
+    rc = authz_group(b, b->caller, id, ACL_OP_DELETE);
+    struct cgroup *g = rc ? NULL : group_coordinator_for(b, id, 0, &rc);
     if (g && coord_members(g)) rc = STRATA_EGROUP_NOT_EMPTY;
     if (g && !rc && (g->noffsets || g->classic)) {
       struct batch_builder bb;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "broker/authz.h"
 #include "broker/broker.h"
 #include "broker/cluster.h"
 #include "broker/flush.h"
@@ -41,6 +42,11 @@ static Strata__TopicMetadata *topic_metadata(struct broker *b, struct response *
   Strata__TopicMetadata *tm = resp_alloc(r, sizeof *tm);
   strata__topic_metadata__init(tm);
   tm->name = resp_strdup(r, name);
+  int denied = authz_topic(b, b->caller, name, ACL_OP_DESCRIBE);
+  if (denied) { /* whether it exists or not */
+    tm->error_code = (uint32_t)-denied;
+    return tm;
+  }
   struct topic *tp = topics_find(&b->topics, name);
   if (!tp) {
     tm->error_code = (uint32_t)-STRATA_EUNKNOWN_TOPIC;
@@ -135,6 +141,8 @@ void handle_metadata(struct broker *b, const Strata__Header *req,
   m->topics = resp_alloc(r, (n + 1) * sizeof *m->topics);
   for (size_t i = 0; i < n; i++) {
     const char *name = q && q->n_topics ? q->topics[i] : b->topics.v[i]->name;
+    /* all topics: only those the caller may describe (Kafka filters them) */
+    if (!(q && q->n_topics) && authz_topic(b, b->caller, name, ACL_OP_DESCRIBE)) continue;
     m->topics[m->n_topics++] = topic_metadata(b, r, name);
   }
   resp_begin(r, req, STRATA__HEADER__BODY_METADATA_RESP);
@@ -399,7 +407,10 @@ void handle_produce(struct broker *b, const Strata__Header *req,
     int64_t last = -1;
     struct partition *p = topics_partition(&b->topics, pp->topic, pp->partition);
     pr->leader_hint = -1;
-    if (!p) {
+    if ((rc = authz_topic(b, b->caller, pp->topic, ACL_OP_WRITE))) {
+      /* before anything else: nothing appended, and no word on whether it exists */
+      snprintf(msg, sizeof msg, "not authorized to write to topic %s", pp->topic);
+    } else if (!p) {
       rc = STRATA_EUNKNOWN_TOPIC;
       snprintf(msg, sizeof msg, "unknown topic or partition %s-%u", pp->topic,
                pp->partition);
@@ -458,8 +469,11 @@ static int read_slice(struct response *r, const struct seglog_slice *s) {
   return 0;
 }
 
+/* checked: the fetch was authorized at its first build (a parked fetch has
+ * no refused partition, see dispatch_fetch_again), else each partition's
+ * topic needs Read (a follower's ClusterAction is dispatch's check). */
 static void build_fetch(struct broker *b, const Strata__Header *req,
-                        struct response *r, int final) {
+                        struct response *r, int final, int checked) {
   const Strata__FetchRequest *q = req->fetch_req;
   arena_reset(&r->arena);
   strata__header__init(&r->hdr);
@@ -488,6 +502,13 @@ static void build_fetch(struct broker *b, const Strata__Header *req,
     pr->diverging_epoch = -1;
     pr->leader_hint = -1;
     m->partitions[m->n_partitions++] = pr;
+    int denied = checked || q->replica_id >= 0
+                     ? 0
+                     : authz_topic(b, b->caller, fp->topic, ACL_OP_READ);
+    if (denied) {
+      pr->error_code = (uint32_t)-denied;
+      continue;
+    }
     struct partition *p = topics_partition(&b->topics, fp->topic, fp->partition);
     if (!p) {
       pr->error_code = (uint32_t)-STRATA_EUNKNOWN_TOPIC;
@@ -556,12 +577,12 @@ void handle_fetch(struct broker *b, const Strata__Header *req,
   uint32_t wait = req->fetch_req->max_wait_ms;
   if (wait > b->cfg.fetch_max_wait_ms) wait = b->cfg.fetch_max_wait_ms;
   r->deadline_ms = b->now_ms + wait;
-  build_fetch(b, req, r, 0);
+  build_fetch(b, req, r, 0, 0);
 }
 
 void handle_fetch_again(struct broker *b, const Strata__Header *req, struct response *r,
                         int final) {
-  build_fetch(b, req, r, final);
+  build_fetch(b, req, r, final, 1);
 }
 
 /* ---- ListOffsets ---- */
@@ -587,6 +608,11 @@ void handle_list_offsets(struct broker *b, const Strata__Header *req,
     pr->offset = -1;
     pr->timestamp = -1;
     m->partitions[m->n_partitions++] = pr;
+    int denied = authz_topic(b, b->caller, lp->topic, ACL_OP_DESCRIBE);
+    if (denied) {
+      pr->error_code = (uint32_t)-denied;
+      continue;
+    }
     struct partition *p = topics_partition(&b->topics, lp->topic, lp->partition);
     if (!p) {
       pr->error_code = (uint32_t)-STRATA_EUNKNOWN_TOPIC;

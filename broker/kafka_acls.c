@@ -64,7 +64,7 @@ static void create_acls_start(struct broker *b, struct kafka_call *k, struct res
   h->body_case = STRATA__HEADER__BODY_CREATE_ACLS_REQ;
   h->create_acls_req = c;
   if (c->n_acls)
-    dispatch_handle(b, h, NULL, 0, r);
+    dispatch_handle(b, &k->who, h, NULL, 0, r);
   else
     k->native = NULL;
 }
@@ -132,7 +132,7 @@ static void delete_acls_start(struct broker *b, struct kafka_call *k, struct res
   h->body_case = STRATA__HEADER__BODY_DELETE_ACLS_REQ;
   h->delete_acls_req = d;
   if (d->n_filters)
-    dispatch_handle(b, h, NULL, 0, r);
+    dispatch_handle(b, &k->who, h, NULL, 0, r);
   else
     k->native = NULL;
 }

@@ -8,6 +8,7 @@
 
 #include "broker/response.h"
 #include "common/arena.h"
+#include "common/principal.h"
 #include "kafka/codec.h"
 #include "kafka_msgs.h"
 #include "proto/strata.pb-c.h"
@@ -35,6 +36,7 @@ struct kafka_call {
   Strata__Header *native;     /* what the request became natively, or NULL */
   void *extra;                /* per-API state kept for the answer */
   char peer[64];              /* the client's address (DescribeGroups' client host) */
+  struct principal who;       /* who sent it (authorization, broker/authz.h) */
   /* A JoinGroup/SyncGroup parked until its classic group answers
    * (kafka_groups.c): its response stays held while parked. */
   struct broker *b;
@@ -113,6 +115,11 @@ enum {
   KERR_UNKNOWN_MEMBER_ID = 25,
   KERR_INVALID_SESSION_TIMEOUT = 26,
   KERR_REBALANCE_IN_PROGRESS = 27,
+  KERR_TOPIC_AUTHORIZATION_FAILED = 29,
+  KERR_GROUP_AUTHORIZATION_FAILED = 30,
+  KERR_CLUSTER_AUTHORIZATION_FAILED = 31,
+  KERR_UNSUPPORTED_SASL_MECHANISM = 33,
+  KERR_ILLEGAL_SASL_STATE = 34,
   KERR_UNSUPPORTED_VERSION = 35,
   KERR_TOPIC_ALREADY_EXISTS = 36,
   KERR_INVALID_PARTITIONS = 37,
@@ -125,6 +132,7 @@ enum {
   KERR_DUPLICATE_SEQUENCE_NUMBER = 46,
   KERR_INVALID_PRODUCER_EPOCH = 47,
   KERR_KAFKA_STORAGE_ERROR = 56,
+  KERR_SASL_AUTHENTICATION_FAILED = 58,
   KERR_UNKNOWN_PRODUCER_ID = 59,
   KERR_NON_EMPTY_GROUP = 68,
   KERR_GROUP_ID_NOT_FOUND = 69,
@@ -154,7 +162,8 @@ extern const struct kafka_handler kafka_produce_handler, kafka_fetch_handler,
     kafka_create_partitions_handler, kafka_offset_delete_handler,
 
     kafka_describe_topic_partitions_handler, kafka_consumer_group_heartbeat_handler,
-    kafka_consumer_group_describe_handler,
+    kafka_consumer_group_describe_handler, kafka_sasl_handshake_handler,
+    kafka_sasl_authenticate_handler,
     /* users and ACLs (kafka_acls.c, kafka_scram.c) */
     kafka_create_acls_handler, kafka_describe_acls_handler, kafka_delete_acls_handler,
     kafka_describe_user_scram_credentials_handler, kafka_alter_user_scram_credentials_handler;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/authz.h"
 #include "broker/broker.h"
 #include "broker/kafka_call.h"
 
@@ -135,7 +136,14 @@ static void describe_configs_start(struct broker *b, struct kafka_call *k, struc
     kafka_defaults(&kafka_describe_configs_resp_describe_configs_result_desc, res);
     res->resource_type = rq->resource_type;
     res->resource_name = rq->resource_name;
-    if (rq->resource_type == RES_TOPIC) describe_topic(b, k, rq, res);
+    /* DescribeConfigs on the topic, or on the cluster for a broker's */
+    if (rq->resource_type == RES_TOPIC &&
+        authz_topic(b, &k->who, rq->resource_name, ACL_OP_DESCRIBE_CONFIGS)) {
+      res->error_code = KERR_TOPIC_AUTHORIZATION_FAILED; /* whether it exists or not */
+    } else if (rq->resource_type == RES_BROKER &&
+               authz_cluster(b, &k->who, ACL_OP_DESCRIBE_CONFIGS)) {
+      res->error_code = KERR_CLUSTER_AUTHORIZATION_FAILED;
+    } else if (rq->resource_type == RES_TOPIC) describe_topic(b, k, rq, res);
     else if (rq->resource_type == RES_BROKER) describe_broker(b, k, rq, res);
     else {
       res->error_code = KERR_INVALID_REQUEST;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "broker/assignor.h"
+#include "broker/authz.h"
 #include "broker/broker.h"
 #include "broker/coordinator.h"
 #include "broker/dispatch.h"
@@ -59,7 +60,7 @@ static void consumer_group_heartbeat_start(struct broker *b, struct kafka_call *
   }
   h->body_case = STRATA__HEADER__BODY_GROUP_HEARTBEAT_REQ;
   h->group_heartbeat_req = g;
-  dispatch_handle(b, h, NULL, 0, r);
+  dispatch_handle(b, &k->who, h, NULL, 0, r);
 }
 
 static void *consumer_group_heartbeat_answer(struct broker *b, struct kafka_call *k,
@@ -154,6 +155,10 @@ static void consumer_group_describe_start(struct broker *b, struct kafka_call *k
     d->group_id = q->group_ids[i];
     d->group_state = "Dead";
     d->assignor_name = "uniform";
+    if (authz_group(b, &k->who, q->group_ids[i], ACL_OP_DESCRIBE)) {
+      d->error_code = KERR_GROUP_AUTHORIZATION_FAILED;
+      continue;
+    }
     int rc = 0;
     struct cgroup *cg = group_coordinator_for(b, q->group_ids[i], 0, &rc);
     if (!cg || cg->classic) {
@@ -163,6 +168,8 @@ static void consumer_group_describe_start(struct broker *b, struct kafka_call *k
     }
     const struct group *g = &cg->g;
     d->group_state = coord_state_name(cg);
+    if (q->include_authorized_operations)
+      d->authorized_operations = authz_operations(b, &k->who, ACL_RES_GROUP, q->group_ids[i]);
     d->group_epoch = g->epoch;
     d->assignment_epoch = g->target_epoch;
     d->assignor_name = g->kind == ASSIGNOR_RANGE ? "range" : "uniform";

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/authz.h"
 #include "broker/broker.h"
 #include "broker/kafka_call.h"
 #include "broker/offsets_log.h"
@@ -93,6 +94,10 @@ static void describe_topic_partitions_start(struct broker *b, struct kafka_call 
   for (size_t i = 0; i < nn; i++) {
     const struct topic *tp = topics_find(&b->topics, names[i]);
     if (!tp && all) continue;
+    /* Describe on the topic: left out of "all", refused when named
+     * (whether it exists or not) */
+    int denied = authz_topic(b, &k->who, names[i], ACL_OP_DESCRIBE) != 0;
+    if (denied && all) continue;
     if (remaining == 0) { /* the next page starts with this topic */
       m->next_cursor = kc_alloc(k, sizeof *m->next_cursor);
       m->next_cursor->topic_name = names[i];
@@ -103,11 +108,16 @@ static void describe_topic_partitions_start(struct broker *b, struct kafka_call 
     kafka_defaults(&kafka_describe_topic_partitions_resp_describe_topic_partitions_response_topic_desc, t);
     t->name = names[i];
     t->topic_authorized_operations = INT32_MIN;
+    if (denied) {
+      t->error_code = KERR_TOPIC_AUTHORIZATION_FAILED;
+      continue;
+    }
     if (!tp) {
       t->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
       continue;
     }
     memcpy(t->topic_id.b, tp->id, sizeof t->topic_id.b);
+    t->topic_authorized_operations = authz_operations(b, &k->who, ACL_RES_TOPIC, tp->name);
     t->is_internal = !strcmp(tp->name, OFFSETS_TOPIC);
     uint32_t start = q->cursor && !strcmp(from, tp->name) ? (uint32_t)q->cursor->partition_index : 0;
     if (start > tp->npart) start = tp->npart;

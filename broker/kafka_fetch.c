@@ -5,6 +5,7 @@
  * every partition it asked for (the Java client drops one left out). */
 #include <string.h>
 
+#include "broker/authz.h"
 #include "broker/broker.h"
 #include "broker/dispatch.h"
 #include "broker/kafka_call.h"
@@ -54,6 +55,12 @@ static const char **fetch_topic_names(struct broker *b, struct kafka_call *k,
   return names;
 }
 
+/* A partition the authorizer refused: its error stands alone (no epoch
+ * check, which would tell of a topic the caller may not see). */
+static int refused(uint32_t native_error) {
+  return native_error == (uint32_t)-STRATA_ETOPIC_AUTHORIZATION_FAILED;
+}
+
 static void fetch_start(struct broker *b, struct kafka_call *k, struct response *r) {
   const struct kafka_fetch_req *q = k->req;
   const char **names = fetch_topic_names(b, k, q);
@@ -86,7 +93,18 @@ static void fetch_start(struct broker *b, struct kafka_call *k, struct response 
   }
   h->body_case = STRATA__HEADER__BODY_FETCH_REQ;
   h->fetch_req = f;
-  dispatch_handle(b, h, NULL, 0, r);
+  /* A follower's fetch (replica id >= 0: ReplicaId to v14, ReplicaState
+   * from v15) from a principal without ClusterAction is refused whole
+   * (CVE-2018-1288); with it, it is still served as a consumer's: Strata's
+   * followers replicate over the native port. */
+  int32_t replica = k->version >= 15 ? (q->replica_state ? q->replica_state->replica_id : -1)
+                                     : q->replica_id;
+  int rc = replica >= 0 ? authz_cluster(b, &k->who, ACL_OP_CLUSTER_ACTION) : 0;
+  if (rc) {
+    response_error(r, h, rc, "fetching as a replica needs ClusterAction on the cluster");
+    return;
+  }
+  dispatch_handle(b, &k->who, h, NULL, 0, r);
 }
 
 static void *fetch_answer(struct broker *b, struct kafka_call *k, const struct response *r) {
@@ -131,9 +149,10 @@ static void *fetch_answer(struct broker *b, struct kafka_call *k, const struct r
       const Strata__FetchPartitionResult *x = nr->partitions[at];
       uint32_t len = x->payload_bytes;
       if (pos + len > r->payload_len) len = 0; /* cannot happen; never read past */
-      int16_t fenced = name ? epoch_check(b, name, t->partitions[j].partition,
-                                          t->partitions[j].current_leader_epoch)
-                            : KERR_UNKNOWN_TOPIC_ID;
+      int16_t fenced = refused(x->error_code) ? 0 /* no word on its epochs */
+                       : name ? epoch_check(b, name, t->partitions[j].partition,
+                                            t->partitions[j].current_leader_epoch)
+                              : KERR_UNKNOWN_TOPIC_ID;
       rp->error_code = fenced ? fenced : kafka_err((int)x->error_code);
       rp->high_watermark = x->high_watermark;
       rp->last_stable_offset = x->high_watermark;
@@ -175,7 +194,7 @@ static void list_offsets_start(struct broker *b, struct kafka_call *k, struct re
   }
   h->body_case = STRATA__HEADER__BODY_LIST_OFFSETS_REQ;
   h->list_offsets_req = l;
-  dispatch_handle(b, h, NULL, 0, r);
+  dispatch_handle(b, &k->who, h, NULL, 0, r);
 }
 
 static void *list_offsets_answer(struct broker *b, struct kafka_call *k,
@@ -206,7 +225,9 @@ static void *list_offsets_answer(struct broker *b, struct kafka_call *k,
         continue;
       }
       const Strata__ListOffsetsPartitionResult *x = nr->partitions[at];
-      int16_t fenced = epoch_check(b, t->name, p->partition_index, p->current_leader_epoch);
+      int16_t fenced = refused(x->error_code)
+                           ? 0
+                           : epoch_check(b, t->name, p->partition_index, p->current_leader_epoch);
       rp->error_code = fenced ? fenced : kafka_err((int)x->error_code);
       if (!rp->error_code && p->timestamp == -1)
         rp->error_code = latest_lagging(b, t->name, p->partition_index, x->offset, k->version);
@@ -283,9 +304,23 @@ static void offset_for_leader_epoch_start(struct broker *b, struct kafka_call *k
     rt->topic = t->topic;
     int32_t np = t->n_partitions > 0 ? t->n_partitions : 0;
     rt->partitions = kc_alloc(k, ((size_t)np + 1) * sizeof *rt->partitions);
+    /* a consumer needs Describe on the topic, a replica (v3+ replica_id
+     * >= 0) ClusterAction, as Kafka */
+    int16_t denied = 0;
+    if (k->version >= 3 && q->replica_id >= 0)
+      denied = authz_cluster(b, &k->who, ACL_OP_CLUSTER_ACTION) ? KERR_CLUSTER_AUTHORIZATION_FAILED : 0;
+    else if (authz_topic(b, &k->who, t->topic ? t->topic : "", ACL_OP_DESCRIBE))
+      denied = KERR_TOPIC_AUTHORIZATION_FAILED;
     for (int32_t j = 0; j < np; j++) {
       struct kafka_offset_for_leader_epoch_resp_epoch_end_offset *x = &rt->partitions[rt->n_partitions++];
       kafka_defaults(&kafka_offset_for_leader_epoch_resp_epoch_end_offset_desc, x);
+      if (denied) {
+        x->partition = t->partitions[j].partition;
+        x->leader_epoch = -1;
+        x->end_offset = -1;
+        x->error_code = denied;
+        continue;
+      }
       epoch_end(b, t->topic ? t->topic : "", &t->partitions[j], x);
     }
   }

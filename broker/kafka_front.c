@@ -6,9 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/authz.h"
 #include "broker/broker.h"
 #include "broker/kafka_call.h"
 #include "broker/kafka_groups.h"
+#include "broker/sasl_handlers.h"
 #include "common/bytes.h"
 #include "common/errors.h"
 #include "common/http_request.h"
@@ -36,6 +38,7 @@ static const struct kafka_handler *const handlers[] = {
     &kafka_create_partitions_handler, &kafka_offset_delete_handler,
     &kafka_describe_topic_partitions_handler, &kafka_consumer_group_heartbeat_handler,
     &kafka_consumer_group_describe_handler,
+    &kafka_sasl_handshake_handler, &kafka_sasl_authenticate_handler,
     &kafka_create_acls_handler, &kafka_describe_acls_handler, &kafka_delete_acls_handler,
     &kafka_describe_user_scram_credentials_handler, &kafka_alter_user_scram_credentials_handler,
 };
@@ -123,6 +126,12 @@ int16_t kafka_err(int code) {
   case -STRATA_EGROUP_NOT_EMPTY: return KERR_NON_EMPTY_GROUP;
   case -STRATA_EUNKNOWN_GROUP: return KERR_GROUP_ID_NOT_FOUND;
   case -STRATA_EINCONSISTENT_CLUSTER_ID: return KERR_INCONSISTENT_CLUSTER_ID;
+  case -STRATA_ETOPIC_AUTHORIZATION_FAILED: return KERR_TOPIC_AUTHORIZATION_FAILED;
+  case -STRATA_EGROUP_AUTHORIZATION_FAILED: return KERR_GROUP_AUTHORIZATION_FAILED;
+  case -STRATA_ECLUSTER_AUTHORIZATION_FAILED: return KERR_CLUSTER_AUTHORIZATION_FAILED;
+  case -STRATA_ESASL_AUTHENTICATION_FAILED: return KERR_SASL_AUTHENTICATION_FAILED;
+  case -STRATA_EILLEGAL_SASL_STATE: return KERR_ILLEGAL_SASL_STATE;
+  case -STRATA_EUNSUPPORTED_SASL_MECHANISM: return KERR_UNSUPPORTED_SASL_MECHANISM;
   case -STRATA_ERESOURCE_NOT_FOUND: return KERR_RESOURCE_NOT_FOUND;
   case -STRATA_EDUPLICATE_RESOURCE: return KERR_DUPLICATE_RESOURCE;
   case -STRATA_EUNACCEPTABLE_CREDENTIAL: return KERR_UNACCEPTABLE_CREDENTIAL;
@@ -212,13 +221,18 @@ void *kafka_error_answer(struct kafka_call *k, int16_t err) {
 
 /* ---- ApiVersions ---- */
 
-static struct kafka_api_versions_resp *api_list(struct kafka_call *k, int16_t err) {
+static struct kafka_api_versions_resp *api_list(struct broker *b, struct kafka_call *k,
+                                                int16_t err) {
   struct kafka_api_versions_resp *m = kc_alloc(k, sizeof *m);
   kafka_defaults(&kafka_api_versions_resp_desc, m);
   m->error_code = err;
   size_t n = sizeof handlers / sizeof handlers[0];
   m->api_keys = kc_alloc(k, n * sizeof *m->api_keys);
   for (size_t i = 0; i < n; i++) {
+    /* the SASL APIs only where a login is asked for (a SASL_* listener) */
+    if ((handlers[i]->key == KAFKA_SASL_HANDSHAKE || handlers[i]->key == KAFKA_SASL_AUTHENTICATE) &&
+        !broker_sasl_listener(b))
+      continue;
     struct kafka_api_versions_resp_api_version *v = &m->api_keys[m->n_api_keys++];
     v->api_key = (int16_t)handlers[i]->key;
     v->min_version = (int16_t)handlers[i]->min;
@@ -228,17 +242,20 @@ static struct kafka_api_versions_resp *api_list(struct kafka_call *k, int16_t er
 }
 
 static void api_versions_start(struct broker *b, struct kafka_call *k, struct response *r) {
-  (void)b, (void)r;
-  k->resp = api_list(k, KERR_NONE);
+  (void)r;
+  k->resp = api_list(b, k, KERR_NONE);
 }
 
 /* ---- the walk ---- */
 
 struct kafka_call *kafka_start(struct broker *b, uint8_t *frame, uint32_t len,
-                               const char *peer, struct response *r) {
+                               const char *peer, const struct principal *who,
+                               struct response *r) {
   struct kafka_call *k = calloc(1, sizeof *k);
   if (!k) abort();
   snprintf(k->peer, sizeof k->peer, "%s", peer ? peer : "");
+  if (who) k->who = *who;
+  else snprintf(k->who.name, sizeof k->who.name, "%s", PRINCIPAL_ANONYMOUS);
   arena_init(&k->arena);
   size_t used = 0;
   int rc = kafka_decode_req_header(frame, len, &k->arena, &k->h, &used);
@@ -258,7 +275,7 @@ struct kafka_call *kafka_start(struct broker *b, uint8_t *frame, uint32_t len,
      * v0 header), listing our versions so the client retries with one. */
     k->version = 0;
     k->flexible = 0;
-    k->resp = api_list(k, KERR_UNSUPPORTED_VERSION);
+    k->resp = api_list(b, k, KERR_UNSUPPORTED_VERSION);
     return k;
   }
   if (!in_tables) {
@@ -291,7 +308,11 @@ struct kafka_call *kafka_start(struct broker *b, uint8_t *frame, uint32_t len,
       return NULL;
     }
   }
+  const struct principal *outer = b->caller;
+  b->caller = &k->who; /* the Kafka-only handlers' checks read it too */
+  authz_forget(b);
   k->hd->start(b, k, r);
+  b->caller = outer;
   return k;
 }
 

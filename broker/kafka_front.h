@@ -11,18 +11,22 @@
 #include <stdint.h>
 
 #include "broker/response.h"
+#include "common/principal.h"
 #include "kafka/codec.h"
 #include "proto/strata.pb-c.h"
 
 struct broker;
 struct kafka_call;
 
-/* Start one request (its frame after the 4-byte size). Fills r as
+/* Start one request (its frame after the 4-byte size) from principal who
+ * (copied; NULL: anonymous), authorized as dispatch_handle does (b->caller
+ * is who while the call starts). Fills r as
  * dispatch_handle does (maybe waiting, parked or forwarded). Returns the
  * call, or NULL when not even a header could be read: the glue closes the
  * connection (Kafka's own answer to a frame it cannot parse). */
 struct kafka_call *kafka_start(struct broker *b, uint8_t *frame, uint32_t len,
-                               const char *peer, struct response *r);
+                               const char *peer, const struct principal *who,
+                               struct response *r);
 
 /* The native request a call became (parked fetches run it again; a
  * forwarded CreateTopics sends it to the controller), or NULL. Owned by
@@ -38,6 +42,12 @@ int kafka_finish(struct broker *b, struct kafka_call *k, const struct response *
                  struct kbuf *out);
 
 void kafka_call_free(struct kafka_call *k);
+
+/* A bare SASL token after a v0 SaslHandshake (kafka_sasl.c): the server's
+ * token goes out as a bare frame too. 0, or the failure (then the
+ * connection closes without an answer, as Kafka's does). */
+int kafka_sasl_raw_token(struct broker *b, const uint8_t *token, size_t len, uint8_t *out,
+                         size_t out_cap, size_t *out_len);
 
 /* Largest Kafka request frame read (socket.request.max.bytes applies). */
 #define KAFKA_DECODE_BUDGET (16u << 20) /* arena bytes one request may decode into */

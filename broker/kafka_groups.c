@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/authz.h"
 #include "broker/broker.h"
 #include "broker/classic_group.h"
 #include "broker/coordinator.h"
@@ -113,8 +114,15 @@ int kafka_groups_drain(struct broker *b) {
   return n;
 }
 
-/* The classic group of a request, or NULL with the Kafka error. */
-static struct cgroup *classic_for(struct broker *b, const char *id, int create, int16_t *err) {
+/* The classic group of a request, or NULL with the Kafka error. Join, Sync,
+ * Heartbeat and Leave all need Read on the group, checked first so a
+ * refusal says nothing of whether the group exists. */
+static struct cgroup *classic_for(struct broker *b, struct kafka_call *k, const char *id,
+                                  int create, int16_t *err) {
+  if (authz_group(b, &k->who, id, ACL_OP_READ)) {
+    *err = KERR_GROUP_AUTHORIZATION_FAILED;
+    return NULL;
+  }
   int rc = 0;
   struct cgroup *g = group_coordinator_for(b, id, create, &rc);
   if (g) g = coord_classic(&b->coord, id, create, &rc);
@@ -131,7 +139,7 @@ static void join_start(struct broker *b, struct kafka_call *k, struct response *
   const struct kafka_join_group_req *q = k->req;
   int16_t err = 0;
   int create = !q->member_id || !*q->member_id;
-  struct cgroup *g = classic_for(b, q->group_id, create, &err);
+  struct cgroup *g = classic_for(b, k, q->group_id, create, &err);
   if (!g) {
     struct classic_answer a = {.error = 0, .generation = -1};
     struct kafka_join_group_resp *m = join_answer(k, &a);
@@ -178,7 +186,7 @@ const struct kafka_handler kafka_join_group_handler = {KAFKA_JOIN_GROUP, 0, 9, j
 static void sync_start(struct broker *b, struct kafka_call *k, struct response *r) {
   const struct kafka_sync_group_req *q = k->req;
   int16_t err = 0;
-  struct cgroup *g = classic_for(b, q->group_id, 0, &err);
+  struct cgroup *g = classic_for(b, k, q->group_id, 0, &err);
   if (!g) {
     struct classic_answer a = {0};
     struct kafka_sync_group_resp *m = sync_answer(k, &a);
@@ -224,7 +232,7 @@ static void heartbeat_start(struct broker *b, struct kafka_call *k, struct respo
   kafka_defaults(&kafka_heartbeat_resp_desc, m);
   k->resp = m;
   int16_t err = 0;
-  struct cgroup *g = classic_for(b, q->group_id, 0, &err);
+  struct cgroup *g = classic_for(b, k, q->group_id, 0, &err);
   if (!g) {
     m->error_code = err;
     return;
@@ -254,7 +262,7 @@ static void leave_start(struct broker *b, struct kafka_call *k, struct response 
     if (!lm[i].member_id) lm[i].member_id = "";
   }
   int16_t err = 0;
-  struct cgroup *g = classic_for(b, q->group_id, 0, &err);
+  struct cgroup *g = classic_for(b, k, q->group_id, 0, &err);
   int rc = g ? classic_leave(g->classic, b->now_ms, lm, n, errs, &b->coord.classic_out) : 0;
   if (!g || rc) {
     m->error_code = g ? classic_kafka_error(rc) : err;
@@ -300,8 +308,11 @@ static void list_groups_start(struct broker *b, struct kafka_call *k, struct res
   kafka_defaults(&kafka_list_groups_resp_desc, m);
   k->resp = m;
   m->groups = kc_alloc(k, (b->coord.n + 1) * sizeof *m->groups);
+  /* Describe on the cluster lists all; else the groups the caller may describe */
+  int all = !authz_cluster(b, &k->who, ACL_OP_DESCRIBE);
   for (size_t i = 0; i < b->coord.n; i++) {
     const struct cgroup *g = b->coord.groups[i];
+    if (!all && authz_group(b, &k->who, g->g.id, ACL_OP_DESCRIBE)) continue;
     const char *state = coord_state_name(g);
     if (!state_wanted(q, state) || !type_wanted(q, g->classic ? "classic" : "consumer")) continue;
     struct kafka_list_groups_resp_listed_group *x = &m->groups[m->n_groups++];
@@ -322,6 +333,10 @@ static void describe_one(struct broker *b, struct kafka_call *k, const char *id,
   x->group_id = id;
   x->group_state = "Dead";
   x->authorized_operations = INT32_MIN;
+  if (authz_group(b, &k->who, id, ACL_OP_DESCRIBE)) {
+    x->error_code = KERR_GROUP_AUTHORIZATION_FAILED;
+    return;
+  }
   int rc = 0;
   struct cgroup *g = group_coordinator_for(b, id, 0, &rc);
   if (!g) {
@@ -371,7 +386,12 @@ static void describe_groups_start(struct broker *b, struct kafka_call *k, struct
   int32_t n = q->n_groups > 0 ? q->n_groups : 0;
   m->groups = kc_alloc(k, ((size_t)n + 1) * sizeof *m->groups);
   for (int32_t i = 0; i < n; i++)
-    describe_one(b, k, q->groups[i] ? q->groups[i] : "", &m->groups[m->n_groups++]);
+  {
+    struct kafka_describe_groups_resp_described_group *x = &m->groups[m->n_groups++];
+    describe_one(b, k, q->groups[i] ? q->groups[i] : "", x);
+    if (q->include_authorized_operations && !x->error_code) /* v3+, KIP-430 */
+      x->authorized_operations = authz_operations(b, &k->who, ACL_RES_GROUP, x->group_id);
+  }
 }
 
 const struct kafka_handler kafka_describe_groups_handler = {KAFKA_DESCRIBE_GROUPS, 0, 6,

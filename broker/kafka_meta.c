@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "broker/authz.h"
 #include "broker/broker.h"
 #include "broker/dispatch.h"
 #include "broker/kafka_call.h"
@@ -50,6 +51,11 @@ static void topic_entry(struct broker *b, struct kafka_call *k,
     tp = topics_find(&b->topics, name ? name : "");
   }
   t->name = kc_strdup(k, name ? name : "");
+  if (authz_topic(b, &k->who, name ? name : "", ACL_OP_DESCRIBE)) {
+    t->error_code = KERR_TOPIC_AUTHORIZATION_FAILED; /* whether it exists or not */
+    if (id) t->name = NULL;
+    return;
+  }
   if (!tp) {
     t->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
     return;
@@ -96,6 +102,8 @@ static void metadata_start(struct broker *b, struct kafka_call *k, struct respon
   /* Kafka clients send admin requests to the controller id and wait while
    * it is -1: name a live broker (any relays them to the controller). */
   m->controller_id = -1;
+  if (q->include_cluster_authorized_operations) /* v8-10 */
+    m->cluster_authorized_operations = authz_operations(b, &k->who, ACL_RES_CLUSTER, NULL);
   for (int32_t i = 0; i < m->n_brokers; i++)
     if (m->controller_id < 0 || m->brokers[i].node_id < m->controller_id)
       m->controller_id = m->brokers[i].node_id;
@@ -105,9 +113,14 @@ static void metadata_start(struct broker *b, struct kafka_call *k, struct respon
   m->topics = kc_alloc(k, (n + 1) * sizeof *m->topics);
   for (size_t i = 0; i < n; i++) {
     const char *name = all ? b->topics.v[i]->name : q->topics[i].name;
+    /* all topics: only those the caller may describe (Kafka filters them) */
+    if (all && authz_topic(b, &k->who, name, ACL_OP_DESCRIBE)) continue;
     const struct kuuid *id = all || k->version < 12 ? NULL : &q->topics[i].topic_id;
     if (id && topic_id_is_zero(id->b)) id = NULL;
-    topic_entry(b, k, &m->topics[m->n_topics++], name, id);
+    struct kafka_metadata_resp_metadata_response_topic *t = &m->topics[m->n_topics++];
+    topic_entry(b, k, t, name, id);
+    if (q->include_topic_authorized_operations && !t->error_code) /* v8+, KIP-430 */
+      t->topic_authorized_operations = authz_operations(b, &k->who, ACL_RES_TOPIC, t->name);
   }
 }
 
@@ -136,6 +149,12 @@ static void create_topics_start(struct broker *b, struct kafka_call *k, struct r
   c->topics = kc_alloc(k, ((size_t)n + 1) * sizeof *c->topics);
   for (int32_t i = 0; i < n; i++) {
     const struct kafka_create_topics_req_creatable_topic *t = &q->topics[i];
+    if (authz_cluster(b, &k->who, ACL_OP_CREATE) &&
+        authz_topic(b, &k->who, t->name, ACL_OP_CREATE)) {
+      x->err[i] = KERR_TOPIC_AUTHORIZATION_FAILED; /* left out of the native request */
+      x->msg[i] = "";
+      continue;
+    }
     if (t->n_assignments > 0) {
       x->err[i] = KERR_INVALID_REPLICA_ASSIGNMENT;
       x->msg[i] = "manual replica assignments are not supported; give a replication factor";
@@ -179,7 +198,7 @@ static void create_topics_start(struct broker *b, struct kafka_call *k, struct r
   h->body_case = STRATA__HEADER__BODY_CREATE_TOPICS_REQ;
   h->create_topics_req = c;
   if (c->n_topics) {
-    dispatch_handle(b, h, NULL, 0, r);
+    dispatch_handle(b, &k->who, h, NULL, 0, r);
   } else {
     k->native = NULL; /* nothing to create: answered from extra alone */
   }
@@ -249,6 +268,7 @@ static int32_t delete_count(const struct kafka_call *k) {
 struct delete_extra {
   const char **names; /* NULL: an id no topic here has */
   struct kuuid *ids;
+  int16_t *err;       /* refused here (TOPIC_AUTHORIZATION_FAILED), not sent */
 };
 
 static void delete_topics_start(struct broker *b, struct kafka_call *k, struct response *r) {
@@ -258,6 +278,7 @@ static void delete_topics_start(struct broker *b, struct kafka_call *k, struct r
   const char **names = kc_alloc(k, ((size_t)n + 1) * sizeof *names);
   x->names = names;
   x->ids = kc_alloc(k, ((size_t)n + 1) * sizeof *x->ids);
+  x->err = kc_alloc(k, ((size_t)n + 1) * sizeof *x->err);
   k->extra = x;
   Strata__Header *h = kc_native(k, STRATA__API_KEY__API_DELETE_TOPICS);
   Strata__DeleteTopicsRequest *d = kc_alloc(k, sizeof *d);
@@ -273,7 +294,9 @@ static void delete_topics_start(struct broker *b, struct kafka_call *k, struct r
       const char *name = kafka_topic_by_id(b, &q->topics[i].topic_id);
       names[i] = name ? kc_strdup(k, name) : NULL;
     }
-    if (names[i]) {
+    if (names[i] && authz_topic(b, &k->who, names[i], ACL_OP_DELETE)) {
+      x->err[i] = KERR_TOPIC_AUTHORIZATION_FAILED;
+    } else if (names[i]) {
       x->ids[i] = kafka_topic_id(b, names[i]);
       d->names[d->n_names++] = (char *)names[i];
     }
@@ -281,7 +304,7 @@ static void delete_topics_start(struct broker *b, struct kafka_call *k, struct r
   h->body_case = STRATA__HEADER__BODY_DELETE_TOPICS_REQ;
   h->delete_topics_req = d;
   if (d->n_names) {
-    dispatch_handle(b, h, NULL, 0, r);
+    dispatch_handle(b, &k->who, h, NULL, 0, r);
   } else {
     k->native = NULL; /* only unknown ids: answered without the controller */
   }
@@ -308,6 +331,10 @@ static void *delete_topics_answer(struct broker *b, struct kafka_call *k,
     if (!t->name) {
       t->topic_id = q->topics[i].topic_id;
       t->error_code = KERR_UNKNOWN_TOPIC_ID;
+      continue;
+    }
+    if (x->err[i]) {
+      t->error_code = x->err[i];
       continue;
     }
     t->topic_id = x->ids[i]; /* v6+ */
@@ -340,7 +367,7 @@ static void init_producer_id_start(struct broker *b, struct kafka_call *k, struc
   strata__init_producer_id_request__init(i);
   h->body_case = STRATA__HEADER__BODY_INIT_PRODUCER_ID_REQ;
   h->init_producer_id_req = i;
-  dispatch_handle(b, h, NULL, 0, r);
+  dispatch_handle(b, &k->who, h, NULL, 0, r);
 }
 
 static void *init_producer_id_answer(struct broker *b, struct kafka_call *k,
@@ -387,6 +414,8 @@ static struct kafka_find_coordinator_resp *find_coordinators(struct broker *b,
     if (q->key_type != 0) {
       c->error_code = KERR_INVALID_REQUEST;
       c->error_message = no_transactions;
+    } else if (authz_group(b, &k->who, key, ACL_OP_DESCRIBE)) {
+      c->error_code = KERR_GROUP_AUTHORIZATION_FAILED;
     } else if (!*key || strlen(key) > GROUP_ID_MAX) {
       c->error_code = KERR_INVALID_REQUEST;
       c->error_message = "a group id of 1 to 255 characters";
@@ -426,7 +455,7 @@ static void find_coordinator_start(struct broker *b, struct kafka_call *k, struc
   f->group_id = (char *)(q->key ? q->key : "");
   h->body_case = STRATA__HEADER__BODY_FIND_COORDINATOR_REQ;
   h->find_coordinator_req = f;
-  dispatch_handle(b, h, NULL, 0, r);
+  dispatch_handle(b, &k->who, h, NULL, 0, r);
 }
 
 static void *find_coordinator_answer(struct broker *b, struct kafka_call *k,
@@ -470,6 +499,8 @@ static void describe_cluster_start(struct broker *b, struct kafka_call *k, struc
     m->error_message = "Strata's controllers do not speak Kafka's protocol: use the brokers";
     return;
   }
+  if (q->include_cluster_authorized_operations)
+    m->cluster_authorized_operations = authz_operations(b, &k->who, ACL_RES_CLUSTER, NULL);
   m->cluster_id = kc_strdup(k, b->cluster_id);
   size_t nb = b->cluster ? b->npeers : 1;
   m->brokers = kc_alloc(k, (nb + 1) * sizeof *m->brokers);

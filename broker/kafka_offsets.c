@@ -196,7 +196,7 @@ static struct kafka_offset_fetch_resp *fetch_groups(struct broker *b, struct kaf
     }
     struct response tmp;
     response_init(&tmp);
-    dispatch_handle(b, fetch_native(k, &one), NULL, 0, &tmp);
+    dispatch_handle(b, &k->who, fetch_native(k, &one), NULL, 0, &tmp);
     const struct kafka_offset_fetch_resp *a = fetch_answer(k, &one, kc_reply(&tmp));
     response_free(&tmp);
     struct kafka_offset_fetch_resp_offset_fetch_response_group *rg = &m->groups[m->n_groups++];
@@ -233,7 +233,7 @@ static void offset_fetch_start(struct broker *b, struct kafka_call *k, struct re
     k->resp = fetch_groups(b, k);
     return;
   }
-  dispatch_handle(b, fetch_native(k, k->req), NULL, 0, r);
+  dispatch_handle(b, &k->who, fetch_native(k, k->req), NULL, 0, r);
 }
 
 static void *offset_fetch_answer(struct broker *b, struct kafka_call *k,
@@ -258,7 +258,7 @@ static void delete_groups_start(struct broker *b, struct kafka_call *k, struct r
     d->group_ids[d->n_group_ids++] = (char *)(q->groups_names[i] ? q->groups_names[i] : "");
   h->body_case = STRATA__HEADER__BODY_DELETE_GROUPS_REQ;
   h->delete_groups_req = d;
-  dispatch_handle(b, h, NULL, 0, r);
+  dispatch_handle(b, &k->who, h, NULL, 0, r);
 }
 
 static void *delete_groups_answer(struct broker *b, struct kafka_call *k,

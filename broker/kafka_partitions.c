@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "broker/authz.h"
 #include "broker/broker.h"
 #include "broker/dispatch.h"
 #include "broker/kafka_call.h"
@@ -45,6 +46,11 @@ static void create_partitions_start(struct broker *b, struct kafka_call *k, stru
   for (int32_t i = 0; i < n; i++) {
     const struct kafka_create_partitions_req_create_partitions_topic *t = &q->topics[i];
     x->msg[i] = NULL;
+    if (authz_topic(b, &k->who, t->name, ACL_OP_ALTER)) {
+      x->err[i] = KERR_TOPIC_AUTHORIZATION_FAILED; /* whether it exists or not */
+      x->msg[i] = "";
+      continue;
+    }
     if (named_again(q, i)) {
       x->err[i] = KERR_INVALID_REQUEST;
       x->msg[i] = "Duplicate topic in request.";
@@ -70,7 +76,7 @@ static void create_partitions_start(struct broker *b, struct kafka_call *k, stru
   h->body_case = STRATA__HEADER__BODY_CREATE_PARTITIONS_REQ;
   h->create_partitions_req = c;
   if (c->n_topics) {
-    dispatch_handle(b, h, NULL, 0, r);
+    dispatch_handle(b, &k->who, h, NULL, 0, r);
   } else {
     k->native = NULL; /* nothing to send: answered from extra alone */
   }

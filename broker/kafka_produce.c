@@ -110,7 +110,7 @@ static void produce_start(struct broker *b, struct kafka_call *k, struct respons
       pr->partitions[pr->n_partitions++] = pp;
     }
   }
-  dispatch_handle(b, h, payload, total, r);
+  dispatch_handle(b, &k->who, h, payload, total, r);
 }
 
 static void *produce_answer(struct broker *b, struct kafka_call *k, const struct response *r) {

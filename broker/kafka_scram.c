@@ -125,7 +125,7 @@ static void alter_start(struct broker *b, struct kafka_call *k, struct response 
   h->body_case = STRATA__HEADER__BODY_ALTER_SCRAM_REQ;
   h->alter_scram_req = a;
   if (a->n_deletions + a->n_upsertions)
-    dispatch_handle(b, h, NULL, 0, r);
+    dispatch_handle(b, &k->who, h, NULL, 0, r);
   else
     k->native = NULL;
 }

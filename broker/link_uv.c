@@ -6,6 +6,8 @@
 
 #include "common/errors.h"
 #include "common/frame.h"
+#include "common/sasl.h"
+#include "common/sasl_config.h"
 #include "common/tls.h"
 #include "common/trace.h"
 #include "common/wire.h"
@@ -54,6 +56,8 @@ int link_busy(const struct link *l) { return l->qn > 0; }
 
 void link_set_tls(struct link *l, struct tls_ctx *ctx) { l->tls = ctx; }
 
+void link_set_sasl(struct link *l, const struct sasl_settings *s) { l->sasl = s; }
+
 static void on_handle_closed(uv_handle_t *h) { free(h); }
 
 static void on_write(uv_write_t *w, int status);
@@ -94,6 +98,11 @@ void link_close(struct link *l) {
   }
   tls_conn_free(l->tc);
   l->tc = NULL;
+  if (l->sc) {
+    sasl_client_clear(l->sc);
+    free(l->sc);
+    l->sc = NULL;
+  }
   free(l->cbuf);
   l->cbuf = NULL;
   if (!l->delivering) { /* else deliver_frames frees it, done with the payload */
@@ -107,8 +116,9 @@ void link_close(struct link *l) {
     l->tcp = NULL;
   }
   /* A handshake that fails is a connection that failed: the owner backs off. */
-  int was = l->connected || l->handshaking;
+  int was = l->connected || l->handshaking || l->authenticating;
   l->handshaking = 0;
+  l->authenticating = 0;
   l->connected = 0;
   l->len = 0;
   l->need = 0;
@@ -195,12 +205,13 @@ static void deliver_frames(struct link *l) {
   }
 }
 
-/* The handshake finished: the link is usable. */
+static void transport_up(struct link *l);
+
+/* The handshake finished: the link is usable (after a SASL login, if any). */
 static void tls_established(struct link *l) {
   l->handshaking = 0;
-  l->connected = 1;
   trace_debug("link to %s:%d: %s", l->host, l->port, tls_conn_version(l->tc));
-  if (l->on_state) l->on_state(l->state_arg, 1);
+  transport_up(l);
 }
 
 /* n bytes of ciphertext arrived: advance the handshake, or decrypt into
@@ -286,8 +297,7 @@ static void on_connect(uv_connect_t *c, int status) {
     }
     return;
   }
-  l->connected = 1;
-  if (l->on_state) l->on_state(l->state_arg, 1);
+  transport_up(l);
 }
 
 static void connect_to(struct link *l, const struct sockaddr_in *addr);
@@ -380,9 +390,101 @@ static int tls_send(struct link *l, const uint8_t *head, size_t hl, const uint8_
   return rc;
 }
 
+static int send_frame(struct link *l, Strata__Header *h, const uint8_t *payload,
+                      size_t payload_len, link_cb cb, void *arg);
+
 int link_send(struct link *l, Strata__Header *h, const uint8_t *payload, size_t payload_len,
               link_cb cb, void *arg) {
   if (!l->connected || !l->tcp) return STRATA_ENETWORK;
+  return send_frame(l, h, payload, payload_len, cb, arg);
+}
+
+/* ---- SASL login (common/sasl.c's client over SaslHandshake/Authenticate) ---- */
+
+static void login_failed(struct link *l, const char *why) {
+  trace_warn("link to %s:%d: SASL login as %s (%s) refused: %s", l->host, l->port,
+             l->sasl->username, sasl_mech_name(l->sasl->mechanism), why);
+  link_close(l);
+}
+
+static void login_done(struct link *l) {
+  sasl_client_clear(l->sc);
+  free(l->sc);
+  l->sc = NULL;
+  l->authenticating = 0;
+  l->connected = 1;
+  trace_debug("link to %s:%d: logged in as %s", l->host, l->port, l->sasl->username);
+  if (l->on_state) l->on_state(l->state_arg, 1);
+}
+
+static void on_login_step(void *arg, const Strata__Header *resp, const uint8_t *payload,
+                          uint32_t payload_len, int err);
+
+static int send_token(struct link *l, const uint8_t *tok, size_t len) {
+  Strata__Header h = STRATA__HEADER__INIT;
+  Strata__SaslAuthenticateRequest m = STRATA__SASL_AUTHENTICATE_REQUEST__INIT;
+  h.api_key = STRATA__API_KEY__API_SASL_AUTHENTICATE;
+  h.body_case = STRATA__HEADER__BODY_SASL_AUTHENTICATE_REQ;
+  h.sasl_authenticate_req = &m;
+  m.auth_bytes.data = (uint8_t *)tok;
+  m.auth_bytes.len = len;
+  return send_frame(l, &h, NULL, 0, on_login_step, l);
+}
+
+static void on_login_step(void *arg, const Strata__Header *resp, const uint8_t *payload,
+                          uint32_t payload_len, int err) {
+  (void)payload, (void)payload_len;
+  struct link *l = arg;
+  uint8_t tok[SASL_TOKEN_MAX];
+  size_t tl = 0;
+  int done = 0;
+  if (err || !l->sc) return; /* the link is closing */
+  if (resp->error_code) {
+    login_failed(l, strata_strerror(-(int)resp->error_code));
+    return;
+  }
+  if (resp->body_case == STRATA__HEADER__BODY_SASL_HANDSHAKE_RESP) {
+    if (sasl_client_start(l->sc, tok, sizeof tok, &tl) || send_token(l, tok, tl))
+      login_failed(l, "cannot send the first token");
+    return;
+  }
+  if (resp->body_case != STRATA__HEADER__BODY_SASL_AUTHENTICATE_RESP ||
+      sasl_client_step(l->sc, resp->sasl_authenticate_resp->auth_bytes.data,
+                       resp->sasl_authenticate_resp->auth_bytes.len, tok, sizeof tok, &tl,
+                       &done)) {
+    login_failed(l, "the server's answer does not prove it knows the credential");
+    return;
+  }
+  if (done) login_done(l);
+  else if (send_token(l, tok, tl)) login_failed(l, "cannot send a token");
+}
+
+/* TCP (and TLS) are up: log in first when the link has SASL settings. */
+static void transport_up(struct link *l) {
+  if (!l->sasl) {
+    l->connected = 1;
+    if (l->on_state) l->on_state(l->state_arg, 1);
+    return;
+  }
+  Strata__Header h = STRATA__HEADER__INIT;
+  Strata__SaslHandshakeRequest m = STRATA__SASL_HANDSHAKE_REQUEST__INIT;
+  l->sc = calloc(1, sizeof *l->sc);
+  l->authenticating = 1;
+  if (!l->sc ||
+      sasl_client_init(l->sc, l->sasl->mechanism, l->sasl->username, l->sasl->password)) {
+    login_failed(l, "sasl.mechanism, sasl.username or sasl.password not usable");
+    return;
+  }
+  h.api_key = STRATA__API_KEY__API_SASL_HANDSHAKE;
+  h.body_case = STRATA__HEADER__BODY_SASL_HANDSHAKE_REQ;
+  h.sasl_handshake_req = &m;
+  m.mechanism = (char *)sasl_mech_name(l->sasl->mechanism);
+  if (send_frame(l, &h, NULL, 0, on_login_step, l)) login_failed(l, "cannot send SaslHandshake");
+}
+
+static int send_frame(struct link *l, Strata__Header *h, const uint8_t *payload,
+                      size_t payload_len, link_cb cb, void *arg) {
+  if (!l->tcp) return STRATA_ENETWORK;
   if (l->qn >= LINK_INFLIGHT_MAX) return STRATA_EQUEUE_FULL;
   h->correlation_id = l->next_corr++;
   struct write_req *wr = calloc(1, sizeof *wr);

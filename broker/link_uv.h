@@ -14,6 +14,8 @@
 
 struct tls_ctx;
 struct tls_conn;
+struct sasl_settings;
+struct sasl_client;
 
 #define LINK_FRAME_MAX (256u << 20)
 #define LINK_INFLIGHT_MAX 64
@@ -51,6 +53,9 @@ struct link {
   uint8_t *cbuf;        /* ciphertext read from the socket (LINK_TLS_CHUNK) */
   int handshaking;      /* connected over TCP, TLS handshake not done */
   int delivering;       /* inside a response callback: buf stays until it returns */
+  const struct sasl_settings *sasl; /* log in after connecting (NULL: no); see link_set_sasl */
+  struct sasl_client *sc;           /* the login in progress */
+  int authenticating;   /* transport up, SASL login not done */
 };
 
 #define LINK_TLS_CHUNK (64u * 1024)
@@ -65,6 +70,11 @@ int link_set_source(struct link *l, const char *ip);
  * reference): the owner keeps ctx alive while the link may connect, and
  * sets the new one after a reload. Call after link_init. */
 void link_set_tls(struct link *l, struct tls_ctx *ctx);
+/* Log in with SASL (sasl.mechanism, sasl.username, sasl.password of s,
+ * borrowed: the owner keeps it) after connecting and, with TLS, after the
+ * handshake; the link reports itself connected only once logged in. A
+ * refused login is a failed connection (the owner backs off). */
+void link_set_sasl(struct link *l, const struct sasl_settings *s);
 /* Start connecting (no-op when connected or connecting). A host name is
  * looked up on libuv's threadpool first (a container's service name). */
 void link_connect(struct link *l);

@@ -22,6 +22,7 @@
 #include "broker/kafka_groups.h"
 #include "broker/offsets_log.h"
 #include "broker/response.h"
+#include "common/sasl_conn.h"
 
 /* Fetched records at least this long go out from the fetch payload itself. */
 #define KAFKA_RECORDS_NO_COPY 4096
@@ -39,6 +40,8 @@ struct pending {
   uint64_t t0_ns;               /* its frame was read (uv_hrtime) */
   int api_slot;                 /* its strata_request_duration_seconds series (-1: none) */
   struct kafka_call *kcall;     /* a Kafka-protocol request: req is its native form, not ours */
+  uint8_t *raw;                 /* a bare SASL token answer (after a v0 SaslHandshake): sent as is */
+  size_t raw_len;
 };
 
 struct conn {
@@ -66,6 +69,7 @@ struct conn {
   uint64_t deadline_ms;
   int in_handshake;             /* counted in server.handshakes */
   int hs_waiting;               /* accepted past TLS_HANDSHAKES_MAX: not read yet */
+  struct sasl_conn auth;        /* SASL login on a SASL_* listener (common/sasl_conn.h) */
 };
 
 struct server {
@@ -87,6 +91,8 @@ struct server {
   struct http_server *admin;    /* admin.listeners (NULL: off) */
   struct broker_admin adm;
   uv_timer_t rates_timer;
+  uv_timer_t auth_timer;        /* SASL deadlines and failure delays (SASL listeners only) */
+  int auth_on;
   /* TLS (issue 17): one server context for every TLS listener, replaced on
    * SIGHUP (connections keep the one they started with). */
   struct tls_ctx *tls_ctx;
@@ -150,6 +156,7 @@ static void pending_free(struct server *s, struct pending *p) {
   wait_remove(s, p);
   req_release(p);
   kafka_call_free(p->kcall);
+  free(p->raw);
   response_free(&p->resp);
   free(p);
 }
@@ -214,13 +221,31 @@ static void count_answer(struct broker_metrics *m, const struct pending *p) {
  * in request order, so a produce waiting for fsync holds those behind it. */
 static void conn_flush(struct conn *c) {
   struct server *s = c->srv;
-  while (c->head && !c->head->waiting && !c->closing) {
+  while (c->head && !c->head->waiting && !c->closing &&
+         !(c->auth.failed && s->b->now_ms < c->auth.close_at_ms)) {
     struct pending *p = c->head;
     c->head = p->next;
     if (!c->head) c->tail = NULL;
     c->npending--;
     if (p->api_slot >= 0) count_answer(&s->b->metrics, p);
-    if (p->kcall && !p->resp.silent) {
+    if (p->raw) {
+      struct write_req *wr = calloc(1, sizeof *wr);
+      if (!wr) {
+        pending_free(s, p);
+        conn_close(c);
+        return;
+      }
+      wr->head = p->raw;
+      p->raw = NULL;
+      uv_buf_t one = uv_buf_init((char *)wr->head, (unsigned)p->raw_len);
+      if (conn_write(c, wr, &one, 1)) {
+        free(wr->head);
+        free(wr);
+        pending_free(s, p);
+        conn_close(c);
+        return;
+      }
+    } else if (p->kcall && !p->resp.silent) {
       struct write_req *wr = calloc(1, sizeof *wr);
       struct kbuf out = {.ref_min = KAFKA_RECORDS_NO_COPY};
       uv_buf_t one, *bufs = &one;
@@ -380,8 +405,8 @@ static void enqueue(struct conn *c, struct pending *p) {
     c->tail = p;
     c->npending++;
     p->resp.hdr.correlation_id = p->req->correlation_id;
-    /* NULL: no principal yet; the connection's, once connections have one */
-    int rc = cluster_uv_forward(&s->cluster, p->req, NULL, on_forwarded, p);
+    /* the caller's principal travels with it (KIP-590's envelope) */
+    int rc = cluster_uv_forward(&s->cluster, p->req, &c->principal, on_forwarded, p);
     if (rc) { /* answered now; conn_process flushes it in order */
       p->resp.forward = 0;
       response_error(&p->resp, p->req, rc, "the controller is not reachable from this broker");
@@ -430,18 +455,80 @@ static void reply_error(struct conn *c, const Strata__Header *req, int err,
   enqueue(c, p);
 }
 
+/* After a request ran: a failed login holds its answer for the failure
+ * delay and then closes (auth_sweep); a successful one names the
+ * connection's principal. */
+static void after_auth_step(struct conn *c) {
+  if (c->auth.failed) {
+    if (c->reading) uv_read_stop((uv_stream_t *)&c->tcp);
+    c->reading = 0;
+  } else if (c->auth.authenticated && !c->auth.named) {
+    sasl_conn_principal(&c->auth, &c->principal); /* SASL's name wins over a certificate's */
+    c->auth.named = 1;
+  }
+}
+
+/* Before authentication only ApiVersions and the SASL requests run
+ * (common/sasl_conn.h); anything else fails the connection: Kafka closes
+ * it, the native listener answers ILLEGAL_SASL_STATE first. */
+static int auth_allows(struct conn *c, int api_key) {
+  if (sasl_conn_allows(&c->auth, api_key)) return 1;
+  if (!c->auth.failed) {
+    trace_warn("%s: api key %d before SASL authentication; closing", c->peer, api_key);
+    c->srv->b->metrics.auth_failure++;
+  }
+  sasl_conn_refuse(&c->auth, c->srv->b->now_ms);
+  after_auth_step(c);
+  return 0;
+}
+
 static void handle_frame(struct conn *c, const struct frame *f) {
   struct server *s = c->srv;
   Strata__Header *req = NULL;
   if (wire_header_unpack(f->header, f->header_len, &req)) {
+    if (c->auth.on && !c->auth.authenticated) sasl_conn_refuse(&c->auth, s->b->now_ms);
     reply_error(c, NULL, STRATA_EINVALID_REQUEST, "malformed request header");
+    after_auth_step(c);
+    return;
+  }
+  if (!auth_allows(c, (int)req->api_key)) {
+    reply_error(c, req, STRATA_EILLEGAL_SASL_STATE, "authenticate first (SaslHandshake, SaslAuthenticate)");
+    wire_header_free(req);
     return;
   }
   struct pending *p = pending_new();
   p->req = req;
   p->t0_ns = uv_hrtime();
   p->api_slot = api_slot(req);
-  dispatch_handle(s->b, req, (uint8_t *)f->payload, f->payload_len, &p->resp);
+  s->b->sasl_conn = &c->auth;
+  dispatch_handle(s->b, &c->principal, req, (uint8_t *)f->payload, f->payload_len, &p->resp);
+  s->b->sasl_conn = NULL;
+  after_auth_step(c);
+  enqueue(c, p);
+}
+
+/* A bare SASL token after a v0 SaslHandshake: answered with a bare token;
+ * a failure answers nothing and closes after the delay (Kafka's way). */
+static void handle_raw_token(struct conn *c, const uint8_t *token, uint32_t len) {
+  struct server *s = c->srv;
+  uint8_t *out = malloc(4 + SASL_TOKEN_MAX);
+  size_t out_len = 0;
+  if (!out) {
+    conn_close(c);
+    return;
+  }
+  s->b->sasl_conn = &c->auth;
+  int rc = kafka_sasl_raw_token(s->b, token, len, out + 4, SASL_TOKEN_MAX, &out_len);
+  s->b->sasl_conn = NULL;
+  after_auth_step(c); /* a login that ended here names the principal before the next request */
+  if (rc) {
+    free(out);
+    return;
+  }
+  be32_store(out, (uint32_t)out_len);
+  struct pending *p = pending_new();
+  p->raw = out;
+  p->raw_len = out_len + 4;
   enqueue(c, p);
 }
 
@@ -449,9 +536,13 @@ static void handle_frame(struct conn *c, const struct frame *f) {
  * read closes the connection after the answers before it, as Kafka does. */
 static void handle_kafka_frame(struct conn *c, uint8_t *frame, uint32_t len) {
   struct server *s = c->srv;
+  if (!auth_allows(c, (int16_t)((frame[0] << 8) | frame[1]))) return;
   struct pending *p = pending_new();
   p->t0_ns = uv_hrtime();
-  p->kcall = kafka_start(s->b, frame, len, c->peer, &p->resp);
+  s->b->sasl_conn = &c->auth;
+  p->kcall = kafka_start(s->b, frame, len, c->peer, &c->principal, &p->resp);
+  s->b->sasl_conn = NULL;
+  after_auth_step(c);
   if (!p->kcall) {
     response_free(&p->resp);
     free(p);
@@ -472,9 +563,11 @@ static size_t kafka_frame(struct conn *c, uint8_t *p, size_t len) {
     return 0;
   }
   uint32_t n = be32_load(p);
-  if (n > c->srv->b->cfg.max_frame || n < 8) {
-    trace_warn("%s: Kafka frame of %u bytes (socket.request.max.bytes=%u); closing", c->peer, n,
-               c->srv->b->cfg.max_frame);
+  uint32_t max = sasl_conn_frame_max(&c->auth, c->srv->b->cfg.max_frame);
+  int raw = c->auth.raw_tokens && !c->auth.authenticated;
+  if (n > max || (n < 8 && !raw) || (raw && n > SASL_TOKEN_MAX)) {
+    trace_warn("%s: Kafka frame of %u bytes (limit %u%s); closing", c->peer, n, max,
+               max < c->srv->b->cfg.max_frame ? " before authentication" : "");
     c->close_after_flush = 1;
     return len;
   }
@@ -483,7 +576,10 @@ static size_t kafka_frame(struct conn *c, uint8_t *p, size_t len) {
     return 0;
   }
   c->need = 0;
-  handle_kafka_frame(c, p + 4, n);
+  if (raw)
+    handle_raw_token(c, p + 4, n);
+  else
+    handle_kafka_frame(c, p + 4, n);
   return (size_t)n + 4;
 }
 
@@ -498,6 +594,13 @@ static size_t refuse_frame(struct conn *c, const uint8_t *p, size_t len, int rc)
     return 0;
   }
   uint32_t flen = be32_load(p), hlen = be32_load(p + 4);
+  if (c->auth.on && !c->auth.authenticated) {
+    /* CVE-2022-34917: an unauthenticated client gets no buffering at all */
+    trace_warn("%s: frame of %u bytes before authentication (limit %u); closing", c->peer, flen,
+               sasl_conn_frame_max(&c->auth, c->srv->b->cfg.max_frame));
+    c->close_after_flush = 1;
+    return len;
+  }
   if (rc == STRATA_ETOO_LARGE && hlen <= FRAME_HEADER_MAX && flen >= 4 &&
       hlen <= flen - 4) {
     if (len < FRAME_PREFIX_SIZE + hlen) {
@@ -534,7 +637,7 @@ static void conn_process(struct conn *c) {
   c->in_process = 1;
 again:
   full = 0;
-  while (!c->closing && !c->close_after_flush) {
+  while (!c->closing && !c->close_after_flush && !c->auth.failed) {
     if (c->discard) {
       size_t k = c->len - off < c->discard ? c->len - off : c->discard;
       off += k;
@@ -554,7 +657,8 @@ again:
     }
     struct frame f;
     size_t need = 0;
-    int rc = frame_parse(c->buf + off, c->len - off, s->b->cfg.max_frame, &f, &need);
+    int rc = frame_parse(c->buf + off, c->len - off,
+                         sasl_conn_frame_max(&c->auth, s->b->cfg.max_frame), &f, &need);
     if (rc == 0) {
       c->need = need;
       break;
@@ -578,8 +682,8 @@ again:
   /* Stopped with answers in flight, which have left now: the requests
    * still in the buffer are not waiting for more bytes, so go on with them
    * (a client may pipeline far more than CONN_PENDING_MAX and then wait). */
-  if (full && !c->closing && !c->close_after_flush && c->npending < CONN_PENDING_MAX / 2 &&
-      conn_queued(c) < CONN_WRITE_QUEUE_MAX / 2)
+  if (full && !c->closing && !c->close_after_flush && !c->auth.failed &&
+      c->npending < CONN_PENDING_MAX / 2 && conn_queued(c) < CONN_WRITE_QUEUE_MAX / 2)
     goto again;
   c->in_process = 0;
   /* A follower's fetch or a local append may have moved a high watermark:
@@ -589,7 +693,7 @@ again:
     wake_waiters(s);
   if (c->closing) return;
   int throttled = c->npending >= CONN_PENDING_MAX || conn_queued(c) > CONN_WRITE_QUEUE_MAX;
-  if (c->close_after_flush || throttled) {
+  if (c->close_after_flush || throttled || c->auth.failed) {
     if (c->reading) uv_read_stop((uv_stream_t *)&c->tcp);
     c->reading = 0;
   } else if (!c->reading && !c->hs_waiting) {
@@ -702,6 +806,7 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
 
 static void on_conn_closed(uv_handle_t *h) {
   struct conn *c = h->data;
+  sasl_conn_free(&c->auth);
   free(c->tls);
   free(c->buf);
   free(c);
@@ -831,6 +936,8 @@ static void on_connection(uv_stream_t *server, int status) {
     }
     c->deadline_ms = uv_now(s->loop) + TLS_HANDSHAKE_TIMEOUT_MS;
   }
+  tick(s);
+  sasl_conn_init(&c->auth, c->sasl, s->b->now_ms);
   c->next = s->conns;
   if (s->conns) s->conns->prev = c;
   s->conns = c;
@@ -1010,6 +1117,32 @@ static void on_group_timer(uv_timer_t *t) {
   if (s->b->kafka_parked.answered != s->kafka_answered_seen) wake_waiters(s);
 }
 
+/* ---- SASL deadlines ---- */
+
+/* Every AUTH_SWEEP_MS: a connection still unauthenticated at its deadline
+ * (accept + SASL_DEADLINE_MS) closes; one whose login failed sends its held
+ * answer once the failure delay is over, and closes. */
+#define AUTH_SWEEP_MS 20
+static void on_auth_timer(uv_timer_t *t) {
+  struct server *s = t->data;
+  tick(s);
+  struct conn *c = s->conns;
+  while (c) {
+    struct conn *next = c->next;
+    if (!c->closing && sasl_conn_expired(&c->auth, s->b->now_ms)) {
+      if (c->auth.failed) {
+        c->close_after_flush = 1;
+        conn_flush(c);
+      } else {
+        trace_warn("%s: not authenticated within %d ms; closing", c->peer, SASL_DEADLINE_MS);
+        s->b->metrics.auth_failure++;
+        conn_close(c);
+      }
+    }
+    c = next;
+  }
+}
+
 /* ---- start and stop ---- */
 
 /* The cluster links saw a high watermark or leadership move. */
@@ -1036,6 +1169,7 @@ static void on_signal(uv_signal_t *h, int signum) {
   http_server_stop(s->admin);
   s->admin = NULL;
   uv_close((uv_handle_t *)&s->rates_timer, NULL);
+  if (s->auth_on) uv_close((uv_handle_t *)&s->auth_timer, NULL);
 }
 
 /* SIGHUP: read the certificate, key and CA files again (rotation without a
@@ -1233,6 +1367,12 @@ int server_run(struct broker *b) {
   uv_signal_init(s->loop, &s->sigterm);
   s->sigterm.data = s;
   uv_signal_start(&s->sigterm, on_signal, SIGTERM);
+  if (b->cfg.listener_sasl || b->cfg.kafka_sasl) {
+    s->auth_on = 1;
+    uv_timer_init(s->loop, &s->auth_timer);
+    s->auth_timer.data = s;
+    uv_timer_start(&s->auth_timer, on_auth_timer, AUTH_SWEEP_MS, AUTH_SWEEP_MS);
+  }
   uv_signal_init(s->loop, &s->sighup);
   s->sighup.data = s;
   uv_signal_start(&s->sighup, on_sighup, SIGHUP);

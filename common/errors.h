@@ -59,7 +59,9 @@
   X(INVALID_SESSION_TIMEOUT, 47,                                               \
     "session timeout outside group.min/max.session.timeout.ms")                \
   X(GROUP_MAX_SIZE_REACHED, 48, "the group has its maximum number of members") \
-  /* 49-51 left for the authorization errors (issue 17, authz) */             \
+  X(TOPIC_AUTHORIZATION_FAILED, 49, "not authorized to access the topic")     \
+  X(GROUP_AUTHORIZATION_FAILED, 50, "not authorized to access the group")     \
+  X(CLUSTER_AUTHORIZATION_FAILED, 51, "cluster authorization failed")         \
   X(SASL_AUTHENTICATION_FAILED, 52, "authentication failed")                   \
   X(ILLEGAL_SASL_STATE, 53, "request not valid in the current SASL state")     \
   X(UNSUPPORTED_SASL_MECHANISM, 54, "SASL mechanism not enabled")              \

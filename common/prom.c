@@ -163,3 +163,12 @@ void prom_connections(struct textbuf *t, size_t client_open, uint64_t client_ope
   textbuf_printf(t, "strata_connections_rejected_total{listener=\"admin\",reason=\"timeout\"} %llu\n",
                  (unsigned long long)admin->timed_out);
 }
+
+void prom_authentications(struct textbuf *t, uint64_t success, uint64_t failure) {
+  prom_family(t, "strata_authentications_total", "counter",
+              "SASL authentications on SASL listeners, by result.");
+  textbuf_printf(t, "strata_authentications_total{result=\"success\"} %llu\n",
+                 (unsigned long long)success);
+  textbuf_printf(t, "strata_authentications_total{result=\"failure\"} %llu\n",
+                 (unsigned long long)failure);
+}

@@ -48,4 +48,7 @@ void prom_tls(struct textbuf *t, int64_t cert_not_after, uint64_t handshake_fail
 void prom_connections(struct textbuf *t, size_t client_open, uint64_t client_opened,
                       uint64_t client_refused, const struct http_server_stats *admin);
 
+/* strata_authentications_total{result="success|failure"}: SASL exchanges. */
+void prom_authentications(struct textbuf *t, uint64_t success, uint64_t failure);
+
 #endif

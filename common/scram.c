@@ -490,12 +490,14 @@ static int auth_append(char *auth, size_t *auth_len, size_t cap, const char *p, 
 /* RFC 5802 section 9: an unknown user gets a salt and keys derived from a
  * server secret and the name, so the answer looks like a real user's and is
  * stable across attempts; the proof can never verify (known = 0). */
-static int fake_credential(enum scram_mech m, const char *user, const uint8_t *secret,
-                           size_t secret_len, struct scram_credential *out) {
+int scram_credential_fake(enum scram_mech m, const char *user, const uint8_t *secret,
+                          size_t secret_len, struct scram_credential *out) {
   char buf[SCRAM_USER_MAX + 32];
   uint8_t mac[SCRAM_KEY_MAX];
   int n, rc;
   memset(out, 0, sizeof *out);
+  if (scram_key_len(m) == 0 || user == NULL || strlen(user) > SCRAM_USER_MAX)
+    return STRATA_EINVALID_ARGUMENT;
   n = snprintf(buf, sizeof buf, "salt:%s:%s", scram_mech_name(m), user);
   rc = scram_hmac(m, secret, secret_len, buf, (size_t)n, mac);
   if (rc != 0)
@@ -534,7 +536,7 @@ int scram_server_first(struct scram_server *s, enum scram_mech m, const char *ms
     s->cred = *cred;
     s->known = 1;
   } else {
-    rc = fake_credential(m, s->cf.user, secret, secret_len, &s->cred);
+    rc = scram_credential_fake(m, s->cf.user, secret, secret_len, &s->cred);
     if (rc != 0)
       return rc;
     s->known = 0;
@@ -562,6 +564,16 @@ int scram_server_first(struct scram_server *s, enum scram_mech m, const char *ms
   return w;
 }
 
+/* got == expect, or got == client nonce + expect (see scram_server_final). */
+static int nonce_matches(const char *got, const char *expect, size_t nl, size_t cn) {
+  size_t gl = strlen(got);
+  if (gl == nl)
+    return CRYPTO_memcmp(got, expect, nl) == 0;
+  if (gl == cn + nl && cn < nl)
+    return CRYPTO_memcmp(got, expect, cn) == 0 && CRYPTO_memcmp(got + cn, expect, nl) == 0;
+  return 0;
+}
+
 int scram_server_final(struct scram_server *s, const char *msg, size_t len, char *out,
                        size_t out_cap) {
   struct scram_client_final cf;
@@ -580,8 +592,12 @@ int scram_server_final(struct scram_server *s, const char *msg, size_t len, char
   n = scram_b64_decode(cf.cbind_b64, strlen(cf.cbind_b64), cbind, sizeof cbind);
   if (n < 0 || (size_t)n != s->gs2_len || memcmp(cbind, s->gs2, s->gs2_len) != 0)
     return STRATA_EINVALID_REQUEST;
-  /* CVE-2024-56128: the nonce must be exactly the one this server sent */
-  if (strlen(cf.nonce) != nl || CRYPTO_memcmp(cf.nonce, expect, nl) != 0)
+  /* CVE-2024-56128: the nonce must be the one this server sent. One other
+   * form is accepted: librdkafka before 2.6.1 (Debian 12 ships 2.0.2; its
+   * PR 4895) sends the client nonce once more in front of it, which Kafka
+   * 3.8.1 to 3.9 accept too. Both forms carry this exchange's fresh server
+   * nonce whole, so a replayed client-final still fails. */
+  if (!nonce_matches(cf.nonce, expect, nl, strlen(s->cf.nonce)))
     return STRATA_ESASL_AUTHENTICATION_FAILED;
   if (cf.proof_len != kl)
     return STRATA_EINVALID_REQUEST;

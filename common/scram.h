@@ -62,6 +62,13 @@ int scram_salted_password(enum scram_mech m, const char *password, size_t passwo
 int scram_hmac(enum scram_mech m, const uint8_t *key, size_t key_len, const void *data,
                size_t len, uint8_t *out);
 
+/* The credential an unknown user appears to have (RFC 5802 section 9): salt
+ * and keys from HMAC(secret, mechanism and name), SCRAM_ITERATIONS_DEFAULT
+ * iterations, so answers do not tell which users exist. No password
+ * matches it in practice (keys are not derived from one). */
+int scram_credential_fake(enum scram_mech m, const char *user, const uint8_t *secret,
+                          size_t secret_len, struct scram_credential *out);
+
 /* Check a password against a credential (SASL PLAIN): derives the
  * SaltedPassword with the credential's salt and iterations and compares the
  * StoredKey in constant time. 1 when it matches, 0 when not. */

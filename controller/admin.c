@@ -48,6 +48,7 @@ static void render_metrics(struct controller_admin *a, struct textbuf *t) {
                  (unsigned long long)a->ctl->log.sync_errors);
   prom_connections(t, a->conns_open, a->conns_opened, 0, &a->admin_conns);
   prom_tls(t, a->tls_not_after, a->tls_failures);
+  prom_authentications(t, a->auth_success, a->auth_failure);
   prom_family(t, "strata_controller_active", "gauge",
               "1 while this controller serves the cluster (alert when the sum is not 1).");
   prom_sample_u(t, "strata_controller_active", 1);

@@ -21,6 +21,7 @@ struct controller_admin {
   struct http_server_stats admin_conns;
   int64_t tls_not_after;       /* the TLS certificate's notAfter; 0 without TLS */
   uint64_t tls_failures;       /* handshakes failed or timed out */
+  uint64_t auth_success, auth_failure; /* SASL logins (strata_authentications_total) */
 };
 
 void controller_admin_route(struct controller_admin *a, const struct http_request *req,

@@ -10,6 +10,7 @@
 #include "common/scram.h"
 #include "common/topic_config.h"
 #include "common/trace.h"
+#include "controller/ctrl_authz.h"
 #include "controller/secadmin.h"
 
 int controller_open(struct controller *ctl, const char *dir, int32_t id,
@@ -90,6 +91,7 @@ int controller_bootstrap_user(struct controller *ctl, const char *name, const ch
 void controller_close(struct controller *ctl) {
   metalog_close(&ctl->log);
   ctrl_free(&ctl->c);
+  authorizer_config_free(&ctl->authz);
 }
 
 void controller_tick(struct controller *ctl, int64_t now_ms) {
@@ -119,8 +121,9 @@ static void set_error(Strata__Header *resp, struct arena *a, int rc, const char 
   resp->body_case = STRATA__HEADER__BODY__NOT_SET;
 }
 
-void controller_handle(struct controller *ctl, const Strata__Header *req, Strata__Header *resp,
-                       struct arena *a, int64_t now) {
+void controller_handle(struct controller *ctl, const struct principal *who,
+                       const Strata__Header *req, Strata__Header *resp, struct arena *a,
+                       int64_t now) {
   struct ctrl *c = &ctl->c;
   struct ctrl_out out = {0};
   char err[256] = "";
@@ -129,6 +132,12 @@ void controller_handle(struct controller *ctl, const Strata__Header *req, Strata
   resp->api_version = req->api_version;
   resp->correlation_id = req->correlation_id;
   resp->is_response = 1;
+  /* before anything changes: a refused AlterIsr leaves the ISR and HW be */
+  if ((rc = ctrl_authorize(&ctl->authz, ctrl_acls(&ctl->c), who, req, err, sizeof err))) {
+    trace_warn("refused: %s", err);
+    set_error(resp, a, rc, err);
+    return;
+  }
   switch (req->body_case) {
   case STRATA__HEADER__BODY_BROKER_REGISTER_REQ: {
     const Strata__BrokerRegisterRequest *q = req->broker_register_req;

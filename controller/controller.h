@@ -3,7 +3,9 @@
 #ifndef STRATA_CONTROLLER_H
 #define STRATA_CONTROLLER_H
 
+#include "common/acl.h"
 #include "common/arena.h"
+#include "common/principal.h"
 #include "common/listener.h"
 #include "common/tls.h"
 #include "controller/ctrl.h"
@@ -14,6 +16,7 @@ struct controller {
   struct metalog log;
   uint32_t default_partitions;
   uint32_t default_replication;
+  struct authorizer_config authz; /* authorizer.*, super.users (owned; freed by close) */
 };
 
 int controller_open(struct controller *ctl, const char *dir, int32_t id,
@@ -26,9 +29,12 @@ void controller_close(struct controller *ctl);
 int controller_bootstrap_user(struct controller *ctl, const char *name, const char *password,
                               size_t password_len, int *created, char *err, size_t err_len);
 /* Fill resp (strings and messages from arena, or malloc'd images released by
- * controller_response_done). The time comes in: the simulator drives it. */
-void controller_handle(struct controller *ctl, const Strata__Header *req, Strata__Header *resp,
-                       struct arena *a, int64_t now_ms);
+ * controller_response_done). who: the principal the request's connection
+ * authenticated as (NULL: anonymous), authorized first (ctrl_authz.h). The
+ * time comes in: the simulator drives it. */
+void controller_handle(struct controller *ctl, const struct principal *who,
+                       const Strata__Header *req, Strata__Header *resp, struct arena *a,
+                       int64_t now_ms);
 void controller_response_done(Strata__Header *resp);
 void controller_tick(struct controller *ctl, int64_t now_ms);
 /* A broker's (newest) connection closed. */
@@ -43,6 +49,7 @@ struct controller_listen {
    * with the ssl.* settings below, sasl asks for SASL first. */
   enum listener_protocol protocol;
   int tls, sasl;
+  unsigned sasl_mechs;         /* sasl.enabled.mechanisms (common/sasl.h SASL_MECH_BIT mask) */
   int admin_tls;               /* admin.listeners=HTTPS://... */
   struct tls_settings tls_settings;
   char admin_host[256];

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/sasl_config.h"
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/errors.h"
@@ -21,7 +22,9 @@ static const char *const keys[] = {"controller.id", "listeners", "data.dir",
                                    "ssl.certificate.location", "ssl.key.location",
                                    "ssl.ca.location", "ssl.client.auth",
                                    "ssl.principal.mapping.rules",
-                                   "ssl.endpoint.identification.algorithm", NULL};
+                                   "ssl.endpoint.identification.algorithm",
+                                   "sasl.enabled.mechanisms", "authorizer.enabled", "super.users",
+                                   "allow.everyone.if.no.acl.found", NULL};
 
 static void usage(FILE *f) {
   fprintf(f, "usage: strata-controller [--config FILE] [--set key=value]...\n"
@@ -38,7 +41,9 @@ static void usage(FILE *f) {
              "SSL://, SASL_PLAINTEXT://, SASL_SSL:// and HTTP://, HTTPS://; TLS uses\n"
              "ssl.certificate.location, ssl.key.location, ssl.ca.location,\n"
              "ssl.client.auth (none|requested|required), ssl.principal.mapping.rules\n"
-             "(reloaded on SIGHUP). Environment variables\n"
+             "(reloaded on SIGHUP). authorizer.enabled (default false), super.users\n"
+             "(User:a;User:b), allow.everyone.if.no.acl.found (default false).\n"
+             "Environment variables\n"
              "STRATA_<KEY> come first (STRATA_DATA_DIR=/data sets data.dir).\n\n"
              "--bootstrap-user NAME: on a cluster with no user yet, create NAME with\n"
              "SCRAM-SHA-256 and SCRAM-SHA-512 credentials; the password is the first line\n"
@@ -108,6 +113,11 @@ int main(int argc, char **argv) {
   if (!rc) rc = config_get_int64(c, "num.partitions", 1, 1, 10000, &np, err, sizeof err);
   if (!rc) rc = config_get_int64(c, "broker.disconnect.grace.ms", 300, 0, 600000, &grace, err, sizeof err);
   if (!rc) rc = config_get_bool(c, "auto.leader.rebalance.enable", 1, &rebalance, err, sizeof err);
+  int authz_on = 0, allow_if_no_acl = 0;
+  char super_users[ACL_TEXT_MAX] = "";
+  if (!rc)
+    rc = authorizer_settings_from(c, &authz_on, super_users, sizeof super_users,
+                                  &allow_if_no_acl, err, sizeof err);
   static struct controller_listen listen; /* large (the ssl.* paths): not on the stack */
   listen.port = 9093;
   listen.admin_port = -1;
@@ -144,6 +154,11 @@ int main(int argc, char **argv) {
     }
   }
   if (!rc) rc = tls_settings_from_config(c, &listen.tls_settings, err, sizeof err);
+  if (!rc) {
+    static struct sasl_settings ss; /* only sasl.enabled.mechanisms is the controller's */
+    rc = sasl_settings_from_config(c, &ss, err, sizeof err);
+    listen.sasl_mechs = ss.enabled_mechs;
+  }
   if (!rc && (listen.tls || listen.admin_tls) &&
       (!*listen.tls_settings.cert_file || !*listen.tls_settings.key_file)) {
     snprintf(err, sizeof err, "%s is a TLS listener: set ssl.certificate.location and "
@@ -174,6 +189,13 @@ int main(int argc, char **argv) {
   if (!rc && boot_user &&
       bootstrap_password(boot_file, boot_pw, sizeof boot_pw, &boot_len, err, sizeof err))
     rc = STRATA_EINVALID_CONFIG;
+  /* the authorizer with authenticated connections, no super user and no
+   * bootstrap user: nobody could grant the first ACL */
+  if (!rc && !boot_user) /* connections that authenticate: SASL, required certificates */
+    rc = authorizer_startup_check(
+        authz_on, super_users,
+        listen.sasl || (listen.tls && listen.tls_settings.client_auth == TLS_CLIENT_AUTH_REQUIRED),
+        err, sizeof err);
   if (rc) {
     fprintf(stderr, "strata-controller: %s\n", err[0] ? err : strata_strerror(rc));
     return 2;
@@ -184,6 +206,12 @@ int main(int argc, char **argv) {
   struct controller ctl;
   memset(&ctl, 0, sizeof ctl);
   ctl.default_partitions = (uint32_t)np;
+  ctl.authz.enabled = authz_on;
+  ctl.authz.allow_if_no_acl = allow_if_no_acl;
+  if ((rc = authorizer_set_super_users(&ctl.authz, super_users, err, sizeof err))) {
+    fprintf(stderr, "strata-controller: %s\n", err);
+    return 2;
+  }
   struct ctrl_config cc = {timeout, rebalance, check, grace};
   if ((rc = controller_open(&ctl, dir, (int32_t)id, &cc, clock_mono_ms(), err, sizeof err))) {
     trace_error("cannot start: %s", err[0] ? err : strata_strerror(rc));

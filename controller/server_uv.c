@@ -18,6 +18,7 @@
 #include "common/errors.h"
 #include "common/frame.h"
 #include "common/principal.h"
+#include "common/sasl_conn.h"
 #include "common/tls_uv.h"
 #include "common/trace.h"
 #include "common/wire.h"
@@ -51,6 +52,9 @@ struct cconn {
   uint64_t deadline_ms;
   struct cconn *dl_prev, *dl_next;
   int in_handshake, hs_waiting;
+  struct sasl_conn auth;  /* SASL login on a SASL_* listener (common/sasl_conn.h) */
+  uint8_t *held;          /* a failed login's answer, sent when the failure delay is over */
+  size_t held_len;
 };
 
 struct wreq {
@@ -101,6 +105,10 @@ static struct cconn *dl_list;
 static size_t handshakes;
 static uint64_t tls_failures; /* strata_tls_handshake_failures_total */
 static uint8_t tls_rbuf[65536];
+/* SASL: what the listener accepts; credentials from the controller's own
+ * state (ctrl_scram_credential). */
+static struct sasl_server_config sasl_cfg;
+static uint64_t auth_success, auth_failure;
 
 static void dl_remove(struct cconn *c) {
   if (!c->deadline_ms) return;
@@ -152,6 +160,8 @@ static void on_closed(uv_handle_t *h) {
     for (size_t i = 0; i < nlatest; i++)
       if (latest[i].id == c->broker_id && latest[i].serial == c->serial)
         controller_disconnected(c->ctl, c->broker_id, clock_mono_ms());
+  sasl_conn_free(&c->auth);
+  free(c->held);
   free(c->buf);
   free(c);
 }
@@ -169,17 +179,17 @@ static void on_write(uv_write_t *w, int status) {
   free(r);
 }
 
-static void send_header(struct cconn *c, const Strata__Header *h) {
+/* Send an encoded frame (data malloc'd; sent or freed here). */
+static void send_bytes(struct cconn *c, uint8_t *data, size_t n) {
   struct wreq *r = calloc(1, sizeof *r);
-  size_t n;
-  if (!r || wire_frame_head(h, 0, &r->data, &n)) {
-    free(r);
+  if (!r) {
+    free(data);
     cconn_close(c);
     return;
   }
+  r->data = data;
   uv_buf_t b = uv_buf_init((char *)r->data, (unsigned)n);
-  if (c->tls) { /* encrypted from r->data, which it frees when done */
-    uint8_t *data = r->data;
+  if (c->tls) { /* encrypted from data, which it frees when done */
     free(r);
     if (tls_uv_write(c->tls, &b, 1, data, NULL)) cconn_close(c);
     return;
@@ -189,6 +199,16 @@ static void send_header(struct cconn *c, const Strata__Header *h) {
     free(r);
     cconn_close(c);
   }
+}
+
+static void send_header(struct cconn *c, const Strata__Header *h) {
+  uint8_t *data = NULL;
+  size_t n;
+  if (wire_frame_head(h, 0, &data, &n)) {
+    cconn_close(c);
+    return;
+  }
+  send_bytes(c, data, n);
 }
 
 /* Answer c's parked heartbeat: with the image when it changed meanwhile. */
@@ -251,6 +271,10 @@ static void on_tls_read(struct cconn *c, const uint8_t *data, size_t n) {
   }
   if (!was && tls_uv_established(c->tls)) {
     dl_remove(c);
+    if (c->sasl && !c->auth.authenticated) /* one deadline for TLS and SASL together */
+      dl_add(c, uv_now(c->tcp.loop) + (uint64_t)(c->auth.deadline_ms > clock_mono_ms()
+                                                      ? c->auth.deadline_ms - clock_mono_ms()
+                                                      : 0));
     if (c->in_handshake) {
       c->in_handshake = 0;
       handshakes--;
@@ -299,13 +323,85 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
   process(c);
 }
 
+static const struct scram_credential *ctl_lookup(void *arg, const char *user, enum scram_mech m) {
+  const struct controller *ctl = arg;
+  return ctrl_scram_credential(&ctl->c, user, m);
+}
+
+/* SaslHandshake / SaslAuthenticate on c (common/sasl_conn.h decides). */
+static void handle_sasl(struct cconn *c, const Strata__Header *req, Strata__Header *resp,
+                        struct arena *a) {
+  int64_t now = clock_mono_ms();
+  int rc;
+  resp->api_key = req->api_key;
+  resp->api_version = req->api_version;
+  resp->correlation_id = req->correlation_id;
+  resp->is_response = 1;
+  if (req->body_case == STRATA__HEADER__BODY_SASL_HANDSHAKE_REQ) {
+    Strata__SaslHandshakeResponse *m = arena_alloc(a, sizeof *m);
+    const char **names = arena_alloc(a, 3 * sizeof *names);
+    if (!m || !names) abort();
+    strata__sasl_handshake_response__init(m);
+    rc = sasl_conn_handshake(&c->auth, &sasl_cfg, req->sasl_handshake_req->mechanism, now);
+    m->n_mechanisms = (size_t)sasl_server_mechanisms(&sasl_cfg, names);
+    m->mechanisms = (char **)names;
+    resp->body_case = STRATA__HEADER__BODY_SASL_HANDSHAKE_RESP;
+    resp->sasl_handshake_resp = m;
+  } else if (req->body_case == STRATA__HEADER__BODY_SASL_AUTHENTICATE_REQ) {
+    Strata__SaslAuthenticateResponse *m = arena_alloc(a, sizeof *m);
+    uint8_t *out = arena_alloc(a, SASL_TOKEN_MAX);
+    size_t ol = 0;
+    if (!m || !out) abort();
+    strata__sasl_authenticate_response__init(m);
+    rc = sasl_conn_authenticate(&c->auth, req->sasl_authenticate_req->auth_bytes.data,
+                                req->sasl_authenticate_req->auth_bytes.len, out, SASL_TOKEN_MAX,
+                                &ol, now);
+    m->auth_bytes.data = out;
+    m->auth_bytes.len = ol;
+    if (!rc) {
+      resp->body_case = STRATA__HEADER__BODY_SASL_AUTHENTICATE_RESP;
+      resp->sasl_authenticate_resp = m;
+    }
+  } else {
+    rc = STRATA_EINVALID_REQUEST;
+    sasl_conn_refuse(&c->auth, now);
+  }
+  if (rc) {
+    resp->error_code = (uint32_t)-rc;
+    resp->error_message = (char *)strata_strerror(rc);
+  }
+  if (rc && rc != STRATA_EUNSUPPORTED_SASL_MECHANISM) {
+    auth_failure++;
+    trace_warn("sasl: login from %s failed (user '%s'): %s", c->principal.host, c->auth.user,
+               strata_errname(rc));
+  } else if (c->auth.authenticated && !c->auth.named) {
+    auth_success++;
+    sasl_conn_principal(&c->auth, &c->principal);
+    c->auth.named = 1;
+    dl_remove(c);
+    trace_debug("sasl: %s authenticated from %s", c->principal.name, c->principal.host);
+  }
+}
+
+/* A failed login: its answer waits SASL_FAILURE_DELAY_MS (brute force
+ * costs time), then goes out and the connection closes (sweep_deadlines). */
+static void hold_failure(struct cconn *c, const Strata__Header *resp) {
+  uv_read_stop((uv_stream_t *)&c->tcp);
+  free(c->held);
+  c->held = NULL;
+  if (wire_frame_head(resp, 0, &c->held, &c->held_len)) c->held = NULL;
+  dl_add(c, uv_now(c->tcp.loop) + SASL_FAILURE_DELAY_MS);
+}
+
 /* Every whole frame in c->buf, answered in order. */
 static void process(struct cconn *c) {
   size_t off = 0;
   for (;;) {
     struct frame f;
     size_t need;
-    int rc = frame_parse(c->buf + off, c->len - off, CTRL_FRAME_MAX, &f, &need);
+    if (c->auth.failed) break; /* nothing more is read from a failed login */
+    int rc = frame_parse(c->buf + off, c->len - off, sasl_conn_frame_max(&c->auth, CTRL_FRAME_MAX),
+                         &f, &need);
     if (rc == 0) break;
     if (rc < 0) {
       Strata__Header e = STRATA__HEADER__INIT;
@@ -326,8 +422,24 @@ static void process(struct cconn *c) {
       resp.is_response = 1;
       resp.error_code = (uint32_t)-STRATA_EINVALID_REQUEST;
       resp.error_message = (char *)"malformed request header";
+    } else if (req->api_key == STRATA__API_KEY__API_SASL_HANDSHAKE ||
+               req->api_key == STRATA__API_KEY__API_SASL_AUTHENTICATE) {
+      handle_sasl(c, req, &resp, &a);
+    } else if (!sasl_conn_allows(&c->auth, (int)req->api_key)) {
+      /* NATS CVE-2023-47090: nothing but the login before the login */
+      resp.api_key = req->api_key;
+      resp.correlation_id = req->correlation_id;
+      resp.is_response = 1;
+      resp.error_code = (uint32_t)-STRATA_EILLEGAL_SASL_STATE;
+      resp.error_message = (char *)"authenticate first (SaslHandshake, SaslAuthenticate)";
+      if (!c->auth.failed) {
+        auth_failure++;
+        trace_warn("%s: api key %u before SASL authentication; closing", c->principal.host,
+                   req->api_key);
+      }
+      sasl_conn_refuse(&c->auth, clock_mono_ms());
     } else {
-      controller_handle(c->ctl, req, &resp, &a, clock_mono_ms());
+      controller_handle(c->ctl, &c->principal, req, &resp, &a, clock_mono_ms());
       if (!resp.error_code && req->body_case == STRATA__HEADER__BODY_BROKER_REGISTER_REQ)
         note_broker_conn(c, req->broker_register_req->broker_id);
       if (!resp.error_code && req->body_case == STRATA__HEADER__BODY_BROKER_HEARTBEAT_REQ) {
@@ -336,7 +448,9 @@ static void process(struct cconn *c) {
                !resp.broker_heartbeat_resp->image;
       }
     }
-    if (park) {
+    if (c->auth.failed) {
+      hold_failure(c, &resp);
+    } else if (park) {
       c->parked = 1;
       c->park_corr = resp.correlation_id;
       c->park_api_version = resp.api_version;
@@ -383,6 +497,8 @@ static void on_connection(uv_stream_t *server, int status) {
       uv_ip6_name((struct sockaddr_in6 *)&ss, c->principal.host, sizeof c->principal.host);
   }
   c->sasl = listener_sasl;
+  sasl_conn_init(&c->auth, c->sasl, clock_mono_ms());
+  if (c->sasl && !listener_tls) dl_add(c, uv_now(server->loop) + SASL_DEADLINE_MS);
   if (listener_tls) {
     c->tls = malloc(sizeof *c->tls);
     if (!c->tls || tls_uv_init(c->tls, (uv_stream_t *)&c->tcp, tls_ctx, NULL, NULL, NULL)) {
@@ -408,7 +524,15 @@ static void sweep_deadlines(uv_loop_t *loop) {
   uint64_t now = uv_now(loop);
   for (struct cconn *c = dl_list, *next; c; c = next) {
     next = c->dl_next;
-    if (now >= c->deadline_ms && !uv_is_closing((uv_handle_t *)&c->tcp)) {
+    if (now >= c->deadline_ms && !uv_is_closing((uv_handle_t *)&c->tcp) && c->auth.failed) {
+      if (c->held) { /* the failed login's answer, after the delay */
+        send_bytes(c, c->held, c->held_len);
+        c->held = NULL;
+      }
+      cconn_close(c);
+    } else if (now >= c->deadline_ms && !uv_is_closing((uv_handle_t *)&c->tcp)) {
+      if (c->sasl && !c->auth.authenticated && (!c->tls || tls_uv_established(c->tls)))
+        auth_failure++;
       trace_info("%s from %s not done in %d ms; closing",
                  c->tls && !tls_uv_established(c->tls) ? "TLS handshake" : "authentication",
                  c->principal.host, TLS_HANDSHAKE_TIMEOUT_MS);
@@ -442,6 +566,8 @@ static void on_admin_request(void *arg, const struct http_request *req, struct h
   adm.admin_conns = *http_server_stats(admin);
   adm.tls_not_after = tls_ctx ? tls_ctx_cert_not_after(tls_ctx) : 0;
   adm.tls_failures = tls_failures;
+  adm.auth_success = auth_success;
+  adm.auth_failure = auth_failure;
   controller_admin_route(&adm, req, a);
 }
 
@@ -516,6 +642,10 @@ int controller_run(struct controller *ctl, const struct controller_listen *l) {
   }
   listener_tls = l->tls;
   listener_sasl = l->sasl;
+  sasl_cfg.mechs = l->sasl_mechs;
+  sasl_cfg.lookup = ctl_lookup;
+  sasl_cfg.lookup_arg = ctl;
+  if (sasl_server_config_secret(&sasl_cfg)) return STRATA_EUNKNOWN;
   tls_settings = &l->tls_settings;
   if (l->tls || l->admin_tls) {
     char err[512];

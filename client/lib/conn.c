@@ -104,6 +104,11 @@ int conn_open(struct conn *c, const char *host, int port, int timeout_ms,
     return rc;
   }
   if (sec && sec->tls && (rc = conn_tls_handshake(c, deadline, err, err_len))) conn_close(c);
+  if (!rc && sec &&
+      (sec->cfg.protocol == STRATA_SECURITY_SASL_PLAINTEXT ||
+       sec->cfg.protocol == STRATA_SECURITY_SASL_SSL) &&
+      (rc = conn_sasl_login(c, &sec->cfg, deadline, err, err_len)))
+    conn_close(c);
   return rc;
 }
 

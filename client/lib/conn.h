@@ -58,6 +58,12 @@ int conn_open(struct conn *c, const char *host, int port, int timeout_ms,
 void conn_close(struct conn *c);
 int conn_is_open(const struct conn *c);
 
+/* security.protocol SASL_*: log in on an open connection (conn_sasl.c);
+ * conn_open calls it. 0, or an error with err saying why (a wrong password:
+ * STRATA_ESASL_AUTHENTICATION_FAILED). */
+int conn_sasl_login(struct conn *c, const strata_security *sec, int64_t deadline, char *err,
+                    size_t err_len);
+
 /* Send one request frame (header gets a fresh correlation id, returned in
  * *corr). Blocks until written or the deadline passes. */
 int conn_send(struct conn *c, Strata__Header *h, const uint8_t *payload,

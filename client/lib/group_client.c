@@ -367,8 +367,9 @@ int group_client_step(strata_consumer *c) {
     } else if (rc == STRATA_EUNKNOWN_MEMBER || rc == STRATA_EILLEGAL_GENERATION) {
       lose_membership(c); /* the coordinator dropped us: start over */
     } else if (rc == STRATA_EINVALID_REQUEST || rc == STRATA_EUNSUPPORTED_VERSION ||
-               rc == STRATA_ENOMEM) {
-      return rc;
+               rc == STRATA_ENOMEM || rc == STRATA_EGROUP_AUTHORIZATION_FAILED ||
+               rc == STRATA_ETOPIC_AUTHORIZATION_FAILED) {
+      return rc; /* no retry mends these (an ACL must change first) */
     } else if (g->epoch > 0 && now - g->last_ok_ms > g->cfg.session_timeout_ms) {
       lose_membership(c); /* no coordinator for a whole session: others may own them now */
     }

@@ -197,6 +197,10 @@ static int refresh_within(strata_producer *p, struct ptopic *t, int *unknown, in
     }
   }
   *unknown = 0;
+  if (m->ntopics == 1 && m->topics[0].error == STRATA_ETOPIC_AUTHORIZATION_FAILED) {
+    strata_metadata_free(m); /* not this principal's to write: no wait for it to appear */
+    return STRATA_ETOPIC_AUTHORIZATION_FAILED;
+  }
   if (m->ntopics != 1 || m->topics[0].error) {
     *unknown = 1;
     strata_metadata_free(m);

@@ -402,7 +402,8 @@ void bnode_request(struct sim *s, int id, const struct sim_msg *m) {
       if (!p->payload) abort();
       memcpy(p->payload, m->payload, m->payload_len);
     }
-    dispatch_handle(b, p->req, p->payload, (uint32_t)m->payload_len, &p->resp);
+    /* the simulator runs without the authorizer: who is anonymous */
+    dispatch_handle(b, NULL, p->req, p->payload, (uint32_t)m->payload_len, &p->resp);
     if (p->resp.forward) /* admin requests go to the controller directly in the sim */
       response_error(&p->resp, p->req, STRATA_EINVALID_REQUEST, "not relayed in the simulator");
   }

@@ -93,7 +93,7 @@ void cnode_request(struct sim *s, const struct sim_msg *m) {
   struct arena a;
   arena_init(&a);
   Strata__Header resp = STRATA__HEADER__INIT;
-  controller_handle(&n->ctl, req, &resp, &a, s->now);
+  controller_handle(&n->ctl, NULL, req, &resp, &a, s->now); /* no authorizer in the sim */
   net_send(s, SIM_CONTROLLER, m->from, &resp, NULL, 0, 1, m->rpc_id, -1);
   controller_response_done(&resp);
   arena_reset(&a);
@@ -150,7 +150,7 @@ int cnode_create_topic(struct sim *s, const char *name, uint32_t partitions, uin
   struct arena a;
   arena_init(&a);
   Strata__Header resp = STRATA__HEADER__INIT;
-  controller_handle(&n->ctl, &req, &resp, &a, s->now);
+  controller_handle(&n->ctl, NULL, &req, &resp, &a, s->now);
   int rc = resp.error_code ? -1
            : resp.create_topics_resp->n_results && resp.create_topics_resp->results[0]->error_code
                ? -1

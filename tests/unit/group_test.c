@@ -239,7 +239,7 @@ Test(group, a_pattern_subscriber_follows_its_matching_topics) {
   char id[GROUP_MEMBER_ID_MAX + 1];
   snprintf(id, sizeof id, "%s", r.member_id);
   group_reply_free(&r);
-  cr_assert_eq(group_set_member_pattern(&g, id, "^t$"), 0);
+  cr_assert_eq(group_set_member_pattern(&g, id, "^t$", NULL), 0);
   int32_t before = g.epoch;
   cr_assert_eq(group_set_member_topics(&g, id, topics, 1, now), 0, "topic t appeared");
   cr_assert_eq(g.epoch, before + 1, "a subscription change is a rebalance");

@@ -2,6 +2,7 @@
  * the server's refusals (tampered nonce, replay, authzid, malformed input). */
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <openssl/evp.h>
 #include <string.h>
 
 #include "common/errors.h"
@@ -96,6 +97,68 @@ Test(scram, tampered_nonce_fails) {
   cr_assert_gt(rfc_server_first(&s, &cred, out, sizeof out), 0);
   cr_assert_eq(scram_server_final(&s, client_only, strlen(client_only), out, sizeof out),
                STRATA_ESASL_AUTHENTICATION_FAILED);
+}
+
+/* A client-final with any r= and a proof that is right for it: only the
+ * server's nonce check can refuse it (CVE-2024-56128). */
+static int forged_final(const char *server_first, const char *nonce, char *out, size_t cap) {
+  uint8_t salt[32], salted[32], ckey[32], stored[32], sig[32];
+  char auth[1024], proof[64];
+  unsigned int hl = 0;
+  int n = scram_b64_decode("W22ZaJ0SNY7soEsUEjb6gQ==", 24, salt, sizeof salt);
+  int w = snprintf(out, cap, "c=biws,r=%s", nonce);
+  int al = snprintf(auth, sizeof auth, "n=user,r=" RFC_CLIENT_NONCE ",%s,%s", server_first, out);
+  cr_assert_eq(scram_salted_password(SCRAM_SHA_256, "pencil", 6, salt, (size_t)n, 4096, salted),
+               0);
+  cr_assert_eq(scram_hmac(SCRAM_SHA_256, salted, 32, "Client Key", 10, ckey), 0);
+  cr_assert_eq(EVP_Digest(ckey, 32, stored, &hl, EVP_sha256(), NULL), 1);
+  cr_assert_eq(scram_hmac(SCRAM_SHA_256, stored, 32, auth, (size_t)al, sig), 0);
+  for (int i = 0; i < 32; i++)
+    ckey[i] ^= sig[i];
+  scram_b64_encode(ckey, 32, proof, sizeof proof);
+  return w + snprintf(out + w, cap - (size_t)w, ",p=%s", proof);
+}
+
+Test(scram, client_final_nonce_must_be_the_servers) {
+  struct scram_credential cred = rfc_credential();
+  struct scram_server s;
+  char sf[512], fin[512], out[512];
+  int n;
+  /* control: the forging helper is right when the nonce is right */
+  cr_assert_gt(rfc_server_first(&s, &cred, sf, sizeof sf), 0);
+  n = forged_final(sf, RFC_CLIENT_NONCE RFC_SERVER_NONCE, fin, sizeof fin);
+  cr_assert_gt(scram_server_final(&s, fin, (size_t)n, out, sizeof out), 0);
+  /* an old or made-up nonce with a proof that fits it */
+  cr_assert_gt(rfc_server_first(&s, &cred, sf, sizeof sf), 0);
+  n = forged_final(sf, RFC_CLIENT_NONCE "somethingElse", fin, sizeof fin);
+  cr_assert_eq(scram_server_final(&s, fin, (size_t)n, out, sizeof out),
+               STRATA_ESASL_AUTHENTICATION_FAILED);
+  cr_assert_gt(rfc_server_first(&s, &cred, sf, sizeof sf), 0);
+  n = forged_final(sf, RFC_CLIENT_NONCE, fin, sizeof fin);
+  cr_assert_eq(scram_server_final(&s, fin, (size_t)n, out, sizeof out),
+               STRATA_ESASL_AUTHENTICATION_FAILED);
+  /* anything in front of the whole nonce but the client nonce */
+  cr_assert_gt(rfc_server_first(&s, &cred, sf, sizeof sf), 0);
+  n = forged_final(sf, "XOprNGfwEbeRWgbNEkqO" RFC_CLIENT_NONCE RFC_SERVER_NONCE, fin, sizeof fin);
+  cr_assert_eq(scram_server_final(&s, fin, (size_t)n, out, sizeof out),
+               STRATA_ESASL_AUTHENTICATION_FAILED);
+  cr_assert_gt(rfc_server_first(&s, &cred, sf, sizeof sf), 0);
+  n = forged_final(sf, "x" RFC_CLIENT_NONCE RFC_SERVER_NONCE, fin, sizeof fin);
+  cr_assert_eq(scram_server_final(&s, fin, (size_t)n, out, sizeof out),
+               STRATA_ESASL_AUTHENTICATION_FAILED);
+}
+
+/* librdkafka before 2.6.1 (Debian 12: 2.0.2) repeats the client nonce in
+ * front of the combined one; accepted as Kafka 3.8.1-3.9 do, since the
+ * server's fresh nonce is still there whole. */
+Test(scram, librdkafka_repeated_client_nonce_is_accepted) {
+  struct scram_credential cred = rfc_credential();
+  struct scram_server s;
+  char sf[512], fin[512], out[512];
+  int n;
+  cr_assert_gt(rfc_server_first(&s, &cred, sf, sizeof sf), 0);
+  n = forged_final(sf, RFC_CLIENT_NONCE RFC_CLIENT_NONCE RFC_SERVER_NONCE, fin, sizeof fin);
+  cr_assert_gt(scram_server_final(&s, fin, (size_t)n, out, sizeof out), 0);
 }
 
 Test(scram, wrong_password_and_unknown_user_fail_alike) {
