@@ -739,6 +739,13 @@ static int on_vote_req(struct quorum *q, struct quorum_update *u, int64_t now,
   /* KIP-853: only a voter, addressed by its own directory id, votes; and
    * only for a voter. A wiped node (new directory id) is an observer. */
   int may_vote = q->self_voter && key_eq(&m->dst, &q->cfg.self) && quorum_is_voter(q, &m->src);
+  if (pre && m->epoch - 1 > q->epoch && q->self_voter) {
+    /* The requester is already in a later epoch (it lost an election
+     * there): adopt it, as Raft does for any later epoch, or it could never
+     * rejoin (a leader of ours would never hear of it, and it ignores our
+     * answers from an older epoch). etcd deposes the leader the same way. */
+    to_unattached(q, u, now, m->epoch - 1, now + election_timeout(q));
+  }
   if (pre) {
     /* No state changes for a pre-vote; refused by a leader, by a follower
      * that fetched within the fetch timeout (KIP-996), and for an epoch

@@ -193,8 +193,9 @@ int quorum_wire_decode(const Strata__QuorumMessage *w, const char *cluster_id, i
         return STRATA_EINVALID_REQUEST;
       m->type = QUORUM_END_EPOCH_REQ;
       m->end_epoch.nsuccessors = (uint32_t)w->end_epoch_req->n_preferred_successors;
-      memcpy(m->end_epoch.successors, w->end_epoch_req->preferred_successors,
-             m->end_epoch.nsuccessors * sizeof(int32_t));
+      if (m->end_epoch.nsuccessors)
+        memcpy(m->end_epoch.successors, w->end_epoch_req->preferred_successors,
+               m->end_epoch.nsuccessors * sizeof(int32_t));
       return 0;
     case STRATA__QUORUM_MESSAGE__BODY_END_EPOCH_RESP: m->type = QUORUM_END_EPOCH_RESP; return 0;
     case STRATA__QUORUM_MESSAGE__BODY_FETCH_REQ:

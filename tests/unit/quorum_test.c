@@ -692,3 +692,34 @@ Test(quorum, bad_messages_are_refused_and_change_nothing) {
   st.start.snapshot = NOSNAP;
   cr_assert_eq(step(1, &st), STRATA_EINVALID_ARGUMENT);
 }
+
+/* Run the cluster: the earliest timer fires, everything is delivered,
+ * until every node agrees on one leader (or rounds run out). */
+static int settle(int rounds) {
+  for (int r = 0; r < rounds; r++) {
+    int first = 0;
+    for (int i = 1; i < nn; i++)
+      if (T[i].u.deadline_ms < T[first].u.deadline_ms) first = i;
+    expire(first);
+    deliver_all();
+    int32_t l = T[0].q.leader;
+    int agree = l >= 0 && T[l].q.role == QUORUM_LEADER;
+    for (int i = 0; i < nn; i++) agree &= T[i].q.leader == l && T[i].q.epoch == T[l].q.epoch;
+    if (agree) return l;
+  }
+  return -1;
+}
+
+Test(quorum, voter_stuck_in_a_later_epoch_rejoins) {
+  setup_nodes(3);
+  start_all();
+  elect(0);
+  /* node 2 lost two elections alone while cut off: epoch 3, its own vote */
+  start(2, (struct quorum_persisted){3, key(2), -1}, 0, NULL, 0, NOSNAP);
+  nbox = 0;
+  int l = settle(50);
+  cr_assert_geq(l, 0, "no leader all three agree on");
+  cr_assert_geq(T[l].q.epoch, 4);
+  cr_assert_neq(l, 2, "its log is shorter: it cannot win");
+  cr_assert_eq(T[2].q.role, QUORUM_FOLLOWER);
+}
