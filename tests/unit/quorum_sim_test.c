@@ -67,6 +67,7 @@ struct node {
   int64_t paused_until;
   uint32_t wipes;
   int slow_disk; /* fsyncs take 100-700 ms */
+  int64_t bounce_at; /* crash and restart then (NEVER: not) */
   struct quorum_config cfg;
   struct quorum q;
   int64_t deadline;
@@ -294,6 +295,9 @@ static void send(struct node *nd, const struct quorum_msg *m) {
     if (*v && *v != to + 1)
       fail("one vote per epoch: node %d voted for %d and for %d in epoch %d", nd->id, *v - 1, to, m->epoch);
     *v = (int8_t)(to + 1);
+    /* Now and then the voter restarts right after voting: only its
+     * persisted vote keeps it from voting again in this epoch. */
+    if (chance(10)) nd->bounce_at = S.now + range(0, 5);
   }
   if (S.cut[nd->id][to] || chance(S.drop_pct)) return;
   if (S.nmsgs == MSGS_MAX) return;
@@ -432,6 +436,7 @@ static void node_start(struct node *nd) {
     }
   quorum_init(&nd->q, &nd->cfg);
   nd->up = 1;
+  nd->bounce_at = NEVER;
   nd->hw_seen = 0;
   nd->deadline = NEVER;
   nd->inst.end_offset = -1;
@@ -608,6 +613,7 @@ static void run(int64_t until, int faults, int submits) {
         int64_t at = nd->deadline > p ? nd->deadline : p;
         if (at < t) t = at, kind = 4, who = i;
       }
+      if (nd->bounce_at < t) t = nd->bounce_at, kind = 6, who = i;
     }
     for (uint32_t i = 0; i < S.nmsgs; i++) {
       const struct simmsg *m = &S.msgs[i];
@@ -647,6 +653,15 @@ static void run(int64_t until, int faults, int submits) {
         step(&S.nodes[who], &e, NULL);
         break;
       }
+      case 6:
+        if (faults) {
+          crash(&S.nodes[who]);
+          trace("n%d restarts", who);
+          node_start(&S.nodes[who]);
+        } else {
+          S.nodes[who].bounce_at = NEVER;
+        }
+        break;
       case 5: {
         static struct simmsg m;
         m = S.msgs[mi];
