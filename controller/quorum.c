@@ -190,7 +190,6 @@ static void leave_role(struct quorum *q) {
   q->snap_fetch.end_offset = -1;
   q->snap_position = q->snap_size = 0;
   memset(q->granted, 0, sizeof q->granted);
-  memset(q->rejected, 0, sizeof q->rejected);
   for (uint32_t i = 0; i < QUORUM_VOTERS_MAX; i++) q->voters[i].parked = 0;
   for (uint32_t i = 0; i < q->nobservers; i++) q->observers[i].parked = 0;
 }
@@ -687,6 +686,7 @@ static int on_fetch_answer(struct quorum *q, struct quorum_update *u, int64_t no
     maybe_fetch(q, u, now);
     return 0;
   }
+  if (q->snap_fetch.end_offset >= 0 || q->snap_installing) return 0; /* a snapshot is coming */
   if (m->fetch_resp.fetch_offset != q->log_end ||
       m->fetch_resp.last_fetched_epoch != last_epoch(q, q->log_end))
     return 0; /* an answer to an older fetch */
@@ -739,7 +739,7 @@ static int on_vote_req(struct quorum *q, struct quorum_update *u, int64_t now,
   /* KIP-853: only a voter, addressed by its own directory id, votes; and
    * only for a voter. A wiped node (new directory id) is an observer. */
   int may_vote = q->self_voter && key_eq(&m->dst, &q->cfg.self) && quorum_is_voter(q, &m->src);
-  if (pre && m->epoch - 1 > q->epoch && q->self_voter) {
+  if (pre && m->epoch - 1 > q->epoch && q->self_voter && quorum_is_voter(q, &m->src)) {
     /* The requester is already in a later epoch (it lost an election
      * there): adopt it, as Raft does for any later epoch, or it could never
      * rejoin (a leader of ours would never hear of it, and it ignores our
@@ -756,7 +756,7 @@ static int on_vote_req(struct quorum *q, struct quorum_update *u, int64_t now,
     grant = may_vote && m->epoch > q->epoch && !leader_alive &&
             log_ok(q, m->vote_req.last_epoch, m->vote_req.end_offset);
   } else {
-    if (m->epoch > q->epoch && q->self_voter)
+    if (m->epoch > q->epoch && q->self_voter && quorum_is_voter(q, &m->src))
       to_unattached(q, u, now, m->epoch, now + election_timeout(q));
     if (may_vote && m->epoch == q->epoch && q->leader < 0 &&
         log_ok(q, m->vote_req.last_epoch, m->vote_req.end_offset)) {
@@ -797,8 +797,6 @@ static int on_vote_answer(struct quorum *q, struct quorum_update *u, int64_t now
       /* A voter still fetches from the leader of our epoch: follow it too. */
       if (q->leader >= 0 && q->leader != m->leader) return STRATA_EINVALID_REQUEST;
       to_follower(q, u, now, q->epoch, m->leader, 0);
-    } else {
-      q->rejected[vi] = 1;
     }
     return 0;
   }
@@ -806,8 +804,6 @@ static int on_vote_answer(struct quorum *q, struct quorum_update *u, int64_t now
   if (m->vote_resp.granted) {
     q->granted[vi] = 1;
     if (count(q->granted, q->cfg.nvoters) >= majority(q)) to_leader(q, u, now);
-  } else {
-    q->rejected[vi] = 1;
   }
   return 0;
 }

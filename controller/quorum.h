@@ -297,7 +297,7 @@ struct quorum {
   int64_t fetch_sent_ms;     /* a fetch (or snapshot fetch) is on its way since, -1 none */
   int64_t fetch_retry_at;    /* observers without a leader: ask a voter then */
   /* Elections: who granted (pre-)votes, by voter index. */
-  uint8_t granted[QUORUM_VOTERS_MAX], rejected[QUORUM_VOTERS_MAX];
+  uint8_t granted[QUORUM_VOTERS_MAX];
   /* FOLLOWER: fetching a snapshot. */
   struct quorum_snapshot_id snap_fetch; /* end_offset -1: not */
   int64_t snap_position, snap_size;
