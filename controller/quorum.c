@@ -1039,7 +1039,7 @@ static int on_start(struct quorum *q, struct quorum_update *u, int64_t now,
   q->log_start = start;
   q->log_end = q->persisted_end = e->start.log_end;
   q->hw = start; /* the snapshot is committed; the rest we learn again */
-  memcpy(q->epochs, e->start.epochs, e->start.nepochs * sizeof *q->epochs);
+  if (e->start.nepochs) memcpy(q->epochs, e->start.epochs, e->start.nepochs * sizeof *q->epochs);
   q->nepochs = e->start.nepochs;
   if (q->leader == q->cfg.self.id && q->self_voter) {
     q->role = QUORUM_RESIGNED;
