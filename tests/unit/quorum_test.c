@@ -703,7 +703,8 @@ static int settle(int rounds) {
     expire(first);
     deliver_all();
     int32_t l = T[0].q.leader;
-    int agree = l >= 0 && T[l].q.role == QUORUM_LEADER;
+    if (l < 0) continue;
+    int agree = T[l].q.role == QUORUM_LEADER;
     for (int i = 0; i < nn; i++) agree &= T[i].q.leader == l && T[i].q.epoch == T[l].q.epoch;
     if (agree) return l;
   }
