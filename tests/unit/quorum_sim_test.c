@@ -283,9 +283,23 @@ static void disk_recover(struct node *nd) {
 
 static void step(struct node *nd, const struct quorum_event *e, const struct simmsg *in);
 
+/* Whether node's disk keeps its log up to end, as it is now: the synced
+ * copy holds the same record at end - 1 (or a snapshot covers it). */
+static int durable_to(const struct node *nd, int64_t end) {
+  if (end <= 0 || (nd->snap.end_offset >= end)) return 1;
+  if (end - 1 < nd->dstart || end - 1 >= nd->dend) return 0;
+  return end - 1 >= nd->start && end - 1 < nd->end && nd->dlog[end - 1].hash == nd->log[end - 1].hash;
+}
+
 static void send(struct node *nd, const struct quorum_msg *m) {
   int to = m->to;
   if (to < 0 || to >= S.n) return;
+  /* A fetch offset or a vote's log claims only what the disk keeps. */
+  if (m->type == QUORUM_FETCH_REQ && nd->q.self_voter && !durable_to(nd, m->fetch_req.offset))
+    fail("durability: node %d fetches at %" PRId64 ", beyond what its disk keeps", nd->id, m->fetch_req.offset);
+  if (m->type == QUORUM_VOTE_REQ && !durable_to(nd, m->vote_req.end_offset))
+    fail("durability: node %d claims a log to %" PRId64 " in a vote request, beyond its disk", nd->id,
+         m->vote_req.end_offset);
   /* The checker sees every vote as it leaves. */
   if (m->type == QUORUM_VOTE_RESP && m->vote_resp.granted && !m->vote_resp.pre_vote) {
     if (m->epoch >= EPOCHS_TRACKED) {
