@@ -473,6 +473,8 @@ static enum fetch_check fetch_check(const struct quorum *q, int64_t offset, int3
   return FETCH_DIVERGING;
 }
 
+/* Answer a request with an error and what we know (our epoch and leader,
+ * which is how a requester behind us catches up). */
 static int error_answer(struct quorum *q, struct quorum_update *u, const struct quorum_msg *req,
                         enum quorum_msg_type type, int error) {
   struct quorum_msg *m = msg_new(q, u, type, req->src.id);
@@ -639,6 +641,10 @@ static int spans_ok(const struct quorum *q, const struct quorum_msg *m, uint32_t
   return 1;
 }
 
+/* A fetch or snapshot-fetch answer. Only the answer to the fetch now on
+ * its way counts (it echoes our offset and last epoch); it truncates,
+ * appends, starts a snapshot download or moves our high watermark, and the
+ * next fetch follows once what we appended is durable. */
 static int on_fetch_answer(struct quorum *q, struct quorum_update *u, int64_t now,
                            const struct quorum_msg *m) {
   if (m->epoch > q->epoch) {
@@ -732,6 +738,9 @@ static int log_ok(const struct quorum *q, int32_t cand_epoch, int64_t cand_end) 
   return cand_epoch > mine || (cand_epoch == mine && cand_end >= q->log_end);
 }
 
+/* Vote and pre-vote requests (KIP-595, KIP-996). A real vote is granted
+ * once per epoch and persisted before the answer leaves (the update's
+ * state); a pre-vote is answered without any state change. */
 static int on_vote_req(struct quorum *q, struct quorum_update *u, int64_t now,
                        const struct quorum_msg *m) {
   int pre = m->vote_req.pre_vote;
@@ -778,6 +787,9 @@ static int on_vote_req(struct quorum *q, struct quorum_update *u, int64_t now,
   return 0;
 }
 
+/* Count (pre-)votes: a majority of pre-votes makes a candidate, a majority
+ * of votes a leader. A refusal that names the leader of our epoch makes a
+ * prospective node follow it instead (KIP-996). */
 static int on_vote_answer(struct quorum *q, struct quorum_update *u, int64_t now,
                           const struct quorum_msg *m) {
   if (m->epoch > q->epoch) {
@@ -808,6 +820,8 @@ static int on_vote_answer(struct quorum *q, struct quorum_update *u, int64_t now
   return 0;
 }
 
+/* BeginQuorumEpoch: a new leader announces itself (followers pull, so they
+ * would otherwise not know whom to fetch from). */
 static int on_begin_epoch(struct quorum *q, struct quorum_update *u, int64_t now,
                           const struct quorum_msg *m) {
   int err = 0;
@@ -827,6 +841,7 @@ static int on_begin_epoch(struct quorum *q, struct quorum_update *u, int64_t now
   return err == STRATA_EINVALID_REQUEST ? err : 0;
 }
 
+/* EndQuorumEpoch: our leader resigned (check-quorum or a transfer). */
 static int on_end_epoch(struct quorum *q, struct quorum_update *u, int64_t now,
                         const struct quorum_msg *m) {
   if (m->epoch > q->epoch) {
@@ -869,6 +884,7 @@ static int msg_valid(const struct quorum_msg *m) {
   }
 }
 
+/* Dispatch a received message by type, after checking its fields. */
 static int on_receive(struct quorum *q, struct quorum_update *u, int64_t now,
                       const struct quorum_msg *m) {
   if (!msg_valid(m)) return STRATA_EINVALID_REQUEST;
@@ -921,6 +937,9 @@ static int64_t check_quorum_deadline(const struct quorum *q) {
   return c == NEVER ? NEVER : c + q->cfg.fetch_timeout_ms * CHECK_QUORUM_NUM / CHECK_QUORUM_DEN;
 }
 
+/* Timers: a leader's check-quorum, held fetches and BeginQuorumEpoch
+ * resends; a follower's fetch timeout; a voter's election timeout; an
+ * observer's search for the leader; a lost fetch asked again. */
 static void on_tick(struct quorum *q, struct quorum_update *u, int64_t now) {
   switch (q->role) {
     case QUORUM_LEADER:
@@ -970,6 +989,7 @@ static void on_tick(struct quorum *q, struct quorum_update *u, int64_t now) {
   }
 }
 
+/* The earliest of the timers on_tick serves: the update's deadline_ms. */
 static int64_t next_deadline(const struct quorum *q) {
   int64_t d = NEVER;
 #define AT(x)                 \
@@ -1054,6 +1074,8 @@ static int on_start(struct quorum *q, struct quorum_update *u, int64_t now,
   return 0;
 }
 
+/* An fsync covered the log up to offset: a leader may count itself that
+ * far, a follower may fetch again. */
 static int on_persisted(struct quorum *q, struct quorum_update *u, int64_t now,
                         const struct quorum_event *e) {
   int64_t o = e->persisted.offset;
@@ -1067,6 +1089,8 @@ static int on_persisted(struct quorum *q, struct quorum_update *u, int64_t now,
   return 0;
 }
 
+/* A snapshot is durable: an installed leader's one replaces our log; our
+ * own one (of committed records only) lets the log start move up. */
 static int on_snapshot(struct quorum *q, struct quorum_update *u, int64_t now,
                        const struct quorum_event *e) {
   struct quorum_snapshot_id id = e->snapshot.id;
