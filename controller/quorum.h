@@ -12,7 +12,10 @@
  * - Pull replication: followers send Fetch(offset, last fetched epoch);
  *   the leader answers records, or DivergingEpoch {epoch, end offset} (the
  *   follower truncates, KIP-279's rule), or a snapshot id when the offset is
- *   below its log start (KIP-630; the follower pulls it with FetchSnapshot).
+ *   below its log start or the logs fork inside its snapshot (KIP-630; the
+ *   follower pulls it with FetchSnapshot).
+ * - Fetch answers echo the request's (offset, last epoch): a late answer
+ *   to an older fetch is dropped, never applied to a log it was not for.
  *   A voter's fetch offset is durable: it fetches again only once what it
  *   appended is persisted, so the offset it reports survives its crash.
  * - High watermark: the majority's fetch offsets, the leader's own counted
