@@ -89,6 +89,7 @@ help:
 	@echo "make asan       every test under AddressSanitizer + UndefinedBehaviorSanitizer"
 	@echo "make sim        the deterministic simulator, SEEDS=N seeds (default 1000; SCENARIO=name)"
 	@echo "make sim-golden rewrite tests/sim/golden/ (the transcripts make test compares) after a meant change"
+	@echo "make quorum-sim the controller quorum core's model checker, QUORUM_SEEDS=N seeds per case (default 10000; QUORUM_SIM_SEED=S replays one)"
 	@echo "make faults     every fault drill, FAULT_ROUNDS=N runs each (testbed and strata drill)"
 	@echo "make bench      produce/consume benchmark on one local broker, then failover times"
 	@echo "make bench-cluster   RF 3 acks=all on a local 3-broker cluster (BENCH_PEERS=1: and NATS)"
@@ -280,6 +281,13 @@ SEEDS    ?= 1000
 SCENARIO ?= all
 sim: $(SIM)
 	@$(SIM) --seeds $(SEEDS) --scenario $(SCENARIO)
+
+# The controller quorum core's randomized model checker
+# (tests/unit/quorum_sim_test.c) on more seeds than make test gives it.
+.PHONY: quorum-sim
+QUORUM_SEEDS ?= 10000
+quorum-sim: $(BUILD)/tests/unit/quorum_sim_test
+	@QUORUM_SIM_SEEDS=$(QUORUM_SEEDS) $(BUILD)/tests/unit/quorum_sim_test
 
 # Rewrite the simulator's golden transcripts (tests/sim/golden/) after a
 # meant change of behaviour; review their diff like code.
