@@ -10,7 +10,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "broker/sasl_handlers.h"
 #include "common/config.h"
 #include "common/durable_file.h"
 #include "common/wire.h"
@@ -74,10 +73,6 @@ int broker_open(struct broker *b, const struct broker_config *cfg, int64_t now_m
   }
   int rc = load_meta(b, err, err_len);
   if (rc) return rc;
-  if (broker_sasl_init(b)) {
-    snprintf(err, err_len, "sasl: no random bytes for the server secret");
-    return STRATA_EUNKNOWN;
-  }
   struct group_config gc = {cfg->group_initial_delay_ms, (int32_t)cfg->group_heartbeat_ms,
                             (int32_t)cfg->group_session_min_ms, (int32_t)cfg->group_session_max_ms};
   char nonce[24]; /* member ids differ across coordinators and restarts (and reboots: wall) */

@@ -15,8 +15,9 @@
 
 struct broker;
 
-/* b->sasl from b->cfg (mechanisms, a random secret for unknown users'
- * fake credentials, the lookup). 0 or STRATA_EUNKNOWN (no randomness). */
+/* b->sasl from b->cfg (server_run calls it): the mechanisms, a random
+ * secret for unknown users' fake credentials, the lookup. 0 or
+ * STRATA_EUNKNOWN (no randomness). */
 int broker_sasl_init(struct broker *b);
 
 /* The credential lookup SASL uses: the broker's metadata image. */

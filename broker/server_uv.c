@@ -22,6 +22,7 @@
 #include "broker/kafka_groups.h"
 #include "broker/offsets_log.h"
 #include "broker/response.h"
+#include "broker/sasl_handlers.h"
 #include "common/sasl_conn.h"
 
 /* Fetched records at least this long go out from the fetch payload itself. */
@@ -1288,6 +1289,10 @@ static int kafka_listen(struct server *s) {
 
 int server_run(struct broker *b) {
   if (!b->cluster) offsets_log_sync(b); /* cluster mode: after each metadata image */
+  if (broker_sasl_init(b)) {
+    trace_error("sasl: no random bytes for the server secret");
+    return STRATA_EUNKNOWN;
+  }
   struct server *s = calloc(1, sizeof *s); /* the fetchers' buffers make it large */
   if (!s) return STRATA_ENOMEM;
   s->b = b;
