@@ -35,7 +35,7 @@ seq 1 500 | $S produce --topic secure --acks all --command-config "$cc" 2>"$dir/
   ok "produce acks=all over TLS (RF 3: replication over mutual TLS)" || { bad "produce"; cat "$dir/err"; }
 n=$($S consume --topic secure --from-beginning --count 500 --command-config "$cc" 2>"$dir/err" | sort -n | uniq | wc -l)
 [ "$n" = 500 ] && ok "consume over TLS: 500 records back" || { bad "consume over TLS: $n records"; cat "$dir/err"; }
-n=$(STRATA_COMMAND_CONFIG=$cc $S consume --topic secure --group g1 --count 500 2>/dev/null | wc -l)
+n=$(STRATA_COMMAND_CONFIG=$cc timeout 60 $S consume --topic secure --group g1 --from-beginning --count 500 2>/dev/null | wc -l)
 [ "$n" = 500 ] && ok "consume in a group, STRATA_COMMAND_CONFIG" || bad "group consume: $n records"
 STRATA_COMMAND_CONFIG=$cc $S bench produce --topic secure --records 20000 --record-size 1024 --acks all \
   >"$dir/bench" 2>&1 && grep -q '^produce: 20000 records' "$dir/bench" && ok "bench produce over TLS" ||
