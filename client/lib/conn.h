@@ -29,14 +29,17 @@ struct client_sec {
 int client_sec_init(struct client_sec *s, const strata_security *cfg, char *err, size_t err_len);
 void client_sec_free(struct client_sec *s);
 
-/* Ciphertext scratch of a TLS connection (one read from the socket). */
-#define CONN_TLS_CHUNK (64u * 1024)
+/* Ciphertext scratch of a TLS connection: one read from the socket, or the
+ * records of one 64 KiB plaintext slice (four 16 KiB records and their
+ * overhead) in one send. */
+#define CONN_TLS_CHUNK (80u * 1024)
 
 struct conn {
   int fd;
   const struct client_sec *sec; /* the owner's; NULL: plaintext */
   struct tls_conn *tls;         /* established TLS session, or NULL */
-  uint8_t *tbuf;                /* CONN_TLS_CHUNK bytes of scratch (TLS only) */
+  uint8_t *tbuf;                /* CONN_TLS_CHUNK of ciphertext scratch, then a
+                                   TLS_SLICE plaintext stage (TLS only) */
   int32_t broker_id;
   char host[256];
   int port;

@@ -64,7 +64,7 @@ static ssize_t feed_some(struct conn *c) {
 }
 
 int conn_tls_handshake(struct conn *c, int64_t deadline, char *err, size_t err_len) {
-  c->tbuf = malloc(CONN_TLS_CHUNK);
+  c->tbuf = malloc(CONN_TLS_CHUNK + TLS_SLICE);
   c->tls = c->tbuf ? tls_conn_new(c->sec->tls, c->host) : NULL;
   if (!c->tls) {
     snprintf(err, err_len, "TLS with %s:%d: out of memory", c->host, c->port);
@@ -119,8 +119,7 @@ int conn_tls_write(struct conn *c, const struct iovec *iov, int n, int64_t deadl
   /* Gather small pieces (a frame head, the payload's parts) into one slice:
    * one record per slice, not one per piece. Whole slices of a large piece
    * are encrypted where they are. */
-  uint8_t *stage = malloc(TLS_SLICE);
-  if (!stage) return STRATA_ENOMEM;
+  uint8_t *stage = c->tbuf + CONN_TLS_CHUNK;
   size_t fill = 0;
   int rc = 0;
   for (int i = 0; i < n && !rc; i++) {
@@ -142,7 +141,6 @@ int conn_tls_write(struct conn *c, const struct iovec *iov, int n, int64_t deadl
     }
   }
   if (!rc && fill) rc = put(c, stage, fill, deadline);
-  free(stage);
   return rc;
 }
 
