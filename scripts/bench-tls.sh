@@ -84,5 +84,5 @@ awk -v pr="$(med plain.rps)" -v tr="$(med tls.rps)" -v pp="$(med plain.p99)" -v 
   printf "%-40s %12.1f %12.1f %9.0f%%\n", "p99 at full load (ms)", pp, tp, 100 * tp / pp
   printf "%-40s %12.2f %12.2f %9.0f%%\n", "p99 at " rate " records/s (ms)", pl, tl, 100 * tl / pl
   printf "target, TLS throughput within 25%% of plaintext: %s (TLS %.0f%% %s)\n",
-    (tr >= 0.75 * pr) ? "met" : "NOT met", 100 * (pr > tr ? pr - tr : tr - pr) / pr, pr > tr ? "lower" : "higher"
+    (tr >= 0.75 * pr) ? "met" : "NOT met", 100 * ((pr > tr) ? pr - tr : tr - pr) / pr, (pr > tr) ? "lower" : "higher"
 }'
