@@ -1048,7 +1048,7 @@ static void on_sighup(uv_signal_t *h, int signum) {
   }
   tls_ctx_unref(s->tls_ctx);
   s->tls_ctx = fresh;
-  if (s->admin) http_server_set_tls(s->admin, fresh);
+  if (s->admin && s->b->cfg.admin_tls) http_server_set_tls(s->admin, fresh);
   trace_info("SIGHUP: TLS certificate reloaded from %s (expires at %lld)", s->b->cfg.tls.cert_file,
              (long long)tls_ctx_cert_not_after(fresh));
 }

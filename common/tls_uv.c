@@ -84,8 +84,10 @@ static int flush_out(struct tls_uv *t) {
 }
 
 /* Pitfall 2 (a memory BIO never pushes back): encrypt only while the
- * ciphertext in flight is under the high-water mark; the write callback
- * calls back here as the socket drains. */
+ * ciphertext pending and in flight is under the high-water mark; the write
+ * callback calls back here as the socket drains. What one call encrypted
+ * leaves as one write (a response's header and payload, or a burst of
+ * small answers, take one syscall, not one per piece). */
 static int pump(struct tls_uv *t) {
   while (t->head && tls_conn_established(t->conn) &&
          t->cipher_inflight + tls_conn_out_pending(t->conn) < TLS_PENDING_HIGH) {
@@ -101,8 +103,6 @@ static int pump(struct tls_uv *t) {
       if (!t->head) t->tail = NULL;
       chunk_free(c);
     }
-    int rc = flush_out(t);
-    if (rc) return rc;
   }
   if (!t->head && t->shut_wanted && !t->shut_sent) {
     t->shut_sent = 1;

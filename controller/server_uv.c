@@ -429,6 +429,7 @@ static uv_tcp_t listener;
 static uv_timer_t ticker;
 static uv_signal_t sigint_h, sigterm_h, sighup_h;
 static const struct tls_settings *tls_settings;
+static int admin_tls; /* admin.listeners=HTTPS:// */
 static struct http_server *admin;
 static struct controller_admin adm;
 
@@ -477,7 +478,7 @@ static void on_sighup(uv_signal_t *h, int signum) {
   }
   tls_ctx_unref(tls_ctx);
   tls_ctx = fresh;
-  if (admin) http_server_set_tls(admin, fresh);
+  if (admin && admin_tls) http_server_set_tls(admin, fresh);
   trace_info("SIGHUP: TLS certificate reloaded from %s", tls_settings->cert_file);
 }
 
@@ -524,6 +525,7 @@ int controller_run(struct controller *ctl, const struct controller_listen *l) {
       return trc;
     }
   }
+  admin_tls = l->admin_tls;
   uv_tcp_init(loop, &listener);
   listener.data = ctl;
   int rc;

@@ -6,6 +6,7 @@
 #   server2.pem server2.key        CN=broker-1-rotated,O=strata (same SANs): the SIGHUP rotation
 #   client.pem client.key          CN=alice,OU=eng,O=strata
 #   expired.pem expired.key        CN=old,O=strata, valid 2020-01-01..2020-01-02
+#   future.pem future.key          CN=early,O=strata, valid from 2099-01-01 (not yet valid)
 #   other-ca.pem                   another CA
 #   other-client.pem other-client.key   CN=mallory,O=strata signed by the other CA
 # Usage: tests/security/tls_certs.sh DIR
@@ -56,5 +57,9 @@ organizationName = optional
 CNF
 o ca -batch -config cadb/ca.cnf -cert ca.pem -keyfile ca.key -in expired.csr -out expired.pem \
   -startdate 20200101000000Z -enddate 20200102000000Z
-rm -rf cadb expired.csr ./*.srl
-for f in ca server server2 client expired other-ca other-client; do [ -s "$f.pem" ] || { echo "tls_certs.sh: $f.pem not made" >&2; exit 1; }; done
+key future.key
+o req -new -key future.key -subj "/O=strata/CN=early" -out future.csr
+o ca -batch -config cadb/ca.cnf -cert ca.pem -keyfile ca.key -in future.csr -out future.pem \
+  -startdate 20990101000000Z -enddate 20990102000000Z
+rm -rf cadb expired.csr future.csr ./*.srl
+for f in ca server server2 client expired future other-ca other-client; do [ -s "$f.pem" ] || { echo "tls_certs.sh: $f.pem not made" >&2; exit 1; }; done

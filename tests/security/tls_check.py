@@ -6,6 +6,8 @@
                                  listener before libstrata speaks TLS itself
   midframe PORT DIR TOPIC        a Produce cut mid-frame, then EOF (with and without
                                  close_notify): nothing is appended, the broker stays up
+  badframe PORT DIR              a Kafka frame over socket.request.max.bytes: the broker
+                                 ends the connection with close_notify (a graceful close)
   rotation PORT DIR CMD          a connection opened before CMD (which swaps the
                                  certificate files and sends SIGHUP) keeps working; a new
                                  one sees the new certificate
@@ -47,9 +49,10 @@ def context(d, cert="client"):
 class TlsConn(kwire.Conn):
     """kwire.Conn over TLS."""
 
-    def __init__(self, port, d, timeout=10.0):
+    def __init__(self, port, d, timeout=10.0, ragged_ok=True):
         raw = socket.create_connection(("127.0.0.1", int(port)), timeout=timeout)
-        self.sock = context(d).wrap_socket(raw, server_hostname="127.0.0.1")
+        self.sock = context(d).wrap_socket(raw, server_hostname="127.0.0.1",
+                                           suppress_ragged_eofs=ragged_ok)
         self.corr = 0
 
     def peer_cn(self):
@@ -181,6 +184,21 @@ def midframe(port, d, topic):
         bad("the whole Produce: high watermark %d, wanted %d" % (after, before + 50))
 
 
+def badframe(port, d):
+    c = TlsConn(port, d, timeout=5, ragged_ok=False)
+    kwire.api_versions(c)
+    c.sock.sendall(b"\x7f\xff\xff\xff")
+    try:
+        while c.sock.recv(65536):
+            pass
+        ok("an oversized Kafka frame over TLS: the broker closes with close_notify")
+    except ssl.SSLEOFError:
+        bad("an oversized Kafka frame over TLS: closed without close_notify")
+    except (socket.timeout, OSError) as e:
+        bad("an oversized Kafka frame over TLS: %s" % e)
+    c.close()
+
+
 def rotation(port, d, cmd):
     old = TlsConn(port, d)
     err, _ = kwire.api_versions(old)
@@ -220,6 +238,8 @@ def main():
         proxy(sys.argv[2], sys.argv[3], sys.argv[4])
     elif cmd == "midframe":
         midframe(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif cmd == "badframe":
+        badframe(sys.argv[2], sys.argv[3])
     elif cmd == "rotation":
         rotation(sys.argv[2], sys.argv[3], sys.argv[4])
     else:

@@ -3,7 +3,7 @@
 # now by tests/security/tls_certs.sh in a temp dir:
 #   broker 1: listeners=SSL://, kafka.listeners=SSL://, admin.listeners=HTTPS://,
 #             ssl.client.auth=required, a principal mapping rule
-#   broker 2: listeners=PLAINTEXT:// (a TLS client on a plaintext port) and
+#   broker 2: listeners=PLAINTEXT:// (a TLS client on a plaintext port), an HTTP admin port,
 #             kafka.listeners=SSL:// without client auth (SIGHUP rotation)
 #   a controller with listeners=SSL:// and an HTTPS admin port
 # The strata CLI reaches broker 1's native TLS listener through
@@ -41,7 +41,7 @@ else
   done
 fi
 kp1=$((p1 + 1)) ap1=$((p1 + 2)) proxy=$((p1 + 3)) p2=$((p1 + 4)) kp2=$((p1 + 5))
-cp=$((p1 + 6)) cap=$((p1 + 7))
+cp=$((p1 + 6)) cap=$((p1 + 7)) ap2=$((p1 + 8))
 ssl="--set ssl.certificate.location=$dir/server.pem --set ssl.key.location=$dir/server.key --set ssl.ca.location=$dir/ca.pem"
 CA="-X security.protocol=ssl -X ssl.ca.location=$dir/ca.pem"
 ME="$CA -X ssl.certificate.location=$dir/client.pem -X ssl.key.location=$dir/client.key"
@@ -54,7 +54,7 @@ strata_start_broker "$dir/b1" "$p1" --set listeners=SSL://127.0.0.1:$p1 \
 b1=$STRATA_BROKER_PID
 # shellcheck disable=SC2086
 strata_start_broker "$dir/b2" "$p2" --set listeners=PLAINTEXT://127.0.0.1:$p2 \
-  --set kafka.listeners=SSL://127.0.0.1:$kp2 --set admin.listeners= \
+  --set kafka.listeners=SSL://127.0.0.1:$kp2 --set admin.listeners=127.0.0.1:$ap2 \
   --set ssl.certificate.location="$dir/live.pem" --set ssl.key.location="$dir/live.key" || exit 1
 b2=$STRATA_BROKER_PID
 log1=$dir/b1/broker.log
@@ -122,6 +122,11 @@ refused "a client certificate from another CA" $CA -X ssl.certificate.location="
 # shellcheck disable=SC2086
 refused "an expired client certificate" $CA -X ssl.certificate.location="$dir/expired.pem" \
   -X ssl.key.location="$dir/expired.key"
+# shellcheck disable=SC2086
+refused "a client certificate not yet valid" $CA -X ssl.certificate.location="$dir/future.pem" \
+  -X ssl.key.location="$dir/future.key"
+grep -q "certificate is not yet valid" "$log1" && ok "the broker logs why: certificate is not yet valid" ||
+  bad "no 'certificate is not yet valid' in the broker log"
 grep -q "certificate has expired" "$log1" && ok "the broker logs why: certificate has expired" ||
   bad "no 'certificate has expired' in the broker log"
 
@@ -129,7 +134,7 @@ grep -q "certificate has expired" "$log1" && ok "the broker logs why: certificat
 s_client() { # port, args...
   local port=$1
   shift
-  echo Q | timeout 10 openssl s_client -connect 127.0.0.1:"$port" -CAfile "$dir/ca.pem" \
+  echo Q | timeout "${S_TIMEOUT:-10}" openssl s_client -connect 127.0.0.1:"$port" -CAfile "$dir/ca.pem" \
     -cert "$dir/client.pem" -key "$dir/client.key" "$@" 2>&1
 }
 for v in tls1 tls1_1; do
@@ -164,8 +169,25 @@ $STRATA_BIN -b 127.0.0.1:$p2 topic list >/dev/null 2>&1 && ok "the plaintext por
   bad "the plaintext port does not answer after the TLS attempt"
 kill -0 $b1 2>/dev/null && kill -0 $b2 2>/dev/null && ok "both brokers are up" || bad "a broker died"
 
+# ---- at most TLS_HANDSHAKES_MAX (64) handshakes at once ----
+# 64 connections that never speak take every slot: a real client then waits
+# unread; once they close it goes through.
+idle=()
+for _ in $(seq 64); do
+  exec {fd}<>"/dev/tcp/127.0.0.1/$kp1" && idle+=("$fd")
+done
+S_TIMEOUT=3 s_client $kp1 >"$dir/out"
+grep -q "Cipher is [A-Z]" "$dir/out" && bad "a 65th handshake ran while 64 were in progress" ||
+  ok "a 65th concurrent handshake waits (64 slots taken)"
+for fd in "${idle[@]}"; do exec {fd}>&-; done
+sleep 0.5
+s_client $kp1 >"$dir/out"
+grep -q "Cipher is [A-Z]" "$dir/out" && ok "once the idle ones close, handshakes run again" ||
+  bad "no handshake after the idle connections closed: $(grep -iE 'error|alert' "$dir/out" | head -3)"
+
 # ---- EOF mid-frame, over TLS ----
 python3 tests/security/tls_check.py midframe $kp1 "$dir" tls || fails=$((fails + 1))
+python3 tests/security/tls_check.py badframe $kp1 "$dir" || fails=$((fails + 1))
 
 # ---- HTTPS admin ----
 code=$(curl -s -o "$dir/metrics" -w '%{http_code}' --cacert "$dir/ca.pem" --cert "$dir/client.pem" \
@@ -191,6 +213,8 @@ python3 tests/security/tls_check.py rotation $kp2 "$dir" \
   fails=$((fails + 1))
 grep -q "SIGHUP: TLS certificate reloaded" "$dir/b2/broker.log" && ok "the broker logs the reload" ||
   bad "no reload line in broker 2's log"
+curl -s --max-time 5 "http://127.0.0.1:$ap2/livez" >/dev/null && ok "a plain HTTP admin port stays HTTP after SIGHUP" ||
+  bad "broker 2's HTTP admin port does not answer HTTP after SIGHUP"
 
 # ---- the controller ----
 "$STRATA_CTRL_BIN" --set data.dir="$dir/ctl" --set listeners=SSL://127.0.0.1:$cp \
@@ -213,5 +237,14 @@ ms=$(cat "$dir/drip.ms" 2>/dev/null || echo 0)
 
 kill -0 $b1 2>/dev/null && kill -0 $b2 2>/dev/null && kill -0 $ctl 2>/dev/null && ok "every server is still up" ||
   bad "a server died"
+# A clean stop, then nothing in the logs from the sanitizers (make asan).
+for p in $b1 $b2 $ctl; do kill "$p" 2>/dev/null; done
+for p in $b1 $b2 $ctl; do wait "$p" 2>/dev/null; done
+if grep -lE "Sanitizer|runtime error" "$dir"/b1/broker.log "$dir"/b2/broker.log "$dir/ctl.log" >"$dir/san"; then
+  bad "sanitizer reports in: $(cat "$dir/san")"
+  grep -hE -A12 "Sanitizer|runtime error" "$dir"/b1/broker.log "$dir"/b2/broker.log "$dir/ctl.log" | head -60
+else
+  ok "no sanitizer report in the servers' logs"
+fi
 [ $fails = 0 ] || { echo "$fails failed"; exit 1; }
 echo "all passed"

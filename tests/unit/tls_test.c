@@ -173,8 +173,9 @@ Test(tls, a_client_certificate_from_another_ca_is_refused) {
   refused_client(TLS_CLIENT_AUTH_REQUESTED, "other-client", NULL, "other CA, requested");
 }
 
-Test(tls, an_expired_client_certificate_is_refused) {
+Test(tls, an_expired_or_not_yet_valid_client_certificate_is_refused) {
   refused_client(TLS_CLIENT_AUTH_REQUIRED, "expired", NULL, "expired");
+  refused_client(TLS_CLIENT_AUTH_REQUIRED, "future", NULL, "not yet valid");
 }
 
 Test(tls, requested_client_auth_without_certificate_is_anonymous) {
