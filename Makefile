@@ -90,7 +90,7 @@ help:
 	@echo "make sim        the deterministic simulator, SEEDS=N seeds (default 1000; SCENARIO=name)"
 	@echo "make sim-golden rewrite tests/sim/golden/ (the transcripts make test compares) after a meant change"
 	@echo "make quorum-sim the controller quorum core's model checker, QUORUM_SEEDS=N seeds per case (default 10000; QUORUM_SIM_SEED=S replays one)"
-	@echo "make faults     every fault drill, FAULT_ROUNDS=N runs each (testbed and strata drill)"
+	@echo "make faults     every fault drill, FAULT_ROUNDS=N runs each (testbed and strata drill; STRATA_TLS=1: TLS on every link)"
 	@echo "make bench      produce/consume benchmark on one local broker, then failover times"
 	@echo "make bench-cluster   RF 3 acks=all on a local 3-broker cluster (BENCH_PEERS=1: and NATS)"
 	@echo "make bench-failover  kill -9 the leader 20 times (FAILOVER_ROUNDS=N): p50/p99/max"
@@ -259,7 +259,7 @@ faults: all $(WORKLOAD)
 	  if [ $$rc = 0 ]; then ok=$$((ok+1)); elif [ $$rc = 77 ]; then skip=$$((skip+1)); else bad=$$((bad+1)); fi; \
 	done; for sc in $(DRILL_SCENARIOS); do \
 	  echo "== strata drill $$sc"; \
-	  if $(CLI_BIN) drill $$sc --runs $${FAULT_ROUNDS:-5} --no-progress; then ok=$$((ok+1)); else bad=$$((bad+1)); fi; \
+	  if $(CLI_BIN) drill $$sc --runs $${FAULT_ROUNDS:-5} --no-progress $$([ "$${STRATA_TLS:-0}" = 1 ] && echo --tls); then ok=$$((ok+1)); else bad=$$((bad+1)); fi; \
 	done; echo "$$ok passed, $$bad failed, $$skip skipped"; [ $$bad = 0 ]
 
 asan:

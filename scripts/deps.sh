@@ -26,7 +26,9 @@
 #   awk        mawk        (any awk will do)
 #   curl       curl        the admin port's tests (tests/admin/), HTTPS in tests/security/
 #   openssl    openssl     test certificates (tests/security/tls_certs.sh) and s_client
-#                          probes of the TLS listeners (tests/security/tls_test.sh)
+#                          probes of the TLS listeners (tests/security/tls_test.sh);
+#                          STRATA_TLS=1 local clusters (scripts/cluster-certs.sh: make bench,
+#                          tests/cluster/tls_cli_test.sh)
 #   promtool   prometheus  promtool check metrics/rules on scrapes and the shipped rules,
 #                          test rules and check config (tests/metrics/rules_test.sh)
 #   chromium   chromium    the console, headless (tests/console/)

@@ -22,6 +22,10 @@
 #                         no kernel feature needed); the delay is lifted
 #   slow-disk-follower    the same for a follower of d-0
 #   tests/fault/drill.sh SCENARIO [ROUNDS]   (ROUNDS default FAULT_ROUNDS or 1; as root)
+# STRATA_TLS=1: TLS on every link (SSL:// listeners, mutual TLS between the
+# nodes, the workload and the CLI over TLS), certificates for the nodes'
+# addresses from a throwaway CA (scripts/cluster-certs.sh) in the drill's
+# folder; without namespaces it becomes `strata drill --tls`.
 # Without network namespaces (not root, or STRATA_FAULT_NO_NETNS=1 to try
 # that path as root) it falls back to loopback addresses with a fault proxy:
 # `strata drill SCENARIO --net proxy` for partition-leader, pause-leader and
@@ -46,7 +50,9 @@ if [ -n "$no_netns" ]; then
   case "$SCENARIO" in
   partition-leader | pause-leader | kill-leader)
     echo "SKIP: $SCENARIO in network namespaces: needs root ($no_netns); strata drill --net proxy runs instead"
-    exec "$BUILD/strata" drill "$SCENARIO" --runs "$ROUNDS" --net proxy --no-progress ;;
+    tls=()
+    [ "${STRATA_TLS:-0}" = 1 ] && tls=(--tls)
+    exec "$BUILD/strata" drill "$SCENARIO" --runs "$ROUNDS" --net proxy --no-progress "${tls[@]+"${tls[@]}"}" ;;
   *)
     strata_skip "$SCENARIO: needs network namespaces, so root ($no_netns); without them only" \
       "partition-leader, pause-leader and kill-leader run (through a fault proxy)" ;;
@@ -96,7 +102,18 @@ partition-leader | partition-controller | split | oneway-leader)
   tb_heal ctl ;;
 esac
 ctl=$(tb_ip ctl)
-(tb_exec ctl "$BUILD/strata-controller" --set data.dir="$dir/ctl" --set listeners="$ctl:9093" \
+sch= # STRATA_TLS=1: every address SSL://, every node its certificate (tls_sets NAME)
+tls_sets() { :; }
+if [ "${STRATA_TLS:-0}" = 1 ]; then
+  scripts/cluster-certs.sh "$dir/tls" 3 "$ctl" "$(tb_ip b1)" "$(tb_ip b2)" "$(tb_ip b3)" >/dev/null
+  sch=SSL://
+  tls_sets() { echo --set ssl.certificate.location="$dir/tls/$1.pem" --set ssl.key.location="$dir/tls/$1.key" \
+    --set ssl.ca.location="$dir/tls/ca.pem" --set ssl.client.auth=required; }
+  export STRATA_COMMAND_CONFIG=$dir/tls/client.properties # the CLI and the workload
+  echo "TLS on every link (certificates in $dir/tls)"
+fi
+# shellcheck disable=SC2046 # tls_sets gives words
+(tb_exec ctl "$BUILD/strata-controller" --set data.dir="$dir/ctl" --set listeners="$sch$ctl:9093" $(tls_sets controller) \
   >>"$dir/ctl.log" 2>&1) &
 pids+=($!)
 start_broker() {
@@ -105,7 +122,8 @@ start_broker() {
   [ -z "$shim" ] || envs+=(LD_PRELOAD="$shim" STRATA_SLOW_DISK="$dir/slow-b$b"
     ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0")
   (tb_exec b$b "${envs[@]}" "$BUILD/strata-broker" --set broker.id=$b --set log.dir="$dir/b$b" \
-    --set listeners="$ip:9092" --set controller="$ctl:9093" --set replica.lag.time.max.ms=2000 \
+    --set listeners="$sch$ip:9092" --set controller="$sch$ctl:9093" --set replica.lag.time.max.ms=2000 \
+    $(tls_sets "broker-$b") \
     >>"$dir/b$b.log" 2>&1) &
   pids+=($!)
   bpid[$b]=$!

@@ -7,7 +7,9 @@
  *                                            from its files, as "L ..." lines
  *   workload check [MAX_GAP_MS] < history    the checker's verdict (exit 1 on a
  *                                            violation) and its JSON report on fd 3
- * History lines are described in drill/checker.h. */
+ * History lines are described in drill/checker.h. With STRATA_COMMAND_CONFIG
+ * set (a properties file, as for `strata --command-config`), write and read
+ * connect as it says (TLS for the testbed's STRATA_TLS=1). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +37,20 @@ struct pending {
 
 static struct pending *sent;
 
+/* The security settings from STRATA_COMMAND_CONFIG (plaintext without);
+ * exits 2 on a bad file. */
+static const strata_security *security(void) {
+  static strata_security s;
+  strata_security_defaults(&s);
+  const char *f = getenv("STRATA_COMMAND_CONFIG");
+  char err[512];
+  if (f && *f && strata_security_load(&s, f, err, sizeof err)) {
+    fprintf(stderr, "workload: %s\n", err);
+    exit(2);
+  }
+  return &s;
+}
+
 static void on_delivery(const strata_delivery *d, void *arg) {
   (void)arg;
   uint64_t id = (uint64_t)(uintptr_t)d->opaque;
@@ -56,7 +72,8 @@ static int do_write(const char *bootstrap, const char *topic, int seconds) {
   cfg.retries = 1000;
   cfg.delivery_timeout_ms = 30000;
   char err[256];
-  strata_producer *p = strata_producer_new(bootstrap, &cfg, on_delivery, NULL, err, sizeof err);
+  strata_producer *p =
+      strata_producer_new_secure(bootstrap, &cfg, security(), on_delivery, NULL, err, sizeof err);
   if (!p) {
     fprintf(stderr, "workload: %s\n", err);
     return 2;
@@ -82,7 +99,7 @@ static int do_write(const char *bootstrap, const char *topic, int seconds) {
 
 static int do_read(const char *bootstrap, const char *topic) {
   char err[256];
-  strata_consumer *c = strata_consumer_new(bootstrap, NULL, err, sizeof err);
+  strata_consumer *c = strata_consumer_new_secure(bootstrap, NULL, security(), err, sizeof err);
   if (!c || strata_consumer_assign_topic(c, topic, STRATA_OFFSET_BEGINNING)) {
     fprintf(stderr, "workload: %s\n", c ? "cannot assign" : err);
     strata_consumer_free(c);
