@@ -19,7 +19,7 @@ static void handshake_start(struct broker *b, struct kafka_call *k, struct respo
   kafka_defaults(&kafka_sasl_handshake_resp_desc, m);
   int rc = broker_sasl_handshake(b, q->mechanism);
   m->error_code = kafka_err(rc);
-  m->n_mechanisms = sasl_server_mechanisms(&b->sasl, names);
+  m->n_mechanisms = sasl_sv_mechanisms(&b->sasl, names);
   m->mechanisms = kc_alloc(k, 3 * sizeof *m->mechanisms);
   for (int i = 0; i < m->n_mechanisms; i++) m->mechanisms[i] = names[i];
   if (rc == 0 && k->version == 0 && b->sasl_conn) b->sasl_conn->raw_tokens = 1;

@@ -99,7 +99,7 @@ void link_close(struct link *l) {
   tls_conn_free(l->tc);
   l->tc = NULL;
   if (l->sc) {
-    sasl_client_clear(l->sc);
+    sasl_cl_clear(l->sc);
     free(l->sc);
     l->sc = NULL;
   }
@@ -408,7 +408,7 @@ static void login_failed(struct link *l, const char *why) {
 }
 
 static void login_done(struct link *l) {
-  sasl_client_clear(l->sc);
+  sasl_cl_clear(l->sc);
   free(l->sc);
   l->sc = NULL;
   l->authenticating = 0;
@@ -444,12 +444,12 @@ static void on_login_step(void *arg, const Strata__Header *resp, const uint8_t *
     return;
   }
   if (resp->body_case == STRATA__HEADER__BODY_SASL_HANDSHAKE_RESP) {
-    if (sasl_client_start(l->sc, tok, sizeof tok, &tl) || send_token(l, tok, tl))
+    if (sasl_cl_start(l->sc, tok, sizeof tok, &tl) || send_token(l, tok, tl))
       login_failed(l, "cannot send the first token");
     return;
   }
   if (resp->body_case != STRATA__HEADER__BODY_SASL_AUTHENTICATE_RESP ||
-      sasl_client_step(l->sc, resp->sasl_authenticate_resp->auth_bytes.data,
+      sasl_cl_step(l->sc, resp->sasl_authenticate_resp->auth_bytes.data,
                        resp->sasl_authenticate_resp->auth_bytes.len, tok, sizeof tok, &tl,
                        &done)) {
     login_failed(l, "the server's answer does not prove it knows the credential");
@@ -471,7 +471,7 @@ static void transport_up(struct link *l) {
   l->sc = calloc(1, sizeof *l->sc);
   l->authenticating = 1;
   if (!l->sc ||
-      sasl_client_init(l->sc, l->sasl->mechanism, l->sasl->username, l->sasl->password)) {
+      sasl_cl_init(l->sc, l->sasl->mechanism, l->sasl->username, l->sasl->password)) {
     login_failed(l, "sasl.mechanism, sasl.username or sasl.password not usable");
     return;
   }

@@ -13,7 +13,7 @@ int broker_sasl_init(struct broker *b) {
   b->sasl.mechs = b->cfg.sasl.enabled_mechs;
   b->sasl.lookup = broker_sasl_lookup;
   b->sasl.lookup_arg = b;
-  return sasl_server_config_secret(&b->sasl);
+  return sasl_sv_config_secret(&b->sasl);
 }
 
 const struct scram_credential *broker_sasl_lookup(void *arg, const char *user,
@@ -57,7 +57,7 @@ void handle_sasl_handshake(struct broker *b, const Strata__Header *req, uint8_t 
   Strata__SaslHandshakeResponse *m = resp_alloc(r, sizeof *m);
   const char *names[3];
   strata__sasl_handshake_response__init(m);
-  m->n_mechanisms = (size_t)sasl_server_mechanisms(&b->sasl, names);
+  m->n_mechanisms = (size_t)sasl_sv_mechanisms(&b->sasl, names);
   m->mechanisms = resp_alloc(r, 3 * sizeof *m->mechanisms);
   for (size_t i = 0; i < m->n_mechanisms; i++) m->mechanisms[i] = resp_strdup(r, names[i]);
   resp_begin(r, req, STRATA__HEADER__BODY_SASL_HANDSHAKE_RESP);

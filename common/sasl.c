@@ -70,11 +70,11 @@ int sasl_mechs_parse(const char *list, unsigned *mask) {
   return 0;
 }
 
-int sasl_server_config_secret(struct sasl_server_config *cfg) {
+int sasl_sv_config_secret(struct sasl_server_config *cfg) {
   return RAND_bytes(cfg->secret, sizeof cfg->secret) == 1 ? 0 : STRATA_EUNKNOWN;
 }
 
-int sasl_server_mechanisms(const struct sasl_server_config *cfg, const char *names[3]) {
+int sasl_sv_mechanisms(const struct sasl_server_config *cfg, const char *names[3]) {
   static const enum sasl_mech order[] = {SASL_SCRAM_SHA_512, SASL_SCRAM_SHA_256, SASL_PLAIN};
   int n = 0;
   for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
@@ -83,18 +83,18 @@ int sasl_server_mechanisms(const struct sasl_server_config *cfg, const char *nam
   return n;
 }
 
-void sasl_server_init(struct sasl_server *s, const struct sasl_server_config *cfg) {
+void sasl_sv_init(struct sasl_server *s, const struct sasl_server_config *cfg) {
   memset(s, 0, sizeof *s);
   s->cfg = cfg;
 }
 
-void sasl_server_clear(struct sasl_server *s) {
+void sasl_sv_clear(struct sasl_server *s) {
   const struct sasl_server_config *cfg = s->cfg;
   OPENSSL_cleanse(s, sizeof *s);
   s->cfg = cfg;
 }
 
-int sasl_server_handshake(struct sasl_server *s, const char *mechanism) {
+int sasl_sv_handshake(struct sasl_server *s, const char *mechanism) {
   enum sasl_mech m;
   if (s->state != SASL_SRV_START) {
     s->state = SASL_SRV_FAILED;
@@ -179,7 +179,7 @@ static int scram_first_step(struct sasl_server *s, const uint8_t *in, size_t len
   return 0;
 }
 
-int sasl_server_step(struct sasl_server *s, const uint8_t *in, size_t len, uint8_t *out,
+int sasl_sv_step(struct sasl_server *s, const uint8_t *in, size_t len, uint8_t *out,
                      size_t out_cap, size_t *out_len) {
   int rc;
   *out_len = 0;
@@ -213,7 +213,7 @@ int sasl_server_step(struct sasl_server *s, const uint8_t *in, size_t len, uint8
   if (rc != 0) {
     char user[sizeof s->user];
     memcpy(user, s->user, sizeof user);
-    sasl_server_clear(s);
+    sasl_sv_clear(s);
     memcpy(s->user, user, sizeof user); /* for the failure's log line */
     s->state = SASL_SRV_FAILED;
     *out_len = 0;
@@ -223,7 +223,7 @@ int sasl_server_step(struct sasl_server *s, const uint8_t *in, size_t len, uint8
 
 /* ---- client ---------------------------------------------------------------------- */
 
-int sasl_client_init(struct sasl_client *c, enum sasl_mech mech, const char *user,
+int sasl_cl_init(struct sasl_client *c, enum sasl_mech mech, const char *user,
                      const char *password) {
   size_t ul, pl;
   memset(c, 0, sizeof *c);
@@ -240,9 +240,9 @@ int sasl_client_init(struct sasl_client *c, enum sasl_mech mech, const char *use
   return 0;
 }
 
-void sasl_client_clear(struct sasl_client *c) { OPENSSL_cleanse(c, sizeof *c); }
+void sasl_cl_clear(struct sasl_client *c) { OPENSSL_cleanse(c, sizeof *c); }
 
-int sasl_client_start(struct sasl_client *c, uint8_t *out, size_t out_cap, size_t *out_len) {
+int sasl_cl_start(struct sasl_client *c, uint8_t *out, size_t out_cap, size_t *out_len) {
   char nonce[SCRAM_CLIENT_NONCE_LEN + 1];
   size_t ul = strlen(c->user);
   int rc;
@@ -272,7 +272,7 @@ int sasl_client_start(struct sasl_client *c, uint8_t *out, size_t out_cap, size_
   return 0;
 }
 
-int sasl_client_step(struct sasl_client *c, const uint8_t *in, size_t len, uint8_t *out,
+int sasl_cl_step(struct sasl_client *c, const uint8_t *in, size_t len, uint8_t *out,
                      size_t out_cap, size_t *out_len, int *done) {
   int rc;
   *out_len = 0;

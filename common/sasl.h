@@ -3,7 +3,11 @@
  * for PLAIN and SCRAM-SHA-256/512. Pure: tokens in, tokens out; no I/O, no
  * clock (the glue owns the 10 s deadline and the 100 ms failure delay).
  * Credentials come from a lookup callback, so the broker reads its metadata
- * image and the controller its own state. */
+ * image and the controller its own state.
+ *
+ * Function prefixes are sasl_sv_ and sasl_cl_, never sasl_server_/sasl_client_:
+ * those are Cyrus libsasl2's, which librdkafka loads into the same process
+ * (the drill's Kafka client), and ours would be called in their place. */
 #ifndef STRATA_SASL_H
 #define STRATA_SASL_H
 
@@ -49,7 +53,7 @@ struct sasl_server_config {
 };
 
 /* Fill cfg->secret from RAND_bytes. 0 or STRATA_EUNKNOWN. */
-int sasl_server_config_secret(struct sasl_server_config *cfg);
+int sasl_sv_config_secret(struct sasl_server_config *cfg);
 
 enum sasl_server_state {
   SASL_SRV_START = 0,     /* waiting for SaslHandshake */
@@ -67,18 +71,18 @@ struct sasl_server {
   char user[SCRAM_USER_MAX + 1];    /* authenticated user once DONE */
 };
 
-void sasl_server_init(struct sasl_server *s, const struct sasl_server_config *cfg);
+void sasl_sv_init(struct sasl_server *s, const struct sasl_server_config *cfg);
 
 /* Wipe the exchange (keys, AuthMessage) and go back to START. */
-void sasl_server_clear(struct sasl_server *s);
+void sasl_sv_clear(struct sasl_server *s);
 
 /* SaslHandshake. 0, STRATA_EUNSUPPORTED_SASL_MECHANISM (the connection may
  * try again), or STRATA_EILLEGAL_SASL_STATE (second handshake: FAILED). */
-int sasl_server_handshake(struct sasl_server *s, const char *mechanism);
+int sasl_sv_handshake(struct sasl_server *s, const char *mechanism);
 
 /* The enabled mechanisms' names for the SaslHandshake answer, in a fixed
  * order. Returns how many were written to names (at most 3). */
-int sasl_server_mechanisms(const struct sasl_server_config *cfg, const char *names[3]);
+int sasl_sv_mechanisms(const struct sasl_server_config *cfg, const char *names[3]);
 
 /* SaslAuthenticate: one client token in, the server token out (out_cap of
  * SASL_TOKEN_MAX is always enough). Returns 0 with state HANDSHAKEN ->
@@ -87,7 +91,7 @@ int sasl_server_mechanisms(const struct sasl_server_config *cfg, const char *nam
  * nonce, authzid != user, malformed token) or STRATA_EILLEGAL_SASL_STATE
  * (no handshake yet, or already done). Every authentication failure gives
  * the same code whatever the cause. */
-int sasl_server_step(struct sasl_server *s, const uint8_t *in, size_t len, uint8_t *out,
+int sasl_sv_step(struct sasl_server *s, const uint8_t *in, size_t len, uint8_t *out,
                      size_t out_cap, size_t *out_len);
 
 /* ---- client ------------------------------------------------------------------ */
@@ -110,19 +114,19 @@ struct sasl_client {
 };
 
 /* 0 or STRATA_EINVALID_ARGUMENT (unknown mechanism, empty or long name or
- * password). The password is kept until sasl_client_clear. */
-int sasl_client_init(struct sasl_client *c, enum sasl_mech mech, const char *user,
+ * password). The password is kept until sasl_cl_clear. */
+int sasl_cl_init(struct sasl_client *c, enum sasl_mech mech, const char *user,
                      const char *password);
-void sasl_client_clear(struct sasl_client *c);
+void sasl_cl_clear(struct sasl_client *c);
 
 /* The first token (PLAIN: "\0user\0password"; SCRAM: client-first). */
-int sasl_client_start(struct sasl_client *c, uint8_t *out, size_t out_cap, size_t *out_len);
+int sasl_cl_start(struct sasl_client *c, uint8_t *out, size_t out_cap, size_t *out_len);
 
 /* The server's answer to our last token. Sets *done when the exchange is
  * complete (SCRAM: the server's signature verified); otherwise out holds the
  * next token to send. Negative error: STRATA_ESASL_AUTHENTICATION_FAILED
  * (a server that cannot prove it knows the credential, or a bad answer). */
-int sasl_client_step(struct sasl_client *c, const uint8_t *in, size_t len, uint8_t *out,
+int sasl_cl_step(struct sasl_client *c, const uint8_t *in, size_t len, uint8_t *out,
                      size_t out_cap, size_t *out_len, int *done);
 
 #endif

@@ -18,7 +18,7 @@ void sasl_conn_init(struct sasl_conn *c, int on, int64_t now_ms) {
 
 void sasl_conn_free(struct sasl_conn *c) {
   if (c->srv) {
-    sasl_server_clear(c->srv);
+    sasl_sv_clear(c->srv);
     free(c->srv);
     c->srv = NULL;
   }
@@ -66,9 +66,9 @@ int sasl_conn_handshake(struct sasl_conn *c, const struct sasl_server_config *cf
       fail(c, now_ms);
       return STRATA_ENOMEM;
     }
-    sasl_server_init(c->srv, cfg);
+    sasl_sv_init(c->srv, cfg);
   }
-  rc = sasl_server_handshake(c->srv, mechanism);
+  rc = sasl_sv_handshake(c->srv, mechanism);
   if (rc == STRATA_EILLEGAL_SASL_STATE)
     fail(c, now_ms);
   return rc;
@@ -82,7 +82,7 @@ int sasl_conn_authenticate(struct sasl_conn *c, const uint8_t *in, size_t len, u
     fail(c, now_ms);
     return STRATA_EILLEGAL_SASL_STATE;
   }
-  rc = sasl_server_step(c->srv, in, len, out, out_cap, out_len);
+  rc = sasl_sv_step(c->srv, in, len, out, out_cap, out_len);
   if (rc != 0) {
     snprintf(c->user, sizeof c->user, "%s", c->srv->user); /* for the log line */
     fail(c, now_ms);

@@ -343,7 +343,7 @@ static void handle_sasl(struct cconn *c, const Strata__Header *req, Strata__Head
     if (!m || !names) abort();
     strata__sasl_handshake_response__init(m);
     rc = sasl_conn_handshake(&c->auth, &sasl_cfg, req->sasl_handshake_req->mechanism, now);
-    m->n_mechanisms = (size_t)sasl_server_mechanisms(&sasl_cfg, names);
+    m->n_mechanisms = (size_t)sasl_sv_mechanisms(&sasl_cfg, names);
     m->mechanisms = (char **)names;
     resp->body_case = STRATA__HEADER__BODY_SASL_HANDSHAKE_RESP;
     resp->sasl_handshake_resp = m;
@@ -645,7 +645,7 @@ int controller_run(struct controller *ctl, const struct controller_listen *l) {
   sasl_cfg.mechs = l->sasl_mechs;
   sasl_cfg.lookup = ctl_lookup;
   sasl_cfg.lookup_arg = ctl;
-  if (sasl_server_config_secret(&sasl_cfg)) return STRATA_EUNKNOWN;
+  if (sasl_sv_config_secret(&sasl_cfg)) return STRATA_EUNKNOWN;
   tls_settings = &l->tls_settings;
   if (l->tls || l->admin_tls) {
     char err[512];

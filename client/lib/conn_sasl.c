@@ -74,25 +74,25 @@ int conn_sasl_login(struct conn *c, const strata_security *sec, int64_t deadline
     return rc;
   }
   wire_header_free(resp);
-  rc = sasl_client_init(&cl, mech, sec->sasl_username, sec->sasl_password);
-  if (rc == 0) rc = sasl_client_start(&cl, tok, sizeof tok, &tl);
+  rc = sasl_cl_init(&cl, mech, sec->sasl_username, sec->sasl_password);
+  if (rc == 0) rc = sasl_cl_start(&cl, tok, sizeof tok, &tl);
   if (rc) {
     snprintf(err, err_len, "SASL: sasl.username or sasl.password not usable (%s)",
              strata_strerror(rc));
-    sasl_client_clear(&cl);
+    sasl_cl_clear(&cl);
     return STRATA_EINVALID_CONFIG;
   }
   while (!done) {
     rc = auth_round(c, tok, tl, deadline, ans, sizeof ans, &al, err, err_len);
     if (rc) break;
-    rc = sasl_client_step(&cl, ans, al, tok, sizeof tok, &tl, &done);
+    rc = sasl_cl_step(&cl, ans, al, tok, sizeof tok, &tl, &done);
     if (rc) {
       snprintf(err, err_len, "SASL login to %s:%d: the server's answer does not prove it "
                "knows the credential", c->host, c->port);
       break;
     }
   }
-  sasl_client_clear(&cl);
+  sasl_cl_clear(&cl);
   memset(tok, 0, sizeof tok);
   return rc;
 }

@@ -62,12 +62,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     struct sasl_server s;
     const uint8_t *cut = memchr(m, 0xff, n);
     size_t first = cut ? (size_t)(cut - (const uint8_t *)m) : n, ol;
-    sasl_server_init(&s, &cfg);
-    if (sasl_server_handshake(&s, "SCRAM-SHA-256")) __builtin_trap();
-    if (sasl_server_step(&s, (const uint8_t *)m, first, (uint8_t *)out, sizeof out, &ol) == 0 &&
-        cut && sasl_server_step(&s, cut + 1, n - first - 1, (uint8_t *)out, sizeof out, &ol) == 0)
+    sasl_sv_init(&s, &cfg);
+    if (sasl_sv_handshake(&s, "SCRAM-SHA-256")) __builtin_trap();
+    if (sasl_sv_step(&s, (const uint8_t *)m, first, (uint8_t *)out, sizeof out, &ol) == 0 &&
+        cut && sasl_sv_step(&s, cut + 1, n - first - 1, (uint8_t *)out, sizeof out, &ol) == 0)
       __builtin_trap(); /* a proof computed without the password */
-    sasl_server_clear(&s);
+    sasl_sv_clear(&s);
     break;
   }
   case 5: { /* PLAIN: only "pencil" may pass */
@@ -75,13 +75,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     struct sasl_server s;
     size_t ol;
     (void)cred;
-    sasl_server_init(&s, &cfg);
-    sasl_server_handshake(&s, "PLAIN");
+    sasl_sv_init(&s, &cfg);
+    sasl_sv_handshake(&s, "PLAIN");
     /* PLAIN with SHA-256 credential looked up under SCRAM-SHA-512 first */
-    if (sasl_server_step(&s, (const uint8_t *)m, n, (uint8_t *)out, sizeof out, &ol) == 0 &&
+    if (sasl_sv_step(&s, (const uint8_t *)m, n, (uint8_t *)out, sizeof out, &ol) == 0 &&
         (n < 6 || memcmp(m + n - 6, "pencil", 6) != 0))
       __builtin_trap();
-    sasl_server_clear(&s);
+    sasl_sv_clear(&s);
     break;
   }
   }

@@ -27,7 +27,7 @@ static void setup(void) {
   memset(&cfg, 0, sizeof cfg);
   cfg.mechs = SASL_MECH_BIT(SASL_PLAIN) | SASL_MECHS_DEFAULT;
   cfg.lookup = lookup;
-  cr_assert_eq(sasl_server_config_secret(&cfg), 0);
+  cr_assert_eq(sasl_sv_config_secret(&cfg), 0);
 }
 
 /* Runs a whole exchange; returns the server's result (0 when authenticated). */
@@ -37,15 +37,15 @@ static int run_exchange(enum sasl_mech m, const char *user, const char *password
   uint8_t tok[SASL_TOKEN_MAX], ans[SASL_TOKEN_MAX];
   size_t tl = 0, al = 0;
   int done = 0, rc;
-  sasl_server_init(s, &cfg);
-  cr_assert_eq(sasl_server_handshake(s, sasl_mech_name(m)), 0);
-  cr_assert_eq(sasl_client_init(&c, m, user, password), 0);
-  cr_assert_eq(sasl_client_start(&c, tok, sizeof tok, &tl), 0);
+  sasl_sv_init(s, &cfg);
+  cr_assert_eq(sasl_sv_handshake(s, sasl_mech_name(m)), 0);
+  cr_assert_eq(sasl_cl_init(&c, m, user, password), 0);
+  cr_assert_eq(sasl_cl_start(&c, tok, sizeof tok, &tl), 0);
   for (int round = 0; round < 3; round++) {
-    rc = sasl_server_step(s, tok, tl, ans, sizeof ans, &al);
+    rc = sasl_sv_step(s, tok, tl, ans, sizeof ans, &al);
     if (rc != 0)
       return rc;
-    cr_assert_eq(sasl_client_step(&c, ans, al, tok, sizeof tok, &tl, &done), 0);
+    cr_assert_eq(sasl_cl_step(&c, ans, al, tok, sizeof tok, &tl, &done), 0);
     if (done) {
       cr_assert_eq(s->state, SASL_SRV_DONE);
       return 0;
@@ -82,14 +82,14 @@ Test(sasl, plain_authzid_other_than_user_is_refused) {
   size_t ol;
   static const char as_admin[] = "admin\0alice\0alice-secret";
   static const char as_self[] = "alice\0alice\0alice-secret";
-  sasl_server_init(&s, &cfg);
-  cr_assert_eq(sasl_server_handshake(&s, "PLAIN"), 0);
-  cr_assert_eq(sasl_server_step(&s, (const uint8_t *)as_admin, sizeof as_admin - 1, out,
+  sasl_sv_init(&s, &cfg);
+  cr_assert_eq(sasl_sv_handshake(&s, "PLAIN"), 0);
+  cr_assert_eq(sasl_sv_step(&s, (const uint8_t *)as_admin, sizeof as_admin - 1, out,
                                 sizeof out, &ol),
                STRATA_ESASL_AUTHENTICATION_FAILED);
-  sasl_server_init(&s, &cfg);
-  cr_assert_eq(sasl_server_handshake(&s, "PLAIN"), 0);
-  cr_assert_eq(sasl_server_step(&s, (const uint8_t *)as_self, sizeof as_self - 1, out,
+  sasl_sv_init(&s, &cfg);
+  cr_assert_eq(sasl_sv_handshake(&s, "PLAIN"), 0);
+  cr_assert_eq(sasl_sv_step(&s, (const uint8_t *)as_self, sizeof as_self - 1, out,
                                 sizeof out, &ol),
                0);
 }
@@ -103,9 +103,9 @@ Test(sasl, malformed_plain_is_refused) {
     struct sasl_server s;
     uint8_t out[64];
     size_t ol;
-    sasl_server_init(&s, &cfg);
-    cr_assert_eq(sasl_server_handshake(&s, "PLAIN"), 0);
-    cr_assert_eq(sasl_server_step(&s, (const uint8_t *)bad[i].b, bad[i].n, out, sizeof out, &ol),
+    sasl_sv_init(&s, &cfg);
+    cr_assert_eq(sasl_sv_handshake(&s, "PLAIN"), 0);
+    cr_assert_eq(sasl_sv_step(&s, (const uint8_t *)bad[i].b, bad[i].n, out, sizeof out, &ol),
                  STRATA_ESASL_AUTHENTICATION_FAILED, "case %zu", i);
   }
 }
@@ -115,16 +115,16 @@ Test(sasl, states_are_enforced) {
   uint8_t out[64];
   size_t ol;
   /* a token before the handshake */
-  sasl_server_init(&s, &cfg);
-  cr_assert_eq(sasl_server_step(&s, (const uint8_t *)"x", 1, out, sizeof out, &ol),
+  sasl_sv_init(&s, &cfg);
+  cr_assert_eq(sasl_sv_step(&s, (const uint8_t *)"x", 1, out, sizeof out, &ol),
                STRATA_EILLEGAL_SASL_STATE);
   /* a second handshake */
-  sasl_server_init(&s, &cfg);
-  cr_assert_eq(sasl_server_handshake(&s, "PLAIN"), 0);
-  cr_assert_eq(sasl_server_handshake(&s, "PLAIN"), STRATA_EILLEGAL_SASL_STATE);
+  sasl_sv_init(&s, &cfg);
+  cr_assert_eq(sasl_sv_handshake(&s, "PLAIN"), 0);
+  cr_assert_eq(sasl_sv_handshake(&s, "PLAIN"), STRATA_EILLEGAL_SASL_STATE);
   /* a token after success */
   cr_assert_eq(run_exchange(SASL_PLAIN, "alice", "alice-secret", &s), 0);
-  cr_assert_eq(sasl_server_step(&s, (const uint8_t *)"x", 1, out, sizeof out, &ol),
+  cr_assert_eq(sasl_sv_step(&s, (const uint8_t *)"x", 1, out, sizeof out, &ol),
                STRATA_EILLEGAL_SASL_STATE);
 }
 
@@ -132,11 +132,11 @@ Test(sasl, disabled_or_unknown_mechanism_is_unsupported) {
   struct sasl_server_config only_scram = cfg;
   struct sasl_server s;
   only_scram.mechs = SASL_MECHS_DEFAULT;
-  sasl_server_init(&s, &only_scram);
-  cr_assert_eq(sasl_server_handshake(&s, "PLAIN"), STRATA_EUNSUPPORTED_SASL_MECHANISM);
-  cr_assert_eq(sasl_server_handshake(&s, "GSSAPI"), STRATA_EUNSUPPORTED_SASL_MECHANISM);
+  sasl_sv_init(&s, &only_scram);
+  cr_assert_eq(sasl_sv_handshake(&s, "PLAIN"), STRATA_EUNSUPPORTED_SASL_MECHANISM);
+  cr_assert_eq(sasl_sv_handshake(&s, "GSSAPI"), STRATA_EUNSUPPORTED_SASL_MECHANISM);
   cr_assert_eq(s.state, SASL_SRV_START); /* may try another */
-  cr_assert_eq(sasl_server_handshake(&s, "SCRAM-SHA-256"), 0);
+  cr_assert_eq(sasl_sv_handshake(&s, "SCRAM-SHA-256"), 0);
 }
 
 Test(sasl, mechanism_list_parses) {
@@ -150,7 +150,7 @@ Test(sasl, mechanism_list_parses) {
   cr_assert_eq(sasl_mechs_parse("PLAIN,", &m), STRATA_EINVALID_CONFIG);
   cr_assert_eq(sasl_mechs_parse("OAUTHBEARER,PLAIN", &m), STRATA_EINVALID_CONFIG);
   c.mechs = SASL_MECH_BIT(SASL_PLAIN) | SASL_MECH_BIT(SASL_SCRAM_SHA_512);
-  cr_assert_eq(sasl_server_mechanisms(&c, names), 2);
+  cr_assert_eq(sasl_sv_mechanisms(&c, names), 2);
   cr_assert_str_eq(names[0], "SCRAM-SHA-512");
   cr_assert_str_eq(names[1], "PLAIN");
 }
@@ -162,13 +162,13 @@ Test(sasl, client_refuses_a_server_without_the_key) {
   size_t tl, nl;
   int done;
   char sf[256];
-  cr_assert_eq(sasl_client_init(&c, SASL_SCRAM_SHA_256, "alice", "alice-secret"), 0);
-  cr_assert_eq(sasl_client_start(&c, tok, sizeof tok, &tl), 0);
+  cr_assert_eq(sasl_cl_init(&c, SASL_SCRAM_SHA_256, "alice", "alice-secret"), 0);
+  cr_assert_eq(sasl_cl_start(&c, tok, sizeof tok, &tl), 0);
   snprintf(sf, sizeof sf, "r=%sSRV,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096", c.scram.nonce);
-  cr_assert_eq(sasl_client_step(&c, (const uint8_t *)sf, strlen(sf), next, sizeof next, &nl, &done),
+  cr_assert_eq(sasl_cl_step(&c, (const uint8_t *)sf, strlen(sf), next, sizeof next, &nl, &done),
                0);
   cr_assert_eq(done, 0);
-  cr_assert_eq(sasl_client_step(&c, (const uint8_t *)"v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=",
+  cr_assert_eq(sasl_cl_step(&c, (const uint8_t *)"v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=",
                                 46, next, sizeof next, &nl, &done),
                STRATA_ESASL_AUTHENTICATION_FAILED);
   cr_assert_eq(done, 0);
