@@ -2,7 +2,7 @@
 prints "ok ..." or "FAIL ..." (tests/security/lib.sh counts them).
 
 usage: attacks.py CASE [--key value ...]
-  common: --ca CA.pem  --certs DIR  --users "name=password ..."
+  common: --certs DIR; passwords from the environment, SEC_USERS="name=password ..."
   sasl      --kafka HOST:PORT          SASL refusals on a Kafka port
   tls       --kafka H:P --native H:P --controller H:P   TLS refusals
   bigframe  --target H:P --pid PID     100 MB length prefix before authentication
@@ -28,7 +28,7 @@ i = 2
 while i < len(sys.argv):
     args[sys.argv[i].lstrip("-")] = sys.argv[i + 1]
     i += 2
-USERS = dict(kv.split("=", 1) for kv in args.get("users", "").split())
+USERS = dict(kv.split("=", 1) for kv in os.environ.get("SEC_USERS", "").split())
 CERTS = args.get("certs", "")
 
 
@@ -397,6 +397,14 @@ def case_native():
     nat_alice = lambda: sw.NativeConn(*sw.hostport(n), ctx=ctx("alice"))
     native_refused(nat_alice, "fetch_req", rfetch,
                    "follower Fetch with alice's certificate but no SASL on a SASL_SSL port", gate)
+    # An authenticated client (SCRAM on the native port) is no follower (CVE-2018-1288).
+    def nat_scram():
+        c = sw.NativeConn(*sw.hostport(n), ctx=ctx())
+        err = sw.native_scram_login(c, "SCRAM-SHA-512", "alice", USERS["alice"])
+        if err:
+            bad("alice's SCRAM login on the native port: error %s" % err)
+        return c
+    native_refused(nat_scram, "fetch_req", rfetch, "follower Fetch (replica_id 2) from User:alice after SCRAM")
     # The controller: certificates required; a client's certificate is not a broker's.
     as_alice = lambda: sw.NativeConn(*sw.hostport(ctl), ctx=ctx("alice"))
     native_refused(as_alice, "broker_register_req", reg, "BrokerRegister as User:alice (client certificate)")

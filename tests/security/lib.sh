@@ -178,7 +178,7 @@ sec_cli() {
 sec_user_create() {
   local u=$1 pwvar
   pwvar=PW_${u//-/_}
-  printf '%s\n' "${!pwvar}" | sec_cli admin user create "$u" --password-stdin >>"$dir/cli.log" 2>&1
+  printf '%s\n' "${!pwvar}" | sec_cli admin user create "$u" >>"$dir/cli.log" 2>&1
 }
 
 # sec_acl ARGS...: `strata acl add ARGS` as admin.

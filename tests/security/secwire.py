@@ -277,9 +277,11 @@ def native_errors():
 NATIVE_BODY = {
     "api_versions_req": 20, "produce_req": 28, "fetch_req": 30,
     "broker_register_req": 40, "broker_heartbeat_req": 42, "alter_isr_req": 44,
+    "sasl_handshake_req": 90, "sasl_authenticate_req": 92,
 }
 NATIVE_API = {"api_versions_req": 18, "produce_req": 0, "fetch_req": 1, "broker_register_req": 62,
-              "broker_heartbeat_req": 63, "alter_isr_req": 56}
+              "broker_heartbeat_req": 63, "alter_isr_req": 56,
+              "sasl_handshake_req": 17, "sasl_authenticate_req": 36}
 
 
 class NativeConn:
@@ -328,3 +330,19 @@ class NativeConn:
 def native_error(h):
     """The frame-level error code of a native answer header (0: none)."""
     return h.get(5, [0])[0]
+
+
+def native_scram_login(conn, mech, user, password):
+    """SCRAM on a native connection (SaslHandshake/SaslAuthenticate bodies
+    90/92, errors in the header): 0, or the failing step's header error code."""
+    h, b = conn.request("sasl_handshake_req", pb((1, mech)))
+    if native_error(h):
+        return native_error(h)
+    s = Scram(mech, user, password)
+    h, b = conn.request("sasl_authenticate_req", pb((1, s.first())))
+    if native_error(h):
+        return native_error(h)
+    h, b = conn.request("sasl_authenticate_req", pb((1, s.final(b.get(1, [b""])[0]))))
+    if native_error(h):
+        return native_error(h)
+    return 0 if s.verify(b.get(1, [b""])[0]) else -1
