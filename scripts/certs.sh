@@ -9,10 +9,13 @@
 #   ca.pem ca.key                the CA (ssl.ca.location of every node and client)
 #   broker-N.pem broker-N.key    N = 1..BROKERS (default 3): subject
 #                                O=strata,CN=broker-N (its RFC 2253 DN is
-#                                "CN=broker-N,O=strata"), SAN IP:127.0.0.N and
-#                                DNS:localhost; usable as server and client
-#                                certificate (a broker listens and connects)
-#   controller.pem controller.key  CN=controller, SAN IP:127.0.0.1 and DNS:localhost
+#                                "CN=broker-N,O=strata"), SAN IP:127.0.0.N,
+#                                DNS:localhost and DNS:broker-N (a compose service
+#                                name); usable as server and client certificate (a
+#                                broker listens and connects)
+#   controller.pem controller.key  CN=controller, SAN IP:127.0.0.1, DNS:localhost,
+#                                DNS:controller
+#   CERTS_SAN_EXTRA="IP:10.0.0.5,DNS:host" adds names to every node certificate
 #   CLIENT.pem CLIENT.key        a client certificate, CN=CLIENT (default: admin)
 # With ssl.principal.mapping.rules=RULE:^CN=(.*?),.*$/$1/,DEFAULT a broker's
 # certificate maps to the principal User:broker-N.
@@ -52,10 +55,12 @@ certs_cluster() { # DIR [BROKERS] [CLIENT...]
   mkdir -p "$d" || return 1
   certs_ca "$d" ca "Strata throwaway CA" || { echo "certs: the CA failed" >&2; return 1; }
   for i in $(seq 1 "$n"); do
-    certs_leaf "$d" ca "broker-$i" "broker-$i" "IP:127.0.0.$i,DNS:localhost" serverAuth,clientAuth ||
+    certs_leaf "$d" ca "broker-$i" "broker-$i" "IP:127.0.0.$i,DNS:localhost,DNS:broker-$i${CERTS_SAN_EXTRA:+,$CERTS_SAN_EXTRA}" \
+      serverAuth,clientAuth ||
       { echo "certs: broker-$i failed" >&2; return 1; }
   done
-  certs_leaf "$d" ca controller controller "IP:127.0.0.1,DNS:localhost" serverAuth,clientAuth ||
+  certs_leaf "$d" ca controller controller "IP:127.0.0.1,DNS:localhost,DNS:controller${CERTS_SAN_EXTRA:+,$CERTS_SAN_EXTRA}" \
+    serverAuth,clientAuth ||
     { echo "certs: controller failed" >&2; return 1; }
   [ $# -gt 0 ] || set -- admin
   for u in "$@"; do
@@ -64,6 +69,6 @@ certs_cluster() { # DIR [BROKERS] [CLIENT...]
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
-  [ $# -ge 1 ] || { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+  [ $# -ge 1 ] || { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
   certs_cluster "$@"
 fi
