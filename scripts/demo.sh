@@ -57,7 +57,7 @@ if [ "$secure" = 1 ]; then
     --group demo-alerts
   (umask 077 && cat >"$dir/demo.properties" <<PROPS
 security.protocol=SASL_SSL
-ssl.ca.location=$dir/certs/ca.pem
+ssl.ca.location=$dir/tls/ca.pem
 sasl.mechanism=SCRAM-SHA-512
 sasl.username=demo
 sasl.password=$(cat "$dir/secrets/demo.password")
@@ -78,7 +78,7 @@ echo "Watch it in a browser: http://127.0.0.1:$((STRATA_CLUSTER_PORT + 3))/ (the
 echo "metrics at /metrics on every broker's admin port, docs/admin.md)."
 echo "Read it with any Kafka client: each broker speaks Kafka's protocol on 127.0.0.i:$kport:"
 if [ "$secure" = 1 ]; then
-  echo "    kcat -b 127.0.0.1:$kport -X security.protocol=SASL_SSL -X ssl.ca.location=$dir/certs/ca.pem \\"
+  echo "    kcat -b 127.0.0.1:$kport -X security.protocol=SASL_SSL -X ssl.ca.location=$dir/tls/ca.pem \\"
   echo "      -X sasl.mechanisms=SCRAM-SHA-512 -X sasl.username=demo -X sasl.password=$(cat "$dir/secrets/demo.password") \\"
   echo "      -C -t iot_sensor_data -o -5 -e -f '%k %s\\n'"
   echo "  (or: kcat -F $dir/demo.properties -b 127.0.0.1:$kport -C -t iot_sensor_data -o -5 -e;"
