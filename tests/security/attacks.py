@@ -16,7 +16,9 @@ import socket
 import ssl
 import sys
 import time
+import warnings
 
+warnings.filterwarnings("ignore", category=DeprecationWarning)  # ssl.TLSVersion.TLSv1 on purpose
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import secwire as sw  # noqa: E402
 import kwire  # noqa: E402
@@ -228,6 +230,9 @@ def tls_refused(hp, client, ca, label, kafka=True):
     TLS 1.3 server's alert arrives after the client's handshake ends)."""
     try:
         c = (sw.Conn if kafka else sw.NativeConn)(*sw.hostport(hp), ctx=ctx(client, ca))
+    except ConnectionRefusedError:
+        bad("%s: nothing listens on %s" % (label, hp))
+        return
     except (ssl.SSLError, OSError) as e:
         ok("%s: handshake refused (%s)" % (label, type(e).__name__))
         return
@@ -268,6 +273,8 @@ def case_tls():
             else:
                 kwire.api_versions(c)
             bad("plaintext ApiVersions on the %s TLS port was answered" % label)
+        except ConnectionRefusedError:
+            bad("plaintext ApiVersions on the %s TLS port: nothing listens on %s" % (label, hp))
         except (kwire.Closed, ValueError, OSError) as e:
             ok("plaintext ApiVersions on the %s TLS port: closed without an answer (%s)" % (label, str(e)[:50]))
     # TLS 1.0/1.1 refused.
@@ -282,6 +289,8 @@ def case_tls():
         try:
             sw.Conn(*sw.hostport(k), ctx=cx).close()
             bad("%s accepted on the Kafka port" % ver.name)
+        except ConnectionRefusedError:
+            bad("%s: nothing listens on %s" % (ver.name, k))
         except (ssl.SSLError, OSError):
             ok("%s refused on the Kafka port" % ver.name)
     # The server's certificate names its address (clients verify it).
@@ -350,6 +359,9 @@ def native_refused(conn_fn, body_name, body, label, want=("CLUSTER_AUTHORIZATION
     in the frame header or the body's error_code, or by closing."""
     try:
         c = conn_fn()
+    except ConnectionRefusedError:
+        bad("%s: nothing listens there" % label)
+        return
     except (ssl.SSLError, OSError) as e:
         ok("%s: refused at the TLS handshake (%s)" % (label, type(e).__name__))
         return
