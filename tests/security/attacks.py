@@ -2,7 +2,8 @@
 prints "ok ..." or "FAIL ..." (tests/security/lib.sh counts them).
 
 usage: attacks.py CASE [--key value ...]
-  common: --certs DIR; passwords from the environment, SEC_USERS="name=password ..."
+  common: --certs DIR; passwords from the environment, SEC_USERS="name=password ...";
+          --plain 1: no TLS (SASL_PLAINTEXT listeners)
   sasl      --kafka HOST:PORT          SASL refusals on a Kafka port
   tls       --kafka H:P --native H:P --controller H:P   TLS refusals
   bigframe  --target H:P --pid PID     100 MB length prefix before authentication
@@ -38,7 +39,12 @@ def cert(name):
     return os.path.join(CERTS, name + ".pem"), os.path.join(CERTS, name + ".key")
 
 
+PLAIN = args.get("plain") == "1"  # SASL_PLAINTEXT listeners (no TLS): for partial runs
+
+
 def ctx(client=None, ca="ca"):
+    if PLAIN and client is None:
+        return None
     c, k = cert(client) if client else (None, None)
     return sw.tls_context(os.path.join(CERTS, ca + ".pem"), c, k)
 
