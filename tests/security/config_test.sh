@@ -85,6 +85,8 @@ refused "listener scheme FOO://" listeners $B "${BROKER_OK[@]}" --set listeners=
 refused "malformed ssl.principal.mapping.rules" ssl.principal.mapping.rules $B "${BROKER_OK[@]}" \
   --set 'ssl.principal.mapping.rules=RULE:^CN=(.*?,.*$/$1/'
 refused "authorizer on with SASL and no super.users" super.users $B "${BROKER_OK[@]}" --set super.users=
+refused "SASL_SSL listeners (followers log in to them) without this broker's sasl.username/password" sasl. $B \
+  "${BROKER_OK[@]}" --set controller=SSL://127.0.0.1:$((port + 1))
 refused "SASL link to the controller without sasl.password" sasl.password $B "${BROKER_OK[@]}" \
   --set controller=SASL_SSL://127.0.0.1:$((port + 1)) --set sasl.mechanism=SCRAM-SHA-512 --set sasl.username=broker-1
 refused "sasl.password.file that does not exist" sasl.password.file $B "${BROKER_OK[@]}" \
@@ -94,8 +96,9 @@ refused "outgoing sasl.mechanism GSSAPI" sasl.mechanism $B "${BROKER_OK[@]}" \
   --set controller=SASL_SSL://127.0.0.1:$((port + 1)) --set sasl.mechanism=GSSAPI --set sasl.username=broker-1 \
   --set sasl.password.file="$dir/pw"
 refused "HTTPS admin listener without a certificate" ssl.certificate.location $B "${BROKER_OK[@]}" \
-  --set listeners=127.0.0.1:$port --set sasl.enabled.mechanisms= --set ssl.certificate.location= \
-  --set admin.listeners=HTTPS://127.0.0.1:$((port + 3))
+  --set listeners=127.0.0.1:$port --set ssl.certificate.location= --set admin.listeners=HTTPS://127.0.0.1:$((port + 3))
+refused "authorizer on, client certificates required (mTLS principals), no super.users" super.users $B \
+  "${BROKER_OK[@]}" --set listeners=SSL://127.0.0.1:$port --set ssl.client.auth=required --set super.users=
 C=strata-controller
 refused "controller: ssl.client.auth=required without a CA" ssl.ca.location $C "${CTRL_OK[@]}" --set ssl.ca.location=
 refused "controller: authorizer on, client certificates, no super user nor bootstrap user" super.users $C \
