@@ -20,6 +20,10 @@
 #     (SASL_SSL, SCRAM-SHA-512) and $dir/USER-256.properties (SCRAM-SHA-256).
 # SEC_PORT=N picks the base port (brokers N, controller N+1, Kafka N+2,
 # admin N+3, controller admin N+4); default: a free one.
+# SEC_NATIVE=SSL: the brokers' native listeners on SSL:// with client
+# certificates required instead of SASL_SSL:// (the CLI and followers are
+# then known by certificate: $dir/USER-mtls.properties); for runs where
+# libstrata and the broker links have no SASL client yet.
 set -u
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 . scripts/lib.sh
@@ -98,6 +102,13 @@ sec_props() {
   chmod 600 "$f"
 }
 
+# sec_props_mtls FILE USER: TLS with USER's client certificate, no SASL.
+sec_props_mtls() {
+  printf '%s\n' "security.protocol=SSL" "ssl.ca.location=$CERTS/ca.pem" \
+    "ssl.certificate.location=$CERTS/$2.pem" "ssl.key.location=$CERTS/$2.key" >"$1"
+  chmod 600 "$1"
+}
+
 # The settings every node shares (TLS files aside).
 _sec_common_sets() { # NAME (certificate name)
   local n=$1
@@ -123,10 +134,12 @@ sec_controller_args() {
 # sec_broker_args ID: broker ID's command line (BROKER_ARGS).
 sec_broker_args() {
   local id=$1 kv
+  local native=SASL_SSL auth=requested
+  [ "${SEC_NATIVE:-SASL_SSL}" = SSL ] && native=SSL auth=required
   BROKER_ARGS=("$STRATA_BUILD/strata-broker" --set broker.id="$id" --set log.dir="$dir/broker-$id"
-    --set listeners=SASL_SSL://127.0.0.$id:$PORT --set kafka.listeners=SASL_SSL://127.0.0.$id:$KPORT
+    --set listeners=$native://127.0.0.$id:$PORT --set kafka.listeners=SASL_SSL://127.0.0.$id:$KPORT
     --set admin.listeners=127.0.0.$id:$APORT --set controller=SSL://127.0.0.1:$CPORT
-    --set ssl.client.auth=requested --set sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512,PLAIN
+    --set ssl.client.auth=$auth --set sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512,PLAIN
     --set sasl.mechanism=SCRAM-SHA-512 --set sasl.username=broker-$id
     --set sasl.password.file="$dir/broker-$id.password")
   while IFS= read -r kv; do BROKER_ARGS+=(--set "$kv"); done < <(_sec_common_sets "broker-$id")
@@ -166,11 +179,14 @@ sec_stop_broker() {
   return 0
 }
 
-# sec_cli USER ARGS...: the CLI as USER over TLS + SCRAM-SHA-512.
+# sec_cli USER ARGS...: the CLI as USER over TLS + SCRAM-SHA-512 (with
+# SEC_NATIVE=SSL: over TLS with USER's client certificate).
 sec_cli() {
-  local u=$1
+  local u=$1 f
   shift
-  timeout 30 "$STRATA_BIN" --command-config "$dir/$u.properties" --bootstrap "127.0.0.1:$PORT" "$@"
+  f=$dir/$u.properties
+  [ "${SEC_NATIVE:-SASL_SSL}" = SSL ] && f=$dir/$u-mtls.properties
+  timeout 30 "$STRATA_BIN" --command-config "$f" --bootstrap "127.0.0.1:$PORT" "$@"
 }
 
 # sec_user_create NAME: SCRAM-SHA-256 and -512 credentials for NAME with the
@@ -204,6 +220,7 @@ sec_up() {
   for u in admin alice bob carol; do
     sec_props "$dir/$u.properties" "$u" SCRAM-SHA-512
     sec_props "$dir/$u-256.properties" "$u" SCRAM-SHA-256
+    sec_props_mtls "$dir/$u-mtls.properties" "$u"
   done
   export STRATA_BUILD
   sec_start_controller || exit 1
