@@ -42,7 +42,7 @@ seq 1 40 | sed 's/^/native-/' >"$dir/native.in"
 if sec_cli alice produce -t sec-native --acks all <"$dir/native.in" >/dev/null 2>"$dir/np.err"; then
   ok "strata --command-config alice.properties produce: 40 records over TLS + SCRAM-SHA-512"
 else bad "strata produce as alice: $(tail -n 3 "$dir/np.err" | tr '\n' ' ')"; fi
-timeout 30 "$STRATA_BIN" --command-config "$dir/alice-256.properties" --bootstrap "127.0.0.2:$PORT" \
+timeout 30 "$STRATA_BIN" --command-config "$(sec_native_props alice -256)" --bootstrap "127.0.0.2:$PORT" \
   consume -t sec-native -p 0 --from-beginning --count 40 >"$dir/native.out" 2>"$dir/nc.err"
 if cmp -s "$dir/native.in" "$dir/native.out"; then ok "strata consume (SCRAM-SHA-256, bootstrap broker 2) reads them back"
 else bad "strata consume as alice: $(wc -l <"$dir/native.out") lines; $(tail -n 3 "$dir/nc.err" | tr '\n' ' ')"; fi

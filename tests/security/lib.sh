@@ -20,10 +20,10 @@
 #     (SASL_SSL, SCRAM-SHA-512) and $dir/USER-256.properties (SCRAM-SHA-256).
 # SEC_PORT=N picks the base port (brokers N, controller N+1, Kafka N+2,
 # admin N+3, controller admin N+4); default: a free one.
-# SEC_NATIVE=SSL: the brokers' native listeners on SSL:// with client
-# certificates required instead of SASL_SSL:// (the CLI and followers are
-# then known by certificate: $dir/USER-mtls.properties); for runs where
-# libstrata and the broker links have no SASL client yet.
+# SEC_NATIVE=SSL: the brokers' native listeners on SSL:// instead of
+# SASL_SSL:// (the CLI and followers are then known by their client
+# certificates: $dir/USER-mtls.properties); for runs where libstrata and the
+# broker links have no SASL client yet.
 set -u
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 . scripts/lib.sh
@@ -134,12 +134,12 @@ sec_controller_args() {
 # sec_broker_args ID: broker ID's command line (BROKER_ARGS).
 sec_broker_args() {
   local id=$1 kv
-  local native=SASL_SSL auth=requested
-  [ "${SEC_NATIVE:-SASL_SSL}" = SSL ] && native=SSL auth=required
+  local native=SASL_SSL
+  [ "${SEC_NATIVE:-SASL_SSL}" = SSL ] && native=SSL
   BROKER_ARGS=("$STRATA_BUILD/strata-broker" --set broker.id="$id" --set log.dir="$dir/broker-$id"
     --set listeners=$native://127.0.0.$id:$PORT --set kafka.listeners=SASL_SSL://127.0.0.$id:$KPORT
     --set admin.listeners=127.0.0.$id:$APORT --set controller=SSL://127.0.0.1:$CPORT
-    --set ssl.client.auth=$auth --set sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512,PLAIN
+    --set ssl.client.auth=requested --set sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512,PLAIN
     --set sasl.mechanism=SCRAM-SHA-512 --set sasl.username=broker-$id
     --set sasl.password.file="$dir/broker-$id.password")
   while IFS= read -r kv; do BROKER_ARGS+=(--set "$kv"); done < <(_sec_common_sets "broker-$id")
@@ -177,6 +177,12 @@ sec_stop_broker() {
   kill -9 "$pid" 2>/dev/null
   wait "$pid" 2>/dev/null
   return 0
+}
+
+# sec_native_props USER [MECH-SUFFIX]: the properties file USER's CLI uses on
+# the native port (SASL, or the client certificate with SEC_NATIVE=SSL).
+sec_native_props() {
+  if [ "${SEC_NATIVE:-SASL_SSL}" = SSL ]; then echo "$dir/$1-mtls.properties"; else echo "$dir/$1${2:-}.properties"; fi
 }
 
 # sec_cli USER ARGS...: the CLI as USER over TLS + SCRAM-SHA-512 (with
@@ -278,8 +284,8 @@ sec_no_secrets() {
   local u pwvar hits="" f
   for u in admin $SEC_USERS; do
     pwvar=PW_${u//-/_}
-    f=$(grep -rlF -- "${!pwvar}" "$dir" --exclude='*.properties' --exclude='*.password' \
-      --exclude-dir=certs 2>/dev/null | tr '\n' ' ')
+    f=$(grep -rlF --exclude='*.properties' --exclude='*.password' --exclude-dir=certs \
+      -e "${!pwvar}" "$dir" 2>/dev/null | tr '\n' ' ')
     [ -z "$f" ] || hits="$hits $u's password in: $f;"
   done
   if [ -z "$hits" ]; then ok "no log or output holds a password (grep of $(ls "$dir" | wc -l) files in the run's folder)"

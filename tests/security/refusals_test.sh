@@ -40,6 +40,7 @@ for who in wrong nobody; do
     { grep -qi "authenticat" "$dir/kcat-$who.out" &&
         ok "kcat with $who credentials: refused ($(grep -oi '[^:]*authenticat[^.]*' "$dir/kcat-$who.out" | head -n 1 | cut -c1-80))" ||
         bad "kcat with $who credentials failed without naming authentication: $(tail -n 2 "$dir/kcat-$who.out" | tr '\n' ' ')"; }
+  [ "${SEC_NATIVE:-SASL_SSL}" = SSL ] && continue # the native port has no SASL in that mode
   timeout 30 "$STRATA_BIN" --command-config "$dir/$who.properties" --bootstrap 127.0.0.1:$PORT topic list \
     >"$dir/cli-$who.out" 2>&1 && bad "strata topic list with $who credentials succeeded" ||
     { grep -qi "authenticat" "$dir/cli-$who.out" &&
