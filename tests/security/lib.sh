@@ -36,7 +36,7 @@ dir=
 _sec_pids=()
 SEC_RULES='RULE:^CN=(.*?),.*$/$1/,DEFAULT'
 SEC_SUPER='User:admin;User:controller;User:broker-1;User:broker-2;User:broker-3'
-SEC_USERS="broker-1 broker-2 broker-3 alice bob carol"
+SEC_USER_NAMES="broker-1 broker-2 broker-3 alice bob carol"
 
 ok() { echo "ok   $1"; }
 bad() {
@@ -217,7 +217,7 @@ sec_up() {
   base=$(sec_base_port) || { bad "no free port"; exit 1; }
   PORT=$base CPORT=$((base + 1)) KPORT=$((base + 2)) APORT=$((base + 3)) CAPORT=$((base + 4))
   KBOOT=127.0.0.1:$KPORT,127.0.0.2:$KPORT,127.0.0.3:$KPORT
-  for u in admin $SEC_USERS; do eval "PW_${u//-/_}=\$(_sec_pw)"; done
+  for u in admin $SEC_USER_NAMES; do eval "PW_${u//-/_}=\$(_sec_pw)"; done
   for i in 1 2 3; do
     local pwvar=PW_broker_$i
     printf '%s\n' "${!pwvar}" >"$dir/broker-$i.password"
@@ -282,7 +282,7 @@ sec_conns() {
 # in clear (the properties and password files excepted).
 sec_no_secrets() {
   local u pwvar hits="" f
-  for u in admin $SEC_USERS; do
+  for u in admin $SEC_USER_NAMES; do
     pwvar=PW_${u//-/_}
     f=$(grep -rlF --exclude='*.properties' --exclude='*.password' --exclude-dir=certs \
       -e "${!pwvar}" "$dir" 2>/dev/null | tr '\n' ' ')

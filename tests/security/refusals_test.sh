@@ -56,10 +56,12 @@ timeout 20 "$STRATA_BIN" --bootstrap 127.0.0.1:$PORT --timeout 5000 topic list >
   bad "plaintext strata topic list on the SASL_SSL port succeeded" ||
   ok "plaintext strata CLI on the native SASL_SSL port: refused ($(head -n 1 "$dir/cli-plain.out" | cut -c1-80))"
 # TLS without SASL on a SASL_SSL port: the CLI must not get in either.
+[ "${SEC_NATIVE:-SASL_SSL}" = SSL ] || {
 printf 'security.protocol=SSL\nssl.ca.location=%s\n' "$CERTS/ca.pem" >"$dir/ssl-only.properties"
 timeout 20 "$STRATA_BIN" --command-config "$dir/ssl-only.properties" --bootstrap 127.0.0.1:$PORT --timeout 5000 topic list \
   >"$dir/cli-ssl.out" 2>&1 && bad "strata over TLS without SASL listed topics on a SASL_SSL port" ||
   ok "strata over TLS without SASL on a SASL_SSL port: refused"
+}
 
 # Raw SASL and TLS.
 sec_run "$dir/sasl.out" timeout 120 $PY $ST/attacks.py sasl --kafka 127.0.0.1:$KPORT --certs "$CERTS"
