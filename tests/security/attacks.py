@@ -7,8 +7,9 @@ usage: attacks.py CASE [--key value ...]
   sasl      --kafka HOST:PORT          SASL refusals on a Kafka port
   tls       --kafka H:P --native H:P --controller H:P   TLS refusals
   bigframe  --target H:P --pid PID     100 MB length prefix before authentication
-  native    --native H:P --controller H:P --topic T --isr "1,2,3"
-            unauthenticated / client principals on internal APIs
+  native    --native H:P --controller H:P --topic T [--native-sasl 0]
+            unauthenticated / client principals on internal APIs (--native-sasl 0:
+            the native port has no SASL, skip the SCRAM login there)
   replica-fetch --kafka H:P --topic T  a SCRAM client's replica fetch
 """
 import base64
@@ -408,7 +409,9 @@ def case_native():
     rfetch = sw.pb((1, 0), (2, 0), (3, 1 << 20), (4, part), (5, 2), (6, 1))
     # A broker's native port without SASL: TLS done, not authenticated.
     native = lambda: sw.NativeConn(*sw.hostport(n), ctx=ctx())
-    native_refused(native, "broker_register_req", reg, "unauthenticated BrokerRegister on a broker's native port", gate)
+    # (a broker serves no BrokerRegister at all: UNSUPPORTED_VERSION is a refusal too)
+    native_refused(native, "broker_register_req", reg, "unauthenticated BrokerRegister on a broker's native port",
+                   gate + ("UNSUPPORTED_VERSION",))
     native_refused(native, "fetch_req", rfetch, "unauthenticated follower Fetch (replica_id 2) on a broker's native port",
                    gate)
     # ... even with a client certificate (requested, not a SASL login).
@@ -422,7 +425,8 @@ def case_native():
         if err:
             bad("alice's SCRAM login on the native port: error %s" % err)
         return c
-    native_refused(nat_scram, "fetch_req", rfetch, "follower Fetch (replica_id 2) from User:alice after SCRAM")
+    if args.get("native-sasl", "1") == "1":
+        native_refused(nat_scram, "fetch_req", rfetch, "follower Fetch (replica_id 2) from User:alice after SCRAM")
     # The controller: certificates required; a client's certificate is not a broker's.
     as_alice = lambda: sw.NativeConn(*sw.hostport(ctl), ctx=ctx("alice"))
     native_refused(as_alice, "broker_register_req", reg, "BrokerRegister as User:alice (client certificate)")

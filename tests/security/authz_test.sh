@@ -5,8 +5,9 @@
 #   record is appended: the log end offset stays where admin left it; a topic
 #   that does not exist gives the same error (no oracle); Metadata as alice
 #   lists sec-open, not secret;
-# - bob, with Read on sec-open but nothing on the group sec-bobs, cannot
-#   consume in it nor commit (GROUP_AUTHORIZATION_FAILED);
+# - bob, with Read on sec-open and only Describe on the group sec-bobs (so
+#   FindCoordinator answers), cannot consume in it nor commit
+#   (GROUP_AUTHORIZATION_FAILED);
 # - internal APIs (CVE-2018-1288, NATS CVE-2026-58253, ZooKeeper CVE-2023-44981):
 #   an unauthenticated connection on a broker's native port cannot register
 #   a broker or fetch as a follower; a client's SCRAM login (native or Kafka
@@ -25,6 +26,8 @@ sec_acl --allow-principal User:alice --operation Write --operation Read --operat
 sec_acl --allow-principal User:bob --operation Read --operation Describe --topic sec-open ||
   bad "acl add for bob: $(tail -n 2 "$dir/cli.log" | tr '\n' ' ')"
 sec_acl --allow-principal User:bob --operation Read --group sec-bobs-allowed || bad "acl add group for bob"
+# Describe on sec-bobs (FindCoordinator answers) but no Read: joining and committing must fail.
+sec_acl --allow-principal User:bob --operation Describe --group sec-bobs || bad "acl add Describe sec-bobs for bob"
 seq 1 5 | sed 's/^/admin-/' | sec_cli admin produce -t secret --acks all >/dev/null 2>>"$dir/cli.log" ||
   bad "admin produce to secret: $(tail -n 2 "$dir/cli.log" | tr '\n' ' ')"
 seq 1 5 | sed 's/^/alice-/' | sec_cli alice produce -t sec-open --acks all >/dev/null 2>>"$dir/cli.log" ||
@@ -72,7 +75,8 @@ n=$(timeout 30 "$STRATA_BIN" --command-config "$(sec_native_props bob)" --bootst
 state() { sec_cli admin topic describe sec-open 2>/dev/null | grep "Partition:"; }
 before=$(state)
 sec_run "$dir/native.out" timeout 90 $PY $ST/attacks.py native --native 127.0.0.1:$PORT \
-  --controller 127.0.0.1:$CPORT --topic sec-open --certs "$CERTS"
+  --controller 127.0.0.1:$CPORT --topic sec-open --certs "$CERTS" \
+  --native-sasl "$([ "${SEC_NATIVE:-SASL_SSL}" = SSL ] && echo 0 || echo 1)"
 for i in 1 2 3; do
   sec_run "$dir/rf$i.out" timeout 60 $PY $ST/attacks.py replica-fetch --kafka 127.0.0.$i:$KPORT --topic sec-open --certs "$CERTS"
 done
