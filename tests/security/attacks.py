@@ -351,7 +351,7 @@ def case_bigframe():
         c.close()
     time.sleep(0.3)
     after = rss_kb(pid)
-    check(peak - before < 16 << 10 and after - before < 8 << 10,
+    check(peak - before < 4 << 10 and after - before < 4 << 10,
           "%s: broker RSS stays flat (before %d KiB, peak %d KiB, after %d KiB)" % (label, before, peak, after),
           "grew by %d KiB at peak" % (peak - before))
 
