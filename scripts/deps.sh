@@ -39,10 +39,8 @@
 #   kcat       kcat        librdkafka's producer and consumer, each codec both ways
 #                          through the Kafka listener (tests/cluster/compression_test.sh);
 #                          tests/kafka's real-client tests; tests/security/ over SASL_SSL (-F)
-#   openssl    openssl     tests/security/certs.sh: a CA, broker, controller and client
-#                          certificates, another CA's and an expired one, made at test
-#                          time (openssl req/x509/ca; no faketime needed); make demo
-#                          with STRATA_DEMO_SECURE=1 (its throwaway CA)
+#                          (tests/security/certs.sh and make demo STRATA_DEMO_SECURE=1 make
+#                          their certificates with openssl, listed with TLS's tools)
 #   node, npm  nodejs, npm tests/kafka: kafkajs (make installs it from the npm registry
 #                          into build/kafkajs, tests/kafka/node/package-lock.json) and
 #                          @platformatic/kafka (tests/kafka/platformatic_test.sh, make
@@ -63,7 +61,7 @@ TEST_TOOLS="ip:iproute2 nft:nftables mkfs.ext4:e2fsprogs losetup:mount mount:mou
 fallocate:util-linux timeout:coreutils truncate:coreutils df:coreutils dd:coreutils
 realpath:coreutils mktemp:coreutils seq:coreutils awk:mawk curl:curl promtool:prometheus
 chromium:chromium python3:python3 java:openjdk-17-jdk-headless javac:openjdk-17-jdk-headless
-mvn:maven gzip:gzip lz4:lz4 zstd:zstd kcat:kcat node:nodejs npm:npm openssl:openssl"
+mvn:maven gzip:gzip lz4:lz4 zstd:zstd kcat:kcat node:nodejs npm:npm"
 TEST_PYMODS="confluent_kafka:python3-confluent-kafka kafka.protocol:python3-kafka lz4:python3-lz4
 snappy:python3-snappy zstandard:python3-zstandard"
 # Root's tools live in sbin, which a user's PATH may lack.
