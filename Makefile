@@ -227,6 +227,10 @@ $(SLOW_DISK_SHIM): tests/shim/slow_disk.c
 unit: $(UNIT_BINS)
 	@scripts/run-tests.sh $(UNIT_BINS)
 
+# the security tests alone (tests/security/: TLS, SASL, ACLs, CVE-derived cases)
+security-test: all
+	@STRATA_BUILD=$(BUILD) scripts/run-tests.sh $(wildcard tests/security/*_test.sh)
+
 # The include rules between layers (scripts/layering.sh says which); make test runs it too.
 layering:
 	@scripts/layering.sh
@@ -235,10 +239,6 @@ test: all $(UNIT_BINS) $(CLUSTER_BINS) $(KAFKA_CHECK) $(FSYNC_SHIM) $(FAILOVER_B
 	@STRATA_BUILD=$(BUILD) scripts/run-tests.sh scripts/layering.sh scripts/headers-check.sh $(UNIT_BINS) $(CLUSTER_BINS) $(wildcard tests/cluster/*.sh) $(wildcard tests/admin/*_test.sh) \
 	  tests/sim/sim_test.sh tests/fault/drill.sh tests/fault/scenarios_test.sh tests/metrics/rules_test.sh \
 	  tests/console/mock_test.sh $(wildcard tests/kafka/*_test.sh) $(wildcard tests/security/*_test.sh)
-
-# the security tests alone (tests/security/: TLS, SASL, ACLs, CVE-derived cases)
-security-test: all
-	@STRATA_BUILD=$(BUILD) scripts/run-tests.sh $(wildcard tests/security/*_test.sh)
 
 # kafkajs for tests/kafka (from the npm registry, the versions in
 # tests/kafka/node/package-lock.json) into $(BUILD)/kafkajs. Without npm, or
