@@ -268,8 +268,10 @@ def case_tls():
                 kafka=False)
     tls_refused(ctl, "other-alice", "ca", "controller port, client certificate from another CA", kafka=False)
     tls_refused(ctl, "expired-alice", "ca", "controller port, expired client certificate", kafka=False)
+    tls_refused(ctl, "future-alice", "ca", "controller port, client certificate not valid yet", kafka=False)
     tls_refused(k, "other-alice", "ca", "Kafka port, client certificate from another CA", kafka=True)
     tls_refused(k, "expired-alice", "ca", "Kafka port, expired client certificate", kafka=True)
+    tls_refused(k, "future-alice", "ca", "Kafka port, client certificate not valid yet", kafka=True)
     tls_refused(n, "other-alice", "ca", "native port, client certificate from another CA", kafka=False)
     # Plaintext on a TLS port: no answer, the connection closes.
     for label, hp, native in (("Kafka", k, False), ("native", n, True), ("controller", ctl, True)):

@@ -1,5 +1,7 @@
 #!/bin/bash
 # ACLs enforced end to end on a secure cluster (tests/security/lib.sh):
+# - DENY wins over ALLOW: alice, allowed Write on the prefix sec-open- and
+#   denied Write on sec-open-denied, writes sec-open-ok but not sec-open-denied;
 # - alice, allowed on sec-open only, producing to the topic secret gets
 #   TOPIC_AUTHORIZATION_FAILED (confluent-kafka, kcat, strata CLI) and no
 #   record is appended: the log end offset stays where admin left it; a topic
@@ -19,10 +21,14 @@ SEC_PYMODS="confluent_kafka:python3-confluent-kafka"
 . "$(dirname "$0")/lib.sh"
 sec_need_tools kcat
 sec_up authz
-sec_topic sec-open 1 && sec_topic secret 1 || exit 1
+sec_topic sec-open 1 && sec_topic secret 1 && sec_topic sec-open-denied 1 && sec_topic sec-open-ok 1 || exit 1
 export SEC_USERS="alice=$PW_alice bob=$PW_bob"
 sec_acl --allow-principal User:alice --operation Write --operation Read --operation Describe --topic sec-open ||
   bad "acl add for alice: $(tail -n 2 "$dir/cli.log" | tr '\n' ' ')"
+# DENY wins: alice may write every sec-* topic but is denied sec-open-denied.
+sec_acl --allow-principal User:alice --operation Write --operation Describe --topic sec-open- \
+  --resource-pattern-type prefixed || bad "acl add prefixed for alice"
+sec_acl --deny-principal User:alice --operation Write --topic sec-open-denied || bad "acl add deny for alice"
 sec_acl --allow-principal User:bob --operation Read --operation Describe --topic sec-open ||
   bad "acl add for bob: $(tail -n 2 "$dir/cli.log" | tr '\n' ' ')"
 sec_acl --allow-principal User:bob --operation Read --group sec-bobs-allowed || bad "acl add group for bob"
@@ -51,6 +57,11 @@ echo "native-denied" | sec_cli alice produce -t secret --acks all >"$dir/cli-dw.
   { grep -q "TOPIC_AUTHORIZATION_FAILED\|not authorized\|authoriz" "$dir/cli-dw.out" &&
       ok "strata produce (native) as alice to secret: $(grep -i authoriz "$dir/cli-dw.out" | head -n 1 | cut -c1-100)" ||
       bad "strata produce as alice to secret failed without naming authorization: $(head -n 2 "$dir/cli-dw.out" | tr '\n' ' ')"; }
+SEC_PW=$PW_alice sec_run "$dir/dw3.out" timeout 60 $PY $ST/clients.py deny-write "$KBOOT" "$CERTS/ca.pem" alice - sec-open-denied
+echo "prefix-allowed" | sec_cli alice produce -t sec-open-ok --acks all >/dev/null 2>>"$dir/cli.log" &&
+  ok "alice writes sec-open-ok (PREFIXED sec-open- ALLOW) but not sec-open-denied (LITERAL DENY wins)" ||
+  bad "alice produce to sec-open-ok (allowed by prefix): $(tail -n 1 "$dir/cli.log")"
+[ "$(end_of sec-open-denied)" = 0 ] && ok "sec-open-denied is empty" || bad "sec-open-denied got records"
 e1=$(end_of secret)
 [ "$e1" = "$e0" ] && ok "secret's log end offset is still $e0: nothing appended" || bad "secret's end offset moved: $e0 -> $e1"
 sec_cli alice topic list >"$dir/alice-topics" 2>&1

@@ -14,14 +14,15 @@
 #                                2020-01-01 (`openssl ca -startdate/-enddate`:
 #                                OpenSSL 3.0's `x509 -req` has no -not_after,
 #                                so no faketime is needed)
-#   wrong-host.pem/.key          CN=broker-1 for SAN IP:127.0.0.99 only (host check)
+#   future-alice.pem/.key        CN=alice from the cluster CA, not valid before 2099
 # Sourced instead of run, it defines certs_make DIR [BROKERS].
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../../scripts/certs.sh"
 
-# An expired certificate, through `openssl ca` and a throwaway database.
-_certs_expired() { # DIR NAME CN
-  local d=$1 name=$2 cn=$3 db=$1/cadb
+# A certificate valid only from FROM to TO (openssl ca's YYYYMMDDHHMMSSZ),
+# through `openssl ca` and a throwaway database: expired or not yet valid.
+_certs_dated() { # DIR NAME CN FROM TO
+  local d=$1 name=$2 cn=$3 from=$4 to=$5 db=$1/cadb
   mkdir -p "$db" && : >"$db/index.txt" && echo 1000 >"$db/serial" || return 1
   cat >"$db/ca.cnf" <<CNF
 [ ca ]
@@ -45,7 +46,7 @@ CNF
   certs_key "$d/$name.key" || return 1
   openssl req -new -key "$d/$name.key" -out "$db/$name.csr" -subj "/O=strata/CN=$cn" 2>/dev/null &&
     openssl ca -batch -config "$db/ca.cnf" -cert "$d/ca.pem" -keyfile "$d/ca.key" -in "$db/$name.csr" \
-      -out "$d/$name.pem" -startdate 20200101000000Z -enddate 20200102000000Z -extensions ext -notext \
+      -out "$d/$name.pem" -startdate "$from" -enddate "$to" -extensions ext -notext \
       >/dev/null 2>&1 || return 1
   rm -rf "$db"
 }
@@ -56,9 +57,10 @@ certs_make() { # DIR [BROKERS]
   certs_cluster "$d" "$n" admin alice bob carol || return 1
   certs_ca "$d" other-ca "Some Other CA" &&
     certs_leaf "$d" other-ca other-alice alice "" clientAuth || { echo "certs: other CA failed" >&2; return 1; }
-  _certs_expired "$d" expired-alice alice || { echo "certs: expired certificate failed" >&2; return 1; }
-  certs_leaf "$d" ca wrong-host broker-1 "IP:127.0.0.99" serverAuth,clientAuth ||
-    { echo "certs: wrong-host failed" >&2; return 1; }
+  _certs_dated "$d" expired-alice alice 20200101000000Z 20200102000000Z ||
+    { echo "certs: expired certificate failed" >&2; return 1; }
+  _certs_dated "$d" future-alice alice 20990101000000Z 20990102000000Z ||
+    { echo "certs: not-yet-valid certificate failed" >&2; return 1; }
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then

@@ -4,7 +4,7 @@
 #
 # sec_up NAME starts, in a temp folder ($dir):
 #   certificates from tests/security/certs.sh ($CERTS: ca, broker-N, controller,
-#     admin/alice/bob/carol, other-ca, expired, wrong-host);
+#     admin/alice/bob/carol, other-ca, expired, not yet valid);
 #   a controller on SSL://127.0.0.1:$CPORT, client certificates required,
 #     authorizer on, bootstrap user admin (--bootstrap-user, password from
 #     STRATA_BOOTSTRAP_PASSWORD);
