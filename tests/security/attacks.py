@@ -4,7 +4,8 @@ prints "ok ..." or "FAIL ..." (tests/security/lib.sh counts them).
 usage: attacks.py CASE [--key value ...]
   common: --certs DIR; passwords from the environment, SEC_USERS="name=password ...";
           --plain 1: no TLS (SASL_PLAINTEXT listeners)
-  sasl      --kafka HOST:PORT          SASL refusals on a Kafka port
+  sasl      --kafka HOST:PORT [--topic T]  SASL refusals on a Kafka port (T: a topic
+            alice may describe, for the bare-token login case)
   tls       --kafka H:P --native H:P --controller H:P   TLS refusals
   bigframe  --target H:P --pid PID     100 MB length prefix before authentication
   native    --native H:P --controller H:P --topic T [--native-sasl 0]
@@ -103,6 +104,23 @@ def case_sasl():
         except Exception as e:
             bad("after authentication Metadata: %s" % e)
     c.close()
+
+    # A v0 handshake (bare tokens, kafka-python's way): the very first request
+    # after the login already runs as the user (alice may describe TOPIC).
+    topic = args.get("topic")
+    if topic:
+        c = kafka_conn(hp)
+        try:
+            err = sw.scram_login_v0(c, "SCRAM-SHA-256", "alice", alice)
+            if check(err == 0, "SCRAM-SHA-256 after a v0 SaslHandshake (bare tokens): authenticated", str(err)):
+                _, _, topics = kwire.metadata(c, [topic])
+                terr = topics.get(topic, (-1, {}))[0]
+                check(terr == 0, "the first request after a bare-token login runs as User:alice "
+                      "(Metadata for %s: no error)" % topic,
+                      "error %d: the login's principal was not in place yet" % terr)
+        except Exception as e:
+            bad("v0 bare-token login then Metadata: %r" % e)
+        c.close()
 
     # Wrong password and unknown user: the same error and message, and about
     # the same time (RFC 5802 §9: unknown users get a fake salt, no oracle).

@@ -23,6 +23,7 @@ SEC_PYMODS="confluent_kafka:python3-confluent-kafka"
 sec_need_tools kcat curl
 sec_up refusals
 sec_topic sec-r 1 || exit 1
+sec_acl --allow-principal User:alice --operation Describe --topic sec-r || bad "acl add Describe sec-r for alice"
 export SEC_USERS="alice=$PW_alice bob=$PW_bob admin=$PW_admin"
 base=()
 for i in 1 2 3; do base[$i]=$(sec_conns $i); done
@@ -64,7 +65,7 @@ timeout 20 "$STRATA_BIN" --command-config "$dir/ssl-only.properties" --bootstrap
 }
 
 # Raw SASL and TLS.
-sec_run "$dir/sasl.out" timeout 120 $PY $ST/attacks.py sasl --kafka 127.0.0.1:$KPORT --certs "$CERTS"
+sec_run "$dir/sasl.out" timeout 120 $PY $ST/attacks.py sasl --kafka 127.0.0.1:$KPORT --topic sec-r --certs "$CERTS"
 sec_run "$dir/tls.out" timeout 120 $PY $ST/attacks.py tls --kafka 127.0.0.2:$KPORT --native 127.0.0.2:$PORT \
   --controller 127.0.0.1:$CPORT --certs "$CERTS"
 

@@ -164,6 +164,28 @@ def scram_login(conn, mech, user, password, gs2="n,,", tamper_nonce=False, keep=
     return 0, None, "authenticated"
 
 
+def scram_login_v0(conn, mech, user, password):
+    """SCRAM after a v0 SaslHandshake, as kafka-python 2.0 does it: the
+    tokens then travel bare (a 4-byte length and the bytes, no Kafka
+    header). 0, or a description of what went wrong."""
+    r = Reader(conn.request(API_SASL_HANDSHAKE, 0, string(mech)))
+    err = r.i16()
+    if err:
+        return "handshake error %d" % err
+    s = Scram(mech, user, password)
+
+    def exchange(token):
+        conn.send_raw(i32(len(token)) + token)
+        n = struct.unpack(">i", conn.recv_exact(4))[0]
+        return conn.recv_exact(n)
+    try:
+        sf = exchange(s.first())
+        sfin = exchange(s.final(sf))
+    except kwire.Closed as e:
+        return "closed: %s" % e
+    return 0 if s.verify(sfin) else "server signature does not verify"
+
+
 def plain_login(conn, authzid, user, password):
     err, mechs = sasl_handshake(conn, "PLAIN")
     if err:
