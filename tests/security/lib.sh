@@ -301,22 +301,39 @@ sec_logs() { # the brokers' and controller's last warnings, for a failed test
 }
 
 sec_down() {
-  local rc=$? pid
+  local rc=$?
   [ -n "${sec_ended:-}" ] || [ "$rc" = 0 ] || [ -z "$dir" ] || sec_logs
+  _sec_stop_all
+  strata_stop_all
+  [ -z "$dir" ] || [ -n "${SEC_KEEP:-}" ] || rm -rf "$dir"
+  exit "$rc"
+}
+
+# Stop every process started here (TERM, then KILL after 5 s).
+_sec_stop_all() {
+  local pid
   for pid in "${_sec_pids[@]+"${_sec_pids[@]}"}"; do kill "$pid" 2>/dev/null; done
   for pid in "${_sec_pids[@]+"${_sec_pids[@]}"}"; do
     for _ in $(seq 50); do _sec_alive "$pid" || break; sleep 0.1; done
     kill -9 "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
   done
-  strata_stop_all
-  [ -z "$dir" ] || [ -n "${SEC_KEEP:-}" ] || rm -rf "$dir"
-  exit "$rc"
+  _sec_pids=()
 }
 
-# sec_end: the failures again (make test shows a test's last 20 lines), then
-# the closing line; the exit status says whether anything failed.
+# sec_end: stop the cluster, check its logs for sanitizer reports (a
+# sanitized build: make asan), then the failures again (make test shows a
+# test's last 20 lines) and the closing line; the exit status says whether
+# anything failed.
 sec_end() {
+  local f
+  _sec_stop_all
+  for f in "$dir"/*.log; do
+    [ -f "$f" ] || continue
+    if grep -qE "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$f"; then
+      bad "sanitizer report in $(basename "$f"): $(grep -m1 -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$f" | cut -c1-160)"
+    fi
+  done
   sec_ended=1
   if [ "$fails" = 0 ]; then echo "all passed"; exit 0; fi
   sec_logs
