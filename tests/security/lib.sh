@@ -328,11 +328,9 @@ _sec_stop_all() {
 sec_end() {
   local f
   _sec_stop_all
-  for f in "$dir"/*.log; do
-    [ -f "$f" ] || continue
-    if grep -qE "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$f"; then
-      bad "sanitizer report in $(basename "$f"): $(grep -m1 -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$f" | cut -c1-160)"
-    fi
+  # the servers' logs and every client's saved output
+  for f in $(grep -rlIE --exclude-dir=certs "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$dir" 2>/dev/null); do
+    bad "sanitizer report in ${f#"$dir"/}: $(grep -m1 -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$f" | cut -c1-160)"
   done
   sec_ended=1
   if [ "$fails" = 0 ]; then echo "all passed"; exit 0; fi
