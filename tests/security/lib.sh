@@ -20,10 +20,10 @@
 #     (SASL_SSL, SCRAM-SHA-512) and $dir/USER-256.properties (SCRAM-SHA-256).
 # SEC_PORT=N picks the base port (brokers N, controller N+1, Kafka N+2,
 # admin N+3, controller admin N+4); default: a free one.
-# SEC_NATIVE=SSL: the brokers' native listeners on SSL:// instead of
-# SASL_SSL:// (the CLI and followers are then known by their client
-# certificates: $dir/USER-mtls.properties); for runs where libstrata and the
-# broker links have no SASL client yet.
+# SEC_NATIVE=SSL: another layout, the brokers' native listeners on SSL://
+# instead of SASL_SSL:// (the CLI and followers are then known by their
+# client certificates: $dir/USER-mtls.properties); the tests skip what needs
+# SASL on the native port. make test runs the default layout.
 set -u
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 . scripts/lib.sh
