@@ -6,13 +6,16 @@
 # EC P-256, valid two days. Into DIR:
 #   ca.pem ca.key                        the CA ("Strata local CA")
 #   controller.pem controller.key        CN=controller, IP CONTROLLER_IP
-#   broker-I.pem broker-I.key            CN=broker-I, IP 127.0.0.I (I = 1..N)
+#   broker-I.pem broker-I.key            CN=broker-I, IP 127.0.0.I (I = 1..N), or the
+#                                        I-th BROKER_IP when they are given
 #   client.pem client.key                CN=client (no address)
 #   client.properties                    security.protocol=SSL and the paths:
 #                                        strata --command-config, kcat -F
-# Usage: scripts/cluster-certs.sh DIR N [CONTROLLER_IP]   (needs openssl)
+# Usage: scripts/cluster-certs.sh DIR N [CONTROLLER_IP [BROKER_IP...]]   (needs openssl)
 set -eu
 dir=$1 n=$2 cip=${3:-127.0.0.1}
+shift $(($# < 3 ? $# : 3))
+bips=("$@")
 command -v openssl >/dev/null || { echo "cluster-certs.sh: needs openssl (scripts/deps.sh)" >&2; exit 1; }
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
@@ -36,7 +39,7 @@ leaf() { # name cn [ip]
   rm -f "$1.csr" "$1.ext"
 }
 leaf controller controller "$cip"
-for i in $(seq 1 "$n"); do leaf "broker-$i" "broker-$i" "127.0.0.$i"; done
+for i in $(seq 1 "$n"); do leaf "broker-$i" "broker-$i" "${bips[$((i - 1))]:-127.0.0.$i}"; done
 leaf client client
 rm -f ca.srl
 cat >client.properties <<PROPS
