@@ -182,7 +182,8 @@ up)
     sleep 0.1
   done
   echo "cluster up: controller 127.0.0.1:$CPORT, brokers 127.0.0.{1..$n}:$PORT, folder $DIR"
-  echo "kafka:    127.0.0.{1..$n}:$KPORT   (Kafka clients: kcat -b 127.0.0.1:$KPORT -L)"
+  if [ "$SECURE" = 1 ]; then echo "kafka:    127.0.0.{1..$n}:$KPORT   (SASL_SSL: kcat -F $DIR/admin.properties -b 127.0.0.1:$KPORT -L)"
+  else echo "kafka:    127.0.0.{1..$n}:$KPORT   (Kafka clients: kcat -b 127.0.0.1:$KPORT -L)"; fi
   if [ "$SECURE" = 1 ]; then
     echo "secure:   TLS + SCRAM on every link, ACLs on; as admin: strata --command-config $DIR/admin.properties (kcat -F the same file)"
   elif [ "$TLS" = 1 ]; then
