@@ -74,7 +74,7 @@ SLOW_DISK_SHIM := $(BUILD)/strata-slow-disk.so
 SIM            := $(BUILD)/tests/sim/sim
 SIM_SRC        := $(wildcard tests/sim/*.c)
 
-.PHONY: all help deps java-deps java-test kafkajs node-deps platformatic-test spark-test test unit layering asan sim sim-golden bench bench-cluster bench-failover bench-groups bench-kafka docker-test faults demo fuzz clean format
+.PHONY: all help deps java-deps java-test kafkajs node-deps platformatic-test spark-test test unit layering asan sim sim-golden bench bench-cluster bench-failover bench-groups bench-kafka docker-test faults demo fuzz clean format security-test
 # Keep generated headers and test objects: make would delete them as intermediates.
 .SECONDARY:
 all: $(LIBCOMMON) $(LIBSTRATA) $(BROKER_BIN) $(CTRL_BIN) $(CLI_BIN) $(SLOW_DISK_SHIM)
@@ -85,6 +85,7 @@ help:
 	@echo "make test       build and run every test; ends with 'N passed, N failed'"
 	@echo "make unit       unit tests only"
 	@echo "make kafkajs    kafkajs for tests/kafka (npm ci into $(BUILD)/kafkajs; make test does it)"
+	@echo "make security-test  the security tests (tests/security/: real clients over TLS + SCRAM, refusals, ACLs, CVE cases)"
 	@echo "make layering   check who includes whom (replication/, controller/, client/, common/, <uv.h>)"
 	@echo "make asan       every test under AddressSanitizer + UndefinedBehaviorSanitizer"
 	@echo "make sim        the deterministic simulator, SEEDS=N seeds (default 1000; SCENARIO=name)"
@@ -226,6 +227,10 @@ $(SLOW_DISK_SHIM): tests/shim/slow_disk.c
 
 unit: $(UNIT_BINS)
 	@scripts/run-tests.sh $(UNIT_BINS)
+
+# the security tests alone (tests/security/: TLS, SASL, ACLs, CVE-derived cases)
+security-test: all
+	@STRATA_BUILD=$(BUILD) scripts/run-tests.sh $(wildcard tests/security/*_test.sh)
 
 # The include rules between layers (scripts/layering.sh says which); make test runs it too.
 layering:

@@ -21,6 +21,14 @@
 # controller), mutual TLS between the nodes, certificates from a throwaway CA
 # made at `up` into the folder's tls/ (scripts/cluster-certs.sh); clients
 # use --command-config FOLDER/tls/client.properties (kcat -F reads it too).
+# STRATA_CLUSTER_SECURE=1: STRATA_TLS=1 plus SCRAM logins and ACLs: brokers
+# listen on SASL_SSL:// (native and Kafka; SCRAM-SHA-256/512), log in to each
+# other as broker-i, reach the controller with mutual TLS (User:broker-i by
+# certificate, ssl.principal.mapping.rules); the authorizer is on everywhere,
+# super.users = admin, controller, broker-1..N. The controller creates the
+# user admin at its first start (--bootstrap-user); `up` then creates the
+# brokers' users. Random passwords in FOLDER/secrets; as admin:
+# --command-config FOLDER/admin.properties (kcat -F reads it too).
 set -eu
 cd "$(dirname "$0")/.."
 BUILD=${STRATA_BUILD:-build}
@@ -31,10 +39,15 @@ KPORT=$((PORT + 2))
 APORT=$((PORT + 3))
 CAPORT=$((PORT + 4))
 TLS=${STRATA_TLS:-0}
+SECURE=${STRATA_CLUSTER_SECURE:-0}
+[ "$SECURE" = 1 ] && TLS=1
 SCHEME=
 [ "$TLS" = 1 ] && SCHEME=SSL://
+BSCHEME=$SCHEME # the brokers' listeners
+[ "$SECURE" = 1 ] && BSCHEME=SASL_SSL://
 CLIENT_SETS=()
 [ "$TLS" = 1 ] && CLIENT_SETS=(--command-config "$DIR/tls/client.properties")
+[ "$SECURE" = 1 ] && CLIENT_SETS=(--command-config "$DIR/admin.properties")
 
 # The ssl.* settings of node $1 (controller, broker-N) with STRATA_TLS=1.
 tls_sets() {
@@ -42,6 +55,49 @@ tls_sets() {
   printf '%s\n' --set "ssl.certificate.location=$DIR/tls/$1.pem" --set "ssl.key.location=$DIR/tls/$1.key" \
     --set "ssl.ca.location=$DIR/tls/ca.pem" --set ssl.client.auth=required
 }
+# STRATA_CLUSTER_SECURE=1: the authorizer and, for brokers (secure_sets
+# broker ID), SCRAM: what it accepts and its own login.
+secure_sets() {
+  [ "$SECURE" = 1 ] || return 0
+  local su="User:admin;User:controller" i
+  for i in $(seq 1 "$(cat "$DIR/brokers" 2>/dev/null || echo 3)"); do su="$su;User:broker-$i"; done
+  printf '%s\n' --set 'ssl.principal.mapping.rules=RULE:^CN=(.*?),.*$/$1/,DEFAULT' \
+    --set authorizer.enabled=true --set "super.users=$su"
+  [ "$1" = broker ] || return 0
+  printf '%s\n' --set ssl.client.auth=requested --set sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512 \
+    --set sasl.mechanism=SCRAM-SHA-512 --set "sasl.username=broker-$2" \
+    --set "sasl.password.file=$DIR/secrets/broker-$2.password"
+}
+# Passwords and admin.properties (made once per folder).
+secure_prepare() { # brokers
+  [ "$SECURE" = 1 ] || return 0
+  local u
+  mkdir -p "$DIR/secrets" && chmod 700 "$DIR/secrets"
+  for u in admin $(seq -f 'broker-%g' 1 "$1"); do
+    [ -s "$DIR/secrets/$u.password" ] ||
+      (umask 077 && head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' >"$DIR/secrets/$u.password")
+  done
+  [ -f "$DIR/admin.properties" ] || (umask 077 && printf '%s\n' "security.protocol=SASL_SSL" \
+    "ssl.ca.location=$DIR/tls/ca.pem" "sasl.mechanism=SCRAM-SHA-512" "sasl.username=admin" \
+    "sasl.password=$(cat "$DIR/secrets/admin.password")" >"$DIR/admin.properties")
+}
+# The brokers' own SCRAM users (their follower links log in with them),
+# made by admin through broker 1 once it has its first metadata.
+secure_users() { # brokers
+  [ "$SECURE" = 1 ] && [ ! -f "$DIR/secrets/users-made" ] || return 0
+  local i made
+  for i in $(seq 1 "$1"); do
+    made=0
+    for _ in $(seq 60); do
+      "$BUILD/strata" "${CLIENT_SETS[@]}" --bootstrap 127.0.0.1:$PORT user create "broker-$i" \
+        --password-file "$DIR/secrets/broker-$i.password" >>"$DIR/cli.log" 2>&1 && { made=1; break; }
+      sleep 0.5
+    done
+    [ $made = 1 ] || { echo "could not create user broker-$i:" >&2; tail -n 3 "$DIR/cli.log" >&2; return 1; }
+  done
+  touch "$DIR/secrets/users-made"
+}
+
 # Certificates for up to $1 brokers (made once per folder).
 tls_prepare() {
   [ "$TLS" = 1 ] || return 0
@@ -66,7 +122,8 @@ start_controller() {
   alive controller && return 0
   local sets=()
   for kv in ${STRATA_CONTROLLER_SETS:-}; do sets+=(--set "$kv"); done
-  mapfile -t tsets < <(tls_sets controller)
+  mapfile -t tsets < <(tls_sets controller; secure_sets controller)
+  [ "$SECURE" = 0 ] || tsets+=(--bootstrap-user admin --bootstrap-password-file "$DIR/secrets/admin.password")
   "$BUILD/strata-controller" --set data.dir="$DIR/controller" --set listeners=${SCHEME}127.0.0.1:$CPORT \
     "${tsets[@]+"${tsets[@]}"}" \
     --set admin.listeners=127.0.0.1:$CAPORT \
@@ -82,10 +139,10 @@ start_broker() {
   local sets=()
   for kv in ${STRATA_BROKER_SETS:-}; do sets+=(--set "$kv"); done
   tls_prepare "$id"
-  mapfile -t tsets < <(tls_sets "broker-$id")
+  mapfile -t tsets < <(tls_sets "broker-$id"; secure_sets broker "$id")
   "$BUILD/strata-broker" --set broker.id="$id" --set log.dir="$DIR/broker-$id" \
-    --set listeners=${SCHEME}127.0.0.$id:$PORT --set controller=${SCHEME}127.0.0.1:$CPORT \
-    --set admin.listeners=127.0.0.$id:$APORT --set kafka.listeners=${SCHEME}127.0.0.$id:$KPORT \
+    --set listeners=${BSCHEME}127.0.0.$id:$PORT --set controller=${SCHEME}127.0.0.1:$CPORT \
+    --set admin.listeners=127.0.0.$id:$APORT --set kafka.listeners=${BSCHEME}127.0.0.$id:$KPORT \
     "${tsets[@]+"${tsets[@]}"}" \
     "${sets[@]+"${sets[@]}"}" >>"$DIR/broker-$id.log" 2>&1 &
   echo $! >"$DIR/broker-$id.pid"
@@ -112,10 +169,12 @@ up)
   n=${2:-3}
   [ -x "$BUILD/strata-broker" ] || { echo "build first: make" >&2; exit 1; }
   mkdir -p "$DIR"
+  echo "$n" >"$DIR/brokers"
   tls_prepare "$n"
+  secure_prepare "$n"
   start_controller
   for i in $(seq 1 "$n"); do start_broker "$i"; done
-  echo "$n" >"$DIR/brokers"
+  secure_users "$n"
   # Brokers register within a heartbeat; wait until the controller knows them all.
   for _ in $(seq 100); do
     c=$("$BUILD/strata" cluster status --bootstrap 127.0.0.1:$PORT "${CLIENT_SETS[@]+"${CLIENT_SETS[@]}"}" 2>/dev/null | grep -c " alive$" || true)
@@ -123,8 +182,13 @@ up)
     sleep 0.1
   done
   echo "cluster up: controller 127.0.0.1:$CPORT, brokers 127.0.0.{1..$n}:$PORT, folder $DIR"
-  echo "kafka:    127.0.0.{1..$n}:$KPORT   (Kafka clients: kcat -b 127.0.0.1:$KPORT -L)"
-  [ "$TLS" = 1 ] && echo "tls:      every link; clients: strata --command-config $DIR/tls/client.properties (kcat -F the same file)"
+  if [ "$SECURE" = 1 ]; then echo "kafka:    127.0.0.{1..$n}:$KPORT   (SASL_SSL: kcat -F $DIR/admin.properties -b 127.0.0.1:$KPORT -L)"
+  else echo "kafka:    127.0.0.{1..$n}:$KPORT   (Kafka clients: kcat -b 127.0.0.1:$KPORT -L)"; fi
+  if [ "$SECURE" = 1 ]; then
+    echo "secure:   TLS + SCRAM on every link, ACLs on; as admin: strata --command-config $DIR/admin.properties (kcat -F the same file)"
+  elif [ "$TLS" = 1 ]; then
+    echo "tls:      every link; clients: strata --command-config $DIR/tls/client.properties (kcat -F the same file)"
+  fi
   echo "console:  http://127.0.0.1:$APORT/   (any broker's admin port serves it)"
   echo "metrics:  http://127.0.0.{1..$n}:$APORT/metrics, controller http://127.0.0.1:$CAPORT/metrics"
   ;;

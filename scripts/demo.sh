@@ -11,6 +11,12 @@
 #   STRATA_DEMO_REBALANCE_AFTER  seconds until one of the three consumers of the
 #                        group demo-alerts is killed, to show a rebalance (default 20;
 #                        0: never)
+#   STRATA_DEMO_SECURE=1 the same through a secure cluster (scripts/cluster.sh's
+#                        STRATA_CLUSTER_SECURE): a throwaway CA made with openssl in
+#                        the temp folder, TLS on every listener and link, SCRAM
+#                        logins, the authorizer on; the sensors, consumers and summary
+#                        run as the user "demo", allowed only on iot_sensor_data and
+#                        the group demo-alerts; a kcat command that works is printed
 set -eu
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -26,12 +32,43 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-echo "Starting a Strata cluster: 1 controller + 3 brokers on loopback (data and logs in $dir)"
+secure=${STRATA_DEMO_SECURE:-0}
+kport=$((STRATA_CLUSTER_PORT + 2))
+if [ "$secure" = 1 ]; then
+  command -v openssl >/dev/null || { echo "STRATA_DEMO_SECURE=1 needs openssl (scripts/deps.sh --install)" >&2; exit 1; }
+  export STRATA_CLUSTER_SECURE=1
+  echo "Starting a secure Strata cluster: 1 controller + 3 brokers on loopback, TLS + SCRAM on every"
+  echo "listener and link, ACLs on (throwaway CA, data and logs in $dir)"
+else
+  echo "Starting a Strata cluster: 1 controller + 3 brokers on loopback (data and logs in $dir)"
+fi
 scripts/cluster.sh up 3
 export STRATA_BOOTSTRAP=127.0.0.1:$STRATA_CLUSTER_PORT
-"$STRATA_BIN" topic create iot_sensor_data --partitions 6 --replication-factor 3 \
+admin=()
+if [ "$secure" = 1 ]; then
+  admin=(--command-config "$dir/admin.properties")
+  # The user the demo runs as, its password made here and given on stdin, and
+  # what it may do: write and read iot_sensor_data, be in demo-alerts.
+  (umask 077 && head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' >"$dir/secrets/demo.password")
+  "$STRATA_BIN" ${admin[@]+"${admin[@]}"} user create demo <"$dir/secrets/demo.password"
+  "$STRATA_BIN" ${admin[@]+"${admin[@]}"} acl add --allow-principal User:demo --operation Write --operation Read \
+    --operation Describe --topic iot_sensor_data
+  "$STRATA_BIN" ${admin[@]+"${admin[@]}"} acl add --allow-principal User:demo --operation Read --operation Describe \
+    --group demo-alerts
+  (umask 077 && cat >"$dir/demo.properties" <<PROPS
+security.protocol=SASL_SSL
+ssl.ca.location=$dir/tls/ca.pem
+sasl.mechanism=SCRAM-SHA-512
+sasl.username=demo
+sasl.password=$(cat "$dir/secrets/demo.password")
+PROPS
+)
+  "$STRATA_BIN" ${admin[@]+"${admin[@]}"} acl list
+  export STRATA_COMMAND_CONFIG=$dir/demo.properties # every strata below runs as demo
+fi
+"$STRATA_BIN" ${admin[@]+"${admin[@]}"} topic create iot_sensor_data --partitions 6 --replication-factor 3 \
   --config min.insync.replicas=2 --config retention.ms=3600000
-"$STRATA_BIN" topic describe iot_sensor_data
+"$STRATA_BIN" ${admin[@]+"${admin[@]}"} topic describe iot_sensor_data
 echo
 echo "Sensors publish $rate readings/s keyed by sensor id with acks=all (each acknowledged"
 echo "reading is fsynced on at least 2 of 3 brokers). The summary is read back from the log."
@@ -39,8 +76,16 @@ echo "Three consumers in the group demo-alerts share the partitions; one of them
 echo "after ${STRATA_DEMO_REBALANCE_AFTER:-20} s, and the others take over its partitions (watch the group panel)."
 echo "Watch it in a browser: http://127.0.0.1:$((STRATA_CLUSTER_PORT + 3))/ (the console; Prometheus"
 echo "metrics at /metrics on every broker's admin port, docs/admin.md)."
-echo "Read it with any Kafka client: each broker speaks Kafka's protocol on 127.0.0.i:$((STRATA_CLUSTER_PORT + 2)):"
-echo "    kcat -b 127.0.0.1:$((STRATA_CLUSTER_PORT + 2)) -C -t iot_sensor_data -o -5 -e -f '%k %s\\n'"
+echo "Read it with any Kafka client: each broker speaks Kafka's protocol on 127.0.0.i:$kport:"
+if [ "$secure" = 1 ]; then
+  echo "    kcat -b 127.0.0.1:$kport -X security.protocol=SASL_SSL -X ssl.ca.location=$dir/tls/ca.pem \\"
+  echo "      -X sasl.mechanisms=SCRAM-SHA-512 -X sasl.username=demo -X sasl.password=$(cat "$dir/secrets/demo.password") \\"
+  echo "      -C -t iot_sensor_data -o -5 -e -f '%k %s\\n'"
+  echo "  (or: kcat -F $dir/demo.properties -b 127.0.0.1:$kport -C -t iot_sensor_data -o -5 -e;"
+  echo "   strata --command-config $dir/demo.properties consume -t iot_sensor_data)"
+else
+  echo "    kcat -b 127.0.0.1:$kport -C -t iot_sensor_data -o -5 -e -f '%k %s\\n'"
+fi
 echo "Try, in another terminal: STRATA_CLUSTER_DIR=$dir scripts/cluster.sh kill 2"
 echo "                          STRATA_CLUSTER_DIR=$dir scripts/cluster.sh status"
 sleep 2

