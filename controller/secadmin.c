@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/acl.h"
 #include "common/acl_filter.h"
-#include "common/aclname.h"
 #include "common/errors.h"
 #include "common/trace.h"
 
@@ -53,7 +53,7 @@ static void create_acls(struct controller *ctl, const Strata__CreateAclsRequest 
     if (!rc)
       trace_info("ACL added: %s %s %s on %s:%s from %s", q->acls[i]->principal,
                  q->acls[i]->permission == ACL_PERM_DENY ? "denied" : "allowed",
-                 aclname_op(q->acls[i]->operation), aclname_resource(q->acls[i]->resource_type),
+                 acl_op_name((int)q->acls[i]->operation), acl_resource_name((int)q->acls[i]->resource_type),
                  q->acls[i]->resource_name, q->acls[i]->host);
     Strata__AclResult *r = aalloc(a, sizeof *r);
     strata__acl_result__init(r);

@@ -8,7 +8,6 @@
 
 #include "client/cli/common.h"
 #include "common/acl.h"
-#include "common/aclname.h"
 
 #define RESOURCE_OPTS                                                                    \
   {"topic", 't', OPT_MULTI, "TOPIC", "a topic (repeatable; \"*\" is every topic)"},       \
@@ -83,12 +82,12 @@ static int operations(const struct opts *o, uint8_t *ops, size_t *n, const char 
   size_t m = opts_multi(o, "operation", &vals);
   *n = 0;
   for (size_t i = 0; i < m; i++) {
-    uint8_t op = aclname_op_parse(vals[i]);
-    if (!op || op == ACL_OP_ANY) {
+    int op = acl_op_parse(vals[i]);
+    if (op <= 0 || op == ACL_OP_ANY) {
       *bad = vals[i];
       return -1;
     }
-    ops[(*n)++] = op;
+    ops[(*n)++] = (uint8_t)op;
   }
   return 0;
 }
@@ -99,16 +98,17 @@ static int pattern_of(const struct opts *o, uint8_t def, int filter, uint8_t *ou
     *out = def;
     return 0;
   }
-  *out = aclname_pattern_parse(s);
-  if (!*out) return -1;
+  int pat = acl_pattern_parse(s);
+  if (pat <= 0) return -1;
+  *out = (uint8_t)pat;
   if (!filter && *out != ACL_PAT_LITERAL && *out != ACL_PAT_PREFIXED) return -1;
   return 0;
 }
 
 static void print_acl(const strata_acl *a) {
-  printf("%s:%s:%s\t%s\t%s\t%s\t%s\n", aclname_resource((uint32_t)a->resource_type),
-         aclname_pattern((uint32_t)a->pattern_type), a->resource_name, a->principal, a->host,
-         aclname_op((uint32_t)a->operation), aclname_perm((uint32_t)a->permission));
+  printf("%s:%s:%s\t%s\t%s\t%s\t%s\n", acl_resource_name((int)a->resource_type),
+         acl_pattern_name((int)a->pattern_type), a->resource_name, a->principal, a->host,
+         acl_op_name((int)a->operation), acl_perm_name((int)a->permission));
 }
 
 /* The (principal, permission, host) triples of --allow-principal/--deny-principal

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/acl.h"
 #include "common/acl_filter.h"
-#include "common/aclname.h"
 #include "common/errors.h"
 #include "common/scram.h"
 #include "common/scram_salted.h"
@@ -422,16 +422,16 @@ Test(secmeta, keys_from_a_salted_password_equal_those_from_the_password) {
 }
 
 Test(secmeta, acl_names_parse_as_kafka_acls_writes_them) {
-  cr_assert_eq(aclname_op_parse("IdempotentWrite"), ACL_OP_IDEMPOTENT_WRITE);
-  cr_assert_eq(aclname_op_parse("IDEMPOTENT_WRITE"), ACL_OP_IDEMPOTENT_WRITE);
-  cr_assert_eq(aclname_op_parse("describe-configs"), ACL_OP_DESCRIBE_CONFIGS);
-  cr_assert_eq(aclname_op_parse("read"), ACL_OP_READ);
-  cr_assert_eq(aclname_op_parse("Reed"), 0);
-  cr_assert_eq(aclname_pattern_parse("prefixed"), ACL_PAT_PREFIXED);
-  cr_assert_eq(aclname_resource_parse("transactional_id"), ACL_RES_TRANSACTIONAL_ID);
-  cr_assert_eq(aclname_perm_parse("DENY"), ACL_PERM_DENY);
-  cr_assert_str_eq(aclname_op(ACL_OP_CLUSTER_ACTION), "ClusterAction");
-  cr_assert_str_eq(aclname_op(99), "Unknown");
+  cr_assert_eq(acl_op_parse("IdempotentWrite"), ACL_OP_IDEMPOTENT_WRITE);
+  cr_assert_eq(acl_op_parse("IDEMPOTENT_WRITE"), ACL_OP_IDEMPOTENT_WRITE);
+  cr_assert_eq(acl_op_parse("describe-configs"), ACL_OP_DESCRIBE_CONFIGS);
+  cr_assert_eq(acl_op_parse("read"), ACL_OP_READ);
+  cr_assert_lt(acl_op_parse("Reed"), 0);
+  cr_assert_eq(acl_pattern_parse("prefixed"), ACL_PAT_PREFIXED);
+  cr_assert_eq(acl_resource_parse("transactional_id"), ACL_RES_TRANSACTIONAL_ID);
+  cr_assert_eq(acl_perm_parse("DENY"), ACL_PERM_DENY);
+  cr_assert_str_eq(acl_op_name(ACL_OP_CLUSTER_ACTION), "ClusterAction");
+  cr_assert_str_eq(acl_op_name(99), "Unknown");
 }
 
 /* The hash index (common/acl_index.c) against a linear search, under
