@@ -46,18 +46,6 @@ struct resource {
   const char *name;
 };
 
-static strata_client *connect_or_fail(struct opts *o, const char *what) {
-  int t = cli_timeout(o);
-  if (t < 0) {
-    cli_fail(what, o->err);
-    return NULL;
-  }
-  char err[256];
-  strata_client *c = cli_client_new(o, t, err, sizeof err); /* --command-config: TLS, SASL */
-  if (!c) cli_fail(what, err);
-  return c;
-}
-
 /* --topic/--group/--cluster/--transactional-id into v; the count. */
 static size_t resources(const struct opts *o, struct resource *v, size_t cap) {
   static const struct {
@@ -218,7 +206,7 @@ static int acl_add(int argc, char **argv) {
     free(v);
     return cli_fail("acl add", "no ACL to add (--producer/--consumer apply to --topic and --group)");
   }
-  strata_client *c = connect_or_fail(&o, "acl add");
+  strata_client *c = cli_connect(&o, "acl add");
   if (!c) {
     free(v);
     return 1;
@@ -255,7 +243,7 @@ static int acl_list(int argc, char **argv) {
     return cli_fail("acl list", "--resource-pattern-type must be any, match, literal or prefixed");
   const char *const *princ;
   size_t nprinc = opts_multi(&o, "principal", &princ);
-  strata_client *c = connect_or_fail(&o, "acl list");
+  strata_client *c = cli_connect(&o, "acl list");
   if (!c) return 1;
   size_t nf = nres ? nres : 1;
   for (size_t i = 0; i < nf && !rc; i++) {
@@ -304,7 +292,7 @@ static int acl_remove(int argc, char **argv) {
   uint8_t pat;
   if (pattern_of(&o, ACL_PAT_LITERAL, 1, &pat))
     return cli_fail("acl remove", "--resource-pattern-type must be any, match, literal or prefixed");
-  strata_client *c = connect_or_fail(&o, "acl remove");
+  strata_client *c = cli_connect(&o, "acl remove");
   if (!c) return 1;
   size_t removed = 0;
   for (size_t i = 0; i < nres && !rc; i++)

@@ -32,22 +32,10 @@ static const struct opt reset_opts[] = {
     if ((o)->positional_count != (nargs)) return cli_fail(what, "wrong number of arguments: " usage); \
   } while (0)
 
-static strata_client *connect_or_fail(struct opts *o, const char *what) {
-  int t = cli_timeout(o);
-  if (t < 0) {
-    cli_fail(what, o->err);
-    return NULL;
-  }
-  char err[256];
-  strata_client *c = cli_client_new(o, t, err, sizeof err);
-  if (!c) cli_fail(what, err);
-  return c;
-}
-
 static int group_list(int argc, char **argv) {
   struct opts o;
   PARSE(&o, list_opts, "group list", "group list", "Every consumer group, with its state.", 0);
-  strata_client *c = connect_or_fail(&o, "group list");
+  strata_client *c = cli_connect(&o, "group list");
   if (!c) return 1;
   strata_group_listing *v;
   size_t n;
@@ -78,7 +66,7 @@ static int group_describe(int argc, char **argv) {
         "offset and the lag.",
         1);
   const char *id = o.positional[0];
-  strata_client *c = connect_or_fail(&o, "group describe");
+  strata_client *c = cli_connect(&o, "group describe");
   if (!c) return 1;
   strata_group_info *g;
   int rc = strata_group_describe(c, id, &g);
@@ -135,7 +123,7 @@ static int group_reset(int argc, char **argv) {
   if (how != 1)
     return cli_fail("group reset-offsets",
                     "choose one of --to-earliest, --to-latest, --to-offset, --to-datetime, --shift-by");
-  strata_client *c = connect_or_fail(&o, "group reset-offsets");
+  strata_client *c = cli_connect(&o, "group reset-offsets");
   if (!c) return 1;
   strata_metadata *m = NULL;
   const char *names[1] = {topic};
@@ -192,7 +180,7 @@ static int group_delete(int argc, char **argv) {
   struct opts o;
   PARSE(&o, delete_opts, "group delete", "group delete GROUP",
         "Delete a group and its committed offsets (refused while it has live members).", 1);
-  strata_client *c = connect_or_fail(&o, "group delete");
+  strata_client *c = cli_connect(&o, "group delete");
   if (!c) return 1;
   int rc = strata_group_delete(c, o.positional[0]);
   strata_client_free(c);

@@ -48,18 +48,6 @@ static int parse(struct opts *o, const struct opt *t, size_t n, int argc, char *
   return 0;
 }
 
-static strata_client *connect_or_fail(struct opts *o, const char *what) {
-  int t = cli_timeout(o);
-  if (t < 0) {
-    cli_fail(what, o->err);
-    return NULL;
-  }
-  char err[256];
-  strata_client *c = cli_client_new(o, t, err, sizeof err); /* --command-config: TLS, SASL */
-  if (!c) cli_fail(what, err);
-  return c;
-}
-
 /* Which mechanisms: out[0..n). 0, or -1 for a name that is none. */
 static int mechanisms(const char *s, enum scram_mech out[2], size_t *n) {
   *n = 0;
@@ -140,7 +128,7 @@ static int user_create(int argc, char **argv) {
   if (bad)
     return cli_fail("user create", "no password read (an empty line, or over 1024 bytes)");
   const char *name = o.positional[0];
-  strata_client *c = connect_or_fail(&o, "user create");
+  strata_client *c = cli_connect(&o, "user create");
   if (!c) {
     memset(pw, 0, sizeof pw);
     return 1;
@@ -182,7 +170,7 @@ static int user_delete(int argc, char **argv) {
   const char *m = opts_str(&o, "mechanism", NULL);
   if (m && !(mech = (int)scram_mech_parse(m)))
     return cli_fail("user delete", "--mechanism must be SCRAM-SHA-256 or SCRAM-SHA-512");
-  strata_client *c = connect_or_fail(&o, "user delete");
+  strata_client *c = cli_connect(&o, "user delete");
   if (!c) return 1;
   char err[512] = "";
   rc = strata_user_delete(c, o.positional[0], mech, err, sizeof err);
@@ -205,7 +193,7 @@ static int user_list(int argc, char **argv) {
                  "Users and their SCRAM mechanisms and iterations (never salts or keys).", 0,
                  OPTS_POSITIONAL_MAX, &done);
   if (rc || done) return rc;
-  strata_client *c = connect_or_fail(&o, "user list");
+  strata_client *c = cli_connect(&o, "user list");
   if (!c) return 1;
   strata_user_info *v = NULL;
   size_t n = 0;

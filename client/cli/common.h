@@ -35,6 +35,9 @@ strata_producer *cli_producer_new(const struct opts *o, const strata_producer_co
 strata_consumer *cli_consumer_new(const struct opts *o, const strata_consumer_config *cfg,
                                   char *err, size_t err_len);
 int cli_timeout(struct opts *o);
+/* cli_client_new with the command's --timeout; NULL after printing
+ * "strata: <what>: <why>". */
+strata_client *cli_connect(struct opts *o, const char *what);
 /* Print "strata: <what>: <why>" to stderr and return the exit code 1. */
 int cli_fail(const char *what, const char *why);
 int64_t cli_now_ms(void);

@@ -56,6 +56,18 @@ strata_client *cli_client_new(const struct opts *o, int timeout_ms, char *err, s
   return strata_client_new_secure(cli_bootstrap(o), timeout_ms, &s, err, err_len);
 }
 
+strata_client *cli_connect(struct opts *o, const char *what) {
+  int t = cli_timeout(o);
+  if (t < 0) {
+    cli_fail(what, o->err);
+    return NULL;
+  }
+  char err[256];
+  strata_client *c = cli_client_new(o, t, err, sizeof err); /* --command-config: TLS, SASL */
+  if (!c) cli_fail(what, err);
+  return c;
+}
+
 strata_producer *cli_producer_new(const struct opts *o, const strata_producer_config *cfg,
                                   strata_delivery_cb cb, void *cb_arg, char *err, size_t err_len) {
   strata_security s;
