@@ -466,25 +466,35 @@ Test(groups, offsets_topic_compacts_on_every_replica_and_survives_failover) {
   strata_group_offset v[NPART];
   for (uint32_t p = 0; p < NPART; p++) v[p] = (strata_group_offset){(char *)"gt", p, p};
   cr_assert_eq(strata_group_set_offsets(c, "cg", v, NPART), 0);
-  /* the group's offsets partition, and one of its followers */
-  strata_metadata *m = NULL;
+  /* the group's offsets partition, and one of its followers. The broker we
+   * ask may learn of the topic (created by the coordinator at the commit) a
+   * heartbeat later: ask again until it names a leader. */
   const char *names[1] = {"__consumer_offsets"};
-  cr_assert_eq(strata_metadata_get(c, names, 1, &m), 0);
+  int32_t leader = -1, follower = -1;
+  size_t nrep = 0;
   uint32_t home = 0; /* Java's hashCode of "cg" mod 12 */
-  {
+  for (int tries = 0; tries < 100 && !(leader > 0 && follower > 0); tries++) {
+    if (tries) usleep(50000);
+    strata_metadata *m = NULL;
+    if (strata_metadata_get(c, names, 1, &m) || m->ntopics != 1 || m->topics[0].npartitions == 0) {
+      strata_metadata_free(m);
+      continue;
+    }
     int32_t h = 0;
     for (const char *s = "cg"; *s; s++) h = 31 * h + *s;
     home = (uint32_t)(h < 0 ? -h : h) % m->topics[0].npartitions;
+    const strata_partition_info *pi = &m->topics[0].partitions[home];
+    leader = pi->leader;
+    follower = -1;
+    /* Its replicas: 3, or 2 when the broker that asked for the topic knew
+     * only two brokers alive then (the factor is capped at that count). */
+    nrep = pi->nreplicas;
+    for (size_t i = 0; i < pi->nreplicas; i++)
+      if (pi->replicas[i] != leader) follower = pi->replicas[i];
+    strata_metadata_free(m);
   }
-  const strata_partition_info *pi = &m->topics[0].partitions[home];
-  int32_t leader = pi->leader, follower = -1;
-  /* Its replicas: 3, or 2 when the broker that asked for the topic knew
-   * only two brokers alive then (the factor is capped at that count). */
-  size_t nrep = pi->nreplicas;
-  for (size_t i = 0; i < pi->nreplicas; i++)
-    if (pi->replicas[i] != leader) follower = pi->replicas[i];
-  strata_metadata_free(m);
-  cr_assert(leader > 0 && follower > 0);
+  cr_assert(leader > 0 && follower > 0, "offsets partition: leader %d, follower %d, %zu replicas",
+            leader, follower, nrep);
   tcluster_kill(&cl, follower);
   int64_t last = 0;
   for (int64_t round = 1; round <= 1500; round++) {
