@@ -116,6 +116,18 @@ wait_port() { # host port seconds
 }
 
 alive() { [ -f "$DIR/$1.pid" ] && kill -0 "$(cat "$DIR/$1.pid")" 2>/dev/null; }
+# Wait (up to 10 s) until process $1 has exited (gone, or a zombie): until
+# then its ports are still bound, and a restart at once fails with "address
+# already in use" (seen under ASan, whose exit takes longer).
+gone() {
+  local _ st
+  for _ in $(seq 200); do
+    st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 0
+    [ -z "$st" ] || [ "$st" = Z ] && return 0
+    sleep 0.05
+  done
+  return 1
+}
 
 start_controller() {
   mkdir -p "$DIR"
@@ -211,7 +223,10 @@ status)
   ;;
 kill)
   n=$(name_of "${2:?which broker id}")
-  alive "$n" && kill -9 "$(cat "$DIR/$n.pid")" && echo "killed $n"
+  if alive "$n"; then
+    pid=$(cat "$DIR/$n.pid")
+    kill -9 "$pid" && gone "$pid" && echo "killed $n"
+  fi
   rm -f "$DIR/$n.pid"
   ;;
 stop) n=$(name_of "${2:?which broker id}"); alive "$n" && kill -STOP "$(cat "$DIR/$n.pid")" ;;
