@@ -151,6 +151,24 @@ static int duplicated(const Strata__AlterUserScramCredentialsRequest *q, const c
   return n > 1;
 }
 
+/* One deletion (upsert NULL) or upsertion of an AlterUserScramCredentials
+ * request: refused when the request names the same (user, mechanism) twice,
+ * else decided and committed on its own, as Kafka answers each apart. */
+static int alter_one(struct controller *ctl, const Strata__AlterUserScramCredentialsRequest *q,
+                     const char *user, uint32_t mech, const Strata__ScramCredential *upsert,
+                     char *err, size_t err_len) {
+  if (duplicated(q, user, mech)) {
+    snprintf(err, err_len, "A user credential cannot be altered twice in the same request");
+    return STRATA_EDUPLICATE_RESOURCE;
+  }
+  struct ctrl_out out = {0};
+  int rc = upsert ? ctrl_user_upsert(&ctl->c, upsert, &out, err, err_len)
+                  : ctrl_user_delete(&ctl->c, user, mech, &out, err, err_len);
+  if (!rc) rc = metalog_commit(&ctl->log, &ctl->c, &out);
+  ctrl_out_reset(&out);
+  return rc;
+}
+
 static void alter_scram(struct controller *ctl, const Strata__AlterUserScramCredentialsRequest *q,
                         Strata__Header *resp, struct arena *a) {
   Strata__AlterUserScramCredentialsResponse *m = aalloc(a, sizeof *m);
@@ -159,32 +177,16 @@ static void alter_scram(struct controller *ctl, const Strata__AlterUserScramCred
   for (size_t i = 0; i < q->n_deletions; i++) {
     const Strata__ScramCredentialDeletion *d = q->deletions[i];
     const char *user = d->user ? d->user : "";
-    struct ctrl_out out = {0};
     char err[256] = "";
-    int rc = 0;
-    if (duplicated(q, user, d->mechanism)) {
-      rc = STRATA_EDUPLICATE_RESOURCE;
-      snprintf(err, sizeof err, "A user credential cannot be altered twice in the same request");
-    }
-    if (!rc) rc = ctrl_user_delete(&ctl->c, user, d->mechanism, &out, err, sizeof err);
-    if (!rc) rc = metalog_commit(&ctl->log, &ctl->c, &out);
-    ctrl_out_reset(&out);
+    int rc = alter_one(ctl, q, user, d->mechanism, NULL, err, sizeof err);
     if (!rc) trace_info("user %s: credential(s) removed", user);
     m->results[m->n_results++] = user_result(a, user, rc, err);
   }
   for (size_t i = 0; i < q->n_upsertions; i++) {
     const Strata__ScramCredential *u = q->upsertions[i];
     const char *user = u->user ? u->user : "";
-    struct ctrl_out out = {0};
     char err[256] = "";
-    int rc = 0;
-    if (duplicated(q, user, u->mechanism)) {
-      rc = STRATA_EDUPLICATE_RESOURCE;
-      snprintf(err, sizeof err, "A user credential cannot be altered twice in the same request");
-    }
-    if (!rc) rc = ctrl_user_upsert(&ctl->c, u, &out, err, sizeof err);
-    if (!rc) rc = metalog_commit(&ctl->log, &ctl->c, &out);
-    ctrl_out_reset(&out);
+    int rc = alter_one(ctl, q, user, u->mechanism, u, err, sizeof err);
     if (!rc) trace_info("user %s: %s credential set", user, u->mechanism == SCRAM_SHA_512 ? "SCRAM-SHA-512" : "SCRAM-SHA-256");
     m->results[m->n_results++] = user_result(a, user, rc, err);
   }
