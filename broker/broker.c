@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "broker/seglog.h"
 #include "common/config.h"
 #include "common/durable_file.h"
 #include "common/wire.h"
@@ -71,14 +72,22 @@ int broker_open(struct broker *b, const struct broker_config *cfg, int64_t now_m
     snprintf(err, err_len, "cannot create log.dir %s: %s", cfg->log_dir, strerror(errno));
     return STRATA_EIO;
   }
-  int rc = load_meta(b, err, err_len);
+  /* One descriptor cache for every partition log: a broker with more
+   * partitions than descriptors opens their files as they are used. */
+  int rc = fdcache_init(&b->log_fds, cfg->log_fds_max ? cfg->log_fds_max : BROKER_LOG_FDS_DEFAULT);
+  if (rc) {
+    snprintf(err, err_len, "cannot size the log descriptor cache (%u)", cfg->log_fds_max);
+    return rc;
+  }
+  b->cfg.seg.fdcache = &b->log_fds;
+  rc = load_meta(b, err, err_len);
   if (rc) return rc;
   struct group_config gc = {cfg->group_initial_delay_ms, (int32_t)cfg->group_heartbeat_ms,
                             (int32_t)cfg->group_session_min_ms, (int32_t)cfg->group_session_max_ms};
   char nonce[24]; /* member ids differ across coordinators and restarts (and reboots: wall) */
   snprintf(nonce, sizeof nonce, "b%d.%llx", cfg->id, (unsigned long long)wall_ms);
   coord_init(&b->coord, &gc, nonce);
-  rc = topics_open(&b->topics, cfg->log_dir, &cfg->seg, cfg->message_max_bytes, now_ms, err,
+  rc = topics_open(&b->topics, cfg->log_dir, &b->cfg.seg, cfg->message_max_bytes, now_ms, err,
                    err_len);
   if (!rc) { /* the authorizer's settings (broker/authz.c decides with them) */
     b->authz.enabled = cfg->authz_enabled;
@@ -100,9 +109,15 @@ void broker_close(struct broker *b) {
     for (uint32_t k = 0; k < tp->npart; k++) seglog_sync(tp->parts[k]->log);
   }
   topics_close(&b->topics);
+  if (b->log_fds.e) fdcache_free(&b->log_fds); /* after every log that used it */
   coord_free(&b->coord);
   authorizer_config_free(&b->authz);
   secmeta_free(&b->sec);
+}
+
+uint64_t broker_fd_reserve(const struct broker_config *cfg) {
+  return (uint64_t)cfg->connections_max + cfg->admin_connections_max +
+         (uint64_t)BROKER_SYNCS_MAX * SEGLOG_SYNC_FDS_MAX + BROKER_FDS_RESERVE_BASE;
 }
 
 int broker_cut_off(const struct broker *b) {

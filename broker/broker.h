@@ -14,6 +14,7 @@
 #include "broker/broker_config.h"
 #include "broker/broker_metrics.h"
 #include "broker/coordinator.h"
+#include "broker/fdcache.h"
 #include "broker/topics.h"
 #include "common/acl.h"
 #include "common/principal.h"
@@ -34,8 +35,22 @@ struct peer {
   int64_t epoch;  /* its registration: a new one is a new process */
 };
 
+/* Descriptors the partition logs share when cfg.log_fds_max is 0. */
+#define BROKER_LOG_FDS_DEFAULT 1024
+/* Descriptors kept out of the log cache besides connections and syncs in
+ * flight: listeners, the loop's own, peer and controller links, stdio,
+ * small files being replaced. */
+#define BROKER_FDS_RESERVE_BASE (64 + CLUSTER_BROKERS_MAX)
+/* Group-commit syncs in flight at once (flush.c): each holds up to
+ * SEGLOG_SYNC_FDS_MAX dup()ed descriptors until it ends, and the thread pool
+ * runs only a few at a time anyway. Partitions past it stay dirty for a
+ * later turn: a sync's end wakes the loop, so they are not forgotten. */
+#define BROKER_SYNCS_MAX 256
+
 struct broker {
   struct broker_config cfg;
+  struct fdcache log_fds;       /* every partition log's descriptors (issue 15) */
+  uint32_t syncs_inflight;      /* group-commit syncs started, not yet done (BROKER_SYNCS_MAX) */
   /* Cluster mode state, from the controller. */
   int cluster;
   int32_t controller_id;
@@ -102,6 +117,11 @@ int broker_save_meta(struct broker *b, char *err, size_t err_len);
 int broker_open(struct broker *b, const struct broker_config *cfg, int64_t now_ms,
                 int64_t wall_ms, char *err, size_t err_len);
 void broker_close(struct broker *b);
+/* Descriptors a broker with this configuration needs outside its log cache:
+ * every client and admin connection, the fsyncs in flight (each a few
+ * dup()ed descriptors) and BROKER_FDS_RESERVE_BASE. main.c sizes the cache
+ * as RLIMIT_NOFILE minus this. */
+uint64_t broker_fd_reserve(const struct broker_config *cfg);
 
 /* Offsets below this are visible to consumers: the durable offset under
  * flush policy always, the log end otherwise. */

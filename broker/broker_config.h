@@ -37,6 +37,10 @@ struct broker_config {
   int64_t retention_check_ms;
   uint32_t fetch_max_wait_ms;  /* cap on a client's long-poll */
   uint32_t connections_max;
+  /* Descriptors the partition logs may hold open together (broker/fdcache.h).
+   * Not a setting: main.c derives it from RLIMIT_NOFILE less
+   * broker_fd_reserve(); 0 (tests, the simulator): BROKER_LOG_FDS_DEFAULT. */
+  uint32_t log_fds_max;
   /* admin.listeners (docs/admin.md): admin_port -1 when off. A default that
    * is taken only costs the admin port; one set explicitly must bind. */
   char admin_host[256];

@@ -7,6 +7,8 @@
 #include "common/errors.h"
 #include "common/trace.h"
 
+#include <assert.h>
+
 void flush_mark_dirty(struct broker *b, struct partition *p) {
   if (p->on_dirty_list) return;
   p->on_dirty_list = 1;
@@ -41,7 +43,8 @@ void flush_begin(struct broker *b,
     struct seglog_sync job;
     if (p->deleted) {
       partition_unref(p);
-    } else if (p->sync_inflight) { /* stays dirty for the next turn */
+    } else if (p->sync_inflight || b->syncs_inflight >= BROKER_SYNCS_MAX) {
+      /* stays dirty for a later turn */
       p->on_dirty_list = 1;
       p->dirty_next = keep;
       keep = p;
@@ -49,6 +52,7 @@ void flush_begin(struct broker *b,
       partition_unref(p);
     } else {
       p->sync_inflight = 1;
+      b->syncs_inflight++;
       start(arg, p, &job);
     }
   }
@@ -58,6 +62,8 @@ void flush_begin(struct broker *b,
 void flush_done(struct broker *b, struct partition *p, const struct seglog_sync *job,
                 int status) {
   p->sync_inflight = 0;
+  assert(b->syncs_inflight > 0);
+  b->syncs_inflight--;
   if (!p->deleted) {
     if (status) trace_error("fsync of partition %u failed: %s", p->id, strata_strerror(status));
     int64_t before = seglog_durable_offset(p->log);
@@ -68,5 +74,12 @@ void flush_done(struct broker *b, struct partition *p, const struct seglog_sync 
       flush_mark_dirty(b, p);
     flush_note_roll(b, p);
   }
+  partition_unref(p);
+}
+
+void flush_sync_failed(struct broker *b, struct partition *p) {
+  p->sync_inflight = 0;
+  assert(b->syncs_inflight > 0);
+  b->syncs_inflight--;
   partition_unref(p);
 }

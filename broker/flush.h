@@ -21,7 +21,9 @@ void flush_note_append(struct broker *b, struct partition *p);
 /* After an append to a partition this broker leads: fsync it (flush
  * always), move the high watermark, wake what waits for data. */
 void flush_appended(struct broker *b, struct partition *p);
-/* Start a sync for every partition on the dirty list: start gets each (its
+/* Start a sync for every partition on the dirty list, up to BROKER_SYNCS_MAX
+ * in flight (b->syncs_inflight; the glue calls flush_sync_failed for one it
+ * could not start): start gets each (its
  * reference moves to the sync) and the seglog's job (dup()ed fds to run with
  * seglog_sync_run off the loop: a rolled segment's files and the directory
  * too, then the active segment). One sync per partition at a time: one
@@ -36,5 +38,8 @@ void flush_begin(struct broker *b,
  * reference. */
 void flush_done(struct broker *b, struct partition *p, const struct seglog_sync *job,
                 int status);
+/* The glue could not start a sync flush_begin handed it (no thread pool
+ * slot): the partition is no longer syncing; drops the reference. */
+void flush_sync_failed(struct broker *b, struct partition *p);
 
 #endif

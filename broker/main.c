@@ -1,7 +1,9 @@
 /* strata-broker: load broker.properties (+ --set overrides), open the data
  * directory, serve until SIGINT/SIGTERM. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "broker/broker.h"
 #include "broker/server_uv.h"
@@ -28,6 +30,39 @@ static void usage(FILE *f) {
           "  -s, --set KEY=VALUE  override one setting (repeatable)\n"
           "  -h, --help           this text\n"
           "  -V, --version        print the version\n");
+}
+
+/* Raise the soft descriptor limit to the hard one (as Redis does: the
+ * default soft 1024 is far below what partitions and connections need, and
+ * the hard limit is what the operator allowed), then size the partition
+ * logs' descriptor cache as that limit less what connections, syncs in
+ * flight and the rest need (broker_fd_reserve). Logs what it chose. */
+static void size_descriptors(struct broker_config *cfg) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl)) {
+    trace_warn("getrlimit(RLIMIT_NOFILE): %s; log descriptor cache left at %u", strerror(errno),
+               BROKER_LOG_FDS_DEFAULT);
+    return;
+  }
+  if (rl.rlim_cur != rl.rlim_max) {
+    rlim_t was = rl.rlim_cur;
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl)) {
+      trace_warn("cannot raise the open-file limit from %llu to %llu: %s",
+                 (unsigned long long)was, (unsigned long long)rl.rlim_max, strerror(errno));
+      getrlimit(RLIMIT_NOFILE, &rl);
+    }
+  }
+  uint64_t soft = rl.rlim_cur == RLIM_INFINITY ? UINT64_MAX : (uint64_t)rl.rlim_cur;
+  uint64_t reserve = broker_fd_reserve(cfg);
+  cfg->log_fds_max = fdcache_budget(soft, reserve);
+  if (soft < reserve + FDCACHE_MIN)
+    trace_warn("open-file limit %llu leaves almost nothing for partition logs after %llu for "
+               "connections and syncs (max.connections): raise ulimit -n",
+               (unsigned long long)soft, (unsigned long long)reserve);
+  trace_info("open-file limit %llu: up to %u for partition log files, %llu kept for "
+             "connections and syncs", (unsigned long long)soft, cfg->log_fds_max,
+             (unsigned long long)reserve);
 }
 
 int main(int argc, char **argv) {
@@ -80,6 +115,7 @@ int main(int argc, char **argv) {
   char name[32];
   snprintf(name, sizeof name, "broker-%d", cfg.id);
   trace_set_name(name);
+  size_descriptors(&cfg);
   struct broker b;
   if ((rc = broker_open(&b, &cfg, clock_mono_ms(), clock_wall_ms(), err, sizeof err))) {
     trace_error("cannot start: %s", err[0] ? err : strata_strerror(rc));

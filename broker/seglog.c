@@ -17,6 +17,8 @@
 #include "common/errors.h"
 #include "common/trace.h"
 
+#include "broker/fdcache.h"
+
 /* Recent (offset, position) pairs of the active segment: consumers that read
  * near the tail find their batch without scanning headers. */
 #define RECENT_MAX 1024
@@ -41,9 +43,15 @@ struct time_entry {
   uint32_t rel; /* ... the batch that starts at this relative offset */
 };
 
+/* A segment's three files, opened on demand through the log's fdcache. */
+enum { SEG_LOG, SEG_INDEX, SEG_TIMEINDEX, SEG_FILES };
+
+/* The private cache of a log opened without a shared one (unit tests). */
+#define SEGLOG_PRIVATE_FDS 64
+
 struct segment {
   int64_t base;
-  int fd, idx_fd, tidx_fd;
+  struct fdcache_ref file[SEG_FILES];
   uint64_t size;
   int64_t max_ts;     /* largest record timestamp; -1 when empty */
   int64_t created_ms; /* for segment.ms rolls */
@@ -62,7 +70,10 @@ struct recent {
 
 struct seglog {
   char *dir;
-  int dir_fd;
+  struct fdcache *fds;       /* cfg.fdcache, or own_fds */
+  struct fdcache *own_fds;
+  struct fdcache_ref dir_ref;
+  int open_errno; /* why a file could not be opened last, 0 once one opens again */
   struct seglog_config cfg;
   struct segment *segs;
   size_t nsegs, segs_cap;
@@ -84,6 +95,7 @@ struct seglog {
 };
 
 void seglog_config_defaults(struct seglog_config *c) {
+  c->fdcache = NULL;
   c->segment_bytes = 1ull << 30;
   c->segment_ms = 7LL * 24 * 3600 * 1000;
   c->index_interval_bytes = 4096;
@@ -135,17 +147,70 @@ static int grow_array(void **arr, size_t *cap, size_t n, size_t elem) {
   return 0;
 }
 
-static void segment_free(struct segment *s) {
-  if (s->fd >= 0) close(s->fd);
-  if (s->idx_fd >= 0) close(s->idx_fd);
-  if (s->tidx_fd >= 0) close(s->tidx_fd);
+static void segment_free(struct seglog *log, struct segment *s) {
+  for (int k = 0; k < SEG_FILES; k++) fdcache_close(log->fds, &s->file[k]);
   free(s->idx);
   free(s->tidx);
   memset(s, 0, sizeof *s);
-  s->fd = s->idx_fd = s->tidx_fd = -1;
 }
 
-static int add_index(struct segment *s, uint32_t rel, uint32_t pos,
+static const char *const seg_ext[SEG_FILES] = {".log", ".index", ".timeindex"};
+
+/* An open failed or succeeded: say so once per change (with the file and
+ * the reason), not at every fetch that retries a partition whose file
+ * cannot be opened. */
+static void note_open(struct seglog *log, const char *path, int err) {
+  if (err && err != log->open_errno)
+    trace_error("%s: cannot open: %s; this partition's reads and appends fail until it can",
+                path, strerror(err));
+  else if (!err && log->open_errno)
+    trace_info("%s: files open again", log->dir);
+  log->open_errno = err;
+}
+
+/* The descriptor of one of segment s's files, opened again when the cache
+ * closed it (descriptors follow activity: an idle partition holds none).
+ * The data file is never created here (a missing one is an error, not an
+ * empty segment); the indexes are (they are rebuilt from the data). -1 with
+ * errno set on failure, which is that partition's error alone. Valid until
+ * the cache opens FDCACHE_PINNED_MIN more (fdcache.h). */
+static int seg_fd(struct seglog *log, struct segment *s, int kind) {
+  int fd = fdcache_get(log->fds, &s->file[kind]);
+  if (fd >= 0) return fd;
+  char path[PATH_MAX];
+  seg_path(log, s->base, seg_ext[kind], path, sizeof path);
+  fd = fdcache_open(log->fds, &s->file[kind], path, O_RDWR | (kind == SEG_LOG ? 0 : O_CREAT),
+                    0644);
+  int err = fd < 0 ? errno : 0;
+  note_open(log, path, err);
+  errno = err;
+  return fd;
+}
+
+/* The log directory's descriptor (for the fsyncs that make names durable),
+ * through the cache like the segments' files. */
+static int dir_fd(struct seglog *log) {
+  int fd = fdcache_get(log->fds, &log->dir_ref);
+  if (fd >= 0) return fd;
+  fd = fdcache_open(log->fds, &log->dir_ref, log->dir, O_RDONLY | O_DIRECTORY, 0);
+  int err = fd < 0 ? errno : 0;
+  note_open(log, log->dir, err);
+  errno = err;
+  return fd;
+}
+
+/* fsync/fdatasync of a file through the cache: STRATA_EIO when it cannot be
+ * opened or synced. */
+static int sync_dir(struct seglog *log) {
+  int fd = dir_fd(log);
+  return fd < 0 || fsync(fd) ? STRATA_EIO : 0;
+}
+static int datasync_file(struct seglog *log, struct segment *s, int kind) {
+  int fd = seg_fd(log, s, kind);
+  return fd < 0 || fdatasync(fd) ? STRATA_EIO : 0;
+}
+
+static int add_index(struct seglog *log, struct segment *s, uint32_t rel, uint32_t pos,
                      int persist) {
   if (grow_array((void **)&s->idx, &s->idx_cap, s->idx_n, sizeof *s->idx))
     return STRATA_ENOMEM;
@@ -154,13 +219,15 @@ static int add_index(struct segment *s, uint32_t rel, uint32_t pos,
     uint8_t e[SEGLOG_INDEX_ENTRY_SIZE];
     be32_store(e, rel);
     be32_store(e + 4, pos);
-    return pwrite_full(s->idx_fd, e, sizeof e,
-                       (s->idx_n - 1) * SEGLOG_INDEX_ENTRY_SIZE);
+    int fd = seg_fd(log, s, SEG_INDEX);
+    if (fd < 0) return STRATA_EIO;
+    return pwrite_full(fd, e, sizeof e, (s->idx_n - 1) * SEGLOG_INDEX_ENTRY_SIZE);
   }
   return 0;
 }
 
-static int add_time(struct segment *s, int64_t ts, uint32_t rel, int persist) {
+static int add_time(struct seglog *log, struct segment *s, int64_t ts, uint32_t rel,
+                    int persist) {
   if (s->tidx_n && s->tidx[s->tidx_n - 1].ts >= ts) return 0;
   if (grow_array((void **)&s->tidx, &s->tidx_cap, s->tidx_n, sizeof *s->tidx))
     return STRATA_ENOMEM;
@@ -169,8 +236,9 @@ static int add_time(struct segment *s, int64_t ts, uint32_t rel, int persist) {
     uint8_t e[SEGLOG_TIMEINDEX_ENTRY_SIZE];
     be64_store(e, (uint64_t)ts);
     be32_store(e + 8, rel);
-    return pwrite_full(s->tidx_fd, e, sizeof e,
-                       (s->tidx_n - 1) * SEGLOG_TIMEINDEX_ENTRY_SIZE);
+    int fd = seg_fd(log, s, SEG_TIMEINDEX);
+    if (fd < 0) return STRATA_EIO;
+    return pwrite_full(fd, e, sizeof e, (s->tidx_n - 1) * SEGLOG_TIMEINDEX_ENTRY_SIZE);
   }
   return 0;
 }
@@ -183,13 +251,13 @@ static int note_batch(struct seglog *log, struct segment *s,
   uint32_t rel = (uint32_t)(h->base_offset - s->base);
   int rc = 0;
   if (s->idx_n == 0 || s->bytes_since_index >= log->cfg.index_interval_bytes) {
-    rc = add_index(s, rel, (uint32_t)pos, persist);
+    rc = add_index(log, s, rel, (uint32_t)pos, persist);
     s->bytes_since_index = 0;
   }
   s->bytes_since_index += batch_total_size(h);
   if (h->max_timestamp > s->max_ts) {
     s->max_ts = h->max_timestamp;
-    if (!rc) rc = add_time(s, s->max_ts, rel, persist);
+    if (!rc) rc = add_time(log, s, s->max_ts, rel, persist);
   }
   return rc;
 }
@@ -199,13 +267,6 @@ static void recent_push(struct seglog *log, int64_t base, int64_t next,
   log->recent[log->recent_head] = (struct recent){base, next, pos};
   log->recent_head = (log->recent_head + 1) % RECENT_MAX;
   if (log->recent_n < RECENT_MAX) log->recent_n++;
-}
-
-static int open_file(const struct seglog *log, int64_t base, const char *ext,
-                     int create) {
-  char path[PATH_MAX];
-  seg_path(log, base, ext, path, sizeof path);
-  return open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0644);
 }
 
 static int read_scan_header(int fd, uint64_t pos, uint64_t size,
@@ -231,10 +292,12 @@ static int scan_segment(struct seglog *log, struct segment *s, int check_crc,
   s->bytes_since_index = 0;
   uint64_t pos = 0;
   int64_t expect = s->base;
+  int fd = seg_fd(log, s, SEG_LOG); /* note_batch opens nothing here (persist 0) */
+  if (fd < 0) return STRATA_EIO;
   for (;;) {
     struct batch_header h;
     if (s->size - pos == 0) break;
-    int rc = read_scan_header(s->fd, pos, s->size, &h);
+    int rc = read_scan_header(fd, pos, s->size, &h);
     if (rc == STRATA_EIO) return rc;
     if (rc || h.base_offset != expect) break;
     size_t total = batch_total_size(&h);
@@ -245,7 +308,7 @@ static int scan_segment(struct seglog *log, struct segment *s, int check_crc,
         log->scan_buf = b;
         log->scan_cap = total;
       }
-      if (pread_full(s->fd, log->scan_buf, total, pos) != (ssize_t)total)
+      if (pread_full(fd, log->scan_buf, total, pos) != (ssize_t)total)
         return STRATA_EIO;
       if (batch_check_crc(log->scan_buf, total)) break;
     }
@@ -259,21 +322,22 @@ static int scan_segment(struct seglog *log, struct segment *s, int check_crc,
 }
 
 /* Rewrite both index files from memory (after a rebuild or a truncation). */
-static int write_indexes(struct segment *s) {
+static int write_indexes(struct seglog *log, struct segment *s) {
   uint8_t e[SEGLOG_TIMEINDEX_ENTRY_SIZE];
-  if (ftruncate(s->idx_fd, 0) || ftruncate(s->tidx_fd, 0)) return STRATA_EIO;
+  int fd = seg_fd(log, s, SEG_INDEX);
+  if (fd < 0 || ftruncate(fd, 0)) return STRATA_EIO;
   for (size_t i = 0; i < s->idx_n; i++) {
     be32_store(e, s->idx[i].rel);
     be32_store(e + 4, s->idx[i].pos);
-    int rc = pwrite_full(s->idx_fd, e, SEGLOG_INDEX_ENTRY_SIZE,
-                         i * SEGLOG_INDEX_ENTRY_SIZE);
+    int rc = pwrite_full(fd, e, SEGLOG_INDEX_ENTRY_SIZE, i * SEGLOG_INDEX_ENTRY_SIZE);
     if (rc) return rc;
   }
+  fd = seg_fd(log, s, SEG_TIMEINDEX);
+  if (fd < 0 || ftruncate(fd, 0)) return STRATA_EIO;
   for (size_t i = 0; i < s->tidx_n; i++) {
     be64_store(e, (uint64_t)s->tidx[i].ts);
     be32_store(e + 8, s->tidx[i].rel);
-    int rc = pwrite_full(s->tidx_fd, e, SEGLOG_TIMEINDEX_ENTRY_SIZE,
-                         i * SEGLOG_TIMEINDEX_ENTRY_SIZE);
+    int rc = pwrite_full(fd, e, SEGLOG_TIMEINDEX_ENTRY_SIZE, i * SEGLOG_TIMEINDEX_ENTRY_SIZE);
     if (rc) return rc;
   }
   return 0;
@@ -283,16 +347,18 @@ static int write_indexes(struct segment *s) {
  * consistent with the segment (entries increasing, positions inside the file,
  * relative offsets below the next segment), else STRATA_ECORRUPT so the
  * caller rebuilds them. */
-static int load_indexes(struct segment *s, int64_t next_base) {
+static int load_indexes(struct seglog *log, struct segment *s, int64_t next_base) {
   struct stat st;
-  if (fstat(s->idx_fd, &st) || st.st_size % SEGLOG_INDEX_ENTRY_SIZE ||
+  int fd = seg_fd(log, s, SEG_INDEX);
+  if (fd < 0) return STRATA_EIO;
+  if (fstat(fd, &st) || st.st_size % SEGLOG_INDEX_ENTRY_SIZE ||
       st.st_size == 0)
     return STRATA_ECORRUPT;
   size_t n = (size_t)st.st_size / SEGLOG_INDEX_ENTRY_SIZE;
   uint8_t *buf = malloc((size_t)st.st_size);
   if (!buf) return STRATA_ENOMEM;
   int rc = 0;
-  if (pread_full(s->idx_fd, buf, (size_t)st.st_size, 0) != st.st_size)
+  if (pread_full(fd, buf, (size_t)st.st_size, 0) != st.st_size)
     rc = STRATA_ECORRUPT;
   for (size_t i = 0; !rc && i < n; i++) {
     uint32_t rel = be32_load(buf + i * 8), pos = be32_load(buf + i * 8 + 4);
@@ -301,16 +367,17 @@ static int load_indexes(struct segment *s, int64_t next_base) {
         pos >= s->size || (int64_t)rel >= next_base - s->base)
       rc = STRATA_ECORRUPT;
     else
-      rc = add_index(s, rel, pos, 0);
+      rc = add_index(log, s, rel, pos, 0);
   }
   free(buf);
   if (rc) return rc;
-  if (fstat(s->tidx_fd, &st) || st.st_size % SEGLOG_TIMEINDEX_ENTRY_SIZE ||
+  if ((fd = seg_fd(log, s, SEG_TIMEINDEX)) < 0) return STRATA_EIO;
+  if (fstat(fd, &st) || st.st_size % SEGLOG_TIMEINDEX_ENTRY_SIZE ||
       st.st_size == 0)
     return STRATA_ECORRUPT;
   n = (size_t)st.st_size / SEGLOG_TIMEINDEX_ENTRY_SIZE;
   if (!(buf = malloc((size_t)st.st_size))) return STRATA_ENOMEM;
-  if (pread_full(s->tidx_fd, buf, (size_t)st.st_size, 0) != st.st_size)
+  if (pread_full(fd, buf, (size_t)st.st_size, 0) != st.st_size)
     rc = STRATA_ECORRUPT;
   for (size_t i = 0; !rc && i < n; i++) {
     int64_t ts = (int64_t)be64_load(buf + i * 12);
@@ -319,30 +386,38 @@ static int load_indexes(struct segment *s, int64_t next_base) {
         (int64_t)rel >= next_base - s->base)
       rc = STRATA_ECORRUPT;
     else
-      rc = add_time(s, ts, rel, 0);
+      rc = add_time(log, s, ts, rel, 0);
   }
   free(buf);
   if (!rc) s->max_ts = s->tidx[s->tidx_n - 1].ts;
   return rc;
 }
 
+/* A segment's files: the data file created when `create`, the indexes
+ * whenever missing (all three names exist from here on, so the directory
+ * fsync that follows a roll covers them). Its size is read once here and
+ * kept in memory; the descriptors go back to the cache and are opened again
+ * on use (seg_fd). */
 static int open_segment(struct seglog *log, int64_t base, int create,
                         struct segment *s) {
   memset(s, 0, sizeof *s);
-  s->fd = s->idx_fd = s->tidx_fd = -1;
   s->base = base;
   s->max_ts = -1;
-  s->fd = open_file(log, base, ".log", create);
-  s->idx_fd = open_file(log, base, ".index", 1);
-  s->tidx_fd = open_file(log, base, ".timeindex", 1);
+  char path[PATH_MAX];
+  seg_path(log, base, seg_ext[SEG_LOG], path, sizeof path);
+  int fd = fdcache_open(log->fds, &s->file[SEG_LOG], path, O_RDWR | (create ? O_CREAT : 0), 0644);
   struct stat st;
-  if (s->fd < 0 || s->idx_fd < 0 || s->tidx_fd < 0 || fstat(s->fd, &st)) {
-    trace_error("%s: cannot open segment %" PRId64 ": %s", log->dir, base,
-                strerror(errno));
-    segment_free(s);
+  if (fd < 0 || fstat(fd, &st)) {
+    note_open(log, path, errno);
+    segment_free(log, s);
     return STRATA_EIO;
   }
   s->size = (uint64_t)st.st_size;
+  if (seg_fd(log, s, SEG_INDEX) < 0 || seg_fd(log, s, SEG_TIMEINDEX) < 0) {
+    segment_free(log, s);
+    return STRATA_EIO;
+  }
+  note_open(log, path, 0);
   return 0;
 }
 
@@ -409,7 +484,7 @@ static int drop_segments_after_tear(struct seglog *log, const int64_t *bases,
              log->dir, bases[i], next, bases[i + 1], n - i - 1);
   for (size_t j = n; j-- > i + 1;)
     if (unlink_segment_files(log, bases[j])) return STRATA_EIO;
-  return fsync(log->dir_fd) ? STRATA_EIO : 0;
+  return sync_dir(log);
 }
 
 /* Open every segment. Closed segments before the last SEGLOG_RECOVER_SCAN
@@ -429,13 +504,13 @@ static int recover(struct seglog *log, int64_t now_ms) {
     if ((rc = open_segment(log, bases[i], 0, &s))) break;
     s.created_ms = now_ms;
     if ((rc = push_segment(log, &s))) {
-      segment_free(&s);
+      segment_free(log, &s);
       break;
     }
     struct segment *seg = &log->segs[log->nsegs - 1];
     int is_active = i + 1 == n;
     if (i + SEGLOG_RECOVER_SCAN < n) {
-      if (load_indexes(seg, bases[i + 1])) {
+      if (load_indexes(log, seg, bases[i + 1])) {
         seg->idx_n = seg->tidx_n = 0;
         uint64_t vend;
         int64_t next;
@@ -450,7 +525,7 @@ static int recover(struct seglog *log, int64_t now_ms) {
           rc = STRATA_ECORRUPT;
           break;
         }
-        rc = write_indexes(seg);
+        rc = write_indexes(log, seg);
       }
       continue;
     }
@@ -473,15 +548,18 @@ static int recover(struct seglog *log, int64_t now_ms) {
       trace_warn("%s: truncating %" PRIu64 " bytes of torn or corrupt tail "
                  "from segment %" PRId64 " at byte %" PRIu64 " (offset %" PRId64 ")",
                  log->dir, seg->size - vend, seg->base, vend, next);
-      if (ftruncate(seg->fd, (off_t)vend)) {
+      int fd = seg_fd(log, seg, SEG_LOG);
+      if (fd < 0 || ftruncate(fd, (off_t)vend)) {
         rc = STRATA_EIO;
         break;
       }
       seg->size = vend;
     }
-    if ((rc = write_indexes(seg))) break;
-    if (fdatasync(seg->fd)) rc = STRATA_EIO;
-    if (!is_active && (fdatasync(seg->idx_fd) || fdatasync(seg->tidx_fd))) rc = STRATA_EIO;
+    if ((rc = write_indexes(log, seg))) break;
+    if ((rc = datasync_file(log, seg, SEG_LOG))) break;
+    if (!is_active && ((rc = datasync_file(log, seg, SEG_INDEX)) ||
+                       (rc = datasync_file(log, seg, SEG_TIMEINDEX))))
+      break;
     if (is_active) log->end = next;
   }
   free(bases);
@@ -491,14 +569,14 @@ static int recover(struct seglog *log, int64_t now_ms) {
     if ((rc = open_segment(log, 0, 1, &s))) return rc;
     s.created_ms = now_ms;
     if ((rc = push_segment(log, &s))) {
-      segment_free(&s);
+      segment_free(log, &s);
       return rc;
     }
     log->end = 0;
   }
   /* The names too: after a kill -9 a roll's new file may be in the page
    * cache only, and durable = end below counts its records. */
-  if (fsync(log->dir_fd)) return STRATA_EIO;
+  if ((rc = sync_dir(log))) return rc;
   log->durable = log->end;
   log->pending_base = -1;
   return 0;
@@ -520,19 +598,30 @@ struct seglog *seglog_open(const char *dir, const struct seglog_config *cfg,
                            int64_t now_ms, int *err) {
   struct seglog *log = calloc(1, sizeof *log);
   int rc = STRATA_ENOMEM;
-  if (!log || !(log->dir = strdup(dir))) goto fail;
+  if (!log) goto fail;
+  log->fds = cfg->fdcache;
+  if (!log->fds) {
+    if (!(log->own_fds = malloc(sizeof *log->own_fds)) ||
+        (rc = fdcache_init(log->own_fds, SEGLOG_PRIVATE_FDS))) {
+      free(log->own_fds);
+      log->own_fds = NULL;
+      goto fail;
+    }
+    log->fds = log->own_fds;
+  }
+  rc = STRATA_ENOMEM;
+  if (!(log->dir = strdup(dir))) goto fail;
   log->cfg = *cfg;
   log->pending_base = -1;
   if (log->cfg.index_interval_bytes == 0) log->cfg.index_interval_bytes = 4096;
-  log->dir_fd = -1;
   rc = STRATA_EIO;
   if (mkdir_p(dir)) {
     trace_error("%s: cannot create directory: %s", dir, strerror(errno));
     goto fail;
   }
-  log->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (log->dir_fd < 0) goto fail;
+  if (dir_fd(log) < 0) goto fail;
   if ((rc = recover(log, now_ms))) goto fail;
+  seglog_release_fds(log); /* idle until used: recovery's descriptors go back */
   free(log->scan_buf);
   log->scan_buf = NULL;
   log->scan_cap = 0;
@@ -543,11 +632,23 @@ fail:
   return NULL;
 }
 
+void seglog_release_fds(struct seglog *log) {
+  for (size_t i = 0; i < log->nsegs; i++)
+    for (int k = 0; k < SEG_FILES; k++) fdcache_close(log->fds, &log->segs[i].file[k]);
+  fdcache_close(log->fds, &log->dir_ref);
+}
+
 void seglog_close(struct seglog *log) {
   if (!log) return;
-  for (size_t i = 0; i < log->nsegs; i++) segment_free(&log->segs[i]);
+  if (log->fds) {
+    for (size_t i = 0; i < log->nsegs; i++) segment_free(log, &log->segs[i]);
+    fdcache_close(log->fds, &log->dir_ref);
+  }
+  if (log->own_fds) {
+    fdcache_free(log->own_fds);
+    free(log->own_fds);
+  }
   free(log->segs);
-  if (log->dir_fd >= 0) close(log->dir_fd);
   free(log->scan_buf);
   free(log->dir);
   free(log);
@@ -576,7 +677,7 @@ static int new_active_segment(struct seglog *log, int64_t base, int64_t now_ms) 
   if (rc) return rc;
   s.created_ms = now_ms;
   if ((rc = push_segment(log, &s))) {
-    segment_free(&s);
+    segment_free(log, &s);
     return rc;
   }
   log->dir_created++;
@@ -599,9 +700,11 @@ static struct segment *pending_segment(struct seglog *log) {
  * wait (the active segment would pass SEGLOG_SEGMENT_BYTES_MAX). */
 static int sync_pending_here(struct seglog *log) {
   struct segment *s = pending_segment(log);
-  if (s && (fdatasync(s->fd) || fdatasync(s->idx_fd) || fdatasync(s->tidx_fd)))
-    return STRATA_EIO;
-  if (fsync(log->dir_fd)) return STRATA_EIO;
+  int rc;
+  if (s && ((rc = datasync_file(log, s, SEG_LOG)) || (rc = datasync_file(log, s, SEG_INDEX)) ||
+            (rc = datasync_file(log, s, SEG_TIMEINDEX))))
+    return rc;
+  if ((rc = sync_dir(log))) return rc;
   log->pending_base = -1;
   log->dir_synced = log->dir_created;
   return 0;
@@ -662,10 +765,12 @@ static int write_batches(struct seglog *log, const uint8_t *batches, size_t len,
                          int64_t next) {
   struct segment *s = active(log);
   uint64_t at = s->size;
-  int rc = pwrite_full(s->fd, batches, len, at);
+  int fd = seg_fd(log, s, SEG_LOG);
+  if (fd < 0) return STRATA_EIO; /* errno says why, for note_append */
+  int rc = pwrite_full(fd, batches, len, at);
   if (rc) {
     int err = errno;
-    if (ftruncate(s->fd, (off_t)at)) trace_error("%s: cannot undo a failed write", log->dir);
+    if (ftruncate(fd, (off_t)at)) trace_error("%s: cannot undo a failed write", log->dir);
     errno = err; /* for note_append: why the write failed */
     return rc;
   }
@@ -785,9 +890,11 @@ static int locate(struct seglog *log, size_t i, int64_t offset, uint64_t *pos,
     }
     p = lo ? s->idx[lo - 1].pos : 0;
   }
-walk:
+walk:;
+  int fd = seg_fd(log, s, SEG_LOG);
+  if (fd < 0) return STRATA_EIO;
   for (;;) {
-    int rc = read_scan_header(s->fd, p, s->size, hdr);
+    int rc = read_scan_header(fd, p, s->size, hdr);
     if (rc) return rc == STRATA_EIO ? rc : STRATA_ECORRUPT;
     if (offset <= hdr->base_offset + hdr->last_offset_delta) break;
     p += batch_total_size(hdr);
@@ -804,7 +911,7 @@ int seglog_read(struct seglog *log, int64_t offset, uint32_t max_bytes,
   size_t i = find_segment(log, offset);
   struct segment *s = &log->segs[i];
   memset(out, 0, sizeof *out);
-  out->fd = s->fd;
+  out->fd = -1; /* len 0: nothing to read */
   out->first_offset = offset;
   if (offset >= max_offset) return 0;
   /* An offset on a segment boundary that was emptied (a fresh active segment). */
@@ -826,6 +933,8 @@ int seglog_read(struct seglog *log, int64_t offset, uint32_t max_bytes,
   uint64_t first = batch_total_size(&h);
   uint64_t want = max_bytes > first ? max_bytes : first;
   if (want > limit - pos) want = limit - pos;
+  /* locate just used it: the cache's most recent entry, still open */
+  if ((out->fd = seg_fd(log, s, SEG_LOG)) < 0) return STRATA_EIO;
   out->pos = pos;
   out->len = (uint32_t)want;
   out->first_offset = h.base_offset;
@@ -860,15 +969,20 @@ int seglog_offset_for_time(struct seglog *log, int64_t ts, int64_t *offset,
       struct batch_header h;
       if ((rc = locate(log, i, s->base + s->tidx[lo - 1].rel, &pos, &h))) break;
     }
+    int fd = seg_fd(log, s, SEG_LOG); /* locate above is done with its own */
+    if (fd < 0) {
+      rc = STRATA_EIO;
+      break;
+    }
     while (pos < s->size && *offset < 0) {
       struct batch_header h;
-      if ((rc = read_scan_header(s->fd, pos, s->size, &h))) break;
+      if ((rc = read_scan_header(fd, pos, s->size, &h))) break;
       size_t total = batch_total_size(&h);
       if (h.max_timestamp >= ts) {
         uint8_t *nb = realloc(buf, total);
         if (!nb) { rc = STRATA_ENOMEM; break; }
         buf = nb;
-        if (pread_full(s->fd, buf, total, pos) != (ssize_t)total) { rc = STRATA_EIO; break; }
+        if (pread_full(fd, buf, total, pos) != (ssize_t)total) { rc = STRATA_EIO; break; }
         struct batch_iter it;
         struct batch_record r;
         if ((rc = batch_iter_init(&it, buf, total, &scratch))) break;
@@ -930,33 +1044,34 @@ int seglog_truncate(struct seglog *log, int64_t offset) {
   while (log->nsegs - 1 > i) {
     struct segment *last = active(log);
     int64_t b = last->base;
-    segment_free(last);
+    segment_free(log, last);
     log->nsegs--;
     set_end(log, b);
     if ((rc = unlink_segment_files(log, b))) return rc;
   }
   if (cut == 0 && i > 0) {
     int64_t b = s->base;
-    segment_free(s);
+    segment_free(log, s);
     log->nsegs--;
     set_end(log, b);
     if ((rc = unlink_segment_files(log, b))) return rc;
     s = active(log);
   } else {
-    if (ftruncate(s->fd, (off_t)cut)) return STRATA_EIO;
+    int fd = seg_fd(log, s, SEG_LOG);
+    if (fd < 0 || ftruncate(fd, (off_t)cut)) return STRATA_EIO;
     s->size = cut;
     set_end(log, new_end);
     uint64_t vend;
     int64_t next;
     if ((rc = scan_segment(log, s, 0, &vend, &next))) return rc;
     assert(next == new_end);
-    if ((rc = write_indexes(s))) return rc; /* rebuilt from the data at the next open */
+    if ((rc = write_indexes(log, s))) return rc; /* rebuilt from the data at the next open */
   }
   assert(log->end == new_end);
   /* A pending rolled segment that is now the active one (or gone) is synced
    * just below; one still before the active segment stays pending. */
   if (log->pending_base >= active(log)->base) log->pending_base = -1;
-  if (fdatasync(s->fd) || fsync(log->dir_fd)) return STRATA_EIO;
+  if ((rc = datasync_file(log, s, SEG_LOG)) || (rc = sync_dir(log))) return rc;
   log->dir_synced = log->dir_created;
   return 0;
 }
@@ -969,7 +1084,7 @@ static int drop_first_segment(struct seglog *log, const char *why) {
   /* A sync still running holds dup()ed fds: syncing an unlinked file is
    * harmless, and its end no longer finds this segment pending. */
   if (b == log->pending_base) log->pending_base = -1;
-  segment_free(s);
+  segment_free(log, s);
   memmove(&log->segs[0], &log->segs[1], (log->nsegs - 1) * sizeof *log->segs);
   log->nsegs--;
   return unlink_segment_files(log, b);
@@ -989,7 +1104,7 @@ int seglog_apply_retention(struct seglog *log, int64_t now_ms) {
     if (rc) return rc;
     deleted++;
   }
-  if (deleted && fsync(log->dir_fd)) return STRATA_EIO;
+  if (deleted && sync_dir(log)) return STRATA_EIO;
   if (deleted) log->dir_synced = log->dir_created;
   return deleted;
 }
@@ -1001,7 +1116,7 @@ int seglog_delete_before(struct seglog *log, int64_t offset) {
     if (rc) return rc;
     deleted++;
   }
-  if (deleted && fsync(log->dir_fd)) return STRATA_EIO;
+  if (deleted && sync_dir(log)) return STRATA_EIO;
   if (deleted) log->dir_synced = log->dir_created;
   return deleted;
 }
@@ -1019,7 +1134,7 @@ int seglog_reset(struct seglog *log, int64_t offset, int64_t now_ms) {
   int rc = new_active_segment(log, offset, now_ms);
   if (rc) return rc;
   /* Durable at once (durable = offset): the empty file's name must be. */
-  if (fsync(log->dir_fd)) return STRATA_EIO;
+  if ((rc = sync_dir(log))) return rc;
   log->dir_synced = log->dir_created;
   log->pending_base = -1;
   log->end = log->durable = offset;
@@ -1027,10 +1142,13 @@ int seglog_reset(struct seglog *log, int64_t offset, int64_t now_ms) {
   return 0;
 }
 
-/* Add a dup() of fd to the job (the caller's thread syncs and closes it). */
-static int job_add(struct seglog_sync *job, int fd, int full) {
+/* Add a dup() of fd to the job (the caller's thread syncs and closes it):
+ * the cache may close its own descriptor before the sync runs. fd < 0 (it
+ * could not be opened) is an error. */
+static int job_add(struct seglog *log, struct seglog_sync *job, int fd, int full) {
   assert(job->n < SEGLOG_SYNC_FDS_MAX);
-  int d = dup(fd);
+  if (fd < 0) return STRATA_EIO;
+  int d = fdcache_dup(log->fds, fd);
   if (d < 0) return STRATA_EIO;
   job->fd[job->n] = d;
   job->full[job->n] = (uint8_t)full;
@@ -1052,10 +1170,11 @@ int seglog_sync_begin(struct seglog *log, struct seglog_sync *job) {
   assert(log->dir_synced <= log->dir_created);
   int rc = 0;
   struct segment *p = pending_segment(log);
-  if (p && !(rc = job_add(job, p->fd, 0)) && !(rc = job_add(job, p->idx_fd, 0)))
-    rc = job_add(job, p->tidx_fd, 0);
-  if (!rc && log->dir_synced < log->dir_created) rc = job_add(job, log->dir_fd, 1);
-  if (!rc && log->durable < log->end) rc = job_add(job, active(log)->fd, 0);
+  if (p && !(rc = job_add(log, job, seg_fd(log, p, SEG_LOG), 0)) &&
+      !(rc = job_add(log, job, seg_fd(log, p, SEG_INDEX), 0)))
+    rc = job_add(log, job, seg_fd(log, p, SEG_TIMEINDEX), 0);
+  if (!rc && log->dir_synced < log->dir_created) rc = job_add(log, job, dir_fd(log), 1);
+  if (!rc && log->durable < log->end) rc = job_add(log, job, seg_fd(log, active(log), SEG_LOG), 0);
   if (rc) seglog_sync_discard(job);
   return rc;
 }
@@ -1109,7 +1228,10 @@ int seglog_for_each_batch(struct seglog *log,
     uint64_t pos = 0;
     while (pos < s->size) {
       struct batch_header h;
-      int rc = read_scan_header(s->fd, pos, s->size, &h);
+      /* again each time: fn may read other logs through the same cache */
+      int fd = seg_fd(log, s, SEG_LOG);
+      if (fd < 0) return STRATA_EIO;
+      int rc = read_scan_header(fd, pos, s->size, &h);
       if (rc) return rc;
       if ((rc = fn(arg, &h))) return rc;
       pos += batch_total_size(&h);

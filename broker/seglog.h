@@ -12,7 +12,12 @@
  * + CRC32C) and a torn or corrupt tail is truncated (later segments of a torn
  * closed one are deleted: none of it was durable); data before it is never
  * touched. Indexes are rebuilt when missing or inconsistent. The format and
- * crash windows are in docs/storage.md. Not thread-safe: one owner. */
+ * crash windows are in docs/storage.md. Not thread-safe: one owner.
+ *
+ * Descriptors come from a cache (broker/fdcache.h, seglog_config.fdcache)
+ * that a broker's logs share: a file is opened on use and closed when the
+ * cache needs room, so a log holds none while idle; a file that cannot be
+ * opened again fails that log's call (STRATA_EIO), not the others'. */
 #ifndef STRATA_SEGLOG_H
 #define STRATA_SEGLOG_H
 
@@ -25,7 +30,13 @@
 #define SEGLOG_SEGMENT_BYTES_MAX (1ull << 31)
 #define SEGLOG_SEGMENT_BYTES_MIN (64u << 10)
 
+struct fdcache;
+
 struct seglog_config {
+  /* Where the log's descriptors come from (broker/fdcache.h): one cache
+   * shared by all of a broker's logs bounds the descriptors they hold
+   * together. NULL: the log keeps a small cache of its own. Not owned. */
+  struct fdcache *fdcache;
   uint64_t segment_bytes;        /* roll before an append would pass this (default 1 GiB) */
   int64_t segment_ms;            /* roll when the active segment's first batch is older (default 7 days) */
   uint32_t index_interval_bytes; /* bytes between sparse index entries (default 4096) */
@@ -44,6 +55,11 @@ struct seglog *seglog_open(const char *dir, const struct seglog_config *cfg,
 /* Closes fds and frees memory; does not fsync (call seglog_sync first for a
  * clean shutdown). */
 void seglog_close(struct seglog *log);
+/* Close every descriptor the log holds in its cache (they open again on
+ * use): seglog_open ends with it, so a partition holds descriptors only
+ * while it is used. Unsynced data stays in the page cache; the next sync
+ * opens the file again and covers it. */
+void seglog_release_fds(struct seglog *log);
 
 int64_t seglog_start_offset(const struct seglog *log); /* first offset kept */
 int64_t seglog_end_offset(const struct seglog *log);   /* log end offset (next offset) */
@@ -77,8 +93,9 @@ int seglog_append_replica(struct seglog *log, const uint8_t *batches,
 int seglog_truncate(struct seglog *log, int64_t offset);
 
 /* A range of one segment file holding whole batches, starting with the batch
- * that contains the requested offset. The fd stays valid until the next call
- * that changes the log (append, truncate, retention, close); read it at once. */
+ * that contains the requested offset. The fd belongs to the log's descriptor
+ * cache: it stays valid until the next call on any log sharing that cache
+ * (which may close it to open another); read it at once. -1 when len is 0. */
 struct seglog_slice {
   int fd;
   uint64_t pos;

@@ -989,8 +989,7 @@ static void sync_start(void *arg, struct partition *p, struct seglog_sync *job) 
   sw->job = *job; /* the work owns the fds now */
   if (uv_queue_work(s->loop, &sw->w, sync_work, sync_done)) {
     seglog_sync_discard(&sw->job);
-    p->sync_inflight = 0;
-    partition_unref(p);
+    flush_sync_failed(s->b, p);
     free(sw);
   }
 }

@@ -509,8 +509,7 @@ static void stop(struct bnode *n) {
   while (n->syncs) {
     struct syncw *w = n->syncs;
     n->syncs = w->next;
-    w->p->sync_inflight = 0;
-    partition_unref(w->p);
+    flush_sync_failed(&n->b, w->p); /* abandoned with the node */
     free(w);
   }
   broker_close(&n->b);

@@ -1,6 +1,8 @@
 /* The partition log (broker/seglog.c): appends and reads across segment
  * rolls, offset and time lookups, retention, truncation, and crash recovery
- * of a torn or corrupt tail. */
+ * of a torn or corrupt tail. Logs made with small_config share a descriptor
+ * cache of FDCACHE_MIN entries, so every test here also runs with files
+ * closed and opened again under it (issue 15). */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "broker/fdcache.h"
 #include "broker/seglog.h"
 #include "common/batch.h"
 #include "common/errors.h"
@@ -19,11 +22,14 @@
 #include "drill/proc.h"
 
 static char *dir;
+static struct fdcache tiny_fds;
 static void setup(void) {
   trace_set_level(TRACE_ERROR); /* recovery warnings are expected here */
   cr_assert((dir = proc_tmpdir("strata-logtest")));
+  cr_assert_eq(fdcache_init(&tiny_fds, FDCACHE_MIN), 0);
 }
 static void teardown(void) {
+  fdcache_free(&tiny_fds);
   proc_rm_rf(dir);
   free(dir);
 }
@@ -35,6 +41,7 @@ static struct seglog_config small_config(void) {
   c.segment_bytes = SEGLOG_SEGMENT_BYTES_MIN; /* 64 KiB: many rolls */
   c.index_interval_bytes = 1024;
   c.retention_ms = -1;
+  c.fdcache = &tiny_fds;
   return c;
 }
 
