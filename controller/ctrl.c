@@ -1,5 +1,6 @@
 #include "ctrl.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -682,6 +683,48 @@ static void place(const int32_t *order, size_t n, uint32_t p, uint32_t rf,
   change_invariants(NULL, pp);
 }
 
+/* Refuse, don't melt (issue 15): partitions [first, first + count) of rf
+ * replicas, placed from `order` as place() would, must leave no broker with
+ * more than max.partitions.per.broker replicas. Counted over every topic
+ * now (fenced brokers too: their replicas stay theirs). Checked before a
+ * creation or growth writes its record, so a refusal changes nothing; a
+ * broker already over the limit (the limit was lowered) refuses only what
+ * would add to it. */
+static int check_broker_capacity(const struct ctrl *c, const int32_t *order, size_t n,
+                                 uint32_t first, uint32_t count, uint32_t rf, char *err,
+                                 size_t err_len) {
+  uint64_t limit = c->cfg.max_partitions_per_broker ? c->cfg.max_partitions_per_broker
+                                                    : CTRL_PARTITIONS_PER_BROKER_DEFAULT;
+  uint64_t added[CTRL_BROKERS_MAX] = {0}, have[CTRL_BROKERS_MAX] = {0};
+  STRATA_ASSERT(n > 0 && n <= CTRL_BROKERS_MAX && rf <= n);
+  /* placement repeats every n partitions: each broker gets count / n * rf,
+   * plus what the remainder adds */
+  for (size_t k = 0; k < n; k++) added[k] = (uint64_t)(count / n) * rf;
+  for (uint32_t p = first; p < first + count % n; p++)
+    for (uint32_t i = 0; i < rf; i++) added[(p + i) % n]++;
+  /* one pass over every replica (n is small: the live brokers) */
+  for (size_t t = 0; t < c->ntopics; t++)
+    for (uint32_t p = 0; p < c->topics[t]->npart; p++) {
+      const struct ctrl_partition *pp = &c->topics[t]->parts[p];
+      for (uint32_t r = 0; r < pp->nreplicas; r++)
+        for (size_t k = 0; k < n; k++)
+          if (pp->replicas[r] == order[k]) {
+            have[k]++;
+            break;
+          }
+    }
+  for (size_t k = 0; k < n; k++) {
+    if (added[k] == 0 || have[k] + added[k] <= limit) continue;
+    snprintf(err, err_len,
+             "refused: broker %d would host %" PRIu64 " partition replicas (%" PRIu64
+             " now + %" PRIu64 "), over max.partitions.per.broker=%" PRIu64
+             "; add brokers or raise the limit",
+             (int)order[k], have[k] + added[k], have[k], added[k], limit);
+    return STRATA_EINVALID_PARTITIONS;
+  }
+  return 0;
+}
+
 int ctrl_create_topic(struct ctrl *c, const Strata__TopicSpec *spec, uint32_t default_partitions,
                       struct ctrl_out *out, char *err, size_t err_len) {
   if (ctrl_topic(c, spec->name)) {
@@ -701,8 +744,10 @@ int ctrl_create_topic(struct ctrl *c, const Strata__TopicSpec *spec, uint32_t de
     snprintf(err, err_len, "replication factor %u needs %u live brokers; %zu are live", rf, rf, n);
     return STRATA_EINVALID_REPLICATION_FACTOR;
   }
+  int rc = check_broker_capacity(c, order, n, 0, np, rf, err, err_len);
+  if (rc) return rc;
   struct ctrl_topic t = {0};
-  int rc = new_topic_id(c, t.id);
+  rc = new_topic_id(c, t.id);
   if (rc) {
     snprintf(err, err_len, "cannot draw a topic id");
     return rc;
@@ -762,6 +807,8 @@ int ctrl_create_partitions(struct ctrl *c, const char *name, uint32_t count, int
              n);
     return STRATA_EINVALID_REPLICATION_FACTOR;
   }
+  int rc = check_broker_capacity(c, order, n, t->npart, count - t->npart, rf, err, err_len);
+  if (rc) return rc;
   if (validate_only) return 0;
   Strata__MetadataRecord *r = new_record();
   r->rec_case = STRATA__METADATA_RECORD__REC_PARTITIONS_ADDED;

@@ -20,6 +20,18 @@
 #define CTRL_PARTITIONS_MAX 10000
 #define CTRL_REPLICAS_MAX 16
 #define CTRL_OUT_MAX 4096 /* records one decision may produce */
+/* max.partitions.per.broker's default: partition replicas (led or followed)
+ * one broker may host. Derived from what a broker can carry today, not
+ * from memory or descriptors (an idle replica costs ~30 KiB and, with the
+ * descriptor cache, no descriptor): a follower's fetch to one leader lists
+ * at most FETCH_PARTITIONS_MAX (replication/fetcher.h) = 4096 partitions
+ * and always the same first ones, so a broker following more than that
+ * from one leader would starve the rest out of their ISRs. A broker's
+ * replicas can all follow one leader (two brokers, RF 2), so the safe bound
+ * is that number; tests/unit/ctrl_test.c checks the two stay equal. Raise it
+ * with incremental fetch sessions (docs/scale-plan.md). */
+#define CTRL_PARTITIONS_PER_BROKER_DEFAULT 4096
+#define CTRL_PARTITIONS_PER_BROKER_MAX 1000000
 
 struct ctrl_broker {
   int32_t id;
@@ -61,6 +73,8 @@ struct ctrl_config {
   int64_t disconnect_grace_ms;       /* fence a broker whose connection closed and
                                         that has not heartbeated for this long
                                         (a crashed process; 0: session timeout only) */
+  uint32_t max_partitions_per_broker; /* replicas a topic creation or growth may leave
+                                         on one broker; 0: CTRL_PARTITIONS_PER_BROKER_DEFAULT */
 };
 
 #define CTRL_TOMBSTONES_MAX 4096
@@ -140,7 +154,10 @@ int ctrl_create_topic(struct ctrl *c, const Strata__TopicSpec *spec,
                       char *err, size_t err_len);
 /* Grow a topic to `count` partitions (more than it has), placed as topic
  * creation places them, with the topic's replication factor. validate_only:
- * the same checks, no record. */
+ * the same checks, no record. Both refuse (STRATA_EINVALID_PARTITIONS, err
+ * naming the broker and max.partitions.per.broker) a placement that would
+ * leave any broker with more replicas than the limit, before any record is
+ * written: nothing changes. */
 int ctrl_create_partitions(struct ctrl *c, const char *name, uint32_t count, int validate_only,
                            struct ctrl_out *out, char *err, size_t err_len);
 /* Ids for topics recorded before topic ids existed (after the log's replay):

@@ -17,7 +17,7 @@ static const char *const keys[] = {"controller.id", "listeners", "data.dir",
                                    "broker.session.timeout.ms", "auto.leader.rebalance.enable",
                                    "leader.imbalance.check.interval.ms", "num.partitions",
                                    "broker.disconnect.grace.ms", "log.level", "admin.listeners",
-                                   "admin.connections.max",
+                                   "admin.connections.max", "max.partitions.per.broker",
                                    /* common/tls.h: tls_settings_keys */
                                    "ssl.certificate.location", "ssl.key.location",
                                    "ssl.ca.location", "ssl.client.auth",
@@ -37,7 +37,8 @@ static void usage(FILE *f) {
              "(default true), leader.imbalance.check.interval.ms (default 10000),\n"
              "num.partitions (default 1), log.level, admin.listeners (HTTP /metrics,\n"
              "/livez, /readyz; default 127.0.0.1:9645, empty: off), admin.connections.max\n"
-             "(default 64). listeners and admin.listeners take a scheme: PLAINTEXT://,\n"
+             "(default 64), max.partitions.per.broker (replicas one broker may host; topic\n"
+             "creations and growth past it are refused; default 4096). listeners and admin.listeners take a scheme: PLAINTEXT://,\n"
              "SSL://, SASL_PLAINTEXT://, SASL_SSL:// and HTTP://, HTTPS://; TLS uses\n"
              "ssl.certificate.location, ssl.key.location, ssl.ca.location,\n"
              "ssl.client.auth (none|requested|required), ssl.principal.mapping.rules\n"
@@ -105,6 +106,7 @@ int main(int argc, char **argv) {
     }
   }
   int64_t id = 0, timeout = 1500, check = 10000, np = 1, grace = 300;
+  int64_t per_broker = CTRL_PARTITIONS_PER_BROKER_DEFAULT;
   int rebalance = 1;
   if (!rc) rc = config_check_known(c, keys, err, sizeof err);
   if (!rc) rc = config_get_int64(c, "controller.id", 0, 0, 1 << 30, &id, err, sizeof err);
@@ -113,6 +115,9 @@ int main(int argc, char **argv) {
   if (!rc) rc = config_get_int64(c, "num.partitions", 1, 1, 10000, &np, err, sizeof err);
   if (!rc) rc = config_get_int64(c, "broker.disconnect.grace.ms", 300, 0, 600000, &grace, err, sizeof err);
   if (!rc) rc = config_get_bool(c, "auto.leader.rebalance.enable", 1, &rebalance, err, sizeof err);
+  if (!rc)
+    rc = config_get_int64(c, "max.partitions.per.broker", CTRL_PARTITIONS_PER_BROKER_DEFAULT, 1,
+                          CTRL_PARTITIONS_PER_BROKER_MAX, &per_broker, err, sizeof err);
   int authz_on = 0, allow_if_no_acl = 0;
   char super_users[ACL_TEXT_MAX] = "";
   if (!rc)
@@ -212,7 +217,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "strata-controller: %s\n", err);
     return 2;
   }
-  struct ctrl_config cc = {timeout, rebalance, check, grace};
+  struct ctrl_config cc = {timeout, rebalance, check, grace, (uint32_t)per_broker};
   if ((rc = controller_open(&ctl, dir, (int32_t)id, &cc, clock_mono_ms(), err, sizeof err))) {
     trace_error("cannot start: %s", err[0] ? err : strata_strerror(rc));
     controller_close(&ctl);

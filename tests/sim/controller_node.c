@@ -20,7 +20,7 @@ struct cnode {
 
 static struct ctrl_config config(void) {
   /* the controller's defaults (controller/main.c) */
-  struct ctrl_config cc = {1500, 1, 10000, 300};
+  struct ctrl_config cc = {1500, 1, 10000, 300, 0};
   return cc;
 }
 

@@ -116,7 +116,7 @@ static void setup(void) {
   cr_assert((dir = proc_tmpdir("strata-ctrl-authz")));
   memset(&ctl, 0, sizeof ctl);
   ctl.default_partitions = 1;
-  struct ctrl_config cfg = {100000, 0, 100000, 0};
+  struct ctrl_config cfg = {100000, 0, 100000, 0, 0};
   char err[256];
   cr_assert_eq(controller_open(&ctl, dir, 0, &cfg, now, err, sizeof err), 0, "%s", err);
   ctl.authz.enabled = 1;

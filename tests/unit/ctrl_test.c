@@ -14,6 +14,7 @@
 #include "controller/ctrl.h"
 #include "controller/metalog.h"
 #include "drill/proc.h"
+#include "replication/fetcher.h"
 
 static struct ctrl c;
 static char *dir;
@@ -56,7 +57,7 @@ static void create(const char *name, uint32_t parts, uint32_t rf, int unclean) {
 
 static void setup(void) {
   trace_set_level(TRACE_ERROR);
-  struct ctrl_config cfg = {1000, 1, 5000, 300};
+  struct ctrl_config cfg = {1000, 1, 5000, 300, 0};
   ctrl_init(&c, 0, &cfg);
   ctrl_start(&c, 0);
   reg(1, "a", 0);
@@ -281,7 +282,7 @@ Test(ctrl, preferred_leader_returns_after_failover) {
 Test(ctrl, metadata_log_replays_to_the_same_state) {
   dir = proc_tmpdir("strata-metalog");
   struct ctrl a;
-  struct ctrl_config cfg = {1000, 0, 5000, 0};
+  struct ctrl_config cfg = {1000, 0, 5000, 0, 0};
   ctrl_init(&a, 0, &cfg);
   struct metalog m;
   char err[256];
@@ -362,7 +363,7 @@ Test(ctrl, metadata_log_replays_to_the_same_state) {
 Test(ctrl, a_damaged_last_metadata_record_stops_the_controller) {
   dir = proc_tmpdir("strata-metalog");
   struct ctrl a;
-  struct ctrl_config cfg = {1000, 0, 5000, 0};
+  struct ctrl_config cfg = {1000, 0, 5000, 0, 0};
   ctrl_init(&a, 0, &cfg);
   struct metalog m;
   char err[256], path[600];
@@ -514,6 +515,66 @@ Test(ctrl, create_partitions_grows_placed_like_create) {
   cr_assert_eq(ctrl_topic(&c, "g")->npart, 5u);
 }
 
+/* Refuse, don't melt (issue 15): a creation or growth that would leave a
+ * broker with more partition replicas than max.partitions.per.broker is
+ * refused with an error naming the broker and the limit, and records
+ * nothing; up to the limit exactly is allowed. */
+Test(ctrl, refuses_placements_past_max_partitions_per_broker_and_records_nothing) {
+  c.cfg.max_partitions_per_broker = 10;
+  create("a", 9, 3, 0); /* 9 replicas on each of the 3 brokers */
+  create("b", 2, 1, 0); /* brokers 1 and 2 reach 10 */
+  struct ctrl_out out = {0};
+  char err[256] = "";
+  Strata__TopicSpec s = STRATA__TOPIC_SPEC__INIT;
+  s.name = (char *)"c";
+  s.partitions = 2; /* would be 11 on broker 1 */
+  s.replication_factor = 1;
+  int64_t v = c.version;
+  size_t ntopics = c.ntopics;
+  cr_assert_eq(ctrl_create_topic(&c, &s, 1, &out, err, sizeof err), STRATA_EINVALID_PARTITIONS);
+  cr_assert(strstr(err, "max.partitions.per.broker=10"), "%s", err);
+  cr_assert(strstr(err, "broker 1 would host 11"), "%s", err);
+  cr_assert_eq(out.n, 0u, "a refusal writes no record");
+  cr_assert_eq(c.ntopics, ntopics);
+  cr_assert_eq(c.version, v);
+  /* Growth: one more partition of "a" puts one replica on every broker. */
+  err[0] = 0;
+  cr_assert_eq(ctrl_create_partitions(&c, "a", 10, 1, &out, err, sizeof err),
+               STRATA_EINVALID_PARTITIONS, "validate_only refuses too");
+  cr_assert(strstr(err, "max.partitions.per.broker=10"), "%s", err);
+  cr_assert_eq(ctrl_create_partitions(&c, "a", 10, 0, &out, err, sizeof err),
+               STRATA_EINVALID_PARTITIONS);
+  cr_assert_eq(out.n, 0u);
+  cr_assert_eq(ctrl_topic(&c, "a")->npart, 9u);
+  /* Broker 3 has room for exactly one more. */
+  s.partitions = 1;
+  s.name = (char *)"fits";
+  s.replication_factor = 1;
+  c.cfg.max_partitions_per_broker = 11;
+  cr_assert_eq(ctrl_create_topic(&c, &s, 1, &out, err, sizeof err), 0, "%s", err);
+  commit(&out);
+  c.cfg.max_partitions_per_broker = 10;
+  s.name = (char *)"one-more";
+  cr_assert_eq(ctrl_create_topic(&c, &s, 1, &out, err, sizeof err), STRATA_EINVALID_PARTITIONS,
+               "every broker is full now");
+  cr_assert_eq(out.n, 0u);
+}
+
+/* The default is derived from what a follower can fetch from one leader in
+ * one request (ctrl.h says why): the two must move together. */
+Test(ctrl, the_default_per_broker_limit_is_what_one_follower_fetch_carries) {
+  cr_assert_eq(CTRL_PARTITIONS_PER_BROKER_DEFAULT, FETCH_PARTITIONS_MAX);
+  cr_assert_eq(c.cfg.max_partitions_per_broker, 0u, "0 in the config: the default");
+  create("full", CTRL_PARTITIONS_PER_BROKER_DEFAULT, 3, 0);
+  struct ctrl_out out = {0};
+  char err[256] = "";
+  cr_assert_eq(ctrl_create_partitions(&c, "full", CTRL_PARTITIONS_PER_BROKER_DEFAULT + 1, 0, &out,
+                                      err, sizeof err),
+               STRATA_EINVALID_PARTITIONS);
+  cr_assert(strstr(err, "over max.partitions.per.broker=4096"), "%s", err);
+  cr_assert_eq(out.n, 0u);
+}
+
 /* Kafka's topic ids: each topic gets a usable random one when created, and
  * a topic deleted and created again gets a new one (a client holding the
  * old id must not read the new topic as the old). */
@@ -550,7 +611,7 @@ Test(ctrl, topics_get_ids_and_a_recreated_topic_a_new_one, .init = setup, .fini 
 Test(ctrl, topics_from_before_ids_get_one_id_that_survives_restarts) {
   trace_set_level(TRACE_ERROR);
   dir = proc_tmpdir("strata-metalog");
-  struct ctrl_config cfg = {1000, 0, 5000, 0};
+  struct ctrl_config cfg = {1000, 0, 5000, 0, 0};
   struct controller ctl;
   memset(&ctl, 0, sizeof ctl);
   char err[256];

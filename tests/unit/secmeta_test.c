@@ -25,7 +25,7 @@ static char *dir;
 
 static void setup(void) {
   trace_set_level(TRACE_ERROR);
-  struct ctrl_config cfg = {1000, 0, 5000, 300};
+  struct ctrl_config cfg = {1000, 0, 5000, 300, 0};
   ctrl_init(&c, 0, &cfg);
 }
 
@@ -283,7 +283,7 @@ Test(secmeta, records_replay_through_the_log_and_a_snapshot_after_kill) {
   struct metalog m;
   char err[256];
   ctrl_free(&c);
-  struct ctrl_config cfg = {1000, 0, 5000, 0};
+  struct ctrl_config cfg = {1000, 0, 5000, 0, 0};
   ctrl_init(&c, 0, &cfg);
   cr_assert_eq(metalog_open(&m, dir, &c, err, sizeof err), 0, "%s", err);
   struct ctrl_out out = {0};
@@ -385,7 +385,7 @@ Test(secmeta, bootstrap_user_is_created_once) {
   dir = proc_tmpdir("strata-secmeta-boot");
   struct controller ctl;
   memset(&ctl, 0, sizeof ctl);
-  struct ctrl_config cfg = {1000, 0, 5000, 0};
+  struct ctrl_config cfg = {1000, 0, 5000, 0, 0};
   char err[256];
   cr_assert_eq(controller_open(&ctl, dir, 0, &cfg, 0, err, sizeof err), 0, "%s", err);
   int created = 0;
