@@ -139,9 +139,12 @@ static int pwrite_full(int fd, const void *buf, size_t len, uint64_t pos) {
   return 0;
 }
 
+/* Room for element n, doubling. Starts at 4, not more: every partition has
+ * a segment array and two index arrays, most of them with a few entries, and
+ * 10,000 idle partitions pay the first allocation 30,000 times. */
 static int grow_array(void **arr, size_t *cap, size_t n, size_t elem) {
   if (n < *cap) return 0;
-  size_t c = *cap ? *cap * 2 : 64;
+  size_t c = *cap ? *cap * 2 : 4;
   void *p = realloc(*arr, c * elem);
   if (!p) return STRATA_ENOMEM;
   *arr = p;
