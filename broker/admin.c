@@ -262,6 +262,19 @@ static void render_metrics(struct broker_admin *a, struct textbuf *t) {
   prom_family(t, "strata_log_fsync_errors_total", "counter", "Log syncs that failed (EIO).");
   textbuf_printf(t, "strata_log_fsync_errors_total{log=\"partition\"} %llu\n",
                  (unsigned long long)m->fsync_errors);
+  /* The partition logs' descriptor cache (broker/fdcache.h): opens per
+   * second high and steady means the cache is too small for the partitions
+   * in use (raise ulimit -n, or lower max.connections). */
+  prom_family(t, "strata_log_open_files", "gauge",
+              "Partition log files open now (the descriptor cache), and its capacity.");
+  textbuf_printf(t, "strata_log_open_files{kind=\"open\"} %u\n", b->log_fds.n);
+  textbuf_printf(t, "strata_log_open_files{kind=\"max\"} %u\n", b->log_fds.max);
+  prom_family(t, "strata_log_file_opens_total", "counter",
+              "Partition log files opened (again) on use, and closed to make room.");
+  textbuf_printf(t, "strata_log_file_opens_total{kind=\"opened\"} %llu\n",
+                 (unsigned long long)b->log_fds.opens);
+  textbuf_printf(t, "strata_log_file_opens_total{kind=\"evicted\"} %llu\n",
+                 (unsigned long long)b->log_fds.evictions);
 
   prom_connections(t, a->client_conns, m->conns_opened, m->conns_refused, &a->admin_conns);
   prom_authentications(t, m->auth_success, m->auth_failure);
