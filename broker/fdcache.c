@@ -84,6 +84,10 @@ int fdcache_get(struct fdcache *c, struct fdcache_ref *ref) {
 int fdcache_open(struct fdcache *c, struct fdcache_ref *ref, const char *path, int flags,
                  unsigned mode) {
   assert(!valid(c, ref));
+  if (c->max == 0) { /* freed (a log outliving its broker's cache): nothing to open with */
+    errno = EBADF;
+    return -1;
+  }
   while (c->n >= c->max) evict_one(c, FDCACHE_PINNED_MIN);
   int fd;
   for (;;) {

@@ -51,7 +51,9 @@ struct fdcache {
 /* max in FDCACHE_MIN..FDCACHE_MAX. 0 or STRATA_EINVALID_ARGUMENT,
  * STRATA_ENOMEM. */
 int fdcache_init(struct fdcache *c, uint32_t max);
-/* Closes every descriptor still open and frees the entries. */
+/* Closes every descriptor still open and frees the entries. Afterwards
+ * fdcache_get and fdcache_close change nothing and fdcache_open fails
+ * (EBADF): a log closed after its broker's cache is harmless. */
 void fdcache_free(struct fdcache *c);
 
 /* The descriptor of ref when it is still open (and now the most recently

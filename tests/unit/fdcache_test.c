@@ -84,6 +84,12 @@ Test(fdcache, closes_the_least_recently_used_when_full_and_reopens_on_use) {
   fdcache_close(&c, &ref[1]); /* twice: nothing */
   fdcache_free(&c);
   cr_assert_eq(open_fds(), before, "free closes everything");
+  /* A log closed after the cache: harmless; an open fails instead of
+   * waiting for room forever. */
+  cr_assert_eq(fdcache_get(&c, &ref[0]), -1);
+  fdcache_close(&c, &ref[2]);
+  cr_assert_eq(fdcache_open(&c, &ref[1], path, O_RDWR, 0), -1);
+  cr_assert_eq(errno, EBADF);
 }
 
 Test(fdcache, an_open_failure_is_an_error_return_and_changes_nothing) {
