@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "broker/console.h"
+#include "broker/integrity.h"
 #include "common/admin_answer.h"
 #include "common/errors.h"
 #include "common/prom.h"
@@ -130,6 +131,15 @@ static void partition_metrics(struct textbuf *t, const struct broker *b) {
   prom_family(t, "strata_broker_under_min_isr_partitions", "gauge",
               "Partitions led here whose ISR is below min.insync.replicas (acks=all refused).");
   prom_sample_u(t, "strata_broker_under_min_isr_partitions", umi);
+  prom_family(t, "strata_log_corrupt_batches_total", "counter",
+              "Damaged batches (CRC, header or length check failed) found in this broker's logs "
+              "by reads and the scrubber since it started.");
+  prom_sample_u(t, "strata_log_corrupt_batches_total", b->metrics.corrupt_batches);
+  prom_family(t, "strata_log_damaged_partitions", "gauge",
+              "Partition replicas here with a damaged batch found, or repairing from the leader.");
+  prom_sample_u(t, "strata_log_damaged_partitions", integrity_damaged_count(b));
+  prom_family(t, "strata_log_scrub_bytes_total", "counter", "Bytes the scrubber read and checked.");
+  prom_sample_u(t, "strata_log_scrub_bytes_total", b->metrics.scrub_bytes);
 
   static const struct {
     const char *name, *help;

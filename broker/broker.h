@@ -15,6 +15,7 @@
 #include "broker/broker_metrics.h"
 #include "broker/coordinator.h"
 #include "broker/fdcache.h"
+#include "broker/scrub.h"
 #include "broker/topics.h"
 #include "common/acl.h"
 #include "common/principal.h"
@@ -77,6 +78,12 @@ struct broker {
   struct secmeta sec;            /* users (SCRAM credentials) and ACLs from the controller's
                                    image (metadata_scram_credential, metadata_acls) */
   struct broker_metrics metrics; /* counted by the glue and the handlers; /metrics renders them */
+  /* Integrity (broker/integrity.c): the scrubber's pacing and where its walk
+   * stands (topic index, partition, offset), and whether any partition has
+   * damage to repair or report (so the repair walk runs only then). */
+  struct scrub scrub;
+  struct { size_t topic; uint32_t part; int64_t offset; } scrub_at;
+  int damage_walk;
   char admin_addr[280];          /* the admin listener's advertised HOST:PORT, once bound ("" off) */
   char kafka_addr[280];          /* the Kafka listener's advertised HOST:PORT, once bound ("" off) */
   struct authorizer_config authz; /* authorizer.*, super.users (broker_open; broker/authz.c) */

@@ -14,6 +14,7 @@ const char *const broker_config_keys[] = {
     "log.flush.interval.ms", "socket.request.max.bytes", "message.max.bytes",
     "num.partitions", "log.segment.bytes", "log.roll.ms", "log.index.interval.bytes",
     "log.retention.ms", "log.retention.bytes", "log.retention.check.interval.ms",
+    "log.scrub.bytes.per.second", "log.scrub.interval.ms",
     "fetch.max.wait.ms", "max.connections", "log.level", "controller", "broker.rack",
     "broker.heartbeat.interval.ms", "replica.lag.time.max.ms", "replica.fetch.wait.max.ms",
     "group.initial.rebalance.delay.ms", "group.consumer.heartbeat.interval.ms",
@@ -141,6 +142,13 @@ int broker_config_from(const struct config *c, struct broker_config *out,
     return rc;
   if ((rc = config_get_int64(c, "log.retention.check.interval.ms", 300000, 10,
                              INT32_MAX, &out->retention_check_ms, err, err_len)))
+    return rc;
+  /* The scrubber (issue 15): every segment re-read and checked once a day at
+   * most 20 MB/s; 0 for either disables it. */
+  if ((rc = config_get_int64(c, "log.scrub.bytes.per.second", 20000000, 0, INT64_MAX,
+                             &out->scrub_bytes_per_sec, err, err_len)) ||
+      (rc = config_get_int64(c, "log.scrub.interval.ms", 24LL * 3600 * 1000, 0, INT64_MAX,
+                             &out->scrub_interval_ms, err, err_len)))
     return rc;
   if ((rc = config_get_int64(c, "fetch.max.wait.ms", 30000, 0, 600000, &v, err, err_len))) return rc;
   out->fetch_max_wait_ms = (uint32_t)v;

@@ -35,6 +35,8 @@ struct broker_config {
   uint32_t num_partitions;     /* default for CreateTopics with partitions 0 */
   struct seglog_config seg;    /* defaults for every topic */
   int64_t retention_check_ms;
+  int64_t scrub_bytes_per_sec; /* log.scrub.bytes.per.second (0: no scrubber) */
+  int64_t scrub_interval_ms;   /* log.scrub.interval.ms: one pass per (0: no scrubber) */
   uint32_t fetch_max_wait_ms;  /* cap on a client's long-poll */
   uint32_t connections_max;
   /* Descriptors the partition logs may hold open together (broker/fdcache.h).

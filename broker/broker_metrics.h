@@ -26,6 +26,8 @@ struct broker_metrics {
   uint64_t replication_in, replication_out;
   uint64_t conns_opened, conns_refused;
   uint64_t auth_success, auth_failure; /* SASL exchanges (strata_authentications_total) */
+  uint64_t corrupt_batches;  /* damaged batches found by reads and the scrubber */
+  uint64_t scrub_bytes;      /* read by the scrubber */
 };
 
 #endif

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "broker/broker.h"
+#include "broker/integrity.h"
 #include "broker/topics.h"
 #include "common/batch.h"
 #include "common/errors.h"
@@ -51,6 +52,7 @@ void cluster_apply_partition(struct broker *b, struct partition *p,
   int64_t cut;
   int flags = replica_assign(&p->rep, b->cfg.id, &a, &log, now_ms, &cut);
   count_isr_change(p, was_leader, epoch, nisr);
+  integrity_marked(b, p, s->damaged, (uint32_t)s->n_damaged);
   if (flags & REPLICA_TRUNCATE) {
     trace_warn("%s-%u: records from offset %" PRId64 " carry a leader epoch newer than %d, "
                "which no leader had (a garbled batch header): cutting them before leading",

@@ -6,6 +6,7 @@
 
 #include "broker/cluster.h"
 #include "broker/follow.h"
+#include "broker/integrity.h"
 #include "broker/link_uv.h"
 #include "common/clock.h"
 #include "common/errors.h"
@@ -113,6 +114,48 @@ static void propose_isr(void *arg, struct partition *p, const int32_t *isr, uint
     return;
   }
   cluster_isr_sent(p, isr, n);
+}
+
+/* ---- damage reports (broker/integrity.c decides) ---- */
+
+static void on_damage_report(void *arg, const Strata__Header *resp, const uint8_t *pl, uint32_t pn,
+                             int err) {
+  (void)pl, (void)pn;
+  struct cluster_isr_call *call = arg;
+  struct partition *p = call->p;
+  call->p = NULL;
+  p->damage_sending = 0;
+  if (!err && resp->error_code)
+    trace_warn("%s-%u: damage report refused: %s", p->topic ? p->topic->name : "?", p->id,
+               resp->error_message);
+  /* The new state comes with the metadata image the change produces. */
+  partition_unref(p);
+}
+
+static void report_damage(void *arg, struct partition *p, int what) {
+  struct cluster_uv *cu = arg;
+  struct cluster_isr_call *call = NULL;
+  for (size_t i = 0; i < LINK_INFLIGHT_MAX && !call; i++)
+    if (!cu->isr_calls[i].p) call = &cu->isr_calls[i];
+  if (!call) return; /* again at a later tick */
+  Strata__AlterIsrRequest q;
+  int64_t epochs[REPLICAS_MAX];
+  cluster_alter_isr_request(cu->b, p, NULL, 0, epochs, &q);
+  q.damage_report = what;
+  Strata__Header h = STRATA__HEADER__INIT;
+  h.api_key = STRATA__API_KEY__API_ALTER_ISR;
+  h.body_case = STRATA__HEADER__BODY_ALTER_ISR_REQ;
+  h.alter_isr_req = &q;
+  trace_warn("%s-%u: telling the controller this replica is %s", p->topic->name, p->id,
+             what == 1 ? "DAMAGED" : "repaired");
+  partition_ref(p);
+  *call = (struct cluster_isr_call){cu, p};
+  p->damage_sending = 1;
+  if (link_send(&cu->ctl, &h, NULL, 0, on_damage_report, call)) {
+    call->p = NULL;
+    p->damage_sending = 0;
+    partition_unref(p);
+  }
 }
 
 /* ---- replica fetchers (replication/fetcher.c decides) ---- */
@@ -264,6 +307,7 @@ static void on_timer(uv_timer_t *t) {
   session_step(&cu->session, cu->b, &e, &u);
   session_perform(cu, &u);
   if (u.propose_isr) cluster_isr_changes(cu->b, e.now_ms, propose_isr, cu);
+  if (u.propose_isr) integrity_repair_tick(cu->b, report_damage, cu);
   if (!u.fetchers) fetchers_step(cu, FETCHER_TICK);
 }
 

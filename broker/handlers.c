@@ -13,6 +13,7 @@
 #include "broker/broker.h"
 #include "broker/cluster.h"
 #include "broker/flush.h"
+#include "broker/integrity.h"
 #include "common/batch.h"
 #include "common/errors.h"
 #include "common/trace.h"
@@ -81,6 +82,8 @@ static Strata__TopicMetadata *topic_metadata(struct broker *b, struct response *
       pm->n_replicas = p->rep.isr.nreplicas;
       pm->isr = ids_copy(r, p->rep.isr.isr, p->rep.isr.nisr);
       pm->n_isr = p->rep.isr.nisr;
+      pm->damaged = ids_copy(r, p->damaged_ids, p->ndamaged_ids);
+      pm->n_damaged = p->ndamaged_ids;
       if (p->rep.leader < 0) pm->error_code = (uint32_t)-STRATA_EBROKER_NOT_AVAILABLE;
       tm->partitions[tm->n_partitions++] = pm;
       continue;
@@ -551,6 +554,15 @@ static void build_fetch(struct broker *b, const Strata__Header *req,
     if (!rc) {
       size_t before = r->payload_len;
       rc = read_slice(r, &s);
+      if (!rc) { /* every read path checks what it serves (issue 15) */
+        uint32_t good;
+        rc = seglog_verify_read(p->log, &s, r->payload + before, &good);
+        if (rc == STRATA_ECORRUPT) {
+          integrity_found(b, p);
+          r->payload_len = before + good; /* the good batches before the damage */
+          rc = good ? 0 : integrity_read_error(b, p);
+        }
+      }
       pr->payload_bytes = (uint32_t)(r->payload_len - before);
       sent[i] = p->topic;
     }

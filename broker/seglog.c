@@ -60,6 +60,11 @@ struct segment {
   struct time_entry *tidx;
   size_t tidx_n, tidx_cap;
   uint64_t bytes_since_index;
+  /* Bytes [0, verified) were CRC-checked by this process (appended after
+   * validation, scanned at recovery, read-verified or scrubbed): reads skip
+   * re-checking them (seglog_verify_read). Rot after that is the
+   * scrubber's to find. */
+  uint64_t verified;
 };
 
 struct recent {
@@ -94,6 +99,12 @@ struct seglog {
   size_t recent_head, recent_n;
   uint8_t *scan_buf;
   size_t scan_cap;
+  /* The lowest damaged batch a read, scrub or recovery found: its offset
+   * (what the log holds intact below it) and file position, -1 when none. */
+  int64_t damaged_at;
+  int64_t damaged_seg;
+  uint64_t damaged_pos;
+  uint64_t corrupt_found; /* distinct damaged batches found (a metric) */
 };
 
 void seglog_config_defaults(struct seglog_config *c) {
@@ -324,6 +335,7 @@ static int scan_segment(struct seglog *log, struct segment *s, int check_crc,
     expect = h.base_offset + h.last_offset_delta + 1;
     pos += total;
   }
+  if (check_crc) s->verified = pos;
   *valid_end = pos;
   *next = expect;
   return 0;
@@ -621,6 +633,7 @@ struct seglog *seglog_open(const char *dir, const struct seglog_config *cfg,
   if (!(log->dir = strdup(dir))) goto fail;
   log->cfg = *cfg;
   log->pending_base = -1;
+  log->damaged_at = log->damaged_seg = -1;
   if (log->cfg.index_interval_bytes == 0) log->cfg.index_interval_bytes = 4096;
   rc = STRATA_EIO;
   if (mkdir_p(dir)) {
@@ -784,6 +797,7 @@ static int write_batches(struct seglog *log, const uint8_t *batches, size_t len,
     return rc;
   }
   s->size += len;
+  if (s->verified == at) s->verified = s->size; /* both append paths checked the CRCs */
   const uint8_t *p = batches;
   uint64_t pos = at;
   while (p < batches + len) {
@@ -870,6 +884,22 @@ static size_t find_segment(const struct seglog *log, int64_t offset) {
   return lo;
 }
 
+/* A damaged batch at `pos` of segment i, where offset `at` should start:
+ * remembered (the lowest one) so the owner can repair from a peer and a
+ * truncation can cut there without decoding the garbled header. Loud: it
+ * is data loss on this replica. */
+static void note_damage(struct seglog *log, size_t i, uint64_t pos, int64_t at, const char *what) {
+  if (log->damaged_at >= 0 && log->damaged_at <= at) return;
+  log->corrupt_found++;
+  trace_error("%s: CORRUPT DATA: %s check failed for the batch at offset %" PRId64
+              " (segment %" PRId64 ", byte %" PRIu64 "); this replica's copy is damaged from there",
+              log->dir, what, at, log->segs[i].base, pos);
+  log->damaged_at = at;
+  log->damaged_seg = log->segs[i].base;
+  log->damaged_pos = pos;
+  if (log->segs[i].verified > pos) log->segs[i].verified = pos;
+}
+
 /* Position of the batch that contains `offset` in segment i (offset below the
  * segment's end): the recent-batch ring first, then the sparse index and a
  * header walk of at most index_interval_bytes. Sets the batch's header. */
@@ -877,6 +907,7 @@ static int locate(struct seglog *log, size_t i, int64_t offset, uint64_t *pos,
                   struct batch_header *hdr) {
   struct segment *s = &log->segs[i];
   uint64_t p = 0;
+  int64_t expect = s->base; /* the base offset the batch at p must have */
   if (i == log->nsegs - 1 && log->recent_n) {
     size_t oldest = (log->recent_head + RECENT_MAX - log->recent_n) % RECENT_MAX;
     if (log->recent[oldest].base <= offset) {
@@ -887,6 +918,7 @@ static int locate(struct seglog *log, size_t i, int64_t offset, uint64_t *pos,
         else hi = mid;
       }
       p = log->recent[(oldest + lo) % RECENT_MAX].pos;
+      expect = log->recent[(oldest + lo) % RECENT_MAX].base;
       goto walk;
     }
   }
@@ -898,15 +930,21 @@ static int locate(struct seglog *log, size_t i, int64_t offset, uint64_t *pos,
       if (s->idx[mid].rel <= rel) lo = mid + 1; else hi = mid;
     }
     p = lo ? s->idx[lo - 1].pos : 0;
+    if (lo) expect = s->base + s->idx[lo - 1].rel;
   }
 walk:;
   int fd = seg_fd(log, s, SEG_LOG);
   if (fd < 0) return STRATA_EIO;
   for (;;) {
     int rc = read_scan_header(fd, p, s->size, hdr);
-    if (rc) return rc == STRATA_EIO ? rc : STRATA_ECORRUPT;
+    if (rc == STRATA_EIO) return rc;
+    if (rc || hdr->base_offset != expect) {
+      note_damage(log, i, p, expect, "batch header");
+      return STRATA_ECORRUPT;
+    }
     if (offset <= hdr->base_offset + hdr->last_offset_delta) break;
     p += batch_total_size(hdr);
+    expect = hdr->base_offset + hdr->last_offset_delta + 1;
   }
   *pos = p;
   return 0;
@@ -1044,9 +1082,20 @@ int seglog_truncate(struct seglog *log, int64_t offset) {
   uint64_t cut = 0;
   struct segment *s = &log->segs[i];
   struct batch_header h;
-  int rc = locate(log, i, offset, &cut, &h);
-  if (rc) return rc;
-  int64_t new_end = h.base_offset;
+  int64_t new_end;
+  int rc;
+  if (log->damaged_at >= 0 && offset >= log->damaged_at) {
+    /* Cut at the damaged batch itself: its header may not decode. */
+    i = find_segment(log, log->damaged_seg);
+    s = &log->segs[i];
+    if (s->base != log->damaged_seg || log->damaged_pos > s->size) return STRATA_ECORRUPT;
+    cut = log->damaged_pos;
+    new_end = log->damaged_at;
+  } else {
+    if ((rc = locate(log, i, offset, &cut, &h))) return rc;
+    new_end = h.base_offset;
+  }
+  if (log->damaged_at >= new_end) log->damaged_at = log->damaged_seg = -1;
   log->gen++; /* a sync begun before covered bytes that may be rewritten */
   /* Drop whole later segments, newest first, so a crash in between leaves a
    * log that is a prefix of the old one. */
@@ -1069,11 +1118,12 @@ int seglog_truncate(struct seglog *log, int64_t offset) {
     int fd = seg_fd(log, s, SEG_LOG);
     if (fd < 0 || ftruncate(fd, (off_t)cut)) return STRATA_EIO;
     s->size = cut;
+    if (s->verified > cut) s->verified = cut;
     set_end(log, new_end);
     uint64_t vend;
     int64_t next;
     if ((rc = scan_segment(log, s, 0, &vend, &next))) return rc;
-    assert(next == new_end);
+    if (next != new_end) return STRATA_ECORRUPT; /* a garbled header before the cut */
     if ((rc = write_indexes(log, s))) return rc; /* rebuilt from the data at the next open */
   }
   assert(log->end == new_end);
@@ -1148,6 +1198,7 @@ int seglog_reset(struct seglog *log, int64_t offset, int64_t now_ms) {
   log->pending_base = -1;
   log->end = log->durable = offset;
   log->recent_n = 0;
+  log->damaged_at = log->damaged_seg = -1;
   return 0;
 }
 
@@ -1247,4 +1298,110 @@ int seglog_for_each_batch(struct seglog *log,
     }
   }
   return 0;
+}
+
+/* ---- integrity: read verification and the scrubber (docs/storage.md) ---- */
+
+int64_t seglog_damaged_at(const struct seglog *log) { return log->damaged_at; }
+uint64_t seglog_corrupt_found(const struct seglog *log) { return log->corrupt_found; }
+
+/* Check whole batches of buf (len bytes read from segment i at pos, the
+ * first one starting at offset `expect`): header, contiguity and CRC32C.
+ * Bytes below the segment's verified mark are trusted; a partial last batch
+ * (a read cut at max_bytes) is left unchecked, its reader drops it. Sets
+ * *good to the bytes of whole good batches from the start; extends the
+ * verified mark when the checked range touches it; force (the scrubber)
+ * checks below the mark too. *next: the offset after the last good batch. */
+static int verify_range(struct seglog *log, size_t i, uint64_t pos, const uint8_t *buf,
+                        uint64_t len, int64_t expect, int force, uint64_t *good, int64_t *next) {
+  struct segment *s = &log->segs[i];
+  uint64_t off = 0;
+  int rc = 0;
+  while (off < len) {
+    struct batch_header h;
+    if (len - off < BATCH_HEADER_SIZE) break;
+    if (batch_header_decode(buf + off, len - off, &h) || h.base_offset != expect) {
+      rc = STRATA_ECORRUPT;
+      note_damage(log, i, pos + off, expect, "batch header");
+      break;
+    }
+    uint64_t total = batch_total_size(&h);
+    if (total > len - off) {
+      if (pos + off + total > s->size) { /* runs past the segment: a garbled length */
+        rc = STRATA_ECORRUPT;
+        note_damage(log, i, pos + off, expect, "batch length");
+      }
+      break;
+    }
+    if ((force || pos + off + total > s->verified) && batch_check_crc(buf + off, total)) {
+      rc = STRATA_ECORRUPT;
+      note_damage(log, i, pos + off, expect, "CRC32C");
+      break;
+    }
+    off += total;
+    expect = h.base_offset + h.last_offset_delta + 1;
+  }
+  *good = off;
+  *next = expect;
+  if (pos <= s->verified && pos + off > s->verified) s->verified = pos + off;
+  return rc;
+}
+
+int seglog_verify_read(struct seglog *log, const struct seglog_slice *sl, const uint8_t *buf,
+                       uint32_t *good_len) {
+  *good_len = 0;
+  if (sl->len == 0) return 0;
+  size_t i = find_segment(log, sl->first_offset);
+  struct segment *s = &log->segs[i];
+  if (s->base > sl->first_offset || sl->pos + sl->len > s->size) return STRATA_EINVALID_ARGUMENT;
+  if (sl->pos + sl->len <= s->verified) { /* the common case: nothing to check */
+    *good_len = sl->len;
+    return 0;
+  }
+  uint64_t good;
+  int64_t next;
+  int rc = verify_range(log, i, sl->pos, buf, sl->len, sl->first_offset, 0, &good, &next);
+  if (!rc) good = sl->len; /* a partial tail is the reader's to drop */
+  *good_len = (uint32_t)good;
+  return rc;
+}
+
+int seglog_scrub(struct seglog *log, int64_t *offset, uint64_t budget, uint64_t *bytes) {
+  *bytes = 0;
+  if (*offset < seglog_start_offset(log)) *offset = seglog_start_offset(log);
+  while (*offset < log->end) {
+    size_t i = find_segment(log, *offset);
+    struct segment *s = &log->segs[i];
+    int64_t seg_end = i + 1 < log->nsegs ? log->segs[i + 1].base : log->end;
+    uint64_t pos;
+    struct batch_header h;
+    int rc = s->size ? locate(log, i, *offset, &pos, &h) : 0;
+    if (rc) return rc; /* locate noted the damage */
+    if (!s->size || pos >= s->size) {
+      *offset = seg_end;
+      continue;
+    }
+    /* Whole batches from pos, at least one, up to the budget. */
+    uint64_t want = s->size - pos;
+    if (want > budget) want = budget;
+    if (want < batch_total_size(&h)) want = batch_total_size(&h);
+    if (want > log->scan_cap) {
+      uint8_t *b = realloc(log->scan_buf, want);
+      if (!b) return STRATA_ENOMEM;
+      log->scan_buf = b;
+      log->scan_cap = want;
+    }
+    int fd = seg_fd(log, s, SEG_LOG);
+    if (fd < 0) return STRATA_EIO;
+    if (pread_full(fd, log->scan_buf, want, pos) != (ssize_t)want) return STRATA_EIO;
+    uint64_t good;
+    int64_t next;
+    rc = verify_range(log, i, pos, log->scan_buf, want, h.base_offset, 1, &good, &next);
+    *bytes += want;
+    if (rc) return rc;
+    if (good == 0) return STRATA_ECORRUPT; /* cannot happen: one whole batch fits */
+    *offset = pos + good >= s->size ? seg_end : next;
+    if (*bytes >= budget) break;
+  }
+  return *offset >= log->end ? 1 : 0;
 }

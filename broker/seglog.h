@@ -170,4 +170,27 @@ struct batch_header;
 int seglog_for_each_batch(struct seglog *log,
                           int (*fn)(void *arg, const struct batch_header *h), void *arg);
 
+/* Integrity (issue 15). Check a slice just read into buf (sl->len bytes):
+ * each whole batch's header, offset contiguity and CRC32C, except bytes this
+ * process already verified (appended after validation, scanned by recovery,
+ * read-verified or scrubbed since it started; reads never re-check those,
+ * so the hot tail costs nothing and an old segment is checked once: rot
+ * after that is the scrubber's to find). *good_len: bytes of whole good
+ * batches from the start (sl->len when all is well). STRATA_ECORRUPT when a
+ * batch is damaged; the log remembers it (seglog_damaged_at). */
+int seglog_verify_read(struct seglog *log, const struct seglog_slice *sl, const uint8_t *buf,
+                       uint32_t *good_len);
+/* Scrub from *offset: read and check whole batches (at least one) for about
+ * `budget` bytes, the verified marks notwithstanding, advancing *offset past
+ * them; *bytes gets what was read. 1 when *offset reached the log end (a
+ * pass over this log is done), 0 when there is more, STRATA_ECORRUPT
+ * (remembered as by a read) or another STRATA_E*. */
+int seglog_scrub(struct seglog *log, int64_t *offset, uint64_t budget, uint64_t *bytes);
+/* Offset of the lowest damaged batch found (the log is intact below it), or
+ * -1. A truncation at or below it, or a reset, forgets it; a truncation to
+ * any offset above it cuts at it (its header may not decode). */
+int64_t seglog_damaged_at(const struct seglog *log);
+/* Distinct damaged batches found since open. */
+uint64_t seglog_corrupt_found(const struct seglog *log);
+
 #endif

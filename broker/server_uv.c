@@ -17,6 +17,7 @@
 #include "broker/cluster_uv.h"
 #include "broker/dispatch.h"
 #include "broker/flush.h"
+#include "broker/integrity.h"
 #include "broker/group_handlers.h"
 #include "broker/kafka_front.h"
 #include "broker/kafka_groups.h"
@@ -80,7 +81,7 @@ struct server {
   uv_tcp_t kafka_listener;      /* kafka.listeners (when on) */
   int kafka_on;
   uv_prepare_t commit;
-  uv_timer_t fetch_timer, flush_timer, retention_timer, group_timer;
+  uv_timer_t fetch_timer, flush_timer, retention_timer, group_timer, scrub_timer;
   uv_signal_t sigint, sigterm;
   struct conn *conns;
   size_t nconns;
@@ -1108,6 +1109,15 @@ static void on_retention_timer(uv_timer_t *t) {
   for_each_partition(s->b, retain_one);
 }
 
+/* The scrubber: a paced slice of reads and CRC checks per tick (issue 15;
+ * broker/integrity.c walks, broker/scrub.c paces, at most SCRUB_CHUNK_MAX
+ * bytes a tick so the loop is never held long). */
+static void on_scrub_timer(uv_timer_t *t) {
+  struct server *s = t->data;
+  tick(s);
+  integrity_scrub_tick(s->b, s->b->now_ms);
+}
+
 /* Group sessions and delayed assignments run on time. */
 static void on_group_timer(uv_timer_t *t) {
   struct server *s = t->data;
@@ -1161,6 +1171,7 @@ static void on_signal(uv_signal_t *h, int signum) {
   uv_close((uv_handle_t *)&s->fetch_timer, NULL);
   uv_close((uv_handle_t *)&s->flush_timer, NULL);
   uv_close((uv_handle_t *)&s->retention_timer, NULL);
+  uv_close((uv_handle_t *)&s->scrub_timer, NULL);
   uv_close((uv_handle_t *)&s->group_timer, NULL);
   uv_close((uv_handle_t *)&s->sigint, NULL);
   uv_close((uv_handle_t *)&s->sigterm, NULL);
@@ -1362,6 +1373,9 @@ int server_run(struct broker *b) {
   s->retention_timer.data = s;
   uv_timer_start(&s->retention_timer, on_retention_timer, 1000,
                  (uint64_t)b->cfg.retention_check_ms);
+  uv_timer_init(s->loop, &s->scrub_timer);
+  s->scrub_timer.data = s;
+  uv_timer_start(&s->scrub_timer, on_scrub_timer, 50, 50);
   uv_timer_init(s->loop, &s->group_timer);
   s->group_timer.data = s;
   uv_timer_start(&s->group_timer, on_group_timer, 100, 100);

@@ -140,6 +140,7 @@ static int open_partition(struct topics *t, struct topic *tp, uint32_t i, int64_
   p->id = i;
   p->refs = 1;
   replica_init(&p->rep);
+  damage_init(&p->damage);
   if ((rc = seglog_for_each_batch(p->log, note_batch, p))) {
     seglog_close(p->log);
     free(p);

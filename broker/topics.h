@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "broker/producer_state.h"
+#include "replication/damage.h"
 #include "replication/replica.h"
 #include "broker/seglog.h"
 #include "common/topic_config.h" /* TOPIC_*_MAX, enum ts_type, topic_name_check */
@@ -32,6 +33,13 @@ struct partition {
    * role, leader, epochs, ISR, high watermark, epoch cache. */
   struct replica rep;
   struct producer_state producers; /* idempotent producers' last batches */
+  /* A damaged batch in this replica's log and its repair (replication/damage.h,
+   * broker/integrity.c); damage_marked: the controller lists this replica as
+   * damaged; damage_sending: a report to it is on its way. */
+  struct damage damage;
+  int damage_marked, damage_sending;
+  int32_t damaged_ids[REPLICAS_MAX]; /* the controller's damaged list, for metadata answers */
+  uint32_t ndamaged_ids;
 };
 
 struct topic_config_entry {

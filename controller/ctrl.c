@@ -162,11 +162,18 @@ static Strata__PartitionState *partition_msg(uint32_t id, const struct ctrl_part
   m->leader = p->leader;
   m->leader_epoch = p->leader_epoch;
   m->partition_epoch = p->partition_epoch;
+  if (p->ndamaged) {
+    m->damaged = xcalloc(p->ndamaged, sizeof(int32_t));
+    memcpy(m->damaged, p->damaged, p->ndamaged * sizeof(int32_t));
+    m->n_damaged = p->ndamaged;
+  }
   return m;
 }
 
 static int partition_from(const Strata__PartitionState *m, struct ctrl_partition *p) {
-  if (m->n_replicas > CTRL_REPLICAS_MAX || m->n_isr > CTRL_REPLICAS_MAX) return STRATA_ECORRUPT;
+  if (m->n_replicas > CTRL_REPLICAS_MAX || m->n_isr > CTRL_REPLICAS_MAX ||
+      m->n_damaged > CTRL_REPLICAS_MAX)
+    return STRATA_ECORRUPT;
   memset(p, 0, sizeof *p);
   memcpy(p->replicas, m->replicas, m->n_replicas * sizeof(int32_t));
   p->nreplicas = (uint32_t)m->n_replicas;
@@ -175,6 +182,8 @@ static int partition_from(const Strata__PartitionState *m, struct ctrl_partition
   p->leader = m->leader;
   p->leader_epoch = m->leader_epoch;
   p->partition_epoch = m->partition_epoch;
+  memcpy(p->damaged, m->damaged, m->n_damaged * sizeof(int32_t));
+  p->ndamaged = (uint32_t)m->n_damaged;
   return 0;
 }
 
@@ -263,6 +272,9 @@ static void change_invariants(const struct ctrl_partition *old, const struct ctr
   for (uint32_t i = 0; i < np->nisr; i++)
     STRATA_ASSERT(contains(np->replicas, np->nreplicas, np->isr[i]));
   if (np->leader >= 0) STRATA_ASSERT(contains(np->isr, np->nisr, np->leader));
+  for (uint32_t i = 0; i < np->nisr && np->leader >= 0; i++) /* damaged: only a sole leader */
+    STRATA_ASSERT(!contains(np->damaged, np->ndamaged, np->isr[i]) ||
+                  (np->isr[i] == np->leader && np->nisr == 1));
   if (!old) return;
   STRATA_ASSERT(np->nreplicas == old->nreplicas &&
                 !memcmp(np->replicas, old->replicas, np->nreplicas * sizeof(int32_t)));
@@ -471,7 +483,13 @@ static int reelect(const struct ctrl *c, const struct ctrl_topic *t, const struc
   *np = *p;
   np->nisr = 0;
   for (uint32_t i = 0; i < p->nisr; i++)
-    if (live(c, p->isr[i])) np->isr[np->nisr++] = p->isr[i];
+    if (live(c, p->isr[i]) && !contains(p->damaged, p->ndamaged, p->isr[i]))
+      np->isr[np->nisr++] = p->isr[i];
+  /* A damaged leader stays only while no healthy in-sync replica can take
+   * over (it holds the only copy: its reads answer the damage, loudly). */
+  if (p->leader >= 0 && np->nisr == 0 && live(c, p->leader) &&
+      contains(p->isr, p->nisr, p->leader))
+    np->isr[np->nisr++] = p->leader;
   int leader_ok = p->leader >= 0 && live(c, p->leader) && contains(np->isr, np->nisr, p->leader);
   if (!leader_ok) {
     np->leader = -1;
@@ -479,7 +497,8 @@ static int reelect(const struct ctrl *c, const struct ctrl_topic *t, const struc
       if (contains(np->isr, np->nisr, p->replicas[i])) np->leader = p->replicas[i];
     if (np->leader < 0 && t->unclean) {
       for (uint32_t i = 0; i < p->nreplicas && np->leader < 0; i++)
-        if (live(c, p->replicas[i])) np->leader = p->replicas[i];
+        if (live(c, p->replicas[i]) && !contains(p->damaged, p->ndamaged, p->replicas[i]))
+          np->leader = p->replicas[i];
       if (np->leader >= 0) {
         trace_warn("UNCLEAN LEADER ELECTION: %s partition %ld gets leader %d, which was not in "
                    "sync; acknowledged records may be lost",
@@ -489,8 +508,9 @@ static int reelect(const struct ctrl *c, const struct ctrl_topic *t, const struc
       }
     }
     if (np->leader < 0) { /* offline: keep the last in-sync set as the only candidates */
-      memcpy(np->isr, p->isr, p->nisr * sizeof(int32_t));
-      np->nisr = p->nisr;
+      np->nisr = 0;
+      for (uint32_t i = 0; i < p->nisr; i++)
+        if (!contains(p->damaged, p->ndamaged, p->isr[i])) np->isr[np->nisr++] = p->isr[i];
     }
     if (np->leader != p->leader) np->leader_epoch = p->leader_epoch + 1;
   }
@@ -577,7 +597,8 @@ int ctrl_elect_preferred(struct ctrl *c, const char *topic, struct ctrl_out *out
     for (uint32_t k = 0; k < t->npart; k++) {
       const struct ctrl_partition *p = &t->parts[k];
       int32_t pref = p->nreplicas ? p->replicas[0] : -1;
-      if (pref < 0 || p->leader == pref || !live(c, pref) || !contains(p->isr, p->nisr, pref))
+      if (pref < 0 || p->leader == pref || !live(c, pref) || !contains(p->isr, p->nisr, pref) ||
+          contains(p->damaged, p->ndamaged, pref))
         continue;
       struct ctrl_partition np = *p;
       np.leader = pref;
@@ -859,6 +880,44 @@ int ctrl_delete_topic(struct ctrl *c, const char *name, struct ctrl_out *out) {
   return emit(out, r);
 }
 
+/* A replica found a damaged batch in its log (1), or repaired it (2). Marked
+ * damaged it leaves the ISR and leadership passes to a healthy in-sync
+ * replica (reelect), so it cannot be elected while its log is cut; unmarked
+ * it may be added back by the leader once it caught up. Both idempotent. */
+static int damage_report(struct ctrl *c, struct ctrl_topic *t, uint32_t k, int32_t id, int what,
+                         struct ctrl_out *out, char *err, size_t err_len) {
+  const struct ctrl_partition *p = &t->parts[k];
+  if (!contains(p->replicas, p->nreplicas, id)) {
+    snprintf(err, err_len, "broker %d is not a replica of %s-%u", id, t->name, k);
+    return STRATA_EINVALID_REQUEST;
+  }
+  int marked = contains(p->damaged, p->ndamaged, id);
+  struct ctrl_partition np = *p, tmp;
+  if (what == 1) {
+    if (marked) return 0;
+    np.damaged[np.ndamaged++] = id;
+    reelect(c, t, &np, &tmp);
+    np = tmp;
+    np.partition_epoch = p->partition_epoch + 1;
+    if (np.leader == id)
+      trace_error("%s-%u: leader %d reports a DAMAGED log and no healthy in-sync replica can "
+                  "take over: it keeps leading and its reads fail at the damage", t->name, k, id);
+    else
+      trace_warn("%s-%u: replica %d reports a damaged log: out of the ISR until repaired "
+                 "(leader %d, epoch %d)", t->name, k, id, np.leader, np.leader_epoch);
+  } else if (what == 2) {
+    if (!marked) return 0;
+    np.ndamaged = 0;
+    for (uint32_t i = 0; i < p->ndamaged; i++)
+      if (p->damaged[i] != id) np.damaged[np.ndamaged++] = p->damaged[i];
+    np.partition_epoch = p->partition_epoch + 1;
+    trace_info("%s-%u: replica %d repaired its log; it may rejoin the ISR", t->name, k, id);
+  } else {
+    return STRATA_EINVALID_REQUEST;
+  }
+  return emit_partition(out, t->name, k, p, &np);
+}
+
 int ctrl_alter_isr(struct ctrl *c, const Strata__AlterIsrRequest *q, struct ctrl_out *out,
                    char *err, size_t err_len) {
   const struct ctrl_broker *b = ctrl_broker(c, q->broker_id);
@@ -869,6 +928,8 @@ int ctrl_alter_isr(struct ctrl *c, const Strata__AlterIsrRequest *q, struct ctrl
   }
   struct ctrl_topic *t = ctrl_topic(c, q->topic);
   if (!t || q->partition >= t->npart) return STRATA_EUNKNOWN_TOPIC;
+  if (q->damage_report)
+    return damage_report(c, t, q->partition, q->broker_id, q->damage_report, out, err, err_len);
   const struct ctrl_partition *p = &t->parts[q->partition];
   if (p->leader != q->broker_id) {
     snprintf(err, err_len, "broker %d does not lead %s-%u (leader %d)", q->broker_id, q->topic,
@@ -895,6 +956,11 @@ int ctrl_alter_isr(struct ctrl *c, const Strata__AlterIsrRequest *q, struct ctrl
     }
     if (!contains(p->isr, p->nisr, id) && !live(c, id)) {
       snprintf(err, err_len, "fenced broker %d cannot join the ISR", id);
+      return STRATA_EINVALID_REQUEST;
+    }
+    if (!contains(p->isr, p->nisr, id) && contains(p->damaged, p->ndamaged, id)) {
+      snprintf(err, err_len, "broker %d reported a damaged log for %s-%u and cannot join the "
+               "ISR until it reports it repaired", id, q->topic, q->partition);
       return STRATA_EINVALID_REQUEST;
     }
     if (!contains(p->isr, p->nisr, id) && q->n_isr_epochs == q->n_isr &&

@@ -54,6 +54,10 @@ struct ctrl_partition {
   int32_t isr[CTRL_REPLICAS_MAX];
   uint32_t nisr;
   int32_t partition_epoch;
+  /* Replicas that reported a damaged log (issue 15): out of the ISR, never
+   * elected, refused as ISR members until they report it repaired. */
+  int32_t damaged[CTRL_REPLICAS_MAX];
+  uint32_t ndamaged;
 };
 
 struct ctrl_topic {
@@ -166,7 +170,9 @@ int ctrl_assign_missing_topic_ids(struct ctrl *c, struct ctrl_out *out);
 struct ctrl_topic *ctrl_topic_by_id(const struct ctrl *c, const uint8_t id[16]);
 int ctrl_delete_topic(struct ctrl *c, const char *name, struct ctrl_out *out);
 /* A leader asks to change a partition's ISR; accepted only from the current
- * leader with the current leader epoch and partition epoch. */
+ * leader with the current leader epoch and partition epoch. A request with
+ * damage_report set is a replica's damage report instead (ctrl.c
+ * damage_report): any current replica may send it. */
 int ctrl_alter_isr(struct ctrl *c, const Strata__AlterIsrRequest *q,
                    struct ctrl_out *out, char *err, size_t err_len);
 /* Move leadership to each partition's preferred replica where it is alive

@@ -1,0 +1,159 @@
+#include "broker/integrity.h"
+
+#include <inttypes.h>
+
+#include "broker/broker.h"
+#include "broker/cluster.h"
+#include "broker/scrub.h"
+#include "broker/topics.h"
+#include "common/errors.h"
+#include "common/trace.h"
+#include "replication/follower.h"
+
+void integrity_init(struct broker *b, int64_t now_ms) {
+  struct scrub_config c = {b->cfg.scrub_bytes_per_sec > 0 ? (uint64_t)b->cfg.scrub_bytes_per_sec : 0,
+                           b->cfg.scrub_interval_ms};
+  scrub_init(&b->scrub, &c, now_ms);
+  b->scrub_at.topic = 0;
+  b->scrub_at.part = 0;
+  b->scrub_at.offset = 0;
+}
+
+void integrity_found(struct broker *b, struct partition *p) {
+  int64_t at = seglog_damaged_at(p->log);
+  if (at < 0 || !damage_found(&p->damage, at)) return;
+  b->metrics.corrupt_batches++;
+  b->damage_walk = 1;
+  trace_error("%s-%u: DAMAGED BATCH at offset %" PRId64 " in this broker's replica (%s); %s",
+              p->topic->name, p->id, at,
+              p->rep.role == ROLE_LEADER ? "leader" : b->cluster ? "follower" : "standalone",
+              b->cluster ? "reporting it to the controller and repairing from a healthy replica"
+                         : "no other replica exists: reads fail there");
+}
+
+int integrity_read_error(struct broker *b, struct partition *p) {
+  if (b->cluster && p->rep.role == ROLE_LEADER && p->rep.isr.nisr > 1) return STRATA_ENOT_LEADER;
+  trace_error("%s-%u: NO HEALTHY COPY of the batch at offset %" PRId64 ": answering CORRUPT",
+              p->topic->name, p->id, seglog_damaged_at(p->log));
+  return STRATA_ECORRUPT;
+}
+
+/* The partition the walk stands on, moving to the next one when `next`;
+ * NULL at the end of the last topic (the pass is done). */
+static struct partition *scrub_partition(struct broker *b, int next) {
+  if (next) {
+    b->scrub_at.part++;
+    b->scrub_at.offset = 0;
+  }
+  while (b->scrub_at.topic < b->topics.n) {
+    struct topic *tp = b->topics.v[b->scrub_at.topic];
+    if (b->scrub_at.part < tp->npart && tp->parts[b->scrub_at.part])
+      return tp->parts[b->scrub_at.part];
+    if (b->scrub_at.part < tp->npart) {
+      b->scrub_at.part++;
+      continue;
+    }
+    b->scrub_at.topic++;
+    b->scrub_at.part = 0;
+    b->scrub_at.offset = 0;
+  }
+  return NULL;
+}
+
+void integrity_scrub_tick(struct broker *b, int64_t now_ms) {
+  int started;
+  uint64_t budget = scrub_budget(&b->scrub, now_ms, &started);
+  if (started) {
+    b->scrub_at.topic = 0;
+    b->scrub_at.part = 0;
+    b->scrub_at.offset = 0;
+    trace_debug("scrubber: pass %" PRIu64 " starts", b->scrub.passes + 1);
+  }
+  /* A bounded number of logs per tick: idle ones cost a lookup each. */
+  for (int steps = 0; budget > 0 && steps < 256; steps++) {
+    struct partition *p = scrub_partition(b, 0);
+    if (!p) {
+      trace_info("scrubber: pass %" PRIu64 " done (%" PRIu64 " bytes checked)", b->scrub.passes + 1,
+                 b->scrub.pass_bytes);
+      scrub_pass_done(&b->scrub, now_ms);
+      return;
+    }
+    uint64_t got = 0;
+    int rc = p->deleted ? 1 : seglog_scrub(p->log, &b->scrub_at.offset, budget, &got);
+    scrub_spent(&b->scrub, got);
+    b->metrics.scrub_bytes += got;
+    budget = got >= budget ? 0 : budget - got;
+    if (rc == STRATA_ECORRUPT) integrity_found(b, p);
+    else if (rc < 0)
+      trace_warn("scrubber: %s-%u: %s", p->topic->name, p->id, strata_strerror(rc));
+    if (rc != 0) scrub_partition(b, 1); /* done with this log (or cannot go on in it) */
+  }
+}
+
+void integrity_marked(struct broker *b, struct partition *p, const int32_t *damaged, uint32_t n) {
+  int marked = 0;
+  p->ndamaged_ids = 0;
+  for (uint32_t i = 0; i < n && i < REPLICAS_MAX; i++) {
+    p->damaged_ids[p->ndamaged_ids++] = damaged[i];
+    if (damaged[i] == b->cfg.id) marked = 1;
+  }
+  p->damage_marked = marked;
+  if (marked) b->damage_walk = 1;
+}
+
+/* Cut the log at the damaged batch (the controller has marked this
+ * replica, which no longer leads): the follower refetches from there. */
+static void cut(struct broker *b, struct partition *p) {
+  int64_t old_end = seglog_end_offset(p->log), at = p->damage.found_at;
+  trace_warn("%s-%u: cutting the damaged log at offset %" PRId64 " (%" PRId64
+             " record(s)) to refetch them from leader %d",
+             p->topic->name, p->id, at, old_end - at, p->rep.leader);
+  int rc = seglog_truncate(p->log, at);
+  if (!rc) rc = partition_rebuild_producers(p);
+  if (rc) {
+    trace_error("%s-%u: cannot cut the damaged log at %" PRId64 ": %s", p->topic->name, p->id, at,
+                strata_strerror(rc));
+    return;
+  }
+  struct replica_log log = cluster_log_pos(b, p);
+  follower_truncated(&p->rep, &log);
+  damage_cut_done(&p->damage, old_end);
+}
+
+void integrity_repair_tick(struct broker *b,
+                           void (*report)(void *arg, struct partition *p, int what), void *arg) {
+  if (!b->damage_walk || !b->cluster) return;
+  int any = 0;
+  for (size_t i = 0; i < b->topics.n; i++) {
+    struct topic *tp = b->topics.v[i];
+    for (uint32_t k = 0; k < tp->npart; k++) {
+      struct partition *p = tp->parts[k];
+      if (!p || p->deleted || (!damage_pending(&p->damage) && !p->damage_marked)) continue;
+      any = 1;
+      struct damage_view v = {p->rep.role, p->damage_marked, seglog_end_offset(p->log)};
+      int f = damage_plan(&p->damage, &v);
+      if (f & DAMAGE_CUT) cut(b, p);
+      if ((f & DAMAGE_REPORT) && !p->damage_sending) report(arg, p, 1);
+      if ((f & DAMAGE_REPORT_REPAIRED) && !p->damage_sending) {
+        trace_info("%s-%u: log repaired up to offset %" PRId64 "; telling the controller",
+                   p->topic->name, p->id, v.log_end);
+        report(arg, p, 2);
+      }
+      if (f & DAMAGE_DONE) {
+        trace_info("%s-%u: replica repaired and unmarked", p->topic->name, p->id);
+        damage_clear(&p->damage);
+      }
+    }
+  }
+  b->damage_walk = any;
+}
+
+uint32_t integrity_damaged_count(const struct broker *b) {
+  uint32_t n = 0;
+  for (size_t i = 0; i < b->topics.n; i++)
+    for (uint32_t k = 0; k < b->topics.v[i]->npart; k++) {
+      const struct partition *p = b->topics.v[i]->parts[k];
+      n += p && (damage_pending(&p->damage) || p->damage_marked);
+    }
+  return n;
+}

@@ -1,0 +1,35 @@
+/* A broker's side of log integrity (issue 15): what a damaged batch found
+ * by a read or the scrubber does (count it, log it loudly, answer the
+ * fetch), the scrubber's walk over every partition log at its paced rate,
+ * and the repair steps replication/damage.h plans (report to the
+ * controller, cut the log, report repaired). No libuv: the glue calls these
+ * from its timers and sends the reports. */
+#ifndef STRATA_INTEGRITY_H
+#define STRATA_INTEGRITY_H
+
+#include <stdint.h>
+
+struct broker;
+struct partition;
+
+/* Start the scrubber's pacing from the broker's settings. */
+void integrity_init(struct broker *b, int64_t now_ms);
+/* A read or scrub of p's log returned STRATA_ECORRUPT: note the damage
+ * (the log remembers where). */
+void integrity_found(struct broker *b, struct partition *p);
+/* The error a fetch gets at p's damaged batch: NOT_LEADER while another
+ * in-sync replica holds a healthy copy (the controller moves leadership to
+ * it, the client retries there), CORRUPT when none does (said loudly). */
+int integrity_read_error(struct broker *b, struct partition *p);
+/* One scrubber step: check up to this tick's budget of bytes. */
+void integrity_scrub_tick(struct broker *b, int64_t now_ms);
+/* The controller's damaged list for p as an image or ISR answer gave it. */
+void integrity_marked(struct broker *b, struct partition *p, const int32_t *damaged, uint32_t n);
+/* Repair steps due now; report(arg, p, 1 damaged | 2 repaired) asks the
+ * controller (the glue sends it, setting p->damage_sending until answered). */
+void integrity_repair_tick(struct broker *b,
+                           void (*report)(void *arg, struct partition *p, int what), void *arg);
+/* Partitions whose replica here is damaged or repairing (for status). */
+uint32_t integrity_damaged_count(const struct broker *b);
+
+#endif
