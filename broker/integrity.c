@@ -133,8 +133,15 @@ void integrity_repair_tick(struct broker *b,
       struct damage_view v = {p->rep.role, p->damage_marked, seglog_end_offset(p->log)};
       int f = damage_plan(&p->damage, &v);
       if (f & DAMAGE_CUT) cut(b, p);
-      if ((f & DAMAGE_REPORT) && !p->damage_sending) report(arg, p, 1);
-      if ((f & DAMAGE_REPORT_REPAIRED) && !p->damage_sending) {
+      /* Once answered, the change arrives with the next image: wait a
+       * second before asking again (the report is idempotent). */
+      int may_send = !p->damage_sending && b->now_ms - p->damage_sent_ms >= 1000;
+      if ((f & DAMAGE_REPORT) && may_send) {
+        p->damage_sent_ms = b->now_ms;
+        report(arg, p, 1);
+      }
+      if ((f & DAMAGE_REPORT_REPAIRED) && may_send) {
+        p->damage_sent_ms = b->now_ms;
         trace_info("%s-%u: log repaired up to offset %" PRId64 "; telling the controller",
                    p->topic->name, p->id, v.log_end);
         report(arg, p, 2);
