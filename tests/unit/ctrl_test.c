@@ -648,3 +648,93 @@ Test(ctrl, topics_from_before_ids_get_one_id_that_survives_restarts) {
   cr_assert_eq(memcmp(ctrl_topic(&ctl.c, "old")->id, id, 16), 0, "and keeps it");
   controller_close(&ctl);
 }
+
+/* A damage report (issue 15) from broker `id` for t-0: 1 damaged, 2 repaired. */
+static int report(int32_t id, int what) {
+  Strata__AlterIsrRequest q = STRATA__ALTER_ISR_REQUEST__INIT;
+  q.broker_id = id;
+  q.broker_epoch = ctrl_broker(&c, id)->epoch;
+  q.topic = (char *)"t";
+  q.damage_report = what;
+  struct ctrl_out out = {0};
+  char err[128];
+  int rc = ctrl_alter_isr(&c, &q, &out, err, sizeof err);
+  commit(&out);
+  return rc;
+}
+
+static int contains_id(const int32_t *v, uint32_t n, int32_t id) {
+  for (uint32_t i = 0; i < n; i++)
+    if (v[i] == id) return 1;
+  return 0;
+}
+
+Test(ctrl, a_damaged_leader_hands_over_to_a_healthy_isr_member_and_is_never_elected) {
+  create("t", 1, 3, 0);
+  struct ctrl_partition *p = &ctrl_topic(&c, "t")->parts[0];
+  int32_t leader = p->leader, epoch = p->leader_epoch;
+  cr_assert_eq(report(leader, 1), 0);
+  p = &ctrl_topic(&c, "t")->parts[0];
+  cr_expect_neq(p->leader, leader);
+  cr_expect_eq(p->leader_epoch, epoch + 1);
+  cr_expect(!contains_id(p->isr, p->nisr, leader), "out of the ISR");
+  cr_expect(contains_id(p->damaged, p->ndamaged, leader));
+  cr_expect_eq(report(leader, 1), 0, "idempotent");
+  /* The new leader cannot add it back while it is marked. */
+  Strata__AlterIsrRequest q = STRATA__ALTER_ISR_REQUEST__INIT;
+  q.broker_id = p->leader;
+  q.broker_epoch = ctrl_broker(&c, p->leader)->epoch;
+  q.topic = (char *)"t";
+  q.leader_epoch = p->leader_epoch;
+  q.partition_epoch = p->partition_epoch;
+  int32_t isr[3] = {1, 2, 3};
+  q.isr = isr;
+  q.n_isr = 3;
+  struct ctrl_out out = {0};
+  char err[128];
+  cr_expect_eq(ctrl_alter_isr(&c, &q, &out, err, sizeof err), STRATA_EINVALID_REQUEST);
+  cr_assert_eq(report(leader, 2), 0);
+  p = &ctrl_topic(&c, "t")->parts[0];
+  cr_expect_eq(p->ndamaged, 0u);
+  q.partition_epoch = p->partition_epoch;
+  cr_expect_eq(ctrl_alter_isr(&c, &q, &out, err, sizeof err), 0, "%s", err);
+  ctrl_out_reset(&out);
+}
+
+Test(ctrl, a_damaged_sole_leader_keeps_leading_and_a_damaged_follower_is_not_elected) {
+  create("t", 1, 3, 0);
+  struct ctrl_partition *p = &ctrl_topic(&c, "t")->parts[0];
+  int32_t leader = p->leader, f = -1;
+  for (uint32_t i = 0; i < p->nreplicas; i++)
+    if (p->replicas[i] != leader) f = p->replicas[i];
+  cr_assert_eq(report(f, 1), 0);
+  p = &ctrl_topic(&c, "t")->parts[0];
+  cr_expect_eq(p->leader, leader);
+  cr_expect(!contains_id(p->isr, p->nisr, f));
+  cr_expect_eq(p->nisr, 2u);
+  /* The other healthy follower reports too: the leader is alone; then the
+   * leader itself: no healthy copy, it keeps leading. */
+  for (uint32_t i = 0; i < p->nreplicas; i++)
+    if (p->replicas[i] != leader && p->replicas[i] != f) cr_assert_eq(report(p->replicas[i], 1), 0);
+  cr_assert_eq(report(leader, 1), 0);
+  p = &ctrl_topic(&c, "t")->parts[0];
+  cr_expect_eq(p->leader, leader, "no healthy replica to hand over to");
+  cr_expect_eq(p->nisr, 1u);
+}
+
+Test(ctrl, a_damaged_replica_is_never_elected_even_when_its_peers_die) {
+  create("t", 1, 3, 0);
+  struct ctrl_partition *p = &ctrl_topic(&c, "t")->parts[0];
+  int32_t f = p->leader % 3 + 1;
+  cr_assert_eq(report(f, 1), 0);
+  /* Only the damaged replica heartbeats: the others are fenced. */
+  struct ctrl_out out = {0};
+  for (int64_t now = 100; now <= 2000; now += 100) {
+    cr_assert_eq(ctrl_heartbeat(&c, f, ctrl_broker(&c, f)->epoch, now, &out), 0);
+    commit(&out);
+    ctrl_tick(&c, now, &out);
+    commit(&out);
+  }
+  p = &ctrl_topic(&c, "t")->parts[0];
+  cr_expect_eq(p->leader, -1, "offline rather than led by a damaged log (leader %d)", p->leader);
+}
