@@ -22,6 +22,7 @@
 #include "broker/dispatch.h"
 #include "broker/flush.h"
 #include "broker/group_handlers.h"
+#include "broker/integrity.h"
 #include "broker/metadata.h"
 #include "broker/offsets_log.h"
 #include "broker/response.h"
@@ -91,6 +92,10 @@ static int config_for(struct sim *s, int id, struct broker_config *out) {
   config_set(c, "controller", "sim:9000");
   config_set(c, "log.level", "error");
   config_set(c, "log.segment.bytes", "65536"); /* rolls happen in short runs too */
+  /* The scrubber, fast: a pass a second over logs of a few hundred KB, so
+   * damage a scenario planted is found within the run (issue 15). */
+  config_set(c, "log.scrub.bytes.per.second", "20000000");
+  config_set(c, "log.scrub.interval.ms", "1000");
   char err[256];
   int rc = broker_config_from(c, out, err, sizeof err);
   if (rc) fprintf(stderr, "sim: broker config: %s\n", err);
@@ -327,6 +332,43 @@ static void sim_propose_isr(void *arg, struct partition *p, const int32_t *isr, 
   }
 }
 
+/* A damage report (broker/integrity.c decides), as cluster_uv.c sends it. */
+static void sim_damage_answered(struct sim *s, struct sim_node *sn, void *arg,
+                                const Strata__Header *resp, const uint8_t *pl, size_t pn, int err) {
+  (void)s, (void)sn, (void)resp, (void)pl, (void)pn, (void)err;
+  struct alter_arg *a = arg;
+  a->p->damage_sending = 0;
+  partition_unref(a->p);
+  free(a);
+}
+
+static void sim_report_damage(void *arg, struct partition *p, int what) {
+  struct isr_ctx *c = arg;
+  struct bnode *node = bn(c->s, c->id);
+  Strata__AlterIsrRequest q;
+  int64_t epochs[REPLICAS_MAX];
+  cluster_alter_isr_request(&node->b, p, NULL, 0, epochs, &q);
+  q.damage_report = what;
+  Strata__Header h = STRATA__HEADER__INIT;
+  h.api_key = STRATA__API_KEY__API_ALTER_ISR;
+  h.body_case = STRATA__HEADER__BODY_ALTER_ISR_REQ;
+  h.alter_isr_req = &q;
+  struct alter_arg *a = malloc(sizeof *a);
+  if (!a) abort();
+  a->id = c->id;
+  a->p = p;
+  partition_ref(p);
+  p->damage_sending = 1;
+  if (net_call(c->s, c->id, SIM_CONTROLLER, &h, NULL, 0, 1000, sim_damage_answered, a)) {
+    p->damage_sending = 0;
+    partition_unref(p);
+    free(a);
+    return;
+  }
+  sim_log(c->s, "broker %d reports %s-%u %s", c->id, p->topic->name, p->id,
+          what == 1 ? "damaged" : "repaired");
+}
+
 /* ---- replica fetchers: replication/fetcher.c decides, as for cluster_uv.c ---- */
 
 static void fetcher_perform(struct sim *s, int id, int32_t leader, const struct fetcher_update *u);
@@ -462,6 +504,8 @@ void bnode_tick(struct sim *s, int id) {
   session_perform(s, id, &u);
   struct isr_ctx c = {s, id};
   if (u.propose_isr) cluster_isr_changes(&n->b, s->now, sim_propose_isr, &c);
+  if (u.propose_isr) integrity_repair_tick(&n->b, sim_report_damage, &c);
+  integrity_scrub_tick(&n->b, s->now); /* the scrub timer of server_uv.c */
   if (!u.fetchers) fetchers_step(s, id, FETCHER_TICK);
   deadlines(s, id);
   if (s->now % 100 == 0) group_handlers_tick(&n->b); /* the group timer of server_uv.c */

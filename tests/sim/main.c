@@ -149,7 +149,7 @@ static void sweep_stale(const char *base) {
 
 enum fault {
   F_CRASH, F_RESTART, F_WIPE, F_PAUSE, F_RESUME, F_ISOLATE, F_HEAL, F_CUT_ONE_WAY,
-  F_CUT_CONTROLLER, F_SLOW_DISK, F_CORRUPT, F_CTL_DAMAGE, F_CTL_RESTORE, F_META_CRASH, F_CLOCK_JUMP,
+  F_CUT_CONTROLLER, F_SLOW_DISK, F_CORRUPT, F_CORRUPT_OLD, F_CTL_DAMAGE, F_CTL_RESTORE, F_META_CRASH, F_CLOCK_JUMP,
 };
 
 /* A target below 0 is resolved when the fault happens: LEADER is the
@@ -258,6 +258,32 @@ static void corrupt(struct sim *s, int id) {
   flip_bit(s, files[rng_range(&s->rng, 0, n - 1)]);
 }
 
+/* corrupt: flip a bit in one of a stopped broker's OLD segments of the sim
+ * topic (never the last two, which recovery checks at start; the active one
+ * when a partition has only that), so only reads and the scrubber can find
+ * it. */
+static void corrupt_old(struct sim *s, int id) {
+  char cmd[600];
+  snprintf(cmd, sizeof cmd, "ls -d %s/broker-%d/%s-* 2>/dev/null", s->dir, id, SIM_TOPIC);
+  FILE *p = popen(cmd, "r");
+  if (!p) return;
+  char dirs[8][512];
+  int nd = 0;
+  while (nd < 8 && fgets(dirs[nd], sizeof dirs[nd], p)) dirs[nd][strcspn(dirs[nd], "\n")] = 0, nd++;
+  pclose(p);
+  if (!nd) return;
+  const char *d = dirs[rng_range(&s->rng, 0, nd - 1)];
+  snprintf(cmd, sizeof cmd, "ls %s/*.log 2>/dev/null | sort", d);
+  if (!(p = popen(cmd, "r"))) return;
+  char files[64][600];
+  int n = 0;
+  while (n < 64 && fgets(files[n], sizeof files[n], p)) files[n][strcspn(files[n], "\n")] = 0, n++;
+  pclose(p);
+  if (!n) return;
+  int last = n > 2 ? n - 3 : 0;
+  flip_bit(s, files[rng_range(&s->rng, 0, last)]);
+}
+
 /* T9: the stopped controller's metadata is damaged (a copy kept first, as
  * an operator's backup): a flipped bit in its snapshot or log, or the whole
  * data.dir gone. Starting may then be refused; that is right. */
@@ -311,6 +337,10 @@ static void apply(struct sim *s, struct schedule *sc, const struct action *a) {
   case F_CORRUPT:
     if (s->nodes[node].up) return;
     corrupt(s, node);
+    break;
+  case F_CORRUPT_OLD:
+    if (s->nodes[node].up) return;
+    corrupt_old(s, node);
     break;
   case F_PAUSE:
     if (!s->nodes[node].up || s->nodes[node].paused) return;
@@ -463,6 +493,33 @@ static void sc_t8(struct sim *s, struct schedule *sc) {
   add(sc, 3001, F_CORRUPT, FOLLOWER, 0, 0);
   add(sc, 3500, F_RESTART, FOLLOWER, 0, 0);
   add(sc, 7000, F_CRASH, LEADER, 0, 2000);
+}
+
+/* corrupt: silent corruption of old batches on random replicas (issue 15):
+ * a broker at a time is stopped, a bit flipped in an old segment, and
+ * restarted; its scrubber (a pass a second here) or a read finds the
+ * damage, the controller takes it out of the ISR (and its leadership), it
+ * cuts and refetches. Sometimes the leader is the one damaged, sometimes a
+ * leader dies later. One copy is damaged at a time, so a healthy one always
+ * exists: no acknowledged write may be lost, and every replica's log below
+ * the high watermark must pass its CRCs at the end (bnode_dump). */
+static void sc_corrupt(struct sim *s, struct schedule *sc) {
+  static const char *const cfg[] = {"segment.ms=300", NULL}; /* many old segments */
+  sc->topic_configs = cfg;
+  sc->duration = 14000;
+  sc->nparts = (uint32_t)rng_range(&s->rng, 1, 2);
+  int64_t t = rng_range(&s->rng, 2500, 4000);
+  while (t < sc->duration - 2500) {
+    static const int who[] = {LEADER, FOLLOWER, FOLLOWER2};
+    int node = (int)rng_range(&s->rng, 1, s->nbrokers);
+    if (rng_chance(&s->rng, 50)) node = who[rng_range(&s->rng, 0, 2)];
+    int64_t down = rng_range(&s->rng, 300, 1500);
+    add(sc, t, F_CRASH, node, 0, 0);
+    add(sc, t + 1, F_CORRUPT_OLD, node, 0, 0);
+    add(sc, t + down, F_RESTART, node, 0, 0);
+    if (rng_chance(&s->rng, 30)) add(sc, t + down + rng_range(&s->rng, 500, 3000), F_CRASH, LEADER, 0, 1500);
+    t += down + rng_range(&s->rng, 3000, 5000);
+  }
 }
 
 /* T11: one node's power failure plus pauses of the others. */
@@ -709,6 +766,7 @@ static const struct scenario scenarios[] = {
     {"T6", "the last live replica loses its unflushed tail, then peers return", sc_t6},
     {"T7", "every node loses power at once", sc_t7},
     {"T8", "a flipped bit in one replica's segment", sc_t8},
+    {"corrupt", "flipped bits in old segments of random replicas, found by scrub or read, repaired", sc_corrupt},
     {"T11", "a power failure plus pauses", sc_t11},
     {"T12", "a follower restarts with a wiped disk, then the leader dies", sc_t12},
     {"controller", "controller restarts and a cut from every broker", sc_controller},
