@@ -53,6 +53,7 @@ void cluster_apply_partition(struct broker *b, struct partition *p,
   int flags = replica_assign(&p->rep, b->cfg.id, &a, &log, now_ms, &cut);
   count_isr_change(p, was_leader, epoch, nisr);
   integrity_marked(b, p, s->damaged, (uint32_t)s->n_damaged);
+  integrity_found(b, p); /* damage the log's open found (a garbled old header) */
   if (flags & REPLICA_TRUNCATE) {
     trace_warn("%s-%u: records from offset %" PRId64 " carry a leader epoch newer than %d, "
                "which no leader had (a garbled batch header): cutting them before leading",

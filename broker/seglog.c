@@ -1084,7 +1084,7 @@ int seglog_truncate(struct seglog *log, int64_t offset) {
   struct batch_header h;
   int64_t new_end;
   int rc;
-  if (log->damaged_at >= 0 && offset >= log->damaged_at) {
+  if (log->damaged_at >= 0 && offset == log->damaged_at) {
     /* Cut at the damaged batch itself: its header may not decode. */
     i = find_segment(log, log->damaged_seg);
     s = &log->segs[i];
@@ -1283,18 +1283,27 @@ int seglog_sync(struct seglog *log) {
 
 int seglog_for_each_batch(struct seglog *log,
                           int (*fn)(void *arg, const struct batch_header *h), void *arg) {
+  int64_t expect = seglog_start_offset(log);
   for (size_t i = 0; i < log->nsegs; i++) {
     struct segment *s = &log->segs[i];
     uint64_t pos = 0;
+    if (s->base > expect) expect = s->base; /* the log start, or a compacted gap */
     while (pos < s->size) {
       struct batch_header h;
       /* again each time: fn may read other logs through the same cache */
       int fd = seg_fd(log, s, SEG_LOG);
       if (fd < 0) return STRATA_EIO;
       int rc = read_scan_header(fd, pos, s->size, &h);
-      if (rc) return rc;
+      if (rc == STRATA_EIO) return rc;
+      if (rc || h.base_offset != expect) {
+        /* An old segment's garbled header (recovery checks only the last
+         * ones): the log is intact below it; its owner repairs the rest. */
+        note_damage(log, i, pos, expect, "batch header");
+        return 0;
+      }
       if ((rc = fn(arg, &h))) return rc;
       pos += batch_total_size(&h);
+      expect = h.base_offset + h.last_offset_delta + 1;
     }
   }
   return 0;

@@ -187,8 +187,8 @@ int seglog_verify_read(struct seglog *log, const struct seglog_slice *sl, const 
  * (remembered as by a read) or another STRATA_E*. */
 int seglog_scrub(struct seglog *log, int64_t *offset, uint64_t budget, uint64_t *bytes);
 /* Offset of the lowest damaged batch found (the log is intact below it), or
- * -1. A truncation at or below it, or a reset, forgets it; a truncation to
- * any offset above it cuts at it (its header may not decode). */
+ * -1. A truncation at or below it, or a reset, forgets it; one exactly at it
+ * cuts at its remembered position (its header may not decode). */
 int64_t seglog_damaged_at(const struct seglog *log);
 /* Distinct damaged batches found since open. */
 uint64_t seglog_corrupt_found(const struct seglog *log);

@@ -272,9 +272,9 @@ static void change_invariants(const struct ctrl_partition *old, const struct ctr
   for (uint32_t i = 0; i < np->nisr; i++)
     STRATA_ASSERT(contains(np->replicas, np->nreplicas, np->isr[i]));
   if (np->leader >= 0) STRATA_ASSERT(contains(np->isr, np->nisr, np->leader));
-  for (uint32_t i = 0; i < np->nisr && np->leader >= 0; i++) /* damaged: only a sole leader */
-    STRATA_ASSERT(!contains(np->damaged, np->ndamaged, np->isr[i]) ||
-                  (np->isr[i] == np->leader && np->nisr == 1));
+  uint32_t ndmg = 0; /* damaged members: none, or all (no healthy copy in sync) */
+  for (uint32_t i = 0; i < np->nisr; i++) ndmg += (uint32_t)contains(np->damaged, np->ndamaged, np->isr[i]);
+  STRATA_ASSERT(ndmg == 0 || ndmg == np->nisr);
   if (!old) return;
   STRATA_ASSERT(np->nreplicas == old->nreplicas &&
                 !memcmp(np->replicas, old->replicas, np->nreplicas * sizeof(int32_t)));
@@ -482,14 +482,15 @@ static int reelect(const struct ctrl *c, const struct ctrl_topic *t, const struc
                    struct ctrl_partition *np) {
   *np = *p;
   np->nisr = 0;
+  /* Damaged replicas (issue 15) count only while the ISR holds no healthy
+   * one, alive or not: then they hold the only copies, and a damaged leader
+   * serves up to the damage and answers it loudly; otherwise they are out
+   * and the partition waits for a healthy replica rather than serve errors. */
+  int healthy = 0;
+  for (uint32_t i = 0; i < p->nisr; i++) healthy |= !contains(p->damaged, p->ndamaged, p->isr[i]);
   for (uint32_t i = 0; i < p->nisr; i++)
-    if (live(c, p->isr[i]) && !contains(p->damaged, p->ndamaged, p->isr[i]))
+    if (live(c, p->isr[i]) && (!healthy || !contains(p->damaged, p->ndamaged, p->isr[i])))
       np->isr[np->nisr++] = p->isr[i];
-  /* A damaged leader stays only while no healthy in-sync replica can take
-   * over (it holds the only copy: its reads answer the damage, loudly). */
-  if (p->leader >= 0 && np->nisr == 0 && live(c, p->leader) &&
-      contains(p->isr, p->nisr, p->leader))
-    np->isr[np->nisr++] = p->leader;
   int leader_ok = p->leader >= 0 && live(c, p->leader) && contains(np->isr, np->nisr, p->leader);
   if (!leader_ok) {
     np->leader = -1;
@@ -510,7 +511,7 @@ static int reelect(const struct ctrl *c, const struct ctrl_topic *t, const struc
     if (np->leader < 0) { /* offline: keep the last in-sync set as the only candidates */
       np->nisr = 0;
       for (uint32_t i = 0; i < p->nisr; i++)
-        if (!contains(p->damaged, p->ndamaged, p->isr[i])) np->isr[np->nisr++] = p->isr[i];
+        if (!healthy || !contains(p->damaged, p->ndamaged, p->isr[i])) np->isr[np->nisr++] = p->isr[i];
     }
     if (np->leader != p->leader) np->leader_epoch = p->leader_epoch + 1;
   }

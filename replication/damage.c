@@ -22,16 +22,16 @@ int damage_plan(const struct damage *d, const struct damage_view *v) {
   int f = 0;
   if (d->found_at >= 0) {
     if (!v->marked) f |= DAMAGE_REPORT;
-    else if (v->role != ROLE_LEADER) f |= DAMAGE_CUT;
+    else if (v->role == ROLE_FOLLOWER) f |= DAMAGE_CUT; /* a leader to refetch from */
     return f;
   }
   if (d->repair_to >= 0) {
-    if (v->log_end < d->repair_to || v->role == ROLE_LEADER) return 0;
+    if (v->log_end < d->repair_to || v->role != ROLE_FOLLOWER) return 0;
     return v->marked ? DAMAGE_REPORT_REPAIRED : DAMAGE_DONE;
   }
   /* Marked with nothing tracked: a restart forgot it (and took this replica
    * out of every ISR; the leader adds it back only once it caught up). */
-  return v->marked && v->role != ROLE_LEADER ? DAMAGE_REPORT_REPAIRED : 0;
+  return v->marked && v->role == ROLE_FOLLOWER ? DAMAGE_REPORT_REPAIRED : 0;
 }
 
 void damage_cut_done(struct damage *d, int64_t old_end) {

@@ -71,6 +71,8 @@ Test(damage, a_leader_reports_but_never_cuts) {
   cr_expect_eq(damage_plan(&d, &v), DAMAGE_REPORT);
   v.marked = 1; /* no healthy replica could take over */
   cr_expect_eq(damage_plan(&d, &v), 0);
+  v.role = ROLE_NONE; /* offline: nobody to refetch from, the records beyond stay */
+  cr_expect_eq(damage_plan(&d, &v), 0);
   v.role = ROLE_FOLLOWER; /* leadership moved */
   cr_expect_eq(damage_plan(&d, &v), DAMAGE_CUT);
 }
