@@ -169,12 +169,15 @@ void cluster_isr_changes(struct broker *b, int64_t now_ms,
       int32_t isr[REPLICAS_MAX];
       uint32_t n;
       if (!replica_isr_proposal(&p->rep, now_ms, b->cfg.replica_lag_ms, isr, &n)) continue;
-      /* Never propose a fenced broker: the controller would refuse it. */
+      /* Never propose a fenced broker, or one the controller marked
+       * damaged: it would refuse the whole change. */
       const struct isr_state *cur = &p->rep.isr;
       uint32_t m = 0;
       for (uint32_t j = 0; j < n; j++) {
         const struct peer *pe = broker_peer(b, isr[j]);
-        if (isr_contains(cur->isr, cur->nisr, isr[j]) || (pe && !pe->fenced)) isr[m++] = isr[j];
+        if (isr_contains(cur->isr, cur->nisr, isr[j]) ||
+            (pe && !pe->fenced && !isr_contains(p->damaged_ids, p->ndamaged_ids, isr[j])))
+          isr[m++] = isr[j];
       }
       int same = m == cur->nisr;
       for (uint32_t j = 0; same && j < m; j++) same = isr_contains(cur->isr, cur->nisr, isr[j]);

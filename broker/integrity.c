@@ -104,7 +104,7 @@ void integrity_marked(struct broker *b, struct partition *p, const int32_t *dama
 /* Cut the log at the damaged batch (the controller has marked this
  * replica, which no longer leads): the follower refetches from there. */
 static void cut(struct broker *b, struct partition *p) {
-  int64_t old_end = seglog_end_offset(p->log), at = p->damage.found_at;
+  int64_t old_end = seglog_end_offset(p->log), at = p->damage.found_at, hw = p->rep.hw;
   trace_warn("%s-%u: cutting the damaged log at offset %" PRId64 " (%" PRId64
              " record(s)) to refetch them from leader %d",
              p->topic->name, p->id, at, old_end - at, p->rep.leader);
@@ -117,7 +117,7 @@ static void cut(struct broker *b, struct partition *p) {
   }
   struct replica_log log = cluster_log_pos(b, p);
   follower_truncated(&p->rep, &log);
-  damage_cut_done(&p->damage, old_end);
+  damage_cut_done(&p->damage, hw);
 }
 
 void integrity_repair_tick(struct broker *b,

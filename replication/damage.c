@@ -34,9 +34,10 @@ int damage_plan(const struct damage *d, const struct damage_view *v) {
   return v->marked && v->role == ROLE_FOLLOWER ? DAMAGE_REPORT_REPAIRED : 0;
 }
 
-void damage_cut_done(struct damage *d, int64_t old_end) {
-  STRATA_ASSERT(d->found_at >= 0 && old_end >= d->found_at);
-  if (old_end > d->repair_to) d->repair_to = old_end;
+void damage_cut_done(struct damage *d, int64_t hw) {
+  STRATA_ASSERT(d->found_at >= 0);
+  int64_t to = hw > d->found_at ? hw : d->found_at;
+  if (to > d->repair_to) d->repair_to = to;
   d->found_at = -1;
 }
 

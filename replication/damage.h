@@ -15,7 +15,7 @@
 /* Zeroed is wrong: damage_init. */
 struct damage {
   int64_t found_at;  /* lowest damaged batch not yet cut (-1: none) */
-  int64_t repair_to; /* after a cut: the log end to reach again (-1: not repairing) */
+  int64_t repair_to; /* after a cut: the offset to reach again (-1: not repairing) */
 };
 
 /* What the replica sees now. */
@@ -38,8 +38,10 @@ int damage_found(struct damage *d, int64_t offset);
 int damage_pending(const struct damage *d);
 /* The actions due now (DAMAGE_* flags). */
 int damage_plan(const struct damage *d, const struct damage_view *v);
-/* The log was cut at found_at; `old_end` was its end before. */
-void damage_cut_done(struct damage *d, int64_t old_end);
+/* The log was cut at found_at; `hw` was this replica's high watermark
+ * before: what the cluster committed and it must hold again. (Not its old
+ * end: a tail nobody committed may be gone from the leader too.) */
+void damage_cut_done(struct damage *d, int64_t hw);
 /* DAMAGE_DONE applied. */
 void damage_clear(struct damage *d);
 

@@ -25,9 +25,15 @@ SIM="${STRATA_BUILD:-build}/tests/sim/sim"
 #            (found by replica_invariants; now replica_assign cuts them before leading)
 #   278 groups: a commit took effect (OffsetFetch showed it) before it was replicated; the
 #            coordinator then paused, and its successor had the older offset
+#   154 corrupt: damaged replicas cut their logs while the partition was offline (nobody to
+#            refetch from), and a damaged-only ISR elected nobody (now a replica cuts only
+#            while it follows a leader, and damaged replicas lead when no healthy copy is in sync)
+#   46 corrupt: a leader's ISR expansion naming a damaged replica was refused whole, so a
+#            healthy one could not rejoin either; a repaired replica waited for its old log
+#            end, which held records nobody had committed (now: its high watermark)
 for s in "366 T5" "472 T8" "32 T8" "343 random" "799 random" "169 random" "191 random" \
   "5907 random" "1 isr-race" "2 isr-race" "3 isr-race" "22 groups" "29 groups" "46 T13" \
-  "44 groups" "278 groups" "5106 T9" "2122 T19"; do
+  "44 groups" "278 groups" "5106 T9" "2122 T19" "154 corrupt" "46 corrupt"; do
   set -- $s
   "$SIM" --seed "$1" --scenario "$2"
 done
