@@ -105,6 +105,9 @@ typedef struct {
   size_t nreplicas, nisr;
   int64_t high_watermark, log_end_offset; /* -1 unless the answering broker leads it */
   int64_t *replica_offsets;               /* per replica, as its leader saw them; or NULL */
+  int32_t *damaged;                       /* replicas that found a damaged batch and are
+                                             repairing (out of the ISR, not electable) */
+  size_t ndamaged;
 } strata_partition_info;
 
 typedef struct {

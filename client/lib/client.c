@@ -100,6 +100,7 @@ void strata_metadata_free(strata_metadata *m) {
       free(t->partitions[k].replicas);
       free(t->partitions[k].isr);
       free(t->partitions[k].replica_offsets);
+      free(t->partitions[k].damaged);
     }
     for (size_t k = 0; k < t->nconfigs; k++) {
       free(t->config_keys[k]);
@@ -167,7 +168,9 @@ static int metadata_copy(const Strata__MetadataResponse *r, strata_metadata **ou
         if (!pi->replica_offsets) goto oom;
         memcpy(pi->replica_offsets, p->replica_offsets, p->n_replicas * sizeof(int64_t));
       }
-      if (!pi->replicas || !pi->isr) goto oom;
+      pi->damaged = dup_ids(p->damaged, p->n_damaged);
+      pi->ndamaged = p->n_damaged;
+      if (!pi->replicas || !pi->isr || !pi->damaged) goto oom;
     }
     for (size_t k = 0; k < t->n_configs; k++) {
       ti->config_keys[k] = strdup(t->configs[k]->key);

@@ -71,7 +71,15 @@ flip() {
   printf "$(printf '\\%03o' $((byte ^ 0x5a)))" | dd of="$seg" bs=1 seek=$pos conv=notrunc status=none
   echo "flipped byte $pos of $(basename "$seg") on broker $1 ($(ls "$STRATA_CLUSTER_DIR/broker-$1/c-0/"*.log | wc -l) segments)"
 }
+# wait until c-0's leader reports its high watermark at N (a new leader's
+# lags until its followers fetch again; the consumer stops at the end it sees)
+wait_hw() {
+  local deadline=$((SECONDS + 15))
+  until [ "$(BOOT=$1 cli cluster status --topic c 2>/dev/null | awk '$1 == "c" && $2 == 0 { print $7 }')" = $N ] ||
+    [ $SECONDS -ge $deadline ]; do sleep 0.2; done
+}
 read_all() { # what, bootstrap
+  wait_hw "$2"
   BOOT=$2 timeout 60 "$STRATA_BIN" --bootstrap "$2" consume -t c -p 0 --from-beginning \
     --timeout 20000 -n $N >"$dir/got" 2>"$dir/err"
   if seq 0 $((N - 1)) | cmp -s - "$dir/got"; then ok "$1: all $N records read intact"
@@ -92,6 +100,10 @@ echo "leader $leader, follower under test $f"
 wait_state "^$leader [0-9],[0-9],[0-9]\$" 10 || bad "(a) ISR not full before the flip"
 scripts/cluster.sh kill $f >/dev/null
 flip $f
+# `strata cluster status` while it repairs (the mark lasts at least a second).
+(for _ in $(seq 100); do cli cluster status --topic c 2>/dev/null | grep DAMAGED; sleep 0.1; done \
+  >"$dir/status.damaged") &
+poller=$!
 STRATA_BROKER_SETS="$COMMON $SCRUB_FAST" scripts/cluster.sh restart $f >/dev/null ||
   { bad "(a) restart of broker $f"; exit 1; }
 deadline=$((SECONDS + 20))
@@ -103,6 +115,10 @@ wait_log $f "cutting the damaged log" 10 0 && [ "$(count $f "DAMAGED BATCH")" -g
 wait_log $f "replica repaired and unmarked" 20 0 && ok "(a) follower $f repaired from the leader" ||
   bad "(a) follower $f never repaired"
 wait_state "^$leader [0-9],[0-9],[0-9]\$" 20 && ok "(a) follower $f back in the ISR" || bad "(a) ISR not full again"
+kill $poller 2>/dev/null; wait $poller 2>/dev/null
+grep -q "DAMAGED(repairing):$f" "$dir/status.damaged" &&
+  ok "(a) cluster status showed it: $(head -1 "$dir/status.damaged" | tr -s ' ')" ||
+  bad "(a) cluster status never showed broker $f damaged"
 # Only the repaired replica left: it leads and serves everything.
 for o in 1 2 3; do [ $o = $f ] || scripts/cluster.sh kill $o >/dev/null; done
 wait_state "^$f $f\$" 20 && ok "(a) repaired broker $f leads alone" || bad "(a) broker $f does not lead"
