@@ -10,7 +10,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "broker/integrity.h"
 #include "broker/seglog.h"
 #include "common/config.h"
 #include "common/durable_file.h"
@@ -69,7 +68,6 @@ int broker_open(struct broker *b, const struct broker_config *cfg, int64_t now_m
   b->wall_ms = wall_ms;
   b->cluster = cfg->controller_port != 0;
   b->controller_id = -1;
-  integrity_init(b, now_ms);
   if (mkdir(cfg->log_dir, 0755) && errno != EEXIST) {
     snprintf(err, err_len, "cannot create log.dir %s: %s", cfg->log_dir, strerror(errno));
     return STRATA_EIO;

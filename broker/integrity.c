@@ -3,7 +3,6 @@
 #include <inttypes.h>
 
 #include "broker/broker.h"
-#include "broker/cluster.h"
 #include "broker/scrub.h"
 #include "broker/topics.h"
 #include "common/errors.h"
@@ -115,7 +114,9 @@ static void cut(struct broker *b, struct partition *p) {
                 strata_strerror(rc));
     return;
   }
-  struct replica_log log = cluster_log_pos(b, p);
+  int64_t end = seglog_end_offset(p->log); /* as cluster_log_pos (cluster.c, which calls us) */
+  struct replica_log log = {seglog_start_offset(p->log), end,
+                            b->cfg.flush == FLUSH_ALWAYS ? seglog_durable_offset(p->log) : end};
   follower_truncated(&p->rep, &log);
   damage_cut_done(&p->damage, hw);
 }

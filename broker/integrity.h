@@ -12,7 +12,8 @@
 struct broker;
 struct partition;
 
-/* Start the scrubber's pacing from the broker's settings. */
+/* Start the scrubber's pacing from the broker's settings (the glue, once
+ * the broker is open; until then the scrubber is off). */
 void integrity_init(struct broker *b, int64_t now_ms);
 /* A read or scrub of p's log returned STRATA_ECORRUPT: note the damage
  * (the log remembers where). */

@@ -1394,18 +1394,18 @@ int seglog_scrub(struct seglog *log, int64_t *offset, uint64_t budget, uint64_t 
     uint64_t want = s->size - pos;
     if (want > budget) want = budget;
     if (want < batch_total_size(&h)) want = batch_total_size(&h);
-    if (want > log->scan_cap) {
-      uint8_t *b = realloc(log->scan_buf, want);
-      if (!b) return STRATA_ENOMEM;
-      log->scan_buf = b;
-      log->scan_cap = want;
-    }
+    /* A buffer per call, not kept: an idle log holds no memory (issue 15). */
+    uint8_t *buf = malloc(want);
+    if (!buf) return STRATA_ENOMEM;
     int fd = seg_fd(log, s, SEG_LOG);
-    if (fd < 0) return STRATA_EIO;
-    if (pread_full(fd, log->scan_buf, want, pos) != (ssize_t)want) return STRATA_EIO;
+    if (fd < 0 || pread_full(fd, buf, want, pos) != (ssize_t)want) {
+      free(buf);
+      return STRATA_EIO;
+    }
     uint64_t good;
     int64_t next;
-    rc = verify_range(log, i, pos, log->scan_buf, want, h.base_offset, 1, &good, &next);
+    rc = verify_range(log, i, pos, buf, want, h.base_offset, 1, &good, &next);
+    free(buf);
     *bytes += want;
     if (rc) return rc;
     if (good == 0) return STRATA_ECORRUPT; /* cannot happen: one whole batch fits */

@@ -1373,6 +1373,7 @@ int server_run(struct broker *b) {
   s->retention_timer.data = s;
   uv_timer_start(&s->retention_timer, on_retention_timer, 1000,
                  (uint64_t)b->cfg.retention_check_ms);
+  integrity_init(b, b->now_ms);
   uv_timer_init(s->loop, &s->scrub_timer);
   s->scrub_timer.data = s;
   uv_timer_start(&s->scrub_timer, on_scrub_timer, 50, 50);

@@ -537,6 +537,7 @@ int bnode_start(struct sim *s, int id) {
     return -1;
   }
   if (!n->b.cluster) offsets_log_sync(&n->b); /* as server_run */
+  integrity_init(&n->b, s->now);                /* as server_run: the scrubber's pacing */
   sn->up = 1;
   sn->paused = 0;
   return 0;
