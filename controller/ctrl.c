@@ -182,7 +182,7 @@ static int partition_from(const Strata__PartitionState *m, struct ctrl_partition
   p->leader = m->leader;
   p->leader_epoch = m->leader_epoch;
   p->partition_epoch = m->partition_epoch;
-  memcpy(p->damaged, m->damaged, m->n_damaged * sizeof(int32_t));
+  if (m->n_damaged) memcpy(p->damaged, m->damaged, m->n_damaged * sizeof(int32_t));
   p->ndamaged = (uint32_t)m->n_damaged;
   return 0;
 }
