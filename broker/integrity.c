@@ -82,6 +82,7 @@ void integrity_scrub_tick(struct broker *b, int64_t now_ms) {
     scrub_spent(&b->scrub, got);
     b->metrics.scrub_bytes += got;
     budget = got >= budget ? 0 : budget - got;
+    if (rc == 1) p->scrub_clean = 1;
     if (rc == STRATA_ECORRUPT) integrity_found(b, p);
     else if (rc < 0)
       trace_warn("scrubber: %s-%u: %s", p->topic->name, p->id, strata_strerror(rc));
@@ -131,7 +132,9 @@ void integrity_repair_tick(struct broker *b,
       struct partition *p = tp->parts[k];
       if (!p || p->deleted || (!damage_pending(&p->damage) && !p->damage_marked)) continue;
       any = 1;
-      struct damage_view v = {p->rep.role, p->damage_marked, seglog_end_offset(p->log)};
+      int scrubber_off = b->scrub.cfg.bytes_per_sec == 0 || b->scrub.cfg.interval_ms == 0;
+      struct damage_view v = {p->rep.role, p->damage_marked, seglog_end_offset(p->log),
+                              p->scrub_clean || scrubber_off};
       int f = damage_plan(&p->damage, &v);
       if (f & DAMAGE_CUT) cut(b, p);
       /* Once answered, the change arrives with the next image: wait a

@@ -38,6 +38,7 @@ struct partition {
    * damaged; damage_sending: a report to it is on its way. */
   struct damage damage;
   int damage_marked, damage_sending;
+  int scrub_clean; /* a scrub pass over the whole log found nothing since start */
   int64_t damage_sent_ms; /* when the last report left (reports repeat at most once a second) */
   int32_t damaged_ids[REPLICAS_MAX]; /* the controller's damaged list, for metadata answers */
   uint32_t ndamaged_ids;

@@ -29,9 +29,11 @@ int damage_plan(const struct damage *d, const struct damage_view *v) {
     if (v->log_end < d->repair_to || v->role != ROLE_FOLLOWER) return 0;
     return v->marked ? DAMAGE_REPORT_REPAIRED : DAMAGE_DONE;
   }
-  /* Marked with nothing tracked: a restart forgot it (and took this replica
-   * out of every ISR; the leader adds it back only once it caught up). */
-  return v->marked && v->role == ROLE_FOLLOWER ? DAMAGE_REPORT_REPAIRED : 0;
+  /* Marked with nothing tracked: a restart forgot where the damage was. It
+   * left every ISR when it registered; it is unmarked once its scrubber has
+   * checked the whole log (finding the damage again, if it is still there,
+   * leads to the cut above instead). */
+  return v->marked && v->role == ROLE_FOLLOWER && v->checked ? DAMAGE_REPORT_REPAIRED : 0;
 }
 
 void damage_cut_done(struct damage *d, int64_t hw) {

@@ -23,6 +23,8 @@ struct damage_view {
   int role;       /* ROLE_* (replication/replica.h) */
   int marked;     /* the controller's metadata lists this replica as damaged */
   int64_t log_end;
+  int checked;    /* the whole log was checked since this process started (a scrub
+                     pass over it found nothing), or nothing will check it */
 };
 
 #define DAMAGE_REPORT 1          /* ask the controller to mark this replica damaged */

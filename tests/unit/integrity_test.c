@@ -48,7 +48,7 @@ Test(damage, follower_reports_then_cuts_once_marked_then_reports_repaired) {
   damage_init(&d);
   cr_expect(damage_found(&d, 500));
   cr_expect(!damage_found(&d, 700), "a later batch is not news");
-  struct damage_view v = {ROLE_FOLLOWER, 0, 1000};
+  struct damage_view v = {ROLE_FOLLOWER, 0, 1000, 0};
   cr_expect_eq(damage_plan(&d, &v), DAMAGE_REPORT, "no cut while still electable");
   v.marked = 1;
   cr_expect_eq(damage_plan(&d, &v), DAMAGE_CUT);
@@ -63,11 +63,20 @@ Test(damage, follower_reports_then_cuts_once_marked_then_reports_repaired) {
   cr_expect(!damage_pending(&d));
 }
 
+Test(damage, a_restart_that_forgot_its_damage_is_unmarked_only_after_a_clean_scrub) {
+  struct damage d;
+  damage_init(&d);
+  struct damage_view v = {ROLE_FOLLOWER, 1, 100, 0};
+  cr_expect_eq(damage_plan(&d, &v), 0, "not before the scrubber checked the whole log");
+  v.checked = 1;
+  cr_expect_eq(damage_plan(&d, &v), DAMAGE_REPORT_REPAIRED);
+}
+
 Test(damage, a_leader_reports_but_never_cuts) {
   struct damage d;
   damage_init(&d);
   damage_found(&d, 10);
-  struct damage_view v = {ROLE_LEADER, 0, 100};
+  struct damage_view v = {ROLE_LEADER, 0, 100, 0};
   cr_expect_eq(damage_plan(&d, &v), DAMAGE_REPORT);
   v.marked = 1; /* no healthy replica could take over */
   cr_expect_eq(damage_plan(&d, &v), 0);
