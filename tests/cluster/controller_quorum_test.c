@@ -1,0 +1,313 @@
+/* Three strata-controller processes as a quorum (issue 14, items 2 and 3),
+ * driven directly on their listeners as a broker and an admin client would:
+ * one leader is elected and decides (broker registration, topics, producer
+ * ids); a follower answers NOT_CONTROLLER naming the leader; kill -9 of the
+ * leader gives a new one within seconds that holds every topic, the broker's
+ * epoch and the producer-id blocks; the killed one restarts and catches up;
+ * the whole quorum killed -9 and restarted loses nothing committed. Every
+ * controller answers DescribeQuorum. */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client/lib/conn.h"
+#include "common/errors.h"
+#include "common/trace.h"
+#include "common/wire.h"
+#include "drill/proc.h"
+
+#define N 3
+
+static char *dir;
+static int ports[N + 1];
+static pid_t pids[N + 1];
+static char voters[512];
+
+static void start(int id) {
+  char bin[600], listen[64], data[700], log[700], node[32], vset[600];
+  snprintf(bin, sizeof bin, "%s/strata-controller", proc_build_dir());
+  snprintf(listen, sizeof listen, "listeners=127.0.0.1:%d", ports[id]);
+  snprintf(data, sizeof data, "data.dir=%s/c%d", dir, id);
+  snprintf(log, sizeof log, "%s/c%d.log", dir, id);
+  snprintf(node, sizeof node, "node.id=%d", id);
+  snprintf(vset, sizeof vset, "controller.quorum.voters=%s", voters);
+  const char *argv[] = {bin, "--set", listen, "--set", data, "--set", node, "--set", vset,
+                        "--set", "admin.listeners=", "--set", "broker.session.timeout.ms=600000",
+                        "--set", "log.level=info", NULL};
+  pids[id] = proc_spawn(argv, log);
+  cr_assert(pids[id] > 0);
+  cr_assert_eq(proc_wait_listen(pids[id], "127.0.0.1", ports[id], 15000), 0,
+               "controller %d did not listen", id);
+}
+
+static void kill9(int id) {
+  proc_kill(pids[id], SIGKILL);
+  pids[id] = 0;
+}
+
+static void setup(void) {
+  trace_set_level(TRACE_ERROR);
+  dir = proc_tmpdir("strata-quorum");
+  size_t len = 0;
+  for (int i = 1; i <= N; i++) {
+    ports[i] = proc_free_port();
+    cr_assert(ports[i] > 0);
+    len += (size_t)snprintf(voters + len, sizeof voters - len, "%s%d@127.0.0.1:%d",
+                            i > 1 ? "," : "", i, ports[i]);
+  }
+  for (int i = 1; i <= N; i++) start(i);
+}
+
+static void teardown(void) {
+  for (int i = 1; i <= N; i++)
+    if (pids[i] > 0) proc_kill(pids[i], SIGKILL);
+  if (getenv("STRATA_KEEP_TEST_DIR")) fprintf(stderr, "kept %s\n", dir);
+  else proc_rm_rf(dir);
+  free(dir);
+}
+
+TestSuite(quorum, .init = setup, .fini = teardown, .timeout = 120);
+
+/* One request to controller id; the answer (free with wire_header_free) or
+ * NULL when it cannot be reached. */
+static Strata__Header *call(int id, Strata__Header *req) {
+  struct conn c;
+  char err[256];
+  conn_init(&c);
+  if (conn_open(&c, "127.0.0.1", ports[id], 2000, NULL, err, sizeof err)) return NULL;
+  Strata__Header *resp = NULL;
+  const uint8_t *p;
+  uint32_t pl;
+  conn_call(&c, req, NULL, 0, 5000, &resp, &p, &pl);
+  conn_close(&c);
+  return resp;
+}
+
+static Strata__Header *describe(int id) {
+  Strata__Header h = STRATA__HEADER__INIT;
+  Strata__DescribeQuorumRequest q = STRATA__DESCRIBE_QUORUM_REQUEST__INIT;
+  h.api_key = STRATA__API_KEY__API_DESCRIBE_QUORUM;
+  h.body_case = STRATA__HEADER__BODY_DESCRIBE_QUORUM_REQ;
+  h.describe_quorum_req = &q;
+  return call(id, &h);
+}
+
+static Strata__Header *create_topic(int id, const char *name) {
+  Strata__Header h = STRATA__HEADER__INIT;
+  Strata__CreateTopicsRequest q = STRATA__CREATE_TOPICS_REQUEST__INIT;
+  Strata__TopicSpec s = STRATA__TOPIC_SPEC__INIT, *sp = &s;
+  s.name = (char *)name;
+  s.partitions = 1;
+  s.replication_factor = 1;
+  q.topics = &sp;
+  q.n_topics = 1;
+  h.api_key = STRATA__API_KEY__API_CREATE_TOPICS;
+  h.body_case = STRATA__HEADER__BODY_CREATE_TOPICS_REQ;
+  h.create_topics_req = &q;
+  return call(id, &h);
+}
+
+static Strata__Header *register_broker(int id) {
+  Strata__Header h = STRATA__HEADER__INIT;
+  Strata__BrokerRegisterRequest q = STRATA__BROKER_REGISTER_REQUEST__INIT;
+  q.broker_id = 1;
+  q.host = (char *)"127.0.0.1";
+  q.port = 1;
+  h.api_key = STRATA__API_KEY__API_BROKER_REGISTER;
+  h.body_case = STRATA__HEADER__BODY_BROKER_REGISTER_REQ;
+  h.broker_register_req = &q;
+  return call(id, &h);
+}
+
+static Strata__Header *heartbeat(int id, int64_t epoch) {
+  Strata__Header h = STRATA__HEADER__INIT;
+  Strata__BrokerHeartbeatRequest q = STRATA__BROKER_HEARTBEAT_REQUEST__INIT;
+  q.broker_id = 1;
+  q.broker_epoch = epoch;
+  q.metadata_version = -1;
+  h.api_key = STRATA__API_KEY__API_BROKER_HEARTBEAT;
+  h.body_case = STRATA__HEADER__BODY_BROKER_HEARTBEAT_REQ;
+  h.broker_heartbeat_req = &q;
+  return call(id, &h);
+}
+
+static int64_t producer_ids(int id) {
+  Strata__Header h = STRATA__HEADER__INIT;
+  Strata__InitProducerIdRequest q = STRATA__INIT_PRODUCER_ID_REQUEST__INIT;
+  q.count = 1000;
+  h.api_key = STRATA__API_KEY__API_INIT_PRODUCER_ID;
+  h.body_case = STRATA__HEADER__BODY_INIT_PRODUCER_ID_REQ;
+  h.init_producer_id_req = &q;
+  Strata__Header *r = call(id, &h);
+  int64_t first = r && !r->error_code && r->init_producer_id_resp
+                      ? r->init_producer_id_resp->producer_id : -1;
+  if (r) wire_header_free(r);
+  return first;
+}
+
+/* The controller that decides: the one that registers broker 1 (*broker_epoch
+ * -1) or takes its heartbeat with *broker_epoch (a controller that lost the
+ * broker's registration would refuse it); the others answer NOT_CONTROLLER.
+ * Waits up to timeout_ms; 0 when none. */
+static int active(int timeout_ms, int64_t *broker_epoch) {
+  int64_t deadline = conn_now_ms() + timeout_ms;
+  while (conn_now_ms() < deadline) {
+    for (int i = 1; i <= N; i++) {
+      if (!pids[i]) continue;
+      Strata__Header *r = *broker_epoch < 0 ? register_broker(i) : heartbeat(i, *broker_epoch);
+      int ok = r && !r->error_code &&
+               (r->body_case == STRATA__HEADER__BODY_BROKER_REGISTER_RESP ||
+                r->body_case == STRATA__HEADER__BODY_BROKER_HEARTBEAT_RESP);
+      if (r && r->error_code && r->error_code != (uint32_t)-STRATA_ENOT_CONTROLLER)
+        cr_assert_fail("controller %d: %s", i, r->error_message);
+      if (ok && r->body_case == STRATA__HEADER__BODY_BROKER_REGISTER_RESP) *broker_epoch = r->broker_register_resp->broker_epoch;
+      if (r) wire_header_free(r);
+      if (ok) return i;
+    }
+    usleep(50000);
+  }
+  return 0;
+}
+
+/* Topic names in the image the active controller sends broker 1. */
+static int image_has(int id, int64_t epoch, const char *topic, int64_t *pid_next) {
+  Strata__Header *r = heartbeat(id, epoch);
+  int found = 0;
+  cr_assert(r && !r->error_code, "heartbeat to %d: %s", id, r ? r->error_message : "no answer");
+  Strata__MetadataImage *img = r->broker_heartbeat_resp ? r->broker_heartbeat_resp->image : NULL;
+  cr_assert(img, "the heartbeat carried no image");
+  for (size_t i = 0; i < img->n_topics; i++)
+    if (!strcmp(img->topics[i]->name, topic)) found = 1;
+  if (pid_next) *pid_next = img->producer_ids_next;
+  wire_header_free(r);
+  return found;
+}
+
+static void expect_topics(int id, int64_t epoch, int upto) {
+  for (int t = 0; t < upto; t++) {
+    char name[32];
+    snprintf(name, sizeof name, "t%d", t);
+    cr_assert(image_has(id, epoch, name, NULL), "controller %d lacks topic %s", id, name);
+  }
+}
+
+static void create_ok(int id, const char *name) {
+  Strata__Header *r = create_topic(id, name);
+  cr_assert(r && !r->error_code && r->create_topics_resp &&
+                r->create_topics_resp->n_results == 1,
+            "CreateTopics %s on %d", name, id);
+  cr_assert_eq(r->create_topics_resp->results[0]->error_code, 0, "%s: %s", name,
+               r->create_topics_resp->results[0]->error_message);
+  wire_header_free(r);
+}
+
+/* Wait until controller id's DescribeQuorum shows its high watermark at
+ * least hw (it caught up). */
+static int caught_up(int id, int64_t hw, int timeout_ms) {
+  int64_t deadline = conn_now_ms() + timeout_ms;
+  while (conn_now_ms() < deadline) {
+    Strata__Header *r = describe(id);
+    int ok = r && r->describe_quorum_resp && r->describe_quorum_resp->high_watermark >= hw;
+    if (r) wire_header_free(r);
+    if (ok) return 1;
+    usleep(50000);
+  }
+  return 0;
+}
+
+Test(quorum, elect_decide_fail_over_restart) {
+  int64_t epoch = -1;
+  int64_t t0 = conn_now_ms();
+  int lead = active(15000, &epoch);
+  cr_assert(lead, "no active controller in 15 s");
+  fprintf(stderr, "controller %d active after %lld ms (first formation)\n", lead,
+          (long long)(conn_now_ms() - t0));
+  for (int t = 0; t < 5; t++) {
+    char name[32];
+    snprintf(name, sizeof name, "t%d", t);
+    create_ok(lead, name);
+  }
+  int64_t pid1 = producer_ids(lead);
+  cr_assert_geq(pid1, 0);
+
+  /* Every controller describes the quorum: one leader, one epoch. */
+  int32_t qepoch = -1;
+  for (int i = 1; i <= N; i++) {
+    Strata__Header *r = describe(i);
+    cr_assert(r && r->describe_quorum_resp, "DescribeQuorum on %d", i);
+    Strata__DescribeQuorumResponse *d = r->describe_quorum_resp;
+    cr_assert_eq(d->leader_id, lead, "controller %d names leader %d", i, d->leader_id);
+    cr_assert_str_eq(d->role, i == lead ? "leader" : "follower");
+    cr_assert_eq(d->n_voters, N);
+    if (qepoch < 0) qepoch = d->epoch;
+    cr_assert_eq(d->epoch, qepoch);
+    wire_header_free(r);
+  }
+
+  /* A follower answers NOT_CONTROLLER with the leader's id and address. */
+  int fol = lead % N + 1;
+  Strata__Header *r = create_topic(fol, "refused");
+  cr_assert(r);
+  cr_assert_eq(r->error_code, (uint32_t)-STRATA_ENOT_CONTROLLER);
+  cr_assert_eq(r->controller_leader_id, lead);
+  char want[64];
+  snprintf(want, sizeof want, "127.0.0.1:%d", ports[lead]);
+  cr_assert_str_eq(r->controller_leader_address, want);
+  wire_header_free(r);
+
+  /* kill -9 the leader: another one decides within seconds, with every topic,
+   * broker 1's epoch and the producer ids handed out. */
+  int64_t hw_before = 0;
+  cr_assert(caught_up(fol, 1, 5000));
+  r = describe(lead);
+  hw_before = r->describe_quorum_resp->high_watermark;
+  wire_header_free(r);
+  kill9(lead);
+  int64_t k0 = conn_now_ms();
+  int old = lead;
+  int64_t epoch2 = epoch;
+  lead = active(10000, &epoch2);
+  cr_assert(lead && lead != old, "no new active controller within 10 s");
+  fprintf(stderr, "controller %d active %lld ms after the kill -9 of %d\n", lead,
+          (long long)(conn_now_ms() - k0), old);
+  cr_assert_eq(epoch2, epoch, "broker 1 keeps its epoch across the failover (%lld, %lld)", (long long)epoch2, (long long)epoch);
+  expect_topics(lead, epoch, 5);
+  int64_t next = 0;
+  image_has(lead, epoch, "t0", &next);
+  cr_assert_gt(next, pid1, "the producer-id block survives");
+  int64_t pid2 = producer_ids(lead);
+  cr_assert_geq(pid2, pid1 + 1000, "no producer id twice (%lld after %lld)", (long long)pid2,
+                (long long)pid1);
+  create_ok(lead, "t5");
+
+  /* The killed one restarts and catches up. */
+  start(old);
+  r = describe(lead);
+  int64_t hw = r->describe_quorum_resp->high_watermark;
+  wire_header_free(r);
+  cr_assert_gt(hw, hw_before);
+  cr_assert(caught_up(old, hw, 10000), "controller %d did not catch up to %lld", old,
+            (long long)hw);
+
+  /* The whole quorum killed -9 and restarted loses nothing committed. */
+  for (int i = 1; i <= N; i++) kill9(i);
+  for (int i = 1; i <= N; i++) start(i);
+  t0 = conn_now_ms();
+  int64_t epoch3 = epoch;
+  lead = active(15000, &epoch3);
+  cr_assert(lead, "no active controller after the whole quorum's restart");
+  fprintf(stderr, "controller %d active %lld ms after the whole quorum restarted\n", lead,
+          (long long)(conn_now_ms() - t0));
+  cr_assert_eq(epoch3, epoch);
+  expect_topics(lead, epoch, 6);
+  int64_t pid3 = producer_ids(lead);
+  cr_assert_geq(pid3, pid2 + 1000);
+  r = create_topic(lead, "t0");
+  cr_assert(r && r->create_topics_resp && r->create_topics_resp->n_results == 1);
+  cr_assert_eq(r->create_topics_resp->results[0]->error_code,
+               (uint32_t)-STRATA_ETOPIC_EXISTS);
+  wire_header_free(r);
+}
