@@ -212,6 +212,13 @@ static void on_heartbeat(struct session *s, struct broker *b, int64_t now,
   b->controller_contact_ms = s->hb_sent_ms;
   s->fails = 0;
   if (s->target >= 0) s->pos = s->target;
+  if (s->moved && (nctl(b) > 1 || s->target < 0)) {
+    struct session_addr a;
+    session_target(s, b, &a);
+    trace_info("with the active controller at %s:%d; heartbeats resumed with broker epoch %" PRId64,
+               a.host, a.port, b->broker_epoch);
+  }
+  s->moved = 0;
   if (resp->broker_heartbeat_resp->image) {
     if (metadata_apply_image(b, resp->broker_heartbeat_resp->image, now))
       offsets_log_sync(b); /* coordinators follow the offsets partitions' leaders */
@@ -253,8 +260,10 @@ void session_step(struct session *s, struct broker *b, const struct session_even
     s->connected = 1;
     s->connecting = 0;
     if (s->ctl_lost) {
-      trace_info("controller is back; resuming heartbeats with broker epoch %" PRId64,
-                 b->broker_epoch);
+      if (nctl(b) == 1 && s->target >= 0)
+        trace_info("controller is back; resuming heartbeats with broker epoch %" PRId64,
+                   b->broker_epoch);
+      s->moved = 1;
       s->ctl_lost = 0;
       s->next_hb_ms = 0;
     }
@@ -262,7 +271,9 @@ void session_step(struct session *s, struct broker *b, const struct session_even
   case SESSION_LINK_DOWN:
     if (s->connected && s->registered && !s->ctl_lost)
       trace_warn("lost the controller; serving with the metadata we have");
-    if (!s->connected && s->target >= 0) s->down_ms[s->target] = e->now_ms; /* connect failed */
+    /* a failed connect, or a link that broke: a controller that may have
+     * died, whose name in a follower's hint is not believed for a while */
+    if (s->target >= 0) s->down_ms[s->target] = e->now_ms;
     move_on(s, b, e->now_ms, 0, NULL, u);
     break;
   case SESSION_LOST:

@@ -76,6 +76,8 @@ struct session {
   char hint_host[256];
   int hint_port;
   int connecting;           /* a connect is on its way (since connect_ms) */
+  int moved;                /* the link came back (to this or another controller): say
+                               so once a heartbeat is answered */
   int64_t connect_ms, reg_sent_ms;
   int64_t down_ms[BROKER_CONTROLLERS_MAX]; /* an entry's last failed connect (0: none) */
 };

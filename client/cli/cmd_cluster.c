@@ -39,19 +39,31 @@ static void print_quorum(strata_client *c, const strata_metadata *m) {
     printf("controller quorum: not known (%s)\n", strata_strerror(rc));
     return;
   }
-  printf("controller quorum: epoch %d, high watermark %" PRId64 ", %s\n", q->epoch,
-         q->high_watermark, q->leader_id >= 0 ? "a leader" : "NO LEADER (no majority)");
+  /* Only the leader's own answer makes a controller "active"; a follower's
+   * (the leader did not answer) names whom it last followed, unconfirmed. */
+  int led = !strcmp(q->role, "leader");
+  if (led)
+    printf("controller quorum: epoch %d, high watermark %" PRId64 ", leader %d\n", q->epoch,
+           q->high_watermark, q->leader_id);
+  else if (q->leader_id >= 0)
+    printf("controller quorum: NOT CONFIRMED: the leader did not answer; a %s says epoch %d, "
+           "leader %d\n", q->role, q->epoch, q->leader_id);
+  else
+    printf("controller quorum: NO LEADER (an election, or no majority up): a %s says epoch %d\n",
+           q->role, q->epoch);
   for (size_t i = 0; i < q->nreplicas; i++) {
     const strata_quorum_replica *x = &q->replicas[i];
     int leader = x->id == q->leader_id;
     char name[48], end[24] = "?", lag[24] = "?";
-    snprintf(name, sizeof name, "controller %d%s", x->id, leader ? " (active)" : "");
+    snprintf(name, sizeof name, "controller %d%s", x->id,
+             leader ? (led ? " (active)" : " (leader?)") : "");
     if (x->log_end_offset >= 0) {
       snprintf(end, sizeof end, "%" PRId64, x->log_end_offset);
       snprintf(lag, sizeof lag, "%" PRId64,
                q->log_end_offset > x->log_end_offset ? q->log_end_offset - x->log_end_offset : 0);
     }
     const char *role = leader ? "leader" : !x->voter ? "observer"
+                       : !led ? "voter"
                        : x->last_fetch_ms < 0 ? "voter, no fetch yet" : "follower";
     printf("%-22s %-20s epoch %-5d log end %-10s lag %s\n", name, role, q->epoch, end, lag);
   }
@@ -83,7 +95,7 @@ static int cluster_status(int argc, char **argv) {
     strata_client_free(c);
     return cli_fail("cluster status", strata_strerror(rc));
   }
-  printf("cluster %s, controller %d\n", m->cluster_id, m->controller_id);
+  printf("cluster %s\n", m->cluster_id); /* the controllers: from the quorum itself */
   print_quorum(c, m);
   strata_client_free(c);
   printf("%-6s %-22s %-22s %-8s %s\n", "broker", "address", "kafka", "rack", "state");

@@ -454,6 +454,29 @@ int strata_describe_quorum(strata_client *c, strata_quorum_info **out) {
     wire_header_free(r);
     return rc;
   }
+  /* A controller that is not the leader answers with its own view (its
+   * peers' progress unknown to it) and names the leader: ask that one, at
+   * its address, for the view that counts. Its own view stays when the
+   * leader cannot be reached. */
+  char host[256];
+  int port;
+  if (strcmp(r->describe_quorum_resp->role, "leader") && !hint_of(r, host, sizeof host, &port)) {
+    struct conn k;
+    char err[256];
+    Strata__Header *lr = NULL;
+    conn_init(&k);
+    if (!conn_open(&k, host, port, c->timeout_ms, &c->sec, err, sizeof err) &&
+        !conn_call(&k, &h, NULL, 0, c->timeout_ms, &lr, NULL, NULL) &&
+        lr->body_case == STRATA__HEADER__BODY_DESCRIBE_QUORUM_RESP &&
+        !lr->describe_quorum_resp->error_code &&
+        !strcmp(lr->describe_quorum_resp->role, "leader")) {
+      wire_header_free(r);
+      r = lr;
+      lr = NULL;
+    }
+    wire_header_free(lr);
+    conn_close(&k);
+  }
   const Strata__DescribeQuorumResponse *m = r->describe_quorum_resp;
   strata_quorum_info *o = calloc(1, sizeof *o);
   size_t n = m->n_voters + m->n_observers;
