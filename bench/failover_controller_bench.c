@@ -126,6 +126,7 @@ int main(int argc, char **argv) {
   cfg.request_timeout_ms = 5000;
   cfg.retries = 1000;
   cfg.retry_backoff_ms = 20;
+  cfg.delivery_timeout_ms = 120000; /* a controller election plus a fencing takes seconds */
   p = strata_producer_new(c.bootstrap, &cfg, on_delivery, &s, err, sizeof err);
   if (!p) {
     fprintf(stderr, "failover_controller_bench: %s\n", err);
