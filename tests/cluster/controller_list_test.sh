@@ -10,7 +10,9 @@
 #  - the real controller killed -9 and restarted: the broker resumes with it
 #    and, meanwhile, asks the others a few times a second, no busy loop;
 #  - an admin call (the CLI) sent to the follower follows the hint;
-#  - a bad list is refused at start, naming the setting.
+#  - a bad list is refused at start, naming the setting;
+#  - with TLS on every link, a dead SSL:// entry first: the broker reaches
+#    the controller over TLS (each entry keeps its scheme).
 set -u
 cd "$(dirname "$0")/../.."
 . scripts/lib.sh
@@ -106,6 +108,30 @@ for l in "127.0.0.1:$cport," "127.0.0.1:$cport,nope" ",127.0.0.1:$cport"; do
     { grep -q "controller" "$dir/bad.out" && ok "controller=$l refused, naming the setting" ||
       { bad "controller=$l: no word of the setting"; cat "$dir/bad.out"; }; }
 done
+
+# 6. TLS, each entry with its scheme: a dead SSL:// entry first, then the
+# controller of a cluster with TLS on every link (cluster.sh STRATA_TLS=1).
+scripts/cluster.sh purge >/dev/null 2>&1
+strata_stop_all
+export STRATA_TLS=1
+mkdir -p "$dir/t"
+strata_cluster_up "$dir/t" 1 || exit 1
+tport=$STRATA_CLUSTER_PORT
+cc=$STRATA_CLUSTER_DIR/tls/client.properties
+scripts/cluster.sh kill 1 >/dev/null
+STRATA_BROKER_SETS="controller=SSL://127.0.0.1:$dead,SSL://127.0.0.1:$((tport + 1))" \
+  scripts/cluster.sh restart 1 >/dev/null || bad "TLS broker restart"
+for _ in $(seq 50); do
+  [ "$("$S" --command-config "$cc" cluster status --bootstrap 127.0.0.1:$tport 2>/dev/null |
+    grep -c ' alive$')" = 1 ] && break
+  sleep 0.2
+done
+blog=$STRATA_CLUSTER_DIR/broker-1.log
+grep -q "controller link to 127.0.0.1:$dead (SSL)" "$blog" &&
+  grep -A3 "controller link to 127.0.0.1:$((tport + 1)) (SSL)" "$blog" | grep -q "registered with the controller" &&
+  ok "TLS: past a dead SSL:// entry, the broker is with the controller over TLS" ||
+  { bad "TLS list"; grep -i controller "$blog" | tail -n 8; }
+unset STRATA_TLS
 
 echo "controller list: $fails failure(s)"
 [ $fails = 0 ]
