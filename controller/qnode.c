@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/assert.h"
+#include "common/batch.h"
 #include "common/errors.h"
 #include "common/random_id.h"
 #include "common/trace.h"
@@ -304,6 +305,20 @@ void qnode_start(struct qnode *n, int64_t now) {
 
 void qnode_close(struct qnode *n) { qlog_close(&n->log); }
 
+/* Every batch of payload (whole and CRC-checked by quorum_wire_decode)
+ * holds exactly one record. */
+static int one_record_batches(const uint8_t *p, size_t len) {
+  size_t off = 0;
+  while (off < len) {
+    struct batch_header h;
+    if (batch_header_decode(p + off, len - off, &h) || h.record_count != 1 ||
+        h.last_offset_delta != 0)
+      return 0;
+    off += batch_total_size(&h);
+  }
+  return 1;
+}
+
 void qnode_receive(struct qnode *n, const Strata__QuorumMessage *w, const uint8_t *payload,
                    size_t payload_len, int64_t now) {
   struct quorum_msg m;
@@ -311,6 +326,13 @@ void qnode_receive(struct qnode *n, const Strata__QuorumMessage *w, const uint8_
   int rc = quorum_wire_decode(w, "", n->cfg.self, payload, payload_len, &m);
   if (rc) {
     trace_debug("quorum: a message that does not decode: %s", strata_strerror(rc));
+    return;
+  }
+  /* Our log holds one record per batch (qlog.h): a fetch answer with
+   * another shape is refused here, before the core counts it appended. */
+  if (m.type == QUORUM_FETCH_RESP && !one_record_batches(payload, payload_len)) {
+    trace_warn("quorum: a fetch answer from %d with batches of more than one record: dropped",
+               m.src.id);
     return;
   }
   /* Pin a voter's directory id at first contact; warn about another one. */
