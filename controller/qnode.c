@@ -13,6 +13,11 @@
 #include "controller/quorum_wire.h"
 
 #define QNODE_FETCH_MAX_RECORDS 64
+/* A fetch answer's records in bytes: at most this much (at least one
+ * record), so its frame stays under the listener's 16 MiB. The receiver
+ * takes the spans from the batches it got, so a shorter answer is simply
+ * a shorter fetch. A decision's record may not be larger. */
+#define QNODE_FETCH_MAX_BYTES (8u << 20)
 
 int qnode_parse_voters(const char *s, struct qnode_config *cfg, char *err, size_t err_len) {
   cfg->nvoters = 0;
@@ -116,7 +121,10 @@ static void send_msgs(struct qnode *n, const struct quorum_update *u) {
     if (m->type == QUORUM_FETCH_RESP && m->fetch_resp.nspans) {
       const struct quorum_span *a = &m->fetch_resp.spans[0];
       const struct quorum_span *b = &m->fetch_resp.spans[m->fetch_resp.nspans - 1];
-      int rc = qlog_read(&n->log, a->base, b->base + b->count, &payload, &len);
+      int64_t to = b->base + b->count;
+      int64_t cap = n->fetch_max_bytes ? (int64_t)n->fetch_max_bytes : QNODE_FETCH_MAX_BYTES;
+      while (to > a->base + 1 && n->log.pos[to] - n->log.pos[a->base] > cap) to--;
+      int rc = qlog_read(&n->log, a->base, to, &payload, &len);
       if (rc) {
         fail(n, "reading records for a fetch answer", rc);
         return;
@@ -391,6 +399,13 @@ int qnode_submit(struct qnode *n, struct ctrl_out *out, int64_t *end) {
   if (!n->sub_vals || !n->sub_lens) rc = STRATA_ENOMEM;
   for (size_t i = 0; !rc && i < out->n; i++) {
     n->sub_lens[i] = strata__metadata_record__get_packed_size(out->recs[i]);
+    if (n->sub_lens[i] > QNODE_FETCH_MAX_BYTES - 1024) {
+      trace_error("a metadata record of %zu bytes: more than a fetch answer carries",
+                  n->sub_lens[i]);
+      rc = STRATA_ETOO_LARGE;
+      n->nsub = i;
+      break;
+    }
     n->sub_vals[i] = malloc(n->sub_lens[i] ? n->sub_lens[i] : 1);
     if (!n->sub_vals[i]) rc = STRATA_ENOMEM;
     else strata__metadata_record__pack(out->recs[i], n->sub_vals[i]);

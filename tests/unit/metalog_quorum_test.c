@@ -260,6 +260,7 @@ static void open_node(int id) {
   n->qn.send = bus_send;
   n->qn.on_ready = on_ready;
   n->qn.arg = n;
+  n->qn.fetch_max_bytes = 200; /* two or three records an answer: catching up takes many */
   n->up = 1;
   n->ready = 0;
   qnode_start(&n->qn, now);
@@ -331,6 +332,7 @@ Test(metalog_quorum, three_nodes_commit_fail_over_and_revert) {
   cr_assert_eq(ctrl_alloc_producer_ids(&nodes[fol].c, &out, 10, &first), 0);
   cr_assert_eq(qnode_submit(&nodes[fol].qn, &out, &end), STRATA_ENOT_CONTROLLER);
   /* Committed on the leader, applied by the followers. */
+  for (int k = 0; k < 20; k++) alloc(lead, 1);
   int64_t a = alloc(lead, 100);
   for (int t = 0; t < 1000; t++) run_ms();
   for (int i = 1; i <= NODES; i++)
