@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/assert.h"
+#include "common/batch.h"
 #include "common/errors.h"
 #include "common/random_id.h"
 #include "common/trace.h"
@@ -12,6 +13,11 @@
 #include "controller/quorum_wire.h"
 
 #define QNODE_FETCH_MAX_RECORDS 64
+/* A fetch answer's records in bytes: at most this much (at least one
+ * record), so its frame stays under the listener's 16 MiB. The receiver
+ * takes the spans from the batches it got, so a shorter answer is simply
+ * a shorter fetch. A decision's record may not be larger. */
+#define QNODE_FETCH_MAX_BYTES (8u << 20)
 
 int qnode_parse_voters(const char *s, struct qnode_config *cfg, char *err, size_t err_len) {
   cfg->nvoters = 0;
@@ -115,7 +121,10 @@ static void send_msgs(struct qnode *n, const struct quorum_update *u) {
     if (m->type == QUORUM_FETCH_RESP && m->fetch_resp.nspans) {
       const struct quorum_span *a = &m->fetch_resp.spans[0];
       const struct quorum_span *b = &m->fetch_resp.spans[m->fetch_resp.nspans - 1];
-      int rc = qlog_read(&n->log, a->base, b->base + b->count, &payload, &len);
+      int64_t to = b->base + b->count;
+      int64_t cap = n->fetch_max_bytes ? (int64_t)n->fetch_max_bytes : QNODE_FETCH_MAX_BYTES;
+      while (to > a->base + 1 && n->log.pos[to] - n->log.pos[a->base] > cap) to--;
+      int rc = qlog_read(&n->log, a->base, to, &payload, &len);
       if (rc) {
         fail(n, "reading records for a fetch answer", rc);
         return;
@@ -304,6 +313,20 @@ void qnode_start(struct qnode *n, int64_t now) {
 
 void qnode_close(struct qnode *n) { qlog_close(&n->log); }
 
+/* Every batch of payload (whole and CRC-checked by quorum_wire_decode)
+ * holds exactly one record. */
+static int one_record_batches(const uint8_t *p, size_t len) {
+  size_t off = 0;
+  while (off < len) {
+    struct batch_header h;
+    if (batch_header_decode(p + off, len - off, &h) || h.record_count != 1 ||
+        h.last_offset_delta != 0)
+      return 0;
+    off += batch_total_size(&h);
+  }
+  return 1;
+}
+
 void qnode_receive(struct qnode *n, const Strata__QuorumMessage *w, const uint8_t *payload,
                    size_t payload_len, int64_t now) {
   struct quorum_msg m;
@@ -311,6 +334,13 @@ void qnode_receive(struct qnode *n, const Strata__QuorumMessage *w, const uint8_
   int rc = quorum_wire_decode(w, "", n->cfg.self, payload, payload_len, &m);
   if (rc) {
     trace_debug("quorum: a message that does not decode: %s", strata_strerror(rc));
+    return;
+  }
+  /* Our log holds one record per batch (qlog.h): a fetch answer with
+   * another shape is refused here, before the core counts it appended. */
+  if (m.type == QUORUM_FETCH_RESP && !one_record_batches(payload, payload_len)) {
+    trace_warn("quorum: a fetch answer from %d with batches of more than one record: dropped",
+               m.src.id);
     return;
   }
   /* Pin a voter's directory id at first contact; warn about another one. */
@@ -369,6 +399,13 @@ int qnode_submit(struct qnode *n, struct ctrl_out *out, int64_t *end) {
   if (!n->sub_vals || !n->sub_lens) rc = STRATA_ENOMEM;
   for (size_t i = 0; !rc && i < out->n; i++) {
     n->sub_lens[i] = strata__metadata_record__get_packed_size(out->recs[i]);
+    if (n->sub_lens[i] > QNODE_FETCH_MAX_BYTES - 1024) {
+      trace_error("a metadata record of %zu bytes: more than a fetch answer carries",
+                  n->sub_lens[i]);
+      rc = STRATA_ETOO_LARGE;
+      n->nsub = i;
+      break;
+    }
     n->sub_vals[i] = malloc(n->sub_lens[i] ? n->sub_lens[i] : 1);
     if (!n->sub_vals[i]) rc = STRATA_ENOMEM;
     else strata__metadata_record__pack(out->recs[i], n->sub_vals[i]);

@@ -80,6 +80,7 @@ struct qnode {
   size_t payload_len;
   uint32_t warned; /* voters whose unpinned directory we already warned about (bit per index) */
   int wiped_warned;
+  size_t fetch_max_bytes; /* 0: 8 MiB (qnode.c); tests set less */
   struct quorum_persisted start_state; /* for qnode_start */
   uint64_t start_seed;
   /* Callbacks. send: one message to node `to` (payload: its records).

@@ -7,6 +7,7 @@
 
 #include "common/clock.h"
 #include "common/errors.h"
+#include "common/prom.h"
 #include "common/trace.h"
 #include "common/wire.h"
 
@@ -45,6 +46,7 @@ static size_t npeers;
 static uv_timer_t deadline_timer;
 static uv_work_t sync_work;
 static int sync_fd, sync_rc;
+static int64_t sync_us; /* how long the fdatasync took (strata_log_fsync_duration_seconds) */
 static void (*on_changed)(void *);
 static void *changed_arg;
 static int stopping;
@@ -213,11 +215,15 @@ static void on_deadline(uv_timer_t *t) {
 
 static void sync_run(uv_work_t *w) {
   (void)w;
+  int64_t t0 = clock_mono_us();
   sync_rc = fdatasync(sync_fd);
+  sync_us = clock_mono_us() - t0;
 }
 
 static void sync_after(uv_work_t *w, int status) {
   (void)w;
+  prom_observe(&qctl->log.sync, (double)sync_us / 1e6);
+  if (status || sync_rc) qctl->log.sync_errors++;
   qnode_sync_done(qctl->qn, status == 0 && sync_rc == 0, clock_mono_ms());
   post();
 }

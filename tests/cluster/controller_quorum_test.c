@@ -310,4 +310,86 @@ Test(quorum, elect_decide_fail_over_restart) {
   cr_assert_eq(r->create_topics_resp->results[0]->error_code,
                (uint32_t)-STRATA_ETOPIC_EXISTS);
   wire_header_free(r);
+  /* SIGTERM: each exits cleanly (under ASan: with nothing leaked). */
+  for (int i = 1; i <= N; i++) {
+    cr_assert_eq(proc_stop(pids[i]), 0, "controller %d did not exit cleanly", i);
+    pids[i] = 0;
+  }
+}
+
+/* KIP-853 with a static voter set: a follower's disk is wiped; it comes back
+ * with a new directory id, which the others have not pinned, so it is an
+ * observer to them. With the leader then down, the wiped one's vote does
+ * not count: no controller decides (the surviving voter might lack
+ * committed records; KAFKA-14077) until the old leader returns. Replacing
+ * the wiped one as docs/quorum.md says (its pin removed on each other voter,
+ * one restart at a time) makes it a voter again. */
+Test(quorum, wiped_follower_is_an_observer_until_replaced) {
+  int64_t epoch = -1;
+  int lead = active(15000, &epoch);
+  cr_assert(lead);
+  create_ok(lead, "t0");
+  int wiped = lead % N + 1, other = wiped % N + 1;
+  if (other == lead) other = other % N + 1;
+  cr_assert(wiped != lead && other != lead && other != wiped);
+  Strata__Header *r = describe(lead);
+  int64_t hw = r->describe_quorum_resp->high_watermark;
+  wire_header_free(r);
+  cr_assert(caught_up(wiped, hw, 5000) && caught_up(other, hw, 5000));
+  kill9(wiped);
+  char cmd[1200];
+  snprintf(cmd, sizeof cmd, "rm -rf %s/c%d", dir, wiped);
+  cr_assert_eq(system(cmd), 0);
+  start(wiped);
+  /* It catches up as an observer: the leader lists it there. */
+  int64_t deadline = conn_now_ms() + 10000;
+  int observed = 0;
+  while (!observed && conn_now_ms() < deadline) {
+    r = describe(lead);
+    Strata__DescribeQuorumResponse *d = r ? r->describe_quorum_resp : NULL;
+    for (size_t i = 0; d && i < d->n_observers; i++)
+      if (d->observers[i]->replica->id == wiped && d->observers[i]->log_end_offset >= hw)
+        observed = 1;
+    if (r) wire_header_free(r);
+    if (!observed) usleep(100000);
+  }
+  cr_assert(observed, "the wiped controller %d is not a caught-up observer on the leader", wiped);
+  /* The leader down: the wiped one and the other voter make no majority. */
+  kill9(lead);
+  int64_t none = 0;
+  cr_assert_eq(active(6000, &none), 0, "a controller decided with a wiped voter's vote");
+  /* The old leader back: a quorum again, with the topic. */
+  start(lead);
+  int64_t e2 = epoch;
+  int now_lead = active(15000, &e2);
+  cr_assert(now_lead && now_lead != wiped, "no leader after the old one returned");
+  expect_topics(now_lead, epoch, 1);
+  /* Replace the wiped one: on each other voter, one at a time, forget its
+   * pin and restart. Then it is a voter: the leader names it among them
+   * with its log end, and it can lead. */
+  int others[2] = {lead, other};
+  for (int k = 0; k < 2; k++) {
+    int id = others[k];
+    kill9(id);
+    snprintf(cmd, sizeof cmd, "sed -i '/^%d /d' %s/c%d/quorum-voters", wiped, dir, id);
+    cr_assert_eq(system(cmd), 0);
+    start(id);
+    int64_t e3 = epoch;
+    cr_assert(active(15000, &e3), "no leader after restarting %d", id);
+  }
+  deadline = conn_now_ms() + 15000;
+  int voter = 0;
+  while (!voter && conn_now_ms() < deadline) {
+    for (int i = 1; i <= N && !voter; i++) {
+      r = describe(i);
+      Strata__DescribeQuorumResponse *d = r ? r->describe_quorum_resp : NULL;
+      if (d && !strcmp(d->role, "leader"))
+        for (size_t v = 0; v < d->n_voters; v++)
+          if (d->voters[v]->replica->id == wiped && d->voters[v]->log_end_offset >= hw)
+            voter = 1;
+      if (r) wire_header_free(r);
+    }
+    if (!voter) usleep(100000);
+  }
+  cr_assert(voter, "the replaced controller %d did not become a voter", wiped);
 }

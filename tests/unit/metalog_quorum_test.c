@@ -1,0 +1,365 @@
+/* The quorum's metadata log and small files (controller/qlog.c,
+ * controller/qstate.c) and the glue's pure part (controller/qnode.c): three
+ * qnodes in one process, their messages on an in-memory bus, their fsyncs
+ * run by the test, the time simulated. */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/batch.h"
+#include "common/errors.h"
+#include "common/trace.h"
+#include "controller/qlog.h"
+#include "controller/qnode.h"
+#include "controller/qstate.h"
+
+static char dir[64];
+
+static void setup(void) {
+  trace_set_level(TRACE_ERROR);
+  snprintf(dir, sizeof dir, "/tmp/strata-mq.XXXXXX");
+  cr_assert(mkdtemp(dir));
+}
+
+static void teardown(void) {
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  cr_assert_eq(system(cmd), 0);
+}
+
+TestSuite(metalog_quorum, .init = setup, .fini = teardown);
+
+static void sub(char *out, size_t n, const char *name) { snprintf(out, n, "%s/%s", dir, name); }
+
+static long file_size(const char *path) {
+  FILE *f = fopen(path, "r");
+  if (!f) return -1;
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fclose(f);
+  return n;
+}
+
+static void fill(struct qlog *l, int64_t n, int32_t epoch) {
+  for (int64_t i = 0; i < n; i++) {
+    char v[32];
+    int len = snprintf(v, sizeof v, "record-%lld", (long long)l->end);
+    cr_assert_eq(qlog_append(l, l->end, epoch, (const uint8_t *)v, (size_t)len), 0);
+  }
+}
+
+Test(metalog_quorum, framing_offsets_epochs_and_reopen) {
+  struct qlog l;
+  char err[512];
+  cr_assert_eq(qlog_open(&l, dir, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(qlog_append(&l, 0, 1, NULL, 0), 0, "a LeaderChange");
+  fill(&l, 3, 1);
+  cr_assert_eq(qlog_append(&l, 4, 3, NULL, 0), 0);
+  fill(&l, 2, 3);
+  cr_assert_eq(qlog_append(&l, 9, 3, NULL, 0), STRATA_EINVALID_ARGUMENT, "not at the end");
+  cr_assert_eq(qlog_append(&l, 7, 2, NULL, 0), STRATA_EINVALID_ARGUMENT, "an older epoch");
+  /* Each record is a batch with its offset and epoch. */
+  uint8_t *b;
+  size_t n;
+  cr_assert_eq(qlog_read(&l, 0, l.end, &b, &n), 0);
+  size_t off = 0;
+  for (int64_t o = 0; o < 7; o++) {
+    struct batch_header h;
+    cr_assert_eq(batch_header_decode(b + off, n - off, &h), 0);
+    cr_assert_eq(h.base_offset, o);
+    cr_assert_eq(h.leader_epoch, o < 4 ? 1 : 3);
+    cr_assert_eq(h.record_count, 1);
+    cr_assert_eq(batch_check_crc(b + off, batch_total_size(&h)), 0);
+    off += batch_total_size(&h);
+  }
+  cr_assert_eq(off, n);
+  free(b);
+  qlog_close(&l);
+  cr_assert_eq(qlog_open(&l, dir, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(l.end, 7);
+  struct quorum_epoch_start e[8];
+  cr_assert_eq(qlog_epochs(&l, e, 8), 2);
+  cr_assert(e[0].epoch == 1 && e[0].start == 0 && e[1].epoch == 3 && e[1].start == 4);
+  uint8_t *v;
+  cr_assert_eq(qlog_value(&l, 5, &v, &n), 0);
+  cr_assert_eq(n, 8);
+  cr_assert_eq(memcmp(v, "record-5", 8), 0);
+  free(v);
+  cr_assert_eq(qlog_value(&l, 4, &v, &n), 0);
+  cr_assert_eq(n, 0, "the LeaderChange record has no value");
+  free(v);
+  qlog_close(&l);
+}
+
+Test(metalog_quorum, suffix_truncation_survives_reopen) {
+  struct qlog l;
+  char err[512], path[128];
+  cr_assert_eq(qlog_open(&l, dir, err, sizeof err), 0, "%s", err);
+  fill(&l, 10, 2);
+  cr_assert_eq(qlog_truncate(&l, 6), 0);
+  cr_assert_eq(l.end, 6);
+  cr_assert_eq(l.truncations, 1);
+  fill(&l, 2, 4); /* a new leader's records where the cut ones were */
+  qlog_close(&l);
+  sub(path, sizeof path, QLOG_FILE);
+  cr_assert_eq(qlog_open(&l, dir, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(l.end, 8);
+  cr_assert_eq(qlog_epoch_at(&l, 5), 2);
+  cr_assert_eq(qlog_epoch_at(&l, 6), 4);
+  cr_assert_eq(l.pos[8], file_size(path));
+  qlog_close(&l);
+}
+
+Test(metalog_quorum, torn_tail_is_cut_damage_is_refused) {
+  struct qlog l;
+  char err[512], path[128];
+  cr_assert_eq(qlog_open(&l, dir, err, sizeof err), 0, "%s", err);
+  fill(&l, 5, 1);
+  int64_t last = l.pos[4], end = l.pos[5];
+  qlog_close(&l);
+  sub(path, sizeof path, QLOG_FILE);
+  /* Cut short inside the last batch: a crash before its write finished. */
+  cr_assert_eq(truncate(path, (off_t)(end - 7)), 0);
+  cr_assert_eq(qlog_open(&l, dir, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(l.end, 4, "the torn batch is cut");
+  cr_assert_eq(file_size(path), last);
+  fill(&l, 1, 1);
+  int64_t second = l.pos[1];
+  qlog_close(&l);
+  /* A flipped byte in the second batch, with good batches after it. */
+  int fd = open(path, O_RDWR);
+  uint8_t byte;
+  cr_assert_eq(pread(fd, &byte, 1, second + 70), 1);
+  byte ^= 0x40;
+  cr_assert_eq(pwrite(fd, &byte, 1, second + 70), 1);
+  close(fd);
+  cr_assert_eq(qlog_open(&l, dir, err, sizeof err), STRATA_ECORRUPT);
+  cr_assert(strstr(err, "batches after it"), "%s", err);
+  qlog_close(&l);
+}
+
+Test(metalog_quorum, received_batches_append_as_stored) {
+  struct qlog a, b;
+  char err[512], d2[128];
+  cr_assert_eq(qlog_open(&a, dir, err, sizeof err), 0, "%s", err);
+  fill(&a, 6, 2);
+  sub(d2, sizeof d2, "b");
+  cr_assert_eq(mkdir(d2, 0700), 0);
+  cr_assert_eq(qlog_open(&b, d2, err, sizeof err), 0, "%s", err);
+  uint8_t *p;
+  size_t n;
+  cr_assert_eq(qlog_read(&a, 0, 6, &p, &n), 0);
+  cr_assert_eq(qlog_append_batches(&b, p, n, 0, 4), 0, "the range the core names");
+  cr_assert_eq(b.end, 4);
+  cr_assert_eq(qlog_append_batches(&b, p, n, 4, 7), STRATA_EINVALID_REQUEST, "beyond the payload");
+  p[n - 1] ^= 1; /* a bad CRC */
+  cr_assert_eq(qlog_append_batches(&b, p, n, 5, 6), STRATA_EINVALID_REQUEST);
+  free(p);
+  qlog_close(&a);
+  qlog_close(&b);
+}
+
+Test(metalog_quorum, small_files) {
+  char err[512], path[128];
+  struct quorum_persisted s = {7, {2, {1, 2, 3}}, 3}, t;
+  cr_assert_eq(qstate_load(dir, &t, err, sizeof err), 0);
+  cr_assert_eq(t.epoch, 0, "no file: epoch 0, no vote");
+  cr_assert_eq(t.vote.id, -1);
+  cr_assert_eq(qstate_save(dir, &s, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(qstate_load(dir, &t, err, sizeof err), 0, "%s", err);
+  cr_assert(t.epoch == 7 && t.vote.id == 2 && t.leader == 3 && !memcmp(t.vote.dir, s.vote.dir, 16));
+  sub(path, sizeof path, "quorum-state");
+  FILE *f = fopen(path, "w");
+  fputs("epoch x\n", f);
+  fclose(f);
+  cr_assert_eq(qstate_load(dir, &t, err, sizeof err), STRATA_ECORRUPT);
+  uint8_t id1[16], id2[16];
+  int fresh;
+  cr_assert_eq(qstate_directory_id(dir, 4, id1, &fresh, err, sizeof err), 0, "%s", err);
+  cr_assert(fresh && qstate_dir_known(id1));
+  cr_assert_eq(qstate_directory_id(dir, 4, id2, &fresh, err, sizeof err), 0, "%s", err);
+  cr_assert(!fresh && !memcmp(id1, id2, 16), "the directory keeps its id");
+  cr_assert_eq(qstate_directory_id(dir, 5, id2, &fresh, err, sizeof err), STRATA_EINVALID_CONFIG);
+  struct quorum_key keys[3] = {{1, {0}}, {2, {9}}, {3, {0}}}, back[3] = {{1, {0}}, {2, {0}}, {3, {0}}};
+  cr_assert_eq(qstate_pins_save(dir, keys, 3, 1, err, sizeof err), 0);
+  cr_assert_eq(qstate_pins_load(dir, back, 3, err, sizeof err), 0);
+  cr_assert(back[1].dir[0] == 9 && !qstate_dir_known(back[2].dir) && !qstate_dir_known(back[0].dir));
+}
+
+Test(metalog_quorum, voters_setting) {
+  struct qnode_config c;
+  char err[256];
+  cr_assert_eq(qnode_parse_voters("1@127.0.0.1:9093, 2@10.0.0.2:9094,3@h:1", &c, err, sizeof err), 0,
+               "%s", err);
+  cr_assert_eq(c.nvoters, 3);
+  cr_assert(c.voters[1].id == 2 && !strcmp(c.voters[1].host, "10.0.0.2") && c.voters[1].port == 9094);
+  cr_assert_neq(qnode_parse_voters("1@h:1,1@h:2", &c, err, sizeof err), 0, "a voter twice");
+  cr_assert_neq(qnode_parse_voters("x@h:1", &c, err, sizeof err), 0);
+  cr_assert_neq(qnode_parse_voters("1@h", &c, err, sizeof err), 0);
+  cr_assert_neq(qnode_parse_voters("1@h:0", &c, err, sizeof err), 0);
+  cr_assert_neq(qnode_parse_voters("", &c, err, sizeof err), 0);
+}
+
+/* ---- three qnodes on a bus ------------------------------------------------- */
+
+#define NODES 3
+struct msg {
+  int to;
+  uint8_t *bytes, *payload;
+  size_t len, plen;
+  struct msg *next;
+};
+struct node {
+  struct qnode qn;
+  struct ctrl c;
+  int id, up, ready;
+};
+static struct node nodes[NODES + 1];
+static struct msg *bus_head, **bus_tail = &bus_head;
+static int64_t now;
+static int cut; /* this node's messages, both ways, are lost */
+
+static void bus_send(void *arg, int32_t to, const Strata__QuorumMessage *m, const uint8_t *payload,
+                     size_t plen) {
+  struct node *from = arg;
+  if (from->id == cut || to == cut) return;
+  struct msg *x = calloc(1, sizeof *x);
+  x->to = to;
+  x->len = strata__quorum_message__get_packed_size(m);
+  x->bytes = malloc(x->len + 1);
+  strata__quorum_message__pack(m, x->bytes);
+  x->plen = plen;
+  x->payload = malloc(plen + 1);
+  if (plen) memcpy(x->payload, payload, plen);
+  *bus_tail = x;
+  bus_tail = &x->next;
+}
+
+static void on_ready(void *arg, int64_t t) {
+  (void)t;
+  ((struct node *)arg)->ready = 1;
+}
+
+static void open_node(int id) {
+  struct node *n = &nodes[id];
+  char err[512], d[128];
+  snprintf(d, sizeof d, "%s/n%d", dir, id);
+  mkdir(d, 0700);
+  memset(&n->qn, 0, sizeof n->qn);
+  struct ctrl_config cc = {600000, 0, 10000, 0, 0};
+  ctrl_init(&n->c, id, &cc);
+  struct qnode_config qc = {.self = id, .nvoters = NODES, .election_timeout_ms = 100,
+                            .fetch_timeout_ms = 400};
+  for (int i = 0; i < NODES; i++) qc.voters[i] = (struct qnode_voter){i + 1, "127.0.0.1", 1000 + i};
+  n->id = id;
+  cr_assert_eq(qnode_open(&n->qn, &qc, d, &n->c, now, err, sizeof err), 0, "%s", err);
+  n->qn.send = bus_send;
+  n->qn.on_ready = on_ready;
+  n->qn.arg = n;
+  n->qn.fetch_max_bytes = 200; /* two or three records an answer: catching up takes many */
+  n->up = 1;
+  n->ready = 0;
+  qnode_start(&n->qn, now);
+}
+
+static void close_node(int id) {
+  qnode_close(&nodes[id].qn);
+  ctrl_free(&nodes[id].c);
+  nodes[id].up = 0;
+}
+
+/* Deliver what is on the bus, run fsyncs, tick: one simulated ms. */
+static void run_ms(void) {
+  while (bus_head) {
+    struct msg *x = bus_head;
+    bus_head = x->next;
+    if (!bus_head) bus_tail = &bus_head;
+    struct node *n = &nodes[x->to];
+    if (n->up && x->to != cut) {
+      Strata__QuorumMessage *m = strata__quorum_message__unpack(NULL, x->len, x->bytes);
+      cr_assert(m);
+      qnode_receive(&n->qn, m, x->payload, x->plen, now);
+      strata__quorum_message__free_unpacked(m, NULL);
+    }
+    free(x->bytes);
+    free(x->payload);
+    free(x);
+  }
+  for (int i = 1; i <= NODES; i++) {
+    struct node *n = &nodes[i];
+    int fd;
+    if (!n->up) continue;
+    if (qnode_sync_begin(&n->qn, &fd)) qnode_sync_done(&n->qn, fdatasync(fd) == 0, now);
+    if (now >= n->qn.deadline_ms) qnode_tick(&n->qn, now);
+    cr_assert(!n->qn.failed);
+  }
+  now++;
+}
+
+static int leader_ready(int timeout_ms) {
+  for (int t = 0; t < timeout_ms; t++) {
+    for (int i = 1; i <= NODES; i++)
+      if (nodes[i].up && nodes[i].qn.ready && i != cut) return i;
+    run_ms();
+  }
+  return 0;
+}
+
+static int64_t alloc(int id, uint32_t count) {
+  struct ctrl_out out = {0};
+  int64_t first, end;
+  cr_assert_eq(ctrl_alloc_producer_ids(&nodes[id].c, &out, count, &first), 0);
+  cr_assert_eq(qnode_submit(&nodes[id].qn, &out, &end), 0);
+  cr_assert_eq(nodes[id].c.producer_ids_next, first + count, "applied at once on the leader");
+  for (int t = 0; t < 2000 && qnode_committed(&nodes[id].qn) < end; t++) run_ms();
+  return first;
+}
+
+Test(metalog_quorum, three_nodes_commit_fail_over_and_revert) {
+  now = 1000;
+  cut = 0;
+  for (int i = 1; i <= NODES; i++) open_node(i);
+  int lead = leader_ready(5000);
+  cr_assert(lead, "no ready leader");
+  /* A follower refuses to decide. */
+  int fol = lead % NODES + 1;
+  struct ctrl_out out = {0};
+  int64_t first, end;
+  cr_assert_eq(ctrl_alloc_producer_ids(&nodes[fol].c, &out, 10, &first), 0);
+  cr_assert_eq(qnode_submit(&nodes[fol].qn, &out, &end), STRATA_ENOT_CONTROLLER);
+  /* Committed on the leader, applied by the followers. */
+  for (int k = 0; k < 20; k++) alloc(lead, 1);
+  int64_t a = alloc(lead, 100);
+  for (int t = 0; t < 1000; t++) run_ms();
+  for (int i = 1; i <= NODES; i++)
+    cr_assert_eq(nodes[i].c.producer_ids_next, a + 100, "node %d applied the block", i);
+  /* The leader is cut off; its decision applies there but never commits. */
+  cut = lead;
+  cr_assert_eq(ctrl_alloc_producer_ids(&nodes[lead].c, &out, 5000, &first), 0);
+  cr_assert_eq(qnode_submit(&nodes[lead].qn, &out, &end), 0);
+  cr_assert(qnode_pending(&nodes[lead].qn));
+  cr_assert_eq(nodes[lead].c.producer_ids_next, a + 5100);
+  int next = leader_ready(5000);
+  cr_assert(next && next != lead, "a new leader without the cut one");
+  int64_t b = alloc(next, 7);
+  cr_assert_eq(b, a + 100, "the new leader holds the committed block, not the lost one");
+  /* The old leader rejoins: it steps down, reverts what never committed,
+   * truncates it and takes the new leader's records. */
+  cut = 0;
+  for (int t = 0; t < 3000; t++) run_ms();
+  cr_assert(!nodes[lead].qn.ready);
+  cr_assert(!qnode_pending(&nodes[lead].qn));
+  cr_assert_eq(nodes[lead].c.producer_ids_next, b + 7, "reverted, then applied the new leader's");
+  /* A restart replays nothing until the high watermark says so, then all. */
+  close_node(fol);
+  open_node(fol);
+  cr_assert_eq(nodes[fol].c.producer_ids_next, 0);
+  for (int t = 0; t < 3000; t++) run_ms();
+  cr_assert_eq(nodes[fol].c.producer_ids_next, b + 7);
+  for (int i = 1; i <= NODES; i++) close_node(i);
+  while (bus_head) run_ms();
+}
