@@ -138,7 +138,10 @@ static void tick(struct session *s, struct broker *b, int64_t now, struct sessio
     else if (s->connected && (s->inflight & SESSION_REGISTER)) since = s->reg_sent_ms;
     if (since >= 0 && now - since >= SESSION_CALL_TIMEOUT_MS) {
       trace_warn("controller: no answer for %" PRId64 " ms", now - since);
-      if (!s->connected && s->target >= 0) s->down_ms[s->target] = now;
+      /* silent (paused, or a leader cut off from its peers that holds
+       * its answers): a follower's hint naming it is not believed for a
+       * while either */
+      if (s->target >= 0) s->down_ms[s->target] = now;
       move_on(s, b, now, 1, NULL, u);
       return;
     }

@@ -240,6 +240,13 @@ Test(session3, a_heartbeat_unanswered_too_long_moves_on) {
   struct session_update u = tick(20 + SESSION_CALL_TIMEOUT_MS);
   cr_expect(u.close, "a paused controller: move on");
   cr_expect_str_eq(target(), "127.0.0.2:9093");
+  /* the next one still names the silent one (a zombie leader): not believed */
+  int64_t t = 20 + SESSION_CALL_TIMEOUT_MS;
+  cr_assert(tick(t + SESSION_RETRY_NEXT_MS).connect);
+  ev(SESSION_LINK_UP, t + 60, 0, NULL);
+  tick(t + 70);
+  not_controller(t + 80, SESSION_HEARTBEAT, 1, "127.0.0.1:9093");
+  cr_expect_str_eq(target(), "127.0.0.3:9093", "the silent one is skipped for a while");
 }
 
 Test(session3, a_connect_unanswered_too_long_moves_on) {
