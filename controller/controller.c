@@ -259,7 +259,11 @@ void controller_handle(struct controller *ctl, const struct principal *who,
   resp->is_response = 1;
   ctl->wait_offset = 0;
   if (ctl->qn) ctl->qn->now = now;
-  if (req->body_case == STRATA__HEADER__BODY_DESCRIBE_QUORUM_REQ) {
+  if (req->body_case == STRATA__HEADER__BODY_DESCRIBE_QUORUM_REQ) { /* from any controller */
+    if ((rc = ctrl_authorize(&ctl->authz, ctrl_acls(&ctl->c), who, req, err, sizeof err))) {
+      set_error(resp, a, rc, err);
+      return;
+    }
     describe_quorum(ctl, resp, a);
     return;
   }
