@@ -400,3 +400,32 @@ Test(metalog_quorum, describe_quorum_single_and_authorized) {
   ctl.authz.enabled = 0;
   controller_close(&ctl);
 }
+
+/* A single controller's data stays readable by a single controller; a
+ * quorum member refuses it (the other voters would not have it) and says
+ * so, rather than starting a quorum that silently lacks it. */
+Test(metalog_quorum, quorum_mode_refuses_a_single_controllers_log) {
+  static struct controller ctl;
+  memset(&ctl, 0, sizeof ctl);
+  struct ctrl_config cfg = {100000, 0, 100000, 0, 0};
+  char err[512], d[128];
+  sub(d, sizeof d, "old");
+  cr_assert_eq(controller_open(&ctl, d, 1, &cfg, 0, err, sizeof err), 0, "%s", err);
+  cr_assert(ctl.c.cluster_id[0], "a single controller's log with its cluster id");
+  char id[40];
+  snprintf(id, sizeof id, "%s", ctl.c.cluster_id);
+  controller_close(&ctl);
+  static struct qnode_config qc;
+  memset(&qc, 0, sizeof qc);
+  cr_assert_eq(qnode_parse_voters("1@127.0.0.1:1,2@127.0.0.1:2,3@127.0.0.1:3", &qc, err, sizeof err), 0);
+  qc.self = 1;
+  memset(&ctl, 0, sizeof ctl);
+  ctl.quorum_cfg = &qc;
+  cr_assert_eq(controller_open(&ctl, d, 1, &cfg, 0, err, sizeof err), STRATA_EINVALID_CONFIG);
+  cr_assert(strstr(err, "single controller's metadata"), "%s", err);
+  controller_close(&ctl);
+  memset(&ctl, 0, sizeof ctl); /* and it still opens as a single controller */
+  cr_assert_eq(controller_open(&ctl, d, 1, &cfg, 0, err, sizeof err), 0, "%s", err);
+  cr_assert_str_eq(ctl.c.cluster_id, id);
+  controller_close(&ctl);
+}
