@@ -54,6 +54,14 @@ static int settle(struct controller *ctl, char *err, size_t err_len) {
   return 0;
 }
 
+static void forget_boot_user(struct controller *ctl) {
+  if (ctl->boot_password) memset(ctl->boot_password, 0, ctl->boot_password_len);
+  free(ctl->boot_password);
+  free(ctl->boot_user);
+  ctl->boot_user = ctl->boot_password = NULL;
+  ctl->boot_password_len = 0;
+}
+
 static int quorum_submit(void *arg, struct ctrl *c, struct ctrl_out *out) {
   struct controller *ctl = arg;
   (void)c;
@@ -68,6 +76,15 @@ static void quorum_ready(void *arg, int64_t now) {
   char err[256] = "";
   if (settle(ctl, err, sizeof err)) trace_error("quorum: %s", err[0] ? err : "cannot settle");
   ctrl_start(&ctl->c, now); /* every broker gets a full session to find us */
+  if (ctl->boot_user) {
+    int created = 0;
+    if (controller_bootstrap_user(ctl, ctl->boot_user, ctl->boot_password, ctl->boot_password_len,
+                                  &created, err, sizeof err))
+      trace_error("cannot create the bootstrap user: %s", err[0] ? err : "?");
+    else if (created)
+      trace_info("bootstrap user %s created (SCRAM-SHA-256, SCRAM-SHA-512)", ctl->boot_user);
+    forget_boot_user(ctl);
+  }
 }
 
 /* Quorum mode's open: the state starts empty and fills as records commit. */
@@ -147,6 +164,7 @@ int controller_bootstrap_user(struct controller *ctl, const char *name, const ch
 }
 
 void controller_close(struct controller *ctl) {
+  forget_boot_user(ctl);
   metalog_close(&ctl->log);
   if (ctl->qn) {
     qnode_close(ctl->qn);
@@ -259,7 +277,11 @@ void controller_handle(struct controller *ctl, const struct principal *who,
   resp->is_response = 1;
   ctl->wait_offset = 0;
   if (ctl->qn) ctl->qn->now = now;
-  if (req->body_case == STRATA__HEADER__BODY_DESCRIBE_QUORUM_REQ) {
+  if (req->body_case == STRATA__HEADER__BODY_DESCRIBE_QUORUM_REQ) { /* from any controller */
+    if ((rc = ctrl_authorize(&ctl->authz, ctrl_acls(&ctl->c), who, req, err, sizeof err))) {
+      set_error(resp, a, rc, err);
+      return;
+    }
     describe_quorum(ctl, resp, a);
     return;
   }

@@ -26,6 +26,10 @@ struct controller {
   /* The records the last controller_handle (or tick) decided commit at this
    * offset: its answer waits until qnode_committed reaches it (0: none). */
   int64_t wait_offset;
+  /* Quorum mode's --bootstrap-user: created when this controller first
+   * decides (owned; the password is wiped then, and at close). */
+  char *boot_user, *boot_password;
+  size_t boot_password_len;
 };
 
 int controller_open(struct controller *ctl, const char *dir, int32_t id,

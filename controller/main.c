@@ -237,11 +237,6 @@ int main(int argc, char **argv) {
              "their listeners, which must be PLAINTEXT for now (docs/quorum.md)");
     rc = STRATA_EINVALID_CONFIG;
   }
-  if (!rc && quorum && boot_user) {
-    snprintf(err, sizeof err, "--bootstrap-user is not supported with controller.quorum.voters "
-             "yet (docs/quorum.md)");
-    rc = STRATA_EINVALID_CONFIG;
-  }
   if (rc) {
     fprintf(stderr, "strata-controller: %s\n", err[0] ? err : strata_strerror(rc));
     return 2;
@@ -265,7 +260,17 @@ int main(int argc, char **argv) {
     controller_close(&ctl);
     return 1;
   }
-  if (boot_user) {
+  if (boot_user && ctl.qn) { /* created by whichever controller decides first */
+    ctl.boot_user = strdup(boot_user);
+    ctl.boot_password = malloc(boot_len + 1);
+    if (!ctl.boot_user || !ctl.boot_password) {
+      controller_close(&ctl);
+      return 1;
+    }
+    memcpy(ctl.boot_password, boot_pw, boot_len);
+    ctl.boot_password_len = boot_len;
+    memset(boot_pw, 0, sizeof boot_pw);
+  } else if (boot_user) {
     int created = 0;
     rc = controller_bootstrap_user(&ctl, boot_user, boot_pw, boot_len, &created, err, sizeof err);
     memset(boot_pw, 0, sizeof boot_pw);

@@ -242,6 +242,7 @@ static void step(struct qnode *n, const struct quorum_event *e) {
 int qnode_open(struct qnode *n, const struct qnode_config *cfg, const char *dir, struct ctrl *c,
                int64_t now, char *err, size_t err_len) {
   n->cfg = *cfg;
+  n->log.fd = -1; /* qnode_close after a failed open closes nothing */
   n->c = c;
   n->now = now;
   n->leader_change_at = -1;

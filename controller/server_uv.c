@@ -515,7 +515,7 @@ static void process(struct cconn *c) {
     arena_init(&a);
     if (c->parked) unpark(c); /* answers leave in request order */
     int park = 0, answer = 1;
-    int64_t wait = 0;
+    int64_t wait = 0, held_version = 0;
     if (wire_header_unpack(f.header, f.header_len, &req)) {
       resp.is_response = 1;
       resp.error_code = (uint32_t)-STRATA_EINVALID_REQUEST;
@@ -548,6 +548,7 @@ static void process(struct cconn *c) {
         note_broker_conn(c, req->broker_register_req->broker_id);
       if (!resp.error_code && req->body_case == STRATA__HEADER__BODY_BROKER_HEARTBEAT_REQ) {
         note_broker_conn(c, req->broker_heartbeat_req->broker_id);
+        held_version = req->broker_heartbeat_req->metadata_version;
         park = resp.body_case == STRATA__HEADER__BODY_BROKER_HEARTBEAT_RESP &&
                !resp.broker_heartbeat_resp->image && !c->hq_head && wait <= committed(c->ctl);
       }
@@ -559,7 +560,9 @@ static void process(struct cconn *c) {
       c->parked = 1;
       c->park_corr = resp.correlation_id;
       c->park_api_version = resp.api_version;
-      c->park_version = c->ctl->c.version;
+      /* the broker's: a quorum's leader may hold a newer state it cannot
+       * send yet (not committed), which the commit then releases */
+      c->park_version = held_version;
       c->park_until = clock_mono_ms() + CTRL_PARK_MS;
       c->park_next = parked_list;
       parked_list = c;

@@ -393,3 +393,54 @@ Test(quorum, wiped_follower_is_an_observer_until_replaced) {
   }
   cr_assert(voter, "the replaced controller %d did not become a voter", wiped);
 }
+
+/* A zombie leader: paused (SIGSTOP) past the fetch timeout, the others
+ * elect a new one. A request that reached the paused one while it was
+ * stopped is answered NOT_CONTROLLER, naming the new leader, once it runs
+ * again, and what it may have decided never commits. */
+Test(quorum, paused_leader_commits_nothing) {
+  int64_t epoch = -1;
+  int lead = active(15000, &epoch);
+  cr_assert(lead);
+  create_ok(lead, "t0");
+  cr_assert_eq(kill(pids[lead], SIGSTOP), 0);
+  int zombie = lead;
+  pid_t zombie_pid = pids[zombie];
+  pids[zombie] = 0; /* active() skips it */
+  int64_t e2 = epoch;
+  lead = active(10000, &e2);
+  cr_assert(lead && lead != zombie, "no new leader while %d is paused", zombie);
+  /* A request for the zombie, in its socket while it sleeps. */
+  struct conn c;
+  char err[256];
+  conn_init(&c);
+  cr_assert_eq(conn_open(&c, "127.0.0.1", ports[zombie], 2000, NULL, err, sizeof err), 0, "%s", err);
+  Strata__Header h = STRATA__HEADER__INIT;
+  Strata__CreateTopicsRequest q = STRATA__CREATE_TOPICS_REQUEST__INIT;
+  Strata__TopicSpec s = STRATA__TOPIC_SPEC__INIT, *sp = &s;
+  s.name = (char *)"zombie";
+  s.partitions = 1;
+  s.replication_factor = 1;
+  q.topics = &sp;
+  q.n_topics = 1;
+  h.api_key = STRATA__API_KEY__API_CREATE_TOPICS;
+  h.body_case = STRATA__HEADER__BODY_CREATE_TOPICS_REQ;
+  h.create_topics_req = &q;
+  uint32_t corr;
+  cr_assert_eq(conn_send(&c, &h, NULL, 0, 2000, &corr), 0);
+  pids[zombie] = zombie_pid;
+  cr_assert_eq(kill(zombie_pid, SIGCONT), 0);
+  Strata__Header *r = NULL;
+  const uint8_t *p;
+  uint32_t pl;
+  cr_assert_eq(conn_recv(&c, 10000, &r, &p, &pl), 1, "no answer from the resumed controller");
+  cr_assert_eq(r->error_code, (uint32_t)-STRATA_ENOT_CONTROLLER, "the zombie answered %u: %s",
+               r->error_code, r->error_message);
+  cr_assert_eq(r->controller_leader_id, lead, "it names %d", r->controller_leader_id);
+  wire_header_free(r);
+  conn_close(&c);
+  /* What it may have decided is not in the quorum's metadata. */
+  cr_assert(image_has(lead, epoch, "t0", NULL));
+  cr_assert(!image_has(lead, epoch, "zombie", NULL), "the zombie's topic was committed");
+  create_ok(lead, "zombie"); /* and the name is free */
+}

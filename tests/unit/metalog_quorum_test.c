@@ -13,6 +13,7 @@
 #include "common/batch.h"
 #include "common/errors.h"
 #include "common/trace.h"
+#include "controller/controller.h"
 #include "controller/qlog.h"
 #include "controller/qnode.h"
 #include "controller/qstate.h"
@@ -362,4 +363,69 @@ Test(metalog_quorum, three_nodes_commit_fail_over_and_revert) {
   cr_assert_eq(nodes[fol].c.producer_ids_next, b + 7);
   for (int i = 1; i <= NODES; i++) close_node(i);
   while (bus_head) run_ms();
+}
+
+/* DescribeQuorum from a single controller: the one voter, leader of epoch
+ * 0; with the authorizer on, only for who may administer the cluster. */
+Test(metalog_quorum, describe_quorum_single_and_authorized) {
+  static struct controller ctl;
+  memset(&ctl, 0, sizeof ctl);
+  struct ctrl_config cfg = {100000, 0, 100000, 0, 0};
+  char err[256], d[128];
+  sub(d, sizeof d, "single");
+  cr_assert_eq(controller_open(&ctl, d, 7, &cfg, 0, err, sizeof err), 0, "%s", err);
+  Strata__Header h = STRATA__HEADER__INIT, resp = STRATA__HEADER__INIT;
+  Strata__DescribeQuorumRequest q = STRATA__DESCRIBE_QUORUM_REQUEST__INIT;
+  h.api_key = STRATA__API_KEY__API_DESCRIBE_QUORUM;
+  h.body_case = STRATA__HEADER__BODY_DESCRIBE_QUORUM_REQ;
+  h.describe_quorum_req = &q;
+  struct arena a;
+  arena_init(&a);
+  controller_handle(&ctl, NULL, &h, &resp, &a, 0);
+  cr_assert_eq(resp.error_code, 0);
+  cr_assert_eq(resp.body_case, STRATA__HEADER__BODY_DESCRIBE_QUORUM_RESP);
+  cr_assert_str_eq(resp.describe_quorum_resp->role, "leader");
+  cr_assert_eq(resp.describe_quorum_resp->leader_id, 7);
+  cr_assert_eq(resp.describe_quorum_resp->n_voters, 1);
+  cr_assert_eq(resp.describe_quorum_resp->voters[0]->replica->id, 7);
+  cr_assert_eq(resp.describe_quorum_resp->log_end_offset, ctl.c.version);
+  arena_reset(&a);
+  ctl.authz.enabled = 1;
+  Strata__Header r2 = STRATA__HEADER__INIT;
+  struct principal anon = {0};
+  snprintf(anon.name, sizeof anon.name, "User:ANONYMOUS");
+  controller_handle(&ctl, &anon, &h, &r2, &a, 0);
+  cr_assert_eq(r2.error_code, (uint32_t)-STRATA_ECLUSTER_AUTHORIZATION_FAILED);
+  arena_reset(&a);
+  ctl.authz.enabled = 0;
+  controller_close(&ctl);
+}
+
+/* A single controller's data stays readable by a single controller; a
+ * quorum member refuses it (the other voters would not have it) and says
+ * so, rather than starting a quorum that silently lacks it. */
+Test(metalog_quorum, quorum_mode_refuses_a_single_controllers_log) {
+  static struct controller ctl;
+  memset(&ctl, 0, sizeof ctl);
+  struct ctrl_config cfg = {100000, 0, 100000, 0, 0};
+  char err[512], d[128];
+  sub(d, sizeof d, "old");
+  cr_assert_eq(controller_open(&ctl, d, 1, &cfg, 0, err, sizeof err), 0, "%s", err);
+  cr_assert(ctl.c.cluster_id[0], "a single controller's log with its cluster id");
+  char id[40];
+  snprintf(id, sizeof id, "%s", ctl.c.cluster_id);
+  controller_close(&ctl);
+  static struct qnode_config qc;
+  memset(&qc, 0, sizeof qc);
+  cr_assert_eq(qnode_parse_voters("1@127.0.0.1:1,2@127.0.0.1:2,3@127.0.0.1:3", &qc, err, sizeof err), 0);
+  qc.self = 1;
+  memset(&ctl, 0, sizeof ctl);
+  ctl.quorum_cfg = &qc;
+  cr_assert_eq(controller_open(&ctl, d, 1, &cfg, 0, err, sizeof err), STRATA_EINVALID_CONFIG);
+  cr_assert(strstr(err, "single controller's metadata"), "%s", err);
+  controller_close(&ctl);
+  memset(&ctl, 0, sizeof ctl); /* and it still opens as a single controller */
+  cr_assert_eq(controller_open(&ctl, d, 1, &cfg, 0, err, sizeof err), 0, "%s", err);
+  cr_assert_str_eq(ctl.c.cluster_id, id);
+  controller_close(&ctl);
 }
