@@ -1,5 +1,6 @@
 /* strata-controller: the cluster's controller (one process for now). */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -284,6 +285,12 @@ int main(int argc, char **argv) {
     else
       trace_info("users exist already: --bootstrap-user %s changes nothing", boot_user);
   }
+  /* A write to a peer or broker that just died must be an error on that
+   * connection (EPIPE), not the end of the controller: libuv leaves
+   * SIGPIPE's default action, which kills the process. A quorum member
+   * writes to its peers all the time (seen: a controller dying silently
+   * while another one shut down). */
+  signal(SIGPIPE, SIG_IGN);
   rc = controller_run(&ctl, &listen);
   controller_close(&ctl);
   trace_info("stopped");
