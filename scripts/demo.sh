@@ -94,8 +94,12 @@ fi
 echo
 echo "Sensors publish $rate readings/s keyed by sensor id with acks=all (each acknowledged"
 echo "reading is fsynced on at least 2 of 3 brokers). The summary is read back from the log."
-echo "Three consumers in the group demo-alerts share the partitions; one of them is killed"
-echo "after ${STRATA_DEMO_REBALANCE_AFTER:-20} s, and the others take over its partitions (watch the group panel)."
+if [ "${STRATA_DEMO_REBALANCE_AFTER:-20}" -gt 0 ]; then
+  echo "Three consumers in the group demo-alerts share the partitions; one of them is killed"
+  echo "after ${STRATA_DEMO_REBALANCE_AFTER:-20} s, and the others take over its partitions (watch the group panel)."
+else
+  echo "Three consumers in the group demo-alerts share the partitions (watch the group panel)."
+fi
 echo "Watch it in a browser: http://127.0.0.1:$((STRATA_CLUSTER_PORT + 3))/ (the console; Prometheus"
 echo "metrics at /metrics on every broker's admin port, docs/admin.md)."
 echo "Read it with any Kafka client: each broker speaks Kafka's protocol on 127.0.0.i:$kport:"
