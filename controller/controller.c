@@ -204,6 +204,11 @@ static void set_error(Strata__Header *resp, struct arena *a, int rc, const char 
   resp->body_case = STRATA__HEADER__BODY__NOT_SET;
 }
 
+int64_t controller_answer_offset(const struct controller *ctl) {
+  if (!ctl->qn) return 0;
+  return ctl->qn->applied > ctl->wait_offset ? ctl->qn->applied : ctl->wait_offset;
+}
+
 int controller_active(const struct controller *ctl) { return !ctl->qn || ctl->qn->ready; }
 
 int controller_image_ok(const struct controller *ctl) {

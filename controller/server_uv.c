@@ -542,7 +542,7 @@ static void process(struct cconn *c) {
       answer = 0;
     } else {
       controller_handle(c->ctl, &c->principal, req, &resp, &a, clock_mono_ms());
-      wait = c->ctl->wait_offset;
+      wait = controller_answer_offset(c->ctl);
       quorum_uv_kick(c->ctl);
       if (!resp.error_code && req->body_case == STRATA__HEADER__BODY_BROKER_REGISTER_REQ)
         note_broker_conn(c, req->broker_register_req->broker_id);
