@@ -579,3 +579,31 @@ Test(metalog_quorum, controllers_answer_at_the_high_watermark) {
   }
   bus_tail = &bus_head;
 }
+
+/* A directory id without its log is a partly wiped directory: refused, as
+ * a log without an id that has records is. Both wiped is a new directory. */
+Test(metalog_quorum, partly_wiped_directory_is_refused) {
+  static struct qnode n;
+  static struct ctrl c;
+  struct ctrl_config cc = {600000, 0, 10000, 0, 0};
+  struct qnode_config qc = {.self = 1, .nvoters = 1};
+  qc.voters[0] = (struct qnode_voter){1, "127.0.0.1", 1};
+  char err[512], path[128];
+  ctrl_init(&c, 1, &cc);
+  memset(&n, 0, sizeof n);
+  cr_assert_eq(qnode_open(&n, &qc, dir, &c, 0, err, sizeof err), 0, "%s", err);
+  qnode_close(&n);
+  sub(path, sizeof path, QLOG_FILE);
+  cr_assert_eq(unlink(path), 0);
+  memset(&n, 0, sizeof n);
+  cr_assert_eq(qnode_open(&n, &qc, dir, &c, 0, err, sizeof err), STRATA_ECORRUPT);
+  cr_assert(strstr(err, "partly wiped"), "%s", err);
+  qnode_close(&n);
+  sub(path, sizeof path, "quorum-meta");
+  cr_assert_eq(unlink(path), 0);
+  memset(&n, 0, sizeof n);
+  cr_assert_eq(qnode_open(&n, &qc, dir, &c, 0, err, sizeof err), 0, "both gone: a new directory: %s",
+               err);
+  qnode_close(&n);
+  ctrl_free(&c);
+}
