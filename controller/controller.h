@@ -49,6 +49,11 @@ void controller_handle(struct controller *ctl, const struct principal *who,
                        const Strata__Header *req, Strata__Header *resp, struct arena *a,
                        int64_t now_ms);
 void controller_response_done(Strata__Header *resp);
+/* Whether a quorum message from who may step the core: with the
+ * authorizer on, only from a principal allowed cluster administration (the
+ * controllers' certificate names, in super.users). */
+int controller_quorum_allowed(const struct controller *ctl, const struct principal *who,
+                              const Strata__Header *req);
 /* Quorum mode: start the core (after the glue set qn's callbacks). */
 void controller_quorum_start(struct controller *ctl, int64_t now_ms);
 /* The offset the answer just made depends on: it leaves once the quorum's
