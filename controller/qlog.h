@@ -42,6 +42,7 @@ struct qlog {
   int32_t *epoch;     /* epoch[o]: its partition leader epoch */
   size_t cap;
   uint64_t truncations; /* bumped by each truncation (see above) */
+  int created;          /* qlog_open made the file (it was not there) */
 };
 
 /* Open (create) dir/quorum.log and recover it. 0, or a negative STRATA_E*
