@@ -69,12 +69,15 @@ struct cluster_uv {
   struct tls_ctx *tls;
   int ctl_tls, peer_tls, tls_broken;
   uv_timer_t timer;
-  struct link ctl;
+  struct link ctl;     /* to the controller the session is on (session_target) */
+  int ctl_aimed;       /* ctl was set up (link_init), for ctl_protocol */
+  enum listener_protocol ctl_protocol;
+  int ctl_closing;     /* inside a close the session decided: its callbacks are no events */
   void (*wake)(void *arg); /* re-check every waiting answer */
   void *wake_arg;
   int running;
   struct session session;
-  struct cluster_session_call session_calls[4];
+  struct cluster_session_call session_calls[SESSION_CALLS];
   struct cluster_fetcher fetchers[CLUSTER_BROKERS_MAX];
   struct cluster_forward forwards[FORWARDS_MAX];
   struct cluster_isr_call isr_calls[LINK_INFLIGHT_MAX];

@@ -51,7 +51,24 @@ static void render_metrics(struct controller_admin *a, struct textbuf *t) {
   prom_authentications(t, a->auth_success, a->auth_failure);
   prom_family(t, "strata_controller_active", "gauge",
               "1 while this controller serves the cluster (alert when the sum is not 1).");
-  prom_sample_u(t, "strata_controller_active", 1);
+  prom_sample_u(t, "strata_controller_active", (uint64_t)controller_active(a->ctl));
+  if (a->ctl->qn) { /* a quorum's member (docs/quorum.md) */
+    struct quorum_description d;
+    quorum_describe(&a->ctl->qn->q, &d);
+    prom_family(t, "strata_controller_quorum_role", "gauge",
+                "1 for this controller's role in the quorum (leader, follower, candidate, ...).");
+    textbuf_printf(t, "strata_controller_quorum_role{role=\"%s\"} 1\n", quorum_role_name(d.role));
+    prom_family(t, "strata_controller_quorum_epoch", "gauge", "The quorum epoch this controller is in.");
+    prom_sample_u(t, "strata_controller_quorum_epoch", (uint64_t)d.epoch);
+    prom_family(t, "strata_controller_quorum_leader", "gauge", "The quorum leader it knows (-1: none).");
+    textbuf_printf(t, "strata_controller_quorum_leader %d\n", d.leader);
+    prom_family(t, "strata_controller_quorum_high_watermark", "gauge",
+                "Metadata log records committed (known to this controller).");
+    prom_sample_u(t, "strata_controller_quorum_high_watermark", (uint64_t)d.hw);
+    prom_family(t, "strata_controller_quorum_log_end_offset", "gauge",
+                "Metadata log records this controller holds.");
+    prom_sample_u(t, "strata_controller_quorum_log_end_offset", (uint64_t)d.log_end);
+  }
   prom_family(t, "strata_controller_brokers", "gauge", "Registered brokers by state.");
   textbuf_printf(t, "strata_controller_brokers{state=\"registered\"} %llu\n",
                  (unsigned long long)n.registered);

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,17 +12,15 @@
 #include "common/topic_config.h"
 #include "common/trace.h"
 #include "controller/ctrl_authz.h"
+#include "controller/quorum_wire.h"
 #include "controller/secadmin.h"
 
-int controller_open(struct controller *ctl, const char *dir, int32_t id,
-                    const struct ctrl_config *cfg, int64_t now_ms, char *err, size_t err_len) {
-  int (*new_topic_id)(void *, uint8_t *) = ctl->c.new_topic_id;
-  void *new_topic_id_ctx = ctl->c.new_topic_id_ctx;
-  ctrl_init(&ctl->c, id, cfg);
-  ctl->c.new_topic_id = new_topic_id;
-  ctl->c.new_topic_id_ctx = new_topic_id_ctx;
-  int rc = metalog_open(&ctl->log, dir, &ctl->c, err, err_len);
-  if (rc) return rc;
+/* What a controller that decides does first: mint the cluster id of a new
+ * cluster, and give topics recorded before topic ids an id (each recorded
+ * once). A single controller does it at open, a quorum's leader once it is
+ * ready (its records commit like any decision's). */
+static int settle(struct controller *ctl, char *err, size_t err_len) {
+  int rc;
   if (!ctl->c.cluster_id[0]) {
     struct ctrl_out out = {0};
     Strata__MetadataRecord *r = calloc(1, sizeof *r);
@@ -52,6 +51,82 @@ int controller_open(struct controller *ctl, const char *dir, int32_t id,
     trace_info("gave %zu topic(s) recorded before topic ids an id", out.n);
     if ((rc = metalog_commit(&ctl->log, &ctl->c, &out))) return rc;
   }
+  return 0;
+}
+
+static void forget_boot_user(struct controller *ctl) {
+  if (ctl->boot_password) memset(ctl->boot_password, 0, ctl->boot_password_len);
+  free(ctl->boot_password);
+  free(ctl->boot_user);
+  ctl->boot_user = ctl->boot_password = NULL;
+  ctl->boot_password_len = 0;
+}
+
+static int quorum_submit(void *arg, struct ctrl *c, struct ctrl_out *out) {
+  struct controller *ctl = arg;
+  (void)c;
+  int64_t end = 0;
+  int rc = qnode_submit(ctl->qn, out, &end);
+  if (!rc && end > ctl->wait_offset) ctl->wait_offset = end;
+  return rc;
+}
+
+static void quorum_ready(void *arg, int64_t now) {
+  struct controller *ctl = arg;
+  char err[256] = "";
+  if (settle(ctl, err, sizeof err)) trace_error("quorum: %s", err[0] ? err : "cannot settle");
+  ctrl_start(&ctl->c, now); /* every broker gets a full session to find us */
+  if (ctl->boot_user) {
+    int created = 0;
+    if (controller_bootstrap_user(ctl, ctl->boot_user, ctl->boot_password, ctl->boot_password_len,
+                                  &created, err, sizeof err))
+      trace_error("cannot create the bootstrap user: %s", err[0] ? err : "?");
+    else if (created)
+      trace_info("bootstrap user %s created (SCRAM-SHA-256, SCRAM-SHA-512)", ctl->boot_user);
+    forget_boot_user(ctl);
+  }
+}
+
+/* Quorum mode's open: the state starts empty and fills as records commit. */
+static int open_quorum(struct controller *ctl, const char *dir, int64_t now_ms, char *err,
+                       size_t err_len) {
+  if (mkdir(dir, 0700) && errno != EEXIST) {
+    snprintf(err, err_len, "cannot create %s: %s", dir, strerror(errno));
+    return STRATA_EIO;
+  }
+  const char *old[] = {"metadata.log", "snapshot"};
+  for (size_t i = 0; i < 2; i++) {
+    char path[4200];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", dir, old[i]);
+    if (!stat(path, &st) && st.st_size > 0) {
+      snprintf(err, err_len, "%s holds a single controller's metadata (%s): a quorum starts from "
+               "empty data directories (moving a single controller's metadata into a quorum is "
+               "not supported yet; docs/quorum.md)", dir, old[i]);
+      return STRATA_EINVALID_CONFIG;
+    }
+  }
+  ctl->qn = calloc(1, sizeof *ctl->qn);
+  if (!ctl->qn) return STRATA_ENOMEM;
+  ctl->log.fd = -1;
+  ctl->log.submit = quorum_submit;
+  ctl->log.submit_arg = ctl;
+  ctl->qn->on_ready = quorum_ready;
+  ctl->qn->arg = ctl;
+  return qnode_open(ctl->qn, ctl->quorum_cfg, dir, &ctl->c, now_ms, err, err_len);
+}
+
+int controller_open(struct controller *ctl, const char *dir, int32_t id,
+                    const struct ctrl_config *cfg, int64_t now_ms, char *err, size_t err_len) {
+  int (*new_topic_id)(void *, uint8_t *) = ctl->c.new_topic_id;
+  void *new_topic_id_ctx = ctl->c.new_topic_id_ctx;
+  ctrl_init(&ctl->c, id, cfg);
+  ctl->c.new_topic_id = new_topic_id;
+  ctl->c.new_topic_id_ctx = new_topic_id_ctx;
+  if (ctl->quorum_cfg) return open_quorum(ctl, dir, now_ms, err, err_len);
+  int rc = metalog_open(&ctl->log, dir, &ctl->c, err, err_len);
+  if (rc) return rc;
+  if ((rc = settle(ctl, err, err_len))) return rc;
   ctrl_start(&ctl->c, now_ms);
   memset(&ctl->c.stats, 0, sizeof ctl->c.stats); /* the replay's are history */
   return 0;
@@ -89,13 +164,21 @@ int controller_bootstrap_user(struct controller *ctl, const char *name, const ch
 }
 
 void controller_close(struct controller *ctl) {
+  forget_boot_user(ctl);
   metalog_close(&ctl->log);
+  if (ctl->qn) {
+    qnode_close(ctl->qn);
+    free(ctl->qn);
+    ctl->qn = NULL;
+  }
   ctrl_free(&ctl->c);
   authorizer_config_free(&ctl->authz);
 }
 
 void controller_tick(struct controller *ctl, int64_t now_ms) {
   struct ctrl_out out = {0};
+  if (!controller_active(ctl)) return; /* only the deciding leader fences and elects */
+  if (ctl->qn) ctl->qn->now = now_ms;
   ctrl_tick(&ctl->c, now_ms, &out);
   if (metalog_commit(&ctl->log, &ctl->c, &out)) trace_error("could not persist a tick's decisions");
 }
@@ -121,6 +204,81 @@ static void set_error(Strata__Header *resp, struct arena *a, int rc, const char 
   resp->body_case = STRATA__HEADER__BODY__NOT_SET;
 }
 
+int controller_quorum_allowed(const struct controller *ctl, const struct principal *who,
+                              const Strata__Header *req) {
+  char err[256];
+  if (!ctrl_authorize(&ctl->authz, ctrl_acls(&ctl->c), who, req, err, sizeof err)) return 1;
+  static uint64_t refused; /* a misconfigured peer sends several a second: not every one logged */
+  if (refused++ % 1000 == 0)
+    trace_warn("quorum message refused (%llu so far): %s", (unsigned long long)refused, err);
+  return 0;
+}
+
+int64_t controller_answer_offset(const struct controller *ctl) {
+  if (!ctl->qn) return 0;
+  return ctl->qn->applied > ctl->wait_offset ? ctl->qn->applied : ctl->wait_offset;
+}
+
+int controller_active(const struct controller *ctl) { return !ctl->qn || ctl->qn->ready; }
+
+int controller_image_ok(const struct controller *ctl) {
+  return !ctl->qn || (ctl->qn->ready && !qnode_pending(ctl->qn));
+}
+
+void controller_quorum_start(struct controller *ctl, int64_t now_ms) {
+  if (ctl->qn) qnode_start(ctl->qn, now_ms);
+}
+
+void controller_not_active(const struct controller *ctl, Strata__Header *resp, struct arena *a) {
+  const char *host = "";
+  int port = 0;
+  int32_t leader = ctl->qn ? qnode_leader(ctl->qn, &host, &port) : -1;
+  char addr[300] = "";
+  if (leader >= 0) snprintf(addr, sizeof addr, "%s:%d", host, port);
+  resp->error_code = (uint32_t)-STRATA_ENOT_CONTROLLER;
+  resp->error_message = arena_strdup(
+      a, leader < 0 ? "not the active controller; no leader known yet"
+                    : leader == ctl->c.id ? "the active controller is starting (replaying the log)"
+                                          : "not the active controller");
+  resp->controller_leader_id = leader;
+  resp->controller_leader_address = arena_strdup(a, addr);
+  resp->body_case = STRATA__HEADER__BODY__NOT_SET;
+}
+
+/* DescribeQuorum (KIP-595), from every controller. A single controller
+ * answers as the one voter and leader of epoch 0, its log the records
+ * applied. */
+static void describe_quorum(struct controller *ctl, Strata__Header *resp, struct arena *a) {
+  struct quorum_description d;
+  if (ctl->qn) {
+    quorum_describe(&ctl->qn->q, &d);
+  } else {
+    memset(&d, 0, sizeof d);
+    d.role = QUORUM_LEADER;
+    d.leader = ctl->c.id;
+    d.hw = d.log_end = ctl->c.version;
+    d.voters[0].key.id = ctl->c.id;
+    d.voters[0].end_offset = ctl->c.version;
+    d.voters[0].last_fetch_ms = -1;
+    d.nvoters = 1;
+  }
+  struct quorum_wire_describe *w = aalloc(a, sizeof *w);
+  quorum_wire_describe(&d, w);
+  resp->body_case = STRATA__HEADER__BODY_DESCRIBE_QUORUM_RESP;
+  resp->describe_quorum_resp = &w->resp;
+  if (ctl->qn && !controller_active(ctl)) { /* the hint, for a tool that wants the active one */
+    const char *host;
+    int port;
+    int32_t leader = qnode_leader(ctl->qn, &host, &port);
+    char addr[300] = "";
+    if (leader >= 0) snprintf(addr, sizeof addr, "%s:%d", host, port);
+    resp->controller_leader_id = leader;
+    resp->controller_leader_address = arena_strdup(a, addr);
+  } else {
+    resp->controller_leader_id = ctl->c.id;
+  }
+}
+
 void controller_handle(struct controller *ctl, const struct principal *who,
                        const Strata__Header *req, Strata__Header *resp, struct arena *a,
                        int64_t now) {
@@ -132,6 +290,22 @@ void controller_handle(struct controller *ctl, const struct principal *who,
   resp->api_version = req->api_version;
   resp->correlation_id = req->correlation_id;
   resp->is_response = 1;
+  ctl->wait_offset = 0;
+  if (ctl->qn) ctl->qn->now = now;
+  if (req->body_case == STRATA__HEADER__BODY_DESCRIBE_QUORUM_REQ) { /* from any controller */
+    if ((rc = ctrl_authorize(&ctl->authz, ctrl_acls(&ctl->c), who, req, err, sizeof err))) {
+      set_error(resp, a, rc, err);
+      return;
+    }
+    describe_quorum(ctl, resp, a);
+    return;
+  }
+  /* Only the active controller decides or answers: its state is the one
+   * that is complete (a follower's lags, a candidate's may be behind). */
+  if (!controller_active(ctl) && req->body_case != STRATA__HEADER__BODY_API_VERSIONS_REQ) {
+    controller_not_active(ctl, resp, a);
+    return;
+  }
   /* before anything changes: a refused AlterIsr leaves the ISR and HW be */
   if ((rc = ctrl_authorize(&ctl->authz, ctrl_acls(&ctl->c), who, req, err, sizeof err))) {
     trace_warn("refused: %s", err);
@@ -160,7 +334,8 @@ void controller_handle(struct controller *ctl, const struct principal *who,
     if (rc) break;
     Strata__BrokerHeartbeatResponse *m = aalloc(a, sizeof *m);
     strata__broker_heartbeat_response__init(m);
-    if (q->metadata_version != c->version) m->image = ctrl_image(c); /* freed in response_done */
+    if (q->metadata_version != c->version && controller_image_ok(ctl))
+      m->image = ctrl_image(c); /* freed in response_done */
     resp->body_case = STRATA__HEADER__BODY_BROKER_HEARTBEAT_RESP;
     resp->broker_heartbeat_resp = m;
     break;

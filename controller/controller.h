@@ -10,6 +10,7 @@
 #include "common/tls.h"
 #include "controller/ctrl.h"
 #include "controller/metalog.h"
+#include "controller/qnode.h"
 
 struct controller {
   struct ctrl c;
@@ -17,6 +18,18 @@ struct controller {
   uint32_t default_partitions;
   uint32_t default_replication;
   struct authorizer_config authz; /* authorizer.*, super.users (owned; freed by close) */
+  /* Quorum mode (issue 14; docs/quorum.md): set quorum_cfg before
+   * controller_open; qn is then this controller's seat in the quorum. NULL:
+   * a single controller, as before. */
+  const struct qnode_config *quorum_cfg;
+  struct qnode *qn;
+  /* The records the last controller_handle (or tick) decided commit at this
+   * offset: its answer waits until qnode_committed reaches it (0: none). */
+  int64_t wait_offset;
+  /* Quorum mode's --bootstrap-user: created when this controller first
+   * decides (owned; the password is wiped then, and at close). */
+  char *boot_user, *boot_password;
+  size_t boot_password_len;
 };
 
 int controller_open(struct controller *ctl, const char *dir, int32_t id,
@@ -36,6 +49,28 @@ void controller_handle(struct controller *ctl, const struct principal *who,
                        const Strata__Header *req, Strata__Header *resp, struct arena *a,
                        int64_t now_ms);
 void controller_response_done(Strata__Header *resp);
+/* Whether a quorum message from who may step the core: with the
+ * authorizer on, only from a principal allowed cluster administration (the
+ * controllers' certificate names, in super.users). */
+int controller_quorum_allowed(const struct controller *ctl, const struct principal *who,
+                              const Strata__Header *req);
+/* Quorum mode: start the core (after the glue set qn's callbacks). */
+void controller_quorum_start(struct controller *ctl, int64_t now_ms);
+/* The offset the answer just made depends on: it leaves once the quorum's
+ * high watermark reaches it. Every record the leader applied counts, not
+ * only the request's own: an answer read from a pending record (a topic
+ * "already exists" whose creation is not committed yet) must not leave
+ * before that record commits, or a failover could take back what the
+ * answer said. 0 for a single controller. */
+int64_t controller_answer_offset(const struct controller *ctl);
+/* Whether this controller decides: always for a single one; in quorum mode
+ * the leader once its LeaderChange record is committed (qnode.h). */
+int controller_active(const struct controller *ctl);
+/* Whether a heartbeat may carry an image now: not while the leader holds
+ * records applied but not committed. */
+int controller_image_ok(const struct controller *ctl);
+/* Fill resp as NOT_CONTROLLER with the active controller's id and address. */
+void controller_not_active(const struct controller *ctl, Strata__Header *resp, struct arena *a);
 void controller_tick(struct controller *ctl, int64_t now_ms);
 /* A broker's (newest) connection closed. */
 void controller_disconnected(struct controller *ctl, int32_t broker_id, int64_t now_ms);

@@ -1,5 +1,6 @@
 /* strata-controller: the cluster's controller (one process for now). */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,11 @@ static const char *const keys[] = {"controller.id", "listeners", "data.dir",
                                    "ssl.principal.mapping.rules",
                                    "ssl.endpoint.identification.algorithm",
                                    "sasl.enabled.mechanisms", "authorizer.enabled", "super.users",
-                                   "allow.everyone.if.no.acl.found", NULL};
+                                   "allow.everyone.if.no.acl.found",
+                                   /* the quorum (issue 14, docs/quorum.md) */
+                                   "node.id", "controller.quorum.voters",
+                                   "controller.quorum.election.timeout.ms",
+                                   "controller.quorum.fetch.timeout.ms", NULL};
 
 static void usage(FILE *f) {
   fprintf(f, "usage: strata-controller [--config FILE] [--set key=value]...\n"
@@ -44,6 +49,12 @@ static void usage(FILE *f) {
              "ssl.client.auth (none|requested|required), ssl.principal.mapping.rules\n"
              "(reloaded on SIGHUP). authorizer.enabled (default false), super.users\n"
              "(User:a;User:b), allow.everyone.if.no.acl.found (default false).\n"
+             "A quorum of controllers (docs/quorum.md): node.id (this controller's id;\n"
+             "controller.id is its older name), controller.quorum.voters=ID@HOST:PORT,...\n"
+             "(every voter's controller listener, the same list on each),\n"
+             "controller.quorum.election.timeout.ms (default 1000),\n"
+             "controller.quorum.fetch.timeout.ms (default 2000). Without voters: one\n"
+             "controller, as before.\n"
              "Environment variables\n"
              "STRATA_<KEY> come first (STRATA_DATA_DIR=/data sets data.dir).\n\n"
              "--bootstrap-user NAME: on a cluster with no user yet, create NAME with\n"
@@ -110,6 +121,27 @@ int main(int argc, char **argv) {
   int rebalance = 1;
   if (!rc) rc = config_check_known(c, keys, err, sizeof err);
   if (!rc) rc = config_get_int64(c, "controller.id", 0, 0, 1 << 30, &id, err, sizeof err);
+  if (!rc && config_get(c, "node.id")) {
+    int64_t nid = 0;
+    rc = config_get_int64(c, "node.id", 0, 0, 1 << 30, &nid, err, sizeof err);
+    if (!rc && config_get(c, "controller.id") && nid != id) {
+      snprintf(err, sizeof err, "node.id %lld and controller.id %lld differ", (long long)nid,
+               (long long)id);
+      rc = STRATA_EINVALID_CONFIG;
+    }
+    id = nid;
+  }
+  static struct qnode_config qcfg;
+  const char *voters = config_get(c, "controller.quorum.voters");
+  int quorum = voters && *voters;
+  if (!rc && quorum) rc = qnode_parse_voters(voters, &qcfg, err, sizeof err);
+  if (!rc && quorum)
+    rc = config_get_int64(c, "controller.quorum.election.timeout.ms", 1000, 50, 600000,
+                          &qcfg.election_timeout_ms, err, sizeof err);
+  if (!rc && quorum)
+    rc = config_get_int64(c, "controller.quorum.fetch.timeout.ms", 2000, 100, 600000,
+                          &qcfg.fetch_timeout_ms, err, sizeof err);
+  qcfg.self = (int32_t)id;
   if (!rc) rc = config_get_int64(c, "broker.session.timeout.ms", 1500, 100, 600000, &timeout, err, sizeof err);
   if (!rc) rc = config_get_int64(c, "leader.imbalance.check.interval.ms", 10000, 100, 86400000, &check, err, sizeof err);
   if (!rc) rc = config_get_int64(c, "num.partitions", 1, 1, 10000, &np, err, sizeof err);
@@ -201,6 +233,18 @@ int main(int argc, char **argv) {
         authz_on, super_users,
         listen.sasl || (listen.tls && listen.tls_settings.client_auth == TLS_CLIENT_AUTH_REQUIRED),
         err, sizeof err);
+  if (!rc && quorum && listen.sasl) {
+    snprintf(err, sizeof err, "controller.quorum.voters: the controllers talk to each other on "
+             "their listeners, PLAINTEXT:// or SSL:// (mutual TLS), not SASL yet (docs/quorum.md)");
+    rc = STRATA_EINVALID_CONFIG;
+  }
+  if (!rc && quorum && authz_on &&
+      !(listen.tls && listen.tls_settings.client_auth == TLS_CLIENT_AUTH_REQUIRED)) {
+    snprintf(err, sizeof err, "controller.quorum.voters with authorizer.enabled: the controllers "
+             "prove who they are by certificate, so the listener must be SSL:// with "
+             "ssl.client.auth=required (docs/quorum.md)");
+    rc = STRATA_EINVALID_CONFIG;
+  }
   if (rc) {
     fprintf(stderr, "strata-controller: %s\n", err[0] ? err : strata_strerror(rc));
     return 2;
@@ -218,12 +262,23 @@ int main(int argc, char **argv) {
     return 2;
   }
   struct ctrl_config cc = {timeout, rebalance, check, grace, (uint32_t)per_broker};
+  if (quorum) ctl.quorum_cfg = &qcfg;
   if ((rc = controller_open(&ctl, dir, (int32_t)id, &cc, clock_mono_ms(), err, sizeof err))) {
     trace_error("cannot start: %s", err[0] ? err : strata_strerror(rc));
     controller_close(&ctl);
     return 1;
   }
-  if (boot_user) {
+  if (boot_user && ctl.qn) { /* created by whichever controller decides first */
+    ctl.boot_user = strdup(boot_user);
+    ctl.boot_password = malloc(boot_len + 1);
+    if (!ctl.boot_user || !ctl.boot_password) {
+      controller_close(&ctl);
+      return 1;
+    }
+    memcpy(ctl.boot_password, boot_pw, boot_len);
+    ctl.boot_password_len = boot_len;
+    memset(boot_pw, 0, sizeof boot_pw);
+  } else if (boot_user) {
     int created = 0;
     rc = controller_bootstrap_user(&ctl, boot_user, boot_pw, boot_len, &created, err, sizeof err);
     memset(boot_pw, 0, sizeof boot_pw);
@@ -237,6 +292,12 @@ int main(int argc, char **argv) {
     else
       trace_info("users exist already: --bootstrap-user %s changes nothing", boot_user);
   }
+  /* A write to a peer or broker that just died must be an error on that
+   * connection (EPIPE), not the end of the controller: libuv leaves
+   * SIGPIPE's default action, which kills the process. A quorum member
+   * writes to its peers all the time (seen: a controller dying silently
+   * while another one shut down). */
+  signal(SIGPIPE, SIG_IGN);
   rc = controller_run(&ctl, &listen);
   controller_close(&ctl);
   trace_info("stopped");

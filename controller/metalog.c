@@ -194,6 +194,7 @@ void metalog_close(struct metalog *m) {
 }
 
 int metalog_commit(struct metalog *m, struct ctrl *c, struct ctrl_out *out) {
+  if (m->submit) return m->submit(m->submit_arg, c, out);
   if (out->n == 0) return 0;
   size_t total = 0;
   for (size_t i = 0; i < out->n; i++)

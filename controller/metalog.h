@@ -23,6 +23,11 @@ struct metalog {
   size_t since_snapshot;
   struct prom_histogram sync; /* each commit's write and fdatasync, for /metrics */
   uint64_t sync_errors;
+  /* Quorum mode (issue 14): metalog_commit hands the records to the
+   * quorum instead (controller.c's submit, qnode_submit), which appends,
+   * applies and resets out; the file above stays closed. */
+  int (*submit)(void *arg, struct ctrl *c, struct ctrl_out *out);
+  void *submit_arg;
 };
 
 /* Open dir (created if missing) and rebuild c from it. err says why not. */

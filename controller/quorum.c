@@ -1235,3 +1235,19 @@ void quorum_invariants(const struct quorum *q) {
     case QUORUM_UNATTACHED: break;
   }
 }
+
+/* A voter's directory id learned at first contact (the glue pins it).
+ * Only an unknown (all zero) entry of another voter changes: until then
+ * nothing from that voter counted (voter keys compare the directory), so
+ * no vote, fetch offset or HW depends on it. */
+int quorum_learn_voter_dir(struct quorum *q, int32_t id, const uint8_t dir[QUORUM_DIR_LEN]) {
+  static const uint8_t zero[QUORUM_DIR_LEN];
+  int vi = voter_index_id(q, id);
+  if (vi < 0 || id == q->cfg.self.id || !memcmp(dir, zero, QUORUM_DIR_LEN))
+    return STRATA_EINVALID_ARGUMENT;
+  if (memcmp(q->cfg.voters[vi].dir, zero, QUORUM_DIR_LEN))
+    return memcmp(q->cfg.voters[vi].dir, dir, QUORUM_DIR_LEN) ? STRATA_EINVALID_ARGUMENT : 0;
+  memcpy(q->cfg.voters[vi].dir, dir, QUORUM_DIR_LEN);
+  if (q->role == QUORUM_LEADER) memcpy(q->voters[vi].key.dir, dir, QUORUM_DIR_LEN);
+  return 0;
+}

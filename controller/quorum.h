@@ -344,6 +344,11 @@ void quorum_describe(const struct quorum *q, struct quorum_description *d);
 int32_t quorum_epoch_at(const struct quorum *q, int64_t offset);
 /* Whether key is a voter (id and directory id both match). */
 int quorum_is_voter(const struct quorum *q, const struct quorum_key *key);
+/* Pin voter id's directory id, unknown (all zero) until now: the glue
+ * learns it from the voter's first message (controller/qstate.h). 0, or
+ * STRATA_EINVALID_ARGUMENT (not another voter, a zero id, or a different
+ * id already pinned: the voter's disk was wiped; it stays an observer). */
+int quorum_learn_voter_dir(struct quorum *q, int32_t id, const uint8_t dir[QUORUM_DIR_LEN]);
 /* Asserts the core's invariants (called after every step). */
 void quorum_invariants(const struct quorum *q);
 

@@ -25,6 +25,7 @@
 #include "common/http_server_uv.h"
 #include "controller/admin.h"
 #include "controller/controller.h"
+#include "controller/quorum_uv.h"
 
 #define CTRL_TICK_MS 50
 #define CTRL_PARK_MS 100
@@ -55,6 +56,19 @@ struct cconn {
   struct sasl_conn auth;  /* SASL login on a SASL_* listener (common/sasl_conn.h) */
   uint8_t *held;          /* a failed login's answer, sent when the failure delay is over */
   size_t held_len;
+  /* Quorum mode: answers waiting for their records to commit (and the
+   * answers after them, which keep the request order). */
+  struct hq_resp *hq_head, *hq_tail;
+  int in_hq_list;
+  struct cconn *hq_next;
+};
+
+struct hq_resp {
+  uint8_t *data;
+  size_t len;
+  int64_t wait; /* sent once the quorum's high watermark reaches this */
+  uint32_t api_key, api_version, corr;
+  struct hq_resp *next;
 };
 
 struct wreq {
@@ -145,6 +159,29 @@ static void start_waiting(void) {
   }
 }
 
+static struct cconn *hq_list; /* connections with waiting answers */
+
+static void hq_drop(struct cconn *c) {
+  while (c->hq_head) {
+    struct hq_resp *h = c->hq_head;
+    c->hq_head = h->next;
+    free(h->data);
+    free(h);
+  }
+  c->hq_tail = NULL;
+  if (c->in_hq_list)
+    for (struct cconn **pp = &hq_list; *pp; pp = &(*pp)->hq_next)
+      if (*pp == c) {
+        *pp = c->hq_next;
+        break;
+      }
+  c->in_hq_list = 0;
+}
+
+static int64_t committed(const struct controller *ctl) {
+  return ctl->qn ? qnode_committed(ctl->qn) : INT64_MAX;
+}
+
 static void on_closed(uv_handle_t *h) {
   struct cconn *c = h->data;
   conns_open--;
@@ -160,6 +197,7 @@ static void on_closed(uv_handle_t *h) {
     for (size_t i = 0; i < nlatest; i++)
       if (latest[i].id == c->broker_id && latest[i].serial == c->serial)
         controller_disconnected(c->ctl, c->broker_id, clock_mono_ms());
+  hq_drop(c);
   sasl_conn_free(&c->auth);
   free(c->held);
   free(c->buf);
@@ -211,6 +249,62 @@ static void send_header(struct cconn *c, const Strata__Header *h) {
   send_bytes(c, data, n);
 }
 
+/* Send c's waiting answers whose records committed, in order. One whose
+ * records did not commit while this controller lost the leadership gets
+ * NOT_CONTROLLER (the records may still commit under the next leader: the
+ * requester retries there, as after a timeout). */
+static void hq_flush(struct cconn *c) {
+  while (c->hq_head) {
+    struct hq_resp *h = c->hq_head;
+    if (h->wait > committed(c->ctl)) {
+      if (controller_active(c->ctl)) break;
+      Strata__Header e = STRATA__HEADER__INIT;
+      struct arena a;
+      arena_init(&a);
+      e.api_key = h->api_key;
+      e.api_version = h->api_version;
+      e.correlation_id = h->corr;
+      e.is_response = 1;
+      controller_not_active(c->ctl, &e, &a);
+      send_header(c, &e);
+      arena_reset(&a);
+      free(h->data);
+    } else {
+      send_bytes(c, h->data, h->len);
+    }
+    c->hq_head = h->next;
+    free(h);
+  }
+  if (!c->hq_head) c->hq_tail = NULL;
+}
+
+/* Answer now, or once the records the request decided are committed
+ * (wait: their end offset; a single controller's are at once). */
+static void respond(struct cconn *c, const Strata__Header *resp, int64_t wait) {
+  if (!c->hq_head && wait <= committed(c->ctl)) {
+    send_header(c, resp);
+    return;
+  }
+  struct hq_resp *h = calloc(1, sizeof *h);
+  if (!h || wire_frame_head(resp, 0, &h->data, &h->len)) {
+    free(h);
+    cconn_close(c);
+    return;
+  }
+  h->wait = wait;
+  h->api_key = resp->api_key;
+  h->api_version = resp->api_version;
+  h->corr = resp->correlation_id;
+  if (c->hq_tail) c->hq_tail->next = h;
+  else c->hq_head = h;
+  c->hq_tail = h;
+  if (!c->in_hq_list) {
+    c->in_hq_list = 1;
+    c->hq_next = hq_list;
+    hq_list = c;
+  }
+}
+
 /* Answer c's parked heartbeat: with the image when it changed meanwhile. */
 static void unpark(struct cconn *c) {
   unlink_parked(c);
@@ -222,7 +316,8 @@ static void unpark(struct cconn *c) {
   resp.is_response = 1;
   resp.body_case = STRATA__HEADER__BODY_BROKER_HEARTBEAT_RESP;
   resp.broker_heartbeat_resp = &m;
-  if (c->ctl->c.version != c->park_version) m.image = ctrl_image(&c->ctl->c);
+  if (c->ctl->c.version != c->park_version && controller_image_ok(c->ctl))
+    m.image = ctrl_image(&c->ctl->c);
   send_header(c, &resp);
   controller_response_done(&resp);
 }
@@ -231,7 +326,9 @@ static void unpark(struct cconn *c) {
 static void release_parked(int64_t now) {
   for (struct cconn *c = parked_list, *next; c; c = next) {
     next = c->park_next;
-    if (c->ctl->c.version != c->park_version || now >= c->park_until) unpark(c);
+    if ((c->ctl->c.version != c->park_version && controller_image_ok(c->ctl)) ||
+        now >= c->park_until)
+      unpark(c);
   }
 }
 
@@ -417,7 +514,8 @@ static void process(struct cconn *c) {
     struct arena a;
     arena_init(&a);
     if (c->parked) unpark(c); /* answers leave in request order */
-    int park = 0;
+    int park = 0, answer = 1;
+    int64_t wait = 0, held_version = 0;
     if (wire_header_unpack(f.header, f.header_len, &req)) {
       resp.is_response = 1;
       resp.error_code = (uint32_t)-STRATA_EINVALID_REQUEST;
@@ -438,28 +536,39 @@ static void process(struct cconn *c) {
                    req->api_key);
       }
       sasl_conn_refuse(&c->auth, clock_mono_ms());
+    } else if (req->body_case == STRATA__HEADER__BODY_QUORUM) {
+      /* another controller's: one-way (answers come on its connection) */
+      if (controller_quorum_allowed(c->ctl, &c->principal, req))
+        quorum_uv_receive(c->ctl, req->quorum, f.payload, f.payload_len);
+      answer = 0;
     } else {
       controller_handle(c->ctl, &c->principal, req, &resp, &a, clock_mono_ms());
+      wait = controller_answer_offset(c->ctl);
+      quorum_uv_kick(c->ctl);
       if (!resp.error_code && req->body_case == STRATA__HEADER__BODY_BROKER_REGISTER_REQ)
         note_broker_conn(c, req->broker_register_req->broker_id);
       if (!resp.error_code && req->body_case == STRATA__HEADER__BODY_BROKER_HEARTBEAT_REQ) {
         note_broker_conn(c, req->broker_heartbeat_req->broker_id);
+        held_version = req->broker_heartbeat_req->metadata_version;
         park = resp.body_case == STRATA__HEADER__BODY_BROKER_HEARTBEAT_RESP &&
-               !resp.broker_heartbeat_resp->image;
+               !resp.broker_heartbeat_resp->image && !c->hq_head && wait <= committed(c->ctl);
       }
     }
-    if (c->auth.failed) {
+    if (!answer) {
+    } else if (c->auth.failed) {
       hold_failure(c, &resp);
     } else if (park) {
       c->parked = 1;
       c->park_corr = resp.correlation_id;
       c->park_api_version = resp.api_version;
-      c->park_version = c->ctl->c.version;
+      /* the broker's: a quorum's leader may hold a newer state it cannot
+       * send yet (not committed), which the commit then releases */
+      c->park_version = held_version;
       c->park_until = clock_mono_ms() + CTRL_PARK_MS;
       c->park_next = parked_list;
       parked_list = c;
     } else {
-      send_header(c, &resp);
+      respond(c, &resp, wait);
     }
     controller_response_done(&resp);
     arena_reset(&a);
@@ -545,8 +654,29 @@ static void sweep_deadlines(uv_loop_t *loop) {
 static void on_tick(uv_timer_t *t) {
   int64_t now = clock_mono_ms();
   controller_tick(t->data, now);
+  quorum_uv_kick(t->data);
   release_parked(now);
   if (dl_list) sweep_deadlines(t->loop);
+}
+
+/* The quorum's high watermark or leadership moved: answers whose records
+ * committed go out (or NOT_CONTROLLER), and parked heartbeats get the
+ * image that is now committed. */
+static void on_quorum_changed(void *arg) {
+  (void)arg;
+  for (struct cconn *c = hq_list, *next; c; c = next) {
+    next = c->hq_next;
+    hq_flush(c);
+  }
+  for (struct cconn **pp = &hq_list; *pp;) {
+    if (!(*pp)->hq_head) {
+      (*pp)->in_hq_list = 0;
+      *pp = (*pp)->hq_next;
+    } else {
+      pp = &(*pp)->hq_next;
+    }
+  }
+  release_parked(clock_mono_ms());
 }
 
 static uv_tcp_t listener;
@@ -583,6 +713,7 @@ static void on_signal(uv_signal_t *h, int signum) {
   trace_info("signal %d: shutting down", signum);
   http_server_stop(admin); /* its connections close with it, not by the walk */
   admin = NULL;
+  quorum_uv_stop();
   uv_walk(h->loop, close_walk, NULL);
 }
 
@@ -680,6 +811,12 @@ int controller_run(struct controller *ctl, const struct controller_listen *l) {
   uv_signal_start(&sighup_h, on_sighup, SIGHUP);
   trace_info("controller %d listening on %s:%d (%s)", ctl->c.id, host, port,
              listener_protocol_name(l->protocol));
+  if (ctl->qn && quorum_uv_start(loop, ctl, l->tls ? &l->tls_settings : NULL, on_quorum_changed,
+                                 NULL)) {
+    uv_walk(loop, close_walk, NULL);
+    uv_run(loop, UV_RUN_DEFAULT);
+    return STRATA_EINVALID_CONFIG;
+  }
   uv_run(loop, UV_RUN_DEFAULT);
   uv_loop_close(loop);
   tls_ctx_unref(tls_ctx);

@@ -1,0 +1,496 @@
+#include "qnode.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/assert.h"
+#include "common/batch.h"
+#include "common/errors.h"
+#include "common/random_id.h"
+#include "common/trace.h"
+#include "controller/qstate.h"
+#include "controller/quorum_wire.h"
+
+#define QNODE_FETCH_MAX_RECORDS 64
+/* A fetch answer's records in bytes: at most this much (at least one
+ * record), so its frame stays under the listener's 16 MiB. The receiver
+ * takes the spans from the batches it got, so a shorter answer is simply
+ * a shorter fetch. A decision's record may not be larger. */
+#define QNODE_FETCH_MAX_BYTES (8u << 20)
+
+int qnode_parse_voters(const char *s, struct qnode_config *cfg, char *err, size_t err_len) {
+  cfg->nvoters = 0;
+  char buf[4096];
+  snprintf(buf, sizeof buf, "%s", s);
+  char *save = NULL;
+  for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    while (*tok == ' ') tok++;
+    char *at = strchr(tok, '@'), *colon = strrchr(tok, ':'), *end;
+    long id = at ? strtol(tok, &end, 10) : -1;
+    if (!at || end != at || id < 0 || id > (1 << 30) || !colon || colon < at ||
+        colon == at + 1 || colon - at - 1 >= 256) {
+      snprintf(err, err_len, "controller.quorum.voters: expected ID@HOST:PORT,..., got '%s'", tok);
+      return STRATA_EINVALID_CONFIG;
+    }
+    long port = strtol(colon + 1, &end, 10);
+    if (*end || port < 1 || port > 65535) {
+      snprintf(err, err_len, "controller.quorum.voters: bad port in '%s'", tok);
+      return STRATA_EINVALID_CONFIG;
+    }
+    if (cfg->nvoters == QUORUM_VOTERS_MAX) {
+      snprintf(err, err_len, "controller.quorum.voters: at most %d voters", QUORUM_VOTERS_MAX);
+      return STRATA_EINVALID_CONFIG;
+    }
+    for (uint32_t i = 0; i < cfg->nvoters; i++)
+      if (cfg->voters[i].id == (int32_t)id) {
+        snprintf(err, err_len, "controller.quorum.voters: voter %ld twice", id);
+        return STRATA_EINVALID_CONFIG;
+      }
+    struct qnode_voter *v = &cfg->voters[cfg->nvoters++];
+    v->id = (int32_t)id;
+    snprintf(v->host, sizeof v->host, "%.*s", (int)(colon - at - 1), at + 1);
+    v->port = (int)port;
+  }
+  if (!cfg->nvoters) {
+    snprintf(err, err_len, "controller.quorum.voters: no voter in '%s'", s);
+    return STRATA_EINVALID_CONFIG;
+  }
+  return 0;
+}
+
+static void fail(struct qnode *n, const char *what, int rc) {
+  if (!n->failed) trace_error("quorum: %s: %s; stopping", what, strata_strerror(rc));
+  n->failed = 1;
+}
+
+/* Apply the records [applied, to) from the log to the state. */
+static void apply_to(struct qnode *n, int64_t to) {
+  if (to > n->log.end) to = n->log.end;
+  while (!n->failed && n->applied < to) {
+    uint8_t *v;
+    size_t len;
+    int rc = qlog_value(&n->log, n->applied, &v, &len);
+    if (rc) {
+      fail(n, "a committed record cannot be read back", rc);
+      return;
+    }
+    if (len) {
+      Strata__MetadataRecord *r = strata__metadata_record__unpack(NULL, len, v);
+      if (!r) {
+        free(v);
+        fail(n, "a committed record does not decode", STRATA_ECORRUPT);
+        return;
+      }
+      int arc = ctrl_apply(n->c, r);
+      if (arc)
+        trace_error("metadata record %lld did not apply: %s", (long long)n->applied,
+                    strata_strerror(arc));
+      strata__metadata_record__free_unpacked(r, NULL);
+    }
+    free(v);
+    n->applied++;
+  }
+}
+
+/* Forget what was applied beyond the high watermark: the state again,
+ * from the log's committed part. */
+static void revert(struct qnode *n) {
+  struct ctrl *c = n->c;
+  struct ctrl_config cfg = c->cfg;
+  int32_t id = c->id;
+  int (*tid)(void *, uint8_t *) = c->new_topic_id;
+  void *tid_ctx = c->new_topic_id_ctx;
+  trace_warn("quorum: records %lld..%lld were applied but not committed: rebuilding the state "
+             "from the committed log", (long long)n->hw, (long long)n->applied - 1);
+  ctrl_free(c);
+  ctrl_init(c, id, &cfg);
+  c->new_topic_id = tid;
+  c->new_topic_id_ctx = tid_ctx;
+  n->applied = 0;
+  apply_to(n, n->hw);
+}
+
+/* The messages of an update, encoded; a fetch answer gets its records. */
+static void send_msgs(struct qnode *n, const struct quorum_update *u) {
+  static struct quorum_wire w; /* large; one update at a time */
+  for (uint32_t i = 0; i < u->nmsgs && !n->failed; i++) {
+    const struct quorum_msg *m = &u->msgs[i];
+    uint8_t *payload = NULL;
+    size_t len = 0;
+    if (m->type == QUORUM_FETCH_RESP && m->fetch_resp.nspans) {
+      const struct quorum_span *a = &m->fetch_resp.spans[0];
+      const struct quorum_span *b = &m->fetch_resp.spans[m->fetch_resp.nspans - 1];
+      int64_t to = b->base + b->count;
+      int64_t cap = n->fetch_max_bytes ? (int64_t)n->fetch_max_bytes : QNODE_FETCH_MAX_BYTES;
+      while (to > a->base + 1 && n->log.pos[to] - n->log.pos[a->base] > cap) to--;
+      int rc = qlog_read(&n->log, a->base, to, &payload, &len);
+      if (rc) {
+        fail(n, "reading records for a fetch answer", rc);
+        return;
+      }
+    } else if (m->type == QUORUM_FETCH_SNAPSHOT_RESP) {
+      continue; /* no snapshots in quorum mode yet: never asked for */
+    }
+    quorum_wire_encode(m, "", &w);
+    if (n->send) n->send(n->arg, m->to, &w.msg, payload, len);
+    free(payload);
+  }
+}
+
+/* Carry out one update in the contract's order. *became_ready and
+ * *changed say what to tell the controller once it is done. */
+static void carry_out(struct qnode *n, const struct quorum_update *u, int *became_ready,
+                      int *changed) {
+  int rc;
+  if (u->flags & QUORUM_U_STATE) {
+    char err[512];
+    if ((rc = qstate_save(n->dir, &u->state, err, sizeof err))) {
+      trace_error("quorum: %s", err);
+      fail(n, "the quorum-state file", rc);
+      return;
+    }
+  }
+  if (u->flags & QUORUM_U_ROLE) {
+    if (n->role == QUORUM_LEADER && (u->role != QUORUM_LEADER || u->epoch != n->epoch)) {
+      n->ready = 0;
+      n->leader_change_at = -1;
+      if (n->applied > n->q.hw) {
+        n->hw = n->q.hw;
+        revert(n);
+      }
+    }
+    if (u->role != n->role || u->leader != n->leader || u->epoch != n->epoch)
+      trace_info("quorum: %s in epoch %d, leader %d", quorum_role_name(u->role), u->epoch,
+                 u->leader);
+    n->role = u->role;
+    n->epoch = u->epoch;
+    n->leader = u->leader;
+    *changed = 1;
+  }
+  if (u->flags & QUORUM_U_TRUNCATE) {
+    if (u->truncate_to < n->applied) { /* never below the HW; defensive */
+      n->hw = n->q.hw < u->truncate_to ? n->q.hw : u->truncate_to;
+      revert(n);
+    }
+    if ((rc = qlog_truncate(&n->log, u->truncate_to))) {
+      fail(n, "truncating the log", rc);
+      return;
+    }
+  }
+  if (u->flags & QUORUM_U_APPEND) {
+    switch (u->append.source) {
+    case QUORUM_FROM_SUBMIT:
+      for (uint32_t i = 0; i < u->append.count && !n->failed; i++) {
+        STRATA_ASSERT(i < n->nsub);
+        if ((rc = qlog_append(&n->log, u->append.offset + i, u->append.epoch, n->sub_vals[i],
+                              n->sub_lens[i])))
+          fail(n, "appending to the log", rc);
+      }
+      break;
+    case QUORUM_FROM_LEADER_CHANGE:
+      if ((rc = qlog_append(&n->log, u->append.offset, u->append.epoch, NULL, 0)))
+        fail(n, "appending the LeaderChange record", rc);
+      n->leader_change_at = u->append.offset;
+      break;
+    case QUORUM_FROM_FETCH:
+      if ((rc = qlog_append_batches(&n->log, n->payload, n->payload_len, u->append.offset,
+                                    u->append.offset + u->append.count)))
+        fail(n, "appending fetched records", rc);
+      break;
+    }
+    if (n->failed) return;
+  }
+  if (u->flags & (QUORUM_U_SNAP_CHUNK | QUORUM_U_SNAP_INSTALL))
+    trace_warn("quorum: a snapshot transfer, which quorum mode does not do yet: ignored");
+  send_msgs(n, u);
+  if (u->flags & QUORUM_U_HW) {
+    n->hw = u->hw;
+    *changed = 1;
+  }
+  if (!n->ready) {
+    if (n->role == QUORUM_LEADER && n->leader_change_at >= 0 && n->hw > n->leader_change_at) {
+      apply_to(n, n->hw);
+      if (n->applied == n->log.end) {
+        n->ready = 1;
+        *became_ready = 1;
+      }
+    } else if (n->role != QUORUM_LEADER) {
+      apply_to(n, n->hw);
+    }
+  }
+  n->deadline_ms = u->deadline_ms;
+}
+
+static void step(struct qnode *n, const struct quorum_event *e) {
+  static struct quorum_update u; /* large; one step at a time (no reentry: see finish) */
+  if (n->failed) return;
+  int rc = quorum_step(&n->q, e, &u);
+  if (rc && e->type == QUORUM_RECEIVE)
+    trace_debug("quorum: message %d from %d refused: %s", e->msg->type, e->msg->src.id,
+                strata_strerror(rc));
+  int ready = 0, changed = 0;
+  carry_out(n, &u, &ready, &changed);
+  if (ready) {
+    trace_info("quorum: leader of epoch %d, every record up to %lld applied: deciding",
+               n->epoch, (long long)n->applied);
+    if (n->on_ready) n->on_ready(n->arg, n->now);
+  }
+  if (changed && n->changed) n->changed(n->arg);
+}
+
+int qnode_open(struct qnode *n, const struct qnode_config *cfg, const char *dir, struct ctrl *c,
+               int64_t now, char *err, size_t err_len) {
+  n->cfg = *cfg;
+  n->log.fd = -1; /* qnode_close after a failed open closes nothing */
+  n->c = c;
+  n->now = now;
+  n->leader_change_at = -1;
+  n->role = QUORUM_UNATTACHED;
+  n->leader = -1;
+  snprintf(n->dir, sizeof n->dir, "%s", dir);
+  int fresh = 0, rc;
+  /* The log first, then the directory id: a first start that stops in
+   * between leaves a log without an id (a new directory, below), never an
+   * id without its log, which is what a partly wiped directory looks like. */
+  if ((rc = qlog_open(&n->log, dir, err, err_len))) return rc;
+  if ((rc = qstate_directory_id(dir, cfg->self, n->dir_id, &fresh, err, err_len))) return rc;
+  if (!fresh && n->log.created) {
+    snprintf(err, err_len, "%s has a directory id (quorum-meta) but no %s: the directory was "
+             "partly wiped, and voting with an empty log could lose committed metadata. Remove "
+             "quorum-meta, quorum-state and quorum-voters too, so that it comes back as a new "
+             "directory (an observer until replaced; docs/quorum.md)", dir, QLOG_FILE);
+    return STRATA_ECORRUPT;
+  }
+  struct quorum_config qc;
+  memset(&qc, 0, sizeof qc);
+  qc.self.id = cfg->self;
+  memcpy(qc.self.dir, n->dir_id, QUORUM_DIR_LEN);
+  int self_in = 0;
+  for (uint32_t i = 0; i < cfg->nvoters; i++) {
+    qc.voters[i].id = cfg->voters[i].id;
+    if (cfg->voters[i].id == cfg->self) {
+      memcpy(qc.voters[i].dir, n->dir_id, QUORUM_DIR_LEN);
+      self_in = 1;
+    }
+  }
+  qc.nvoters = cfg->nvoters;
+  if (!self_in) {
+    snprintf(err, err_len, "node.id %d is not in controller.quorum.voters", cfg->self);
+    return STRATA_EINVALID_CONFIG;
+  }
+  if ((rc = qstate_pins_load(dir, qc.voters, qc.nvoters, err, err_len))) return rc;
+  for (uint32_t i = 0; i < qc.nvoters; i++) /* our own entry is our directory, whatever a pin says */
+    if (qc.voters[i].id == cfg->self) memcpy(qc.voters[i].dir, n->dir_id, QUORUM_DIR_LEN);
+  qc.election_timeout_ms = cfg->election_timeout_ms > 0 ? cfg->election_timeout_ms : 1000;
+  qc.fetch_timeout_ms = cfg->fetch_timeout_ms > 0 ? cfg->fetch_timeout_ms : 2000;
+  qc.fetch_max_wait_ms = qc.fetch_timeout_ms / 4;
+  qc.request_timeout_ms = qc.fetch_timeout_ms;
+  qc.fetch_max_records = QNODE_FETCH_MAX_RECORDS;
+  struct quorum_persisted st;
+  if ((rc = qstate_load(dir, &st, err, err_len))) return rc;
+  if (fresh && (n->log.end || st.epoch)) {
+    snprintf(err, err_len, "%s has a quorum log but no quorum-meta (directory id): refusing to "
+             "vote with a log it cannot vouch for", dir);
+    return STRATA_ECORRUPT;
+  }
+  char hex[2 * QUORUM_DIR_LEN + 1];
+  qstate_dir_hex(n->dir_id, hex);
+  trace_info("quorum: node %d, directory id %s%s, log end %lld, epoch %d", cfg->self, hex,
+             fresh ? " (new)" : "", (long long)n->log.end, st.epoch);
+  quorum_init(&n->q, &qc);
+  char seedhex[RANDOM_ID_HEX_LEN + 1];
+  uint64_t seed = (uint64_t)now;
+  if (!random_id_hex(seedhex, sizeof seedhex)) seed ^= strtoull(seedhex + 16, NULL, 16);
+  n->start_state = st;
+  n->start_seed = seed;
+  n->synced_end = n->log.end; /* qlog_open synced it */
+  return 0;
+}
+
+void qnode_start(struct qnode *n, int64_t now) {
+  static struct quorum_epoch_start epochs[QUORUM_EPOCHS_MAX];
+  n->now = now;
+  struct quorum_event e = {.type = QUORUM_START, .now_ms = now};
+  e.start.state = n->start_state;
+  e.start.seed = n->start_seed;
+  e.start.snapshot.end_offset = -1;
+  e.start.log_end = n->log.end;
+  e.start.nepochs = qlog_epochs(&n->log, epochs, QUORUM_EPOCHS_MAX);
+  e.start.epochs = epochs;
+  step(n, &e);
+  if (!n->q.started) fail(n, "the quorum state and the log disagree", STRATA_ECORRUPT);
+}
+
+void qnode_close(struct qnode *n) { qlog_close(&n->log); }
+
+/* Every batch of payload (whole and CRC-checked by quorum_wire_decode)
+ * holds exactly one record. */
+static int one_record_batches(const uint8_t *p, size_t len) {
+  size_t off = 0;
+  while (off < len) {
+    struct batch_header h;
+    if (batch_header_decode(p + off, len - off, &h) || h.record_count != 1 ||
+        h.last_offset_delta != 0)
+      return 0;
+    off += batch_total_size(&h);
+  }
+  return 1;
+}
+
+void qnode_receive(struct qnode *n, const Strata__QuorumMessage *w, const uint8_t *payload,
+                   size_t payload_len, int64_t now) {
+  struct quorum_msg m;
+  n->now = now;
+  int rc = quorum_wire_decode(w, "", n->cfg.self, payload, payload_len, &m);
+  if (rc) {
+    trace_debug("quorum: a message that does not decode: %s", strata_strerror(rc));
+    return;
+  }
+  /* Our log holds one record per batch (qlog.h): a fetch answer with
+   * another shape is refused here, before the core counts it appended. */
+  if (m.type == QUORUM_FETCH_RESP && !one_record_batches(payload, payload_len)) {
+    trace_warn("quorum: a fetch answer from %d with batches of more than one record: dropped",
+               m.src.id);
+    return;
+  }
+  /* Pin a voter's directory id at first contact; warn about another one. */
+  for (uint32_t i = 0; i < n->q.cfg.nvoters; i++) {
+    struct quorum_key *k = &n->q.cfg.voters[i];
+    if (k->id != m.src.id || k->id == n->cfg.self) continue;
+    if (!qstate_dir_known(k->dir) && qstate_dir_known(m.src.dir)) {
+      char err[512];
+      if (quorum_learn_voter_dir(&n->q, k->id, m.src.dir) ||
+          qstate_pins_save(n->dir, n->q.cfg.voters, n->q.cfg.nvoters, n->cfg.self, err,
+                           sizeof err)) {
+        fail(n, "pinning a voter's directory id", STRATA_EIO);
+        return;
+      }
+      char hex[2 * QUORUM_DIR_LEN + 1];
+      qstate_dir_hex(m.src.dir, hex);
+      trace_info("quorum: voter %d has directory id %s (pinned)", k->id, hex);
+    } else if (memcmp(k->dir, m.src.dir, QUORUM_DIR_LEN) && !(n->warned & (1u << i))) {
+      n->warned |= 1u << i;
+      trace_warn("quorum: voter %d speaks with another directory id than the one pinned: its "
+                 "disk was wiped or replaced, so it is an observer here until an operator "
+                 "replaces it (docs/quorum.md, \"Replacing a controller\")", k->id);
+    }
+  }
+  if (m.dst.id == n->cfg.self && qstate_dir_known(m.dst.dir) &&
+      memcmp(m.dst.dir, n->dir_id, QUORUM_DIR_LEN) && !n->wiped_warned) {
+    n->wiped_warned = 1;
+    trace_warn("quorum: voter %d knows node %d by another directory id: this data directory "
+               "is new (wiped?), so its votes and fetches do not count until an operator "
+               "replaces it (docs/quorum.md, \"Replacing a controller\")", m.src.id, n->cfg.self);
+  }
+  n->payload = payload;
+  n->payload_len = payload_len;
+  struct quorum_event e = {.type = QUORUM_RECEIVE, .now_ms = now, .msg = &m};
+  step(n, &e);
+  n->payload = NULL;
+  n->payload_len = 0;
+}
+
+void qnode_tick(struct qnode *n, int64_t now) {
+  n->now = now;
+  struct quorum_event e = {.type = QUORUM_TICK, .now_ms = now};
+  step(n, &e);
+}
+
+int qnode_submit(struct qnode *n, struct ctrl_out *out, int64_t *end) {
+  *end = n->applied;
+  if (!n->ready || n->failed) {
+    ctrl_out_reset(out);
+    return STRATA_ENOT_CONTROLLER;
+  }
+  if (!out->n) return 0;
+  int rc = 0;
+  n->sub_vals = calloc(out->n, sizeof *n->sub_vals);
+  n->sub_lens = calloc(out->n, sizeof *n->sub_lens);
+  if (!n->sub_vals || !n->sub_lens) rc = STRATA_ENOMEM;
+  for (size_t i = 0; !rc && i < out->n; i++) {
+    n->sub_lens[i] = strata__metadata_record__get_packed_size(out->recs[i]);
+    if (n->sub_lens[i] > QNODE_FETCH_MAX_BYTES - 1024) {
+      trace_error("a metadata record of %zu bytes: more than a fetch answer carries",
+                  n->sub_lens[i]);
+      rc = STRATA_ETOO_LARGE;
+      n->nsub = i;
+      break;
+    }
+    n->sub_vals[i] = malloc(n->sub_lens[i] ? n->sub_lens[i] : 1);
+    if (!n->sub_vals[i]) rc = STRATA_ENOMEM;
+    else strata__metadata_record__pack(out->recs[i], n->sub_vals[i]);
+    n->nsub = i + 1;
+  }
+  static struct quorum_update u;
+  struct quorum_event e = {.type = QUORUM_SUBMIT, .now_ms = n->now, .submit = (uint32_t)out->n};
+  if (!rc) rc = quorum_step(&n->q, &e, &u);
+  int ready = 0, changed = 0;
+  if (!rc) {
+    carry_out(n, &u, &ready, &changed);
+    if (n->failed) rc = STRATA_EIO;
+  }
+  if (!rc) { /* decided on, so applied now: the next decision sees it */
+    for (size_t i = 0; i < out->n; i++) {
+      int arc = ctrl_apply(n->c, out->recs[i]);
+      if (arc) trace_error("metadata record did not apply: %s", strata_strerror(arc));
+    }
+    n->applied += (int64_t)out->n;
+    STRATA_ASSERT(n->applied == n->log.end);
+    *end = n->applied;
+  }
+  for (size_t i = 0; i < n->nsub; i++) free(n->sub_vals[i]);
+  free(n->sub_vals);
+  free(n->sub_lens);
+  n->sub_vals = NULL;
+  n->sub_lens = NULL;
+  n->nsub = 0;
+  ctrl_out_reset(out);
+  if (changed && n->changed) n->changed(n->arg);
+  return rc;
+}
+
+int qnode_sync_begin(struct qnode *n, int *fd) {
+  if (n->syncing || n->failed) return 0;
+  if (n->log.end == n->synced_end && n->log.truncations == n->synced_trunc) return 0;
+  n->syncing = 1;
+  n->sync_offset = n->log.end;
+  n->sync_epoch = qlog_epoch_at(&n->log, n->log.end - 1);
+  n->sync_trunc = n->log.truncations;
+  *fd = n->log.fd;
+  return 1;
+}
+
+void qnode_sync_done(struct qnode *n, int ok, int64_t now) {
+  n->syncing = 0;
+  n->now = now;
+  if (!ok) {
+    fail(n, "fdatasync of the metadata log", STRATA_EIO);
+    return;
+  }
+  /* A truncation while it ran: what it covered is not what the log holds
+   * now; the next sync reports. */
+  if (n->log.truncations != n->sync_trunc) return;
+  n->synced_end = n->sync_offset;
+  n->synced_trunc = n->sync_trunc;
+  struct quorum_event e = {.type = QUORUM_PERSISTED, .now_ms = now};
+  e.persisted.offset = n->sync_offset;
+  e.persisted.epoch = n->sync_epoch;
+  if (n->sync_offset > 0) step(n, &e);
+}
+
+int64_t qnode_committed(const struct qnode *n) { return n->hw; }
+
+int qnode_pending(const struct qnode *n) { return n->applied > n->hw; }
+
+int32_t qnode_leader(const struct qnode *n, const char **host, int *port) {
+  *host = "";
+  *port = 0;
+  if (n->leader < 0) return -1;
+  for (uint32_t i = 0; i < n->cfg.nvoters; i++)
+    if (n->cfg.voters[i].id == n->leader) {
+      *host = n->cfg.voters[i].host;
+      *port = n->cfg.voters[i].port;
+    }
+  return n->leader;
+}

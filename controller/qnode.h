@@ -1,0 +1,125 @@
+/* One controller's seat in the quorum (issue 14, item 2): it carries out
+ * the core's updates (controller/quorum.h) against the metadata log
+ * (qlog.h), the quorum-state file (qstate.h) and the controller's state
+ * (ctrl.h), in the order docs/quorum.md's contract gives: persist the
+ * state, truncate, append, then send. No libuv and no clock: the time
+ * comes in with each call, messages leave through a callback, and the log's
+ * fdatasync is the caller's to run off the loop (qnode_sync_begin/_done;
+ * quorum_uv.c runs it in libuv's threadpool).
+ *
+ * How decisions commit (the smallest change to ctrl.c's decide-then-apply):
+ * - The leader decides against its state as applied so far, which holds
+ *   every committed record plus its own pending ones: qnode_submit appends
+ *   a decision's records and applies them at once (so the next decision
+ *   sees them, as metalog_commit did), and the answer to the request that
+ *   made them waits until the high watermark passes them
+ *   (qnode_committed >= the offset qnode_submit returns).
+ * - A leader decides only once it is "ready": its LeaderChange record is
+ *   committed and everything before it applied, so it holds every broker
+ *   epoch, producer-id block and topic tombstone of earlier leaders.
+ * - A leader that loses leadership with records applied beyond the high
+ *   watermark rebuilds its state from the log up to the high watermark
+ *   (what it applied may never commit), as KRaft's revertToSnapshot does.
+ * - Followers apply records as the high watermark passes them.
+ * - Brokers get images only of committed state: while the leader has
+ *   pending records, heartbeats carry no image (qnode_pending). */
+#ifndef STRATA_QNODE_H
+#define STRATA_QNODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "controller/ctrl.h"
+#include "controller/qlog.h"
+#include "controller/quorum.h"
+#include "proto/strata.pb-c.h"
+
+struct qnode_voter {
+  int32_t id;
+  char host[256];
+  int port;
+};
+
+struct qnode_config {
+  int32_t self;
+  struct qnode_voter voters[QUORUM_VOTERS_MAX];
+  uint32_t nvoters;
+  int64_t election_timeout_ms, fetch_timeout_ms;
+};
+
+/* Parse controller.quorum.voters ("ID@HOST:PORT,..."); 0 or
+ * STRATA_EINVALID_CONFIG with err. */
+int qnode_parse_voters(const char *s, struct qnode_config *cfg, char *err, size_t err_len);
+
+struct qnode {
+  struct qnode_config cfg;
+  struct quorum q;
+  struct qlog log;
+  char dir[4096];
+  uint8_t dir_id[QUORUM_DIR_LEN];
+  struct ctrl *c;
+  int64_t now;
+  int64_t applied;          /* records [0, applied) are applied to *c */
+  int64_t leader_change_at; /* our LeaderChange record's offset in this leadership, -1 */
+  int ready;                /* the leader may decide */
+  int failed;               /* a disk error: the process must stop */
+  int64_t hw;
+  enum quorum_role role;
+  int32_t epoch, leader;
+  int64_t deadline_ms;
+  /* The log's fdatasync, off the loop. */
+  int syncing;
+  int64_t sync_offset, synced_end;
+  int32_t sync_epoch;
+  uint64_t sync_trunc, synced_trunc;
+  /* What the leader SUBMITs: packed records for the update to append. */
+  uint8_t **sub_vals;
+  size_t *sub_lens;
+  size_t nsub;
+  const uint8_t *payload; /* the received message's records, during its step */
+  size_t payload_len;
+  uint32_t warned; /* voters whose unpinned directory we already warned about (bit per index) */
+  int wiped_warned;
+  size_t fetch_max_bytes; /* 0: 8 MiB (qnode.c); tests set less */
+  struct quorum_persisted start_state; /* for qnode_start */
+  uint64_t start_seed;
+  /* Callbacks. send: one message to node `to` (payload: its records).
+   * ready: this node became the deciding leader (mint the cluster id...).
+   * changed: the high watermark or leadership moved (release answers). */
+  void (*send)(void *arg, int32_t to, const Strata__QuorumMessage *m, const uint8_t *payload,
+               size_t payload_len);
+  void (*on_ready)(void *arg, int64_t now);
+  void (*changed)(void *arg);
+  void *arg;
+};
+
+/* Open dir's quorum files and log, and set up the core. c is the (empty)
+ * state that committed records are applied to. */
+int qnode_open(struct qnode *n, const struct qnode_config *cfg, const char *dir, struct ctrl *c,
+               int64_t now, char *err, size_t err_len);
+/* Start the core (the glue set the callbacks: START may send a fetch). */
+void qnode_start(struct qnode *n, int64_t now);
+void qnode_close(struct qnode *n);
+
+/* A QuorumMessage arrived (payload: the frame's). */
+void qnode_receive(struct qnode *n, const Strata__QuorumMessage *m, const uint8_t *payload,
+                   size_t payload_len, int64_t now);
+/* The deadline passed (call at or after n->deadline_ms). */
+void qnode_tick(struct qnode *n, int64_t now);
+/* The leader's decision: append out's records (applied to c at once; out
+ * is reset). *end: the offset past them, committed once qnode_committed
+ * reaches it. STRATA_ENOT_CONTROLLER when not the ready leader. */
+int qnode_submit(struct qnode *n, struct ctrl_out *out, int64_t *end);
+
+/* The fdatasync to run: 1 and *fd when one is due (none running). */
+int qnode_sync_begin(struct qnode *n, int *fd);
+/* It finished (ok 0: it failed, the node stops). */
+void qnode_sync_done(struct qnode *n, int ok, int64_t now);
+
+int64_t qnode_committed(const struct qnode *n);
+/* The leader applied records not yet committed (no image goes out). */
+int qnode_pending(const struct qnode *n);
+/* The leader known (-1 none) and its address ("" none). */
+int32_t qnode_leader(const struct qnode *n, const char **host, int *port);
+
+#endif

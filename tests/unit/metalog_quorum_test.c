@@ -1,0 +1,609 @@
+/* The quorum's metadata log and small files (controller/qlog.c,
+ * controller/qstate.c) and the glue's pure part (controller/qnode.c): three
+ * qnodes in one process, their messages on an in-memory bus, their fsyncs
+ * run by the test, the time simulated. */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/batch.h"
+#include "common/errors.h"
+#include "common/trace.h"
+#include "controller/controller.h"
+#include "controller/qlog.h"
+#include "controller/qnode.h"
+#include "controller/qstate.h"
+
+static char dir[64];
+
+static void setup(void) {
+  trace_set_level(TRACE_ERROR);
+  snprintf(dir, sizeof dir, "/tmp/strata-mq.XXXXXX");
+  cr_assert(mkdtemp(dir));
+}
+
+static void teardown(void) {
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  cr_assert_eq(system(cmd), 0);
+}
+
+TestSuite(metalog_quorum, .init = setup, .fini = teardown);
+
+static void sub(char *out, size_t n, const char *name) { snprintf(out, n, "%s/%s", dir, name); }
+
+static long file_size(const char *path) {
+  FILE *f = fopen(path, "r");
+  if (!f) return -1;
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fclose(f);
+  return n;
+}
+
+static void fill(struct qlog *l, int64_t n, int32_t epoch) {
+  for (int64_t i = 0; i < n; i++) {
+    char v[32];
+    int len = snprintf(v, sizeof v, "record-%lld", (long long)l->end);
+    cr_assert_eq(qlog_append(l, l->end, epoch, (const uint8_t *)v, (size_t)len), 0);
+  }
+}
+
+Test(metalog_quorum, framing_offsets_epochs_and_reopen) {
+  struct qlog l;
+  char err[512];
+  cr_assert_eq(qlog_open(&l, dir, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(qlog_append(&l, 0, 1, NULL, 0), 0, "a LeaderChange");
+  fill(&l, 3, 1);
+  cr_assert_eq(qlog_append(&l, 4, 3, NULL, 0), 0);
+  fill(&l, 2, 3);
+  cr_assert_eq(qlog_append(&l, 9, 3, NULL, 0), STRATA_EINVALID_ARGUMENT, "not at the end");
+  cr_assert_eq(qlog_append(&l, 7, 2, NULL, 0), STRATA_EINVALID_ARGUMENT, "an older epoch");
+  /* Each record is a batch with its offset and epoch. */
+  uint8_t *b;
+  size_t n;
+  cr_assert_eq(qlog_read(&l, 0, l.end, &b, &n), 0);
+  size_t off = 0;
+  for (int64_t o = 0; o < 7; o++) {
+    struct batch_header h;
+    cr_assert_eq(batch_header_decode(b + off, n - off, &h), 0);
+    cr_assert_eq(h.base_offset, o);
+    cr_assert_eq(h.leader_epoch, o < 4 ? 1 : 3);
+    cr_assert_eq(h.record_count, 1);
+    cr_assert_eq(batch_check_crc(b + off, batch_total_size(&h)), 0);
+    off += batch_total_size(&h);
+  }
+  cr_assert_eq(off, n);
+  free(b);
+  qlog_close(&l);
+  cr_assert_eq(qlog_open(&l, dir, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(l.end, 7);
+  struct quorum_epoch_start e[8];
+  cr_assert_eq(qlog_epochs(&l, e, 8), 2);
+  cr_assert(e[0].epoch == 1 && e[0].start == 0 && e[1].epoch == 3 && e[1].start == 4);
+  uint8_t *v;
+  cr_assert_eq(qlog_value(&l, 5, &v, &n), 0);
+  cr_assert_eq(n, 8);
+  cr_assert_eq(memcmp(v, "record-5", 8), 0);
+  free(v);
+  cr_assert_eq(qlog_value(&l, 4, &v, &n), 0);
+  cr_assert_eq(n, 0, "the LeaderChange record has no value");
+  free(v);
+  qlog_close(&l);
+}
+
+Test(metalog_quorum, suffix_truncation_survives_reopen) {
+  struct qlog l;
+  char err[512], path[128];
+  cr_assert_eq(qlog_open(&l, dir, err, sizeof err), 0, "%s", err);
+  fill(&l, 10, 2);
+  cr_assert_eq(qlog_truncate(&l, 6), 0);
+  cr_assert_eq(l.end, 6);
+  cr_assert_eq(l.truncations, 1);
+  fill(&l, 2, 4); /* a new leader's records where the cut ones were */
+  qlog_close(&l);
+  sub(path, sizeof path, QLOG_FILE);
+  cr_assert_eq(qlog_open(&l, dir, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(l.end, 8);
+  cr_assert_eq(qlog_epoch_at(&l, 5), 2);
+  cr_assert_eq(qlog_epoch_at(&l, 6), 4);
+  cr_assert_eq(l.pos[8], file_size(path));
+  qlog_close(&l);
+}
+
+Test(metalog_quorum, torn_tail_is_cut_damage_is_refused) {
+  struct qlog l;
+  char err[512], path[128];
+  cr_assert_eq(qlog_open(&l, dir, err, sizeof err), 0, "%s", err);
+  fill(&l, 5, 1);
+  int64_t last = l.pos[4], end = l.pos[5];
+  qlog_close(&l);
+  sub(path, sizeof path, QLOG_FILE);
+  /* Cut short inside the last batch: a crash before its write finished. */
+  cr_assert_eq(truncate(path, (off_t)(end - 7)), 0);
+  cr_assert_eq(qlog_open(&l, dir, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(l.end, 4, "the torn batch is cut");
+  cr_assert_eq(file_size(path), last);
+  fill(&l, 1, 1);
+  int64_t second = l.pos[1];
+  qlog_close(&l);
+  /* A flipped byte in the second batch, with good batches after it. */
+  int fd = open(path, O_RDWR);
+  uint8_t byte;
+  cr_assert_eq(pread(fd, &byte, 1, second + 70), 1);
+  byte ^= 0x40;
+  cr_assert_eq(pwrite(fd, &byte, 1, second + 70), 1);
+  close(fd);
+  cr_assert_eq(qlog_open(&l, dir, err, sizeof err), STRATA_ECORRUPT);
+  cr_assert(strstr(err, "batches after it"), "%s", err);
+  qlog_close(&l);
+}
+
+Test(metalog_quorum, received_batches_append_as_stored) {
+  struct qlog a, b;
+  char err[512], d2[128];
+  cr_assert_eq(qlog_open(&a, dir, err, sizeof err), 0, "%s", err);
+  fill(&a, 6, 2);
+  sub(d2, sizeof d2, "b");
+  cr_assert_eq(mkdir(d2, 0700), 0);
+  cr_assert_eq(qlog_open(&b, d2, err, sizeof err), 0, "%s", err);
+  uint8_t *p;
+  size_t n;
+  cr_assert_eq(qlog_read(&a, 0, 6, &p, &n), 0);
+  cr_assert_eq(qlog_append_batches(&b, p, n, 0, 4), 0, "the range the core names");
+  cr_assert_eq(b.end, 4);
+  cr_assert_eq(qlog_append_batches(&b, p, n, 4, 7), STRATA_EINVALID_REQUEST, "beyond the payload");
+  p[n - 1] ^= 1; /* a bad CRC */
+  cr_assert_eq(qlog_append_batches(&b, p, n, 5, 6), STRATA_EINVALID_REQUEST);
+  free(p);
+  qlog_close(&a);
+  qlog_close(&b);
+}
+
+Test(metalog_quorum, small_files) {
+  char err[512], path[128];
+  struct quorum_persisted s = {7, {2, {1, 2, 3}}, 3}, t;
+  cr_assert_eq(qstate_load(dir, &t, err, sizeof err), 0);
+  cr_assert_eq(t.epoch, 0, "no file: epoch 0, no vote");
+  cr_assert_eq(t.vote.id, -1);
+  cr_assert_eq(qstate_save(dir, &s, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(qstate_load(dir, &t, err, sizeof err), 0, "%s", err);
+  cr_assert(t.epoch == 7 && t.vote.id == 2 && t.leader == 3 && !memcmp(t.vote.dir, s.vote.dir, 16));
+  sub(path, sizeof path, "quorum-state");
+  FILE *f = fopen(path, "w");
+  fputs("epoch x\n", f);
+  fclose(f);
+  cr_assert_eq(qstate_load(dir, &t, err, sizeof err), STRATA_ECORRUPT);
+  uint8_t id1[16], id2[16];
+  int fresh;
+  cr_assert_eq(qstate_directory_id(dir, 4, id1, &fresh, err, sizeof err), 0, "%s", err);
+  cr_assert(fresh && qstate_dir_known(id1));
+  cr_assert_eq(qstate_directory_id(dir, 4, id2, &fresh, err, sizeof err), 0, "%s", err);
+  cr_assert(!fresh && !memcmp(id1, id2, 16), "the directory keeps its id");
+  cr_assert_eq(qstate_directory_id(dir, 5, id2, &fresh, err, sizeof err), STRATA_EINVALID_CONFIG);
+  struct quorum_key keys[3] = {{1, {0}}, {2, {9}}, {3, {0}}}, back[3] = {{1, {0}}, {2, {0}}, {3, {0}}};
+  cr_assert_eq(qstate_pins_save(dir, keys, 3, 1, err, sizeof err), 0);
+  cr_assert_eq(qstate_pins_load(dir, back, 3, err, sizeof err), 0);
+  cr_assert(back[1].dir[0] == 9 && !qstate_dir_known(back[2].dir) && !qstate_dir_known(back[0].dir));
+}
+
+Test(metalog_quorum, voters_setting) {
+  struct qnode_config c;
+  char err[256];
+  cr_assert_eq(qnode_parse_voters("1@127.0.0.1:9093, 2@10.0.0.2:9094,3@h:1", &c, err, sizeof err), 0,
+               "%s", err);
+  cr_assert_eq(c.nvoters, 3);
+  cr_assert(c.voters[1].id == 2 && !strcmp(c.voters[1].host, "10.0.0.2") && c.voters[1].port == 9094);
+  cr_assert_neq(qnode_parse_voters("1@h:1,1@h:2", &c, err, sizeof err), 0, "a voter twice");
+  cr_assert_neq(qnode_parse_voters("x@h:1", &c, err, sizeof err), 0);
+  cr_assert_neq(qnode_parse_voters("1@h", &c, err, sizeof err), 0);
+  cr_assert_neq(qnode_parse_voters("1@h:0", &c, err, sizeof err), 0);
+  cr_assert_neq(qnode_parse_voters("", &c, err, sizeof err), 0);
+}
+
+/* ---- three qnodes on a bus ------------------------------------------------- */
+
+#define NODES 3
+struct msg {
+  int to;
+  uint8_t *bytes, *payload;
+  size_t len, plen;
+  struct msg *next;
+};
+struct node {
+  struct qnode qn;
+  struct ctrl c;
+  int id, up, ready;
+};
+static struct node nodes[NODES + 1];
+static struct msg *bus_head, **bus_tail = &bus_head;
+static int64_t now;
+static int cut; /* this node's messages, both ways, are lost */
+
+static void bus_send(void *arg, int32_t to, const Strata__QuorumMessage *m, const uint8_t *payload,
+                     size_t plen) {
+  struct node *from = arg;
+  if (from->id == cut || to == cut) return;
+  struct msg *x = calloc(1, sizeof *x);
+  x->to = to;
+  x->len = strata__quorum_message__get_packed_size(m);
+  x->bytes = malloc(x->len + 1);
+  strata__quorum_message__pack(m, x->bytes);
+  x->plen = plen;
+  x->payload = malloc(plen + 1);
+  if (plen) memcpy(x->payload, payload, plen);
+  *bus_tail = x;
+  bus_tail = &x->next;
+}
+
+static void on_ready(void *arg, int64_t t) {
+  (void)t;
+  ((struct node *)arg)->ready = 1;
+}
+
+static void open_node(int id) {
+  struct node *n = &nodes[id];
+  char err[512], d[128];
+  snprintf(d, sizeof d, "%s/n%d", dir, id);
+  mkdir(d, 0700);
+  memset(&n->qn, 0, sizeof n->qn);
+  struct ctrl_config cc = {600000, 0, 10000, 0, 0};
+  ctrl_init(&n->c, id, &cc);
+  struct qnode_config qc = {.self = id, .nvoters = NODES, .election_timeout_ms = 100,
+                            .fetch_timeout_ms = 400};
+  for (int i = 0; i < NODES; i++) qc.voters[i] = (struct qnode_voter){i + 1, "127.0.0.1", 1000 + i};
+  n->id = id;
+  cr_assert_eq(qnode_open(&n->qn, &qc, d, &n->c, now, err, sizeof err), 0, "%s", err);
+  n->qn.send = bus_send;
+  n->qn.on_ready = on_ready;
+  n->qn.arg = n;
+  n->qn.fetch_max_bytes = 200; /* two or three records an answer: catching up takes many */
+  n->up = 1;
+  n->ready = 0;
+  qnode_start(&n->qn, now);
+}
+
+static void close_node(int id) {
+  qnode_close(&nodes[id].qn);
+  ctrl_free(&nodes[id].c);
+  nodes[id].up = 0;
+}
+
+/* Deliver what is on the bus, run fsyncs, tick: one simulated ms. */
+static void run_ms(void) {
+  while (bus_head) {
+    struct msg *x = bus_head;
+    bus_head = x->next;
+    if (!bus_head) bus_tail = &bus_head;
+    struct node *n = &nodes[x->to];
+    if (n->up && x->to != cut) {
+      Strata__QuorumMessage *m = strata__quorum_message__unpack(NULL, x->len, x->bytes);
+      cr_assert(m);
+      qnode_receive(&n->qn, m, x->payload, x->plen, now);
+      strata__quorum_message__free_unpacked(m, NULL);
+    }
+    free(x->bytes);
+    free(x->payload);
+    free(x);
+  }
+  for (int i = 1; i <= NODES; i++) {
+    struct node *n = &nodes[i];
+    int fd;
+    if (!n->up) continue;
+    if (qnode_sync_begin(&n->qn, &fd)) qnode_sync_done(&n->qn, fdatasync(fd) == 0, now);
+    if (now >= n->qn.deadline_ms) qnode_tick(&n->qn, now);
+    cr_assert(!n->qn.failed);
+  }
+  now++;
+}
+
+static int leader_ready(int timeout_ms) {
+  for (int t = 0; t < timeout_ms; t++) {
+    for (int i = 1; i <= NODES; i++)
+      if (nodes[i].up && nodes[i].qn.ready && i != cut) return i;
+    run_ms();
+  }
+  return 0;
+}
+
+static int64_t alloc(int id, uint32_t count) {
+  struct ctrl_out out = {0};
+  int64_t first, end;
+  cr_assert_eq(ctrl_alloc_producer_ids(&nodes[id].c, &out, count, &first), 0);
+  cr_assert_eq(qnode_submit(&nodes[id].qn, &out, &end), 0);
+  cr_assert_eq(nodes[id].c.producer_ids_next, first + count, "applied at once on the leader");
+  for (int t = 0; t < 2000 && qnode_committed(&nodes[id].qn) < end; t++) run_ms();
+  return first;
+}
+
+Test(metalog_quorum, three_nodes_commit_fail_over_and_revert) {
+  now = 1000;
+  cut = 0;
+  for (int i = 1; i <= NODES; i++) open_node(i);
+  int lead = leader_ready(5000);
+  cr_assert(lead, "no ready leader");
+  /* A follower refuses to decide. */
+  int fol = lead % NODES + 1;
+  struct ctrl_out out = {0};
+  int64_t first, end;
+  cr_assert_eq(ctrl_alloc_producer_ids(&nodes[fol].c, &out, 10, &first), 0);
+  cr_assert_eq(qnode_submit(&nodes[fol].qn, &out, &end), STRATA_ENOT_CONTROLLER);
+  /* Committed on the leader, applied by the followers. */
+  for (int k = 0; k < 20; k++) alloc(lead, 1);
+  int64_t a = alloc(lead, 100);
+  for (int t = 0; t < 1000; t++) run_ms();
+  for (int i = 1; i <= NODES; i++)
+    cr_assert_eq(nodes[i].c.producer_ids_next, a + 100, "node %d applied the block", i);
+  /* The leader is cut off; its decision applies there but never commits. */
+  cut = lead;
+  cr_assert_eq(ctrl_alloc_producer_ids(&nodes[lead].c, &out, 5000, &first), 0);
+  cr_assert_eq(qnode_submit(&nodes[lead].qn, &out, &end), 0);
+  cr_assert(qnode_pending(&nodes[lead].qn));
+  cr_assert_eq(nodes[lead].c.producer_ids_next, a + 5100);
+  int next = leader_ready(5000);
+  cr_assert(next && next != lead, "a new leader without the cut one");
+  int64_t b = alloc(next, 7);
+  cr_assert_eq(b, a + 100, "the new leader holds the committed block, not the lost one");
+  /* The old leader rejoins: it steps down, reverts what never committed,
+   * truncates it and takes the new leader's records. */
+  cut = 0;
+  for (int t = 0; t < 3000; t++) run_ms();
+  cr_assert(!nodes[lead].qn.ready);
+  cr_assert(!qnode_pending(&nodes[lead].qn));
+  cr_assert_eq(nodes[lead].c.producer_ids_next, b + 7, "reverted, then applied the new leader's");
+  /* A restart replays nothing until the high watermark says so, then all. */
+  close_node(fol);
+  open_node(fol);
+  cr_assert_eq(nodes[fol].c.producer_ids_next, 0);
+  for (int t = 0; t < 3000; t++) run_ms();
+  cr_assert_eq(nodes[fol].c.producer_ids_next, b + 7);
+  for (int i = 1; i <= NODES; i++) close_node(i);
+  while (bus_head) run_ms();
+}
+
+/* DescribeQuorum from a single controller: the one voter, leader of epoch
+ * 0; with the authorizer on, only for who may administer the cluster. */
+Test(metalog_quorum, describe_quorum_single_and_authorized) {
+  static struct controller ctl;
+  memset(&ctl, 0, sizeof ctl);
+  struct ctrl_config cfg = {100000, 0, 100000, 0, 0};
+  char err[256], d[128];
+  sub(d, sizeof d, "single");
+  cr_assert_eq(controller_open(&ctl, d, 7, &cfg, 0, err, sizeof err), 0, "%s", err);
+  Strata__Header h = STRATA__HEADER__INIT, resp = STRATA__HEADER__INIT;
+  Strata__DescribeQuorumRequest q = STRATA__DESCRIBE_QUORUM_REQUEST__INIT;
+  h.api_key = STRATA__API_KEY__API_DESCRIBE_QUORUM;
+  h.body_case = STRATA__HEADER__BODY_DESCRIBE_QUORUM_REQ;
+  h.describe_quorum_req = &q;
+  struct arena a;
+  arena_init(&a);
+  controller_handle(&ctl, NULL, &h, &resp, &a, 0);
+  cr_assert_eq(resp.error_code, 0);
+  cr_assert_eq(resp.body_case, STRATA__HEADER__BODY_DESCRIBE_QUORUM_RESP);
+  cr_assert_str_eq(resp.describe_quorum_resp->role, "leader");
+  cr_assert_eq(resp.describe_quorum_resp->leader_id, 7);
+  cr_assert_eq(resp.describe_quorum_resp->n_voters, 1);
+  cr_assert_eq(resp.describe_quorum_resp->voters[0]->replica->id, 7);
+  cr_assert_eq(resp.describe_quorum_resp->log_end_offset, ctl.c.version);
+  arena_reset(&a);
+  ctl.authz.enabled = 1;
+  Strata__Header r2 = STRATA__HEADER__INIT;
+  struct principal anon = {0};
+  snprintf(anon.name, sizeof anon.name, "User:ANONYMOUS");
+  controller_handle(&ctl, &anon, &h, &r2, &a, 0);
+  cr_assert_eq(r2.error_code, (uint32_t)-STRATA_ECLUSTER_AUTHORIZATION_FAILED);
+  arena_reset(&a);
+  ctl.authz.enabled = 0;
+  controller_close(&ctl);
+}
+
+/* A single controller's data stays readable by a single controller; a
+ * quorum member refuses it (the other voters would not have it) and says
+ * so, rather than starting a quorum that silently lacks it. */
+Test(metalog_quorum, quorum_mode_refuses_a_single_controllers_log) {
+  static struct controller ctl;
+  memset(&ctl, 0, sizeof ctl);
+  struct ctrl_config cfg = {100000, 0, 100000, 0, 0};
+  char err[512], d[128];
+  sub(d, sizeof d, "old");
+  cr_assert_eq(controller_open(&ctl, d, 1, &cfg, 0, err, sizeof err), 0, "%s", err);
+  cr_assert(ctl.c.cluster_id[0], "a single controller's log with its cluster id");
+  char id[40];
+  snprintf(id, sizeof id, "%s", ctl.c.cluster_id);
+  controller_close(&ctl);
+  static struct qnode_config qc;
+  memset(&qc, 0, sizeof qc);
+  cr_assert_eq(qnode_parse_voters("1@127.0.0.1:1,2@127.0.0.1:2,3@127.0.0.1:3", &qc, err, sizeof err), 0);
+  qc.self = 1;
+  memset(&ctl, 0, sizeof ctl);
+  ctl.quorum_cfg = &qc;
+  cr_assert_eq(controller_open(&ctl, d, 1, &cfg, 0, err, sizeof err), STRATA_EINVALID_CONFIG);
+  cr_assert(strstr(err, "single controller's metadata"), "%s", err);
+  controller_close(&ctl);
+  memset(&ctl, 0, sizeof ctl); /* and it still opens as a single controller */
+  cr_assert_eq(controller_open(&ctl, d, 1, &cfg, 0, err, sizeof err), 0, "%s", err);
+  cr_assert_str_eq(ctl.c.cluster_id, id);
+  controller_close(&ctl);
+}
+
+/* ---- three controllers (controller_handle in quorum mode) on the bus ----- */
+
+static struct controller ctls[NODES + 1];
+static struct qnode_config cqc;
+
+static void ctl_send(void *arg, int32_t to, const Strata__QuorumMessage *m, const uint8_t *payload,
+                     size_t plen) {
+  struct controller *ctl = arg;
+  bus_send(&nodes[ctl->c.id], to, m, payload, plen);
+}
+
+/* Deliver, sync and tick the controllers' qnodes for one simulated ms. */
+static void ctl_run_ms(void) {
+  while (bus_head) {
+    struct msg *x = bus_head;
+    bus_head = x->next;
+    if (!bus_head) bus_tail = &bus_head;
+    if (x->to != cut) {
+      Strata__QuorumMessage *m = strata__quorum_message__unpack(NULL, x->len, x->bytes);
+      cr_assert(m);
+      qnode_receive(ctls[x->to].qn, m, x->payload, x->plen, now);
+      strata__quorum_message__free_unpacked(m, NULL);
+    }
+    free(x->bytes);
+    free(x->payload);
+    free(x);
+  }
+  for (int i = 1; i <= NODES; i++) {
+    struct qnode *n = ctls[i].qn;
+    int fd;
+    if (qnode_sync_begin(n, &fd)) qnode_sync_done(n, fdatasync(fd) == 0, now);
+    if (now >= n->deadline_ms) qnode_tick(n, now);
+    cr_assert(!n->failed);
+  }
+  now++;
+}
+
+static Strata__Header *ctl_create(int id, const char *name, struct arena *a, int64_t *answer_at) {
+  Strata__Header h = STRATA__HEADER__INIT, *resp = arena_alloc(a, sizeof *resp);
+  strata__header__init(resp);
+  Strata__CreateTopicsRequest q = STRATA__CREATE_TOPICS_REQUEST__INIT;
+  Strata__TopicSpec s = STRATA__TOPIC_SPEC__INIT, *sp = &s;
+  s.name = (char *)name;
+  s.partitions = 1;
+  s.replication_factor = 1;
+  q.topics = &sp;
+  q.n_topics = 1;
+  h.api_key = STRATA__API_KEY__API_CREATE_TOPICS;
+  h.body_case = STRATA__HEADER__BODY_CREATE_TOPICS_REQ;
+  h.create_topics_req = &q;
+  controller_handle(&ctls[id], NULL, &h, resp, a, now);
+  *answer_at = controller_answer_offset(&ctls[id]);
+  return resp;
+}
+
+Test(metalog_quorum, controllers_answer_at_the_high_watermark) {
+  now = 1000;
+  cut = 0;
+  char err[512];
+  cr_assert_eq(qnode_parse_voters("1@127.0.0.1:1001,2@127.0.0.1:1002,3@127.0.0.1:1003", &cqc, err,
+                                  sizeof err), 0);
+  cqc.election_timeout_ms = 100;
+  cqc.fetch_timeout_ms = 400;
+  for (int i = 1; i <= NODES; i++) {
+    char d[128];
+    snprintf(d, sizeof d, "%s/ctl%d", dir, i);
+    memset(&ctls[i], 0, sizeof ctls[i]);
+    static struct qnode_config per[NODES + 1];
+    per[i] = cqc;
+    per[i].self = i;
+    ctls[i].quorum_cfg = &per[i];
+    ctls[i].default_partitions = 1;
+    struct ctrl_config cc = {600000, 0, 100000, 0, 0};
+    cr_assert_eq(controller_open(&ctls[i], d, i, &cc, now, err, sizeof err), 0, "%s", err);
+    nodes[i].id = i;
+    ctls[i].qn->send = ctl_send;
+    ctls[i].qn->fetch_max_bytes = 0;
+    controller_quorum_start(&ctls[i], now);
+  }
+  int lead = 0;
+  for (int t = 0; t < 5000 && !lead; t++) {
+    for (int i = 1; i <= NODES; i++)
+      if (controller_active(&ctls[i])) lead = i;
+    ctl_run_ms();
+  }
+  cr_assert(lead, "no active controller");
+  cr_assert(ctls[lead].c.cluster_id[0], "the first leader minted the cluster id");
+  struct arena a;
+  arena_init(&a);
+  /* A broker to place topics on. */
+  Strata__Header h = STRATA__HEADER__INIT, resp = STRATA__HEADER__INIT;
+  Strata__BrokerRegisterRequest br = STRATA__BROKER_REGISTER_REQUEST__INIT;
+  br.broker_id = 1;
+  br.host = (char *)"127.0.0.1";
+  br.port = 1;
+  h.api_key = STRATA__API_KEY__API_BROKER_REGISTER;
+  h.body_case = STRATA__HEADER__BODY_BROKER_REGISTER_REQ;
+  h.broker_register_req = &br;
+  controller_handle(&ctls[lead], NULL, &h, &resp, &a, now);
+  cr_assert_eq(resp.error_code, 0);
+  int64_t at = controller_answer_offset(&ctls[lead]);
+  cr_assert_gt(at, qnode_committed(ctls[lead].qn), "the registration waits for its commit");
+  for (int t = 0; t < 2000 && qnode_committed(ctls[lead].qn) < at; t++) ctl_run_ms();
+  /* A topic: its answer waits for the commit; "already exists" read from
+   * the pending creation waits as long. */
+  Strata__Header *r1 = ctl_create(lead, "a", &a, &at);
+  cr_assert_eq(r1->create_topics_resp->results[0]->error_code, 0);
+  cr_assert_gt(at, qnode_committed(ctls[lead].qn));
+  int64_t at2;
+  Strata__Header *r2 = ctl_create(lead, "a", &a, &at2);
+  cr_assert_eq(r2->create_topics_resp->results[0]->error_code, (uint32_t)-STRATA_ETOPIC_EXISTS);
+  cr_assert_geq(at2, at, "an answer read from a pending record waits for it");
+  cr_assert(!controller_image_ok(&ctls[lead]), "no image while records are pending");
+  for (int t = 0; t < 2000 && qnode_committed(ctls[lead].qn) < at; t++) ctl_run_ms();
+  cr_assert_geq(qnode_committed(ctls[lead].qn), at);
+  cr_assert(controller_image_ok(&ctls[lead]));
+  /* A follower: NOT_CONTROLLER naming the leader, and the topic applied. */
+  int fol = lead % NODES + 1;
+  for (int t = 0; t < 1000; t++) ctl_run_ms();
+  cr_assert(ctrl_topic(&ctls[fol].c, "a"), "the follower applied the committed topic");
+  Strata__Header *r3 = ctl_create(fol, "b", &a, &at);
+  cr_assert_eq(r3->error_code, (uint32_t)-STRATA_ENOT_CONTROLLER);
+  cr_assert_eq(r3->controller_leader_id, lead);
+  char want[32];
+  snprintf(want, sizeof want, "127.0.0.1:%d", 1000 + lead);
+  cr_assert_str_eq(r3->controller_leader_address, want);
+  cr_assert_leq(at, qnode_committed(ctls[fol].qn), "a follower's answer leaves at once");
+  /* DescribeQuorum from the follower: follower, the leader, three voters. */
+  Strata__Header dq = STRATA__HEADER__INIT, dr = STRATA__HEADER__INIT;
+  Strata__DescribeQuorumRequest dqr = STRATA__DESCRIBE_QUORUM_REQUEST__INIT;
+  dq.api_key = STRATA__API_KEY__API_DESCRIBE_QUORUM;
+  dq.body_case = STRATA__HEADER__BODY_DESCRIBE_QUORUM_REQ;
+  dq.describe_quorum_req = &dqr;
+  controller_handle(&ctls[fol], NULL, &dq, &dr, &a, now);
+  cr_assert_str_eq(dr.describe_quorum_resp->role, "follower");
+  cr_assert_eq(dr.describe_quorum_resp->leader_id, lead);
+  cr_assert_eq(dr.describe_quorum_resp->n_voters, 3);
+  cr_assert_eq(dr.controller_leader_id, lead);
+  arena_reset(&a);
+  for (int i = 1; i <= NODES; i++) controller_close(&ctls[i]);
+  while (bus_head) {
+    struct msg *x = bus_head;
+    bus_head = x->next;
+    free(x->bytes);
+    free(x->payload);
+    free(x);
+  }
+  bus_tail = &bus_head;
+}
+
+/* A directory id without its log is a partly wiped directory: refused, as
+ * a log without an id that has records is. Both wiped is a new directory. */
+Test(metalog_quorum, partly_wiped_directory_is_refused) {
+  static struct qnode n;
+  static struct ctrl c;
+  struct ctrl_config cc = {600000, 0, 10000, 0, 0};
+  struct qnode_config qc = {.self = 1, .nvoters = 1};
+  qc.voters[0] = (struct qnode_voter){1, "127.0.0.1", 1};
+  char err[512], path[128];
+  ctrl_init(&c, 1, &cc);
+  memset(&n, 0, sizeof n);
+  cr_assert_eq(qnode_open(&n, &qc, dir, &c, 0, err, sizeof err), 0, "%s", err);
+  qnode_close(&n);
+  sub(path, sizeof path, QLOG_FILE);
+  cr_assert_eq(unlink(path), 0);
+  memset(&n, 0, sizeof n);
+  cr_assert_eq(qnode_open(&n, &qc, dir, &c, 0, err, sizeof err), STRATA_ECORRUPT);
+  cr_assert(strstr(err, "partly wiped"), "%s", err);
+  qnode_close(&n);
+  sub(path, sizeof path, "quorum-meta");
+  cr_assert_eq(unlink(path), 0);
+  memset(&n, 0, sizeof n);
+  cr_assert_eq(qnode_open(&n, &qc, dir, &c, 0, err, sizeof err), 0, "both gone: a new directory: %s",
+               err);
+  qnode_close(&n);
+  ctrl_free(&c);
+}
