@@ -47,6 +47,8 @@ struct peer {
  * later turn: a sync's end wakes the loop, so they are not forgotten. */
 #define BROKER_SYNCS_MAX 256
 
+struct kfs_cache;
+
 struct broker {
   struct broker_config cfg;
   struct fdcache log_fds;       /* every partition log's descriptors (issue 15) */
@@ -98,6 +100,8 @@ struct broker {
     uint64_t next_token;
     uint64_t answered;           /* bumped when parked calls get answers: the glue sends them */
   } kafka_parked;
+  struct kfs_cache *kafka_sessions; /* Kafka fetch sessions (KIP-227; broker/kafka_fetch.c
+                                       makes it at the first Fetch v7+; NULL before) */
 };
 
 /* Cluster mode: no answer from the controller for longer than a session
