@@ -56,6 +56,7 @@ struct fctx {
   size_t n;
   enum kfs_kind kind;
   int32_t session_id;      /* incremental: the session; else 0 */
+  size_t moved;            /* partitions the answer moved to the session's back so far */
 };
 
 /* The broker's session cache, made at the first use. */
@@ -237,23 +238,21 @@ static void fetch_start(struct broker *b, struct kafka_call *k, struct response 
  * session); in an incremental one only those with news, which then move to
  * the back of the session (kafka_fetch_session.h). */
 static int answer_carries(struct fctx *x, struct kfs_session *s, const struct fentry *e,
-                          const struct kafka_fetch_resp_partition_data *rp) {
+                          const struct kafka_fetch_resp_partition_data *rp, size_t hint) {
   if (!s) return 1;
   size_t bytes = rp->records.len > 0 ? (size_t)rp->records.len : 0;
-  struct kfs_part *p = kfs_lookup(s, e->name, e->id.b, e->partition);
-  if (x->kind == KFS_FULL) {
-    if (!p) {
-      if (kfs_upsert(s, e->name, e->id.b, e->partition, e->fetch_offset, -1, e->max_bytes,
-                     e->leader_epoch))
-        abort(); /* out of memory, as kc_alloc */
-      p = kfs_lookup(s, e->name, e->id.b, e->partition);
-    }
+  if (x->kind == KFS_FULL) { /* a new session, filled in the request's order */
+    struct kfs_part *p = kfs_append(s, e->name, e->id.b, e->partition, e->fetch_offset, -1,
+                                    e->max_bytes, e->leader_epoch);
+    if (!p) abort(); /* out of memory, as kc_alloc */
     kfs_news(p, rp->error_code, rp->high_watermark, rp->log_start_offset, bytes);
     return 1;
   }
+  struct kfs_part *p = kfs_lookup_at(s, hint, e->name, e->id.b, e->partition);
   if (!p) return 1; /* changed under us by another request of the session: say it all */
   if (!kfs_news(p, rp->error_code, rp->high_watermark, rp->log_start_offset, bytes)) return 0;
   kfs_move_last(s, p);
+  x->moved++;
   return 1;
 }
 
@@ -311,7 +310,8 @@ static void *fetch_answer(struct broker *b, struct kafka_call *k, const struct r
       }
       pos += y->payload_bytes;
     }
-    carry[i] = (unsigned char)answer_carries(x, s, e, rp);
+    /* entry i is the session's partition i, less those already moved back */
+    carry[i] = (unsigned char)answer_carries(x, s, e, rp, i - x->moved);
   }
   /* the carried partitions under their topics (a group's entries are consecutive) */
   m->responses = kc_alloc(k, (x->n + 1) * sizeof *m->responses);

@@ -89,27 +89,48 @@ struct kfs_part *kfs_lookup(struct kfs_session *s, const char *topic, const uint
   return NULL;
 }
 
+struct kfs_part *kfs_lookup_at(struct kfs_session *s, size_t hint, const char *topic,
+                               const uint8_t topic_id[16], int32_t partition) {
+  if (hint < s->n && s->parts[hint].partition == partition &&
+      same_topic(s, &s->parts[hint], topic, topic_id))
+    return &s->parts[hint];
+  return kfs_lookup(s, topic, topic_id, partition);
+}
+
+struct kfs_part *kfs_append(struct kfs_session *s, const char *topic, const uint8_t topic_id[16],
+                            int32_t partition, int64_t fetch_offset, int64_t log_start_offset,
+                            int32_t max_bytes, int32_t leader_epoch) {
+  if (s->n == s->cap) {
+    size_t cap = s->cap ? 2 * s->cap : 8;
+    struct kfs_part *v = realloc(s->parts, cap * sizeof *v);
+    if (!v) return NULL;
+    s->parts = v;
+    s->cap = cap;
+  }
+  char *name = NULL;
+  if (topic && !(name = strdup(topic))) return NULL;
+  struct kfs_part *p = &s->parts[s->n++];
+  memset(p, 0, sizeof *p);
+  p->topic = name;
+  memcpy(p->topic_id, topic_id, sizeof p->topic_id);
+  p->partition = partition;
+  p->hw = p->log_start = -1; /* nothing told yet: the next answer carries it */
+  p->fetch_offset = fetch_offset;
+  p->log_start_offset = log_start_offset;
+  p->max_bytes = max_bytes;
+  p->leader_epoch = leader_epoch;
+  return p;
+}
+
 int kfs_upsert(struct kfs_session *s, const char *topic, const uint8_t topic_id[16],
                int32_t partition, int64_t fetch_offset, int64_t log_start_offset,
                int32_t max_bytes, int32_t leader_epoch) {
   struct kfs_part *p = kfs_lookup(s, topic, topic_id, partition);
-  if (!p) {
-    if (s->n == s->cap) {
-      size_t cap = s->cap ? 2 * s->cap : 8;
-      struct kfs_part *v = realloc(s->parts, cap * sizeof *v);
-      if (!v) return -1;
-      s->parts = v;
-      s->cap = cap;
-    }
-    char *name = NULL;
-    if (topic && !(name = strdup(topic))) return -1;
-    p = &s->parts[s->n++];
-    memset(p, 0, sizeof *p);
-    p->topic = name;
-    memcpy(p->topic_id, topic_id, sizeof p->topic_id);
-    p->partition = partition;
-    p->hw = p->log_start = -1; /* nothing told yet: the next answer carries it */
-  }
+  if (!p)
+    return kfs_append(s, topic, topic_id, partition, fetch_offset, log_start_offset, max_bytes,
+                      leader_epoch)
+               ? 0
+               : -1;
   p->fetch_offset = fetch_offset;
   p->log_start_offset = log_start_offset;
   p->max_bytes = max_bytes;

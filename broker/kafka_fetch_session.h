@@ -92,6 +92,12 @@ int kfs_begin(struct kfs_cache *c, int32_t session_id, int32_t epoch, int by_id,
 int kfs_upsert(struct kfs_session *s, const char *topic, const uint8_t topic_id[16],
                int32_t partition, int64_t fetch_offset, int64_t log_start_offset,
                int32_t max_bytes, int32_t leader_epoch);
+/* Add a partition the caller knows s lacks (a new session filled from a
+ * full request, whose partitions are distinct): no search, so filling a
+ * large session stays linear. NULL out of memory. */
+struct kfs_part *kfs_append(struct kfs_session *s, const char *topic, const uint8_t topic_id[16],
+                            int32_t partition, int64_t fetch_offset, int64_t log_start_offset,
+                            int32_t max_bytes, int32_t leader_epoch);
 /* Remove that partition from s (forgotten_topics_data); absent: nothing. */
 void kfs_forget(struct kfs_session *s, const char *topic, const uint8_t topic_id[16],
                 int32_t partition);
@@ -99,6 +105,11 @@ void kfs_forget(struct kfs_session *s, const char *topic, const uint8_t topic_id
  * the name. */
 struct kfs_part *kfs_lookup(struct kfs_session *s, const char *topic, const uint8_t topic_id[16],
                             int32_t partition);
+/* The same, trying position `hint` first: a walk over the session in its
+ * own order finds each partition at once (a large session's answer stays
+ * linear in its partitions). */
+struct kfs_part *kfs_lookup_at(struct kfs_session *s, size_t hint, const char *topic,
+                               const uint8_t topic_id[16], int32_t partition);
 
 /* An incremental request's updates are in: the session moves to its next
  * epoch and counts as used now. A session left without partitions is

@@ -107,6 +107,22 @@ Test(kafka_fetch_session, updates_and_forgets) {
   kfs_free(&c);
 }
 
+Test(kafka_fetch_session, append_and_lookup_at_a_hint) {
+  struct kfs_cache c;
+  kfs_init(&c, 10, 1000, 13);
+  struct kfs_session *s = full(&c, 0);
+  for (int i = 0; i < 5; i++) {
+    struct kfs_part *p = kfs_append(s, "t", NOID, i, 100 + i, -1, 1, -1);
+    cr_assert_not_null(p);
+    cr_assert_eq(p->hw, -1);
+  }
+  cr_assert_eq(kfs_lookup_at(s, 3, "t", NOID, 3), &s->parts[3]);
+  cr_assert_eq(kfs_lookup_at(s, 0, "t", NOID, 3), &s->parts[3]);  /* wrong hint: searched */
+  cr_assert_eq(kfs_lookup_at(s, 99, "t", NOID, 4), &s->parts[4]); /* past the end: searched */
+  cr_assert_null(kfs_lookup_at(s, 2, "u", NOID, 2));
+  kfs_free(&c);
+}
+
 Test(kafka_fetch_session, topic_ids) {
   struct kfs_cache c;
   kfs_init(&c, 10, 1000, 3);
