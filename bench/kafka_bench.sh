@@ -13,10 +13,24 @@
 # listener (`strata bench`), and each Kafka-client figure is divided by its
 # native one (the Kafka listener's target: >= 90 %). Then one side-by-side
 # table, and the Strata/Kafka ratios.
+# librdkafka against libstrata, like for like: the same record size, acks,
+# linger (5 ms) and durability (the same broker, log.flush.policy=always on
+# S1); each client batches as it does by default (librdkafka: batch.size
+# 1000000, batch.num.messages 10000, max.in.flight 1000000; libstrata:
+# 256 KiB batches, up to 8 MiB a request, 5 requests in flight); reads ask
+# for 8 MiB a partition on both. "acks=all" is without idempotence on both
+# sides (librdkafka's default; strata bench --no-idempotence); "all idem" is
+# idempotent on both. librdkafka 2.0.2's idempotent producer sends one
+# ProduceRequest per partition at a time (it holds the count of MESSAGES in
+# flight to the limit of 5 requests, rdkafka_broker.c
+# rd_kafka_toppar_producer_serve) and busy-polls meanwhile (a whole core:
+# ~200k poll() calls for 200k records), so "all idem" measures that client
+# against any broker: the "idem/plain" rows show the same loss on Kafka.
 #   BENCH_RECORDS_100 / BENCH_RECORDS_1K   records per Java run (default 200000 / 60000)
-#   BENCH_C_SCALE       librdkafka and libstrata runs send this many times more (default 2)
+#   BENCH_C_SCALE       librdkafka and libstrata runs send this many times more (default 5:
+#                       about a second each; shorter runs are mostly start-up and noise)
 #   BENCH_C_RUNS        on Strata, the librdkafka and libstrata runs are repeated
-#                       (in turns) this many times, and the tables show the median (default 3)
+#                       (in turns) this many times, and the tables show the median (default 5)
 #   BENCH_KAFKA_PROPS   producer props for every ProducerPerformance run
 #                       (default "batch.size=262144 linger.ms=5", strata bench's defaults)
 #   BENCH_SYSTEMS       which of "K1f K1 K3 S1 S3" to run (default all)
@@ -47,6 +61,7 @@ strata_need "make bench-kafka" java mvn
 W=$(mktemp -d /tmp/strata-kbench.XXXXXX)
 RES=$W/results
 : >"$RES"
+: >"$RES.cpu"
 cleanup() {
   local d
   for d in "$W"/k*; do [ -d "$d" ] && "$KP" down "$d"; done
@@ -64,8 +79,8 @@ kver=$(ls "${KAFKA_PEER_LIBS:-build/kafka-peer/libs-${KAFKA_VERSION:-4.0.2}}" | 
 records_for() { if [ "$1" = 100 ]; then echo "$N100"; else echo "$N1K"; fi; }
 # the C clients' runs (librdkafka, libstrata) are this many times longer:
 # at their rates the Java tools' counts last a fraction of a second
-SCALE=${BENCH_C_SCALE:-2}
-C_RUNS=${BENCH_C_RUNS:-3}
+SCALE=${BENCH_C_SCALE:-5}
+C_RUNS=${BENCH_C_RUNS:-5}
 
 # kafka_topics BOOT RF TOPIC...: create them (1 partition; RF 3: min ISR 2)
 # in one CreateTopics request through librdkafka, or else with Kafka's
@@ -92,17 +107,19 @@ strata_topic() {
 # A result line: SYSTEM CASE records/s MB/s avg p50 p99 (ms; "-" unknown).
 record() { echo "$*" >>"$RES"; }
 
-# pp SYS BOOT TOPIC SIZE ACKS N: ProducerPerformance; its last line reads
+# pp SYS BOOT TOPIC SIZE ACKS N: ProducerPerformance (the Java producer is
+# idempotent by default with acks=all: that case counts as "all idem"); its last line reads
 # "N records sent, R records/sec (M MB/sec), A ms avg latency, X ms max
 # latency, P ms 50th, Q ms 95th, S ms 99th, T ms 99.9th."
 pp() {
-  local out line
+  local out line c="p$4a$5"
+  [ "$5" = all ] && c="p$4a$5idem"
   out=$("$KP" run org.apache.kafka.tools.ProducerPerformance --topic "$3" --num-records "$6" \
     --record-size "$4" --throughput -1 --producer-props bootstrap.servers="$2" acks="$5" $PROPS 2>&1) ||
-    { echo "$out" | tail -n 5; record "$1" "p$4a$5" - - - - -; return 0; }
+    { echo "$out" | tail -n 5; record "$1" "$c" - - - - -; return 0; }
   line=$(echo "$out" | grep '99.9th' | tail -n 1)
   echo "  $1 java   $4 B acks=$5: $line"
-  echo "$line" | awk -v s="$1" -v c="p$4a$5" -F'[ ,()]+' '{
+  echo "$line" | awk -v s="$1" -v c="$c" -F'[ ,()]+' '{
     for (i = 1; i <= NF; i++) {
       if ($(i+1) == "records/sec") r = $i; if ($(i+1) == "MB/sec") m = $i
       if ($(i+1) == "ms" && $(i+2) == "avg") a = $i; if ($(i+2) == "50th") p50 = $i
@@ -126,15 +143,18 @@ cp_() {
     printf "%s %s %.0f %.2f - - -\n", s, c, $10, $9 }' >>"$RES"
 }
 
-# sb SYS TOPIC SIZE ACKS N: strata bench produce on the native listener
-# ($STRATA_BOOTSTRAP): "produce: N records of S B in T s: R records/s, M MB/s
-# ..." then "latency: p50 X ms, p99 Y ms, ...".
+# sb SYS TOPIC SIZE ACKS N [idem]: strata bench produce on the native listener
+# ($STRATA_BOOTSTRAP), with acks=all idempotent only when "idem" is given:
+# "produce: N records of S B in T s: R records/s, M MB/s ..." then
+# "latency: p50 X ms, p99 Y ms, ...".
 sb() {
-  local out
-  out=$("$STRATA_BIN" bench produce --topic "$2" --record-size "$3" --records "$5" --acks "$4" 2>&1) ||
-    { echo "$out" | tail -n 5; record "$1" "p$3a$4" - - - - -; return 0; }
-  echo "$out" | sed "s/^/  $1 native $3 B acks=$4: /"
-  echo "$out" | awk -v s="$1" -v c="p$3a$4" '
+  local out c="p$3a$4" flags=()
+  if [ "${6:-}" = idem ]; then c="p$3a$4idem"; elif [ "$4" = all ]; then flags=(--no-idempotence); fi
+  out=$("$STRATA_BIN" bench produce --topic "$2" --record-size "$3" --records "$5" --acks "$4" \
+    "${flags[@]+"${flags[@]}"}" 2>&1) ||
+    { echo "$out" | tail -n 5; record "$1" "$c" - - - - -; return 0; }
+  echo "$out" | sed "s/^/  $1 native $3 B acks=$4${6:+ $6}: /"
+  echo "$out" | awk -v s="$1" -v c="$c" '
     /^produce:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^records\/s/) r = $i; if ($(i+1) ~ /^MB\/s/) m = $i } }
     /^latency:/ { for (i = 1; i <= NF; i++) { if ($i == "p50") p50 = $(i+1); if ($i == "p99") p99 = $(i+1) } }
     END { gsub(/,/, "", p50); gsub(/,/, "", p99); print s, c, r, m, "-", p50, p99 }' >>"$RES"
@@ -151,14 +171,16 @@ sc() {
     print s, c, r, m, "-", "-", "-" }' >>"$RES"
 }
 
-# rk SYS BOOT TOPIC SIZE ACKS N: the librdkafka producer (bench/rdkafka_bench.c).
+# rk SYS BOOT TOPIC SIZE ACKS N [idem]: the librdkafka producer
+# (bench/rdkafka_bench.c), idempotent only when "idem" is given.
 rk() {
-  local out
+  local out c="p$4a$5" mode=plain
   [ "${BENCH_RDKAFKA:-1}" = 1 ] && [ -x "$RDK" ] || return 0
-  out=$("$RDK" "$2" "$3" "$4" "$5" "$6" 2>&1) ||
-    { echo "$out" | tail -n 5; record "$1" "p$4a$5" - - - - -; return 0; }
-  echo "  $1 rdkafka $4 B acks=$5: $out"
-  echo "$out" | awk -v s="$1" -v c="p$4a$5" '/^RESULT/ {
+  [ "${7:-}" = idem ] && { c="p$4a$5idem"; mode=idempotent; }
+  out=$("$RDK" "$2" "$3" "$4" "$5" "$6" $mode 2>&1) ||
+    { echo "$out" | tail -n 5; record "$1" "$c" - - - - -; return 0; }
+  echo "  $1 rdkafka $4 B acks=$5${7:+ $7}: $out"
+  echo "$out" | awk -v s="$1" -v c="$c" '/^RESULT/ {
     for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
     print s, c, v["rps"], v["mbps"], v["avg_ms"], v["p50_ms"], v["p99_ms"] }' >>"$RES"
 }
@@ -186,7 +208,8 @@ warm() {
 # the Java tools (and librdkafka), topics made with TopicCommand.
 kafka_cases() {
   local sys=$1 boot=$2 rf=$3 size acks n
-  kafka_topics "$boot" "$rf" t100-1 t100-all t1024-1 t1024-all r100-1 r100-all r1024-1 r1024-all warmup
+  kafka_topics "$boot" "$rf" t100-1 t100-all t1024-1 t1024-all r100-1 r100-all r1024-1 r1024-all \
+    r100-idem r1024-idem warmup
   warm "$boot"
   for size in 100 1024; do
     n=$(records_for $size)
@@ -198,9 +221,46 @@ kafka_cases() {
       for acks in 1 all; do
         rk "$sys.rdk" "$boot" "r$size-$acks" $size $acks $((n * SCALE))
       done
+      rk "$sys.rdk" "$boot" "r$size-idem" $size all $((n * SCALE)) idem
       rkc "$sys.rdk" "$boot" "r$size-1" $size $((n * SCALE))
     fi
   done
+}
+
+# CPU: the client's (user + system, from bash's time) and the Strata
+# daemons' ($DAEMON_PIDS, from /proc) during each librdkafka and libstrata
+# run, so that what the Kafka listener costs the broker is seen apart from
+# what each client costs (both share this machine's cores).
+DAEMON_PIDS=
+TICK=$(getconf CLK_TCK)
+daemon_ticks() {
+  local t=0 p v
+  for p in $DAEMON_PIDS; do
+    v=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null) || v=0
+    t=$((t + ${v:-0}))
+  done
+  echo $t
+}
+# cpu SYS CASE N FUNCTION ARGS...: run it, and note its CPU in $RES.cpu as
+# "SYS CASE client_s daemons_s N".
+cpu() {
+  local sys=$1 c=$2 n=$3 b0 b1 tf
+  shift 3
+  tf=$W/time.$$
+  b0=$(daemon_ticks)
+  { TIMEFORMAT='%3U %3S'; time "$@"; } 2>"$tf"
+  b1=$(daemon_ticks)
+  awk -v s="$sys" -v c="$c" -v n="$n" -v d="$(((b1 - b0) * 1000 / TICK))" \
+    'NF == 2 { printf "%s %s %.3f %.3f %d\n", s, c, $1 + $2, d / 1000, n }' "$tf" >>"$RES.cpu"
+}
+
+# settle RF TOPIC: after an acks=1 run on RF 3 the followers are still
+# copying its records; the next timed run would share the brokers with
+# that catch-up. One acks=all record waits until every in-sync replica
+# has the topic's end (its high watermark covers it).
+settle() {
+  [ "$1" = 3 ] || return 0
+  "$STRATA_BIN" bench produce --topic "$2" --record-size 10 --records 1 --acks all >/dev/null 2>&1 || true
 }
 
 # strata_cases SYS KBOOT RF: the same through Strata's Kafka listener (when
@@ -215,6 +275,7 @@ strata_cases() {
       for acks in 1 all; do
         strata_topic "t$size-$acks" "$rf"
         pp "$sys" "$kboot" "t$size-$acks" $size $acks "$n"
+        settle "$rf" "t$size-$acks"
       done
       cp_ "$sys" "$kboot" "t$size-1" $size "$n"
     fi
@@ -225,13 +286,26 @@ strata_cases() {
       for acks in 1 all; do
         if [ $rdk = 1 ]; then
           strata_topic "r$size-$acks-$r" "$rf"
-          rk "$sys.rdk" "$kboot" "r$size-$acks-$r" $size $acks $((n * SCALE))
+          cpu "$sys.rdk" "p${size}a$acks" $((n * SCALE)) \
+            rk "$sys.rdk" "$kboot" "r$size-$acks-$r" $size $acks $((n * SCALE))
+          settle "$rf" "r$size-$acks-$r"
         fi
         strata_topic "n$size-$acks-$r" "$rf"
-        sb "$sys.nat" "n$size-$acks-$r" $size $acks $((n * SCALE))
+        cpu "$sys.nat" "p${size}a$acks" $((n * SCALE)) \
+          sb "$sys.nat" "n$size-$acks-$r" $size $acks $((n * SCALE))
+        settle "$rf" "n$size-$acks-$r"
       done
-      [ $rdk = 1 ] && rkc "$sys.rdk" "$kboot" "r$size-1-$r" $size $((n * SCALE))
-      sc "$sys.nat" "n$size-1-$r" $size $((n * SCALE))
+      if [ $rdk = 1 ]; then
+        strata_topic "r$size-idem-$r" "$rf"
+        cpu "$sys.rdk" "p${size}aallidem" $((n * SCALE)) \
+          rk "$sys.rdk" "$kboot" "r$size-idem-$r" $size all $((n * SCALE)) idem
+      fi
+      strata_topic "n$size-idem-$r" "$rf"
+      cpu "$sys.nat" "p${size}aallidem" $((n * SCALE)) \
+        sb "$sys.nat" "n$size-idem-$r" $size all $((n * SCALE)) idem
+      [ $rdk = 1 ] && cpu "$sys.rdk" "c$size" $((n * SCALE)) \
+        rkc "$sys.rdk" "$kboot" "r$size-1-$r" $size $((n * SCALE))
+      cpu "$sys.nat" "c$size" $((n * SCALE)) sc "$sys.nat" "n$size-1-$r" $size $((n * SCALE))
     done
   done
 }
@@ -270,6 +344,7 @@ for sys in $SYSTEMS; do
     fi
     strata_start_broker "$W/s1" $BASE --set log.flush.policy=always --set log.level=warn \
       "${sets[@]+"${sets[@]}"}"
+    DAEMON_PIDS=$STRATA_BROKER_PID
     [ -z "$kboot" ] || strata_wait_port 127.0.0.1 $((BASE + 2)) 10
     export STRATA_BOOTSTRAP=127.0.0.1:$BASE
     strata_cases S1 "$kboot" 1
@@ -290,6 +365,7 @@ for sys in $SYSTEMS; do
       echo "   (this strata-broker has no Kafka listener yet: libstrata runs only)"
     fi
     export STRATA_BOOTSTRAP=127.0.0.1:$p
+    DAEMON_PIDS=$(cat "$W"/s3/cluster/*.pid 2>/dev/null)
     strata_cases S3 "$kboot" 3
     STRATA_CLUSTER_DIR=$W/s3/cluster STRATA_CLUSTER_PORT=$p scripts/cluster.sh purge >/dev/null 2>&1
     rm -rf "$W/s3"
@@ -323,9 +399,10 @@ awk '
   END {
     name["p100a1"] = "100B acks=1"; name["p100aall"] = "100B acks=all"; name["c100"] = "100B consume"
     name["p1024a1"] = "1KiB acks=1"; name["p1024aall"] = "1KiB acks=all"; name["c1024"] = "1KiB consume"
-    split("p100a1 p100aall c100 p1024a1 p1024aall c1024", cs, " ")
+    name["p100aallidem"] = "100B all idem"; name["p1024aallidem"] = "1KiB all idem"
+    nc = split("p100a1 p100aall p100aallidem c100 p1024a1 p1024aall p1024aallidem c1024", cs, " ")
     printf "%-10s %-14s %12s %9s %9s %9s %9s\n", "system", "case", "records/s", "MB/s", "avg", "p50", "p99"
-    for (j = 1; j <= 6; j++) for (i = 1; i <= ns; i++) row(sys[i], cs[j])
+    for (j = 1; j <= nc; j++) for (i = 1; i <= ns; i++) row(sys[i], cs[j])
   }' "$RES.med"
 echo
 echo "== Ratios of records/s: Strata/Kafka with the same client; Strata's Kafka listener/its native one"
@@ -333,12 +410,37 @@ awk '
   function q(x, y) { return (x == "" || y == "" || x == "-" || y == "-" || y + 0 == 0) ? "-" : sprintf("%.2f", x / y) }
   { r[$1, $2] = $3 }
   END {
-    n = split("p100a1 p100aall c100 p1024a1 p1024aall c1024", cs, " ")
-    printf "%-26s %9s %9s %9s %9s %9s %9s\n", "ratio", "100B a=1", "100B all", "100B read", "1KiB a=1", "1KiB all", "1KiB read"
+    n = split("p100a1 p100aall p100aallidem c100 p1024a1 p1024aall p1024aallidem c1024", cs, " ")
+    printf "%-26s %9s %9s %9s %9s %9s %9s %9s %9s\n", "ratio", "100B a=1", "100B all", "100B idem", "100B read", "1KiB a=1", "1KiB all", "1KiB idem", "1KiB read"
     m = split("S1/K1f java:S1:K1f|S1/K1 java:S1:K1|S3/K3 java:S3:K3|S1/K1f librdkafka:S1.rdk:K1f.rdk|S1/K1 librdkafka:S1.rdk:K1.rdk|S3/K3 librdkafka:S3.rdk:K3.rdk|S1 java/native:S1:S1.nat|S1 librdkafka/native:S1.rdk:S1.nat|S3 java/native:S3:S3.nat|S3 librdkafka/native:S3.rdk:S3.nat", rows, "|")
     for (i = 1; i <= m; i++) { split(rows[i], f, ":")
       line = sprintf("%-26s", f[1]); any = 0
       for (j = 1; j <= n; j++) { v = q(r[f[2], cs[j]], r[f[3], cs[j]]); if (v != "-") any = 1; line = line sprintf(" %9s", v) }
       if (any) print line }
+    # the idempotent producer against the plain one, acks=all, same client:
+    # librdkafka loses as much on Kafka as on Strata (one request in flight)
+    ns = split("K1f K1 K3 S1 S3", sy, " ")
+    for (i = 1; i <= ns; i++) { s = sy[i] ".rdk"
+      a = q(r[s, "p100aallidem"], r[s, "p100aall"]); b = q(r[s, "p1024aallidem"], r[s, "p1024aall"])
+      if (a != "-" || b != "-")
+        printf "%-26s %9s %9s %9s %9s %9s %9s %9s %9s\n", sy[i] " librdkafka idem/plain", "", "", a, "", "", "", b, "" }
   }' "$RES.med"
+if [ -s "$RES.cpu" ]; then
+  echo
+  echo "== CPU seconds per million records (medians): the client, and the Strata daemons"
+  echo "   (broker[s] + controller) while it ran; the Kafka listener's cost is the daemons'"
+  echo "   column of .rdk against .nat, the clients' their own (one 2-core machine for all)"
+  awk '{ k = $1 " " $2; n[k]++; c[k, n[k]] = $3 * 1e6 / $5; d[k, n[k]] = $4 * 1e6 / $5
+         if (n[k] == 1) order[++nk] = k }
+    function med(a, k, m,   i, j, t, v) { for (i = 1; i <= m; i++) v[i] = a[k, i]
+      for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+      return v[int((m + 1) / 2)] }
+    END { name["p100a1"] = "100B acks=1"; name["p100aall"] = "100B acks=all"
+      name["p100aallidem"] = "100B all idem"; name["c100"] = "100B consume"
+      name["p1024a1"] = "1KiB acks=1"; name["p1024aall"] = "1KiB acks=all"
+      name["p1024aallidem"] = "1KiB all idem"; name["c1024"] = "1KiB consume"
+      printf "%-10s %-14s %10s %10s\n", "system", "case", "client", "daemons"
+      for (i = 1; i <= nk; i++) { k = order[i]; split(k, f, " ")
+        printf "%-10s %-14s %10.2f %10.2f\n", f[1], name[f[2]], med(c, k, n[k]), med(d, k, n[k]) } }' "$RES.cpu"
+fi
 echo "(whole run: $((SECONDS - t0)) s)"

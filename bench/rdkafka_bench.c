@@ -3,14 +3,23 @@
  * native listener (`strata bench produce`, libstrata, also C) with clients of
  * the same kind: a Java client on this 2-core machine would measure the JVM.
  *
- *   rdkafka_bench BOOTSTRAP TOPIC RECORD_SIZE ACKS(0|1|all) RECORDS
+ *   rdkafka_bench BOOTSTRAP TOPIC RECORD_SIZE ACKS(0|1|all) RECORDS [idempotent|plain]
  *   rdkafka_bench consume BOOTSTRAP TOPIC RECORDS  (partition 0 from the start,
  *                                                no group: as strata bench consume)
  *   rdkafka_bench create BOOTSTRAP RF TOPIC...   (1 partition each; RF 3:
  *                                                min.insync.replicas 2)
  *
- * Settings as strata bench's defaults: linger 5 ms, batches up to 256 KiB,
- * idempotence with acks=all, no compression, partition 0. Prints
+ * Batching as each client does by default, with the same linger: librdkafka's
+ * own batch.size (1000000), batch.num.messages (10000) and
+ * max.in.flight (1000000) against libstrata's 256 KiB batches packed up to
+ * 8 MiB a request, 5 requests in flight; linger 5 ms on both; no
+ * compression, partition 0. The consumer asks for up to 8 MiB a partition
+ * (strata bench consume's partition_max_bytes). With acks=all the producer
+ * is idempotent unless "plain" is given (librdkafka's own default):
+ * librdkafka 2.0.2 (and its later versions, PR #4989) caps an idempotent
+ * producer at one ProduceRequest in flight per partition (it compares the
+ * count of messages in flight, not requests, with 5) and busy-polls while
+ * it waits; see kafka_bench.sh. Prints
  *   RESULT rps=... mbps=... avg_ms=... p50_ms=... p99_ms=... errors=N
  * with latency from produce() to the delivery report; exits 1 on any error.
  * RDKAFKA_BENCH_CONF="key=value ..." sets more librdkafka properties (last). */
@@ -143,6 +152,7 @@ static int consume(const char *boot, const char *topic, long long want) {
   if (set(conf, "bootstrap.servers", boot) || set(conf, "enable.auto.commit", "false") ||
       set(conf, "enable.auto.offset.store", "false") ||
       set(conf, "queued.max.messages.kbytes", "262144") || set(conf, "fetch.wait.max.ms", "100") ||
+      set(conf, "fetch.message.max.bytes", "8388608") ||
       set_extra(conf))
     return 1;
   rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
@@ -213,8 +223,8 @@ int main(int argc, char **argv) {
     }
     return create_topics(argv[2], rf, argv + 4, argc - 4);
   }
-  if (argc != 6) {
-    fprintf(stderr, "usage: rdkafka_bench BOOTSTRAP TOPIC RECORD_SIZE ACKS RECORDS\n"
+  if (argc != 6 && argc != 7) {
+    fprintf(stderr, "usage: rdkafka_bench BOOTSTRAP TOPIC RECORD_SIZE ACKS RECORDS [idempotent|plain]\n"
                     "       rdkafka_bench consume BOOTSTRAP TOPIC RECORDS\n"
                     "       rdkafka_bench create BOOTSTRAP RF TOPIC...\n");
     return 2;
@@ -222,9 +232,12 @@ int main(int argc, char **argv) {
   long size = atol(argv[3]);
   long long n = atoll(argv[5]);
   const char *acks = argv[4];
+  const char *mode = argc == 7 ? argv[6] : "idempotent";
+  int idempotent = !strcmp(acks, "all") && !strcmp(mode, "idempotent");
   if (size < 1 || size > (8 << 20) || n < 1 ||
-      (strcmp(acks, "0") && strcmp(acks, "1") && strcmp(acks, "all"))) {
-    fprintf(stderr, "rdkafka_bench: bad record size, acks or record count\n");
+      (strcmp(acks, "0") && strcmp(acks, "1") && strcmp(acks, "all")) ||
+      (strcmp(mode, "idempotent") && strcmp(mode, "plain"))) {
+    fprintf(stderr, "rdkafka_bench: bad record size, acks, record count or mode\n");
     return 2;
   }
   struct run r = {0};
@@ -241,11 +254,10 @@ int main(int argc, char **argv) {
   rd_kafka_conf_t *conf = rd_kafka_conf_new();
   char errstr[512];
   if (set(conf, "bootstrap.servers", argv[1]) || set(conf, "acks", acks) ||
-      set(conf, "linger.ms", "5") || set(conf, "batch.size", "262144") ||
-      set(conf, "batch.num.messages", "1000000") ||
+      set(conf, "linger.ms", "5") ||
       set(conf, "queue.buffering.max.messages", "1000000") ||
       set(conf, "queue.buffering.max.kbytes", "1048576") ||
-      set(conf, "enable.idempotence", strcmp(acks, "all") ? "false" : "true") ||
+      set(conf, "enable.idempotence", idempotent ? "true" : "false") ||
       set(conf, "compression.codec", "none") || set_extra(conf))
     return 1;
   rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);

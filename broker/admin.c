@@ -6,6 +6,7 @@
 
 #include "broker/console.h"
 #include "broker/integrity.h"
+#include "broker/kafka_fetch_session.h"
 #include "common/admin_answer.h"
 #include "common/errors.h"
 #include "common/prom.h"
@@ -288,6 +289,24 @@ static void render_metrics(struct broker_admin *a, struct textbuf *t) {
 
   prom_connections(t, a->client_conns, m->conns_opened, m->conns_refused, &a->admin_conns);
   prom_authentications(t, m->auth_success, m->auth_failure);
+  if (b->kafka_sessions) { /* Kafka fetch sessions (KIP-227), once a Fetch v7+ came */
+    const struct kfs_cache *fc = b->kafka_sessions;
+    prom_family(t, "strata_kafka_fetch_sessions", "gauge",
+                "Kafka fetch sessions (KIP-227) held now, and the cache's slots.");
+    textbuf_printf(t, "strata_kafka_fetch_sessions{kind=\"open\"} %zu\n", fc->n);
+    textbuf_printf(t, "strata_kafka_fetch_sessions{kind=\"slots\"} %zu\n", fc->slots);
+    prom_family(t, "strata_kafka_fetch_session_events_total", "counter",
+                "Kafka fetch sessions created, refused (cache full), evicted, closed; "
+                "incremental fetches served and refused (70 not found, 71 epoch, 106 topic ids).");
+    const struct { const char *n; uint64_t v; } ev[] = {
+        {"created", fc->stats.created},       {"refused_full", fc->stats.refused_full},
+        {"evicted", fc->stats.evicted},       {"closed", fc->stats.closed},
+        {"incremental", fc->stats.incremental}, {"not_found", fc->stats.not_found},
+        {"bad_epoch", fc->stats.bad_epoch},   {"topic_id_mismatch", fc->stats.topic_id_mismatch}};
+    for (size_t i = 0; i < sizeof ev / sizeof ev[0]; i++)
+      textbuf_printf(t, "strata_kafka_fetch_session_events_total{event=\"%s\"} %llu\n", ev[i].n,
+                     (unsigned long long)ev[i].v);
+  }
   prom_tls(t, a->tls_not_after, a->tls_failures);
 
   prom_family(t, "strata_request_duration_seconds", "histogram",

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "broker/kafka_fetch_session.h"
 #include "broker/seglog.h"
 #include "common/config.h"
 #include "common/durable_file.h"
@@ -111,6 +112,9 @@ void broker_close(struct broker *b) {
   topics_close(&b->topics);
   if (b->log_fds.e) fdcache_free(&b->log_fds); /* after every log that used it */
   coord_free(&b->coord);
+  if (b->kafka_sessions) kfs_free(b->kafka_sessions);
+  free(b->kafka_sessions);
+  b->kafka_sessions = NULL;
   authorizer_config_free(&b->authz);
   secmeta_free(&b->sec);
 }

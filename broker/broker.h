@@ -65,6 +65,8 @@ struct broker_quorum {
   } m[BROKER_QUORUM_MAX];
 };
 
+struct kfs_cache;
+
 struct broker {
   struct broker_config cfg;
   struct fdcache log_fds;       /* every partition log's descriptors (issue 15) */
@@ -128,6 +130,8 @@ struct broker {
     uint64_t next_token;
     uint64_t answered;           /* bumped when parked calls get answers: the glue sends them */
   } kafka_parked;
+  struct kfs_cache *kafka_sessions; /* Kafka fetch sessions (KIP-227; broker/kafka_fetch.c
+                                       makes it at the first Fetch v7+; NULL before) */
 };
 
 /* Cluster mode: no answer from the controller for longer than a session

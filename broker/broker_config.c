@@ -23,6 +23,7 @@ const char *const broker_config_keys[] = {
     "offsets.topic.segment.bytes", "advertised.listeners", "broker.session.timeout.ms",
     "outgoing.source.address", "admin.listeners", "admin.connections.max", "metrics.group.lag",
     "kafka.listeners", "kafka.advertised.listeners",
+    "max.incremental.fetch.session.cache.slots", "min.incremental.fetch.session.eviction.ms",
     "authorizer.enabled", "super.users", "allow.everyone.if.no.acl.found",
     "sasl.enabled.mechanisms", "sasl.mechanism", "sasl.mechanisms", "sasl.username",
     "sasl.password", "sasl.password.file",
@@ -197,6 +198,13 @@ int broker_config_from(const struct config *c, struct broker_config *out,
   out->fetch_max_wait_ms = (uint32_t)v;
   if ((rc = config_get_int64(c, "max.connections", 4096, 1, 1000000, &v, err, err_len))) return rc;
   out->connections_max = (uint32_t)v;
+  if ((rc = config_get_int64(c, "max.incremental.fetch.session.cache.slots", 1000, 0, 1000000, &v,
+                             err, err_len)))
+    return rc;
+  out->fetch_session_slots = (uint32_t)v;
+  if ((rc = config_get_int64(c, "min.incremental.fetch.session.eviction.ms", 120000, 0,
+                             INT32_MAX, &out->fetch_session_eviction_ms, err, err_len)))
+    return rc;
   const char *adm = config_get(c, "admin.listeners");
   out->admin_explicit = adm != NULL;
   if (!adm) adm = ADMIN_LISTENER_DEFAULT;

@@ -63,6 +63,11 @@ struct broker_config {
    * defaults to the bound one. */
   char kafka_host[256], kafka_adv_host[256];
   int kafka_port, kafka_adv_port;
+  /* Kafka fetch sessions (KIP-227, broker/kafka_fetch_session.h):
+   * max.incremental.fetch.session.cache.slots (0: none) and
+   * min.incremental.fetch.session.eviction.ms. */
+  uint32_t fetch_session_slots;
+  int64_t fetch_session_eviction_ms;
   enum group_lag_metrics group_lag_metrics;
   /* Cluster mode: set when a controller address is configured.
    * `controller=[SCHEME://]HOST:PORT[,...]`: the controller quorum's

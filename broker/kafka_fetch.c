@@ -1,14 +1,17 @@
 /* Kafka Fetch (v4-17; v13+ names topics by id) and ListOffsets (v0-5) as the native fetch and list
  * offsets of a consumer: the same high watermark, long-poll and exact
- * OFFSET_OUT_OF_RANGE. Fetch sessions (KIP-227) are not kept: every answer
- * has session id 0, which tells the client to send full requests, and lists
- * every partition it asked for (the Java client drops one left out). */
+ * OFFSET_OUT_OF_RANGE. Fetch v7+ keeps fetch sessions (KIP-227,
+ * kafka_fetch_session.h): incremental fetches name only what changed and
+ * their answers carry only partitions with news; a sessionless or full
+ * answer lists every partition asked (the Java client drops one left out). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "broker/authz.h"
 #include "broker/broker.h"
 #include "broker/dispatch.h"
 #include "broker/kafka_call.h"
+#include "broker/kafka_fetch_session.h"
 #include "common/errors.h"
 
 /* The leader epoch a client named that is not the partition's current one
@@ -38,21 +41,119 @@ static int16_t latest_lagging(struct broker *b, const char *topic, int32_t part,
 
 /* ---- Fetch ---- */
 
-/* Each request topic's name: v13+ name topics by id, looked up here; an
- * unknown id has NULL (its partitions are answered UNKNOWN_TOPIC_ID). */
-static const char **fetch_topic_names(struct broker *b, struct kafka_call *k,
-                                      const struct kafka_fetch_req *q) {
-  int32_t nt = q->n_topics > 0 ? q->n_topics : 0;
-  const char **names = kc_alloc(k, ((size_t)nt + 1) * sizeof *names);
-  for (int32_t i = 0; i < nt; i++) {
-    if (k->version < 13) {
-      names[i] = q->topics[i].topic ? q->topics[i].topic : "";
-      continue;
-    }
-    const struct topic *tp = topics_find_id(&b->topics, q->topics[i].topic_id.b);
-    names[i] = tp ? kc_strdup(k, tp->name) : NULL;
+/* One partition a fetch covers, in the answer's order. */
+struct fentry {
+  const char *name;        /* NULL: named by an id this broker does not know */
+  struct kuuid id;         /* v13+ */
+  int32_t partition, leader_epoch, max_bytes;
+  int64_t fetch_offset;
+  int group;               /* entries answered under one topic share it */
+};
+
+/* A Fetch's state from start to answer (k->extra). */
+struct fctx {
+  struct fentry *e;
+  size_t n;
+  enum kfs_kind kind;
+  int32_t session_id;      /* incremental: the session; else 0 */
+  size_t moved;            /* partitions the answer moved to the session's back so far */
+};
+
+/* The broker's session cache, made at the first use. */
+static struct kfs_cache *sessions(struct broker *b) {
+  if (!b->kafka_sessions) {
+    b->kafka_sessions = calloc(1, sizeof *b->kafka_sessions);
+    if (!b->kafka_sessions) abort();
+    /* ids need not be secret (a session takes its epoch too), only not
+     * the same after every restart */
+    uint64_t seed = (uint64_t)b->now_ms * 0x9e3779b97f4a7c15ull ^ (uint64_t)(uintptr_t)b;
+    kfs_init(b->kafka_sessions, b->cfg.fetch_session_slots,
+             b->cfg.fetch_session_eviction_ms, seed);
   }
-  return names;
+  return b->kafka_sessions;
+}
+
+/* A request topic's name: v13+ name topics by id, looked up here; an
+ * unknown id has NULL (its partitions are answered UNKNOWN_TOPIC_ID). */
+static const char *topic_name(struct broker *b, struct kafka_call *k, const char *topic,
+                              const struct kuuid *id) {
+  if (k->version < 13) return topic ? topic : "";
+  const struct topic *tp = topics_find_id(&b->topics, id->b);
+  return tp ? kc_strdup(k, tp->name) : NULL;
+}
+
+/* The request's partitions as they come (sessionless and full fetches). */
+static void entries_of_request(struct broker *b, struct kafka_call *k, struct fctx *x) {
+  const struct kafka_fetch_req *q = k->req;
+  size_t n = 0;
+  for (int32_t i = 0; i < q->n_topics; i++)
+    n += q->topics[i].n_partitions > 0 ? (size_t)q->topics[i].n_partitions : 0;
+  x->e = kc_alloc(k, (n + 1) * sizeof *x->e);
+  for (int32_t i = 0; i < q->n_topics; i++) {
+    const struct kafka_fetch_req_fetch_topic *t = &q->topics[i];
+    const char *name = topic_name(b, k, t->topic, &t->topic_id);
+    for (int32_t j = 0; j < t->n_partitions; j++) {
+      const struct kafka_fetch_req_fetch_partition *p = &t->partitions[j];
+      struct fentry *e = &x->e[x->n++];
+      e->name = name;
+      e->id = t->topic_id;
+      e->partition = p->partition;
+      e->leader_epoch = p->current_leader_epoch;
+      e->max_bytes = p->partition_max_bytes;
+      e->fetch_offset = p->fetch_offset;
+      e->group = i;
+    }
+  }
+}
+
+/* An incremental fetch: the request's changes into session s (added or
+ * updated partitions, forgotten ones out). */
+static void session_update(struct broker *b, struct kafka_call *k, struct kfs_session *s) {
+  const struct kafka_fetch_req *q = k->req;
+  for (int32_t i = 0; i < q->n_topics; i++) {
+    const struct kafka_fetch_req_fetch_topic *t = &q->topics[i];
+    const char *name = topic_name(b, k, t->topic, &t->topic_id);
+    for (int32_t j = 0; j < t->n_partitions; j++) {
+      const struct kafka_fetch_req_fetch_partition *p = &t->partitions[j];
+      if (kfs_upsert(s, name, t->topic_id.b, p->partition, p->fetch_offset, p->log_start_offset,
+                     p->partition_max_bytes, p->current_leader_epoch))
+        abort(); /* out of memory, as kc_alloc */
+    }
+  }
+  for (int32_t i = 0; i < q->n_forgotten_topics_data; i++) {
+    const struct kafka_fetch_req_forgotten_topic *f = &q->forgotten_topics_data[i];
+    for (int32_t j = 0; j < f->n_partitions; j++)
+      kfs_forget(s, f->topic ? f->topic : "", f->topic_id.b, f->partitions[j]);
+  }
+}
+
+/* Every partition of session s, in its fetch order; consecutive ones of a
+ * topic are answered under it. */
+static void entries_of_session(struct broker *b, struct kafka_call *k, struct fctx *x,
+                               const struct kfs_session *s) {
+  x->e = kc_alloc(k, (s->n + 1) * sizeof *x->e);
+  int group = -1;
+  for (size_t i = 0; i < s->n; i++) {
+    const struct kfs_part *p = &s->parts[i];
+    struct fentry *e = &x->e[x->n++];
+    if (s->by_id) { /* by its id now: a topic made since is found */
+      struct kuuid id;
+      memcpy(id.b, p->topic_id, sizeof id.b);
+      const char *name = kafka_topic_by_id(b, &id);
+      e->name = name ? kc_strdup(k, name) : NULL;
+    } else {
+      e->name = kc_strdup(k, p->topic ? p->topic : "");
+    }
+    memcpy(e->id.b, p->topic_id, sizeof e->id.b);
+    e->partition = p->partition;
+    e->leader_epoch = p->leader_epoch;
+    e->max_bytes = p->max_bytes;
+    e->fetch_offset = p->fetch_offset;
+    int same = i > 0 && (s->by_id ? !memcmp(p->topic_id, s->parts[i - 1].topic_id, 16)
+                                  : p->topic && s->parts[i - 1].topic &&
+                                        !strcmp(p->topic, s->parts[i - 1].topic));
+    e->group = same ? group : ++group;
+  }
 }
 
 /* A partition the authorizer refused: its error stands alone (no epoch
@@ -61,13 +162,41 @@ static int refused(uint32_t native_error) {
   return native_error == (uint32_t)-STRATA_ETOPIC_AUTHORIZATION_FAILED;
 }
 
+/* A session error (70, 71, 106): the whole answer, no partitions. */
+static void *session_error(struct kafka_call *k, int16_t err) {
+  struct kafka_fetch_resp *m = kc_alloc(k, sizeof *m);
+  kafka_defaults(&kafka_fetch_resp_desc, m);
+  m->error_code = err;
+  m->session_id = 0;
+  m->n_responses = 0;
+  m->responses = NULL;
+  return m;
+}
+
 static void fetch_start(struct broker *b, struct kafka_call *k, struct response *r) {
   const struct kafka_fetch_req *q = k->req;
-  const char **names = fetch_topic_names(b, k, q);
-  k->extra = names;
-  size_t n = 0;
-  for (int32_t i = 0; i < q->n_topics; i++)
-    n += q->topics[i].n_partitions > 0 ? (size_t)q->topics[i].n_partitions : 0;
+  struct fctx *x = kc_alloc(k, sizeof *x);
+  memset(x, 0, sizeof *x);
+  k->extra = x;
+  x->kind = KFS_SESSIONLESS;
+  if (k->version >= 7) { /* KIP-227's session fields */
+    struct kfs_cache *c = sessions(b);
+    struct kfs_session *s = NULL;
+    int err = kfs_begin(c, q->session_id, q->session_epoch, k->version >= 13, &x->kind, &s);
+    if (err) {
+      k->resp = session_error(k, (int16_t)err);
+      return;
+    }
+    if (x->kind == KFS_INCREMENTAL) {
+      session_update(b, k, s);
+      x->kind = kfs_commit(c, s, b->now_ms);
+      if (x->kind == KFS_INCREMENTAL) {
+        x->session_id = s->id;
+        entries_of_session(b, k, x, s);
+      }
+    }
+  }
+  if (x->kind != KFS_INCREMENTAL) entries_of_request(b, k, x);
   Strata__Header *h = kc_native(k, STRATA__API_KEY__API_FETCH);
   Strata__FetchRequest *f = kc_alloc(k, sizeof *f);
   strata__fetch_request__init(f);
@@ -75,21 +204,18 @@ static void fetch_start(struct broker *b, struct kafka_call *k, struct response 
   f->max_wait_ms = q->max_wait_ms > 0 ? (uint32_t)q->max_wait_ms : 0;
   f->min_bytes = q->min_bytes > 0 ? (uint32_t)q->min_bytes : 0;
   f->max_bytes = q->max_bytes > 0 ? (uint32_t)q->max_bytes : 1;
-  f->partitions = kc_alloc(k, (n + 1) * sizeof *f->partitions);
-  for (int32_t i = 0; i < q->n_topics; i++) {
-    const struct kafka_fetch_req_fetch_topic *t = &q->topics[i];
-    if (k->version >= 13 && !names[i]) continue;
-    for (int32_t j = 0; j < t->n_partitions; j++) {
-      const struct kafka_fetch_req_fetch_partition *p = &t->partitions[j];
-      Strata__FetchPartition *fp = kc_alloc(k, sizeof *fp);
-      strata__fetch_partition__init(fp);
-      fp->topic = (char *)(names[i] ? names[i] : ""); /* unknown id: answered UNKNOWN_TOPIC_ID */
-      fp->partition = p->partition < 0 ? UINT32_MAX : (uint32_t)p->partition;
-      fp->fetch_offset = p->fetch_offset;
-      fp->max_bytes = p->partition_max_bytes > 0 ? (uint32_t)p->partition_max_bytes : 1;
-      fp->last_fetched_epoch = -1;
-      f->partitions[f->n_partitions++] = fp;
-    }
+  f->partitions = kc_alloc(k, (x->n + 1) * sizeof *f->partitions);
+  for (size_t i = 0; i < x->n; i++) {
+    const struct fentry *e = &x->e[i];
+    if (!e->name) continue; /* unknown id: answered UNKNOWN_TOPIC_ID */
+    Strata__FetchPartition *fp = kc_alloc(k, sizeof *fp);
+    strata__fetch_partition__init(fp);
+    fp->topic = (char *)e->name;
+    fp->partition = e->partition < 0 ? UINT32_MAX : (uint32_t)e->partition;
+    fp->fetch_offset = e->fetch_offset;
+    fp->max_bytes = e->max_bytes > 0 ? (uint32_t)e->max_bytes : 1;
+    fp->last_fetched_epoch = -1;
+    f->partitions[f->n_partitions++] = fp;
   }
   h->body_case = STRATA__HEADER__BODY_FETCH_REQ;
   h->fetch_req = f;
@@ -107,9 +233,31 @@ static void fetch_start(struct broker *b, struct kafka_call *k, struct response 
   dispatch_handle(b, &k->who, h, NULL, 0, r);
 }
 
+/* Whether the answer carries entry e, which the fetch found as rp: every
+ * partition of a sessionless or full answer (a full one also fills the new
+ * session); in an incremental one only those with news, which then move to
+ * the back of the session (kafka_fetch_session.h). */
+static int answer_carries(struct fctx *x, struct kfs_session *s, const struct fentry *e,
+                          const struct kafka_fetch_resp_partition_data *rp, size_t hint) {
+  if (!s) return 1;
+  size_t bytes = rp->records.len > 0 ? (size_t)rp->records.len : 0;
+  if (x->kind == KFS_FULL) { /* a new session, filled in the request's order */
+    struct kfs_part *p = kfs_append(s, e->name, e->id.b, e->partition, e->fetch_offset, -1,
+                                    e->max_bytes, e->leader_epoch);
+    if (!p) abort(); /* out of memory, as kc_alloc */
+    kfs_news(p, rp->error_code, rp->high_watermark, rp->log_start_offset, bytes);
+    return 1;
+  }
+  struct kfs_part *p = kfs_lookup_at(s, hint, e->name, e->id.b, e->partition);
+  if (!p) return 1; /* changed under us by another request of the session: say it all */
+  if (!kfs_news(p, rp->error_code, rp->high_watermark, rp->log_start_offset, bytes)) return 0;
+  kfs_move_last(s, p);
+  x->moved++;
+  return 1;
+}
+
 static void *fetch_answer(struct broker *b, struct kafka_call *k, const struct response *r) {
-  const struct kafka_fetch_req *q = k->req;
-  const char **names = k->extra;
+  struct fctx *x = k->extra;
   const Strata__Header *rep = kc_reply(r);
   const Strata__FetchResponse *nr =
       rep->body_case == STRATA__HEADER__BODY_FETCH_RESP ? rep->fetch_resp : NULL;
@@ -117,52 +265,69 @@ static void *fetch_answer(struct broker *b, struct kafka_call *k, const struct r
   kafka_defaults(&kafka_fetch_resp_desc, m);
   m->session_id = 0;
   if (!nr) m->error_code = kafka_err((int)rep->error_code);
-  m->responses = kc_alloc(k, (size_t)(q->n_topics > 0 ? q->n_topics : 0) * sizeof *m->responses);
+  /* the session this answer fills (full: a new one, when there is room)
+   * or reads (incremental: gone meanwhile, then the answer says it all) */
+  struct kfs_session *s = NULL;
+  if (x->kind == KFS_FULL && nr && x->n > 0) {
+    s = kfs_create(sessions(b), k->version >= 13, b->now_ms);
+    m->session_id = s ? s->id : 0;
+  } else if (x->kind == KFS_INCREMENTAL) {
+    s = kfs_find(sessions(b), x->session_id);
+    m->session_id = x->session_id;
+  }
+  struct kafka_fetch_resp_partition_data *rps = kc_alloc(k, (x->n + 1) * sizeof *rps);
+  unsigned char *carry = kc_alloc(k, x->n + 1);
   size_t at = 0, pos = 0;
-  for (int32_t i = 0; i < q->n_topics; i++) {
-    const struct kafka_fetch_req_fetch_topic *t = &q->topics[i];
-    struct kafka_fetch_resp_fetchable_topic_response *rt = &m->responses[m->n_responses++];
-    kafka_defaults(&kafka_fetch_resp_fetchable_topic_response_desc, rt);
-    rt->topic = t->topic;
-    rt->topic_id = t->topic_id; /* v13+ */
-    const char *name = names[i];
-    int unknown_id = k->version >= 13 && !name; /* not asked natively */
-    int32_t np = t->n_partitions > 0 ? t->n_partitions : 0;
-    rt->partitions = kc_alloc(k, (size_t)np * sizeof *rt->partitions);
-    for (int32_t j = 0; j < np; j++, at += !unknown_id) {
-      struct kafka_fetch_resp_partition_data *rp = &rt->partitions[rt->n_partitions++];
-      kafka_defaults(&kafka_fetch_resp_partition_data_desc, rp);
-      rp->partition_index = t->partitions[j].partition;
-      rp->high_watermark = rp->last_stable_offset = -1;
-      rp->aborted_transactions = NULL;
-      rp->n_aborted_transactions = 0;
-      rp->records.p = NULL;
-      rp->records.len = 0;
-      if (unknown_id) {
-        rp->error_code = KERR_UNKNOWN_TOPIC_ID;
-        continue;
-      }
-      if (!nr || at >= nr->n_partitions) {
-        rp->error_code = nr ? KERR_UNKNOWN_SERVER_ERROR : m->error_code;
-        continue;
-      }
-      const Strata__FetchPartitionResult *x = nr->partitions[at];
-      uint32_t len = x->payload_bytes;
+  for (size_t i = 0; i < x->n; i++) {
+    const struct fentry *e = &x->e[i];
+    struct kafka_fetch_resp_partition_data *rp = &rps[i];
+    kafka_defaults(&kafka_fetch_resp_partition_data_desc, rp);
+    rp->partition_index = e->partition;
+    rp->high_watermark = rp->last_stable_offset = -1;
+    rp->aborted_transactions = NULL;
+    rp->n_aborted_transactions = 0;
+    rp->records.p = NULL;
+    rp->records.len = 0;
+    if (!e->name) {
+      rp->error_code = KERR_UNKNOWN_TOPIC_ID; /* not asked natively */
+    } else if (!nr || at >= nr->n_partitions) {
+      rp->error_code = nr ? KERR_UNKNOWN_SERVER_ERROR : m->error_code;
+      at++;
+    } else {
+      const Strata__FetchPartitionResult *y = nr->partitions[at++];
+      uint32_t len = y->payload_bytes;
       if (pos + len > r->payload_len) len = 0; /* cannot happen; never read past */
-      int16_t fenced = refused(x->error_code) ? 0 /* no word on its epochs */
-                       : name ? epoch_check(b, name, t->partitions[j].partition,
-                                            t->partitions[j].current_leader_epoch)
-                              : KERR_UNKNOWN_TOPIC_ID;
-      rp->error_code = fenced ? fenced : kafka_err((int)x->error_code);
-      rp->high_watermark = x->high_watermark;
-      rp->last_stable_offset = x->high_watermark;
-      rp->log_start_offset = x->log_start_offset;
+      int16_t fenced = refused(y->error_code)
+                           ? 0 /* no word on its epochs */
+                           : epoch_check(b, e->name, e->partition, e->leader_epoch);
+      rp->error_code = fenced ? fenced : kafka_err((int)y->error_code);
+      rp->high_watermark = y->high_watermark;
+      rp->last_stable_offset = y->high_watermark;
+      rp->log_start_offset = y->log_start_offset;
       if (!rp->error_code && len) {
         rp->records.p = r->payload + pos;
         rp->records.len = (int32_t)len;
       }
-      pos += x->payload_bytes;
+      pos += y->payload_bytes;
     }
+    /* entry i is the session's partition i, less those already moved back */
+    carry[i] = (unsigned char)answer_carries(x, s, e, rp, i - x->moved);
+  }
+  /* the carried partitions under their topics (a group's entries are consecutive) */
+  m->responses = kc_alloc(k, (x->n + 1) * sizeof *m->responses);
+  for (size_t i = 0; i < x->n;) {
+    size_t end = i, n = 0;
+    for (; end < x->n && x->e[end].group == x->e[i].group; end++) n += carry[end];
+    if (n) {
+      struct kafka_fetch_resp_fetchable_topic_response *rt = &m->responses[m->n_responses++];
+      kafka_defaults(&kafka_fetch_resp_fetchable_topic_response_desc, rt);
+      rt->topic = x->e[i].name ? x->e[i].name : "";
+      rt->topic_id = x->e[i].id; /* v13+ */
+      rt->partitions = kc_alloc(k, n * sizeof *rt->partitions);
+      for (size_t j = i; j < end; j++)
+        if (carry[j]) rt->partitions[rt->n_partitions++] = rps[j];
+    }
+    i = end;
   }
   return m;
 }

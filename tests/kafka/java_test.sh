@@ -5,7 +5,9 @@
 #             createTopics (3 partitions, RF 3), describeTopics, listOffsets,
 #             deleteTopics; an idempotent acks=all producer's 3000 keyed
 #             records with headers, each acknowledged; 3 consumers of one
-#             group read them all with commitSync, committed = end offsets
+#             group read them all with commitSync, committed = end offsets;
+#             they fetch through sessions (KIP-227): the brokers' /metrics
+#             count sessions made and incremental fetches served
 #   consumer848  two consumers with group.protocol=consumer (KIP-848) share
 #             a topic, read every record once, commit the ends; one leaves
 #   classic-groups  group.protocol=classic on 6-partition topics, each
@@ -57,6 +59,22 @@ run_driver() { # name args...
 t0=$SECONDS
 run_driver basic basic "$KAFKA_BOOTSTRAP" 3 3000
 echo "     (basic: $((SECONDS - t0)) s)"
+
+# KIP-227: the Java consumers of "basic" read through fetch sessions: the
+# brokers made sessions and served incremental fetches (their /metrics),
+# and "basic" checked that every record was read.
+if [ "$KAFKA_TEST_TARGET" != apache ]; then
+  created=0 incremental=0
+  for i in 1 2 3; do
+    m=$(curl -s "http://127.0.0.$i:$((STRATA_CLUSTER_PORT + 3))/metrics" |
+      grep '^strata_kafka_fetch_session_events_total')
+    created=$((created + $(echo "$m" | awk '/event="created"/{print $2}' | grep . || echo 0)))
+    incremental=$((incremental + $(echo "$m" | awk '/event="incremental"/{print $2}' | grep . || echo 0)))
+  done
+  [ "$created" -gt 0 ] && [ "$incremental" -gt 0 ] &&
+    ok "fetch sessions (KIP-227): $created made, $incremental incremental fetches served" ||
+    bad "fetch sessions (KIP-227): $created made, $incremental incremental fetches (want both > 0)"
+fi
 
 # KIP-848: a consumer group on the consumer protocol (ConsumerGroupHeartbeat).
 t0=$SECONDS
