@@ -67,6 +67,7 @@ UNIT_BINS   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 CLUSTER_BINS:= $(CLUSTER_SRC:tests/cluster/%.c=$(BUILD)/tests/cluster/%)
 
 FAILOVER_BENCH := $(BUILD)/bench/failover_bench
+FAILOVER_CTL_BENCH := $(BUILD)/bench/failover_controller_bench
 GROUP_BENCH    := $(BUILD)/bench/group_bench
 WORKLOAD       := $(BUILD)/tests/fault/workload
 FSYNC_SHIM     := $(BUILD)/tests/fsync_log.so
@@ -94,7 +95,7 @@ help:
 	@echo "make faults     every fault drill, FAULT_ROUNDS=N runs each (testbed and strata drill; STRATA_TLS=1: TLS on every link)"
 	@echo "make bench      produce/consume benchmark on one local broker, then failover times"
 	@echo "make bench-cluster   RF 3 acks=all on a local 3-broker cluster (BENCH_PEERS=1: and NATS)"
-	@echo "make bench-failover  kill -9 the leader 20 times (FAILOVER_ROUNDS=N): p50/p99/max"
+	@echo "make bench-failover  kill -9 the leader 20 times (FAILOVER_ROUNDS=N): p50/p99/max; then the active controller of 3 + the leader"
 	@echo "make bench-groups    consumer takeover after kill -9, and 100 members settling"
 	@echo "make bench-kafka     Apache Kafka 4.x (Maven Central) beside Strata, same client, same run"
 	@echo "make docker-test     build the image offline, run docker/compose.yml, kill the leader's container"
@@ -236,7 +237,7 @@ security-test: all
 layering:
 	@scripts/layering.sh
 
-test: all $(UNIT_BINS) $(CLUSTER_BINS) $(KAFKA_CHECK) $(FSYNC_SHIM) $(FAILOVER_BENCH) $(GROUP_BENCH) $(WORKLOAD) $(SIM) kafkajs
+test: all $(UNIT_BINS) $(CLUSTER_BINS) $(KAFKA_CHECK) $(FSYNC_SHIM) $(FAILOVER_BENCH) $(FAILOVER_CTL_BENCH) $(GROUP_BENCH) $(WORKLOAD) $(SIM) kafkajs
 	@STRATA_BUILD=$(BUILD) scripts/run-tests.sh scripts/layering.sh scripts/headers-check.sh $(UNIT_BINS) $(CLUSTER_BINS) $(wildcard tests/cluster/*.sh) $(wildcard tests/admin/*_test.sh) \
 	  tests/sim/sim_test.sh tests/fault/drill.sh tests/fault/scenarios_test.sh tests/metrics/rules_test.sh \
 	  tests/console/mock_test.sh $(wildcard tests/kafka/*_test.sh) $(wildcard tests/security/*_test.sh)
@@ -337,9 +338,11 @@ bench-kafka: all
 	@if pkg-config --exists rdkafka; then $(MAKE) -s --no-print-directory $(RDKAFKA_BENCH); fi
 	@STRATA_BUILD=$(BUILD) bench/kafka_bench.sh
 
-# kill -9 the leader 20 times under acks=all load: failover p50/p99/max
-bench-failover: all $(FAILOVER_BENCH)
+# kill -9 the leader 20 times under acks=all load: failover p50/p99/max; then (3
+# controllers) the active controller and the leader: new active controller, writes again
+bench-failover: all $(FAILOVER_BENCH) $(FAILOVER_CTL_BENCH)
 	@STRATA_BUILD=$(BUILD) $(FAILOVER_BENCH) $(FAILOVER_ROUNDS)
+	@STRATA_BUILD=$(BUILD) $(FAILOVER_CTL_BENCH) $(FAILOVER_ROUNDS)
 
 demo: all
 	@STRATA_BUILD=$(BUILD) scripts/demo.sh

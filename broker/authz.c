@@ -279,6 +279,10 @@ int authz_request(struct broker *b, const struct principal *who, const Strata__H
     if ((rc = authz_cluster(b, who, ACL_OP_DESCRIBE)))
       return refuse(r, req, rc, who, "list ACLs or users (Describe on the cluster)");
     return 0;
+  case STRATA__API_KEY__API_DESCRIBE_QUORUM: /* as Kafka: Describe on the cluster */
+    if ((rc = authz_cluster(b, who, ACL_OP_DESCRIBE)))
+      return refuse(r, req, rc, who, "describe the controller quorum (Describe on the cluster)");
+    return 0;
   case STRATA__API_KEY__API_CREATE_ACLS:
   case STRATA__API_KEY__API_DELETE_ACLS:
   case STRATA__API_KEY__API_ALTER_USER_SCRAM_CREDENTIALS:

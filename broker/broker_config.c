@@ -54,6 +54,49 @@ static int parse_listener(const char *v, struct broker_config *out, char *err,
   return 0;
 }
 
+/* `controller`: one or more [SCHEME://]HOST:PORT entries, comma-separated
+ * (the controller quorum's members), each with its own scheme. */
+static int parse_controllers(const char *ctl, struct broker_config *out, char *err,
+                             size_t err_len) {
+  const char *p = ctl;
+  while (*p) {
+    const char *comma = strchr(p, ',');
+    size_t len = comma ? (size_t)(comma - p) : strlen(p);
+    char one[300];
+    if (!len || len >= sizeof one || (comma && !comma[1])) {
+      snprintf(err, err_len, "controller: expected host:port[,host:port...], got '%s'", ctl);
+      return STRATA_EINVALID_CONFIG;
+    }
+    if (out->ncontrollers == BROKER_CONTROLLERS_MAX) {
+      snprintf(err, err_len, "controller: at most %d entries", BROKER_CONTROLLERS_MAX);
+      return STRATA_EINVALID_CONFIG;
+    }
+    memcpy(one, p, len);
+    one[len] = 0;
+    struct broker_config tmp;
+    struct listener_addr la;
+    int rc;
+    if (parse_listener(one, &tmp, err, err_len)) {
+      snprintf(err, err_len, "controller: expected host:port, got '%s'", one);
+      return STRATA_EINVALID_CONFIG;
+    }
+    if ((rc = listener_parse("controller", one, &la, err, err_len))) return rc;
+    struct controller_addr *a = &out->controllers[out->ncontrollers++];
+    snprintf(a->host, sizeof a->host, "%s", tmp.host);
+    a->port = tmp.port;
+    a->protocol = la.protocol;
+    p = comma ? comma + 1 : p + len;
+  }
+  if (!out->ncontrollers) {
+    snprintf(err, err_len, "controller: expected host:port[,host:port...], got '%s'", ctl);
+    return STRATA_EINVALID_CONFIG;
+  }
+  snprintf(out->controller_host, sizeof out->controller_host, "%s", out->controllers[0].host);
+  out->controller_port = out->controllers[0].port;
+  out->controller_protocol = out->controllers[0].protocol;
+  return 0;
+}
+
 int broker_config_from(const struct config *c, struct broker_config *out,
                        char *err, size_t err_len) {
   memset(out, 0, sizeof *out);
@@ -199,18 +242,7 @@ int broker_config_from(const struct config *c, struct broker_config *out,
     return STRATA_EINVALID_CONFIG;
   }
   const char *ctl = config_get(c, "controller");
-  if (ctl && *ctl) {
-    struct broker_config tmp;
-    if ((rc = parse_listener(ctl, &tmp, err, err_len))) {
-      snprintf(err, err_len, "controller: expected host:port, got '%s'", ctl);
-      return rc;
-    }
-    snprintf(out->controller_host, sizeof out->controller_host, "%s", tmp.host);
-    out->controller_port = tmp.port;
-    struct listener_addr la;
-    if ((rc = listener_parse("controller", ctl, &la, err, err_len))) return rc;
-    out->controller_protocol = la.protocol;
-  }
+  if (ctl && *ctl && (rc = parse_controllers(ctl, out, err, err_len))) return rc;
   const char *src = config_get(c, "outgoing.source.address");
   if (src && *src) {
     struct in_addr a;
@@ -254,9 +286,11 @@ int broker_config_from(const struct config *c, struct broker_config *out,
   if ((rc = sasl_settings_from_config(c, &out->sasl, err, err_len))) return rc;
   /* Links this broker opens log in as it: to a SASL controller, and to
    * leaders on SASL listeners (ours: the cluster's brokers share a scheme). */
-  if (out->controller_port &&
-      (out->controller_protocol == LISTENER_SASL_PLAINTEXT ||
-       out->controller_protocol == LISTENER_SASL_SSL || out->listener_sasl) &&
+  int ctl_sasl = 0;
+  for (int i = 0; i < out->ncontrollers; i++)
+    ctl_sasl |= out->controllers[i].protocol == LISTENER_SASL_PLAINTEXT ||
+                out->controllers[i].protocol == LISTENER_SASL_SSL;
+  if (out->controller_port && (ctl_sasl || out->listener_sasl) &&
       !sasl_settings_client_ready(&out->sasl)) {
     snprintf(err, err_len, "%s is a SASL listener: set sasl.username and sasl.password (or "
              "sasl.password.file) for this broker's own login",

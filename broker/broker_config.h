@@ -15,6 +15,15 @@
 #include "common/listener.h"
 #include "common/tls.h"
 
+#define BROKER_CONTROLLERS_MAX 9 /* entries in `controller` (a quorum's voters) */
+
+/* One entry of `controller`: where a controller listens, and its scheme. */
+struct controller_addr {
+  char host[256];
+  int port;
+  enum listener_protocol protocol;
+};
+
 enum flush_policy { FLUSH_ALWAYS = 0, FLUSH_INTERVAL, FLUSH_OS };
 /* metrics.group.lag: consumer-group series per partition, per group, or none. */
 enum group_lag_metrics { GROUP_LAG_PARTITION = 0, GROUP_LAG_GROUP, GROUP_LAG_OFF };
@@ -53,7 +62,12 @@ struct broker_config {
   char kafka_host[256], kafka_adv_host[256];
   int kafka_port, kafka_adv_port;
   enum group_lag_metrics group_lag_metrics;
-  /* Cluster mode: set when a controller address is configured. */
+  /* Cluster mode: set when a controller address is configured.
+   * `controller=[SCHEME://]HOST:PORT[,...]`: the controller quorum's
+   * members (issue 14), each with its own scheme; broker/session.c finds
+   * the active one. controller_host/port/protocol repeat the first entry. */
+  struct controller_addr controllers[BROKER_CONTROLLERS_MAX];
+  int ncontrollers;             /* 0: standalone broker */
   char controller_host[256];
   int controller_port;          /* 0: standalone broker */
   char rack[64];

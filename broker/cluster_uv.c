@@ -39,7 +39,7 @@ static void session_event(struct cluster_uv *cu, struct session_event e) {
 
 static void on_ctl_state(void *arg, int connected) {
   struct cluster_uv *cu = arg;
-  if (!cu->running) return;
+  if (!cu->running || cu->ctl_closing) return;
   session_event(cu, (struct session_event){.type = connected ? SESSION_LINK_UP : SESSION_LINK_DOWN});
 }
 
@@ -47,14 +47,49 @@ static void on_session_answer(void *arg, const Strata__Header *resp, const uint8
                               uint32_t pn, int err) {
   struct cluster_session_call *c = arg;
   (void)pl, (void)pn;
-  if (!c->cu->running) return;
+  if (!c->cu->running || c->cu->ctl_closing) return;
   session_event(c->cu, (struct session_event){.type = err ? SESSION_LOST : SESSION_ANSWER,
                                               .call = c->call,
                                               .answer = err ? NULL : resp});
 }
 
+/* Close the controller link the session is done with. The session already
+ * counts its calls lost and the link down: the callbacks link_close makes
+ * are not events for it. */
+static void ctl_close(struct cluster_uv *cu) {
+  cu->ctl_closing = 1;
+  link_close(&cu->ctl);
+  cu->ctl_closing = 0;
+}
+
+/* Point the controller link at the session's target (host, port and its
+ * entry's scheme) before it connects; a link already there is kept. */
+static void ctl_aim(struct cluster_uv *cu) {
+  struct session_addr a;
+  session_target(&cu->session, cu->b, &a);
+  int tls = a.protocol == LISTENER_SSL || a.protocol == LISTENER_SASL_SSL;
+  int sasl = a.protocol == LISTENER_SASL_PLAINTEXT || a.protocol == LISTENER_SASL_SSL;
+  if (cu->ctl_aimed && !strcmp(cu->ctl.host, a.host) && cu->ctl.port == a.port &&
+      cu->ctl_protocol == a.protocol)
+    return;
+  if (cu->ctl_aimed) ctl_close(cu);
+  cu->ctl_aimed = 1;
+  cu->ctl_tls = tls;
+  cu->ctl_protocol = a.protocol;
+  link_init(&cu->ctl, cu->loop, a.host, a.port, on_ctl_state, cu);
+  link_set_source(&cu->ctl, cu->b->cfg.source_addr);
+  if (tls) link_set_tls(&cu->ctl, cu->tls);
+  if (sasl) link_set_sasl(&cu->ctl, &cu->b->cfg.sasl);
+  if (cu->b->cfg.ncontrollers > 1 || cu->session.target < 0)
+    trace_info("controller link to %s:%d (%s)", a.host, a.port, listener_protocol_name(a.protocol));
+}
+
 static void session_perform(struct cluster_uv *cu, const struct session_update *u) {
-  if (u->connect && !cu->tls_broken) link_connect(&cu->ctl);
+  if (u->close) ctl_close(cu);
+  if (u->connect && !cu->tls_broken) {
+    ctl_aim(cu);
+    link_connect(&cu->ctl);
+  }
   for (unsigned i = 0; i < 4; i++) {
     enum session_call call = (enum session_call)(1u << i);
     if (!(u->send & call)) continue;
@@ -298,31 +333,31 @@ void cluster_uv_start(struct cluster_uv *cu, uv_loop_t *loop, struct broker *b,
   cu->wake_arg = wake_arg;
   cu->loop = loop;
   cu->running = 1;
-  cu->ctl_tls = b->cfg.controller_protocol == LISTENER_SSL ||
-                b->cfg.controller_protocol == LISTENER_SASL_SSL;
+  /* Every controller entry's scheme, as written: a TLS context when any
+   * entry (or the brokers' listener) speaks TLS. */
+  int any_ctl_tls = 0;
+  for (int i = 0; i < b->cfg.ncontrollers; i++)
+    any_ctl_tls |= b->cfg.controllers[i].protocol == LISTENER_SSL ||
+                   b->cfg.controllers[i].protocol == LISTENER_SASL_SSL;
   cu->peer_tls = b->cfg.listener_tls;
-  if ((cu->ctl_tls || cu->peer_tls) && links_tls_ctx(b, &cu->tls)) cu->tls_broken = 1;
+  if ((any_ctl_tls || cu->peer_tls) && links_tls_ctx(b, &cu->tls)) cu->tls_broken = 1;
   session_init(&cu->session);
-  link_init(&cu->ctl, loop, b->cfg.controller_host, b->cfg.controller_port, on_ctl_state, cu);
-  link_set_source(&cu->ctl, b->cfg.source_addr);
-  if (cu->ctl_tls) link_set_tls(&cu->ctl, cu->tls);
-  if (b->cfg.controller_protocol == LISTENER_SASL_PLAINTEXT ||
-      b->cfg.controller_protocol == LISTENER_SASL_SSL)
-    link_set_sasl(&cu->ctl, &b->cfg.sasl);
+  ctl_aim(cu); /* the first entry */
   uv_timer_init(loop, &cu->timer);
   cu->timer.data = cu;
   uint64_t tick = (uint64_t)(b->cfg.heartbeat_ms < 50 ? b->cfg.heartbeat_ms : 50);
   uv_timer_start(&cu->timer, on_timer, 0, tick);
-  trace_info("cluster mode: controller at %s:%d (%s; brokers over %s)", b->cfg.controller_host,
-             b->cfg.controller_port, cu->ctl_tls ? "TLS" : "plaintext",
-             cu->peer_tls ? "TLS" : "plaintext");
+  trace_info("cluster mode: controller at %s:%d%s (%s; brokers over %s)", b->cfg.controller_host,
+             b->cfg.controller_port,
+             b->cfg.ncontrollers > 1 ? " and the other entries of its list" : "",
+             cu->ctl_tls ? "TLS" : "plaintext", cu->peer_tls ? "TLS" : "plaintext");
 }
 
 void cluster_uv_stop(struct cluster_uv *cu) {
   if (!cu->running) return;
   cu->running = 0;
   uv_close((uv_handle_t *)&cu->timer, NULL);
-  link_close(&cu->ctl);
+  ctl_close(cu);
   for (size_t i = 0; i < CLUSTER_BROKERS_MAX; i++)
     if (cu->fetchers[i].used) link_close(&cu->fetchers[i].link);
   for (size_t i = 0; i < FORWARDS_MAX; i++)

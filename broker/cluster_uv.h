@@ -69,7 +69,10 @@ struct cluster_uv {
   struct tls_ctx *tls;
   int ctl_tls, peer_tls, tls_broken;
   uv_timer_t timer;
-  struct link ctl;
+  struct link ctl;     /* to the controller the session is on (session_target) */
+  int ctl_aimed;       /* ctl was set up (link_init), for ctl_protocol */
+  enum listener_protocol ctl_protocol;
+  int ctl_closing;     /* inside a close the session decided: its callbacks are no events */
   void (*wake)(void *arg); /* re-check every waiting answer */
   void *wake_arg;
   int running;

@@ -65,6 +65,8 @@ static const struct api api_table[] = {
      STRATA__HEADER__BODY_CREATE_PARTITIONS_REQ},
     {STRATA__API_KEY__API_ELECT_LEADERS, 0, 0, handle_elect_leaders,
      STRATA__HEADER__BODY_ELECT_LEADERS_REQ},
+    {STRATA__API_KEY__API_DESCRIBE_QUORUM, 0, 0, handle_describe_quorum,
+     STRATA__HEADER__BODY_DESCRIBE_QUORUM_REQ},
     {STRATA__API_KEY__API_INIT_PRODUCER_ID, 0, 0, handle_init_producer_id,
      STRATA__HEADER__BODY_INIT_PRODUCER_ID_REQ},
     {STRATA__API_KEY__API_FIND_COORDINATOR, 0, 0, handle_find_coordinator,

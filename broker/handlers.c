@@ -265,6 +265,18 @@ void handle_elect_leaders(struct broker *b, const Strata__Header *req, uint8_t *
   r->hdr.elect_leaders_resp = m;
 }
 
+/* DescribeQuorum (issue 14): the active controller answers it, relayed;
+ * a standalone broker has no controller quorum. */
+void handle_describe_quorum(struct broker *b, const Strata__Header *req, uint8_t *payload,
+                            uint32_t len, struct response *r) {
+  (void)payload, (void)len;
+  if (b->cluster) {
+    r->forward = 1;
+    return;
+  }
+  response_error(r, req, STRATA_EUNSUPPORTED_VERSION, "a standalone broker has no controller");
+}
+
 void handle_init_producer_id(struct broker *b, const Strata__Header *req,
                                     uint8_t *payload, uint32_t len, struct response *r) {
   (void)payload, (void)len;

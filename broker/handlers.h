@@ -10,7 +10,7 @@
 struct broker;
 
 request_handler handle_metadata, handle_create_topics, handle_delete_topics,
-    handle_create_partitions, handle_elect_leaders, handle_init_producer_id, handle_produce,
+    handle_create_partitions, handle_elect_leaders, handle_describe_quorum, handle_init_producer_id, handle_produce,
     handle_fetch, handle_list_offsets,
     handle_security_admin; /* users and ACLs (secadmin_handlers.c) */
 

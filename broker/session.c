@@ -2,6 +2,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "broker/broker.h"
@@ -12,6 +13,111 @@
 #include "common/trace.h"
 
 void session_init(struct session *s) { memset(s, 0, sizeof *s); }
+
+static int nctl(const struct broker *b) { return b->cfg.ncontrollers > 1 ? b->cfg.ncontrollers : 1; }
+
+void session_target(const struct session *s, const struct broker *b, struct session_addr *out) {
+  if (s->target < 0) {
+    out->host = s->hint_host;
+    out->port = s->hint_port;
+    out->protocol = b->cfg.ncontrollers ? b->cfg.controllers[0].protocol : LISTENER_PLAINTEXT;
+    return;
+  }
+  if (!b->cfg.ncontrollers) { /* a test's broker without the list */
+    out->host = b->cfg.controller_host;
+    out->port = b->cfg.controller_port;
+    out->protocol = b->cfg.controller_protocol;
+    return;
+  }
+  const struct controller_addr *a = &b->cfg.controllers[s->target];
+  out->host = a->host;
+  out->port = a->port;
+  out->protocol = a->protocol;
+}
+
+/* Whether there is another controller to move to: several in the list, or
+ * the session is on an address an answer named. With one, the session
+ * stays with it as it always did (reconnects, never times calls out). */
+static int can_move(const struct session *s, const struct broker *b) {
+  return nctl(b) > 1 || s->target < 0;
+}
+
+/* The list entry an answer's hint names ("[SCHEME://]HOST:PORT"): its index,
+ * -1 when it names an address outside the list (copied to the session's
+ * hint), -2 when it names none or cannot be read. */
+static int hint_entry(struct session *s, const struct broker *b, const char *addr) {
+  if (!addr || !*addr) return -2;
+  const char *sep = strstr(addr, "://");
+  if (sep) addr = sep + 3;
+  const char *colon = strrchr(addr, ':');
+  if (!colon || colon == addr || (size_t)(colon - addr) >= sizeof s->hint_host) return -2;
+  char *end;
+  long port = strtol(colon + 1, &end, 10);
+  if (*end || port < 1 || port > 65535) return -2;
+  size_t hl = (size_t)(colon - addr);
+  for (int i = 0; i < b->cfg.ncontrollers; i++)
+    if (b->cfg.controllers[i].port == port && strlen(b->cfg.controllers[i].host) == hl &&
+        !memcmp(b->cfg.controllers[i].host, addr, hl))
+      return i;
+  memcpy(s->hint_host, addr, hl);
+  s->hint_host[hl] = 0;
+  s->hint_port = (int)port;
+  return -1;
+}
+
+/* Done with the controller the session is on (its connect failed, a call
+ * went unanswered too long, its link broke, or it is not the active one):
+ * go to the one the answer named (hint, may be NULL), unless that one's
+ * connect failed just now, else the next in the list; and not at once:
+ * SESSION_RETRY_NEXT_MS between controllers, SESSION_RETRY_LINK_MS after
+ * each round through the list (and between hints once a round of them
+ * led nowhere), so a quorum with no leader yet is asked a few times a
+ * second, never in a busy loop. With one controller: reconnect after
+ * SESSION_RETRY_LINK_MS, as always. */
+static void move_on(struct session *s, struct broker *b, int64_t now, int link_open,
+                    const char *hint, struct session_update *u) {
+  int n = nctl(b);
+  if (link_open) u->close = 1;
+  s->ctl_lost = s->registered;
+  s->connected = 0;
+  s->connecting = 0;
+  s->inflight = 0;
+  s->fails++;
+  int from = s->target;
+  int h = hint_entry(s, b, hint);
+  if (h >= 0 && (h == from || (s->down_ms[h] && now - s->down_ms[h] < SESSION_HINT_DEAD_MS)))
+    h = -2; /* names itself, or one found down just now: not believed */
+  int64_t delay;
+  if (h >= -1) {
+    s->target = h;
+    if (h >= 0) s->pos = h;
+    delay = s->fails > 2 * n ? SESSION_RETRY_LINK_MS : SESSION_RETRY_NEXT_MS;
+  } else {
+    s->pos = (s->pos + 1) % n;
+    s->target = s->pos;
+    delay = s->fails % n == 0 ? SESSION_RETRY_LINK_MS : SESSION_RETRY_NEXT_MS;
+  }
+  s->retry_at = now + delay;
+  if (n > 1 || from < 0 || s->target < 0) {
+    struct session_addr a;
+    session_target(s, b, &a);
+    trace_info("controller: trying %s:%d in %" PRId64 " ms", a.host, a.port, delay);
+  }
+}
+
+/* An answer from a controller that is not the active one: move on (to the
+ * one it names) when there is somewhere to go; 1 when the session moved. */
+static int not_controller(struct session *s, struct broker *b, int64_t now,
+                          const Strata__Header *resp, struct session_update *u) {
+  if (strata_error_from_wire(resp->error_code) != STRATA_ENOT_CONTROLLER) return 0;
+  const char *hint = resp->controller_leader_address;
+  struct session probe = *s;
+  if (!can_move(s, b) && hint_entry(&probe, b, hint) < -1) return 0;
+  trace_info("controller: not the active one (it names %d at '%s')", resp->controller_leader_id,
+             hint ? hint : "");
+  move_on(s, b, now, 1, hint, u);
+  return 1;
+}
 
 /* The replication factor __consumer_offsets gets: offsets.topic.replication.factor,
  * at most the brokers alive now (0: none known yet). */
@@ -25,12 +131,36 @@ static uint32_t offsets_rf(const struct broker *b) {
  * their interval; then producer ids and the offsets topic when wanted. */
 static void tick(struct session *s, struct broker *b, int64_t now, struct session_update *u) {
   if (broker_cut_off(b)) u->wake = 1; /* stranded acks=all writes: answered by time */
+  if (can_move(s, b)) { /* a controller that does not answer: try another */
+    int64_t since = -1;
+    if (!s->connected && s->connecting) since = s->connect_ms;
+    else if (s->connected && (s->inflight & SESSION_HEARTBEAT)) since = s->hb_sent_ms;
+    else if (s->connected && (s->inflight & SESSION_REGISTER)) since = s->reg_sent_ms;
+    if (since >= 0 && now - since >= SESSION_CALL_TIMEOUT_MS) {
+      trace_warn("controller: no answer for %" PRId64 " ms", now - since);
+      /* silent (paused, or a leader cut off from its peers that holds
+       * its answers): a follower's hint naming it is not believed for a
+       * while either */
+      if (s->target >= 0) s->down_ms[s->target] = now;
+      move_on(s, b, now, 1, NULL, u);
+      return;
+    }
+  }
   if (!s->connected) {
-    if (now >= s->retry_at) u->connect = 1;
+    if (now >= s->retry_at) {
+      u->connect = 1;
+      if (!s->connecting) {
+        s->connecting = 1;
+        s->connect_ms = now;
+      }
+    }
     return;
   }
   if (!s->registered) {
-    if (!(s->inflight & SESSION_REGISTER) && now >= s->retry_at) u->send |= SESSION_REGISTER;
+    if (!(s->inflight & SESSION_REGISTER) && now >= s->retry_at) {
+      u->send |= SESSION_REGISTER;
+      s->reg_sent_ms = now;
+    }
     return;
   }
   u->propose_isr = 1;
@@ -62,6 +192,7 @@ static void on_register(struct session *s, struct broker *b, int64_t now,
   }
   b->broker_epoch = resp->broker_register_resp->broker_epoch;
   s->registered = 1;
+  s->fails = 0;
   s->next_hb_ms = 0;
   trace_info("registered with the controller (broker epoch %" PRId64 ")", b->broker_epoch);
 }
@@ -82,6 +213,15 @@ static void on_heartbeat(struct session *s, struct broker *b, int64_t now,
    * no later than that. */
   STRATA_ASSERT(s->hb_sent_ms <= now);
   b->controller_contact_ms = s->hb_sent_ms;
+  s->fails = 0;
+  if (s->target >= 0) s->pos = s->target;
+  if (s->moved && (nctl(b) > 1 || s->target < 0)) {
+    struct session_addr a;
+    session_target(s, b, &a);
+    trace_info("with the active controller at %s:%d; heartbeats resumed with broker epoch %" PRId64,
+               a.host, a.port, b->broker_epoch);
+  }
+  s->moved = 0;
   if (resp->broker_heartbeat_resp->image) {
     if (metadata_apply_image(b, resp->broker_heartbeat_resp->image, now))
       offsets_log_sync(b); /* coordinators follow the offsets partitions' leaders */
@@ -121,9 +261,12 @@ void session_step(struct session *s, struct broker *b, const struct session_even
     break;
   case SESSION_LINK_UP:
     s->connected = 1;
+    s->connecting = 0;
     if (s->ctl_lost) {
-      trace_info("controller is back; resuming heartbeats with broker epoch %" PRId64,
-                 b->broker_epoch);
+      if (nctl(b) == 1 && s->target >= 0)
+        trace_info("controller is back; resuming heartbeats with broker epoch %" PRId64,
+                   b->broker_epoch);
+      s->moved = 1;
       s->ctl_lost = 0;
       s->next_hb_ms = 0;
     }
@@ -131,16 +274,17 @@ void session_step(struct session *s, struct broker *b, const struct session_even
   case SESSION_LINK_DOWN:
     if (s->connected && s->registered && !s->ctl_lost)
       trace_warn("lost the controller; serving with the metadata we have");
-    s->ctl_lost = s->registered;
-    s->connected = 0;
-    s->inflight = 0;
-    s->retry_at = e->now_ms + SESSION_RETRY_LINK_MS;
+    /* a failed connect, or a link that broke: a controller that may have
+     * died, whose name in a follower's hint is not believed for a while */
+    if (s->target >= 0) s->down_ms[s->target] = e->now_ms;
+    move_on(s, b, e->now_ms, 0, NULL, u);
     break;
   case SESSION_LOST:
     s->inflight &= ~(unsigned)e->call;
     break;
   case SESSION_ANSWER:
     s->inflight &= ~(unsigned)e->call;
+    if (not_controller(s, b, e->now_ms, e->answer, u)) break;
     switch (e->call) {
     case SESSION_REGISTER: on_register(s, b, e->now_ms, e->answer); break;
     case SESSION_HEARTBEAT: on_heartbeat(s, b, e->now_ms, e->answer, u); break;

@@ -1,4 +1,7 @@
-/* A broker's session with its controller, as a step: connect, register
+/* A broker's session with its controller, as a step: find the active
+ * controller among the `controller` list (issue 14: on a failed connect, a
+ * call that times out or NOT_CONTROLLER, move on to the controller the
+ * answer names, else the next in the list, with a pause), connect, register
  * (again only when the controller no longer knows our broker epoch),
  * heartbeat every broker.heartbeat.interval.ms, adopt the metadata images
  * the answers carry, count controller contact from when a heartbeat left
@@ -12,11 +15,18 @@
 
 #include <stdint.h>
 
+#include "broker/broker_config.h"
 #include "proto/strata.pb-c.h"
 
 struct broker;
 
-#define SESSION_RETRY_LINK_MS 200     /* reconnect after the controller link closed */
+#define SESSION_RETRY_LINK_MS 200     /* reconnect after the controller link closed (and
+                                         after every round through the list) */
+#define SESSION_RETRY_NEXT_MS 50      /* with several controllers: try the next one */
+#define SESSION_CALL_TIMEOUT_MS 1000  /* with several: a connect or a register/heartbeat
+                                         unanswered this long moves on */
+#define SESSION_HINT_DEAD_MS 1000     /* a named leader whose connect failed this recently
+                                         is not believed: the next in the list is tried */
 #define SESSION_RETRY_REFUSED_MS 1000 /* register again after a refusal */
 #define SESSION_OFFSETS_RETRY_MS 1000 /* ask for __consumer_offsets again */
 #define PRODUCER_ID_BLOCK 1000        /* producer ids the controller hands out at once */
@@ -45,7 +55,8 @@ struct session_event {
 };
 
 struct session_update {
-  int connect;       /* open the controller link */
+  int close;         /* close the controller link first (done with it: every call on it is lost) */
+  int connect;       /* open the controller link, to session_target's address */
   unsigned send;     /* session_calls to send now (session_request fills each) */
   int wake;          /* waiting answers must look again (an image, or cut off) */
   int fetchers;      /* followed leaders may have changed: step the fetchers */
@@ -57,7 +68,29 @@ struct session {
   int ctl_lost;      /* registered, but the link is down */
   unsigned inflight; /* session_calls on their way */
   int64_t hb_sent_ms, next_hb_ms, retry_at, offsets_retry_at;
+  /* Finding the active controller (b->cfg.controllers). target: the entry
+   * to connect to, or -1 for the address an answer named (hint_*), which
+   * is not in the list. pos: the list entry a move to "the next" starts
+   * from. fails: moves since the last answered register or heartbeat. */
+  int target, pos, fails;
+  char hint_host[256];
+  int hint_port;
+  int connecting;           /* a connect is on its way (since connect_ms) */
+  int moved;                /* the link came back (to this or another controller): say
+                               so once a heartbeat is answered */
+  int64_t connect_ms, reg_sent_ms;
+  int64_t down_ms[BROKER_CONTROLLERS_MAX]; /* an entry's last failed connect (0: none) */
 };
+
+/* Where the session connects now: host, port and scheme (an address an
+ * answer named outside the list takes the first entry's scheme: a
+ * cluster's controllers share one). */
+struct session_addr {
+  const char *host;
+  int port;
+  enum listener_protocol protocol;
+};
+void session_target(const struct session *s, const struct broker *b, struct session_addr *out);
 
 void session_init(struct session *s);
 void session_step(struct session *s, struct broker *b, const struct session_event *e,

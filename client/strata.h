@@ -156,6 +156,27 @@ int strata_topic_add_partitions(strata_client *c, const char *name, uint32_t cou
 /* Move leadership back to preferred replicas (topic NULL: all); *changed
  * counts the partitions that moved. */
 int strata_elect_preferred(strata_client *c, const char *topic, uint32_t *changed);
+
+/* The controller quorum (issue 14), as the active controller sees it
+ * (DescribeQuorum, relayed by a broker): its role, epoch, high watermark
+ * and log, and each voter's (and observer's) log end and last fetch. */
+typedef struct {
+  int32_t id;
+  int voter;               /* 0: an observer (a wiped disk, not yet a voter again) */
+  int64_t log_end_offset;  /* -1 unknown */
+  int64_t last_fetch_ms;   /* the active controller's monotonic clock; -1 never */
+} strata_quorum_replica;
+typedef struct {
+  char role[16];           /* of the controller that answered: leader, follower, ... */
+  int32_t epoch, leader_id; /* leader_id -1: none known */
+  int64_t high_watermark, log_start_offset, log_end_offset;
+  strata_quorum_replica *replicas; /* voters first, then observers */
+  size_t nreplicas;
+} strata_quorum_info;
+/* STRATA_EUNSUPPORTED_VERSION when the controller (or a standalone broker)
+ * does not serve it. */
+int strata_describe_quorum(strata_client *c, strata_quorum_info **out);
+void strata_quorum_info_free(strata_quorum_info *q);
 /* Is the first bootstrap address (a broker or the controller) answering?
  * version gets its software version. */
 int strata_ping(strata_client *c, char *version, size_t version_len);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "client/strata.h"
+#include "common/errors.h"
 #include "drill/certs.h"
 #include "drill/proc.h"
 
@@ -150,20 +151,93 @@ static int wait_listen(struct tcluster *c, pid_t *pid, const char *host, int por
   return rc ? -1 : 0;
 }
 
-int tcluster_start_controller(struct tcluster *c) {
-  char bin[512], data[512], listen[64], log[512], host[32], tbufs[4][700];
+int tcluster_set_controllers(struct tcluster *c, int n) {
+  if (n < 0 || n > TCLUSTER_CONTROLLERS_MAX || n == 2 || c->started) return -1;
+  c->nctl = n;
+  if (n <= 1) return 0;
+  c->cports[1] = c->cport;
+  for (int k = 2; k <= n; k++) {
+    c->ctls[k] = -1;
+    if ((c->cports[k] = proc_free_port()) < 0) return -1;
+  }
+  return 0;
+}
+
+/* Controller k's pid slot (k 1..nctl; controller 1 is c->ctl). */
+static pid_t *ctl_pid(struct tcluster *c, int k) { return k <= 1 ? &c->ctl : &c->ctls[k]; }
+
+int tcluster_start_controller_k(struct tcluster *c, int k) {
+  char bin[512], data[512], listen[64], log[512], host[32], tbufs[4][700], nid[32],
+      voters[64 * TCLUSTER_CONTROLLERS_MAX];
   if (tcluster_tls_prepare(c)) return -1;
+  int quorum = c->nctl > 1;
+  if (quorum && (k < 1 || k > c->nctl)) return -1;
   tcluster_host(c, 0, host, sizeof host);
   snprintf(bin, sizeof bin, "%s/strata-controller", proc_build_dir());
-  snprintf(data, sizeof data, "data.dir=%s/controller", c->dir);
   int port = c->bind_cport ? c->bind_cport : c->cport;
+  if (quorum) {
+    port = c->cports[k];
+    snprintf(data, sizeof data, "data.dir=%s/controller-%d", c->dir, k);
+    snprintf(log, sizeof log, "%s/controller-%d.log", c->dir, k);
+  } else {
+    snprintf(data, sizeof data, "data.dir=%s/controller", c->dir);
+    snprintf(log, sizeof log, "%s/controller.log", c->dir);
+  }
   snprintf(listen, sizeof listen, "listeners=%s%s:%d", scheme(c), host, port);
-  snprintf(log, sizeof log, "%s/controller.log", c->dir);
-  const char *fixed[6] = {data, listen};
-  size_t nfixed = 2 + tls_sets(c, "controller", tbufs, fixed + 2);
+  const char *fixed[8] = {data, listen};
+  size_t nfixed = 2;
+  if (quorum) {
+    size_t off = (size_t)snprintf(voters, sizeof voters, "controller.quorum.voters=");
+    for (int i = 1; i <= c->nctl; i++)
+      off += (size_t)snprintf(voters + off, sizeof voters - off, "%s%d@%s:%d", i > 1 ? "," : "",
+                              i, host, c->cports[i]);
+    snprintf(nid, sizeof nid, "node.id=%d", k);
+    fixed[nfixed++] = nid;
+    fixed[nfixed++] = voters;
+  }
+  nfixed += tls_sets(c, "controller", tbufs, fixed + nfixed);
   long from = proc_file_size(log);
-  c->ctl = spawn(bin, fixed, nfixed, c->ctl_sets, log, NULL);
-  return c->ctl > 0 ? wait_listen(c, &c->ctl, host, port, log, from) : -1;
+  pid_t *pid = ctl_pid(c, k);
+  *pid = spawn(bin, fixed, nfixed, c->ctl_sets, log, NULL);
+  return *pid > 0 ? wait_listen(c, pid, host, port, log, from) : -1;
+}
+
+int tcluster_start_controller(struct tcluster *c) {
+  if (c->nctl <= 1) return tcluster_start_controller_k(c, 1);
+  for (int k = 1; k <= c->nctl; k++)
+    if (*ctl_pid(c, k) <= 0 && tcluster_start_controller_k(c, k)) return -1;
+  return 0;
+}
+
+void tcluster_kill_controller(struct tcluster *c, int k) {
+  pid_t *p = ctl_pid(c, k);
+  if (*p > 0) {
+    kill(*p, SIGCONT);
+    proc_kill(*p, SIGKILL);
+  }
+  *p = -1;
+}
+
+int32_t tcluster_active_controller(struct tcluster *c, int timeout_ms) {
+  char list[64 * TCLUSTER_CONTROLLERS_MAX] = "", host[32], err[256];
+  tcluster_host(c, 0, host, sizeof host);
+  size_t off = 0;
+  int n = c->nctl > 1 ? c->nctl : 1;
+  for (int k = 1; k <= n; k++)
+    if (*ctl_pid(c, k) > 0)
+      off += (size_t)snprintf(list + off, sizeof list - off, "%s%s:%d", off ? "," : "", host,
+                              n > 1 ? c->cports[k] : c->cport);
+  if (!off) return -1;
+  strata_client *cl = strata_client_new_secure(list, timeout_ms, &c->sec, err, sizeof err);
+  if (!cl) return -1;
+  strata_quorum_info *q = NULL;
+  int32_t id = -1;
+  int rc = strata_describe_quorum(cl, &q);
+  if (!rc) id = q->leader_id;
+  else if (rc == STRATA_EUNSUPPORTED_VERSION && n == 1) id = 0; /* no quorum: the one there is */
+  strata_quorum_info_free(q);
+  strata_client_free(cl);
+  return id;
 }
 
 /* The slow-disk shim's control file of broker id: it exists while the disk
@@ -197,7 +271,8 @@ static const char **slow_disk_env(const struct tcluster *c, int id, char (*bufs)
 }
 
 int tcluster_start_broker(struct tcluster *c, int id) {
-  char bin[512], bid[32], data[512], listen[64], ctlr[64], log[512], host[32], chost[32],
+  char bin[512], bid[32], data[512], listen[64], ctlr[64 * TCLUSTER_CONTROLLERS_MAX], log[512],
+      host[32], chost[32],
       source[64], adv[96], klisten[80], tbufs[4][700], name[32];
   if (tcluster_tls_prepare(c)) return -1;
   tcluster_host(c, id, host, sizeof host);
@@ -208,7 +283,14 @@ int tcluster_start_broker(struct tcluster *c, int id) {
   int port = c->bind_port ? c->bind_port : c->port;
   snprintf(listen, sizeof listen, "listeners=%s%s:%d", scheme(c), host, port);
   snprintf(adv, sizeof adv, "advertised.listeners=%s%s:%d", scheme(c), host, c->port);
-  snprintf(ctlr, sizeof ctlr, "controller=%s%s:%d", scheme(c), chost, c->cport);
+  if (c->nctl > 1) { /* the quorum's list */
+    size_t off = (size_t)snprintf(ctlr, sizeof ctlr, "controller=");
+    for (int k = 1; k <= c->nctl; k++)
+      off += (size_t)snprintf(ctlr + off, sizeof ctlr - off, "%s%s%s:%d", k > 1 ? "," : "",
+                              scheme(c), chost, c->cports[k]);
+  } else {
+    snprintf(ctlr, sizeof ctlr, "controller=%s%s:%d", scheme(c), chost, c->cport);
+  }
   snprintf(log, sizeof log, "%s/broker-%d.log", c->dir, id);
   snprintf(source, sizeof source, "outgoing.source.address=%s", host);
   snprintf(klisten, sizeof klisten, "kafka.listeners=%s%s:%d", scheme(c), host, c->kport);
@@ -264,8 +346,12 @@ int tcluster_start_all(struct tcluster *c) {
       snprintf(path, sizeof path, "%s/b%d", c->dir, i);
       proc_rm_rf(path);
     }
+    for (int k = 1; c->nctl > 1 && k <= c->nctl; k++) {
+      snprintf(path, sizeof path, "%s/controller-%d", c->dir, k);
+      proc_rm_rf(path);
+    }
     c->started = 0;
-    if (pick_ports(c)) return -1;
+    if (pick_ports(c) || tcluster_set_controllers(c, c->nctl)) return -1;
   }
 }
 
@@ -282,6 +368,10 @@ int tcluster_alive(struct tcluster *c) {
 }
 
 void tcluster_kill(struct tcluster *c, int id) {
+  if (id == 0 && c->nctl > 1) {
+    for (int k = 1; k <= c->nctl; k++) tcluster_kill_controller(c, k);
+    return;
+  }
   pid_t *p = id == 0 ? &c->ctl : &c->brokers[id];
   if (*p > 0) {
     kill(*p, SIGCONT);
@@ -291,6 +381,18 @@ void tcluster_kill(struct tcluster *c, int id) {
 }
 
 int tcluster_stop(struct tcluster *c, int id) {
+  if (id == 0 && c->nctl > 1) { /* every controller */
+    int rc = 0;
+    for (int k = 1; k <= c->nctl; k++) {
+      pid_t *q = ctl_pid(c, k);
+      if (*q > 0) {
+        kill(*q, SIGCONT);
+        rc |= proc_stop(*q);
+      }
+      *q = -1;
+    }
+    return rc ? -1 : 0;
+  }
   pid_t *p = id == 0 ? &c->ctl : &c->brokers[id];
   int rc = -1;
   if (*p > 0) {

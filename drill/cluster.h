@@ -31,6 +31,7 @@
 #include "client/strata.h"
 
 #define TCLUSTER_BROKERS_MAX 8
+#define TCLUSTER_CONTROLLERS_MAX 5
 #define TCLUSTER_SETS_MAX 8
 
 struct tcluster {
@@ -40,6 +41,13 @@ struct tcluster {
   int base;       /* 0: the default layout */
   int bind_port, bind_cport; /* 0: nodes bind port and cport themselves */
   pid_t ctl, brokers[TCLUSTER_BROKERS_MAX + 1];
+  /* A controller quorum (tcluster_set_controllers): nctl controllers, node
+   * ids 1..nctl, all on the controller's address, controller k on
+   * cports[k] (cports[1] == cport; ctls[1] unused: controller 1 is ctl).
+   * nctl 0 or 1: the one controller, as always. */
+  int nctl;
+  int cports[TCLUSTER_CONTROLLERS_MAX + 1];
+  pid_t ctls[TCLUSTER_CONTROLLERS_MAX + 1];
   char bootstrap[256];
   char kbootstrap[256]; /* the same brokers' Kafka listeners */
   /* extra "key=value" settings, NULL-terminated; set before starting */
@@ -62,8 +70,20 @@ int tcluster_init(struct tcluster *c, int nbrokers, const char *prefix);
 int tcluster_init_at(struct tcluster *c, int nbrokers, const char *prefix, int base);
 /* The address node id listens on (0: the controller). */
 void tcluster_host(const struct tcluster *c, int id, char *buf, size_t len);
-/* Start one process and wait for its port (0, or -1 after 10 s). */
+/* Before starting: a quorum of n controllers (1, or 3..TCLUSTER_CONTROLLERS_MAX;
+ * ports picked now). Brokers then get the list of all. 0 or -1. */
+int tcluster_set_controllers(struct tcluster *c, int n);
+/* Start one process and wait for its port (0, or -1 after 10 s). With a
+ * quorum, tcluster_start_controller starts every controller not running. */
 int tcluster_start_controller(struct tcluster *c);
+int tcluster_start_controller_k(struct tcluster *c, int k);
+/* kill -9 controller k (1..nctl) and reap it. */
+void tcluster_kill_controller(struct tcluster *c, int k);
+/* The active controller's node id as the quorum reports it (DescribeQuorum,
+ * asked of the controllers themselves), -1 when none is known (no leader,
+ * or none answers within timeout_ms). With one controller and no quorum
+ * served: its id from the metadata (0 by default) when it runs. */
+int32_t tcluster_active_controller(struct tcluster *c, int timeout_ms);
 int tcluster_start_broker(struct tcluster *c, int id);
 /* Controller and every broker, then wait until all are registered and
  * unfenced. 0 or -1. On a cluster that never ran, a port taken by another
@@ -75,7 +95,7 @@ int tcluster_start_all(struct tcluster *c);
 /* Brokers the cluster reports registered and unfenced (0 when it cannot be
  * asked). */
 int tcluster_alive(struct tcluster *c);
-/* kill -9 and reap (id 0: the controller). */
+/* kill -9 and reap (id 0: the controller; with a quorum, every controller). */
 void tcluster_kill(struct tcluster *c, int id);
 /* SIGTERM and wait for a clean exit (SIGKILL after 10 s); 0 when it exited 0. */
 int tcluster_stop(struct tcluster *c, int id);

@@ -43,6 +43,13 @@ const struct drill_scenario_info drill_scenarios[DRILL_SCENARIOS] = {
      "slowest write acknowledgement while slow", "from fast again to the backlog acknowledged, in sync"},
 };
 
+/* kill-controller on a controller quorum (--controllers 3). */
+static const struct drill_scenario_info kill_active_controller = {
+    "kill-controller",
+    "kill -9 the active controller and, right after, partition 0's leader; then start both again",
+    "a new active controller (from the controller's kill -9)",
+    "the killed broker's partitions acknowledged again (from its kill -9)"};
+
 #define TOPIC "drill"
 #define GROUP "drill-group"
 #define PARTS_MAX 64
@@ -365,6 +372,58 @@ static void fault_begin(struct drill *d, uint64_t targets) {
 
 static int count(uint64_t set) { return __builtin_popcountll(set); }
 
+/* Until the quorum names an active controller other than `old` (pumping
+ * the workload between asks, every ~20 ms): when it was first seen, or -1
+ * after PHASE_MS. */
+static int64_t wait_new_active(struct drill *d, int32_t old, int32_t *now_active) {
+  d->phase = "waiting for a new active controller";
+  int64_t start = mono_us(), last = 0;
+  while (mono_us() - start < (int64_t)PHASE_MS * 1000 && !interrupted) {
+    pump(d, 0);
+    int32_t a = tcluster_active_controller(&d->c, 300);
+    if (a >= 0 && a != old) {
+      *now_active = a;
+      return mono_us();
+    }
+    if (mono_us() - last >= 100000) {
+      last = mono_us();
+      progress(d, start);
+    }
+    pump(d, 20);
+  }
+  return -1;
+}
+
+/* kill-controller on a quorum: kill -9 the active controller, then at once
+ * partition 0's leader. Failover: until the quorum has a new active
+ * controller; recovery: until every partition the broker led is
+ * acknowledging writes again, which needs that new controller to elect
+ * their leaders. Then both come back, and the cluster is whole again. */
+static int kill_active_controller_once(struct drill *d, int32_t leader, double *failover_ms,
+                                       double *recovery_ms, char *what, size_t what_len) {
+  int32_t active = tcluster_active_controller(&d->c, 5000), next = -1;
+  if (active < 1) return -1;
+  fault_begin(d, led_by(d, leader));
+  int64_t t0 = d->fault_us;
+  tcluster_kill_controller(&d->c, active);
+  int64_t tb = mono_us();
+  tcluster_kill(&d->c, leader);
+  snprintf(what, what_len, "killed controller %d (active), then broker %d (leader of %d partition%s)",
+           active, leader, count(d->targets), count(d->targets) == 1 ? "" : "s");
+  int64_t t1 = wait_new_active(d, active, &next);
+  if (t1 < 0) return -1;
+  int64_t t2 = wait_for(d, targets_acked, "waiting for the broker's partitions to be acknowledged");
+  if (t2 < 0) return -1;
+  int64_t worst = 0;
+  for (int p = 0; p < d->o->partitions; p++)
+    if (d->targets >> p & 1 && d->first_ack[p] > worst) worst = d->first_ack[p];
+  *failover_ms = (double)(t1 - t0) / 1000.0;
+  *recovery_ms = (double)(worst - tb) / 1000.0;
+  snprintf(what + strlen(what), what_len - strlen(what), "; controller %d took over", next);
+  if (tcluster_start_controller_k(&d->c, active) || tcluster_start_broker(&d->c, leader)) return -1;
+  return wait_for(d, cluster_whole, "restarted both; waiting for the cluster to be whole") < 0 ? -1 : 0;
+}
+
 /* ---- one run of a scenario: 0, or -1 when the cluster did not recover ---- */
 
 static int run_once(struct drill *d, double *failover_ms, double *recovery_ms, char *what,
@@ -372,8 +431,10 @@ static int run_once(struct drill *d, double *failover_ms, double *recovery_ms, c
   const int all = (int)((1ull << d->o->partitions) - 1);
   int64_t t0, t1 = -1, t2 = -1;
   int32_t leader = -1;
+  int quorum = d->c.nctl > 1;
   if (d->sc != &drill_scenarios[DRILL_KILL_CONSUMER] &&
-      d->sc != &drill_scenarios[DRILL_KILL_CONTROLLER] && d->sc != &drill_scenarios[DRILL_ROLLING_RESTART]) {
+      (d->sc != &drill_scenarios[DRILL_KILL_CONTROLLER] || quorum) &&
+      d->sc != &drill_scenarios[DRILL_ROLLING_RESTART]) {
     size_t n;
     if (tcluster_partition(&d->c, TOPIC, 0, &leader, &n, NULL) || leader < 1) return -1;
   }
@@ -423,6 +484,7 @@ static int run_once(struct drill *d, double *failover_ms, double *recovery_ms, c
     break;
   }
   case DRILL_KILL_CONTROLLER:
+    if (quorum) return kill_active_controller_once(d, leader, failover_ms, recovery_ms, what, what_len);
     fault_begin(d, (uint64_t)all);
     t0 = d->fault_us;
     snprintf(what, what_len, "killed the controller");
@@ -565,6 +627,10 @@ static int start_nodes(struct drill *d) {
     return taken ? 1 : -1;
   }
   d->c.broker_sets[0] = "replica.lag.time.max.ms=2000";
+  if (tcluster_set_controllers(&d->c, d->o->controllers)) {
+    fprintf(stderr, "strata drill: --controllers: 1 or 3 to %d\n", TCLUSTER_CONTROLLERS_MAX);
+    return -1;
+  }
   d->c.slow_disk = d->sc == &drill_scenarios[DRILL_SLOW_DISK];
   d->c.tls = d->o->tls;
   if (tcluster_start_all(&d->c)) {
@@ -711,6 +777,7 @@ void drill_opts_defaults(struct drill_opts *o) {
   o->partitions = 3;
   o->members = 2;
   o->rate = 1000;
+  o->controllers = 1;
   o->out = stdout;
 }
 
@@ -737,10 +804,17 @@ int drill_run(const struct drill_opts *o) {
     fprintf(stderr, "strata drill: options out of range\n");
     return 2;
   }
+  if (o->tls && o->controllers > 1) {
+    fprintf(stderr, "strata drill: --tls with --controllers %d: not yet: the controllers' quorum "
+            "links are PLAINTEXT only (docs/quorum.md)\n", o->controllers);
+    return 2;
+  }
   struct drill *d = calloc(1, sizeof *d);
   if (!d) return 2;
   d->o = o;
   d->sc = &drill_scenarios[o->scenario];
+  const struct drill_scenario_info *info = d->sc; /* what the report says was measured */
+  if (o->scenario == DRILL_KILL_CONTROLLER && o->controllers > 1) info = &kill_active_controller;
   for (int p = 0; p < PARTS_MAX; p++) d->max_acked[p] = d->max_read[p] = -1;
   for (int m = 0; m < MEMBERS_MAX; m++) d->member_pid[m] = -1;
   d->restarted_inc = -1;
@@ -749,9 +823,11 @@ int drill_run(const struct drill_opts *o) {
   double *fo = calloc((size_t)o->runs, sizeof *fo), *rec = calloc((size_t)o->runs, sizeof *rec);
   int rc = 2, done = 0, stuck = 0;
   if (!fo || !rec || start_cluster(d) || start_load(d)) goto out;
-  fprintf(out, "drill %s: %d run(s) on %d brokers + controller, topic %s (%d partitions, RF %d), "
+  char ctls[32] = "controller";
+  if (o->controllers > 1) snprintf(ctls, sizeof ctls, "%d controllers", o->controllers);
+  fprintf(out, "drill %s: %d run(s) on %d brokers + %s, topic %s (%d partitions, RF %d), "
           "%d acks=all writes/s, group of %d\n  client: %s\n  folder %s\n",
-          d->sc->name, o->runs, o->brokers, TOPIC, o->partitions, d->rf, o->rate, o->members,
+          d->sc->name, o->runs, o->brokers, ctls, TOPIC, o->partitions, d->rf, o->rate, o->members,
           client_name(o), d->c.dir);
   if (d->nf.what[0]) fprintf(out, "  %s\n", d->nf.what);
   if (o->tls)
@@ -794,8 +870,8 @@ int drill_run(const struct drill_opts *o) {
   }
   if (interrupted) fprintf(out, "interrupted after %d run(s)\n", done);
   fprintf(out, "%s, %d run(s):\n", d->sc->name, done);
-  print_times(out, "failover", d->sc->failover, fo, done);
-  print_times(out, "recovery", d->sc->recovery, rec, done);
+  print_times(out, "failover", info->failover, fo, done);
+  print_times(out, "recovery", info->recovery, rec, done);
   if (o->progress) fprintf(stderr, "\r\033[Kchecking the history...");
   struct checker_result res;
   int violated = check(d, 5000, &res);

@@ -54,6 +54,8 @@ struct drill_opts {
   enum netfault_kind net; /* how to cut the network; not AUTO: used by every scenario */
   enum drill_client client;
   int tls;          /* TLS on every link: listeners, replication, controller, clients */
+  int controllers;  /* 1 (default), or 3: a controller quorum; kill-controller then kills
+                       the active one and, right after, partition 0's leader */
   FILE *out;
 };
 

@@ -7,9 +7,21 @@
 #   scripts/cluster.sh down          stop them (TERM, then KILL); data stays
 #   scripts/cluster.sh purge         down, then remove the folder
 #   scripts/cluster.sh status        processes, then `strata cluster status`
-#   scripts/cluster.sh kill ID       kill -9 broker ID ("controller" for the controller)
+#   scripts/cluster.sh kill ID       kill -9 broker ID ("controller" for the controller;
+#                                    controller-1..3 with STRATA_CONTROLLERS=3)
 #   scripts/cluster.sh stop ID       SIGSTOP it (a pause); `cont ID` resumes it
-#   scripts/cluster.sh restart ID    start broker ID (or the controller) again
+#   scripts/cluster.sh restart ID    start broker ID (or a controller) again; `start ID` the same
+#   scripts/cluster.sh controllers   each controller's address, pid and whether it runs
+#
+# STRATA_CONTROLLERS=3 (at `up`; the folder remembers it): a controller
+# quorum of three, controller-1..3, each with its own data folder
+# (FOLDER/controller-K), node.id=K and controller.quorum.voters naming all
+# three; the brokers get the list (controller=A,B,C) and find the active
+# one. Ports on 127.0.0.1: controller-1 PORT+1 (admin PORT+4) as the single
+# controller has, controller-2 PORT+5 (admin PORT+7), controller-3 PORT+6
+# (admin PORT+8). Default (unset or 1): one controller, as always. Not
+# with STRATA_TLS=1 yet: the quorum's links between controllers are
+# PLAINTEXT only (the controller refuses a TLS listener with voters).
 #
 # Settings (environment): STRATA_CLUSTER_DIR (default /tmp/strata-cluster),
 # STRATA_CLUSTER_PORT (brokers listen on 127.0.0.i:PORT, default 19092; the
@@ -38,6 +50,16 @@ CPORT=$((PORT + 1))
 KPORT=$((PORT + 2))
 APORT=$((PORT + 3))
 CAPORT=$((PORT + 4))
+# The number of controllers: what the folder's cluster was started with,
+# else STRATA_CONTROLLERS (1 or 3).
+NCTL=${STRATA_CONTROLLERS:-1}
+[ -f "$DIR/controllers" ] && [ "${1:-}" != up ] && NCTL=$(cat "$DIR/controllers")
+case "$NCTL" in 1 | 3) ;; *) echo "STRATA_CONTROLLERS: 1 or 3, not '$NCTL'" >&2; exit 2 ;; esac
+ctl_port() { case $1 in 1) echo $((PORT + 1)) ;; 2) echo $((PORT + 5)) ;; 3) echo $((PORT + 6)) ;; esac; }
+ctl_aport() { case $1 in 1) echo $((PORT + 4)) ;; 2) echo $((PORT + 7)) ;; 3) echo $((PORT + 8)) ;; esac; }
+# controller.quorum.voters and the brokers' controller list.
+VOTERS=
+CTL_LIST=
 TLS=${STRATA_TLS:-0}
 SECURE=${STRATA_CLUSTER_SECURE:-0}
 [ "$SECURE" = 1 ] && TLS=1
@@ -45,6 +67,10 @@ SCHEME=
 [ "$TLS" = 1 ] && SCHEME=SSL://
 BSCHEME=$SCHEME # the brokers' listeners
 [ "$SECURE" = 1 ] && BSCHEME=SASL_SSL://
+for k in $(seq 1 "$NCTL"); do
+  VOTERS="$VOTERS${VOTERS:+,}$k@127.0.0.1:$(ctl_port "$k")"
+  CTL_LIST="$CTL_LIST${CTL_LIST:+,}${SCHEME}127.0.0.1:$(ctl_port "$k")"
+done
 CLIENT_SETS=()
 [ "$TLS" = 1 ] && CLIENT_SETS=(--command-config "$DIR/tls/client.properties")
 [ "$SECURE" = 1 ] && CLIENT_SETS=(--command-config "$DIR/admin.properties")
@@ -129,20 +155,35 @@ gone() {
   return 1
 }
 
+# start_controller [K]: the single controller, or controller-K of three
+# (all three share the controller certificate: its SAN is 127.0.0.1).
 start_controller() {
+  local k=${1:-1} name=controller port=$CPORT aport=$CAPORT qsets=()
+  if [ "$NCTL" -gt 1 ]; then
+    name=controller-$k
+    port=$(ctl_port "$k")
+    aport=$(ctl_aport "$k")
+    qsets=(--set node.id="$k" --set controller.quorum.voters="$VOTERS")
+  fi
   mkdir -p "$DIR"
-  alive controller && return 0
+  alive $name && return 0
   local sets=()
   for kv in ${STRATA_CONTROLLER_SETS:-}; do sets+=(--set "$kv"); done
   mapfile -t tsets < <(tls_sets controller; secure_sets controller)
   [ "$SECURE" = 0 ] || tsets+=(--bootstrap-user admin --bootstrap-password-file "$DIR/secrets/admin.password")
-  "$BUILD/strata-controller" --set data.dir="$DIR/controller" --set listeners=${SCHEME}127.0.0.1:$CPORT \
-    "${tsets[@]+"${tsets[@]}"}" \
-    --set admin.listeners=127.0.0.1:$CAPORT \
-    "${sets[@]+"${sets[@]}"}" >>"$DIR/controller.log" 2>&1 &
-  echo $! >"$DIR/controller.pid"
-  wait_port 127.0.0.1 $CPORT 15 && sleep 0.1 && alive controller ||
-    { echo "controller did not start:" >&2; tail -n 5 "$DIR/controller.log" >&2; return 1; }
+  "$BUILD/strata-controller" --set data.dir="$DIR/$name" --set listeners=${SCHEME}127.0.0.1:$port \
+    "${qsets[@]+"${qsets[@]}"}" "${tsets[@]+"${tsets[@]}"}" \
+    --set admin.listeners=127.0.0.1:$aport \
+    "${sets[@]+"${sets[@]}"}" >>"$DIR/$name.log" 2>&1 &
+  echo $! >"$DIR/$name.pid"
+  wait_port 127.0.0.1 "$port" 15 && sleep 0.1 && alive $name ||
+    { echo "$name did not start:" >&2; tail -n 5 "$DIR/$name.log" >&2; return 1; }
+}
+# Every controller (with three, in turn: each listens at once; the quorum
+# elects its leader once a majority runs).
+start_controllers() {
+  local k
+  for k in $(seq 1 "$NCTL"); do start_controller "$k"; done
 }
 
 start_broker() {
@@ -153,7 +194,7 @@ start_broker() {
   tls_prepare "$id"
   mapfile -t tsets < <(tls_sets "broker-$id"; secure_sets broker "$id")
   "$BUILD/strata-broker" --set broker.id="$id" --set log.dir="$DIR/broker-$id" \
-    --set listeners=${BSCHEME}127.0.0.$id:$PORT --set controller=${SCHEME}127.0.0.1:$CPORT \
+    --set listeners=${BSCHEME}127.0.0.$id:$PORT --set controller="$CTL_LIST" \
     --set admin.listeners=127.0.0.$id:$APORT --set kafka.listeners=${BSCHEME}127.0.0.$id:$KPORT \
     "${tsets[@]+"${tsets[@]}"}" \
     "${sets[@]+"${sets[@]}"}" >>"$DIR/broker-$id.log" 2>&1 &
@@ -173,7 +214,20 @@ stop_one() { # name
   rm -f "$DIR/$1.pid"
 }
 
-name_of() { if [ "$1" = controller ]; then echo controller; else echo "broker-$1"; fi; }
+# The process name of an ID: a broker's number, "controller", or
+# controller-K (with three; "controller" alone is then refused: say which).
+name_of() {
+  case "$1" in
+  controller)
+    [ "$NCTL" = 1 ] || { echo "$NCTL controllers: say which, controller-1..$NCTL" >&2; exit 2; }
+    echo controller ;;
+  controller-[0-9]*)
+    [ "$NCTL" -gt 1 ] && [ "${1#controller-}" -ge 1 ] && [ "${1#controller-}" -le "$NCTL" ] ||
+      { echo "no $1 (controllers: $([ "$NCTL" = 1 ] && echo controller || echo "controller-1..$NCTL"))" >&2; exit 2; }
+    echo "$1" ;;
+  *) echo "broker-$1" ;;
+  esac
+}
 
 cmd=${1:-}
 case "$cmd" in
@@ -181,10 +235,16 @@ up)
   n=${2:-3}
   [ -x "$BUILD/strata-broker" ] || { echo "build first: make" >&2; exit 1; }
   mkdir -p "$DIR"
+  if [ "$NCTL" -gt 1 ] && [ "$TLS" = 1 ]; then
+    echo "STRATA_CONTROLLERS=$NCTL with STRATA_TLS/STRATA_CLUSTER_SECURE: not yet: the controllers'" \
+      "quorum links are PLAINTEXT only (docs/quorum.md)" >&2
+    exit 2
+  fi
   echo "$n" >"$DIR/brokers"
+  echo "$NCTL" >"$DIR/controllers"
   tls_prepare "$n"
   secure_prepare "$n"
-  start_controller
+  start_controllers
   for i in $(seq 1 "$n"); do start_broker "$i"; done
   secure_users "$n"
   # Brokers register within a heartbeat; wait until the controller knows them all.
@@ -193,7 +253,11 @@ up)
     [ "$c" -ge "$n" ] && break
     sleep 0.1
   done
-  echo "cluster up: controller 127.0.0.1:$CPORT, brokers 127.0.0.{1..$n}:$PORT, folder $DIR"
+  if [ "$NCTL" = 1 ]; then
+    echo "cluster up: controller 127.0.0.1:$CPORT, brokers 127.0.0.{1..$n}:$PORT, folder $DIR"
+  else
+    echo "cluster up: controllers $CTL_LIST (quorum $VOTERS), brokers 127.0.0.{1..$n}:$PORT, folder $DIR"
+  fi
   if [ "$SECURE" = 1 ]; then echo "kafka:    127.0.0.{1..$n}:$KPORT   (SASL_SSL: kcat -F $DIR/admin.properties -b 127.0.0.1:$KPORT -L)"
   else echo "kafka:    127.0.0.{1..$n}:$KPORT   (Kafka clients: kcat -b 127.0.0.1:$KPORT -L)"; fi
   if [ "$SECURE" = 1 ]; then
@@ -202,11 +266,15 @@ up)
     echo "tls:      every link; clients: strata --command-config $DIR/tls/client.properties (kcat -F the same file)"
   fi
   echo "console:  http://127.0.0.1:$APORT/   (any broker's admin port serves it)"
-  echo "metrics:  http://127.0.0.{1..$n}:$APORT/metrics, controller http://127.0.0.1:$CAPORT/metrics"
+  if [ "$NCTL" = 1 ]; then
+    echo "metrics:  http://127.0.0.{1..$n}:$APORT/metrics, controller http://127.0.0.1:$CAPORT/metrics"
+  else
+    echo "metrics:  http://127.0.0.{1..$n}:$APORT/metrics, controllers http://127.0.0.1:{$(ctl_aport 1),$(ctl_aport 2),$(ctl_aport 3)}/metrics"
+  fi
   ;;
 down)
   for f in "$DIR"/broker-*.pid; do [ -e "$f" ] && stop_one "$(basename "$f" .pid)"; done
-  stop_one controller
+  for f in "$DIR"/controller*.pid; do [ -e "$f" ] && stop_one "$(basename "$f" .pid)"; done
   ;;
 purge)
   "$0" down
@@ -231,9 +299,21 @@ kill)
   ;;
 stop) n=$(name_of "${2:?which broker id}"); alive "$n" && kill -STOP "$(cat "$DIR/$n.pid")" ;;
 cont) n=$(name_of "${2:?which broker id}"); alive "$n" && kill -CONT "$(cat "$DIR/$n.pid")" ;;
-restart)
+restart | start)
   id=${2:?which broker id}
-  if [ "$id" = controller ]; then start_controller; else start_broker "$id"; fi
+  n=$(name_of "$id")
+  case "$n" in
+  controller) start_controller ;;
+  controller-*) start_controller "${n#controller-}" ;;
+  *) start_broker "$id" ;;
+  esac
+  ;;
+controllers)
+  for k in $(seq 1 "$NCTL"); do
+    n=controller; [ "$NCTL" = 1 ] || n=controller-$k
+    if alive $n; then st="running (pid $(cat "$DIR/$n.pid"))"; else st="not running"; fi
+    echo "$n: ${SCHEME}127.0.0.1:$(ctl_port "$k") admin 127.0.0.1:$(ctl_aport "$k") $st"
+  done
   ;;
 *)
   sed -n '2,/^set -eu/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'

@@ -101,15 +101,22 @@ strata_start_broker() {
 
 # strata_cluster_up DIR N: scripts/cluster.sh's cluster of N brokers with its
 # folder in DIR/cluster, on a port whose neighbours it also takes (+1 the
-# controller, +2 the Kafka listeners, +3 and +4 the admin ports) are free; exports
+# controller, +2 the Kafka listeners, +3 and +4 the admin ports; with
+# STRATA_CONTROLLERS=3 also +5..+8, the other two controllers' listeners and
+# admin ports) are free; exports
 # STRATA_CLUSTER_DIR and STRATA_CLUSTER_PORT (scripts/cluster.sh down stops
 # it). Its output goes to DIR/up.out, shown when it fails.
 strata_cluster_up() {
-  local dir=$1 n=$2 port
+  local dir=$1 n=$2 port last=4 k used
+  [ "${STRATA_CONTROLLERS:-1}" = 1 ] || last=8
   for _ in $(seq 20); do
     port=$(strata_free_port) || return 1
-    _strata_port_used $((port + 1)) || _strata_port_used $((port + 2)) || _strata_port_used $((port + 3)) ||
-      _strata_port_used $((port + 4)) || break
+    used=0
+    [ $((port + last)) -le 65535 ] || continue
+    for k in $(seq 1 $last); do
+      _strata_port_used $((port + k)) && { used=1; break; }
+    done
+    [ $used = 0 ] && break
   done
   export STRATA_CLUSTER_DIR=$dir/cluster STRATA_CLUSTER_PORT=$port STRATA_BUILD
   scripts/cluster.sh up "$n" >"$dir/up.out" 2>&1 || { cat "$dir/up.out"; return 1; }

@@ -23,14 +23,62 @@ static const strata_partition_info *find_part(const strata_metadata *m, const ch
   return NULL;
 }
 
+/* The controller quorum's lines: one per controller, its role, the
+ * leader's epoch, its log end and lag behind the leader, "(active)" on the
+ * leader's. From DescribeQuorum; when the controller does not serve it (a
+ * controller without a quorum), the one controller there is, as the
+ * metadata names it. */
+static void print_quorum(strata_client *c, const strata_metadata *m) {
+  strata_quorum_info *q = NULL;
+  int rc = strata_describe_quorum(c, &q);
+  if (rc == STRATA_EUNSUPPORTED_VERSION) {
+    printf("controller %d (active)  single controller, no quorum\n", m->controller_id);
+    return;
+  }
+  if (rc) {
+    printf("controller quorum: not known (%s)\n", strata_strerror(rc));
+    return;
+  }
+  /* Only the leader's own answer makes a controller "active"; a follower's
+   * (the leader did not answer) names whom it last followed, unconfirmed. */
+  int led = !strcmp(q->role, "leader");
+  if (led)
+    printf("controller quorum: epoch %d, high watermark %" PRId64 ", leader %d\n", q->epoch,
+           q->high_watermark, q->leader_id);
+  else if (q->leader_id >= 0)
+    printf("controller quorum: NOT CONFIRMED: the leader did not answer; a %s says epoch %d, "
+           "leader %d\n", q->role, q->epoch, q->leader_id);
+  else
+    printf("controller quorum: NO LEADER (an election, or no majority up): a %s says epoch %d\n",
+           q->role, q->epoch);
+  for (size_t i = 0; i < q->nreplicas; i++) {
+    const strata_quorum_replica *x = &q->replicas[i];
+    int leader = x->id == q->leader_id;
+    char name[48], end[24] = "?", lag[24] = "?";
+    snprintf(name, sizeof name, "controller %d%s", x->id,
+             leader ? (led ? " (active)" : " (leader?)") : "");
+    if (x->log_end_offset >= 0) {
+      snprintf(end, sizeof end, "%" PRId64, x->log_end_offset);
+      snprintf(lag, sizeof lag, "%" PRId64,
+               q->log_end_offset > x->log_end_offset ? q->log_end_offset - x->log_end_offset : 0);
+    }
+    const char *role = leader ? "leader" : !x->voter ? "observer"
+                       : !led ? "voter"
+                       : x->last_fetch_ms < 0 ? "voter, no fetch yet" : "follower";
+    printf("%-22s %-20s epoch %-5d log end %-10s lag %s\n", name, role, q->epoch, end, lag);
+  }
+  strata_quorum_info_free(q);
+}
+
 static int cluster_status(int argc, char **argv) {
   struct opts o;
   size_t nopt = sizeof status_opts / sizeof status_opts[0];
   if (opts_parse(&o, status_opts, nopt, argc, argv)) return cli_fail("cluster status", o.err);
   if (o.help) {
     opts_print_help("cluster status [--topic T]",
-                    "Brokers, controller, and every partition's leader, epoch, ISR, high "
-                    "watermark and follower lag.",
+                    "Brokers, the controller quorum (each controller's role, epoch, log end and "
+                    "lag; `controller N (active)` on the active one), and every partition's "
+                    "leader, epoch, ISR, high watermark and follower lag.",
                     status_opts, nopt);
     return 0;
   }
@@ -43,9 +91,13 @@ static int cluster_status(int argc, char **argv) {
   if (!c) return cli_fail("cluster status", err);
   strata_metadata *m = NULL;
   int rc = strata_metadata_get(c, NULL, 0, &m);
+  if (rc) {
+    strata_client_free(c);
+    return cli_fail("cluster status", strata_strerror(rc));
+  }
+  printf("cluster %s\n", m->cluster_id); /* the controllers: from the quorum itself */
+  print_quorum(c, m);
   strata_client_free(c);
-  if (rc) return cli_fail("cluster status", strata_strerror(rc));
-  printf("cluster %s, controller %d\n", m->cluster_id, m->controller_id);
   printf("%-6s %-22s %-22s %-8s %s\n", "broker", "address", "kafka", "rack", "state");
   /* Each leader reports its own partitions' offsets: ask every live broker. */
   strata_metadata *views[256] = {0};

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "client/lib/internal.h"
 #include "common/errors.h"
@@ -65,6 +66,52 @@ int client_ensure(strata_client *c) {
   if (conn_is_open(&c->conn)) return 0;
   char err[256];
   return client_bootstrap(&c->conn, c->bootstrap, c->timeout_ms, &c->sec, err, sizeof err);
+}
+
+/* The address a NOT_CONTROLLER answer names ("[SCHEME://]HOST:PORT"); 0
+ * when it names one. */
+static int hint_of(const Strata__Header *r, char *host, size_t host_len, int *port) {
+  const char *a = r ? r->controller_leader_address : NULL;
+  if (!a || !*a) return -1;
+  const char *sep = strstr(a, "://");
+  if (sep) a = sep + 3;
+  return parse_hostport(a, 0, host, host_len, port, NULL) ? -1 : 0;
+}
+
+/* A call the controller answers: an admin request a broker relays, or one
+ * sent to a controller itself. NOT_CONTROLLER means "not me" (a controller
+ * that is not the active one: its answer names the active one, reached
+ * next) or "not now" (a broker between controllers, an election): asked
+ * again, on another bootstrap address, after a pause that doubles from 50
+ * ms to 1 s, until timeout_ms has passed; then the last answer stands. A
+ * refused request is never applied, so asking again is safe. */
+int client_admin_call(strata_client *c, Strata__Header *h, Strata__Header **r) {
+  int64_t deadline = conn_now_ms() + c->timeout_ms;
+  int64_t pause = 50;
+  for (int tries = 0;; tries++) {
+    *r = NULL;
+    int rc = client_ensure(c);
+    if (rc) return rc;
+    rc = conn_call(&c->conn, h, NULL, 0, c->timeout_ms, r, NULL, NULL);
+    if (rc != STRATA_ENOT_CONTROLLER || conn_now_ms() + pause >= deadline) return rc;
+    char host[256];
+    int port;
+    int hinted = !hint_of(*r, host, sizeof host, &port);
+    wire_header_free(*r);
+    *r = NULL;
+    conn_close(&c->conn);
+    if (!hinted || tries >= 2) { /* hints that lead nowhere slow down too */
+      struct timespec ts = {0, (long)pause * 1000000L};
+      nanosleep(&ts, NULL);
+      pause = pause * 2 > 1000 ? 1000 : pause * 2;
+    }
+    if (hinted) {
+      char err[256];
+      conn_init(&c->conn);
+      if (conn_open(&c->conn, host, port, c->timeout_ms, &c->sec, err, sizeof err))
+        conn_close(&c->conn); /* the bootstrap list next */
+    }
+  }
 }
 
 int client_find_coordinator(struct conn *via, const char *group, int timeout_ms, char *host,
@@ -248,7 +295,7 @@ int strata_topic_create(strata_client *c, const char *name, uint32_t partitions,
   h.body_case = STRATA__HEADER__BODY_CREATE_TOPICS_REQ;
   h.create_topics_req = &q;
   Strata__Header *r = NULL;
-  rc = conn_call(&c->conn, &h, NULL, 0, c->timeout_ms, &r, NULL, NULL);
+  rc = client_admin_call(c, &h, &r);
   free(entries);
   free(ep);
   if (rc && r && err) snprintf(err, err_len, "%s", r->error_message);
@@ -273,7 +320,7 @@ int strata_topic_delete(strata_client *c, const char *name, char *err,
   h.body_case = STRATA__HEADER__BODY_DELETE_TOPICS_REQ;
   h.delete_topics_req = &q;
   Strata__Header *r = NULL;
-  rc = conn_call(&c->conn, &h, NULL, 0, c->timeout_ms, &r, NULL, NULL);
+  rc = client_admin_call(c, &h, &r);
   if (rc && r && err) snprintf(err, err_len, "%s", r->error_message);
   if (!rc && (r->body_case != STRATA__HEADER__BODY_DELETE_TOPICS_RESP ||
               r->delete_topics_resp->n_results != 1))
@@ -301,7 +348,7 @@ int strata_topic_add_partitions(strata_client *c, const char *name, uint32_t cou
   h.body_case = STRATA__HEADER__BODY_CREATE_PARTITIONS_REQ;
   h.create_partitions_req = &q;
   Strata__Header *r = NULL;
-  rc = conn_call(&c->conn, &h, NULL, 0, c->timeout_ms, &r, NULL, NULL);
+  rc = client_admin_call(c, &h, &r);
   if (rc && r && err) snprintf(err, err_len, "%s", r->error_message);
   if (!rc && (r->body_case != STRATA__HEADER__BODY_CREATE_PARTITIONS_RESP ||
               r->create_partitions_resp->n_results != 1))
@@ -385,11 +432,79 @@ int strata_elect_preferred(strata_client *c, const char *topic, uint32_t *change
   h.body_case = STRATA__HEADER__BODY_ELECT_LEADERS_REQ;
   h.elect_leaders_req = &q;
   Strata__Header *r = NULL;
-  rc = conn_call(&c->conn, &h, NULL, 0, c->timeout_ms, &r, NULL, NULL);
+  rc = client_admin_call(c, &h, &r);
   if (!rc && r->body_case != STRATA__HEADER__BODY_ELECT_LEADERS_RESP) rc = STRATA_ECORRUPT;
   if (!rc && changed) *changed = r->elect_leaders_resp->changed;
   wire_header_free(r);
   return rc;
+}
+
+int strata_describe_quorum(strata_client *c, strata_quorum_info **out) {
+  *out = NULL;
+  Strata__Header h;
+  client_header(&h, STRATA__API_KEY__API_DESCRIBE_QUORUM);
+  Strata__DescribeQuorumRequest q = STRATA__DESCRIBE_QUORUM_REQUEST__INIT;
+  h.body_case = STRATA__HEADER__BODY_DESCRIBE_QUORUM_REQ;
+  h.describe_quorum_req = &q;
+  Strata__Header *r = NULL;
+  int rc = client_admin_call(c, &h, &r);
+  if (!rc && r->body_case != STRATA__HEADER__BODY_DESCRIBE_QUORUM_RESP) rc = STRATA_ECORRUPT;
+  if (!rc) rc = strata_error_from_wire(r->describe_quorum_resp->error_code);
+  if (rc) {
+    wire_header_free(r);
+    return rc;
+  }
+  /* A controller that is not the leader answers with its own view (its
+   * peers' progress unknown to it) and names the leader: ask that one, at
+   * its address, for the view that counts. Its own view stays when the
+   * leader cannot be reached. */
+  char host[256];
+  int port;
+  if (strcmp(r->describe_quorum_resp->role, "leader") && !hint_of(r, host, sizeof host, &port)) {
+    struct conn k;
+    char err[256];
+    Strata__Header *lr = NULL;
+    conn_init(&k);
+    if (!conn_open(&k, host, port, c->timeout_ms, &c->sec, err, sizeof err) &&
+        !conn_call(&k, &h, NULL, 0, c->timeout_ms, &lr, NULL, NULL) &&
+        lr->body_case == STRATA__HEADER__BODY_DESCRIBE_QUORUM_RESP &&
+        !lr->describe_quorum_resp->error_code &&
+        !strcmp(lr->describe_quorum_resp->role, "leader")) {
+      wire_header_free(r);
+      r = lr;
+      lr = NULL;
+    }
+    wire_header_free(lr);
+    conn_close(&k);
+  }
+  const Strata__DescribeQuorumResponse *m = r->describe_quorum_resp;
+  strata_quorum_info *o = calloc(1, sizeof *o);
+  size_t n = m->n_voters + m->n_observers;
+  if (!o || !(o->replicas = calloc(n + 1, sizeof *o->replicas))) abort();
+  snprintf(o->role, sizeof o->role, "%s", m->role ? m->role : "");
+  o->epoch = m->epoch;
+  o->leader_id = m->leader_id;
+  o->high_watermark = m->high_watermark;
+  o->log_start_offset = m->log_start_offset;
+  o->log_end_offset = m->log_end_offset;
+  for (size_t i = 0; i < n; i++) {
+    int voter = i < m->n_voters;
+    const Strata__QuorumReplicaState *v = voter ? m->voters[i] : m->observers[i - m->n_voters];
+    strata_quorum_replica *x = &o->replicas[o->nreplicas++];
+    x->id = v->replica ? v->replica->id : -1;
+    x->voter = voter;
+    x->log_end_offset = v->log_end_offset;
+    x->last_fetch_ms = v->last_fetch_ms;
+  }
+  wire_header_free(r);
+  *out = o;
+  return 0;
+}
+
+void strata_quorum_info_free(strata_quorum_info *q) {
+  if (!q) return;
+  free(q->replicas);
+  free(q);
 }
 
 int strata_ping(strata_client *c, char *version, size_t version_len) {

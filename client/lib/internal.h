@@ -23,6 +23,10 @@ int client_metadata(struct conn *c, int timeout_ms, const char *const *topics,
 void client_header(Strata__Header *h, uint32_t api);
 /* The client's bootstrap connection, reopened when it dropped. */
 int client_ensure(strata_client *c);
+/* A call the controller answers (relayed by a broker, or sent to a
+ * controller): asked again on NOT_CONTROLLER, at the address the answer
+ * names or another bootstrap address, until timeout_ms (client.c). */
+int client_admin_call(strata_client *c, Strata__Header *h, Strata__Header **r);
 /* Ask the broker at `via` which broker coordinates `group`. */
 int client_find_coordinator(struct conn *via, const char *group, int timeout_ms, char *host,
                             size_t host_len, int *port);

@@ -57,9 +57,7 @@ static strata_acl *copy_list(Strata__AclBinding **v, size_t n) {
 /* Send h; a frame-level error comes back with its message in err. */
 static int call(strata_client *c, Strata__Header *h, Strata__Header **r, char *err,
                 size_t err_len) {
-  int rc = client_ensure(c);
-  if (rc) return rc;
-  rc = conn_call(&c->conn, h, NULL, 0, c->timeout_ms, r, NULL, NULL);
+  int rc = client_admin_call(c, h, r);
   if (rc && *r && err && (*r)->error_message && *(*r)->error_message)
     snprintf(err, err_len, "%s", (*r)->error_message);
   return rc;

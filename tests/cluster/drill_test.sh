@@ -8,7 +8,9 @@
 # kill-leader twice with --client kafka (librdkafka's idempotent producer and
 # group consumers over the brokers' Kafka listeners), held to the same and
 # to its report naming librdkafka; and kill-leader with --tls (TLS on every
-# link, clients included), its report saying so. Also: --help lists every scenario, and a
+# link, clients included), its report saying so; and kill-controller on a
+# quorum of 3 controllers (--controllers 3: the active controller and a
+# partition leader killed -9, another controller takes over). Also: --help lists every scenario, and a
 # bad scenario, flag or client exits 2.
 set -u
 cd "$(dirname "$0")/../.."
@@ -31,7 +33,7 @@ $S drill partition-leader --net bogus >/dev/null 2>&1; [ $? = 2 ] && ok "--net b
 $S drill kill-leader --client bogus >/dev/null 2>&1; [ $? = 2 ] && ok "--client bogus exits 2" || bad "--client bogus exits 2"
 
 runs=("kill-leader" "kill-consumer" "partition-leader --net proxy" "kill-leader --client kafka --runs 2"
-  "kill-leader --tls")
+  "kill-leader --tls" "kill-controller --controllers 3")
 # With nftables as root (and then nft must be there); skipped otherwise.
 if [ "$(id -u)" != 0 ]; then
   echo "SKIP: drill partition-leader --net nft: needs root (nftables); ran through the fault proxy only"
@@ -47,6 +49,9 @@ for run in "${runs[@]}"; do
   said=1 # a run with --net says which network faults it uses, one with --client kafka its client
   case "$run" in *--net*) grep -q "^  network faults: " "$dir/$s.out" || said=0 ;; esac
   case "$run" in *--tls*) grep -q "^  security: TLS on every link" "$dir/$s.out" || said=0 ;; esac
+  case "$run" in *"--controllers 3"*) grep -q " + 3 controllers, " "$dir/$s.out" &&
+    grep -q "^  run 1/1: killed controller [0-9] (active), then broker .* took over" "$dir/$s.out" ||
+    said=0 ;; esac
   case "$run" in *"--client kafka"*) grep -q "^  client: kafka (librdkafka " "$dir/$s.out" || said=0 ;;
   *) grep -q "^  client: native " "$dir/$s.out" || said=0 ;; esac
   writes=$(grep -o '^OK: [0-9]* acknowledged writes' "$dir/$s.out" | grep -o '[0-9]*')

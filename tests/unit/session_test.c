@@ -1,7 +1,9 @@
 /* broker/session.c: a broker's session with its controller, as the broker
  * glue and the simulator both run it. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "broker/broker.h"
 #include "broker/session.h"
@@ -14,13 +16,13 @@ static char *dir;
 static struct broker b;
 static struct session s;
 
-static void setup(void) {
+static void open_with(const char *controllers) {
   trace_set_level(TRACE_ERROR);
   cr_assert((dir = proc_tmpdir("strata-session")));
   struct config *c = config_new();
   config_set(c, "broker.id", "1");
   config_set(c, "log.dir", dir);
-  config_set(c, "controller", "127.0.0.1:9093");
+  config_set(c, "controller", controllers);
   config_set(c, "broker.heartbeat.interval.ms", "500");
   config_set(c, "broker.session.timeout.ms", "3000");
   struct broker_config cfg;
@@ -30,6 +32,11 @@ static void setup(void) {
   cr_assert_eq(broker_open(&b, &cfg, 0, 0, err, sizeof err), 0, "%s", err);
   session_init(&s);
 }
+
+static void setup(void) { open_with("127.0.0.1:9093"); }
+
+/* Three controllers, the second with TLS (each entry keeps its scheme). */
+static void setup3(void) { open_with("127.0.0.1:9093,SSL://127.0.0.2:9093,127.0.0.3:9093"); }
 
 static void teardown(void) {
   broker_close(&b);
@@ -141,4 +148,192 @@ Test(session, asks_for_producer_ids_when_the_block_runs_low) {
   cr_expect(!(tick(600).send & SESSION_PRODUCER_IDS));
   b.want_producer_ids = 1; /* a handler saw the block run low */
   cr_expect(tick(1200).send & SESSION_PRODUCER_IDS);
+}
+
+/* ---- a list of controllers (issue 14): finding the active one ---- */
+
+TestSuite(session3, .init = setup3, .fini = teardown);
+
+/* The entry (or hint address) the session connects to now. */
+static const char *target(void) {
+  static char buf[300];
+  struct session_addr a;
+  session_target(&s, &b, &a);
+  snprintf(buf, sizeof buf, "%s:%d", a.host, a.port);
+  return buf;
+}
+
+static struct session_update not_controller(int64_t now, enum session_call call, int32_t id,
+                                            const char *addr) {
+  Strata__Header h = STRATA__HEADER__INIT;
+  h.error_code = (uint32_t)-STRATA_ENOT_CONTROLLER;
+  h.error_message = (char *)"not the active controller";
+  h.controller_leader_id = id;
+  h.controller_leader_address = (char *)addr;
+  return ev(SESSION_ANSWER, now, call, &h);
+}
+
+Test(session3, parses_every_entry_with_its_own_scheme) {
+  cr_assert_eq(b.cfg.ncontrollers, 3);
+  cr_expect_str_eq(b.cfg.controllers[1].host, "127.0.0.2");
+  cr_expect_eq(b.cfg.controllers[1].protocol, LISTENER_SSL);
+  cr_expect_eq(b.cfg.controllers[2].protocol, LISTENER_PLAINTEXT);
+  cr_expect_str_eq(target(), "127.0.0.1:9093", "the first entry first");
+}
+
+Test(session3, a_refused_connect_moves_to_the_next_after_a_pause) {
+  cr_assert(tick(0).connect);
+  ev(SESSION_LINK_DOWN, 5, 0, NULL);
+  cr_expect_str_eq(target(), "127.0.0.2:9093");
+  cr_expect(!tick(5 + SESSION_RETRY_NEXT_MS - 1).connect, "not at once");
+  cr_expect(tick(5 + SESSION_RETRY_NEXT_MS).connect);
+  struct session_addr a;
+  session_target(&s, &b, &a);
+  cr_expect_eq(a.protocol, LISTENER_SSL, "the entry's own scheme");
+}
+
+Test(session3, not_controller_with_a_hint_goes_to_the_named_one) {
+  up(); /* on entry 0, registered */
+  tick(20);
+  struct session_update u = not_controller(30, SESSION_HEARTBEAT, 3, "127.0.0.3:9093");
+  cr_expect(u.close, "done with this controller's link");
+  cr_expect_str_eq(target(), "127.0.0.3:9093");
+  cr_expect(!tick(31).connect);
+  cr_expect(tick(30 + SESSION_RETRY_NEXT_MS).connect);
+  ev(SESSION_LINK_UP, 90, 0, NULL);
+  u = tick(100);
+  cr_expect(!(u.send & SESSION_REGISTER), "the quorum keeps broker epochs: no new registration");
+  cr_expect(u.send & SESSION_HEARTBEAT, "heartbeats resume with epoch 7 at the new one");
+  cr_expect_eq(b.broker_epoch, 7);
+}
+
+Test(session3, a_hint_with_a_scheme_or_outside_the_list_is_followed) {
+  up();
+  tick(20);
+  not_controller(30, SESSION_HEARTBEAT, 2, "SSL://127.0.0.2:9093");
+  cr_expect_str_eq(target(), "127.0.0.2:9093");
+  cr_expect(tick(80).connect);
+  ev(SESSION_LINK_UP, 81, 0, NULL);
+  tick(90);
+  not_controller(95, SESSION_HEARTBEAT, 9, "10.0.0.9:9999");
+  cr_expect_str_eq(target(), "10.0.0.9:9999", "a controller the list does not name");
+  struct session_addr a;
+  session_target(&s, &b, &a);
+  cr_expect_eq(a.protocol, LISTENER_PLAINTEXT, "the first entry's scheme");
+}
+
+Test(session3, not_controller_without_a_leader_tries_the_next) {
+  cr_assert(tick(0).connect);
+  ev(SESSION_LINK_UP, 1, 0, NULL);
+  cr_assert_eq(tick(2).send, SESSION_REGISTER);
+  struct session_update u = not_controller(10, SESSION_REGISTER, -1, "");
+  cr_expect(u.close);
+  cr_expect_str_eq(target(), "127.0.0.2:9093");
+  u = not_controller(10, SESSION_REGISTER, 0, "garbage");
+  cr_expect_str_eq(target(), "127.0.0.3:9093", "an unreadable hint is no hint");
+}
+
+Test(session3, a_heartbeat_unanswered_too_long_moves_on) {
+  up();
+  cr_assert(tick(20).send & SESSION_HEARTBEAT);
+  cr_expect(!tick(20 + SESSION_CALL_TIMEOUT_MS - 1).close, "a slow answer is still awaited");
+  struct session_update u = tick(20 + SESSION_CALL_TIMEOUT_MS);
+  cr_expect(u.close, "a paused controller: move on");
+  cr_expect_str_eq(target(), "127.0.0.2:9093");
+  /* the next one still names the silent one (a zombie leader): not believed */
+  int64_t t = 20 + SESSION_CALL_TIMEOUT_MS;
+  cr_assert(tick(t + SESSION_RETRY_NEXT_MS).connect);
+  ev(SESSION_LINK_UP, t + 60, 0, NULL);
+  tick(t + 70);
+  not_controller(t + 80, SESSION_HEARTBEAT, 1, "127.0.0.1:9093");
+  cr_expect_str_eq(target(), "127.0.0.3:9093", "the silent one is skipped for a while");
+}
+
+Test(session3, a_connect_unanswered_too_long_moves_on) {
+  cr_assert(tick(0).connect);
+  cr_expect(tick(500).connect, "still connecting");
+  struct session_update u = tick(SESSION_CALL_TIMEOUT_MS);
+  cr_expect(u.close);
+  cr_expect_str_eq(target(), "127.0.0.2:9093");
+}
+
+Test(session3, a_hint_naming_a_controller_found_down_just_now_is_not_believed) {
+  cr_assert(tick(0).connect);
+  ev(SESSION_LINK_DOWN, 5, 0, NULL); /* entry 0 refused */
+  cr_assert(tick(60).connect);
+  ev(SESSION_LINK_UP, 61, 0, NULL);
+  tick(62);
+  /* entry 1 still names the dead leader (its fetch timeout has not run out) */
+  not_controller(70, SESSION_REGISTER, 1, "127.0.0.1:9093");
+  cr_expect_str_eq(target(), "127.0.0.3:9093", "the next instead of the dead one");
+  /* later, the name is believed again */
+  cr_assert(tick(200).connect);
+  ev(SESSION_LINK_UP, 201, 0, NULL);
+  tick(202);
+  not_controller(5 + SESSION_HINT_DEAD_MS + 300, SESSION_REGISTER, 1, "127.0.0.1:9093");
+  cr_expect_str_eq(target(), "127.0.0.1:9093");
+}
+
+/* No busy loop: with every controller refusing, at most a round of the
+ * list (3 connects) per SESSION_RETRY_LINK_MS + 2 x SESSION_RETRY_NEXT_MS. */
+Test(session3, every_controller_down_is_tried_a_few_times_a_second) {
+  int connects = 0;
+  for (int64_t now = 0; now < 3000; now += 10) {
+    if (tick(now).connect) {
+      connects++;
+      ev(SESSION_LINK_DOWN, now, 0, NULL);
+    }
+  }
+  int round = SESSION_RETRY_LINK_MS + 2 * SESSION_RETRY_NEXT_MS;
+  cr_expect(connects >= 3 * (3000 / round) - 3 && connects <= 3 * (3000 / round + 1),
+            "%d connects in 3 s", connects);
+}
+
+Test(session3, hints_going_round_in_circles_slow_down) {
+  int connects = 0;
+  for (int64_t now = 0; now < 3000; now += 10) {
+    struct session_update u = tick(now);
+    if (!u.connect) continue;
+    connects++;
+    ev(SESSION_LINK_UP, now, 0, NULL);
+    cr_assert_eq(tick(now).send, SESSION_REGISTER);
+    /* each names the next one as the leader, forever */
+    const char *next = !strcmp(target(), "127.0.0.1:9093") ? "127.0.0.2:9093" : "127.0.0.1:9093";
+    not_controller(now, SESSION_REGISTER, 1, next);
+  }
+  cr_expect(connects <= 3000 / SESSION_RETRY_LINK_MS + 8, "%d connects in 3 s", connects);
+}
+
+Test(session3, an_answered_heartbeat_ends_the_search) {
+  cr_assert(tick(0).connect);
+  ev(SESSION_LINK_DOWN, 5, 0, NULL);
+  cr_assert(tick(60).connect);
+  ev(SESSION_LINK_UP, 61, 0, NULL);
+  tick(62);
+  registered(70, 7);
+  tick(80);
+  heartbeat_answer(90, 0);
+  cr_expect_eq(s.fails, 0);
+  ev(SESSION_LINK_DOWN, 100, 0, NULL);
+  cr_expect_str_eq(target(), "127.0.0.3:9093", "on from where it was");
+  cr_expect_eq(s.retry_at, 100 + SESSION_RETRY_NEXT_MS);
+}
+
+Test(session, one_controller_never_times_calls_out) {
+  up();
+  cr_assert(tick(20).send & SESSION_HEARTBEAT);
+  struct session_update u = tick(20 + 10 * SESSION_CALL_TIMEOUT_MS);
+  cr_expect(!u.close && !u.connect, "nowhere else to go: wait, as before");
+  cr_expect_str_eq(target(), "127.0.0.1:9093");
+}
+
+Test(session, one_controller_follows_a_hint_and_comes_back) {
+  up();
+  tick(20);
+  struct session_update u = not_controller(30, SESSION_HEARTBEAT, 2, "127.0.0.2:9093");
+  cr_expect(u.close);
+  cr_expect_str_eq(target(), "127.0.0.2:9093");
+  cr_assert(tick(100).connect);
+  ev(SESSION_LINK_DOWN, 110, 0, NULL);
+  cr_expect_str_eq(target(), "127.0.0.1:9093", "back to the configured one");
 }
