@@ -291,15 +291,44 @@ void qcheck_node(struct sim *s, int node, struct controller *ctl) {
 void qcheck_final(struct sim *s) {
   struct qcheck *q = s->qc;
   if (!q || s->violations) return;
+  if (getenv("SIM_QDEBUG"))
+    for (int k = 0; k < s->nctl; k++) {
+      struct controller *c = cnode_controller(s, sim_ctl_node(k));
+      if (c)
+        fprintf(stderr, "ctl %d: %s epoch %d hw %lld end %lld persisted %lld leader %d\n", k + 1,
+                quorum_role_name(c->qn->q.role), c->qn->q.epoch, (long long)c->qn->q.hw,
+                (long long)c->qn->q.log_end, (long long)c->qn->q.persisted_end, c->qn->q.leader);
+      if (c)
+        fprintf(stderr, "  now %lld fetch_sent %lld last_ok %lld deadline %lld syncing %d synced_end %lld\n",
+                (long long)s->now, (long long)c->qn->q.fetch_sent_ms,
+                (long long)c->qn->q.last_fetch_ok_ms, (long long)c->qn->deadline_ms, c->qn->syncing,
+                (long long)c->qn->synced_end);
+      for (uint32_t i = 0; c && c->qn->q.role == QUORUM_LEADER && i < c->qn->q.cfg.nvoters; i++)
+        fprintf(stderr, "  voter %u: end %lld parked %d until %lld last_fetch %lld\n", i,
+                (long long)c->qn->q.voters[i].end_offset, c->qn->q.voters[i].parked,
+                (long long)c->qn->q.voters[i].parked_until, (long long)c->qn->q.voters[i].last_fetch_ms);
+    }
   for (int k = 0; k < s->nctl; k++) {
     struct controller *c = cnode_controller(s, sim_ctl_node(k));
     if (!c) continue;
     qcheck_node(s, sim_ctl_node(k), c);
     if (c->qn->q.hw < q->committed && !s->violations)
       sim_violation(s, "controller %d's high watermark is %lld at the end, below the %lld records "
-                    "committed (lost, or it cannot catch up)", k + 1, (long long)c->qn->q.hw,
-                    (long long)q->committed);
+                    "committed (lost, or it cannot catch up): %s in epoch %d, log end %lld, "
+                    "persisted %lld", k + 1, (long long)c->qn->q.hw, (long long)q->committed,
+                    quorum_role_name(c->qn->q.role), c->qn->q.epoch, (long long)c->qn->q.log_end,
+                    (long long)c->qn->q.persisted_end);
   }
+}
+
+int qcheck_caught_up(struct sim *s) {
+  struct qcheck *q = s->qc;
+  if (!q) return 1;
+  for (int k = 0; k < s->nctl; k++) {
+    struct controller *c = cnode_controller(s, sim_ctl_node(k));
+    if (c && c->qn->q.hw < q->committed) return 0;
+  }
+  return 1;
 }
 
 void qcheck_stats(struct sim *s, uint64_t *elections, int64_t *committed) {

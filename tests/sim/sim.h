@@ -239,6 +239,8 @@ void qcheck_crash(struct sim *s, int node, struct controller *ctl);
 void qcheck_no_leader_until(struct sim *s, int64_t until);
 /* A zombie: node cut from its peers from now until it is healed (-1). */
 void qcheck_zombie(struct sim *s, int node);
+/* Every running controller's high watermark reached the committed end. */
+int qcheck_caught_up(struct sim *s);
 /* The end of a run: every running controller holds what was committed. */
 void qcheck_final(struct sim *s);
 /* Elections seen (leaders of distinct epochs) and the committed end. */
