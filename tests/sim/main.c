@@ -24,6 +24,7 @@
 #include "common/assert.h"
 #include "common/durable_file.h"
 #include "common/trace.h"
+#include "controller/controller.h"
 #include "drill/checker.h"
 #include "tests/sim/sim.h"
 
@@ -156,6 +157,7 @@ enum fault {
   F_CTL_TOPIC,   /* the active controller creates a small topic (metadata records to commit) */
   F_WIPE_DOWN,   /* set up "a wiped voter plus a down voter while the third lacks a record" */
   F_NO_LEADER,   /* no controller may be elected for len ms */
+  F_FIG8,        /* start ctl-fig8 (sim_trap_fig8) */
 };
 
 /* A target below 0 is resolved when the fault happens: LEADER is the
@@ -427,6 +429,19 @@ static void apply(struct sim *s, struct schedule *sc, const struct action *a) {
     add(sc, t + 1700, F_NO_LEADER, 0, 0, down - 50);
     break;
   }
+  case F_FIG8: {
+    int A = resolve(s, CTL_LEADER);
+    struct controller *c = cnode_controller(s, A);
+    if (!c) return;
+    s->f8.a = A;
+    s->f8.epoch = c->qn->q.epoch;
+    sim_log(s, "fig8: A is controller node %d (epoch %d), cut off from its peers", A, s->f8.epoch);
+    add(sc, s->now, F_CUT_PEERS, A, 0, 300);
+    for (int i = 0; i < 70; i++) add(sc, s->now + 10 + i, F_CTL_TOPIC, 0, 0, 100 + i);
+    add(sc, s->now + 200, F_CRASH, A, 0, 0);
+    s->f8.stage = 1;
+    break;
+  }
   case F_NO_LEADER:
     sim_log(s, "no controller may be elected for %" PRId64 " ms", a->len);
     qcheck_no_leader_until(s, s->now + a->len);
@@ -622,7 +637,63 @@ static void bury(struct sim *s, struct schedule *sc) {
   int id = s->dying;
   crash_node(s, id, 0);
   s->dying = -1;
-  add(sc, s->now + 1000, F_RESTART, id, 0, 0);
+  add(sc, s->now + (s->dying_restart_ms ? s->dying_restart_ms : 1000), F_RESTART, id, 0, 0);
+  s->dying_restart_ms = 0;
+}
+
+/* ctl-fig8, Raft's figure 8 with three controllers: A leads epoch e and,
+ * cut off from its peers, appends more records than one fetch answer
+ * carries (F_FIG8), then dies. B wins the next epoch with C's vote and dies
+ * at once, cut off before its LeaderChange record reached anyone (stage 1).
+ * A returns and wins (its log ends in epoch e, C's earlier) (stage 2); C
+ * fetches the first 64 of A's old-epoch records, and A dies before C has
+ * A's own-epoch record (stage 3). B returns first and wins with C's vote
+ * (epoch e+1 beats C's e). Without the own-epoch rule, A's high watermark
+ * passed C's 64 records of epoch e: committed, then overwritten by B (leader
+ * completeness fails). With it, they never committed. */
+void sim_trap_fig8(struct sim *s, int node, struct controller *ctl) {
+  struct schedule *sc = current_schedule;
+  const struct qnode *qn = ctl->qn;
+  if (s->f8.stage == 1 && qn->q.role == QUORUM_LEADER && qn->q.epoch > s->f8.epoch) {
+    s->f8.b = node;
+    s->f8.c = node == s->f8.a ? s->f8.a : 0;
+    for (int k = 0; k < s->nctl; k++)
+      if (sim_ctl_node(k) != node && sim_ctl_node(k) != s->f8.a) s->f8.c = sim_ctl_node(k);
+    s->f8.epoch = qn->q.epoch;
+    sim_log(s, "fig8: controller node %d leads epoch %d: cut off", node, qn->q.epoch);
+    for (int k = 0; k < s->nctl; k++)
+      if (sim_ctl_node(k) != node) s->cut[node][sim_ctl_node(k)] = s->cut[sim_ctl_node(k)][node] = 1;
+    s->f8.stage = 11;
+  } else if (s->f8.stage == 11 && node == s->f8.b && qn->q.persisted_end > qn->leader_change_at &&
+             qn->leader_change_at >= 0) {
+    /* its LeaderChange is on its disk (the vote B wins with later) */
+    sim_log(s, "fig8: B's LeaderChange at %lld is durable: B dies, A (%d) restarts",
+            (long long)qn->leader_change_at, s->f8.a);
+    s->dying = node;
+    s->dying_restart_ms = 60000; /* stage 3 restarts it */
+    add(sc, s->now + 10, F_HEAL_PEERS, node, 0, 0);
+    add(sc, s->now + 100, F_RESTART, s->f8.a, 0, 0);
+    s->f8.stage = 2;
+  } else if (s->f8.stage == 2 && node == s->f8.a && qn->q.role == QUORUM_LEADER &&
+             qn->q.epoch > s->f8.epoch) {
+    struct controller *c = cnode_controller(s, s->f8.c);
+    s->f8.c_start = c ? c->qn->log.end : 0;
+    s->f8.epoch = qn->q.epoch;
+    sim_log(s, "fig8: A leads epoch %d; its LeaderChange at %lld, C's log ends at %lld",
+            qn->q.epoch, (long long)qn->leader_change_at, (long long)s->f8.c_start);
+    s->f8.stage = 3;
+  } else if (s->f8.stage == 3 && node == s->f8.a && qn->q.role == QUORUM_LEADER) {
+    int ci = sim_ctl_index(s, s->f8.c);
+    int64_t end = ci >= 0 ? qn->q.voters[ci].end_offset : -1;
+    if (end > s->f8.c_start && end < qn->leader_change_at) {
+      sim_log(s, "fig8: C holds A's old-epoch records up to %lld (high watermark %lld): A dies, "
+              "B restarts", (long long)end, (long long)qn->q.hw);
+      s->dying = node;
+      s->dying_restart_ms = 4000;
+      add(sc, s->now + 50, F_RESTART, s->f8.b, 0, 0);
+      s->f8.stage = 4;
+    }
+  }
 }
 
 /* An ISR expansion is on its way to the controller: the leader pauses
@@ -781,6 +852,14 @@ static void sc_ctl_wipe_down(struct sim *s, struct schedule *sc) {
   sc->duration = 12000;
   sc->nparts = 1;
   add(sc, 2000, F_WIPE_DOWN, 0, 0, rng_range(&s->rng, 3000, 6000));
+}
+
+/* Raft's figure 8 (sim_trap_fig8): the own-epoch high watermark rule. */
+static void sc_ctl_fig8(struct sim *s, struct schedule *sc) {
+  s->nctl = 3;
+  sc->duration = 14000;
+  sc->nparts = 1;
+  add(sc, 1000 + rng_range(&s->rng, 0, 500), F_FIG8, 0, 0, 0);
 }
 
 /* Random faults of controllers and brokers together. */
@@ -948,6 +1027,7 @@ static const struct scenario scenarios[] = {
     {"ctl-b2b", "back-to-back controller leader failures", sc_ctl_b2b},
     {"ctl-wipe", "a follower controller wiped (an observer), then the leader dies", sc_ctl_wipe},
     {"ctl-wipe-down", "a wiped voter, a down voter, the third lacks a committed record: no leader", sc_ctl_wipe_down},
+    {"ctl-fig8", "Raft's figure 8: old-epoch records on a majority, then the leader dies", sc_ctl_fig8},
     {"ctl-random", "random controller and broker faults with a quorum", sc_ctl_random},
 };
 #define NSCENARIOS (sizeof scenarios / sizeof scenarios[0])

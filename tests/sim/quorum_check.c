@@ -286,6 +286,7 @@ void qcheck_node(struct sim *s, int node, struct controller *ctl) {
     struct controller *other = cnode_controller(s, sim_ctl_node(j));
     if (other) check_matching(s, k, l, j, &other->qn->log);
   }
+  if (s->f8.stage) sim_trap_fig8(s, node, ctl);
 }
 
 void qcheck_final(struct sim *s) {

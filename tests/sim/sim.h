@@ -133,6 +133,14 @@ struct sim {
   int nctl;
   struct qcheck *qc;                      /* the quorum invariants' memory (quorum_check.c) */
   int64_t ctl_hb_answered[SIM_CTLS_MAX];  /* when each last answered a broker's heartbeat */
+  int64_t dying_restart_ms;               /* a node that died in its event restarts this much
+                                             later (0: 1000) */
+  /* ctl-fig8 (Raft's figure 8): stage 0 off; A, B, C controller nodes. */
+  struct {
+    int stage, a, b, c;
+    int32_t epoch;
+    int64_t c_start;
+  } f8;
   int dying;        /* a node killed inside its event: down once the event ends (-1: none) */
   /* clock-jump: from stable_from until the heal, no replica may leave an
    * ISR and no leader epoch may change (nobody fenced, nothing elected). */
@@ -282,6 +290,8 @@ void members_end(struct sim *s);
 void members_free(struct sim *s);
 
 void sim_trap_isr_expand(struct sim *s, int leader);
+/* ctl-fig8's traps, after every step of a quorum controller (main.c). */
+void sim_trap_fig8(struct sim *s, int node, struct controller *ctl);
 
 /* rm -rf (0, or -1) */
 int sim_rm_rf(const char *path);
