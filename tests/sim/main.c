@@ -1304,7 +1304,7 @@ int main(int argc, char **argv) {
   /* "all" runs the random schedule on most seeds and each named one in turn. */
   uint64_t runs = 0, failed = 0, writes = 0, failed_writes = 0, reads = 0, lost = 0, dup = 0;
   struct sim_stats groups = {0};
-  uint64_t expired = 0;
+  uint64_t expired = 0, q_elections = 0, q_committed = 0, q_runs = 0;
   int64_t *fo = malloc(sizeof(int64_t) * (seeds * 4 + 16));
   size_t nfo = 0;
   int tty = isatty(2);
@@ -1329,6 +1329,9 @@ int main(int argc, char **argv) {
     groups.retention_resets += o.st.retention_resets;
     groups.ctl_refusals += o.st.ctl_refusals;
     expired += o.cr.expired;
+    q_elections += o.elections;
+    q_committed += (uint64_t)o.ctl_committed;
+    q_runs += o.elections > 0;
     for (size_t i = 0; i < o.st.nfailover; i++) fo[nfo++] = o.st.failover_ms[i];
     if (k == 0) replay_hash = o.hash;
     if (o.violated) {
@@ -1367,6 +1370,9 @@ int main(int argc, char **argv) {
            " acknowledged writes deleted", groups.retention_resets, expired);
   if (groups.ctl_refusals)
     printf("; damaged controller metadata: %" PRIu64 " start(s) refused", groups.ctl_refusals);
+  if (q_runs)
+    printf("; controller quorum: %" PRIu64 " runs, %" PRIu64 " elections, %" PRIu64
+           " metadata records committed", q_runs, q_elections, q_committed);
   if (nfo)
     printf("; leader failover (kill -9 to first ack) p50 %" PRId64 " ms, p99 %" PRId64
            " ms, max %" PRId64 " ms over %zu",
