@@ -204,6 +204,21 @@ static void set_error(Strata__Header *resp, struct arena *a, int rc, const char 
   resp->body_case = STRATA__HEADER__BODY__NOT_SET;
 }
 
+int controller_quorum_allowed(const struct controller *ctl, const struct principal *who,
+                              const Strata__Header *req) {
+  char err[256];
+  if (!ctrl_authorize(&ctl->authz, ctrl_acls(&ctl->c), who, req, err, sizeof err)) return 1;
+  static uint64_t refused; /* a misconfigured peer sends several a second: not every one logged */
+  if (refused++ % 1000 == 0)
+    trace_warn("quorum message refused (%llu so far): %s", (unsigned long long)refused, err);
+  return 0;
+}
+
+int64_t controller_answer_offset(const struct controller *ctl) {
+  if (!ctl->qn) return 0;
+  return ctl->qn->applied > ctl->wait_offset ? ctl->qn->applied : ctl->wait_offset;
+}
+
 int controller_active(const struct controller *ctl) { return !ctl->qn || ctl->qn->ready; }
 
 int controller_image_ok(const struct controller *ctl) {

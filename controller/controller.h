@@ -49,8 +49,20 @@ void controller_handle(struct controller *ctl, const struct principal *who,
                        const Strata__Header *req, Strata__Header *resp, struct arena *a,
                        int64_t now_ms);
 void controller_response_done(Strata__Header *resp);
+/* Whether a quorum message from who may step the core: with the
+ * authorizer on, only from a principal allowed cluster administration (the
+ * controllers' certificate names, in super.users). */
+int controller_quorum_allowed(const struct controller *ctl, const struct principal *who,
+                              const Strata__Header *req);
 /* Quorum mode: start the core (after the glue set qn's callbacks). */
 void controller_quorum_start(struct controller *ctl, int64_t now_ms);
+/* The offset the answer just made depends on: it leaves once the quorum's
+ * high watermark reaches it. Every record the leader applied counts, not
+ * only the request's own: an answer read from a pending record (a topic
+ * "already exists" whose creation is not committed yet) must not leave
+ * before that record commits, or a failover could take back what the
+ * answer said. 0 for a single controller. */
+int64_t controller_answer_offset(const struct controller *ctl);
 /* Whether this controller decides: always for a single one; in quorum mode
  * the leader once its LeaderChange record is committed (qnode.h). */
 int controller_active(const struct controller *ctl);

@@ -233,9 +233,16 @@ int main(int argc, char **argv) {
         authz_on, super_users,
         listen.sasl || (listen.tls && listen.tls_settings.client_auth == TLS_CLIENT_AUTH_REQUIRED),
         err, sizeof err);
-  if (!rc && quorum && (listen.tls || listen.sasl)) {
+  if (!rc && quorum && listen.sasl) {
     snprintf(err, sizeof err, "controller.quorum.voters: the controllers talk to each other on "
-             "their listeners, which must be PLAINTEXT for now (docs/quorum.md)");
+             "their listeners, PLAINTEXT:// or SSL:// (mutual TLS), not SASL yet (docs/quorum.md)");
+    rc = STRATA_EINVALID_CONFIG;
+  }
+  if (!rc && quorum && authz_on &&
+      !(listen.tls && listen.tls_settings.client_auth == TLS_CLIENT_AUTH_REQUIRED)) {
+    snprintf(err, sizeof err, "controller.quorum.voters with authorizer.enabled: the controllers "
+             "prove who they are by certificate, so the listener must be SSL:// with "
+             "ssl.client.auth=required (docs/quorum.md)");
     rc = STRATA_EINVALID_CONFIG;
   }
   if (rc) {

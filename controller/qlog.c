@@ -45,6 +45,7 @@ int qlog_open(struct qlog *l, const char *dir, char *err, size_t err_len) {
   l->trunc_low = INT64_MAX;
   snprintf(l->path, sizeof l->path, "%s/%s", dir, QLOG_FILE);
   int created = access(l->path, F_OK) != 0;
+  l->created = created;
   l->fd = open(l->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (l->fd < 0) {
     snprintf(err, err_len, "cannot open %s: %s", l->path, strerror(errno));

@@ -44,6 +44,7 @@ struct qlog {
   uint64_t truncations; /* bumped by each truncation (see above) */
   int64_t trunc_low;    /* the lowest offset truncated to since its owner last set it to
                            INT64_MAX (the simulator's disk model reads it; servers do not) */
+  int created;          /* qlog_open made the file (it was not there) */
 };
 
 /* Open (create) dir/quorum.log and recover it. 0, or a negative STRATA_E*

@@ -250,7 +250,18 @@ int qnode_open(struct qnode *n, const struct qnode_config *cfg, const char *dir,
   n->leader = -1;
   snprintf(n->dir, sizeof n->dir, "%s", dir);
   int fresh = 0, rc;
+  /* The log first, then the directory id: a first start that stops in
+   * between leaves a log without an id (a new directory, below), never an
+   * id without its log, which is what a partly wiped directory looks like. */
+  if ((rc = qlog_open(&n->log, dir, err, err_len))) return rc;
   if ((rc = qstate_directory_id(dir, cfg->self, n->dir_id, &fresh, err, err_len))) return rc;
+  if (!fresh && n->log.created) {
+    snprintf(err, err_len, "%s has a directory id (quorum-meta) but no %s: the directory was "
+             "partly wiped, and voting with an empty log could lose committed metadata. Remove "
+             "quorum-meta, quorum-state and quorum-voters too, so that it comes back as a new "
+             "directory (an observer until replaced; docs/quorum.md)", dir, QLOG_FILE);
+    return STRATA_ECORRUPT;
+  }
   struct quorum_config qc;
   memset(&qc, 0, sizeof qc);
   qc.self.id = cfg->self;
@@ -278,7 +289,6 @@ int qnode_open(struct qnode *n, const struct qnode_config *cfg, const char *dir,
   qc.fetch_max_records = QNODE_FETCH_MAX_RECORDS;
   struct quorum_persisted st;
   if ((rc = qstate_load(dir, &st, err, err_len))) return rc;
-  if ((rc = qlog_open(&n->log, dir, err, err_len))) return rc;
   if (fresh && (n->log.end || st.epoch)) {
     snprintf(err, err_len, "%s has a quorum log but no quorum-meta (directory id): refusing to "
              "vote with a log it cannot vouch for", dir);

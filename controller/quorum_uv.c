@@ -8,6 +8,7 @@
 #include "common/clock.h"
 #include "common/errors.h"
 #include "common/prom.h"
+#include "common/tls_uv.h"
 #include "common/trace.h"
 #include "common/wire.h"
 
@@ -21,13 +22,23 @@ struct frame_buf {
   struct frame_buf *next;
 };
 
+/* One connection to a peer (freed when its handle closes): TCP, and TLS
+ * when the controller listeners are SSL:// (mutual TLS with the
+ * controller's own certificate). */
+struct peer_conn {
+  uv_tcp_t tcp;
+  uv_connect_t req;
+  struct tls_uv tls;
+  int tls_on;
+  struct peer *p; /* NULL once the peer let go of it */
+};
+
 struct peer {
   int32_t id;
   char host[256];
   int port;
-  uv_tcp_t *tcp; /* NULL: not connected */
+  struct peer_conn *pc; /* NULL: not connected */
   int up;
-  uv_connect_t conn_req;
   uv_timer_t retry;
   struct frame_buf *head, *tail; /* waiting for the connection */
   size_t queued;
@@ -50,10 +61,11 @@ static int64_t sync_us; /* how long the fdatasync took (strata_log_fsync_duratio
 static void (*on_changed)(void *);
 static void *changed_arg;
 static int stopping;
+static struct tls_ctx *peer_tls; /* client side of the peer links, NULL: plaintext */
 
 static void post(void);
 
-static void on_tcp_closed(uv_handle_t *h) { free(h); }
+static void on_pc_closed(uv_handle_t *h) { free(h->data); }
 
 static void drop_queue(struct peer *p) {
   while (p->head) {
@@ -67,11 +79,13 @@ static void drop_queue(struct peer *p) {
 }
 
 static void peer_down(struct peer *p) {
-  if (p->tcp) {
-    p->tcp->data = NULL;
-    if (!uv_is_closing((uv_handle_t *)p->tcp)) uv_close((uv_handle_t *)p->tcp, on_tcp_closed);
+  struct peer_conn *pc = p->pc;
+  if (pc) {
+    pc->p = NULL;
+    if (pc->tls_on) tls_uv_close(&pc->tls);
+    if (!uv_is_closing((uv_handle_t *)&pc->tcp)) uv_close((uv_handle_t *)&pc->tcp, on_pc_closed);
   }
-  p->tcp = NULL;
+  p->pc = NULL;
   p->up = 0; /* the next message connects again */
 }
 
@@ -83,7 +97,17 @@ static void on_write(uv_write_t *w, int status) {
 }
 
 static void write_frame(struct peer *p, uint8_t *data, size_t len) {
-  if (uv_stream_get_write_queue_size((uv_stream_t *)p->tcp) > PEER_WRITE_QUEUE_MAX) {
+  struct peer_conn *pc = p->pc;
+  uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
+  if (pc->tls_on) {
+    if (tls_uv_queued(&pc->tls) > PEER_WRITE_QUEUE_MAX) {
+      free(data);
+      return;
+    }
+    if (tls_uv_write(&pc->tls, &b, 1, data, NULL)) peer_down(p); /* data freed either way */
+    return;
+  }
+  if (uv_stream_get_write_queue_size((uv_stream_t *)&pc->tcp) > PEER_WRITE_QUEUE_MAX) {
     free(data); /* lost, as on a slow network: the core retries */
     return;
   }
@@ -93,8 +117,7 @@ static void write_frame(struct peer *p, uint8_t *data, size_t len) {
     return;
   }
   r->data = data;
-  uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
-  if (uv_write(&r->w, (uv_stream_t *)p->tcp, &b, 1, on_write)) {
+  if (uv_write(&r->w, (uv_stream_t *)&pc->tcp, &b, 1, on_write)) {
     free(data);
     free(r);
   }
@@ -103,30 +126,47 @@ static void write_frame(struct peer *p, uint8_t *data, size_t len) {
 static void on_peer_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   (void)h;
   (void)suggested;
-  static char sink[4096];
+  static char sink[65536];
   *buf = uv_buf_init(sink, sizeof sink);
 }
 
-/* Peers never answer on our connection (their answers use theirs): reading
- * only notices the close. */
+/* Peers never answer on our connection (their answers use theirs):
+ * reading notices the close, and drives the TLS handshake. */
 static void on_peer_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
-  (void)buf;
-  struct peer *p = s->data;
-  if (nread < 0 && p) {
+  struct peer_conn *pc = s->data;
+  struct peer *p = pc->p;
+  if (!p) return;
+  if (nread < 0) {
     trace_debug("quorum: connection to controller %d closed", p->id);
     peer_down(p);
+    return;
   }
+  if (!pc->tls_on || nread == 0) return;
+  if (tls_uv_feed(&pc->tls, buf->base, (size_t)nread)) {
+    if (!p->warned)
+      trace_warn("quorum: TLS to controller %d (%s:%d): %s", p->id, p->host, p->port,
+                 tls_conn_error(pc->tls.conn));
+    p->warned = 1;
+    peer_down(p);
+    return;
+  }
+  static uint8_t plain[4096];
+  ssize_t r;
+  while ((r = tls_uv_read(&pc->tls, plain, sizeof plain)) > 0) {
+  }
+  if (r < 0) peer_down(p);
 }
 
 static void connect_peer(struct peer *p);
 
 static void on_retry(uv_timer_t *t) {
   struct peer *p = t->data;
-  if (!p->tcp && !stopping) connect_peer(p);
+  if (!p->pc && !stopping) connect_peer(p);
 }
 
 static void on_connect(uv_connect_t *req, int status) {
-  struct peer *p = req->data;
+  struct peer_conn *pc = req->data;
+  struct peer *p = pc->p;
   if (!p || stopping) return;
   if (status < 0) {
     if (!p->warned) trace_info("quorum: controller %d (%s:%d) not reachable yet: %s", p->id,
@@ -138,16 +178,20 @@ static void on_connect(uv_connect_t *req, int status) {
   }
   p->up = 1;
   p->warned = 0;
-  uv_tcp_nodelay(p->tcp, 1);
-  uv_read_start((uv_stream_t *)p->tcp, on_peer_alloc, on_peer_read);
-  while (p->head) {
+  uv_tcp_nodelay(&pc->tcp, 1);
+  uv_read_start((uv_stream_t *)&pc->tcp, on_peer_alloc, on_peer_read);
+  if (pc->tls_on && tls_uv_feed(&pc->tls, NULL, 0)) { /* the ClientHello */
+    peer_down(p);
+    uv_timer_start(&p->retry, on_retry, PEER_RECONNECT_MS, 0);
+    return;
+  }
+  while (p->head && p->pc) {
     struct frame_buf *f = p->head;
     p->head = f->next;
     write_frame(p, f->data, f->len);
     free(f);
   }
-  p->tail = NULL;
-  p->queued = 0;
+  drop_queue(p);
 }
 
 static void connect_peer(struct peer *p) {
@@ -157,12 +201,21 @@ static void connect_peer(struct peer *p) {
     p->warned = 1;
     return;
   }
-  p->tcp = malloc(sizeof *p->tcp);
-  if (!p->tcp) return;
-  uv_tcp_init(qloop, p->tcp);
-  p->tcp->data = p;
-  p->conn_req.data = p;
-  if (uv_tcp_connect(&p->conn_req, p->tcp, (struct sockaddr *)&addr, on_connect)) {
+  struct peer_conn *pc = calloc(1, sizeof *pc);
+  if (!pc) return;
+  uv_tcp_init(qloop, &pc->tcp);
+  pc->tcp.data = pc;
+  pc->req.data = pc;
+  pc->p = p;
+  p->pc = pc;
+  if (peer_tls) {
+    if (tls_uv_init(&pc->tls, (uv_stream_t *)&pc->tcp, peer_tls, p->host, NULL, NULL)) {
+      peer_down(p);
+      return;
+    }
+    pc->tls_on = 1;
+  }
+  if (uv_tcp_connect(&pc->req, &pc->tcp, (struct sockaddr *)&addr, on_connect)) {
     peer_down(p);
     uv_timer_start(&p->retry, on_retry, PEER_RECONNECT_MS, 0);
   }
@@ -193,7 +246,7 @@ static void send_msg(void *arg, int32_t to, const Strata__QuorumMessage *m, cons
     write_frame(p, data, hn + payload_len);
     return;
   }
-  if (!p->tcp && !uv_is_active((uv_handle_t *)&p->retry)) connect_peer(p);
+  if (!p->pc && !uv_is_active((uv_handle_t *)&p->retry)) connect_peer(p);
   struct frame_buf *f = malloc(sizeof *f);
   if (!f || p->queued == PEER_QUEUE_MAX) {
     free(f);
@@ -252,8 +305,17 @@ static void changed(void *arg) {
   if (on_changed) on_changed(changed_arg);
 }
 
-int quorum_uv_start(uv_loop_t *loop, struct controller *ctl, void (*fn)(void *), void *arg) {
+int quorum_uv_start(uv_loop_t *loop, struct controller *ctl, const struct tls_settings *tls,
+                    void (*fn)(void *), void *arg) {
   qloop = loop;
+  if (tls) {
+    char err[512];
+    int rc = tls_ctx_new(TLS_ROLE_CLIENT, tls, &peer_tls, err, sizeof err);
+    if (rc) {
+      trace_error("quorum: the peer links' TLS: %s", err);
+      return rc;
+    }
+  }
   qctl = ctl;
   on_changed = fn;
   changed_arg = arg;
@@ -294,12 +356,10 @@ void quorum_uv_stop(void) {
   for (size_t i = 0; i < npeers; i++) {
     struct peer *p = &peers[i];
     drop_queue(p);
-    if (p->tcp) {
-      p->tcp->data = NULL;
-      if (!uv_is_closing((uv_handle_t *)p->tcp)) uv_close((uv_handle_t *)p->tcp, on_tcp_closed);
-      p->tcp = NULL;
-    }
+    peer_down(p);
     if (!uv_is_closing((uv_handle_t *)&p->retry)) uv_close((uv_handle_t *)&p->retry, NULL);
   }
   if (!uv_is_closing((uv_handle_t *)&deadline_timer)) uv_close((uv_handle_t *)&deadline_timer, NULL);
+  if (peer_tls) tls_ctx_unref(peer_tls); /* open connections hold their own reference */
+  peer_tls = NULL;
 }

@@ -11,11 +11,15 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "common/tls.h"
 #include "controller/controller.h"
 
-/* Wire ctl->qn to the loop and start the core. changed(arg) runs whenever
- * the high watermark or the leadership moved (release held answers). */
-int quorum_uv_start(uv_loop_t *loop, struct controller *ctl, void (*changed)(void *), void *arg);
+/* Wire ctl->qn to the loop and start the core. tls: the listener's ssl.*
+ * settings when it is SSL:// (the peer links are then mutual TLS with the
+ * same certificate), NULL for PLAINTEXT. changed(arg) runs whenever the
+ * high watermark or the leadership moved (release held answers). */
+int quorum_uv_start(uv_loop_t *loop, struct controller *ctl, const struct tls_settings *tls,
+                    void (*changed)(void *), void *arg);
 /* A QuorumMessage arrived on the controller listener. */
 void quorum_uv_receive(struct controller *ctl, const Strata__QuorumMessage *m,
                        const uint8_t *payload, size_t payload_len);

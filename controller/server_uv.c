@@ -538,11 +538,12 @@ static void process(struct cconn *c) {
       sasl_conn_refuse(&c->auth, clock_mono_ms());
     } else if (req->body_case == STRATA__HEADER__BODY_QUORUM) {
       /* another controller's: one-way (answers come on its connection) */
-      quorum_uv_receive(c->ctl, req->quorum, f.payload, f.payload_len);
+      if (controller_quorum_allowed(c->ctl, &c->principal, req))
+        quorum_uv_receive(c->ctl, req->quorum, f.payload, f.payload_len);
       answer = 0;
     } else {
       controller_handle(c->ctl, &c->principal, req, &resp, &a, clock_mono_ms());
-      wait = c->ctl->wait_offset;
+      wait = controller_answer_offset(c->ctl);
       quorum_uv_kick(c->ctl);
       if (!resp.error_code && req->body_case == STRATA__HEADER__BODY_BROKER_REGISTER_REQ)
         note_broker_conn(c, req->broker_register_req->broker_id);
@@ -810,7 +811,12 @@ int controller_run(struct controller *ctl, const struct controller_listen *l) {
   uv_signal_start(&sighup_h, on_sighup, SIGHUP);
   trace_info("controller %d listening on %s:%d (%s)", ctl->c.id, host, port,
              listener_protocol_name(l->protocol));
-  if (ctl->qn) quorum_uv_start(loop, ctl, on_quorum_changed, NULL);
+  if (ctl->qn && quorum_uv_start(loop, ctl, l->tls ? &l->tls_settings : NULL, on_quorum_changed,
+                                 NULL)) {
+    uv_walk(loop, close_walk, NULL);
+    uv_run(loop, UV_RUN_DEFAULT);
+    return STRATA_EINVALID_CONFIG;
+  }
   uv_run(loop, UV_RUN_DEFAULT);
   uv_loop_close(loop);
   tls_ctx_unref(tls_ctx);

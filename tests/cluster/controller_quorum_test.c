@@ -11,12 +11,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "client/lib/conn.h"
 #include "common/errors.h"
 #include "common/trace.h"
 #include "common/wire.h"
+#include "drill/certs.h"
 #include "drill/proc.h"
 
 #define N 3
@@ -25,18 +27,26 @@ static char *dir;
 static int ports[N + 1];
 static pid_t pids[N + 1];
 static char voters[512];
+static const char *scheme = "";  /* "SSL://" for the TLS test */
+static const char *extra[16];    /* more key=value settings for every controller */
 
 static void start(int id) {
   char bin[600], listen[64], data[700], log[700], node[32], vset[600];
   snprintf(bin, sizeof bin, "%s/strata-controller", proc_build_dir());
-  snprintf(listen, sizeof listen, "listeners=127.0.0.1:%d", ports[id]);
+  snprintf(listen, sizeof listen, "listeners=%s127.0.0.1:%d", scheme, ports[id]);
   snprintf(data, sizeof data, "data.dir=%s/c%d", dir, id);
   snprintf(log, sizeof log, "%s/c%d.log", dir, id);
   snprintf(node, sizeof node, "node.id=%d", id);
   snprintf(vset, sizeof vset, "controller.quorum.voters=%s", voters);
-  const char *argv[] = {bin, "--set", listen, "--set", data, "--set", node, "--set", vset,
-                        "--set", "admin.listeners=", "--set", "broker.session.timeout.ms=600000",
-                        "--set", "log.level=info", NULL};
+  const char *argv[48] = {bin, "--set", listen, "--set", data, "--set", node, "--set", vset,
+                          "--set", "admin.listeners=", "--set", "broker.session.timeout.ms=600000",
+                          "--set", "log.level=info", NULL};
+  size_t k = 15;
+  for (size_t i = 0; extra[i] && k + 2 < 48; i++) {
+    argv[k++] = "--set";
+    argv[k++] = extra[i];
+  }
+  argv[k] = NULL;
   pids[id] = proc_spawn(argv, log);
   cr_assert(pids[id] > 0);
   cr_assert_eq(proc_wait_listen(pids[id], "127.0.0.1", ports[id], 15000), 0,
@@ -48,7 +58,7 @@ static void kill9(int id) {
   pids[id] = 0;
 }
 
-static void setup(void) {
+static void make_dir(void) {
   trace_set_level(TRACE_ERROR);
   dir = proc_tmpdir("strata-quorum");
   size_t len = 0;
@@ -58,6 +68,10 @@ static void setup(void) {
     len += (size_t)snprintf(voters + len, sizeof voters - len, "%s%d@127.0.0.1:%d",
                             i > 1 ? "," : "", i, ports[i]);
   }
+}
+
+static void setup(void) {
+  make_dir();
   for (int i = 1; i <= N; i++) start(i);
 }
 
@@ -443,4 +457,69 @@ Test(quorum, paused_leader_commits_nothing) {
   cr_assert(image_has(lead, epoch, "t0", NULL));
   cr_assert(!image_has(lead, epoch, "zombie", NULL), "the zombie's topic was committed");
   create_ok(lead, "zombie"); /* and the name is free */
+}
+
+/* Whether controller id's log has line. */
+static int log_has(int id, const char *line) {
+  char path[700];
+  snprintf(path, sizeof path, "%s/c%d.log", dir, id);
+  FILE *f = fopen(path, "r");
+  if (!f) return 0;
+  char buf[1024];
+  int found = 0;
+  while (!found && fgets(buf, sizeof buf, f)) found = strstr(buf, line) != NULL;
+  fclose(f);
+  return found;
+}
+
+/* The controller whose log says it decides, other than skip; 0 none. */
+static int deciding(int skip, int timeout_ms) {
+  int64_t deadline = conn_now_ms() + timeout_ms;
+  while (conn_now_ms() < deadline) {
+    for (int i = 1; i <= N; i++)
+      if (i != skip && pids[i] && log_has(i, "every record up to")) return i;
+    usleep(50000);
+  }
+  return 0;
+}
+
+/* SSL:// listeners with ssl.client.auth=required and the authorizer on:
+ * the peers link with mutual TLS (their certificate maps to User:controller,
+ * a super user), elect a leader, and elect another after its kill -9. */
+Test(quorum, mutual_tls_peer_links_with_the_authorizer, .init = make_dir) {
+  char err[256], tdir[700];
+  snprintf(tdir, sizeof tdir, "%s/tls", dir);
+  cr_assert_eq(mkdir(tdir, 0700), 0);
+  struct certs_ca *ca = certs_ca_new(tdir, "ca", "strata-test-ca", err, sizeof err);
+  cr_assert(ca, "%s", err);
+  cr_assert_eq(certs_leaf(ca, tdir, "controller", "controller", "127.0.0.1", err, sizeof err), 0,
+               "%s", err);
+  certs_ca_free(ca);
+  static char cert[800], key[800], cafile[800];
+  snprintf(cert, sizeof cert, "ssl.certificate.location=%s/controller.pem", tdir);
+  snprintf(key, sizeof key, "ssl.key.location=%s/controller.key", tdir);
+  snprintf(cafile, sizeof cafile, "ssl.ca.location=%s/ca.pem", tdir);
+  size_t k = 0;
+  extra[k++] = cert;
+  extra[k++] = key;
+  extra[k++] = cafile;
+  extra[k++] = "ssl.client.auth=required";
+  extra[k++] = "ssl.principal.mapping.rules=RULE:^CN=(.*?),.*$/$1/,DEFAULT";
+  extra[k++] = "authorizer.enabled=true";
+  extra[k++] = "super.users=User:controller;User:admin";
+  extra[k] = NULL;
+  scheme = "SSL://";
+  for (int i = 1; i <= N; i++) start(i);
+  int lead = deciding(0, 15000);
+  cr_assert(lead, "no controller decides over mutual TLS");
+  kill9(lead);
+  int next = deciding(lead, 15000);
+  cr_assert(next && next != lead, "no new leader after the kill -9 of %d", lead);
+  for (int i = 1; i <= N; i++)
+    cr_assert(!log_has(i, "quorum message refused"), "controller %d refused a peer", i);
+  for (int i = 1; i <= N; i++) /* clean exits: the TLS links freed (ASan checks) */
+    if (pids[i]) {
+      cr_assert_eq(proc_stop(pids[i]), 0, "controller %d did not exit cleanly", i);
+      pids[i] = 0;
+    }
 }

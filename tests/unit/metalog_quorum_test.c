@@ -429,3 +429,181 @@ Test(metalog_quorum, quorum_mode_refuses_a_single_controllers_log) {
   cr_assert_str_eq(ctl.c.cluster_id, id);
   controller_close(&ctl);
 }
+
+/* ---- three controllers (controller_handle in quorum mode) on the bus ----- */
+
+static struct controller ctls[NODES + 1];
+static struct qnode_config cqc;
+
+static void ctl_send(void *arg, int32_t to, const Strata__QuorumMessage *m, const uint8_t *payload,
+                     size_t plen) {
+  struct controller *ctl = arg;
+  bus_send(&nodes[ctl->c.id], to, m, payload, plen);
+}
+
+/* Deliver, sync and tick the controllers' qnodes for one simulated ms. */
+static void ctl_run_ms(void) {
+  while (bus_head) {
+    struct msg *x = bus_head;
+    bus_head = x->next;
+    if (!bus_head) bus_tail = &bus_head;
+    if (x->to != cut) {
+      Strata__QuorumMessage *m = strata__quorum_message__unpack(NULL, x->len, x->bytes);
+      cr_assert(m);
+      qnode_receive(ctls[x->to].qn, m, x->payload, x->plen, now);
+      strata__quorum_message__free_unpacked(m, NULL);
+    }
+    free(x->bytes);
+    free(x->payload);
+    free(x);
+  }
+  for (int i = 1; i <= NODES; i++) {
+    struct qnode *n = ctls[i].qn;
+    int fd;
+    if (qnode_sync_begin(n, &fd)) qnode_sync_done(n, fdatasync(fd) == 0, now);
+    if (now >= n->deadline_ms) qnode_tick(n, now);
+    cr_assert(!n->failed);
+  }
+  now++;
+}
+
+static Strata__Header *ctl_create(int id, const char *name, struct arena *a, int64_t *answer_at) {
+  Strata__Header h = STRATA__HEADER__INIT, *resp = arena_alloc(a, sizeof *resp);
+  strata__header__init(resp);
+  Strata__CreateTopicsRequest q = STRATA__CREATE_TOPICS_REQUEST__INIT;
+  Strata__TopicSpec s = STRATA__TOPIC_SPEC__INIT, *sp = &s;
+  s.name = (char *)name;
+  s.partitions = 1;
+  s.replication_factor = 1;
+  q.topics = &sp;
+  q.n_topics = 1;
+  h.api_key = STRATA__API_KEY__API_CREATE_TOPICS;
+  h.body_case = STRATA__HEADER__BODY_CREATE_TOPICS_REQ;
+  h.create_topics_req = &q;
+  controller_handle(&ctls[id], NULL, &h, resp, a, now);
+  *answer_at = controller_answer_offset(&ctls[id]);
+  return resp;
+}
+
+Test(metalog_quorum, controllers_answer_at_the_high_watermark) {
+  now = 1000;
+  cut = 0;
+  char err[512];
+  cr_assert_eq(qnode_parse_voters("1@127.0.0.1:1001,2@127.0.0.1:1002,3@127.0.0.1:1003", &cqc, err,
+                                  sizeof err), 0);
+  cqc.election_timeout_ms = 100;
+  cqc.fetch_timeout_ms = 400;
+  for (int i = 1; i <= NODES; i++) {
+    char d[128];
+    snprintf(d, sizeof d, "%s/ctl%d", dir, i);
+    memset(&ctls[i], 0, sizeof ctls[i]);
+    static struct qnode_config per[NODES + 1];
+    per[i] = cqc;
+    per[i].self = i;
+    ctls[i].quorum_cfg = &per[i];
+    ctls[i].default_partitions = 1;
+    struct ctrl_config cc = {600000, 0, 100000, 0, 0};
+    cr_assert_eq(controller_open(&ctls[i], d, i, &cc, now, err, sizeof err), 0, "%s", err);
+    nodes[i].id = i;
+    ctls[i].qn->send = ctl_send;
+    ctls[i].qn->fetch_max_bytes = 0;
+    controller_quorum_start(&ctls[i], now);
+  }
+  int lead = 0;
+  for (int t = 0; t < 5000 && !lead; t++) {
+    for (int i = 1; i <= NODES; i++)
+      if (controller_active(&ctls[i])) lead = i;
+    ctl_run_ms();
+  }
+  cr_assert(lead, "no active controller");
+  cr_assert(ctls[lead].c.cluster_id[0], "the first leader minted the cluster id");
+  struct arena a;
+  arena_init(&a);
+  /* A broker to place topics on. */
+  Strata__Header h = STRATA__HEADER__INIT, resp = STRATA__HEADER__INIT;
+  Strata__BrokerRegisterRequest br = STRATA__BROKER_REGISTER_REQUEST__INIT;
+  br.broker_id = 1;
+  br.host = (char *)"127.0.0.1";
+  br.port = 1;
+  h.api_key = STRATA__API_KEY__API_BROKER_REGISTER;
+  h.body_case = STRATA__HEADER__BODY_BROKER_REGISTER_REQ;
+  h.broker_register_req = &br;
+  controller_handle(&ctls[lead], NULL, &h, &resp, &a, now);
+  cr_assert_eq(resp.error_code, 0);
+  int64_t at = controller_answer_offset(&ctls[lead]);
+  cr_assert_gt(at, qnode_committed(ctls[lead].qn), "the registration waits for its commit");
+  for (int t = 0; t < 2000 && qnode_committed(ctls[lead].qn) < at; t++) ctl_run_ms();
+  /* A topic: its answer waits for the commit; "already exists" read from
+   * the pending creation waits as long. */
+  Strata__Header *r1 = ctl_create(lead, "a", &a, &at);
+  cr_assert_eq(r1->create_topics_resp->results[0]->error_code, 0);
+  cr_assert_gt(at, qnode_committed(ctls[lead].qn));
+  int64_t at2;
+  Strata__Header *r2 = ctl_create(lead, "a", &a, &at2);
+  cr_assert_eq(r2->create_topics_resp->results[0]->error_code, (uint32_t)-STRATA_ETOPIC_EXISTS);
+  cr_assert_geq(at2, at, "an answer read from a pending record waits for it");
+  cr_assert(!controller_image_ok(&ctls[lead]), "no image while records are pending");
+  for (int t = 0; t < 2000 && qnode_committed(ctls[lead].qn) < at; t++) ctl_run_ms();
+  cr_assert_geq(qnode_committed(ctls[lead].qn), at);
+  cr_assert(controller_image_ok(&ctls[lead]));
+  /* A follower: NOT_CONTROLLER naming the leader, and the topic applied. */
+  int fol = lead % NODES + 1;
+  for (int t = 0; t < 1000; t++) ctl_run_ms();
+  cr_assert(ctrl_topic(&ctls[fol].c, "a"), "the follower applied the committed topic");
+  Strata__Header *r3 = ctl_create(fol, "b", &a, &at);
+  cr_assert_eq(r3->error_code, (uint32_t)-STRATA_ENOT_CONTROLLER);
+  cr_assert_eq(r3->controller_leader_id, lead);
+  char want[32];
+  snprintf(want, sizeof want, "127.0.0.1:%d", 1000 + lead);
+  cr_assert_str_eq(r3->controller_leader_address, want);
+  cr_assert_leq(at, qnode_committed(ctls[fol].qn), "a follower's answer leaves at once");
+  /* DescribeQuorum from the follower: follower, the leader, three voters. */
+  Strata__Header dq = STRATA__HEADER__INIT, dr = STRATA__HEADER__INIT;
+  Strata__DescribeQuorumRequest dqr = STRATA__DESCRIBE_QUORUM_REQUEST__INIT;
+  dq.api_key = STRATA__API_KEY__API_DESCRIBE_QUORUM;
+  dq.body_case = STRATA__HEADER__BODY_DESCRIBE_QUORUM_REQ;
+  dq.describe_quorum_req = &dqr;
+  controller_handle(&ctls[fol], NULL, &dq, &dr, &a, now);
+  cr_assert_str_eq(dr.describe_quorum_resp->role, "follower");
+  cr_assert_eq(dr.describe_quorum_resp->leader_id, lead);
+  cr_assert_eq(dr.describe_quorum_resp->n_voters, 3);
+  cr_assert_eq(dr.controller_leader_id, lead);
+  arena_reset(&a);
+  for (int i = 1; i <= NODES; i++) controller_close(&ctls[i]);
+  while (bus_head) {
+    struct msg *x = bus_head;
+    bus_head = x->next;
+    free(x->bytes);
+    free(x->payload);
+    free(x);
+  }
+  bus_tail = &bus_head;
+}
+
+/* A directory id without its log is a partly wiped directory: refused, as
+ * a log without an id that has records is. Both wiped is a new directory. */
+Test(metalog_quorum, partly_wiped_directory_is_refused) {
+  static struct qnode n;
+  static struct ctrl c;
+  struct ctrl_config cc = {600000, 0, 10000, 0, 0};
+  struct qnode_config qc = {.self = 1, .nvoters = 1};
+  qc.voters[0] = (struct qnode_voter){1, "127.0.0.1", 1};
+  char err[512], path[128];
+  ctrl_init(&c, 1, &cc);
+  memset(&n, 0, sizeof n);
+  cr_assert_eq(qnode_open(&n, &qc, dir, &c, 0, err, sizeof err), 0, "%s", err);
+  qnode_close(&n);
+  sub(path, sizeof path, QLOG_FILE);
+  cr_assert_eq(unlink(path), 0);
+  memset(&n, 0, sizeof n);
+  cr_assert_eq(qnode_open(&n, &qc, dir, &c, 0, err, sizeof err), STRATA_ECORRUPT);
+  cr_assert(strstr(err, "partly wiped"), "%s", err);
+  qnode_close(&n);
+  sub(path, sizeof path, "quorum-meta");
+  cr_assert_eq(unlink(path), 0);
+  memset(&n, 0, sizeof n);
+  cr_assert_eq(qnode_open(&n, &qc, dir, &c, 0, err, sizeof err), 0, "both gone: a new directory: %s",
+               err);
+  qnode_close(&n);
+  ctrl_free(&c);
+}
