@@ -349,6 +349,47 @@ static void json_ids(struct textbuf *t, const int32_t *v, uint32_t n) {
   textbuf_puts(t, "]");
 }
 
+#define ADMIN_QUORUM_WANT_MS 10000 /* keep asking the quorum this long after a /v1/cluster */
+
+/* The controllers: the one this broker's session found active (its
+ * address), the configured list, and the quorum as the active controller
+ * last described it (each member's role, log end and lag). Asking for it
+ * makes the session ask the quorum for a while (SESSION_QUORUM): the
+ * console polls, so the quorum is at most a couple of seconds old. */
+static void json_controller(struct broker *b, struct textbuf *t) {
+  b->quorum_want_until_ms = b->now_ms + ADMIN_QUORUM_WANT_MS;
+  textbuf_printf(t, "\"controller\":{\"id\":%d,\"connected\":%s,\"address\":",
+                 b->cluster ? b->controller_id : -1,
+                 b->cluster && b->broker_epoch > 0 && !broker_cut_off(b) ? "true" : "false");
+  textbuf_json_str(t, b->cluster ? b->controller_at : "");
+  textbuf_puts(t, ",\"controllers\":[");
+  for (int i = 0; b->cluster && i < b->cfg.ncontrollers; i++) {
+    char addr[300];
+    snprintf(addr, sizeof addr, "%s:%d", b->cfg.controllers[i].host, b->cfg.controllers[i].port);
+    if (i) textbuf_puts(t, ",");
+    textbuf_json_str(t, addr);
+  }
+  textbuf_puts(t, "],\"quorum\":");
+  const struct broker_quorum *q = &b->quorum;
+  if (!b->cluster || !q->known) {
+    textbuf_puts(t, "null},");
+    return;
+  }
+  textbuf_printf(t, "{\"epoch\":%d,\"leader\":%d,\"high_watermark\":%lld,\"log_end_offset\":%lld,"
+                 "\"age_ms\":%lld,\"members\":[", q->epoch, q->leader_id, (long long)q->high_watermark,
+                 (long long)q->log_end_offset, (long long)(b->now_ms - q->at_ms));
+  for (uint32_t i = 0; i < q->n; i++) {
+    const struct broker_quorum_member *m = &q->m[i];
+    const char *role = m->id == q->leader_id ? "leader" : m->voter ? "follower" : "observer";
+    long long lag = m->log_end_offset < 0 ? -1
+                    : q->log_end_offset > m->log_end_offset ? q->log_end_offset - m->log_end_offset : 0;
+    textbuf_printf(t, "%s{\"id\":%d,\"role\":\"%s\",\"voter\":%s,\"log_end_offset\":%lld,"
+                   "\"lag\":%lld}", i ? "," : "", m->id, role, m->voter ? "true" : "false",
+                   (long long)m->log_end_offset, lag);
+  }
+  textbuf_puts(t, "]}},");
+}
+
 static void render_cluster(struct broker_admin *a, struct textbuf *t) {
   const struct broker *b = a->b;
   const char *why = admin_not_ready(b);
@@ -358,9 +399,7 @@ static void render_cluster(struct broker_admin *a, struct textbuf *t) {
   textbuf_printf(t, ",\"ready\":%s,\"reason\":", why ? "false" : "true");
   textbuf_json_str(t, why ? why : "");
   textbuf_printf(t, ",\"time_ms\":%lld},", (long long)b->wall_ms);
-  textbuf_printf(t, "\"controller\":{\"id\":%d,\"connected\":%s},",
-                 b->cluster ? b->controller_id : -1,
-                 b->cluster && b->broker_epoch > 0 && !broker_cut_off(b) ? "true" : "false");
+  json_controller(a->b, t);
   textbuf_puts(t, "\"brokers\":[");
   if (!b->cluster)
     admin_json_broker(t, 1, b->cfg.id, b->cfg.host, (unsigned)b->cfg.port, b->cfg.rack, 0, 0,

@@ -47,6 +47,23 @@ struct peer {
  * later turn: a sync's end wakes the loop, so they are not forgotten. */
 #define BROKER_SYNCS_MAX 256
 
+/* The controller quorum as the active controller last described it
+ * (DescribeQuorum): for the admin console. known 0: never answered. */
+#define BROKER_QUORUM_MAX 16
+struct broker_quorum {
+  int known;
+  int64_t at_ms;                /* when the answer came (monotonic) */
+  int32_t epoch, leader_id;
+  int64_t high_watermark, log_end_offset;
+  uint32_t n;
+  struct broker_quorum_member {
+    int32_t id;
+    int voter;                  /* 0: an observer */
+    int64_t log_end_offset;     /* -1: unknown */
+    int64_t last_fetch_ms;      /* -1: never (the leader's clock) */
+  } m[BROKER_QUORUM_MAX];
+};
+
 struct broker {
   struct broker_config cfg;
   struct fdcache log_fds;       /* every partition log's descriptors (issue 15) */
@@ -73,6 +90,12 @@ struct broker {
   struct coordinator coord;     /* consumer groups this broker coordinates */
   int want_offsets_topic;       /* cluster mode: ask the controller to create it */
   int64_t controller_contact_ms; /* when the last heartbeat the controller answered left (0: never) */
+  char controller_at[280];       /* HOST:PORT of the controller that answered that heartbeat:
+                                    the active one, as far as this broker knows ("": none yet) */
+  int64_t quorum_want_until_ms;  /* ask the controllers' quorum (DescribeQuorum) until then:
+                                    the admin console is looking (broker/admin.c sets it
+                                    at each /v1/cluster) */
+  struct broker_quorum quorum;   /* its last answer */
   int foreign_controller;        /* the controller is of another cluster than our data: not followed */
   struct secmeta sec;            /* users (SCRAM credentials) and ACLs from the controller's
                                    image (metadata_scram_credential, metadata_acls) */

@@ -90,7 +90,7 @@ static void session_perform(struct cluster_uv *cu, const struct session_update *
     ctl_aim(cu);
     link_connect(&cu->ctl);
   }
-  for (unsigned i = 0; i < 4; i++) {
+  for (unsigned i = 0; i < SESSION_CALLS; i++) {
     enum session_call call = (enum session_call)(1u << i);
     if (!(u->send & call)) continue;
     struct session_request r;

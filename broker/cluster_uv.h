@@ -77,7 +77,7 @@ struct cluster_uv {
   void *wake_arg;
   int running;
   struct session session;
-  struct cluster_session_call session_calls[4];
+  struct cluster_session_call session_calls[SESSION_CALLS];
   struct cluster_fetcher fetchers[CLUSTER_BROKERS_MAX];
   struct cluster_forward forwards[FORWARDS_MAX];
   struct cluster_isr_call isr_calls[LINK_INFLIGHT_MAX];

@@ -172,6 +172,13 @@ static void tick(struct session *s, struct broker *b, int64_t now, struct sessio
   if (!(s->inflight & SESSION_PRODUCER_IDS) &&
       (b->want_producer_ids || b->producer_ids_next >= b->producer_ids_limit))
     u->send |= SESSION_PRODUCER_IDS;
+  /* The quorum only while the admin console asks for it: no traffic
+   * otherwise (and none in the simulator, which has no console). */
+  if (now < b->quorum_want_until_ms && now >= s->quorum_next_ms &&
+      !(s->inflight & SESSION_QUORUM)) {
+    u->send |= SESSION_QUORUM;
+    s->quorum_next_ms = now + SESSION_QUORUM_MS;
+  }
   if (b->want_offsets_topic && now >= s->offsets_retry_at) {
     if (topics_find(&b->topics, OFFSETS_TOPIC)) {
       b->want_offsets_topic = 0;
@@ -215,6 +222,9 @@ static void on_heartbeat(struct session *s, struct broker *b, int64_t now,
   b->controller_contact_ms = s->hb_sent_ms;
   s->fails = 0;
   if (s->target >= 0) s->pos = s->target;
+  struct session_addr at;
+  session_target(s, b, &at);
+  snprintf(b->controller_at, sizeof b->controller_at, "%s:%d", at.host, at.port);
   if (s->moved && (nctl(b) > 1 || s->target < 0)) {
     struct session_addr a;
     session_target(s, b, &a);
@@ -236,6 +246,33 @@ static void on_producer_ids(struct broker *b, const Strata__Header *resp) {
   b->producer_ids_next = resp->init_producer_id_resp->producer_id;
   b->producer_ids_limit = b->producer_ids_next + PRODUCER_ID_BLOCK;
   b->want_producer_ids = 0;
+}
+
+/* The quorum as the active controller describes it, kept for the admin
+ * console; a refusal (no Describe on the cluster, a follower's answer)
+ * leaves the last one. */
+static void on_quorum(struct broker *b, int64_t now, const Strata__Header *resp) {
+  if (resp->error_code || resp->body_case != STRATA__HEADER__BODY_DESCRIBE_QUORUM_RESP) return;
+  const Strata__DescribeQuorumResponse *m = resp->describe_quorum_resp;
+  if (!m->role || strcmp(m->role, "leader")) return;
+  struct broker_quorum *q = &b->quorum;
+  q->known = 1;
+  q->at_ms = now;
+  q->epoch = m->epoch;
+  q->leader_id = m->leader_id;
+  q->high_watermark = m->high_watermark;
+  q->log_end_offset = m->log_end_offset;
+  q->n = 0;
+  for (size_t i = 0; i < m->n_voters + m->n_observers && q->n < BROKER_QUORUM_MAX; i++) {
+    int voter = i < m->n_voters;
+    const Strata__QuorumReplicaState *v = voter ? m->voters[i] : m->observers[i - m->n_voters];
+    if (!v) continue;
+    struct broker_quorum_member *x = &q->m[q->n++];
+    x->id = v->replica ? v->replica->id : -1;
+    x->voter = voter;
+    x->log_end_offset = v->log_end_offset;
+    x->last_fetch_ms = v->last_fetch_ms;
+  }
 }
 
 static void on_offsets_topic(const Strata__Header *resp) {
@@ -290,6 +327,7 @@ void session_step(struct session *s, struct broker *b, const struct session_even
     case SESSION_HEARTBEAT: on_heartbeat(s, b, e->now_ms, e->answer, u); break;
     case SESSION_PRODUCER_IDS: on_producer_ids(b, e->answer); break;
     case SESSION_OFFSETS_TOPIC: on_offsets_topic(e->answer); break;
+    case SESSION_QUORUM: on_quorum(b, e->now_ms, e->answer); break;
     }
     break;
   }
@@ -328,6 +366,12 @@ void session_request(struct broker *b, enum session_call call, struct session_re
     r->h.api_key = STRATA__API_KEY__API_INIT_PRODUCER_ID;
     r->h.body_case = STRATA__HEADER__BODY_INIT_PRODUCER_ID_REQ;
     r->h.init_producer_id_req = &r->ids;
+    break;
+  case SESSION_QUORUM:
+    strata__describe_quorum_request__init(&r->quorum);
+    r->h.api_key = STRATA__API_KEY__API_DESCRIBE_QUORUM;
+    r->h.body_case = STRATA__HEADER__BODY_DESCRIBE_QUORUM_REQ;
+    r->h.describe_quorum_req = &r->quorum;
     break;
   case SESSION_OFFSETS_TOPIC: {
     /* Replicated like the data (up to offsets.topic.replication.factor, at

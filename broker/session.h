@@ -37,7 +37,10 @@ enum session_call {
   SESSION_HEARTBEAT = 2,
   SESSION_PRODUCER_IDS = 4,
   SESSION_OFFSETS_TOPIC = 8,
+  SESSION_QUORUM = 16, /* DescribeQuorum, while the console looks (quorum_want_until_ms) */
 };
+#define SESSION_CALLS 5  /* bits of enum session_call */
+#define SESSION_QUORUM_MS 2000 /* between DescribeQuorum calls while wanted */
 
 enum session_event_type {
   SESSION_TICK,      /* the timer */
@@ -80,6 +83,7 @@ struct session {
                                so once a heartbeat is answered */
   int64_t connect_ms, reg_sent_ms;
   int64_t down_ms[BROKER_CONTROLLERS_MAX]; /* an entry's last failed connect (0: none) */
+  int64_t quorum_next_ms;   /* the next DescribeQuorum call, while wanted */
 };
 
 /* Where the session connects now: host, port and scheme (an address an
@@ -103,6 +107,7 @@ struct session_request {
   Strata__BrokerHeartbeatRequest hb;
   Strata__InitProducerIdRequest ids;
   Strata__CreateTopicsRequest create;
+  Strata__DescribeQuorumRequest quorum;
   Strata__TopicSpec spec, *specs[1];
   Strata__TopicSpec__ConfigsEntry cfg[2], *cfgv[2];
   char insync[8], seg[32];

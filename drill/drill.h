@@ -54,12 +54,16 @@ struct drill_opts {
   enum netfault_kind net; /* how to cut the network; not AUTO: used by every scenario */
   enum drill_client client;
   int tls;          /* TLS on every link: listeners, replication, controller, clients */
-  int controllers;  /* 1 (default), or 3: a controller quorum; kill-controller then kills
-                       the active one and, right after, partition 0's leader */
+  int controllers;  /* 1, or 3: a controller quorum; kill-controller then kills the
+                       active one and, right after, partition 0's leader. 0 (default):
+                       drill_controllers */
   FILE *out;
 };
 
 void drill_opts_defaults(struct drill_opts *o);
+/* The controllers a drill runs with when not told (controllers 0): 3 for
+ * kill-controller (1 with tls), 1 for every other scenario. */
+int drill_controllers(int scenario, int tls);
 /* Run the drill; prints each run, the summary and the checker's verdict on
  * o->out. 0: every run recovered and no safety property failed; 1: a
  * violation or a run that did not recover (the folder is kept); 2: the drill

@@ -2,7 +2,7 @@
 # `make docker-test`: the Docker deployment end to end. Installs docker.io and
 # docker-compose when missing (as root), starts dockerd when none runs (and
 # stops only that one), builds the image offline, brings up docker/compose.yml
-# (controller + 3 brokers), creates a topic (RF 3, min.insync 2), produces
+# (a quorum of 3 controllers + 3 brokers), creates a topic (RF 3, min.insync 2), produces
 # numbered records with acks=all while `docker kill`ing the partition
 # leader's container, then checks that production finished and that every
 # acknowledged record is read back exactly once. Cleans up containers,
@@ -63,20 +63,22 @@ t0=$(date +%s.%N)
 "${compose[@]}" up -d >"$log/up.log" 2>&1
 healthy() {
   local n=0 id
-  for id in $("${compose[@]}" ps -q controller broker-1 broker-2 broker-3); do
+  for id in $("${compose[@]}" ps -q controller-1 controller-2 controller-3 broker-1 broker-2 broker-3); do
     [ "$(docker inspect -f '{{.State.Health.Status}}' "$id")" = healthy ] && n=$((n + 1))
   done
-  [ $n = 4 ]
+  [ $n = 6 ]
 }
 for _ in $(seq 300); do healthy && break; sleep 0.2; done
 healthy || { echo "the cluster did not become healthy" >&2; exit 1; }
 # the CLI inside the cluster's network (compose v1's "Creating ..." lines dropped)
 cli() { "${compose[@]}" run --rm -T cli "$@" 2> >(grep -v '^Creating .*_run' >&2); }
-# registered with the controller too, not only listening
+# registered with the active controller too, not only listening
 for _ in $(seq 100); do
-  [ "$(cli cluster status 2>/dev/null | grep -c ' alive$')" = 3 ] && break
+  st=$(cli cluster status 2>/dev/null || true)
+  [ "$(grep -c ' alive$' <<<"$st")" = 3 ] && grep -q '^controller [1-3] (active)' <<<"$st" && break
   sleep 0.2
 done
+grep -q '^controller [1-3] (active)' <<<"$st" || { echo "no active controller:" >&2; echo "$st" >&2; exit 1; }
 t1=$(date +%s.%N)
 awk -v a="$t0" -v b="$t1" 'BEGIN {printf "cluster healthy %.1f s after up\n", b - a}'
 

@@ -28,10 +28,12 @@ static const struct opt drill_opts_table[] = {
      "client security properties (as for every command): security.protocol SSL runs the drill "
      "as --tls does (the drill's own CA and certificates replace the file's paths)"},
     {"controllers", 0, OPT_VALUE, "N",
-     "controllers: 1 (default) or 3, a controller quorum (node.id, controller.quorum.voters; "
-     "brokers get the list); kill-controller then kills the active one and partition 0's "
-     "leader right after, and measures the time to a new active controller and to the "
-     "broker's partitions acknowledging writes again"},
+     "controllers: 1 or 3, a controller quorum (node.id, controller.quorum.voters; brokers "
+     "get the list); kill-controller then kills the active one and partition 0's leader right "
+     "after, and measures the time to a new active controller and to the broker's partitions "
+     "acknowledging writes again. Default: 3 for kill-controller (1 with --tls: a quorum's "
+     "links are PLAINTEXT only for now), 1 for the other scenarios; kill-controller "
+     "--controllers 1 kills the one controller and restarts it"},
     {"keep", 0, OPT_FLAG, NULL, "keep the data, logs and history (kept anyway on failure)"},
     {"no-progress", 0, OPT_FLAG, NULL, "no live progress line on stderr"},
 };
@@ -86,13 +88,13 @@ int cmd_drill(int argc, char **argv) {
       opts_i64(&o, "partitions", d.partitions, 1, 64, 0, &parts) ||
       opts_i64(&o, "members", d.members, 1, 8, 0, &members) ||
       opts_i64(&o, "rate", d.rate, 1, 100000, 1, &rate) ||
-      opts_i64(&o, "controllers", d.controllers, 1, 5, 0, &ctls)) {
+      opts_i64(&o, "controllers", d.controllers, 0, 5, 0, &ctls)) {
     fprintf(stderr, "strata drill: %s\n", o.err);
     return 2;
   }
   d.runs = (int)runs, d.brokers = (int)brokers, d.partitions = (int)parts;
   d.members = (int)members, d.rate = (int)rate;
-  if (ctls == 2) {
+  if (opts_str(&o, "controllers", NULL) && (ctls == 0 || ctls == 2)) {
     fprintf(stderr, "strata drill: --controllers: 1, or 3 or more (a quorum needs a majority)\n");
     return 2;
   }

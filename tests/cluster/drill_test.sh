@@ -9,9 +9,11 @@
 # group consumers over the brokers' Kafka listeners), held to the same and
 # to its report naming librdkafka; and kill-leader with --tls (TLS on every
 # link, clients included), its report saying so; and kill-controller on a
-# quorum of 3 controllers (--controllers 3: the active controller and a
-# partition leader killed -9, another controller takes over). Also: --help lists every scenario, and a
-# bad scenario, flag or client exits 2.
+# quorum of 3 controllers (its default: the active controller and a
+# partition leader killed -9, another controller takes over), and with
+# --controllers 1 (the one controller killed and restarted). Also: --help
+# lists every scenario, and a bad scenario, flag, client or controller
+# count exits 2.
 set -u
 cd "$(dirname "$0")/../.."
 S=${STRATA_BUILD:-build}/strata
@@ -31,9 +33,12 @@ $S drill kill-leader --runs 0 >/dev/null 2>&1; [ $? = 2 ] && ok "--runs 0 exits 
 
 $S drill partition-leader --net bogus >/dev/null 2>&1; [ $? = 2 ] && ok "--net bogus exits 2" || bad "--net bogus exits 2"
 $S drill kill-leader --client bogus >/dev/null 2>&1; [ $? = 2 ] && ok "--client bogus exits 2" || bad "--client bogus exits 2"
+for n in 0 2; do
+  $S drill kill-controller --controllers $n >/dev/null 2>&1; [ $? = 2 ] && ok "--controllers $n exits 2" || bad "--controllers $n exits 2"
+done
 
 runs=("kill-leader" "kill-consumer" "partition-leader --net proxy" "kill-leader --client kafka --runs 2"
-  "kill-leader --tls" "kill-controller --controllers 3")
+  "kill-leader --tls" "kill-controller" "kill-controller --controllers 1")
 # With nftables as root (and then nft must be there); skipped otherwise.
 if [ "$(id -u)" != 0 ]; then
   echo "SKIP: drill partition-leader --net nft: needs root (nftables); ran through the fault proxy only"
@@ -49,9 +54,11 @@ for run in "${runs[@]}"; do
   said=1 # a run with --net says which network faults it uses, one with --client kafka its client
   case "$run" in *--net*) grep -q "^  network faults: " "$dir/$s.out" || said=0 ;; esac
   case "$run" in *--tls*) grep -q "^  security: TLS on every link" "$dir/$s.out" || said=0 ;; esac
-  case "$run" in *"--controllers 3"*) grep -q " + 3 controllers, " "$dir/$s.out" &&
+  case "$run" in "kill-controller --runs 1") grep -q " + 3 controllers, " "$dir/$s.out" &&
     grep -q "^  run 1/1: killed controller [0-9] (active), then broker .* took over" "$dir/$s.out" ||
     said=0 ;; esac
+  case "$run" in *"--controllers 1"*) grep -q " + controller, " "$dir/$s.out" &&
+    grep -q "^  run 1/1: killed the controller: " "$dir/$s.out" || said=0 ;; esac
   case "$run" in *"--client kafka"*) grep -q "^  client: kafka (librdkafka " "$dir/$s.out" || said=0 ;;
   *) grep -q "^  client: native " "$dir/$s.out" || said=0 ;; esac
   writes=$(grep -o '^OK: [0-9]* acknowledged writes' "$dir/$s.out" | grep -o '[0-9]*')

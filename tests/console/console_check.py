@@ -178,6 +178,10 @@ SNAPSHOT = r"""(() => {
   return {
     refreshes: Number(document.body && document.body.dataset.refreshes || 0),
     clusterId: txt('#cluster-id'),
+    controllerId: txt('#controller-id'),
+    quorumShown: !(document.querySelector('#controllers-card') || {hidden: true}).hidden,
+    controllers: q('#controllers tr[data-controller-id]').map(tr => ({id: tr.dataset.controllerId,
+      role: tr.dataset.role || ''})),
     brokers: q('#brokers tr[data-broker-id]').map(tr => ({id: tr.dataset.brokerId,
       state: tr.dataset.state || '', admin: tr.dataset.admin || ''})),
     rows: rows.map(tr => ({topic: tr.dataset.topic, partition: tr.dataset.partition,
@@ -320,6 +324,8 @@ class Check:
         for bid in a.unreachable + a.fenced:
             if bid in got and got[bid]["admin"]:
                 self.allowed.add(got[bid]["admin"])
+        if a.controllers:
+            self.check_quorum(a)
         for g in a.group:
             if g in s["groups"]:
                 self.ok("group %s shown" % g)
@@ -409,6 +415,26 @@ class Check:
                 f.write(base64.b64decode(shot["data"]))
             self.ok("screenshot %s" % a.screenshot)
 
+    def check_quorum(self, a):
+        """--controllers N: the quorum card lists N controllers, exactly one
+        of them active (not --active-not), and the header names the same one
+        as "ID (active) of N"."""
+        def good(s):
+            act = [c["id"] for c in s["controllers"] if c["role"] == "active"]
+            return (s["quorumShown"] and len(s["controllers"]) == a.controllers and len(act) == 1
+                    and act[0] != a.active_not
+                    and (s["controllerId"] or "").startswith("%s (active) of %d" % (act[0], a.controllers)))
+        s = self.wait("quorum", good, min(self.left(), 20)) or self.snap()
+        act = [c["id"] for c in s["controllers"] if c["role"] == "active"]
+        if good(s):
+            self.ok("quorum card: %d controllers (%s), controller %s active; header %r"
+                    % (len(s["controllers"]), ", ".join(c["id"] + " " + c["role"] for c in s["controllers"]),
+                       act[0], s["controllerId"]))
+        else:
+            self.fail("quorum card %s with %s, active %s (not wanted: %s); header %r"
+                      % ("shown" if s["quorumShown"] else "hidden", s["controllers"], act,
+                         a.active_not or "-", s["controllerId"]))
+
     def report_errors(self):
         """The errors seen all along, also when the checks stopped early."""
         try:
@@ -444,6 +470,9 @@ def main():
     ap.add_argument("--under-replicated", action="append", default=[], metavar="TOPIC:PARTITION")
     ap.add_argument("--offline", action="append", default=[], metavar="TOPIC:PARTITION")
     ap.add_argument("--cluster-id", default="")
+    ap.add_argument("--controllers", type=int, default=0, metavar="N",
+                    help="a quorum of N controllers shown, one active")
+    ap.add_argument("--active-not", default="", metavar="ID", help="with --controllers: not this one active")
     ap.add_argument("--paging", action="store_true", help="there are over 100 partitions: try Next/Prev")
     ap.add_argument("--timeout", type=float, default=45, help="seconds for all of it (default 45)")
     ap.add_argument("--screenshot", metavar="PNG", help="also save a screenshot at the end")

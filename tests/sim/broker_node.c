@@ -295,7 +295,7 @@ static void session_perform(struct sim *s, int id, const struct session_update *
     }
   }
   if (u->connect) session_event(s, id, (struct session_event){.type = SESSION_LINK_UP});
-  for (unsigned i = 0; i < 4; i++) {
+  for (unsigned i = 0; i < SESSION_CALLS; i++) {
     enum session_call call = (enum session_call)(1u << i);
     if (!(u->send & call)) continue;
     struct session_request r;

@@ -319,6 +319,61 @@ Test(session3, an_answered_heartbeat_ends_the_search) {
   cr_expect_eq(s.retry_at, 100 + SESSION_RETRY_NEXT_MS);
 }
 
+/* The quorum for the admin console: asked only while wanted, every
+ * SESSION_QUORUM_MS, the leader's answer kept (a follower's is not), and
+ * the address whose heartbeat was answered named as the active one. */
+Test(session3, asks_the_quorum_only_while_the_console_looks) {
+  cr_assert(tick(0).connect);
+  ev(SESSION_LINK_UP, 1, 0, NULL);
+  tick(2);
+  registered(10, 7);
+  tick(20);
+  heartbeat_answer(30, 0);
+  cr_expect_str_eq(b.controller_at, "127.0.0.1:9093");
+  for (int64_t t = 40; t < 5000; t += 100) {
+    unsigned send = tick(t).send;
+    cr_assert(!(send & SESSION_QUORUM), "not wanted, not asked (%lld)", (long long)t);
+    if (send & SESSION_HEARTBEAT) heartbeat_answer(t + 1, 0);
+  }
+  b.quorum_want_until_ms = 9000;
+  cr_assert(tick(5000).send & SESSION_QUORUM);
+  cr_expect(!(tick(5001).send & SESSION_QUORUM), "one at a time");
+  Strata__ReplicaKey k[2] = {STRATA__REPLICA_KEY__INIT, STRATA__REPLICA_KEY__INIT};
+  Strata__QuorumReplicaState v[2] = {STRATA__QUORUM_REPLICA_STATE__INIT, STRATA__QUORUM_REPLICA_STATE__INIT};
+  Strata__QuorumReplicaState *vp[2] = {&v[0], &v[1]};
+  k[0].id = 1, k[1].id = 2;
+  v[0].replica = &k[0], v[0].log_end_offset = 12;
+  v[1].replica = &k[1], v[1].log_end_offset = 9;
+  Strata__DescribeQuorumResponse r = STRATA__DESCRIBE_QUORUM_RESPONSE__INIT;
+  r.role = (char *)"follower";
+  r.epoch = 4, r.leader_id = 1, r.high_watermark = 11, r.log_end_offset = 12;
+  r.voters = vp, r.n_voters = 2;
+  Strata__Header h = STRATA__HEADER__INIT;
+  h.body_case = STRATA__HEADER__BODY_DESCRIBE_QUORUM_RESP;
+  h.describe_quorum_resp = &r;
+  ev(SESSION_ANSWER, 5200, SESSION_QUORUM, &h);
+  cr_expect(!b.quorum.known, "a follower's answer is not the quorum's");
+  cr_expect(!(tick(5300).send & SESSION_QUORUM), "the next after SESSION_QUORUM_MS");
+  heartbeat_answer(5301, 0);
+  cr_assert(tick(5000 + SESSION_QUORUM_MS).send & SESSION_QUORUM);
+  r.role = (char *)"leader";
+  ev(SESSION_ANSWER, 7100, SESSION_QUORUM, &h);
+  cr_expect(b.quorum.known);
+  cr_expect_eq(b.quorum.epoch, 4);
+  cr_expect_eq(b.quorum.leader_id, 1);
+  cr_expect_eq(b.quorum.n, 2);
+  cr_expect_eq(b.quorum.m[1].id, 2);
+  cr_expect_eq(b.quorum.m[1].log_end_offset, 9);
+  cr_expect_eq(b.quorum.at_ms, 7100);
+  int asked = 0;
+  for (int64_t t = 9000; t < 20000; t += 100) {
+    unsigned send = tick(t).send;
+    asked += !!(send & SESSION_QUORUM);
+    if (send & SESSION_HEARTBEAT) heartbeat_answer(t + 1, 0);
+  }
+  cr_expect_eq(asked, 0, "no longer wanted");
+}
+
 Test(session, one_controller_never_times_calls_out) {
   up();
   cr_assert(tick(20).send & SESSION_HEARTBEAT);
