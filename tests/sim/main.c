@@ -1250,7 +1250,7 @@ static int cmp64(const void *a, const void *b) {
 }
 
 static void usage(FILE *f) {
-  fprintf(f, "usage: sim [--seeds N] [--seed S] [--scenario NAME|all] [--verbose] [--history FILE]\n"
+  fprintf(f, "usage: sim [--seeds N] [--seed S] [--scenario NAME|PREFIX*|all] [--verbose] [--history FILE]\n"
              "           [--transcript FILE]  (faults, roles, epochs, ISRs and truncations, as text)\n"
              "  Runs N seeds (default 100) from S (default 1) of each chosen scenario;\n"
              "  a failing seed prints the command that replays it. Scenarios:\n");
@@ -1295,7 +1295,9 @@ int main(int argc, char **argv) {
   const struct scenario *chosen[NSCENARIOS];
   size_t nchosen = 0;
   for (size_t i = 0; i < NSCENARIOS; i++)
-    if (!strcmp(only, "all") || !strcmp(only, scenarios[i].name)) chosen[nchosen++] = &scenarios[i];
+    if (!strcmp(only, "all") || !strcmp(only, scenarios[i].name) ||
+        (only[0] && only[strlen(only) - 1] == '*' && !strncmp(only, scenarios[i].name, strlen(only) - 1)))
+      chosen[nchosen++] = &scenarios[i]; /* "ctl-*": every scenario named so */
   if (!nchosen) {
     usage(stderr);
     return 2;
