@@ -1,4 +1,5 @@
-/* The simulator's driver: for each seed, a cluster (controller + 3 brokers),
+/* The simulator's driver: for each seed, a cluster (a controller, or in
+ * the ctl-* scenarios a quorum of 3 or 5, + 3 brokers),
  * producers and a reader, a fault schedule (random, or one of DESIGN.md's
  * catalogue), then heal, quiesce and check: the history checker (lost,
  * duplicated, reordered, replica disagreement below the high watermark,
