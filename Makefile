@@ -89,7 +89,7 @@ help:
 	@echo "make security-test  the security tests (tests/security/: real clients over TLS + SCRAM, refusals, ACLs, CVE cases)"
 	@echo "make layering   check who includes whom (replication/, controller/, client/, common/, <uv.h>)"
 	@echo "make asan       every test under AddressSanitizer + UndefinedBehaviorSanitizer"
-	@echo "make sim        the deterministic simulator, SEEDS=N seeds (default 1000; SCENARIO=name)"
+	@echo "make sim        the deterministic simulator, SEEDS=N seeds (default 1000; SCENARIO=name, or 'ctl-*': the controller quorum's)"
 	@echo "make sim-golden rewrite tests/sim/golden/ (the transcripts make test compares) after a meant change"
 	@echo "make quorum-sim the controller quorum core's model checker, QUORUM_SEEDS=N seeds per case (default 10000; QUORUM_SIM_SEED=S replays one)"
 	@echo "make faults     every fault drill, FAULT_ROUNDS=N runs each (testbed and strata drill; STRATA_TLS=1: TLS on every link)"

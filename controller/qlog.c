@@ -42,6 +42,7 @@ static int batch_after(const uint8_t *buf, size_t len, size_t from) {
 int qlog_open(struct qlog *l, const char *dir, char *err, size_t err_len) {
   memset(l, 0, sizeof *l);
   l->fd = -1;
+  l->trunc_low = INT64_MAX;
   snprintf(l->path, sizeof l->path, "%s/%s", dir, QLOG_FILE);
   int created = access(l->path, F_OK) != 0;
   l->created = created;
@@ -190,6 +191,7 @@ int qlog_truncate(struct qlog *l, int64_t offset) {
   if (ftruncate(l->fd, (off_t)l->pos[offset])) return STRATA_EIO;
   l->end = offset;
   l->truncations++;
+  if (offset < l->trunc_low) l->trunc_low = offset;
   return 0;
 }
 

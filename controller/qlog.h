@@ -42,6 +42,8 @@ struct qlog {
   int32_t *epoch;     /* epoch[o]: its partition leader epoch */
   size_t cap;
   uint64_t truncations; /* bumped by each truncation (see above) */
+  int64_t trunc_low;    /* the lowest offset truncated to since its owner last set it to
+                           INT64_MAX (the simulator's disk model reads it; servers do not) */
   int created;          /* qlog_open made the file (it was not there) */
 };
 

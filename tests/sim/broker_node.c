@@ -60,6 +60,8 @@ struct bnode {
   struct pend *head, *tail;
   struct syncw *syncs;
   uint64_t fetch_hw_seen;
+  int ctl_link;    /* the controller node the session's link is on (SIM_CONTROLLER at first) */
+  int ctl_closing; /* closing that link: its calls' failures are no session events */
   int had_topic; /* it held the sim topic: it must never delete it (no delete is issued) */
   struct seen {  /* what the transcript said last of each sim-topic replica */
     int known, role;
@@ -89,7 +91,14 @@ static int config_for(struct sim *s, int id, struct broker_config *out) {
   config_set(c, "host", "sim");
   snprintf(v, sizeof v, "%d", 9000 + id);
   config_set(c, "port", v);
-  config_set(c, "controller", "sim:9000");
+  if (s->nctl > 1) { /* the quorum's voters, as controller.quorum.voters names them */
+    char list[256] = "";
+    for (int k = 0; k < s->nctl; k++)
+      snprintf(list + strlen(list), sizeof list - strlen(list), "%sctl%d:9000", k ? "," : "", k);
+    config_set(c, "controller", list);
+  } else {
+    config_set(c, "controller", "sim:9000");
+  }
   config_set(c, "log.level", "error");
   config_set(c, "log.segment.bytes", "65536"); /* rolls happen in short runs too */
   /* The scrubber, fast: a pass a second over logs of a few hundred KB, so
@@ -253,6 +262,7 @@ static void session_event(struct sim *s, int id, struct session_event e) {
 static void on_session_answer(struct sim *s, struct sim_node *sn, void *arg,
                               const Strata__Header *resp, const uint8_t *pl, size_t pn, int err) {
   (void)pl, (void)pn;
+  if (bn(s, sn->id)->ctl_closing) return; /* the session counted it lost when it closed the link */
   session_event(s, sn->id,
                 (struct session_event){.type = err ? SESSION_LOST : SESSION_ANSWER,
                                        .call = (enum session_call)(intptr_t)arg,
@@ -261,15 +271,41 @@ static void on_session_answer(struct sim *s, struct sim_node *sn, void *arg,
 
 static void fetchers_step(struct sim *s, int id, enum fetcher_event_type type);
 
+/* The controller node the session aims at (session_target's address:
+ * "ctlK" is quorum controller K; the single controller otherwise). */
+static int ctl_target(struct sim *s, struct bnode *n) {
+  if (s->nctl <= 1) return SIM_CONTROLLER;
+  struct session_addr a;
+  session_target(&n->session, &n->b, &a);
+  if (!strncmp(a.host, "ctl", 3)) {
+    int k = atoi(a.host + 3);
+    if (k >= 0 && k < s->nctl) return sim_ctl_node(k);
+  }
+  return -1; /* an address outside the list: nothing listens there */
+}
+
 static void session_perform(struct sim *s, int id, const struct session_update *u) {
   struct bnode *n = bn(s, id);
+  if (u->close && s->nctl > 1) { /* as cluster_uv.c's ctl_close: its calls end with the link */
+    n->ctl_closing = 1;
+    net_fail_calls(s, id, n->ctl_link);
+    n->ctl_closing = 0;
+  }
+  if (u->connect && s->nctl > 1) {
+    n->ctl_link = ctl_target(s, n);
+    if (n->ctl_link < 0 || !s->nodes[n->ctl_link].up) { /* refused */
+      if (n->ctl_link < 0) n->ctl_link = SIM_CONTROLLER;
+      session_event(s, id, (struct session_event){.type = SESSION_LINK_DOWN});
+      return;
+    }
+  }
   if (u->connect) session_event(s, id, (struct session_event){.type = SESSION_LINK_UP});
   for (unsigned i = 0; i < SESSION_CALLS; i++) {
     enum session_call call = (enum session_call)(1u << i);
     if (!(u->send & call)) continue;
     struct session_request r;
     session_request(&n->b, call, &r);
-    if (net_call(s, id, SIM_CONTROLLER, &r.h, NULL, 0, 1000, on_session_answer,
+    if (net_call(s, id, n->ctl_link, &r.h, NULL, 0, 1000, on_session_answer,
                  (void *)(intptr_t)call)) {
       session_event(s, id, (struct session_event){.type = SESSION_LINK_DOWN});
       break;
@@ -320,7 +356,7 @@ static void sim_propose_isr(void *arg, struct partition *p, const int32_t *isr, 
   a->id = c->id;
   a->p = p;
   partition_ref(p);
-  if (net_call(c->s, c->id, SIM_CONTROLLER, &h, NULL, 0, 1000, sim_isr_answered, a)) {
+  if (net_call(c->s, c->id, node->ctl_link, &h, NULL, 0, 1000, sim_isr_answered, a)) {
     partition_unref(p);
     free(a);
     return;
@@ -419,7 +455,7 @@ static void fetchers_step(struct sim *s, int id, enum fetcher_event_type type) {
   size_t nl = follow_leaders(&n->b, leaders, SIM_NODES_MAX);
   for (size_t j = 0; j < nl; j++) {
     int32_t l = leaders[j];
-    if (l <= 0 || l >= SIM_NODES_MAX || l == SIM_CONTROLLER) continue;
+    if (l <= 0 || l >= SIM_CLIENT0) continue; /* brokers are 1..7 */
     if (n->fetchers[l].leader != l) fetcher_init(&n->fetchers[l], l);
     fetcher_event(s, id, l, type, FETCHER_ANSWER_LOST);
   }
@@ -464,7 +500,7 @@ void bnode_request(struct sim *s, int id, const struct sim_msg *m) {
 
 void bnode_peer_closed(struct sim *s, int id, int peer) {
   struct bnode *n = bn(s, id);
-  if (peer == SIM_CONTROLLER) session_event(s, id, (struct session_event){.type = SESSION_LINK_DOWN});
+  if (peer == n->ctl_link) session_event(s, id, (struct session_event){.type = SESSION_LINK_DOWN});
   else if (peer > 0 && peer < SIM_NODES_MAX && n->fetchers[peer].leader == peer)
     fetcher_event(s, id, peer, FETCHER_LINK_DOWN, FETCHER_ANSWER_LOST);
   /* Answers owed to a peer whose connection closed are dropped. */

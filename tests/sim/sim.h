@@ -15,8 +15,10 @@
 
 #include "proto/strata.pb-c.h"
 
-#define SIM_NODES_MAX 16
+#define SIM_NODES_MAX 21
 #define SIM_CONTROLLER 0 /* node 0; brokers are nodes 1..n (node id = broker id) */
+#define SIM_CTL1 16      /* a quorum's controllers 2..5 are nodes 16..19 (the first is node 0) */
+#define SIM_CTLS_MAX 5
 #define SIM_CLIENT0 8    /* producers and the reader are nodes 8.. */
 #define SIM_MEMBER0 12   /* consumer group members are nodes 12.. */
 #define SIM_MEMBERS_MAX 3
@@ -25,6 +27,8 @@
 #define SIM_PARTS_MAX 8
 
 struct checker;
+struct controller;
+struct qcheck;
 
 /* ---- random numbers (xoshiro256**, seeded by splitmix64) ---- */
 struct sim_rng {
@@ -124,6 +128,19 @@ struct sim {
     int node, calls, step;
   } meta_crash;
   int current_node; /* whose event runs now (the durable_file hook asks) */
+  /* Controllers: 1 (a single controller, node 0: the default) or 3 or 5
+   * (a quorum, issue 14: nodes 0, 16, 17, ...; quorum node ids 1..nctl). */
+  int nctl;
+  struct qcheck *qc;                      /* the quorum invariants' memory (quorum_check.c) */
+  int64_t ctl_hb_answered[SIM_CTLS_MAX];  /* when each last answered a broker's heartbeat */
+  int64_t dying_restart_ms;               /* a node that died in its event restarts this much
+                                             later (0: 1000) */
+  /* ctl-fig8 (Raft's figure 8): stage 0 off; A, B, C controller nodes. */
+  struct {
+    int stage, a, b, c;
+    int32_t epoch;
+    int64_t c_start;
+  } f8;
   int dying;        /* a node killed inside its event: down once the event ends (-1: none) */
   /* clock-jump: from stable_from until the heal, no replica may leave an
    * ISR and no leader epoch may change (nobody fenced, nothing elected). */
@@ -193,12 +210,23 @@ int64_t bnode_end(struct sim *s, int id, uint32_t part);
  * topic since its last call. */
 void bnode_transcript(struct sim *s, int id);
 
-/* Controller (controller_node.c) */
-int cnode_start(struct sim *s);
-void cnode_crash(struct sim *s);
-void cnode_request(struct sim *s, const struct sim_msg *m);
-void cnode_tick(struct sim *s);
-void cnode_peer_closed(struct sim *s, int peer);
+/* Controllers (controller_node.c): node is the sim node (sim_ctl_node). */
+static inline int sim_ctl_node(int k) { return k == 0 ? SIM_CONTROLLER : SIM_CTL1 + k - 1; }
+/* Which controller node id is (0..nctl-1), -1 when it is none. */
+int sim_ctl_index(const struct sim *s, int id);
+int cnode_start(struct sim *s, int node);
+/* kill -9 (wipe: its data.dir is gone too). */
+void cnode_crash(struct sim *s, int node, int wipe);
+void cnode_request(struct sim *s, int node, const struct sim_msg *m);
+void cnode_tick(struct sim *s, int node);
+void cnode_peer_closed(struct sim *s, int node, int peer);
+void cnode_dir(struct sim *s, int node, char *out, size_t len);
+/* The running controller (NULL: down). */
+struct controller *cnode_controller(struct sim *s, int node);
+/* The node that decides now (-1 none); the quorum's newest leader, ready
+ * or not (-1 none). */
+int cnode_active(struct sim *s);
+int cnode_quorum_leader(struct sim *s);
 /* configs: "key=value" strings, NULL-terminated (NULL: none beyond min.insync.replicas=2) */
 int cnode_create_topic(struct sim *s, const char *name, uint32_t partitions, uint32_t rf,
                        const char *const *configs);
@@ -206,6 +234,25 @@ int cnode_create_topic(struct sim *s, const char *name, uint32_t partitions, uin
 int32_t cnode_leader(struct sim *s, const char *topic, uint32_t part);
 int32_t cnode_leader_epoch(struct sim *s, const char *topic, uint32_t part);
 void cnode_free(struct sim *s);
+
+/* The quorum's invariants (quorum_check.c), checked after every step of a
+ * controller in quorum mode. */
+void qcheck_init(struct sim *s);
+void qcheck_free(struct sim *s);
+void qcheck_start(struct sim *s, int node, struct controller *ctl);
+void qcheck_node(struct sim *s, int node, struct controller *ctl);
+void qcheck_crash(struct sim *s, int node, struct controller *ctl);
+/* No controller may lead an epoch above the current ones until `until`
+ * (a scenario's "no leader without the up-to-date voter"), 0: off. */
+void qcheck_no_leader_until(struct sim *s, int64_t until);
+/* A zombie: node cut from its peers from now until it is healed (-1). */
+void qcheck_zombie(struct sim *s, int node);
+/* Every running controller's high watermark reached the committed end. */
+int qcheck_caught_up(struct sim *s);
+/* The end of a run: every running controller holds what was committed. */
+void qcheck_final(struct sim *s);
+/* Elections seen (leaders of distinct epochs) and the committed end. */
+void qcheck_stats(struct sim *s, uint64_t *elections, int64_t *committed);
 
 /* Clients (client_node.c): idempotent acks=all producers and one reader. */
 void clients_start(struct sim *s, uint32_t nparts);
@@ -243,6 +290,8 @@ void members_end(struct sim *s);
 void members_free(struct sim *s);
 
 void sim_trap_isr_expand(struct sim *s, int leader);
+/* ctl-fig8's traps, after every step of a quorum controller (main.c). */
+void sim_trap_fig8(struct sim *s, int node, struct controller *ctl);
 
 /* rm -rf (0, or -1) */
 int sim_rm_rf(const char *path);
