@@ -282,8 +282,8 @@ int qnode_open(struct qnode *n, const struct qnode_config *cfg, const char *dir,
   if ((rc = qstate_pins_load(dir, qc.voters, qc.nvoters, err, err_len))) return rc;
   for (uint32_t i = 0; i < qc.nvoters; i++) /* our own entry is our directory, whatever a pin says */
     if (qc.voters[i].id == cfg->self) memcpy(qc.voters[i].dir, n->dir_id, QUORUM_DIR_LEN);
-  qc.election_timeout_ms = cfg->election_timeout_ms > 0 ? cfg->election_timeout_ms : 1000;
-  qc.fetch_timeout_ms = cfg->fetch_timeout_ms > 0 ? cfg->fetch_timeout_ms : 2000;
+  qc.election_timeout_ms = cfg->election_timeout_ms > 0 ? cfg->election_timeout_ms : QNODE_ELECTION_TIMEOUT_MS;
+  qc.fetch_timeout_ms = cfg->fetch_timeout_ms > 0 ? cfg->fetch_timeout_ms : QNODE_FETCH_TIMEOUT_MS;
   qc.fetch_max_wait_ms = qc.fetch_timeout_ms / 4;
   qc.request_timeout_ms = qc.fetch_timeout_ms;
   qc.fetch_max_records = QNODE_FETCH_MAX_RECORDS;

@@ -26,6 +26,14 @@
 #ifndef STRATA_QNODE_H
 #define STRATA_QNODE_H
 
+/* The default timeouts (docs/quorum.md, "Failover time"): a follower that
+ * hears nothing from the leader for the fetch timeout campaigns, so a
+ * killed active controller is replaced in about this long; the election
+ * timeout ([t, 2t)) only breaks split votes. Kafka's 2000/1000 would make
+ * failover take about 2 s. */
+#define QNODE_FETCH_TIMEOUT_MS 500
+#define QNODE_ELECTION_TIMEOUT_MS 250
+
 #include <stddef.h>
 #include <stdint.h>
 

@@ -14,6 +14,7 @@
 #include "common/errors.h"
 #include "common/trace.h"
 #include "controller/controller.h"
+#include "controller/ctrl_authz.h"
 #include "controller/qlog.h"
 #include "controller/qnode.h"
 #include "controller/qstate.h"
@@ -397,6 +398,24 @@ Test(metalog_quorum, describe_quorum_single_and_authorized) {
   controller_handle(&ctl, &anon, &h, &r2, &a, 0);
   cr_assert_eq(r2.error_code, (uint32_t)-STRATA_ECLUSTER_AUTHORIZATION_FAILED);
   arena_reset(&a);
+  /* Describe on the cluster is enough (Kafka's rule, as on the brokers);
+   * Describe on a topic is not. */
+  struct acl_entry e[2];
+  char aerr[128];
+  cr_assert_eq(acl_entry_parse("resource=cluster;principal=User:viewer;operation=describe", &e[0],
+                               aerr, sizeof aerr), 0, "%s", aerr);
+  cr_assert_eq(acl_entry_parse("resource=topic;name=*;principal=User:reader;operation=describe",
+                               &e[1], aerr, sizeof aerr), 0, "%s", aerr);
+  struct acl_set set = {e, 2};
+  struct principal viewer = {0}, reader = {0};
+  snprintf(viewer.name, sizeof viewer.name, "User:viewer");
+  snprintf(reader.name, sizeof reader.name, "User:reader");
+  cr_assert_eq(ctrl_authorize(&ctl.authz, &set, &viewer, &h, aerr, sizeof aerr), 0, "%s", aerr);
+  cr_assert_eq(ctrl_authorize(&ctl.authz, &set, &reader, &h, aerr, sizeof aerr),
+               STRATA_ECLUSTER_AUTHORIZATION_FAILED);
+  cr_assert(strstr(aerr, "Describe on the cluster"), "%s", aerr);
+  acl_entry_free(&e[0]);
+  acl_entry_free(&e[1]);
   ctl.authz.enabled = 0;
   controller_close(&ctl);
 }
