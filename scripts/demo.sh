@@ -111,6 +111,7 @@ else
   echo "    kcat -b 127.0.0.1:$kport -C -t iot_sensor_data -o -5 -e -f '%k %s\\n'"
 fi
 env="STRATA_CLUSTER_DIR=$dir"
+[ "$STRATA_CLUSTER_PORT" = 19092 ] || env="STRATA_CLUSTER_PORT=$STRATA_CLUSTER_PORT $env" # status asks there
 [ "$secure" = 1 ] && env="STRATA_CLUSTER_SECURE=1 $env" # status then logs in as admin
 echo "Try, in another terminal: $env scripts/cluster.sh kill 2"
 if [ "$nctl" = 3 ]; then
