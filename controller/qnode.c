@@ -169,12 +169,12 @@ static void send_msgs(struct qnode *n, const struct quorum_update *u) {
         continue;
       }
       c.snap_resp.len = (uint32_t)len;
-      quorum_wire_encode(&c, "", &w);
+      quorum_wire_encode(&c, n->cluster_id, &w);
       if (n->send) n->send(n->arg, m->to, &w.msg, payload, len);
       free(payload);
       continue;
     }
-    quorum_wire_encode(m, "", &w);
+    quorum_wire_encode(m, n->cluster_id, &w);
     if (n->send) n->send(n->arg, m->to, &w.msg, payload, len);
     free(payload);
   }
@@ -345,6 +345,8 @@ static void step(struct qnode *n, const struct quorum_event *e) {
     if (n->on_ready) n->on_ready(n->arg, n->now);
   }
   if (changed && n->changed) n->changed(n->arg);
+  if (!n->cluster_id[0] && n->c->cluster_id[0] && n->applied <= n->hw)
+    snprintf(n->cluster_id, sizeof n->cluster_id, "%s", n->c->cluster_id);
   /* What follows an update, as events of their own (u is free again). */
   if (n->snap_done_pending && !n->failed) {
     n->snap_done_pending = 0;
@@ -490,7 +492,16 @@ void qnode_receive(struct qnode *n, const Strata__QuorumMessage *w, const uint8_
                    size_t payload_len, int64_t now) {
   struct quorum_msg m;
   n->now = now;
-  int rc = quorum_wire_decode(w, "", n->cfg.self, payload, payload_len, &m);
+  const char *theirs = w && w->cluster_id ? w->cluster_id : "";
+  const char *expect = n->cluster_id[0] && theirs[0] ? n->cluster_id : theirs;
+  int rc = quorum_wire_decode(w, expect, n->cfg.self, payload, payload_len, &m);
+  if (rc == STRATA_EINCONSISTENT_CLUSTER_ID) {
+    if (n->foreign_msgs++ % 1000 == 0)
+      trace_error("quorum: a message from cluster %s, not ours (%s): dropped (%s). Is "
+                  "controller.quorum.voters the same on every controller?", theirs,
+                  n->cluster_id, strata_strerror(rc));
+    return;
+  }
   if (rc) {
     trace_debug("quorum: a message that does not decode: %s", strata_strerror(rc));
     return;

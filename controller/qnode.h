@@ -101,6 +101,13 @@ struct qnode {
   int old_fd;                      /* a replaced log's descriptor: closed when no fdatasync runs */
   int snap_done_pending;           /* an installed snapshot to report (after its update) */
   struct quorum_snapshot_id snap_done_id;
+  /* The cluster id on quorum messages: the committed one (learned once the
+   * record minting it is applied and committed; "" before), so a pending
+   * id a leader may still revert never goes out. A message with another
+   * cluster's id is dropped (INCONSISTENT_CLUSTER_ID) and counted; "" on
+   * either side is accepted (a new quorum has none yet). */
+  char cluster_id[40];
+  uint64_t foreign_msgs;
   struct quorum_persisted start_state; /* for qnode_start */
   uint64_t start_seed;
   /* Callbacks. send: one message to node `to` (payload: its records).

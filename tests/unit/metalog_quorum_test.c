@@ -393,6 +393,35 @@ static void topic(int id, const char *name) {
   for (int t = 0; t < 2000 && qnode_committed(&nodes[id].qn) < end; t++) run_ms();
 }
 
+/* Quorum messages carry the committed cluster id; a controller of another
+ * cluster (a wrong voters list) has its messages dropped both ways
+ * (INCONSISTENT_CLUSTER_ID) and gets nothing; "" (no id yet) is accepted. */
+Test(metalog_quorum, another_clusters_messages_are_dropped) {
+  now = 1000;
+  cut = 0;
+  for (int i = 1; i <= NODES; i++) open_node(i);
+  int lead = leader_ready(5000);
+  cr_assert(lead);
+  alloc(lead, 1); /* no cluster id yet: "" everywhere, accepted */
+  for (int i = 1; i <= NODES; i++) snprintf(nodes[i].c.cluster_id, sizeof nodes[i].c.cluster_id, "ours");
+  int64_t a = alloc(lead, 1);
+  for (int t = 0; t < 500; t++) run_ms();
+  for (int i = 1; i <= NODES; i++) cr_assert_str_eq(nodes[i].qn.cluster_id, "ours", "node %d", i);
+  int fol = lead % NODES + 1;
+  snprintf(nodes[fol].qn.cluster_id, sizeof nodes[fol].qn.cluster_id, "theirs");
+  int64_t b = alloc(lead, 1); /* commits with the third */
+  for (int t = 0; t < 500; t++) run_ms();
+  cr_assert_eq(b, a + 1);
+  cr_assert_eq(nodes[fol].c.producer_ids_next, a + 1, "the foreign one got nothing");
+  cr_assert_gt(nodes[fol].qn.foreign_msgs, 0);
+  cr_assert_gt(nodes[lead].qn.foreign_msgs, 0, "and its fetches were dropped");
+  snprintf(nodes[fol].qn.cluster_id, sizeof nodes[fol].qn.cluster_id, "ours");
+  for (int t = 0; t < 2000; t++) run_ms();
+  cr_assert_eq(nodes[fol].c.producer_ids_next, b + 1, "ours again: it catches up");
+  for (int i = 1; i <= NODES; i++) close_node(i);
+  while (bus_head) run_ms();
+}
+
 /* Snapshots in quorum mode (KIP-630): with a small
  * metadata.log.max.record.bytes.between.snapshots the leader and the
  * follower that is up write snapshots and drop their logs' prefix while
