@@ -580,3 +580,51 @@ Test(quorum, failover_at_defaults) {
           rounds, (long long)ms[rounds / 2], (long long)ms[p99], (long long)ms[rounds - 1]);
   cr_assert_lt(ms[p99], 1000, "failover p99 %lld ms", (long long)ms[p99]);
 }
+
+/* Snapshots in quorum mode (KIP-630) with a small
+ * metadata.log.max.record.bytes.between.snapshots: a follower is down while
+ * the others snapshot and drop their logs' prefix; it comes back below the
+ * leader's log start and installs the leader's snapshot; then the whole
+ * quorum is killed -9 and restarted: every topic is there (each controller
+ * loads its snapshot and replays the rest). */
+Test(quorum, snapshots_install_and_survive_restart, .init = make_dir) {
+  extra[0] = "metadata.log.max.record.bytes.between.snapshots=3000";
+  for (int i = 1; i <= N; i++) start(i);
+  int64_t epoch = -1;
+  int lead = active(15000, &epoch);
+  cr_assert(lead);
+  int down = lead % N + 1;
+  kill9(down);
+  enum { TOPICS = 60 };
+  for (int t = 0; t < TOPICS; t++) {
+    char name[32];
+    snprintf(name, sizeof name, "t%d", t);
+    create_ok(lead, name);
+  }
+  Strata__Header *r = describe(lead);
+  cr_assert(r && r->describe_quorum_resp);
+  int64_t start0 = r->describe_quorum_resp->log_start_offset;
+  int64_t hw = r->describe_quorum_resp->high_watermark;
+  wire_header_free(r);
+  cr_assert_gt(start0, 0, "the leader's log start moved past 0 (a snapshot)");
+  char path[800];
+  snprintf(path, sizeof path, "%s/c%d/quorum-snapshot", dir, lead);
+  cr_assert_eq(access(path, F_OK), 0, "no %s", path);
+  start(down);
+  cr_assert(caught_up(down, hw, 15000), "controller %d did not catch up", down);
+  cr_assert(log_has(down, "installed the leader's snapshot"), "controller %d fetched no snapshot",
+            down);
+  for (int i = 1; i <= N; i++) kill9(i);
+  for (int i = 1; i <= N; i++) start(i);
+  int64_t e2 = epoch;
+  lead = active(15000, &e2);
+  cr_assert(lead, "no active controller after the restart");
+  cr_assert_eq(e2, epoch, "broker 1's registration survives");
+  expect_topics(lead, epoch, TOPICS);
+  create_ok(lead, "after");
+  for (int i = 1; i <= N; i++) {
+    cr_assert_eq(proc_stop(pids[i]), 0, "controller %d did not exit cleanly", i);
+    pids[i] = 0;
+  }
+  extra[0] = NULL;
+}
