@@ -240,7 +240,8 @@ layering:
 test: all $(UNIT_BINS) $(CLUSTER_BINS) $(KAFKA_CHECK) $(FSYNC_SHIM) $(FAILOVER_BENCH) $(FAILOVER_CTL_BENCH) $(GROUP_BENCH) $(WORKLOAD) $(SIM) kafkajs
 	@STRATA_BUILD=$(BUILD) scripts/run-tests.sh scripts/layering.sh scripts/headers-check.sh $(UNIT_BINS) $(CLUSTER_BINS) $(wildcard tests/cluster/*.sh) $(wildcard tests/admin/*_test.sh) \
 	  tests/sim/sim_test.sh tests/fault/drill.sh tests/fault/scenarios_test.sh tests/metrics/rules_test.sh \
-	  tests/console/mock_test.sh $(wildcard tests/kafka/*_test.sh) $(wildcard tests/security/*_test.sh)
+	  tests/console/mock_test.sh $(wildcard tests/kafka/*_test.sh) $(wildcard tests/security/*_test.sh) \
+	  $(wildcard tests/docker/*_test.sh)
 
 # kafkajs for tests/kafka (from the npm registry, the versions in
 # tests/kafka/node/package-lock.json) into $(BUILD)/kafkajs. Without npm, or

@@ -113,6 +113,11 @@ int ctrl_authorize(const struct authorizer_config *cfg, const struct acl_set *ac
       return 0;
     snprintf(err, err_len, "%s may not get producer ids", name);
     return STRATA_ECLUSTER_AUTHORIZATION_FAILED;
+  case STRATA__HEADER__BODY_DESCRIBE_QUORUM_REQ:
+    /* Kafka's rule, the one the brokers apply: Describe on the cluster. */
+    if (relay || cluster(cfg, acls, who, ACL_OP_DESCRIBE)) return 0;
+    snprintf(err, err_len, "%s may not describe the quorum (Describe on the cluster)", name);
+    return STRATA_ECLUSTER_AUTHORIZATION_FAILED;
   case STRATA__HEADER__BODY_DESCRIBE_ACLS_REQ:
   case STRATA__HEADER__BODY_DESCRIBE_SCRAM_REQ:
     if (relay || cluster(cfg, acls, who, ACL_OP_DESCRIBE)) return 0;

@@ -29,7 +29,8 @@ static const char *const keys[] = {"controller.id", "listeners", "data.dir",
                                    /* the quorum (issue 14, docs/quorum.md) */
                                    "node.id", "controller.quorum.voters",
                                    "controller.quorum.election.timeout.ms",
-                                   "controller.quorum.fetch.timeout.ms", NULL};
+                                   "controller.quorum.fetch.timeout.ms",
+                                   "metadata.log.max.record.bytes.between.snapshots", NULL};
 
 static void usage(FILE *f) {
   fprintf(f, "usage: strata-controller [--config FILE] [--set key=value]...\n"
@@ -52,8 +53,9 @@ static void usage(FILE *f) {
              "A quorum of controllers (docs/quorum.md): node.id (this controller's id;\n"
              "controller.id is its older name), controller.quorum.voters=ID@HOST:PORT,...\n"
              "(every voter's controller listener, the same list on each),\n"
-             "controller.quorum.election.timeout.ms (default 1000),\n"
-             "controller.quorum.fetch.timeout.ms (default 2000). Without voters: one\n"
+             "controller.quorum.election.timeout.ms (default 250),\n"
+             "controller.quorum.fetch.timeout.ms (default 500),\n"
+             "metadata.log.max.record.bytes.between.snapshots (default 20 MiB). Without voters: one\n"
              "controller, as before.\n"
              "Environment variables\n"
              "STRATA_<KEY> come first (STRATA_DATA_DIR=/data sets data.dir).\n\n"
@@ -136,11 +138,14 @@ int main(int argc, char **argv) {
   int quorum = voters && *voters;
   if (!rc && quorum) rc = qnode_parse_voters(voters, &qcfg, err, sizeof err);
   if (!rc && quorum)
-    rc = config_get_int64(c, "controller.quorum.election.timeout.ms", 1000, 50, 600000,
+    rc = config_get_int64(c, "controller.quorum.election.timeout.ms", QNODE_ELECTION_TIMEOUT_MS, 50, 600000,
                           &qcfg.election_timeout_ms, err, sizeof err);
   if (!rc && quorum)
-    rc = config_get_int64(c, "controller.quorum.fetch.timeout.ms", 2000, 100, 600000,
+    rc = config_get_int64(c, "controller.quorum.fetch.timeout.ms", QNODE_FETCH_TIMEOUT_MS, 100, 600000,
                           &qcfg.fetch_timeout_ms, err, sizeof err);
+  if (!rc && quorum)
+    rc = config_get_int64(c, "metadata.log.max.record.bytes.between.snapshots", QNODE_SNAPSHOT_BYTES,
+                          1, INT64_C(1) << 40, &qcfg.snapshot_bytes, err, sizeof err);
   qcfg.self = (int32_t)id;
   if (!rc) rc = config_get_int64(c, "broker.session.timeout.ms", 1500, 100, 600000, &timeout, err, sizeof err);
   if (!rc) rc = config_get_int64(c, "leader.imbalance.check.interval.ms", 10000, 100, 86400000, &check, err, sizeof err);

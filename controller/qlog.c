@@ -13,7 +13,13 @@
 #include "common/errors.h"
 #include "common/trace.h"
 
+/* pos[] and epoch[] hold offsets [start, end]: index o - start. */
+#define POS(l, o) ((l)->pos[(o) - (l)->start])
+#define EPO(l, o) ((l)->epoch[(o) - (l)->start])
+
+/* Room for offsets [start, need]. */
 static int grow(struct qlog *l, int64_t need) {
+  need -= l->start;
   if ((size_t)need + 1 <= l->cap) return 0;
   size_t cap = l->cap ? l->cap : 256;
   while (cap < (size_t)need + 1) cap *= 2;
@@ -68,6 +74,11 @@ int qlog_open(struct qlog *l, const char *dir, char *err, size_t err_len) {
   size_t off = 0;
   int rc = grow(l, 0);
   int32_t last_epoch = 0;
+  if (len >= BATCH_HEADER_SIZE) { /* the log starts at its first batch (after a snapshot: past 0) */
+    struct batch_header h0;
+    if (!batch_header_decode(buf, len, &h0) && h0.base_offset > 0)
+      l->start = l->end = h0.base_offset;
+  }
   while (!rc && off < len) {
     struct batch_header h;
     int bad = batch_header_decode(buf + off, len - off, &h);
@@ -91,15 +102,15 @@ int qlog_open(struct qlog *l, const char *dir, char *err, size_t err_len) {
       break;
     }
     if ((rc = grow(l, l->end + 1))) break;
-    l->pos[l->end] = (int64_t)off;
-    l->epoch[l->end] = h.leader_epoch;
+    POS(l, l->end) = (int64_t)off;
+    EPO(l, l->end) = h.leader_epoch;
     last_epoch = h.leader_epoch;
     l->end++;
     off += sz;
   }
   free(buf);
   if (rc) return rc;
-  l->pos[l->end] = (int64_t)off;
+  POS(l, l->end) = (int64_t)off;
   if (off < len) {
     trace_warn("%s: cutting a torn last batch (%zu bytes)", l->path, len - off);
     if (ftruncate(l->fd, (off_t)off)) {
@@ -129,7 +140,7 @@ void qlog_close(struct qlog *l) {
 static int store(struct qlog *l, const uint8_t *batch, size_t len, int32_t epoch) {
   int rc = grow(l, l->end + 1);
   if (rc) return rc;
-  int64_t at = l->pos[l->end];
+  int64_t at = POS(l, l->end);
   size_t done = 0;
   while (done < len) {
     ssize_t w = pwrite(l->fd, batch + done, len - done, (off_t)(at + (int64_t)done));
@@ -137,16 +148,16 @@ static int store(struct qlog *l, const uint8_t *batch, size_t len, int32_t epoch
     if (w <= 0) return STRATA_EIO;
     done += (size_t)w;
   }
-  l->epoch[l->end] = epoch;
+  EPO(l, l->end) = epoch;
   l->end++;
-  l->pos[l->end] = at + (int64_t)len;
+  POS(l, l->end) = at + (int64_t)len;
   return 0;
 }
 
 int qlog_append(struct qlog *l, int64_t offset, int32_t epoch, const uint8_t *value,
                 size_t value_len) {
   if (offset != l->end || epoch < 1 || value_len > QLOG_RECORD_MAX ||
-      (l->end && epoch < l->epoch[l->end - 1]))
+      (l->end > l->start && epoch < EPO(l, l->end - 1)))
     return STRATA_EINVALID_ARGUMENT;
   struct batch_builder b;
   batch_builder_init(&b);
@@ -175,7 +186,7 @@ int qlog_append_batches(struct qlog *l, const uint8_t *p, size_t len, int64_t fr
     if (sz > len - off || batch_check_crc(p + off, sz)) return STRATA_EINVALID_REQUEST;
     if (h.base_offset >= from && h.base_offset < to) {
       if (h.base_offset != l->end || h.record_count != 1 || h.last_offset_delta != 0 ||
-          h.leader_epoch < 1 || (l->end && h.leader_epoch < l->epoch[l->end - 1]))
+          h.leader_epoch < 1 || (l->end > l->start && h.leader_epoch < EPO(l, l->end - 1)))
         return STRATA_EINVALID_REQUEST;
       int rc = store(l, p + off, sz, h.leader_epoch);
       if (rc) return rc;
@@ -186,9 +197,9 @@ int qlog_append_batches(struct qlog *l, const uint8_t *p, size_t len, int64_t fr
 }
 
 int qlog_truncate(struct qlog *l, int64_t offset) {
-  if (offset < 0) return STRATA_EINVALID_ARGUMENT;
+  if (offset < l->start) return STRATA_EINVALID_ARGUMENT;
   if (offset >= l->end) return 0;
-  if (ftruncate(l->fd, (off_t)l->pos[offset])) return STRATA_EIO;
+  if (ftruncate(l->fd, (off_t)POS(l, offset))) return STRATA_EIO;
   l->end = offset;
   l->truncations++;
   if (offset < l->trunc_low) l->trunc_low = offset;
@@ -198,13 +209,13 @@ int qlog_truncate(struct qlog *l, int64_t offset) {
 int qlog_read(const struct qlog *l, int64_t from, int64_t to, uint8_t **out, size_t *out_len) {
   *out = NULL;
   *out_len = 0;
-  if (from < 0 || to > l->end || from > to) return STRATA_EINVALID_ARGUMENT;
-  size_t n = (size_t)(l->pos[to] - l->pos[from]);
+  if (from < l->start || to > l->end || from > to) return STRATA_EINVALID_ARGUMENT;
+  size_t n = (size_t)(POS(l, to) - POS(l, from));
   uint8_t *buf = malloc(n ? n : 1);
   if (!buf) return STRATA_ENOMEM;
   size_t got = 0;
   while (got < n) {
-    ssize_t r = pread(l->fd, buf + got, n - got, (off_t)(l->pos[from] + (int64_t)got));
+    ssize_t r = pread(l->fd, buf + got, n - got, (off_t)(POS(l, from) + (int64_t)got));
     if (r < 0 && errno == EINTR) continue;
     if (r <= 0) {
       free(buf);
@@ -242,17 +253,93 @@ int qlog_value(const struct qlog *l, int64_t offset, uint8_t **value, size_t *le
 
 uint32_t qlog_epochs(const struct qlog *l, struct quorum_epoch_start *out, uint32_t max) {
   uint32_t n = 0;
-  for (int64_t o = 0; o < l->end; o++)
-    if (!o || l->epoch[o] != l->epoch[o - 1]) {
+  for (int64_t o = l->start; o < l->end; o++)
+    if (o == l->start || EPO(l, o) != EPO(l, o - 1)) {
       if (n == max) { /* keep the newest: shift (rare: QUORUM_EPOCHS_MAX epochs) */
         memmove(out, out + 1, (max - 1) * sizeof *out);
         n--;
       }
-      out[n++] = (struct quorum_epoch_start){l->epoch[o], o};
+      out[n++] = (struct quorum_epoch_start){EPO(l, o), o};
     }
   return n;
 }
 
 int32_t qlog_epoch_at(const struct qlog *l, int64_t offset) {
-  return offset >= 0 && offset < l->end ? l->epoch[offset] : 0;
+  return offset >= l->start && offset < l->end ? EPO(l, offset) : 0;
+}
+
+int64_t qlog_bytes(const struct qlog *l, int64_t from, int64_t to) {
+  if (from < l->start) from = l->start;
+  if (to > l->end) to = l->end;
+  return to > from ? POS(l, to) - POS(l, from) : 0;
+}
+
+/* Replace the file with one holding the batches of [from, end) (none when
+ * from >= end; the log then starts empty at `from`): written to a
+ * temporary file, fsynced, renamed over the log, the directory fsynced.
+ * So a crash leaves the old log or the new one, both readable (recovery
+ * takes the start from the first batch; an empty log's start is the
+ * snapshot's end). */
+static int replace_from(struct qlog *l, int64_t from, int *old_fd) {
+  char tmp[4300];
+  snprintf(tmp, sizeof tmp, "%s.tmp", l->path);
+  int64_t keep_from = from < l->end ? from : l->end;
+  uint8_t *buf = NULL;
+  size_t n = 0;
+  int rc = keep_from < l->end ? qlog_read(l, keep_from, l->end, &buf, &n) : 0;
+  if (rc) return rc;
+  int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    free(buf);
+    return STRATA_EIO;
+  }
+  size_t done = 0;
+  while (!rc && done < n) {
+    ssize_t w = pwrite(fd, buf + done, n - done, (off_t)done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) rc = STRATA_EIO;
+    else done += (size_t)w;
+  }
+  free(buf);
+  char dir[4200];
+  snprintf(dir, sizeof dir, "%s", l->path);
+  char *slash = strrchr(dir, '/');
+  if (slash) *slash = 0;
+  if (!rc && (fdatasync(fd) || rename(tmp, l->path) || durable_file_fsync_dir(dir)))
+    rc = STRATA_EIO;
+  if (rc) {
+    close(fd);
+    unlink(tmp);
+    return rc;
+  }
+  /* The arrays: shift [keep_from, end] down to index 0, positions by the cut. */
+  int64_t cut = POS(l, keep_from), k = keep_from - l->start, m = l->end - keep_from;
+  for (int64_t i = 0; i <= m; i++) {
+    l->pos[i] = l->pos[k + i] - cut;
+    l->epoch[i] = l->epoch[k + i];
+  }
+  l->start = from;
+  if (l->end < from) {
+    l->end = from;
+    l->pos[0] = 0;
+  }
+  *old_fd = l->fd;
+  l->fd = fd;
+  l->truncations++;
+  return 0;
+}
+
+int qlog_drop_prefix(struct qlog *l, int64_t to, int *old_fd) {
+  *old_fd = -1;
+  if (to <= l->start) return 0;
+  if (to > l->end) return STRATA_EINVALID_ARGUMENT;
+  return replace_from(l, to, old_fd);
+}
+
+int qlog_reset(struct qlog *l, int64_t start, int *old_fd) {
+  *old_fd = -1;
+  if (start < l->end) return STRATA_EINVALID_ARGUMENT; /* a reset never drops records we hold */
+  l->end = l->start; /* nothing kept: replace_from writes an empty file */
+  int rc = grow(l, l->start);
+  return rc ? rc : replace_from(l, start, old_fd);
 }

@@ -21,8 +21,10 @@
  * offset and an epoch not below the previous one; a torn last batch (cut
  * short, or its CRC failing while nothing follows) is cut and the rest is
  * fsynced. A bad batch with good batches after it stops the controller:
- * never guess at cluster metadata. Snapshots are not written in quorum
- * mode yet (the log starts at offset 0; docs/quorum.md, "Glue status"). */
+ * never guess at cluster metadata. After a snapshot (qnode.c, qsnap.h) the
+ * log starts past 0: the prefix the snapshot covers is dropped by
+ * rewriting the file (qlog_drop_prefix); its first batch's offset is the
+ * start. */
 #ifndef STRATA_QLOG_H
 #define STRATA_QLOG_H
 
@@ -37,9 +39,10 @@
 struct qlog {
   char path[4200];
   int fd;
-  int64_t end;        /* log end offset: records [0, end) */
-  int64_t *pos;       /* pos[o]: the file position of record o's batch; pos[end]: file length */
-  int32_t *epoch;     /* epoch[o]: its partition leader epoch */
+  int64_t start;      /* log start offset: records [start, end); past 0 after a snapshot */
+  int64_t end;        /* log end offset */
+  int64_t *pos;       /* pos[o - start]: the file position of record o's batch; [end]: file length */
+  int32_t *epoch;     /* epoch[o - start]: its partition leader epoch */
   size_t cap;
   uint64_t truncations; /* bumped by each truncation (see above) */
   int64_t trunc_low;    /* the lowest offset truncated to since its owner last set it to
@@ -68,6 +71,20 @@ int qlog_truncate(struct qlog *l, int64_t offset);
 int qlog_read(const struct qlog *l, int64_t from, int64_t to, uint8_t **out, size_t *out_len);
 /* Record offset's value (malloc'd, *len 0 for a LeaderChange). */
 int qlog_value(const struct qlog *l, int64_t offset, uint8_t **value, size_t *len);
+
+/* Drop records [start, to) (a snapshot holds them): the file is rewritten
+ * with the rest (durably: tmp, fsync, rename, directory fsync). The
+ * metadata log's suffix past a committed snapshot is short, so a rewrite is
+ * cheap, keeps one file and the array index, and is atomic by rename (a
+ * segment scheme would trade that for not copying the suffix). *old_fd:
+ * the previous descriptor, for the caller to close once no fdatasync runs
+ * on it (-1 none). */
+int qlog_drop_prefix(struct qlog *l, int64_t to, int *old_fd);
+/* Replace the log by an empty one starting at start (>= end): an installed
+ * leader's snapshot holds everything before it. *old_fd as above. */
+int qlog_reset(struct qlog *l, int64_t start, int *old_fd);
+/* The bytes records [from, to) take in the file. */
+int64_t qlog_bytes(const struct qlog *l, int64_t from, int64_t to);
 
 /* Where each epoch starts, oldest first, for the core's START event. */
 uint32_t qlog_epochs(const struct qlog *l, struct quorum_epoch_start *out, uint32_t max);

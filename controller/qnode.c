@@ -3,12 +3,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/assert.h"
 #include "common/batch.h"
 #include "common/errors.h"
 #include "common/random_id.h"
 #include "common/trace.h"
+#include "controller/qsnap.h"
 #include "controller/qstate.h"
 #include "controller/quorum_wire.h"
 
@@ -93,22 +95,49 @@ static void apply_to(struct qnode *n, int64_t to) {
   }
 }
 
-/* Forget what was applied beyond the high watermark: the state again,
- * from the log's committed part. */
-static void revert(struct qnode *n) {
+/* The state again from the disk: empty, then our snapshot (if any);
+ * applied = the snapshot's end. */
+static void reload(struct qnode *n) {
   struct ctrl *c = n->c;
   struct ctrl_config cfg = c->cfg;
   int32_t id = c->id;
   int (*tid)(void *, uint8_t *) = c->new_topic_id;
   void *tid_ctx = c->new_topic_id_ctx;
-  trace_warn("quorum: records %lld..%lld were applied but not committed: rebuilding the state "
-             "from the committed log", (long long)n->hw, (long long)n->applied - 1);
   ctrl_free(c);
   ctrl_init(c, id, &cfg);
   c->new_topic_id = tid;
   c->new_topic_id_ctx = tid_ctx;
   n->applied = 0;
+  if (n->snap.end_offset < 0) return;
+  struct quorum_snapshot_id got;
+  char err[512];
+  int rc = qsnap_load(n->dir, c, &got, err, sizeof err);
+  if (!rc && (got.end_offset != n->snap.end_offset || got.epoch != n->snap.epoch))
+    rc = STRATA_ECORRUPT;
+  if (rc) {
+    trace_error("quorum: %s", err);
+    fail(n, "reloading the snapshot", rc);
+    return;
+  }
+  n->applied = got.end_offset;
+}
+
+/* Forget what was applied beyond the high watermark: the state again,
+ * from the snapshot and the log's committed part. */
+static void revert(struct qnode *n) {
+  trace_warn("quorum: records %lld..%lld were applied but not committed: rebuilding the state "
+             "from the committed log", (long long)n->hw, (long long)n->applied - 1);
+  reload(n);
   apply_to(n, n->hw);
+}
+
+/* A replaced log's old descriptor is closed once no fdatasync uses it. */
+static void set_old_fd(struct qnode *n, int fd) {
+  if (fd < 0) return;
+  if (!n->syncing || n->old_fd >= 0) /* the running sync holds the first one stashed */
+    close(fd);
+  else
+    n->old_fd = fd;
 }
 
 /* The messages of an update, encoded; a fetch answer gets its records. */
@@ -123,16 +152,29 @@ static void send_msgs(struct qnode *n, const struct quorum_update *u) {
       const struct quorum_span *b = &m->fetch_resp.spans[m->fetch_resp.nspans - 1];
       int64_t to = b->base + b->count;
       int64_t cap = n->fetch_max_bytes ? (int64_t)n->fetch_max_bytes : QNODE_FETCH_MAX_BYTES;
-      while (to > a->base + 1 && n->log.pos[to] - n->log.pos[a->base] > cap) to--;
+      while (to > a->base + 1 && qlog_bytes(&n->log, a->base, to) > cap) to--;
       int rc = qlog_read(&n->log, a->base, to, &payload, &len);
       if (rc) {
         fail(n, "reading records for a fetch answer", rc);
         return;
       }
-    } else if (m->type == QUORUM_FETCH_SNAPSHOT_RESP) {
-      continue; /* no snapshots in quorum mode yet: never asked for */
+    } else if (m->type == QUORUM_FETCH_SNAPSHOT_RESP && !m->error) {
+      /* A chunk of our snapshot file (the core checked the id is ours). */
+      size_t cap = n->fetch_max_bytes ? n->fetch_max_bytes : QNODE_FETCH_MAX_BYTES;
+      struct quorum_msg c = *m;
+      int rc = qsnap_read(n->dir, m->snap_resp.position, cap, &payload, &len, &c.snap_resp.size);
+      if (rc) {
+        trace_warn("quorum: reading the snapshot for %d: %s (it asks again)", m->to,
+                   strata_strerror(rc));
+        continue;
+      }
+      c.snap_resp.len = (uint32_t)len;
+      quorum_wire_encode(&c, n->cluster_id, &w);
+      if (n->send) n->send(n->arg, m->to, &w.msg, payload, len);
+      free(payload);
+      continue;
     }
-    quorum_wire_encode(m, "", &w);
+    quorum_wire_encode(m, n->cluster_id, &w);
     if (n->send) n->send(n->arg, m->to, &w.msg, payload, len);
     free(payload);
   }
@@ -201,8 +243,36 @@ static void carry_out(struct qnode *n, const struct quorum_update *u, int *becam
     }
     if (n->failed) return;
   }
-  if (u->flags & (QUORUM_U_SNAP_CHUNK | QUORUM_U_SNAP_INSTALL))
-    trace_warn("quorum: a snapshot transfer, which quorum mode does not do yet: ignored");
+  if (u->flags & QUORUM_U_SNAP_CHUNK) {
+    if ((rc = qsnap_fetch_write(n->dir, u->snap_chunk.position, n->payload, u->snap_chunk.len))) {
+      fail(n, "writing a fetched snapshot chunk", rc);
+      return;
+    }
+  }
+  if (u->flags & QUORUM_U_SNAP_INSTALL) {
+    /* The leader's snapshot is whole: ours now, the log empty at its end,
+     * the state the snapshot's; SNAPSHOT_DONE once this update is done. */
+    char err[512];
+    int old = -1;
+    if ((rc = qsnap_fetch_finish(n->dir, u->snap_install, err, sizeof err))) {
+      trace_error("quorum: %s", err);
+      fail(n, "installing the leader's snapshot", rc);
+      return;
+    }
+    if ((rc = qlog_reset(&n->log, u->snap_install.end_offset, &old))) {
+      fail(n, "replacing the log after a snapshot", rc);
+      return;
+    }
+    set_old_fd(n, old);
+    n->snap = u->snap_install;
+    reload(n);
+    n->hw = n->snap.end_offset;
+    n->snap_done_pending = 1;
+    n->snap_done_id = u->snap_install;
+    trace_info("quorum: installed the leader's snapshot of records [0, %lld), epoch %d",
+               (long long)n->snap.end_offset, n->snap.epoch);
+    if (n->failed) return;
+  }
   send_msgs(n, u);
   if (u->flags & QUORUM_U_HW) {
     n->hw = u->hw;
@@ -222,6 +292,41 @@ static void carry_out(struct qnode *n, const struct quorum_update *u, int *becam
   n->deadline_ms = u->deadline_ms;
 }
 
+static void step(struct qnode *n, const struct quorum_event *e);
+
+/* Once the committed records since our last snapshot take snapshot_bytes
+ * and nothing is applied beyond the high watermark (the leader's pending
+ * records are not committed state): write the snapshot of the state at
+ * the high watermark, tell the core, and drop the log's prefix. */
+static void maybe_snapshot(struct qnode *n) {
+  int64_t hw = n->hw;
+  if (n->failed || n->applied != hw || hw <= n->log.start || n->q.snap_installing ||
+      n->q.snap_fetch.end_offset >= 0 || hw > n->q.hw)
+    return;
+  if (qlog_bytes(&n->log, n->log.start, hw) < n->snapshot_bytes) return;
+  struct quorum_snapshot_id id = {hw, qlog_epoch_at(&n->log, hw - 1)};
+  char err[512];
+  int rc = qsnap_write(n->dir, n->c, id, err, sizeof err);
+  if (rc) { /* the log keeps growing; the next commit tries again */
+    trace_error("quorum: snapshot not written: %s", err);
+    return;
+  }
+  struct quorum_event e = {.type = QUORUM_SNAPSHOT_DONE, .now_ms = n->now};
+  e.snapshot.id = id;
+  e.snapshot.replaced_log = 0;
+  n->snap = id;
+  step(n, &e);
+  if (n->failed || n->q.log_start != id.end_offset) return;
+  int old = -1;
+  if ((rc = qlog_drop_prefix(&n->log, id.end_offset, &old))) {
+    fail(n, "dropping the log prefix a snapshot holds", rc);
+    return;
+  }
+  set_old_fd(n, old);
+  trace_info("quorum: snapshot of records [0, %lld), epoch %d; the log starts there",
+             (long long)id.end_offset, id.epoch);
+}
+
 static void step(struct qnode *n, const struct quorum_event *e) {
   static struct quorum_update u; /* large; one step at a time (no reentry: see finish) */
   if (n->failed) return;
@@ -229,6 +334,9 @@ static void step(struct qnode *n, const struct quorum_event *e) {
   if (rc && e->type == QUORUM_RECEIVE)
     trace_debug("quorum: message %d from %d refused: %s", e->msg->type, e->msg->src.id,
                 strata_strerror(rc));
+  if (rc && e->type == QUORUM_SNAPSHOT_DONE)
+    trace_error("quorum: the core refused snapshot %lld/%d: %s",
+                (long long)e->snapshot.id.end_offset, e->snapshot.id.epoch, strata_strerror(rc));
   int ready = 0, changed = 0;
   carry_out(n, &u, &ready, &changed);
   if (ready) {
@@ -237,6 +345,17 @@ static void step(struct qnode *n, const struct quorum_event *e) {
     if (n->on_ready) n->on_ready(n->arg, n->now);
   }
   if (changed && n->changed) n->changed(n->arg);
+  if (!n->cluster_id[0] && n->c->cluster_id[0] && n->applied <= n->hw)
+    snprintf(n->cluster_id, sizeof n->cluster_id, "%s", n->c->cluster_id);
+  /* What follows an update, as events of their own (u is free again). */
+  if (n->snap_done_pending && !n->failed) {
+    n->snap_done_pending = 0;
+    struct quorum_event d = {.type = QUORUM_SNAPSHOT_DONE, .now_ms = n->now};
+    d.snapshot.id = n->snap_done_id;
+    d.snapshot.replaced_log = 1;
+    step(n, &d);
+  }
+  if (e->type != QUORUM_SNAPSHOT_DONE) maybe_snapshot(n);
 }
 
 int qnode_open(struct qnode *n, const struct qnode_config *cfg, const char *dir, struct ctrl *c,
@@ -253,7 +372,34 @@ int qnode_open(struct qnode *n, const struct qnode_config *cfg, const char *dir,
   /* The log first, then the directory id: a first start that stops in
    * between leaves a log without an id (a new directory, below), never an
    * id without its log, which is what a partly wiped directory looks like. */
+  n->old_fd = -1;
+  n->snap.end_offset = -1;
+  n->snapshot_bytes = cfg->snapshot_bytes > 0 ? cfg->snapshot_bytes : QNODE_SNAPSHOT_BYTES;
   if ((rc = qlog_open(&n->log, dir, err, err_len))) return rc;
+  /* The snapshot, then the log after it: a crash may have left the log's
+   * prefix the snapshot holds (not dropped yet), or a log that ends below
+   * an installed snapshot (not replaced yet). */
+  if ((rc = qsnap_load(dir, c, &n->snap, err, err_len))) return rc;
+  if (n->snap.end_offset >= 0) {
+    int old = -1;
+    n->applied = n->snap.end_offset;
+    if (n->log.end < n->snap.end_offset || n->log.end == n->log.start)
+      rc = qlog_reset(&n->log, n->snap.end_offset, &old);
+    else if (n->log.start < n->snap.end_offset)
+      rc = qlog_drop_prefix(&n->log, n->snap.end_offset, &old);
+    else if (n->log.start > n->snap.end_offset)
+      rc = STRATA_ECORRUPT;
+    if (old >= 0) close(old);
+    if (rc) {
+      snprintf(err, err_len, "%s starts at %lld, the snapshot ends at %lld: %s", n->log.path,
+               (long long)n->log.start, (long long)n->snap.end_offset, strata_strerror(rc));
+      return rc;
+    }
+  } else if (n->log.start > 0) {
+    snprintf(err, err_len, "%s starts at %lld but there is no %s: refusing to guess cluster "
+             "metadata", n->log.path, (long long)n->log.start, QSNAP_FILE);
+    return STRATA_ECORRUPT;
+  }
   if ((rc = qstate_directory_id(dir, cfg->self, n->dir_id, &fresh, err, err_len))) return rc;
   if (!fresh && n->log.created) {
     snprintf(err, err_len, "%s has a directory id (quorum-meta) but no %s: the directory was "
@@ -282,8 +428,8 @@ int qnode_open(struct qnode *n, const struct qnode_config *cfg, const char *dir,
   if ((rc = qstate_pins_load(dir, qc.voters, qc.nvoters, err, err_len))) return rc;
   for (uint32_t i = 0; i < qc.nvoters; i++) /* our own entry is our directory, whatever a pin says */
     if (qc.voters[i].id == cfg->self) memcpy(qc.voters[i].dir, n->dir_id, QUORUM_DIR_LEN);
-  qc.election_timeout_ms = cfg->election_timeout_ms > 0 ? cfg->election_timeout_ms : 1000;
-  qc.fetch_timeout_ms = cfg->fetch_timeout_ms > 0 ? cfg->fetch_timeout_ms : 2000;
+  qc.election_timeout_ms = cfg->election_timeout_ms > 0 ? cfg->election_timeout_ms : QNODE_ELECTION_TIMEOUT_MS;
+  qc.fetch_timeout_ms = cfg->fetch_timeout_ms > 0 ? cfg->fetch_timeout_ms : QNODE_FETCH_TIMEOUT_MS;
   qc.fetch_max_wait_ms = qc.fetch_timeout_ms / 4;
   qc.request_timeout_ms = qc.fetch_timeout_ms;
   qc.fetch_max_records = QNODE_FETCH_MAX_RECORDS;
@@ -314,7 +460,7 @@ void qnode_start(struct qnode *n, int64_t now) {
   struct quorum_event e = {.type = QUORUM_START, .now_ms = now};
   e.start.state = n->start_state;
   e.start.seed = n->start_seed;
-  e.start.snapshot.end_offset = -1;
+  e.start.snapshot = n->snap;
   e.start.log_end = n->log.end;
   e.start.nepochs = qlog_epochs(&n->log, epochs, QUORUM_EPOCHS_MAX);
   e.start.epochs = epochs;
@@ -322,7 +468,11 @@ void qnode_start(struct qnode *n, int64_t now) {
   if (!n->q.started) fail(n, "the quorum state and the log disagree", STRATA_ECORRUPT);
 }
 
-void qnode_close(struct qnode *n) { qlog_close(&n->log); }
+void qnode_close(struct qnode *n) {
+  if (n->old_fd >= 0) close(n->old_fd);
+  n->old_fd = -1;
+  qlog_close(&n->log);
+}
 
 /* Every batch of payload (whole and CRC-checked by quorum_wire_decode)
  * holds exactly one record. */
@@ -342,7 +492,16 @@ void qnode_receive(struct qnode *n, const Strata__QuorumMessage *w, const uint8_
                    size_t payload_len, int64_t now) {
   struct quorum_msg m;
   n->now = now;
-  int rc = quorum_wire_decode(w, "", n->cfg.self, payload, payload_len, &m);
+  const char *theirs = w && w->cluster_id ? w->cluster_id : "";
+  const char *expect = n->cluster_id[0] && theirs[0] ? n->cluster_id : theirs;
+  int rc = quorum_wire_decode(w, expect, n->cfg.self, payload, payload_len, &m);
+  if (rc == STRATA_EINCONSISTENT_CLUSTER_ID) {
+    if (n->foreign_msgs++ % 1000 == 0)
+      trace_error("quorum: a message from cluster %s, not ours (%s): dropped (%s). Is "
+                  "controller.quorum.voters the same on every controller?", theirs,
+                  n->cluster_id, strata_strerror(rc));
+    return;
+  }
   if (rc) {
     trace_debug("quorum: a message that does not decode: %s", strata_strerror(rc));
     return;
@@ -455,7 +614,7 @@ int qnode_sync_begin(struct qnode *n, int *fd) {
   if (n->log.end == n->synced_end && n->log.truncations == n->synced_trunc) return 0;
   n->syncing = 1;
   n->sync_offset = n->log.end;
-  n->sync_epoch = qlog_epoch_at(&n->log, n->log.end - 1);
+  n->sync_epoch = n->log.end > n->log.start ? qlog_epoch_at(&n->log, n->log.end - 1) : n->snap.epoch;
   n->sync_trunc = n->log.truncations;
   *fd = n->log.fd;
   return 1;
@@ -463,6 +622,10 @@ int qnode_sync_begin(struct qnode *n, int *fd) {
 
 void qnode_sync_done(struct qnode *n, int ok, int64_t now) {
   n->syncing = 0;
+  if (n->old_fd >= 0) { /* the sync ran on the log's old descriptor: no one uses it now */
+    close(n->old_fd);
+    n->old_fd = -1;
+  }
   n->now = now;
   if (!ok) {
     fail(n, "fdatasync of the metadata log", STRATA_EIO);

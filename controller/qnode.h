@@ -26,6 +26,17 @@
 #ifndef STRATA_QNODE_H
 #define STRATA_QNODE_H
 
+/* The default timeouts (docs/quorum.md, "Failover time"): a follower that
+ * hears nothing from the leader for the fetch timeout campaigns, so a
+ * killed active controller is replaced in about this long; the election
+ * timeout ([t, 2t)) only breaks split votes. Kafka's 2000/1000 would make
+ * failover take about 2 s. */
+#define QNODE_FETCH_TIMEOUT_MS 500
+#define QNODE_ELECTION_TIMEOUT_MS 250
+/* metadata.log.max.record.bytes.between.snapshots: Kafka's 20 MiB. A
+ * restart replays at most about this much of the log after the snapshot. */
+#define QNODE_SNAPSHOT_BYTES (INT64_C(20) << 20)
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,6 +56,7 @@ struct qnode_config {
   struct qnode_voter voters[QUORUM_VOTERS_MAX];
   uint32_t nvoters;
   int64_t election_timeout_ms, fetch_timeout_ms;
+  int64_t snapshot_bytes; /* metadata.log.max.record.bytes.between.snapshots; 0: the default */
 };
 
 /* Parse controller.quorum.voters ("ID@HOST:PORT,..."); 0 or
@@ -80,7 +92,22 @@ struct qnode {
   size_t payload_len;
   uint32_t warned; /* voters whose unpinned directory we already warned about (bit per index) */
   int wiped_warned;
-  size_t fetch_max_bytes; /* 0: 8 MiB (qnode.c); tests set less */
+  size_t fetch_max_bytes; /* 0: 8 MiB (qnode.c); tests set less (also a snapshot chunk's) */
+  /* Snapshots (qsnap.h): ours, end_offset -1 none. A snapshot of the
+   * committed state is written once the committed records since the last
+   * one take snapshot_bytes; the log then drops what it covers. */
+  struct quorum_snapshot_id snap;
+  int64_t snapshot_bytes;
+  int old_fd;                      /* a replaced log's descriptor: closed when no fdatasync runs */
+  int snap_done_pending;           /* an installed snapshot to report (after its update) */
+  struct quorum_snapshot_id snap_done_id;
+  /* The cluster id on quorum messages: the committed one (learned once the
+   * record minting it is applied and committed; "" before), so a pending
+   * id a leader may still revert never goes out. A message with another
+   * cluster's id is dropped (INCONSISTENT_CLUSTER_ID) and counted; "" on
+   * either side is accepted (a new quorum has none yet). */
+  char cluster_id[40];
+  uint64_t foreign_msgs;
   struct quorum_persisted start_state; /* for qnode_start */
   uint64_t start_seed;
   /* Callbacks. send: one message to node `to` (payload: its records).

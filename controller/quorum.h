@@ -102,8 +102,8 @@ struct quorum_config {
   struct quorum_key self;
   struct quorum_key voters[QUORUM_VOTERS_MAX]; /* distinct ids */
   uint32_t nvoters;
-  int64_t election_timeout_ms; /* controller.quorum.election.timeout.ms (1000): randomized in [t, 2t) */
-  int64_t fetch_timeout_ms;    /* controller.quorum.fetch.timeout.ms (2000) */
+  int64_t election_timeout_ms; /* controller.quorum.election.timeout.ms (250): randomized in [t, 2t) */
+  int64_t fetch_timeout_ms;    /* controller.quorum.fetch.timeout.ms (500) */
   int64_t fetch_max_wait_ms;   /* a leader holds a fetch at its log end this long (500) */
   int64_t request_timeout_ms;  /* a fetch or vote unanswered this long is lost (2000) */
   uint32_t fetch_max_records;  /* records in one fetch answer (>= 1) */

@@ -1,7 +1,9 @@
 #!/bin/bash
 # Files for docker/compose.secure.yml, made once into docker/secure/ (or DIR):
 #   certs/     a throwaway CA, broker-1..3 (SAN DNS:broker-N and IP:127.0.0.1 for
-#              the Kafka ports published on this host), controller, admin
+#              the Kafka ports published on this host), controller (shared by
+#              controller-1..3: SAN also their fixed addresses, IP:PREFIX.201-203
+#              with STRATA_NET_PREFIX as in compose.yml, default 172.28.13), admin
 #              (scripts/certs.sh; bring your own CA's files here instead)
 #   secrets/   random passwords: admin (the controller's --bootstrap-user) and
 #              broker-1..3 (each broker's SCRAM login to the others)
@@ -18,7 +20,9 @@ cd "$(dirname "$0")/.."
 dir=${1:-docker/secure}
 [ -e "$dir/certs/ca.pem" ] && { echo "$dir already holds a CA; remove it to start over" >&2; exit 1; }
 mkdir -p "$dir/secrets"
-CERTS_SAN_EXTRA=IP:127.0.0.1 scripts/certs.sh "$dir/certs" 3 admin
+p=${STRATA_NET_PREFIX:-172.28.13}
+CERTS_SAN_EXTRA=IP:127.0.0.1 CERTS_CONTROLLER_SAN_EXTRA=IP:$p.201,IP:$p.202,IP:$p.203 \
+  scripts/certs.sh "$dir/certs" 3 admin
 for u in admin broker-1 broker-2 broker-3; do
   (umask 077 && head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' >"$dir/secrets/$u.password")
 done

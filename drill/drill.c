@@ -801,27 +801,18 @@ static const char *client_name(const struct drill_opts *o) {
 
 /* How many controllers a drill runs when not told: kill-controller needs a
  * quorum of 3 to show a controller's loss survived (with 1 it can only
- * show brokers riding out its absence), except with TLS, which a quorum's
- * links do not speak yet; every other scenario hits brokers, and 1 starts
- * faster. */
-int drill_controllers(int scenario, int tls) {
-  return scenario == DRILL_KILL_CONTROLLER && !tls ? 3 : 1;
-}
+ * show brokers riding out its absence); every other scenario hits brokers,
+ * and 1 starts faster. */
+int drill_controllers(int scenario) { return scenario == DRILL_KILL_CONTROLLER ? 3 : 1; }
 
 int drill_run(const struct drill_opts *given) {
   struct drill_opts resolved = *given;
   const struct drill_opts *o = &resolved;
-  int ctl_default = !given->controllers;
-  if (ctl_default) resolved.controllers = drill_controllers(given->scenario, given->tls);
+  if (!given->controllers) resolved.controllers = drill_controllers(given->scenario);
   if (o->scenario < 0 || o->scenario >= DRILL_SCENARIOS || o->runs < 1 || o->brokers < 3 ||
       o->brokers > TCLUSTER_BROKERS_MAX || o->partitions < 1 || o->partitions > PARTS_MAX ||
       o->members < 1 || o->members > MEMBERS_MAX || o->rate < 1 || o->rate > 1000000) {
     fprintf(stderr, "strata drill: options out of range\n");
-    return 2;
-  }
-  if (o->tls && o->controllers > 1) {
-    fprintf(stderr, "strata drill: --tls with --controllers %d: not yet: the controllers' quorum "
-            "links are PLAINTEXT only (docs/quorum.md)\n", o->controllers);
     return 2;
   }
   struct drill *d = calloc(1, sizeof *d);
@@ -845,9 +836,6 @@ int drill_run(const struct drill_opts *given) {
           d->sc->name, o->runs, o->brokers, ctls, TOPIC, o->partitions, d->rf, o->rate, o->members,
           client_name(o), d->c.dir);
   if (d->nf.what[0]) fprintf(out, "  %s\n", d->nf.what);
-  if (ctl_default && o->scenario == DRILL_KILL_CONTROLLER && o->controllers == 1)
-    fprintf(out, "  1 controller, not a quorum of 3: with --tls (a quorum's links between "
-            "controllers are PLAINTEXT only for now)\n");
   if (o->tls)
     fprintf(out, "  security: TLS on every link (SSL:// listeners, mutual TLS between nodes; "
             "CA and certificates in %s)\n", d->c.tls_dir);

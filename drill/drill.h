@@ -62,8 +62,8 @@ struct drill_opts {
 
 void drill_opts_defaults(struct drill_opts *o);
 /* The controllers a drill runs with when not told (controllers 0): 3 for
- * kill-controller (1 with tls), 1 for every other scenario. */
-int drill_controllers(int scenario, int tls);
+ * kill-controller, 1 for every other scenario. */
+int drill_controllers(int scenario);
 /* Run the drill; prints each run, the summary and the checker's verdict on
  * o->out. 0: every run recovered and no safety property failed; 1: a
  * violation or a run that did not recover (the folder is kept); 2: the drill

@@ -15,7 +15,8 @@
 #                                broker listens and connects)
 #   controller.pem controller.key  CN=controller, SAN IP:127.0.0.1, DNS:localhost,
 #                                DNS:controller
-#   CERTS_SAN_EXTRA="IP:10.0.0.5,DNS:host" adds names to every node certificate
+#   CERTS_SAN_EXTRA="IP:10.0.0.5,DNS:host" adds names to every node certificate,
+#   CERTS_CONTROLLER_SAN_EXTRA to the controller's only (a quorum's addresses)
 #   CLIENT.pem CLIENT.key        a client certificate, CN=CLIENT (default: admin)
 # With ssl.principal.mapping.rules=RULE:^CN=(.*?),.*$/$1/,DEFAULT a broker's
 # certificate maps to the principal User:broker-N.
@@ -59,7 +60,7 @@ certs_cluster() { # DIR [BROKERS] [CLIENT...]
       serverAuth,clientAuth ||
       { echo "certs: broker-$i failed" >&2; return 1; }
   done
-  certs_leaf "$d" ca controller controller "IP:127.0.0.1,DNS:localhost,DNS:controller${CERTS_SAN_EXTRA:+,$CERTS_SAN_EXTRA}" \
+  certs_leaf "$d" ca controller controller "IP:127.0.0.1,DNS:localhost,DNS:controller${CERTS_SAN_EXTRA:+,$CERTS_SAN_EXTRA}${CERTS_CONTROLLER_SAN_EXTRA:+,$CERTS_CONTROLLER_SAN_EXTRA}" \
     serverAuth,clientAuth ||
     { echo "certs: controller failed" >&2; return 1; }
   [ $# -gt 0 ] || set -- admin

@@ -19,9 +19,10 @@
 # three; the brokers get the list (controller=A,B,C) and find the active
 # one. Ports on 127.0.0.1: controller-1 PORT+1 (admin PORT+4) as the single
 # controller has, controller-2 PORT+5 (admin PORT+7), controller-3 PORT+6
-# (admin PORT+8). Default (unset or 1): one controller, as always. Not
-# with STRATA_TLS=1 yet: the quorum's links between controllers are
-# PLAINTEXT only (the controller refuses a TLS listener with voters).
+# (admin PORT+8). Default (unset or 1): one controller, as always. With
+# STRATA_TLS=1 (or STRATA_CLUSTER_SECURE=1) the controllers talk to each
+# other over mutual TLS on their SSL:// listeners, each with the shared
+# controller certificate (User:controller, a super user when secure).
 #
 # Settings (environment): STRATA_CLUSTER_DIR (default /tmp/strata-cluster),
 # STRATA_CLUSTER_PORT (brokers listen on 127.0.0.i:PORT, default 19092; the
@@ -235,11 +236,6 @@ up)
   n=${2:-3}
   [ -x "$BUILD/strata-broker" ] || { echo "build first: make" >&2; exit 1; }
   mkdir -p "$DIR"
-  if [ "$NCTL" -gt 1 ] && [ "$TLS" = 1 ]; then
-    echo "STRATA_CONTROLLERS=$NCTL with STRATA_TLS/STRATA_CLUSTER_SECURE: not yet: the controllers'" \
-      "quorum links are PLAINTEXT only (docs/quorum.md)" >&2
-    exit 2
-  fi
   echo "$n" >"$DIR/brokers"
   echo "$NCTL" >"$DIR/controllers"
   tls_prepare "$n"

@@ -20,9 +20,8 @@
 #                        logins, the authorizer on; the sensors, consumers and summary
 #                        run as the user "demo", allowed only on iot_sensor_data and
 #                        the group demo-alerts; a kcat command that works is printed.
-#                        One controller: a quorum's links between controllers are
-#                        PLAINTEXT only for now (docs/quorum.md), so the secure demo
-#                        runs a single controller and says so
+#                        The three controllers talk to each other over mutual TLS
+#                        (User:controller, a super user)
 set -eu
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -45,11 +44,10 @@ case "$nctl" in 1 | 3) ;; *) echo "STRATA_DEMO_CONTROLLERS: 1 or 3, not '$nctl'"
 if [ "$secure" = 1 ]; then
   command -v openssl >/dev/null || { echo "STRATA_DEMO_SECURE=1 needs openssl (scripts/deps.sh --install)" >&2; exit 1; }
   export STRATA_CLUSTER_SECURE=1
-  nctl=1
-  echo "Starting a secure Strata cluster: 1 controller + 3 brokers on loopback, TLS + SCRAM on every"
-  echo "listener and link, ACLs on (throwaway CA, data and logs in $dir)."
-  echo "One controller, not a quorum of three: the links between a quorum's controllers are"
-  echo "PLAINTEXT only for now (docs/quorum.md); \`make demo\` without STRATA_DEMO_SECURE runs three."
+  ctls="$nctl controllers (a quorum)"; [ "$nctl" = 1 ] && ctls="1 controller"
+  echo "Starting a secure Strata cluster: $ctls + 3 brokers on loopback, TLS + SCRAM on"
+  echo "every listener and link (mutual TLS between the controllers), ACLs on"
+  echo "(throwaway CA, data and logs in $dir)"
 elif [ "$nctl" = 3 ]; then
   echo "Starting a Strata cluster: 3 controllers (a quorum: one active, two following its"
   echo "metadata log) + 3 brokers on loopback (data and logs in $dir)"
@@ -112,12 +110,15 @@ if [ "$secure" = 1 ]; then
 else
   echo "    kcat -b 127.0.0.1:$kport -C -t iot_sensor_data -o -5 -e -f '%k %s\\n'"
 fi
-echo "Try, in another terminal: STRATA_CLUSTER_DIR=$dir scripts/cluster.sh kill 2"
+env="STRATA_CLUSTER_DIR=$dir"
+[ "$STRATA_CLUSTER_PORT" = 19092 ] || env="STRATA_CLUSTER_PORT=$STRATA_CLUSTER_PORT $env" # status asks there
+[ "$secure" = 1 ] && env="STRATA_CLUSTER_SECURE=1 $env" # status then logs in as admin
+echo "Try, in another terminal: $env scripts/cluster.sh kill 2"
 if [ "$nctl" = 3 ]; then
-  echo "                          STRATA_CLUSTER_DIR=$dir scripts/cluster.sh kill controller-${active:-1}"
+  echo "                          $env scripts/cluster.sh kill controller-${active:-1}"
   echo "                          (the active controller: another one takes over within a few seconds)"
 fi
-echo "                          STRATA_CLUSTER_DIR=$dir scripts/cluster.sh status"
+echo "                          $env scripts/cluster.sh status"
 sleep 2
 "$STRATA_BIN" demo sensors --topic iot_sensor_data --rate "$rate" --acks all >>"$dir/sensors.log" 2>&1 &
 _strata_pids+=("$!")

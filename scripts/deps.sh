@@ -61,6 +61,7 @@
 #                                             tests/security/ with SCRAM-SHA-256)
 #   lz4, snappy, zstandard  python3-lz4, python3-snappy, python3-zstandard
 #                                             kafka-python's codecs (tests/kafka/)
+#   yaml             python3-yaml             the compose files' check (tests/docker/)
 set -eu
 BUILD_PKGS="build-essential pkg-config libuv1-dev libprotobuf-c-dev protobuf-c-compiler libzstd-dev zlib1g-dev libsnappy-dev liblz4-dev libcriterion-dev librdkafka-dev libssl-dev libpcre2-dev"
 TEST_TOOLS="ip:iproute2 nft:nftables mkfs.ext4:e2fsprogs losetup:mount mount:mount umount:mount
@@ -69,7 +70,7 @@ realpath:coreutils mktemp:coreutils seq:coreutils awk:mawk curl:curl openssl:ope
 chromium:chromium python3:python3 java:openjdk-17-jdk-headless javac:openjdk-17-jdk-headless
 mvn:maven gzip:gzip lz4:lz4 zstd:zstd kcat:kcat node:nodejs npm:npm"
 TEST_PYMODS="confluent_kafka:python3-confluent-kafka kafka.protocol:python3-kafka lz4:python3-lz4
-snappy:python3-snappy zstandard:python3-zstandard"
+snappy:python3-snappy zstandard:python3-zstandard yaml:python3-yaml"
 # Root's tools live in sbin, which a user's PATH may lack.
 PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
 export PATH

@@ -31,9 +31,8 @@ static const struct opt drill_opts_table[] = {
      "controllers: 1 or 3, a controller quorum (node.id, controller.quorum.voters; brokers "
      "get the list); kill-controller then kills the active one and partition 0's leader right "
      "after, and measures the time to a new active controller and to the broker's partitions "
-     "acknowledging writes again. Default: 3 for kill-controller (1 with --tls: a quorum's "
-     "links are PLAINTEXT only for now), 1 for the other scenarios; kill-controller "
-     "--controllers 1 kills the one controller and restarts it"},
+     "acknowledging writes again. Default: 3 for kill-controller, 1 for the other scenarios; "
+     "kill-controller --controllers 1 kills the one controller and restarts it"},
     {"keep", 0, OPT_FLAG, NULL, "keep the data, logs and history (kept anyway on failure)"},
     {"no-progress", 0, OPT_FLAG, NULL, "no live progress line on stderr"},
 };

@@ -3,7 +3,8 @@
 # TLS + SCRAM + ACLs, the sensor stream runs through it as the user demo,
 # and the kcat command it prints (its -X options) reads records while it
 # runs; it stops on its own after STRATA_DEMO_SECONDS and removes its temp
-# folder (CA and keys included).
+# folder (CA and keys included). Its three controllers elect an active one
+# over mutual TLS.
 . "$(dirname "$0")/lib.sh"
 sec_need_tools kcat
 port=$(sec_base_port) || { bad "no free port"; exit 1; }
@@ -28,6 +29,10 @@ eval "timeout 30 $cmd" >"$out.kcat" 2>&1
 n=$(grep -c . "$out.kcat")
 [ "$n" -ge 5 ] && ok "the printed kcat command read $n sensor readings over TLS + SCRAM ($(head -n 1 "$out.kcat" | cut -c1-60))" ||
   bad "the printed kcat command printed $n lines: $(head -n 3 "$out.kcat" | tr '\n' ' ')"
+grep -q "^Starting a secure Strata cluster: 3 controllers (a quorum)" "$out" &&
+  [ "$(grep -c '^controller [1-3] (active) ' "$out")" = 1 ] &&
+  ok "a quorum of 3 controllers over mutual TLS, one active" ||
+  bad "no quorum of 3 with one 'controller N (active)' in the demo's output"
 grep -q "sasl.password=" "$out" && grep -q "User:demo" "$out" && ok "the demo made the user demo and its ACLs" ||
   bad "no ACL listing for User:demo in the demo's output"
 wait $demo

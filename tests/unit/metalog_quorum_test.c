@@ -14,6 +14,7 @@
 #include "common/errors.h"
 #include "common/trace.h"
 #include "controller/controller.h"
+#include "controller/ctrl_authz.h"
 #include "controller/qlog.h"
 #include "controller/qnode.h"
 #include "controller/qstate.h"
@@ -223,6 +224,8 @@ static struct node nodes[NODES + 1];
 static struct msg *bus_head, **bus_tail = &bus_head;
 static int64_t now;
 static int cut; /* this node's messages, both ways, are lost */
+static int64_t snap_bytes; /* metadata.log.max.record.bytes.between.snapshots; 0: default */
+static size_t answer_bytes = 200; /* a fetch answer's records, a snapshot chunk's bytes */
 
 static void bus_send(void *arg, int32_t to, const Strata__QuorumMessage *m, const uint8_t *payload,
                      size_t plen) {
@@ -254,14 +257,14 @@ static void open_node(int id) {
   struct ctrl_config cc = {600000, 0, 10000, 0, 0};
   ctrl_init(&n->c, id, &cc);
   struct qnode_config qc = {.self = id, .nvoters = NODES, .election_timeout_ms = 100,
-                            .fetch_timeout_ms = 400};
+                            .fetch_timeout_ms = 400, .snapshot_bytes = snap_bytes};
   for (int i = 0; i < NODES; i++) qc.voters[i] = (struct qnode_voter){i + 1, "127.0.0.1", 1000 + i};
   n->id = id;
   cr_assert_eq(qnode_open(&n->qn, &qc, d, &n->c, now, err, sizeof err), 0, "%s", err);
   n->qn.send = bus_send;
   n->qn.on_ready = on_ready;
   n->qn.arg = n;
-  n->qn.fetch_max_bytes = 200; /* two or three records an answer: catching up takes many */
+  n->qn.fetch_max_bytes = answer_bytes; /* two or three records an answer: catching up takes many */
   n->up = 1;
   n->ready = 0;
   qnode_start(&n->qn, now);
@@ -365,6 +368,129 @@ Test(metalog_quorum, three_nodes_commit_fail_over_and_revert) {
   while (bus_head) run_ms();
 }
 
+/* The leader registers broker 1 and creates topic name (a record that only
+ * a replay from before it, or a snapshot, brings back); committed. */
+static void topic(int id, const char *name) {
+  struct ctrl_out out = {0};
+  int64_t end;
+  {
+    Strata__BrokerRegisterRequest q = STRATA__BROKER_REGISTER_REQUEST__INIT;
+    q.broker_id = 1;
+    q.host = (char *)"127.0.0.1";
+    q.port = 9001;
+    if (!nodes[id].c.nbrokers) {
+      cr_assert_eq(ctrl_register(&nodes[id].c, &q, now, &out), 0);
+      cr_assert_eq(qnode_submit(&nodes[id].qn, &out, &end), 0);
+    }
+  }
+  Strata__TopicSpec s = STRATA__TOPIC_SPEC__INIT;
+  s.name = (char *)name;
+  s.partitions = 1;
+  s.replication_factor = 1;
+  char err[128];
+  cr_assert_eq(ctrl_create_topic(&nodes[id].c, &s, 1, &out, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(qnode_submit(&nodes[id].qn, &out, &end), 0);
+  for (int t = 0; t < 2000 && qnode_committed(&nodes[id].qn) < end; t++) run_ms();
+}
+
+/* Quorum messages carry the committed cluster id; a controller of another
+ * cluster (a wrong voters list) has its messages dropped both ways
+ * (INCONSISTENT_CLUSTER_ID) and gets nothing; "" (no id yet) is accepted. */
+Test(metalog_quorum, another_clusters_messages_are_dropped) {
+  now = 1000;
+  cut = 0;
+  for (int i = 1; i <= NODES; i++) open_node(i);
+  int lead = leader_ready(5000);
+  cr_assert(lead);
+  alloc(lead, 1); /* no cluster id yet: "" everywhere, accepted */
+  for (int i = 1; i <= NODES; i++) snprintf(nodes[i].c.cluster_id, sizeof nodes[i].c.cluster_id, "ours");
+  int64_t a = alloc(lead, 1);
+  for (int t = 0; t < 500; t++) run_ms();
+  for (int i = 1; i <= NODES; i++) cr_assert_str_eq(nodes[i].qn.cluster_id, "ours", "node %d", i);
+  int fol = lead % NODES + 1;
+  snprintf(nodes[fol].qn.cluster_id, sizeof nodes[fol].qn.cluster_id, "theirs");
+  int64_t b = alloc(lead, 1); /* commits with the third */
+  for (int t = 0; t < 500; t++) run_ms();
+  cr_assert_eq(b, a + 1);
+  cr_assert_eq(nodes[fol].c.producer_ids_next, a + 1, "the foreign one got nothing");
+  cr_assert_gt(nodes[fol].qn.foreign_msgs, 0);
+  cr_assert_gt(nodes[lead].qn.foreign_msgs, 0, "and its fetches were dropped");
+  snprintf(nodes[fol].qn.cluster_id, sizeof nodes[fol].qn.cluster_id, "ours");
+  for (int t = 0; t < 2000; t++) run_ms();
+  cr_assert_eq(nodes[fol].c.producer_ids_next, b + 1, "ours again: it catches up");
+  for (int i = 1; i <= NODES; i++) close_node(i);
+  while (bus_head) run_ms();
+}
+
+/* Snapshots in quorum mode (KIP-630): with a small
+ * metadata.log.max.record.bytes.between.snapshots the leader and the
+ * follower that is up write snapshots and drop their logs' prefix while
+ * the third is down; it comes back below the leader's log start, gets
+ * FetchSnapshot (in 8-byte chunks: several), installs it and catches up. A
+ * restart loads the snapshot and replays the rest; a new leader elected
+ * among them holds every block. */
+Test(metalog_quorum, snapshots_truncate_and_a_lagging_follower_installs_one) {
+  now = 1000;
+  cut = 0;
+  snap_bytes = 600;
+  answer_bytes = 8;
+  for (int i = 1; i <= NODES; i++) open_node(i);
+  int lead = leader_ready(5000);
+  cr_assert(lead, "no ready leader");
+  int down = lead % NODES + 1, other = down % NODES + 1;
+  if (other == lead) other = other % NODES + 1;
+  alloc(lead, 1);
+  for (int t = 0; t < 500; t++) run_ms();
+  int64_t down_end = nodes[down].qn.log.end;
+  close_node(down);
+  int64_t a = 0;
+  topic(lead, "early");
+  for (int k = 0; k < 80; k++) a = alloc(lead, 10);
+  for (int t = 0; t < 500; t++) run_ms();
+  int ids[2] = {lead, other};
+  for (int k = 0; k < 2; k++) {
+    struct qnode *q = &nodes[ids[k]].qn;
+    cr_assert_gt(q->snap.end_offset, down_end, "node %d snapshotted past the down one's log end",
+                 ids[k]);
+    cr_assert_eq(q->log.start, q->snap.end_offset, "node %d dropped the prefix", ids[k]);
+    cr_assert_eq(q->q.log_start, q->log.start);
+    cr_assert_eq(nodes[ids[k]].c.producer_ids_next, a + 10);
+  }
+  /* The down one returns below the leader's log start: a snapshot. */
+  open_node(down);
+  cr_assert_eq(nodes[down].c.producer_ids_next, 0, "it had no snapshot");
+  for (int t = 0; t < 3000; t++) run_ms();
+  cr_assert_geq(nodes[down].qn.snap.end_offset, 1, "it installed the leader's snapshot");
+  cr_assert_eq(nodes[down].qn.log.start, nodes[down].qn.snap.end_offset);
+  cr_assert_eq(nodes[down].c.producer_ids_next, a + 10, "caught up through the snapshot");
+  cr_assert(ctrl_topic(&nodes[down].c, "early"), "the snapshot's topic is there");
+  int64_t b = alloc(lead, 3);
+  for (int t = 0; t < 500; t++) run_ms();
+  cr_assert_eq(nodes[down].c.producer_ids_next, b + 3);
+  /* A restart: the snapshot, then the log after it. */
+  close_node(other);
+  open_node(other);
+  cr_assert_geq(nodes[other].qn.applied, nodes[other].qn.snap.end_offset);
+  cr_assert_gt(nodes[other].c.producer_ids_next, 0, "the snapshot's state at once");
+  cr_assert(ctrl_topic(&nodes[other].c, "early"));
+  for (int t = 0; t < 1000; t++) run_ms();
+  cr_assert_eq(nodes[other].c.producer_ids_next, b + 3);
+  /* The leader down: the next one holds every block. */
+  close_node(lead);
+  cut = lead;
+  int next = leader_ready(5000);
+  cr_assert(next && next != lead);
+  int64_t c = alloc(next, 1);
+  cr_assert_eq(c, b + 3, "the new leader continues after every committed block");
+  cr_assert(ctrl_topic(&nodes[next].c, "early"));
+  cut = 0;
+  for (int i = 1; i <= NODES; i++)
+    if (nodes[i].up) close_node(i);
+  while (bus_head) run_ms();
+  snap_bytes = 0;
+  answer_bytes = 200;
+}
+
 /* DescribeQuorum from a single controller: the one voter, leader of epoch
  * 0; with the authorizer on, only for who may administer the cluster. */
 Test(metalog_quorum, describe_quorum_single_and_authorized) {
@@ -397,6 +523,24 @@ Test(metalog_quorum, describe_quorum_single_and_authorized) {
   controller_handle(&ctl, &anon, &h, &r2, &a, 0);
   cr_assert_eq(r2.error_code, (uint32_t)-STRATA_ECLUSTER_AUTHORIZATION_FAILED);
   arena_reset(&a);
+  /* Describe on the cluster is enough (Kafka's rule, as on the brokers);
+   * Describe on a topic is not. */
+  struct acl_entry e[2];
+  char aerr[128];
+  cr_assert_eq(acl_entry_parse("resource=cluster;principal=User:viewer;operation=describe", &e[0],
+                               aerr, sizeof aerr), 0, "%s", aerr);
+  cr_assert_eq(acl_entry_parse("resource=topic;name=*;principal=User:reader;operation=describe",
+                               &e[1], aerr, sizeof aerr), 0, "%s", aerr);
+  struct acl_set set = {e, 2};
+  struct principal viewer = {0}, reader = {0};
+  snprintf(viewer.name, sizeof viewer.name, "User:viewer");
+  snprintf(reader.name, sizeof reader.name, "User:reader");
+  cr_assert_eq(ctrl_authorize(&ctl.authz, &set, &viewer, &h, aerr, sizeof aerr), 0, "%s", aerr);
+  cr_assert_eq(ctrl_authorize(&ctl.authz, &set, &reader, &h, aerr, sizeof aerr),
+               STRATA_ECLUSTER_AUTHORIZATION_FAILED);
+  cr_assert(strstr(aerr, "Describe on the cluster"), "%s", aerr);
+  acl_entry_free(&e[0]);
+  acl_entry_free(&e[1]);
   ctl.authz.enabled = 0;
   controller_close(&ctl);
 }
