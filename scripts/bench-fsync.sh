@@ -3,7 +3,8 @@
 # so the ratios compare numbers taken minutes apart on the same machine:
 #  1. FSYNC_ROUNDS times (default 3), alternating: the disk (bench/disk_bench:
 #     1 GiB written in 1 MiB blocks plus one fdatasync; 4 KiB append +
-#     fdatasync latency) in a folder on the broker's file system, then one
+#     fdatasync latency; as many MiB as the broker's records take) in a
+#     folder on the broker's file system, then one
 #     broker with log.flush.policy=always (every acknowledged batch
 #     fdatasynced) taking 1 KiB records at acks=1 (BENCH_RECORDS_1K, default
 #     1000000, about as many bytes as the disk's run).
@@ -23,6 +24,8 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 rounds=${FSYNC_ROUNDS:-3}
 n1k=${BENCH_RECORDS_1K:-1000000}
+# the disk writes about as many bytes as the broker takes
+mib=$(( (n1k * 1024 + 524288) >> 20 )); [ "$mib" -ge 16 ] || mib=16
 disk=$STRATA_BUILD/bench/disk_bench
 [ -x "$disk" ] || { echo "no $disk: run make bench (or make $disk)" >&2; exit 1; }
 dir=$(mktemp -d /tmp/strata-benchfsync.XXXXXX)
@@ -48,8 +51,8 @@ export STRATA_BOOTSTRAP=127.0.0.1:$STRATA_BROKER_PORT
 : > "$dir/seq" ; : > "$dir/p99disk" ; : > "$dir/one-mbs" ; : > "$dir/rf3-p99"
 for r in $(seq 1 "$rounds"); do
   mkdir -p "$dir/disk"
-  echo "\$ disk_bench DIR 1024 2000   (round $r)"
-  "$disk" "$dir/disk" 1024 2000 | tee "$dir/d.out"
+  echo "\$ disk_bench DIR $mib 2000   (round $r)"
+  "$disk" "$dir/disk" "$mib" 2000 | tee "$dir/d.out"
   grep '^seq write' "$dir/d.out" | awk '{print $(NF-6)}' >> "$dir/seq"
   grep '^4KiB' "$dir/d.out" | after p99 >> "$dir/p99disk"
   "$STRATA_BIN" topic create "fsync-$r" --partitions 1 >/dev/null
