@@ -2,10 +2,10 @@
 # The fsync path against the disk's limit, all in one run (issue 15, item 4),
 # so the ratios compare numbers taken minutes apart on the same machine:
 #  1. FSYNC_ROUNDS times (default 3), alternating: the disk (bench/disk_bench:
-#     1 GiB written in 1 MiB blocks plus one fdatasync; 4 KiB append +
-#     fdatasync latency; as many MiB as the broker's records take) in a
-#     folder on the broker's file system, then one
-#     broker with log.flush.policy=always (every acknowledged batch
+#     as many MiB as the broker's records take, 1 GiB by default, written in
+#     1 MiB blocks plus one fdatasync; 4 KiB append + fdatasync latency) in a
+#     folder on the broker's file system, then one broker with
+#     log.flush.policy=always (every acknowledged batch
 #     fdatasynced) taking 1 KiB records at acks=1 (BENCH_RECORDS_1K, default
 #     1000000, about as many bytes as the disk's run).
 #  2. a controller and 3 brokers, RF 3, min.insync.replicas 2: 1 KiB acks=all
