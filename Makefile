@@ -69,13 +69,14 @@ CLUSTER_BINS:= $(CLUSTER_SRC:tests/cluster/%.c=$(BUILD)/tests/cluster/%)
 FAILOVER_BENCH := $(BUILD)/bench/failover_bench
 FAILOVER_CTL_BENCH := $(BUILD)/bench/failover_controller_bench
 GROUP_BENCH    := $(BUILD)/bench/group_bench
+DISK_BENCH     := $(BUILD)/bench/disk_bench
 WORKLOAD       := $(BUILD)/tests/fault/workload
 FSYNC_SHIM     := $(BUILD)/tests/fsync_log.so
 SLOW_DISK_SHIM := $(BUILD)/strata-slow-disk.so
 SIM            := $(BUILD)/tests/sim/sim
 SIM_SRC        := $(wildcard tests/sim/*.c)
 
-.PHONY: all help deps java-deps java-test kafkajs node-deps platformatic-test spark-test test unit layering asan sim sim-golden bench bench-cluster bench-failover bench-groups bench-kafka docker-test faults demo fuzz clean format security-test
+.PHONY: all help deps java-deps java-test kafkajs node-deps platformatic-test spark-test test unit layering asan sim sim-golden bench bench-fsync bench-cluster bench-failover bench-groups bench-kafka docker-test faults demo fuzz clean format security-test
 # Keep generated headers and test objects: make would delete them as intermediates.
 .SECONDARY:
 all: $(LIBCOMMON) $(LIBSTRATA) $(BROKER_BIN) $(CTRL_BIN) $(CLI_BIN) $(SLOW_DISK_SHIM)
@@ -95,6 +96,7 @@ help:
 	@echo "make faults     every fault drill, FAULT_ROUNDS=N runs each (testbed and strata drill; STRATA_TLS=1: TLS on every link)"
 	@echo "make bench      produce/consume benchmark on one local broker, then failover times"
 	@echo "make bench-cluster   RF 3 acks=all on a local 3-broker cluster (BENCH_PEERS=1: and NATS)"
+	@echo "make bench-fsync     1 KiB flush-always and RF 3 acks=all p99 against the disk, same run (BENCH_PEERS=1: and Redis)"
 	@echo "make bench-failover  kill -9 the leader 20 times (FAILOVER_ROUNDS=N): p50/p99/max; then the active controller of 3 + the leader"
 	@echo "make bench-groups    consumer takeover after kill -9, and 100 members settling"
 	@echo "make bench-kafka     Apache Kafka 4.x (Maven Central) beside Strata, same client, same run"
@@ -311,8 +313,13 @@ $(BUILD)/bench/%: $(call obj,bench/%.c) $(LIBDRILL) $(LIBSTRATA) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-bench: all $(FAILOVER_BENCH) $(GROUP_BENCH)
+bench: all $(FAILOVER_BENCH) $(GROUP_BENCH) $(DISK_BENCH)
 	@STRATA_BUILD=$(BUILD) scripts/bench.sh
+
+# the fsync path against the disk measured in the same run, with the ratios
+# (issue 15; BENCH_PEERS=1 adds Redis Streams); make bench runs it too
+bench-fsync: all $(DISK_BENCH)
+	@STRATA_BUILD=$(BUILD) scripts/bench-fsync.sh
 
 # the Docker deployment end to end (minutes; not part of make test)
 docker-test:

@@ -43,15 +43,20 @@ void flush_begin(struct broker *b,
     struct seglog_sync job;
     if (p->deleted) {
       partition_unref(p);
-    } else if (p->sync_inflight || b->syncs_inflight >= BROKER_SYNCS_MAX) {
+    } else if (p->sync_inflight >= FLUSH_SYNCS_PER_LOG || b->syncs_inflight >= BROKER_SYNCS_MAX) {
       /* stays dirty for a later turn */
       p->on_dirty_list = 1;
       p->dirty_next = keep;
       keep = p;
+    } else if (p->sync_inflight && seglog_end_offset(p->log) <= p->sync_end &&
+               !seglog_roll_unsynced(p->log)) {
+      /* the sync in flight covers all of it; its end puts p back if it fails */
+      partition_unref(p);
     } else if (seglog_sync_begin(p->log, &job) || job.n == 0) {
       partition_unref(p);
     } else {
-      p->sync_inflight = 1;
+      p->sync_inflight++;
+      p->sync_end = job.end_offset;
       b->syncs_inflight++;
       start(arg, p, &job);
     }
@@ -61,7 +66,8 @@ void flush_begin(struct broker *b,
 
 void flush_done(struct broker *b, struct partition *p, const struct seglog_sync *job,
                 int status) {
-  p->sync_inflight = 0;
+  assert(p->sync_inflight > 0);
+  p->sync_inflight--;
   assert(b->syncs_inflight > 0);
   b->syncs_inflight--;
   if (!p->deleted) {
@@ -78,7 +84,8 @@ void flush_done(struct broker *b, struct partition *p, const struct seglog_sync 
 }
 
 void flush_sync_failed(struct broker *b, struct partition *p) {
-  p->sync_inflight = 0;
+  assert(p->sync_inflight > 0);
+  p->sync_inflight--;
   assert(b->syncs_inflight > 0);
   b->syncs_inflight--;
   partition_unref(p);

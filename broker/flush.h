@@ -1,6 +1,6 @@
 /* The group commit's bookkeeping (Redis's beforeSleep): the list of
- * partitions with appends or a rolled segment not yet fsynced, one sync per
- * partition at a time, and what a finished sync moves (the durable offset,
+ * partitions with appends or a rolled segment not yet fsynced, up to
+ * FLUSH_SYNCS_PER_LOG syncs per partition at a time, and what a finished sync moves (the durable offset,
  * the high watermark). The glue (server_uv.c, the simulator) runs the syncs
  * once per loop turn and wakes the answers that waited for them. */
 #ifndef STRATA_FLUSH_H
@@ -8,6 +8,12 @@
 
 struct broker;
 struct partition;
+
+/* Syncs of one partition's log in flight at once: appends that arrive while
+ * one runs get theirs started at once rather than after it ends, so their
+ * data goes to the disk while the first one's journal commit runs (and an
+ * acks=all record that lands during a sync waits for about one, not two). */
+#define FLUSH_SYNCS_PER_LOG 2
 struct seglog_sync;
 
 /* Remember that p has unsynced appends (the glue fsyncs the list). */
@@ -26,9 +32,10 @@ void flush_appended(struct broker *b, struct partition *p);
  * could not start): start gets each (its
  * reference moves to the sync) and the seglog's job (dup()ed fds to run with
  * seglog_sync_run off the loop: a rolled segment's files and the directory
- * too, then the active segment). One sync per partition at a time: one
- * already running stays on the list for the next turn. Every produce
- * appended during a turn shares the sync. */
+ * too, then the active segment). Up to FLUSH_SYNCS_PER_LOG syncs per
+ * partition at a time: past that it stays on the list for a later turn, and
+ * one whose appends a running sync already covers leaves the list. Every
+ * produce appended during a turn shares the sync. */
 void flush_begin(struct broker *b,
                  void (*start)(void *arg, struct partition *p, struct seglog_sync *job),
                  void *arg);

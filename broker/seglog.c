@@ -54,6 +54,7 @@ struct segment {
   struct fdcache_ref file[SEG_FILES];
   uint64_t size;
   int64_t max_ts;     /* largest record timestamp; -1 when empty */
+  uint32_t max_ts_rel; /* the batch that brought it (relative offset) */
   int64_t created_ms; /* for segment.ms rolls */
   struct index_entry *idx;
   size_t idx_n, idx_cap;
@@ -260,22 +261,35 @@ static int add_time(struct seglog *log, struct segment *s, int64_t ts, uint32_t 
 }
 
 /* Account for one batch just placed at `pos` in segment s: sparse index
- * entries every index_interval_bytes, the time index whenever the segment's
- * largest timestamp grows at such a point. */
+ * entries every index_interval_bytes, and at those same points (as Kafka
+ * does) a time-index entry when the segment's largest timestamp has grown
+ * since the last one; time_index_close adds the last one when the segment
+ * is closed. Not one per batch: small batches (acks=all at a light rate,
+ * linger 0) would each cost a write to a third file and 16 bytes of memory
+ * for as long as the segment lives (16 MB for a 1 GiB segment of 1 KiB
+ * batches). */
 static int note_batch(struct seglog *log, struct segment *s,
                       const struct batch_header *h, uint64_t pos, int persist) {
   uint32_t rel = (uint32_t)(h->base_offset - s->base);
   int rc = 0;
+  if (h->max_timestamp > s->max_ts) {
+    s->max_ts = h->max_timestamp;
+    s->max_ts_rel = rel;
+  }
   if (s->idx_n == 0 || s->bytes_since_index >= log->cfg.index_interval_bytes) {
     rc = add_index(log, s, rel, (uint32_t)pos, persist);
     s->bytes_since_index = 0;
+    if (!rc && s->max_ts >= 0) rc = add_time(log, s, s->max_ts, s->max_ts_rel, persist);
   }
   s->bytes_since_index += batch_total_size(h);
-  if (h->max_timestamp > s->max_ts) {
-    s->max_ts = h->max_timestamp;
-    if (!rc) rc = add_time(log, s, s->max_ts, rel, persist);
-  }
   return rc;
+}
+
+/* The time index's last entry is the segment's largest timestamp (a closed
+ * segment's max_ts is read back from it, load_indexes): added when the
+ * segment closes or its indexes are written whole. */
+static int time_index_close(struct seglog *log, struct segment *s, int persist) {
+  return s->max_ts >= 0 ? add_time(log, s, s->max_ts, s->max_ts_rel, persist) : 0;
 }
 
 static void recent_push(struct seglog *log, int64_t base, int64_t next,
@@ -344,6 +358,8 @@ static int scan_segment(struct seglog *log, struct segment *s, int check_crc,
 /* Rewrite both index files from memory (after a rebuild or a truncation). */
 static int write_indexes(struct seglog *log, struct segment *s) {
   uint8_t e[SEGLOG_TIMEINDEX_ENTRY_SIZE];
+  int rc0 = time_index_close(log, s, 0);
+  if (rc0) return rc0;
   int fd = seg_fd(log, s, SEG_INDEX);
   if (fd < 0 || ftruncate(fd, 0)) return STRATA_EIO;
   for (size_t i = 0; i < s->idx_n; i++) {
@@ -741,6 +757,9 @@ static int sync_pending_here(struct seglog *log) {
 static int roll(struct seglog *log, int64_t now_ms) {
   assert(log->pending_base < 0);
   int64_t old_base = active(log)->base;
+  int rc0 = time_index_close(log, active(log), 1);
+  if (rc0) /* as a failed index write in write_batches: the data is what counts */
+    trace_error("%s: time index write failed: %s", log->dir, strata_strerror(rc0));
   int rc = new_active_segment(log, log->end, now_ms);
   if (rc) return rc;
   log->pending_base = old_base;

@@ -141,7 +141,9 @@ int seglog_reset(struct seglog *log, int64_t offset, int64_t now_ms);
  * and closes the fds; seglog_sync_discard only closes them); then
  * seglog_sync_end(log, job, status) on the owner's thread advances the
  * durable offset. A failed sync, or one begun before a truncate or reset,
- * changes nothing. At most one sync per log at a time. */
+ * changes nothing. Several syncs of one log may run at once and end in any
+ * order: each covers what was written before it began (fdatasync waits for
+ * writeback another sync started too), and the durable offset only grows. */
 #define SEGLOG_SYNC_FDS_MAX 5
 struct seglog_sync {
   int fd[SEGLOG_SYNC_FDS_MAX];

@@ -26,7 +26,8 @@ struct partition {
   struct seglog *log;
   int refs;
   int deleted;
-  int sync_inflight;
+  int sync_inflight;           /* group-commit syncs running (FLUSH_SYNCS_PER_LOG) */
+  int64_t sync_end;            /* the log end the last one started covers */
   int on_dirty_list;
   struct partition *dirty_next;
   /* Cluster mode (a controller assigns roles); standalone brokers lead all:

@@ -12,6 +12,9 @@
 #   BENCH_FLUSH        broker log.flush.policy (default always)
 #   BENCH_PORT         broker port (default 19192)
 #   BENCH_PEERS=1      also run ../shared/peers/redis-streams-bench.sh
+#   BENCH_FSYNC=0      skips scripts/bench-fsync.sh: the disk measured in the
+#                      same run, 1 KiB flush-always throughput and RF 3 acks=all
+#                      latency against it (and Redis, BENCH_PEERS=1), ratios
 set -eu
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -57,7 +60,10 @@ if [ "${FAILOVER_ROUNDS:-20}" != 0 ]; then
   "$STRATA_BUILD/bench/group_bench" "${GROUP_ROUNDS:-5}"
   echo
 fi
-if [ "${BENCH_PEERS:-0}" = 1 ]; then
+if [ "${BENCH_FSYNC:-1}" != 0 ]; then
+  # runs Redis Streams too with BENCH_PEERS=1, for its ratio
+  STRATA_BUILD=$STRATA_BUILD scripts/bench-fsync.sh
+elif [ "${BENCH_PEERS:-0}" = 1 ]; then
   peers=../shared/peers/redis-streams-bench.sh
   if [ -f "$peers" ]; then echo "== Redis Streams, same machine, same run"; bash "$peers"; else echo "no $peers here"; fi
 fi

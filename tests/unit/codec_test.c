@@ -32,6 +32,32 @@ Test(crc32c, hardware_and_portable_agree_on_random_data_and_alignments) {
   free(buf);
 }
 
+/* Past 768 bytes the hardware path runs three interleaved CRCs and joins
+ * them (8 KiB and 256 B blocks): lengths around those edges and large. */
+Test(crc32c, hardware_and_portable_agree_on_long_buffers) {
+  size_t max = 300000;
+  uint8_t *buf = malloc(max + 8);
+  uint64_t x = 0x9E3779B97F4A7C15ull;
+  for (size_t i = 0; i < max + 8; i++) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    buf[i] = (uint8_t)x;
+  }
+  size_t lens[] = {767, 768, 769, 1000, 3 * 8192 - 1, 3 * 8192, 3 * 8192 + 1, 3 * 8192 + 768,
+                   3 * 8192 + 767, 6 * 8192 + 5, 65536, 262144 + 61, max};
+  for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++)
+    for (size_t off = 0; off < 8; off += 3)
+      cr_assert_eq(crc32c_hw(0, buf + off, lens[i]), crc32c_sw(0, buf + off, lens[i]),
+                   "len %zu offset %zu", lens[i], off);
+  for (int round = 0; round < 200; round++) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    size_t len = (size_t)(x % max), off = (size_t)((x >> 40) % 8);
+    uint32_t seed = (uint32_t)(x >> 20);
+    cr_assert_eq(crc32c_hw(seed, buf + off, len), crc32c_sw(seed, buf + off, len),
+                 "len %zu offset %zu", len, off);
+  }
+  free(buf);
+}
+
 Test(crc32c, chaining_equals_one_pass) {
   const char *s = "the quick brown fox jumps over the lazy dog";
   size_t n = strlen(s);

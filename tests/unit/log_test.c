@@ -205,6 +205,55 @@ Test(seglog, offset_for_time_is_exact_to_the_record) {
   seglog_close(log);
 }
 
+/* One-record batches (acks=all at a light rate): the time index gets an
+ * entry per index interval, not per batch, and each closed segment's last
+ * entry is still its largest timestamp, so after a reopen (closed segments'
+ * indexes loaded, not rebuilt) retention's and the lookups' timestamps are
+ * exact. */
+Test(seglog, time_index_is_sparse_and_closes_with_the_max) {
+  struct seglog_config c = small_config();
+  int err;
+  struct seglog *log = seglog_open(dir, &c, 0, &err);
+  ts_step = 1;
+  for (int i = 0; i < 1500; i++) { /* record at offset o has ts 70000 + 3o */
+    int64_t first = seglog_end_offset(log), base;
+    size_t len;
+    uint8_t *b = make_batch(first, 1, 70000 + 3 * first, &len);
+    cr_assert_eq(seglog_append(log, b, len, 0, 0, &base), 0);
+    free(b);
+    cr_assert_eq(seglog_sync(log), 0); /* a roll waits for the last one's sync */
+  }
+  cr_assert_gt(seglog_segment_count(log), 2);
+  cr_assert_eq(seglog_max_timestamp(log), 70000 + 3 * 1499);
+  seglog_close(log);
+  /* every file of the first segment: ~600 one-record batches of ~110 B */
+  char path[4096];
+  struct stat st;
+  snprintf(path, sizeof path, "%s/%020d.timeindex", dir, 0);
+  cr_assert_eq(stat(path, &st), 0, "%s", path);
+  snprintf(path, sizeof path, "%s/%020d.log", dir, 0);
+  struct stat lst;
+  cr_assert_eq(stat(path, &lst), 0);
+  size_t batches = (size_t)lst.st_size / 100, entries = (size_t)st.st_size / 12;
+  cr_assert_lt(entries, batches / 4, "%zu time-index entries for about %zu batches", entries,
+               batches);
+  log = seglog_open(dir, &c, 0, &err);
+  cr_assert(log);
+  cr_assert_eq(seglog_max_timestamp(log), 70000 + 3 * 1499);
+  int64_t off, ts;
+  /* every record, so each closed segment's last ones too: a max_ts read back
+   * too low would skip the segment and answer the next one's first offset */
+  for (int64_t o = 0; o < 1500; o++) {
+    cr_assert_eq(seglog_offset_for_time(log, 70000 + 3 * o, &off, &ts), 0);
+    cr_assert_eq(off, o, "ts %lld", (long long)(70000 + 3 * o));
+    cr_assert_eq(seglog_offset_for_time(log, 70000 + 3 * o - 2, &off, &ts), 0);
+    cr_assert_eq(off, o);
+  }
+  cr_assert_eq(seglog_offset_for_time(log, 70000 + 3 * 1500, &off, &ts), 0);
+  cr_assert_eq(off, -1);
+  seglog_close(log);
+}
+
 Test(seglog, retention_deletes_whole_old_segments_only) {
   struct seglog_config c = small_config();
   c.retention_bytes = 200 << 10;
