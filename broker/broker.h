@@ -15,6 +15,8 @@
 #include "broker/broker_metrics.h"
 #include "broker/coordinator.h"
 #include "broker/fdcache.h"
+#include "broker/follow.h"
+#include "broker/isr_watch.h"
 #include "broker/topics.h"
 #include "common/acl.h"
 #include "common/principal.h"
@@ -47,6 +49,9 @@ struct peer {
  * later turn: a sync's end wakes the loop, so they are not forgotten. */
 #define BROKER_SYNCS_MAX 256
 
+/* Partition logs one metadata image pass creates at most (metadata.c). */
+#define METADATA_CREATE_PER_PASS 256
+
 struct broker {
   struct broker_config cfg;
   struct fdcache log_fds;       /* every partition log's descriptors (issue 15) */
@@ -56,6 +61,7 @@ struct broker {
   int32_t controller_id;
   int64_t broker_epoch;         /* 0 until registered */
   int64_t image_version;
+  uint64_t meta_applied;        /* metadata images applied (whole or in part) so far */
   struct peer peers[CLUSTER_BROKERS_MAX];
   size_t npeers;
   struct topics topics;
@@ -67,6 +73,8 @@ struct broker {
                                    offset commit records) */
   struct partition *dirty;      /* partitions with appends not yet fsynced */
   uint64_t hw_version;          /* bumped whenever a high watermark moves */
+  struct isr_watch isr_watch;   /* led partitions by when to look at their ISR (isr_watch.h) */
+  struct follow_index follow;   /* partitions followed, by leader (follow.h) */
   int64_t producer_ids_next, producer_ids_limit; /* the reserved block (standalone: from
                                                    log.dir; cluster: from the controller) */
   int want_producer_ids;        /* cluster mode: ask the controller for a new block */

@@ -122,7 +122,7 @@ static void fetcher_perform(struct cluster_fetcher *f, const struct fetcher_upda
 static void fetcher_event(struct cluster_fetcher *f, enum fetcher_event_type type,
                           enum fetcher_answer answer) {
   struct cluster_uv *cu = f->cu;
-  struct fetcher_event e = follow_event(cu->b, f->st.leader, type, now_ms());
+  struct fetcher_event e = follow_event(cu->b, f->st.leader, &f->st, type, now_ms());
   e.answer = answer;
   struct fetcher_update u;
   fetcher_step(&f->st, &e, &u);

@@ -4,6 +4,7 @@
 #include "broker/metadata.h"
 
 #include <stdio.h>
+#include <inttypes.h>
 #include <string.h>
 
 #include "broker/broker.h"
@@ -54,7 +55,16 @@ const struct acl_set *metadata_acls(const struct broker *b) { return secmeta_acl
 int metadata_apply_image(struct broker *b, const Strata__MetadataImage *img, int64_t now_ms) {
   if (!same_cluster(b, img->cluster_id)) return 0;
   if (img->version <= b->image_version) return 0;
+  int64_t was_version = b->image_version;
   b->image_version = img->version;
+  b->meta_applied++;
+  /* Partition logs this pass may still create (each costs a mkdir and file
+   * creations on the event loop): a topic of 10,000 partitions created in
+   * one pass kept the broker from heartbeating for seconds, and the
+   * controller fenced it (issue 15). The rest come with the same image
+   * again: the version stays below it until everything exists. */
+  uint32_t budget = METADATA_CREATE_PER_PASS;
+  int incomplete = 0;
   /* Users and ACLs: the image's copy replaces ours. One that does not load
    * (a damaged image) leaves none: SASL then refuses, the authorizer denies. */
   if (secmeta_load_image(&b->sec, img))
@@ -104,22 +114,32 @@ int metadata_apply_image(struct broker *b, const Strata__MetadataImage *img, int
       b->hw_version++;
       tp = NULL;
     }
-    if (tp && tp->npart < t->n_partitions) { /* the topic grew (CreatePartitions) */
+    if (tp && tp->npart < t->n_partitions && !budget) incomplete = 1; /* next pass */
+    if (tp && tp->npart < t->n_partitions && budget) { /* the topic grew (CreatePartitions) */
       char err[256];
-      int rc = topics_add_partitions(&b->topics, t->name, (uint32_t)t->n_partitions, b->now_ms,
-                                     err, sizeof err);
+      uint32_t want = (uint32_t)t->n_partitions;
+      if (want - tp->npart > budget) want = tp->npart + budget, incomplete = 1;
+      budget -= want - tp->npart;
+      int rc = topics_add_partitions(&b->topics, t->name, want, b->now_ms, err, sizeof err);
       if (rc) {
         trace_error("cannot add partitions to topic %s locally: %s", t->name, err);
         continue;
       }
       b->hw_version++; /* parked requests waiting for these partitions look again */
     }
-    if (tp && tp->npart != t->n_partitions) {
+    if (tp && tp->npart > t->n_partitions) {
       trace_error("topic %s has %u partitions here and %zu in the cluster metadata; ignoring it",
                   t->name, tp->npart, t->n_partitions);
       continue;
     }
     if (!tp) {
+      if (!budget) {
+        incomplete = 1;
+        continue;
+      }
+      uint32_t first = (uint32_t)t->n_partitions;
+      if (first > budget) first = budget, incomplete = 1;
+      budget -= first;
       const char *keys[TOPIC_CONFIGS_MAX], *vals[TOPIC_CONFIGS_MAX];
       size_t n = t->n_configs < TOPIC_CONFIGS_MAX ? t->n_configs : TOPIC_CONFIGS_MAX;
       for (size_t k = 0; k < n; k++) {
@@ -127,7 +147,7 @@ int metadata_apply_image(struct broker *b, const Strata__MetadataImage *img, int
         vals[k] = t->configs[k]->value;
       }
       char err[256];
-      int rc = topics_create(&b->topics, t->name, (uint32_t)t->n_partitions, keys, vals, n,
+      int rc = topics_create(&b->topics, t->name, first, keys, vals, n,
                              t->topic_id.len == 16 ? t->topic_id.data : NULL, b->now_ms, err,
                              sizeof err);
       if (rc) {
@@ -175,6 +195,11 @@ int metadata_apply_image(struct broker *b, const Strata__MetadataImage *img, int
     snprintf(copy, sizeof copy, "%s", name);
     topics_delete(&b->topics, copy);
     b->hw_version++;
+  }
+  if (incomplete) {
+    b->image_version = was_version; /* the heartbeat asks for this image again */
+    trace_info("metadata image %" PRId64 ": partition logs still to create; more with the next "
+               "heartbeat's answer", img->version);
   }
   return 1;
 }

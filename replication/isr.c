@@ -111,6 +111,20 @@ int isr_proposal(const struct isr_state *r, int64_t now_ms, int64_t lag_ms, int6
   return 0;
 }
 
+int64_t isr_shrink_deadline(const struct isr_state *r, int64_t lag_ms) {
+  int64_t at = INT64_MAX;
+  for (uint32_t i = 0; i < r->nisr; i++) {
+    if (r->isr[i] == r->self) continue;
+    const struct follower *f = isr_follower(r, r->isr[i]);
+    /* untracked, or no longer a replica: dropped at once */
+    int64_t due = f && isr_contains(r->replicas, r->nreplicas, r->isr[i])
+                      ? f->last_caught_up_ms + lag_ms + 1
+                      : INT64_MIN;
+    if (due < at) at = due;
+  }
+  return at;
+}
+
 void isr_forget(struct isr_state *r, int32_t id) {
   for (uint32_t k = 0; k < r->nfollowers; k++)
     if (r->followers[k].id == id) {

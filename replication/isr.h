@@ -84,6 +84,14 @@ void isr_settled(struct isr_state *r, int32_t partition_epoch, int refused);
 int isr_proposal(const struct isr_state *r, int64_t now_ms, int64_t lag_ms, int64_t hw,
                  int32_t *isr, uint32_t *n);
 
+/* The earliest time isr_proposal can drop a member for lag alone: a
+ * member's last_caught_up_ms + lag_ms + 1 (its caught-up time only moves
+ * forward, so the answer is never late); INT64_MAX with no member to drop.
+ * Additions are found when a non-member fetches (isr_on_fetch), not by
+ * time. Lets the broker look at a led partition only when it is due
+ * instead of at every tick (issue 15). */
+int64_t isr_shrink_deadline(const struct isr_state *r, int64_t lag_ms);
+
 /* Asserts the bookkeeping's bounds, and that no follower is self or is
  * counted durable past its own log end. */
 void isr_invariants(const struct isr_state *r);

@@ -121,6 +121,11 @@ int replica_isr_proposal(const struct replica *r, int64_t now_ms, int64_t lag_ms
   return isr_proposal(&r->isr, now_ms, lag_ms, r->hw, isr, n);
 }
 
+int64_t replica_isr_deadline(const struct replica *r, int64_t lag_ms) {
+  if (r->role != ROLE_LEADER || r->alter_inflight) return INT64_MAX;
+  return isr_shrink_deadline(&r->isr, lag_ms);
+}
+
 void replica_invariants(const struct replica *r, const struct replica_log *log) {
   STRATA_ASSERT(r->role == ROLE_NONE || r->role == ROLE_LEADER || r->role == ROLE_FOLLOWER);
   STRATA_ASSERT(log->start <= log->end && log->durable <= log->end);
