@@ -12,7 +12,7 @@ set -u
 cd "$(dirname "$0")/../.."
 . scripts/lib.sh
 PARTS=${SCALE_PARTS:-10000}
-LIMIT=$PARTS # max.partitions.per.broker: RF 3 on 3 brokers fills it exactly
+LIMIT=$PARTS # max.partitions.per.broker (the default, 10000, said explicitly): RF 3 on 3 brokers fills it
 ulimit -n 20000 || { echo "FAIL cannot set ulimit -n 20000"; exit 1; }
 export STRATA_CLUSTER_DIR
 STRATA_CLUSTER_DIR=$(mktemp -d /tmp/strata-scale.XXXXXX)
