@@ -80,3 +80,27 @@ Test(isr, epoch_floor_finds_the_largest_known_epoch_at_or_below) {
   epoch_cache_free(&c);
   epoch_cache_free(&f);
 }
+
+/* The deadline the broker sleeps on instead of asking every partition at
+ * every tick (issue 15) is never late: at every millisecond before it,
+ * isr_proposal has nothing to drop; at it, it drops the member. */
+Test(isr, the_shrink_deadline_is_exactly_when_a_member_falls_out) {
+  int32_t isr[3] = {1, 2, 3};
+  struct isr_state r = leader_of(1, isr, 3);
+  isr_on_fetch(&r, 2, 10, 10, 10, 100);
+  isr_on_fetch(&r, 3, 10, 10, 10, 250);
+  int64_t lag = 1000, at = isr_shrink_deadline(&r, lag);
+  cr_expect_eq(at, 100 + lag + 1, "member 2 caught up last at 100");
+  int32_t out[REPLICAS_MAX];
+  uint32_t n;
+  for (int64_t t = 250; t < at; t++) cr_assert_eq(isr_proposal(&r, t, lag, 10, out, &n), 0);
+  cr_expect_eq(isr_proposal(&r, at, lag, 10, out, &n), 1);
+  cr_expect_eq(n, 2u);
+  /* Another fetch moves it later, never earlier. */
+  isr_on_fetch(&r, 2, 10, 10, 10, 900);
+  cr_expect_eq(isr_shrink_deadline(&r, lag), 250 + lag + 1);
+  /* No member but the leader: nothing to wait for. */
+  int32_t alone[1] = {1};
+  struct isr_state s = leader_of(1, alone, 1);
+  cr_expect_eq(isr_shrink_deadline(&s, lag), INT64_MAX);
+}
