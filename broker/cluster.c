@@ -189,8 +189,14 @@ void cluster_isr_changes(struct broker *b, int64_t now_ms,
       for (uint32_t j = 0; same && j < m; j++) same = isr_contains(cur->isr, cur->nisr, isr[j]);
       if (!same) {
         fn(arg, p, isr, m);
-        /* not sent (no room on the link): again at a later tick */
-        if (!p->rep.alter_inflight) isr_watch_at(&b->isr_watch, p, now_ms + 1);
+        if (!p->rep.alter_inflight) {
+          /* Not sent (no room on the link to the controller): neither are
+           * the others due now; all wait for a later tick, without being
+           * looked at again at this one. */
+          isr_watch_at(&b->isr_watch, p, now_ms + 1);
+          partition_unref(p);
+          break;
+        }
       }
     }
     int64_t at = p->deleted ? INT64_MAX : replica_isr_deadline(&p->rep, b->cfg.replica_lag_ms);
