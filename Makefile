@@ -74,7 +74,7 @@ SLOW_DISK_SHIM := $(BUILD)/strata-slow-disk.so
 SIM            := $(BUILD)/tests/sim/sim
 SIM_SRC        := $(wildcard tests/sim/*.c)
 
-.PHONY: all help deps java-deps java-test kafkajs node-deps platformatic-test spark-test test unit layering asan sim sim-golden bench bench-cluster bench-failover bench-groups bench-kafka docker-test faults demo fuzz clean format security-test
+.PHONY: all help deps java-deps java-test kafkajs node-deps platformatic-test spark-test test unit layering asan sim sim-golden bench bench-cluster bench-failover bench-scale bench-groups bench-kafka docker-test faults demo fuzz clean format security-test
 # Keep generated headers and test objects: make would delete them as intermediates.
 .SECONDARY:
 all: $(LIBCOMMON) $(LIBSTRATA) $(BROKER_BIN) $(CTRL_BIN) $(CLI_BIN) $(SLOW_DISK_SHIM)
@@ -95,6 +95,7 @@ help:
 	@echo "make bench      produce/consume benchmark on one local broker, then failover times"
 	@echo "make bench-cluster   RF 3 acks=all on a local 3-broker cluster (BENCH_PEERS=1: and NATS)"
 	@echo "make bench-failover  kill -9 the leader 20 times (FAILOVER_ROUNDS=N): p50/p99/max"
+	@echo "make bench-scale     1k/3k/10k partitions at RF 3 (SCALE_COUNTS=...): creation, RSS, fds, idle CPU, failover, rejoin"
 	@echo "make bench-groups    consumer takeover after kill -9, and 100 members settling"
 	@echo "make bench-kafka     Apache Kafka 4.x (Maven Central) beside Strata, same client, same run"
 	@echo "make docker-test     build the image offline, run docker/compose.yml, kill the leader's container"
@@ -336,6 +337,10 @@ $(RDKAFKA_BENCH): $(call obj,bench/rdkafka_bench.c)
 bench-kafka: all
 	@if pkg-config --exists rdkafka; then $(MAKE) -s --no-print-directory $(RDKAFKA_BENCH); fi
 	@STRATA_BUILD=$(BUILD) bench/kafka_bench.sh
+
+# 3 brokers at 1k, 3k, 10k partitions (RF 3): README.md's "Scale" table
+bench-scale: all
+	@STRATA_BUILD=$(BUILD) bench/scale-bench.sh
 
 # kill -9 the leader 20 times under acks=all load: failover p50/p99/max
 bench-failover: all $(FAILOVER_BENCH)

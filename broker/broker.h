@@ -49,8 +49,11 @@ struct peer {
  * later turn: a sync's end wakes the loop, so they are not forgotten. */
 #define BROKER_SYNCS_MAX 256
 
-/* Partition logs one metadata image pass creates at most (metadata.c). */
-#define METADATA_CREATE_PER_PASS 256
+/* Partition logs one metadata image pass creates at most (metadata.c), in
+ * chunks of METADATA_CREATE_CHUNK, and for at most METADATA_CREATE_MS. */
+#define METADATA_CREATE_PER_PASS 2048
+#define METADATA_CREATE_CHUNK 128
+#define METADATA_CREATE_MS 300
 
 struct broker {
   struct broker_config cfg;
@@ -62,6 +65,8 @@ struct broker {
   int64_t broker_epoch;         /* 0 until registered */
   int64_t image_version;
   uint64_t meta_applied;        /* metadata images applied (whole or in part) so far */
+  int64_t (*mono_clock)(void);  /* the glue's monotonic clock, read while one image pass
+                                   creates logs (metadata.c); NULL in the simulator */
   struct peer peers[CLUSTER_BROKERS_MAX];
   size_t npeers;
   struct topics topics;

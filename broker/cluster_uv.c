@@ -294,6 +294,7 @@ void cluster_uv_start(struct cluster_uv *cu, uv_loop_t *loop, struct broker *b,
                       void (*wake)(void *arg), void *wake_arg) {
   memset(cu, 0, sizeof *cu);
   cu->b = b;
+  b->mono_clock = clock_mono_ms; /* bounds the time one image pass spends creating logs */
   cu->wake = wake;
   cu->wake_arg = wake_arg;
   cu->loop = loop;

@@ -582,15 +582,16 @@ static int recover(struct seglog *log, int64_t now_ms) {
       return rc;
     }
     log->end = 0;
-    /* An empty new log: no record depends on its name yet; the first sync
-     * (seglog_sync_begin) covers the directory before durable passes 0.
-     * Creating 10,000 partitions would otherwise be 10,000 fsyncs on the
-     * event loop, long enough to miss the controller's session (issue 15). */
-    log->dir_created++;
   }
   /* The names too: after a kill -9 a roll's new file may be in the page
-   * cache only, and durable = end below counts its records. */
-  if (!fresh && (rc = sync_dir(log))) return rc;
+   * cache only, and durable = end below counts its records. A log with no
+   * record (new, or never written) has nothing depending on its names yet:
+   * the first sync (seglog_sync_begin) covers the directory before durable
+   * passes 0. Creating or reopening 10,000 idle partitions would otherwise
+   * be 10,000 fsyncs on the event loop, long enough to miss the
+   * controller's session (issue 15). */
+  if (fresh || log->end == 0) log->dir_created++;
+  else if ((rc = sync_dir(log))) return rc;
   log->durable = log->end;
   log->pending_base = -1;
   return 0;

@@ -135,7 +135,9 @@ fi
 
 # 4. Its restart rejoins every ISR within 60 s.
 t0=$(now)
-scripts/cluster.sh restart 3 >/dev/null 2>&1 || bad "restart of broker 3"
+# (cluster.sh waits 15 s for the port; a broker reopening 10,000 partitions
+# on a loaded machine may take longer: the 60 s below is the criterion.)
+scripts/cluster.sh restart 3 >/dev/null 2>&1 || echo "  broker 3 not listening after 15 s yet"
 deadline=$((SECONDS + 60))
 while :; do
   status
