@@ -306,6 +306,11 @@ sim-golden: $(SIM)
 $(BUILD)/strata-node: $(call obj,docker/node.c)
 	$(CC) $(LDFLAGS) -o $@ $^
 
+# The whole metadata image's cost at scale (issue 15): controller code.
+$(BUILD)/bench/image_cost: $(call obj,bench/image_cost.c) $(LIBCTRL) $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(BUILD)/bench/%: $(call obj,bench/%.c) $(LIBDRILL) $(LIBSTRATA) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -339,7 +344,8 @@ bench-kafka: all
 	@STRATA_BUILD=$(BUILD) bench/kafka_bench.sh
 
 # 3 brokers at 1k, 3k, 10k partitions (RF 3): README.md's "Scale" table
-bench-scale: all
+bench-scale: all $(BUILD)/bench/image_cost
+	@$(BUILD)/bench/image_cost
 	@STRATA_BUILD=$(BUILD) bench/scale-bench.sh
 
 # kill -9 the leader 20 times under acks=all load: failover p50/p99/max

@@ -18,6 +18,8 @@ int controller_open(struct controller *ctl, const char *dir, int32_t id,
   int (*new_topic_id)(void *, uint8_t *) = ctl->c.new_topic_id;
   void *new_topic_id_ctx = ctl->c.new_topic_id_ctx;
   ctrl_init(&ctl->c, id, cfg);
+  ctl->image = NULL; /* (a closed controller freed its own) */
+  ctl->image_version = 0;
   ctl->c.new_topic_id = new_topic_id;
   ctl->c.new_topic_id_ctx = new_topic_id_ctx;
   int rc = metalog_open(&ctl->log, dir, &ctl->c, err, err_len);
@@ -92,6 +94,8 @@ void controller_close(struct controller *ctl) {
   metalog_close(&ctl->log);
   ctrl_free(&ctl->c);
   authorizer_config_free(&ctl->authz);
+  if (ctl->image) ctrl_image_free(ctl->image);
+  ctl->image = NULL;
 }
 
 void controller_tick(struct controller *ctl, int64_t now_ms) {
@@ -160,7 +164,7 @@ void controller_handle(struct controller *ctl, const struct principal *who,
     if (rc) break;
     Strata__BrokerHeartbeatResponse *m = aalloc(a, sizeof *m);
     strata__broker_heartbeat_response__init(m);
-    if (q->metadata_version != c->version) m->image = ctrl_image(c); /* freed in response_done */
+    if (q->metadata_version != c->version) m->image = controller_image(ctl); /* kept by ctl */
     resp->body_case = STRATA__HEADER__BODY_BROKER_HEARTBEAT_RESP;
     resp->broker_heartbeat_resp = m;
     break;
@@ -313,10 +317,17 @@ void controller_disconnected(struct controller *ctl, int32_t broker_id, int64_t 
   ctrl_disconnected(&ctl->c, broker_id, now_ms);
 }
 
+Strata__MetadataImage *controller_image(struct controller *ctl) {
+  if (ctl->image && ctl->image_version == ctl->c.version) return ctl->image;
+  /* Answers are sent (packed) before the next request is handled, so no
+   * answer still points at the image of an older version. */
+  if (ctl->image) ctrl_image_free(ctl->image);
+  ctl->image = ctrl_image(&ctl->c);
+  ctl->image_version = ctl->c.version;
+  return ctl->image;
+}
+
 void controller_response_done(Strata__Header *resp) {
-  if (resp->body_case == STRATA__HEADER__BODY_BROKER_HEARTBEAT_RESP &&
-      resp->broker_heartbeat_resp->image) {
-    ctrl_image_free(resp->broker_heartbeat_resp->image);
-    resp->broker_heartbeat_resp->image = NULL;
-  }
+  if (resp->body_case == STRATA__HEADER__BODY_BROKER_HEARTBEAT_RESP)
+    resp->broker_heartbeat_resp->image = NULL; /* the controller's (controller_image) */
 }

@@ -222,7 +222,7 @@ static void unpark(struct cconn *c) {
   resp.is_response = 1;
   resp.body_case = STRATA__HEADER__BODY_BROKER_HEARTBEAT_RESP;
   resp.broker_heartbeat_resp = &m;
-  if (c->ctl->c.version != c->park_version) m.image = ctrl_image(&c->ctl->c);
+  if (c->ctl->c.version != c->park_version) m.image = controller_image(c->ctl);
   send_header(c, &resp);
   controller_response_done(&resp);
 }
