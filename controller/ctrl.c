@@ -620,8 +620,25 @@ void ctrl_start(struct ctrl *c, int64_t now_ms) {
   c->next_preferred_check_ms = now_ms + c->cfg.preferred_check_ms;
 }
 
+/* Ticks further apart than this mean the controller itself stalled (a slow
+ * fsync of its log on a busy disk, a long image build, a pause). */
+#define CTRL_STALL_MS 500
+
 void ctrl_tick(struct ctrl *c, int64_t now_ms, struct ctrl_out *out) {
   c->now_ms = now_ms;
+  /* Heartbeats that waited in the socket while this controller stalled are
+   * not the brokers' fault: the stall is added to their session instead of
+   * fencing every broker at once (issue 15 saw all three fenced together,
+   * followed by thousands of ISR changes). */
+  if (c->last_tick_ms > 0 && now_ms - c->last_tick_ms > CTRL_STALL_MS) {
+    int64_t gap = now_ms - c->last_tick_ms;
+    trace_warn("controller tick %lld ms late: brokers' sessions extended by it", (long long)gap);
+    for (size_t i = 0; i < c->nbrokers; i++) {
+      int64_t *hb = &c->brokers[i].last_heartbeat_ms;
+      *hb = *hb + gap < now_ms ? *hb + gap : now_ms;
+    }
+  }
+  c->last_tick_ms = now_ms;
   int fenced_any = 0;
   int saved[CTRL_BROKERS_MAX];
   for (size_t i = 0; i < c->nbrokers; i++) {

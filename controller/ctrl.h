@@ -92,6 +92,7 @@ struct ctrl {
   size_t ndeleted;
   int64_t next_preferred_check_ms;
   int64_t now_ms; /* time of the latest input; a new session starts then */
+  int64_t last_tick_ms; /* the previous ctrl_tick (0: none yet) */
   /* Where new topic ids come from: NULL is the kernel (topic_id_random);
    * the simulator puts its seeded generator here so runs replay exactly.
    * 0 or a negative STRATA_E*. */
