@@ -15,7 +15,7 @@
 #include "broker/broker_metrics.h"
 #include "broker/coordinator.h"
 #include "broker/fdcache.h"
-#include "broker/follow.h"
+#include "broker/follow_index.h"
 #include "broker/isr_watch.h"
 #include "broker/topics.h"
 #include "common/acl.h"

@@ -10,15 +10,6 @@
 #include "common/errors.h"
 #include "common/trace.h"
 
-void follow_index_free(struct follow_index *x) {
-  for (size_t i = 0; i < x->nsets; i++) {
-    for (size_t k = 0; k < x->sets[i].n; k++) partition_unref(x->sets[i].v[k]);
-    free(x->sets[i].v);
-  }
-  free(x->sets);
-  *x = (struct follow_index){0};
-}
-
 static struct follow_set *set_of(struct follow_index *x, int32_t leader) {
   for (size_t i = 0; i < x->nsets; i++)
     if (x->sets[i].leader == leader) return &x->sets[i];

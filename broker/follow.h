@@ -10,28 +10,11 @@
 #include <stdint.h>
 
 #include "proto/strata.pb-c.h"
+#include "broker/follow_index.h"
 #include "replication/fetcher.h"
 
 struct broker;
-struct partition;
 
-/* The partitions followed from one leader, in topic order, and where the
- * next fetch starts when they do not all fit in one (rotation). */
-struct follow_set {
-  int32_t leader;
-  struct partition **v; /* each holds a reference */
-  size_t n, cap;
-  size_t next;
-};
-/* Every followed partition by leader, rebuilt only when a new metadata image
- * was applied (roles and leaders change only there), so the per-tick steps
- * cost nothing per partition (issue 15). */
-struct follow_index {
-  int64_t built_for; /* 1 + b->meta_applied when built; 0: never */
-  struct follow_set *sets;
-  size_t nsets;
-};
-void follow_index_free(struct follow_index *x);
 
 /* The leaders this broker follows some partition from (at most max). */
 size_t follow_leaders(struct broker *b, int32_t *leaders, size_t max);
