@@ -52,8 +52,12 @@ void isr_on_fetch(struct isr_state *r, int32_t id, int64_t fetch_offset, int64_t
   if (!isr_contains(r->replicas, r->nreplicas, id) || id == r->self) return;
   struct follower *f = follower(r, id);
   if (!f) return;
-  if (fetch_offset >= leader_end) f->last_caught_up_ms = now_ms;
-  else if (f->last_fetch_ms && fetch_offset >= f->last_fetch_leader_end)
+  /* Never back (isr_shrink_deadline relies on it): a new partition's
+   * followers start with a caught-up time in the future (replica_assign). */
+  if (fetch_offset >= leader_end) {
+    if (now_ms > f->last_caught_up_ms) f->last_caught_up_ms = now_ms;
+  } else if (f->last_fetch_ms && fetch_offset >= f->last_fetch_leader_end &&
+             f->last_fetch_ms > f->last_caught_up_ms)
     f->last_caught_up_ms = f->last_fetch_ms;
   f->fetch_offset = fetch_offset;
   f->durable = durable < fetch_offset ? durable : fetch_offset;

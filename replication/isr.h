@@ -46,7 +46,7 @@ int isr_contains(const int32_t *v, uint32_t n, int32_t id);
 void isr_assign(struct isr_state *r, int32_t self, const int32_t *replicas, uint32_t nreplicas,
                 const int32_t *isr, uint32_t nisr);
 /* Reset follower tracking when this broker becomes leader (every follower
- * gets a full lag window from now). */
+ * gets a full lag window from now_ms, which may lie ahead: a grace). */
 void isr_become_leader(struct isr_state *r, int64_t now_ms);
 /* A follower restarted (new broker epoch) or was fenced: what we knew of
  * its log is about a process that is gone. It must fetch again, from what

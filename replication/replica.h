@@ -16,6 +16,10 @@
 
 enum { ROLE_NONE = 0, ROLE_LEADER, ROLE_FOLLOWER };
 
+/* Extra time a follower of a brand-new partition (leader epoch 0, empty)
+ * has to fetch it for the first time before its leader drops it. */
+#define ISR_NEW_PARTITION_GRACE_MS 30000
+
 /* Where the local log stands. durable: what this replica may count as its
  * own (its fsynced end under flush policy always, its end otherwise). */
 struct replica_log {
