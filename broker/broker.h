@@ -51,7 +51,7 @@ struct peer {
 
 /* Partition logs one metadata image pass creates at most (metadata.c), in
  * chunks of METADATA_CREATE_CHUNK, and for at most METADATA_CREATE_MS. */
-#define METADATA_CREATE_PER_PASS 128
+#define METADATA_CREATE_PER_PASS 1024
 #define METADATA_CREATE_CHUNK 128
 #define METADATA_CREATE_MS 200
 
