@@ -165,8 +165,10 @@ void cluster_isr_answer(struct broker *b, struct partition *p, const Strata__Par
 }
 
 
-void cluster_leader_fetched(struct broker *b, struct partition *p, int32_t replica_id) {
-  if (!isr_contains(p->rep.isr.isr, p->rep.isr.nisr, replica_id)) watch_now(b, p, b->now_ms);
+void cluster_leader_fetched(struct broker *b, struct partition *p, int32_t replica_id,
+                            int recheck) {
+  if (recheck || !isr_contains(p->rep.isr.isr, p->rep.isr.nisr, replica_id))
+    watch_now(b, p, b->now_ms);
 }
 
 void cluster_isr_changes(struct broker *b, int64_t now_ms,

@@ -71,12 +71,13 @@ int replica_assign(struct replica *r, int32_t self, const struct replica_assignm
     /* The first leader of an empty new partition: its followers are
      * creating the same partitions at their own pace (10,000 of a new topic
      * take a while on a busy disk), so they get ISR_NEW_PARTITION_GRACE_MS
-     * more before a shrink; a broker that is gone is fenced by the
+     * more for their first fetch (then the usual window runs from it); a
+     * broker that is gone is fenced by the
      * controller, which drops it from the ISR anyway. Without it, a topic of
      * 10,000 partitions cost thousands of ISR shrinks and expansions while
      * being created (issue 15). */
     int fresh = a->leader_epoch == 0 && log->end == 0;
-    isr_become_leader(&r->isr, fresh ? now_ms + ISR_NEW_PARTITION_GRACE_MS : now_ms);
+    isr_become_leader(&r->isr, now_ms, fresh ? ISR_NEW_PARTITION_GRACE_MS : 0);
   }
   r->role = role;
   if (role == ROLE_LEADER && replica_update_hw(r, log)) flags |= REPLICA_HW_MOVED;

@@ -14,7 +14,7 @@ static struct isr_state leader_of(int32_t self, const int32_t *isr, uint32_t n) 
   r.nreplicas = 3;
   memcpy(r.isr, isr, n * sizeof *isr);
   r.nisr = n;
-  isr_become_leader(&r, 0);
+  isr_become_leader(&r, 0, 0);
   return r;
 }
 
@@ -55,7 +55,7 @@ Test(isr, becoming_leader_forgets_a_pending_change) {
   int32_t isr[1] = {1}, grown[2] = {1, 2};
   struct isr_state r = leader_of(1, isr, 1);
   isr_pending(&r, grown, 2, 3);
-  isr_become_leader(&r, 100);
+  isr_become_leader(&r, 100, 0);
   cr_expect_eq(r.npending, 0);
 }
 
