@@ -21,7 +21,8 @@ export STRATA_BUILD
 export STRATA_BROKER_SETS="log.level=warn"
 tick=$(getconf CLK_TCK)
 now() { date +%s.%N; }
-since() { printf '%.2f' "$(echo "$(now) - $1" | bc)"; }
+since() { awk -v a="$(now)" -v b="$1" 'BEGIN { printf "%.2f", a - b }'; }
+lt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; } # $1 < $2
 dir=
 cleanup() { [ -n "$dir" ] && { STRATA_CLUSTER_DIR=$dir scripts/cluster.sh purge >/dev/null 2>&1; }; }
 trap cleanup EXIT
@@ -75,9 +76,10 @@ for want in $COUNTS; do
   bcpu=0 ccpu=0 rss=0 fds=0
   for f in "$dir"/*.pid; do
     pid=$(cat "$f")
-    c=$(echo "scale=1; ($(cpu_of "$pid") - ${c0[$f]}) * 100 / $tick / $IDLE_S" | bc)
+    c=$(awk -v a="$(cpu_of "$pid")" -v b="${c0[$f]}" -v t="$tick" -v s="$IDLE_S" \
+      'BEGIN { printf "%.1f", (a - b) * 100 / t / s }')
     if [ "$(basename "$f")" = controller.pid ]; then ccpu=$c; continue; fi
-    [ "$(echo "$c > $bcpu" | bc)" = 1 ] && bcpu=$c
+    lt "$bcpu" "$c" && bcpu=$c
     r=$(awk '/^VmRSS/ { print $2 }' "/proc/$pid/status")
     [ "$r" -gt "$rss" ] && rss=$r
     d=$(ls "/proc/$pid/fd" | wc -l)
@@ -88,7 +90,7 @@ for want in $COUNTS; do
   t0=$(now)
   scripts/cluster.sh kill 3 >/dev/null
   failover="> 30"
-  while [ "$(echo "$(now) - $t0 < 30" | bc)" = 1 ]; do
+  while lt "$(since "$t0")" 30; do
     status
     if [ "$(awk '$3 == 3 || $3 == -1' "$dir/status" | wc -l)" = 0 ]; then failover=$(since "$t0"); break; fi
   done

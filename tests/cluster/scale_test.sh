@@ -33,7 +33,8 @@ t_start=$SECONDS
 ok() { echo "ok   $1"; }
 bad() { echo "FAIL $1"; fails=$((fails + 1)); }
 now() { date +%s.%N; }
-since() { echo "$(now) - $1" | bc | sed 's/^\./0./'; }
+since() { awk -v a="$(now)" -v b="$1" 'BEGIN { printf "%.2f", a - b }'; }
+lt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; } # $1 < $2
 
 # Five ports in a row (cluster.sh: PORT .. PORT+4), none in use.
 for _ in $(seq 50); do
@@ -126,12 +127,12 @@ led=$(awk '$2 == 3' "$S" | wc -l)
 t0=$(now)
 scripts/cluster.sh kill 3 >/dev/null
 moved=0
-while [ "$(echo "$(since "$t0") < 10" | bc)" = 1 ]; do
+while lt "$(since "$t0")" 10; do
   status
   if [ "$(awk '$2 == 3 || $2 == -1' "$S" | wc -l)" = 0 ]; then moved=1; break; fi
 done
 took=$(since "$t0")
-if [ $moved = 1 ] && [ "$(echo "$took <= 3" | bc)" = 1 ]; then
+if [ $moved = 1 ] && ! lt 3 "$took"; then
   ok "kill -9 of broker 3: its $led leaderships moved within $took s"
 else
   bad "kill -9 of broker 3: $(awk '$2 == 3 || $2 == -1' "$S" | wc -l) of $led leaderships not moved after $took s"
