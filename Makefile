@@ -76,7 +76,7 @@ SLOW_DISK_SHIM := $(BUILD)/strata-slow-disk.so
 SIM            := $(BUILD)/tests/sim/sim
 SIM_SRC        := $(wildcard tests/sim/*.c)
 
-.PHONY: all help deps java-deps java-test kafkajs node-deps platformatic-test spark-test test unit layering asan sim sim-golden bench bench-fsync bench-cluster bench-failover bench-groups bench-kafka docker-test faults demo fuzz clean format security-test
+.PHONY: all help deps java-deps java-test kafkajs node-deps platformatic-test spark-test test unit layering asan sim sim-golden bench bench-fsync bench-scale bench-cluster bench-failover bench-groups bench-kafka docker-test faults demo fuzz clean format security-test
 # Keep generated headers and test objects: make would delete them as intermediates.
 .SECONDARY:
 all: $(LIBCOMMON) $(LIBSTRATA) $(BROKER_BIN) $(CTRL_BIN) $(CLI_BIN) $(SLOW_DISK_SHIM)
@@ -98,6 +98,7 @@ help:
 	@echo "make bench-cluster   RF 3 acks=all on a local 3-broker cluster (BENCH_PEERS=1: and NATS)"
 	@echo "make bench-fsync     1 KiB flush-always and RF 3 acks=all p99 against the disk, same run (BENCH_PEERS=1: and Redis)"
 	@echo "make bench-failover  kill -9 the leader 20 times (FAILOVER_ROUNDS=N): p50/p99/max; then the active controller of 3 + the leader"
+	@echo "make bench-scale     1k/3k/10k partitions at RF 3 (SCALE_COUNTS=...): creation, RSS, fds, idle CPU, failover, rejoin"
 	@echo "make bench-groups    consumer takeover after kill -9, and 100 members settling"
 	@echo "make bench-kafka     Apache Kafka 4.x (Maven Central) beside Strata, same client, same run"
 	@echo "make docker-test     build the image offline, run docker/compose.yml, kill the leader's container"
@@ -309,6 +310,11 @@ sim-golden: $(SIM)
 $(BUILD)/strata-node: $(call obj,docker/node.c)
 	$(CC) $(LDFLAGS) -o $@ $^
 
+# The whole metadata image's cost at scale (issue 15): controller code.
+$(BUILD)/bench/image_cost: $(call obj,bench/image_cost.c) $(LIBCTRL) $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(BUILD)/bench/%: $(call obj,bench/%.c) $(LIBDRILL) $(LIBSTRATA) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -345,6 +351,11 @@ $(RDKAFKA_BENCH): $(call obj,bench/rdkafka_bench.c)
 bench-kafka: all
 	@if pkg-config --exists rdkafka; then $(MAKE) -s --no-print-directory $(RDKAFKA_BENCH); fi
 	@STRATA_BUILD=$(BUILD) bench/kafka_bench.sh
+
+# 3 brokers at 1k, 3k, 10k partitions (RF 3): README.md's "Scale" table
+bench-scale: all $(BUILD)/bench/image_cost
+	@$(BUILD)/bench/image_cost
+	@STRATA_BUILD=$(BUILD) bench/scale-bench.sh
 
 # kill -9 the leader 20 times under acks=all load: failover p50/p99/max; then (3
 # controllers) the active controller and the leader: new active controller, writes again

@@ -105,6 +105,8 @@ void broker_close(struct broker *b) {
     p->on_dirty_list = 0;
     partition_unref(p);
   }
+  isr_watch_free(&b->isr_watch);
+  follow_index_free(&b->follow);
   for (size_t i = 0; i < b->topics.n; i++) {
     struct topic *tp = b->topics.v[i];
     for (uint32_t k = 0; k < tp->npart; k++) seglog_sync(tp->parts[k]->log);

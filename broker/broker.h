@@ -16,6 +16,8 @@
 #include "broker/coordinator.h"
 #include "broker/fdcache.h"
 #include "broker/scrub.h"
+#include "broker/follow_index.h"
+#include "broker/isr_watch.h"
 #include "broker/topics.h"
 #include "common/acl.h"
 #include "common/principal.h"
@@ -66,6 +68,11 @@ struct broker_quorum {
 };
 
 struct kfs_cache;
+/* Partition logs one metadata image pass creates at most (metadata.c), in
+ * chunks of METADATA_CREATE_CHUNK, and for at most METADATA_CREATE_MS. */
+#define METADATA_CREATE_PER_PASS 1024
+#define METADATA_CREATE_CHUNK 128
+#define METADATA_CREATE_MS 200
 
 struct broker {
   struct broker_config cfg;
@@ -76,6 +83,9 @@ struct broker {
   int32_t controller_id;
   int64_t broker_epoch;         /* 0 until registered */
   int64_t image_version;
+  uint64_t meta_applied;        /* metadata images applied (whole or in part) so far */
+  int64_t (*mono_clock)(void);  /* the glue's monotonic clock, read while one image pass
+                                   creates logs (metadata.c); NULL in the simulator */
   struct peer peers[CLUSTER_BROKERS_MAX];
   size_t npeers;
   struct topics topics;
@@ -87,6 +97,8 @@ struct broker {
                                    offset commit records) */
   struct partition *dirty;      /* partitions with appends not yet fsynced */
   uint64_t hw_version;          /* bumped whenever a high watermark moves */
+  struct isr_watch isr_watch;   /* led partitions by when to look at their ISR (isr_watch.h) */
+  struct follow_index follow;   /* partitions followed, by leader (follow.h) */
   int64_t producer_ids_next, producer_ids_limit; /* the reserved block (standalone: from
                                                    log.dir; cluster: from the controller) */
   int want_producer_ids;        /* cluster mode: ask the controller for a new block */

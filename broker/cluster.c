@@ -34,6 +34,13 @@ static struct replica_assignment assignment_of(const Strata__PartitionState *s) 
                                      (uint32_t)s->n_isr};
 }
 
+/* A led partition's ISR is looked at again when due (isr_watch.h): at
+ * once after anything that may allow a change, else at the deadline its lag
+ * windows give. */
+static void watch_now(struct broker *b, struct partition *p, int64_t now_ms) {
+  if (p->rep.role == ROLE_LEADER) isr_watch_at(&b->isr_watch, p, now_ms);
+}
+
 /* IsrShrinks/IsrExpands: the ISR of a partition this broker went on
  * leading in the same epoch got smaller or larger. */
 static void count_isr_change(struct partition *p, int was_leader, int32_t epoch, uint32_t nisr) {
@@ -54,6 +61,7 @@ void cluster_apply_partition(struct broker *b, struct partition *p,
   count_isr_change(p, was_leader, epoch, nisr);
   integrity_marked(b, p, s->damaged, (uint32_t)s->n_damaged);
   integrity_found(b, p); /* damage the log's open found (a garbled old header) */
+  watch_now(b, p, now_ms);
   if (flags & REPLICA_TRUNCATE) {
     trace_warn("%s-%u: records from offset %" PRId64 " carry a leader epoch newer than %d, "
                "which no leader had (a garbled batch header): cutting them before leading",
@@ -156,19 +164,25 @@ void cluster_isr_answer(struct broker *b, struct partition *p, const Strata__Par
   uint32_t nisr = p->rep.isr.nisr;
   if (replica_isr_answer(&p->rep, s && !p->deleted ? &a : NULL, refused, &log)) b->hw_version++;
   count_isr_change(p, was_leader, epoch, nisr);
+  if (!p->deleted) watch_now(b, p, b->now_ms);
+}
+
+
+void cluster_leader_fetched(struct broker *b, struct partition *p, int32_t replica_id,
+                            int recheck) {
+  if (recheck || !isr_contains(p->rep.isr.isr, p->rep.isr.nisr, replica_id))
+    watch_now(b, p, b->now_ms);
 }
 
 void cluster_isr_changes(struct broker *b, int64_t now_ms,
                          void (*fn)(void *arg, struct partition *p, const int32_t *isr,
                                     uint32_t n),
                          void *arg) {
-  for (size_t i = 0; i < b->topics.n; i++) {
-    struct topic *tp = b->topics.v[i];
-    for (uint32_t k = 0; k < tp->npart; k++) {
-      struct partition *p = tp->parts[k];
-      int32_t isr[REPLICAS_MAX];
-      uint32_t n;
-      if (!replica_isr_proposal(&p->rep, now_ms, b->cfg.replica_lag_ms, isr, &n)) continue;
+  struct partition *p;
+  while ((p = isr_watch_pop(&b->isr_watch, now_ms))) {
+    int32_t isr[REPLICAS_MAX];
+    uint32_t n;
+    if (!p->deleted && replica_isr_proposal(&p->rep, now_ms, b->cfg.replica_lag_ms, isr, &n)) {
       /* Never propose a fenced broker, or one the controller marked
        * damaged: it would refuse the whole change. */
       const struct isr_state *cur = &p->rep.isr;
@@ -181,7 +195,20 @@ void cluster_isr_changes(struct broker *b, int64_t now_ms,
       }
       int same = m == cur->nisr;
       for (uint32_t j = 0; same && j < m; j++) same = isr_contains(cur->isr, cur->nisr, isr[j]);
-      if (!same) fn(arg, p, isr, m);
+      if (!same) {
+        fn(arg, p, isr, m);
+        if (!p->rep.alter_inflight) {
+          /* Not sent (no room on the link to the controller): neither are
+           * the others due now; all wait for a later tick, without being
+           * looked at again at this one. */
+          isr_watch_at(&b->isr_watch, p, now_ms + 1);
+          partition_unref(p);
+          break;
+        }
+      }
     }
+    int64_t at = p->deleted ? INT64_MAX : replica_isr_deadline(&p->rep, b->cfg.replica_lag_ms);
+    if (at != INT64_MAX) isr_watch_at(&b->isr_watch, p, at > now_ms ? at : now_ms + 1);
+    partition_unref(p);
   }
 }

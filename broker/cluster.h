@@ -45,7 +45,15 @@ void cluster_isr_sent(struct partition *p, const int32_t *isr, uint32_t n);
  * been applied, until a metadata image settles it), refused when it said no. */
 void cluster_isr_answer(struct broker *b, struct partition *p, const Strata__PartitionState *s,
                         int refused);
-/* Call fn for each partition this broker leads whose ISR should change. */
+/* A fetch of p from replica replica_id reached the leader here: one from
+ * outside the ISR may make it grow, and one that ended a grace
+ * (recheck: leader_answer.isr_recheck) may make it shrink sooner, so p is
+ * looked at at the next tick. */
+void cluster_leader_fetched(struct broker *b, struct partition *p, int32_t replica_id,
+                            int recheck);
+/* Call fn for each partition this broker leads whose ISR should change:
+ * only those due in the isr_watch heap are looked at (not every partition
+ * at every tick); each goes back in at its next deadline. */
 void cluster_isr_changes(struct broker *b, int64_t now_ms,
                          void (*fn)(void *arg, struct partition *p, const int32_t *isr,
                                     uint32_t n),

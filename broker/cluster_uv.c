@@ -200,7 +200,7 @@ static void fetcher_perform(struct cluster_fetcher *f, const struct fetcher_upda
 static void fetcher_event(struct cluster_fetcher *f, enum fetcher_event_type type,
                           enum fetcher_answer answer) {
   struct cluster_uv *cu = f->cu;
-  struct fetcher_event e = follow_event(cu->b, f->st.leader, type, now_ms());
+  struct fetcher_event e = follow_event(cu->b, f->st.leader, &f->st, type, now_ms());
   e.answer = answer;
   struct fetcher_update u;
   fetcher_step(&f->st, &e, &u);
@@ -373,6 +373,7 @@ void cluster_uv_start(struct cluster_uv *cu, uv_loop_t *loop, struct broker *b,
                       void (*wake)(void *arg), void *wake_arg) {
   memset(cu, 0, sizeof *cu);
   cu->b = b;
+  b->mono_clock = clock_mono_ms; /* bounds the time one image pass spends creating logs */
   cu->wake = wake;
   cu->wake_arg = wake_arg;
   cu->loop = loop;

@@ -545,6 +545,7 @@ static void build_fetch(struct broker *b, const Strata__Header *req,
       struct replica_log log = cluster_log_pos(b, p);
       struct leader_answer la;
       leader_on_fetch(&p->rep, &ff, &log, b->now_ms, &la);
+      cluster_leader_fetched(b, p, q->replica_id, la.isr_recheck);
       if (la.hw_moved) b->hw_version++;
       if (la.diverged) {
         pr->diverging_end_offset = la.diverging_end;

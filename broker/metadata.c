@@ -4,6 +4,7 @@
 #include "broker/metadata.h"
 
 #include <stdio.h>
+#include <inttypes.h>
 #include <string.h>
 
 #include "broker/broker.h"
@@ -51,10 +52,32 @@ const struct scram_credential *metadata_scram_credential(const struct broker *b,
 
 const struct acl_set *metadata_acls(const struct broker *b) { return secmeta_acls(&b->sec); }
 
+/* How many partition logs to create next (at most want): chunks of
+ * METADATA_CREATE_CHUNK while the pass has budget left, in count and, where
+ * the glue gave a clock (b->mono_clock; the simulator gives none), in time
+ * (METADATA_CREATE_MS): on a busy ext4 a file creation took milliseconds. */
+static uint32_t create_chunk(struct broker *b, uint32_t *budget, int64_t start_ms, uint32_t want) {
+  if (b->mono_clock && b->mono_clock() - start_ms >= METADATA_CREATE_MS) return 0;
+  uint32_t k = want < METADATA_CREATE_CHUNK ? want : METADATA_CREATE_CHUNK;
+  if (k > *budget) k = *budget;
+  *budget -= k;
+  return k;
+}
+
 int metadata_apply_image(struct broker *b, const Strata__MetadataImage *img, int64_t now_ms) {
   if (!same_cluster(b, img->cluster_id)) return 0;
   if (img->version <= b->image_version) return 0;
+  int64_t was_version = b->image_version;
   b->image_version = img->version;
+  b->meta_applied++;
+  /* Partition logs this pass may still create (each costs a mkdir and file
+   * creations on the event loop): a topic of 10,000 partitions created in
+   * one pass kept the broker from heartbeating for seconds, and the
+   * controller fenced it (issue 15). The rest come with the same image
+   * again: the version stays below it until everything exists. */
+  uint32_t budget = METADATA_CREATE_PER_PASS;
+  int64_t start_ms = b->mono_clock ? b->mono_clock() : 0;
+  int incomplete = 0;
   /* Users and ACLs: the image's copy replaces ours. One that does not load
    * (a damaged image) leaves none: SASL then refuses, the authorizer denies. */
   if (secmeta_load_image(&b->sec, img))
@@ -104,22 +127,17 @@ int metadata_apply_image(struct broker *b, const Strata__MetadataImage *img, int
       b->hw_version++;
       tp = NULL;
     }
-    if (tp && tp->npart < t->n_partitions) { /* the topic grew (CreatePartitions) */
-      char err[256];
-      int rc = topics_add_partitions(&b->topics, t->name, (uint32_t)t->n_partitions, b->now_ms,
-                                     err, sizeof err);
-      if (rc) {
-        trace_error("cannot add partitions to topic %s locally: %s", t->name, err);
-        continue;
-      }
-      b->hw_version++; /* parked requests waiting for these partitions look again */
-    }
-    if (tp && tp->npart != t->n_partitions) {
+    if (tp && tp->npart > t->n_partitions) {
       trace_error("topic %s has %u partitions here and %zu in the cluster metadata; ignoring it",
                   t->name, tp->npart, t->n_partitions);
       continue;
     }
     if (!tp) {
+      uint32_t first = create_chunk(b, &budget, start_ms, (uint32_t)t->n_partitions);
+      if (!first) {
+        incomplete = 1;
+        continue;
+      }
       const char *keys[TOPIC_CONFIGS_MAX], *vals[TOPIC_CONFIGS_MAX];
       size_t n = t->n_configs < TOPIC_CONFIGS_MAX ? t->n_configs : TOPIC_CONFIGS_MAX;
       for (size_t k = 0; k < n; k++) {
@@ -127,7 +145,7 @@ int metadata_apply_image(struct broker *b, const Strata__MetadataImage *img, int
         vals[k] = t->configs[k]->value;
       }
       char err[256];
-      int rc = topics_create(&b->topics, t->name, (uint32_t)t->n_partitions, keys, vals, n,
+      int rc = topics_create(&b->topics, t->name, first, keys, vals, n,
                              t->topic_id.len == 16 ? t->topic_id.data : NULL, b->now_ms, err,
                              sizeof err);
       if (rc) {
@@ -140,7 +158,23 @@ int metadata_apply_image(struct broker *b, const Strata__MetadataImage *img, int
       if (topics_set_id(&b->topics, tp, t->topic_id.data, err, sizeof err))
         trace_error("cannot keep topic %s's id: %s", t->name, err);
     }
-    for (size_t k = 0; k < t->n_partitions; k++) {
+    while (tp && tp->npart < t->n_partitions) { /* the topic grew (CreatePartitions), or
+                                                   its creation goes on */
+      uint32_t more = create_chunk(b, &budget, start_ms, (uint32_t)t->n_partitions - tp->npart);
+      if (!more) {
+        incomplete = 1; /* next pass */
+        break;
+      }
+      char err[256];
+      int rc = topics_add_partitions(&b->topics, t->name, tp->npart + more, b->now_ms, err,
+                                     sizeof err);
+      if (rc) {
+        trace_error("cannot add partitions to topic %s locally: %s", t->name, err);
+        break;
+      }
+      b->hw_version++; /* parked requests waiting for these partitions look again */
+    }
+    for (size_t k = 0; tp && k < t->n_partitions; k++) {
       const Strata__PartitionState *s = t->partitions[k];
       if (s->partition < tp->npart) cluster_apply_partition(b, tp->parts[s->partition], s, now_ms);
     }
@@ -175,6 +209,11 @@ int metadata_apply_image(struct broker *b, const Strata__MetadataImage *img, int
     snprintf(copy, sizeof copy, "%s", name);
     topics_delete(&b->topics, copy);
     b->hw_version++;
+  }
+  if (incomplete) {
+    b->image_version = was_version; /* the heartbeat asks for this image again */
+    trace_info("metadata image %" PRId64 ": partition logs still to create; more with the next "
+               "heartbeat's answer", img->version);
   }
   return 1;
 }

@@ -30,6 +30,8 @@ struct partition {
   int64_t sync_end;            /* the log end the last one started covers */
   int on_dirty_list;
   struct partition *dirty_next;
+  size_t watch_idx;   /* 1 + its place in the broker's isr_watch heap, 0 when not there */
+  int64_t watch_at;   /* when cluster_isr_changes looks at it next (isr_watch.h) */
   /* Cluster mode (a controller assigns roles); standalone brokers lead all:
    * role, leader, epochs, ISR, high watermark, epoch cache. */
   struct replica rep;

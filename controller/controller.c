@@ -121,6 +121,8 @@ int controller_open(struct controller *ctl, const char *dir, int32_t id,
   int (*new_topic_id)(void *, uint8_t *) = ctl->c.new_topic_id;
   void *new_topic_id_ctx = ctl->c.new_topic_id_ctx;
   ctrl_init(&ctl->c, id, cfg);
+  ctl->image = NULL; /* (a closed controller freed its own) */
+  ctl->image_version = 0;
   ctl->c.new_topic_id = new_topic_id;
   ctl->c.new_topic_id_ctx = new_topic_id_ctx;
   if (ctl->quorum_cfg) return open_quorum(ctl, dir, now_ms, err, err_len);
@@ -173,6 +175,8 @@ void controller_close(struct controller *ctl) {
   }
   ctrl_free(&ctl->c);
   authorizer_config_free(&ctl->authz);
+  if (ctl->image) ctrl_image_free(ctl->image);
+  ctl->image = NULL;
 }
 
 void controller_tick(struct controller *ctl, int64_t now_ms) {
@@ -335,7 +339,7 @@ void controller_handle(struct controller *ctl, const struct principal *who,
     Strata__BrokerHeartbeatResponse *m = aalloc(a, sizeof *m);
     strata__broker_heartbeat_response__init(m);
     if (q->metadata_version != c->version && controller_image_ok(ctl))
-      m->image = ctrl_image(c); /* freed in response_done */
+      m->image = controller_image(ctl); /* kept by ctl */
     resp->body_case = STRATA__HEADER__BODY_BROKER_HEARTBEAT_RESP;
     resp->broker_heartbeat_resp = m;
     break;
@@ -488,10 +492,25 @@ void controller_disconnected(struct controller *ctl, int32_t broker_id, int64_t 
   ctrl_disconnected(&ctl->c, broker_id, now_ms);
 }
 
+/* In quorum mode the key is the offset applied, not the version: a leader
+ * that reverts rebuilds its state from the log, and the version it counts
+ * then need not match the one it counted deciding. Images go out only with
+ * nothing pending, so one applied offset is one committed state. */
+static int64_t image_key(const struct controller *ctl) {
+  return ctl->qn ? ctl->qn->applied : ctl->c.version;
+}
+
+Strata__MetadataImage *controller_image(struct controller *ctl) {
+  if (ctl->image && ctl->image_version == image_key(ctl)) return ctl->image;
+  /* Answers are sent (packed) before the next request is handled, so no
+   * answer still points at the image of an older version. */
+  if (ctl->image) ctrl_image_free(ctl->image);
+  ctl->image = ctrl_image(&ctl->c);
+  ctl->image_version = image_key(ctl);
+  return ctl->image;
+}
+
 void controller_response_done(Strata__Header *resp) {
-  if (resp->body_case == STRATA__HEADER__BODY_BROKER_HEARTBEAT_RESP &&
-      resp->broker_heartbeat_resp->image) {
-    ctrl_image_free(resp->broker_heartbeat_resp->image);
-    resp->broker_heartbeat_resp->image = NULL;
-  }
+  if (resp->body_case == STRATA__HEADER__BODY_BROKER_HEARTBEAT_RESP)
+    resp->broker_heartbeat_resp->image = NULL; /* the controller's (controller_image) */
 }

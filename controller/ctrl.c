@@ -523,14 +523,32 @@ static int reelect(const struct ctrl *c, const struct ctrl_topic *t, const struc
 
 /* Re-run elections for every partition (after brokers changed state),
  * treating the brokers as they will be once `pending` fences apply. */
+/* A partition the next elect_all would change: its leader gone (or none),
+ * or a fenced broker still in its ISR. */
+static int needs_reelect(const struct ctrl *c, const struct ctrl_partition *p) {
+  if (p->leader < 0 || !live(c, p->leader)) return 1;
+  for (uint32_t i = 0; i < p->nisr; i++)
+    if (!live(c, p->isr[i])) return 1;
+  return 0;
+}
+
+/* Leaderships first, then ISR-only changes: one decision holds at most
+ * CTRL_OUT_MAX records, and a fenced broker of a large cluster is in more
+ * ISRs than that (10,000 partitions at RF 3 on 3 brokers: all of them).
+ * What does not fit waits for the next tick (ctrl_tick retries while any
+ * partition needs it), never the moves of leadership (issue 15). */
 static void elect_all(const struct ctrl *c, struct ctrl_out *out) {
-  for (size_t i = 0; i < c->ntopics; i++) {
-    const struct ctrl_topic *t = c->topics[i];
-    for (uint32_t k = 0; k < t->npart; k++) {
-      struct ctrl_partition np;
-      if (reelect(c, t, &t->parts[k], &np)) emit_partition(out, t->name, k, &t->parts[k], &np);
+  for (int pass = 0; pass < 2; pass++)
+    for (size_t i = 0; i < c->ntopics; i++) {
+      const struct ctrl_topic *t = c->topics[i];
+      for (uint32_t k = 0; k < t->npart; k++) {
+        const struct ctrl_partition *p = &t->parts[k];
+        int leaderless = p->leader < 0 || !live(c, p->leader);
+        if (out->n >= CTRL_OUT_MAX || leaderless != (pass == 0)) continue;
+        struct ctrl_partition np;
+        if (reelect(c, t, p, &np)) emit_partition(out, t->name, k, p, &np);
+      }
     }
-  }
 }
 
 int ctrl_register(struct ctrl *c, const Strata__BrokerRegisterRequest *q, int64_t now_ms,
@@ -624,8 +642,25 @@ void ctrl_start(struct ctrl *c, int64_t now_ms) {
   c->next_preferred_check_ms = now_ms + c->cfg.preferred_check_ms;
 }
 
+/* Ticks further apart than this mean the controller itself stalled (a slow
+ * fsync of its log on a busy disk, a long image build, a pause). */
+#define CTRL_STALL_MS 500
+
 void ctrl_tick(struct ctrl *c, int64_t now_ms, struct ctrl_out *out) {
   c->now_ms = now_ms;
+  /* Heartbeats that waited in the socket while this controller stalled are
+   * not the brokers' fault: the stall is added to their session instead of
+   * fencing every broker at once (issue 15 saw all three fenced together,
+   * followed by thousands of ISR changes). */
+  if (c->last_tick_ms > 0 && now_ms - c->last_tick_ms > CTRL_STALL_MS) {
+    int64_t gap = now_ms - c->last_tick_ms;
+    trace_warn("controller tick %lld ms late: brokers' sessions extended by it", (long long)gap);
+    for (size_t i = 0; i < c->nbrokers; i++) {
+      int64_t *hb = &c->brokers[i].last_heartbeat_ms;
+      *hb = *hb + gap < now_ms ? *hb + gap : now_ms;
+    }
+  }
+  c->last_tick_ms = now_ms;
   int fenced_any = 0;
   int saved[CTRL_BROKERS_MAX];
   for (size_t i = 0; i < c->nbrokers; i++) {
@@ -650,8 +685,9 @@ void ctrl_tick(struct ctrl *c, int64_t now_ms, struct ctrl_out *out) {
   int offline = 0;
   for (size_t i = 0; i < c->ntopics && !offline; i++)
     for (uint32_t k = 0; k < c->topics[i]->npart && !offline; k++)
-      offline = c->topics[i]->parts[k].leader < 0;
-  if (fenced_any || offline) elect_all(c, out); /* offline partitions retry every tick */
+      offline = needs_reelect(c, &c->topics[i]->parts[k]);
+  /* offline partitions, and what one decision had no room for, retry every tick */
+  if (fenced_any || offline) elect_all(c, out);
   for (size_t i = 0; i < c->nbrokers; i++) c->brokers[i].fenced = saved[i];
   if (c->cfg.auto_preferred && now_ms >= c->next_preferred_check_ms && !fenced_any) {
     c->next_preferred_check_ms = now_ms + c->cfg.preferred_check_ms;

@@ -44,7 +44,7 @@ static void usage(FILE *f) {
              "num.partitions (default 1), log.level, admin.listeners (HTTP /metrics,\n"
              "/livez, /readyz; default 127.0.0.1:9645, empty: off), admin.connections.max\n"
              "(default 64), max.partitions.per.broker (replicas one broker may host; topic\n"
-             "creations and growth past it are refused; default 4096). listeners and admin.listeners take a scheme: PLAINTEXT://,\n"
+             "creations and growth past it are refused; default 10000). listeners and admin.listeners take a scheme: PLAINTEXT://,\n"
              "SSL://, SASL_PLAINTEXT://, SASL_SSL:// and HTTP://, HTTPS://; TLS uses\n"
              "ssl.certificate.location, ssl.key.location, ssl.ca.location,\n"
              "ssl.client.auth (none|requested|required), ssl.principal.mapping.rules\n"

@@ -317,7 +317,7 @@ static void unpark(struct cconn *c) {
   resp.body_case = STRATA__HEADER__BODY_BROKER_HEARTBEAT_RESP;
   resp.broker_heartbeat_resp = &m;
   if (c->ctl->c.version != c->park_version && controller_image_ok(c->ctl))
-    m.image = ctrl_image(&c->ctl->c);
+    m.image = controller_image(c->ctl);
   send_header(c, &resp);
   controller_response_done(&resp);
 }

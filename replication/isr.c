@@ -37,9 +37,10 @@ void isr_assign(struct isr_state *r, int32_t self, const int32_t *replicas, uint
   memcpy(r->isr, isr, r->nisr * sizeof(int32_t));
 }
 
-void isr_become_leader(struct isr_state *r, int64_t now_ms) {
+void isr_become_leader(struct isr_state *r, int64_t now_ms, int64_t grace_ms) {
   r->nfollowers = 0;
   r->npending = 0;
+  r->grace_ms = grace_ms;
   for (uint32_t i = 0; i < r->nreplicas; i++) {
     if (r->replicas[i] == r->self) continue;
     struct follower *f = follower(r, r->replicas[i]);
@@ -47,18 +48,21 @@ void isr_become_leader(struct isr_state *r, int64_t now_ms) {
   }
 }
 
-void isr_on_fetch(struct isr_state *r, int32_t id, int64_t fetch_offset, int64_t durable,
-                  int64_t leader_end, int64_t now_ms) {
-  if (!isr_contains(r->replicas, r->nreplicas, id) || id == r->self) return;
+int isr_on_fetch(struct isr_state *r, int32_t id, int64_t fetch_offset, int64_t durable,
+                 int64_t leader_end, int64_t now_ms) {
+  if (!isr_contains(r->replicas, r->nreplicas, id) || id == r->self) return 0;
   struct follower *f = follower(r, id);
-  if (!f) return;
-  if (fetch_offset >= leader_end) f->last_caught_up_ms = now_ms;
+  if (!f) return 0;
+  int grace_ended = !f->fetched && r->grace_ms > 0;
+  f->fetched = 1;
+  if (fetch_offset >= leader_end || grace_ended) f->last_caught_up_ms = now_ms;
   else if (f->last_fetch_ms && fetch_offset >= f->last_fetch_leader_end)
     f->last_caught_up_ms = f->last_fetch_ms;
   f->fetch_offset = fetch_offset;
   f->durable = durable < fetch_offset ? durable : fetch_offset;
   f->last_fetch_ms = now_ms;
   f->last_fetch_leader_end = leader_end;
+  return grace_ended;
 }
 
 static int64_t member_durable(const struct isr_state *r, int32_t id, int64_t hw) {
@@ -100,7 +104,8 @@ int isr_proposal(const struct isr_state *r, int64_t now_ms, int64_t lag_ms, int6
     }
     const struct follower *f = isr_follower(r, id);
     int member = isr_contains(r->isr, r->nisr, id);
-    if (member && f && now_ms - f->last_caught_up_ms <= lag_ms) isr[(*n)++] = id;
+    if (member && f && now_ms - f->last_caught_up_ms <= lag_ms + (f->fetched ? 0 : r->grace_ms))
+      isr[(*n)++] = id;
     else if (!member && f && f->durable >= hw && f->fetch_offset >= hw &&
              now_ms - f->last_caught_up_ms <= lag_ms)
       isr[(*n)++] = id;
@@ -109,6 +114,20 @@ int isr_proposal(const struct isr_state *r, int64_t now_ms, int64_t lag_ms, int6
   for (uint32_t i = 0; i < *n; i++)
     if (!isr_contains(r->isr, r->nisr, isr[i])) return 1;
   return 0;
+}
+
+int64_t isr_shrink_deadline(const struct isr_state *r, int64_t lag_ms) {
+  int64_t at = INT64_MAX;
+  for (uint32_t i = 0; i < r->nisr; i++) {
+    if (r->isr[i] == r->self) continue;
+    const struct follower *f = isr_follower(r, r->isr[i]);
+    /* untracked, or no longer a replica: dropped at once */
+    int64_t due = f && isr_contains(r->replicas, r->nreplicas, r->isr[i])
+                      ? f->last_caught_up_ms + lag_ms + 1 + (f->fetched ? 0 : r->grace_ms)
+                      : INT64_MIN;
+    if (due < at) at = due;
+  }
+  return at;
 }
 
 void isr_forget(struct isr_state *r, int32_t id) {

@@ -20,6 +20,7 @@ struct follower {
   int64_t last_fetch_ms;
   int64_t last_fetch_leader_end;
   int64_t broker_epoch;        /* the registration it fetched under (-1 unknown) */
+  int fetched;                 /* it fetched since this replica became leader */
 };
 
 /* Replicas and ISR as the controller assigned them; as leader, the
@@ -37,6 +38,9 @@ struct isr_state {
   int32_t pending[REPLICAS_MAX];
   uint32_t npending;
   int32_t pending_base_epoch;
+  /* Extra time a follower has for its first fetch in this leadership (a
+   * brand-new partition's, replica_assign); 0 otherwise. */
+  int64_t grace_ms;
 };
 
 /* Whether id is in v[0..n). */
@@ -46,8 +50,8 @@ int isr_contains(const int32_t *v, uint32_t n, int32_t id);
 void isr_assign(struct isr_state *r, int32_t self, const int32_t *replicas, uint32_t nreplicas,
                 const int32_t *isr, uint32_t nisr);
 /* Reset follower tracking when this broker becomes leader (every follower
- * gets a full lag window from now). */
-void isr_become_leader(struct isr_state *r, int64_t now_ms);
+ * gets a full lag window from now, and grace_ms more until its first fetch). */
+void isr_become_leader(struct isr_state *r, int64_t now_ms, int64_t grace_ms);
 /* A follower restarted (new broker epoch) or was fenced: what we knew of
  * its log is about a process that is gone. It must fetch again, from what
  * its disk really holds, before it can count as caught up. */
@@ -61,8 +65,10 @@ const struct follower *isr_follower(const struct isr_state *r, int32_t id);
 /* A follower fetched at fetch_offset having fsynced up to durable. Updates
  * its caught-up time (Kafka's rule: caught up when it asked for the leader's
  * end, or for what was the end at its previous fetch). */
-void isr_on_fetch(struct isr_state *r, int32_t id, int64_t fetch_offset, int64_t durable,
-                  int64_t leader_end, int64_t now_ms);
+/* Returns 1 when it was the follower's first fetch under a grace: its lag
+ * window starts now, which may be earlier than isr_shrink_deadline said. */
+int isr_on_fetch(struct isr_state *r, int32_t id, int64_t fetch_offset, int64_t durable,
+                 int64_t leader_end, int64_t now_ms);
 
 /* High watermark the ISR allows: the least durable offset among in-sync
  * replicas, the leader's own counted as leader_durable. While an ISR change
@@ -83,6 +89,14 @@ void isr_settled(struct isr_state *r, int32_t partition_epoch, int refused);
  * isr/n (REPLICAS_MAX entries) when it differs from the current one. */
 int isr_proposal(const struct isr_state *r, int64_t now_ms, int64_t lag_ms, int64_t hw,
                  int32_t *isr, uint32_t *n);
+
+/* The earliest time isr_proposal can drop a member for lag alone: a
+ * member's last_caught_up_ms + lag_ms + 1 (its caught-up time only moves
+ * forward, so the answer is never late); INT64_MAX with no member to drop.
+ * Additions are found when a non-member fetches (isr_on_fetch), not by
+ * time. Lets the broker look at a led partition only when it is due
+ * instead of at every tick (issue 15). */
+int64_t isr_shrink_deadline(const struct isr_state *r, int64_t lag_ms);
 
 /* Asserts the bookkeeping's bounds, and that no follower is self or is
  * counted durable past its own log end. */

@@ -5,7 +5,7 @@
 void leader_on_fetch(struct replica *r, const struct follower_fetch *f,
                      const struct replica_log *log, int64_t now_ms, struct leader_answer *out) {
   STRATA_ASSERT(r->role == ROLE_LEADER);
-  *out = (struct leader_answer){0, -1, -1, r->hw, log->end, 0};
+  *out = (struct leader_answer){0, -1, -1, r->hw, log->end, 0, 0};
   if (f->last_fetched_epoch >= 0) {
     /* An epoch we never saw (its leader's records never reached us)
      * diverges too, from where our older epoch ends on either side. An
@@ -24,7 +24,8 @@ void leader_on_fetch(struct replica *r, const struct follower_fetch *f,
       return;
     }
   }
-  isr_on_fetch(&r->isr, f->replica_id, f->fetch_offset, f->durable, log->end, now_ms);
+  out->isr_recheck =
+      isr_on_fetch(&r->isr, f->replica_id, f->fetch_offset, f->durable, log->end, now_ms);
   isr_note_epoch(&r->isr, f->replica_id, f->broker_epoch);
   out->hw_moved = replica_update_hw(r, log);
   out->hw = r->hw;

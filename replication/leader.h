@@ -25,6 +25,7 @@ struct leader_answer {
   int64_t hw;                 /* the high watermark to tell it */
   int64_t read_limit;         /* read records below this (the log end) */
   int hw_moved;               /* the fetch moved the high watermark */
+  int isr_recheck;            /* the ISR may change sooner than it could before */
 };
 
 /* The answer to f from leader r. A forked follower's position says nothing

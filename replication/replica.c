@@ -68,7 +68,16 @@ int replica_assign(struct replica *r, int32_t self, const struct replica_assignm
     /* Every batch this leader appends carries its epoch; the epoch starts at
      * the current log end (KIP-101). */
     epoch_cache_add(&r->epochs, a->leader_epoch, log->end);
-    isr_become_leader(&r->isr, now_ms);
+    /* The first leader of an empty new partition: its followers are
+     * creating the same partitions at their own pace (10,000 of a new topic
+     * take a while on a busy disk), so they get ISR_NEW_PARTITION_GRACE_MS
+     * more for their first fetch (then the usual window runs from it); a
+     * broker that is gone is fenced by the
+     * controller, which drops it from the ISR anyway. Without it, a topic of
+     * 10,000 partitions cost thousands of ISR shrinks and expansions while
+     * being created (issue 15). */
+    int fresh = a->leader_epoch == 0 && log->end == 0;
+    isr_become_leader(&r->isr, now_ms, fresh ? ISR_NEW_PARTITION_GRACE_MS : 0);
   }
   r->role = role;
   if (role == ROLE_LEADER && replica_update_hw(r, log)) flags |= REPLICA_HW_MOVED;
@@ -119,6 +128,11 @@ int replica_isr_proposal(const struct replica *r, int64_t now_ms, int64_t lag_ms
   *n = 0;
   if (r->role != ROLE_LEADER || r->alter_inflight) return 0;
   return isr_proposal(&r->isr, now_ms, lag_ms, r->hw, isr, n);
+}
+
+int64_t replica_isr_deadline(const struct replica *r, int64_t lag_ms) {
+  if (r->role != ROLE_LEADER || r->alter_inflight) return INT64_MAX;
+  return isr_shrink_deadline(&r->isr, lag_ms);
 }
 
 void replica_invariants(const struct replica *r, const struct replica_log *log) {

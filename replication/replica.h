@@ -16,6 +16,10 @@
 
 enum { ROLE_NONE = 0, ROLE_LEADER, ROLE_FOLLOWER };
 
+/* Extra time a follower of a brand-new partition (leader epoch 0, empty)
+ * has to fetch it for the first time before its leader drops it. */
+#define ISR_NEW_PARTITION_GRACE_MS 30000
+
 /* Where the local log stands. durable: what this replica may count as its
  * own (its fsynced end under flush policy always, its end otherwise). */
 struct replica_log {
@@ -82,6 +86,10 @@ int replica_isr_answer(struct replica *r, const struct replica_assignment *a, in
  * should stay. As isr_proposal, for a leader with no change on its way. */
 int replica_isr_proposal(const struct replica *r, int64_t now_ms, int64_t lag_ms, int32_t *isr,
                          uint32_t *n);
+/* When replica_isr_proposal may next have something to say by time alone
+ * (isr_shrink_deadline); INT64_MAX when not leading or a change is on its
+ * way (its answer, an image or a follower's fetch makes it look again). */
+int64_t replica_isr_deadline(const struct replica *r, int64_t lag_ms);
 
 /* Asserts what replication relies on: HW <= log end; the epoch cache's
  * order; a leader's epoch cache ends in its own leader epoch; follower

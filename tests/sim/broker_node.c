@@ -412,7 +412,7 @@ static void fetcher_perform(struct sim *s, int id, int32_t leader, const struct 
 static void fetcher_event(struct sim *s, int id, int32_t leader, enum fetcher_event_type type,
                           enum fetcher_answer answer) {
   struct bnode *n = bn(s, id);
-  struct fetcher_event e = follow_event(&n->b, leader, type, s->now);
+  struct fetcher_event e = follow_event(&n->b, leader, &n->fetchers[leader], type, s->now);
   e.answer = answer;
   struct fetcher_update u;
   fetcher_step(&n->fetchers[leader], &e, &u);

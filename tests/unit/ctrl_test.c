@@ -14,7 +14,6 @@
 #include "controller/ctrl.h"
 #include "controller/metalog.h"
 #include "drill/proc.h"
-#include "replication/fetcher.h"
 
 static struct ctrl c;
 static char *dir;
@@ -560,18 +559,19 @@ Test(ctrl, refuses_placements_past_max_partitions_per_broker_and_records_nothing
   cr_assert_eq(out.n, 0u);
 }
 
-/* The default is derived from what a follower can fetch from one leader in
- * one request (ctrl.h says why): the two must move together. */
-Test(ctrl, the_default_per_broker_limit_is_what_one_follower_fetch_carries) {
-  cr_assert_eq(CTRL_PARTITIONS_PER_BROKER_DEFAULT, FETCH_PARTITIONS_MAX);
+/* The default (what the scale test shows a broker carries, ctrl.h) is
+ * enforced when nothing is configured. */
+Test(ctrl, the_default_per_broker_limit_is_enforced) {
   cr_assert_eq(c.cfg.max_partitions_per_broker, 0u, "0 in the config: the default");
   create("full", CTRL_PARTITIONS_PER_BROKER_DEFAULT, 3, 0);
   struct ctrl_out out = {0};
   char err[256] = "";
-  cr_assert_eq(ctrl_create_partitions(&c, "full", CTRL_PARTITIONS_PER_BROKER_DEFAULT + 1, 0, &out,
-                                      err, sizeof err),
-               STRATA_EINVALID_PARTITIONS);
-  cr_assert(strstr(err, "over max.partitions.per.broker=4096"), "%s", err);
+  Strata__TopicSpec s = STRATA__TOPIC_SPEC__INIT;
+  s.name = (char *)"one-more";
+  s.partitions = 1;
+  s.replication_factor = 3;
+  cr_assert_eq(ctrl_create_topic(&c, &s, 1, &out, err, sizeof err), STRATA_EINVALID_PARTITIONS);
+  cr_assert(strstr(err, "over max.partitions.per.broker=10000"), "%s", err);
   cr_assert_eq(out.n, 0u);
 }
 

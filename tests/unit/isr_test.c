@@ -14,7 +14,7 @@ static struct isr_state leader_of(int32_t self, const int32_t *isr, uint32_t n) 
   r.nreplicas = 3;
   memcpy(r.isr, isr, n * sizeof *isr);
   r.nisr = n;
-  isr_become_leader(&r, 0);
+  isr_become_leader(&r, 0, 0);
   return r;
 }
 
@@ -55,7 +55,7 @@ Test(isr, becoming_leader_forgets_a_pending_change) {
   int32_t isr[1] = {1}, grown[2] = {1, 2};
   struct isr_state r = leader_of(1, isr, 1);
   isr_pending(&r, grown, 2, 3);
-  isr_become_leader(&r, 100);
+  isr_become_leader(&r, 100, 0);
   cr_expect_eq(r.npending, 0);
 }
 
@@ -79,4 +79,28 @@ Test(isr, epoch_floor_finds_the_largest_known_epoch_at_or_below) {
   cr_expect_eq(epoch_cache_floor(&empty, 3), -1);
   epoch_cache_free(&c);
   epoch_cache_free(&f);
+}
+
+/* The deadline the broker sleeps on instead of asking every partition at
+ * every tick (issue 15) is never late: at every millisecond before it,
+ * isr_proposal has nothing to drop; at it, it drops the member. */
+Test(isr, the_shrink_deadline_is_exactly_when_a_member_falls_out) {
+  int32_t isr[3] = {1, 2, 3};
+  struct isr_state r = leader_of(1, isr, 3);
+  isr_on_fetch(&r, 2, 10, 10, 10, 100);
+  isr_on_fetch(&r, 3, 10, 10, 10, 250);
+  int64_t lag = 1000, at = isr_shrink_deadline(&r, lag);
+  cr_expect_eq(at, 100 + lag + 1, "member 2 caught up last at 100");
+  int32_t out[REPLICAS_MAX];
+  uint32_t n;
+  for (int64_t t = 250; t < at; t++) cr_assert_eq(isr_proposal(&r, t, lag, 10, out, &n), 0);
+  cr_expect_eq(isr_proposal(&r, at, lag, 10, out, &n), 1);
+  cr_expect_eq(n, 2u);
+  /* Another fetch moves it later, never earlier. */
+  isr_on_fetch(&r, 2, 10, 10, 10, 900);
+  cr_expect_eq(isr_shrink_deadline(&r, lag), 250 + lag + 1);
+  /* No member but the leader: nothing to wait for. */
+  int32_t alone[1] = {1};
+  struct isr_state s = leader_of(1, alone, 1);
+  cr_expect_eq(isr_shrink_deadline(&s, lag), INT64_MAX);
 }

@@ -359,6 +359,9 @@ Test(seglog, durable_offset_moves_only_after_sync) {
   struct seglog_config c = small_config();
   int err;
   struct seglog *log = seglog_open(dir, &c, 0, &err);
+  /* A new log's directory is fsynced by its first sync, not at open (issue
+   * 15): settle it here, so append_n's roll syncs do not count. */
+  cr_assert_eq(seglog_sync(log), 0);
   append_n(log, 3, 10, 1000);
   cr_assert_eq(seglog_durable_offset(log), 0);
   struct seglog_sync job;

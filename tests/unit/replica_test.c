@@ -61,7 +61,7 @@ Test(replica, the_high_watermark_never_passes_the_log_end) {
 Test(replica, isr_shrinks_after_lag_and_expands_only_when_durable) {
   struct replica r;
   replica_init(&r);
-  assign(&r, 1, 1, 0, all3, 3, at(0, 0, 0), 0);
+  assign(&r, 1, 1, 0, all3, 3, at(0, 100, 100), 0); /* not new: no grace (below) */
   struct replica_log log = at(0, 100, 100);
   isr_on_fetch(&r.isr, 2, 100, 100, 100, 500);
   isr_on_fetch(&r.isr, 3, 100, 100, 100, 500);
@@ -120,5 +120,30 @@ Test(replica, a_refused_change_settles_the_pending_members) {
   replica_isr_answer(&r, &same, 1, &log);
   cr_expect_eq(r.isr.npending, 0);
   cr_expect_eq(isr_high_watermark(&r.isr, 10), 10);
+  replica_free(&r);
+}
+
+/* A brand-new partition's first leader (epoch 0, empty log) gives its
+ * followers ISR_NEW_PARTITION_GRACE_MS more for their first fetch: 10,000
+ * new partitions are created at each broker's own pace (issue 15). From
+ * its first fetch on, a follower has the usual window. */
+Test(replica, a_new_partition_gives_its_followers_a_grace_for_the_first_fetch) {
+  struct replica r;
+  replica_init(&r);
+  assign(&r, 1, 1, 0, all3, 3, at(0, 0, 0), 1000);
+  int64_t lag = 5000, due = 1000 + ISR_NEW_PARTITION_GRACE_MS + lag + 1;
+  cr_expect_eq(replica_isr_deadline(&r, lag), due);
+  int32_t isr[REPLICAS_MAX];
+  uint32_t n;
+  cr_expect(!replica_isr_proposal(&r, 1000 + lag + 1, lag, isr, &n), "within the grace");
+  /* 2 fetches once, behind (the leader has 10), then stops: its window runs from then. */
+  cr_expect_eq(isr_on_fetch(&r.isr, 2, 0, 0, 10, 8000), 1, "the grace ended: look again");
+  cr_expect_eq(replica_isr_deadline(&r, lag), 8000 + lag + 1);
+  cr_expect(!replica_isr_proposal(&r, 8000 + lag, lag, isr, &n));
+  cr_assert(replica_isr_proposal(&r, 8000 + lag + 1, lag, isr, &n));
+  cr_expect_eq(n, 2u, "2 out, 3 still within its grace");
+  cr_expect(isr_contains(isr, n, 3));
+  cr_assert(replica_isr_proposal(&r, due, lag, isr, &n));
+  cr_expect_eq(n, 1u, "3 never fetched: out after the grace");
   replica_free(&r);
 }

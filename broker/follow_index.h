@@ -1,0 +1,31 @@
+/* The broker's index of followed partitions by leader (struct broker holds
+ * one; broker/follow.c builds and reads it). Apart from follow.h so that
+ * broker.h needs no replication or protocol header. */
+#ifndef STRATA_FOLLOW_INDEX_H
+#define STRATA_FOLLOW_INDEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct partition;
+
+/* The partitions followed from one leader, in topic order, and where the
+ * next fetch starts when they do not all fit in one (rotation). */
+struct follow_set {
+  int32_t leader;
+  struct partition **v; /* each holds a reference */
+  size_t n, cap;
+  size_t next;
+};
+/* Every followed partition by leader, rebuilt only when a new metadata image
+ * was applied (roles and leaders change only there), so the per-tick steps
+ * cost nothing per partition (issue 15). */
+struct follow_index {
+  int64_t built_for; /* 1 + b->meta_applied when built; 0: never */
+  struct follow_set *sets;
+  size_t nsets;
+};
+/* Drop every set (and the references they hold). */
+void follow_index_free(struct follow_index *x);
+
+#endif
