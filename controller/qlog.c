@@ -338,7 +338,10 @@ int qlog_drop_prefix(struct qlog *l, int64_t to, int *old_fd) {
 
 int qlog_reset(struct qlog *l, int64_t start, int *old_fd) {
   *old_fd = -1;
-  if (start < l->end) return STRATA_EINVALID_ARGUMENT; /* a reset never drops records we hold */
+  /* Every record goes, also past start: a follower whose log forks inside
+   * the leader's snapshot gets the snapshot, and the core's log then ends
+   * at its end (quorum.c, on_snapshot). */
+  if (start < l->start) return STRATA_EINVALID_ARGUMENT;
   l->end = l->start; /* nothing kept: replace_from writes an empty file */
   int rc = grow(l, l->start);
   return rc ? rc : replace_from(l, start, old_fd);

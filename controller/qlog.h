@@ -80,8 +80,9 @@ int qlog_value(const struct qlog *l, int64_t offset, uint8_t **value, size_t *le
  * the previous descriptor, for the caller to close once no fdatasync runs
  * on it (-1 none). */
 int qlog_drop_prefix(struct qlog *l, int64_t to, int *old_fd);
-/* Replace the log by an empty one starting at start (>= end): an installed
- * leader's snapshot holds everything before it. *old_fd as above. */
+/* Replace the log by an empty one starting at start (>= the log start):
+ * an installed leader's snapshot holds everything before it, and what we
+ * held past it goes too. *old_fd as above. */
 int qlog_reset(struct qlog *l, int64_t start, int *old_fd);
 /* The bytes records [from, to) take in the file. */
 int64_t qlog_bytes(const struct qlog *l, int64_t from, int64_t to);

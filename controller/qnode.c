@@ -382,7 +382,7 @@ int qnode_open(struct qnode *n, const struct qnode_config *cfg, const char *dir,
   if ((rc = qsnap_load(dir, c, &n->snap, err, err_len))) return rc;
   if (n->snap.end_offset >= 0) {
     int old = -1;
-    n->applied = n->snap.end_offset;
+    n->applied = n->hw = n->snap.end_offset; /* the snapshot is committed */
     if (n->log.end < n->snap.end_offset || n->log.end == n->log.start)
       rc = qlog_reset(&n->log, n->snap.end_offset, &old);
     else if (n->log.start < n->snap.end_offset)

@@ -85,6 +85,19 @@ static void teardown(void) {
 
 TestSuite(quorum, .init = setup, .fini = teardown, .timeout = 120);
 
+/* For a test that starts its controllers with settings of its own: the
+ * suite's (criterion runs the suite's .init before a test's own, so a test
+ * .init would leave the suite's controllers' directory behind) go, with
+ * their directory, and a new directory and ports are drawn. */
+static void fresh(void) {
+  for (int i = 1; i <= N; i++)
+    if (pids[i] > 0) proc_kill(pids[i], SIGKILL);
+  memset(pids, 0, sizeof pids);
+  proc_rm_rf(dir);
+  free(dir);
+  make_dir();
+}
+
 /* One request to controller id; the answer (free with wire_header_free) or
  * NULL when it cannot be reached. */
 static Strata__Header *call(int id, Strata__Header *req) {
@@ -486,7 +499,8 @@ static int deciding(int skip, int timeout_ms) {
 /* SSL:// listeners with ssl.client.auth=required and the authorizer on:
  * the peers link with mutual TLS (their certificate maps to User:controller,
  * a super user), elect a leader, and elect another after its kill -9. */
-Test(quorum, mutual_tls_peer_links_with_the_authorizer, .init = make_dir) {
+Test(quorum, mutual_tls_peer_links_with_the_authorizer) {
+  fresh();
   char err[256], tdir[700];
   snprintf(tdir, sizeof tdir, "%s/tls", dir);
   cr_assert_eq(mkdir(tdir, 0700), 0);
@@ -587,7 +601,8 @@ Test(quorum, failover_at_defaults) {
  * leader's log start and installs the leader's snapshot; then the whole
  * quorum is killed -9 and restarted: every topic is there (each controller
  * loads its snapshot and replays the rest). */
-Test(quorum, snapshots_install_and_survive_restart, .init = make_dir) {
+Test(quorum, snapshots_install_and_survive_restart) {
+  fresh();
   extra[0] = "metadata.log.max.record.bytes.between.snapshots=3000";
   for (int i = 1; i <= N; i++) start(i);
   int64_t epoch = -1;

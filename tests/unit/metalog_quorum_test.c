@@ -97,6 +97,58 @@ Test(metalog_quorum, framing_offsets_epochs_and_reopen) {
   qlog_close(&l);
 }
 
+/* The prefix a snapshot holds is dropped by a rewrite: the log then starts
+ * at the first batch kept, across a reopen; a reset leaves an empty log
+ * (whose start the snapshot gives), also with records past its start. */
+Test(metalog_quorum, prefix_drop_and_reset) {
+  struct qlog l;
+  char err[512];
+  cr_assert_eq(qlog_open(&l, dir, err, sizeof err), 0, "%s", err);
+  fill(&l, 6, 1);
+  fill(&l, 4, 2);
+  int old = -1;
+  cr_assert_eq(qlog_drop_prefix(&l, 4, &old), 0);
+  cr_assert_geq(old, 0, "the old descriptor, for the caller to close");
+  close(old);
+  cr_assert_eq(l.start, 4);
+  cr_assert_eq(l.end, 10);
+  cr_assert_eq(qlog_epoch_at(&l, 3), 0, "gone");
+  cr_assert_eq(qlog_epoch_at(&l, 6), 2);
+  uint8_t *v;
+  size_t len;
+  cr_assert_eq(qlog_value(&l, 5, &v, &len), 0);
+  cr_assert_eq(len, 8);
+  cr_assert_eq(memcmp(v, "record-5", 8), 0);
+  free(v);
+  cr_assert_eq(qlog_value(&l, 3, &v, &len), STRATA_EINVALID_ARGUMENT);
+  struct quorum_epoch_start ep[4];
+  cr_assert_eq(qlog_epochs(&l, ep, 4), 2);
+  cr_assert_eq(ep[0].start, 4);
+  cr_assert_eq(ep[1].start, 6);
+  qlog_close(&l);
+  cr_assert_eq(qlog_open(&l, dir, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(l.start, 4, "the first batch kept is the start after a reopen");
+  cr_assert_eq(l.end, 10);
+  cr_assert_eq(qlog_truncate(&l, 3), STRATA_EINVALID_ARGUMENT, "below the start");
+  cr_assert_eq(qlog_truncate(&l, 8), 0);
+  fill(&l, 1, 3);
+  cr_assert_eq(l.end, 9);
+  /* An installed snapshot ending at 7 (inside our log: a fork): all goes. */
+  cr_assert_eq(qlog_reset(&l, 7, &old), 0);
+  close(old);
+  cr_assert_eq(l.start, 7);
+  cr_assert_eq(l.end, 7);
+  fill(&l, 2, 4);
+  cr_assert_eq(qlog_value(&l, 8, &v, &len), 0);
+  cr_assert_eq(memcmp(v, "record-8", 8), 0);
+  free(v);
+  qlog_close(&l);
+  cr_assert_eq(qlog_open(&l, dir, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(l.start, 7);
+  cr_assert_eq(l.end, 9);
+  qlog_close(&l);
+}
+
 Test(metalog_quorum, suffix_truncation_survives_reopen) {
   struct qlog l;
   char err[512], path[128];
