@@ -7,10 +7,21 @@
  *                                            from its files, as "L ..." lines
  *   workload check [MAX_GAP_MS] < history    the checker's verdict (exit 1 on a
  *                                            violation) and its JSON report on fd 3
+ *   workload create BOOTSTRAP TOPIC TIMEOUT_MS   create TOPIC (1 partition, RF 3) by
+ *                                            asking BOOTSTRAP (a controller, say);
+ *                                            prints "ok", or the error's name and
+ *                                            message (exit 1): a script tells
+ *                                            NOT_CONTROLLER from TIMEOUT by the name
+ *   workload now                             CLOCK_MONOTONIC in microseconds, the
+ *                                            clock of the history lines (so a script
+ *                                            can mark when it cut or killed)
+ * SIGTERM ends a write early: no new writes, those in flight are waited for
+ * and written to the history as for a write that ran its SECONDS.
  * History lines are described in drill/checker.h. With STRATA_COMMAND_CONFIG
  * set (a properties file, as for `strata --command-config`), write and read
  * connect as it says (TLS for the testbed's STRATA_TLS=1). */
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +47,12 @@ struct pending {
 };
 
 static struct pending *sent;
+static volatile sig_atomic_t stop_writing;
+
+static void on_term(int sig) {
+  (void)sig;
+  stop_writing = 1;
+}
 
 /* The security settings from STRATA_COMMAND_CONFIG (plaintext without);
  * exits 2 on a bad file. */
@@ -80,7 +97,8 @@ static int do_write(const char *bootstrap, const char *topic, int seconds) {
   }
   int64_t end = mono_us() + (int64_t)seconds * 1000000, next = mono_us();
   uint64_t id = 0;
-  while (mono_us() < end) {
+  signal(SIGTERM, on_term);
+  while (mono_us() < end && !stop_writing) {
     if (mono_us() >= next && strata_producer_outstanding(p) < 5000) {
       next += 1000; /* 1000 writes/s */
       char v[32];
@@ -134,6 +152,22 @@ static int do_dump(const char *replica, const char *logdir, const char *topic) {
   return 0;
 }
 
+static int do_create(const char *bootstrap, const char *topic, int timeout_ms) {
+  char err[512] = "";
+  strata_client *c = strata_client_new_secure(bootstrap, timeout_ms, security(), err, sizeof err);
+  if (!c) {
+    printf("CONNECT: %s\n", err);
+    return 1;
+  }
+  int rc = strata_topic_create(c, topic, 1, 3, NULL, NULL, 0, err, sizeof err);
+  strata_client_free(c);
+  if (rc)
+    printf("%s: %s\n", strata_errname(rc), err[0] ? err : strata_strerror(rc));
+  else
+    printf("ok\n");
+  return rc ? 1 : 0;
+}
+
 static int do_check(int max_gap_ms) {
   struct checker_config cfg = {(int64_t)max_gap_ms * 1000};
   struct checker *c = checker_new(&cfg);
@@ -157,8 +191,14 @@ int main(int argc, char **argv) {
   if (argc >= 4 && !strcmp(argv[1], "read")) return do_read(argv[2], argv[3]);
   if (argc >= 5 && !strcmp(argv[1], "dump")) return do_dump(argv[2], argv[3], argv[4]);
   if (argc >= 2 && !strcmp(argv[1], "check")) return do_check(argc > 2 ? atoi(argv[2]) : 1000);
+  if (argc >= 5 && !strcmp(argv[1], "create")) return do_create(argv[2], argv[3], atoi(argv[4]));
+  if (argc == 2 && !strcmp(argv[1], "now")) {
+    printf("%" PRId64 "\n", mono_us());
+    return 0;
+  }
   fprintf(stderr,
           "usage: workload write BOOTSTRAP TOPIC SECONDS | read BOOTSTRAP TOPIC |\n"
-          "       dump REPLICA LOGDIR TOPIC | check [MAX_GAP_MS] < history 3> report.json\n");
+          "       dump REPLICA LOGDIR TOPIC | check [MAX_GAP_MS] < history 3> report.json |\n"
+          "       create BOOTSTRAP TOPIC TIMEOUT_MS | now\n");
   return 2;
 }
