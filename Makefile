@@ -242,7 +242,7 @@ layering:
 
 test: all $(UNIT_BINS) $(CLUSTER_BINS) $(KAFKA_CHECK) $(FSYNC_SHIM) $(FAILOVER_BENCH) $(FAILOVER_CTL_BENCH) $(GROUP_BENCH) $(WORKLOAD) $(SIM) kafkajs
 	@STRATA_BUILD=$(BUILD) scripts/run-tests.sh scripts/layering.sh scripts/headers-check.sh $(UNIT_BINS) $(CLUSTER_BINS) $(wildcard tests/cluster/*.sh) $(wildcard tests/admin/*_test.sh) \
-	  tests/sim/sim_test.sh tests/fault/drill.sh tests/fault/scenarios_test.sh tests/metrics/rules_test.sh \
+	  tests/sim/sim_test.sh tests/fault/drill.sh tests/fault/scenarios_test.sh tests/fault/quorum_partition_test.sh tests/metrics/rules_test.sh \
 	  tests/console/mock_test.sh $(wildcard tests/kafka/*_test.sh) $(wildcard tests/security/*_test.sh) \
 	  $(wildcard tests/docker/*_test.sh)
 
@@ -266,6 +266,10 @@ faults: all $(WORKLOAD)
 	@ok=0; bad=0; skip=0; for sc in $(FAULT_SCENARIOS); do \
 	  echo "== testbed $$sc"; \
 	  STRATA_BUILD=$(BUILD) bash tests/fault/drill.sh $$sc $${FAULT_ROUNDS:-5}; rc=$$?; \
+	  if [ $$rc = 0 ]; then ok=$$((ok+1)); elif [ $$rc = 77 ]; then skip=$$((skip+1)); else bad=$$((bad+1)); fi; \
+	done; for r in $$(seq $${FAULT_ROUNDS:-5}); do \
+	  echo "== testbed quorum-partition (zombie controller) $$r"; \
+	  STRATA_BUILD=$(BUILD) bash tests/fault/quorum_partition_test.sh; rc=$$?; \
 	  if [ $$rc = 0 ]; then ok=$$((ok+1)); elif [ $$rc = 77 ]; then skip=$$((skip+1)); else bad=$$((bad+1)); fi; \
 	done; for sc in $(DRILL_SCENARIOS); do \
 	  echo "== strata drill $$sc"; \

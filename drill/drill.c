@@ -780,6 +780,7 @@ void drill_opts_defaults(struct drill_opts *o) {
   o->members = 2;
   o->rate = 1000;
   o->controllers = 0; /* the scenario's: drill_controllers */
+  o->max_resume_ms = 3000; /* issue 14's bound for kill-controller on a quorum */
   o->out = stdout;
 }
 
@@ -827,7 +828,7 @@ int drill_run(const struct drill_opts *given) {
   trace_set_level(TRACE_ERROR);
   FILE *out = o->out;
   double *fo = calloc((size_t)o->runs, sizeof *fo), *rec = calloc((size_t)o->runs, sizeof *rec);
-  int rc = 2, done = 0, stuck = 0;
+  int rc = 2, done = 0, stuck = 0, over_bound = 0;
   if (!fo || !rec || start_cluster(d) || start_load(d)) goto out;
   char ctls[32] = "controller";
   if (o->controllers > 1) snprintf(ctls, sizeof ctls, "%d controllers", o->controllers);
@@ -870,6 +871,11 @@ int drill_run(const struct drill_opts *given) {
     fprintf(out, "  run %d/%d: %s: failover %.1f ms, recovery %.1f ms, %" PRIu64
             " partition(s) reassigned in the group\n", r, o->runs, what, fo[done], rec[done],
             d->assignments - assigned);
+    if (info == &kill_active_controller && o->max_resume_ms > 0 && rec[done] > o->max_resume_ms) {
+      fprintf(out, "  run %d/%d: FAILED: writes resumed %.1f ms after the leader's kill, over the "
+              "%d ms bound (--max-resume-ms)\n", r, o->runs, rec[done], o->max_resume_ms);
+      over_bound++;
+    }
     fflush(out);
     done++;
     hold(d, 1000, "steady");
@@ -882,7 +888,10 @@ int drill_run(const struct drill_opts *given) {
   struct checker_result res;
   int violated = check(d, 5000, &res);
   if (o->progress) fprintf(stderr, "\r\033[K");
-  rc = violated || stuck || interrupted ? 1 : 0;
+  if (over_bound)
+    fprintf(out, "FAILED: %d run(s) over the %d ms bound on writes resuming after the leader's "
+            "kill\n", over_bound, o->max_resume_ms);
+  rc = violated || stuck || interrupted || over_bound ? 1 : 0;
 out:
   if (d->p) strata_producer_free(d->p);
   kproducer_free(d->kp);

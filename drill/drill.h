@@ -57,6 +57,8 @@ struct drill_opts {
   int controllers;  /* 1, or 3: a controller quorum; kill-controller then kills the
                        active one and, right after, partition 0's leader. 0 (default):
                        drill_controllers */
+  int max_resume_ms; /* kill-controller on a quorum: a run whose writes resume later than
+                        this after the leader's kill fails (issue 14: 3000); 0: no bound */
   FILE *out;
 };
 

@@ -33,6 +33,9 @@ static const struct opt drill_opts_table[] = {
      "after, and measures the time to a new active controller and to the broker's partitions "
      "acknowledging writes again. Default: 3 for kill-controller, 1 for the other scenarios; "
      "kill-controller --controllers 1 kills the one controller and restarts it"},
+    {"max-resume-ms", 0, OPT_VALUE, "MS",
+     "kill-controller on a quorum: a run whose killed broker's partitions acknowledge writes "
+     "later than MS after its kill fails, saying the time (default 3000, issue 14; 0: no bound)"},
     {"keep", 0, OPT_FLAG, NULL, "keep the data, logs and history (kept anyway on failure)"},
     {"no-progress", 0, OPT_FLAG, NULL, "no live progress line on stderr"},
 };
@@ -81,13 +84,14 @@ int cmd_drill(int argc, char **argv) {
     fprintf(stderr, "\n");
     return 2;
   }
-  int64_t runs, brokers, parts, members, rate, ctls;
+  int64_t runs, brokers, parts, members, rate, ctls, resume;
   if (opts_i64(&o, "runs", d.runs, 1, 100000, 0, &runs) ||
       opts_i64(&o, "brokers", d.brokers, 3, 8, 0, &brokers) ||
       opts_i64(&o, "partitions", d.partitions, 1, 64, 0, &parts) ||
       opts_i64(&o, "members", d.members, 1, 8, 0, &members) ||
       opts_i64(&o, "rate", d.rate, 1, 100000, 1, &rate) ||
-      opts_i64(&o, "controllers", d.controllers, 0, 5, 0, &ctls)) {
+      opts_i64(&o, "controllers", d.controllers, 0, 5, 0, &ctls) ||
+      opts_i64(&o, "max-resume-ms", d.max_resume_ms, 0, 3600000, 0, &resume)) {
     fprintf(stderr, "strata drill: %s\n", o.err);
     return 2;
   }
@@ -98,6 +102,7 @@ int cmd_drill(int argc, char **argv) {
     return 2;
   }
   d.controllers = (int)ctls;
+  d.max_resume_ms = (int)resume;
   d.keep = opts_has(&o, "keep");
   d.json = opts_str(&o, "json", NULL);
   int net = netfault_kind_parse(opts_str(&o, "net", "auto"));
