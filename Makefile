@@ -67,7 +67,6 @@ UNIT_BINS   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 CLUSTER_BINS:= $(CLUSTER_SRC:tests/cluster/%.c=$(BUILD)/tests/cluster/%)
 
 FAILOVER_BENCH := $(BUILD)/bench/failover_bench
-FAILOVER_CTL_BENCH := $(BUILD)/bench/failover_controller_bench
 GROUP_BENCH    := $(BUILD)/bench/group_bench
 DISK_BENCH     := $(BUILD)/bench/disk_bench
 WORKLOAD       := $(BUILD)/tests/fault/workload
@@ -240,7 +239,7 @@ security-test: all
 layering:
 	@scripts/layering.sh
 
-test: all $(UNIT_BINS) $(CLUSTER_BINS) $(KAFKA_CHECK) $(FSYNC_SHIM) $(FAILOVER_BENCH) $(FAILOVER_CTL_BENCH) $(GROUP_BENCH) $(WORKLOAD) $(SIM) kafkajs
+test: all $(UNIT_BINS) $(CLUSTER_BINS) $(KAFKA_CHECK) $(FSYNC_SHIM) $(FAILOVER_BENCH) $(GROUP_BENCH) $(WORKLOAD) $(SIM) kafkajs
 	@STRATA_BUILD=$(BUILD) scripts/run-tests.sh scripts/layering.sh scripts/headers-check.sh $(UNIT_BINS) $(CLUSTER_BINS) $(wildcard tests/cluster/*.sh) $(wildcard tests/admin/*_test.sh) \
 	  tests/sim/sim_test.sh tests/fault/drill.sh tests/fault/scenarios_test.sh tests/fault/quorum_partition_test.sh tests/metrics/rules_test.sh \
 	  tests/console/mock_test.sh $(wildcard tests/kafka/*_test.sh) $(wildcard tests/security/*_test.sh) \
@@ -363,9 +362,9 @@ bench-scale: all $(BUILD)/bench/image_cost
 
 # kill -9 the leader 20 times under acks=all load: failover p50/p99/max; then (3
 # controllers) the active controller and the leader: new active controller, writes again
-bench-failover: all $(FAILOVER_BENCH) $(FAILOVER_CTL_BENCH)
+bench-failover: all $(FAILOVER_BENCH)
 	@STRATA_BUILD=$(BUILD) $(FAILOVER_BENCH) $(FAILOVER_ROUNDS)
-	@STRATA_BUILD=$(BUILD) $(FAILOVER_CTL_BENCH) $(FAILOVER_ROUNDS)
+	@STRATA_BUILD=$(BUILD) $(FAILOVER_BENCH) --controller $(FAILOVER_ROUNDS)
 
 demo: all
 	@STRATA_BUILD=$(BUILD) scripts/demo.sh
