@@ -1,6 +1,7 @@
 /* strata-broker: load broker.properties (+ --set overrides), open the data
  * directory, serve until SIGINT/SIGTERM. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -122,6 +123,13 @@ int main(int argc, char **argv) {
     broker_close(&b);
     return 1;
   }
+  /* A write to a client, broker or controller that just reset its
+   * connection must be that connection's error (EPIPE), not the end of the
+   * broker: libuv leaves SIGPIPE's default action, which kills the process.
+   * Seen: a Kafka client that pipelined requests and reset without reading
+   * the answers killed a broker silently (tests/kafka/bad_input.py), and so
+   * did a leader failover under load (leader_kill_test). */
+  signal(SIGPIPE, SIG_IGN);
   rc = server_run(&b);
   broker_close(&b);
   trace_info("stopped");

@@ -330,6 +330,25 @@ def pipelined():
           "got %d, first wrong %s" % (len(corrs), [x for k, x in enumerate(corrs) if x != k + 1][:3]))
 
 
+def reset_unread():
+    """200 connections, each 2000 pipelined ApiVersions requests and then a
+    reset (SO_LINGER 0) without reading an answer: the broker's writes to a
+    reset socket are that connection's error, not a SIGPIPE that ends the
+    process (seen: one such client killed a broker silently)."""
+    data = b"".join(req(18, 0, b"", corr=k) for k in range(2000))
+    for _ in range(200):
+        c = conn()
+        c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        try:
+            c.send_raw(data)
+        except OSError:
+            pass  # the broker may have closed it first
+        time.sleep(0.002)
+        c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        c.close()
+    ok("200 connections reset with 2000 unread answers each")
+
+
 def trickle():
     """One ApiVersions request a byte at a time: answered."""
     c = conn()
@@ -370,6 +389,7 @@ def main():
         ("framed random bytes", lambda: [framed_garbage(s) for s in (4, 5, 6, 7, 8)]),
         ("1000 pipelined requests", pipelined),
         ("a request trickled a byte at a time", trickle),
+        ("resets with unread answers", reset_unread),
     ]
     for name, fn in attacks:
         try:

@@ -6,7 +6,8 @@
 # other APIs at v99 (not advertised; refused), Produce v2 (UNSUPPORTED_VERSION
 # per partition), negative and huge array counts, strings and batches longer
 # than their frame, random garbage, 1000 pipelined requests (answered in
-# order), a request trickled a byte at a time. After each the broker
+# order), a request trickled a byte at a time, connections reset with
+# thousands of answers unread. After each the broker
 # answers ApiVersions on a new connection and /livez on its admin port,
 # and a topic's stored batches (fetched raw) and its records as the native
 # CLI prints them are exactly as before; its RSS grows less than 64 MB.
