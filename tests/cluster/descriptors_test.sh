@@ -23,6 +23,7 @@ SHIM=$STRATA_BUILD/tests/fsync_log.so
 [ -f "$SHIM" ] || { echo "FAIL missing $SHIM (make $SHIM)"; exit 1; }
 start() {
   LD_PRELOAD=$SHIM STRATA_FSYNC_LOG=$dir/fsyncs \
+    ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
     strata_start_broker "$dir" "${SCALE_TEST_PORT:-any}" --set log.level=warn \
     --set max.connections=16 --set admin.listeners= || exit 1
   export STRATA_BOOTSTRAP=127.0.0.1:$STRATA_BROKER_PORT

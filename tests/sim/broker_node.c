@@ -570,6 +570,7 @@ int bnode_start(struct sim *s, int id) {
   if (broker_open(&n->b, &n->cfg, s->now, s->now + s->nodes[id].wall_offset_ms, err, sizeof err)) {
     if (s->dying != id) /* T20: killed inside its start: not a failure to start */
       sim_violation(s, "broker %d does not start: %s", id, err);
+    broker_close(&n->b); /* as strata-broker's main after a failed start */
     return -1;
   }
   if (!n->b.cluster) offsets_log_sync(&n->b); /* as server_run */
