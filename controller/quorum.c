@@ -131,6 +131,117 @@ static int64_t epoch_start(const struct quorum *q, int32_t epoch) {
   return -1;
 }
 
+/* ---- voter sets (KIP-853) ------------------------------------------------------ */
+
+static int dir_known(const uint8_t dir[QUORUM_DIR_LEN]) {
+  for (int i = 0; i < QUORUM_DIR_LEN; i++)
+    if (dir[i]) return 1;
+  return 0;
+}
+
+/* A set a VotersRecord may hold: 1..QUORUM_VOTERS_MAX voters, distinct ids. */
+static int set_valid(const struct quorum_voter_set *s) {
+  if (s->n < 1 || s->n > QUORUM_VOTERS_MAX) return 0;
+  for (uint32_t i = 0; i < s->n; i++) {
+    if (s->voters[i].id < 0) return 0;
+    for (uint32_t j = 0; j < i; j++)
+      if (s->voters[j].id == s->voters[i].id) return 0;
+  }
+  return 1;
+}
+
+static const struct quorum_voter_set *current_set(const struct quorum *q) {
+  return q->nvrecs ? &q->vrecs[q->nvrecs - 1].set : &q->base;
+}
+
+static void progress_reset(struct quorum_progress *p, const struct quorum_key *k) {
+  memset(p, 0, sizeof *p);
+  p->key = *k;
+  p->node = k->id;
+  p->end_offset = -1;
+  p->last_fetch_ms = -1;
+}
+
+static int64_t election_timeout(struct quorum *q);
+
+/* Make the log's latest set the one in effect: cfg.voters, our place in
+ * it and, on the leader, each replica's progress carried over by key (a new
+ * voter keeps what it had as an observer, a removed one becomes an
+ * observer), so the high watermark and check-quorum count the new set at
+ * once. A node that became a voter can campaign from now on. */
+static void use_voters(struct quorum *q, int64_t now) {
+  const struct quorum_voter_set *s = current_set(q);
+  STRATA_ASSERT(s->n >= 1 && s->n <= QUORUM_VOTERS_MAX);
+  int was_voter = q->self_voter;
+  if (q->role == QUORUM_LEADER) {
+    struct quorum_progress np[QUORUM_VOTERS_MAX];
+    for (uint32_t i = 0; i < s->n; i++) {
+      const struct quorum_key *k = &s->voters[i];
+      int oi = voter_index(q, k);
+      if (oi >= 0) {
+        np[i] = q->voters[oi];
+        continue;
+      }
+      progress_reset(&np[i], k);
+      for (uint32_t j = 0; j < q->nobservers; j++)
+        if (key_eq(&q->observers[j].key, k)) {
+          np[i] = q->observers[j];
+          memmove(&q->observers[j], &q->observers[j + 1],
+                  (q->nobservers - j - 1) * sizeof *q->observers);
+          q->nobservers--;
+          break;
+        }
+    }
+    for (uint32_t i = 0; i < q->cfg.nvoters; i++) {
+      int kept = 0;
+      for (uint32_t j = 0; j < s->n; j++) kept |= key_eq(&s->voters[j], &q->cfg.voters[i]);
+      if (!kept && q->nobservers < QUORUM_OBSERVERS_MAX && q->cfg.voters[i].id != q->cfg.self.id)
+        q->observers[q->nobservers++] = q->voters[i];
+    }
+    memcpy(q->voters, np, s->n * sizeof *np);
+  }
+  memcpy(q->cfg.voters, s->voters, s->n * sizeof *s->voters);
+  q->cfg.nvoters = s->n;
+  q->self_idx = voter_index(q, &q->cfg.self);
+  q->self_voter = q->self_idx >= 0;
+  memset(q->granted, 0, sizeof q->granted);
+  if (q->self_voter && !was_voter && q->role == QUORUM_UNATTACHED && q->started)
+    q->election_deadline = now + election_timeout(q);
+}
+
+/* VotersRecords below upto are committed: no truncation reaches them, so
+ * only the latest matters, as the base. */
+static void vsets_fold(struct quorum *q, int64_t upto) {
+  while (q->nvrecs && q->vrecs[0].offset < upto) {
+    q->base = q->vrecs[0].set;
+    memmove(&q->vrecs[0], &q->vrecs[1], (q->nvrecs - 1) * sizeof *q->vrecs);
+    q->nvrecs--;
+  }
+}
+
+/* A VotersRecord was appended at offset: its set is in effect from now. */
+static void vsets_push(struct quorum *q, int64_t offset, const struct quorum_voter_set *set,
+                       int64_t now) {
+  STRATA_ASSERT(q->nvrecs < QUORUM_VSETS_MAX && set_valid(set));
+  STRATA_ASSERT(!q->nvrecs || q->vrecs[q->nvrecs - 1].offset < offset);
+  q->vrecs[q->nvrecs].offset = offset;
+  q->vrecs[q->nvrecs].set = *set;
+  q->nvrecs++;
+  use_voters(q, now);
+}
+
+/* The log was cut at offset: the VotersRecords from there on are undone. */
+static void vsets_truncate(struct quorum *q, int64_t offset, int64_t now) {
+  uint32_t n0 = q->nvrecs;
+  while (q->nvrecs && q->vrecs[q->nvrecs - 1].offset >= offset) q->nvrecs--;
+  if (q->nvrecs != n0) use_voters(q, now);
+}
+
+void quorum_voters_before(const struct quorum *q, int64_t offset, struct quorum_voter_set *out) {
+  *out = q->base;
+  for (uint32_t i = 0; i < q->nvrecs && q->vrecs[i].offset < offset; i++) *out = q->vrecs[i].set;
+}
+
 /* ---- the update ------------------------------------------------------------ */
 
 /* A message slot in the update, with the common fields filled; NULL when
@@ -361,6 +472,14 @@ static void resign(struct quorum *q, struct quorum_update *u, int64_t now, int32
     memcpy(m->end_epoch.successors, succ, n * sizeof *succ);
     m->end_epoch.nsuccessors = n;
   }
+  if (!q->self_voter) {
+    /* A leader that removed itself (KIP-853): an observer from now on,
+     * looking for the next leader. */
+    q->role = QUORUM_UNATTACHED;
+    q->leader = -1;
+    q->election_deadline = NEVER;
+    q->fetch_retry_at = now;
+  }
 }
 
 /* ---- the leader's side of fetch ------------------------------------------- */
@@ -429,6 +548,8 @@ static void update_hw(struct quorum *q, struct quorum_update *u, int64_t now) {
   q->hw = cand;
   u->flags |= QUORUM_U_HW;
   answer_parked(q, u, now, 0);
+  if (!q->self_voter && (!q->nvrecs || q->vrecs[q->nvrecs - 1].offset < q->hw))
+    resign(q, u, now, -1); /* the set without us is committed (Raft's §4.2.2): the others elect */
 }
 
 /* The progress slot of the replica that fetched with key: a voter's (id
@@ -441,13 +562,16 @@ static struct quorum_progress *progress_of(struct quorum *q, const struct quorum
   if (vi >= 0) return &q->voters[vi];
   for (uint32_t i = 0; i < q->nobservers; i++)
     if (key_eq(&q->observers[i].key, key)) return &q->observers[i];
-  if (q->nobservers == QUORUM_OBSERVERS_MAX) return NULL;
-  struct quorum_progress *p = &q->observers[q->nobservers++];
-  memset(p, 0, sizeof *p);
-  p->key = *key;
-  p->node = key->id;
-  p->end_offset = -1;
-  p->last_fetch_ms = -1;
+  struct quorum_progress *p = NULL;
+  if (q->nobservers < QUORUM_OBSERVERS_MAX) {
+    p = &q->observers[q->nobservers++];
+  } else { /* full: the longest silent one goes (a removed voter, a wiped disk's old id) */
+    for (uint32_t i = 0; i < q->nobservers; i++)
+      if (!q->observers[i].parked && (!p || q->observers[i].last_fetch_ms < p->last_fetch_ms))
+        p = &q->observers[i];
+    if (!p) return NULL;
+  }
+  progress_reset(p, key);
   return p;
 }
 
@@ -556,6 +680,7 @@ static int on_fetch(struct quorum *q, struct quorum_update *u, int64_t now,
   p->end_offset = off;
   p->parked = 0;
   if (is_voter) update_hw(q, u, now);
+  if (q->role != QUORUM_LEADER) return error_answer(q, u, m, rt, STRATA_ENOT_LEADER); /* removed */
   if (off < q->log_end) {
     answer_fetch(q, u, m->src.id, off, fe);
   } else {
@@ -597,7 +722,7 @@ static void maybe_fetch(struct quorum *q, struct quorum_update *u, int64_t now) 
 /* The leader told us where our log forks from its own: cut at the end of
  * the epoch we share (its end there, or ours when ours ends earlier), never
  * below our log start. What is committed is never cut (asserted). */
-static void truncate_to(struct quorum *q, struct quorum_update *u, int32_t div_epoch,
+static void truncate_to(struct quorum *q, struct quorum_update *u, int64_t now, int32_t div_epoch,
                         int64_t div_end) {
   int64_t cut = div_end < q->log_end ? div_end : q->log_end;
   int64_t own = epoch_end(q, div_epoch);
@@ -606,6 +731,7 @@ static void truncate_to(struct quorum *q, struct quorum_update *u, int32_t div_e
   STRATA_ASSERT(cut >= q->hw);
   if (cut == q->log_end) return;
   epoch_truncate(q, cut);
+  vsets_truncate(q, cut, now);
   q->log_end = cut;
   if (q->persisted_end > cut) q->persisted_end = cut;
   u->flags |= QUORUM_U_TRUNCATE;
@@ -639,6 +765,30 @@ static int spans_ok(const struct quorum *q, const struct quorum_msg *m, uint32_t
   }
   *total = (uint32_t)t;
   return 1;
+}
+
+/* Checks an answer's VotersRecords: none beside a divergence or a
+ * snapshot id, each inside the records it carries, in order, a valid set,
+ * and room for them beside the uncommitted ones we hold. */
+static int vrecs_ok(const struct quorum *q, const struct quorum_msg *m, uint32_t total) {
+  uint32_t n = m->fetch_resp.nvrecs;
+  if (!n) return 1;
+  if (n > QUORUM_FETCH_VSETS_MAX || m->fetch_resp.diverging_epoch >= 0 ||
+      m->fetch_resp.snapshot.end_offset >= 0)
+    return 0;
+  int64_t prev = q->log_end - 1;
+  for (uint32_t i = 0; i < n; i++) {
+    const struct quorum_voters_at *v = &m->fetch_resp.vrecs[i];
+    if (v->offset <= prev || v->offset >= q->log_end + (int64_t)total || !set_valid(&v->set))
+      return 0;
+    prev = v->offset;
+  }
+  /* Ours that this answer's high watermark commits fold away. */
+  int64_t hw = m->fetch_resp.hw < q->log_end + (int64_t)total ? m->fetch_resp.hw
+                                                              : q->log_end + (int64_t)total;
+  uint32_t keep = 0;
+  for (uint32_t i = 0; i < q->nvrecs; i++) keep += q->vrecs[i].offset >= hw;
+  return keep + n <= QUORUM_VSETS_MAX;
 }
 
 /* A fetch or snapshot-fetch answer. Only the answer to the fetch now on
@@ -698,7 +848,8 @@ static int on_fetch_answer(struct quorum *q, struct quorum_update *u, int64_t no
     return 0; /* an answer to an older fetch */
   uint32_t total = 0;
   if (m->fetch_resp.hw < 0 || m->fetch_resp.log_start < 0 || !spans_ok(q, m, &total) ||
-      (m->fetch_resp.diverging_epoch >= 0 && m->fetch_resp.diverging_end < 0))
+      (m->fetch_resp.diverging_epoch >= 0 && m->fetch_resp.diverging_end < 0) ||
+      !vrecs_ok(q, m, total))
     return STRATA_EINVALID_REQUEST;
   q->fetch_sent_ms = -1;
   q->last_fetch_ok_ms = q->leader_heard_ms = now;
@@ -711,7 +862,7 @@ static int on_fetch_answer(struct quorum *q, struct quorum_update *u, int64_t no
     q->snap_fetch = m->fetch_resp.snapshot;
     q->snap_position = q->snap_size = 0;
   } else if (m->fetch_resp.diverging_epoch >= 0) {
-    truncate_to(q, u, m->fetch_resp.diverging_epoch, m->fetch_resp.diverging_end);
+    truncate_to(q, u, now, m->fetch_resp.diverging_epoch, m->fetch_resp.diverging_end);
   } else if (total) {
     for (uint32_t i = 0; i < m->fetch_resp.nspans; i++)
       epoch_add(q, m->fetch_resp.spans[i].epoch, m->fetch_resp.spans[i].base);
@@ -721,6 +872,15 @@ static int on_fetch_answer(struct quorum *q, struct quorum_update *u, int64_t no
     u->append.epoch = m->fetch_resp.spans[m->fetch_resp.nspans - 1].epoch;
     u->append.source = QUORUM_FROM_FETCH;
     q->log_end += total;
+    /* Its VotersRecords take effect now, appended (KIP-853). What the
+     * high watermark passes in this answer is committed: folded first. */
+    if (m->fetch_resp.nvrecs) {
+      int64_t hw = m->fetch_resp.hw < q->log_end ? m->fetch_resp.hw : q->log_end;
+      if (hw > q->hw) vsets_fold(q, hw);
+      for (uint32_t i = 0; i < m->fetch_resp.nvrecs; i++) {
+        vsets_push(q, m->fetch_resp.vrecs[i].offset, &m->fetch_resp.vrecs[i].set, now);
+      }
+    }
   }
   if (m->fetch_resp.snapshot.end_offset < 0 && m->fetch_resp.diverging_epoch < 0)
     follow_hw(q, u, m->fetch_resp.hw);
@@ -928,7 +1088,7 @@ static int64_t quorum_contact(const struct quorum *q) {
     for (; j > 0 && t[j - 1] < v; j--) t[j] = t[j - 1];
     t[j] = v;
   }
-  uint32_t need = majority(q) - 1; /* others needed besides us */
+  uint32_t need = majority(q) - (q->self_voter ? 1 : 0); /* others needed besides us */
   return need == 0 ? NEVER : t[need - 1];
 }
 
@@ -1025,6 +1185,9 @@ void quorum_init(struct quorum *q, const struct quorum_config *cfg) {
   STRATA_ASSERT(cfg->nvoters <= QUORUM_VOTERS_MAX && cfg->fetch_max_records >= 1);
   q->self_idx = voter_index(q, &cfg->self);
   q->self_voter = q->self_idx >= 0;
+  memcpy(q->static_set.voters, cfg->voters, cfg->nvoters * sizeof *cfg->voters);
+  q->static_set.n = cfg->nvoters;
+  q->base = q->static_set;
   q->leader = -1;
   q->vote.id = -1;
   q->fetch_sent_ms = -1;
@@ -1050,8 +1213,29 @@ static int on_start(struct quorum *q, struct quorum_update *u, int64_t now,
         (i && (x->epoch <= e->start.epochs[i - 1].epoch || x->start < e->start.epochs[i - 1].start)))
       return STRATA_EINVALID_ARGUMENT;
   }
+  const struct quorum_voter_set *sv = &e->start.snapshot_voters;
+  if ((sv->n && !set_valid(sv)) || (e->start.nvrecs && !e->start.vrecs) ||
+      (!sv->n && !set_valid(&q->static_set)))
+    return STRATA_EINVALID_ARGUMENT;
+  for (uint32_t i = 0; i < e->start.nvrecs; i++) {
+    const struct quorum_voters_at *v = &e->start.vrecs[i];
+    if (v->offset < start || v->offset >= e->start.log_end || !set_valid(&v->set) ||
+        (i && v->offset <= e->start.vrecs[i - 1].offset))
+      return STRATA_EINVALID_ARGUMENT;
+  }
   q->started = 1;
   q->rng = e->start.seed;
+  /* The voter set: the snapshot's (else the configured one), then the
+   * log's VotersRecords; all but the last QUORUM_VSETS_MAX are committed
+   * (one change is in flight at a time) and fold into the base. */
+  if (sv->n) q->base = *sv;
+  q->nvrecs = 0;
+  for (uint32_t i = 0; i < e->start.nvrecs; i++) {
+    if (q->nvrecs == QUORUM_VSETS_MAX) vsets_fold(q, q->vrecs[0].offset + 1);
+    q->vrecs[q->nvrecs].offset = e->start.vrecs[i].offset;
+    q->vrecs[q->nvrecs++].set = e->start.vrecs[i].set;
+  }
+  use_voters(q, now);
   q->epoch = s->epoch;
   q->vote = s->vote;
   q->leader = s->leader;
@@ -1100,9 +1284,13 @@ static int on_snapshot(struct quorum *q, struct quorum_update *u, int64_t now,
         id.epoch != q->snap_fetch.epoch)
       return STRATA_EINVALID_ARGUMENT;
     STRATA_ASSERT(id.end_offset >= q->hw);
+    if (e->snapshot.voters.n && !set_valid(&e->snapshot.voters)) return STRATA_EINVALID_ARGUMENT;
     q->snapshot = id;
     q->log_start = q->log_end = q->persisted_end = id.end_offset;
     q->nepochs = 0;
+    q->base = e->snapshot.voters.n ? e->snapshot.voters : q->static_set;
+    q->nvrecs = 0;
+    use_voters(q, now);
     q->hw = id.end_offset;
     u->flags |= QUORUM_U_HW;
     q->snap_installing = 0;
@@ -1118,6 +1306,51 @@ static int on_snapshot(struct quorum *q, struct quorum_update *u, int64_t now,
   q->snapshot = id;
   q->log_start = id.end_offset;
   if (q->persisted_end < q->log_start) q->persisted_end = q->log_start;
+  return 0;
+}
+
+/* AddRaftVoter / RemoveRaftVoter on the leader (KIP-853): one change at a
+ * time, only once a record of our epoch is committed (so every earlier
+ * leader's change is committed too, and each set differs from the last
+ * committed one by one voter: Raft's single-server change keeps any two
+ * majorities overlapping). A new voter must be an observer with exactly
+ * that key, fetching within the fetch timeout and at our high watermark:
+ * a voter with an empty log would slow every commit, or worse. The
+ * VotersRecord takes effect as it is appended. */
+static int change_voters(struct quorum *q, struct quorum_update *u, int64_t now,
+                         const struct quorum_key *k, int add) {
+  if (q->role != QUORUM_LEADER) return STRATA_ENOT_CONTROLLER;
+  if (k->id < 0) return STRATA_EINVALID_ARGUMENT;
+  if (q->hw <= epoch_start(q, q->epoch) || q->nvrecs) return STRATA_EVOTER_CHANGE_IN_PROGRESS;
+  if (q->log_end - q->hw >= QUORUM_UNCOMMITTED_MAX) return STRATA_EQUEUE_FULL;
+  struct quorum_voter_set s = *current_set(q);
+  if (add) {
+    if (voter_index_id(q, k->id) >= 0) return STRATA_EDUPLICATE_VOTER;
+    if (!dir_known(k->dir) || s.n == QUORUM_VOTERS_MAX) return STRATA_EINVALID_ARGUMENT;
+    const struct quorum_progress *p = NULL;
+    for (uint32_t i = 0; i < q->nobservers; i++)
+      if (key_eq(&q->observers[i].key, k)) p = &q->observers[i];
+    if (!p || p->last_fetch_ms < 0 || now - p->last_fetch_ms >= q->cfg.fetch_timeout_ms ||
+        p->end_offset < q->hw)
+      return STRATA_EVOTER_NOT_CAUGHT_UP;
+    s.voters[s.n++] = *k;
+  } else {
+    int vi = voter_index(q, k);
+    if (vi < 0) return STRATA_EVOTER_NOT_FOUND;
+    if (s.n == 1) return STRATA_ELAST_VOTER;
+    memmove(&s.voters[vi], &s.voters[vi + 1], (s.n - (uint32_t)vi - 1) * sizeof *s.voters);
+    s.n--;
+  }
+  u->flags |= QUORUM_U_APPEND;
+  u->append.offset = q->log_end;
+  u->append.count = 1;
+  u->append.epoch = q->epoch;
+  u->append.source = QUORUM_FROM_VOTERS;
+  u->append.voters = s;
+  q->log_end++;
+  vsets_push(q, q->log_end - 1, &s, now);
+  answer_parked(q, u, now, 0);
+  update_hw(q, u, now); /* the new majority may already hold more */
   return 0;
 }
 
@@ -1154,6 +1387,10 @@ int quorum_step(struct quorum *q, const struct quorum_event *e, struct quorum_up
           answer_parked(q, u, now, 0);
         }
         break;
+      case QUORUM_ADD_VOTER:
+      case QUORUM_REMOVE_VOTER:
+        rc = change_voters(q, u, now, &e->voter, e->type == QUORUM_ADD_VOTER);
+        break;
       case QUORUM_TRANSFER:
         if (q->role != QUORUM_LEADER) {
           rc = STRATA_ENOT_CONTROLLER;
@@ -1167,6 +1404,7 @@ int quorum_step(struct quorum *q, const struct quorum_event *e, struct quorum_up
     }
   }
   STRATA_ASSERT(q->hw >= hw0 || !q->started);
+  if (q->started) vsets_fold(q, q->hw);
   if (q->hw != hw0) u->flags |= QUORUM_U_HW;
   u->hw = q->hw;
   if (q->role != role0 || q->epoch != epoch0 || q->leader != leader0) u->flags |= QUORUM_U_ROLE;
@@ -1221,9 +1459,21 @@ void quorum_invariants(const struct quorum *q) {
     STRATA_ASSERT(q->epochs[q->nepochs - 1].epoch <= q->epoch);
   }
   if (q->snapshot.end_offset >= 0) STRATA_ASSERT(q->snapshot.end_offset == q->log_start);
+  /* The set in effect is the log's latest; the records above the base are
+   * uncommitted, in order, inside the log. */
+  const struct quorum_voter_set *cur = current_set(q);
+  STRATA_ASSERT(q->cfg.nvoters == cur->n && q->nvrecs <= QUORUM_VSETS_MAX);
+  for (uint32_t i = 0; i < cur->n; i++) STRATA_ASSERT(key_eq(&q->cfg.voters[i], &cur->voters[i]));
+  for (uint32_t i = 0; i < q->nvrecs; i++) {
+    STRATA_ASSERT(q->vrecs[i].offset >= q->hw && q->vrecs[i].offset < q->log_end);
+    STRATA_ASSERT(!i || q->vrecs[i].offset > q->vrecs[i - 1].offset);
+  }
+  STRATA_ASSERT(q->self_voter == (voter_index(q, &q->cfg.self) >= 0));
   switch (q->role) {
     case QUORUM_LEADER:
-      STRATA_ASSERT(q->self_voter && q->leader == q->cfg.self.id && key_eq(&q->vote, &q->cfg.self));
+      /* a leader that removed itself leads until that change commits */
+      STRATA_ASSERT((q->self_voter || q->nvrecs) && q->leader == q->cfg.self.id &&
+                    key_eq(&q->vote, &q->cfg.self));
       STRATA_ASSERT(epoch_start(q, q->epoch) >= 0); /* its LeaderChange record */
       break;
     case QUORUM_CANDIDATE:
@@ -1249,5 +1499,14 @@ int quorum_learn_voter_dir(struct quorum *q, int32_t id, const uint8_t dir[QUORU
     return memcmp(q->cfg.voters[vi].dir, dir, QUORUM_DIR_LEN) ? STRATA_EINVALID_ARGUMENT : 0;
   memcpy(q->cfg.voters[vi].dir, dir, QUORUM_DIR_LEN);
   if (q->role == QUORUM_LEADER) memcpy(q->voters[vi].key.dir, dir, QUORUM_DIR_LEN);
+  /* the same entry in the sets it came from (the static one, not yet
+   * replaced by a VotersRecord that knows the directory) */
+  struct quorum_voter_set *sets[2 + QUORUM_VSETS_MAX] = {&q->static_set, &q->base};
+  uint32_t ns = 2;
+  for (uint32_t i = 0; i < q->nvrecs; i++) sets[ns++] = &q->vrecs[i].set;
+  for (uint32_t i = 0; i < ns; i++)
+    for (uint32_t j = 0; j < sets[i]->n; j++)
+      if (sets[i]->voters[j].id == id && !memcmp(sets[i]->voters[j].dir, zero, QUORUM_DIR_LEN))
+        memcpy(sets[i]->voters[j].dir, dir, QUORUM_DIR_LEN);
   return 0;
 }
