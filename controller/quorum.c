@@ -898,6 +898,22 @@ static int log_ok(const struct quorum *q, int32_t cand_epoch, int64_t cand_end) 
   return cand_epoch > mine || (cand_epoch == mine && cand_end >= q->log_end);
 }
 
+/* Whether we may vote on this request (KIP-853). The candidate must
+ * address us by our own key: a wiped node (a new directory id) is never
+ * the voter a candidate knows, so it never votes (KAFKA-14077). And the
+ * candidate must be a voter of our set, or an id our set does not have at
+ * all: a voter added by a VotersRecord we have not fetched yet (only its
+ * own set counts its votes). An id we know with another directory id is a
+ * wiped node: refused. Our own membership is not consulted (Raft, §4.1 of
+ * Ongaro's thesis): a node whose log removed it may still be needed by a
+ * candidate whose log has not, or no majority may form. */
+static int candidate_ok(const struct quorum *q, const struct quorum_msg *m) {
+  return quorum_is_voter(q, &m->src) || voter_index_id(q, m->src.id) < 0;
+}
+static int vote_allowed(const struct quorum *q, const struct quorum_msg *m) {
+  return key_eq(&m->dst, &q->cfg.self) && candidate_ok(q, m);
+}
+
 /* Vote and pre-vote requests (KIP-595, KIP-996). A real vote is granted
  * once per epoch and persisted before the answer leaves (the update's
  * state); a pre-vote is answered without any state change. */
@@ -907,8 +923,10 @@ static int on_vote_req(struct quorum *q, struct quorum_update *u, int64_t now,
   int grant = 0;
   /* KIP-853: only a voter, addressed by its own directory id, votes; and
    * only for a voter. A wiped node (new directory id) is an observer. */
-  int may_vote = q->self_voter && key_eq(&m->dst, &q->cfg.self) && quorum_is_voter(q, &m->src);
-  if (pre && m->epoch - 1 > q->epoch && q->self_voter && quorum_is_voter(q, &m->src)) {
+  int may_vote = vote_allowed(q, m);
+  /* a later epoch is adopted by a voter, or by whoever the candidate asks as one */
+  int adopt = candidate_ok(q, m) && (q->self_voter || may_vote);
+  if (pre && m->epoch - 1 > q->epoch && adopt) {
     /* The requester is already in a later epoch (it lost an election
      * there): adopt it, as Raft does for any later epoch, or it could never
      * rejoin (a leader of ours would never hear of it, and it ignores our
@@ -925,7 +943,7 @@ static int on_vote_req(struct quorum *q, struct quorum_update *u, int64_t now,
     grant = may_vote && m->epoch > q->epoch && !leader_alive &&
             log_ok(q, m->vote_req.last_epoch, m->vote_req.end_offset);
   } else {
-    if (m->epoch > q->epoch && q->self_voter && quorum_is_voter(q, &m->src))
+    if (m->epoch > q->epoch && adopt)
       to_unattached(q, u, now, m->epoch, now + election_timeout(q));
     if (may_vote && m->epoch == q->epoch && q->leader < 0 &&
         log_ok(q, m->vote_req.last_epoch, m->vote_req.end_offset)) {
@@ -985,7 +1003,10 @@ static int on_vote_answer(struct quorum *q, struct quorum_update *u, int64_t now
 static int on_begin_epoch(struct quorum *q, struct quorum_update *u, int64_t now,
                           const struct quorum_msg *m) {
   int err = 0;
-  if (!quorum_is_voter(q, &m->src) || m->leader != m->src.id) {
+  /* Not only from a voter of our set: with voter changes (KIP-853) the
+   * leader may have been added by a VotersRecord we have not fetched yet.
+   * Its election by a majority of its own set is what makes it leader. */
+  if (m->leader != m->src.id) {
     err = STRATA_EINVALID_REQUEST;
   } else if (m->epoch < q->epoch) {
     err = STRATA_EFENCED_LEADER_EPOCH;
@@ -1131,7 +1152,11 @@ static void on_tick(struct quorum *q, struct quorum_update *u, int64_t now) {
       if (!q->self_voter && q->leader < 0 && now >= q->fetch_retry_at && q->cfg.nvoters) {
         /* An observer without a leader asks a voter; the answer names it. */
         int32_t to = q->cfg.voters[rng_range(q, 0, q->cfg.nvoters)].id;
-        struct quorum_msg *m = to == q->cfg.self.id ? NULL : msg_new(q, u, QUORUM_FETCH_REQ, to);
+        /* Its offset must be durable too: a leader that added us (KIP-853)
+         * counts it towards the high watermark before we know we vote. */
+        struct quorum_msg *m = to == q->cfg.self.id || q->persisted_end < q->log_end
+                                   ? NULL
+                                   : msg_new(q, u, QUORUM_FETCH_REQ, to);
         if (m) {
           m->fetch_req.offset = q->log_end;
           m->fetch_req.last_epoch = last_epoch(q, q->log_end);
