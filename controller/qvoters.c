@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/batch.h"
 #include "common/errors.h"
 
 #define VOTERS_TAG 0x6a /* MetadataRecord field 13, length-delimited */
@@ -95,5 +96,44 @@ int qvoters_encode_value(const struct quorum_voter_set *s, const struct qvoters_
   *out = malloc(*len);
   if (!*out) return STRATA_ENOMEM;
   strata__metadata_record__pack(&r, *out);
+  return 0;
+}
+
+/* The VotersRecords of a fetch answer's records (each batch holds one),
+ * for the core: they take effect as they are appended. More than the core
+ * takes in one answer: the answer is cut before the first one that does not
+ * fit (a shorter fetch; the rest comes next). */
+int qvoters_from_fetch(struct quorum_msg *m, const uint8_t *p, size_t *len,
+                       struct qvoters_book *book) {
+  size_t off = 0;
+  m->fetch_resp.nvrecs = 0;
+  while (off < *len) {
+    struct batch_header h;
+    struct batch_iter it;
+    struct batch_record r;
+    if (batch_header_decode(p + off, *len - off, &h)) return STRATA_ECORRUPT;
+    size_t sz = batch_total_size(&h);
+    if (batch_iter_init(&it, p + off, sz, NULL) || batch_iter_next(&it, &r) != 1)
+      return STRATA_ECORRUPT;
+    if (r.value_len > 0 && qvoters_is_record(r.value, (size_t)r.value_len)) {
+      if (m->fetch_resp.nvrecs == QUORUM_FETCH_VSETS_MAX) {
+        /* cut here: the spans end at this offset too */
+        uint32_t k = 0;
+        while (k < m->fetch_resp.nspans && m->fetch_resp.spans[k].base < h.base_offset) {
+          struct quorum_span *s = &m->fetch_resp.spans[k];
+          if (s->base + s->count > h.base_offset) s->count = (uint32_t)(h.base_offset - s->base);
+          k++;
+        }
+        m->fetch_resp.nspans = k;
+        *len = off;
+        return 0;
+      }
+      struct quorum_voters_at *x = &m->fetch_resp.vrecs[m->fetch_resp.nvrecs++];
+      x->offset = h.base_offset;
+      if (qvoters_decode_value(r.value, (size_t)r.value_len, &x->set, book))
+        return STRATA_ECORRUPT;
+    }
+    off += sz;
+  }
   return 0;
 }

@@ -51,4 +51,13 @@ int qvoters_decode_packed(const uint8_t *p, size_t len, struct quorum_voter_set 
 int qvoters_encode_value(const struct quorum_voter_set *s, const struct qvoters_book *book,
                          uint8_t **out, size_t *len);
 
+/* A fetch answer's VotersRecords, from its payload (whole, CRC-checked
+ * batches of one record each, as quorum_wire_decode and qnode checked),
+ * into m->fetch_resp.vrecs with their addresses into book. More than
+ * QUORUM_FETCH_VSETS_MAX: *len and the spans are cut before the first one
+ * that does not fit (a shorter answer; the rest comes with the next fetch).
+ * 0, or STRATA_ECORRUPT (a VotersRecord that does not decode). */
+int qvoters_from_fetch(struct quorum_msg *m, const uint8_t *p, size_t *len,
+                       struct qvoters_book *book);
+
 #endif
