@@ -64,8 +64,13 @@ ctl remove-voter --id 3 --directory-id "$new" >"$dir/out" 2>&1 &&
   { grep -q VOTER_NOT_FOUND "$dir/out" && ok "remove-voter (3, new id): not a voter, refused" ||
     { bad "not-found message"; cat "$dir/out"; }; }
 
-ctl remove-voter --id 3 --directory-id "$old" >"$dir/out" 2>&1 &&
-  ok "remove-voter (3, $old): $(cat "$dir/out")" || { bad "remove-voter"; cat "$dir/out"; }
+# sent to a controller that is not the active one: its NOT_CONTROLLER hint is followed
+has_active
+f=1; [ "$a" = 1 ] && f=2
+fport=$((P + 1)); [ $f = 2 ] && fport=$((P + 5))
+"$S" --bootstrap 127.0.0.1:$fport controller remove-voter --id 3 --directory-id "$old" >"$dir/out" 2>&1 &&
+  ok "remove-voter (3, $old) sent to controller $f, not the active $a: $(cat "$dir/out")" ||
+  { bad "remove-voter"; cat "$dir/out"; }
 ctl add-voter --id 3 --directory-id 0123456789abcdef0123456789abcdef --address 127.0.0.1:$((P + 6)) \
   >"$dir/out" 2>&1 && bad "add-voter of a directory id no one fetches with accepted" ||
   { grep -q VOTER_NOT_CAUGHT_UP "$dir/out" && ok "add-voter of an unknown observer: not caught up, refused" ||
