@@ -210,7 +210,14 @@ static void use_voters(struct quorum *q, int64_t now) {
 }
 
 /* VotersRecords below upto are committed: no truncation reaches them, so
- * only the latest matters, as the base. */
+ * only the latest matters, as the base.
+ *
+ * Also: of two VotersRecords in one log, the earlier is committed. The
+ * leader that appended the later one had, by then, committed a record of
+ * its own epoch with no VotersRecord above its high watermark, and its log
+ * held the earlier one (log matching). So a node that does not know its
+ * high watermark (just restarted: it learns it from the leader) may fold
+ * all but its newest when the list is full (START, a fetch answer). */
 static void vsets_fold(struct quorum *q, int64_t upto) {
   while (q->nvrecs && q->vrecs[0].offset < upto) {
     q->base = q->vrecs[0].set;
@@ -768,8 +775,7 @@ static int spans_ok(const struct quorum *q, const struct quorum_msg *m, uint32_t
 }
 
 /* Checks an answer's VotersRecords: none beside a divergence or a
- * snapshot id, each inside the records it carries, in order, a valid set,
- * and room for them beside the uncommitted ones we hold. */
+ * snapshot id, each inside the records it carries, in order, a valid set. */
 static int vrecs_ok(const struct quorum *q, const struct quorum_msg *m, uint32_t total) {
   uint32_t n = m->fetch_resp.nvrecs;
   if (!n) return 1;
@@ -783,12 +789,7 @@ static int vrecs_ok(const struct quorum *q, const struct quorum_msg *m, uint32_t
       return 0;
     prev = v->offset;
   }
-  /* Ours that this answer's high watermark commits fold away. */
-  int64_t hw = m->fetch_resp.hw < q->log_end + (int64_t)total ? m->fetch_resp.hw
-                                                              : q->log_end + (int64_t)total;
-  uint32_t keep = 0;
-  for (uint32_t i = 0; i < q->nvrecs; i++) keep += q->vrecs[i].offset >= hw;
-  return keep + n <= QUORUM_VSETS_MAX;
+  return 1;
 }
 
 /* A fetch or snapshot-fetch answer. Only the answer to the fetch now on
@@ -878,6 +879,7 @@ static int on_fetch_answer(struct quorum *q, struct quorum_update *u, int64_t no
       int64_t hw = m->fetch_resp.hw < q->log_end ? m->fetch_resp.hw : q->log_end;
       if (hw > q->hw) vsets_fold(q, hw);
       for (uint32_t i = 0; i < m->fetch_resp.nvrecs; i++) {
+        if (q->nvrecs == QUORUM_VSETS_MAX) vsets_fold(q, q->vrecs[0].offset + 1);
         vsets_push(q, m->fetch_resp.vrecs[i].offset, &m->fetch_resp.vrecs[i].set, now);
       }
     }

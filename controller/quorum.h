@@ -66,9 +66,11 @@
 #define QUORUM_SPANS_MAX 16     /* epoch runs in one fetch answer */
 #define QUORUM_EPOCHS_MAX 1024  /* leader epochs known in the log */
 #define QUORUM_DIR_LEN 16       /* a directory id: a UUID */
-/* VotersRecords a log may hold beyond its high watermark. One change is in
- * flight at a time, so a log's uncommitted tail holds one or two; more is
- * refused as a bad fetch answer (and older ones fold into the base set). */
+/* VotersRecords the core keeps beyond its high watermark. Of two
+ * VotersRecords in one log the earlier is committed (one change at a time,
+ * each after a commit in the leader's epoch), so when a node that does not
+ * know its high watermark yet (restarted) holds more, the oldest fold into
+ * the base set (quorum.c, vsets_fold). */
 #define QUORUM_VSETS_MAX 8
 #define QUORUM_FETCH_VSETS_MAX 2 /* VotersRecords in one fetch answer (the glue cuts it there) */
 /* Records a leader holds appended but not committed; more is refused

@@ -246,6 +246,17 @@ static void disk_append(struct node *nd, const struct entry *e) {
                                       : (nd->snap.end_offset == nd->end ? nd->snap_hash : 0);
   nd->log[nd->end] = *e;
   nd->log[nd->end].hash = mix(prev, e->epoch, e->value);
+  /* Of two VotersRecords in one log the earlier is committed (the core
+   * folds on that): a change only after a commit in the leader's epoch,
+   * one at a time. */
+  if (e->vidx)
+    for (int64_t o = nd->end - 1; o >= nd->start; o--)
+      if (nd->log[o].vidx) {
+        if (o >= S.committed_len)
+          fail("node %d holds VotersRecords at %" PRId64 " and %" PRId64 ", the first not committed",
+               nd->id, o, nd->end);
+        break;
+      }
   if (nd->dirty_from > nd->end) nd->dirty_from = nd->end;
   check_record(nd, nd->end);
   nd->end++;

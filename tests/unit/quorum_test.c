@@ -1050,3 +1050,32 @@ Test(quorum, restart_takes_the_voter_set_from_the_snapshot_and_the_log) {
   recs[0].offset = 14;
   cr_assert_eq(quorum_step(&T[2].q, &e, &T[2].u), STRATA_EINVALID_ARGUMENT);
 }
+
+Test(quorum, a_restarted_node_with_many_voter_records_folds_the_older_ones) {
+  /* of two VotersRecords in a log the earlier is committed: a node that
+   * restarted (high watermark unknown) with more than it keeps, and then
+   * fetches two more, folds the oldest instead of refusing */
+  setup_nodes(3);
+  struct quorum_voters_at recs[QUORUM_VSETS_MAX + 2];
+  for (int i = 0; i < QUORUM_VSETS_MAX + 2; i++) {
+    recs[i].offset = 1 + i;
+    recs[i].set.n = 3;
+    for (int j = 0; j < 3; j++) recs[i].set.voters[j] = key(j);
+  }
+  recs[QUORUM_VSETS_MAX + 1].set.n = 2; /* the newest: without node 2 */
+  quorum_init(&T[1].q, &T[1].cfg);
+  struct quorum_epoch_start ep[] = {{1, 0}};
+  struct quorum_event e = {.type = QUORUM_START, .now_ms = now};
+  e.start.state = (struct quorum_persisted){1, {-1, {0}}, -1};
+  e.start.seed = 5;
+  e.start.snapshot = NOSNAP;
+  e.start.log_end = QUORUM_VSETS_MAX + 3;
+  e.start.epochs = ep;
+  e.start.nepochs = 1;
+  e.start.vrecs = recs;
+  e.start.nvrecs = QUORUM_VSETS_MAX + 2;
+  cr_assert_eq(step(1, &e), 0);
+  cr_assert_eq(T[1].q.nvrecs, QUORUM_VSETS_MAX);
+  cr_assert_eq(T[1].q.cfg.nvoters, 2, "the newest set is in effect");
+  cr_assert_eq(T[1].q.hw, 0);
+}
