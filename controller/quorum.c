@@ -925,9 +925,19 @@ static int on_vote_req(struct quorum *q, struct quorum_update *u, int64_t now,
   int grant = 0;
   /* KIP-853: only a voter, addressed by its own directory id, votes; and
    * only for a voter. A wiped node (new directory id) is an observer. */
+  int leader_alive = q->role == QUORUM_LEADER ||
+                     (q->role == QUORUM_FOLLOWER && q->leader_heard_ms >= 0 &&
+                      now - q->leader_heard_ms < q->cfg.fetch_timeout_ms);
   int may_vote = vote_allowed(q, m);
   /* a later epoch is adopted by a voter, or by whoever the candidate asks as one */
   int adopt = candidate_ok(q, m) && (q->self_voter || may_vote);
+  if (!quorum_is_voter(q, &m->src) && leader_alive) {
+    /* A candidate our set does not have, while we hear from a leader: most
+     * likely a removed (or wiped) node that does not know it yet. Ignored,
+     * epoch and all, as Raft's §4.2.3 ignores vote requests while a leader
+     * is heard, or it would depose a healthy leader over and over. */
+    may_vote = adopt = 0;
+  }
   if (pre && m->epoch - 1 > q->epoch && adopt) {
     /* The requester is already in a later epoch (it lost an election
      * there): adopt it, as Raft does for any later epoch, or it could never
@@ -939,9 +949,6 @@ static int on_vote_req(struct quorum *q, struct quorum_update *u, int64_t now,
     /* No state changes for a pre-vote; refused by a leader, by a follower
      * that fetched within the fetch timeout (KIP-996), and for an epoch
      * we are already in or past. */
-    int leader_alive = q->role == QUORUM_LEADER ||
-                       (q->role == QUORUM_FOLLOWER && q->leader_heard_ms >= 0 &&
-                        now - q->leader_heard_ms < q->cfg.fetch_timeout_ms);
     grant = may_vote && m->epoch > q->epoch && !leader_alive &&
             log_ok(q, m->vote_req.last_epoch, m->vote_req.end_offset);
   } else {

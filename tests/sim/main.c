@@ -920,15 +920,17 @@ static void sc_ctl_wipe(struct sim *s, struct schedule *sc) {
  * controllers the next leader needs the replaced one's vote. */
 static void sc_ctl_replace(struct sim *s, struct schedule *sc) {
   quorum_of(s, 25);
-  sc->duration = 14000;
+  sc->duration = 17000;
   sc->nparts = 1;
   add(sc, 2000, F_WIPE, CTL_FOLLOWER, 0, 500);
   add(sc, 3000, F_CTL_TOPIC, 0, 0, 1);
-  for (int64_t t = 3200; t < 8000; t += 400) add(sc, t, F_CTL_REPLACE, 0, 0, 0);
-  add(sc, 8500, F_CTL_REPLACED, 0, 0, 6500);
-  add(sc, rng_range(&s->rng, 9000, 10000), F_CRASH, CTL_LEADER, 0, rng_range(&s->rng, 2000, 3000));
-  add(sc, 10500, F_CTL_TOPIC, 0, 0, 2);
-  add(sc, 11500, F_CRASH, LEADER, 0, 1500);
+  /* a lost packet (the sim drops some) can stall the quorum for a fetch
+   * timeout (2 s here) and an election: time for two */
+  for (int64_t t = 3200; t < 11500; t += 400) add(sc, t, F_CTL_REPLACE, 0, 0, 0);
+  add(sc, 11600, F_CTL_REPLACED, 0, 0, 9600);
+  add(sc, rng_range(&s->rng, 12000, 13000), F_CRASH, CTL_LEADER, 0, rng_range(&s->rng, 2000, 3000));
+  add(sc, 13500, F_CTL_TOPIC, 0, 0, 2);
+  add(sc, 14500, F_CRASH, LEADER, 0, 1500);
 }
 
 /* A wiped voter plus a down voter while the third lacks a committed record:

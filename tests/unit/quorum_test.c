@@ -1079,3 +1079,36 @@ Test(quorum, a_restarted_node_with_many_voter_records_folds_the_older_ones) {
   cr_assert_eq(T[1].q.cfg.nvoters, 2, "the newest set is in effect");
   cr_assert_eq(T[1].q.hw, 0);
 }
+
+Test(quorum, a_removed_node_cannot_depose_the_leader_while_it_is_heard) {
+  setup_nodes(3);
+  start_all();
+  elect(0);
+  cr_assert_eq(change(0, 0, key(2)), 0);
+  for (int r = 0; r < 3; r++) {
+    expire(0);
+    deliver_all_but(1 << 2); /* node 2 never learns it was removed */
+  }
+  cr_assert_eq(T[1].q.cfg.nvoters, 2);
+  cr_assert_eq(T[2].q.self_voter, 1, "node 2 still thinks it votes");
+  /* node 2, cut off, campaigns in epoch 2; node 1 still hears its leader */
+  struct quorum_msg m = {.type = QUORUM_VOTE_REQ, .to = 1, .src = key(2), .dst = key(1), .epoch = 2,
+                         .leader = -1};
+  m.vote_req.last_epoch = 1;
+  m.vote_req.end_offset = 100;
+  struct quorum_event e = {.type = QUORUM_RECEIVE, .now_ms = now, .msg = &m};
+  nbox = 0;
+  cr_assert_eq(step(1, &e), 0);
+  cr_assert_eq(T[1].q.epoch, 1, "ignored: epoch and all");
+  cr_assert_eq(T[1].q.role, QUORUM_FOLLOWER);
+  cr_assert_not(T[1].u.msgs[0].vote_resp.granted);
+  /* once the leader is silent past the fetch timeout, an id its set lacks
+   * may get its vote (it may be a voter added by a record it has not
+   * fetched; the candidate's log must still be at least as long) */
+  now += T[1].cfg.fetch_timeout_ms;
+  m.epoch = 3;
+  e.now_ms = now;
+  cr_assert_eq(step(1, &e), 0);
+  cr_assert_eq(T[1].q.epoch, 3);
+  cr_assert(T[1].u.msgs[0].vote_resp.granted);
+}
