@@ -168,6 +168,7 @@ typedef struct {
   int voter;               /* 0: an observer (a wiped disk, not yet a voter again) */
   int64_t log_end_offset;  /* -1 unknown */
   int64_t last_fetch_ms;   /* the active controller's monotonic clock; -1 never */
+  char directory_id[33];   /* its data directory's id (KIP-853), 32 hex digits; "" unknown */
 } strata_quorum_replica;
 typedef struct {
   char role[16];           /* of the controller that answered: leader, follower, ... */
@@ -180,6 +181,19 @@ typedef struct {
  * does not serve it. */
 int strata_describe_quorum(strata_client *c, strata_quorum_info **out);
 void strata_quorum_info_free(strata_quorum_info *q);
+/* KIP-853 voter changes, on the active controller (bootstrap: the
+ * controllers' addresses; NOT_CONTROLLER hints are followed). Add: make the
+ * observer (id, directory id: 32 hex digits, as strata_describe_quorum
+ * lists it) a voter, its quorum listener at host:port; it must be fetching
+ * and caught up. Remove: the voter (id, directory id). Both return once
+ * the change is committed; err gets the controller's reason otherwise
+ * (STRATA_EVOTER_NOT_CAUGHT_UP, STRATA_EVOTER_CHANGE_IN_PROGRESS,
+ * STRATA_EDUPLICATE_VOTER, STRATA_EVOTER_NOT_FOUND, STRATA_ELAST_VOTER,
+ * STRATA_ENOT_CONTROLLER when no active controller answered). */
+int strata_controller_add_voter(strata_client *c, int32_t id, const char *directory_id,
+                                const char *host, int port, char *err, size_t err_len);
+int strata_controller_remove_voter(strata_client *c, int32_t id, const char *directory_id,
+                                   char *err, size_t err_len);
 /* Is the first bootstrap address (a broker or the controller) answering?
  * version gets its software version. */
 int strata_ping(strata_client *c, char *version, size_t version_len);

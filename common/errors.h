@@ -69,14 +69,23 @@
    * 92, UNACCEPTABLE_CREDENTIAL 93) */                                        \
   X(RESOURCE_NOT_FOUND, 60, "no such user or credential")                      \
   X(DUPLICATE_RESOURCE, 61, "the same user twice in one request")              \
-  X(UNACCEPTABLE_CREDENTIAL, 62, "unacceptable credential (name, salt, iterations or keys)")
+  X(UNACCEPTABLE_CREDENTIAL, 62, "unacceptable credential (name, salt, iterations or keys)") \
+  /* 70-79: controller quorum voter changes (KIP-853; Kafka's DUPLICATE_VOTER \
+   * 111, VOTER_NOT_FOUND 112) */                                              \
+  X(DUPLICATE_VOTER, 70, "that node id is already a voter")                    \
+  X(VOTER_NOT_FOUND, 71, "no voter with that node id and directory id")        \
+  X(VOTER_NOT_CAUGHT_UP, 72,                                                   \
+    "not a caught-up observer with that directory id (it must be fetching from the leader, at its high watermark)") \
+  X(VOTER_CHANGE_IN_PROGRESS, 73,                                              \
+    "a voter change (or the leader's election) is not committed yet; try again") \
+  X(LAST_VOTER, 74, "removing it would leave no voters")
 
 #define STRATA_ERROR_ENUM_(name, code, msg) STRATA_E##name = -(code),
 enum strata_error { STRATA_ERROR_TABLE(STRATA_ERROR_ENUM_) };
 #undef STRATA_ERROR_ENUM_
 
 /* Largest positive wire code in the table; codes above it decode as UNKNOWN. */
-#define STRATA_ERROR_CODE_MAX 62
+#define STRATA_ERROR_CODE_MAX 74
 
 /* Message for a code, positive (wire) or negative (return value). Never NULL. */
 const char *strata_strerror(int err);

@@ -471,6 +471,53 @@ void controller_handle(struct controller *ctl, const struct principal *who,
     resp->init_producer_id_resp = m;
     break;
   }
+  case STRATA__HEADER__BODY_ADD_RAFT_VOTER_REQ:
+  case STRATA__HEADER__BODY_REMOVE_RAFT_VOTER_REQ: {
+    /* KIP-853 voter changes: the VotersRecord is in effect once appended;
+     * the answer leaves once it commits (wait_offset), or NOT_CONTROLLER
+     * if this leader loses its seat first (then it may or may not commit:
+     * DescribeQuorum tells). */
+    int add = req->body_case == STRATA__HEADER__BODY_ADD_RAFT_VOTER_REQ;
+    const ProtobufCBinaryData *dir =
+        add ? &req->add_raft_voter_req->directory_id : &req->remove_raft_voter_req->directory_id;
+    struct quorum_key k = {.id = add ? req->add_raft_voter_req->voter_id
+                                     : req->remove_raft_voter_req->voter_id};
+    if (!ctl->qn) {
+      rc = STRATA_EINVALID_REQUEST;
+      snprintf(err, sizeof err, "this controller runs alone (no controller.quorum.voters): there "
+               "are no voters to change");
+      break;
+    }
+    if (dir->len != QUORUM_DIR_LEN) {
+      rc = STRATA_EINVALID_REQUEST;
+      snprintf(err, sizeof err, "a directory id is %d bytes (32 hex digits), got %zu",
+               QUORUM_DIR_LEN, dir->len);
+      break;
+    }
+    memcpy(k.dir, dir->data, QUORUM_DIR_LEN);
+    int64_t end = 0;
+    rc = qnode_change_voters(ctl->qn, add, &k, add ? req->add_raft_voter_req->host : NULL,
+                             add ? (int)req->add_raft_voter_req->port : 0, &end, err, sizeof err);
+    if (rc == STRATA_ENOT_CONTROLLER) {
+      controller_not_active(ctl, resp, a);
+      ctrl_out_reset(&out);
+      return;
+    }
+    if (rc) break;
+    if (end > ctl->wait_offset) ctl->wait_offset = end;
+    if (add) {
+      Strata__AddRaftVoterResponse *m = aalloc(a, sizeof *m);
+      strata__add_raft_voter_response__init(m);
+      resp->body_case = STRATA__HEADER__BODY_ADD_RAFT_VOTER_RESP;
+      resp->add_raft_voter_resp = m;
+    } else {
+      Strata__RemoveRaftVoterResponse *m = aalloc(a, sizeof *m);
+      strata__remove_raft_voter_response__init(m);
+      resp->body_case = STRATA__HEADER__BODY_REMOVE_RAFT_VOTER_RESP;
+      resp->remove_raft_voter_resp = m;
+    }
+    break;
+  }
   case STRATA__HEADER__BODY_API_VERSIONS_REQ: {
     Strata__ApiVersionsResponse *m = aalloc(a, sizeof *m);
     strata__api_versions_response__init(m);

@@ -39,6 +39,21 @@ void ctrl_free(struct ctrl *c) {
   c->deleted = NULL;
   c->ndeleted = 0;
   secmeta_free(&c->sec);
+  free(c->voters);
+  c->voters = NULL;
+  c->voters_len = 0;
+}
+
+/* Keep a copy of the latest VotersRecord (packed). */
+static int voters_set(struct ctrl *c, const Strata__VotersRecord *v) {
+  size_t len = strata__voters_record__get_packed_size(v);
+  uint8_t *p = malloc(len ? len : 1);
+  if (!p) return STRATA_ENOMEM;
+  strata__voters_record__pack(v, p);
+  free(c->voters);
+  c->voters = p;
+  c->voters_len = len;
+  return 0;
 }
 
 
@@ -412,6 +427,11 @@ int ctrl_apply(struct ctrl *c, const Strata__MetadataRecord *r) {
   case STRATA__METADATA_RECORD__REC_PRODUCER_IDS_NEXT:
     if (r->producer_ids_next > c->producer_ids_next) c->producer_ids_next = r->producer_ids_next;
     break;
+  case STRATA__METADATA_RECORD__REC_VOTERS: { /* the quorum's (controller/quorum.h); kept for snapshots */
+    int vrc = r->voters ? voters_set(c, r->voters) : STRATA_ECORRUPT;
+    if (vrc) return vrc;
+    break;
+  }
   default:
     return STRATA_ECORRUPT;
   }
@@ -438,6 +458,7 @@ Strata__MetadataImage *ctrl_image(const struct ctrl *c) {
   for (size_t i = 0; i < c->ndeleted; i++) m->deleted_topics[i] = xstrdup(c->deleted[i]);
   m->n_deleted_topics = c->ndeleted;
   secmeta_to_image(&c->sec, m);
+  if (c->voters) m->voters = strata__voters_record__unpack(NULL, c->voters_len, c->voters);
   return m;
 }
 
@@ -466,6 +487,7 @@ int ctrl_load_image(struct ctrl *c, const Strata__MetadataImage *img) {
   }
   for (size_t i = 0; i < img->n_deleted_topics; i++) tombstone_add(c, img->deleted_topics[i]);
   if (secmeta_load_image(&c->sec, img)) return STRATA_ECORRUPT;
+  if (img->voters && voters_set(c, img->voters)) return STRATA_ENOMEM;
   c->version = img->version;
   return 0;
 }

@@ -92,6 +92,11 @@ struct ctrl {
   struct ctrl_topic **topics;
   size_t ntopics, topics_cap;
   struct secmeta sec; /* users' SCRAM credentials and the ACLs (common/secmeta.h) */
+  /* The controller quorum's latest VotersRecord applied (KIP-853), packed;
+   * NULL: none (the static controller.quorum.voters). The quorum's
+   * snapshot carries it in the image (controller/qnode.c reads it back). */
+  uint8_t *voters;
+  size_t voters_len;
   char **deleted;  /* names of deleted topics, oldest first (tombstones) */
   size_t ndeleted;
   int64_t next_preferred_check_ms;

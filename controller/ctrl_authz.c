@@ -123,6 +123,14 @@ int ctrl_authorize(const struct authorizer_config *cfg, const struct acl_set *ac
     if (relay || cluster(cfg, acls, who, ACL_OP_DESCRIBE)) return 0;
     snprintf(err, err_len, "%s may not list ACLs or users (Describe on the cluster)", name);
     return STRATA_ECLUSTER_AUTHORIZATION_FAILED;
+  case STRATA__HEADER__BODY_ADD_RAFT_VOTER_REQ:
+  case STRATA__HEADER__BODY_REMOVE_RAFT_VOTER_REQ:
+    /* Kafka's rule for AddRaftVoter/RemoveRaftVoter: Alter on the cluster
+     * (a broker's own ClusterAction is not enough). */
+    if (cluster(cfg, acls, who, ACL_OP_ALTER)) return 0;
+    snprintf(err, err_len, "%s may not change the controller quorum's voters (Alter on the "
+             "cluster)", name);
+    return STRATA_ECLUSTER_AUTHORIZATION_FAILED;
   case STRATA__HEADER__BODY_CREATE_ACLS_REQ:
   case STRATA__HEADER__BODY_DELETE_ACLS_REQ:
   case STRATA__HEADER__BODY_ALTER_SCRAM_REQ:

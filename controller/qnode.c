@@ -13,6 +13,7 @@
 #include "controller/qsnap.h"
 #include "controller/qstate.h"
 #include "controller/quorum_wire.h"
+#include "controller/qvoters.h"
 
 #define QNODE_FETCH_MAX_RECORDS 64
 /* A fetch answer's records in bytes: at most this much (at least one
@@ -240,6 +241,27 @@ static void carry_out(struct qnode *n, const struct quorum_update *u, int *becam
                                     u->append.offset + u->append.count)))
         fail(n, "appending fetched records", rc);
       break;
+    case QUORUM_FROM_VOTERS: {
+      /* The leader's VotersRecord (qnode_change_voters): applied at once
+       * like a decision's records, so the state's copy (what a snapshot
+       * holds) follows the log; reverted with them if it never commits. */
+      uint8_t *v = NULL;
+      size_t len = 0;
+      if ((rc = qvoters_encode_value(&u->append.voters, &n->book, &v, &len)) ||
+          (rc = qlog_append(&n->log, u->append.offset, u->append.epoch, v, len))) {
+        free(v);
+        fail(n, "appending a VotersRecord", rc);
+        break;
+      }
+      if (n->ready && n->applied == u->append.offset) {
+        Strata__MetadataRecord *r = strata__metadata_record__unpack(NULL, len, v);
+        if (!r || ctrl_apply(n->c, r)) trace_error("the VotersRecord did not apply");
+        if (r) strata__metadata_record__free_unpacked(r, NULL);
+        n->applied++;
+      }
+      free(v);
+      break;
+    }
     }
     if (n->failed) return;
   }
@@ -353,9 +375,60 @@ static void step(struct qnode *n, const struct quorum_event *e) {
     struct quorum_event d = {.type = QUORUM_SNAPSHOT_DONE, .now_ms = n->now};
     d.snapshot.id = n->snap_done_id;
     d.snapshot.replaced_log = 1;
+    if (n->c->voters &&
+        qvoters_decode_packed(n->c->voters, n->c->voters_len, &d.snapshot.voters, &n->book)) {
+      fail(n, "the installed snapshot's voter set does not decode", STRATA_ECORRUPT);
+      return;
+    }
     step(n, &d);
   }
   if (e->type != QUORUM_SNAPSHOT_DONE) maybe_snapshot(n);
+}
+
+/* The voter sets the core starts with (KIP-853): the snapshot's (in the
+ * state it loaded) and every VotersRecord in the log after it. */
+static int find_voter_sets(struct qnode *n, char *err, size_t err_len) {
+  int rc;
+  memset(&n->start_snap_voters, 0, sizeof n->start_snap_voters);
+  if (n->snap.end_offset >= 0 && n->c->voters &&
+      (rc = qvoters_decode_packed(n->c->voters, n->c->voters_len, &n->start_snap_voters,
+                                  &n->book))) {
+    snprintf(err, err_len, "%s/%s: its voter set does not decode", n->dir, QSNAP_FILE);
+    return rc;
+  }
+  uint32_t cap = 0;
+  for (int64_t o = n->log.start; o < n->log.end; o++) {
+    uint8_t *v;
+    size_t len;
+    if ((rc = qlog_value(&n->log, o, &v, &len))) {
+      snprintf(err, err_len, "%s: record %lld cannot be read back", n->log.path, (long long)o);
+      return rc;
+    }
+    if (!qvoters_is_record(v, len)) {
+      free(v);
+      continue;
+    }
+    if (n->start_nvrecs == cap) {
+      cap = cap ? 2 * cap : 8;
+      struct quorum_voters_at *g = realloc(n->start_vrecs, cap * sizeof *g);
+      if (!g) {
+        free(v);
+        return STRATA_ENOMEM;
+      }
+      n->start_vrecs = g;
+    }
+    struct quorum_voters_at *x = &n->start_vrecs[n->start_nvrecs];
+    x->offset = o;
+    rc = qvoters_decode_value(v, len, &x->set, &n->book);
+    free(v);
+    if (rc) {
+      snprintf(err, err_len, "%s: the VotersRecord at %lld does not decode", n->log.path,
+               (long long)o);
+      return rc;
+    }
+    n->start_nvrecs++;
+  }
+  return 0;
 }
 
 int qnode_open(struct qnode *n, const struct qnode_config *cfg, const char *dir, struct ctrl *c,
@@ -433,6 +506,9 @@ int qnode_open(struct qnode *n, const struct qnode_config *cfg, const char *dir,
   qc.fetch_max_wait_ms = qc.fetch_timeout_ms / 4;
   qc.request_timeout_ms = qc.fetch_timeout_ms;
   qc.fetch_max_records = QNODE_FETCH_MAX_RECORDS;
+  for (uint32_t i = 0; i < cfg->nvoters; i++)
+    qvoters_book_put(&n->book, cfg->voters[i].id, cfg->voters[i].host, cfg->voters[i].port);
+  if ((rc = find_voter_sets(n, err, err_len))) return rc;
   struct quorum_persisted st;
   if ((rc = qstate_load(dir, &st, err, err_len))) return rc;
   if (fresh && (n->log.end || st.epoch)) {
@@ -464,11 +540,19 @@ void qnode_start(struct qnode *n, int64_t now) {
   e.start.log_end = n->log.end;
   e.start.nepochs = qlog_epochs(&n->log, epochs, QUORUM_EPOCHS_MAX);
   e.start.epochs = epochs;
+  e.start.snapshot_voters = n->start_snap_voters;
+  e.start.vrecs = n->start_vrecs;
+  e.start.nvrecs = n->start_nvrecs;
   step(n, &e);
+  free(n->start_vrecs);
+  n->start_vrecs = NULL;
+  n->start_nvrecs = 0;
   if (!n->q.started) fail(n, "the quorum state and the log disagree", STRATA_ECORRUPT);
 }
 
 void qnode_close(struct qnode *n) {
+  free(n->start_vrecs);
+  n->start_vrecs = NULL;
   if (n->old_fd >= 0) close(n->old_fd);
   n->old_fd = -1;
   qlog_close(&n->log);
@@ -510,6 +594,12 @@ void qnode_receive(struct qnode *n, const Strata__QuorumMessage *w, const uint8_
    * another shape is refused here, before the core counts it appended. */
   if (m.type == QUORUM_FETCH_RESP && !one_record_batches(payload, payload_len)) {
     trace_warn("quorum: a fetch answer from %d with batches of more than one record: dropped",
+               m.src.id);
+    return;
+  }
+  if (m.type == QUORUM_FETCH_RESP && payload_len &&
+      qvoters_from_fetch(&m, payload, &payload_len, &n->book)) {
+    trace_warn("quorum: a fetch answer from %d with a VotersRecord that does not decode: dropped",
                m.src.id);
     return;
   }
@@ -607,6 +697,67 @@ int qnode_submit(struct qnode *n, struct ctrl_out *out, int64_t *end) {
   ctrl_out_reset(out);
   if (changed && n->changed) n->changed(n->arg);
   return rc;
+}
+
+int qnode_change_voters(struct qnode *n, int add, const struct quorum_key *key, const char *host,
+                        int port, int64_t *end, char *err, size_t err_len) {
+  static struct quorum_update u;
+  char hex[2 * QUORUM_DIR_LEN + 1];
+  qstate_dir_hex(key->dir, hex);
+  *end = n->applied;
+  if (!n->ready || n->failed) {
+    snprintf(err, err_len, "not the active controller");
+    return STRATA_ENOT_CONTROLLER;
+  }
+  if (add && (!host || !*host || port <= 0 || port > 65535)) {
+    snprintf(err, err_len, "add-voter needs the new voter's quorum address (HOST:PORT)");
+    return STRATA_EINVALID_ARGUMENT;
+  }
+  struct qvoters_book saved = n->book;
+  if (add) qvoters_book_put(&n->book, key->id, host, port);
+  struct quorum_event e = {.type = add ? QUORUM_ADD_VOTER : QUORUM_REMOVE_VOTER, .now_ms = n->now};
+  e.voter = *key;
+  int rc = quorum_step(&n->q, &e, &u);
+  if (rc) {
+    n->book = saved;
+    switch (rc) {
+    case STRATA_EVOTER_NOT_CAUGHT_UP:
+      snprintf(err, err_len, "controller %d with directory id %s is not a caught-up observer: it "
+               "must be running, fetching from this leader, at its high watermark %lld "
+               "(strata cluster status lists observers and their directory ids)",
+               key->id, hex, (long long)n->q.hw);
+      break;
+    case STRATA_EDUPLICATE_VOTER:
+      snprintf(err, err_len, "controller %d is already a voter: remove-voter its old directory "
+               "id first", key->id);
+      break;
+    case STRATA_EVOTER_NOT_FOUND:
+      snprintf(err, err_len, "no voter %d with directory id %s", key->id, hex);
+      break;
+    case STRATA_EVOTER_CHANGE_IN_PROGRESS:
+      snprintf(err, err_len, "a voter change (or this leader's election) is not committed yet; "
+               "try again in a moment");
+      break;
+    case STRATA_ELAST_VOTER:
+      snprintf(err, err_len, "controller %d is the only voter: removing it would leave no voters",
+               key->id);
+      break;
+    default: snprintf(err, err_len, "%s", strata_strerror(rc)); break;
+    }
+    return rc;
+  }
+  int ready = 0, changed = 0;
+  carry_out(n, &u, &ready, &changed);
+  if (n->failed) {
+    snprintf(err, err_len, "the metadata log cannot be written");
+    return STRATA_EIO;
+  }
+  *end = u.append.offset + 1;
+  trace_info("quorum: %s voter %d (directory id %s) at offset %lld; the voter set takes effect "
+             "now, the answer waits for its commit", add ? "adding" : "removing", key->id, hex,
+             (long long)u.append.offset);
+  if (changed && n->changed) n->changed(n->arg);
+  return 0;
 }
 
 int qnode_sync_begin(struct qnode *n, int *fd) {

@@ -43,6 +43,7 @@
 #include "controller/ctrl.h"
 #include "controller/qlog.h"
 #include "controller/quorum.h"
+#include "controller/qvoters.h"
 #include "proto/strata.pb-c.h"
 
 struct qnode_voter {
@@ -110,6 +111,14 @@ struct qnode {
   uint64_t foreign_msgs;
   struct quorum_persisted start_state; /* for qnode_start */
   uint64_t start_seed;
+  /* Voter sets (KIP-853) for qnode_start: the snapshot's, and the
+   * VotersRecords in the log (malloc'd, freed by qnode_start). */
+  struct quorum_voter_set start_snap_voters;
+  struct quorum_voters_at *start_vrecs;
+  uint32_t start_nvrecs;
+  /* Each controller's quorum address: controller.quorum.voters, then every
+   * VotersRecord seen (AddRaftVoter's --address). */
+  struct qvoters_book book;
   /* Callbacks. send: one message to node `to` (payload: its records).
    * ready: this node became the deciding leader (mint the cluster id...).
    * changed: the high watermark or leadership moved (release answers). */
@@ -137,6 +146,14 @@ void qnode_tick(struct qnode *n, int64_t now);
  * is reset). *end: the offset past them, committed once qnode_committed
  * reaches it. STRATA_ENOT_CONTROLLER when not the ready leader. */
 int qnode_submit(struct qnode *n, struct ctrl_out *out, int64_t *end);
+
+/* AddRaftVoter (add 1: host:port its quorum address) or RemoveRaftVoter
+ * (KIP-853) on the leader: the VotersRecord is appended (in effect at
+ * once); *end: the offset past it, the change done once qnode_committed
+ * reaches it. 0, or the core's error (quorum_step) with err saying it for
+ * an operator. */
+int qnode_change_voters(struct qnode *n, int add, const struct quorum_key *key, const char *host,
+                        int port, int64_t *end, char *err, size_t err_len);
 
 /* The fdatasync to run: 1 and *fd when one is due (none running). */
 int qnode_sync_begin(struct qnode *n, int *fd);

@@ -131,6 +131,124 @@ static int64_t epoch_start(const struct quorum *q, int32_t epoch) {
   return -1;
 }
 
+/* ---- voter sets (KIP-853) ------------------------------------------------------ */
+
+static int dir_known(const uint8_t dir[QUORUM_DIR_LEN]) {
+  for (int i = 0; i < QUORUM_DIR_LEN; i++)
+    if (dir[i]) return 1;
+  return 0;
+}
+
+/* A set a VotersRecord may hold: 1..QUORUM_VOTERS_MAX voters, distinct ids. */
+static int set_valid(const struct quorum_voter_set *s) {
+  if (s->n < 1 || s->n > QUORUM_VOTERS_MAX) return 0;
+  for (uint32_t i = 0; i < s->n; i++) {
+    if (s->voters[i].id < 0) return 0;
+    for (uint32_t j = 0; j < i; j++)
+      if (s->voters[j].id == s->voters[i].id) return 0;
+  }
+  return 1;
+}
+
+static const struct quorum_voter_set *current_set(const struct quorum *q) {
+  return q->nvrecs ? &q->vrecs[q->nvrecs - 1].set : &q->base;
+}
+
+static void progress_reset(struct quorum_progress *p, const struct quorum_key *k) {
+  memset(p, 0, sizeof *p);
+  p->key = *k;
+  p->node = k->id;
+  p->end_offset = -1;
+  p->last_fetch_ms = -1;
+}
+
+static int64_t election_timeout(struct quorum *q);
+
+/* Make the log's latest set the one in effect: cfg.voters, our place in
+ * it and, on the leader, each replica's progress carried over by key (a new
+ * voter keeps what it had as an observer, a removed one becomes an
+ * observer), so the high watermark and check-quorum count the new set at
+ * once. A node that became a voter can campaign from now on. */
+static void use_voters(struct quorum *q, int64_t now) {
+  const struct quorum_voter_set *s = current_set(q);
+  STRATA_ASSERT(s->n >= 1 && s->n <= QUORUM_VOTERS_MAX);
+  int was_voter = q->self_voter;
+  if (q->role == QUORUM_LEADER) {
+    struct quorum_progress np[QUORUM_VOTERS_MAX];
+    for (uint32_t i = 0; i < s->n; i++) {
+      const struct quorum_key *k = &s->voters[i];
+      int oi = voter_index(q, k);
+      if (oi >= 0) {
+        np[i] = q->voters[oi];
+        continue;
+      }
+      progress_reset(&np[i], k);
+      for (uint32_t j = 0; j < q->nobservers; j++)
+        if (key_eq(&q->observers[j].key, k)) {
+          np[i] = q->observers[j];
+          memmove(&q->observers[j], &q->observers[j + 1],
+                  (q->nobservers - j - 1) * sizeof *q->observers);
+          q->nobservers--;
+          break;
+        }
+    }
+    for (uint32_t i = 0; i < q->cfg.nvoters; i++) {
+      int kept = 0;
+      for (uint32_t j = 0; j < s->n; j++) kept |= key_eq(&s->voters[j], &q->cfg.voters[i]);
+      if (!kept && q->nobservers < QUORUM_OBSERVERS_MAX && q->cfg.voters[i].id != q->cfg.self.id)
+        q->observers[q->nobservers++] = q->voters[i];
+    }
+    memcpy(q->voters, np, s->n * sizeof *np);
+  }
+  memcpy(q->cfg.voters, s->voters, s->n * sizeof *s->voters);
+  q->cfg.nvoters = s->n;
+  q->self_idx = voter_index(q, &q->cfg.self);
+  q->self_voter = q->self_idx >= 0;
+  memset(q->granted, 0, sizeof q->granted);
+  if (q->self_voter && !was_voter && q->role == QUORUM_UNATTACHED && q->started)
+    q->election_deadline = now + election_timeout(q);
+}
+
+/* VotersRecords below upto are committed: no truncation reaches them, so
+ * only the latest matters, as the base.
+ *
+ * Also: of two VotersRecords in one log, the earlier is committed. The
+ * leader that appended the later one had, by then, committed a record of
+ * its own epoch with no VotersRecord above its high watermark, and its log
+ * held the earlier one (log matching). So a node that does not know its
+ * high watermark (just restarted: it learns it from the leader) may fold
+ * all but its newest when the list is full (START, a fetch answer). */
+static void vsets_fold(struct quorum *q, int64_t upto) {
+  while (q->nvrecs && q->vrecs[0].offset < upto) {
+    q->base = q->vrecs[0].set;
+    memmove(&q->vrecs[0], &q->vrecs[1], (q->nvrecs - 1) * sizeof *q->vrecs);
+    q->nvrecs--;
+  }
+}
+
+/* A VotersRecord was appended at offset: its set is in effect from now. */
+static void vsets_push(struct quorum *q, int64_t offset, const struct quorum_voter_set *set,
+                       int64_t now) {
+  STRATA_ASSERT(q->nvrecs < QUORUM_VSETS_MAX && set_valid(set));
+  STRATA_ASSERT(!q->nvrecs || q->vrecs[q->nvrecs - 1].offset < offset);
+  q->vrecs[q->nvrecs].offset = offset;
+  q->vrecs[q->nvrecs].set = *set;
+  q->nvrecs++;
+  use_voters(q, now);
+}
+
+/* The log was cut at offset: the VotersRecords from there on are undone. */
+static void vsets_truncate(struct quorum *q, int64_t offset, int64_t now) {
+  uint32_t n0 = q->nvrecs;
+  while (q->nvrecs && q->vrecs[q->nvrecs - 1].offset >= offset) q->nvrecs--;
+  if (q->nvrecs != n0) use_voters(q, now);
+}
+
+void quorum_voters_before(const struct quorum *q, int64_t offset, struct quorum_voter_set *out) {
+  *out = q->base;
+  for (uint32_t i = 0; i < q->nvrecs && q->vrecs[i].offset < offset; i++) *out = q->vrecs[i].set;
+}
+
 /* ---- the update ------------------------------------------------------------ */
 
 /* A message slot in the update, with the common fields filled; NULL when
@@ -361,6 +479,14 @@ static void resign(struct quorum *q, struct quorum_update *u, int64_t now, int32
     memcpy(m->end_epoch.successors, succ, n * sizeof *succ);
     m->end_epoch.nsuccessors = n;
   }
+  if (!q->self_voter) {
+    /* A leader that removed itself (KIP-853): an observer from now on,
+     * looking for the next leader. */
+    q->role = QUORUM_UNATTACHED;
+    q->leader = -1;
+    q->election_deadline = NEVER;
+    q->fetch_retry_at = now;
+  }
 }
 
 /* ---- the leader's side of fetch ------------------------------------------- */
@@ -429,6 +555,8 @@ static void update_hw(struct quorum *q, struct quorum_update *u, int64_t now) {
   q->hw = cand;
   u->flags |= QUORUM_U_HW;
   answer_parked(q, u, now, 0);
+  if (!q->self_voter && (!q->nvrecs || q->vrecs[q->nvrecs - 1].offset < q->hw))
+    resign(q, u, now, -1); /* the set without us is committed (Raft's §4.2.2): the others elect */
 }
 
 /* The progress slot of the replica that fetched with key: a voter's (id
@@ -441,13 +569,16 @@ static struct quorum_progress *progress_of(struct quorum *q, const struct quorum
   if (vi >= 0) return &q->voters[vi];
   for (uint32_t i = 0; i < q->nobservers; i++)
     if (key_eq(&q->observers[i].key, key)) return &q->observers[i];
-  if (q->nobservers == QUORUM_OBSERVERS_MAX) return NULL;
-  struct quorum_progress *p = &q->observers[q->nobservers++];
-  memset(p, 0, sizeof *p);
-  p->key = *key;
-  p->node = key->id;
-  p->end_offset = -1;
-  p->last_fetch_ms = -1;
+  struct quorum_progress *p = NULL;
+  if (q->nobservers < QUORUM_OBSERVERS_MAX) {
+    p = &q->observers[q->nobservers++];
+  } else { /* full: the longest silent one goes (a removed voter, a wiped disk's old id) */
+    for (uint32_t i = 0; i < q->nobservers; i++)
+      if (!q->observers[i].parked && (!p || q->observers[i].last_fetch_ms < p->last_fetch_ms))
+        p = &q->observers[i];
+    if (!p) return NULL;
+  }
+  progress_reset(p, key);
   return p;
 }
 
@@ -556,6 +687,7 @@ static int on_fetch(struct quorum *q, struct quorum_update *u, int64_t now,
   p->end_offset = off;
   p->parked = 0;
   if (is_voter) update_hw(q, u, now);
+  if (q->role != QUORUM_LEADER) return error_answer(q, u, m, rt, STRATA_ENOT_LEADER); /* removed */
   if (off < q->log_end) {
     answer_fetch(q, u, m->src.id, off, fe);
   } else {
@@ -597,7 +729,7 @@ static void maybe_fetch(struct quorum *q, struct quorum_update *u, int64_t now) 
 /* The leader told us where our log forks from its own: cut at the end of
  * the epoch we share (its end there, or ours when ours ends earlier), never
  * below our log start. What is committed is never cut (asserted). */
-static void truncate_to(struct quorum *q, struct quorum_update *u, int32_t div_epoch,
+static void truncate_to(struct quorum *q, struct quorum_update *u, int64_t now, int32_t div_epoch,
                         int64_t div_end) {
   int64_t cut = div_end < q->log_end ? div_end : q->log_end;
   int64_t own = epoch_end(q, div_epoch);
@@ -606,6 +738,7 @@ static void truncate_to(struct quorum *q, struct quorum_update *u, int32_t div_e
   STRATA_ASSERT(cut >= q->hw);
   if (cut == q->log_end) return;
   epoch_truncate(q, cut);
+  vsets_truncate(q, cut, now);
   q->log_end = cut;
   if (q->persisted_end > cut) q->persisted_end = cut;
   u->flags |= QUORUM_U_TRUNCATE;
@@ -638,6 +771,24 @@ static int spans_ok(const struct quorum *q, const struct quorum_msg *m, uint32_t
     prev = s->epoch;
   }
   *total = (uint32_t)t;
+  return 1;
+}
+
+/* Checks an answer's VotersRecords: none beside a divergence or a
+ * snapshot id, each inside the records it carries, in order, a valid set. */
+static int vrecs_ok(const struct quorum *q, const struct quorum_msg *m, uint32_t total) {
+  uint32_t n = m->fetch_resp.nvrecs;
+  if (!n) return 1;
+  if (n > QUORUM_FETCH_VSETS_MAX || m->fetch_resp.diverging_epoch >= 0 ||
+      m->fetch_resp.snapshot.end_offset >= 0)
+    return 0;
+  int64_t prev = q->log_end - 1;
+  for (uint32_t i = 0; i < n; i++) {
+    const struct quorum_voters_at *v = &m->fetch_resp.vrecs[i];
+    if (v->offset <= prev || v->offset >= q->log_end + (int64_t)total || !set_valid(&v->set))
+      return 0;
+    prev = v->offset;
+  }
   return 1;
 }
 
@@ -698,7 +849,8 @@ static int on_fetch_answer(struct quorum *q, struct quorum_update *u, int64_t no
     return 0; /* an answer to an older fetch */
   uint32_t total = 0;
   if (m->fetch_resp.hw < 0 || m->fetch_resp.log_start < 0 || !spans_ok(q, m, &total) ||
-      (m->fetch_resp.diverging_epoch >= 0 && m->fetch_resp.diverging_end < 0))
+      (m->fetch_resp.diverging_epoch >= 0 && m->fetch_resp.diverging_end < 0) ||
+      !vrecs_ok(q, m, total))
     return STRATA_EINVALID_REQUEST;
   q->fetch_sent_ms = -1;
   q->last_fetch_ok_ms = q->leader_heard_ms = now;
@@ -711,7 +863,7 @@ static int on_fetch_answer(struct quorum *q, struct quorum_update *u, int64_t no
     q->snap_fetch = m->fetch_resp.snapshot;
     q->snap_position = q->snap_size = 0;
   } else if (m->fetch_resp.diverging_epoch >= 0) {
-    truncate_to(q, u, m->fetch_resp.diverging_epoch, m->fetch_resp.diverging_end);
+    truncate_to(q, u, now, m->fetch_resp.diverging_epoch, m->fetch_resp.diverging_end);
   } else if (total) {
     for (uint32_t i = 0; i < m->fetch_resp.nspans; i++)
       epoch_add(q, m->fetch_resp.spans[i].epoch, m->fetch_resp.spans[i].base);
@@ -721,6 +873,16 @@ static int on_fetch_answer(struct quorum *q, struct quorum_update *u, int64_t no
     u->append.epoch = m->fetch_resp.spans[m->fetch_resp.nspans - 1].epoch;
     u->append.source = QUORUM_FROM_FETCH;
     q->log_end += total;
+    /* Its VotersRecords take effect now, appended (KIP-853). What the
+     * high watermark passes in this answer is committed: folded first. */
+    if (m->fetch_resp.nvrecs) {
+      int64_t hw = m->fetch_resp.hw < q->log_end ? m->fetch_resp.hw : q->log_end;
+      if (hw > q->hw) vsets_fold(q, hw);
+      for (uint32_t i = 0; i < m->fetch_resp.nvrecs; i++) {
+        if (q->nvrecs == QUORUM_VSETS_MAX) vsets_fold(q, q->vrecs[0].offset + 1);
+        vsets_push(q, m->fetch_resp.vrecs[i].offset, &m->fetch_resp.vrecs[i].set, now);
+      }
+    }
   }
   if (m->fetch_resp.snapshot.end_offset < 0 && m->fetch_resp.diverging_epoch < 0)
     follow_hw(q, u, m->fetch_resp.hw);
@@ -738,6 +900,22 @@ static int log_ok(const struct quorum *q, int32_t cand_epoch, int64_t cand_end) 
   return cand_epoch > mine || (cand_epoch == mine && cand_end >= q->log_end);
 }
 
+/* Whether we may vote on this request (KIP-853). The candidate must
+ * address us by our own key: a wiped node (a new directory id) is never
+ * the voter a candidate knows, so it never votes (KAFKA-14077). And the
+ * candidate must be a voter of our set, or an id our set does not have at
+ * all: a voter added by a VotersRecord we have not fetched yet (only its
+ * own set counts its votes). An id we know with another directory id is a
+ * wiped node: refused. Our own membership is not consulted (Raft, §4.1 of
+ * Ongaro's thesis): a node whose log removed it may still be needed by a
+ * candidate whose log has not, or no majority may form. */
+static int candidate_ok(const struct quorum *q, const struct quorum_msg *m) {
+  return quorum_is_voter(q, &m->src) || voter_index_id(q, m->src.id) < 0;
+}
+static int vote_allowed(const struct quorum *q, const struct quorum_msg *m) {
+  return key_eq(&m->dst, &q->cfg.self) && candidate_ok(q, m);
+}
+
 /* Vote and pre-vote requests (KIP-595, KIP-996). A real vote is granted
  * once per epoch and persisted before the answer leaves (the update's
  * state); a pre-vote is answered without any state change. */
@@ -747,8 +925,20 @@ static int on_vote_req(struct quorum *q, struct quorum_update *u, int64_t now,
   int grant = 0;
   /* KIP-853: only a voter, addressed by its own directory id, votes; and
    * only for a voter. A wiped node (new directory id) is an observer. */
-  int may_vote = q->self_voter && key_eq(&m->dst, &q->cfg.self) && quorum_is_voter(q, &m->src);
-  if (pre && m->epoch - 1 > q->epoch && q->self_voter && quorum_is_voter(q, &m->src)) {
+  int leader_alive = q->role == QUORUM_LEADER ||
+                     (q->role == QUORUM_FOLLOWER && q->leader_heard_ms >= 0 &&
+                      now - q->leader_heard_ms < q->cfg.fetch_timeout_ms);
+  int may_vote = vote_allowed(q, m);
+  /* a later epoch is adopted by a voter, or by whoever the candidate asks as one */
+  int adopt = candidate_ok(q, m) && (q->self_voter || may_vote);
+  if (!quorum_is_voter(q, &m->src) && leader_alive) {
+    /* A candidate our set does not have, while we hear from a leader: most
+     * likely a removed (or wiped) node that does not know it yet. Ignored,
+     * epoch and all, as Raft's §4.2.3 ignores vote requests while a leader
+     * is heard, or it would depose a healthy leader over and over. */
+    may_vote = adopt = 0;
+  }
+  if (pre && m->epoch - 1 > q->epoch && adopt) {
     /* The requester is already in a later epoch (it lost an election
      * there): adopt it, as Raft does for any later epoch, or it could never
      * rejoin (a leader of ours would never hear of it, and it ignores our
@@ -759,13 +949,10 @@ static int on_vote_req(struct quorum *q, struct quorum_update *u, int64_t now,
     /* No state changes for a pre-vote; refused by a leader, by a follower
      * that fetched within the fetch timeout (KIP-996), and for an epoch
      * we are already in or past. */
-    int leader_alive = q->role == QUORUM_LEADER ||
-                       (q->role == QUORUM_FOLLOWER && q->leader_heard_ms >= 0 &&
-                        now - q->leader_heard_ms < q->cfg.fetch_timeout_ms);
     grant = may_vote && m->epoch > q->epoch && !leader_alive &&
             log_ok(q, m->vote_req.last_epoch, m->vote_req.end_offset);
   } else {
-    if (m->epoch > q->epoch && q->self_voter && quorum_is_voter(q, &m->src))
+    if (m->epoch > q->epoch && adopt)
       to_unattached(q, u, now, m->epoch, now + election_timeout(q));
     if (may_vote && m->epoch == q->epoch && q->leader < 0 &&
         log_ok(q, m->vote_req.last_epoch, m->vote_req.end_offset)) {
@@ -825,7 +1012,10 @@ static int on_vote_answer(struct quorum *q, struct quorum_update *u, int64_t now
 static int on_begin_epoch(struct quorum *q, struct quorum_update *u, int64_t now,
                           const struct quorum_msg *m) {
   int err = 0;
-  if (!quorum_is_voter(q, &m->src) || m->leader != m->src.id) {
+  /* Not only from a voter of our set: with voter changes (KIP-853) the
+   * leader may have been added by a VotersRecord we have not fetched yet.
+   * Its election by a majority of its own set is what makes it leader. */
+  if (m->leader != m->src.id) {
     err = STRATA_EINVALID_REQUEST;
   } else if (m->epoch < q->epoch) {
     err = STRATA_EFENCED_LEADER_EPOCH;
@@ -928,7 +1118,7 @@ static int64_t quorum_contact(const struct quorum *q) {
     for (; j > 0 && t[j - 1] < v; j--) t[j] = t[j - 1];
     t[j] = v;
   }
-  uint32_t need = majority(q) - 1; /* others needed besides us */
+  uint32_t need = majority(q) - (q->self_voter ? 1 : 0); /* others needed besides us */
   return need == 0 ? NEVER : t[need - 1];
 }
 
@@ -971,7 +1161,11 @@ static void on_tick(struct quorum *q, struct quorum_update *u, int64_t now) {
       if (!q->self_voter && q->leader < 0 && now >= q->fetch_retry_at && q->cfg.nvoters) {
         /* An observer without a leader asks a voter; the answer names it. */
         int32_t to = q->cfg.voters[rng_range(q, 0, q->cfg.nvoters)].id;
-        struct quorum_msg *m = to == q->cfg.self.id ? NULL : msg_new(q, u, QUORUM_FETCH_REQ, to);
+        /* Its offset must be durable too: a leader that added us (KIP-853)
+         * counts it towards the high watermark before we know we vote. */
+        struct quorum_msg *m = to == q->cfg.self.id || q->persisted_end < q->log_end
+                                   ? NULL
+                                   : msg_new(q, u, QUORUM_FETCH_REQ, to);
         if (m) {
           m->fetch_req.offset = q->log_end;
           m->fetch_req.last_epoch = last_epoch(q, q->log_end);
@@ -1025,6 +1219,9 @@ void quorum_init(struct quorum *q, const struct quorum_config *cfg) {
   STRATA_ASSERT(cfg->nvoters <= QUORUM_VOTERS_MAX && cfg->fetch_max_records >= 1);
   q->self_idx = voter_index(q, &cfg->self);
   q->self_voter = q->self_idx >= 0;
+  memcpy(q->static_set.voters, cfg->voters, cfg->nvoters * sizeof *cfg->voters);
+  q->static_set.n = cfg->nvoters;
+  q->base = q->static_set;
   q->leader = -1;
   q->vote.id = -1;
   q->fetch_sent_ms = -1;
@@ -1050,8 +1247,29 @@ static int on_start(struct quorum *q, struct quorum_update *u, int64_t now,
         (i && (x->epoch <= e->start.epochs[i - 1].epoch || x->start < e->start.epochs[i - 1].start)))
       return STRATA_EINVALID_ARGUMENT;
   }
+  const struct quorum_voter_set *sv = &e->start.snapshot_voters;
+  if ((sv->n && !set_valid(sv)) || (e->start.nvrecs && !e->start.vrecs) ||
+      (!sv->n && !set_valid(&q->static_set)))
+    return STRATA_EINVALID_ARGUMENT;
+  for (uint32_t i = 0; i < e->start.nvrecs; i++) {
+    const struct quorum_voters_at *v = &e->start.vrecs[i];
+    if (v->offset < start || v->offset >= e->start.log_end || !set_valid(&v->set) ||
+        (i && v->offset <= e->start.vrecs[i - 1].offset))
+      return STRATA_EINVALID_ARGUMENT;
+  }
   q->started = 1;
   q->rng = e->start.seed;
+  /* The voter set: the snapshot's (else the configured one), then the
+   * log's VotersRecords; all but the last QUORUM_VSETS_MAX are committed
+   * (one change is in flight at a time) and fold into the base. */
+  if (sv->n) q->base = *sv;
+  q->nvrecs = 0;
+  for (uint32_t i = 0; i < e->start.nvrecs; i++) {
+    if (q->nvrecs == QUORUM_VSETS_MAX) vsets_fold(q, q->vrecs[0].offset + 1);
+    q->vrecs[q->nvrecs].offset = e->start.vrecs[i].offset;
+    q->vrecs[q->nvrecs++].set = e->start.vrecs[i].set;
+  }
+  use_voters(q, now);
   q->epoch = s->epoch;
   q->vote = s->vote;
   q->leader = s->leader;
@@ -1100,9 +1318,13 @@ static int on_snapshot(struct quorum *q, struct quorum_update *u, int64_t now,
         id.epoch != q->snap_fetch.epoch)
       return STRATA_EINVALID_ARGUMENT;
     STRATA_ASSERT(id.end_offset >= q->hw);
+    if (e->snapshot.voters.n && !set_valid(&e->snapshot.voters)) return STRATA_EINVALID_ARGUMENT;
     q->snapshot = id;
     q->log_start = q->log_end = q->persisted_end = id.end_offset;
     q->nepochs = 0;
+    q->base = e->snapshot.voters.n ? e->snapshot.voters : q->static_set;
+    q->nvrecs = 0;
+    use_voters(q, now);
     q->hw = id.end_offset;
     u->flags |= QUORUM_U_HW;
     q->snap_installing = 0;
@@ -1118,6 +1340,51 @@ static int on_snapshot(struct quorum *q, struct quorum_update *u, int64_t now,
   q->snapshot = id;
   q->log_start = id.end_offset;
   if (q->persisted_end < q->log_start) q->persisted_end = q->log_start;
+  return 0;
+}
+
+/* AddRaftVoter / RemoveRaftVoter on the leader (KIP-853): one change at a
+ * time, only once a record of our epoch is committed (so every earlier
+ * leader's change is committed too, and each set differs from the last
+ * committed one by one voter: Raft's single-server change keeps any two
+ * majorities overlapping). A new voter must be an observer with exactly
+ * that key, fetching within the fetch timeout and at our high watermark:
+ * a voter with an empty log would slow every commit, or worse. The
+ * VotersRecord takes effect as it is appended. */
+static int change_voters(struct quorum *q, struct quorum_update *u, int64_t now,
+                         const struct quorum_key *k, int add) {
+  if (q->role != QUORUM_LEADER) return STRATA_ENOT_CONTROLLER;
+  if (k->id < 0) return STRATA_EINVALID_ARGUMENT;
+  if (q->hw <= epoch_start(q, q->epoch) || q->nvrecs) return STRATA_EVOTER_CHANGE_IN_PROGRESS;
+  if (q->log_end - q->hw >= QUORUM_UNCOMMITTED_MAX) return STRATA_EQUEUE_FULL;
+  struct quorum_voter_set s = *current_set(q);
+  if (add) {
+    if (voter_index_id(q, k->id) >= 0) return STRATA_EDUPLICATE_VOTER;
+    if (!dir_known(k->dir) || s.n == QUORUM_VOTERS_MAX) return STRATA_EINVALID_ARGUMENT;
+    const struct quorum_progress *p = NULL;
+    for (uint32_t i = 0; i < q->nobservers; i++)
+      if (key_eq(&q->observers[i].key, k)) p = &q->observers[i];
+    if (!p || p->last_fetch_ms < 0 || now - p->last_fetch_ms >= q->cfg.fetch_timeout_ms ||
+        p->end_offset < q->hw)
+      return STRATA_EVOTER_NOT_CAUGHT_UP;
+    s.voters[s.n++] = *k;
+  } else {
+    int vi = voter_index(q, k);
+    if (vi < 0) return STRATA_EVOTER_NOT_FOUND;
+    if (s.n == 1) return STRATA_ELAST_VOTER;
+    memmove(&s.voters[vi], &s.voters[vi + 1], (s.n - (uint32_t)vi - 1) * sizeof *s.voters);
+    s.n--;
+  }
+  u->flags |= QUORUM_U_APPEND;
+  u->append.offset = q->log_end;
+  u->append.count = 1;
+  u->append.epoch = q->epoch;
+  u->append.source = QUORUM_FROM_VOTERS;
+  u->append.voters = s;
+  q->log_end++;
+  vsets_push(q, q->log_end - 1, &s, now);
+  answer_parked(q, u, now, 0);
+  update_hw(q, u, now); /* the new majority may already hold more */
   return 0;
 }
 
@@ -1154,6 +1421,10 @@ int quorum_step(struct quorum *q, const struct quorum_event *e, struct quorum_up
           answer_parked(q, u, now, 0);
         }
         break;
+      case QUORUM_ADD_VOTER:
+      case QUORUM_REMOVE_VOTER:
+        rc = change_voters(q, u, now, &e->voter, e->type == QUORUM_ADD_VOTER);
+        break;
       case QUORUM_TRANSFER:
         if (q->role != QUORUM_LEADER) {
           rc = STRATA_ENOT_CONTROLLER;
@@ -1167,6 +1438,7 @@ int quorum_step(struct quorum *q, const struct quorum_event *e, struct quorum_up
     }
   }
   STRATA_ASSERT(q->hw >= hw0 || !q->started);
+  if (q->started) vsets_fold(q, q->hw);
   if (q->hw != hw0) u->flags |= QUORUM_U_HW;
   u->hw = q->hw;
   if (q->role != role0 || q->epoch != epoch0 || q->leader != leader0) u->flags |= QUORUM_U_ROLE;
@@ -1221,9 +1493,21 @@ void quorum_invariants(const struct quorum *q) {
     STRATA_ASSERT(q->epochs[q->nepochs - 1].epoch <= q->epoch);
   }
   if (q->snapshot.end_offset >= 0) STRATA_ASSERT(q->snapshot.end_offset == q->log_start);
+  /* The set in effect is the log's latest; the records above the base are
+   * uncommitted, in order, inside the log. */
+  const struct quorum_voter_set *cur = current_set(q);
+  STRATA_ASSERT(q->cfg.nvoters == cur->n && q->nvrecs <= QUORUM_VSETS_MAX);
+  for (uint32_t i = 0; i < cur->n; i++) STRATA_ASSERT(key_eq(&q->cfg.voters[i], &cur->voters[i]));
+  for (uint32_t i = 0; i < q->nvrecs; i++) {
+    STRATA_ASSERT(q->vrecs[i].offset >= q->hw && q->vrecs[i].offset < q->log_end);
+    STRATA_ASSERT(!i || q->vrecs[i].offset > q->vrecs[i - 1].offset);
+  }
+  STRATA_ASSERT(q->self_voter == (voter_index(q, &q->cfg.self) >= 0));
   switch (q->role) {
     case QUORUM_LEADER:
-      STRATA_ASSERT(q->self_voter && q->leader == q->cfg.self.id && key_eq(&q->vote, &q->cfg.self));
+      /* a leader that removed itself leads until that change commits */
+      STRATA_ASSERT((q->self_voter || q->nvrecs) && q->leader == q->cfg.self.id &&
+                    key_eq(&q->vote, &q->cfg.self));
       STRATA_ASSERT(epoch_start(q, q->epoch) >= 0); /* its LeaderChange record */
       break;
     case QUORUM_CANDIDATE:
@@ -1249,5 +1533,14 @@ int quorum_learn_voter_dir(struct quorum *q, int32_t id, const uint8_t dir[QUORU
     return memcmp(q->cfg.voters[vi].dir, dir, QUORUM_DIR_LEN) ? STRATA_EINVALID_ARGUMENT : 0;
   memcpy(q->cfg.voters[vi].dir, dir, QUORUM_DIR_LEN);
   if (q->role == QUORUM_LEADER) memcpy(q->voters[vi].key.dir, dir, QUORUM_DIR_LEN);
+  /* the same entry in the sets it came from (the static one, not yet
+   * replaced by a VotersRecord that knows the directory) */
+  struct quorum_voter_set *sets[2 + QUORUM_VSETS_MAX] = {&q->static_set, &q->base};
+  uint32_t ns = 2;
+  for (uint32_t i = 0; i < q->nvrecs; i++) sets[ns++] = &q->vrecs[i].set;
+  for (uint32_t i = 0; i < ns; i++)
+    for (uint32_t j = 0; j < sets[i]->n; j++)
+      if (sets[i]->voters[j].id == id && !memcmp(sets[i]->voters[j].dir, zero, QUORUM_DIR_LEN))
+        memcpy(sets[i]->voters[j].dir, dir, QUORUM_DIR_LEN);
   return 0;
 }

@@ -37,6 +37,14 @@
  * - Voters are (id, directory id) pairs (KIP-853): a node whose directory
  *   id differs from its voter entry (a wiped disk) is an observer: it
  *   fetches, but never votes, campaigns or counts towards the quorum.
+ * - Voter changes (KIP-853): the leader adds a caught-up observer or
+ *   removes a voter (ADD_VOTER / REMOVE_VOTER), one at a time and only once
+ *   a record of its own epoch is committed, by appending a VotersRecord.
+ *   The set takes effect on every node as soon as the record is in its log
+ *   (appended, not committed: Raft's single-server change), a truncation
+ *   that cuts the record restores the set before it, and a snapshot holds
+ *   the set at its end. A leader that removed itself leads (not counting
+ *   itself) until the change commits, then resigns.
  *
  * Who owns what: the core owns nothing outside struct quorum. An event's
  * pointers are the caller's and read during the step only; the update is
@@ -58,6 +66,13 @@
 #define QUORUM_SPANS_MAX 16     /* epoch runs in one fetch answer */
 #define QUORUM_EPOCHS_MAX 1024  /* leader epochs known in the log */
 #define QUORUM_DIR_LEN 16       /* a directory id: a UUID */
+/* VotersRecords the core keeps beyond its high watermark. Of two
+ * VotersRecords in one log the earlier is committed (one change at a time,
+ * each after a commit in the leader's epoch), so when a node that does not
+ * know its high watermark yet (restarted) holds more, the oldest fold into
+ * the base set (quorum.c, vsets_fold). */
+#define QUORUM_VSETS_MAX 8
+#define QUORUM_FETCH_VSETS_MAX 2 /* VotersRecords in one fetch answer (the glue cuts it there) */
 /* Records a leader holds appended but not committed; more is refused
  * (STRATA_EQUEUE_FULL) so a lost majority cannot grow the log unbounded. */
 #define QUORUM_UNCOMMITTED_MAX 100000
@@ -96,6 +111,18 @@ struct quorum_span {
   int64_t base;
   uint32_t count;
   int32_t epoch;
+};
+
+/* A voter set (a VotersRecord's, as the core sees it). */
+struct quorum_voter_set {
+  struct quorum_key voters[QUORUM_VOTERS_MAX]; /* distinct ids */
+  uint32_t n;                                  /* 0: none (e.g. a snapshot without one) */
+};
+
+/* A VotersRecord at offset in the log. */
+struct quorum_voters_at {
+  int64_t offset;
+  struct quorum_voter_set set;
 };
 
 struct quorum_config {
@@ -163,6 +190,10 @@ struct quorum_msg {
        * fills the spans from the batches' headers). */
       struct quorum_span spans[QUORUM_SPANS_MAX];
       uint32_t nspans;
+      /* The VotersRecords among them (the glue reads them from the
+       * payload on receipt), oldest first. */
+      struct quorum_voters_at vrecs[QUORUM_FETCH_VSETS_MAX];
+      uint32_t nvrecs;
     } fetch_resp;
     struct {
       struct quorum_snapshot_id id;
@@ -192,6 +223,8 @@ enum quorum_event_type {
   QUORUM_TICK,      /* the deadline passed */
   QUORUM_SUBMIT,    /* records to append (the leader only) */
   QUORUM_TRANSFER,  /* resign in favour of node `to` (the leader only) */
+  QUORUM_ADD_VOTER,    /* the leader: make observer `voter` a voter (KIP-853) */
+  QUORUM_REMOVE_VOTER, /* the leader: remove voter `voter` (id and directory id) */
 };
 
 struct quorum_event {
@@ -205,6 +238,9 @@ struct quorum_event {
       int64_t log_end;              /* the recovered log (durable: the glue synced it) */
       const struct quorum_epoch_start *epochs; /* where each epoch starts in it, oldest first */
       uint32_t nepochs;
+      struct quorum_voter_set snapshot_voters; /* the snapshot's voter set (n 0: none: cfg's) */
+      const struct quorum_voters_at *vrecs;    /* the VotersRecords in the log, oldest first */
+      uint32_t nvrecs;
     } start;
     const struct quorum_msg *msg; /* RECEIVE */
     struct {
@@ -214,9 +250,11 @@ struct quorum_event {
     struct {
       struct quorum_snapshot_id id;
       int replaced_log; /* 1: an installed leader's snapshot, the log is now empty at its end */
+      struct quorum_voter_set voters; /* replaced_log: the snapshot's voter set (n 0: none) */
     } snapshot;
     uint32_t submit; /* SUBMIT: how many records */
     int32_t transfer_to;
+    struct quorum_key voter; /* ADD_VOTER, REMOVE_VOTER */
   };
 };
 
@@ -235,6 +273,7 @@ enum quorum_append_source {
   QUORUM_FROM_SUBMIT,        /* the records of the SUBMIT event */
   QUORUM_FROM_LEADER_CHANGE, /* one control record: the new leader's first (own-epoch) record */
   QUORUM_FROM_FETCH,         /* records of the received fetch answer, offsets [offset, offset + count) */
+  QUORUM_FROM_VOTERS,        /* one VotersRecord holding append.voters (ADD/REMOVE_VOTER) */
 };
 
 struct quorum_update {
@@ -246,6 +285,7 @@ struct quorum_update {
     uint32_t count;
     int32_t epoch; /* SUBMIT and LEADER_CHANGE: all of them; FETCH: the spans say */
     enum quorum_append_source source;
+    struct quorum_voter_set voters; /* FROM_VOTERS: the new set */
   } append;
   struct {
     struct quorum_snapshot_id id;
@@ -278,7 +318,7 @@ struct quorum_progress {
 };
 
 struct quorum {
-  struct quorum_config cfg;
+  struct quorum_config cfg; /* cfg.voters: the voter set in effect (the log's latest) */
   int self_voter; /* our key is in the voter set (else we are an observer) */
   int self_idx;   /* our voter index, -1 for an observer */
   uint64_t rng;   /* splitmix64 state */
@@ -293,6 +333,13 @@ struct quorum {
   struct quorum_snapshot_id snapshot;
   struct quorum_epoch_start epochs[QUORUM_EPOCHS_MAX];
   uint32_t nepochs;
+  /* Voter sets: `base` is in effect before every record of vrecs (the
+   * static set, a snapshot's, or a VotersRecord below the high watermark:
+   * no truncation reaches it); vrecs are the VotersRecords above it. */
+  struct quorum_voter_set static_set; /* cfg.voters at init (pins learned later) */
+  struct quorum_voter_set base;
+  struct quorum_voters_at vrecs[QUORUM_VSETS_MAX];
+  uint32_t nvrecs;
   /* Timers. */
   int64_t election_deadline; /* UNATTACHED/PROSPECTIVE/CANDIDATE/RESIGNED: campaign then */
   int64_t last_fetch_ok_ms;  /* FOLLOWER: last successful fetch answer (or since following) */
@@ -318,7 +365,15 @@ void quorum_init(struct quorum *q, const struct quorum_config *cfg);
 /* Take one event and fill u (cleared first). 0, or a negative STRATA_E*:
  * bad input (a malformed or inconsistent message: STRATA_EINVALID_REQUEST,
  * state unchanged), SUBMIT when not the leader (STRATA_ENOT_CONTROLLER) or
- * with too much uncommitted (STRATA_EQUEUE_FULL). u is valid either way. */
+ * with too much uncommitted (STRATA_EQUEUE_FULL); ADD_VOTER/REMOVE_VOTER
+ * when not the leader (STRATA_ENOT_CONTROLLER), before a record of its
+ * epoch commits or while another change is uncommitted
+ * (STRATA_EVOTER_CHANGE_IN_PROGRESS), an id already voting
+ * (STRATA_EDUPLICATE_VOTER), a new voter that is not an observer with that
+ * key fetching at the high watermark within the fetch timeout
+ * (STRATA_EVOTER_NOT_CAUGHT_UP), an unknown voter key
+ * (STRATA_EVOTER_NOT_FOUND), the last voter (STRATA_ELAST_VOTER). u is
+ * valid either way. */
 int quorum_step(struct quorum *q, const struct quorum_event *e, struct quorum_update *u);
 
 /* DescribeQuorum (KIP-595): role, epoch, leader, high watermark and, on
@@ -349,6 +404,9 @@ int quorum_is_voter(const struct quorum *q, const struct quorum_key *key);
  * STRATA_EINVALID_ARGUMENT (not another voter, a zero id, or a different
  * id already pinned: the voter's disk was wiped; it stays an observer). */
 int quorum_learn_voter_dir(struct quorum *q, int32_t id, const uint8_t dir[QUORUM_DIR_LEN]);
+/* The voter set in effect just before offset (what a snapshot ending
+ * there holds): base or a VotersRecord below offset. offset >= hw. */
+void quorum_voters_before(const struct quorum *q, int64_t offset, struct quorum_voter_set *out);
 /* Asserts the core's invariants (called after every step). */
 void quorum_invariants(const struct quorum *q);
 

@@ -65,7 +65,8 @@ static void print_quorum(strata_client *c, const strata_metadata *m) {
     const char *role = leader ? "leader" : !x->voter ? "observer"
                        : !led ? "voter"
                        : x->last_fetch_ms < 0 ? "voter, no fetch yet" : "follower";
-    printf("%-22s %-20s epoch %-5d log end %-10s lag %s\n", name, role, q->epoch, end, lag);
+    printf("%-22s %-20s epoch %-5d log end %-10s lag %-8s dir %s\n", name, role, q->epoch, end,
+           lag, x->directory_id[0] ? x->directory_id : "?");
   }
   strata_quorum_info_free(q);
 }

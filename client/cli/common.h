@@ -58,6 +58,7 @@ int cli_compression_opts(struct opts *o, const char *what, int *codec, int *leve
 int cmd_bench(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_cluster(int argc, char **argv);
+int cmd_controller(int argc, char **argv);
 int cmd_group(int argc, char **argv);
 int cmd_drill(int argc, char **argv);
 int cmd_user(int argc, char **argv);

@@ -659,6 +659,7 @@ static void usage(FILE *f) {
           "  bench produce|consume   measure throughput and latency\n"
           "  demo sensors|summary    the IoT demo's simulator and live summary\n"
           "  cluster status|elect-preferred   brokers, leaders, ISRs, lag; leader rebalance\n"
+          "  controller add-voter|remove-voter   replace a controller of the quorum (KIP-853)\n"
           "  drill SCENARIO   failover drill on a local cluster it starts: kill-leader,\n"
           "               pause-leader, partition-leader, kill-controller, rolling-restart,\n"
           "               kill-consumer; failover/recovery p50/p99/max and a safety verdict\n"
@@ -720,6 +721,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
   if (!strcmp(cmd, "demo")) return cmd_demo(argc - 1, argv + 1);
   if (!strcmp(cmd, "cluster")) return cmd_cluster(argc - 1, argv + 1);
+  if (!strcmp(cmd, "controller")) return cmd_controller(argc - 1, argv + 1);
   if (!strcmp(cmd, "group")) return cmd_group(argc - 1, argv + 1);
   if (!strcmp(cmd, "user")) return cmd_user(argc - 1, argv + 1);
   if (!strcmp(cmd, "acl")) return cmd_acl(argc - 1, argv + 1);

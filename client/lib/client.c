@@ -1,4 +1,5 @@
 /* strata_client: bootstrap connection, metadata, admin calls. */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -498,10 +499,85 @@ int strata_describe_quorum(strata_client *c, strata_quorum_info **out) {
     x->voter = voter;
     x->log_end_offset = v->log_end_offset;
     x->last_fetch_ms = v->last_fetch_ms;
+    if (v->replica && v->replica->directory_id.len == 16)
+      for (size_t b = 0; b < 16; b++)
+        snprintf(x->directory_id + 2 * b, 3, "%02x", v->replica->directory_id.data[b]);
   }
   wire_header_free(r);
   *out = o;
   return 0;
+}
+
+/* 32 hex digits into 16 bytes; -1 otherwise. */
+static int dir_parse(const char *hex, uint8_t out[16]) {
+  if (!hex || strlen(hex) != 32) return -1;
+  for (int i = 0; i < 16; i++) {
+    unsigned v;
+    char two[3] = {hex[2 * i], hex[2 * i + 1], 0};
+    char *end;
+    v = (unsigned)strtoul(two, &end, 16);
+    if (*end || !isxdigit((unsigned char)two[0]) || !isxdigit((unsigned char)two[1])) return -1;
+    out[i] = (uint8_t)v;
+  }
+  return 0;
+}
+
+/* AddRaftVoter / RemoveRaftVoter: sent like every admin call (hints
+ * followed); the answer comes once the VotersRecord committed. */
+static int change_voter(strata_client *c, int add, int32_t id, const char *dir_hex,
+                        const char *host, int port, char *err, size_t err_len) {
+  uint8_t dir[16];
+  if (err_len) err[0] = 0;
+  if (id < 0 || dir_parse(dir_hex, dir)) {
+    snprintf(err, err_len, "the directory id is 32 hex digits (strata cluster status lists them)");
+    return STRATA_EINVALID_ARGUMENT;
+  }
+  Strata__Header h;
+  Strata__AddRaftVoterRequest aq = STRATA__ADD_RAFT_VOTER_REQUEST__INIT;
+  Strata__RemoveRaftVoterRequest rq = STRATA__REMOVE_RAFT_VOTER_REQUEST__INIT;
+  if (add) {
+    client_header(&h, STRATA__API_KEY__API_ADD_RAFT_VOTER);
+    aq.voter_id = id;
+    aq.directory_id.data = dir;
+    aq.directory_id.len = 16;
+    aq.host = (char *)(host ? host : "");
+    aq.port = port > 0 ? (uint32_t)port : 0;
+    h.body_case = STRATA__HEADER__BODY_ADD_RAFT_VOTER_REQ;
+    h.add_raft_voter_req = &aq;
+  } else {
+    client_header(&h, STRATA__API_KEY__API_REMOVE_RAFT_VOTER);
+    rq.voter_id = id;
+    rq.directory_id.data = dir;
+    rq.directory_id.len = 16;
+    h.body_case = STRATA__HEADER__BODY_REMOVE_RAFT_VOTER_REQ;
+    h.remove_raft_voter_req = &rq;
+  }
+  Strata__Header *r = NULL;
+  int rc = client_admin_call(c, &h, &r);
+  if (rc && r && r->error_message && *r->error_message)
+    snprintf(err, err_len, "%s", r->error_message);
+  else if (rc == STRATA_EUNSUPPORTED_VERSION)
+    snprintf(err, err_len, "%s (is --bootstrap the controllers' addresses, not a broker's?)",
+             strata_strerror(rc));
+  else if (rc)
+    snprintf(err, err_len, "%s", strata_strerror(rc));
+  if (!rc && r->body_case != (add ? STRATA__HEADER__BODY_ADD_RAFT_VOTER_RESP
+                                  : STRATA__HEADER__BODY_REMOVE_RAFT_VOTER_RESP)) {
+    rc = STRATA_ECORRUPT;
+    snprintf(err, err_len, "an answer of another kind");
+  }
+  wire_header_free(r);
+  return rc;
+}
+
+int strata_controller_add_voter(strata_client *c, int32_t id, const char *directory_id,
+                                const char *host, int port, char *err, size_t err_len) {
+  return change_voter(c, 1, id, directory_id, host, port, err, err_len);
+}
+
+int strata_controller_remove_voter(strata_client *c, int32_t id, const char *directory_id,
+                                   char *err, size_t err_len) {
+  return change_voter(c, 0, id, directory_id, NULL, 0, err, err_len);
 }
 
 void strata_quorum_info_free(strata_quorum_info *q) {

@@ -417,6 +417,48 @@ int cnode_quorum_leader(struct sim *s) {
   return best;
 }
 
+int cnode_replace_voters(struct sim *s) {
+  int a = cnode_active(s);
+  if (a < 0) return 0;
+  struct cnode *l = cn(s, a);
+  struct qnode *qn = l->ctl.qn;
+  char err[512];
+  int64_t end;
+  int all = 1;
+  for (int k = 0; k < s->nctl; k++) { /* an old directory of a running controller goes first */
+    int node = sim_ctl_node(k);
+    struct cnode *n = cn(s, node);
+    if (!n || !s->nodes[node].up) continue;
+    struct quorum_key cur = {.id = n->ctl.qn->cfg.self};
+    memcpy(cur.dir, n->ctl.qn->dir_id, QUORUM_DIR_LEN);
+    if (!quorum_is_voter(&qn->q, &cur)) all = 0;
+    for (uint32_t i = 0; i < qn->q.cfg.nvoters; i++) {
+      struct quorum_key v = qn->q.cfg.voters[i];
+      if (v.id != cur.id || !memcmp(v.dir, cur.dir, QUORUM_DIR_LEN)) continue;
+      int rc = qnode_change_voters(qn, 0, &v, NULL, 0, &end, err, sizeof err);
+      sim_log(s, "operator: remove-voter %d (its old directory) on controller %d: %s", v.id, l->k + 1,
+              rc ? err : "appended");
+      post(l);
+      return 0;
+    }
+  }
+  for (int k = 0; k < s->nctl; k++) {
+    int node = sim_ctl_node(k);
+    struct cnode *n = cn(s, node);
+    if (!n || !s->nodes[node].up) continue;
+    struct quorum_key cur = {.id = n->ctl.qn->cfg.self};
+    memcpy(cur.dir, n->ctl.qn->dir_id, QUORUM_DIR_LEN);
+    if (quorum_is_voter(&qn->q, &cur)) continue;
+    int rc = qnode_change_voters(qn, 1, &cur, n->qcfg.voters[k].host, n->qcfg.voters[k].port, &end,
+                                 err, sizeof err);
+    sim_log(s, "operator: add-voter %d (its new directory) on controller %d: %s", cur.id, l->k + 1,
+            rc ? err : "appended");
+    post(l);
+    return 0;
+  }
+  return all;
+}
+
 int cnode_create_topic(struct sim *s, const char *name, uint32_t partitions, uint32_t rf,
                        const char *const *configs) {
   int node = cnode_active(s);

@@ -159,6 +159,8 @@ enum fault {
   F_WIPE_DOWN,   /* set up "a wiped voter plus a down voter while the third lacks a record" */
   F_NO_LEADER,   /* no controller may be elected for len ms */
   F_FIG8,        /* start ctl-fig8 (sim_trap_fig8) */
+  F_CTL_REPLACE, /* the operator's next step replacing a wiped controller (KIP-853) */
+  F_CTL_REPLACED,/* by now every running controller's current key votes */
 };
 
 /* A target below 0 is resolved when the fault happens: LEADER is the
@@ -473,6 +475,14 @@ static void apply(struct sim *s, struct schedule *sc, const struct action *a) {
     s->f8.stage = 1;
     break;
   }
+  case F_CTL_REPLACE:
+    cnode_replace_voters(s);
+    break;
+  case F_CTL_REPLACED:
+    if (!cnode_replace_voters(s))
+      sim_violation(s, "the wiped controller is not a voter again %" PRId64 " ms after its wipe "
+                    "(remove-voter and add-voter every 400 ms)", a->len);
+    break;
   case F_NO_LEADER:
     sim_log(s, "no controller may be elected for %" PRId64 " ms", a->len);
     qcheck_no_leader_until(s, s->now + a->len);
@@ -904,6 +914,25 @@ static void sc_ctl_wipe(struct sim *s, struct schedule *sc) {
   add(sc, 8000, F_CRASH, LEADER, 0, 1500);
 }
 
+/* A follower controller wiped, then replaced by the operator (KIP-853:
+ * remove-voter of its old directory id, add-voter of the new one once it
+ * caught up, retried every 400 ms); then the leader dies: with 3
+ * controllers the next leader needs the replaced one's vote. */
+static void sc_ctl_replace(struct sim *s, struct schedule *sc) {
+  quorum_of(s, 25);
+  sc->duration = 17000;
+  sc->nparts = 1;
+  add(sc, 2000, F_WIPE, CTL_FOLLOWER, 0, 500);
+  add(sc, 3000, F_CTL_TOPIC, 0, 0, 1);
+  /* a lost packet (the sim drops some) can stall the quorum for a fetch
+   * timeout (2 s here) and an election: time for two */
+  for (int64_t t = 3200; t < 11500; t += 400) add(sc, t, F_CTL_REPLACE, 0, 0, 0);
+  add(sc, 11600, F_CTL_REPLACED, 0, 0, 9600);
+  add(sc, rng_range(&s->rng, 12000, 13000), F_CRASH, CTL_LEADER, 0, rng_range(&s->rng, 2000, 3000));
+  add(sc, 13500, F_CTL_TOPIC, 0, 0, 2);
+  add(sc, 14500, F_CRASH, LEADER, 0, 1500);
+}
+
 /* A wiped voter plus a down voter while the third lacks a committed record:
  * no leader until the up-to-date one returns (F_WIPE_DOWN). */
 static void sc_ctl_wipe_down(struct sim *s, struct schedule *sc) {
@@ -1086,6 +1115,7 @@ static const struct scenario scenarios[] = {
     {"ctl-slow", "slow disk on the controller leader, then its kill", sc_ctl_slow},
     {"ctl-b2b", "back-to-back controller leader failures", sc_ctl_b2b},
     {"ctl-wipe", "a follower controller wiped (an observer), then the leader dies", sc_ctl_wipe},
+    {"ctl-replace", "a wiped follower controller replaced by remove-voter + add-voter, then the leader dies", sc_ctl_replace},
     {"ctl-wipe-down", "a wiped voter, a down voter, the third lacks a committed record: no leader", sc_ctl_wipe_down},
     {"ctl-fig8", "Raft's figure 8: old-epoch records on a majority, then the leader dies", sc_ctl_fig8},
     {"ctl-random", "random controller and broker faults with a quorum", sc_ctl_random},

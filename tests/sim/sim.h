@@ -227,6 +227,11 @@ struct controller *cnode_controller(struct sim *s, int node);
  * or not (-1 none). */
 int cnode_active(struct sim *s);
 int cnode_quorum_leader(struct sim *s);
+/* The operator replacing wiped controllers (KIP-853) on the active one: it
+ * removes a voter whose directory is not its node's current one, else adds
+ * a running controller whose current key is not a voter (refused until it
+ * caught up). 1 when every running controller's current key votes. */
+int cnode_replace_voters(struct sim *s);
 /* configs: "key=value" strings, NULL-terminated (NULL: none beyond min.insync.replicas=2) */
 int cnode_create_topic(struct sim *s, const char *name, uint32_t partitions, uint32_t rf,
                        const char *const *configs);

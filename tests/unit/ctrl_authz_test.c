@@ -221,3 +221,43 @@ Test(ctrl_authz, the_authorizer_off_lets_everything_through) {
   cr_assert_eq(reg("User:whoever", 3), 0);
   cr_assert_eq(shrink(PRINCIPAL_ANONYMOUS), 0);
 }
+
+/* AddRaftVoter / RemoveRaftVoter (KIP-853): Alter on the cluster (a
+ * broker's ClusterAction does not do; a relayed request is judged by the
+ * client's principal, as every admin request). This controller runs alone:
+ * past the authorizer the answer says there are no voters to change. */
+Test(ctrl_authz, voter_changes_need_alter_on_the_cluster) {
+  uint8_t d[16] = {1};
+  Strata__AddRaftVoterRequest aq = STRATA__ADD_RAFT_VOTER_REQUEST__INIT;
+  aq.voter_id = 3;
+  aq.directory_id.data = d;
+  aq.directory_id.len = sizeof d;
+  aq.host = (char *)"127.0.0.1";
+  aq.port = 9093;
+  Strata__Header h = STRATA__HEADER__INIT;
+  h.api_key = STRATA__API_KEY__API_ADD_RAFT_VOTER;
+  h.body_case = STRATA__HEADER__BODY_ADD_RAFT_VOTER_REQ;
+  h.add_raft_voter_req = &aq;
+  cr_assert_eq(handle("User:alice", &h), STRATA_ECLUSTER_AUTHORIZATION_FAILED);
+  cr_assert_eq(handle("User:broker-1", &h), STRATA_ECLUSTER_AUTHORIZATION_FAILED);
+  h.principal = (char *)"User:alice"; /* relayed by a broker: the client is judged */
+  cr_assert_eq(handle("User:broker-1", &h), STRATA_ECLUSTER_AUTHORIZATION_FAILED);
+  h.principal = (char *)"User:admin";
+  cr_assert_eq(handle("User:broker-1", &h), STRATA_EINVALID_REQUEST);
+  h.principal = NULL;
+  cr_assert_eq(handle("User:admin", &h), STRATA_EINVALID_REQUEST);
+  Strata__RemoveRaftVoterRequest rq = STRATA__REMOVE_RAFT_VOTER_REQUEST__INIT;
+  rq.voter_id = 3;
+  rq.directory_id.data = d;
+  rq.directory_id.len = sizeof d;
+  h.api_key = STRATA__API_KEY__API_REMOVE_RAFT_VOTER;
+  h.body_case = STRATA__HEADER__BODY_REMOVE_RAFT_VOTER_REQ;
+  h.remove_raft_voter_req = &rq;
+  cr_assert_eq(handle(PRINCIPAL_ANONYMOUS, &h), STRATA_ECLUSTER_AUTHORIZATION_FAILED);
+  cr_assert_eq(handle("User:admin", &h), STRATA_EINVALID_REQUEST);
+  /* an Alter ACL on the cluster is enough */
+  acls[4] = (struct acl_entry){ACL_RES_CLUSTER, ACL_PAT_LITERAL, ACL_OP_ALTER, ACL_PERM_ALLOW,
+                               (char *)ACL_CLUSTER_NAME, (char *)"User:ops", (char *)"*"};
+  ctl.c.sec.acls.n = 5;
+  cr_assert_eq(handle("User:ops", &h), STRATA_EINVALID_REQUEST);
+}

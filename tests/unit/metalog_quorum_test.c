@@ -803,3 +803,111 @@ Test(metalog_quorum, partly_wiped_directory_is_refused) {
   qnode_close(&n);
   ctrl_free(&c);
 }
+
+static void wipe_node(int id) {
+  char cmd[160];
+  close_node(id);
+  snprintf(cmd, sizeof cmd, "rm -rf %s/n%d", dir, id);
+  cr_assert_eq(system(cmd), 0);
+  open_node(id);
+}
+
+static int has_voter(const struct qnode *n, int32_t id, const uint8_t d[QUORUM_DIR_LEN]) {
+  struct quorum_key k = {.id = id};
+  memcpy(k.dir, d, QUORUM_DIR_LEN);
+  return quorum_is_voter(&n->q, &k);
+}
+
+/* KIP-853 through the glue: a wiped node replaced by remove + add (the
+ * VotersRecords in the log, applied to the state), snapshots past them
+ * carry the set, a restart reads it from the snapshot and the log, a node
+ * that installs the snapshot learns it, and the replaced node's vote counts. */
+Test(metalog_quorum, voter_changes_survive_snapshots_restarts_and_installs) {
+  now = 1000;
+  cut = 0;
+  snap_bytes = 600;
+  answer_bytes = 64;
+  char err[512];
+  for (int i = 1; i <= NODES; i++) open_node(i);
+  int lead = leader_ready(5000);
+  cr_assert(lead, "no ready leader");
+  int f = lead % NODES + 1, g = f % NODES + 1;
+  if (g == lead) g = g % NODES + 1;
+  alloc(lead, 1);
+  for (int t = 0; t < 300; t++) run_ms();
+  uint8_t old[QUORUM_DIR_LEN];
+  memcpy(old, nodes[f].qn.dir_id, QUORUM_DIR_LEN);
+  wipe_node(f);
+  const uint8_t *fresh = nodes[f].qn.dir_id;
+  cr_assert(memcmp(old, fresh, QUORUM_DIR_LEN), "a new directory id");
+  for (int t = 0; t < 1000; t++) run_ms();
+  cr_assert_eq(nodes[f].qn.log.end, nodes[lead].qn.log.end, "the observer caught up");
+  struct quorum_key k = {.id = f};
+  int64_t end;
+  memcpy(k.dir, fresh, QUORUM_DIR_LEN);
+  cr_assert_eq(qnode_change_voters(&nodes[lead].qn, 1, &k, "127.0.0.1", 2000, &end, err, sizeof err),
+               STRATA_EDUPLICATE_VOTER, "%s", err);
+  memcpy(k.dir, old, QUORUM_DIR_LEN);
+  cr_assert_eq(qnode_change_voters(&nodes[lead].qn, 0, &k, NULL, 0, &end, err, sizeof err), 0, "%s",
+               err);
+  for (int t = 0; t < 2000 && qnode_committed(&nodes[lead].qn) < end; t++) run_ms();
+  cr_assert_geq(qnode_committed(&nodes[lead].qn), end);
+  cr_assert(nodes[lead].c.voters, "the state holds the VotersRecord");
+  memcpy(k.dir, fresh, QUORUM_DIR_LEN);
+  cr_assert_eq(qnode_change_voters(&nodes[lead].qn, 1, &k, "127.0.0.1", 2000, &end, err, sizeof err),
+               0, "%s", err);
+  for (int t = 0; t < 2000 && qnode_committed(&nodes[lead].qn) < end; t++) run_ms();
+  for (int t = 0; t < 300; t++) run_ms();
+  for (int i = 1; i <= NODES; i++) {
+    cr_assert(has_voter(&nodes[i].qn, f, fresh), "node %d: %d votes with its new directory", i, f);
+    cr_assert_not(has_voter(&nodes[i].qn, f, old), "node %d", i);
+  }
+  cr_assert_eq(nodes[f].qn.q.self_voter, 1);
+  const struct qvoters_addr *ad = qvoters_book_get(&nodes[g].qn.book, f);
+  cr_assert(ad && ad->port == 2000, "its address from the VotersRecord");
+  /* snapshots past the changes */
+  for (int i = 0; i < 60; i++) alloc(lead, 10);
+  for (int t = 0; t < 500; t++) run_ms();
+  cr_assert_gt(nodes[lead].qn.snap.end_offset, end, "a snapshot past the changes");
+  cr_assert_gt(nodes[g].qn.log.start, end, "their records are gone from g's log");
+  /* a restart reads the set from its snapshot */
+  close_node(g);
+  open_node(g);
+  cr_assert(has_voter(&nodes[g].qn, f, fresh), "restarted g: from the snapshot");
+  cr_assert_eq(nodes[g].qn.q.self_voter, 1);
+  /* a wiped g installs the leader's snapshot: the set with it (and g is an observer now) */
+  uint8_t gold[QUORUM_DIR_LEN];
+  memcpy(gold, nodes[g].qn.dir_id, QUORUM_DIR_LEN);
+  wipe_node(g);
+  for (int t = 0; t < 3000; t++) run_ms();
+  cr_assert_geq(nodes[g].qn.snap.end_offset, 1, "it installed a snapshot");
+  cr_assert(has_voter(&nodes[g].qn, f, fresh), "wiped g: the set from the installed snapshot");
+  cr_assert(has_voter(&nodes[g].qn, g, gold), "g's old key is the voter");
+  cr_assert_eq(nodes[g].qn.q.self_voter, 0, "so wiped g is an observer");
+  /* replace g the same way, then the leader down: f and g elect */
+  memcpy(k.dir, gold, QUORUM_DIR_LEN);
+  k.id = g;
+  cr_assert_eq(qnode_change_voters(&nodes[lead].qn, 0, &k, NULL, 0, &end, err, sizeof err), 0, "%s",
+               err);
+  for (int t = 0; t < 2000 && qnode_committed(&nodes[lead].qn) < end; t++) run_ms();
+  memcpy(k.dir, nodes[g].qn.dir_id, QUORUM_DIR_LEN);
+  int rc = -1;
+  for (int t = 0; t < 2000 && rc; t++) {
+    rc = qnode_change_voters(&nodes[lead].qn, 1, &k, "127.0.0.1", 2001, &end, err, sizeof err);
+    run_ms();
+  }
+  cr_assert_eq(rc, 0, "%s", err);
+  for (int t = 0; t < 2000 && qnode_committed(&nodes[lead].qn) < end; t++) run_ms();
+  for (int t = 0; t < 300; t++) run_ms();
+  close_node(lead);
+  cut = lead;
+  int next = leader_ready(5000);
+  cr_assert(next && next != lead, "f and g elect a leader");
+  alloc(next, 1);
+  cut = 0;
+  for (int i = 1; i <= NODES; i++)
+    if (nodes[i].up) close_node(i);
+  while (bus_head) run_ms();
+  snap_bytes = 0;
+  answer_bytes = 200;
+}

@@ -3,7 +3,9 @@
  * cuts), simulated disks (asynchronous fsync; a crash keeps what was synced
  * plus a torn part of the rest, or loses a truncation that was not synced),
  * pauses, crashes, restarts, snapshots and (in some runs) wiped disks that
- * come back with a new directory id. The test is the glue: it carries out
+ * come back with a new directory id, and (in some runs) an operator who
+ * changes the voters (KIP-853): replaces a wiped voter by remove + add, and
+ * removes and adds back healthy voters, the leader too. The test is the glue: it carries out
  * every update as controller glue must (persist the state before sending,
  * then truncate, append, send). After every event it checks Raft's
  * safety properties:
@@ -38,9 +40,11 @@
 #define SNAP_SIZE 300
 #define SNAP_CHUNK 100
 #define NEVER INT64_MAX
+#define VSETS_TRACKED 4096
 
 struct entry {
   int32_t epoch;
+  int32_t vidx; /* a VotersRecord: its set is S.vsets[vidx]; 0: another record */
   uint64_t value;
   uint64_t hash; /* over every record up to this one */
 };
@@ -51,6 +55,7 @@ struct payload {
   struct entry e[64];
   struct quorum_snapshot_id snap; /* FETCH_SNAPSHOT_RESP: the snapshot ... */
   uint64_t snap_hash;             /* ... and its contents (a hash) */
+  int32_t snap_vidx;              /* ... and its voter set (0: none) */
 };
 
 struct simmsg {
@@ -76,6 +81,7 @@ struct node {
   struct quorum_persisted state;
   struct quorum_snapshot_id snap;
   uint64_t snap_hash;
+  int32_t snap_vidx; /* the snapshot's voter set (0: none) */
   struct entry *log; /* what the OS shows: [start, end) */
   int64_t start, end;
   struct entry *dlog; /* what an fsync made durable: [dstart, dend) */
@@ -88,12 +94,17 @@ struct node {
   /* A snapshot being fetched. */
   struct quorum_snapshot_id inst;
   uint64_t inst_hash;
+  int32_t inst_vidx;
 };
 
 struct sim {
   uint64_t seed, rng;
   int n;
   int wipes_allowed;
+  int changes; /* the operator changes voters */
+  struct quorum_voter_set vsets[VSETS_TRACKED]; /* every VotersRecord's set, by vidx */
+  int32_t nvsets;
+  uint32_t voter_changes;
   int verbose;
   int64_t now;
   struct node nodes[NODES_MAX];
@@ -144,8 +155,8 @@ static void fail(const char *fmt, ...) {
   if (S.violation[0]) return;
   va_list ap;
   va_start(ap, fmt);
-  int k = snprintf(S.violation, sizeof S.violation, "seed %" PRIu64 " (n=%d wipes=%d) t=%" PRId64 "ms: ", S.seed,
-                   S.n, S.wipes_allowed, S.now);
+  int k = snprintf(S.violation, sizeof S.violation, "seed %" PRIu64 " (n=%d wipes=%d changes=%d) t=%" PRId64 "ms: ",
+                   S.seed, S.n, S.wipes_allowed, S.changes, S.now);
   vsnprintf(S.violation + k, sizeof S.violation - (size_t)k, fmt, ap);
   va_end(ap);
 }
@@ -235,6 +246,17 @@ static void disk_append(struct node *nd, const struct entry *e) {
                                       : (nd->snap.end_offset == nd->end ? nd->snap_hash : 0);
   nd->log[nd->end] = *e;
   nd->log[nd->end].hash = mix(prev, e->epoch, e->value);
+  /* Of two VotersRecords in one log the earlier is committed (the core
+   * folds on that): a change only after a commit in the leader's epoch,
+   * one at a time. */
+  if (e->vidx)
+    for (int64_t o = nd->end - 1; o >= nd->start; o--)
+      if (nd->log[o].vidx) {
+        if (o >= S.committed_len)
+          fail("node %d holds VotersRecords at %" PRId64 " and %" PRId64 ", the first not committed",
+               nd->id, o, nd->end);
+        break;
+      }
   if (nd->dirty_from > nd->end) nd->dirty_from = nd->end;
   check_record(nd, nd->end);
   nd->end++;
@@ -297,7 +319,8 @@ static void send(struct node *nd, const struct quorum_msg *m) {
   int to = m->to;
   if (to < 0 || to >= S.n) return;
   /* A fetch offset or a vote's log claims only what the disk keeps. */
-  if (m->type == QUORUM_FETCH_REQ && nd->q.self_voter && !durable_to(nd, m->fetch_req.offset))
+  /* (observers' too: a leader that added one counts its offset at once) */
+  if (m->type == QUORUM_FETCH_REQ && !durable_to(nd, m->fetch_req.offset))
     fail("durability: node %d fetches at %" PRId64 ", beyond what its disk keeps", nd->id, m->fetch_req.offset);
   if (m->type == QUORUM_VOTE_REQ && !durable_to(nd, m->vote_req.end_offset))
     fail("durability: node %d claims a log to %" PRId64 " in a vote request, beyond its disk", nd->id,
@@ -344,6 +367,7 @@ static void send(struct node *nd, const struct quorum_msg *m) {
     s->m.snap_resp.len = (uint32_t)(left < SNAP_CHUNK ? (left < 0 ? 0 : left) : SNAP_CHUNK);
     s->p.snap = nd->snap;
     s->p.snap_hash = nd->snap_hash;
+    s->p.snap_vidx = nd->snap_vidx;
   }
 }
 
@@ -371,11 +395,19 @@ static void apply(struct node *nd, const struct quorum_update *u, const struct s
       return;
     }
     for (uint32_t i = 0; i < u->append.count; i++) {
-      struct entry e = {u->append.epoch, 0, 0};
+      struct entry e = {u->append.epoch, 0, 0, 0};
       if (u->append.source == QUORUM_FROM_SUBMIT) {
         e.value = ++S.next_value;
       } else if (u->append.source == QUORUM_FROM_LEADER_CHANGE) {
         e.value = UINT64_C(0x4c43000000000000) | (uint32_t)u->append.epoch;
+      } else if (u->append.source == QUORUM_FROM_VOTERS) {
+        cr_assert_lt(S.nvsets + 1, VSETS_TRACKED);
+        e.vidx = ++S.nvsets;
+        S.vsets[e.vidx] = u->append.voters;
+        e.value = UINT64_C(0x5654000000000000) | (uint32_t)e.vidx;
+        S.voter_changes++;
+        trace("n%d appends a VotersRecord at %" PRId64 " (%u voters)", nd->id, u->append.offset,
+              u->append.voters.n);
       } else {
         cr_assert(in && i < in->p.n && in->m.fetch_resp.spans[0].base == u->append.offset);
         e = in->p.e[i];
@@ -387,12 +419,14 @@ static void apply(struct node *nd, const struct quorum_update *u, const struct s
     cr_assert(in && in->p.snap.end_offset == u->snap_chunk.id.end_offset);
     nd->inst = in->p.snap;
     nd->inst_hash = in->p.snap_hash;
+    nd->inst_vidx = in->p.snap_vidx;
   }
   if (u->flags & QUORUM_U_SNAP_INSTALL) {
     cr_assert(nd->inst.end_offset == u->snap_install.end_offset);
     trace("n%d installs snapshot %" PRId64 "/%d", nd->id, nd->inst.end_offset, nd->inst.epoch);
     nd->snap = nd->inst;
     nd->snap_hash = nd->inst_hash;
+    nd->snap_vidx = nd->inst_vidx;
     nd->start = nd->end = nd->dstart = nd->dend = nd->snap.end_offset;
     nd->dirty_from = NEVER;
     nd->fsync_busy = 0;
@@ -429,6 +463,7 @@ static void apply(struct node *nd, const struct quorum_update *u, const struct s
     struct quorum_event e = {.type = QUORUM_SNAPSHOT_DONE, .now_ms = S.now};
     e.snapshot.id = nd->snap;
     e.snapshot.replaced_log = 1;
+    if (nd->snap_vidx) e.snapshot.voters = S.vsets[nd->snap_vidx];
     step(nd, &e, NULL);
   }
   fsync_start(nd);
@@ -438,7 +473,8 @@ static void step(struct node *nd, const struct quorum_event *e, const struct sim
   static struct quorum_update u;
   S.cur = nd->id;
   int rc = quorum_step(&nd->q, e, &u);
-  if (rc && e->type != QUORUM_SUBMIT && e->type != QUORUM_TRANSFER)
+  if (rc && e->type != QUORUM_SUBMIT && e->type != QUORUM_TRANSFER && e->type != QUORUM_ADD_VOTER &&
+      e->type != QUORUM_REMOVE_VOTER)
     fail("node %d: step %d (message %d from %d) failed: %s", nd->id, e->type,
          e->type == QUORUM_RECEIVE ? (int)e->msg->type : 0, e->type == QUORUM_RECEIVE ? e->msg->src.id : -1,
          strata_strerror(rc));
@@ -460,6 +496,10 @@ static void node_start(struct node *nd) {
   nd->hw_seen = 0;
   nd->deadline = NEVER;
   nd->inst.end_offset = -1;
+  static struct quorum_voters_at vr[LOG_MAX];
+  uint32_t nvr = 0;
+  for (int64_t o = nd->start; o < nd->end; o++)
+    if (nd->log[o].vidx) vr[nvr++] = (struct quorum_voters_at){o, S.vsets[nd->log[o].vidx]};
   struct quorum_event e = {.type = QUORUM_START, .now_ms = S.now};
   e.start.state = nd->state;
   e.start.seed = rnd();
@@ -467,6 +507,9 @@ static void node_start(struct node *nd) {
   e.start.log_end = nd->end;
   e.start.epochs = ep;
   e.start.nepochs = nep;
+  if (nd->snap_vidx) e.start.snapshot_voters = S.vsets[nd->snap_vidx];
+  e.start.vrecs = vr;
+  e.start.nvrecs = nvr;
   step(nd, &e, NULL);
 }
 
@@ -486,6 +529,7 @@ static void wipe(struct node *nd) {
   nd->state = (struct quorum_persisted){0, {-1, {0}}, -1};
   nd->snap = (struct quorum_snapshot_id){-1, 0};
   nd->snap_hash = 0;
+  nd->snap_vidx = 0;
   nd->start = nd->end = nd->dstart = nd->dend = 0;
   nd->dirty_from = NEVER;
   nd->fsync_busy = 0;
@@ -498,6 +542,10 @@ static void take_snapshot(struct node *nd) {
   e.snapshot.id = (struct quorum_snapshot_id){hw, nd->log[hw - 1].epoch};
   nd->snap = e.snapshot.id;
   nd->snap_hash = nd->log[hw - 1].hash;
+  /* the set in effect at its end goes with it */
+  cr_assert_lt(S.nvsets + 1, VSETS_TRACKED);
+  nd->snap_vidx = ++S.nvsets;
+  quorum_voters_before(&nd->q, hw, &S.vsets[nd->snap_vidx]);
   nd->start = hw;
   if (nd->dstart < hw) nd->dstart = hw;
   if (nd->dend < hw) nd->dend = hw;
@@ -509,7 +557,7 @@ static void take_snapshot(struct node *nd) {
 
 static int paused(const struct node *nd) { return nd->paused_until > S.now; }
 
-static void sim_init(uint64_t seed, int n, int wipes) {
+static void sim_init(uint64_t seed, int n, int wipes, int changes) {
   for (int i = 0; i < NODES_MAX; i++) {
     free(S.nodes[i].log);
     free(S.nodes[i].dlog);
@@ -521,6 +569,7 @@ static void sim_init(uint64_t seed, int n, int wipes) {
   S.rng = seed * UINT64_C(0x2545f4914f6cdd1d) + 1;
   S.n = n;
   S.wipes_allowed = wipes;
+  S.changes = changes;
   S.verbose = getenv("QUORUM_SIM_VERBOSE") ? atoi(getenv("QUORUM_SIM_VERBOSE")) : 0;
   S.msgs = calloc(MSGS_MAX, sizeof *S.msgs);
   for (int i = 0; i < EPOCHS_TRACKED; i++) S.leader_of[i] = -1;
@@ -548,7 +597,52 @@ static void sim_init(uint64_t seed, int n, int wipes) {
   }
 }
 
+static int key_eq(const struct quorum_key *a, const struct quorum_key *b) {
+  return a->id == b->id && !memcmp(a->dir, b->dir, QUORUM_DIR_LEN);
+}
+
+/* The operator (KIP-853), on the leader: every node's current key should
+ * vote. First add a node none of whose keys votes (refused until it has
+ * caught up), then remove a wiped node's old key, else now and then remove
+ * a random node (the leader too) to add it back later. So at most one node
+ * is out of the voters at a time (durability's majority stays n/2 + 1). */
+static void operator(void) {
+  struct node *l = NULL;
+  for (int i = 0; i < S.n; i++)
+    if (S.nodes[i].up && !paused(&S.nodes[i]) && S.nodes[i].q.role == QUORUM_LEADER) l = &S.nodes[i];
+  if (!l) return;
+  struct quorum_event e = {.type = QUORUM_ADD_VOTER, .now_ms = S.now};
+  for (int i = 0; i < S.n; i++) {
+    int id_votes = 0;
+    for (uint32_t v = 0; v < l->q.cfg.nvoters; v++) id_votes |= l->q.cfg.voters[v].id == i;
+    if (id_votes) continue;
+    e.voter = S.nodes[i].cfg.self;
+    trace("operator: add-voter %d on n%d", i, l->id);
+    step(l, &e, NULL);
+    return;
+  }
+  e.type = QUORUM_REMOVE_VOTER;
+  for (uint32_t v = 0; v < l->q.cfg.nvoters; v++) {
+    const struct quorum_key *k = &l->q.cfg.voters[v];
+    if (k->id < S.n && !key_eq(k, &S.nodes[k->id].cfg.self)) {
+      e.voter = *k;
+      trace("operator: remove-voter %d (its old directory) on n%d", k->id, l->id);
+      step(l, &e, NULL);
+      return;
+    }
+  }
+  if (chance(40)) {
+    e.voter = S.nodes[range(0, S.n)].cfg.self;
+    trace("operator: remove-voter %d on n%d", e.voter.id, l->id);
+    step(l, &e, NULL);
+  }
+}
+
 static void fault(void) {
+  if (S.changes && chance(25)) {
+    operator();
+    return;
+  }
   int k = (int)range(0, 100);
   struct node *nd = &S.nodes[range(0, S.n)];
   if (k < 15) {
@@ -595,7 +689,12 @@ static void fault(void) {
   } else if (S.wipes_allowed) {
     int wiped = 0;
     for (int i = 0; i < S.n; i++) wiped += S.nodes[i].wipes > 0;
-    if (wiped < (S.n - 1) / 2 && !nd->wipes) {
+    /* With voter changes, only while every node's set has all n voters:
+     * a wipe while one is out (a 2-voter set of 3) would leave no majority
+     * with its disks, which no protocol survives. */
+    int full = 1;
+    for (int i = 0; i < S.n; i++) full &= S.nodes[i].q.cfg.nvoters == (uint32_t)S.n;
+    if (wiped < (S.n - 1) / 2 && !nd->wipes && (!S.changes || full)) {
       if (nd->up) crash(nd);
       wipe(nd);
     }
@@ -609,6 +708,31 @@ static void submit(void) {
     struct quorum_event e = {.type = QUORUM_SUBMIT, .now_ms = S.now};
     e.submit = (uint32_t)range(1, 4);
     step(nd, &e, NULL);
+  }
+}
+
+/* The receiving glue's part of a fetch answer: the VotersRecords among its
+ * records, and the answer cut before one more than the core takes. */
+static void fill_vrecs(struct simmsg *m) {
+  struct quorum_msg *q = &m->m;
+  int64_t base = q->fetch_resp.spans[0].base;
+  q->fetch_resp.nvrecs = 0;
+  for (uint32_t i = 0; i < m->p.n; i++) {
+    if (!m->p.e[i].vidx) continue;
+    if (q->fetch_resp.nvrecs == QUORUM_FETCH_VSETS_MAX) {
+      int64_t cut = base + i;
+      uint32_t k = 0;
+      while (k < q->fetch_resp.nspans && q->fetch_resp.spans[k].base < cut) {
+        struct quorum_span *sp = &q->fetch_resp.spans[k];
+        if (sp->base + sp->count > cut) sp->count = (uint32_t)(cut - sp->base);
+        k++;
+      }
+      q->fetch_resp.nspans = k;
+      m->p.n = i;
+      return;
+    }
+    q->fetch_resp.vrecs[q->fetch_resp.nvrecs++] =
+        (struct quorum_voters_at){base + i, S.vsets[m->p.e[i].vidx]};
   }
 }
 
@@ -688,6 +812,7 @@ static void run(int64_t until, int faults, int submits) {
         S.msgs[mi] = S.msgs[--S.nmsgs];
         struct node *nd = &S.nodes[m.to];
         if (!nd->up || S.cut[m.from][m.to]) break;
+        if (m.m.type == QUORUM_FETCH_RESP && m.p.n) fill_vrecs(&m);
         struct quorum_event e = {.type = QUORUM_RECEIVE, .now_ms = S.now, .msg = &m.m};
         if (S.verbose > 1)
           trace("n%d <- n%d type %d epoch %d leader %d err %d%s", m.to, m.from, m.m.type, m.m.epoch, m.m.leader,
@@ -724,14 +849,14 @@ static void liveness(void) {
 }
 
 static void on_assert(const char *msg) {
-  fprintf(stderr, "quorum sim: seed %" PRIu64 " (n=%d wipes=%d) t=%" PRId64 " node %d: %s\n", S.seed, S.n,
-          S.wipes_allowed, S.now, S.cur, msg);
+  fprintf(stderr, "quorum sim: seed %" PRIu64 " (n=%d wipes=%d changes=%d) t=%" PRId64 " node %d: %s\n", S.seed,
+          S.n, S.wipes_allowed, S.changes, S.now, S.cur, msg);
 }
 
 /* One seeded run: faults for 20 s of simulated time, then everything heals
  * and restarts, and 10 s later the quorum must be whole again. */
-static void sim_run(uint64_t seed, int n, int wipes) {
-  sim_init(seed, n, wipes);
+static void sim_run(uint64_t seed, int n, int wipes, int changes) {
+  sim_init(seed, n, wipes, changes);
   run(20000, 1, 1);
   memset(S.cut, 0, sizeof S.cut);
   S.drop_pct = 0;
@@ -746,7 +871,7 @@ static void sim_run(uint64_t seed, int n, int wipes) {
   if (!S.violation[0]) liveness();
 }
 
-static void sim_cases(int n, int wipes, uint64_t base, uint64_t count) {
+static void sim_cases(int n, int wipes, int changes, uint64_t base, uint64_t count) {
   strata_assert_set_handler(on_assert);
   const char *one = getenv("QUORUM_SIM_SEED");
   const char *many = getenv("QUORUM_SIM_SEEDS");
@@ -754,9 +879,9 @@ static void sim_cases(int n, int wipes, uint64_t base, uint64_t count) {
   if (one) first = strtoull(one, NULL, 10), nseeds = 1;
   else if (many) nseeds = strtoull(many, NULL, 10);
   int keep_going = getenv("QUORUM_SIM_KEEP_GOING") != NULL;
-  uint64_t events = 0, elections = 0, crashes = 0, installs = 0, failed = 0;
+  uint64_t events = 0, elections = 0, crashes = 0, installs = 0, failed = 0, vchanges = 0;
   for (uint64_t s = first; s < first + nseeds; s++) {
-    sim_run(s, n, wipes);
+    sim_run(s, n, wipes, changes);
     if (keep_going && S.violation[0]) {
       if (failed++ < 5) fprintf(stderr, "%s\n", S.violation);
       continue;
@@ -766,16 +891,23 @@ static void sim_cases(int n, int wipes, uint64_t base, uint64_t count) {
     elections += S.elections;
     crashes += S.crashes;
     installs += S.snapshots_installed;
+    vchanges += S.voter_changes;
   }
-  fprintf(stderr, "quorum sim n=%d wipes=%d: %" PRIu64 " seeds from %" PRIu64 ", %" PRIu64 " events, %" PRIu64
-                  " elections, %" PRIu64 " crashes, %" PRIu64 " snapshot installs\n",
-          n, wipes, nseeds, first, events, elections, crashes, installs);
+  fprintf(stderr, "quorum sim n=%d wipes=%d changes=%d: %" PRIu64 " seeds from %" PRIu64 ", %" PRIu64
+                  " events, %" PRIu64 " elections, %" PRIu64 " crashes, %" PRIu64 " snapshot installs, %" PRIu64
+                  " VotersRecords\n",
+          n, wipes, changes, nseeds, first, events, elections, crashes, installs, vchanges);
   cr_assert_eq(failed, 0, "%" PRIu64 " of %" PRIu64 " seeds failed (n=%d wipes=%d)", failed, nseeds, n, wipes);
 }
 
-Test(quorum_sim, three_voters_keep_raft_safety_under_faults) { sim_cases(3, 0, 1, 1500); }
-Test(quorum_sim, five_voters_keep_raft_safety_under_faults) { sim_cases(5, 0, 100001, 600); }
+Test(quorum_sim, three_voters_keep_raft_safety_under_faults) { sim_cases(3, 0, 0, 1, 1500); }
+Test(quorum_sim, five_voters_keep_raft_safety_under_faults) { sim_cases(5, 0, 0, 100001, 600); }
 Test(quorum_sim, wiped_voters_return_as_observers_and_nothing_committed_is_lost) {
-  sim_cases(3, 1, 200001, 600);
-  sim_cases(5, 1, 300001, 400);
+  sim_cases(3, 1, 0, 200001, 600);
+  sim_cases(5, 1, 0, 300001, 400);
+}
+Test(quorum_sim, voter_changes_keep_raft_safety_under_faults) {
+  sim_cases(3, 0, 1, 400001, 400); /* durability checked: at most one voter out at a time */
+  sim_cases(3, 1, 1, 500001, 300); /* wiped voters replaced by remove + add */
+  sim_cases(5, 1, 1, 600001, 200);
 }

@@ -21,6 +21,10 @@ struct tnode {
   struct quorum_persisted st; /* the quorum-state file */
   int auto_persist;           /* fsync every append at once */
   int installs;
+  /* The VotersRecords in its log (what the glue would read from the
+   * records): appended by ADD/REMOVE_VOTER or a fetch, cut by truncation. */
+  struct quorum_voters_at vl[32];
+  int nvl;
 };
 
 struct boxed {
@@ -75,6 +79,20 @@ static int step(int i, const struct quorum_event *e) {
   struct quorum_update *u = &T[i].u;
   int rc = quorum_step(&T[i].q, e, u);
   if (u->flags & QUORUM_U_STATE) T[i].st = u->state;
+  /* the glue's part: which records are VotersRecords */
+  if (u->flags & QUORUM_U_TRUNCATE)
+    while (T[i].nvl && T[i].vl[T[i].nvl - 1].offset >= u->truncate_to) T[i].nvl--;
+  if ((u->flags & QUORUM_U_APPEND) && u->append.source == QUORUM_FROM_VOTERS) {
+    cr_assert_lt(T[i].nvl, 32);
+    T[i].vl[T[i].nvl].offset = u->append.offset;
+    T[i].vl[T[i].nvl++].set = u->append.voters;
+  }
+  if ((u->flags & QUORUM_U_APPEND) && u->append.source == QUORUM_FROM_FETCH &&
+      e->type == QUORUM_RECEIVE)
+    for (uint32_t k = 0; k < e->msg->fetch_resp.nvrecs; k++) {
+      cr_assert_lt(T[i].nvl, 32);
+      T[i].vl[T[i].nvl++] = e->msg->fetch_resp.vrecs[k];
+    }
   for (uint32_t k = 0; k < u->nmsgs; k++) {
     cr_assert_lt(nbox, BOX_MAX);
     box[nbox].from = i;
@@ -125,6 +143,21 @@ static void tick(int i) {
   cr_assert_eq(step(i, &e), 0);
 }
 
+/* The glue's part of a fetch answer: the VotersRecords among its records
+ * (from the sender's log, as the receiver reads them from the batches). */
+static void fill_vrecs(struct quorum_msg *m, int from) {
+  if (m->type != QUORUM_FETCH_RESP || !m->fetch_resp.nspans) return;
+  int64_t lo = m->fetch_resp.spans[0].base;
+  const struct quorum_span *last = &m->fetch_resp.spans[m->fetch_resp.nspans - 1];
+  int64_t hi = last->base + last->count;
+  m->fetch_resp.nvrecs = 0;
+  for (int k = 0; k < T[from].nvl; k++)
+    if (T[from].vl[k].offset >= lo && T[from].vl[k].offset < hi) {
+      cr_assert_lt(m->fetch_resp.nvrecs, QUORUM_FETCH_VSETS_MAX);
+      m->fetch_resp.vrecs[m->fetch_resp.nvrecs++] = T[from].vl[k];
+    }
+}
+
 /* The glue's part of a snapshot answer: its size and this chunk's length. */
 static void fill_snapshot_chunk(struct quorum_msg *m) {
   if (m->type != QUORUM_FETCH_SNAPSHOT_RESP || m->error) return;
@@ -153,6 +186,7 @@ static int deliver(int type, int from, int to) {
   struct boxed b;
   cr_assert(take(type, from, to, &b), "no message type %d from %d to %d", type, from, to);
   fill_snapshot_chunk(&b.m);
+  fill_vrecs(&b.m, b.from);
   struct quorum_event e = {.type = QUORUM_RECEIVE, .now_ms = now, .msg = &b.m};
   return step(b.m.to, &e);
 }
@@ -166,6 +200,7 @@ static void deliver_all_but(unsigned cut) {
     nbox--;
     if ((cut >> b.from & 1) || (cut >> b.m.to & 1) || b.m.to < 0 || b.m.to >= nn) continue;
     fill_snapshot_chunk(&b.m);
+    fill_vrecs(&b.m, b.from);
     struct quorum_event e = {.type = QUORUM_RECEIVE, .now_ms = now, .msg = &b.m};
     cr_assert_eq(step(b.m.to, &e), 0, "node %d refused message type %d", b.m.to, b.m.type);
   }
@@ -723,4 +758,357 @@ Test(quorum, voter_stuck_in_a_later_epoch_rejoins) {
   cr_assert_geq(T[l].q.epoch, 4);
   cr_assert_neq(l, 2, "its log is shorter: it cannot win");
   cr_assert_eq(T[2].q.role, QUORUM_FOLLOWER);
+}
+
+/* ---- voter changes (KIP-853) ------------------------------------------------------ */
+
+/* nv voters 0..nv-1 and observers nv..n-1 (every node knows the voters). */
+static void setup_with_observers(int n, int nv) {
+  setup_nodes(n);
+  for (int i = 0; i < n; i++) T[i].cfg.nvoters = (uint32_t)nv;
+}
+
+static int change(int leader, int add, struct quorum_key k) {
+  struct quorum_event e = {.type = add ? QUORUM_ADD_VOTER : QUORUM_REMOVE_VOTER, .now_ms = now};
+  e.voter = k;
+  return step(leader, &e);
+}
+
+/* Observer i finds the leader and fetches until it holds the leader's log. */
+static void catch_up(int i, int leader) {
+  for (int r = 0; r < 20 && !(T[i].q.role == QUORUM_FOLLOWER && T[i].q.log_end == T[leader].q.log_end &&
+                              T[i].q.hw == T[leader].q.hw); r++) {
+    expire(T[i].u.deadline_ms < T[leader].u.deadline_ms ? i : leader);
+    deliver_all();
+  }
+  cr_assert_eq(T[i].q.role, QUORUM_FOLLOWER);
+  cr_assert_eq(T[i].q.log_end, T[leader].q.log_end);
+}
+
+Test(quorum, add_voter_makes_a_caught_up_observer_a_voter_as_soon_as_appended) {
+  setup_with_observers(4, 3);
+  start_all();
+  cr_assert_eq(T[3].q.self_voter, 0);
+  elect(0);
+  catch_up(3, 0);
+  cr_assert_eq(change(0, 1, key(3)), 0);
+  cr_assert(T[0].u.flags & QUORUM_U_APPEND);
+  cr_assert_eq(T[0].u.append.source, QUORUM_FROM_VOTERS);
+  cr_assert_eq(T[0].u.append.voters.n, 4);
+  int64_t at = T[0].u.append.offset;
+  /* in effect on the leader at once, committed or not: 3 of 4 now make a majority */
+  cr_assert_eq(T[0].q.cfg.nvoters, 4);
+  cr_assert_lt(T[0].q.hw, at + 1);
+  struct quorum_description d;
+  quorum_describe(&T[0].q, &d);
+  cr_assert_eq(d.nvoters, 4);
+  cr_assert_eq(d.nobservers, 0, "its observer progress became a voter's");
+  /* only the new voter gets it: leader + node 3 = 2 of 4, not a majority */
+  deliver_all_but(1 << 1 | 1 << 2);
+  for (int r = 0; r < 3; r++) {
+    expire(0);
+    deliver_all_but(1 << 1 | 1 << 2);
+  }
+  cr_assert_eq(T[3].q.log_end, at + 1);
+  cr_assert_eq(T[3].q.self_voter, 1, "a node counts itself a voter once the record is in its log");
+  cr_assert_lt(T[0].q.hw, at + 1, "2 of 4 is no majority");
+  /* node 1 too: 3 of 4 */
+  nbox = 0;
+  expire(0);
+  for (int r = 0; r < 4; r++) {
+    expire(0);
+    deliver_all_but(1 << 2);
+  }
+  cr_assert_geq(T[0].q.hw, at + 1);
+  /* a second change may go once the first is committed */
+  cr_assert_eq(change(0, 0, key(3)), 0);
+}
+
+Test(quorum, add_voter_refuses_an_observer_that_is_not_caught_up) {
+  setup_with_observers(4, 3);
+  start_all();
+  elect(0);
+  /* never fetched */
+  cr_assert_eq(change(0, 1, key(3)), STRATA_EVOTER_NOT_CAUGHT_UP);
+  cr_assert_eq(T[0].q.cfg.nvoters, 3);
+  cr_assert_eq(T[0].u.flags & QUORUM_U_APPEND, 0);
+  catch_up(3, 0);
+  /* another directory id than the one fetching: not that observer */
+  struct quorum_key other = key(3);
+  other.dir[0] = 77;
+  cr_assert_eq(change(0, 1, other), STRATA_EVOTER_NOT_CAUGHT_UP);
+  /* behind the high watermark: the leader commits more while it is cut off */
+  struct quorum_event s = {.type = QUORUM_SUBMIT, .now_ms = now, .submit = 5};
+  cr_assert_eq(step(0, &s), 0);
+  for (int r = 0; r < 3; r++) {
+    deliver_all_but(1 << 3);
+    now += 1;
+    tick(0);
+  }
+  deliver_all_but(1 << 3);
+  cr_assert_eq(T[0].q.hw, T[0].q.log_end);
+  cr_assert_lt(T[3].q.log_end, T[0].q.hw);
+  cr_assert_eq(change(0, 1, key(3)), STRATA_EVOTER_NOT_CAUGHT_UP);
+  /* caught up again, but silent past the fetch timeout */
+  catch_up(3, 0);
+  cr_assert_eq(change(0, 1, key(3)), 0);
+  cr_assert_eq(T[0].q.cfg.nvoters, 4);
+}
+
+Test(quorum, add_voter_refused_when_stale_and_an_existing_id_is_a_duplicate) {
+  setup_with_observers(4, 3);
+  start_all();
+  elect(0);
+  catch_up(3, 0);
+  nbox = 0;
+  now += T[0].cfg.fetch_timeout_ms; /* node 3 stopped fetching */
+  cr_assert_eq(change(0, 1, key(3)), STRATA_EVOTER_NOT_CAUGHT_UP);
+  cr_assert_eq(change(0, 1, key(1)), STRATA_EDUPLICATE_VOTER);
+  /* not the leader */
+  cr_assert_eq(change(1, 1, key(3)), STRATA_ENOT_CONTROLLER);
+}
+
+Test(quorum, one_voter_change_at_a_time_and_none_before_an_own_epoch_record_commits) {
+  setup_with_observers(4, 3);
+  T[0].auto_persist = 0;
+  start_all();
+  expire(0); /* pre-votes, then votes, from node 1 alone */
+  cr_assert_eq(deliver(QUORUM_VOTE_REQ, 0, 1), 0);
+  cr_assert_eq(deliver(QUORUM_VOTE_RESP, 1, 0), 0);
+  cr_assert_eq(deliver(QUORUM_VOTE_REQ, 0, 1), 0);
+  cr_assert_eq(deliver(QUORUM_VOTE_RESP, 1, 0), 0);
+  cr_assert_eq(T[0].q.role, QUORUM_LEADER);
+  nbox = 0;
+  /* its LeaderChange record is on no majority yet: nothing committed in its epoch */
+  cr_assert_eq(T[0].q.hw, 0);
+  cr_assert_eq(change(0, 0, key(2)), STRATA_EVOTER_CHANGE_IN_PROGRESS);
+  do_persist(0);
+  for (int r = 0; r < 3; r++) {
+    now += T[0].cfg.fetch_timeout_ms / 2;
+    tick(0); /* BeginQuorumEpoch again */
+    deliver_all();
+  }
+  cr_assert_gt(T[0].q.hw, 0);
+  cr_assert_eq(change(0, 0, key(2)), 0);
+  cr_assert_eq(T[0].q.cfg.nvoters, 2);
+  /* the first is not committed: a second waits */
+  cr_assert_eq(change(0, 0, key(1)), STRATA_EVOTER_CHANGE_IN_PROGRESS);
+  cr_assert_eq(change(0, 1, key(2)), STRATA_EVOTER_CHANGE_IN_PROGRESS);
+  do_persist(0);
+  for (int r = 0; r < 3; r++) {
+    expire(0);
+    deliver_all();
+    if (T[0].q.log_end > T[0].q.persisted_end) do_persist(0);
+  }
+  cr_assert_eq(T[0].q.hw, T[0].q.log_end);
+  cr_assert_eq(change(0, 0, key(1)), 0);
+}
+
+Test(quorum, remove_voter_makes_it_an_observer_and_unknown_or_last_voters_are_refused) {
+  setup_nodes(3);
+  start_all();
+  elect(0);
+  struct quorum_key stale = key(2);
+  stale.dir[0] = 55;
+  cr_assert_eq(change(0, 0, stale), STRATA_EVOTER_NOT_FOUND, "the id with another directory id");
+  cr_assert_eq(change(0, 0, key(7)), STRATA_EVOTER_NOT_FOUND);
+  cr_assert_eq(change(0, 0, key(2)), 0);
+  cr_assert_eq(T[0].q.cfg.nvoters, 2);
+  for (int r = 0; r < 3; r++) {
+    expire(0);
+    deliver_all();
+  }
+  cr_assert_eq(T[0].q.hw, T[0].q.log_end);
+  cr_assert_eq(T[2].q.self_voter, 0, "the removed node knows it is out");
+  cr_assert_eq(T[1].q.cfg.nvoters, 2);
+  struct quorum_description d;
+  quorum_describe(&T[0].q, &d);
+  cr_assert_eq(d.nvoters, 2);
+  cr_assert_eq(d.nobservers, 1);
+  cr_assert_eq(d.observers[0].key.id, 2);
+  /* it never campaigns: its fetch timeout makes it look for a leader */
+  nbox = 0;
+  now += 10 * T[2].cfg.fetch_timeout_ms;
+  tick(2);
+  cr_assert_eq(T[2].q.role, QUORUM_UNATTACHED);
+  cr_assert_eq(count_msgs(QUORUM_VOTE_REQ, 2), 0);
+  /* one voter left cannot be removed */
+  setup_nodes(1);
+  start_all();
+  expire(0);
+  cr_assert_eq(T[0].q.role, QUORUM_LEADER);
+  cr_assert_eq(change(0, 0, key(0)), STRATA_ELAST_VOTER);
+}
+
+Test(quorum, leader_removing_itself_leads_until_committed_then_resigns_and_the_rest_elect) {
+  setup_nodes(3);
+  start_all();
+  elect(0);
+  cr_assert_eq(change(0, 0, key(0)), 0);
+  /* still the leader, no longer a voter: the high watermark counts 1 and 2 only */
+  cr_assert_eq(T[0].q.role, QUORUM_LEADER);
+  cr_assert_eq(T[0].q.self_voter, 0);
+  int64_t at = T[0].u.append.offset;
+  deliver_all_but(1 << 2); /* node 1's held fetch gets it; its next fetch says so */
+  cr_assert_eq(T[1].q.log_end, at + 1);
+  cr_assert_eq(T[1].q.self_voter, 1);
+  cr_assert_eq(T[0].q.role, QUORUM_LEADER, "1 of {1, 2} is no majority: not committed, it leads on");
+  cr_assert_lt(T[0].q.hw, at + 1);
+  for (int r = 0; r < 20 && T[0].q.role == QUORUM_LEADER; r++) {
+    int first = 0; /* whoever's timer is next: node 2 asks again after its lost fetch */
+    for (int i = 1; i < 3; i++)
+      if (T[i].u.deadline_ms < T[first].u.deadline_ms) first = i;
+    expire(first);
+    deliver_all();
+  }
+  /* committed: it resigned, an observer now; EndQuorumEpoch went to the voters */
+  cr_assert_neq(T[0].q.role, QUORUM_LEADER);
+  cr_assert_eq(T[0].q.self_voter, 0);
+  cr_assert_geq(T[1].q.hw, at + 1);
+  int l = -1;
+  for (int r = 0; r < 40 && l < 0; r++) {
+    int first = 1;
+    if (T[2].u.deadline_ms < T[1].u.deadline_ms) first = 2;
+    expire(first);
+    deliver_all();
+    if (T[1].q.role == QUORUM_LEADER) l = 1;
+    if (T[2].q.role == QUORUM_LEADER) l = 2;
+  }
+  cr_assert_geq(l, 1, "a new leader among the two voters left");
+  cr_assert_eq(T[l].q.epoch, 2);
+  cr_assert_eq(T[0].q.role == QUORUM_LEADER, 0);
+  /* the old leader follows it as an observer */
+  for (int r = 0; r < 10 && T[0].q.role != QUORUM_FOLLOWER; r++) {
+    expire(0);
+    deliver_all();
+  }
+  cr_assert_eq(T[0].q.role, QUORUM_FOLLOWER);
+  cr_assert_eq(T[0].q.leader, l);
+}
+
+Test(quorum, voter_change_truncated_away_reverts_the_voter_set) {
+  setup_with_observers(4, 3);
+  start_all();
+  elect(0);
+  catch_up(3, 0);
+  cr_assert_eq(change(0, 1, key(3)), 0);
+  cr_assert_eq(T[0].q.cfg.nvoters, 4);
+  nbox = 0; /* the record reaches no one: the leader is cut off from here on */
+  int l = -1;
+  for (int r = 0; r < 40 && l < 0; r++) {
+    int first = T[2].u.deadline_ms < T[1].u.deadline_ms ? 2 : 1;
+    expire(first);
+    deliver_all_but(1 << 0 | 1 << 3);
+    if (T[1].q.role == QUORUM_LEADER) l = 1;
+    if (T[2].q.role == QUORUM_LEADER) l = 2;
+  }
+  cr_assert_geq(l, 1);
+  cr_assert_eq(T[l].q.cfg.nvoters, 3);
+  /* the old leader hears of the new one and fetches: its record is cut, the set reverts */
+  for (int r = 0; r < 10 && T[0].q.cfg.nvoters != 3; r++) {
+    now += T[l].cfg.fetch_timeout_ms / 2;
+    tick(l);
+    deliver_all();
+  }
+  cr_assert_eq(T[0].q.role, QUORUM_FOLLOWER);
+  cr_assert_eq(T[0].q.cfg.nvoters, 3, "the truncated VotersRecord is undone");
+  cr_assert_eq(T[0].q.self_voter, 1);
+  cr_assert_eq(T[0].nvl, 0);
+  cr_assert(!quorum_is_voter(&T[0].q, &(struct quorum_key){.id = 3, .dir = {4}}));
+}
+
+Test(quorum, restart_takes_the_voter_set_from_the_snapshot_and_the_log) {
+  setup_with_observers(4, 3);
+  struct quorum_voter_set snapv = {.n = 2};
+  snapv.voters[0] = key(0);
+  snapv.voters[1] = key(3);
+  struct quorum_voters_at recs[1];
+  recs[0].offset = 12;
+  recs[0].set = snapv;
+  recs[0].set.voters[2] = key(1);
+  recs[0].set.n = 3;
+  quorum_init(&T[3].q, &T[3].cfg);
+  struct quorum_epoch_start ep[] = {{2, 10}};
+  struct quorum_event e = {.type = QUORUM_START, .now_ms = now};
+  e.start.state = (struct quorum_persisted){2, {-1, {0}}, -1};
+  e.start.seed = 3;
+  e.start.snapshot = (struct quorum_snapshot_id){10, 1};
+  e.start.log_end = 14;
+  e.start.epochs = ep;
+  e.start.nepochs = 1;
+  e.start.snapshot_voters = snapv;
+  e.start.vrecs = recs;
+  e.start.nvrecs = 1;
+  cr_assert_eq(step(3, &e), 0);
+  cr_assert_eq(T[3].q.self_voter, 1, "node 3 is a voter by the snapshot's set");
+  cr_assert_eq(T[3].q.cfg.nvoters, 3, "the log's record after it wins");
+  struct quorum_voter_set at;
+  quorum_voters_before(&T[3].q, 12, &at);
+  cr_assert_eq(at.n, 2);
+  /* a record outside the log is refused */
+  quorum_init(&T[2].q, &T[2].cfg);
+  recs[0].offset = 14;
+  cr_assert_eq(quorum_step(&T[2].q, &e, &T[2].u), STRATA_EINVALID_ARGUMENT);
+}
+
+Test(quorum, a_restarted_node_with_many_voter_records_folds_the_older_ones) {
+  /* of two VotersRecords in a log the earlier is committed: a node that
+   * restarted (high watermark unknown) with more than it keeps, and then
+   * fetches two more, folds the oldest instead of refusing */
+  setup_nodes(3);
+  struct quorum_voters_at recs[QUORUM_VSETS_MAX + 2];
+  for (int i = 0; i < QUORUM_VSETS_MAX + 2; i++) {
+    recs[i].offset = 1 + i;
+    recs[i].set.n = 3;
+    for (int j = 0; j < 3; j++) recs[i].set.voters[j] = key(j);
+  }
+  recs[QUORUM_VSETS_MAX + 1].set.n = 2; /* the newest: without node 2 */
+  quorum_init(&T[1].q, &T[1].cfg);
+  struct quorum_epoch_start ep[] = {{1, 0}};
+  struct quorum_event e = {.type = QUORUM_START, .now_ms = now};
+  e.start.state = (struct quorum_persisted){1, {-1, {0}}, -1};
+  e.start.seed = 5;
+  e.start.snapshot = NOSNAP;
+  e.start.log_end = QUORUM_VSETS_MAX + 3;
+  e.start.epochs = ep;
+  e.start.nepochs = 1;
+  e.start.vrecs = recs;
+  e.start.nvrecs = QUORUM_VSETS_MAX + 2;
+  cr_assert_eq(step(1, &e), 0);
+  cr_assert_eq(T[1].q.nvrecs, QUORUM_VSETS_MAX);
+  cr_assert_eq(T[1].q.cfg.nvoters, 2, "the newest set is in effect");
+  cr_assert_eq(T[1].q.hw, 0);
+}
+
+Test(quorum, a_removed_node_cannot_depose_the_leader_while_it_is_heard) {
+  setup_nodes(3);
+  start_all();
+  elect(0);
+  cr_assert_eq(change(0, 0, key(2)), 0);
+  for (int r = 0; r < 3; r++) {
+    expire(0);
+    deliver_all_but(1 << 2); /* node 2 never learns it was removed */
+  }
+  cr_assert_eq(T[1].q.cfg.nvoters, 2);
+  cr_assert_eq(T[2].q.self_voter, 1, "node 2 still thinks it votes");
+  /* node 2, cut off, campaigns in epoch 2; node 1 still hears its leader */
+  struct quorum_msg m = {.type = QUORUM_VOTE_REQ, .to = 1, .src = key(2), .dst = key(1), .epoch = 2,
+                         .leader = -1};
+  m.vote_req.last_epoch = 1;
+  m.vote_req.end_offset = 100;
+  struct quorum_event e = {.type = QUORUM_RECEIVE, .now_ms = now, .msg = &m};
+  nbox = 0;
+  cr_assert_eq(step(1, &e), 0);
+  cr_assert_eq(T[1].q.epoch, 1, "ignored: epoch and all");
+  cr_assert_eq(T[1].q.role, QUORUM_FOLLOWER);
+  cr_assert_not(T[1].u.msgs[0].vote_resp.granted);
+  /* once the leader is silent past the fetch timeout, an id its set lacks
+   * may get its vote (it may be a voter added by a record it has not
+   * fetched; the candidate's log must still be at least as long) */
+  now += T[1].cfg.fetch_timeout_ms;
+  m.epoch = 3;
+  e.now_ms = now;
+  cr_assert_eq(step(1, &e), 0);
+  cr_assert_eq(T[1].q.epoch, 3);
+  cr_assert(T[1].u.msgs[0].vote_resp.granted);
 }
