@@ -9,6 +9,9 @@
  *   rdkafka_bench create BOOTSTRAP RF TOPIC...   (1 partition each; RF 3:
  *                                                min.insync.replicas 2)
  *
+ * TCP_NODELAY on both: libstrata sets it on every connection (conn.c),
+ * librdkafka only with socket.nagle.disable=true (its default is false).
+ *
  * Batching as each client does by default, with the same linger: librdkafka's
  * own batch.size (1000000), batch.num.messages (10000) and
  * max.in.flight (1000000) against libstrata's 256 KiB batches packed up to
@@ -195,7 +198,8 @@ static void on_record(rd_kafka_message_t *m, void *opaque) {
 static int consume(const char *boot, const char *topic, long long want) {
   char errstr[512];
   rd_kafka_conf_t *conf = rd_kafka_conf_new();
-  if (set(conf, "bootstrap.servers", boot) || set(conf, "enable.auto.commit", "false") ||
+  if (set(conf, "bootstrap.servers", boot) || set(conf, "socket.nagle.disable", "true") ||
+      set(conf, "enable.auto.commit", "false") ||
       set(conf, "enable.auto.offset.store", "false") ||
       set(conf, "queued.max.messages.kbytes", "262144") || set(conf, "fetch.wait.max.ms", "100") ||
       set(conf, "fetch.message.max.bytes", "8388608") ||
@@ -291,7 +295,8 @@ int main(int argc, char **argv) {
   }
   rd_kafka_conf_t *conf = rd_kafka_conf_new();
   char errstr[512];
-  if (set(conf, "bootstrap.servers", argv[1]) || set(conf, "acks", acks) ||
+  if (set(conf, "bootstrap.servers", argv[1]) || set(conf, "socket.nagle.disable", "true") ||
+      set(conf, "acks", acks) ||
       set(conf, "linger.ms", "5") ||
       set(conf, "queue.buffering.max.messages", "1000000") ||
       set(conf, "queue.buffering.max.kbytes", "1048576") ||
