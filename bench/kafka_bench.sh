@@ -292,7 +292,7 @@ settle() {
 # strata_cases SYS KBOOT RF: the same through Strata's Kafka listener (when
 # KBOOT is not empty; topics made natively), then libstrata natively.
 strata_cases() {
-  local sys=$1 kboot=$2 rf=$3 size acks n r rdk=0
+  local sys=$1 kboot=$2 rf=$3 size acks n r c rdk=0
   [ -n "$kboot" ] && [ "${BENCH_RDKAFKA:-1}" = 1 ] && [ -x "$RDK" ] && rdk=1
   if [ -n "$kboot" ]; then
     strata_topic warmup "$rf"
