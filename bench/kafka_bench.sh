@@ -462,10 +462,12 @@ if [ -s "$RES.cpu" ]; then
   echo "== CPU seconds per million records (medians): the client, and the Strata daemons"
   echo "   (broker[s] + controller) while it ran; the Kafka listener's cost is the daemons'"
   echo "   column of .rdk against .nat, the clients' their own (one 2-core machine for all);"
-  echo "   a Java row's client CPU is net of its JVM start-up (the \"JVM start-up\" row, seconds per run)"
+  echo "   a Java row's client CPU is net of its JVM start-up (the \"JVM start-up\" row, seconds per run),"
+  echo "   shown only for runs at least twice as costly (e.g. BENCH_RECORDS_100=1000000 BENCH_RECORDS_1K=200000)"
   awk '$2 == "jvm" { jvm[$1] = $3 }
-    { cl = $3  # a Java row less its JVM start-up (jvm_start), which a longer run would dilute
-      if ($1 !~ /[.]/ && $2 != "jvm" && ($1 in jvm)) { cl -= jvm[$1]; if (cl < 0) cl = 0 }
+    { cl = $3  # a Java row less its JVM start-up (jvm_start); left out when the
+      # start-up is half of it or more (the difference would be mostly noise)
+      if ($1 !~ /[.]/ && $2 != "jvm" && ($1 in jvm)) { if (cl < 2 * jvm[$1]) next; cl -= jvm[$1] }
       k = $1 " " $2; n[k]++; c[k, n[k]] = cl * 1e6 / $5; d[k, n[k]] = $4 * 1e6 / $5
          if (n[k] == 1) order[++nk] = k }
     function med(a, k, m,   i, j, t, v) { for (i = 1; i <= m; i++) v[i] = a[k, i]
