@@ -26,6 +26,21 @@
 # rd_kafka_toppar_producer_serve) and busy-polls meanwhile (a whole core:
 # ~200k poll() calls for 200k records), so "all idem" measures that client
 # against any broker: the "idem/plain" rows show the same loss on Kafka.
+# librdkafka is driven at its cheapest documented use, as libstrata is: values
+# produced without RD_KAFKA_MSG_F_COPY (copied once, into the request, as
+# libstrata copies once into its batch), records read with
+# rd_kafka_consume_callback (its fastest consume API), latency quantiles by
+# selection, not a sort (the sort cost 0.1 s of client CPU per million).
+# Tried and slower for librdkafka here, so not used: libstrata's own shape
+# (max.in.flight 5 with batch.size 262144, or with 8 MiB batches and
+# message.max.bytes 8 MiB: fewer, larger requests) and, when reading,
+# queued.min.messages 10M (its prefetch never paused at 8 MiB fetches anyway:
+# debug=fetch shows no "queued.min.messages exceeded").
+# The Java tools' CPU is measured too, net of one JVM start-up (a
+# one-record ProducerPerformance run); and a "CPU-bound ratio" table: native
+# CPU per record (client + daemons) over the Kafka path's, which on a shared
+# 2-core machine bounds the throughput ratio and does not swing with the load
+# other users put on it.
 #   BENCH_RECORDS_100 / BENCH_RECORDS_1K   records per Java run (default 200000 / 60000)
 #   BENCH_C_SCALE       librdkafka and libstrata runs send this many times more (default 5:
 #                       about a second each; shorter runs are mostly start-up and noise)
@@ -254,6 +269,17 @@ cpu() {
     'NF == 2 { printf "%s %s %.3f %.3f %d\n", s, c, $1 + $2, d / 1000, n }' "$tf" >>"$RES.cpu"
 }
 
+# jvm_start SYS BOOT: the CPU of a ProducerPerformance run of one record
+# (JVM start, class loading, JIT, connecting), which every Java row's
+# client CPU includes once: noted as "SYS jvm" in $RES.cpu.
+jvm_start() {
+  local tf=$W/time.$$
+  { TIMEFORMAT='%3U %3S'; time "$KP" run org.apache.kafka.tools.ProducerPerformance --topic warmup \
+      --num-records 1 --record-size 100 --throughput -1 --producer-props bootstrap.servers="$2" \
+      >/dev/null 2>&1; } 2>"$tf"
+  awk -v s="$1" 'NF == 2 { printf "%s jvm %.3f 0 1000000\n", s, $1 + $2 }' "$tf" >>"$RES.cpu"
+}
+
 # settle RF TOPIC: after an acks=1 run on RF 3 the followers are still
 # copying its records; the next timed run would share the brokers with
 # that catch-up. One acks=all record waits until every in-sync replica
@@ -266,18 +292,24 @@ settle() {
 # strata_cases SYS KBOOT RF: the same through Strata's Kafka listener (when
 # KBOOT is not empty; topics made natively), then libstrata natively.
 strata_cases() {
-  local sys=$1 kboot=$2 rf=$3 size acks n r rdk=0
+  local sys=$1 kboot=$2 rf=$3 size acks n r c rdk=0
   [ -n "$kboot" ] && [ "${BENCH_RDKAFKA:-1}" = 1 ] && [ -x "$RDK" ] && rdk=1
-  if [ -n "$kboot" ]; then strata_topic warmup "$rf"; warm "$kboot"; fi
+  if [ -n "$kboot" ]; then
+    strata_topic warmup "$rf"
+    warm "$kboot"
+    jvm_start "$sys" "$kboot"
+  fi
   for size in 100 1024; do
     n=$(records_for $size)
     if [ -n "$kboot" ]; then
       for acks in 1 all; do
         strata_topic "t$size-$acks" "$rf"
-        pp "$sys" "$kboot" "t$size-$acks" $size $acks "$n"
+        c="p${size}a$acks"
+        [ $acks = all ] && c="p${size}aallidem" # the Java producer's default: idempotent
+        cpu "$sys" "$c" "$n" pp "$sys" "$kboot" "t$size-$acks" $size $acks "$n"
         settle "$rf" "t$size-$acks"
       done
-      cp_ "$sys" "$kboot" "t$size-1" $size "$n"
+      cpu "$sys" "c$size" "$n" cp_ "$sys" "$kboot" "t$size-1" $size "$n"
     fi
     # librdkafka on the Kafka listener and libstrata on the native one, in
     # turns, C_RUNS times: each lasts well under a second, so one run of
@@ -429,8 +461,14 @@ if [ -s "$RES.cpu" ]; then
   echo
   echo "== CPU seconds per million records (medians): the client, and the Strata daemons"
   echo "   (broker[s] + controller) while it ran; the Kafka listener's cost is the daemons'"
-  echo "   column of .rdk against .nat, the clients' their own (one 2-core machine for all)"
-  awk '{ k = $1 " " $2; n[k]++; c[k, n[k]] = $3 * 1e6 / $5; d[k, n[k]] = $4 * 1e6 / $5
+  echo "   column of .rdk against .nat, the clients' their own (one 2-core machine for all);"
+  echo "   a Java row's client CPU is net of its JVM start-up (the \"JVM start-up\" row, seconds per run),"
+  echo "   shown only for runs at least twice as costly (e.g. BENCH_RECORDS_100=1000000 BENCH_RECORDS_1K=200000)"
+  awk '$2 == "jvm" { jvm[$1] = $3 }
+    { cl = $3  # a Java row less its JVM start-up (jvm_start); left out when the
+      # start-up is half of it or more (the difference would be mostly noise)
+      if ($1 !~ /[.]/ && $2 != "jvm" && ($1 in jvm)) { if (cl < 2 * jvm[$1]) next; cl -= jvm[$1] }
+      k = $1 " " $2; n[k]++; c[k, n[k]] = cl * 1e6 / $5; d[k, n[k]] = $4 * 1e6 / $5
          if (n[k] == 1) order[++nk] = k }
     function med(a, k, m,   i, j, t, v) { for (i = 1; i <= m; i++) v[i] = a[k, i]
       for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
@@ -439,8 +477,29 @@ if [ -s "$RES.cpu" ]; then
       name["p100aallidem"] = "100B all idem"; name["c100"] = "100B consume"
       name["p1024a1"] = "1KiB acks=1"; name["p1024aall"] = "1KiB acks=all"
       name["p1024aallidem"] = "1KiB all idem"; name["c1024"] = "1KiB consume"
+      name["jvm"] = "JVM start-up"
       printf "%-10s %-14s %10s %10s\n", "system", "case", "client", "daemons"
       for (i = 1; i <= nk; i++) { k = order[i]; split(k, f, " ")
-        printf "%-10s %-14s %10.2f %10.2f\n", f[1], name[f[2]], med(c, k, n[k]), med(d, k, n[k]) } }' "$RES.cpu"
+        mc[k] = med(c, k, n[k]); md[k] = med(d, k, n[k])
+        printf "%-10s %-14s %10.2f %10.2f\n", f[1], name[f[2]], mc[k], md[k] }
+      # CPU-bound ratio: on a machine whose cores the client and the daemons
+      # share (this one), the records/s a path can reach at most is the cores
+      # over its CPU per record; their quotient does not move with the load
+      # other users put on the machine, as throughput does
+      print ""
+      print "== CPU-bound ratio: (client + daemons CPU per record), native / Kafka path"
+      print "   (>= 0.90: the Kafka path costs the machine at most 1/0.9 of native per record)"
+      nc = split("p100a1 p100aall p100aallidem c100 p1024a1 p1024aall p1024aallidem c1024", cs, " ")
+      printf "%-26s", "ratio"
+      for (j = 1; j <= nc; j++) printf " %13s", name[cs[j]]
+      printf "\n"
+      ns = split("S1.rdk:S1.nat:librdkafka|S3.rdk:S3.nat:librdkafka|S1:S1.nat:java|S3:S3.nat:java", rs, "|")
+      for (i = 1; i <= ns; i++) { split(rs[i], f, ":"); sys = substr(f[1], 1, 2)
+        line = sprintf("%-26s", sys " " f[3] "/native"); any = 0
+        for (j = 1; j <= nc; j++) { a = f[1] " " cs[j]; b = f[2] " " cs[j]; v = "-"
+          if ((a in mc) && (b in mc) && mc[a] + md[a] > 0) {
+            v = sprintf("%.2f", (mc[b] + md[b]) / (mc[a] + md[a])); any = 1 }
+          line = line sprintf(" %13s", v) }
+        if (any) print line } }' "$RES.cpu"
 fi
 echo "(whole run: $((SECONDS - t0)) s)"
