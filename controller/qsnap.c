@@ -168,17 +168,20 @@ int qsnap_fetch_finish(const char *dir, struct quorum_snapshot_id id, char *err,
   uint8_t *b = slurp(from, &len, &missing);
   struct quorum_snapshot_id got = {0};
   int rc = b ? check(b, len, &got, &n) : STRATA_EIO;
-  free(b);
   if (!rc && (got.end_offset != id.end_offset || got.epoch != id.epoch)) rc = STRATA_ECORRUPT;
   if (rc) {
+    free(b);
     snprintf(err, err_len, "the snapshot fetched from the leader (%s) is not snapshot %lld/%d, "
              "whole and CRC-correct", from, (long long)id.end_offset, id.epoch);
     unlink(from);
     return rc;
   }
-  int fd = open(from, O_RDONLY | O_CLOEXEC);
-  if (fd < 0 || fsync(fd) || rename(from, to) || durable_file_fsync_dir(dir)) rc = STRATA_EIO;
-  if (fd >= 0) close(fd);
+  /* The checked bytes replace ours through durable_file_replace (tmp,
+   * fsync, rename, directory fsync: a crash leaves our old snapshot or the
+   * leader's, each whole; its hook lets the simulator crash at each step). */
+  rc = durable_file_replace(to, b, len, NULL, 0);
+  free(b);
+  if (!rc) unlink(from);
   if (rc) snprintf(err, err_len, "cannot make %s durable: %s", to, strerror(errno));
   return rc;
 }

@@ -51,6 +51,7 @@ struct cnode {
   uint64_t sync_trunc;
   /* Records [0, durable) are on the disk as fsynced (a crash keeps them). */
   int64_t durable;
+  int64_t seen_start; /* the log start at the last post (a rewrite moves it) */
   struct held *held_head, *held_tail;
 };
 
@@ -156,7 +157,13 @@ static void held_free(struct cnode *n) {
 static void post(struct cnode *n) {
   struct sim *s = n->s;
   struct qnode *qn = n->ctl.qn;
+  if (s->dying == n->node) return; /* killed inside this step (a replacement's crash) */
+  /* A snapshot's prefix drop or install rewrote the log: the new file was
+   * fsynced whole. A truncation or reset lowers what is durable. */
+  if (qn->log.start != n->seen_start) n->durable = qn->log.end;
+  n->seen_start = qn->log.start;
   if (qn->log.trunc_low < n->durable) n->durable = qn->log.trunc_low;
+  if (qn->log.end < n->durable) n->durable = qn->log.end;
   qn->log.trunc_low = INT64_MAX;
   if (qn->failed) {
     sim_violation(s, "controller %d stopped (a disk error or an unreadable committed record)",
@@ -200,6 +207,7 @@ static int open_quorum(struct sim *s, struct cnode *n, const char *dir, const st
   q->nvoters = (uint32_t)s->nctl;
   q->election_timeout_ms = 1000;
   q->fetch_timeout_ms = 2000;
+  q->snapshot_bytes = s->ctl_snap_bytes;
   n->ctl.quorum_cfg = q;
   if (mkdir(dir, 0755) && errno != EEXIST) {
     snprintf(err, elen, "cannot create %.200s", dir);
@@ -251,7 +259,9 @@ int cnode_start(struct sim *s, int node) {
     qn->changed = quorum_changed;
     qn->arg = n;
     qn->start_seed = rng_next(&s->rng); /* not the kernel's randomness: the seed replays */
+    qn->fetch_max_bytes = s->ctl_chunk_bytes; /* 0: the default */
     n->durable = qn->log.end;           /* qlog_open synced what it kept */
+    n->seen_start = qn->log.start;
     qcheck_start(s, node, &n->ctl);
     controller_quorum_start(&n->ctl, s->now);
     post(n);
@@ -264,7 +274,16 @@ int cnode_start(struct sim *s, int node) {
  * must take for a torn batch). */
 static void quorum_crash(struct sim *s, struct cnode *n) {
   struct qlog *l = &n->ctl.qn->log;
-  int64_t from = l->pos[n->durable < l->end ? n->durable : l->end], size = l->pos[l->end];
+  /* pos[] is indexed from the log start (a snapshot dropped the prefix) */
+  int64_t d = n->durable < l->start ? l->start : n->durable < l->end ? n->durable : l->end;
+  int64_t from = l->pos[d - l->start], size = l->pos[l->end - l->start];
+  struct stat st;
+  if (stat(l->path, &st) || st.st_size != size) {
+    /* It died inside a rewrite of the log (a replacement's crash): the
+     * file at the path is whichever one the rename left, fsynced whole. */
+    sim_log(s, "controller %d dies inside a rewrite of its log: no torn tail", n->k + 1);
+    return;
+  }
   int64_t keep = rng_range(&s->rng, from, size);
   if (truncate(l->path, keep)) sim_violation(s, "cannot cut %s", l->path);
   if (keep > from && rng_chance(&s->rng, 30)) {
