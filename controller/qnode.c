@@ -649,7 +649,13 @@ int qnode_pending(const struct qnode *n) { return n->applied > n->hw; }
 int32_t qnode_leader(const struct qnode *n, const char **host, int *port) {
   *host = "";
   *port = 0;
-  if (n->leader < 0) return -1;
+  /* Only a leader, or a follower of the leader of its epoch, knows one. A
+   * resigned leader (check-quorum cut it off, or it restarted), a
+   * prospective or a candidate still carry the epoch's last leader, which
+   * may be themselves or dead: hinting it sends brokers in circles. */
+  if (n->leader < 0 || n->failed) return -1;
+  if (n->role != QUORUM_LEADER && n->role != QUORUM_FOLLOWER) return -1;
+  if (n->role == QUORUM_LEADER && n->leader != n->cfg.self) return -1;
   for (uint32_t i = 0; i < n->cfg.nvoters; i++)
     if (n->cfg.voters[i].id == n->leader) {
       *host = n->cfg.voters[i].host;

@@ -146,7 +146,10 @@ void qnode_sync_done(struct qnode *n, int ok, int64_t now);
 int64_t qnode_committed(const struct qnode *n);
 /* The leader applied records not yet committed (no image goes out). */
 int qnode_pending(const struct qnode *n);
-/* The leader known (-1 none) and its address ("" none). */
+/* The leader known (-1 none) and its address ("" none): ourselves while
+ * we lead, the leader we follow in our epoch; -1 in every other role (a
+ * resigned, campaigning or unattached node does not know one), so a
+ * NOT_CONTROLLER hint never names a dead or cut-off controller. */
 int32_t qnode_leader(const struct qnode *n, const char **host, int *port);
 
 #endif

@@ -420,6 +420,61 @@ Test(metalog_quorum, three_nodes_commit_fail_over_and_revert) {
   while (bus_head) run_ms();
 }
 
+/* The NOT_CONTROLLER hint (qnode_leader): a leader names itself, a
+ * follower its leader; a leader cut off until check-quorum resigns it, a
+ * follower campaigning (prospective or candidate) and a restarted node
+ * that has not heard from a leader know none (-1), instead of naming a
+ * cut-off or dead controller. */
+Test(metalog_quorum, leader_hint_only_from_leader_or_follower) {
+  now = 1000;
+  cut = 0;
+  for (int i = 1; i <= NODES; i++) open_node(i);
+  int lead = leader_ready(5000);
+  cr_assert(lead);
+  const char *host;
+  int port;
+  for (int t = 0; t < 300; t++) run_ms();
+  for (int i = 1; i <= NODES; i++) {
+    cr_assert_eq(qnode_leader(&nodes[i].qn, &host, &port), lead, "node %d", i);
+    cr_assert_eq(port, 1000 + lead - 1);
+  }
+  /* The leader is cut off: the others campaign, it resigns. */
+  cut = lead;
+  int seen_campaign = 0, seen_resigned = 0;
+  for (int t = 0; t < 5000 && !(seen_campaign && seen_resigned); t++) {
+    run_ms();
+    for (int i = 1; i <= NODES; i++) {
+      enum quorum_role r = nodes[i].qn.role;
+      int32_t h = qnode_leader(&nodes[i].qn, &host, &port);
+      if (r == QUORUM_PROSPECTIVE || r == QUORUM_CANDIDATE) {
+        seen_campaign = 1;
+        cr_assert_eq(h, -1, "node %d, %s, hints %d", i, quorum_role_name(r), h);
+        cr_assert_str_eq(host, "");
+      }
+      if (r == QUORUM_RESIGNED || r == QUORUM_UNATTACHED) {
+        seen_resigned |= i == lead && r == QUORUM_RESIGNED;
+        cr_assert_eq(h, -1, "node %d, %s, hints %d", i, quorum_role_name(r), h);
+      }
+      if (r == QUORUM_FOLLOWER) cr_assert_eq(h, nodes[i].qn.leader);
+    }
+  }
+  cr_assert(seen_campaign, "a follower campaigned");
+  cr_assert(seen_resigned, "the cut-off leader resigned (check-quorum)");
+  int next = leader_ready(5000);
+  cr_assert(next && next != lead);
+  /* A restart: the old leader comes back knowing no leader until it hears one. */
+  close_node(lead);
+  open_node(lead);
+  cr_assert_eq(qnode_leader(&nodes[lead].qn, &host, &port), -1, "%s",
+               quorum_role_name(nodes[lead].qn.role));
+  cut = 0;
+  for (int t = 0; t < 2000; t++) run_ms();
+  for (int i = 1; i <= NODES; i++)
+    cr_assert_eq(qnode_leader(&nodes[i].qn, &host, &port), next, "node %d", i);
+  for (int i = 1; i <= NODES; i++) close_node(i);
+  while (bus_head) run_ms();
+}
+
 /* The leader registers broker 1 and creates topic name (a record that only
  * a replay from before it, or a snapshot, brings back); committed. */
 static void topic(int id, const char *name) {
