@@ -160,7 +160,9 @@ static void send_msgs(struct qnode *n, const struct quorum_update *u) {
       }
     } else if (m->type == QUORUM_FETCH_SNAPSHOT_RESP && !m->error) {
       /* A chunk of our snapshot file (the core checked the id is ours). */
-      size_t cap = n->fetch_max_bytes ? n->fetch_max_bytes : QNODE_FETCH_MAX_BYTES;
+      size_t cap = n->snap_chunk_bytes  ? n->snap_chunk_bytes
+                   : n->fetch_max_bytes ? n->fetch_max_bytes
+                                        : QNODE_FETCH_MAX_BYTES;
       struct quorum_msg c = *m;
       int rc = qsnap_read(n->dir, m->snap_resp.position, cap, &payload, &len, &c.snap_resp.size);
       if (rc) {

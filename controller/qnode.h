@@ -93,6 +93,8 @@ struct qnode {
   uint32_t warned; /* voters whose unpinned directory we already warned about (bit per index) */
   int wiped_warned;
   size_t fetch_max_bytes; /* 0: 8 MiB (qnode.c); tests set less (also a snapshot chunk's) */
+  size_t snap_chunk_bytes; /* a snapshot chunk's bytes; 0: fetch_max_bytes (the simulator
+                              sets small chunks, not small fetches) */
   /* Snapshots (qsnap.h): ours, end_offset -1 none. A snapshot of the
    * committed state is written once the committed records since the last
    * one take snapshot_bytes; the log then drops what it covers. */

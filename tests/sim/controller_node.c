@@ -259,7 +259,7 @@ int cnode_start(struct sim *s, int node) {
     qn->changed = quorum_changed;
     qn->arg = n;
     qn->start_seed = rng_next(&s->rng); /* not the kernel's randomness: the seed replays */
-    qn->fetch_max_bytes = s->ctl_chunk_bytes; /* 0: the default */
+    qn->snap_chunk_bytes = s->ctl_chunk_bytes; /* 0: the default */
     n->durable = qn->log.end;           /* qlog_open synced what it kept */
     n->seen_start = qn->log.start;
     qcheck_start(s, node, &n->ctl);

@@ -380,7 +380,7 @@ void qcheck_node(struct sim *s, int node, struct controller *ctl) {
 
 void qcheck_final(struct sim *s) {
   struct qcheck *q = s->qc;
-  if (!q || s->violations) return;
+  if (!q) return;
   if (getenv("SIM_QDEBUG"))
     for (int k = 0; k < s->nctl; k++) {
       struct controller *c = cnode_controller(s, sim_ctl_node(k));
@@ -393,11 +393,18 @@ void qcheck_final(struct sim *s) {
                 (long long)s->now, (long long)c->qn->q.fetch_sent_ms,
                 (long long)c->qn->q.last_fetch_ok_ms, (long long)c->qn->deadline_ms, c->qn->syncing,
                 (long long)c->qn->synced_end);
+      if (c)
+        fprintf(stderr, "  applied %lld ready %d log [%lld, %lld) snap %lld/%d snap_fetch %lld pos %lld/%lld installing %d\n",
+                (long long)c->qn->applied, c->qn->ready, (long long)c->qn->log.start,
+                (long long)c->qn->log.end, (long long)c->qn->snap.end_offset, c->qn->snap.epoch,
+                (long long)c->qn->q.snap_fetch.end_offset, (long long)c->qn->q.snap_position,
+                (long long)c->qn->q.snap_size, c->qn->q.snap_installing);
       for (uint32_t i = 0; c && c->qn->q.role == QUORUM_LEADER && i < c->qn->q.cfg.nvoters; i++)
         fprintf(stderr, "  voter %u: end %lld parked %d until %lld last_fetch %lld\n", i,
                 (long long)c->qn->q.voters[i].end_offset, c->qn->q.voters[i].parked,
                 (long long)c->qn->q.voters[i].parked_until, (long long)c->qn->q.voters[i].last_fetch_ms);
     }
+  if (s->violations) return;
   for (int k = 0; k < s->nctl; k++) {
     struct controller *c = cnode_controller(s, sim_ctl_node(k));
     if (!c) continue;

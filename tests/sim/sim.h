@@ -212,6 +212,7 @@ void bnode_dump(struct sim *s, int id, const int64_t *hw, uint32_t nparts);
 /* What the broker knows: leader of a partition (-1 unknown), its HW if it leads. */
 int32_t bnode_leader_of(struct sim *s, int id, uint32_t part);
 int64_t bnode_hw(struct sim *s, int id, uint32_t part);
+int32_t bnode_controller_id(struct sim *s, int id);
 int32_t bnode_epoch(struct sim *s, int id, uint32_t part);
 /* The ISR's size at broker id's replica of part (-1: no replica). */
 int bnode_isr_size(struct sim *s, int id, uint32_t part);
