@@ -42,6 +42,7 @@
 
 #include "controller/ctrl.h"
 #include "controller/qlog.h"
+#include "controller/qsnap.h"
 #include "controller/quorum.h"
 #include "proto/strata.pb-c.h"
 
@@ -101,6 +102,11 @@ struct qnode {
   struct quorum_snapshot_id snap;
   int64_t snapshot_bytes;
   int old_fd;                      /* a replaced log's descriptor: closed when no fdatasync runs */
+  /* async_snapshots (the glue sets it): our snapshot is a qsnap_job the
+   * glue runs off the loop (qnode_snapshot_begin/_done); 0: written at
+   * once, on the caller's thread (tests driving a qnode by hand). */
+  int async_snapshots;
+  struct qsnap_job *snap_job;      /* the one being written, NULL none */
   int snap_done_pending;           /* an installed snapshot to report (after its update) */
   struct quorum_snapshot_id snap_done_id;
   /* The cluster id on quorum messages: the committed one (learned once the
@@ -144,6 +150,14 @@ int qnode_submit(struct qnode *n, struct ctrl_out *out, int64_t *end);
 int qnode_sync_begin(struct qnode *n, int *fd);
 /* It finished (ok 0: it failed, the node stops). */
 void qnode_sync_done(struct qnode *n, int ok, int64_t now);
+
+/* Our next snapshot, to write off the loop (async_snapshots): 1 and *job
+ * when one is due and none runs; run qsnap_job_run(*job) in a worker, then
+ * call qnode_snapshot_done on the loop (the job stays the qnode's). */
+int qnode_snapshot_begin(struct qnode *n, struct qsnap_job **job);
+/* It was written (job->rc): put it in place if it is still our newest,
+ * tell the core and drop the log's prefix it covers. */
+void qnode_snapshot_done(struct qnode *n, int64_t now);
 
 int64_t qnode_committed(const struct qnode *n);
 /* The leader applied records not yet committed (no image goes out). */

@@ -49,6 +49,9 @@ struct cnode {
   /* The log's fdatasync in flight (due: -1 none). */
   int64_t sync_due, sync_offset;
   uint64_t sync_trunc;
+  /* Our snapshot's write off the loop (quorum_uv.c's threadpool job): it
+   * runs and is done at snap_due (-1 none). */
+  int64_t snap_due;
   /* Records [0, durable) are on the disk as fsynced (a crash keeps them). */
   int64_t durable;
   int64_t seen_start; /* the log start at the last post (a rewrite moves it) */
@@ -176,6 +179,9 @@ static void post(struct cnode *n) {
     n->sync_offset = qn->sync_offset;
     n->sync_trunc = qn->sync_trunc;
   }
+  struct qsnap_job *job;
+  if (n->snap_due < 0 && qnode_snapshot_begin(qn, &job))
+    n->snap_due = s->now + disk_delay(s, n->node) + rng_range(&s->rng, 0, 20);
   held_flush(n);
   qcheck_node(s, n->node, &n->ctl);
 }
@@ -229,6 +235,7 @@ int cnode_start(struct sim *s, int node) {
   n->node = node;
   n->k = sim_ctl_index(s, node);
   n->sync_due = -1;
+  n->snap_due = -1;
   n->ctl.default_partitions = 1;
   n->ctl.c.new_topic_id = sim_topic_id;
   n->ctl.c.new_topic_id_ctx = s;
@@ -260,6 +267,7 @@ int cnode_start(struct sim *s, int node) {
     qn->arg = n;
     qn->start_seed = rng_next(&s->rng); /* not the kernel's randomness: the seed replays */
     qn->snap_chunk_bytes = s->ctl_chunk_bytes; /* 0: the default */
+    qn->async_snapshots = 1;                   /* as quorum_uv.c runs them */
     n->durable = qn->log.end;           /* qlog_open synced what it kept */
     n->seen_start = qn->log.start;
     qcheck_start(s, node, &n->ctl);
@@ -391,7 +399,15 @@ void cnode_tick(struct sim *s, int node) {
       if (qn->log.truncations == n->sync_trunc) n->durable = n->sync_offset;
       post(n);
     }
-    if (s->now >= qn->deadline_ms && !s->violations) {
+    if (n->snap_due >= 0 && s->now >= n->snap_due) {
+      /* the worker's write, then its completion on the loop (a crash
+       * before this left no new file, or a torn .new the next ignores) */
+      n->snap_due = -1;
+      qsnap_job_run(qn->snap_job);
+      if (s->dying != node) qnode_snapshot_done(qn, s->now);
+      post(n);
+    }
+    if (s->now >= qn->deadline_ms && !s->violations && s->dying != node) {
       qnode_tick(qn, s->now);
       post(n);
     }

@@ -317,6 +317,7 @@ static void open_node(int id) {
   n->qn.on_ready = on_ready;
   n->qn.arg = n;
   n->qn.fetch_max_bytes = answer_bytes; /* two or three records an answer: catching up takes many */
+  n->qn.async_snapshots = 1;            /* written by run_ms, as a worker would */
   n->up = 1;
   n->ready = 0;
   qnode_start(&n->qn, now);
@@ -366,6 +367,11 @@ static void run_ms(void) {
     int fd;
     if (!n->up) continue;
     if (qnode_sync_begin(&n->qn, &fd)) qnode_sync_done(&n->qn, fdatasync(fd) == 0, now);
+    struct qsnap_job *j; /* a snapshot's write, off the loop in the servers */
+    if (qnode_snapshot_begin(&n->qn, &j)) {
+      qsnap_job_run(j);
+      qnode_snapshot_done(&n->qn, now);
+    }
     if (now >= n->qn.deadline_ms) qnode_tick(&n->qn, now);
     cr_assert(!n->qn.failed);
   }
