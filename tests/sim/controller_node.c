@@ -511,6 +511,16 @@ int cnode_create_topic(struct sim *s, const char *name, uint32_t partitions, uin
   return rc;
 }
 
+/* The active controller holds topic in committed state (a quorum leader's
+ * applied state may hold records it has not committed yet: with nothing
+ * pending, what it applied is committed). */
+int cnode_topic_committed(struct sim *s, const char *topic) {
+  int node = cnode_active(s);
+  if (node < 0) return 0;
+  struct cnode *n = cn(s, node);
+  return ctrl_topic(&n->ctl.c, topic) && (!n->ctl.qn || !qnode_pending(n->ctl.qn));
+}
+
 int32_t cnode_leader(struct sim *s, const char *topic, uint32_t part) {
   int node = cnode_active(s);
   if (node < 0) return -1;

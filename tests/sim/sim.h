@@ -241,6 +241,7 @@ int cnode_quorum_leader(struct sim *s);
 /* configs: "key=value" strings, NULL-terminated (NULL: none beyond min.insync.replicas=2) */
 int cnode_create_topic(struct sim *s, const char *name, uint32_t partitions, uint32_t rf,
                        const char *const *configs);
+int cnode_topic_committed(struct sim *s, const char *topic);
 /* The leader the controller's metadata names (-1 none). */
 int32_t cnode_leader(struct sim *s, const char *topic, uint32_t part);
 int32_t cnode_leader_epoch(struct sim *s, const char *topic, uint32_t part);
