@@ -78,6 +78,9 @@ static void move_on(struct session *s, struct broker *b, int64_t now, int link_o
                     const char *hint, struct session_update *u) {
   int n = nctl(b);
   if (link_open) u->close = 1;
+  /* Which controller is active is not known until one answers a heartbeat
+   * (a single controller stays named: it is the only one). */
+  if (n > 1) b->controller_id = -1;
   s->ctl_lost = s->registered;
   s->connected = 0;
   s->connecting = 0;
@@ -238,6 +241,11 @@ static void on_heartbeat(struct session *s, struct broker *b, int64_t now,
     u->wake = 1;
     u->fetchers = 1;
   }
+  /* The controller that answered is the active one: Metadata answers name
+   * it (the image's id is its writer's, stale after a failover that changed
+   * no metadata, when no new image comes). */
+  if (resp->broker_heartbeat_resp->controller_id_plus1 > 0)
+    b->controller_id = resp->broker_heartbeat_resp->controller_id_plus1 - 1;
 }
 
 static void on_producer_ids(struct broker *b, const Strata__Header *resp) {

@@ -340,6 +340,7 @@ void controller_handle(struct controller *ctl, const struct principal *who,
     strata__broker_heartbeat_response__init(m);
     if (q->metadata_version != c->version && controller_image_ok(ctl))
       m->image = controller_image(ctl); /* kept by ctl */
+    m->controller_id_plus1 = c->id + 1; /* we answer: we are the active one */
     resp->body_case = STRATA__HEADER__BODY_BROKER_HEARTBEAT_RESP;
     resp->broker_heartbeat_resp = m;
     break;

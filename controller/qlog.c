@@ -275,43 +275,27 @@ int64_t qlog_bytes(const struct qlog *l, int64_t from, int64_t to) {
 }
 
 /* Replace the file with one holding the batches of [from, end) (none when
- * from >= end; the log then starts empty at `from`): written to a
- * temporary file, fsynced, renamed over the log, the directory fsynced.
- * So a crash leaves the old log or the new one, both readable (recovery
- * takes the start from the first batch; an empty log's start is the
- * snapshot's end). */
+ * from >= end; the log then starts empty at `from`): durable_file_replace
+ * (a temporary file, fsynced, renamed over the log, the directory fsynced;
+ * its test hook lets the simulator crash between those steps), then the new
+ * file opened. So a crash leaves the old log or the new one, both readable
+ * (recovery takes the start from the first batch; an empty log's start is
+ * the snapshot's end). */
 static int replace_from(struct qlog *l, int64_t from, int *old_fd) {
-  char tmp[4300];
-  snprintf(tmp, sizeof tmp, "%s.tmp", l->path);
   int64_t keep_from = from < l->end ? from : l->end;
   uint8_t *buf = NULL;
   size_t n = 0;
   int rc = keep_from < l->end ? qlog_read(l, keep_from, l->end, &buf, &n) : 0;
   if (rc) return rc;
-  int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    free(buf);
-    return STRATA_EIO;
-  }
-  size_t done = 0;
-  while (!rc && done < n) {
-    ssize_t w = pwrite(fd, buf + done, n - done, (off_t)done);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) rc = STRATA_EIO;
-    else done += (size_t)w;
-  }
+  char err[512];
+  rc = durable_file_replace(l->path, buf ? buf : (const uint8_t *)"", n, err, sizeof err);
   free(buf);
-  char dir[4200];
-  snprintf(dir, sizeof dir, "%s", l->path);
-  char *slash = strrchr(dir, '/');
-  if (slash) *slash = 0;
-  if (!rc && (fdatasync(fd) || rename(tmp, l->path) || durable_file_fsync_dir(dir)))
-    rc = STRATA_EIO;
   if (rc) {
-    close(fd);
-    unlink(tmp);
+    trace_error("quorum: %s", err);
     return rc;
   }
+  int fd = open(l->path, O_RDWR | O_CLOEXEC);
+  if (fd < 0) return STRATA_EIO;
   /* The arrays: shift [keep_from, end] down to index 0, positions by the cut. */
   int64_t cut = POS(l, keep_from), k = keep_from - l->start, m = l->end - keep_from;
   for (int64_t i = 0; i <= m; i++) {

@@ -161,7 +161,9 @@ static void send_msgs(struct qnode *n, const struct quorum_update *u) {
       }
     } else if (m->type == QUORUM_FETCH_SNAPSHOT_RESP && !m->error) {
       /* A chunk of our snapshot file (the core checked the id is ours). */
-      size_t cap = n->fetch_max_bytes ? n->fetch_max_bytes : QNODE_FETCH_MAX_BYTES;
+      size_t cap = n->snap_chunk_bytes  ? n->snap_chunk_bytes
+                   : n->fetch_max_bytes ? n->fetch_max_bytes
+                                        : QNODE_FETCH_MAX_BYTES;
       struct quorum_msg c = *m;
       int rc = qsnap_read(n->dir, m->snap_resp.position, cap, &payload, &len, &c.snap_resp.size);
       if (rc) {
@@ -316,23 +318,9 @@ static void carry_out(struct qnode *n, const struct quorum_update *u, int *becam
 
 static void step(struct qnode *n, const struct quorum_event *e);
 
-/* Once the committed records since our last snapshot take snapshot_bytes
- * and nothing is applied beyond the high watermark (the leader's pending
- * records are not committed state): write the snapshot of the state at
- * the high watermark, tell the core, and drop the log's prefix. */
-static void maybe_snapshot(struct qnode *n) {
-  int64_t hw = n->hw;
-  if (n->failed || n->applied != hw || hw <= n->log.start || n->q.snap_installing ||
-      n->q.snap_fetch.end_offset >= 0 || hw > n->q.hw)
-    return;
-  if (qlog_bytes(&n->log, n->log.start, hw) < n->snapshot_bytes) return;
-  struct quorum_snapshot_id id = {hw, qlog_epoch_at(&n->log, hw - 1)};
-  char err[512];
-  int rc = qsnap_write(n->dir, n->c, id, err, sizeof err);
-  if (rc) { /* the log keeps growing; the next commit tries again */
-    trace_error("quorum: snapshot not written: %s", err);
-    return;
-  }
+/* A snapshot of ours is durable: tell the core, and drop the log's prefix
+ * it covers. */
+static void snapshot_written(struct qnode *n, struct quorum_snapshot_id id) {
   struct quorum_event e = {.type = QUORUM_SNAPSHOT_DONE, .now_ms = n->now};
   e.snapshot.id = id;
   e.snapshot.replaced_log = 0;
@@ -340,13 +328,74 @@ static void maybe_snapshot(struct qnode *n) {
   step(n, &e);
   if (n->failed || n->q.log_start != id.end_offset) return;
   int old = -1;
-  if ((rc = qlog_drop_prefix(&n->log, id.end_offset, &old))) {
+  int rc = qlog_drop_prefix(&n->log, id.end_offset, &old);
+  if (rc) {
     fail(n, "dropping the log prefix a snapshot holds", rc);
     return;
   }
   set_old_fd(n, old);
   trace_info("quorum: snapshot of records [0, %lld), epoch %d; the log starts there",
              (long long)id.end_offset, id.epoch);
+}
+
+/* Once the committed records since our last snapshot take snapshot_bytes
+ * and nothing is applied beyond the high watermark (the leader's pending
+ * records are not committed state): a snapshot of the state at the high
+ * watermark. Written at once, or (async_snapshots) captured now and
+ * written off the loop by a job (one at a time). */
+static void maybe_snapshot(struct qnode *n) {
+  int64_t hw = n->hw;
+  if (n->failed || n->snap_job || n->applied != hw || hw <= n->log.start ||
+      n->q.snap_installing || n->q.snap_fetch.end_offset >= 0 || hw > n->q.hw)
+    return;
+  if (qlog_bytes(&n->log, n->log.start, hw) < n->snapshot_bytes) return;
+  struct quorum_snapshot_id id = {hw, qlog_epoch_at(&n->log, hw - 1)};
+  if (n->async_snapshots) {
+    if (!(n->snap_job = qsnap_job_new(n->dir, n->c, id)))
+      trace_error("quorum: no memory for a snapshot's image (the next commit tries again)");
+    return;
+  }
+  char err[512];
+  int rc = qsnap_write(n->dir, n->c, id, err, sizeof err);
+  if (rc) { /* the log keeps growing; the next commit tries again */
+    trace_error("quorum: snapshot not written: %s", err);
+    return;
+  }
+  snapshot_written(n, id);
+}
+
+int qnode_snapshot_begin(struct qnode *n, struct qsnap_job **job) {
+  if (!n->snap_job || n->snap_job->running || n->failed) return 0;
+  n->snap_job->running = 1;
+  *job = n->snap_job;
+  return 1;
+}
+
+void qnode_snapshot_done(struct qnode *n, int64_t now) {
+  struct qsnap_job *j = n->snap_job;
+  if (!j) return;
+  n->snap_job = NULL;
+  n->now = now;
+  struct quorum_snapshot_id id = j->id;
+  char err[512];
+  int rc = j->rc;
+  if (rc) {
+    trace_error("quorum: snapshot not written: %s", j->err);
+  } else if (n->failed || id.end_offset <= n->snap.end_offset || id.end_offset <= n->log.start ||
+             n->q.snap_installing || qlog_epoch_at(&n->log, id.end_offset - 1) != id.epoch) {
+    /* Overtaken while it was written (a leader's snapshot installed, or
+     * one being fetched): not ours to put in place. */
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", n->dir, QSNAP_NEW_FILE);
+    unlink(path);
+  } else if ((rc = qsnap_job_install(j, err, sizeof err))) {
+    trace_error("quorum: %s", err);
+    fail(n, "putting a written snapshot in place", rc);
+  } else {
+    snapshot_written(n, id);
+  }
+  qsnap_job_free(j);
+  maybe_snapshot(n); /* the commits meanwhile may call for the next one */
 }
 
 static void step(struct qnode *n, const struct quorum_event *e) {
@@ -553,6 +602,8 @@ void qnode_start(struct qnode *n, int64_t now) {
 void qnode_close(struct qnode *n) {
   free(n->start_vrecs);
   n->start_vrecs = NULL;
+  qsnap_job_free(n->snap_job); /* the glue waits for a running one first */
+  n->snap_job = NULL;
   if (n->old_fd >= 0) close(n->old_fd);
   n->old_fd = -1;
   qlog_close(&n->log);
@@ -800,7 +851,13 @@ int qnode_pending(const struct qnode *n) { return n->applied > n->hw; }
 int32_t qnode_leader(const struct qnode *n, const char **host, int *port) {
   *host = "";
   *port = 0;
-  if (n->leader < 0) return -1;
+  /* Only a leader, or a follower of the leader of its epoch, knows one. A
+   * resigned leader (check-quorum cut it off, or it restarted), a
+   * prospective or a candidate still carry the epoch's last leader, which
+   * may be themselves or dead: hinting it sends brokers in circles. */
+  if (n->leader < 0 || n->failed) return -1;
+  if (n->role != QUORUM_LEADER && n->role != QUORUM_FOLLOWER) return -1;
+  if (n->role == QUORUM_LEADER && n->leader != n->cfg.self) return -1;
   for (uint32_t i = 0; i < n->cfg.nvoters; i++)
     if (n->cfg.voters[i].id == n->leader) {
       *host = n->cfg.voters[i].host;

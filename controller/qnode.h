@@ -42,6 +42,7 @@
 
 #include "controller/ctrl.h"
 #include "controller/qlog.h"
+#include "controller/qsnap.h"
 #include "controller/quorum.h"
 #include "controller/qvoters.h"
 #include "proto/strata.pb-c.h"
@@ -94,12 +95,19 @@ struct qnode {
   uint32_t warned; /* voters whose unpinned directory we already warned about (bit per index) */
   int wiped_warned;
   size_t fetch_max_bytes; /* 0: 8 MiB (qnode.c); tests set less (also a snapshot chunk's) */
+  size_t snap_chunk_bytes; /* a snapshot chunk's bytes; 0: fetch_max_bytes (the simulator
+                              sets small chunks, not small fetches) */
   /* Snapshots (qsnap.h): ours, end_offset -1 none. A snapshot of the
    * committed state is written once the committed records since the last
    * one take snapshot_bytes; the log then drops what it covers. */
   struct quorum_snapshot_id snap;
   int64_t snapshot_bytes;
   int old_fd;                      /* a replaced log's descriptor: closed when no fdatasync runs */
+  /* async_snapshots (the glue sets it): our snapshot is a qsnap_job the
+   * glue runs off the loop (qnode_snapshot_begin/_done); 0: written at
+   * once, on the caller's thread (tests driving a qnode by hand). */
+  int async_snapshots;
+  struct qsnap_job *snap_job;      /* the one being written, NULL none */
   int snap_done_pending;           /* an installed snapshot to report (after its update) */
   struct quorum_snapshot_id snap_done_id;
   /* The cluster id on quorum messages: the committed one (learned once the
@@ -160,10 +168,21 @@ int qnode_sync_begin(struct qnode *n, int *fd);
 /* It finished (ok 0: it failed, the node stops). */
 void qnode_sync_done(struct qnode *n, int ok, int64_t now);
 
+/* Our next snapshot, to write off the loop (async_snapshots): 1 and *job
+ * when one is due and none runs; run qsnap_job_run(*job) in a worker, then
+ * call qnode_snapshot_done on the loop (the job stays the qnode's). */
+int qnode_snapshot_begin(struct qnode *n, struct qsnap_job **job);
+/* It was written (job->rc): put it in place if it is still our newest,
+ * tell the core and drop the log's prefix it covers. */
+void qnode_snapshot_done(struct qnode *n, int64_t now);
+
 int64_t qnode_committed(const struct qnode *n);
 /* The leader applied records not yet committed (no image goes out). */
 int qnode_pending(const struct qnode *n);
-/* The leader known (-1 none) and its address ("" none). */
+/* The leader known (-1 none) and its address ("" none): ourselves while
+ * we lead, the leader we follow in our epoch; -1 in every other role (a
+ * resigned, campaigning or unattached node does not know one), so a
+ * NOT_CONTROLLER hint never names a dead or cut-off controller. */
 int32_t qnode_leader(const struct qnode *n, const char **host, int *port);
 
 #endif

@@ -18,28 +18,68 @@ static void path_of(char *out, size_t len, const char *dir, const char *name) {
   snprintf(out, len, "%s/%s", dir, name);
 }
 
-int qsnap_write(const char *dir, const struct ctrl *c, struct quorum_snapshot_id id, char *err,
-                size_t err_len) {
-  Strata__MetadataImage *img = ctrl_image(c);
-  if (!img) return STRATA_ENOMEM;
+/* The file's bytes for img as snapshot id, written durably at path. */
+static int write_image(const char *path, const Strata__MetadataImage *img,
+                       struct quorum_snapshot_id id, char *err, size_t err_len) {
   size_t n = strata__metadata_image__get_packed_size(img);
   uint8_t *buf = malloc(n + QSNAP_HEADER);
-  if (!buf) {
-    ctrl_image_free(img);
-    return STRATA_ENOMEM;
-  }
+  if (!buf) return STRATA_ENOMEM;
   strata__metadata_image__pack(img, buf + QSNAP_HEADER);
-  ctrl_image_free(img);
   memcpy(buf, "SQS1", 4);
   be64_store(buf + 4, (uint64_t)id.end_offset);
   be32_store(buf + 12, (uint32_t)id.epoch);
   be32_store(buf + 16, (uint32_t)n);
   be32_store(buf + 20, crc32c(0, buf + QSNAP_HEADER, n));
-  char path[4200];
-  path_of(path, sizeof path, dir, QSNAP_FILE);
   int rc = durable_file_replace(path, buf, n + QSNAP_HEADER, err, err_len);
   free(buf);
   return rc;
+}
+
+int qsnap_write(const char *dir, const struct ctrl *c, struct quorum_snapshot_id id, char *err,
+                size_t err_len) {
+  Strata__MetadataImage *img = ctrl_image(c);
+  if (!img) return STRATA_ENOMEM;
+  char path[4200];
+  path_of(path, sizeof path, dir, QSNAP_FILE);
+  int rc = write_image(path, img, id, err, err_len);
+  ctrl_image_free(img);
+  return rc;
+}
+
+struct qsnap_job *qsnap_job_new(const char *dir, const struct ctrl *c, struct quorum_snapshot_id id) {
+  struct qsnap_job *j = calloc(1, sizeof *j);
+  if (!j) return NULL;
+  snprintf(j->dir, sizeof j->dir, "%s", dir);
+  j->id = id;
+  j->img = ctrl_image(c);
+  if (!j->img) {
+    free(j);
+    return NULL;
+  }
+  return j;
+}
+
+void qsnap_job_run(struct qsnap_job *j) {
+  char path[4200];
+  path_of(path, sizeof path, j->dir, QSNAP_NEW_FILE);
+  j->rc = write_image(path, j->img, j->id, j->err, sizeof j->err);
+}
+
+int qsnap_job_install(struct qsnap_job *j, char *err, size_t err_len) {
+  char from[4200], to[4200];
+  path_of(from, sizeof from, j->dir, QSNAP_NEW_FILE);
+  path_of(to, sizeof to, j->dir, QSNAP_FILE);
+  if (rename(from, to) || durable_file_fsync_dir(j->dir)) {
+    snprintf(err, err_len, "cannot rename %s over %s: %s", from, to, strerror(errno));
+    return STRATA_EIO;
+  }
+  return 0;
+}
+
+void qsnap_job_free(struct qsnap_job *j) {
+  if (!j) return;
+  ctrl_image_free(j->img);
+  free(j);
 }
 
 /* The whole file at path (malloc'd); NULL and *missing when absent. */
@@ -168,17 +208,20 @@ int qsnap_fetch_finish(const char *dir, struct quorum_snapshot_id id, char *err,
   uint8_t *b = slurp(from, &len, &missing);
   struct quorum_snapshot_id got = {0};
   int rc = b ? check(b, len, &got, &n) : STRATA_EIO;
-  free(b);
   if (!rc && (got.end_offset != id.end_offset || got.epoch != id.epoch)) rc = STRATA_ECORRUPT;
   if (rc) {
+    free(b);
     snprintf(err, err_len, "the snapshot fetched from the leader (%s) is not snapshot %lld/%d, "
              "whole and CRC-correct", from, (long long)id.end_offset, id.epoch);
     unlink(from);
     return rc;
   }
-  int fd = open(from, O_RDONLY | O_CLOEXEC);
-  if (fd < 0 || fsync(fd) || rename(from, to) || durable_file_fsync_dir(dir)) rc = STRATA_EIO;
-  if (fd >= 0) close(fd);
+  /* The checked bytes replace ours through durable_file_replace (tmp,
+   * fsync, rename, directory fsync: a crash leaves our old snapshot or the
+   * leader's, each whole; its hook lets the simulator crash at each step). */
+  rc = durable_file_replace(to, b, len, NULL, 0);
+  free(b);
+  if (!rc) unlink(from);
   if (rc) snprintf(err, err_len, "cannot make %s durable: %s", to, strerror(errno));
   return rc;
 }

@@ -815,6 +815,20 @@ static int on_fetch_answer(struct quorum *q, struct quorum_update *u, int64_t no
     if (m->error == STRATA_ENOT_LEADER && m->leader < 0) {
       /* Our leader resigned without the EndQuorumEpoch reaching us. */
       to_unattached(q, u, now, q->epoch, now + election_timeout(q));
+    } else if (m->type == QUORUM_FETCH_SNAPSHOT_RESP && m->error == STRATA_EOFFSET_OUT_OF_RANGE &&
+               q->snap_fetch.end_offset >= 0 && !q->snap_installing &&
+               m->snap_resp.id.end_offset == q->snap_fetch.end_offset &&
+               m->snap_resp.id.epoch == q->snap_fetch.epoch) {
+      /* Our leader took a newer snapshot while we fetched this one (it
+       * serves only its latest): start over with a fetch, whose answer
+       * names the new one. Asking again for the old one would go unanswered
+       * until the fetch timeout made us campaign (found by the simulator's
+       * ctl-snap). The leader answered in our epoch: it is alive. */
+      q->snap_fetch.end_offset = -1;
+      q->snap_position = q->snap_size = 0;
+      q->fetch_sent_ms = -1;
+      q->last_fetch_ok_ms = q->leader_heard_ms = now;
+      maybe_fetch(q, u, now);
     }
     return 0;
   }
@@ -1339,7 +1353,15 @@ static int on_snapshot(struct quorum *q, struct quorum_update *u, int64_t now,
     return STRATA_EINVALID_ARGUMENT;
   q->snapshot = id;
   q->log_start = id.end_offset;
-  if (q->persisted_end < q->log_start) q->persisted_end = q->log_start;
+  if (q->persisted_end < q->log_start) {
+    /* A follower's high watermark can pass what its disk synced: the
+     * snapshot (durable) now covers those records, and the PERSISTED
+     * event for them will be no news. The next fetch waits on nothing:
+     * send it now, or the follower sits until its fetch timeout and
+     * campaigns (found by metalog_quorum_test's newer-snapshot case). */
+    q->persisted_end = q->log_start;
+    maybe_fetch(q, u, now);
+  }
   return 0;
 }
 

@@ -58,6 +58,8 @@ static uv_timer_t deadline_timer;
 static uv_work_t sync_work;
 static int sync_fd, sync_rc;
 static int64_t sync_us; /* how long the fdatasync took (strata_log_fsync_duration_seconds) */
+static uv_work_t snap_work; /* our snapshot's write (qsnap_job), one at a time */
+static struct qsnap_job *snap_job;
 static void (*on_changed)(void *);
 static void *changed_arg;
 static int stopping;
@@ -281,6 +283,23 @@ static void sync_after(uv_work_t *w, int status) {
   post();
 }
 
+static void snap_run(uv_work_t *w) {
+  (void)w;
+  qsnap_job_run(snap_job);
+}
+
+static void snap_after(uv_work_t *w, int status) {
+  (void)w;
+  if (status) {
+    snap_job->rc = STRATA_EIO;
+    snprintf(snap_job->err, sizeof snap_job->err, "the snapshot's write was cancelled");
+  }
+  snap_job = NULL;
+  if (stopping) return;
+  qnode_snapshot_done(qctl->qn, clock_mono_ms());
+  post();
+}
+
 /* After every step: the core's next deadline, and the log's fsync when one
  * is due and none runs (one at a time: what accumulates meanwhile goes in
  * the next, a group commit). A disk failure stops the controller. */
@@ -297,6 +316,18 @@ static void post(void) {
   if (qnode_sync_begin(n, &fd)) {
     sync_fd = fd;
     if (uv_queue_work(qloop, &sync_work, sync_run, sync_after)) qnode_sync_done(n, 0, 0);
+  }
+  /* a snapshot (20 MiB of records' state): packed and written in the
+   * threadpool, its image taken at a committed offset on the loop */
+  struct qsnap_job *j;
+  if (!snap_job && qnode_snapshot_begin(n, &j)) {
+    snap_job = j;
+    if (uv_queue_work(qloop, &snap_work, snap_run, snap_after)) {
+      snap_job->rc = STRATA_EIO;
+      snprintf(snap_job->err, sizeof snap_job->err, "the threadpool refused the snapshot's write");
+      snap_job = NULL;
+      qnode_snapshot_done(n, clock_mono_ms());
+    }
   }
 }
 
@@ -322,6 +353,7 @@ int quorum_uv_start(uv_loop_t *loop, struct controller *ctl, const struct tls_se
   struct qnode *n = ctl->qn;
   n->send = send_msg;
   n->changed = changed;
+  n->async_snapshots = 1;
   npeers = 0;
   for (uint32_t i = 0; i < n->cfg.nvoters; i++) {
     if (n->cfg.voters[i].id == n->cfg.self) continue;

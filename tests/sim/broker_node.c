@@ -754,6 +754,11 @@ int64_t bnode_hw(struct sim *s, int id, uint32_t part) {
   return p && p->rep.role == ROLE_LEADER ? p->rep.hw : -1;
 }
 
+/* The controller the broker's Metadata answers name (-2: the broker is down). */
+int32_t bnode_controller_id(struct sim *s, int id) {
+  return s->nodes[id].up ? bn(s, id)->b.controller_id : -2;
+}
+
 int64_t bnode_end(struct sim *s, int id, uint32_t part) {
   struct partition *p = part_of(s, id, part);
   return p ? seglog_end_offset(p->log) : -1;

@@ -49,8 +49,12 @@ struct cnode {
   /* The log's fdatasync in flight (due: -1 none). */
   int64_t sync_due, sync_offset;
   uint64_t sync_trunc;
+  /* Our snapshot's write off the loop (quorum_uv.c's threadpool job): it
+   * runs and is done at snap_due (-1 none). */
+  int64_t snap_due;
   /* Records [0, durable) are on the disk as fsynced (a crash keeps them). */
   int64_t durable;
+  int64_t seen_start; /* the log start at the last post (a rewrite moves it) */
   struct held *held_head, *held_tail;
 };
 
@@ -156,7 +160,13 @@ static void held_free(struct cnode *n) {
 static void post(struct cnode *n) {
   struct sim *s = n->s;
   struct qnode *qn = n->ctl.qn;
+  if (s->dying == n->node) return; /* killed inside this step (a replacement's crash) */
+  /* A snapshot's prefix drop or install rewrote the log: the new file was
+   * fsynced whole. A truncation or reset lowers what is durable. */
+  if (qn->log.start != n->seen_start) n->durable = qn->log.end;
+  n->seen_start = qn->log.start;
   if (qn->log.trunc_low < n->durable) n->durable = qn->log.trunc_low;
+  if (qn->log.end < n->durable) n->durable = qn->log.end;
   qn->log.trunc_low = INT64_MAX;
   if (qn->failed) {
     sim_violation(s, "controller %d stopped (a disk error or an unreadable committed record)",
@@ -169,6 +179,9 @@ static void post(struct cnode *n) {
     n->sync_offset = qn->sync_offset;
     n->sync_trunc = qn->sync_trunc;
   }
+  struct qsnap_job *job;
+  if (n->snap_due < 0 && qnode_snapshot_begin(qn, &job))
+    n->snap_due = s->now + disk_delay(s, n->node) + rng_range(&s->rng, 0, 20);
   held_flush(n);
   qcheck_node(s, n->node, &n->ctl);
 }
@@ -200,6 +213,7 @@ static int open_quorum(struct sim *s, struct cnode *n, const char *dir, const st
   q->nvoters = (uint32_t)s->nctl;
   q->election_timeout_ms = 1000;
   q->fetch_timeout_ms = 2000;
+  q->snapshot_bytes = s->ctl_snap_bytes;
   n->ctl.quorum_cfg = q;
   if (mkdir(dir, 0755) && errno != EEXIST) {
     snprintf(err, elen, "cannot create %.200s", dir);
@@ -221,6 +235,7 @@ int cnode_start(struct sim *s, int node) {
   n->node = node;
   n->k = sim_ctl_index(s, node);
   n->sync_due = -1;
+  n->snap_due = -1;
   n->ctl.default_partitions = 1;
   n->ctl.c.new_topic_id = sim_topic_id;
   n->ctl.c.new_topic_id_ctx = s;
@@ -251,7 +266,10 @@ int cnode_start(struct sim *s, int node) {
     qn->changed = quorum_changed;
     qn->arg = n;
     qn->start_seed = rng_next(&s->rng); /* not the kernel's randomness: the seed replays */
+    qn->snap_chunk_bytes = s->ctl_chunk_bytes; /* 0: the default */
+    qn->async_snapshots = 1;                   /* as quorum_uv.c runs them */
     n->durable = qn->log.end;           /* qlog_open synced what it kept */
+    n->seen_start = qn->log.start;
     qcheck_start(s, node, &n->ctl);
     controller_quorum_start(&n->ctl, s->now);
     post(n);
@@ -264,7 +282,16 @@ int cnode_start(struct sim *s, int node) {
  * must take for a torn batch). */
 static void quorum_crash(struct sim *s, struct cnode *n) {
   struct qlog *l = &n->ctl.qn->log;
-  int64_t from = l->pos[n->durable < l->end ? n->durable : l->end], size = l->pos[l->end];
+  /* pos[] is indexed from the log start (a snapshot dropped the prefix) */
+  int64_t d = n->durable < l->start ? l->start : n->durable < l->end ? n->durable : l->end;
+  int64_t from = l->pos[d - l->start], size = l->pos[l->end - l->start];
+  struct stat st;
+  if (stat(l->path, &st) || st.st_size != size) {
+    /* It died inside a rewrite of the log (a replacement's crash): the
+     * file at the path is whichever one the rename left, fsynced whole. */
+    sim_log(s, "controller %d dies inside a rewrite of its log: no torn tail", n->k + 1);
+    return;
+  }
   int64_t keep = rng_range(&s->rng, from, size);
   if (truncate(l->path, keep)) sim_violation(s, "cannot cut %s", l->path);
   if (keep > from && rng_chance(&s->rng, 30)) {
@@ -372,7 +399,15 @@ void cnode_tick(struct sim *s, int node) {
       if (qn->log.truncations == n->sync_trunc) n->durable = n->sync_offset;
       post(n);
     }
-    if (s->now >= qn->deadline_ms && !s->violations) {
+    if (n->snap_due >= 0 && s->now >= n->snap_due) {
+      /* the worker's write, then its completion on the loop (a crash
+       * before this left no new file, or a torn .new the next ignores) */
+      n->snap_due = -1;
+      qsnap_job_run(qn->snap_job);
+      if (s->dying != node) qnode_snapshot_done(qn, s->now);
+      post(n);
+    }
+    if (s->now >= qn->deadline_ms && !s->violations && s->dying != node) {
       qnode_tick(qn, s->now);
       post(n);
     }
@@ -516,6 +551,16 @@ int cnode_create_topic(struct sim *s, const char *name, uint32_t partitions, uin
   arena_reset(&a);
   if (n->ctl.qn) post(n);
   return rc;
+}
+
+/* The active controller holds topic in committed state (a quorum leader's
+ * applied state may hold records it has not committed yet: with nothing
+ * pending, what it applied is committed). */
+int cnode_topic_committed(struct sim *s, const char *topic) {
+  int node = cnode_active(s);
+  if (node < 0) return 0;
+  struct cnode *n = cn(s, node);
+  return ctrl_topic(&n->ctl.c, topic) && (!n->ctl.qn || !qnode_pending(n->ctl.qn));
 }
 
 int32_t cnode_leader(struct sim *s, const char *topic, uint32_t part) {

@@ -161,6 +161,7 @@ enum fault {
   F_FIG8,        /* start ctl-fig8 (sim_trap_fig8) */
   F_CTL_REPLACE, /* the operator's next step replacing a wiped controller (KIP-853) */
   F_CTL_REPLACED,/* by now every running controller's current key votes */
+  F_SNAP_RACE,   /* ctl-snap: a follower falls behind the leader's snapshot; arm the trap */
 };
 
 /* A target below 0 is resolved when the fault happens: LEADER is the
@@ -483,6 +484,21 @@ static void apply(struct sim *s, struct schedule *sc, const struct action *a) {
       sim_violation(s, "the wiped controller is not a voter again %" PRId64 " ms after its wipe "
                     "(remove-voter and add-voter every 400 ms)", a->len);
     break;
+  case F_SNAP_RACE: {
+    /* F: a follower (peer 0: cut off from its peers; 1: down; 2: wiped,
+     * an observer) while topics commit, so the leader's snapshot passes
+     * its log end and F must fetch it; the trap springs mid-install. */
+    int F = resolve(s, CTL_FOLLOWER);
+    int64_t t = s->now, away = a->len;
+    static const char *const mode[] = {"cut off", "down", "wiped"};
+    sim_log(s, "snap-race: controller node %d %s for %" PRId64 " ms while topics commit; then "
+            "something dies while it installs a snapshot (how %d)", F, mode[a->peer], away, s->sr.how);
+    if (a->peer == 0) add(sc, t, F_CUT_PEERS, F, 0, away);
+    else add(sc, t, a->peer == 1 ? F_CRASH : F_WIPE, F, 0, away);
+    for (int i = 0; i < 24; i++) add(sc, t + 100 + i * (away - 200) / 24, F_CTL_TOPIC, 0, 0, 200 + i);
+    s->sr.stage = 1;
+    break;
+  }
   case F_NO_LEADER:
     sim_log(s, "no controller may be elected for %" PRId64 " ms", a->len);
     qcheck_no_leader_until(s, s->now + a->len);
@@ -765,6 +781,59 @@ void sim_trap_fig8(struct sim *s, int node, struct controller *ctl) {
   }
 }
 
+/* ctl-snap's trap, after every step of a quorum controller: once one
+ * holds part of a leader's snapshot (or has all of it and installs it in
+ * this step), something dies (s->sr.how):
+ *   0  the installing controller, now: its fetch file half written (a
+ *      power loss also tears its log's unsynced tail);
+ *   1  the leader serving it, now: the download starts over from the next
+ *      leader, whose snapshot differs;
+ *   2  the installing controller inside its next file replacement (the
+ *      snapshot's rename, the log's rewrite, the quorum-state), before a
+ *      step drawn from the seed (a torn temp file when it is the write);
+ *   3  the leader inside its next file replacement (its next snapshot or
+ *      the log's prefix drop);
+ *   4  every controller at once (power loss).
+ * Each comes back 300-1500 ms later. */
+void sim_trap_snap(struct sim *s, int node, struct controller *ctl) {
+  struct schedule *sc = current_schedule;
+  const struct quorum *q = &ctl->qn->q;
+  if (!(q->snap_fetch.end_offset >= 0 && q->snap_position > 0) && !q->snap_installing) return;
+  int leader = q->leader >= 1 && q->leader <= s->nctl ? sim_ctl_node(q->leader - 1) : -1;
+  int64_t back = rng_range(&s->rng, 300, 1500);
+  s->sr.stage = 2;
+  sim_log(s, "snap-race: controller node %d holds %lld of %lld bytes of snapshot [0, %lld) from "
+          "node %d%s", node, (long long)q->snap_position, (long long)q->snap_size,
+          (long long)q->snap_fetch.end_offset, leader, q->snap_installing ? " (installing)" : "");
+  switch (s->sr.how) {
+  case 0:
+    s->dying = node;
+    s->dying_restart_ms = back;
+    break;
+  case 1:
+    if (leader < 0 || !s->nodes[leader].up) return;
+    add(sc, s->now, F_CRASH, leader, 0, back);
+    break;
+  case 2:
+  case 3: {
+    int who = s->sr.how == 2 ? node : leader;
+    if (who < 0) return;
+    s->meta_crash.node = who;
+    s->meta_crash.calls = (int)rng_range(&s->rng, 1, 2);
+    s->meta_crash.step = (int)rng_range(&s->rng, DURABLE_FILE_STEP_CREATE, DURABLE_FILE_STEP_FSYNC_DIR);
+    sim_log(s, "snap-race: node %d will die inside its file replacement %d from now, before step %d",
+            who, s->meta_crash.calls, s->meta_crash.step);
+    break;
+  }
+  default:
+    for (int k = 0; k < s->nctl; k++)
+      if (sim_ctl_node(k) != node) add(sc, s->now, F_CRASH, sim_ctl_node(k), 0, back);
+    s->dying = node;
+    s->dying_restart_ms = back;
+    break;
+  }
+}
+
 /* An ISR expansion is on its way to the controller: the leader pauses
  * before the answer arrives, the controller elects the new member and then
  * crashes (the answer is lost), and the remaining follower cannot hear the
@@ -950,6 +1019,24 @@ static void sc_ctl_fig8(struct sim *s, struct schedule *sc) {
   add(sc, 1000 + rng_range(&s->rng, 0, 500), F_FIG8, 0, 0, 0);
 }
 
+/* Snapshot install racing a crash (issue 14): snapshots every 1-4 KiB of
+ * metadata records, sent in chunks of 128-512 bytes; a follower falls
+ * behind the leader's snapshot (cut off, down or wiped) and, as it fetches
+ * it, something dies (sim_trap_snap). Then a partition leader dies. */
+static void sc_ctl_snap(struct sim *s, struct schedule *sc) {
+  quorum_of(s, 25);
+  sc->duration = 13000;
+  sc->nparts = 1;
+  s->ctl_snap_bytes = rng_range(&s->rng, 1024, 4096);
+  s->ctl_chunk_bytes = (size_t)rng_range(&s->rng, 128, 512);
+  s->sr.how = (int)rng_range(&s->rng, 0, 4);
+  /* first every controller takes a snapshot of its own (a follower whose
+   * log starts past 0 has more to lose in a torn install) */
+  for (int i = 0; i < 12; i++) add(sc, 200 + 100 * i, F_CTL_TOPIC, 0, 0, 100 + i);
+  add(sc, 1500, F_SNAP_RACE, 0, (int)rng_range(&s->rng, 0, 2), rng_range(&s->rng, 3000, 5000));
+  add(sc, rng_range(&s->rng, 8000, 10000), F_CRASH, LEADER, 0, 1500);
+}
+
 /* Random faults of controllers and brokers together. */
 static void sc_ctl_random(struct sim *s, struct schedule *sc) {
   quorum_of(s, 25);
@@ -975,6 +1062,10 @@ static void sc_ctl_random(struct sim *s, struct schedule *sc) {
     case 9: add(sc, t, F_CUT_ONE_WAY, node, ctl, len); break;
     }
     t += rng_range(&s->rng, 300, 2500);
+  }
+  if (rng_chance(&s->rng, 50)) { /* small snapshots: crashes meet them anywhere */
+    s->ctl_snap_bytes = rng_range(&s->rng, 1024, 8192);
+    s->ctl_chunk_bytes = (size_t)rng_range(&s->rng, 256, 4096);
   }
 }
 
@@ -1118,6 +1209,7 @@ static const struct scenario scenarios[] = {
     {"ctl-replace", "a wiped follower controller replaced by remove-voter + add-voter, then the leader dies", sc_ctl_replace},
     {"ctl-wipe-down", "a wiped voter, a down voter, the third lacks a committed record: no leader", sc_ctl_wipe_down},
     {"ctl-fig8", "Raft's figure 8: old-epoch records on a majority, then the leader dies", sc_ctl_fig8},
+    {"ctl-snap", "a follower controller fetches the leader's snapshot; a crash meets the install", sc_ctl_snap},
     {"ctl-random", "random controller and broker faults with a quorum", sc_ctl_random},
 };
 #define NSCENARIOS (sizeof scenarios / sizeof scenarios[0])
@@ -1180,6 +1272,7 @@ struct outcome {
   uint64_t hash;
   uint64_t elections;    /* controller quorum: leaders elected */
   int64_t ctl_committed; /* and metadata records committed */
+  uint64_t snapshots;    /* and snapshots taking effect (per node) */
 };
 
 static FILE *transcript_file;
@@ -1238,6 +1331,16 @@ static int run(uint64_t seed, const struct scenario *scn, int verbose, FILE *his
   }
   step_to(s, 2000, setup);
   if (s->nctl > 1) step_to(s, s->now + 1000, setup); /* the topic's records commit, brokers see it */
+  /* A quorum leader decides a creation before it commits (the sim reads
+   * the answer at once): one that lost its leadership meanwhile (an
+   * election in the set-up) reverted the topic. Create it again until the
+   * active controller holds it committed (seed 409 of ctl-kill ran with no
+   * topic at all: its first leader's records never committed). */
+  for (int64_t until = s->now + 10000;
+       s->nctl > 1 && !cnode_topic_committed(s, SIM_TOPIC) && s->now < until;) {
+    cnode_create_topic(s, SIM_TOPIC, sc.nparts, 3, sc.topic_configs);
+    step_to(s, s->now + 500, setup);
+  }
   clients_start(s, sc.nparts);
   members_start(s, sc.nparts);
   /* The schedule's times count from here. */
@@ -1299,6 +1402,24 @@ static int run(uint64_t seed, const struct scenario *scn, int verbose, FILE *his
   for (int64_t until = s->now + 5000; !s->violations && !qcheck_caught_up(s) && s->now < until;)
     step_to(s, s->now + 100, &sc);
   qcheck_final(s);
+  /* Every broker's Metadata answers name the active controller (its
+   * heartbeats' answers say which; an image's id goes stale after a
+   * failover that changed no metadata). */
+  for (int64_t until = s->now + 3000; !s->violations && s->nctl > 1;) {
+    int act = cnode_active(s), wrong = 0;
+    int32_t want = act >= 0 ? sim_ctl_index(s, act) + 1 : -1;
+    for (int b = 1; b <= s->nbrokers && act >= 0; b++) {
+      int32_t got = bnode_controller_id(s, b);
+      if (got != -2 && got != want) wrong = b;
+    }
+    if (!wrong) break;
+    if (s->now >= until) {
+      sim_violation(s, "broker %d's Metadata names controller %d; the active one is %d", wrong,
+                    bnode_controller_id(s, wrong), want);
+      break;
+    }
+    step_to(s, s->now + 100, &sc);
+  }
   members_end(s);
 
   memset(out, 0, sizeof *out);
@@ -1321,7 +1442,7 @@ static int run(uint64_t seed, const struct scenario *scn, int verbose, FILE *his
   clients_free(s);
   members_free(s);
   for (int b = 1; b <= s->nbrokers; b++) bnode_free(s, b);
-  qcheck_stats(s, &out->elections, &out->ctl_committed);
+  qcheck_stats(s, &out->elections, &out->ctl_committed, &out->snapshots);
   cnode_free(s);
   qcheck_free(s);
   net_free(s);
@@ -1377,7 +1498,7 @@ int main(int argc, char **argv) {
       return 2;
     }
   }
-  trace_set_level(verbose ? TRACE_INFO : TRACE_ERROR);
+  trace_set_level(getenv("SIM_DEBUG") ? TRACE_DEBUG : verbose ? TRACE_INFO : TRACE_ERROR);
   sweep_stale("/dev/shm");
   sweep_stale("/tmp");
   int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
@@ -1396,7 +1517,7 @@ int main(int argc, char **argv) {
   /* "all" runs the random schedule on most seeds and each named one in turn. */
   uint64_t runs = 0, failed = 0, writes = 0, failed_writes = 0, reads = 0, lost = 0, dup = 0;
   struct sim_stats groups = {0};
-  uint64_t expired = 0, q_elections = 0, q_committed = 0, q_runs = 0;
+  uint64_t expired = 0, q_elections = 0, q_committed = 0, q_runs = 0, q_snaps = 0;
   int64_t *fo = malloc(sizeof(int64_t) * (seeds * 4 + 16));
   size_t nfo = 0;
   int tty = isatty(2);
@@ -1423,6 +1544,7 @@ int main(int argc, char **argv) {
     expired += o.cr.expired;
     q_elections += o.elections;
     q_committed += (uint64_t)o.ctl_committed;
+    q_snaps += o.snapshots;
     q_runs += o.elections > 0;
     for (size_t i = 0; i < o.st.nfailover; i++) fo[nfo++] = o.st.failover_ms[i];
     if (k == 0) replay_hash = o.hash;
@@ -1464,7 +1586,8 @@ int main(int argc, char **argv) {
     printf("; damaged controller metadata: %" PRIu64 " start(s) refused", groups.ctl_refusals);
   if (q_runs)
     printf("; controller quorum: %" PRIu64 " runs, %" PRIu64 " elections, %" PRIu64
-           " metadata records committed", q_runs, q_elections, q_committed);
+           " metadata records committed, %" PRIu64 " snapshots", q_runs, q_elections, q_committed,
+           q_snaps);
   if (nfo)
     printf("; leader failover (kill -9 to first ack) p50 %" PRId64 " ms, p99 %" PRId64
            " ms, max %" PRId64 " ms over %zu",

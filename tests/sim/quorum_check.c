@@ -15,7 +15,14 @@
  * - leader completeness: a node becoming leader holds every committed
  *   record (so nothing committed is lost while a majority keeps its disks:
  *   with a wiped voter and one down, no leader may be elected that lacks one);
- * - at the end, every running controller holds every committed record.
+ * - at the end, every running controller holds every committed record;
+ * - snapshots (KIP-630): a log's start may be past 0, the records below it
+ *   held by the node's snapshot; every log read goes through qlog_epoch_at
+ *   and skips that prefix. A snapshot's id names a committed record's
+ *   epoch, and the state itself is compared: whenever a node has applied
+ *   exactly up to its high watermark, the image of its state (without the
+ *   node's own id) is the same as every other node's at that offset, so a
+ *   snapshot written or installed wrong shows in the next comparison.
  * Scenario checks: a zombie leader (cut from its peers) commits nothing;
  * no leader in a window where none may be elected. */
 #include <stdio.h>
@@ -31,8 +38,11 @@ struct qcheck {
   int32_t leader_of[QC_EPOCHS_MAX];              /* epoch -> leader id, 0 none */
   int32_t vote_of[SIM_CTLS_MAX][QC_EPOCHS_MAX];  /* epoch -> voted-for id + 1, 0 none */
   int64_t committed;                             /* offsets [0, committed) committed */
-  int32_t *cepoch;                               /* their epochs */
-  uint64_t *chash;                               /* and their bytes' hash */
+  int32_t *cepoch;                               /* their epochs (0: not seen, a snapshot
+                                                    covered it everywhere we looked) */
+  uint64_t *chash;                               /* and their bytes' hash (with cepoch) */
+  uint64_t *shash;                               /* the state's image hash after applying
+                                                    [0, o), 0 none seen */
   size_t cap;
   /* per node, for its current process */
   int64_t hw[SIM_CTLS_MAX];       /* the high watermark last seen */
@@ -40,6 +50,9 @@ struct qcheck {
   int64_t matched[SIM_CTLS_MAX];  /* log epochs below this equal the committed ones */
   uint64_t matched_trunc[SIM_CTLS_MAX];
   int32_t led[SIM_CTLS_MAX];      /* the last epoch we saw it lead (completeness checked) */
+  int64_t imaged[SIM_CTLS_MAX];   /* the offset its state was last compared at (-1 none) */
+  uint64_t snapshots;             /* snapshot ids seen taking effect (written or installed) */
+  int64_t snap_seen[SIM_CTLS_MAX];
   uint64_t elections;
   int64_t no_leader_until;
   int32_t no_leader_above;
@@ -59,6 +72,7 @@ void qcheck_free(struct sim *s) {
   if (!s->qc) return;
   free(s->qc->cepoch);
   free(s->qc->chash);
+  free(s->qc->shash);
   free(s->qc);
   s->qc = NULL;
 }
@@ -75,7 +89,11 @@ static void grow(struct qcheck *q, int64_t need) {
   while (cap < (size_t)need) cap *= 2;
   q->cepoch = realloc(q->cepoch, cap * sizeof *q->cepoch);
   q->chash = realloc(q->chash, cap * sizeof *q->chash);
-  if (!q->cepoch || !q->chash) abort();
+  q->shash = realloc(q->shash, (cap + 1) * sizeof *q->shash);
+  if (!q->cepoch || !q->chash || !q->shash) abort();
+  memset(q->cepoch + q->cap, 0, (cap - q->cap) * sizeof *q->cepoch);
+  memset(q->shash + q->cap + (q->cap ? 1 : 0), 0,
+         (cap + 1 - q->cap - (q->cap ? 1 : 0)) * sizeof *q->shash);
   q->cap = cap;
 }
 
@@ -89,6 +107,8 @@ void qcheck_start(struct sim *s, int node, struct controller *ctl) {
   q->matched[k] = 0;
   q->matched_trunc[k] = 0;
   q->led[k] = 0;
+  q->imaged[k] = -1;
+  q->snap_seen[k] = -1;
 }
 
 void qcheck_crash(struct sim *s, int node, struct controller *ctl) {
@@ -124,8 +144,9 @@ void qcheck_zombie(struct sim *s, int node) {
  * first offset that differs, or to. */
 static int64_t match_committed(const struct qcheck *q, const struct qlog *l, int64_t from,
                                int64_t to) {
+  if (from < l->start) from = l->start; /* below: the node's snapshot (checked apart) */
   for (int64_t o = from; o < to; o++)
-    if (l->epoch[o] != q->cepoch[o]) return o;
+    if (q->cepoch[o] && qlog_epoch_at(l, o) != q->cepoch[o]) return o;
   return to;
 }
 
@@ -143,12 +164,42 @@ static void check_completeness(struct sim *s, int k, const struct qnode *qn) {
   int64_t o = match_committed(q, l, 0, q->committed);
   if (o < q->committed)
     sim_violation(s, "leader completeness: controller %d leads epoch %d holding epoch %d at offset "
-                  "%lld, where epoch %d's record committed", k + 1, qn->q.epoch, l->epoch[o],
-                  (long long)o, q->cepoch[o]);
+                  "%lld, where epoch %d's record committed", k + 1, qn->q.epoch,
+                  qlog_epoch_at(l, o), (long long)o, q->cepoch[o]);
+}
+
+/* Offset o is committed (a node's high watermark passed it): grow the
+ * memory to it. */
+static void committed_to(struct qcheck *q, int64_t end) {
+  grow(q, end);
+  if (end > q->committed) q->committed = end;
+}
+
+/* Node k's snapshot (a new id since we last looked): it covers only
+ * committed records, and its last one's epoch is the committed one. */
+static void check_snapshot(struct sim *s, int k, const struct qnode *qn) {
+  struct qcheck *q = s->qc;
+  struct quorum_snapshot_id id = qn->snap;
+  if (id.end_offset < 0 || id.end_offset == q->snap_seen[k]) return;
+  q->snap_seen[k] = id.end_offset;
+  q->snapshots++;
+  if (id.end_offset > qn->q.hw) {
+    sim_violation(s, "controller %d holds snapshot [0, %lld) past its high watermark %lld", k + 1,
+                  (long long)id.end_offset, (long long)qn->q.hw);
+    return;
+  }
+  committed_to(q, id.end_offset);
+  int64_t o = id.end_offset - 1;
+  if (!q->cepoch[o]) q->cepoch[o] = id.epoch, q->chash[o] = 0; /* bytes unseen (hash 0) */
+  else if (q->cepoch[o] != id.epoch)
+    sim_violation(s, "state-machine safety: controller %d's snapshot [0, %lld) ends in epoch %d, "
+                  "where a record of epoch %d committed", k + 1, (long long)id.end_offset,
+                  id.epoch, q->cepoch[o]);
 }
 
 /* Records [hashed, hw) of node k: the same epoch and bytes as whoever
- * committed them first. */
+ * committed them first (records below its log start are in its snapshot:
+ * check_snapshot and check_state cover them). */
 static void check_applied(struct sim *s, int k, const struct qnode *qn) {
   struct qcheck *q = s->qc;
   const struct qlog *l = &qn->log;
@@ -158,29 +209,59 @@ static void check_applied(struct sim *s, int k, const struct qnode *qn) {
                   (long long)hw, (long long)l->end);
     return;
   }
-  grow(q, hw);
-  for (int64_t o = q->hashed[k]; o < hw && !s->violations; o++) {
+  check_snapshot(s, k, qn);
+  if (s->violations) return;
+  committed_to(q, hw);
+  int64_t o = q->hashed[k] < l->start ? l->start : q->hashed[k];
+  for (; o < hw && !s->violations; o++) {
     uint8_t *v;
     size_t len;
     if (qlog_value(l, o, &v, &len)) {
       sim_violation(s, "controller %d cannot read its committed record %lld", k + 1, (long long)o);
       return;
     }
-    uint64_t h = hash_bytes(v, len);
+    uint64_t h = hash_bytes(v, len) | 1; /* never 0 (0: bytes unseen) */
     free(v);
-    if (o >= q->committed) {
-      q->cepoch[o] = l->epoch[o];
+    int32_t e = qlog_epoch_at(l, o);
+    if (!q->cepoch[o] || (!q->chash[o] && q->cepoch[o] == e)) {
+      q->cepoch[o] = e;
       q->chash[o] = h;
-      q->committed = o + 1;
-    } else if (q->cepoch[o] != l->epoch[o] || q->chash[o] != h) {
+    } else if (q->cepoch[o] != e || q->chash[o] != h) {
       sim_violation(s, "state-machine safety: controller %d applies a record of epoch %d at offset "
-                    "%lld, where another applied %s of epoch %d", k + 1, l->epoch[o],
-                    (long long)o, q->cepoch[o] == l->epoch[o] ? "other bytes" : "a record",
-                    q->cepoch[o]);
+                    "%lld, where another applied %s of epoch %d", k + 1, e, (long long)o,
+                    q->cepoch[o] == e ? "other bytes" : "a record", q->cepoch[o]);
       return;
     }
   }
   if (hw > q->hashed[k]) q->hashed[k] = hw;
+}
+
+/* The state a node applied exactly up to its high watermark (a follower,
+ * or a leader with nothing pending): its image, the node's own id left
+ * out, must equal every other node's image after the same records. This is
+ * what catches a snapshot written or installed wrong (of records not
+ * committed, of another offset, torn). */
+static void check_state(struct sim *s, int k, const struct qnode *qn) {
+  struct qcheck *q = s->qc;
+  int64_t at = qn->applied;
+  if (at != qn->hw || at == q->imaged[k] || at <= 0) return;
+  q->imaged[k] = at;
+  Strata__MetadataImage *img = ctrl_image(qn->c);
+  if (!img) abort();
+  img->controller_id = 0;
+  size_t n = strata__metadata_image__get_packed_size(img);
+  uint8_t *b = malloc(n + 1);
+  if (!b) abort();
+  strata__metadata_image__pack(img, b);
+  ctrl_image_free(img);
+  uint64_t h = hash_bytes(b, n) | 1;
+  free(b);
+  committed_to(q, at);
+  if (!q->shash[at]) q->shash[at] = h;
+  else if (q->shash[at] != h)
+    sim_violation(s, "state-machine safety: controller %d's state after records [0, %lld) differs "
+                  "from another controller's after the same records%s", k + 1, (long long)at,
+                  qn->snap.end_offset >= 0 ? " (it holds a snapshot)" : "");
 }
 
 /* Log matching between two running nodes on their uncommitted parts: from
@@ -190,13 +271,16 @@ static void check_matching(struct sim *s, int a, const struct qlog *la, int b,
                            const struct qlog *lb) {
   struct qcheck *q = s->qc;
   int64_t m = la->end < lb->end ? la->end : lb->end;
+  int64_t low = q->committed; /* and both logs hold it (not in a snapshot) */
+  if (low < la->start) low = la->start;
+  if (low < lb->start) low = lb->start;
   int64_t o = m - 1;
-  while (o >= q->committed && la->epoch[o] != lb->epoch[o]) o--;
-  for (; o >= q->committed; o--)
-    if (la->epoch[o] != lb->epoch[o]) {
+  while (o >= low && qlog_epoch_at(la, o) != qlog_epoch_at(lb, o)) o--;
+  for (; o >= low; o--)
+    if (qlog_epoch_at(la, o) != qlog_epoch_at(lb, o)) {
       sim_violation(s, "log matching: controllers %d and %d agree on an epoch above offset %lld "
-                    "but hold epochs %d and %d there", a + 1, b + 1, (long long)o, la->epoch[o],
-                    lb->epoch[o]);
+                    "but hold epochs %d and %d there", a + 1, b + 1, (long long)o,
+                    qlog_epoch_at(la, o), qlog_epoch_at(lb, o));
       return;
     }
 }
@@ -229,6 +313,8 @@ void qcheck_node(struct sim *s, int node, struct controller *ctl) {
   }
   q->hw[k] = cq->hw;
   check_applied(s, k, qn);
+  if (s->violations) return;
+  check_state(s, k, qn);
   if (s->violations) return;
   /* one leader per epoch; a new leader holds every committed record */
   if (cq->role == QUORUM_LEADER) {
@@ -269,14 +355,16 @@ void qcheck_node(struct sim *s, int node, struct controller *ctl) {
   int64_t upto = l->end < q->committed ? l->end : q->committed;
   if (q->matched[k] > upto) q->matched[k] = upto;
   /* where its log last holds a committed epoch, everything before matches */
+  if (q->matched[k] < l->start) q->matched[k] = l->start < upto ? l->start : upto;
   int64_t last = upto - 1;
-  while (last >= q->matched[k] && l->epoch[last] != q->cepoch[last]) last--;
+  while (last >= q->matched[k] && (!q->cepoch[last] || qlog_epoch_at(l, last) != q->cepoch[last]))
+    last--;
   if (last >= q->matched[k]) {
     int64_t o = match_committed(q, l, q->matched[k], last + 1);
     if (o <= last) {
       sim_violation(s, "log matching: controller %d holds committed epoch %d at offset %lld but "
-                    "epoch %d at %lld, where epoch %d committed", k + 1, l->epoch[last],
-                    (long long)last, l->epoch[o], (long long)o, q->cepoch[o]);
+                    "epoch %d at %lld, where epoch %d committed", k + 1, qlog_epoch_at(l, last),
+                    (long long)last, qlog_epoch_at(l, o), (long long)o, q->cepoch[o]);
       return;
     }
     q->matched[k] = last + 1;
@@ -287,11 +375,12 @@ void qcheck_node(struct sim *s, int node, struct controller *ctl) {
     if (other) check_matching(s, k, l, j, &other->qn->log);
   }
   if (s->f8.stage) sim_trap_fig8(s, node, ctl);
+  if (s->sr.stage == 1) sim_trap_snap(s, node, ctl);
 }
 
 void qcheck_final(struct sim *s) {
   struct qcheck *q = s->qc;
-  if (!q || s->violations) return;
+  if (!q) return;
   if (getenv("SIM_QDEBUG"))
     for (int k = 0; k < s->nctl; k++) {
       struct controller *c = cnode_controller(s, sim_ctl_node(k));
@@ -304,11 +393,18 @@ void qcheck_final(struct sim *s) {
                 (long long)s->now, (long long)c->qn->q.fetch_sent_ms,
                 (long long)c->qn->q.last_fetch_ok_ms, (long long)c->qn->deadline_ms, c->qn->syncing,
                 (long long)c->qn->synced_end);
+      if (c)
+        fprintf(stderr, "  applied %lld ready %d log [%lld, %lld) snap %lld/%d snap_fetch %lld pos %lld/%lld installing %d\n",
+                (long long)c->qn->applied, c->qn->ready, (long long)c->qn->log.start,
+                (long long)c->qn->log.end, (long long)c->qn->snap.end_offset, c->qn->snap.epoch,
+                (long long)c->qn->q.snap_fetch.end_offset, (long long)c->qn->q.snap_position,
+                (long long)c->qn->q.snap_size, c->qn->q.snap_installing);
       for (uint32_t i = 0; c && c->qn->q.role == QUORUM_LEADER && i < c->qn->q.cfg.nvoters; i++)
         fprintf(stderr, "  voter %u: end %lld parked %d until %lld last_fetch %lld\n", i,
                 (long long)c->qn->q.voters[i].end_offset, c->qn->q.voters[i].parked,
                 (long long)c->qn->q.voters[i].parked_until, (long long)c->qn->q.voters[i].last_fetch_ms);
     }
+  if (s->violations) return;
   for (int k = 0; k < s->nctl; k++) {
     struct controller *c = cnode_controller(s, sim_ctl_node(k));
     if (!c) continue;
@@ -332,7 +428,8 @@ int qcheck_caught_up(struct sim *s) {
   return 1;
 }
 
-void qcheck_stats(struct sim *s, uint64_t *elections, int64_t *committed) {
+void qcheck_stats(struct sim *s, uint64_t *elections, int64_t *committed, uint64_t *snapshots) {
   *elections = s->qc ? s->qc->elections : 0;
+  *snapshots = s->qc ? s->qc->snapshots : 0;
   *committed = s->qc ? s->qc->committed : 0;
 }

@@ -141,6 +141,16 @@ struct sim {
     int32_t epoch;
     int64_t c_start;
   } f8;
+  /* Controller snapshots (issue 14): metadata.log.max.record.bytes.between.
+   * snapshots and the snapshot chunk size (0: the defaults, 20 MiB and
+   * 8 MiB, so no run snapshots); ctl-snap and some ctl-random runs make
+   * them small. sr: ctl-snap's trap (sim_trap_snap): stage 0 off, 1 armed
+   * (a controller is fetching a snapshot), 2 sprung; how: what dies. */
+  int64_t ctl_snap_bytes;
+  size_t ctl_chunk_bytes;
+  struct {
+    int stage, how;
+  } sr;
   int dying;        /* a node killed inside its event: down once the event ends (-1: none) */
   /* clock-jump: from stable_from until the heal, no replica may leave an
    * ISR and no leader epoch may change (nobody fenced, nothing elected). */
@@ -202,6 +212,7 @@ void bnode_dump(struct sim *s, int id, const int64_t *hw, uint32_t nparts);
 /* What the broker knows: leader of a partition (-1 unknown), its HW if it leads. */
 int32_t bnode_leader_of(struct sim *s, int id, uint32_t part);
 int64_t bnode_hw(struct sim *s, int id, uint32_t part);
+int32_t bnode_controller_id(struct sim *s, int id);
 int32_t bnode_epoch(struct sim *s, int id, uint32_t part);
 /* The ISR's size at broker id's replica of part (-1: no replica). */
 int bnode_isr_size(struct sim *s, int id, uint32_t part);
@@ -235,6 +246,7 @@ int cnode_replace_voters(struct sim *s);
 /* configs: "key=value" strings, NULL-terminated (NULL: none beyond min.insync.replicas=2) */
 int cnode_create_topic(struct sim *s, const char *name, uint32_t partitions, uint32_t rf,
                        const char *const *configs);
+int cnode_topic_committed(struct sim *s, const char *topic);
 /* The leader the controller's metadata names (-1 none). */
 int32_t cnode_leader(struct sim *s, const char *topic, uint32_t part);
 int32_t cnode_leader_epoch(struct sim *s, const char *topic, uint32_t part);
@@ -256,8 +268,9 @@ void qcheck_zombie(struct sim *s, int node);
 int qcheck_caught_up(struct sim *s);
 /* The end of a run: every running controller holds what was committed. */
 void qcheck_final(struct sim *s);
-/* Elections seen (leaders of distinct epochs) and the committed end. */
-void qcheck_stats(struct sim *s, uint64_t *elections, int64_t *committed);
+/* Elections seen (leaders of distinct epochs), the committed end, and
+ * snapshots seen taking effect (written or installed, per node). */
+void qcheck_stats(struct sim *s, uint64_t *elections, int64_t *committed, uint64_t *snapshots);
 
 /* Clients (client_node.c): idempotent acks=all producers and one reader. */
 void clients_start(struct sim *s, uint32_t nparts);
@@ -297,6 +310,8 @@ void members_free(struct sim *s);
 void sim_trap_isr_expand(struct sim *s, int leader);
 /* ctl-fig8's traps, after every step of a quorum controller (main.c). */
 void sim_trap_fig8(struct sim *s, int node, struct controller *ctl);
+/* ctl-snap's trap: a controller fetching a snapshot; something dies (main.c). */
+void sim_trap_snap(struct sim *s, int node, struct controller *ctl);
 
 /* rm -rf (0, or -1) */
 int sim_rm_rf(const char *path);

@@ -317,6 +317,7 @@ static void open_node(int id) {
   n->qn.on_ready = on_ready;
   n->qn.arg = n;
   n->qn.fetch_max_bytes = answer_bytes; /* two or three records an answer: catching up takes many */
+  n->qn.async_snapshots = 1;            /* written by run_ms, as a worker would */
   n->up = 1;
   n->ready = 0;
   qnode_start(&n->qn, now);
@@ -328,28 +329,49 @@ static void close_node(int id) {
   nodes[id].up = 0;
 }
 
+static void (*after_deliver)(void); /* a test's hook after each message */
+static int slow_node;               /* messages to it: one every 5 simulated ms (0: none) */
+
 /* Deliver what is on the bus, run fsyncs, tick: one simulated ms. */
 static void run_ms(void) {
+  struct msg *later = NULL, **later_tail = &later;
+  int slow_sent = 0;
   while (bus_head) {
     struct msg *x = bus_head;
     bus_head = x->next;
     if (!bus_head) bus_tail = &bus_head;
+    if (slow_node && x->to == slow_node && (now % 5 || slow_sent++)) {
+      x->next = NULL;
+      *later_tail = x;
+      later_tail = &x->next;
+      continue;
+    }
     struct node *n = &nodes[x->to];
     if (n->up && x->to != cut) {
       Strata__QuorumMessage *m = strata__quorum_message__unpack(NULL, x->len, x->bytes);
       cr_assert(m);
       qnode_receive(&n->qn, m, x->payload, x->plen, now);
       strata__quorum_message__free_unpacked(m, NULL);
+      if (after_deliver) after_deliver();
     }
     free(x->bytes);
     free(x->payload);
     free(x);
+  }
+  if (later) {
+    *bus_tail = later;
+    bus_tail = later_tail;
   }
   for (int i = 1; i <= NODES; i++) {
     struct node *n = &nodes[i];
     int fd;
     if (!n->up) continue;
     if (qnode_sync_begin(&n->qn, &fd)) qnode_sync_done(&n->qn, fdatasync(fd) == 0, now);
+    struct qsnap_job *j; /* a snapshot's write, off the loop in the servers */
+    if (qnode_snapshot_begin(&n->qn, &j)) {
+      qsnap_job_run(j);
+      qnode_snapshot_done(&n->qn, now);
+    }
     if (now >= n->qn.deadline_ms) qnode_tick(&n->qn, now);
     cr_assert(!n->qn.failed);
   }
@@ -420,6 +442,61 @@ Test(metalog_quorum, three_nodes_commit_fail_over_and_revert) {
   while (bus_head) run_ms();
 }
 
+/* The NOT_CONTROLLER hint (qnode_leader): a leader names itself, a
+ * follower its leader; a leader cut off until check-quorum resigns it, a
+ * follower campaigning (prospective or candidate) and a restarted node
+ * that has not heard from a leader know none (-1), instead of naming a
+ * cut-off or dead controller. */
+Test(metalog_quorum, leader_hint_only_from_leader_or_follower) {
+  now = 1000;
+  cut = 0;
+  for (int i = 1; i <= NODES; i++) open_node(i);
+  int lead = leader_ready(5000);
+  cr_assert(lead);
+  const char *host;
+  int port;
+  for (int t = 0; t < 300; t++) run_ms();
+  for (int i = 1; i <= NODES; i++) {
+    cr_assert_eq(qnode_leader(&nodes[i].qn, &host, &port), lead, "node %d", i);
+    cr_assert_eq(port, 1000 + lead - 1);
+  }
+  /* The leader is cut off: the others campaign, it resigns. */
+  cut = lead;
+  int seen_campaign = 0, seen_resigned = 0;
+  for (int t = 0; t < 5000 && !(seen_campaign && seen_resigned); t++) {
+    run_ms();
+    for (int i = 1; i <= NODES; i++) {
+      enum quorum_role r = nodes[i].qn.role;
+      int32_t h = qnode_leader(&nodes[i].qn, &host, &port);
+      if (r == QUORUM_PROSPECTIVE || r == QUORUM_CANDIDATE) {
+        seen_campaign = 1;
+        cr_assert_eq(h, -1, "node %d, %s, hints %d", i, quorum_role_name(r), h);
+        cr_assert_str_eq(host, "");
+      }
+      if (r == QUORUM_RESIGNED || r == QUORUM_UNATTACHED) {
+        seen_resigned |= i == lead && r == QUORUM_RESIGNED;
+        cr_assert_eq(h, -1, "node %d, %s, hints %d", i, quorum_role_name(r), h);
+      }
+      if (r == QUORUM_FOLLOWER) cr_assert_eq(h, nodes[i].qn.leader);
+    }
+  }
+  cr_assert(seen_campaign, "a follower campaigned");
+  cr_assert(seen_resigned, "the cut-off leader resigned (check-quorum)");
+  int next = leader_ready(5000);
+  cr_assert(next && next != lead);
+  /* A restart: the old leader comes back knowing no leader until it hears one. */
+  close_node(lead);
+  open_node(lead);
+  cr_assert_eq(qnode_leader(&nodes[lead].qn, &host, &port), -1, "%s",
+               quorum_role_name(nodes[lead].qn.role));
+  cut = 0;
+  for (int t = 0; t < 2000; t++) run_ms();
+  for (int i = 1; i <= NODES; i++)
+    cr_assert_eq(qnode_leader(&nodes[i].qn, &host, &port), next, "node %d", i);
+  for (int i = 1; i <= NODES; i++) close_node(i);
+  while (bus_head) run_ms();
+}
+
 /* The leader registers broker 1 and creates topic name (a record that only
  * a replay from before it, or a snapshot, brings back); committed. */
 static void topic(int id, const char *name) {
@@ -472,6 +549,72 @@ Test(metalog_quorum, another_clusters_messages_are_dropped) {
   cr_assert_eq(nodes[fol].c.producer_ids_next, b + 1, "ours again: it catches up");
   for (int i = 1; i <= NODES; i++) close_node(i);
   while (bus_head) run_ms();
+}
+
+static int dl_lead, dl_down, dl_fired;
+
+/* Once the follower holds part of the leader's snapshot: decisions enough
+ * for the leader's next snapshot (they commit with the third node while the
+ * download goes on, 8 bytes a chunk). */
+static void mid_download(void) {
+  struct qnode *d = &nodes[dl_down].qn;
+  if (dl_fired || !(d->q.snap_fetch.end_offset >= 0 && d->q.snap_position > 0)) return;
+  dl_fired = 1;
+  for (int k = 0; k < 40; k++) {
+    struct ctrl_out out = {0};
+    int64_t first, end;
+    cr_assert_eq(ctrl_alloc_producer_ids(&nodes[dl_lead].c, &out, 10, &first), 0);
+    cr_assert_eq(qnode_submit(&nodes[dl_lead].qn, &out, &end), 0);
+  }
+}
+
+/* The leader takes a newer snapshot while a follower downloads its older
+ * one (it serves only its latest, and answers OFFSET_OUT_OF_RANGE): the
+ * follower starts over with a fetch at once and installs the new one,
+ * never going without a leader (before, it asked for the old one until
+ * the fetch timeout made it campaign). */
+Test(metalog_quorum, a_newer_snapshot_during_a_download_restarts_it) {
+  now = 1000;
+  cut = 0;
+  snap_bytes = 600;
+  answer_bytes = 8;
+  for (int i = 1; i <= NODES; i++) open_node(i);
+  int lead = leader_ready(5000);
+  cr_assert(lead, "no ready leader");
+  int down = lead % NODES + 1;
+  alloc(lead, 1);
+  for (int t = 0; t < 500; t++) run_ms();
+  close_node(down);
+  topic(lead, "early");
+  for (int k = 0; k < 80; k++) alloc(lead, 10);
+  for (int t = 0; t < 500; t++) run_ms();
+  struct quorum_snapshot_id old = nodes[lead].qn.snap;
+  cr_assert_geq(old.end_offset, 1);
+  dl_lead = lead, dl_down = down, dl_fired = 0;
+  after_deliver = mid_download;
+  slow_node = down; /* its download takes 5 ms a chunk */
+  open_node(down);
+  struct qnode *d = &nodes[down].qn;
+  int64_t t0 = now;
+  int saw_old = 0;
+  while (nodes[down].c.producer_ids_next != nodes[lead].c.producer_ids_next && now - t0 < 2000) {
+    saw_old |= d->snap.end_offset == old.end_offset;
+    run_ms();
+    cr_assert_eq(d->role, QUORUM_FOLLOWER, "never without its leader (%lld ms)", (long long)(now - t0));
+  }
+  after_deliver = NULL;
+  slow_node = 0;
+  cr_assert(dl_fired, "the follower downloaded a snapshot");
+  cr_assert_gt(nodes[lead].qn.snap.end_offset, old.end_offset, "the leader snapshotted again");
+  cr_assert_eq(nodes[down].c.producer_ids_next, nodes[lead].c.producer_ids_next);
+  cr_assert_eq(d->snap.end_offset, nodes[lead].qn.snap.end_offset, "it installed the newer one");
+  cr_assert(!saw_old, "not the old one");
+  cr_assert_lt(now - t0, 300, "caught up in %lld ms (the fetch timeout is 400)", (long long)(now - t0));
+  for (int i = 1; i <= NODES; i++)
+    if (nodes[i].up) close_node(i);
+  while (bus_head) run_ms();
+  snap_bytes = 0;
+  answer_bytes = 200;
 }
 
 /* Snapshots in quorum mode (KIP-630): with a small

@@ -605,6 +605,37 @@ Test(quorum, own_snapshot_moves_the_log_start_only_within_the_high_watermark) {
   cr_assert_eq(T[0].q.log_start, 4);
 }
 
+/* A follower catching up appends records its leader already committed:
+ * its high watermark passes what its disk synced. A snapshot of its own at
+ * that high watermark covers them (durably), so the PERSISTED to come is no
+ * news: the next fetch must go at once, not after the fetch timeout. */
+Test(quorum, own_snapshot_past_the_synced_end_sends_the_next_fetch) {
+  setup_nodes(3);
+  start_all();
+  elect(0);
+  deliver_all();
+  struct quorum_event s = {.type = QUORUM_SUBMIT, .now_ms = now, .submit = 5};
+  cr_assert_eq(step(0, &s), 0);
+  deliver_all_but(1u << 1); /* committed with node 2; node 1 hears nothing */
+  cr_assert_eq(T[0].q.hw, T[0].q.log_end);
+  T[1].auto_persist = 0;
+  now += 160; /* past node 1's request timeout (150), before its fetch timeout (200) */
+  tick(1);
+  cr_assert_eq(T[1].q.role, QUORUM_FOLLOWER);
+  cr_assert_eq(deliver(QUORUM_FETCH_REQ, 1, 0), 0);
+  cr_assert_eq(deliver(QUORUM_FETCH_RESP, 0, 1), 0);
+  cr_assert_eq(T[1].q.log_end, T[0].q.log_end);
+  cr_assert_eq(T[1].q.hw, T[1].q.log_end);
+  cr_assert_lt(T[1].q.persisted_end, T[1].q.log_end);
+  cr_assert_eq(count_msgs(QUORUM_FETCH_REQ, 1), 0, "no fetch before the sync");
+  struct quorum_event d = {.type = QUORUM_SNAPSHOT_DONE, .now_ms = now};
+  d.snapshot.id = (struct quorum_snapshot_id){T[1].q.hw, quorum_epoch_at(&T[1].q, T[1].q.hw - 1)};
+  cr_assert_eq(step(1, &d), 0);
+  cr_assert_eq(T[1].q.log_start, T[1].q.hw);
+  cr_assert_eq(T[1].q.persisted_end, T[1].q.log_end);
+  cr_assert_eq(count_msgs(QUORUM_FETCH_REQ, 1), 1, "the next fetch goes now");
+}
+
 /* ---- voters keyed by directory id (KIP-853) -------------------------------------- */
 
 Test(quorum, node_with_a_new_directory_id_is_an_observer_that_cannot_vote) {

@@ -66,8 +66,11 @@ static void registered(int64_t now, int64_t epoch) {
   ev(SESSION_ANSWER, now, SESSION_REGISTER, &h);
 }
 
+static int32_t answering_controller = -1; /* set in heartbeat answers when >= 0 */
+
 static void heartbeat_answer(int64_t now, int error) {
   Strata__BrokerHeartbeatResponse r = STRATA__BROKER_HEARTBEAT_RESPONSE__INIT;
+  r.controller_id_plus1 = answering_controller + 1;
   Strata__Header h = STRATA__HEADER__INIT;
   h.error_code = (uint32_t)-error;
   h.error_message = (char *)"";
@@ -317,6 +320,30 @@ Test(session3, an_answered_heartbeat_ends_the_search) {
   ev(SESSION_LINK_DOWN, 100, 0, NULL);
   cr_expect_str_eq(target(), "127.0.0.3:9093", "on from where it was");
   cr_expect_eq(s.retry_at, 100 + SESSION_RETRY_NEXT_MS);
+}
+
+/* The controller id Metadata answers give (b.controller_id) follows the
+ * controller that answers heartbeats: after a failover that changed no
+ * metadata no new image comes, so the image's writer would stay named.
+ * While the session searches, none is named. */
+Test(session3, the_named_controller_follows_the_one_answering_heartbeats) {
+  up();
+  b.controller_id = 1; /* as the last image said */
+  tick(20);
+  answering_controller = 1;
+  heartbeat_answer(30, 0);
+  cr_expect_eq(b.controller_id, 1);
+  not_controller(40, SESSION_HEARTBEAT, 3, "127.0.0.3:9093");
+  cr_expect_eq(b.controller_id, -1, "searching: no active controller known");
+  cr_assert(tick(40 + SESSION_RETRY_NEXT_MS).connect);
+  ev(SESSION_LINK_UP, 100, 0, NULL);
+  tick(110);
+  answering_controller = 3;
+  heartbeat_answer(120, 0);
+  answering_controller = -1;
+  cr_expect_eq(b.controller_id, 3, "the new active one, with no new image");
+  heartbeat_answer(130, 0); /* an older controller (no id): the last one stays */
+  cr_expect_eq(b.controller_id, 3);
 }
 
 /* The quorum for the admin console: asked only while wanted, every
