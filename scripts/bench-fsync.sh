@@ -3,7 +3,9 @@
 # so the ratios compare numbers taken minutes apart on the same machine:
 #  1. FSYNC_ROUNDS times (default 3), alternating: the disk (bench/disk_bench:
 #     as many MiB as the broker's records take, 1 GiB by default, written in
-#     1 MiB blocks plus one fdatasync; 4 KiB append + fdatasync latency) in a
+#     1 MiB blocks plus one fdatasync; 4 KiB append + fdatasync latency; the
+#     same MiB with an fdatasync per 8 MiB, one group ahead, as a group
+#     commit whose writers wait for it writes: information) in a
 #     folder on the broker's file system, then one broker with
 #     log.flush.policy=always (every acknowledged batch
 #     fdatasynced) taking 1 KiB records at acks=1 (BENCH_RECORDS_1K, default
@@ -13,7 +15,9 @@
 #     warm-up that is not counted).
 #  3. with BENCH_PEERS=1: Redis Streams XADD (../shared/peers/redis-streams-bench.sh:
 #     AOF off and AOF everysec, its own medians).
-# Then the ratios (medians of the rounds) with the targets:
+# Then the ratios (medians of the rounds) with the targets, and the broker
+# against the disk's grouped write (no target: how much of the gap is the
+# flush-always write pattern itself, which the disk pays too):
 #   strata 1 KiB acks=1 MB/s / disk seq write incl. fdatasync MB/s  >= 0.90
 #   strata 1 KiB acks=1 MB/s / Redis XADD 1 KiB AOF everysec MB/s    >= 1.5
 #   RF 3 acks=all p99 at 1,000/s / disk 4 KiB append+fdatasync p99  <= 2
@@ -49,13 +53,14 @@ echo "== fsync path vs the disk (issue 15), $(nproc) cores, $(date -u +%FT%TZ), 
 echo "   disk: $(df -T "$dir" | awk 'NR==2 {print $1, $2}') ($dir)"
 strata_start_broker "$dir/one" "${BENCH_PORT:-any}" --set log.flush.policy=always --set log.level=warn
 export STRATA_BOOTSTRAP=127.0.0.1:$STRATA_BROKER_PORT
-: > "$dir/seq" ; : > "$dir/p99disk" ; : > "$dir/one-mbs" ; : > "$dir/rf3-p99"
+: > "$dir/seq" ; : > "$dir/p99disk" ; : > "$dir/one-mbs" ; : > "$dir/rf3-p99" ; : > "$dir/grouped"
 for r in $(seq 1 "$rounds"); do
   mkdir -p "$dir/disk"
   echo "\$ disk_bench DIR $mib 2000   (round $r)"
   "$disk" "$dir/disk" "$mib" 2000 | tee "$dir/d.out"
   grep '^seq write' "$dir/d.out" | awk '{print $(NF-6)}' >> "$dir/seq"
   grep '^4KiB' "$dir/d.out" | after p99 >> "$dir/p99disk"
+  grep '^grouped write' "$dir/d.out" | awk '{for (i = 1; i < NF; i++) if ($(i + 1) == "MB/s") print $i}' >> "$dir/grouped"
   "$STRATA_BIN" topic create "fsync-$r" --partitions 1 >/dev/null
   echo "\$ strata bench produce --topic fsync-$r --record-size 1024 --records $n1k --acks 1   (log.flush.policy=always)"
   "$STRATA_BIN" bench produce --topic "fsync-$r" --record-size 1024 --records "$n1k" --acks 1 | tee "$dir/s.out"
@@ -106,13 +111,16 @@ seq_mbs=$(median < "$dir/seq")
 disk_p99_us=$(median < "$dir/p99disk")
 one_mbs=$(median < "$dir/one-mbs")
 rf3_p99_ms=$(median < "$dir/rf3-p99")
+grouped_mbs=$(median < "$dir/grouped")
 echo "== ratios (medians of $rounds rounds; load now: $(cut -d' ' -f1-3 /proc/loadavg))"
-awk -v one="$one_mbs" -v seq="$seq_mbs" -v pair="$pair" -v redis="$redis" -v p99="$rf3_p99_ms" -v d99="$disk_p99_us" '
+awk -v one="$one_mbs" -v seq="$seq_mbs" -v pair="$pair" -v redis="$redis" -v p99="$rf3_p99_ms" -v d99="$disk_p99_us" -v grouped="$grouped_mbs" '
   function verdict(ok) { return ok ? "ok" : "BELOW TARGET" }
   BEGIN {
     r = one / seq
     printf "1 broker 1 KiB acks=1 flush always %.1f MB/s / disk seq write+fdatasync %.1f MB/s = %.2f (target >= 0.90: %s)\n", one, seq, r, verdict(r >= 0.90)
     printf "  the same, median of the per-round ratios (disk and broker back to back): %.2f\n", pair
+    if (grouped > 0)
+      printf "  information: / disk grouped write (fdatasync per 8 MiB, one ahead) %.1f MB/s = %.2f; that disk pattern / seq = %.2f\n", grouped, one / grouped, grouped / seq
     if (redis != "") {
       r = one / redis
       printf "1 broker 1 KiB acks=1 flush always %.1f MB/s / Redis XADD 1 KiB AOF everysec %.1f MB/s = %.2f (target >= 1.5: %s)\n", one, redis, r, verdict(r >= 1.5)
