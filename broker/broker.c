@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "broker/kafka_fetch_session.h"
+#include "broker/rsess.h"
 #include "broker/seglog.h"
 #include "common/config.h"
 #include "common/durable_file.h"
@@ -107,6 +108,9 @@ void broker_close(struct broker *b) {
   }
   isr_watch_free(&b->isr_watch);
   follow_index_free(&b->follow);
+  if (b->replica_sessions) rsess_free_all(b->replica_sessions); /* their references first */
+  free(b->replica_sessions);
+  b->replica_sessions = NULL;
   for (size_t i = 0; i < b->topics.n; i++) {
     struct topic *tp = b->topics.v[i];
     for (uint32_t k = 0; k < tp->npart; k++) seglog_sync(tp->parts[k]->log);

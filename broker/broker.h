@@ -68,6 +68,7 @@ struct broker_quorum {
 };
 
 struct kfs_cache;
+struct rsess_cache;
 /* Partition logs one metadata image pass creates at most (metadata.c), in
  * chunks of METADATA_CREATE_CHUNK, and for at most METADATA_CREATE_MS. */
 #define METADATA_CREATE_PER_PASS 1024
@@ -144,6 +145,8 @@ struct broker {
   } kafka_parked;
   struct kfs_cache *kafka_sessions; /* Kafka fetch sessions (KIP-227; broker/kafka_fetch.c
                                        makes it at the first Fetch v7+; NULL before) */
+  struct rsess_cache *replica_sessions; /* followers' fetch sessions (KIP-227; broker/rsess.h,
+                                          made at the first follower fetch; NULL before) */
 };
 
 /* Cluster mode: no answer from the controller for longer than a session

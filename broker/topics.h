@@ -45,6 +45,14 @@ struct partition {
   int64_t damage_sent_ms; /* when the last report left (reports repeat at most once a second) */
   int32_t damaged_ids[REPLICAS_MAX]; /* the controller's damaged list, for metadata answers */
   uint32_t ndamaged_ids;
+  /* As a follower: the position last named to its leader in the fetch
+   * session of generation gen (broker/follow.c names it again only when
+   * one of these changed, or in a new session). */
+  struct {
+    uint32_t gen;
+    int32_t leader, leader_epoch, last_epoch;
+    int64_t end, durable;
+  } fsent;
 };
 
 struct topic_config_entry {
