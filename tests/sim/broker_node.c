@@ -424,6 +424,8 @@ static void sim_fetch_answered(struct sim *s, struct sim_node *sn, void *arg, co
   int32_t leader = (int32_t)(intptr_t)arg;
   struct bnode *n = sn->impl;
   sim_clocks(s, sn->id, &n->b);
+  if (!err && resp->body_case == STRATA__HEADER__BODY_FETCH_RESP && resp->fetch_resp->session_error)
+    s->st.fetch_session_refused++;
   enum fetcher_answer a = follow_answer(&n->b, leader, err ? NULL : resp, pl, pn);
   if (a == FETCHER_ANSWER_BAD)
     sim_violation(s, "broker %d: a fetch answer from %d does not add up", sn->id, leader);
@@ -438,6 +440,8 @@ static void fetcher_perform(struct sim *s, int id, int32_t leader, const struct 
   if (u->send) {
     Strata__FetchRequest q;
     follow_request(&n->b, leader, n->fetch, &q);
+    if (q.session_epoch > 0) s->st.fetch_incremental++;
+    else s->st.fetch_full++;
     Strata__Header h = STRATA__HEADER__INIT;
     h.api_key = STRATA__API_KEY__API_FETCH;
     h.body_case = STRATA__HEADER__BODY_FETCH_REQ;
