@@ -122,6 +122,8 @@ struct broker {
   struct scrub scrub;
   struct { size_t topic; uint32_t part; int64_t offset; } scrub_at;
   int damage_walk;
+  int offline_walk;              /* some partition's log cannot be opened, or is not yet known
+                                    open again by the controller (broker/offline.c) */
   char admin_addr[280];          /* the admin listener's advertised HOST:PORT, once bound ("" off) */
   char kafka_addr[280];          /* the Kafka listener's advertised HOST:PORT, once bound ("" off) */
   struct authorizer_config authz; /* authorizer.*, super.users (broker_open; broker/authz.c) */

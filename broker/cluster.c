@@ -10,6 +10,7 @@
 
 #include "broker/broker.h"
 #include "broker/integrity.h"
+#include "broker/offline.h"
 #include "broker/rsess.h"
 #include "broker/topics.h"
 #include "common/batch.h"
@@ -59,7 +60,13 @@ void cluster_apply_partition(struct broker *b, struct partition *p,
   struct replica_assignment a = assignment_of(s);
   struct replica_log log = cluster_log_pos(b, p);
   int64_t cut;
-  int flags = replica_assign(&p->rep, b->cfg.id, &a, &log, now_ms, &cut);
+  /* A replica whose log cannot be opened here (offline.h) takes no role:
+   * assigned as if it were another broker's, it neither follows nor leads,
+   * and metadata answers still show the partition's state. */
+  offline_marked(b, p, s->offline, s->offline_errno,
+                 (uint32_t)(s->n_offline < s->n_offline_errno ? s->n_offline : s->n_offline_errno));
+  if (!p->log || p->offline_marked) b->offline_walk = 1;
+  int flags = replica_assign(&p->rep, p->log ? b->cfg.id : -1, &a, &log, now_ms, &cut);
   count_isr_change(p, was_leader, epoch, nisr);
   integrity_marked(b, p, s->damaged, (uint32_t)s->n_damaged);
   integrity_found(b, p); /* damage the log's open found (a garbled old header) */

@@ -85,6 +85,10 @@ static Strata__TopicMetadata *topic_metadata(struct broker *b, struct response *
       pm->n_isr = p->rep.isr.nisr;
       pm->damaged = ids_copy(r, p->damaged_ids, p->ndamaged_ids);
       pm->n_damaged = p->ndamaged_ids;
+      pm->offline = ids_copy(r, p->offline_ids, p->noffline_ids);
+      pm->n_offline = p->noffline_ids;
+      pm->offline_errno = ids_copy(r, p->offline_errnos, p->noffline_ids);
+      pm->n_offline_errno = p->noffline_ids;
       if (p->rep.leader < 0) pm->error_code = (uint32_t)-STRATA_EBROKER_NOT_AVAILABLE;
       tm->partitions[tm->n_partitions++] = pm;
       continue;

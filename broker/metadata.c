@@ -215,6 +215,7 @@ int metadata_apply_image(struct broker *b, const Strata__MetadataImage *img, int
     topics_delete(&b->topics, copy);
     b->hw_version++;
   }
+  if (topics_offline_count(&b->topics)) b->offline_walk = 1; /* new logs that did not open */
   if (incomplete) {
     b->image_version = was_version; /* the heartbeat asks for this image again */
     trace_info("metadata image %" PRId64 ": partition logs still to create; more with the next "

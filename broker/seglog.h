@@ -54,6 +54,11 @@ struct seglog *seglog_open(const char *dir, const struct seglog_config *cfg,
                            int64_t now_ms, int *err);
 /* Closes fds and frees memory; does not fsync (call seglog_sync first for a
  * clean shutdown). */
+/* A NULL log stands for a partition whose log could not be opened (an
+ * offline replica, broker/topics.c): every function takes it, reads it as
+ * empty (offsets 0, nothing damaged, nothing to sync or scrub) and refuses
+ * every read and write with STRATA_EIO; the broker gives such a partition
+ * no role, so none of that is reached in normal operation (issue 15). */
 void seglog_close(struct seglog *log);
 /* Close every descriptor the log holds in its cache (they open again on
  * use): seglog_open ends with it, so a partition holds descriptors only

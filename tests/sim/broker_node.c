@@ -23,6 +23,7 @@
 #include "broker/flush.h"
 #include "broker/group_handlers.h"
 #include "broker/integrity.h"
+#include "broker/offline.h"
 #include "broker/metadata.h"
 #include "broker/offsets_log.h"
 #include "broker/response.h"
@@ -385,6 +386,7 @@ static void sim_report_damage(void *arg, struct partition *p, int what) {
   int64_t epochs[REPLICAS_MAX];
   cluster_alter_isr_request(&node->b, p, NULL, 0, epochs, &q);
   q.damage_report = what;
+  if (what == 3) q.offline_errno = p->offline_errno;
   Strata__Header h = STRATA__HEADER__INIT;
   h.api_key = STRATA__API_KEY__API_ALTER_ISR;
   h.body_case = STRATA__HEADER__BODY_ALTER_ISR_REQ;
@@ -545,6 +547,8 @@ void bnode_tick(struct sim *s, int id) {
   struct isr_ctx c = {s, id};
   if (u.propose_isr) cluster_isr_changes(&n->b, s->now, sim_propose_isr, &c);
   if (u.propose_isr) integrity_repair_tick(&n->b, sim_report_damage, &c);
+  if (u.propose_isr && offline_tick(&n->b, sim_report_damage, &c) && n->b.image_version > 0)
+    n->b.image_version--; /* as cluster_uv.c */
   integrity_scrub_tick(&n->b, s->now); /* the scrub timer of server_uv.c */
   if (!u.fetchers) fetchers_step(s, id, FETCHER_TICK);
   deadlines(s, id);
