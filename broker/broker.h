@@ -121,6 +121,7 @@ struct broker {
    * damage to repair or report (so the repair walk runs only then). */
   struct scrub scrub;
   struct { size_t topic; uint32_t part; int64_t offset; } scrub_at;
+  int scrub_inflight;            /* a scrub read is in the thread pool (one at a time) */
   int damage_walk;
   int offline_walk;              /* some partition's log cannot be opened, or is not yet known
                                     open again by the controller (broker/offline.c) */

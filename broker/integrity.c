@@ -5,6 +5,7 @@
 #include "broker/broker.h"
 #include "broker/scrub.h"
 #include "broker/topics.h"
+#include "common/assert.h"
 #include "common/errors.h"
 #include "common/trace.h"
 #include "replication/follower.h"
@@ -59,7 +60,17 @@ static struct partition *scrub_partition(struct broker *b, int next) {
   return NULL;
 }
 
-void integrity_scrub_tick(struct broker *b, int64_t now_ms) {
+/* A log's scrub result: done (1), damage, or an error: the walk moves on
+ * to the next log in those cases. */
+static void settle(struct broker *b, struct partition *p, int rc) {
+  if (rc == 1) p->scrub_clean = 1;
+  if (rc == STRATA_ECORRUPT) integrity_found(b, p);
+  else if (rc < 0)
+    trace_warn("scrubber: %s-%u: %s", p->topic ? p->topic->name : "?", p->id, strata_strerror(rc));
+}
+
+int integrity_scrub_next(struct broker *b, int64_t now_ms, struct integrity_scrub_job *job) {
+  if (b->scrub_inflight) return 0;
   int started;
   uint64_t budget = scrub_budget(&b->scrub, now_ms, &started);
   if (started) {
@@ -75,19 +86,45 @@ void integrity_scrub_tick(struct broker *b, int64_t now_ms) {
       trace_info("scrubber: pass %" PRIu64 " done (%" PRIu64 " bytes checked)", b->scrub.passes + 1,
                  b->scrub.pass_bytes);
       scrub_pass_done(&b->scrub, now_ms);
-      return;
+      return 0;
     }
-    uint64_t got = 0;
-    int rc = p->deleted ? 1 : seglog_scrub(p->log, &b->scrub_at.offset, budget, &got);
-    scrub_spent(&b->scrub, got);
-    b->metrics.scrub_bytes += got;
-    budget = got >= budget ? 0 : budget - got;
-    if (rc == 1) p->scrub_clean = 1;
-    if (rc == STRATA_ECORRUPT) integrity_found(b, p);
-    else if (rc < 0)
-      trace_warn("scrubber: %s-%u: %s", p->topic->name, p->id, strata_strerror(rc));
-    if (rc != 0) scrub_partition(b, 1); /* done with this log (or cannot go on in it) */
+    int rc = p->deleted ? 1 : seglog_scrub_begin(p->log, &b->scrub_at.offset, budget, &job->j);
+    if (rc == 0) {
+      partition_ref(p);
+      job->p = p;
+      b->scrub_inflight = 1;
+      return 1;
+    }
+    settle(b, p, rc);
+    scrub_partition(b, 1); /* done with this log (or cannot go on in it) */
   }
+  return 0;
+}
+
+void integrity_scrub_done(struct broker *b, struct integrity_scrub_job *job, int64_t now_ms) {
+  (void)now_ms;
+  struct partition *p = job->p;
+  STRATA_ASSERT(b->scrub_inflight && p);
+  b->scrub_inflight = 0;
+  job->p = NULL;
+  /* The walk may have moved (its topic deleted): a result for another
+   * log still notes damage, but moves nothing. */
+  int current = !p->deleted && scrub_partition(b, 0) == p;
+  int64_t off = current ? b->scrub_at.offset : 0;
+  uint64_t got = 0;
+  int rc;
+  if (p->deleted) {
+    seglog_scrub_discard(&job->j);
+    rc = 1;
+  } else {
+    rc = seglog_scrub_end(p->log, &job->j, &off, &got);
+  }
+  if (b->scrub.active) scrub_spent(&b->scrub, got);
+  b->metrics.scrub_bytes += got;
+  if (current) b->scrub_at.offset = off;
+  if (!p->deleted) settle(b, p, rc);
+  if (current && rc != 0) scrub_partition(b, 1);
+  partition_unref(p);
 }
 
 void integrity_marked(struct broker *b, struct partition *p, const int32_t *damaged, uint32_t n) {

@@ -1368,30 +1368,30 @@ uint64_t seglog_corrupt_found(const struct seglog *log) { return log ? log->corr
  * *good to the bytes of whole good batches from the start; extends the
  * verified mark when the checked range touches it; force (the scrubber)
  * checks below the mark too. *next: the offset after the last good batch. */
-static int verify_range(struct seglog *log, size_t i, uint64_t pos, const uint8_t *buf,
-                        uint64_t len, int64_t expect, int force, uint64_t *good, int64_t *next) {
-  struct segment *s = &log->segs[i];
+/* The batches in buf (bytes [pos, pos + len) of a segment of seg_size
+ * bytes, the first expected at base offset `expect`): their headers, their
+ * lengths and (past `verified`, or all with force) their CRCs. Touches no
+ * log, so the scrubber runs it off the loop. Sets the good bytes before the
+ * first damaged batch, the offset after them, and what failed (NULL: none). */
+static void check_batches(const uint8_t *buf, uint64_t len, uint64_t pos, uint64_t seg_size,
+                          uint64_t verified, int64_t expect, int force, uint64_t *good,
+                          int64_t *next, const char **what) {
   uint64_t off = 0;
-  int rc = 0;
+  *what = NULL;
   while (off < len) {
     struct batch_header h;
     if (len - off < BATCH_HEADER_SIZE) break;
     if (batch_header_decode(buf + off, len - off, &h) || h.base_offset != expect) {
-      rc = STRATA_ECORRUPT;
-      note_damage(log, i, pos + off, expect, "batch header");
+      *what = "batch header";
       break;
     }
     uint64_t total = batch_total_size(&h);
     if (total > len - off) {
-      if (pos + off + total > s->size) { /* runs past the segment: a garbled length */
-        rc = STRATA_ECORRUPT;
-        note_damage(log, i, pos + off, expect, "batch length");
-      }
+      if (pos + off + total > seg_size) *what = "batch length"; /* runs past the segment */
       break;
     }
-    if ((force || pos + off + total > s->verified) && batch_check_crc(buf + off, total)) {
-      rc = STRATA_ECORRUPT;
-      note_damage(log, i, pos + off, expect, "CRC32C");
+    if ((force || pos + off + total > verified) && batch_check_crc(buf + off, total)) {
+      *what = "CRC32C";
       break;
     }
     off += total;
@@ -1399,8 +1399,16 @@ static int verify_range(struct seglog *log, size_t i, uint64_t pos, const uint8_
   }
   *good = off;
   *next = expect;
-  if (pos <= s->verified && pos + off > s->verified) s->verified = pos + off;
-  return rc;
+}
+
+static int verify_range(struct seglog *log, size_t i, uint64_t pos, const uint8_t *buf,
+                        uint64_t len, int64_t expect, int force, uint64_t *good, int64_t *next) {
+  struct segment *s = &log->segs[i];
+  const char *what;
+  check_batches(buf, len, pos, s->size, s->verified, expect, force, good, next, &what);
+  if (what) note_damage(log, i, pos + *good, *next, what);
+  if (pos <= s->verified && pos + *good > s->verified) s->verified = pos + *good;
+  return what ? STRATA_ECORRUPT : 0;
 }
 
 int seglog_verify_read(struct seglog *log, const struct seglog_slice *sl, const uint8_t *buf,
@@ -1423,12 +1431,26 @@ int seglog_verify_read(struct seglog *log, const struct seglog_slice *sl, const 
   return rc;
 }
 
+/* begin + run + end on the calling thread, up to the budget. */
 int seglog_scrub(struct seglog *log, int64_t *offset, uint64_t budget, uint64_t *bytes) {
-  if (!log) {
-    *bytes = 0;
-    return 1;
-  }
   *bytes = 0;
+  for (;;) {
+    struct seglog_scrub_job job;
+    int rc = seglog_scrub_begin(log, offset, budget - *bytes, &job);
+    if (rc) return rc;
+    seglog_scrub_run(&job);
+    uint64_t got;
+    rc = seglog_scrub_end(log, &job, offset, &got);
+    *bytes += got;
+    if (rc || *bytes >= budget) return rc;
+  }
+}
+
+int seglog_scrub_begin(struct seglog *log, int64_t *offset, uint64_t budget,
+                       struct seglog_scrub_job *job) {
+  memset(job, 0, sizeof *job);
+  job->fd = -1;
+  if (!log) return 1;
   if (*offset < seglog_start_offset(log)) *offset = seglog_start_offset(log);
   while (*offset < log->end) {
     size_t i = find_segment(log, *offset);
@@ -1442,27 +1464,61 @@ int seglog_scrub(struct seglog *log, int64_t *offset, uint64_t budget, uint64_t 
       *offset = seg_end;
       continue;
     }
-    /* Whole batches from pos, at least one, up to the budget. */
     uint64_t want = s->size - pos;
     if (want > budget) want = budget;
     if (want < batch_total_size(&h)) want = batch_total_size(&h);
-    /* A buffer per call, not kept: an idle log holds no memory (issue 15). */
-    uint8_t *buf = malloc(want);
-    if (!buf) return STRATA_ENOMEM;
     int fd = seg_fd(log, s, SEG_LOG);
-    if (fd < 0 || pread_full(fd, buf, want, pos) != (ssize_t)want) {
-      free(buf);
-      return STRATA_EIO;
-    }
-    uint64_t good;
-    int64_t next;
-    rc = verify_range(log, i, pos, buf, want, h.base_offset, 1, &good, &next);
-    free(buf);
-    *bytes += want;
-    if (rc) return rc;
-    if (good == 0) return STRATA_ECORRUPT; /* cannot happen: one whole batch fits */
-    *offset = pos + good >= s->size ? seg_end : next;
-    if (*bytes >= budget) break;
+    if (fd < 0 || (job->fd = dup(fd)) < 0) return STRATA_EIO;
+    job->gen = log->gen;
+    job->seg_base = s->base;
+    job->seg_size = s->size;
+    job->seg_end = seg_end;
+    job->pos = pos;
+    job->len = want;
+    job->expect = h.base_offset;
+    return 0;
   }
+  return 1;
+}
+
+void seglog_scrub_run(struct seglog_scrub_job *job) {
+  job->rc = 0;
+  uint8_t *buf = malloc(job->len); /* per job, not kept: an idle log holds no memory */
+  if (!buf) {
+    job->rc = STRATA_ENOMEM;
+    return;
+  }
+  if (pread_full(job->fd, buf, job->len, job->pos) != (ssize_t)job->len) job->rc = STRATA_EIO;
+  else
+    check_batches(buf, job->len, job->pos, job->seg_size, 0, job->expect, 1, &job->good,
+                  &job->next, &job->what);
+  free(buf);
+}
+
+void seglog_scrub_discard(struct seglog_scrub_job *job) {
+  if (job->fd >= 0) close(job->fd);
+  job->fd = -1;
+}
+
+int seglog_scrub_end(struct seglog *log, struct seglog_scrub_job *job, int64_t *offset,
+                     uint64_t *bytes) {
+  seglog_scrub_discard(job);
+  *bytes = job->rc ? 0 : job->len;
+  if (!log) return 1;
+  /* Cut, reset or trimmed meanwhile: what was read says nothing of the log
+   * now; the walk goes on from where it stands. */
+  if (job->gen != log->gen || job->seg_base < seglog_start_offset(log)) return 0;
+  size_t i = find_segment(log, job->seg_base);
+  struct segment *s = &log->segs[i];
+  if (s->base != job->seg_base || s->size < job->pos + job->len) return 0;
+  if (job->rc) return job->rc;
+  if (job->what) {
+    note_damage(log, i, job->pos + job->good, job->next, job->what);
+    return STRATA_ECORRUPT;
+  }
+  if (job->good == 0) return STRATA_ECORRUPT; /* cannot happen: one whole batch fits */
+  if (job->pos <= s->verified && job->pos + job->good > s->verified)
+    s->verified = job->pos + job->good;
+  *offset = job->pos + job->good >= s->size ? job->seg_end : job->next;
   return *offset >= log->end ? 1 : 0;
 }

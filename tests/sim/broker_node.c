@@ -549,7 +549,11 @@ void bnode_tick(struct sim *s, int id) {
   if (u.propose_isr) integrity_repair_tick(&n->b, sim_report_damage, &c);
   if (u.propose_isr && offline_tick(&n->b, sim_report_damage, &c) && n->b.image_version > 0)
     n->b.image_version--; /* as cluster_uv.c */
-  integrity_scrub_tick(&n->b, s->now); /* the scrub timer of server_uv.c */
+  struct integrity_scrub_job sj; /* the scrub timer of server_uv.c; its thread pool's run here */
+  if (integrity_scrub_next(&n->b, s->now, &sj)) {
+    seglog_scrub_run(&sj.j);
+    integrity_scrub_done(&n->b, &sj, s->now);
+  }
   if (!u.fetchers) fetchers_step(s, id, FETCHER_TICK);
   deadlines(s, id);
   if (s->now % 100 == 0) group_handlers_tick(&n->b); /* the group timer of server_uv.c */
