@@ -1,11 +1,17 @@
 #include "broker/integrity.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "broker/broker.h"
 #include "broker/scrub.h"
 #include "broker/topics.h"
 #include "common/assert.h"
+#include "common/durable_file.h"
 #include "common/errors.h"
 #include "common/trace.h"
 #include "replication/follower.h"
@@ -19,9 +25,61 @@ void integrity_init(struct broker *b, int64_t now_ms) {
   b->scrub_at.offset = 0;
 }
 
+/* Where a replica's damage stands, kept in its partition directory
+ * (DAMAGE_FILE: "found_at repair_to"), so that a restart knows where to cut
+ * and how far to refetch instead of waiting for a whole scrub pass before
+ * it may be unmarked (issue 15). Written durably before the controller is
+ * told (the report comes at a later tick), so a replica marked damaged has
+ * it unless its write failed; removed once repaired. A write that fails
+ * leaves the old rule: unmarked after a clean scrub pass. */
+#define DAMAGE_FILE "damage.state"
+
+static void damage_path(const struct broker *b, const struct partition *p, char *path, size_t n) {
+  snprintf(path, n, "%s/%s-%u/" DAMAGE_FILE, b->topics.dir, p->topic->name, p->id);
+}
+
+static void damage_save(struct broker *b, struct partition *p) {
+  char path[PATH_MAX], data[64], err[256];
+  damage_path(b, p, path, sizeof path);
+  int n = snprintf(data, sizeof data, "%" PRId64 " %" PRId64 "\n", p->damage.found_at,
+                   p->damage.repair_to);
+  if (durable_file_replace(path, data, (size_t)n, err, sizeof err))
+    trace_error("%s-%u: cannot keep where its damage is (%s): after a restart it waits for a "
+                "whole scrub pass", p->topic->name, p->id, err);
+}
+
+void integrity_load(struct broker *b, struct partition *p) {
+  char path[PATH_MAX];
+  damage_path(b, p, path, sizeof path);
+  FILE *f = fopen(path, "r");
+  if (!f) return;
+  long long found = -1, to = -1;
+  int ok = fscanf(f, "%lld %lld", &found, &to) == 2 && found >= -1 && to >= -1;
+  fclose(f);
+  if (!ok) { /* bad bytes: ignored, the scrub rule holds */
+    trace_warn("%s-%u: %s is unreadable; ignored", p->topic->name, p->id, path);
+    return;
+  }
+  if (found >= 0) damage_found(&p->damage, found);
+  if (to >= 0) p->damage.repair_to = to;
+  if (damage_pending(&p->damage)) {
+    b->damage_walk = 1;
+    trace_warn("%s-%u: its replica was damaged before the restart (found at %lld, repairing to "
+               "%lld): repairing on", p->topic->name, p->id, found, to);
+  }
+}
+
+static void damage_forget(struct broker *b, struct partition *p) {
+  char path[PATH_MAX];
+  damage_path(b, p, path, sizeof path);
+  if (unlink(path) && errno != ENOENT)
+    trace_warn("%s-%u: cannot remove %s: %s", p->topic->name, p->id, path, strerror(errno));
+}
+
 void integrity_found(struct broker *b, struct partition *p) {
   int64_t at = seglog_damaged_at(p->log);
   if (at < 0 || !damage_found(&p->damage, at)) return;
+  if (b->cluster) damage_save(b, p);
   b->metrics.corrupt_batches++;
   b->damage_walk = 1;
   trace_error("%s-%u: DAMAGED BATCH at offset %" PRId64 " in this broker's replica (%s); %s",
@@ -145,7 +203,8 @@ static void cut(struct broker *b, struct partition *p) {
   trace_warn("%s-%u: cutting the damaged log at offset %" PRId64 " (%" PRId64
              " record(s)) to refetch them from leader %d",
              p->topic->name, p->id, at, old_end - at, p->rep.leader);
-  int rc = seglog_truncate(p->log, at);
+  /* after a restart the cut may be done already (or recovery cut below it) */
+  int rc = at < old_end ? seglog_truncate(p->log, at) : 0;
   if (!rc) rc = partition_rebuild_producers(p);
   if (rc) {
     trace_error("%s-%u: cannot cut the damaged log at %" PRId64 ": %s", p->topic->name, p->id, at,
@@ -157,6 +216,7 @@ static void cut(struct broker *b, struct partition *p) {
                             b->cfg.flush == FLUSH_ALWAYS ? seglog_durable_offset(p->log) : end};
   follower_truncated(&p->rep, &log);
   damage_cut_done(&p->damage, hw);
+  damage_save(b, p);
 }
 
 void integrity_repair_tick(struct broker *b,
@@ -190,6 +250,7 @@ void integrity_repair_tick(struct broker *b,
       if (f & DAMAGE_DONE) {
         trace_info("%s-%u: replica repaired and unmarked", p->topic->name, p->id);
         damage_clear(&p->damage);
+        damage_forget(b, p);
       }
     }
   }

@@ -31,6 +31,10 @@ int integrity_read_error(struct broker *b, struct partition *p);
  * budget allows a read, 0 when there is nothing to read now (logs settled
  * without a read, a pass that ended, are settled here). done: the job's
  * result applied (then the job is over). */
+/* At start: where p's damage stood before the restart (its partition
+ * directory's damage.state), so that it repairs on from there. */
+void integrity_load(struct broker *b, struct partition *p);
+
 struct integrity_scrub_job {
   struct partition *p;
   struct seglog_scrub_job j;
