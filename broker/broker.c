@@ -10,7 +10,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "broker/integrity.h"
 #include "broker/kafka_fetch_session.h"
 #include "broker/rsess.h"
 #include "broker/seglog.h"
@@ -93,9 +92,6 @@ int broker_open(struct broker *b, const struct broker_config *cfg, int64_t now_m
   rc = topics_open(&b->topics, cfg->log_dir, &b->cfg.seg, cfg->message_max_bytes, now_ms, err,
                    err_len);
   if (!rc && topics_offline_count(&b->topics)) b->offline_walk = 1; /* broker/offline.c */
-  for (size_t i = 0; !rc && i < b->topics.n; i++) /* damage repairs a restart interrupted */
-    for (uint32_t k = 0; k < b->topics.v[i]->npart; k++)
-      if (b->topics.v[i]->parts[k]->log) integrity_load(b, b->topics.v[i]->parts[k]);
   if (!rc) { /* the authorizer's settings (broker/authz.c decides with them) */
     b->authz.enabled = cfg->authz_enabled;
     b->authz.allow_if_no_acl = cfg->authz_allow_if_no_acl;

@@ -23,6 +23,9 @@ void integrity_init(struct broker *b, int64_t now_ms) {
   b->scrub_at.topic = 0;
   b->scrub_at.part = 0;
   b->scrub_at.offset = 0;
+  for (size_t i = 0; i < b->topics.n; i++) /* damage repairs a restart interrupted */
+    for (uint32_t k = 0; k < b->topics.v[i]->npart; k++)
+      if (b->topics.v[i]->parts[k]->log) integrity_load(b, b->topics.v[i]->parts[k]);
 }
 
 /* Where a replica's damage stands, kept in its partition directory

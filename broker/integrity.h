@@ -15,7 +15,8 @@ struct broker;
 struct partition;
 
 /* Start the scrubber's pacing from the broker's settings (the glue, once
- * the broker is open; until then the scrubber is off). */
+ * the broker is open; until then the scrubber is off), and load where each
+ * partition's damage repair stood before a restart (integrity_load). */
 void integrity_init(struct broker *b, int64_t now_ms);
 /* A read or scrub of p's log returned STRATA_ECORRUPT: note the damage
  * (the log remembers where). */
