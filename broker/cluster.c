@@ -80,10 +80,15 @@ void cluster_apply_partition(struct broker *b, struct partition *p,
     if (rc) trace_error("%s-%u: cannot cut the log at %" PRId64 ": %s", p->topic->name, p->id, cut,
                         strata_strerror(rc));
   }
-  /* A position named in an old leadership here must not count in a later
-   * one: the follower may have cut its log under another leader meanwhile
-   * (it names the partition again when it follows us again). */
-  if ((flags & REPLICA_LOST_LEAD) && b->replica_sessions)
+  /* A position named while another broker led may not count here later:
+   * the follower may have cut its log under that leader (it names the
+   * partition again when it follows us again). A new leader epoch with this
+   * broker leading on keeps them, as Kafka's sessions do: a follower that
+   * learned of the epoch first may have named the partition just before
+   * this broker's own isr_become_leader reset its progress, and names it
+   * no more; session_fetches gives that progress back (a position from a
+   * forked log still fails leader_on_fetch's divergence check). */
+  if ((flags & REPLICA_LOST_LEAD) && p->rep.role != ROLE_LEADER && b->replica_sessions)
     rsess_drop_partition(b->replica_sessions, p);
   if (flags & (REPLICA_LOST_LEAD | REPLICA_HW_MOVED))
     b->hw_version++; /* waiting acks=all answers learn they lost leadership, or may go */
