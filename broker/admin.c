@@ -7,6 +7,7 @@
 #include "broker/console.h"
 #include "broker/integrity.h"
 #include "broker/kafka_fetch_session.h"
+#include "broker/rsess.h"
 #include "common/admin_answer.h"
 #include "common/errors.h"
 #include "common/prom.h"
@@ -306,6 +307,24 @@ static void render_metrics(struct broker_admin *a, struct textbuf *t) {
     for (size_t i = 0; i < sizeof ev / sizeof ev[0]; i++)
       textbuf_printf(t, "strata_kafka_fetch_session_events_total{event=\"%s\"} %llu\n", ev[i].n,
                      (unsigned long long)ev[i].v);
+  }
+  if (b->cluster) { /* replica fetch sessions (KIP-227 on the native follower fetch) */
+    const struct rsess_cache *rc = b->replica_sessions;
+    const struct follow_index *fx = &b->follow;
+    prom_family(t, "strata_replica_fetch_session_events_total", "counter",
+                "Follower fetch sessions (KIP-227): as follower, full and incremental fetches "
+                "sent and sessions started over; as leader, sessions created, incremental "
+                "fetches served and refused.");
+    const struct { const char *n; uint64_t v; } ev[] = {
+        {"follower_full", fx->full_fetches},
+        {"follower_incremental", fx->incremental_fetches},
+        {"follower_reset", fx->session_resets},
+        {"leader_created", rc ? rc->stats.created : 0},
+        {"leader_incremental", rc ? rc->stats.incremental : 0},
+        {"leader_refused", rc ? rc->stats.refused : 0}};
+    for (size_t i = 0; i < sizeof ev / sizeof ev[0]; i++)
+      textbuf_printf(t, "strata_replica_fetch_session_events_total{event=\"%s\"} %llu\n",
+                     ev[i].n, (unsigned long long)ev[i].v);
   }
   prom_tls(t, a->tls_not_after, a->tls_failures);
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "broker/kafka_fetch_session.h"
+#include "broker/rsess.h"
 #include "broker/seglog.h"
 #include "common/config.h"
 #include "common/durable_file.h"
@@ -90,6 +91,7 @@ int broker_open(struct broker *b, const struct broker_config *cfg, int64_t now_m
   coord_init(&b->coord, &gc, nonce);
   rc = topics_open(&b->topics, cfg->log_dir, &b->cfg.seg, cfg->message_max_bytes, now_ms, err,
                    err_len);
+  if (!rc && topics_offline_count(&b->topics)) b->offline_walk = 1; /* broker/offline.c */
   if (!rc) { /* the authorizer's settings (broker/authz.c decides with them) */
     b->authz.enabled = cfg->authz_enabled;
     b->authz.allow_if_no_acl = cfg->authz_allow_if_no_acl;
@@ -107,6 +109,9 @@ void broker_close(struct broker *b) {
   }
   isr_watch_free(&b->isr_watch);
   follow_index_free(&b->follow);
+  if (b->replica_sessions) rsess_free_all(b->replica_sessions); /* their references first */
+  free(b->replica_sessions);
+  b->replica_sessions = NULL;
   for (size_t i = 0; i < b->topics.n; i++) {
     struct topic *tp = b->topics.v[i];
     for (uint32_t k = 0; k < tp->npart; k++) seglog_sync(tp->parts[k]->log);

@@ -68,6 +68,7 @@ struct broker_quorum {
 };
 
 struct kfs_cache;
+struct rsess_cache;
 /* Partition logs one metadata image pass creates at most (metadata.c), in
  * chunks of METADATA_CREATE_CHUNK, and for at most METADATA_CREATE_MS. */
 #define METADATA_CREATE_PER_PASS 1024
@@ -120,7 +121,10 @@ struct broker {
    * damage to repair or report (so the repair walk runs only then). */
   struct scrub scrub;
   struct { size_t topic; uint32_t part; int64_t offset; } scrub_at;
+  int scrub_inflight;            /* a scrub read is in the thread pool (one at a time) */
   int damage_walk;
+  int offline_walk;              /* some partition's log cannot be opened, or is not yet known
+                                    open again by the controller (broker/offline.c) */
   char admin_addr[280];          /* the admin listener's advertised HOST:PORT, once bound ("" off) */
   char kafka_addr[280];          /* the Kafka listener's advertised HOST:PORT, once bound ("" off) */
   struct authorizer_config authz; /* authorizer.*, super.users (broker_open; broker/authz.c) */
@@ -144,6 +148,8 @@ struct broker {
   } kafka_parked;
   struct kfs_cache *kafka_sessions; /* Kafka fetch sessions (KIP-227; broker/kafka_fetch.c
                                        makes it at the first Fetch v7+; NULL before) */
+  struct rsess_cache *replica_sessions; /* followers' fetch sessions (KIP-227; broker/rsess.h,
+                                          made at the first follower fetch; NULL before) */
 };
 
 /* Cluster mode: no answer from the controller for longer than a session

@@ -10,11 +10,14 @@
 
 #include "broker/broker.h"
 #include "broker/integrity.h"
+#include "broker/offline.h"
+#include "broker/rsess.h"
 #include "broker/topics.h"
 #include "common/batch.h"
 #include "common/errors.h"
 #include "common/trace.h"
 #include "replication/follower.h"
+#include "replication/leader.h"
 #include "replication/replica.h"
 
 struct replica_log cluster_log_pos(const struct broker *b, const struct partition *p) {
@@ -57,7 +60,13 @@ void cluster_apply_partition(struct broker *b, struct partition *p,
   struct replica_assignment a = assignment_of(s);
   struct replica_log log = cluster_log_pos(b, p);
   int64_t cut;
-  int flags = replica_assign(&p->rep, b->cfg.id, &a, &log, now_ms, &cut);
+  /* A replica whose log cannot be opened here (offline.h) takes no role:
+   * assigned as if it were another broker's, it neither follows nor leads,
+   * and metadata answers still show the partition's state. */
+  offline_marked(b, p, s->offline, s->offline_errno,
+                 (uint32_t)(s->n_offline < s->n_offline_errno ? s->n_offline : s->n_offline_errno));
+  if (!p->log || p->offline_marked) b->offline_walk = 1;
+  int flags = replica_assign(&p->rep, p->log ? b->cfg.id : -1, &a, &log, now_ms, &cut);
   count_isr_change(p, was_leader, epoch, nisr);
   integrity_marked(b, p, s->damaged, (uint32_t)s->n_damaged);
   integrity_found(b, p); /* damage the log's open found (a garbled old header) */
@@ -71,6 +80,16 @@ void cluster_apply_partition(struct broker *b, struct partition *p,
     if (rc) trace_error("%s-%u: cannot cut the log at %" PRId64 ": %s", p->topic->name, p->id, cut,
                         strata_strerror(rc));
   }
+  /* A position named while another broker led may not count here later:
+   * the follower may have cut its log under that leader (it names the
+   * partition again when it follows us again). A new leader epoch with this
+   * broker leading on keeps them, as Kafka's sessions do: a follower that
+   * learned of the epoch first may have named the partition just before
+   * this broker's own isr_become_leader reset its progress, and names it
+   * no more; session_fetches gives that progress back (a position from a
+   * forked log still fails leader_on_fetch's divergence check). */
+  if ((flags & REPLICA_LOST_LEAD) && p->rep.role != ROLE_LEADER && b->replica_sessions)
+    rsess_drop_partition(b->replica_sessions, p);
   if (flags & (REPLICA_LOST_LEAD | REPLICA_HW_MOVED))
     b->hw_version++; /* waiting acks=all answers learn they lost leadership, or may go */
   if (flags & REPLICA_NEW_LEADER)
@@ -174,6 +193,45 @@ void cluster_leader_fetched(struct broker *b, struct partition *p, int32_t repli
     watch_now(b, p, b->now_ms);
 }
 
+/* Followers in a fetch session (broker/rsess.h) name a partition only when
+ * their position in it changes: every request of the session counts as a
+ * fetch of it at the position last named (Kafka's session rule). Applied
+ * here, when the ISR is looked at (its deadline, or an event), not at every
+ * request: an idle partition costs nothing per round trip, only one look
+ * per lag window. The request's time is used, so the follower is never
+ * counted as caught up later than it fetched. Only a session of the
+ * registration the controller knows counts (a restarted follower's old
+ * positions never do). */
+static void session_fetches(struct broker *b, struct partition *p) {
+  if (!b->replica_sessions || p->rep.role != ROLE_LEADER || p->deleted) return;
+  for (uint32_t i = 0; i < p->rep.isr.nreplicas; i++) {
+    int32_t id = p->rep.isr.replicas[i];
+    struct rsess *s = id == b->cfg.id ? NULL : rsess_of(b->replica_sessions, id);
+    const struct peer *pe = s ? broker_peer(b, id) : NULL;
+    if (!pe || pe->fenced || pe->epoch != s->broker_epoch) continue;
+    const struct rsess_entry *e = rsess_lookup(s, p);
+    if (!e) continue;
+    const struct follower *f = isr_follower(&p->rep.isr, id);
+    if (f && f->last_fetch_ms >= s->last_used_ms) continue; /* it named it since */
+    struct follower_fetch ff = {id, s->broker_epoch, e->fetch_offset, e->last_epoch, e->durable};
+    struct replica_log log = cluster_log_pos(b, p);
+    struct leader_answer la;
+    leader_on_fetch(&p->rep, &ff, &log, s->last_used_ms, &la);
+    if (la.hw_moved) b->hw_version++;
+  }
+}
+
+/* How soon a led partition whose replica is outside the ISR is looked at
+ * again: its follower may have caught up without naming it since (a
+ * session), or an expansion may have been lost or refused. */
+#define ISR_EXPAND_RECHECK_MS 500
+
+static int has_outsider(const struct isr_state *r) {
+  for (uint32_t i = 0; i < r->nreplicas; i++)
+    if (r->replicas[i] != r->self && !isr_contains(r->isr, r->nisr, r->replicas[i])) return 1;
+  return 0;
+}
+
 void cluster_isr_changes(struct broker *b, int64_t now_ms,
                          void (*fn)(void *arg, struct partition *p, const int32_t *isr,
                                     uint32_t n),
@@ -182,6 +240,7 @@ void cluster_isr_changes(struct broker *b, int64_t now_ms,
   while ((p = isr_watch_pop(&b->isr_watch, now_ms))) {
     int32_t isr[REPLICAS_MAX];
     uint32_t n;
+    session_fetches(b, p);
     if (!p->deleted && replica_isr_proposal(&p->rep, now_ms, b->cfg.replica_lag_ms, isr, &n)) {
       /* Never propose a fenced broker, or one the controller marked
        * damaged: it would refuse the whole change. */
@@ -208,6 +267,9 @@ void cluster_isr_changes(struct broker *b, int64_t now_ms,
       }
     }
     int64_t at = p->deleted ? INT64_MAX : replica_isr_deadline(&p->rep, b->cfg.replica_lag_ms);
+    if (!p->deleted && p->rep.role == ROLE_LEADER && has_outsider(&p->rep.isr) &&
+        at > now_ms + ISR_EXPAND_RECHECK_MS)
+      at = now_ms + ISR_EXPAND_RECHECK_MS;
     if (at != INT64_MAX) isr_watch_at(&b->isr_watch, p, at > now_ms ? at : now_ms + 1);
     partition_unref(p);
   }

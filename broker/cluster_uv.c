@@ -7,6 +7,7 @@
 #include "broker/cluster.h"
 #include "broker/follow.h"
 #include "broker/integrity.h"
+#include "broker/offline.h"
 #include "broker/link_uv.h"
 #include "common/clock.h"
 #include "common/errors.h"
@@ -177,6 +178,7 @@ static void report_damage(void *arg, struct partition *p, int what) {
   int64_t epochs[REPLICAS_MAX];
   cluster_alter_isr_request(cu->b, p, NULL, 0, epochs, &q);
   q.damage_report = what;
+  if (what == 3) q.offline_errno = p->offline_errno;
   Strata__Header h = STRATA__HEADER__INIT;
   h.api_key = STRATA__API_KEY__API_ALTER_ISR;
   h.body_case = STRATA__HEADER__BODY_ALTER_ISR_REQ;
@@ -343,6 +345,9 @@ static void on_timer(uv_timer_t *t) {
   session_perform(cu, &u);
   if (u.propose_isr) cluster_isr_changes(cu->b, e.now_ms, propose_isr, cu);
   if (u.propose_isr) integrity_repair_tick(cu->b, report_damage, cu);
+  /* a log that opened again takes its role from the current image: ask for it again */
+  if (u.propose_isr && offline_tick(cu->b, report_damage, cu) && cu->b->image_version > 0)
+    cu->b->image_version--;
   if (!u.fetchers) fetchers_step(cu, FETCHER_TICK);
 }
 

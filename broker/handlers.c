@@ -14,6 +14,7 @@
 #include "broker/cluster.h"
 #include "broker/flush.h"
 #include "broker/integrity.h"
+#include "broker/rsess.h"
 #include "common/batch.h"
 #include "common/errors.h"
 #include "common/trace.h"
@@ -84,6 +85,10 @@ static Strata__TopicMetadata *topic_metadata(struct broker *b, struct response *
       pm->n_isr = p->rep.isr.nisr;
       pm->damaged = ids_copy(r, p->damaged_ids, p->ndamaged_ids);
       pm->n_damaged = p->ndamaged_ids;
+      pm->offline = ids_copy(r, p->offline_ids, p->noffline_ids);
+      pm->n_offline = p->noffline_ids;
+      pm->offline_errno = ids_copy(r, p->offline_errnos, p->noffline_ids);
+      pm->n_offline_errno = p->noffline_ids;
       if (p->rep.leader < 0) pm->error_code = (uint32_t)-STRATA_EBROKER_NOT_AVAILABLE;
       tm->partitions[tm->n_partitions++] = pm;
       continue;
@@ -484,6 +489,80 @@ static int read_slice(struct response *r, const struct seglog_slice *s) {
   return 0;
 }
 
+/* One partition's records for a fetch answer: from fetch_offset, at most
+ * pmax bytes (and what room the answer has left), below limit, each batch's
+ * CRC checked. Sets the result's payload bytes and error; 1 when it read. */
+static int serve_records(struct broker *b, struct response *r, struct partition *p,
+                         Strata__FetchPartitionResult *pr, int64_t fetch_offset, uint32_t pmax,
+                         int64_t limit, uint64_t total_max) {
+  uint64_t room = total_max > r->payload_len ? total_max - r->payload_len : 0;
+  if (room == 0) return 0;
+  if (!pmax) pmax = 1u << 20;
+  if (pmax > room) pmax = (uint32_t)room;
+  struct seglog_slice sl;
+  int rc = seglog_read(p->log, fetch_offset, pmax, limit, &sl);
+  int read = 0;
+  if (!rc) {
+    size_t before = r->payload_len;
+    rc = read_slice(r, &sl);
+    if (!rc) { /* every read path checks what it serves (issue 15) */
+      uint32_t good;
+      rc = seglog_verify_read(p->log, &sl, r->payload + before, &good);
+      if (rc == STRATA_ECORRUPT) {
+        integrity_found(b, p);
+        r->payload_len = before + good; /* the good batches before the damage */
+        rc = good ? 0 : integrity_read_error(b, p);
+      }
+    }
+    pr->payload_bytes = (uint32_t)(r->payload_len - before);
+    read = 1;
+  }
+  pr->error_code = (uint32_t)-rc;
+  return read;
+}
+
+static Strata__FetchPartitionResult *new_result(struct response *r, const char *topic,
+                                                uint32_t partition) {
+  Strata__FetchPartitionResult *pr = resp_alloc(r, sizeof *pr);
+  strata__fetch_partition_result__init(pr);
+  pr->topic = resp_strdup(r, topic);
+  pr->partition = partition;
+  pr->high_watermark = -1;
+  pr->log_start_offset = -1;
+  pr->diverging_end_offset = -1;
+  pr->diverging_epoch = -1;
+  pr->leader_hint = -1;
+  return pr;
+}
+
+/* The replica fetch session (broker/rsess.h) a follower's fetch runs in:
+ * at the first build its session fields are checked and applied (*err:
+ * the refusal to answer with), at a later build (a parked fetch woken) the
+ * session found then, if it still is. NULL: sessionless. */
+static struct rsess *fetch_session(struct broker *b, const Strata__FetchRequest *q,
+                                   struct response *r, int again, uint32_t *err) {
+  *err = 0;
+  if (!b->cluster || q->replica_id < 0 || q->session_epoch < 0) return NULL;
+  if (!b->replica_sessions && !(b->replica_sessions = calloc(1, sizeof *b->replica_sessions)))
+    return NULL;
+  if (again) return r->session_id ? rsess_find(b->replica_sessions, q->replica_id, r->session_id) : NULL;
+  struct rsess *s;
+  *err = (uint32_t)rsess_begin(b->replica_sessions, q->replica_id, q->replica_epoch,
+                               q->session_id, q->session_epoch, b->now_ms, &s);
+  r->session_id = s ? s->id : 0;
+  return s;
+}
+
+/* Whether a session entry not named in this fetch has news for its
+ * follower: records past its position, or a high watermark or log start
+ * it was not told. Only integer compares: the cost of an idle partition in
+ * a session (no lookup, no read, nothing encoded). */
+static int entry_news(const struct rsess_entry *e) {
+  const struct partition *p = e->p;
+  return seglog_end_offset(p->log) > e->fetch_offset || p->rep.hw != e->told_hw ||
+         seglog_start_offset(p->log) != e->told_start;
+}
+
 /* checked: the fetch was authorized at its first build (a parked fetch has
  * no refused partition, see dispatch_fetch_again), else each partition's
  * topic needs Read (a follower's ClusterAction is dispatch's check). */
@@ -500,23 +579,27 @@ static void build_fetch(struct broker *b, const Strata__Header *req,
   }
   Strata__FetchResponse *m = resp_alloc(r, sizeof *m);
   strata__fetch_response__init(m);
-  m->partitions = resp_alloc(r, (q->n_partitions + 1) * sizeof *m->partitions);
-  /* The topic of each answered partition, counted once the answer is final. */
-  struct topic **sent = resp_alloc(r, (q->n_partitions + 1) * sizeof *sent);
+  uint32_t session_err;
+  struct rsess *sess = fetch_session(b, q, r, checked, &session_err);
+  if (session_err) { /* the follower starts a full session */
+    m->session_error = session_err;
+    resp_begin(r, req, STRATA__HEADER__BODY_FETCH_RESP);
+    r->hdr.fetch_resp = m;
+    return;
+  }
+  size_t most = q->n_partitions + (sess ? sess->n : 0) + 1;
+  m->partitions = resp_alloc(r, most * sizeof *m->partitions);
+  /* The topic of each answered partition, counted once the answer is final;
+   * and each result's session entry (its index), told what it says then. */
+  struct topic **sent = resp_alloc(r, most * sizeof *sent);
+  struct partition **told = resp_alloc(r, most * sizeof *told);
   uint64_t total_max = q->max_bytes ? q->max_bytes : 50u << 20;
   if (total_max > b->cfg.max_frame / 2) total_max = b->cfg.max_frame / 2;
   for (size_t i = 0; i < q->n_partitions; i++) {
     const Strata__FetchPartition *fp = q->partitions[i];
-    Strata__FetchPartitionResult *pr = resp_alloc(r, sizeof *pr);
-    strata__fetch_partition_result__init(pr);
-    pr->topic = resp_strdup(r, fp->topic);
-    pr->partition = fp->partition;
-    pr->high_watermark = -1;
-    pr->log_start_offset = -1;
-    pr->diverging_end_offset = -1;
-    pr->diverging_epoch = -1;
-    pr->leader_hint = -1;
-    m->partitions[m->n_partitions++] = pr;
+    Strata__FetchPartitionResult *pr = new_result(r, fp->topic, fp->partition);
+    size_t at = m->n_partitions++;
+    m->partitions[at] = pr;
     int denied = checked || q->replica_id >= 0
                      ? 0
                      : authz_topic(b, b->caller, fp->topic, ACL_OP_READ);
@@ -547,6 +630,15 @@ static void build_fetch(struct broker *b, const Strata__Header *req,
       leader_on_fetch(&p->rep, &ff, &log, b->now_ms, &la);
       cluster_leader_fetched(b, p, q->replica_id, la.isr_recheck);
       if (la.hw_moved) b->hw_version++;
+      if (sess) { /* named: its position is the session's from now on */
+        struct rsess_entry *e = checked ? rsess_lookup(sess, p)
+                                        : rsess_name(sess, p, fp->fetch_offset,
+                                                     fp->durable_offset, fp->last_fetched_epoch);
+        if (e) {
+          e->asked_epoch = sess->epoch;
+          told[at] = p;
+        }
+      }
       if (la.diverged) {
         pr->diverging_end_offset = la.diverging_end;
         pr->diverging_epoch = la.diverging_epoch;
@@ -558,29 +650,38 @@ static void build_fetch(struct broker *b, const Strata__Header *req,
     }
     pr->high_watermark = hw;
     pr->log_start_offset = seglog_start_offset(p->log);
-    uint64_t room = total_max > r->payload_len ? total_max - r->payload_len : 0;
-    if (room == 0) continue;
-    uint32_t pmax = fp->max_bytes ? fp->max_bytes : 1u << 20;
-    if (pmax > room) pmax = (uint32_t)room;
-    struct seglog_slice s;
-    int rc = seglog_read(p->log, fp->fetch_offset, pmax, limit, &s);
-    if (!rc) {
-      size_t before = r->payload_len;
-      rc = read_slice(r, &s);
-      if (!rc) { /* every read path checks what it serves (issue 15) */
-        uint32_t good;
-        rc = seglog_verify_read(p->log, &s, r->payload + before, &good);
-        if (rc == STRATA_ECORRUPT) {
-          integrity_found(b, p);
-          r->payload_len = before + good; /* the good batches before the damage */
-          rc = good ? 0 : integrity_read_error(b, p);
-        }
-      }
-      pr->payload_bytes = (uint32_t)(r->payload_len - before);
-      sent[i] = p->topic;
-    }
-    pr->error_code = (uint32_t)-rc;
+    if (serve_records(b, r, p, pr, fp->fetch_offset, fp->max_bytes, limit, total_max))
+      sent[at] = p->topic;
   }
+  /* The session's other partitions: only those with news are answered,
+   * from the position their follower last named, in turn from where the
+   * last answer that ran out of room stopped. */
+  size_t nsess = sess ? sess->n : 0;
+  size_t from = nsess ? sess->next % nsess : 0;
+  for (size_t j = 0; j < nsess; j++) {
+    size_t k = (from + j) % nsess;
+    struct rsess_entry *e = &sess->v[k];
+    if (!e->p || e->asked_epoch == sess->epoch) continue;
+    struct partition *p = e->p;
+    if (p->deleted || p->rep.role != ROLE_LEADER) { /* no longer ours: forgotten */
+      rsess_drop_partition(b->replica_sessions, p); /* a tombstone: nothing moves */
+      continue;
+    }
+    if (!entry_news(e)) continue;
+    Strata__FetchPartitionResult *pr = new_result(r, p->topic->name, p->id);
+    size_t at = m->n_partitions++;
+    m->partitions[at] = pr;
+    told[at] = p;
+    pr->leader_epoch = p->rep.leader_epoch;
+    pr->high_watermark = p->rep.hw;
+    pr->log_start_offset = seglog_start_offset(p->log);
+    if (serve_records(b, r, p, pr, e->fetch_offset, 1u << 20, seglog_end_offset(p->log),
+                      total_max)) {
+      sent[at] = p->topic;
+      if (pr->payload_bytes && r->payload_len >= total_max) sess->next = k + 1;
+    }
+  }
+  if (sess) m->session_id = sess->id;
   resp_begin(r, req, STRATA__HEADER__BODY_FETCH_RESP);
   r->hdr.fetch_resp = m;
   if (!final && r->payload_len < q->min_bytes && q->max_wait_ms > 0) {
@@ -590,6 +691,11 @@ static void build_fetch(struct broker *b, const Strata__Header *req,
   }
   if (r->park) return; /* built again when it wakes */
   for (size_t i = 0; i < m->n_partitions; i++) {
+    struct rsess_entry *e = sess && told[i] ? rsess_lookup(sess, told[i]) : NULL;
+    if (e) { /* what the follower now knows (an error: tell it again once it clears) */
+      e->told_hw = m->partitions[i]->error_code ? -1 : m->partitions[i]->high_watermark;
+      e->told_start = m->partitions[i]->log_start_offset;
+    }
     if (!sent[i]) continue;
     if (q->replica_id >= 0) b->metrics.replication_out += m->partitions[i]->payload_bytes;
     else sent[i]->bytes_out += m->partitions[i]->payload_bytes;

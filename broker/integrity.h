@@ -9,11 +9,14 @@
 
 #include <stdint.h>
 
+#include "broker/seglog.h"
+
 struct broker;
 struct partition;
 
 /* Start the scrubber's pacing from the broker's settings (the glue, once
- * the broker is open; until then the scrubber is off). */
+ * the broker is open; until then the scrubber is off), and load where each
+ * partition's damage repair stood before a restart (integrity_load). */
 void integrity_init(struct broker *b, int64_t now_ms);
 /* A read or scrub of p's log returned STRATA_ECORRUPT: note the damage
  * (the log remembers where). */
@@ -22,8 +25,23 @@ void integrity_found(struct broker *b, struct partition *p);
  * in-sync replica holds a healthy copy (the controller moves leadership to
  * it, the client retries there), CORRUPT when none does (said loudly). */
 int integrity_read_error(struct broker *b, struct partition *p);
-/* One scrubber step: check up to this tick's budget of bytes. */
-void integrity_scrub_tick(struct broker *b, int64_t now_ms);
+/* The scrubber's next read (issue 15): the reads and CRC checks run off
+ * the event loop (seglog_scrub_run on the job, in the glue's thread pool),
+ * the walk and every decision here, on the loop. next: 1 with job filled
+ * (a reference on its partition; one job at a time) when this tick's
+ * budget allows a read, 0 when there is nothing to read now (logs settled
+ * without a read, a pass that ended, are settled here). done: the job's
+ * result applied (then the job is over). */
+/* At start: where p's damage stood before the restart (its partition
+ * directory's damage.state), so that it repairs on from there. */
+void integrity_load(struct broker *b, struct partition *p);
+
+struct integrity_scrub_job {
+  struct partition *p;
+  struct seglog_scrub_job j;
+};
+int integrity_scrub_next(struct broker *b, int64_t now_ms, struct integrity_scrub_job *job);
+void integrity_scrub_done(struct broker *b, struct integrity_scrub_job *job, int64_t now_ms);
 /* The controller's damaged list for p as an image or ISR answer gave it. */
 void integrity_marked(struct broker *b, struct partition *p, const int32_t *damaged, uint32_t n);
 /* Repair steps due now; report(arg, p, 1 damaged | 2 repaired) asks the

@@ -9,6 +9,7 @@
 
 #include "broker/broker.h"
 #include "broker/cluster.h"
+#include "broker/rsess.h"
 #include "replication/replica.h"
 #include "broker/topics.h"
 #include "common/trace.h"
@@ -90,6 +91,10 @@ int metadata_apply_image(struct broker *b, const Strata__MetadataImage *img, int
     const Strata__BrokerState *s = img->brokers[i];
     const struct peer *old = broker_peer(b, s->id);
     if (!old || (old->epoch == s->epoch && !s->fenced)) continue;
+    /* its fetch session too, unless the new registration already made it */
+    struct rsess *rs = b->replica_sessions ? rsess_of(b->replica_sessions, s->id) : NULL;
+    if (rs && (s->fenced || rs->broker_epoch != s->epoch))
+      rsess_drop_replica(b->replica_sessions, s->id);
     for (size_t t = 0; t < b->topics.n; t++)
       for (uint32_t k = 0; k < b->topics.v[t]->npart; k++) {
         struct partition *p = b->topics.v[t]->parts[k];
@@ -210,6 +215,7 @@ int metadata_apply_image(struct broker *b, const Strata__MetadataImage *img, int
     topics_delete(&b->topics, copy);
     b->hw_version++;
   }
+  if (topics_offline_count(&b->topics)) b->offline_walk = 1; /* new logs that did not open */
   if (incomplete) {
     b->image_version = was_version; /* the heartbeat asks for this image again */
     trace_info("metadata image %" PRId64 ": partition logs still to create; more with the next "

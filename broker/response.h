@@ -41,6 +41,8 @@ struct response {
   struct wait_item *waits;     /* malloc'd */
   size_t nwaits, waits_cap;
   int park;                    /* fetch: not enough data yet, wait */
+  int32_t session_id;          /* a follower's fetch: its session (broker/rsess.h), found
+                                  again when a parked fetch is built again (0: none) */
   int64_t deadline_ms;         /* fetch/produce: answer by then whatever there is */
   int64_t started_ms;          /* produce: when it arrived */
   int forward;                 /* cluster mode: the controller must answer this */

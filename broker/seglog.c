@@ -677,12 +677,14 @@ fail:
 }
 
 void seglog_release_fds(struct seglog *log) {
+  if (!log) return;
   for (size_t i = 0; i < log->nsegs; i++)
     for (int k = 0; k < SEG_FILES; k++) fdcache_close(log->fds, &log->segs[i].file[k]);
   fdcache_close(log->fds, &log->dir_ref);
 }
 
 void seglog_close(struct seglog *log) {
+  if (!log) return;
   if (!log) return;
   if (log->fds) {
     for (size_t i = 0; i < log->nsegs; i++) segment_free(log, &log->segs[i]);
@@ -699,15 +701,17 @@ void seglog_close(struct seglog *log) {
   free(log);
 }
 
-int64_t seglog_start_offset(const struct seglog *log) { return log->segs[0].base; }
-int64_t seglog_end_offset(const struct seglog *log) { return log->end; }
-int64_t seglog_durable_offset(const struct seglog *log) { return log->durable; }
-unsigned seglog_segment_count(const struct seglog *log) { return (unsigned)log->nsegs; }
+int64_t seglog_start_offset(const struct seglog *log) { return log ? log->segs[0].base : 0; }
+int64_t seglog_end_offset(const struct seglog *log) { return log ? log->end : 0; }
+int64_t seglog_durable_offset(const struct seglog *log) { return log ? log->durable : 0; }
+unsigned seglog_segment_count(const struct seglog *log) { return log ? (unsigned)log->nsegs : 0; }
 uint64_t seglog_recovered_truncated_bytes(const struct seglog *log) {
+  if (!log) return 0;
   return log->recovered_truncated;
 }
-int seglog_write_errno(const struct seglog *log) { return log->write_errno; }
+int seglog_write_errno(const struct seglog *log) { return log ? log->write_errno : EIO; }
 uint64_t seglog_size_bytes(const struct seglog *log) {
+  if (!log) return 0;
   uint64_t t = 0;
   for (size_t i = 0; i < log->nsegs; i++) t += log->segs[i].size;
   return t;
@@ -859,6 +863,7 @@ static int count_offsets(const uint8_t *batches, size_t len, int64_t *n) {
 
 int seglog_append(struct seglog *log, uint8_t *batches, size_t len,
                   int32_t leader_epoch, int64_t now_ms, int64_t *base_offset) {
+  if (!log) return STRATA_EIO;
   int64_t n;
   int rc = count_offsets(batches, len, &n);
   if (rc) return rc;
@@ -883,6 +888,7 @@ int seglog_append(struct seglog *log, uint8_t *batches, size_t len,
 
 int seglog_append_replica(struct seglog *log, const uint8_t *batches,
                           size_t len, int64_t now_ms) {
+  if (!log) return STRATA_EIO;
   size_t off = 0;
   int64_t next = log->end;
   while (off < len) {
@@ -978,6 +984,7 @@ walk:;
 
 int seglog_read(struct seglog *log, int64_t offset, uint32_t max_bytes,
                 int64_t max_offset, struct seglog_slice *out) {
+  if (!log) return STRATA_EIO;
   if (offset < seglog_start_offset(log) || offset > log->end)
     return STRATA_EOFFSET_OUT_OF_RANGE;
   if (max_offset > log->end) max_offset = log->end;
@@ -1015,6 +1022,7 @@ int seglog_read(struct seglog *log, int64_t offset, uint32_t max_bytes,
 }
 
 int64_t seglog_max_timestamp(const struct seglog *log) {
+  if (!log) return -1;
   int64_t m = -1;
   for (size_t i = 0; i < log->nsegs; i++)
     if (log->segs[i].size && log->segs[i].max_ts > m) m = log->segs[i].max_ts;
@@ -1023,6 +1031,7 @@ int64_t seglog_max_timestamp(const struct seglog *log) {
 
 int seglog_offset_for_time(struct seglog *log, int64_t ts, int64_t *offset,
                            int64_t *found_ts) {
+  if (!log) return STRATA_EIO;
   *offset = -1;
   *found_ts = -1;
   struct batch_scratch scratch = {0};
@@ -1102,6 +1111,7 @@ static void set_end(struct seglog *log, int64_t end) {
  * on disk and in memory, so an error return never leaves appends writing
  * past a cut they do not know about. */
 int seglog_truncate(struct seglog *log, int64_t offset) {
+  if (!log) return STRATA_EIO;
   if (offset < seglog_start_offset(log)) return STRATA_EINVALID_ARGUMENT;
   if (offset >= log->end) return 0;
   size_t i = find_segment(log, offset);
@@ -1176,6 +1186,7 @@ static int drop_first_segment(struct seglog *log, const char *why) {
 }
 
 int seglog_apply_retention(struct seglog *log, int64_t now_ms) {
+  if (!log) return 0;
   int deleted = 0;
   while (log->nsegs > 1) {
     struct segment *s = &log->segs[0];
@@ -1195,6 +1206,7 @@ int seglog_apply_retention(struct seglog *log, int64_t now_ms) {
 }
 
 int seglog_delete_before(struct seglog *log, int64_t offset) {
+  if (!log) return 0;
   int deleted = 0;
   while (log->nsegs > 1 && log->segs[1].base <= offset) {
     int rc = drop_first_segment(log, "below the log start offset");
@@ -1208,6 +1220,7 @@ int seglog_delete_before(struct seglog *log, int64_t offset) {
 
 
 int seglog_reset(struct seglog *log, int64_t offset, int64_t now_ms) {
+  if (!log) return STRATA_EIO;
   if (offset < 0) return STRATA_EINVALID_ARGUMENT;
   /* Oldest first: a crash in between leaves a shorter but valid log (or
    * none, which opens empty at 0); either way the next fetch resets again. */
@@ -1246,6 +1259,10 @@ static int job_add(struct seglog *log, struct seglog_sync *job, int fd, int full
  * segment's data and indexes, the directory when a segment file was created
  * since its last fsync, then the active segment up to the log end. */
 int seglog_sync_begin(struct seglog *log, struct seglog_sync *job) {
+  if (!log) {
+    memset(job, 0, sizeof *job);
+    return 0;
+  }
   memset(job, 0, sizeof *job);
   for (unsigned k = 0; k < SEGLOG_SYNC_FDS_MAX; k++) job->fd[k] = -1;
   job->end_offset = log->end;
@@ -1285,10 +1302,12 @@ void seglog_sync_discard(struct seglog_sync *job) {
 }
 
 int seglog_roll_unsynced(const struct seglog *log) {
+  if (!log) return 0;
   return log->pending_base >= 0 || log->dir_synced < log->dir_created;
 }
 
 void seglog_sync_end(struct seglog *log, const struct seglog_sync *job, int status) {
+  if (!log) return;
   /* Failed, or begun before a truncation or reset: the bytes it synced may
    * not be the log's any more; the next sync covers them again. */
   if (status || job->gen != log->gen) return;
@@ -1299,6 +1318,7 @@ void seglog_sync_end(struct seglog *log, const struct seglog_sync *job, int stat
 }
 
 int seglog_sync(struct seglog *log) {
+  if (!log) return 0;
   struct seglog_sync job;
   int rc = seglog_sync_begin(log, &job);
   if (rc || job.n == 0) return rc;
@@ -1309,6 +1329,7 @@ int seglog_sync(struct seglog *log) {
 
 int seglog_for_each_batch(struct seglog *log,
                           int (*fn)(void *arg, const struct batch_header *h), void *arg) {
+  if (!log) return 0;
   int64_t expect = seglog_start_offset(log);
   for (size_t i = 0; i < log->nsegs; i++) {
     struct segment *s = &log->segs[i];
@@ -1337,8 +1358,8 @@ int seglog_for_each_batch(struct seglog *log,
 
 /* ---- integrity: read verification and the scrubber (docs/storage.md) ---- */
 
-int64_t seglog_damaged_at(const struct seglog *log) { return log->damaged_at; }
-uint64_t seglog_corrupt_found(const struct seglog *log) { return log->corrupt_found; }
+int64_t seglog_damaged_at(const struct seglog *log) { return log ? log->damaged_at : -1; }
+uint64_t seglog_corrupt_found(const struct seglog *log) { return log ? log->corrupt_found : 0; }
 
 /* Check whole batches of buf (len bytes read from segment i at pos, the
  * first one starting at offset `expect`): header, contiguity and CRC32C.
@@ -1347,30 +1368,30 @@ uint64_t seglog_corrupt_found(const struct seglog *log) { return log->corrupt_fo
  * *good to the bytes of whole good batches from the start; extends the
  * verified mark when the checked range touches it; force (the scrubber)
  * checks below the mark too. *next: the offset after the last good batch. */
-static int verify_range(struct seglog *log, size_t i, uint64_t pos, const uint8_t *buf,
-                        uint64_t len, int64_t expect, int force, uint64_t *good, int64_t *next) {
-  struct segment *s = &log->segs[i];
+/* The batches in buf (bytes [pos, pos + len) of a segment of seg_size
+ * bytes, the first expected at base offset `expect`): their headers, their
+ * lengths and (past `verified`, or all with force) their CRCs. Touches no
+ * log, so the scrubber runs it off the loop. Sets the good bytes before the
+ * first damaged batch, the offset after them, and what failed (NULL: none). */
+static void check_batches(const uint8_t *buf, uint64_t len, uint64_t pos, uint64_t seg_size,
+                          uint64_t verified, int64_t expect, int force, uint64_t *good,
+                          int64_t *next, const char **what) {
   uint64_t off = 0;
-  int rc = 0;
+  *what = NULL;
   while (off < len) {
     struct batch_header h;
     if (len - off < BATCH_HEADER_SIZE) break;
     if (batch_header_decode(buf + off, len - off, &h) || h.base_offset != expect) {
-      rc = STRATA_ECORRUPT;
-      note_damage(log, i, pos + off, expect, "batch header");
+      *what = "batch header";
       break;
     }
     uint64_t total = batch_total_size(&h);
     if (total > len - off) {
-      if (pos + off + total > s->size) { /* runs past the segment: a garbled length */
-        rc = STRATA_ECORRUPT;
-        note_damage(log, i, pos + off, expect, "batch length");
-      }
+      if (pos + off + total > seg_size) *what = "batch length"; /* runs past the segment */
       break;
     }
-    if ((force || pos + off + total > s->verified) && batch_check_crc(buf + off, total)) {
-      rc = STRATA_ECORRUPT;
-      note_damage(log, i, pos + off, expect, "CRC32C");
+    if ((force || pos + off + total > verified) && batch_check_crc(buf + off, total)) {
+      *what = "CRC32C";
       break;
     }
     off += total;
@@ -1378,13 +1399,22 @@ static int verify_range(struct seglog *log, size_t i, uint64_t pos, const uint8_
   }
   *good = off;
   *next = expect;
-  if (pos <= s->verified && pos + off > s->verified) s->verified = pos + off;
-  return rc;
+}
+
+static int verify_range(struct seglog *log, size_t i, uint64_t pos, const uint8_t *buf,
+                        uint64_t len, int64_t expect, int force, uint64_t *good, int64_t *next) {
+  struct segment *s = &log->segs[i];
+  const char *what;
+  check_batches(buf, len, pos, s->size, s->verified, expect, force, good, next, &what);
+  if (what) note_damage(log, i, pos + *good, *next, what);
+  if (pos <= s->verified && pos + *good > s->verified) s->verified = pos + *good;
+  return what ? STRATA_ECORRUPT : 0;
 }
 
 int seglog_verify_read(struct seglog *log, const struct seglog_slice *sl, const uint8_t *buf,
                        uint32_t *good_len) {
   *good_len = 0;
+  if (!log) return STRATA_EIO;
   if (sl->len == 0) return 0;
   size_t i = find_segment(log, sl->first_offset);
   struct segment *s = &log->segs[i];
@@ -1401,8 +1431,26 @@ int seglog_verify_read(struct seglog *log, const struct seglog_slice *sl, const 
   return rc;
 }
 
+/* begin + run + end on the calling thread, up to the budget. */
 int seglog_scrub(struct seglog *log, int64_t *offset, uint64_t budget, uint64_t *bytes) {
   *bytes = 0;
+  for (;;) {
+    struct seglog_scrub_job job;
+    int rc = seglog_scrub_begin(log, offset, budget - *bytes, &job);
+    if (rc) return rc;
+    seglog_scrub_run(&job);
+    uint64_t got;
+    rc = seglog_scrub_end(log, &job, offset, &got);
+    *bytes += got;
+    if (rc || *bytes >= budget) return rc;
+  }
+}
+
+int seglog_scrub_begin(struct seglog *log, int64_t *offset, uint64_t budget,
+                       struct seglog_scrub_job *job) {
+  memset(job, 0, sizeof *job);
+  job->fd = -1;
+  if (!log) return 1;
   if (*offset < seglog_start_offset(log)) *offset = seglog_start_offset(log);
   while (*offset < log->end) {
     size_t i = find_segment(log, *offset);
@@ -1416,27 +1464,61 @@ int seglog_scrub(struct seglog *log, int64_t *offset, uint64_t budget, uint64_t 
       *offset = seg_end;
       continue;
     }
-    /* Whole batches from pos, at least one, up to the budget. */
     uint64_t want = s->size - pos;
     if (want > budget) want = budget;
     if (want < batch_total_size(&h)) want = batch_total_size(&h);
-    /* A buffer per call, not kept: an idle log holds no memory (issue 15). */
-    uint8_t *buf = malloc(want);
-    if (!buf) return STRATA_ENOMEM;
     int fd = seg_fd(log, s, SEG_LOG);
-    if (fd < 0 || pread_full(fd, buf, want, pos) != (ssize_t)want) {
-      free(buf);
-      return STRATA_EIO;
-    }
-    uint64_t good;
-    int64_t next;
-    rc = verify_range(log, i, pos, buf, want, h.base_offset, 1, &good, &next);
-    free(buf);
-    *bytes += want;
-    if (rc) return rc;
-    if (good == 0) return STRATA_ECORRUPT; /* cannot happen: one whole batch fits */
-    *offset = pos + good >= s->size ? seg_end : next;
-    if (*bytes >= budget) break;
+    if (fd < 0 || (job->fd = dup(fd)) < 0) return STRATA_EIO;
+    job->gen = log->gen;
+    job->seg_base = s->base;
+    job->seg_size = s->size;
+    job->seg_end = seg_end;
+    job->pos = pos;
+    job->len = want;
+    job->expect = h.base_offset;
+    return 0;
   }
+  return 1;
+}
+
+void seglog_scrub_run(struct seglog_scrub_job *job) {
+  job->rc = 0;
+  uint8_t *buf = malloc(job->len); /* per job, not kept: an idle log holds no memory */
+  if (!buf) {
+    job->rc = STRATA_ENOMEM;
+    return;
+  }
+  if (pread_full(job->fd, buf, job->len, job->pos) != (ssize_t)job->len) job->rc = STRATA_EIO;
+  else
+    check_batches(buf, job->len, job->pos, job->seg_size, 0, job->expect, 1, &job->good,
+                  &job->next, &job->what);
+  free(buf);
+}
+
+void seglog_scrub_discard(struct seglog_scrub_job *job) {
+  if (job->fd >= 0) close(job->fd);
+  job->fd = -1;
+}
+
+int seglog_scrub_end(struct seglog *log, struct seglog_scrub_job *job, int64_t *offset,
+                     uint64_t *bytes) {
+  seglog_scrub_discard(job);
+  *bytes = job->rc ? 0 : job->len;
+  if (!log) return 1;
+  /* Cut, reset or trimmed meanwhile: what was read says nothing of the log
+   * now; the walk goes on from where it stands. */
+  if (job->gen != log->gen || job->seg_base < seglog_start_offset(log)) return 0;
+  size_t i = find_segment(log, job->seg_base);
+  struct segment *s = &log->segs[i];
+  if (s->base != job->seg_base || s->size < job->pos + job->len) return 0;
+  if (job->rc) return job->rc;
+  if (job->what) {
+    note_damage(log, i, job->pos + job->good, job->next, job->what);
+    return STRATA_ECORRUPT;
+  }
+  if (job->good == 0) return STRATA_ECORRUPT; /* cannot happen: one whole batch fits */
+  if (job->pos <= s->verified && job->pos + job->good > s->verified)
+    s->verified = job->pos + job->good;
+  *offset = job->pos + job->good >= s->size ? job->seg_end : job->next;
   return *offset >= log->end ? 1 : 0;
 }

@@ -54,6 +54,11 @@ struct seglog *seglog_open(const char *dir, const struct seglog_config *cfg,
                            int64_t now_ms, int *err);
 /* Closes fds and frees memory; does not fsync (call seglog_sync first for a
  * clean shutdown). */
+/* A NULL log stands for a partition whose log could not be opened (an
+ * offline replica, broker/topics.c): every function takes it, reads it as
+ * empty (offsets 0, nothing damaged, nothing to sync or scrub) and refuses
+ * every read and write with STRATA_EIO; the broker gives such a partition
+ * no role, so none of that is reached in normal operation (issue 15). */
 void seglog_close(struct seglog *log);
 /* Close every descriptor the log holds in its cache (they open again on
  * use): seglog_open ends with it, so a partition holds descriptors only
@@ -188,6 +193,33 @@ int seglog_verify_read(struct seglog *log, const struct seglog_slice *sl, const 
  * pass over this log is done), 0 when there is more, STRATA_ECORRUPT
  * (remembered as by a read) or another STRATA_E*. */
 int seglog_scrub(struct seglog *log, int64_t *offset, uint64_t budget, uint64_t *bytes);
+/* The same in three steps, so that the reads and CRC checks run off the
+ * event loop (issue 15; broker/server_uv.c's thread pool): begin (loop)
+ * finds what to read from *offset (whole batches, about budget bytes, one
+ * segment) and dup()s its descriptor: 0 with job filled, 1 when the log is
+ * done, or an error (damage noted as by a read); run (any thread, touches
+ * only the job) reads and checks; end (loop) applies it: the job's
+ * descriptor closed, *bytes read, *offset moved, damage noted; returns like
+ * seglog_scrub. A job begun before a cut, reset or retention of that
+ * segment changes nothing (the walk goes on). discard: closes the
+ * descriptor of a job that will not end. */
+struct seglog_scrub_job {
+  int fd;
+  uint64_t gen;
+  int64_t seg_base, seg_end, expect;
+  uint64_t seg_size, pos, len;
+  /* set by run */
+  int rc;
+  uint64_t good;
+  int64_t next;
+  const char *what; /* the failed check, NULL: none */
+};
+int seglog_scrub_begin(struct seglog *log, int64_t *offset, uint64_t budget,
+                       struct seglog_scrub_job *job);
+void seglog_scrub_run(struct seglog_scrub_job *job);
+int seglog_scrub_end(struct seglog *log, struct seglog_scrub_job *job, int64_t *offset,
+                     uint64_t *bytes);
+void seglog_scrub_discard(struct seglog_scrub_job *job);
 /* Offset of the lowest damaged batch found (the log is intact below it), or
  * -1. A truncation at or below it, or a reset, forgets it; one exactly at it
  * cuts at its remembered position (its header may not decode). */

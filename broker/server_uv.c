@@ -1110,12 +1110,37 @@ static void on_retention_timer(uv_timer_t *t) {
 }
 
 /* The scrubber: a paced slice of reads and CRC checks per tick (issue 15;
- * broker/integrity.c walks, broker/scrub.c paces, at most SCRUB_CHUNK_MAX
- * bytes a tick so the loop is never held long). */
+ * broker/integrity.c walks and decides, broker/scrub.c paces, at most
+ * SCRUB_CHUNK_MAX bytes a job); the read and the checks of each job run in
+ * the thread pool, never on the loop. */
+struct scrub_work {
+  uv_work_t w;
+  struct server *srv;
+  struct integrity_scrub_job job;
+};
+
+static void scrub_work(uv_work_t *w) { seglog_scrub_run(&((struct scrub_work *)w)->job.j); }
+
+static void scrub_done(uv_work_t *w, int status) {
+  struct scrub_work *sw = (struct scrub_work *)w;
+  struct server *s = sw->srv;
+  tick(s);
+  if (status) sw->job.j.rc = STRATA_EIO; /* cancelled: never ran */
+  integrity_scrub_done(s->b, &sw->job, s->b->now_ms);
+  free(sw);
+}
+
 static void on_scrub_timer(uv_timer_t *t) {
   struct server *s = t->data;
   tick(s);
-  integrity_scrub_tick(s->b, s->b->now_ms);
+  struct scrub_work *sw = calloc(1, sizeof *sw);
+  if (!sw) abort();
+  sw->srv = s;
+  if (!integrity_scrub_next(s->b, s->b->now_ms, &sw->job)) {
+    free(sw);
+    return;
+  }
+  if (uv_queue_work(s->loop, &sw->w, scrub_work, scrub_done)) scrub_done(&sw->w, UV_EINVAL);
 }
 
 /* Group sessions and delayed assignments run on time. */

@@ -116,7 +116,18 @@ int partition_rebuild_producers(struct partition *p) {
   return seglog_for_each_batch(p->log, note_producer, p);
 }
 
-/* Open partition i's log (created empty when missing) into tp->parts[i]. */
+/* Read a just opened log's epoch cache and producer state. */
+static int read_log(struct partition *p) {
+  return seglog_for_each_batch(p->log, note_batch, p);
+}
+
+/* Open partition i's log (created empty when missing) into tp->parts[i].
+ * A log that cannot be opened for a reason of its own (its directory
+ * replaced by a file, EACCES, a bad disk...) leaves the partition offline
+ * on this broker (log NULL, offline_errno why; broker/offline.c reports it
+ * and tries again with a bounded backoff) instead of failing the topic:
+ * one broken partition must not take the others down (issue 15). Only
+ * running out of memory fails. */
 static int open_partition(struct topics *t, struct topic *tp, uint32_t i, int64_t now_ms,
                           char *err, size_t err_len) {
   char path[PATH_MAX];
@@ -124,32 +135,68 @@ static int open_partition(struct topics *t, struct topic *tp, uint32_t i, int64_
   struct partition *p = calloc(1, sizeof *p);
   if (!p) return STRATA_ENOMEM;
   int rc = 0;
+  errno = 0;
   p->log = seglog_open(path, &tp->seg, now_ms, &rc);
-  if (!p->log) {
-    free(p);
-    snprintf(err, err_len, "cannot open partition %s-%" PRIu32 ": %s",
-             tp->name, i, strata_strerror(rc));
-    return rc;
-  }
-  if (seglog_recovered_truncated_bytes(p->log))
-    trace_warn("partition %s-%" PRIu32 ": recovery cut %" PRIu64
-               " bytes of torn tail; log end is now %" PRId64,
-               tp->name, i, seglog_recovered_truncated_bytes(p->log),
-               seglog_end_offset(p->log));
+  int open_errno = errno ? errno : EIO;
   p->topic = tp;
   p->id = i;
   p->refs = 1;
   replica_init(&p->rep);
   damage_init(&p->damage);
-  if ((rc = seglog_for_each_batch(p->log, note_batch, p))) {
-    seglog_close(p->log);
+  if (!p->log && rc == STRATA_ENOMEM) {
     free(p);
-    snprintf(err, err_len, "cannot read partition %s-%" PRIu32 ": %s", tp->name, i,
+    snprintf(err, err_len, "cannot open partition %s-%" PRIu32 ": %s", tp->name, i,
              strata_strerror(rc));
     return rc;
   }
+  if (p->log && seglog_recovered_truncated_bytes(p->log))
+    trace_warn("partition %s-%" PRIu32 ": recovery cut %" PRIu64
+               " bytes of torn tail; log end is now %" PRId64,
+               tp->name, i, seglog_recovered_truncated_bytes(p->log),
+               seglog_end_offset(p->log));
+  if (p->log && (rc = read_log(p))) {
+    seglog_close(p->log);
+    p->log = NULL;
+    open_errno = EIO;
+  }
+  if (!p->log) {
+    p->offline_errno = open_errno;
+    p->offline_retry_ms = now_ms; /* broker/offline.c sets the backoff */
+    trace_error("partition %s-%" PRIu32 ": cannot open its log at %s: %s (%s); OFFLINE on this "
+                "broker, its other partitions go on",
+                tp->name, i, path, strerror(open_errno), strata_strerror(rc ? rc : STRATA_EIO));
+  }
   tp->parts[i] = p;
   return 0;
+}
+
+int topics_reopen(struct topics *t, struct partition *p, int64_t now_ms) {
+  if (p->log) return 0;
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "%s/%s-%" PRIu32, t->dir, p->topic->name, p->id);
+  int rc = 0;
+  errno = 0;
+  struct seglog *log = seglog_open(path, &p->topic->seg, now_ms, &rc);
+  int e = errno ? errno : EIO;
+  if (!log) return p->offline_errno = e;
+  p->log = log;
+  replica_free(&p->rep);
+  replica_init(&p->rep);
+  producer_state_clear(&p->producers);
+  if (read_log(p)) {
+    seglog_close(p->log);
+    p->log = NULL;
+    return p->offline_errno = EIO;
+  }
+  p->offline_errno = 0;
+  return 0;
+}
+
+size_t topics_offline_count(const struct topics *t) {
+  size_t n = 0;
+  for (size_t i = 0; i < t->n; i++)
+    for (uint32_t k = 0; k < t->v[i]->npart; k++) n += t->v[i]->parts[k] && !t->v[i]->parts[k]->log;
+  return n;
 }
 
 static int open_partitions(struct topics *t, struct topic *tp, int64_t now_ms,

@@ -45,6 +45,23 @@ struct partition {
   int64_t damage_sent_ms; /* when the last report left (reports repeat at most once a second) */
   int32_t damaged_ids[REPLICAS_MAX]; /* the controller's damaged list, for metadata answers */
   uint32_t ndamaged_ids;
+  /* As a follower: the position last named to its leader in the fetch
+   * session of generation gen (broker/follow.c names it again only when
+   * one of these changed, or in a new session). */
+  struct {
+    uint32_t gen;
+    int32_t leader, leader_epoch, last_epoch;
+    int64_t end, durable;
+  } fsent;
+  /* Its log could not be opened (log is NULL then; broker/offline.c): why
+   * (an errno), when to try again and the backoff before the next try
+   * (bounded), whether the controller lists this replica offline, and the
+   * controller's offline list with each one's errno (for metadata answers). */
+  int offline_errno;
+  int64_t offline_retry_ms, offline_backoff_ms;
+  int offline_marked;
+  int32_t offline_ids[REPLICAS_MAX], offline_errnos[REPLICAS_MAX];
+  uint32_t noffline_ids;
 };
 
 struct topic_config_entry {
@@ -119,5 +136,12 @@ struct batch_header;
 int partition_note_producer(struct partition *p, const struct batch_header *h, int64_t base);
 /* After a truncation: the producer state again from what the log holds. */
 int partition_rebuild_producers(struct partition *p);
+/* Try again to open an offline partition's log (p->log NULL): 0 when it
+ * opened (its epoch cache and producers read from it), else the errno of
+ * this try (p->offline_errno). */
+int topics_reopen(struct topics *t, struct partition *p, int64_t now_ms);
+/* Partitions whose log could not be opened (offline), for the broker's
+ * walk over them (broker/offline.c). */
+size_t topics_offline_count(const struct topics *t);
 
 #endif

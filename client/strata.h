@@ -108,6 +108,9 @@ typedef struct {
   int32_t *damaged;                       /* replicas that found a damaged batch and are
                                              repairing (out of the ISR, not electable) */
   size_t ndamaged;
+  int32_t *offline;                       /* replicas whose broker cannot open their log */
+  int32_t *offline_errno;                 /* why, per offline[i] (errno on that broker) */
+  size_t noffline;
 } strata_partition_info;
 
 typedef struct {

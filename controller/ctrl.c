@@ -148,6 +148,12 @@ static int contains(const int32_t *v, uint32_t n, int32_t id) {
   return 0;
 }
 
+/* Whether replica id of p can serve it: its broker is live and can open
+ * the partition's log (issue 15: one that cannot is never elected). */
+static int serves(const struct ctrl *c, const struct ctrl_partition *p, int32_t id) {
+  return live(c, id) && !contains(p->offline, p->noffline, id);
+}
+
 /* ---- protobuf <-> structs ---- */
 
 static Strata__BrokerState *broker_msg(const struct ctrl_broker *b) {
@@ -182,12 +188,21 @@ static Strata__PartitionState *partition_msg(uint32_t id, const struct ctrl_part
     memcpy(m->damaged, p->damaged, p->ndamaged * sizeof(int32_t));
     m->n_damaged = p->ndamaged;
   }
+  if (p->noffline) {
+    m->offline = xcalloc(p->noffline, sizeof(int32_t));
+    memcpy(m->offline, p->offline, p->noffline * sizeof(int32_t));
+    m->n_offline = p->noffline;
+    m->offline_errno = xcalloc(p->noffline, sizeof(int32_t));
+    memcpy(m->offline_errno, p->offline_errno, p->noffline * sizeof(int32_t));
+    m->n_offline_errno = p->noffline;
+  }
   return m;
 }
 
 static int partition_from(const Strata__PartitionState *m, struct ctrl_partition *p) {
   if (m->n_replicas > CTRL_REPLICAS_MAX || m->n_isr > CTRL_REPLICAS_MAX ||
-      m->n_damaged > CTRL_REPLICAS_MAX)
+      m->n_damaged > CTRL_REPLICAS_MAX || m->n_offline > CTRL_REPLICAS_MAX ||
+      m->n_offline_errno != m->n_offline)
     return STRATA_ECORRUPT;
   memset(p, 0, sizeof *p);
   memcpy(p->replicas, m->replicas, m->n_replicas * sizeof(int32_t));
@@ -199,6 +214,11 @@ static int partition_from(const Strata__PartitionState *m, struct ctrl_partition
   p->partition_epoch = m->partition_epoch;
   if (m->n_damaged) memcpy(p->damaged, m->damaged, m->n_damaged * sizeof(int32_t));
   p->ndamaged = (uint32_t)m->n_damaged;
+  if (m->n_offline) {
+    memcpy(p->offline, m->offline, m->n_offline * sizeof(int32_t));
+    memcpy(p->offline_errno, m->offline_errno, m->n_offline * sizeof(int32_t));
+  }
+  p->noffline = (uint32_t)m->n_offline;
   return 0;
 }
 
@@ -287,6 +307,7 @@ static void change_invariants(const struct ctrl_partition *old, const struct ctr
   for (uint32_t i = 0; i < np->nisr; i++)
     STRATA_ASSERT(contains(np->replicas, np->nreplicas, np->isr[i]));
   if (np->leader >= 0) STRATA_ASSERT(contains(np->isr, np->nisr, np->leader));
+  if (np->leader >= 0) STRATA_ASSERT(!contains(np->offline, np->noffline, np->leader));
   uint32_t ndmg = 0; /* damaged members: none, or all (no healthy copy in sync) */
   for (uint32_t i = 0; i < np->nisr; i++) ndmg += (uint32_t)contains(np->damaged, np->ndamaged, np->isr[i]);
   STRATA_ASSERT(ndmg == 0 || ndmg == np->nisr);
@@ -511,16 +532,16 @@ static int reelect(const struct ctrl *c, const struct ctrl_topic *t, const struc
   int healthy = 0;
   for (uint32_t i = 0; i < p->nisr; i++) healthy |= !contains(p->damaged, p->ndamaged, p->isr[i]);
   for (uint32_t i = 0; i < p->nisr; i++)
-    if (live(c, p->isr[i]) && (!healthy || !contains(p->damaged, p->ndamaged, p->isr[i])))
+    if (serves(c, p, p->isr[i]) && (!healthy || !contains(p->damaged, p->ndamaged, p->isr[i])))
       np->isr[np->nisr++] = p->isr[i];
-  int leader_ok = p->leader >= 0 && live(c, p->leader) && contains(np->isr, np->nisr, p->leader);
+  int leader_ok = p->leader >= 0 && serves(c, p, p->leader) && contains(np->isr, np->nisr, p->leader);
   if (!leader_ok) {
     np->leader = -1;
     for (uint32_t i = 0; i < p->nreplicas && np->leader < 0; i++)
       if (contains(np->isr, np->nisr, p->replicas[i])) np->leader = p->replicas[i];
     if (np->leader < 0 && t->unclean) {
       for (uint32_t i = 0; i < p->nreplicas && np->leader < 0; i++)
-        if (live(c, p->replicas[i]) && !contains(p->damaged, p->ndamaged, p->replicas[i]))
+        if (serves(c, p, p->replicas[i]) && !contains(p->damaged, p->ndamaged, p->replicas[i]))
           np->leader = p->replicas[i];
       if (np->leader >= 0) {
         trace_warn("UNCLEAN LEADER ELECTION: %s partition %ld gets leader %d, which was not in "
@@ -530,7 +551,8 @@ static int reelect(const struct ctrl *c, const struct ctrl_topic *t, const struc
         np->nisr = 1;
       }
     }
-    if (np->leader < 0) { /* offline: keep the last in-sync set as the only candidates */
+    if (np->leader < 0) { /* offline: keep the last in-sync set as the only candidates
+                             (one that cannot open its log leads once it can again) */
       np->nisr = 0;
       for (uint32_t i = 0; i < p->nisr; i++)
         if (!healthy || !contains(p->damaged, p->ndamaged, p->isr[i])) np->isr[np->nisr++] = p->isr[i];
@@ -548,7 +570,7 @@ static int reelect(const struct ctrl *c, const struct ctrl_topic *t, const struc
 /* A partition the next elect_all would change: its leader gone (or none),
  * or a fenced broker still in its ISR. */
 static int needs_reelect(const struct ctrl *c, const struct ctrl_partition *p) {
-  if (p->leader < 0 || !live(c, p->leader)) return 1;
+  if (p->leader < 0 || !serves(c, p, p->leader)) return 1;
   for (uint32_t i = 0; i < p->nisr; i++)
     if (!live(c, p->isr[i])) return 1;
   return 0;
@@ -638,7 +660,7 @@ int ctrl_elect_preferred(struct ctrl *c, const char *topic, struct ctrl_out *out
     for (uint32_t k = 0; k < t->npart; k++) {
       const struct ctrl_partition *p = &t->parts[k];
       int32_t pref = p->nreplicas ? p->replicas[0] : -1;
-      if (pref < 0 || p->leader == pref || !live(c, pref) || !contains(p->isr, p->nisr, pref) ||
+      if (pref < 0 || p->leader == pref || !serves(c, p, pref) || !contains(p->isr, p->nisr, pref) ||
           contains(p->damaged, p->ndamaged, pref))
         continue;
       struct ctrl_partition np = *p;
@@ -943,8 +965,37 @@ int ctrl_delete_topic(struct ctrl *c, const char *name, struct ctrl_out *out) {
  * damaged it leaves the ISR and leadership passes to a healthy in-sync
  * replica (reelect), so it cannot be elected while its log is cut; unmarked
  * it may be added back by the leader once it caught up. Both idempotent. */
+/* A replica's broker cannot open its log of the partition (offline 1, with
+ * the errno it got), or opened it again (0). Marked, it leaves the ISR and
+ * never leads (reelect), so the partition's other replicas go on; a
+ * partition with no other copy in sync stays offline, keeping it as a
+ * candidate, and gets it as leader once it reports back. Idempotent. */
+static int offline_report(struct ctrl *c, struct ctrl_topic *t, uint32_t k, int32_t id,
+                          int offline, int32_t err_no, struct ctrl_out *out) {
+  const struct ctrl_partition *p = &t->parts[k];
+  struct ctrl_partition np = *p, tmp;
+  uint32_t at = 0;
+  while (at < p->noffline && p->offline[at] != id) at++;
+  if (offline) {
+    if (at < p->noffline && p->offline_errno[at] == err_no) return 0;
+    if (at == p->noffline) np.offline[np.noffline++] = id;
+    np.offline_errno[at] = err_no;
+    trace_warn("%s-%u: broker %d cannot open its log (errno %d): out of the ISR, not elected, "
+               "until it can", t->name, k, id, (int)err_no);
+  } else {
+    if (at == p->noffline) return 0;
+    np.offline[at] = np.offline[np.noffline - 1];
+    np.offline_errno[at] = np.offline_errno[np.noffline - 1];
+    np.noffline--;
+    trace_info("%s-%u: broker %d opened its log again; it may rejoin the ISR", t->name, k, id);
+  }
+  if (reelect(c, t, &np, &tmp)) np = tmp;
+  np.partition_epoch = p->partition_epoch + 1;
+  return emit_partition(out, t->name, k, p, &np);
+}
+
 static int damage_report(struct ctrl *c, struct ctrl_topic *t, uint32_t k, int32_t id, int what,
-                         struct ctrl_out *out, char *err, size_t err_len) {
+                         int32_t err_no, struct ctrl_out *out, char *err, size_t err_len) {
   const struct ctrl_partition *p = &t->parts[k];
   if (!contains(p->replicas, p->nreplicas, id)) {
     snprintf(err, err_len, "broker %d is not a replica of %s-%u", id, t->name, k);
@@ -971,6 +1022,8 @@ static int damage_report(struct ctrl *c, struct ctrl_topic *t, uint32_t k, int32
       if (p->damaged[i] != id) np.damaged[np.ndamaged++] = p->damaged[i];
     np.partition_epoch = p->partition_epoch + 1;
     trace_info("%s-%u: replica %d repaired its log; it may rejoin the ISR", t->name, k, id);
+  } else if (what == 3 || what == 4) {
+    return offline_report(c, t, k, id, what == 3, err_no, out);
   } else {
     return STRATA_EINVALID_REQUEST;
   }
@@ -988,7 +1041,8 @@ int ctrl_alter_isr(struct ctrl *c, const Strata__AlterIsrRequest *q, struct ctrl
   struct ctrl_topic *t = ctrl_topic(c, q->topic);
   if (!t || q->partition >= t->npart) return STRATA_EUNKNOWN_TOPIC;
   if (q->damage_report)
-    return damage_report(c, t, q->partition, q->broker_id, q->damage_report, out, err, err_len);
+    return damage_report(c, t, q->partition, q->broker_id, q->damage_report, q->offline_errno, out,
+                         err, err_len);
   const struct ctrl_partition *p = &t->parts[q->partition];
   if (p->leader != q->broker_id) {
     snprintf(err, err_len, "broker %d does not lead %s-%u (leader %d)", q->broker_id, q->topic,
@@ -1015,6 +1069,11 @@ int ctrl_alter_isr(struct ctrl *c, const Strata__AlterIsrRequest *q, struct ctrl
     }
     if (!contains(p->isr, p->nisr, id) && !live(c, id)) {
       snprintf(err, err_len, "fenced broker %d cannot join the ISR", id);
+      return STRATA_EINVALID_REQUEST;
+    }
+    if (!contains(p->isr, p->nisr, id) && contains(p->offline, p->noffline, id)) {
+      snprintf(err, err_len, "broker %d cannot open its log of %s-%u and cannot join the ISR "
+               "until it reports it open", id, q->topic, q->partition);
       return STRATA_EINVALID_REQUEST;
     }
     if (!contains(p->isr, p->nisr, id) && contains(p->damaged, p->ndamaged, id)) {

@@ -55,6 +55,12 @@ struct ctrl_partition {
    * elected, refused as ISR members until they report it repaired. */
   int32_t damaged[CTRL_REPLICAS_MAX];
   uint32_t ndamaged;
+  /* Replicas whose broker cannot open their log (issue 15), and why (an
+   * errno): out of the ISR, never elected (not even uncleanly), refused as
+   * ISR members until they report it open again. */
+  int32_t offline[CTRL_REPLICAS_MAX];
+  int32_t offline_errno[CTRL_REPLICAS_MAX];
+  uint32_t noffline;
 };
 
 struct ctrl_topic {

@@ -143,15 +143,19 @@ static int cluster_status(int argc, char **argv) {
                      lv->log_end_offset - off);
         }
       }
-      char hw[24] = "-", dmg[96] = "";
+      char hw[24] = "-", dmg[96] = "", off[256] = "";
       if (lv) snprintf(hw, sizeof hw, "%" PRId64, lv->high_watermark);
       /* Replicas that found a damaged batch (issue 15): out of the ISR and
        * not electable until they have refetched it from a healthy one. */
       for (size_t r = 0; r < p->ndamaged; r++)
         snprintf(dmg + strlen(dmg), sizeof dmg - strlen(dmg), "%s%d", r ? "," : " DAMAGED(repairing):",
                  p->damaged[r]);
-      printf("%-24s %4u %6d %5d %-10s %-10s %10s  %s%s%s\n", ti->name, p->partition, p->leader,
-             p->leader_epoch, reps, isr, hw, lag, p->leader < 0 ? "OFFLINE" : "", dmg);
+      /* Replicas whose broker cannot open their log (issue 15), and why. */
+      for (size_t r = 0; r < p->noffline; r++)
+        snprintf(off + strlen(off), sizeof off - strlen(off), " REPLICA-OFFLINE:%d(%s)",
+                 p->offline[r], strerror(p->offline_errno[r]));
+      printf("%-24s %4u %6d %5d %-10s %-10s %10s  %s%s%s%s\n", ti->name, p->partition, p->leader,
+             p->leader_epoch, reps, isr, hw, lag, p->leader < 0 ? "OFFLINE" : "", dmg, off);
     }
   }
   for (size_t i = 0; i < 256; i++) strata_metadata_free(views[i]);

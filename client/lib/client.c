@@ -149,6 +149,8 @@ void strata_metadata_free(strata_metadata *m) {
       free(t->partitions[k].isr);
       free(t->partitions[k].replica_offsets);
       free(t->partitions[k].damaged);
+      free(t->partitions[k].offline);
+      free(t->partitions[k].offline_errno);
     }
     for (size_t k = 0; k < t->nconfigs; k++) {
       free(t->config_keys[k]);
@@ -218,7 +220,11 @@ static int metadata_copy(const Strata__MetadataResponse *r, strata_metadata **ou
       }
       pi->damaged = dup_ids(p->damaged, p->n_damaged);
       pi->ndamaged = p->n_damaged;
-      if (!pi->replicas || !pi->isr || !pi->damaged) goto oom;
+      size_t noff = p->n_offline < p->n_offline_errno ? p->n_offline : p->n_offline_errno;
+      pi->offline = dup_ids(p->offline, noff);
+      pi->offline_errno = dup_ids(p->offline_errno, noff);
+      pi->noffline = noff;
+      if (!pi->replicas || !pi->isr || !pi->damaged || !pi->offline || !pi->offline_errno) goto oom;
     }
     for (size_t k = 0; k < t->n_configs; k++) {
       ti->config_keys[k] = strdup(t->configs[k]->key);

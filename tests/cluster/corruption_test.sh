@@ -12,6 +12,10 @@
 #      consumer from offset 0 reads all 50,000 intact: the leader's read
 #      finds the damage, answers NOT_LEADER, the controller hands leadership
 #      to a healthy replica, and the damaged one repairs and rejoins.
+#  (c) a follower killed -9 right after it found damage, restarted with a
+#      scrubber too slow to finish a pass: it knows where the damage was
+#      (damage.state), cuts, refetches and is unmarked without a whole
+#      scrub pass, and rejoins the ISR.
 set -u
 cd "$(dirname "$0")/../.."
 . scripts/lib.sh
@@ -152,6 +156,31 @@ read -r nl isr <<<"$(state)"
 wait_log $l "cutting the damaged log" 10 "$cuts" && wait_log $l "replica repaired and unmarked" 20 "$repaired" &&
   ok "(b) broker $l cut its log and repaired from the new leader" || bad "(b) broker $l never repaired"
 wait_state "^[0-9]+ [0-9],[0-9],[0-9]\$" 20 && ok "(b) broker $l back in the ISR" || bad "(b) ISR not full again"
+# ---- (c) a restart while repairing ----
+read -r leader isr <<<"$(state)"
+f=
+for o in 1 2 3; do
+  [ $o != "$leader" ] && [ "$(ls "$STRATA_CLUSTER_DIR/broker-$o/c-0/"*.log | wc -l)" -ge 3 ] && f=$o
+done
+if [ -z "$f" ]; then bad "(c) no follower with 3 segments"; else
+  echo "(c) follower under test $f"
+  found=$(count $f "DAMAGED BATCH")
+  scripts/cluster.sh kill $f >/dev/null
+  flip $f
+  STRATA_BROKER_SETS="$COMMON $SCRUB_FAST" scripts/cluster.sh restart $f >/dev/null
+  wait_log $f "DAMAGED BATCH" 20 "$found" || bad "(c) follower $f did not find the damage"
+  scripts/cluster.sh kill $f >/dev/null # at once: before or while it cuts and refetches
+  repaired=$(count $f "replica repaired and unmarked")
+  [ "$(count $f "replica repaired and unmarked")" = 0 ] || echo "  (it repaired before the kill)"
+  SLOW="log.scrub.bytes.per.second=1000 log.scrub.interval.ms=86400000"
+  STRATA_BROKER_SETS="$COMMON $SLOW" scripts/cluster.sh restart $f >/dev/null
+  wait_log $f "damaged before the restart" 10 0 && ok "(c) restarted, it knows where its damage was" ||
+    bad "(c) the restart forgot the damage"
+  wait_log $f "replica repaired and unmarked" 30 "$repaired" &&
+    ok "(c) repaired and unmarked without a whole scrub pass" || bad "(c) still marked damaged"
+  wait_state "^[0-9]+ [0-9],[0-9],[0-9]\$" 20 && ok "(c) follower $f back in the ISR" ||
+    bad "(c) ISR not full again: $(state)"
+fi
 echo "took $((SECONDS - start)) s"
 if [ $fails -gt 0 ]; then
   for i in 1 2 3; do echo "--- broker $i"; grep -E "DAMAGE|damage|CORRUPT|cutting|repair|ERROR" "$STRATA_CLUSTER_DIR/broker-$i.log" | tail -8; done

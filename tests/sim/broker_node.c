@@ -23,6 +23,7 @@
 #include "broker/flush.h"
 #include "broker/group_handlers.h"
 #include "broker/integrity.h"
+#include "broker/offline.h"
 #include "broker/metadata.h"
 #include "broker/offsets_log.h"
 #include "broker/response.h"
@@ -385,6 +386,7 @@ static void sim_report_damage(void *arg, struct partition *p, int what) {
   int64_t epochs[REPLICAS_MAX];
   cluster_alter_isr_request(&node->b, p, NULL, 0, epochs, &q);
   q.damage_report = what;
+  if (what == 3) q.offline_errno = p->offline_errno;
   Strata__Header h = STRATA__HEADER__INIT;
   h.api_key = STRATA__API_KEY__API_ALTER_ISR;
   h.body_case = STRATA__HEADER__BODY_ALTER_ISR_REQ;
@@ -424,6 +426,8 @@ static void sim_fetch_answered(struct sim *s, struct sim_node *sn, void *arg, co
   int32_t leader = (int32_t)(intptr_t)arg;
   struct bnode *n = sn->impl;
   sim_clocks(s, sn->id, &n->b);
+  if (!err && resp->body_case == STRATA__HEADER__BODY_FETCH_RESP && resp->fetch_resp->session_error)
+    s->st.fetch_session_refused++;
   enum fetcher_answer a = follow_answer(&n->b, leader, err ? NULL : resp, pl, pn);
   if (a == FETCHER_ANSWER_BAD)
     sim_violation(s, "broker %d: a fetch answer from %d does not add up", sn->id, leader);
@@ -438,6 +442,8 @@ static void fetcher_perform(struct sim *s, int id, int32_t leader, const struct 
   if (u->send) {
     Strata__FetchRequest q;
     follow_request(&n->b, leader, n->fetch, &q);
+    if (q.session_epoch > 0) s->st.fetch_incremental++;
+    else s->st.fetch_full++;
     Strata__Header h = STRATA__HEADER__INIT;
     h.api_key = STRATA__API_KEY__API_FETCH;
     h.body_case = STRATA__HEADER__BODY_FETCH_REQ;
@@ -541,7 +547,13 @@ void bnode_tick(struct sim *s, int id) {
   struct isr_ctx c = {s, id};
   if (u.propose_isr) cluster_isr_changes(&n->b, s->now, sim_propose_isr, &c);
   if (u.propose_isr) integrity_repair_tick(&n->b, sim_report_damage, &c);
-  integrity_scrub_tick(&n->b, s->now); /* the scrub timer of server_uv.c */
+  if (u.propose_isr && offline_tick(&n->b, sim_report_damage, &c) && n->b.image_version > 0)
+    n->b.image_version--; /* as cluster_uv.c */
+  struct integrity_scrub_job sj; /* the scrub timer of server_uv.c; its thread pool's run here */
+  if (integrity_scrub_next(&n->b, s->now, &sj)) {
+    seglog_scrub_run(&sj.j);
+    integrity_scrub_done(&n->b, &sj, s->now);
+  }
   if (!u.fetchers) fetchers_step(s, id, FETCHER_TICK);
   deadlines(s, id);
   if (s->now % 100 == 0) group_handlers_tick(&n->b); /* the group timer of server_uv.c */

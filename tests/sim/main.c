@@ -1539,6 +1539,9 @@ int main(int argc, char **argv) {
     groups.group_commits += o.st.group_commits;
     groups.stale_commits_refused += o.st.stale_commits_refused;
     groups.rebalances += o.st.rebalances;
+    groups.fetch_full += o.st.fetch_full;
+    groups.fetch_incremental += o.st.fetch_incremental;
+    groups.fetch_session_refused += o.st.fetch_session_refused;
     groups.retention_resets += o.st.retention_resets;
     groups.ctl_refusals += o.st.ctl_refusals;
     expired += o.cr.expired;
@@ -1584,6 +1587,10 @@ int main(int argc, char **argv) {
            " acknowledged writes deleted", groups.retention_resets, expired);
   if (groups.ctl_refusals)
     printf("; damaged controller metadata: %" PRIu64 " start(s) refused", groups.ctl_refusals);
+  if (groups.fetch_full + groups.fetch_incremental)
+    printf("; follower fetches: %" PRIu64 " full, %" PRIu64 " incremental, %" PRIu64
+           " sessions refused", groups.fetch_full, groups.fetch_incremental,
+           groups.fetch_session_refused);
   if (q_runs)
     printf("; controller quorum: %" PRIu64 " runs, %" PRIu64 " elections, %" PRIu64
            " metadata records committed, %" PRIu64 " snapshots", q_runs, q_elections, q_committed,

@@ -93,6 +93,8 @@ struct sim_stats {
   uint64_t rebalances;            /* assignments a member received that changed what it owns */
   uint64_t retention_resets;      /* reads told OFFSET_OUT_OF_RANGE: retention was ahead of them */
   uint64_t ctl_refusals;          /* starts the controller refused (damaged metadata) */
+  uint64_t fetch_full, fetch_incremental; /* follower fetches sent, by session kind (KIP-227) */
+  uint64_t fetch_session_refused; /* answers refusing a fetch session (the follower starts over) */
   int64_t failover_ms[256];
   size_t nfailover;
 };

@@ -29,6 +29,11 @@ SIM="${STRATA_BUILD:-build}/tests/sim/sim"
 #            (the final check waits for the parked fetch)
 #   3, 100 ctl-snap: the snapshot mutation checks (docs/simulator.md): they fail with a
 #            snapshot of uncommitted state, and with a non-atomic snapshot install
+#   401 random: a follower named a partition (replica fetch sessions) to its leader just
+#            before the leader applied a new leader epoch of its own, which reset its
+#            followers' progress and dropped the session entries; the follower never named
+#            it again and the ISR never grew back (now entries survive a new epoch of the
+#            same leader)
 #   278 groups: a commit took effect (OffsetFetch showed it) before it was replicated; the
 #            coordinator then paused, and its successor had the older offset
 #   154 corrupt: damaged replicas cut their logs while the partition was offline (nobody to
@@ -40,7 +45,7 @@ SIM="${STRATA_BUILD:-build}/tests/sim/sim"
 for s in "366 T5" "472 T8" "32 T8" "343 random" "799 random" "169 random" "191 random" \
   "5907 random" "1 isr-race" "2 isr-race" "3 isr-race" "22 groups" "29 groups" "46 T13" \
   "44 groups" "278 groups" "5106 T9" "2122 T19" "154 corrupt" "46 corrupt" "1 ctl-wipe-down" \
-  "30 ctl-fig8" "59 ctl-zombie" "3 ctl-power" "3 ctl-snap" "100 ctl-snap"; do
+  "30 ctl-fig8" "59 ctl-zombie" "3 ctl-power" "3 ctl-snap" "100 ctl-snap" "401 random"; do
   set -- $s
   "$SIM" --seed "$1" --scenario "$2"
 done

@@ -738,3 +738,54 @@ Test(ctrl, a_damaged_replica_is_never_elected_even_when_its_peers_die) {
   p = &ctrl_topic(&c, "t")->parts[0];
   cr_expect_eq(p->leader, -1, "offline rather than led by a damaged log (leader %d)", p->leader);
 }
+
+/* A report that broker `id` cannot open its log of t-0 (3, with errno e) or
+ * opened it again (4). */
+static int report_offline(int32_t id, int what, int32_t e) {
+  Strata__AlterIsrRequest q = STRATA__ALTER_ISR_REQUEST__INIT;
+  q.broker_id = id;
+  q.broker_epoch = ctrl_broker(&c, id)->epoch;
+  q.topic = (char *)"t";
+  q.damage_report = what;
+  q.offline_errno = e;
+  struct ctrl_out out = {0};
+  char err[128];
+  int rc = ctrl_alter_isr(&c, &q, &out, err, sizeof err);
+  commit(&out);
+  return rc;
+}
+
+Test(ctrl, a_replica_that_cannot_open_its_log_leaves_the_isr_and_is_never_elected) {
+  create("t", 1, 3, 0);
+  struct ctrl_partition *p = &ctrl_topic(&c, "t")->parts[0];
+  int32_t off = p->leader, epoch = p->leader_epoch;
+  cr_assert_eq(report_offline(off, 3, 20 /* ENOTDIR */), 0);
+  p = &ctrl_topic(&c, "t")->parts[0];
+  cr_expect_neq(p->leader, off, "leadership moves to a replica that can serve");
+  cr_expect_eq(p->leader_epoch, epoch + 1);
+  cr_expect(!contains_id(p->isr, p->nisr, off), "out of the ISR");
+  cr_assert_eq(p->noffline, 1u);
+  cr_expect_eq(p->offline[0], off);
+  cr_expect_eq(p->offline_errno[0], 20, "the reason is kept for cluster status");
+  int32_t pe = p->partition_epoch;
+  cr_expect_eq(report_offline(off, 3, 20), 0);
+  cr_expect_eq(ctrl_topic(&c, "t")->parts[0].partition_epoch, pe, "idempotent");
+  /* Its peers die: the partition goes offline rather than to it, even if
+   * the offline replica was the last in-sync one with them. */
+  struct ctrl_out out = {0};
+  for (int64_t now = 100; now <= 2000; now += 100) {
+    cr_assert_eq(ctrl_heartbeat(&c, off, ctrl_broker(&c, off)->epoch, now, &out), 0);
+    commit(&out);
+    ctrl_tick(&c, now, &out);
+    commit(&out);
+  }
+  p = &ctrl_topic(&c, "t")->parts[0];
+  cr_expect_eq(p->leader, -1, "not led by a broker that cannot open the log (leader %d)",
+               p->leader);
+  /* Open again: unmarked; it was out of the ISR when its peers died, so it
+   * is still no candidate (its log may lack acknowledged records). */
+  cr_assert_eq(report_offline(off, 4, 0), 0);
+  p = &ctrl_topic(&c, "t")->parts[0];
+  cr_expect_eq(p->noffline, 0u);
+  cr_expect_eq(p->leader, -1);
+}
