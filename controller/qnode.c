@@ -605,6 +605,8 @@ void qnode_receive(struct qnode *n, const Strata__QuorumMessage *w, const uint8_
       char host[256];
       snprintf(host, sizeof host, "%.*s", (int)(colon - w->src_address), w->src_address);
       qvoters_book_put(&n->heard, m.src.id, host, (int)port);
+      const struct qvoters_addr *a = qvoters_book_get(&n->heard, m.src.id);
+      if (a) memcpy(n->heard_dir[a - n->heard.a], m.src.dir, QUORUM_DIR_LEN);
     }
   }
   if (m.type == QUORUM_FETCH_RESP && !one_record_batches(payload, payload_len)) {
@@ -821,16 +823,28 @@ int32_t qnode_leader(const struct qnode *n, const char **host, int *port) {
       *host = n->cfg.self_host;
       *port = n->cfg.self_port;
     }
-  } else if (qnode_peer_addr(n, n->leader, host, port)) {
+  } else if (qnode_peer_addr(n, n->leader, NULL, host, port)) {
     *host = "";
     *port = 0;
   }
   return n->leader;
 }
 
-int qnode_peer_addr(const struct qnode *n, int32_t id, const char **host, int *port) {
+int qnode_peer_addr(const struct qnode *n, int32_t id, const uint8_t *dir, const char **host,
+                    int *port) {
   int voter = 0;
-  for (uint32_t i = 0; i < n->q.cfg.nvoters; i++) voter |= n->q.cfg.voters[i].id == id;
+  const struct qvoters_addr *h = qvoters_book_get(&n->heard, id);
+  for (uint32_t i = 0; i < n->q.cfg.nvoters; i++) {
+    const struct quorum_key *k = &n->q.cfg.voters[i];
+    if (k->id != id || !qstate_dir_known(k->dir)) {
+      voter |= k->id == id;
+      continue;
+    }
+    int other = dir && qstate_dir_known(dir) && memcmp(k->dir, dir, QUORUM_DIR_LEN);
+    const uint8_t *hd = h ? n->heard_dir[h - n->heard.a] : NULL;
+    int wiped = hd && qstate_dir_known(hd) && memcmp(k->dir, hd, QUORUM_DIR_LEN);
+    voter = !other && !wiped;
+  }
   const struct qvoters_addr *a = qvoters_book_get(voter ? &n->book : &n->heard, id);
   if (!a) a = qvoters_book_get(voter ? &n->heard : &n->book, id);
   if (!a) return -1;

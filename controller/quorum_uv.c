@@ -236,46 +236,41 @@ static void peer_free(struct peer *p) {
   p->voter = 0;
 }
 
-static struct peer *peer_find(int32_t id) {
+static struct peer *peer_find(int32_t id, const char *host, int port) {
   for (size_t i = 0; i < PEER_SLOTS; i++)
-    if (peers[i].used && peers[i].id == id) return &peers[i];
+    if (peers[i].used && peers[i].id == id && peers[i].port == port && !strcmp(peers[i].host, host))
+      return &peers[i];
   return NULL;
 }
 
-/* The link to node id at the address qnode gives for it now (a voter's
- * VotersRecord address, an observer's own): made when there is none, and
- * redone when the address moved (a voter re-added elsewhere). NULL: no
- * address known, or no free slot. */
-static struct peer *peer_for(int32_t id) {
+/* The link to node (id, dir) at the address qnode gives for it now (a
+ * voter's VotersRecord address, an observer's own), made when there is
+ * none. A link is per id and address: a voter's old address and the new
+ * machine of a wiped node with its id are two links. NULL: no address
+ * known, or no free slot. */
+static struct peer *peer_for(int32_t id, const uint8_t *dir) {
   const char *host;
   int port;
-  if (qnode_peer_addr(qctl->qn, id, &host, &port)) return NULL;
-  struct peer *p = peer_find(id);
-  if (p && (p->port != port || strcmp(p->host, host))) {
-    trace_info("quorum: controller %d is at %s:%d now (was %s:%d): dialling there", id, host,
-               port, p->host, p->port);
-    drop_queue(p);
-    peer_down(p);
-    uv_timer_stop(&p->retry);
-    p->warned = 0;
-  }
-  if (!p) {
-    for (size_t i = 0; i < PEER_SLOTS && !p; i++)
-      if (!peers[i].used) p = &peers[i];
-    if (!p) return NULL;
-    p->used = 1;
-    p->voter = 0;
-    p->id = id;
-    p->warned = 0;
-    p->last_send_ms = clock_mono_ms();
-  }
+  if (qnode_peer_addr(qctl->qn, id, dir, &host, &port)) return NULL;
+  struct peer *p = peer_find(id, host, port);
+  if (p) return p;
+  for (size_t i = 0; i < PEER_SLOTS && !p; i++)
+    if (!peers[i].used) p = &peers[i];
+  if (!p) return NULL;
+  p->used = 1;
+  p->voter = 0;
+  p->id = id;
+  p->warned = 0;
+  p->last_send_ms = clock_mono_ms();
   snprintf(p->host, sizeof p->host, "%s", host);
   p->port = port;
+  trace_info("quorum: link to controller %d at %s:%d", id, host, port);
   return p;
 }
 
-/* The links follow the voter set in effect (qnode_links): a voter's is
- * (re)addressed as it is used, a removed voter's closed at once, an
+/* The links follow the voter set in effect (qnode_links) and its
+ * addresses: a link that is no voter's (at that voter's address) any more
+ * is closed at once (a removed voter, a voter re-added elsewhere), an
  * observer's once it has been idle PEER_IDLE_MS. */
 static void sync_links(void) {
   int32_t ids[QUORUM_VOTERS_MAX];
@@ -285,17 +280,21 @@ static void sync_links(void) {
     struct peer *p = &peers[i];
     if (!p->used) continue;
     int in = 0;
-    for (uint32_t j = 0; j < n; j++) in |= ids[j] == p->id;
+    const char *host;
+    int port;
+    for (uint32_t j = 0; j < n; j++)
+      in |= ids[j] == p->id && !qnode_peer_addr(qctl->qn, p->id, NULL, &host, &port) &&
+            port == p->port && !strcmp(host, p->host);
     if (!in && (p->voter || now - p->last_send_ms > PEER_IDLE_MS)) {
       trace_info("quorum: link to controller %d (%s:%d) closed: %s", p->id, p->host, p->port,
-                 p->voter ? "no longer a voter" : "an observer not heard from lately");
+                 p->voter ? "no longer a voter (at this address)" : "an observer not sent to lately");
       peer_free(p);
       continue;
     }
     p->voter = in;
   }
   for (uint32_t j = 0; j < n; j++) {
-    struct peer *p = peer_for(ids[j]);
+    struct peer *p = peer_for(ids[j], NULL);
     if (p) p->voter = 1;
   }
 }
@@ -305,7 +304,9 @@ static void send_msg(void *arg, int32_t to, const Strata__QuorumMessage *m, cons
                      size_t payload_len) {
   (void)arg;
   if (stopping) return;
-  struct peer *p = peer_for(to);
+  const uint8_t *dir = m->dst && m->dst->directory_id.len == QUORUM_DIR_LEN
+                           ? m->dst->directory_id.data : NULL;
+  struct peer *p = peer_for(to, dir);
   if (!p) {
     trace_debug("quorum: no address known for controller %d: message dropped", to);
     return;
