@@ -606,7 +606,10 @@ void qnode_receive(struct qnode *n, const Strata__QuorumMessage *w, const uint8_
       snprintf(host, sizeof host, "%.*s", (int)(colon - w->src_address), w->src_address);
       qvoters_book_put(&n->heard, m.src.id, host, (int)port);
       const struct qvoters_addr *a = qvoters_book_get(&n->heard, m.src.id);
-      if (a) memcpy(n->heard_dir[a - n->heard.a], m.src.dir, QUORUM_DIR_LEN);
+      if (a) {
+        memcpy(n->heard_dir[a - n->heard.a], m.src.dir, QUORUM_DIR_LEN);
+        n->heard_ms[a - n->heard.a] = now;
+      }
     }
   }
   if (m.type == QUORUM_FETCH_RESP && !one_record_batches(payload, payload_len)) {
@@ -842,7 +845,8 @@ int qnode_peer_addr(const struct qnode *n, int32_t id, const uint8_t *dir, const
     }
     int other = dir && qstate_dir_known(dir) && memcmp(k->dir, dir, QUORUM_DIR_LEN);
     const uint8_t *hd = h ? n->heard_dir[h - n->heard.a] : NULL;
-    int wiped = hd && qstate_dir_known(hd) && memcmp(k->dir, hd, QUORUM_DIR_LEN);
+    int wiped = hd && qstate_dir_known(hd) && memcmp(k->dir, hd, QUORUM_DIR_LEN) &&
+                n->now - n->heard_ms[h - n->heard.a] < 2 * n->q.cfg.fetch_timeout_ms;
     voter = !other && !wiped;
   }
   const struct qvoters_addr *a = qvoters_book_get(voter ? &n->book : &n->heard, id);

@@ -131,6 +131,7 @@ struct qnode {
    * our voter set lacks is answered. */
   struct qvoters_book heard;
   uint8_t heard_dir[QVOTERS_BOOK_MAX][QUORUM_DIR_LEN]; /* the directory id each heard entry spoke with */
+  int64_t heard_ms[QVOTERS_BOOK_MAX];                  /* and when */
   /* Callbacks. send: one message to node `to` (payload: its records).
    * ready: this node became the deciding leader (mint the cluster id...).
    * changed: the high watermark or leadership moved (release answers). */
@@ -182,11 +183,13 @@ int32_t qnode_leader(const struct qnode *n, const char **host, int *port);
  * voter of the set in effect at its VotersRecord's address
  * (controller.quorum.voters' before the first VotersRecord), any other
  * node at the address its own messages carry (an observer). A voter's id
- * last heard with another directory id (its disk wiped, maybe on a new
- * machine) is sent to where that node speaks from, as if it had been
- * replaced in place: the core's messages name it by the old key, and it
- * must hear them to learn the leader and fetch. dir NULL (or unknown): by
- * id alone. 0, or -1 when none is known. */
+ * heard within the last two fetch timeouts with another directory id (its
+ * disk wiped, maybe on a new machine) is sent to where that node speaks
+ * from, as if it had been replaced in place: the core's messages name it
+ * by the old key, and it must hear them to learn the leader and fetch (an
+ * older message, e.g. the old node's before it was replaced, does not
+ * count). dir NULL (or unknown): by id alone. 0, or -1 when none is
+ * known. */
 int qnode_peer_addr(const struct qnode *n, int32_t id, const uint8_t *dir, const char **host,
                     int *port);
 /* The voters of the set in effect other than this node: the peers the glue
