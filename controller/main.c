@@ -52,7 +52,8 @@ static void usage(FILE *f) {
              "(User:a;User:b), allow.everyone.if.no.acl.found (default false).\n"
              "A quorum of controllers (docs/quorum.md): node.id (this controller's id;\n"
              "controller.id is its older name), controller.quorum.voters=ID@HOST:PORT,...\n"
-             "(every voter's controller listener, the same list on each),\n"
+             "(every voter's controller listener, the same list on each; a controller\n"
+             "not listed starts as an observer, to be added with strata controller add-voter),\n"
              "controller.quorum.election.timeout.ms (default 250),\n"
              "controller.quorum.fetch.timeout.ms (default 500),\n"
              "metadata.log.max.record.bytes.between.snapshots (default 20 MiB). Without voters: one\n"
@@ -238,6 +239,28 @@ int main(int argc, char **argv) {
         authz_on, super_users,
         listen.sasl || (listen.tls && listen.tls_settings.client_auth == TLS_CLIENT_AUTH_REQUIRED),
         err, sizeof err);
+  /* The address this controller puts on its quorum messages, where a node
+   * whose voter set lacks it answers it: its listener's, which may differ
+   * from its entry in controller.quorum.voters (a controller moved to a new
+   * machine, KIP-853), unless the listener binds every address; then its
+   * entry there. A controller to be added (not in the list) needs a
+   * listener the others can dial. */
+  int any_host = !*listen.host || !strcmp(listen.host, "0.0.0.0") || !strcmp(listen.host, "::");
+  if (!rc && quorum && !any_host) {
+    snprintf(qcfg.self_host, sizeof qcfg.self_host, "%s", listen.host);
+    qcfg.self_port = listen.port;
+  }
+  for (uint32_t i = 0; !rc && quorum && any_host && i < qcfg.nvoters; i++)
+    if (qcfg.voters[i].id == qcfg.self) {
+      snprintf(qcfg.self_host, sizeof qcfg.self_host, "%s", qcfg.voters[i].host);
+      qcfg.self_port = qcfg.voters[i].port;
+    }
+  if (!rc && quorum && !qcfg.self_host[0]) {
+    snprintf(err, sizeof err, "node.id %d is not in controller.quorum.voters (a controller to be "
+             "added with add-voter): its listeners must name the address the other controllers "
+             "dial, not '%s'", (int)qcfg.self, listen.host);
+    rc = STRATA_EINVALID_CONFIG;
+  }
   if (!rc && quorum && listen.sasl) {
     snprintf(err, sizeof err, "controller.quorum.voters: the controllers talk to each other on "
              "their listeners, PLAINTEXT:// or SSL:// (mutual TLS), not SASL yet (docs/quorum.md)");

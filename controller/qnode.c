@@ -173,11 +173,13 @@ static void send_msgs(struct qnode *n, const struct quorum_update *u) {
       }
       c.snap_resp.len = (uint32_t)len;
       quorum_wire_encode(&c, n->cluster_id, &w);
+      if (n->self_addr[0]) w.msg.src_address = n->self_addr;
       if (n->send) n->send(n->arg, m->to, &w.msg, payload, len);
       free(payload);
       continue;
     }
     quorum_wire_encode(m, n->cluster_id, &w);
+    if (n->self_addr[0]) w.msg.src_address = n->self_addr;
     if (n->send) n->send(n->arg, m->to, &w.msg, payload, len);
     free(payload);
   }
@@ -543,10 +545,12 @@ int qnode_open(struct qnode *n, const struct qnode_config *cfg, const char *dir,
     }
   }
   qc.nvoters = cfg->nvoters;
-  if (!self_in) {
-    snprintf(err, err_len, "node.id %d is not in controller.quorum.voters", cfg->self);
-    return STRATA_EINVALID_CONFIG;
-  }
+  if (!self_in) /* a VotersRecord in the log may list it; else add-voter will (KIP-853) */
+    trace_info("quorum: node.id %d is not in controller.quorum.voters: an observer (fetching "
+               "from them) until a VotersRecord lists it (strata controller add-voter)",
+               cfg->self);
+  if (cfg->self_host[0] && cfg->self_port > 0)
+    snprintf(n->self_addr, sizeof n->self_addr, "%s:%d", cfg->self_host, cfg->self_port);
   if ((rc = qstate_pins_load(dir, qc.voters, qc.nvoters, err, err_len))) return rc;
   for (uint32_t i = 0; i < qc.nvoters; i++) /* our own entry is our directory, whatever a pin says */
     if (qc.voters[i].id == cfg->self) memcpy(qc.voters[i].dir, n->dir_id, QUORUM_DIR_LEN);
@@ -643,6 +647,22 @@ void qnode_receive(struct qnode *n, const Strata__QuorumMessage *w, const uint8_
   }
   /* Our log holds one record per batch (qlog.h): a fetch answer with
    * another shape is refused here, before the core counts it appended. */
+  if (w->src_address && *w->src_address) { /* where to answer it if it is no voter of ours */
+    const char *colon = strrchr(w->src_address, ':');
+    char *end;
+    long port = colon ? strtol(colon + 1, &end, 10) : 0;
+    if (colon && colon > w->src_address && colon - w->src_address < 256 && !*end && port > 0 &&
+        port < 65536) {
+      char host[256];
+      snprintf(host, sizeof host, "%.*s", (int)(colon - w->src_address), w->src_address);
+      qvoters_book_put(&n->heard, m.src.id, host, (int)port);
+      const struct qvoters_addr *a = qvoters_book_get(&n->heard, m.src.id);
+      if (a) {
+        memcpy(n->heard_dir[a - n->heard.a], m.src.dir, QUORUM_DIR_LEN);
+        n->heard_ms[a - n->heard.a] = now;
+      }
+    }
+  }
   if (m.type == QUORUM_FETCH_RESP && !one_record_batches(payload, payload_len)) {
     trace_warn("quorum: a fetch answer from %d with batches of more than one record: dropped",
                m.src.id);
@@ -858,10 +878,45 @@ int32_t qnode_leader(const struct qnode *n, const char **host, int *port) {
   if (n->leader < 0 || n->failed) return -1;
   if (n->role != QUORUM_LEADER && n->role != QUORUM_FOLLOWER) return -1;
   if (n->role == QUORUM_LEADER && n->leader != n->cfg.self) return -1;
-  for (uint32_t i = 0; i < n->cfg.nvoters; i++)
-    if (n->cfg.voters[i].id == n->leader) {
-      *host = n->cfg.voters[i].host;
-      *port = n->cfg.voters[i].port;
+  if (n->leader == n->cfg.self) {
+    if (n->cfg.self_host[0]) {
+      *host = n->cfg.self_host;
+      *port = n->cfg.self_port;
     }
+  } else if (qnode_peer_addr(n, n->leader, NULL, host, port)) {
+    *host = "";
+    *port = 0;
+  }
   return n->leader;
+}
+
+int qnode_peer_addr(const struct qnode *n, int32_t id, const uint8_t *dir, const char **host,
+                    int *port) {
+  int voter = 0;
+  const struct qvoters_addr *h = qvoters_book_get(&n->heard, id);
+  for (uint32_t i = 0; i < n->q.cfg.nvoters; i++) {
+    const struct quorum_key *k = &n->q.cfg.voters[i];
+    if (k->id != id || !qstate_dir_known(k->dir)) {
+      voter |= k->id == id;
+      continue;
+    }
+    int other = dir && qstate_dir_known(dir) && memcmp(k->dir, dir, QUORUM_DIR_LEN);
+    const uint8_t *hd = h ? n->heard_dir[h - n->heard.a] : NULL;
+    int wiped = hd && qstate_dir_known(hd) && memcmp(k->dir, hd, QUORUM_DIR_LEN) &&
+                n->now - n->heard_ms[h - n->heard.a] < 2 * n->q.cfg.fetch_timeout_ms;
+    voter = !other && !wiped;
+  }
+  const struct qvoters_addr *a = qvoters_book_get(voter ? &n->book : &n->heard, id);
+  if (!a) a = qvoters_book_get(voter ? &n->heard : &n->book, id);
+  if (!a) return -1;
+  *host = a->host;
+  *port = a->port;
+  return 0;
+}
+
+uint32_t qnode_links(const struct qnode *n, int32_t *ids) {
+  uint32_t k = 0;
+  for (uint32_t i = 0; i < n->q.cfg.nvoters && k < QUORUM_VOTERS_MAX; i++)
+    if (n->q.cfg.voters[i].id != n->cfg.self) ids[k++] = n->q.cfg.voters[i].id;
+  return k;
 }

@@ -55,6 +55,13 @@ struct qnode_voter {
 
 struct qnode_config {
   int32_t self;
+  /* This node's own quorum address (its controller listener), sent on
+   * every message so that a node whose voter set lacks it can answer it
+   * (an observer: a new controller before add-voter). "": not sent. */
+  char self_host[256];
+  int self_port;
+  /* controller.quorum.voters: the voter set until the log holds a
+   * VotersRecord. self need not be in it (then an observer until added). */
   struct qnode_voter voters[QUORUM_VOTERS_MAX];
   uint32_t nvoters;
   int64_t election_timeout_ms, fetch_timeout_ms;
@@ -116,6 +123,7 @@ struct qnode {
    * cluster's id is dropped (INCONSISTENT_CLUSTER_ID) and counted; "" on
    * either side is accepted (a new quorum has none yet). */
   char cluster_id[40];
+  char self_addr[300]; /* cfg.self_host:self_port, the messages' src_address ("" none) */
   uint64_t foreign_msgs;
   struct quorum_persisted start_state; /* for qnode_start */
   uint64_t start_seed;
@@ -127,6 +135,11 @@ struct qnode {
   /* Each controller's quorum address: controller.quorum.voters, then every
    * VotersRecord seen (AddRaftVoter's --address). */
   struct qvoters_book book;
+  /* The address each node put on its messages (src_address): where a node
+   * our voter set lacks is answered. */
+  struct qvoters_book heard;
+  uint8_t heard_dir[QVOTERS_BOOK_MAX][QUORUM_DIR_LEN]; /* the directory id each heard entry spoke with */
+  int64_t heard_ms[QVOTERS_BOOK_MAX];                  /* and when */
   /* Callbacks. send: one message to node `to` (payload: its records).
    * ready: this node became the deciding leader (mint the cluster id...).
    * changed: the high watermark or leadership moved (release answers). */
@@ -184,5 +197,23 @@ int qnode_pending(const struct qnode *n);
  * resigned, campaigning or unattached node does not know one), so a
  * NOT_CONTROLLER hint never names a dead or cut-off controller. */
 int32_t qnode_leader(const struct qnode *n, const char **host, int *port);
+
+/* Where node (id, dir)'s quorum listener is, for the glue's peer links: a
+ * voter of the set in effect at its VotersRecord's address
+ * (controller.quorum.voters' before the first VotersRecord), any other
+ * node at the address its own messages carry (an observer). A voter's id
+ * heard within the last two fetch timeouts with another directory id (its
+ * disk wiped, maybe on a new machine) is sent to where that node speaks
+ * from, as if it had been replaced in place: the core's messages name it
+ * by the old key, and it must hear them to learn the leader and fetch (an
+ * older message, e.g. the old node's before it was replaced, does not
+ * count). dir NULL (or unknown): by id alone. 0, or -1 when none is
+ * known. */
+int qnode_peer_addr(const struct qnode *n, int32_t id, const uint8_t *dir, const char **host,
+                    int *port);
+/* The voters of the set in effect other than this node: the peers the glue
+ * keeps links to (a link to anyone else is for answering an observer). At
+ * most QUORUM_VOTERS_MAX ids into ids; their count. */
+uint32_t qnode_links(const struct qnode *n, int32_t *ids);
 
 #endif

@@ -15,6 +15,10 @@
 #define PEER_RECONNECT_MS 200
 #define PEER_QUEUE_MAX 256               /* frames held while a connection is being made */
 #define PEER_WRITE_QUEUE_MAX (64u << 20) /* bytes unsent before frames are dropped */
+/* Links: one per voter of the set in effect, plus one per observer being
+ * answered, closed after this long without a message for it. */
+#define PEER_SLOTS (QUORUM_VOTERS_MAX + QUORUM_OBSERVERS_MAX)
+#define PEER_IDLE_MS 10000
 
 struct frame_buf {
   uint8_t *data;
@@ -34,6 +38,9 @@ struct peer_conn {
 };
 
 struct peer {
+  int used;  /* the slot holds a peer (its retry timer lives as long as the glue) */
+  int voter; /* in the voter set in effect (else: an observer we answer) */
+  int64_t last_send_ms;
   int32_t id;
   char host[256];
   int port;
@@ -52,8 +59,7 @@ struct wr {
 
 static uv_loop_t *qloop;
 static struct controller *qctl;
-static struct peer peers[QUORUM_VOTERS_MAX];
-static size_t npeers;
+static struct peer peers[PEER_SLOTS];
 static uv_timer_t deadline_timer;
 static uv_work_t sync_work;
 static int sync_fd, sync_rc;
@@ -163,7 +169,7 @@ static void connect_peer(struct peer *p);
 
 static void on_retry(uv_timer_t *t) {
   struct peer *p = t->data;
-  if (!p->pc && !stopping) connect_peer(p);
+  if (p->used && !p->pc && !stopping) connect_peer(p);
 }
 
 static void on_connect(uv_connect_t *req, int status) {
@@ -223,14 +229,91 @@ static void connect_peer(struct peer *p) {
   }
 }
 
+/* Let a slot go: its connection closed, its queue dropped, no retry. */
+static void peer_free(struct peer *p) {
+  drop_queue(p);
+  peer_down(p);
+  uv_timer_stop(&p->retry);
+  p->used = 0;
+  p->voter = 0;
+}
+
+static struct peer *peer_find(int32_t id, const char *host, int port) {
+  for (size_t i = 0; i < PEER_SLOTS; i++)
+    if (peers[i].used && peers[i].id == id && peers[i].port == port && !strcmp(peers[i].host, host))
+      return &peers[i];
+  return NULL;
+}
+
+/* The link to node (id, dir) at the address qnode gives for it now (a
+ * voter's VotersRecord address, an observer's own), made when there is
+ * none. A link is per id and address: a voter's old address and the new
+ * machine of a wiped node with its id are two links. NULL: no address
+ * known, or no free slot. */
+static struct peer *peer_for(int32_t id, const uint8_t *dir) {
+  const char *host;
+  int port;
+  if (qnode_peer_addr(qctl->qn, id, dir, &host, &port)) return NULL;
+  struct peer *p = peer_find(id, host, port);
+  if (p) return p;
+  for (size_t i = 0; i < PEER_SLOTS && !p; i++)
+    if (!peers[i].used) p = &peers[i];
+  if (!p) return NULL;
+  p->used = 1;
+  p->voter = 0;
+  p->id = id;
+  p->warned = 0;
+  p->last_send_ms = clock_mono_ms();
+  snprintf(p->host, sizeof p->host, "%s", host);
+  p->port = port;
+  trace_info("quorum: link to controller %d at %s:%d", id, host, port);
+  return p;
+}
+
+/* The links follow the voter set in effect (qnode_links) and its
+ * addresses: a link that is no voter's (at that voter's address) any more
+ * is closed at once (a removed voter, a voter re-added elsewhere), an
+ * observer's once it has been idle PEER_IDLE_MS. */
+static void sync_links(void) {
+  int32_t ids[QUORUM_VOTERS_MAX];
+  uint32_t n = qnode_links(qctl->qn, ids);
+  int64_t now = clock_mono_ms();
+  for (size_t i = 0; i < PEER_SLOTS; i++) {
+    struct peer *p = &peers[i];
+    if (!p->used) continue;
+    int in = 0;
+    const char *host;
+    int port;
+    for (uint32_t j = 0; j < n; j++)
+      in |= ids[j] == p->id && !qnode_peer_addr(qctl->qn, p->id, NULL, &host, &port) &&
+            port == p->port && !strcmp(host, p->host);
+    if (!in && (p->voter || now - p->last_send_ms > PEER_IDLE_MS)) {
+      trace_info("quorum: link to controller %d (%s:%d) closed: %s", p->id, p->host, p->port,
+                 p->voter ? "no longer a voter (at this address)" : "an observer not sent to lately");
+      peer_free(p);
+      continue;
+    }
+    p->voter = in;
+  }
+  for (uint32_t j = 0; j < n; j++) {
+    struct peer *p = peer_for(ids[j], NULL);
+    if (p) p->voter = 1;
+  }
+}
+
 /* qnode's send: one frame to the peer, queued while it connects. */
 static void send_msg(void *arg, int32_t to, const Strata__QuorumMessage *m, const uint8_t *payload,
                      size_t payload_len) {
   (void)arg;
-  struct peer *p = NULL;
-  for (size_t i = 0; i < npeers; i++)
-    if (peers[i].id == to) p = &peers[i];
-  if (!p || stopping) return;
+  if (stopping) return;
+  const uint8_t *dir = m->dst && m->dst->directory_id.len == QUORUM_DIR_LEN
+                           ? m->dst->directory_id.data : NULL;
+  struct peer *p = peer_for(to, dir);
+  if (!p) {
+    trace_debug("quorum: no address known for controller %d: message dropped", to);
+    return;
+  }
+  p->last_send_ms = clock_mono_ms();
   Strata__Header h = STRATA__HEADER__INIT;
   h.api_key = STRATA__API_KEY__API_QUORUM;
   h.body_case = STRATA__HEADER__BODY_QUORUM;
@@ -310,6 +393,7 @@ static void post(void) {
     exit(1);
   }
   if (stopping) return;
+  sync_links();
   int64_t wait = n->deadline_ms - clock_mono_ms();
   uv_timer_start(&deadline_timer, on_deadline, wait > 0 ? (uint64_t)wait : 0, 0);
   int fd;
@@ -354,14 +438,9 @@ int quorum_uv_start(uv_loop_t *loop, struct controller *ctl, const struct tls_se
   n->send = send_msg;
   n->changed = changed;
   n->async_snapshots = 1;
-  npeers = 0;
-  for (uint32_t i = 0; i < n->cfg.nvoters; i++) {
-    if (n->cfg.voters[i].id == n->cfg.self) continue;
-    struct peer *p = &peers[npeers++];
+  for (size_t i = 0; i < PEER_SLOTS; i++) {
+    struct peer *p = &peers[i];
     memset(p, 0, sizeof *p);
-    p->id = n->cfg.voters[i].id;
-    snprintf(p->host, sizeof p->host, "%s", n->cfg.voters[i].host);
-    p->port = n->cfg.voters[i].port;
     uv_timer_init(loop, &p->retry);
     p->retry.data = p;
   }
@@ -385,7 +464,7 @@ void quorum_uv_kick(struct controller *ctl) {
 void quorum_uv_stop(void) {
   if (!qctl) return;
   stopping = 1;
-  for (size_t i = 0; i < npeers; i++) {
+  for (size_t i = 0; i < PEER_SLOTS; i++) {
     struct peer *p = &peers[i];
     drop_queue(p);
     peer_down(p);

@@ -1,6 +1,10 @@
 /* The controller quorum's libuv glue (issue 14): a connection to each
  * other voter's controller listener carrying QuorumMessage frames (api key
- * API_QUORUM; one-way: answers come back on the peer's own connection), the
+ * API_QUORUM; one-way: answers come back on the peer's own connection).
+ * The links follow the voter set in effect and its addresses
+ * (qnode_links, qnode_peer_addr: a VotersRecord's, or
+ * controller.quorum.voters' before the first), plus a link to each
+ * observer being answered (at the address its messages carry). Also the
  * core's timer (update.deadline_ms), and the metadata log's fdatasync in
  * libuv's threadpool, reported to the core as PERSISTED. Decides nothing:
  * controller/qnode.c carries out the core's updates. */

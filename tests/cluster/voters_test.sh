@@ -2,11 +2,14 @@
 # Replacing a controller whose disk was lost (issue 14, KIP-853), with real
 # processes: 3 controllers and 3 brokers (scripts/cluster.sh,
 # STRATA_CONTROLLERS=3). controller-3's data directory is wiped and it is
-# started again: a new directory id, an observer that cannot vote.
+# started again, on another machine (address 127.0.0.3 instead of
+# 127.0.0.1; its controller.quorum.voters still names the old one): a new
+# directory id, an observer that cannot vote, answered at the address its
+# messages carry.
 # `strata controller remove-voter` drops the old (id, directory id) and
-# `add-voter` adds the new one once it has caught up; then kill -9 of
-# another controller leaves two of three, a majority only because
-# controller-3 votes again: an active controller is elected and the metadata
+# `add-voter` adds the new one at its new address once it has caught up;
+# then kill -9 of another controller leaves two of three, a majority only
+# because controller-3 votes again, dialled at the VotersRecord's address: an active controller is elected and the metadata
 # (a topic made before the wipe) is there and can be added to. The CLI's
 # refusals are checked on the way (unknown voter, duplicate, not caught up).
 set -u
@@ -14,7 +17,8 @@ cd "$(dirname "$0")/../.."
 . scripts/lib.sh
 S=$STRATA_BIN
 dir=$(mktemp -d /tmp/strata-voterstest.XXXXXX)
-trap 'scripts/cluster.sh purge >/dev/null 2>&1; rm -rf "$dir"' EXIT
+pid3=
+trap '[ -n "$pid3" ] && kill -9 "$pid3" 2>/dev/null; scripts/cluster.sh purge >/dev/null 2>&1; rm -rf "$dir"' EXIT
 fails=0
 ok() { echo "ok   $1"; }
 bad() { echo "FAIL $1"; fails=$((fails + 1)); }
@@ -24,7 +28,9 @@ strata_cluster_up "$dir" 3 || exit 1
 P=$STRATA_CLUSTER_PORT
 C=$STRATA_CLUSTER_DIR
 export STRATA_BOOTSTRAP=127.0.0.1:$P
-CTLS=127.0.0.1:$((P + 1)),127.0.0.1:$((P + 5)),127.0.0.1:$((P + 6))
+VOTERS=1@127.0.0.1:$((P + 1)),2@127.0.0.1:$((P + 5)),3@127.0.0.1:$((P + 6))
+ADDR3=127.0.0.3:$((P + 6)) # controller-3's new machine
+CTLS=127.0.0.1:$((P + 1)),127.0.0.1:$((P + 5)),$ADDR3
 ctl() { "$S" --bootstrap "$CTLS" controller "$@"; }
 status() { "$S" cluster status --timeout 3000 2>/dev/null; }
 active() { status | sed -n 's/^controller \([0-9]*\) (active).*/\1/p'; }
@@ -43,19 +49,25 @@ wait_for 15 has_active && ok "controller $a active" || { bad "no active controll
 old=$(dir_id 3)
 [ ${#old} = 32 ] && ok "controller-3's directory id $old" || bad "no directory id for controller-3"
 
-# the disk is lost: controller-3 comes back empty, with a new directory id
+# the disk is lost: controller-3 comes back empty, with a new directory id,
+# on another address (the same controller.quorum.voters: no one else's changes)
 scripts/cluster.sh kill controller-3 >/dev/null
 rm -rf "${C:?}/controller-3"
-scripts/cluster.sh start controller-3 >/dev/null || bad "start controller-3"
+"$STRATA_BUILD/strata-controller" --set node.id=3 --set data.dir="$C/controller-3" \
+  --set listeners=$ADDR3 --set admin.listeners=127.0.0.3:$((P + 8)) \
+  --set controller.quorum.voters="$VOTERS" >>"$C/controller-3.log" 2>&1 &
+pid3=$!
+disown
+strata_wait_port 127.0.0.3 $((P + 6)) 15 || bad "start controller-3 at $ADDR3"
 new=$(dir_id 3)
 [ ${#new} = 32 ] && [ "$new" != "$old" ] && ok "wiped controller-3 has a new directory id $new" ||
   bad "directory id after the wipe: '$new'"
 observer() { status | grep -E "^controller 3 .* observer .* dir $new" >/dev/null; }
 wait_for 15 observer && ok "cluster status lists controller 3 as an observer with the new id" ||
-  { bad "no observer line for the new directory id"; status; }
+  { bad "no observer line for the new directory id"; status; tail -n 15 "$C/controller-3.log"; grep "quorum: link" "$C"/controller-[12].log; }
 
 # refusals, each with its reason
-ctl add-voter --id 3 --directory-id "$new" --address 127.0.0.1:$((P + 6)) >"$dir/out" 2>&1 &&
+ctl add-voter --id 3 --directory-id "$new" --address $ADDR3 >"$dir/out" 2>&1 &&
   bad "add-voter of an id that is a voter accepted" ||
   { grep -q DUPLICATE_VOTER "$dir/out" && ok "add-voter while id 3 votes: refused ($(cut -c1-90 "$dir/out")...)" ||
     { bad "duplicate message"; cat "$dir/out"; }; }
@@ -71,14 +83,20 @@ fport=$((P + 1)); [ $f = 2 ] && fport=$((P + 5))
 "$S" --bootstrap 127.0.0.1:$fport controller remove-voter --id 3 --directory-id "$old" >"$dir/out" 2>&1 &&
   ok "remove-voter (3, $old) sent to controller $f, not the active $a: $(cat "$dir/out")" ||
   { bad "remove-voter"; cat "$dir/out"; }
-ctl add-voter --id 3 --directory-id 0123456789abcdef0123456789abcdef --address 127.0.0.1:$((P + 6)) \
+ctl add-voter --id 3 --directory-id 0123456789abcdef0123456789abcdef --address $ADDR3 \
   >"$dir/out" 2>&1 && bad "add-voter of a directory id no one fetches with accepted" ||
   { grep -q VOTER_NOT_CAUGHT_UP "$dir/out" && ok "add-voter of an unknown observer: not caught up, refused" ||
     { bad "not-caught-up message"; cat "$dir/out"; }; }
-added() { ctl add-voter --id 3 --directory-id "$new" --address 127.0.0.1:$((P + 6)) >"$dir/out" 2>&1; }
-wait_for 10 added && ok "add-voter (3, $new): $(cat "$dir/out")" || { bad "add-voter"; cat "$dir/out"; }
+added() { ctl add-voter --id 3 --directory-id "$new" --address $ADDR3 >"$dir/out" 2>&1; }
+wait_for 10 added && ok "add-voter (3, $new) at $ADDR3: $(cat "$dir/out")" || { bad "add-voter"; cat "$dir/out"; }
 voter3() { status | grep -E "^controller 3 .* (follower|leader) .* dir $new" >/dev/null; }
 wait_for 10 voter3 && ok "controller 3 is a voter again (new directory id)" || { bad "controller 3 not a voter"; status; }
+for k in 1 2; do # the link to the old address went with the old voter, one to the new came
+  grep -q "link to controller 3 (127.0.0.1:$((P + 6))) closed: no longer a voter" "$C/controller-$k.log" &&
+    grep -q "link to controller 3 at $ADDR3" "$C/controller-$k.log" &&
+    ok "controller-$k: link to 127.0.0.1:$((P + 6)) closed, controller 3 dialled at $ADDR3" ||
+    { bad "controller-$k's links to controller 3"; grep "quorum: .*controller 3" "$C/controller-$k.log"; }
+done
 
 # kill -9 another controller: two of three left, a majority only with controller-3's vote
 has_active

@@ -311,6 +311,8 @@ static void open_node(int id) {
   struct qnode_config qc = {.self = id, .nvoters = NODES, .election_timeout_ms = 100,
                             .fetch_timeout_ms = 400, .snapshot_bytes = snap_bytes};
   for (int i = 0; i < NODES; i++) qc.voters[i] = (struct qnode_voter){i + 1, "127.0.0.1", 1000 + i};
+  snprintf(qc.self_host, sizeof qc.self_host, "127.0.0.%d", 10 + id); /* its messages' src_address */
+  qc.self_port = 3000 + id;
   n->id = id;
   cr_assert_eq(qnode_open(&n->qn, &qc, d, &n->c, now, err, sizeof err), 0, "%s", err);
   n->qn.send = bus_send;
@@ -1053,4 +1055,69 @@ Test(metalog_quorum, voter_changes_survive_snapshots_restarts_and_installs) {
   while (bus_head) run_ms();
   snap_bytes = 0;
   answer_bytes = 200;
+}
+
+static void expect_addr(int at, int32_t id, const uint8_t *d, const char *host, int port) {
+  const char *h;
+  int p;
+  cr_assert_eq(qnode_peer_addr(&nodes[at].qn, id, d, &h, &p), 0, "node %d knows no address of %d", at,
+               id);
+  cr_assert(!strcmp(h, host) && p == port, "node %d dials %d at %s:%d, not %s:%d", at, id, h, p, host,
+            port);
+}
+
+static int links_have(int at, int32_t id) {
+  int32_t ids[QUORUM_VOTERS_MAX];
+  uint32_t k = qnode_links(&nodes[at].qn, ids);
+  for (uint32_t i = 0; i < k; i++)
+    if (ids[i] == id) return 1;
+  return 0;
+}
+
+/* The addresses the glue's peer links use (qnode_peer_addr, qnode_links):
+ * voters at controller.quorum.voters' until a VotersRecord, then at its
+ * address (not the one their messages carry); a wiped node with a voter's
+ * id, and a removed voter, where their messages come from. */
+Test(metalog_quorum, peer_links_follow_the_voter_set_and_its_addresses) {
+  now = 1000;
+  cut = 0;
+  char err[512];
+  for (int i = 1; i <= NODES; i++) open_node(i);
+  int lead = leader_ready(5000);
+  cr_assert(lead, "no ready leader");
+  int f = lead % NODES + 1, g = f % NODES + 1;
+  for (int t = 0; t < 300; t++) run_ms();
+  expect_addr(g, f, NULL, "127.0.0.1", 1000 + f - 1); /* static, though f's messages say 127.0.0.1x */
+  cr_assert(links_have(g, f) && links_have(g, lead) && !links_have(g, g));
+  uint8_t old[QUORUM_DIR_LEN];
+  memcpy(old, nodes[f].qn.dir_id, QUORUM_DIR_LEN);
+  wipe_node(f);
+  for (int t = 0; t < 1000; t++) run_ms();
+  char h[32];
+  snprintf(h, sizeof h, "127.0.0.%d", 10 + f);
+  expect_addr(lead, f, old, h, 3000 + f); /* a wiped f: where it speaks from, for the old key too */
+  expect_addr(lead, f, nodes[f].qn.dir_id, h, 3000 + f);
+  struct quorum_key k = {.id = f};
+  int64_t end;
+  memcpy(k.dir, old, QUORUM_DIR_LEN);
+  cr_assert_eq(qnode_change_voters(&nodes[lead].qn, 0, &k, NULL, 0, &end, err, sizeof err), 0, "%s",
+               err);
+  for (int t = 0; t < 2000 && qnode_committed(&nodes[lead].qn) < end; t++) run_ms();
+  cr_assert_not(links_have(lead, f), "a removed voter is no link of the leader's");
+  expect_addr(lead, f, NULL, h, 3000 + f); /* an observer: answered where it speaks from */
+  memcpy(k.dir, nodes[f].qn.dir_id, QUORUM_DIR_LEN);
+  cr_assert_eq(qnode_change_voters(&nodes[lead].qn, 1, &k, "10.9.9.9", 4000, &end, err, sizeof err),
+               0, "%s", err);
+  for (int t = 0; t < 2000 && qnode_committed(&nodes[lead].qn) < end; t++) run_ms();
+  for (int t = 0; t < 300; t++) run_ms();
+  cr_assert(links_have(g, f) && links_have(lead, f));
+  expect_addr(g, f, NULL, "10.9.9.9", 4000);   /* the VotersRecord's, not its messages' */
+  expect_addr(lead, f, NULL, "10.9.9.9", 4000);
+  const char *lh;
+  int lp;
+  cr_assert_eq(qnode_leader(&nodes[g].qn, &lh, &lp), lead);
+  cr_assert(!strcmp(lh, "127.0.0.1") && lp == 1000 + lead - 1, "the hint: %s:%d", lh, lp);
+  for (int i = 1; i <= NODES; i++)
+    if (nodes[i].up) close_node(i);
+  while (bus_head) run_ms();
 }
