@@ -100,7 +100,7 @@ client() {
   pid=$!
   while [ -d /proc/$pid/task ] && ! grep -q '^State:.*Z' /proc/$pid/status 2>/dev/null; do
     for t in /proc/$pid/task/*/schedstat; do
-      read -r a b _ <"$t" 2>/dev/null || continue
+      read -r a b _ 2>/dev/null <"$t" || continue # (a thread may end meanwhile)
       tid=${t%/schedstat}; tid=${tid##*/}
       last[$tid]=$((a + b))
     done
