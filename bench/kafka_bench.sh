@@ -88,18 +88,22 @@ if [ "$PIN" = 1 ]; then
 fi
 ALLCPUS=$(taskset -pc $$ 2>/dev/null | sed 's/.*: //')
 # client CMD...: a client run, on CPU 1 when BENCH_PIN=1. Then it also
-# adds to $W/csched the seconds its threads ran or waited to run (the last
-# of /proc/PID/task/*/schedstat's first two fields, read every 50 ms while it
-# runs): near its wall time, the client always had work and was the limit,
-# even when other users of the machine took part of its core.
+# adds to $W/csched the nanoseconds its threads ran or waited to run (the
+# last of /proc/PID/task/*/schedstat's first two fields, read every 50 ms
+# while it runs; near its wall time, the client always had work and was the
+# limit, even when other users of the machine took part of its core) and
+# its own CPU seconds (timed apart: this sampling loop's CPU is not the
+# client's).
 client() {
   [ "$PIN" = 1 ] || { "$@"; return; }
-  local pid rc=0 t a b tid sum=0
+  local pid rc=0 t a b tid sum=0 cpid=
   local -A last=()
-  taskset -c 1 "$@" &
+  ( TIMEFORMAT='%3U %3S'; { time taskset -c 1 "$@" 2>&3; } 3>&2 2>"$W/ctime.$BASHPID" ) &
   pid=$!
-  while [ -d /proc/$pid/task ] && ! grep -q '^State:.*Z' /proc/$pid/status 2>/dev/null; do
-    for t in /proc/$pid/task/*/schedstat; do
+  while [ -d /proc/$pid ]; do
+    [ -n "$cpid" ] || read -r cpid _ 2>/dev/null </proc/$pid/task/$pid/children || true
+    [ -n "$cpid" ] || { sleep 0.01; continue; }
+    for t in /proc/$cpid/task/*/schedstat; do
       read -r a b _ 2>/dev/null <"$t" || continue # (a thread may end meanwhile)
       tid=${t%/schedstat}; tid=${tid##*/}
       last[$tid]=$((a + b))
@@ -108,7 +112,8 @@ client() {
   done
   wait $pid || rc=$?
   for t in "${last[@]}"; do sum=$((sum + t)); done
-  echo "$sum" >>"$W/csched"
+  echo "$sum $(awk 'NF == 2 { print $1 + $2 }' "$W/ctime.$pid" 2>/dev/null)" >>"$W/csched"
+  rm -f "$W/ctime.$pid"
   return $rc
 }
 # daemon_sched: nanoseconds the daemons' threads have run or waited to run.
@@ -332,7 +337,7 @@ cores_busy() {
 # seconds their threads ran or waited to run (schedstat): a side whose want
 # is near the wall time always had work and was the limit.
 cpu() {
-  local sys=$1 c=$2 n=$3 b0 b1 tf k0 k1 s0 s1 cw
+  local sys=$1 c=$2 n=$3 b0 b1 tf k0 k1 s0 s1 cw ct=""
   shift 3
   tf=$W/time.$$
   : >"$W/csched"
@@ -344,12 +349,13 @@ cpu() {
   s1=$(daemon_sched)
   k1=$(cores_busy)
   cw=$(awk '{ t += $1 } END { printf "%.0f", t }' "$W/csched")
+  [ "$PIN" = 1 ] && ct=$(awk '{ t += $2 } END { printf "%.3f", t }' "$W/csched")
   awk -v s="$sys" -v c="$c" -v n="$n" -v d="$(((b1 - b0) * 1000 / TICK))" -v k0="$k0" -v k1="$k1" \
-    -v cw="$cw" -v dw="$((s1 > s0 ? s1 - s0 : 0))" \
-    'NF == 3 { split(k0, x, " "); split(k1, y, " ")
+    -v cw="$cw" -v dw="$((s1 > s0 ? s1 - s0 : 0))" -v ct="$ct" \
+    'NF == 3 { split(k0, x, " "); split(k1, y, " "); cl = ct != "" ? ct : $2 + $3
       u0 = y[2] - x[2] > 0 ? (y[1] - x[1]) / (y[2] - x[2]) : 0
       u1 = y[4] - x[4] > 0 ? (y[3] - x[3]) / (y[4] - x[4]) : 0
-      printf "%s %s %.3f %.3f %d %.3f %.3f %.3f %.3f %.3f\n", s, c, $2 + $3, d / 1000, n, $1, u0, u1, cw / 1e9, dw / 1e9 }' "$tf" >>"$RES.cpu"
+      printf "%s %s %.3f %.3f %d %.3f %.3f %.3f %.3f %.3f\n", s, c, cl, d / 1000, n, $1, u0, u1, cw / 1e9, dw / 1e9 }' "$tf" >>"$RES.cpu"
 }
 
 # jvm_start SYS BOOT: the CPU of a ProducerPerformance run of one record
