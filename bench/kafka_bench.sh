@@ -56,9 +56,11 @@
 #                       controller and brokers, Kafka's JVMs) run on CPU 0 and every
 #                       client (librdkafka, libstrata's strata bench, the Java tools,
 #                       the CLI) on CPU 1 (taskset), for the native and the Kafka runs
-#                       alike; the CPU table then also shows each side's share of its
-#                       core (a cell whose client core is saturated measures the
-#                       client, not the broker). Default 0: everything shares both cores.
+#                       alike; a last table then shows per cell the Kafka/native ratio,
+#                       each side's CPU and schedstat run+wait in % of its core, and
+#                       which side set the pace (a cell whose client core is saturated
+#                       measures the client, not the broker). Default 0: everything
+#                       shares both cores.
 # Needs java and mvn (scripts/deps.sh); the jars come from Maven Central once,
 # into build/kafka-peer. Prints each tool's own result line as it goes.
 set -eu
