@@ -100,6 +100,7 @@ help:
 	@echo "make bench-scale     1k/3k/10k partitions at RF 3 (SCALE_COUNTS=...): creation, RSS, fds, idle CPU, failover, rejoin"
 	@echo "make bench-groups    consumer takeover after kill -9, and 100 members settling"
 	@echo "make bench-kafka     Apache Kafka 4.x (Maven Central) beside Strata, same client, same run"
+	@echo "                     (BENCH_PIN=1: daemons on CPU 0, clients on CPU 1; BENCH_SYSTEMS=\"S1 S3\": Strata only)"
 	@echo "make docker-test     build the image offline, run docker/compose.yml, kill the leader's container"
 	@echo "make java-deps  fetch the Maven dependencies of the Java-client and Spark tests into ~/.m2"
 	@echo "make java-test  Apache Kafka's Java client against a 3-broker cluster's Kafka listener"

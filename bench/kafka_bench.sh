@@ -51,6 +51,16 @@
 #   BENCH_SYSTEMS       which of "K1f K1 K3 S1 S3" to run (default all)
 #   BENCH_PORT          first of the 30 ports used (default: a free run of them)
 #   BENCH_RDKAFKA=0     skip the librdkafka producer (build/bench/rdkafka_bench) runs
+#   BENCH_JAVA=0        on Strata (S1, S3), skip the Java tools' runs (librdkafka and libstrata only)
+#   BENCH_PIN=1         a dedicated client machine, emulated: the daemons (Strata's
+#                       controller and brokers, Kafka's JVMs) run on CPU 0 and every
+#                       client (librdkafka, libstrata's strata bench, the Java tools,
+#                       the CLI) on CPU 1 (taskset), for the native and the Kafka runs
+#                       alike; a last table then shows per cell the Kafka/native ratio,
+#                       each side's CPU and schedstat run+wait in % of its core, and
+#                       which side set the pace (a cell whose client core is saturated
+#                       measures the client, not the broker). Default 0: everything
+#                       shares both cores.
 # Needs java and mvn (scripts/deps.sh); the jars come from Maven Central once,
 # into build/kafka-peer. Prints each tool's own result line as it goes.
 set -eu
@@ -73,6 +83,67 @@ fi
 KP=scripts/kafka-peer.sh
 RDK=$STRATA_BUILD/bench/rdkafka_bench
 strata_need "make bench-kafka" java mvn
+PIN=${BENCH_PIN:-0}
+if [ "$PIN" = 1 ]; then
+  strata_need "BENCH_PIN=1 make bench-kafka" taskset
+  [ "$(nproc)" -ge 2 ] || { echo "BENCH_PIN=1 needs 2 CPUs (this machine has $(nproc))" >&2; exit 2; }
+fi
+ALLCPUS=$(taskset -pc $$ 2>/dev/null | sed 's/.*: //')
+# client CMD...: a client run, on CPU 1 when BENCH_PIN=1. Then it also
+# adds to $W/csched the nanoseconds its threads ran or waited to run (the
+# last of /proc/PID/task/*/schedstat's first two fields, read every 50 ms
+# while it runs; near its wall time, the client always had work and was the
+# limit, even when other users of the machine took part of its core) and
+# its own CPU seconds (timed apart: this sampling loop's CPU is not the
+# client's).
+client() {
+  [ "$PIN" = 1 ] || { "$@"; return; }
+  local pid rc=0 t a b tid sum=0 cpid=
+  local -A last=()
+  ( TIMEFORMAT='%3U %3S'; { time taskset -c 1 "$@" 2>&3; } 3>&2 2>"$W/ctime.$BASHPID" ) &
+  pid=$!
+  while [ -d /proc/$pid ]; do
+    [ -n "$cpid" ] || read -r cpid _ 2>/dev/null </proc/$pid/task/$pid/children || true
+    [ -n "$cpid" ] || { sleep 0.01; continue; }
+    for t in /proc/$cpid/task/*/schedstat; do
+      read -r a b _ 2>/dev/null <"$t" || continue # (a thread may end meanwhile)
+      tid=${t%/schedstat}; tid=${tid##*/}
+      last[$tid]=$((a + b))
+    done
+    sleep 0.05
+  done
+  wait $pid || rc=$?
+  for t in "${last[@]}"; do sum=$((sum + t)); done
+  echo "$sum $(awk 'NF == 2 { print $1 + $2 }' "$W/ctime.$pid" 2>/dev/null)" >>"$W/csched"
+  rm -f "$W/ctime.$pid"
+  return $rc
+}
+# daemon_sched: nanoseconds the daemons' threads have run or waited to run.
+daemon_sched() {
+  local p f=()
+  for p in $DAEMON_PIDS; do f+=(/proc/$p/task/*/schedstat); done
+  [ ${#f[@]} -gt 0 ] || { echo 0; return; }
+  cat "${f[@]}" 2>/dev/null | awk '{ t += $1 + $2 } END { printf "%.0f\n", t }'
+}
+# daemons CMD...: start daemons, on CPU 0 when BENCH_PIN=1 (this shell is
+# pinned while CMD runs, so that every process and thread it starts inherits
+# CPU 0, also when CMD is a shell function that forks them).
+daemons() {
+  local rc=0
+  [ "$PIN" = 1 ] || { "$@"; return; }
+  taskset -pc 0 $BASHPID >/dev/null
+  "$@" || rc=$?
+  taskset -pc "$ALLCPUS" $BASHPID >/dev/null
+  return $rc
+}
+# show_pins PID...: the CPUs each daemon's threads may run on.
+show_pins() {
+  [ "$PIN" = 1 ] || return 0
+  local p
+  for p in "$@"; do
+    echo "   pid $p: threads on CPU $(taskset -apc "$p" 2>/dev/null | sed 's/.*: //' | sort -u | tr '\n' ' ')"
+  done
+}
 W=$(mktemp -d /tmp/strata-kbench.XXXXXX)
 RES=$W/results
 : >"$RES"
@@ -103,10 +174,10 @@ C_RUNS=${BENCH_C_RUNS:-5}
 kafka_topics() {
   local boot=$1 rf=$2 cfg=() t
   shift 2
-  if [ -x "$RDK" ]; then "$RDK" create "$boot" "$rf" "$@"; return; fi
+  if [ -x "$RDK" ]; then client "$RDK" create "$boot" "$rf" "$@"; return; fi
   [ "$rf" = 3 ] && cfg=(--config min.insync.replicas=2)
   for t in "$@"; do
-    "$KP" run org.apache.kafka.tools.TopicCommand --bootstrap-server "$boot" --create --topic "$t" \
+    client "$KP" run org.apache.kafka.tools.TopicCommand --bootstrap-server "$boot" --create --topic "$t" \
       --partitions 1 --replication-factor "$rf" "${cfg[@]+"${cfg[@]}"}" >/dev/null
   done
 }
@@ -115,7 +186,7 @@ kafka_topics() {
 strata_topic() {
   local cfg=()
   [ "$2" = 3 ] && cfg=(--config min.insync.replicas=2)
-  "$STRATA_BIN" topic create "$1" --partitions 1 --replication-factor "$2" \
+  client "$STRATA_BIN" topic create "$1" --partitions 1 --replication-factor "$2" \
     "${cfg[@]+"${cfg[@]}"}" >/dev/null
 }
 
@@ -129,7 +200,7 @@ record() { echo "$*" >>"$RES"; }
 pp() {
   local out line c="p$4a$5"
   [ "$5" = all ] && c="p$4a$5idem"
-  out=$("$KP" run org.apache.kafka.tools.ProducerPerformance --topic "$3" --num-records "$6" \
+  out=$(client "$KP" run org.apache.kafka.tools.ProducerPerformance --topic "$3" --num-records "$6" \
     --record-size "$4" --throughput -1 --producer-props bootstrap.servers="$2" acks="$5" $PROPS 2>&1) ||
     { echo "$out" | tail -n 5; record "$1" "$c" - - - - -; return 0; }
   line=$(echo "$out" | grep '99.9th' | tail -n 1)
@@ -148,7 +219,7 @@ pp() {
 # fetch ms, fetch MB/s, fetch n/s.
 cp_() {
   local out line
-  out=$("$KP" run org.apache.kafka.tools.ConsumerPerformance --bootstrap-server "$2" --topic "$3" \
+  out=$(client "$KP" run org.apache.kafka.tools.ConsumerPerformance --bootstrap-server "$2" --topic "$3" \
     --messages "$5" --group "kbench-$RANDOM$RANDOM" --hide-header --timeout 20000 2>&1) ||
     { echo "$out" | tail -n 5; record "$1" "c$4" - - - - -; return 0; }
   line=$(echo "$out" | grep -E '^[0-9]{4}-' | tail -n 1)
@@ -165,7 +236,7 @@ cp_() {
 sb() {
   local out c="p$3a$4" flags=()
   if [ "${6:-}" = idem ]; then c="p$3a$4idem"; elif [ "$4" = all ]; then flags=(--no-idempotence); fi
-  out=$("$STRATA_BIN" bench produce --topic "$2" --record-size "$3" --records "$5" --acks "$4" \
+  out=$(client "$STRATA_BIN" bench produce --topic "$2" --record-size "$3" --records "$5" --acks "$4" \
     "${flags[@]+"${flags[@]}"}" 2>&1) ||
     { echo "$out" | tail -n 5; record "$1" "$c" - - - - -; return 0; }
   echo "$out" | sed "s/^/  $1 native $3 B acks=$4${6:+ $6}: /"
@@ -178,7 +249,7 @@ sb() {
 # sc SYS TOPIC SIZE N: strata bench consume, native.
 sc() {
   local out
-  out=$("$STRATA_BIN" bench consume --topic "$2" --records "$4" 2>&1) ||
+  out=$(client "$STRATA_BIN" bench consume --topic "$2" --records "$4" 2>&1) ||
     { echo "$out" | tail -n 5; record "$1" "c$3" - - - - -; return 0; }
   echo "  $1 native $3 B consume: $out"
   echo "$out" | awk -v s="$1" -v c="c$3" '/^consume:/ {
@@ -192,7 +263,7 @@ rk() {
   local out c="p$4a$5" mode=plain
   [ "${BENCH_RDKAFKA:-1}" = 1 ] && [ -x "$RDK" ] || return 0
   [ "${7:-}" = idem ] && { c="p$4a$5idem"; mode=idempotent; }
-  out=$("$RDK" "$2" "$3" "$4" "$5" "$6" $mode 2>&1) ||
+  out=$(client "$RDK" "$2" "$3" "$4" "$5" "$6" $mode 2>&1) ||
     { echo "$out" | tail -n 5; record "$1" "$c" - - - - -; return 0; }
   echo "  $1 rdkafka $4 B acks=$5${7:+ $7}: $out"
   echo "$out" | awk -v s="$1" -v c="$c" '/^RESULT/ {
@@ -204,7 +275,7 @@ rk() {
 rkc() {
   local out
   [ "${BENCH_RDKAFKA:-1}" = 1 ] && [ -x "$RDK" ] || return 0
-  out=$("$RDK" consume "$2" "$3" "$5" 2>&1) ||
+  out=$(client "$RDK" consume "$2" "$3" "$5" 2>&1) ||
     { echo "$out" | tail -n 5; record "$1" "c$4" - - - - -; return 0; }
   echo "  $1 rdkafka $4 B consume: $out"
   echo "$out" | awk -v s="$1" -v c="c$4" '/^RESULT/ {
@@ -216,7 +287,7 @@ rkc() {
 # that no system's first run pays for its producer-id machinery starting (on
 # Kafka, __transaction_state is made at the first InitProducerId).
 warm() {
-  [ -x "$RDK" ] && "$RDK" "$1" warmup 100 all 1000 >/dev/null 2>&1 || true
+  [ -x "$RDK" ] && client "$RDK" "$1" warmup 100 all 1000 >/dev/null 2>&1 || true
 }
 
 # kafka_cases SYS BOOT RF: the produce/consume matrix through
@@ -256,17 +327,37 @@ daemon_ticks() {
   done
   echo $t
 }
+# cores_busy: "busy total" ticks of CPU 0 and of CPU 1 (every process on
+# the machine, ours and others'), from /proc/stat.
+cores_busy() {
+  awk '$1 == "cpu0" || $1 == "cpu1" { b = $2 + $3 + $4 + $7 + $8 + $9; printf "%d %d ", b, b + $5 + $6 }' /proc/stat
+}
 # cpu SYS CASE N FUNCTION ARGS...: run it, and note its CPU in $RES.cpu as
-# "SYS CASE client_s daemons_s N".
+# "SYS CASE client_s daemons_s N wall_s cpu0_busy cpu1_busy client_want_s
+# daemons_want_s": cpuN_busy is the share of that core busy with anything
+# (other users of the machine too) while it ran; *_want_s (BENCH_PIN=1) the
+# seconds their threads ran or waited to run (schedstat): a side whose want
+# is near the wall time always had work and was the limit.
 cpu() {
-  local sys=$1 c=$2 n=$3 b0 b1 tf
+  local sys=$1 c=$2 n=$3 b0 b1 tf k0 k1 s0 s1 cw ct=""
   shift 3
   tf=$W/time.$$
+  : >"$W/csched"
+  k0=$(cores_busy)
+  s0=$(daemon_sched)
   b0=$(daemon_ticks)
-  { TIMEFORMAT='%3U %3S'; time "$@"; } 2>"$tf"
+  { TIMEFORMAT='%3R %3U %3S'; time "$@"; } 2>"$tf"
   b1=$(daemon_ticks)
-  awk -v s="$sys" -v c="$c" -v n="$n" -v d="$(((b1 - b0) * 1000 / TICK))" \
-    'NF == 2 { printf "%s %s %.3f %.3f %d\n", s, c, $1 + $2, d / 1000, n }' "$tf" >>"$RES.cpu"
+  s1=$(daemon_sched)
+  k1=$(cores_busy)
+  cw=$(awk '{ t += $1 } END { printf "%.0f", t }' "$W/csched")
+  [ "$PIN" = 1 ] && ct=$(awk '{ t += $2 } END { printf "%.3f", t }' "$W/csched")
+  awk -v s="$sys" -v c="$c" -v n="$n" -v d="$(((b1 - b0) * 1000 / TICK))" -v k0="$k0" -v k1="$k1" \
+    -v cw="$cw" -v dw="$((s1 > s0 ? s1 - s0 : 0))" -v ct="$ct" \
+    'NF == 3 { split(k0, x, " "); split(k1, y, " "); cl = ct != "" ? ct : $2 + $3
+      u0 = y[2] - x[2] > 0 ? (y[1] - x[1]) / (y[2] - x[2]) : 0
+      u1 = y[4] - x[4] > 0 ? (y[3] - x[3]) / (y[4] - x[4]) : 0
+      printf "%s %s %.3f %.3f %d %.3f %.3f %.3f %.3f %.3f\n", s, c, cl, d / 1000, n, $1, u0, u1, cw / 1e9, dw / 1e9 }' "$tf" >>"$RES.cpu"
 }
 
 # jvm_start SYS BOOT: the CPU of a ProducerPerformance run of one record
@@ -274,7 +365,7 @@ cpu() {
 # client CPU includes once: noted as "SYS jvm" in $RES.cpu.
 jvm_start() {
   local tf=$W/time.$$
-  { TIMEFORMAT='%3U %3S'; time "$KP" run org.apache.kafka.tools.ProducerPerformance --topic warmup \
+  { TIMEFORMAT='%3U %3S'; time client "$KP" run org.apache.kafka.tools.ProducerPerformance --topic warmup \
       --num-records 1 --record-size 100 --throughput -1 --producer-props bootstrap.servers="$2" \
       >/dev/null 2>&1; } 2>"$tf"
   awk -v s="$1" 'NF == 2 { printf "%s jvm %.3f 0 1000000\n", s, $1 + $2 }' "$tf" >>"$RES.cpu"
@@ -286,7 +377,7 @@ jvm_start() {
 # has the topic's end (its high watermark covers it).
 settle() {
   [ "$1" = 3 ] || return 0
-  "$STRATA_BIN" bench produce --topic "$2" --record-size 10 --records 1 --acks all >/dev/null 2>&1 || true
+  client "$STRATA_BIN" bench produce --topic "$2" --record-size 10 --records 1 --acks all >/dev/null 2>&1 || true
 }
 
 # strata_cases SYS KBOOT RF: the same through Strata's Kafka listener (when
@@ -297,11 +388,11 @@ strata_cases() {
   if [ -n "$kboot" ]; then
     strata_topic warmup "$rf"
     warm "$kboot"
-    jvm_start "$sys" "$kboot"
+    [ "${BENCH_JAVA:-1}" = 1 ] && jvm_start "$sys" "$kboot"
   fi
   for size in 100 1024; do
     n=$(records_for $size)
-    if [ -n "$kboot" ]; then
+    if [ -n "$kboot" ] && [ "${BENCH_JAVA:-1}" = 1 ]; then
       for acks in 1 all; do
         strata_topic "t$size-$acks" "$rf"
         c="p${size}a$acks"
@@ -347,19 +438,21 @@ strata_cases() {
 strata_has_kafka() { grep -qa 'kafka\.listeners' "$STRATA_BROKER_BIN"; }
 
 echo "== Strata vs Apache Kafka $kver: $(nproc) cores, $(date -u +%FT%TZ)"
+if [ "$PIN" = 1 ]; then echo "   BENCH_PIN=1: daemons on CPU 0, clients on CPU 1 (taskset)"
+else echo "   clients and daemons share all $(nproc) cores (BENCH_PIN=1: daemons on CPU 0, clients on CPU 1)"; fi
 echo "   records per run: $N100 x 100 B, $N1K x 1 KiB; producer props: $PROPS; no compression"
 for sys in $SYSTEMS; do
-  echo "   [$((SECONDS - t0)) s]"
+  echo "   [$((SECONDS - t0)) s] load average $(cut -d' ' -f1-3 /proc/loadavg)"
   case $sys in
   K1f | K1 | K3)
     d=$W/$(echo "$sys" | tr 'A-Z' 'a-z')
     case $sys in
     K1f) echo "-- K1f: Kafka, 1 node, log.flush.interval.messages=1"
-      boot=$("$KP" up1 "$d" $((BASE + 10)) --flush-every-message); rf=1 ;;
+      boot=$(daemons "$KP" up1 "$d" $((BASE + 10)) --flush-every-message); rf=1 ;;
     K1) echo "-- K1: Kafka, 1 node, defaults"
-      boot=$("$KP" up1 "$d" $((BASE + 10))); rf=1 ;;
+      boot=$(daemons "$KP" up1 "$d" $((BASE + 10))); rf=1 ;;
     K3) echo "-- K3: Kafka, 3 nodes, RF 3, min.insync.replicas 2"
-      boot=$("$KP" up3 "$d" $((BASE + 10))); rf=3 ;;
+      boot=$(daemons "$KP" up3 "$d" $((BASE + 10))); rf=3 ;;
     esac
     kafka_cases "$sys" "$boot" $rf
     "$KP" down "$d"
@@ -374,9 +467,10 @@ for sys in $SYSTEMS; do
     else
       echo "   (this strata-broker has no Kafka listener yet: libstrata runs only)"
     fi
-    strata_start_broker "$W/s1" $BASE --set log.flush.policy=always --set log.level=warn \
+    daemons strata_start_broker "$W/s1" $BASE --set log.flush.policy=always --set log.level=warn \
       "${sets[@]+"${sets[@]}"}"
     DAEMON_PIDS=$STRATA_BROKER_PID
+    show_pins $DAEMON_PIDS
     [ -z "$kboot" ] || strata_wait_port 127.0.0.1 $((BASE + 2)) 10
     export STRATA_BOOTSTRAP=127.0.0.1:$BASE
     strata_cases S1 "$kboot" 1
@@ -388,7 +482,7 @@ for sys in $SYSTEMS; do
     p=$((BASE + 20))
     mkdir -p "$W/s3"
     STRATA_CLUSTER_DIR=$W/s3/cluster STRATA_CLUSTER_PORT=$p STRATA_BROKER_SETS="log.level=warn" \
-      scripts/cluster.sh up 3 >"$W/s3/up.out" 2>&1 || { cat "$W/s3/up.out"; exit 1; }
+      daemons scripts/cluster.sh up 3 >"$W/s3/up.out" 2>&1 || { cat "$W/s3/up.out"; exit 1; }
     kboot=""
     if strata_has_kafka; then
       kboot=127.0.0.1:$((p + 2)),127.0.0.2:$((p + 2)),127.0.0.3:$((p + 2))
@@ -398,6 +492,7 @@ for sys in $SYSTEMS; do
     fi
     export STRATA_BOOTSTRAP=127.0.0.1:$p
     DAEMON_PIDS=$(cat "$W"/s3/cluster/*.pid 2>/dev/null)
+    show_pins $DAEMON_PIDS
     strata_cases S3 "$kboot" 3
     STRATA_CLUSTER_DIR=$W/s3/cluster STRATA_CLUSTER_PORT=$p scripts/cluster.sh purge >/dev/null 2>&1
     rm -rf "$W/s3"
@@ -463,12 +558,14 @@ if [ -s "$RES.cpu" ]; then
   echo "   (broker[s] + controller) while it ran; the Kafka listener's cost is the daemons'"
   echo "   column of .rdk against .nat, the clients' their own (one 2-core machine for all);"
   echo "   a Java row's client CPU is net of its JVM start-up (the \"JVM start-up\" row, seconds per run),"
-  echo "   shown only for runs at least twice as costly (e.g. BENCH_RECORDS_100=1000000 BENCH_RECORDS_1K=200000)"
+  echo "   shown only for runs at least twice as costly (e.g. BENCH_RECORDS_100=1000000 BENCH_RECORDS_1K=200000);"
+  echo "   \"client %\" and \"daemons %\": their CPU over the run's wall time, in % of one core"
   awk '$2 == "jvm" { jvm[$1] = $3 }
     { cl = $3  # a Java row less its JVM start-up (jvm_start); left out when the
       # start-up is half of it or more (the difference would be mostly noise)
       if ($1 !~ /[.]/ && $2 != "jvm" && ($1 in jvm)) { if (cl < 2 * jvm[$1]) next; cl -= jvm[$1] }
       k = $1 " " $2; n[k]++; c[k, n[k]] = cl * 1e6 / $5; d[k, n[k]] = $4 * 1e6 / $5
+      pc[k, n[k]] = $6 > 0 ? 100 * $3 / $6 : 0; pd[k, n[k]] = $6 > 0 ? 100 * $4 / $6 : 0
          if (n[k] == 1) order[++nk] = k }
     function med(a, k, m,   i, j, t, v) { for (i = 1; i <= m; i++) v[i] = a[k, i]
       for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
@@ -478,10 +575,12 @@ if [ -s "$RES.cpu" ]; then
       name["p1024a1"] = "1KiB acks=1"; name["p1024aall"] = "1KiB acks=all"
       name["p1024aallidem"] = "1KiB all idem"; name["c1024"] = "1KiB consume"
       name["jvm"] = "JVM start-up"
-      printf "%-10s %-14s %10s %10s\n", "system", "case", "client", "daemons"
+      printf "%-10s %-14s %10s %10s %10s %10s\n", "system", "case", "client", "daemons", "client %", "daemons %"
       for (i = 1; i <= nk; i++) { k = order[i]; split(k, f, " ")
         mc[k] = med(c, k, n[k]); md[k] = med(d, k, n[k])
-        printf "%-10s %-14s %10.2f %10.2f\n", f[1], name[f[2]], mc[k], md[k] }
+        printf "%-10s %-14s %10.2f %10.2f", f[1], name[f[2]], mc[k], md[k]
+        if (f[2] == "jvm") printf "\n"
+        else printf " %10.0f %10.0f\n", med(pc, k, n[k]), med(pd, k, n[k]) }
       # CPU-bound ratio: on a machine whose cores the client and the daemons
       # share (this one), the records/s a path can reach at most is the cores
       # over its CPU per record; their quotient does not move with the load
@@ -502,4 +601,48 @@ if [ -s "$RES.cpu" ]; then
           line = line sprintf(" %13s", v) }
         if (any) print line } }' "$RES.cpu"
 fi
+# With BENCH_PIN=1, per cell: the Kafka path's records/s over native's
+# (medians), and what bounded each side: a client at >= 85 % of its core
+# measures the client, not the broker; a broker core at >= 85 % the broker.
+if [ "$PIN" = 1 ] && [ -s "$RES.cpu" ]; then
+  echo
+  echo "== Pinned (BENCH_PIN=1): daemons on CPU 0, clients on CPU 1; librdkafka on the Kafka listener vs libstrata native"
+  echo "   ratio: records/s, Kafka path (K) / native (N), medians of $C_RUNS runs in turns; per side, % of one core"
+  echo "   over the run's wall time: cl the client's CPU, clW the time its threads ran or waited to run (schedstat),"
+  echo "   c1 CPU 1 busy with anything (other users of the machine too); br, brW, c0 the same for the daemons, CPU 0;"
+  echo "   limit: client (clW or cl >= 90: the client always had work, the cell measures the client, not the broker),"
+  echo "   broker (brW >= 90), both, waits (neither: fsync, replication, round trips);"
+  echo "   brCPU: the daemons' CPU per record, native / Kafka path (>= 0.90: the Kafka listener costs the broker"
+  echo "   at most 1/0.9 of native)"
+  awk 'FNR == NR { r[$1, $2] = $3; next }
+    $2 != "jvm" && $6 > 0 { k = $1 " " $2; n[k]++
+      cl[k, n[k]] = 100 * $3 / $6; br[k, n[k]] = 100 * $4 / $6; c0[k, n[k]] = 100 * $7; c1[k, n[k]] = 100 * $8
+      dp[k, n[k]] = $4 / $5; cwn[k, n[k]] = 100 * $9 / $6; dwn[k, n[k]] = 100 * $10 / $6 }
+    function med(a, k, m,   i, j, t, v) { for (i = 1; i <= m; i++) v[i] = a[k, i]
+      for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+      return v[int((m + 1) / 2)] }
+    function side(k,   a, b, x, y, l, cw, dw) { if (!(k in n)) return sprintf("%4s %4s %4s %4s %4s %4s %-6s", "-", "-", "-", "-", "-", "-", "-")
+      a = med(cl, k, n[k]); b = med(br, k, n[k]); y = med(c1, k, n[k]); x = med(c0, k, n[k])
+      cw = med(cwn, k, n[k]); dw = med(dwn, k, n[k])
+      # the sampled run+wait misses up to 50 ms at each end of the client
+      # run: a client whose CPU alone is 90 % of its core is saturated too
+      if (a > cw) cw = a
+      l = cw >= 90 ? (dw >= 90 ? "both" : "client") : dw >= 90 ? "broker" : "waits"
+      return sprintf("%4.0f %4.0f %4.0f %4.0f %4.0f %4.0f %-6s", a, cw, y, b, dw, x, l) }
+    END { name["p100a1"] = "100B acks=1"; name["p100aall"] = "100B acks=all"
+      name["p100aallidem"] = "100B all idem"; name["c100"] = "100B consume"
+      name["p1024a1"] = "1KiB acks=1"; name["p1024aall"] = "1KiB acks=all"
+      name["p1024aallidem"] = "1KiB all idem"; name["c1024"] = "1KiB consume"
+      nc = split("p100a1 p100aall p100aallidem c100 p1024a1 p1024aall p1024aallidem c1024", cs, " ")
+      printf "%-6s %-14s %5s | %-4s %4s %4s %4s %4s %4s %-6s | %-4s %4s %4s %4s %4s %4s %-6s | %5s\n", "system", "case", "ratio",
+        "K cl", "clW", "c1", "br", "brW", "c0", "limit", "N cl", "clW", "c1", "br", "brW", "c0", "limit", "brCPU"
+      for (i = 1; i <= 2; i++) { s = i == 1 ? "S1" : "S3"
+        for (j = 1; j <= nc; j++) { c = cs[j]; ka = s ".rdk " c; na = s ".nat " c
+          if (!(ka in n) && !(na in n)) continue
+          x = r[s ".rdk", c]; y = r[s ".nat", c]
+          q = (x == "" || y == "" || x == "-" || y == "-" || y + 0 == 0) ? "-" : sprintf("%.2f", x / y)
+          bq = (ka in n) && (na in n) && med(dp, ka, n[ka]) > 0 ? sprintf("%.2f", med(dp, na, n[na]) / med(dp, ka, n[ka])) : "-"
+          printf "%-6s %-14s %5s | %s | %s | %5s\n", s, name[c], q, side(ka), side(na), bq } } }' "$RES.med" "$RES.cpu"
+fi
+echo "   load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "(whole run: $((SECONDS - t0)) s)"

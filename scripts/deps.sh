@@ -22,6 +22,7 @@
 #   mkfs.ext4  e2fsprogs   the small disks of the full-disk drills
 #   losetup, mount, umount   mount    (loop devices for those disks)
 #   fallocate  util-linux  filling a disk
+#   taskset    util-linux  BENCH_PIN=1 make bench-kafka: daemons on CPU 0, clients on CPU 1
 #   timeout, truncate, df, dd, realpath, mktemp, seq   coreutils
 #   awk        mawk        (any awk will do)
 #   curl       curl        the admin port's tests (tests/admin/), HTTPS in tests/security/
@@ -65,7 +66,7 @@
 set -eu
 BUILD_PKGS="build-essential pkg-config libuv1-dev libprotobuf-c-dev protobuf-c-compiler libzstd-dev zlib1g-dev libsnappy-dev liblz4-dev libcriterion-dev librdkafka-dev libssl-dev libpcre2-dev"
 TEST_TOOLS="ip:iproute2 nft:nftables mkfs.ext4:e2fsprogs losetup:mount mount:mount umount:mount
-fallocate:util-linux timeout:coreutils truncate:coreutils df:coreutils dd:coreutils
+fallocate:util-linux taskset:util-linux timeout:coreutils truncate:coreutils df:coreutils dd:coreutils
 realpath:coreutils mktemp:coreutils seq:coreutils awk:mawk curl:curl openssl:openssl promtool:prometheus
 chromium:chromium python3:python3 java:openjdk-17-jdk-headless javac:openjdk-17-jdk-headless
 mvn:maven gzip:gzip lz4:lz4 zstd:zstd kcat:kcat node:nodejs npm:npm"
