@@ -151,9 +151,9 @@ int cluster_follower_apply(struct broker *b, struct partition *p,
   return 0;
 }
 
-void cluster_alter_isr_request(const struct broker *b, const struct partition *p,
-                               const int32_t *isr, uint32_t n, int64_t *epochs,
-                               Strata__AlterIsrRequest *q) {
+void cluster_alter_isr_msg(const struct broker *b, const struct partition *p, const int32_t *isr,
+                           uint32_t n, struct cluster_alter_msg *m) {
+  Strata__AlterIsrRequest *q = &m->q;
   strata__alter_isr_request__init(q);
   q->broker_id = b->cfg.id;
   q->broker_epoch = b->broker_epoch;
@@ -164,9 +164,21 @@ void cluster_alter_isr_request(const struct broker *b, const struct partition *p
   q->isr = (int32_t *)isr;
   q->n_isr = n > REPLICAS_MAX ? REPLICAS_MAX : n;
   for (uint32_t i = 0; i < q->n_isr; i++)
-    epochs[i] = isr[i] == b->cfg.id ? b->broker_epoch : isr_follower_epoch(&p->rep.isr, isr[i]);
-  q->isr_epochs = epochs;
+    m->epochs[i] =
+        isr[i] == b->cfg.id ? b->broker_epoch : isr_follower_epoch(&p->rep.isr, isr[i]);
+  q->isr_epochs = m->epochs;
   q->n_isr_epochs = q->n_isr;
+  strata__header__init(&m->h);
+  m->h.api_key = STRATA__API_KEY__API_ALTER_ISR;
+  m->h.body_case = STRATA__HEADER__BODY_ALTER_ISR_REQ;
+  m->h.alter_isr_req = q;
+}
+
+void cluster_report_msg(const struct broker *b, const struct partition *p, int what,
+                        struct cluster_alter_msg *m) {
+  cluster_alter_isr_msg(b, p, NULL, 0, m);
+  m->q.damage_report = what;
+  if (what == 3) m->q.offline_errno = p->offline_errno;
 }
 
 void cluster_isr_sent(struct partition *p, const int32_t *isr, uint32_t n) {

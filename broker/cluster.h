@@ -32,12 +32,22 @@ void cluster_apply_partition(struct broker *b, struct partition *p,
 int cluster_follower_apply(struct broker *b, struct partition *p,
                            const Strata__FetchPartitionResult *r, const uint8_t *data,
                            int64_t now_ms, int *appended);
-/* The AlterIsr request for p's change to isr (the caller owns q; epochs
- * holds REPLICAS_MAX entries: each member's broker epoch, which the
- * controller checks). */
-void cluster_alter_isr_request(const struct broker *b, const struct partition *p,
-                               const int32_t *isr, uint32_t n, int64_t *epochs,
-                               Strata__AlterIsrRequest *q);
+/* One AlterIsr message to the controller, ready to send as is by either
+ * glue (cluster_uv.c, the simulator): h points into q, q into epochs
+ * (each ISR member's broker epoch, which the controller checks), so it is
+ * filled in place and not copied. */
+struct cluster_alter_msg {
+  Strata__Header h;
+  Strata__AlterIsrRequest q;
+  int64_t epochs[REPLICAS_MAX];
+};
+/* The request for p's change to isr. */
+void cluster_alter_isr_msg(const struct broker *b, const struct partition *p, const int32_t *isr,
+                           uint32_t n, struct cluster_alter_msg *m);
+/* A report on p's replica here (AlterIsrRequest.damage_report: 1 damaged,
+ * 2 repaired, 3 offline with p->offline_errno, 4 back online). */
+void cluster_report_msg(const struct broker *b, const struct partition *p, int what,
+                        struct cluster_alter_msg *m);
 /* An ISR change for p is on its way to the controller. */
 void cluster_isr_sent(struct partition *p, const int32_t *isr, uint32_t n);
 /* The controller's answer to it: its view of the partition (NULL when the

@@ -133,18 +133,13 @@ static void propose_isr(void *arg, struct partition *p, const int32_t *isr, uint
   for (size_t i = 0; i < LINK_INFLIGHT_MAX && !call; i++)
     if (!cu->isr_calls[i].p) call = &cu->isr_calls[i];
   if (!call) return; /* as a full link: proposed again at a later tick */
-  Strata__AlterIsrRequest q;
-  int64_t epochs[REPLICAS_MAX];
-  cluster_alter_isr_request(cu->b, p, isr, n, epochs, &q);
-  Strata__Header h = STRATA__HEADER__INIT;
-  h.api_key = STRATA__API_KEY__API_ALTER_ISR;
-  h.body_case = STRATA__HEADER__BODY_ALTER_ISR_REQ;
-  h.alter_isr_req = &q;
+  struct cluster_alter_msg m;
+  cluster_alter_isr_msg(cu->b, p, isr, n, &m);
   trace_info("%s-%u: asking the controller to change the ISR from %u to %u member(s)",
              p->topic->name, p->id, p->rep.isr.nisr, n);
   partition_ref(p);
   *call = (struct cluster_isr_call){cu, p};
-  if (link_send(&cu->ctl, &h, NULL, 0, on_alter_isr, call)) {
+  if (link_send(&cu->ctl, &m.h, NULL, 0, on_alter_isr, call)) {
     call->p = NULL;
     partition_unref(p);
     return;
@@ -174,21 +169,14 @@ static void report_damage(void *arg, struct partition *p, int what) {
   for (size_t i = 0; i < LINK_INFLIGHT_MAX && !call; i++)
     if (!cu->isr_calls[i].p) call = &cu->isr_calls[i];
   if (!call) return; /* again at a later tick */
-  Strata__AlterIsrRequest q;
-  int64_t epochs[REPLICAS_MAX];
-  cluster_alter_isr_request(cu->b, p, NULL, 0, epochs, &q);
-  q.damage_report = what;
-  if (what == 3) q.offline_errno = p->offline_errno;
-  Strata__Header h = STRATA__HEADER__INIT;
-  h.api_key = STRATA__API_KEY__API_ALTER_ISR;
-  h.body_case = STRATA__HEADER__BODY_ALTER_ISR_REQ;
-  h.alter_isr_req = &q;
+  struct cluster_alter_msg m;
+  cluster_report_msg(cu->b, p, what, &m);
   trace_warn("%s-%u: telling the controller this replica is %s", p->topic->name, p->id,
              what == 1 ? "DAMAGED" : "repaired");
   partition_ref(p);
   *call = (struct cluster_isr_call){cu, p};
   p->damage_sending = 1;
-  if (link_send(&cu->ctl, &h, NULL, 0, on_damage_report, call)) {
+  if (link_send(&cu->ctl, &m.h, NULL, 0, on_damage_report, call)) {
     call->p = NULL;
     p->damage_sending = 0;
     partition_unref(p);

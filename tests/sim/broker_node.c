@@ -345,19 +345,14 @@ struct isr_ctx {
 static void sim_propose_isr(void *arg, struct partition *p, const int32_t *isr, uint32_t n) {
   struct isr_ctx *c = arg;
   struct bnode *node = bn(c->s, c->id);
-  Strata__AlterIsrRequest q;
-  int64_t epochs[REPLICAS_MAX];
-  cluster_alter_isr_request(&node->b, p, isr, n, epochs, &q);
-  Strata__Header h = STRATA__HEADER__INIT;
-  h.api_key = STRATA__API_KEY__API_ALTER_ISR;
-  h.body_case = STRATA__HEADER__BODY_ALTER_ISR_REQ;
-  h.alter_isr_req = &q;
+  struct cluster_alter_msg m;
+  cluster_alter_isr_msg(&node->b, p, isr, n, &m);
   struct alter_arg *a = malloc(sizeof *a);
   if (!a) abort();
   a->id = c->id;
   a->p = p;
   partition_ref(p);
-  if (net_call(c->s, c->id, node->ctl_link, &h, NULL, 0, 1000, sim_isr_answered, a)) {
+  if (net_call(c->s, c->id, node->ctl_link, &m.h, NULL, 0, 1000, sim_isr_answered, a)) {
     partition_unref(p);
     free(a);
     return;
@@ -382,22 +377,15 @@ static void sim_damage_answered(struct sim *s, struct sim_node *sn, void *arg,
 static void sim_report_damage(void *arg, struct partition *p, int what) {
   struct isr_ctx *c = arg;
   struct bnode *node = bn(c->s, c->id);
-  Strata__AlterIsrRequest q;
-  int64_t epochs[REPLICAS_MAX];
-  cluster_alter_isr_request(&node->b, p, NULL, 0, epochs, &q);
-  q.damage_report = what;
-  if (what == 3) q.offline_errno = p->offline_errno;
-  Strata__Header h = STRATA__HEADER__INIT;
-  h.api_key = STRATA__API_KEY__API_ALTER_ISR;
-  h.body_case = STRATA__HEADER__BODY_ALTER_ISR_REQ;
-  h.alter_isr_req = &q;
+  struct cluster_alter_msg m;
+  cluster_report_msg(&node->b, p, what, &m);
   struct alter_arg *a = malloc(sizeof *a);
   if (!a) abort();
   a->id = c->id;
   a->p = p;
   partition_ref(p);
   p->damage_sending = 1;
-  if (net_call(c->s, c->id, SIM_CONTROLLER, &h, NULL, 0, 1000, sim_damage_answered, a)) {
+  if (net_call(c->s, c->id, SIM_CONTROLLER, &m.h, NULL, 0, 1000, sim_damage_answered, a)) {
     p->damage_sending = 0;
     partition_unref(p);
     free(a);
