@@ -6,6 +6,13 @@ STRATA_BIN=${STRATA_BIN:-$STRATA_BUILD/strata}
 STRATA_BROKER_BIN=${STRATA_BROKER_BIN:-$STRATA_BUILD/strata-broker}
 _strata_pids=()
 
+# A test's check lines: `ok WHAT` and `bad WHAT` print them, `fails` counts
+# the bad ones (the test exits non-zero when it is not 0). A script that
+# needs other ones defines its own after sourcing this file.
+fails=${fails:-0}
+ok() { echo "ok   $1"; }
+bad() { echo "FAIL $1"; fails=$((fails + 1)); }
+
 # Wait until host:port accepts TCP connections, up to $3 seconds.
 strata_wait_port() {
   local host=$1 port=$2 deadline=$((SECONDS + ${3:-15}))

@@ -12,9 +12,6 @@ cd "$(dirname "$0")/../.."
 strata_need "the admin port's metrics test" promtool curl
 dir=$(mktemp -d /tmp/strata-admintest.XXXXXX)
 trap 'scripts/cluster.sh down >/dev/null 2>&1; rm -rf "$dir"' EXIT
-fails=0
-ok() { echo "ok   $1"; }
-bad() { echo "FAIL $1"; fails=$((fails + 1)); }
 
 strata_cluster_up "$dir" 3 || exit 1
 port=$STRATA_CLUSTER_PORT

@@ -8,9 +8,6 @@ cd "$(dirname "$0")/../.."
 . scripts/lib.sh
 dir=$(mktemp -d /tmp/strata-clitest.XXXXXX)
 trap 'strata_stop_all; rm -rf "$dir"' EXIT
-fails=0
-ok() { echo "ok   $1"; }
-bad() { echo "FAIL $1"; fails=$((fails + 1)); }
 # expect NAME WANT_EXIT CMD...: run, compare the exit status.
 expect() {
   local name=$1 want=$2

@@ -16,9 +16,6 @@ cd "$(dirname "$0")/../.."
 strata_need "the Kafka codecs against librdkafka" kcat
 dir=$(mktemp -d /tmp/strata-compresstest.XXXXXX)
 trap 'strata_stop_all; rm -rf "$dir"' EXIT
-fails=0
-ok() { echo "ok   $1"; }
-bad() { echo "FAIL $1"; fails=$((fails + 1)); }
 S=$STRATA_BIN
 
 # 400 records: numbered short lines, every 50th 40-120 KB of varied text.

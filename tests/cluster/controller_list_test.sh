@@ -26,9 +26,6 @@ cleanup() {
   rm -rf "$dir"
 }
 trap cleanup EXIT
-fails=0
-ok() { echo "ok   $1"; }
-bad() { echo "FAIL $1"; fails=$((fails + 1)); }
 strata_need "controller list test" python3
 
 # The controller alone (cluster.sh up 0), then brokers started by hand.

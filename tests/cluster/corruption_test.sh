@@ -25,9 +25,6 @@ export STRATA_CLUSTER_DIR=$dir/c
 base=$(strata_free_port) || exit 1
 export STRATA_CLUSTER_PORT=$base
 trap 'scripts/cluster.sh down >/dev/null 2>&1; [ -n "${KEEP:-}" ] || rm -rf "$dir"' EXIT
-fails=0
-ok() { echo "ok   $1"; }
-bad() { echo "FAIL $1"; fails=$((fails + 1)); }
 N=50000
 SCRUB_FAST="log.scrub.bytes.per.second=100000000 log.scrub.interval.ms=500"
 SCRUB_OFF="log.scrub.interval.ms=0"

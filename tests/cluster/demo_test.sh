@@ -9,9 +9,6 @@
 set -u
 cd "$(dirname "$0")/../.."
 . scripts/lib.sh
-fails=0
-ok() { echo "ok   $1"; }
-bad() { echo "FAIL $1"; fails=$((fails + 1)); }
 out=$(mktemp /tmp/strata-demotest.XXXXXX)
 demo=
 trap '[ -n "$demo" ] && kill "$demo" 2>/dev/null; rm -f "$out"' EXIT

@@ -13,9 +13,6 @@ cd "$(dirname "$0")/../.."
 . scripts/lib.sh
 dir=$(mktemp -d /tmp/strata-fdtest.XXXXXX)
 trap 'strata_stop_all; rm -rf "$dir"' EXIT
-fails=0
-ok() { echo "ok   $1"; }
-bad() { echo "FAIL $1"; fails=$((fails + 1)); }
 LIMIT=128
 PARTS=300
 ulimit -n $LIMIT || { echo "cannot set ulimit -n $LIMIT"; exit 1; }

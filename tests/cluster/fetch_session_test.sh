@@ -20,9 +20,6 @@ export STRATA_CLUSTER_DIR=$dir/c
 base=$(strata_free_port) || exit 1
 export STRATA_CLUSTER_PORT=$base
 trap 'scripts/cluster.sh down >/dev/null 2>&1; [ -n "${KEEP:-}" ] || rm -rf "$dir"' EXIT
-fails=0
-ok() { echo "ok   $1"; }
-bad() { echo "FAIL $1"; fails=$((fails + 1)); }
 P=300
 LAG=1500
 export STRATA_BROKER_SETS="log.level=info replica.lag.time.max.ms=$LAG"

@@ -21,9 +21,6 @@ export STRATA_CLUSTER_DIR=$dir/c
 base=$(strata_free_port) || exit 1
 export STRATA_CLUSTER_PORT=$base
 trap 'scripts/cluster.sh down >/dev/null 2>&1; [ -n "${KEEP:-}" ] || rm -rf "$dir"' EXIT
-fails=0
-ok() { echo "ok   $1"; }
-bad() { echo "FAIL $1"; fails=$((fails + 1)); }
 export STRATA_BROKER_SETS="log.level=info broker.session.timeout.ms=3000"
 scripts/cluster.sh up 3 >"$dir/up.out" 2>&1 || { cat "$dir/up.out"; exit 1; }
 cli() { "$STRATA_BIN" --bootstrap "${BOOT:-127.0.0.1:$base,127.0.0.2:$base,127.0.0.3:$base}" --timeout 20000 "$@"; }

@@ -14,9 +14,6 @@ cd "$(dirname "$0")/../.."
 S=$STRATA_BIN
 dir=$(mktemp -d /tmp/strata-quorumclitest.XXXXXX)
 trap 'scripts/cluster.sh purge >/dev/null 2>&1; rm -rf "$dir"' EXIT
-fails=0
-ok() { echo "ok   $1"; }
-bad() { echo "FAIL $1"; fails=$((fails + 1)); }
 
 export STRATA_CONTROLLERS=3
 strata_cluster_up "$dir" 3 || exit 1

@@ -28,10 +28,7 @@ cleanup() {
   [ "${SCALE_TEST_KEEP:-0}" = 1 ] && echo "kept $STRATA_CLUSTER_DIR" || rm -rf "$STRATA_CLUSTER_DIR"
 }
 trap cleanup EXIT
-fails=0
 t_start=$SECONDS
-ok() { echo "ok   $1"; }
-bad() { echo "FAIL $1"; fails=$((fails + 1)); }
 now() { date +%s.%N; }
 since() { awk -v a="$(now)" -v b="$1" 'BEGIN { printf "%.2f", a - b }'; }
 lt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; } # $1 < $2

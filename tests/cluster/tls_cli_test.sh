@@ -16,9 +16,6 @@ export STRATA_CLUSTER_DIR=$dir/cluster STRATA_TLS=1 STRATA_BUILD
 port=$(strata_free_port) || exit 1
 export STRATA_CLUSTER_PORT=$port
 trap 'scripts/cluster.sh purge >/dev/null 2>&1; rm -rf "$dir"' EXIT
-fails=0
-ok() { echo "ok   $1"; }
-bad() { echo "FAIL $1"; fails=$((fails + 1)); }
 command -v kcat >/dev/null || { echo "FAIL kcat not found (scripts/deps.sh installs it)"; exit 1; }
 
 scripts/cluster.sh up 3 >"$dir/up.out" 2>&1 || { cat "$dir/up.out"; tail -n 5 "$dir"/cluster/*.log; exit 1; }

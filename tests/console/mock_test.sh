@@ -21,9 +21,6 @@ stop_mock() {
   mock=
 }
 trap 'stop_mock; rm -rf "$dir"' EXIT
-fails=0
-ok() { echo "ok   $1"; }
-bad() { echo "FAIL $1"; fails=$((fails + 1)); }
 
 # start_mock ARGS...: the mock in the background; sets $mock and $url (broker 1's).
 start_mock() {

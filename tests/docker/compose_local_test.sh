@@ -20,9 +20,6 @@ S=$STRATA_BIN
 dir=$(mktemp -d /tmp/strata-composetest.XXXXXX)
 stop() { [ -f "$1/pids" ] && for p in $(cat "$1/pids"); do kill "$p" 2>/dev/null; done; rm -f "$1/pids"; }
 trap 'for d in "$dir"/*/; do stop "$d"; done; rm -rf "$dir"' EXIT
-fails=0
-ok() { echo "ok   $1"; }
-bad() { echo "FAIL $1"; fails=$((fails + 1)); }
 
 for v in plain secure; do
   d=$dir/$v

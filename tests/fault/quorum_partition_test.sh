@@ -38,9 +38,6 @@ dir=$(mktemp -d /tmp/strata-qpart.XXXXXX)
 pids=()
 writer=
 declare -A cpid bpid
-fails=0
-ok() { echo "ok   $1"; }
-bad() { echo "FAIL $1"; fails=$((fails + 1)); }
 cleanup() {
   local rc=$? p
   set +e

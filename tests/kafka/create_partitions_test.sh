@@ -17,9 +17,6 @@ if ! $PY -c 'import confluent_kafka' 2>/dev/null; then
 fi
 dir=$(mktemp -d /tmp/strata-kafkaparts.XXXXXX)
 trap 'scripts/cluster.sh down >/dev/null 2>&1; rm -rf "$dir"' EXIT
-fails=0
-ok() { echo "ok   $1"; }
-bad() { echo "FAIL $1"; fails=$((fails + 1)); }
 strata_cluster_up "$dir" 3 || exit 1
 port=$STRATA_CLUSTER_PORT
 S="timeout 30 $STRATA_BIN -b 127.0.0.1:$port"

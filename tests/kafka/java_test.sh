@@ -34,9 +34,6 @@ strata_need "the Java Kafka-client test" java mvn
 dir=$(mktemp -d /tmp/strata-javatest.XXXXXX)
 driver_pid=
 trap '[ -n "$driver_pid" ] && kill "$driver_pid" 2>/dev/null; kafka_target_down; rm -rf "$dir"' EXIT
-fails=0
-ok() { echo "ok   $1"; }
-bad() { echo "FAIL $1"; fails=$((fails + 1)); }
 jar=tests/kafka/java/target/kafka-java-test.jar
 
 kafka_build tests/kafka/java "$dir/mvn.log" || exit 1

@@ -26,9 +26,6 @@ for m in confluent_kafka:python3-confluent-kafka kafka:python3-kafka; do
   strata_skip "SASL client test: needs python3 module ${m%%:*} (${m#*:})"
 done
 dir=$(mktemp -d /tmp/strata-sasl.XXXXXX)
-fails=0
-ok() { echo "ok   $1"; }
-bad() { echo "FAIL $1"; fails=$((fails + 1)); }
 cleanup() {
   strata_stop_all
   if [ "$fails" = 0 ]; then rm -rf "$dir"; else echo "logs kept in $dir"; fi

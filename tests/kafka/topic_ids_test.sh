@@ -16,9 +16,6 @@ build=${STRATA_BUILD:-build}
 cli=$build/strata
 dir=$(mktemp -d /tmp/strata-topicids.XXXXXX)
 trap 'strata_stop_all; [ -n "${STRATA_CLUSTER_DIR:-}" ] && scripts/cluster.sh down >/dev/null 2>&1; rm -rf "$dir"' EXIT
-fails=0
-ok() { echo "ok   $1"; }
-bad() { echo "FAIL $1"; fails=$((fails + 1)); }
 ids() { python3 tests/kafka/topic_ids.py ids "$1" | awk -v t="$2" '$1 == t {print $2}'; }
 protocol() { # ADDR TOPIC RECORDS
   local out

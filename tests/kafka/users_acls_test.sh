@@ -25,9 +25,6 @@ cleanup() {
   rm -rf "$dir"
 }
 trap cleanup EXIT
-fails=0
-ok() { echo "ok   $1"; }
-bad() { echo "FAIL $1"; fails=$((fails + 1)); }
 strata_cluster_up "$dir" 2 || exit 1
 port=$STRATA_CLUSTER_PORT
 S="timeout 30 $STRATA_BIN -b 127.0.0.1:$port"

@@ -18,9 +18,6 @@ cd "$(dirname "$0")/../.."
 strata_need "the monitoring files' checks" promtool python3
 dir=$(mktemp -d /tmp/strata-metrics-test.XXXXXX)
 trap 'rm -rf "$dir"' EXIT
-fails=0
-ok() { echo "ok   $1"; }
-bad() { echo "FAIL $1"; fails=$((fails + 1)); }
 # check NAME CMD...: passes when CMD exits 0; shows its output when not.
 check() {
   local name=$1

@@ -23,9 +23,6 @@ cleanup() {
   rm -rf "$dir"
 }
 trap cleanup EXIT
-fails=0
-ok() { echo "ok   $1"; }
-bad() { echo "FAIL $1"; fails=$((fails + 1)); }
 
 tests/security/tls_certs.sh "$dir" || { echo "FAIL: tls_certs.sh"; exit 1; }
 cp "$dir/server.pem" "$dir/live.pem"

@@ -31,9 +31,6 @@ stop_bg() {
 }
 # KEEP=1 keeps the folder (logs, checkpoints) for a look after a failure.
 trap 'stop_bg; kafka_target_down; [ "${KEEP:-0}" = 1 ] && echo "kept $dir" || rm -rf "$dir"' EXIT
-fails=0
-ok() { echo "ok   $1"; }
-bad() { echo "FAIL $1"; fails=$((fails + 1)); }
 IN=iot_sensor_data
 OUT=iot_site_averages
 N=3000
