@@ -425,33 +425,51 @@ strata_cases() {
     fi
     # librdkafka on the Kafka listener and libstrata on the native one, in
     # turns, C_RUNS times: each lasts well under a second, so one run of
-    # each is mostly noise on a shared machine; the tables take medians
+    # each is mostly noise on a shared machine; the tables take medians.
+    # The order alternates (librdkafka first in odd rounds, libstrata first
+    # in even ones): the machine drifts within a series (e.g. the 1 KiB
+    # rounds on S3 ran at 0.1 then 0.9 M records/s as the page cache wrote
+    # back the 100 B rounds' gigabytes), and a fixed order would hand that
+    # drift to whichever side always runs second.
     for r in $(seq 1 "$C_RUNS"); do
-      for acks in 1 all; do
-        if [ $rdk = 1 ]; then
-          strata_topic "r$size-$acks-$r" "$rf"
-          cpu "$sys.rdk" "p${size}a$acks" $((n * SCALE)) \
-            rk "$sys.rdk" "$kboot" "r$size-$acks-$r" $size $acks $((n * SCALE))
-          settle "$rf" "r$size-$acks-$r"
-        fi
-        strata_topic "n$size-$acks-$r" "$rf"
-        cpu "$sys.nat" "p${size}a$acks" $((n * SCALE)) \
-          sb "$sys.nat" "n$size-$acks-$r" $size $acks $((n * SCALE))
-        settle "$rf" "n$size-$acks-$r"
+      local order="rdk nat" side
+      [ $((r % 2)) = 1 ] || order="nat rdk"
+      for acks in 1 all idem; do
+        for side in $order; do c_produce "$side" "$acks"; done
       done
-      if [ $rdk = 1 ]; then
-        strata_topic "r$size-idem-$r" "$rf"
-        cpu "$sys.rdk" "p${size}aallidem" $((n * SCALE)) \
-          rk "$sys.rdk" "$kboot" "r$size-idem-$r" $size all $((n * SCALE)) idem
-      fi
-      strata_topic "n$size-idem-$r" "$rf"
-      cpu "$sys.nat" "p${size}aallidem" $((n * SCALE)) \
-        sb "$sys.nat" "n$size-idem-$r" $size all $((n * SCALE)) idem
-      [ $rdk = 1 ] && cpu "$sys.rdk" "c$size" $((n * SCALE)) \
-        rkc "$sys.rdk" "$kboot" "r$size-1-$r" $size $((n * SCALE))
-      cpu "$sys.nat" "c$size" $((n * SCALE)) sc "$sys.nat" "n$size-1-$r" $size $((n * SCALE))
+      for side in $order; do c_consume "$side"; done
     done
   done
+}
+
+# c_produce rdk|nat 1|all|idem: one C-client produce run of strata_cases
+# (its locals sys, kboot, rf, size, n, r, rdk), on a topic of its own.
+c_produce() {
+  local side=$1 a=$2 idem="" t
+  [ "$a" = idem ] && { a=all; idem=idem; }
+  if [ "$side" = rdk ]; then
+    [ $rdk = 1 ] || return 0
+    t=r$size-$2-$r
+    strata_topic "$t" "$rf"
+    cpu "$sys.rdk" "p${size}a$a$idem" $((n * SCALE)) \
+      rk "$sys.rdk" "$kboot" "$t" $size $a $((n * SCALE)) $idem
+  else
+    t=n$size-$2-$r
+    strata_topic "$t" "$rf"
+    cpu "$sys.nat" "p${size}a$a$idem" $((n * SCALE)) \
+      sb "$sys.nat" "$t" $size $a $((n * SCALE)) $idem
+  fi
+  [ -n "$idem" ] || settle "$rf" "$t"
+}
+
+# c_consume rdk|nat: read back this round's acks=1 topic of that side.
+c_consume() {
+  if [ "$1" = rdk ]; then
+    [ $rdk = 1 ] || return 0
+    cpu "$sys.rdk" "c$size" $((n * SCALE)) rkc "$sys.rdk" "$kboot" "r$size-1-$r" $size $((n * SCALE))
+  else
+    cpu "$sys.nat" "c$size" $((n * SCALE)) sc "$sys.nat" "n$size-1-$r" $size $((n * SCALE))
+  fi
 }
 
 # Does this strata-broker know the kafka.listeners setting?
@@ -556,7 +574,17 @@ echo
 echo "== Ratios of records/s: Strata/Kafka with the same client; Strata's Kafka listener/its native one"
 awk '
   function q(x, y) { return (x == "" || y == "" || x == "-" || y == "-" || y + 0 == 0) ? "-" : sprintf("%.2f", x / y) }
+  # every run ($RES), in order: the k-th librdkafka run of a case and the
+  # k-th libstrata one ran side by side in round k
+  FNR == NR { k = $1 SUBSEP $2; pn[k]++; pv[k, pn[k]] = $3; next }
   { r[$1, $2] = $3 }
+  # paired(S, C): the median over rounds of librdkafka/libstrata, round by round
+  function paired(s, c,   a, b, i, j, m, t, v) { a = s ".rdk" SUBSEP c; b = s ".nat" SUBSEP c; m = 0
+    for (i = 1; i <= pn[a] && i <= pn[b]; i++) {
+      t = q(pv[a, i], pv[b, i]); v[++m] = t == "-" ? -1 : t + 0 }
+    if (!m) return "-"
+    for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+    return v[int((m + 1) / 2)] < 0 ? "-" : sprintf("%.2f", v[int((m + 1) / 2)]) }
   END {
     n = split("p100a1 p100aall p100aallidem c100 p1024a1 p1024aall p1024aallidem c1024", cs, " ")
     printf "%-26s %9s %9s %9s %9s %9s %9s %9s %9s\n", "ratio", "100B a=1", "100B all", "100B idem", "100B read", "1KiB a=1", "1KiB all", "1KiB idem", "1KiB read"
@@ -564,14 +592,22 @@ awk '
     for (i = 1; i <= m; i++) { split(rows[i], f, ":")
       line = sprintf("%-26s", f[1]); any = 0
       for (j = 1; j <= n; j++) { v = q(r[f[2], cs[j]], r[f[3], cs[j]]); if (v != "-") any = 1; line = line sprintf(" %9s", v) }
-      if (any) print line }
+      if (any) print line
+      if (f[1] ~ /librdkafka\/native/) { s = substr(f[1], 1, 2); line = sprintf("%-26s", s " paired rounds"); any = 0
+        for (j = 1; j <= n; j++) { v = paired(s, cs[j]); if (v != "-") any = 1; line = line sprintf(" %9s", v) }
+        if (any) print line } }
     # the target of issue 13, cell by cell: librdkafka on the Kafka listener
     # at >= 90 % of libstrata on the native one
     split("100B acks=1|100B acks=all|100B all idem|100B read|1KiB acks=1|1KiB acks=all|1KiB all idem|1KiB read", lbl, "|")
     for (i = 1; i <= 2; i++) { s = i == 1 ? "S1" : "S3"; line = ""; below = 0; cells = 0
       for (j = 1; j <= n; j++) { v = q(r[s ".rdk", cs[j]], r[s ".nat", cs[j]]); if (v == "-") continue
         cells++; if (v + 0 < 0.90) { below++; line = line (below > 1 ? "," : "") " " lbl[j] " " v } }
-      if (cells) verdict[++nv] = sprintf("%s librdkafka/native >= 0.90: %d of %d cells%s", s, cells - below, cells,
+      if (cells) verdict[++nv] = sprintf("%s librdkafka/native >= 0.90 (ratio of medians): %d of %d cells%s", s, cells - below, cells,
+        below ? "; below:" line : "")
+      line = ""; below = 0; cells = 0
+      for (j = 1; j <= n; j++) { v = paired(s, cs[j]); if (v == "-") continue
+        cells++; if (v + 0 < 0.90) { below++; line = line (below > 1 ? "," : "") " " lbl[j] " " v } }
+      if (cells) verdict[++nv] = sprintf("%s librdkafka/native >= 0.90 (paired rounds): %d of %d cells%s", s, cells - below, cells,
         below ? "; below:" line : "") }
     # the idempotent producer against the plain one, acks=all, same client:
     # librdkafka loses as much on Kafka as on Strata (one request in flight)
@@ -580,9 +616,11 @@ awk '
       a = q(r[s, "p100aallidem"], r[s, "p100aall"]); b = q(r[s, "p1024aallidem"], r[s, "p1024aall"])
       if (a != "-" || b != "-")
         printf "%-26s %9s %9s %9s %9s %9s %9s %9s %9s\n", sy[i] " librdkafka idem/plain", "", "", a, "", "", "", b, "" }
-    if (nv) { print ""; print "== Target (issue 13): the Kafka listener with librdkafka at >= 0.90 of native with libstrata" }
+    if (nv) { print ""; print "== Target (issue 13): the Kafka listener with librdkafka at >= 0.90 of native with libstrata"
+      print "   (ratio of medians: the rows above; paired rounds: the median of each round\47s librdkafka/libstrata ratio," 
+      print "   the two runs of a round side by side, the order alternating by round)" }
     for (i = 1; i <= nv; i++) print "   " verdict[i]
-  }' "$RES.med"
+  }' "$RES" "$RES.med"
 if [ -s "$RES.cpu" ]; then
   echo
   echo "== CPU seconds per million records (medians): the client, and the Strata daemons"
