@@ -51,7 +51,7 @@
 # Fetch in flight, as libstrata's consumer), so what separates them at
 # 100 B is librdkafka's cost per record read (an op allocated, queued and
 # freed per record: ~0.18 s of client CPU per million against libstrata's
-# ~0.07).
+# ~0.07; the bench, start-up included: 0.20-0.23 against 0.11).
 # Tried and slower for librdkafka here, so not used: libstrata's own shape
 # (max.in.flight 5 with batch.size 262144, or with 8 MiB batches and
 # message.max.bytes 8 MiB: fewer, larger requests) and, when reading,
