@@ -1,6 +1,7 @@
 /* The dirty list and the sync bookkeeping of the group commit. */
 #include "broker/flush.h"
 
+#include "broker/ack_probe.h"
 #include "broker/broker.h"
 #include "broker/cluster.h"
 #include "broker/topics.h"
@@ -74,6 +75,7 @@ void flush_done(struct broker *b, struct partition *p, const struct seglog_sync 
     if (status) trace_error("fsync of partition %u failed: %s", p->id, strata_strerror(status));
     int64_t before = seglog_durable_offset(p->log);
     seglog_sync_end(p->log, job, status);
+    ack_probe_durable(b, p, seglog_durable_offset(p->log));
     if (seglog_durable_offset(p->log) != before) b->hw_version++;
     if (b->cluster) cluster_update_hw(b, p);
     if (seglog_durable_offset(p->log) < seglog_end_offset(p->log) && b->cfg.flush != FLUSH_OS)

@@ -126,7 +126,8 @@ static void wake_waiters(struct server *s);
 
 /* One reading of both clocks per loop turn (see struct broker). */
 static void tick(struct server *s) {
-  s->b->now_ms = clock_mono_ms();
+  s->b->now_us = clock_mono_us();
+  s->b->now_ms = s->b->now_us / 1000;
   s->b->wall_ms = clock_wall_ms();
 }
 
@@ -209,8 +210,13 @@ static void on_shutdown(uv_shutdown_t *req, int status) {
 
 /* strata_request_duration_seconds and strata_requests_total, as an answer
  * leaves. */
-static void count_answer(struct broker_metrics *m, const struct pending *p) {
+static void count_answer(struct broker *b, const struct pending *p) {
+  struct broker_metrics *m = &b->metrics;
   prom_observe(&m->request[p->api_slot], (double)(uv_hrtime() - p->t0_ns) / 1e9);
+  if (p->resp.nwaits) {
+    b->now_us = clock_mono_us();
+    ack_probe_answered(b, &p->resp, (int64_t)(p->t0_ns / 1000));
+  }
   const Strata__Header *h = p->resp.forwarded ? p->resp.forwarded : &p->resp.hdr;
   uint32_t err = h->error_code;
   if (!err && h->body_case == STRATA__HEADER__BODY_PRODUCE_RESP && h->produce_resp)
@@ -229,7 +235,7 @@ static void conn_flush(struct conn *c) {
     c->head = p->next;
     if (!c->head) c->tail = NULL;
     c->npending--;
-    if (p->api_slot >= 0) count_answer(&s->b->metrics, p);
+    if (p->api_slot >= 0) count_answer(s->b, p);
     if (p->raw) {
       struct write_req *wr = calloc(1, sizeof *wr);
       if (!wr) {
