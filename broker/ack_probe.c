@@ -18,6 +18,7 @@ void ack_probe_append(struct broker *b, struct partition *p, int64_t end) {
   if (!b->now_us) return;
   if (!p->probe && !(p->probe = calloc(1, sizeof *p->probe))) return;
   struct ack_probe_entry *e = &p->probe->e[p->probe->next++ % ACK_PROBE_RING];
+  if (e->end) b->metrics.ack.overwritten++; /* more than the ring waiting: a stall */
   *e = (struct ack_probe_entry){.end = end, .t_append = b->now_us, .first_id = -1};
   if (seglog_durable_offset(p->log) >= end) e->t_durable = b->now_us;
 }
@@ -91,6 +92,10 @@ void ack_probe_write(struct textbuf *t, const struct ack_probe_metrics *m) {
     textbuf_printf(t, "%s_count{stage=\"%s\"} %llu\n", name, ack_stage_names[s],
                    (unsigned long long)h->count);
   }
+  prom_family(t, "strata_ack_stage_unmatched_total", "counter",
+              "acks=all appends whose stages were not kept (more were waiting at once than the "
+              "ring holds: a stall; total still counts their answers).");
+  textbuf_printf(t, "strata_ack_stage_unmatched_total %llu\n", (unsigned long long)m->overwritten);
   prom_family(t, "strata_ack_stage_max_seconds", "gauge",
               "The longest of each acks=all stage since the broker started.");
   for (int s = 0; s < ACK_STAGES; s++)
@@ -103,6 +108,9 @@ static int64_t max64(int64_t a, int64_t c) { return a > c ? a : c; }
 
 void ack_probe_answered(struct broker *b, const struct response *r, int64_t arrived_us) {
   if (!b->now_us) return;
+  int any = 0;
+  for (size_t i = 0; i < r->nwaits; i++) any |= r->waits[i].hw;
+  if (any) observe(b, ACK_STAGE_TOTAL, arrived_us, b->now_us); /* every one, ring or not */
   for (size_t i = 0; i < r->nwaits; i++) {
     const struct wait_item *w = &r->waits[i];
     struct partition *p = w->p;
@@ -120,7 +128,6 @@ void ack_probe_answered(struct broker *b, const struct response *r, int64_t arri
         observe(b, ACK_STAGE_HW, e->t_append, last);
         observe(b, ACK_STAGE_ANSWER, last, b->now_us);
       }
-      observe(b, ACK_STAGE_TOTAL, arrived_us, b->now_us);
       e->end = 0;
       break;
     }

@@ -40,7 +40,7 @@ enum ack_stage {
   ACK_STAGE_ALL,        /* sent -> the second follower reports it fsynced */
   ACK_STAGE_HW,         /* handled -> the last of fsync and ISR reports */
   ACK_STAGE_ANSWER,     /* that last one -> the answer leaves */
-  ACK_STAGE_TOTAL,      /* the request read -> the answer leaves */
+  ACK_STAGE_TOTAL,      /* the request read -> the answer leaves (every acks=all answer) */
   ACK_STAGES
 };
 
@@ -59,6 +59,7 @@ struct ack_probe_hist {
 
 struct ack_probe_metrics {
   struct ack_probe_hist h[ACK_STAGES];
+  uint64_t overwritten; /* ring entries reused before their answer left */
 };
 
 struct textbuf;
