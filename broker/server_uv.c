@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "common/assert.h"
 #include "common/clock.h"
 #include "common/errors.h"
 #include "common/frame.h"
@@ -81,6 +82,7 @@ struct server {
   uv_tcp_t kafka_listener;      /* kafka.listeners (when on) */
   int kafka_on;
   uv_prepare_t commit;
+  struct sync_work *on_loop; /* the sync flush_begin left for on_commit to run */
   uv_timer_t fetch_timer, flush_timer, retention_timer, group_timer, scrub_timer;
   uv_signal_t sigint, sigterm;
   struct conn *conns;
@@ -987,14 +989,17 @@ static void sync_done(uv_work_t *w, int status) {
   if (s->b->cluster) cluster_uv_after_sync(&s->cluster);
 }
 
-static void sync_start(void *arg, struct partition *p, struct seglog_sync *job) {
+static void sync_start(void *arg, struct partition *p, struct seglog_sync *job, int on_loop) {
   struct server *s = arg;
   struct sync_work *sw = calloc(1, sizeof *sw);
   if (!sw) abort();
   sw->srv = s;
   sw->p = p; /* the dirty list's reference moves to the work */
   sw->job = *job; /* the work owns the fds now */
-  if (uv_queue_work(s->loop, &sw->w, sync_work, sync_done)) {
+  if (on_loop) { /* run by on_commit once flush_begin has returned */
+    STRATA_ASSERT(!s->on_loop);
+    s->on_loop = sw;
+  } else if (uv_queue_work(s->loop, &sw->w, sync_work, sync_done)) {
     seglog_sync_discard(&sw->job);
     flush_sync_failed(s->b, p);
     free(sw);
@@ -1005,7 +1010,15 @@ static void sync_start(void *arg, struct partition *p, struct seglog_sync *job) 
  * one sync per partition with unsynced appends or an unsynced roll. */
 static void on_commit(uv_prepare_t *h) {
   struct server *s = h->data;
-  flush_begin(s->b, sync_start, s);
+  flush_begin(s->b, 1, sync_start, s);
+  struct sync_work *sw = s->on_loop;
+  if (!sw) return;
+  /* one small sync (flush_on_loop): here rather than a thread pool round
+   * trip; what it left dirty (nothing, unless it failed) goes to the pool */
+  s->on_loop = NULL;
+  sync_work(&sw->w);
+  sync_done(&sw->w, 0);
+  flush_begin(s->b, 0, sync_start, s);
 }
 
 /* ---- waking produce and fetch answers ---- */
