@@ -979,6 +979,7 @@ static void sync_done(uv_work_t *w, int status) {
   struct sync_work *sw = (struct sync_work *)w;
   struct server *s = sw->srv;
   seglog_sync_discard(&sw->job); /* cancelled work never ran (a no-op otherwise) */
+  tick(s); /* the durable offset moves now (ack_probe stamps it with now_us) */
   if (!status) {
     prom_observe(&s->b->metrics.fsync, (double)sw->took_us / 1e6);
     if (sw->status) s->b->metrics.fsync_errors++;
