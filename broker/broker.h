@@ -79,6 +79,7 @@ struct broker {
   struct broker_config cfg;
   struct fdcache log_fds;       /* every partition log's descriptors (issue 15) */
   uint32_t syncs_inflight;      /* group-commit syncs started, not yet done (BROKER_SYNCS_MAX) */
+  int64_t loop_syncs_off_ms;   /* no sync on the loop before this (flush_loop_sync_took) */
   /* Cluster mode state, from the controller. */
   int cluster;
   int32_t controller_id;

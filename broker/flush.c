@@ -43,7 +43,14 @@ int flush_on_loop(const struct broker *b, const struct partition *p, const struc
    * one fdatasync of the active segment (no roll's files, no directory),
    * nothing else syncing on this broker, nothing else waiting this turn. */
   return alone && p->rep.role != ROLE_LEADER && b->syncs_inflight == 1 && job->n == 1 &&
-         job->bytes <= FLUSH_ON_LOOP_BYTES_MAX;
+         job->bytes <= FLUSH_ON_LOOP_BYTES_MAX && b->now_ms >= b->loop_syncs_off_ms;
+}
+
+void flush_loop_sync_took(struct broker *b, int64_t took_us, int64_t now_ms) {
+  if (took_us <= FLUSH_ON_LOOP_SLOW_US) return;
+  trace_warn("an fsync took %lld ms on the event loop: syncs go to the thread pool for %d s",
+             (long long)(took_us / 1000), FLUSH_ON_LOOP_OFF_MS / 1000);
+  b->loop_syncs_off_ms = now_ms + FLUSH_ON_LOOP_OFF_MS;
 }
 
 void flush_begin(struct broker *b, int allow_loop,

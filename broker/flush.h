@@ -6,6 +6,8 @@
 #ifndef STRATA_FLUSH_H
 #define STRATA_FLUSH_H
 
+#include <stdint.h>
+
 struct broker;
 struct partition;
 
@@ -51,10 +53,19 @@ void flush_begin(struct broker *b, int allow_loop,
 #define FLUSH_ON_LOOP_BYTES_MAX (64u * 1024)
 /* Whether p's sync job may run on the loop: p is not led here (a follower's
  * or a standalone broker's log), the job is one fdatasync of the active
- * segment of at most FLUSH_ON_LOOP_BYTES_MAX, no other sync is in flight
- * and (alone) no other partition waits for one this turn. */
+ * segment of at most FLUSH_ON_LOOP_BYTES_MAX, no other sync is in flight,
+ * (alone) no other partition waits for one this turn, and no sync on the
+ * loop was slow lately (flush_loop_sync_took). */
 int flush_on_loop(const struct broker *b, const struct partition *p, const struct seglog_sync *job,
                   int alone);
+/* A sync run on the loop took took_us: past FLUSH_ON_LOOP_SLOW_US (the disk
+ * stalls: a journal commit behind a discard, a failing device) the pool
+ * runs every sync for FLUSH_ON_LOOP_OFF_MS, so a stalled disk blocks the
+ * loop (its heartbeats, other partitions' answers) once, not on every
+ * record. */
+#define FLUSH_ON_LOOP_SLOW_US 5000
+#define FLUSH_ON_LOOP_OFF_MS 10000
+void flush_loop_sync_took(struct broker *b, int64_t took_us, int64_t now_ms);
 /* That sync finished (status 0 or STRATA_E*): move the durable offset and
  * the high watermark, and put the partition back on the dirty list if it
  * took appends meanwhile or a roll still waits. Drops the caller's

@@ -1018,7 +1018,9 @@ static void on_commit(uv_prepare_t *h) {
    * trip; what it left dirty (nothing, unless it failed) goes to the pool */
   s->on_loop = NULL;
   sync_work(&sw->w);
-  sync_done(&sw->w, 0);
+  int64_t took_us = sw->took_us;
+  sync_done(&sw->w, 0); /* frees sw; reads the clock */
+  flush_loop_sync_took(s->b, took_us, s->b->now_ms);
   flush_begin(s->b, 0, sync_start, s);
 }
 

@@ -169,3 +169,24 @@ Test(flush, not_while_another_sync_runs) {
   finish_all();
   cr_assert_eq(seglog_durable_offset(p->log), 3);
 }
+
+Test(flush, not_for_a_while_after_a_slow_one) {
+  settle();
+  struct partition *p = part(0);
+  b.now_ms = 50000;
+  flush_loop_sync_took(&b, FLUSH_ON_LOOP_SLOW_US, b.now_ms); /* not slow yet */
+  append(p, 1);
+  flush_begin(&b, 1, start, NULL);
+  cr_assert_eq(started[0].on_loop, 1);
+  finish_all();
+  flush_loop_sync_took(&b, FLUSH_ON_LOOP_SLOW_US + 1, b.now_ms); /* the disk stalled */
+  append(p, 1);
+  flush_begin(&b, 1, start, NULL);
+  cr_assert_eq(started[0].on_loop, 0, "in the pool while the disk may stall again");
+  finish_all();
+  b.now_ms += FLUSH_ON_LOOP_OFF_MS;
+  append(p, 1);
+  flush_begin(&b, 1, start, NULL);
+  cr_assert_eq(started[0].on_loop, 1, "back on the loop after FLUSH_ON_LOOP_OFF_MS");
+  finish_all();
+}
