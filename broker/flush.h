@@ -59,11 +59,11 @@ void flush_begin(struct broker *b, int allow_loop,
 int flush_on_loop(const struct broker *b, const struct partition *p, const struct seglog_sync *job,
                   int alone);
 /* A sync run on the loop took took_us: past FLUSH_ON_LOOP_SLOW_US (the disk
- * stalls: a journal commit behind a discard, a failing device) the pool
- * runs every sync for FLUSH_ON_LOOP_OFF_MS, so a stalled disk blocks the
- * loop (its heartbeats, other partitions' answers) once, not on every
- * record. */
-#define FLUSH_ON_LOOP_SLOW_US 5000
+ * stalls: a journal commit behind a discard, a failing device; not its
+ * usual hiccups, up to ~10 ms here) the pool runs every sync for
+ * FLUSH_ON_LOOP_OFF_MS, so a stalled disk blocks the loop (its heartbeats,
+ * other partitions' answers) once, not on every record. */
+#define FLUSH_ON_LOOP_SLOW_US 50000
 #define FLUSH_ON_LOOP_OFF_MS 10000
 void flush_loop_sync_took(struct broker *b, int64_t took_us, int64_t now_ms);
 /* That sync finished (status 0 or STRATA_E*): move the durable offset and
