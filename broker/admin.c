@@ -271,6 +271,7 @@ static void render_metrics(struct broker_admin *a, struct textbuf *t) {
   prom_family(t, "strata_log_fsync_duration_seconds", "histogram",
               "Duration of one log sync (fdatasync of appended segments).");
   prom_histogram_write(t, "strata_log_fsync_duration_seconds", "log=\"partition\"", &m->fsync);
+  ack_probe_write(t, &m->ack);
   prom_family(t, "strata_log_fsync_errors_total", "counter", "Log syncs that failed (EIO).");
   textbuf_printf(t, "strata_log_fsync_errors_total{log=\"partition\"} %llu\n",
                  (unsigned long long)m->fsync_errors);

@@ -79,6 +79,7 @@ struct broker {
   struct broker_config cfg;
   struct fdcache log_fds;       /* every partition log's descriptors (issue 15) */
   uint32_t syncs_inflight;      /* group-commit syncs started, not yet done (BROKER_SYNCS_MAX) */
+  int64_t loop_syncs_off_ms;   /* no sync on the loop before this (flush_loop_sync_took) */
   /* Cluster mode state, from the controller. */
   int cluster;
   int32_t controller_id;
@@ -96,6 +97,8 @@ struct broker {
   int64_t wall_ms;              /* wall clock, set with now_ms: only for what is stored or
                                    compared with record timestamps (LogAppendTime, retention.ms,
                                    offset commit records) */
+  int64_t now_us;               /* monotonic, in microseconds, set with now_ms (0 in the
+                                   simulator): only for the acks=all stage probe (ack_probe.h) */
   struct partition *dirty;      /* partitions with appends not yet fsynced */
   uint64_t hw_version;          /* bumped whenever a high watermark moves */
   struct isr_watch isr_watch;   /* led partitions by when to look at their ISR (isr_watch.h) */

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "common/errors.h"
+#include "broker/ack_probe.h"
 #include "common/prom.h"
 
 #define METRICS_API_SLOTS 72 /* native API keys are below this */
@@ -28,6 +29,7 @@ struct broker_metrics {
   uint64_t auth_success, auth_failure; /* SASL exchanges (strata_authentications_total) */
   uint64_t corrupt_batches;  /* damaged batches found by reads and the scrubber */
   uint64_t scrub_bytes;      /* read by the scrubber */
+  struct ack_probe_metrics ack; /* where acks=all answers spend their time (ack_probe.h) */
 };
 
 #endif

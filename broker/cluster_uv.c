@@ -21,7 +21,8 @@
 static int64_t now_ms(void) { return clock_mono_ms(); }
 
 static void read_clocks(struct broker *b) {
-  b->now_ms = now_ms();
+  b->now_us = clock_mono_us();
+  b->now_ms = b->now_us / 1000;
   b->wall_ms = clock_wall_ms();
 }
 

@@ -6,6 +6,8 @@
 #ifndef STRATA_FLUSH_H
 #define STRATA_FLUSH_H
 
+#include <stdint.h>
+
 struct broker;
 struct partition;
 
@@ -35,10 +37,35 @@ void flush_appended(struct broker *b, struct partition *p);
  * too, then the active segment). Up to FLUSH_SYNCS_PER_LOG syncs per
  * partition at a time: past that it stays on the list for a later turn, and
  * one whose appends a running sync already covers leaves the list. Every
- * produce appended during a turn shares the sync. */
-void flush_begin(struct broker *b,
-                 void (*start)(void *arg, struct partition *p, struct seglog_sync *job),
+ * produce appended during a turn shares the sync. on_loop (only when
+ * allow_loop): the sync is the only one and small (flush_on_loop), so the
+ * glue may run it on the loop's own thread right after flush_begin returns
+ * (and then call flush_begin again with allow_loop 0). */
+void flush_begin(struct broker *b, int allow_loop,
+                 void (*start)(void *arg, struct partition *p, struct seglog_sync *job,
+                               int on_loop),
                  void *arg);
+/* Bytes up to which one sync may run on the loop (flush always at a low
+ * rate: a 4 KiB fdatasync takes ~130 us here, while a thread pool round trip
+ * costs two thread wake-ups, each up to a millisecond on a busy machine, on
+ * the acks=all chain of every record). Past it, or with another sync in
+ * flight, the thread pool runs it: the loop goes on taking appends. */
+#define FLUSH_ON_LOOP_BYTES_MAX (64u * 1024)
+/* Whether p's sync job may run on the loop: p is not led here (a follower's
+ * or a standalone broker's log), the job is one fdatasync of the active
+ * segment of at most FLUSH_ON_LOOP_BYTES_MAX, no other sync is in flight,
+ * (alone) no other partition waits for one this turn, and no sync on the
+ * loop was slow lately (flush_loop_sync_took). */
+int flush_on_loop(const struct broker *b, const struct partition *p, const struct seglog_sync *job,
+                  int alone);
+/* A sync run on the loop took took_us: past FLUSH_ON_LOOP_SLOW_US (the disk
+ * stalls: a journal commit behind a discard, a failing device; not its
+ * usual hiccups, up to ~10 ms here) the pool runs every sync for
+ * FLUSH_ON_LOOP_OFF_MS, so a stalled disk blocks the loop (its heartbeats,
+ * other partitions' answers) once, not on every record. */
+#define FLUSH_ON_LOOP_SLOW_US 50000
+#define FLUSH_ON_LOOP_OFF_MS 10000
+void flush_loop_sync_took(struct broker *b, int64_t took_us, int64_t now_ms);
 /* That sync finished (status 0 or STRATA_E*): move the durable offset and
  * the high watermark, and put the partition back on the dirty list if it
  * took appends meanwhile or a roll still waits. Drops the caller's

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "broker/ack_probe.h"
 #include "broker/authz.h"
 #include "broker/broker.h"
 #include "broker/cluster.h"
@@ -463,6 +464,7 @@ void handle_produce(struct broker *b, const Strata__Header *req,
     int wait_hw = b->cluster && q->acks == -1;
     if (wait_hw || b->cfg.flush == FLUSH_ALWAYS)
       response_wait(r, p, end, wait_hw, &pr->error_code, &pr->base_offset, &pr->leader_hint);
+    if (wait_hw) ack_probe_append(b, p, end);
   }
   r->silent = q->acks == 0;
   r->deadline_ms = b->now_ms + (q->timeout_ms ? q->timeout_ms : 30000);
@@ -628,6 +630,7 @@ static void build_fetch(struct broker *b, const Strata__Header *req,
       struct replica_log log = cluster_log_pos(b, p);
       struct leader_answer la;
       leader_on_fetch(&p->rep, &ff, &log, b->now_ms, &la);
+      ack_probe_reported(b, p, q->replica_id, fp->durable_offset);
       cluster_leader_fetched(b, p, q->replica_id, la.isr_recheck);
       if (la.hw_moved) b->hw_version++;
       if (sess) { /* named: its position is the session's from now on */
@@ -650,8 +653,10 @@ static void build_fetch(struct broker *b, const Strata__Header *req,
     }
     pr->high_watermark = hw;
     pr->log_start_offset = seglog_start_offset(p->log);
-    if (serve_records(b, r, p, pr, fp->fetch_offset, fp->max_bytes, limit, total_max))
+    if (serve_records(b, r, p, pr, fp->fetch_offset, fp->max_bytes, limit, total_max)) {
       sent[at] = p->topic;
+      if (q->replica_id >= 0 && pr->payload_bytes) ack_probe_sent(b, p, limit);
+    }
   }
   /* The session's other partitions: only those with news are answered,
    * from the position their follower last named, in turn from where the
@@ -678,6 +683,7 @@ static void build_fetch(struct broker *b, const Strata__Header *req,
     if (serve_records(b, r, p, pr, e->fetch_offset, 1u << 20, seglog_end_offset(p->log),
                       total_max)) {
       sent[at] = p->topic;
+      if (pr->payload_bytes) ack_probe_sent(b, p, seglog_end_offset(p->log));
       if (pr->payload_bytes && r->payload_len >= total_max) sess->next = k + 1;
     }
   }

@@ -92,6 +92,9 @@ struct seglog {
   int64_t pending_base;
   uint64_t dir_created, dir_synced;
   uint64_t gen;
+  /* Bytes appended since the last sync began (a hint for the glue's choice
+   * of thread, seglog_sync.bytes; nothing durable depends on it). */
+  uint64_t unsynced_bytes;
   uint64_t recovered_truncated;
   int write_errno; /* why appends fail (ENOSPC...), 0 while they succeed */
   /* RECENT_MAX entries (24 KiB), allocated at the first append: most of an
@@ -827,6 +830,7 @@ static int write_batches(struct seglog *log, const uint8_t *batches, size_t len,
     return rc;
   }
   s->size += len;
+  log->unsynced_bytes += len;
   if (s->verified == at) s->verified = s->size; /* both append paths checked the CRCs */
   const uint8_t *p = batches;
   uint64_t pos = at;
@@ -1269,6 +1273,8 @@ int seglog_sync_begin(struct seglog *log, struct seglog_sync *job) {
   job->gen = log->gen;
   job->pending_base = log->pending_base;
   job->dir_seq = log->dir_created;
+  job->bytes = log->unsynced_bytes;
+  log->unsynced_bytes = 0;
   assert(log->durable <= log->end);
   assert(log->dir_synced <= log->dir_created);
   int rc = 0;

@@ -155,6 +155,7 @@ struct seglog_sync {
   uint8_t full[SEGLOG_SYNC_FDS_MAX]; /* 1: fsync (a directory), 0: fdatasync */
   unsigned n;
   int64_t end_offset;
+  uint64_t bytes; /* appended since the sync before began (a size hint) */
   /* for seglog_sync_end */
   uint64_t gen, dir_seq;
   int64_t pending_base;

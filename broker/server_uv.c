@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "common/assert.h"
 #include "common/clock.h"
 #include "common/errors.h"
 #include "common/frame.h"
@@ -81,6 +82,7 @@ struct server {
   uv_tcp_t kafka_listener;      /* kafka.listeners (when on) */
   int kafka_on;
   uv_prepare_t commit;
+  struct sync_work *on_loop; /* the sync flush_begin left for on_commit to run */
   uv_timer_t fetch_timer, flush_timer, retention_timer, group_timer, scrub_timer;
   uv_signal_t sigint, sigterm;
   struct conn *conns;
@@ -126,7 +128,8 @@ static void wake_waiters(struct server *s);
 
 /* One reading of both clocks per loop turn (see struct broker). */
 static void tick(struct server *s) {
-  s->b->now_ms = clock_mono_ms();
+  s->b->now_us = clock_mono_us();
+  s->b->now_ms = s->b->now_us / 1000;
   s->b->wall_ms = clock_wall_ms();
 }
 
@@ -209,8 +212,13 @@ static void on_shutdown(uv_shutdown_t *req, int status) {
 
 /* strata_request_duration_seconds and strata_requests_total, as an answer
  * leaves. */
-static void count_answer(struct broker_metrics *m, const struct pending *p) {
+static void count_answer(struct broker *b, const struct pending *p) {
+  struct broker_metrics *m = &b->metrics;
   prom_observe(&m->request[p->api_slot], (double)(uv_hrtime() - p->t0_ns) / 1e9);
+  if (p->resp.nwaits) {
+    b->now_us = clock_mono_us();
+    ack_probe_answered(b, &p->resp, (int64_t)(p->t0_ns / 1000));
+  }
   const Strata__Header *h = p->resp.forwarded ? p->resp.forwarded : &p->resp.hdr;
   uint32_t err = h->error_code;
   if (!err && h->body_case == STRATA__HEADER__BODY_PRODUCE_RESP && h->produce_resp)
@@ -229,7 +237,7 @@ static void conn_flush(struct conn *c) {
     c->head = p->next;
     if (!c->head) c->tail = NULL;
     c->npending--;
-    if (p->api_slot >= 0) count_answer(&s->b->metrics, p);
+    if (p->api_slot >= 0) count_answer(s->b, p);
     if (p->raw) {
       struct write_req *wr = calloc(1, sizeof *wr);
       if (!wr) {
@@ -971,6 +979,7 @@ static void sync_done(uv_work_t *w, int status) {
   struct sync_work *sw = (struct sync_work *)w;
   struct server *s = sw->srv;
   seglog_sync_discard(&sw->job); /* cancelled work never ran (a no-op otherwise) */
+  tick(s); /* the durable offset moves now (ack_probe stamps it with now_us) */
   if (!status) {
     prom_observe(&s->b->metrics.fsync, (double)sw->took_us / 1e6);
     if (sw->status) s->b->metrics.fsync_errors++;
@@ -981,14 +990,17 @@ static void sync_done(uv_work_t *w, int status) {
   if (s->b->cluster) cluster_uv_after_sync(&s->cluster);
 }
 
-static void sync_start(void *arg, struct partition *p, struct seglog_sync *job) {
+static void sync_start(void *arg, struct partition *p, struct seglog_sync *job, int on_loop) {
   struct server *s = arg;
   struct sync_work *sw = calloc(1, sizeof *sw);
   if (!sw) abort();
   sw->srv = s;
   sw->p = p; /* the dirty list's reference moves to the work */
   sw->job = *job; /* the work owns the fds now */
-  if (uv_queue_work(s->loop, &sw->w, sync_work, sync_done)) {
+  if (on_loop) { /* run by on_commit once flush_begin has returned */
+    STRATA_ASSERT(!s->on_loop);
+    s->on_loop = sw;
+  } else if (uv_queue_work(s->loop, &sw->w, sync_work, sync_done)) {
     seglog_sync_discard(&sw->job);
     flush_sync_failed(s->b, p);
     free(sw);
@@ -999,7 +1011,17 @@ static void sync_start(void *arg, struct partition *p, struct seglog_sync *job) 
  * one sync per partition with unsynced appends or an unsynced roll. */
 static void on_commit(uv_prepare_t *h) {
   struct server *s = h->data;
-  flush_begin(s->b, sync_start, s);
+  flush_begin(s->b, 1, sync_start, s);
+  struct sync_work *sw = s->on_loop;
+  if (!sw) return;
+  /* one small sync (flush_on_loop): here rather than a thread pool round
+   * trip; what it left dirty (nothing, unless it failed) goes to the pool */
+  s->on_loop = NULL;
+  sync_work(&sw->w);
+  int64_t took_us = sw->took_us;
+  sync_done(&sw->w, 0); /* frees sw; reads the clock */
+  flush_loop_sync_took(s->b, took_us, s->b->now_ms);
+  flush_begin(s->b, 0, sync_start, s);
 }
 
 /* ---- waking produce and fetch answers ---- */

@@ -1,5 +1,7 @@
 #include "topics.h"
 
+#include "broker/ack_probe.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -37,6 +39,7 @@ void partition_unref(struct partition *p) {
   if (--p->refs > 0) return;
   replica_free(&p->rep);
   producer_state_free(&p->producers);
+  ack_probe_free(p);
   seglog_close(p->log);
   free(p);
 }

@@ -62,6 +62,7 @@ struct partition {
   int offline_marked;
   int32_t offline_ids[REPLICAS_MAX], offline_errnos[REPLICAS_MAX];
   uint32_t noffline_ids;
+  struct ack_probe *probe; /* led with acks=all writes: their latest stages (ack_probe.h) */
 };
 
 struct topic_config_entry {
