@@ -437,6 +437,10 @@ strata_cases() {
       for acks in 1 all idem; do
         for side in $order; do c_produce "$side" "$acks"; done
       done
+      # untimed: the round's produce runs left ~1.8 GB dirty on S3 (6 runs
+      # x 3 replicas); reads of ~0.15 s that share the core with the
+      # kernel writing it back measured the writeback, not the fetch path
+      sync
       for side in $order; do c_consume "$side"; done
       c_clear
     done
