@@ -134,7 +134,3 @@ void ack_probe_answered(struct broker *b, const struct response *r, int64_t arri
   }
 }
 
-void ack_probe_free(struct partition *p) {
-  free(p->probe);
-  p->probe = NULL;
-}

@@ -11,6 +11,7 @@
 
 #include <stdint.h>
 
+#include "broker/ack_stages.h"
 
 struct broker;
 struct partition;
@@ -33,40 +34,6 @@ struct ack_probe {
   uint32_t next;
 };
 
-enum ack_stage {
-  ACK_STAGE_FSYNC,      /* handled -> the leader's own fsync done (seen by the loop) */
-  ACK_STAGE_SENT,       /* handled -> a follower's fetch answered with it */
-  ACK_STAGE_FIRST,      /* sent -> the first follower reports it fsynced */
-  ACK_STAGE_ALL,        /* sent -> the second follower reports it fsynced */
-  ACK_STAGE_HW,         /* handled -> the last of fsync and ISR reports */
-  ACK_STAGE_ANSWER,     /* that last one -> the answer leaves */
-  ACK_STAGE_TOTAL,      /* the request read -> the answer leaves (every acks=all answer) */
-  ACK_STAGES
-};
-
-extern const char *const ack_stage_names[ACK_STAGES];
-
-/* Finer than prom_histogram (100 us .. 10 s): a stage of a sub-millisecond
- * chain needs tens of microseconds, and the tail's few milliseconds. */
-#define ACK_PROBE_BUCKETS 22
-extern const int64_t ack_probe_bounds_us[ACK_PROBE_BUCKETS];
-
-struct ack_probe_hist {
-  uint64_t counts[ACK_PROBE_BUCKETS + 1]; /* per bucket; last: +Inf */
-  uint64_t count;
-  int64_t sum_us, max_us;
-};
-
-struct ack_probe_metrics {
-  struct ack_probe_hist h[ACK_STAGES];
-  uint64_t overwritten; /* ring entries reused before their answer left */
-};
-
-struct textbuf;
-/* strata_ack_stage_seconds{stage=...} (buckets, sum, count) and
- * strata_ack_stage_max_seconds{stage=...}, for stages seen. */
-void ack_probe_write(struct textbuf *t, const struct ack_probe_metrics *m);
-
 /* An acks=all append to p ending at `end` was handled now. */
 void ack_probe_append(struct broker *b, struct partition *p, int64_t end);
 /* p's log is durable up to `durable` now. */
@@ -78,7 +45,5 @@ void ack_probe_reported(struct broker *b, struct partition *p, int32_t id, int64
 /* The answer r leaves now; arrived_us: when its bytes were read. Observes
  * every stage of each acks=all partition it waited for. */
 void ack_probe_answered(struct broker *b, const struct response *r, int64_t arrived_us);
-/* Free p's ring (the partition goes away). */
-void ack_probe_free(struct partition *p);
 
 #endif

@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #include "common/errors.h"
-#include "broker/ack_probe.h"
+#include "broker/ack_stages.h"
 #include "common/prom.h"
 
 #define METRICS_API_SLOTS 72 /* native API keys are below this */
