@@ -14,6 +14,7 @@
 #include "common/tls_uv.h"
 #include "common/trace.h"
 #include "common/wire.h"
+#include "broker/ack_probe.h"
 #include "broker/admin.h"
 #include "broker/cluster_uv.h"
 #include "broker/dispatch.h"
