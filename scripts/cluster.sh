@@ -56,8 +56,9 @@ CAPORT=$((PORT + 4))
 NCTL=${STRATA_CONTROLLERS:-1}
 [ -f "$DIR/controllers" ] && [ "${1:-}" != up ] && NCTL=$(cat "$DIR/controllers")
 case "$NCTL" in 1 | 3) ;; *) echo "STRATA_CONTROLLERS: 1 or 3, not '$NCTL'" >&2; exit 2 ;; esac
-ctl_port() { case $1 in 1) echo $((PORT + 1)) ;; 2) echo $((PORT + 5)) ;; 3) echo $((PORT + 6)) ;; esac; }
-ctl_aport() { case $1 in 1) echo $((PORT + 4)) ;; 2) echo $((PORT + 7)) ;; 3) echo $((PORT + 8)) ;; esac; }
+. scripts/lib.sh # strata_ctl_port, strata_ctl_aport: the quorum's port layout
+ctl_port() { strata_ctl_port "$PORT" "$1"; }
+ctl_aport() { strata_ctl_aport "$PORT" "$1"; }
 # controller.quorum.voters and the brokers' controller list.
 VOTERS=
 CTL_LIST=

@@ -129,6 +129,18 @@ strata_cluster_up() {
   scripts/cluster.sh up "$n" >"$dir/up.out" 2>&1 || { cat "$dir/up.out"; return 1; }
 }
 
+# The 3-controller quorum's port layout on a cluster's base port BASE
+# (scripts/cluster.sh uses it too): controller K (1..3) listens on BASE+1,
+# BASE+5, BASE+6 and serves its admin port on BASE+4, BASE+7, BASE+8.
+strata_ctl_port() { case $2 in 1) echo $(($1 + 1)) ;; 2) echo $(($1 + 5)) ;; 3) echo $(($1 + 6)) ;; esac; }
+strata_ctl_aport() { case $2 in 1) echo $(($1 + 4)) ;; 2) echo $(($1 + 7)) ;; 3) echo $(($1 + 8)) ;; esac; }
+# controller.quorum.voters of the 3 controllers of the cluster on BASE.
+strata_quorum_voters() {
+  local k v=
+  for k in 1 2 3; do v="$v${v:+,}$k@127.0.0.1:$(strata_ctl_port "$1" "$k")"; done
+  echo "$v"
+}
+
 # Skips (scripts/run-tests.sh counts them): a test that cannot run prints
 # "SKIP: what: why" and exits 77. Only what needs root may be skipped, and
 # only when not root: as root a test runs for real or fails.

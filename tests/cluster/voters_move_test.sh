@@ -26,10 +26,10 @@ strata_cluster_up "$dir" 3 || exit 1
 P=$STRATA_CLUSTER_PORT
 C=$STRATA_CLUSTER_DIR
 export STRATA_BOOTSTRAP=127.0.0.1:$P
-port_of() { case $1 in 1) echo $((P + 1)) ;; 2) echo $((P + 5)) ;; 3) echo $((P + 6)) ;; esac; }
-VOTERS=1@127.0.0.1:$((P + 1)),2@127.0.0.1:$((P + 5)),3@127.0.0.1:$((P + 6))
-ADDR4=127.0.0.4:$((P + 1)) # controller 1's port, another address: only the address tells them apart
-CTLS=127.0.0.1:$((P + 1)),127.0.0.1:$((P + 5)),127.0.0.1:$((P + 6)),$ADDR4
+port_of() { strata_ctl_port "$P" "$1"; }
+VOTERS=$(strata_quorum_voters "$P")
+ADDR4=127.0.0.4:$(strata_ctl_port "$P" 1) # controller 1's port, another address: only the address tells them apart
+CTLS=127.0.0.1:$(port_of 1),127.0.0.1:$(port_of 2),127.0.0.1:$(port_of 3),$ADDR4
 ctl() { "$S" --bootstrap "$CTLS" controller "$@"; }
 status() { "$S" cluster status --timeout 3000 2>/dev/null; }
 active() { status | sed -n 's/^controller \([0-9]*\) (active).*/\1/p'; }
@@ -48,11 +48,11 @@ wait_for 15 has_active && ok "controller $a active" || { bad "no active controll
 
 # controller 4: a new id on a new address, not in anyone's controller.quorum.voters
 "$STRATA_BUILD/strata-controller" --set node.id=4 --set data.dir="$C/controller-4" \
-  --set listeners=$ADDR4 --set admin.listeners=127.0.0.4:$((P + 4)) \
+  --set listeners=$ADDR4 --set admin.listeners=127.0.0.4:$(strata_ctl_aport "$P" 1) \
   --set controller.quorum.voters="$VOTERS" >>"$C/controller-4.log" 2>&1 &
 pid4=$!
 disown
-strata_wait_port 127.0.0.4 $((P + 1)) 15 && ok "controller 4 listens on $ADDR4" ||
+strata_wait_port 127.0.0.4 "$(strata_ctl_port "$P" 1)" 15 && ok "controller 4 listens on $ADDR4" ||
   { bad "controller 4 did not start"; tail -5 "$C/controller-4.log"; }
 new=$(dir_id 4)
 observer() { status | grep -E "^controller 4 .* observer .* dir $new" >/dev/null; }

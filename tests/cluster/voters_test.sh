@@ -25,9 +25,9 @@ strata_cluster_up "$dir" 3 || exit 1
 P=$STRATA_CLUSTER_PORT
 C=$STRATA_CLUSTER_DIR
 export STRATA_BOOTSTRAP=127.0.0.1:$P
-VOTERS=1@127.0.0.1:$((P + 1)),2@127.0.0.1:$((P + 5)),3@127.0.0.1:$((P + 6))
-ADDR3=127.0.0.3:$((P + 6)) # controller-3's new machine
-CTLS=127.0.0.1:$((P + 1)),127.0.0.1:$((P + 5)),$ADDR3
+VOTERS=$(strata_quorum_voters "$P")
+ADDR3=127.0.0.3:$(strata_ctl_port "$P" 3) # controller-3's new machine
+CTLS=127.0.0.1:$(strata_ctl_port "$P" 1),127.0.0.1:$(strata_ctl_port "$P" 2),$ADDR3
 ctl() { "$S" --bootstrap "$CTLS" controller "$@"; }
 status() { "$S" cluster status --timeout 3000 2>/dev/null; }
 active() { status | sed -n 's/^controller \([0-9]*\) (active).*/\1/p'; }
@@ -51,11 +51,11 @@ old=$(dir_id 3)
 scripts/cluster.sh kill controller-3 >/dev/null
 rm -rf "${C:?}/controller-3"
 "$STRATA_BUILD/strata-controller" --set node.id=3 --set data.dir="$C/controller-3" \
-  --set listeners=$ADDR3 --set admin.listeners=127.0.0.3:$((P + 8)) \
+  --set listeners=$ADDR3 --set admin.listeners=127.0.0.3:$(strata_ctl_aport "$P" 3) \
   --set controller.quorum.voters="$VOTERS" >>"$C/controller-3.log" 2>&1 &
 pid3=$!
 disown
-strata_wait_port 127.0.0.3 $((P + 6)) 15 || bad "start controller-3 at $ADDR3"
+strata_wait_port 127.0.0.3 $(strata_ctl_port "$P" 3) 15 || bad "start controller-3 at $ADDR3"
 new=$(dir_id 3)
 [ ${#new} = 32 ] && [ "$new" != "$old" ] && ok "wiped controller-3 has a new directory id $new" ||
   bad "directory id after the wipe: '$new'"
@@ -76,7 +76,7 @@ ctl remove-voter --id 3 --directory-id "$new" >"$dir/out" 2>&1 &&
 # sent to a controller that is not the active one: its NOT_CONTROLLER hint is followed
 has_active
 f=1; [ "$a" = 1 ] && f=2
-fport=$((P + 1)); [ $f = 2 ] && fport=$((P + 5))
+fport=$(strata_ctl_port "$P" "$f")
 "$S" --bootstrap 127.0.0.1:$fport controller remove-voter --id 3 --directory-id "$old" >"$dir/out" 2>&1 &&
   ok "remove-voter (3, $old) sent to controller $f, not the active $a: $(cat "$dir/out")" ||
   { bad "remove-voter"; cat "$dir/out"; }
@@ -89,9 +89,9 @@ wait_for 10 added && ok "add-voter (3, $new) at $ADDR3: $(cat "$dir/out")" || { 
 voter3() { status | grep -E "^controller 3 .* (follower|leader) .* dir $new" >/dev/null; }
 wait_for 10 voter3 && ok "controller 3 is a voter again (new directory id)" || { bad "controller 3 not a voter"; status; }
 for k in 1 2; do # the link to the old address went with the old voter, one to the new came
-  grep -q "link to controller 3 (127.0.0.1:$((P + 6))) closed: no longer a voter" "$C/controller-$k.log" &&
+  grep -q "link to controller 3 (127.0.0.1:$(strata_ctl_port "$P" 3)) closed: no longer a voter" "$C/controller-$k.log" &&
     grep -q "link to controller 3 at $ADDR3" "$C/controller-$k.log" &&
-    ok "controller-$k: link to 127.0.0.1:$((P + 6)) closed, controller 3 dialled at $ADDR3" ||
+    ok "controller-$k: link to 127.0.0.1:$(strata_ctl_port "$P" 3) closed, controller 3 dialled at $ADDR3" ||
     { bad "controller-$k's links to controller 3"; grep "quorum: .*controller 3" "$C/controller-$k.log"; }
 done
 
