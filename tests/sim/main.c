@@ -339,6 +339,15 @@ static void restore_controller(struct sim *s) {
   cnode_start(s, SIM_CONTROLLER);
 }
 
+/* Arm the trap durable_file_hook springs: `node` dies inside one of its
+ * next max_calls metadata file replacements, before a random step of it
+ * (a metadata crash fault and the snapshot-race trap both set it). */
+static void arm_meta_crash(struct sim *s, int node, int64_t max_calls) {
+  s->meta_crash.node = node;
+  s->meta_crash.calls = (int)rng_range(&s->rng, 1, max_calls);
+  s->meta_crash.step = (int)rng_range(&s->rng, DURABLE_FILE_STEP_CREATE, DURABLE_FILE_STEP_FSYNC_DIR);
+}
+
 static void apply(struct sim *s, struct schedule *sc, const struct action *a) {
   int node = resolve(s, a->node);
   switch (a->f) {
@@ -408,9 +417,7 @@ static void apply(struct sim *s, struct schedule *sc, const struct action *a) {
             s->nodes[node].wall_offset_ms);
     break;
   case F_META_CRASH:
-    s->meta_crash.node = node;
-    s->meta_crash.calls = (int)rng_range(&s->rng, 1, 3);
-    s->meta_crash.step = (int)rng_range(&s->rng, DURABLE_FILE_STEP_CREATE, DURABLE_FILE_STEP_FSYNC_DIR);
+    arm_meta_crash(s, node, 3);
     sim_log(s, "node %d will die inside its metadata file replacement %d from now, before step %d",
             node, s->meta_crash.calls, s->meta_crash.step);
     break;
@@ -818,9 +825,7 @@ void sim_trap_snap(struct sim *s, int node, struct controller *ctl) {
   case 3: {
     int who = s->sr.how == 2 ? node : leader;
     if (who < 0) return;
-    s->meta_crash.node = who;
-    s->meta_crash.calls = (int)rng_range(&s->rng, 1, 2);
-    s->meta_crash.step = (int)rng_range(&s->rng, DURABLE_FILE_STEP_CREATE, DURABLE_FILE_STEP_FSYNC_DIR);
+    arm_meta_crash(s, who, 2);
     sim_log(s, "snap-race: node %d will die inside its file replacement %d from now, before step %d",
             who, s->meta_crash.calls, s->meta_crash.step);
     break;
