@@ -389,6 +389,18 @@ static int leader_ready(int timeout_ms) {
   return 0;
 }
 
+/* Every node opened at 1000 ms with no link cut, snapshots every `snap`
+ * bytes of records (0: the default) sent in `chunk`-byte answers: the id of
+ * the first ready leader within 5 s (0: none). */
+static int quorum_up(int64_t snap, size_t chunk) {
+  now = 1000;
+  cut = 0;
+  snap_bytes = snap;
+  answer_bytes = chunk;
+  for (int i = 1; i <= NODES; i++) open_node(i);
+  return leader_ready(5000);
+}
+
 static int64_t alloc(int id, uint32_t count) {
   struct ctrl_out out = {0};
   int64_t first, end;
@@ -400,10 +412,7 @@ static int64_t alloc(int id, uint32_t count) {
 }
 
 Test(metalog_quorum, three_nodes_commit_fail_over_and_revert) {
-  now = 1000;
-  cut = 0;
-  for (int i = 1; i <= NODES; i++) open_node(i);
-  int lead = leader_ready(5000);
+  int lead = quorum_up(0, 200);
   cr_assert(lead, "no ready leader");
   /* A follower refuses to decide. */
   int fol = lead % NODES + 1;
@@ -450,10 +459,7 @@ Test(metalog_quorum, three_nodes_commit_fail_over_and_revert) {
  * that has not heard from a leader know none (-1), instead of naming a
  * cut-off or dead controller. */
 Test(metalog_quorum, leader_hint_only_from_leader_or_follower) {
-  now = 1000;
-  cut = 0;
-  for (int i = 1; i <= NODES; i++) open_node(i);
-  int lead = leader_ready(5000);
+  int lead = quorum_up(0, 200);
   cr_assert(lead);
   const char *host;
   int port;
@@ -529,10 +535,7 @@ static void topic(int id, const char *name) {
  * cluster (a wrong voters list) has its messages dropped both ways
  * (INCONSISTENT_CLUSTER_ID) and gets nothing; "" (no id yet) is accepted. */
 Test(metalog_quorum, another_clusters_messages_are_dropped) {
-  now = 1000;
-  cut = 0;
-  for (int i = 1; i <= NODES; i++) open_node(i);
-  int lead = leader_ready(5000);
+  int lead = quorum_up(0, 200);
   cr_assert(lead);
   alloc(lead, 1); /* no cluster id yet: "" everywhere, accepted */
   for (int i = 1; i <= NODES; i++) snprintf(nodes[i].c.cluster_id, sizeof nodes[i].c.cluster_id, "ours");
@@ -577,12 +580,7 @@ static void mid_download(void) {
  * never going without a leader (before, it asked for the old one until
  * the fetch timeout made it campaign). */
 Test(metalog_quorum, a_newer_snapshot_during_a_download_restarts_it) {
-  now = 1000;
-  cut = 0;
-  snap_bytes = 600;
-  answer_bytes = 8;
-  for (int i = 1; i <= NODES; i++) open_node(i);
-  int lead = leader_ready(5000);
+  int lead = quorum_up(600, 8);
   cr_assert(lead, "no ready leader");
   int down = lead % NODES + 1;
   alloc(lead, 1);
@@ -628,12 +626,7 @@ Test(metalog_quorum, a_newer_snapshot_during_a_download_restarts_it) {
  * restart loads the snapshot and replays the rest; a new leader elected
  * among them holds every block. */
 Test(metalog_quorum, snapshots_truncate_and_a_lagging_follower_installs_one) {
-  now = 1000;
-  cut = 0;
-  snap_bytes = 600;
-  answer_bytes = 8;
-  for (int i = 1; i <= NODES; i++) open_node(i);
-  int lead = leader_ready(5000);
+  int lead = quorum_up(600, 8);
   cr_assert(lead, "no ready leader");
   int down = lead % NODES + 1, other = down % NODES + 1;
   if (other == lead) other = other % NODES + 1;
@@ -969,13 +962,8 @@ static int has_voter(const struct qnode *n, int32_t id, const uint8_t d[QUORUM_D
  * carry the set, a restart reads it from the snapshot and the log, a node
  * that installs the snapshot learns it, and the replaced node's vote counts. */
 Test(metalog_quorum, voter_changes_survive_snapshots_restarts_and_installs) {
-  now = 1000;
-  cut = 0;
-  snap_bytes = 600;
-  answer_bytes = 64;
   char err[512];
-  for (int i = 1; i <= NODES; i++) open_node(i);
-  int lead = leader_ready(5000);
+  int lead = quorum_up(600, 64);
   cr_assert(lead, "no ready leader");
   int f = lead % NODES + 1, g = f % NODES + 1;
   if (g == lead) g = g % NODES + 1;
@@ -1080,11 +1068,8 @@ static int links_have(int at, int32_t id) {
  * address (not the one their messages carry); a wiped node with a voter's
  * id, and a removed voter, where their messages come from. */
 Test(metalog_quorum, peer_links_follow_the_voter_set_and_its_addresses) {
-  now = 1000;
-  cut = 0;
   char err[512];
-  for (int i = 1; i <= NODES; i++) open_node(i);
-  int lead = leader_ready(5000);
+  int lead = quorum_up(0, 200);
   cr_assert(lead, "no ready leader");
   int f = lead % NODES + 1, g = f % NODES + 1;
   for (int t = 0; t < 300; t++) run_ms();
