@@ -215,9 +215,10 @@ static void on_shutdown(uv_shutdown_t *req, int status) {
  * leaves. */
 static void count_answer(struct broker *b, const struct pending *p) {
   struct broker_metrics *m = &b->metrics;
-  prom_observe(&m->request[p->api_slot], (double)(uv_hrtime() - p->t0_ns) / 1e9);
-  if (p->resp.nwaits) {
-    b->now_us = clock_mono_us();
+  uint64_t t_ns = uv_hrtime(); /* CLOCK_MONOTONIC, as clock_mono_us */
+  prom_observe(&m->request[p->api_slot], (double)(t_ns - p->t0_ns) / 1e9);
+  if (p->resp.nwaits) { /* the probe's stages end with this same reading */
+    b->now_us = (int64_t)(t_ns / 1000);
     ack_probe_answered(b, &p->resp, (int64_t)(p->t0_ns / 1000));
   }
   const Strata__Header *h = p->resp.forwarded ? p->resp.forwarded : &p->resp.hdr;
