@@ -34,6 +34,17 @@ seq 1 30000 | $S produce -t lag >/dev/null 2>&1 || bad "produce 30000"
 n=$(timeout 60 $S consume -t lag -g lagging -n 3000 --from-beginning 2>/dev/null | wc -l)
 [ "$n" = 3000 ] && ok "the group read 3000 records" || bad "the group read $n records, not 3000"
 
+# acks=all answers observed stage by stage (broker/ack_probe.c): summed over
+# the three brokers, every stage of the chain counted at least once.
+$S topic create acks --partitions 1 --replication-factor 3 >/dev/null || bad "topic create acks"
+$STRATA_BIN bench produce -b 127.0.0.1:$port --topic acks --record-size 100 --records 300 \
+  --acks all --linger-ms 0 >/dev/null 2>&1 || bad "bench produce acks=all"
+for stage in leader_fsync follower_sent first_follower second_follower hw answer total; do
+  n=$(for i in 1 2 3; do curl -s "$(admin $i)/metrics"; done |
+    awk -v s="strata_ack_stage_seconds_count{stage=\"$stage\"}" '$1 == s {n += $2} END {print n + 0}')
+  [ "$n" -gt 0 ] && ok "acks=all stage $stage observed ($n answers)" || bad "acks=all stage $stage: $n answers"
+done
+
 for i in 1 2 3; do curl -s "$(admin $i)/metrics" >"$dir/scrape-$i.txt"; done
 curl -s "$ctl/metrics" >"$dir/scrape-ctl.txt"
 for f in scrape-1 scrape-2 scrape-3 scrape-ctl; do
