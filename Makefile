@@ -69,6 +69,7 @@ CLUSTER_BINS:= $(CLUSTER_SRC:tests/cluster/%.c=$(BUILD)/tests/cluster/%)
 FAILOVER_BENCH := $(BUILD)/bench/failover_bench
 GROUP_BENCH    := $(BUILD)/bench/group_bench
 DISK_BENCH     := $(BUILD)/bench/disk_bench
+FSYNC_FLOOR    := $(BUILD)/bench/fsync_floor
 WORKLOAD       := $(BUILD)/tests/fault/workload
 FSYNC_SHIM     := $(BUILD)/tests/fsync_log.so
 SLOW_DISK_SHIM := $(BUILD)/strata-slow-disk.so
@@ -323,12 +324,12 @@ $(BUILD)/bench/%: $(call obj,bench/%.c) $(LIBDRILL) $(LIBSTRATA) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-bench: all $(FAILOVER_BENCH) $(GROUP_BENCH) $(DISK_BENCH)
+bench: all $(FAILOVER_BENCH) $(GROUP_BENCH) $(DISK_BENCH) $(FSYNC_FLOOR)
 	@STRATA_BUILD=$(BUILD) scripts/bench.sh
 
 # the fsync path against the disk measured in the same run, with the ratios
 # (issue 15; BENCH_PEERS=1 adds Redis Streams); make bench runs it too
-bench-fsync: all $(DISK_BENCH)
+bench-fsync: all $(DISK_BENCH) $(FSYNC_FLOOR)
 	@STRATA_BUILD=$(BUILD) scripts/bench-fsync.sh
 
 # the Docker deployment end to end (minutes; not part of make test)
