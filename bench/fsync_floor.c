@@ -25,7 +25,7 @@
  *     larger than the Strata producer's (5 requests of up to 256 KiB):
  *     the best program would keep the disk busy, so the floor does.
  *
- *   fsync_floor chain DIR RATE SECS [F1_DIR F2_DIR]
+ *   fsync_floor chain DIR RATE SECS [prewritten] [F1_DIR F2_DIR]
  *     The ideal RF 3 acks=all chain: four processes over loopback TCP, a
  *     client (this process), a leader and two followers. The client sends a
  *     1 KiB record RATE times a second for SECS seconds, paced on the
@@ -46,6 +46,9 @@
  *     By default the three files are in DIR, one file system, as on the
  *     bench's cluster; F1_DIR and F2_DIR put the followers' files
  *     elsewhere (a variant for a machine with more than one disk).
+ *     `prewritten`: each file is written and synced up front and then
+ *     overwritten (prewrite says why), an ideal program's data layout that
+ *     Strata's appended segments do not have (information, not its floor).
  *     Prints: chain floor RATE/s SECS s: p50 A ms, p99 B ms, p99.9 C ms,
  *       max D ms
  *     and a second line with the fdatasync times inside the chain.
@@ -613,7 +616,19 @@ static void leader_main(int ls, const struct sockaddr_in *f1, const struct socka
   _exit(ok ? 0 : 1);
 }
 
-static int run_chain(const char *dir, long rate, long secs, const char *f1_dir,
+/* The `prewritten` variant: the file's first bytes (more than the run
+ * appends) written and fdatasynced before the clock starts, the offset back
+ * at 0, so the run overwrites allocated, written blocks: its fdatasyncs
+ * change no file size or block map and need no journal commit, only the
+ * data and the disk's cache flush (how a database recycles its WAL files). */
+static void prewrite(int fd, size_t bytes) {
+  static char zero[1 << 20];
+  for (size_t done = 0; done < bytes; done += sizeof zero)
+    if (write_all(fd, zero, sizeof zero)) die("prewrite");
+  if (fdatasync(fd) || lseek(fd, 0, SEEK_SET) != 0) die("prewrite");
+}
+
+static int run_chain(const char *dir, long rate, long secs, int prewritten, const char *f1_dir,
                      const char *f2_dir) {
   size_t total = (size_t)rate * (size_t)secs;
   struct sockaddr_in la, f1a, f2a;
@@ -624,6 +639,8 @@ static int run_chain(const char *dir, long rate, long secs, const char *f1_dir,
   int fds[3] = {open_file(dir, "fsync-floor-leader.dat"), open_file(f1_dir, "fsync-floor-f1.dat"),
                 open_file(f2_dir, "fsync-floor-f2.dat")};
   int ls[3] = {lls, f1ls, f2ls};
+  if (prewritten)
+    for (int i = 0; i < 3; i++) prewrite(fds[i], (total + LEADER_BUF / RECORD_SIZE) * RECORD_SIZE);
   for (int who = 1; who <= 2; who++)
     if (fork_child() == 0) {
       for (int i = 0; i < 3; i++) {
@@ -735,8 +752,8 @@ static int run_chain(const char *dir, long rate, long secs, const char *f1_dir,
     return 1;
   }
   qsort(lat, total, sizeof *lat, cmp_i64);
-  printf("chain floor %ld/s %ld s: p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms\n", rate,
-         secs, (double)quantile(lat, total, 0.5) / 1e6, (double)quantile(lat, total, 0.99) / 1e6,
+  printf("chain floor%s %ld/s %ld s: p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms\n",
+         prewritten ? " prewritten" : "", rate, secs, (double)quantile(lat, total, 0.5) / 1e6, (double)quantile(lat, total, 0.99) / 1e6,
          (double)quantile(lat, total, 0.999) / 1e6, (double)lat[total - 1] / 1e6);
   printf("  fdatasync in the chain: leader p50 %.2f p99 %.2f max %.2f ms (%zu), "
          "followers p50 %.2f/%.2f p99 %.2f/%.2f max %.2f/%.2f ms\n",
@@ -813,7 +830,7 @@ static int run_solo(const char *dir, long rate, long secs) {
 
 static int usage(void) {
   fprintf(stderr, "usage: fsync_floor pipe DIR MIB [CHUNK_KiB [WINDOW]]\n"
-                  "       fsync_floor chain DIR RATE SECS [F1_DIR F2_DIR]\n"
+                  "       fsync_floor chain DIR RATE SECS [prewritten] [F1_DIR F2_DIR]\n"
                   "       fsync_floor solo DIR RATE SECS\n");
   return 2;
 }
@@ -829,12 +846,15 @@ int main(int argc, char **argv) {
       return usage();
     return run_pipe(argv[2], mib, kib, (int)window);
   }
-  if ((argc == 5 || argc == 7) && !strcmp(argv[1], "chain")) {
+  if (argc >= 5 && !strcmp(argv[1], "chain")) {
     long rate = atol(argv[3]), secs = atol(argv[4]);
-    if (rate < 1 || rate > RATE_MAX || secs < 1 || secs > SECS_MAX || rate * secs > RECORDS_MAX)
+    int pre = argc > 5 && !strcmp(argv[5], "prewritten");
+    int rest = argc - 5 - pre; /* F1_DIR F2_DIR or nothing */
+    if (rate < 1 || rate > RATE_MAX || secs < 1 || secs > SECS_MAX || rate * secs > RECORDS_MAX ||
+        (rest != 0 && rest != 2))
       return usage();
-    return run_chain(argv[2], rate, secs, argc == 7 ? argv[5] : argv[2],
-                     argc == 7 ? argv[6] : argv[2]);
+    return run_chain(argv[2], rate, secs, pre, rest ? argv[5 + pre] : argv[2],
+                     rest ? argv[6 + pre] : argv[2]);
   }
   if (argc == 5 && !strcmp(argv[1], "solo")) {
     long rate = atol(argv[3]), secs = atol(argv[4]);
