@@ -24,6 +24,9 @@
  *     (the sync thread answers the client itself). The window (8 MiB) is
  *     larger than the Strata producer's (5 requests of up to 256 KiB):
  *     the best program would keep the disk busy, so the floor does.
+ *     On this machine's kernel (6.18, ext4) CHUNK_KiB 2048 (and at times
+ *     4096) makes each write() crawl through copy_folio_from_iter_atomic
+ *     (100-200 MB/s, 5-9 s of CPU per GiB; 2047 does not): keep 1024.
  *
  *   fsync_floor chain DIR RATE SECS [prewritten] [F1_DIR F2_DIR]
  *     The ideal RF 3 acks=all chain: four processes over loopback TCP, a
@@ -41,8 +44,9 @@
  *     fdatasyncs on its loop thread (as Strata's followers do for small
  *     syncs) and acknowledges the durable count. Three fdatasyncs of every
  *     record, the answer only after all three: the durable work of
- *     Strata's chain (Strata answers at min.insync.replicas 2 of 3 only
- *     when the ISR shrank; at full ISR it waits for all three, as here).
+ *     Strata's chain (its high watermark is the least durable offset of
+ *     the in-sync replicas, the leader's included: at full ISR all three,
+ *     as here; min.insync.replicas 2 only refuses writes below 2).
  *     By default the three files are in DIR, one file system, as on the
  *     bench's cluster; F1_DIR and F2_DIR put the followers' files
  *     elsewhere (a variant for a machine with more than one disk).
