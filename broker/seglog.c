@@ -796,13 +796,19 @@ static int note_append(struct seglog *log, int rc, int err) {
   return rc;
 }
 
+int seglog_append_fits(const struct seglog *log, uint64_t len, int64_t now_ms) {
+  if (!log) return 0;
+  const struct segment *s = &log->segs[log->nsegs - 1];
+  return s->size + len <= log->cfg.segment_bytes &&
+         !(log->cfg.segment_ms > 0 && now_ms - s->created_ms >= log->cfg.segment_ms) &&
+         s->size + len <= SEGLOG_SEGMENT_BYTES_MAX - 1;
+}
+
 static int maybe_roll(struct seglog *log, size_t len, int64_t now_ms) {
   struct segment *s = active(log);
   if (s->size == 0) return 0;
-  int full = s->size + len > log->cfg.segment_bytes;
-  int old = log->cfg.segment_ms > 0 && now_ms - s->created_ms >= log->cfg.segment_ms;
   int hard = s->size + len > SEGLOG_SEGMENT_BYTES_MAX - 1;
-  if (!full && !old && !hard) return 0;
+  if (seglog_append_fits(log, len, now_ms)) return 0;
   if (log->pending_base >= 0) {
     /* The last roll's sync has not ended: the active segment grows past
      * segment.bytes until it has (SEGLOG_PENDING_MAX), except at the hard
