@@ -288,6 +288,41 @@ static int note_batch(struct seglog *log, struct segment *s,
   return rc;
 }
 
+/* Write the index entries added from idx0 and the time-index entries from
+ * tidx0 on (one append's batches) to their files with one write each, not
+ * one per batch: the files are read back only for a closed segment, whose
+ * roll writes and syncs them first (the active one's are rebuilt at open). */
+static int persist_index_tail(struct seglog *log, struct segment *s, size_t idx0,
+                              size_t tidx0) {
+  uint8_t buf[64 * SEGLOG_TIMEINDEX_ENTRY_SIZE];
+  while (idx0 < s->idx_n) {
+    size_t k = 0;
+    for (; idx0 + k < s->idx_n && (k + 1) * SEGLOG_INDEX_ENTRY_SIZE <= sizeof buf; k++) {
+      be32_store(buf + k * SEGLOG_INDEX_ENTRY_SIZE, s->idx[idx0 + k].rel);
+      be32_store(buf + k * SEGLOG_INDEX_ENTRY_SIZE + 4, s->idx[idx0 + k].pos);
+    }
+    int fd = seg_fd(log, s, SEG_INDEX);
+    if (fd < 0) return STRATA_EIO;
+    int rc = pwrite_full(fd, buf, k * SEGLOG_INDEX_ENTRY_SIZE, idx0 * SEGLOG_INDEX_ENTRY_SIZE);
+    if (rc) return rc;
+    idx0 += k;
+  }
+  while (tidx0 < s->tidx_n) {
+    size_t k = 0;
+    for (; tidx0 + k < s->tidx_n && (k + 1) * SEGLOG_TIMEINDEX_ENTRY_SIZE <= sizeof buf; k++) {
+      be64_store(buf + k * SEGLOG_TIMEINDEX_ENTRY_SIZE, (uint64_t)s->tidx[tidx0 + k].ts);
+      be32_store(buf + k * SEGLOG_TIMEINDEX_ENTRY_SIZE + 8, s->tidx[tidx0 + k].rel);
+    }
+    int fd = seg_fd(log, s, SEG_TIMEINDEX);
+    if (fd < 0) return STRATA_EIO;
+    int rc = pwrite_full(fd, buf, k * SEGLOG_TIMEINDEX_ENTRY_SIZE,
+                         tidx0 * SEGLOG_TIMEINDEX_ENTRY_SIZE);
+    if (rc) return rc;
+    tidx0 += k;
+  }
+  return 0;
+}
+
 /* The time index's last entry is the segment's largest timestamp (a closed
  * segment's max_ts is read back from it, load_indexes): added when the
  * segment closes or its indexes are written whole. */
@@ -796,13 +831,19 @@ static int note_append(struct seglog *log, int rc, int err) {
   return rc;
 }
 
+int seglog_append_fits(const struct seglog *log, uint64_t len, int64_t now_ms) {
+  if (!log) return 0;
+  const struct segment *s = &log->segs[log->nsegs - 1];
+  return s->size + len <= log->cfg.segment_bytes &&
+         !(log->cfg.segment_ms > 0 && now_ms - s->created_ms >= log->cfg.segment_ms) &&
+         s->size + len <= SEGLOG_SEGMENT_BYTES_MAX - 1;
+}
+
 static int maybe_roll(struct seglog *log, size_t len, int64_t now_ms) {
   struct segment *s = active(log);
   if (s->size == 0) return 0;
-  int full = s->size + len > log->cfg.segment_bytes;
-  int old = log->cfg.segment_ms > 0 && now_ms - s->created_ms >= log->cfg.segment_ms;
   int hard = s->size + len > SEGLOG_SEGMENT_BYTES_MAX - 1;
-  if (!full && !old && !hard) return 0;
+  if (seglog_append_fits(log, len, now_ms)) return 0;
   if (log->pending_base >= 0) {
     /* The last roll's sync has not ended: the active segment grows past
      * segment.bytes until it has (SEGLOG_PENDING_MAX), except at the hard
@@ -834,17 +875,20 @@ static int write_batches(struct seglog *log, const uint8_t *batches, size_t len,
   if (s->verified == at) s->verified = s->size; /* both append paths checked the CRCs */
   const uint8_t *p = batches;
   uint64_t pos = at;
+  size_t idx0 = s->idx_n, tidx0 = s->tidx_n;
   while (p < batches + len) {
     struct batch_header h;
     batch_header_decode(p, (size_t)(batches + len - p), &h);
-    if ((rc = note_batch(log, s, &h, pos, 1))) {
-      trace_error("%s: index write failed: %s", log->dir, strata_strerror(rc));
+    if ((rc = note_batch(log, s, &h, pos, 0))) {
+      trace_error("%s: index entry not added: %s", log->dir, strata_strerror(rc));
       rc = 0; /* indexes are rebuilt on restart; the data is written */
     }
     recent_push(log, h.base_offset, h.base_offset + h.last_offset_delta + 1, pos);
     pos += batch_total_size(&h);
     p += batch_total_size(&h);
   }
+  if ((rc = persist_index_tail(log, s, idx0, tidx0)))
+    trace_error("%s: index write failed: %s", log->dir, strata_strerror(rc));
   log->end = next;
   return 0;
 }

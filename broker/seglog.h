@@ -71,6 +71,12 @@ int64_t seglog_end_offset(const struct seglog *log);   /* log end offset (next o
 int64_t seglog_durable_offset(const struct seglog *log); /* offsets below are fsynced */
 uint64_t seglog_size_bytes(const struct seglog *log);  /* all segments */
 unsigned seglog_segment_count(const struct seglog *log);
+/* Whether an append of len bytes now goes into the active segment with no
+ * reason to start a new one (segment.bytes, segment.ms, the u32 position
+ * limit), counting even an empty segment's size: a produce request's
+ * entries for one partition are appended together only while this holds
+ * for all of them, so segments roll where they would one entry at a time. */
+int seglog_append_fits(const struct seglog *log, uint64_t len, int64_t now_ms);
 /* Bytes cut from the active segment by the last recovery (0 when its tail was
  * intact): lets the caller log what recovery did. */
 uint64_t seglog_recovered_truncated_bytes(const struct seglog *log);

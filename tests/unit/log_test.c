@@ -17,6 +17,7 @@
 #include "broker/fdcache.h"
 #include "broker/seglog.h"
 #include "common/batch.h"
+#include "common/bytes.h"
 #include "common/errors.h"
 #include "common/trace.h"
 #include "drill/proc.h"
@@ -253,6 +254,94 @@ Test(seglog, time_index_is_sparse_and_closes_with_the_max) {
   cr_assert_eq(off, -1);
   seglog_close(log);
 }
+
+/* Appends of several batches at once (a produce request's run): every
+ * batch past the index interval still gets its index and time-index entry,
+ * written to the files in one write per append; a closed segment's files,
+ * loaded as they are at open, point at the batches they name. */
+#define PER 20
+Test(seglog, a_multi_batch_append_indexes_each_batch_in_the_files) {
+  struct seglog_config c = small_config();
+  int err;
+  struct seglog *log = seglog_open(dir, &c, 0, &err);
+  ts_step = 1;
+  while (seglog_segment_count(log) < 3) {
+    int64_t first = seglog_end_offset(log), base;
+    uint8_t buf[4 * 4096];
+    size_t at = 0;
+    for (int k = 0; k < 4; k++) { /* four batches of PER ~80 B records */
+      size_t len;
+      uint8_t *b = make_batch(first + PER * k, PER, 5000 + first + PER * k, &len);
+      cr_assert_leq(at + len, sizeof buf);
+      cr_assert_geq(len, c.index_interval_bytes);
+      memcpy(buf + at, b, len);
+      at += len;
+      free(b);
+    }
+    cr_assert_eq(seglog_append(log, buf, at, 0, 0, &base), 0);
+    cr_assert_eq(base, first);
+    if (seglog_roll_unsynced(log)) cr_assert_eq(seglog_sync(log), 0);
+  }
+  seglog_close(log);
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%020d.log", dir, 0);
+  int lfd = open(path, O_RDONLY);
+  cr_assert_geq(lfd, 0);
+  struct stat lst;
+  cr_assert_eq(fstat(lfd, &lst), 0);
+  size_t batches = 0;
+  for (uint64_t pos = 0; pos < (uint64_t)lst.st_size;) {
+    uint8_t h[BATCH_HEADER_SIZE];
+    cr_assert_eq(pread(lfd, h, sizeof h, (off_t)pos), (ssize_t)sizeof h);
+    struct batch_header bh;
+    cr_assert_eq(batch_header_decode(h, sizeof h, &bh), 0);
+    pos += batch_total_size(&bh);
+    batches++;
+  }
+  /* one index entry per batch (each is past the 1 KiB interval), each at
+   * the position of the batch with its offset */
+  snprintf(path, sizeof path, "%s/%020d.index", dir, 0);
+  struct stat st;
+  cr_assert_eq(stat(path, &st), 0);
+  cr_assert_eq((size_t)st.st_size, batches * SEGLOG_INDEX_ENTRY_SIZE, "%zu batches, %lld B",
+               batches, (long long)st.st_size);
+  int ifd = open(path, O_RDONLY);
+  cr_assert_geq(ifd, 0);
+  for (size_t i = 0; i < batches; i++) {
+    uint8_t e[SEGLOG_INDEX_ENTRY_SIZE], h[BATCH_HEADER_SIZE];
+    cr_assert_eq(pread(ifd, e, sizeof e, (off_t)(i * sizeof e)), (ssize_t)sizeof e);
+    uint32_t rel = be32_load(e), pos = be32_load(e + 4);
+    cr_assert_eq(pread(lfd, h, sizeof h, (off_t)pos), (ssize_t)sizeof h);
+    struct batch_header bh;
+    cr_assert_eq(batch_header_decode(h, sizeof h, &bh), 0);
+    cr_assert_eq(bh.base_offset, (int64_t)rel, "entry %zu", i);
+    cr_assert_eq(rel, PER * i);
+  }
+  close(ifd);
+  /* the time index: increasing timestamps, each naming a batch's offset */
+  snprintf(path, sizeof path, "%s/%020d.timeindex", dir, 0);
+  cr_assert_eq(stat(path, &st), 0);
+  cr_assert_gt(st.st_size, 0);
+  cr_assert_eq(st.st_size % SEGLOG_TIMEINDEX_ENTRY_SIZE, 0);
+  int tfd = open(path, O_RDONLY);
+  int64_t last_ts = -1;
+  for (off_t at = 0; at < st.st_size; at += SEGLOG_TIMEINDEX_ENTRY_SIZE) {
+    uint8_t e[SEGLOG_TIMEINDEX_ENTRY_SIZE];
+    cr_assert_eq(pread(tfd, e, sizeof e, at), (ssize_t)sizeof e);
+    int64_t ts = (int64_t)be64_load(e);
+    uint32_t rel = be32_load(e + 8);
+    cr_assert_gt(ts, last_ts);
+    cr_assert_eq(ts, 5000 + rel + PER - 1, "the batch ending at offset %u", rel + PER - 1);
+    last_ts = ts;
+  }
+  close(tfd);
+  close(lfd);
+  log = seglog_open(dir, &c, 0, &err);
+  cr_assert(log);
+  cr_assert_eq(read_all(log, 0), seglog_end_offset(log));
+  seglog_close(log);
+}
+#undef PER
 
 Test(seglog, retention_deletes_whole_old_segments_only) {
   struct seglog_config c = small_config();
