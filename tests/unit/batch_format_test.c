@@ -150,6 +150,40 @@ Test(batch, round_trip_uncompressed_and_every_kafka_codec) {
   }
 }
 
+/* A reserved builder (the producer's reused buffers, client/lib/producer.c)
+ * never moves its buffer while the batch fits, and a reset one builds the
+ * same bytes as a fresh one: nothing of the previous batch shows through. */
+Test(batch, reserved_and_reset_builders_build_the_same_bytes) {
+  struct batch_builder fresh, reused;
+  size_t flen, rlen;
+  const uint8_t *f = build(&fresh, BATCH_COMPRESSION_NONE, 300, &flen);
+  batch_builder_init(&reused);
+  cr_assert_eq(batch_builder_reserve(&reused, flen), 0);
+  cr_assert_eq(batch_builder_capacity(&reused), flen);
+  const uint8_t *buf = reused.buf;
+  for (int i = 0; i < 50; i++) /* a different, longer batch first */
+    cr_assert_eq(batch_builder_add(&reused, 5, "other", 5, "x", 1, NULL, 0), 0);
+  batch_builder_reset(&reused);
+  for (int i = 0; i < 300; i++) {
+    char key[16], val[64];
+    int kl = sprintf(key, "key-%d", i), vl = sprintf(val, "value %d with some text", i);
+    struct record_header h[2] = {{"trace", 5, (const uint8_t *)"abc", 3}, {"nullv", 5, NULL, 0}};
+    cr_assert_eq(batch_builder_add(&reused, 1000 + i * 7, i % 5 == 0 ? NULL : key,
+                                   i % 5 == 0 ? 0 : (size_t)kl, i % 7 == 3 ? NULL : val,
+                                   i % 7 == 3 ? 0 : (size_t)vl, h, (size_t)(i % 3)),
+                 0);
+  }
+  const uint8_t *r;
+  cr_assert_eq(batch_builder_finish(&reused, BATCH_COMPRESSION_NONE, 0, &r, &rlen), 0);
+  cr_assert_eq(reused.buf, buf, "the reserved buffer moved");
+  cr_assert_eq(rlen, flen);
+  cr_assert_eq(memcmp(r, f, flen), 0);
+  cr_assert_eq(batch_builder_reserve(&reused, 16), 0, "a smaller reservation keeps the buffer");
+  cr_assert_eq(batch_builder_capacity(&reused), flen);
+  batch_builder_free(&fresh);
+  batch_builder_free(&reused);
+}
+
 Test(batch, every_codec_makes_repetitive_records_smaller) {
   struct batch_builder a;
   size_t la;
