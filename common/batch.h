@@ -164,6 +164,13 @@ size_t batch_builder_size(const struct batch_builder *b);
  * Returns 0 or a negative STRATA_E*. */
 int batch_builder_finish(struct batch_builder *b, int compression, int level,
                          const uint8_t **out, size_t *out_len);
+/* The same without the CRC (left 0), for a batch that batch_set_producer
+ * stamps before it is sent, which computes the CRC anyway: an idempotent
+ * producer's, whose sequence is fixed only at its first send. Summing the
+ * batch twice cost a second pass over every byte. Until stamped the batch
+ * is invalid. */
+int batch_builder_finish_unsealed(struct batch_builder *b, int compression, int level,
+                                  const uint8_t **out, size_t *out_len);
 
 /* ---- reading records (consumer side) ---- */
 

@@ -445,8 +445,9 @@ static int seal(strata_producer *p, struct ptopic *t, uint32_t part) {
   if (!b) return 0;
   t->open[part] = NULL;
   if (t->sticky == part) t->sticky = (part + 1) % t->npart;
-  int rc = batch_builder_finish(&b->b, p->cfg.compression, p->cfg.compression_level,
-                                &b->data, &b->len);
+  /* Idempotent batches get their CRC when stamped at the first send (stamp). */
+  int rc = (p->idempotent ? batch_builder_finish_unsealed : batch_builder_finish)(
+      &b->b, p->cfg.compression, p->cfg.compression_level, &b->data, &b->len);
   if (rc) {
     report(p, b, -1, -1, rc);
     batch_free(p, b);

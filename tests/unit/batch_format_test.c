@@ -184,6 +184,42 @@ Test(batch, reserved_and_reset_builders_build_the_same_bytes) {
   batch_builder_free(&reused);
 }
 
+/* An idempotent producer's batch is finished without its CRC and stamped at
+ * its first send: until then it is refused, after it is byte for byte the
+ * batch a sealed finish and the same stamp give. */
+Test(batch, an_unsealed_batch_is_invalid_until_stamped_then_identical) {
+  const int *comps = all_codecs;
+  for (size_t c = 0; c < NCODECS; c++) {
+    struct batch_builder sealed, unsealed;
+    size_t slen, ulen;
+    const uint8_t *s = build(&sealed, comps[c], 200, &slen);
+    uint8_t *copy = malloc(slen);
+    memcpy(copy, s, slen);
+    batch_builder_init(&unsealed);
+    for (int i = 0; i < 200; i++) {
+      char key[16], val[64];
+      int kl = sprintf(key, "key-%d", i), vl = sprintf(val, "value %d with some text", i);
+      struct record_header h[2] = {{"trace", 5, (const uint8_t *)"abc", 3}, {"nullv", 5, NULL, 0}};
+      cr_assert_eq(batch_builder_add(&unsealed, 1000 + i * 7, i % 5 == 0 ? NULL : key,
+                                     i % 5 == 0 ? 0 : (size_t)kl, i % 7 == 3 ? NULL : val,
+                                     i % 7 == 3 ? 0 : (size_t)vl, h, (size_t)(i % 3)),
+                   0);
+    }
+    const uint8_t *u;
+    cr_assert_eq(batch_builder_finish_unsealed(&unsealed, comps[c], 0, &u, &ulen), 0);
+    cr_assert_eq(ulen, slen);
+    cr_assert_eq(batch_check_crc(u, ulen), STRATA_ECORRUPT, "codec %d: valid before the stamp",
+                 comps[c]);
+    batch_set_producer((uint8_t *)u, ulen, 77, 0, 1000);
+    batch_set_producer(copy, slen, 77, 0, 1000);
+    cr_assert_eq(batch_validate(u, ulen, NULL), 0);
+    cr_assert_eq(memcmp(u, copy, slen), 0, "codec %d", comps[c]);
+    free(copy);
+    batch_builder_free(&sealed);
+    batch_builder_free(&unsealed);
+  }
+}
+
 Test(batch, every_codec_makes_repetitive_records_smaller) {
   struct batch_builder a;
   size_t la;
