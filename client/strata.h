@@ -224,7 +224,9 @@ typedef struct {
   int partitioner;         /* STRATA_PARTITIONER_*: for records without a
                               partition; keyless records go round-robin */
   int request_timeout_ms;  /* Default 30000 */
-  size_t buffer_memory;    /* bytes queued before produce says QUEUE_FULL. Default 256 MiB */
+  size_t buffer_memory;    /* bytes queued before produce says QUEUE_FULL. Default 256 MiB.
+                              Besides, up to a quarter of it (at most 32 MiB) of
+                              finished batches' buffers is kept for reuse */
   int enable_idempotence;  /* with acks=all: the cluster gives this producer an id,
                               batches carry sequences, and a leader drops resent
                               batches it already has, so retries never duplicate.

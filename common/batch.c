@@ -304,8 +304,19 @@ int batch_builder_add(struct batch_builder *b, int64_t ts, const void *key,
 
 size_t batch_builder_size(const struct batch_builder *b) { return b->len; }
 
+int batch_builder_reserve(struct batch_builder *b, size_t cap) {
+  if (cap <= b->cap) return 0;
+  uint8_t *p = realloc(b->buf, cap);
+  if (!p) return STRATA_ENOMEM;
+  b->buf = p;
+  b->cap = cap;
+  return 0;
+}
+
+size_t batch_builder_capacity(const struct batch_builder *b) { return b->cap; }
+
 static void write_header(uint8_t *h, const struct batch_builder *b,
-                         size_t total, int16_t attributes) {
+                         size_t total, int16_t attributes, int crc) {
   be64_store(h, 0);
   be32_store(h + 8, (uint32_t)(total - BATCH_LOG_OVERHEAD));
   be32_store(h + 12, (uint32_t)-1);
@@ -318,15 +329,15 @@ static void write_header(uint8_t *h, const struct batch_builder *b,
   be16_store(h + 51, (uint16_t)b->producer_epoch);
   be32_store(h + 53, (uint32_t)b->base_sequence);
   be32_store(h + 57, (uint32_t)b->count);
-  be32_store(h + 17, crc32c(0, h + CRC_START, total - CRC_START));
+  be32_store(h + 17, crc ? crc32c(0, h + CRC_START, total - CRC_START) : 0);
 }
 
-int batch_builder_finish(struct batch_builder *b, int compression, int level,
-                         const uint8_t **out, size_t *out_len) {
+static int finish(struct batch_builder *b, int compression, int level, const uint8_t **out,
+                  size_t *out_len, int crc) {
   if (b->count == 0) return STRATA_EINVALID_ARGUMENT;
   if (reserve(b, 0)) return STRATA_ENOMEM;
   if (compression == BATCH_COMPRESSION_NONE) {
-    write_header(b->buf, b, b->len, 0);
+    write_header(b->buf, b, b->len, 0, crc);
     *out = b->buf;
     *out_len = b->len;
     return 0;
@@ -339,8 +350,18 @@ int batch_builder_finish(struct batch_builder *b, int compression, int level,
                            BATCH_HEADER_SIZE, &clen);
   if (rc) return rc;
   size_t total = BATCH_HEADER_SIZE + clen;
-  write_header(b->out, b, total, (int16_t)compression);
+  write_header(b->out, b, total, (int16_t)compression, crc);
   *out = b->out;
   *out_len = total;
   return 0;
+}
+
+int batch_builder_finish(struct batch_builder *b, int compression, int level,
+                         const uint8_t **out, size_t *out_len) {
+  return finish(b, compression, level, out, out_len, 1);
+}
+
+int batch_builder_finish_unsealed(struct batch_builder *b, int compression, int level,
+                                  const uint8_t **out, size_t *out_len) {
+  return finish(b, compression, level, out, out_len, 0);
 }

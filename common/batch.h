@@ -142,6 +142,12 @@ void batch_builder_init(struct batch_builder *b);
 void batch_builder_free(struct batch_builder *b);
 /* Forget the records, keep the memory. */
 void batch_builder_reset(struct batch_builder *b);
+/* Make room for a batch of `cap` bytes in all, so that adding records up to
+ * that size never moves the buffer (a growing buffer is copied at each
+ * doubling). Returns 0 or STRATA_ENOMEM. */
+int batch_builder_reserve(struct batch_builder *b, size_t cap);
+/* Bytes the builder's record buffer holds (its capacity). */
+size_t batch_builder_capacity(const struct batch_builder *b);
 /* key/value NULL means null. Returns 0 or STRATA_ENOMEM / STRATA_ETOO_LARGE
  * (the batch would exceed BATCH_SIZE_MAX). */
 int batch_builder_add(struct batch_builder *b, int64_t timestamp_ms,
@@ -158,6 +164,13 @@ size_t batch_builder_size(const struct batch_builder *b);
  * Returns 0 or a negative STRATA_E*. */
 int batch_builder_finish(struct batch_builder *b, int compression, int level,
                          const uint8_t **out, size_t *out_len);
+/* The same without the CRC (left 0), for a batch that batch_set_producer
+ * stamps before it is sent, which computes the CRC anyway: an idempotent
+ * producer's, whose sequence is fixed only at its first send. Summing the
+ * batch twice cost a second pass over every byte. Until stamped the batch
+ * is invalid. */
+int batch_builder_finish_unsealed(struct batch_builder *b, int compression, int level,
+                                  const uint8_t **out, size_t *out_len);
 
 /* ---- reading records (consumer side) ---- */
 

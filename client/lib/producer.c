@@ -99,7 +99,18 @@ struct strata_producer {
   int64_t pid;                /* the producer id the cluster gave us */
   int64_t next_stall_check_ms;
   int closing;
+  struct pbatch *spare;       /* finished batches kept for reuse (batch_new) */
+  size_t spare_bytes;         /* their buffers' capacity */
+  int filled;                 /* a batch was sealed full: new ones start at full size */
 };
+
+/* Most bytes of finished batches kept for reuse (and at most a quarter of
+ * buffer_memory): as Kafka's producer keeps up to buffer.memory (32 MiB by
+ * default) of batch buffers, enough for what a fast producer has in flight
+ * and queued. And the room a batch's buffer gets beyond batch_size (a
+ * record's framing, headers). */
+#define PRODUCER_SPARE_BYTES_MAX (32u << 20)
+#define BATCH_HEADROOM 4096
 
 void strata_producer_config_defaults(strata_producer_config *c) {
   memset(c, 0, sizeof *c);
@@ -156,12 +167,65 @@ static void report(strata_producer *p, struct pbatch *b, int64_t base, int64_t a
   p->reported += (int)b->nrec;
 }
 
-static void batch_free(strata_producer *p, struct pbatch *b) {
-  p->mem -= b->mem;
+static void batch_release(struct pbatch *b) {
   batch_builder_free(&b->b);
   free(b->opaques);
   free(b->timestamps);
   free(b);
+}
+
+/* A batch is done with (reported): its memory goes back to the spare list
+ * for the next batch_new, unless the list is full or the buffer grew past
+ * batch_size for one big record. A producer that fills batches so keeps
+ * reusing the same few buffers instead of a malloc, a doubling realloc per
+ * size step (each copying the batch so far) and page faults per batch. */
+static void batch_free(strata_producer *p, struct pbatch *b) {
+  p->mem -= b->mem;
+  size_t cap = batch_builder_capacity(&b->b);
+  size_t limit = p->cfg.buffer_memory / 4;
+  if (limit > PRODUCER_SPARE_BYTES_MAX) limit = PRODUCER_SPARE_BYTES_MAX;
+  if (p->spare_bytes + cap > limit || cap > p->cfg.batch_size + BATCH_HEADROOM) {
+    batch_release(b);
+    return;
+  }
+  b->next = p->spare;
+  p->spare = b;
+  p->spare_bytes += cap;
+}
+
+/* An empty batch for partition `part` of t: a spare one if there is one.
+ * Once the producer has filled a batch, a new buffer is allocated at
+ * batch_size (plus headroom) at once, since it will likely fill too; before
+ * that it grows with what is added (a producer of a few records to many
+ * partitions holds little). */
+static struct pbatch *batch_new(strata_producer *p, struct ptopic *t, uint32_t part) {
+  struct pbatch *b = p->spare;
+  if (b) {
+    p->spare = b->next;
+    p->spare_bytes -= batch_builder_capacity(&b->b);
+    batch_builder_reset(&b->b);
+    struct batch_builder keep = b->b;
+    void **opaques = b->opaques;
+    int64_t *timestamps = b->timestamps;
+    size_t cap = b->cap;
+    memset(b, 0, sizeof *b);
+    b->b = keep;
+    b->opaques = opaques;
+    b->timestamps = timestamps;
+    b->cap = cap;
+  } else {
+    if (!(b = calloc(1, sizeof *b))) return NULL;
+    batch_builder_init(&b->b);
+    if (p->filled && batch_builder_reserve(&b->b, p->cfg.batch_size + BATCH_HEADROOM)) {
+      free(b);
+      return NULL;
+    }
+  }
+  b->topic = t;
+  b->partition = part;
+  b->created_ms = conn_now_ms();
+  b->pid = -1;
+  return b;
 }
 
 static struct pbroker *broker_by_id(strata_producer *p, int32_t id) {
@@ -381,8 +445,9 @@ static int seal(strata_producer *p, struct ptopic *t, uint32_t part) {
   if (!b) return 0;
   t->open[part] = NULL;
   if (t->sticky == part) t->sticky = (part + 1) % t->npart;
-  int rc = batch_builder_finish(&b->b, p->cfg.compression, p->cfg.compression_level,
-                                &b->data, &b->len);
+  /* Idempotent batches get their CRC when stamped at the first send (stamp). */
+  int rc = (p->idempotent ? batch_builder_finish_unsealed : batch_builder_finish)(
+      &b->b, p->cfg.compression, p->cfg.compression_level, &b->data, &b->len);
   if (rc) {
     report(p, b, -1, -1, rc);
     batch_free(p, b);
@@ -413,18 +478,13 @@ int strata_produce(strata_producer *p, const char *topic, int32_t partition,
   if (!timestamp_ms) timestamp_ms = conn_wall_ms();
   struct pbatch *b = t->open[part];
   if (b && b->b.len + key_len + value_len + 64 > p->cfg.batch_size && b->nrec) {
+    if (b->b.len >= p->cfg.batch_size / 2) p->filled = 1;
     if ((rc = seal(p, t, part))) return rc;
     b = NULL;
     if (partition < 0 && !key) part = t->sticky % t->npart, b = t->open[part];
   }
   if (!b) {
-    b = calloc(1, sizeof *b);
-    if (!b) return STRATA_ENOMEM;
-    batch_builder_init(&b->b);
-    b->topic = t;
-    b->partition = part;
-    b->created_ms = conn_now_ms();
-    b->pid = -1;
+    if (!(b = batch_new(p, t, part))) return STRATA_ENOMEM;
     t->open[part] = b;
   }
   if (b->nrec == b->cap) {
@@ -455,7 +515,10 @@ int strata_produce(strata_producer *p, const char *topic, int32_t partition,
   b->timestamps[b->nrec] = timestamp_ms;
   b->nrec++;
   p->outstanding++;
-  if (b->b.len >= p->cfg.batch_size) return seal(p, t, part);
+  if (b->b.len >= p->cfg.batch_size) {
+    p->filled = 1;
+    return seal(p, t, part);
+  }
   return 0;
 }
 
@@ -963,6 +1026,11 @@ void strata_producer_free(strata_producer *p) {
     topic_free(t);
   }
   free(p->topics);
+  while (p->spare) {
+    struct pbatch *b = p->spare;
+    p->spare = b->next;
+    batch_release(b);
+  }
   conn_close(&p->boot);
   client_sec_free(&p->sec);
   free(p);

@@ -150,6 +150,76 @@ Test(batch, round_trip_uncompressed_and_every_kafka_codec) {
   }
 }
 
+/* A reserved builder (the producer's reused buffers, client/lib/producer.c)
+ * never moves its buffer while the batch fits, and a reset one builds the
+ * same bytes as a fresh one: nothing of the previous batch shows through. */
+Test(batch, reserved_and_reset_builders_build_the_same_bytes) {
+  struct batch_builder fresh, reused;
+  size_t flen, rlen;
+  const uint8_t *f = build(&fresh, BATCH_COMPRESSION_NONE, 300, &flen);
+  batch_builder_init(&reused);
+  cr_assert_eq(batch_builder_reserve(&reused, flen), 0);
+  cr_assert_eq(batch_builder_capacity(&reused), flen);
+  const uint8_t *buf = reused.buf;
+  for (int i = 0; i < 50; i++) /* a different, longer batch first */
+    cr_assert_eq(batch_builder_add(&reused, 5, "other", 5, "x", 1, NULL, 0), 0);
+  batch_builder_reset(&reused);
+  for (int i = 0; i < 300; i++) {
+    char key[16], val[64];
+    int kl = sprintf(key, "key-%d", i), vl = sprintf(val, "value %d with some text", i);
+    struct record_header h[2] = {{"trace", 5, (const uint8_t *)"abc", 3}, {"nullv", 5, NULL, 0}};
+    cr_assert_eq(batch_builder_add(&reused, 1000 + i * 7, i % 5 == 0 ? NULL : key,
+                                   i % 5 == 0 ? 0 : (size_t)kl, i % 7 == 3 ? NULL : val,
+                                   i % 7 == 3 ? 0 : (size_t)vl, h, (size_t)(i % 3)),
+                 0);
+  }
+  const uint8_t *r;
+  cr_assert_eq(batch_builder_finish(&reused, BATCH_COMPRESSION_NONE, 0, &r, &rlen), 0);
+  cr_assert_eq(reused.buf, buf, "the reserved buffer moved");
+  cr_assert_eq(rlen, flen);
+  cr_assert_eq(memcmp(r, f, flen), 0);
+  cr_assert_eq(batch_builder_reserve(&reused, 16), 0, "a smaller reservation keeps the buffer");
+  cr_assert_eq(batch_builder_capacity(&reused), flen);
+  batch_builder_free(&fresh);
+  batch_builder_free(&reused);
+}
+
+/* An idempotent producer's batch is finished without its CRC and stamped at
+ * its first send: until then it is refused, after it is byte for byte the
+ * batch a sealed finish and the same stamp give. */
+Test(batch, an_unsealed_batch_is_invalid_until_stamped_then_identical) {
+  const int *comps = all_codecs;
+  for (size_t c = 0; c < NCODECS; c++) {
+    struct batch_builder sealed, unsealed;
+    size_t slen, ulen;
+    const uint8_t *s = build(&sealed, comps[c], 200, &slen);
+    uint8_t *copy = malloc(slen);
+    memcpy(copy, s, slen);
+    batch_builder_init(&unsealed);
+    for (int i = 0; i < 200; i++) {
+      char key[16], val[64];
+      int kl = sprintf(key, "key-%d", i), vl = sprintf(val, "value %d with some text", i);
+      struct record_header h[2] = {{"trace", 5, (const uint8_t *)"abc", 3}, {"nullv", 5, NULL, 0}};
+      cr_assert_eq(batch_builder_add(&unsealed, 1000 + i * 7, i % 5 == 0 ? NULL : key,
+                                     i % 5 == 0 ? 0 : (size_t)kl, i % 7 == 3 ? NULL : val,
+                                     i % 7 == 3 ? 0 : (size_t)vl, h, (size_t)(i % 3)),
+                   0);
+    }
+    const uint8_t *u;
+    cr_assert_eq(batch_builder_finish_unsealed(&unsealed, comps[c], 0, &u, &ulen), 0);
+    cr_assert_eq(ulen, slen);
+    cr_assert_eq(batch_check_crc(u, ulen), STRATA_ECORRUPT, "codec %d: valid before the stamp",
+                 comps[c]);
+    batch_set_producer((uint8_t *)u, ulen, 77, 0, 1000);
+    batch_set_producer(copy, slen, 77, 0, 1000);
+    cr_assert_eq(batch_validate(u, ulen, NULL), 0);
+    cr_assert_eq(memcmp(u, copy, slen), 0, "codec %d", comps[c]);
+    free(copy);
+    batch_builder_free(&sealed);
+    batch_builder_free(&unsealed);
+  }
+}
+
 Test(batch, every_codec_makes_repetitive_records_smaller) {
   struct batch_builder a;
   size_t la;
