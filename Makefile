@@ -320,6 +320,13 @@ $(BUILD)/bench/image_cost: $(call obj,bench/image_cost.c) $(LIBCTRL) $(LIBCOMMON
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# The machine's fsync floors (issue 15): one binary from bench/fsync_floor.c
+# (the command line) and bench/floor_*.c (its modes and what they share);
+# Strata code: only common/'s CRC32C.
+$(FSYNC_FLOOR): $(call obj,bench/fsync_floor.c $(wildcard bench/floor_*.c)) $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(BUILD)/bench/%: $(call obj,bench/%.c) $(LIBDRILL) $(LIBSTRATA) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
