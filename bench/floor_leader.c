@@ -13,7 +13,7 @@
 
 #include "bench/floor_chain.h"
 #include "bench/floor_common.h"
-#include "bench/floor_sync.h"
+#include "bench/group_commit.h"
 
 /* The newest acknowledgement of one follower into *acked; -1 when its
  * stream ends or fails, or the count goes back. */
@@ -36,12 +36,12 @@ void floor_leader_main(int ls, const struct sockaddr_in *f1, const struct sockad
   int c = floor_accept(ls);
   int efd = eventfd(0, 0);
   char *buf = malloc(LEADER_BUF);
-  struct floor_sync sy = {.fd = fd, .ack_fd = -1, .wake_fd = efd};
+  struct group_commit sy = {.fd = fd, .ack_fd = -1, .wake_fd = efd};
   sy.sync_ns = malloc(cap * sizeof *sy.sync_ns);
   sy.sync_cap = cap;
   if (efd < 0 || !buf || !sy.sync_ns) _exit(1);
   pthread_t th;
-  floor_sync_start(&sy, &th);
+  group_commit_start(&sy, &th);
   char acks[2][FLOOR_COUNT_BUF];
   size_t ack_have[2] = {0, 0};
   uint64_t acked[2] = {0, 0}, written = 0, synced = 0, answered = 0;
@@ -75,7 +75,7 @@ void floor_leader_main(int ls, const struct sockaddr_in *f1, const struct sockad
             break;
           }
           written += whole / RECORD_SIZE;
-          floor_sync_wrote(&sy, written);
+          group_commit_wrote(&sy, written);
           memmove(buf, buf + whole, have - whole);
           have -= whole;
         }
@@ -107,7 +107,7 @@ void floor_leader_main(int ls, const struct sockaddr_in *f1, const struct sockad
       }
     }
   }
-  if (floor_sync_finish(&sy, th)) ok = 0;
+  if (group_commit_finish(&sy, th)) ok = 0;
   close(fs[0]);
   close(fs[1]);
   close(c);

@@ -33,7 +33,7 @@
 #include <unistd.h>
 
 #include "bench/floor_common.h"
-#include "bench/floor_sync.h"
+#include "bench/group_commit.h"
 #include "common/crc32c.h"
 
 struct pipe_result {
@@ -101,10 +101,10 @@ int floor_pipe_run(const char *dir, long mib, long chunk_kib, int window) {
   int s = floor_accept(ls);
   char *buf = malloc(chunk);
   if (!buf) floor_die("malloc");
-  struct floor_sync sy = {.fd = fd, .ack_fd = s, .wake_fd = -1};
+  struct group_commit sy = {.fd = fd, .ack_fd = s, .wake_fd = -1};
   pthread_t th;
   double cpu0 = floor_cpu_s();
-  floor_sync_start(&sy, &th);
+  group_commit_start(&sy, &th);
   int bad = 0;
   for (long i = 0; i < nchunks && !bad; i++) {
     if (floor_read_all(s, buf, chunk)) {
@@ -124,9 +124,9 @@ int floor_pipe_run(const char *dir, long mib, long chunk_kib, int window) {
       bad = 1;
       break;
     }
-    floor_sync_wrote(&sy, (uint64_t)i + 1);
+    group_commit_wrote(&sy, (uint64_t)i + 1);
   }
-  if (floor_sync_finish(&sy, th)) {
+  if (group_commit_finish(&sy, th)) {
     fprintf(stderr, "fsync_floor pipe: fdatasync or acknowledgement failed\n");
     bad = 1;
   }

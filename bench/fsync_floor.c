@@ -15,7 +15,7 @@
  *     the disk alone at the chain's pace
  *
  * Shared: floor_common.c (children, files, signals, clock, sockets,
- * latency lines), floor_sync.c (the group commit thread). This file reads
+ * latency lines), group_commit.c (the group commit thread). This file reads
  * the command line and runs the mode. */
 #include <stdint.h>
 #include <stdio.h>
