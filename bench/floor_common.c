@@ -156,30 +156,26 @@ int floor_accept(int ls) {
   return s;
 }
 
-/* write() all of buf, through partial writes; 0 or -1. */
-int floor_write_all(int fd, const void *buf, size_t len) {
-  const char *p = buf;
+/* write() or read() all len bytes, through partial transfers and signals;
+ * 0, or -1 on an error or the end of the stream. One loop for both ways
+ * (writing never modifies buf: the cast only shares the loop). */
+static int transfer_all(int fd, char *p, size_t len, int writing) {
   while (len) {
-    ssize_t w = write(fd, p, len);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return -1;
-    p += w;
-    len -= (size_t)w;
+    ssize_t n = writing ? write(fd, p, len) : read(fd, p, len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return -1;
+    p += n;
+    len -= (size_t)n;
   }
   return 0;
 }
 
-/* read() exactly len bytes; 0, or -1 on error or end of stream. */
+int floor_write_all(int fd, const void *buf, size_t len) {
+  return transfer_all(fd, (char *)buf, len, 1);
+}
+
 int floor_read_all(int fd, void *buf, size_t len) {
-  char *p = buf;
-  while (len) {
-    ssize_t r = read(fd, p, len);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return -1;
-    p += r;
-    len -= (size_t)r;
-  }
-  return 0;
+  return transfer_all(fd, buf, len, 0);
 }
 
 /* One read of a peer's acknowledgements, possibly several counts or part
