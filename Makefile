@@ -320,6 +320,17 @@ $(BUILD)/bench/image_cost: $(call obj,bench/image_cost.c) $(LIBCTRL) $(LIBCOMMON
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# The machine's fsync floors (issue 15): one binary from bench/fsync_floor.c
+# (the command line) and bench/floor_*.c (its modes and what they share);
+# Strata code: only common/'s CRC32C. The disk's own limits share its group
+# commit thread (bench/group_commit.c).
+$(FSYNC_FLOOR): $(call obj,bench/fsync_floor.c $(wildcard bench/floor_*.c) bench/group_commit.c) $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(DISK_BENCH): $(call obj,bench/disk_bench.c bench/group_commit.c bench/floor_common.c)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(BUILD)/bench/%: $(call obj,bench/%.c) $(LIBDRILL) $(LIBSTRATA) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

@@ -9,9 +9,10 @@
  * 2) appends 4 KiB to DIR/wal.dat with an fdatasync after each one: p50,
  *    p90, p99 and max of (write + fdatasync), appends/s; stops after 20 s.
  * 3) "grouped write": seq_MiB MiB again, in 256 KiB writes, with an
- *    fdatasync of each 8 MiB started on a second thread while the next
- *    8 MiB are written, and no more than that ahead of the last finished
- *    one (the last one waited for): the disk under the write pattern of a
+ *    fdatasync of each 8 MiB started on a second thread (group_commit.c,
+ *    fsync_floor's too) while the next 8 MiB are written, and no more
+ *    than that ahead of the last finished one (the last one waited for):
+ *    the disk under the write pattern of a
  *    group commit whose writers wait for their fsync (a broker under
  *    log.flush.policy=always answers a producer only after the sync, and
  *    the producer has a few requests in flight: it never has a whole GiB
@@ -27,39 +28,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/group_commit.h"
+
 static double now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* The grouped write's syncer: fdatasync whenever the writer has asked for
- * more than the last one covered (requests that come while one runs are
- * covered by the next). */
-struct grouped {
-  pthread_mutex_t mu;
-  pthread_cond_t cv, synced;
-  int fd, stop, failed;
-  long asked, done, syncs;
-};
-
-static void *syncer(void *arg) {
-  struct grouped *g = arg;
-  pthread_mutex_lock(&g->mu);
-  for (;;) {
-    while (g->asked == g->done && !g->stop) pthread_cond_wait(&g->cv, &g->mu);
-    if (g->asked == g->done) break;
-    long want = g->asked;
-    pthread_mutex_unlock(&g->mu);
-    int rc = fdatasync(g->fd);
-    pthread_mutex_lock(&g->mu);
-    if (rc) g->failed = 1;
-    g->done = want;
-    g->syncs++;
-    pthread_cond_signal(&g->synced);
-  }
-  pthread_mutex_unlock(&g->mu);
-  return NULL;
 }
 
 static int cmpd(const void *a, const void *b) {
@@ -137,49 +111,39 @@ int main(int argc, char **argv) {
   free(lat);
 
   snprintf(path, sizeof path, "%s/grouped.dat", argv[1]);
-  struct grouped g = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
-                      PTHREAD_COND_INITIALIZER, -1, 0, 0, 0, 0, 0};
+  struct group_commit g = {.ack_fd = -1, .wake_fd = -1};
   g.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (g.fd < 0) {
     perror(path);
     return 1;
   }
   pthread_t th;
-  if (pthread_create(&th, NULL, syncer, &g)) return 1;
+  group_commit_start(&g, &th);
   size_t ws = 256 << 10, group = 8 << 20;
   long total = mib << 20, pos = 0;
   t0 = now();
   while (pos < total) {
-    pthread_mutex_lock(&g.mu);
-    while (pos - g.done >= 2 * (long)group && !g.failed) pthread_cond_wait(&g.synced, &g.mu);
-    pthread_mutex_unlock(&g.mu);
+    /* no more than one group ahead of the last finished fdatasync */
+    if (pos >= 2 * (long)group && group_commit_wait(&g, (uint64_t)(pos - 2 * (long)group + 1)))
+      break;
     if (pwrite(g.fd, buf, ws, pos) != (ssize_t)ws) {
       perror("write");
       return 1;
     }
     pos += (long)ws;
-    if (pos % (long)group == 0 || pos >= total) {
-      pthread_mutex_lock(&g.mu);
-      g.asked = pos;
-      pthread_cond_signal(&g.cv);
-      pthread_mutex_unlock(&g.mu);
-    }
+    if (pos % (long)group == 0 || pos >= total) group_commit_wrote(&g, (uint64_t)pos);
   }
-  pthread_mutex_lock(&g.mu);
-  g.stop = 1;
-  pthread_cond_signal(&g.cv);
-  pthread_mutex_unlock(&g.mu);
-  pthread_join(th, NULL);
+  int failed = group_commit_finish(&g, th);
   t1 = now();
   close(g.fd);
   unlink(path);
-  if (g.failed) {
+  if (failed) {
     fprintf(stderr, "grouped write: fdatasync failed\n");
     return 1;
   }
   printf("grouped write %ld MiB, 256 KiB writes, an fdatasync per 8 MiB, one ahead: %.0f MB/s "
-         "(%ld fdatasyncs, %.2f s)\n",
-         mib, (double)total / (t1 - t0) / 1e6, g.syncs, t1 - t0);
+         "(%llu fdatasyncs, %.2f s)\n",
+         mib, (double)total / (t1 - t0) / 1e6, (unsigned long long)g.syncs, t1 - t0);
   free(buf);
   return 0;
 }

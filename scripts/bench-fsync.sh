@@ -92,7 +92,7 @@ disk_round() {
 # each broker round has the disk's numbers from just before and just after
 # it (the virtual disk's rate swings 2x within minutes: 819 to 2333 MB/s in
 # three rounds of one run).
-# The ideal socket -> file pipe on the same MiB (fsync_floor's header says
+# The ideal socket -> file pipe on the same MiB (bench/floor_pipe.c says
 # what it models and leaves out), then at the Strata producer's window.
 pipe_round() {
   mkdir -p "$dir/floor"
