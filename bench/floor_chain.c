@@ -64,8 +64,9 @@ void floor_report_syncs(int result_fd, int ok, int64_t *v, size_t n) {
 /* The `prewritten` variant: the file's first bytes (more than the run
  * appends) written and fdatasynced before the clock starts, the offset back
  * at 0, so the run overwrites allocated, written blocks: its fdatasyncs
- * change no file size or block map and need no journal commit, only the
- * data and the disk's cache flush (how a database recycles its WAL files). */
+ * change no file size or block map, so they write no metadata (on a
+ * journaled file system: no journal commit), only the data and the disk's
+ * cache flush (how a database recycles its WAL files). */
 static void prewrite(int fd, size_t bytes) {
   static char zero[1 << 20];
   for (size_t done = 0; done < bytes; done += sizeof zero)

@@ -12,8 +12,7 @@
 #     (fsync_floor pipe: a client process sends 1 MiB writes over loopback
 #     TCP, 8 in flight; the server checks a CRC32C over every byte, writes
 #     them, a thread fdatasyncs whatever is written and acknowledges it);
-#     the same at the Strata producer's window (256 KiB batches, 5 in
-#     flight: information); then one broker with
+#     then one broker with
 #     log.flush.policy=always (every acknowledged batch
 #     fdatasynced) taking 1 KiB records at acks=1 (BENCH_RECORDS_1K, default
 #     1000000, about as many bytes as the disk's run); and the disk once
@@ -78,7 +77,7 @@ echo "   disk: $(df -T "$dir" | awk 'NR==2 {print $1, $2}') ($dir)"
 strata_start_broker "$dir/one" "${BENCH_PORT:-any}" --set log.flush.policy=always --set log.level=warn
 export STRATA_BOOTSTRAP=127.0.0.1:$STRATA_BROKER_PORT
 : > "$dir/seq" ; : > "$dir/p99disk" ; : > "$dir/one-mbs" ; : > "$dir/rf3-p99" ; : > "$dir/grouped"
-: > "$dir/pipe" ; : > "$dir/pipe-win" ; : > "$dir/chain-p99" ; : > "$dir/chain-p50" ; : > "$dir/solo-p99"
+: > "$dir/pipe" ; : > "$dir/chain-p99" ; : > "$dir/chain-p50" ; : > "$dir/solo-p99"
 : > "$dir/rf3-p50"
 disk_round() {
   mkdir -p "$dir/disk"
@@ -93,15 +92,13 @@ disk_round() {
 # it (the virtual disk's rate swings 2x within minutes: 819 to 2333 MB/s in
 # three rounds of one run).
 # The ideal socket -> file pipe on the same MiB (bench/floor_pipe.c says
-# what it models and leaves out), then at the Strata producer's window.
+# what it models and leaves out). Its window (8 MiB) is about the bench
+# producer's at acks=1 (5 requests in flight, which averaged ~2 MB each at 1 KiB acks=1).
 pipe_round() {
   mkdir -p "$dir/floor"
   echo "\$ fsync_floor pipe DIR $mib   (round $1)"
   "$floor" pipe "$dir/floor" "$mib" | tee "$dir/p.out"
   awk '{for (i = 1; i < NF; i++) if ($(i + 1) == "MB/s,") print $i}' "$dir/p.out" >> "$dir/pipe"
-  echo "\$ fsync_floor pipe DIR $mib 256 5   (the producer's window: 256 KiB batches, 5 in flight)"
-  "$floor" pipe "$dir/floor" "$mib" 256 5 | tee "$dir/p.out"
-  awk '{for (i = 1; i < NF; i++) if ($(i + 1) == "MB/s,") print $i}' "$dir/p.out" >> "$dir/pipe-win"
 }
 for r in $(seq 1 "$rounds"); do
   disk_round "round $r"
@@ -118,7 +115,7 @@ echo
 strata_stop_all
 # The half above wrote and deleted some GiB: commit that now, untimed, so the
 # file system's deferred work for it (on a discard-mounted ext4, the discards
-# at the next journal commit) does not land in the first RF 3 round (it gave
+# of the freed blocks) does not land in the first RF 3 round (it gave
 # one a p99.9 of 53 ms).
 sync
 
@@ -182,7 +179,6 @@ one_mbs=$(median < "$dir/one-mbs")
 rf3_p99_ms=$(median < "$dir/rf3-p99")
 grouped_mbs=$(median < "$dir/grouped")
 pipe_mbs=$(median < "$dir/pipe")
-pipe_win_mbs=$(median < "$dir/pipe-win")
 chain_p99_ms=$(median < "$dir/chain-p99")
 chain_p50_ms=$(median < "$dir/chain-p50")
 solo_p99_ms=$(median < "$dir/solo-p99")
@@ -208,13 +204,12 @@ awk -v one="$one_mbs" -v seq="$seq_mbs" -v pair="$pair" -v redis="$redis" -v p99
     printf "RF 3 acks=all 1,000/s p99 %.2f ms / disk 4 KiB append+fdatasync p99 %.2f ms = %.2f (target <= 2: %s)\n", p99, d99 / 1000, r, verdict(r <= 2)
   }'
 echo "== the machine's floors (bench/fsync_floor, same run; no targets: what an ideal program gets here)"
-awk -v one="$one_mbs" -v seq="$seq_mbs" -v pipe="$pipe_mbs" -v pipew="$pipe_win_mbs" -v ppair="$pipe_pair" \
+awk -v one="$one_mbs" -v seq="$seq_mbs" -v pipe="$pipe_mbs" -v ppair="$pipe_pair" \
     -v p99="$rf3_p99_ms" -v p50="$rf3_p50_ms" -v d99="$disk_p99_us" -v c99="$chain_p99_ms" -v c50="$chain_p50_ms" \
     -v s99="$solo_p99_ms" -v cpair="$chain_pair" '
   BEGIN {
     printf "pipe floor (1 MiB writes, 8 in flight, CRC32C, group commit) %.1f MB/s / disk seq write+fdatasync %.1f MB/s = %.2f (the best 1 broker can get here; target 0.90 of the disk)\n", pipe, seq, pipe / seq
     printf "1 broker %.1f MB/s / pipe floor %.1f MB/s = %.2f (Strata'"'"'s own cost; per-round: %.2f)\n", one, pipe, one / pipe, ppair
-    printf "  information: pipe floor at the producer'"'"'s window (256 KiB, 5 in flight) %.1f MB/s = %.2f of the disk; 1 broker / it = %.2f\n", pipew, pipew / seq, one / pipew
     printf "chain floor (4 processes, 3 fdatasyncs on one file system) p99 %.2f ms / disk 4 KiB p99 %.2f ms = %.2f (the best RF 3 p99 here; target <= 2)\n", c99, d99 / 1000, c99 * 1000 / d99
     printf "RF 3 p99 %.2f ms / chain floor p99 %.2f ms = %.2f (Strata'"'"'s own cost; per-round: %.2f); p50 %.2f / %.2f ms\n", p99, c99, p99 / c99, cpair, p50, c50
     printf "  information: solo floor (one writer, 1 KiB append+fdatasync at 1,000/s, 10 s) p99 %.2f ms = %.2f of the disk 4 KiB p99; chain floor / solo = %.2f\n", s99, s99 * 1000 / d99, c99 / s99
