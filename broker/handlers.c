@@ -321,6 +321,16 @@ void handle_init_producer_id(struct broker *b, const Strata__Header *req,
 
 static int64_t wall_ms(const struct broker *b) { return b->wall_ms; }
 
+/* Whether any batch of a validated entry has a producer id. */
+static int carries_producer(const uint8_t *data, uint32_t len) {
+  struct batch_header h;
+  for (uint32_t off = 0; off < len; off += (uint32_t)batch_total_size(&h)) {
+    batch_header_decode(data + off, len - off, &h);
+    if (h.producer_id >= 0) return 1;
+  }
+  return 0;
+}
+
 /* What produce_check found for one partition entry of a request. */
 struct produce_entry {
   Strata__ProducePartitionResult *pr;
@@ -335,9 +345,10 @@ struct produce_entry {
 /* Every check of one partition entry, before anything is appended: size,
  * max.message.bytes, each batch's structure and CRC (batch_validate_all),
  * the idempotent producer's sequence, and the append-time stamp. Returns
- * <0 (refused: msg says why), 0 (valid: to append) or 1 (a retry of an
- * idempotent producer's batch the log already holds: pr has its original
- * offsets, nothing is appended). */
+ * <0 (refused: msg says why), 0 (valid: to append) or PRODUCE_RETRY_HELD
+ * (a retry of an idempotent producer's batch the log already holds: pr has
+ * its original offsets, nothing is appended). */
+#define PRODUCE_RETRY_HELD 1
 static int produce_check(struct broker *b, struct produce_entry *e, char *msg, size_t msg_len) {
   struct partition *p = e->p;
   struct topic *tp = p->topic;
@@ -360,11 +371,12 @@ static int produce_check(struct broker *b, struct produce_entry *e, char *msg, s
     return rc;
   }
   batch_header_decode(data, len, &e->first);
+  if (batch_total_size(&e->first) != len && carries_producer(data, len)) {
+    /* only an entry's one batch gets the sequence check below */
+    snprintf(msg, msg_len, "an idempotent producer sends one batch per partition entry");
+    return STRATA_EINVALID_RECORD;
+  }
   if (e->first.producer_id >= 0) {
-    if (batch_total_size(&e->first) != len) {
-      snprintf(msg, msg_len, "an idempotent producer sends one batch per partition entry");
-      return STRATA_EINVALID_RECORD;
-    }
     struct producer_batch dup;
     rc = producer_state_check(&p->producers, e->first.producer_id, e->first.producer_epoch,
                               e->first.base_sequence, batch_last_sequence(&e->first), &dup);
@@ -374,7 +386,7 @@ static int produce_check(struct broker *b, struct produce_entry *e, char *msg, s
                   dup.base_offset);
       e->pr->base_offset = dup.base_offset;
       e->dup_last = dup.last_offset;
-      return 1;
+      return PRODUCE_RETRY_HELD;
     }
     if (rc < 0) {
       snprintf(msg, msg_len, "producer %" PRId64 " epoch %d: sequence %d is not the next one",
@@ -551,7 +563,7 @@ void handle_produce(struct broker *b, const Strata__Header *req,
     }
     /* refused or a duplicate: what the run holds goes in first, in order */
     produce_run_append(b, q, r, run);
-    if (rc == 1) produce_done(b, q, r, &e, 0, msg, e.dup_last);
+    if (rc == PRODUCE_RETRY_HELD) produce_done(b, q, r, &e, 0, msg, e.dup_last);
     else produce_done(b, q, r, &e, rc, msg, -1);
   }
   produce_run_append(b, q, r, run);

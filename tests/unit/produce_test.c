@@ -7,9 +7,11 @@
  * one left. A standalone broker, flush policy os, no event loop. */
 #include <criterion/criterion.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "broker/broker.h"
@@ -359,4 +361,110 @@ Test(produce, an_idempotent_producers_entries_are_each_checked_after_the_one_bef
   free_entries(again, 2);
   free_entries(es, 2);
   free_entries(first, 2);
+}
+
+static void create_cfg(const char *name, const char *key, const char *value) {
+  Strata__TopicSpec s = STRATA__TOPIC_SPEC__INIT;
+  s.name = (char *)name;
+  s.partitions = 1;
+  s.replication_factor = 1;
+  Strata__TopicSpec__ConfigsEntry e = STRATA__TOPIC_SPEC__CONFIGS_ENTRY__INIT, *ep[1] = {&e};
+  e.key = (char *)key;
+  e.value = (char *)value;
+  s.configs = ep;
+  s.n_configs = 1;
+  Strata__TopicSpec *ss[] = {&s};
+  Strata__CreateTopicsRequest q = STRATA__CREATE_TOPICS_REQUEST__INIT;
+  q.topics = ss;
+  q.n_topics = 1;
+  Strata__Header h = STRATA__HEADER__INIT;
+  h.api_key = STRATA__API_KEY__API_CREATE_TOPICS;
+  h.body_case = STRATA__HEADER__BODY_CREATE_TOPICS_REQ;
+  h.create_topics_req = &q;
+  struct response *r = call(&h, NULL, 0);
+  cr_assert_eq(r->hdr.create_topics_resp->results[0]->error_code, 0, "%s",
+               r->hdr.create_topics_resp->results[0]->error_message);
+  done(r);
+}
+
+/* LogAppendTime stamps each entry of a run; the run's CRCs and offsets hold. */
+Test(produce, a_log_append_time_run_is_intact) {
+  create_cfg("la", "message.timestamp.type", "LogAppendTime");
+  struct entry es[3] = {E("la", 0), E("la", 0), E("la", 0)};
+  for (int i = 0; i < 3; i++) make_batch(&es[i], 2 + i, 50, -1, 0);
+  produce(es, 3);
+  for (int i = 0; i < 3; i++) cr_assert_eq(es[i].err, 0);
+  cr_assert_eq(es[2].base, 5);
+  log_is_intact("la", 0);
+  free_entries(es, 3);
+}
+
+/* max.message.bytes refuses the one entry over it; its neighbours land. */
+Test(produce, max_message_bytes_is_checked_per_entry) {
+  create_cfg("mm", "max.message.bytes", "3000");
+  struct entry es[3] = {E("mm", 0), E("mm", 0), E("mm", 0)};
+  make_batch(&es[0], 2, 1000, -1, 0);
+  make_batch(&es[1], 4, 1000, -1, 0); /* > 3000 */
+  make_batch(&es[2], 2, 1000, -1, 0);
+  produce(es, 3);
+  cr_assert_eq(es[0].err, 0);
+  cr_assert_lt(es[1].err, 0);
+  cr_assert_eq(es[2].err, 0);
+  cr_assert_eq(es[2].base, 2);
+  log_is_intact("mm", 0);
+  free_entries(es, 3);
+}
+
+/* A producer id in any batch but an entry's only one is refused: only that
+ * batch gets the sequence check (it took a plain first batch followed by
+ * producer 4242's sequence 77 at offset 0, the producer state unchanged). */
+Test(produce, a_producer_id_in_a_later_batch_of_an_entry_is_refused) {
+  create("t", 1, NULL);
+  struct entry a = E("t", 0), x = E("t", 0), y = E("t", 0);
+  make_batch(&x, 1, 10, -1, 0);
+  make_batch(&y, 1, 10, 4242, 77); /* producer unknown, sequence 77 */
+  a.len = x.len + y.len;
+  a.data = malloc(a.len);
+  memcpy(a.data, x.data, x.len);
+  memcpy(a.data + x.len, y.data, y.len);
+  produce(&a, 1);
+  cr_assert_lt(a.err, 0, "an entry carrying producer 4242 seq 77 was accepted at %" PRId64, a.base);
+  free_entries(&a, 1);
+  free_entries(&x, 1);
+  free_entries(&y, 1);
+}
+
+/* A write that fails part-way through a run (file size limit: EFBIG): every
+ * entry of the run is refused, nothing of it stays in the log, and the next
+ * request lands where the run would have. */
+Test(produce, a_failed_write_mid_run_refuses_the_whole_run) {
+  create("t", 1, NULL);
+  struct entry one = E("t", 0);
+  make_batch(&one, 1, 100, -1, 0);
+  produce(&one, 1);
+  cr_assert_eq(one.err, 0);
+  uint64_t size0 = seglog_size_bytes(log_of("t", 0));
+  struct entry es[3] = {E("t", 0), E("t", 0), E("t", 0)};
+  for (int i = 0; i < 3; i++) make_batch(&es[i], 2, 500, -1, 0);
+  signal(SIGXFSZ, SIG_IGN);
+  struct rlimit old, lim;
+  getrlimit(RLIMIT_FSIZE, &old);
+  lim = old;
+  lim.rlim_cur = size0 + es[0].len + 100; /* the run's write stops inside entry 2 */
+  cr_assert_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+  produce(es, 3);
+  cr_assert_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
+  for (int i = 0; i < 3; i++) cr_assert_lt(es[i].err, 0, "entry %d: %s", i, strata_strerror(es[i].err));
+  cr_assert_eq(seglog_end_offset(log_of("t", 0)), 1);
+  cr_assert_eq(seglog_size_bytes(log_of("t", 0)), size0);
+  struct entry again[3] = {E("t", 0), E("t", 0), E("t", 0)};
+  for (int i = 0; i < 3; i++) make_batch(&again[i], 2, 500, -1, 0);
+  produce(again, 3);
+  for (int i = 0; i < 3; i++) cr_assert_eq(again[i].err, 0);
+  cr_assert_eq(again[0].base, 1);
+  cr_assert_eq(again[2].base, 5);
+  log_is_intact("t", 0);
+  free_entries(again, 3);
+  free_entries(es, 3);
+  free_entries(&one, 1);
 }
