@@ -230,19 +230,11 @@ static int datasync_file(struct seglog *log, struct segment *s, int kind) {
   return fd < 0 || fdatasync(fd) ? STRATA_EIO : 0;
 }
 
-static int add_index(struct seglog *log, struct segment *s, uint32_t rel, uint32_t pos,
-                     int persist) {
+/* In memory only: persist_index_tail writes an append's entries. */
+static int add_index(struct segment *s, uint32_t rel, uint32_t pos) {
   if (grow_array((void **)&s->idx, &s->idx_cap, s->idx_n, sizeof *s->idx))
     return STRATA_ENOMEM;
   s->idx[s->idx_n++] = (struct index_entry){rel, pos};
-  if (persist) {
-    uint8_t e[SEGLOG_INDEX_ENTRY_SIZE];
-    be32_store(e, rel);
-    be32_store(e + 4, pos);
-    int fd = seg_fd(log, s, SEG_INDEX);
-    if (fd < 0) return STRATA_EIO;
-    return pwrite_full(fd, e, sizeof e, (s->idx_n - 1) * SEGLOG_INDEX_ENTRY_SIZE);
-  }
   return 0;
 }
 
@@ -272,7 +264,7 @@ static int add_time(struct seglog *log, struct segment *s, int64_t ts, uint32_t 
  * for as long as the segment lives (16 MB for a 1 GiB segment of 1 KiB
  * batches). */
 static int note_batch(struct seglog *log, struct segment *s,
-                      const struct batch_header *h, uint64_t pos, int persist) {
+                      const struct batch_header *h, uint64_t pos) {
   uint32_t rel = (uint32_t)(h->base_offset - s->base);
   int rc = 0;
   if (h->max_timestamp > s->max_ts) {
@@ -280,9 +272,9 @@ static int note_batch(struct seglog *log, struct segment *s,
     s->max_ts_rel = rel;
   }
   if (s->idx_n == 0 || s->bytes_since_index >= log->cfg.index_interval_bytes) {
-    rc = add_index(log, s, rel, (uint32_t)pos, persist);
+    rc = add_index(s, rel, (uint32_t)pos);
     s->bytes_since_index = 0;
-    if (!rc && s->max_ts >= 0) rc = add_time(log, s, s->max_ts, s->max_ts_rel, persist);
+    if (!rc && s->max_ts >= 0) rc = add_time(log, s, s->max_ts, s->max_ts_rel, 0);
   }
   s->bytes_since_index += batch_total_size(h);
   return rc;
@@ -290,8 +282,9 @@ static int note_batch(struct seglog *log, struct segment *s,
 
 /* Write the index entries added from idx0 and the time-index entries from
  * tidx0 on (one append's batches) to their files with one write each, not
- * one per batch: the files are read back only for a closed segment, whose
- * roll writes and syncs them first (the active one's are rebuilt at open). */
+ * one per batch: the files are read back only for closed segments older
+ * than the last SEGLOG_RECOVER_SCAN, which their roll synced (the newer
+ * ones' entries are rebuilt from the log at open). */
 static int persist_index_tail(struct seglog *log, struct segment *s, size_t idx0,
                               size_t tidx0) {
   uint8_t buf[64 * SEGLOG_TIMEINDEX_ENTRY_SIZE];
@@ -363,7 +356,7 @@ static int scan_segment(struct seglog *log, struct segment *s, int check_crc,
   s->bytes_since_index = 0;
   uint64_t pos = 0;
   int64_t expect = s->base;
-  int fd = seg_fd(log, s, SEG_LOG); /* note_batch opens nothing here (persist 0) */
+  int fd = seg_fd(log, s, SEG_LOG); /* note_batch writes nothing */
   if (fd < 0) return STRATA_EIO;
   for (;;) {
     struct batch_header h;
@@ -383,7 +376,7 @@ static int scan_segment(struct seglog *log, struct segment *s, int check_crc,
         return STRATA_EIO;
       if (batch_check_crc(log->scan_buf, total)) break;
     }
-    if ((rc = note_batch(log, s, &h, pos, 0))) return rc;
+    if ((rc = note_batch(log, s, &h, pos))) return rc;
     expect = h.base_offset + h.last_offset_delta + 1;
     pos += total;
   }
@@ -441,7 +434,7 @@ static int load_indexes(struct seglog *log, struct segment *s, int64_t next_base
         pos >= s->size || (int64_t)rel >= next_base - s->base)
       rc = STRATA_ECORRUPT;
     else
-      rc = add_index(log, s, rel, pos, 0);
+      rc = add_index(s, rel, pos);
   }
   free(buf);
   if (rc) return rc;
@@ -879,7 +872,7 @@ static int write_batches(struct seglog *log, const uint8_t *batches, size_t len,
   while (p < batches + len) {
     struct batch_header h;
     batch_header_decode(p, (size_t)(batches + len - p), &h);
-    if ((rc = note_batch(log, s, &h, pos, 0))) {
+    if ((rc = note_batch(log, s, &h, pos))) {
       trace_error("%s: index entry not added: %s", log->dir, strata_strerror(rc));
       rc = 0; /* indexes are rebuilt on restart; the data is written */
     }
