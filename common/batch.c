@@ -304,15 +304,6 @@ int batch_builder_add(struct batch_builder *b, int64_t ts, const void *key,
 
 size_t batch_builder_size(const struct batch_builder *b) { return b->len; }
 
-int batch_builder_reserve(struct batch_builder *b, size_t cap) {
-  if (cap <= b->cap) return 0;
-  uint8_t *p = realloc(b->buf, cap);
-  if (!p) return STRATA_ENOMEM;
-  b->buf = p;
-  b->cap = cap;
-  return 0;
-}
-
 size_t batch_builder_capacity(const struct batch_builder *b) { return b->cap; }
 
 static void write_header(uint8_t *h, const struct batch_builder *b,

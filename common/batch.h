@@ -142,10 +142,6 @@ void batch_builder_init(struct batch_builder *b);
 void batch_builder_free(struct batch_builder *b);
 /* Forget the records, keep the memory. */
 void batch_builder_reset(struct batch_builder *b);
-/* Make room for a batch of `cap` bytes in all, so that adding records up to
- * that size never moves the buffer (a growing buffer is copied at each
- * doubling). Returns 0 or STRATA_ENOMEM. */
-int batch_builder_reserve(struct batch_builder *b, size_t cap);
 /* Bytes the builder's record buffer holds (its capacity). */
 size_t batch_builder_capacity(const struct batch_builder *b);
 /* key/value NULL means null. Returns 0 or STRATA_ENOMEM / STRATA_ETOO_LARGE

@@ -101,16 +101,13 @@ struct strata_producer {
   int closing;
   struct pbatch *spare;       /* finished batches kept for reuse (batch_new) */
   size_t spare_bytes;         /* their buffers' capacity */
-  int filled;                 /* a batch was sealed full: new ones start at full size */
 };
 
 /* Most bytes of finished batches kept for reuse (and at most a quarter of
  * buffer_memory): as Kafka's producer keeps up to buffer.memory (32 MiB by
  * default) of batch buffers, enough for what a fast producer has in flight
- * and queued. And the room a batch's buffer gets beyond batch_size (a
- * record's framing, headers). */
+ * and queued. */
 #define PRODUCER_SPARE_BYTES_MAX (32u << 20)
-#define BATCH_HEADROOM 4096
 
 void strata_producer_config_defaults(strata_producer_config *c) {
   memset(c, 0, sizeof *c);
@@ -174,17 +171,25 @@ static void batch_release(struct pbatch *b) {
   free(b);
 }
 
+/* What a kept batch holds: its record buffer, its compressed copy and its
+ * per-record opaque and timestamp slots. */
+static size_t spare_size(const struct pbatch *b) {
+  return batch_builder_capacity(&b->b) + b->b.out_cap +
+         b->cap * (sizeof *b->opaques + sizeof *b->timestamps);
+}
+
 /* A batch is done with (reported): its memory goes back to the spare list
  * for the next batch_new, unless the list is full or the buffer grew past
- * batch_size for one big record. A producer that fills batches so keeps
- * reusing the same few buffers instead of a malloc, a doubling realloc per
- * size step (each copying the batch so far) and page faults per batch. */
+ * twice batch_size (its doubling growth stops below that) for one big
+ * record. A producer that fills batches so keeps reusing the same few
+ * buffers instead of a malloc, a doubling realloc per size step (each
+ * copying the batch so far) and page faults per batch. */
 static void batch_free(strata_producer *p, struct pbatch *b) {
   p->mem -= b->mem;
-  size_t cap = batch_builder_capacity(&b->b);
+  size_t cap = spare_size(b);
   size_t limit = p->cfg.buffer_memory / 4;
   if (limit > PRODUCER_SPARE_BYTES_MAX) limit = PRODUCER_SPARE_BYTES_MAX;
-  if (p->spare_bytes + cap > limit || cap > p->cfg.batch_size + BATCH_HEADROOM) {
+  if (p->spare_bytes + cap > limit || batch_builder_capacity(&b->b) > 2 * p->cfg.batch_size) {
     batch_release(b);
     return;
   }
@@ -194,15 +199,15 @@ static void batch_free(strata_producer *p, struct pbatch *b) {
 }
 
 /* An empty batch for partition `part` of t: a spare one if there is one.
- * Once the producer has filled a batch, a new buffer is allocated at
- * batch_size (plus headroom) at once, since it will likely fill too; before
- * that it grows with what is added (a producer of a few records to many
- * partitions holds little). */
+ * A new buffer grows with what is added (a producer of a few records to
+ * many partitions holds little); presizing it at batch_size would hold
+ * batch_size per open partition outside buffer_memory's count, and once
+ * the spares circulate few new ones are made. */
 static struct pbatch *batch_new(strata_producer *p, struct ptopic *t, uint32_t part) {
   struct pbatch *b = p->spare;
   if (b) {
     p->spare = b->next;
-    p->spare_bytes -= batch_builder_capacity(&b->b);
+    p->spare_bytes -= spare_size(b);
     batch_builder_reset(&b->b);
     struct batch_builder keep = b->b;
     void **opaques = b->opaques;
@@ -216,10 +221,6 @@ static struct pbatch *batch_new(strata_producer *p, struct ptopic *t, uint32_t p
   } else {
     if (!(b = calloc(1, sizeof *b))) return NULL;
     batch_builder_init(&b->b);
-    if (p->filled && batch_builder_reserve(&b->b, p->cfg.batch_size + BATCH_HEADROOM)) {
-      free(b);
-      return NULL;
-    }
   }
   b->topic = t;
   b->partition = part;
@@ -478,7 +479,6 @@ int strata_produce(strata_producer *p, const char *topic, int32_t partition,
   if (!timestamp_ms) timestamp_ms = conn_wall_ms();
   struct pbatch *b = t->open[part];
   if (b && b->b.len + key_len + value_len + 64 > p->cfg.batch_size && b->nrec) {
-    if (b->b.len >= p->cfg.batch_size / 2) p->filled = 1;
     if ((rc = seal(p, t, part))) return rc;
     b = NULL;
     if (partition < 0 && !key) part = t->sticky % t->npart, b = t->open[part];
@@ -515,10 +515,7 @@ int strata_produce(strata_producer *p, const char *topic, int32_t partition,
   b->timestamps[b->nrec] = timestamp_ms;
   b->nrec++;
   p->outstanding++;
-  if (b->b.len >= p->cfg.batch_size) {
-    p->filled = 1;
-    return seal(p, t, part);
-  }
+  if (b->b.len >= p->cfg.batch_size) return seal(p, t, part);
   return 0;
 }
 
