@@ -181,7 +181,8 @@ int metadata_apply_image(struct broker *b, const Strata__MetadataImage *img, int
     }
     for (size_t k = 0; tp && k < t->n_partitions; k++) {
       const Strata__PartitionState *s = t->partitions[k];
-      if (s->partition < tp->npart) cluster_apply_partition(b, tp->parts[s->partition], s, now_ms);
+      if (s->partition < tp->npart)
+        cluster_apply_partition(b, cluster_host_partition(b, tp, s->partition, s), s, now_ms);
     }
   }
   /* Topics the cluster no longer has. Only a delete the controller
