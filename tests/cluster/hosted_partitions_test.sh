@@ -4,13 +4,17 @@
 # rule of broker/topics.h). Real processes: scripts/cluster.sh, 4 brokers,
 # topic h of 40 partitions at RF 2 (each broker hosts 20, not 40).
 #  1. Each broker's log.dir holds exactly the h-<p> directories of the
-#     partitions whose replica set `strata topic describe` lists it in.
+#     partitions whose replica set `strata topic describe` lists it in; a
+#     Fetch to a broker that is no replica gets NOT_LEADER_OR_FOLLOWER.
 #  2. acks=all records produced to every partition are all read back.
 #  3. Broker 2 killed (-9) and restarted: same directories, every
 #     acknowledged record still read, no partition offline (cluster status,
 #     the brokers' /v1/cluster totals, the controller's
 #     /metrics), no broker's offline retry loop (broker/offline.c) touched
 #     a partition.
+#  4. A leftover directory of a partition broker 2 does not host (an older
+#     version opened all): opened at its start, closed once the image says
+#     it is no replica (the directory is kept: no deletion yet).
 set -u
 cd "$(dirname "$0")/../.."
 . scripts/lib.sh
@@ -89,6 +93,16 @@ wait_for 30 full_isrs || bad "not every partition of h has its full ISR: $(statu
 # ---- 1 ----
 same_dirs "after create"
 
+# A broker asked for a partition it does not host answers as for any
+# non-leader: NOT_LEADER_OR_FOLLOWER (6), over the Kafka wire (Fetch v4).
+b1_not=$(seq 0 $((NP - 1)) | awk -v a=" $(assigned 1)" 'index(a, " " $1 " ") == 0 { print; exit }')
+err=$(PYTHONPATH=tests/kafka python3 -c '
+import sys, kwire
+c = kwire.Conn("127.0.0.1", int(sys.argv[1]))
+print(kwire.fetch(c, "h", int(sys.argv[2]), 0)[0])' $((port + 2)) "$b1_not" 2>&1)
+[ "$err" = 6 ] && ok "broker 1, no replica of h-$b1_not: Fetch answers NOT_LEADER_OR_FOLLOWER" ||
+  bad "broker 1, no replica of h-$b1_not: Fetch answers '$err', not 6"
+
 # ---- 2 ----
 for p in $(seq 0 $((NP - 1))); do
   seq 1 25 | sed "s/^/h$p-/" | cli produce -t h -p $p --acks all >"$dir/out" 2>&1 ||
@@ -108,4 +122,23 @@ wait_for 60 full_isrs && ok "broker 2 is back in every ISR it belongs to" ||
 same_dirs "after kill -9 and restart"
 expect_counts 50 "after kill -9 and restart"
 no_offline "after restart"
+# ---- 4 ----
+# A directory of a partition broker 2 does not host (as a version that
+# opened every partition left them): opened at start, before the image says
+# who hosts what, then closed once it does (topics_unhost); kept on disk.
+b2_not=$(seq 0 $((NP - 1)) | awk -v a=" $(assigned 2)" 'index(a, " " $1 " ") == 0 { print; exit }')
+scripts/cluster.sh kill 2 >/dev/null
+cp -r "$C/broker-1/h-$b2_not" "$C/broker-2/h-$b2_not" 2>/dev/null ||
+  cp -r "$C/broker-3/h-$b2_not" "$C/broker-2/h-$b2_not"
+scripts/cluster.sh restart 2 >/dev/null 2>&1 || bad "broker 2 did not restart: $(tail -3 "$C/broker-2.log")"
+wait_for 60 full_isrs || bad "not every ISR is full again: $(status | tr '\n' ';')"
+closed() { grep -q "h-$b2_not: no longer a replica here" "$C/broker-2.log"; }
+wait_for 10 closed && ok "broker 2 closed the leftover h-$b2_not once the image came" ||
+  bad "broker 2 says nothing of closing h-$b2_not"
+pid=$(cat "$C/broker-2.pid")
+held=$(ls -l "/proc/$pid/fd" 2>/dev/null | grep -c "/h-$b2_not/")
+[ "$held" = 0 ] && ok "broker 2 holds no descriptor into h-$b2_not" ||
+  bad "broker 2 holds $held descriptors into h-$b2_not"
+expect_counts 50 "with the leftover closed"
+no_offline "with the leftover closed"
 [ "${fails:-0}" = 0 ]
