@@ -25,6 +25,7 @@
 
 static int write_topic_file(const struct topics *t, const struct topic *tp, char *err,
                             size_t err_len);
+static int remove_tree(const char *path);
 
 /* segment.bytes is checked in common/topic_config.c against the storage's bounds. */
 _Static_assert(TOPIC_SEGMENT_BYTES_MIN == SEGLOG_SEGMENT_BYTES_MIN &&
@@ -224,18 +225,30 @@ int topics_host(struct topics *t, struct partition *p, int64_t now_ms) {
   return rc;
 }
 
+/* A log with data is kept on disk (Kafka deletes it once a reassignment
+ * completes; not done here yet): an image is not evidence enough to delete
+ * records (DESIGN.md T9). An empty one (what a version that opened every
+ * partition left) holds nothing, so it goes, unless someone still holds
+ * the entry (its log must stay open for them). */
 struct partition *topics_unhost(struct topics *t, struct partition *p) {
-  (void)t;
   struct topic *tp = p->topic;
   if (!p->hosted || p->deleted || !tp) return p;
   struct partition *n = partition_new(tp, p->id);
   if (!n) return p; /* the next image tries again */
+  int empty = p->refs == 1 && p->log && seglog_end_offset(p->log) == 0 &&
+              seglog_start_offset(p->log) == 0;
   tp->parts[p->id] = n;
   p->deleted = 1;
   p->topic = NULL;
-  trace_info("%s-%" PRIu32 ": no longer a replica here: its log closed (kept on disk)", tp->name,
-             n->id);
-  partition_unref(p);
+  partition_unref(p); /* the log closes with the last reference */
+  char path[PATH_MAX];
+  partition_path(t, tp->name, n->id, path, sizeof path);
+  if (empty && remove_tree(path)) {
+    trace_warn("could not remove %s: %s", path, strerror(errno));
+    empty = 0;
+  }
+  trace_info("%s-%" PRIu32 ": no longer a replica here: its log closed (%s)", tp->name, n->id,
+             empty ? "empty: directory removed" : "kept on disk");
   return n;
 }
 

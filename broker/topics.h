@@ -30,8 +30,8 @@ struct topic;
  * exists); the others have hosted 0, log NULL, and take no role
  * (replica_assign as another broker's), so produce and fetch for them get
  * NOT_LEADER_OR_FOLLOWER as on any non-replica. An image that drops this
- * broker from the replicas closes the log (topics_unhost; the directory
- * stays on disk). log NULL with hosted 1 is an OFFLINE replica: its log
+ * broker from the replicas closes the log (topics_unhost; a directory
+ * with records stays on disk, an empty one is removed). log NULL with hosted 1 is an OFFLINE replica: its log
  * could not be opened (topics_offline, broker/offline.c); an unhosted
  * partition is never offline. */
 struct partition {
@@ -169,7 +169,8 @@ int topics_host(struct topics *t, struct partition *p, int64_t now_ms);
 /* This broker is no longer a replica of p: the entry is replaced by an
  * unhosted one, returned; p itself is marked deleted and its log closes
  * with its last reference (as on a topic delete: holders of p see
- * deleted). The directory stays on disk. */
+ * deleted). The directory stays on disk unless the log was empty and
+ * nobody else held p. */
 struct partition *topics_unhost(struct topics *t, struct partition *p);
 
 #endif

@@ -12,9 +12,9 @@
 #     the brokers' /v1/cluster totals, the controller's
 #     /metrics), no broker's offline retry loop (broker/offline.c) touched
 #     a partition.
-#  4. A leftover directory of a partition broker 2 does not host (an older
+#  4. Leftover directories of partitions broker 2 does not host (an older
 #     version opened all): opened at its start, closed once the image says
-#     it is no replica (the directory is kept: no deletion yet).
+#     it is no replica; an empty one is removed, one with records kept.
 set -u
 cd "$(dirname "$0")/../.."
 . scripts/lib.sh
@@ -123,22 +123,32 @@ same_dirs "after kill -9 and restart"
 expect_counts 50 "after kill -9 and restart"
 no_offline "after restart"
 # ---- 4 ----
-# A directory of a partition broker 2 does not host (as a version that
-# opened every partition left them): opened at start, before the image says
-# who hosts what, then closed once it does (topics_unhost); kept on disk.
-b2_not=$(seq 0 $((NP - 1)) | awk -v a=" $(assigned 2)" 'index(a, " " $1 " ") == 0 { print; exit }')
+# Directories of partitions broker 2 does not host, as a version that opened
+# every partition left them: one empty (as those were), one with records (a
+# copy of a replica's). Both are opened at its start, before the image says
+# who hosts what, and closed once it does (topics_unhost): the empty one is
+# removed, the one with records kept (deleting it is not done yet).
+set -- $(seq 0 $((NP - 1)) | awk -v a=" $(assigned 2)" 'index(a, " " $1 " ") == 0' | head -2)
+empty=$1 full=$2
 scripts/cluster.sh kill 2 >/dev/null
-cp -r "$C/broker-1/h-$b2_not" "$C/broker-2/h-$b2_not" 2>/dev/null ||
-  cp -r "$C/broker-3/h-$b2_not" "$C/broker-2/h-$b2_not"
+mkdir "$C/broker-2/h-$empty"
+cp -r "$C/broker-1/h-$full" "$C/broker-2/h-$full" 2>/dev/null ||
+  cp -r "$C/broker-3/h-$full" "$C/broker-2/h-$full"
 scripts/cluster.sh restart 2 >/dev/null 2>&1 || bad "broker 2 did not restart: $(tail -3 "$C/broker-2.log")"
 wait_for 60 full_isrs || bad "not every ISR is full again: $(status | tr '\n' ';')"
-closed() { grep -q "h-$b2_not: no longer a replica here" "$C/broker-2.log"; }
-wait_for 10 closed && ok "broker 2 closed the leftover h-$b2_not once the image came" ||
-  bad "broker 2 says nothing of closing h-$b2_not"
+closed() { grep -q "h-$1: no longer a replica here: its log closed ($2" "$C/broker-2.log"; }
+wait_for 10 closed $empty empty && [ ! -e "$C/broker-2/h-$empty" ] &&
+  ok "broker 2 closed the empty leftover h-$empty and removed its directory" ||
+  bad "the empty leftover h-$empty: $(grep "h-$empty: no longer" "$C/broker-2.log"; ls -d "$C/broker-2/h-$empty" 2>&1)"
+wait_for 10 closed $full kept && [ -d "$C/broker-2/h-$full" ] &&
+  ok "broker 2 closed h-$full, which has records, and kept it on disk" ||
+  bad "the leftover with records h-$full: $(grep "h-$full: no longer" "$C/broker-2.log")"
 pid=$(cat "$C/broker-2.pid")
-held=$(ls -l "/proc/$pid/fd" 2>/dev/null | grep -c "/h-$b2_not/")
-[ "$held" = 0 ] && ok "broker 2 holds no descriptor into h-$b2_not" ||
-  bad "broker 2 holds $held descriptors into h-$b2_not"
-expect_counts 50 "with the leftover closed"
-no_offline "with the leftover closed"
+held=$(ls -l "/proc/$pid/fd" 2>/dev/null | grep -c "/h-\($empty\|$full\)/")
+[ "$held" = 0 ] && ok "broker 2 holds no descriptor into either" ||
+  bad "broker 2 holds $held descriptors into h-$empty or h-$full"
+rm -rf "$C/broker-2/h-$full"
+same_dirs "with the leftovers closed"
+expect_counts 50 "with the leftovers closed"
+no_offline "with the leftovers closed"
 [ "${fails:-0}" = 0 ]

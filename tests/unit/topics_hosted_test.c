@@ -3,7 +3,8 @@
  * log and no directory, and none of them is offline; topics_host opens one
  * (its directory appears); topics_unhost swaps in a fresh unhosted entry
  * while a holder of the old one (a parked fetch) keeps it, marked deleted,
- * its log open until the last reference goes; a reopen opens exactly the
+ * its log open until the last reference goes (an empty one nobody holds
+ * goes with its directory); a reopen opens exactly the
  * partitions whose directories exist; standalone, every partition opens. */
 #include <criterion/criterion.h>
 #include <limits.h>
@@ -121,4 +122,18 @@ Test(topics_hosted, a_directory_that_cannot_open_is_offline_not_unhosted) {
   cr_assert(tp->parts[0]->hosted && !tp->parts[0]->log && topics_offline(tp->parts[0]));
   cr_assert(!tp->parts[1]->hosted && !topics_offline(tp->parts[1]));
   cr_assert_eq(topics_offline_count(&t), 1);
+}
+
+Test(topics_hosted, an_empty_dropped_replica_leaves_no_directory) {
+  char err[256];
+  open_dir(1);
+  cr_assert_eq(topics_create(&t, "e", 2, NULL, NULL, 0, NULL, 0, err, sizeof err), 0, "%s", err);
+  struct topic *tp = topics_find(&t, "e");
+  cr_assert_eq(topics_host(&t, tp->parts[0], 0), 0);
+  cr_assert(has_dir("e", 0));
+  struct partition *n = topics_unhost(&t, tp->parts[0]);
+  cr_assert(tp->parts[0] == n && !n->hosted && !n->log);
+  cr_assert(!has_dir("e", 0), "an empty log nobody holds goes with its directory");
+  cr_assert_eq(topics_host(&t, n, 0), 0); /* assigned again: created empty again */
+  cr_assert(n->hosted && n->log && has_dir("e", 0));
 }
