@@ -89,8 +89,8 @@ int broker_open(struct broker *b, const struct broker_config *cfg, int64_t now_m
   char nonce[24]; /* member ids differ across coordinators and restarts (and reboots: wall) */
   snprintf(nonce, sizeof nonce, "b%d.%llx", cfg->id, (unsigned long long)wall_ms);
   coord_init(&b->coord, &gc, nonce);
-  rc = topics_open(&b->topics, cfg->log_dir, &b->cfg.seg, cfg->message_max_bytes, now_ms, err,
-                   err_len);
+  rc = topics_open(&b->topics, cfg->log_dir, &b->cfg.seg, cfg->message_max_bytes, b->cluster,
+                   now_ms, err, err_len);
   if (!rc && topics_offline_count(&b->topics)) b->offline_walk = 1; /* broker/offline.c */
   if (!rc) { /* the authorizer's settings (broker/authz.c decides with them) */
     b->authz.enabled = cfg->authz_enabled;

@@ -52,6 +52,25 @@ static void count_isr_change(struct partition *p, int was_leader, int32_t epoch,
   else if (p->rep.isr.nisr > nisr) p->topic->isr_expands++;
 }
 
+/* The hosting rule (topics.h, struct partition): a log for partition k of
+ * tp exactly when the image lists this broker among its replicas. Called
+ * before cluster_apply_partition, which then applies the state to the
+ * entry returned (a new one when the replica was dropped here). */
+struct partition *cluster_host_partition(struct broker *b, struct topic *tp, uint32_t k,
+                                         const Strata__PartitionState *s) {
+  struct partition *p = tp->parts[k];
+  if (!b->topics.assigned_only) return p;
+  int mine = isr_contains(s->replicas, (uint32_t)s->n_replicas, b->cfg.id);
+  if (mine && !p->hosted) {
+    topics_host(&b->topics, p, b->now_ms);
+    b->hw_version++; /* parked requests waiting for it look again */
+  } else if (!mine && p->hosted) {
+    p = topics_unhost(&b->topics, p);
+    b->hw_version++;
+  }
+  return p;
+}
+
 void cluster_apply_partition(struct broker *b, struct partition *p,
                              const Strata__PartitionState *s, int64_t now_ms) {
   int was_leader = p->rep.role == ROLE_LEADER;
@@ -65,7 +84,7 @@ void cluster_apply_partition(struct broker *b, struct partition *p,
    * and metadata answers still show the partition's state. */
   offline_marked(b, p, s->offline, s->offline_errno,
                  (uint32_t)(s->n_offline < s->n_offline_errno ? s->n_offline : s->n_offline_errno));
-  if (!p->log || p->offline_marked) b->offline_walk = 1;
+  if (topics_offline(p) || p->offline_marked) b->offline_walk = 1;
   int flags = replica_assign(&p->rep, p->log ? b->cfg.id : -1, &a, &log, now_ms, &cut);
   count_isr_change(p, was_leader, epoch, nisr);
   integrity_marked(b, p, s->damaged, (uint32_t)s->n_damaged);

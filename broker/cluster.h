@@ -15,6 +15,7 @@
 
 struct broker;
 struct partition;
+struct topic;
 
 /* Where p's log stands, its own durable end per flush policy. */
 struct replica_log cluster_log_pos(const struct broker *b, const struct partition *p);
@@ -24,6 +25,10 @@ void cluster_update_hw(struct broker *b, struct partition *p);
 /* Adopt the controller's state of partition p (from a metadata image): its
  * role here, leader, epochs and ISR; a new leader epoch starts at the log
  * end (KIP-101). */
+/* Open or close partition k's log as the image's replica set says (the
+ * hosting rule of topics.h); the entry to apply s to. */
+struct partition *cluster_host_partition(struct broker *b, struct topic *tp, uint32_t k,
+                                         const Strata__PartitionState *s);
 void cluster_apply_partition(struct broker *b, struct partition *p,
                              const Strata__PartitionState *s, int64_t now_ms);
 /* Apply a leader's fetch answer to a followed partition: truncate to a

@@ -65,6 +65,26 @@ static uint32_t create_chunk(struct broker *b, uint32_t *budget, int64_t start_m
   return k;
 }
 
+/* Partition k's state in the image's topic t (the image lists them in
+ * order; searched when not). */
+static const Strata__PartitionState *state_of(const Strata__TopicState *t, uint32_t k) {
+  if (k < t->n_partitions && t->partitions[k]->partition == k) return t->partitions[k];
+  for (size_t i = 0; i < t->n_partitions; i++)
+    if (t->partitions[i]->partition == k) return t->partitions[i];
+  return NULL;
+}
+
+/* The logs of partitions [from, tp->npart) just created here, for those
+ * this broker is a replica of (cluster_host_partition), at once: their
+ * file creations count in the pass's time budget (create_chunk). */
+static void host_new(struct broker *b, struct topic *tp, const Strata__TopicState *t,
+                     uint32_t from) {
+  for (uint32_t k = from; k < tp->npart; k++) {
+    const Strata__PartitionState *s = state_of(t, k);
+    if (s) cluster_host_partition(b, tp, k, s);
+  }
+}
+
 int metadata_apply_image(struct broker *b, const Strata__MetadataImage *img, int64_t now_ms) {
   if (!same_cluster(b, img->cluster_id)) return 0;
   if (img->version <= b->image_version) return 0;
@@ -158,6 +178,7 @@ int metadata_apply_image(struct broker *b, const Strata__MetadataImage *img, int
         continue;
       }
       tp = topics_find(&b->topics, t->name);
+      if (tp) host_new(b, tp, t, 0);
     } else if (t->topic_id.len == 16) { /* the controller's id is the topic's */
       char err[256];
       if (topics_set_id(&b->topics, tp, t->topic_id.data, err, sizeof err))
@@ -171,17 +192,20 @@ int metadata_apply_image(struct broker *b, const Strata__MetadataImage *img, int
         break;
       }
       char err[256];
+      uint32_t was = tp->npart;
       int rc = topics_add_partitions(&b->topics, t->name, tp->npart + more, b->now_ms, err,
                                      sizeof err);
       if (rc) {
         trace_error("cannot add partitions to topic %s locally: %s", t->name, err);
         break;
       }
+      host_new(b, tp, t, was);
       b->hw_version++; /* parked requests waiting for these partitions look again */
     }
     for (size_t k = 0; tp && k < t->n_partitions; k++) {
       const Strata__PartitionState *s = t->partitions[k];
-      if (s->partition < tp->npart) cluster_apply_partition(b, tp->parts[s->partition], s, now_ms);
+      if (s->partition < tp->npart)
+        cluster_apply_partition(b, cluster_host_partition(b, tp, s->partition, s), s, now_ms);
     }
   }
   /* Topics the cluster no longer has. Only a delete the controller

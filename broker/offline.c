@@ -45,13 +45,13 @@ int offline_tick(struct broker *b, void (*report)(void *arg, struct partition *p
     struct topic *tp = b->topics.v[i];
     for (uint32_t k = 0; k < tp->npart; k++) {
       struct partition *p = tp->parts[k];
-      if (!p || p->deleted || (p->log && !p->offline_marked)) continue;
+      if (!p || p->deleted || (!topics_offline(p) && !p->offline_marked)) continue;
       any = 1;
-      if (!p->log && retry(b, p)) reopened = 1;
+      if (topics_offline(p) && retry(b, p)) reopened = 1;
       if (!b->cluster) continue;
       /* Tell the controller until its image agrees (it answers with a new
        * image; a lost answer is asked again a second later). */
-      int want = !p->log ? 3 : 4;
+      int want = topics_offline(p) ? 3 : 4; /* an unhosted one is not offline */
       int told = want == 3 ? p->offline_marked : !p->offline_marked;
       if (!told && !p->damage_sending && b->now_ms - p->damage_sent_ms >= OFFLINE_REPORT_MS) {
         p->damage_sent_ms = b->now_ms;

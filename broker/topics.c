@@ -25,6 +25,7 @@
 
 static int write_topic_file(const struct topics *t, const struct topic *tp, char *err,
                             size_t err_len);
+static int remove_tree(const char *path);
 
 /* segment.bytes is checked in common/topic_config.c against the storage's bounds. */
 _Static_assert(TOPIC_SEGMENT_BYTES_MIN == SEGLOG_SEGMENT_BYTES_MIN &&
@@ -122,34 +123,41 @@ static int read_log(struct partition *p) {
   return seglog_for_each_batch(p->log, note_batch, p);
 }
 
-/* Open partition i's log (created empty when missing) into tp->parts[i].
- * A log that cannot be opened for a reason of its own (its directory
- * replaced by a file, EACCES, a bad disk...) leaves the partition offline
- * on this broker (log NULL, offline_errno why; broker/offline.c reports it
- * and tries again with a bounded backoff) instead of failing the topic:
- * one broken partition must not take the others down (issue 15). Only
- * running out of memory fails. */
-static int open_partition(struct topics *t, struct topic *tp, uint32_t i, int64_t now_ms,
-                          char *err, size_t err_len) {
+/* How open_partition treats partition i's log: open it (created empty when
+ * missing: standalone, every partition hosted), open it only when its
+ * directory exists (cluster mode at start, before the controller's image
+ * says which partitions this broker hosts), or not at all (cluster mode,
+ * a partition just created or added: the image's assignment hosts it). */
+enum open_mode { OPEN_CREATE, OPEN_EXISTING, OPEN_NONE };
+
+static void partition_path(const struct topics *t, const char *name, uint32_t i, char *path,
+                           size_t len) {
+  snprintf(path, len, "%s/%s-%" PRIu32, t->dir, name, i);
+}
+
+/* Open p's log (created empty when missing) and read it. A log that
+ * cannot be opened for a reason of its own (its directory replaced by a
+ * file, EACCES, a bad disk...) leaves the partition offline on this broker
+ * (log NULL, offline_errno why; broker/offline.c reports it and tries again
+ * with a bounded backoff) instead of failing the topic: one broken
+ * partition must not take the others down (issue 15). Only running out of
+ * memory fails. */
+static int host_partition(struct topics *t, struct partition *p, int64_t now_ms, char *err,
+                          size_t err_len) {
+  struct topic *tp = p->topic;
+  uint32_t i = p->id;
   char path[PATH_MAX];
-  snprintf(path, sizeof path, "%s/%s-%" PRIu32, t->dir, tp->name, i);
-  struct partition *p = calloc(1, sizeof *p);
-  if (!p) return STRATA_ENOMEM;
+  partition_path(t, tp->name, i, path, sizeof path);
   int rc = 0;
   errno = 0;
   p->log = seglog_open(path, &tp->seg, now_ms, &rc);
   int open_errno = errno ? errno : EIO;
-  p->topic = tp;
-  p->id = i;
-  p->refs = 1;
-  replica_init(&p->rep);
-  damage_init(&p->damage);
   if (!p->log && rc == STRATA_ENOMEM) {
-    free(p);
     snprintf(err, err_len, "cannot open partition %s-%" PRIu32 ": %s", tp->name, i,
              strata_strerror(rc));
     return rc;
   }
+  p->hosted = 1;
   if (p->log && seglog_recovered_truncated_bytes(p->log))
     trace_warn("partition %s-%" PRIu32 ": recovery cut %" PRIu64
                " bytes of torn tail; log end is now %" PRId64,
@@ -167,12 +175,85 @@ static int open_partition(struct topics *t, struct topic *tp, uint32_t i, int64_
                 "broker, its other partitions go on",
                 tp->name, i, path, strerror(open_errno), strata_strerror(rc ? rc : STRATA_EIO));
   }
+  return 0;
+}
+
+/* A new entry for partition i of tp, not hosted (no log). */
+static struct partition *partition_new(struct topic *tp, uint32_t i) {
+  struct partition *p = calloc(1, sizeof *p);
+  if (!p) return NULL;
+  p->topic = tp;
+  p->id = i;
+  p->refs = 1;
+  replica_init(&p->rep);
+  damage_init(&p->damage);
+  return p;
+}
+
+/* Partition i's entry into tp->parts[i], its log opened as mode says. */
+static int open_partition(struct topics *t, struct topic *tp, uint32_t i, enum open_mode mode,
+                          int64_t now_ms, char *err, size_t err_len) {
+  struct partition *p = partition_new(tp, i);
+  if (!p) return STRATA_ENOMEM;
+  int host = mode == OPEN_CREATE;
+  if (mode == OPEN_EXISTING) {
+    char path[PATH_MAX];
+    struct stat st;
+    partition_path(t, tp->name, i, path, sizeof path);
+    host = stat(path, &st) == 0 || errno != ENOENT; /* anything there but nothing: try it */
+  }
+  int rc = host ? host_partition(t, p, now_ms, err, err_len) : 0;
+  if (rc) {
+    replica_free(&p->rep);
+    free(p);
+    return rc;
+  }
   tp->parts[i] = p;
   return 0;
 }
 
+int topics_host(struct topics *t, struct partition *p, int64_t now_ms) {
+  if (p->hosted || p->deleted) return 0;
+  replica_free(&p->rep); /* the epoch cache comes from the log alone */
+  replica_init(&p->rep);
+  producer_state_clear(&p->producers);
+  char err[256];
+  int rc = host_partition(t, p, now_ms, err, sizeof err);
+  if (rc) trace_error("%s", err);
+  else trace_info("%s-%" PRIu32 ": a replica here now (log %s)", p->topic->name, p->id,
+                  p->log ? "open" : "OFFLINE");
+  return rc;
+}
+
+/* A log with data is kept on disk (Kafka deletes it once a reassignment
+ * completes; not done here yet): an image is not evidence enough to delete
+ * records (DESIGN.md T9). An empty one (what a version that opened every
+ * partition left) holds nothing, so it goes, unless someone still holds
+ * the entry (its log must stay open for them). */
+struct partition *topics_unhost(struct topics *t, struct partition *p) {
+  struct topic *tp = p->topic;
+  if (!p->hosted || p->deleted || !tp) return p;
+  struct partition *n = partition_new(tp, p->id);
+  if (!n) return p; /* the next image tries again */
+  int empty = p->refs == 1 && p->log && seglog_end_offset(p->log) == 0 &&
+              seglog_start_offset(p->log) == 0;
+  tp->parts[p->id] = n;
+  p->deleted = 1;
+  p->topic = NULL;
+  partition_unref(p); /* the log closes with the last reference */
+  char path[PATH_MAX];
+  partition_path(t, tp->name, n->id, path, sizeof path);
+  if (empty && remove_tree(path)) {
+    trace_warn("could not remove %s: %s", path, strerror(errno));
+    empty = 0;
+  }
+  trace_info("%s-%" PRIu32 ": no longer a replica here: its log closed (%s)", tp->name, n->id,
+             empty ? "empty: directory removed" : "kept on disk");
+  return n;
+}
+
 int topics_reopen(struct topics *t, struct partition *p, int64_t now_ms) {
-  if (p->log) return 0;
+  if (p->log || !p->hosted) return 0;
   char path[PATH_MAX];
   snprintf(path, sizeof path, "%s/%s-%" PRIu32, t->dir, p->topic->name, p->id);
   int rc = 0;
@@ -196,16 +277,16 @@ int topics_reopen(struct topics *t, struct partition *p, int64_t now_ms) {
 size_t topics_offline_count(const struct topics *t) {
   size_t n = 0;
   for (size_t i = 0; i < t->n; i++)
-    for (uint32_t k = 0; k < t->v[i]->npart; k++) n += t->v[i]->parts[k] && !t->v[i]->parts[k]->log;
+    for (uint32_t k = 0; k < t->v[i]->npart; k++) n += t->v[i]->parts[k] && topics_offline(t->v[i]->parts[k]);
   return n;
 }
 
-static int open_partitions(struct topics *t, struct topic *tp, int64_t now_ms,
-                           char *err, size_t err_len) {
+static int open_partitions(struct topics *t, struct topic *tp, enum open_mode mode,
+                           int64_t now_ms, char *err, size_t err_len) {
   tp->parts = calloc(tp->npart, sizeof *tp->parts);
   if (!tp->parts) return STRATA_ENOMEM;
   for (uint32_t i = 0; i < tp->npart; i++) {
-    int rc = open_partition(t, tp, i, now_ms, err, err_len);
+    int rc = open_partition(t, tp, i, mode, now_ms, err, err_len);
     if (rc) return rc;
   }
   return 0;
@@ -277,7 +358,8 @@ static int load_topic(struct topics *t, const char *name, int64_t now_ms,
   }
   if (!rc) {
     tp->npart = (uint32_t)np;
-    rc = open_partitions(t, tp, now_ms, err, err_len);
+    rc = open_partitions(t, tp, t->assigned_only ? OPEN_EXISTING : OPEN_CREATE, now_ms, err,
+                         err_len);
   }
   if (!rc && topic_id_is_zero(tp->id)) {
     if ((rc = topic_id_random(tp->id)))
@@ -297,8 +379,9 @@ static int mkdir_if_missing(const char *path) {
 
 int topics_open(struct topics *t, const char *dir,
                 const struct seglog_config *defaults, uint32_t message_max_bytes,
-                int64_t now_ms, char *err, size_t err_len) {
+                int assigned_only, int64_t now_ms, char *err, size_t err_len) {
   memset(t, 0, sizeof *t);
+  t->assigned_only = assigned_only;
   t->seg_defaults = *defaults;
   t->message_max_bytes = message_max_bytes;
   if (!(t->dir = strdup(dir))) return STRATA_ENOMEM;
@@ -463,7 +546,8 @@ int topics_create(struct topics *t, const char *name, uint32_t partitions,
   /* Leftovers of a delete that crashed half way must not leak into the new
    * topic: the topic file was already gone, so this data was deleted. */
   if (!rc) remove_partition_dirs(t, name, partitions);
-  if (!rc) rc = open_partitions(t, tp, now_ms, err, err_len);
+  if (!rc)
+    rc = open_partitions(t, tp, t->assigned_only ? OPEN_NONE : OPEN_CREATE, now_ms, err, err_len);
   if (!rc) rc = write_topic_file(t, tp, err, err_len);
   if (!rc) rc = topics_add(t, tp);
   if (rc) {
@@ -523,7 +607,8 @@ int topics_add_partitions(struct topics *t, const char *name, uint32_t count, in
   }
   tp->npart = count; /* the file says the new count */
   rc = write_topic_file(t, tp, err, err_len);
-  for (uint32_t i = old; !rc && i < count; i++) rc = open_partition(t, tp, i, now_ms, err, err_len);
+  for (uint32_t i = old; !rc && i < count; i++)
+    rc = open_partition(t, tp, i, t->assigned_only ? OPEN_NONE : OPEN_CREATE, now_ms, err, err_len);
   if (rc) { /* back to the old count; the file may say more, a restart opens them empty */
     for (uint32_t i = old; i < count; i++)
       if (tp->parts[i]) {

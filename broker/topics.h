@@ -18,12 +18,27 @@
 
 struct topic;
 
-/* One hosted partition replica. Reference-counted: a produce waiting for its
- * fsync keeps it alive across a topic delete. */
+/* One partition of a topic as this broker sees it. Reference-counted: a
+ * produce waiting for its fsync keeps it alive across a topic delete.
+ *
+ * Hosting rule (issue 15: resources proportional to what a broker does,
+ * not to what exists): every partition has an entry, but only a replica
+ * hosted here has a log (directory, segment and index files). Standalone,
+ * every partition is hosted. In cluster mode a partition is hosted when the
+ * controller's image lists this broker among its replicas
+ * (cluster_host_partition; at start, before any image, when its directory
+ * exists); the others have hosted 0, log NULL, and take no role
+ * (replica_assign as another broker's), so produce and fetch for them get
+ * NOT_LEADER_OR_FOLLOWER as on any non-replica. An image that drops this
+ * broker from the replicas closes the log (topics_unhost; a directory
+ * with records stays on disk, an empty one is removed). log NULL with hosted 1 is an OFFLINE replica: its log
+ * could not be opened (topics_offline, broker/offline.c); an unhosted
+ * partition is never offline. */
 struct partition {
   struct topic *topic;
   uint32_t id;
-  struct seglog *log;
+  int hosted;          /* a replica here (the rule above) */
+  struct seglog *log;  /* NULL: not hosted, or offline */
   int refs;
   int deleted;
   int sync_inflight;           /* group-commit syncs running (FLUSH_SYNCS_PER_LOG) */
@@ -91,6 +106,7 @@ struct topic {
 
 struct topics {
   char *dir;
+  int assigned_only; /* cluster mode: only assigned replicas get a log (struct partition) */
   struct seglog_config seg_defaults;
   uint32_t message_max_bytes;
   struct topic **v;
@@ -98,10 +114,12 @@ struct topics {
 };
 
 /* Open every topic found under dir. 0 or a negative STRATA_E* (err says
- * which topic); now_ms for the logs' recovery. */
+ * which topic); now_ms for the logs' recovery. assigned_only (cluster
+ * mode): a partition's log is opened only when its directory exists, and
+ * new partitions get none until topics_host. */
 int topics_open(struct topics *t, const char *dir,
                 const struct seglog_config *defaults, uint32_t message_max_bytes,
-                int64_t now_ms, char *err, size_t err_len);
+                int assigned_only, int64_t now_ms, char *err, size_t err_len);
 void topics_close(struct topics *t);
 
 struct topic *topics_find(const struct topics *t, const char *name);
@@ -144,5 +162,15 @@ int topics_reopen(struct topics *t, struct partition *p, int64_t now_ms);
 /* Partitions whose log could not be opened (offline), for the broker's
  * walk over them (broker/offline.c). */
 size_t topics_offline_count(const struct topics *t);
+static inline int topics_offline(const struct partition *p) { return p->hosted && !p->log; }
+/* This broker became a replica of p: its log opened (created empty when
+ * missing; offline when it cannot be), 0 or STRATA_ENOMEM. */
+int topics_host(struct topics *t, struct partition *p, int64_t now_ms);
+/* This broker is no longer a replica of p: the entry is replaced by an
+ * unhosted one, returned; p itself is marked deleted and its log closes
+ * with its last reference (as on a topic delete: holders of p see
+ * deleted). The directory stays on disk unless the log was empty and
+ * nobody else held p. */
+struct partition *topics_unhost(struct topics *t, struct partition *p);
 
 #endif

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "broker/broker.h"
@@ -796,6 +797,21 @@ void bnode_transcript(struct sim *s, int id) {
   }
 }
 
+/* The hosting rule (broker/topics.h): a log, and a directory, for exactly
+ * the partitions whose replicas (as the last image gave them) include the
+ * broker. */
+static void check_hosting(struct sim *s, int id, const struct partition *p) {
+  if (!p->rep.isr.nreplicas) return; /* no image assigned it yet */
+  int mine = isr_contains(p->rep.isr.replicas, p->rep.isr.nreplicas, id);
+  char path[PATH_MAX + 64];
+  struct stat st;
+  snprintf(path, sizeof path, "%s/%s-%u", bn(s, id)->cfg.log_dir, SIM_TOPIC, p->id);
+  int on_disk = stat(path, &st) == 0;
+  if (mine != p->hosted || mine != on_disk)
+    sim_violation(s, "broker %d partition %u: %s a replica, yet hosted %d, directory %s", id,
+                  p->id, mine ? "is" : "is not", p->hosted, on_disk ? "there" : "absent");
+}
+
 void bnode_dump(struct sim *s, int id, const int64_t *hw, uint32_t nparts) {
   struct batch_scratch sc = {0};
   const char *dump = getenv("SIM_DUMP"); /* print the logs around this offset */
@@ -803,6 +819,7 @@ void bnode_dump(struct sim *s, int id, const int64_t *hw, uint32_t nparts) {
   for (uint32_t k = 0; k < nparts; k++) {
     struct partition *p = part_of(s, id, k);
     if (!p) continue;
+    check_hosting(s, id, p);
     int64_t off = seglog_start_offset(p->log), end = seglog_end_offset(p->log);
     if (end > hw[k]) end = hw[k];
     if (off > 0) sim_history(s, "S b%d %u %" PRId64, id, k, off); /* retention deleted below */

@@ -543,6 +543,16 @@ static void sc_random(struct sim *s, struct schedule *sc) {
   }
 }
 
+/* Issue 15: 4 brokers, 3 partitions of RF 3, so each broker but one hosts
+ * only some of them (the hosting rule of broker/topics.h: no log for a
+ * partition whose replicas do not include the broker), under sc_random's
+ * faults. */
+static void sc_hosted(struct sim *s, struct schedule *sc) {
+  s->nbrokers = 4;
+  sc_random(s, sc);
+  sc->nparts = 3;
+}
+
 /* T1/T17: kill -9 the leader during acks=all produce (twice). */
 static void sc_t1(struct sim *s, struct schedule *sc) {
   (void)s;
@@ -1181,6 +1191,7 @@ static void sc_t19(struct sim *s, struct schedule *sc) {
 
 static const struct scenario scenarios[] = {
     {"random", "random crashes, pauses, cuts (both ways and one way), slow disks", sc_random},
+    {"hosted", "4 brokers, RF 3: logs only where assigned, under random faults", sc_hosted},
     {"T1", "kill -9 the leader during acks=all produce", sc_t1},
     {"T2", "ISR shrinks to the leader alone, then it is isolated", sc_t2},
     {"T3", "pause the leader under idempotent retries", sc_t3},

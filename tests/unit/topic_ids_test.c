@@ -29,7 +29,7 @@ static void open_topics(struct topics *t) {
   struct seglog_config sc;
   seglog_config_defaults(&sc);
   char err[256] = "";
-  cr_assert_eq(topics_open(t, dir, &sc, 1 << 20, 0, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(topics_open(t, dir, &sc, 1 << 20, 0, 0, err, sizeof err), 0, "%s", err);
 }
 
 TestSuite(topic_ids, .init = setup, .fini = teardown);
@@ -102,7 +102,7 @@ Test(topic_ids, a_damaged_id_in_a_topic_file_is_an_error) {
   struct seglog_config sc;
   seglog_config_defaults(&sc);
   char err[256] = "";
-  cr_assert_neq(topics_open(&t, dir, &sc, 1 << 20, 0, err, sizeof err), 0);
+  cr_assert_neq(topics_open(&t, dir, &sc, 1 << 20, 0, 0, err, sizeof err), 0);
   cr_assert(strstr(err, "topic.id"), "%s", err);
   topics_close(&t);
 }

@@ -23,7 +23,7 @@ static void open_dir(void) {
   struct seglog_config seg;
   seglog_config_defaults(&seg);
   char err[256];
-  cr_assert_eq(topics_open(&t, dir, &seg, 1 << 20, 0, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(topics_open(&t, dir, &seg, 1 << 20, 0, 0, err, sizeof err), 0, "%s", err);
 }
 
 static void setup(void) {
