@@ -42,15 +42,16 @@ static void done(struct response *r) {
   free(r);
 }
 
-static void create(const char *name, uint32_t partitions, const char *segment_bytes) {
+/* A topic of `partitions` partitions, with one topic config when key is set. */
+static void create_cfg(const char *name, uint32_t partitions, const char *key, const char *value) {
   Strata__TopicSpec s = STRATA__TOPIC_SPEC__INIT;
   s.name = (char *)name;
   s.partitions = partitions;
   s.replication_factor = 1;
   Strata__TopicSpec__ConfigsEntry e = STRATA__TOPIC_SPEC__CONFIGS_ENTRY__INIT, *ep[1] = {&e};
-  e.key = (char *)"segment.bytes";
-  e.value = (char *)segment_bytes;
-  if (segment_bytes) {
+  e.key = (char *)key;
+  e.value = (char *)value;
+  if (key) {
     s.configs = ep;
     s.n_configs = 1;
   }
@@ -67,6 +68,10 @@ static void create(const char *name, uint32_t partitions, const char *segment_by
   cr_assert_eq(r->hdr.create_topics_resp->results[0]->error_code, 0, "%s",
                r->hdr.create_topics_resp->results[0]->error_message);
   done(r);
+}
+
+static void create(const char *name, uint32_t partitions, const char *segment_bytes) {
+  create_cfg(name, partitions, segment_bytes ? "segment.bytes" : NULL, segment_bytes);
 }
 
 /* One entry of a produce request: a batch of `records` records of
@@ -363,33 +368,9 @@ Test(produce, an_idempotent_producers_entries_are_each_checked_after_the_one_bef
   free_entries(first, 2);
 }
 
-static void create_cfg(const char *name, const char *key, const char *value) {
-  Strata__TopicSpec s = STRATA__TOPIC_SPEC__INIT;
-  s.name = (char *)name;
-  s.partitions = 1;
-  s.replication_factor = 1;
-  Strata__TopicSpec__ConfigsEntry e = STRATA__TOPIC_SPEC__CONFIGS_ENTRY__INIT, *ep[1] = {&e};
-  e.key = (char *)key;
-  e.value = (char *)value;
-  s.configs = ep;
-  s.n_configs = 1;
-  Strata__TopicSpec *ss[] = {&s};
-  Strata__CreateTopicsRequest q = STRATA__CREATE_TOPICS_REQUEST__INIT;
-  q.topics = ss;
-  q.n_topics = 1;
-  Strata__Header h = STRATA__HEADER__INIT;
-  h.api_key = STRATA__API_KEY__API_CREATE_TOPICS;
-  h.body_case = STRATA__HEADER__BODY_CREATE_TOPICS_REQ;
-  h.create_topics_req = &q;
-  struct response *r = call(&h, NULL, 0);
-  cr_assert_eq(r->hdr.create_topics_resp->results[0]->error_code, 0, "%s",
-               r->hdr.create_topics_resp->results[0]->error_message);
-  done(r);
-}
-
 /* LogAppendTime stamps each entry of a run; the run's CRCs and offsets hold. */
 Test(produce, a_log_append_time_run_is_intact) {
-  create_cfg("la", "message.timestamp.type", "LogAppendTime");
+  create_cfg("la", 1, "message.timestamp.type", "LogAppendTime");
   struct entry es[3] = {E("la", 0), E("la", 0), E("la", 0)};
   for (int i = 0; i < 3; i++) make_batch(&es[i], 2 + i, 50, -1, 0);
   produce(es, 3);
@@ -401,7 +382,7 @@ Test(produce, a_log_append_time_run_is_intact) {
 
 /* max.message.bytes refuses the one entry over it; its neighbours land. */
 Test(produce, max_message_bytes_is_checked_per_entry) {
-  create_cfg("mm", "max.message.bytes", "3000");
+  create_cfg("mm", 1, "max.message.bytes", "3000");
   struct entry es[3] = {E("mm", 0), E("mm", 0), E("mm", 0)};
   make_batch(&es[0], 2, 1000, -1, 0);
   make_batch(&es[1], 4, 1000, -1, 0); /* > 3000 */
