@@ -75,8 +75,9 @@ Test(batch, builder_output_is_byte_identical_to_the_spec) {
   batch_builder_free(&b);
 }
 
-static const uint8_t *build(struct batch_builder *b, int compression, int count, size_t *len) {
-  batch_builder_init(b);
+/* count sample records: null keys and values, headers, growing timestamps
+ * (check_records knows them). */
+static void add_records(struct batch_builder *b, int count) {
   for (int i = 0; i < count; i++) {
     char key[16], val[64];
     int kl = sprintf(key, "key-%d", i), vl = sprintf(val, "value %d with some text", i);
@@ -86,6 +87,11 @@ static const uint8_t *build(struct batch_builder *b, int compression, int count,
                                    i % 7 == 3 ? 0 : (size_t)vl, h, (size_t)(i % 3)),
                  0);
   }
+}
+
+static const uint8_t *build(struct batch_builder *b, int compression, int count, size_t *len) {
+  batch_builder_init(b);
+  add_records(b, count);
   const uint8_t *out;
   cr_assert_eq(batch_builder_finish(b, compression, 0, &out, len), 0);
   return out;
@@ -165,15 +171,7 @@ Test(batch, a_reset_builder_builds_the_same_bytes_in_the_same_buffer) {
   cr_assert_geq(batch_builder_capacity(&reused), flen);
   const uint8_t *buf = reused.buf;
   batch_builder_reset(&reused);
-  for (int i = 0; i < 300; i++) {
-    char key[16], val[64];
-    int kl = sprintf(key, "key-%d", i), vl = sprintf(val, "value %d with some text", i);
-    struct record_header h[2] = {{"trace", 5, (const uint8_t *)"abc", 3}, {"nullv", 5, NULL, 0}};
-    cr_assert_eq(batch_builder_add(&reused, 1000 + i * 7, i % 5 == 0 ? NULL : key,
-                                   i % 5 == 0 ? 0 : (size_t)kl, i % 7 == 3 ? NULL : val,
-                                   i % 7 == 3 ? 0 : (size_t)vl, h, (size_t)(i % 3)),
-                 0);
-  }
+  add_records(&reused, 300);
   const uint8_t *r;
   cr_assert_eq(batch_builder_finish(&reused, BATCH_COMPRESSION_NONE, 0, &r, &rlen), 0);
   cr_assert_eq(reused.buf, buf, "the reset builder's buffer moved");
@@ -195,15 +193,7 @@ Test(batch, an_unsealed_batch_is_invalid_until_stamped_then_identical) {
     uint8_t *copy = malloc(slen);
     memcpy(copy, s, slen);
     batch_builder_init(&unsealed);
-    for (int i = 0; i < 200; i++) {
-      char key[16], val[64];
-      int kl = sprintf(key, "key-%d", i), vl = sprintf(val, "value %d with some text", i);
-      struct record_header h[2] = {{"trace", 5, (const uint8_t *)"abc", 3}, {"nullv", 5, NULL, 0}};
-      cr_assert_eq(batch_builder_add(&unsealed, 1000 + i * 7, i % 5 == 0 ? NULL : key,
-                                     i % 5 == 0 ? 0 : (size_t)kl, i % 7 == 3 ? NULL : val,
-                                     i % 7 == 3 ? 0 : (size_t)vl, h, (size_t)(i % 3)),
-                   0);
-    }
+    add_records(&unsealed, 200);
     const uint8_t *u;
     cr_assert_eq(batch_builder_finish_unsealed(&unsealed, comps[c], 0, &u, &ulen), 0);
     cr_assert_eq(ulen, slen);
