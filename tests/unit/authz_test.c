@@ -18,6 +18,7 @@
 #include "common/errors.h"
 #include "common/trace.h"
 #include "drill/proc.h"
+#include "tests/unit/broker_fixture.h"
 
 static char *dir;
 static struct broker b;
@@ -194,17 +195,11 @@ static int create_topic(const struct principal *who, const char *name) {
 static void setup(void) {
   trace_set_level(TRACE_ERROR);
   cr_assert((dir = proc_tmpdir("strata-authz")));
-  struct config *c = config_new();
-  config_set(c, "broker.id", "1");
-  config_set(c, "log.dir", dir);
-  config_set(c, "log.flush.policy", "os");
-  config_set(c, "authorizer.enabled", "true");
-  config_set(c, "super.users", "User:admin");
   struct broker_config cfg;
-  char err[256];
-  cr_assert_eq(broker_config_from(c, &cfg, err, sizeof err), 0, "%s", err);
-  config_free(c);
-  cr_assert_eq(broker_open(&b, &cfg, 1, 1, err, sizeof err), 0, "%s", err);
+  broker_fixture_open(&b, &cfg, dir,
+                      (const char *[]){"log.flush.policy", "os", "authorizer.enabled", "true",
+                                       "super.users", "User:admin", NULL},
+                      1);
   offsets_log_sync(&b);
   b.sec.acls.v = acls;
   b.sec.acls.n = 0;

@@ -14,6 +14,7 @@
 #include "common/config.h"
 #include "common/trace.h"
 #include "drill/proc.h"
+#include "tests/unit/broker_fixture.h"
 #include "replication_fixture.h"
 
 static char *dir;
@@ -31,16 +32,10 @@ static int nstarted;
 static void setup(void) {
   trace_set_level(TRACE_ERROR);
   cr_assert((dir = proc_tmpdir("strata-flush")));
-  struct config *c = config_new();
-  cr_assert(c);
-  config_set(c, "broker.id", "1");
-  config_set(c, "log.dir", dir);
-  config_set(c, "log.flush.policy", "always");
-  config_set(c, "log.level", "error");
+  broker_fixture_open(&b, &cfg, dir,
+                      (const char *[]){"log.flush.policy", "always", "log.level", "error", NULL},
+                      1000);
   char err[256];
-  cr_assert_eq(broker_config_from(c, &cfg, err, sizeof err), 0, "%s", err);
-  config_free(c);
-  cr_assert_eq(broker_open(&b, &cfg, 1000, 1000, err, sizeof err), 0, "%s", err);
   cr_assert_eq(topics_create(&b.topics, "t", 2, NULL, NULL, 0, NULL, 1000, err, sizeof err), 0,
                "%s", err);
   nstarted = 0;

@@ -14,22 +14,16 @@
 #include "common/config.h"
 #include "common/trace.h"
 #include "drill/proc.h"
+#include "tests/unit/broker_fixture.h"
 
 static char *dir;
 static struct broker b;
 static struct broker_config cfg;
 
 static void open_broker(void) {
-  struct config *c = config_new();
-  cr_assert(c);
-  config_set(c, "broker.id", "1");
-  config_set(c, "log.dir", dir);
-  config_set(c, "controller", "127.0.0.1:9093");
-  config_set(c, "log.level", "error");
-  char err[256];
-  cr_assert_eq(broker_config_from(c, &cfg, err, sizeof err), 0, "%s", err);
-  config_free(c);
-  cr_assert_eq(broker_open(&b, &cfg, 1000, 1000, err, sizeof err), 0, "%s", err);
+  broker_fixture_open(&b, &cfg, dir,
+                      (const char *[]){"controller", "127.0.0.1:9093", "log.level", "error", NULL},
+                      1000);
 }
 
 static void setup(void) {

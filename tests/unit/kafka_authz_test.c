@@ -21,6 +21,8 @@
 #include "common/errors.h"
 #include "common/trace.h"
 #include "drill/proc.h"
+#include "tests/unit/broker_fixture.h"
+#include "tests/unit/create_topic_req.h"
 
 static char *dir;
 static struct broker b;
@@ -76,20 +78,11 @@ static void kdone(struct kc *c) {
 }
 
 static void native_create(const char *name) {
-  Strata__TopicSpec s = STRATA__TOPIC_SPEC__INIT;
-  s.name = (char *)name;
-  s.partitions = 1;
-  Strata__TopicSpec *ss[] = {&s};
-  Strata__CreateTopicsRequest q = STRATA__CREATE_TOPICS_REQUEST__INIT;
-  q.topics = ss;
-  q.n_topics = 1;
-  Strata__Header h = STRATA__HEADER__INIT;
-  h.api_key = STRATA__API_KEY__API_CREATE_TOPICS;
-  h.body_case = STRATA__HEADER__BODY_CREATE_TOPICS_REQ;
-  h.create_topics_req = &q;
+  struct create_topic_req req;
+  Strata__Header *h = create_topic_req(&req, name, 1, 0);
   struct response r;
   response_init(&r);
-  dispatch_handle(&b, &admin, &h, NULL, 0, &r);
+  dispatch_handle(&b, &admin, h, NULL, 0, &r);
   cr_assert_eq(r.hdr.create_topics_resp->results[0]->error_code, 0);
   response_free(&r);
 }
@@ -97,17 +90,11 @@ static void native_create(const char *name) {
 static void setup(void) {
   trace_set_level(TRACE_ERROR);
   cr_assert((dir = proc_tmpdir("strata-kafka-authz")));
-  struct config *c = config_new();
-  config_set(c, "broker.id", "1");
-  config_set(c, "log.dir", dir);
-  config_set(c, "log.flush.policy", "os");
-  config_set(c, "authorizer.enabled", "true");
-  config_set(c, "super.users", "User:admin");
   struct broker_config cfg;
-  char err[256];
-  cr_assert_eq(broker_config_from(c, &cfg, err, sizeof err), 0, "%s", err);
-  config_free(c);
-  cr_assert_eq(broker_open(&b, &cfg, 1, 1, err, sizeof err), 0, "%s", err);
+  broker_fixture_open(&b, &cfg, dir,
+                      (const char *[]){"log.flush.policy", "os", "authorizer.enabled", "true",
+                                       "super.users", "User:admin", NULL},
+                      1);
   offsets_log_sync(&b);
   b.sec.acls.v = acls;
   admin = as("User:admin");

@@ -22,6 +22,8 @@
 #include "common/errors.h"
 #include "common/trace.h"
 #include "drill/proc.h"
+#include "tests/unit/broker_fixture.h"
+#include "tests/unit/create_topic_req.h"
 
 static char *dir;
 static struct broker b;
@@ -44,26 +46,16 @@ static void done(struct response *r) {
 
 /* A topic of `partitions` partitions, with one topic config when key is set. */
 static void create_cfg(const char *name, uint32_t partitions, const char *key, const char *value) {
-  Strata__TopicSpec s = STRATA__TOPIC_SPEC__INIT;
-  s.name = (char *)name;
-  s.partitions = partitions;
-  s.replication_factor = 1;
+  struct create_topic_req req;
+  Strata__Header *h = create_topic_req(&req, name, partitions, 1);
   Strata__TopicSpec__ConfigsEntry e = STRATA__TOPIC_SPEC__CONFIGS_ENTRY__INIT, *ep[1] = {&e};
   e.key = (char *)key;
   e.value = (char *)value;
   if (key) {
-    s.configs = ep;
-    s.n_configs = 1;
+    req.spec.configs = ep;
+    req.spec.n_configs = 1;
   }
-  Strata__TopicSpec *ss[] = {&s};
-  Strata__CreateTopicsRequest q = STRATA__CREATE_TOPICS_REQUEST__INIT;
-  q.topics = ss;
-  q.n_topics = 1;
-  Strata__Header h = STRATA__HEADER__INIT;
-  h.api_key = STRATA__API_KEY__API_CREATE_TOPICS;
-  h.body_case = STRATA__HEADER__BODY_CREATE_TOPICS_REQ;
-  h.create_topics_req = &q;
-  struct response *r = call(&h, NULL, 0);
+  struct response *r = call(h, NULL, 0);
   cr_assert_eq(r->hdr.body_case, STRATA__HEADER__BODY_CREATE_TOPICS_RESP);
   cr_assert_eq(r->hdr.create_topics_resp->results[0]->error_code, 0, "%s",
                r->hdr.create_topics_resp->results[0]->error_message);
@@ -200,15 +192,8 @@ static int segment_at(const char *topic, uint32_t partition, int64_t base) {
 static void setup(void) {
   trace_set_level(TRACE_ERROR);
   cr_assert((dir = proc_tmpdir("strata-produce")));
-  struct config *c = config_new();
-  config_set(c, "broker.id", "1");
-  config_set(c, "log.dir", dir);
-  config_set(c, "log.flush.policy", "os");
   struct broker_config cfg;
-  char err[256];
-  cr_assert_eq(broker_config_from(c, &cfg, err, sizeof err), 0, "%s", err);
-  config_free(c);
-  cr_assert_eq(broker_open(&b, &cfg, 1, 1, err, sizeof err), 0, "%s", err);
+  broker_fixture_open(&b, &cfg, dir, (const char *[]){"log.flush.policy", "os", NULL}, 1);
   offsets_log_sync(&b);
 }
 

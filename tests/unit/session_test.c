@@ -11,6 +11,7 @@
 #include "common/errors.h"
 #include "common/trace.h"
 #include "drill/proc.h"
+#include "tests/unit/broker_fixture.h"
 
 static char *dir;
 static struct broker b;
@@ -19,17 +20,11 @@ static struct session s;
 static void open_with(const char *controllers) {
   trace_set_level(TRACE_ERROR);
   cr_assert((dir = proc_tmpdir("strata-session")));
-  struct config *c = config_new();
-  config_set(c, "broker.id", "1");
-  config_set(c, "log.dir", dir);
-  config_set(c, "controller", controllers);
-  config_set(c, "broker.heartbeat.interval.ms", "500");
-  config_set(c, "broker.session.timeout.ms", "3000");
   struct broker_config cfg;
-  char err[256];
-  cr_assert_eq(broker_config_from(c, &cfg, err, sizeof err), 0, "%s", err);
-  config_free(c);
-  cr_assert_eq(broker_open(&b, &cfg, 0, 0, err, sizeof err), 0, "%s", err);
+  broker_fixture_open(&b, &cfg, dir,
+                      (const char *[]){"controller", controllers, "broker.heartbeat.interval.ms",
+                                       "500", "broker.session.timeout.ms", "3000", NULL},
+                      0);
   session_init(&s);
 }
 
