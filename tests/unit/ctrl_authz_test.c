@@ -14,6 +14,7 @@
 #include "controller/controller.h"
 #include "controller/ctrl_authz.h"
 #include "drill/proc.h"
+#include "tests/unit/create_topic_req.h"
 
 static char *dir;
 static struct controller ctl;
@@ -94,21 +95,11 @@ static int shrink(const char *who) {
 static const char *relayed_for; /* the client principal a relayed request carries */
 
 static int create_topic(const char *who, const char *name, uint32_t rf) {
-  Strata__TopicSpec s = STRATA__TOPIC_SPEC__INIT;
-  s.name = (char *)name;
-  s.partitions = 1;
-  s.replication_factor = rf;
-  Strata__TopicSpec *ss[] = {&s};
-  Strata__CreateTopicsRequest q = STRATA__CREATE_TOPICS_REQUEST__INIT;
-  q.topics = ss;
-  q.n_topics = 1;
-  Strata__Header h = STRATA__HEADER__INIT;
-  h.api_key = STRATA__API_KEY__API_CREATE_TOPICS;
-  h.body_case = STRATA__HEADER__BODY_CREATE_TOPICS_REQ;
-  h.create_topics_req = &q;
-  h.principal = (char *)(relayed_for ? relayed_for : "");
-  h.principal_host = (char *)"10.0.0.7";
-  return handle(who, &h);
+  struct create_topic_req req;
+  Strata__Header *h = create_topic_req(&req, name, 1, rf);
+  h->principal = (char *)(relayed_for ? relayed_for : "");
+  h->principal_host = (char *)"10.0.0.7";
+  return handle(who, h);
 }
 
 static void setup(void) {
