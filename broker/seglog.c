@@ -280,6 +280,36 @@ static int note_batch(struct seglog *log, struct segment *s,
   return rc;
 }
 
+static void encode_index(const struct segment *s, size_t i, uint8_t *out) {
+  be32_store(out, s->idx[i].rel);
+  be32_store(out + 4, s->idx[i].pos);
+}
+
+static void encode_time(const struct segment *s, size_t i, uint8_t *out) {
+  be64_store(out, (uint64_t)s->tidx[i].ts);
+  be32_store(out + 8, s->tidx[i].rel);
+}
+
+/* Entries written to an index file per pwrite. */
+#define INDEX_WRITE_ENTRIES 64
+
+/* Entries [from, to) of one index file (kind), encoded by `encode` at
+ * their places, INDEX_WRITE_ENTRIES to a write. */
+static int write_entries(struct seglog *log, struct segment *s, int kind, size_t from, size_t to,
+                         size_t esize, void (*encode)(const struct segment *, size_t, uint8_t *)) {
+  uint8_t buf[INDEX_WRITE_ENTRIES * SEGLOG_TIMEINDEX_ENTRY_SIZE];
+  while (from < to) {
+    size_t k = 0;
+    for (; from + k < to && k < INDEX_WRITE_ENTRIES; k++) encode(s, from + k, buf + k * esize);
+    int fd = seg_fd(log, s, kind);
+    if (fd < 0) return STRATA_EIO;
+    int rc = pwrite_full(fd, buf, k * esize, from * esize);
+    if (rc) return rc;
+    from += k;
+  }
+  return 0;
+}
+
 /* Write the index entries added from idx0 and the time-index entries from
  * tidx0 on (one append's batches) to their files with one write each, not
  * one per batch: the files are read back only for closed segments older
@@ -287,33 +317,11 @@ static int note_batch(struct seglog *log, struct segment *s,
  * ones' entries are rebuilt from the log at open). */
 static int persist_index_tail(struct seglog *log, struct segment *s, size_t idx0,
                               size_t tidx0) {
-  uint8_t buf[64 * SEGLOG_TIMEINDEX_ENTRY_SIZE];
-  while (idx0 < s->idx_n) {
-    size_t k = 0;
-    for (; idx0 + k < s->idx_n && (k + 1) * SEGLOG_INDEX_ENTRY_SIZE <= sizeof buf; k++) {
-      be32_store(buf + k * SEGLOG_INDEX_ENTRY_SIZE, s->idx[idx0 + k].rel);
-      be32_store(buf + k * SEGLOG_INDEX_ENTRY_SIZE + 4, s->idx[idx0 + k].pos);
-    }
-    int fd = seg_fd(log, s, SEG_INDEX);
-    if (fd < 0) return STRATA_EIO;
-    int rc = pwrite_full(fd, buf, k * SEGLOG_INDEX_ENTRY_SIZE, idx0 * SEGLOG_INDEX_ENTRY_SIZE);
-    if (rc) return rc;
-    idx0 += k;
-  }
-  while (tidx0 < s->tidx_n) {
-    size_t k = 0;
-    for (; tidx0 + k < s->tidx_n && (k + 1) * SEGLOG_TIMEINDEX_ENTRY_SIZE <= sizeof buf; k++) {
-      be64_store(buf + k * SEGLOG_TIMEINDEX_ENTRY_SIZE, (uint64_t)s->tidx[tidx0 + k].ts);
-      be32_store(buf + k * SEGLOG_TIMEINDEX_ENTRY_SIZE + 8, s->tidx[tidx0 + k].rel);
-    }
-    int fd = seg_fd(log, s, SEG_TIMEINDEX);
-    if (fd < 0) return STRATA_EIO;
-    int rc = pwrite_full(fd, buf, k * SEGLOG_TIMEINDEX_ENTRY_SIZE,
-                         tidx0 * SEGLOG_TIMEINDEX_ENTRY_SIZE);
-    if (rc) return rc;
-    tidx0 += k;
-  }
-  return 0;
+  int rc = write_entries(log, s, SEG_INDEX, idx0, s->idx_n, SEGLOG_INDEX_ENTRY_SIZE,
+                         encode_index);
+  return rc ? rc
+            : write_entries(log, s, SEG_TIMEINDEX, tidx0, s->tidx_n,
+                            SEGLOG_TIMEINDEX_ENTRY_SIZE, encode_time);
 }
 
 /* The time index's last entry is the segment's largest timestamp (a closed
@@ -388,26 +396,13 @@ static int scan_segment(struct seglog *log, struct segment *s, int check_crc,
 
 /* Rewrite both index files from memory (after a rebuild or a truncation). */
 static int write_indexes(struct seglog *log, struct segment *s) {
-  uint8_t e[SEGLOG_TIMEINDEX_ENTRY_SIZE];
   int rc0 = time_index_close(log, s, 0);
   if (rc0) return rc0;
   int fd = seg_fd(log, s, SEG_INDEX);
   if (fd < 0 || ftruncate(fd, 0)) return STRATA_EIO;
-  for (size_t i = 0; i < s->idx_n; i++) {
-    be32_store(e, s->idx[i].rel);
-    be32_store(e + 4, s->idx[i].pos);
-    int rc = pwrite_full(fd, e, SEGLOG_INDEX_ENTRY_SIZE, i * SEGLOG_INDEX_ENTRY_SIZE);
-    if (rc) return rc;
-  }
   fd = seg_fd(log, s, SEG_TIMEINDEX);
   if (fd < 0 || ftruncate(fd, 0)) return STRATA_EIO;
-  for (size_t i = 0; i < s->tidx_n; i++) {
-    be64_store(e, (uint64_t)s->tidx[i].ts);
-    be32_store(e + 8, s->tidx[i].rel);
-    int rc = pwrite_full(fd, e, SEGLOG_TIMEINDEX_ENTRY_SIZE, i * SEGLOG_TIMEINDEX_ENTRY_SIZE);
-    if (rc) return rc;
-  }
-  return 0;
+  return persist_index_tail(log, s, 0, 0);
 }
 
 /* Load a closed segment's index files; 0 when they are present and
