@@ -31,9 +31,10 @@ struct topic;
  * (replica_assign as another broker's), so produce and fetch for them get
  * NOT_LEADER_OR_FOLLOWER as on any non-replica. An image that drops this
  * broker from the replicas closes the log (topics_unhost; a directory
- * with records stays on disk, an empty one is removed). log NULL with hosted 1 is an OFFLINE replica: its log
- * could not be opened (topics_offline, broker/offline.c); an unhosted
- * partition is never offline. */
+ * with records stays on disk, an empty one is removed). log NULL with
+ * hosted 1 is an OFFLINE replica: its log could not be opened
+ * (topics_offline, broker/offline.c); an unhosted partition is never
+ * offline. */
 struct partition {
   struct topic *topic;
   uint32_t id;
