@@ -40,6 +40,18 @@
 # the machine allows): strata / pipe floor MB/s and pipe floor / disk;
 # strata RF 3 p99 / chain floor p99 and chain floor p99 / disk p99 (with the
 # solo floor's p99 between them: the disk's own tail over the same seconds).
+# Memory: where the guest hands freed memory back to its host (virtio-balloon
+# free page reporting: /sys/module/page_reporting), a page-cache page taken
+# from reported memory costs a host page fault on its first write: writing
+# 1 GiB into a new file took 1.4-1.55 s of system time 12 s after the last
+# file was deleted (the host had taken ~930 MiB back meanwhile) against
+# 0.12-0.14 s right after (the freed pages reused). Which of the two a step
+# gets decided the disk's rate (buffered 620-3,630 MB/s in one session) and
+# the broker's CPU per GiB (0.6-2.8 s). So before each timed write step the
+# bench waits until the host has taken back what the step before freed
+# (reported_kib still for 3 s, at most 30 s): every step starts cold, the
+# disk, the pipe floor and the broker alike, and each prints how much memory
+# went back during it. Without page reporting nothing waits.
 # Env: FSYNC_ROUNDS, BENCH_RECORDS_1K, BENCH_PORT (single broker, default a
 # free one), BENCH_CLUSTER_PORT (default 19392: brokers on 127.0.0.i:PORT,
 # controller PORT+1, ... PORT+4), BENCH_PEERS.
@@ -72,6 +84,25 @@ median() {
 # field after the word $1 (e.g. "p99") on the line: "... p99 1.23 ms" -> 1.23
 after() { awk -v w="$1" '{for (i = 1; i < NF; i++) if ($i == w) {v = $(i + 1); sub(/,$/, "", v); print v; exit}}'; }
 
+reported=/sys/module/page_reporting/parameters/reported_kib
+# Wait until the host has taken back the memory freed before (see the top).
+settle_memory() {
+  [ -r "$reported" ] || return 0
+  local last now still=0 polls=0
+  last=$(cat "$reported")
+  while [ "$still" -lt 6 ] && [ "$polls" -lt 60 ]; do
+    sleep 0.5
+    polls=$((polls + 1))
+    now=$(cat "$reported")
+    if [ "$now" = "$last" ]; then still=$((still + 1)); else still=0; last=$now; fi
+  done
+  reported_at=$(cat "$reported")
+}
+# MiB the host took back since settle_memory, as a note after a step
+memory_note() {
+  [ -r "$reported" ] || return 0
+  echo "  (memory handed back to the host during this step: $(( ($(cat "$reported") - reported_at) >> 10 )) MiB)"
+}
 echo "== fsync path vs the disk (issue 15), $(nproc) cores, $(date -u +%FT%TZ), load: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "   disk: $(df -T "$dir" | awk 'NR==2 {print $1, $2}') ($dir)"
 strata_start_broker "$dir/one" "${BENCH_PORT:-any}" --set log.flush.policy=always --set log.level=warn
@@ -81,8 +112,10 @@ export STRATA_BOOTSTRAP=127.0.0.1:$STRATA_BROKER_PORT
 : > "$dir/rf3-p50"
 disk_round() {
   mkdir -p "$dir/disk"
+  settle_memory
   echo "\$ disk_bench DIR $mib 2000   ($1)"
   "$disk" "$dir/disk" "$mib" 2000 | tee "$dir/d.out"
+  memory_note
   grep '^seq write' "$dir/d.out" | awk '{print $(NF-6)}' >> "$dir/seq"
   grep '^4KiB' "$dir/d.out" | after p99 >> "$dir/p99disk"
   grep '^grouped write' "$dir/d.out" | awk '{for (i = 1; i < NF; i++) if ($(i + 1) == "MB/s") print $i}' >> "$dir/grouped"
@@ -96,16 +129,20 @@ disk_round() {
 # producer's at acks=1 (5 requests in flight, which averaged ~2 MB each at 1 KiB acks=1).
 pipe_round() {
   mkdir -p "$dir/floor"
+  settle_memory
   echo "\$ fsync_floor pipe DIR $mib   (round $1)"
   "$floor" pipe "$dir/floor" "$mib" | tee "$dir/p.out"
+  memory_note
   awk '{for (i = 1; i < NF; i++) if ($(i + 1) == "MB/s,") print $i}' "$dir/p.out" >> "$dir/pipe"
 }
 for r in $(seq 1 "$rounds"); do
   disk_round "round $r"
   pipe_round "$r"
   "$STRATA_BIN" topic create "fsync-$r" --partitions 1 >/dev/null
+  settle_memory
   echo "\$ strata bench produce --topic fsync-$r --record-size 1024 --records $n1k --acks 1   (log.flush.policy=always)"
   "$STRATA_BIN" bench produce --topic "fsync-$r" --record-size 1024 --records "$n1k" --acks 1 | tee "$dir/s.out"
+  memory_note
   grep '^produce:' "$dir/s.out" | awk '{for (i = 1; i < NF; i++) if ($(i + 1) == "MB/s") print $i}' >> "$dir/one-mbs"
   "$STRATA_BIN" topic delete "fsync-$r" >/dev/null 2>&1 || true
   echo
