@@ -224,8 +224,8 @@ typedef struct {
   int partitioner;         /* STRATA_PARTITIONER_*: for records without a
                               partition; keyless records go round-robin */
   int request_timeout_ms;  /* Default 30000 */
-  size_t buffer_memory;    /* bytes queued before produce says QUEUE_FULL. Default 256 MiB.
-                              Besides, up to a quarter of it (at most 32 MiB) of
+  size_t buffer_memory;    /* bytes queued before produce says QUEUE_FULL. Default 32 MiB
+                              (Kafka's buffer.memory). Besides, up to as much again of
                               finished batches' buffers is kept for reuse */
   int enable_idempotence;  /* with acks=all: the cluster gives this producer an id,
                               batches carry sequences, and a leader drops resent

@@ -115,6 +115,12 @@ static int bench_produce(int argc, char **argv) {
                                            sizeof err);
   if (!p) return cli_fail("bench produce", err);
   int64_t start = cli_mono_us();
+  /* Each record's timestamp is the wall time at start plus the monotonic
+   * time since, from the turn's one reading: passed in, it spares
+   * strata_produce a second clock read per record (5% of the producer's
+   * CPU at 1 KiB). A run's few seconds drift from the wall clock by far
+   * less than the millisecond the timestamp has. */
+  int64_t wall0_ms = cli_now_ms();
   int64_t end_us = duration ? start + duration * 1000000 : INT64_MAX;
   uint64_t sent = 0;
   int rc = 0;
@@ -142,8 +148,8 @@ static int bench_produce(int argc, char **argv) {
     }
     st->sent_us[sent % st->ring] = now;
     const char *v = value + (sent * 7919u) % VALUE_POOL;
-    rc = strata_produce(p, topic, (int32_t)part, NULL, 0, v, (size_t)size, 0, NULL, 0,
-                        (void *)(uintptr_t)sent);
+    rc = strata_produce(p, topic, (int32_t)part, NULL, 0, v, (size_t)size,
+                        wall0_ms + (now - start) / 1000, NULL, 0, (void *)(uintptr_t)sent);
     if (rc == STRATA_EQUEUE_FULL) {
       rc = 0;
       strata_producer_poll(p, 1);
