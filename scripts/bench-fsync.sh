@@ -41,18 +41,21 @@
 # strata RF 3 p99 / chain floor p99 and chain floor p99 / disk p99 (with the
 # solo floor's p99 between them: the disk's own tail over the same seconds).
 # Memory: where the guest hands freed memory back to its host (virtio-balloon
-# free page reporting: /sys/module/page_reporting), a page-cache page taken
+# free page reporting, /sys/module/page_reporting), a page-cache page taken
 # from reported memory costs a host page fault on its first write: writing
 # 1 GiB into a new file took 1.4-1.55 s of system time 12 s after the last
 # file was deleted (the host had taken ~930 MiB back meanwhile) against
 # 0.12-0.14 s right after (the freed pages reused). Which of the two a step
-# gets decided the disk's rate (buffered 620-3,630 MB/s in one session) and
-# the broker's CPU per GiB (0.6-2.8 s). So before each timed write step the
-# bench waits until the host has taken back what the step before freed
-# (reported_kib still for 3 s, at most 30 s): every step starts cold, the
-# disk, the pipe floor and the broker alike, and each prints how much memory
-# went back during it. Without page reporting nothing waits.
-# Env: FSYNC_ROUNDS, BENCH_RECORDS_1K, BENCH_PORT (single broker, default a
+# got decided the disk's rate (buffered 580-7,700 MB/s in one session) and
+# the broker's CPU per GiB (0.5-2.8 s), so one step could run cold and the
+# next warm. A broker that has run a while writes warm: its page cache has
+# filled memory and new pages are recycled ones. So the bench keeps freed
+# memory in the guest for its run (page_reporting's min_free_ms set to 60 s
+# where it can be set, restored at exit, also on INT/TERM, not after a
+# kill -9; BENCH_HOST_MEMORY=leave to leave it), runs the disk once untimed first so the steps reuse what it freed,
+# and notes after each timed write step how much memory went back to the
+# host during it (0 MiB: that step ran warm).
+# Env: FSYNC_ROUNDS, BENCH_RECORDS_1K, BENCH_HOST_MEMORY, BENCH_PORT (single broker, default a
 # free one), BENCH_CLUSTER_PORT (default 19392: brokers on 127.0.0.i:PORT,
 # controller PORT+1, ... PORT+4), BENCH_PEERS.
 set -eu
@@ -70,6 +73,7 @@ dir=$(mktemp -d /tmp/strata-benchfsync.XXXXXX)
 export STRATA_CLUSTER_DIR=$dir/cluster
 export STRATA_CLUSTER_PORT=${BENCH_CLUSTER_PORT:-19392}
 cleanup() {
+  [ -n "${delay_was:-}" ] && echo "$delay_was" > "$delay"
   strata_stop_all
   [ -d "$STRATA_CLUSTER_DIR" ] && STRATA_BUILD=$STRATA_BUILD scripts/cluster.sh purge >/dev/null 2>&1
   rm -rf "$dir"
@@ -85,20 +89,14 @@ median() {
 after() { awk -v w="$1" '{for (i = 1; i < NF; i++) if ($i == w) {v = $(i + 1); sub(/,$/, "", v); print v; exit}}'; }
 
 reported=/sys/module/page_reporting/parameters/reported_kib
-# Wait until the host has taken back the memory freed before (see the top).
-settle_memory() {
-  [ -r "$reported" ] || return 0
-  local last now still=0 polls=0
-  last=$(cat "$reported")
-  while [ "$still" -lt 6 ] && [ "$polls" -lt 60 ]; do
-    sleep 0.5
-    polls=$((polls + 1))
-    now=$(cat "$reported")
-    if [ "$now" = "$last" ]; then still=$((still + 1)); else still=0; last=$now; fi
-  done
-  reported_at=$(cat "$reported")
-}
-# MiB the host took back since settle_memory, as a note after a step
+delay=/sys/module/page_reporting/parameters/min_free_ms
+delay_was=
+if [ "${BENCH_HOST_MEMORY:-keep}" = keep ] && [ -w "$delay" ]; then
+  delay_was=$(cat "$delay")
+  echo 60000 > "$delay" || delay_was=
+fi
+# memory_mark before a step, memory_note after it (see the top)
+memory_mark() { reported_at=$(cat "$reported" 2>/dev/null || echo 0); }
 memory_note() {
   [ -r "$reported" ] || return 0
   echo "  (memory handed back to the host during this step: $(( ($(cat "$reported") - reported_at) >> 10 )) MiB)"
@@ -112,7 +110,7 @@ export STRATA_BOOTSTRAP=127.0.0.1:$STRATA_BROKER_PORT
 : > "$dir/rf3-p50"
 disk_round() {
   mkdir -p "$dir/disk"
-  settle_memory
+  memory_mark
   echo "\$ disk_bench DIR $mib 2000   ($1)"
   "$disk" "$dir/disk" "$mib" 2000 | tee "$dir/d.out"
   memory_note
@@ -122,24 +120,27 @@ disk_round() {
 }
 # The disk runs before every broker round and once more after the last, so
 # each broker round has the disk's numbers from just before and just after
-# it (the virtual disk's rate swings 2x within minutes: 819 to 2333 MB/s in
-# three rounds of one run).
+# it (819 to 2333 MB/s in three rounds of one earlier run: mostly the
+# memory each round got, see the top; with memory held, 1,309-1,387).
 # The ideal socket -> file pipe on the same MiB (bench/floor_pipe.c says
 # what it models and leaves out). Its window (8 MiB) is about the bench
 # producer's at acks=1 (5 requests in flight, which averaged ~2 MB each at 1 KiB acks=1).
 pipe_round() {
   mkdir -p "$dir/floor"
-  settle_memory
+  memory_mark
   echo "\$ fsync_floor pipe DIR $mib   (round $1)"
   "$floor" pipe "$dir/floor" "$mib" | tee "$dir/p.out"
   memory_note
   awk '{for (i = 1; i < NF; i++) if ($(i + 1) == "MB/s,") print $i}' "$dir/p.out" >> "$dir/pipe"
 }
+# untimed: the memory it frees is what the first timed step writes into
+mkdir -p "$dir/disk"
+"$disk" "$dir/disk" "$mib" 2000 >/dev/null
 for r in $(seq 1 "$rounds"); do
   disk_round "round $r"
   pipe_round "$r"
   "$STRATA_BIN" topic create "fsync-$r" --partitions 1 >/dev/null
-  settle_memory
+  memory_mark
   echo "\$ strata bench produce --topic fsync-$r --record-size 1024 --records $n1k --acks 1   (log.flush.policy=always)"
   "$STRATA_BIN" bench produce --topic "fsync-$r" --record-size 1024 --records "$n1k" --acks 1 | tee "$dir/s.out"
   memory_note
