@@ -171,6 +171,7 @@ RES=$W/results
 : >"$RES.cpu"
 cleanup() {
   local d
+  strata_bench_memory_restore
   for d in "$W"/k*; do [ -d "$d" ] && "$KP" down "$d"; done
   strata_stop_all
   [ -d "$W/s3" ] && STRATA_CLUSTER_DIR=$W/s3/cluster STRATA_CLUSTER_PORT=$((BASE + 20)) \
@@ -179,6 +180,9 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+# recycled page-cache pages for Kafka and Strata alike (scripts/lib.sh says why)
+strata_bench_memory_hold
+strata_bench_memory_warm "$W" 1024
 t0=$SECONDS
 "$KP" fetch
 kver=$(ls "${KAFKA_PEER_LIBS:-build/kafka-peer/libs-${KAFKA_VERSION:-4.0.2}}" | sed -n 's/^kafka_2.13-\(.*\)\.jar$/\1/p')

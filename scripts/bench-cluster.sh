@@ -13,8 +13,12 @@ export STRATA_CLUSTER_DIR=$(mktemp -d /tmp/strata-benchcluster.XXXXXX)
 export STRATA_CLUSTER_PORT=${BENCH_PORT:-19292}
 export STRATA_BROKER_SETS="log.level=warn"
 export STRATA_BOOTSTRAP=127.0.0.1:$STRATA_CLUSTER_PORT
-trap 'scripts/cluster.sh purge >/dev/null 2>&1 || true' EXIT
+. scripts/lib.sh
+trap 'strata_bench_memory_restore; scripts/cluster.sh purge >/dev/null 2>&1 || true' EXIT
 trap 'exit 130' INT TERM
+# recycled page-cache pages for every step (scripts/lib.sh says why)
+strata_bench_memory_hold
+strata_bench_memory_warm "$STRATA_CLUSTER_DIR" 1024
 n1k=${BENCH_RECORDS_1K:-500000}
 n100=${BENCH_RECORDS_100:-2000000}
 run() { echo "\$ strata $*"; "$BUILD/strata" "$@"; echo; }

@@ -40,21 +40,14 @@
 # the machine allows): strata / pipe floor MB/s and pipe floor / disk;
 # strata RF 3 p99 / chain floor p99 and chain floor p99 / disk p99 (with the
 # solo floor's p99 between them: the disk's own tail over the same seconds).
-# Memory: where the guest hands freed memory back to its host (virtio-balloon
-# free page reporting, /sys/module/page_reporting), a page-cache page taken
-# from reported memory costs a host page fault on its first write: writing
-# 1 GiB into a new file took 1.4-1.55 s of system time 12 s after the last
-# file was deleted (the host had taken ~930 MiB back meanwhile) against
-# 0.12-0.14 s right after (the freed pages reused). Which of the two a step
-# got decided the disk's rate (buffered 580-7,700 MB/s in one session) and
-# the broker's CPU per GiB (0.5-2.8 s), so one step could run cold and the
-# next warm. A broker that has run a while writes warm: its page cache has
-# filled memory and new pages are recycled ones. So the bench keeps freed
-# memory in the guest for its run (page_reporting's min_free_ms set to 60 s
-# where it can be set, restored at exit, also on INT/TERM, not after a
-# kill -9; BENCH_HOST_MEMORY=leave to leave it), runs the disk once untimed first so the steps reuse what it freed,
-# and notes after each timed write step how much memory went back to the
-# host during it (0 MiB: that step ran warm).
+# Memory (strata_bench_memory_hold in scripts/lib.sh): this guest's freed
+# memory is held in it for the run, so every step writes recycled page-cache
+# pages, as a broker that has run a while does (with the host taking memory
+# back between steps, one run had the disk write into fresh memory and the
+# broker into recycled pages: a ratio of 1.70 that measured memory). The
+# disk runs once untimed first, so the first step reuses what it freed, and
+# each timed write step notes how much memory went back to the host during
+# it (0 MiB: it ran on recycled pages).
 # Env: FSYNC_ROUNDS, BENCH_RECORDS_1K, BENCH_HOST_MEMORY, BENCH_PORT (single broker, default a
 # free one), BENCH_CLUSTER_PORT (default 19392: brokers on 127.0.0.i:PORT,
 # controller PORT+1, ... PORT+4), BENCH_PEERS.
@@ -73,7 +66,7 @@ dir=$(mktemp -d /tmp/strata-benchfsync.XXXXXX)
 export STRATA_CLUSTER_DIR=$dir/cluster
 export STRATA_CLUSTER_PORT=${BENCH_CLUSTER_PORT:-19392}
 cleanup() {
-  [ -n "${delay_was:-}" ] && echo "$delay_was" > "$delay"
+  strata_bench_memory_restore
   strata_stop_all
   [ -d "$STRATA_CLUSTER_DIR" ] && STRATA_BUILD=$STRATA_BUILD scripts/cluster.sh purge >/dev/null 2>&1
   rm -rf "$dir"
@@ -88,19 +81,7 @@ median() {
 # field after the word $1 (e.g. "p99") on the line: "... p99 1.23 ms" -> 1.23
 after() { awk -v w="$1" '{for (i = 1; i < NF; i++) if ($i == w) {v = $(i + 1); sub(/,$/, "", v); print v; exit}}'; }
 
-reported=/sys/module/page_reporting/parameters/reported_kib
-delay=/sys/module/page_reporting/parameters/min_free_ms
-delay_was=
-if [ "${BENCH_HOST_MEMORY:-keep}" = keep ] && [ -w "$delay" ]; then
-  delay_was=$(cat "$delay")
-  echo 60000 > "$delay" || delay_was=
-fi
-# memory_mark before a step, memory_note after it (see the top)
-memory_mark() { reported_at=$(cat "$reported" 2>/dev/null || echo 0); }
-memory_note() {
-  [ -r "$reported" ] || return 0
-  echo "  (memory handed back to the host during this step: $(( ($(cat "$reported") - reported_at) >> 10 )) MiB)"
-}
+strata_bench_memory_hold
 echo "== fsync path vs the disk (issue 15), $(nproc) cores, $(date -u +%FT%TZ), load: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "   disk: $(df -T "$dir" | awk 'NR==2 {print $1, $2}') ($dir)"
 strata_start_broker "$dir/one" "${BENCH_PORT:-any}" --set log.flush.policy=always --set log.level=warn
@@ -110,10 +91,10 @@ export STRATA_BOOTSTRAP=127.0.0.1:$STRATA_BROKER_PORT
 : > "$dir/rf3-p50"
 disk_round() {
   mkdir -p "$dir/disk"
-  memory_mark
+  strata_bench_memory_mark
   echo "\$ disk_bench DIR $mib 2000   ($1)"
   "$disk" "$dir/disk" "$mib" 2000 | tee "$dir/d.out"
-  memory_note
+  strata_bench_memory_note
   grep '^seq write' "$dir/d.out" | awk '{print $(NF-6)}' >> "$dir/seq"
   grep '^4KiB' "$dir/d.out" | after p99 >> "$dir/p99disk"
   grep '^grouped write' "$dir/d.out" | awk '{for (i = 1; i < NF; i++) if ($(i + 1) == "MB/s") print $i}' >> "$dir/grouped"
@@ -127,10 +108,10 @@ disk_round() {
 # producer's at acks=1 (5 requests in flight, which averaged ~2 MB each at 1 KiB acks=1).
 pipe_round() {
   mkdir -p "$dir/floor"
-  memory_mark
+  strata_bench_memory_mark
   echo "\$ fsync_floor pipe DIR $mib   (round $1)"
   "$floor" pipe "$dir/floor" "$mib" | tee "$dir/p.out"
-  memory_note
+  strata_bench_memory_note
   awk '{for (i = 1; i < NF; i++) if ($(i + 1) == "MB/s,") print $i}' "$dir/p.out" >> "$dir/pipe"
 }
 # untimed: the memory it frees is what the first timed step writes into
@@ -140,10 +121,10 @@ for r in $(seq 1 "$rounds"); do
   disk_round "round $r"
   pipe_round "$r"
   "$STRATA_BIN" topic create "fsync-$r" --partitions 1 >/dev/null
-  memory_mark
+  strata_bench_memory_mark
   echo "\$ strata bench produce --topic fsync-$r --record-size 1024 --records $n1k --acks 1   (log.flush.policy=always)"
   "$STRATA_BIN" bench produce --topic "fsync-$r" --record-size 1024 --records "$n1k" --acks 1 | tee "$dir/s.out"
-  memory_note
+  strata_bench_memory_note
   grep '^produce:' "$dir/s.out" | awk '{for (i = 1; i < NF; i++) if ($(i + 1) == "MB/s") print $i}' >> "$dir/one-mbs"
   "$STRATA_BIN" topic delete "fsync-$r" >/dev/null 2>&1 || true
   echo

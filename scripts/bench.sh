@@ -23,8 +23,11 @@ flush=${BENCH_FLUSH:-always}
 n100=${BENCH_RECORDS_100:-5000000}
 n1k=${BENCH_RECORDS_1K:-1000000}
 dir=$(mktemp -d /tmp/strata-bench.XXXXXX)
-trap 'strata_stop_all; rm -rf "$dir"' EXIT
+trap 'strata_bench_memory_restore; strata_stop_all; rm -rf "$dir"' EXIT
 trap 'exit 130' INT TERM
+# recycled page-cache pages for every step (scripts/lib.sh says why)
+strata_bench_memory_hold
+strata_bench_memory_warm "$dir" 1024
 export STRATA_BOOTSTRAP=127.0.0.1:$port
 
 run() { echo "\$ strata $*"; "$STRATA_BIN" "$@"; echo; }

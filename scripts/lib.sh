@@ -179,3 +179,46 @@ strata_stop_all() {
   _strata_pids=()
   return 0
 }
+
+# Benchmarks and the host's memory. Where this guest hands freed memory
+# back to its host (virtio-balloon free page reporting,
+# /sys/module/page_reporting), a page-cache page taken from such memory costs
+# a host page fault on its first write: 1 GiB into a new file took 1.4-1.55 s
+# of system time after the host had taken the last deleted file's memory
+# back, 0.12-0.14 s when its freed pages were reused. Which one a step got
+# swung the disk's rate and a broker's CPU per GiB 2-5x by timing alone. A
+# broker that has run a while writes into recycled pages (its page cache
+# has filled memory), so a benchmark holds freed memory in the guest for its
+# run: page_reporting's min_free_ms set to 60 s where it can be set
+# (BENCH_HOST_MEMORY=leave leaves it). strata_bench_memory_restore puts the
+# old value back: call it from the script's EXIT trap (INT and TERM exit
+# through it; a kill -9 leaves 60 s set). strata_bench_memory_note after a
+# step says how much memory went back to the host since the hold (0 MiB:
+# every step so far wrote recycled pages).
+_strata_mem_delay=/sys/module/page_reporting/parameters/min_free_ms
+_strata_mem_reported=/sys/module/page_reporting/parameters/reported_kib
+_strata_mem_was=
+_strata_mem_at=0
+strata_bench_memory_hold() {
+  _strata_mem_at=$(cat "$_strata_mem_reported" 2>/dev/null || echo 0)
+  [ "${BENCH_HOST_MEMORY:-keep}" = keep ] && [ -w "$_strata_mem_delay" ] || return 0
+  _strata_mem_was=$(cat "$_strata_mem_delay")
+  echo 60000 > "$_strata_mem_delay" 2>/dev/null || _strata_mem_was=
+  return 0
+}
+strata_bench_memory_restore() {
+  [ -n "$_strata_mem_was" ] && echo "$_strata_mem_was" > "$_strata_mem_delay" 2>/dev/null
+  _strata_mem_was=
+  return 0
+}
+strata_bench_memory_mark() { _strata_mem_at=$(cat "$_strata_mem_reported" 2>/dev/null || echo 0); }
+strata_bench_memory_note() {
+  [ -r "$_strata_mem_reported" ] || return 0
+  echo "  (memory handed back to the host during this step: $(( ($(cat "$_strata_mem_reported") - _strata_mem_at) >> 10 )) MiB)"
+}
+# Write and delete a file of $2 MiB in $1: the memory it frees is what the
+# benchmark's first step writes into.
+strata_bench_memory_warm() {
+  dd if=/dev/zero of="$1/.memory-warm" bs=1M count="$2" status=none conv=fsync
+  rm -f "$1/.memory-warm"
+}
