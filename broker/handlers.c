@@ -436,10 +436,11 @@ static void produce_done(struct broker *b, const Strata__ProduceRequest *q,
 /* Entries checked and waiting to be appended together: consecutive entries
  * of the request for one partition, adjacent in the payload. */
 #define PRODUCE_RUN_MAX 64
-/* A run stops growing at 1 MiB: single writes of 4 MiB and more from the
- * request buffer sometimes took seconds of kernel CPU per GiB in
- * copy_folio_from_iter_atomic (6.18, ext4; closing26.md), 1 MiB never. A
- * single entry may still be larger, as before. */
+/* A run stops growing at 1 MiB. (The seconds of kernel CPU per GiB once
+ * seen in copy_folio_from_iter_atomic on single writes of 4 MiB and more
+ * were page-cache pages taken from memory the host had reclaimed, not the
+ * write's size: README, "The fsync path against the disk".) A single
+ * entry may still be larger, as before. */
 #define PRODUCE_RUN_BYTES (1u << 20)
 struct produce_run {
   struct produce_entry e[PRODUCE_RUN_MAX];
@@ -508,8 +509,8 @@ void handle_produce(struct broker *b, const Strata__Header *req,
   r->waits = calloc(q->n_partitions + 1, sizeof *r->waits);
   if (!r->waits) abort();
   r->waits_cap = q->n_partitions + 1;
-  struct produce_run *run = malloc(sizeof *run);
-  if (!run) abort();
+  struct produce_run runs; /* ~8 KiB: on the stack, not a malloc per request; */
+  struct produce_run *run = &runs; /* entries are filled as they join */
   run->n = 0;
   run->len = 0;
   uint32_t off = 0;
@@ -567,7 +568,6 @@ void handle_produce(struct broker *b, const Strata__Header *req,
     else produce_done(b, q, r, &e, rc, msg, -1);
   }
   produce_run_append(b, q, r, run);
-  free(run);
   r->silent = q->acks == 0;
   r->deadline_ms = b->now_ms + (q->timeout_ms ? q->timeout_ms : 30000);
   r->started_ms = b->now_ms;

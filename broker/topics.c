@@ -212,11 +212,18 @@ static int open_partition(struct topics *t, struct topic *tp, uint32_t i, enum o
   return 0;
 }
 
-int topics_host(struct topics *t, struct partition *p, int64_t now_ms) {
-  if (p->hosted || p->deleted) return 0;
-  replica_free(&p->rep); /* the epoch cache comes from the log alone */
+/* Drop what p knew from a log it no longer has or is about to (re)read:
+ * the replica state, whose epoch cache comes from the log alone, and the
+ * producers' sequences (read_log rebuilds both). */
+static void forget_log_state(struct partition *p) {
+  replica_free(&p->rep);
   replica_init(&p->rep);
   producer_state_clear(&p->producers);
+}
+
+int topics_host(struct topics *t, struct partition *p, int64_t now_ms) {
+  if (p->hosted || p->deleted) return 0;
+  forget_log_state(p);
   char err[256];
   int rc = host_partition(t, p, now_ms, err, sizeof err);
   if (rc) trace_error("%s", err);
@@ -255,16 +262,14 @@ struct partition *topics_unhost(struct topics *t, struct partition *p) {
 int topics_reopen(struct topics *t, struct partition *p, int64_t now_ms) {
   if (p->log || !p->hosted) return 0;
   char path[PATH_MAX];
-  snprintf(path, sizeof path, "%s/%s-%" PRIu32, t->dir, p->topic->name, p->id);
+  partition_path(t, p->topic->name, p->id, path, sizeof path);
   int rc = 0;
   errno = 0;
   struct seglog *log = seglog_open(path, &p->topic->seg, now_ms, &rc);
   int e = errno ? errno : EIO;
   if (!log) return p->offline_errno = e;
   p->log = log;
-  replica_free(&p->rep);
-  replica_init(&p->rep);
-  producer_state_clear(&p->producers);
+  forget_log_state(p);
   if (read_log(p)) {
     seglog_close(p->log);
     p->log = NULL;
@@ -494,11 +499,12 @@ static int remove_tree(const char *path) {
   return rc;
 }
 
-static void remove_partition_dirs(const struct topics *t, const char *name,
-                                  uint32_t npart) {
-  for (uint32_t i = 0; i < npart; i++) {
+/* The directories of partitions [from, to) of topic `name`. */
+static void remove_partition_dirs(const struct topics *t, const char *name, uint32_t from,
+                                  uint32_t to) {
+  for (uint32_t i = from; i < to; i++) {
     char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/%s-%" PRIu32, t->dir, name, i);
+    partition_path(t, name, i, path, sizeof path);
     if (remove_tree(path))
       trace_warn("could not remove %s: %s", path, strerror(errno));
   }
@@ -545,7 +551,7 @@ int topics_create(struct topics *t, const char *name, uint32_t partitions,
     snprintf(err, err_len, "cannot draw a topic id: %s", strerror(errno));
   /* Leftovers of a delete that crashed half way must not leak into the new
    * topic: the topic file was already gone, so this data was deleted. */
-  if (!rc) remove_partition_dirs(t, name, partitions);
+  if (!rc) remove_partition_dirs(t, name, 0, partitions);
   if (!rc)
     rc = open_partitions(t, tp, t->assigned_only ? OPEN_NONE : OPEN_CREATE, now_ms, err, err_len);
   if (!rc) rc = write_topic_file(t, tp, err, err_len);
@@ -553,7 +559,7 @@ int topics_create(struct topics *t, const char *name, uint32_t partitions,
   if (rc) {
     uint32_t np = tp->npart;
     topic_free(tp);
-    remove_partition_dirs(t, name, np);
+    remove_partition_dirs(t, name, 0, np);
     return rc;
   }
   trace_info("created topic %s with %" PRIu32 " partition(s)", name, partitions);
@@ -600,11 +606,7 @@ int topics_add_partitions(struct topics *t, const char *name, uint32_t count, in
   tp->parts = v;
   uint32_t old = tp->npart;
   for (uint32_t i = old; i < count; i++) v[i] = NULL;
-  for (uint32_t i = old; i < count; i++) {
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/%s-%" PRIu32, t->dir, name, i);
-    if (remove_tree(path)) trace_warn("could not remove %s: %s", path, strerror(errno));
-  }
+  remove_partition_dirs(t, name, old, count);
   tp->npart = count; /* the file says the new count */
   rc = write_topic_file(t, tp, err, err_len);
   for (uint32_t i = old; !rc && i < count; i++)
@@ -638,7 +640,7 @@ int topics_delete(struct topics *t, const char *name) {
   t->v[i] = t->v[--t->n];
   uint32_t np = tp->npart;
   topic_free(tp);
-  remove_partition_dirs(t, name, np);
+  remove_partition_dirs(t, name, 0, np);
   trace_info("deleted topic %s", name);
   return 0;
 }

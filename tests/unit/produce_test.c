@@ -309,6 +309,13 @@ Test(produce, segments_roll_where_they_rolled_one_entry_at_a_time) {
   free_entries(es, 10);
 }
 
+/* Producer 4242's sequences 2..4 and 5..6 as two entries of one request. */
+static void produce_sequences_2_to_6(struct entry es[2]) {
+  make_batch(&es[0], 3, 10, 4242, 2);
+  make_batch(&es[1], 2, 10, 4242, 5);
+  produce(es, 2);
+}
+
 Test(produce, an_idempotent_producers_entries_are_each_checked_after_the_one_before) {
   create("t", 1, NULL);
   struct entry first[2] = {E("t", 0), E("t", 0)};
@@ -321,17 +328,13 @@ Test(produce, an_idempotent_producers_entries_are_each_checked_after_the_one_bef
   /* 2..4 and 5..6 in one request: the second is in order only once the
    * first is appended and its sequence noted */
   struct entry es[2] = {E("t", 0), E("t", 0)};
-  make_batch(&es[0], 3, 10, 4242, 2);
-  make_batch(&es[1], 2, 10, 4242, 5);
-  produce(es, 2);
+  produce_sequences_2_to_6(es);
   for (int i = 0; i < 2; i++) cr_assert_eq(es[i].err, 0, "entry %d: %s", i, strata_strerror(es[i].err));
   cr_assert_eq(es[0].base, 4);
   cr_assert_eq(es[1].base, 7);
   /* the same two again: duplicates, answered with their offsets, not appended */
   struct entry again[2] = {E("t", 0), E("t", 0)};
-  make_batch(&again[0], 3, 10, 4242, 2);
-  make_batch(&again[1], 2, 10, 4242, 5);
-  produce(again, 2);
+  produce_sequences_2_to_6(again);
   cr_assert_eq(again[0].err, 0);
   cr_assert_eq(again[0].base, 4);
   cr_assert_eq(again[1].err, 0);
